@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/sqlite"
+)
+
+type serveOptions struct {
+	addr, db, logLevel string
+	noMigrate          bool
+	shutdownTimeout    time.Duration
+	keyCacheTTL        time.Duration
+}
+
+func serveCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the API",
+		Long: "Serve the API under /v3. On the first start with an empty database it creates app\n" +
+			"\"default\" and prints a fullAccess key for it and a curl command to try.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), o, cmd.OutOrStdout()) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", envOr("AGENTMCP_ADDR", ":8080"), "listen address (env AGENTMCP_ADDR)")
+	dbFlag(cmd, &o.db)
+	f.StringVar(&o.logLevel, "log-level", envOr("AGENTMCP_LOG_LEVEL", "info"), "debug, info, warn or error (env AGENTMCP_LOG_LEVEL)")
+	f.BoolVar(&o.noMigrate, "no-migrate", envOr("AGENTMCP_NO_MIGRATE", "") == "true", "do not migrate the database at start-up; refuse to start if it is behind (env AGENTMCP_NO_MIGRATE=true)")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	f.DurationVar(&o.keyCacheTTL, "key-cache-ttl", server.DefaultKeyCacheTTL, "how long an API key lookup is cached; a revoked key works for at most this long")
+	return cmd
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// openStore opens the store named by db and checks its schema.
+func openStore(ctx context.Context, db string, noMigrate bool) (*sqlite.Store, error) {
+	st, err := sqlite.Open(ctx, db, sqlite.Options{NoMigrate: noMigrate})
+	if err != nil {
+		return nil, err
+	}
+	if noMigrate {
+		ms, err := st.MigrationStatus(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		for _, m := range ms {
+			if !m.Applied {
+				st.Close()
+				return nil, fmt.Errorf("database is behind: migration %04d_%s is not applied; run `agentmcp migrate up` or drop --no-migrate", m.Version, m.Name)
+			}
+		}
+	}
+	return st, nil
+}
+
+func serve(ctx context.Context, o serveOptions, out io.Writer) error {
+	log, err := newLogger(o.logLevel, os.Stderr)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, o.db, o.noMigrate)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the database", slog.String("error", err.Error()))
+		}
+	}()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	base := baseURL(ln.Addr())
+	if err := bootstrap(ctx, st, base, out); err != nil {
+		ln.Close()
+		return err
+	}
+
+	e, err := server.New(server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL}, st)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("api", base+server.BasePath), slog.String("db", st.Path()))
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", slog.Duration("timeout", o.shutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// baseURL is how a local user reaches addr.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// bootstrap makes app "default" and a key on a database with no apps, and tells the user
+// how to make a first call. The key is printed once, to out, never to the logs.
+func bootstrap(ctx context.Context, st store.Store, base string, out io.Writer) error {
+	apps, err := st.ListApps(ctx)
+	if err != nil {
+		return err
+	}
+	if len(apps) > 0 {
+		fmt.Fprintf(out, "agentmcp: serving %s%s — need a key? agentmcp keys create --app %s\n", base, server.BasePath, apps[0].ID)
+		return nil
+	}
+	if _, err := st.CreateApp(ctx, "default"); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	k, secret := store.NewAPIKey("default", store.ScopeFullAccess)
+	if err := st.CreateAPIKey(ctx, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `
+agentmcp: first start — created app "default" with a fullAccess API key (shown only now):
+
+    %s
+
+Try it:
+
+    curl -s -X POST %s%s/ai-agents/agent-builder/mcp-servers \
+      -H 'apikey: %s' -H 'Content-Type: application/json' \
+      -d '{"name":"Weather Server","slug":"weather-server","url":"https://mcp.example.com/mcp"}'
+
+    curl -s %s%s/ai-agents/agent-builder/mcp-servers -H 'apikey: %s'
+
+API reference: %s/openapi.yaml
+`, secret, base, server.BasePath, secret, base, server.BasePath, secret, base)
+	return nil
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// handler implements the strict server interface generated from openapi.yaml. Requests
+// reach it authenticated and validated against the spec.
+type handler struct {
+	st store.Store
+}
+
+var _ gen.StrictServerInterface = (*handler)(nil)
+
+const defaultLimit = 10
+
+func appID(ctx context.Context) (string, error) {
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		return "", errors.New("no principal on an authenticated route")
+	}
+	return p.AppID, nil
+}
+
+func wireServer(m store.MCPServer) gen.McpServer {
+	return gen.McpServer{
+		UnderscoreId: m.AppID + "_" + m.Slug,
+		AppId:        m.AppID,
+		Slug:         m.Slug,
+		Name:         m.Name,
+		Description:  m.Description,
+		Url:          m.URL,
+		Icon:         m.Icon,
+		CreatedAt:    m.CreatedAt,
+		UpdatedAt:    m.UpdatedAt,
+	}
+}
+
+func serverNotFound(err error, slug string) error {
+	return storeError(err, CodeMCPServerNotFound, fmt.Sprintf("MCP server %q", slug))
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (h *handler) McpServersControllerCreateMcpServer(ctx context.Context, req gen.McpServersControllerCreateMcpServerRequestObject) (gen.McpServersControllerCreateMcpServerResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	m, err := h.st.CreateMCPServer(ctx, app, store.NewMCPServer{
+		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon),
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, newError(http.StatusConflict, CodeSlugAlreadyExists, "An MCP server with slug %q already exists.", b.Slug)
+	}
+	if err != nil {
+		return nil, storeError(err, CodeInternal, "")
+	}
+	return gen.McpServersControllerCreateMcpServer201JSONResponse(wireServer(m)), nil
+}
+
+func (h *handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, req gen.McpServersControllerGetMcpServerBySlugRequestObject) (gen.McpServersControllerGetMcpServerBySlugResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := h.st.GetMCPServer(ctx, app, req.Slug)
+	if err != nil {
+		return nil, serverNotFound(err, req.Slug)
+	}
+	return gen.McpServersControllerGetMcpServerBySlug200JSONResponse(wireServer(m)), nil
+}
+
+func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req gen.McpServersControllerUpdateMcpServerRequestObject) (gen.McpServersControllerUpdateMcpServerResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	m, err := h.st.UpdateMCPServer(ctx, app, req.Slug, store.MCPServerPatch{
+		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon,
+	})
+	if err != nil {
+		return nil, serverNotFound(err, req.Slug)
+	}
+	return gen.McpServersControllerUpdateMcpServer200JSONResponse(wireServer(m)), nil
+}
+
+func (h *handler) McpServersControllerDeleteMcpServer(ctx context.Context, req gen.McpServersControllerDeleteMcpServerRequestObject) (gen.McpServersControllerDeleteMcpServerResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.st.DeleteMCPServer(ctx, app, req.Slug); err != nil {
+		return nil, serverNotFound(err, req.Slug)
+	}
+	return gen.McpServersControllerDeleteMcpServer200JSONResponse{Success: true, Message: "MCP server deleted successfully"}, nil
+}
+
+// page checks the keyset parameters that the schema alone cannot (affix and createdAt go
+// together) and turns them into a store.Page.
+func page(limit *int, affix *string, createdAt *int64) (store.Page, error) {
+	p := store.Page{Limit: defaultLimit}
+	if limit != nil {
+		p.Limit = *limit
+	}
+	switch {
+	case affix != nil && createdAt == nil:
+		return p, validationError([]gen.ErrorDetail{{Field: "query.createdAt", Message: "is required with affix"}})
+	case affix == nil && createdAt != nil:
+		return p, validationError([]gen.ErrorDetail{{Field: "query.affix", Message: "is required with createdAt"}})
+	case affix != nil:
+		p.Affix, p.CreatedAt = store.Affix(*affix), *createdAt
+	}
+	return p, nil
+}
+
+func pageMeta(limit int, count int, first, last int64) gen.PageMeta {
+	var m gen.PageMeta
+	m.Current.Limit, m.Current.Count = limit, count
+	if count > 0 {
+		m.Previous = &gen.PageCursor{Affix: gen.PageCursorAffix(store.AffixPrepend), CreatedAt: first}
+		m.Next = &gen.PageCursor{Affix: gen.PageCursorAffix(store.AffixAppend), CreatedAt: last}
+	}
+	return m
+}
+
+func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req gen.McpServersControllerGetAllMcpServersRequestObject) (gen.McpServersControllerGetAllMcpServersResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := page(req.Params.Limit, (*string)(req.Params.Affix), req.Params.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	items, err := h.st.ListMCPServers(ctx, app, p)
+	if err != nil {
+		return nil, storeError(err, CodeInternal, "")
+	}
+	out := gen.McpServersControllerGetAllMcpServers200JSONResponse{Data: make([]gen.McpServer, len(items))}
+	for i, m := range items {
+		out.Data[i] = wireServer(m)
+	}
+	var first, last int64
+	if len(items) > 0 {
+		first, last = items[0].CreatedAt, items[len(items)-1].CreatedAt
+	}
+	out.Meta = pageMeta(p.Limit, len(items), first, last)
+	return out, nil
+}

@@ -1,0 +1,178 @@
+// Package server serves openapi.yaml: echo with kin-openapi request validation in front of
+// a hand-written implementation of the generated strict server interface.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	oapimw "github.com/oapi-codegen/echo-middleware"
+
+	"github.com/agentmcp/agentmcp"
+	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// BasePath is where the API is mounted, as on CometChat (`https://{appId}.api-{region}.cometchat.io/v3`).
+const BasePath = "/v3"
+
+const maxBody = 1 << 20 // 1 MiB
+
+// Config configures New. The zero value is usable.
+type Config struct {
+	// Logger receives one line per request and every 5xx. Default: discard.
+	Logger *slog.Logger
+	// KeyCacheTTL is how long a key lookup is remembered (default 10s; negative: never).
+	// A revoked key keeps working for at most this long.
+	KeyCacheTTL time.Duration
+}
+
+// DefaultKeyCacheTTL is Config.KeyCacheTTL's default.
+const DefaultKeyCacheTTL = 10 * time.Second
+
+// New returns the HTTP handler of agentmcp over st.
+func New(cfg Config, st store.Store) (*echo.Echo, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ttl := cfg.KeyCacheTTL
+	if ttl == 0 {
+		ttl = DefaultKeyCacheTTL
+	}
+
+	validator, err := newValidator()
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(log)
+
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestID())
+	e.Use(accessLog(log))
+	e.Use(middleware.BodyLimit(fmt.Sprint(maxBody)))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "The store is not ready.", Err: err}
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", agentmcp.Spec) })
+
+	keys := newKeyCache(st, ttl)
+	api := e.Group(BasePath, keys.authenticate, requireJSON, validator)
+	gen.RegisterHandlers(api, gen.NewStrictHandler(&handler{st: st}, nil))
+	return e, nil
+}
+
+// newValidator builds the request validator from the embedded spec. The router is built
+// here first so that a bad spec is an error, not a panic inside the middleware.
+func newValidator() (echo.MiddlewareFunc, error) {
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	// A relative server matches any host; the validator then sees the real request, so the
+	// body it validates (KeepValidatedValue) is the one the strict handler binds.
+	spec.Servers = openapi3.Servers{{URL: BasePath}}
+	spec.SetStringFormatValidator("uri", openapi3.NewCallbackValidator(checkHTTPURL))
+	if _, err := gorillamux.NewRouter(spec); err != nil {
+		return nil, fmt.Errorf("route embedded spec: %w", err)
+	}
+	return oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
+		SilenceServersWarning: true,
+		ErrorHandler:          func(_ echo.Context, he *echo.HTTPError) error { return validatorError(he) },
+		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
+			return &echo.HTTPError{Code: http.StatusBadRequest, Internal: me}
+		},
+		Options: openapi3filter.Options{
+			MultiError:              true,
+			KeepValidatedValue:      true,
+			SchemaValidationOptions: spec.GetSchemaValidationOptions(),
+			// authenticate already ran; the spec's security requirement is met by then.
+			AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
+		},
+	}), nil
+}
+
+// checkHTTPURL is the `uri` format: an absolute http(s) URL with a host ("" is left to the
+// schema's pattern, which allows it only for icon).
+func checkHTTPURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("must be an absolute http or https URL with a host")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
+		return errors.New("must be an absolute http or https URL with a host")
+	}
+	return nil
+}
+
+// requireJSON answers 415 for a body that is not JSON, before the validator reads it. An
+// empty body without a Content-Type is left to the validator ("a JSON body is required").
+func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method != http.MethodPost && r.Method != http.MethodPatch && r.Method != http.MethodPut {
+			return next(c)
+		}
+		ct := r.Header.Get(echo.HeaderContentType)
+		if ct == "" && r.ContentLength == 0 {
+			return next(c)
+		}
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
+			return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Content-Type must be application/json.")
+		}
+		return next(c)
+	}
+}
+
+// accessLog writes one line per request. It renders errors itself (c.Error) so the line has
+// the final status. Never logs keys or bodies.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			if !log.Enabled(c.Request().Context(), slog.LevelInfo) {
+				return nil
+			}
+			app := ""
+			if p, ok := PrincipalFrom(c.Request().Context()); ok {
+				app = p.AppID
+			}
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("method", c.Request().Method),
+				slog.String("route", c.Path()),
+				slog.Int("status", c.Response().Status),
+				slog.Int64("duration_us", time.Since(start).Microseconds()),
+				slog.String("app_id", app))
+			return nil
+		}
+	}
+}

@@ -1,0 +1,450 @@
+// Package sqlite is the embedded, single-machine store of agentmcp on modernc.org/sqlite
+// (pure Go, no cgo). Writes go through one connection, so they never contend inside the
+// process; reads use a separate pool of read-only connections that WAL lets run beside it.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/agentmcp/agentmcp/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations returns the schema migrations this build knows.
+func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migrationFS, "migrations") }
+
+// Options tune Open.
+type Options struct {
+	// NoMigrate skips applying migrations (see MigrationStatus); Open still refuses a schema
+	// newer than it knows.
+	NoMigrate bool
+	// ReadConns is the size of the read pool (default: 2 × GOMAXPROCS, at least 4).
+	ReadConns int
+}
+
+// Store is a store.Store on one SQLite database file.
+type Store struct {
+	path string
+	w    *sql.DB // exactly one connection: the single writer
+	r    *sql.DB // read-only pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// dsn builds a modernc.org/sqlite DSN. synchronous=NORMAL in WAL mode keeps every committed
+// transaction across a process crash; only an OS crash or power loss can lose the last ones.
+func dsn(path string, readOnly bool) string {
+	q := []string{
+		"_pragma=busy_timeout(10000)",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=synchronous(NORMAL)",
+		"_pragma=foreign_keys(ON)",
+		"_txlock=immediate",
+	}
+	if readOnly {
+		q = append(q, "_pragma=query_only(1)")
+	}
+	return "file:" + path + "?" + strings.Join(q, "&")
+}
+
+// Open opens (creating when needed) the database at path and migrates it.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
+		}
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	s := &Store{path: path, w: w}
+	if err := s.migrate(ctx, opt.NoMigrate); err != nil {
+		w.Close()
+		return nil, err
+	}
+
+	n := opt.ReadConns
+	if n <= 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxLifetime(0)
+	r.SetConnMaxIdleTime(0)
+	s.r = r
+	return s, nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close closes both pools; a WAL checkpoint runs when the last connection closes.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	errs = append(errs, s.w.Close())
+	return errors.Join(errs...)
+}
+
+const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+)`
+
+// migrate applies pending migrations in one IMMEDIATE transaction, which holds SQLite's
+// write lock: two processes starting at once apply each migration exactly once.
+func (s *Store) migrate(ctx context.Context, dryRun bool) error {
+	ms, err := Migrations()
+	if err != nil {
+		return err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin migration: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrationsTable); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	var cur int
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&cur); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if cur > len(ms) {
+		return store.ErrSchemaTooNew{Database: cur, Known: len(ms)}
+	}
+	if dryRun {
+		return tx.Commit()
+	}
+	for _, m := range ms[cur:] {
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("sqlite: migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			m.Version, m.Name, store.NowMillis()); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// MigrationStatus lists every known migration and whether it is applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	applied := map[int]int64{}
+	rows, err := s.r.QueryContext(ctx, "SELECT version, applied_at FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		var at int64
+		if err := rows.Scan(&v, &at); err != nil {
+			return nil, err
+		}
+		applied[v] = at
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]store.MigrationStatus, len(ms))
+	for i, m := range ms {
+		at, ok := applied[m.Version]
+		out[i] = store.MigrationStatus{Migration: m, Applied: ok, AppliedAt: at}
+	}
+	return out, nil
+}
+
+// inTx runs fn in a write transaction on the single writer connection.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) CreateApp(ctx context.Context, id string) (store.App, error) {
+	a := store.App{ID: id, CreatedAt: store.NowMillis()}
+	res, err := s.w.ExecContext(ctx, "INSERT INTO apps (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING", a.ID, a.CreatedAt)
+	if err != nil {
+		return store.App{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.App{}, fmt.Errorf("app %q: %w", id, store.ErrConflict)
+	}
+	return a, nil
+}
+
+func (s *Store) ListApps(ctx context.Context) ([]store.App, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, created_at FROM apps ORDER BY created_at, id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.App
+	for rows.Next() {
+		var a store.App
+		if err := rows.Scan(&a.ID, &a.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM apps WHERE id = ?", k.AppID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("app %q: %w", k.AppID, store.ErrNotFound)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?, ?, 0)",
+			k.ID, k.AppID, string(k.Scope), k.Hash[:], k.Prefix, k.CreatedAt)
+		return err
+	})
+}
+
+const keyColumns = "id, app_id, scope, hash, prefix, created_at, revoked_at"
+
+func scanKey(sc interface{ Scan(...any) error }) (store.APIKey, error) {
+	var k store.APIKey
+	var scope string
+	var hash []byte
+	if err := sc.Scan(&k.ID, &k.AppID, &scope, &hash, &k.Prefix, &k.CreatedAt, &k.RevokedAt); err != nil {
+		return store.APIKey{}, err
+	}
+	k.Scope = store.Scope(scope)
+	copy(k.Hash[:], hash)
+	return k, nil
+}
+
+func (s *Store) LookupAPIKey(ctx context.Context, hash [32]byte) (store.APIKey, error) {
+	k, err := scanKey(s.r.QueryRowContext(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE hash = ?", hash[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.APIKey{}, store.ErrNotFound
+	}
+	return k, err
+}
+
+func (s *Store) ListAPIKeys(ctx context.Context, appID string) ([]store.APIKey, error) {
+	q := "SELECT " + keyColumns + " FROM api_keys"
+	var args []any
+	if appID != "" {
+		q += " WHERE app_id = ?"
+		args = append(args, appID)
+	}
+	rows, err := s.r.QueryContext(ctx, q+" ORDER BY created_at, id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", store.NowMillis(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var exists int
+		if err := s.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys WHERE id = ?", id).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return fmt.Errorf("key %q: %w", id, store.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+const serverColumns = "app_id, slug, name, description, url, icon, created_at, updated_at"
+
+func scanServer(sc interface{ Scan(...any) error }) (store.MCPServer, error) {
+	var m store.MCPServer
+	err := sc.Scan(&m.AppID, &m.Slug, &m.Name, &m.Description, &m.URL, &m.Icon, &m.CreatedAt, &m.UpdatedAt)
+	return m, err
+}
+
+// tick hands out the app's next createdAt: max(now, clock + 1).
+func tick(ctx context.Context, tx *sql.Tx, appID string) (int64, error) {
+	var t int64
+	err := tx.QueryRowContext(ctx, "UPDATE apps SET clock = MAX(clock + 1, ?) WHERE id = ? RETURNING clock",
+		store.NowMillis(), appID).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("app %q: %w", appID, store.ErrNotFound)
+	}
+	return t, err
+}
+
+func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {
+	m := store.MCPServer{AppID: appID, Slug: in.Slug, Name: in.Name, Description: in.Description, URL: in.URL, Icon: in.Icon}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		t, err := tick(ctx, tx, appID)
+		if err != nil {
+			return err
+		}
+		m.CreatedAt, m.UpdatedAt = t, t
+		res, err := tx.ExecContext(ctx, "INSERT INTO mcp_servers ("+serverColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, slug) DO NOTHING",
+			m.AppID, m.Slug, m.Name, m.Description, m.URL, m.Icon, m.CreatedAt, m.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("mcp server %q: %w", in.Slug, store.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.MCPServer{}, err
+	}
+	return m, nil
+}
+
+func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error) {
+	m, err := scanServer(s.r.QueryRowContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.MCPServer{}, fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
+	}
+	return m, err
+}
+
+func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
+	var out store.MCPServer
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := scanServer(tx.QueryRowContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		next, changed := p.Apply(cur)
+		if !changed {
+			out = cur
+			return nil
+		}
+		next.UpdatedAt = max(store.NowMillis(), cur.UpdatedAt+1)
+		if _, err := tx.ExecContext(ctx, "UPDATE mcp_servers SET name = ?, description = ?, url = ?, icon = ?, updated_at = ? WHERE app_id = ? AND slug = ?",
+			next.Name, next.Description, next.URL, next.Icon, next.UpdatedAt, appID, slug); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
+	q := "SELECT " + serverColumns + " FROM mcp_servers WHERE app_id = ?"
+	args := []any{appID}
+	reverse := false
+	switch p.Affix {
+	case store.AffixAppend:
+		q += " AND created_at < ? ORDER BY created_at DESC"
+		args = append(args, p.CreatedAt)
+	case store.AffixPrepend:
+		q += " AND created_at > ? ORDER BY created_at ASC"
+		args = append(args, p.CreatedAt)
+		reverse = true
+	default:
+		q += " ORDER BY created_at DESC"
+	}
+	q += " LIMIT ?"
+	args = append(args, p.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]store.MCPServer, 0, p.Limit)
+	for rows.Next() {
+		m, err := scanServer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if reverse {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, nil
+}

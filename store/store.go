@@ -1,0 +1,131 @@
+// Package store defines the storage contract of agentmcp: the records, the sentinel errors
+// and the Store interface that every backend (store/sqlite, store/postgres) implements.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap or return them so callers can use errors.Is.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrConflict    = errors.New("already exists")
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Scope is what an API key may do.
+type Scope string
+
+const (
+	ScopeFullAccess Scope = "fullAccess"
+	ScopeAuthOnly   Scope = "authOnly"
+)
+
+// Valid reports whether s is a known scope.
+func (s Scope) Valid() bool { return s == ScopeFullAccess || s == ScopeAuthOnly }
+
+// App is a tenant: it owns MCP servers and API keys.
+type App struct {
+	ID        string
+	CreatedAt int64 // epoch ms
+}
+
+// APIKey is an API key as stored: only the SHA-256 of the secret is kept.
+type APIKey struct {
+	ID        string
+	AppID     string
+	Scope     Scope
+	Hash      [32]byte
+	Prefix    string // the first characters of the secret, to recognise a key in listings
+	CreatedAt int64
+	RevokedAt int64 // 0 while the key is active
+}
+
+// MCPServer is one registered MCP server.
+type MCPServer struct {
+	AppID       string
+	Slug        string
+	Name        string
+	Description string
+	URL         string
+	Icon        string
+	CreatedAt   int64 // epoch ms, strictly increasing within an app
+	UpdatedAt   int64
+}
+
+// NewMCPServer is what a create needs.
+type NewMCPServer struct {
+	Slug        string
+	Name        string
+	Description string
+	URL         string
+	Icon        string
+}
+
+// MCPServerPatch is a partial update: nil fields are left as they are.
+type MCPServerPatch struct {
+	Name        *string
+	Description *string
+	URL         *string
+	Icon        *string
+}
+
+// Affix selects the direction of a keyset page relative to a cursor.
+type Affix string
+
+const (
+	AffixNone    Affix = ""        // the newest items
+	AffixAppend  Affix = "append"  // items older than the cursor
+	AffixPrepend Affix = "prepend" // items newer than the cursor
+)
+
+// Page asks for one keyset page. Results are always newest first.
+type Page struct {
+	Limit     int
+	Affix     Affix
+	CreatedAt int64 // the cursor; used when Affix is set
+}
+
+// Store is the storage contract. Every method is scoped to one app; a record of another
+// app is indistinguishable from a missing one.
+type Store interface {
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+	Close() error
+
+	CreateApp(ctx context.Context, id string) (App, error)
+	ListApps(ctx context.Context) ([]App, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// LookupAPIKey finds a key by the hash of its secret, revoked or not.
+	LookupAPIKey(ctx context.Context, hash [32]byte) (APIKey, error)
+	ListAPIKeys(ctx context.Context, appID string) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) error
+
+	CreateMCPServer(ctx context.Context, appID string, in NewMCPServer) (MCPServer, error)
+	GetMCPServer(ctx context.Context, appID, slug string) (MCPServer, error)
+	UpdateMCPServer(ctx context.Context, appID, slug string, p MCPServerPatch) (MCPServer, error)
+	DeleteMCPServer(ctx context.Context, appID, slug string) error
+	ListMCPServers(ctx context.Context, appID string, p Page) ([]MCPServer, error)
+}
+
+// NowMillis is the clock backends use for timestamps.
+func NowMillis() int64 { return time.Now().UnixMilli() }
+
+// Apply returns s with p applied and whether anything changed.
+func (p MCPServerPatch) Apply(s MCPServer) (MCPServer, bool) {
+	changed := false
+	set := func(dst *string, v *string) {
+		if v != nil && *dst != *v {
+			*dst = *v
+			changed = true
+		}
+	}
+	set(&s.Name, p.Name)
+	set(&s.Description, p.Description)
+	set(&s.URL, p.URL)
+	set(&s.Icon, p.Icon)
+	return s, changed
+}
