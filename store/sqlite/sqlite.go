@@ -448,3 +448,4 @@ func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) 
 	}
 	return out, nil
 }
+

@@ -1,0 +1,122 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/sqlite"
+	"github.com/agentmcp/agentmcp/store/storetest"
+)
+
+func open(t *testing.T, path string, opt sqlite.Options) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		st := open(t, filepath.Join(t.TempDir(), "a.db"), sqlite.Options{})
+		t.Cleanup(func() { st.Close() })
+		return st
+	})
+}
+
+func TestDataSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sub", "dir", "a.db") // directories are created
+	st := open(t, path, sqlite.Options{})
+	if _, err := st.CreateApp(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.CreateMCPServer(ctx, "a", store.NewMCPServer{Slug: "s", Name: "S", URL: "https://s.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = open(t, path, sqlite.Options{})
+	defer st.Close()
+	got, err := st.GetMCPServer(ctx, "a", "s")
+	if err != nil || got != m {
+		t.Fatalf("after reopen: %+v, %v; want %+v", got, err, m)
+	}
+	// The clock survives too: a new record is newer than every old one.
+	n, err := st.CreateMCPServer(ctx, "a", store.NewMCPServer{Slug: "t", Name: "T", URL: "https://t.example.com"})
+	if err != nil || n.CreatedAt <= m.CreatedAt {
+		t.Fatalf("createdAt after reopen: %d, old %d, %v", n.CreatedAt, m.CreatedAt, err)
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "a.db")
+
+	fresh := open(t, path, sqlite.Options{NoMigrate: true})
+	ms, err := fresh.MigrationStatus(ctx)
+	if err != nil || len(ms) == 0 || ms[0].Applied {
+		t.Fatalf("status of an unmigrated database: %+v, %v", ms, err)
+	}
+	fresh.Close()
+
+	// Several processes' worth of Opens at once apply each migration exactly once.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			st, err := sqlite.Open(ctx, path, sqlite.Options{})
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := open(t, path, sqlite.Options{})
+	ms, err = st.MigrationStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if !m.Applied {
+			t.Fatalf("migration %d not applied", m.Version)
+		}
+	}
+	st.Close()
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "a.db")
+	st := open(t, path, sqlite.Options{})
+	st.Close()
+	known, _ := sqlite.Migrations()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)", len(known)+1); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	_, err = sqlite.Open(ctx, path, sqlite.Options{})
+	var tooNew store.ErrSchemaTooNew
+	if !errors.As(err, &tooNew) || tooNew.Database != len(known)+1 {
+		t.Fatalf("Open on a newer schema: %v", err)
+	}
+}

@@ -1,0 +1,375 @@
+// Package storetest is the conformance suite every store.Store backend runs against a real
+// database: same inputs, same answers, whatever the backend.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// Opener returns a fresh, empty, migrated store; the suite closes nothing it did not open.
+type Opener func(t *testing.T) store.Store
+
+// Run runs every conformance test against stores from open.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, st store.Store)
+	}{
+		{"AppsAndKeys", testAppsAndKeys},
+		{"CreateGet", testCreateGet},
+		{"SlugUniquePerApp", testSlugUniquePerApp},
+		{"Update", testUpdate},
+		{"Delete", testDelete},
+		{"Tenancy", testTenancy},
+		{"PaginationSameMillisecond", testPagination},
+		{"ConcurrentCreates", testConcurrentCreates},
+		{"ContextCancelled", testContextCancelled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+func mustApp(t *testing.T, st store.Store, id string) {
+	t.Helper()
+	if _, err := st.CreateApp(context.Background(), id); err != nil {
+		t.Fatalf("CreateApp(%q): %v", id, err)
+	}
+}
+
+func server(slug string) store.NewMCPServer {
+	return store.NewMCPServer{Slug: slug, Name: "Server " + slug, URL: "https://" + slug + ".example.com/mcp", Description: "d-" + slug, Icon: ""}
+}
+
+func mustCreate(t *testing.T, st store.Store, app, slug string) store.MCPServer {
+	t.Helper()
+	m, err := st.CreateMCPServer(context.Background(), app, server(slug))
+	if err != nil {
+		t.Fatalf("CreateMCPServer(%q, %q): %v", app, slug, err)
+	}
+	return m
+}
+
+func testAppsAndKeys(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a1")
+	if _, err := st.CreateApp(ctx, "a1"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second CreateApp: got %v, want ErrConflict", err)
+	}
+	apps, err := st.ListApps(ctx)
+	if err != nil || len(apps) != 1 || apps[0].ID != "a1" {
+		t.Fatalf("ListApps = %v, %v", apps, err)
+	}
+	k, secret := store.NewAPIKey("a1", store.ScopeFullAccess)
+	if err := st.CreateAPIKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if orphan, _ := store.NewAPIKey("nope", store.ScopeFullAccess); !errors.Is(st.CreateAPIKey(ctx, orphan), store.ErrNotFound) {
+		t.Fatal("a key for a missing app must be ErrNotFound")
+	}
+	got, err := st.LookupAPIKey(ctx, store.HashKey(secret))
+	if err != nil || got.ID != k.ID || got.AppID != "a1" || got.Scope != store.ScopeFullAccess || got.RevokedAt != 0 || got.Hash != k.Hash {
+		t.Fatalf("LookupAPIKey = %+v, %v", got, err)
+	}
+	if _, err := st.LookupAPIKey(ctx, store.HashKey(secret+"x")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if err := st.RevokeAPIKey(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RevokeAPIKey(ctx, k.ID); err != nil {
+		t.Fatalf("revoking twice must succeed: %v", err)
+	}
+	if err := st.RevokeAPIKey(ctx, "key_missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoke missing: %v", err)
+	}
+	got, _ = st.LookupAPIKey(ctx, store.HashKey(secret))
+	if got.RevokedAt == 0 {
+		t.Fatal("revoked key still active")
+	}
+	keys, err := st.ListAPIKeys(ctx, "a1")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("ListAPIKeys = %v, %v", keys, err)
+	}
+}
+
+func testCreateGet(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	in := store.NewMCPServer{Slug: "weather", Name: "Weather", URL: "https://w.example.com/mcp", Description: "é ✓ 日本", Icon: "https://w.example.com/i.png"}
+	before := store.NowMillis()
+	m, err := st.CreateMCPServer(ctx, "a", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.AppID != "a" || m.Slug != in.Slug || m.Name != in.Name || m.URL != in.URL || m.Description != in.Description || m.Icon != in.Icon {
+		t.Fatalf("created %+v from %+v", m, in)
+	}
+	if m.CreatedAt < before || m.UpdatedAt != m.CreatedAt {
+		t.Fatalf("timestamps %d/%d, before %d", m.CreatedAt, m.UpdatedAt, before)
+	}
+	got, err := st.GetMCPServer(ctx, "a", "weather")
+	if err != nil || got != m {
+		t.Fatalf("Get = %+v, %v; want %+v", got, err, m)
+	}
+	if _, err := st.GetMCPServer(ctx, "a", "other"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get missing: %v", err)
+	}
+	if _, err := st.CreateMCPServer(ctx, "no-such-app", server("x")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("create in a missing app: %v", err)
+	}
+}
+
+func testSlugUniquePerApp(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	mustApp(t, st, "b")
+	first := mustCreate(t, st, "a", "dup")
+	other := server("dup")
+	other.Name = "second"
+	if _, err := st.CreateMCPServer(ctx, "a", other); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate slug: %v", err)
+	}
+	got, _ := st.GetMCPServer(ctx, "a", "dup")
+	if got != first {
+		t.Fatalf("a failed duplicate create changed the record: %+v", got)
+	}
+	mustCreate(t, st, "b", "dup") // the same slug in another app is fine
+	list, _ := st.ListMCPServers(ctx, "a", store.Page{Limit: 100})
+	if len(list) != 1 {
+		t.Fatalf("app a has %d servers, want 1", len(list))
+	}
+}
+
+func testUpdate(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	in := server("u")
+	in.Icon = "https://u.example.com/i.png"
+	m, err := st.CreateMCPServer(ctx, "a", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{})
+	if err != nil || same != m {
+		t.Fatalf("empty patch = %+v, %v; want unchanged %+v", same, err, m)
+	}
+	name := m.Name
+	same, _ = st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &name})
+	if same != m {
+		t.Fatalf("patch to equal values changed the record: %+v", same)
+	}
+	newName, empty := "Renamed", ""
+	up, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &newName, Icon: &empty})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Name != "Renamed" || up.Icon != "" || up.Description != m.Description || up.URL != m.URL || up.CreatedAt != m.CreatedAt {
+		t.Fatalf("partial update = %+v from %+v", up, m)
+	}
+	if up.UpdatedAt <= m.UpdatedAt {
+		t.Fatalf("updatedAt %d not after %d", up.UpdatedAt, m.UpdatedAt)
+	}
+	got, _ := st.GetMCPServer(ctx, "a", "u")
+	if got != up {
+		t.Fatalf("stored %+v, returned %+v", got, up)
+	}
+	if _, err := st.UpdateMCPServer(ctx, "a", "missing", store.MCPServerPatch{Name: &newName}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update missing: %v", err)
+	}
+}
+
+func testDelete(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	mustCreate(t, st, "a", "d")
+	if err := st.DeleteMCPServer(ctx, "a", "d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteMCPServer(ctx, "a", "d"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if _, err := st.GetMCPServer(ctx, "a", "d"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get after delete: %v", err)
+	}
+	again := mustCreate(t, st, "a", "d") // the slug is free again
+	if again.Slug != "d" {
+		t.Fatal(again)
+	}
+}
+
+func testTenancy(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	mustApp(t, st, "b")
+	mustCreate(t, st, "a", "mine")
+	name := "stolen"
+	if _, err := st.GetMCPServer(ctx, "b", "mine"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b read a's server: %v", err)
+	}
+	if _, err := st.UpdateMCPServer(ctx, "b", "mine", store.MCPServerPatch{Name: &name}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b updated a's server: %v", err)
+	}
+	if err := st.DeleteMCPServer(ctx, "b", "mine"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("b deleted a's server: %v", err)
+	}
+	if l, _ := st.ListMCPServers(ctx, "b", store.Page{Limit: 100}); len(l) != 0 {
+		t.Fatalf("b lists %d servers", len(l))
+	}
+	if m, err := st.GetMCPServer(ctx, "a", "mine"); err != nil || m.Name == name {
+		t.Fatalf("a's server after b's attempts: %+v, %v", m, err)
+	}
+}
+
+// testPagination inserts fast enough that many records share a millisecond, then checks
+// that createdAt is strictly increasing and that walking pages both ways is exact.
+func testPagination(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	mustApp(t, st, "b")
+	const n = 300
+	var want []string // newest first
+	for i := range n {
+		m := mustCreate(t, st, "a", fmt.Sprintf("s%03d", i))
+		want = append([]string{m.Slug}, want...)
+		if i%10 == 0 {
+			mustCreate(t, st, "b", fmt.Sprintf("s%03d", i)) // interleaved writes of another app
+		}
+	}
+	all, err := st.ListMCPServers(ctx, "a", store.Page{Limit: n + 10})
+	if err != nil || len(all) != n {
+		t.Fatalf("list all: %d, %v", len(all), err)
+	}
+	sameMs := 0
+	for i := 1; i < len(all); i++ {
+		if all[i].CreatedAt >= all[i-1].CreatedAt {
+			t.Fatalf("createdAt not strictly decreasing at %d: %d then %d", i, all[i-1].CreatedAt, all[i].CreatedAt)
+		}
+		if all[i-1].CreatedAt-all[i].CreatedAt == 1 {
+			sameMs++
+		}
+	}
+	for _, limit := range []int{1, 7, 10, 100} {
+		var got []string
+		p := store.Page{Limit: limit}
+		for {
+			page, err := st.ListMCPServers(ctx, "a", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, m := range page {
+				got = append(got, m.Slug)
+			}
+			p = store.Page{Limit: limit, Affix: store.AffixAppend, CreatedAt: page[len(page)-1].CreatedAt}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("limit %d: walking append gave %d items, not the %d in order", limit, len(got), len(want))
+		}
+		// And back up from the oldest with prepend; each page is still newest first.
+		var back []string
+		p = store.Page{Limit: limit, Affix: store.AffixPrepend, CreatedAt: all[len(all)-1].CreatedAt - 1}
+		for {
+			page, err := st.ListMCPServers(ctx, "a", p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for i := 1; i < len(page); i++ {
+				if page[i].CreatedAt >= page[i-1].CreatedAt {
+					t.Fatal("a prepend page is not newest first")
+				}
+			}
+			back = append(append([]string{}, slugs(page)...), back...)
+			p = store.Page{Limit: limit, Affix: store.AffixPrepend, CreatedAt: page[0].CreatedAt}
+		}
+		if fmt.Sprint(back) != fmt.Sprint(want) {
+			t.Fatalf("limit %d: walking prepend gave %d items, not the %d in order", limit, len(back), len(want))
+		}
+	}
+	t.Logf("%d of %d neighbours were 1 ms apart (created in the same millisecond)", sameMs, n-1)
+}
+
+func slugs(ms []store.MCPServer) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Slug
+	}
+	return out
+}
+
+func testConcurrentCreates(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	const workers, slugsN = 16, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := map[string]int{}
+	var errs []error
+	for w := range workers {
+		wg.Go(func() {
+			for i := range slugsN {
+				slug := fmt.Sprintf("c%d", (i+w)%slugsN)
+				_, err := st.CreateMCPServer(ctx, "a", server(slug))
+				mu.Lock()
+				switch {
+				case err == nil:
+					created[slug]++
+				case !errors.Is(err, store.ErrConflict):
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+			// Distinct slugs too, to race the per-app clock.
+			for i := range 5 {
+				if _, err := st.CreateMCPServer(ctx, "a", server(fmt.Sprintf("w%d-%d", w, i))); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("unexpected errors: %v", errs[0])
+	}
+	for i := range slugsN {
+		if n := created[fmt.Sprintf("c%d", i)]; n != 1 {
+			t.Fatalf("slug c%d created %d times", i, n)
+		}
+	}
+	all, err := st.ListMCPServers(ctx, "a", store.Page{Limit: 1000})
+	if err != nil || len(all) != slugsN+workers*5 {
+		t.Fatalf("list: %d, %v", len(all), err)
+	}
+	seen := map[int64]bool{}
+	for _, m := range all {
+		if seen[m.CreatedAt] {
+			t.Fatalf("createdAt %d handed out twice", m.CreatedAt)
+		}
+		seen[m.CreatedAt] = true
+	}
+}
+
+func testContextCancelled(t *testing.T, st store.Store) {
+	mustApp(t, st, "a")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := st.CreateMCPServer(ctx, "a", server("x")); err == nil {
+		t.Fatal("create with a cancelled context succeeded")
+	}
+	if _, err := st.GetMCPServer(context.Background(), "a", "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a cancelled create left a record: %v", err)
+	}
+}
