@@ -101,7 +101,7 @@ func toError(err error) *Error {
 			return newError(he.Code, CodeUnsupportedMediaType, "Content-Type must be application/json.")
 		case http.StatusBadRequest:
 			// Only echo's binder gets here (the validator's errors are converted first).
-			return &Error{Status: he.Code, Code: CodeInvalidJSON, Message: "The request body is not valid JSON.", Err: err,
+			return &Error{Status: he.Code, Code: CodeInvalidJSON, Message: "Invalid request: body: not valid JSON", Err: err,
 				Details: []gen.ErrorDetail{{Field: "body", Message: "not valid JSON"}}}
 		}
 		if he.Code >= 400 && he.Code < 500 {
@@ -196,7 +196,7 @@ func validatorError(he *echo.HTTPError) *Error {
 	}
 	walk(he.Internal, "")
 	if invalidJSON {
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "The request body is not valid JSON.", Details: details}
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "Invalid request: body: not valid JSON", Details: details}
 	}
 	if len(details) == 0 {
 		details = []gen.ErrorDetail{{Field: "request", Message: he.Error()}}

@@ -3,7 +3,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -87,6 +90,7 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 // newValidator builds the request validator from the embedded spec. The router is built
 // here first so that a bad spec is an error, not a panic inside the middleware.
 func newValidator() (echo.MiddlewareFunc, error) {
+	registerStrictJSON.Do(func() { openapi3filter.RegisterBodyDecoder(echo.MIMEApplicationJSON, strictJSON) })
 	spec, err := gen.GetSwagger()
 	if err != nil {
 		return nil, fmt.Errorf("load embedded spec: %w", err)
@@ -112,6 +116,21 @@ func newValidator() (echo.MiddlewareFunc, error) {
 			AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
 		},
 	}), nil
+}
+
+var registerStrictJSON sync.Once
+
+// strictJSON is kin-openapi's JSON body decoder that also refuses anything after the value
+// (`{...} x`), which a streaming decoder would silently ignore.
+func strictJSON(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(b) {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Reason: "not one valid JSON value"}
+	}
+	return openapi3filter.JSONBodyDecoder(bytes.NewReader(b), h, schema, enc)
 }
 
 // checkHTTPURL is the `uri` format: an absolute http(s) URL with a host ("" is left to the

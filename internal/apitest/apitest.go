@@ -298,3 +298,30 @@ func JSON(t testing.TB, v any) io.Reader {
 	}
 	return strings.NewReader(string(b))
 }
+
+// Op is one API operation as a raw request, for matrices over every operation.
+type Op struct {
+	ID, Method, Path, Body string
+}
+
+// Ops lists every operation of openapi.yaml with a valid request that targets slug.
+func Ops(slug string) []Op {
+	const base = "/ai-agents/agent-builder/mcp-servers"
+	return []Op{
+		{"McpServersController_createMcpServer", http.MethodPost, base, `{"name":"New","slug":"new-` + slug + `","url":"https://new.example.com/mcp"}`},
+		{"McpServersController_getAllMcpServers", http.MethodGet, base, ""},
+		{"McpServersController_getMcpServerBySlug", http.MethodGet, base + "/" + slug, ""},
+		{"McpServersController_updateMcpServer", http.MethodPatch, base + "/" + slug, `{"name":"Changed"}`},
+		{"McpServersController_deleteMcpServer", http.MethodDelete, base + "/" + slug, ""},
+	}
+}
+
+// Do sends op with key.
+func (e *Env) Do(t testing.TB, op Op, key string) (int, []byte) {
+	t.Helper()
+	ct := ""
+	if op.Body != "" {
+		ct = "application/json"
+	}
+	return e.Raw(t, op.Method, op.Path, key, ct, strings.NewReader(op.Body))
+}

@@ -1,0 +1,245 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// faultStore fails every MCP server call while fail is set, to reach the 500 paths.
+type faultStore struct {
+	store.Store
+	fail atomic.Bool
+}
+
+var errInjected = errors.New("injected fault: secret internal detail")
+
+func (f *faultStore) check() error {
+	if f.fail.Load() {
+		return errInjected
+	}
+	return nil
+}
+
+func (f *faultStore) CreateMCPServer(ctx context.Context, app string, in store.NewMCPServer) (store.MCPServer, error) {
+	if err := f.check(); err != nil {
+		return store.MCPServer{}, err
+	}
+	return f.Store.CreateMCPServer(ctx, app, in)
+}
+
+func (f *faultStore) GetMCPServer(ctx context.Context, app, slug string) (store.MCPServer, error) {
+	if err := f.check(); err != nil {
+		return store.MCPServer{}, err
+	}
+	return f.Store.GetMCPServer(ctx, app, slug)
+}
+
+func (f *faultStore) UpdateMCPServer(ctx context.Context, app, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
+	if err := f.check(); err != nil {
+		return store.MCPServer{}, err
+	}
+	return f.Store.UpdateMCPServer(ctx, app, slug, p)
+}
+
+func (f *faultStore) DeleteMCPServer(ctx context.Context, app, slug string) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.Store.DeleteMCPServer(ctx, app, slug)
+}
+
+func (f *faultStore) ListMCPServers(ctx context.Context, app string, p store.Page) ([]store.MCPServer, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f.Store.ListMCPServers(ctx, app, p)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode string) gen.ErrorResponse {
+	t.Helper()
+	if status != wantStatus {
+		t.Fatalf("status %d, want %d; body %s", status, wantStatus, body)
+	}
+	e := apitest.DecodeError(t, body)
+	if e.StatusCode != wantStatus || e.Code != wantCode || e.Error != http.StatusText(wantStatus) || e.Message == "" {
+		t.Fatalf("error body %+v, want status %d code %s", e, wantStatus, wantCode)
+	}
+	return e
+}
+
+// TestContract drives every operation of openapi.yaml and every status it documents
+// through the generated client (or raw requests where the client cannot send the bad
+// input), validating each response against the spec, then checks nothing was left out.
+func TestContract(t *testing.T) {
+	fs := &faultStore{Store: apitest.OpenSQLite(t)}
+	env := apitest.Start(t, fs, server.Config{})
+	c := env.Gen(t, env.KeyA)
+	ctx := context.Background()
+
+	// Create: 201 with every field, then 409 for the same slug.
+	cr, err := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{
+		Name: "Weather Server", Slug: "weather-server", Url: "http://localhost:3001",
+		Description: ptr("Provides weather data for cities"), Icon: ptr("http://localhost:3001/icon.png"),
+	})
+	if err != nil || cr.StatusCode() != http.StatusCreated || cr.JSON201 == nil {
+		t.Fatalf("create: %v %d %s", err, cr.StatusCode(), cr.Body)
+	}
+	created := *cr.JSON201
+	if created.UnderscoreId != env.AppA+"_weather-server" || created.AppId != env.AppA || created.Slug != "weather-server" ||
+		created.Name != "Weather Server" || created.Url != "http://localhost:3001" || created.Description != "Provides weather data for cities" ||
+		created.Icon != "http://localhost:3001/icon.png" || created.CreatedAt == 0 || created.UpdatedAt != created.CreatedAt {
+		t.Fatalf("created %+v", created)
+	}
+	// Optional fields absent → "" in the response; all nine fields always present.
+	cr2, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "Bare", Slug: "bare", Url: "https://bare.example.com"})
+	if cr2.StatusCode() != http.StatusCreated || !strings.Contains(string(cr2.Body), `"description":""`) || !strings.Contains(string(cr2.Body), `"icon":""`) {
+		t.Fatalf("bare create: %d %s", cr2.StatusCode(), cr2.Body)
+	}
+	dup, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "Other", Slug: "weather-server", Url: "https://other.example.com"})
+	wantError(t, dup.StatusCode(), dup.Body, http.StatusConflict, server.CodeSlugAlreadyExists)
+
+	bad, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "", Slug: "Bad Slug", Url: "nope"})
+	e := wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, server.CodeValidation)
+	if got := apitest.Fields(e); strings.Join(got, ",") != "name,slug,url" {
+		t.Fatalf("create 400 names %v", got)
+	}
+
+	// Get: 200, 404, 400.
+	gr, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "weather-server")
+	if gr.StatusCode() != http.StatusOK || *gr.JSON200 != created {
+		t.Fatalf("get: %d %s", gr.StatusCode(), gr.Body)
+	}
+	nf, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "nope")
+	wantError(t, nf.StatusCode(), nf.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	bs, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "UPPER")
+	wantError(t, bs.StatusCode(), bs.Body, http.StatusBadRequest, server.CodeValidation)
+
+	// List: 200 newest first, 400.
+	lr, _ := c.McpServersControllerGetAllMcpServersWithResponse(ctx, nil)
+	if lr.StatusCode() != http.StatusOK || len(lr.JSON200.Data) != 2 || lr.JSON200.Data[0].Slug != "bare" || lr.JSON200.Data[1] != created {
+		t.Fatalf("list: %d %s", lr.StatusCode(), lr.Body)
+	}
+	m := lr.JSON200.Meta
+	if m.Current.Limit != 10 || m.Current.Count != 2 || m.Previous == nil || m.Previous.Affix != "prepend" ||
+		m.Previous.CreatedAt != lr.JSON200.Data[0].CreatedAt || m.Next == nil || m.Next.Affix != "append" || m.Next.CreatedAt != created.CreatedAt {
+		t.Fatalf("list meta %+v", m)
+	}
+	bl, _ := c.McpServersControllerGetAllMcpServersWithResponse(ctx, &gen.McpServersControllerGetAllMcpServersParams{Limit: ptr(101)})
+	wantError(t, bl.StatusCode(), bl.Body, http.StatusBadRequest, server.CodeValidation)
+
+	// Update: 200 partial, {} unchanged, 400, 404, 415.
+	ur, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", gen.UpdateMcpServerDto{Url: ptr("https://weather.example.com/mcp"), Icon: ptr("")})
+	if ur.StatusCode() != http.StatusOK {
+		t.Fatalf("update: %d %s", ur.StatusCode(), ur.Body)
+	}
+	up := *ur.JSON200
+	if up.Url != "https://weather.example.com/mcp" || up.Icon != "" || up.Name != created.Name || up.Description != created.Description ||
+		up.CreatedAt != created.CreatedAt || up.UpdatedAt <= created.UpdatedAt {
+		t.Fatalf("updated %+v from %+v", up, created)
+	}
+	same, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", gen.UpdateMcpServerDto{})
+	if same.StatusCode() != http.StatusOK || *same.JSON200 != up {
+		t.Fatalf("empty update: %d %s", same.StatusCode(), same.Body)
+	}
+	ub, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", gen.UpdateMcpServerDto{Name: ptr("  ")})
+	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, server.CodeValidation)
+	un, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "nope", gen.UpdateMcpServerDto{Name: ptr("x")})
+	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	for _, op := range apitest.Ops("weather-server") {
+		if op.Body == "" {
+			continue
+		}
+		st, body := env.Raw(t, op.Method, op.Path, env.KeyA, "text/plain", strings.NewReader(op.Body))
+		wantError(t, st, body, http.StatusUnsupportedMediaType, server.CodeUnsupportedMediaType)
+	}
+
+	// Delete: 200, 404, 400.
+	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare")
+	if dr.StatusCode() != http.StatusOK || !dr.JSON200.Success || dr.JSON200.Message != "MCP server deleted successfully" {
+		t.Fatalf("delete: %d %s", dr.StatusCode(), dr.Body)
+	}
+	dn, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare")
+	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	db, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "-bad-")
+	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, server.CodeValidation)
+
+	// Every operation: 401 without a key, 403 with an authOnly key, 413 for a body over
+	// 1 MiB, and a 500 that leaks nothing when the store fails.
+	huge := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
+	for _, op := range apitest.Ops("weather-server") {
+		st, body := env.Do(t, op, "")
+		wantError(t, st, body, http.StatusUnauthorized, server.CodeEmptyAPIKey)
+		st, body = env.Do(t, op, env.AuthOnlyKey)
+		wantError(t, st, body, http.StatusForbidden, server.CodeNoAccess)
+		st, body = env.Raw(t, op.Method, op.Path, env.KeyA, "application/json", strings.NewReader(huge))
+		wantError(t, st, body, http.StatusRequestEntityTooLarge, server.CodePayloadTooLarge)
+
+		fs.fail.Store(true)
+		st, body = env.Do(t, op, env.KeyA)
+		fs.fail.Store(false)
+		e := wantError(t, st, body, http.StatusInternalServerError, server.CodeInternal)
+		if strings.Contains(string(body), "secret internal detail") || e.Message != "Internal server error." {
+			t.Fatalf("%s: a 500 leaks its cause: %s", op.ID, body)
+		}
+	}
+
+	if missing := env.Rec.Missing(apitest.Spec(t)); len(missing) > 0 {
+		t.Fatalf("operations and statuses of openapi.yaml never exercised:\n%s", strings.Join(missing, "\n"))
+	}
+}
+
+// TestNonAPIRoutes covers what lives outside /v3 and outside validation.
+func TestNonAPIRoutes(t *testing.T) {
+	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	get := func(path string) (int, string, string) {
+		resp, err := http.Get(env.Server.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+	if st, _, body := get("/healthz"); st != http.StatusOK || !strings.Contains(body, `"ok"`) {
+		t.Fatalf("healthz %d %s", st, body)
+	}
+	if st, _, body := get("/readyz"); st != http.StatusOK || !strings.Contains(body, `"ok"`) {
+		t.Fatalf("readyz %d %s", st, body)
+	}
+	st, ct, body := get("/openapi.yaml")
+	if st != http.StatusOK || ct != "application/yaml" || !strings.Contains(body, "operationId: McpServersController_createMcpServer") {
+		t.Fatalf("openapi.yaml %d %s", st, ct)
+	}
+	for _, path := range []string{"/", "/nope", "/v3", "/v3/ai-agents/unknown"} {
+		st, ct, body := get(path)
+		if path == "/v3/ai-agents/unknown" || path == "/v3" {
+			// Under /v3 the key is checked first: an anonymous caller learns nothing.
+			if st != http.StatusUnauthorized {
+				t.Fatalf("%s without a key: %d %s", path, st, body)
+			}
+			continue
+		}
+		if st != http.StatusNotFound || ct != "application/json" || !strings.Contains(body, `"code":"ERR_NOT_FOUND"`) {
+			t.Fatalf("%s: %d %s %s", path, st, ct, body)
+		}
+	}
+	st2, b2 := env.Raw(t, http.MethodGet, "/ai-agents/unknown", env.KeyA, "", nil)
+	wantError(t, st2, b2, http.StatusNotFound, server.CodeNotFound)
+	st2, b2 = env.Raw(t, http.MethodPut, "/ai-agents/agent-builder/mcp-servers/x", env.KeyA, "application/json", strings.NewReader("{}"))
+	wantError(t, st2, b2, http.StatusMethodNotAllowed, server.CodeMethodNotAllowed)
+}
