@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/agentmcp/agentmcp/gen"
@@ -95,6 +96,9 @@ func WithHTTPClient(doer gen.HttpRequestDoer) Option { return func(o *options) {
 
 // New returns a client for baseURL (e.g. http://localhost:8080/v3) authenticating with apiKey.
 func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
+	if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("agentmcp: base URL %q: want http(s)://host[:port]/v3", baseURL)
+	}
 	var o options
 	for _, f := range opts {
 		f(&o)

@@ -1,0 +1,99 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/client"
+	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/server"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestClient(t *testing.T) {
+	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	c := env.Client(t, env.KeyA)
+	ctx := context.Background()
+
+	m, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "One", Slug: "one", Url: "https://one.example.com", Description: ptr("first")})
+	if err != nil || m.Slug != "one" || m.Description != "first" {
+		t.Fatal(m, err)
+	}
+	_, err = c.CreateServer(ctx, client.CreateMCPServer{Name: "One", Slug: "one", Url: "https://one.example.com"})
+	var ce *client.Error
+	if !errors.Is(err, client.ErrConflict) || !errors.As(err, &ce) || ce.Code != server.CodeSlugAlreadyExists || ce.Status != 409 {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if _, err := c.GetServer(ctx, "missing"); !errors.Is(err, client.ErrNotFound) || errors.Is(err, client.ErrConflict) {
+		t.Fatalf("missing: %v", err)
+	}
+	_, err = c.CreateServer(ctx, client.CreateMCPServer{Name: "", Slug: "x", Url: "nope"})
+	if !errors.Is(err, client.ErrValidation) || !errors.As(err, &ce) || len(ce.Details) != 2 {
+		t.Fatalf("validation: %v %+v", err, ce)
+	}
+	if _, err := env.Client(t, "").GetServer(ctx, "one"); !errors.Is(err, client.ErrUnauthorized) {
+		t.Fatalf("no key: %v", err)
+	}
+	if _, err := env.Client(t, env.AuthOnlyKey).GetServer(ctx, "one"); !errors.Is(err, client.ErrForbidden) {
+		t.Fatalf("authOnly: %v", err)
+	}
+	up, err := c.UpdateServer(ctx, "one", client.UpdateMCPServer{Description: ptr("")})
+	if err != nil || up.Description != "" || up.Name != "One" {
+		t.Fatal(up, err)
+	}
+	if err := c.DeleteServer(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteServer(ctx, "one"); !errors.Is(err, client.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if _, err := client.New("://bad", "k"); err == nil {
+		t.Fatal("a bad base URL must be an error")
+	}
+}
+
+func TestAll(t *testing.T) {
+	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	c := env.Client(t, env.KeyA)
+	ctx := context.Background()
+	var want []string
+	for i := range 23 {
+		slug := fmt.Sprintf("s-%02d", i)
+		if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: slug, Slug: slug, Url: "https://s.example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{slug}, want...)
+	}
+	for _, size := range []int{0, 1, 5, 23, 100} {
+		var got []string
+		for s, err := range c.All(ctx, size) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, s.Slug)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("page size %d: %v", size, got)
+		}
+	}
+	// Breaking out early stops the walk.
+	n := 0
+	for range c.All(ctx, 5) {
+		n++
+		if n == 3 {
+			break
+		}
+	}
+	if n != 3 {
+		t.Fatal(n)
+	}
+	// An error is yielded, not swallowed.
+	for _, err := range env.Client(t, "").All(ctx, 5) {
+		if !errors.Is(err, client.ErrUnauthorized) {
+			t.Fatalf("All without a key: %v", err)
+		}
+	}
+}
