@@ -448,4 +448,3 @@ func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) 
 	}
 	return out, nil
 }
-

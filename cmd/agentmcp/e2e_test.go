@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentmcp/agentmcp/client"
+)
+
+// bin is the agentmcp binary, built once for the package's tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "agentmcp-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "agentmcp")
+	if out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building agentmcp: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running `agentmcp serve`.
+type proc struct {
+	cmd    *exec.Cmd
+	base   string // http://127.0.0.1:port
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// runCmd runs the binary to completion and returns stdout, stderr and the exit code.
+func runCmd(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// startServe starts `agentmcp serve` on db and waits until it is ready.
+func startServe(t *testing.T, db string, extra ...string) *proc {
+	t.Helper()
+	addr := freeAddr(t)
+	p := &proc{base: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", db}, extra...)...)
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("serve exited early: %v\nstderr: %s", err, p.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready in time\nstderr: %s", p.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends sig and waits for the process to exit; it returns the exit error.
+func (p *proc) stop(t *testing.T, sig os.Signal) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30s")
+		return nil
+	}
+}
+
+var keyPattern = regexp.MustCompile(`amk_[A-Za-z0-9_-]{43}`)
+
+func (p *proc) printedKey(t *testing.T) string {
+	t.Helper()
+	k := keyPattern.FindString(p.stdout.String())
+	if k == "" {
+		t.Fatalf("serve printed no key:\n%s", p.stdout)
+	}
+	return k
+}
+
+// TestPersistenceAcrossRestart: a real process is written to while SIGTERM arrives mid-burst;
+// every create acknowledged with 201 is there after a restart.
+func TestPersistenceAcrossRestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "data", "agentmcp.db")
+	p := startServe(t, db)
+	key := p.printedKey(t)
+	out := p.stdout.String()
+	for _, want := range []string{`created app "default"`, "curl -s -X POST http://localhost:", "apikey: " + key} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("first-start banner lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(p.stderr.String(), key) {
+		t.Fatal("the key appears in the logs")
+	}
+	c, err := client.New(p.base+"/v3", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	var mu sync.Mutex
+	acked := map[string]client.MCPServer{}
+	var wg sync.WaitGroup
+	started := make(chan struct{})
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; i < 400; i++ {
+				if w == 0 && i == 20 {
+					close(started)
+				}
+				slug := fmt.Sprintf("w%d-%03d", w, i)
+				m, err := c.CreateServer(ctx, client.CreateMCPServer{Name: slug, Slug: slug, Url: "https://p.example.com/" + slug})
+				if err != nil {
+					return // the server is going away
+				}
+				mu.Lock()
+				acked[slug] = *m
+				mu.Unlock()
+			}
+		})
+	}
+	<-started
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM\nstderr: %s", err, p.stderr)
+	}
+	wg.Wait()
+	if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
+		t.Fatalf("no clean stop logged:\n%s", p.stderr)
+	}
+	if len(acked) == 0 {
+		t.Fatal("no create was acknowledged before SIGTERM")
+	}
+
+	p2 := startServe(t, db)
+	if strings.Contains(p2.stdout.String(), "amk_") {
+		t.Fatal("a second start printed a new key")
+	}
+	c2, _ := client.New(p2.base+"/v3", key)
+	got := map[string]client.MCPServer{}
+	for m, err := range c2.All(ctx, 100) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[m.Slug] = m
+	}
+	for slug, m := range acked {
+		if got[slug] != m {
+			t.Fatalf("acknowledged %s lost or changed after restart: %+v vs %+v", slug, got[slug], m)
+		}
+	}
+	t.Logf("%d creates acknowledged before SIGTERM, all read back (%d stored)", len(acked), len(got))
+	if err := p2.stop(t, os.Interrupt); err != nil {
+		t.Fatalf("SIGINT: %v", err)
+	}
+}
+
+// TestAdminCommands: apps, keys and migrate against the database a server is using.
+func TestAdminCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "a.db")
+	p := startServe(t, db, "--key-cache-ttl", "50ms")
+	ctx := context.Background()
+
+	out, errOut, code := runCmd(t, "apps", "create", "my-app", "--db", db)
+	key := strings.TrimSpace(out)
+	if code != 0 || !keyPattern.MatchString(key) || !strings.Contains(errOut, `created app "my-app"`) {
+		t.Fatalf("apps create: %d %q %q", code, out, errOut)
+	}
+	if _, _, code := runCmd(t, "apps", "create", "my-app", "--db", db); code == 0 {
+		t.Fatal("creating an app twice succeeded")
+	}
+	if _, errOut, code := runCmd(t, "apps", "create", "bad app!", "--db", db); code == 0 || !strings.Contains(errOut, "app id") {
+		t.Fatalf("bad app id: %d %s", code, errOut)
+	}
+	c, _ := client.New(p.base+"/v3", key)
+	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "n", Slug: "n", Url: "https://n.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+
+	out, _, code = runCmd(t, "keys", "create", "--app", "my-app", "--scope", "authOnly", "--db", db)
+	ao, _ := client.New(p.base+"/v3", strings.TrimSpace(out))
+	if _, err := ao.GetServer(ctx, "n"); code != 0 || !errors.Is(err, client.ErrForbidden) {
+		t.Fatalf("authOnly key: %d %v", code, err)
+	}
+	if _, errOut, code := runCmd(t, "keys", "create", "--app", "my-app", "--scope", "root", "--db", db); code == 0 || !strings.Contains(errOut, "scope") {
+		t.Fatalf("bad scope: %d %s", code, errOut)
+	}
+	if _, _, code := runCmd(t, "keys", "create", "--app", "nope", "--db", db); code == 0 {
+		t.Fatal("a key for a missing app was created")
+	}
+
+	list, _, _ := runCmd(t, "keys", "list", "--app", "my-app", "--db", db)
+	if strings.Contains(list, key) || strings.Count(list, "\n") != 3 || !strings.Contains(list, key[:10]) {
+		t.Fatalf("keys list:\n%s", list)
+	}
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	if out, _, code := runCmd(t, "keys", "revoke", id, "--db", db); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %d %s", code, out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := c.GetServer(ctx, "n")
+		if errors.Is(err, client.ErrUnauthorized) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revoked key still works: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	out, _, code = runCmd(t, "migrate", "status", "--db", db)
+	if code != 0 || !strings.Contains(out, "0001") || strings.Contains(out, "\t-") {
+		t.Fatalf("migrate status:\n%s", out)
+	}
+	if out, _, code := runCmd(t, "migrate", "up", "--db", db); code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate up: %d %s", code, out)
+	}
+	p.stop(t, syscall.SIGTERM)
+}
+
+// TestREADMEWalkthrough runs the README's curl walkthrough against a real server, so the
+// README cannot drift from what agentmcp does.
+func TestREADMEWalkthrough(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("curl is missing in CI")
+		}
+		t.Skip("SKIPPED: curl is not installed")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "<!-- walkthrough:start")
+	section, _, ok2 := strings.Cut(section, "<!-- walkthrough:end -->")
+	if !ok || !ok2 {
+		t.Fatal("README has no walkthrough section")
+	}
+	var blocks []string
+	sc := bufio.NewScanner(strings.NewReader(section))
+	var cur *strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "```sh":
+			cur = &strings.Builder{}
+		case line == "```" && cur != nil:
+			blocks = append(blocks, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(line + "\n")
+		}
+	}
+	if len(blocks) < 6 {
+		t.Fatalf("found %d shell blocks in the walkthrough", len(blocks))
+	}
+
+	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
+	env := append(os.Environ(), "AGENTMCP_URL="+p.base+"/v3", "KEY="+p.printedKey(t))
+	wants := []string{
+		`"slug":"weather-server"`,
+		`"data":[{`,
+		`"description":"Provides weather data for cities"`,
+		`"url":"http://localhost:3002"`,
+		`"success":true`,
+		`"code":"ERR_VALIDATION"`,
+	}
+	for i, b := range blocks {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("walkthrough step %d failed: %v\n%s\n%s", i+1, err, b, out)
+		}
+		if i < len(wants) && !strings.Contains(string(out), wants[i]) {
+			t.Fatalf("walkthrough step %d printed %s; want it to contain %s", i+1, out, wants[i])
+		}
+	}
+	p.stop(t, syscall.SIGTERM)
+}
