@@ -199,23 +199,35 @@ func (c *Client) ListServers(ctx context.Context, o ListOptions) (*MCPServerList
 // All walks every MCP server of the app, newest first, pageSize at a time (0: the server's
 // default). It stops at the first error, which it yields.
 func (c *Client) All(ctx context.Context, pageSize int) iter.Seq2[MCPServer, error] {
-	return func(yield func(MCPServer, error) bool) {
+	return walk(pageSize, func(o ListOptions) ([]MCPServer, *gen.PageMeta, error) {
+		page, err := c.ListServers(ctx, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		return page.Data, &page.Meta, nil
+	})
+}
+
+// walk follows meta.next from the first page until a short or empty page.
+func walk[T any](pageSize int, list func(ListOptions) ([]T, *gen.PageMeta, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
 		o := ListOptions{Limit: pageSize}
 		for {
-			page, err := c.ListServers(ctx, o)
+			data, meta, err := list(o)
 			if err != nil {
-				yield(MCPServer{}, err)
+				var zero T
+				yield(zero, err)
 				return
 			}
-			for _, s := range page.Data {
-				if !yield(s, nil) {
+			for _, v := range data {
+				if !yield(v, nil) {
 					return
 				}
 			}
-			if len(page.Data) == 0 || page.Meta.Next == nil || len(page.Data) < page.Meta.Current.Limit {
+			if len(data) == 0 || meta.Next == nil || len(data) < meta.Current.Limit {
 				return
 			}
-			o = ListOptions{Limit: pageSize, Affix: string(page.Meta.Next.Affix), CreatedAt: page.Meta.Next.CreatedAt}
+			o = ListOptions{Limit: pageSize, Affix: string(meta.Next.Affix), CreatedAt: meta.Next.CreatedAt}
 		}
 	}
 }

@@ -79,6 +79,26 @@ func TestAll(t *testing.T) {
 			t.Fatalf("page size %d: %v", size, got)
 		}
 	}
+	for i := range 12 {
+		uid := fmt.Sprintf("a-%02d", i)
+		if _, err := c.CreateAgent(ctx, client.CreateAgent{Uid: &uid, Name: uid}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var agents []string
+	for a, err := range c.AllAgents(ctx, 5) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		agents = append(agents, a.Uid)
+	}
+	if len(agents) != 12 || agents[0] != "a-11" || agents[11] != "a-00" {
+		t.Fatalf("AllAgents: %v", agents)
+	}
+	if _, err := c.GetAgent(ctx, "nobody"); !errors.Is(err, client.ErrNotFound) {
+		t.Fatalf("missing agent: %v", err)
+	}
+
 	// Breaking out early stops the walk.
 	n := 0
 	for range c.All(ctx, 5) {

@@ -21,6 +21,42 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AgentRagVersion.
+const (
+	AgentRagVersionV1 AgentRagVersion = "v1"
+	AgentRagVersionV2 AgentRagVersion = "v2"
+)
+
+// Valid indicates whether the value is a known member of the AgentRagVersion enum.
+func (e AgentRagVersion) Valid() bool {
+	switch e {
+	case AgentRagVersionV1:
+		return true
+	case AgentRagVersionV2:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateAgentDtoRagVersion.
+const (
+	CreateAgentDtoRagVersionV1 CreateAgentDtoRagVersion = "v1"
+	CreateAgentDtoRagVersionV2 CreateAgentDtoRagVersion = "v2"
+)
+
+// Valid indicates whether the value is a known member of the CreateAgentDtoRagVersion enum.
+func (e CreateAgentDtoRagVersion) Valid() bool {
+	switch e {
+	case CreateAgentDtoRagVersionV1:
+		return true
+	case CreateAgentDtoRagVersionV2:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PageCursorAffix.
 const (
 	PageCursorAffixAppend  PageCursorAffix = "append"
@@ -33,6 +69,60 @@ func (e PageCursorAffix) Valid() bool {
 	case PageCursorAffixAppend:
 		return true
 	case PageCursorAffixPrepend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateAgentDtoRagVersion.
+const (
+	UpdateAgentDtoRagVersionV1 UpdateAgentDtoRagVersion = "v1"
+	UpdateAgentDtoRagVersionV2 UpdateAgentDtoRagVersion = "v2"
+)
+
+// Valid indicates whether the value is a known member of the UpdateAgentDtoRagVersion enum.
+func (e UpdateAgentDtoRagVersion) Valid() bool {
+	switch e {
+	case UpdateAgentDtoRagVersionV1:
+		return true
+	case UpdateAgentDtoRagVersionV2:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Affix.
+const (
+	AffixAppend  Affix = "append"
+	AffixPrepend Affix = "prepend"
+)
+
+// Valid indicates whether the value is a known member of the Affix enum.
+func (e Affix) Valid() bool {
+	switch e {
+	case AffixAppend:
+		return true
+	case AffixPrepend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AgentBuilderControllerGetAllAgentsParamsAffix.
+const (
+	AgentBuilderControllerGetAllAgentsParamsAffixAppend  AgentBuilderControllerGetAllAgentsParamsAffix = "append"
+	AgentBuilderControllerGetAllAgentsParamsAffixPrepend AgentBuilderControllerGetAllAgentsParamsAffix = "prepend"
+)
+
+// Valid indicates whether the value is a known member of the AgentBuilderControllerGetAllAgentsParamsAffix enum.
+func (e AgentBuilderControllerGetAllAgentsParamsAffix) Valid() bool {
+	switch e {
+	case AgentBuilderControllerGetAllAgentsParamsAffixAppend:
+		return true
+	case AgentBuilderControllerGetAllAgentsParamsAffixPrepend:
 		return true
 	default:
 		return false
@@ -56,6 +146,99 @@ func (e McpServersControllerGetAllMcpServersParamsAffix) Valid() bool {
 		return false
 	}
 }
+
+// Agent defines model for Agent.
+type Agent struct {
+	ApiTools []string `json:"apiTools"`
+
+	// AppId Example: my-app-id
+	AppId string `json:"appId"`
+
+	// CreatedAt Unix timestamp in milliseconds; strictly increasing within an application.
+	CreatedAt   int64    `json:"createdAt"`
+	Description string   `json:"description"`
+	Files       []string `json:"files"`
+
+	// FormattedInstruction The instruction as sent to the model; equal to `instruction` in agentmcp.
+	FormattedInstruction string   `json:"formattedInstruction"`
+	FrontendActions      []string `json:"frontendActions"`
+	Icon                 string   `json:"icon"`
+	Instruction          string   `json:"instruction"`
+	IsActive             bool     `json:"isActive"`
+
+	// LastMessageAt Always `null` in agentmcp, which does not carry messages.
+	LastMessageAt *int64 `json:"lastMessageAt"`
+
+	// McpServers Slugs of the attached MCP servers, in the order they were first attached.
+	McpServers    []string               `json:"mcpServers"`
+	MetaData      map[string]interface{} `json:"metaData"`
+	Model         string                 `json:"model"`
+	ModelMetaData map[string]interface{} `json:"modelMetaData"`
+
+	// Name Example: Support Agent
+	Name                string          `json:"name"`
+	OtherKbIntegrations []string        `json:"otherKbIntegrations"`
+	RagVersion          AgentRagVersion `json:"ragVersion"`
+	Tools               []string        `json:"tools"`
+
+	// Uid Example: agent-uuid-1234
+	Uid       string   `json:"uid"`
+	UpdatedAt int64    `json:"updatedAt"`
+	Websites  []string `json:"websites"`
+}
+
+// AgentRagVersion defines model for Agent.RagVersion.
+type AgentRagVersion string
+
+// AgentList defines model for AgentList.
+type AgentList struct {
+	Data []Agent `json:"data"`
+
+	// Meta `previous` and `next` are present when `data` is not empty.
+	Meta PageMeta `json:"meta"`
+}
+
+// AgentResponse defines model for AgentResponse.
+type AgentResponse struct {
+	Data Agent `json:"data"`
+
+	// Success Example: true
+	Success bool `json:"success"`
+}
+
+// CreateAgentDto defines model for CreateAgentDto.
+type CreateAgentDto struct {
+	ApiTools        *StringList `json:"apiTools,omitempty"`
+	Description     *string     `json:"description,omitempty"`
+	Files           *StringList `json:"files,omitempty"`
+	FrontendActions *StringList `json:"frontendActions,omitempty"`
+	Icon            *string     `json:"icon,omitempty"`
+	Instruction     *string     `json:"instruction,omitempty"`
+	IsActive        *bool       `json:"isActive,omitempty"`
+	McpServers      *SlugList   `json:"mcpServers,omitempty"`
+	MetaData        *FreeObject `json:"metaData,omitempty"`
+
+	// Model Example: gpt-4o-mini
+	Model         *string     `json:"model,omitempty"`
+	ModelMetaData *FreeObject `json:"modelMetaData,omitempty"`
+
+	// Name Example: Support Agent
+	Name                string                    `json:"name"`
+	OtherKbIntegrations *StringList               `json:"otherKbIntegrations,omitempty"`
+	RagVersion          *CreateAgentDtoRagVersion `json:"ragVersion,omitempty"`
+	Tools               *StringList               `json:"tools,omitempty"`
+
+	// Uid Slug of the MCP server: unique in the application and URL-safe. Lower-case letters,
+	// digits, `-` and `_`; starts and ends with a letter or digit; at most 100 characters.
+	//
+	//
+	// Example: weather-server
+	Uid      *Slug       `json:"uid,omitempty"`
+	Websites *StringList `json:"websites,omitempty"`
+}
+
+// CreateAgentDtoRagVersion defines model for CreateAgentDto.RagVersion.
+type CreateAgentDtoRagVersion string
 
 // CreateMcpServerDto defines model for CreateMcpServerDto.
 type CreateMcpServerDto struct {
@@ -85,6 +268,25 @@ type CreateMcpServerDto struct {
 	//
 	// Example: http://localhost:3001
 	Url HttpUrl `json:"url"`
+}
+
+// EnabledItemsResponse defines model for EnabledItemsResponse.
+type EnabledItemsResponse struct {
+	Data struct {
+		ApiTools        []map[string]interface{} `json:"apiTools"`
+		FrontendActions []map[string]interface{} `json:"frontendActions"`
+		McpServers      []EnabledMcpServer       `json:"mcpServers"`
+		Tools           []map[string]interface{} `json:"tools"`
+	} `json:"data"`
+}
+
+// EnabledMcpServer defines model for EnabledMcpServer.
+type EnabledMcpServer struct {
+	Description string `json:"description"`
+	Icon        string `json:"icon"`
+	Name        string `json:"name"`
+	Slug        string `json:"slug"`
+	Url         string `json:"url"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -124,10 +326,21 @@ type ErrorResponse struct {
 	StatusCode int `json:"statusCode"`
 }
 
+// FreeObject defines model for FreeObject.
+type FreeObject map[string]interface{}
+
 // HttpUrl URL of the MCP server; an absolute http or https URL with a host.
 //
 // Example: http://localhost:3001
 type HttpUrl = string
+
+// ManageAgentMcpDto defines model for ManageAgentMcpDto.
+type ManageAgentMcpDto struct {
+	// Mcps Array of MCP server slugs to add or remove
+	//
+	// Example: ["filesystem","git","postgres"]
+	Mcps []Slug `json:"mcps"`
+}
 
 // McpServer defines model for McpServer.
 type McpServer struct {
@@ -208,6 +421,12 @@ type PageMeta struct {
 // Example: weather-server
 type Slug = string
 
+// SlugList defines model for SlugList.
+type SlugList = []Slug
+
+// StringList defines model for StringList.
+type StringList = []string
+
 // SuccessMessageResponse defines model for SuccessMessageResponse.
 type SuccessMessageResponse struct {
 	// Message Human-readable result message
@@ -218,6 +437,29 @@ type SuccessMessageResponse struct {
 	// Success Example: true
 	Success bool `json:"success"`
 }
+
+// UpdateAgentDto Every field is optional; omitted fields are unchanged. The uid cannot be changed.
+type UpdateAgentDto struct {
+	ApiTools            *StringList               `json:"apiTools,omitempty"`
+	Description         *string                   `json:"description,omitempty"`
+	Files               *StringList               `json:"files,omitempty"`
+	FrontendActions     *StringList               `json:"frontendActions,omitempty"`
+	Icon                *string                   `json:"icon,omitempty"`
+	Instruction         *string                   `json:"instruction,omitempty"`
+	IsActive            *bool                     `json:"isActive,omitempty"`
+	McpServers          *SlugList                 `json:"mcpServers,omitempty"`
+	MetaData            *FreeObject               `json:"metaData,omitempty"`
+	Model               *string                   `json:"model,omitempty"`
+	ModelMetaData       *FreeObject               `json:"modelMetaData,omitempty"`
+	Name                *string                   `json:"name,omitempty"`
+	OtherKbIntegrations *StringList               `json:"otherKbIntegrations,omitempty"`
+	RagVersion          *UpdateAgentDtoRagVersion `json:"ragVersion,omitempty"`
+	Tools               *StringList               `json:"tools,omitempty"`
+	Websites            *StringList               `json:"websites,omitempty"`
+}
+
+// UpdateAgentDtoRagVersion defines model for UpdateAgentDto.RagVersion.
+type UpdateAgentDtoRagVersion string
 
 // UpdateMcpServerDto Every field is optional; omitted fields are unchanged. The slug cannot be changed.
 type UpdateMcpServerDto struct {
@@ -242,8 +484,32 @@ type UpdateMcpServerDto struct {
 	Url *HttpUrl `json:"url,omitempty"`
 }
 
+// Affix defines model for Affix.
+type Affix string
+
+// CreatedAt defines model for CreatedAt.
+type CreatedAt = int64
+
+// Limit defines model for Limit.
+type Limit = int
+
+// Uid Slug of the MCP server: unique in the application and URL-safe. Lower-case letters,
+// digits, `-` and `_`; starts and ends with a letter or digit; at most 100 characters.
+//
+// Example: weather-server
+type Uid = Slug
+
+// AgentConflict defines model for AgentConflict.
+type AgentConflict = ErrorResponse
+
+// AgentNotFound defines model for AgentNotFound.
+type AgentNotFound = ErrorResponse
+
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorResponse
+
+// BadRequestUnknownMcp defines model for BadRequestUnknownMcp.
+type BadRequestUnknownMcp = ErrorResponse
 
 // Conflict defines model for Conflict.
 type Conflict = ErrorResponse
@@ -266,20 +532,58 @@ type Unauthorized = ErrorResponse
 // UnsupportedMediaType defines model for UnsupportedMediaType.
 type UnsupportedMediaType = ErrorResponse
 
+// AgentBuilderControllerGetAllAgentsParams defines parameters for AgentBuilderControllerGetAllAgents.
+type AgentBuilderControllerGetAllAgentsParams struct {
+	// Limit Maximum number of results to return per page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Affix To paginate over results, use the value of affix as prepend or append.
+	Affix *AgentBuilderControllerGetAllAgentsParamsAffix `form:"affix,omitempty" json:"affix,omitempty"`
+
+	// CreatedAt To be used with affix for pagination.
+	CreatedAt *CreatedAt `form:"createdAt,omitempty" json:"createdAt,omitempty"`
+}
+
+// AgentBuilderControllerGetAllAgentsParamsAffix defines parameters for AgentBuilderControllerGetAllAgents.
+type AgentBuilderControllerGetAllAgentsParamsAffix string
+
+// AgentBuilderControllerGetEnabledItemsParams defines parameters for AgentBuilderControllerGetEnabledItems.
+type AgentBuilderControllerGetEnabledItemsParams struct {
+	Tools           *bool `form:"tools,omitempty" json:"tools,omitempty"`
+	FrontendActions *bool `form:"frontendActions,omitempty" json:"frontendActions,omitempty"`
+	ApiTools        *bool `form:"apiTools,omitempty" json:"apiTools,omitempty"`
+	McpServers      *bool `form:"mcpServers,omitempty" json:"mcpServers,omitempty"`
+
+	// Key Search by name or description (case-insensitive substring).
+	Key *string `form:"key,omitempty" json:"key,omitempty"`
+}
+
 // McpServersControllerGetAllMcpServersParams defines parameters for McpServersControllerGetAllMcpServers.
 type McpServersControllerGetAllMcpServersParams struct {
 	// Limit Maximum number of results to return per page.
-	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Affix To paginate over results, use the value of affix as prepend or append.
 	Affix *McpServersControllerGetAllMcpServersParamsAffix `form:"affix,omitempty" json:"affix,omitempty"`
 
 	// CreatedAt To be used with affix for pagination.
-	CreatedAt *int64 `form:"createdAt,omitempty" json:"createdAt,omitempty"`
+	CreatedAt *CreatedAt `form:"createdAt,omitempty" json:"createdAt,omitempty"`
 }
 
 // McpServersControllerGetAllMcpServersParamsAffix defines parameters for McpServersControllerGetAllMcpServers.
 type McpServersControllerGetAllMcpServersParamsAffix string
+
+// AgentBuilderControllerCreateAgentJSONRequestBody defines body for AgentBuilderControllerCreateAgent for application/json ContentType.
+type AgentBuilderControllerCreateAgentJSONRequestBody = CreateAgentDto
+
+// AgentBuilderControllerUpdateAgentJSONRequestBody defines body for AgentBuilderControllerUpdateAgent for application/json ContentType.
+type AgentBuilderControllerUpdateAgentJSONRequestBody = UpdateAgentDto
+
+// AgentBuilderControllerAddMcpServersToAgentJSONRequestBody defines body for AgentBuilderControllerAddMcpServersToAgent for application/json ContentType.
+type AgentBuilderControllerAddMcpServersToAgentJSONRequestBody = ManageAgentMcpDto
+
+// AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody defines body for AgentBuilderControllerRemoveMcpServersFromAgent for application/json ContentType.
+type AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody = ManageAgentMcpDto
 
 // McpServersControllerCreateMcpServerJSONRequestBody defines body for McpServersControllerCreateMcpServer for application/json ContentType.
 type McpServersControllerCreateMcpServerJSONRequestBody = CreateMcpServerDto
@@ -361,6 +665,135 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// AgentBuilderControllerGetAllAgents List Agents
+	//
+	// Retrieves a paginated list of the application's agents, newest first, with the same
+	// `limit`/`affix`/`createdAt` keyset pagination and `meta` as the MCP servers list.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents (the `AgentBuilderControllerGetAllAgents` operationId).
+	AgentBuilderControllerGetAllAgents(ctx context.Context, params *AgentBuilderControllerGetAllAgentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerCreateAgentWithBody Create Agent
+	//
+	// Creates an agent. `uid` is generated when absent; it is unique per application
+	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
+	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
+	// collapse and the order is kept.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
+	AgentBuilderControllerCreateAgentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerCreateAgent Create Agent
+	//
+	// Creates an agent. `uid` is generated when absent; it is unique per application
+	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
+	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
+	// collapse and the order is kept.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
+	AgentBuilderControllerCreateAgent(ctx context.Context, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerDeleteAgent Delete Agent
+	//
+	// Deletes an agent by its uid. The MCP servers it used are not affected.
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerDeleteAgent` operationId).
+	AgentBuilderControllerDeleteAgent(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerGetAgentByUid Get Agent
+	//
+	// Retrieves an agent by its uid.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerGetAgentByUid` operationId).
+	AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerUpdateAgentWithBody Update Agent
+	//
+	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
+	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
+	// changed. `updatedAt` changes only when something changed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
+	AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerUpdateAgent Update Agent
+	//
+	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
+	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
+	// changed. `updatedAt` changes only when something changed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
+	AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerGetEnabledItems Get Agent Enabled Items
+	//
+	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
+	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
+	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
+	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerAddMcpServersToAgentWithBody Add MCP Servers to Agent
+	//
+	// Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
+	// returns the updated agent object.
+	//
+	// Every slug must exist in the application; otherwise the answer is 400
+	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
+	// already attached are ignored and duplicates collapse; the agent keeps the order in
+	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
+	AgentBuilderControllerAddMcpServersToAgentWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerAddMcpServersToAgent Add MCP Servers to Agent
+	//
+	// Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
+	// returns the updated agent object.
+	//
+	// Every slug must exist in the application; otherwise the answer is 400
+	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
+	// already attached are ignored and duplicates collapse; the agent keeps the order in
+	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
+	AgentBuilderControllerAddMcpServersToAgent(ctx context.Context, uid Uid, body AgentBuilderControllerAddMcpServersToAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerRemoveMcpServersFromAgentWithBody Remove MCP Servers from Agent
+	//
+	// Removes one or more MCP servers (slugs in `mcps`) from an agent; returns the updated
+	// agent object. Slugs that are not attached are ignored, so a repeated remove is
+	// harmless.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
+	AgentBuilderControllerRemoveMcpServersFromAgentWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
+	//
+	// Removes one or more MCP servers (slugs in `mcps`) from an agent; returns the updated
+	// agent object. Slugs that are not attached are ignored, so a repeated remove is
+	// harmless.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
+	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// McpServersControllerGetAllMcpServers List MCP Servers
 	//
 	// Retrieves a paginated list of MCP servers for the application.
@@ -403,7 +836,9 @@ type ClientInterface interface {
 
 	// McpServersControllerDeleteMcpServer Delete MCP Server
 	//
-	// Deletes an MCP server by its slug.
+	// Deletes an MCP server by its slug. The server is also detached from every agent of
+	// the application that had it, in the same transaction (each such agent's `updatedAt`
+	// changes), so no agent is ever left listing a deleted server.
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerDeleteMcpServer` operationId).
 	McpServersControllerDeleteMcpServer(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -440,6 +875,255 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// AgentBuilderControllerGetAllAgents List Agents
+//
+// Retrieves a paginated list of the application's agents, newest first, with the same
+// `limit`/`affix`/`createdAt` keyset pagination and `meta` as the MCP servers list.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents (the `AgentBuilderControllerGetAllAgents` operationId).
+func (c *Client) AgentBuilderControllerGetAllAgents(ctx context.Context, params *AgentBuilderControllerGetAllAgentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerGetAllAgentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerCreateAgentWithBody Create Agent
+//
+// Creates an agent. `uid` is generated when absent; it is unique per application
+// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
+// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
+// collapse and the order is kept.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
+func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerCreateAgentRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerCreateAgent Create Agent
+//
+// Creates an agent. `uid` is generated when absent; it is unique per application
+// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
+// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
+// collapse and the order is kept.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
+func (c *Client) AgentBuilderControllerCreateAgent(ctx context.Context, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerCreateAgentRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerDeleteAgent Delete Agent
+//
+// Deletes an agent by its uid. The MCP servers it used are not affected.
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerDeleteAgent` operationId).
+func (c *Client) AgentBuilderControllerDeleteAgent(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerDeleteAgentRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerGetAgentByUid Get Agent
+//
+// Retrieves an agent by its uid.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerGetAgentByUid` operationId).
+func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerGetAgentByUidRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerUpdateAgentWithBody Update Agent
+//
+// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
+// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
+// changed. `updatedAt` changes only when something changed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
+func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerUpdateAgentRequestWithBody(c.Server, uid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerUpdateAgent Update Agent
+//
+// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
+// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
+// changed. `updatedAt` changes only when something changed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
+func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerUpdateAgentRequest(c.Server, uid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerGetEnabledItems Get Agent Enabled Items
+//
+// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
+// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
+// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
+func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerGetEnabledItemsRequest(c.Server, uid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerAddMcpServersToAgentWithBody Add MCP Servers to Agent
+//
+// Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
+// returns the updated agent object.
+//
+// Every slug must exist in the application; otherwise the answer is 400
+// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
+// already attached are ignored and duplicates collapse; the agent keeps the order in
+// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
+func (c *Client) AgentBuilderControllerAddMcpServersToAgentWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerAddMcpServersToAgentRequestWithBody(c.Server, uid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerAddMcpServersToAgent Add MCP Servers to Agent
+//
+// Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
+// returns the updated agent object.
+//
+// Every slug must exist in the application; otherwise the answer is 400
+// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
+// already attached are ignored and duplicates collapse; the agent keeps the order in
+// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
+func (c *Client) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context, uid Uid, body AgentBuilderControllerAddMcpServersToAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerAddMcpServersToAgentRequest(c.Server, uid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerRemoveMcpServersFromAgentWithBody Remove MCP Servers from Agent
+//
+// Removes one or more MCP servers (slugs in `mcps`) from an agent; returns the updated
+// agent object. Slugs that are not attached are ignored, so a repeated remove is
+// harmless.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
+func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgentWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerRemoveMcpServersFromAgentRequestWithBody(c.Server, uid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
+//
+// Removes one or more MCP servers (slugs in `mcps`) from an agent; returns the updated
+// agent object. Slugs that are not attached are ignored, so a repeated remove is
+// harmless.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
+func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerRemoveMcpServersFromAgentRequest(c.Server, uid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // McpServersControllerGetAllMcpServers List MCP Servers
@@ -514,7 +1198,9 @@ func (c *Client) McpServersControllerCreateMcpServer(ctx context.Context, body M
 
 // McpServersControllerDeleteMcpServer Delete MCP Server
 //
-// Deletes an MCP server by its slug.
+// Deletes an MCP server by its slug. The server is also detached from every agent of
+// the application that had it, in the same transaction (each such agent's `updatedAt`
+// changes), so no agent is ever left listing a deleted server.
 //
 // Corresponds with DELETE /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerDeleteMcpServer` operationId).
 func (c *Client) McpServersControllerDeleteMcpServer(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -590,6 +1276,442 @@ func (c *Client) McpServersControllerUpdateMcpServer(ctx context.Context, slug S
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewAgentBuilderControllerGetAllAgentsRequest constructs an http.Request for the AgentBuilderControllerGetAllAgents method
+func NewAgentBuilderControllerGetAllAgentsRequest(server string, params *AgentBuilderControllerGetAllAgentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Affix != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "affix", *params.Affix, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt", *params.CreatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentBuilderControllerCreateAgentRequest calls the generic AgentBuilderControllerCreateAgent builder with application/json body
+func NewAgentBuilderControllerCreateAgentRequest(server string, body AgentBuilderControllerCreateAgentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAgentBuilderControllerCreateAgentRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAgentBuilderControllerCreateAgentRequestWithBody constructs an http.Request for the AgentBuilderControllerCreateAgent method, with any body, and a specified content type
+func NewAgentBuilderControllerCreateAgentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAgentBuilderControllerDeleteAgentRequest constructs an http.Request for the AgentBuilderControllerDeleteAgent method
+func NewAgentBuilderControllerDeleteAgentRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentBuilderControllerGetAgentByUidRequest constructs an http.Request for the AgentBuilderControllerGetAgentByUid method
+func NewAgentBuilderControllerGetAgentByUidRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentBuilderControllerUpdateAgentRequest calls the generic AgentBuilderControllerUpdateAgent builder with application/json body
+func NewAgentBuilderControllerUpdateAgentRequest(server string, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAgentBuilderControllerUpdateAgentRequestWithBody(server, uid, "application/json", bodyReader)
+}
+
+// NewAgentBuilderControllerUpdateAgentRequestWithBody constructs an http.Request for the AgentBuilderControllerUpdateAgent method, with any body, and a specified content type
+func NewAgentBuilderControllerUpdateAgentRequestWithBody(server string, uid Uid, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAgentBuilderControllerGetEnabledItemsRequest constructs an http.Request for the AgentBuilderControllerGetEnabledItems method
+func NewAgentBuilderControllerGetEnabledItemsRequest(server string, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/enabled-items", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Tools != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tools", *params.Tools, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FrontendActions != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "frontendActions", *params.FrontendActions, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ApiTools != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "apiTools", *params.ApiTools, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.McpServers != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mcpServers", *params.McpServers, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Key != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key", *params.Key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentBuilderControllerAddMcpServersToAgentRequest calls the generic AgentBuilderControllerAddMcpServersToAgent builder with application/json body
+func NewAgentBuilderControllerAddMcpServersToAgentRequest(server string, uid Uid, body AgentBuilderControllerAddMcpServersToAgentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAgentBuilderControllerAddMcpServersToAgentRequestWithBody(server, uid, "application/json", bodyReader)
+}
+
+// NewAgentBuilderControllerAddMcpServersToAgentRequestWithBody constructs an http.Request for the AgentBuilderControllerAddMcpServersToAgent method, with any body, and a specified content type
+func NewAgentBuilderControllerAddMcpServersToAgentRequestWithBody(server string, uid Uid, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/mcp/add", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAgentBuilderControllerRemoveMcpServersFromAgentRequest calls the generic AgentBuilderControllerRemoveMcpServersFromAgent builder with application/json body
+func NewAgentBuilderControllerRemoveMcpServersFromAgentRequest(server string, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAgentBuilderControllerRemoveMcpServersFromAgentRequestWithBody(server, uid, "application/json", bodyReader)
+}
+
+// NewAgentBuilderControllerRemoveMcpServersFromAgentRequestWithBody constructs an http.Request for the AgentBuilderControllerRemoveMcpServersFromAgent method, with any body, and a specified content type
+func NewAgentBuilderControllerRemoveMcpServersFromAgentRequestWithBody(server string, uid Uid, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/mcp/remove", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewMcpServersControllerGetAllMcpServersRequest constructs an http.Request for the McpServersControllerGetAllMcpServers method
@@ -869,6 +1991,143 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// AgentBuilderControllerGetAllAgentsWithResponse List Agents
+	//
+	// Retrieves a paginated list of the application's agents, newest first, with the same
+	// `limit`/`affix`/`createdAt` keyset pagination and `meta` as the MCP servers list.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents (the `AgentBuilderControllerGetAllAgents` operationId).
+	AgentBuilderControllerGetAllAgentsWithResponse(ctx context.Context, params *AgentBuilderControllerGetAllAgentsParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetAllAgentsResponse, error)
+
+	// AgentBuilderControllerCreateAgentWithBodyWithResponse Create Agent
+	//
+	// Creates an agent. `uid` is generated when absent; it is unique per application
+	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
+	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
+	// collapse and the order is kept.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
+	AgentBuilderControllerCreateAgentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error)
+
+	// AgentBuilderControllerCreateAgentWithResponse Create Agent
+	//
+	// Creates an agent. `uid` is generated when absent; it is unique per application
+	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
+	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
+	// collapse and the order is kept.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
+	AgentBuilderControllerCreateAgentWithResponse(ctx context.Context, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error)
+
+	// AgentBuilderControllerDeleteAgentWithResponse Delete Agent
+	//
+	// Deletes an agent by its uid. The MCP servers it used are not affected.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerDeleteAgent` operationId).
+	AgentBuilderControllerDeleteAgentWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentBuilderControllerDeleteAgentResponse, error)
+
+	// AgentBuilderControllerGetAgentByUidWithResponse Get Agent
+	//
+	// Retrieves an agent by its uid.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerGetAgentByUid` operationId).
+	AgentBuilderControllerGetAgentByUidWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetAgentByUidResponse, error)
+
+	// AgentBuilderControllerUpdateAgentWithBodyWithResponse Update Agent
+	//
+	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
+	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
+	// changed. `updatedAt` changes only when something changed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
+	AgentBuilderControllerUpdateAgentWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error)
+
+	// AgentBuilderControllerUpdateAgentWithResponse Update Agent
+	//
+	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
+	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
+	// changed. `updatedAt` changes only when something changed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
+	AgentBuilderControllerUpdateAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error)
+
+	// AgentBuilderControllerGetEnabledItemsWithResponse Get Agent Enabled Items
+	//
+	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
+	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
+	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
+	AgentBuilderControllerGetEnabledItemsWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetEnabledItemsResponse, error)
+
+	// AgentBuilderControllerAddMcpServersToAgentWithBodyWithResponse Add MCP Servers to Agent
+	//
+	// Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
+	// returns the updated agent object.
+	//
+	// Every slug must exist in the application; otherwise the answer is 400
+	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
+	// already attached are ignored and duplicates collapse; the agent keeps the order in
+	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
+	AgentBuilderControllerAddMcpServersToAgentWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerAddMcpServersToAgentResponse, error)
+
+	// AgentBuilderControllerAddMcpServersToAgentWithResponse Add MCP Servers to Agent
+	//
+	// Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
+	// returns the updated agent object.
+	//
+	// Every slug must exist in the application; otherwise the answer is 400
+	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
+	// already attached are ignored and duplicates collapse; the agent keeps the order in
+	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
+	AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerAddMcpServersToAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerAddMcpServersToAgentResponse, error)
+
+	// AgentBuilderControllerRemoveMcpServersFromAgentWithBodyWithResponse Remove MCP Servers from Agent
+	//
+	// Removes one or more MCP servers (slugs in `mcps`) from an agent; returns the updated
+	// agent object. Slugs that are not attached are ignored, so a repeated remove is
+	// harmless.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
+	AgentBuilderControllerRemoveMcpServersFromAgentWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error)
+
+	// AgentBuilderControllerRemoveMcpServersFromAgentWithResponse Remove MCP Servers from Agent
+	//
+	// Removes one or more MCP servers (slugs in `mcps`) from an agent; returns the updated
+	// agent object. Slugs that are not attached are ignored, so a repeated remove is
+	// harmless.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
+	AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error)
+
 	// McpServersControllerGetAllMcpServersWithResponse List MCP Servers
 	//
 	// Retrieves a paginated list of MCP servers for the application.
@@ -913,7 +2172,9 @@ type ClientWithResponsesInterface interface {
 
 	// McpServersControllerDeleteMcpServerWithResponse Delete MCP Server
 	//
-	// Deletes an MCP server by its slug.
+	// Deletes an MCP server by its slug. The server is also detached from every agent of
+	// the application that had it, in the same transaction (each such agent's `updatedAt`
+	// changes), so no agent is ever left listing a deleted server.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -954,6 +2215,691 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
+}
+
+type AgentBuilderControllerGetAllAgentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON200() *AgentList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentBuilderControllerGetAllAgentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentBuilderControllerGetAllAgentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentBuilderControllerGetAllAgentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentBuilderControllerGetAllAgentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AgentBuilderControllerCreateAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Agent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *AgentConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON201() *Agent {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentBuilderControllerCreateAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentBuilderControllerCreateAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentBuilderControllerCreateAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentBuilderControllerCreateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AgentBuilderControllerDeleteAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuccessMessageResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON200() *SuccessMessageResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentBuilderControllerDeleteAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentBuilderControllerDeleteAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentBuilderControllerDeleteAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentBuilderControllerDeleteAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AgentBuilderControllerGetAgentByUidResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Agent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON200() *Agent {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentBuilderControllerGetAgentByUidResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentBuilderControllerGetAgentByUidResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentBuilderControllerGetAgentByUidResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentBuilderControllerGetAgentByUidResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AgentBuilderControllerUpdateAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Agent
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON200() *Agent {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentBuilderControllerUpdateAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentBuilderControllerUpdateAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentBuilderControllerUpdateAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentBuilderControllerUpdateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AgentBuilderControllerGetEnabledItemsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnabledItemsResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON200() *EnabledItemsResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentBuilderControllerGetEnabledItemsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentBuilderControllerGetEnabledItemsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentBuilderControllerGetEnabledItemsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AgentBuilderControllerAddMcpServersToAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestUnknownMcp
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON200() *AgentResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON400() *BadRequestUnknownMcp {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON200() *AgentResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type McpServersControllerGetAllMcpServersResponse struct {
@@ -1378,6 +3324,215 @@ func (r McpServersControllerUpdateMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerGetAllAgentsWithResponse List Agents
+//
+// Retrieves a paginated list of the application's agents, newest first, with the same
+// `limit`/`affix`/`createdAt` keyset pagination and `meta` as the MCP servers list.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents (the `AgentBuilderControllerGetAllAgents` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerGetAllAgentsWithResponse(ctx context.Context, params *AgentBuilderControllerGetAllAgentsParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetAllAgentsResponse, error) {
+	rsp, err := c.AgentBuilderControllerGetAllAgents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerGetAllAgentsResponse(rsp)
+}
+
+// AgentBuilderControllerCreateAgentWithBodyWithResponse Create Agent
+//
+// Creates an agent. `uid` is generated when absent; it is unique per application
+// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
+// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
+// collapse and the order is kept.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerCreateAgentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerCreateAgentResponse(rsp)
+}
+
+// AgentBuilderControllerCreateAgentWithResponse Create Agent
+//
+// Creates an agent. `uid` is generated when absent; it is unique per application
+// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
+// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
+// collapse and the order is kept.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithResponse(ctx context.Context, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerCreateAgent(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerCreateAgentResponse(rsp)
+}
+
+// AgentBuilderControllerDeleteAgentWithResponse Delete Agent
+//
+// Deletes an agent by its uid. The MCP servers it used are not affected.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerDeleteAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerDeleteAgentWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentBuilderControllerDeleteAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerDeleteAgent(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerDeleteAgentResponse(rsp)
+}
+
+// AgentBuilderControllerGetAgentByUidWithResponse Get Agent
+//
+// Retrieves an agent by its uid.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerGetAgentByUid` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetAgentByUidResponse, error) {
+	rsp, err := c.AgentBuilderControllerGetAgentByUid(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerGetAgentByUidResponse(rsp)
+}
+
+// AgentBuilderControllerUpdateAgentWithBodyWithResponse Update Agent
+//
+// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
+// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
+// changed. `updatedAt` changes only when something changed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerUpdateAgentWithBody(ctx, uid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerUpdateAgentResponse(rsp)
+}
+
+// AgentBuilderControllerUpdateAgentWithResponse Update Agent
+//
+// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
+// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
+// changed. `updatedAt` changes only when something changed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerUpdateAgent(ctx, uid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerUpdateAgentResponse(rsp)
+}
+
+// AgentBuilderControllerGetEnabledItemsWithResponse Get Agent Enabled Items
+//
+// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
+// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
+// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerGetEnabledItemsWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetEnabledItemsResponse, error) {
+	rsp, err := c.AgentBuilderControllerGetEnabledItems(ctx, uid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerGetEnabledItemsResponse(rsp)
+}
+
+// AgentBuilderControllerAddMcpServersToAgentWithBodyWithResponse Add MCP Servers to Agent
+//
+// Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
+// returns the updated agent object.
+//
+// Every slug must exist in the application; otherwise the answer is 400
+// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
+// already attached are ignored and duplicates collapse; the agent keeps the order in
+// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerAddMcpServersToAgentWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerAddMcpServersToAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerAddMcpServersToAgentWithBody(ctx, uid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp)
+}
+
+// AgentBuilderControllerAddMcpServersToAgentWithResponse Add MCP Servers to Agent
+//
+// Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
+// returns the updated agent object.
+//
+// Every slug must exist in the application; otherwise the answer is 400
+// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
+// already attached are ignored and duplicates collapse; the agent keeps the order in
+// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerAddMcpServersToAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerAddMcpServersToAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerAddMcpServersToAgent(ctx, uid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp)
+}
+
+// AgentBuilderControllerRemoveMcpServersFromAgentWithBodyWithResponse Remove MCP Servers from Agent
+//
+// Removes one or more MCP servers (slugs in `mcps`) from an agent; returns the updated
+// agent object. Slugs that are not attached are ignored, so a repeated remove is
+// harmless.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerRemoveMcpServersFromAgentWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerRemoveMcpServersFromAgentWithBody(ctx, uid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp)
+}
+
+// AgentBuilderControllerRemoveMcpServersFromAgentWithResponse Remove MCP Servers from Agent
+//
+// Removes one or more MCP servers (slugs in `mcps`) from an agent; returns the updated
+// agent object. Slugs that are not attached are ignored, so a repeated remove is
+// harmless.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
+func (c *ClientWithResponses) AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerRemoveMcpServersFromAgent(ctx, uid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp)
+}
+
 // McpServersControllerGetAllMcpServersWithResponse List MCP Servers
 //
 // Retrieves a paginated list of MCP servers for the application.
@@ -1440,7 +3595,9 @@ func (c *ClientWithResponses) McpServersControllerCreateMcpServerWithResponse(ct
 
 // McpServersControllerDeleteMcpServerWithResponse Delete MCP Server
 //
-// Deletes an MCP server by its slug.
+// Deletes an MCP server by its slug. The server is also detached from every agent of
+// the application that had it, in the same transaction (each such agent's `updatedAt`
+// changes), so no agent is ever left listing a deleted server.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1504,6 +3661,571 @@ func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithResponse(ct
 		return nil, err
 	}
 	return ParseMcpServersControllerUpdateMcpServerResponse(rsp)
+}
+
+// ParseAgentBuilderControllerGetAllAgentsResponse parses an HTTP response from a AgentBuilderControllerGetAllAgentsWithResponse call
+func ParseAgentBuilderControllerGetAllAgentsResponse(rsp *http.Response) (*AgentBuilderControllerGetAllAgentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentBuilderControllerGetAllAgentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAgentBuilderControllerCreateAgentResponse parses an HTTP response from a AgentBuilderControllerCreateAgentWithResponse call
+func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentBuilderControllerCreateAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentBuilderControllerCreateAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Agent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest AgentConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAgentBuilderControllerDeleteAgentResponse parses an HTTP response from a AgentBuilderControllerDeleteAgentWithResponse call
+func ParseAgentBuilderControllerDeleteAgentResponse(rsp *http.Response) (*AgentBuilderControllerDeleteAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentBuilderControllerDeleteAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuccessMessageResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAgentBuilderControllerGetAgentByUidResponse parses an HTTP response from a AgentBuilderControllerGetAgentByUidWithResponse call
+func ParseAgentBuilderControllerGetAgentByUidResponse(rsp *http.Response) (*AgentBuilderControllerGetAgentByUidResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentBuilderControllerGetAgentByUidResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Agent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAgentBuilderControllerUpdateAgentResponse parses an HTTP response from a AgentBuilderControllerUpdateAgentWithResponse call
+func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentBuilderControllerUpdateAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentBuilderControllerUpdateAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Agent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAgentBuilderControllerGetEnabledItemsResponse parses an HTTP response from a AgentBuilderControllerGetEnabledItemsWithResponse call
+func ParseAgentBuilderControllerGetEnabledItemsResponse(rsp *http.Response) (*AgentBuilderControllerGetEnabledItemsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentBuilderControllerGetEnabledItemsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnabledItemsResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAgentBuilderControllerAddMcpServersToAgentResponse parses an HTTP response from a AgentBuilderControllerAddMcpServersToAgentWithResponse call
+func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response) (*AgentBuilderControllerAddMcpServersToAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentBuilderControllerAddMcpServersToAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestUnknownMcp
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse parses an HTTP response from a AgentBuilderControllerRemoveMcpServersFromAgentWithResponse call
+func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Response) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentBuilderControllerRemoveMcpServersFromAgentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseMcpServersControllerGetAllMcpServersResponse parses an HTTP response from a McpServersControllerGetAllMcpServersWithResponse call
@@ -1855,6 +4577,30 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// AgentBuilderControllerGetAllAgents List Agents
+	// (GET /ai-agents/agent-builder/agents)
+	AgentBuilderControllerGetAllAgents(ctx echo.Context, params AgentBuilderControllerGetAllAgentsParams) error
+	// AgentBuilderControllerCreateAgent Create Agent
+	// (POST /ai-agents/agent-builder/agents)
+	AgentBuilderControllerCreateAgent(ctx echo.Context) error
+	// AgentBuilderControllerDeleteAgent Delete Agent
+	// (DELETE /ai-agents/agent-builder/agents/{uid})
+	AgentBuilderControllerDeleteAgent(ctx echo.Context, uid Uid) error
+	// AgentBuilderControllerGetAgentByUid Get Agent
+	// (GET /ai-agents/agent-builder/agents/{uid})
+	AgentBuilderControllerGetAgentByUid(ctx echo.Context, uid Uid) error
+	// AgentBuilderControllerUpdateAgent Update Agent
+	// (PATCH /ai-agents/agent-builder/agents/{uid})
+	AgentBuilderControllerUpdateAgent(ctx echo.Context, uid Uid) error
+	// AgentBuilderControllerGetEnabledItems Get Agent Enabled Items
+	// (GET /ai-agents/agent-builder/agents/{uid}/enabled-items)
+	AgentBuilderControllerGetEnabledItems(ctx echo.Context, uid Uid, params AgentBuilderControllerGetEnabledItemsParams) error
+	// AgentBuilderControllerAddMcpServersToAgent Add MCP Servers to Agent
+	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add)
+	AgentBuilderControllerAddMcpServersToAgent(ctx echo.Context, uid Uid) error
+	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
+	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
+	AgentBuilderControllerRemoveMcpServersFromAgent(ctx echo.Context, uid Uid) error
 	// McpServersControllerGetAllMcpServers List MCP Servers
 	// (GET /ai-agents/agent-builder/mcp-servers)
 	McpServersControllerGetAllMcpServers(ctx echo.Context, params McpServersControllerGetAllMcpServersParams) error
@@ -1875,6 +4621,180 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// AgentBuilderControllerGetAllAgents converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentBuilderControllerGetAllAgents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AgentBuilderControllerGetAllAgentsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "affix" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "affix", ctx.QueryParams(), &params.Affix, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter affix: %s", err))
+	}
+
+	// ------------- Optional query parameter "createdAt" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "createdAt", ctx.QueryParams(), &params.CreatedAt, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter createdAt: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentBuilderControllerGetAllAgents(ctx, params)
+	return err
+}
+
+// AgentBuilderControllerCreateAgent converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentBuilderControllerCreateAgent(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentBuilderControllerCreateAgent(ctx)
+	return err
+}
+
+// AgentBuilderControllerDeleteAgent converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentBuilderControllerDeleteAgent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentBuilderControllerDeleteAgent(ctx, uid)
+	return err
+}
+
+// AgentBuilderControllerGetAgentByUid converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentBuilderControllerGetAgentByUid(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentBuilderControllerGetAgentByUid(ctx, uid)
+	return err
+}
+
+// AgentBuilderControllerUpdateAgent converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentBuilderControllerUpdateAgent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentBuilderControllerUpdateAgent(ctx, uid)
+	return err
+}
+
+// AgentBuilderControllerGetEnabledItems converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentBuilderControllerGetEnabledItems(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AgentBuilderControllerGetEnabledItemsParams
+	// ------------- Optional query parameter "tools" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tools", ctx.QueryParams(), &params.Tools, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tools: %s", err))
+	}
+
+	// ------------- Optional query parameter "frontendActions" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "frontendActions", ctx.QueryParams(), &params.FrontendActions, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter frontendActions: %s", err))
+	}
+
+	// ------------- Optional query parameter "apiTools" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "apiTools", ctx.QueryParams(), &params.ApiTools, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter apiTools: %s", err))
+	}
+
+	// ------------- Optional query parameter "mcpServers" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "mcpServers", ctx.QueryParams(), &params.McpServers, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter mcpServers: %s", err))
+	}
+
+	// ------------- Optional query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "key", ctx.QueryParams(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentBuilderControllerGetEnabledItems(ctx, uid, params)
+	return err
+}
+
+// AgentBuilderControllerAddMcpServersToAgent converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentBuilderControllerAddMcpServersToAgent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentBuilderControllerAddMcpServersToAgent(ctx, uid)
+	return err
+}
+
+// AgentBuilderControllerRemoveMcpServersFromAgent converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentBuilderControllerRemoveMcpServersFromAgent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentBuilderControllerRemoveMcpServersFromAgent(ctx, uid)
+	return err
 }
 
 // McpServersControllerGetAllMcpServers converts echo context to params.
@@ -2018,10 +4938,24 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerDeleteMcpServer, options.OperationMiddlewares["McpServersController_deleteMcpServer"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerGetMcpServerBySlug, options.OperationMiddlewares["McpServersController_getMcpServerBySlug"]...)
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerUpdateMcpServer, options.OperationMiddlewares["McpServersController_updateMcpServer"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerGetAllAgents, options.OperationMiddlewares["AgentBuilderController_getAllAgents"]...)
+	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerCreateAgent, options.OperationMiddlewares["AgentBuilderController_createAgent"]...)
+	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid", wrapper.AgentBuilderControllerDeleteAgent, options.OperationMiddlewares["AgentBuilderController_deleteAgent"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid", wrapper.AgentBuilderControllerGetAgentByUid, options.OperationMiddlewares["AgentBuilderController_getAgentByUid"]...)
+	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/agents/:uid", wrapper.AgentBuilderControllerUpdateAgent, options.OperationMiddlewares["AgentBuilderController_updateAgent"]...)
+	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/mcp/add", wrapper.AgentBuilderControllerAddMcpServersToAgent, options.OperationMiddlewares["AgentBuilderController_addMcpServersToAgent"]...)
+	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/mcp/remove", wrapper.AgentBuilderControllerRemoveMcpServersFromAgent, options.OperationMiddlewares["AgentBuilderController_removeMcpServersFromAgent"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/enabled-items", wrapper.AgentBuilderControllerGetEnabledItems, options.OperationMiddlewares["AgentBuilderController_getEnabledItems"]...)
 
 }
 
+type AgentConflictJSONResponse ErrorResponse
+
+type AgentNotFoundJSONResponse ErrorResponse
+
 type BadRequestJSONResponse ErrorResponse
+
+type BadRequestUnknownMcpJSONResponse ErrorResponse
 
 type ConflictJSONResponse ErrorResponse
 
@@ -2036,6 +4970,910 @@ type PayloadTooLargeJSONResponse ErrorResponse
 type UnauthorizedJSONResponse ErrorResponse
 
 type UnsupportedMediaTypeJSONResponse ErrorResponse
+
+type AgentBuilderControllerGetAllAgentsRequestObject struct {
+	Params AgentBuilderControllerGetAllAgentsParams
+}
+
+type AgentBuilderControllerGetAllAgentsResponseObject interface {
+	VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error
+}
+
+type AgentBuilderControllerGetAllAgents200JSONResponse AgentList
+
+func (response AgentBuilderControllerGetAllAgents200JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAllAgents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentBuilderControllerGetAllAgents400JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAllAgents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentBuilderControllerGetAllAgents401JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAllAgents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentBuilderControllerGetAllAgents403JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAllAgents413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentBuilderControllerGetAllAgents413JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAllAgents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentBuilderControllerGetAllAgents500JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgentRequestObject struct {
+	Body *AgentBuilderControllerCreateAgentJSONRequestBody
+}
+
+type AgentBuilderControllerCreateAgentResponseObject interface {
+	VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error
+}
+
+type AgentBuilderControllerCreateAgent201JSONResponse Agent
+
+func (response AgentBuilderControllerCreateAgent201JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentBuilderControllerCreateAgent400JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentBuilderControllerCreateAgent401JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentBuilderControllerCreateAgent403JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgent409JSONResponse struct{ AgentConflictJSONResponse }
+
+func (response AgentBuilderControllerCreateAgent409JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentBuilderControllerCreateAgent413JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgent415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AgentBuilderControllerCreateAgent415JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentBuilderControllerCreateAgent500JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerDeleteAgentRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentBuilderControllerDeleteAgentResponseObject interface {
+	VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error
+}
+
+type AgentBuilderControllerDeleteAgent200JSONResponse SuccessMessageResponse
+
+func (response AgentBuilderControllerDeleteAgent200JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerDeleteAgent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent400JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerDeleteAgent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent401JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerDeleteAgent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent403JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerDeleteAgent404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent404JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerDeleteAgent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent413JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerDeleteAgent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent500JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUidRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentBuilderControllerGetAgentByUidResponseObject interface {
+	VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error
+}
+
+type AgentBuilderControllerGetAgentByUid200JSONResponse Agent
+
+func (response AgentBuilderControllerGetAgentByUid200JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUid400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentBuilderControllerGetAgentByUid400JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUid401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentBuilderControllerGetAgentByUid401JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUid403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentBuilderControllerGetAgentByUid403JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUid404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentBuilderControllerGetAgentByUid404JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUid413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentBuilderControllerGetAgentByUid413JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUid500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentBuilderControllerGetAgentByUid500JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgentRequestObject struct {
+	Uid  Uid `json:"uid"`
+	Body *AgentBuilderControllerUpdateAgentJSONRequestBody
+}
+
+type AgentBuilderControllerUpdateAgentResponseObject interface {
+	VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error
+}
+
+type AgentBuilderControllerUpdateAgent200JSONResponse Agent
+
+func (response AgentBuilderControllerUpdateAgent200JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent400JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent401JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent403JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent404JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent413JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AgentBuilderControllerUpdateAgent415JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent500JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItemsRequestObject struct {
+	Uid    Uid `json:"uid"`
+	Params AgentBuilderControllerGetEnabledItemsParams
+}
+
+type AgentBuilderControllerGetEnabledItemsResponseObject interface {
+	VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error
+}
+
+type AgentBuilderControllerGetEnabledItems200JSONResponse EnabledItemsResponse
+
+func (response AgentBuilderControllerGetEnabledItems200JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItems400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentBuilderControllerGetEnabledItems400JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItems401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentBuilderControllerGetEnabledItems401JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItems403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentBuilderControllerGetEnabledItems403JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItems404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentBuilderControllerGetEnabledItems404JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItems413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentBuilderControllerGetEnabledItems413JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItems500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentBuilderControllerGetEnabledItems500JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgentRequestObject struct {
+	Uid  Uid `json:"uid"`
+	Body *AgentBuilderControllerAddMcpServersToAgentJSONRequestBody
+}
+
+type AgentBuilderControllerAddMcpServersToAgentResponseObject interface {
+	VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error
+}
+
+type AgentBuilderControllerAddMcpServersToAgent200JSONResponse AgentResponse
+
+func (response AgentBuilderControllerAddMcpServersToAgent200JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent400JSONResponse struct {
+	BadRequestUnknownMcpJSONResponse
+}
+
+func (response AgentBuilderControllerAddMcpServersToAgent400JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent401JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent403JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent404JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent413JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AgentBuilderControllerAddMcpServersToAgent415JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent500JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgentRequestObject struct {
+	Uid  Uid `json:"uid"`
+	Body *AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgentResponseObject interface {
+	VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse AgentResponse
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent400JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent401JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent403JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent404JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent413JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent415JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent500JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type McpServersControllerGetAllMcpServersRequestObject struct {
 	Params McpServersControllerGetAllMcpServersParams
@@ -2588,6 +6426,30 @@ func (response McpServersControllerUpdateMcpServer500JSONResponse) VisitMcpServe
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// AgentBuilderControllerGetAllAgents List Agents
+	// (GET /ai-agents/agent-builder/agents)
+	AgentBuilderControllerGetAllAgents(ctx context.Context, request AgentBuilderControllerGetAllAgentsRequestObject) (AgentBuilderControllerGetAllAgentsResponseObject, error)
+	// AgentBuilderControllerCreateAgent Create Agent
+	// (POST /ai-agents/agent-builder/agents)
+	AgentBuilderControllerCreateAgent(ctx context.Context, request AgentBuilderControllerCreateAgentRequestObject) (AgentBuilderControllerCreateAgentResponseObject, error)
+	// AgentBuilderControllerDeleteAgent Delete Agent
+	// (DELETE /ai-agents/agent-builder/agents/{uid})
+	AgentBuilderControllerDeleteAgent(ctx context.Context, request AgentBuilderControllerDeleteAgentRequestObject) (AgentBuilderControllerDeleteAgentResponseObject, error)
+	// AgentBuilderControllerGetAgentByUid Get Agent
+	// (GET /ai-agents/agent-builder/agents/{uid})
+	AgentBuilderControllerGetAgentByUid(ctx context.Context, request AgentBuilderControllerGetAgentByUidRequestObject) (AgentBuilderControllerGetAgentByUidResponseObject, error)
+	// AgentBuilderControllerUpdateAgent Update Agent
+	// (PATCH /ai-agents/agent-builder/agents/{uid})
+	AgentBuilderControllerUpdateAgent(ctx context.Context, request AgentBuilderControllerUpdateAgentRequestObject) (AgentBuilderControllerUpdateAgentResponseObject, error)
+	// AgentBuilderControllerGetEnabledItems Get Agent Enabled Items
+	// (GET /ai-agents/agent-builder/agents/{uid}/enabled-items)
+	AgentBuilderControllerGetEnabledItems(ctx context.Context, request AgentBuilderControllerGetEnabledItemsRequestObject) (AgentBuilderControllerGetEnabledItemsResponseObject, error)
+	// AgentBuilderControllerAddMcpServersToAgent Add MCP Servers to Agent
+	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add)
+	AgentBuilderControllerAddMcpServersToAgent(ctx context.Context, request AgentBuilderControllerAddMcpServersToAgentRequestObject) (AgentBuilderControllerAddMcpServersToAgentResponseObject, error)
+	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
+	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
+	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, request AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error)
 	// McpServersControllerGetAllMcpServers List MCP Servers
 	// (GET /ai-agents/agent-builder/mcp-servers)
 	McpServersControllerGetAllMcpServers(ctx context.Context, request McpServersControllerGetAllMcpServersRequestObject) (McpServersControllerGetAllMcpServersResponseObject, error)
@@ -2615,6 +6477,297 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// AgentBuilderControllerGetAllAgents operation middleware
+func (sh *strictHandler) AgentBuilderControllerGetAllAgents(ctx echo.Context, params AgentBuilderControllerGetAllAgentsParams) error {
+	var request AgentBuilderControllerGetAllAgentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentBuilderControllerGetAllAgents(ctx.Request().Context(), request.(AgentBuilderControllerGetAllAgentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentBuilderControllerGetAllAgents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentBuilderControllerGetAllAgentsResponseObject); ok {
+		return validResponse.VisitAgentBuilderControllerGetAllAgentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentBuilderControllerCreateAgent operation middleware
+func (sh *strictHandler) AgentBuilderControllerCreateAgent(ctx echo.Context) error {
+	var request AgentBuilderControllerCreateAgentRequestObject
+
+	var body AgentBuilderControllerCreateAgentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentBuilderControllerCreateAgent(ctx.Request().Context(), request.(AgentBuilderControllerCreateAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentBuilderControllerCreateAgent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentBuilderControllerCreateAgentResponseObject); ok {
+		return validResponse.VisitAgentBuilderControllerCreateAgentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentBuilderControllerDeleteAgent operation middleware
+func (sh *strictHandler) AgentBuilderControllerDeleteAgent(ctx echo.Context, uid Uid) error {
+	var request AgentBuilderControllerDeleteAgentRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentBuilderControllerDeleteAgent(ctx.Request().Context(), request.(AgentBuilderControllerDeleteAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentBuilderControllerDeleteAgent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentBuilderControllerDeleteAgentResponseObject); ok {
+		return validResponse.VisitAgentBuilderControllerDeleteAgentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentBuilderControllerGetAgentByUid operation middleware
+func (sh *strictHandler) AgentBuilderControllerGetAgentByUid(ctx echo.Context, uid Uid) error {
+	var request AgentBuilderControllerGetAgentByUidRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentBuilderControllerGetAgentByUid(ctx.Request().Context(), request.(AgentBuilderControllerGetAgentByUidRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentBuilderControllerGetAgentByUid")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentBuilderControllerGetAgentByUidResponseObject); ok {
+		return validResponse.VisitAgentBuilderControllerGetAgentByUidResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentBuilderControllerUpdateAgent operation middleware
+func (sh *strictHandler) AgentBuilderControllerUpdateAgent(ctx echo.Context, uid Uid) error {
+	var request AgentBuilderControllerUpdateAgentRequestObject
+
+	request.Uid = uid
+
+	var body AgentBuilderControllerUpdateAgentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentBuilderControllerUpdateAgent(ctx.Request().Context(), request.(AgentBuilderControllerUpdateAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentBuilderControllerUpdateAgent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentBuilderControllerUpdateAgentResponseObject); ok {
+		return validResponse.VisitAgentBuilderControllerUpdateAgentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentBuilderControllerGetEnabledItems operation middleware
+func (sh *strictHandler) AgentBuilderControllerGetEnabledItems(ctx echo.Context, uid Uid, params AgentBuilderControllerGetEnabledItemsParams) error {
+	var request AgentBuilderControllerGetEnabledItemsRequestObject
+
+	request.Uid = uid
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentBuilderControllerGetEnabledItems(ctx.Request().Context(), request.(AgentBuilderControllerGetEnabledItemsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentBuilderControllerGetEnabledItems")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentBuilderControllerGetEnabledItemsResponseObject); ok {
+		return validResponse.VisitAgentBuilderControllerGetEnabledItemsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentBuilderControllerAddMcpServersToAgent operation middleware
+func (sh *strictHandler) AgentBuilderControllerAddMcpServersToAgent(ctx echo.Context, uid Uid) error {
+	var request AgentBuilderControllerAddMcpServersToAgentRequestObject
+
+	request.Uid = uid
+
+	var body AgentBuilderControllerAddMcpServersToAgentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentBuilderControllerAddMcpServersToAgent(ctx.Request().Context(), request.(AgentBuilderControllerAddMcpServersToAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentBuilderControllerAddMcpServersToAgent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentBuilderControllerAddMcpServersToAgentResponseObject); ok {
+		return validResponse.VisitAgentBuilderControllerAddMcpServersToAgentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentBuilderControllerRemoveMcpServersFromAgent operation middleware
+func (sh *strictHandler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx echo.Context, uid Uid) error {
+	var request AgentBuilderControllerRemoveMcpServersFromAgentRequestObject
+
+	request.Uid = uid
+
+	var body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentBuilderControllerRemoveMcpServersFromAgent(ctx.Request().Context(), request.(AgentBuilderControllerRemoveMcpServersFromAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentBuilderControllerRemoveMcpServersFromAgent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentBuilderControllerRemoveMcpServersFromAgentResponseObject); ok {
+		return validResponse.VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // McpServersControllerGetAllMcpServers operation middleware
@@ -2791,69 +6944,107 @@ func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, s
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fvrchu3kn4V1JxUHWl3RFKxfI5N11aKlpREG11YuuSsy1Q44EyTRDQDjAGMLMarqn2IfcJ9kq0GMPeh",
-	"RMnaWp+q5I9FEpfGh8bXXzeQL14oklRw4Fp5wy8e3NEkjcH8fRKmFyBvQeKHWxpngH9MWeQNvWS1Q9N0",
-	"h0XTZLWThOmOsi19j6bpUa2F53uhBKohGmlvuPv3Qfmf70WgQslSzQT3ht6InIgIYrIvuIY7TcZSaBGK",
-	"mBSjs9A0XGqdqmG/78zthSLp40+9lC883+M0AW/onazIyf6YXOSdVZwtrGU1i7M0WmNdJuPKZEmY9qoT",
-	"KgXe/f2976VU0gQ0SAPbhZnlS2Np+C0Rc6KXYIyys/dwSfhzSvWyNNwY6nsSPmVMQuQNtczA91S4hITi",
-	"2N9JmHtD7y/9cvf69lfVN/MbuySoVHBld/M9jc7hUwZK46cQEebmT5qmMQsp2tn/XaGxhRvYlhGadHh+",
-	"Pv11dHx0MLo8Ojv1cOc0ZbHyhh+/eHMGMe65Md/3ElCKLrBXwjhLsoQoLRlfkBj4Qi8JU2TXu7/2PZBS",
-	"SG+ItpHcuGr3X2nMImMZmVMWQzQkOMWQPDCu7ylNdab2jd17g8H9psAdojXnDjOLYH0PK2aS//mv/ya3",
-	"pXlmJWQLbkGuSCrFLIYE7YmZ0hARxkngAAu2iZAkofFcyAQi8u8XZ6c979739gWfxyx8/vZcHF/9NB0d",
-	"nx+ODj5MD//j6OLywisxLoavAjziFWckn5leEvQ9MvE+A9VLkO6UTDxCYwk0WhG4Y0qrXgvnty+Hc26q",
-	"ARkPjLGpbgBCij9V4CFbwRoYgm2D8I9CzlgUAX8WxKOry5+nOMHp2XS0v394UUW3HLoK7+USyGh8RG5g",
-	"RSIBinChyZLeAqFhCEoRLYheMkVECtLM38b11cvhWhhZAJsbF9PwRplvgnkWxyNjXUBUKFIgW0F76Q7R",
-	"I65BchofWhie6bhHp5eH56ej4wqe+cCOvImdoIpt0cI5r+nZhO/1Sx7/Tpuc0+VLCLZ75MAedEIlkFgs",
-	"FhDZk4XwSkcfLPIJR7YgEnQmOUQGz1OhfxQZj54N5cn+eHpxeP7rIe7V5fTHs6vTgwqsp0ITO0EVygoF",
-	"dBz8wnHNwWs76N7LIVyYZxyUixY5IYQLdgvcUsJaDuiCwbnsmK5iQaNLIY6pXMCzkR6PPhyfjQ6ml2dn",
-	"0+PR+U+HFZjzIHHINdMrcikEsZM1ySF3h5mIViZcYCtJ9JJysjvYe/P6738js5WGNt/uviAvOEhKOwt+",
-	"aNoncCd2yQl774BuoeBQvuI000sh2R8QfR3bHp6MLz9MR+OjXw4/VCCuTdCElaYMWW0JNAKJdidMKcYX",
-	"befdfTkUqxYZAN2kVf6sLsYKgYzfcPGZ458SbsUNRNX2tmXVh3PKdiirLE2F1BCdQMTo5Sp9vkNfnV5c",
-	"jcdn55eHB9OTw4Oj0fTyw/iwBnkxGzHTETNfFfx9O/EO/kCSDD2ndjyNCW1ffv2Su9BlZOHQuSMjnwVN",
-	"wwLn1N1IGM8uDDWaet/kNUWedKCFgTyKGI5J47HEwK4ZKvA5jRX4Xlr5qpEjNFOGg/JTO3PAfcm30RtL",
-	"ccsiUMSRN4mopmQuJAmZmcr3Enp3bFSyN9w1uY02vuJZBY3OZFOrphFHIYpvIRvTvyOUEzpTIs40EMyQ",
-	"ttQ2uTo/9tGTIUn1yvTigkOvZiu2Hfb7sQhpvBRKD18NBrvV5A11MdXe0Mskqxv+/WDvDWZbGuOwN/R+",
-	"++4/fzPJ2Q/Dfv/jb5OJ6v/wl+t/3fqI/0wmF/+y/cN3XsdKbZbVXOkpTaCNM9laZgnlBLUnncWwXVvM",
-	"PxzeRYpZh9nHBKj4XDV9Mrnosky53PHx/M4lpw83/Vnr9ErGnk0G82TyY56nuTQTB7oujBGz3yHUOIE5",
-	"a1bM4ER1z3UpXxNEZF8xnwOPkPlMI59Ab9EjAU4a+CT4lIFc9WKWMI0f8UQGdRdx5rXQKXimQmHeg6lg",
-	"Y4gGDHYN5bhrQSgIpwWD5c9Wsq/RVUhCwyXjsJP7jssSsU99wa3kurX0Itv+0tb01TwU0+RMgvJJPRWd",
-	"o6ryieBAgGv8AWT+oylCaEjURuTrHOK+MJJKSVf4GfIkoG6hlcnYmGzh2fr58nJMLP8TDXe6fqLqpYCH",
-	"XKBrlvzn6oitIkLnwavEo+bQVYPNfldG36tQKeMaFiBbblYZu1xADpdvXajL9fLT2zLo6vy4TVRtRkYm",
-	"NvSIvGz1MyVIuRsQ8tN4+DkkXKsu1g+VKTE2Fx1MssHgVWjKi+ZPmNpvkMXsFw0aWV+jbBnjipZfunp3",
-	"ta8UNFubw9kd0SwBpWmSYoqSsDhmCkLBI/XO8FSo4xVhHEcxChH3hnGzgaUkqS2mUZgs9oZx/bc9r+2C",
-	"/sPSIph4Ey8gn5fAjRRS0HCKxyuxG+qHR2d6pJS7NniXIzTLvGujam1zH3aISk34aRucH8yYKk3CJeUL",
-	"+MqNdHG+jVhXPfqxkDc1/mzdvRAALt5Wl2mndZta9fcqNF2kVRzrY2YrzQ3BS7XR+BvFm5IiOqJNAvrR",
-	"bGFMF3CC7ZowGDPcGF2rwI77mVSig53ofM7uzI7wLMHBUgkpcIcr/nFd9W/33WMk8mwHaazMWlcdfN36",
-	"ThyAjfOaSrhlIlMBoTwiAYc7HZhSVipBAdf2KAeIYJBnUkbvo5s3xFEmpUtDm6op4/VVv+7yfKMR6+A8",
-	"Hm1tJ9/N0bV4XNImnuMc4B6XZTF5Sq+GWTkWXQY95cZoSDLOPmXQVfvCDbs6P95RdA49ciw+g9wJqQIS",
-	"A4Zq5U94xBZMK58EO25/pwGGJCq1Mp8BKcxJBdsLVYTp9Y5QTRKhNNkdDJDaJA1x1N6E1wi9XkD0akLh",
-	"I935Y7Dz9nrL/THduf4y8N++uc9/WCMWLjJTkT6x4mm9HF8rD3/GJK4U4hJUFutOuXiWl+IJbnAMGiKi",
-	"7PTzLI5XnQHG/l5zVXtl55rOhIiB8rY0dB0fzkGuDOM+qczQEMcmFzDpjqnipbbfOyISpnGB5idbsc64",
-	"jVpRj1zmVy8h5XjMZ0Dy37wnVTLsAiISPVTReEecVghjoFIR1hAK/4dFjtw+tq7Y8bBlXQr6+2+hpJGv",
-	"i38DpY0nlisahwAPGYSZZHp1ga1dKE7ZL7Bqr3s0PiK/wIpssR70yDkoTfKv5lIkBocDqpYzQWW03SMn",
-	"mXL3ct1XYMU1va0olxf1ttBcLtcZZOqSjM9Ft2kS5iCBh2B8bV8koPeXVJPRERktEBGzQSwEn1BFGG5I",
-	"Ahw3crYiFFskYTpEWyd84pku5H3G4ghkRQmriUfmNGHxqkdGlVnCmJkwLuSNInRBGVe6GJXMVhNLAJiX",
-	"CI55ilZkhlHk6vy4N+ETbtkkvxoIqZQMMHqQwMIR5IX3pYhNGYjWIb2BFTqj4DDhlfD1jmg0rxrQmL2T",
-	"1MAp1z1iJ7ZFlCV195W1Ak0w4TMRrfw8hKk1hZgAk+7ARi7NtE15CvRH4yNkE8TQbtpub4AuLFLgNGXe",
-	"0HvVG/Re2dC2NJ7Yp2zHYKj65p+dmd2PfplmmHYL6MgozkFLBrcIIknpgnFzaGOmNOJUHlhVcFM1TcQt",
-	"GdteTPChi22WzJUthM9WxOhBxBQZwSccPuPmzZlUukeCQi2ipJvwjXNUnyhBmMaNoiQ0ymdIUqrUhAdG",
-	"if6blb9BeX1XnUvMSYAavGdVphZkAdq0SunCMJZAECfcrd8Ul93ATnU/NnIpZ8vRJzwfHmGQ6ImKbCnN",
-	"4ri4jq0htN0j/6DxDcKQG6fc9a26YamacHN9kwJF3PO3Pc5SJ7Qqxi0E0WIBSK/WBYvrf/Nyqgj0CrNv",
-	"KeIY5E+gR3Fc/uLVXx19bLrUCb0zVVGeJTNc4bxwCy3cGm0JkC5KdjOV2ZLcciVd3sxEMKdZrK0OT+wU",
-	"ZTRwn7oUeqtMLApHt3eKzjqfZMqSsHlvhnYbDJEH3YajC1inWmd3ngKVdj+UqbXy5Q5bZ4B2uWt8axCe",
-	"xLQ4detMqebNpTmtnK4Aryu9uW485Pp+MHjaHZ/NuT/++XSv8XTvuiwiVDJVl5vuFunn7qCSM7rkv8zq",
-	"1+HTyBrzfqUHru14v/FlaL3W0nmx/0AwwYi2Z32pa5LC5/qVl4Omy+7jXWq386bTq8c7lW+osMfuBj2a",
-	"bznufe/1JiuqP1sygGdJQuXKG3qIZVVFoUKgC+TY9UrLu8btFqozti+YQpImFEOK6bXVfVS2c10eCj5n",
-	"i8yloS7m17QShl0rNzA3ww4cQo3czrQRBFemSMBBqWGZxuUX8q6CgPxfFRJkZJtZGVZ7bTfhHeUGE/T3",
-	"Bm/J2md3JvJxgcJhgc0/S0w3+aZBr3G97l7EgtLvRbR6IgfWz8XjqWSFrR68rXZ81cqWHGG1iiElL7Xv",
-	"XDY++B3vDu7rpQUtM7hvBY7dzUFTtXjfbU7etFqofTp5dRFXJUl1PFmvwXzb1DV4+3iP4jnuV3Dd3u7r",
-	"TdbT8UboJYjSOmHj6mUDprz3N8qW+l/wCN1bN4xBQ9cDGfzepJ4Vh5nZlBV79zaiGTtMnWa+Rm91Pqy0",
-	"a2iVEovKoTuwGz7x7y6HPnyQOi34xg/S3uM9iiez/5+iwbrQ08+C/3hBQKUQsjkL17i4b4I+x1a6fhD+",
-	"qupCordpoll8/X51kf+PKM89D99MGMkf0Pzp8C/i8D+Bfo63N2oWXfOXTdxLt2tTZguX68rbhv+NTEWV",
-	"2X1KyFZdU5tXWEYzm5KY9Y1to5xRLdu0EhVrSqVmNB4+eFPiN+4HgoqZgakNBagYA58EPItjc20q4XcI",
-	"9SO3LGTEc1uMKLffqwnPNXUMFFkiKPLgwFSMNflM1aYqu3G79DUqe724/X5zcdtx27WRuP1nZCW3b3/G",
-	"5G9N3FonfIa4rVxUGYrLr6g+XiORFTcBrYLtiJjzUl7EbAUJvQEiMx5s99Ynjm8Gbwb921eGJp2B60oQ",
-	"JhtPKKcLKG4CHylFqEa9/68qLzskdEUyZWrHLgVeD8v99f3/BgAA//8=",
+	"7F19U9w4mv8qKu9WLdyZpknI7kxTV1sdwsxwA4TiZfZSaRYL++luLbbkkWRIb46q+xD3Ce+TXOnFtvzW",
+	"7QayYaaSfwLdtvTo0aPf8y4+eyFLUkaBSuGNPnvwCSdpDPrn8QyoVD/c4TgD9QNOyQVjsfBGH698D6fp",
+	"YeSNvGSxhdN0i0Se74UcsIRoLL3Rzl+G5T/fi0CEnKSSMOqNvDGaQ5xOsxiJLE0Zlwjr2XxvSvT0aoIp",
+	"4wmWEqJDKiTPQvvuB5YhzAHhYgwsBBESm/c5oxJoNNaP25FIqN+cS5mK0fa2XeUgZMm2+mqQ0pnne2SN",
+	"aYhQE9yBN5I8A9+LsZDHIASegVo8zeLY95IwPQd+B1yR4d0DlnPgW0J/5F35XgISv8MSe6PPD76XsAhi",
+	"b+TNUrm1y7YSQolnPz2uPEhxAt7IO7ecG1vOMTX6zzeHVMKMY2f1HM9+AS7Msu5eeb4ny13MiNpDzf2t",
+	"LCPR1s6r17ue72Vp1LGT93AjiDSb9PDge8f5Kiuyck0qsnGdLLaSMM0X/1TpOVZcQftqqz9JdMqZZCGL",
+	"UTF6vw23jDxeoOP9U3SevyzibGYoq1DczZGMx85kSZgO3AmFAO9BMSrFHCcgtTh89sbTKfmkfqiu7YKh",
+	"FM8IxRIQuwOOOIgslsJHmQAk54A0ixGbIqxGQFiglEMKNEKMI5yqnwZamr2R92sGfFGuVL+hVhjOIcH6",
+	"wNMsUcJphzAbo3648j25SNVLQnJCZ55awX65QS1034CiMUL3RM4tcVPG8+UQRrvIKvfdJc0cf2/kESr/",
+	"rERSnYhEkTssaCNK2IFr4o5IQloIO8af1FuIZskNcMU3y1EkGeIgM05RCppM6CIw1kO7xEUwxVmsRGHo",
+	"e4mZQv0ydMjcaSXzXEtXnUr1qaJNbbASRiN1BT0plvOSHC2gvsfh14xwiHIMKqn7I4epN/L+sF2i+7b5",
+	"Vmzr+RUhl+qE1um4pOTXDBCJgEoyJYZhiqgcn1vIyfThfRI1D+p9kTIqHN2zz+g0JqHe01CjujRaKI1J",
+	"qAVq+x9CUV3oLfNkpIg6ODu7Hv94cHJxPT46Oxi/+3B98F+H5xfnnu8B54x7I68YXyGxhm6FLdQs1Uhx",
+	"RiI08ayOmngIxxxwtEDwiQgp1PYIiWUm9vWku8PvH/ou/EARcWbXbDhQ3YmcOvR///O/egcULdX5EaFm",
+	"b0qOoI2ga+XB5sB78A1rT5j8gWU0eiJrT95fXP/w/vLkncPVEyaRGbvCVs1Tl5URA4Eok2YtTVbuPh8r",
+	"C5I0Lylzd1jxb0bugGr+rmBosV7Ly7c4OoNfMxCPl9FfxkeH78YXh+9PPEW2xERr5s/elECsFKQ+ZC4r",
+	"Lb4gg8soBjqTc0QE2vEersp9eIsjlBPnvv4LjklkljbFJIZohNQUI7Rk3PreDJ9vbxwy9e7cleTplaAN",
+	"uAO+QClnNzEkip6YCAl6rwLLsGBT6b4Ex0pnQIT+8/z9SW2DLuktZff0OEwfvVXH+6fX5wdnvxycVQS/",
+	"bdOSMBWDnQrfJx5lKUy8XptUqgCBIlYekxEyI49QMdxX3ZugKsLBpl/bBfvI4Yl+6Fp9FGz6E8q4o+aQ",
+	"UmgCyTmWldV2H8e2rQjUsBSQ2Q+t0zOz6Xr8zcGEKpF4slY5P7r8cX2l4qxW444iCU1qTsFX1jCapr4q",
+	"poUNFhV/YPyGRBHQR7F4fHnx07Wa4OT99Xh//+Dc5W45tMveizmg8ekhuoVFqVbm+A4QDkMQ2tKTcyIQ",
+	"S4EXlmiVr6+fj68FkQVjc+JiHN4K/UkwzeJ4rKkLkAhZCmgjaC7dclT5dJzi+MCw4ZGCe3hycXB2Mj5y",
+	"+JkPbJ0fZCZweVs8YYVXv1ln35vnRJ1WmgocMUsINgfoncFd7aTHbDbLPQ/FXm5Ri0Q+omDcKGXpQ6T5",
+	"+WTzp0MVLLeBHAhoOfhf0x6qg1NpFGlIWA+Gjcie4kXMcHTB2BHmM3g0p0/HH47ej99dX7x/f300Pvvx",
+	"wGFzrpsOqCRygS4YQ2ayOjjk4nDDooW2INRTXCkcinaGu9+9+cuf0c1CQhNvd54RFyxLSjoLfKjTpx3/",
+	"HXRM3lpGN7hguXxJcSbnjJN/QvQ0tD04Pr34cD0+Pfz54IPD4soEdbbilChUmwOOgCu6EyIEobOm8O48",
+	"HxddijQD7aQufrqLMbZhbgkwhQR37BYi93nzpCvDOWRbLlu3BaJjiAi+0F79IwX68uT88vT0/dnFwbvr",
+	"44N3h+Priw+nBxWWF7MhPR3S87nM3zcTb6kvUJIpyakcT01CU5bfPOcutBFZCHQuyArPgjphgRXqdk5o",
+	"yS4IrUaiU640uCQmSFCGoz97REKif6gFrYoQDOYcL9TvNvDobE8lBtl4P+yOeV1S8glJkoCQOEkVTCYk",
+	"jomAkNFI7GlPKpTxAhGqRtFSqvCVUISpu19qqxrhrnrsqLYFLUu1sfN1uNEeY28E9+aAnOg4wgIJ5UFr",
+	"uwqQjlHvIfg1w7H6LHCeDRRbtL+dhOmgjcGNiP069JtAb8uDpLqe5vdFAL/48oaxGLB2Emrh/Do/xvE9",
+	"XggU0CyOKwv00f2chPNSmYeY8wWyJ1e07rMaBN/ERSqhue9uHqEtcCiKIJ2UOJyrI1n6j36uvhmPtM6D",
+	"BboHDmhKuJDFKzrU2JvtTubCw1FEFDE4PnWOZ2Ut7OYfEEqvTHK0TFFPdKw3rglFuoe6nh5pTNiaL1lH",
+	"9ty8ShlJv1Nu/92rlgB6kXdZZ5KM1MCqmappjOFkKj73wZUyo9Ofsgc34vvRxoANtvp5zEofTueoVREs",
+	"Z0eOWw4d7Zvjl4hfORNNCKnsTf00V7GhAwIdEc+Fti6ifiVvUfL8qkU8tRAeEdGixSIr7gXjl+llI8wd",
+	"B3LVy6d4Bor6xuZFdpnqu07qC2ugcwW9CBeZdnorMl050wUK14jMX/TNfG10mvSUnuqdZN0YMsWxAH+J",
+	"NbE0Y6EPhN7LpkpO8KcjHTfVuaChv0RH95+jRUH2fzlXkAUMZFynlUtCXw13v/O9VB0BrjTK3//433/X",
+	"ucy/jra3P/59MhHbf/3D1b9vfFT/TSbn/7b51z+2oU5N41ZmaOeFq4OLhFq7MNSV4KqcUr58V1Ete+cH",
+	"DvC+qaVK2K1l5SuL83tos/6Tr1ZlVSnTGcfid3cnJ5PzNRRff5mqKr5i50xtwVp6sP+cVg+uziVW1Vnf",
+	"CWpgo/egG2KKkof1YaYGGFVj7l35WzMZrHhbiMQpZ3ckAoFsHAkpUNTp9pDoqfweWJRjQy3+FjKqR6pO",
+	"v6d9lhvB4kwCUgCxITbR5dmRr5xqSFK50G9RRnUevaRVPTva3o5ZiOM5E3L0ejjcceswvjw25WeqFgfD",
+	"CTT5jDbmWYIp4oAjZZdvVhbzN8vvolrkiYdR2HKAPoKt60yWP/qTlOklj9sF2s8rB9RAbdJ9QNWCo0Nl",
+	"iqzW9z288bVs+IZvusQxfNLAVVXSy/CynClrnVqGlc+5/Nr+FaZyw9Jtt4mbu9tm8y2RgUpV11II64SV",
+	"zlPYeQiangxvcxbrlqERaiviVRfDuiCdAs854yaR0FynTea2BUPYdAo0InSG9EM+gsFsgAJFQuCjQJcP",
+	"DXTVkPr1hkWLoIqJltim3ZDH+CrxqWWZ+eW8MWsox+1kQvdxN7HLRtxBKjFBCQ7nhMJWDpY2MazeqS64",
+	"UevQWHqRR//czKe5qecpJnHGQfioWhkwZRmNfMQoIKBSfQE8/7IS3VgZ+LQC0XLEIU/AVSk0KSr1MNpQ",
+	"yuSni4tTZGKvSMInWVUh1aT/MhFomyX/2h2xUdPRqmmcWHB9aJdgvd/O6LvD9nq7yhEsxy4XkLPLNyLU",
+	"JnqO5bsuXOaarhmVPTtqKvWm9aKsFm1KKBvG1iwiZZ70MF7Ws1keY7AcY4pnxpU9DtP1zcwkTFtO0ljJ",
+	"sWJOs/aCIRxFJj2SsLuKAHw0TutCSEg835vpUsiUCTnjoDVNr5OVGzEJ/nRons/NpfzXFSpQL6lNiJao",
+	"quu2Gsdgkg2Hr0MdrNI/wrX5RLHCfFBD6+4y5sbGvdT0QkFOrXZ5/bRDnZnexAvQ/RyoDngLqB2g1cXa",
+	"Pf2SlTOtqPbuNEfKEeqV4J2GSmVzlwtEJRi7zgbnIBZjIVE4x3QGT9xIa001OdZWsr7KsriuRHyX2WBq",
+	"2sIS6x8zLY71M8RNl9rtXzR2ql7cz7hgLeiE8xaAZVX4TuQ/tV8uB5FHC0htZXmzQDl41/qOLQNr5zXl",
+	"cEdYJgKEaYQCCp9koKt1Ug46faiPcqA4GOTJYh1HUGJes0EzzltzwCHLaHXVb9okP857A0rmrDZq8qp/",
+	"M0fb4tWS+kiOFYAHtSzDk3XeqpGV86KNoHWaC0Yos8X+zfIetWGXZ0dbAk9hgI7YPfCtEAtAMSizRvgT",
+	"GpEZkcJHwZbd3+tAqSTMpdC/g4Iwa1aZt5R1od/aQ1iihAmJdoZDBW0ch2rUwYRWAL3WMVUxqj7irX8O",
+	"t76/2rA/XG9dfR7633/3kH/RYVgVweG+0NFht9RBxAkmuiOvDhSvGNZkPWz2qttJ63QafsoSTEv3zPS+",
+	"tDoR7/PiSKS4EIOECNmkyzSL40WrPnx6NmeZZ3qpFUTvhE7NXdLeoXaAdU1Vat7bQywhUi1Of2XqBzNq",
+	"FGw0QBe21SLEVAHSDaD8K+9byuhFpYxeSI7oX5ELelkZny+U4nlk3qYDNdbK0Twbcuh62R7QsdSnMguI",
+	"ULQsHbSHrEMUxoC5QKTmDX3BDFFOH+nKFC2nrC2k8uol5IPyddEXkBdaM9fTDPYLCDNO5OJcPV3oq59h",
+	"0RIWOj1EP8MCbZABDNAZCInyj6acJZoP77CY3zDMo80BOs6E7a9ob2Uo2lZNZbDTf6wLhsvlWoJ0fSmh",
+	"U9ZOGocpcKAhaFnbZwnI/TmWaHxoMuJCbxAJwUdYIKI2JAGqNvJmUVTmjRStEzqxnYhvMxJHwB13X0w8",
+	"NMUJiRcDNHZmCWOifRXGbwXCM6x0VjEqullMDAAQOkOMxgtEpEA3ylS+PDsaTOiEGjTJS7xDzDkBZSKj",
+	"wLAjyAuo5yzWKQVcZekt6JAdozChjo2+Z/qlXKudmN4SCRRTOUBmYhOQn2Pbd1IJ9gcTesOihZ/b6aIj",
+	"qB+ELILAmOeSSBPXKbg/Pj1UaHJX3DGwMxhqrZMCxSnxRt7rwXDw2tjvcy2J25hsaR6KbVPPdmP2w/ym",
+	"H5lBS8TkDCQncKf4V7TJR7ohsCiBLPnxJ2H2SfiIwr1ivi559MseB4ETmNDAJGq2A+3xBttB4fFq5guQ",
+	"Tg+78XWUyRAgy1O3WU+RYvhU9Brpaw40q6zQ7TMqOYtj4D+CHMexYaNXvSDgY/vZLx/ZNv3uD/7KB81N",
+	"Az0eLNv7H65qDdmvhsMeFe/9isvLYrjWJon6rlqRePC9XUNE29gFsdtOT65+ZWf1K5UmB/3S69Uvla1o",
+	"6o2dHm/UW2IefO9NnxVVu780tmdJgvnCG3mKjagQIIln+qqRCsZ5Vw8mXN88TmbDNRhpLg9QkJFIB2Nm",
+	"QJX8QmSiNPhGAJV7iEj1pQ0cpMDd8zahG7vD79GyBnQUlCZ64JuhdaORb9oYcBxXWj8riIc2dodD1N14",
+	"pPS2wk+TFqz0fu6hKDPjgJjQkMUxTgXos1yWRhOBbiFd4/g69Yb2AgQQ8i2LFus1h/S9Gmed+2lWXT3T",
+	"eodM7/aQWqHlQ9W7lzyDhwZ+7PRniqiUlbWTkj+aV5b2pj1/voE85tBY7K9GPl429gy/X/1G9UKNJyDW",
+	"7s6bPotqaZh6DrgzglfW9Hfg3YO/ysLY/pyR6MHIWQwS2mrx1OclNipjUtl2GbGunqv2iTRX36gDqVw/",
+	"PJ1CKI3j1wdJzGQlkqyteR04qV+6YRbYiOUVoTt7XHve19Iej+w8Tq2Tv/DjtNvzOBVdxF/TADCSs/JE",
+	"+Cvt6RYxX8OK1V8sLu1NQI8V368J/Hn50TfhfD7h/BFkD8lcz+1RMqbckxTLcN4Vw3HkOcVcEhzHi9HS",
+	"8J1fdPMJxOEfBr3R2FinE+rarYhDGuMQRLXnTvsrG7ZQTf9+C9re3cZRpG1fbVsXwcFJGTkMikx4YEOG",
+	"wgQTtIEsWAJyrizb/IXeFqqTQHmKhdpleYaMhkTZ0YXl2fs01lI7vUzI3wiS2M38pvNepAlpBO/ZTMht",
+	"MPXSW0XKt1XRHunLdO51xC5HphBTZTVWnWIdBRSd3by62Vh/ngCVE6o91z3jxOr4c6wnUsfTtGS43ddo",
+	"bEDqfs4EIF2kjKYxninMC3QmRMHfhJoiDBTo4OQtQGrRSM2il2lHMHFyXslTqOOJCVUmsY/IjDJdshxi",
+	"AWuFxdxOhGZkrO2OxrxCvuWOxq6MdPtAzRL7Jw/p1Og/eaxK4+tao9WKQgDzcK7MvbZt3FA7tkWoACqI",
+	"JHeARHZjshObXbdkmtB+SdKKxOgjY4xu4CTvFK/cS9x6A3AlHlJnRY9UmXOh7NJWJsuKRjbI3inbqGgp",
+	"r45tFhkrBhU39fbXTq1NPC3K6iK/1fNPAlkQM6f7m676EiYwsvuCckx7XoO4t76yBqkuIXpOw3scRUI3",
+	"XzCOEsar8RHJnBizEjyl8kSAdJ2TVXn1mvS9CTWXdhltmFtVRneaRKeTX9OJdx1D7ro6cM9oyHti71HG",
+	"VNybqO/ucDihj4kr+zqCTJlrnYsB0ndyTGh+k16hx5VW1ipR/UwjJyaN8pD0XnnZrtW8TnyaTqi5XiRn",
+	"a9s9HiuciYqtsbY/MY7KxjBxwR7nWPSDsWYHxLP5CGtY+csA1BVw19ZHOIogyi/HMUL/CEx1biz95gl8",
+	"CU9gHEVu/l9t2LN5BQplbSfNcwPtmR62G2s3TEcPoRZkN00RR46/e6gFVSe0AqsGwWyBQR7SbkExHwmG",
+	"MOKQmqSJWbH2IeaYJzEI0R9bzLpKePmBs+QbwLQCjOFzVFbnPBpkvkHLF4EWI8sVdNF79RR8KduMHlsf",
+	"48pTXrbntokpa+q0qHQZFX8oQZ14Ye76u1mYDKnyERVyVEtrBsitnVEw0LtHTUOJqS7AKNSdDyOUYiEm",
+	"1NTl/IdpfwnK6h13LjY1RTkD02UiGZqB1E+leKaL+Zhi4oQWt6IxjuzAtutm1chlO0s5+oTmwys2cIXJ",
+	"CoAliePixtkKhzYH6G84vlVsyIkT9oZacUtSoW/GNniqGGH/DISl1DZaOMTNGJJsBsqubQPaEkzrNUfH",
+	"bhThN1931IgJfPz2B2hqf4Dmquxzc5qpbPvUTtEhtTN02ppsf1rZeNbFn1pjU/5e2c7W+WL/sEa1HbBX",
+	"5ZiDd9/Kx7rLxxwt1aWaKs9015OdwYwIdaQRVqin39poPyqbua8fMjols8y2Hlm1VK37EvYvdggdMg8Z",
+	"pRDqy0eJiQCYP1pDQYhRWYSfX4vbXqs2QGPzmLFxK3feT2hLR5zWS0V5W9vl95VYABHonhMpgfbF5drN",
+	"Us9XUPZSo5vrFZtV2jm+asGZ00u8PngtN/N/r9Vnv5vCs+rtAD2QsqdBv/1ZHaG+9WiOwNhqHfW2bUAy",
+	"nyu4igXTVS3aa9fuh4lgWld/OqF1kNNgOMeRSd7RokYeSY6pwOby5w3A4VxJ6LxIHzghx7yqQWxqi774",
+	"Y0tE6NlRDFOpFbTpdCjqw4yh2xMrDS+qWPk8JXMOa79S3dwqCn77Pv5Lqptb+0CvLqRDIoWQTEnYcU59",
+	"bblQ9ZSsnuY/iao1NOjr0BUfv12c538b8F9SOfMldeHvpyDvxSQiHyHt68UGzGUJvarztK2tlED7KUEb",
+	"VcdAXyqnDX8dejKysanN/4sijq20jK33W1ntV2lRDRwyAx2DCZTZG7RXBS5p9EVjmtOilalVhhOaOwYx",
+	"YIUSbpIO6/rxeyz6qr9ag/NTXIVuC/3VurV861vov0VU+p0W9/1u6vrWt9CdXmkNcXmX9McrBWSis2po",
+	"jPR5KXuBN4IE3wLiGQ10jVTH2fpu+N1w++61Ke8xBHbFUXRIIdF5qqLTdEU8RdTi6kUTLErwQpcbln58",
+	"N1ua5WJj8/dB8/UiDoJlXPdc2yY6N7tQJAslQ9pdsAmq9qm9h6uH/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

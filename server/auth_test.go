@@ -29,6 +29,9 @@ func TestAuthMatrix(t *testing.T) {
 	st := apitest.OpenSQLite(t)
 	env := apitest.Start(t, st, server.Config{})
 	seed(t, env.Client(t, env.KeyA), "target")
+	if _, err := st.CreateAgent(context.Background(), store.Agent{AppID: env.AppA, UID: "target", Name: "T", RagVersion: "v2"}); err != nil {
+		t.Fatal(err)
+	}
 	keys := []struct {
 		name, key string
 		status    int
@@ -39,7 +42,7 @@ func TestAuthMatrix(t *testing.T) {
 		{"revoked key", env.Revoked, http.StatusUnauthorized, server.CodeAPIKeyNotFound},
 		{"authOnly key", env.AuthOnlyKey, http.StatusForbidden, server.CodeNoAccess},
 	}
-	for _, op := range apitest.Ops("target") {
+	for _, op := range apitest.Ops("target", "target") {
 		for _, k := range keys {
 			t.Run(op.ID+"/"+k.name, func(t *testing.T) {
 				before := snapshot(t, st, env.AppA)

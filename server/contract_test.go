@@ -65,6 +65,62 @@ func (f *faultStore) ListMCPServers(ctx context.Context, app string, p store.Pag
 	return f.Store.ListMCPServers(ctx, app, p)
 }
 
+func (f *faultStore) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
+	if err := f.check(); err != nil {
+		return store.Agent{}, err
+	}
+	return f.Store.CreateAgent(ctx, a)
+}
+
+func (f *faultStore) GetAgent(ctx context.Context, app, uid string) (store.Agent, error) {
+	if err := f.check(); err != nil {
+		return store.Agent{}, err
+	}
+	return f.Store.GetAgent(ctx, app, uid)
+}
+
+func (f *faultStore) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch) (store.Agent, error) {
+	if err := f.check(); err != nil {
+		return store.Agent{}, err
+	}
+	return f.Store.UpdateAgent(ctx, app, uid, p)
+}
+
+func (f *faultStore) DeleteAgent(ctx context.Context, app, uid string) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.Store.DeleteAgent(ctx, app, uid)
+}
+
+func (f *faultStore) ListAgents(ctx context.Context, app string, p store.Page) ([]store.Agent, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f.Store.ListAgents(ctx, app, p)
+}
+
+func (f *faultStore) AttachMCPServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
+	if err := f.check(); err != nil {
+		return store.Agent{}, err
+	}
+	return f.Store.AttachMCPServers(ctx, app, uid, slugs)
+}
+
+func (f *faultStore) DetachMCPServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
+	if err := f.check(); err != nil {
+		return store.Agent{}, err
+	}
+	return f.Store.DetachMCPServers(ctx, app, uid, slugs)
+}
+
+func (f *faultStore) AgentMCPServers(ctx context.Context, app, uid string) ([]store.MCPServer, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f.Store.AgentMCPServers(ctx, app, uid)
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode string) gen.ErrorResponse {
@@ -157,13 +213,15 @@ func TestContract(t *testing.T) {
 	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, server.CodeValidation)
 	un, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "nope", gen.UpdateMcpServerDto{Name: ptr("x")})
 	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
-	for _, op := range apitest.Ops("weather-server") {
+	for _, op := range apitest.Ops("weather-server", "support") {
 		if op.Body == "" {
 			continue
 		}
 		st, body := env.Raw(t, op.Method, op.Path, env.KeyA, "text/plain", strings.NewReader(op.Body))
 		wantError(t, st, body, http.StatusUnsupportedMediaType, server.CodeUnsupportedMediaType)
 	}
+
+	contractAgents(t, c, up)
 
 	// Delete: 200, 404, 400.
 	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare")
@@ -178,7 +236,7 @@ func TestContract(t *testing.T) {
 	// Every operation: 401 without a key, 403 with an authOnly key, 413 for a body over
 	// 1 MiB, and a 500 that leaks nothing when the store fails.
 	huge := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
-	for _, op := range apitest.Ops("weather-server") {
+	for _, op := range apitest.Ops("weather-server", "support") {
 		st, body := env.Do(t, op, "")
 		wantError(t, st, body, http.StatusUnauthorized, server.CodeEmptyAPIKey)
 		st, body = env.Do(t, op, env.AuthOnlyKey)
@@ -198,6 +256,103 @@ func TestContract(t *testing.T) {
 	if missing := env.Rec.Missing(apitest.Spec(t)); len(missing) > 0 {
 		t.Fatalf("operations and statuses of openapi.yaml never exercised:\n%s", strings.Join(missing, "\n"))
 	}
+}
+
+// contractAgents covers the agent operations; server is an MCP server of the app.
+func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpServer) {
+	t.Helper()
+	ctx := context.Background()
+	cr, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{
+		Uid: ptr("support"), Name: "Support Agent", Instruction: ptr("You are a helpful assistant"),
+		McpServers: &[]string{server0.Slug, server0.Slug}, MetaData: &gen.FreeObject{"team": "care"},
+	})
+	if cr.StatusCode() != http.StatusCreated {
+		t.Fatalf("create agent: %d %s", cr.StatusCode(), cr.Body)
+	}
+	a := *cr.JSON201
+	if a.Uid != "support" || a.AppId != server0.AppId || !a.IsActive || a.RagVersion != "v2" || a.LastMessageAt != nil ||
+		a.FormattedInstruction != "You are a helpful assistant" || len(a.McpServers) != 1 || a.McpServers[0] != server0.Slug ||
+		a.Tools == nil || len(a.Tools) != 0 || a.MetaData["team"] != "care" || a.ModelMetaData == nil || a.CreatedAt == 0 || a.UpdatedAt != a.CreatedAt {
+		t.Fatalf("created agent %+v", a)
+	}
+	gen2, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Name: "Generated"})
+	if gen2.StatusCode() != http.StatusCreated || !strings.HasPrefix(gen2.JSON201.Uid, "agent-") {
+		t.Fatalf("create agent without uid: %d %s", gen2.StatusCode(), gen2.Body)
+	}
+	dup, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Uid: ptr("support"), Name: "Again"})
+	wantError(t, dup.StatusCode(), dup.Body, http.StatusConflict, server.CodeAgentAlreadyExists)
+	unk, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Uid: ptr("other"), Name: "O", McpServers: &[]string{server0.Slug, "nope"}})
+	e := wantError(t, unk.StatusCode(), unk.Body, http.StatusBadRequest, server.CodeMCPServerNotFound)
+	if strings.Join(apitest.Fields(e), ",") != "mcpServers.1" {
+		t.Fatalf("unknown mcpServers details %+v", e.Details)
+	}
+	bad, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Name: " ", Uid: ptr("Bad")})
+	wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, server.CodeValidation)
+
+	lr, _ := c.AgentBuilderControllerGetAllAgentsWithResponse(ctx, &gen.AgentBuilderControllerGetAllAgentsParams{Limit: ptr(1)})
+	if lr.StatusCode() != http.StatusOK || len(lr.JSON200.Data) != 1 || lr.JSON200.Data[0].Uid != gen2.JSON201.Uid || lr.JSON200.Meta.Next == nil {
+		t.Fatalf("list agents: %d %s", lr.StatusCode(), lr.Body)
+	}
+	l2, _ := c.AgentBuilderControllerGetAllAgentsWithResponse(ctx, &gen.AgentBuilderControllerGetAllAgentsParams{Limit: ptr(1), Affix: ptr(gen.AgentBuilderControllerGetAllAgentsParamsAffixAppend), CreatedAt: &lr.JSON200.Meta.Next.CreatedAt})
+	if l2.StatusCode() != http.StatusOK || len(l2.JSON200.Data) != 1 || l2.JSON200.Data[0].Uid != "support" {
+		t.Fatalf("list agents page 2: %d %s", l2.StatusCode(), l2.Body)
+	}
+	lb, _ := c.AgentBuilderControllerGetAllAgentsWithResponse(ctx, &gen.AgentBuilderControllerGetAllAgentsParams{Limit: ptr(0)})
+	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, server.CodeValidation)
+
+	gr, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "support")
+	if gr.StatusCode() != http.StatusOK || gr.JSON200.Uid != "support" {
+		t.Fatalf("get agent: %d %s", gr.StatusCode(), gr.Body)
+	}
+	gn, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "nobody")
+	wantError(t, gn.StatusCode(), gn.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	gb, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "NOBODY")
+	wantError(t, gb.StatusCode(), gb.Body, http.StatusBadRequest, server.CodeValidation)
+
+	ur, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "support", gen.UpdateAgentDto{IsActive: ptr(false), Tools: &[]string{"gmail"}})
+	if ur.StatusCode() != http.StatusOK || ur.JSON200.IsActive || len(ur.JSON200.Tools) != 1 || ur.JSON200.Name != "Support Agent" || ur.JSON200.UpdatedAt <= a.UpdatedAt {
+		t.Fatalf("update agent: %d %s", ur.StatusCode(), ur.Body)
+	}
+	un, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "nobody", gen.UpdateAgentDto{Name: ptr("x")})
+	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	ub, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "support", gen.UpdateAgentDto{McpServers: &[]string{"ghost"}})
+	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, server.CodeMCPServerNotFound)
+
+	ar, _ := c.AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug}})
+	if ar.StatusCode() != http.StatusOK || !ar.JSON200.Success || len(ar.JSON200.Data.McpServers) != 1 {
+		t.Fatalf("add: %d %s", ar.StatusCode(), ar.Body)
+	}
+	an, _ := c.AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx, "nobody", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug}})
+	wantError(t, an.StatusCode(), an.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	au, _ := c.AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{"ghost"}})
+	wantError(t, au.StatusCode(), au.Body, http.StatusBadRequest, server.CodeMCPServerNotFound)
+
+	er, _ := c.AgentBuilderControllerGetEnabledItemsWithResponse(ctx, "support", nil)
+	if er.StatusCode() != http.StatusOK || len(er.JSON200.Data.McpServers) != 1 || er.JSON200.Data.McpServers[0].Url != server0.Url || er.JSON200.Data.Tools == nil {
+		t.Fatalf("enabled items: %d %s", er.StatusCode(), er.Body)
+	}
+	en, _ := c.AgentBuilderControllerGetEnabledItemsWithResponse(ctx, "nobody", nil)
+	wantError(t, en.StatusCode(), en.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	eb, _ := c.AgentBuilderControllerGetEnabledItemsWithResponse(ctx, "support", &gen.AgentBuilderControllerGetEnabledItemsParams{Key: ptr(strings.Repeat("k", 201))})
+	wantError(t, eb.StatusCode(), eb.Body, http.StatusBadRequest, server.CodeValidation)
+
+	rr, _ := c.AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug, "not-attached"}})
+	if rr.StatusCode() != http.StatusOK || len(rr.JSON200.Data.McpServers) != 0 {
+		t.Fatalf("remove: %d %s", rr.StatusCode(), rr.Body)
+	}
+	rn, _ := c.AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx, "nobody", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug}})
+	wantError(t, rn.StatusCode(), rn.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	rb, _ := c.AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{}})
+	wantError(t, rb.StatusCode(), rb.Body, http.StatusBadRequest, server.CodeValidation)
+
+	dr, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, gen2.JSON201.Uid)
+	if dr.StatusCode() != http.StatusOK || dr.JSON200.Message != "Agent deleted successfully" {
+		t.Fatalf("delete agent: %d %s", dr.StatusCode(), dr.Body)
+	}
+	dn, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, gen2.JSON201.Uid)
+	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	db, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "_x")
+	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, server.CodeValidation)
 }
 
 // TestNonAPIRoutes covers what lives outside /v3 and outside validation.

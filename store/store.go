@@ -107,8 +107,12 @@ type Store interface {
 	CreateMCPServer(ctx context.Context, appID string, in NewMCPServer) (MCPServer, error)
 	GetMCPServer(ctx context.Context, appID, slug string) (MCPServer, error)
 	UpdateMCPServer(ctx context.Context, appID, slug string, p MCPServerPatch) (MCPServer, error)
+	// DeleteMCPServer also detaches the server from every agent of the app, bumping their
+	// updatedAt, in the same transaction.
 	DeleteMCPServer(ctx context.Context, appID, slug string) error
 	ListMCPServers(ctx context.Context, appID string, p Page) ([]MCPServer, error)
+
+	AgentStore
 }
 
 // NowMillis is the clock backends use for timestamps.

@@ -331,7 +331,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 			cur.WriteString(line + "\n")
 		}
 	}
-	if len(blocks) < 6 {
+	if len(blocks) < 8 {
 		t.Fatalf("found %d shell blocks in the walkthrough", len(blocks))
 	}
 
@@ -342,6 +342,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`"data":[{`,
 		`"description":"Provides weather data for cities"`,
 		`"url":"http://localhost:3002"`,
+		`"mcpServers":["weather-server"]`,
+		`"mcpServers":[{"description":"Provides weather data for cities","icon":"http://localhost:3002/icon.png","name":"Weather Server","slug":"weather-server","url":"http://localhost:3002"}]`,
 		`"success":true`,
 		`"code":"ERR_VALIDATION"`,
 	}

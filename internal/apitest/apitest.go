@@ -304,15 +304,25 @@ type Op struct {
 	ID, Method, Path, Body string
 }
 
-// Ops lists every operation of openapi.yaml with a valid request that targets slug.
-func Ops(slug string) []Op {
+// Ops lists every operation of openapi.yaml with a valid request that targets MCP server
+// slug and agent uid.
+func Ops(slug, uid string) []Op {
 	const base = "/ai-agents/agent-builder/mcp-servers"
+	const agents = "/ai-agents/agent-builder/agents"
 	return []Op{
 		{"McpServersController_createMcpServer", http.MethodPost, base, `{"name":"New","slug":"new-` + slug + `","url":"https://new.example.com/mcp"}`},
 		{"McpServersController_getAllMcpServers", http.MethodGet, base, ""},
 		{"McpServersController_getMcpServerBySlug", http.MethodGet, base + "/" + slug, ""},
 		{"McpServersController_updateMcpServer", http.MethodPatch, base + "/" + slug, `{"name":"Changed"}`},
 		{"McpServersController_deleteMcpServer", http.MethodDelete, base + "/" + slug, ""},
+		{"AgentBuilderController_createAgent", http.MethodPost, agents, `{"name":"New","uid":"new-` + uid + `"}`},
+		{"AgentBuilderController_getAllAgents", http.MethodGet, agents, ""},
+		{"AgentBuilderController_getAgentByUid", http.MethodGet, agents + "/" + uid, ""},
+		{"AgentBuilderController_updateAgent", http.MethodPatch, agents + "/" + uid, `{"name":"Changed"}`},
+		{"AgentBuilderController_deleteAgent", http.MethodDelete, agents + "/" + uid, ""},
+		{"AgentBuilderController_addMcpServersToAgent", http.MethodPatch, agents + "/" + uid + "/mcp/add", `{"mcps":["` + slug + `"]}`},
+		{"AgentBuilderController_removeMcpServersFromAgent", http.MethodPatch, agents + "/" + uid + "/mcp/remove", `{"mcps":["` + slug + `"]}`},
+		{"AgentBuilderController_getEnabledItems", http.MethodGet, agents + "/" + uid + "/enabled-items", ""},
 	}
 }
 

@@ -51,10 +51,12 @@ func dsn(path string, readOnly bool) string {
 		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(NORMAL)",
 		"_pragma=foreign_keys(ON)",
-		"_txlock=immediate",
 	}
 	if readOnly {
 		q = append(q, "_pragma=query_only(1)")
+	} else {
+		// Take the write lock at BEGIN, so a transaction never fails half-way to upgrade it.
+		q = append(q, "_txlock=immediate")
 	}
 	return "file:" + path + "?" + strings.Join(q, "&")
 }
@@ -397,6 +399,12 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 
 func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// The foreign key removes the attachments; the agents that had one change.
+		if _, err := tx.ExecContext(ctx, `UPDATE agents SET updated_at = MAX(?, updated_at + 1)
+			WHERE app_id = ? AND uid IN (SELECT agent_uid FROM agent_mcp_servers WHERE app_id = ? AND slug = ?)`,
+			store.NowMillis(), appID, appID, slug); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug)
 		if err != nil {
 			return err
@@ -409,23 +417,9 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 }
 
 func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
-	q := "SELECT " + serverColumns + " FROM mcp_servers WHERE app_id = ?"
-	args := []any{appID}
-	reverse := false
-	switch p.Affix {
-	case store.AffixAppend:
-		q += " AND created_at < ? ORDER BY created_at DESC"
-		args = append(args, p.CreatedAt)
-	case store.AffixPrepend:
-		q += " AND created_at > ? ORDER BY created_at ASC"
-		args = append(args, p.CreatedAt)
-		reverse = true
-	default:
-		q += " ORDER BY created_at DESC"
-	}
-	q += " LIMIT ?"
-	args = append(args, p.Limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	where, order, args, reverse := keyset(p, "")
+	rows, err := s.r.QueryContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ?"+where+order+" LIMIT ?",
+		append(append([]any{appID}, args...), p.Limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -442,9 +436,25 @@ func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) 
 		return nil, err
 	}
 	if reverse {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		reverseSlice(out)
 	}
 	return out, nil
+}
+
+// keyset returns the WHERE and ORDER BY of a page on (app_id, created_at). A prepend page
+// is read oldest first from the cursor and must be reversed to be newest first.
+func keyset(p store.Page, alias string) (where, order string, args []any, reverse bool) {
+	switch p.Affix {
+	case store.AffixAppend:
+		return " AND " + alias + "created_at < ?", " ORDER BY " + alias + "created_at DESC", []any{p.CreatedAt}, false
+	case store.AffixPrepend:
+		return " AND " + alias + "created_at > ?", " ORDER BY " + alias + "created_at ASC", []any{p.CreatedAt}, true
+	}
+	return "", " ORDER BY " + alias + "created_at DESC", nil, false
+}
+
+func reverseSlice[T any](s []T) {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
 }

@@ -30,6 +30,13 @@ func Run(t *testing.T, open Opener) {
 		{"PaginationSameMillisecond", testPagination},
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ContextCancelled", testContextCancelled},
+		{"AgentCRUD", testAgentCRUD},
+		{"AttachDetach", testAttachDetach},
+		{"DeleteDetaches", testDeleteDetaches},
+		{"AgentTenancy", testAgentTenancy},
+		{"AgentPagination", testAgentPagination},
+		{"ConcurrentAttachDetach", testConcurrentAttachDetach},
+		{"DeleteRacesAttach", testDeleteRacesAttach},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// Agent error codes.
+const (
+	CodeAgentNotFound      = "ERR_AGENT_NOT_FOUND"
+	CodeAgentAlreadyExists = "ERR_AGENT_ALREADY_EXISTS"
+)
+
+func wireAgent(a store.Agent) gen.Agent {
+	return gen.Agent{
+		Uid:                  a.UID,
+		AppId:                a.AppID,
+		Name:                 a.Name,
+		Icon:                 a.Icon,
+		IsActive:             a.IsActive,
+		Description:          a.Description,
+		Tools:                a.Tools,
+		Files:                a.Files,
+		Websites:             a.Websites,
+		OtherKbIntegrations:  a.OtherKbIntegrations,
+		ApiTools:             a.APITools,
+		McpServers:           a.MCPServers,
+		FrontendActions:      a.FrontendActions,
+		RagVersion:           gen.AgentRagVersion(a.RagVersion),
+		LastMessageAt:        a.LastMessageAt,
+		Instruction:          a.Instruction,
+		FormattedInstruction: a.Instruction,
+		MetaData:             a.MetaData,
+		Model:                a.Model,
+		ModelMetaData:        a.ModelMetaData,
+		CreatedAt:            a.CreatedAt,
+		UpdatedAt:            a.UpdatedAt,
+	}
+}
+
+// agentError maps storage errors of agent operations; field names the request field that
+// held MCP server slugs, for ERR_MCP_SERVER_NOT_FOUND details.
+func agentError(err error, uid, field string) error {
+	var unknown *store.UnknownMCPServersError
+	if errors.As(err, &unknown) {
+		details := make([]gen.ErrorDetail, len(unknown.Slugs))
+		parts := make([]string, len(unknown.Slugs))
+		for i, s := range unknown.Slugs {
+			details[i] = gen.ErrorDetail{Field: fmt.Sprintf("%s.%d", field, unknown.Indexes[i]), Message: fmt.Sprintf("MCP server %q does not exist", s)}
+			parts[i] = fmt.Sprintf("%q", s)
+		}
+		return &Error{Status: http.StatusBadRequest, Code: CodeMCPServerNotFound, Details: details,
+			Message: "MCP servers do not exist in this app: " + strings.Join(parts, ", ")}
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return newError(http.StatusConflict, CodeAgentAlreadyExists, "An agent with uid %q already exists.", uid)
+	}
+	return storeError(err, CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
+}
+
+func newUID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "agent-" + hex.EncodeToString(b[:])
+}
+
+func list(p *[]string) []string {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func object(p *gen.FreeObject) map[string]any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func (h *handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen.AgentBuilderControllerCreateAgentRequestObject) (gen.AgentBuilderControllerCreateAgentResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	a := store.Agent{
+		AppID: app, UID: deref(b.Uid), Name: b.Name, Icon: deref(b.Icon), IsActive: true,
+		Description: deref(b.Description), RagVersion: "v2", Instruction: deref(b.Instruction), Model: deref(b.Model),
+		Tools: list(b.Tools), Files: list(b.Files), Websites: list(b.Websites), OtherKbIntegrations: list(b.OtherKbIntegrations),
+		APITools: list(b.ApiTools), FrontendActions: list(b.FrontendActions), MCPServers: list(b.McpServers),
+		MetaData: object(b.MetaData), ModelMetaData: object(b.ModelMetaData),
+	}
+	if a.UID == "" {
+		a.UID = newUID()
+	}
+	if b.IsActive != nil {
+		a.IsActive = *b.IsActive
+	}
+	if b.RagVersion != nil {
+		a.RagVersion = string(*b.RagVersion)
+	}
+	out, err := h.st.CreateAgent(ctx, a)
+	if err != nil {
+		return nil, agentError(err, a.UID, "mcpServers")
+	}
+	return gen.AgentBuilderControllerCreateAgent201JSONResponse(wireAgent(out)), nil
+}
+
+func (h *handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req gen.AgentBuilderControllerGetAgentByUidRequestObject) (gen.AgentBuilderControllerGetAgentByUidResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.st.GetAgent(ctx, app, req.Uid)
+	if err != nil {
+		return nil, agentError(err, req.Uid, "")
+	}
+	return gen.AgentBuilderControllerGetAgentByUid200JSONResponse(wireAgent(a)), nil
+}
+
+func (h *handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen.AgentBuilderControllerUpdateAgentRequestObject) (gen.AgentBuilderControllerUpdateAgentResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	p := store.AgentPatch{
+		Name: b.Name, Icon: b.Icon, Description: b.Description, Instruction: b.Instruction, Model: b.Model, IsActive: b.IsActive,
+		Tools: b.Tools, Files: b.Files, Websites: b.Websites, OtherKbIntegrations: b.OtherKbIntegrations,
+		APITools: b.ApiTools, FrontendActions: b.FrontendActions, MCPServers: b.McpServers,
+		MetaData: (*map[string]any)(b.MetaData), ModelMetaData: (*map[string]any)(b.ModelMetaData),
+	}
+	if b.RagVersion != nil {
+		p.RagVersion = (*string)(b.RagVersion)
+	}
+	a, err := h.st.UpdateAgent(ctx, app, req.Uid, p)
+	if err != nil {
+		return nil, agentError(err, req.Uid, "mcpServers")
+	}
+	return gen.AgentBuilderControllerUpdateAgent200JSONResponse(wireAgent(a)), nil
+}
+
+func (h *handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen.AgentBuilderControllerDeleteAgentRequestObject) (gen.AgentBuilderControllerDeleteAgentResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.st.DeleteAgent(ctx, app, req.Uid); err != nil {
+		return nil, agentError(err, req.Uid, "")
+	}
+	return gen.AgentBuilderControllerDeleteAgent200JSONResponse{Success: true, Message: "Agent deleted successfully"}, nil
+}
+
+func (h *handler) AgentBuilderControllerGetAllAgents(ctx context.Context, req gen.AgentBuilderControllerGetAllAgentsRequestObject) (gen.AgentBuilderControllerGetAllAgentsResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := page(req.Params.Limit, (*string)(req.Params.Affix), req.Params.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	items, err := h.st.ListAgents(ctx, app, p)
+	if err != nil {
+		return nil, storeError(err, CodeInternal, "")
+	}
+	out := gen.AgentBuilderControllerGetAllAgents200JSONResponse{Data: make([]gen.Agent, len(items))}
+	for i, a := range items {
+		out.Data[i] = wireAgent(a)
+	}
+	var first, last int64
+	if len(items) > 0 {
+		first, last = items[0].CreatedAt, items[len(items)-1].CreatedAt
+	}
+	out.Meta = pageMeta(p.Limit, len(items), first, last)
+	return out, nil
+}
+
+func (h *handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context, req gen.AgentBuilderControllerAddMcpServersToAgentRequestObject) (gen.AgentBuilderControllerAddMcpServersToAgentResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.st.AttachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
+	if err != nil {
+		return nil, agentError(err, req.Uid, "mcps")
+	}
+	return gen.AgentBuilderControllerAddMcpServersToAgent200JSONResponse{Success: true, Data: wireAgent(a)}, nil
+}
+
+func (h *handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, req gen.AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (gen.AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.st.DetachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
+	if err != nil {
+		return nil, agentError(err, req.Uid, "mcps")
+	}
+	return gen.AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse{Success: true, Data: wireAgent(a)}, nil
+}
+
+func (h *handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req gen.AgentBuilderControllerGetEnabledItemsRequestObject) (gen.AgentBuilderControllerGetEnabledItemsResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	servers, err := h.st.AgentMCPServers(ctx, app, req.Uid)
+	if err != nil {
+		return nil, agentError(err, req.Uid, "")
+	}
+	var out gen.AgentBuilderControllerGetEnabledItems200JSONResponse
+	out.Data.Tools, out.Data.FrontendActions, out.Data.ApiTools = []map[string]any{}, []map[string]any{}, []map[string]any{}
+	out.Data.McpServers = []gen.EnabledMcpServer{}
+	if p := req.Params.McpServers; p != nil && !*p {
+		return out, nil
+	}
+	key := strings.ToLower(deref(req.Params.Key))
+	for _, m := range servers {
+		if key != "" && !strings.Contains(strings.ToLower(m.Name), key) && !strings.Contains(strings.ToLower(m.Description), key) {
+			continue
+		}
+		out.Data.McpServers = append(out.Data.McpServers, gen.EnabledMcpServer{Slug: m.Slug, Name: m.Name, Description: m.Description, Icon: m.Icon, Url: m.URL})
+	}
+	return out, nil
+}
