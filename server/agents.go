@@ -173,15 +173,8 @@ func (h *handler) AgentBuilderControllerGetAllAgents(ctx context.Context, req ge
 	if err != nil {
 		return nil, storeError(err, CodeInternal, "")
 	}
-	out := gen.AgentBuilderControllerGetAllAgents200JSONResponse{Data: make([]gen.Agent, len(items))}
-	for i, a := range items {
-		out.Data[i] = wireAgent(a)
-	}
-	var first, last int64
-	if len(items) > 0 {
-		first, last = items[0].CreatedAt, items[len(items)-1].CreatedAt
-	}
-	out.Meta = pageMeta(p.Limit, len(items), first, last)
+	var out gen.AgentBuilderControllerGetAllAgents200JSONResponse
+	out.Data, out.Meta = listPage(items, p.Limit, func(a store.Agent) int64 { return a.CreatedAt }, wireAgent)
 	return out, nil
 }
 

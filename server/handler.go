@@ -127,14 +127,19 @@ func page(limit *int, affix *string, createdAt *int64) (store.Page, error) {
 	return p, nil
 }
 
-func pageMeta(limit int, count int, first, last int64) gen.PageMeta {
-	var m gen.PageMeta
-	m.Current.Limit, m.Current.Count = limit, count
-	if count > 0 {
-		m.Previous = &gen.PageCursor{Affix: gen.PageCursorAffix(store.AffixPrepend), CreatedAt: first}
-		m.Next = &gen.PageCursor{Affix: gen.PageCursorAffix(store.AffixAppend), CreatedAt: last}
+// listPage turns a keyset page of records into wire items and the list's meta.
+func listPage[S, W any](items []S, limit int, createdAt func(S) int64, wire func(S) W) ([]W, gen.PageMeta) {
+	out := make([]W, len(items))
+	for i, it := range items {
+		out[i] = wire(it)
 	}
-	return m
+	var m gen.PageMeta
+	m.Current.Limit, m.Current.Count = limit, len(items)
+	if len(items) > 0 {
+		m.Previous = &gen.PageCursor{Affix: gen.PageCursorAffix(store.AffixPrepend), CreatedAt: createdAt(items[0])}
+		m.Next = &gen.PageCursor{Affix: gen.PageCursorAffix(store.AffixAppend), CreatedAt: createdAt(items[len(items)-1])}
+	}
+	return out, m
 }
 
 func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req gen.McpServersControllerGetAllMcpServersRequestObject) (gen.McpServersControllerGetAllMcpServersResponseObject, error) {
@@ -150,14 +155,7 @@ func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req 
 	if err != nil {
 		return nil, storeError(err, CodeInternal, "")
 	}
-	out := gen.McpServersControllerGetAllMcpServers200JSONResponse{Data: make([]gen.McpServer, len(items))}
-	for i, m := range items {
-		out.Data[i] = wireServer(m)
-	}
-	var first, last int64
-	if len(items) > 0 {
-		first, last = items[0].CreatedAt, items[len(items)-1].CreatedAt
-	}
-	out.Meta = pageMeta(p.Limit, len(items), first, last)
+	var out gen.McpServersControllerGetAllMcpServers200JSONResponse
+	out.Data, out.Meta = listPage(items, p.Limit, func(m store.MCPServer) int64 { return m.CreatedAt }, wireServer)
 	return out, nil
 }

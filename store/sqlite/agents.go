@@ -220,28 +220,7 @@ func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
 }
 
 func (s *Store) ListAgents(ctx context.Context, appID string, p store.Page) ([]store.Agent, error) {
-	where, order, args, reverse := keyset(p, "a.")
-	rows, err := s.r.QueryContext(ctx, "SELECT "+agentColumns+" FROM agents a WHERE a.app_id = ?"+where+order+" LIMIT ?",
-		append(append([]any{appID}, args...), p.Limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make([]store.Agent, 0, p.Limit)
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if reverse {
-		reverseSlice(out)
-	}
-	return out, nil
+	return listPage(ctx, s.r, "SELECT "+agentColumns+" FROM agents a WHERE a.app_id = ?", "a.", appID, p, scanAgent)
 }
 
 func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {

@@ -417,20 +417,25 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 }
 
 func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
-	where, order, args, reverse := keyset(p, "")
-	rows, err := s.r.QueryContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ?"+where+order+" LIMIT ?",
-		append(append([]any{appID}, args...), p.Limit)...)
+	return listPage(ctx, s.r, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ?", "", appID, p, scanServer)
+}
+
+// listPage runs a keyset page query (base selects one app's rows) and returns the rows
+// newest first.
+func listPage[T any](ctx context.Context, q querier, base, alias, appID string, p store.Page, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	where, order, args, reverse := keyset(p, alias)
+	rows, err := q.QueryContext(ctx, base+where+order+" LIMIT ?", append(append([]any{appID}, args...), p.Limit)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]store.MCPServer, 0, p.Limit)
+	out := make([]T, 0, p.Limit)
 	for rows.Next() {
-		m, err := scanServer(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
