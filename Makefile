@@ -16,11 +16,12 @@ build:
 run: build
 	./$(BIN) serve
 
-# Every check, then every test with the race detector.
+# Every check, then every test with the race detector, against SQLite and a throwaway
+# PostgreSQL cluster that scripts/test-postgres.sh installs (when missing), starts and stops.
 test: check-generated lint unit
 
 unit:
-	$(GO) test -race -count=1 ./...
+	scripts/test-postgres.sh $(GO) test -race -count=1 ./...
 
 lint: vet fmt-check tidy-check
 

@@ -526,6 +526,9 @@ type NotFound = ErrorResponse
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
 
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable = ErrorResponse
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
 
@@ -2232,6 +2235,8 @@ type AgentBuilderControllerGetAllAgentsResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2262,6 +2267,11 @@ func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON413() *PayloadTooLarg
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2312,6 +2322,8 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	JSON415 *UnsupportedMediaType
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2352,6 +2364,11 @@ func (r AgentBuilderControllerCreateAgentResponse) GetJSON415() *UnsupportedMedi
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AgentBuilderControllerCreateAgentResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2400,6 +2417,8 @@ type AgentBuilderControllerDeleteAgentResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2435,6 +2454,11 @@ func (r AgentBuilderControllerDeleteAgentResponse) GetJSON413() *PayloadTooLarge
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AgentBuilderControllerDeleteAgentResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2483,6 +2507,8 @@ type AgentBuilderControllerGetAgentByUidResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2518,6 +2544,11 @@ func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON413() *PayloadTooLar
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2568,6 +2599,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON415 *UnsupportedMediaType
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2608,6 +2641,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) GetJSON415() *UnsupportedMedi
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AgentBuilderControllerUpdateAgentResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2656,6 +2694,8 @@ type AgentBuilderControllerGetEnabledItemsResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2691,6 +2731,11 @@ func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON413() *PayloadTooL
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2741,6 +2786,8 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	JSON415 *UnsupportedMediaType
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2781,6 +2828,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON415() *Unsupp
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2831,6 +2883,8 @@ type AgentBuilderControllerRemoveMcpServersFromAgentResponse struct {
 	JSON415 *UnsupportedMediaType
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2871,6 +2925,11 @@ func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON415() *U
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2917,6 +2976,8 @@ type McpServersControllerGetAllMcpServersResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2947,6 +3008,11 @@ func (r McpServersControllerGetAllMcpServersResponse) GetJSON413() *PayloadTooLa
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r McpServersControllerGetAllMcpServersResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerGetAllMcpServersResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -2997,6 +3063,8 @@ type McpServersControllerCreateMcpServerResponse struct {
 	JSON415 *UnsupportedMediaType
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -3037,6 +3105,11 @@ func (r McpServersControllerCreateMcpServerResponse) GetJSON415() *UnsupportedMe
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r McpServersControllerCreateMcpServerResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerCreateMcpServerResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3085,6 +3158,8 @@ type McpServersControllerDeleteMcpServerResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3120,6 +3195,11 @@ func (r McpServersControllerDeleteMcpServerResponse) GetJSON413() *PayloadTooLar
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r McpServersControllerDeleteMcpServerResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerDeleteMcpServerResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3168,6 +3248,8 @@ type McpServersControllerGetMcpServerBySlugResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3203,6 +3285,11 @@ func (r McpServersControllerGetMcpServerBySlugResponse) GetJSON413() *PayloadToo
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r McpServersControllerGetMcpServerBySlugResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerGetMcpServerBySlugResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3253,6 +3340,8 @@ type McpServersControllerUpdateMcpServerResponse struct {
 	JSON415 *UnsupportedMediaType
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3293,6 +3382,11 @@ func (r McpServersControllerUpdateMcpServerResponse) GetJSON415() *UnsupportedMe
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r McpServersControllerUpdateMcpServerResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerUpdateMcpServerResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3719,6 +3813,13 @@ func ParseAgentBuilderControllerGetAllAgentsResponse(rsp *http.Response) (*Agent
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -3794,6 +3895,13 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -3862,6 +3970,13 @@ func ParseAgentBuilderControllerDeleteAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -3929,6 +4044,13 @@ func ParseAgentBuilderControllerGetAgentByUidResponse(rsp *http.Response) (*Agen
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4005,6 +4127,13 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4072,6 +4201,13 @@ func ParseAgentBuilderControllerGetEnabledItemsResponse(rsp *http.Response) (*Ag
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4148,6 +4284,13 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4223,6 +4366,13 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4283,6 +4433,13 @@ func ParseMcpServersControllerGetAllMcpServersResponse(rsp *http.Response) (*Mcp
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4359,6 +4516,13 @@ func ParseMcpServersControllerCreateMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4427,6 +4591,13 @@ func ParseMcpServersControllerDeleteMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	return response, nil
@@ -4494,6 +4665,13 @@ func ParseMcpServersControllerGetMcpServerBySlugResponse(rsp *http.Response) (*M
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4569,6 +4747,13 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -4967,6 +5152,8 @@ type NotFoundJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
 
+type ServiceUnavailableJSONResponse ErrorResponse
+
 type UnauthorizedJSONResponse ErrorResponse
 
 type UnsupportedMediaTypeJSONResponse ErrorResponse
@@ -5059,6 +5246,20 @@ func (response AgentBuilderControllerGetAllAgents500JSONResponse) VisitAgentBuil
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAllAgents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentBuilderControllerGetAllAgents503JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5185,6 +5386,20 @@ func (response AgentBuilderControllerCreateAgent500JSONResponse) VisitAgentBuild
 	return err
 }
 
+type AgentBuilderControllerCreateAgent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentBuilderControllerCreateAgent503JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerDeleteAgentRequestObject struct {
 	Uid Uid `json:"uid"`
 }
@@ -5291,6 +5506,20 @@ func (response AgentBuilderControllerDeleteAgent500JSONResponse) VisitAgentBuild
 	return err
 }
 
+type AgentBuilderControllerDeleteAgent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent503JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerGetAgentByUidRequestObject struct {
 	Uid Uid `json:"uid"`
 }
@@ -5393,6 +5622,20 @@ func (response AgentBuilderControllerGetAgentByUid500JSONResponse) VisitAgentBui
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUid503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentBuilderControllerGetAgentByUid503JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5520,6 +5763,20 @@ func (response AgentBuilderControllerUpdateAgent500JSONResponse) VisitAgentBuild
 	return err
 }
 
+type AgentBuilderControllerUpdateAgent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent503JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerGetEnabledItemsRequestObject struct {
 	Uid    Uid `json:"uid"`
 	Params AgentBuilderControllerGetEnabledItemsParams
@@ -5623,6 +5880,20 @@ func (response AgentBuilderControllerGetEnabledItems500JSONResponse) VisitAgentB
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItems503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentBuilderControllerGetEnabledItems503JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5752,6 +6023,20 @@ func (response AgentBuilderControllerAddMcpServersToAgent500JSONResponse) VisitA
 	return err
 }
 
+type AgentBuilderControllerAddMcpServersToAgent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent503JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerRemoveMcpServersFromAgentRequestObject struct {
 	Uid  Uid `json:"uid"`
 	Body *AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody
@@ -5875,6 +6160,20 @@ func (response AgentBuilderControllerRemoveMcpServersFromAgent500JSONResponse) V
 	return err
 }
 
+type AgentBuilderControllerRemoveMcpServersFromAgent503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent503JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerGetAllMcpServersRequestObject struct {
 	Params McpServersControllerGetAllMcpServersParams
 }
@@ -5963,6 +6262,20 @@ func (response McpServersControllerGetAllMcpServers500JSONResponse) VisitMcpServ
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetAllMcpServers503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerGetAllMcpServers503JSONResponse) VisitMcpServersControllerGetAllMcpServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6089,6 +6402,20 @@ func (response McpServersControllerCreateMcpServer500JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerCreateMcpServer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerCreateMcpServer503JSONResponse) VisitMcpServersControllerCreateMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerDeleteMcpServerRequestObject struct {
 	Slug Slug `json:"slug"`
 }
@@ -6195,6 +6522,20 @@ func (response McpServersControllerDeleteMcpServer500JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerDeleteMcpServer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerDeleteMcpServer503JSONResponse) VisitMcpServersControllerDeleteMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerGetMcpServerBySlugRequestObject struct {
 	Slug Slug `json:"slug"`
 }
@@ -6297,6 +6638,20 @@ func (response McpServersControllerGetMcpServerBySlug500JSONResponse) VisitMcpSe
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerBySlug503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerGetMcpServerBySlug503JSONResponse) VisitMcpServersControllerGetMcpServerBySlugResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6420,6 +6775,20 @@ func (response McpServersControllerUpdateMcpServer500JSONResponse) VisitMcpServe
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerUpdateMcpServer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerUpdateMcpServer503JSONResponse) VisitMcpServersControllerUpdateMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6944,107 +7313,109 @@ func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, s
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F19U9w4mv8qKu9WLdyZpknI7kxTV1sdwsxwA4TiZfZSaRYL++luLbbkkWRIb46q+xD3Ce+TXOnFtvzW",
-	"7QayYaaSfwLdtvTo0aPf8y4+eyFLUkaBSuGNPnvwCSdpDPrn8QyoVD/c4TgD9QNOyQVjsfBGH698D6fp",
-	"YeSNvGSxhdN0i0Se74UcsIRoLL3Rzl+G5T/fi0CEnKSSMOqNvDGaQ5xOsxiJLE0Zlwjr2XxvSvT0aoIp",
-	"4wmWEqJDKiTPQvvuB5YhzAHhYgwsBBESm/c5oxJoNNaP25FIqN+cS5mK0fa2XeUgZMm2+mqQ0pnne2SN",
-	"aYhQE9yBN5I8A9+LsZDHIASegVo8zeLY95IwPQd+B1yR4d0DlnPgW0J/5F35XgISv8MSe6PPD76XsAhi",
-	"b+TNUrm1y7YSQolnPz2uPEhxAt7IO7ecG1vOMTX6zzeHVMKMY2f1HM9+AS7Msu5eeb4ny13MiNpDzf2t",
-	"LCPR1s6r17ue72Vp1LGT93AjiDSb9PDge8f5Kiuyck0qsnGdLLaSMM0X/1TpOVZcQftqqz9JdMqZZCGL",
-	"UTF6vw23jDxeoOP9U3SevyzibGYoq1DczZGMx85kSZgO3AmFAO9BMSrFHCcgtTh89sbTKfmkfqiu7YKh",
-	"FM8IxRIQuwOOOIgslsJHmQAk54A0ixGbIqxGQFiglEMKNEKMI5yqnwZamr2R92sGfFGuVL+hVhjOIcH6",
-	"wNMsUcJphzAbo3648j25SNVLQnJCZ55awX65QS1034CiMUL3RM4tcVPG8+UQRrvIKvfdJc0cf2/kESr/",
-	"rERSnYhEkTssaCNK2IFr4o5IQloIO8af1FuIZskNcMU3y1EkGeIgM05RCppM6CIw1kO7xEUwxVmsRGHo",
-	"e4mZQv0ydMjcaSXzXEtXnUr1qaJNbbASRiN1BT0plvOSHC2gvsfh14xwiHIMKqn7I4epN/L+sF2i+7b5",
-	"Vmzr+RUhl+qE1um4pOTXDBCJgEoyJYZhiqgcn1vIyfThfRI1D+p9kTIqHN2zz+g0JqHe01CjujRaKI1J",
-	"qAVq+x9CUV3oLfNkpIg6ODu7Hv94cHJxPT46Oxi/+3B98F+H5xfnnu8B54x7I68YXyGxhm6FLdQs1Uhx",
-	"RiI08ayOmngIxxxwtEDwiQgp1PYIiWUm9vWku8PvH/ou/EARcWbXbDhQ3YmcOvR///O/egcULdX5EaFm",
-	"b0qOoI2ga+XB5sB78A1rT5j8gWU0eiJrT95fXP/w/vLkncPVEyaRGbvCVs1Tl5URA4Eok2YtTVbuPh8r",
-	"C5I0Lylzd1jxb0bugGr+rmBosV7Ly7c4OoNfMxCPl9FfxkeH78YXh+9PPEW2xERr5s/elECsFKQ+ZC4r",
-	"Lb4gg8soBjqTc0QE2vEersp9eIsjlBPnvv4LjklkljbFJIZohNQUI7Rk3PreDJ9vbxwy9e7cleTplaAN",
-	"uAO+QClnNzEkip6YCAl6rwLLsGBT6b4Ex0pnQIT+8/z9SW2DLuktZff0OEwfvVXH+6fX5wdnvxycVQS/",
-	"bdOSMBWDnQrfJx5lKUy8XptUqgCBIlYekxEyI49QMdxX3ZugKsLBpl/bBfvI4Yl+6Fp9FGz6E8q4o+aQ",
-	"UmgCyTmWldV2H8e2rQjUsBSQ2Q+t0zOz6Xr8zcGEKpF4slY5P7r8cX2l4qxW444iCU1qTsFX1jCapr4q",
-	"poUNFhV/YPyGRBHQR7F4fHnx07Wa4OT99Xh//+Dc5W45tMveizmg8ekhuoVFqVbm+A4QDkMQ2tKTcyIQ",
-	"S4EXlmiVr6+fj68FkQVjc+JiHN4K/UkwzeJ4rKkLkAhZCmgjaC7dclT5dJzi+MCw4ZGCe3hycXB2Mj5y",
-	"+JkPbJ0fZCZweVs8YYVXv1ln35vnRJ1WmgocMUsINgfoncFd7aTHbDbLPQ/FXm5Ri0Q+omDcKGXpQ6T5",
-	"+WTzp0MVLLeBHAhoOfhf0x6qg1NpFGlIWA+Gjcie4kXMcHTB2BHmM3g0p0/HH47ej99dX7x/f300Pvvx",
-	"wGFzrpsOqCRygS4YQ2ayOjjk4nDDooW2INRTXCkcinaGu9+9+cuf0c1CQhNvd54RFyxLSjoLfKjTpx3/",
-	"HXRM3lpGN7hguXxJcSbnjJN/QvQ0tD04Pr34cD0+Pfz54IPD4soEdbbilChUmwOOgCu6EyIEobOm8O48",
-	"HxddijQD7aQufrqLMbZhbgkwhQR37BYi93nzpCvDOWRbLlu3BaJjiAi+0F79IwX68uT88vT0/dnFwbvr",
-	"44N3h+Priw+nBxWWF7MhPR3S87nM3zcTb6kvUJIpyakcT01CU5bfPOcutBFZCHQuyArPgjphgRXqdk5o",
-	"yS4IrUaiU640uCQmSFCGoz97REKif6gFrYoQDOYcL9TvNvDobE8lBtl4P+yOeV1S8glJkoCQOEkVTCYk",
-	"jomAkNFI7GlPKpTxAhGqRtFSqvCVUISpu19qqxrhrnrsqLYFLUu1sfN1uNEeY28E9+aAnOg4wgIJ5UFr",
-	"uwqQjlHvIfg1w7H6LHCeDRRbtL+dhOmgjcGNiP069JtAb8uDpLqe5vdFAL/48oaxGLB2Emrh/Do/xvE9",
-	"XggU0CyOKwv00f2chPNSmYeY8wWyJ1e07rMaBN/ERSqhue9uHqEtcCiKIJ2UOJyrI1n6j36uvhmPtM6D",
-	"BboHDmhKuJDFKzrU2JvtTubCw1FEFDE4PnWOZ2Ut7OYfEEqvTHK0TFFPdKw3rglFuoe6nh5pTNiaL1lH",
-	"9ty8ShlJv1Nu/92rlgB6kXdZZ5KM1MCqmappjOFkKj73wZUyo9Ofsgc34vvRxoANtvp5zEofTueoVREs",
-	"Z0eOWw4d7Zvjl4hfORNNCKnsTf00V7GhAwIdEc+Fti6ifiVvUfL8qkU8tRAeEdGixSIr7gXjl+llI8wd",
-	"B3LVy6d4Bor6xuZFdpnqu07qC2ugcwW9CBeZdnorMl050wUK14jMX/TNfG10mvSUnuqdZN0YMsWxAH+J",
-	"NbE0Y6EPhN7LpkpO8KcjHTfVuaChv0RH95+jRUH2fzlXkAUMZFynlUtCXw13v/O9VB0BrjTK3//433/X",
-	"ucy/jra3P/59MhHbf/3D1b9vfFT/TSbn/7b51z+2oU5N41ZmaOeFq4OLhFq7MNSV4KqcUr58V1Ete+cH",
-	"DvC+qaVK2K1l5SuL83tos/6Tr1ZlVSnTGcfid3cnJ5PzNRRff5mqKr5i50xtwVp6sP+cVg+uziVW1Vnf",
-	"CWpgo/egG2KKkof1YaYGGFVj7l35WzMZrHhbiMQpZ3ckAoFsHAkpUNTp9pDoqfweWJRjQy3+FjKqR6pO",
-	"v6d9lhvB4kwCUgCxITbR5dmRr5xqSFK50G9RRnUevaRVPTva3o5ZiOM5E3L0ejjcceswvjw25WeqFgfD",
-	"CTT5jDbmWYIp4oAjZZdvVhbzN8vvolrkiYdR2HKAPoKt60yWP/qTlOklj9sF2s8rB9RAbdJ9QNWCo0Nl",
-	"iqzW9z288bVs+IZvusQxfNLAVVXSy/CynClrnVqGlc+5/Nr+FaZyw9Jtt4mbu9tm8y2RgUpV11II64SV",
-	"zlPYeQiangxvcxbrlqERaiviVRfDuiCdAs854yaR0FynTea2BUPYdAo0InSG9EM+gsFsgAJFQuCjQJcP",
-	"DXTVkPr1hkWLoIqJltim3ZDH+CrxqWWZ+eW8MWsox+1kQvdxN7HLRtxBKjFBCQ7nhMJWDpY2MazeqS64",
-	"UevQWHqRR//czKe5qecpJnHGQfioWhkwZRmNfMQoIKBSfQE8/7IS3VgZ+LQC0XLEIU/AVSk0KSr1MNpQ",
-	"yuSni4tTZGKvSMInWVUh1aT/MhFomyX/2h2xUdPRqmmcWHB9aJdgvd/O6LvD9nq7yhEsxy4XkLPLNyLU",
-	"JnqO5bsuXOaarhmVPTtqKvWm9aKsFm1KKBvG1iwiZZ70MF7Ws1keY7AcY4pnxpU9DtP1zcwkTFtO0ljJ",
-	"sWJOs/aCIRxFJj2SsLuKAHw0TutCSEg835vpUsiUCTnjoDVNr5OVGzEJ/nRons/NpfzXFSpQL6lNiJao",
-	"quu2Gsdgkg2Hr0MdrNI/wrX5RLHCfFBD6+4y5sbGvdT0QkFOrXZ5/bRDnZnexAvQ/RyoDngLqB2g1cXa",
-	"Pf2SlTOtqPbuNEfKEeqV4J2GSmVzlwtEJRi7zgbnIBZjIVE4x3QGT9xIa001OdZWsr7KsriuRHyX2WBq",
-	"2sIS6x8zLY71M8RNl9rtXzR2ql7cz7hgLeiE8xaAZVX4TuQ/tV8uB5FHC0htZXmzQDl41/qOLQNr5zXl",
-	"cEdYJgKEaYQCCp9koKt1Ug46faiPcqA4GOTJYh1HUGJes0EzzltzwCHLaHXVb9okP857A0rmrDZq8qp/",
-	"M0fb4tWS+kiOFYAHtSzDk3XeqpGV86KNoHWaC0Yos8X+zfIetWGXZ0dbAk9hgI7YPfCtEAtAMSizRvgT",
-	"GpEZkcJHwZbd3+tAqSTMpdC/g4Iwa1aZt5R1od/aQ1iihAmJdoZDBW0ch2rUwYRWAL3WMVUxqj7irX8O",
-	"t76/2rA/XG9dfR7633/3kH/RYVgVweG+0NFht9RBxAkmuiOvDhSvGNZkPWz2qttJ63QafsoSTEv3zPS+",
-	"tDoR7/PiSKS4EIOECNmkyzSL40WrPnx6NmeZZ3qpFUTvhE7NXdLeoXaAdU1Vat7bQywhUi1Of2XqBzNq",
-	"FGw0QBe21SLEVAHSDaD8K+9byuhFpYxeSI7oX5ELelkZny+U4nlk3qYDNdbK0Twbcuh62R7QsdSnMguI",
-	"ULQsHbSHrEMUxoC5QKTmDX3BDFFOH+nKFC2nrC2k8uol5IPyddEXkBdaM9fTDPYLCDNO5OJcPV3oq59h",
-	"0RIWOj1EP8MCbZABDNAZCInyj6acJZoP77CY3zDMo80BOs6E7a9ob2Uo2lZNZbDTf6wLhsvlWoJ0fSmh",
-	"U9ZOGocpcKAhaFnbZwnI/TmWaHxoMuJCbxAJwUdYIKI2JAGqNvJmUVTmjRStEzqxnYhvMxJHwB13X0w8",
-	"NMUJiRcDNHZmCWOifRXGbwXCM6x0VjEqullMDAAQOkOMxgtEpEA3ylS+PDsaTOiEGjTJS7xDzDkBZSKj",
-	"wLAjyAuo5yzWKQVcZekt6JAdozChjo2+Z/qlXKudmN4SCRRTOUBmYhOQn2Pbd1IJ9gcTesOihZ/b6aIj",
-	"qB+ELILAmOeSSBPXKbg/Pj1UaHJX3DGwMxhqrZMCxSnxRt7rwXDw2tjvcy2J25hsaR6KbVPPdmP2w/ym",
-	"H5lBS8TkDCQncKf4V7TJR7ohsCiBLPnxJ2H2SfiIwr1ivi559MseB4ETmNDAJGq2A+3xBttB4fFq5guQ",
-	"Tg+78XWUyRAgy1O3WU+RYvhU9Brpaw40q6zQ7TMqOYtj4D+CHMexYaNXvSDgY/vZLx/ZNv3uD/7KB81N",
-	"Az0eLNv7H65qDdmvhsMeFe/9isvLYrjWJon6rlqRePC9XUNE29gFsdtOT65+ZWf1K5UmB/3S69Uvla1o",
-	"6o2dHm/UW2IefO9NnxVVu780tmdJgvnCG3mKjagQIIln+qqRCsZ5Vw8mXN88TmbDNRhpLg9QkJFIB2Nm",
-	"QJX8QmSiNPhGAJV7iEj1pQ0cpMDd8zahG7vD79GyBnQUlCZ64JuhdaORb9oYcBxXWj8riIc2dodD1N14",
-	"pPS2wk+TFqz0fu6hKDPjgJjQkMUxTgXos1yWRhOBbiFd4/g69Yb2AgQQ8i2LFus1h/S9Gmed+2lWXT3T",
-	"eodM7/aQWqHlQ9W7lzyDhwZ+7PRniqiUlbWTkj+aV5b2pj1/voE85tBY7K9GPl429gy/X/1G9UKNJyDW",
-	"7s6bPotqaZh6DrgzglfW9Hfg3YO/ysLY/pyR6MHIWQwS2mrx1OclNipjUtl2GbGunqv2iTRX36gDqVw/",
-	"PJ1CKI3j1wdJzGQlkqyteR04qV+6YRbYiOUVoTt7XHve19Iej+w8Tq2Tv/DjtNvzOBVdxF/TADCSs/JE",
-	"+Cvt6RYxX8OK1V8sLu1NQI8V368J/Hn50TfhfD7h/BFkD8lcz+1RMqbckxTLcN4Vw3HkOcVcEhzHi9HS",
-	"8J1fdPMJxOEfBr3R2FinE+rarYhDGuMQRLXnTvsrG7ZQTf9+C9re3cZRpG1fbVsXwcFJGTkMikx4YEOG",
-	"wgQTtIEsWAJyrizb/IXeFqqTQHmKhdpleYaMhkTZ0YXl2fs01lI7vUzI3wiS2M38pvNepAlpBO/ZTMht",
-	"MPXSW0XKt1XRHunLdO51xC5HphBTZTVWnWIdBRSd3by62Vh/ngCVE6o91z3jxOr4c6wnUsfTtGS43ddo",
-	"bEDqfs4EIF2kjKYxninMC3QmRMHfhJoiDBTo4OQtQGrRSM2il2lHMHFyXslTqOOJCVUmsY/IjDJdshxi",
-	"AWuFxdxOhGZkrO2OxrxCvuWOxq6MdPtAzRL7Jw/p1Og/eaxK4+tao9WKQgDzcK7MvbZt3FA7tkWoACqI",
-	"JHeARHZjshObXbdkmtB+SdKKxOgjY4xu4CTvFK/cS9x6A3AlHlJnRY9UmXOh7NJWJsuKRjbI3inbqGgp",
-	"r45tFhkrBhU39fbXTq1NPC3K6iK/1fNPAlkQM6f7m676EiYwsvuCckx7XoO4t76yBqkuIXpOw3scRUI3",
-	"XzCOEsar8RHJnBizEjyl8kSAdJ2TVXn1mvS9CTWXdhltmFtVRneaRKeTX9OJdx1D7ro6cM9oyHti71HG",
-	"VNybqO/ucDihj4kr+zqCTJlrnYsB0ndyTGh+k16hx5VW1ipR/UwjJyaN8pD0XnnZrtW8TnyaTqi5XiRn",
-	"a9s9HiuciYqtsbY/MY7KxjBxwR7nWPSDsWYHxLP5CGtY+csA1BVw19ZHOIogyi/HMUL/CEx1biz95gl8",
-	"CU9gHEVu/l9t2LN5BQplbSfNcwPtmR62G2s3TEcPoRZkN00RR46/e6gFVSe0AqsGwWyBQR7SbkExHwmG",
-	"MOKQmqSJWbH2IeaYJzEI0R9bzLpKePmBs+QbwLQCjOFzVFbnPBpkvkHLF4EWI8sVdNF79RR8KduMHlsf",
-	"48pTXrbntokpa+q0qHQZFX8oQZ14Ye76u1mYDKnyERVyVEtrBsitnVEw0LtHTUOJqS7AKNSdDyOUYiEm",
-	"1NTl/IdpfwnK6h13LjY1RTkD02UiGZqB1E+leKaL+Zhi4oQWt6IxjuzAtutm1chlO0s5+oTmwys2cIXJ",
-	"CoAliePixtkKhzYH6G84vlVsyIkT9oZacUtSoW/GNniqGGH/DISl1DZaOMTNGJJsBsqubQPaEkzrNUfH",
-	"bhThN1931IgJfPz2B2hqf4Dmquxzc5qpbPvUTtEhtTN02ppsf1rZeNbFn1pjU/5e2c7W+WL/sEa1HbBX",
-	"5ZiDd9/Kx7rLxxwt1aWaKs9015OdwYwIdaQRVqin39poPyqbua8fMjols8y2Hlm1VK37EvYvdggdMg8Z",
-	"pRDqy0eJiQCYP1pDQYhRWYSfX4vbXqs2QGPzmLFxK3feT2hLR5zWS0V5W9vl95VYABHonhMpgfbF5drN",
-	"Us9XUPZSo5vrFZtV2jm+asGZ00u8PngtN/N/r9Vnv5vCs+rtAD2QsqdBv/1ZHaG+9WiOwNhqHfW2bUAy",
-	"nyu4igXTVS3aa9fuh4lgWld/OqF1kNNgOMeRSd7RokYeSY6pwOby5w3A4VxJ6LxIHzghx7yqQWxqi774",
-	"Y0tE6NlRDFOpFbTpdCjqw4yh2xMrDS+qWPk8JXMOa79S3dwqCn77Pv5Lqptb+0CvLqRDIoWQTEnYcU59",
-	"bblQ9ZSsnuY/iao1NOjr0BUfv12c538b8F9SOfMldeHvpyDvxSQiHyHt68UGzGUJvarztK2tlED7KUEb",
-	"VcdAXyqnDX8dejKysanN/4sijq20jK33W1ntV2lRDRwyAx2DCZTZG7RXBS5p9EVjmtOilalVhhOaOwYx",
-	"YIUSbpIO6/rxeyz6qr9ag/NTXIVuC/3VurV861vov0VU+p0W9/1u6vrWt9CdXmkNcXmX9McrBWSis2po",
-	"jPR5KXuBN4IE3wLiGQ10jVTH2fpu+N1w++61Ke8xBHbFUXRIIdF5qqLTdEU8RdTi6kUTLErwQpcbln58",
-	"N1ua5WJj8/dB8/UiDoJlXPdc2yY6N7tQJAslQ9pdsAmq9qm9h6uH/w8AAP//",
+	"7F3rcuM2ln4VFGeqxt6lZTntzCRybU2p3U7ije12+ZLZVMtjQuSRhDEJMABot6bXVfsQ+4T7JFu4kARv",
+	"EmU7006q8yduiQQODg6+c4c+eSFLUkaBSuGNPnnwESdpDPrv8RyoVH/c4zgD9QdOyRVjsfBGH258D6fp",
+	"ceSNvGS5g9N0h0Se74UcsIRoLL3R3l+G5X++F4EIOUklYdQbeWO0gDidZTESWZoyLhHWs/nejOjp1QQz",
+	"xhMsJUTHVEiehfbdn1mGMAeEizGwEERIbN7njEqg0Vg/bkcioX5zIWUqRru7dpWDkCW76qtBSuee75EN",
+	"piFCTXAP3kjyDHwvxkKeghB4DmrxNItj30vC9BL4PXBFhvcAWC6A7wj9kXfjewlI/A5L7I0+PfpewiKI",
+	"vZE3T+XOPttJCCWe/fS08iDFCXgj79Jybmw5x9ToP06PqYQ5x87qOZ7/BFyYZd1/5fmeLHcxI2oPNfd3",
+	"soxEO3tfvdn3fC9Lo46dfICpINJs0uOj753mq6zIyi2pyMZtstxJwjRf/HOl51RxBR2qrf4o0TlnkoUs",
+	"RsXo/TbcMvJ0iU4Pz9Fl/rKIs7mhrEJxN0cyHjuTJWE6cCcUArxHxagUc5yA1OLwyRvPZuSj+qO6tiuG",
+	"UjwnFEtA7B444iCyWAofZQKQXADSLEZshrAaAWGBUg4p0AgxjnCq/hpoafZG3i8Z8GW5Uv2GWmG4gATr",
+	"A0+zRAmnHcJsjPrjxvfkMlUvCckJnXtqBYflBrXQPQVFY4QeiFxY4maM58shjHaRVe67S5o5/t7II1T+",
+	"WYmkOhGJIndY0EaUsAPXxJ2QhLQQdoo/qrcQzZIpcMU3y1EkGeIgM05RCppM6CIw1kO7xEUww1msRGHo",
+	"e4mZQv1j6JC510rmpZauOpXqU0Wb2mAljEbqCnpSLBclOVpAfY/DLxnhEOUYVFL3Rw4zb+T9YbdE913z",
+	"rdjV8ytCrtUJrdNxTckvGSASAZVkRgzDFFE5PreQk+nD+yxqHtX7ImVUOLrnkNFZTEK9p6FGdWm0UBqT",
+	"UAvU7j+EorrQW+bJSBF1dHFxO/7+6OzqdnxycTR+9/Pt0X8dX15der4HnDPujbxifIXEGroVtlCzVCPF",
+	"GYnQxLM6auIhHHPA0RLBRyKkUNsjJJaZONST7g+/fey78CNFxIVds+FAdSdy6tD//c//6h1QtFTnR4Sa",
+	"vSk5graCrpUH2wPv0TesPWPyO5bR6JmsPXt/dfvd++uzdw5Xz5hEZuwKWzVPXVZGDASiTJq1NFm5/3Ks",
+	"LEjSvKTM3WHFvzm5B6r5u4ahxXotL9/i6AJ+yUA8XUZ/Gp8cvxtfHb8/8xTZEhOtmT95MwKxUpD6kLms",
+	"tPiCDC6jGOhcLhARaM97vCn34S2OUE6c+/pPOCaRWdoMkxiiEVJTjNCKcet7M3y5vXHI1LtzX5KnV4K2",
+	"4B74EqWcTWNIFD0xERL0XgWWYcG20n0JjpXOgAj95+X7s9oGXdM7yh7oaZg+eatOD89vL48ufjq6qAh+",
+	"26YlYSoGexW+TzzKUph4vTapVAECRaw8JiNkRh6hYrjPujdBVYSDbb+2C/aR4zP90K36KNj2J5RxR80h",
+	"pdAEkgssK6vtPo5tWxGoYSkgsx9ap2dm0/X424MJVSLxbK1yeXL9/eZKxVmtxh1FEprUnILPrGE0TX1V",
+	"TAsbLCp+x/iURBHQJ7F4fH31w62a4Oz97fjw8OjS5W45tMveqwWg8fkxuoNlqVYW+B4QDkMQ2tKTCyIQ",
+	"S4EXlmiVr29ejq8FkQVjc+JiHN4J/Ukwy+J4rKkLkAhZCmgraC7dclT5dJzi+Miw4YmCe3x2dXRxNj5x",
+	"+JkPbJ0fZCZweVs8YYVXv1ln39cviTqtNBU4YpYQbA/QO4O72kmP2Xyeex6KvdyiFol8RMG4UcrSh0jz",
+	"89nmT4cqWG0DORDQcvA/pz1UB6fSKNKQsBkMG5E9x8uY4eiKsRPM5/BkTp+Pfz55P353e/X+/e3J+OL7",
+	"I4fNuW46opLIJbpiDJnJ6uCQi8OURUttQainuFI4FO0N97/5+i9/RtOlhCbe7r0gLliWlHQW+FCnTzv+",
+	"e+iUvLWMbnDBclkdERLCNcX3mMR4Gj+d0ddn45/Gxyfjtycui+0EyJ2hzl0hGQdFdlY+dIAkXyI8x4Q2",
+	"weIFedpCX8HVCEs8xQJQiKk6WFPFaBwuILJcdZasAOWMyYWyfB+wmNAHTqQEeqCAgyvklsAHSC/XHBQO",
+	"IdP22XSJiBQQz9DDAmh1ZiLQFId31vS4pjiTC8bJPyF6nm48Oj2/+vl2fH7849HPzm5VJqhvE06J0kEL",
+	"wBFwRVlChCB03oSavZfbH5civTF2UlfbuYsxlnxutzHF5nt2p3eseN486SJOrmAHhsvWyYToFCKCr3QM",
+	"5smn4vL6/Pz9xdXRu9vTo3fH49urn8+PKiwvZkN6OqTnc5l/aCbeUV+gJBNaEuskNJHn65fchTYii4OS",
+	"w446JEGdsKA4LG2c0DhUEFrNG6Rc2VuSmJBOmTz45BEJif6jFmIsAmaYc7xU/7ZhYmd7KhHjxvthd4Ty",
+	"mpKPSJIEhMRJqpRaQuKYCAgZjcSB9ntDGS8RoWoULaVKGxKKMHX3S21VIzhZj/TVtqBlqTbTsQk32jMi",
+	"jVDsApCTy0BYIAFUGisYkM4oHCD4JcOx+ixwng0UW3R0JAnTQRuDG/mVTeg3YfmWB0l1Pc3vi3RL8eWU",
+	"sRiwxtVa8qXOj3H8gJcCBTSL48oCffSwIOGiNL1CzPkS2ZMrWvdZDWL0rAlzNvfdzfq0hXlFEVKV0mgj",
+	"x9v3c2OL8UhbKLBED8ABzQgXsnhFB4Z7s93JM3k4iogiBsfnzvGsrIVN/wGh9MqUVMsU9bTUZuOawLF7",
+	"qOvJrMaErdmtTWTPzYKVeY/7Pc/37r9qSXcUWbJNJslIDayaibXGGE5e6VMfXCnzb/0pe3Tj8x9sxN5g",
+	"q59HGPXhdI5aFcFyduS45dDRvjl+ifiVM9GEkMre1E9zFRs6INAR8Vxo6yLqV7JMJc9vWsRTC+EJES1a",
+	"LLLiXjB+lV42wtxxINe9fI7noKhvbF5kl6m+66S+sAY6V9CLcJHpEEVFpitnukDhGpH5i76Zr41Ok0zU",
+	"U72TrBtDZjgW4K+wJlbml/SB0HvZVMkJ/niio9w6czf0V+jo/nO0KMj+L+cKsoCBjOsigJLQr4b73/he",
+	"qo4AVxrl73/877/rzPNfR7u7H/4+mYjdv/7h5t+3Pqj/TSaX/7b91z+2oU5N41ZmaOeFq4OL9Ge7MNSV",
+	"4LoMYL58V1Gteuc7DvC+qaVK2K3VUFQW5/fQZv0nX6/KqlKm88PFv92dnEwuN1B8/WWqqviKnTOVIBvp",
+	"wf5zWj24PvNbVWd9J6iBjd6DbogpClQ2h5kaYFSNuXflv5qpe8XbQiTOObsnEQhko346QKCLI0Kip/J7",
+	"YFGODbVoacioHqk6/YH2WaaCxZkEpABiS2yj64sTXznVkKRyqd+ijOqqh5JW9exodzdmIY4XTMjRm+Fw",
+	"z62a+fWxKT9TtaglTqDJZ7S1yBJMEQccKbt8u7KYv1l+F7U9zzyMwhZv9BFsXRW0+tEfpEyvedwu0H5e",
+	"56EGapPuI6oWHB0rU2S9vu/hjW9kwzd80xWO4bMGrqqSXoaX5UxZmdYyrHzJ5df2rzCVG5Zuu03c3N02",
+	"m2+FDFRq8FZCWCesdJ7CzkPQ9GR4m7NYtwyNUFsRr7oY1gXpFHjOGTdpn+Y6beq9LRjCZjOgEaFzpB/y",
+	"EQzmAxQoEgIfBbrYa6BrvNQ/pyxaBlVMtMQ27YY8xleJT62qo1jNG7OGctxOJnQfdxO7bMQdpI6MJzhc",
+	"EAo7OVjaNL56p7rgRmVKY+lF1cOnZvbTLRSYYRJnHISPqnUcM5bRyEeMAgIq1RfA8y8r0Y21gU8rEC1H",
+	"HPJ0aZVCk1BUD6MtpUx+uLo6Ryb2iiR8lFUVUi3RWCUCbbPkX7sjNipwWjWNEwuuD+0SrPfbGX1/2F4d",
+	"WTmC5djlAnJ2+UaE2kTPsXw3hctc0zWjshcnTaXetF6U1aJNCWXD2ApTpMyTHsbLZjbLUwyWU0zx3Liy",
+	"p2G6uZmZhGnLSRorOVbMaVbKMISjyKRHEnZfEYAPxmldCgmJ53tzXbiaMiHnHLSm6XWyciMmwR+PzfO5",
+	"uZT/c40K1EtqE6IVquq2rSI1mGTD4ZtQB6v0n3BrPlGsMB/U0Lq76Lyxca81vVCQU6s03zztUGemN/EC",
+	"k6ikTCIBtQO0vrS+p1+ydqY1tfmd5kg5Qr1uv9NQqWzuaoGoBGM32eAcxGIsJAoXmM7hmRtprakmx9oa",
+	"DNZZFreViO8qG0xNW1hi/WOmxbF+gbjpSrv9V42dqhcPMy5YCzrhvGFjVc+EE/lP7ZerQeTJAlJbWd7a",
+	"UQ7etb5Ty8DaeU053BOWiQBhGqGAwkcZ6NqqlINOH+qjHCgOBnmyWMcRlJjXbNCM89YccMgyWl31122S",
+	"H+edHCVz1hs1eY+GmaNt8WpJfSTHCsCjWpbhySZv1cjKedFG0CatICOU2daMZjGW2rDri5MdgWcwQCfs",
+	"AfhOiAWgGJRZI/wJjcicSOGjYMfu722gVBLmUuh/g4Iwa1aZt5R1od86QFiihAmJ9oZDBW0ch2rUwYRW",
+	"AL3W31Yxqj7gnX8Od7692bJ/3O7cfBr6337zmH/RYVgVweG+0NFht9RBxAkmuiOvDxSvGdZkPWz2qttJ",
+	"63QafsgSTEv3zHQqtToR7/NSVqS4EIOECNmkyyyL42WrPnx+NmeVZ3qtFUTvhE7NXdLeoXaAdQVcat47",
+	"QCwhUi1Of2WqPTNqFGxkCrIyEjklXvlX3peU0atKGb2SHNG/Ihf0ujI+v1KK54l5mw7U2ChH82LIoaub",
+	"e0DHSp/KLCBC0ap00AGyDlEYA+YCkZo39CtmiHL6SFemaDVlbSGVr15DPihfF30FeaENcz3NYL+AMONE",
+	"Li/V04W++hGWLWGh82P0IyzRFhnAAF2AkCj/aMZZovnwDovFlGEebQ/QaSZsN0x740nRZGwqg51ucV0w",
+	"XC7XEqTrSwmdsXbSOMyAAw1By9ohS0AeLrBE42OTERd6g0gIPsICEbUhCVC1kdNlUZk3UrRO6MT2jb7N",
+	"SBwBd9x9MfHQDCckXg7Q2JkljIn2VRi/E6b8XMhiVDRdTgwAEDpHjMa6chvpSu3ri5PBhE6oQZO8ID/E",
+	"nBNQJjIKDDuCvIB6wWKdUsBVlt6BDtkxChPq2OgHprvNtdqJ6QSSQDGVA2QmNgH5BbZdQpVgfzChUxYt",
+	"/dxOFx1B/SBkEQTGPJdEmrhOwf3x+bFCk/viRoi9wVBrnRQoTok38t4MhoM3xn5faEncxWRH81Dsmnq2",
+	"qdkP8y/9yBxaIiYXIDmBe8W/4lKDSLdvFiWQJT/+JMw+CR9ReFDM1yWPftmRInACExqYRM1uoD3eYDco",
+	"PF7NfAHSuXHA+DrKZAiQ5anbWqlIMXwqOsP0pRSaVVboDhmVnMUx8O9BjuPYsNGrXufwof3sl4/smtsJ",
+	"Hv21D5p7IXo8WF7G8HhTa5//ajjsUfHer7i8LIZrbWmp76oViUff2zdEtI1dELvrdFDrV/bWv1JpctAv",
+	"vVn/Utk4qN7Y6/FGvYHp0fe+7rOiaq+efqvHbC2NPFotZEmC+dIbeWoHUCF7Es/1nTIVePRuHk2kv3kS",
+	"jaxoHNMbNEBBRiIdx5kDVaIPkQnw4KkAKg8QkaajR8ccUuDuUZ3Qrf3ht2jVTQMoKK37wDdD644y33RA",
+	"4Diu9PhWwBJt7Q+HqLvDTKl8Bb0mo1hp8j1AUWbGATGhIYtjnArQMFBWVROB7iDd4OQ7pYr2pgsQ8i2L",
+	"lpv1lfS9A2mTi4jW3THUellQ786SWo3mYzUwIHkGjw3o2evPFFGpSGsnJX80L0rtTXv+fAO0zKGxaqMa",
+	"NHndsDX8dv0b1ZtTngF2+3tf91lUS6/VZ0ZKI7NlJ0EHVD766+ya3U8ZiR6NiMYgoa0CUH1ewqrtBUQZ",
+	"sQ6ma2wQaa5HUmdZOZx4NoNQGnezDwiZyUoQ2ljfO0hUv5jFLLARQSwChvak97zTpz0K2nkSWyd/5Sdx",
+	"v+dJLDrNf6NmhxG6tYfJX+sAtJyQDcxu/cXy2l409VTJ/5zqJq+X+iLXr0KuvwfZQ6g3c/GUeCpXLMUy",
+	"XHTFq5yjkGIuCY7j5WhlqNIvOhcF4vAPozPQ2JjTE+oa2ohDGuMQRLW/UPtmW7YoT//7DrSBvoujSBvr",
+	"2hkoAqGTMkoaFFn/wIZHhQmcaItesARMz3z+Qm+T2kkWPcek7jKVQ0ZDogz/wlTufZBraaxeNu9vBITs",
+	"Zn7RtL83m9fI7IvZvLtgysp3isx4q3o/0TdEPejAZg5qIabKzK0GAHSwVHQ2PeuebP15AlROqPbSD4zD",
+	"rsP0sZ5InWzTueI2qaOxwbeHBROAdC03msV4ruAy0AkjhZwTampVUKBjuHcAqQUyNYteph3BpBN4JZ2j",
+	"TjYmVNnwPiJzynRld4gFbBQ9dBs2mgHEtotH80aClotHuxL37QM1OxGePaTTyvDssSr9wRuNVr8OBvNw",
+	"oYzMtm3cUju2Q6gAKogk94BENjVJnO2uq19NBqQkaU3++ImhWDdIlDfUVy7bbr3WuhL7qbOiR0bRuSV5",
+	"ZceXZUUjaWYvSm4U/pT3ITdrsRWDiuun+yu21l6nFj13lV9V+yeBLIiZ0/1Fzb0ywxvZLUU5HL6sGd5b",
+	"1VkzWBdpvaS5P44iodtbGEcJ49VYkGROKF7JrNKWIkC6ksxqy3rV/8GEmkvsjCLNbTmjdk0q2clg6tIG",
+	"HWrvukrzwCjXB2LvFcdUPJjg+P5wOKFPCb/7OtBOmesTiAHSt55MaH6zZGECKIWutan6m0ZO6B7lkfuD",
+	"8vJpq7SdMD6dUHOBS87WtptS1rgwFTNlYy9mHJWtd+KKPc2d6YeAzR6TF/NMNvAtVmGvK+Cuh4FwFEGU",
+	"Xz9khP4JcOzc4PvF/3hl/sc4itziDLXXL+aLKIC2bU4vjdEXethumN4y7VaEWnzeNhU2OXQfoBZAntAK",
+	"Ihvws9UfeeS/BQB9JBjCiENq0lJmxdpzWWCexCBEf1gy6yqR6TvOki/Y1IpNhs9RWTr1ZHz6gkqvDZXM",
+	"MagAk97m50BT2T721LonVxTzcky3/U/ZcOdFBdOo+LkSBRbC3OE4XZr0tXJqFehUS6YGyK2JUgjSu/dQ",
+	"o5Ap/cAo1B0tI5RiISbU1Fv9h2lrCsqqLHcuNjPFVgPTPSQZmoPUT6V4ros0mWLihBa33TGO7MC2m2rd",
+	"yGWbUjn6hObDKzZwBecKuyWJ4+Le5wqHtgfobzi+U2zIiRP2nmhxR1Kh76c3UKwYYX+MxVJqG2gc4uYM",
+	"STYHZU23YXSJw/VaslM37PGbrydrBDE+fPkZqNrPQN2U/YtOk5xti9srOt/2hk67mu07LBsKu/hTa1jL",
+	"3yvbFDtf7B+HqbZ59qoIdPDuS1ngr1IW6Ci4Lq1Weaa7TvAC5kQoNEBYAaZ+a6v9lG3nwYmQ0RmZZ7Yb",
+	"zWq0aj2fsD+5I3R6IGSUQqjvoyUmZGF+dYqCEKOyLyO/Kbm9BnGAxuYxY1lXfrRiQluaJLVKK8oW2369",
+	"ohK8IALZK8D7QnrtsrGXKxR8rZHczYoIKx0+n7WQ0Gkv3xz3VjsXv9eqwi8FhVC7a6IHyPZ0I3Y/qdPX",
+	"t87QkTVbSqXervwygUK6WDBdcqTDDNrpMdFaG5uYTWgdHzWOLnBkcpy06LhAkmMqsLlKfAtwuFDCvSiy",
+	"LE54Na8bEdvajyh+aI0IPTuKYSa1WWD6Zoq6P2Ne94RZw4sqzL5MKaTD2s9UD7mOgt9+UOJ3Ug+5MRas",
+	"L5BEIoWQzEjYccR9bS9R9ZSsAsGfRNUGG/T1QIuP3y4v858U/ZeUNf2aGvj3U2j5e0j1PuGgbBYHMRd+",
+	"9Kq61M6BUj3tBwxtVT0ZfTGi9lR0mM2I1bb2V66KcL/SbbaOc20VZ6XNOnDIDHS8KVB2etBe7bmiWR2N",
+	"aU6LVuFWBU9o7snEgBXAuGlQrLsRHrDoq3RrTfrP8W26XYqvNq3R3Nyl+C0C2u+0aPNLveZTXArnqgCN",
+	"jvklAR9uFAaKzmqwMdJHrWyF3woSfAeIZzTQtW8dx/Kb4TfD3fs3pmzLENgVM9Lhk0RnAotG6zWxI1FL",
+	"PxQ94CjBS11GWsYsutnSLAMcmx8zzteLOAiWcX3lgG0EdZMwRTpWMqT9G5sCbJ/ae7x5/P8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

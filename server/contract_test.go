@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -18,14 +19,17 @@ import (
 // faultStore fails every MCP server call while fail is set, to reach the 500 paths.
 type faultStore struct {
 	store.Store
-	fail atomic.Bool
+	fail atomic.Pointer[error]
 }
 
-var errInjected = errors.New("injected fault: secret internal detail")
+var (
+	errInjected    = errors.New("injected fault: secret internal detail")
+	errUnavailable = fmt.Errorf("%w: injected: connection refused", store.ErrUnavailable)
+)
 
 func (f *faultStore) check() error {
-	if f.fail.Load() {
-		return errInjected
+	if e := f.fail.Load(); e != nil {
+		return *e
 	}
 	return nil
 }
@@ -138,8 +142,14 @@ func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode s
 // TestContract drives every operation of openapi.yaml and every status it documents
 // through the generated client (or raw requests where the client cannot send the bad
 // input), validating each response against the spec, then checks nothing was left out.
-func TestContract(t *testing.T) {
-	fs := &faultStore{Store: apitest.OpenSQLite(t)}
+func TestContract(t *testing.T) { contract(t, apitest.OpenSQLite(t)) }
+
+// TestContractPostgres runs the same suite on PostgreSQL: nothing about the API changes
+// with the backend.
+func TestContractPostgres(t *testing.T) { contract(t, apitest.OpenPostgres(t)) }
+
+func contract(t *testing.T, st store.Store) {
+	fs := &faultStore{Store: st}
 	env := apitest.Start(t, fs, server.Config{})
 	c := env.Gen(t, env.KeyA)
 	ctx := context.Background()
@@ -244,12 +254,18 @@ func TestContract(t *testing.T) {
 		st, body = env.Raw(t, op.Method, op.Path, env.KeyA, "application/json", strings.NewReader(huge))
 		wantError(t, st, body, http.StatusRequestEntityTooLarge, server.CodePayloadTooLarge)
 
-		fs.fail.Store(true)
+		fs.fail.Store(&errInjected)
 		st, body = env.Do(t, op, env.KeyA)
-		fs.fail.Store(false)
+		fs.fail.Store(nil)
 		e := wantError(t, st, body, http.StatusInternalServerError, server.CodeInternal)
 		if strings.Contains(string(body), "secret internal detail") || e.Message != "Internal server error." {
 			t.Fatalf("%s: a 500 leaks its cause: %s", op.ID, body)
+		}
+		fs.fail.Store(&errUnavailable)
+		st, body = env.Do(t, op, env.KeyA)
+		fs.fail.Store(nil)
+		if e := wantError(t, st, body, http.StatusServiceUnavailable, server.CodeUnavailable); strings.Contains(e.Message, "injected") {
+			t.Fatalf("%s: a 503 leaks its cause: %s", op.ID, body)
 		}
 	}
 

@@ -9,15 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentmcp/agentmcp/store"
-	"github.com/agentmcp/agentmcp/store/sqlite"
 )
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$`)
 
 func appsCmd() *cobra.Command {
-	var db string
+	var db dbOptions
 	cmd := &cobra.Command{Use: "apps", Short: "Manage apps (tenants); works on the database directly"}
-	dbFlag(cmd, &db)
+	dbFlags(cmd, &db)
 	create := &cobra.Command{
 		Use:   "create APP_ID",
 		Short: "Create an app and print a new fullAccess API key for it",
@@ -78,9 +77,9 @@ func millis(ms int64) string {
 }
 
 func keysCmd() *cobra.Command {
-	var db string
+	var db dbOptions
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys; works on the database directly"}
-	dbFlag(cmd, &db)
+	dbFlags(cmd, &db)
 	var app, scope string
 	create := &cobra.Command{
 		Use:   "create --app APP_ID [--scope fullAccess|authOnly]",
@@ -155,9 +154,9 @@ func keysCmd() *cobra.Command {
 }
 
 func migrateCmd() *cobra.Command {
-	var db string
+	var db dbOptions
 	cmd := &cobra.Command{Use: "migrate", Short: "Database schema migrations"}
-	dbFlag(cmd, &db)
+	dbFlags(cmd, &db)
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Apply every pending migration",
@@ -177,7 +176,7 @@ func migrateCmd() *cobra.Command {
 		Short: "Show which migrations are applied",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := sqlite.Open(cmd.Context(), db, sqlite.Options{NoMigrate: true})
+			st, err := db.open(cmd.Context(), true)
 			if err != nil {
 				return err
 			}

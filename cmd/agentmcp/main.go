@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -48,10 +50,22 @@ func envOr(name, def string) string {
 	return def
 }
 
-// dbFlag adds --db (env AGENTMCP_DB) to cmd.
-func dbFlag(cmd *cobra.Command, db *string) {
-	cmd.PersistentFlags().StringVar(db, "db", envOr("AGENTMCP_DB", defaultDB),
-		"database: a SQLite file path (env AGENTMCP_DB)")
+// dbFlags adds the database flags to cmd and its subcommands.
+func dbFlags(cmd *cobra.Command, o *dbOptions) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&o.db, "db", envOr("AGENTMCP_DB", defaultDB),
+		"database: a SQLite file path, or a postgres:// URL (env AGENTMCP_DB)")
+	f.IntVar(&o.maxConns, "db-max-conns", envInt("AGENTMCP_DB_MAX_CONNS", 0),
+		"PostgreSQL pool size (default max(4, CPUs)) (env AGENTMCP_DB_MAX_CONNS)")
+	f.DurationVar(&o.statementTimeout, "db-statement-timeout", 10*time.Second,
+		"PostgreSQL statement timeout")
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 const defaultDB = "./data/agentmcp.db"

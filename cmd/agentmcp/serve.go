@@ -15,14 +15,16 @@ import (
 
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/postgres"
 	"github.com/agentmcp/agentmcp/store/sqlite"
 )
 
 type serveOptions struct {
-	addr, db, logLevel string
-	noMigrate          bool
-	shutdownTimeout    time.Duration
-	keyCacheTTL        time.Duration
+	dbOptions
+	addr, logLevel  string
+	noMigrate       bool
+	shutdownTimeout time.Duration
+	keyCacheTTL     time.Duration
 }
 
 func serveCmd() *cobra.Command {
@@ -37,7 +39,7 @@ func serveCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", envOr("AGENTMCP_ADDR", ":8080"), "listen address (env AGENTMCP_ADDR)")
-	dbFlag(cmd, &o.db)
+	dbFlags(cmd, &o.dbOptions)
 	f.StringVar(&o.logLevel, "log-level", envOr("AGENTMCP_LOG_LEVEL", "info"), "debug, info, warn or error (env AGENTMCP_LOG_LEVEL)")
 	f.BoolVar(&o.noMigrate, "no-migrate", envOr("AGENTMCP_NO_MIGRATE", "") == "true", "do not migrate the database at start-up; refuse to start if it is behind (env AGENTMCP_NO_MIGRATE=true)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
@@ -53,9 +55,32 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// openStore opens the store named by db and checks its schema.
-func openStore(ctx context.Context, db string, noMigrate bool) (*sqlite.Store, error) {
-	st, err := sqlite.Open(ctx, db, sqlite.Options{NoMigrate: noMigrate})
+// backend is a store with what the commands need beyond store.Store.
+type backend interface {
+	store.Store
+	MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error)
+	Path() string
+}
+
+// dbOptions are the flags that choose and tune the store.
+type dbOptions struct {
+	db               string
+	maxConns         int
+	statementTimeout time.Duration
+}
+
+// open opens the store named by --db: a postgres:// or postgresql:// URL selects
+// PostgreSQL, anything else is a SQLite file. noMigrate leaves the schema as it is.
+func (o dbOptions) open(ctx context.Context, noMigrate bool) (backend, error) {
+	if postgres.IsURL(o.db) {
+		return postgres.Open(ctx, o.db, postgres.Options{MaxConns: int32(o.maxConns), StatementTimeout: o.statementTimeout, NoMigrate: noMigrate})
+	}
+	return sqlite.Open(ctx, o.db, sqlite.Options{NoMigrate: noMigrate})
+}
+
+// openStore opens the store and, with noMigrate, refuses a schema that is behind.
+func openStore(ctx context.Context, o dbOptions, noMigrate bool) (backend, error) {
+	st, err := o.open(ctx, noMigrate)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +105,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, o.db, o.noMigrate)
+	st, err := openStore(ctx, o.dbOptions, o.noMigrate)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,93 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agentmcp/agentmcp/internal/pgtest"
+	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/postgres"
+	"github.com/agentmcp/agentmcp/store/storetest"
+)
+
+func open(t *testing.T, url string, opt postgres.Options) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), url, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	pgtest.URL(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, pgtest.NewDatabase(t), postgres.Options{})
+	})
+}
+
+func TestMigrateOnceConcurrently(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Go(func() {
+			st, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 2})
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := open(t, url, postgres.Options{})
+	ms, err := st.MigrationStatus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if !m.Applied {
+			t.Fatalf("migration %d not applied", m.Version)
+		}
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	open(t, url, postgres.Options{}).Close()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, _ := postgres.Migrations()
+	if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)", len(known)+1); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	_, err = postgres.Open(ctx, url, postgres.Options{})
+	var tooNew store.ErrSchemaTooNew
+	if !errors.As(err, &tooNew) {
+		t.Fatalf("Open on a newer schema: %v", err)
+	}
+}
+
+func TestNoMigrate(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	st := open(t, url, postgres.Options{NoMigrate: true})
+	ms, err := st.MigrationStatus(context.Background())
+	if err != nil || len(ms) == 0 || ms[0].Applied {
+		t.Fatalf("status without migrating: %+v, %v", ms, err)
+	}
+}
