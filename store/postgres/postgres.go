@@ -434,21 +434,8 @@ func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) 
 
 // listPage runs a keyset page query on (app_id, created_at) and returns rows newest first.
 func listPage[T any](ctx context.Context, q querier, base, alias, appID string, p store.Page, scan func(scanner) (T, error)) ([]T, error) {
-	var sql string
-	args := []any{appID}
-	reverse := false
-	switch p.Affix {
-	case store.AffixAppend:
-		sql = base + " AND " + alias + "created_at < $2 ORDER BY " + alias + "created_at DESC LIMIT $3"
-		args = append(args, p.CreatedAt)
-	case store.AffixPrepend:
-		sql = base + " AND " + alias + "created_at > $2 ORDER BY " + alias + "created_at ASC LIMIT $3"
-		args = append(args, p.CreatedAt)
-		reverse = true
-	default:
-		sql = base + " ORDER BY " + alias + "created_at DESC LIMIT $2"
-	}
-	out, err := collect(ctx, q, sql, append(args, p.Limit), scan)
+	sql, args, reverse := pageSQL(base, alias, appID, p)
+	out, err := collect(ctx, q, sql, args, scan)
 	if err != nil {
 		return nil, err
 	}
@@ -461,6 +448,19 @@ func listPage[T any](ctx context.Context, q querier, base, alias, appID string, 
 		}
 	}
 	return out, nil
+}
+
+// pageSQL completes base (which selects one app's rows, app id as $1) into a keyset page.
+// A prepend page is read oldest first from the cursor and must be reversed.
+func pageSQL(base, alias, appID string, p store.Page) (sql string, args []any, reverse bool) {
+	col := alias + "created_at"
+	switch p.Affix {
+	case store.AffixAppend:
+		return base + " AND " + col + " < $2 ORDER BY " + col + " DESC LIMIT $3", []any{appID, p.CreatedAt, p.Limit}, false
+	case store.AffixPrepend:
+		return base + " AND " + col + " > $2 ORDER BY " + col + " ASC LIMIT $3", []any{appID, p.CreatedAt, p.Limit}, true
+	}
+	return base + " ORDER BY " + col + " DESC LIMIT $2", []any{appID, p.Limit}, false
 }
 
 // jsonText encodes the lists and objects stored as JSONB.

@@ -1,0 +1,102 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/sqlite"
+)
+
+const deepCursor = 1000000 + 1000
+
+// seedDeep fills app "deep" with 100,000 servers straight in SQL.
+func seedDeep(tb testing.TB) (*sqlite.Store, *sql.DB) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "deep.db")
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { raw.Close() })
+	for _, q := range []string{
+		`INSERT INTO apps (id, created_at, clock) VALUES ('deep', 0, 1100000), ('other', 0, 1050000)`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+		 INSERT INTO mcp_servers (app_id, slug, name, url, created_at, updated_at)
+		 SELECT 'deep', 's' || i, 'Server ' || i, 'https://s' || i || '.example.com', 1000000 + i, 1000000 + i FROM n`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
+		 INSERT INTO mcp_servers (app_id, slug, name, url, created_at, updated_at)
+		 SELECT 'other', 's' || i, 'Server ' || i, 'https://s' || i || '.example.com', 1000000 + i, 1000000 + i FROM n`,
+		`ANALYZE`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return st, raw
+}
+
+// TestKeysetPlan: every page is a range search on the (app_id, created_at) index, with no
+// temporary B-tree to sort.
+func TestKeysetPlan(t *testing.T) {
+	st, raw := seedDeep(t)
+	for name, p := range map[string]store.Page{
+		"first":   {Limit: 10},
+		"deep":    {Limit: 10, Affix: store.AffixAppend, CreatedAt: deepCursor},
+		"prepend": {Limit: 10, Affix: store.AffixPrepend, CreatedAt: 1000005},
+	} {
+		q, args := sqlite.ListServersSQL("deep", p)
+		rows, err := raw.Query("EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		joined := strings.Join(plan, "; ")
+		if !strings.Contains(joined, "USING INDEX mcp_servers_app_created") || strings.Contains(joined, "TEMP B-TREE") || strings.HasPrefix(joined, "SCAN") {
+			t.Errorf("%s page: plan %q", name, joined)
+		}
+		t.Logf("%s: %s", name, joined)
+	}
+	page, err := st.ListMCPServers(context.Background(), "deep", store.Page{Limit: 10, Affix: store.AffixAppend, CreatedAt: deepCursor})
+	if err != nil || len(page) != 10 || page[0].CreatedAt != deepCursor-1 {
+		t.Fatalf("deep page: %v %v", page, err)
+	}
+}
+
+// BenchmarkListDepth compares the first page with one at depth ~99,000 of 100,000.
+func BenchmarkListDepth(b *testing.B) {
+	st, _ := seedDeep(b)
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name string
+		p    store.Page
+	}{
+		{"first", store.Page{Limit: 10}},
+		{"depth100k", store.Page{Limit: 10, Affix: store.AffixAppend, CreatedAt: deepCursor}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := st.ListMCPServers(ctx, "deep", bc.p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
