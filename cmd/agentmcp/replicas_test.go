@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/client"
+	"github.com/agentmcp/agentmcp/internal/pgtest"
+)
+
+// TestTwoReplicas runs two real `agentmcp serve` processes on one PostgreSQL database,
+// started at the same moment, and spreads concurrent work over both.
+func TestTwoReplicas(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	var reps [2]*proc
+	var wg sync.WaitGroup
+	for i := range reps {
+		wg.Go(func() { reps[i] = startServe(t, db, "--db-max-conns", "8") })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	out, errOut, code := runCmd(t, "apps", "create", "multi", "--db", db)
+	if code != 0 {
+		t.Fatalf("apps create: %s", errOut)
+	}
+	key := strings.TrimSpace(out)
+	ms, _, _ := runCmd(t, "migrate", "status", "--db", db)
+	if strings.Count(ms, "\n") != 3 || strings.Contains(ms, "\t-") {
+		t.Fatalf("migrations after two concurrent starts:\n%s", ms)
+	}
+	var cs [2]*client.Client
+	for i, p := range reps {
+		c, err := client.New(p.base+"/v3", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = c
+	}
+	ctx := context.Background()
+
+	// 200 concurrent creates of the same 20 slugs → exactly 20 × 201, the rest 409.
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 200 {
+		wg.Go(func() {
+			slug := fmt.Sprintf("same-%02d", i%20)
+			_, err := cs[i%2].CreateServer(ctx, client.CreateMCPServer{Name: slug, Slug: slug, Url: "https://r.example.com"})
+			st := http.StatusCreated
+			if err != nil {
+				st = -1
+				if ce, ok := err.(*client.Error); ok {
+					st = ce.Status
+				}
+			}
+			mu.Lock()
+			statuses[st]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if statuses[http.StatusCreated] != 20 || statuses[http.StatusConflict] != 180 || len(statuses) != 2 {
+		t.Fatalf("statuses %v, want 20×201 and 180×409", statuses)
+	}
+
+	// 30 concurrent attach/detach on one agent, spread over both: no lost update.
+	if _, err := cs[0].CreateAgent(ctx, client.CreateAgent{Uid: ptr("shared"), Name: "Shared"}); err != nil {
+		t.Fatal(err)
+	}
+	last := make([]bool, 30)
+	for w := range 30 {
+		wg.Go(func() {
+			slug := fmt.Sprintf("same-%02d", w%20)
+			if w >= 20 {
+				slug = fmt.Sprintf("extra-%02d", w)
+				if _, err := cs[w%2].CreateServer(ctx, client.CreateMCPServer{Name: slug, Slug: slug, Url: "https://r.example.com"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			for i := range 3 {
+				attach := (i+w)%2 == 0
+				c := cs[(w+i)%2]
+				var err error
+				if attach {
+					_, err = c.AddMCPServers(ctx, "shared", slug)
+				} else {
+					_, err = c.RemoveMCPServers(ctx, "shared", slug)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				last[w] = attach
+			}
+		})
+	}
+	wg.Wait()
+	var want []string
+	for w, on := range last {
+		if on {
+			if w >= 20 {
+				want = append(want, fmt.Sprintf("extra-%02d", w))
+			} else {
+				want = append(want, fmt.Sprintf("same-%02d", w%20))
+			}
+		}
+	}
+	sort.Strings(want)
+	a, err := cs[1].GetAgent(ctx, "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Clone(a.McpServers)
+	sort.Strings(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("lost update across replicas:\nhave %v\nwant %v", got, want)
+	}
+
+	// Creates racing on both replicas, then a walk alternating replicas sees each once.
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				slug := fmt.Sprintf("walk-%d-%02d", w, i)
+				if _, err := cs[(w+i)%2].CreateServer(ctx, client.CreateMCPServer{Name: slug, Slug: slug, Url: "https://r.example.com"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	opts := client.ListOptions{Limit: 7}
+	var prev int64
+	for i := 0; ; i++ {
+		page, err := cs[i%2].ListServers(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Data) == 0 {
+			break
+		}
+		for _, s := range page.Data {
+			if prev != 0 && s.CreatedAt >= prev {
+				t.Fatalf("not strictly newest first across replicas at %s", s.Slug)
+			}
+			prev = s.CreatedAt
+			seen[s.Slug]++
+		}
+		opts = client.ListOptions{Limit: 7, Affix: "append", CreatedAt: page.Meta.Next.CreatedAt}
+	}
+	total := 20 + 10 + 200
+	if len(seen) != total {
+		t.Fatalf("walk saw %d servers, want %d", len(seen), total)
+	}
+	for s, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s seen %d times", s, n)
+		}
+	}
+	for _, p := range reps {
+		if err := p.stop(t, syscall.SIGTERM); err != nil {
+			t.Fatalf("replica stop: %v\n%s", err, p.stderr)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

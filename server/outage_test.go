@@ -1,0 +1,75 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/agentmcp/agentmcp/client"
+	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/pgtest"
+	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/store/postgres"
+)
+
+// TestDatabaseOutage stops PostgreSQL under a running server: readyz fails, requests get
+// 503 ERR_UNAVAILABLE, nothing is half-written, and the server recovers by itself when the
+// database is back.
+func TestDatabaseOutage(t *testing.T) {
+	cl := pgtest.StartCluster(t)
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, cl.URL, postgres.Options{StatementTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	env := apitest.Start(t, st, server.Config{})
+	c := env.Client(t, env.KeyA)
+	seed(t, c, "before")
+	readyz := func() (int, string) {
+		resp, err := http.Get(env.Server.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, _ := readyz(); st != http.StatusOK {
+		t.Fatalf("readyz before the outage: %d", st)
+	}
+
+	cl.Stop(t)
+	if st, body := readyz(); st != http.StatusServiceUnavailable || apitest.DecodeError(t, []byte(body)).Code != server.CodeUnavailable {
+		t.Fatalf("readyz during the outage: %d %s", st, body)
+	}
+	if _, err := c.GetServer(ctx, "before"); !isCode(err, http.StatusServiceUnavailable, server.CodeUnavailable) {
+		t.Fatalf("GET during the outage: %v", err)
+	}
+	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "x", Slug: "during", Url: "https://x.example.com"}); !isCode(err, http.StatusServiceUnavailable, server.CodeUnavailable) {
+		t.Fatalf("POST during the outage: %v", err)
+	}
+
+	cl.Start(t)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := c.GetServer(ctx, "before"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no recovery after the database came back: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st, _ := readyz(); st != http.StatusOK {
+		t.Fatalf("readyz after the outage: %d", st)
+	}
+	page, err := c.ListServers(ctx, client.ListOptions{})
+	if err != nil || len(page.Data) != 1 || page.Data[0].Slug != "before" {
+		t.Fatalf("after the outage: %+v, %v", page, err)
+	}
+	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "x", Slug: "during", Url: "https://x.example.com"}); err != nil {
+		t.Fatalf("POST after the outage: %v", err)
+	}
+}
