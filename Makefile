@@ -5,6 +5,9 @@ GOFILES   = $(shell git ls-files '*.go' | grep -v '^gen/')
 
 .PHONY: all generate build run test unit lint vet fmt-check tidy-check check-generated bench clean
 
+# Extra flags for the benchmark, e.g. make bench BENCH_FLAGS="--servers 100000 --out bench.json"
+BENCH_FLAGS ?=
+
 all: build
 
 generate:
@@ -42,6 +45,12 @@ check-generated:
 	$(GO) run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config "$$tmp/cfg.yaml" openapi.yaml && \
 	diff -q gen/api.gen.go "$$tmp/api.gen.go" >/dev/null || { echo "gen/api.gen.go is stale: run 'make generate'"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- gen/)" || { echo "gen/ has untracked files: commit them"; exit 1; }
+
+# The benchmark: a real agentmcp against a bare echo baseline, driven by wrk (installed
+# from Debian's packages when missing). See docs/performance.md.
+bench:
+	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk; }
+	$(GO) run ./cmd/agentmcp-bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin

@@ -18,7 +18,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	oapimw "github.com/oapi-codegen/echo-middleware"
@@ -56,7 +55,11 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 		ttl = DefaultKeyCacheTTL
 	}
 
-	validator, err := newValidator()
+	spec, opts, err := validatorOptions()
+	if err != nil {
+		return nil, err
+	}
+	routes, err := newRouteTable(spec, BasePath)
 	if err != nil {
 		return nil, err
 	}
@@ -82,29 +85,33 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", agentmcp.Spec) })
 
 	keys := newKeyCache(st, ttl)
-	api := e.Group(BasePath, keys.authenticate, requireJSON, validator)
+	api := e.Group(BasePath, keys.authenticate, requireJSON, validate(routes, opts))
 	gen.RegisterHandlers(api, gen.NewStrictHandler(&handler{st: st}, nil))
+	if err := routes.check(e, BasePath); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
-// newValidator builds the request validator from the embedded spec. The router is built
-// here first so that a bad spec is an error, not a panic inside the middleware.
-func newValidator() (echo.MiddlewareFunc, error) {
+// validatorOptions loads the embedded spec and the options of the request validator.
+func validatorOptions() (*openapi3.T, *oapimw.Options, error) {
 	registerStrictJSON.Do(func() { openapi3filter.RegisterBodyDecoder(echo.MIMEApplicationJSON, strictJSON) })
 	spec, err := gen.GetSwagger()
 	if err != nil {
-		return nil, fmt.Errorf("load embedded spec: %w", err)
+		return nil, nil, fmt.Errorf("load embedded spec: %w", err)
 	}
-	// A relative server matches any host; the validator then sees the real request, so the
-	// body it validates (KeepValidatedValue) is the one the strict handler binds.
 	spec.Servers = openapi3.Servers{{URL: BasePath}}
-	spec.SetStringFormatValidator("uri", openapi3.NewCallbackValidator(checkHTTPURL))
-	if _, err := gorillamux.NewRouter(spec); err != nil {
-		return nil, fmt.Errorf("route embedded spec: %w", err)
+	// authenticate has already checked the apikey of every request under BasePath; the
+	// validator need not check the security requirement again.
+	spec.Security = nil
+	for _, item := range spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			op.Security = nil
+		}
 	}
-	return oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
-		SilenceServersWarning: true,
-		ErrorHandler:          func(_ echo.Context, he *echo.HTTPError) error { return validatorError(he) },
+	spec.SetStringFormatValidator("uri", openapi3.NewCallbackValidator(checkHTTPURL))
+	return spec, &oapimw.Options{
+		ErrorHandler: func(_ echo.Context, he *echo.HTTPError) error { return validatorError(he) },
 		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
 			return &echo.HTTPError{Code: http.StatusBadRequest, Internal: me}
 		},
@@ -112,10 +119,8 @@ func newValidator() (echo.MiddlewareFunc, error) {
 			MultiError:              true,
 			KeepValidatedValue:      true,
 			SchemaValidationOptions: spec.GetSchemaValidationOptions(),
-			// authenticate already ran; the spec's security requirement is met by then.
-			AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
 		},
-	}), nil
+	}, nil
 }
 
 var registerStrictJSON sync.Once

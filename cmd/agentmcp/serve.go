@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/cache"
 	"github.com/agentmcp/agentmcp/store/postgres"
 	"github.com/agentmcp/agentmcp/store/sqlite"
 )
@@ -25,6 +28,9 @@ type serveOptions struct {
 	noMigrate       bool
 	shutdownTimeout time.Duration
 	keyCacheTTL     time.Duration
+	pprofAddr       string
+	cacheSize       int
+	memoryLimit     int64
 }
 
 func serveCmd() *cobra.Command {
@@ -43,6 +49,9 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.logLevel, "log-level", envOr("AGENTMCP_LOG_LEVEL", "info"), "debug, info, warn or error (env AGENTMCP_LOG_LEVEL)")
 	f.BoolVar(&o.noMigrate, "no-migrate", envOr("AGENTMCP_NO_MIGRATE", "") == "true", "do not migrate the database at start-up; refuse to start if it is behind (env AGENTMCP_NO_MIGRATE=true)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	f.IntVar(&o.cacheSize, "cache-size", envInt("AGENTMCP_CACHE_SIZE", 25000), "MCP servers kept in the in-process read cache (SQLite only: one process sees every write); 0 turns it off (env AGENTMCP_CACHE_SIZE)")
+	f.Int64Var(&o.memoryLimit, "memory-limit", 64<<20, "soft limit in bytes on the Go runtime's memory, so the GC returns memory before RSS grows; 0 = none; GOMEMLIMIT, when set, wins")
+	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	f.DurationVar(&o.keyCacheTTL, "key-cache-ttl", server.DefaultKeyCacheTTL, "how long an API key lookup is cached; a revoked key works for at most this long")
 	return cmd
 }
@@ -101,9 +110,14 @@ func openStore(ctx context.Context, o dbOptions, noMigrate bool) (backend, error
 }
 
 func serve(ctx context.Context, o serveOptions, out io.Writer) error {
-	log, err := newLogger(o.logLevel, os.Stderr)
+	lw := newLogWriter(os.Stderr, 50*time.Millisecond)
+	defer lw.Close()
+	log, err := newLogger(o.logLevel, lw)
 	if err != nil {
 		return err
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memoryLimit > 0 {
+		debug.SetMemoryLimit(o.memoryLimit)
 	}
 	st, err := openStore(ctx, o.dbOptions, o.noMigrate)
 	if err != nil {
@@ -125,7 +139,11 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		return err
 	}
 
-	e, err := server.New(server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL}, st)
+	var api store.Store = st
+	if o.cacheSize > 0 && !postgres.IsURL(o.db) {
+		api = cache.New(st, o.cacheSize)
+	}
+	e, err := server.New(server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL}, api)
 	if err != nil {
 		ln.Close()
 		return err
@@ -137,6 +155,9 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if o.pprofAddr != "" {
+		go servePprof(o.pprofAddr, log)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -158,6 +179,19 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// servePprof exposes net/http/pprof on its own listener, never on the API port.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("pprof listening", slog.String("addr", addr))
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		log.Error("pprof", slog.String("error", err.Error()))
+	}
 }
 
 // baseURL is how a local user reaches addr.

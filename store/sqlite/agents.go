@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -72,21 +71,12 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-// placeholders returns "?, ?, …" for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 // checkServers returns *store.UnknownMCPServersError unless every slug exists in the app.
-func checkServers(ctx context.Context, tx *sql.Tx, appID string, slugs []string) error {
+func checkServers(ctx context.Context, tx querier, appID string, slugs []string) error {
 	if len(slugs) == 0 {
 		return nil
 	}
-	args := []any{appID}
-	for _, s := range slugs {
-		args = append(args, s)
-	}
-	rows, err := tx.QueryContext(ctx, "SELECT slug FROM mcp_servers WHERE app_id = ? AND slug IN ("+placeholders(len(slugs))+")", args...)
+	rows, err := tx.QueryContext(ctx, "SELECT slug FROM mcp_servers WHERE app_id = ? AND slug IN (SELECT value FROM json_each(?))", appID, jsonText(slugs))
 	if err != nil {
 		return err
 	}
@@ -107,7 +97,7 @@ func checkServers(ctx context.Context, tx *sql.Tx, appID string, slugs []string)
 
 // appendServers attaches slugs (already checked, deduplicated, not yet attached) after the
 // agent's last position.
-func appendServers(ctx context.Context, tx *sql.Tx, appID, uid string, slugs []string) error {
+func appendServers(ctx context.Context, tx querier, appID, uid string, slugs []string) error {
 	var pos int64
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?", appID, uid).Scan(&pos); err != nil {
 		return err
@@ -121,7 +111,7 @@ func appendServers(ctx context.Context, tx *sql.Tx, appID, uid string, slugs []s
 	return nil
 }
 
-func touchAgent(ctx context.Context, tx *sql.Tx, appID, uid string) error {
+func touchAgent(ctx context.Context, tx querier, appID, uid string) error {
 	_, err := tx.ExecContext(ctx, "UPDATE agents SET updated_at = MAX(?, updated_at + 1) WHERE app_id = ? AND uid = ?", store.NowMillis(), appID, uid)
 	return err
 }
@@ -129,7 +119,7 @@ func touchAgent(ctx context.Context, tx *sql.Tx, appID, uid string) error {
 func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
 	a.Normalize()
 	var out store.Agent
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		t, err := tick(ctx, tx, a.AppID)
 		if err != nil {
 			return err
@@ -165,7 +155,7 @@ func (s *Store) GetAgent(ctx context.Context, appID, uid string) (store.Agent, e
 
 func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.AgentPatch) (store.Agent, error) {
 	var out store.Agent
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		cur, err := getAgent(ctx, tx, appID, uid)
 		if err != nil {
 			return err
@@ -207,7 +197,7 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 }
 
 func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM agents WHERE app_id = ? AND uid = ?", appID, uid)
 		if err != nil {
 			return err
@@ -225,7 +215,7 @@ func (s *Store) ListAgents(ctx context.Context, appID string, p store.Page) ([]s
 
 func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
 	var out store.Agent
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		cur, err := getAgent(ctx, tx, appID, uid)
 		if err != nil {
 			return err
@@ -261,16 +251,12 @@ func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs [
 
 func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
 	var out store.Agent
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		cur, err := getAgent(ctx, tx, appID, uid)
 		if err != nil {
 			return err
 		}
-		args := []any{appID, uid}
-		for _, s := range slugs {
-			args = append(args, s)
-		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug IN ("+placeholders(len(slugs))+")", args...)
+		res, err := tx.ExecContext(ctx, "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug IN (SELECT value FROM json_each(?))", appID, uid, jsonText(slugs))
 		if err != nil {
 			return err
 		}
@@ -289,11 +275,16 @@ func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs [
 
 func (s *Store) AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error) {
 	// One read transaction: the agent and its servers come from the same snapshot.
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	rtx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	var pending []string
+	defer func() {
+		rtx.Rollback()
+		s.rq.prepareAll(context.WithoutCancel(ctx), pending)
+	}()
+	tx := txq{tx: rtx, p: s.rq, pending: &pending}
 	if _, err := getAgent(ctx, tx, appID, uid); err != nil {
 		return nil, err
 	}

@@ -39,6 +39,8 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection: the single writer
 	r    *sql.DB // read-only pool
+	wq   *stmts  // prepared statements of w
+	rq   *stmts  // prepared statements of r
 }
 
 var _ store.Store = (*Store)(nil)
@@ -83,7 +85,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{path: path, w: w}
+	s := &Store{path: path, w: w, wq: &stmts{db: w}}
 	if err := s.migrate(ctx, opt.NoMigrate); err != nil {
 		w.Close()
 		return nil, err
@@ -102,7 +104,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	s.r = r
+	s.r, s.rq = r, &stmts{db: r}
 	return s, nil
 }
 
@@ -111,7 +113,7 @@ func (s *Store) Path() string { return s.path }
 
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.rq.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 	}
 	return nil
@@ -121,8 +123,10 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	var errs []error
 	if s.r != nil {
+		s.rq.close()
 		errs = append(errs, s.r.Close())
 	}
+	s.wq.close()
 	errs = append(errs, s.w.Close())
 	return errors.Join(errs...)
 }
@@ -177,7 +181,7 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 		return nil, err
 	}
 	applied := map[int]int64{}
-	rows, err := s.r.QueryContext(ctx, "SELECT version, applied_at FROM schema_migrations")
+	rows, err := s.rq.QueryContext(ctx, "SELECT version, applied_at FROM schema_migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -202,13 +206,17 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 }
 
 // inTx runs fn in a write transaction on the single writer connection.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx querier) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	var pending []string
+	defer func() {
+		tx.Rollback()
+		s.wq.prepareAll(context.WithoutCancel(ctx), pending)
+	}()
+	if err := fn(txq{tx: tx, p: s.wq, pending: &pending}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -216,7 +224,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 func (s *Store) CreateApp(ctx context.Context, id string) (store.App, error) {
 	a := store.App{ID: id, CreatedAt: store.NowMillis()}
-	res, err := s.w.ExecContext(ctx, "INSERT INTO apps (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING", a.ID, a.CreatedAt)
+	res, err := s.wq.ExecContext(ctx, "INSERT INTO apps (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING", a.ID, a.CreatedAt)
 	if err != nil {
 		return store.App{}, err
 	}
@@ -227,7 +235,7 @@ func (s *Store) CreateApp(ctx context.Context, id string) (store.App, error) {
 }
 
 func (s *Store) ListApps(ctx context.Context) ([]store.App, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, created_at FROM apps ORDER BY created_at, id")
+	rows, err := s.rq.QueryContext(ctx, "SELECT id, created_at FROM apps ORDER BY created_at, id")
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +252,7 @@ func (s *Store) ListApps(ctx context.Context) ([]store.App, error) {
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx querier) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM apps WHERE id = ?", k.AppID).Scan(&n); err != nil {
 			return err
@@ -273,7 +281,7 @@ func scanKey(sc interface{ Scan(...any) error }) (store.APIKey, error) {
 }
 
 func (s *Store) LookupAPIKey(ctx context.Context, hash [32]byte) (store.APIKey, error) {
-	k, err := scanKey(s.r.QueryRowContext(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE hash = ?", hash[:]))
+	k, err := scanKey(s.rq.QueryRowContext(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE hash = ?", hash[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.APIKey{}, store.ErrNotFound
 	}
@@ -287,7 +295,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, appID string) ([]store.APIKey, 
 		q += " WHERE app_id = ?"
 		args = append(args, appID)
 	}
-	rows, err := s.r.QueryContext(ctx, q+" ORDER BY created_at, id", args...)
+	rows, err := s.rq.QueryContext(ctx, q+" ORDER BY created_at, id", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -304,13 +312,13 @@ func (s *Store) ListAPIKeys(ctx context.Context, appID string) ([]store.APIKey, 
 }
 
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", store.NowMillis(), id)
+	res, err := s.wq.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", store.NowMillis(), id)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		var exists int
-		if err := s.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys WHERE id = ?", id).Scan(&exists); err != nil {
+		if err := s.wq.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys WHERE id = ?", id).Scan(&exists); err != nil {
 			return err
 		}
 		if exists == 0 {
@@ -329,7 +337,7 @@ func scanServer(sc interface{ Scan(...any) error }) (store.MCPServer, error) {
 }
 
 // tick hands out the app's next createdAt: max(now, clock + 1).
-func tick(ctx context.Context, tx *sql.Tx, appID string) (int64, error) {
+func tick(ctx context.Context, tx querier, appID string) (int64, error) {
 	var t int64
 	err := tx.QueryRowContext(ctx, "UPDATE apps SET clock = MAX(clock + 1, ?) WHERE id = ? RETURNING clock",
 		store.NowMillis(), appID).Scan(&t)
@@ -341,7 +349,7 @@ func tick(ctx context.Context, tx *sql.Tx, appID string) (int64, error) {
 
 func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {
 	m := store.MCPServer{AppID: appID, Slug: in.Slug, Name: in.Name, Description: in.Description, URL: in.URL, Icon: in.Icon}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		t, err := tick(ctx, tx, appID)
 		if err != nil {
 			return err
@@ -364,7 +372,7 @@ func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewM
 }
 
 func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error) {
-	m, err := scanServer(s.r.QueryRowContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug))
+	m, err := scanServer(s.rq.QueryRowContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.MCPServer{}, fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
 	}
@@ -373,7 +381,7 @@ func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCP
 
 func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
 	var out store.MCPServer
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx querier) error {
 		cur, err := scanServer(tx.QueryRowContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
@@ -398,7 +406,7 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 }
 
 func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx querier) error {
 		// The foreign key removes the attachments; the agents that had one change.
 		if _, err := tx.ExecContext(ctx, `UPDATE agents SET updated_at = MAX(?, updated_at + 1)
 			WHERE app_id = ? AND uid IN (SELECT agent_uid FROM agent_mcp_servers WHERE app_id = ? AND slug = ?)`,

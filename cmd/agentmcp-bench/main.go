@@ -1,0 +1,408 @@
+// Command agentmcp-bench measures a real `agentmcp serve` against a bare echo baseline on
+// the same machine, with wrk driving load over loopback, and prints the ratios.
+//
+//	agentmcp-bench [--servers 10000] [--duration 10s] [--concurrency 32] [--db postgres://…] [--out bench.json] [--pprof DIR]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/agentmcp/agentmcp/client"
+)
+
+type config struct {
+	servers     int
+	duration    time.Duration
+	concurrency int
+	threads     int
+	db          string
+	out         string
+	pprofDir    string
+	bin         string
+	scenarios   string
+	keep        bool
+	serveArgs   string
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "baseline" {
+		if err := runBaseline(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var c config
+	flag.IntVar(&c.servers, "servers", 10000, "MCP servers to seed")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "load per scenario")
+	flag.IntVar(&c.concurrency, "concurrency", 32, "open connections")
+	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
+	flag.StringVar(&c.db, "db", "", "database for the server: empty = a temporary SQLite file; or a postgres:// URL (of an empty database)")
+	flag.StringVar(&c.out, "out", "", "also write the results as JSON to this file")
+	flag.StringVar(&c.pprofDir, "pprof", "", "capture CPU and heap profiles of the server during the GET scenario into this directory")
+	flag.StringVar(&c.bin, "bin", "", "agentmcp binary to run (default: go build ./cmd/agentmcp)")
+	flag.StringVar(&c.scenarios, "scenarios", "", "comma-separated subset of scenarios to run (default all)")
+	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory")
+	flag.StringVar(&c.serveArgs, "serve-args", "", "extra flags for agentmcp serve, space-separated (for experiments)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c); err != nil {
+		fmt.Fprintln(os.Stderr, "agentmcp-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// procs are the child processes; all are killed on the way out, whatever happens.
+type procs struct {
+	mu   sync.Mutex
+	list []*exec.Cmd
+}
+
+func (p *procs) start(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.list = append(p.list, cmd)
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *procs) killAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.list {
+		if c.Process != nil && c.ProcessState == nil {
+			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			c.Wait()
+		}
+	}
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(ctx context.Context, url string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s not ready", url)
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "\r\033[K"+format, args...)
+}
+
+func run(ctx context.Context, c config) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return errors.New("wrk is not installed (Debian: apt-get install wrk; `make bench` does it)")
+	}
+	tmp, err := os.MkdirTemp("", "agentmcp-bench")
+	if err != nil {
+		return err
+	}
+	if !c.keep {
+		defer os.RemoveAll(tmp)
+	}
+	var ps procs
+	defer ps.killAll()
+
+	bin := c.bin
+	if bin == "" {
+		progress("building agentmcp")
+		bin = filepath.Join(tmp, "agentmcp")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/agentmcp").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	}
+	db := c.db
+	if db == "" {
+		db = filepath.Join(tmp, "bench.db")
+	}
+	out, err := exec.Command(bin, "apps", "create", "bench", "--db", db).Output()
+	if err != nil {
+		return fmt.Errorf("apps create: %w", err)
+	}
+	key := strings.TrimSpace(string(out))
+
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	pprofAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(tmp, "server.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	srv := exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", db, "--pprof-addr", pprofAddr}, strings.Fields(c.serveArgs)...)...)
+	srv.Stdout, srv.Stderr = io.Discard, logf // the access log is on, as in production, written to a file
+	if err := ps.start(srv); err != nil {
+		return err
+	}
+	base := "http://" + addr
+	if err := waitReady(ctx, base+"/readyz"); err != nil {
+		return err
+	}
+
+	api, err := client.New(base+"/v3", key)
+	if err != nil {
+		return err
+	}
+	if err := seed(ctx, api, c.servers); err != nil {
+		return err
+	}
+	fixture := filepath.Join(tmp, "fixture.json")
+	oldest, err := writeFixture(ctx, api, c.servers, fixture)
+	if err != nil {
+		return err
+	}
+
+	baseAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bl := exec.Command(self, "baseline", "--addr", baseAddr, "--fixture", fixture)
+	bl.Stdout, bl.Stderr = os.Stderr, os.Stderr
+	if err := ps.start(bl); err != nil {
+		return err
+	}
+	if err := waitReady(ctx, "http://"+baseAddr+"/healthz"); err != nil {
+		return err
+	}
+
+	scen := scenarios(base, "http://"+baseAddr)
+	if c.scenarios != "" {
+		want := map[string]bool{}
+		for _, s := range strings.Split(c.scenarios, ",") {
+			want[strings.TrimSpace(s)] = true
+		}
+		var keep []scenario
+		for _, s := range scen {
+			if want[s.Name] || s.Name == "baseline-get" {
+				keep = append(keep, s)
+			}
+		}
+		scen = keep
+	}
+	var results []result
+	for i, s := range scen {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		progress("[%d/%d] %s: %s at %d connections", i+1, len(scen), s.Name, c.duration, c.concurrency)
+		var prof *profiler
+		if s.Name == "get" && c.pprofDir != "" {
+			prof = startProfile(pprofAddr, c.duration, c.pprofDir)
+		}
+		r, err := runWrk(ctx, c, tmp, key, oldest, s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+		if prof != nil {
+			if err := prof.finish(); err != nil {
+				return err
+			}
+		}
+		results = append(results, r)
+	}
+	progress("")
+	rss := peakRSS(srv.Process.Pid)
+	rep := report(c, results, rss)
+	fmt.Print(rep.markdown())
+	if c.out != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(c.out, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seed creates n servers s000000… through the API, 16 at a time.
+func seed(ctx context.Context, api *client.Client, n int) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, 16)
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range n {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+			if i%1000 == 0 {
+				progress("seeding %d/%d MCP servers", i, n)
+			}
+		}
+	}()
+	for range 16 {
+		wg.Go(func() {
+			for i := range next {
+				slug := fmt.Sprintf("s%06d", i)
+				desc := "Benchmark server number " + strconv.Itoa(i)
+				_, err := api.CreateServer(ctx, client.CreateMCPServer{Name: "Server " + strconv.Itoa(i), Slug: slug,
+					Url: "https://" + slug + ".mcp.example.com/mcp", Description: &desc, Icon: ptr("https://example.com/icon.png")})
+				if err != nil {
+					select {
+					case errc <- fmt.Errorf("seeding %s: %w", slug, err):
+					default:
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return err
+	}
+	for i := range 8 {
+		uid := fmt.Sprintf("bench-a%d", i)
+		if _, err := api.CreateAgent(ctx, client.CreateAgent{Uid: &uid, Name: uid}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// fixture is what the baseline serves: every server's bytes, and two list pages.
+type fixture struct {
+	Servers map[string]json.RawMessage `json:"servers"`
+	List10  json.RawMessage            `json:"list10"`
+	Oldest  int64                      `json:"oldest_cursor"`
+}
+
+// writeFixture saves what the baseline serves and returns the deep-page cursor.
+func writeFixture(ctx context.Context, api *client.Client, n int, path string) (int64, error) {
+	f := fixture{Servers: make(map[string]json.RawMessage, n)}
+	i := 0
+	var created []int64
+	for s, err := range api.All(ctx, 100) {
+		if err != nil {
+			return 0, err
+		}
+		b, _ := json.Marshal(s)
+		f.Servers[s.Slug] = b
+		created = append(created, s.CreatedAt)
+		if i++; i%5000 == 0 {
+			progress("reading back %d/%d", i, n)
+		}
+	}
+	first, err := api.ListServers(ctx, client.ListOptions{Limit: 10})
+	if err != nil {
+		return 0, err
+	}
+	f.List10, _ = json.Marshal(first)
+	// The cursor at the oldest 1%: the page after it is ~99% deep.
+	if len(created) > 0 {
+		f.Oldest = created[len(created)-1-len(created)/100]
+	}
+	b, _ := json.Marshal(f)
+	return f.Oldest, os.WriteFile(path, b, 0o644)
+}
+
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+type profiler struct {
+	wg  sync.WaitGroup
+	err error
+}
+
+func startProfile(addr string, d time.Duration, dir string) *profiler {
+	p := &profiler{}
+	p.wg.Go(func() {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			p.err = err
+			return
+		}
+		secs := max(1, int(d.Seconds())-1)
+		p.err = fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), filepath.Join(dir, "cpu.pprof"))
+		if p.err == nil {
+			p.err = fetch(fmt.Sprintf("http://%s/debug/pprof/heap", addr), filepath.Join(dir, "heap.pprof"))
+		}
+	})
+	return p
+}
+
+func (p *profiler) finish() error {
+	p.wg.Wait()
+	return p.err
+}
+
+func fetch(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
