@@ -80,7 +80,7 @@ func (h *handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, re
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
-	return gen.McpServersControllerGetMcpServerBySlug200JSONResponse(wireServer(m)), nil
+	return rawJSON(append(appendServer(make([]byte, 0, 512), m), '\n')), nil
 }
 
 func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req gen.McpServersControllerUpdateMcpServerRequestObject) (gen.McpServersControllerUpdateMcpServerResponseObject, error) {
@@ -133,13 +133,18 @@ func listPage[S, W any](items []S, limit int, createdAt func(S) int64, wire func
 	for i, it := range items {
 		out[i] = wire(it)
 	}
+	return out, pageMeta(limit, items, createdAt)
+}
+
+// pageMeta is a list's meta: cursors at the first and last items, none on an empty page.
+func pageMeta[S any](limit int, items []S, createdAt func(S) int64) gen.PageMeta {
 	var m gen.PageMeta
 	m.Current.Limit, m.Current.Count = limit, len(items)
 	if len(items) > 0 {
 		m.Previous = &gen.PageCursor{Affix: gen.PageCursorAffix(store.AffixPrepend), CreatedAt: createdAt(items[0])}
 		m.Next = &gen.PageCursor{Affix: gen.PageCursorAffix(store.AffixAppend), CreatedAt: createdAt(items[len(items)-1])}
 	}
-	return out, m
+	return m
 }
 
 func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req gen.McpServersControllerGetAllMcpServersRequestObject) (gen.McpServersControllerGetAllMcpServersResponseObject, error) {
@@ -155,7 +160,6 @@ func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req 
 	if err != nil {
 		return nil, storeError(err, CodeInternal, "")
 	}
-	var out gen.McpServersControllerGetAllMcpServers200JSONResponse
-	out.Data, out.Meta = listPage(items, p.Limit, func(m store.MCPServer) int64 { return m.CreatedAt }, wireServer)
-	return out, nil
+	meta := pageMeta(p.Limit, items, func(m store.MCPServer) int64 { return m.CreatedAt })
+	return rawJSON(append(appendServerList(make([]byte, 0, 256+400*len(items)), items, meta), '\n')), nil
 }

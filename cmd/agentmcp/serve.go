@@ -110,9 +110,7 @@ func openStore(ctx context.Context, o dbOptions, noMigrate bool) (backend, error
 }
 
 func serve(ctx context.Context, o serveOptions, out io.Writer) error {
-	lw := newLogWriter(os.Stderr, 50*time.Millisecond)
-	defer lw.Close()
-	log, err := newLogger(o.logLevel, lw)
+	log, err := newLogger(o.logLevel, os.Stderr)
 	if err != nil {
 		return err
 	}
