@@ -24,6 +24,7 @@ import (
 
 	"github.com/agentmcp/agentmcp"
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -83,6 +84,13 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", agentmcp.Spec) })
+	docs := http.StripPrefix("/docs/", http.FileServerFS(docsui.Files))
+	e.GET("/docs", func(c echo.Context) error {
+		c.Request().URL.Path = "/docs/"
+		docs.ServeHTTP(c.Response(), c.Request())
+		return nil
+	})
+	e.GET("/docs/*", echo.WrapHandler(docs))
 
 	keys := newKeyCache(st, ttl)
 	api := e.Group(BasePath, keys.authenticate, requireJSON, validate(routes, opts))
