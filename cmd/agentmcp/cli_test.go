@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/client"
+)
+
+// cli runs the real binary as a client of p with key; it returns stdout, stderr and the exit code.
+func cli(t *testing.T, p *proc, key string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "AGENTMCP_URL="+p.base+"/v3", "AGENTMCP_API_KEY="+key)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// apiBody is what the API itself answers, for comparing with `-o json`.
+func apiBody(t *testing.T, p *proc, key, path string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, p.base+"/v3"+path, nil)
+	req.Header.Set("apikey", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestCLI(t *testing.T) {
+	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
+	key := p.printedKey(t)
+	const base = "/ai-agents/agent-builder/mcp-servers"
+
+	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "Weather Server", "--slug", "weather", "--url", "https://w.example.com/mcp", "--description", "Forecasts")
+	if code != 0 || !strings.Contains(out, "slug:         weather") || !strings.Contains(out, "description:  Forecasts") {
+		t.Fatalf("create: %d %q %q", code, out, errOut)
+	}
+	out, _, code = cli(t, p, key, "servers", "create", "--name", "Git", "--slug", "git", "--url", "https://g.example.com/mcp", "-o", "json")
+	var created client.MCPServer
+	if code != 0 || json.Unmarshal([]byte(out), &created) != nil || created.Slug != "git" || created.Description != "" {
+		t.Fatalf("create -o json: %d %q", code, out)
+	}
+
+	// -o json is exactly the API's JSON.
+	for _, c := range []struct {
+		args []string
+		path string
+	}{
+		{[]string{"servers", "get", "weather", "-o", "json"}, base + "/weather"},
+		{[]string{"servers", "list", "-o", "json"}, base},
+		{[]string{"servers", "list", "--limit", "1", "-o", "json"}, base + "?limit=1"},
+	} {
+		out, _, code := cli(t, p, key, c.args...)
+		if want := apiBody(t, p, key, c.path); code != 0 || out != want {
+			t.Fatalf("%v:\n got %q\nwant %q", c.args, out, want)
+		}
+	}
+
+	out, _, _ = cli(t, p, key, "servers", "list")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "SLUG") || !strings.HasPrefix(lines[1], "git ") || !strings.HasPrefix(lines[2], "weather ") ||
+		strings.Index(lines[1], "https://") != strings.Index(lines[2], "https://") {
+		t.Fatalf("list table:\n%s", out)
+	}
+	out, _, _ = cli(t, p, key, "servers", "list", "--all", "--limit", "1", "-o", "json")
+	var all []client.MCPServer
+	if json.Unmarshal([]byte(out), &all) != nil || len(all) != 2 {
+		t.Fatalf("list --all: %s", out)
+	}
+
+	out, _, code = cli(t, p, key, "servers", "update", "weather", "--description", "")
+	if code != 0 || !strings.Contains(out, "name:         Weather Server") || strings.Contains(out, "Forecasts") {
+		t.Fatalf("update: %d %s", code, out)
+	}
+
+	// Exit codes and messages.
+	for _, c := range []struct {
+		key  string
+		args []string
+		code int
+		msg  string
+	}{
+		{key, []string{"servers", "get", "nope"}, exitNotFound, "ERR_MCP_SERVER_NOT_FOUND"},
+		{key, []string{"servers", "create", "--name", "W", "--slug", "weather", "--url", "https://x.example.com"}, exitConflict, "ERR_SLUG_ALREADY_EXISTS"},
+		{"amk_wrong", []string{"servers", "list"}, exitAuth, "AUTH_ERR_APIKEY_NOT_FOUND"},
+		{key, []string{"servers", "create", "--name", "W", "--slug", "Bad Slug", "--url", "ftp://x"}, exitValidation, "slug:"},
+		{key, []string{"servers", "list", "--url", "http://127.0.0.1:1/v3"}, exitOther, "connect"},
+		{key, []string{"servers", "get"}, exitOther, "accepts 1 arg"},
+	} {
+		_, errOut, code := cli(t, p, c.key, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: exit %d, want %d; stderr %q", c.args, code, c.code, errOut)
+		}
+	}
+
+	// Agents.
+	c, _ := client.New(p.base+"/v3", key)
+	if _, err := c.CreateAgent(context.Background(), client.CreateAgent{Uid: ptr("bot"), Name: "Bot"}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = cli(t, p, key, "agents", "attach", "bot", "weather", "git")
+	if code != 0 || !strings.Contains(out, "mcpServers:  weather, git") {
+		t.Fatalf("attach: %d %s", code, out)
+	}
+	out, _, code = cli(t, p, key, "agents", "detach", "bot", "weather", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"mcpServers":["git"]`) {
+		t.Fatalf("detach: %d %s", code, out)
+	}
+	if _, errOut, code := cli(t, p, key, "agents", "attach", "bot", "ghost"); code != exitValidation || !strings.Contains(errOut, "ERR_MCP_SERVER_NOT_FOUND") {
+		t.Fatalf("attach unknown: %d %s", code, errOut)
+	}
+
+	out, _, code = cli(t, p, key, "servers", "delete", "git")
+	if code != 0 || out != "deleted git\n" {
+		t.Fatalf("delete: %d %q", code, out)
+	}
+	p.stop(t, syscall.SIGTERM)
+}
+
+// TestImportExport: export from one instance, import into another (twice: idempotent),
+// export again: nothing lost. --update applies changed lines.
+func TestImportExport(t *testing.T) {
+	a := startServe(t, filepath.Join(t.TempDir(), "a.db"))
+	b := startServe(t, filepath.Join(t.TempDir(), "b.db"))
+	ka, kb := a.printedKey(t), b.printedKey(t)
+	ctx := context.Background()
+	ca, _ := client.New(a.base+"/v3", ka)
+	for i, s := range []client.CreateMCPServer{
+		{Name: "One", Slug: "one", Url: "https://1.example.com/mcp", Description: ptr("first <&> \"quoted\""), Icon: ptr("https://1.example.com/i.png")},
+		{Name: "Two ✓", Slug: "two", Url: "https://2.example.com/sse"},
+		{Name: "Three", Slug: "three", Url: "http://3.example.com:8080/mcp?x=1", Description: ptr("line\nbreak")},
+	} {
+		if _, err := ca.CreateServer(ctx, s); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "servers.jsonl")
+	if _, errOut, code := cli(t, a, ka, "servers", "export", file); code != 0 || !strings.Contains(errOut, "exported 3") {
+		t.Fatalf("export: %d %s", code, errOut)
+	}
+	if out, _, code := cli(t, b, kb, "servers", "import", file); code != 0 || out != "created 3, updated 0, skipped 0 (already there)\n" {
+		t.Fatalf("import: %d %q", code, out)
+	}
+	if out, _, code := cli(t, b, kb, "servers", "import", file); code != 0 || out != "created 0, updated 0, skipped 3 (already there)\n" {
+		t.Fatalf("re-import: %d %q", code, out)
+	}
+	fields := func(jsonl string) []string {
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(jsonl), "\n") {
+			var s client.MCPServer
+			if err := json.Unmarshal([]byte(l), &s); err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal([]string{s.Slug, s.Name, s.Url, s.Description, s.Icon})
+			out = append(out, string(b))
+		}
+		sort.Strings(out)
+		return out
+	}
+	fromA, _ := os.ReadFile(file)
+	fromB, _, _ := cli(t, b, kb, "servers", "export")
+	if got, want := fields(fromB), fields(string(fromA)); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("round trip lost data:\n got %v\nwant %v", got, want)
+	}
+
+	changed := strings.Replace(string(fromA), `"name":"One"`, `"name":"Uno"`, 1)
+	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := cli(t, b, kb, "servers", "import", "--update", file); code != 0 || out != "created 0, updated 3, skipped 0 (already there)\n" {
+		t.Fatalf("import --update: %d %q", code, out)
+	}
+	cb, _ := client.New(b.base+"/v3", kb)
+	if s, err := cb.GetServer(ctx, "one"); err != nil || s.Name != "Uno" {
+		t.Fatalf("after --update: %+v %v", s, err)
+	}
+	a.stop(t, syscall.SIGTERM)
+	b.stop(t, syscall.SIGTERM)
+}
