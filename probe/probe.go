@@ -1,0 +1,377 @@
+// Package probe checks that a URL really speaks MCP, as an MCP client built on the official
+// Go SDK: it connects (Streamable HTTP, or the legacy HTTP+SSE transport), initializes, lists
+// the tools, and says what it found — or why it could not.
+//
+// It is safe to point at URLs that users registered: by default it refuses to connect to
+// loopback, private and other non-public addresses, checked on the resolved IP at dial time
+// (so DNS tricks and redirects cannot reach them), follows at most 3 redirects and only to
+// the same host, bounds the time and the bytes it reads.
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Status is the outcome of a probe.
+type Status string
+
+const (
+	StatusOK           Status = "ok"
+	StatusAuthRequired Status = "auth_required" // 401/403
+	StatusNotMCP       Status = "not_mcp"       // HTTP answered, but not MCP
+	StatusUnreachable  Status = "unreachable"   // DNS, connect or TLS failure
+	StatusTimeout      Status = "timeout"
+	StatusBlocked      Status = "blocked" // a non-public address, or a redirect to another host
+)
+
+// Tool is one tool the server offers.
+type Tool struct {
+	Name        string `json:"name"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	InputSchema any    `json:"inputSchema,omitempty"`
+	Annotations any    `json:"annotations,omitempty"`
+}
+
+// Result is what a probe found.
+type Result struct {
+	Status          Status
+	CheckedAt       time.Time
+	Latency         time.Duration
+	ProtocolVersion string
+	ServerName      string
+	ServerVersion   string
+	Capabilities    map[string]any
+	Tools           []Tool // on StatusOK; at most Options.MaxTools
+	ToolsTruncated  bool
+	Error           string
+	// From the WWW-Authenticate header of an auth_required answer.
+	AuthScheme       string
+	ResourceMetadata string
+}
+
+// Options tune a Prober. Zero values take the defaults.
+type Options struct {
+	Timeout          time.Duration // whole probe (default 10s)
+	MaxResponseBytes int64         // per HTTP response body (default 4 MiB)
+	MaxTools         int           // default 1000
+	AllowPrivate     bool          // allow loopback, private and other non-public addresses
+}
+
+// Prober runs probes; it is safe for concurrent use.
+type Prober struct {
+	opt Options
+}
+
+func New(opt Options) *Prober {
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	if opt.MaxResponseBytes <= 0 {
+		opt.MaxResponseBytes = 4 << 20
+	}
+	if opt.MaxTools <= 0 {
+		opt.MaxTools = 1000
+	}
+	return &Prober{opt: opt}
+}
+
+var (
+	errBlocked       = errors.New("address is not public")
+	errRedirectHost  = errors.New("redirect to another host refused")
+	errRedirectCount = errors.New("more than 3 redirects")
+	errTooLarge      = errors.New("response larger than the probe's limit")
+)
+
+// Probe checks rawURL. It never returns an error: every failure is a Result.
+func (p *Prober) Probe(ctx context.Context, rawURL string) Result {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
+	defer cancel()
+	res := p.probe(ctx, rawURL)
+	res.CheckedAt = start
+	res.Latency = time.Since(start)
+	return res
+}
+
+func (p *Prober) probe(ctx context.Context, rawURL string) Result {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return Result{Status: StatusUnreachable, Error: "not an absolute http(s) URL"}
+	}
+	rec := &recorder{}
+	hc := p.httpClient(rec)
+	sseFirst := strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse")
+	if sseFirst {
+		return p.session(ctx, &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: hc}, rec)
+	}
+	res := p.session(ctx, &mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: hc, MaxRetries: -1, DisableStandaloneSSE: true}, rec)
+	// Backwards compatibility (MCP spec): a 400, 404 or 405 to the first POST means the
+	// server may speak the older HTTP+SSE transport at the same URL.
+	if res.Status == StatusNotMCP && ctx.Err() == nil {
+		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
+			rec2 := &recorder{}
+			if sse := p.session(ctx, &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(rec2)}, rec2); sse.Status != StatusNotMCP {
+				return sse
+			}
+		}
+	}
+	return res
+}
+
+func (p *Prober) session(ctx context.Context, t mcp.Transport, rec *recorder) Result {
+	c := mcp.NewClient(&mcp.Implementation{Name: "agentmcp-probe", Version: "1.0"}, nil)
+	cs, err := c.Connect(ctx, t, nil)
+	if err != nil {
+		return p.failure(ctx, err, rec)
+	}
+	defer cs.Close()
+	init := cs.InitializeResult()
+	res := Result{Status: StatusOK, ProtocolVersion: init.ProtocolVersion}
+	if init.ServerInfo != nil {
+		res.ServerName, res.ServerVersion = init.ServerInfo.Name, init.ServerInfo.Version
+	}
+	res.Capabilities = capabilities(init.Capabilities)
+	if init.Capabilities == nil || init.Capabilities.Tools == nil {
+		return res // a server without tools is still an MCP server
+	}
+	cursor := ""
+	for {
+		lt, err := cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
+		if err != nil {
+			return p.failure(ctx, fmt.Errorf("tools/list: %w", err), rec)
+		}
+		for _, t := range lt.Tools {
+			if len(res.Tools) == p.opt.MaxTools {
+				res.ToolsTruncated = true
+				return res
+			}
+			tool := Tool{Name: t.Name, Title: t.Title, Description: t.Description, InputSchema: t.InputSchema}
+			if t.Annotations != nil {
+				tool.Annotations = t.Annotations
+			}
+			res.Tools = append(res.Tools, tool)
+		}
+		if lt.NextCursor == "" || lt.NextCursor == cursor {
+			return res
+		}
+		cursor = lt.NextCursor
+	}
+}
+
+// capabilities is the server's capabilities as plain JSON values.
+func capabilities(c *mcp.ServerCapabilities) map[string]any {
+	out := map[string]any{}
+	if c == nil {
+		return out
+	}
+	if c.Tools != nil {
+		out["tools"] = map[string]any{"listChanged": c.Tools.ListChanged}
+	}
+	if c.Prompts != nil {
+		out["prompts"] = map[string]any{"listChanged": c.Prompts.ListChanged}
+	}
+	if c.Resources != nil {
+		out["resources"] = map[string]any{"listChanged": c.Resources.ListChanged, "subscribe": c.Resources.Subscribe}
+	}
+	if c.Logging != nil {
+		out["logging"] = map[string]any{}
+	}
+	if c.Completions != nil {
+		out["completions"] = map[string]any{}
+	}
+	return out
+}
+
+// failure classifies why a session could not be had.
+func (p *Prober) failure(ctx context.Context, err error, rec *recorder) Result {
+	res := Result{Error: err.Error()}
+	switch {
+	case errors.Is(err, errBlocked), errors.Is(err, errRedirectHost):
+		res.Status = StatusBlocked
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		res.Status = StatusTimeout
+	case rec.auth() != nil:
+		a := rec.auth()
+		res.Status = StatusAuthRequired
+		res.AuthScheme, res.ResourceMetadata = parseWWWAuthenticate(a.Header.Get("WWW-Authenticate"))
+		res.Error = fmt.Sprintf("HTTP %d", a.StatusCode)
+	case rec.answered():
+		res.Status = StatusNotMCP
+		if st := rec.first(); st != 0 {
+			res.Error = fmt.Sprintf("HTTP %d: %v", st, err)
+		}
+	default:
+		res.Status = StatusUnreachable
+	}
+	return res
+}
+
+// parseWWWAuthenticate returns the scheme and the resource_metadata parameter.
+func parseWWWAuthenticate(h string) (scheme, resourceMetadata string) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return "", ""
+	}
+	scheme, params, _ := strings.Cut(h, " ")
+	for _, part := range strings.Split(params, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "resource_metadata") {
+			resourceMetadata = strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	return scheme, resourceMetadata
+}
+
+// recorder remembers the HTTP answers the transports got and caps their bodies.
+type recorder struct {
+	mu        sync.Mutex
+	statuses  []int
+	authResp  *http.Response
+	base      http.RoundTripper
+	maxBody   int64
+	responses int
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.responses++
+	r.statuses = append(r.statuses, resp.StatusCode)
+	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && r.authResp == nil {
+		r.authResp = &http.Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone()}
+	}
+	r.mu.Unlock()
+	resp.Body = &capped{r: resp.Body, left: r.maxBody}
+	return resp, nil
+}
+
+func (r *recorder) first() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.statuses) == 0 {
+		return 0
+	}
+	return r.statuses[0]
+}
+
+func (r *recorder) auth() *http.Response {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.authResp
+}
+
+func (r *recorder) answered() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.responses > 0
+}
+
+// capped fails a body read past its limit.
+type capped struct {
+	r    io.ReadCloser
+	left int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func (c *capped) Close() error { return c.r.Close() }
+
+func (p *Prober) httpClient(rec *recorder) *http.Client {
+	dialer := &net.Dialer{Timeout: p.opt.Timeout, Control: p.control}
+	tr := &http.Transport{
+		Proxy:                 nil, // dial the server itself: a proxy would hide the address from the check
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   p.opt.Timeout,
+		ResponseHeaderTimeout: p.opt.Timeout,
+		MaxIdleConns:          2,
+		IdleConnTimeout:       time.Second,
+		DisableKeepAlives:     false,
+	}
+	rec.base, rec.maxBody = tr, p.opt.MaxResponseBytes
+	return &http.Client{
+		Transport: rec,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > 3 {
+				return errRedirectCount
+			}
+			if !strings.EqualFold(req.URL.Hostname(), via[0].URL.Hostname()) {
+				return errRedirectHost
+			}
+			return nil
+		},
+	}
+}
+
+// control runs on every connection after DNS, before connect: the address it sees is the
+// one the connection would reach.
+func (p *Prober) control(network, address string, _ syscall.RawConn) error {
+	if p.opt.AllowPrivate {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return errBlocked
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !Public(ip) {
+		return fmt.Errorf("%w: %s", errBlocked, host)
+	}
+	return nil
+}
+
+var nonPublic = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
+		"203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
+		"64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001:db8::/32", "2002::/16", "2001::/32",
+	} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}()
+
+// Public reports whether ip is an address a probe may connect to by default: not loopback,
+// private (RFC 1918, fc00::/7), link-local (169.254.0.0/16 with the cloud metadata address,
+// fe80::/10), CGNAT, multicast, unspecified, documentation, benchmark, reserved, or a
+// translation prefix that could lead to one of them.
+func Public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
