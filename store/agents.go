@@ -84,6 +84,9 @@ func nonNil(l []string) []string {
 	return l
 }
 
+// NonNilMap returns m, or an empty map for nil.
+func NonNilMap(m map[string]any) map[string]any { return nonNilMap(m) }
+
 func nonNilMap(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}

@@ -53,6 +53,7 @@ type MCPServer struct {
 	Icon        string
 	CreatedAt   int64 // epoch ms, strictly increasing within an app
 	UpdatedAt   int64
+	Health      *Health // nil until probed
 }
 
 // NewMCPServer is what a create needs.
@@ -85,7 +86,8 @@ const (
 type Page struct {
 	Limit     int
 	Affix     Affix
-	CreatedAt int64 // the cursor; used when Affix is set
+	CreatedAt int64  // the cursor; used when Affix is set
+	Health    string // "", HealthOK, HealthFailing or HealthUnknown (MCP servers only)
 }
 
 // Store is the storage contract. Every method is scoped to one app; a record of another
@@ -113,6 +115,7 @@ type Store interface {
 	ListMCPServers(ctx context.Context, appID string, p Page) ([]MCPServer, error)
 
 	AgentStore
+	ProbeStore
 }
 
 // NowMillis is the clock backends use for timestamps.

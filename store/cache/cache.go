@@ -184,3 +184,9 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 	defer s.invalidate(appID, slug)
 	return s.Store.DeleteMCPServer(ctx, appID, slug)
 }
+
+// SaveProbe changes the health that cached servers and pages carry.
+func (s *Store) SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error {
+	defer s.invalidate(appID, slug)
+	return s.Store.SaveProbe(ctx, appID, slug, r)
+}

@@ -269,8 +269,10 @@ func (s *Store) AgentMCPServers(ctx context.Context, appID, uid string) ([]store
 			return err
 		}
 		var err error
-		out, err = collect(ctx, tx, `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at
+		out, err = collect(ctx, tx, `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at,
+			p.status, p.checked_at, p.tool_count
 			FROM agent_mcp_servers m JOIN mcp_servers s ON s.app_id = m.app_id AND s.slug = m.slug
+			LEFT JOIN mcp_server_probes p ON p.app_id = s.app_id AND p.slug = s.slug
 			WHERE m.app_id = $1 AND m.agent_uid = $2 ORDER BY m.position`, []any{appID, uid}, scanServer)
 		return err
 	})

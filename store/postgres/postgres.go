@@ -324,10 +324,40 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 
 const serverColumns = "app_id, slug, name, description, url, icon, created_at, updated_at"
 
+// serverSelect reads servers (alias s) with the health of their last probe (alias p).
+const serverSelect = `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at,
+	p.status, p.checked_at, p.tool_count
+	FROM mcp_servers s LEFT JOIN mcp_server_probes p ON p.app_id = s.app_id AND p.slug = s.slug`
+
 func scanServer(sc scanner) (store.MCPServer, error) {
 	var m store.MCPServer
-	err := sc.Scan(&m.AppID, &m.Slug, &m.Name, &m.Description, &m.URL, &m.Icon, &m.CreatedAt, &m.UpdatedAt)
+	var status *string
+	var checked *int64
+	var tools *int32
+	err := sc.Scan(&m.AppID, &m.Slug, &m.Name, &m.Description, &m.URL, &m.Icon, &m.CreatedAt, &m.UpdatedAt, &status, &checked, &tools)
+	if status != nil {
+		m.Health = &store.Health{Status: *status}
+		if checked != nil {
+			m.Health.CheckedAt = *checked
+		}
+		if tools != nil {
+			m.Health.ToolCount = int(*tools)
+		}
+	}
 	return m, err
+}
+
+// healthWhere is the list filter on the last probe.
+func healthWhere(h string) string {
+	switch h {
+	case store.HealthOK:
+		return " AND p.status = 'ok'"
+	case store.HealthFailing:
+		return " AND p.status <> 'ok'"
+	case store.HealthUnknown:
+		return " AND p.status IS NULL"
+	}
+	return ""
 }
 
 // tick hands out the app's next createdAt under the app row's lock.
@@ -373,7 +403,7 @@ func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewM
 }
 
 func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error) {
-	m, err := scanServer(s.pool.QueryRow(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = $1 AND slug = $2", appID, slug))
+	m, err := scanServer(s.pool.QueryRow(ctx, serverSelect+" WHERE s.app_id = $1 AND s.slug = $2", appID, slug))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.MCPServer{}, fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
 	}
@@ -383,7 +413,7 @@ func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCP
 func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
 	var out store.MCPServer
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		cur, err := scanServer(tx.QueryRow(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = $1 AND slug = $2 FOR UPDATE", appID, slug))
+		cur, err := scanServer(tx.QueryRow(ctx, serverSelect+" WHERE s.app_id = $1 AND s.slug = $2 FOR UPDATE OF s", appID, slug))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
 		}
@@ -429,7 +459,7 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 }
 
 func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
-	return listPage(ctx, s.pool, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = $1", "", appID, p, scanServer)
+	return listPage(ctx, s.pool, serverSelect+" WHERE s.app_id = $1"+healthWhere(p.Health), "s.", appID, p, scanServer)
 }
 
 // listPage runs a keyset page query on (app_id, created_at) and returns rows newest first.

@@ -288,8 +288,10 @@ func (s *Store) AgentMCPServers(ctx context.Context, appID, uid string) ([]store
 	if _, err := getAgent(ctx, tx, appID, uid); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at
+	rows, err := tx.QueryContext(ctx, `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at,
+		p.status, p.checked_at, p.tool_count
 		FROM agent_mcp_servers m JOIN mcp_servers s ON s.app_id = m.app_id AND s.slug = m.slug
+		LEFT JOIN mcp_server_probes p ON p.app_id = s.app_id AND p.slug = s.slug
 		WHERE m.app_id = ? AND m.agent_uid = ? ORDER BY m.position`, appID, uid)
 	if err != nil {
 		return nil, err

@@ -330,10 +330,33 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 
 const serverColumns = "app_id, slug, name, description, url, icon, created_at, updated_at"
 
+// serverSelect reads servers (alias s) with the health of their last probe (alias p).
+const serverSelect = `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at,
+	p.status, p.checked_at, p.tool_count
+	FROM mcp_servers s LEFT JOIN mcp_server_probes p ON p.app_id = s.app_id AND p.slug = s.slug`
+
 func scanServer(sc interface{ Scan(...any) error }) (store.MCPServer, error) {
 	var m store.MCPServer
-	err := sc.Scan(&m.AppID, &m.Slug, &m.Name, &m.Description, &m.URL, &m.Icon, &m.CreatedAt, &m.UpdatedAt)
+	var status sql.NullString
+	var checked, tools sql.NullInt64
+	err := sc.Scan(&m.AppID, &m.Slug, &m.Name, &m.Description, &m.URL, &m.Icon, &m.CreatedAt, &m.UpdatedAt, &status, &checked, &tools)
+	if status.Valid {
+		m.Health = &store.Health{Status: status.String, CheckedAt: checked.Int64, ToolCount: int(tools.Int64)}
+	}
 	return m, err
+}
+
+// healthWhere is the list filter on the last probe.
+func healthWhere(h string) string {
+	switch h {
+	case store.HealthOK:
+		return " AND p.status = 'ok'"
+	case store.HealthFailing:
+		return " AND p.status <> 'ok'"
+	case store.HealthUnknown:
+		return " AND p.status IS NULL"
+	}
+	return ""
 }
 
 // tick hands out the app's next createdAt: max(now, clock + 1).
@@ -372,7 +395,7 @@ func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewM
 }
 
 func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error) {
-	m, err := scanServer(s.rq.QueryRowContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug))
+	m, err := scanServer(s.rq.QueryRowContext(ctx, serverSelect+" WHERE s.app_id = ? AND s.slug = ?", appID, slug))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.MCPServer{}, fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
 	}
@@ -382,7 +405,7 @@ func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCP
 func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
 	var out store.MCPServer
 	err := s.inTx(ctx, func(tx querier) error {
-		cur, err := scanServer(tx.QueryRowContext(ctx, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug))
+		cur, err := scanServer(tx.QueryRowContext(ctx, serverSelect+" WHERE s.app_id = ? AND s.slug = ?", appID, slug))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
 		}
@@ -425,7 +448,7 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 }
 
 func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
-	return listPage(ctx, s.r, "SELECT "+serverColumns+" FROM mcp_servers WHERE app_id = ?", "", appID, p, scanServer)
+	return listPage(ctx, s.rq, serverSelect+" WHERE s.app_id = ?"+healthWhere(p.Health), "s.", appID, p, scanServer)
 }
 
 // listPage runs a keyset page query (base selects one app's rows) and returns the rows

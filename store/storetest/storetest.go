@@ -37,6 +37,8 @@ func Run(t *testing.T, open Opener) {
 		{"AgentPagination", testAgentPagination},
 		{"ConcurrentAttachDetach", testConcurrentAttachDetach},
 		{"DeleteRacesAttach", testDeleteRacesAttach},
+		{"Probes", testProbes},
+		{"ClaimProbes", testClaimProbes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
