@@ -231,3 +231,27 @@ func walk[T any](pageSize int, list func(ListOptions) ([]T, *gen.PageMeta, error
 		}
 	}
 }
+
+// Probe results and tools (agentmcp additions).
+type (
+	ProbeResult = gen.ProbeResult
+	ServerTools = gen.McpServerTools
+)
+
+// ProbeServer probes the server's URL now and returns what the probe found.
+func (c *Client) ProbeServer(ctx context.Context, slug string) (*ProbeResult, error) {
+	r, err := c.c.McpServersControllerProbeMcpServerWithResponse(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	return result(r.StatusCode(), http.StatusOK, r.Body, r.JSON200)
+}
+
+// ServerTools returns the tools of the server's last successful probe.
+func (c *Client) ServerTools(ctx context.Context, slug string) (*ServerTools, error) {
+	r, err := c.c.McpServersControllerGetMcpServerToolsWithResponse(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	return result(r.StatusCode(), http.StatusOK, r.Body, r.JSON200)
+}

@@ -57,6 +57,36 @@ func (e CreateAgentDtoRagVersion) Valid() bool {
 	}
 }
 
+// Defines values for HealthStatus.
+const (
+	HealthStatusAuthRequired HealthStatus = "auth_required"
+	HealthStatusBlocked      HealthStatus = "blocked"
+	HealthStatusNotMcp       HealthStatus = "not_mcp"
+	HealthStatusOk           HealthStatus = "ok"
+	HealthStatusTimeout      HealthStatus = "timeout"
+	HealthStatusUnreachable  HealthStatus = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the HealthStatus enum.
+func (e HealthStatus) Valid() bool {
+	switch e {
+	case HealthStatusAuthRequired:
+		return true
+	case HealthStatusBlocked:
+		return true
+	case HealthStatusNotMcp:
+		return true
+	case HealthStatusOk:
+		return true
+	case HealthStatusTimeout:
+		return true
+	case HealthStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PageCursorAffix.
 const (
 	PageCursorAffixAppend  PageCursorAffix = "append"
@@ -141,6 +171,27 @@ func (e McpServersControllerGetAllMcpServersParamsAffix) Valid() bool {
 	case McpServersControllerGetAllMcpServersParamsAffixAppend:
 		return true
 	case McpServersControllerGetAllMcpServersParamsAffixPrepend:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for McpServersControllerGetAllMcpServersParamsHealth.
+const (
+	McpServersControllerGetAllMcpServersParamsHealthFailing McpServersControllerGetAllMcpServersParamsHealth = "failing"
+	McpServersControllerGetAllMcpServersParamsHealthOk      McpServersControllerGetAllMcpServersParamsHealth = "ok"
+	McpServersControllerGetAllMcpServersParamsHealthUnknown McpServersControllerGetAllMcpServersParamsHealth = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the McpServersControllerGetAllMcpServersParamsHealth enum.
+func (e McpServersControllerGetAllMcpServersParamsHealth) Valid() bool {
+	switch e {
+	case McpServersControllerGetAllMcpServersParamsHealthFailing:
+		return true
+	case McpServersControllerGetAllMcpServersParamsHealthOk:
+		return true
+	case McpServersControllerGetAllMcpServersParamsHealthUnknown:
 		return true
 	default:
 		return false
@@ -283,10 +334,13 @@ type EnabledItemsResponse struct {
 // EnabledMcpServer defines model for EnabledMcpServer.
 type EnabledMcpServer struct {
 	Description string `json:"description"`
-	Icon        string `json:"icon"`
-	Name        string `json:"name"`
-	Slug        string `json:"slug"`
-	Url         string `json:"url"`
+
+	// Health agentmcp addition — the outcome of the server's last probe.
+	Health *McpServerHealth `json:"health,omitempty"`
+	Icon   string           `json:"icon"`
+	Name   string           `json:"name"`
+	Slug   string           `json:"slug"`
+	Url    string           `json:"url"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -329,6 +383,9 @@ type ErrorResponse struct {
 // FreeObject defines model for FreeObject.
 type FreeObject map[string]interface{}
 
+// HealthStatus defines model for HealthStatus.
+type HealthStatus string
+
 // HttpUrl URL of the MCP server; an absolute http or https URL with a host.
 //
 // Example: http://localhost:3001
@@ -362,6 +419,9 @@ type McpServer struct {
 	// Example: A Model Context Protocol server
 	Description string `json:"description"`
 
+	// Health agentmcp addition — the outcome of the server's last probe.
+	Health *McpServerHealth `json:"health,omitempty"`
+
 	// Icon `""` when not set.
 	//
 	// Example: https://example.com/icon.png
@@ -382,12 +442,36 @@ type McpServer struct {
 	Url string `json:"url"`
 }
 
+// McpServerHealth agentmcp addition — the outcome of the server's last probe.
+type McpServerHealth struct {
+	// CheckedAt Unix timestamp in milliseconds of the probe.
+	CheckedAt int64        `json:"checkedAt"`
+	Status    HealthStatus `json:"status"`
+	ToolCount int          `json:"toolCount"`
+}
+
 // McpServerList defines model for McpServerList.
 type McpServerList struct {
 	Data []McpServer `json:"data"`
 
 	// Meta `previous` and `next` are present when `data` is not empty.
 	Meta PageMeta `json:"meta"`
+}
+
+// McpServerTools defines model for McpServerTools.
+type McpServerTools struct {
+	// CheckedAt When the probe that listed these tools ran (Unix ms).
+	CheckedAt int64     `json:"checkedAt"`
+	Tools     []McpTool `json:"tools"`
+}
+
+// McpTool defines model for McpTool.
+type McpTool struct {
+	Annotations map[string]interface{} `json:"annotations,omitempty"`
+	Description *string                `json:"description,omitempty"`
+	InputSchema map[string]interface{} `json:"inputSchema,omitempty"`
+	Name        string                 `json:"name"`
+	Title       *string                `json:"title,omitempty"`
 }
 
 // PageCursor defines model for PageCursor.
@@ -413,6 +497,35 @@ type PageMeta struct {
 	} `json:"current"`
 	Next     *PageCursor `json:"next,omitempty"`
 	Previous *PageCursor `json:"previous,omitempty"`
+}
+
+// ProbeResult defines model for ProbeResult.
+type ProbeResult struct {
+	// AuthScheme For `auth_required`, the scheme of the `WWW-Authenticate` header.
+	AuthScheme *string `json:"authScheme,omitempty"`
+
+	// Capabilities The server's capabilities, as it declared them at `initialize`.
+	Capabilities map[string]interface{} `json:"capabilities"`
+	CheckedAt    int64                  `json:"checkedAt"`
+
+	// Error Why the probe failed; `""` when `ok`.
+	Error     string `json:"error"`
+	LatencyMs int64  `json:"latencyMs"`
+
+	// ProtocolVersion The MCP protocol version the server agreed to; `""` unless `ok`.
+	ProtocolVersion string `json:"protocolVersion"`
+
+	// ResourceMetadata For `auth_required`, its `resource_metadata` URL (OAuth protected resource metadata).
+	ResourceMetadata *string `json:"resourceMetadata,omitempty"`
+	ServerInfo       struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	} `json:"serverInfo"`
+	Status    HealthStatus `json:"status"`
+	ToolCount int          `json:"toolCount"`
+
+	// ToolsTruncated More than 1,000 tools; the first 1,000 are kept.
+	ToolsTruncated *bool `json:"toolsTruncated,omitempty"`
 }
 
 // Slug Slug of the MCP server: unique in the application and URL-safe. Lower-case letters,
@@ -523,6 +636,9 @@ type InternalError = ErrorResponse
 // NotFound defines model for NotFound.
 type NotFound = ErrorResponse
 
+// NotFoundOrNotProbed defines model for NotFoundOrNotProbed.
+type NotFoundOrNotProbed = ErrorResponse
+
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
 
@@ -571,10 +687,17 @@ type McpServersControllerGetAllMcpServersParams struct {
 
 	// CreatedAt To be used with affix for pagination.
 	CreatedAt *CreatedAt `form:"createdAt,omitempty" json:"createdAt,omitempty"`
+
+	// Health agentmcp addition: only servers whose last probe succeeded (`ok`), failed in any
+	// way (`failing`), or that were never probed (`unknown`).
+	Health *McpServersControllerGetAllMcpServersParamsHealth `form:"health,omitempty" json:"health,omitempty"`
 }
 
 // McpServersControllerGetAllMcpServersParamsAffix defines parameters for McpServersControllerGetAllMcpServers.
 type McpServersControllerGetAllMcpServersParamsAffix string
+
+// McpServersControllerGetAllMcpServersParamsHealth defines parameters for McpServersControllerGetAllMcpServers.
+type McpServersControllerGetAllMcpServersParamsHealth string
 
 // AgentBuilderControllerCreateAgentJSONRequestBody defines body for AgentBuilderControllerCreateAgent for application/json ContentType.
 type AgentBuilderControllerCreateAgentJSONRequestBody = CreateAgentDto
@@ -878,6 +1001,26 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// McpServersControllerProbeMcpServer Probe MCP Server
+	//
+	// agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
+	// HTTP, or the legacy HTTP+SSE transport), initializes, lists its tools, and records the
+	// result as the server's `health` (without changing `updatedAt`). The answer is 200 with
+	// the outcome in `status` whatever it is: `ok`, `auth_required`, `not_mcp`,
+	// `unreachable`, `timeout`, or `blocked` (a non-public address, or a redirect to another
+	// host, which agentmcp refuses to connect to).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerProbeMcpServer` operationId).
+	McpServersControllerProbeMcpServer(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// McpServersControllerGetMcpServerTools Get MCP Server Tools
+	//
+	// agentmcp addition. The tools the server offered at its last successful probe, with
+	// when that was. 404 `ERR_NOT_PROBED` if no probe of it ever succeeded.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
+	McpServersControllerGetMcpServerTools(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AgentBuilderControllerGetAllAgents List Agents
@@ -1271,6 +1414,46 @@ func (c *Client) McpServersControllerUpdateMcpServerWithBody(ctx context.Context
 // Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 func (c *Client) McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMcpServersControllerUpdateMcpServerRequest(c.Server, slug, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// McpServersControllerProbeMcpServer Probe MCP Server
+//
+// agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
+// HTTP, or the legacy HTTP+SSE transport), initializes, lists its tools, and records the
+// result as the server's `health` (without changing `updatedAt`). The answer is 200 with
+// the outcome in `status` whatever it is: `ok`, `auth_required`, `not_mcp`,
+// `unreachable`, `timeout`, or `blocked` (a non-public address, or a redirect to another
+// host, which agentmcp refuses to connect to).
+//
+// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerProbeMcpServer` operationId).
+func (c *Client) McpServersControllerProbeMcpServer(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerProbeMcpServerRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// McpServersControllerGetMcpServerTools Get MCP Server Tools
+//
+// agentmcp addition. The tools the server offered at its last successful probe, with
+// when that was. 404 `ERR_NOT_PROBED` if no probe of it ever succeeded.
+//
+// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
+func (c *Client) McpServersControllerGetMcpServerTools(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerGetMcpServerToolsRequest(c.Server, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -1781,6 +1964,18 @@ func NewMcpServersControllerGetAllMcpServersRequest(server string, params *McpSe
 
 		}
 
+		if params.Health != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "health", *params.Health, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -1946,6 +2141,74 @@ func NewMcpServersControllerUpdateMcpServerRequestWithBody(server string, slug S
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMcpServersControllerProbeMcpServerRequest constructs an http.Request for the McpServersControllerProbeMcpServer method
+func NewMcpServersControllerProbeMcpServerRequest(server string, slug Slug) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/mcp-servers/%s/probe", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMcpServersControllerGetMcpServerToolsRequest constructs an http.Request for the McpServersControllerGetMcpServerTools method
+func NewMcpServersControllerGetMcpServerToolsRequest(server string, slug Slug) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/mcp-servers/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -2218,6 +2481,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
+
+	// McpServersControllerProbeMcpServerWithResponse Probe MCP Server
+	//
+	// agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
+	// HTTP, or the legacy HTTP+SSE transport), initializes, lists its tools, and records the
+	// result as the server's `health` (without changing `updatedAt`). The answer is 200 with
+	// the outcome in `status` whatever it is: `ok`, `auth_required`, `not_mcp`,
+	// `unreachable`, `timeout`, or `blocked` (a non-public address, or a redirect to another
+	// host, which agentmcp refuses to connect to).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerProbeMcpServer` operationId).
+	McpServersControllerProbeMcpServerWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerProbeMcpServerResponse, error)
+
+	// McpServersControllerGetMcpServerToolsWithResponse Get MCP Server Tools
+	//
+	// agentmcp addition. The tools the server offered at its last successful probe, with
+	// when that was. 404 `ERR_NOT_PROBED` if no probe of it ever succeeded.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
+	McpServersControllerGetMcpServerToolsWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerToolsResponse, error)
 }
 
 type AgentBuilderControllerGetAllAgentsResponse struct {
@@ -3418,6 +3705,186 @@ func (r McpServersControllerUpdateMcpServerResponse) ContentType() string {
 	return ""
 }
 
+type McpServersControllerProbeMcpServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProbeResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON200() *ProbeResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r McpServersControllerProbeMcpServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r McpServersControllerProbeMcpServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r McpServersControllerProbeMcpServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r McpServersControllerProbeMcpServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type McpServersControllerGetMcpServerToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *McpServerTools
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFoundOrNotProbed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON200() *McpServerTools {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON404() *NotFoundOrNotProbed {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r McpServersControllerGetMcpServerToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r McpServersControllerGetMcpServerToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r McpServersControllerGetMcpServerToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r McpServersControllerGetMcpServerToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AgentBuilderControllerGetAllAgentsWithResponse List Agents
 //
 // Retrieves a paginated list of the application's agents, newest first, with the same
@@ -3755,6 +4222,42 @@ func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithResponse(ct
 		return nil, err
 	}
 	return ParseMcpServersControllerUpdateMcpServerResponse(rsp)
+}
+
+// McpServersControllerProbeMcpServerWithResponse Probe MCP Server
+//
+// agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
+// HTTP, or the legacy HTTP+SSE transport), initializes, lists its tools, and records the
+// result as the server's `health` (without changing `updatedAt`). The answer is 200 with
+// the outcome in `status` whatever it is: `ok`, `auth_required`, `not_mcp`,
+// `unreachable`, `timeout`, or `blocked` (a non-public address, or a redirect to another
+// host, which agentmcp refuses to connect to).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerProbeMcpServer` operationId).
+func (c *ClientWithResponses) McpServersControllerProbeMcpServerWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerProbeMcpServerResponse, error) {
+	rsp, err := c.McpServersControllerProbeMcpServer(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMcpServersControllerProbeMcpServerResponse(rsp)
+}
+
+// McpServersControllerGetMcpServerToolsWithResponse Get MCP Server Tools
+//
+// agentmcp addition. The tools the server offered at its last successful probe, with
+// when that was. 404 `ERR_NOT_PROBED` if no probe of it ever succeeded.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
+func (c *ClientWithResponses) McpServersControllerGetMcpServerToolsWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerToolsResponse, error) {
+	rsp, err := c.McpServersControllerGetMcpServerTools(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMcpServersControllerGetMcpServerToolsResponse(rsp)
 }
 
 // ParseAgentBuilderControllerGetAllAgentsResponse parses an HTTP response from a AgentBuilderControllerGetAllAgentsWithResponse call
@@ -4760,6 +5263,156 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 	return response, nil
 }
 
+// ParseMcpServersControllerProbeMcpServerResponse parses an HTTP response from a McpServersControllerProbeMcpServerWithResponse call
+func ParseMcpServersControllerProbeMcpServerResponse(rsp *http.Response) (*McpServersControllerProbeMcpServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &McpServersControllerProbeMcpServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProbeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMcpServersControllerGetMcpServerToolsResponse parses an HTTP response from a McpServersControllerGetMcpServerToolsWithResponse call
+func ParseMcpServersControllerGetMcpServerToolsResponse(rsp *http.Response) (*McpServersControllerGetMcpServerToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &McpServersControllerGetMcpServerToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest McpServerTools
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFoundOrNotProbed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AgentBuilderControllerGetAllAgents List Agents
@@ -4801,6 +5454,12 @@ type ServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug) error
+	// McpServersControllerProbeMcpServer Probe MCP Server
+	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/probe)
+	McpServersControllerProbeMcpServer(ctx echo.Context, slug Slug) error
+	// McpServersControllerGetMcpServerTools Get MCP Server Tools
+	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/tools)
+	McpServersControllerGetMcpServerTools(ctx echo.Context, slug Slug) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -5009,6 +5668,13 @@ func (w *ServerInterfaceWrapper) McpServersControllerGetAllMcpServers(ctx echo.C
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter createdAt: %s", err))
 	}
 
+	// ------------- Optional query parameter "health" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "health", ctx.QueryParams(), &params.Health, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter health: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.McpServersControllerGetAllMcpServers(ctx, params)
 	return err
@@ -5071,6 +5737,38 @@ func (w *ServerInterfaceWrapper) McpServersControllerUpdateMcpServer(ctx echo.Co
 	return err
 }
 
+// McpServersControllerProbeMcpServer converts echo context to params.
+func (w *ServerInterfaceWrapper) McpServersControllerProbeMcpServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slug" -------------
+	var slug Slug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slug", ctx.Param("slug"), &slug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.McpServersControllerProbeMcpServer(ctx, slug)
+	return err
+}
+
+// McpServersControllerGetMcpServerTools converts echo context to params.
+func (w *ServerInterfaceWrapper) McpServersControllerGetMcpServerTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slug" -------------
+	var slug Slug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slug", ctx.Param("slug"), &slug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.McpServersControllerGetMcpServerTools(ctx, slug)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -5123,6 +5821,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerDeleteMcpServer, options.OperationMiddlewares["McpServersController_deleteMcpServer"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerGetMcpServerBySlug, options.OperationMiddlewares["McpServersController_getMcpServerBySlug"]...)
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerUpdateMcpServer, options.OperationMiddlewares["McpServersController_updateMcpServer"]...)
+	router.POST(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerProbeMcpServer, options.OperationMiddlewares["McpServersController_probeMcpServer"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/tools", wrapper.McpServersControllerGetMcpServerTools, options.OperationMiddlewares["McpServersController_getMcpServerTools"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerGetAllAgents, options.OperationMiddlewares["AgentBuilderController_getAllAgents"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerCreateAgent, options.OperationMiddlewares["AgentBuilderController_createAgent"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid", wrapper.AgentBuilderControllerDeleteAgent, options.OperationMiddlewares["AgentBuilderController_deleteAgent"]...)
@@ -5149,6 +5849,8 @@ type ForbiddenJSONResponse ErrorResponse
 type InternalErrorJSONResponse ErrorResponse
 
 type NotFoundJSONResponse ErrorResponse
+
+type NotFoundOrNotProbedJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
 
@@ -6793,6 +7495,248 @@ func (response McpServersControllerUpdateMcpServer503JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerProbeMcpServerRequestObject struct {
+	Slug Slug `json:"slug"`
+}
+
+type McpServersControllerProbeMcpServerResponseObject interface {
+	VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error
+}
+
+type McpServersControllerProbeMcpServer200JSONResponse ProbeResult
+
+func (response McpServersControllerProbeMcpServer200JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerProbeMcpServer400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response McpServersControllerProbeMcpServer400JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerProbeMcpServer401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response McpServersControllerProbeMcpServer401JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerProbeMcpServer403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response McpServersControllerProbeMcpServer403JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerProbeMcpServer404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response McpServersControllerProbeMcpServer404JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerProbeMcpServer413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response McpServersControllerProbeMcpServer413JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerProbeMcpServer500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response McpServersControllerProbeMcpServer500JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerProbeMcpServer503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerProbeMcpServer503JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerToolsRequestObject struct {
+	Slug Slug `json:"slug"`
+}
+
+type McpServersControllerGetMcpServerToolsResponseObject interface {
+	VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error
+}
+
+type McpServersControllerGetMcpServerTools200JSONResponse McpServerTools
+
+func (response McpServersControllerGetMcpServerTools200JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerTools400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response McpServersControllerGetMcpServerTools400JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerTools401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response McpServersControllerGetMcpServerTools401JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerTools403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response McpServersControllerGetMcpServerTools403JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerTools404JSONResponse struct {
+	NotFoundOrNotProbedJSONResponse
+}
+
+func (response McpServersControllerGetMcpServerTools404JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerTools413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response McpServersControllerGetMcpServerTools413JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerTools500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response McpServersControllerGetMcpServerTools500JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerTools503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerGetMcpServerTools503JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AgentBuilderControllerGetAllAgents List Agents
@@ -6834,6 +7778,12 @@ type StrictServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx context.Context, request McpServersControllerUpdateMcpServerRequestObject) (McpServersControllerUpdateMcpServerResponseObject, error)
+	// McpServersControllerProbeMcpServer Probe MCP Server
+	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/probe)
+	McpServersControllerProbeMcpServer(ctx context.Context, request McpServersControllerProbeMcpServerRequestObject) (McpServersControllerProbeMcpServerResponseObject, error)
+	// McpServersControllerGetMcpServerTools Get MCP Server Tools
+	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/tools)
+	McpServersControllerGetMcpServerTools(ctx context.Context, request McpServersControllerGetMcpServerToolsRequestObject) (McpServersControllerGetMcpServerToolsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -7308,114 +8258,181 @@ func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, s
 	return nil
 }
 
+// McpServersControllerProbeMcpServer operation middleware
+func (sh *strictHandler) McpServersControllerProbeMcpServer(ctx echo.Context, slug Slug) error {
+	var request McpServersControllerProbeMcpServerRequestObject
+
+	request.Slug = slug
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.McpServersControllerProbeMcpServer(ctx.Request().Context(), request.(McpServersControllerProbeMcpServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "McpServersControllerProbeMcpServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(McpServersControllerProbeMcpServerResponseObject); ok {
+		return validResponse.VisitMcpServersControllerProbeMcpServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// McpServersControllerGetMcpServerTools operation middleware
+func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context, slug Slug) error {
+	var request McpServersControllerGetMcpServerToolsRequestObject
+
+	request.Slug = slug
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.McpServersControllerGetMcpServerTools(ctx.Request().Context(), request.(McpServersControllerGetMcpServerToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "McpServersControllerGetMcpServerTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(McpServersControllerGetMcpServerToolsResponseObject); ok {
+		return validResponse.VisitMcpServersControllerGetMcpServerToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F3rcuM2ln4VFGeqxt6lZTntzCRybU2p3U7ije12+ZLZVMtjQuSRhDEJMABot6bXVfsQ+4T7JFu4kARv",
-	"EmU7006q8yduiQQODg6+c4c+eSFLUkaBSuGNPnnwESdpDPrv8RyoVH/c4zgD9QdOyRVjsfBGH258D6fp",
-	"ceSNvGS5g9N0h0Se74UcsIRoLL3R3l+G5X++F4EIOUklYdQbeWO0gDidZTESWZoyLhHWs/nejOjp1QQz",
-	"xhMsJUTHVEiehfbdn1mGMAeEizGwEERIbN7njEqg0Vg/bkcioX5zIWUqRru7dpWDkCW76qtBSuee75EN",
-	"piFCTXAP3kjyDHwvxkKeghB4DmrxNItj30vC9BL4PXBFhvcAWC6A7wj9kXfjewlI/A5L7I0+PfpewiKI",
-	"vZE3T+XOPttJCCWe/fS08iDFCXgj79Jybmw5x9ToP06PqYQ5x87qOZ7/BFyYZd1/5fmeLHcxI2oPNfd3",
-	"soxEO3tfvdn3fC9Lo46dfICpINJs0uOj753mq6zIyi2pyMZtstxJwjRf/HOl51RxBR2qrf4o0TlnkoUs",
-	"RsXo/TbcMvJ0iU4Pz9Fl/rKIs7mhrEJxN0cyHjuTJWE6cCcUArxHxagUc5yA1OLwyRvPZuSj+qO6tiuG",
-	"UjwnFEtA7B444iCyWAofZQKQXADSLEZshrAaAWGBUg4p0AgxjnCq/hpoafZG3i8Z8GW5Uv2GWmG4gATr",
-	"A0+zRAmnHcJsjPrjxvfkMlUvCckJnXtqBYflBrXQPQVFY4QeiFxY4maM58shjHaRVe67S5o5/t7II1T+",
-	"WYmkOhGJIndY0EaUsAPXxJ2QhLQQdoo/qrcQzZIpcMU3y1EkGeIgM05RCppM6CIw1kO7xEUww1msRGHo",
-	"e4mZQv1j6JC510rmpZauOpXqU0Wb2mAljEbqCnpSLBclOVpAfY/DLxnhEOUYVFL3Rw4zb+T9YbdE913z",
-	"rdjV8ytCrtUJrdNxTckvGSASAZVkRgzDFFE5PreQk+nD+yxqHtX7ImVUOLrnkNFZTEK9p6FGdWm0UBqT",
-	"UAvU7j+EorrQW+bJSBF1dHFxO/7+6OzqdnxycTR+9/Pt0X8dX15der4HnDPujbxifIXEGroVtlCzVCPF",
-	"GYnQxLM6auIhHHPA0RLBRyKkUNsjJJaZONST7g+/fey78CNFxIVds+FAdSdy6tD//c//6h1QtFTnR4Sa",
-	"vSk5graCrpUH2wPv0TesPWPyO5bR6JmsPXt/dfvd++uzdw5Xz5hEZuwKWzVPXVZGDASiTJq1NFm5/3Ks",
-	"LEjSvKTM3WHFvzm5B6r5u4ahxXotL9/i6AJ+yUA8XUZ/Gp8cvxtfHb8/8xTZEhOtmT95MwKxUpD6kLms",
-	"tPiCDC6jGOhcLhARaM97vCn34S2OUE6c+/pPOCaRWdoMkxiiEVJTjNCKcet7M3y5vXHI1LtzX5KnV4K2",
-	"4B74EqWcTWNIFD0xERL0XgWWYcG20n0JjpXOgAj95+X7s9oGXdM7yh7oaZg+eatOD89vL48ufjq6qAh+",
-	"26YlYSoGexW+TzzKUph4vTapVAECRaw8JiNkRh6hYrjPujdBVYSDbb+2C/aR4zP90K36KNj2J5RxR80h",
-	"pdAEkgssK6vtPo5tWxGoYSkgsx9ap2dm0/X424MJVSLxbK1yeXL9/eZKxVmtxh1FEprUnILPrGE0TX1V",
-	"TAsbLCp+x/iURBHQJ7F4fH31w62a4Oz97fjw8OjS5W45tMveqwWg8fkxuoNlqVYW+B4QDkMQ2tKTCyIQ",
-	"S4EXlmiVr29ejq8FkQVjc+JiHN4J/Ukwy+J4rKkLkAhZCmgraC7dclT5dJzi+Miw4YmCe3x2dXRxNj5x",
-	"+JkPbJ0fZCZweVs8YYVXv1ln39cviTqtNBU4YpYQbA/QO4O72kmP2Xyeex6KvdyiFol8RMG4UcrSh0jz",
-	"89nmT4cqWG0DORDQcvA/pz1UB6fSKNKQsBkMG5E9x8uY4eiKsRPM5/BkTp+Pfz55P353e/X+/e3J+OL7",
-	"I4fNuW46opLIJbpiDJnJ6uCQi8OURUttQainuFI4FO0N97/5+i9/RtOlhCbe7r0gLliWlHQW+FCnTzv+",
-	"e+iUvLWMbnDBclkdERLCNcX3mMR4Gj+d0ddn45/Gxyfjtycui+0EyJ2hzl0hGQdFdlY+dIAkXyI8x4Q2",
-	"weIFedpCX8HVCEs8xQJQiKk6WFPFaBwuILJcdZasAOWMyYWyfB+wmNAHTqQEeqCAgyvklsAHSC/XHBQO",
-	"IdP22XSJiBQQz9DDAmh1ZiLQFId31vS4pjiTC8bJPyF6nm48Oj2/+vl2fH7849HPzm5VJqhvE06J0kEL",
-	"wBFwRVlChCB03oSavZfbH5civTF2UlfbuYsxlnxutzHF5nt2p3eseN486SJOrmAHhsvWyYToFCKCr3QM",
-	"5smn4vL6/Pz9xdXRu9vTo3fH49urn8+PKiwvZkN6OqTnc5l/aCbeUV+gJBNaEuskNJHn65fchTYii4OS",
-	"w446JEGdsKA4LG2c0DhUEFrNG6Rc2VuSmJBOmTz45BEJif6jFmIsAmaYc7xU/7ZhYmd7KhHjxvthd4Ty",
-	"mpKPSJIEhMRJqpRaQuKYCAgZjcSB9ntDGS8RoWoULaVKGxKKMHX3S21VIzhZj/TVtqBlqTbTsQk32jMi",
-	"jVDsApCTy0BYIAFUGisYkM4oHCD4JcOx+ixwng0UW3R0JAnTQRuDG/mVTeg3YfmWB0l1Pc3vi3RL8eWU",
-	"sRiwxtVa8qXOj3H8gJcCBTSL48oCffSwIOGiNL1CzPkS2ZMrWvdZDWL0rAlzNvfdzfq0hXlFEVKV0mgj",
-	"x9v3c2OL8UhbKLBED8ABzQgXsnhFB4Z7s93JM3k4iogiBsfnzvGsrIVN/wGh9MqUVMsU9bTUZuOawLF7",
-	"qOvJrMaErdmtTWTPzYKVeY/7Pc/37r9qSXcUWbJNJslIDayaibXGGE5e6VMfXCnzb/0pe3Tj8x9sxN5g",
-	"q59HGPXhdI5aFcFyduS45dDRvjl+ifiVM9GEkMre1E9zFRs6INAR8Vxo6yLqV7JMJc9vWsRTC+EJES1a",
-	"LLLiXjB+lV42wtxxINe9fI7noKhvbF5kl6m+66S+sAY6V9CLcJHpEEVFpitnukDhGpH5i76Zr41Ok0zU",
-	"U72TrBtDZjgW4K+wJlbml/SB0HvZVMkJ/niio9w6czf0V+jo/nO0KMj+L+cKsoCBjOsigJLQr4b73/he",
-	"qo4AVxrl73/877/rzPNfR7u7H/4+mYjdv/7h5t+3Pqj/TSaX/7b91z+2oU5N41ZmaOeFq4OL9Ge7MNSV",
-	"4LoMYL58V1Gteuc7DvC+qaVK2K3VUFQW5/fQZv0nX6/KqlKm88PFv92dnEwuN1B8/WWqqviKnTOVIBvp",
-	"wf5zWj24PvNbVWd9J6iBjd6DbogpClQ2h5kaYFSNuXflv5qpe8XbQiTOObsnEQhko346QKCLI0Kip/J7",
-	"YFGODbVoacioHqk6/YH2WaaCxZkEpABiS2yj64sTXznVkKRyqd+ijOqqh5JW9exodzdmIY4XTMjRm+Fw",
-	"z62a+fWxKT9TtaglTqDJZ7S1yBJMEQccKbt8u7KYv1l+F7U9zzyMwhZv9BFsXRW0+tEfpEyvedwu0H5e",
-	"56EGapPuI6oWHB0rU2S9vu/hjW9kwzd80xWO4bMGrqqSXoaX5UxZmdYyrHzJ5df2rzCVG5Zuu03c3N02",
-	"m2+FDFRq8FZCWCesdJ7CzkPQ9GR4m7NYtwyNUFsRr7oY1gXpFHjOGTdpn+Y6beq9LRjCZjOgEaFzpB/y",
-	"EQzmAxQoEgIfBbrYa6BrvNQ/pyxaBlVMtMQ27YY8xleJT62qo1jNG7OGctxOJnQfdxO7bMQdpI6MJzhc",
-	"EAo7OVjaNL56p7rgRmVKY+lF1cOnZvbTLRSYYRJnHISPqnUcM5bRyEeMAgIq1RfA8y8r0Y21gU8rEC1H",
-	"HPJ0aZVCk1BUD6MtpUx+uLo6Ryb2iiR8lFUVUi3RWCUCbbPkX7sjNipwWjWNEwuuD+0SrPfbGX1/2F4d",
-	"WTmC5djlAnJ2+UaE2kTPsXw3hctc0zWjshcnTaXetF6U1aJNCWXD2ApTpMyTHsbLZjbLUwyWU0zx3Liy",
-	"p2G6uZmZhGnLSRorOVbMaVbKMISjyKRHEnZfEYAPxmldCgmJ53tzXbiaMiHnHLSm6XWyciMmwR+PzfO5",
-	"uZT/c40K1EtqE6IVquq2rSI1mGTD4ZtQB6v0n3BrPlGsMB/U0Lq76Lyxca81vVCQU6s03zztUGemN/EC",
-	"k6ikTCIBtQO0vrS+p1+ydqY1tfmd5kg5Qr1uv9NQqWzuaoGoBGM32eAcxGIsJAoXmM7hmRtprakmx9oa",
-	"DNZZFreViO8qG0xNW1hi/WOmxbF+gbjpSrv9V42dqhcPMy5YCzrhvGFjVc+EE/lP7ZerQeTJAlJbWd7a",
-	"UQ7etb5Ty8DaeU053BOWiQBhGqGAwkcZ6NqqlINOH+qjHCgOBnmyWMcRlJjXbNCM89YccMgyWl31122S",
-	"H+edHCVz1hs1eY+GmaNt8WpJfSTHCsCjWpbhySZv1cjKedFG0CatICOU2daMZjGW2rDri5MdgWcwQCfs",
-	"AfhOiAWgGJRZI/wJjcicSOGjYMfu722gVBLmUuh/g4Iwa1aZt5R1od86QFiihAmJ9oZDBW0ch2rUwYRW",
-	"AL3W31Yxqj7gnX8Od7692bJ/3O7cfBr6337zmH/RYVgVweG+0NFht9RBxAkmuiOvDxSvGdZkPWz2qttJ",
-	"63QafsgSTEv3zHQqtToR7/NSVqS4EIOECNmkyyyL42WrPnx+NmeVZ3qtFUTvhE7NXdLeoXaAdQVcat47",
-	"QCwhUi1Of2WqPTNqFGxkCrIyEjklXvlX3peU0atKGb2SHNG/Ihf0ujI+v1KK54l5mw7U2ChH82LIoaub",
-	"e0DHSp/KLCBC0ap00AGyDlEYA+YCkZo39CtmiHL6SFemaDVlbSGVr15DPihfF30FeaENcz3NYL+AMONE",
-	"Li/V04W++hGWLWGh82P0IyzRFhnAAF2AkCj/aMZZovnwDovFlGEebQ/QaSZsN0x740nRZGwqg51ucV0w",
-	"XC7XEqTrSwmdsXbSOMyAAw1By9ohS0AeLrBE42OTERd6g0gIPsICEbUhCVC1kdNlUZk3UrRO6MT2jb7N",
-	"SBwBd9x9MfHQDCckXg7Q2JkljIn2VRi/E6b8XMhiVDRdTgwAEDpHjMa6chvpSu3ri5PBhE6oQZO8ID/E",
-	"nBNQJjIKDDuCvIB6wWKdUsBVlt6BDtkxChPq2OgHprvNtdqJ6QSSQDGVA2QmNgH5BbZdQpVgfzChUxYt",
-	"/dxOFx1B/SBkEQTGPJdEmrhOwf3x+bFCk/viRoi9wVBrnRQoTok38t4MhoM3xn5faEncxWRH81Dsmnq2",
-	"qdkP8y/9yBxaIiYXIDmBe8W/4lKDSLdvFiWQJT/+JMw+CR9ReFDM1yWPftmRInACExqYRM1uoD3eYDco",
-	"PF7NfAHSuXHA+DrKZAiQ5anbWqlIMXwqOsP0pRSaVVboDhmVnMUx8O9BjuPYsNGrXufwof3sl4/smtsJ",
-	"Hv21D5p7IXo8WF7G8HhTa5//ajjsUfHer7i8LIZrbWmp76oViUff2zdEtI1dELvrdFDrV/bWv1JpctAv",
-	"vVn/Utk4qN7Y6/FGvYHp0fe+7rOiaq+efqvHbC2NPFotZEmC+dIbeWoHUCF7Es/1nTIVePRuHk2kv3kS",
-	"jaxoHNMbNEBBRiIdx5kDVaIPkQnw4KkAKg8QkaajR8ccUuDuUZ3Qrf3ht2jVTQMoKK37wDdD644y33RA",
-	"4Diu9PhWwBJt7Q+HqLvDTKl8Bb0mo1hp8j1AUWbGATGhIYtjnArQMFBWVROB7iDd4OQ7pYr2pgsQ8i2L",
-	"lpv1lfS9A2mTi4jW3THUellQ786SWo3mYzUwIHkGjw3o2evPFFGpSGsnJX80L0rtTXv+fAO0zKGxaqMa",
-	"NHndsDX8dv0b1ZtTngF2+3tf91lUS6/VZ0ZKI7NlJ0EHVD766+ya3U8ZiR6NiMYgoa0CUH1ewqrtBUQZ",
-	"sQ6ma2wQaa5HUmdZOZx4NoNQGnezDwiZyUoQ2ljfO0hUv5jFLLARQSwChvak97zTpz0K2nkSWyd/5Sdx",
-	"v+dJLDrNf6NmhxG6tYfJX+sAtJyQDcxu/cXy2l409VTJ/5zqJq+X+iLXr0KuvwfZQ6g3c/GUeCpXLMUy",
-	"XHTFq5yjkGIuCY7j5WhlqNIvOhcF4vAPozPQ2JjTE+oa2ohDGuMQRLW/UPtmW7YoT//7DrSBvoujSBvr",
-	"2hkoAqGTMkoaFFn/wIZHhQmcaItesARMz3z+Qm+T2kkWPcek7jKVQ0ZDogz/wlTufZBraaxeNu9vBITs",
-	"Zn7RtL83m9fI7IvZvLtgysp3isx4q3o/0TdEPejAZg5qIabKzK0GAHSwVHQ2PeuebP15AlROqPbSD4zD",
-	"rsP0sZ5InWzTueI2qaOxwbeHBROAdC03msV4ruAy0AkjhZwTampVUKBjuHcAqQUyNYteph3BpBN4JZ2j",
-	"TjYmVNnwPiJzynRld4gFbBQ9dBs2mgHEtotH80aClotHuxL37QM1OxGePaTTyvDssSr9wRuNVr8OBvNw",
-	"oYzMtm3cUju2Q6gAKogk94BENjVJnO2uq19NBqQkaU3++ImhWDdIlDfUVy7bbr3WuhL7qbOiR0bRuSV5",
-	"ZceXZUUjaWYvSm4U/pT3ITdrsRWDiuun+yu21l6nFj13lV9V+yeBLIiZ0/1Fzb0ywxvZLUU5HL6sGd5b",
-	"1VkzWBdpvaS5P44iodtbGEcJ49VYkGROKF7JrNKWIkC6ksxqy3rV/8GEmkvsjCLNbTmjdk0q2clg6tIG",
-	"HWrvukrzwCjXB2LvFcdUPJjg+P5wOKFPCb/7OtBOmesTiAHSt55MaH6zZGECKIWutan6m0ZO6B7lkfuD",
-	"8vJpq7SdMD6dUHOBS87WtptS1rgwFTNlYy9mHJWtd+KKPc2d6YeAzR6TF/NMNvAtVmGvK+Cuh4FwFEGU",
-	"Xz9khP4JcOzc4PvF/3hl/sc4itziDLXXL+aLKIC2bU4vjdEXethumN4y7VaEWnzeNhU2OXQfoBZAntAK",
-	"Ihvws9UfeeS/BQB9JBjCiENq0lJmxdpzWWCexCBEf1gy6yqR6TvOki/Y1IpNhs9RWTr1ZHz6gkqvDZXM",
-	"MagAk97m50BT2T721LonVxTzcky3/U/ZcOdFBdOo+LkSBRbC3OE4XZr0tXJqFehUS6YGyK2JUgjSu/dQ",
-	"o5Ap/cAo1B0tI5RiISbU1Fv9h2lrCsqqLHcuNjPFVgPTPSQZmoPUT6V4ros0mWLihBa33TGO7MC2m2rd",
-	"yGWbUjn6hObDKzZwBecKuyWJ4+Le5wqHtgfobzi+U2zIiRP2nmhxR1Kh76c3UKwYYX+MxVJqG2gc4uYM",
-	"STYHZU23YXSJw/VaslM37PGbrydrBDE+fPkZqNrPQN2U/YtOk5xti9srOt/2hk67mu07LBsKu/hTa1jL",
-	"3yvbFDtf7B+HqbZ59qoIdPDuS1ngr1IW6Ci4Lq1Weaa7TvAC5kQoNEBYAaZ+a6v9lG3nwYmQ0RmZZ7Yb",
-	"zWq0aj2fsD+5I3R6IGSUQqjvoyUmZGF+dYqCEKOyLyO/Kbm9BnGAxuYxY1lXfrRiQluaJLVKK8oW2369",
-	"ohK8IALZK8D7QnrtsrGXKxR8rZHczYoIKx0+n7WQ0Gkv3xz3VjsXv9eqwi8FhVC7a6IHyPZ0I3Y/qdPX",
-	"t87QkTVbSqXervwygUK6WDBdcqTDDNrpMdFaG5uYTWgdHzWOLnBkcpy06LhAkmMqsLlKfAtwuFDCvSiy",
-	"LE54Na8bEdvajyh+aI0IPTuKYSa1WWD6Zoq6P2Ne94RZw4sqzL5MKaTD2s9UD7mOgt9+UOJ3Ug+5MRas",
-	"L5BEIoWQzEjYccR9bS9R9ZSsAsGfRNUGG/T1QIuP3y4v858U/ZeUNf2aGvj3U2j5e0j1PuGgbBYHMRd+",
-	"9Kq61M6BUj3tBwxtVT0ZfTGi9lR0mM2I1bb2V66KcL/SbbaOc20VZ6XNOnDIDHS8KVB2etBe7bmiWR2N",
-	"aU6LVuFWBU9o7snEgBXAuGlQrLsRHrDoq3RrTfrP8W26XYqvNq3R3Nyl+C0C2u+0aPNLveZTXArnqgCN",
-	"jvklAR9uFAaKzmqwMdJHrWyF3woSfAeIZzTQtW8dx/Kb4TfD3fs3pmzLENgVM9Lhk0RnAotG6zWxI1FL",
-	"PxQ94CjBS11GWsYsutnSLAMcmx8zzteLOAiWcX3lgG0EdZMwRTpWMqT9G5sCbJ/ae7x5/P8AAAD//w==",
+	"7H39cts4kviroLhbNfZvaVlOPLszcv1qS3E8M77xV/lj5qairAmTkIQ1CXAA0I4256p7iHvCe5IrNEAS",
+	"/JIo29l4Usk/kSUCaDQa/d3Nj17Ik5QzwpT0Rh898gEnaUzg83hGmNIf7nCcEf0Bp/SS81h6o3fvfQ+n",
+	"6WHkjbxksYXTdItGnu+FgmBForHyRjt/G5b/fC8iMhQ0VZQzb+SN0ZzE6TSLkczSlAuFMKzme1MKy+sF",
+	"plwkWCkSHTKpRBbasb/xDGFBEC7mwFJSqbAZLzhThEVjeNzOREMYOVcqlaPtbbvLQciTbf3TIGUzz/fo",
+	"GstQqRe4I95IiYz4XoylOiZS4hnRm2dZHPteEqYXRNwRocHw7glWcyK2JHzlvfe9hCj8FivsjT4++F7C",
+	"IxJ7I2+Wqq1dvpVQRj377XHlQYYT4o28C4u5scUc17P/fHPIFJkJ7Oxe4NkvREizrbtXnu+p8hQzqs8Q",
+	"sL+VZTTa2nn1etfzvSyNOk7yntxIqswhPTz43nG+ywqtXNMKbVwni60kTPPNP5V6jjVW0L4+6g8KnQmu",
+	"eMhjVMze78AtIo8X6Hj/DF3kg2WczQxkFYi7MZKJ2FksCdOBu6CUxHvQiEqxwAlRQA4fvfF0Sj/oD9W9",
+	"XXKU4hllWBHE74hAgsgsVtJHmSRIzQkCFCM+RVjPgLBEqSApYRHiAuFUfxoANXsj7/eMiEW5UxihdxjO",
+	"SYLhwrMs0cRppzAHoz+89z21SPUgqQRlM0/vYL88oBa4b4iGMUL3VM0tcFMu8u1QzrrAKs/dBc1cf2/k",
+	"Uab+qklS34hEgzssYKOa2IkA4I5oQlsAO8Yf9CjEsuSGCI03i1GkOBJEZYKhlACYpAvAGKZ2gYvIFGex",
+	"JoWh7yVmCf3H0AFzpxXMC6CuOpT6Ww2bPmBNjIbqCnhSrOYlOECgvifI7xkVJMp5UAndnwWZeiPvT9sl",
+	"d982v8ptWF8DcqVvaB2OK0Z/zwiiEWGKTqlBmAYq588t4GRweZ8EzYMeL1POpCN79jmbxjSEMw2Bqysj",
+	"hdKYhkBQ2/+UGupCbpknIw3Uwfn59fjHg5PL6/HR+cH47W/XB/95eHF54fkeEYILb+QV82tODKxb8xZm",
+	"tmqoOKMRmnhWRk08hGNBcLRA5AOVSurjkQqrTO7DorvD7x/6bvxAA3Fu92wwUD2JHDr0v//9P3ACGpbq",
+	"+ogyczYlRtBG0LXzYHPgPfgGtSdc/cAzFj0RtSenl9c/nF6dvHWwesIVMnNX0Ao4dVEZcSIR48rspYnK",
+	"3edDZQES4JJx94Q1/mb0jjDA7wqEFvu1uHyDo3Pye0bk42n0l/HR4dvx5eHpiafBVpiCZP7oTSmJtYCE",
+	"S+ai0vIXZPgyigmbqTmiEu14D+/Lc3iDI5QD5w7/Bcc0MlubYhqTaIT0EiO0ZN762Qyf72wcMOF07krw",
+	"YCdog9wRsUCp4DcxSTQ8MZWKwFkFFmHBppZ9CY61zCAR+o+L05PaAV2xW8bv2XGYPvqojvfPri8Ozn85",
+	"OK8QftuhJWEqBzsVvE88xlMy8XodUikCJIp4eU1GyMw8QsV0n/VsgioJB5t+7RTsI4cn8NC1/irY9CeM",
+	"C0fMIS3QJFJzrCq77b6ObUcR6GkZQeY8QKZn5tBh/s3BhGmSeLJUuTi6+nF9oeLsFviOBglNakbBZ5Yw",
+	"AFNfEdOCBssVf+DihkYRYY9C8fjq8qdrvcDJ6fV4f//gwsVuObWL3ss5QeOzQ3RLFqVYmeM7gnAYEgma",
+	"nppTiXhKRKGJVvH6+vnwWgBZIDYHLsbhrYRvgmkWx2OALkAy5ClBG0Fz6xaj2qYTDMcHBg2PJNzDk8uD",
+	"85PxkYPPfGJr/CCzgIvb4glLvDCyjr5vn5PrtMJU8BGzhWBzgN4avgtGesxns9zy0OgVlmvRyEeMGDNK",
+	"a/okAnw+Wf3pEAXLdSCHBbRc/M+pD9WZU6kUAUtYjw1vVlB8Kk64OhP8hjwe23rus/PTNwdPxfEcaxQj",
+	"mcHFm2YxqBUELcgLQDigehlefa3kMG5h5lNEldkKiUik92BHl+iyZ3GGFzHH0SXnR1jMyKPP4Wz829Hp",
+	"+O315enp9dH4/McD5zhyPeGAKaoW6JJzZBarM+r8at7waAHanH5KaOHP0M5w97tv//ZXdLNQpCn7dp6R",
+	"R1uUlHAWvLoOHzhhdtAxfWPR28CCxbJmVzQkVwzfYRrjm/jxiL46Gf8yPjwavzlyUWwXQO4KdexKxQXR",
+	"YGflQ3tIiQXCM0xZk3E/I05b4CuwGmGFb7AkKMRMM7kbjWgczklksepsWTP3E67m2gq5x3LC7gVVirA9",
+	"zcSFlqKKiAGC7Zo7JEjIQVe+WSCqJImn6H5OWHVlKtENDm+tGnjFcKbmXNB/PZIxFcL64Pjs8rfr8dnh",
+	"zwe/OadVWaB+TDilWh+YExwRoSFLqJSUzZpcaOf5zseFCA7GLupqHu5mjFWV69Bco/mO38KJFc+bJ10u",
+	"lSs7A4Nla/CT6JhEFF+CP+zRt+Li6uzs9Pzy4O318cHbw/H15W9nBxWUF6shWA7Bei7y983CW/oHlGQS",
+	"KLEOQpPzfPucp9AGZHFRcrajL0lQBywoLksbJoAPFYBWYzip0Lqvosa9VgZyPnpUkQQ+1Ny9hfMSC4EX",
+	"+m/rsneOp+K9b4wPu73FV4x+QIomRCqcpFrBSGgcU0lCziK5Bz6IUMULRJmeBahUC0rKEGbueemjajiK",
+	"617X2hG0bNVGndbBRnt0quEWnxPkxJUQlkgSpoxFQhBEd/YQ+T3Dsf4ucJ4NNFrAU5WE6aANwY1Y1zrw",
+	"mxBJy4O0up/m70Xoq/jxhvOYYOCrtUBYHR/j+B4vJApYFseVDfrofk7DeakGh1iIBbI3V7aes57EyFnj",
+	"cm6euxuBa3O5y8K9rZSRRo7nxc8VXy4i0FDIAt0TQdCUCqmKIeCk7412J+bn4SiiGhgcnznXs7IXfvNP",
+	"EiqvDA+2LFEPEa43r3Hiu5e6HlhsLNgaaVyH9tyIZBmDutvxfO/uVUvoqYhYrrNIRmvMqhnkbMzhxPg+",
+	"9uErZSy0P2QPbqzknY2eGN7q595euJzOVatysBwdOd9y4Gg/HL/k+JU70WQhlbOp3+Yqb+hggQ6J50Rb",
+	"J1G/EvErcf6+hTyBCI+obJFikSX3AvHL5LIh5o4LuWrwGZ4RDX3j8CK7Tf1bJ/SFNtC5g16AW6u1QtOV",
+	"O11w4RqQ+UDfrNcGpwnswlJvFe/mIVMcS+Iv0SaWxvrgQsBZNkVygj8cQcQBoqhDf4mM7r9Gi4DsPzgX",
+	"kAUbyAQkZJSAvhrufud7qb4CQkuUf/z5v/4BWQB/H21vv/vHZCK3//6n93/ZeKf/m0wu/t/m3//cxnVq",
+	"EreyQjsuXBlchKLbiaEuBFdFY/Ptu4Jq2ZgfBCGnTSlVst1aPktlc34PadZ/8dWirEplEKsv/nZPcjK5",
+	"WEPw9aepquArTs5k5awlB/uvaeXg6ih8VZz1XaDGbOAMullMkSy0PpupMYyqMve2/KuZRqFxW5DEmeB3",
+	"NCISWe8gOAggUSWksJTfgxflvKHmuQ45g5mqy++BzXIjeZwpgjSD2JCb6Or8CBx6JEnVAkYxziADpYRV",
+	"Pzva3o55iOM5l2r0ejjccTOYPj1vyu9UzaGJE9LEM9qYZwlmSBAcab18s7KZXy2+izyrJ15GaRNp+hA2",
+	"ZGgtf/QnpdIrEbcTtJ/n3OiJ2qj7gOkNR4daFVkt73tY42vp8A3bdIlh+KSJq6Kkl+JlMVNmCbZMq55z",
+	"+7XzK1TlhqbbrhM3T7dN51tCA5V8yKUsrEHSc4JjTf7LMVos8JN5fJkxn1/fztvTNIFEm5VZVynNbbB3",
+	"o2qbWNul86YIwYWJ3TURZPMn2rwofDolLKJshuAhH5HBbIACDULgowAy9gaQqKf/vOHRIqgyUwtsU+HI",
+	"nYMVx9ayZJjluDF7KOftREI3nzBOz4bDQoFLPcHhnDKylXNZm4uhx1Q33Egvamy9SF352Axhu9keU0zj",
+	"TBDpo2oyzpRnLPIRZwQRpvQPROQ/VtwiKz2mliBaeAPJY95VCE1UWD+MNrQU+uny8gwZpy1S5IOqyp5q",
+	"ns0yEmhbJf/ZnbGRRtUqohwncn1qF2A4b2f23WF7imvlCpZzlxvI0eUbEmojPUdlXpfPGn5zAQu7jht+",
+	"q7lppubXBYC+x7i6TsJUcwIGoR4br1I0ITzTx3AT8/CWRK16bi6Nm57j86Om4tHUsLRmBeqO1rNsRjLS",
+	"KlQPBWs9veoxStUxZnhmzO3jMF1fFU7CtOXSjvWV0chpZlZxhKPIhHASflehtXfGsF5IRRLP92aQ6Jxy",
+	"qWaCgDTsdYlzRSvBHw7N87lKl/+5QkzDltrodYk4vW7LYA4m2XD4OgSHGnwk1+YbjQrzRU0wdBcpNA7u",
+	"pYZACnBqlQnrh0bqyPQmXmCCqYwrJEntAq0uxXh+JWdNEFcUgXSqTOUM9QKRTmWqQhXLKaniaV6HMnLu",
+	"F2OpUDjHbEaeSAFW42tirK2SZZX2c11xZy/TE/WyhbbY3yFcJ4wG+vKIEsoZahFb5ZkKeWm4msP5RhpU",
+	"QlaNxmRNFZsTLaQef07FvD1OQhaidaml6ophaz3t88wEentpDRrhxb7cCZYi/Bm88EutwE/qiS9WLkzt",
+	"3uf8a55KYhKvIE3Z5qCrOZEEgYmJBGZoA2gikZs9D7xp+K7AnoZ+pclbP9tOwQqzNf0RjHFVejfXUhFX",
+	"WbiUpZm6KDIpHhWpbDpFqYrJaqO10zWpiWo/E5K36Bg4L9NbVinnxBhT++NyVeDR3Lq2pbygr5y8a3/H",
+	"9nLVhGcqyB3lmQwQZhEKGPmgAsioTQWBRAWQq4G+XUGelgIeyxZOmQnRmm0S5ryp2PW3bXchzuv3SuSs",
+	"toLyyrywk33pLfXhKpYAHvS2DE7WGVW/gRYXraehucg51CC2kFum5nA9SLtRHlTMrMA3ggwG5AIn+PXX",
+	"X7fGmZoTprSKSAKbZ9aaQxLiFN/QmBYALLmRTadMIULdaXyEJaIKRSSMsTBcMkFYoYAyqiiO6b+MCt5A",
+	"TYUJ92CfHb6BX+cLh18b83wPuYpiwG+DVnTEWBEWLo5lTwhSq+9Wojp1LGnlMX8Q3ZknHQ0E4ZkgGk28",
+	"ADJjMZGyG0xBJM9ECLc6F8A9iIUqiYJ87HViBwdgI2+capoBOEmoZVv+HMqf22wFxezhkE15k5o7OfZd",
+	"ia4ePLt8vu0+fQKlyYrNS5ExfYFarMxjLojNWfaHw6FRAfbgUE12kPlac9JbkioHc51R+jbNrCTHJqlV",
+	"UF+7yO7+8mvShrt1ipFHKLPFwc1yAC08rs6PtiSekgE64vdEbIVYEhQTpYiQ/oRFdEaV9FGwZWXNdaCN",
+	"XCyUhL+J1pmto8aMQlwgGLWnmUfCNVaHQ23zCBzqWQcTVrH0ah0WKm6ad3jrX8Ot799v2A/XW+8/Dv3v",
+	"v3vIf+hw1RQh8b5KWocnpK7sOiFUd+bV4fEV05pcD5uz0+1h7vR4/pQlmJW+ZVMr3+oBPc2LqZDGQkw0",
+	"zygrK+JFK7N4eg7LMrf6FViOvdNYar5ecG2D9x7y/lMzbg/xhCq9OfjJ1BtlzFjekUlDz2jkJLbnP3lf",
+	"E2VeVKLMC8mM+XdkwLysPJdPlNjyyGyVDq6xVmbKs3EOKPrqwTqWemnNBiIULUuCKXTLMCZYaAV98O/K",
+	"i8nho135McshawvSvHoJWTD5vtgLyIZZM8OlmeIgSZgJqhbG+szl1c9k0RJoOjtEP5MF2qADMkDnRCqU",
+	"fzUVPAE8vMVyfsOxiDYH6DiTth67vfS5aHNj7FSnXxGUSZXbtQBBVQ21FkcTNEGmRBAWEqC1fZ4QtT/H",
+	"Co0PTR6ghAOiITGGqj6QhDB9kDeLoh5hpGGdsIntXPImo3FEhBMHkBMPTXFC48UAjZ1VwpiC34SLW2mK",
+	"7qQqZkU3i4lhAJTNEGcx1KshqE+7Oj8aTNiEGW6SlyGGWAhKtIqMAoOO3JxHcx5DPgSuovSWQBCQMzJh",
+	"jo6+ZxyXrtZOTS26IgwzNUBmYZNNMMe2Tr2SqRBM2A2PFn6up8uOjIQg5BEJjHpunXNeif3x2aF0bLqR",
+	"tzMYgtRJCcMp9Ube68Fw8Nro73OgxG1MtwCHcttk8d+Y8zB/wSMz0uK6PSdKUHKn8Ve01YrAeVsUfpT4",
+	"+Eaac5I+YuReIx9MOd8p0cUJmbDAZJlsB+B9C7aDwvsGyJdEOT2vjK2jVYYAWZy6zT00KAZPRW8CaIsG",
+	"qLJEt8+ZEjyOifiRqHEcGzR61YZi79rvfvnItumP9eCvfNB0JuvxYNkO7OF9rYHTq+GwR51fv5K6sgSg",
+	"tZC3fqqWJB58b9cA0TZ3Aey208MHhuysHlIp7YRBr1cPKltX6BE7PUbUy7YffO/bPjuqdouAUT1Waylf",
+	"BrGQJQkWC2/k6RNABe0pPIOuhhX26L1/MLkDzZtoaAX4GBzQAAUZjcCnPCNMkz6JjG8O30jC1B6iytQx",
+	"g88hJcK9qhO2sTv8Hi3rdYWCUrsPfDM19DTwTd0njuNKl5kKs0Qbu8Mh6q7F1yJfs16TDlVpM7OHoszM",
+	"Q+SEhTyOcSoJsIGyloxK4xbqffOdAg3ba41I9YZHi/Wqaft24VynFeaqLpet7Sp719PWKlMeqo4BJTLy",
+	"0GA9O/2RIit5+O2g5I/mpTi9Yc+fbzAtc2ms2Kg6TV422xp+v3pEtXffE5jd7s63fTbVUmH+mTmlodmy",
+	"frKDVT74q/Sa7Y8ZjR4MicZEkba6B/19yVZtBwSUUWtgusoGVaZBp77L2uDE0ym4+gc9mZBZrGRCa8t7",
+	"hxPVWwOaDTY8iIXD0N70nl0l272gnTexdfEXfhN3e97EotfRH1TtMES38jL5Kw2AlhuyhtoNPyyubKvT",
+	"x1L+5xQ3ebL3V7p+EXT9I1E9iHo9E0+TpzbFUqzCeZe/yrkKKRaK4jhejJa6Kv2iX4NEgvzTyAw0Nur0",
+	"hLmKNhIkjXFIZLWrAthmG7aiAP6+JaCgb+MoAmUdjIHCETopvaRBkQ4YWPeoNI4T0OglT4jpFJQP6K1S",
+	"O8Gip6jUXapyyFlIteJfqMq9L3ItjNVL5/2DMCF7mF8l7Zem8xqafTadd5uYYrqtIjLeKt6PoEfpPTg2",
+	"c6YWYqbV3KoDAJylsrPVC3Sige8TwtSEgZVu0jkgFgYMzHBFU6/rtuZBY8Pf7udcEgSFaGga45lmlwEE",
+	"jDTnnDCTN4cC8OHeEpJaRqZXgW3aGUw4QVTCOfpmY8q0Du8jOmMcytJCLMla3kO3TLXpQGxrfZ+XT7a0",
+	"vu8K3LdP1Ky/fPKUTgHnk+eqdEVZa7Z6EzwswrlWMtuOcUOf2BZlkjBJFb0jSGY3Joiz2fXyARMBKUFa",
+	"ET9+pCvWdRLlbYQqr3tpfbFKxfdTR0WPiKLzno6lde4WFY2gmX1VRyPxp3wjR7O6SyOoeAFKf8HWWuHd",
+	"Iucu85clfCORZWLmdn8Vcy9M8Ub2SFHODp9XDe8t6qwaDElaz6nuj6NIQm0uFyjhouoLUtxxxWua1dJS",
+	"Bggyyay0rNcR7k2YaaNsBGmuyxmxa0LJTgQTUhvA1d7VzH3PCNd7at9sg5m8N87x3eFwwh7jfvfB0c64",
+	"axPIAYJebxOW9zYvVAAt0EGa6s8sclz3KPfc75WvP7FC23HjswkzbetytLb1h1thwlTUlLWtmHFUNhyQ",
+	"l/xx5kw/DtisWn02y2QN22IZ73UJ3LUwEI4iSLAuz3LwCHbsvEPiq/3xwuyPcRS5yRn6rJ/NFtEM2hZO",
+	"PzePPodpu9n0hingpszy502TYZOz7j3UwpAnrMKRDfOz2R+557+FAfpIcoSRIKkJS5kdg+UyxyKJiZT9",
+	"2ZLZV8mZfhA8+cqbWnmTwXNUpk49mj995UovjSuZa1BhTHDMT2FNZV35Y/OeXFLM0zHdhgJahzsrMphG",
+	"xQvzNLOQpnP1zcKEr7VRq5lONWVqgNycKM1BenczAC5kUj8wCqG6boRSLOWEmXyr/29KLIMyK8tdi09N",
+	"stXAVDIqjmZEmWIwPIMkTa6ROGFFj1+ok4KJbWXnqpnLksly9gnLp9doEJqda96taBwXbx6pYGhzgH7F",
+	"8a1GQw6ctG8qkbc0lfCGJMOKNSLs6wAtpLaAxgFuxpHiM6K16TYeXfLhei7Zsev2eEH5ZP7Kqv6RUaEL",
+	"xRtcZ2Ulv/NmjI2A3wabvi0EBNcdW0zYPV6gjUB/SdnMvl0DhCTo8OYsYCo9g7Uxgk2D3jY/je1r0fZ2",
+	"TWiQY1eChjgwWds7Np/JefPu6wtYay9gfV/2F3AKlW1p8k5RfbwzdEqGbe13WdTdhZ9a0XA+riwV7xzY",
+	"3/9UbcPQKxPS4fNf0yE/STqkI9i7pHnlme78yHMyo1JzQYS1oIBRG+23bDN3yoScTekss1V4VpJX8xil",
+	"fdmlhLBIyBkjIbx9gBpXjXnfKyNSjsp6lPy9GO25lwM0No8Zi6LyurgJaykOBVFepGu2vTeu4rShEtkX",
+	"vvQVZbXWss+XIPlSPdjrJU9WKps+awKl0/5lfb633Kj6UrMpvyZSklrzrR5Mtqf5tP1R376++ZUOrdkU",
+	"Mj268h4qzeliySHVCtwrYOwZL7X1yUwnrM4fgY/OcWRiu6yoNEFKYCaxeXHMBsHhXBP3vIguOW7lPF9G",
+	"boL9VLzimEpYHcVkanoWmXqhIt/RmBU92azBRZXNPk8KqIPaz5QHugqCP74z5gvJA12bF6xODEUyJSGd",
+	"0rDjivugLzH9lKoygm9kVQcb9LW8i6/fLC7yl/n/W9K5PqUE/nISTL+EEPcjLsp6/h/T6KRXtikYB1r0",
+	"tF8wtFG1ZKCbNVgq4F40ZLUJ9splEebQss3mr67MXq2UlwcOmAH42QKtpwftWa5LivTRmOWwgAi3InjC",
+	"cksmJlgzGDf8azpj3WPZV+jWmhM8xbbpNilerZubur5J8UdkaF9osurXPNVPblJsg+N4/WhxyVNbnUQN",
+	"J/gA7RtGKfPkhkIxCTIRB4jxe81zrNZiexNsXChBcKKxM2E/XV6eWd83QTGZ4XABzfT/cnFxYCwQfYKb",
+	"2jLJm/dJ3+bDUliXx9Kk3QgScmGybCfMdo6yNe8lWMZNHqCNe6rmPLNsU7NLh09uGsZbJgS9Gg4hLGOs",
+	"p7yRL2UoMH3TAkgCBlsHgkcj6J3nN1vgBbYvfeBPWOB0ptc/2db0gQkK2fb0AdrAiHG2lWY3MQ016gWR",
+	"JnCEkSARFdalhhmkM02YZqv5+yyLIxNkmkkC51S64Tb7igFoGvlE06sfc3TbU3akNwJxfyNtXPArR/zs",
+	"TA3O7JPztKJFU6tB1cKbNK2Y3shOs0s+nRJIt1PAPiBiV38hv2/vun2JNzYaE9od7qL6G+4RndbfiW+i",
+	"qHn4b414aK1H9Ce8ZLWVOu5ZwTQN5r+ce3YqTrgCov1CTCyUU8wnNLTcJk0wLG/P9O691hhkZx7+GIGy",
+	"X4qijSDBtwSJjAVQddBhGHw3/G64fffaJMybfXVFrUD8J5CDVbS4WRG9krXEj6L7DkrwAgp4yqhJNzab",
+	"iQJjBO9uyvdbtLH1ixYcbvpLkQinOAIPq02+al9an8L/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -222,7 +222,7 @@ func (h *handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req
 		if key != "" && !strings.Contains(strings.ToLower(m.Name), key) && !strings.Contains(strings.ToLower(m.Description), key) {
 			continue
 		}
-		out.Data.McpServers = append(out.Data.McpServers, gen.EnabledMcpServer{Slug: m.Slug, Name: m.Name, Description: m.Description, Icon: m.Icon, Url: m.URL})
+		out.Data.McpServers = append(out.Data.McpServers, gen.EnabledMcpServer{Slug: m.Slug, Name: m.Name, Description: m.Description, Icon: m.Icon, Url: m.URL, Health: wireHealth(m.Health)})
 	}
 	return out, nil
 }

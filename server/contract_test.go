@@ -9,9 +9,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -125,6 +127,20 @@ func (f *faultStore) AgentMCPServers(ctx context.Context, app, uid string) ([]st
 	return f.Store.AgentMCPServers(ctx, app, uid)
 }
 
+func (f *faultStore) SaveProbe(ctx context.Context, app, slug string, r store.ProbeRecord) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.Store.SaveProbe(ctx, app, slug, r)
+}
+
+func (f *faultStore) GetProbe(ctx context.Context, app, slug string) (store.ProbeRecord, error) {
+	if err := f.check(); err != nil {
+		return store.ProbeRecord{}, err
+	}
+	return f.Store.GetProbe(ctx, app, slug)
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode string) gen.ErrorResponse {
@@ -150,7 +166,7 @@ func TestContractPostgres(t *testing.T) { contract(t, apitest.OpenPostgres(t)) }
 
 func contract(t *testing.T, st store.Store) {
 	fs := &faultStore{Store: st}
-	env := apitest.Start(t, fs, server.Config{})
+	env := apitest.Start(t, fs, server.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
 	c := env.Gen(t, env.KeyA)
 	ctx := context.Background()
 
@@ -232,6 +248,7 @@ func contract(t *testing.T, st store.Store) {
 	}
 
 	contractAgents(t, c, up)
+	contractProbes(t, c)
 
 	// Delete: 200, 404, 400.
 	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare")
@@ -369,6 +386,47 @@ func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpSer
 	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, server.CodeAgentNotFound)
 	db, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "_x")
 	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, server.CodeValidation)
+}
+
+// contractProbes covers probing a real MCP server and reading its tools back.
+func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
+	t.Helper()
+	ctx := context.Background()
+	cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "Real", Slug: "real", Url: apitest.MCPServer(t, 3)})
+	if cr.StatusCode() != http.StatusCreated {
+		t.Fatalf("create: %s", cr.Body)
+	}
+	nt, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "real")
+	wantError(t, nt.StatusCode(), nt.Body, http.StatusNotFound, server.CodeNotProbed)
+
+	pr, _ := c.McpServersControllerProbeMcpServerWithResponse(ctx, "real")
+	if pr.StatusCode() != http.StatusOK || pr.JSON200.Status != "ok" || pr.JSON200.ToolCount != 3 || pr.JSON200.ServerInfo.Name != "fixture" ||
+		pr.JSON200.ProtocolVersion == "" || pr.JSON200.Error != "" || pr.JSON200.CheckedAt == 0 {
+		t.Fatalf("probe: %d %s", pr.StatusCode(), pr.Body)
+	}
+	tr, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "real")
+	if tr.StatusCode() != http.StatusOK || len(tr.JSON200.Tools) != 3 || tr.JSON200.Tools[1].Name != "tool_1" || tr.JSON200.CheckedAt != pr.JSON200.CheckedAt {
+		t.Fatalf("tools: %d %s", tr.StatusCode(), tr.Body)
+	}
+	gr, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "real")
+	if h := gr.JSON200.Health; h == nil || h.Status != "ok" || h.ToolCount != 3 || gr.JSON200.UpdatedAt != cr.JSON201.UpdatedAt {
+		t.Fatalf("health after the probe: %s", gr.Body)
+	}
+	lr, _ := c.McpServersControllerGetAllMcpServersWithResponse(ctx, &gen.McpServersControllerGetAllMcpServersParams{Health: ptr(gen.McpServersControllerGetAllMcpServersParamsHealthOk)})
+	if lr.StatusCode() != http.StatusOK || len(lr.JSON200.Data) != 1 || lr.JSON200.Data[0].Slug != "real" {
+		t.Fatalf("list health=ok: %s", lr.Body)
+	}
+	lb, _ := c.McpServersControllerGetAllMcpServersWithResponse(ctx, &gen.McpServersControllerGetAllMcpServersParams{Health: ptr(gen.McpServersControllerGetAllMcpServersParamsHealth("sick"))})
+	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, server.CodeValidation)
+
+	pn, _ := c.McpServersControllerProbeMcpServerWithResponse(ctx, "nope")
+	wantError(t, pn.StatusCode(), pn.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	pb, _ := c.McpServersControllerProbeMcpServerWithResponse(ctx, "BAD")
+	wantError(t, pb.StatusCode(), pb.Body, http.StatusBadRequest, server.CodeValidation)
+	tn, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "nope")
+	wantError(t, tn.StatusCode(), tn.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	tb, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "BAD")
+	wantError(t, tb.StatusCode(), tb.Body, http.StatusBadRequest, server.CodeValidation)
 }
 
 // TestNonAPIRoutes covers what lives outside /v3 and outside validation.

@@ -27,6 +27,15 @@ func appendServer(b []byte, m store.MCPServer) []byte {
 	b = strconv.AppendInt(b, m.CreatedAt, 10)
 	b = append(b, `,"description":`...)
 	b = appendString(b, m.Description)
+	if h := m.Health; h != nil {
+		b = append(b, `,"health":{"checkedAt":`...)
+		b = strconv.AppendInt(b, h.CheckedAt, 10)
+		b = append(b, `,"status":`...)
+		b = appendString(b, h.Status)
+		b = append(b, `,"toolCount":`...)
+		b = strconv.AppendInt(b, int64(h.ToolCount), 10)
+		b = append(b, '}')
+	}
 	b = append(b, `,"icon":`...)
 	b = appendString(b, m.Icon)
 	b = append(b, `,"name":`...)

@@ -7,13 +7,16 @@ import (
 	"net/http"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/store"
 )
 
 // handler implements the strict server interface generated from openapi.yaml. Requests
 // reach it authenticated and validated against the spec.
 type handler struct {
-	st store.Store
+	st     store.Store
+	prober *probe.Prober
+	probes Enqueuer // nil: no background probing
 }
 
 var _ gen.StrictServerInterface = (*handler)(nil)
@@ -39,6 +42,7 @@ func wireServer(m store.MCPServer) gen.McpServer {
 		Icon:         m.Icon,
 		CreatedAt:    m.CreatedAt,
 		UpdatedAt:    m.UpdatedAt,
+		Health:       wireHealth(m.Health),
 	}
 }
 
@@ -68,6 +72,7 @@ func (h *handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 	if err != nil {
 		return nil, storeError(err, CodeInternal, "")
 	}
+	h.enqueue(m)
 	return gen.McpServersControllerCreateMcpServer201JSONResponse(wireServer(m)), nil
 }
 
@@ -89,11 +94,20 @@ func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 		return nil, err
 	}
 	b := req.Body
+	var oldURL string
+	if b.Url != nil && h.probes != nil {
+		if cur, err := h.st.GetMCPServer(ctx, app, req.Slug); err == nil {
+			oldURL = cur.URL
+		}
+	}
 	m, err := h.st.UpdateMCPServer(ctx, app, req.Slug, store.MCPServerPatch{
 		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon,
 	})
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
+	}
+	if b.Url != nil && m.URL != oldURL {
+		h.enqueue(m)
 	}
 	return gen.McpServersControllerUpdateMcpServer200JSONResponse(wireServer(m)), nil
 }
@@ -155,6 +169,9 @@ func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req 
 	p, err := page(req.Params.Limit, (*string)(req.Params.Affix), req.Params.CreatedAt)
 	if err != nil {
 		return nil, err
+	}
+	if req.Params.Health != nil {
+		p.Health = string(*req.Params.Health)
 	}
 	items, err := h.st.ListMCPServers(ctx, app, p)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/agentmcp/agentmcp"
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -40,6 +41,10 @@ type Config struct {
 	// KeyCacheTTL is how long a key lookup is remembered (default 10s; negative: never).
 	// A revoked key keeps working for at most this long.
 	KeyCacheTTL time.Duration
+	// Prober runs POST …/probe (default: public addresses only, 10 s).
+	Prober *probe.Prober
+	// Probes, when set, is told of every create and URL change (see probe.Runner).
+	Probes Enqueuer
 }
 
 // DefaultKeyCacheTTL is Config.KeyCacheTTL's default.
@@ -94,7 +99,11 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 
 	keys := newKeyCache(st, ttl)
 	api := e.Group(BasePath, keys.authenticate, requireJSON, validate(routes, opts))
-	gen.RegisterHandlers(api, gen.NewStrictHandler(&handler{st: st}, nil))
+	prober := cfg.Prober
+	if prober == nil {
+		prober = probe.New(probe.Options{})
+	}
+	gen.RegisterHandlers(api, gen.NewStrictHandler(&handler{st: st, prober: prober, probes: cfg.Probes}, nil))
 	if err := routes.check(e, BasePath); err != nil {
 		return nil, err
 	}

@@ -132,6 +132,19 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("attach unknown: %d %s", code, errOut)
 	}
 
+	// Probe and tools: this server blocks private addresses (the default), so a probe of a
+	// loopback URL is "blocked", and there are no tools yet.
+	if _, _, code := cli(t, p, key, "servers", "create", "--name", "Local", "--slug", "local", "--url", "http://127.0.0.1:9/mcp"); code != 0 {
+		t.Fatal("create local")
+	}
+	out, _, code = cli(t, p, key, "servers", "probe", "local")
+	if code != 0 || !strings.Contains(out, "status:    blocked") {
+		t.Fatalf("probe: %d %s", code, out)
+	}
+	if _, errOut, code := cli(t, p, key, "servers", "tools", "git"); code != exitNotFound || !strings.Contains(errOut, "ERR_NOT_PROBED") {
+		t.Fatalf("tools before a probe: %d %s", code, errOut)
+	}
+
 	out, _, code = cli(t, p, key, "servers", "delete", "git")
 	if code != 0 || out != "deleted git\n" {
 		t.Fatalf("delete: %d %q", code, out)

@@ -333,8 +333,66 @@ func serversCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(list, get, create, update, del, imp, exp)
+	probeCmd := &cobra.Command{
+		Use:   "probe SLUG",
+		Short: "Connect to the server's URL now as an MCP client and show what answered",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			r, err := c.ProbeServer(cmd.Context(), args[0])
+			if err != nil {
+				return cliErr(err)
+			}
+			if o.output == "json" {
+				return printJSON(cmd.OutOrStdout(), r)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "status:\t%s\nserver:\t%s %s\nprotocol:\t%s\ntools:\t%d\nlatency:\t%d ms\n", r.Status, r.ServerInfo.Name, r.ServerInfo.Version, r.ProtocolVersion, r.ToolCount, r.LatencyMs)
+			if r.Error != "" {
+				fmt.Fprintf(tw, "error:\t%s\n", r.Error)
+			}
+			if r.ResourceMetadata != nil && *r.ResourceMetadata != "" {
+				fmt.Fprintf(tw, "auth:\t%s, metadata at %s\n", deref(r.AuthScheme), *r.ResourceMetadata)
+			}
+			return tw.Flush()
+		},
+	}
+	tools := &cobra.Command{
+		Use:   "tools SLUG",
+		Short: "List the tools the server offered at its last successful probe",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			r, err := c.ServerTools(cmd.Context(), args[0])
+			if err != nil {
+				return cliErr(err)
+			}
+			if o.output == "json" {
+				return printJSON(cmd.OutOrStdout(), r)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TOOL\tTITLE\tDESCRIPTION")
+			for _, t := range r.Tools {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, deref(t.Title), deref(t.Description))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(list, get, create, update, del, imp, exp, probeCmd, tools)
 	return cmd
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // isTerminal reports whether w is a character device (a person is watching).

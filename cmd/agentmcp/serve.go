@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/cache"
@@ -31,6 +32,11 @@ type serveOptions struct {
 	pprofAddr       string
 	cacheSize       int
 	memoryLimit     int64
+	probeOnWrite    bool
+	probeInterval   time.Duration
+	probeWorkers    int
+	probeTimeout    time.Duration
+	probePrivate    bool
 }
 
 func serveCmd() *cobra.Command {
@@ -51,6 +57,11 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	f.IntVar(&o.cacheSize, "cache-size", envInt("AGENTMCP_CACHE_SIZE", 25000), "MCP servers kept in the in-process read cache (SQLite only: one process sees every write); 0 turns it off (env AGENTMCP_CACHE_SIZE)")
 	f.Int64Var(&o.memoryLimit, "memory-limit", 64<<20, "soft limit in bytes on the Go runtime's memory, so the GC returns memory before RSS grows; 0 = none; GOMEMLIMIT, when set, wins")
+	f.BoolVar(&o.probeOnWrite, "probe-on-write", envOr("AGENTMCP_PROBE_ON_WRITE", "true") == "true", "probe a server in the background after a create or a URL change (env AGENTMCP_PROBE_ON_WRITE)")
+	f.DurationVar(&o.probeInterval, "probe-interval", time.Hour, "re-probe every server this often, with jitter; 0 = never")
+	f.IntVar(&o.probeWorkers, "probe-workers", 4, "background probes at once")
+	f.DurationVar(&o.probeTimeout, "probe-timeout", 10*time.Second, "time limit of one probe")
+	f.BoolVar(&o.probePrivate, "probe-allow-private", envOr("AGENTMCP_PROBE_ALLOW_PRIVATE", "") == "true", "let probes connect to loopback, private and other non-public addresses (local development only) (env AGENTMCP_PROBE_ALLOW_PRIVATE=true)")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	f.DurationVar(&o.keyCacheTTL, "key-cache-ttl", server.DefaultKeyCacheTTL, "how long an API key lookup is cached; a revoked key works for at most this long")
 	return cmd
@@ -141,7 +152,22 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if o.cacheSize > 0 && !postgres.IsURL(o.db) {
 		api = cache.New(st, o.cacheSize)
 	}
-	e, err := server.New(server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL}, api)
+	prober := probe.New(probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate})
+	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log})
+	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober}
+	if o.probeOnWrite {
+		cfg.Probes = runner
+	}
+	if o.probeOnWrite || o.probeInterval > 0 {
+		runner.Start()
+		defer runner.Stop()
+	}
+	if o.probePrivate {
+		fmt.Fprintln(out, "agentmcp: probes MAY connect to private and loopback addresses (--probe-allow-private): local development only")
+	} else {
+		fmt.Fprintln(out, "agentmcp: probes connect to public addresses only (--probe-allow-private is off)")
+	}
+	e, err := server.New(cfg, api)
 	if err != nil {
 		ln.Close()
 		return err

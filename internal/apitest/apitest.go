@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
@@ -328,6 +329,8 @@ func Ops(slug, uid string) []Op {
 		{"McpServersController_getMcpServerBySlug", http.MethodGet, base + "/" + slug, ""},
 		{"McpServersController_updateMcpServer", http.MethodPatch, base + "/" + slug, `{"name":"Changed"}`},
 		{"McpServersController_deleteMcpServer", http.MethodDelete, base + "/" + slug, ""},
+		{"McpServersController_probeMcpServer", http.MethodPost, base + "/" + slug + "/probe", ""},
+		{"McpServersController_getMcpServerTools", http.MethodGet, base + "/" + slug + "/tools", ""},
 		{"AgentBuilderController_createAgent", http.MethodPost, agents, `{"name":"New","uid":"new-` + uid + `"}`},
 		{"AgentBuilderController_getAllAgents", http.MethodGet, agents, ""},
 		{"AgentBuilderController_getAgentByUid", http.MethodGet, agents + "/" + uid, ""},
@@ -347,4 +350,20 @@ func (e *Env) Do(t testing.TB, op Op, key string) (int, []byte) {
 		ct = "application/json"
 	}
 	return e.Raw(t, op.Method, op.Path, key, ct, strings.NewReader(op.Body))
+}
+
+// MCPServer starts a real MCP server (the official SDK, Streamable HTTP) with n tools on
+// loopback and returns its URL.
+func MCPServer(t testing.TB, n int) string {
+	t.Helper()
+	s := mcp.NewServer(&mcp.Implementation{Name: "fixture", Version: "0.1"}, nil)
+	for i := range n {
+		s.AddTool(&mcp.Tool{Name: fmt.Sprintf("tool_%d", i), Description: "tool number " + fmt.Sprint(i),
+			InputSchema: map[string]any{"type": "object"}}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
+	}
+	srv := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/mcp"
 }

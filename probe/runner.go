@@ -1,0 +1,139 @@
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// Record is r as the store keeps it.
+func (r Result) Record() store.ProbeRecord {
+	rec := store.ProbeRecord{
+		Status: string(r.Status), CheckedAt: r.CheckedAt.UnixMilli(), LatencyMs: r.Latency.Milliseconds(),
+		ProtocolVersion: r.ProtocolVersion, ServerName: r.ServerName, ServerVersion: r.ServerVersion,
+		Capabilities: r.Capabilities, ToolCount: len(r.Tools), Error: r.Error,
+		AuthScheme: r.AuthScheme, ResourceMetadata: r.ResourceMetadata,
+	}
+	if r.Status == StatusOK {
+		tools := r.Tools
+		if tools == nil {
+			tools = []Tool{}
+		}
+		rec.Tools, _ = json.Marshal(tools)
+	}
+	return rec
+}
+
+// RunnerOptions tune background probing.
+type RunnerOptions struct {
+	Workers   int           // probes at once (default 4); the API never waits for them
+	Interval  time.Duration // re-probe every server this often, with jitter; 0 = never
+	QueueSize int           // pending probes beyond which new ones are dropped (default 1000)
+	Logger    *slog.Logger
+}
+
+// Runner probes servers in the background: those enqueued after a write, and, every
+// Interval, every server whose last probe is older than that (claimed in the store, so
+// replicas share the work).
+type Runner struct {
+	st    store.Store
+	p     *Prober
+	opt   RunnerOptions
+	queue chan store.ServerRef
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+func NewRunner(st store.Store, p *Prober, opt RunnerOptions) *Runner {
+	if opt.Workers <= 0 {
+		opt.Workers = 4
+	}
+	if opt.QueueSize <= 0 {
+		opt.QueueSize = 1000
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{st: st, p: p, opt: opt, queue: make(chan store.ServerRef, opt.QueueSize)}
+}
+
+// Enqueue asks for a probe soon; it never blocks, and drops the request when the queue is
+// full (the periodic pass catches up).
+func (r *Runner) Enqueue(ref store.ServerRef) bool {
+	select {
+	case r.queue <- ref:
+		return true
+	default:
+		return false
+	}
+}
+
+// Start starts the workers and the periodic pass; Stop ends them.
+func (r *Runner) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop = cancel
+	for range r.opt.Workers {
+		r.wg.Go(func() { r.work(ctx) })
+	}
+	if r.opt.Interval > 0 {
+		r.wg.Go(func() { r.schedule(ctx) })
+	}
+}
+
+// Stop cancels running probes and waits for the goroutines.
+func (r *Runner) Stop() {
+	if r.stop != nil {
+		r.stop()
+	}
+	r.wg.Wait()
+}
+
+func (r *Runner) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ref := <-r.queue:
+			res := r.p.Probe(ctx, ref.URL)
+			if ctx.Err() != nil {
+				return
+			}
+			if err := r.st.SaveProbe(ctx, ref.AppID, ref.Slug, res.Record()); err != nil {
+				r.opt.Logger.Warn("saving a probe", slog.String("app_id", ref.AppID), slog.String("slug", ref.Slug), slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+// schedule claims stale servers every tenth of the interval (between 1 s and 1 min), with
+// jitter so that replicas and restarts do not line up.
+func (r *Runner) schedule(ctx context.Context) {
+	every := min(max(r.opt.Interval/10, time.Second), time.Minute)
+	for {
+		wait := every/2 + rand.N(every)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		free := cap(r.queue) - len(r.queue)
+		if free == 0 {
+			continue
+		}
+		now := time.Now()
+		lease := now.Add(2*r.p.opt.Timeout + every)
+		refs, err := r.st.ClaimProbes(ctx, now.Add(-r.opt.Interval).UnixMilli(), now.UnixMilli(), lease.UnixMilli(), free)
+		if err != nil {
+			r.opt.Logger.Warn("claiming probes", slog.String("error", err.Error()))
+			continue
+		}
+		for _, ref := range refs {
+			r.Enqueue(ref)
+		}
+	}
+}

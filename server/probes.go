@@ -1,0 +1,83 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/probe"
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// CodeNotProbed: no probe of the server has succeeded yet.
+const CodeNotProbed = "ERR_NOT_PROBED"
+
+// Enqueuer is told of every create and URL change, to probe the server in the background.
+type Enqueuer interface {
+	Enqueue(store.ServerRef) bool
+}
+
+func wireHealth(h *store.Health) *gen.McpServerHealth {
+	if h == nil {
+		return nil
+	}
+	return &gen.McpServerHealth{Status: gen.HealthStatus(h.Status), CheckedAt: h.CheckedAt, ToolCount: h.ToolCount}
+}
+
+func (h *handler) enqueue(m store.MCPServer) {
+	if h.probes != nil {
+		h.probes.Enqueue(store.ServerRef{AppID: m.AppID, Slug: m.Slug, URL: m.URL})
+	}
+}
+
+func (h *handler) McpServersControllerProbeMcpServer(ctx context.Context, req gen.McpServersControllerProbeMcpServerRequestObject) (gen.McpServersControllerProbeMcpServerResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := h.st.GetMCPServer(ctx, app, req.Slug)
+	if err != nil {
+		return nil, serverNotFound(err, req.Slug)
+	}
+	res := h.prober.Probe(ctx, m.URL)
+	if err := h.st.SaveProbe(ctx, app, req.Slug, res.Record()); err != nil {
+		return nil, serverNotFound(err, req.Slug) // deleted while it was probed: 404
+	}
+	out := gen.McpServersControllerProbeMcpServer200JSONResponse{
+		Status: gen.HealthStatus(res.Status), CheckedAt: res.CheckedAt.UnixMilli(), LatencyMs: res.Latency.Milliseconds(),
+		ProtocolVersion: res.ProtocolVersion, Capabilities: store.NonNilMap(res.Capabilities), ToolCount: len(res.Tools), Error: res.Error,
+	}
+	out.ServerInfo.Name, out.ServerInfo.Version = res.ServerName, res.ServerVersion
+	if res.ToolsTruncated {
+		out.ToolsTruncated = &res.ToolsTruncated
+	}
+	if res.Status == probe.StatusAuthRequired {
+		out.AuthScheme, out.ResourceMetadata = &res.AuthScheme, &res.ResourceMetadata
+	}
+	return out, nil
+}
+
+func (h *handler) McpServersControllerGetMcpServerTools(ctx context.Context, req gen.McpServersControllerGetMcpServerToolsRequestObject) (gen.McpServersControllerGetMcpServerToolsResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.st.GetMCPServer(ctx, app, req.Slug); err != nil {
+		return nil, serverNotFound(err, req.Slug)
+	}
+	r, err := h.st.GetProbe(ctx, app, req.Slug)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tools == nil) {
+		return nil, newError(http.StatusNotFound, CodeNotProbed, "MCP server %q has no successful probe yet.", req.Slug)
+	}
+	if err != nil {
+		return nil, storeError(err, CodeInternal, "")
+	}
+	out := gen.McpServersControllerGetMcpServerTools200JSONResponse{CheckedAt: r.ToolsCheckedAt, Tools: []gen.McpTool{}}
+	if err := json.Unmarshal(r.Tools, &out.Tools); err != nil {
+		return nil, fmt.Errorf("stored tools of %s: %w", req.Slug, err)
+	}
+	return out, nil
+}
