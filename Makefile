@@ -3,7 +3,7 @@ GO       ?= go
 BIN      ?= bin/agentmcp
 GOFILES   = $(shell git ls-files '*.go' | grep -v '^gen/')
 
-.PHONY: all generate build run test unit lint vet fmt-check tidy-check check-generated bench screenshot clean
+.PHONY: all generate build run test unit lint vet fmt-check tidy-check check-generated bench screenshot fuzz clean
 
 # Extra flags for the benchmark, e.g. make bench BENCH_FLAGS="--servers 100000 --out bench.json"
 BENCH_FLAGS ?=
@@ -51,6 +51,10 @@ check-generated:
 bench:
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk; }
 	$(GO) run ./cmd/agentmcp-bench $(BENCH_FLAGS)
+
+# Searches for inputs that crash the API or make it answer 5xx (make test runs the seeds).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzAPI -fuzztime 60s ./server
 
 # Re-renders docs/api-reference.png (the /docs page in headless Chromium) for the README.
 screenshot:

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/agentmcp/agentmcp/gen"
-	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -15,7 +14,7 @@ import (
 // reach it authenticated and validated against the spec.
 type handler struct {
 	st     store.Store
-	prober *probe.Prober
+	prober Prober
 	probes Enqueuer // nil: no background probing
 }
 

@@ -41,10 +41,15 @@ type Config struct {
 	// KeyCacheTTL is how long a key lookup is remembered (default 10s; negative: never).
 	// A revoked key keeps working for at most this long.
 	KeyCacheTTL time.Duration
-	// Prober runs POST …/probe (default: public addresses only, 10 s).
-	Prober *probe.Prober
+	// Prober runs POST …/probe (default: probe.New with public addresses only, 10 s).
+	Prober Prober
 	// Probes, when set, is told of every create and URL change (see probe.Runner).
 	Probes Enqueuer
+}
+
+// Prober checks a URL; *probe.Prober is the real one.
+type Prober interface {
+	Probe(ctx context.Context, url string) probe.Result
 }
 
 // DefaultKeyCacheTTL is Config.KeyCacheTTL's default.
@@ -99,9 +104,9 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 
 	keys := newKeyCache(st, ttl)
 	api := e.Group(BasePath, keys.authenticate, requireJSON, validate(routes, opts))
-	prober := cfg.Prober
-	if prober == nil {
-		prober = probe.New(probe.Options{})
+	var prober Prober = probe.New(probe.Options{})
+	if cfg.Prober != nil {
+		prober = cfg.Prober
 	}
 	gen.RegisterHandlers(api, gen.NewStrictHandler(&handler{st: st, prober: prober, probes: cfg.Probes}, nil))
 	if err := routes.check(e, BasePath); err != nil {

@@ -1,0 +1,129 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/probe"
+	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/store"
+)
+
+var fuzzMethods = []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodPut, http.MethodHead, http.MethodOptions}
+
+// FuzzAPI sends arbitrary methods, paths, queries, headers and bodies through the whole
+// server.New stack: never a panic, never a 5xx, every error an ErrorResponse, and the store
+// stays consistent. `make test` runs the seeds; `make fuzz` searches for a minute.
+func FuzzAPI(f *testing.F) {
+	seeds := []struct {
+		method  uint8
+		path    string
+		key     bool
+		ctype   string
+		body    string
+		headers string
+	}{
+		{1, "mcp-servers", true, "application/json", `{"name":"A","slug":"a","url":"https://a.example.com"}`, ""},
+		{1, "mcp-servers", true, "application/json", `{"name":"","slug":"A B","url":"ftp://x","extra":[1,{"x":null}]}`, ""},
+		{0, "mcp-servers?limit=5&affix=append&createdAt=99", true, "", "", ""},
+		{0, "mcp-servers?limit=-1&affix=%zz", true, "", "", ""},
+		{2, "mcp-servers/a", true, "application/json", `{"slug":"b","name":null}`, ""},
+		{3, "mcp-servers/a", true, "", "", ""},
+		{1, "agents", true, "application/json", `{"name":"bot","uid":"bot","mcpServers":["a","a","zz"]}`, ""},
+		{2, "agents/bot/mcp/add", true, "application/json", `{"mcps":["a"]}`, ""},
+		{2, "agents/bot/mcp/remove", true, "application/json; charset=utf-8", `{"mcps":[]}`, ""},
+		{0, "agents/bot/enabled-items?key=%00&tools=maybe", true, "", "", ""},
+		{1, "mcp-servers/a/probe", true, "", "", ""},
+		{0, "mcp-servers/a/tools", false, "", "", ""},
+		{4, "mcp-servers/../../etc/passwd", true, "text/plain", "x", ""},
+		{1, "mcp-servers", true, "application/json", `{"name":"A","slug":"a","url":"https://a.example.com"} trailing`, ""},
+		{1, "mcp-servers", true, "application/json", "\xff\xfe{", "If-Match: x"},
+		{5, "", true, "", "", ""},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.path, s.key, s.ctype, []byte(s.body), s.headers)
+	}
+	st := apitest.OpenSQLite(f)
+	// Probes answer at once and touch no network: the URLs here are arbitrary.
+	env := apitest.Start(f, st, server.Config{Prober: stubProber{}})
+	h := env.Server.Config.Handler
+	f.Fuzz(func(t *testing.T, method uint8, path string, key bool, ctype string, body []byte, headers string) {
+		target := "/v3/ai-agents/agent-builder/" + path
+		req, err := http.NewRequest(fuzzMethods[int(method)%len(fuzzMethods)], "http://x", bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		if req.URL, err = req.URL.Parse(target); err != nil {
+			return // not a request an HTTP server could receive
+		}
+		req.RequestURI = req.URL.RequestURI()
+		if key {
+			req.Header.Set("apikey", env.KeyA)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for _, line := range strings.Split(headers, "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && k != "" {
+				req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+			}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s → %d: %s", req.Method, target, rec.Code, rec.Body.Bytes())
+		}
+		if rec.Code >= 400 && req.Method != http.MethodHead {
+			var e struct {
+				StatusCode int    `json:"statusCode"`
+				Code       string `json:"code"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.StatusCode != rec.Code || e.Code == "" {
+				t.Fatalf("%s %s → %d with a body that is not an ErrorResponse: %q", req.Method, target, rec.Code, rec.Body.Bytes())
+			}
+		}
+		consistent(t, st, env.AppA)
+	})
+}
+
+type stubProber struct{}
+
+func (stubProber) Probe(context.Context, string) probe.Result {
+	return probe.Result{Status: probe.StatusUnreachable, CheckedAt: time.Now(), Error: "stub"}
+}
+
+// consistent checks the invariants a request must never break: createdAt strictly
+// decreasing in a list, every attached slug an existing server.
+func consistent(t *testing.T, st store.Store, app string) {
+	t.Helper()
+	ctx := context.Background()
+	servers, err := st.ListMCPServers(ctx, app, store.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := map[string]bool{}
+	for i, s := range servers {
+		exists[s.Slug] = true
+		if i > 0 && s.CreatedAt >= servers[i-1].CreatedAt {
+			t.Fatalf("createdAt order broken: %+v", servers)
+		}
+	}
+	agents, err := st.ListAgents(ctx, app, store.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		for _, s := range a.MCPServers {
+			if !exists[s] && len(servers) < 100 {
+				t.Fatalf("agent %s lists missing server %s", a.UID, s)
+			}
+		}
+	}
+}
