@@ -29,6 +29,7 @@ const (
 	CodeAPIKeyNotFound       = "AUTH_ERR_APIKEY_NOT_FOUND"
 	CodeNoAccess             = "AUTH_ERR_NO_ACCESS"
 	CodeUnavailable          = "ERR_UNAVAILABLE"
+	CodeLimitReached         = "ERR_LIMIT_REACHED"
 	CodeInternal             = "ERR_INTERNAL"
 )
 

@@ -13,9 +13,10 @@ import (
 // handler implements the strict server interface generated from openapi.yaml. Requests
 // reach it authenticated and validated against the spec.
 type handler struct {
-	st     store.Store
-	prober Prober
-	probes Enqueuer // nil: no background probing
+	st         store.Store
+	prober     Prober
+	probes     Enqueuer // nil: no background probing
+	maxServers int      // per app; 0: no limit
 }
 
 var _ gen.StrictServerInterface = (*handler)(nil)
@@ -63,10 +64,13 @@ func (h *handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 	}
 	b := req.Body
 	m, err := h.st.CreateMCPServer(ctx, app, store.NewMCPServer{
-		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon),
+		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon), Limit: h.maxServers,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, newError(http.StatusConflict, CodeSlugAlreadyExists, "An MCP server with slug %q already exists.", b.Slug)
+	}
+	if errors.Is(err, store.ErrLimitReached) {
+		return nil, newError(http.StatusBadRequest, CodeLimitReached, "This app already has %d MCP servers, the most it may have.", h.maxServers)
 	}
 	if err != nil {
 		return nil, storeError(err, CodeInternal, "")

@@ -45,6 +45,10 @@ type Config struct {
 	Prober Prober
 	// Probes, when set, is told of every create and URL change (see probe.Runner).
 	Probes Enqueuer
+	// MaxServersPerApp bounds each app's MCP servers (default 10,000; negative: no limit).
+	MaxServersPerApp int
+	// RequestTimeout is every request's deadline, passed down to the store (default 15s).
+	RequestTimeout time.Duration
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
@@ -79,8 +83,13 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
 
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
+	e.Use(deadline(timeout))
 	e.Use(accessLog(log))
 	e.Use(middleware.BodyLimit(fmt.Sprint(maxBody)))
 
@@ -108,7 +117,14 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	if cfg.Prober != nil {
 		prober = cfg.Prober
 	}
-	gen.RegisterHandlers(api, gen.NewStrictHandler(&handler{st: st, prober: prober, probes: cfg.Probes}, nil))
+	limit := cfg.MaxServersPerApp
+	switch {
+	case limit == 0:
+		limit = 10000
+	case limit < 0:
+		limit = 0
+	}
+	gen.RegisterHandlers(api, gen.NewStrictHandler(&handler{st: st, prober: prober, probes: cfg.Probes, maxServers: limit}, nil))
 	if err := routes.check(e, BasePath); err != nil {
 		return nil, err
 	}
@@ -192,6 +208,18 @@ func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 			return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Content-Type must be application/json.")
 		}
 		return next(c)
+	}
+}
+
+// deadline gives every request a deadline; the store's queries end with it.
+func deadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
 	}
 }
 

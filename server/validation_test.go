@@ -135,3 +135,23 @@ func TestValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestServerLimit(t *testing.T) {
+	st := apitest.OpenSQLite(t)
+	env := apitest.Start(t, st, server.Config{MaxServersPerApp: 2})
+	c := env.Client(t, env.KeyA)
+	seed(t, c, "one")
+	seed(t, c, "two")
+	before := snapshot(t, st, env.AppA)
+	status, body := env.Raw(t, http.MethodPost, "/ai-agents/agent-builder/mcp-servers", env.KeyA, "application/json",
+		strings.NewReader(`{"name":"3","slug":"three","url":"https://3.example.com"}`))
+	wantError(t, status, body, http.StatusBadRequest, server.CodeLimitReached)
+	if snapshot(t, st, env.AppA) != before {
+		t.Fatal("a refused create wrote something")
+	}
+	seed(t, env.Client(t, env.KeyB), "three") // another app has its own limit
+	if err := c.DeleteServer(context.Background(), "one"); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, c, "three")
+}

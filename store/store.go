@@ -13,6 +13,8 @@ var (
 	ErrNotFound    = errors.New("not found")
 	ErrConflict    = errors.New("already exists")
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrLimitReached: the app already has NewMCPServer.Limit servers.
+	ErrLimitReached = errors.New("limit reached")
 )
 
 // Scope is what an API key may do.
@@ -63,6 +65,8 @@ type NewMCPServer struct {
 	Description string
 	URL         string
 	Icon        string
+	// Limit is the most servers the app may have (0: no limit); ErrLimitReached past it.
+	Limit int
 }
 
 // MCPServerPatch is a partial update: nil fields are left as they are.

@@ -37,6 +37,8 @@ type serveOptions struct {
 	probeWorkers    int
 	probeTimeout    time.Duration
 	probePrivate    bool
+	maxServers      int
+	requestTimeout  time.Duration
 }
 
 func serveCmd() *cobra.Command {
@@ -62,6 +64,8 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&o.probeWorkers, "probe-workers", 4, "background probes at once")
 	f.DurationVar(&o.probeTimeout, "probe-timeout", 10*time.Second, "time limit of one probe")
 	f.BoolVar(&o.probePrivate, "probe-allow-private", envOr("AGENTMCP_PROBE_ALLOW_PRIVATE", "") == "true", "let probes connect to loopback, private and other non-public addresses (local development only) (env AGENTMCP_PROBE_ALLOW_PRIVATE=true)")
+	f.IntVar(&o.maxServers, "max-servers-per-app", 10000, "the most MCP servers an app may have (negative: no limit)")
+	f.DurationVar(&o.requestTimeout, "request-timeout", 15*time.Second, "deadline of every request, database work included")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	f.DurationVar(&o.keyCacheTTL, "key-cache-ttl", server.DefaultKeyCacheTTL, "how long an API key lookup is cached; a revoked key works for at most this long")
 	return cmd
@@ -154,7 +158,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	prober := probe.New(probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate})
 	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log})
-	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober}
+	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober, MaxServersPerApp: o.maxServers, RequestTimeout: o.requestTimeout}
 	if o.probeOnWrite {
 		cfg.Probes = runner
 	}

@@ -381,7 +381,15 @@ func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewM
 		if taken {
 			return fmt.Errorf("mcp server %q: %w", in.Slug, store.ErrConflict)
 		}
-		t, err := tick(ctx, tx, appID)
+		var t int64
+		err := tx.QueryRow(ctx, `UPDATE apps SET clock = GREATEST(clock + 1, $1), servers = servers + 1
+			WHERE id = $2 AND ($3 <= 0 OR servers < $3) RETURNING clock`, store.NowMillis(), appID, in.Limit).Scan(&t)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if _, err := tick(ctx, tx, appID); err != nil {
+				return err // no such app
+			}
+			return fmt.Errorf("app %q has %d MCP servers: %w", appID, in.Limit, store.ErrLimitReached)
+		}
 		if err != nil {
 			return err
 		}
@@ -453,7 +461,10 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 			store.NowMillis(), appID, slug); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "DELETE FROM mcp_servers WHERE app_id = $1 AND slug = $2", appID, slug)
+		if _, err := tx.Exec(ctx, "DELETE FROM mcp_servers WHERE app_id = $1 AND slug = $2", appID, slug); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "UPDATE apps SET servers = servers - 1 WHERE id = $1", appID)
 		return err
 	})
 }

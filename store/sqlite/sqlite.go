@@ -373,7 +373,15 @@ func tick(ctx context.Context, tx querier, appID string) (int64, error) {
 func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {
 	m := store.MCPServer{AppID: appID, Slug: in.Slug, Name: in.Name, Description: in.Description, URL: in.URL, Icon: in.Icon}
 	err := s.inTx(ctx, func(tx querier) error {
-		t, err := tick(ctx, tx, appID)
+		var t int64
+		err := tx.QueryRowContext(ctx, `UPDATE apps SET clock = MAX(clock + 1, ?), servers = servers + 1
+			WHERE id = ? AND (? <= 0 OR servers < ?) RETURNING clock`, store.NowMillis(), appID, in.Limit, in.Limit).Scan(&t)
+		if errors.Is(err, sql.ErrNoRows) {
+			if _, err := tick(ctx, tx, appID); err != nil {
+				return err // no such app
+			}
+			return fmt.Errorf("app %q has %d MCP servers: %w", appID, in.Limit, store.ErrLimitReached)
+		}
 		if err != nil {
 			return err
 		}
@@ -443,7 +451,8 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, "UPDATE apps SET servers = servers - 1 WHERE id = ?", appID)
+		return err
 	})
 }
 

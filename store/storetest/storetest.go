@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentAttachDetach", testConcurrentAttachDetach},
 		{"DeleteRacesAttach", testDeleteRacesAttach},
 		{"Probes", testProbes},
+		{"ServerLimit", testServerLimit},
 		{"ClaimProbes", testClaimProbes},
 	}
 	for _, tc := range tests {
@@ -380,5 +381,40 @@ func testContextCancelled(t *testing.T, st store.Store) {
 	}
 	if _, err := st.GetMCPServer(context.Background(), "a", "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a cancelled create left a record: %v", err)
+	}
+}
+
+func testServerLimit(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	mustApp(t, st, "b")
+	limited := func(app, slug string) error {
+		in := server(slug)
+		in.Limit = 2
+		_, err := st.CreateMCPServer(ctx, app, in)
+		return err
+	}
+	for _, s := range []string{"x", "y"} {
+		if err := limited("a", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := limited("a", "z"); !errors.Is(err, store.ErrLimitReached) {
+		t.Fatalf("third server of a limit of 2: %v", err)
+	}
+	if err := limited("a", "x"); !errors.Is(err, store.ErrLimitReached) && !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a duplicate at the limit: %v", err)
+	}
+	if err := limited("b", "z"); err != nil {
+		t.Fatalf("another app is not limited by a's servers: %v", err)
+	}
+	if err := st.DeleteMCPServer(ctx, "a", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := limited("a", "z"); err != nil {
+		t.Fatalf("after a delete there is room: %v", err)
+	}
+	if _, err := st.CreateMCPServer(ctx, "nope", server("q")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing app: %v", err)
 	}
 }
