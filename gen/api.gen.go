@@ -645,6 +645,9 @@ type PayloadTooLarge = ErrorResponse
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorResponse
 
+// TooManyRequests defines model for TooManyRequests.
+type TooManyRequests = ErrorResponse
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
 
@@ -2507,6 +2510,11 @@ type ClientWithResponsesInterface interface {
 	McpServersControllerGetMcpServerToolsWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerToolsResponse, error)
 }
 
+// AgentBuilderControllerGetAllAgentsResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerGetAllAgents
+type AgentBuilderControllerGetAllAgentsResponse429Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerGetAllAgentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2520,10 +2528,14 @@ type AgentBuilderControllerGetAllAgentsResponse struct {
 	JSON403 *Forbidden
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentBuilderControllerGetAllAgentsResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2549,6 +2561,11 @@ func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON403() *Forbidden {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentBuilderControllerGetAllAgentsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2590,6 +2607,11 @@ func (r AgentBuilderControllerGetAllAgentsResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerCreateAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerCreateAgent
+type AgentBuilderControllerCreateAgentResponse429Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerCreateAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2607,10 +2629,14 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentBuilderControllerCreateAgentResponse429Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2646,6 +2672,11 @@ func (r AgentBuilderControllerCreateAgentResponse) GetJSON413() *PayloadTooLarge
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r AgentBuilderControllerCreateAgentResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2687,6 +2718,11 @@ func (r AgentBuilderControllerCreateAgentResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerDeleteAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerDeleteAgent
+type AgentBuilderControllerDeleteAgentResponse429Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerDeleteAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2702,10 +2738,14 @@ type AgentBuilderControllerDeleteAgentResponse struct {
 	JSON404 *AgentNotFound
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentBuilderControllerDeleteAgentResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2736,6 +2776,11 @@ func (r AgentBuilderControllerDeleteAgentResponse) GetJSON404() *AgentNotFound {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r AgentBuilderControllerDeleteAgentResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2777,6 +2822,11 @@ func (r AgentBuilderControllerDeleteAgentResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerGetAgentByUidResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerGetAgentByUid
+type AgentBuilderControllerGetAgentByUidResponse429Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerGetAgentByUidResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2792,10 +2842,14 @@ type AgentBuilderControllerGetAgentByUidResponse struct {
 	JSON404 *AgentNotFound
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentBuilderControllerGetAgentByUidResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2826,6 +2880,11 @@ func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON404() *AgentNotFound
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentBuilderControllerGetAgentByUidResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2867,6 +2926,11 @@ func (r AgentBuilderControllerGetAgentByUidResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerUpdateAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerUpdateAgent
+type AgentBuilderControllerUpdateAgentResponse429Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerUpdateAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2884,10 +2948,14 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentBuilderControllerUpdateAgentResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2923,6 +2991,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) GetJSON413() *PayloadTooLarge
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r AgentBuilderControllerUpdateAgentResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -2964,6 +3037,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerGetEnabledItemsResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerGetEnabledItems
+type AgentBuilderControllerGetEnabledItemsResponse429Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerGetEnabledItemsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2979,10 +3057,14 @@ type AgentBuilderControllerGetEnabledItemsResponse struct {
 	JSON404 *AgentNotFound
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentBuilderControllerGetEnabledItemsResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3013,6 +3095,11 @@ func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON404() *AgentNotFou
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentBuilderControllerGetEnabledItemsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3054,6 +3141,11 @@ func (r AgentBuilderControllerGetEnabledItemsResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerAddMcpServersToAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerAddMcpServersToAgent
+type AgentBuilderControllerAddMcpServersToAgentResponse429Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3071,10 +3163,14 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentBuilderControllerAddMcpServersToAgentResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3110,6 +3206,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON413() *Payloa
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3151,6 +3252,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) ContentType() string
 	return ""
 }
 
+// AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerRemoveMcpServersFromAgent
+type AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerRemoveMcpServersFromAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3168,10 +3274,14 @@ type AgentBuilderControllerRemoveMcpServersFromAgentResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3207,6 +3317,11 @@ func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON413() *P
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3248,6 +3363,11 @@ func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) ContentType() s
 	return ""
 }
 
+// McpServersControllerGetAllMcpServersResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetAllMcpServers
+type McpServersControllerGetAllMcpServersResponse429Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerGetAllMcpServersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3261,10 +3381,14 @@ type McpServersControllerGetAllMcpServersResponse struct {
 	JSON403 *Forbidden
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerGetAllMcpServersResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3290,6 +3414,11 @@ func (r McpServersControllerGetAllMcpServersResponse) GetJSON403() *Forbidden {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r McpServersControllerGetAllMcpServersResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerGetAllMcpServersResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3331,6 +3460,11 @@ func (r McpServersControllerGetAllMcpServersResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerCreateMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerCreateMcpServer
+type McpServersControllerCreateMcpServerResponse429Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerCreateMcpServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3348,10 +3482,14 @@ type McpServersControllerCreateMcpServerResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerCreateMcpServerResponse429Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -3387,6 +3525,11 @@ func (r McpServersControllerCreateMcpServerResponse) GetJSON413() *PayloadTooLar
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r McpServersControllerCreateMcpServerResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerCreateMcpServerResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3428,6 +3571,11 @@ func (r McpServersControllerCreateMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerDeleteMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerDeleteMcpServer
+type McpServersControllerDeleteMcpServerResponse429Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerDeleteMcpServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3443,10 +3591,14 @@ type McpServersControllerDeleteMcpServerResponse struct {
 	JSON404 *NotFound
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerDeleteMcpServerResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3477,6 +3629,11 @@ func (r McpServersControllerDeleteMcpServerResponse) GetJSON404() *NotFound {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r McpServersControllerDeleteMcpServerResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerDeleteMcpServerResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3518,6 +3675,11 @@ func (r McpServersControllerDeleteMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerGetMcpServerBySlugResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetMcpServerBySlug
+type McpServersControllerGetMcpServerBySlugResponse429Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerGetMcpServerBySlugResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3533,10 +3695,14 @@ type McpServersControllerGetMcpServerBySlugResponse struct {
 	JSON404 *NotFound
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerGetMcpServerBySlugResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3567,6 +3733,11 @@ func (r McpServersControllerGetMcpServerBySlugResponse) GetJSON404() *NotFound {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r McpServersControllerGetMcpServerBySlugResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerGetMcpServerBySlugResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3608,6 +3779,11 @@ func (r McpServersControllerGetMcpServerBySlugResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerUpdateMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerUpdateMcpServer
+type McpServersControllerUpdateMcpServerResponse429Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerUpdateMcpServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3625,10 +3801,14 @@ type McpServersControllerUpdateMcpServerResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerUpdateMcpServerResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3664,6 +3844,11 @@ func (r McpServersControllerUpdateMcpServerResponse) GetJSON413() *PayloadTooLar
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r McpServersControllerUpdateMcpServerResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerUpdateMcpServerResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3705,6 +3890,11 @@ func (r McpServersControllerUpdateMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerProbeMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerProbeMcpServer
+type McpServersControllerProbeMcpServerResponse429Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerProbeMcpServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3720,10 +3910,14 @@ type McpServersControllerProbeMcpServerResponse struct {
 	JSON404 *NotFound
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerProbeMcpServerResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3754,6 +3948,11 @@ func (r McpServersControllerProbeMcpServerResponse) GetJSON404() *NotFound {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r McpServersControllerProbeMcpServerResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerProbeMcpServerResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -3795,6 +3994,11 @@ func (r McpServersControllerProbeMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerGetMcpServerToolsResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetMcpServerTools
+type McpServersControllerGetMcpServerToolsResponse429Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerGetMcpServerToolsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3810,10 +4014,14 @@ type McpServersControllerGetMcpServerToolsResponse struct {
 	JSON404 *NotFoundOrNotProbed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerGetMcpServerToolsResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3844,6 +4052,11 @@ func (r McpServersControllerGetMcpServerToolsResponse) GetJSON404() *NotFoundOrN
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r McpServersControllerGetMcpServerToolsResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerGetMcpServerToolsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -4309,6 +4522,13 @@ func ParseAgentBuilderControllerGetAllAgentsResponse(rsp *http.Response) (*Agent
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4323,6 +4543,19 @@ func ParseAgentBuilderControllerGetAllAgentsResponse(rsp *http.Response) (*Agent
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentBuilderControllerGetAllAgentsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4391,6 +4624,13 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4405,6 +4645,19 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentBuilderControllerCreateAgentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4466,6 +4719,13 @@ func ParseAgentBuilderControllerDeleteAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4480,6 +4740,19 @@ func ParseAgentBuilderControllerDeleteAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentBuilderControllerDeleteAgentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4541,6 +4814,13 @@ func ParseAgentBuilderControllerGetAgentByUidResponse(rsp *http.Response) (*Agen
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4555,6 +4835,19 @@ func ParseAgentBuilderControllerGetAgentByUidResponse(rsp *http.Response) (*Agen
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentBuilderControllerGetAgentByUidResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4623,6 +4916,13 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4637,6 +4937,19 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentBuilderControllerUpdateAgentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4698,6 +5011,13 @@ func ParseAgentBuilderControllerGetEnabledItemsResponse(rsp *http.Response) (*Ag
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4712,6 +5032,19 @@ func ParseAgentBuilderControllerGetEnabledItemsResponse(rsp *http.Response) (*Ag
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentBuilderControllerGetEnabledItemsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4780,6 +5113,13 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4794,6 +5134,19 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentBuilderControllerAddMcpServersToAgentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4862,6 +5215,13 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4876,6 +5236,19 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -4930,6 +5303,13 @@ func ParseMcpServersControllerGetAllMcpServersResponse(rsp *http.Response) (*Mcp
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4944,6 +5324,19 @@ func ParseMcpServersControllerGetAllMcpServersResponse(rsp *http.Response) (*Mcp
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerGetAllMcpServersResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -5012,6 +5405,13 @@ func ParseMcpServersControllerCreateMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5026,6 +5426,19 @@ func ParseMcpServersControllerCreateMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerCreateMcpServerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -5087,6 +5500,13 @@ func ParseMcpServersControllerDeleteMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5101,6 +5521,19 @@ func ParseMcpServersControllerDeleteMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerDeleteMcpServerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -5162,6 +5595,13 @@ func ParseMcpServersControllerGetMcpServerBySlugResponse(rsp *http.Response) (*M
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5176,6 +5616,19 @@ func ParseMcpServersControllerGetMcpServerBySlugResponse(rsp *http.Response) (*M
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerGetMcpServerBySlugResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -5244,6 +5697,13 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5258,6 +5718,19 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerUpdateMcpServerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -5319,6 +5792,13 @@ func ParseMcpServersControllerProbeMcpServerResponse(rsp *http.Response) (*McpSe
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5333,6 +5813,19 @@ func ParseMcpServersControllerProbeMcpServerResponse(rsp *http.Response) (*McpSe
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerProbeMcpServerResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -5394,6 +5887,13 @@ func ParseMcpServersControllerGetMcpServerToolsResponse(rsp *http.Response) (*Mc
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5408,6 +5908,19 @@ func ParseMcpServersControllerGetMcpServerToolsResponse(rsp *http.Response) (*Mc
 		}
 		response.JSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerGetMcpServerToolsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -5856,6 +6369,15 @@ type PayloadTooLargeJSONResponse ErrorResponse
 
 type ServiceUnavailableJSONResponse ErrorResponse
 
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyRequestsJSONResponse struct {
+	Body ErrorResponse
+
+	Headers TooManyRequestsResponseHeaders
+}
+
 type UnauthorizedJSONResponse ErrorResponse
 
 type UnsupportedMediaTypeJSONResponse ErrorResponse
@@ -5934,6 +6456,23 @@ func (response AgentBuilderControllerGetAllAgents413JSONResponse) VisitAgentBuil
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAllAgents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentBuilderControllerGetAllAgents429JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6074,6 +6613,23 @@ func (response AgentBuilderControllerCreateAgent415JSONResponse) VisitAgentBuild
 	return err
 }
 
+type AgentBuilderControllerCreateAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentBuilderControllerCreateAgent429JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerCreateAgent500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response AgentBuilderControllerCreateAgent500JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
@@ -6194,6 +6750,23 @@ func (response AgentBuilderControllerDeleteAgent413JSONResponse) VisitAgentBuild
 	return err
 }
 
+type AgentBuilderControllerDeleteAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent429JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerDeleteAgent500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response AgentBuilderControllerDeleteAgent500JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
@@ -6310,6 +6883,23 @@ func (response AgentBuilderControllerGetAgentByUid413JSONResponse) VisitAgentBui
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetAgentByUid429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentBuilderControllerGetAgentByUid429JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6451,6 +7041,23 @@ func (response AgentBuilderControllerUpdateAgent415JSONResponse) VisitAgentBuild
 	return err
 }
 
+type AgentBuilderControllerUpdateAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent429JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerUpdateAgent500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response AgentBuilderControllerUpdateAgent500JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
@@ -6568,6 +7175,23 @@ func (response AgentBuilderControllerGetEnabledItems413JSONResponse) VisitAgentB
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerGetEnabledItems429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentBuilderControllerGetEnabledItems429JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6711,6 +7335,23 @@ func (response AgentBuilderControllerAddMcpServersToAgent415JSONResponse) VisitA
 	return err
 }
 
+type AgentBuilderControllerAddMcpServersToAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent429JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerAddMcpServersToAgent500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response AgentBuilderControllerAddMcpServersToAgent500JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
@@ -6848,6 +7489,23 @@ func (response AgentBuilderControllerRemoveMcpServersFromAgent415JSONResponse) V
 	return err
 }
 
+type AgentBuilderControllerRemoveMcpServersFromAgent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentBuilderControllerRemoveMcpServersFromAgent429JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerRemoveMcpServersFromAgent500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response AgentBuilderControllerRemoveMcpServersFromAgent500JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
@@ -6950,6 +7608,23 @@ func (response McpServersControllerGetAllMcpServers413JSONResponse) VisitMcpServ
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetAllMcpServers429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerGetAllMcpServers429JSONResponse) VisitMcpServersControllerGetAllMcpServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7090,6 +7765,23 @@ func (response McpServersControllerCreateMcpServer415JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerCreateMcpServer429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerCreateMcpServer429JSONResponse) VisitMcpServersControllerCreateMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerCreateMcpServer500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response McpServersControllerCreateMcpServer500JSONResponse) VisitMcpServersControllerCreateMcpServerResponse(w http.ResponseWriter) error {
@@ -7210,6 +7902,23 @@ func (response McpServersControllerDeleteMcpServer413JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerDeleteMcpServer429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerDeleteMcpServer429JSONResponse) VisitMcpServersControllerDeleteMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerDeleteMcpServer500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response McpServersControllerDeleteMcpServer500JSONResponse) VisitMcpServersControllerDeleteMcpServerResponse(w http.ResponseWriter) error {
@@ -7326,6 +8035,23 @@ func (response McpServersControllerGetMcpServerBySlug413JSONResponse) VisitMcpSe
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerBySlug429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerGetMcpServerBySlug429JSONResponse) VisitMcpServersControllerGetMcpServerBySlugResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7467,6 +8193,23 @@ func (response McpServersControllerUpdateMcpServer415JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerUpdateMcpServer429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerUpdateMcpServer429JSONResponse) VisitMcpServersControllerUpdateMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerUpdateMcpServer500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response McpServersControllerUpdateMcpServer500JSONResponse) VisitMcpServersControllerUpdateMcpServerResponse(w http.ResponseWriter) error {
@@ -7583,6 +8326,23 @@ func (response McpServersControllerProbeMcpServer413JSONResponse) VisitMcpServer
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerProbeMcpServer429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerProbeMcpServer429JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7705,6 +8465,23 @@ func (response McpServersControllerGetMcpServerTools413JSONResponse) VisitMcpSer
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetMcpServerTools429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerGetMcpServerTools429JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8313,127 +9090,131 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39cuM28uCroPjbqti3tCzPTHYTua62NB4n8cVf5Y/kUqNZEyIhCWsSYADQHu2cq+4h7gnvSX6FBkiC",
-	"XxJlezbO1Mw/I0sE0Gg0+rubn7yQJylnhCnpjT555CNO0pjA5/GcMKU/3OE4I/oDTukV57H0Ru8/+B5O",
-	"06PIG3nJcgen6Q6NPN8LBcGKRGPljfb+Piz/+V5EZChoqihn3sgbowWJ01kWI5mlKRcKYVjN92YUltcL",
-	"zLhIsFIkOmJSiSy0Y3/jGcKCIFzMgaWkUmEzXnCmCIvG8LidiYYwcqFUKke7u3aXg5Anu/qnQcrmnu/R",
-	"DZahUi9wR7yREhnxvRhLdUKkxHOiN8+yOPa9JEwvibgjQoPh3ROsFkTsSPjK++B7CVH4HVbYG3168L2E",
-	"RyT2Rt48VTtv+E5CGfXstyeVBxlOiDfyLi3mxhZzXM/+8/SIKTIX2Nm9wPNfiJBmW3evPN9T5SlmVJ8h",
-	"YH8ny2i0s/fq9RvP97I06jjJezKVVJlDenjwvZN8lxVauaEV2rhJljtJmOabfyr1nGisoAN91B8VOhdc",
-	"8ZDHqJi934FbRJ4s0cnBObrMB8s4mxvIKhB3YyQTsbNYEqYDd0EpifegEZVigROigBw+eePZjH7UH6p7",
-	"u+IoxXPKsCKI3xGBBJFZrKSPMkmQWhAEKEZ8hrCeAWGJUkFSwiLEBcKp/jQAavZG3u8ZEctypzBC7zBc",
-	"kATDhWdZoonTTmEORn/44HtqmepBUgnK5p7ewUF5QC1wT4mGMUL3VC0scDMu8u1QzrrAKs/dBc1cf2/k",
-	"Uab+pklS34hEgzssYKOa2IkA4I5pQlsAO8Ef9SjEsmRKhMabxShSHAmiMsFQSgBM0gVgDFO7wEVkhrNY",
-	"k8LQ9xKzhP5j6IC51wrmJVBXHUr9rYZNH7AmRkN1BTwpVosSHCBQ3xPk94wKEuU8qITuL4LMvJH3X7sl",
-	"d981v8pdWF8Dcq1vaB2Oa0Z/zwiiEWGKzqhBmAYq588t4GRweZ8EzYMeL1POpCN7DjibxTSEMw2Bqysj",
-	"hdKYhkBQu/+SGupCbpknIw3U4cXFzfjHw9Orm/HxxeH43W83h//76PLq0vM9IgQX3sgr5tecGFi35i3M",
-	"bNVQcUYjNPGsjJp4CMeC4GiJyEcqldTHIxVWmTyARd8Mv3/ou/FDDcSF3bPBQPUkcujQ//+//w9OQMNS",
-	"XR9RZs6mxAjaCrp2HmwPvAffoPaUqx94xqInovb07Ormh7Pr03cOVk+5QmbuCloBpy4qI04kYlyZvTRR",
-	"+eb5UFmABLhk3D1hjb85vSMM8LsGocV+LS7f4uiC/J4R+Xga/WV8fPRufHV0duppsBWmIJk/eTNKYi0g",
-	"4ZK5qLT8BRm+jGLC5mqBqER73sOH8hze4gjlwLnDf8ExjczWZpjGJBohvcQIrZi3fjbD5zsbB0w4nbsS",
-	"PNiJxX+JpsBH5I6IJUoFn8YkQTGVisDRBRZ/wbY/YQmOtQQhEfpfl2endpqjU5joRn8VbPuICx9xhowA",
-	"8vOz/0Yi4Pia95XMWE6YmeT46OTo6ubicHzw0+G7wEd7Q384HKLpElmpsD2YsCp5XLNbxu/ZSZg+mlBO",
-	"Ds5vLg8vfjm8qFy7NpJJwlQO9iqnPvEYT8nE60Uizp5RxMtLOkJm5hEqpntRlLHtoz6nPmFcOOeKtDiV",
-	"SC2wquy2mxm0HUWgp2UEmfMAjSIzhw7z5yTxZJl2eXz94+YizdktcD0NEprUTJI/WL4BTH0FXAsaLE/+",
-	"gYspjSLCHoXi8fXVTzd6gdOzm/HBweGli91yahe9VwuCxudH6JYsS6G2wHcE4TAkEvRMtaAS8ZSIQg+u",
-	"4vX18+G1ALJAbA5cjMNbCd8EsyyOxwBdgGTIU4K2gubWLUa1RSkYjg8NGh5JuEenV4cXp+NjB5/5xNb0",
-	"QmYBF7fFE5Z4YWQdfd8+J9dphangI2YLwfYAvTN8F1wEMZ/Pc7tHo1dYrkUjHzFijDhtZ5AI8Plk5atD",
-	"FKzWwBwW0HLx/0htrM6cSpUMWMJmbHi7guIzccrVueBT8nhs67nPL87eHj4VxwusUYxkBhdvlsWgwhC0",
-	"JC8A4YDqVXjVypIebGDmM0SV2QqJSKT3YEeX6LJncY6XMcfRFefHWMzJo8/hfPzb8dn43c3V2dnN8fji",
-	"x0PnOHI94ZApqpboinNkFqsz6vxqTnm01LptrJ8SWvgztDd88923f/8bmi4Vacq+vWfk0RYlJZwFr67D",
-	"By6gPXRC31r0NrBgsazZFQ3JNcN3mMZ4Gj8e0den41/GR8fjt8cuiu0CyF2hjl2puCAa7Kx8aB8psUR4",
-	"jilrMu5nxGkLfAVWI6zwFEuCQsw0k5tqRONwQSKLVWfLmrmfcrXQNtA9lhN2L6hShO1rJi60FFVEDBBs",
-	"19whQUIOuvJ0iaiSJJ6h+wVh1ZWpRFMc3lo18JrhTC24oP9+JGMqhPXhyfnVbzfj86OfD39zTquyQP2Y",
-	"cEq1PrAgOCJCQ5ZQKSmbN7nQ3vOdjwsRHIxd1NU83M0E25rh5Do012i+47dwYsXz5kmXS+XKzsBg2bob",
-	"SHRCIoqvwBv36FtxeX1+fnZxdfju5uTw3dH45uq388MKyovVECyHYD0X+Qdm4R39A0oyCZRYB6HJeb59",
-	"zlNoA7K4KDnb0ZckqAMWFJelDRPAhwpAqxGkVGjdV1Hj3CvDSJ88qkgCH2rO5sJ1ioXAS/23DRg4x1OJ",
-	"HTTGh92+6mtGPyJFEyIVTlKtYCQ0jqkkIWeR3AcPSKjiJaJMzwJUqgUlZQgz97z0UTXc1HWfb+0IWrZq",
-	"Y16bYKM9NtZwyi8IcqJaCEskCVPGIiEIYkv7iPye4Vh/FzjPBhot4CdLwnTQhuBGpG0T+E2ApuVBWt1P",
-	"8/ci8Fb8OOU8Jhj4ai0MV8fHOL7HS4kClsVxZYM+ul/QcFGqwSEWYonszZWt56wnMXLWOLyb5+7G/9oc",
-	"/rJwritlpJHjefFzxZeLCDQUskT3RBA0o0KqYgiECHqj3Yk4ejiKqAYGx+fO9azshU//RULllcHJliXq",
-	"AcrN5jUhBPdS18OajQVb45yb0J4bDy0jYHd7nu/dvWoJfBXx0k0WyWiNWTVDrI05nAjjpz58pYzE9ofs",
-	"wY3UvLexG8Nb/dzXDJfTuWpVDpajI+dbDhzth+OXHL9yJ5ospHI29dtc5Q0dLNAh8Zxo6yTqV+KNJc4/",
-	"tJAnEOExlS1SLLLkXiB+lVw2xNxxIdcNPsdzoqFvHF5kt6l/64S+0AY6d9ALcGu1Vmi6cqcLLlwDMh/o",
-	"m/Xa4DRhZVjqneLdPGSGY0n8FdrEykgjXAg4y6ZITvDHY4h3QAx36K+Q0f3XaBGQ/QfnArJgA5mAdJAS",
-	"0FfDN9/5XqqvgNAS5Z9/+T//hByEf4x2d9//czKRu//4rw9/3Xqv/5tMLv/H9j/+0sZ1ahK3skI7LlwZ",
-	"XATC24mhLgTXxYLz7buCatWYHwQhZ00pVbLdWjZNZXN+D2nWf/H1oqxKZZApUPztnuRkcrmB4OtPU1XB",
-	"V5ycyQnaSA72X9PKwfU5AFVx1neBGrOBM+hmMUWq0uZspsYwqsrcu/KvZhKHxm1BEueC39GISGS9g+Ag",
-	"gDSZkMJSfg9elPOGmuc65Axmqi6/DzbLVPI4UwRpBrElt9H1xTE49EiSqiWMYpxB/ksJq352tLsb8xDH",
-	"Cy7V6PVwuOfmT31+3pTfqZpDEyekiWe0tcgSzJAgONJ6+XZlM79afBdZXk+8jNKm8fQhbMgPW/3oT0ql",
-	"1yJuJ2g/z/jRE7VR9yHTG46OtCqyXt73sMY30uEbtukKw/BJE1dFSS/Fy2KmzFFsmVY95/Zr51eoyg1N",
-	"t10nbp5um863ggYq2ZgrWViDpBcEx5r8V2O0WOAn8/gqYz6/vp23p2kCiTYrs65Smttg70bVNrG2S+dN",
-	"EYILE7trIsjmT7R5UfhsRlhE2RzBQz4ig/kABRqEwEcB5AsOIGlE/znl0TKoMlMLbFPhyJ2DFcfWqlSc",
-	"1bgxeyjn7URCN58wTs+Gw0KBSz3B4YIyspNzWZuLocdUN9xIbmpsvUhd+dQMYbvZHjNM40wQWU/8mfGM",
-	"RT7ijCDClP6BiPzHiltkrcfUEkQLbyB5zLsKoYkK64fRlpZCP11dnSPjtEWKfFRV2VPNs1lFAm2r5D+7",
-	"MzaSuFpFlONErk/tAgzn7cz+ZtieYFu5guXc5QZydPmGhNpIz1GZN+Wzht9cwsKu44bfam6aqcVNAaDv",
-	"Ma5ukjDVnIBBqMfGqxRNCM/0MUxjHt6SqFXPzaVx03N8cdxUPJoaltasQN3RepbNh0ZaheqhYG2mVz1G",
-	"qTrBDM+NuX0SppurwkmYtlzasb4y1Yy5PLOKIxxFJoST8LsKrb03hvVSKpJ4vjeHNOuUSzUXBKRhr0uc",
-	"K1oJ/nhkns9VuvzPNWIattRGryvE6U1b/nQwyYbD1yE41OAjuTHfaFSYL2qCobtEonFwLzUEUoBTq4vY",
-	"PDRSR6Y38QITTGVcIUlqF2h9IcjzKzkbgrimBKVTZSpnqJendCpTFapYTUkVT/MmlJFzvxhLhcIFZnPy",
-	"RAqwGl8TY211NOu0n5uKO3uVnqiXLbTF/g7hOmE00JdHlFDOUIvYKs9UyEvD1RzON9KgErJqNCZrqtiC",
-	"aCH1+HMq5u1xErIQrSstVVcMW+vpgGcm0NtLa9AIL/blTrAS4c/ghV9pBX5WT3yxcmFq9z7nX/NUEpN4",
-	"BWnKNuVdLYgkCExMJDBDW0ATidzueeBNw3cN9jT0a03e+tl2ClaYremPYIyr0ru5kYq4zsKlLM3UZZFJ",
-	"8ahIZdMpSlVM1hutna5JTVQHmZC8RcfAeZHgqjo9J8aY2h9XqwKP5ta1LeXlhOXkXfs7sZerJjxTQe4o",
-	"z2SAMItQwMhHFUBGbSoIJCqAXA307QrytBTwWLZwykyI1myTMOdNxa6/bbsLcV49WCJnvRWU1wWGnexL",
-	"b6kPV7EE8KC3ZXCyyaj6DbS4aD0NzUUuoAKyhdwytYDrQdqN8qBiZgWmYAYAKsRa8Ouvv+6MM7UgTGkV",
-	"kQQ2z6w1hyTEKZ7SmBYArLiRTadMIULdaXyEJaIKRSSMsTBcMkFYoYAyqiiO6b+NCt5ATYUJ92CfHb6B",
-	"XxdLh18b83wfuYpiwG+DVnTEWBEWLk9kTwhSq+9Wojp1LGnlMX8Q3ZknHQ0E4bkgGk28ADJjMZGyG0xB",
-	"JM9ECLc6F8A9iIUqiYJ87E1iBwdgI2+daZoBOEmoZVv+HMqf224FxezhiM14k5o7OfZdia4ePLt8vu0+",
-	"fQalyYrNK5ExfYFarMwTLojNWYbSM3h+Hw7VZAeZrzUnvSWpcjDXGaVv08xKcmySWgX1tYvs7i+/Jm24",
-	"26QUeoQyW5rcLAfQwuP64nhH4hkZoGN+T8ROiCVBMVGKCOlPWETnVEkfBTtW1twE2sjFQkn4m2id2Tpq",
-	"zCjEBYJR+5p5JFxjdTjUNo/AoZ51MGEVS6/W36HipnmPd/493Pn+w5b9cLPz4dPQ//67h/yHDldNERLv",
-	"q6R1eELqyq4TQnVnXh8eXzOtyfWwOTvdHuZOj+dPWYJZ6Vs2lfqtHtCzvJgKaSzERPOMsrIiXrYyi6fn",
-	"sKxyq1+D5dg7jaXm6wXXNnjvIe8/NeP2EU+o0puDn0y9UcaM5R2ZNPSMRk5ie/6T9zVR5kUlyryQzJj/",
-	"RAbMy8pz+UyJLY/MVungGhtlpjwb54Cirx6sY6WX1mwgQtGqJJhCtwxjgoVW0Af/qbyYHD7alR+zGrK2",
-	"IM2rl5AFk++LvYBsmA0zXJopDpKEmaBqaazPXF79TJYtgabzI/QzWaItOiADdEGkQvlXM8ETwMM7LBdT",
-	"jkW0PUAnmbT12O2lz0WTHWOnOt2SoEyq3K4FCKpqqLU4mqAJMiOCsJAArR3whKiDBVZofGTyACUcEA2J",
-	"MVT1gSSE6YOcLot6hJGGdcImtm/K24zGERFOHEBOPDTDCY2XAzR2VgljCn4TLm6lKbqTqpgVTZcTwwAo",
-	"myPOYqhXQ1Cfdn1xPJiwCTPcJC9DDLEQlGgVGQUGHbk5jxY8hnwIXEXpLYEgIGdkwhwdfd84Ll2tnZpa",
-	"dEUYZmqAzMImm2CBbZ16JVMhmLApj5Z+rqfLjoyEIOQRCYx6bp1zXon98fmRdGy6kbc3GILUSQnDKfVG",
-	"3uvBcPDa6O8LoMRdTHcAh3LXZPFPzXmYv+CROWlx3V4QJSi50/grmnpF4LwtCj9KfHwjzTlJHzFyr5EP",
-	"ppzvlOjihExYYLJMdgPwvgW7QeF9A+RLopyOW8bW0SpDgCxO3eYeGhSDp6I3ATRlA1RZojvgTAkex0T8",
-	"SNQ4jg0avWo7s/ftd798ZNd053rw1z5o+qL1eLBsRvbwodY+6tVw2KPOr19JXVkC0FrIWz9VSxIPvvfG",
-	"ANE2dwHsrtNBCIbsrR9SKe2EQa/XDypbV+gRez1G1Mu2H3zv2z47qnaLgFE9VmspXwaxkCUJFktv5OkT",
-	"QAXtKTyHnooV9uh9eDC5A82baGgF+Bgc0AAFGY3ApzwnTJM+iYxvDk8lYWofUWXqmMHnkBLhXtUJ23oz",
-	"/B6t6rSFglK7D3wzNfQ08E3dJ47jSpeZCrNEW2+GQ9Rdi69Fvma9Jh2q0mZmH0WZmYfICQt5HONUEmAD",
-	"ZS0ZlcYt1PvmOwUattMbkeotj5abVdP27QG6SSPOdT02W5tl9q6nrVWmPFQdA0pk5KHBevb6I0VW8vDb",
-	"QckfzUtxesOeP99gWubSWLFRdZq8bLY1/H79iGrnwCcwuzd73/bZVEuF+R/MKQ3NlvWTHazywV+n1+x+",
-	"ymj0YEg0Joq01T3o70u2ajsgoIxaA9NVNqgy7UH1XdYGJ57NwNU/6MmEzGIlE9pY3jucqN6Y0Gyw4UEs",
-	"HIb2pvfsadnuBe28ia2Lv/Cb+KbnTSx6Hf1J1Q5DdGsvk7/WAGi5IRuo3fDD8to2Wn0s5f+R4iZP9v5K",
-	"1y+Crn8kqgdRb2biafLUpliKVbjo8lc5VyHFQlEcx8vRSlelX/RrkEiQfxmZgcZGnZ4wV9FGgqQxDoms",
-	"dlUA22zLVhTA37cEFPRdHEWgrIMxUDhCJ6WXNCjSAQPrHpXGcQIaveQJMZ2C8gG9VWonWPQUlbpLVQ45",
-	"C6lW/AtVufdFroWxeum8fxImZA/zq6T90nReQ7PPpvPuElNMt1NExlvF+zH0KL0Hx2bO1ELMtJpbdQCA",
-	"s1R2tnqBTjTwfUKYmjCw0k06B8TCgIEZrmjqdd3WPGhs+Nv9gkuCoBANzWI81+wygICR5pwTZvLmUAA+",
-	"3FtCUsvI9CqwTTuDCSeISjhH32xMmdbhfUTnjENZWogl2ch76JapNh2IbY338/LJlsb7XYH79oma9ZdP",
-	"ntIp4HzyXJWuKBvNVm+Ch0W40Epm2zFu6RPboUwSJqmidwTJbGqCONtdrz4wEZASpDXx40e6Yl0nUd5G",
-	"qPKymdbXulR8P3VU9IgoOm8JWVnnblHRCJrZF4U0En/K94E0q7s0gorXr/QXbK0V3i1y7ip/VcM3Elkm",
-	"Zm73VzH3whRvZI8U5ezwedXw3qLOqsGQpPWc6v44iiTU5nKBEi6qviDFHVe8plktLWWAIJPMSst6HeH+",
-	"hJk2ykaQ5rqcEbsmlOxEMCG1AVztXc3c941wvaf2vTqYyXvjHH8zHE7YY9zvPjjaGXdtAjlA0OttwvLe",
-	"5oUKoAU6SFP9mUWO6x7lnvv98uUrVmg7bnw2YaZtXY7Wtv5wa0yYipqysRUzjsqGA/KKP86c6ccBm1Wr",
-	"z2aZbGBbrOK9LoG7FgbCUQQJ1uVZDh7Bjp13SHy1P16Y/TGOIjc5Q5/1s9kimkHbwunn5tEXMG03m94y",
-	"BdyUWf68bTJscta9j1oY8oRVOLJhfjb7I/f8tzBAH0mOMBIkNWEps2OwXBZYJDGRsj9bMvsqOdMPgidf",
-	"eVMrbzJ4jsrUqUfzp69c6aVxJXMNKowJjvkprKmsK39s3pNLink6pttQQOtw50UG06h4XZ9mFtJ0rp4u",
-	"TfhaG7URvLnJTZkaIDcnSnOQ3t0MgAuZ1A+MQqiuG6EUSzlhJt/qf5oSy6DMynLX4jOTbDUwlYyKozlR",
-	"phgMzyFJk2skTljR4xfqpGBiW9m5buayZLKcfcLy6TUahGbnmncrGsfFm0cqGNoeoF9xfKvRkAMn7ZtK",
-	"5C1NJbwhybBijQj7MkILqS2gcYCbc6T4nGhtuo1Hl3y4nkt24ro9XlA+mb+2qn9kVOhC8QbXWVnJ77wZ",
-	"Yyvgt8G2bwsBwXXHlhN2j5doK9BfUja3b9cAIQk6vDkLmErPYG2MYNugt81PY/tatL3bExrk2JWgIQ5M",
-	"1vaGz2dy3rz/+vrX2utfP5T9BZxCZVuavFdUH+8NnZJhW/tdFnV34adWNJyPK0vFOwf29z9V2zD0yoR0",
-	"+PzXdMjPkg7pCPYuaV55pjs/8oLMqdRcEGEtKGDUVvst286dMiFnMzrPbBWeleTVPEZpX7UpISwScsZI",
-	"CG8foMZVY942y4iUo7IeJX8vRnvu5QCNzWPGoqi8Lm7CWopDQZQX6Zpt742rOG2oRPaFL31FWa217PMl",
-	"SL5UD/ZmyZOVyqY/NIHSaf+yOd9bbVR9qdmUXxMpSa35Vg8m29N82v2kb1/f/EqH1mwKmR5deQ+V5nSx",
-	"5JBqBe4VMPaMl9r6ZGYTVuePwEcXODKxXVZUmiAlMJPYvDhmi+BwoYl7UUSXHLdyni8jt8F+Kl6wTCWs",
-	"jmIyMz2LTL1Qke9ozIqebNbgospmnycF1EHtH5QHug6CP78z5gvJA92YF6xPDEUyJSGd0bDjivugLzH9",
-	"lKoygm9kVQcb9LW8i6/fLi9Ni7z/UDrX55TAX06C6ZcQ4n7ERdnM/2ManfTKNgXjQIue9guGtqqWDHSz",
-	"BksF3IuGrLbBXrkqwhxattn81bXZq5Xy8sABMwA/W6D19KA9y3VFkT4asxwWEOFWBE9YbsnEBGsG44Z/",
-	"TWeseyz7Ct1ac4Kn2DbdJsWrTXNTNzcp/owM7QtNVv2ap/rZTYpdcBxvHi0ueWqrk6jhBB+gA8MoZZ7c",
-	"UCgmQSbiADF+r3mO1Vpsb4KtSyUITjR2Juynq6tz6/smKCZzHC6hmf5fLy8PjQWiT3BbWyZ58z7p23xY",
-	"CuvyWJq0G0FCLkyW7YTZzlG25r0Ey7jJA7R1T9WCZ5Ztanbp8Mltw3jLhKBXwyGEZYz1lDfypQwFpm9a",
-	"AEnAYOtA8GgEvfP8Zgu8wPalD/wJC5zO9Pon25o+MEEh254+QFsYMc520mwa01CjXhBpAkcYCRJRYV1q",
-	"mEE604Rptpq/z7I4MkFmmSRwTqUbbruvGICmkU80vfoxR7c9ZUd6IxD3N9LGBb9yxD+cqcGZfXaeVrRo",
-	"ajWoWniTphXTG9lpdslnMwLpdgrYB0Ts6i/k9+1dty/xxkZjQm+Gb1D9DfeIzurvxDdR1Dz8t0E8tNYj",
-	"+jNestpKHfesYJoG81/OPTsTp1wB0X4hJhbKKeYzGlpukyYYlrdnev9BawyyMw9/jEDZL0XRVpDgW4JE",
-	"xgKoOugwDL4bfjfcvXttEubNvrqiViD+E8jBKlrcrIleyVriR9F9ByV4CQU8ZdSkG5vNRIExgnc35fst",
-	"2tj6RQsON/2lSIRTHIGH1SZftS+tT+G/AwAA//8=",
+	"7H3rcuM20uiroLhbFfssLcszk91ErlNbGo+T+MS38iXZ1GjWhEhIwpoEGAC0RzvHVd9DfE/4PclXaIAk",
+	"eJMo27OZTCY/MpZEAo1Go+/d+OCFPEk5I0xJb/TBI+9xksYE/h7PCVP6jzscZ0T/gVN6xXksvdHbd76H",
+	"0/Qo8kZestzBabpDI8/3QkGwItFYeaO9vw3L/3wvIjIUNFWUM2/kjdGCxOksi5HM0pQLhTDM5nszCtPr",
+	"CWZcJFgpEh0xqUQW2nd/4RnCgiBcjIGlpFJh877gTBEWjeFxOxIN4c2FUqkc7e7aVQ5CnuzqnwYpm3u+",
+	"RzeYhko9wR3xRkpkxPdiLNUJkRLPiV48y+LY95IwvSTijggNhndPsFoQsSPhK++d7yVE4TdYYW/04cH3",
+	"Eh6R2Bt581TtvOI7CWXUs9+eVB5kOCHeyLu0mBtbzHE9+o/TI6bIXGBn9QLPfyJCmmXdvfB8T5W7mFG9",
+	"h4D9nSyj0c7ei5evPN/L0qhjJ+/JVFJlNunhwfdO8lVWaOWGVmjjJlnuJGGaL/6p1HOisYIO9Fa/V+hc",
+	"cMVDHqNi9H4bbhF5skQnB+foMn9ZxtncQFaBuBsjmYidyZIwHbgTSkm8B42oFAucEAXk8MEbz2b0vf6j",
+	"urYrjlI8pwwrgvgdEUgQmcVK+iiTBKkFQYBixGcI6xEQligVJCUsQlwgnOq/BkDN3sj7NSNiWa4U3tAr",
+	"DBckwXDgWZZo4rRDmI3Rf7zzPbVM9UtSCcrmnl7BQblBLXBPiYYxQvdULSxwMy7y5VDOusAq990FzRx/",
+	"b+RRpv6qSVKfiESDOyxgo5rYiQDgjmlCWwA7we/1W4hlyZQIjTeLUaQ4EkRlgqGUAJikC8AYhnaBi8gM",
+	"Z7EmhaHvJWYK/WHogLnXCuYlUFcdSv2thk1vsCZGQ3UFPClWixIcIFDfE+TXjAoS5TyohO7Pgsy8kfen",
+	"3ZK775pf5S7MrwG51ie0Dsc1o79mBNGIMEVn1CBMA5Xz5xZwMji8T4LmQb8vU86kI3sOOJvFNIQ9DYGr",
+	"KyOF0piGQFC7/5Ia6kJumScjDdThxcXN+PvD06ub8fHF4fjNLzeH/zi6vLr0fI8IwYU38orxNScG1q15",
+	"CzNLNVSc0QhNPCujJh7CsSA4WiLynkol9fZIhVUmD2DSV8NvH/ou/FADcWHXbDBQ3YkcOvQ///XfsAMa",
+	"lur8iDKzNyVG0FbQtfJge+A9+Aa1p1x9xzMWPRG1p2dXN9+dXZ++cbB6yhUyY1fQCjh1URlxIhHjyqyl",
+	"icpXz4fKAiTAJePuDmv8zekdYYDfNQgt1mtx+RpHF+TXjMjH0+hP4+OjN+Oro7NTT4OtMAXJ/MGbURJr",
+	"AQmHzEWl5S/I8GUUEzZXC0Ql2vMe3pX78BpHKAfOff0nHNPILG2GaUyiEdJTjNCKcet7M3y+vXHAhN25",
+	"K8GDlVj8l2gKfETuiFiiVPBpTBIUU6kIbF1g8Rds+xOW4FhLEBKh/3d5dmqHOTqFgW70V8G2j7jwEWfI",
+	"CCA/3/uvJAKOr3lfyYzlhJlBjo9Ojq5uLg7HBz8cvgl8tDf0h8Mhmi6RlQrbgwmrksc1u2X8np2E6aMJ",
+	"5eTg/Oby8OKnw4vKsWsjmSRM5WCvsusTj/GUTLxeJOKsGUW8PKQjZEYeoWK4T4oytn3UZ9cnjAtnX5EW",
+	"pxKpBVaV1XYzg7atCPSwjCCzH6BRZGbTYfycJJ4s0y6Pr7/fXKQ5qwWup0FCk5pJ8hvLN4Cpr4BrQYPl",
+	"yd9xMaVRRNijUDy+vvrhRk9wenYzPjg4vHSxWw7tovdqQdD4/AjdkmUp1Bb4jiAchkSCnqkWVCKeElHo",
+	"wVW8vnw+vBZAFojNgYtxeCvhm2CWxfEYoAuQDHlK0FbQXLrFqLYoBcPxoUHDIwn36PTq8OJ0fOzgMx/Y",
+	"ml7ITODitnjCEi+8WUff18/JdVphKviIWUKwPUBvDN8FF0HM5/Pc7tHoFZZr0chHjBgjTtsZJAJ8Pln5",
+	"6hAFqzUwhwW0HPzfUhurM6dSJQOWsBkb3q6g+EyccnUu+JQ8Htt67POLs9eHT8XxAmsUI5nBwZtlMagw",
+	"BC3JJ4BwQPUqvGplSb9sYOYzRJVZColIpNdg3y7RZffiHC9jjqMrzo+xmJNH78P5+Jfjs/Gbm6uzs5vj",
+	"8cX3h8525HrCIVNULdEV58hMVmfU+dGc8mipddtYPyW08Gdob/jqm6//9lc0XSrSlH17z8ijLUpKOAte",
+	"XYcPXEB76IS+tuhtYMFiWbMrGpJrhu8wjfE0fjyir0/HP42Pjsevj10U2wmQO0Mdu1JxQTTYWfnQPlJi",
+	"ifAcU9Zk3M+I0xb4CqxGWOEplgSFmGkmN9WIxuGCRBarzpI1cz/laqFtoHssJ+xeUKUI29dMXGgpqogY",
+	"IFiuOUOChBx05ekSUSVJPEP3C8KqM1OJpji8tWrgFecnmC0t2cpHb9XF+OrQ2CMV7qTpSo+PigkqO8U5",
+	"SvSvlthkvjQ8U0BtTeJ/8YyKXwM42CYg9NL+ys+BALuMm5/CmGq7HUeRIFJ+VRhkLhb09h2CfZg7lFCI",
+	"haBEouAfOxdYEfAT7sD/A7Slx51mQiptF1SeuCAJpoyyeYAwi1DtN0n025KEnEWa3hWNkRkrvCVKb7fW",
+	"sbb39ZcTBuakURZSoBjYYE0MvrcgOLI+4Qu9DTtjvQ0tLsLKXLhA0T2NY03ROI75PQHfb7lTDQckeP4Y",
+	"ztSCC/rvR4rFQlU8PDm/+uVmfH704+EvDv1VJqgzCZxSrY2aZWtEJVRKyuZNGbj3fETnQgT0Zid19V53",
+	"McG2JrrcguN6y+74LfCL4nnzpCsjc1UbOPI1s84uEp2QiOIr2IpH8+TL6/Pzs4urwzc3J4dvjsY3V7+c",
+	"H1ZQXsyGYDoE87nIPzAT7+gfUJJJ4IN1EJpy7+vn3IU2IAs2nQs9zaKDOmBBwarbMAFSsAC0Gr9Mhba8",
+	"FDWu5TKI+cGjiiTSOSZ5qKNw3GMh8FJ/tuEqZ3sqkavG+2F3pOSa0fdI0YRIhZNUq7cJjWNqWck++N9C",
+	"FS8RZXoUoFKtplGGMHP3S29VI0hSP/C1LWhZqo24boKN9shsIyS0IMiJqSIskdT8G+xhgiCyuY/IrxmO",
+	"9XeB82yg0QJe2iRMB20IbsR5N4HfhAdbHqTV9TR/L8K+xY9TzmOCQarXgsB1fIzje7yUKGBZHFcW6KP7",
+	"BQ0XpRGmJdYS2ZMrW/dZD2K0PBNuae67G31uCzfJIrSjlNGFHL+fn5tdXERGMC/RPREEzaiQqngFAlS9",
+	"0e7Euz0cRVQDg+Nz53hW1sKn/yKh8srQeMsU9fD4ZuOaAJZ7qOtB9caErVH2TWjPjcaX8de7Pc/37l60",
+	"hF2LaP0mk2S0xqyaAf7GGE58+0MfvlLmAfSH7MGNE761kUPDW/080gGH0zlqVQ6WoyPnWw4c7Zvjlxy/",
+	"ciaaLKSyN/XTXOUNHSzQIfGcaOsk6lei3SXO37WQJxDhMZUtUiyy5F4gfpVcNsTccSDXvXyO50RD39i8",
+	"yC5T/9YJfaENdK6gF+DWZ1Kh6cqZLrhwDcj8Rd/M1wanSWqAqd4o3s1DZjiWxF+hTayMc8OBgL1siuQE",
+	"vz+GaBtkEAz9FTK6/xwtArL/y7mALNhAJiAZqQT0xfDVN76X6iMgtET555///z8hA+bvo93dt/+cTOTu",
+	"3//07i9bb/U/k8nl/9n++5/buE5N4lZmaMeFK4OLNIx2YqgLwXWZCPnyXUG16p3vBCFnTSlVst1aLldl",
+	"cX4PadZ/8vWirEplkKdSfHZ3cjK53EDw9aepquArds5kpG0kB/vPaeXg+gyUqjjrO0GN2cAedLOYIlFu",
+	"czZTYxhVZe5N+amZQqRxW5DEueB3NCISWd80uKcgSSukMJXfgxflvKEWNwk5g5Gq0++DzTKVPM4UQZpB",
+	"bMltdH1xDE4dkqRqCW8xziD7qoRVPzva3Y15iOMFl2r0cjjcc7P3Pj5vys9UzZ2OE9LEM9paZAlmSBAc",
+	"ab18u7KYny2+ixzDJx5GaZPI+hA2ZCeufvQHpdJrEbcTtJ/nm+mB2qj7kOkFR0daFVkv73tY4xvp8A3b",
+	"dIVh+KSBq6Kkl+JlMVNmyLYMq55z+bX9K1TlhqbbrhM3d7dN51tBA5Vc4JUsrEHSC4JjTf6rMVpM8IN5",
+	"fJUxnx/fztPTNIFEm5VZVynNabBno2qbWNul86QIwYWJHDcRZLN32rwofDYjLKJsjuAhH5HBfIACDULg",
+	"owCyVQfgY9YfpzxaBlVmaoFtKhy5c7Di2FqVCLYaN2YN5bidSOjmE8bp2XBYKAjoJDhcUEZ2ci5rM4H0",
+	"O9UFN1LrGksvEqc+NBMo3FyjGaZxJoisp53NeMYiH3FGEGFK/0BE/mPFLbLWY2oJooU3kDzjogqhyUnQ",
+	"D5v4xQ9XV+fIOG2RIu9VVfZUs7xWkUDbLPnP7oiNFMJWEeU4ketDuwDDfjujvxq2p3dXjmA5drmAHF2+",
+	"IaE20nNU5k35rOE3lzCx67jht5qbZmpxUwDoe4yrmyRMNSdgEGi00VJFE8IzvQ3TmIe3JGrVc3Np3PQc",
+	"Xxw3FY+mhqU1K1B3tJ5ls/GRVqF6KFib6VWPUapOMMNzY26fhOnmqnASpi2HdqyPTDVfM8/r4whHkQnh",
+	"JPyuQmtvjWG9lIoknu/NIck/5VLNBQFp2OsQ54pWgt8fmedzlS7/uEZMw5La6HWFOL1py94PJtlw+DIE",
+	"hxr8SW7MNxoV5ouaYOgu0Gls3KcaAinAqVXlbB4aqSPTm3iBCeUzrpAktQO0vgzp+ZWcDUFcUwDVqTKV",
+	"I9SLozqVqQpVrKakiqd5E8rIuV+MpULhArM5eSIFWI2vibG2Kq512s9NxZ29Sk/U0xbaYn+HcJ0wGujL",
+	"I0ooZ6hFbJVnKuSl4Wo25ytpUAk5XRqTNVVsQbSQevw+FeP22AlZiNaVlqorhq31dMAzE+jtpTVohBfr",
+	"cgdYifBn8MKvtAI/qie+mLkwtXvv8895IpNJ+4MkeVtwoRZEEgQmJhKYoS2giURu99zwpuG7Bnsa+rUm",
+	"b31vOwUrjNb0RzDGVend3EhFXGfhUpZm6rLIpHhUpLLpFKUqJuuN1k7XpCaqg0xI3qJj4LxEdVWVqBNj",
+	"TO2Pq1WBR3Pr2pLyYtZy8K71ndjDVROeqSB3lGfS5ncx8l4FJkVLEEhUALka6NMV5Gkp4LFs4ZSZEK3Z",
+	"JmHOm4pVf912FuK8drVEznorKK9KDTvZl15SH65iCeBBL8vgZJO36ifQ4qJ1NzQXuYD62xZyy9QCjgdp",
+	"N8qDipkVmHItAKgQa8HPP/+8M87UgjClVUQS2Dyz1hySEKd4SmNaALDiRDadMoUIdYfxEZaIKhSRMMbC",
+	"cMkEYYUCyqiiOKb/Nip4AzUVJtyDfXb4Bn5eLB1+bczzfeQqigG/DVrREWNFWLg8kT0hSK2+W4nq1LGk",
+	"lcf8QXRnnnQ0EITngmg08QLIjMVEym4wBZE8EyGc6lwA9yAWqiQK8ndvEvtyADby1pmmGYCThFq25c+h",
+	"/LntVlDMGo7YjDepuZNj35Xo6sGzy+fbztNHUJqs2LwSGdMHqMXKPOGC2Ix5KHyE5yHR1WYHma81J70l",
+	"qXIw1xmlb9PMSnJskloF9bWD7K4vPyZtuNukEH+EMlsY3yxG0cLj+uJ4R+IZGaBjfk/EToglQTFRigjp",
+	"T1hE51RJHwU7VtbcBNrIxUJJ+Ey0zmwdNeYtxAWCt/Y180i4xupwqG0egUM9qskdLoVvrbtIxU3zFu/8",
+	"e7jz7bst+8fNzrsPQ//bbx7yHzpcNUVIvK+S1uEJqSu7TgjVHXl9eHzNsCbXw+bsdHuYOz2eP2QJZqVv",
+	"2fSJaPWAnuWlfEhjISaaZ5R1PfGylVk8PYdllVv9GizH3mksNV8vuLbBew9VJ6l5bx/xhCq9OPjJJLBn",
+	"zFjekSmCyGjklFXkP3lfEmU+qUSZTyQz5j+RAfNp5bl8pMSWR2ardHCNjTJTno1zQMlhD9ax0ktrFhCh",
+	"aFUSTKFbhjHBQivog/9UXkwOH+3Kj1kNWVuQ5sWnkAWTr4t9AtkwG2a4NFMcJAkzQdXSWJ+5vPqRLFsC",
+	"TedH6EeyRFt0QAbogkiF8q9mgieAhzdYLqYci2h7gE4yabsBtBfeFy2ejJ3q9OqCMqlyuRYgqKqh1uJo",
+	"gibIjAjCQgK0dsATog4WWKHxkckDlLBBNCTGUNUbkhCmN3K6LOoRRqZobWK79rzOaBwR4cQB5MRDM5zQ",
+	"eDlAY2cWW6B3z8WtNCWfUhWjoulyYhgAZXPEWQzVkgiqI68vjgcTNmF55Z6pbMsL9zBDgUFHbs6jBY8h",
+	"HwJXUXpLIAjIGZkwR0ffN45LV2unphOCIgwzlZcMmmyCBbZdEiqZCsGETXm09HM9XXZkJAQhj0hg1HPr",
+	"nPNK7I/Pj6Rj0428vcEQpE5KGE6pN/JeDoaDl0Z/XwAl7mK6AziUuyaLf2r2w3yCR+akxXV7QZSg5E7j",
+	"r2gpF4Hztij8KPHxlTT7JH3EyL1GPphyvlMgjhMyYYHJMtkNwPsW7AaF9w2QL4ly+r0ZW0erDAGyOHVb",
+	"y2hQDJ6KzhjQEhBQZYnugDMleBwT8T1R4zg2aPSqzfTetp/98pFd0xvuwV/7oOnK1+PBshXew7ta87IX",
+	"w2GPOr9+JXVlCUBrGXl9Vy1JPPjeKwNE29gFsLtO/yp4ZW/9K5XSTnjp5fqXysYp+o29Hm/Umwbo9158",
+	"u/69emH1g+993QcT1R4n8FYPKFuK7kGcZEmCxdIbeXrnUEGzCs+hE2iFrXrvHkzOQfMEGxoD/gcbO0BB",
+	"RiPwRc8J00eGRManh6eSMLWPqDLV9+CrSIlwj/iEbb0afotW9YdDQWkVBL4ZGjpx+KZeFMdxpTdShcmi",
+	"rVfDIeruIKFVBc2yTRpVpTnSPooyMw6RExbyOMapJMA+yho0Ko07qTfHcAo7bH9CItVrHi03q8Lt27l2",
+	"k/ax6zrDtrZ47V2HW6toeag6FJTIyEODZe31R4qs5O+3g5I/mpfw9IY9f77B7MyhseKm6mz5tNndsAfb",
+	"qva7fAqT3Pu6z6JaKtN/pxzW0HpZr9nBYh/8dXrU7oeMRg+GtGOiSFudhf6+ZMe23wfKqDVoXeWGKtMM",
+	"V/MAbeDi2QxCC4OezMtMVjKvjfULh4PV23CaBTY8loWD0nKInh1c272unSe4dfJP/AS/6nmCi85efzA1",
+	"xxDr2kPorzVUWk7WBuYB/LC8tu2IH3tifkvxlielfzkPv+vz8D1RPQ7DZiasJmttaqZYhYsuf5xzhFIs",
+	"FMVxvBytdMX6RT8KiQT5l5FRaGzU/glzDQJoW4RDIqtdI8D23LIVE/D5loAhsYujCIwKMFoKR++k9AIH",
+	"RbpjYN2/0jiGwPKQPCGmD1f+Qm/V3wmGPUX171LpQ85Cqg2UQqXvzQBqYbpeuvnvhHnZzfwi2b/o5oYN",
+	"Glp/Nt18l5giw50iY6BVnTiGzsH34PDNmWGImVbHqw4OcCLLzhY40KEHvk8IUxMGXgiT5gIxQmB8hpua",
+	"Oma3ZREaG754v+CSICjQQ7MYzzWbDSCQpjnuhJl8QhSAb/uWkNQyQD0LLNOOYMIsohLm0hwBU6ZtDR/R",
+	"OeNQrhdiSTbyqrrlu03Hatt1GHlZact1GF0JDe0DNetSnzykU9j65LEq3WI2Gq3euQ+LcKGV2rZt3NI7",
+	"tkOZJExSRe8IktnUBLe2uy4kMZGhEqQ1cfVHuqhdJ1jeXqlyBVTrZUsV31YdFT0irc7dPSvr/y0qGsFE",
+	"e31PIyGqvKWnWfWmEVRcitRfILZWvre1vMwvUPlKIsvEzOn+Ih4/E0UfWVJAORt9XrW/t4i0ajckvT2n",
+	"eTGOIgm1zlyghIuqr0txJ0ShaV1LWRkgyMyzUrZel7k/YaYpuhHAue5oxLUJzTsRYUgVgRBE19UM+0Yo",
+	"31N7SxZm8t4EDV4NhxP2mLCEDwEIxl0bRA4Q9M6bsPymgkJ10IoASGH9N4uckAbKIxr75VVKVtg74Q02",
+	"YaYNYI7Wtn57a0yminqzsdU0jsoGDvKKP8586sc5m1XAz2YJbWDLrOLZLoG7Fg3CUQQJ6+VeDh7Bxp0b",
+	"Yb7YO5+JvTOOIjdJRtPIs9k+mrHbAvbn5u0XMGw3e98yhfSUWb6+bTKdcpa/j1oY+YRVOLlhmjYLJ4+I",
+	"tDBOH0kOra1TE+YzKwZLaYFFEhMp+7Mzs66So30nePKFp7XyNIPnqExhezRf+8LNPhduZo5PhaEBeTyF",
+	"pZV9AR6bt+aScJ5O6zaE0DrjeZGBNiou+9RMRprO49OlSSPQxncE9wu4KW8D5Oa0ac7TuxsFcC+TgoNR",
+	"CNWRI5RiKSfM5Mv9X1MiG5RZde5cfGaS5QamElVxNCfKFPPhOSTZco3ECSt6NEOdGwxsK3PXjVyWvJaj",
+	"T1g+vEaD0GJA83xF47i4t6iCoe0B+hnHtxoNOXDS3nMkb2kq4X41w8I1IuxVphZSWwDlADfnSPE50dp7",
+	"G28v+Xc9F/DEdc98QvmA/tquDCOjsheKPrj4yk4Mzr06WwG/DbZ9W8gJLka2nLB7vERbgf6Ssrm9mweE",
+	"K9gMZi9gKD2CtWmCbYPeNn+S7UvSdjMwNDiyM0FDIxis7X7gZ3Iyvf1yeXTt8uh3ZX8Ip9DclpbvFdXj",
+	"e0On5NvW7pdF+V34qRV95++Vpf6dL/b3k1XbaPTKZHX4/Jd01k8qndVRCLq0gMoz3fmtF2ROpeaeCGsB",
+	"A29ttZ/O7dx5FHI2o/PMVl9aDaCahyrtBb8Swj4hZ4yEcOsENS4lc8c1I1KOyjqk/D6U9tzZARqbx4wF",
+	"U7mkcsJaioJBBSjSbdtuq6w4l6hE9pqpviKw1lL4+RJcP1UP/WbJr5WKtt80AdZp+7M5v1xtxH2u2bBf",
+	"EmEfnwhbbdbWgzn3NNd2P+hT2zc/1qFRm8qn367cmqc5ZCw5pLyBGwiMS+OFt76j2YTV+Srw3wWOTMyb",
+	"FZVJSAnMJDYXDW0RHC70oVgUUTfHbZ7nH8ltsNeK6+CphNlRTGamx5WpLyvyVY0Z05M9G1xU2fPzpPA6",
+	"qP2N8njXQfD7dxr9wfN4N+Yh6xN7kUxJSGc07GANPuhnTD+lqgzkK1nV+QZ9PQTF16+Xl6YV438ore5j",
+	"SvzPJ0H4j5wy8IgDtpl/yzTi6ZUtDEaMFnXtBxNtVS0u6LYOFhW4Tw05boNddVWEf7QstfnHa7OPK+0P",
+	"AgfMAPyIgbYngvYs5RVNJNCY5bCAymBF/oTlFldMsGZMbjjddG67x7KvkK81z3iKDdZt+rzYNLd4c9Pn",
+	"98gIP9Nk4y+RqsfnGX9k02cXHOqbR99LXtzqBGsEBwbowDBYmSeZFIpQkIk4QIzfa15ltSTbc2PrUgmC",
+	"E42dCfvh6uq8uDU7JnMcLuGSiL9cXh4aS0nv/La2oPKmlNK3+cwU5uWxNOlPgoRcmCzpCbMd0WwvhxIs",
+	"Ez4I0NY9VQueWXar2azDX7cNwy4Ts14MhxCuMlZe3qCaMhSYfoABJHGDTQZBtRH0hPSbrR0De99C4E9Y",
+	"4Ny4oH+yVy4EJlhmr10I0BZGjLOdNJvGNMxvFIdnMBIkosK6DDGDtLIJ0+w4v6e12DJBZpkksE+lm3G7",
+	"r/iAZqhPNBH7MVW37WpHeioQN1y8bp76wkl/p8wQ9vqj88KiZVmr4dfC0zSNmV7hTvNXPpsRSJdUwHYg",
+	"AloKdEOTvuUR96YTOTYaGno1fGV866dnVzfnF2evD98EiM4Q4zaGymeaa5iodB5O3SC+XOuZ/hEPZ22m",
+	"jvNZMFuD+c/nfJ6JU66AaP/gpiDKKe0jGoRuszN4LW9z9vad1lBkZ93GGIFRUoq+rSDBtwSJjAVQpdJh",
+	"wHwz/Ga4e/fSFFiYdXVFAUHdSCCHrmgVtSYaKGsJOEUXK5TgJRR8lVGobmw2EzbGCO5Ay9dbtIP2i5Y0",
+	"bhpSkcioOALPs02ea59a78L/BgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -286,6 +286,15 @@ func contract(t *testing.T, st store.Store) {
 		}
 	}
 
+	// 429 for every operation, from a server that allows an app one request a minute.
+	rl := apitest.Start(t, apitest.OpenSQLite(t), server.Config{RateLimit: 1.0 / 60, RateBurst: 1, IPRateLimit: 1000})
+	rl.Doer, rl.Rec = env.Doer, env.Rec
+	rl.Do(t, apitest.Ops("x", "x")[1], rl.KeyA) // spends the only token
+	for _, op := range apitest.Ops("weather-server", "support") {
+		st, body := rl.Do(t, op, rl.KeyA)
+		wantError(t, st, body, http.StatusTooManyRequests, server.CodeRateLimited)
+	}
+
 	if missing := env.Rec.Missing(apitest.Spec(t)); len(missing) > 0 {
 		t.Fatalf("operations and statuses of openapi.yaml never exercised:\n%s", strings.Join(missing, "\n"))
 	}

@@ -49,6 +49,12 @@ type Config struct {
 	MaxServersPerApp int
 	// RequestTimeout is every request's deadline, passed down to the store (default 15s).
 	RequestTimeout time.Duration
+	// RateLimit is each app's requests per second (0: off), with RateBurst at once;
+	// per replica. IPRateLimit (default 10 × RateLimit, burst 10 × RateBurst) limits each
+	// client address before its key is looked up, against floods of bad keys.
+	RateLimit   float64
+	RateBurst   int
+	IPRateLimit float64
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
@@ -112,7 +118,12 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	e.GET("/docs/*", echo.WrapHandler(docs))
 
 	keys := newKeyCache(st, ttl)
-	api := e.Group(BasePath, keys.authenticate, requireJSON, validate(routes, opts))
+	ipRate, ipBurst := cfg.IPRateLimit, 10*cfg.RateBurst
+	if ipRate == 0 {
+		ipRate = 10 * cfg.RateLimit
+	}
+	byIP, byApp := newLimiters(ipRate, ipBurst), newLimiters(cfg.RateLimit, cfg.RateBurst)
+	api := e.Group(BasePath, byIP.limit(ipKey), keys.authenticate, byApp.limit(appKey), requireJSON, validate(routes, opts))
 	var prober Prober = probe.New(probe.Options{})
 	if cfg.Prober != nil {
 		prober = cfg.Prober

@@ -98,9 +98,9 @@ func startServe(t *testing.T, db string, extra ...string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
 	p := &proc{base: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	// No background probing: the tests' servers have made-up URLs, and tests send no traffic
-	// beyond loopback.
-	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", db, "--probe-on-write=false", "--probe-interval=0"}, extra...)...)
+	// No background probing (the tests' servers have made-up URLs, and tests send no traffic
+	// beyond loopback), and no rate limit (bursts are the point of several tests).
+	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", db, "--probe-on-write=false", "--probe-interval=0", "--rate-limit=0"}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

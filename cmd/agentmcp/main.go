@@ -61,6 +61,13 @@ func dbFlags(cmd *cobra.Command, o *dbOptions) {
 		"PostgreSQL statement timeout")
 }
 
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
 		return v

@@ -39,6 +39,9 @@ type serveOptions struct {
 	probePrivate    bool
 	maxServers      int
 	requestTimeout  time.Duration
+	rateLimit       float64
+	rateBurst       int
+	ipRateLimit     float64
 }
 
 func serveCmd() *cobra.Command {
@@ -64,6 +67,9 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&o.probeWorkers, "probe-workers", 4, "background probes at once")
 	f.DurationVar(&o.probeTimeout, "probe-timeout", 10*time.Second, "time limit of one probe")
 	f.BoolVar(&o.probePrivate, "probe-allow-private", envOr("AGENTMCP_PROBE_ALLOW_PRIVATE", "") == "true", "let probes connect to loopback, private and other non-public addresses (local development only) (env AGENTMCP_PROBE_ALLOW_PRIVATE=true)")
+	f.Float64Var(&o.rateLimit, "rate-limit", envFloat("AGENTMCP_RATE_LIMIT", 50), "requests per second per app, per replica; 0 = no limit (env AGENTMCP_RATE_LIMIT)")
+	f.IntVar(&o.rateBurst, "rate-burst", envInt("AGENTMCP_RATE_BURST", 100), "requests an app may make at once (env AGENTMCP_RATE_BURST)")
+	f.Float64Var(&o.ipRateLimit, "ip-rate-limit", 0, "requests per second per client address before the key is checked (default 10 × --rate-limit, burst 10 × --rate-burst)")
 	f.IntVar(&o.maxServers, "max-servers-per-app", 10000, "the most MCP servers an app may have (negative: no limit)")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 15*time.Second, "deadline of every request, database work included")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); off when empty")
@@ -158,7 +164,8 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	prober := probe.New(probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate})
 	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log})
-	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober, MaxServersPerApp: o.maxServers, RequestTimeout: o.requestTimeout}
+	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober, MaxServersPerApp: o.maxServers, RequestTimeout: o.requestTimeout,
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit}
 	if o.probeOnWrite {
 		cfg.Probes = runner
 	}
