@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Status is the outcome of a probe.
@@ -96,6 +97,9 @@ var (
 	errTooLarge      = errors.New("response larger than the probe's limit")
 )
 
+// Outcomes counts probes by status, for whichever registries want it.
+var Outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentmcp_probes_total", Help: "MCP server probes by outcome."}, []string{"status"})
+
 // Probe checks rawURL. It never returns an error: every failure is a Result.
 func (p *Prober) Probe(ctx context.Context, rawURL string) Result {
 	start := time.Now()
@@ -104,6 +108,7 @@ func (p *Prober) Probe(ctx context.Context, rawURL string) Result {
 	res := p.probe(ctx, rawURL)
 	res.CheckedAt = start
 	res.Latency = time.Since(start)
+	Outcomes.WithLabelValues(string(res.Status)).Inc()
 	return res
 }
 

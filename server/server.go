@@ -21,6 +21,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	oapimw "github.com/oapi-codegen/echo-middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/agentmcp/agentmcp"
 	"github.com/agentmcp/agentmcp/gen"
@@ -55,6 +57,10 @@ type Config struct {
 	RateLimit   float64
 	RateBurst   int
 	IPRateLimit float64
+	// Registry receives the metrics (default: a new one). MetricsPath serves it on the API
+	// port (default /metrics; "-" for none, when it is served elsewhere).
+	Registry    *prometheus.Registry
+	MetricsPath string
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
@@ -85,6 +91,13 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 		return nil, err
 	}
 
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := newMetrics(reg, st)
+	st = timedStore{Store: st, h: m.storeOps}
+
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
@@ -96,7 +109,7 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
 	e.Use(deadline(timeout))
-	e.Use(accessLog(log))
+	e.Use(accessLog(log, m))
 	e.Use(middleware.BodyLimit(fmt.Sprint(maxBody)))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -108,6 +121,13 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
+	switch cfg.MetricsPath {
+	case "-":
+	case "":
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	default:
+		e.GET(cfg.MetricsPath, echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	}
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", agentmcp.Spec) })
 	docs := http.StripPrefix("/docs/", http.FileServerFS(docsui.Files))
 	e.GET("/docs", func(c echo.Context) error {
@@ -236,13 +256,14 @@ func deadline(d time.Duration) echo.MiddlewareFunc {
 
 // accessLog writes one line per request. It renders errors itself (c.Error) so the line has
 // the final status. Never logs keys or bodies.
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+func accessLog(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
+			m.observe(c, time.Since(start))
 			if !log.Enabled(c.Request().Context(), slog.LevelInfo) {
 				return nil
 			}

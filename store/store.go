@@ -122,6 +122,12 @@ type Store interface {
 	ProbeStore
 }
 
+// PoolStats is what a store with connection pools reports, for metrics.
+type PoolStats struct{ Open, InUse, Idle, Max int }
+
+// Pooled is a store that reports its pools.
+type Pooled interface{ PoolStats() PoolStats }
+
 // NowMillis is the clock backends use for timestamps.
 func NowMillis() int64 { return time.Now().UnixMilli() }
 

@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/agentmcp/agentmcp/probe"
@@ -39,6 +41,7 @@ type serveOptions struct {
 	probePrivate    bool
 	maxServers      int
 	requestTimeout  time.Duration
+	metricsAddr     string
 	rateLimit       float64
 	rateBurst       int
 	ipRateLimit     float64
@@ -70,6 +73,7 @@ func serveCmd() *cobra.Command {
 	f.Float64Var(&o.rateLimit, "rate-limit", envFloat("AGENTMCP_RATE_LIMIT", 50), "requests per second per app, per replica; 0 = no limit (env AGENTMCP_RATE_LIMIT)")
 	f.IntVar(&o.rateBurst, "rate-burst", envInt("AGENTMCP_RATE_BURST", 100), "requests an app may make at once (env AGENTMCP_RATE_BURST)")
 	f.Float64Var(&o.ipRateLimit, "ip-rate-limit", 0, "requests per second per client address before the key is checked (default 10 × --rate-limit, burst 10 × --rate-burst)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", envOr("AGENTMCP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port (env AGENTMCP_METRICS_ADDR)")
 	f.IntVar(&o.maxServers, "max-servers-per-app", 10000, "the most MCP servers an app may have (negative: no limit)")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 15*time.Second, "deadline of every request, database work included")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); off when empty")
@@ -169,6 +173,10 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if o.probeOnWrite {
 		cfg.Probes = runner
 	}
+	if o.metricsAddr != "" {
+		cfg.Registry, cfg.MetricsPath = prometheus.NewRegistry(), "-"
+		go serveMetrics(o.metricsAddr, cfg.Registry, log)
+	}
 	if o.probeOnWrite || o.probeInterval > 0 {
 		runner.Start()
 		defer runner.Stop()
@@ -214,6 +222,16 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics exposes the registry on its own listener.
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	log.Info("metrics listening", slog.String("addr", addr))
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		log.Error("metrics", slog.String("error", err.Error()))
+	}
 }
 
 // servePprof exposes net/http/pprof on its own listener, never on the API port.

@@ -190,3 +190,11 @@ func (s *Store) SaveProbe(ctx context.Context, appID, slug string, r store.Probe
 	defer s.invalidate(appID, slug)
 	return s.Store.SaveProbe(ctx, appID, slug, r)
 }
+
+// PoolStats passes the inner store's pool statistics through.
+func (s *Store) PoolStats() store.PoolStats {
+	if p, ok := s.Store.(store.Pooled); ok {
+		return p.PoolStats()
+	}
+	return store.PoolStats{}
+}

@@ -87,7 +87,13 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 // Path describes the database without credentials, for logs.
 func (s *Store) Path() string { return s.desc }
 
-// Pool exposes the pool, for metrics and tests.
+// PoolStats reports the pool, for metrics.
+func (s *Store) PoolStats() store.PoolStats {
+	st := s.pool.Stat()
+	return store.PoolStats{Open: int(st.TotalConns()), InUse: int(st.AcquiredConns()), Idle: int(st.IdleConns()), Max: int(st.MaxConns())}
+}
+
+// Pool exposes the pool, for tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 func (s *Store) Ping(ctx context.Context) error {

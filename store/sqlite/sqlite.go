@@ -503,3 +503,9 @@ func reverseSlice[T any](s []T) {
 		s[i], s[j] = s[j], s[i]
 	}
 }
+
+// PoolStats reports both pools together (the writer is one connection).
+func (s *Store) PoolStats() store.PoolStats {
+	r, w := s.r.Stats(), s.w.Stats()
+	return store.PoolStats{Open: r.OpenConnections + w.OpenConnections, InUse: r.InUse + w.InUse, Idle: r.Idle + w.Idle, Max: r.MaxOpenConnections + w.MaxOpenConnections}
+}
