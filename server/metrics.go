@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,17 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	storeOps *prometheus.HistogramVec
+	series   sync.Map // requestKey → requestSeries: label hashing once per series, not per request
+}
+
+type requestKey struct {
+	method, route string
+	status        int
+}
+
+type requestSeries struct {
+	count prometheus.Counter
+	dur   prometheus.Observer
 }
 
 func newMetrics(reg *prometheus.Registry, st store.Store) *metrics {
@@ -50,9 +62,15 @@ func (m *metrics) observe(c echo.Context, d time.Duration) {
 	if route == "" || route == BasePath+"/*" || route == "/*" {
 		route = "unmatched"
 	}
-	labels := []string{c.Request().Method, route, strconv.Itoa(c.Response().Status)}
-	m.requests.WithLabelValues(labels...).Inc()
-	m.duration.WithLabelValues(labels...).Observe(d.Seconds())
+	k := requestKey{c.Request().Method, route, c.Response().Status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		labels := []string{k.method, k.route, strconv.Itoa(k.status)}
+		v, _ = m.series.LoadOrStore(k, requestSeries{m.requests.WithLabelValues(labels...), m.duration.WithLabelValues(labels...)})
+	}
+	s := v.(requestSeries)
+	s.count.Inc()
+	s.dur.Observe(d.Seconds())
 }
 
 // timedStore measures every store operation.

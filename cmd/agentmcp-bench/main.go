@@ -176,10 +176,10 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	defer logf.Close()
-	// Background probing and the rate limit are off: the seeded servers' URLs are made up,
-	// and the benchmark measures how fast the API can go.
+	// Background probing, the rate limit and the per-app limit are off: the seeded servers'
+	// URLs are made up, and the benchmark measures how fast the API can go.
 	srv := exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", db, "--pprof-addr", pprofAddr,
-		"--probe-on-write=false", "--probe-interval=0", "--rate-limit=0"}, strings.Fields(c.serveArgs)...)...)
+		"--probe-on-write=false", "--probe-interval=0", "--rate-limit=0", "--max-servers-per-app=-1"}, strings.Fields(c.serveArgs)...)...)
 	srv.Stdout, srv.Stderr = io.Discard, logf // the access log is on, as in production, written to a file
 	if err := ps.start(srv); err != nil {
 		return err

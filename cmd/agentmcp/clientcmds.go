@@ -97,13 +97,11 @@ func printJSON(w io.Writer, v any) error {
 	return err
 }
 
-func millisOrDash(ms int64) string { return millis(ms) }
-
 func printServer(w io.Writer, s *client.MCPServer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
 		{"slug", s.Slug}, {"name", s.Name}, {"url", s.Url}, {"description", s.Description}, {"icon", s.Icon},
-		{"id", s.UnderscoreId}, {"app", s.AppId}, {"created", millisOrDash(s.CreatedAt)}, {"updated", millisOrDash(s.UpdatedAt)},
+		{"id", s.UnderscoreId}, {"app", s.AppId}, {"created", millis(s.CreatedAt)}, {"updated", millis(s.UpdatedAt)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
 	}
