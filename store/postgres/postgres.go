@@ -353,19 +353,6 @@ func scanServer(sc scanner) (store.MCPServer, error) {
 	return m, err
 }
 
-// healthWhere is the list filter on the last probe.
-func healthWhere(h string) string {
-	switch h {
-	case store.HealthOK:
-		return " AND p.status = 'ok'"
-	case store.HealthFailing:
-		return " AND p.status <> 'ok'"
-	case store.HealthUnknown:
-		return " AND p.status IS NULL"
-	}
-	return ""
-}
-
 // tick hands out the app's next createdAt under the app row's lock.
 func tick(ctx context.Context, tx pgx.Tx, appID string) (int64, error) {
 	var t int64
@@ -476,7 +463,7 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 }
 
 func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
-	return listPage(ctx, s.pool, serverSelect+" WHERE s.app_id = $1"+healthWhere(p.Health), "s.", appID, p, scanServer)
+	return listPage(ctx, s.pool, serverSelect+" WHERE s.app_id = $1"+store.HealthWhere(p.Health), "s.", appID, p, scanServer)
 }
 
 // listPage runs a keyset page query on (app_id, created_at) and returns rows newest first.

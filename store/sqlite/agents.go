@@ -39,19 +39,9 @@ func scanAgent(sc interface{ Scan(...any) error }) (store.Agent, error) {
 	if last.Valid {
 		a.LastMessageAt = &last.Int64
 	}
-	for _, f := range []struct {
-		src string
-		dst any
-	}{
-		{tools, &a.Tools}, {files, &a.Files}, {websites, &a.Websites}, {kb, &a.OtherKbIntegrations},
-		{apiTools, &a.APITools}, {fa, &a.FrontendActions}, {mcps, &a.MCPServers},
-		{meta, &a.MetaData}, {modelMeta, &a.ModelMetaData},
-	} {
-		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
-			return store.Agent{}, fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
-		}
+	if err := a.DecodeJSON(tools, files, websites, kb, apiTools, fa, mcps, meta, modelMeta); err != nil {
+		return store.Agent{}, err
 	}
-	a.Normalize()
 	return a, nil
 }
 

@@ -346,19 +346,6 @@ func scanServer(sc interface{ Scan(...any) error }) (store.MCPServer, error) {
 	return m, err
 }
 
-// healthWhere is the list filter on the last probe.
-func healthWhere(h string) string {
-	switch h {
-	case store.HealthOK:
-		return " AND p.status = 'ok'"
-	case store.HealthFailing:
-		return " AND p.status <> 'ok'"
-	case store.HealthUnknown:
-		return " AND p.status IS NULL"
-	}
-	return ""
-}
-
 // tick hands out the app's next createdAt: max(now, clock + 1).
 func tick(ctx context.Context, tx querier, appID string) (int64, error) {
 	var t int64
@@ -457,7 +444,7 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 }
 
 func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
-	return listPage(ctx, s.rq, serverSelect+" WHERE s.app_id = ?"+healthWhere(p.Health), "s.", appID, p, scanServer)
+	return listPage(ctx, s.rq, serverSelect+" WHERE s.app_id = ?"+store.HealthWhere(p.Health), "s.", appID, p, scanServer)
 }
 
 // listPage runs a keyset page query (base selects one app's rows) and returns the rows
