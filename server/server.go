@@ -4,6 +4,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -121,12 +122,8 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
-	switch cfg.MetricsPath {
-	case "-":
-	case "":
-		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
-	default:
-		e.GET(cfg.MetricsPath, echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	if path := cmp.Or(cfg.MetricsPath, "/metrics"); path != "-" {
+		e.GET(path, echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	}
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", agentmcp.Spec) })
 	docs := http.StripPrefix("/docs/", http.FileServerFS(docsui.Files))
