@@ -35,7 +35,7 @@ func (c *Client) CreateAgent(ctx context.Context, in CreateAgent) (*Agent, error
 
 // GetAgent returns the agent with uid.
 func (c *Client) GetAgent(ctx context.Context, uid string) (*Agent, error) {
-	r, err := c.c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, uid)
+	r, err := c.c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, uid, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (c *Client) GetAgent(ctx context.Context, uid string) (*Agent, error) {
 
 // UpdateAgent applies a partial update; a non-nil McpServers replaces the attached list.
 func (c *Client) UpdateAgent(ctx context.Context, uid string, patch UpdateAgent) (*Agent, error) {
-	r, err := c.c.AgentBuilderControllerUpdateAgentWithResponse(ctx, uid, patch)
+	r, err := c.c.AgentBuilderControllerUpdateAgentWithResponse(ctx, uid, nil, patch)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (c *Client) UpdateAgent(ctx context.Context, uid string, patch UpdateAgent)
 
 // DeleteAgent deletes the agent with uid.
 func (c *Client) DeleteAgent(ctx context.Context, uid string) error {
-	r, err := c.c.AgentBuilderControllerDeleteAgentWithResponse(ctx, uid)
+	r, err := c.c.AgentBuilderControllerDeleteAgentWithResponse(ctx, uid, nil)
 	if err != nil {
 		return err
 	}

@@ -141,7 +141,7 @@ func (c *Client) CreateServer(ctx context.Context, in CreateMCPServer) (*MCPServ
 
 // GetServer returns the MCP server with slug.
 func (c *Client) GetServer(ctx context.Context, slug string) (*MCPServer, error) {
-	r, err := c.c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, slug)
+	r, err := c.c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, slug, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (c *Client) GetServer(ctx context.Context, slug string) (*MCPServer, error)
 
 // UpdateServer applies a partial update; nil fields are left unchanged.
 func (c *Client) UpdateServer(ctx context.Context, slug string, patch UpdateMCPServer) (*MCPServer, error) {
-	r, err := c.c.McpServersControllerUpdateMcpServerWithResponse(ctx, slug, patch)
+	r, err := c.c.McpServersControllerUpdateMcpServerWithResponse(ctx, slug, nil, patch)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (c *Client) UpdateServer(ctx context.Context, slug string, patch UpdateMCPS
 
 // DeleteServer deletes the MCP server with slug.
 func (c *Client) DeleteServer(ctx context.Context, slug string) error {
-	r, err := c.c.McpServersControllerDeleteMcpServerWithResponse(ctx, slug)
+	r, err := c.c.McpServersControllerDeleteMcpServerWithResponse(ctx, slug, nil)
 	if err != nil {
 		return err
 	}

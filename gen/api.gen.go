@@ -603,6 +603,12 @@ type Affix string
 // CreatedAt defines model for CreatedAt.
 type CreatedAt = int64
 
+// IfMatch defines model for IfMatch.
+type IfMatch = string
+
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -642,6 +648,9 @@ type NotFoundOrNotProbed = ErrorResponse
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
 
+// PreconditionFailed defines model for PreconditionFailed.
+type PreconditionFailed = ErrorResponse
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorResponse
 
@@ -668,6 +677,24 @@ type AgentBuilderControllerGetAllAgentsParams struct {
 
 // AgentBuilderControllerGetAllAgentsParamsAffix defines parameters for AgentBuilderControllerGetAllAgents.
 type AgentBuilderControllerGetAllAgentsParamsAffix string
+
+// AgentBuilderControllerDeleteAgentParams defines parameters for AgentBuilderControllerDeleteAgent.
+type AgentBuilderControllerDeleteAgentParams struct {
+	// IfMatch Only act if the resource's current ETag is one of these (or `*`); otherwise 412 `ERR_PRECONDITION_FAILED` and nothing is written.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// AgentBuilderControllerGetAgentByUidParams defines parameters for AgentBuilderControllerGetAgentByUid.
+type AgentBuilderControllerGetAgentByUidParams struct {
+	// IfNoneMatch Answer 304 without a body if the resource's current ETag is one of these (or `*`).
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// AgentBuilderControllerUpdateAgentParams defines parameters for AgentBuilderControllerUpdateAgent.
+type AgentBuilderControllerUpdateAgentParams struct {
+	// IfMatch Only act if the resource's current ETag is one of these (or `*`); otherwise 412 `ERR_PRECONDITION_FAILED` and nothing is written.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
 
 // AgentBuilderControllerGetEnabledItemsParams defines parameters for AgentBuilderControllerGetEnabledItems.
 type AgentBuilderControllerGetEnabledItemsParams struct {
@@ -701,6 +728,24 @@ type McpServersControllerGetAllMcpServersParamsAffix string
 
 // McpServersControllerGetAllMcpServersParamsHealth defines parameters for McpServersControllerGetAllMcpServers.
 type McpServersControllerGetAllMcpServersParamsHealth string
+
+// McpServersControllerDeleteMcpServerParams defines parameters for McpServersControllerDeleteMcpServer.
+type McpServersControllerDeleteMcpServerParams struct {
+	// IfMatch Only act if the resource's current ETag is one of these (or `*`); otherwise 412 `ERR_PRECONDITION_FAILED` and nothing is written.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// McpServersControllerGetMcpServerBySlugParams defines parameters for McpServersControllerGetMcpServerBySlug.
+type McpServersControllerGetMcpServerBySlugParams struct {
+	// IfNoneMatch Answer 304 without a body if the resource's current ETag is one of these (or `*`).
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// McpServersControllerUpdateMcpServerParams defines parameters for McpServersControllerUpdateMcpServer.
+type McpServersControllerUpdateMcpServerParams struct {
+	// IfMatch Only act if the resource's current ETag is one of these (or `*`); otherwise 412 `ERR_PRECONDITION_FAILED` and nothing is written.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
 
 // AgentBuilderControllerCreateAgentJSONRequestBody defines body for AgentBuilderControllerCreateAgent for application/json ContentType.
 type AgentBuilderControllerCreateAgentJSONRequestBody = CreateAgentDto
@@ -831,14 +876,14 @@ type ClientInterface interface {
 	// Deletes an agent by its uid. The MCP servers it used are not affected.
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerDeleteAgent` operationId).
-	AgentBuilderControllerDeleteAgent(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AgentBuilderControllerDeleteAgent(ctx context.Context, uid Uid, params *AgentBuilderControllerDeleteAgentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AgentBuilderControllerGetAgentByUid Get Agent
 	//
 	// Retrieves an agent by its uid.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerGetAgentByUid` operationId).
-	AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Uid, params *AgentBuilderControllerGetAgentByUidParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AgentBuilderControllerUpdateAgentWithBody Update Agent
 	//
@@ -849,7 +894,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
-	AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, uid Uid, params *AgentBuilderControllerUpdateAgentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AgentBuilderControllerUpdateAgent Update Agent
 	//
@@ -860,7 +905,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
-	AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid, params *AgentBuilderControllerUpdateAgentParams, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AgentBuilderControllerGetEnabledItems Get Agent Enabled Items
 	//
@@ -970,14 +1015,14 @@ type ClientInterface interface {
 	// changes), so no agent is ever left listing a deleted server.
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerDeleteMcpServer` operationId).
-	McpServersControllerDeleteMcpServer(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
+	McpServersControllerDeleteMcpServer(ctx context.Context, slug Slug, params *McpServersControllerDeleteMcpServerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// McpServersControllerGetMcpServerBySlug Get MCP Server
 	//
 	// Retrieves a specific MCP server by its slug, to inspect an MCP server's configuration.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerGetMcpServerBySlug` operationId).
-	McpServersControllerGetMcpServerBySlug(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
+	McpServersControllerGetMcpServerBySlug(ctx context.Context, slug Slug, params *McpServersControllerGetMcpServerBySlugParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// McpServersControllerUpdateMcpServerWithBody Update MCP Server
 	//
@@ -990,7 +1035,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
-	McpServersControllerUpdateMcpServerWithBody(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	McpServersControllerUpdateMcpServerWithBody(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	//
@@ -1003,7 +1048,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
-	McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// McpServersControllerProbeMcpServer Probe MCP Server
 	//
@@ -1093,8 +1138,8 @@ func (c *Client) AgentBuilderControllerCreateAgent(ctx context.Context, body Age
 // Deletes an agent by its uid. The MCP servers it used are not affected.
 //
 // Corresponds with DELETE /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerDeleteAgent` operationId).
-func (c *Client) AgentBuilderControllerDeleteAgent(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAgentBuilderControllerDeleteAgentRequest(c.Server, uid)
+func (c *Client) AgentBuilderControllerDeleteAgent(ctx context.Context, uid Uid, params *AgentBuilderControllerDeleteAgentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerDeleteAgentRequest(c.Server, uid, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1110,8 +1155,8 @@ func (c *Client) AgentBuilderControllerDeleteAgent(ctx context.Context, uid Uid,
 // Retrieves an agent by its uid.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerGetAgentByUid` operationId).
-func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAgentBuilderControllerGetAgentByUidRequest(c.Server, uid)
+func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Uid, params *AgentBuilderControllerGetAgentByUidParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerGetAgentByUidRequest(c.Server, uid, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1131,8 +1176,8 @@ func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Ui
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
-func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAgentBuilderControllerUpdateAgentRequestWithBody(c.Server, uid, contentType, body)
+func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, uid Uid, params *AgentBuilderControllerUpdateAgentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerUpdateAgentRequestWithBody(c.Server, uid, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1152,8 +1197,8 @@ func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
-func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAgentBuilderControllerUpdateAgentRequest(c.Server, uid, body)
+func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid, params *AgentBuilderControllerUpdateAgentParams, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerUpdateAgentRequest(c.Server, uid, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1352,8 +1397,8 @@ func (c *Client) McpServersControllerCreateMcpServer(ctx context.Context, body M
 // changes), so no agent is ever left listing a deleted server.
 //
 // Corresponds with DELETE /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerDeleteMcpServer` operationId).
-func (c *Client) McpServersControllerDeleteMcpServer(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMcpServersControllerDeleteMcpServerRequest(c.Server, slug)
+func (c *Client) McpServersControllerDeleteMcpServer(ctx context.Context, slug Slug, params *McpServersControllerDeleteMcpServerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerDeleteMcpServerRequest(c.Server, slug, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1369,8 +1414,8 @@ func (c *Client) McpServersControllerDeleteMcpServer(ctx context.Context, slug S
 // Retrieves a specific MCP server by its slug, to inspect an MCP server's configuration.
 //
 // Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerGetMcpServerBySlug` operationId).
-func (c *Client) McpServersControllerGetMcpServerBySlug(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMcpServersControllerGetMcpServerBySlugRequest(c.Server, slug)
+func (c *Client) McpServersControllerGetMcpServerBySlug(ctx context.Context, slug Slug, params *McpServersControllerGetMcpServerBySlugParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerGetMcpServerBySlugRequest(c.Server, slug, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1392,8 +1437,8 @@ func (c *Client) McpServersControllerGetMcpServerBySlug(ctx context.Context, slu
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
-func (c *Client) McpServersControllerUpdateMcpServerWithBody(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMcpServersControllerUpdateMcpServerRequestWithBody(c.Server, slug, contentType, body)
+func (c *Client) McpServersControllerUpdateMcpServerWithBody(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerUpdateMcpServerRequestWithBody(c.Server, slug, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1415,8 +1460,8 @@ func (c *Client) McpServersControllerUpdateMcpServerWithBody(ctx context.Context
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
-func (c *Client) McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMcpServersControllerUpdateMcpServerRequest(c.Server, slug, body)
+func (c *Client) McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerUpdateMcpServerRequest(c.Server, slug, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1586,7 +1631,7 @@ func NewAgentBuilderControllerCreateAgentRequestWithBody(server string, contentT
 }
 
 // NewAgentBuilderControllerDeleteAgentRequest constructs an http.Request for the AgentBuilderControllerDeleteAgent method
-func NewAgentBuilderControllerDeleteAgentRequest(server string, uid Uid) (*http.Request, error) {
+func NewAgentBuilderControllerDeleteAgentRequest(server string, uid Uid, params *AgentBuilderControllerDeleteAgentParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1616,11 +1661,26 @@ func NewAgentBuilderControllerDeleteAgentRequest(server string, uid Uid) (*http.
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewAgentBuilderControllerGetAgentByUidRequest constructs an http.Request for the AgentBuilderControllerGetAgentByUid method
-func NewAgentBuilderControllerGetAgentByUidRequest(server string, uid Uid) (*http.Request, error) {
+func NewAgentBuilderControllerGetAgentByUidRequest(server string, uid Uid, params *AgentBuilderControllerGetAgentByUidParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1650,22 +1710,37 @@ func NewAgentBuilderControllerGetAgentByUidRequest(server string, uid Uid) (*htt
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewAgentBuilderControllerUpdateAgentRequest calls the generic AgentBuilderControllerUpdateAgent builder with application/json body
-func NewAgentBuilderControllerUpdateAgentRequest(server string, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody) (*http.Request, error) {
+func NewAgentBuilderControllerUpdateAgentRequest(server string, uid Uid, params *AgentBuilderControllerUpdateAgentParams, body AgentBuilderControllerUpdateAgentJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAgentBuilderControllerUpdateAgentRequestWithBody(server, uid, "application/json", bodyReader)
+	return NewAgentBuilderControllerUpdateAgentRequestWithBody(server, uid, params, "application/json", bodyReader)
 }
 
 // NewAgentBuilderControllerUpdateAgentRequestWithBody constructs an http.Request for the AgentBuilderControllerUpdateAgent method, with any body, and a specified content type
-func NewAgentBuilderControllerUpdateAgentRequestWithBody(server string, uid Uid, contentType string, body io.Reader) (*http.Request, error) {
+func NewAgentBuilderControllerUpdateAgentRequestWithBody(server string, uid Uid, params *AgentBuilderControllerUpdateAgentParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1696,6 +1771,21 @@ func NewAgentBuilderControllerUpdateAgentRequestWithBody(server string, uid Uid,
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2034,7 +2124,7 @@ func NewMcpServersControllerCreateMcpServerRequestWithBody(server string, conten
 }
 
 // NewMcpServersControllerDeleteMcpServerRequest constructs an http.Request for the McpServersControllerDeleteMcpServer method
-func NewMcpServersControllerDeleteMcpServerRequest(server string, slug Slug) (*http.Request, error) {
+func NewMcpServersControllerDeleteMcpServerRequest(server string, slug Slug, params *McpServersControllerDeleteMcpServerParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2064,11 +2154,26 @@ func NewMcpServersControllerDeleteMcpServerRequest(server string, slug Slug) (*h
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewMcpServersControllerGetMcpServerBySlugRequest constructs an http.Request for the McpServersControllerGetMcpServerBySlug method
-func NewMcpServersControllerGetMcpServerBySlugRequest(server string, slug Slug) (*http.Request, error) {
+func NewMcpServersControllerGetMcpServerBySlugRequest(server string, slug Slug, params *McpServersControllerGetMcpServerBySlugParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2098,22 +2203,37 @@ func NewMcpServersControllerGetMcpServerBySlugRequest(server string, slug Slug) 
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewMcpServersControllerUpdateMcpServerRequest calls the generic McpServersControllerUpdateMcpServer builder with application/json body
-func NewMcpServersControllerUpdateMcpServerRequest(server string, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody) (*http.Request, error) {
+func NewMcpServersControllerUpdateMcpServerRequest(server string, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewMcpServersControllerUpdateMcpServerRequestWithBody(server, slug, "application/json", bodyReader)
+	return NewMcpServersControllerUpdateMcpServerRequestWithBody(server, slug, params, "application/json", bodyReader)
 }
 
 // NewMcpServersControllerUpdateMcpServerRequestWithBody constructs an http.Request for the McpServersControllerUpdateMcpServer method, with any body, and a specified content type
-func NewMcpServersControllerUpdateMcpServerRequestWithBody(server string, slug Slug, contentType string, body io.Reader) (*http.Request, error) {
+func NewMcpServersControllerUpdateMcpServerRequestWithBody(server string, slug Slug, params *McpServersControllerUpdateMcpServerParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2144,6 +2264,21 @@ func NewMcpServersControllerUpdateMcpServerRequestWithBody(server string, slug S
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2301,7 +2436,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerDeleteAgent` operationId).
-	AgentBuilderControllerDeleteAgentWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentBuilderControllerDeleteAgentResponse, error)
+	AgentBuilderControllerDeleteAgentWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerDeleteAgentParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerDeleteAgentResponse, error)
 
 	// AgentBuilderControllerGetAgentByUidWithResponse Get Agent
 	//
@@ -2310,7 +2445,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerGetAgentByUid` operationId).
-	AgentBuilderControllerGetAgentByUidWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetAgentByUidResponse, error)
+	AgentBuilderControllerGetAgentByUidWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerGetAgentByUidParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetAgentByUidResponse, error)
 
 	// AgentBuilderControllerUpdateAgentWithBodyWithResponse Update Agent
 	//
@@ -2321,7 +2456,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
-	AgentBuilderControllerUpdateAgentWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error)
+	AgentBuilderControllerUpdateAgentWithBodyWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerUpdateAgentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error)
 
 	// AgentBuilderControllerUpdateAgentWithResponse Update Agent
 	//
@@ -2332,7 +2467,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
-	AgentBuilderControllerUpdateAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error)
+	AgentBuilderControllerUpdateAgentWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerUpdateAgentParams, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error)
 
 	// AgentBuilderControllerGetEnabledItemsWithResponse Get Agent Enabled Items
 	//
@@ -2448,7 +2583,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerDeleteMcpServer` operationId).
-	McpServersControllerDeleteMcpServerWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerDeleteMcpServerResponse, error)
+	McpServersControllerDeleteMcpServerWithResponse(ctx context.Context, slug Slug, params *McpServersControllerDeleteMcpServerParams, reqEditors ...RequestEditorFn) (*McpServersControllerDeleteMcpServerResponse, error)
 
 	// McpServersControllerGetMcpServerBySlugWithResponse Get MCP Server
 	//
@@ -2457,7 +2592,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerGetMcpServerBySlug` operationId).
-	McpServersControllerGetMcpServerBySlugWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerBySlugResponse, error)
+	McpServersControllerGetMcpServerBySlugWithResponse(ctx context.Context, slug Slug, params *McpServersControllerGetMcpServerBySlugParams, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerBySlugResponse, error)
 
 	// McpServersControllerUpdateMcpServerWithBodyWithResponse Update MCP Server
 	//
@@ -2470,7 +2605,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
-	McpServersControllerUpdateMcpServerWithBodyWithResponse(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
+	McpServersControllerUpdateMcpServerWithBodyWithResponse(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
 
 	// McpServersControllerUpdateMcpServerWithResponse Update MCP Server
 	//
@@ -2483,7 +2618,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
-	McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
+	McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
 
 	// McpServersControllerProbeMcpServerWithResponse Probe MCP Server
 	//
@@ -2607,6 +2742,11 @@ func (r AgentBuilderControllerGetAllAgentsResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerCreateAgentResponse201Headers the declared response headers of an HTTP 201 response for AgentBuilderControllerCreateAgent
+type AgentBuilderControllerCreateAgentResponse201Headers struct {
+	ETag *string
+}
+
 // AgentBuilderControllerCreateAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerCreateAgent
 type AgentBuilderControllerCreateAgentResponse429Headers struct {
 	RetryAfter *int
@@ -2635,6 +2775,8 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AgentBuilderControllerCreateAgentResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerCreateAgentResponse429Headers
 }
@@ -2736,6 +2878,8 @@ type AgentBuilderControllerDeleteAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -2771,6 +2915,11 @@ func (r AgentBuilderControllerDeleteAgentResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerDeleteAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r AgentBuilderControllerDeleteAgentResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -2822,6 +2971,16 @@ func (r AgentBuilderControllerDeleteAgentResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerGetAgentByUidResponse200Headers the declared response headers of an HTTP 200 response for AgentBuilderControllerGetAgentByUid
+type AgentBuilderControllerGetAgentByUidResponse200Headers struct {
+	ETag *string
+}
+
+// AgentBuilderControllerGetAgentByUidResponse304Headers the declared response headers of an HTTP 304 response for AgentBuilderControllerGetAgentByUid
+type AgentBuilderControllerGetAgentByUidResponse304Headers struct {
+	ETag *string
+}
+
 // AgentBuilderControllerGetAgentByUidResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerGetAgentByUid
 type AgentBuilderControllerGetAgentByUidResponse429Headers struct {
 	RetryAfter *int
@@ -2848,6 +3007,10 @@ type AgentBuilderControllerGetAgentByUidResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AgentBuilderControllerGetAgentByUidResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *AgentBuilderControllerGetAgentByUidResponse304Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerGetAgentByUidResponse429Headers
 }
@@ -2926,6 +3089,11 @@ func (r AgentBuilderControllerGetAgentByUidResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerUpdateAgentResponse200Headers the declared response headers of an HTTP 200 response for AgentBuilderControllerUpdateAgent
+type AgentBuilderControllerUpdateAgentResponse200Headers struct {
+	ETag *string
+}
+
 // AgentBuilderControllerUpdateAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerUpdateAgent
 type AgentBuilderControllerUpdateAgentResponse429Headers struct {
 	RetryAfter *int
@@ -2944,6 +3112,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -2954,6 +3124,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AgentBuilderControllerUpdateAgentResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerUpdateAgentResponse429Headers
 }
@@ -2981,6 +3153,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerUpdateAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -3141,6 +3318,11 @@ func (r AgentBuilderControllerGetEnabledItemsResponse) ContentType() string {
 	return ""
 }
 
+// AgentBuilderControllerAddMcpServersToAgentResponse200Headers the declared response headers of an HTTP 200 response for AgentBuilderControllerAddMcpServersToAgent
+type AgentBuilderControllerAddMcpServersToAgentResponse200Headers struct {
+	ETag *string
+}
+
 // AgentBuilderControllerAddMcpServersToAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerAddMcpServersToAgent
 type AgentBuilderControllerAddMcpServersToAgentResponse429Headers struct {
 	RetryAfter *int
@@ -3169,6 +3351,8 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AgentBuilderControllerAddMcpServersToAgentResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerAddMcpServersToAgentResponse429Headers
 }
@@ -3252,6 +3436,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) ContentType() string
 	return ""
 }
 
+// AgentBuilderControllerRemoveMcpServersFromAgentResponse200Headers the declared response headers of an HTTP 200 response for AgentBuilderControllerRemoveMcpServersFromAgent
+type AgentBuilderControllerRemoveMcpServersFromAgentResponse200Headers struct {
+	ETag *string
+}
+
 // AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerRemoveMcpServersFromAgent
 type AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers struct {
 	RetryAfter *int
@@ -3280,6 +3469,8 @@ type AgentBuilderControllerRemoveMcpServersFromAgentResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AgentBuilderControllerRemoveMcpServersFromAgentResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers
 }
@@ -3460,6 +3651,11 @@ func (r McpServersControllerGetAllMcpServersResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerCreateMcpServerResponse201Headers the declared response headers of an HTTP 201 response for McpServersControllerCreateMcpServer
+type McpServersControllerCreateMcpServerResponse201Headers struct {
+	ETag *string
+}
+
 // McpServersControllerCreateMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerCreateMcpServer
 type McpServersControllerCreateMcpServerResponse429Headers struct {
 	RetryAfter *int
@@ -3488,6 +3684,8 @@ type McpServersControllerCreateMcpServerResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *McpServersControllerCreateMcpServerResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerCreateMcpServerResponse429Headers
 }
@@ -3589,6 +3787,8 @@ type McpServersControllerDeleteMcpServerResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -3624,6 +3824,11 @@ func (r McpServersControllerDeleteMcpServerResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r McpServersControllerDeleteMcpServerResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r McpServersControllerDeleteMcpServerResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -3675,6 +3880,16 @@ func (r McpServersControllerDeleteMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerGetMcpServerBySlugResponse200Headers the declared response headers of an HTTP 200 response for McpServersControllerGetMcpServerBySlug
+type McpServersControllerGetMcpServerBySlugResponse200Headers struct {
+	ETag *string
+}
+
+// McpServersControllerGetMcpServerBySlugResponse304Headers the declared response headers of an HTTP 304 response for McpServersControllerGetMcpServerBySlug
+type McpServersControllerGetMcpServerBySlugResponse304Headers struct {
+	ETag *string
+}
+
 // McpServersControllerGetMcpServerBySlugResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetMcpServerBySlug
 type McpServersControllerGetMcpServerBySlugResponse429Headers struct {
 	RetryAfter *int
@@ -3701,6 +3916,10 @@ type McpServersControllerGetMcpServerBySlugResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *McpServersControllerGetMcpServerBySlugResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *McpServersControllerGetMcpServerBySlugResponse304Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerGetMcpServerBySlugResponse429Headers
 }
@@ -3779,6 +3998,11 @@ func (r McpServersControllerGetMcpServerBySlugResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerUpdateMcpServerResponse200Headers the declared response headers of an HTTP 200 response for McpServersControllerUpdateMcpServer
+type McpServersControllerUpdateMcpServerResponse200Headers struct {
+	ETag *string
+}
+
 // McpServersControllerUpdateMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerUpdateMcpServer
 type McpServersControllerUpdateMcpServerResponse429Headers struct {
 	RetryAfter *int
@@ -3797,6 +4021,8 @@ type McpServersControllerUpdateMcpServerResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3807,6 +4033,8 @@ type McpServersControllerUpdateMcpServerResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *McpServersControllerUpdateMcpServerResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerUpdateMcpServerResponse429Headers
 }
@@ -3834,6 +4062,11 @@ func (r McpServersControllerUpdateMcpServerResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r McpServersControllerUpdateMcpServerResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r McpServersControllerUpdateMcpServerResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -4157,8 +4390,8 @@ func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithResponse(ctx 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerDeleteAgent` operationId).
-func (c *ClientWithResponses) AgentBuilderControllerDeleteAgentWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentBuilderControllerDeleteAgentResponse, error) {
-	rsp, err := c.AgentBuilderControllerDeleteAgent(ctx, uid, reqEditors...)
+func (c *ClientWithResponses) AgentBuilderControllerDeleteAgentWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerDeleteAgentParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerDeleteAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerDeleteAgent(ctx, uid, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4172,8 +4405,8 @@ func (c *ClientWithResponses) AgentBuilderControllerDeleteAgentWithResponse(ctx 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerGetAgentByUid` operationId).
-func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetAgentByUidResponse, error) {
-	rsp, err := c.AgentBuilderControllerGetAgentByUid(ctx, uid, reqEditors...)
+func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerGetAgentByUidParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetAgentByUidResponse, error) {
+	rsp, err := c.AgentBuilderControllerGetAgentByUid(ctx, uid, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4189,8 +4422,8 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ct
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
-func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error) {
-	rsp, err := c.AgentBuilderControllerUpdateAgentWithBody(ctx, uid, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerUpdateAgentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerUpdateAgentWithBody(ctx, uid, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4206,8 +4439,8 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithRespo
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid} (the `AgentBuilderControllerUpdateAgent` operationId).
-func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error) {
-	rsp, err := c.AgentBuilderControllerUpdateAgent(ctx, uid, body, reqEditors...)
+func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerUpdateAgentParams, body AgentBuilderControllerUpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerUpdateAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerUpdateAgent(ctx, uid, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4376,8 +4609,8 @@ func (c *ClientWithResponses) McpServersControllerCreateMcpServerWithResponse(ct
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerDeleteMcpServer` operationId).
-func (c *ClientWithResponses) McpServersControllerDeleteMcpServerWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerDeleteMcpServerResponse, error) {
-	rsp, err := c.McpServersControllerDeleteMcpServer(ctx, slug, reqEditors...)
+func (c *ClientWithResponses) McpServersControllerDeleteMcpServerWithResponse(ctx context.Context, slug Slug, params *McpServersControllerDeleteMcpServerParams, reqEditors ...RequestEditorFn) (*McpServersControllerDeleteMcpServerResponse, error) {
+	rsp, err := c.McpServersControllerDeleteMcpServer(ctx, slug, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4391,8 +4624,8 @@ func (c *ClientWithResponses) McpServersControllerDeleteMcpServerWithResponse(ct
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerGetMcpServerBySlug` operationId).
-func (c *ClientWithResponses) McpServersControllerGetMcpServerBySlugWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerBySlugResponse, error) {
-	rsp, err := c.McpServersControllerGetMcpServerBySlug(ctx, slug, reqEditors...)
+func (c *ClientWithResponses) McpServersControllerGetMcpServerBySlugWithResponse(ctx context.Context, slug Slug, params *McpServersControllerGetMcpServerBySlugParams, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerBySlugResponse, error) {
+	rsp, err := c.McpServersControllerGetMcpServerBySlug(ctx, slug, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4410,8 +4643,8 @@ func (c *ClientWithResponses) McpServersControllerGetMcpServerBySlugWithResponse
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
-func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithBodyWithResponse(ctx context.Context, slug Slug, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error) {
-	rsp, err := c.McpServersControllerUpdateMcpServerWithBody(ctx, slug, contentType, body, reqEditors...)
+func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithBodyWithResponse(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error) {
+	rsp, err := c.McpServersControllerUpdateMcpServerWithBody(ctx, slug, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4429,8 +4662,8 @@ func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithBodyWithRes
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
-func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error) {
-	rsp, err := c.McpServersControllerUpdateMcpServer(ctx, slug, body, reqEditors...)
+func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error) {
+	rsp, err := c.McpServersControllerUpdateMcpServer(ctx, slug, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4648,6 +4881,16 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers AgentBuilderControllerCreateAgentResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers AgentBuilderControllerCreateAgentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -4711,6 +4954,13 @@ func ParseAgentBuilderControllerDeleteAgentResponse(rsp *http.Response) (*AgentB
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -4779,6 +5029,9 @@ func ParseAgentBuilderControllerGetAgentByUidResponse(rsp *http.Response) (*Agen
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4838,6 +5091,26 @@ func ParseAgentBuilderControllerGetAgentByUidResponse(rsp *http.Response) (*Agen
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers AgentBuilderControllerGetAgentByUidResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers AgentBuilderControllerGetAgentByUidResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 429:
 		var headers AgentBuilderControllerGetAgentByUidResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -4902,6 +5175,13 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4940,6 +5220,16 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers AgentBuilderControllerUpdateAgentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers AgentBuilderControllerUpdateAgentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5137,6 +5427,16 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers AgentBuilderControllerAddMcpServersToAgentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers AgentBuilderControllerAddMcpServersToAgentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5239,6 +5539,16 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers AgentBuilderControllerRemoveMcpServersFromAgentResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5429,6 +5739,16 @@ func ParseMcpServersControllerCreateMcpServerResponse(rsp *http.Response) (*McpS
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers McpServersControllerCreateMcpServerResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers McpServersControllerCreateMcpServerResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5492,6 +5812,13 @@ func ParseMcpServersControllerDeleteMcpServerResponse(rsp *http.Response) (*McpS
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -5560,6 +5887,9 @@ func ParseMcpServersControllerGetMcpServerBySlugResponse(rsp *http.Response) (*M
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5619,6 +5949,26 @@ func ParseMcpServersControllerGetMcpServerBySlugResponse(rsp *http.Response) (*M
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers McpServersControllerGetMcpServerBySlugResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers McpServersControllerGetMcpServerBySlugResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 429:
 		var headers McpServersControllerGetMcpServerBySlugResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5683,6 +6033,13 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5721,6 +6078,16 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers McpServersControllerUpdateMcpServerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers McpServersControllerUpdateMcpServerResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5936,13 +6303,13 @@ type ServerInterface interface {
 	AgentBuilderControllerCreateAgent(ctx echo.Context) error
 	// AgentBuilderControllerDeleteAgent Delete Agent
 	// (DELETE /ai-agents/agent-builder/agents/{uid})
-	AgentBuilderControllerDeleteAgent(ctx echo.Context, uid Uid) error
+	AgentBuilderControllerDeleteAgent(ctx echo.Context, uid Uid, params AgentBuilderControllerDeleteAgentParams) error
 	// AgentBuilderControllerGetAgentByUid Get Agent
 	// (GET /ai-agents/agent-builder/agents/{uid})
-	AgentBuilderControllerGetAgentByUid(ctx echo.Context, uid Uid) error
+	AgentBuilderControllerGetAgentByUid(ctx echo.Context, uid Uid, params AgentBuilderControllerGetAgentByUidParams) error
 	// AgentBuilderControllerUpdateAgent Update Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid})
-	AgentBuilderControllerUpdateAgent(ctx echo.Context, uid Uid) error
+	AgentBuilderControllerUpdateAgent(ctx echo.Context, uid Uid, params AgentBuilderControllerUpdateAgentParams) error
 	// AgentBuilderControllerGetEnabledItems Get Agent Enabled Items
 	// (GET /ai-agents/agent-builder/agents/{uid}/enabled-items)
 	AgentBuilderControllerGetEnabledItems(ctx echo.Context, uid Uid, params AgentBuilderControllerGetEnabledItemsParams) error
@@ -5960,13 +6327,13 @@ type ServerInterface interface {
 	McpServersControllerCreateMcpServer(ctx echo.Context) error
 	// McpServersControllerDeleteMcpServer Delete MCP Server
 	// (DELETE /ai-agents/agent-builder/mcp-servers/{slug})
-	McpServersControllerDeleteMcpServer(ctx echo.Context, slug Slug) error
+	McpServersControllerDeleteMcpServer(ctx echo.Context, slug Slug, params McpServersControllerDeleteMcpServerParams) error
 	// McpServersControllerGetMcpServerBySlug Get MCP Server
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug})
-	McpServersControllerGetMcpServerBySlug(ctx echo.Context, slug Slug) error
+	McpServersControllerGetMcpServerBySlug(ctx echo.Context, slug Slug, params McpServersControllerGetMcpServerBySlugParams) error
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
-	McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug) error
+	McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug, params McpServersControllerUpdateMcpServerParams) error
 	// McpServersControllerProbeMcpServer Probe MCP Server
 	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerProbeMcpServer(ctx echo.Context, slug Slug) error
@@ -6032,8 +6399,28 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerDeleteAgent(ctx echo.Cont
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AgentBuilderControllerDeleteAgentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.AgentBuilderControllerDeleteAgent(ctx, uid)
+	err = w.Handler.AgentBuilderControllerDeleteAgent(ctx, uid, params)
 	return err
 }
 
@@ -6048,8 +6435,28 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerGetAgentByUid(ctx echo.Co
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AgentBuilderControllerGetAgentByUidParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.AgentBuilderControllerGetAgentByUid(ctx, uid)
+	err = w.Handler.AgentBuilderControllerGetAgentByUid(ctx, uid, params)
 	return err
 }
 
@@ -6064,8 +6471,28 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerUpdateAgent(ctx echo.Cont
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AgentBuilderControllerUpdateAgentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.AgentBuilderControllerUpdateAgent(ctx, uid)
+	err = w.Handler.AgentBuilderControllerUpdateAgent(ctx, uid, params)
 	return err
 }
 
@@ -6213,8 +6640,28 @@ func (w *ServerInterfaceWrapper) McpServersControllerDeleteMcpServer(ctx echo.Co
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params McpServersControllerDeleteMcpServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.McpServersControllerDeleteMcpServer(ctx, slug)
+	err = w.Handler.McpServersControllerDeleteMcpServer(ctx, slug, params)
 	return err
 }
 
@@ -6229,8 +6676,28 @@ func (w *ServerInterfaceWrapper) McpServersControllerGetMcpServerBySlug(ctx echo
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params McpServersControllerGetMcpServerBySlugParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.McpServersControllerGetMcpServerBySlug(ctx, slug)
+	err = w.Handler.McpServersControllerGetMcpServerBySlug(ctx, slug, params)
 	return err
 }
 
@@ -6245,8 +6712,28 @@ func (w *ServerInterfaceWrapper) McpServersControllerUpdateMcpServer(ctx echo.Co
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params McpServersControllerUpdateMcpServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.McpServersControllerUpdateMcpServer(ctx, slug)
+	err = w.Handler.McpServersControllerUpdateMcpServer(ctx, slug, params)
 	return err
 }
 
@@ -6366,6 +6853,8 @@ type NotFoundJSONResponse ErrorResponse
 type NotFoundOrNotProbedJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
+
+type PreconditionFailedJSONResponse ErrorResponse
 
 type ServiceUnavailableJSONResponse ErrorResponse
 
@@ -6513,15 +7002,25 @@ type AgentBuilderControllerCreateAgentResponseObject interface {
 	VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error
 }
 
-type AgentBuilderControllerCreateAgent201JSONResponse Agent
+type AgentBuilderControllerCreateAgent201ResponseHeaders struct {
+	ETag *string
+}
+
+type AgentBuilderControllerCreateAgent201JSONResponse struct {
+	Body    Agent
+	Headers AgentBuilderControllerCreateAgent201ResponseHeaders
+}
 
 func (response AgentBuilderControllerCreateAgent201JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6659,7 +7158,8 @@ func (response AgentBuilderControllerCreateAgent503JSONResponse) VisitAgentBuild
 }
 
 type AgentBuilderControllerDeleteAgentRequestObject struct {
-	Uid Uid `json:"uid"`
+	Uid    Uid `json:"uid"`
+	Params AgentBuilderControllerDeleteAgentParams
 }
 
 type AgentBuilderControllerDeleteAgentResponseObject interface {
@@ -6736,6 +7236,20 @@ func (response AgentBuilderControllerDeleteAgent404JSONResponse) VisitAgentBuild
 	return err
 }
 
+type AgentBuilderControllerDeleteAgent412JSONResponse struct{ PreconditionFailedJSONResponse }
+
+func (response AgentBuilderControllerDeleteAgent412JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AgentBuilderControllerDeleteAgent413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response AgentBuilderControllerDeleteAgent413JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
@@ -6796,25 +7310,52 @@ func (response AgentBuilderControllerDeleteAgent503JSONResponse) VisitAgentBuild
 }
 
 type AgentBuilderControllerGetAgentByUidRequestObject struct {
-	Uid Uid `json:"uid"`
+	Uid    Uid `json:"uid"`
+	Params AgentBuilderControllerGetAgentByUidParams
 }
 
 type AgentBuilderControllerGetAgentByUidResponseObject interface {
 	VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error
 }
 
-type AgentBuilderControllerGetAgentByUid200JSONResponse Agent
+type AgentBuilderControllerGetAgentByUid200ResponseHeaders struct {
+	ETag *string
+}
+
+type AgentBuilderControllerGetAgentByUid200JSONResponse struct {
+	Body    Agent
+	Headers AgentBuilderControllerGetAgentByUid200ResponseHeaders
+}
 
 func (response AgentBuilderControllerGetAgentByUid200JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type AgentBuilderControllerGetAgentByUid304ResponseHeaders struct {
+	ETag *string
+}
+
+type AgentBuilderControllerGetAgentByUid304Response struct {
+	Headers AgentBuilderControllerGetAgentByUid304ResponseHeaders
+}
+
+func (response AgentBuilderControllerGetAgentByUid304Response) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type AgentBuilderControllerGetAgentByUid400JSONResponse struct{ BadRequestJSONResponse }
@@ -6933,23 +7474,34 @@ func (response AgentBuilderControllerGetAgentByUid503JSONResponse) VisitAgentBui
 }
 
 type AgentBuilderControllerUpdateAgentRequestObject struct {
-	Uid  Uid `json:"uid"`
-	Body *AgentBuilderControllerUpdateAgentJSONRequestBody
+	Uid    Uid `json:"uid"`
+	Params AgentBuilderControllerUpdateAgentParams
+	Body   *AgentBuilderControllerUpdateAgentJSONRequestBody
 }
 
 type AgentBuilderControllerUpdateAgentResponseObject interface {
 	VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error
 }
 
-type AgentBuilderControllerUpdateAgent200JSONResponse Agent
+type AgentBuilderControllerUpdateAgent200ResponseHeaders struct {
+	ETag *string
+}
+
+type AgentBuilderControllerUpdateAgent200JSONResponse struct {
+	Body    Agent
+	Headers AgentBuilderControllerUpdateAgent200ResponseHeaders
+}
 
 func (response AgentBuilderControllerUpdateAgent200JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -7007,6 +7559,20 @@ func (response AgentBuilderControllerUpdateAgent404JSONResponse) VisitAgentBuild
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent412JSONResponse struct{ PreconditionFailedJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent412JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(412)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7233,15 +7799,25 @@ type AgentBuilderControllerAddMcpServersToAgentResponseObject interface {
 	VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error
 }
 
-type AgentBuilderControllerAddMcpServersToAgent200JSONResponse AgentResponse
+type AgentBuilderControllerAddMcpServersToAgent200ResponseHeaders struct {
+	ETag *string
+}
+
+type AgentBuilderControllerAddMcpServersToAgent200JSONResponse struct {
+	Body    AgentResponse
+	Headers AgentBuilderControllerAddMcpServersToAgent200ResponseHeaders
+}
 
 func (response AgentBuilderControllerAddMcpServersToAgent200JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -7389,15 +7965,25 @@ type AgentBuilderControllerRemoveMcpServersFromAgentResponseObject interface {
 	VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error
 }
 
-type AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse AgentResponse
+type AgentBuilderControllerRemoveMcpServersFromAgent200ResponseHeaders struct {
+	ETag *string
+}
+
+type AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse struct {
+	Body    AgentResponse
+	Headers AgentBuilderControllerRemoveMcpServersFromAgent200ResponseHeaders
+}
 
 func (response AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -7665,15 +8251,25 @@ type McpServersControllerCreateMcpServerResponseObject interface {
 	VisitMcpServersControllerCreateMcpServerResponse(w http.ResponseWriter) error
 }
 
-type McpServersControllerCreateMcpServer201JSONResponse McpServer
+type McpServersControllerCreateMcpServer201ResponseHeaders struct {
+	ETag *string
+}
+
+type McpServersControllerCreateMcpServer201JSONResponse struct {
+	Body    McpServer
+	Headers McpServersControllerCreateMcpServer201ResponseHeaders
+}
 
 func (response McpServersControllerCreateMcpServer201JSONResponse) VisitMcpServersControllerCreateMcpServerResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -7811,7 +8407,8 @@ func (response McpServersControllerCreateMcpServer503JSONResponse) VisitMcpServe
 }
 
 type McpServersControllerDeleteMcpServerRequestObject struct {
-	Slug Slug `json:"slug"`
+	Slug   Slug `json:"slug"`
+	Params McpServersControllerDeleteMcpServerParams
 }
 
 type McpServersControllerDeleteMcpServerResponseObject interface {
@@ -7888,6 +8485,20 @@ func (response McpServersControllerDeleteMcpServer404JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerDeleteMcpServer412JSONResponse struct{ PreconditionFailedJSONResponse }
+
+func (response McpServersControllerDeleteMcpServer412JSONResponse) VisitMcpServersControllerDeleteMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerDeleteMcpServer413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response McpServersControllerDeleteMcpServer413JSONResponse) VisitMcpServersControllerDeleteMcpServerResponse(w http.ResponseWriter) error {
@@ -7948,25 +8559,52 @@ func (response McpServersControllerDeleteMcpServer503JSONResponse) VisitMcpServe
 }
 
 type McpServersControllerGetMcpServerBySlugRequestObject struct {
-	Slug Slug `json:"slug"`
+	Slug   Slug `json:"slug"`
+	Params McpServersControllerGetMcpServerBySlugParams
 }
 
 type McpServersControllerGetMcpServerBySlugResponseObject interface {
 	VisitMcpServersControllerGetMcpServerBySlugResponse(w http.ResponseWriter) error
 }
 
-type McpServersControllerGetMcpServerBySlug200JSONResponse McpServer
+type McpServersControllerGetMcpServerBySlug200ResponseHeaders struct {
+	ETag *string
+}
+
+type McpServersControllerGetMcpServerBySlug200JSONResponse struct {
+	Body    McpServer
+	Headers McpServersControllerGetMcpServerBySlug200ResponseHeaders
+}
 
 func (response McpServersControllerGetMcpServerBySlug200JSONResponse) VisitMcpServersControllerGetMcpServerBySlugResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type McpServersControllerGetMcpServerBySlug304ResponseHeaders struct {
+	ETag *string
+}
+
+type McpServersControllerGetMcpServerBySlug304Response struct {
+	Headers McpServersControllerGetMcpServerBySlug304ResponseHeaders
+}
+
+func (response McpServersControllerGetMcpServerBySlug304Response) VisitMcpServersControllerGetMcpServerBySlugResponse(w http.ResponseWriter) error {
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(304)
+	return nil
 }
 
 type McpServersControllerGetMcpServerBySlug400JSONResponse struct{ BadRequestJSONResponse }
@@ -8085,23 +8723,34 @@ func (response McpServersControllerGetMcpServerBySlug503JSONResponse) VisitMcpSe
 }
 
 type McpServersControllerUpdateMcpServerRequestObject struct {
-	Slug Slug `json:"slug"`
-	Body *McpServersControllerUpdateMcpServerJSONRequestBody
+	Slug   Slug `json:"slug"`
+	Params McpServersControllerUpdateMcpServerParams
+	Body   *McpServersControllerUpdateMcpServerJSONRequestBody
 }
 
 type McpServersControllerUpdateMcpServerResponseObject interface {
 	VisitMcpServersControllerUpdateMcpServerResponse(w http.ResponseWriter) error
 }
 
-type McpServersControllerUpdateMcpServer200JSONResponse McpServer
+type McpServersControllerUpdateMcpServer200ResponseHeaders struct {
+	ETag *string
+}
+
+type McpServersControllerUpdateMcpServer200JSONResponse struct {
+	Body    McpServer
+	Headers McpServersControllerUpdateMcpServer200ResponseHeaders
+}
 
 func (response McpServersControllerUpdateMcpServer200JSONResponse) VisitMcpServersControllerUpdateMcpServerResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -8159,6 +8808,20 @@ func (response McpServersControllerUpdateMcpServer404JSONResponse) VisitMcpServe
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerUpdateMcpServer412JSONResponse struct{ PreconditionFailedJSONResponse }
+
+func (response McpServersControllerUpdateMcpServer412JSONResponse) VisitMcpServersControllerUpdateMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(412)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8647,10 +9310,11 @@ func (sh *strictHandler) AgentBuilderControllerCreateAgent(ctx echo.Context) err
 }
 
 // AgentBuilderControllerDeleteAgent operation middleware
-func (sh *strictHandler) AgentBuilderControllerDeleteAgent(ctx echo.Context, uid Uid) error {
+func (sh *strictHandler) AgentBuilderControllerDeleteAgent(ctx echo.Context, uid Uid, params AgentBuilderControllerDeleteAgentParams) error {
 	var request AgentBuilderControllerDeleteAgentRequestObject
 
 	request.Uid = uid
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AgentBuilderControllerDeleteAgent(ctx.Request().Context(), request.(AgentBuilderControllerDeleteAgentRequestObject))
@@ -8672,10 +9336,11 @@ func (sh *strictHandler) AgentBuilderControllerDeleteAgent(ctx echo.Context, uid
 }
 
 // AgentBuilderControllerGetAgentByUid operation middleware
-func (sh *strictHandler) AgentBuilderControllerGetAgentByUid(ctx echo.Context, uid Uid) error {
+func (sh *strictHandler) AgentBuilderControllerGetAgentByUid(ctx echo.Context, uid Uid, params AgentBuilderControllerGetAgentByUidParams) error {
 	var request AgentBuilderControllerGetAgentByUidRequestObject
 
 	request.Uid = uid
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AgentBuilderControllerGetAgentByUid(ctx.Request().Context(), request.(AgentBuilderControllerGetAgentByUidRequestObject))
@@ -8697,10 +9362,11 @@ func (sh *strictHandler) AgentBuilderControllerGetAgentByUid(ctx echo.Context, u
 }
 
 // AgentBuilderControllerUpdateAgent operation middleware
-func (sh *strictHandler) AgentBuilderControllerUpdateAgent(ctx echo.Context, uid Uid) error {
+func (sh *strictHandler) AgentBuilderControllerUpdateAgent(ctx echo.Context, uid Uid, params AgentBuilderControllerUpdateAgentParams) error {
 	var request AgentBuilderControllerUpdateAgentRequestObject
 
 	request.Uid = uid
+	request.Params = params
 
 	var body AgentBuilderControllerUpdateAgentJSONRequestBody
 	var err error
@@ -8938,10 +9604,11 @@ func (sh *strictHandler) McpServersControllerCreateMcpServer(ctx echo.Context) e
 }
 
 // McpServersControllerDeleteMcpServer operation middleware
-func (sh *strictHandler) McpServersControllerDeleteMcpServer(ctx echo.Context, slug Slug) error {
+func (sh *strictHandler) McpServersControllerDeleteMcpServer(ctx echo.Context, slug Slug, params McpServersControllerDeleteMcpServerParams) error {
 	var request McpServersControllerDeleteMcpServerRequestObject
 
 	request.Slug = slug
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.McpServersControllerDeleteMcpServer(ctx.Request().Context(), request.(McpServersControllerDeleteMcpServerRequestObject))
@@ -8963,10 +9630,11 @@ func (sh *strictHandler) McpServersControllerDeleteMcpServer(ctx echo.Context, s
 }
 
 // McpServersControllerGetMcpServerBySlug operation middleware
-func (sh *strictHandler) McpServersControllerGetMcpServerBySlug(ctx echo.Context, slug Slug) error {
+func (sh *strictHandler) McpServersControllerGetMcpServerBySlug(ctx echo.Context, slug Slug, params McpServersControllerGetMcpServerBySlugParams) error {
 	var request McpServersControllerGetMcpServerBySlugRequestObject
 
 	request.Slug = slug
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.McpServersControllerGetMcpServerBySlug(ctx.Request().Context(), request.(McpServersControllerGetMcpServerBySlugRequestObject))
@@ -8988,10 +9656,11 @@ func (sh *strictHandler) McpServersControllerGetMcpServerBySlug(ctx echo.Context
 }
 
 // McpServersControllerUpdateMcpServer operation middleware
-func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug) error {
+func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug, params McpServersControllerUpdateMcpServerParams) error {
 	var request McpServersControllerUpdateMcpServerRequestObject
 
 	request.Slug = slug
+	request.Params = params
 
 	var body McpServersControllerUpdateMcpServerJSONRequestBody
 	var err error
@@ -9090,131 +9759,138 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcuM20uiroLhbFfssLcszk91ErlNbGo+T+MS38iXZ1GjWhEhIwpoEGAC0RzvHVd9DfE/4PclXaIAk",
-	"eJMo27OZTCY/MpZEAo1Go+/d+OCFPEk5I0xJb/TBI+9xksYE/h7PCVP6jzscZ0T/gVN6xXksvdHbd76H",
-	"0/Qo8kZestzBabpDI8/3QkGwItFYeaO9vw3L/3wvIjIUNFWUM2/kjdGCxOksi5HM0pQLhTDM5nszCtPr",
-	"CWZcJFgpEh0xqUQW2nd/4RnCgiBcjIGlpFJh877gTBEWjeFxOxIN4c2FUqkc7e7aVQ5CnuzqnwYpm3u+",
-	"RzeYhko9wR3xRkpkxPdiLNUJkRLPiV48y+LY95IwvSTijggNhndPsFoQsSPhK++d7yVE4TdYYW/04cH3",
-	"Eh6R2Bt581TtvOI7CWXUs9+eVB5kOCHeyLu0mBtbzHE9+o/TI6bIXGBn9QLPfyJCmmXdvfB8T5W7mFG9",
-	"h4D9nSyj0c7ei5evPN/L0qhjJ+/JVFJlNunhwfdO8lVWaOWGVmjjJlnuJGGaL/6p1HOisYIO9Fa/V+hc",
-	"cMVDHqNi9H4bbhF5skQnB+foMn9ZxtncQFaBuBsjmYidyZIwHbgTSkm8B42oFAucEAXk8MEbz2b0vf6j",
-	"urYrjlI8pwwrgvgdEUgQmcVK+iiTBKkFQYBixGcI6xEQligVJCUsQlwgnOq/BkDN3sj7NSNiWa4U3tAr",
-	"DBckwXDgWZZo4rRDmI3Rf7zzPbVM9UtSCcrmnl7BQblBLXBPiYYxQvdULSxwMy7y5VDOusAq990FzRx/",
-	"b+RRpv6qSVKfiESDOyxgo5rYiQDgjmlCWwA7we/1W4hlyZQIjTeLUaQ4EkRlgqGUAJikC8AYhnaBi8gM",
-	"Z7EmhaHvJWYK/WHogLnXCuYlUFcdSv2thk1vsCZGQ3UFPClWixIcIFDfE+TXjAoS5TyohO7Pgsy8kfen",
-	"3ZK775pf5S7MrwG51ie0Dsc1o79mBNGIMEVn1CBMA5Xz5xZwMji8T4LmQb8vU86kI3sOOJvFNIQ9DYGr",
-	"KyOF0piGQFC7/5Ia6kJumScjDdThxcXN+PvD06ub8fHF4fjNLzeH/zi6vLr0fI8IwYU38orxNScG1q15",
-	"CzNLNVSc0QhNPCujJh7CsSA4WiLynkol9fZIhVUmD2DSV8NvH/ou/FADcWHXbDBQ3YkcOvQ///XfsAMa",
-	"lur8iDKzNyVG0FbQtfJge+A9+Aa1p1x9xzMWPRG1p2dXN9+dXZ++cbB6yhUyY1fQCjh1URlxIhHjyqyl",
-	"icpXz4fKAiTAJePuDmv8zekdYYDfNQgt1mtx+RpHF+TXjMjH0+hP4+OjN+Oro7NTT4OtMAXJ/MGbURJr",
-	"AQmHzEWl5S/I8GUUEzZXC0Ql2vMe3pX78BpHKAfOff0nHNPILG2GaUyiEdJTjNCKcet7M3y+vXHAhN25",
-	"K8GDlVj8l2gKfETuiFiiVPBpTBIUU6kIbF1g8Rds+xOW4FhLEBKh/3d5dmqHOTqFgW70V8G2j7jwEWfI",
-	"CCA/3/uvJAKOr3lfyYzlhJlBjo9Ojq5uLg7HBz8cvgl8tDf0h8Mhmi6RlQrbgwmrksc1u2X8np2E6aMJ",
-	"5eTg/Oby8OKnw4vKsWsjmSRM5WCvsusTj/GUTLxeJOKsGUW8PKQjZEYeoWK4T4oytn3UZ9cnjAtnX5EW",
-	"pxKpBVaV1XYzg7atCPSwjCCzH6BRZGbTYfycJJ4s0y6Pr7/fXKQ5qwWup0FCk5pJ8hvLN4Cpr4BrQYPl",
-	"yd9xMaVRRNijUDy+vvrhRk9wenYzPjg4vHSxWw7tovdqQdD4/AjdkmUp1Bb4jiAchkSCnqkWVCKeElHo",
-	"wVW8vnw+vBZAFojNgYtxeCvhm2CWxfEYoAuQDHlK0FbQXLrFqLYoBcPxoUHDIwn36PTq8OJ0fOzgMx/Y",
-	"ml7ITODitnjCEi+8WUff18/JdVphKviIWUKwPUBvDN8FF0HM5/Pc7tHoFZZr0chHjBgjTtsZJAJ8Pln5",
-	"6hAFqzUwhwW0HPzfUhurM6dSJQOWsBkb3q6g+EyccnUu+JQ8Htt67POLs9eHT8XxAmsUI5nBwZtlMagw",
-	"BC3JJ4BwQPUqvGplSb9sYOYzRJVZColIpNdg3y7RZffiHC9jjqMrzo+xmJNH78P5+Jfjs/Gbm6uzs5vj",
-	"8cX3h8525HrCIVNULdEV58hMVmfU+dGc8mipddtYPyW08Gdob/jqm6//9lc0XSrSlH17z8ijLUpKOAte",
-	"XYcPXEB76IS+tuhtYMFiWbMrGpJrhu8wjfE0fjyir0/HP42Pjsevj10U2wmQO0Mdu1JxQTTYWfnQPlJi",
-	"ifAcU9Zk3M+I0xb4CqxGWOEplgSFmGkmN9WIxuGCRBarzpI1cz/laqFtoHssJ+xeUKUI29dMXGgpqogY",
-	"IFiuOUOChBx05ekSUSVJPEP3C8KqM1OJpji8tWrgFecnmC0t2cpHb9XF+OrQ2CMV7qTpSo+PigkqO8U5",
-	"SvSvlthkvjQ8U0BtTeJ/8YyKXwM42CYg9NL+ys+BALuMm5/CmGq7HUeRIFJ+VRhkLhb09h2CfZg7lFCI",
-	"haBEouAfOxdYEfAT7sD/A7Slx51mQiptF1SeuCAJpoyyeYAwi1DtN0n025KEnEWa3hWNkRkrvCVKb7fW",
-	"sbb39ZcTBuakURZSoBjYYE0MvrcgOLI+4Qu9DTtjvQ0tLsLKXLhA0T2NY03ROI75PQHfb7lTDQckeP4Y",
-	"ztSCC/rvR4rFQlU8PDm/+uVmfH704+EvDv1VJqgzCZxSrY2aZWtEJVRKyuZNGbj3fETnQgT0Zid19V53",
-	"McG2JrrcguN6y+74LfCL4nnzpCsjc1UbOPI1s84uEp2QiOIr2IpH8+TL6/Pzs4urwzc3J4dvjsY3V7+c",
-	"H1ZQXsyGYDoE87nIPzAT7+gfUJJJ4IN1EJpy7+vn3IU2IAs2nQs9zaKDOmBBwarbMAFSsAC0Gr9Mhba8",
-	"FDWu5TKI+cGjiiTSOSZ5qKNw3GMh8FJ/tuEqZ3sqkavG+2F3pOSa0fdI0YRIhZNUq7cJjWNqWck++N9C",
-	"FS8RZXoUoFKtplGGMHP3S29VI0hSP/C1LWhZqo24boKN9shsIyS0IMiJqSIskdT8G+xhgiCyuY/IrxmO",
-	"9XeB82yg0QJe2iRMB20IbsR5N4HfhAdbHqTV9TR/L8K+xY9TzmOCQarXgsB1fIzje7yUKGBZHFcW6KP7",
-	"BQ0XpRGmJdYS2ZMrW/dZD2K0PBNuae67G31uCzfJIrSjlNGFHL+fn5tdXERGMC/RPREEzaiQqngFAlS9",
-	"0e7Euz0cRVQDg+Nz53hW1sKn/yKh8srQeMsU9fD4ZuOaAJZ7qOtB9caErVH2TWjPjcaX8de7Pc/37l60",
-	"hF2LaP0mk2S0xqyaAf7GGE58+0MfvlLmAfSH7MGNE761kUPDW/080gGH0zlqVQ6WoyPnWw4c7Zvjlxy/",
-	"ciaaLKSyN/XTXOUNHSzQIfGcaOsk6lei3SXO37WQJxDhMZUtUiyy5F4gfpVcNsTccSDXvXyO50RD39i8",
-	"yC5T/9YJfaENdK6gF+DWZ1Kh6cqZLrhwDcj8Rd/M1wanSWqAqd4o3s1DZjiWxF+hTayMc8OBgL1siuQE",
-	"vz+GaBtkEAz9FTK6/xwtArL/y7mALNhAJiAZqQT0xfDVN76X6iMgtET555///z8hA+bvo93dt/+cTOTu",
-	"3//07i9bb/U/k8nl/9n++5/buE5N4lZmaMeFK4OLNIx2YqgLwXWZCPnyXUG16p3vBCFnTSlVst1aLldl",
-	"cX4PadZ/8vWirEplkKdSfHZ3cjK53EDw9aepquArds5kpG0kB/vPaeXg+gyUqjjrO0GN2cAedLOYIlFu",
-	"czZTYxhVZe5N+amZQqRxW5DEueB3NCISWd80uKcgSSukMJXfgxflvKEWNwk5g5Gq0++DzTKVPM4UQZpB",
-	"bMltdH1xDE4dkqRqCW8xziD7qoRVPzva3Y15iOMFl2r0cjjcc7P3Pj5vys9UzZ2OE9LEM9paZAlmSBAc",
-	"ab18u7KYny2+ixzDJx5GaZPI+hA2ZCeufvQHpdJrEbcTtJ/nm+mB2qj7kOkFR0daFVkv73tY4xvp8A3b",
-	"dIVh+KSBq6Kkl+JlMVNmyLYMq55z+bX9K1TlhqbbrhM3d7dN51tBA5Vc4JUsrEHSC4JjTf6rMVpM8IN5",
-	"fJUxnx/fztPTNIFEm5VZVynNabBno2qbWNul86QIwYWJHDcRZLN32rwofDYjLKJsjuAhH5HBfIACDULg",
-	"owCyVQfgY9YfpzxaBlVmaoFtKhy5c7Di2FqVCLYaN2YN5bidSOjmE8bp2XBYKAjoJDhcUEZ2ci5rM4H0",
-	"O9UFN1LrGksvEqc+NBMo3FyjGaZxJoisp53NeMYiH3FGEGFK/0BE/mPFLbLWY2oJooU3kDzjogqhyUnQ",
-	"D5v4xQ9XV+fIOG2RIu9VVfZUs7xWkUDbLPnP7oiNFMJWEeU4ketDuwDDfjujvxq2p3dXjmA5drmAHF2+",
-	"IaE20nNU5k35rOE3lzCx67jht5qbZmpxUwDoe4yrmyRMNSdgEGi00VJFE8IzvQ3TmIe3JGrVc3Np3PQc",
-	"Xxw3FY+mhqU1K1B3tJ5ls/GRVqF6KFib6VWPUapOMMNzY26fhOnmqnASpi2HdqyPTDVfM8/r4whHkQnh",
-	"JPyuQmtvjWG9lIoknu/NIck/5VLNBQFp2OsQ54pWgt8fmedzlS7/uEZMw5La6HWFOL1py94PJtlw+DIE",
-	"hxr8SW7MNxoV5ouaYOgu0Gls3KcaAinAqVXlbB4aqSPTm3iBCeUzrpAktQO0vgzp+ZWcDUFcUwDVqTKV",
-	"I9SLozqVqQpVrKakiqd5E8rIuV+MpULhArM5eSIFWI2vibG2Kq512s9NxZ29Sk/U0xbaYn+HcJ0wGujL",
-	"I0ooZ6hFbJVnKuSl4Wo25ytpUAk5XRqTNVVsQbSQevw+FeP22AlZiNaVlqorhq31dMAzE+jtpTVohBfr",
-	"cgdYifBn8MKvtAI/qie+mLkwtXvv8895IpNJ+4MkeVtwoRZEEgQmJhKYoS2giURu99zwpuG7Bnsa+rUm",
-	"b31vOwUrjNb0RzDGVend3EhFXGfhUpZm6rLIpHhUpLLpFKUqJuuN1k7XpCaqg0xI3qJj4LxEdVWVqBNj",
-	"TO2Pq1WBR3Pr2pLyYtZy8K71ndjDVROeqSB3lGfS5ncx8l4FJkVLEEhUALka6NMV5Gkp4LFs4ZSZEK3Z",
-	"JmHOm4pVf912FuK8drVEznorKK9KDTvZl15SH65iCeBBL8vgZJO36ifQ4qJ1NzQXuYD62xZyy9QCjgdp",
-	"N8qDipkVmHItAKgQa8HPP/+8M87UgjClVUQS2Dyz1hySEKd4SmNaALDiRDadMoUIdYfxEZaIKhSRMMbC",
-	"cMkEYYUCyqiiOKb/Nip4AzUVJtyDfXb4Bn5eLB1+bczzfeQqigG/DVrREWNFWLg8kT0hSK2+W4nq1LGk",
-	"lcf8QXRnnnQ0EITngmg08QLIjMVEym4wBZE8EyGc6lwA9yAWqiQK8ndvEvtyADby1pmmGYCThFq25c+h",
-	"/LntVlDMGo7YjDepuZNj35Xo6sGzy+fbztNHUJqs2LwSGdMHqMXKPOGC2Ix5KHyE5yHR1WYHma81J70l",
-	"qXIw1xmlb9PMSnJskloF9bWD7K4vPyZtuNukEH+EMlsY3yxG0cLj+uJ4R+IZGaBjfk/EToglQTFRigjp",
-	"T1hE51RJHwU7VtbcBNrIxUJJ+Ey0zmwdNeYtxAWCt/Y180i4xupwqG0egUM9qskdLoVvrbtIxU3zFu/8",
-	"e7jz7bst+8fNzrsPQ//bbx7yHzpcNUVIvK+S1uEJqSu7TgjVHXl9eHzNsCbXw+bsdHuYOz2eP2QJZqVv",
-	"2fSJaPWAnuWlfEhjISaaZ5R1PfGylVk8PYdllVv9GizH3mksNV8vuLbBew9VJ6l5bx/xhCq9OPjJJLBn",
-	"zFjekSmCyGjklFXkP3lfEmU+qUSZTyQz5j+RAfNp5bl8pMSWR2ardHCNjTJTno1zQMlhD9ax0ktrFhCh",
-	"aFUSTKFbhjHBQivog/9UXkwOH+3Kj1kNWVuQ5sWnkAWTr4t9AtkwG2a4NFMcJAkzQdXSWJ+5vPqRLFsC",
-	"TedH6EeyRFt0QAbogkiF8q9mgieAhzdYLqYci2h7gE4yabsBtBfeFy2ejJ3q9OqCMqlyuRYgqKqh1uJo",
-	"gibIjAjCQgK0dsATog4WWKHxkckDlLBBNCTGUNUbkhCmN3K6LOoRRqZobWK79rzOaBwR4cQB5MRDM5zQ",
-	"eDlAY2cWW6B3z8WtNCWfUhWjoulyYhgAZXPEWQzVkgiqI68vjgcTNmF55Z6pbMsL9zBDgUFHbs6jBY8h",
-	"HwJXUXpLIAjIGZkwR0ffN45LV2unphOCIgwzlZcMmmyCBbZdEiqZCsGETXm09HM9XXZkJAQhj0hg1HPr",
-	"nPNK7I/Pj6Rj0428vcEQpE5KGE6pN/JeDoaDl0Z/XwAl7mK6AziUuyaLf2r2w3yCR+akxXV7QZSg5E7j",
-	"r2gpF4Hztij8KPHxlTT7JH3EyL1GPphyvlMgjhMyYYHJMtkNwPsW7AaF9w2QL4ly+r0ZW0erDAGyOHVb",
-	"y2hQDJ6KzhjQEhBQZYnugDMleBwT8T1R4zg2aPSqzfTetp/98pFd0xvuwV/7oOnK1+PBshXew7ta87IX",
-	"w2GPOr9+JXVlCUBrGXl9Vy1JPPjeKwNE29gFsLtO/yp4ZW/9K5XSTnjp5fqXysYp+o29Hm/Umwbo9158",
-	"u/69emH1g+993QcT1R4n8FYPKFuK7kGcZEmCxdIbeXrnUEGzCs+hE2iFrXrvHkzOQfMEGxoD/gcbO0BB",
-	"RiPwRc8J00eGRManh6eSMLWPqDLV9+CrSIlwj/iEbb0afotW9YdDQWkVBL4ZGjpx+KZeFMdxpTdShcmi",
-	"rVfDIeruIKFVBc2yTRpVpTnSPooyMw6RExbyOMapJMA+yho0Ko07qTfHcAo7bH9CItVrHi03q8Lt27l2",
-	"k/ax6zrDtrZ47V2HW6toeag6FJTIyEODZe31R4qs5O+3g5I/mpfw9IY9f77B7MyhseKm6mz5tNndsAfb",
-	"qva7fAqT3Pu6z6JaKtN/pxzW0HpZr9nBYh/8dXrU7oeMRg+GtGOiSFudhf6+ZMe23wfKqDVoXeWGKtMM",
-	"V/MAbeDi2QxCC4OezMtMVjKvjfULh4PV23CaBTY8loWD0nKInh1c272unSe4dfJP/AS/6nmCi85efzA1",
-	"xxDr2kPorzVUWk7WBuYB/LC8tu2IH3tifkvxlielfzkPv+vz8D1RPQ7DZiasJmttaqZYhYsuf5xzhFIs",
-	"FMVxvBytdMX6RT8KiQT5l5FRaGzU/glzDQJoW4RDIqtdI8D23LIVE/D5loAhsYujCIwKMFoKR++k9AIH",
-	"RbpjYN2/0jiGwPKQPCGmD1f+Qm/V3wmGPUX171LpQ85Cqg2UQqXvzQBqYbpeuvnvhHnZzfwi2b/o5oYN",
-	"Glp/Nt18l5giw50iY6BVnTiGzsH34PDNmWGImVbHqw4OcCLLzhY40KEHvk8IUxMGXgiT5gIxQmB8hpua",
-	"Oma3ZREaG754v+CSICjQQ7MYzzWbDSCQpjnuhJl8QhSAb/uWkNQyQD0LLNOOYMIsohLm0hwBU6ZtDR/R",
-	"OeNQrhdiSTbyqrrlu03Hatt1GHlZact1GF0JDe0DNetSnzykU9j65LEq3WI2Gq3euQ+LcKGV2rZt3NI7",
-	"tkOZJExSRe8IktnUBLe2uy4kMZGhEqQ1cfVHuqhdJ1jeXqlyBVTrZUsV31YdFT0irc7dPSvr/y0qGsFE",
-	"e31PIyGqvKWnWfWmEVRcitRfILZWvre1vMwvUPlKIsvEzOn+Ih4/E0UfWVJAORt9XrW/t4i0ajckvT2n",
-	"eTGOIgm1zlyghIuqr0txJ0ShaV1LWRkgyMyzUrZel7k/YaYpuhHAue5oxLUJzTsRYUgVgRBE19UM+0Yo",
-	"31N7SxZm8t4EDV4NhxP2mLCEDwEIxl0bRA4Q9M6bsPymgkJ10IoASGH9N4uckAbKIxr75VVKVtg74Q02",
-	"YaYNYI7Wtn57a0yminqzsdU0jsoGDvKKP8586sc5m1XAz2YJbWDLrOLZLoG7Fg3CUQQJ6+VeDh7Bxp0b",
-	"Yb7YO5+JvTOOIjdJRtPIs9k+mrHbAvbn5u0XMGw3e98yhfSUWb6+bTKdcpa/j1oY+YRVOLlhmjYLJ4+I",
-	"tDBOH0kOra1TE+YzKwZLaYFFEhMp+7Mzs66So30nePKFp7XyNIPnqExhezRf+8LNPhduZo5PhaEBeTyF",
-	"pZV9AR6bt+aScJ5O6zaE0DrjeZGBNiou+9RMRprO49OlSSPQxncE9wu4KW8D5Oa0ac7TuxsFcC+TgoNR",
-	"CNWRI5RiKSfM5Mv9X1MiG5RZde5cfGaS5QamElVxNCfKFPPhOSTZco3ECSt6NEOdGwxsK3PXjVyWvJaj",
-	"T1g+vEaD0GJA83xF47i4t6iCoe0B+hnHtxoNOXDS3nMkb2kq4X41w8I1IuxVphZSWwDlADfnSPE50dp7",
-	"G28v+Xc9F/DEdc98QvmA/tquDCOjsheKPrj4yk4Mzr06WwG/DbZ9W8gJLka2nLB7vERbgf6Ssrm9mweE",
-	"K9gMZi9gKD2CtWmCbYPeNn+S7UvSdjMwNDiyM0FDIxis7X7gZ3Iyvf1yeXTt8uh3ZX8Ip9DclpbvFdXj",
-	"e0On5NvW7pdF+V34qRV95++Vpf6dL/b3k1XbaPTKZHX4/Jd01k8qndVRCLq0gMoz3fmtF2ROpeaeCGsB",
-	"A29ttZ/O7dx5FHI2o/PMVl9aDaCahyrtBb8Swj4hZ4yEcOsENS4lc8c1I1KOyjqk/D6U9tzZARqbx4wF",
-	"U7mkcsJaioJBBSjSbdtuq6w4l6hE9pqpviKw1lL4+RJcP1UP/WbJr5WKtt80AdZp+7M5v1xtxH2u2bBf",
-	"EmEfnwhbbdbWgzn3NNd2P+hT2zc/1qFRm8qn367cmqc5ZCw5pLyBGwiMS+OFt76j2YTV+Srw3wWOTMyb",
-	"FZVJSAnMJDYXDW0RHC70oVgUUTfHbZ7nH8ltsNeK6+CphNlRTGamx5WpLyvyVY0Z05M9G1xU2fPzpPA6",
-	"qP2N8njXQfD7dxr9wfN4N+Yh6xN7kUxJSGc07GANPuhnTD+lqgzkK1nV+QZ9PQTF16+Xl6YV438ore5j",
-	"SvzPJ0H4j5wy8IgDtpl/yzTi6ZUtDEaMFnXtBxNtVS0u6LYOFhW4Tw05boNddVWEf7QstfnHa7OPK+0P",
-	"AgfMAPyIgbYngvYs5RVNJNCY5bCAymBF/oTlFldMsGZMbjjddG67x7KvkK81z3iKDdZt+rzYNLd4c9Pn",
-	"98gIP9Nk4y+RqsfnGX9k02cXHOqbR99LXtzqBGsEBwbowDBYmSeZFIpQkIk4QIzfa15ltSTbc2PrUgmC",
-	"E42dCfvh6uq8uDU7JnMcLuGSiL9cXh4aS0nv/La2oPKmlNK3+cwU5uWxNOlPgoRcmCzpCbMd0WwvhxIs",
-	"Ez4I0NY9VQueWXar2azDX7cNwy4Ts14MhxCuMlZe3qCaMhSYfoABJHGDTQZBtRH0hPSbrR0De99C4E9Y",
-	"4Ny4oH+yVy4EJlhmr10I0BZGjLOdNJvGNMxvFIdnMBIkosK6DDGDtLIJ0+w4v6e12DJBZpkksE+lm3G7",
-	"r/iAZqhPNBH7MVW37WpHeioQN1y8bp76wkl/p8wQ9vqj88KiZVmr4dfC0zSNmV7hTvNXPpsRSJdUwHYg",
-	"AloKdEOTvuUR96YTOTYaGno1fGV866dnVzfnF2evD98EiM4Q4zaGymeaa5iodB5O3SC+XOuZ/hEPZ22m",
-	"jvNZMFuD+c/nfJ6JU66AaP/gpiDKKe0jGoRuszN4LW9z9vad1lBkZ93GGIFRUoq+rSDBtwSJjAVQpdJh",
-	"wHwz/Ga4e/fSFFiYdXVFAUHdSCCHrmgVtSYaKGsJOEUXK5TgJRR8lVGobmw2EzbGCO5Ay9dbtIP2i5Y0",
-	"bhpSkcioOALPs02ea59a78L/BgAA//8=",
+	"7H37ctw2sveroLhbZWmXGo1sZTcZ1VdbY1lJ9EW30iXZlMcrQiRmBisSYABQ8qyPqs5DnCc8T3IKDZAE",
+	"bzMcSU6c2PvHxhqSQKPR6Bt+aHzwQp6knBGmpDf64JH3OEljAv8ezwhT+h93OM6I/gdO6SXnsfRGb9/5",
+	"Hk7Tw8gbecliC6fpFo083wsFwYpEY+WNdv4+LP/nexGRoaCpopx5I2+M5iROp1mMZJamXCiEoTffm1Lo",
+	"Xncw5SLBSpHokEklstB++zPPEBYE4aINLCWVCpvvBWeKsGgMr9uWaAhfzpVK5Wh7245yEPJkWz8apGzm",
+	"+R5doxsqdQd3xBspkRHfi7FUx0RKPCN68CyLY99LwvSCiDsiNBnePcFqTsSWhJ+8d76XEIXfYIW90YcH",
+	"30t4RGJv5M1StbXLtxLKqGd/Pa68yHBCvJF3YTk3tpzjuvUfbg6ZIjOBndELPPuRCGmGdffS8z1VzmJG",
+	"9RwC97eyjEZbOy9f7Xq+l6VRx0zekxtJlZmkhwffO85HWZGVa1qRjetksZWEaT74p0rPseYK2tdT/V6h",
+	"M8EVD3mMitb7Tbhl5PECHe+foYv8YxlnM0NZheJujmQidjpLwnTgdigl8R40o+YERyALH7yDSzzT/62O",
+	"60IJzmaIMEXVAik8Q3yK1JwAeYYOxIVZKmiDKonuzLxuDtAFYRGiCt3g8BZRNmHB4XTrGKtwHiDFUTjH",
+	"bEb01xGJiSKIs3iB1ByrvA1fP6QM6e9OOCPOxzOi0KvhLrqfEzZhjKs5ZTPbZDSYMM2zcE4S7KgQb+RN",
+	"vAqfBsOJp2VvkeqHUgnKZoYxKRY4IcryZjyd0vdN5lxylOIZZVgTrzkhiMxiJX2USQJcAtnTLMO6BYQl",
+	"SgVJNV8001L9rwEsc2/k/ZIRsShFAL6oDoNliV61tgkjsfof75pD8L39UnJb6L4hmsYI3VM1t8RNuciH",
+	"QznrIqtcEC5pRi96I48y9Te9VrWqSDS5w4I2qrUAEUDc4RSmsknaqZYBHCpEjZgJInkmQvJCojATQkuZ",
+	"FlREJeKMWGGUBG1wgYK/BJt7CHTOPZUE7e68RMHB+fn12fnB/unJm8PLw9OT62/Hh0cHbwKEWYRyuaES",
+	"3QuqFCmHbVZGOe5cdCvDTvD7I8Jmau6NdoYvd9um4XCqJbdjtGMm74kwgkzVnGcKYXTDo8Vjh7+M/HIF",
+	"rTuGI5rQFjE6xu/1HCOWJTdaDUxz+dcLVBCVCYZSAkJFusQphqZdeiIyxVmsNdrQ18QZMdrRSq0Qqp1W",
+	"oboAJdnQYHHWorQKelKs5iU5oGd9T5BfMipIlJvSkro/CzL1Rt6ftksnZds8ldvQvybkShuaOh1XjP6S",
+	"EUQjrUun1DBME5W7GS3kZGCDnkTNg/5eppxJx4Xa52wa0xDmNATnRBlnKo1pCMt/+99SU+3oTv1mpInS",
+	"K2r83cHJ5fX46Pxg/Obn64N/Hl5cXni+R4Tgwht5RfvaoQAPBITdmgnQORmN0MSzrtbEQzgWBEcLRN5T",
+	"qaSeHqmwyuQ+dLo7/Oah78APNBHndsyGA9WZyKlD//vf/wMzoGmp9q+tDsxNyRG0EXSNXK+7B9+w9oSr",
+	"b3nGoiey9uT08vrb06uTNw5XT7hCpu0KW4GnLisjTqRWbWYsTVbuPh8rC5KAl4y7M6z5N6N3hAF/VzC0",
+	"GK/l5WscnZNfMiIfL6M/jo8O34y1zvc02QpTcDA/eFNKYu3nwSJzWWn1CzKqD8WgFrWu3fEe3pXz8BpH",
+	"KCfO/fxHHNPIDG2KaUyiEdJdjNCSdutzM3y+uXHIhNm5K8mDkVj+l2wKfETuiFigVPCbmCQoplIRmLrA",
+	"8i/Y9CcswbG29yRC///i9MQ2c3gCDV3rn4JN7bn5iDNk3AU/n/sXEoHG17qvVMZywkwjR4fHh5fX5wfj",
+	"/e8P3gQ+2hn6w+EQ3SyQtQqb2rWriMcVu2X8nh2H6aMF5Xj/7Pri4PzHg/PKsmsTmSRM5WCnMusTj/GU",
+	"TLxeIuKMGUW8XKQjZFoeoaK5T0oyNn3UZ9YnjAs3MtDmVBqX3h1ttzJom4pAN8sIMvMBHkVmJh3az0Xi",
+	"yTbt4ujqu/VNmjNa0HqaJDSpRda/sX0DmvoauBY2WJ38LRc3NIoIexSLx1eX31/rDk5Or8f7+wcXLnfL",
+	"pl32Xs4JGp8doluyKI3aHN8RhMOQSPAz1Vz7wikRRdRS5eur5+NrQWTB2Jy4GIe3En4Jplkcj4G6AMmQ",
+	"pwRtBM2hW44eMkUEw/GBYcMjBffw5PLg/GR85PAzb9hmEJDpwOVt8YYVXviyzr6vnlPrtNJU6BEzhGBz",
+	"gN4YvQuZrpjPZnmUauIho7Vo5CNGTMit4wwSAT+f7Hx1mILlHpijAloW/m/pjdWVU+mSgUpYTw1vVlh8",
+	"Kk64OhP8hjye27rts/PT1wdP5fEcaxYjmcHCm2YxuDAELcgnwHBg9TK+QpqLcUsznyKqzFBIRCI9Bvt1",
+	"yS47F2d4EXMcXXJ+hMWMPHoezsY/H52O31xfnp5eH43PvztwpiP3Ew5MBvCSc2Q6qyvqfGma9IVEsX5L",
+	"aOPP0M5w9+uv/v43dLNQpGn7dp5RR1uWlHQWurpOHyTsdtAxfW3Z2+BCzmVBQs4iqnv4Fvz6xzO6mYhy",
+	"WO12hGxPTS6bhFCe6kSSspA4C/vgEs+aHH75jBxuUlnwOE+SQaKYGrXXkcayKd6c9y0Zus29Ij93j50E",
+	"3YPvaQtCQ3LF8B2mMb6JHy/7VyfjH8eHR+PXR67U2w6Q20N9KqTiguhRZuVLe0iJBcIzTFnTlj6jmLfQ",
+	"V0xChBW+wZKgEDM9ATea/zick8gy2xmytrcnJZMnzHJ5T9tVoR0bRcQAwXCNWtOzD+HLzQJRJUk8hRx8",
+	"tWcqIelvPfNLzo8xW1hNIh89VefjywMTIlaWjV7qun1UdFCZKc5Rop/a9S/zoeGpAgXQ1Ecvn9EXbxAH",
+	"0wS6pwyJc9UkIFTm5lEYU71OcBQJIuWLIkZ2uaCn7wBC9jzHh0IsBCUSBf/cOseKQOp2C/4/QBu63ZtM",
+	"SKVDtcob5yTBlFE2M4nx2jNJ9NcSFr6Wd0VjZNoKb4nS063d3s09/eOEQYRv/LcUJAYm2GzKOBtO53oa",
+	"tsZ6GlqytpW+cMGiexrHWqJxHPN7Apsn5Uw1csKQjGU4U3Mu6H8eqbgL7/3g+Ozy5+vx2eEPBz878lfp",
+	"oK4kcEp1gGCGrRmVUCkpa6ro4c7zCZ1LEcib7dQNRdzBBJta6PKgmuspu+O3oC+K982brtuSRz+gka+Y",
+	"zT+S6JhEFF/CVDxaJ19cnZ2dnl8evLk+PnhzOL6+/PnsoMLyojcE3SHoz2X+vul4Sz9ASSZBD9ZJaBrK",
+	"r55zFtqILNR07odoFR3UCQsKVd3GCXBMCkKryIhU6GBYUZPtL+ERHzyqSCKdZZJv8BR7KVgIvNB/241w",
+	"d+PU3RNvfB92bzVeMfoeKZoQqXCS6ogjoXFMrSrZg5RoqOIFoky3AlKqPWfKEGbufOmpauwy1hd8bQpa",
+	"hmqxHOtwox3z0dhTnRPkoDUQlkhq/Q0pCoIAM7GHyC8ZjvVvgfNuoNkCifMkTAdtDG4gSNah3wAPWl6k",
+	"1fE0nxeAkuLhDecxwWDVa/CSxtZmfI8XEgUsi+PKAH10P6fhvIyLtcVaILtyZes860aMl2d2wJrz7uJa",
+	"2nYAZbHbppTxhZxUrJ9HwlxExjAv0D0RBE2pkKr4BPYMe7PdQdJ4ODL+Mo7PnOVZGQu/+TcJlVeCblq6",
+	"qANv1mvX7Cm6i7oO12l02IrfWUf2XJxPCWC42/F87+5lC26hwAGt00lGa8qqCR1qtOEgZz700Sslwqg/",
+	"ZQ/u1u1bu5lrdKufbz7B4nSWWlWD5ezI9ZZDR/vk+KXGr6yJpgqpzE19NVd1Q4cKdEQ8F9q6iPoVuEjJ",
+	"83ct4glCeERlixWLrLgXjF9ml40wdyzIVR+f4RnR1DcmL7LD1M86qS+8gc4R9CLcprEqMl1Z04UWrhGZ",
+	"f+ib/troNKgg6OqN4t06ZIpjSfwl3sRS6AEsCJjLpkmu4E2GQ3+Jje7fR4uB7P9xbiALNZAJgDmWhL4c",
+	"7n7te6leAkJblH/9+b/+Bdi6f4y2t9/+azKR2//407u/brzV/5lMLv6y+Y8/t2mdmsWt9NDOC9cGF8iY",
+	"dmGoG8FV4JB8+K6hWvbNt4KQ06aVKtVuDSVaGZzfw5r173y1KatKGUCHir/dmZxMLtYwfP1lqmr4ipkz",
+	"WNe17GD/Pq0dXA0Kqpqzvh3UlA3MQbeKKSC466uZmsKoOnNvyr+aqC7N20IkzgS/oxGRyG4XQHoKUI4h",
+	"ha78Hroo1w21rayQM2ip2v0exCw3kseZIkgriA25ia7OjyCpQ5JULeArxhkA4kpa9buj7e2Yhziec6lG",
+	"r4bDHRcX/PF1U76majscOCEtkN+NeZZghgTBkfbLNyuD+cnyu0AvP3ExSovr6yPYgHte/ur3SqVXIm4X",
+	"aD+HAOqG2qT7gOkBR4faFVlt73tE42v58I3YdElg+KSGq6akl+NlOVNi71uaVc85/Nr8Fa5yw9Nt94mb",
+	"s9vm8y2Rgcopg6UqrCHSc4JjNV/F0aKD783ry4L5fPl2rp5mCCTaosy6S2lWg10b1djExi6dK0UILsxm",
+	"fpNBFlDVlkXh0ylhEWUzBC/5iAxmAxRoEgIfBQAgHkCOWf95w6NFUFWmltimw5EnByuJrWXYvOW8MWMo",
+	"2+1kQreeMEnP5qEL2NBJcDinjGzlWtaCs/Q31QE30I6NoRdYtg9NTIsL/5piGmeCyDoScMozFvmAOSdM",
+	"6QdE5A8raZGVGVMrEC26geQgmCqFBiaiXzb7F99fXp4hk7RFirxXVdtTBd4tE4G2XvLHbosNVGeriXKS",
+	"yPWmXYJhvp3Wd4ft5yMqS7BsuxxAzi7fiFCb6Dku87p61uibC+jYTdzwW61NMzW/Lgj0PcbVdRKmWhMw",
+	"2Gi0u6WKJoRnehpuYh7ekqjVz82tcTNzfH7UdDyaHpb2rMDd0X6WPc6CtAvVw8Faz696jFN1jBmemXD7",
+	"OEzXd4WTMG1ZtGO9ZKoQ2hxqyRGOIrOFk/C7iqy9NYH1QiqSeL43g3MXKZdqJghYw16LOHe0Evz+0Lyf",
+	"u3T5nyvMNAypTV6XmNPrtgMVwSQbDl+FkFCDf5Jr84tmhfmhZhi6j/41Ju5T3QIpyKmd91t/a6TOTG/i",
+	"BWYrn3GFJKktoNUHHJ/fyVmTxBVHKztdprKF+rHLTmeqIhXLJamSaV5HMnLtF2OpLNzniRJgPb4mx9rO",
+	"h67yfq4r6exlfqLutvAW+yeE64LRYF++o4RyhVrsrfJMhbwMXM3kvJCGlQCz05ysuWJzoo3U4+epaLfH",
+	"TMjCtC6NVF0zbKOnfZ6Zjd5eXoNmeDEut4GlDH+GLPzSKPCjZuKLnotQu/c8/5QDmQwSE84t2DMw5pgl",
+	"hJhIYIY2QCYSudlzwpuB7wruaepXhrz1ue00rNBaMx/BGFdldnMtF3FVhEtZmqmLAknxqJ3KZlKUqpis",
+	"Dlo7U5NaqPYzIXmLj4HzM97Ljlk7e4ypfbjcFXi0tq4NKT8NXjbeNb5ju7hqxjMV5I7yTFp8FyPvVWAg",
+	"WoIAUAHsaqBXV5DDUiBj2aIpDYSzLZq1uqkY9VdtayHOjxOXzFkdBeUHhcNO9aWH1EerWAF40MMyPFnn",
+	"q/oKtLxonQ2tRc7hSHSLuGVqDsuDtAflQSXMCswJOiCoMGvBTz/9tDXO1JwwpV1EElicWSuGJMQpvqEx",
+	"LQhYsiKbSZnChLrN+AhLRBWKSBhjYbRkgrBCAWVUURzT/xgXvMGaihLuoT47cgM/zReOvjbh+R5yHcWA",
+	"3wat7IixIixcHMueFKTW363s6tS5pJ3H/MUC4Vx6IAjPBNFs4gWRGYuJlN1k5shpvapzA9xDWKiSKMi/",
+	"vU7sxwHEyBunWmaAThJq21ZgyvP3NltJMWM4ZFPelOZOjX1XsquHzi7fb1tPH8FpsmbzUmRML6CWKPOY",
+	"C2IPMcBZVHgfgK4WHWR+1pr0lqTK4VznLn2bZ1aKY1PUKqyvLWR3fPkyaePdOrURRiiztQqa54O08bg6",
+	"P9qSeEoG6IjfE7EVYklQTJQiQvoTFtEZVdJHwZa1NdeBDnKxUBL+Jtpntoka8xXUgNFf7WnlkXDN1eFQ",
+	"xzwCh7pVgx0ujW+tblElTfMWb/1nuPXNuw37j+utdx+G/jdfP+QPOlI1xZZ4XyetIxNSd3adLVS35dXb",
+	"4yuaNVgPi9npzjB3Zjy/zxLMytyyKd3RmgE9zU9XIs2FmGidUR61ihetyuLpGJZlafUriBx7w1hquV5I",
+	"bUP2Hg4Cpea7PcQTqvTg4JEBsGcsrykEhyAyGjnHKvJH3hegzCcFlPlEkDG/BgLm08K5fCRgyyPRKh1a",
+	"Yy1kyrNpDjgF2kN1LM3SmgFEKFoGgil8yzAmWGgHffBr4WJy+mgXPmY5ZW2bNC8/BRRMPi72CaBh1kS4",
+	"NCEOkoSZoGphos/cXv1AFi0bTWeH6AeyQBt0QAbonEiF8p+mgifAhzdYzm84FtHmAB1n0hZoaK+F0Fme",
+	"zByTKodrCYJTNdRGHE3SBJkSQVhIQNb2eULU/hwrND40OEAJE0RDYgJVPSEJYXoibxbFeYSRObQ2sYWU",
+	"Xmc0johw9gHkxENTnNB4MUBjpxd7QO+ei1tpjnxKVbSKbhYTowAom5nKhjomg9ORV+dHgwmbsPzknjnZ",
+	"lh/cwwwFhh15OI/mPAY8BK6y9JbAJiBnZMIcH33PJC5dr52a4hSKMMxUfmTQoAnm2BauqCAVggm74dHC",
+	"z/102YFICEIekcC45zY555XcH58dSiemG3k7gyFYnZQwnFJv5L0aDAevjP8+B0ncxnQLeCi3DYr/xsyH",
+	"+QtemZGW1O05UYKSO82/oiZjBMnb4uBHyY8X0syT9BEj95r5EMr5zpl9nJAJCwzKZDuA7FuwHRTZN2C+",
+	"JMopmGhiHe0yBMjy1K32o0kxfCqKlUCxUWCVFbp9zpTgcUzEd0SN49iw0atWo3zbvvbLV7ZNub4Hf+WL",
+	"pqxljxfLWpIP72r15F4Ohz3O+fU7UlceAWg92V+fVSsSD763a4hoa7sgdtspKQaf7Kz+pHK0Ez56tfqj",
+	"spaN/mKnxxf1Og76u5ffrP6ufrD6wfe+6sOJatkZ+KoHlS2H7sGcZEmCxcIbeXrmUCGzCs+gxnBFrXrv",
+	"HgzmoLmCjYyB/oOJHaAgoxHkomeE6SVDIpPTwzeSMLWHqDKn7yFXkRLhLvEJ29gdfoOWlexDQRkVBL5p",
+	"Gmoo+Oa8KI7jSrmqipJFG7vDIeou6qFdBa2yDYyqUq9qD0WZaYfICQt5HONUElAf5Rk0Kk06qbfGcA52",
+	"2JKRRKrXPFqsdwq3b03sdQpTr6o53Vo8uvc53NqJlodqQkGJjDw0VNZOf6bICn6/nZT81fwIT2/a8/cb",
+	"ys4sGmtu6smWlqLNbZ3Y17bhHejjE1aTwx7qrlq69CnKdeerPoNqOdH+O9XMZo2U5zw7VPODv8r/2v6Q",
+	"0ejBLImYKNJ2PkP/XqpxWycEZdQGwq5TRJWpQq11hw6M8XQKWxKDnkrPdJYPaz0vKS9B/UiPxtGZ9Vqs",
+	"hjWNZVukRK1O6lnGtz3P26kzWjv/xNf+bs+1X5R3gzX8ssfab5Zu+sx8MrNCVq58f2VU1bKc14hl4MHi",
+	"CiBj6y7Tsn7605bqb2nJc/z9E4z3K7NMmgXojnlEp7Rahaus9Z6X4rJAhT3EOJQeGfxRHYnHKZPPRyN8",
+	"R1QPdbDeItULWy/OtP2aA5M+dZRIioWiOI4Xo6WZc78oHyKRIP82rgEamyhtwtz4DapM4ZDIapEPSBVs",
+	"2AMu8PctgbhvG0cRxIAQYxZ5+UmZtA8KdGpgs/XS5PEgUJQ8IS13jvTRh87e5ROdlkfGeF2xW8hZSHUk",
+	"WsRuvdVfbT+2VxD2O1HdVgw+iyDs9+KIfW7xm1lezxa/bRNzgHWrQKO0en9HUCj8HjYTcs0dYqZDtmry",
+	"DDYoZGd5Jaj+BL8nhKkJgwyXgVDB/jNoaaP6zRl5txwWGhslfj/nkiA4/ImmsfFpAtik1eZhwgxWFQWw",
+	"b3JLSCrz+6QIgmHaFswWnqhsoWolhCnT8aiP6IxxOAoaYknWyti7R8Obmr3t9pv8yHLL7TddYJn2hppn",
+	"np/cpHNo+sltVSoRrdVavSokFuFcxyBt07ihZ2yLMkmYpIreESSzG7Nxutl1/5DZdWy9DakNs/H0ZEEO",
+	"4qxeXNh6RWAlb/qhUYZ35S6+c+Pc0toSlhWNjWp76VwDbFfeLdc8UakZVFzl198Gt1ZVaCunmt+X9EIi",
+	"q8TM6va+RCV/jKgEWVFAuRp93hilt4m0MQIAKp8zFhpHkb27TaCEi2o+VHFn+0vLurayMkCA+rRWtn7m",
+	"d2/CzB0IxgDn7qox1wb24aANAIYE21tdN7G4N+jBI3NHHZVodzicsMdsefmVy/ZsMDVAUJdxwvKLSQrX",
+	"QTsCYIX1v1nkbJehfLdsr7w5zRp7Z+uMTZgpMZmzta2W44r4ruLerB3ijaOyOIi85I/bleunOZsnzJ8t",
+	"+FojfFqms10Bd4MohKMIDkOUc/lrJqWci6P+sIbgc4uTxlHkAre0bD1bzKQNgi2q8Nw24Rya7TYLG6a4",
+	"A2XWHmwa9F1uKvZQiwGYsIoFMMrWIsPy3bYWhesjyaHcemq2ns2IIcKaY5HERMr+atCMq9SE3wqefNGF",
+	"rbrQ8DkqYZW/uj78ogX/KFrQLLuKIgSxeooqLGtcPBaD6Yp+Dg13i5toH/WsQFOOiruEtXKSpor+zcJA",
+	"YnSwH8FdGS58c4BcfKbWWL0rq4DWM3AyjEI46TtCKZZywgz28/+Z495BiRB1++JTA/wcmFPV9npyOJiK",
+	"ZwAY55qJE1bUG4czm9CwPWW+quXy+HbZ+oTlzWs2CG0+tK1QNI6La9EqHNocoJ9wfKvZkBMn7TVq8pam",
+	"Eq5vNKpfM8LelGwptYf5HOJmHCk+IzpaaLMJpd6v41qP3XTQJ4Rt9VdWGBmZEKEILCClWFYVca7t2gj4",
+	"bbDp20PJkNJkiwm7xwu0EegfKZvZq7/AKEOMYuYCmtIt2Bgq2DTsbctf2Ro7bdfEQ7Eu2xMU54LG2i6L",
+	"f6ak1ltbqGlJnSVbVqlSS8mpl1ArklAHI66qQOQkvJbUAbKcq9f6sdmuOsVO+Z4adWUarKuEjmZsXuvE",
+	"KZpgyyTsFJUQdoZO+QJbh6IsMNHFn1oBg/y7smxF54f983LVkjC9UNmOnv8Czf6koNmOQ9DlBVTe6cZq",
+	"n5MZlVp7IqwNDHy10b46N/NkVcjZlM4ye5LYegBVTLW094dL2GYKOWMkhBtUqElhmSv0GZFyVJ6py+/2",
+	"aceBD9DYvGYin8oduBPWcsAdXIACOt52GW4lmUXLi+l6msBaeeznA2t/qjsC6wG5K6czf1Mwt1PCan19",
+	"uTz4+4Lsrn7xBdT9eFB3tWBhD6XeM8zb/qBXe1+styPbFiGqv67cHKk1ayw5YCEh7QRBqdktsLmq6YTV",
+	"9THo7TmOzN48K07nISUwk9hctrVBcDjXi2le7A466f0c1CU3Ic5j1spogsDfjsnU1HkzZywLBLUJf3qq",
+	"dcMLV63/9nB0Z1J+I0z6Kgp+/2mqL5j0x2LS11Zcq0HqSKYkpFMadugjH5xJpt9SVa31QlYd1EHfdEbx",
+	"8+vFhamB+rvAt39M5+YL2P3TVVCfF6LkESpmvdVraoD1Qr5DzKk9jHbVhDaqATJc9AABMGS7zZLahDD4",
+	"stjl07JusfQrkfSVyiuBQ2YAad9Ah39BO+J+Sf0aNGY5LeCpWU9rwvIAOSZYq2YXbWGKRt5j2de3qtXt",
+	"+W1Q890x7st1cfLrx7i/RzPwBTj/STmKnylm/iOHx9uwWbM+IqQ0HK0J1sbG0wDtG2sgc8BU4bcGmYgD",
+	"xPi9VqzWqbW1iTYulCA40dyZsO8vL8/sfhNBMZnhcAGX6fz14uLARNN65jd1lJ0X75W+xeZT6JfH0kD5",
+	"tGQKg/ifMFs50ta8KckyW1MB2rinas4zaxu0TXCMwaaxLiXI8OVwCFuhJhOQF/KnDAWmbmoABxIgbocN",
+	"2xHUzvWbJXADey9N4E9Y4NxMox/Zq2kCsxFrr6cJ0AZGjLOtNLuJaahZL4g0m7UYCRJRYdPRmAFEcsK0",
+	"Bcjvsy6mTJBpJgnMU5nC3uxr66BodDU7/JHAKm556g6oNQj3C2n34r0vzvDvVRnCXH90XViUdmyN01t0",
+	"mpYxc6eCUySbT6cEoL8K1A7srpc+hJFJ3+qIe3NjAzbuJNod7pp9m5PTy+uz89PXB28CRKc6DDT783yq",
+	"tYZBPORb9WtgF2p3S3zExVnrqWN9FsrWcP6Psz5PxQlXILSfedyKckn7iNGrWxQSPsvLQb59pz0U2XkG",
+	"aYwgDipN30aQ4FuCRMYCOHHVETN9Pfx6uH33yhwWMuPq2mEGdyMBXGdRUm/FTrOsgbuKan8owQs4vFju",
+	"cHZzswkGGiO4KzIfb1E23y9Kd7kQtwJcqziC3YkC0NnWtZ6F/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -112,7 +112,9 @@ func (h *handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 	if err != nil {
 		return nil, agentError(err, a.UID, "mcpServers")
 	}
-	return gen.AgentBuilderControllerCreateAgent201JSONResponse(wireAgent(out)), nil
+	resp := gen.AgentBuilderControllerCreateAgent201JSONResponse{Body: wireAgent(out)}
+	resp.Headers.ETag = etag(store.AgentVersion(out))
+	return resp, nil
 }
 
 func (h *handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req gen.AgentBuilderControllerGetAgentByUidRequestObject) (gen.AgentBuilderControllerGetAgentByUidResponseObject, error) {
@@ -124,7 +126,15 @@ func (h *handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req g
 	if err != nil {
 		return nil, agentError(err, req.Uid, "")
 	}
-	return gen.AgentBuilderControllerGetAgentByUid200JSONResponse(wireAgent(a)), nil
+	v := store.AgentVersion(a)
+	if noneMatch(req.Params.IfNoneMatch, v) {
+		out := gen.AgentBuilderControllerGetAgentByUid304Response{}
+		out.Headers.ETag = etag(v)
+		return out, nil
+	}
+	out := gen.AgentBuilderControllerGetAgentByUid200JSONResponse{Body: wireAgent(a)}
+	out.Headers.ETag = etag(v)
+	return out, nil
 }
 
 func (h *handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen.AgentBuilderControllerUpdateAgentRequestObject) (gen.AgentBuilderControllerUpdateAgentResponseObject, error) {
@@ -142,11 +152,16 @@ func (h *handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 	if b.RagVersion != nil {
 		p.RagVersion = (*string)(b.RagVersion)
 	}
-	a, err := h.st.UpdateAgent(ctx, app, req.Uid, p)
+	a, err := h.st.UpdateAgent(ifMatch(ctx, req.Params.IfMatch), app, req.Uid, p)
+	if perr := preconditionError(err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcpServers")
 	}
-	return gen.AgentBuilderControllerUpdateAgent200JSONResponse(wireAgent(a)), nil
+	out := gen.AgentBuilderControllerUpdateAgent200JSONResponse{Body: wireAgent(a)}
+	out.Headers.ETag = etag(store.AgentVersion(a))
+	return out, nil
 }
 
 func (h *handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen.AgentBuilderControllerDeleteAgentRequestObject) (gen.AgentBuilderControllerDeleteAgentResponseObject, error) {
@@ -154,7 +169,10 @@ func (h *handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteAgent(ctx, app, req.Uid); err != nil {
+	if err := h.st.DeleteAgent(ifMatch(ctx, req.Params.IfMatch), app, req.Uid); err != nil {
+		if perr := preconditionError(err); perr != nil {
+			return nil, perr
+		}
 		return nil, agentError(err, req.Uid, "")
 	}
 	return gen.AgentBuilderControllerDeleteAgent200JSONResponse{Success: true, Message: "Agent deleted successfully"}, nil
@@ -187,7 +205,9 @@ func (h *handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps")
 	}
-	return gen.AgentBuilderControllerAddMcpServersToAgent200JSONResponse{Success: true, Data: wireAgent(a)}, nil
+	out := gen.AgentBuilderControllerAddMcpServersToAgent200JSONResponse{Body: gen.AgentResponse{Success: true, Data: wireAgent(a)}}
+	out.Headers.ETag = etag(store.AgentVersion(a))
+	return out, nil
 }
 
 func (h *handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, req gen.AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (gen.AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error) {
@@ -199,7 +219,9 @@ func (h *handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps")
 	}
-	return gen.AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse{Success: true, Data: wireAgent(a)}, nil
+	out := gen.AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse{Body: gen.AgentResponse{Success: true, Data: wireAgent(a)}}
+	out.Headers.ETag = etag(store.AgentVersion(a))
+	return out, nil
 }
 
 func (h *handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req gen.AgentBuilderControllerGetEnabledItemsRequestObject) (gen.AgentBuilderControllerGetEnabledItemsResponseObject, error) {

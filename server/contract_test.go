@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,13 +200,13 @@ func contract(t *testing.T, st store.Store) {
 	}
 
 	// Get: 200, 404, 400.
-	gr, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "weather-server")
+	gr, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "weather-server", nil)
 	if gr.StatusCode() != http.StatusOK || *gr.JSON200 != created {
 		t.Fatalf("get: %d %s", gr.StatusCode(), gr.Body)
 	}
-	nf, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "nope")
+	nf, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "nope", nil)
 	wantError(t, nf.StatusCode(), nf.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
-	bs, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "UPPER")
+	bs, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "UPPER", nil)
 	wantError(t, bs.StatusCode(), bs.Body, http.StatusBadRequest, server.CodeValidation)
 
 	// List: 200 newest first, 400.
@@ -222,7 +223,7 @@ func contract(t *testing.T, st store.Store) {
 	wantError(t, bl.StatusCode(), bl.Body, http.StatusBadRequest, server.CodeValidation)
 
 	// Update: 200 partial, {} unchanged, 400, 404, 415.
-	ur, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", gen.UpdateMcpServerDto{Url: ptr("https://weather.example.com/mcp"), Icon: ptr("")})
+	ur, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", nil, gen.UpdateMcpServerDto{Url: ptr("https://weather.example.com/mcp"), Icon: ptr("")})
 	if ur.StatusCode() != http.StatusOK {
 		t.Fatalf("update: %d %s", ur.StatusCode(), ur.Body)
 	}
@@ -231,13 +232,13 @@ func contract(t *testing.T, st store.Store) {
 		up.CreatedAt != created.CreatedAt || up.UpdatedAt <= created.UpdatedAt {
 		t.Fatalf("updated %+v from %+v", up, created)
 	}
-	same, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", gen.UpdateMcpServerDto{})
+	same, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", nil, gen.UpdateMcpServerDto{})
 	if same.StatusCode() != http.StatusOK || *same.JSON200 != up {
 		t.Fatalf("empty update: %d %s", same.StatusCode(), same.Body)
 	}
-	ub, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", gen.UpdateMcpServerDto{Name: ptr("  ")})
+	ub, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", nil, gen.UpdateMcpServerDto{Name: ptr("  ")})
 	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, server.CodeValidation)
-	un, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "nope", gen.UpdateMcpServerDto{Name: ptr("x")})
+	un, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "nope", nil, gen.UpdateMcpServerDto{Name: ptr("x")})
 	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
 	for _, op := range apitest.Ops("weather-server", "support") {
 		if op.Body == "" {
@@ -249,15 +250,16 @@ func contract(t *testing.T, st store.Store) {
 
 	contractAgents(t, c, up)
 	contractProbes(t, c)
+	contractETags(t, c)
 
 	// Delete: 200, 404, 400.
-	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare")
+	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)
 	if dr.StatusCode() != http.StatusOK || !dr.JSON200.Success || dr.JSON200.Message != "MCP server deleted successfully" {
 		t.Fatalf("delete: %d %s", dr.StatusCode(), dr.Body)
 	}
-	dn, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare")
+	dn, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)
 	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
-	db, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "-bad-")
+	db, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "-bad-", nil)
 	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, server.CodeValidation)
 
 	// Every operation: 401 without a key, 403 with an authOnly key, 413 for a body over
@@ -342,22 +344,22 @@ func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpSer
 	lb, _ := c.AgentBuilderControllerGetAllAgentsWithResponse(ctx, &gen.AgentBuilderControllerGetAllAgentsParams{Limit: ptr(0)})
 	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, server.CodeValidation)
 
-	gr, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "support")
+	gr, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "support", nil)
 	if gr.StatusCode() != http.StatusOK || gr.JSON200.Uid != "support" {
 		t.Fatalf("get agent: %d %s", gr.StatusCode(), gr.Body)
 	}
-	gn, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "nobody")
+	gn, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "nobody", nil)
 	wantError(t, gn.StatusCode(), gn.Body, http.StatusNotFound, server.CodeAgentNotFound)
-	gb, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "NOBODY")
+	gb, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "NOBODY", nil)
 	wantError(t, gb.StatusCode(), gb.Body, http.StatusBadRequest, server.CodeValidation)
 
-	ur, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "support", gen.UpdateAgentDto{IsActive: ptr(false), Tools: &[]string{"gmail"}})
+	ur, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "support", nil, gen.UpdateAgentDto{IsActive: ptr(false), Tools: &[]string{"gmail"}})
 	if ur.StatusCode() != http.StatusOK || ur.JSON200.IsActive || len(ur.JSON200.Tools) != 1 || ur.JSON200.Name != "Support Agent" || ur.JSON200.UpdatedAt <= a.UpdatedAt {
 		t.Fatalf("update agent: %d %s", ur.StatusCode(), ur.Body)
 	}
-	un, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "nobody", gen.UpdateAgentDto{Name: ptr("x")})
+	un, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "nobody", nil, gen.UpdateAgentDto{Name: ptr("x")})
 	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, server.CodeAgentNotFound)
-	ub, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "support", gen.UpdateAgentDto{McpServers: &[]string{"ghost"}})
+	ub, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "support", nil, gen.UpdateAgentDto{McpServers: &[]string{"ghost"}})
 	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, server.CodeMCPServerNotFound)
 
 	ar, _ := c.AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug}})
@@ -387,13 +389,13 @@ func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpSer
 	rb, _ := c.AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{}})
 	wantError(t, rb.StatusCode(), rb.Body, http.StatusBadRequest, server.CodeValidation)
 
-	dr, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, gen2.JSON201.Uid)
+	dr, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, gen2.JSON201.Uid, nil)
 	if dr.StatusCode() != http.StatusOK || dr.JSON200.Message != "Agent deleted successfully" {
 		t.Fatalf("delete agent: %d %s", dr.StatusCode(), dr.Body)
 	}
-	dn, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, gen2.JSON201.Uid)
+	dn, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, gen2.JSON201.Uid, nil)
 	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, server.CodeAgentNotFound)
-	db, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "_x")
+	db, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "_x", nil)
 	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, server.CodeValidation)
 }
 
@@ -417,7 +419,7 @@ func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
 	if tr.StatusCode() != http.StatusOK || len(tr.JSON200.Tools) != 3 || tr.JSON200.Tools[1].Name != "tool_1" || tr.JSON200.CheckedAt != pr.JSON200.CheckedAt {
 		t.Fatalf("tools: %d %s", tr.StatusCode(), tr.Body)
 	}
-	gr, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "real")
+	gr, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "real", nil)
 	if h := gr.JSON200.Health; h == nil || h.Status != "ok" || h.ToolCount != 3 || gr.JSON200.UpdatedAt != cr.JSON201.UpdatedAt {
 		t.Fatalf("health after the probe: %s", gr.Body)
 	}
@@ -436,6 +438,96 @@ func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
 	wantError(t, tn.StatusCode(), tn.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
 	tb, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "BAD")
 	wantError(t, tb.StatusCode(), tb.Body, http.StatusBadRequest, server.CodeValidation)
+}
+
+// contractETags covers ETag, If-None-Match (304) and If-Match (412) on servers and agents.
+func contractETags(t *testing.T, c *gen.ClientWithResponses) {
+	t.Helper()
+	ctx := context.Background()
+	cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "E", Slug: "etag-s", Url: "https://e.example.com"})
+	tag := cr.HTTPResponse.Header.Get("ETag")
+	if tag != fmt.Sprintf(`"%d.0"`, cr.JSON201.UpdatedAt) {
+		t.Fatalf("create ETag %q", tag)
+	}
+	nm, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "etag-s", &gen.McpServersControllerGetMcpServerBySlugParams{IfNoneMatch: &tag})
+	if nm.StatusCode() != http.StatusNotModified || len(nm.Body) != 0 || nm.HTTPResponse.Header.Get("ETag") != tag {
+		t.Fatalf("If-None-Match current: %d %q", nm.StatusCode(), nm.Body)
+	}
+	if g, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "etag-s", &gen.McpServersControllerGetMcpServerBySlugParams{IfNoneMatch: ptr(`"1.0"`)}); g.StatusCode() != http.StatusOK || g.HTTPResponse.Header.Get("ETag") != tag {
+		t.Fatalf("If-None-Match stale: %d", g.StatusCode())
+	}
+	stale := ptr(`"1.0"`)
+	pf, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "etag-s", &gen.McpServersControllerUpdateMcpServerParams{IfMatch: stale}, gen.UpdateMcpServerDto{Name: ptr("changed")})
+	wantError(t, pf.StatusCode(), pf.Body, http.StatusPreconditionFailed, server.CodePreconditionFailed)
+	up, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "etag-s", &gen.McpServersControllerUpdateMcpServerParams{IfMatch: &tag}, gen.UpdateMcpServerDto{Name: ptr("changed")})
+	if up.StatusCode() != http.StatusOK || up.JSON200.Name != "changed" || up.HTTPResponse.Header.Get("ETag") == tag {
+		t.Fatalf("If-Match current: %d %s", up.StatusCode(), up.Body)
+	}
+	df, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "etag-s", &gen.McpServersControllerDeleteMcpServerParams{IfMatch: &tag})
+	wantError(t, df.StatusCode(), df.Body, http.StatusPreconditionFailed, server.CodePreconditionFailed)
+	newTag := up.HTTPResponse.Header.Get("ETag")
+	if d, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "etag-s", &gen.McpServersControllerDeleteMcpServerParams{IfMatch: &newTag}); d.StatusCode() != http.StatusOK {
+		t.Fatalf("delete If-Match current: %d %s", d.StatusCode(), d.Body)
+	}
+
+	ac, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Uid: ptr("etag-a"), Name: "E"})
+	atag := ac.HTTPResponse.Header.Get("ETag")
+	if atag != fmt.Sprintf(`"%d"`, ac.JSON201.UpdatedAt) {
+		t.Fatalf("agent ETag %q", atag)
+	}
+	if g, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerGetAgentByUidParams{IfNoneMatch: ptr("W/" + atag)}); g.StatusCode() != http.StatusNotModified {
+		t.Fatalf("agent If-None-Match (weak): %d", g.StatusCode())
+	}
+	if g, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerGetAgentByUidParams{IfNoneMatch: ptr(`"0"`)}); g.StatusCode() != http.StatusOK {
+		t.Fatalf("agent If-None-Match stale: %d", g.StatusCode())
+	}
+	apf, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerUpdateAgentParams{IfMatch: ptr("W/" + atag)}, gen.UpdateAgentDto{Name: ptr("x")})
+	wantError(t, apf.StatusCode(), apf.Body, http.StatusPreconditionFailed, server.CodePreconditionFailed) // If-Match compares strongly
+	aup, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerUpdateAgentParams{IfMatch: ptr(`"0", ` + atag)}, gen.UpdateAgentDto{Name: ptr("x")})
+	if aup.StatusCode() != http.StatusOK {
+		t.Fatalf("agent If-Match list: %d %s", aup.StatusCode(), aup.Body)
+	}
+	adf, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerDeleteAgentParams{IfMatch: &atag})
+	wantError(t, adf.StatusCode(), adf.Body, http.StatusPreconditionFailed, server.CodePreconditionFailed)
+	if d, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerDeleteAgentParams{IfMatch: ptr("*")}); d.StatusCode() != http.StatusOK {
+		t.Fatalf("agent delete If-Match *: %d", d.StatusCode())
+	}
+}
+
+// TestIfMatchRace: two clients read the same ETag and PATCH at once: exactly one 200, one
+// 412, and the stored record is the winner's.
+func TestIfMatchRace(t *testing.T) {
+	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	c := env.Gen(t, env.KeyA)
+	ctx := context.Background()
+	for round := range 10 {
+		slug := fmt.Sprintf("race-%d", round)
+		cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "r", Slug: slug, Url: "https://r.example.com"})
+		tag := cr.HTTPResponse.Header.Get("ETag")
+		var wg sync.WaitGroup
+		results := make([]*gen.McpServersControllerUpdateMcpServerResponse, 2)
+		for i := range 2 {
+			wg.Go(func() {
+				results[i], _ = c.McpServersControllerUpdateMcpServerWithResponse(ctx, slug, &gen.McpServersControllerUpdateMcpServerParams{IfMatch: &tag},
+					gen.UpdateMcpServerDto{Name: ptr(fmt.Sprintf("writer-%d", i))})
+			})
+		}
+		wg.Wait()
+		var winner string
+		codes := map[int]int{}
+		for i, r := range results {
+			codes[r.StatusCode()]++
+			if r.StatusCode() == http.StatusOK {
+				winner = fmt.Sprintf("writer-%d", i)
+			}
+		}
+		if codes[http.StatusOK] != 1 || codes[http.StatusPreconditionFailed] != 1 {
+			t.Fatalf("round %d: statuses %v", round, codes)
+		}
+		if g, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, slug, nil); g.JSON200 == nil || g.JSON200.Name != winner {
+			t.Fatalf("round %d: stored %s, winner %s", round, g.Body, winner)
+		}
+	}
 }
 
 // TestNonAPIRoutes covers what lives outside /v3 and outside validation.

@@ -140,14 +140,20 @@ func appendEscaped(b []byte, s string) []byte {
 	return append(b, s[start:]...)
 }
 
-// rawJSON is a 200 response whose JSON body is already encoded. It satisfies the strict
-// response interfaces of the operations that use it.
-type rawJSON []byte
+// rawJSON is a 200 response whose JSON body is already encoded (with its ETag, if any). It
+// satisfies the strict response interfaces of the operations that use it.
+type rawJSON struct {
+	body []byte
+	etag string
+}
 
 func (r rawJSON) write(w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json")
+	if r.etag != "" {
+		w.Header().Set("ETag", r.etag)
+	}
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(r)
+	_, err := w.Write(r.body)
 	return err
 }
 

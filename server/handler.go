@@ -76,7 +76,9 @@ func (h *handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 		return nil, storeError(err, CodeInternal, "")
 	}
 	h.enqueue(m)
-	return gen.McpServersControllerCreateMcpServer201JSONResponse(wireServer(m)), nil
+	out := gen.McpServersControllerCreateMcpServer201JSONResponse{Body: wireServer(m)}
+	out.Headers.ETag = etag(store.ServerVersion(m))
+	return out, nil
 }
 
 func (h *handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, req gen.McpServersControllerGetMcpServerBySlugRequestObject) (gen.McpServersControllerGetMcpServerBySlugResponseObject, error) {
@@ -88,7 +90,13 @@ func (h *handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, re
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
-	return rawJSON(append(appendServer(make([]byte, 0, 512), m), '\n')), nil
+	v := store.ServerVersion(m)
+	if noneMatch(req.Params.IfNoneMatch, v) {
+		out := gen.McpServersControllerGetMcpServerBySlug304Response{}
+		out.Headers.ETag = etag(v)
+		return out, nil
+	}
+	return rawJSON{body: append(appendServer(make([]byte, 0, 512), m), '\n'), etag: *etag(v)}, nil
 }
 
 func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req gen.McpServersControllerUpdateMcpServerRequestObject) (gen.McpServersControllerUpdateMcpServerResponseObject, error) {
@@ -103,16 +111,21 @@ func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 			oldURL = cur.URL
 		}
 	}
-	m, err := h.st.UpdateMCPServer(ctx, app, req.Slug, store.MCPServerPatch{
+	m, err := h.st.UpdateMCPServer(ifMatch(ctx, req.Params.IfMatch), app, req.Slug, store.MCPServerPatch{
 		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon,
 	})
+	if perr := preconditionError(err); perr != nil {
+		return nil, perr
+	}
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
 	if b.Url != nil && m.URL != oldURL {
 		h.enqueue(m)
 	}
-	return gen.McpServersControllerUpdateMcpServer200JSONResponse(wireServer(m)), nil
+	out := gen.McpServersControllerUpdateMcpServer200JSONResponse{Body: wireServer(m)}
+	out.Headers.ETag = etag(store.ServerVersion(m))
+	return out, nil
 }
 
 func (h *handler) McpServersControllerDeleteMcpServer(ctx context.Context, req gen.McpServersControllerDeleteMcpServerRequestObject) (gen.McpServersControllerDeleteMcpServerResponseObject, error) {
@@ -120,7 +133,10 @@ func (h *handler) McpServersControllerDeleteMcpServer(ctx context.Context, req g
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteMCPServer(ctx, app, req.Slug); err != nil {
+	if err := h.st.DeleteMCPServer(ifMatch(ctx, req.Params.IfMatch), app, req.Slug); err != nil {
+		if perr := preconditionError(err); perr != nil {
+			return nil, perr
+		}
 		return nil, serverNotFound(err, req.Slug)
 	}
 	return gen.McpServersControllerDeleteMcpServer200JSONResponse{Success: true, Message: "MCP server deleted successfully"}, nil
@@ -181,5 +197,5 @@ func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req 
 		return nil, storeError(err, CodeInternal, "")
 	}
 	meta := pageMeta(p.Limit, items, func(m store.MCPServer) int64 { return m.CreatedAt })
-	return rawJSON(append(appendServerList(make([]byte, 0, 256+400*len(items)), items, meta), '\n')), nil
+	return rawJSON{body: append(appendServerList(make([]byte, 0, 256+400*len(items)), items, meta), '\n')}, nil
 }

@@ -143,6 +143,9 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		if err != nil {
 			return err
 		}
+		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+			return err
+		}
 		next, changed := p.Apply(cur)
 		if p.MCPServers != nil {
 			if want := store.Dedup(*p.MCPServers); !slices.Equal(want, cur.MCPServers) {
@@ -177,14 +180,17 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 }
 
 func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM agents WHERE app_id = $1 AND uid = $2", appID, uid)
-	if err != nil {
-		return wrap(err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("agent %q: %w", uid, store.ErrNotFound)
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, err := getAgent(ctx, tx, appID, uid, true)
+		if err != nil {
+			return err
+		}
+		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM agents WHERE app_id = $1 AND uid = $2", appID, uid)
+		return err
+	})
 }
 
 func (s *Store) ListAgents(ctx context.Context, appID string, p store.Page) ([]store.Agent, error) {

@@ -421,6 +421,9 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 		if err != nil {
 			return err
 		}
+		if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
+			return err
+		}
 		next, changed := p.Apply(cur)
 		if !changed {
 			out = cur
@@ -441,12 +444,14 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the server first: an attach holding KEY SHARE on it finishes before we look
 		// for the agents that have it, and a later attach waits and then finds it gone.
-		var one int
-		err := tx.QueryRow(ctx, "SELECT 1 FROM mcp_servers WHERE app_id = $1 AND slug = $2 FOR UPDATE", appID, slug).Scan(&one)
+		cur, err := scanServer(tx.QueryRow(ctx, serverSelect+" WHERE s.app_id = $1 AND s.slug = $2 FOR UPDATE OF s", appID, slug))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
 		}
 		if err != nil {
+			return err
+		}
+		if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE agents SET updated_at = GREATEST($1, updated_at + 1)

@@ -150,6 +150,9 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		if err != nil {
 			return err
 		}
+		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+			return err
+		}
 		next, changed := p.Apply(cur)
 		if p.MCPServers != nil {
 			want := store.Dedup(*p.MCPServers)
@@ -188,6 +191,15 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 
 func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
 	return s.inTx(ctx, func(tx querier) error {
+		if store.HasIfMatch(ctx) {
+			cur, err := getAgent(ctx, tx, appID, uid)
+			if err != nil {
+				return err
+			}
+			if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM agents WHERE app_id = ? AND uid = ?", appID, uid)
 		if err != nil {
 			return err

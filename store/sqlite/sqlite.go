@@ -407,6 +407,9 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 		if err != nil {
 			return err
 		}
+		if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
+			return err
+		}
 		next, changed := p.Apply(cur)
 		if !changed {
 			out = cur
@@ -425,6 +428,18 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 
 func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 	return s.inTx(ctx, func(tx querier) error {
+		if store.HasIfMatch(ctx) {
+			cur, err := scanServer(tx.QueryRowContext(ctx, serverSelect+" WHERE s.app_id = ? AND s.slug = ?", appID, slug))
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
+				return err
+			}
+		}
 		// The foreign key removes the attachments; the agents that had one change.
 		if _, err := tx.ExecContext(ctx, `UPDATE agents SET updated_at = MAX(?, updated_at + 1)
 			WHERE app_id = ? AND uid IN (SELECT agent_uid FROM agent_mcp_servers WHERE app_id = ? AND slug = ?)`,

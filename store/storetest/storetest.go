@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteRacesAttach", testDeleteRacesAttach},
 		{"Probes", testProbes},
 		{"ServerLimit", testServerLimit},
+		{"IfMatch", testIfMatch},
 		{"ClaimProbes", testClaimProbes},
 	}
 	for _, tc := range tests {

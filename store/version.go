@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// ErrPreconditionFailed: the record is not at the version the caller's condition names.
+var ErrPreconditionFailed = errors.New("precondition failed")
+
+// ServerVersion changes whenever an MCP server's representation does: a real change bumps
+// updatedAt, a probe changes its health.
+func ServerVersion(m MCPServer) string {
+	var checked int64
+	if m.Health != nil {
+		checked = m.Health.CheckedAt
+	}
+	return fmt.Sprintf("%d.%d", m.UpdatedAt, checked)
+}
+
+// AgentVersion changes whenever an agent changes (updatedAt is bumped by every change).
+func AgentVersion(a Agent) string { return strconv.FormatInt(a.UpdatedAt, 10) }
+
+type ifMatchKey struct{}
+
+// WithIfMatch makes the updates and deletes run with ctx conditional: the store checks the
+// record's current version with match inside the write's transaction, and writes nothing
+// (ErrPreconditionFailed) when it says no.
+func WithIfMatch(ctx context.Context, match func(version string) bool) context.Context {
+	return context.WithValue(ctx, ifMatchKey{}, match)
+}
+
+// HasIfMatch reports whether ctx carries a condition.
+func HasIfMatch(ctx context.Context) bool {
+	_, ok := ctx.Value(ifMatchKey{}).(func(string) bool)
+	return ok
+}
+
+// CheckIfMatch returns ErrPreconditionFailed if ctx's condition rejects version.
+func CheckIfMatch(ctx context.Context, version string) error {
+	if match, ok := ctx.Value(ifMatchKey{}).(func(string) bool); ok && !match(version) {
+		return ErrPreconditionFailed
+	}
+	return nil
+}
