@@ -26,7 +26,7 @@ type EnabledItems struct {
 
 // CreateAgent creates an agent; without Uid the server generates one.
 func (c *Client) CreateAgent(ctx context.Context, in CreateAgent) (*Agent, error) {
-	r, err := c.c.AgentBuilderControllerCreateAgentWithResponse(ctx, in)
+	r, err := c.c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, in)
 	if err != nil {
 		return nil, err
 	}

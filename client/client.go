@@ -132,7 +132,7 @@ func result[T any](status, want int, body []byte, v *T) (*T, error) {
 
 // CreateServer registers an MCP server.
 func (c *Client) CreateServer(ctx context.Context, in CreateMCPServer) (*MCPServer, error) {
-	r, err := c.c.McpServersControllerCreateMcpServerWithResponse(ctx, in)
+	r, err := c.c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, in)
 	if err != nil {
 		return nil, err
 	}

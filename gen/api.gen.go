@@ -603,6 +603,9 @@ type Affix string
 // CreatedAt defines model for CreatedAt.
 type CreatedAt = int64
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
@@ -635,6 +638,9 @@ type Conflict = ErrorResponse
 
 // Forbidden defines model for Forbidden.
 type Forbidden = ErrorResponse
+
+// IdempotencyKeyReused defines model for IdempotencyKeyReused.
+type IdempotencyKeyReused = ErrorResponse
 
 // InternalError defines model for InternalError.
 type InternalError = ErrorResponse
@@ -677,6 +683,15 @@ type AgentBuilderControllerGetAllAgentsParams struct {
 
 // AgentBuilderControllerGetAllAgentsParamsAffix defines parameters for AgentBuilderControllerGetAllAgents.
 type AgentBuilderControllerGetAllAgentsParamsAffix string
+
+// AgentBuilderControllerCreateAgentParams defines parameters for AgentBuilderControllerCreateAgent.
+type AgentBuilderControllerCreateAgentParams struct {
+	// IdempotencyKey Makes the create safe to retry: the same key with the same body within 24 hours gets
+	// the first response again (with `Idempotency-Replayed: true`) and writes nothing; the
+	// same key with another body is 422 `ERR_IDEMPOTENCY_KEY_REUSED`. Concurrent requests
+	// with one key make one write. Keys are per app and held in the database.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // AgentBuilderControllerDeleteAgentParams defines parameters for AgentBuilderControllerDeleteAgent.
 type AgentBuilderControllerDeleteAgentParams struct {
@@ -728,6 +743,15 @@ type McpServersControllerGetAllMcpServersParamsAffix string
 
 // McpServersControllerGetAllMcpServersParamsHealth defines parameters for McpServersControllerGetAllMcpServers.
 type McpServersControllerGetAllMcpServersParamsHealth string
+
+// McpServersControllerCreateMcpServerParams defines parameters for McpServersControllerCreateMcpServer.
+type McpServersControllerCreateMcpServerParams struct {
+	// IdempotencyKey Makes the create safe to retry: the same key with the same body within 24 hours gets
+	// the first response again (with `Idempotency-Replayed: true`) and writes nothing; the
+	// same key with another body is 422 `ERR_IDEMPOTENCY_KEY_REUSED`. Concurrent requests
+	// with one key make one write. Keys are per app and held in the database.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
 
 // McpServersControllerDeleteMcpServerParams defines parameters for McpServersControllerDeleteMcpServer.
 type McpServersControllerDeleteMcpServerParams struct {
@@ -857,7 +881,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
-	AgentBuilderControllerCreateAgentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AgentBuilderControllerCreateAgentWithBody(ctx context.Context, params *AgentBuilderControllerCreateAgentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AgentBuilderControllerCreateAgent Create Agent
 	//
@@ -869,7 +893,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
-	AgentBuilderControllerCreateAgent(ctx context.Context, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AgentBuilderControllerCreateAgent(ctx context.Context, params *AgentBuilderControllerCreateAgentParams, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AgentBuilderControllerDeleteAgent Delete Agent
 	//
@@ -993,7 +1017,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /ai-agents/agent-builder/mcp-servers (the `McpServersControllerCreateMcpServer` operationId).
-	McpServersControllerCreateMcpServerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	McpServersControllerCreateMcpServerWithBody(ctx context.Context, params *McpServersControllerCreateMcpServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// McpServersControllerCreateMcpServer Create MCP Server
 	//
@@ -1006,7 +1030,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /ai-agents/agent-builder/mcp-servers (the `McpServersControllerCreateMcpServer` operationId).
-	McpServersControllerCreateMcpServer(ctx context.Context, body McpServersControllerCreateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	McpServersControllerCreateMcpServer(ctx context.Context, params *McpServersControllerCreateMcpServerParams, body McpServersControllerCreateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// McpServersControllerDeleteMcpServer Delete MCP Server
 	//
@@ -1099,8 +1123,8 @@ func (c *Client) AgentBuilderControllerGetAllAgents(ctx context.Context, params 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
-func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAgentBuilderControllerCreateAgentRequestWithBody(c.Server, contentType, body)
+func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, params *AgentBuilderControllerCreateAgentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerCreateAgentRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1121,8 +1145,8 @@ func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
-func (c *Client) AgentBuilderControllerCreateAgent(ctx context.Context, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAgentBuilderControllerCreateAgentRequest(c.Server, body)
+func (c *Client) AgentBuilderControllerCreateAgent(ctx context.Context, params *AgentBuilderControllerCreateAgentParams, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentBuilderControllerCreateAgentRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1355,8 +1379,8 @@ func (c *Client) McpServersControllerGetAllMcpServers(ctx context.Context, param
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /ai-agents/agent-builder/mcp-servers (the `McpServersControllerCreateMcpServer` operationId).
-func (c *Client) McpServersControllerCreateMcpServerWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMcpServersControllerCreateMcpServerRequestWithBody(c.Server, contentType, body)
+func (c *Client) McpServersControllerCreateMcpServerWithBody(ctx context.Context, params *McpServersControllerCreateMcpServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerCreateMcpServerRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1378,8 +1402,8 @@ func (c *Client) McpServersControllerCreateMcpServerWithBody(ctx context.Context
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /ai-agents/agent-builder/mcp-servers (the `McpServersControllerCreateMcpServer` operationId).
-func (c *Client) McpServersControllerCreateMcpServer(ctx context.Context, body McpServersControllerCreateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMcpServersControllerCreateMcpServerRequest(c.Server, body)
+func (c *Client) McpServersControllerCreateMcpServer(ctx context.Context, params *McpServersControllerCreateMcpServerParams, body McpServersControllerCreateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerCreateMcpServerRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1591,18 +1615,18 @@ func NewAgentBuilderControllerGetAllAgentsRequest(server string, params *AgentBu
 }
 
 // NewAgentBuilderControllerCreateAgentRequest calls the generic AgentBuilderControllerCreateAgent builder with application/json body
-func NewAgentBuilderControllerCreateAgentRequest(server string, body AgentBuilderControllerCreateAgentJSONRequestBody) (*http.Request, error) {
+func NewAgentBuilderControllerCreateAgentRequest(server string, params *AgentBuilderControllerCreateAgentParams, body AgentBuilderControllerCreateAgentJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAgentBuilderControllerCreateAgentRequestWithBody(server, "application/json", bodyReader)
+	return NewAgentBuilderControllerCreateAgentRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewAgentBuilderControllerCreateAgentRequestWithBody constructs an http.Request for the AgentBuilderControllerCreateAgent method, with any body, and a specified content type
-func NewAgentBuilderControllerCreateAgentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewAgentBuilderControllerCreateAgentRequestWithBody(server string, params *AgentBuilderControllerCreateAgentParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1626,6 +1650,21 @@ func NewAgentBuilderControllerCreateAgentRequestWithBody(server string, contentT
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2084,18 +2123,18 @@ func NewMcpServersControllerGetAllMcpServersRequest(server string, params *McpSe
 }
 
 // NewMcpServersControllerCreateMcpServerRequest calls the generic McpServersControllerCreateMcpServer builder with application/json body
-func NewMcpServersControllerCreateMcpServerRequest(server string, body McpServersControllerCreateMcpServerJSONRequestBody) (*http.Request, error) {
+func NewMcpServersControllerCreateMcpServerRequest(server string, params *McpServersControllerCreateMcpServerParams, body McpServersControllerCreateMcpServerJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewMcpServersControllerCreateMcpServerRequestWithBody(server, "application/json", bodyReader)
+	return NewMcpServersControllerCreateMcpServerRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewMcpServersControllerCreateMcpServerRequestWithBody constructs an http.Request for the McpServersControllerCreateMcpServer method, with any body, and a specified content type
-func NewMcpServersControllerCreateMcpServerRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewMcpServersControllerCreateMcpServerRequestWithBody(server string, params *McpServersControllerCreateMcpServerParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2119,6 +2158,21 @@ func NewMcpServersControllerCreateMcpServerRequestWithBody(server string, conten
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2415,7 +2469,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
-	AgentBuilderControllerCreateAgentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error)
+	AgentBuilderControllerCreateAgentWithBodyWithResponse(ctx context.Context, params *AgentBuilderControllerCreateAgentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error)
 
 	// AgentBuilderControllerCreateAgentWithResponse Create Agent
 	//
@@ -2427,7 +2481,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
-	AgentBuilderControllerCreateAgentWithResponse(ctx context.Context, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error)
+	AgentBuilderControllerCreateAgentWithResponse(ctx context.Context, params *AgentBuilderControllerCreateAgentParams, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error)
 
 	// AgentBuilderControllerDeleteAgentWithResponse Delete Agent
 	//
@@ -2559,7 +2613,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /ai-agents/agent-builder/mcp-servers (the `McpServersControllerCreateMcpServer` operationId).
-	McpServersControllerCreateMcpServerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpServersControllerCreateMcpServerResponse, error)
+	McpServersControllerCreateMcpServerWithBodyWithResponse(ctx context.Context, params *McpServersControllerCreateMcpServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpServersControllerCreateMcpServerResponse, error)
 
 	// McpServersControllerCreateMcpServerWithResponse Create MCP Server
 	//
@@ -2572,7 +2626,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /ai-agents/agent-builder/mcp-servers (the `McpServersControllerCreateMcpServer` operationId).
-	McpServersControllerCreateMcpServerWithResponse(ctx context.Context, body McpServersControllerCreateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerCreateMcpServerResponse, error)
+	McpServersControllerCreateMcpServerWithResponse(ctx context.Context, params *McpServersControllerCreateMcpServerParams, body McpServersControllerCreateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerCreateMcpServerResponse, error)
 
 	// McpServersControllerDeleteMcpServerWithResponse Delete MCP Server
 	//
@@ -2744,7 +2798,8 @@ func (r AgentBuilderControllerGetAllAgentsResponse) ContentType() string {
 
 // AgentBuilderControllerCreateAgentResponse201Headers the declared response headers of an HTTP 201 response for AgentBuilderControllerCreateAgent
 type AgentBuilderControllerCreateAgentResponse201Headers struct {
-	ETag *string
+	ETag                *string
+	IdempotencyReplayed *string
 }
 
 // AgentBuilderControllerCreateAgentResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerCreateAgent
@@ -2769,6 +2824,8 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -2814,6 +2871,11 @@ func (r AgentBuilderControllerCreateAgentResponse) GetJSON413() *PayloadTooLarge
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r AgentBuilderControllerCreateAgentResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -3653,7 +3715,8 @@ func (r McpServersControllerGetAllMcpServersResponse) ContentType() string {
 
 // McpServersControllerCreateMcpServerResponse201Headers the declared response headers of an HTTP 201 response for McpServersControllerCreateMcpServer
 type McpServersControllerCreateMcpServerResponse201Headers struct {
-	ETag *string
+	ETag                *string
+	IdempotencyReplayed *string
 }
 
 // McpServersControllerCreateMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerCreateMcpServer
@@ -3678,6 +3741,8 @@ type McpServersControllerCreateMcpServerResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *IdempotencyKeyReused
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -3723,6 +3788,11 @@ func (r McpServersControllerCreateMcpServerResponse) GetJSON413() *PayloadTooLar
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r McpServersControllerCreateMcpServerResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r McpServersControllerCreateMcpServerResponse) GetJSON422() *IdempotencyKeyReused {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -4357,8 +4427,8 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAllAgentsWithResponse(ctx
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
-func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error) {
-	rsp, err := c.AgentBuilderControllerCreateAgentWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithResponse(ctx context.Context, params *AgentBuilderControllerCreateAgentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerCreateAgentWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4375,8 +4445,8 @@ func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithRespo
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /ai-agents/agent-builder/agents (the `AgentBuilderControllerCreateAgent` operationId).
-func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithResponse(ctx context.Context, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error) {
-	rsp, err := c.AgentBuilderControllerCreateAgent(ctx, body, reqEditors...)
+func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithResponse(ctx context.Context, params *AgentBuilderControllerCreateAgentParams, body AgentBuilderControllerCreateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerCreateAgentResponse, error) {
+	rsp, err := c.AgentBuilderControllerCreateAgent(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4573,8 +4643,8 @@ func (c *ClientWithResponses) McpServersControllerGetAllMcpServersWithResponse(c
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /ai-agents/agent-builder/mcp-servers (the `McpServersControllerCreateMcpServer` operationId).
-func (c *ClientWithResponses) McpServersControllerCreateMcpServerWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpServersControllerCreateMcpServerResponse, error) {
-	rsp, err := c.McpServersControllerCreateMcpServerWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) McpServersControllerCreateMcpServerWithBodyWithResponse(ctx context.Context, params *McpServersControllerCreateMcpServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*McpServersControllerCreateMcpServerResponse, error) {
+	rsp, err := c.McpServersControllerCreateMcpServerWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4592,8 +4662,8 @@ func (c *ClientWithResponses) McpServersControllerCreateMcpServerWithBodyWithRes
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /ai-agents/agent-builder/mcp-servers (the `McpServersControllerCreateMcpServer` operationId).
-func (c *ClientWithResponses) McpServersControllerCreateMcpServerWithResponse(ctx context.Context, body McpServersControllerCreateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerCreateMcpServerResponse, error) {
-	rsp, err := c.McpServersControllerCreateMcpServer(ctx, body, reqEditors...)
+func (c *ClientWithResponses) McpServersControllerCreateMcpServerWithResponse(ctx context.Context, params *McpServersControllerCreateMcpServerParams, body McpServersControllerCreateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerCreateMcpServerResponse, error) {
+	rsp, err := c.McpServersControllerCreateMcpServer(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4857,6 +4927,13 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4889,6 +4966,13 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
@@ -5715,6 +5799,13 @@ func ParseMcpServersControllerCreateMcpServerResponse(rsp *http.Response) (*McpS
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyKeyReused
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5747,6 +5838,13 @@ func ParseMcpServersControllerCreateMcpServerResponse(rsp *http.Response) (*McpS
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotency-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotency-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotencyReplayed = &value
 		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
@@ -6300,7 +6398,7 @@ type ServerInterface interface {
 	AgentBuilderControllerGetAllAgents(ctx echo.Context, params AgentBuilderControllerGetAllAgentsParams) error
 	// AgentBuilderControllerCreateAgent Create Agent
 	// (POST /ai-agents/agent-builder/agents)
-	AgentBuilderControllerCreateAgent(ctx echo.Context) error
+	AgentBuilderControllerCreateAgent(ctx echo.Context, params AgentBuilderControllerCreateAgentParams) error
 	// AgentBuilderControllerDeleteAgent Delete Agent
 	// (DELETE /ai-agents/agent-builder/agents/{uid})
 	AgentBuilderControllerDeleteAgent(ctx echo.Context, uid Uid, params AgentBuilderControllerDeleteAgentParams) error
@@ -6324,7 +6422,7 @@ type ServerInterface interface {
 	McpServersControllerGetAllMcpServers(ctx echo.Context, params McpServersControllerGetAllMcpServersParams) error
 	// McpServersControllerCreateMcpServer Create MCP Server
 	// (POST /ai-agents/agent-builder/mcp-servers)
-	McpServersControllerCreateMcpServer(ctx echo.Context) error
+	McpServersControllerCreateMcpServer(ctx echo.Context, params McpServersControllerCreateMcpServerParams) error
 	// McpServersControllerDeleteMcpServer Delete MCP Server
 	// (DELETE /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerDeleteMcpServer(ctx echo.Context, slug Slug, params McpServersControllerDeleteMcpServerParams) error
@@ -6383,8 +6481,28 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerGetAllAgents(ctx echo.Con
 func (w *ServerInterfaceWrapper) AgentBuilderControllerCreateAgent(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AgentBuilderControllerCreateAgentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.AgentBuilderControllerCreateAgent(ctx)
+	err = w.Handler.AgentBuilderControllerCreateAgent(ctx, params)
 	return err
 }
 
@@ -6624,8 +6742,28 @@ func (w *ServerInterfaceWrapper) McpServersControllerGetAllMcpServers(ctx echo.C
 func (w *ServerInterfaceWrapper) McpServersControllerCreateMcpServer(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params McpServersControllerCreateMcpServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.McpServersControllerCreateMcpServer(ctx)
+	err = w.Handler.McpServersControllerCreateMcpServer(ctx, params)
 	return err
 }
 
@@ -6846,6 +6984,8 @@ type ConflictJSONResponse ErrorResponse
 
 type ForbiddenJSONResponse ErrorResponse
 
+type IdempotencyKeyReusedJSONResponse ErrorResponse
+
 type InternalErrorJSONResponse ErrorResponse
 
 type NotFoundJSONResponse ErrorResponse
@@ -6995,7 +7135,8 @@ func (response AgentBuilderControllerGetAllAgents503JSONResponse) VisitAgentBuil
 }
 
 type AgentBuilderControllerCreateAgentRequestObject struct {
-	Body *AgentBuilderControllerCreateAgentJSONRequestBody
+	Params AgentBuilderControllerCreateAgentParams
+	Body   *AgentBuilderControllerCreateAgentJSONRequestBody
 }
 
 type AgentBuilderControllerCreateAgentResponseObject interface {
@@ -7003,7 +7144,8 @@ type AgentBuilderControllerCreateAgentResponseObject interface {
 }
 
 type AgentBuilderControllerCreateAgent201ResponseHeaders struct {
-	ETag *string
+	ETag                *string
+	IdempotencyReplayed *string
 }
 
 type AgentBuilderControllerCreateAgent201JSONResponse struct {
@@ -7020,6 +7162,9 @@ func (response AgentBuilderControllerCreateAgent201JSONResponse) VisitAgentBuild
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
@@ -7108,6 +7253,22 @@ func (response AgentBuilderControllerCreateAgent415JSONResponse) VisitAgentBuild
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerCreateAgent422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response AgentBuilderControllerCreateAgent422JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8244,7 +8405,8 @@ func (response McpServersControllerGetAllMcpServers503JSONResponse) VisitMcpServ
 }
 
 type McpServersControllerCreateMcpServerRequestObject struct {
-	Body *McpServersControllerCreateMcpServerJSONRequestBody
+	Params McpServersControllerCreateMcpServerParams
+	Body   *McpServersControllerCreateMcpServerJSONRequestBody
 }
 
 type McpServersControllerCreateMcpServerResponseObject interface {
@@ -8252,7 +8414,8 @@ type McpServersControllerCreateMcpServerResponseObject interface {
 }
 
 type McpServersControllerCreateMcpServer201ResponseHeaders struct {
-	ETag *string
+	ETag                *string
+	IdempotencyReplayed *string
 }
 
 type McpServersControllerCreateMcpServer201JSONResponse struct {
@@ -8269,6 +8432,9 @@ func (response McpServersControllerCreateMcpServer201JSONResponse) VisitMcpServe
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ETag != nil {
 		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotencyReplayed != nil {
+		w.Header().Set("Idempotency-Replayed", fmt.Sprint(*response.Headers.IdempotencyReplayed))
 	}
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
@@ -8357,6 +8523,22 @@ func (response McpServersControllerCreateMcpServer415JSONResponse) VisitMcpServe
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerCreateMcpServer422JSONResponse struct {
+	IdempotencyKeyReusedJSONResponse
+}
+
+func (response McpServersControllerCreateMcpServer422JSONResponse) VisitMcpServersControllerCreateMcpServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9264,8 +9446,10 @@ func (sh *strictHandler) AgentBuilderControllerGetAllAgents(ctx echo.Context, pa
 }
 
 // AgentBuilderControllerCreateAgent operation middleware
-func (sh *strictHandler) AgentBuilderControllerCreateAgent(ctx echo.Context) error {
+func (sh *strictHandler) AgentBuilderControllerCreateAgent(ctx echo.Context, params AgentBuilderControllerCreateAgentParams) error {
 	var request AgentBuilderControllerCreateAgentRequestObject
+
+	request.Params = params
 
 	var body AgentBuilderControllerCreateAgentJSONRequestBody
 	var err error
@@ -9558,8 +9742,10 @@ func (sh *strictHandler) McpServersControllerGetAllMcpServers(ctx echo.Context, 
 }
 
 // McpServersControllerCreateMcpServer operation middleware
-func (sh *strictHandler) McpServersControllerCreateMcpServer(ctx echo.Context) error {
+func (sh *strictHandler) McpServersControllerCreateMcpServer(ctx echo.Context, params McpServersControllerCreateMcpServerParams) error {
 	var request McpServersControllerCreateMcpServerRequestObject
+
+	request.Params = params
 
 	var body McpServersControllerCreateMcpServerJSONRequestBody
 	var err error
@@ -9759,138 +9945,144 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37ctw2sveroLhbZWmXGo1sZTcZ1VdbY1lJ9EW30iXZlMcrQiRmBisSYABQ8qyPqs5DnCc8T3IKDZAE",
-	"bzMcSU6c2PvHxhqSQKPR6Bt+aHzwQp6knBGmpDf64JH3OEljAv8ezwhT+h93OM6I/gdO6SXnsfRGb9/5",
-	"Hk7Tw8gbecliC6fpFo083wsFwYpEY+WNdv4+LP/nexGRoaCpopx5I2+M5iROp1mMZJamXCiEoTffm1Lo",
-	"Xncw5SLBSpHokEklstB++zPPEBYE4aINLCWVCpvvBWeKsGgMr9uWaAhfzpVK5Wh7245yEPJkWz8apGzm",
-	"+R5doxsqdQd3xBspkRHfi7FUx0RKPCN68CyLY99LwvSCiDsiNBnePcFqTsSWhJ+8d76XEIXfYIW90YcH",
-	"30t4RGJv5M1StbXLtxLKqGd/Pa68yHBCvJF3YTk3tpzjuvUfbg6ZIjOBndELPPuRCGmGdffS8z1VzmJG",
-	"9RwC97eyjEZbOy9f7Xq+l6VRx0zekxtJlZmkhwffO85HWZGVa1qRjetksZWEaT74p0rPseYK2tdT/V6h",
-	"M8EVD3mMitb7Tbhl5PECHe+foYv8YxlnM0NZheJujmQidjpLwnTgdigl8R40o+YERyALH7yDSzzT/62O",
-	"60IJzmaIMEXVAik8Q3yK1JwAeYYOxIVZKmiDKonuzLxuDtAFYRGiCt3g8BZRNmHB4XTrGKtwHiDFUTjH",
-	"bEb01xGJiSKIs3iB1ByrvA1fP6QM6e9OOCPOxzOi0KvhLrqfEzZhjKs5ZTPbZDSYMM2zcE4S7KgQb+RN",
-	"vAqfBsOJp2VvkeqHUgnKZoYxKRY4IcryZjyd0vdN5lxylOIZZVgTrzkhiMxiJX2USQJcAtnTLMO6BYQl",
-	"SgVJNV8001L9rwEsc2/k/ZIRsShFAL6oDoNliV61tgkjsfof75pD8L39UnJb6L4hmsYI3VM1t8RNuciH",
-	"QznrIqtcEC5pRi96I48y9Te9VrWqSDS5w4I2qrUAEUDc4RSmsknaqZYBHCpEjZgJInkmQvJCojATQkuZ",
-	"FlREJeKMWGGUBG1wgYK/BJt7CHTOPZUE7e68RMHB+fn12fnB/unJm8PLw9OT62/Hh0cHbwKEWYRyuaES",
-	"3QuqFCmHbVZGOe5cdCvDTvD7I8Jmau6NdoYvd9um4XCqJbdjtGMm74kwgkzVnGcKYXTDo8Vjh7+M/HIF",
-	"rTuGI5rQFjE6xu/1HCOWJTdaDUxz+dcLVBCVCYZSAkJFusQphqZdeiIyxVmsNdrQ18QZMdrRSq0Qqp1W",
-	"oboAJdnQYHHWorQKelKs5iU5oGd9T5BfMipIlJvSkro/CzL1Rt6ftksnZds8ldvQvybkShuaOh1XjP6S",
-	"EUQjrUun1DBME5W7GS3kZGCDnkTNg/5eppxJx4Xa52wa0xDmNATnRBlnKo1pCMt/+99SU+3oTv1mpInS",
-	"K2r83cHJ5fX46Pxg/Obn64N/Hl5cXni+R4Tgwht5RfvaoQAPBITdmgnQORmN0MSzrtbEQzgWBEcLRN5T",
-	"qaSeHqmwyuQ+dLo7/Oah78APNBHndsyGA9WZyKlD//vf/wMzoGmp9q+tDsxNyRG0EXSNXK+7B9+w9oSr",
-	"b3nGoiey9uT08vrb06uTNw5XT7hCpu0KW4GnLisjTqRWbWYsTVbuPh8rC5KAl4y7M6z5N6N3hAF/VzC0",
-	"GK/l5WscnZNfMiIfL6M/jo8O34y1zvc02QpTcDA/eFNKYu3nwSJzWWn1CzKqD8WgFrWu3fEe3pXz8BpH",
-	"KCfO/fxHHNPIDG2KaUyiEdJdjNCSdutzM3y+uXHIhNm5K8mDkVj+l2wKfETuiFigVPCbmCQoplIRmLrA",
-	"8i/Y9CcswbG29yRC///i9MQ2c3gCDV3rn4JN7bn5iDNk3AU/n/sXEoHG17qvVMZywkwjR4fHh5fX5wfj",
-	"/e8P3gQ+2hn6w+EQ3SyQtQqb2rWriMcVu2X8nh2H6aMF5Xj/7Pri4PzHg/PKsmsTmSRM5WCnMusTj/GU",
-	"TLxeIuKMGUW8XKQjZFoeoaK5T0oyNn3UZ9YnjAs3MtDmVBqX3h1ttzJom4pAN8sIMvMBHkVmJh3az0Xi",
-	"yTbt4ujqu/VNmjNa0HqaJDSpRda/sX0DmvoauBY2WJ38LRc3NIoIexSLx1eX31/rDk5Or8f7+wcXLnfL",
-	"pl32Xs4JGp8doluyKI3aHN8RhMOQSPAz1Vz7wikRRdRS5eur5+NrQWTB2Jy4GIe3En4Jplkcj4G6AMmQ",
-	"pwRtBM2hW44eMkUEw/GBYcMjBffw5PLg/GR85PAzb9hmEJDpwOVt8YYVXviyzr6vnlPrtNJU6BEzhGBz",
-	"gN4YvQuZrpjPZnmUauIho7Vo5CNGTMit4wwSAT+f7Hx1mILlHpijAloW/m/pjdWVU+mSgUpYTw1vVlh8",
-	"Kk64OhP8hjye27rts/PT1wdP5fEcaxYjmcHCm2YxuDAELcgnwHBg9TK+QpqLcUsznyKqzFBIRCI9Bvt1",
-	"yS47F2d4EXMcXXJ+hMWMPHoezsY/H52O31xfnp5eH43PvztwpiP3Ew5MBvCSc2Q6qyvqfGma9IVEsX5L",
-	"aOPP0M5w9+uv/v43dLNQpGn7dp5RR1uWlHQWurpOHyTsdtAxfW3Z2+BCzmVBQs4iqnv4Fvz6xzO6mYhy",
-	"WO12hGxPTS6bhFCe6kSSspA4C/vgEs+aHH75jBxuUlnwOE+SQaKYGrXXkcayKd6c9y0Zus29Ij93j50E",
-	"3YPvaQtCQ3LF8B2mMb6JHy/7VyfjH8eHR+PXR67U2w6Q20N9KqTiguhRZuVLe0iJBcIzTFnTlj6jmLfQ",
-	"V0xChBW+wZKgEDM9ATea/zick8gy2xmytrcnJZMnzHJ5T9tVoR0bRcQAwXCNWtOzD+HLzQJRJUk8hRx8",
-	"tWcqIelvPfNLzo8xW1hNIh89VefjywMTIlaWjV7qun1UdFCZKc5Rop/a9S/zoeGpAgXQ1Ecvn9EXbxAH",
-	"0wS6pwyJc9UkIFTm5lEYU71OcBQJIuWLIkZ2uaCn7wBC9jzHh0IsBCUSBf/cOseKQOp2C/4/QBu63ZtM",
-	"SKVDtcob5yTBlFE2M4nx2jNJ9NcSFr6Wd0VjZNoKb4nS063d3s09/eOEQYRv/LcUJAYm2GzKOBtO53oa",
-	"tsZ6GlqytpW+cMGiexrHWqJxHPN7Apsn5Uw1csKQjGU4U3Mu6H8eqbgL7/3g+Ozy5+vx2eEPBz878lfp",
-	"oK4kcEp1gGCGrRmVUCkpa6ro4c7zCZ1LEcib7dQNRdzBBJta6PKgmuspu+O3oC+K982brtuSRz+gka+Y",
-	"zT+S6JhEFF/CVDxaJ19cnZ2dnl8evLk+PnhzOL6+/PnsoMLyojcE3SHoz2X+vul4Sz9ASSZBD9ZJaBrK",
-	"r55zFtqILNR07odoFR3UCQsKVd3GCXBMCkKryIhU6GBYUZPtL+ERHzyqSCKdZZJv8BR7KVgIvNB/241w",
-	"d+PU3RNvfB92bzVeMfoeKZoQqXCS6ogjoXFMrSrZg5RoqOIFoky3AlKqPWfKEGbufOmpauwy1hd8bQpa",
-	"hmqxHOtwox3z0dhTnRPkoDUQlkhq/Q0pCoIAM7GHyC8ZjvVvgfNuoNkCifMkTAdtDG4gSNah3wAPWl6k",
-	"1fE0nxeAkuLhDecxwWDVa/CSxtZmfI8XEgUsi+PKAH10P6fhvIyLtcVaILtyZes860aMl2d2wJrz7uJa",
-	"2nYAZbHbppTxhZxUrJ9HwlxExjAv0D0RBE2pkKr4BPYMe7PdQdJ4ODL+Mo7PnOVZGQu/+TcJlVeCblq6",
-	"qANv1mvX7Cm6i7oO12l02IrfWUf2XJxPCWC42/F87+5lC26hwAGt00lGa8qqCR1qtOEgZz700Sslwqg/",
-	"ZQ/u1u1bu5lrdKufbz7B4nSWWlWD5ezI9ZZDR/vk+KXGr6yJpgqpzE19NVd1Q4cKdEQ8F9q6iPoVuEjJ",
-	"83ct4glCeERlixWLrLgXjF9ml40wdyzIVR+f4RnR1DcmL7LD1M86qS+8gc4R9CLcprEqMl1Z04UWrhGZ",
-	"f+ib/troNKgg6OqN4t06ZIpjSfwl3sRS6AEsCJjLpkmu4E2GQ3+Jje7fR4uB7P9xbiALNZAJgDmWhL4c",
-	"7n7te6leAkJblH/9+b/+Bdi6f4y2t9/+azKR2//407u/brzV/5lMLv6y+Y8/t2mdmsWt9NDOC9cGF8iY",
-	"dmGoG8FV4JB8+K6hWvbNt4KQ06aVKtVuDSVaGZzfw5r173y1KatKGUCHir/dmZxMLtYwfP1lqmr4ipkz",
-	"WNe17GD/Pq0dXA0Kqpqzvh3UlA3MQbeKKSC466uZmsKoOnNvyr+aqC7N20IkzgS/oxGRyG4XQHoKUI4h",
-	"ha78Hroo1w21rayQM2ip2v0exCw3kseZIkgriA25ia7OjyCpQ5JULeArxhkA4kpa9buj7e2Yhziec6lG",
-	"r4bDHRcX/PF1U76majscOCEtkN+NeZZghgTBkfbLNyuD+cnyu0AvP3ExSovr6yPYgHte/ur3SqVXIm4X",
-	"aD+HAOqG2qT7gOkBR4faFVlt73tE42v58I3YdElg+KSGq6akl+NlOVNi71uaVc85/Nr8Fa5yw9Nt94mb",
-	"s9vm8y2Rgcopg6UqrCHSc4JjNV/F0aKD783ry4L5fPl2rp5mCCTaosy6S2lWg10b1djExi6dK0UILsxm",
-	"fpNBFlDVlkXh0ylhEWUzBC/5iAxmAxRoEgIfBQAgHkCOWf95w6NFUFWmltimw5EnByuJrWXYvOW8MWMo",
-	"2+1kQreeMEnP5qEL2NBJcDinjGzlWtaCs/Q31QE30I6NoRdYtg9NTIsL/5piGmeCyDoScMozFvmAOSdM",
-	"6QdE5A8raZGVGVMrEC26geQgmCqFBiaiXzb7F99fXp4hk7RFirxXVdtTBd4tE4G2XvLHbosNVGeriXKS",
-	"yPWmXYJhvp3Wd4ft5yMqS7BsuxxAzi7fiFCb6Dku87p61uibC+jYTdzwW61NMzW/Lgj0PcbVdRKmWhMw",
-	"2Gi0u6WKJoRnehpuYh7ekqjVz82tcTNzfH7UdDyaHpb2rMDd0X6WPc6CtAvVw8Faz696jFN1jBmemXD7",
-	"OEzXd4WTMG1ZtGO9ZKoQ2hxqyRGOIrOFk/C7iqy9NYH1QiqSeL43g3MXKZdqJghYw16LOHe0Evz+0Lyf",
-	"u3T5nyvMNAypTV6XmNPrtgMVwSQbDl+FkFCDf5Jr84tmhfmhZhi6j/41Ju5T3QIpyKmd91t/a6TOTG/i",
-	"BWYrn3GFJKktoNUHHJ/fyVmTxBVHKztdprKF+rHLTmeqIhXLJamSaV5HMnLtF2OpLNzniRJgPb4mx9rO",
-	"h67yfq4r6exlfqLutvAW+yeE64LRYF++o4RyhVrsrfJMhbwMXM3kvJCGlQCz05ysuWJzoo3U4+epaLfH",
-	"TMjCtC6NVF0zbKOnfZ6Zjd5eXoNmeDEut4GlDH+GLPzSKPCjZuKLnotQu/c8/5QDmQwSE84t2DMw5pgl",
-	"hJhIYIY2QCYSudlzwpuB7wruaepXhrz1ue00rNBaMx/BGFdldnMtF3FVhEtZmqmLAknxqJ3KZlKUqpis",
-	"Dlo7U5NaqPYzIXmLj4HzM97Ljlk7e4ypfbjcFXi0tq4NKT8NXjbeNb5ju7hqxjMV5I7yTFp8FyPvVWAg",
-	"WoIAUAHsaqBXV5DDUiBj2aIpDYSzLZq1uqkY9VdtayHOjxOXzFkdBeUHhcNO9aWH1EerWAF40MMyPFnn",
-	"q/oKtLxonQ2tRc7hSHSLuGVqDsuDtAflQSXMCswJOiCoMGvBTz/9tDXO1JwwpV1EElicWSuGJMQpvqEx",
-	"LQhYsiKbSZnChLrN+AhLRBWKSBhjYbRkgrBCAWVUURzT/xgXvMGaihLuoT47cgM/zReOvjbh+R5yHcWA",
-	"3wat7IixIixcHMueFKTW363s6tS5pJ3H/MUC4Vx6IAjPBNFs4gWRGYuJlN1k5shpvapzA9xDWKiSKMi/",
-	"vU7sxwHEyBunWmaAThJq21ZgyvP3NltJMWM4ZFPelOZOjX1XsquHzi7fb1tPH8FpsmbzUmRML6CWKPOY",
-	"C2IPMcBZVHgfgK4WHWR+1pr0lqTK4VznLn2bZ1aKY1PUKqyvLWR3fPkyaePdOrURRiiztQqa54O08bg6",
-	"P9qSeEoG6IjfE7EVYklQTJQiQvoTFtEZVdJHwZa1NdeBDnKxUBL+Jtpntoka8xXUgNFf7WnlkXDN1eFQ",
-	"xzwCh7pVgx0ujW+tblElTfMWb/1nuPXNuw37j+utdx+G/jdfP+QPOlI1xZZ4XyetIxNSd3adLVS35dXb",
-	"4yuaNVgPi9npzjB3Zjy/zxLMytyyKd3RmgE9zU9XIs2FmGidUR61ihetyuLpGJZlafUriBx7w1hquV5I",
-	"bUP2Hg4Cpea7PcQTqvTg4JEBsGcsrykEhyAyGjnHKvJH3hegzCcFlPlEkDG/BgLm08K5fCRgyyPRKh1a",
-	"Yy1kyrNpDjgF2kN1LM3SmgFEKFoGgil8yzAmWGgHffBr4WJy+mgXPmY5ZW2bNC8/BRRMPi72CaBh1kS4",
-	"NCEOkoSZoGphos/cXv1AFi0bTWeH6AeyQBt0QAbonEiF8p+mgifAhzdYzm84FtHmAB1n0hZoaK+F0Fme",
-	"zByTKodrCYJTNdRGHE3SBJkSQVhIQNb2eULU/hwrND40OEAJE0RDYgJVPSEJYXoibxbFeYSRObQ2sYWU",
-	"Xmc0johw9gHkxENTnNB4MUBjpxd7QO+ei1tpjnxKVbSKbhYTowAom5nKhjomg9ORV+dHgwmbsPzknjnZ",
-	"lh/cwwwFhh15OI/mPAY8BK6y9JbAJiBnZMIcH33PJC5dr52a4hSKMMxUfmTQoAnm2BauqCAVggm74dHC",
-	"z/102YFICEIekcC45zY555XcH58dSiemG3k7gyFYnZQwnFJv5L0aDAevjP8+B0ncxnQLeCi3DYr/xsyH",
-	"+QtemZGW1O05UYKSO82/oiZjBMnb4uBHyY8X0syT9BEj95r5EMr5zpl9nJAJCwzKZDuA7FuwHRTZN2C+",
-	"JMopmGhiHe0yBMjy1K32o0kxfCqKlUCxUWCVFbp9zpTgcUzEd0SN49iw0atWo3zbvvbLV7ZNub4Hf+WL",
-	"pqxljxfLWpIP72r15F4Ohz3O+fU7UlceAWg92V+fVSsSD763a4hoa7sgdtspKQaf7Kz+pHK0Ez56tfqj",
-	"spaN/mKnxxf1Og76u5ffrP6ufrD6wfe+6sOJatkZ+KoHlS2H7sGcZEmCxcIbeXrmUCGzCs+gxnBFrXrv",
-	"HgzmoLmCjYyB/oOJHaAgoxHkomeE6SVDIpPTwzeSMLWHqDKn7yFXkRLhLvEJ29gdfoOWlexDQRkVBL5p",
-	"Gmoo+Oa8KI7jSrmqipJFG7vDIeou6qFdBa2yDYyqUq9qD0WZaYfICQt5HONUElAf5Rk0Kk06qbfGcA52",
-	"2JKRRKrXPFqsdwq3b03sdQpTr6o53Vo8uvc53NqJlodqQkGJjDw0VNZOf6bICn6/nZT81fwIT2/a8/cb",
-	"ys4sGmtu6smWlqLNbZ3Y17bhHejjE1aTwx7qrlq69CnKdeerPoNqOdH+O9XMZo2U5zw7VPODv8r/2v6Q",
-	"0ejBLImYKNJ2PkP/XqpxWycEZdQGwq5TRJWpQq11hw6M8XQKWxKDnkrPdJYPaz0vKS9B/UiPxtGZ9Vqs",
-	"hjWNZVukRK1O6lnGtz3P26kzWjv/xNf+bs+1X5R3gzX8ssfab5Zu+sx8MrNCVq58f2VU1bKc14hl4MHi",
-	"CiBj6y7Tsn7605bqb2nJc/z9E4z3K7NMmgXojnlEp7Rahaus9Z6X4rJAhT3EOJQeGfxRHYnHKZPPRyN8",
-	"R1QPdbDeItULWy/OtP2aA5M+dZRIioWiOI4Xo6WZc78oHyKRIP82rgEamyhtwtz4DapM4ZDIapEPSBVs",
-	"2AMu8PctgbhvG0cRxIAQYxZ5+UmZtA8KdGpgs/XS5PEgUJQ8IS13jvTRh87e5ROdlkfGeF2xW8hZSHUk",
-	"WsRuvdVfbT+2VxD2O1HdVgw+iyDs9+KIfW7xm1lezxa/bRNzgHWrQKO0en9HUCj8HjYTcs0dYqZDtmry",
-	"DDYoZGd5Jaj+BL8nhKkJgwyXgVDB/jNoaaP6zRl5txwWGhslfj/nkiA4/ImmsfFpAtik1eZhwgxWFQWw",
-	"b3JLSCrz+6QIgmHaFswWnqhsoWolhCnT8aiP6IxxOAoaYknWyti7R8Obmr3t9pv8yHLL7TddYJn2hppn",
-	"np/cpHNo+sltVSoRrdVavSokFuFcxyBt07ihZ2yLMkmYpIreESSzG7Nxutl1/5DZdWy9DakNs/H0ZEEO",
-	"4qxeXNh6RWAlb/qhUYZ35S6+c+Pc0toSlhWNjWp76VwDbFfeLdc8UakZVFzl198Gt1ZVaCunmt+X9EIi",
-	"q8TM6va+RCV/jKgEWVFAuRp93hilt4m0MQIAKp8zFhpHkb27TaCEi2o+VHFn+0vLurayMkCA+rRWtn7m",
-	"d2/CzB0IxgDn7qox1wb24aANAIYE21tdN7G4N+jBI3NHHZVodzicsMdsefmVy/ZsMDVAUJdxwvKLSQrX",
-	"QTsCYIX1v1nkbJehfLdsr7w5zRp7Z+uMTZgpMZmzta2W44r4ruLerB3ijaOyOIi85I/bleunOZsnzJ8t",
-	"+FojfFqms10Bd4MohKMIDkOUc/lrJqWci6P+sIbgc4uTxlHkAre0bD1bzKQNgi2q8Nw24Rya7TYLG6a4",
-	"A2XWHmwa9F1uKvZQiwGYsIoFMMrWIsPy3bYWhesjyaHcemq2ns2IIcKaY5HERMr+atCMq9SE3wqefNGF",
-	"rbrQ8DkqYZW/uj78ogX/KFrQLLuKIgSxeooqLGtcPBaD6Yp+Dg13i5toH/WsQFOOiruEtXKSpor+zcJA",
-	"YnSwH8FdGS58c4BcfKbWWL0rq4DWM3AyjEI46TtCKZZywgz28/+Z495BiRB1++JTA/wcmFPV9npyOJiK",
-	"ZwAY55qJE1bUG4czm9CwPWW+quXy+HbZ+oTlzWs2CG0+tK1QNI6La9EqHNocoJ9wfKvZkBMn7TVq8pam",
-	"Eq5vNKpfM8LelGwptYf5HOJmHCk+IzpaaLMJpd6v41qP3XTQJ4Rt9VdWGBmZEKEILCClWFYVca7t2gj4",
-	"bbDp20PJkNJkiwm7xwu0EegfKZvZq7/AKEOMYuYCmtIt2Bgq2DTsbctf2Ro7bdfEQ7Eu2xMU54LG2i6L",
-	"f6ak1ltbqGlJnSVbVqlSS8mpl1ArklAHI66qQOQkvJbUAbKcq9f6sdmuOsVO+Z4adWUarKuEjmZsXuvE",
-	"KZpgyyTsFJUQdoZO+QJbh6IsMNHFn1oBg/y7smxF54f983LVkjC9UNmOnv8Czf6koNmOQ9DlBVTe6cZq",
-	"n5MZlVp7IqwNDHy10b46N/NkVcjZlM4ye5LYegBVTLW094dL2GYKOWMkhBtUqElhmSv0GZFyVJ6py+/2",
-	"aceBD9DYvGYin8oduBPWcsAdXIACOt52GW4lmUXLi+l6msBaeeznA2t/qjsC6wG5K6czf1Mwt1PCan19",
-	"uTz4+4Lsrn7xBdT9eFB3tWBhD6XeM8zb/qBXe1+styPbFiGqv67cHKk1ayw5YCEh7QRBqdktsLmq6YTV",
-	"9THo7TmOzN48K07nISUwk9hctrVBcDjXi2le7A466f0c1CU3Ic5j1spogsDfjsnU1HkzZywLBLUJf3qq",
-	"dcMLV63/9nB0Z1J+I0z6Kgp+/2mqL5j0x2LS11Zcq0HqSKYkpFMadugjH5xJpt9SVa31QlYd1EHfdEbx",
-	"8+vFhamB+rvAt39M5+YL2P3TVVCfF6LkESpmvdVraoD1Qr5DzKk9jHbVhDaqATJc9AABMGS7zZLahDD4",
-	"stjl07JusfQrkfSVyiuBQ2YAad9Ah39BO+J+Sf0aNGY5LeCpWU9rwvIAOSZYq2YXbWGKRt5j2de3qtXt",
-	"+W1Q890x7st1cfLrx7i/RzPwBTj/STmKnylm/iOHx9uwWbM+IqQ0HK0J1sbG0wDtG2sgc8BU4bcGmYgD",
-	"xPi9VqzWqbW1iTYulCA40dyZsO8vL8/sfhNBMZnhcAGX6fz14uLARNN65jd1lJ0X75W+xeZT6JfH0kD5",
-	"tGQKg/ifMFs50ta8KckyW1MB2rinas4zaxu0TXCMwaaxLiXI8OVwCFuhJhOQF/KnDAWmbmoABxIgbocN",
-	"2xHUzvWbJXADey9N4E9Y4NxMox/Zq2kCsxFrr6cJ0AZGjLOtNLuJaahZL4g0m7UYCRJRYdPRmAFEcsK0",
-	"Bcjvsy6mTJBpJgnMU5nC3uxr66BodDU7/JHAKm556g6oNQj3C2n34r0vzvDvVRnCXH90XViUdmyN01t0",
-	"mpYxc6eCUySbT6cEoL8K1A7srpc+hJFJ3+qIe3NjAzbuJNod7pp9m5PTy+uz89PXB28CRKc6DDT783yq",
-	"tYZBPORb9WtgF2p3S3zExVnrqWN9FsrWcP6Psz5PxQlXILSfedyKckn7iNGrWxQSPsvLQb59pz0U2XkG",
-	"aYwgDipN30aQ4FuCRMYCOHHVETN9Pfx6uH33yhwWMuPq2mEGdyMBXGdRUm/FTrOsgbuKan8owQs4vFju",
-	"cHZzswkGGiO4KzIfb1E23y9Kd7kQtwJcqziC3YkC0NnWtZ6F/wsAAP//",
+	"7H39cuM2lu+roLhTFXuXluVuZzeR69aUYiuJb/xV/kg21eoxYRKSMKYADgHarenrqvsQ9wnvk2ydA5AE",
+	"PyRRtnvSSXr+mLRFEjg4AM4XfufgoxfKeSIFE1p5g48e+0DnSczw38MpExr+8UDjjME/aMKvpYyVN3j3",
+	"3vdokhxH3sCbL3ZokuzwyPO9MGVUs2iovcHef/XL//lexFSY8kRzKbyBNyQzFieTLCYqSxKZakKxN9+b",
+	"cOweOpjIdE61ZtGxUDrNQvvtrzIjNGWEFm1QpbjS1HyfSqGZiIb4um2Jh/jlTOtEDXZ37Sh7oZzvwqNe",
+	"Iqae7/ENuuEKOnhg3kCnGfO9mCp9ypSiUwaDF1kc+948TK5Y+sBSIMN7ZFTPWLqj8Cfvve/NmaZHVFNv",
+	"8PHJ9+YyYrE38KaJ3tmXO3MuuGd/Pa28KOiceQPvynJuaDknofWf7o6FZtOUOqNP6fRnliozrIc3nu/p",
+	"chYzDnOI3N/JMh7t7L15u+/5XpZES2bykd0prs0kPT353mk+yspaueWVtXE7X+zMwyQf/EtXzylwhRzC",
+	"VH/Q5CKVWoYyJkXr3SbcMvJ0QU4PL8hV/rGKs6mhrELxco5kaex0Ng+TntuhUsx7AkbNGI1wLXz0Rtd0",
+	"Cv+tjutKp1JMCROa6wXRdErkhOgZQ/IMHUSmZquQLa4VeTDzut0jV0xEhGtyR8N7wsVYBMeTnVOqw1lA",
+	"tCThjIopg68jFjPNiBTxgugZ1XkbPjzkgsB3Z1Iw5+Mp0+Rtf588zpgYCyH1jIupbTLqjQXwLJyxOXVE",
+	"iDfwxl6FT73+2IO1t0jgodIpF1PDmISmdM605c1wMuEfmsy5liShUy4oEA+cSJnKYq18kimGXMK1Byyj",
+	"0AKhiiQpS4AvwLQE/tXDbe4NvH9kLF2USwC/qA5DZHPYtbYJs2LhH++bQ/C9w3LlttB9x4DGiDxyPbPE",
+	"TWSaD4dLsYysckO4pBm56A08LvR/wl4FUTEHcvsFbRykAEuRuOOIzROpmQgXP7FFk8JTes8UctD0RxSd",
+	"MJj3lOl0McAnis4ZuWcLM4bilzsZmZ+4IG/2yUxmqYLlosYC3pnwVGmYqEQKxQidUi7IFjYROFTtXLIk",
+	"pgsWDQhI02CbUBGRxxSkDLHL7QA6HYsqHVSg0DNkcEX237whwejy8vb4aHR6cX49Ojv89fan0a+3l6Ob",
+	"q9FR0AOREWZpChsoZf/ImAJSsS0pTMNzes/wD+y/R35iC4WKIGG4ipC2GYsj2CwwyIhqekcVMxsBp9Hs",
+	"9HIe3bHCFLizOacfTpiY6pk3ePP11ziZ+d97bUvteIIbszmN57CjaagJN0IjZUpmaci+UiQfMogd4BMM",
+	"z4gWxciWTEnw78H2AUFmPnLFyP6eZeTF5ejw/Ozo+Pr4/Oz2++HxyegoQA7kUoArZJRm5SJujN4KomXD",
+	"3uu/2W8fKcihJaMdCvXIUiOWuJ7JTBNq18Hzhr+K/FIebjqGEz7num3LfYAdS0Q2vwOhPsmlmd12WSpw",
+	"vSV0ypYJhxibdumJ2IRmMeinvg/EGaGwByqqEBF7rSLiClVeQx/FWYsKKuhJqJ6V5KDW9D3YVTxlUW4Y",
+	"ldT9JWUTb+D9225pcu6ap2oX+wdCbsBsqNNxI/g/MkZ4BJpxwg3DgKjcaGwhJ0OL4kXUPMH3RnSVBvGh",
+	"FJOYhzinIZqa2pjGScxDFOa7f1dAtaMJ4c0IiIIdNfxhdHZ9Ozy5HA2Pfr0d/ffx1fWV53ssTWXqDbyi",
+	"fTAP0Z7ExW6VPkqqjEdk7FnDeewRGqeMRgvCPnClFUyP0lRn6hA73e9/+9R14CMg4tKO2XCgOhM5deT/",
+	"/9//hzMAtFT7z8WiwxGyFSwbOey7J9+w9kzq72Umohey9uz8+vb785uzI4erZ1IT03aFrchTl5WRNBrH",
+	"jKXJyv3XY2VBEvJSSHeGgX9T/sAE8ncNQ4vxWl5+R6NLo9qezcifhyfHR0OQ+R6QrSlHd+GjN+EsBqsd",
+	"N5nLSitfiBF9JEaxCLJ2z3t6X87DdzQiOXHu5z/TmEdmaBPKY7AEoIsBWdFufW76rzc3Dpk4Ow8leTgS",
+	"y/+STYFP2ANLFyRJ5V3M5iTmSjOcusDyL9j2x2JOY7DeWET+99X5mW3m+AwbuoWfgm2ww30ihTXG/Hzu",
+	"v1IEJT7IvlIYq7EwjZwcnx5f316Ohoc/jo4Cn+z1/X6/T+4WxGqFbbBPKsvjRtwL+ShOw+TZC+X08OL2",
+	"anT58+iysu3alsw8TFRvrzLrY0/IhI29TkvEGTOJZLlJB8S0PCBFc5/Vytj2SZdZHwuZun4eqFNlHDR3",
+	"tMuFQdtUBNCsYMTMB1oUmZl0bD9fEi/WaVcnNz9srtKc0aLUA5LIuBYn+Y31G9LUVcG1sMHK5O9lesej",
+	"iIlnsXh4c/3jLXRwdn47PDwcXbncLZt22Xs9Y2R4cYweTaHUZvSBERqGTKGdqWdgCycsLXzQKl/fvh5f",
+	"CyILxubExTS8N85nMMnieIjUBUSFMmFkK2gO3XK06tReMnCwn71+291Fh8k3IkklUEbvYkZGGKCp8Zsr",
+	"UnPzyCNVruNvnVXrd6Kz0mD6mzevx/Q2oi3/OxOLHtXWKp/aTofQLBU0HhmGPXcezq5Hl2fDE4fzecM2",
+	"PEdMBy7rizesLMEv64z9+jWVQCtNhVg3Qwi2e+TIqEGMHsRyOs2Za9xTswp45BPBTDwL3D4WIT9fbAsv",
+	"0cyrDWJHIrfI4d/SOK7ritJCRgm9mVbcrrD4PD2T+iKVdy8QIND2xeX5d6OX8nhGgcVEZSgHJ1mMFiUj",
+	"C/YZMBxZvYqvGEMW0tIsJ4RrMxQWsQjGYL8u2WXn4oIuYkmjaylPaDplz56Hi+GvJ+fDo9vr8/Pbk+Hl",
+	"DyNnOnKzzQrCaymJ6ayuN10BDa5GDG+lYIsJstff/+br//pPcrfQrGmK7L2iyrQsKeksVGedPoyG75FT",
+	"/p1lb4MLOZdTFkoRcejhe3Szns/oZlzQYbXbEbE9Nbls4nP5OQJRXITM2dijazptcvgV9WMLlQWP85gl",
+	"nsJwI/aWRBXt+UnO+5aA6fZBES4FLVvES598DzQID9mNoA+Ux6Conz0lN2fDn4fHJ8PvTtxVbzsgbg/1",
+	"qVBapgxGmZUvHRCdLkzEvqlLX3GZt9BXTEIeWSchFTABd8B/Gs5YZJntDBn07VnJ5LGwXD4wpxgkppql",
+	"PYLDNWINZh+9ybsF4VqxeIIHXNWeucITNesoXUt5SsXCShL17Km6HF6PjMde2Taw1aF9UnRQmSkpyRye",
+	"5gcX+dDoRKMAaMqjN6/oGjWIw2lC2VNGKHLRlGLkQppHYcxhn9AoSplSXxUhC5cLMH0jjKAUp0UhTVPO",
+	"FAn+e+eSaoaR9B38/4BsQbt3Wao0eM6VNy7ZnHLBxdScU9SeKQZfK9z4sN41j4lpK7xnGqYbvJBte9qE",
+	"AZfy9CdlOMHmoMc5zb2EadgZwjS0BNErfdGCRY88jmFF0ziWjwxPJsuZaoToMTYuaKZnMuX/fKbgLpyp",
+	"0enF9a+3w4vjn0a/Vrwcp4O6kKAJB3/NDBsYNedKcdEU0f2913RhSopwvdlOXc/QHUywDYsuj3FImLIH",
+	"eY/yonjfvOmaLbkzihL5RthwMItOWcTpNU7Fs2Xy1c3Fxfnl9ejo9nR0dDy8vf71YlRhedEbwe4I9ucy",
+	"/9B0vAMPyDxTKAfrJDQV5devOQttRBZiOrdDQEQHdcKCQlS3cQINk4LQKuwoSWXCUs3N4UuJPfrocc3m",
+	"ytkm+XlbcbRF05Qu4G+LMnFRCS7gpPF9uPwc/0bwD0TzOVOazhPwOOY8jrkVJQcYoQ51vCBcQCu4Su3J",
+	"OBXufMFUNY7w6xu+NgUtQ7VAqU240Q6oagAWZow4UChCFVEgvzFixAgCkg4I+0dGY/gtcN4NgC14jjEP",
+	"k14bgxvwrE3oN6ielhd5dTzN5wVaq3h4J2XMKGr1GnarcdIcP9KFIoHI4rgyQJ88zng4K/1i0FgLYneu",
+	"ap1naMRYeeZAsjnvLmis7UBWFYefWhtbyImM+7knLNPIKOYFeWRpjsTIP8Ej3M5sd2BqHo2MvUzjC2d7",
+	"VsYi7/7OQu2ViLaWLuqots3aNUe87qauY+EaHbaC4zZZey6IrkQHPex5vvfwpgUUVIDsNukk4zVh1cTl",
+	"NdpwYGkfu8iVEr7XnbIn9yT9nT1bN7LVz88CcXM6W60qwXJ25HLLoaN9cvxS4lf2RFOEVOamvpursmGJ",
+	"CHSWeL5o60vUr2CxSp6/b1meuAhPuGrRYpFd7gXjV+lls5iXbMh1H1/QKQPqG5MX2WHCs6XUF9bA0hF0",
+	"ItyGsSprurKnCylcIzL/0Df9tdFpIHfY1ZGWy2XIhMaK+SusiZVIENwQOJdNlVyB//T7/god3b2PFgXZ",
+	"/eNcQRZiIEsRQ+xAzPr73/heAlsgBY3yt7/8n78hcPWvg93dd38bj9XuX//t/X9svYP/jMdX/77917+0",
+	"SZ2axq300M4LVwcXQKX2xVBXguuwOvnwXUW16pvvU8bOm1qqFLs1CHZlcH4Hbda98/WqrLrK6vjAcibH",
+	"46sNFF/3NVVVfMXMGSD5Rnqwe59WD67HaFXVWdcOasIG52C5iCnw7ZuLmZrAqBpzR+VfTZAd8LZYEhep",
+	"fOARU8QeF2B4CiHEIceu/A6yKJcNtaOsUApsqdr9Afosd0rGmWYEBMSW2iY3lycY1GHzRC/wKyEF4hNL",
+	"WuHdwe5uLEMaz6TSg7f9/p4Luv/0sinfU7UTDjpnLXj6rVk2p4KkjEZgl29XBvOL5XeRGvDCzagszLLL",
+	"wsakgtWv/qh1cpPG7QvazxGZ0FDb6h4JGHB0DKbIen3fwRvfyIZv+KYrHMMXNVxVJZ0ML8uZMrGlpVn9",
+	"msOvzV9hKjcs3XabuDm7bTbfijVQSeFZKcIaS3rGaKxn6zhadPCjeX2VM59v36W7p+kCpW1eZt2kNLvB",
+	"7o2qb2J9l6U7JU1lag7zmwyy+La2KIqcTJiIuJgSfMknrDftkQBICHwSIJ67hzFm+PNORougKkwtsU2D",
+	"Iw8OVgJbq6CSq3ljxlC2u5QJy+WECXo2M5rwQGdOwxkXbCeXshYrB99UB9wAnzaGXkALPzYhRi4ab0J5",
+	"nKVM1YGZE5mJyMcUACY0PGBp/rASFlkbMbULokU2sBwEU6XQwETgZXN+8eP19QUxQVui2Qdd1T1VHOSq",
+	"JdDWS/7YbbEBsm1VUU4Qud60SzDOt9P6fr89+aiyBcu2ywHk7PLNEmpbeo7JvKmcNfLmCjt2AzfyHqRp",
+	"pme3BYG+J6S+nYcJSAKBB432tFTzOZMZTMNdLMN7FrXaubk2bkaOL0+ahkfTwgLLCs0dsLMsCouACdXB",
+	"wNrMrnqOUXVKBZ0ad/s0TDY3hedh0rJph7BlqojmHPkqCY0ic4Qzlw+VtfbOONYLpdnc870ppsEkUulp",
+	"ylAbdtrEuaE1px+Ozfu5SZf/uUZN45Da1usKdXrblt8SjLN+/22IATX8J7s1vwArzA81xbA8r7YxcZ/r",
+	"EUhBTi2ZdvOjkTozvbEXmKN8ITVRrLaB1mcPv76RsyGJa/KWl5pMZQv1nOalxlRlVaxeSZVI8yYrI5d+",
+	"MVXawn1euAKsxdfkWFvy9Trr57YSzl5lJ0K3hbXYPSBcXxgN9uUnSiQXqMXZqsx0KEvH1UzOV8qwEmF2",
+	"wMmaKTZjoKSeP09Fux1mQhWqdaWn6qph6z0dyswc9HayGoDhxbjcBlYy/BWi8Cu9wE8aiS96LlztzvP8",
+	"Sw5kMkhMTCOxKUkm6xVdTJJSQbZwTczVdscJbzq+a7gH1K91eetzu1SxYmvNeIQQUpfRzY1MxHUeLhdJ",
+	"pq8KJMWzTiqbQVGuY7beaV0amoRFdZilSrbYGDQvoLCqhoFzxpjYh6tNgWdL69qQ8lILZePLxndqN1dN",
+	"eSYpe+AyUxbfJdgHHRiIVsoQqIB6NYDdFeSwFIxYtkhKA+Fs82atbCpG/XXbXojz7O6SOeu9oDxvO1wq",
+	"vmBIXaSKXQBPMCzDk02+qu9Ay4vW2QApcokZ6i3LLdMz3B6s3SkPKm5WYBIakaBCrQW//PLLzjDTMyY0",
+	"mIgssDizVgxJSBN6x2NeELBiRzaDMoUKdZvxCVWEaxKxMKapkZJzQjUJuOCa05j/05jgDdZUhHAH8bkk",
+	"NvDLbOHIa+OeHxDXUAzkfdDKjphiEs+p6khBYu3dyqlOnUtgPOYvFgjn0gIhdJoyYJMsiMxEzJRaTmaO",
+	"nIZdnSvgDouFa0WC/Nvbuf04QB956xzWDNLJQtBtBaY8f2+7lRQzhmMxkc3VvFRiP5Ts6iCzy/fb9tMn",
+	"MJqs2rxOMwEbqMXLPJUps0kMmBqM7yPQ1aKDzM8gSe9Zoh3OLT2lb7PMyuXYXGoV1tc2sju+fJu08W6T",
+	"UhUDktnSEc38IFAeN5cnO4pOWI+cyEeW7oRUMRIzrVmq/LGI+JRr5ZNgx+qa2wCcXJpqhX8zsJltoMZ8",
+	"hQWW4KsDEB5zCVzt98HnSWkIrRrscKl8a0XBKmGad3Tnn/2db99v2X/c7rz/2Pe//eYpf7AkVFMciXc1",
+	"0pZEQurGrnOE6ra8/nh8TbMG62ExO8sjzEsjnj9mcyrK2LKppNIaAT3Pk10JcCFmIDPKVKt40SosXo5h",
+	"WRVWv0HPsTOMpRbrxdA2Ru8xESgx3x0QOecaBoePDIA9E3nBLkyCyHjkpFXkj7wvQJnPCijzmSBj/hUI",
+	"mM8L5/KJgC3PRKsskRobIVNeTXJgFmgH0bEySmsGEJFoFQimsC3DmNEUDPTevwoXk9PHl+FjVlPWdkjz",
+	"5nNAweTjEp8BGmZDhEsT4qBYmKVcL4z3meur1hqHw4tj8hNbkC3eYz1yyZQm+U+TVM6RD0dUze4kTaPt",
+	"HjnNlK2X0V6aYmm1OJMmVQ7XEoRZNdx6HE3SUjZhKRMhw7V2KOdMH86oJsNjgwNUOEE8ZMZRhQmZMwET",
+	"ebco8hEGJmltbOtafZfxOGKpcw6gxh6Z0DmPFz0ydHqxCXqPMr1XJuVT6aJVcrcYGwHAxdSUDQWfDLMj",
+	"by5PemMxFnnmnslsyxP3qCCBYUfuzpOZjBEPQassvWd4CCgFGwvHRj8wgUvXauemVohmggqdpwwaNMGM",
+	"2joiFaRCMBZ3Mlr4uZ2uliASglBGLDDmuQ3OeSX3hxfHyvHpBt5er49aJ2GCJtwbeG97/d5bY7/PcCXu",
+	"Ur6DPFS7BsV/Z+bD/IWvTFlL6PaS6ZSzB+BfUfA0wuBtkfhR8uMrZeZJ+USwR2A+unJ+tUznWAQGZbIb",
+	"YPQt2A2K6BsyXzHtVCM1vg6YDAGxPHWLLwEphk9F7Ris5IussovuUAqdyjhm6Q9MD+PYsNGrlnp91773",
+	"y1d2TfXEJ3/ti6ZmbIcXy0KtT+9r5f3e9Psd8vy6pdSVKQCtmf31WbVL4sn39g0RbW0XxO46Fd7wk731",
+	"n1RSO/Gjt+s/KksLwRd7Hb6o13GA7958u/67emL1k+993YUT1bIz+FUHKluS7lGdZPM5TRfewIOZI8Wa",
+	"1XSKBbwrYtV7/2QwB80dbNYYyj+c2B4JMh5hLHrKBGwZFpmYHr1TTOgDwrXJvsdYha0zm6+8sdja739L",
+	"VlVQJEHpFQS+aRprKPgmX5TGcaV6WEXIkq39fp8sL+oBpgKIbAOjqpQPOyBRZtphaixCGcc0UQzFR5mD",
+	"xpUJJ3WWGE5ix8YCo1bq2OxxXFPfyWixWRpv14r1m5SNX1cRvrW0e+dE3lpKzFM1IqHTjD01ZN5ed6ao",
+	"SgJAOyn5q3kOUGfa8/cb0tLsOquv6tGalpLqbZ3Y13bxnWrxsKL2dMtJExajzotCcJUbH1guIyoLFYAA",
+	"F4TRNOZOea9qoexata1ea61x6K+tvvjT560Y+h0EfLV27kvUyd7XXQbVksOPuuhNB53SVlnud6rIjEQo",
+	"02KXaLInf525uvsx49GT2SMx06wtnQV+L7WeLatCMm7jBq4NybWpNQeSUkhN6GSCJzi9jjrCdPZMHWEL",
+	"qD/TAHQ0RL2SsGFNQ0gVEWQrgTsWoW4Piy+VkK2df+aCY7+j4Ciq4aEA6LCHWypd/clMWLND1u58f60T",
+	"2rKdN3D98MHiBhF2m27Tsvr/y7bqb2m35OkKzzRVoNm3Zps06/WdyohPeLVoWXlTQV65zOI6DoiQRcnR",
+	"Z9PyxxMmfx6J8APTHcTBZpsUNjZszqT9kg4TbXaESEJTzWkcLwYrDxr8otqKIin7uzENyNA4tWPhurtY",
+	"lIuG9gKboiYKRla2bD4Q/n3P0E3epVGELjO65MUxxrg84wgKMG9gDzeUCXuiI6DknLXcf9RFHjpHvS80",
+	"Wp7p0S7zVEMpQg6Oe+GpdhZ/tePrTi7n70R022XwKi7n0xdD7FUMsZc5f78/mW2216v5b7vM5PvuFOCd",
+	"VuvvBMvcP+LZSy65QyrAZavGGvE8Ry2tRoXFsvD3ORN6LDAgaBBnprp4jB2BEDIlBdzqYWRohPjjTCpG",
+	"MFeWTGJj0wR4pg3qYSwMtJcEeMx0z1ii8rvtGMFh2hbMiWdaOXEGIUS5AH/UJ3wqJGbOhsVlXh2tXDeT",
+	"vinZ2+5uyjO8W+5uWoYtam+omSL+4iadHPMXt1Up3LRRa/UimjQNZ+CDtE3jFszYDheKCcU1f2BEZXcm",
+	"era97Pas+xXXsLXgBF4eLMgxr9VLVFuvK61EiT82qhavBT04t1+uLMVhWdE417cXYDawieU9l80EVGBQ",
+	"ca1odx3cWoSirfpsftvXV4pYIWZ2t/fFK/ljeCXELgWSi9HX9VE6q0jrIyD+9DV9oWEU2ZsHUzKXaTUe",
+	"qqVzWghrHbSsCgiCZK2WradIH4yFuTLCKODcXDXq2qBkHHAGorbwNHDZPULu/Y/4yNywyBXZ7/fH4jkn",
+	"hH7lqkjrTPUIlrEci/xancJ0AEMAtTD8W0TO6SLJDxcPynv/rLJ3ThrFWJiKnDlb20pfrvHvKubNxi7e",
+	"MCprqahrmdttm3ls3SRnMyH/1ZyvDdynVTLbXeCuE0VoFGHuSDmX/8qglHPt2R9WEfzZ/KRhFLk4N1hb",
+	"r+YzgUKwNSheWydcYrPL1cKWqYXBhdUH2wasmKuKA9KiAMaiogGMsLVAuvy0rUXg+kRJrE6fmIN2M2L0",
+	"sGY0ncdMqe5i0IyrlITfp3L+RRa2ykLD56hEof7L5eEXKfhHkYJm21UEIS6rl4jCsiTIcyGr7tLPkfRu",
+	"LRiwUS8K8OmguAkbhJMylw7cLQwACJz9CK8WcdGuPeLCWUFidS5Eg1LPoO8oCTExekASqtRYGKjs/zLZ",
+	"8UEJ53H7khODk+2ZJHQtyZSZe4ISOkVgkAQmjkVRnh1TXLFhm5S/ruUy271sfSzy5oENKagP0BWax3Fx",
+	"i1yFQ9s98guN74ENOXHK3jqn7nmi8PJRI/qBEfaeb0upzX10iJtKouWUgbfQphNKuV+HAZ+64aDPCArs",
+	"ry3IMjAuQuFYYEixLMLi3HK2Fcj7YNu3OdwY0hSLsXikC7IVwI9cTO1NaaiU0Ucxc4FNQQvWhwq2DXvb",
+	"4le2JFEbjAxrm9mesJYZNtYGLHuloNY7W9dqRVkqW4WqUnrKKS9RqylRh16uK9jkBLxWlE2ynKuXRrLR",
+	"rjrFTrWjGnVlGGxZxSFgbF4axqkxYatK7BWFI/b6TrUHW7ajrMexjD+1eg/5d2WVj6Ufdo/LVSvodAKx",
+	"O3L+C5L9s0KyOwbBMiug8s5yaPslm3IF0pNQUDD41Vb77tzOg1WhFBM+zWzitbUAqhB0ZW+/V3jMFEoh",
+	"WIgXznATwrpBZLxgSg3KFMT8KqR22HyPDM1rxvOp3OA8Fi31ANAEKJD2bVc5V4JZvLzHr6MKrFUT/4yw",
+	"7Z/rkcJmuPdKNuxvin13SoZtLnBXe49fgPC/cyD8Fwz8b4SBr5bD7KADO3rFux9BtnWFxjs72QJq4evK",
+	"vaSgiGIlETqKUTr04c3hig3tTcairr5Qzc1oZKAMotxwOqVCUXOV2xaj4QxEx6w4THVOQ3IMnNpGt1hY",
+	"pQwEoXsSs4mpImgyeAvAufEWO2pBw4sXaMFPgN53JuU3gvCvo+D3H9X7AuF/LoR/Y8G1HtNPVMJCPuHh",
+	"Ennko+0t4C1dlVpfqao93+sa/Sl+/m5xZSrs/i7SAT6lKfclN+DzFVB/LgDOM0TMZrvXVJjrlCiALjpY",
+	"GO2iiWxV4wl4jQjGC/BwwGypbYwaXBeHorDWberB2sSDSl2fwCEzwCh5AM5u0J6gsKI6EhmKnBa01Kyl",
+	"NRZ5PCFmFESzC04xJUkfqepqW9WqQv02SQbLPfo3m6YVbO7R/x7VwJc8g8/KUPyTphh8Yvd4F8+2NgfQ",
+	"lIqjNR7dOKfrkUOjDVSOLyvs1iBL44AI+QiC1Rq1tvLV1pVOGZ0Dd8bix+vrC3s8x0jMpjRc4FVN/3F1",
+	"NTLeNMz8NnjZeWlo5dtUBo79ylgZ5COszNQkSIyFrUtqKyqVZJmTvIBsPXI9k5nVDaATHGWwbbRLicl8",
+	"0+9jZM1EAvJrIrggganKG2D+BvrteL49wMrMfrPAcmBvPQr8sQice4/gkb34KDDn1vbyo4BsUSKk2Emy",
+	"u5iHwPqUKXO2TUnKIp7a6D0ViCgdC9AA+W3pxZSlbJIphvNURvy3u+o6LEnuqrpPhu1xi58vQabj4v5K",
+	"WeiC98UY/r0KQ5zrTy4Li8KhrX56i0yDNWZu7HBKsMvJhCFSWqPYQTBCaUOYNelbGWFD99SYk2S/v2+O",
+	"uc7Or28vLs+/Gx0FhE/ADTRwBjkBqWEAIjmyYQOoR+3mkk+4OWs9LdmfhbA1nP/j7M/z9ExqXLR/cr+V",
+	"5CvtE3qvbslR/CwvNvruPVgoamnK1pCgH1Sqvq1gTu8ZSTMRYILaEp/pm/43/d2Htya3yoxr2YE8mhtz",
+	"hMEWBRvXHMyrGhauqCVJ5nSBuZ7lee5ybjaxU0OCN5Hm4y0uZfCLwnAuIrDAImtJ8HSiwL+2dQ2z8D8B",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -172,7 +172,7 @@ func contract(t *testing.T, st store.Store) {
 	ctx := context.Background()
 
 	// Create: 201 with every field, then 409 for the same slug.
-	cr, err := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{
+	cr, err := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{
 		Name: "Weather Server", Slug: "weather-server", Url: "http://localhost:3001",
 		Description: ptr("Provides weather data for cities"), Icon: ptr("http://localhost:3001/icon.png"),
 	})
@@ -186,14 +186,14 @@ func contract(t *testing.T, st store.Store) {
 		t.Fatalf("created %+v", created)
 	}
 	// Optional fields absent → "" in the response; all nine fields always present.
-	cr2, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "Bare", Slug: "bare", Url: "https://bare.example.com"})
+	cr2, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "Bare", Slug: "bare", Url: "https://bare.example.com"})
 	if cr2.StatusCode() != http.StatusCreated || !strings.Contains(string(cr2.Body), `"description":""`) || !strings.Contains(string(cr2.Body), `"icon":""`) {
 		t.Fatalf("bare create: %d %s", cr2.StatusCode(), cr2.Body)
 	}
-	dup, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "Other", Slug: "weather-server", Url: "https://other.example.com"})
+	dup, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "Other", Slug: "weather-server", Url: "https://other.example.com"})
 	wantError(t, dup.StatusCode(), dup.Body, http.StatusConflict, server.CodeSlugAlreadyExists)
 
-	bad, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "", Slug: "Bad Slug", Url: "nope"})
+	bad, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "", Slug: "Bad Slug", Url: "nope"})
 	e := wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, server.CodeValidation)
 	if got := apitest.Fields(e); strings.Join(got, ",") != "name,slug,url" {
 		t.Fatalf("create 400 names %v", got)
@@ -251,6 +251,7 @@ func contract(t *testing.T, st store.Store) {
 	contractAgents(t, c, up)
 	contractProbes(t, c)
 	contractETags(t, c)
+	contractIdempotency(t, c)
 
 	// Delete: 200, 404, 400.
 	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)
@@ -306,7 +307,7 @@ func contract(t *testing.T, st store.Store) {
 func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpServer) {
 	t.Helper()
 	ctx := context.Background()
-	cr, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{
+	cr, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{
 		Uid: ptr("support"), Name: "Support Agent", Instruction: ptr("You are a helpful assistant"),
 		McpServers: &[]string{server0.Slug, server0.Slug}, MetaData: &gen.FreeObject{"team": "care"},
 	})
@@ -319,18 +320,18 @@ func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpSer
 		a.Tools == nil || len(a.Tools) != 0 || a.MetaData["team"] != "care" || a.ModelMetaData == nil || a.CreatedAt == 0 || a.UpdatedAt != a.CreatedAt {
 		t.Fatalf("created agent %+v", a)
 	}
-	gen2, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Name: "Generated"})
+	gen2, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Name: "Generated"})
 	if gen2.StatusCode() != http.StatusCreated || !strings.HasPrefix(gen2.JSON201.Uid, "agent-") {
 		t.Fatalf("create agent without uid: %d %s", gen2.StatusCode(), gen2.Body)
 	}
-	dup, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Uid: ptr("support"), Name: "Again"})
+	dup, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Uid: ptr("support"), Name: "Again"})
 	wantError(t, dup.StatusCode(), dup.Body, http.StatusConflict, server.CodeAgentAlreadyExists)
-	unk, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Uid: ptr("other"), Name: "O", McpServers: &[]string{server0.Slug, "nope"}})
+	unk, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Uid: ptr("other"), Name: "O", McpServers: &[]string{server0.Slug, "nope"}})
 	e := wantError(t, unk.StatusCode(), unk.Body, http.StatusBadRequest, server.CodeMCPServerNotFound)
 	if strings.Join(apitest.Fields(e), ",") != "mcpServers.1" {
 		t.Fatalf("unknown mcpServers details %+v", e.Details)
 	}
-	bad, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Name: " ", Uid: ptr("Bad")})
+	bad, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Name: " ", Uid: ptr("Bad")})
 	wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, server.CodeValidation)
 
 	lr, _ := c.AgentBuilderControllerGetAllAgentsWithResponse(ctx, &gen.AgentBuilderControllerGetAllAgentsParams{Limit: ptr(1)})
@@ -403,7 +404,7 @@ func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpSer
 func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
 	t.Helper()
 	ctx := context.Background()
-	cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "Real", Slug: "real", Url: apitest.MCPServer(t, 3)})
+	cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "Real", Slug: "real", Url: apitest.MCPServer(t, 3)})
 	if cr.StatusCode() != http.StatusCreated {
 		t.Fatalf("create: %s", cr.Body)
 	}
@@ -444,7 +445,7 @@ func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
 func contractETags(t *testing.T, c *gen.ClientWithResponses) {
 	t.Helper()
 	ctx := context.Background()
-	cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "E", Slug: "etag-s", Url: "https://e.example.com"})
+	cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "E", Slug: "etag-s", Url: "https://e.example.com"})
 	tag := cr.HTTPResponse.Header.Get("ETag")
 	if tag != fmt.Sprintf(`"%d.0"`, cr.JSON201.UpdatedAt) {
 		t.Fatalf("create ETag %q", tag)
@@ -470,7 +471,7 @@ func contractETags(t *testing.T, c *gen.ClientWithResponses) {
 		t.Fatalf("delete If-Match current: %d %s", d.StatusCode(), d.Body)
 	}
 
-	ac, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, gen.CreateAgentDto{Uid: ptr("etag-a"), Name: "E"})
+	ac, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Uid: ptr("etag-a"), Name: "E"})
 	atag := ac.HTTPResponse.Header.Get("ETag")
 	if atag != fmt.Sprintf(`"%d"`, ac.JSON201.UpdatedAt) {
 		t.Fatalf("agent ETag %q", atag)
@@ -494,6 +495,68 @@ func contractETags(t *testing.T, c *gen.ClientWithResponses) {
 	}
 }
 
+// contractIdempotency covers a replayed create and a key reused with another body.
+func contractIdempotency(t *testing.T, c *gen.ClientWithResponses) {
+	t.Helper()
+	ctx := context.Background()
+	key := ptr("retry-1")
+	first, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, &gen.McpServersControllerCreateMcpServerParams{IdempotencyKey: key},
+		gen.CreateMcpServerDto{Name: "I", Slug: "idem", Url: "https://i.example.com"})
+	again, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, &gen.McpServersControllerCreateMcpServerParams{IdempotencyKey: key},
+		gen.CreateMcpServerDto{Name: "I", Slug: "idem", Url: "https://i.example.com"})
+	if first.StatusCode() != http.StatusCreated || again.StatusCode() != http.StatusCreated || string(again.Body) != string(first.Body) ||
+		again.HTTPResponse.Header.Get("Idempotency-Replayed") != "true" || first.HTTPResponse.Header.Get("Idempotency-Replayed") != "" ||
+		again.HTTPResponse.Header.Get("ETag") != first.HTTPResponse.Header.Get("ETag") {
+		t.Fatalf("replay: %d %s / %d %s", first.StatusCode(), first.Body, again.StatusCode(), again.Body)
+	}
+	other, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, &gen.McpServersControllerCreateMcpServerParams{IdempotencyKey: key},
+		gen.CreateMcpServerDto{Name: "Other", Slug: "idem-2", Url: "https://i.example.com"})
+	wantError(t, other.StatusCode(), other.Body, http.StatusUnprocessableEntity, server.CodeIdempotencyKeyReused)
+	a1, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, &gen.AgentBuilderControllerCreateAgentParams{IdempotencyKey: ptr("agent-1")}, gen.CreateAgentDto{Name: "no uid"})
+	a2, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, &gen.AgentBuilderControllerCreateAgentParams{IdempotencyKey: ptr("agent-1")}, gen.CreateAgentDto{Name: "no uid"})
+	if a1.StatusCode() != http.StatusCreated || a2.JSON201 == nil || a2.JSON201.Uid != a1.JSON201.Uid {
+		t.Fatalf("a retried agent create made a second agent: %s / %s", a1.Body, a2.Body)
+	}
+	a3, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, &gen.AgentBuilderControllerCreateAgentParams{IdempotencyKey: ptr("agent-1")}, gen.CreateAgentDto{Name: "changed"})
+	wantError(t, a3.StatusCode(), a3.Body, http.StatusUnprocessableEntity, server.CodeIdempotencyKeyReused)
+	long, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, &gen.McpServersControllerCreateMcpServerParams{IdempotencyKey: ptr(strings.Repeat("k", 256))},
+		gen.CreateMcpServerDto{Name: "L", Slug: "long-key", Url: "https://l.example.com"})
+	wantError(t, long.StatusCode(), long.Body, http.StatusBadRequest, server.CodeValidation)
+}
+
+// TestIdempotencyConcurrent: 20 concurrent creates with one key make one record and get 20
+// identical responses.
+func TestIdempotencyConcurrent(t *testing.T) {
+	st := apitest.OpenSQLite(t)
+	env := apitest.Start(t, st, server.Config{})
+	c := env.Gen(t, env.KeyA)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	res := make([]*gen.McpServersControllerCreateMcpServerResponse, 20)
+	for i := range res {
+		wg.Go(func() {
+			res[i], _ = c.McpServersControllerCreateMcpServerWithResponse(ctx, &gen.McpServersControllerCreateMcpServerParams{IdempotencyKey: ptr("same-key")},
+				gen.CreateMcpServerDto{Name: "Once", Slug: "once", Url: "https://once.example.com"})
+		})
+	}
+	wg.Wait()
+	replayed := 0
+	for _, r := range res {
+		if r.StatusCode() != http.StatusCreated || string(r.Body) != string(res[0].Body) {
+			t.Fatalf("responses differ: %d %s vs %s", r.StatusCode(), r.Body, res[0].Body)
+		}
+		if r.HTTPResponse.Header.Get("Idempotency-Replayed") == "true" {
+			replayed++
+		}
+	}
+	if replayed != 19 {
+		t.Fatalf("%d replays, want 19", replayed)
+	}
+	if all, _ := st.ListMCPServers(ctx, env.AppA, store.Page{Limit: 10}); len(all) != 1 {
+		t.Fatalf("%d records", len(all))
+	}
+}
+
 // TestIfMatchRace: two clients read the same ETag and PATCH at once: exactly one 200, one
 // 412, and the stored record is the winner's.
 func TestIfMatchRace(t *testing.T) {
@@ -502,7 +565,7 @@ func TestIfMatchRace(t *testing.T) {
 	ctx := context.Background()
 	for round := range 10 {
 		slug := fmt.Sprintf("race-%d", round)
-		cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, gen.CreateMcpServerDto{Name: "r", Slug: slug, Url: "https://r.example.com"})
+		cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "r", Slug: slug, Url: "https://r.example.com"})
 		tag := cr.HTTPResponse.Header.Get("ETag")
 		var wg sync.WaitGroup
 		results := make([]*gen.McpServersControllerUpdateMcpServerResponse, 2)

@@ -140,7 +140,8 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 		ipRate = 10 * cfg.RateLimit
 	}
 	byIP, byApp := newLimiters(ipRate, ipBurst), newLimiters(cfg.RateLimit, cfg.RateBurst)
-	api := e.Group(BasePath, byIP.limit(ipKey), keys.authenticate, byApp.limit(appKey), requireJSON, validate(routes, opts))
+	creates := map[string]bool{BasePath + "/ai-agents/agent-builder/mcp-servers": true, BasePath + "/ai-agents/agent-builder/agents": true}
+	api := e.Group(BasePath, byIP.limit(ipKey), keys.authenticate, byApp.limit(appKey), requireJSON, validate(routes, opts), idempotent(st, creates))
 	var prober Prober = probe.New(probe.Options{})
 	if cfg.Prober != nil {
 		prober = cfg.Prober

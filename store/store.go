@@ -120,6 +120,7 @@ type Store interface {
 
 	AgentStore
 	ProbeStore
+	IdempotencyStore
 }
 
 // PoolStats is what a store with connection pools reports, for metrics.

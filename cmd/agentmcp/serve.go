@@ -202,6 +202,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if o.pprofAddr != "" {
 		go servePprof(o.pprofAddr, log)
 	}
+	go purgeIdempotency(ctx, api, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("api", base+server.BasePath), slog.String("db", st.Path()))
@@ -222,6 +223,24 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// purgeIdempotency deletes idempotency keys older than a day, every ten minutes.
+func purgeIdempotency(ctx context.Context, st store.Store, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := st.PurgeIdempotency(ctx, time.Now().Add(-24*time.Hour).UnixMilli()); err != nil {
+			log.Warn("purging idempotency keys", slog.String("error", err.Error()))
+		} else if n > 0 {
+			log.Info("purged idempotency keys", slog.Int64("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // serveMetrics exposes the registry on its own listener.

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Probes", testProbes},
 		{"ServerLimit", testServerLimit},
 		{"IfMatch", testIfMatch},
+		{"Idempotency", testIdempotency},
 		{"ClaimProbes", testClaimProbes},
 	}
 	for _, tc := range tests {
