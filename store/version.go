@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 )
 
@@ -17,7 +16,9 @@ func ServerVersion(m MCPServer) string {
 	if m.Health != nil {
 		checked = m.Health.CheckedAt
 	}
-	return fmt.Sprintf("%d.%d", m.UpdatedAt, checked)
+	b := strconv.AppendInt(make([]byte, 0, 32), m.UpdatedAt, 10)
+	b = append(b, '.')
+	return string(strconv.AppendInt(b, checked, 10))
 }
 
 // AgentVersion changes whenever an agent changes (updatedAt is bumped by every change).
