@@ -63,31 +63,26 @@ func (s *Store) GetProbe(ctx context.Context, appID, slug string) (store.ProbeRe
 }
 
 func (s *Store) ClaimProbes(ctx context.Context, staleBefore, now, leaseUntil int64, limit int) ([]store.ServerRef, error) {
-	var out []store.ServerRef
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		out = nil
-		// SKIP LOCKED: replicas claiming at the same moment take different servers. NO KEY
-		// UPDATE does not conflict with the KEY SHARE locks of attaches.
-		refs, err := collect(ctx, tx, `SELECT s.app_id, s.slug, s.url FROM mcp_servers s
+	// The lease row is the lock: the upsert's WHERE is checked against the latest committed
+	// lease (waiting for an uncommitted one), so two replicas claiming at once never both get
+	// a server, whatever their snapshots saw.
+	refs, err := collect(ctx, s.pool, `WITH cand AS (
+			SELECT s.app_id, s.slug FROM mcp_servers s
 			LEFT JOIN mcp_server_probes p ON p.app_id = s.app_id AND p.slug = s.slug
 			LEFT JOIN probe_leases l ON l.app_id = s.app_id AND l.slug = s.slug
 			WHERE (p.checked_at IS NULL OR p.checked_at < $1) AND (l.until IS NULL OR l.until < $2)
-			ORDER BY COALESCE(p.checked_at, 0) LIMIT $3 FOR NO KEY UPDATE OF s SKIP LOCKED`,
-			[]any{staleBefore, now, limit}, func(sc scanner) (store.ServerRef, error) {
-				var r store.ServerRef
-				return r, sc.Scan(&r.AppID, &r.Slug, &r.URL)
-			})
-		if err != nil {
-			return err
-		}
-		for _, r := range refs {
-			if _, err := tx.Exec(ctx, `INSERT INTO probe_leases (app_id, slug, until) VALUES ($1, $2, $3)
-				ON CONFLICT (app_id, slug) DO UPDATE SET until = excluded.until`, r.AppID, r.Slug, leaseUntil); err != nil {
-				return err
-			}
-		}
-		out = refs
-		return nil
-	})
-	return out, err
+			ORDER BY COALESCE(p.checked_at, 0) LIMIT $3),
+		claimed AS (
+			INSERT INTO probe_leases (app_id, slug, until) SELECT app_id, slug, $4 FROM cand
+			ON CONFLICT (app_id, slug) DO UPDATE SET until = excluded.until WHERE probe_leases.until < $2
+			RETURNING app_id, slug)
+		SELECT c.app_id, c.slug, s.url FROM claimed c JOIN mcp_servers s ON s.app_id = c.app_id AND s.slug = c.slug`,
+		[]any{staleBefore, now, limit, leaseUntil}, func(sc scanner) (store.ServerRef, error) {
+			var r store.ServerRef
+			return r, sc.Scan(&r.AppID, &r.Slug, &r.URL)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return refs, nil
 }
