@@ -1,7 +1,7 @@
 # agentmcp — `make run` starts a server on ./data/agentmcp.db; `make test` runs every check and test.
 GO       ?= go
 BIN      ?= bin/agentmcp
-GOFILES   = $(shell git ls-files '*.go' | grep -v '^gen/')
+GOFILES   = $(shell git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')
 
 .PHONY: all generate build run test unit lint vet fmt-check tidy-check check-generated bench screenshot fuzz clean
 

@@ -39,6 +39,48 @@ func (e AgentRagVersion) Valid() bool {
 	}
 }
 
+// Defines values for AuditAction.
+const (
+	AgentCreate     AuditAction = "agent.create"
+	AgentDelete     AuditAction = "agent.delete"
+	AgentMcpAdd     AuditAction = "agent.mcp_add"
+	AgentMcpRemove  AuditAction = "agent.mcp_remove"
+	AgentUpdate     AuditAction = "agent.update"
+	ApiKeyCreate    AuditAction = "api_key.create"
+	ApiKeyRevoke    AuditAction = "api_key.revoke"
+	McpServerCreate AuditAction = "mcp_server.create"
+	McpServerDelete AuditAction = "mcp_server.delete"
+	McpServerUpdate AuditAction = "mcp_server.update"
+)
+
+// Valid indicates whether the value is a known member of the AuditAction enum.
+func (e AuditAction) Valid() bool {
+	switch e {
+	case AgentCreate:
+		return true
+	case AgentDelete:
+		return true
+	case AgentMcpAdd:
+		return true
+	case AgentMcpRemove:
+		return true
+	case AgentUpdate:
+		return true
+	case ApiKeyCreate:
+		return true
+	case ApiKeyRevoke:
+		return true
+	case McpServerCreate:
+		return true
+	case McpServerDelete:
+		return true
+	case McpServerUpdate:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateAgentDtoRagVersion.
 const (
 	CreateAgentDtoRagVersionV1 CreateAgentDtoRagVersion = "v1"
@@ -255,6 +297,48 @@ type AgentResponse struct {
 
 	// Success Example: true
 	Success bool `json:"success"`
+}
+
+// AuditAction defines model for AuditAction.
+type AuditAction string
+
+// AuditEvent defines model for AuditEvent.
+type AuditEvent struct {
+	Action AuditAction `json:"action"`
+
+	// After The record after the write; `null` for a delete.
+	After map[string]interface{} `json:"after"`
+	AppId string                 `json:"appId"`
+
+	// At Unix timestamp in milliseconds.
+	At int64 `json:"at"`
+
+	// Before The record before the write; `null` for a create.
+	Before map[string]interface{} `json:"before"`
+	Id     int64                  `json:"id"`
+
+	// KeyId The API key that made the write; `""` for the command line.
+	KeyId string `json:"keyId"`
+
+	// RequestId The X-Request-Id of the request; `""` for the command line.
+	RequestId string `json:"requestId"`
+	Target    string `json:"target"`
+}
+
+// AuditEventList defines model for AuditEventList.
+type AuditEventList struct {
+	Data []AuditEvent `json:"data"`
+	Meta struct {
+		Current struct {
+			Count int `json:"count"`
+			Limit int `json:"limit"`
+		} `json:"current"`
+
+		// Next Present when `data` is not empty.
+		Next *struct {
+			Before int64 `json:"before"`
+		} `json:"next,omitempty"`
+	} `json:"meta"`
 }
 
 // CreateAgentDto defines model for CreateAgentDto.
@@ -722,6 +806,19 @@ type AgentBuilderControllerGetEnabledItemsParams struct {
 	Key *string `form:"key,omitempty" json:"key,omitempty"`
 }
 
+// AuditControllerGetAuditEventsParams defines parameters for AuditControllerGetAuditEvents.
+type AuditControllerGetAuditEventsParams struct {
+	// Limit Maximum number of results to return per page.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Before Only events older than this event id.
+	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
+
+	// Target Only events of this target, e.g. `mcp_server:weather-server`, `agent:support`.
+	Target *string      `form:"target,omitempty" json:"target,omitempty"`
+	Action *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+}
+
 // McpServersControllerGetAllMcpServersParams defines parameters for McpServersControllerGetAllMcpServers.
 type McpServersControllerGetAllMcpServersParams struct {
 	// Limit Maximum number of results to return per page.
@@ -991,6 +1088,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuditControllerGetAuditEvents List Audit Events
+	//
+	// Every write of the application (MCP server and agent creates, updates, deletes,
+	// attaches and detaches; API key creation and revocation), newest first, each recorded in
+	// the same transaction as the write. Page with `before` = the `id` of `meta.next`.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/audit-events (the `AuditControllerGetAuditEvents` operationId).
+	AuditControllerGetAuditEvents(ctx context.Context, params *AuditControllerGetAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// McpServersControllerGetAllMcpServers List MCP Servers
 	//
@@ -1334,6 +1440,25 @@ func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgentWithBody(ctx con
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAgentBuilderControllerRemoveMcpServersFromAgentRequest(c.Server, uid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuditControllerGetAuditEvents List Audit Events
+//
+// Every write of the application (MCP server and agent creates, updates, deletes,
+// attaches and detaches; API key creation and revocation), newest first, each recorded in
+// the same transaction as the write. Page with `before` = the `id` of `meta.next`.
+//
+// Corresponds with GET /ai-agents/agent-builder/audit-events (the `AuditControllerGetAuditEvents` operationId).
+func (c *Client) AuditControllerGetAuditEvents(ctx context.Context, params *AuditControllerGetAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuditControllerGetAuditEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2032,6 +2157,96 @@ func NewAgentBuilderControllerRemoveMcpServersFromAgentRequestWithBody(server st
 	return req, nil
 }
 
+// NewAuditControllerGetAuditEventsRequest constructs an http.Request for the AuditControllerGetAuditEvents method
+func NewAuditControllerGetAuditEventsRequest(server string, params *AuditControllerGetAuditEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/audit-events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Target != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target", *params.Target, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMcpServersControllerGetAllMcpServersRequest constructs an http.Request for the McpServersControllerGetAllMcpServers method
 func NewMcpServersControllerGetAllMcpServersRequest(server string, params *McpServersControllerGetAllMcpServersParams) (*http.Request, error) {
 	var err error
@@ -2585,6 +2800,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 	AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error)
+
+	// AuditControllerGetAuditEventsWithResponse List Audit Events
+	//
+	// Every write of the application (MCP server and agent creates, updates, deletes,
+	// attaches and detaches; API key creation and revocation), newest first, each recorded in
+	// the same transaction as the write. Page with `before` = the `id` of `meta.next`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/audit-events (the `AuditControllerGetAuditEvents` operationId).
+	AuditControllerGetAuditEventsWithResponse(ctx context.Context, params *AuditControllerGetAuditEventsParams, reqEditors ...RequestEditorFn) (*AuditControllerGetAuditEventsResponse, error)
 
 	// McpServersControllerGetAllMcpServersWithResponse List MCP Servers
 	//
@@ -3616,6 +3842,103 @@ func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) ContentType() s
 	return ""
 }
 
+// AuditControllerGetAuditEventsResponse429Headers the declared response headers of an HTTP 429 response for AuditControllerGetAuditEvents
+type AuditControllerGetAuditEventsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AuditControllerGetAuditEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditEventList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AuditControllerGetAuditEventsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuditControllerGetAuditEventsResponse) GetJSON200() *AuditEventList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AuditControllerGetAuditEventsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AuditControllerGetAuditEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AuditControllerGetAuditEventsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AuditControllerGetAuditEventsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AuditControllerGetAuditEventsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AuditControllerGetAuditEventsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AuditControllerGetAuditEventsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AuditControllerGetAuditEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuditControllerGetAuditEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuditControllerGetAuditEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuditControllerGetAuditEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // McpServersControllerGetAllMcpServersResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetAllMcpServers
 type McpServersControllerGetAllMcpServersResponse429Headers struct {
 	RetryAfter *int
@@ -4608,6 +4931,23 @@ func (c *ClientWithResponses) AgentBuilderControllerRemoveMcpServersFromAgentWit
 		return nil, err
 	}
 	return ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp)
+}
+
+// AuditControllerGetAuditEventsWithResponse List Audit Events
+//
+// Every write of the application (MCP server and agent creates, updates, deletes,
+// attaches and detaches; API key creation and revocation), newest first, each recorded in
+// the same transaction as the write. Page with `before` = the `id` of `meta.next`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/audit-events (the `AuditControllerGetAuditEvents` operationId).
+func (c *ClientWithResponses) AuditControllerGetAuditEventsWithResponse(ctx context.Context, params *AuditControllerGetAuditEventsParams, reqEditors ...RequestEditorFn) (*AuditControllerGetAuditEventsResponse, error) {
+	rsp, err := c.AuditControllerGetAuditEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuditControllerGetAuditEventsResponse(rsp)
 }
 
 // McpServersControllerGetAllMcpServersWithResponse List MCP Servers
@@ -5648,6 +5988,94 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 	return response, nil
 }
 
+// ParseAuditControllerGetAuditEventsResponse parses an HTTP response from a AuditControllerGetAuditEventsWithResponse call
+func ParseAuditControllerGetAuditEventsResponse(rsp *http.Response) (*AuditControllerGetAuditEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuditControllerGetAuditEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AuditControllerGetAuditEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMcpServersControllerGetAllMcpServersResponse parses an HTTP response from a McpServersControllerGetAllMcpServersWithResponse call
 func ParseMcpServersControllerGetAllMcpServersResponse(rsp *http.Response) (*McpServersControllerGetAllMcpServersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6417,6 +6845,9 @@ type ServerInterface interface {
 	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx echo.Context, uid Uid) error
+	// AuditControllerGetAuditEvents List Audit Events
+	// (GET /ai-agents/agent-builder/audit-events)
+	AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error
 	// McpServersControllerGetAllMcpServers List MCP Servers
 	// (GET /ai-agents/agent-builder/mcp-servers)
 	McpServersControllerGetAllMcpServers(ctx echo.Context, params McpServersControllerGetAllMcpServersParams) error
@@ -6699,6 +7130,45 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerRemoveMcpServersFromAgent
 	return err
 }
 
+// AuditControllerGetAuditEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) AuditControllerGetAuditEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AuditControllerGetAuditEventsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// ------------- Optional query parameter "target" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "target", ctx.QueryParams(), &params.Target, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter target: %s", err))
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AuditControllerGetAuditEvents(ctx, params)
+	return err
+}
+
 // McpServersControllerGetAllMcpServers converts echo context to params.
 func (w *ServerInterfaceWrapper) McpServersControllerGetAllMcpServers(ctx echo.Context) error {
 	var err error
@@ -6969,6 +7439,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/mcp/add", wrapper.AgentBuilderControllerAddMcpServersToAgent, options.OperationMiddlewares["AgentBuilderController_addMcpServersToAgent"]...)
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/mcp/remove", wrapper.AgentBuilderControllerRemoveMcpServersFromAgent, options.OperationMiddlewares["AgentBuilderController_removeMcpServersFromAgent"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/enabled-items", wrapper.AgentBuilderControllerGetEnabledItems, options.OperationMiddlewares["AgentBuilderController_getEnabledItems"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
 
 }
 
@@ -8281,6 +8752,129 @@ func (response AgentBuilderControllerRemoveMcpServersFromAgent503JSONResponse) V
 	return err
 }
 
+type AuditControllerGetAuditEventsRequestObject struct {
+	Params AuditControllerGetAuditEventsParams
+}
+
+type AuditControllerGetAuditEventsResponseObject interface {
+	VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error
+}
+
+type AuditControllerGetAuditEvents200JSONResponse AuditEventList
+
+func (response AuditControllerGetAuditEvents200JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuditControllerGetAuditEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AuditControllerGetAuditEvents400JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuditControllerGetAuditEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AuditControllerGetAuditEvents401JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuditControllerGetAuditEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AuditControllerGetAuditEvents403JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuditControllerGetAuditEvents413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AuditControllerGetAuditEvents413JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuditControllerGetAuditEvents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AuditControllerGetAuditEvents429JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuditControllerGetAuditEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AuditControllerGetAuditEvents500JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuditControllerGetAuditEvents503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AuditControllerGetAuditEvents503JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerGetAllMcpServersRequestObject struct {
 	Params McpServersControllerGetAllMcpServersParams
 }
@@ -9385,6 +9979,9 @@ type StrictServerInterface interface {
 	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, request AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error)
+	// AuditControllerGetAuditEvents List Audit Events
+	// (GET /ai-agents/agent-builder/audit-events)
+	AuditControllerGetAuditEvents(ctx context.Context, request AuditControllerGetAuditEventsRequestObject) (AuditControllerGetAuditEventsResponseObject, error)
 	// McpServersControllerGetAllMcpServers List MCP Servers
 	// (GET /ai-agents/agent-builder/mcp-servers)
 	McpServersControllerGetAllMcpServers(ctx context.Context, request McpServersControllerGetAllMcpServersRequestObject) (McpServersControllerGetAllMcpServersResponseObject, error)
@@ -9716,6 +10313,31 @@ func (sh *strictHandler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx ech
 	return nil
 }
 
+// AuditControllerGetAuditEvents operation middleware
+func (sh *strictHandler) AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error {
+	var request AuditControllerGetAuditEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AuditControllerGetAuditEvents(ctx.Request().Context(), request.(AuditControllerGetAuditEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AuditControllerGetAuditEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AuditControllerGetAuditEventsResponseObject); ok {
+		return validResponse.VisitAuditControllerGetAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // McpServersControllerGetAllMcpServers operation middleware
 func (sh *strictHandler) McpServersControllerGetAllMcpServers(ctx echo.Context, params McpServersControllerGetAllMcpServersParams) error {
 	var request McpServersControllerGetAllMcpServersRequestObject
@@ -9945,144 +10567,153 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H39cuM2lu+roLhTFXuXluVuZzeR69aUYiuJb/xV/kg21eoxYRKSMKYADgHarenrqvsQ9wnvk2ydA5AE",
-	"PyRRtnvSSXr+mLRFEjg4AM4XfufgoxfKeSIFE1p5g48e+0DnSczw38MpExr+8UDjjME/aMKvpYyVN3j3",
-	"3vdokhxH3sCbL3ZokuzwyPO9MGVUs2iovcHef/XL//lexFSY8kRzKbyBNyQzFieTLCYqSxKZakKxN9+b",
-	"cOweOpjIdE61ZtGxUDrNQvvtrzIjNGWEFm1QpbjS1HyfSqGZiIb4um2Jh/jlTOtEDXZ37Sh7oZzvwqNe",
-	"Iqae7/ENuuEKOnhg3kCnGfO9mCp9ypSiUwaDF1kc+948TK5Y+sBSIMN7ZFTPWLqj8Cfvve/NmaZHVFNv",
-	"8PHJ9+YyYrE38KaJ3tmXO3MuuGd/Pa28KOiceQPvynJuaDknofWf7o6FZtOUOqNP6fRnliozrIc3nu/p",
-	"chYzDnOI3N/JMh7t7L15u+/5XpZES2bykd0prs0kPT353mk+yspaueWVtXE7X+zMwyQf/EtXzylwhRzC",
-	"VH/Q5CKVWoYyJkXr3SbcMvJ0QU4PL8hV/rGKs6mhrELxco5kaex0Ng+TntuhUsx7AkbNGI1wLXz0Rtd0",
-	"Cv+tjutKp1JMCROa6wXRdErkhOgZQ/IMHUSmZquQLa4VeTDzut0jV0xEhGtyR8N7wsVYBMeTnVOqw1lA",
-	"tCThjIopg68jFjPNiBTxgugZ1XkbPjzkgsB3Z1Iw5+Mp0+Rtf588zpgYCyH1jIupbTLqjQXwLJyxOXVE",
-	"iDfwxl6FT73+2IO1t0jgodIpF1PDmISmdM605c1wMuEfmsy5liShUy4oEA+cSJnKYq18kimGXMK1Byyj",
-	"0AKhiiQpS4AvwLQE/tXDbe4NvH9kLF2USwC/qA5DZHPYtbYJs2LhH++bQ/C9w3LlttB9x4DGiDxyPbPE",
-	"TWSaD4dLsYysckO4pBm56A08LvR/wl4FUTEHcvsFbRykAEuRuOOIzROpmQgXP7FFk8JTes8UctD0RxSd",
-	"MJj3lOl0McAnis4ZuWcLM4bilzsZmZ+4IG/2yUxmqYLlosYC3pnwVGmYqEQKxQidUi7IFjYROFTtXLIk",
-	"pgsWDQhI02CbUBGRxxSkDLHL7QA6HYsqHVSg0DNkcEX237whwejy8vb4aHR6cX49Ojv89fan0a+3l6Ob",
-	"q9FR0AOREWZpChsoZf/ImAJSsS0pTMNzes/wD+y/R35iC4WKIGG4ipC2GYsj2CwwyIhqekcVMxsBp9Hs",
-	"9HIe3bHCFLizOacfTpiY6pk3ePP11ziZ+d97bUvteIIbszmN57CjaagJN0IjZUpmaci+UiQfMogd4BMM",
-	"z4gWxciWTEnw78H2AUFmPnLFyP6eZeTF5ejw/Ozo+Pr4/Oz2++HxyegoQA7kUoArZJRm5SJujN4KomXD",
-	"3uu/2W8fKcihJaMdCvXIUiOWuJ7JTBNq18Hzhr+K/FIebjqGEz7num3LfYAdS0Q2vwOhPsmlmd12WSpw",
-	"vSV0ypYJhxibdumJ2IRmMeinvg/EGaGwByqqEBF7rSLiClVeQx/FWYsKKuhJqJ6V5KDW9D3YVTxlUW4Y",
-	"ldT9JWUTb+D9225pcu6ap2oX+wdCbsBsqNNxI/g/MkZ4BJpxwg3DgKjcaGwhJ0OL4kXUPMH3RnSVBvGh",
-	"FJOYhzinIZqa2pjGScxDFOa7f1dAtaMJ4c0IiIIdNfxhdHZ9Ozy5HA2Pfr0d/ffx1fWV53ssTWXqDbyi",
-	"fTAP0Z7ExW6VPkqqjEdk7FnDeewRGqeMRgvCPnClFUyP0lRn6hA73e9/+9R14CMg4tKO2XCgOhM5deT/",
-	"/9//hzMAtFT7z8WiwxGyFSwbOey7J9+w9kzq72Umohey9uz8+vb785uzI4erZ1IT03aFrchTl5WRNBrH",
-	"jKXJyv3XY2VBEvJSSHeGgX9T/sAE8ncNQ4vxWl5+R6NLo9qezcifhyfHR0OQ+R6QrSlHd+GjN+EsBqsd",
-	"N5nLSitfiBF9JEaxCLJ2z3t6X87DdzQiOXHu5z/TmEdmaBPKY7AEoIsBWdFufW76rzc3Dpk4Ow8leTgS",
-	"y/+STYFP2ANLFyRJ5V3M5iTmSjOcusDyL9j2x2JOY7DeWET+99X5mW3m+AwbuoWfgm2ww30ihTXG/Hzu",
-	"v1IEJT7IvlIYq7EwjZwcnx5f316Ohoc/jo4Cn+z1/X6/T+4WxGqFbbBPKsvjRtwL+ShOw+TZC+X08OL2",
-	"anT58+iysu3alsw8TFRvrzLrY0/IhI29TkvEGTOJZLlJB8S0PCBFc5/Vytj2SZdZHwuZun4eqFNlHDR3",
-	"tMuFQdtUBNCsYMTMB1oUmZl0bD9fEi/WaVcnNz9srtKc0aLUA5LIuBYn+Y31G9LUVcG1sMHK5O9lesej",
-	"iIlnsXh4c/3jLXRwdn47PDwcXbncLZt22Xs9Y2R4cYweTaHUZvSBERqGTKGdqWdgCycsLXzQKl/fvh5f",
-	"CyILxubExTS8N85nMMnieIjUBUSFMmFkK2gO3XK06tReMnCwn71+291Fh8k3IkklUEbvYkZGGKCp8Zsr",
-	"UnPzyCNVruNvnVXrd6Kz0mD6mzevx/Q2oi3/OxOLHtXWKp/aTofQLBU0HhmGPXcezq5Hl2fDE4fzecM2",
-	"PEdMBy7rizesLMEv64z9+jWVQCtNhVg3Qwi2e+TIqEGMHsRyOs2Za9xTswp45BPBTDwL3D4WIT9fbAsv",
-	"0cyrDWJHIrfI4d/SOK7ritJCRgm9mVbcrrD4PD2T+iKVdy8QIND2xeX5d6OX8nhGgcVEZSgHJ1mMFiUj",
-	"C/YZMBxZvYqvGEMW0tIsJ4RrMxQWsQjGYL8u2WXn4oIuYkmjaylPaDplz56Hi+GvJ+fDo9vr8/Pbk+Hl",
-	"DyNnOnKzzQrCaymJ6ayuN10BDa5GDG+lYIsJstff/+br//pPcrfQrGmK7L2iyrQsKeksVGedPoyG75FT",
-	"/p1lb4MLOZdTFkoRcejhe3Szns/oZlzQYbXbEbE9Nbls4nP5OQJRXITM2dijazptcvgV9WMLlQWP85gl",
-	"nsJwI/aWRBXt+UnO+5aA6fZBES4FLVvES598DzQID9mNoA+Ux6Conz0lN2fDn4fHJ8PvTtxVbzsgbg/1",
-	"qVBapgxGmZUvHRCdLkzEvqlLX3GZt9BXTEIeWSchFTABd8B/Gs5YZJntDBn07VnJ5LGwXD4wpxgkppql",
-	"PYLDNWINZh+9ybsF4VqxeIIHXNWeucITNesoXUt5SsXCShL17Km6HF6PjMde2Taw1aF9UnRQmSkpyRye",
-	"5gcX+dDoRKMAaMqjN6/oGjWIw2lC2VNGKHLRlGLkQppHYcxhn9AoSplSXxUhC5cLMH0jjKAUp0UhTVPO",
-	"FAn+e+eSaoaR9B38/4BsQbt3Wao0eM6VNy7ZnHLBxdScU9SeKQZfK9z4sN41j4lpK7xnGqYbvJBte9qE",
-	"AZfy9CdlOMHmoMc5zb2EadgZwjS0BNErfdGCRY88jmFF0ziWjwxPJsuZaoToMTYuaKZnMuX/fKbgLpyp",
-	"0enF9a+3w4vjn0a/Vrwcp4O6kKAJB3/NDBsYNedKcdEU0f2913RhSopwvdlOXc/QHUywDYsuj3FImLIH",
-	"eY/yonjfvOmaLbkzihL5RthwMItOWcTpNU7Fs2Xy1c3Fxfnl9ejo9nR0dDy8vf71YlRhedEbwe4I9ucy",
-	"/9B0vAMPyDxTKAfrJDQV5devOQttRBZiOrdDQEQHdcKCQlS3cQINk4LQKuwoSWXCUs3N4UuJPfrocc3m",
-	"ytkm+XlbcbRF05Qu4G+LMnFRCS7gpPF9uPwc/0bwD0TzOVOazhPwOOY8jrkVJQcYoQ51vCBcQCu4Su3J",
-	"OBXufMFUNY7w6xu+NgUtQ7VAqU240Q6oagAWZow4UChCFVEgvzFixAgCkg4I+0dGY/gtcN4NgC14jjEP",
-	"k14bgxvwrE3oN6ielhd5dTzN5wVaq3h4J2XMKGr1GnarcdIcP9KFIoHI4rgyQJ88zng4K/1i0FgLYneu",
-	"ap1naMRYeeZAsjnvLmis7UBWFYefWhtbyImM+7knLNPIKOYFeWRpjsTIP8Ej3M5sd2BqHo2MvUzjC2d7",
-	"VsYi7/7OQu2ViLaWLuqots3aNUe87qauY+EaHbaC4zZZey6IrkQHPex5vvfwpgUUVIDsNukk4zVh1cTl",
-	"NdpwYGkfu8iVEr7XnbIn9yT9nT1bN7LVz88CcXM6W60qwXJ25HLLoaN9cvxS4lf2RFOEVOamvpursmGJ",
-	"CHSWeL5o60vUr2CxSp6/b1meuAhPuGrRYpFd7gXjV+lls5iXbMh1H1/QKQPqG5MX2WHCs6XUF9bA0hF0",
-	"ItyGsSprurKnCylcIzL/0Df9tdFpIHfY1ZGWy2XIhMaK+SusiZVIENwQOJdNlVyB//T7/god3b2PFgXZ",
-	"/eNcQRZiIEsRQ+xAzPr73/heAlsgBY3yt7/8n78hcPWvg93dd38bj9XuX//t/X9svYP/jMdX/77917+0",
-	"SZ2axq300M4LVwcXQKX2xVBXguuwOvnwXUW16pvvU8bOm1qqFLs1CHZlcH4Hbda98/WqrLrK6vjAcibH",
-	"46sNFF/3NVVVfMXMGSD5Rnqwe59WD67HaFXVWdcOasIG52C5iCnw7ZuLmZrAqBpzR+VfTZAd8LZYEhep",
-	"fOARU8QeF2B4CiHEIceu/A6yKJcNtaOsUApsqdr9Afosd0rGmWYEBMSW2iY3lycY1GHzRC/wKyEF4hNL",
-	"WuHdwe5uLEMaz6TSg7f9/p4Luv/0sinfU7UTDjpnLXj6rVk2p4KkjEZgl29XBvOL5XeRGvDCzagszLLL",
-	"wsakgtWv/qh1cpPG7QvazxGZ0FDb6h4JGHB0DKbIen3fwRvfyIZv+KYrHMMXNVxVJZ0ML8uZMrGlpVn9",
-	"msOvzV9hKjcs3XabuDm7bTbfijVQSeFZKcIaS3rGaKxn6zhadPCjeX2VM59v36W7p+kCpW1eZt2kNLvB",
-	"7o2qb2J9l6U7JU1lag7zmwyy+La2KIqcTJiIuJgSfMknrDftkQBICHwSIJ67hzFm+PNORougKkwtsU2D",
-	"Iw8OVgJbq6CSq3ljxlC2u5QJy+WECXo2M5rwQGdOwxkXbCeXshYrB99UB9wAnzaGXkALPzYhRi4ab0J5",
-	"nKVM1YGZE5mJyMcUACY0PGBp/rASFlkbMbULokU2sBwEU6XQwETgZXN+8eP19QUxQVui2Qdd1T1VHOSq",
-	"JdDWS/7YbbEBsm1VUU4Qud60SzDOt9P6fr89+aiyBcu2ywHk7PLNEmpbeo7JvKmcNfLmCjt2AzfyHqRp",
-	"pme3BYG+J6S+nYcJSAKBB432tFTzOZMZTMNdLMN7FrXaubk2bkaOL0+ahkfTwgLLCs0dsLMsCouACdXB",
-	"wNrMrnqOUXVKBZ0ad/s0TDY3hedh0rJph7BlqojmHPkqCY0ic4Qzlw+VtfbOONYLpdnc870ppsEkUulp",
-	"ylAbdtrEuaE1px+Ozfu5SZf/uUZN45Da1usKdXrblt8SjLN+/22IATX8J7s1vwArzA81xbA8r7YxcZ/r",
-	"EUhBTi2ZdvOjkTozvbEXmKN8ITVRrLaB1mcPv76RsyGJa/KWl5pMZQv1nOalxlRlVaxeSZVI8yYrI5d+",
-	"MVXawn1euAKsxdfkWFvy9Trr57YSzl5lJ0K3hbXYPSBcXxgN9uUnSiQXqMXZqsx0KEvH1UzOV8qwEmF2",
-	"wMmaKTZjoKSeP09Fux1mQhWqdaWn6qph6z0dyswc9HayGoDhxbjcBlYy/BWi8Cu9wE8aiS96LlztzvP8",
-	"Sw5kMkhMTCOxKUkm6xVdTJJSQbZwTczVdscJbzq+a7gH1K91eetzu1SxYmvNeIQQUpfRzY1MxHUeLhdJ",
-	"pq8KJMWzTiqbQVGuY7beaV0amoRFdZilSrbYGDQvoLCqhoFzxpjYh6tNgWdL69qQ8lILZePLxndqN1dN",
-	"eSYpe+AyUxbfJdgHHRiIVsoQqIB6NYDdFeSwFIxYtkhKA+Fs82atbCpG/XXbXojz7O6SOeu9oDxvO1wq",
-	"vmBIXaSKXQBPMCzDk02+qu9Ay4vW2QApcokZ6i3LLdMz3B6s3SkPKm5WYBIakaBCrQW//PLLzjDTMyY0",
-	"mIgssDizVgxJSBN6x2NeELBiRzaDMoUKdZvxCVWEaxKxMKapkZJzQjUJuOCa05j/05jgDdZUhHAH8bkk",
-	"NvDLbOHIa+OeHxDXUAzkfdDKjphiEs+p6khBYu3dyqlOnUtgPOYvFgjn0gIhdJoyYJMsiMxEzJRaTmaO",
-	"nIZdnSvgDouFa0WC/Nvbuf04QB956xzWDNLJQtBtBaY8f2+7lRQzhmMxkc3VvFRiP5Ts6iCzy/fb9tMn",
-	"MJqs2rxOMwEbqMXLPJUps0kMmBqM7yPQ1aKDzM8gSe9Zoh3OLT2lb7PMyuXYXGoV1tc2sju+fJu08W6T",
-	"UhUDktnSEc38IFAeN5cnO4pOWI+cyEeW7oRUMRIzrVmq/LGI+JRr5ZNgx+qa2wCcXJpqhX8zsJltoMZ8",
-	"hQWW4KsDEB5zCVzt98HnSWkIrRrscKl8a0XBKmGad3Tnn/2db99v2X/c7rz/2Pe//eYpf7AkVFMciXc1",
-	"0pZEQurGrnOE6ra8/nh8TbMG62ExO8sjzEsjnj9mcyrK2LKppNIaAT3Pk10JcCFmIDPKVKt40SosXo5h",
-	"WRVWv0HPsTOMpRbrxdA2Ru8xESgx3x0QOecaBoePDIA9E3nBLkyCyHjkpFXkj7wvQJnPCijzmSBj/hUI",
-	"mM8L5/KJgC3PRKsskRobIVNeTXJgFmgH0bEySmsGEJFoFQimsC3DmNEUDPTevwoXk9PHl+FjVlPWdkjz",
-	"5nNAweTjEp8BGmZDhEsT4qBYmKVcL4z3meur1hqHw4tj8hNbkC3eYz1yyZQm+U+TVM6RD0dUze4kTaPt",
-	"HjnNlK2X0V6aYmm1OJMmVQ7XEoRZNdx6HE3SUjZhKRMhw7V2KOdMH86oJsNjgwNUOEE8ZMZRhQmZMwET",
-	"ebco8hEGJmltbOtafZfxOGKpcw6gxh6Z0DmPFz0ydHqxCXqPMr1XJuVT6aJVcrcYGwHAxdSUDQWfDLMj",
-	"by5PemMxFnnmnslsyxP3qCCBYUfuzpOZjBEPQassvWd4CCgFGwvHRj8wgUvXauemVohmggqdpwwaNMGM",
-	"2joiFaRCMBZ3Mlr4uZ2uliASglBGLDDmuQ3OeSX3hxfHyvHpBt5er49aJ2GCJtwbeG97/d5bY7/PcCXu",
-	"Ur6DPFS7BsV/Z+bD/IWvTFlL6PaS6ZSzB+BfUfA0wuBtkfhR8uMrZeZJ+USwR2A+unJ+tUznWAQGZbIb",
-	"YPQt2A2K6BsyXzHtVCM1vg6YDAGxPHWLLwEphk9F7Ris5IussovuUAqdyjhm6Q9MD+PYsNGrlnp91773",
-	"y1d2TfXEJ3/ti6ZmbIcXy0KtT+9r5f3e9Psd8vy6pdSVKQCtmf31WbVL4sn39g0RbW0XxO46Fd7wk731",
-	"n1RSO/Gjt+s/KksLwRd7Hb6o13GA7958u/67emL1k+993YUT1bIz+FUHKluS7lGdZPM5TRfewIOZI8Wa",
-	"1XSKBbwrYtV7/2QwB80dbNYYyj+c2B4JMh5hLHrKBGwZFpmYHr1TTOgDwrXJvsdYha0zm6+8sdja739L",
-	"VlVQJEHpFQS+aRprKPgmX5TGcaV6WEXIkq39fp8sL+oBpgKIbAOjqpQPOyBRZtphaixCGcc0UQzFR5mD",
-	"xpUJJ3WWGE5ix8YCo1bq2OxxXFPfyWixWRpv14r1m5SNX1cRvrW0e+dE3lpKzFM1IqHTjD01ZN5ed6ao",
-	"SgJAOyn5q3kOUGfa8/cb0tLsOquv6tGalpLqbZ3Y13bxnWrxsKL2dMtJExajzotCcJUbH1guIyoLFYAA",
-	"F4TRNOZOea9qoexata1ea61x6K+tvvjT560Y+h0EfLV27kvUyd7XXQbVksOPuuhNB53SVlnud6rIjEQo",
-	"02KXaLInf525uvsx49GT2SMx06wtnQV+L7WeLatCMm7jBq4NybWpNQeSUkhN6GSCJzi9jjrCdPZMHWEL",
-	"qD/TAHQ0RL2SsGFNQ0gVEWQrgTsWoW4Piy+VkK2df+aCY7+j4Ciq4aEA6LCHWypd/clMWLND1u58f60T",
-	"2rKdN3D98MHiBhF2m27Tsvr/y7bqb2m35OkKzzRVoNm3Zps06/WdyohPeLVoWXlTQV65zOI6DoiQRcnR",
-	"Z9PyxxMmfx6J8APTHcTBZpsUNjZszqT9kg4TbXaESEJTzWkcLwYrDxr8otqKIin7uzENyNA4tWPhurtY",
-	"lIuG9gKboiYKRla2bD4Q/n3P0E3epVGELjO65MUxxrg84wgKMG9gDzeUCXuiI6DknLXcf9RFHjpHvS80",
-	"Wp7p0S7zVEMpQg6Oe+GpdhZ/tePrTi7n70R022XwKi7n0xdD7FUMsZc5f78/mW2216v5b7vM5PvuFOCd",
-	"VuvvBMvcP+LZSy65QyrAZavGGvE8Ry2tRoXFsvD3ORN6LDAgaBBnprp4jB2BEDIlBdzqYWRohPjjTCpG",
-	"MFeWTGJj0wR4pg3qYSwMtJcEeMx0z1ii8rvtGMFh2hbMiWdaOXEGIUS5AH/UJ3wqJGbOhsVlXh2tXDeT",
-	"vinZ2+5uyjO8W+5uWoYtam+omSL+4iadHPMXt1Up3LRRa/UimjQNZ+CDtE3jFszYDheKCcU1f2BEZXcm",
-	"era97Pas+xXXsLXgBF4eLMgxr9VLVFuvK61EiT82qhavBT04t1+uLMVhWdE417cXYDawieU9l80EVGBQ",
-	"ca1odx3cWoSirfpsftvXV4pYIWZ2t/fFK/ljeCXELgWSi9HX9VE6q0jrIyD+9DV9oWEU2ZsHUzKXaTUe",
-	"qqVzWghrHbSsCgiCZK2WradIH4yFuTLCKODcXDXq2qBkHHAGorbwNHDZPULu/Y/4yNywyBXZ7/fH4jkn",
-	"hH7lqkjrTPUIlrEci/xancJ0AEMAtTD8W0TO6SLJDxcPynv/rLJ3ThrFWJiKnDlb20pfrvHvKubNxi7e",
-	"MCprqahrmdttm3ls3SRnMyH/1ZyvDdynVTLbXeCuE0VoFGHuSDmX/8qglHPt2R9WEfzZ/KRhFLk4N1hb",
-	"r+YzgUKwNSheWydcYrPL1cKWqYXBhdUH2wasmKuKA9KiAMaiogGMsLVAuvy0rUXg+kRJrE6fmIN2M2L0",
-	"sGY0ncdMqe5i0IyrlITfp3L+RRa2ykLD56hEof7L5eEXKfhHkYJm21UEIS6rl4jCsiTIcyGr7tLPkfRu",
-	"LRiwUS8K8OmguAkbhJMylw7cLQwACJz9CK8WcdGuPeLCWUFidS5Eg1LPoO8oCTExekASqtRYGKjs/zLZ",
-	"8UEJ53H7khODk+2ZJHQtyZSZe4ISOkVgkAQmjkVRnh1TXLFhm5S/ruUy271sfSzy5oENKagP0BWax3Fx",
-	"i1yFQ9s98guN74ENOXHK3jqn7nmi8PJRI/qBEfaeb0upzX10iJtKouWUgbfQphNKuV+HAZ+64aDPCArs",
-	"ry3IMjAuQuFYYEixLMLi3HK2Fcj7YNu3OdwY0hSLsXikC7IVwI9cTO1NaaiU0Ucxc4FNQQvWhwq2DXvb",
-	"4le2JFEbjAxrm9mesJYZNtYGLHuloNY7W9dqRVkqW4WqUnrKKS9RqylRh16uK9jkBLxWlE2ynKuXRrLR",
-	"rjrFTrWjGnVlGGxZxSFgbF4axqkxYatK7BWFI/b6TrUHW7ajrMexjD+1eg/5d2WVj6Ufdo/LVSvodAKx",
-	"O3L+C5L9s0KyOwbBMiug8s5yaPslm3IF0pNQUDD41Vb77tzOg1WhFBM+zWzitbUAqhB0ZW+/V3jMFEoh",
-	"WIgXznATwrpBZLxgSg3KFMT8KqR22HyPDM1rxvOp3OA8Fi31ANAEKJD2bVc5V4JZvLzHr6MKrFUT/4yw",
-	"7Z/rkcJmuPdKNuxvin13SoZtLnBXe49fgPC/cyD8Fwz8b4SBr5bD7KADO3rFux9BtnWFxjs72QJq4evK",
-	"vaSgiGIlETqKUTr04c3hig3tTcairr5Qzc1oZKAMotxwOqVCUXOV2xaj4QxEx6w4THVOQ3IMnNpGt1hY",
-	"pQwEoXsSs4mpImgyeAvAufEWO2pBw4sXaMFPgN53JuU3gvCvo+D3H9X7AuF/LoR/Y8G1HtNPVMJCPuHh",
-	"Ennko+0t4C1dlVpfqao93+sa/Sl+/m5xZSrs/i7SAT6lKfclN+DzFVB/LgDOM0TMZrvXVJjrlCiALjpY",
-	"GO2iiWxV4wl4jQjGC/BwwGypbYwaXBeHorDWberB2sSDSl2fwCEzwCh5AM5u0J6gsKI6EhmKnBa01Kyl",
-	"NRZ5PCFmFESzC04xJUkfqepqW9WqQv02SQbLPfo3m6YVbO7R/x7VwJc8g8/KUPyTphh8Yvd4F8+2NgfQ",
-	"lIqjNR7dOKfrkUOjDVSOLyvs1iBL44AI+QiC1Rq1tvLV1pVOGZ0Dd8bix+vrC3s8x0jMpjRc4FVN/3F1",
-	"NTLeNMz8NnjZeWlo5dtUBo79ylgZ5COszNQkSIyFrUtqKyqVZJmTvIBsPXI9k5nVDaATHGWwbbRLicl8",
-	"0+9jZM1EAvJrIrggganKG2D+BvrteL49wMrMfrPAcmBvPQr8sQice4/gkb34KDDn1vbyo4BsUSKk2Emy",
-	"u5iHwPqUKXO2TUnKIp7a6D0ViCgdC9AA+W3pxZSlbJIphvNURvy3u+o6LEnuqrpPhu1xi58vQabj4v5K",
-	"WeiC98UY/r0KQ5zrTy4Li8KhrX56i0yDNWZu7HBKsMvJhCFSWqPYQTBCaUOYNelbGWFD99SYk2S/v2+O",
-	"uc7Or28vLs+/Gx0FhE/ADTRwBjkBqWEAIjmyYQOoR+3mkk+4OWs9LdmfhbA1nP/j7M/z9ExqXLR/cr+V",
-	"5CvtE3qvbslR/CwvNvruPVgoamnK1pCgH1Sqvq1gTu8ZSTMRYILaEp/pm/43/d2Htya3yoxr2YE8mhtz",
-	"hMEWBRvXHMyrGhauqCVJ5nSBuZ7lee5ybjaxU0OCN5Hm4y0uZfCLwnAuIrDAImtJ8HSiwL+2dQ2z8D8B",
-	"AAD//w==",
+	"7H3tcuM2luiroLhbFXuXlmW3s5vItTWluJXEN/4qfySTavWYMAlJGJMAhwDt1vR11X2I+4T3SW7hACDB",
+	"L4my3ZNO0vmRtiQSODg4ON/n4KMX8iTljDApvNFHj3zASRoT+Hs8J0yqPx5wnBP1B07pNeex8Ebv3vse",
+	"TtPjyBt5yXIHp+kOjTzfCzOCJYnG0hvt/few/M/3IiLCjKaScuaNvDFakDid5TESeZryTCIMs/nejML0",
+	"aoIZzxIsJYmOmZBZHpp3f+U5whlBuBgDC0GFxPr9jDNJWDSGx81INIQ3F1KmYrS7a1Y5CHmyq34apGzu",
+	"+R7dYBoq1AQPxBvJLCe+F2MhT4kQeE7U4lkex76XhOkVyR5IpsDwHgmWC5LtCPjKe+97CZH4LZbYG318",
+	"8r2ERyT2Rt48lTsHfCehjHrm29PKgwwnxBt5VwZzY4M5rkb/6e6YSTLPsLP6DM9/JpnQy3rY93xPlruY",
+	"U7WHgP2dPKfRzt7+mwPP9/I06tjJR3InqNSb9PTke6d2lRVauaUV2rhNljtJmNrFv5R6ThVW0JHa6g8S",
+	"XWRc8pDHqBi934YbRJ4u0enRBbqyL4s4n2vIKhB3YyTPYmeyJEwH7oRCEO9JIWpBcAS08NGbXOO5+re6",
+	"riuZcTZHhEkql0jiOeIzJBcEwNNwIJ7po4K2qBToQe/r9gBdERYhKtEdDu8RZVMWHM92TrEMFwGSHIUL",
+	"zOZEvR2RmEiCOIuXSC6wtGP46kfKkHrvjDPivDwnEr0ZHqDHBWFTxrhcUDY3Q0aDKVM4CxckwQ4L8Ube",
+	"1KvgaTCceor2lqn6UciMsrlGTIoznBBpcDOezeiHJnKuOUrxnDKsgFeYyIjIYyl8lAsCWALaUyjDagSE",
+	"BUozkiq8KKSl6q8BHHNv5P0jJ9myJAF4o7oMlifq1JohNMWqP943l+B7RyXltsB9RxSMEXqkcmGAm/HM",
+	"Lody1gVWeSBc0DRf9EYeZfK/1FlVrCJR4A4L2KjiAiQD4I4jkqRcEhYufyLLJoSn+J4IwKCeDwk8I2rf",
+	"MyKz5Qh+ETgh6J4s9RqKb+54pL+iDO0foAXPM6HIRUyZemZGMyHVRqWcCYLwHFOGtmCIwIFq55KkMV6S",
+	"aIQUNw22EWYReswUl0GG3A7VpFNWhQMzYHoaDCrQwf4+CiaXl7fHbyenF+fXk7OjX29/mvx6ezm5uZq8",
+	"DQaKZYR5lqkDlJF/5EQoUGEszvTACb4n8AHmH6CfyFKAIEgJUBHAtiBxpA6LWmSEJb7DguiDANuoT3q5",
+	"j+5a1Ra4u5ngDyeEzeXCG+1//TVspv2810ZqxzM4mM1tPFcnGocSUc00MiJ4noXkK4HskhXbUXhSy9Os",
+	"RRC0xTMU/EewfYgAmY9UEHSwZxB5cTk5Oj97e3x9fH52+/34+GTyNgAMWC5ABSBKkpKIG6s3jKhr2XvD",
+	"/YP2lSo+1LHaMROPJNNsicoFzyXChg6et/xV4Jf8cNM1nNCEyrYj90GdWMTy5E4x9ZnlZubY5RkDekvx",
+	"nHQxhxiGduGJyAznsZJPQ18Bp5nCnhJRBYvYa2URVyDyGvIozltEUAFPiuWiBAekpu+pU0UzElnFqITu",
+	"3zMy80bev+2WKueu/lXswvwKkBulNtThuGH0HzlBNFKScUY1whRQVmlsAScHjeJF0Dyp9zXrKhXiI85m",
+	"MQ1hT0NQNaVWjdOYhsDMd/8uFNSOJFRPRgoodaLGP0zOrm/HJ5eT8dtfbyd/Pb66vvJ8j2QZz7yRV4yv",
+	"1EPQJ4HYjdAHTpXTCE09ozhPPYTjjOBoicgHKqRQ2yMklrk4gkkPht8+9V34RAFxadasMVDdCQsd+n//",
+	"5//CDihYqvNbtuhgBG0FXStX5+7J16g94/J7nrPohag9O7++/f785uytg9UzLpEeu4JWwKmLyohriaPX",
+	"0kTlweuhsgAJcMm4u8MKf3P6QBjgdw1Ci/UaXH6Ho0st2p6NyJ/HJ8dvx4rnewpsiSmYCx+9GSWx0trh",
+	"kLmoNPwFadaHYmCLitfueU/vy334DkfIAue+/jOOaaSXNsM0VpqAmmKEVoxb35vh6+2NAybszkMJHqzE",
+	"4L9EU+Aj8kCyJUozfheTBMVUSAJbFxj8Bdv+lCU4VtobidD/ujo/M8Mcn8FAt+qrYFvp4T7izChjvt37",
+	"rwQCjq94X8mMxZTpQU6OT4+vby8n46MfJ28DH+0N/eFwiO6WyEiFbaWfVMjjht0z/shOw/TZhHJ6dHF7",
+	"Nbn8eXJZOXZtJJOEqRjsVXZ96jGekqnXi0ScNaOIl4d0hPTII1QM91lRxraP+uz6lPHMtfOUOBXaQHNX",
+	"280M2rYiUMMygvR+gEaR602H8S1JvFimXZ3c/LC5SHNWC1xPgYSmNT/JbyzfAKa+Aq4FDYYnf8+zOxpF",
+	"hD0LxeOb6x9v1QRn57fjo6PJlYvdcmgXvdcLgsYXx2DRFEJtgR8IwmFIBOiZcqF04ZRkhQ1axeub18Nr",
+	"AWSBWAtcjMN7bXwGszyOxwBdgETIU4K2gubSDUarRu0lUQb2s+m33Vx0kHzD0owryPBdTNAEHDQ1fFOB",
+	"amYeesTCNfyNsWrsTjBWGkjf3389pLcBbfDfG1iwqLZW2dRmO5gkGcPxRCPsuftwdj25PBufOJi3Axv3",
+	"HNITuKgvnjC8BN6sI/br1xQCrTAVbF0vIdgeoLdaDIL3IObzuUWuNk81FdDIR4xof5Yy+0gE+HyxLtwh",
+	"mVcrxA5HbuHDv6VyXJcVpYYMHHozqbhdQfF5dsblRcbvXsBA1NgXl+ffTV6K4wVWKEYiBz44y2PQKAla",
+	"ks8A4YDqVXgFHzLjBmY+Q1TqpZCIRGoN5u0SXWYvLvAy5ji65vwEZ3Py7H24GP96cj5+e3t9fn57Mr78",
+	"YeJsh1XbDCO85hzpyepy02XQytSI1VOZ0sUY2hsefPP1f/8XultK0lRF9l5RZBqUlHAWorMOH3jD99Ap",
+	"/c6gt4EFi+WMhJxFVM3wPZhZz0d00y/ooNqdCJmZmljW/jkbR0CCspA4B3tyjedNDL+ifGyBssCx9VlC",
+	"FIZqttfhVTTxE4v7Fofp9mHhLlVStvCXPvmekiA0JDcMP2AaK0H97C25ORv/PD4+GX934lK9mQC5M9S3",
+	"QkieEbXKvHzoEMlsqT32TVn6imTeAl+xCdazjkLM1AbcKfzjcEEig2xnyUrenpVInjKD5UMdxUAxliQb",
+	"IFiuZmtq98GavFsiKgWJZxDgqs5MBUTUjKF0zfkpZkvDScSzt+pyfD3RFnvl2KijrsZHxQSVneIcJepX",
+	"G7iwS8MzCQygyY/2X9E0agAH2wS8p/RQWNaUgeeC65/CmKpzgqMoI0J8VbgsXCyo7ZuAB6WIFoU4yygR",
+	"KPjrziWWBDzpO/D/AG2pce/yTEhlOVeeuCQJpoyyuY5T1H4TRL0t4OArepc0Rnqs8J5Itd3KCtk20SZw",
+	"uJTRn4zAButAjxPNvVTbsDNW29DiRK/MhQsUPdI4VhSN45g/EohMljvVcNGDb5zhXC54Rv/5TMZdGFOT",
+	"04vrX2/HF8c/TX6tWDnOBHUmgVOq7DW9bIWohApBWZNFD/de04QpIQJ6M5O6lqG7mGBbEZ31cXC1ZQ/8",
+	"HvhF8bx+0lVbrDEKHPmGGXcwiU5JRPE1bMWzefLVzcXF+eX15O3t6eTt8fj2+teLSQXlxWwIpkMwn4v8",
+	"Iz3xjvoBJbkAPlgHoSkov37NXWgDsmDTVg9RLDqoAxYUrLoNE6CYFIBW047SjKckk1QHX8rco48elSQR",
+	"zjGx8bYitIWzDC/VZ5Nl4mYluAknjffD7jj+DaMfkKQJERInqbI4EhrH1LCSQ/BQhzJeIsrUKEClJjKO",
+	"mbtfaqsaIfz6ga9tQctSTaLUJthoT6hqJCwsCHJSoRAWSCj+DR4jgiAh6RCRf+Q4Vt8FzrOBQgvEMZIw",
+	"HbQhuJGetQn8Oqun5UFaXU/z9yJbq/jxjvOYYJDqtdytRqQ5fsRLgQKWx3FlgT56XNBwUdrFSmItkTm5",
+	"onWf1SBay9MByea+u0ljbQFZUQQ/pdS6kOMZ960lzLNIC+YleiSZzcSwr0AItzfanTQ1D0daX8bxhXM8",
+	"K2vhd38nofTKjLaWKepZbZuNq0O87qGu58I1JmxNjtuE9twkujI76GHP872H/ZakoCLJbpNJclpjVs28",
+	"vMYYTlraxz58pUzf6w/ZkxtJf2di65q3+jYWCIfTOWpVDmbRYfmWA0f75vglx6+ciSYLqexN/TRXeUMH",
+	"C3RI3BJtnUT9Si5WifP3LeQJRHhCRYsUiwy5F4hfJZc1MXccyHUvX+A5UdA3Ni8yy1S/dUJfaAOdK+gF",
+	"uHFjVWi6cqYLLlwD0r7o6/la4cwjKscFz7cnMgnTW5OnondMk4/9Tu9c9TudEakoTsFdvqY/Fm/oj7WH",
+	"1TA4iiqfM5JwOAA4pbdKrSxHNF9orbSVa8CyJg/tOlCx2pXYdxCjVCBrlqxisU0NQFnHWWRsSyVRIB3u",
+	"0IrBGc8QNrmkg265Vm5XoYk1Vow3VrZ6alB3ZMYz8uyl69c71643tdfaNVfvAfE9WR5H7RqZjZdBRDjB",
+	"URWwqTf1NGBgcPMkUbZvTBlp1cKMDdo11193jI2/cxxZbcO8svlcEmdzIlt2vnbkKzJFI8K3FF+MAtTi",
+	"wl/ssiX0TlYBZ+o1uHJ5QFew5uoExlXY8gPPmWwz+H2T3tfmC6jizaYB6qHals/Ih5YjdpERUOvB5xUo",
+	"FATWiCNJKiE0WQW2PE9rSbkGo3mzCVztOYuntQ+uE2I6Hxvk0FvJu1nADMeC+CtMzZVpgkDIQFJNe62S",
+	"Gzoc+isMuP5ztFhP/V+21lOxeXkGBSZO/vHw4BvfS5V+lCkS+du//++/QVXDX0a7u+/+Np2K3b/82/v/",
+	"3Hqn/plOr/5j+y//3nbka+ZYZYZ2XLgGWpHF2q4p1C2kdYmcdvmuFbPqne8zQs6bJkypk9fqcyqL83uY",
+	"Ov0nX2/nVKmsnjxe7uR0erWBVdSfpqpWUbFzuspoIyOp/5zGSFqfwFu1dfpOUOM0sAfdLKYoftqczdQY",
+	"RpU7vy0/NTOwFW4LkrjI+AONiEAmlgyxCxDPIYWp/B68yPKGWp5DyFkh6MvpD8GhdSd4nEuCFIPYEtvo",
+	"5vIEPP4gPOAtxrVKUMKqnh3t7sY8xPGCCzl6MxzuuRVZn5432TNVC3/jhLQUW20t8gQzlBEcKQVvu7KY",
+	"Xwy+i7qxFx5GYXLw+xA2VJytfvRHKdObLG4naN+m66uB2qh7wtSCo2OlEa03Bnu4ajdy8DQclyu8hi8a",
+	"uCpKeul/BjNl1WPLsPI1l1/bv8KP0nCDtDtM+ulSK2igUt+5koU1SHpBcCwX6zBaTPCjfnyVp9ce387T",
+	"0/SPZfF648OcBnM2qo4r49jqPClZxjOd6dVEkEl+bjOy+GxGWETZHMFDPiKD+QAFCoTARwEU+wxAuVcf",
+	"73i0DKrM1ADbVDhs5KgS9ViVR78aN3oN5bidSOjmEzoi1ix3hWh/gsMFZWTHclmTSK3eqS64UZnQWHqR",
+	"d/6xmX/qpmrPMI3zjIh61v6M5yzyoT6MMKl+IJn9seIzXxtOMwTRwhuIzZCsQqhzCNXDOrj94/X1BdIR",
+	"PSTJB1mVPdUk+VUk0DaL/dkdsVGB0SqinAhjfWgXYNhvZ/SD4XCtjeiMXS7AosvXJNRGeo7KvCmf1fzm",
+	"CiZ2fYj8XnHTXC5uCwB9j3F5m4Sp4gQMslBMKo2kCeG52oa7mIf3JGrVc600bnq6Lk+aikdTw1KaFag7",
+	"Ss8yKbpIqVA9FKzN9KrnKFWnmOG5NrdPw3RzVTgJ05ZDO1ZHplruYssiOMJRpOP7xtda4OCdNqyXQpLE",
+	"8705OEdSLuQ8IyANex1iq2gl+MOxft6qdPbjGjENS2qj1xXi9Lat+DGY5sPhmxA8Y/AnudXfKFToL2qC",
+	"obvpQtP3+pnGxwtwap0WNo+b15EJzkvweTEukSC1A7S+tcTrKzkbgrimqUWnylSOUG940alMVahiNSVV",
+	"wpCbUIblfjEW0uSCvpACjMbXxFhbZ4512s9txS+9Sk9U0xbaYv9oYZ0wGuiz6QbIMtQi8YbnMuSl4ao3",
+	"5yuhUQk52E0nbrggSkg9f5+KcXvshChE60pL1RXDxno66nKMt2oNCuHFutwBViL8FYIBK63ATxqmLWYu",
+	"TO3e+/yLzXLVafoQUTL1qrolApiYKMMMbQFNJGK754Y3Dd812FPQrzV563vbKVhhtKY/gjEuS+/mRiri",
+	"OguXsjSXV0Wa3bPSWJpOUSpjst5o7XRNKqI6yjPBW3QMbLvrrGpw4ySgpObH1arAs7l1bUm2D085eNf6",
+	"Ts3hqgnPNCMPlOfCJP8y8kEGOn9343DX+qBdseqv/VUBvBI5662g/tG8dVzFEMCTWpbGySZv9Q7M+R6U",
+	"Tl1C+5IWcsvlAo4HaTfKg4qZFehqdwCoEGvBL7/8sjPO5YIwqVREEpgk5NZwc4hTfEdjWgCwUei/EKHu",
+	"MD7CAlGJIhLGONNcMkFYooAyKimO6T+1Ct5ATYUJ92CfHb6BXxZLh19r87wIxGuC5vdBKzpiDBWep6In",
+	"BKnRdytRnTqWlPJoHyzKX0oNBOF5RhSaeAFkzmIiRDeYtqxGnWorgHsQC5UCBfbd28S8HICNvHWuaAbg",
+	"JKGSbUXBkX1uuxUUvYZjNuNNau7k2A8lunrw7PL5tvP0CZQmIzavs5ypA9RiZZ7qVBfM0B70jYDnoQrC",
+	"pI7qrxUnvSepdDDXmcLVppmV5NgktQrqawfZXZ89Jm2426SP0Qjlpq9Qs3hUCY+by5MdgWdkgE74I8l2",
+	"QiwIiomUJBP+lEV0TqXwUbBjZM1toIxcnEkBn4nSmY2jRr8F3ffUW4eKeSRcYXU4VDZPhkM1qi4sKYVv",
+	"rWNkxU3zDu/8c7jz7fst88ftzvuPQ//bb57sDx2umiIk3ldJ6/CE1JVdJ4Tqjrw+PL5mWJ0IaBI6uz3M",
+	"nR7PH/MEs9K3rNtstXpAz20nBKSwEBPFM8o63HjZyixenuC4yq1+A5Zj7zSWmq8XXNvgvYcq0VS/d4h4",
+	"QqVaHPykq5tyZrs5QoVcTiOn5s7+5H1JlPmsEmU+k8yYf0UGzOeV5/KJEluema3SwTU2ykx5Nc4BLQJ6",
+	"sI6VXlq9gAhFq5JgCt0yjAnOlII++FflxVj4aFd+zGrI2oI0+59DFoxdF/sMsmE2zHBppjgIEuYZlUtt",
+	"fVp51doAd3xxjH4iS7RFB2SALomQyH41y3gCeHiLxeKO4yzaHqDTXJhmSu19izpbieoa2nK5BiAouaTG",
+	"4miClpEZyQgLCdDaEU+IPFpgicbHOg9QwAbRkGhDVW1IQpjayLtlUaw20hXNU9P08LucxhHJnDiAmHpo",
+	"hhMaLwdo7MxiqrcfeXYvdD8AIYtR0d1yqhkAZXPdU1rZZFA6f3N5MpiyKbNl3brs2VZ1Y4YCjQ5rzqMF",
+	"jyEfAldRek8gCMgZmTJHRz/UjktXa6e6kZQkDDNp68l1NsECmyZTlUyFYMrueLT0rZ4uOjISgpBHJNDq",
+	"uXHOeSX2xxfHwrHpRt7eYAhSJyUMp9QbeW8Gw8Ebrb8vgBJ3Md0BHIpdXeJ1p/dDf4JHTNJ8lRwuicwo",
+	"eVD4K7phR+C8LaoCS3x8JfQ+CR8x8qiQD6acX+3hPGWBzjLZDcD7FuwGhfcNkC+IdFpVa1tHqQwBMjh1",
+	"O/MpUDSeisZi0OYdUGWI7ogzmfE4JtkPRI7jWKPRq/YBf9d+9stHdnVr3Sd/7YO6oXiPB8su3k/va71f",
+	"94fDHkXg/eqty/qw1rYv9V01JPHkewcaiLaxC2B3nfaf8Mre+lcqdf/w0pv1L5V959Qbez3eqDf5Ue/t",
+	"f7v+vXrXjSff+7oPJqo9yeCtHlC2dGQBcZInCc6W3shTO4cKmpV4Drc7VNiq9/5J5xw0T7CmMeB/umIM",
+	"BTmNwBc9J0wdGRJpnx6+E4TJQ0Slbs0CvgrThNxS3pRtHQy/Rava66KgtAoCXw8NDXZ83UwAx3GltWSF",
+	"yaKtg+EQdXd8UqqCYtk6jarSW/IQRbkeh4gpC3kc41QQYB9lgTIV2p3Um2M4hR0bM4xaH3x9xoGmvuPR",
+	"crMeD32vM9nkTpF114W03vvRu8tDrSTmqeqRkFlOnho8b68/UkSlAKAdFPuoLRDtDbt9vsEt9akz8qru",
+	"rWm5b6NtEvPYLjxT7SxZXEzQEmmCmwpsxyAqrPIBvZSisouNYuAMEZzF1On9WL1FodaKcdB6EYWar+3y",
+	"iafPWzAMezD4amP1l4iTva/7LKqlwQvIov0eMqWt7ejvVJBpjlD2TOiQZE/+OnV192NOoyd9RqA6uqWc",
+	"RX1fSj3Tcwvl1PgNXB2SSt2IVHFKxiXCsxlEcAY9ZYSe7Jkywtyu8UwF0JEQ9TbzGjUNJlV4kA0H7nlD",
+	"QbtbvJNDtk7+mTOOg56Mo2iVCgygxxluaYP4J1Nh9QlZe/L9tUZoy3HewPSDH5Y3kGG36TEtr4Z52VH9",
+	"LfUWW67wTFVFDftGH5NmM9dTHtEZrXa0LK+xsW0tTV7HIWK86Ef9bFj+eMzkz8MRfiCyBzvY7JCqg60O",
+	"Z9p+g5P2NjtMJMWZpDiOl6OVgQa/aMUlUEb+rlUDNNZG7ZS55i50bMShud2saJgFnpUtUw8En+8JmMm7",
+	"OIrAZAaTvAhjTMsYR1Ak8wYmuCG02xMMAcET0nI5Xh9+6IR6X6i0PNOi7bJUQ85Cqgz3wlLtzf5q4ete",
+	"JufvhHUbMngVk/PpiyL2KorYy4y/3x/P1sfr1ey3XaLrfXeK5J1W7e8E7kB5hNiL5dwhZspkq/oaIZ4j",
+	"OlsVQidF+D4hTE4ZOAR1xpm+eiKGiRQT0i0F3NaSaKyZ+OOCC4KgVhbNYq3TBBDTVuJhynRqLwogzHRP",
+	"SCrsxacEwTLNCDrimVUizooJYcqUPeojOmccKmfD4qbHnlquW0nf5OxtF/vZCu+Wi/26covaB2qWiL94",
+	"SKfG/MVjVbr6bTRavcMyzsKFskHatnFL7dgOZYIwQSV9IEjkd9p7tt11teL9ijs6W/IEXu4ssDmv1Ru2",
+	"W++yrniJm02d1iY9OFcjr2zFYVDRiOub25EbuYnlJcjNAlSFoOLO6f4yuLUJRVtrcnsV5FcCGSamT7f3",
+	"xSr5Y1glyJACsmz0dW2U3iLS2AiQf/qattA4isy1tBlKeFb1h0ruRAsVrSspKwIESbJGytZLpA+nTN8n",
+	"pAWwVVe1uNZZMk5yBmRtQTSw65I593Jg+Elfv0sFOhgOp+w5EUK/co+wMaYGCHocT5m9c61QHZQiAFJY",
+	"/c0iJ7qIbHDxsLwU1gh7J9LIpky3a7ZobeuLvMa+q6g3G5t446jspSKuudXbNrPY+nHOZkH+qxlfG5hP",
+	"q3i2S+CuEYVwFEHtSLmX/0qnlHMn5h9WEPzZ7KRxFLl5boq2Xs1mUgLB9KB4bZlwCcN2i4Ut3QuDMiMP",
+	"tnWyohUVh6hFAExZRQJoZmsS6Wy0rYXh+khwuLok1YF2vWKwsBY4S2IiRH82qNdVcsLvM5584YWtvFDj",
+	"OSqzUP/l/PALF/yjcEF97CqMEMjqRawwj6jcIQ8rc1a1igmdqluSVNGWo7oqvQ47KT3CN4xL+CaELfwp",
+	"MxxKl9lFRH84LDpkw6s2UzUjD1xPtF3PgiU4XJhe33BT95QVCTkyw0zg4vqTotP2AF3gOdHZO4Fuahyg",
+	"/9GJxTQK1PIgNXYAdeetLFFhrBoFLfpJvyQFtoryc6Wx6m1BPI7s5YWQpwRfIx2obfN9FP20S+bWqBs2",
+	"3eTcLkhOQftKaGYaCt3P2za9K5vxj6p+hcBHARDEyBzEoAvsokF4u9dmv8Vr0+Xisj3He3J3t93+p80b",
+	"rrYxb4tNoFTRJ58hOJkG6V9Shz+v1GHYmuLEF3xXfb2G35YtmJ5bIuCqGrZyye29NWVTdlEk+49Mvax2",
+	"wwt9A9idw2IjuOfP5asD5JYPKA2xd+Mv0DJ1tjNGITSiGKEUCzFlujThf3Q3kqBMn3TnqjJfpeXPib60",
+	"0x4KYIVTVtyVBC0FYGDTBGXdyGV3kXL0KbPDKzRkSl1XurmkcVxc6VzB0PYA/YLje4UGC5wwV0CLe5qK",
+	"KYO+dkrVVogwl5QYSE2tuQPcnCPJ50QxzTaBU+rZ9bKLU9f9/hmVXvhrG2CNtEumcORACKdseuVcObwV",
+	"8Ptg2zc9MyCExJZT9oiXaCtQX1I2N9cWgxEEPiG9FzCUGsH4rIJtjd42kWFawLWl7UIvSTMT9I6EwdoS",
+	"eV8piPDO9BFc0QbQdP2rtPpz2vnUevjURcy6BnlOgGFFmzqDuXorOhNdqEPsdJerQVeGHbo6vCnE2lZc",
+	"Tk8f08Vnr2jUszd0uuuYNkll/6Mu/NT669j3yq5KnS/2j4NUO5b1Khpy+PwX8f9ZiX/HAOuyuirPdJcS",
+	"XZI5FYp7IqwEDLy11X46t62FFXI2o/PcNLowGkC15EdwU3IGYf2QM0ZCuP2R6pDBDVQiMSLEqCz5tveS",
+	"tpcpDdBYP6Y9Tca1D7EGMWUt/VdABSgqm65Obn6oFzZVgge0vFS7pwis3d7wGdUSfa4h3M3qjCrdB37T",
+	"WiOnRePmDHe1t+5L4dHvvPDoS83Rb1RzVG0/3EMG9rSKdz8q3ta3FMk5yaaAQb1tGpno75UgigW3bkbj",
+	"itfBbBNKmWnHoSu+QMwtcKRTxxhqdSxugQNS5OGiSF5xos8251hsg1nMjFBG2oOXoZjMdNdW3TGhKPDR",
+	"1mJPKahx8QIp+AmqpZxN+Y1KptZB8PuPonwpmXpuydTGjGt9DRUSKQnpjIYd/MgH3Zupp2SVa30lqvr8",
+	"oK/3p/j6u+WV7mj+uyi/+pSq3JdarM+XQf25Eh6fwWI2O726o2evwiww0ZWG0c6a0FbVnwDXNoG/AIID",
+	"+khtg9fgukhCUbRuSr3WFnpV+qgFDpgBeMkDZewG7QVhK7rRoTGzsICmZjStKbP+hJhgxZrdZEDdAvoR",
+	"i766Va0L329T1NVt0e9vWsa1uUX/exQDX+q6PitF8U9a0vWJzeNdiG1tnrBYCo5Wf3QjTjdAR1oaCJvP",
+	"W+itQZ7FAWL8UTFWo9SaToNbVzIjOFHYmbIfr68vTHiOoJjMcbiEq/H+8+pqoq1ptfPbysq2rfiFb0rH",
+	"KMzLY+GbVKCQZ7ogbcpMH2iT3FOCpSN5Adp6pHLBcyMblExwhMG2li5lDvz+cAieNe0JsNfyUIYC3QU9",
+	"gHo5sNshvj2CTvh+s6F9YG6ZC/wpC5x75tRP5qK5QMetzWVzAdrCiHG2k+Z3MQ0V6jMidGwbo4xENDPe",
+	"e8wgg3/KlATwkc6FL7YsI7NcENin0uO/3VfWwRUQrqj7ZDkw7mUTHZVAQNxfCZO64H1Rhn+vzBD2+pPz",
+	"wqJRc6ud3sLTFI3pG5KcKy/4bEagMkUC24FkhFKH0DTpGx5hXPdYq5PoYHigw1xn59e3F5fn303eBojO",
+	"lBmo0xn4DOlcrqzMbNgg1aN2U9QnPJy1mTrOZ8FsNeb/OOfzPDvjEoj2T263Iktpn9B6dVs8w2u2ufO7",
+	"90pDEZ0lsmMEdlAp+raCBN8TlOUsgILgDpvpm+E3w92HN7qWVa+rKyAP6kYCZQdFg9w1gXlRy4Urevei",
+	"BC+htr6M53Zjs5k7NUaQq2vXW1yC4xeNON2MwKL2Q3KdHl3UG7RN3SdVC1xeZGUGuOlH/LjgKMERUbzO",
+	"wqZVNqRTknV2+Ezqi58sQJA1+fT+6f8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -99,7 +99,9 @@ func (c *keyCache) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		case k.Scope != store.ScopeFullAccess:
 			return newError(http.StatusForbidden, CodeNoAccess, "The API key does not have access to this operation.")
 		}
-		ec.SetRequest(req.WithContext(context.WithValue(req.Context(), principalKey{}, Principal{AppID: k.AppID, KeyID: k.ID})))
+		ctx := context.WithValue(req.Context(), principalKey{}, Principal{AppID: k.AppID, KeyID: k.ID})
+		ctx = store.WithActor(ctx, store.Actor{KeyID: k.ID, RequestID: ec.Response().Header().Get(echo.HeaderXRequestID)})
+		ec.SetRequest(req.WithContext(ctx))
 		return next(ec)
 	}
 }

@@ -142,6 +142,13 @@ func (f *faultStore) GetProbe(ctx context.Context, app, slug string) (store.Prob
 	return f.Store.GetProbe(ctx, app, slug)
 }
 
+func (f *faultStore) ListAuditEvents(ctx context.Context, app string, q store.AuditQuery) ([]store.AuditEvent, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f.Store.ListAuditEvents(ctx, app, q)
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode string) gen.ErrorResponse {
@@ -252,6 +259,7 @@ func contract(t *testing.T, st store.Store) {
 	contractProbes(t, c)
 	contractETags(t, c)
 	contractIdempotency(t, c)
+	contractAudit(t, c)
 
 	// Delete: 200, 404, 400.
 	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)
@@ -522,6 +530,27 @@ func contractIdempotency(t *testing.T, c *gen.ClientWithResponses) {
 	long, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, &gen.McpServersControllerCreateMcpServerParams{IdempotencyKey: ptr(strings.Repeat("k", 256))},
 		gen.CreateMcpServerDto{Name: "L", Slug: "long-key", Url: "https://l.example.com"})
 	wantError(t, long.StatusCode(), long.Body, http.StatusBadRequest, server.CodeValidation)
+}
+
+// contractAudit: the writes above left events, with this request's key and id.
+func contractAudit(t *testing.T, c *gen.ClientWithResponses) {
+	t.Helper()
+	ctx := context.Background()
+	r, _ := c.AuditControllerGetAuditEventsWithResponse(ctx, &gen.AuditControllerGetAuditEventsParams{Limit: ptr(5)})
+	if r.StatusCode() != http.StatusOK || len(r.JSON200.Data) != 5 || r.JSON200.Meta.Next == nil || r.JSON200.Data[0].KeyId == "" || r.JSON200.Data[0].RequestId == "" {
+		t.Fatalf("audit events: %d %s", r.StatusCode(), r.Body)
+	}
+	older, _ := c.AuditControllerGetAuditEventsWithResponse(ctx, &gen.AuditControllerGetAuditEventsParams{Limit: ptr(5), Before: &r.JSON200.Meta.Next.Before})
+	if older.StatusCode() != http.StatusOK || len(older.JSON200.Data) == 0 || older.JSON200.Data[0].Id >= r.JSON200.Data[4].Id {
+		t.Fatalf("older audit events: %s", older.Body)
+	}
+	act := gen.McpServerCreate
+	f, _ := c.AuditControllerGetAuditEventsWithResponse(ctx, &gen.AuditControllerGetAuditEventsParams{Limit: ptr(100), Action: &act, Target: ptr("mcp_server:weather-server")})
+	if f.StatusCode() != http.StatusOK || len(f.JSON200.Data) != 1 || f.JSON200.Data[0].Before != nil || f.JSON200.Data[0].After["Name"] != "Weather Server" {
+		t.Fatalf("filtered audit events: %s", f.Body)
+	}
+	bad, _ := c.AuditControllerGetAuditEventsWithResponse(ctx, &gen.AuditControllerGetAuditEventsParams{Before: ptr(int64(0))})
+	wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, server.CodeValidation)
 }
 
 // TestIdempotencyConcurrent: 20 concurrent creates with one key make one record and get 20

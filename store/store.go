@@ -121,6 +121,7 @@ type Store interface {
 	AgentStore
 	ProbeStore
 	IdempotencyStore
+	AuditStore
 }
 
 // PoolStats is what a store with connection pools reports, for metrics.

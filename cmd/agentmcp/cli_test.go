@@ -149,6 +149,20 @@ func TestCLI(t *testing.T) {
 	if code != 0 || out != "deleted git\n" {
 		t.Fatalf("delete: %d %q", code, out)
 	}
+
+	// The audit trail of all that, oldest first; filters; JSON lines.
+	out, _, code = cli(t, p, key, "audit", "tail", "--limit", "100")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	// The first write was serve's own: the key it made at first start (no key, no request).
+	if code != 0 || !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[1], "api_key.create") ||
+		!strings.Contains(lines[2], "mcp_server.create") || !strings.Contains(lines[2], "mcp_server:weather") ||
+		!strings.Contains(lines[len(lines)-1], "mcp_server.delete") || !strings.Contains(out, "agent.mcp_add") {
+		t.Fatalf("audit tail:\n%s", out)
+	}
+	out, _, code = cli(t, p, key, "audit", "tail", "--target", "mcp_server:git", "-o", "json")
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"action":"mcp_server.delete"`) {
+		t.Fatalf("audit tail --target -o json:\n%s", out)
+	}
 	p.stop(t, syscall.SIGTERM)
 }
 

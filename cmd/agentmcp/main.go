@@ -38,7 +38,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), appsCmd(), keysCmd(), migrateCmd(), serversCmd(), agentsCmd())
+	root.AddCommand(serveCmd(), appsCmd(), keysCmd(), migrateCmd(), serversCmd(), agentsCmd(), auditCmd())
 	return root
 }
 

@@ -339,6 +339,7 @@ func Ops(slug, uid string) []Op {
 		{"AgentBuilderController_addMcpServersToAgent", http.MethodPatch, agents + "/" + uid + "/mcp/add", `{"mcps":["` + slug + `"]}`},
 		{"AgentBuilderController_removeMcpServersFromAgent", http.MethodPatch, agents + "/" + uid + "/mcp/remove", `{"mcps":["` + slug + `"]}`},
 		{"AgentBuilderController_getEnabledItems", http.MethodGet, agents + "/" + uid + "/enabled-items", ""},
+		{"AuditController_getAuditEvents", http.MethodGet, "/ai-agents/agent-builder/audit-events", ""},
 	}
 }
 

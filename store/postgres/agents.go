@@ -117,8 +117,10 @@ func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, er
 		if err := appendServers(ctx, tx, a.AppID, a.UID, store.Dedup(a.MCPServers)); err != nil {
 			return err
 		}
-		out, err = getAgent(ctx, tx, a.AppID, a.UID, false)
-		return err
+		if out, err = getAgent(ctx, tx, a.AppID, a.UID, false); err != nil {
+			return err
+		}
+		return audit(ctx, tx, a.AppID, store.AuditAgentCreate, store.AgentTarget(a.UID), nil, out)
 	})
 	return out, err
 }
@@ -173,8 +175,10 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 			store.NowMillis(), appID, uid); err != nil {
 			return err
 		}
-		out, err = getAgent(ctx, tx, appID, uid, false)
-		return err
+		if out, err = getAgent(ctx, tx, appID, uid, false); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditAgentUpdate, store.AgentTarget(uid), cur, out)
 	})
 	return out, err
 }
@@ -188,8 +192,10 @@ func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
 		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "DELETE FROM agents WHERE app_id = $1 AND uid = $2", appID, uid)
-		return err
+		if _, err = tx.Exec(ctx, "DELETE FROM agents WHERE app_id = $1 AND uid = $2", appID, uid); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditAgentDelete, store.AgentTarget(uid), cur, nil)
 	})
 }
 
@@ -226,8 +232,10 @@ func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs [
 		if err := touchAgent(ctx, tx, appID, uid); err != nil {
 			return err
 		}
-		out, err = getAgent(ctx, tx, appID, uid, false)
-		return err
+		if out, err = getAgent(ctx, tx, appID, uid, false); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditAgentAttach, store.AgentTarget(uid), cur, out)
 	})
 	return out, err
 }
@@ -250,8 +258,10 @@ func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs [
 		if err := touchAgent(ctx, tx, appID, uid); err != nil {
 			return err
 		}
-		out, err = getAgent(ctx, tx, appID, uid, false)
-		return err
+		if out, err = getAgent(ctx, tx, appID, uid, false); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditAgentDetach, store.AgentTarget(uid), cur, out)
 	})
 	return out, err
 }

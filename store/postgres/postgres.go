@@ -296,7 +296,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("app %q: %w", k.AppID, store.ErrNotFound)
 		}
-		return nil
+		return audit(ctx, tx, k.AppID, store.AuditKeyCreate, store.KeyTarget(k.ID), nil, k)
 	})
 }
 
@@ -319,13 +319,21 @@ func (s *Store) ListAPIKeys(ctx context.Context, appID string) ([]store.APIKey, 
 }
 
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	var revoked int64
-	err := s.pool.QueryRow(ctx, `UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END
-		WHERE id = $2 RETURNING revoked_at`, store.NowMillis(), id).Scan(&revoked)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("key %q: %w", id, store.ErrNotFound)
-	}
-	return wrap(err)
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		k, err := scanKey(tx.QueryRow(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE id = $1 FOR UPDATE", id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("key %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil || k.RevokedAt != 0 {
+			return err
+		}
+		after := k
+		after.RevokedAt = store.NowMillis()
+		if _, err := tx.Exec(ctx, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2", after.RevokedAt, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, k.AppID, store.AuditKeyRevoke, store.KeyTarget(id), k, after)
+	})
 }
 
 const serverColumns = "app_id, slug, name, description, url, icon, created_at, updated_at"
@@ -395,7 +403,7 @@ func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewM
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("mcp server %q: %w", in.Slug, store.ErrConflict)
 		}
-		return nil
+		return audit(ctx, tx, appID, store.AuditServerCreate, store.ServerTarget(in.Slug), nil, m)
 	})
 	if err != nil {
 		return store.MCPServer{}, err
@@ -435,7 +443,7 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 			return err
 		}
 		out = next
-		return nil
+		return audit(ctx, tx, appID, store.AuditServerUpdate, store.ServerTarget(slug), cur, next)
 	})
 	return out, err
 }
@@ -462,8 +470,10 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM mcp_servers WHERE app_id = $1 AND slug = $2", appID, slug); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "UPDATE apps SET servers = servers - 1 WHERE id = $1", appID)
-		return err
+		if _, err := tx.Exec(ctx, "UPDATE apps SET servers = servers - 1 WHERE id = $1", appID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditServerDelete, store.ServerTarget(slug), cur, nil)
 	})
 }
 

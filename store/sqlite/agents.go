@@ -133,8 +133,10 @@ func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, er
 		if err := appendServers(ctx, tx, a.AppID, a.UID, store.Dedup(a.MCPServers)); err != nil {
 			return err
 		}
-		out, err = getAgent(ctx, tx, a.AppID, a.UID)
-		return err
+		if out, err = getAgent(ctx, tx, a.AppID, a.UID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, a.AppID, store.AuditAgentCreate, store.AgentTarget(a.UID), nil, out)
 	})
 	return out, err
 }
@@ -183,31 +185,27 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 			store.NowMillis(), appID, uid); err != nil {
 			return err
 		}
-		out, err = getAgent(ctx, tx, appID, uid)
-		return err
+		if out, err = getAgent(ctx, tx, appID, uid); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditAgentUpdate, store.AgentTarget(uid), cur, out)
 	})
 	return out, err
 }
 
 func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
 	return s.inTx(ctx, func(tx querier) error {
-		if store.HasIfMatch(ctx) {
-			cur, err := getAgent(ctx, tx, appID, uid)
-			if err != nil {
-				return err
-			}
-			if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
-				return err
-			}
-		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM agents WHERE app_id = ? AND uid = ?", appID, uid)
+		cur, err := getAgent(ctx, tx, appID, uid)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("agent %q: %w", uid, store.ErrNotFound)
+		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+			return err
 		}
-		return nil
+		if _, err := tx.ExecContext(ctx, "DELETE FROM agents WHERE app_id = ? AND uid = ?", appID, uid); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditAgentDelete, store.AgentTarget(uid), cur, nil)
 	})
 }
 
@@ -245,8 +243,10 @@ func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs [
 		if err := touchAgent(ctx, tx, appID, uid); err != nil {
 			return err
 		}
-		out, err = getAgent(ctx, tx, appID, uid)
-		return err
+		if out, err = getAgent(ctx, tx, appID, uid); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditAgentAttach, store.AgentTarget(uid), cur, out)
 	})
 	return out, err
 }
@@ -269,8 +269,10 @@ func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs [
 		if err := touchAgent(ctx, tx, appID, uid); err != nil {
 			return err
 		}
-		out, err = getAgent(ctx, tx, appID, uid)
-		return err
+		if out, err = getAgent(ctx, tx, appID, uid); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditAgentDetach, store.AgentTarget(uid), cur, out)
 	})
 	return out, err
 }

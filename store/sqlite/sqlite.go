@@ -260,9 +260,11 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 		if n == 0 {
 			return fmt.Errorf("app %q: %w", k.AppID, store.ErrNotFound)
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?, ?, 0)",
-			k.ID, k.AppID, string(k.Scope), k.Hash[:], k.Prefix, k.CreatedAt)
-		return err
+		if _, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+keyColumns+") VALUES (?, ?, ?, ?, ?, ?, 0)",
+			k.ID, k.AppID, string(k.Scope), k.Hash[:], k.Prefix, k.CreatedAt); err != nil {
+			return err
+		}
+		return audit(ctx, tx, k.AppID, store.AuditKeyCreate, store.KeyTarget(k.ID), nil, k)
 	})
 }
 
@@ -312,20 +314,21 @@ func (s *Store) ListAPIKeys(ctx context.Context, appID string) ([]store.APIKey, 
 }
 
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	res, err := s.wq.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", store.NowMillis(), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var exists int
-		if err := s.wq.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys WHERE id = ?", id).Scan(&exists); err != nil {
-			return err
-		}
-		if exists == 0 {
+	return s.inTx(ctx, func(tx querier) error {
+		k, err := scanKey(tx.QueryRowContext(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE id = ?", id))
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("key %q: %w", id, store.ErrNotFound)
 		}
-	}
-	return nil
+		if err != nil || k.RevokedAt != 0 {
+			return err
+		}
+		after := k
+		after.RevokedAt = store.NowMillis()
+		if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", after.RevokedAt, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, k.AppID, store.AuditKeyRevoke, store.KeyTarget(id), k, after)
+	})
 }
 
 const serverColumns = "app_id, slug, name, description, url, icon, created_at, updated_at"
@@ -381,7 +384,7 @@ func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewM
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("mcp server %q: %w", in.Slug, store.ErrConflict)
 		}
-		return nil
+		return audit(ctx, tx, appID, store.AuditServerCreate, store.ServerTarget(in.Slug), nil, m)
 	})
 	if err != nil {
 		return store.MCPServer{}, err
@@ -421,24 +424,22 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 			return err
 		}
 		out = next
-		return nil
+		return audit(ctx, tx, appID, store.AuditServerUpdate, store.ServerTarget(slug), cur, next)
 	})
 	return out, err
 }
 
 func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 	return s.inTx(ctx, func(tx querier) error {
-		if store.HasIfMatch(ctx) {
-			cur, err := scanServer(tx.QueryRowContext(ctx, serverSelect+" WHERE s.app_id = ? AND s.slug = ?", appID, slug))
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
-			}
-			if err != nil {
-				return err
-			}
-			if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
-				return err
-			}
+		cur, err := scanServer(tx.QueryRowContext(ctx, serverSelect+" WHERE s.app_id = ? AND s.slug = ?", appID, slug))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
+			return err
 		}
 		// The foreign key removes the attachments; the agents that had one change.
 		if _, err := tx.ExecContext(ctx, `UPDATE agents SET updated_at = MAX(?, updated_at + 1)
@@ -453,8 +454,10 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE apps SET servers = servers - 1 WHERE id = ?", appID)
-		return err
+		if _, err := tx.ExecContext(ctx, "UPDATE apps SET servers = servers - 1 WHERE id = ?", appID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, appID, store.AuditServerDelete, store.ServerTarget(slug), cur, nil)
 	})
 }
 

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"ServerLimit", testServerLimit},
 		{"IfMatch", testIfMatch},
 		{"Idempotency", testIdempotency},
+		{"Audit", testAudit},
 		{"ClaimProbes", testClaimProbes},
 	}
 	for _, tc := range tests {

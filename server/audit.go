@@ -1,0 +1,53 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/store"
+)
+
+func (h *handler) AuditControllerGetAuditEvents(ctx context.Context, req gen.AuditControllerGetAuditEventsRequestObject) (gen.AuditControllerGetAuditEventsResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := store.AuditQuery{Limit: defaultLimit, Target: deref(req.Params.Target)}
+	if req.Params.Limit != nil {
+		q.Limit = *req.Params.Limit
+	}
+	if req.Params.Before != nil {
+		q.Before = *req.Params.Before
+	}
+	if req.Params.Action != nil {
+		q.Action = string(*req.Params.Action)
+	}
+	events, err := h.st.ListAuditEvents(ctx, app, q)
+	if err != nil {
+		return nil, storeError(err, CodeInternal, "")
+	}
+	out := gen.AuditControllerGetAuditEvents200JSONResponse{Data: make([]gen.AuditEvent, len(events))}
+	for i, e := range events {
+		w := gen.AuditEvent{Id: e.ID, AppId: e.AppID, KeyId: e.KeyID, Action: gen.AuditAction(e.Action), Target: e.Target, At: e.At, RequestId: e.RequestID}
+		for _, f := range []struct {
+			src []byte
+			dst *map[string]any
+		}{{e.Before, &w.Before}, {e.After, &w.After}} {
+			if f.src != nil {
+				if err := json.Unmarshal(f.src, f.dst); err != nil {
+					return nil, fmt.Errorf("audit event %d: %w", e.ID, err)
+				}
+			}
+		}
+		out.Data[i] = w
+	}
+	out.Meta.Current.Limit, out.Meta.Current.Count = q.Limit, len(events)
+	if len(events) > 0 {
+		out.Meta.Next = &struct {
+			Before int64 `json:"before"`
+		}{Before: events[len(events)-1].ID}
+	}
+	return out, nil
+}
