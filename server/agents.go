@@ -153,9 +153,6 @@ func (h *handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 		p.RagVersion = (*string)(b.RagVersion)
 	}
 	a, err := h.st.UpdateAgent(ifMatch(ctx, req.Params.IfMatch), app, req.Uid, p)
-	if perr := preconditionError(err); perr != nil {
-		return nil, perr
-	}
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcpServers")
 	}
@@ -170,9 +167,6 @@ func (h *handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen
 		return nil, err
 	}
 	if err := h.st.DeleteAgent(ifMatch(ctx, req.Params.IfMatch), app, req.Uid); err != nil {
-		if perr := preconditionError(err); perr != nil {
-			return nil, perr
-		}
 		return nil, agentError(err, req.Uid, "")
 	}
 	return gen.AgentBuilderControllerDeleteAgent200JSONResponse{Success: true, Message: "Agent deleted successfully"}, nil

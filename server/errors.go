@@ -73,6 +73,8 @@ func storeError(err error, notFoundCode, what string) error {
 		return newError(http.StatusNotFound, notFoundCode, "%s does not exist.", what)
 	case errors.Is(err, store.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "The store is unavailable; try again.", Err: err}
+	case errors.Is(err, store.ErrPreconditionFailed):
+		return newError(http.StatusPreconditionFailed, CodePreconditionFailed, "The resource changed since the given ETag; nothing was written.")
 	}
 	return err
 }

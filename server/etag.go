@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/agentmcp/agentmcp/store"
@@ -57,11 +55,4 @@ func noneMatch(header *string, version string) bool {
 		}
 	}
 	return false
-}
-
-func preconditionError(err error) error {
-	if errors.Is(err, store.ErrPreconditionFailed) {
-		return newError(http.StatusPreconditionFailed, CodePreconditionFailed, "The resource changed since the given ETag; nothing was written.")
-	}
-	return nil
 }

@@ -114,9 +114,6 @@ func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 	m, err := h.st.UpdateMCPServer(ifMatch(ctx, req.Params.IfMatch), app, req.Slug, store.MCPServerPatch{
 		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon,
 	})
-	if perr := preconditionError(err); perr != nil {
-		return nil, perr
-	}
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
@@ -134,9 +131,6 @@ func (h *handler) McpServersControllerDeleteMcpServer(ctx context.Context, req g
 		return nil, err
 	}
 	if err := h.st.DeleteMCPServer(ifMatch(ctx, req.Params.IfMatch), app, req.Slug); err != nil {
-		if perr := preconditionError(err); perr != nil {
-			return nil, perr
-		}
 		return nil, serverNotFound(err, req.Slug)
 	}
 	return gen.McpServersControllerDeleteMcpServer200JSONResponse{Success: true, Message: "MCP server deleted successfully"}, nil
