@@ -33,12 +33,6 @@ func WithIfMatch(ctx context.Context, match func(version string) bool) context.C
 	return context.WithValue(ctx, ifMatchKey{}, match)
 }
 
-// HasIfMatch reports whether ctx carries a condition.
-func HasIfMatch(ctx context.Context) bool {
-	_, ok := ctx.Value(ifMatchKey{}).(func(string) bool)
-	return ok
-}
-
 // CheckIfMatch returns ErrPreconditionFailed if ctx's condition rejects version.
 func CheckIfMatch(ctx context.Context, version string) error {
 	if match, ok := ctx.Value(ifMatchKey{}).(func(string) bool); ok && !match(version) {

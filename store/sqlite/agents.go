@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -161,7 +162,7 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 			if err := checkServers(ctx, tx, appID, *p.MCPServers); err != nil {
 				return err
 			}
-			if fmt.Sprint(want) != fmt.Sprint(cur.MCPServers) {
+			if !slices.Equal(want, cur.MCPServers) {
 				if _, err := tx.ExecContext(ctx, "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?", appID, uid); err != nil {
 					return err
 				}
@@ -210,7 +211,7 @@ func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
 }
 
 func (s *Store) ListAgents(ctx context.Context, appID string, p store.Page) ([]store.Agent, error) {
-	return listPage(ctx, s.r, "SELECT "+agentColumns+" FROM agents a WHERE a.app_id = ?", "a.", appID, p, scanAgent)
+	return listPage(ctx, s.rq, "SELECT "+agentColumns+" FROM agents a WHERE a.app_id = ?", "a.", appID, p, scanAgent)
 }
 
 func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
