@@ -9,6 +9,7 @@ import (
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
 	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -24,7 +25,7 @@ func TestClient(t *testing.T) {
 	}
 	_, err = c.CreateServer(ctx, client.CreateMCPServer{Name: "One", Slug: "one", Url: "https://one.example.com"})
 	var ce *client.Error
-	if !errors.Is(err, client.ErrConflict) || !errors.As(err, &ce) || ce.Code != server.CodeSlugAlreadyExists || ce.Status != 409 {
+	if !errors.Is(err, client.ErrConflict) || !errors.As(err, &ce) || ce.Code != httpx.CodeSlugAlreadyExists || ce.Status != 409 {
 		t.Fatalf("duplicate: %v", err)
 	}
 	if _, err := c.GetServer(ctx, "missing"); !errors.Is(err, client.ErrNotFound) || errors.Is(err, client.ErrConflict) {

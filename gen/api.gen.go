@@ -302,20 +302,59 @@ type AgentResponse struct {
 // AuditAction defines model for AuditAction.
 type AuditAction string
 
+// AuditAgent defines model for AuditAgent.
+type AuditAgent struct {
+	ApiTools            []string               `json:"apiTools"`
+	AppId               string                 `json:"appId"`
+	CreatedAt           int64                  `json:"createdAt"`
+	Description         string                 `json:"description"`
+	Files               []string               `json:"files"`
+	FrontendActions     []string               `json:"frontendActions"`
+	Icon                string                 `json:"icon"`
+	Instruction         string                 `json:"instruction"`
+	IsActive            bool                   `json:"isActive"`
+	LastMessageAt       *int64                 `json:"lastMessageAt"`
+	McpServers          []string               `json:"mcpServers"`
+	MetaData            map[string]interface{} `json:"metaData"`
+	Model               string                 `json:"model"`
+	ModelMetaData       map[string]interface{} `json:"modelMetaData"`
+	Name                string                 `json:"name"`
+	OtherKbIntegrations []string               `json:"otherKbIntegrations"`
+	RagVersion          string                 `json:"ragVersion"`
+	Tools               []string               `json:"tools"`
+	Uid                 string                 `json:"uid"`
+	UpdatedAt           int64                  `json:"updatedAt"`
+	Websites            []string               `json:"websites"`
+}
+
+// AuditApiKey defines model for AuditApiKey.
+type AuditApiKey struct {
+	AppId     string `json:"appId"`
+	CreatedAt int64  `json:"createdAt"`
+	Id        string `json:"id"`
+
+	// Prefix The first characters of the key
+	Prefix string `json:"prefix"`
+
+	// RevokedAt 0 while the key is active.
+	RevokedAt int64  `json:"revokedAt"`
+	Scope     string `json:"scope"`
+}
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	Action AuditAction `json:"action"`
 
-	// After The record after the write; `null` for a delete.
-	After map[string]interface{} `json:"after"`
-	AppId string                 `json:"appId"`
+	// After The record as it was before the write (`before`; `null` for a create) or after it (`after`; `null` for a delete), in the shape it has on the wire: an MCP server, an agent or an API key (never its secret or hash).
+	After *AuditRecord `json:"after"`
+	AppId string       `json:"appId"`
 
 	// At Unix timestamp in milliseconds.
 	At int64 `json:"at"`
 
-	// Before The record before the write; `null` for a create.
-	Before map[string]interface{} `json:"before"`
-	Id     int64                  `json:"id"`
+	// Before The record as it was before the write (`before`; `null` for a create) or after it (`after`; `null` for a delete), in the shape it has on the wire: an MCP server, an agent or an API key (never its secret or hash).
+	Before *AuditRecord `json:"before"`
+	Id     int64        `json:"id"`
 
 	// KeyId The API key that made the write; `""` for the command line.
 	KeyId string `json:"keyId"`
@@ -339,6 +378,24 @@ type AuditEventList struct {
 			Before int64 `json:"before"`
 		} `json:"next,omitempty"`
 	} `json:"meta"`
+}
+
+// AuditMcpServer defines model for AuditMcpServer.
+type AuditMcpServer struct {
+	UnderscoreId string `json:"_id"`
+	AppId        string `json:"appId"`
+	CreatedAt    int64  `json:"createdAt"`
+	Description  string `json:"description"`
+	Icon         string `json:"icon"`
+	Name         string `json:"name"`
+	Slug         string `json:"slug"`
+	UpdatedAt    int64  `json:"updatedAt"`
+	Url          string `json:"url"`
+}
+
+// AuditRecord The record as it was before the write (`before`; `null` for a create) or after it (`after`; `null` for a delete), in the shape it has on the wire: an MCP server, an agent or an API key (never its secret or hash).
+type AuditRecord struct {
+	union json.RawMessage
 }
 
 // CreateAgentDto defines model for CreateAgentDto.
@@ -440,7 +497,17 @@ type ErrorDetail struct {
 
 // ErrorResponse defines model for ErrorResponse.
 type ErrorResponse struct {
-	// Code Stable machine-readable error code.
+	// Code Stable machine-readable error code. Every code, with its status:
+	// `ERR_VALIDATION` 400, `ERR_INVALID_JSON` 400, `ERR_LIMIT_REACHED` 400,
+	// `ERR_MCP_SERVER_NOT_FOUND` 404 (400 when an agent names unknown servers),
+	// `AUTH_ERR_EMPTY_APIKEY` 401, `AUTH_ERR_APIKEY_NOT_FOUND` 401, `AUTH_ERR_NO_ACCESS` 403,
+	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
+	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
+	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
+	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
+	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
+	// `ERR_RATE_LIMITED` 429, `ERR_INTERNAL` 500, `ERR_UNAVAILABLE` 503.
+	//
 	//
 	// Example: ERR_VALIDATION
 	Code string `json:"code"`
@@ -885,6 +952,94 @@ type McpServersControllerCreateMcpServerJSONRequestBody = CreateMcpServerDto
 
 // McpServersControllerUpdateMcpServerJSONRequestBody defines body for McpServersControllerUpdateMcpServer for application/json ContentType.
 type McpServersControllerUpdateMcpServerJSONRequestBody = UpdateMcpServerDto
+
+// AsAuditMcpServer returns the union data inside the AuditRecord as a AuditMcpServer
+func (t AuditRecord) AsAuditMcpServer() (AuditMcpServer, error) {
+	var body AuditMcpServer
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuditMcpServer overwrites any union data inside the AuditRecord as the provided AuditMcpServer
+func (t *AuditRecord) FromAuditMcpServer(v AuditMcpServer) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuditMcpServer performs a merge with any union data inside the AuditRecord, using the provided AuditMcpServer
+func (t *AuditRecord) MergeAuditMcpServer(v AuditMcpServer) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuditAgent returns the union data inside the AuditRecord as a AuditAgent
+func (t AuditRecord) AsAuditAgent() (AuditAgent, error) {
+	var body AuditAgent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuditAgent overwrites any union data inside the AuditRecord as the provided AuditAgent
+func (t *AuditRecord) FromAuditAgent(v AuditAgent) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuditAgent performs a merge with any union data inside the AuditRecord, using the provided AuditAgent
+func (t *AuditRecord) MergeAuditAgent(v AuditAgent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAuditApiKey returns the union data inside the AuditRecord as a AuditApiKey
+func (t AuditRecord) AsAuditApiKey() (AuditApiKey, error) {
+	var body AuditApiKey
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuditApiKey overwrites any union data inside the AuditRecord as the provided AuditApiKey
+func (t *AuditRecord) FromAuditApiKey(v AuditApiKey) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuditApiKey performs a merge with any union data inside the AuditRecord, using the provided AuditApiKey
+func (t *AuditRecord) MergeAuditApiKey(v AuditApiKey) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t AuditRecord) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *AuditRecord) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -10567,153 +10722,160 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcuM2luiroLhbFXuXlmW3s5vItTWluJXEN/4qfySTavWYMAlJGJMAhwDt1vR11X2I+4T3SW7hACDB",
-	"L4my3ZNO0vmRtiQSODg4ON/n4KMX8iTljDApvNFHj3zASRoT+Hs8J0yqPx5wnBP1B07pNeex8Ebv3vse",
-	"TtPjyBt5yXIHp+kOjTzfCzOCJYnG0hvt/few/M/3IiLCjKaScuaNvDFakDid5TESeZryTCIMs/nejML0",
-	"aoIZzxIsJYmOmZBZHpp3f+U5whlBuBgDC0GFxPr9jDNJWDSGx81INIQ3F1KmYrS7a1Y5CHmyq34apGzu",
-	"+R7dYBoq1AQPxBvJLCe+F2MhT4kQeE7U4lkex76XhOkVyR5IpsDwHgmWC5LtCPjKe+97CZH4LZbYG318",
-	"8r2ERyT2Rt48lTsHfCehjHrm29PKgwwnxBt5VwZzY4M5rkb/6e6YSTLPsLP6DM9/JpnQy3rY93xPlruY",
-	"U7WHgP2dPKfRzt7+mwPP9/I06tjJR3InqNSb9PTke6d2lRVauaUV2rhNljtJmNrFv5R6ThVW0JHa6g8S",
-	"XWRc8pDHqBi934YbRJ4u0enRBbqyL4s4n2vIKhB3YyTPYmeyJEwH7oRCEO9JIWpBcAS08NGbXOO5+re6",
-	"riuZcTZHhEkql0jiOeIzJBcEwNNwIJ7po4K2qBToQe/r9gBdERYhKtEdDu8RZVMWHM92TrEMFwGSHIUL",
-	"zOZEvR2RmEiCOIuXSC6wtGP46kfKkHrvjDPivDwnEr0ZHqDHBWFTxrhcUDY3Q0aDKVM4CxckwQ4L8Ube",
-	"1KvgaTCceor2lqn6UciMsrlGTIoznBBpcDOezeiHJnKuOUrxnDKsgFeYyIjIYyl8lAsCWALaUyjDagSE",
-	"BUozkiq8KKSl6q8BHHNv5P0jJ9myJAF4o7oMlifq1JohNMWqP943l+B7RyXltsB9RxSMEXqkcmGAm/HM",
-	"Lody1gVWeSBc0DRf9EYeZfK/1FlVrCJR4A4L2KjiAiQD4I4jkqRcEhYufyLLJoSn+J4IwKCeDwk8I2rf",
-	"MyKz5Qh+ETgh6J4s9RqKb+54pL+iDO0foAXPM6HIRUyZemZGMyHVRqWcCYLwHFOGtmCIwIFq55KkMV6S",
-	"aIQUNw22EWYReswUl0GG3A7VpFNWhQMzYHoaDCrQwf4+CiaXl7fHbyenF+fXk7OjX29/mvx6ezm5uZq8",
-	"DQaKZYR5lqkDlJF/5EQoUGEszvTACb4n8AHmH6CfyFKAIEgJUBHAtiBxpA6LWmSEJb7DguiDANuoT3q5",
-	"j+5a1Ra4u5ngDyeEzeXCG+1//TVspv2810ZqxzM4mM1tPFcnGocSUc00MiJ4noXkK4HskhXbUXhSy9Os",
-	"RRC0xTMU/EewfYgAmY9UEHSwZxB5cTk5Oj97e3x9fH52+/34+GTyNgAMWC5ABSBKkpKIG6s3jKhr2XvD",
-	"/YP2lSo+1LHaMROPJNNsicoFzyXChg6et/xV4Jf8cNM1nNCEyrYj90GdWMTy5E4x9ZnlZubY5RkDekvx",
-	"nHQxhxiGduGJyAznsZJPQ18Bp5nCnhJRBYvYa2URVyDyGvIozltEUAFPiuWiBAekpu+pU0UzElnFqITu",
-	"3zMy80bev+2WKueu/lXswvwKkBulNtThuGH0HzlBNFKScUY1whRQVmlsAScHjeJF0Dyp9zXrKhXiI85m",
-	"MQ1hT0NQNaVWjdOYhsDMd/8uFNSOJFRPRgoodaLGP0zOrm/HJ5eT8dtfbyd/Pb66vvJ8j2QZz7yRV4yv",
-	"1EPQJ4HYjdAHTpXTCE09ozhPPYTjjOBoicgHKqRQ2yMklrk4gkkPht8+9V34RAFxadasMVDdCQsd+n//",
-	"5//CDihYqvNbtuhgBG0FXStX5+7J16g94/J7nrPohag9O7++/f785uytg9UzLpEeu4JWwKmLyohriaPX",
-	"0kTlweuhsgAJcMm4u8MKf3P6QBjgdw1Ci/UaXH6Ho0st2p6NyJ/HJ8dvx4rnewpsiSmYCx+9GSWx0trh",
-	"kLmoNPwFadaHYmCLitfueU/vy334DkfIAue+/jOOaaSXNsM0VpqAmmKEVoxb35vh6+2NAybszkMJHqzE",
-	"4L9EU+Aj8kCyJUozfheTBMVUSAJbFxj8Bdv+lCU4VtobidD/ujo/M8Mcn8FAt+qrYFvp4T7izChjvt37",
-	"rwQCjq94X8mMxZTpQU6OT4+vby8n46MfJ28DH+0N/eFwiO6WyEiFbaWfVMjjht0z/shOw/TZhHJ6dHF7",
-	"Nbn8eXJZOXZtJJOEqRjsVXZ96jGekqnXi0ScNaOIl4d0hPTII1QM91lRxraP+uz6lPHMtfOUOBXaQHNX",
-	"280M2rYiUMMygvR+gEaR602H8S1JvFimXZ3c/LC5SHNWC1xPgYSmNT/JbyzfAKa+Aq4FDYYnf8+zOxpF",
-	"hD0LxeOb6x9v1QRn57fjo6PJlYvdcmgXvdcLgsYXx2DRFEJtgR8IwmFIBOiZcqF04ZRkhQ1axeub18Nr",
-	"AWSBWAtcjMN7bXwGszyOxwBdgETIU4K2gubSDUarRu0lUQb2s+m33Vx0kHzD0owryPBdTNAEHDQ1fFOB",
-	"amYeesTCNfyNsWrsTjBWGkjf3389pLcBbfDfG1iwqLZW2dRmO5gkGcPxRCPsuftwdj25PBufOJi3Axv3",
-	"HNITuKgvnjC8BN6sI/br1xQCrTAVbF0vIdgeoLdaDIL3IObzuUWuNk81FdDIR4xof5Yy+0gE+HyxLtwh",
-	"mVcrxA5HbuHDv6VyXJcVpYYMHHozqbhdQfF5dsblRcbvXsBA1NgXl+ffTV6K4wVWKEYiBz44y2PQKAla",
-	"ks8A4YDqVXgFHzLjBmY+Q1TqpZCIRGoN5u0SXWYvLvAy5ji65vwEZ3Py7H24GP96cj5+e3t9fn57Mr78",
-	"YeJsh1XbDCO85hzpyepy02XQytSI1VOZ0sUY2hsefPP1f/8XultK0lRF9l5RZBqUlHAWorMOH3jD99Ap",
-	"/c6gt4EFi+WMhJxFVM3wPZhZz0d00y/ooNqdCJmZmljW/jkbR0CCspA4B3tyjedNDL+ifGyBssCx9VlC",
-	"FIZqttfhVTTxE4v7Fofp9mHhLlVStvCXPvmekiA0JDcMP2AaK0H97C25ORv/PD4+GX934lK9mQC5M9S3",
-	"QkieEbXKvHzoEMlsqT32TVn6imTeAl+xCdazjkLM1AbcKfzjcEEig2xnyUrenpVInjKD5UMdxUAxliQb",
-	"IFiuZmtq98GavFsiKgWJZxDgqs5MBUTUjKF0zfkpZkvDScSzt+pyfD3RFnvl2KijrsZHxQSVneIcJepX",
-	"G7iwS8MzCQygyY/2X9E0agAH2wS8p/RQWNaUgeeC65/CmKpzgqMoI0J8VbgsXCyo7ZuAB6WIFoU4yygR",
-	"KPjrziWWBDzpO/D/AG2pce/yTEhlOVeeuCQJpoyyuY5T1H4TRL0t4OArepc0Rnqs8J5Itd3KCtk20SZw",
-	"uJTRn4zAButAjxPNvVTbsDNW29DiRK/MhQsUPdI4VhSN45g/EohMljvVcNGDb5zhXC54Rv/5TMZdGFOT",
-	"04vrX2/HF8c/TX6tWDnOBHUmgVOq7DW9bIWohApBWZNFD/de04QpIQJ6M5O6lqG7mGBbEZ31cXC1ZQ/8",
-	"HvhF8bx+0lVbrDEKHPmGGXcwiU5JRPE1bMWzefLVzcXF+eX15O3t6eTt8fj2+teLSQXlxWwIpkMwn4v8",
-	"Iz3xjvoBJbkAPlgHoSkov37NXWgDsmDTVg9RLDqoAxYUrLoNE6CYFIBW047SjKckk1QHX8rco48elSQR",
-	"zjGx8bYitIWzDC/VZ5Nl4mYluAknjffD7jj+DaMfkKQJERInqbI4EhrH1LCSQ/BQhzJeIsrUKEClJjKO",
-	"mbtfaqsaIfz6ga9tQctSTaLUJthoT6hqJCwsCHJSoRAWSCj+DR4jgiAh6RCRf+Q4Vt8FzrOBQgvEMZIw",
-	"HbQhuJGetQn8Oqun5UFaXU/z9yJbq/jxjvOYYJDqtdytRqQ5fsRLgQKWx3FlgT56XNBwUdrFSmItkTm5",
-	"onWf1SBay9MByea+u0ljbQFZUQQ/pdS6kOMZ960lzLNIC+YleiSZzcSwr0AItzfanTQ1D0daX8bxhXM8",
-	"K2vhd38nofTKjLaWKepZbZuNq0O87qGu58I1JmxNjtuE9twkujI76GHP872H/ZakoCLJbpNJclpjVs28",
-	"vMYYTlraxz58pUzf6w/ZkxtJf2di65q3+jYWCIfTOWpVDmbRYfmWA0f75vglx6+ciSYLqexN/TRXeUMH",
-	"C3RI3BJtnUT9Si5WifP3LeQJRHhCRYsUiwy5F4hfJZc1MXccyHUvX+A5UdA3Ni8yy1S/dUJfaAOdK+gF",
-	"uHFjVWi6cqYLLlwD0r7o6/la4cwjKscFz7cnMgnTW5OnondMk4/9Tu9c9TudEakoTsFdvqY/Fm/oj7WH",
-	"1TA4iiqfM5JwOAA4pbdKrSxHNF9orbSVa8CyJg/tOlCx2pXYdxCjVCBrlqxisU0NQFnHWWRsSyVRIB3u",
-	"0IrBGc8QNrmkg265Vm5XoYk1Vow3VrZ6alB3ZMYz8uyl69c71643tdfaNVfvAfE9WR5H7RqZjZdBRDjB",
-	"URWwqTf1NGBgcPMkUbZvTBlp1cKMDdo11193jI2/cxxZbcO8svlcEmdzIlt2vnbkKzJFI8K3FF+MAtTi",
-	"wl/ssiX0TlYBZ+o1uHJ5QFew5uoExlXY8gPPmWwz+H2T3tfmC6jizaYB6qHals/Ih5YjdpERUOvB5xUo",
-	"FATWiCNJKiE0WQW2PE9rSbkGo3mzCVztOYuntQ+uE2I6Hxvk0FvJu1nADMeC+CtMzZVpgkDIQFJNe62S",
-	"Gzoc+isMuP5ztFhP/V+21lOxeXkGBSZO/vHw4BvfS5V+lCkS+du//++/QVXDX0a7u+/+Np2K3b/82/v/",
-	"3Hqn/plOr/5j+y//3nbka+ZYZYZ2XLgGWpHF2q4p1C2kdYmcdvmuFbPqne8zQs6bJkypk9fqcyqL83uY",
-	"Ov0nX2/nVKmsnjxe7uR0erWBVdSfpqpWUbFzuspoIyOp/5zGSFqfwFu1dfpOUOM0sAfdLKYoftqczdQY",
-	"RpU7vy0/NTOwFW4LkrjI+AONiEAmlgyxCxDPIYWp/B68yPKGWp5DyFkh6MvpD8GhdSd4nEuCFIPYEtvo",
-	"5vIEPP4gPOAtxrVKUMKqnh3t7sY8xPGCCzl6MxzuuRVZn5432TNVC3/jhLQUW20t8gQzlBEcKQVvu7KY",
-	"Xwy+i7qxFx5GYXLw+xA2VJytfvRHKdObLG4naN+m66uB2qh7wtSCo2OlEa03Bnu4ajdy8DQclyu8hi8a",
-	"uCpKeul/BjNl1WPLsPI1l1/bv8KP0nCDtDtM+ulSK2igUt+5koU1SHpBcCwX6zBaTPCjfnyVp9ce387T",
-	"0/SPZfF648OcBnM2qo4r49jqPClZxjOd6dVEkEl+bjOy+GxGWETZHMFDPiKD+QAFCoTARwEU+wxAuVcf",
-	"73i0DKrM1ADbVDhs5KgS9ViVR78aN3oN5bidSOjmEzoi1ix3hWh/gsMFZWTHclmTSK3eqS64UZnQWHqR",
-	"d/6xmX/qpmrPMI3zjIh61v6M5yzyoT6MMKl+IJn9seIzXxtOMwTRwhuIzZCsQqhzCNXDOrj94/X1BdIR",
-	"PSTJB1mVPdUk+VUk0DaL/dkdsVGB0SqinAhjfWgXYNhvZ/SD4XCtjeiMXS7AosvXJNRGeo7KvCmf1fzm",
-	"CiZ2fYj8XnHTXC5uCwB9j3F5m4Sp4gQMslBMKo2kCeG52oa7mIf3JGrVc600bnq6Lk+aikdTw1KaFag7",
-	"Ss8yKbpIqVA9FKzN9KrnKFWnmOG5NrdPw3RzVTgJ05ZDO1ZHplruYssiOMJRpOP7xtda4OCdNqyXQpLE",
-	"8705OEdSLuQ8IyANex1iq2gl+MOxft6qdPbjGjENS2qj1xXi9Lat+DGY5sPhmxA8Y/AnudXfKFToL2qC",
-	"obvpQtP3+pnGxwtwap0WNo+b15EJzkvweTEukSC1A7S+tcTrKzkbgrimqUWnylSOUG940alMVahiNSVV",
-	"wpCbUIblfjEW0uSCvpACjMbXxFhbZ4512s9txS+9Sk9U0xbaYv9oYZ0wGuiz6QbIMtQi8YbnMuSl4ao3",
-	"5yuhUQk52E0nbrggSkg9f5+KcXvshChE60pL1RXDxno66nKMt2oNCuHFutwBViL8FYIBK63ATxqmLWYu",
-	"TO3e+/yLzXLVafoQUTL1qrolApiYKMMMbQFNJGK754Y3Dd812FPQrzV563vbKVhhtKY/gjEuS+/mRiri",
-	"OguXsjSXV0Wa3bPSWJpOUSpjst5o7XRNKqI6yjPBW3QMbLvrrGpw4ySgpObH1arAs7l1bUm2D085eNf6",
-	"Ts3hqgnPNCMPlOfCJP8y8kEGOn9343DX+qBdseqv/VUBvBI5662g/tG8dVzFEMCTWpbGySZv9Q7M+R6U",
-	"Tl1C+5IWcsvlAo4HaTfKg4qZFehqdwCoEGvBL7/8sjPO5YIwqVREEpgk5NZwc4hTfEdjWgCwUei/EKHu",
-	"MD7CAlGJIhLGONNcMkFYooAyKimO6T+1Ct5ATYUJ92CfHb6BXxZLh19r87wIxGuC5vdBKzpiDBWep6In",
-	"BKnRdytRnTqWlPJoHyzKX0oNBOF5RhSaeAFkzmIiRDeYtqxGnWorgHsQC5UCBfbd28S8HICNvHWuaAbg",
-	"JKGSbUXBkX1uuxUUvYZjNuNNau7k2A8lunrw7PL5tvP0CZQmIzavs5ypA9RiZZ7qVBfM0B70jYDnoQrC",
-	"pI7qrxUnvSepdDDXmcLVppmV5NgktQrqawfZXZ89Jm2426SP0Qjlpq9Qs3hUCY+by5MdgWdkgE74I8l2",
-	"QiwIiomUJBP+lEV0TqXwUbBjZM1toIxcnEkBn4nSmY2jRr8F3ffUW4eKeSRcYXU4VDZPhkM1qi4sKYVv",
-	"rWNkxU3zDu/8c7jz7fst88ftzvuPQ//bb57sDx2umiIk3ldJ6/CE1JVdJ4Tqjrw+PL5mWJ0IaBI6uz3M",
-	"nR7PH/MEs9K3rNtstXpAz20nBKSwEBPFM8o63HjZyixenuC4yq1+A5Zj7zSWmq8XXNvgvYcq0VS/d4h4",
-	"QqVaHPykq5tyZrs5QoVcTiOn5s7+5H1JlPmsEmU+k8yYf0UGzOeV5/KJEluema3SwTU2ykx5Nc4BLQJ6",
-	"sI6VXlq9gAhFq5JgCt0yjAnOlII++FflxVj4aFd+zGrI2oI0+59DFoxdF/sMsmE2zHBppjgIEuYZlUtt",
-	"fVp51doAd3xxjH4iS7RFB2SALomQyH41y3gCeHiLxeKO4yzaHqDTXJhmSu19izpbieoa2nK5BiAouaTG",
-	"4miClpEZyQgLCdDaEU+IPFpgicbHOg9QwAbRkGhDVW1IQpjayLtlUaw20hXNU9P08LucxhHJnDiAmHpo",
-	"hhMaLwdo7MxiqrcfeXYvdD8AIYtR0d1yqhkAZXPdU1rZZFA6f3N5MpiyKbNl3brs2VZ1Y4YCjQ5rzqMF",
-	"jyEfAldRek8gCMgZmTJHRz/UjktXa6e6kZQkDDNp68l1NsECmyZTlUyFYMrueLT0rZ4uOjISgpBHJNDq",
-	"uXHOeSX2xxfHwrHpRt7eYAhSJyUMp9QbeW8Gw8Ebrb8vgBJ3Md0BHIpdXeJ1p/dDf4JHTNJ8lRwuicwo",
-	"eVD4K7phR+C8LaoCS3x8JfQ+CR8x8qiQD6acX+3hPGWBzjLZDcD7FuwGhfcNkC+IdFpVa1tHqQwBMjh1",
-	"O/MpUDSeisZi0OYdUGWI7ogzmfE4JtkPRI7jWKPRq/YBf9d+9stHdnVr3Sd/7YO6oXiPB8su3k/va71f",
-	"94fDHkXg/eqty/qw1rYv9V01JPHkewcaiLaxC2B3nfaf8Mre+lcqdf/w0pv1L5V959Qbez3eqDf5Ue/t",
-	"f7v+vXrXjSff+7oPJqo9yeCtHlC2dGQBcZInCc6W3shTO4cKmpV4Drc7VNiq9/5J5xw0T7CmMeB/umIM",
-	"BTmNwBc9J0wdGRJpnx6+E4TJQ0Slbs0CvgrThNxS3pRtHQy/Rava66KgtAoCXw8NDXZ83UwAx3GltWSF",
-	"yaKtg+EQdXd8UqqCYtk6jarSW/IQRbkeh4gpC3kc41QQYB9lgTIV2p3Um2M4hR0bM4xaH3x9xoGmvuPR",
-	"crMeD32vM9nkTpF114W03vvRu8tDrSTmqeqRkFlOnho8b68/UkSlAKAdFPuoLRDtDbt9vsEt9akz8qru",
-	"rWm5b6NtEvPYLjxT7SxZXEzQEmmCmwpsxyAqrPIBvZSisouNYuAMEZzF1On9WL1FodaKcdB6EYWar+3y",
-	"iafPWzAMezD4amP1l4iTva/7LKqlwQvIov0eMqWt7ejvVJBpjlD2TOiQZE/+OnV192NOoyd9RqA6uqWc",
-	"RX1fSj3Tcwvl1PgNXB2SSt2IVHFKxiXCsxlEcAY9ZYSe7Jkywtyu8UwF0JEQ9TbzGjUNJlV4kA0H7nlD",
-	"QbtbvJNDtk7+mTOOg56Mo2iVCgygxxluaYP4J1Nh9QlZe/L9tUZoy3HewPSDH5Y3kGG36TEtr4Z52VH9",
-	"LfUWW67wTFVFDftGH5NmM9dTHtEZrXa0LK+xsW0tTV7HIWK86Ef9bFj+eMzkz8MRfiCyBzvY7JCqg60O",
-	"Z9p+g5P2NjtMJMWZpDiOl6OVgQa/aMUlUEb+rlUDNNZG7ZS55i50bMShud2saJgFnpUtUw8En+8JmMm7",
-	"OIrAZAaTvAhjTMsYR1Ak8wYmuCG02xMMAcET0nI5Xh9+6IR6X6i0PNOi7bJUQ85Cqgz3wlLtzf5q4ete",
-	"JufvhHUbMngVk/PpiyL2KorYy4y/3x/P1sfr1ey3XaLrfXeK5J1W7e8E7kB5hNiL5dwhZspkq/oaIZ4j",
-	"OlsVQidF+D4hTE4ZOAR1xpm+eiKGiRQT0i0F3NaSaKyZ+OOCC4KgVhbNYq3TBBDTVuJhynRqLwogzHRP",
-	"SCrsxacEwTLNCDrimVUizooJYcqUPeojOmccKmfD4qbHnlquW0nf5OxtF/vZCu+Wi/26covaB2qWiL94",
-	"SKfG/MVjVbr6bTRavcMyzsKFskHatnFL7dgOZYIwQSV9IEjkd9p7tt11teL9ijs6W/IEXu4ssDmv1Ru2",
-	"W++yrniJm02d1iY9OFcjr2zFYVDRiOub25EbuYnlJcjNAlSFoOLO6f4yuLUJRVtrcnsV5FcCGSamT7f3",
-	"xSr5Y1glyJACsmz0dW2U3iLS2AiQf/qattA4isy1tBlKeFb1h0ruRAsVrSspKwIESbJGytZLpA+nTN8n",
-	"pAWwVVe1uNZZMk5yBmRtQTSw65I593Jg+Elfv0sFOhgOp+w5EUK/co+wMaYGCHocT5m9c61QHZQiAFJY",
-	"/c0iJ7qIbHDxsLwU1gh7J9LIpky3a7ZobeuLvMa+q6g3G5t446jspSKuudXbNrPY+nHOZkH+qxlfG5hP",
-	"q3i2S+CuEYVwFEHtSLmX/0qnlHMn5h9WEPzZ7KRxFLl5boq2Xs1mUgLB9KB4bZlwCcN2i4Ut3QuDMiMP",
-	"tnWyohUVh6hFAExZRQJoZmsS6Wy0rYXh+khwuLok1YF2vWKwsBY4S2IiRH82qNdVcsLvM5584YWtvFDj",
-	"OSqzUP/l/PALF/yjcEF97CqMEMjqRawwj6jcIQ8rc1a1igmdqluSVNGWo7oqvQ47KT3CN4xL+CaELfwp",
-	"MxxKl9lFRH84LDpkw6s2UzUjD1xPtF3PgiU4XJhe33BT95QVCTkyw0zg4vqTotP2AF3gOdHZO4Fuahyg",
-	"/9GJxTQK1PIgNXYAdeetLFFhrBoFLfpJvyQFtoryc6Wx6m1BPI7s5YWQpwRfIx2obfN9FP20S+bWqBs2",
-	"3eTcLkhOQftKaGYaCt3P2za9K5vxj6p+hcBHARDEyBzEoAvsokF4u9dmv8Vr0+Xisj3He3J3t93+p80b",
-	"rrYxb4tNoFTRJ58hOJkG6V9Shz+v1GHYmuLEF3xXfb2G35YtmJ5bIuCqGrZyye29NWVTdlEk+49Mvax2",
-	"wwt9A9idw2IjuOfP5asD5JYPKA2xd+Mv0DJ1tjNGITSiGKEUCzFlujThf3Q3kqBMn3TnqjJfpeXPib60",
-	"0x4KYIVTVtyVBC0FYGDTBGXdyGV3kXL0KbPDKzRkSl1XurmkcVxc6VzB0PYA/YLje4UGC5wwV0CLe5qK",
-	"KYO+dkrVVogwl5QYSE2tuQPcnCPJ50QxzTaBU+rZ9bKLU9f9/hmVXvhrG2CNtEumcORACKdseuVcObwV",
-	"8Ptg2zc9MyCExJZT9oiXaCtQX1I2N9cWgxEEPiG9FzCUGsH4rIJtjd42kWFawLWl7UIvSTMT9I6EwdoS",
-	"eV8piPDO9BFc0QbQdP2rtPpz2vnUevjURcy6BnlOgGFFmzqDuXorOhNdqEPsdJerQVeGHbo6vCnE2lZc",
-	"Tk8f08Vnr2jUszd0uuuYNkll/6Mu/NT669j3yq5KnS/2j4NUO5b1Khpy+PwX8f9ZiX/HAOuyuirPdJcS",
-	"XZI5FYp7IqwEDLy11X46t62FFXI2o/PcNLowGkC15EdwU3IGYf2QM0ZCuP2R6pDBDVQiMSLEqCz5tveS",
-	"tpcpDdBYP6Y9Tca1D7EGMWUt/VdABSgqm65Obn6oFzZVgge0vFS7pwis3d7wGdUSfa4h3M3qjCrdB37T",
-	"WiOnRePmDHe1t+5L4dHvvPDoS83Rb1RzVG0/3EMG9rSKdz8q3ta3FMk5yaaAQb1tGpno75UgigW3bkbj",
-	"itfBbBNKmWnHoSu+QMwtcKRTxxhqdSxugQNS5OGiSF5xos8251hsg1nMjFBG2oOXoZjMdNdW3TGhKPDR",
-	"1mJPKahx8QIp+AmqpZxN+Y1KptZB8PuPonwpmXpuydTGjGt9DRUSKQnpjIYd/MgH3Zupp2SVa30lqvr8",
-	"oK/3p/j6u+WV7mj+uyi/+pSq3JdarM+XQf25Eh6fwWI2O726o2evwiww0ZWG0c6a0FbVnwDXNoG/AIID",
-	"+khtg9fgukhCUbRuSr3WFnpV+qgFDpgBeMkDZewG7QVhK7rRoTGzsICmZjStKbP+hJhgxZrdZEDdAvoR",
-	"i766Va0L329T1NVt0e9vWsa1uUX/exQDX+q6PitF8U9a0vWJzeNdiG1tnrBYCo5Wf3QjTjdAR1oaCJvP",
-	"W+itQZ7FAWL8UTFWo9SaToNbVzIjOFHYmbIfr68vTHiOoJjMcbiEq/H+8+pqoq1ptfPbysq2rfiFb0rH",
-	"KMzLY+GbVKCQZ7ogbcpMH2iT3FOCpSN5Adp6pHLBcyMblExwhMG2li5lDvz+cAieNe0JsNfyUIYC3QU9",
-	"gHo5sNshvj2CTvh+s6F9YG6ZC/wpC5x75tRP5qK5QMetzWVzAdrCiHG2k+Z3MQ0V6jMidGwbo4xENDPe",
-	"e8wgg3/KlATwkc6FL7YsI7NcENin0uO/3VfWwRUQrqj7ZDkw7mUTHZVAQNxfCZO64H1Rhn+vzBD2+pPz",
-	"wqJRc6ud3sLTFI3pG5KcKy/4bEagMkUC24FkhFKH0DTpGx5hXPdYq5PoYHigw1xn59e3F5fn303eBojO",
-	"lBmo0xn4DOlcrqzMbNgg1aN2U9QnPJy1mTrOZ8FsNeb/OOfzPDvjEoj2T263Iktpn9B6dVs8w2u2ufO7",
-	"90pDEZ0lsmMEdlAp+raCBN8TlOUsgILgDpvpm+E3w92HN7qWVa+rKyAP6kYCZQdFg9w1gXlRy4Urevei",
-	"BC+htr6M53Zjs5k7NUaQq2vXW1yC4xeNON2MwKL2Q3KdHl3UG7RN3SdVC1xeZGUGuOlH/LjgKMERUbzO",
-	"wqZVNqRTknV2+Ezqi58sQJA1+fT+6f8HAAD//w==",
+	"7H3tctw2suiroHi2KtI51Ggky+cko9ramshKoht9lT6STXm8IkRiZrAiAS4BSp71VdV9iPuE90luoQGQ",
+	"4NcMR5JjO/H+2FhDEmg0Gv3djQ9eyJOUM8Kk8EYfPPIeJ2lM4N/jGWFS/eMexzlR/8ApveI8Ft7o7Tvf",
+	"w2l6FHkjL1ls4TTdopHne2FGsCTRWHqjnf8Zlv/zvYiIMKOppJx5I2+M5iROp3mMRJ6mPJMIw2y+N6Uw",
+	"vZpgyrMES0miIyZklofm2994jnBGEC7GwEJQIbH+PuNMEhaN4XUzEg3hy7mUqRhtb5tVDkKebKtHg5TN",
+	"PN+ja0xDhZrgnngjmeXE92Is5AkRAs+IWjzL49j3kjC9JNk9yRQY3gPBck6yLQE/ee98LyESv8ESe6MP",
+	"j76X8IjE3sibpXJrj28llFHP/HpSeZHhhHgj79Jgbmwwx9XoP98eMUlmGXZWn+HZLyQTeln3u57vyXIX",
+	"c6r2ELC/lec02trZfbXn+V6eRh07+UBuBZV6kx4ffe/ErrJCKze0Qhs3yWIrCVO7+OdSz4nCCjpQW/1e",
+	"ovOMSx7yGBWj99twg8iTBTo5OEeX9mMR5zMNWQXibozkWexMloTpwJ1QCOI9KkTNCY6AFj54h1d4pv5b",
+	"XdelzDibIcIklQsk8QzxKZJzAuBpOBDP9FFBG1QKdK/3dXOALgmLEJXoFod3iLIJC46mWydYhvMASY7C",
+	"OWYzor6OSEwkQZzFCyTnWNoxfPWQMqS+O+WMOB/PiESvhnvoYU7YhDEu55TNzJDRYMIUzsI5SbDDQryR",
+	"N/EqeBoMJ56ivUWqHgqZUTbTiElxhhMiDW7G0yl930TOFUcpnlGGFfAKExkReSyFj3JBAEtAewplWI2A",
+	"sEBpRlKFF4W0VP1rAMfcG3n/ykm2KEkAvqgug+WJOrVmCE2x6h/vmkvwvYOSclvgviUKxgg9UDk3wE15",
+	"ZpdDOesCqzwQLmiaL3ojjzL53+qsKlaRKHCHBWxUcQGSAXBHEUlSLgkLFz+TRRPCE3xHBGBQz4cEnhK1",
+	"7xmR2WIETwROCLojC72G4pdbHumfKEO7e2jO80wochETpt6Z0kxItVEpZ4IgPMOUoQ0YInCg2rogaYwX",
+	"JBohxU2DTYRZhB4yxWWQIbd9NemEVeHADJieBoMKtLe7i4LDi4ubozeHJ+dnV4enB7/d/Hz4283F4fXl",
+	"4ZtgoFhGmGeZOkAZ+VdOhAIVxuJMD5zgOwJ/wPwD9DNZCBAEKQEqAtjmJI7UYVGLjLDEt1gQfRBgG/VJ",
+	"L/fRXavaAnc3E/z+mLCZnHuj3devYTPt3zttpHY0hYPZ3MYzdaJxKBHVTCMjgudZSL4RyC5ZsR2FJ7U8",
+	"zVoEQRs8Q8F/Bpv7CJD5QAVBezsGkecXhwdnp2+Oro7OTm9+GB8dH74JAAOWC1ABiJKkJOLG6g0j6lr2",
+	"znB3r32lig91rHbMxAPJNFuics5zibChg6ctfxn4JT9cdw3HNKGy7ci9VycWsTy5VUx9armZOXZ5xoDe",
+	"UjwjXcwhhqFdeCIyxXms5NPQV8BpprCjRFTBInZaWcQliLyGPIrzFhFUwJNiOS/BAanpe+pU0YxEVjEq",
+	"oftLRqbeyPuP7VLl3NZPxTbMrwC5VmpDHY5rRv+VE0QjJRmnVCNMAWWVxhZwctAongXNo/pes65SIT7g",
+	"bBrTEPY0BFVTatU4jWkIzHz7n0JB7UhC9WakgFInavzj4enVzfj44nD85rebw78fXV5der5Hsoxn3sgr",
+	"xlfqIeiTQOxG6AOnymmEJp5RnCcewnFGcLRA5D0VUqjtERLLXBzApHvD7x77LvxQAXFh1qwxUN0JCx36",
+	"f//n/8IOKFiq81u26GAEbQRdK1fn7tHXqD3l8gees+iZqD09u7r54ez69I2D1VMukR67glbAqYvKiGuJ",
+	"o9fSROXey6GyAAlwybi7wwp/M3pPGOB3BUKL9Rpcfo+jCy3anozIX8bHR2/Giud7CmyJKZgLH7wpJbHS",
+	"2uGQuag0/AVp1odiYIuK1+54j+/KffgeR8gC537+C45ppJc2xTRWmoCaYoSWjFvfm+HL7Y0DJuzOfQke",
+	"rMTgv0RT4CNyT7IFSjN+G5MExVRIAlsXGPwFm/6EJThW2huJ0P+6PDs1wxydwkA36qdgU+nhPuLMKGO+",
+	"3ftvBAKOr3hfyYzFhOlBjo9Ojq5uLg7HBz8dvgl8tDP0h8Mhul0gIxU2lX5SIY9rdsf4AzsJ0ycTysnB",
+	"+c3l4cUvhxeVY9dGMkmYisFOZdcnHuMpmXi9SMRZM4p4eUhHSI88QsVwnxVlbPqoz65PGM9cO0+JU6EN",
+	"NHe13cygbSsCNSwjSO8HaBS53nQY35LEs2Xa5fH1j+uLNGe1wPUUSGhS85N8YvkGMPUVcC1oMDz5B57d",
+	"0igi7EkoHl9f/XSjJjg9uxkfHBxeutgth3bRezUnaHx+BBZNIdTm+J4gHIZEgJ4p50oXTklW2KBVvL56",
+	"ObwWQBaItcDFOLzTxmcwzeN4DNAFSIQ8JWgjaC7dYLRq1F4QZWA/mX7bzUUHydcszbiCDN/GBB2Cg6aG",
+	"bypQzcxDD1i4hr8xVo3dCcZKA+m7uy+H9DagDf57AwsW1cYym9psB5MkYzg+1Ah76j6cXh1enI6PHczb",
+	"gY17DukJXNQXbxheAl/WEfv6JYVAK0wFW9dLCDYH6I0Wg+A9iPlsZpGrzVNNBTTyESPan6XMPhIBPp+t",
+	"C3dI5uUKscORW/jwp1SO67Ki1JCBQ68nFTcrKD7LTrk8z/jtMxiIGvv84uz7w+fieI4VipHIgQ9O8xg0",
+	"SoIW5DNAOKB6GV7Bh8y4gZlPEZV6KSQikVqD+bpEl9mLc7yIOY6uOD/G2Yw8eR/Ox78dn43f3Fydnd0c",
+	"jy9+PHS2w6pthhFecY70ZHW56TJoZWrE6q1M6WIM7Qz3vn39P/+NbheSNFWRnRcUmQYlJZyF6KzDB97w",
+	"HXRCvzfobWDBYjkjIWcRVTP8AGbW0xHd9As6qHYnQmamJpa1f87GEZCgLCTOwT68wrMmhl9QPrZAWeDY",
+	"+iwhCkM12+vwKpr4icV9i8N0c79wlyopW/hLH31PSRAakmuG7zGNlaB+8pZcn45/GR8dj78/dqneTIDc",
+	"GepbISTPiFplXr60j2S20B77pix9QTJvga/YBOtZRyFmagNuFf5xOCeRQbazZCVvT0skT5jB8r6OYqAY",
+	"S5INECxXszW1+2BN3i4QlYLEUwhwVWemAiJqxlC64vwEs4XhJOLJW3UxvjrUFnvl2KijrsZHxQSVneIc",
+	"JeqpDVzYpeGpBAbQ5Ee7L2gaNYCDbQLeU3ooLGvKwHPB9aMwpuqc4CjKiBDfFC4LFwtq+w7Bg1JEi0Kc",
+	"ZZQIFPx96wJLAp70Lfj/AG2ocW/zTEhlOVfeuCAJpoyymY5T1J4Jor4WcPAVvUsaIz1WeEek2m5lhWya",
+	"aBM4XMroT0Zgg3Wgx4nmXqht2BqrbWhxolfmwgWKHmgcK4rGccwfCEQmy51quOjBN85wLuc8o/9+IuMu",
+	"jKnDk/Or327G50c/H/5WsXKcCepMAqdU2Wt62QpRCRWCsiaLHu68pAlTQgT0ZiZ1LUN3McGmIjrr4+Bq",
+	"y+75HfCL4n39pqu2WGMUOPI1M+5gEp2QiOIr2Ion8+TL6/Pzs4urwzc3J4dvjsY3V7+dH1ZQXsyGYDoE",
+	"87nIP9ATb6kHKMkF8ME6CE1B+fold6ENyIJNWz1EseigDlhQsOo2TIBiUgBaTTtKM56STFIdfClzjz54",
+	"VJJEOMfExtuK0BbOMrxQf5ssEzcrwU04aXwfdsfxrxl9jyRNiJA4SZXFkdA4poaV7IOHOpTxAlGmRgEq",
+	"NZFxzNz9UlvVCOHXD3xtC1qWahKl1sFGe0JVI2FhTpCTCoWwQELxb/AYEQQJSfuI/CvHsfotcN4NFFog",
+	"jpGE6aANwY30rHXg11k9LS/S6nqaz4tsreLhLecxwSDVa7lbjUhz/IAXAgUsj+PKAn30MKfhvLSLlcRa",
+	"IHNyRes+q0G0lqcDks19d5PG2gKyogh+Sql1Iccz7ltLmGeRFswL9EAym4lhP4EQbm+0O2lqHo60vozj",
+	"c+d4VtbCb/9JQumVGW0tU9Sz2tYbV4d43UNdz4VrTNiaHLcO7blJdGV20P2O53v3uy1JQUWS3TqT5LTG",
+	"rJp5eY0xnLS0D334Spm+1x+yRzeS/tbE1jVv9W0sEA6nc9SqHMyiw/ItB472zfFLjl85E00WUtmb+mmu",
+	"8oYOFuiQuCXaOon6lVysEufvWsgTiPCYihYpFhlyLxC/TC5rYu44kKs+PsczoqBvbF5klqmedUJfaAOd",
+	"K+gFuHFjVWi6cqYLLlwD0n7o6/la4cwjKscFz7cnMgnTG5OnondMk4/9Te9c9TedEakoTsFdfqb/LL7Q",
+	"f9ZeVsPgKKr8nZGEwwHAKb1RamU5ovlBa6WtXEMvy+pA7WxximNB/JdVkJarQp9IX/kSlIVni/g/gCD+",
+	"2OL2BWXrV/n5LPn5soISeF1KTVbyWszupdhWB1WkGWnPQi+ymsM5znAoSVYo5HeQ2QsJnCGfMSoIonLf",
+	"RPfMCwNbG9KY0Xgq2iyQoTI0YmLHULY2BiLpaUpCML1lmTWyrFCl/qZARHVbS1g7t/Xwvt2ML/juUgXC",
+	"ke1KSFnP2spvLkjIs2i5YMNrG/c90XxLpjwja8Kp6a/H6HdkcRS1E6TNpYBsoQRHmlIgf30fBRNv4gVQ",
+	"cADOWJ4kmEUopoy0WujGP9k119+3jP936yiyhG8+WX8uibMZkWtSpkaEb0mpGAV21oW/2BFLQcuJ9SU0",
+	"9pLyl6jt1QlMGKnlAc+ZbHMG+yb1u81PXMWbTRHXQ7Utn5H3LcfhPCPg8oF4SKBQEFgHH0lSCWkrVWBL",
+	"2l9JyjUYzZdN4GrvWTytfHGlgaM2qVK0tobguemQF7+fHt2p13YqY8Ik9z9b9YE6t1Vn9aYqRnRVgNFx",
+	"qhqNGq7Qe9bUGgwDbWVRGTxDWCAqIeCqSaxkimgj0D8F+9atp1gWNim3EEPQQTUq0UYA/6y/qu3AzcLh",
+	"JuY4VfIeMji4/u2BZmSEsJvp6IMzGDK91TCs4N0bWk2gUiBBwozA8zkW800dbqpbFZyRsykk2K5kSCWt",
+	"P/p95K6x3vu8qnW3x3dFCRx8/EbyZxivSyszgOaAUzePSqUcZzj0l9ig/edosUH7f2zPanG28gxqep2S",
+	"r+Het76XYilJpuj3H3/53/+AQtK/jba33/5jMhHbf/uPd/+18Vb9ZzK5/M/Nv/2lTZLWjNrKDO24cM3c",
+	"onCo3TlTt1hX1c7Y5bv26rJvfsgIOWsaq6UbtFYSXVmc38Oo7T/5atdylcrq9XrlTk4ml2s4ovvTVNUy",
+	"LnZOF3av5ZfuP6exnVfXTFXN474T1CQI7EEb59cspmBn67OZGsOoio435V/NojeF24IkzjN+TyMikEnf",
+	"g3QRkAshhan8HrzI8oZaamnIWaE/l9Pvg9i4FTzOJUGKQWyITXR9cQxJFqCTwVeMa027hFW9O9rejnmI",
+	"4zkXcvRqONxxi+A/Pm+yZ6qWcYgT0lLfvjHPE8xQRnCkxN1mZTG/GnwXpfrPPIxWM+pD2Eb5WfbqT1Km",
+	"11ncTtCFLqQGaqPuQ6YWHB0pQ2O1/72H83ctV946vtdnDdzh/FyaoKAx4+oxjWHlSy6/tn+F663hOWv3",
+	"sfUzUZbQQMU6WcrCGiQ9JziW81UYLSb4Sb/+wnZFHzthmWVgbILOk5JlPNPJ9U0EmXqzNsOAT6eERZTN",
+	"ELzkIzKYDVCgQAh8FEB99QBsZvXnLY8WQZWZGmCbCodN1qkkmiwrXVyOG72GctxOJHTzCZ2E1OwwAgmW",
+	"CQ7nlJEty2VN7Zr6xqbhqX/7OvUbbBLILRpNWL28De0Nhz5qVrQ5v1dLE+GBGac1ixztDffQxt5wqN0P",
+	"hb2kkC/K+jV91iD9rz0VDO0Nd3y0JO+r/kJZYoT2hq8sjHXAdHb+HGU8B/uvtRJXvWoeNebcc0c2WfDO",
+	"+yeHVz+dvYGH4+Pjs1/109fmaVuJGdobfmfHbK2xhheajTGOTtX0P16YFRdjtPZ82NvZNUM0s8vR3k6B",
+	"ro48L7S389pf2psD7e3u2kEqmaFob7eA3hbXoNcFdbk5wOj18JU2l8tj2Khnbpzeolr1Q7NqzS3wnGIa",
+	"5xkR9VrfKc9Z5ENXCcKkekAy+7CSabMyCc/wtBbxRmxdVRVCXXmkXtYpsT9dXZ2bs4okeS+r6lO1tHYZ",
+	"F2ubxT52R2zUbbdqWU5eYn1oF2BgWc7oe8PhSu+hM3a5AIsuX3PBNu7pWH3rqgpaZF7CxG7mAb9TCkEu",
+	"5zcFgL7HuLxJwlQJMwa56yYBX9KE8Fxtw23MwzsStZpqVqFsxisujpu6c9NIAB+S0tiVqWAK+5CyAnrY",
+	"COuZBk+xC04wwzPtMToJ0/WtuSRMWw7tWB2ZapG8LabmCEeRzgo2GRoFDt5q39BCSJJ4vjcDt3nKhZxl",
+	"BBS6XofY2goJfn+k37dWif1zhaYJS2qj1yUa4U1by5Rgkg+Hr0Jww8I/yY3+RaFC/1DTbbpbtXU7uz+z",
+	"rNoCnFp/tvW97nVkQlgL1BHGJRKkdoBWN6R7eT19TRBXtMLr1PrLEept8jrtgQpVLKekSgRiHcqw3C/G",
+	"OhTPZuSZFGCMlibG2vr5+Z86CFInjAb6bJIysgy1SNfnuQx56XvRm/ON0KiEys1meC+ck/DuOftUjNsn",
+	"XaEQrUudLa4YNg6Ag66QaavWoBBerMsdYCnCXyBMvNSR8VGTO4uZC29R733+1dbG6eJeyDUwXW50IzXw",
+	"kqAMM7QBNJGIzZ4b3vTdrMCegn6l16a+t52CFUZrutQY47J00K+lIq6M4bI0l5dFcc7L5NxJKuMeWT6d",
+	"3nVFVAd5JniLjoFtT85lbTGdtPXUPFyuCjyZW9eWZLt3loN3re/EHK6a8Ewzck95LkzJICPvZaCr/tZO",
+	"hFidzlGs+rW/LLWjRM5qK6h/nscqrmIIQGfAAU7W+ap3yobvQcOFC2h62EJuuZzD8SDtRnlQMbMC3SML",
+	"ACrEWvDrr79ujXM5J0wqFZEEpnSxNREpxCm+pTEtAFhyIpt+xUKEusP4JgEhImGMM80lE4QlCiijkuKY",
+	"/lur4A3UVJhwD/bZ4Rv4db5w+LU2z4sULU3Q/C5oRUeMoS/MiegJQWr03Upgso4lpTzaF4ui+VIDQXiW",
+	"EYUmXgCZs5gI0Q2mLcZXp9oK4B7EQqVAgf32JjEfB2Ajb5wpmgE4SahkW9GmwL632QqKXsMRm/ImNXdy",
+	"7PvODOf2AJJ9v+08fQSlyYjNqyxn6gC1WJknOq0GM7QD3ebgfaidNkmy+mfFSe9IKh3MdRZ+tGlmJTk2",
+	"Sa2C+tpBdtdnj0kb7tbpfjpCuelG2mw5o4TH9cXxlsBTMkDH/IFkWyEWBMVESpIJf8IiOqNS+CjYMrLm",
+	"JlBGLs6kgL+J0pmNo0Z/BT271Vf7inkkXGF1OHTSj+sOz1qf+Yqb5i3e+vdw67t3G+YfN1vvPgz97759",
+	"tA86XDVFVkdfJa3DE1JXdp0sAHfk1RkeK4bV5UMmjb07SNLp8fwpTzArwyO6OW+rB/TM9k9DCgsxUTyj",
+	"7N4TL1qZxfPLopZFhq7BcuydiVXz9YJrGwJQ0Fsm1d/tI55QqRYHj3RPhJzZHvDQVyOnkdOpwz7yvuZ6",
+	"fVa5Xp9JctfvkcT1eaVqfaTcrCcmXHVwjbWSq16Mc0BjsR6sY6mXVi8gQtGyPK5CtwxjgjOloA9+r9Qu",
+	"Cx/tSvFaDllbkGb3c0jksutin0FC15pJWs0sHUHCPKNyoa1PK69ar80Ynx+hn8kCbdABGaALIiSyP00z",
+	"ngAe3mAxv+U4izYH6CQXpgVre7fTzgsIdOedcrkGIGjUQo3F0QQtI1OSERYSoLUDnhB5MMcSjY90KquA",
+	"DaIh0Yaq2pCEMLWRt4uixcVI90GamFbp3+c0jkjmxAHExENTnNB4MUBjZxbT8+mBZ3dCdxETshgV3S4m",
+	"mgFQNtM30SibDBpuXV8cDyZswmwzKN0syfaCwgwFGh3WnEdzHkNKD66i9I5AEJAzMmGOjr6vHZeu1k51",
+	"+1lJGGbSpr/ohJg5Nq1pK8k2wYTd8mjhWz1ddCTVBCGPSKDVc+Oc80rsj8+PhGPTjbydwRCkTkoYTqk3",
+	"8l4NhoNXWn+fAyVuY7oFOBTbujHErd4P/Re8YsqpquRwQWRGyb3CX3GHTgTO26KXSImPb4TeJ+EjRh4U",
+	"8sGU86s3v0xYoBOltgPwvgXbQeF9A+QLIp0LbrSto1SGABmcuv28FSgaT0U7YrgcClBliO6AM5nxOCbZ",
+	"j0SO41ij0aveHtRRDlG+sq0v5OiqbnBe1NcQ9XixvPvn8V3txojd4bBH66h+XZrKrhKtzSLru2pI4tH3",
+	"9jQQbWMXwG47lwbAJzurP6l0C4OPXq3+qOxWrb7Y6fFFvTWo+m73u9Xf1Xv1Pfre6z6YqHYyhq96QNnS",
+	"xxHESZ4kOFt4I0/tHCpoVuIZ3AlXYaveu0edc9A8wZrGRJEMN0BBTiPwRc8IU0eGRCZd7lYQJvcRlbqh",
+	"I/gqzNVFlvImbGNv+B1adikHCkqrIPD10NCW09ctyHAcVxrSV5iszt5bkuHHcKJYtk6jqnSk30dRrsch",
+	"YsJCHsc4FQTYR9nWiArtTurNMZzapLUZRu32LH3Ggaa+59Fivc5wfS9BXOcmwlWXDLbeFti7N1ytquux",
+	"6pGQWU4eGzxvpz9SRKWGpR0U+6ptK9Mbdvt+g1vqU2fkVd1b03JLX9sk5rVteKfaj764zqwl0gT3m9k+",
+	"o1RY5QM6sEZl70vFwBkiOIup0zG+evdarYH7oPX6OjVf25V1j5+3YBj2YPDV65ieI052XvdZVEtbSJBF",
+	"uz1kSttlBV+oINMcoey01iHJHv1V6ur2h5xGj/qMQE+lloos9Xsp9UynXpRT4zdwdUgq9fUFilMyLhGe",
+	"TiGCM+gpI/RkT5QR5k6+JyqAjoSoX06lUdNgUoUH2XDgnveatbvFOzlk6+SfOePY68k4igsWgAH0OMMt",
+	"zdP/ZCqsPiErT76/0ghtOc5rmH7wYHENGXbrHtPyQsnnHdVPqbfYcoUnqipq2Ff6mDSvgDjhEZ3Sah/8",
+	"8vJL2wzf5HXsI8aLW2yeDMsfj5n8eTjCj0T2YAfrHVJ1sNXhTNvvfdXeZoeJpDiTFMfxYrQ00OAXDXwF",
+	"ysg/tWqAxtqonTDX3IU+7zg0dyIXbXbBs7Jh6oHg7zsCZvI2jiIwmcEkL8IYkzLGERTJvIEJbgjt9gRD",
+	"QPCEtFyp3YcfOqHeZyotT7RouyzVkLOQKsO9sFR7s79a+LqXyfmFsG5DBi9icj5+VcReRBF7nvH35fFs",
+	"fbxezH7bJrpkfatI3mnV/o7h5sQHiL1Yzh1ipky2qq8R4jmis8E59F+H3xPC5ISBQ1BnnOkL62KYSDEh",
+	"3RXDbUiPxpqJP8y5IAjKvdE01jpNADFtJR4mTKf2ogDCTHeEpIZbq1lgmWYEHfHMKhFnxYQwZcoe9RGd",
+	"MQ7F32FxP3xPLddtBtHk7G3XgdsmBS3XgXflFrUP1Oxy8OwhnTYJzx6r0st0rdHq97LgLJwrG6RtGzfU",
+	"jm1RJggTVNJ7gkR+q71nm10Xst8tudm/JU/g+c4Cm/NaZlS9fdeSxaR+rHiJm+3+ViY96JSG1d1kDCoa",
+	"cX1dG9bMTYSAfUcBqkKQtOvqL4Nb+6i0XWhkL5D/RiDDxPTp9r5aJX8MqwQZUkCWjb6sjdJbRBobAfJP",
+	"X9IWGkeRgLYDPEMJz6r+UMmdaKGidSVlRYAgSdZI2XqJ9P6E6VtItQC26qrpVwhZMk5yBmRtQTSw62rq",
+	"fS2UH5QlAI+YeNDxu73hcGkPkM4IoQ+xQHudnjGmBghuRpkwe1NzoTooRQCksPo3i5zoIrLBRa096DVq",
+	"Ye9EGtmE6UteLFrbblNZYd9V1Ju1TbxxVLYDElfc6m3rWWz9OGezIP/FjK81zKdlPNslcNeIQjiKoHak",
+	"3Mvf0ynl3KT/hxUEfzY7aRxFbp6boq0Xs5mUQDA9KF5aJlzAsN1iYUP3wqDMyINNnaxoRcU+ahEAE1aR",
+	"AJrZmkQ6G21rYbg+EhwuPEx1oF2vGCysOc6SmAjRnw3qdZWc8IeMJ195YSsv1HiOyizU350ffuWCfxQu",
+	"qI9dhRECWT2LFeYRlVvkfmnOqlYxdbvuZpIq2nBUV6XXYSelR/iGcQnfhLCFP2GGQ+kyu4joP/aL/tvw",
+	"qc1Uzcg91xNt1rNgCQ7npsO4shfZhBUJOTLDTODi0sSi3fgAneMZ0dk7tvE4+qtOLKZRoJYHqbEDqDtv",
+	"ZYkKY9UoaHHTwHNSYKsoP1Maq94WxOPIXnkOeUrwM9KB2jbfR3HTQsncGnXDpiGi2wXJKWhfCs1UQ6Fv",
+	"erB9G8srvEZVv0LgowAIYmQOYtAFdnF1RLvXZrfFa9Pl4rK3UfTk7u4NJx83b7h6wUVbbAKlij75FMHJ",
+	"NEj/mjr8eaUOw9YUJ77gu+rnFfy2bMH01BIBV9WwlUtu760Jm7DzItl/ZOpltRte6HuDbx0WG8Ht4C5f",
+	"HSC3fEBpiL0bf4GWqbOdMQqhEcUIpViICdOlCX/V3UiCMn3SnavKfJWWPyP6qn97KIAVTlhxwyq0FICB",
+	"TROUVSOX3UXK0SfMDq/QkCl1Xenmksax0cBJVMHQ5gD9iuM7hQYLnDBXS4k7mooJg752StVWiDBXGxpI",
+	"Ta25A9yMI8lnRDHNNoFT6tn1sosT1/3+GZVe+CsbYI20S6Zw5EAIp2x6pXVoEsFl4fwu2PRNzwwIIbHF",
+	"hD3gBdoI1I+UzdRzOAlYap+Q3gsYSo1gfFaBub6jTWSYFnBtabvQS9LMBL0jYbC2RN4XCiK8NX0El7QB",
+	"NF3/Kq3+nHY+tR4+dRGzqkGeE2BY0qbOYK7eis5EF+oQO93latCVYYeuDm8KsbYVl9PTx3Tx2Ska9ewM",
+	"ne46pk1S2f+oCz+1/jr2u7KrUueH/eMg1Y5lvYqGHD7/Vfx/VuLfMcC6rK7KO92lRBdkRgVcW4iVgIGv",
+	"NtpP56a1sELOpnSWm0YXRgOolvwIbkrOIKwfcsZICHfGUx0yuIZKJEaEGJUl3xA8uCUdZUoDNNavaU+T",
+	"ce1DrEFMWEv/FVABisqm1lbZbvCACrDPJGF9RWDtApLPqJbocw3hrldnVOk+8ElrjZwWjesz3OXeuq+F",
+	"R1944dHXmqNPVHNUbT/cQwb2tIq3Pyje1rcUyTnJpoBBfW0amejflSCKBbduRuOK18FsE0qZasehK75A",
+	"zM1xpFPHGGp1LG6AAxJuoLDJK0702eYci00wi5kRykh78DIUk6nu2qo7JhQFPtpa7CkFNS6eIQU/QrWU",
+	"symfqGRqFQRffhTla8nUU0um1mZcq2uokEhJSKc07OBHPujeTL0lq1zrG1HV5wd9vT/Fz98vLnVH8y+i",
+	"/OpjqnJfa7E+Xwb150p4fAKLWe/06o6evQqzwERXGkY7a0IbVX8C3DwG/gIIDugjtQleg6siCUXRuin1",
+	"WlnoVemjFjhgBuAlD5SxG7QXhC3pRofGzMICmprRtCbM+hNighVrdpMBizuo++pWtS58n6aoq9ui3123",
+	"jGt9i/5LFANf67o+K0XxT1rS9ZHN422Iba2fsFgKjlZ/dCNON0AHWhoIm89b6K1BnsUBYvxBMVaj1JpO",
+	"gxuXMiM4UdiZsJ+urs5NeI6gmMxwuICr8f7r8vJQW9Nq5+HyftuKX/imdIzCvDwWvkkFCnmmC9ImzPSB",
+	"Nsk9JVg6khegjQcq5zw3skHJBEcYbGrpUubA7w6H4FnTngB7LQ9lKNBd0AOolwO7HeLbI+iE7zcb2gfm",
+	"lrnAn7DAuWdOPTIXzQU6bm0umwvQBkaMs600v41pqFCfEaFj2xhlJKKZ8d5jBhn8E6YkgI90LnyxZRmZ",
+	"5oLAPpUe/82+sg6ugHBF3UfLgXEvm+ioBALi/kaY1AXvqzL8pTJD2OuPzguLRs2tdnoLT1M0pm9Icq68",
+	"4NMpgcoUCWwHkhFKHULTpG94hHHdY61Owl20jVtk6VSZgTqdgU+RzuXKysyGNVI9ajdFfcTDWZup43wW",
+	"zFZj/o9zPs+yUy6BaP/kdiuylPYRrVe3xTN8Zps7v32nNBTRWSI7RmAHlaJvI0jwHUFZzgIoCO6wmb4d",
+	"fjvcvn+la1n1uroC8qBuJFB2UDTIXRGYF7VcuKJ3L0rwAmrry3huNzabuVNjBLm6dr3FJTh+0YjTzQgs",
+	"aj8k1+nRRb1B29R9UrXA5UWWZoCbfsQPc44SHBHF6yxsWmVDOiVZZ4dPpb74yQIEWZOP7x7/fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,6 +14,7 @@ import (
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
 	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
 func newAgent(t *testing.T, c *client.Client, uid string, mcps ...string) client.Agent {
@@ -41,7 +42,7 @@ func TestAttachSemantics(t *testing.T) {
 	// A mix of known and unknown slugs: 400 naming exactly the unknown ones; nothing changes.
 	_, err := c.AddMCPServers(ctx, "bot", "fs", "nope", "git", "ghost", "nope")
 	ce, ok := err.(*client.Error)
-	if !ok || ce.Status != http.StatusBadRequest || ce.Code != server.CodeMCPServerNotFound {
+	if !ok || ce.Status != http.StatusBadRequest || ce.Code != httpx.CodeMCPServerNotFound {
 		t.Fatalf("mixed add: %v", err)
 	}
 	var fields []string
@@ -176,7 +177,7 @@ func TestDeleteAttachedServer(t *testing.T) {
 		for i := 1; i < agents; i++ {
 			wg.Go(func() {
 				_, err := c.AddMCPServers(ctx, fmt.Sprintf("ag%d", i), slug)
-				if ce, ok := err.(*client.Error); err != nil && (!ok || ce.Code != server.CodeMCPServerNotFound) {
+				if ce, ok := err.(*client.Error); err != nil && (!ok || ce.Code != httpx.CodeMCPServerNotFound) {
 					t.Errorf("attach during delete: %v", err)
 				}
 			})
@@ -213,7 +214,7 @@ func TestAgentCrossApp(t *testing.T) {
 	newAgent(t, a, "a-agent", "a-server")
 	newAgent(t, b, "b-agent")
 
-	if _, err := b.AddMCPServers(ctx, "b-agent", "a-server"); !isCode(err, http.StatusBadRequest, server.CodeMCPServerNotFound) {
+	if _, err := b.AddMCPServers(ctx, "b-agent", "a-server"); !isCode(err, http.StatusBadRequest, httpx.CodeMCPServerNotFound) {
 		t.Fatalf("B attached A's server: %v", err)
 	}
 	for _, f := range []func() error{
@@ -224,7 +225,7 @@ func TestAgentCrossApp(t *testing.T) {
 		func() error { _, err := b.EnabledItems(ctx, "a-agent", nil); return err },
 		func() error { return b.DeleteAgent(ctx, "a-agent") },
 	} {
-		if err := f(); !isCode(err, http.StatusNotFound, server.CodeAgentNotFound) {
+		if err := f(); !isCode(err, http.StatusNotFound, httpx.CodeAgentNotFound) {
 			t.Fatalf("B reached A's agent: %v", err)
 		}
 	}

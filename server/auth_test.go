@@ -11,6 +11,7 @@ import (
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
 	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -37,10 +38,10 @@ func TestAuthMatrix(t *testing.T) {
 		status    int
 		code      string
 	}{
-		{"no key", "", http.StatusUnauthorized, server.CodeEmptyAPIKey},
-		{"unknown key", "amk_not-a-key", http.StatusUnauthorized, server.CodeAPIKeyNotFound},
-		{"revoked key", env.Revoked, http.StatusUnauthorized, server.CodeAPIKeyNotFound},
-		{"authOnly key", env.AuthOnlyKey, http.StatusForbidden, server.CodeNoAccess},
+		{"no key", "", http.StatusUnauthorized, httpx.CodeEmptyAPIKey},
+		{"unknown key", "amk_not-a-key", http.StatusUnauthorized, httpx.CodeAPIKeyNotFound},
+		{"revoked key", env.Revoked, http.StatusUnauthorized, httpx.CodeAPIKeyNotFound},
+		{"authOnly key", env.AuthOnlyKey, http.StatusForbidden, httpx.CodeNoAccess},
 	}
 	for _, op := range apitest.Ops("target", "target") {
 		for _, k := range keys {
@@ -74,13 +75,13 @@ func TestCrossAppIsolation(t *testing.T) {
 	ctx := context.Background()
 	mine := seed(t, a, "mine")
 
-	if _, err := b.GetServer(ctx, "mine"); !isCode(err, http.StatusNotFound, server.CodeMCPServerNotFound) {
+	if _, err := b.GetServer(ctx, "mine"); !isCode(err, http.StatusNotFound, httpx.CodeMCPServerNotFound) {
 		t.Fatalf("B got A's server: %v", err)
 	}
-	if _, err := b.UpdateServer(ctx, "mine", client.UpdateMCPServer{Name: ptr("pwned")}); !isCode(err, http.StatusNotFound, server.CodeMCPServerNotFound) {
+	if _, err := b.UpdateServer(ctx, "mine", client.UpdateMCPServer{Name: ptr("pwned")}); !isCode(err, http.StatusNotFound, httpx.CodeMCPServerNotFound) {
 		t.Fatalf("B updated A's server: %v", err)
 	}
-	if err := b.DeleteServer(ctx, "mine"); !isCode(err, http.StatusNotFound, server.CodeMCPServerNotFound) {
+	if err := b.DeleteServer(ctx, "mine"); !isCode(err, http.StatusNotFound, httpx.CodeMCPServerNotFound) {
 		t.Fatalf("B deleted A's server: %v", err)
 	}
 	if page, err := b.ListServers(ctx, client.ListOptions{}); err != nil || len(page.Data) != 0 {
@@ -122,7 +123,7 @@ func TestKeyCacheRevocation(t *testing.T) {
 	// Eventually (within the TTL) the key is refused; poll, bounded.
 	for i := 0; ; i++ {
 		_, err := c.ListServers(ctx, client.ListOptions{})
-		if isCode(err, http.StatusUnauthorized, server.CodeAPIKeyNotFound) {
+		if isCode(err, http.StatusUnauthorized, httpx.CodeAPIKeyNotFound) {
 			break
 		}
 		if i > 100 {

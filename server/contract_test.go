@@ -16,6 +16,7 @@ import (
 	"github.com/agentmcp/agentmcp/internal/apitest"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -198,10 +199,10 @@ func contract(t *testing.T, st store.Store) {
 		t.Fatalf("bare create: %d %s", cr2.StatusCode(), cr2.Body)
 	}
 	dup, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "Other", Slug: "weather-server", Url: "https://other.example.com"})
-	wantError(t, dup.StatusCode(), dup.Body, http.StatusConflict, server.CodeSlugAlreadyExists)
+	wantError(t, dup.StatusCode(), dup.Body, http.StatusConflict, httpx.CodeSlugAlreadyExists)
 
 	bad, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "", Slug: "Bad Slug", Url: "nope"})
-	e := wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, server.CodeValidation)
+	e := wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, httpx.CodeValidation)
 	if got := apitest.Fields(e); strings.Join(got, ",") != "name,slug,url" {
 		t.Fatalf("create 400 names %v", got)
 	}
@@ -212,9 +213,9 @@ func contract(t *testing.T, st store.Store) {
 		t.Fatalf("get: %d %s", gr.StatusCode(), gr.Body)
 	}
 	nf, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "nope", nil)
-	wantError(t, nf.StatusCode(), nf.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	wantError(t, nf.StatusCode(), nf.Body, http.StatusNotFound, httpx.CodeMCPServerNotFound)
 	bs, _ := c.McpServersControllerGetMcpServerBySlugWithResponse(ctx, "UPPER", nil)
-	wantError(t, bs.StatusCode(), bs.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, bs.StatusCode(), bs.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	// List: 200 newest first, 400.
 	lr, _ := c.McpServersControllerGetAllMcpServersWithResponse(ctx, nil)
@@ -227,7 +228,7 @@ func contract(t *testing.T, st store.Store) {
 		t.Fatalf("list meta %+v", m)
 	}
 	bl, _ := c.McpServersControllerGetAllMcpServersWithResponse(ctx, &gen.McpServersControllerGetAllMcpServersParams{Limit: ptr(101)})
-	wantError(t, bl.StatusCode(), bl.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, bl.StatusCode(), bl.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	// Update: 200 partial, {} unchanged, 400, 404, 415.
 	ur, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", nil, gen.UpdateMcpServerDto{Url: ptr("https://weather.example.com/mcp"), Icon: ptr("")})
@@ -244,15 +245,15 @@ func contract(t *testing.T, st store.Store) {
 		t.Fatalf("empty update: %d %s", same.StatusCode(), same.Body)
 	}
 	ub, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "weather-server", nil, gen.UpdateMcpServerDto{Name: ptr("  ")})
-	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, httpx.CodeValidation)
 	un, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "nope", nil, gen.UpdateMcpServerDto{Name: ptr("x")})
-	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, httpx.CodeMCPServerNotFound)
 	for _, op := range apitest.Ops("weather-server", "support") {
 		if op.Body == "" {
 			continue
 		}
 		st, body := env.Raw(t, op.Method, op.Path, env.KeyA, "text/plain", strings.NewReader(op.Body))
-		wantError(t, st, body, http.StatusUnsupportedMediaType, server.CodeUnsupportedMediaType)
+		wantError(t, st, body, http.StatusUnsupportedMediaType, httpx.CodeUnsupportedMediaType)
 	}
 
 	contractAgents(t, c, up)
@@ -267,32 +268,32 @@ func contract(t *testing.T, st store.Store) {
 		t.Fatalf("delete: %d %s", dr.StatusCode(), dr.Body)
 	}
 	dn, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)
-	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, httpx.CodeMCPServerNotFound)
 	db, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "-bad-", nil)
-	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	// Every operation: 401 without a key, 403 with an authOnly key, 413 for a body over
 	// 1 MiB, and a 500 that leaks nothing when the store fails.
 	huge := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
 	for _, op := range apitest.Ops("weather-server", "support") {
 		st, body := env.Do(t, op, "")
-		wantError(t, st, body, http.StatusUnauthorized, server.CodeEmptyAPIKey)
+		wantError(t, st, body, http.StatusUnauthorized, httpx.CodeEmptyAPIKey)
 		st, body = env.Do(t, op, env.AuthOnlyKey)
-		wantError(t, st, body, http.StatusForbidden, server.CodeNoAccess)
+		wantError(t, st, body, http.StatusForbidden, httpx.CodeNoAccess)
 		st, body = env.Raw(t, op.Method, op.Path, env.KeyA, "application/json", strings.NewReader(huge))
-		wantError(t, st, body, http.StatusRequestEntityTooLarge, server.CodePayloadTooLarge)
+		wantError(t, st, body, http.StatusRequestEntityTooLarge, httpx.CodePayloadTooLarge)
 
 		fs.fail.Store(&errInjected)
 		st, body = env.Do(t, op, env.KeyA)
 		fs.fail.Store(nil)
-		e := wantError(t, st, body, http.StatusInternalServerError, server.CodeInternal)
+		e := wantError(t, st, body, http.StatusInternalServerError, httpx.CodeInternal)
 		if strings.Contains(string(body), "secret internal detail") || e.Message != "Internal server error." {
 			t.Fatalf("%s: a 500 leaks its cause: %s", op.ID, body)
 		}
 		fs.fail.Store(&errUnavailable)
 		st, body = env.Do(t, op, env.KeyA)
 		fs.fail.Store(nil)
-		if e := wantError(t, st, body, http.StatusServiceUnavailable, server.CodeUnavailable); strings.Contains(e.Message, "injected") {
+		if e := wantError(t, st, body, http.StatusServiceUnavailable, httpx.CodeUnavailable); strings.Contains(e.Message, "injected") {
 			t.Fatalf("%s: a 503 leaks its cause: %s", op.ID, body)
 		}
 	}
@@ -303,7 +304,7 @@ func contract(t *testing.T, st store.Store) {
 	rl.Do(t, apitest.Ops("x", "x")[1], rl.KeyA) // spends the only token
 	for _, op := range apitest.Ops("weather-server", "support") {
 		st, body := rl.Do(t, op, rl.KeyA)
-		wantError(t, st, body, http.StatusTooManyRequests, server.CodeRateLimited)
+		wantError(t, st, body, http.StatusTooManyRequests, httpx.CodeRateLimited)
 	}
 
 	if missing := env.Rec.Missing(apitest.Spec(t)); len(missing) > 0 {
@@ -333,14 +334,14 @@ func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpSer
 		t.Fatalf("create agent without uid: %d %s", gen2.StatusCode(), gen2.Body)
 	}
 	dup, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Uid: ptr("support"), Name: "Again"})
-	wantError(t, dup.StatusCode(), dup.Body, http.StatusConflict, server.CodeAgentAlreadyExists)
+	wantError(t, dup.StatusCode(), dup.Body, http.StatusConflict, httpx.CodeAgentAlreadyExists)
 	unk, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Uid: ptr("other"), Name: "O", McpServers: &[]string{server0.Slug, "nope"}})
-	e := wantError(t, unk.StatusCode(), unk.Body, http.StatusBadRequest, server.CodeMCPServerNotFound)
+	e := wantError(t, unk.StatusCode(), unk.Body, http.StatusBadRequest, httpx.CodeMCPServerNotFound)
 	if strings.Join(apitest.Fields(e), ",") != "mcpServers.1" {
 		t.Fatalf("unknown mcpServers details %+v", e.Details)
 	}
 	bad, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Name: " ", Uid: ptr("Bad")})
-	wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	lr, _ := c.AgentBuilderControllerGetAllAgentsWithResponse(ctx, &gen.AgentBuilderControllerGetAllAgentsParams{Limit: ptr(1)})
 	if lr.StatusCode() != http.StatusOK || len(lr.JSON200.Data) != 1 || lr.JSON200.Data[0].Uid != gen2.JSON201.Uid || lr.JSON200.Meta.Next == nil {
@@ -351,61 +352,61 @@ func contractAgents(t *testing.T, c *gen.ClientWithResponses, server0 gen.McpSer
 		t.Fatalf("list agents page 2: %d %s", l2.StatusCode(), l2.Body)
 	}
 	lb, _ := c.AgentBuilderControllerGetAllAgentsWithResponse(ctx, &gen.AgentBuilderControllerGetAllAgentsParams{Limit: ptr(0)})
-	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	gr, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "support", nil)
 	if gr.StatusCode() != http.StatusOK || gr.JSON200.Uid != "support" {
 		t.Fatalf("get agent: %d %s", gr.StatusCode(), gr.Body)
 	}
 	gn, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "nobody", nil)
-	wantError(t, gn.StatusCode(), gn.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	wantError(t, gn.StatusCode(), gn.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
 	gb, _ := c.AgentBuilderControllerGetAgentByUidWithResponse(ctx, "NOBODY", nil)
-	wantError(t, gb.StatusCode(), gb.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, gb.StatusCode(), gb.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	ur, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "support", nil, gen.UpdateAgentDto{IsActive: ptr(false), Tools: &[]string{"gmail"}})
 	if ur.StatusCode() != http.StatusOK || ur.JSON200.IsActive || len(ur.JSON200.Tools) != 1 || ur.JSON200.Name != "Support Agent" || ur.JSON200.UpdatedAt <= a.UpdatedAt {
 		t.Fatalf("update agent: %d %s", ur.StatusCode(), ur.Body)
 	}
 	un, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "nobody", nil, gen.UpdateAgentDto{Name: ptr("x")})
-	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	wantError(t, un.StatusCode(), un.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
 	ub, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "support", nil, gen.UpdateAgentDto{McpServers: &[]string{"ghost"}})
-	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, server.CodeMCPServerNotFound)
+	wantError(t, ub.StatusCode(), ub.Body, http.StatusBadRequest, httpx.CodeMCPServerNotFound)
 
 	ar, _ := c.AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug}})
 	if ar.StatusCode() != http.StatusOK || !ar.JSON200.Success || len(ar.JSON200.Data.McpServers) != 1 {
 		t.Fatalf("add: %d %s", ar.StatusCode(), ar.Body)
 	}
 	an, _ := c.AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx, "nobody", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug}})
-	wantError(t, an.StatusCode(), an.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	wantError(t, an.StatusCode(), an.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
 	au, _ := c.AgentBuilderControllerAddMcpServersToAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{"ghost"}})
-	wantError(t, au.StatusCode(), au.Body, http.StatusBadRequest, server.CodeMCPServerNotFound)
+	wantError(t, au.StatusCode(), au.Body, http.StatusBadRequest, httpx.CodeMCPServerNotFound)
 
 	er, _ := c.AgentBuilderControllerGetEnabledItemsWithResponse(ctx, "support", nil)
 	if er.StatusCode() != http.StatusOK || len(er.JSON200.Data.McpServers) != 1 || er.JSON200.Data.McpServers[0].Url != server0.Url || er.JSON200.Data.Tools == nil {
 		t.Fatalf("enabled items: %d %s", er.StatusCode(), er.Body)
 	}
 	en, _ := c.AgentBuilderControllerGetEnabledItemsWithResponse(ctx, "nobody", nil)
-	wantError(t, en.StatusCode(), en.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	wantError(t, en.StatusCode(), en.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
 	eb, _ := c.AgentBuilderControllerGetEnabledItemsWithResponse(ctx, "support", &gen.AgentBuilderControllerGetEnabledItemsParams{Key: ptr(strings.Repeat("k", 201))})
-	wantError(t, eb.StatusCode(), eb.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, eb.StatusCode(), eb.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	rr, _ := c.AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug, "not-attached"}})
 	if rr.StatusCode() != http.StatusOK || len(rr.JSON200.Data.McpServers) != 0 {
 		t.Fatalf("remove: %d %s", rr.StatusCode(), rr.Body)
 	}
 	rn, _ := c.AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx, "nobody", gen.ManageAgentMcpDto{Mcps: []string{server0.Slug}})
-	wantError(t, rn.StatusCode(), rn.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	wantError(t, rn.StatusCode(), rn.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
 	rb, _ := c.AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx, "support", gen.ManageAgentMcpDto{Mcps: []string{}})
-	wantError(t, rb.StatusCode(), rb.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, rb.StatusCode(), rb.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	dr, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, gen2.JSON201.Uid, nil)
 	if dr.StatusCode() != http.StatusOK || dr.JSON200.Message != "Agent deleted successfully" {
 		t.Fatalf("delete agent: %d %s", dr.StatusCode(), dr.Body)
 	}
 	dn, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, gen2.JSON201.Uid, nil)
-	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, server.CodeAgentNotFound)
+	wantError(t, dn.StatusCode(), dn.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
 	db, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "_x", nil)
-	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, db.StatusCode(), db.Body, http.StatusBadRequest, httpx.CodeValidation)
 }
 
 // contractProbes covers probing a real MCP server and reading its tools back.
@@ -417,7 +418,7 @@ func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
 		t.Fatalf("create: %s", cr.Body)
 	}
 	nt, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "real")
-	wantError(t, nt.StatusCode(), nt.Body, http.StatusNotFound, server.CodeNotProbed)
+	wantError(t, nt.StatusCode(), nt.Body, http.StatusNotFound, httpx.CodeNotProbed)
 
 	pr, _ := c.McpServersControllerProbeMcpServerWithResponse(ctx, "real")
 	if pr.StatusCode() != http.StatusOK || pr.JSON200.Status != "ok" || pr.JSON200.ToolCount != 3 || pr.JSON200.ServerInfo.Name != "fixture" ||
@@ -437,16 +438,16 @@ func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
 		t.Fatalf("list health=ok: %s", lr.Body)
 	}
 	lb, _ := c.McpServersControllerGetAllMcpServersWithResponse(ctx, &gen.McpServersControllerGetAllMcpServersParams{Health: ptr(gen.McpServersControllerGetAllMcpServersParamsHealth("sick"))})
-	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, httpx.CodeValidation)
 
 	pn, _ := c.McpServersControllerProbeMcpServerWithResponse(ctx, "nope")
-	wantError(t, pn.StatusCode(), pn.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	wantError(t, pn.StatusCode(), pn.Body, http.StatusNotFound, httpx.CodeMCPServerNotFound)
 	pb, _ := c.McpServersControllerProbeMcpServerWithResponse(ctx, "BAD")
-	wantError(t, pb.StatusCode(), pb.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, pb.StatusCode(), pb.Body, http.StatusBadRequest, httpx.CodeValidation)
 	tn, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "nope")
-	wantError(t, tn.StatusCode(), tn.Body, http.StatusNotFound, server.CodeMCPServerNotFound)
+	wantError(t, tn.StatusCode(), tn.Body, http.StatusNotFound, httpx.CodeMCPServerNotFound)
 	tb, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "BAD")
-	wantError(t, tb.StatusCode(), tb.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, tb.StatusCode(), tb.Body, http.StatusBadRequest, httpx.CodeValidation)
 }
 
 // contractETags covers ETag, If-None-Match (304) and If-Match (412) on servers and agents.
@@ -467,13 +468,13 @@ func contractETags(t *testing.T, c *gen.ClientWithResponses) {
 	}
 	stale := ptr(`"1.0"`)
 	pf, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "etag-s", &gen.McpServersControllerUpdateMcpServerParams{IfMatch: stale}, gen.UpdateMcpServerDto{Name: ptr("changed")})
-	wantError(t, pf.StatusCode(), pf.Body, http.StatusPreconditionFailed, server.CodePreconditionFailed)
+	wantError(t, pf.StatusCode(), pf.Body, http.StatusPreconditionFailed, httpx.CodePreconditionFailed)
 	up, _ := c.McpServersControllerUpdateMcpServerWithResponse(ctx, "etag-s", &gen.McpServersControllerUpdateMcpServerParams{IfMatch: &tag}, gen.UpdateMcpServerDto{Name: ptr("changed")})
 	if up.StatusCode() != http.StatusOK || up.JSON200.Name != "changed" || up.HTTPResponse.Header.Get("ETag") == tag {
 		t.Fatalf("If-Match current: %d %s", up.StatusCode(), up.Body)
 	}
 	df, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "etag-s", &gen.McpServersControllerDeleteMcpServerParams{IfMatch: &tag})
-	wantError(t, df.StatusCode(), df.Body, http.StatusPreconditionFailed, server.CodePreconditionFailed)
+	wantError(t, df.StatusCode(), df.Body, http.StatusPreconditionFailed, httpx.CodePreconditionFailed)
 	newTag := up.HTTPResponse.Header.Get("ETag")
 	if d, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "etag-s", &gen.McpServersControllerDeleteMcpServerParams{IfMatch: &newTag}); d.StatusCode() != http.StatusOK {
 		t.Fatalf("delete If-Match current: %d %s", d.StatusCode(), d.Body)
@@ -491,13 +492,13 @@ func contractETags(t *testing.T, c *gen.ClientWithResponses) {
 		t.Fatalf("agent If-None-Match stale: %d", g.StatusCode())
 	}
 	apf, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerUpdateAgentParams{IfMatch: ptr("W/" + atag)}, gen.UpdateAgentDto{Name: ptr("x")})
-	wantError(t, apf.StatusCode(), apf.Body, http.StatusPreconditionFailed, server.CodePreconditionFailed) // If-Match compares strongly
+	wantError(t, apf.StatusCode(), apf.Body, http.StatusPreconditionFailed, httpx.CodePreconditionFailed) // If-Match compares strongly
 	aup, _ := c.AgentBuilderControllerUpdateAgentWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerUpdateAgentParams{IfMatch: ptr(`"0", ` + atag)}, gen.UpdateAgentDto{Name: ptr("x")})
 	if aup.StatusCode() != http.StatusOK {
 		t.Fatalf("agent If-Match list: %d %s", aup.StatusCode(), aup.Body)
 	}
 	adf, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerDeleteAgentParams{IfMatch: &atag})
-	wantError(t, adf.StatusCode(), adf.Body, http.StatusPreconditionFailed, server.CodePreconditionFailed)
+	wantError(t, adf.StatusCode(), adf.Body, http.StatusPreconditionFailed, httpx.CodePreconditionFailed)
 	if d, _ := c.AgentBuilderControllerDeleteAgentWithResponse(ctx, "etag-a", &gen.AgentBuilderControllerDeleteAgentParams{IfMatch: ptr("*")}); d.StatusCode() != http.StatusOK {
 		t.Fatalf("agent delete If-Match *: %d", d.StatusCode())
 	}
@@ -519,17 +520,17 @@ func contractIdempotency(t *testing.T, c *gen.ClientWithResponses) {
 	}
 	other, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, &gen.McpServersControllerCreateMcpServerParams{IdempotencyKey: key},
 		gen.CreateMcpServerDto{Name: "Other", Slug: "idem-2", Url: "https://i.example.com"})
-	wantError(t, other.StatusCode(), other.Body, http.StatusUnprocessableEntity, server.CodeIdempotencyKeyReused)
+	wantError(t, other.StatusCode(), other.Body, http.StatusUnprocessableEntity, httpx.CodeIdempotencyKeyReused)
 	a1, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, &gen.AgentBuilderControllerCreateAgentParams{IdempotencyKey: ptr("agent-1")}, gen.CreateAgentDto{Name: "no uid"})
 	a2, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, &gen.AgentBuilderControllerCreateAgentParams{IdempotencyKey: ptr("agent-1")}, gen.CreateAgentDto{Name: "no uid"})
 	if a1.StatusCode() != http.StatusCreated || a2.JSON201 == nil || a2.JSON201.Uid != a1.JSON201.Uid {
 		t.Fatalf("a retried agent create made a second agent: %s / %s", a1.Body, a2.Body)
 	}
 	a3, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, &gen.AgentBuilderControllerCreateAgentParams{IdempotencyKey: ptr("agent-1")}, gen.CreateAgentDto{Name: "changed"})
-	wantError(t, a3.StatusCode(), a3.Body, http.StatusUnprocessableEntity, server.CodeIdempotencyKeyReused)
+	wantError(t, a3.StatusCode(), a3.Body, http.StatusUnprocessableEntity, httpx.CodeIdempotencyKeyReused)
 	long, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, &gen.McpServersControllerCreateMcpServerParams{IdempotencyKey: ptr(strings.Repeat("k", 256))},
 		gen.CreateMcpServerDto{Name: "L", Slug: "long-key", Url: "https://l.example.com"})
-	wantError(t, long.StatusCode(), long.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, long.StatusCode(), long.Body, http.StatusBadRequest, httpx.CodeValidation)
 }
 
 // contractAudit: the writes above left events, with this request's key and id.
@@ -546,11 +547,19 @@ func contractAudit(t *testing.T, c *gen.ClientWithResponses) {
 	}
 	act := gen.McpServerCreate
 	f, _ := c.AuditControllerGetAuditEventsWithResponse(ctx, &gen.AuditControllerGetAuditEventsParams{Limit: ptr(100), Action: &act, Target: ptr("mcp_server:weather-server")})
-	if f.StatusCode() != http.StatusOK || len(f.JSON200.Data) != 1 || f.JSON200.Data[0].Before != nil || f.JSON200.Data[0].After["Name"] != "Weather Server" {
+	if f.StatusCode() != http.StatusOK || len(f.JSON200.Data) != 1 || f.JSON200.Data[0].Before != nil || f.JSON200.Data[0].After == nil {
 		t.Fatalf("filtered audit events: %s", f.Body)
 	}
+	// The record has the wire shape (camelCase, as McpServer), not Go's field names.
+	after, err := f.JSON200.Data[0].After.AsAuditMcpServer()
+	if err != nil || after.Name != "Weather Server" || after.Slug != "weather-server" || after.UpdatedAt == 0 || after.UnderscoreId == "" {
+		t.Fatalf("audit record %s: %+v %v", f.Body, after, err)
+	}
+	if strings.Contains(string(f.Body), `"Name"`) || strings.Contains(string(f.Body), `"URL"`) {
+		t.Fatalf("audit event in Go's field names: %s", f.Body)
+	}
 	bad, _ := c.AuditControllerGetAuditEventsWithResponse(ctx, &gen.AuditControllerGetAuditEventsParams{Before: ptr(int64(0))})
-	wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, server.CodeValidation)
+	wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, httpx.CodeValidation)
 }
 
 // TestIdempotencyConcurrent: 20 concurrent creates with one key make one record and get 20
@@ -661,7 +670,7 @@ func TestNonAPIRoutes(t *testing.T) {
 		}
 	}
 	st2, b2 := env.Raw(t, http.MethodGet, "/ai-agents/unknown", env.KeyA, "", nil)
-	wantError(t, st2, b2, http.StatusNotFound, server.CodeNotFound)
+	wantError(t, st2, b2, http.StatusNotFound, httpx.CodeNotFound)
 	st2, b2 = env.Raw(t, http.MethodPut, "/ai-agents/agent-builder/mcp-servers/x", env.KeyA, "application/json", strings.NewReader("{}"))
-	wantError(t, st2, b2, http.StatusMethodNotAllowed, server.CodeMethodNotAllowed)
+	wantError(t, st2, b2, http.StatusMethodNotAllowed, httpx.CodeMethodNotAllowed)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/agentmcp/agentmcp/internal/apitest"
 	"github.com/agentmcp/agentmcp/internal/pgtest"
 	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store/postgres"
 )
 
@@ -42,13 +43,13 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 
 	cl.Stop(t)
-	if st, body := readyz(); st != http.StatusServiceUnavailable || apitest.DecodeError(t, []byte(body)).Code != server.CodeUnavailable {
+	if st, body := readyz(); st != http.StatusServiceUnavailable || apitest.DecodeError(t, []byte(body)).Code != httpx.CodeUnavailable {
 		t.Fatalf("readyz during the outage: %d %s", st, body)
 	}
-	if _, err := c.GetServer(ctx, "before"); !isCode(err, http.StatusServiceUnavailable, server.CodeUnavailable) {
+	if _, err := c.GetServer(ctx, "before"); !isCode(err, http.StatusServiceUnavailable, httpx.CodeUnavailable) {
 		t.Fatalf("GET during the outage: %v", err)
 	}
-	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "x", Slug: "during", Url: "https://x.example.com"}); !isCode(err, http.StatusServiceUnavailable, server.CodeUnavailable) {
+	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "x", Slug: "during", Url: "https://x.example.com"}); !isCode(err, http.StatusServiceUnavailable, httpx.CodeUnavailable) {
 		t.Fatalf("POST during the outage: %v", err)
 	}
 

@@ -1,41 +1,33 @@
-// Package server serves openapi.yaml: echo with kin-openapi request validation in front of
-// a hand-written implementation of the generated strict server interface.
+// Package server puts agentmcp together: the HTTP plumbing (server/httpx) in front of the
+// REST handlers (server/rest), with the docs, health and metrics routes beside them.
 package server
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"net/url"
-	"sync"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	oapimw "github.com/oapi-codegen/echo-middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/agentmcp/agentmcp"
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/docsui"
+	"github.com/agentmcp/agentmcp/server/httpx"
+	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
 )
 
 // BasePath is where the API is mounted, as on CometChat (`https://{appId}.api-{region}.cometchat.io/v3`).
 const BasePath = "/v3"
-
-const maxBody = 1 << 20 // 1 MiB
 
 // Config configures New. The zero value is usable.
 type Config struct {
@@ -45,9 +37,9 @@ type Config struct {
 	// A revoked key keeps working for at most this long.
 	KeyCacheTTL time.Duration
 	// Prober runs POST …/probe (default: probe.New with public addresses only, 10 s).
-	Prober Prober
+	Prober rest.Prober
 	// Probes, when set, is told of every create and URL change (see probe.Runner).
-	Probes Enqueuer
+	Probes rest.Enqueuer
 	// MaxServersPerApp bounds each app's MCP servers (default 10,000; negative: no limit).
 	MaxServersPerApp int
 	// RequestTimeout is every request's deadline, passed down to the store (default 15s).
@@ -65,15 +57,30 @@ type Config struct {
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
-type Prober interface {
-	Probe(ctx context.Context, url string) probe.Result
-}
+type Prober = rest.Prober
+
+// Enqueuer is told of every create and URL change (see probe.Runner).
+type Enqueuer = rest.Enqueuer
+
+// Principal is the authenticated caller of a request.
+type Principal = httpx.Principal
+
+// PrincipalFrom returns the authenticated caller of a request context.
+func PrincipalFrom(ctx context.Context) (Principal, bool) { return httpx.PrincipalFrom(ctx) }
 
 // DefaultKeyCacheTTL is Config.KeyCacheTTL's default.
 const DefaultKeyCacheTTL = 10 * time.Second
 
 // New returns the HTTP handler of agentmcp over st.
-func New(cfg Config, st store.Store) (*echo.Echo, error) {
+func New(cfg Config, st store.Store) (http.Handler, error) {
+	e, err := newEcho(cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -83,11 +90,11 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 		ttl = DefaultKeyCacheTTL
 	}
 
-	spec, opts, err := validatorOptions()
+	spec, opts, err := httpx.ValidatorOptions(BasePath)
 	if err != nil {
 		return nil, err
 	}
-	routes, err := newRouteTable(spec, BasePath)
+	routes, err := httpx.NewRouteTable(spec, BasePath)
 	if err != nil {
 		return nil, err
 	}
@@ -96,12 +103,16 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	m := newMetrics(reg, st)
-	st = timedStore{Store: st, h: m.storeOps}
+	m := httpx.NewMetrics(reg, BasePath+"/*")
+	storeOps := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "agentmcp_store_operation_duration_seconds", Help: "Store (database) operation latency by operation.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5, 1}}, []string{"op"})
+	reg.MustRegister(storeOps, probe.Outcomes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerPoolGauges(reg, st)
+	st = timedStore{s: st, h: storeOps}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(log)
+	e.HTTPErrorHandler = httpx.ErrorHandler(log)
 
 	timeout := cfg.RequestTimeout
 	if timeout <= 0 {
@@ -109,16 +120,16 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	}
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
-	e.Use(deadline(timeout))
-	e.Use(accessLog(log, m))
-	e.Use(middleware.BodyLimit(fmt.Sprint(maxBody)))
+	e.Use(httpx.Deadline(timeout))
+	e.Use(httpx.AccessLog(log, m))
+	e.Use(middleware.BodyLimit(fmt.Sprint(httpx.MaxBody)))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := st.Ping(ctx); err != nil {
-			return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "The store is not ready.", Err: err}
+			return &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, Message: "The store is not ready.", Err: err}
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -134,14 +145,15 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	})
 	e.GET("/docs/*", echo.WrapHandler(docs))
 
-	keys := newKeyCache(st, ttl)
+	keys := httpx.NewKeyCache(st, ttl)
 	ipRate, ipBurst := cfg.IPRateLimit, 10*cfg.RateBurst
 	if ipRate == 0 {
 		ipRate = 10 * cfg.RateLimit
 	}
-	byIP, byApp := newLimiters(ipRate, ipBurst), newLimiters(cfg.RateLimit, cfg.RateBurst)
+	byIP, byApp := httpx.NewLimiters(ipRate, ipBurst), httpx.NewLimiters(cfg.RateLimit, cfg.RateBurst)
 	creates := map[string]bool{BasePath + "/ai-agents/agent-builder/mcp-servers": true, BasePath + "/ai-agents/agent-builder/agents": true}
-	api := e.Group(BasePath, byIP.limit(ipKey), keys.authenticate, byApp.limit(appKey), requireJSON, validate(routes, opts), idempotent(st, creates))
+	api := e.Group(BasePath, byIP.Limit(httpx.IPKey), keys.Authenticate, byApp.Limit(httpx.AppKey), httpx.RequireJSON,
+		httpx.Validate(routes, opts), httpx.Idempotent(st, creates))
 	var prober Prober = probe.New(probe.Options{})
 	if cfg.Prober != nil {
 		prober = cfg.Prober
@@ -153,130 +165,26 @@ func New(cfg Config, st store.Store) (*echo.Echo, error) {
 	case limit < 0:
 		limit = 0
 	}
-	gen.RegisterHandlers(api, gen.NewStrictHandler(&handler{st: st, prober: prober, probes: cfg.Probes, maxServers: limit}, nil))
-	if err := routes.check(e, BasePath); err != nil {
+	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limit})
+	gen.RegisterHandlers(api, gen.NewStrictHandler(h, nil))
+	if err := routes.Check(e, BasePath); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// validatorOptions loads the embedded spec and the options of the request validator.
-func validatorOptions() (*openapi3.T, *oapimw.Options, error) {
-	registerStrictJSON.Do(func() { openapi3filter.RegisterBodyDecoder(echo.MIMEApplicationJSON, strictJSON) })
-	spec, err := gen.GetSwagger()
-	if err != nil {
-		return nil, nil, fmt.Errorf("load embedded spec: %w", err)
+// registerPoolGauges exports the connection pools of a store that reports them.
+func registerPoolGauges(reg prometheus.Registerer, st store.Store) {
+	p, ok := st.(store.Pooled)
+	if !ok {
+		return
 	}
-	spec.Servers = openapi3.Servers{{URL: BasePath}}
-	// authenticate has already checked the apikey of every request under BasePath; the
-	// validator need not check the security requirement again.
-	spec.Security = nil
-	for _, item := range spec.Paths.Map() {
-		for _, op := range item.Operations() {
-			op.Security = nil
-		}
-	}
-	spec.SetStringFormatValidator("uri", openapi3.NewCallbackValidator(checkHTTPURL))
-	return spec, &oapimw.Options{
-		ErrorHandler: func(_ echo.Context, he *echo.HTTPError) error { return validatorError(he) },
-		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
-			return &echo.HTTPError{Code: http.StatusBadRequest, Internal: me}
-		},
-		Options: openapi3filter.Options{
-			MultiError:              true,
-			KeepValidatedValue:      true,
-			SchemaValidationOptions: spec.GetSchemaValidationOptions(),
-		},
-	}, nil
-}
-
-var registerStrictJSON sync.Once
-
-// strictJSON is kin-openapi's JSON body decoder that also refuses anything after the value
-// (`{...} x`), which a streaming decoder would silently ignore.
-func strictJSON(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
-	b, err := io.ReadAll(body)
-	if err != nil {
-		return nil, err
-	}
-	if !json.Valid(b) {
-		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Reason: "not one valid JSON value"}
-	}
-	return openapi3filter.JSONBodyDecoder(bytes.NewReader(b), h, schema, enc)
-}
-
-// checkHTTPURL is the `uri` format: an absolute http(s) URL with a host ("" is left to the
-// schema's pattern, which allows it only for icon).
-func checkHTTPURL(s string) error {
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return errors.New("must be an absolute http or https URL with a host")
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
-		return errors.New("must be an absolute http or https URL with a host")
-	}
-	return nil
-}
-
-// requireJSON answers 415 for a body that is not JSON, before the validator reads it. An
-// empty body without a Content-Type is left to the validator ("a JSON body is required").
-func requireJSON(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		if r.Method != http.MethodPost && r.Method != http.MethodPatch && r.Method != http.MethodPut {
-			return next(c)
-		}
-		ct := r.Header.Get(echo.HeaderContentType)
-		if ct == "" && r.ContentLength == 0 {
-			return next(c)
-		}
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
-			return newError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Content-Type must be application/json.")
-		}
-		return next(c)
-	}
-}
-
-// deadline gives every request a deadline; the store's queries end with it.
-func deadline(d time.Duration) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
-			defer cancel()
-			c.SetRequest(c.Request().WithContext(ctx))
-			return next(c)
-		}
-	}
-}
-
-// accessLog writes one line per request. It renders errors itself (c.Error) so the line has
-// the final status. Never logs keys or bodies.
-func accessLog(log *slog.Logger, m *metrics) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			if err := next(c); err != nil {
-				c.Error(err)
-			}
-			m.observe(c, time.Since(start))
-			if !log.Enabled(c.Request().Context(), slog.LevelInfo) {
-				return nil
-			}
-			app := ""
-			if p, ok := PrincipalFrom(c.Request().Context()); ok {
-				app = p.AppID
-			}
-			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-				slog.String("method", c.Request().Method),
-				slog.String("route", c.Path()),
-				slog.Int("status", c.Response().Status),
-				slog.Int64("duration_us", time.Since(start).Microseconds()),
-				slog.String("app_id", app))
-			return nil
-		}
+	for _, g := range []struct {
+		state string
+		f     func(store.PoolStats) int
+	}{{"open", func(s store.PoolStats) int { return s.Open }}, {"in_use", func(s store.PoolStats) int { return s.InUse }},
+		{"idle", func(s store.PoolStats) int { return s.Idle }}, {"max", func(s store.PoolStats) int { return s.Max }}} {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentmcp_db_connections", Help: "Database connections by state.",
+			ConstLabels: prometheus.Labels{"state": g.state}}, func() float64 { return float64(g.f(p.PoolStats())) }))
 	}
 }

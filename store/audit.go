@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 )
 
 // Actor is who makes a write, for the audit trail.
@@ -61,22 +62,107 @@ type AuditStore interface {
 	ListAuditEvents(ctx context.Context, appID string, q AuditQuery) ([]AuditEvent, error)
 }
 
-// AuditJSON encodes a record for an event; API keys lose their hash.
+// AuditJSON encodes a record for an event in the API's wire shape (as McpServer, Agent
+// and ApiKey are on the wire, camelCase); API keys lose their hash, servers their health.
 func AuditJSON(v any) []byte {
 	switch x := v.(type) {
 	case nil:
 		return nil
 	case APIKey:
-		v = struct {
-			ID, AppID, Scope, Prefix string
-			CreatedAt, RevokedAt     int64
-		}{x.ID, x.AppID, string(x.Scope), x.Prefix, x.CreatedAt, x.RevokedAt}
+		v = auditKey{ID: x.ID, AppID: x.AppID, Scope: string(x.Scope), Prefix: x.Prefix, CreatedAt: x.CreatedAt, RevokedAt: x.RevokedAt}
+	case MCPServer:
+		v = auditServer{ID: x.AppID + "_" + x.Slug, AppID: x.AppID, Slug: x.Slug, Name: x.Name, Description: x.Description,
+			URL: x.URL, Icon: x.Icon, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+	case Agent:
+		x.Normalize()
+		v = auditAgent{UID: x.UID, AppID: x.AppID, Name: x.Name, Icon: x.Icon, IsActive: x.IsActive, Description: x.Description,
+			Tools: x.Tools, Files: x.Files, Websites: x.Websites, OtherKbIntegrations: x.OtherKbIntegrations, APITools: x.APITools,
+			MCPServers: x.MCPServers, FrontendActions: x.FrontendActions, RagVersion: x.RagVersion, LastMessageAt: x.LastMessageAt,
+			Instruction: x.Instruction, MetaData: x.MetaData, Model: x.Model, ModelMetaData: x.ModelMetaData,
+			CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 	}
 	b, _ := json.Marshal(v)
 	return b
 }
 
+// The wire shapes of audited records (openapi.yaml AuditMcpServer, AuditAgent, AuditApiKey).
+type (
+	auditKey struct {
+		ID        string `json:"id"`
+		AppID     string `json:"appId"`
+		Scope     string `json:"scope"`
+		Prefix    string `json:"prefix"`
+		CreatedAt int64  `json:"createdAt"`
+		RevokedAt int64  `json:"revokedAt"`
+	}
+	auditServer struct {
+		ID          string `json:"_id"`
+		AppID       string `json:"appId"`
+		Slug        string `json:"slug"`
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		URL         string `json:"url"`
+		Icon        string `json:"icon"`
+		CreatedAt   int64  `json:"createdAt"`
+		UpdatedAt   int64  `json:"updatedAt"`
+	}
+	auditAgent struct {
+		UID                 string         `json:"uid"`
+		AppID               string         `json:"appId"`
+		Name                string         `json:"name"`
+		Icon                string         `json:"icon"`
+		IsActive            bool           `json:"isActive"`
+		Description         string         `json:"description"`
+		Tools               []string       `json:"tools"`
+		Files               []string       `json:"files"`
+		Websites            []string       `json:"websites"`
+		OtherKbIntegrations []string       `json:"otherKbIntegrations"`
+		APITools            []string       `json:"apiTools"`
+		MCPServers          []string       `json:"mcpServers"`
+		FrontendActions     []string       `json:"frontendActions"`
+		RagVersion          string         `json:"ragVersion"`
+		LastMessageAt       *int64         `json:"lastMessageAt"`
+		Instruction         string         `json:"instruction"`
+		MetaData            map[string]any `json:"metaData"`
+		Model               string         `json:"model"`
+		ModelMetaData       map[string]any `json:"modelMetaData"`
+		CreatedAt           int64          `json:"createdAt"`
+		UpdatedAt           int64          `json:"updatedAt"`
+	}
+)
+
 // Targets of events.
 func ServerTarget(slug string) string { return "mcp_server:" + slug }
 func AgentTarget(uid string) string   { return "agent:" + uid }
 func KeyTarget(id string) string      { return "api_key:" + id }
+
+// UpgradeAuditJSON rewrites a record stored by an older agentmcp, in Go's field names
+// ("AppID", "Slug", …), into the wire shape; records already in it are returned as they are.
+func UpgradeAuditJSON(b []byte) []byte {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(b, &probe) != nil || probe["AppID"] == nil {
+		return b
+	}
+	decode := func(v any) []byte {
+		if json.Unmarshal(b, v) != nil {
+			return b
+		}
+		return AuditJSON(reflect.ValueOf(v).Elem().Interface())
+	}
+	switch {
+	case probe["UID"] != nil:
+		return decode(&Agent{})
+	case probe["Slug"] != nil:
+		return decode(&MCPServer{})
+	case probe["Scope"] != nil:
+		var k struct {
+			ID, AppID, Scope, Prefix string
+			CreatedAt, RevokedAt     int64
+		}
+		if json.Unmarshal(b, &k) != nil {
+			return b
+		}
+		return AuditJSON(APIKey{ID: k.ID, AppID: k.AppID, Scope: Scope(k.Scope), Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt})
+	}
+	return b
+}

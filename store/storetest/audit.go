@@ -77,7 +77,7 @@ func testAudit(t *testing.T, st store.Store) {
 	var before, after map[string]any
 	json.Unmarshal(byAction[store.AuditServerUpdate].Before, &before)
 	json.Unmarshal(byAction[store.AuditServerUpdate].After, &after)
-	if before["Name"] != "Server s" || after["Name"] != "renamed" {
+	if before["name"] != "Server s" || after["name"] != "renamed" {
 		t.Fatalf("update before/after: %v / %v", before, after)
 	}
 	if byAction[store.AuditServerCreate].Before != nil || byAction[store.AuditServerDelete].After != nil || byAction[store.AuditServerDelete].Before == nil {

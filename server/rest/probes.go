@@ -1,4 +1,4 @@
-package server
+package rest
 
 import (
 	"context"
@@ -9,11 +9,9 @@ import (
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/probe"
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
-
-// CodeNotProbed: no probe of the server has succeeded yet.
-const CodeNotProbed = "ERR_NOT_PROBED"
 
 // Enqueuer is told of every create and URL change, to probe the server in the background.
 type Enqueuer interface {
@@ -27,13 +25,13 @@ func wireHealth(h *store.Health) *gen.McpServerHealth {
 	return &gen.McpServerHealth{Status: gen.HealthStatus(h.Status), CheckedAt: h.CheckedAt, ToolCount: h.ToolCount}
 }
 
-func (h *handler) enqueue(m store.MCPServer) {
+func (h *Handler) enqueue(m store.MCPServer) {
 	if h.probes != nil {
 		h.probes.Enqueue(store.ServerRef{AppID: m.AppID, Slug: m.Slug, URL: m.URL})
 	}
 }
 
-func (h *handler) McpServersControllerProbeMcpServer(ctx context.Context, req gen.McpServersControllerProbeMcpServerRequestObject) (gen.McpServersControllerProbeMcpServerResponseObject, error) {
+func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req gen.McpServersControllerProbeMcpServerRequestObject) (gen.McpServersControllerProbeMcpServerResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -60,7 +58,7 @@ func (h *handler) McpServersControllerProbeMcpServer(ctx context.Context, req ge
 	return out, nil
 }
 
-func (h *handler) McpServersControllerGetMcpServerTools(ctx context.Context, req gen.McpServersControllerGetMcpServerToolsRequestObject) (gen.McpServersControllerGetMcpServerToolsResponseObject, error) {
+func (h *Handler) McpServersControllerGetMcpServerTools(ctx context.Context, req gen.McpServersControllerGetMcpServerToolsRequestObject) (gen.McpServersControllerGetMcpServerToolsResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -70,10 +68,10 @@ func (h *handler) McpServersControllerGetMcpServerTools(ctx context.Context, req
 	}
 	r, err := h.st.GetProbe(ctx, app, req.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tools == nil) {
-		return nil, newError(http.StatusNotFound, CodeNotProbed, "MCP server %q has no successful probe yet.", req.Slug)
+		return nil, httpx.NewError(http.StatusNotFound, httpx.CodeNotProbed, "MCP server %q has no successful probe yet.", req.Slug)
 	}
 	if err != nil {
-		return nil, storeError(err, CodeInternal, "")
+		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
 	}
 	out := gen.McpServersControllerGetMcpServerTools200JSONResponse{CheckedAt: r.ToolsCheckedAt, Tools: []gen.McpTool{}}
 	if err := json.Unmarshal(r.Tools, &out.Tools); err != nil {

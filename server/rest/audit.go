@@ -1,15 +1,15 @@
-package server
+package rest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
 
-func (h *handler) AuditControllerGetAuditEvents(ctx context.Context, req gen.AuditControllerGetAuditEventsRequestObject) (gen.AuditControllerGetAuditEventsResponseObject, error) {
+func (h *Handler) AuditControllerGetAuditEvents(ctx context.Context, req gen.AuditControllerGetAuditEventsRequestObject) (gen.AuditControllerGetAuditEventsResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -26,19 +26,21 @@ func (h *handler) AuditControllerGetAuditEvents(ctx context.Context, req gen.Aud
 	}
 	events, err := h.st.ListAuditEvents(ctx, app, q)
 	if err != nil {
-		return nil, storeError(err, CodeInternal, "")
+		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
 	}
 	out := gen.AuditControllerGetAuditEvents200JSONResponse{Data: make([]gen.AuditEvent, len(events))}
 	for i, e := range events {
 		w := gen.AuditEvent{Id: e.ID, AppId: e.AppID, KeyId: e.KeyID, Action: gen.AuditAction(e.Action), Target: e.Target, At: e.At, RequestId: e.RequestID}
 		for _, f := range []struct {
 			src []byte
-			dst *map[string]any
+			dst **gen.AuditRecord
 		}{{e.Before, &w.Before}, {e.After, &w.After}} {
 			if f.src != nil {
-				if err := json.Unmarshal(f.src, f.dst); err != nil {
+				r := new(gen.AuditRecord)
+				if err := r.UnmarshalJSON(store.UpgradeAuditJSON(f.src)); err != nil {
 					return nil, fmt.Errorf("audit event %d: %w", e.ID, err)
 				}
+				*f.dst = r
 			}
 		}
 		out.Data[i] = w

@@ -1,4 +1,4 @@
-package server
+package httpx
 
 import (
 	"math"
@@ -11,12 +11,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// CodeRateLimited: over the app's (or the client address's) request rate.
-const CodeRateLimited = "ERR_RATE_LIMITED"
-
-// limiters are token buckets by key (app id, or client IP), kept per replica and dropped
+// Limiters are token buckets by key (app id, or client IP), kept per replica and dropped
 // when idle.
-type limiters struct {
+type Limiters struct {
 	rate  rate.Limit
 	burst int
 	mu    sync.Mutex
@@ -29,16 +26,16 @@ type entry struct {
 	seen time.Time
 }
 
-func newLimiters(perSecond float64, burst int) *limiters {
+func NewLimiters(perSecond float64, burst int) *Limiters {
 	if perSecond <= 0 {
 		return nil
 	}
-	return &limiters{rate: rate.Limit(perSecond), burst: max(1, burst), m: map[string]*entry{}}
+	return &Limiters{rate: rate.Limit(perSecond), burst: max(1, burst), m: map[string]*entry{}}
 }
 
 // take spends one token of key's bucket; it reports whether that was allowed, how many
 // tokens are left, and how long until the bucket is full again (or, refused, until a token).
-func (ls *limiters) take(key string, now time.Time) (ok bool, left int, wait time.Duration) {
+func (ls *Limiters) take(key string, now time.Time) (ok bool, left int, wait time.Duration) {
 	ls.mu.Lock()
 	e := ls.m[key]
 	if e == nil {
@@ -67,7 +64,7 @@ func (ls *limiters) take(key string, now time.Time) (ok bool, left int, wait tim
 
 // limit answers 429 ERR_RATE_LIMITED past key's rate, and sets the X-RateLimit headers on
 // every response.
-func (ls *limiters) limit(key func(echo.Context) string) echo.MiddlewareFunc {
+func (ls *Limiters) Limit(key func(echo.Context) string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		if ls == nil {
 			return next
@@ -80,16 +77,16 @@ func (ls *limiters) limit(key func(echo.Context) string) echo.MiddlewareFunc {
 			h.Set("X-RateLimit-Reset", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			if !ok {
 				h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-				return newError(http.StatusTooManyRequests, CodeRateLimited, "Too many requests; retry after %d s.", max(1, int(math.Ceil(wait.Seconds()))))
+				return NewError(http.StatusTooManyRequests, CodeRateLimited, "Too many requests; retry after %d s.", max(1, int(math.Ceil(wait.Seconds()))))
 			}
 			return next(c)
 		}
 	}
 }
 
-func appKey(c echo.Context) string {
+func AppKey(c echo.Context) string {
 	p, _ := PrincipalFrom(c.Request().Context())
 	return p.AppID
 }
 
-func ipKey(c echo.Context) string { return c.RealIP() }
+func IPKey(c echo.Context) string { return c.RealIP() }

@@ -1,4 +1,4 @@
-package server
+package httpx
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func TestKeyCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := &countingStore{Store: db}
-	c := newKeyCache(cs, 10*time.Second)
+	c := NewKeyCache(cs, 10*time.Second)
 	now := time.Unix(1000, 0)
 	c.now = func() time.Time { return now }
 

@@ -1,4 +1,4 @@
-package server
+package httpx
 
 import (
 	"context"
@@ -26,10 +26,10 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// keyCache remembers key lookups for ttl so a request costs no DB round trip. Only found
+// KeyCache remembers key lookups for ttl so a request costs no DB round trip. Only found
 // keys are cached; a revoked key stops working within ttl.
-type keyCache struct {
-	st  store.Store
+type KeyCache struct {
+	st  KeyLookup
 	ttl time.Duration
 	now func() time.Time
 
@@ -44,11 +44,17 @@ type cachedKey struct {
 
 const keyCacheMax = 10000
 
-func newKeyCache(st store.Store, ttl time.Duration) *keyCache {
-	return &keyCache{st: st, ttl: ttl, now: time.Now, entries: map[[32]byte]cachedKey{}}
+// KeyLookup finds a key by the hash of its secret (store.Store does).
+type KeyLookup interface {
+	LookupAPIKey(ctx context.Context, hash [32]byte) (store.APIKey, error)
 }
 
-func (c *keyCache) lookup(ctx context.Context, secret string) (store.APIKey, error) {
+// NewKeyCache remembers st's lookups for ttl (none when ttl < 0).
+func NewKeyCache(st KeyLookup, ttl time.Duration) *KeyCache {
+	return &KeyCache{st: st, ttl: ttl, now: time.Now, entries: map[[32]byte]cachedKey{}}
+}
+
+func (c *KeyCache) lookup(ctx context.Context, secret string) (store.APIKey, error) {
 	h := store.HashKey(secret)
 	now := c.now()
 	if c.ttl > 0 {
@@ -81,23 +87,23 @@ func (c *keyCache) lookup(ctx context.Context, secret string) (store.APIKey, err
 
 // authenticate runs before request validation, so an anonymous caller learns nothing
 // about the schema.
-func (c *keyCache) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+func (c *KeyCache) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(ec echo.Context) error {
 		req := ec.Request()
 		secret := req.Header.Get("apikey")
 		if secret == "" {
-			return newError(http.StatusUnauthorized, CodeEmptyAPIKey, "The apikey header is missing.")
+			return NewError(http.StatusUnauthorized, CodeEmptyAPIKey, "The apikey header is missing.")
 		}
 		k, err := c.lookup(req.Context(), secret)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return newError(http.StatusUnauthorized, CodeAPIKeyNotFound, "The API key is not valid.")
+			return NewError(http.StatusUnauthorized, CodeAPIKeyNotFound, "The API key is not valid.")
 		case err != nil:
-			return storeError(err, "", "")
+			return StoreError(err, "", "")
 		case k.RevokedAt != 0:
-			return newError(http.StatusUnauthorized, CodeAPIKeyNotFound, "The API key is not valid.")
+			return NewError(http.StatusUnauthorized, CodeAPIKeyNotFound, "The API key is not valid.")
 		case k.Scope != store.ScopeFullAccess:
-			return newError(http.StatusForbidden, CodeNoAccess, "The API key does not have access to this operation.")
+			return NewError(http.StatusForbidden, CodeNoAccess, "The API key does not have access to this operation.")
 		}
 		ctx := context.WithValue(req.Context(), principalKey{}, Principal{AppID: k.AppID, KeyID: k.ID})
 		ctx = store.WithActor(ctx, store.Actor{KeyID: k.ID, RequestID: ec.Response().Header().Get(echo.HeaderXRequestID)})

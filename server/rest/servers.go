@@ -1,4 +1,4 @@
-package server
+package rest
 
 import (
 	"context"
@@ -7,24 +7,62 @@ import (
 	"net/http"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/probe"
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
 
-// handler implements the strict server interface generated from openapi.yaml. Requests
-// reach it authenticated and validated against the spec.
-type handler struct {
-	st         store.Store
+// Handler implements the strict server interface generated from openapi.yaml. Requests
+// reach it authenticated (httpx.Principal on the context) and validated against the spec.
+type Handler struct {
+	st         Store
 	prober     Prober
 	probes     Enqueuer // nil: no background probing
 	maxServers int      // per app; 0: no limit
 }
 
-var _ gen.StrictServerInterface = (*handler)(nil)
+var _ gen.StrictServerInterface = (*Handler)(nil)
+
+// Store is what the handlers read and write: MCP servers, agents, probe results and the
+// audit trail. Keys, idempotency records and claims belong to other layers.
+type Store interface {
+	ServerStore
+	store.AgentStore
+	ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error)
+}
+
+// ServerStore is the MCP server half of Store.
+type ServerStore interface {
+	CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error)
+	GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error)
+	UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error)
+	DeleteMCPServer(ctx context.Context, appID, slug string) error
+	ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error)
+	SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error
+	GetProbe(ctx context.Context, appID, slug string) (store.ProbeRecord, error)
+}
+
+// Prober checks a URL; *probe.Prober is the real one.
+type Prober interface {
+	Probe(ctx context.Context, url string) probe.Result
+}
+
+// Options configure New.
+type Options struct {
+	Prober     Prober   // required
+	Probes     Enqueuer // told of creates and URL changes; nil: none
+	MaxServers int      // per app; 0: no limit
+}
+
+// New returns the REST handlers over st.
+func New(st Store, o Options) *Handler {
+	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers}
+}
 
 const defaultLimit = 10
 
 func appID(ctx context.Context) (string, error) {
-	p, ok := PrincipalFrom(ctx)
+	p, ok := httpx.PrincipalFrom(ctx)
 	if !ok {
 		return "", errors.New("no principal on an authenticated route")
 	}
@@ -47,7 +85,7 @@ func wireServer(m store.MCPServer) gen.McpServer {
 }
 
 func serverNotFound(err error, slug string) error {
-	return storeError(err, CodeMCPServerNotFound, fmt.Sprintf("MCP server %q", slug))
+	return httpx.StoreError(err, httpx.CodeMCPServerNotFound, fmt.Sprintf("MCP server %q", slug))
 }
 
 func deref(s *string) string {
@@ -57,7 +95,7 @@ func deref(s *string) string {
 	return *s
 }
 
-func (h *handler) McpServersControllerCreateMcpServer(ctx context.Context, req gen.McpServersControllerCreateMcpServerRequestObject) (gen.McpServersControllerCreateMcpServerResponseObject, error) {
+func (h *Handler) McpServersControllerCreateMcpServer(ctx context.Context, req gen.McpServersControllerCreateMcpServerRequestObject) (gen.McpServersControllerCreateMcpServerResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -67,13 +105,13 @@ func (h *handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon), Limit: h.maxServers,
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return nil, newError(http.StatusConflict, CodeSlugAlreadyExists, "An MCP server with slug %q already exists.", b.Slug)
+		return nil, httpx.NewError(http.StatusConflict, httpx.CodeSlugAlreadyExists, "An MCP server with slug %q already exists.", b.Slug)
 	}
 	if errors.Is(err, store.ErrLimitReached) {
-		return nil, newError(http.StatusBadRequest, CodeLimitReached, "This app already has %d MCP servers, the most it may have.", h.maxServers)
+		return nil, httpx.NewError(http.StatusBadRequest, httpx.CodeLimitReached, "This app already has %d MCP servers, the most it may have.", h.maxServers)
 	}
 	if err != nil {
-		return nil, storeError(err, CodeInternal, "")
+		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
 	}
 	h.enqueue(m)
 	out := gen.McpServersControllerCreateMcpServer201JSONResponse{Body: wireServer(m)}
@@ -81,7 +119,7 @@ func (h *handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 	return out, nil
 }
 
-func (h *handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, req gen.McpServersControllerGetMcpServerBySlugRequestObject) (gen.McpServersControllerGetMcpServerBySlugResponseObject, error) {
+func (h *Handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, req gen.McpServersControllerGetMcpServerBySlugRequestObject) (gen.McpServersControllerGetMcpServerBySlugResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -99,7 +137,7 @@ func (h *handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, re
 	return rawJSON{body: append(appendServer(make([]byte, 0, 512), m), '\n'), etag: *etag(v)}, nil
 }
 
-func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req gen.McpServersControllerUpdateMcpServerRequestObject) (gen.McpServersControllerUpdateMcpServerResponseObject, error) {
+func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req gen.McpServersControllerUpdateMcpServerRequestObject) (gen.McpServersControllerUpdateMcpServerResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -125,7 +163,7 @@ func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 	return out, nil
 }
 
-func (h *handler) McpServersControllerDeleteMcpServer(ctx context.Context, req gen.McpServersControllerDeleteMcpServerRequestObject) (gen.McpServersControllerDeleteMcpServerResponseObject, error) {
+func (h *Handler) McpServersControllerDeleteMcpServer(ctx context.Context, req gen.McpServersControllerDeleteMcpServerRequestObject) (gen.McpServersControllerDeleteMcpServerResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -145,9 +183,9 @@ func page(limit *int, affix *string, createdAt *int64) (store.Page, error) {
 	}
 	switch {
 	case affix != nil && createdAt == nil:
-		return p, validationError([]gen.ErrorDetail{{Field: "query.createdAt", Message: "is required with affix"}})
+		return p, httpx.ValidationError([]gen.ErrorDetail{{Field: "query.createdAt", Message: "is required with affix"}})
 	case affix == nil && createdAt != nil:
-		return p, validationError([]gen.ErrorDetail{{Field: "query.affix", Message: "is required with createdAt"}})
+		return p, httpx.ValidationError([]gen.ErrorDetail{{Field: "query.affix", Message: "is required with createdAt"}})
 	case affix != nil:
 		p.Affix, p.CreatedAt = store.Affix(*affix), *createdAt
 	}
@@ -174,7 +212,7 @@ func pageMeta[S any](limit int, items []S, createdAt func(S) int64) gen.PageMeta
 	return m
 }
 
-func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req gen.McpServersControllerGetAllMcpServersRequestObject) (gen.McpServersControllerGetAllMcpServersResponseObject, error) {
+func (h *Handler) McpServersControllerGetAllMcpServers(ctx context.Context, req gen.McpServersControllerGetAllMcpServersRequestObject) (gen.McpServersControllerGetAllMcpServersResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -188,7 +226,7 @@ func (h *handler) McpServersControllerGetAllMcpServers(ctx context.Context, req 
 	}
 	items, err := h.st.ListMCPServers(ctx, app, p)
 	if err != nil {
-		return nil, storeError(err, CodeInternal, "")
+		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
 	}
 	meta := pageMeta(p.Limit, items, func(m store.MCPServer) int64 { return m.CreatedAt })
 	return rawJSON{body: append(appendServerList(make([]byte, 0, 256+400*len(items)), items, meta), '\n')}, nil

@@ -1,4 +1,4 @@
-package server
+package rest
 
 import (
 	"context"
@@ -10,13 +10,8 @@ import (
 	"strings"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
-)
-
-// Agent error codes.
-const (
-	CodeAgentNotFound      = "ERR_AGENT_NOT_FOUND"
-	CodeAgentAlreadyExists = "ERR_AGENT_ALREADY_EXISTS"
 )
 
 func wireAgent(a store.Agent) gen.Agent {
@@ -57,13 +52,13 @@ func agentError(err error, uid, field string) error {
 			details[i] = gen.ErrorDetail{Field: fmt.Sprintf("%s.%d", field, unknown.Indexes[i]), Message: fmt.Sprintf("MCP server %q does not exist", s)}
 			parts[i] = fmt.Sprintf("%q", s)
 		}
-		return &Error{Status: http.StatusBadRequest, Code: CodeMCPServerNotFound, Details: details,
+		return &httpx.Error{Status: http.StatusBadRequest, Code: httpx.CodeMCPServerNotFound, Details: details,
 			Message: "MCP servers do not exist in this app: " + strings.Join(parts, ", ")}
 	}
 	if errors.Is(err, store.ErrConflict) {
-		return newError(http.StatusConflict, CodeAgentAlreadyExists, "An agent with uid %q already exists.", uid)
+		return httpx.NewError(http.StatusConflict, httpx.CodeAgentAlreadyExists, "An agent with uid %q already exists.", uid)
 	}
-	return storeError(err, CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
+	return httpx.StoreError(err, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
 }
 
 func newUID() string {
@@ -86,7 +81,7 @@ func object(p *gen.FreeObject) map[string]any {
 	return *p
 }
 
-func (h *handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen.AgentBuilderControllerCreateAgentRequestObject) (gen.AgentBuilderControllerCreateAgentResponseObject, error) {
+func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen.AgentBuilderControllerCreateAgentRequestObject) (gen.AgentBuilderControllerCreateAgentResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -117,7 +112,7 @@ func (h *handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 	return resp, nil
 }
 
-func (h *handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req gen.AgentBuilderControllerGetAgentByUidRequestObject) (gen.AgentBuilderControllerGetAgentByUidResponseObject, error) {
+func (h *Handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req gen.AgentBuilderControllerGetAgentByUidRequestObject) (gen.AgentBuilderControllerGetAgentByUidResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -137,7 +132,7 @@ func (h *handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req g
 	return out, nil
 }
 
-func (h *handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen.AgentBuilderControllerUpdateAgentRequestObject) (gen.AgentBuilderControllerUpdateAgentResponseObject, error) {
+func (h *Handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen.AgentBuilderControllerUpdateAgentRequestObject) (gen.AgentBuilderControllerUpdateAgentResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -161,7 +156,7 @@ func (h *handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 	return out, nil
 }
 
-func (h *handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen.AgentBuilderControllerDeleteAgentRequestObject) (gen.AgentBuilderControllerDeleteAgentResponseObject, error) {
+func (h *Handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen.AgentBuilderControllerDeleteAgentRequestObject) (gen.AgentBuilderControllerDeleteAgentResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -172,7 +167,7 @@ func (h *handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen
 	return gen.AgentBuilderControllerDeleteAgent200JSONResponse{Success: true, Message: "Agent deleted successfully"}, nil
 }
 
-func (h *handler) AgentBuilderControllerGetAllAgents(ctx context.Context, req gen.AgentBuilderControllerGetAllAgentsRequestObject) (gen.AgentBuilderControllerGetAllAgentsResponseObject, error) {
+func (h *Handler) AgentBuilderControllerGetAllAgents(ctx context.Context, req gen.AgentBuilderControllerGetAllAgentsRequestObject) (gen.AgentBuilderControllerGetAllAgentsResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -183,14 +178,14 @@ func (h *handler) AgentBuilderControllerGetAllAgents(ctx context.Context, req ge
 	}
 	items, err := h.st.ListAgents(ctx, app, p)
 	if err != nil {
-		return nil, storeError(err, CodeInternal, "")
+		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
 	}
 	var out gen.AgentBuilderControllerGetAllAgents200JSONResponse
 	out.Data, out.Meta = listPage(items, p.Limit, func(a store.Agent) int64 { return a.CreatedAt }, wireAgent)
 	return out, nil
 }
 
-func (h *handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context, req gen.AgentBuilderControllerAddMcpServersToAgentRequestObject) (gen.AgentBuilderControllerAddMcpServersToAgentResponseObject, error) {
+func (h *Handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context, req gen.AgentBuilderControllerAddMcpServersToAgentRequestObject) (gen.AgentBuilderControllerAddMcpServersToAgentResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -204,7 +199,7 @@ func (h *handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context
 	return out, nil
 }
 
-func (h *handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, req gen.AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (gen.AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error) {
+func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, req gen.AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (gen.AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err
@@ -218,7 +213,7 @@ func (h *handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 	return out, nil
 }
 
-func (h *handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req gen.AgentBuilderControllerGetEnabledItemsRequestObject) (gen.AgentBuilderControllerGetEnabledItemsResponseObject, error) {
+func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req gen.AgentBuilderControllerGetEnabledItemsRequestObject) (gen.AgentBuilderControllerGetEnabledItemsResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package server
+package rest
 
 import (
 	"context"
@@ -6,9 +6,6 @@ import (
 
 	"github.com/agentmcp/agentmcp/store"
 )
-
-// CodePreconditionFailed: If-Match named a version the resource is no longer at.
-const CodePreconditionFailed = "ERR_PRECONDITION_FAILED"
 
 func etag(version string) *string {
 	t := `"` + version + `"`

@@ -1,4 +1,4 @@
-package server
+package httpx
 
 import (
 	"errors"
@@ -13,24 +13,6 @@ import (
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/store"
-)
-
-// Stable error codes of the ErrorResponse body.
-const (
-	CodeValidation           = "ERR_VALIDATION"
-	CodeInvalidJSON          = "ERR_INVALID_JSON"
-	CodeUnsupportedMediaType = "ERR_UNSUPPORTED_MEDIA_TYPE"
-	CodePayloadTooLarge      = "ERR_PAYLOAD_TOO_LARGE"
-	CodeNotFound             = "ERR_NOT_FOUND"
-	CodeMethodNotAllowed     = "ERR_METHOD_NOT_ALLOWED"
-	CodeMCPServerNotFound    = "ERR_MCP_SERVER_NOT_FOUND"
-	CodeSlugAlreadyExists    = "ERR_SLUG_ALREADY_EXISTS"
-	CodeEmptyAPIKey          = "AUTH_ERR_EMPTY_APIKEY"
-	CodeAPIKeyNotFound       = "AUTH_ERR_APIKEY_NOT_FOUND"
-	CodeNoAccess             = "AUTH_ERR_NO_ACCESS"
-	CodeUnavailable          = "ERR_UNAVAILABLE"
-	CodeLimitReached         = "ERR_LIMIT_REACHED"
-	CodeInternal             = "ERR_INTERNAL"
 )
 
 // Error is an error with its place on the wire. Handlers and middleware return it; the
@@ -52,12 +34,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-func newError(status int, code, format string, args ...any) *Error {
+func NewError(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// validationError lists every problem in details and in the message.
-func validationError(details []gen.ErrorDetail) *Error {
+// ValidationError lists every problem in details and in the message.
+func ValidationError(details []gen.ErrorDetail) *Error {
 	parts := make([]string, len(details))
 	for i, d := range details {
 		parts[i] = d.Field + ": " + d.Message
@@ -66,21 +48,21 @@ func validationError(details []gen.ErrorDetail) *Error {
 		Message: "Validation failed: " + strings.Join(parts, "; "), Details: details}
 }
 
-// storeError maps a storage error for the resource named by what (e.g. `MCP server "x"`).
-func storeError(err error, notFoundCode, what string) error {
+// StoreError maps a storage error for the resource named by what (e.g. `MCP server "x"`).
+func StoreError(err error, notFoundCode, what string) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return newError(http.StatusNotFound, notFoundCode, "%s does not exist.", what)
+		return NewError(http.StatusNotFound, notFoundCode, "%s does not exist.", what)
 	case errors.Is(err, store.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "The store is unavailable; try again.", Err: err}
 	case errors.Is(err, store.ErrPreconditionFailed):
-		return newError(http.StatusPreconditionFailed, CodePreconditionFailed, "The resource changed since the given ETag; nothing was written.")
+		return NewError(http.StatusPreconditionFailed, CodePreconditionFailed, "The resource changed since the given ETag; nothing was written.")
 	}
 	return err
 }
 
-// toError turns anything a handler or middleware returned into an *Error.
-func toError(err error) *Error {
+// ToError turns anything a handler or middleware returned into an *Error.
+func ToError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
@@ -95,13 +77,13 @@ func toError(err error) *Error {
 		}
 		switch he.Code {
 		case http.StatusNotFound:
-			return newError(he.Code, CodeNotFound, "No route for this path.")
+			return NewError(he.Code, CodeNotFound, "No route for this path.")
 		case http.StatusMethodNotAllowed:
-			return newError(he.Code, CodeMethodNotAllowed, "Method not allowed for this path.")
+			return NewError(he.Code, CodeMethodNotAllowed, "Method not allowed for this path.")
 		case http.StatusRequestEntityTooLarge:
-			return newError(he.Code, CodePayloadTooLarge, "The request body is larger than %d bytes.", maxBody)
+			return NewError(he.Code, CodePayloadTooLarge, "The request body is larger than %d bytes.", MaxBody)
 		case http.StatusUnsupportedMediaType:
-			return newError(he.Code, CodeUnsupportedMediaType, "Content-Type must be application/json.")
+			return NewError(he.Code, CodeUnsupportedMediaType, "Content-Type must be application/json.")
 		case http.StatusBadRequest:
 			// Only echo's binder gets here (the validator's errors are converted first).
 			return &Error{Status: he.Code, Code: CodeInvalidJSON, Message: "Invalid request: body: not valid JSON", Err: err,
@@ -118,13 +100,16 @@ func toError(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "Internal server error.", Err: err}
 }
 
-// errorHandler is echo's HTTPErrorHandler: every error leaves through it, as ErrorResponse.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+// MaxBody is the largest request body accepted (1 MiB).
+const MaxBody = 1 << 20
+
+// ErrorHandler is echo's HTTPErrorHandler: every error leaves through it, as ErrorResponse.
+func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		e := toError(err)
+		e := ToError(err)
 		if e.Status >= 500 {
 			log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
@@ -155,7 +140,7 @@ var patternMessages = map[string]string{
 // ERR_VALIDATION (or ERR_INVALID_JSON) error naming every offending field.
 func validatorError(he *echo.HTTPError) *Error {
 	if he.Internal == nil {
-		return toError(he) // route not found / method not allowed
+		return ToError(he) // route not found / method not allowed
 	}
 	var details []gen.ErrorDetail
 	invalidJSON := false
@@ -204,7 +189,7 @@ func validatorError(he *echo.HTTPError) *Error {
 	if len(details) == 0 {
 		details = []gen.ErrorDetail{{Field: "request", Message: he.Error()}}
 	}
-	return validationError(firstPerField(details))
+	return ValidationError(firstPerField(details))
 }
 
 // firstPerField keeps one problem per field (a bad URL breaks both its pattern and its

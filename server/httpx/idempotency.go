@@ -1,4 +1,4 @@
-package server
+package httpx
 
 import (
 	"bytes"
@@ -14,22 +14,16 @@ import (
 	"github.com/agentmcp/agentmcp/store"
 )
 
-// CodeIdempotencyKeyReused: the key was used with another request body.
-const (
-	CodeIdempotencyKeyReused  = "ERR_IDEMPOTENCY_KEY_REUSED"
-	CodeIdempotencyInProgress = "ERR_IDEMPOTENCY_IN_PROGRESS"
-)
-
 const (
 	idempotencyTTL   = 24 * time.Hour
 	idempotencyStale = time.Minute // a holder silent this long is taken to have died
 	idempotencyWait  = 10 * time.Second
 )
 
-// idempotent replays the stored response of a create retried with the same
+// Idempotent replays the stored response of a create retried with the same
 // Idempotency-Key, and makes concurrent requests with one key write once. It runs after
 // validation, so only requests that would execute hold a key.
-func idempotent(st store.Store, creates map[string]bool) echo.MiddlewareFunc {
+func Idempotent(st store.IdempotencyStore, creates map[string]bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			key := c.Request().Header.Get("Idempotency-Key")
@@ -37,7 +31,7 @@ func idempotent(st store.Store, creates map[string]bool) echo.MiddlewareFunc {
 				return next(c)
 			}
 			ctx := c.Request().Context()
-			app := appKey(c)
+			app := AppKey(c)
 			hash, err := requestHash(c)
 			if err != nil {
 				return err
@@ -45,17 +39,17 @@ func idempotent(st store.Store, creates map[string]bool) echo.MiddlewareFunc {
 			now := time.Now()
 			rec, started, err := st.BeginIdempotent(ctx, app, key, hash, now.UnixMilli(), now.Add(-idempotencyStale).UnixMilli(), now.Add(-idempotencyTTL).UnixMilli())
 			if err != nil {
-				return storeError(err, CodeInternal, "")
+				return StoreError(err, CodeInternal, "")
 			}
 			if started {
 				return record(c, st, app, key, next)
 			}
 			if rec.RequestHash != hash {
-				return newError(http.StatusUnprocessableEntity, CodeIdempotencyKeyReused, "This Idempotency-Key was used with another request body.")
+				return NewError(http.StatusUnprocessableEntity, CodeIdempotencyKeyReused, "This Idempotency-Key was used with another request body.")
 			}
 			for deadline := time.Now().Add(idempotencyWait); rec.Status == 0; {
 				if time.Now().After(deadline) {
-					return newError(http.StatusConflict, CodeIdempotencyInProgress, "A request with this Idempotency-Key is still running; retry later.")
+					return NewError(http.StatusConflict, CodeIdempotencyInProgress, "A request with this Idempotency-Key is still running; retry later.")
 				}
 				select {
 				case <-ctx.Done():
@@ -65,7 +59,7 @@ func idempotent(st store.Store, creates map[string]bool) echo.MiddlewareFunc {
 				if rec, err = st.GetIdempotent(ctx, app, key); errors.Is(err, store.ErrNotFound) {
 					return next(c) // the first request failed and let go of the key: run this one
 				} else if err != nil {
-					return storeError(err, CodeInternal, "")
+					return StoreError(err, CodeInternal, "")
 				}
 			}
 			h := c.Response().Header()
@@ -96,7 +90,7 @@ func requestHash(c echo.Context) (string, error) {
 
 // record runs the request that holds the key and stores its response; a 5xx lets go of
 // the key instead, so a retry runs again.
-func record(c echo.Context, st store.Store, app, key string, next echo.HandlerFunc) error {
+func record(c echo.Context, st store.IdempotencyStore, app, key string, next echo.HandlerFunc) error {
 	rw := &capture{ResponseWriter: c.Response().Writer}
 	c.Response().Writer = rw
 	if err := next(c); err != nil {

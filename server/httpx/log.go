@@ -1,0 +1,50 @@
+package httpx
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Deadline gives every request a deadline; the store's queries end with it.
+func Deadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// AccessLog writes one line per request. It renders errors itself (c.Error) so the line has
+// the final status. Never logs keys or bodies.
+func AccessLog(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			m.observe(c, time.Since(start))
+			if !log.Enabled(c.Request().Context(), slog.LevelInfo) {
+				return nil
+			}
+			app := ""
+			if p, ok := PrincipalFrom(c.Request().Context()); ok {
+				app = p.AppID
+			}
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("method", c.Request().Method),
+				slog.String("route", c.Path()),
+				slog.Int("status", c.Response().Status),
+				slog.Int64("duration_us", time.Since(start).Microseconds()),
+				slog.String("app_id", app))
+			return nil
+		}
+	}
+}

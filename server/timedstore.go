@@ -1,0 +1,173 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// timedStore measures every store operation. It embeds nothing, so a method added to
+// store.Store does not compile until it is timed here too.
+type timedStore struct {
+	s store.Store
+	h *prometheus.HistogramVec
+}
+
+var _ store.Store = timedStore{}
+
+func (t timedStore) done(op string, start time.Time) {
+	t.h.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}
+
+// Unwrap returns the measured store (for optional interfaces such as store.Pooled).
+func (t timedStore) Unwrap() store.Store { return t.s }
+
+func (t timedStore) Ping(ctx context.Context) error {
+	defer t.done("ping", time.Now())
+	return t.s.Ping(ctx)
+}
+
+func (t timedStore) Close() error { return t.s.Close() }
+
+func (t timedStore) CreateApp(ctx context.Context, id string) (store.App, error) {
+	defer t.done("create_app", time.Now())
+	return t.s.CreateApp(ctx, id)
+}
+
+func (t timedStore) ListApps(ctx context.Context) ([]store.App, error) {
+	defer t.done("list_apps", time.Now())
+	return t.s.ListApps(ctx)
+}
+
+func (t timedStore) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	defer t.done("create_api_key", time.Now())
+	return t.s.CreateAPIKey(ctx, k)
+}
+
+func (t timedStore) LookupAPIKey(ctx context.Context, h [32]byte) (store.APIKey, error) {
+	defer t.done("lookup_api_key", time.Now())
+	return t.s.LookupAPIKey(ctx, h)
+}
+
+func (t timedStore) ListAPIKeys(ctx context.Context, app string) ([]store.APIKey, error) {
+	defer t.done("list_api_keys", time.Now())
+	return t.s.ListAPIKeys(ctx, app)
+}
+
+func (t timedStore) RevokeAPIKey(ctx context.Context, id string) error {
+	defer t.done("revoke_api_key", time.Now())
+	return t.s.RevokeAPIKey(ctx, id)
+}
+
+func (t timedStore) CreateMCPServer(ctx context.Context, app string, in store.NewMCPServer) (store.MCPServer, error) {
+	defer t.done("create_mcp_server", time.Now())
+	return t.s.CreateMCPServer(ctx, app, in)
+}
+
+func (t timedStore) GetMCPServer(ctx context.Context, app, slug string) (store.MCPServer, error) {
+	defer t.done("get_mcp_server", time.Now())
+	return t.s.GetMCPServer(ctx, app, slug)
+}
+
+func (t timedStore) UpdateMCPServer(ctx context.Context, app, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
+	defer t.done("update_mcp_server", time.Now())
+	return t.s.UpdateMCPServer(ctx, app, slug, p)
+}
+
+func (t timedStore) DeleteMCPServer(ctx context.Context, app, slug string) error {
+	defer t.done("delete_mcp_server", time.Now())
+	return t.s.DeleteMCPServer(ctx, app, slug)
+}
+
+func (t timedStore) ListMCPServers(ctx context.Context, app string, p store.Page) ([]store.MCPServer, error) {
+	defer t.done("list_mcp_servers", time.Now())
+	return t.s.ListMCPServers(ctx, app, p)
+}
+
+func (t timedStore) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
+	defer t.done("create_agent", time.Now())
+	return t.s.CreateAgent(ctx, a)
+}
+
+func (t timedStore) GetAgent(ctx context.Context, app, uid string) (store.Agent, error) {
+	defer t.done("get_agent", time.Now())
+	return t.s.GetAgent(ctx, app, uid)
+}
+
+func (t timedStore) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch) (store.Agent, error) {
+	defer t.done("update_agent", time.Now())
+	return t.s.UpdateAgent(ctx, app, uid, p)
+}
+
+func (t timedStore) DeleteAgent(ctx context.Context, app, uid string) error {
+	defer t.done("delete_agent", time.Now())
+	return t.s.DeleteAgent(ctx, app, uid)
+}
+
+func (t timedStore) ListAgents(ctx context.Context, app string, p store.Page) ([]store.Agent, error) {
+	defer t.done("list_agents", time.Now())
+	return t.s.ListAgents(ctx, app, p)
+}
+
+func (t timedStore) AttachMCPServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
+	defer t.done("attach_mcp_servers", time.Now())
+	return t.s.AttachMCPServers(ctx, app, uid, slugs)
+}
+
+func (t timedStore) DetachMCPServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
+	defer t.done("detach_mcp_servers", time.Now())
+	return t.s.DetachMCPServers(ctx, app, uid, slugs)
+}
+
+func (t timedStore) AgentMCPServers(ctx context.Context, app, uid string) ([]store.MCPServer, error) {
+	defer t.done("agent_mcp_servers", time.Now())
+	return t.s.AgentMCPServers(ctx, app, uid)
+}
+
+func (t timedStore) SaveProbe(ctx context.Context, app, slug string, r store.ProbeRecord) error {
+	defer t.done("save_probe", time.Now())
+	return t.s.SaveProbe(ctx, app, slug, r)
+}
+
+func (t timedStore) GetProbe(ctx context.Context, app, slug string) (store.ProbeRecord, error) {
+	defer t.done("get_probe", time.Now())
+	return t.s.GetProbe(ctx, app, slug)
+}
+
+func (t timedStore) ClaimProbes(ctx context.Context, staleBefore, now, leaseUntil int64, limit int) ([]store.ServerRef, error) {
+	defer t.done("claim_probes", time.Now())
+	return t.s.ClaimProbes(ctx, staleBefore, now, leaseUntil, limit)
+}
+
+func (t timedStore) BeginIdempotent(ctx context.Context, app, key, hash string, now, staleBefore, expireBefore int64) (store.Idempotent, bool, error) {
+	defer t.done("begin_idempotent", time.Now())
+	return t.s.BeginIdempotent(ctx, app, key, hash, now, staleBefore, expireBefore)
+}
+
+func (t timedStore) GetIdempotent(ctx context.Context, app, key string) (store.Idempotent, error) {
+	defer t.done("get_idempotent", time.Now())
+	return t.s.GetIdempotent(ctx, app, key)
+}
+
+func (t timedStore) FinishIdempotent(ctx context.Context, app, key string, status int, body, etag string) error {
+	defer t.done("finish_idempotent", time.Now())
+	return t.s.FinishIdempotent(ctx, app, key, status, body, etag)
+}
+
+func (t timedStore) AbandonIdempotent(ctx context.Context, app, key string) error {
+	defer t.done("abandon_idempotent", time.Now())
+	return t.s.AbandonIdempotent(ctx, app, key)
+}
+
+func (t timedStore) PurgeIdempotency(ctx context.Context, before int64) (int64, error) {
+	defer t.done("purge_idempotency", time.Now())
+	return t.s.PurgeIdempotency(ctx, before)
+}
+
+func (t timedStore) ListAuditEvents(ctx context.Context, app string, q store.AuditQuery) ([]store.AuditEvent, error) {
+	defer t.done("list_audit_events", time.Now())
+	return t.s.ListAuditEvents(ctx, app, q)
+}
