@@ -105,19 +105,13 @@ func (h *handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 		return nil, err
 	}
 	b := req.Body
-	var oldURL string
-	if b.Url != nil && h.probes != nil {
-		if cur, err := h.st.GetMCPServer(ctx, app, req.Slug); err == nil {
-			oldURL = cur.URL
-		}
-	}
-	m, err := h.st.UpdateMCPServer(ifMatch(ctx, req.Params.IfMatch), app, req.Slug, store.MCPServerPatch{
+	old, m, err := h.st.UpdateMCPServer(ctx, app, req.Slug, store.MCPServerPatch{
 		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon,
-	})
+	}, ifMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
-	if b.Url != nil && m.URL != oldURL {
+	if m.URL != old.URL {
 		h.enqueue(m)
 	}
 	out := gen.McpServersControllerUpdateMcpServer200JSONResponse{Body: wireServer(m)}
@@ -130,7 +124,7 @@ func (h *handler) McpServersControllerDeleteMcpServer(ctx context.Context, req g
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteMCPServer(ifMatch(ctx, req.Params.IfMatch), app, req.Slug); err != nil {
+	if err := h.st.DeleteMCPServer(ctx, app, req.Slug, ifMatch(req.Params.IfMatch)); err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
 	return gen.McpServersControllerDeleteMcpServer200JSONResponse{Success: true, Message: "MCP server deleted successfully"}, nil

@@ -103,14 +103,14 @@ func (t timedStore) GetMCPServer(ctx context.Context, app, slug string) (store.M
 	return t.Store.GetMCPServer(ctx, app, slug)
 }
 
-func (t timedStore) UpdateMCPServer(ctx context.Context, app, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
+func (t timedStore) UpdateMCPServer(ctx context.Context, app, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error) {
 	defer t.done("update_mcp_server", time.Now())
-	return t.Store.UpdateMCPServer(ctx, app, slug, p)
+	return t.Store.UpdateMCPServer(ctx, app, slug, p, pre)
 }
 
-func (t timedStore) DeleteMCPServer(ctx context.Context, app, slug string) error {
+func (t timedStore) DeleteMCPServer(ctx context.Context, app, slug string, pre store.Precondition) error {
 	defer t.done("delete_mcp_server", time.Now())
-	return t.Store.DeleteMCPServer(ctx, app, slug)
+	return t.Store.DeleteMCPServer(ctx, app, slug, pre)
 }
 
 func (t timedStore) ListMCPServers(ctx context.Context, app string, p store.Page) ([]store.MCPServer, error) {
@@ -128,14 +128,14 @@ func (t timedStore) GetAgent(ctx context.Context, app, uid string) (store.Agent,
 	return t.Store.GetAgent(ctx, app, uid)
 }
 
-func (t timedStore) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch) (store.Agent, error) {
+func (t timedStore) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
 	defer t.done("update_agent", time.Now())
-	return t.Store.UpdateAgent(ctx, app, uid, p)
+	return t.Store.UpdateAgent(ctx, app, uid, p, pre)
 }
 
-func (t timedStore) DeleteAgent(ctx context.Context, app, uid string) error {
+func (t timedStore) DeleteAgent(ctx context.Context, app, uid string, pre store.Precondition) error {
 	defer t.done("delete_agent", time.Now())
-	return t.Store.DeleteAgent(ctx, app, uid)
+	return t.Store.DeleteAgent(ctx, app, uid, pre)
 }
 
 func (t timedStore) ListAgents(ctx context.Context, app string, p store.Page) ([]store.Agent, error) {

@@ -168,8 +168,9 @@ type AgentStore interface {
 	// *UnknownMCPServersError for unknown a.MCPServers.
 	CreateAgent(ctx context.Context, a Agent) (Agent, error)
 	GetAgent(ctx context.Context, appID, uid string) (Agent, error)
-	UpdateAgent(ctx context.Context, appID, uid string, p AgentPatch) (Agent, error)
-	DeleteAgent(ctx context.Context, appID, uid string) error
+	// UpdateAgent and DeleteAgent write only if pre holds.
+	UpdateAgent(ctx context.Context, appID, uid string, p AgentPatch, pre Precondition) (Agent, error)
+	DeleteAgent(ctx context.Context, appID, uid string, pre Precondition) error
 	ListAgents(ctx context.Context, appID string, p Page) ([]Agent, error)
 	// AttachMCPServers adds slugs not yet attached, in order, atomically: either every
 	// slug exists (*UnknownMCPServersError otherwise) or nothing changes.

@@ -130,7 +130,7 @@ func (s *Store) GetAgent(ctx context.Context, appID, uid string) (store.Agent, e
 	return a, wrap(err)
 }
 
-func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.AgentPatch) (store.Agent, error) {
+func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
 	var out store.Agent
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := getAgent(ctx, tx, appID, uid, false); err != nil {
@@ -145,7 +145,7 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		if err != nil {
 			return err
 		}
-		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+		if err := pre.Check(store.AgentVersion(cur)); err != nil {
 			return err
 		}
 		next, changed := p.Apply(cur)
@@ -183,13 +183,13 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 	return out, err
 }
 
-func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
+func (s *Store) DeleteAgent(ctx context.Context, appID, uid string, pre store.Precondition) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		cur, err := getAgent(ctx, tx, appID, uid, true)
 		if err != nil {
 			return err
 		}
-		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+		if err := pre.Check(store.AgentVersion(cur)); err != nil {
 			return err
 		}
 		if _, err = tx.Exec(ctx, "DELETE FROM agents WHERE app_id = $1 AND uid = $2", appID, uid); err != nil {

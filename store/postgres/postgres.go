@@ -181,7 +181,7 @@ func (s *Store) migrate(ctx context.Context, dryRun bool) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	if cur > len(ms) {
-		return store.ErrSchemaTooNew{Database: cur, Known: len(ms)}
+		return store.SchemaTooNewError{Database: cur, Known: len(ms)}
 	}
 	if dryRun {
 		return nil
@@ -419,9 +419,8 @@ func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCP
 	return m, wrap(err)
 }
 
-func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
-	var out store.MCPServer
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		cur, err := scanServer(tx.QueryRow(ctx, serverSelect+" WHERE s.app_id = $1 AND s.slug = $2 FOR UPDATE OF s", appID, slug))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
@@ -429,12 +428,12 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 		if err != nil {
 			return err
 		}
-		if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
+		if err := pre.Check(store.ServerVersion(cur)); err != nil {
 			return err
 		}
 		next, changed := p.Apply(cur)
+		before, after = cur, cur
 		if !changed {
-			out = cur
 			return nil
 		}
 		next.UpdatedAt = max(store.NowMillis(), cur.UpdatedAt+1)
@@ -442,13 +441,16 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 			next.Name, next.Description, next.URL, next.Icon, next.UpdatedAt, appID, slug); err != nil {
 			return err
 		}
-		out = next
+		after = next
 		return audit(ctx, tx, appID, store.AuditServerUpdate, store.ServerTarget(slug), cur, next)
 	})
-	return out, err
+	if err != nil {
+		return store.MCPServer{}, store.MCPServer{}, err
+	}
+	return before, after, nil
 }
 
-func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
+func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string, pre store.Precondition) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the server first: an attach holding KEY SHARE on it finishes before we look
 		// for the agents that have it, and a later attach waits and then finds it gone.
@@ -459,7 +461,7 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 		if err != nil {
 			return err
 		}
-		if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
+		if err := pre.Check(store.ServerVersion(cur)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE agents SET updated_at = GREATEST($1, updated_at + 1)

@@ -77,7 +77,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 	conn.Close(ctx)
 	_, err = postgres.Open(ctx, url, postgres.Options{})
-	var tooNew store.ErrSchemaTooNew
+	var tooNew store.SchemaTooNewError
 	if !errors.As(err, &tooNew) {
 		t.Fatalf("Open on a newer schema: %v", err)
 	}

@@ -146,14 +146,14 @@ func (s *Store) GetAgent(ctx context.Context, appID, uid string) (store.Agent, e
 	return getAgent(ctx, s.r, appID, uid)
 }
 
-func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.AgentPatch) (store.Agent, error) {
+func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
 	var out store.Agent
 	err := s.inTx(ctx, func(tx querier) error {
 		cur, err := getAgent(ctx, tx, appID, uid)
 		if err != nil {
 			return err
 		}
-		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+		if err := pre.Check(store.AgentVersion(cur)); err != nil {
 			return err
 		}
 		next, changed := p.Apply(cur)
@@ -194,13 +194,13 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 	return out, err
 }
 
-func (s *Store) DeleteAgent(ctx context.Context, appID, uid string) error {
+func (s *Store) DeleteAgent(ctx context.Context, appID, uid string, pre store.Precondition) error {
 	return s.inTx(ctx, func(tx querier) error {
 		cur, err := getAgent(ctx, tx, appID, uid)
 		if err != nil {
 			return err
 		}
-		if err := store.CheckIfMatch(ctx, store.AgentVersion(cur)); err != nil {
+		if err := pre.Check(store.AgentVersion(cur)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM agents WHERE app_id = ? AND uid = ?", appID, uid); err != nil {

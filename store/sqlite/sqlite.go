@@ -157,7 +157,7 @@ func (s *Store) migrate(ctx context.Context, dryRun bool) error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	if cur > len(ms) {
-		return store.ErrSchemaTooNew{Database: cur, Known: len(ms)}
+		return store.SchemaTooNewError{Database: cur, Known: len(ms)}
 	}
 	if dryRun {
 		return tx.Commit()
@@ -400,9 +400,8 @@ func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCP
 	return m, err
 }
 
-func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
-	var out store.MCPServer
-	err := s.inTx(ctx, func(tx querier) error {
+func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error) {
+	err = s.inTx(ctx, func(tx querier) error {
 		cur, err := scanServer(tx.QueryRowContext(ctx, serverSelect+" WHERE s.app_id = ? AND s.slug = ?", appID, slug))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("mcp server %q: %w", slug, store.ErrNotFound)
@@ -410,12 +409,12 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 		if err != nil {
 			return err
 		}
-		if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
+		if err := pre.Check(store.ServerVersion(cur)); err != nil {
 			return err
 		}
 		next, changed := p.Apply(cur)
+		before, after = cur, cur
 		if !changed {
-			out = cur
 			return nil
 		}
 		next.UpdatedAt = max(store.NowMillis(), cur.UpdatedAt+1)
@@ -423,13 +422,16 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 			next.Name, next.Description, next.URL, next.Icon, next.UpdatedAt, appID, slug); err != nil {
 			return err
 		}
-		out = next
+		after = next
 		return audit(ctx, tx, appID, store.AuditServerUpdate, store.ServerTarget(slug), cur, next)
 	})
-	return out, err
+	if err != nil {
+		return store.MCPServer{}, store.MCPServer{}, err
+	}
+	return before, after, nil
 }
 
-func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
+func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string, pre store.Precondition) error {
 	return s.inTx(ctx, func(tx querier) error {
 		cur, err := scanServer(tx.QueryRowContext(ctx, serverSelect+" WHERE s.app_id = ? AND s.slug = ?", appID, slug))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -438,7 +440,7 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
 		if err != nil {
 			return err
 		}
-		if err := store.CheckIfMatch(ctx, store.ServerVersion(cur)); err != nil {
+		if err := pre.Check(store.ServerVersion(cur)); err != nil {
 			return err
 		}
 		// The foreign key removes the attachments; the agents that had one change.

@@ -115,7 +115,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 	raw.Close()
 	_, err = sqlite.Open(ctx, path, sqlite.Options{})
-	var tooNew store.ErrSchemaTooNew
+	var tooNew store.SchemaTooNewError
 	if !errors.As(err, &tooNew) || tooNew.Database != len(known)+1 {
 		t.Fatalf("Open on a newer schema: %v", err)
 	}

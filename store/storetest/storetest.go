@@ -40,7 +40,9 @@ func Run(t *testing.T, open Opener) {
 		{"Probes", testProbes},
 		{"ServerLimit", testServerLimit},
 		{"IfMatch", testIfMatch},
+		{"IfMatchRace", testIfMatchRace},
 		{"Idempotency", testIdempotency},
+		{"IdempotencyRace", testIdempotencyRace},
 		{"Audit", testAudit},
 		{"ClaimProbes", testClaimProbes},
 	}
@@ -169,19 +171,22 @@ func testUpdate(t *testing.T, st store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	same, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{})
-	if err != nil || same != m {
-		t.Fatalf("empty patch = %+v, %v; want unchanged %+v", same, err, m)
+	before, same, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{}, store.Precondition{})
+	if err != nil || same != m || before != m {
+		t.Fatalf("empty patch = %+v → %+v, %v; want unchanged %+v", before, same, err, m)
 	}
 	name := m.Name
-	same, _ = st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &name})
+	_, same, _ = st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &name}, store.Precondition{})
 	if same != m {
 		t.Fatalf("patch to equal values changed the record: %+v", same)
 	}
 	newName, empty := "Renamed", ""
-	up, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &newName, Icon: &empty})
+	before, up, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &newName, Icon: &empty}, store.Precondition{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if before != m {
+		t.Fatalf("update returned before = %+v, want %+v", before, m)
 	}
 	if up.Name != "Renamed" || up.Icon != "" || up.Description != m.Description || up.URL != m.URL || up.CreatedAt != m.CreatedAt {
 		t.Fatalf("partial update = %+v from %+v", up, m)
@@ -193,7 +198,7 @@ func testUpdate(t *testing.T, st store.Store) {
 	if got != up {
 		t.Fatalf("stored %+v, returned %+v", got, up)
 	}
-	if _, err := st.UpdateMCPServer(ctx, "a", "missing", store.MCPServerPatch{Name: &newName}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := st.UpdateMCPServer(ctx, "a", "missing", store.MCPServerPatch{Name: &newName}, store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update missing: %v", err)
 	}
 }
@@ -202,10 +207,10 @@ func testDelete(t *testing.T, st store.Store) {
 	ctx := context.Background()
 	mustApp(t, st, "a")
 	mustCreate(t, st, "a", "d")
-	if err := st.DeleteMCPServer(ctx, "a", "d"); err != nil {
+	if err := st.DeleteMCPServer(ctx, "a", "d", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DeleteMCPServer(ctx, "a", "d"); !errors.Is(err, store.ErrNotFound) {
+	if err := st.DeleteMCPServer(ctx, "a", "d", store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 	if _, err := st.GetMCPServer(ctx, "a", "d"); !errors.Is(err, store.ErrNotFound) {
@@ -226,10 +231,10 @@ func testTenancy(t *testing.T, st store.Store) {
 	if _, err := st.GetMCPServer(ctx, "b", "mine"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b read a's server: %v", err)
 	}
-	if _, err := st.UpdateMCPServer(ctx, "b", "mine", store.MCPServerPatch{Name: &name}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := st.UpdateMCPServer(ctx, "b", "mine", store.MCPServerPatch{Name: &name}, store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b updated a's server: %v", err)
 	}
-	if err := st.DeleteMCPServer(ctx, "b", "mine"); !errors.Is(err, store.ErrNotFound) {
+	if err := st.DeleteMCPServer(ctx, "b", "mine", store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b deleted a's server: %v", err)
 	}
 	if l, _ := st.ListMCPServers(ctx, "b", store.Page{Limit: 100}); len(l) != 0 {
@@ -411,7 +416,7 @@ func testServerLimit(t *testing.T, st store.Store) {
 	if err := limited("b", "z"); err != nil {
 		t.Fatalf("another app is not limited by a's servers: %v", err)
 	}
-	if err := st.DeleteMCPServer(ctx, "a", "x"); err != nil {
+	if err := st.DeleteMCPServer(ctx, "a", "x", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := limited("a", "z"); err != nil {
