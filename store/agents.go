@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -102,25 +101,6 @@ func (a *Agent) Normalize() {
 	}
 	a.MetaData = nonNilMap(a.MetaData)
 	a.ModelMetaData = nonNilMap(a.ModelMetaData)
-}
-
-// DecodeJSON fills the agent's lists and objects from their stored JSON texts and
-// normalizes it; mcps is the JSON array of attached slugs.
-func (a *Agent) DecodeJSON(tools, files, websites, kb, apiTools, frontendActions, mcps, meta, modelMeta string) error {
-	for _, f := range []struct {
-		src string
-		dst any
-	}{
-		{tools, &a.Tools}, {files, &a.Files}, {websites, &a.Websites}, {kb, &a.OtherKbIntegrations},
-		{apiTools, &a.APITools}, {frontendActions, &a.FrontendActions}, {mcps, &a.MCPServers},
-		{meta, &a.MetaData}, {modelMeta, &a.ModelMetaData},
-	} {
-		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
-			return fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
-		}
-	}
-	a.Normalize()
-	return nil
 }
 
 // Dedup returns slugs without repeats, first occurrence first.

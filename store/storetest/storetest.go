@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -382,13 +383,43 @@ func testConcurrentCreates(t *testing.T, st store.Store) {
 
 func testContextCancelled(t *testing.T, st store.Store) {
 	mustApp(t, st, "a")
+	mustCreate(t, st, "a", "s")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := st.CreateMCPServer(ctx, "a", server("x")); err == nil {
-		t.Fatal("create with a cancelled context succeeded")
+	if _, err := st.CreateMCPServer(ctx, "a", server("x")); !errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("create with a cancelled context: %v, want context.Canceled (the caller has gone; the store is fine)", err)
 	}
 	if _, err := st.GetMCPServer(context.Background(), "a", "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a cancelled create left a record: %v", err)
+	}
+	// A request that ran out of time is the store's failure to answer in time: unavailable,
+	// with the deadline still visible, whatever the call.
+	late, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	for name, call := range map[string]func() error{
+		"create": func() error { _, err := st.CreateMCPServer(late, "a", server("y")); return err },
+		"get":    func() error { _, err := st.GetMCPServer(late, "a", "s"); return err },
+		"list":   func() error { _, err := st.ListMCPServers(late, "a", store.Page{Limit: 10}); return err },
+		"update": func() error {
+			_, _, err := st.UpdateMCPServer(late, "a", "s", store.MCPServerPatch{Name: ptr("n")}, store.Precondition{})
+			return err
+		},
+		"delete":  func() error { return st.DeleteMCPServer(late, "a", "s", store.Precondition{}) },
+		"agents":  func() error { _, err := st.ListAgents(late, "a", store.Page{Limit: 10}); return err },
+		"servers": func() error { _, err := st.AgentMCPServers(late, "a", "bot"); return err },
+		"begin":   func() error { _, _, err := st.BeginIdempotent(late, "a", "k", "h", 1, 0, 0); return err },
+		"finish":  func() error { return st.FinishIdempotent(late, "a", "k", 201, "", "") },
+		"audit":   func() error { _, err := st.ListAuditEvents(late, "a", store.AuditQuery{Limit: 10}); return err },
+		"ping":    func() error { return st.Ping(late) },
+		"lookup":  func() error { _, err := st.LookupAPIKey(late, store.HashKey("x")); return err },
+		"claim":   func() error { _, err := st.ClaimProbes(late, 0, 0, 0, 10); return err },
+		"saveProbe": func() error {
+			return st.SaveProbe(late, "a", "s", store.ProbeRecord{Status: store.HealthOK})
+		},
+	} {
+		if err := call(); !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s past its deadline: %v, want ErrUnavailable wrapping context.DeadlineExceeded", name, err)
+		}
 	}
 }
 

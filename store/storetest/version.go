@@ -53,6 +53,12 @@ func testIfMatch(t *testing.T, st store.Store) {
 	if _, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{Name: &name}, staleA); !errors.Is(err, store.ErrPreconditionFailed) {
 		t.Fatalf("stale agent update: %v", err)
 	}
+	// A write that fails without its condition fails that way on every backend: the
+	// condition is not what it is refused for (RFC 9110 §13.2.1).
+	var unknown *store.UnknownMCPServersError
+	if _, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{MCPServers: &[]string{"ghost"}}, staleA); !errors.As(err, &unknown) {
+		t.Fatalf("stale agent update attaching an unknown server: %v, want *UnknownMCPServersError", err)
+	}
 	if err := st.DeleteAgent(ctx, "a", "bot", staleA); !errors.Is(err, store.ErrPreconditionFailed) {
 		t.Fatalf("stale agent delete: %v", err)
 	}
