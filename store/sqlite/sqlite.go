@@ -185,8 +185,11 @@ func (s *Store) migrate(ctx context.Context, dryRun bool) error {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	pending, err := sqlstore.Pending(ms, cur)
-	if err != nil || dryRun {
-		return errors.Join(err, tx.Commit())
+	if err != nil {
+		return err
+	}
+	if dryRun {
+		return tx.Commit()
 	}
 	for _, m := range pending {
 		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
