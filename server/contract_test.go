@@ -52,18 +52,18 @@ func (f *faultStore) GetMCPServer(ctx context.Context, app, slug string) (store.
 	return f.Store.GetMCPServer(ctx, app, slug)
 }
 
-func (f *faultStore) UpdateMCPServer(ctx context.Context, app, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
+func (f *faultStore) UpdateMCPServer(ctx context.Context, app, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error) {
 	if err := f.check(); err != nil {
-		return store.MCPServer{}, err
+		return store.MCPServer{}, store.MCPServer{}, err
 	}
-	return f.Store.UpdateMCPServer(ctx, app, slug, p)
+	return f.Store.UpdateMCPServer(ctx, app, slug, p, pre)
 }
 
-func (f *faultStore) DeleteMCPServer(ctx context.Context, app, slug string) error {
+func (f *faultStore) DeleteMCPServer(ctx context.Context, app, slug string, pre store.Precondition) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	return f.Store.DeleteMCPServer(ctx, app, slug)
+	return f.Store.DeleteMCPServer(ctx, app, slug, pre)
 }
 
 func (f *faultStore) ListMCPServers(ctx context.Context, app string, p store.Page) ([]store.MCPServer, error) {
@@ -87,18 +87,18 @@ func (f *faultStore) GetAgent(ctx context.Context, app, uid string) (store.Agent
 	return f.Store.GetAgent(ctx, app, uid)
 }
 
-func (f *faultStore) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch) (store.Agent, error) {
+func (f *faultStore) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
 	if err := f.check(); err != nil {
 		return store.Agent{}, err
 	}
-	return f.Store.UpdateAgent(ctx, app, uid, p)
+	return f.Store.UpdateAgent(ctx, app, uid, p, pre)
 }
 
-func (f *faultStore) DeleteAgent(ctx context.Context, app, uid string) error {
+func (f *faultStore) DeleteAgent(ctx context.Context, app, uid string, pre store.Precondition) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	return f.Store.DeleteAgent(ctx, app, uid)
+	return f.Store.DeleteAgent(ctx, app, uid, pre)
 }
 
 func (f *faultStore) ListAgents(ctx context.Context, app string, p store.Page) ([]store.Agent, error) {

@@ -72,14 +72,14 @@ func (t timedStore) GetMCPServer(ctx context.Context, app, slug string) (store.M
 	return t.s.GetMCPServer(ctx, app, slug)
 }
 
-func (t timedStore) UpdateMCPServer(ctx context.Context, app, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
+func (t timedStore) UpdateMCPServer(ctx context.Context, app, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error) {
 	defer t.done("update_mcp_server", time.Now())
-	return t.s.UpdateMCPServer(ctx, app, slug, p)
+	return t.s.UpdateMCPServer(ctx, app, slug, p, pre)
 }
 
-func (t timedStore) DeleteMCPServer(ctx context.Context, app, slug string) error {
+func (t timedStore) DeleteMCPServer(ctx context.Context, app, slug string, pre store.Precondition) error {
 	defer t.done("delete_mcp_server", time.Now())
-	return t.s.DeleteMCPServer(ctx, app, slug)
+	return t.s.DeleteMCPServer(ctx, app, slug, pre)
 }
 
 func (t timedStore) ListMCPServers(ctx context.Context, app string, p store.Page) ([]store.MCPServer, error) {
@@ -97,14 +97,14 @@ func (t timedStore) GetAgent(ctx context.Context, app, uid string) (store.Agent,
 	return t.s.GetAgent(ctx, app, uid)
 }
 
-func (t timedStore) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch) (store.Agent, error) {
+func (t timedStore) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
 	defer t.done("update_agent", time.Now())
-	return t.s.UpdateAgent(ctx, app, uid, p)
+	return t.s.UpdateAgent(ctx, app, uid, p, pre)
 }
 
-func (t timedStore) DeleteAgent(ctx context.Context, app, uid string) error {
+func (t timedStore) DeleteAgent(ctx context.Context, app, uid string, pre store.Precondition) error {
 	defer t.done("delete_agent", time.Now())
-	return t.s.DeleteAgent(ctx, app, uid)
+	return t.s.DeleteAgent(ctx, app, uid, pre)
 }
 
 func (t timedStore) ListAgents(ctx context.Context, app string, p store.Page) ([]store.Agent, error) {

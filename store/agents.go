@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -104,25 +103,6 @@ func (a *Agent) Normalize() {
 	a.ModelMetaData = nonNilMap(a.ModelMetaData)
 }
 
-// DecodeJSON fills the agent's lists and objects from their stored JSON texts and
-// normalizes it; mcps is the JSON array of attached slugs.
-func (a *Agent) DecodeJSON(tools, files, websites, kb, apiTools, frontendActions, mcps, meta, modelMeta string) error {
-	for _, f := range []struct {
-		src string
-		dst any
-	}{
-		{tools, &a.Tools}, {files, &a.Files}, {websites, &a.Websites}, {kb, &a.OtherKbIntegrations},
-		{apiTools, &a.APITools}, {frontendActions, &a.FrontendActions}, {mcps, &a.MCPServers},
-		{meta, &a.MetaData}, {modelMeta, &a.ModelMetaData},
-	} {
-		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
-			return fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
-		}
-	}
-	a.Normalize()
-	return nil
-}
-
 // Dedup returns slugs without repeats, first occurrence first.
 func Dedup(slugs []string) []string {
 	seen := make(map[string]bool, len(slugs))
@@ -168,8 +148,9 @@ type AgentStore interface {
 	// *UnknownMCPServersError for unknown a.MCPServers.
 	CreateAgent(ctx context.Context, a Agent) (Agent, error)
 	GetAgent(ctx context.Context, appID, uid string) (Agent, error)
-	UpdateAgent(ctx context.Context, appID, uid string, p AgentPatch) (Agent, error)
-	DeleteAgent(ctx context.Context, appID, uid string) error
+	// UpdateAgent and DeleteAgent write only if pre holds.
+	UpdateAgent(ctx context.Context, appID, uid string, p AgentPatch, pre Precondition) (Agent, error)
+	DeleteAgent(ctx context.Context, appID, uid string, pre Precondition) error
 	ListAgents(ctx context.Context, appID string, p Page) ([]Agent, error)
 	// AttachMCPServers adds slugs not yet attached, in order, atomically: either every
 	// slug exists (*UnknownMCPServersError otherwise) or nothing changes.

@@ -16,10 +16,10 @@ type Migration struct {
 	SQL     string
 }
 
-// ErrSchemaTooNew is returned when the database was migrated by a newer agentmcp.
-type ErrSchemaTooNew struct{ Database, Known int }
+// SchemaTooNewError is returned when the database was migrated by a newer agentmcp.
+type SchemaTooNewError struct{ Database, Known int }
 
-func (e ErrSchemaTooNew) Error() string {
+func (e SchemaTooNewError) Error() string {
 	return fmt.Sprintf("database schema is at version %d but this agentmcp knows only up to %d: upgrade agentmcp", e.Database, e.Known)
 }
 

@@ -16,20 +16,6 @@ const (
 	HealthUnknown = "unknown" // never probed
 )
 
-// HealthWhere is the SQL condition (both dialects) for a list's health filter, on the probe
-// table aliased p.
-func HealthWhere(h string) string {
-	switch h {
-	case HealthOK:
-		return " AND p.status = 'ok'"
-	case HealthFailing:
-		return " AND p.status <> 'ok'"
-	case HealthUnknown:
-		return " AND p.status IS NULL"
-	}
-	return ""
-}
-
 // ProbeRecord is the last probe of a server. Tools and ToolsCheckedAt are from the last
 // successful probe (nil/0 if none ever succeeded).
 type ProbeRecord struct {

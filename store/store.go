@@ -112,10 +112,12 @@ type Store interface {
 
 	CreateMCPServer(ctx context.Context, appID string, in NewMCPServer) (MCPServer, error)
 	GetMCPServer(ctx context.Context, appID, slug string) (MCPServer, error)
-	UpdateMCPServer(ctx context.Context, appID, slug string, p MCPServerPatch) (MCPServer, error)
+	// UpdateMCPServer applies p if pre holds and returns the server as it was before and as
+	// it is after (equal when nothing changed).
+	UpdateMCPServer(ctx context.Context, appID, slug string, p MCPServerPatch, pre Precondition) (before, after MCPServer, err error)
 	// DeleteMCPServer also detaches the server from every agent of the app, bumping their
 	// updatedAt, in the same transaction.
-	DeleteMCPServer(ctx context.Context, appID, slug string) error
+	DeleteMCPServer(ctx context.Context, appID, slug string, pre Precondition) error
 	ListMCPServers(ctx context.Context, appID string, p Page) ([]MCPServer, error)
 
 	AgentStore

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"strconv"
 )
@@ -24,19 +23,30 @@ func ServerVersion(m MCPServer) string {
 // AgentVersion changes whenever an agent changes (updatedAt is bumped by every change).
 func AgentVersion(a Agent) string { return strconv.FormatInt(a.UpdatedAt, 10) }
 
-type ifMatchKey struct{}
+// AnyVersion in IfMatch matches a record at any version (If-Match: *).
+const AnyVersion = "*"
 
-// WithIfMatch makes the updates and deletes run with ctx conditional: the store checks the
-// record's current version with match inside the write's transaction, and writes nothing
-// (ErrPreconditionFailed) when it says no.
-func WithIfMatch(ctx context.Context, match func(version string) bool) context.Context {
-	return context.WithValue(ctx, ifMatchKey{}, match)
+// Precondition makes an update or delete conditional on the record's current version; the
+// store checks it inside the write's transaction and writes nothing (ErrPreconditionFailed)
+// when it fails. The zero value is no condition.
+type Precondition struct {
+	versions []string
+	set      bool
 }
 
-// CheckIfMatch returns ErrPreconditionFailed if ctx's condition rejects version.
-func CheckIfMatch(ctx context.Context, version string) error {
-	if match, ok := ctx.Value(ifMatchKey{}).(func(string) bool); ok && !match(version) {
-		return ErrPreconditionFailed
+// IfMatch is the condition that the record is at one of versions (AnyVersion: any); with no
+// versions it never holds.
+func IfMatch(versions ...string) Precondition { return Precondition{versions: versions, set: true} }
+
+// Check returns ErrPreconditionFailed unless a record at version satisfies p.
+func (p Precondition) Check(version string) error {
+	if !p.set {
+		return nil
 	}
-	return nil
+	for _, v := range p.versions {
+		if v == AnyVersion || v == version {
+			return nil
+		}
+	}
+	return ErrPreconditionFailed
 }

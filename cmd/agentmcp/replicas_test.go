@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/agentmcp/agentmcp/client"
+	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/pgtest"
 	"github.com/agentmcp/agentmcp/store/postgres"
 )
@@ -177,3 +178,68 @@ func TestTwoReplicas(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestTwoReplicasIfMatch: clients on two replicas read the same ETag and PATCH at once with
+// If-Match: in every round exactly one gets 200 and the others 412, and the stored server is
+// the winner's (PostgreSQL's row lock makes the check and the write one step).
+func TestTwoReplicasIfMatch(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	var reps [2]*proc
+	var wg sync.WaitGroup
+	for i := range reps {
+		wg.Go(func() { reps[i] = startServe(t, db) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	out, errOut, code := runCmd(t, "apps", "create", "ifmatch", "--db", db)
+	if code != 0 {
+		t.Fatalf("apps create: %s", errOut)
+	}
+	key := strings.TrimSpace(out)
+	var gcs [2]*gen.ClientWithResponses
+	for i, p := range reps {
+		c, err := client.New(p.base+"/v3", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gcs[i] = c.Generated()
+	}
+	ctx := context.Background()
+	for round := range 20 {
+		slug := fmt.Sprintf("race-%d", round)
+		cr, err := gcs[0].McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "r", Slug: slug, Url: "https://r.example.com"})
+		if err != nil || cr.StatusCode() != http.StatusCreated {
+			t.Fatalf("create: %v %s", err, cr.Body)
+		}
+		tag := cr.HTTPResponse.Header.Get("ETag")
+		res := make([]*gen.McpServersControllerUpdateMcpServerResponse, 6)
+		start := make(chan struct{})
+		for i := range res {
+			wg.Go(func() {
+				<-start
+				res[i], _ = gcs[i%2].McpServersControllerUpdateMcpServerWithResponse(ctx, slug,
+					&gen.McpServersControllerUpdateMcpServerParams{IfMatch: &tag}, gen.UpdateMcpServerDto{Name: ptr(fmt.Sprintf("writer-%d", i))})
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner, codes := "", map[int]int{}
+		for i, r := range res {
+			if r == nil {
+				t.Fatalf("round %d: writer %d got no response", round, i)
+			}
+			codes[r.StatusCode()]++
+			if r.StatusCode() == http.StatusOK {
+				winner = fmt.Sprintf("writer-%d", i)
+			}
+		}
+		if codes[http.StatusOK] != 1 || codes[http.StatusPreconditionFailed] != len(res)-1 {
+			t.Fatalf("round %d: statuses %v, want one 200 and the rest 412", round, codes)
+		}
+		if g, _ := gcs[round%2].McpServersControllerGetMcpServerBySlugWithResponse(ctx, slug, nil); g == nil || g.JSON200 == nil || g.JSON200.Name != winner {
+			t.Fatalf("round %d: stored %v, winner %s", round, g, winner)
+		}
+	}
+}

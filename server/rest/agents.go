@@ -147,7 +147,7 @@ func (h *Handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 	if b.RagVersion != nil {
 		p.RagVersion = (*string)(b.RagVersion)
 	}
-	a, err := h.st.UpdateAgent(ifMatch(ctx, req.Params.IfMatch), app, req.Uid, p)
+	a, err := h.st.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcpServers")
 	}
@@ -161,7 +161,7 @@ func (h *Handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteAgent(ifMatch(ctx, req.Params.IfMatch), app, req.Uid); err != nil {
+	if err := h.st.DeleteAgent(ctx, app, req.Uid, ifMatch(req.Params.IfMatch)); err != nil {
 		return nil, agentError(err, req.Uid, "")
 	}
 	return gen.AgentBuilderControllerDeleteAgent200JSONResponse{Success: true, Message: "Agent deleted successfully"}, nil

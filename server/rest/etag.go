@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"strings"
 
 	"github.com/agentmcp/agentmcp/store"
@@ -24,21 +23,21 @@ func tags(header string) []string {
 	return out
 }
 
-// ifMatch puts If-Match's condition on ctx for the store to check inside its transaction.
+// ifMatch is If-Match's condition, for the store to check inside its transaction.
 // Strong comparison: a weak tag never matches.
-func ifMatch(ctx context.Context, header *string) context.Context {
+func ifMatch(header *string) store.Precondition {
 	if header == nil {
-		return ctx
+		return store.Precondition{}
 	}
-	ts := tags(*header)
-	return store.WithIfMatch(ctx, func(version string) bool {
-		for _, t := range ts {
-			if t == "*" || t == `"`+version+`"` {
-				return true
-			}
+	var versions []string
+	for _, t := range tags(*header) {
+		if t == "*" {
+			versions = append(versions, store.AnyVersion)
+		} else if len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+			versions = append(versions, t[1:len(t)-1])
 		}
-		return false
-	})
+	}
+	return store.IfMatch(versions...)
 }
 
 // noneMatch reports whether If-None-Match names the current version (weak comparison).

@@ -35,8 +35,8 @@ type Store interface {
 type ServerStore interface {
 	CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error)
 	GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error)
-	UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error)
-	DeleteMCPServer(ctx context.Context, appID, slug string) error
+	UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error)
+	DeleteMCPServer(ctx context.Context, appID, slug string, pre store.Precondition) error
 	ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error)
 	SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error
 	GetProbe(ctx context.Context, appID, slug string) (store.ProbeRecord, error)
@@ -143,19 +143,13 @@ func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 		return nil, err
 	}
 	b := req.Body
-	var oldURL string
-	if b.Url != nil && h.probes != nil {
-		if cur, err := h.st.GetMCPServer(ctx, app, req.Slug); err == nil {
-			oldURL = cur.URL
-		}
-	}
-	m, err := h.st.UpdateMCPServer(ifMatch(ctx, req.Params.IfMatch), app, req.Slug, store.MCPServerPatch{
+	old, m, err := h.st.UpdateMCPServer(ctx, app, req.Slug, store.MCPServerPatch{
 		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon,
-	})
+	}, ifMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
-	if b.Url != nil && m.URL != oldURL {
+	if m.URL != old.URL {
 		h.enqueue(m)
 	}
 	out := gen.McpServersControllerUpdateMcpServer200JSONResponse{Body: wireServer(m)}
@@ -168,7 +162,7 @@ func (h *Handler) McpServersControllerDeleteMcpServer(ctx context.Context, req g
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteMCPServer(ifMatch(ctx, req.Params.IfMatch), app, req.Slug); err != nil {
+	if err := h.st.DeleteMCPServer(ctx, app, req.Slug, ifMatch(req.Params.IfMatch)); err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
 	return gen.McpServersControllerDeleteMcpServer200JSONResponse{Success: true, Message: "MCP server deleted successfully"}, nil

@@ -175,14 +175,14 @@ func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewM
 	return s.Store.CreateMCPServer(ctx, appID, in)
 }
 
-func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch) (store.MCPServer, error) {
+func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error) {
 	defer s.invalidate(appID, slug)
-	return s.Store.UpdateMCPServer(ctx, appID, slug, p)
+	return s.Store.UpdateMCPServer(ctx, appID, slug, p, pre)
 }
 
-func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string) error {
+func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string, pre store.Precondition) error {
 	defer s.invalidate(appID, slug)
-	return s.Store.DeleteMCPServer(ctx, appID, slug)
+	return s.Store.DeleteMCPServer(ctx, appID, slug, pre)
 }
 
 // SaveProbe changes the health that cached servers and pages carry.

@@ -62,7 +62,7 @@ func TestStaleReadIsNotCached(t *testing.T) {
 	}()
 	<-inner.started
 	name := "new"
-	if _, err := c.UpdateMCPServer(ctx, "a", "s", store.MCPServerPatch{Name: &name}); err != nil {
+	if _, _, err := c.UpdateMCPServer(ctx, "a", "s", store.MCPServerPatch{Name: &name}, store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	close(inner.release)
@@ -100,11 +100,11 @@ func TestListPagesInvalidatedByWrites(t *testing.T) {
 		t.Fatalf("after a create: %v", l)
 	}
 	name := "uno"
-	c.UpdateMCPServer(ctx, "a", "one", store.MCPServerPatch{Name: &name})
+	c.UpdateMCPServer(ctx, "a", "one", store.MCPServerPatch{Name: &name}, store.Precondition{})
 	if l := page(); l[1].Name != "uno" {
 		t.Fatalf("after an update: %v", l)
 	}
-	c.DeleteMCPServer(ctx, "a", "two")
+	c.DeleteMCPServer(ctx, "a", "two", store.Precondition{})
 	if l := page(); len(l) != 1 {
 		t.Fatalf("after a delete: %v", l)
 	}

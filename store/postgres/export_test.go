@@ -1,9 +1,12 @@
 package postgres
 
-import "github.com/agentmcp/agentmcp/store"
+import (
+	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/internal/sqlstore"
+)
 
-// ListServersSQL is the query ListMCPServers runs, for EXPLAIN in tests.
+// ListServersSQL is the query ListMCPServers runs, as the pool receives it, for EXPLAIN in tests.
 func ListServersSQL(appID string, p store.Page) (string, []any) {
-	sql, args, _ := pageSQL(serverSelect+" WHERE s.app_id = $1"+store.HealthWhere(p.Health), "s.", appID, p)
-	return sql, args
+	q, args := sqlstore.ListServersSQL(appID, p)
+	return sqlstore.Dollar(q), args
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/agentmcp/agentmcp/internal/pgtest"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/postgres"
+	"github.com/agentmcp/agentmcp/store/storetest"
 )
 
 const deepRows = 100_000
@@ -96,21 +97,5 @@ func str(v any) string {
 // BenchmarkListDepth compares the first page with a page at depth ~99,000 of 100,000
 // (target: deep ≤ ~1.5× first). Run: scripts/test-postgres.sh go test -run x -bench ListDepth ./store/postgres
 func BenchmarkListDepth(b *testing.B) {
-	st := seedDeep(b)
-	ctx := context.Background()
-	for _, bc := range []struct {
-		name string
-		p    store.Page
-	}{
-		{"first", store.Page{Limit: 10}},
-		{"depth100k", store.Page{Limit: 10, Affix: store.AffixAppend, CreatedAt: deepCursor}},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			for b.Loop() {
-				if _, err := st.ListMCPServers(ctx, "deep", bc.p); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	storetest.BenchListDepth(b, seedDeep(b), "deep", deepCursor)
 }

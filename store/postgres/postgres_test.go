@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -33,34 +32,9 @@ func TestConformance(t *testing.T) {
 
 func TestMigrateOnceConcurrently(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 6)
-	for range 6 {
-		wg.Go(func() {
-			st, err := postgres.Open(context.Background(), url, postgres.Options{MaxConns: 2})
-			if err == nil {
-				st.Close()
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	st := open(t, url, postgres.Options{})
-	ms, err := st.MigrationStatus(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if !m.Applied {
-			t.Fatalf("migration %d not applied", m.Version)
-		}
-	}
+	storetest.MigratesOnce(t, 6, func() (storetest.Migrator, error) {
+		return postgres.Open(context.Background(), url, postgres.Options{MaxConns: 2})
+	})
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
@@ -77,7 +51,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 	conn.Close(ctx)
 	_, err = postgres.Open(ctx, url, postgres.Options{})
-	var tooNew store.ErrSchemaTooNew
+	var tooNew store.SchemaTooNewError
 	if !errors.As(err, &tooNew) {
 		t.Fatalf("Open on a newer schema: %v", err)
 	}

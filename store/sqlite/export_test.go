@@ -1,10 +1,19 @@
 package sqlite
 
-import "github.com/agentmcp/agentmcp/store"
+import (
+	"time"
+
+	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/internal/sqlstore"
+)
 
 // ListServersSQL is the query ListMCPServers runs, for EXPLAIN in tests.
 func ListServersSQL(appID string, p store.Page) (string, []any) {
-	where, order, args, _ := keyset(p, "s.")
-	return serverSelect + " WHERE s.app_id = ?" + store.HealthWhere(p.Health) + where + order + " LIMIT ?",
-		append(append([]any{appID}, args...), p.Limit)
+	return sqlstore.ListServersSQL(appID, p)
+}
+
+// WithBusyTimeout sets how long a write waits for another connection's lock.
+func WithBusyTimeout(o Options, d time.Duration) Options {
+	o.busyTimeout = d
+	return o
 }

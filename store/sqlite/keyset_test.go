@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/sqlite"
+	"github.com/agentmcp/agentmcp/store/storetest"
 )
 
 const deepCursor = 1000000 + 1000
@@ -83,20 +84,5 @@ func TestKeysetPlan(t *testing.T) {
 // BenchmarkListDepth compares the first page with one at depth ~99,000 of 100,000.
 func BenchmarkListDepth(b *testing.B) {
 	st, _ := seedDeep(b)
-	ctx := context.Background()
-	for _, bc := range []struct {
-		name string
-		p    store.Page
-	}{
-		{"first", store.Page{Limit: 10}},
-		{"depth100k", store.Page{Limit: 10, Affix: store.AffixAppend, CreatedAt: deepCursor}},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			for b.Loop() {
-				if _, err := st.ListMCPServers(ctx, "deep", bc.p); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	storetest.BenchListDepth(b, st, "deep", deepCursor)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"github.com/agentmcp/agentmcp/store/internal/sqlstore"
 )
 
 // stmts runs every query of a pool as a prepared statement, prepared once per connection
@@ -13,6 +15,11 @@ type stmts struct {
 	db *sql.DB
 	m  sync.Map // query → *sql.Stmt
 }
+
+var (
+	_ sqlstore.Querier = (*stmts)(nil)
+	_ sqlstore.Querier = txq{}
+)
 
 func (p *stmts) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if s, ok := p.m.Load(q); ok {
@@ -29,28 +36,11 @@ func (p *stmts) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return s, nil
 }
 
-func (p *stmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	s, err := p.stmt(ctx, q)
-	if err != nil {
-		return p.db.QueryRowContext(ctx, q, args...) // reports the same error from Scan
+// prepareAll prepares qs on the pool (errors only cost the speed-up).
+func (p *stmts) prepareAll(ctx context.Context, qs []string) {
+	for _, q := range qs {
+		p.stmt(ctx, q)
 	}
-	return s.QueryRowContext(ctx, args...)
-}
-
-func (p *stmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	s, err := p.stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return s.QueryContext(ctx, args...)
-}
-
-func (p *stmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	s, err := p.stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return s.ExecContext(ctx, args...)
 }
 
 func (p *stmts) close() {
@@ -58,6 +48,30 @@ func (p *stmts) close() {
 		s.(*sql.Stmt).Close()
 		return true
 	})
+}
+
+func (p *stmts) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	s, err := p.stmt(ctx, q)
+	if err != nil {
+		return 0, classify(err)
+	}
+	return exec(ctx, s, args)
+}
+
+func (p *stmts) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Scanner {
+	s, err := p.stmt(ctx, q)
+	if err != nil {
+		return row{p.db.QueryRowContext(ctx, q, args...)} // reports the same error from Scan
+	}
+	return row{s.QueryRowContext(ctx, args...)}
+}
+
+func (p *stmts) Query(ctx context.Context, q string, args []any, fn func(sqlstore.Scanner) error) error {
+	s, err := p.stmt(ctx, q)
+	if err != nil {
+		return classify(err)
+	}
+	return query(ctx, s, args, fn)
 }
 
 // txq runs the queries of a transaction through the pool's prepared statements. A query
@@ -74,39 +88,53 @@ func (t txq) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if s, ok := t.p.m.Load(q); ok {
 		return t.tx.StmtContext(ctx, s.(*sql.Stmt)), nil
 	}
-	if t.pending != nil {
-		*t.pending = append(*t.pending, q)
-	}
+	*t.pending = append(*t.pending, q)
 	return t.tx.PrepareContext(ctx, q)
 }
 
-// prepareAll prepares qs on the pool (errors only cost the speed-up).
-func (p *stmts) prepareAll(ctx context.Context, qs []string) {
-	for _, q := range qs {
-		p.stmt(ctx, q)
-	}
-}
-
-func (t txq) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+func (t txq) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	s, err := t.stmt(ctx, q)
 	if err != nil {
-		return t.tx.QueryRowContext(ctx, q, args...) // reports the same error from Scan
+		return 0, classify(err)
 	}
-	return s.QueryRowContext(ctx, args...)
+	return exec(ctx, s, args)
 }
 
-func (t txq) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (t txq) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Scanner {
 	s, err := t.stmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return row{t.tx.QueryRowContext(ctx, q, args...)} // reports the same error from Scan
 	}
-	return s.QueryContext(ctx, args...)
+	return row{s.QueryRowContext(ctx, args...)}
 }
 
-func (t txq) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+func (t txq) Query(ctx context.Context, q string, args []any, fn func(sqlstore.Scanner) error) error {
 	s, err := t.stmt(ctx, q)
 	if err != nil {
-		return nil, err
+		return classify(err)
 	}
-	return s.ExecContext(ctx, args...)
+	return query(ctx, s, args, fn)
+}
+
+// row classifies the error of its Scan (sql.ErrNoRows passes through).
+type row struct{ r *sql.Row }
+
+func (r row) Scan(dest ...any) error { return classify(r.r.Scan(dest...)) }
+
+func exec(ctx context.Context, s *sql.Stmt, args []any) (int64, error) {
+	res, err := s.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, err := res.RowsAffected()
+	return n, classify(err)
+}
+
+func query(ctx context.Context, s *sql.Stmt, args []any, fn func(sqlstore.Scanner) error) error {
+	rows, err := s.QueryContext(ctx, args...)
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	return classify(sqlstore.Each(rows, fn))
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/agentmcp/agentmcp/store"
@@ -69,35 +68,7 @@ func TestMigrations(t *testing.T) {
 	fresh.Close()
 
 	// Several processes' worth of Opens at once apply each migration exactly once.
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for range 4 {
-		wg.Go(func() {
-			st, err := sqlite.Open(ctx, path, sqlite.Options{})
-			if err == nil {
-				st.Close()
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	st := open(t, path, sqlite.Options{})
-	ms, err = st.MigrationStatus(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if !m.Applied {
-			t.Fatalf("migration %d not applied", m.Version)
-		}
-	}
-	st.Close()
+	storetest.MigratesOnce(t, 4, func() (storetest.Migrator, error) { return sqlite.Open(ctx, path, sqlite.Options{}) })
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
@@ -115,7 +86,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 	raw.Close()
 	_, err = sqlite.Open(ctx, path, sqlite.Options{})
-	var tooNew store.ErrSchemaTooNew
+	var tooNew store.SchemaTooNewError
 	if !errors.As(err, &tooNew) || tooNew.Database != len(known)+1 {
 		t.Fatalf("Open on a newer schema: %v", err)
 	}

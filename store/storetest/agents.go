@@ -57,31 +57,31 @@ func testAgentCRUD(t *testing.T, st store.Store) {
 		t.Fatal("a create refused for unknown servers left an agent behind")
 	}
 
-	same, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{Name: ptr("Bot"), Tools: &[]string{"gmail", "slack"}})
+	same, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{Name: ptr("Bot"), Tools: &[]string{"gmail", "slack"}}, store.Precondition{})
 	if err != nil || same.UpdatedAt != a.UpdatedAt {
 		t.Fatalf("a no-op patch changed updatedAt: %+v, %v", same, err)
 	}
-	up, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{IsActive: ptr(false), Files: &[]string{"f"}, MetaData: &map[string]any{}})
+	up, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{IsActive: ptr(false), Files: &[]string{"f"}, MetaData: &map[string]any{}}, store.Precondition{})
 	if err != nil || up.IsActive || !slices.Equal(up.Files, []string{"f"}) || len(up.MetaData) != 0 || up.Name != "Bot" || up.UpdatedAt <= a.UpdatedAt {
 		t.Fatalf("patch: %+v, %v", up, err)
 	}
-	repl, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{MCPServers: &[]string{"s1"}})
+	repl, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{MCPServers: &[]string{"s1"}}, store.Precondition{})
 	if err != nil || !slices.Equal(repl.MCPServers, []string{"s1"}) || repl.UpdatedAt <= up.UpdatedAt {
 		t.Fatalf("replace mcpServers: %+v, %v", repl, err)
 	}
-	if _, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{Name: ptr("x"), MCPServers: &[]string{"ghost"}}); !errors.As(err, &unknown) {
+	if _, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{Name: ptr("x"), MCPServers: &[]string{"ghost"}}, store.Precondition{}); !errors.As(err, &unknown) {
 		t.Fatalf("patch with unknown servers: %v", err)
 	}
 	if g, _ := st.GetAgent(ctx, "a", "bot"); g.Name != "Bot" {
 		t.Fatal("a refused patch changed the agent")
 	}
-	if _, err := st.UpdateAgent(ctx, "a", "nobody", store.AgentPatch{Name: ptr("x")}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.UpdateAgent(ctx, "a", "nobody", store.AgentPatch{Name: ptr("x")}, store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("patch missing: %v", err)
 	}
-	if err := st.DeleteAgent(ctx, "a", "bot"); err != nil {
+	if err := st.DeleteAgent(ctx, "a", "bot", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DeleteAgent(ctx, "a", "bot"); !errors.Is(err, store.ErrNotFound) {
+	if err := st.DeleteAgent(ctx, "a", "bot", store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 	// The servers the agent used are untouched, and can be deleted freely.
@@ -156,7 +156,7 @@ func testDeleteDetaches(t *testing.T, st store.Store) {
 	x := mustAgent(t, st, "a", "x", "s1", "s2")
 	y := mustAgent(t, st, "a", "y", "s2")
 	z := mustAgent(t, st, "b", "z", "s1")
-	if err := st.DeleteMCPServer(ctx, "a", "s1"); err != nil {
+	if err := st.DeleteMCPServer(ctx, "a", "s1", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	gx, _ := st.GetAgent(ctx, "a", "x")
@@ -195,7 +195,7 @@ func testAgentTenancy(t *testing.T, st store.Store) {
 	if _, err := st.GetAgent(ctx, "b", "bot"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b read a's agent: %v", err)
 	}
-	if err := st.DeleteAgent(ctx, "b", "bot"); !errors.Is(err, store.ErrNotFound) {
+	if err := st.DeleteAgent(ctx, "b", "bot", store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b deleted a's agent: %v", err)
 	}
 	if l, _ := st.ListAgents(ctx, "b", store.Page{Limit: 100}); len(l) != 1 || l[0].UID != "mine" {
@@ -311,7 +311,7 @@ func testDeleteRacesAttach(t *testing.T, st store.Store) {
 			})
 		}
 		wg.Go(func() {
-			if err := st.DeleteMCPServer(ctx, "a", slug); err != nil {
+			if err := st.DeleteMCPServer(ctx, "a", slug, store.Precondition{}); err != nil {
 				t.Error(err)
 			}
 		})

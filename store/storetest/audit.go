@@ -24,7 +24,7 @@ func testAudit(t *testing.T, st store.Store) {
 		{store.AuditKeyCreate, store.KeyTarget(k.ID), func() error { return st.CreateAPIKey(ctx, k) }},
 		{store.AuditServerCreate, store.ServerTarget("s"), func() error { _, err := st.CreateMCPServer(ctx, "a", server("s")); return err }},
 		{store.AuditServerUpdate, store.ServerTarget("s"), func() error {
-			_, err := st.UpdateMCPServer(ctx, "a", "s", store.MCPServerPatch{Name: ptr("renamed")})
+			_, _, err := st.UpdateMCPServer(ctx, "a", "s", store.MCPServerPatch{Name: ptr("renamed")}, store.Precondition{})
 			return err
 		}},
 		{store.AuditAgentCreate, store.AgentTarget("bot"), func() error {
@@ -34,11 +34,11 @@ func testAudit(t *testing.T, st store.Store) {
 		{store.AuditAgentAttach, store.AgentTarget("bot"), func() error { _, err := st.AttachMCPServers(ctx, "a", "bot", []string{"s"}); return err }},
 		{store.AuditAgentDetach, store.AgentTarget("bot"), func() error { _, err := st.DetachMCPServers(ctx, "a", "bot", []string{"s"}); return err }},
 		{store.AuditAgentUpdate, store.AgentTarget("bot"), func() error {
-			_, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{Name: ptr("B")})
+			_, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{Name: ptr("B")}, store.Precondition{})
 			return err
 		}},
-		{store.AuditAgentDelete, store.AgentTarget("bot"), func() error { return st.DeleteAgent(ctx, "a", "bot") }},
-		{store.AuditServerDelete, store.ServerTarget("s"), func() error { return st.DeleteMCPServer(ctx, "a", "s") }},
+		{store.AuditAgentDelete, store.AgentTarget("bot"), func() error { return st.DeleteAgent(ctx, "a", "bot", store.Precondition{}) }},
+		{store.AuditServerDelete, store.ServerTarget("s"), func() error { return st.DeleteMCPServer(ctx, "a", "s", store.Precondition{}) }},
 		{store.AuditKeyRevoke, store.KeyTarget(k.ID), func() error { return st.RevokeAPIKey(ctx, k.ID) }},
 	}
 	for i, s := range steps {
@@ -49,10 +49,10 @@ func testAudit(t *testing.T, st store.Store) {
 		st.CreateMCPServer(ctx, "no-such-app", server("x"))
 		st.AttachMCPServers(ctx, "a", "nobody", []string{"s"})
 		st.CreateAgent(ctx, store.Agent{AppID: "a", UID: "other", Name: "O", MCPServers: []string{"ghost"}})
-		st.UpdateMCPServer(ctx, "a", "missing", store.MCPServerPatch{Name: ptr("x")})
+		st.UpdateMCPServer(ctx, "a", "missing", store.MCPServerPatch{Name: ptr("x")}, store.Precondition{})
 		st.RevokeAPIKey(ctx, "key_missing")
 	}
-	st.UpdateMCPServer(ctx, "a", "gone", store.MCPServerPatch{})
+	st.UpdateMCPServer(ctx, "a", "gone", store.MCPServerPatch{}, store.Precondition{})
 	events, err := st.ListAuditEvents(ctx, "a", store.AuditQuery{Limit: 100})
 	if err != nil || len(events) != len(steps) {
 		var got []string

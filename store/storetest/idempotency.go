@@ -3,6 +3,9 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/agentmcp/agentmcp/store"
@@ -47,5 +50,49 @@ func testIdempotency(t *testing.T, st store.Store) {
 	// Left: a/lost (created 5000) and b/k (1001); both are before 10,000.
 	if n, err := st.PurgeIdempotency(ctx, 10_000); err != nil || n != 2 {
 		t.Fatalf("purged %d, %v", n, err)
+	}
+}
+
+// testIdempotencyRace: requests that begin one key at once start it exactly once, whether
+// the key is new or held by a holder that went silent; the others see it running.
+func testIdempotencyRace(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	const n = 16
+	begin := func(key string, now, staleBefore int64) {
+		t.Helper()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		var started atomic.Int32
+		errs := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				<-start
+				rec, ok, err := st.BeginIdempotent(ctx, "a", key, "h", now, staleBefore, 0)
+				switch {
+				case err != nil:
+					errs <- err
+				case ok:
+					started.Add(1)
+				case rec.Status != 0 || rec.CreatedAt != now:
+					errs <- fmt.Errorf("a loser saw %+v, not the winner's running key", rec)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("key %s: %v", key, err)
+		}
+		if got := started.Load(); got != 1 {
+			t.Fatalf("key %s: %d of %d concurrent begins started the request, want 1", key, got, n)
+		}
+	}
+	for i := range 10 {
+		key := fmt.Sprintf("k%d", i)
+		begin(key, 1000, 0)
+		// Now the holder is silent: concurrent takeovers, exactly one wins.
+		begin(key, 5000, 2000)
 	}
 }

@@ -52,7 +52,7 @@ func testProbes(t *testing.T, st store.Store) {
 		t.Fatalf("probe of a missing server: %v", err)
 	}
 	// Deleting the server deletes its probe; a new server of that slug starts unknown.
-	if err := st.DeleteMCPServer(ctx, "a", "p"); err != nil {
+	if err := st.DeleteMCPServer(ctx, "a", "p", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	mustCreate(t, st, "a", "p")

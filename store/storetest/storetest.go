@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -40,7 +41,9 @@ func Run(t *testing.T, open Opener) {
 		{"Probes", testProbes},
 		{"ServerLimit", testServerLimit},
 		{"IfMatch", testIfMatch},
+		{"IfMatchRace", testIfMatchRace},
 		{"Idempotency", testIdempotency},
+		{"IdempotencyRace", testIdempotencyRace},
 		{"Audit", testAudit},
 		{"ClaimProbes", testClaimProbes},
 	}
@@ -169,19 +172,22 @@ func testUpdate(t *testing.T, st store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	same, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{})
-	if err != nil || same != m {
-		t.Fatalf("empty patch = %+v, %v; want unchanged %+v", same, err, m)
+	before, same, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{}, store.Precondition{})
+	if err != nil || same != m || before != m {
+		t.Fatalf("empty patch = %+v → %+v, %v; want unchanged %+v", before, same, err, m)
 	}
 	name := m.Name
-	same, _ = st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &name})
+	_, same, _ = st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &name}, store.Precondition{})
 	if same != m {
 		t.Fatalf("patch to equal values changed the record: %+v", same)
 	}
 	newName, empty := "Renamed", ""
-	up, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &newName, Icon: &empty})
+	before, up, err := st.UpdateMCPServer(ctx, "a", "u", store.MCPServerPatch{Name: &newName, Icon: &empty}, store.Precondition{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if before != m {
+		t.Fatalf("update returned before = %+v, want %+v", before, m)
 	}
 	if up.Name != "Renamed" || up.Icon != "" || up.Description != m.Description || up.URL != m.URL || up.CreatedAt != m.CreatedAt {
 		t.Fatalf("partial update = %+v from %+v", up, m)
@@ -193,7 +199,7 @@ func testUpdate(t *testing.T, st store.Store) {
 	if got != up {
 		t.Fatalf("stored %+v, returned %+v", got, up)
 	}
-	if _, err := st.UpdateMCPServer(ctx, "a", "missing", store.MCPServerPatch{Name: &newName}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := st.UpdateMCPServer(ctx, "a", "missing", store.MCPServerPatch{Name: &newName}, store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update missing: %v", err)
 	}
 }
@@ -202,10 +208,10 @@ func testDelete(t *testing.T, st store.Store) {
 	ctx := context.Background()
 	mustApp(t, st, "a")
 	mustCreate(t, st, "a", "d")
-	if err := st.DeleteMCPServer(ctx, "a", "d"); err != nil {
+	if err := st.DeleteMCPServer(ctx, "a", "d", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DeleteMCPServer(ctx, "a", "d"); !errors.Is(err, store.ErrNotFound) {
+	if err := st.DeleteMCPServer(ctx, "a", "d", store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 	if _, err := st.GetMCPServer(ctx, "a", "d"); !errors.Is(err, store.ErrNotFound) {
@@ -226,10 +232,10 @@ func testTenancy(t *testing.T, st store.Store) {
 	if _, err := st.GetMCPServer(ctx, "b", "mine"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b read a's server: %v", err)
 	}
-	if _, err := st.UpdateMCPServer(ctx, "b", "mine", store.MCPServerPatch{Name: &name}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := st.UpdateMCPServer(ctx, "b", "mine", store.MCPServerPatch{Name: &name}, store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b updated a's server: %v", err)
 	}
-	if err := st.DeleteMCPServer(ctx, "b", "mine"); !errors.Is(err, store.ErrNotFound) {
+	if err := st.DeleteMCPServer(ctx, "b", "mine", store.Precondition{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("b deleted a's server: %v", err)
 	}
 	if l, _ := st.ListMCPServers(ctx, "b", store.Page{Limit: 100}); len(l) != 0 {
@@ -377,13 +383,43 @@ func testConcurrentCreates(t *testing.T, st store.Store) {
 
 func testContextCancelled(t *testing.T, st store.Store) {
 	mustApp(t, st, "a")
+	mustCreate(t, st, "a", "s")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := st.CreateMCPServer(ctx, "a", server("x")); err == nil {
-		t.Fatal("create with a cancelled context succeeded")
+	if _, err := st.CreateMCPServer(ctx, "a", server("x")); !errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("create with a cancelled context: %v, want context.Canceled (the caller has gone; the store is fine)", err)
 	}
 	if _, err := st.GetMCPServer(context.Background(), "a", "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a cancelled create left a record: %v", err)
+	}
+	// A request that ran out of time is the store's failure to answer in time: unavailable,
+	// with the deadline still visible, whatever the call.
+	late, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	for name, call := range map[string]func() error{
+		"create": func() error { _, err := st.CreateMCPServer(late, "a", server("y")); return err },
+		"get":    func() error { _, err := st.GetMCPServer(late, "a", "s"); return err },
+		"list":   func() error { _, err := st.ListMCPServers(late, "a", store.Page{Limit: 10}); return err },
+		"update": func() error {
+			_, _, err := st.UpdateMCPServer(late, "a", "s", store.MCPServerPatch{Name: ptr("n")}, store.Precondition{})
+			return err
+		},
+		"delete":  func() error { return st.DeleteMCPServer(late, "a", "s", store.Precondition{}) },
+		"agents":  func() error { _, err := st.ListAgents(late, "a", store.Page{Limit: 10}); return err },
+		"servers": func() error { _, err := st.AgentMCPServers(late, "a", "bot"); return err },
+		"begin":   func() error { _, _, err := st.BeginIdempotent(late, "a", "k", "h", 1, 0, 0); return err },
+		"finish":  func() error { return st.FinishIdempotent(late, "a", "k", 201, "", "") },
+		"audit":   func() error { _, err := st.ListAuditEvents(late, "a", store.AuditQuery{Limit: 10}); return err },
+		"ping":    func() error { return st.Ping(late) },
+		"lookup":  func() error { _, err := st.LookupAPIKey(late, store.HashKey("x")); return err },
+		"claim":   func() error { _, err := st.ClaimProbes(late, 0, 0, 0, 10); return err },
+		"saveProbe": func() error {
+			return st.SaveProbe(late, "a", "s", store.ProbeRecord{Status: store.HealthOK})
+		},
+	} {
+		if err := call(); !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s past its deadline: %v, want ErrUnavailable wrapping context.DeadlineExceeded", name, err)
+		}
 	}
 }
 
@@ -411,7 +447,7 @@ func testServerLimit(t *testing.T, st store.Store) {
 	if err := limited("b", "z"); err != nil {
 		t.Fatalf("another app is not limited by a's servers: %v", err)
 	}
-	if err := st.DeleteMCPServer(ctx, "a", "x"); err != nil {
+	if err := st.DeleteMCPServer(ctx, "a", "x", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := limited("a", "z"); err != nil {

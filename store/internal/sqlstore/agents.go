@@ -1,0 +1,299 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/agentmcp/agentmcp/store"
+)
+
+func scanAgent(sc Scanner) (store.Agent, error) {
+	var a store.Agent
+	var tools, files, websites, kb, apiTools, fa, meta, modelMeta, mcps string
+	var last sql.NullInt64
+	err := sc.Scan(&a.AppID, &a.UID, &a.Name, &a.Icon, &a.IsActive, &a.Description,
+		&tools, &files, &websites, &kb, &apiTools, &fa,
+		&a.RagVersion, &last, &a.Instruction, &meta, &a.Model, &modelMeta,
+		&a.CreatedAt, &a.UpdatedAt, &mcps)
+	if err != nil {
+		return store.Agent{}, err
+	}
+	if last.Valid {
+		a.LastMessageAt = &last.Int64
+	}
+	for _, f := range []struct {
+		src string
+		dst any
+	}{
+		{tools, &a.Tools}, {files, &a.Files}, {websites, &a.Websites}, {kb, &a.OtherKbIntegrations},
+		{apiTools, &a.APITools}, {fa, &a.FrontendActions}, {mcps, &a.MCPServers},
+		{meta, &a.MetaData}, {modelMeta, &a.ModelMetaData},
+	} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return store.Agent{}, fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
+		}
+	}
+	a.Normalize()
+	return a, nil
+}
+
+// getAgent reads an agent; forWrite holds its row lock (where the dialect has them) for the
+// rest of the transaction.
+func (s *Store) getAgent(ctx context.Context, q Querier, appID, uid string, forWrite bool) (store.Agent, error) {
+	query := s.q.getAgent
+	if forWrite {
+		query = s.q.getAgentForWrite
+	}
+	a, err := scanAgent(q.QueryRow(ctx, query, appID, uid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Agent{}, notFound("agent", uid)
+	}
+	return a, err
+}
+
+// checkServers returns *store.UnknownMCPServersError unless every slug exists in the app;
+// with row locks it KEY SHARE locks them.
+func (s *Store) checkServers(ctx context.Context, q Querier, appID string, slugs []string) error {
+	if len(slugs) == 0 {
+		return nil
+	}
+	have := make(map[string]bool, len(slugs))
+	err := q.Query(ctx, s.q.checkServers, []any{appID, s.d.List(slugs)}, func(sc Scanner) error {
+		var slug string
+		err := sc.Scan(&slug)
+		have[slug] = true
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return store.Unknown(slugs, have)
+}
+
+// agentForAttach reads the agent a write will attach slugs to, after checking the slugs;
+// with row locks the servers' locks come before the agent's.
+func (s *Store) agentForAttach(ctx context.Context, q Querier, appID, uid string, slugs []string) (store.Agent, error) {
+	cur, err := s.getAgent(ctx, q, appID, uid, false)
+	if err != nil {
+		return store.Agent{}, err
+	}
+	if err := s.checkServers(ctx, q, appID, slugs); err != nil {
+		return store.Agent{}, err
+	}
+	if !s.d.RowLocks {
+		return cur, nil
+	}
+	return s.getAgent(ctx, q, appID, uid, true)
+}
+
+// appendServers attaches slugs (checked, deduplicated, not yet attached) after the agent's
+// last position.
+func (s *Store) appendServers(ctx context.Context, q Querier, appID, uid string, slugs []string) error {
+	if len(slugs) == 0 {
+		return nil
+	}
+	_, err := q.Exec(ctx, s.q.appendServers, appID, uid, appID, uid, s.d.List(slugs))
+	return err
+}
+
+func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
+	a.Normalize()
+	var out store.Agent
+	err := s.tx(ctx, func(q Querier) error {
+		if s.d.RowLocks {
+			// Refused before any lock is taken; the servers' locks come before the app's.
+			taken, err := exists(ctx, q, "SELECT EXISTS (SELECT 1 FROM agents WHERE app_id = ? AND uid = ?)", a.AppID, a.UID)
+			if err != nil {
+				return err
+			}
+			if taken {
+				return fmt.Errorf("agent %q: %w", a.UID, store.ErrConflict)
+			}
+			if err := s.checkServers(ctx, q, a.AppID, a.MCPServers); err != nil {
+				return err
+			}
+		}
+		t, err := s.tick(ctx, q, a.AppID)
+		if err != nil {
+			return err
+		}
+		n, err := q.Exec(ctx, `INSERT INTO agents (app_id, uid, name, icon, is_active, description,
+			tools, files, websites, other_kb_integrations, api_tools, frontend_actions,
+			rag_version, last_message_at, instruction, meta_data, model, model_meta_data, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, uid) DO NOTHING`,
+			a.AppID, a.UID, a.Name, a.Icon, a.IsActive, a.Description,
+			JSONText(a.Tools), JSONText(a.Files), JSONText(a.Websites), JSONText(a.OtherKbIntegrations), JSONText(a.APITools), JSONText(a.FrontendActions),
+			a.RagVersion, a.Instruction, JSONText(a.MetaData), a.Model, JSONText(a.ModelMetaData), t, t)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("agent %q: %w", a.UID, store.ErrConflict)
+		}
+		if !s.d.RowLocks {
+			if err := s.checkServers(ctx, q, a.AppID, a.MCPServers); err != nil {
+				return err
+			}
+		}
+		if err := s.appendServers(ctx, q, a.AppID, a.UID, store.Dedup(a.MCPServers)); err != nil {
+			return err
+		}
+		if out, err = s.getAgent(ctx, q, a.AppID, a.UID, false); err != nil {
+			return err
+		}
+		return audit(ctx, q, a.AppID, store.AuditAgentCreate, store.AgentTarget(a.UID), nil, out)
+	})
+	return out, err
+}
+
+func (s *Store) GetAgent(ctx context.Context, appID, uid string) (store.Agent, error) {
+	return s.getAgent(ctx, s.read, appID, uid, false)
+}
+
+func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
+	var out store.Agent
+	err := s.tx(ctx, func(q Querier) error {
+		var cur store.Agent
+		var err error
+		if p.MCPServers != nil {
+			cur, err = s.agentForAttach(ctx, q, appID, uid, *p.MCPServers)
+		} else {
+			cur, err = s.getAgent(ctx, q, appID, uid, true)
+		}
+		if err != nil {
+			return err
+		}
+		if err := pre.Check(store.AgentVersion(cur)); err != nil {
+			return err
+		}
+		next, changed := p.Apply(cur)
+		if p.MCPServers != nil {
+			if want := store.Dedup(*p.MCPServers); !slices.Equal(want, cur.MCPServers) {
+				if _, err := q.Exec(ctx, "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?", appID, uid); err != nil {
+					return err
+				}
+				if err := s.appendServers(ctx, q, appID, uid, want); err != nil {
+					return err
+				}
+				changed = true
+			}
+		}
+		if !changed {
+			out = cur
+			return nil
+		}
+		if _, err := q.Exec(ctx, s.q.updateAgent,
+			next.Name, next.Icon, next.IsActive, next.Description,
+			JSONText(next.Tools), JSONText(next.Files), JSONText(next.Websites), JSONText(next.OtherKbIntegrations), JSONText(next.APITools), JSONText(next.FrontendActions),
+			next.RagVersion, next.Instruction, JSONText(next.MetaData), next.Model, JSONText(next.ModelMetaData),
+			store.NowMillis(), appID, uid); err != nil {
+			return err
+		}
+		if out, err = s.getAgent(ctx, q, appID, uid, false); err != nil {
+			return err
+		}
+		return audit(ctx, q, appID, store.AuditAgentUpdate, store.AgentTarget(uid), cur, out)
+	})
+	return out, err
+}
+
+func (s *Store) DeleteAgent(ctx context.Context, appID, uid string, pre store.Precondition) error {
+	return s.tx(ctx, func(q Querier) error {
+		cur, err := s.getAgent(ctx, q, appID, uid, true)
+		if err != nil {
+			return err
+		}
+		if err := pre.Check(store.AgentVersion(cur)); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, "DELETE FROM agents WHERE app_id = ? AND uid = ?", appID, uid); err != nil {
+			return err
+		}
+		return audit(ctx, q, appID, store.AuditAgentDelete, store.AgentTarget(uid), cur, nil)
+	})
+}
+
+func (s *Store) ListAgents(ctx context.Context, appID string, p store.Page) ([]store.Agent, error) {
+	query, args, reverse := PageSQL(s.q.listAgents, "a.", appID, p)
+	return listPage(ctx, s.read, query, args, reverse, p.Limit, scanAgent)
+}
+
+func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
+	var out store.Agent
+	err := s.tx(ctx, func(q Querier) error {
+		cur, err := s.agentForAttach(ctx, q, appID, uid, slugs)
+		if err != nil {
+			return err
+		}
+		var add []string
+		for _, slug := range store.Dedup(slugs) {
+			if !slices.Contains(cur.MCPServers, slug) {
+				add = append(add, slug)
+			}
+		}
+		if len(add) == 0 {
+			out = cur
+			return nil
+		}
+		if err := s.appendServers(ctx, q, appID, uid, add); err != nil {
+			return err
+		}
+		return s.touched(ctx, q, appID, uid, store.AuditAgentAttach, cur, &out)
+	})
+	return out, err
+}
+
+func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
+	var out store.Agent
+	err := s.tx(ctx, func(q Querier) error {
+		cur, err := s.getAgent(ctx, q, appID, uid, true)
+		if err != nil {
+			return err
+		}
+		n, err := q.Exec(ctx, s.q.detach, appID, uid, s.d.List(slugs))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			out = cur
+			return nil
+		}
+		return s.touched(ctx, q, appID, uid, store.AuditAgentDetach, cur, &out)
+	})
+	return out, err
+}
+
+// touched finishes a change of an agent's attachments: it bumps updatedAt, reads the agent
+// into out and records the event.
+func (s *Store) touched(ctx context.Context, q Querier, appID, uid, action string, before store.Agent, out *store.Agent) error {
+	if _, err := q.Exec(ctx, s.q.touchAgent, store.NowMillis(), appID, uid); err != nil {
+		return err
+	}
+	var err error
+	if *out, err = s.getAgent(ctx, q, appID, uid, false); err != nil {
+		return err
+	}
+	return audit(ctx, q, appID, action, store.AgentTarget(uid), before, *out)
+}
+
+func (s *Store) AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error) {
+	var out []store.MCPServer
+	// One snapshot: the agent and its servers agree.
+	err := s.snap(ctx, func(q Querier) error {
+		if _, err := s.getAgent(ctx, q, appID, uid, false); err != nil {
+			return err
+		}
+		var err error
+		out, err = Collect(ctx, q, `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at,
+			p.status, p.checked_at, p.tool_count
+			FROM agent_mcp_servers m JOIN mcp_servers s ON s.app_id = m.app_id AND s.slug = m.slug
+			LEFT JOIN mcp_server_probes p ON p.app_id = s.app_id AND p.slug = s.slug
+			WHERE m.app_id = ? AND m.agent_uid = ? ORDER BY m.position`, []any{appID, uid}, scanServer)
+		return err
+	})
+	return out, err
+}
