@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -123,6 +124,45 @@ func (e HealthStatus) Valid() bool {
 	case HealthStatusTimeout:
 		return true
 	case HealthStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for McpServerAuthType.
+const (
+	McpServerAuthTypeBearer  McpServerAuthType = "bearer"
+	McpServerAuthTypeHeaders McpServerAuthType = "headers"
+)
+
+// Valid indicates whether the value is a known member of the McpServerAuthType enum.
+func (e McpServerAuthType) Valid() bool {
+	switch e {
+	case McpServerAuthTypeBearer:
+		return true
+	case McpServerAuthTypeHeaders:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for McpServerAuthInputType.
+const (
+	McpServerAuthInputTypeBearer  McpServerAuthInputType = "bearer"
+	McpServerAuthInputTypeHeaders McpServerAuthInputType = "headers"
+	McpServerAuthInputTypeNone    McpServerAuthInputType = "none"
+)
+
+// Valid indicates whether the value is a known member of the McpServerAuthInputType enum.
+func (e McpServerAuthInputType) Valid() bool {
+	switch e {
+	case McpServerAuthInputTypeBearer:
+		return true
+	case McpServerAuthInputTypeHeaders:
+		return true
+	case McpServerAuthInputTypeNone:
 		return true
 	default:
 		return false
@@ -283,6 +323,36 @@ type Agent struct {
 // AgentRagVersion defines model for Agent.RagVersion.
 type AgentRagVersion string
 
+// AgentKey defines model for AgentKey.
+type AgentKey struct {
+	AgentUid  string `json:"agentUid"`
+	AppId     string `json:"appId"`
+	CreatedAt int64  `json:"createdAt"`
+
+	// Id Example: key_0123456789ab
+	Id   string `json:"id"`
+	Name string `json:"name"`
+
+	// Prefix The first characters of the secret
+	Prefix string `json:"prefix"`
+
+	// RevokedAt 0 while the key works.
+	RevokedAt int64 `json:"revokedAt"`
+}
+
+// AgentKeyCreated defines model for AgentKeyCreated.
+type AgentKeyCreated struct {
+	Key AgentKey `json:"key"`
+
+	// Secret The key itself — in this response only.
+	Secret string `json:"secret"`
+}
+
+// AgentKeyList defines model for AgentKeyList.
+type AgentKeyList struct {
+	Data []AgentKey `json:"data"`
+}
+
 // AgentList defines model for AgentList.
 type AgentList struct {
 	Data []Agent `json:"data"`
@@ -329,9 +399,12 @@ type AuditAgent struct {
 
 // AuditApiKey defines model for AuditApiKey.
 type AuditApiKey struct {
-	AppId     string `json:"appId"`
-	CreatedAt int64  `json:"createdAt"`
-	Id        string `json:"id"`
+	// AgentUid The agent of an agent key.
+	AgentUid  *string `json:"agentUid,omitempty"`
+	AppId     string  `json:"appId"`
+	CreatedAt int64   `json:"createdAt"`
+	Id        string  `json:"id"`
+	Name      *string `json:"name,omitempty"`
 
 	// Prefix The first characters of the key
 	Prefix string `json:"prefix"`
@@ -384,13 +457,16 @@ type AuditEventList struct {
 type AuditMcpServer struct {
 	UnderscoreId string `json:"_id"`
 	AppId        string `json:"appId"`
-	CreatedAt    int64  `json:"createdAt"`
-	Description  string `json:"description"`
-	Icon         string `json:"icon"`
-	Name         string `json:"name"`
-	Slug         string `json:"slug"`
-	UpdatedAt    int64  `json:"updatedAt"`
-	Url          string `json:"url"`
+
+	// Auth What is stored of the server's credentials — their type and header names, never a value.
+	Auth        *McpServerAuth `json:"auth,omitempty"`
+	CreatedAt   int64          `json:"createdAt"`
+	Description string         `json:"description"`
+	Icon        string         `json:"icon"`
+	Name        string         `json:"name"`
+	Slug        string         `json:"slug"`
+	UpdatedAt   int64          `json:"updatedAt"`
+	Url         string         `json:"url"`
 }
 
 // AuditRecord The record as it was before the write (`before`; `null` for a create) or after it (`after`; `null` for a delete), in the shape it has on the wire: an MCP server, an agent or an API key (never its secret or hash).
@@ -432,8 +508,23 @@ type CreateAgentDto struct {
 // CreateAgentDtoRagVersion defines model for CreateAgentDto.RagVersion.
 type CreateAgentDtoRagVersion string
 
+// CreateAgentKeyDto defines model for CreateAgentKeyDto.
+type CreateAgentKeyDto struct {
+	// Name What the key is for (e.g. the runtime that uses it).
+	Name *string `json:"name,omitempty"`
+}
+
 // CreateMcpServerDto defines model for CreateMcpServerDto.
 type CreateMcpServerDto struct {
+	// Auth Credentials agentmcp sends to the MCP server on probes and gateway calls (an extension
+	// of CometChat's body). `{"type":"bearer","token":"…"}` sends `Authorization: Bearer …`;
+	// `{"type":"headers","headers":{"X-Api-Key":"…"}}` sends those headers (at most 20,
+	// 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
+	// `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
+	// `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+	// Secrets are sealed (AES-256-GCM) at rest and never returned.
+	Auth *McpServerAuthInput `json:"auth,omitempty"`
+
 	// Description Description of the MCP server
 	//
 	// Example: Provides weather data for cities
@@ -560,6 +651,9 @@ type McpServer struct {
 	// AppId Example: my-app-id
 	AppId string `json:"appId"`
 
+	// Auth What is stored of the server's credentials — their type and header names, never a value.
+	Auth *McpServerAuth `json:"auth,omitempty"`
+
 	// CreatedAt Unix timestamp in milliseconds; strictly increasing within an application.
 	//
 	// Example: 1700000000000
@@ -592,6 +686,35 @@ type McpServer struct {
 	// Url Example: https://mcp.example.com/sse
 	Url string `json:"url"`
 }
+
+// McpServerAuth What is stored of the server's credentials — their type and header names, never a value.
+type McpServerAuth struct {
+	// Configured Always true (the field is absent when the server has no credentials).
+	Configured bool `json:"configured"`
+
+	// HeaderNames The headers the credentials set (`Authorization` for bearer).
+	HeaderNames []string          `json:"headerNames"`
+	Type        McpServerAuthType `json:"type"`
+}
+
+// McpServerAuthType defines model for McpServerAuth.Type.
+type McpServerAuthType string
+
+// McpServerAuthInput Credentials agentmcp sends to the MCP server on probes and gateway calls (an extension
+// of CometChat's body). `{"type":"bearer","token":"…"}` sends `Authorization: Bearer …`;
+// `{"type":"headers","headers":{"X-Api-Key":"…"}}` sends those headers (at most 20,
+// 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
+// `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
+// `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+// Secrets are sealed (AES-256-GCM) at rest and never returned.
+type McpServerAuthInput struct {
+	Headers map[string]string      `json:"headers,omitempty"`
+	Token   *string                `json:"token,omitempty"`
+	Type    McpServerAuthInputType `json:"type"`
+}
+
+// McpServerAuthInputType defines model for McpServerAuthInput.Type.
+type McpServerAuthInputType string
 
 // McpServerHealth agentmcp addition — the outcome of the server's last probe.
 type McpServerHealth struct {
@@ -727,6 +850,15 @@ type UpdateAgentDtoRagVersion string
 
 // UpdateMcpServerDto Every field is optional; omitted fields are unchanged. The slug cannot be changed.
 type UpdateMcpServerDto struct {
+	// Auth Credentials agentmcp sends to the MCP server on probes and gateway calls (an extension
+	// of CometChat's body). `{"type":"bearer","token":"…"}` sends `Authorization: Bearer …`;
+	// `{"type":"headers","headers":{"X-Api-Key":"…"}}` sends those headers (at most 20,
+	// 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
+	// `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
+	// `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+	// Secrets are sealed (AES-256-GCM) at rest and never returned.
+	Auth *McpServerAuthInput `json:"auth,omitempty"`
+
 	// Description Updated description of the MCP server; `""` clears it.
 	//
 	// Example: Provides weather data for cities
@@ -940,6 +1072,9 @@ type AgentBuilderControllerCreateAgentJSONRequestBody = CreateAgentDto
 
 // AgentBuilderControllerUpdateAgentJSONRequestBody defines body for AgentBuilderControllerUpdateAgent for application/json ContentType.
 type AgentBuilderControllerUpdateAgentJSONRequestBody = UpdateAgentDto
+
+// AgentKeysControllerCreateAgentKeyJSONRequestBody defines body for AgentKeysControllerCreateAgentKey for application/json ContentType.
+type AgentKeysControllerCreateAgentKeyJSONRequestBody = CreateAgentKeyDto
 
 // AgentBuilderControllerAddMcpServersToAgentJSONRequestBody defines body for AgentBuilderControllerAddMcpServersToAgent for application/json ContentType.
 type AgentBuilderControllerAddMcpServersToAgentJSONRequestBody = ManageAgentMcpDto
@@ -1191,6 +1326,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentKeysControllerListAgentKeys List Agent Keys
+	//
+	// The agent's keys, oldest first, revoked ones included; never a secret.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerListAgentKeys` operationId).
+	AgentKeysControllerListAgentKeys(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentKeysControllerCreateAgentKeyWithBody Create an Agent Key
+	//
+	// Mints a key that can use this agent's MCP gateway and nothing else (403
+	// `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+	// response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerCreateAgentKey` operationId).
+	AgentKeysControllerCreateAgentKeyWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentKeysControllerCreateAgentKey Create an Agent Key
+	//
+	// Mints a key that can use this agent's MCP gateway and nothing else (403
+	// `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+	// response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerCreateAgentKey` operationId).
+	AgentKeysControllerCreateAgentKey(ctx context.Context, uid Uid, body AgentKeysControllerCreateAgentKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentKeysControllerRevokeAgentKey Revoke an Agent Key
+	//
+	// The key stops working within the key cache's TTL (10 s by default). Revoking a revoked key succeeds.
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/keys/{keyId} (the `AgentKeysControllerRevokeAgentKey` operationId).
+	AgentKeysControllerRevokeAgentKey(ctx context.Context, uid Uid, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AgentBuilderControllerAddMcpServersToAgentWithBody Add MCP Servers to Agent
 	//
@@ -1503,6 +1674,82 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAgentBuilderControllerGetEnabledItemsRequest(c.Server, uid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentKeysControllerListAgentKeys List Agent Keys
+//
+// The agent's keys, oldest first, revoked ones included; never a secret.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerListAgentKeys` operationId).
+func (c *Client) AgentKeysControllerListAgentKeys(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentKeysControllerListAgentKeysRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentKeysControllerCreateAgentKeyWithBody Create an Agent Key
+//
+// Mints a key that can use this agent's MCP gateway and nothing else (403
+// `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+// response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerCreateAgentKey` operationId).
+func (c *Client) AgentKeysControllerCreateAgentKeyWithBody(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentKeysControllerCreateAgentKeyRequestWithBody(c.Server, uid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentKeysControllerCreateAgentKey Create an Agent Key
+//
+// Mints a key that can use this agent's MCP gateway and nothing else (403
+// `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+// response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerCreateAgentKey` operationId).
+func (c *Client) AgentKeysControllerCreateAgentKey(ctx context.Context, uid Uid, body AgentKeysControllerCreateAgentKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentKeysControllerCreateAgentKeyRequest(c.Server, uid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentKeysControllerRevokeAgentKey Revoke an Agent Key
+//
+// The key stops working within the key cache's TTL (10 s by default). Revoking a revoked key succeeds.
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/keys/{keyId} (the `AgentKeysControllerRevokeAgentKey` operationId).
+func (c *Client) AgentKeysControllerRevokeAgentKey(ctx context.Context, uid Uid, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentKeysControllerRevokeAgentKeyRequest(c.Server, uid, keyId)
 	if err != nil {
 		return nil, err
 	}
@@ -2218,6 +2465,128 @@ func NewAgentBuilderControllerGetEnabledItemsRequest(server string, uid Uid, par
 	return req, nil
 }
 
+// NewAgentKeysControllerListAgentKeysRequest constructs an http.Request for the AgentKeysControllerListAgentKeys method
+func NewAgentKeysControllerListAgentKeysRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentKeysControllerCreateAgentKeyRequest calls the generic AgentKeysControllerCreateAgentKey builder with application/json body
+func NewAgentKeysControllerCreateAgentKeyRequest(server string, uid Uid, body AgentKeysControllerCreateAgentKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAgentKeysControllerCreateAgentKeyRequestWithBody(server, uid, "application/json", bodyReader)
+}
+
+// NewAgentKeysControllerCreateAgentKeyRequestWithBody constructs an http.Request for the AgentKeysControllerCreateAgentKey method, with any body, and a specified content type
+func NewAgentKeysControllerCreateAgentKeyRequestWithBody(server string, uid Uid, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAgentKeysControllerRevokeAgentKeyRequest constructs an http.Request for the AgentKeysControllerRevokeAgentKey method
+func NewAgentKeysControllerRevokeAgentKeyRequest(server string, uid Uid, keyId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "keyId", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAgentBuilderControllerAddMcpServersToAgentRequest calls the generic AgentBuilderControllerAddMcpServersToAgent builder with application/json body
 func NewAgentBuilderControllerAddMcpServersToAgentRequest(server string, uid Uid, body AgentBuilderControllerAddMcpServersToAgentJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2903,6 +3272,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItemsWithResponse(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*AgentBuilderControllerGetEnabledItemsResponse, error)
+
+	// AgentKeysControllerListAgentKeysWithResponse List Agent Keys
+	//
+	// The agent's keys, oldest first, revoked ones included; never a secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerListAgentKeys` operationId).
+	AgentKeysControllerListAgentKeysWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentKeysControllerListAgentKeysResponse, error)
+
+	// AgentKeysControllerCreateAgentKeyWithBodyWithResponse Create an Agent Key
+	//
+	// Mints a key that can use this agent's MCP gateway and nothing else (403
+	// `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+	// response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerCreateAgentKey` operationId).
+	AgentKeysControllerCreateAgentKeyWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentKeysControllerCreateAgentKeyResponse, error)
+
+	// AgentKeysControllerCreateAgentKeyWithResponse Create an Agent Key
+	//
+	// Mints a key that can use this agent's MCP gateway and nothing else (403
+	// `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+	// response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerCreateAgentKey` operationId).
+	AgentKeysControllerCreateAgentKeyWithResponse(ctx context.Context, uid Uid, body AgentKeysControllerCreateAgentKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentKeysControllerCreateAgentKeyResponse, error)
+
+	// AgentKeysControllerRevokeAgentKeyWithResponse Revoke an Agent Key
+	//
+	// The key stops working within the key cache's TTL (10 s by default). Revoking a revoked key succeeds.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/keys/{keyId} (the `AgentKeysControllerRevokeAgentKey` operationId).
+	AgentKeysControllerRevokeAgentKeyWithResponse(ctx context.Context, uid Uid, keyId string, reqEditors ...RequestEditorFn) (*AgentKeysControllerRevokeAgentKeyResponse, error)
 
 	// AgentBuilderControllerAddMcpServersToAgentWithBodyWithResponse Add MCP Servers to Agent
 	//
@@ -3755,6 +4164,325 @@ func (r AgentBuilderControllerGetEnabledItemsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AgentBuilderControllerGetEnabledItemsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentKeysControllerListAgentKeysResponse429Headers the declared response headers of an HTTP 429 response for AgentKeysControllerListAgentKeys
+type AgentKeysControllerListAgentKeysResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AgentKeysControllerListAgentKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentKeyList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentKeysControllerListAgentKeysResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON200() *AgentKeyList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentKeysControllerListAgentKeysResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentKeysControllerListAgentKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentKeysControllerListAgentKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentKeysControllerListAgentKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentKeysControllerListAgentKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentKeysControllerCreateAgentKeyResponse429Headers the declared response headers of an HTTP 429 response for AgentKeysControllerCreateAgentKey
+type AgentKeysControllerCreateAgentKeyResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AgentKeysControllerCreateAgentKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AgentKeyCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentKeysControllerCreateAgentKeyResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON201() *AgentKeyCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentKeysControllerCreateAgentKeyResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentKeysControllerCreateAgentKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentKeysControllerCreateAgentKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentKeysControllerCreateAgentKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentKeysControllerCreateAgentKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentKeysControllerRevokeAgentKeyResponse429Headers the declared response headers of an HTTP 429 response for AgentKeysControllerRevokeAgentKey
+type AgentKeysControllerRevokeAgentKeyResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AgentKeysControllerRevokeAgentKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuccessMessageResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentKeysControllerRevokeAgentKeyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON200() *SuccessMessageResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentKeysControllerRevokeAgentKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentKeysControllerRevokeAgentKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentKeysControllerRevokeAgentKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentKeysControllerRevokeAgentKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5012,6 +5740,70 @@ func (c *ClientWithResponses) AgentBuilderControllerGetEnabledItemsWithResponse(
 	return ParseAgentBuilderControllerGetEnabledItemsResponse(rsp)
 }
 
+// AgentKeysControllerListAgentKeysWithResponse List Agent Keys
+//
+// The agent's keys, oldest first, revoked ones included; never a secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerListAgentKeys` operationId).
+func (c *ClientWithResponses) AgentKeysControllerListAgentKeysWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentKeysControllerListAgentKeysResponse, error) {
+	rsp, err := c.AgentKeysControllerListAgentKeys(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentKeysControllerListAgentKeysResponse(rsp)
+}
+
+// AgentKeysControllerCreateAgentKeyWithBodyWithResponse Create an Agent Key
+//
+// Mints a key that can use this agent's MCP gateway and nothing else (403
+// `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+// response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerCreateAgentKey` operationId).
+func (c *ClientWithResponses) AgentKeysControllerCreateAgentKeyWithBodyWithResponse(ctx context.Context, uid Uid, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentKeysControllerCreateAgentKeyResponse, error) {
+	rsp, err := c.AgentKeysControllerCreateAgentKeyWithBody(ctx, uid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentKeysControllerCreateAgentKeyResponse(rsp)
+}
+
+// AgentKeysControllerCreateAgentKeyWithResponse Create an Agent Key
+//
+// Mints a key that can use this agent's MCP gateway and nothing else (403
+// `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+// response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/keys (the `AgentKeysControllerCreateAgentKey` operationId).
+func (c *ClientWithResponses) AgentKeysControllerCreateAgentKeyWithResponse(ctx context.Context, uid Uid, body AgentKeysControllerCreateAgentKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentKeysControllerCreateAgentKeyResponse, error) {
+	rsp, err := c.AgentKeysControllerCreateAgentKey(ctx, uid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentKeysControllerCreateAgentKeyResponse(rsp)
+}
+
+// AgentKeysControllerRevokeAgentKeyWithResponse Revoke an Agent Key
+//
+// The key stops working within the key cache's TTL (10 s by default). Revoking a revoked key succeeds.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/keys/{keyId} (the `AgentKeysControllerRevokeAgentKey` operationId).
+func (c *ClientWithResponses) AgentKeysControllerRevokeAgentKeyWithResponse(ctx context.Context, uid Uid, keyId string, reqEditors ...RequestEditorFn) (*AgentKeysControllerRevokeAgentKeyResponse, error) {
+	rsp, err := c.AgentKeysControllerRevokeAgentKey(ctx, uid, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentKeysControllerRevokeAgentKeyResponse(rsp)
+}
+
 // AgentBuilderControllerAddMcpServersToAgentWithBodyWithResponse Add MCP Servers to Agent
 //
 // Adds one or more MCP servers to an agent. The `mcps` array holds MCP server slugs;
@@ -5906,6 +6698,298 @@ func ParseAgentBuilderControllerGetEnabledItemsResponse(rsp *http.Response) (*Ag
 	switch {
 	case rsp.StatusCode == 429:
 		var headers AgentBuilderControllerGetEnabledItemsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentKeysControllerListAgentKeysResponse parses an HTTP response from a AgentKeysControllerListAgentKeysWithResponse call
+func ParseAgentKeysControllerListAgentKeysResponse(rsp *http.Response) (*AgentKeysControllerListAgentKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentKeysControllerListAgentKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentKeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentKeysControllerListAgentKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentKeysControllerCreateAgentKeyResponse parses an HTTP response from a AgentKeysControllerCreateAgentKeyWithResponse call
+func ParseAgentKeysControllerCreateAgentKeyResponse(rsp *http.Response) (*AgentKeysControllerCreateAgentKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentKeysControllerCreateAgentKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AgentKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentKeysControllerCreateAgentKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentKeysControllerRevokeAgentKeyResponse parses an HTTP response from a AgentKeysControllerRevokeAgentKeyWithResponse call
+func ParseAgentKeysControllerRevokeAgentKeyResponse(rsp *http.Response) (*AgentKeysControllerRevokeAgentKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentKeysControllerRevokeAgentKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuccessMessageResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentKeysControllerRevokeAgentKeyResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -6994,6 +8078,15 @@ type ServerInterface interface {
 	// AgentBuilderControllerGetEnabledItems Get Agent Enabled Items
 	// (GET /ai-agents/agent-builder/agents/{uid}/enabled-items)
 	AgentBuilderControllerGetEnabledItems(ctx echo.Context, uid Uid, params AgentBuilderControllerGetEnabledItemsParams) error
+	// AgentKeysControllerListAgentKeys List Agent Keys
+	// (GET /ai-agents/agent-builder/agents/{uid}/keys)
+	AgentKeysControllerListAgentKeys(ctx echo.Context, uid Uid) error
+	// AgentKeysControllerCreateAgentKey Create an Agent Key
+	// (POST /ai-agents/agent-builder/agents/{uid}/keys)
+	AgentKeysControllerCreateAgentKey(ctx echo.Context, uid Uid) error
+	// AgentKeysControllerRevokeAgentKey Revoke an Agent Key
+	// (DELETE /ai-agents/agent-builder/agents/{uid}/keys/{keyId})
+	AgentKeysControllerRevokeAgentKey(ctx echo.Context, uid Uid, keyId string) error
 	// AgentBuilderControllerAddMcpServersToAgent Add MCP Servers to Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add)
 	AgentBuilderControllerAddMcpServersToAgent(ctx echo.Context, uid Uid) error
@@ -7250,6 +8343,62 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerGetEnabledItems(ctx echo.
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AgentBuilderControllerGetEnabledItems(ctx, uid, params)
+	return err
+}
+
+// AgentKeysControllerListAgentKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentKeysControllerListAgentKeys(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentKeysControllerListAgentKeys(ctx, uid)
+	return err
+}
+
+// AgentKeysControllerCreateAgentKey converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentKeysControllerCreateAgentKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentKeysControllerCreateAgentKey(ctx, uid)
+	return err
+}
+
+// AgentKeysControllerRevokeAgentKey converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentKeysControllerRevokeAgentKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// ------------- Path parameter "keyId" -------------
+	var keyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "keyId", ctx.Param("keyId"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter keyId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentKeysControllerRevokeAgentKey(ctx, uid, keyId)
 	return err
 }
 
@@ -7594,6 +8743,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/mcp/add", wrapper.AgentBuilderControllerAddMcpServersToAgent, options.OperationMiddlewares["AgentBuilderController_addMcpServersToAgent"]...)
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/mcp/remove", wrapper.AgentBuilderControllerRemoveMcpServersFromAgent, options.OperationMiddlewares["AgentBuilderController_removeMcpServersFromAgent"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/enabled-items", wrapper.AgentBuilderControllerGetEnabledItems, options.OperationMiddlewares["AgentBuilderController_getEnabledItems"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerListAgentKeys, options.OperationMiddlewares["AgentKeysController_listAgentKeys"]...)
+	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerCreateAgentKey, options.OperationMiddlewares["AgentKeysController_createAgentKey"]...)
+	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys/:keyId", wrapper.AgentKeysControllerRevokeAgentKey, options.OperationMiddlewares["AgentKeysController_revokeAgentKey"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
 
 }
@@ -8566,6 +9718,435 @@ func (response AgentBuilderControllerGetEnabledItems500JSONResponse) VisitAgentB
 type AgentBuilderControllerGetEnabledItems503JSONResponse struct{ ServiceUnavailableJSONResponse }
 
 func (response AgentBuilderControllerGetEnabledItems503JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeysRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentKeysControllerListAgentKeysResponseObject interface {
+	VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error
+}
+
+type AgentKeysControllerListAgentKeys200JSONResponse AgentKeyList
+
+func (response AgentKeysControllerListAgentKeys200JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeys400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentKeysControllerListAgentKeys400JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentKeysControllerListAgentKeys401JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentKeysControllerListAgentKeys403JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeys404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentKeysControllerListAgentKeys404JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeys413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentKeysControllerListAgentKeys413JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeys429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentKeysControllerListAgentKeys429JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeys500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentKeysControllerListAgentKeys500JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerListAgentKeys503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentKeysControllerListAgentKeys503JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKeyRequestObject struct {
+	Uid  Uid `json:"uid"`
+	Body *AgentKeysControllerCreateAgentKeyJSONRequestBody
+}
+
+type AgentKeysControllerCreateAgentKeyResponseObject interface {
+	VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error
+}
+
+type AgentKeysControllerCreateAgentKey201JSONResponse AgentKeyCreated
+
+func (response AgentKeysControllerCreateAgentKey201JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentKeysControllerCreateAgentKey400JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentKeysControllerCreateAgentKey401JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentKeysControllerCreateAgentKey403JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentKeysControllerCreateAgentKey404JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentKeysControllerCreateAgentKey413JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AgentKeysControllerCreateAgentKey415JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentKeysControllerCreateAgentKey429JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentKeysControllerCreateAgentKey500JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerCreateAgentKey503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentKeysControllerCreateAgentKey503JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKeyRequestObject struct {
+	Uid   Uid    `json:"uid"`
+	KeyId string `json:"keyId"`
+}
+
+type AgentKeysControllerRevokeAgentKeyResponseObject interface {
+	VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error
+}
+
+type AgentKeysControllerRevokeAgentKey200JSONResponse SuccessMessageResponse
+
+func (response AgentKeysControllerRevokeAgentKey200JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentKeysControllerRevokeAgentKey400JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentKeysControllerRevokeAgentKey401JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentKeysControllerRevokeAgentKey403JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKey404JSONResponse ErrorResponse
+
+func (response AgentKeysControllerRevokeAgentKey404JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKey413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentKeysControllerRevokeAgentKey413JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKey429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentKeysControllerRevokeAgentKey429JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKey500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentKeysControllerRevokeAgentKey500JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentKeysControllerRevokeAgentKey503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentKeysControllerRevokeAgentKey503JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10128,6 +11709,15 @@ type StrictServerInterface interface {
 	// AgentBuilderControllerGetEnabledItems Get Agent Enabled Items
 	// (GET /ai-agents/agent-builder/agents/{uid}/enabled-items)
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, request AgentBuilderControllerGetEnabledItemsRequestObject) (AgentBuilderControllerGetEnabledItemsResponseObject, error)
+	// AgentKeysControllerListAgentKeys List Agent Keys
+	// (GET /ai-agents/agent-builder/agents/{uid}/keys)
+	AgentKeysControllerListAgentKeys(ctx context.Context, request AgentKeysControllerListAgentKeysRequestObject) (AgentKeysControllerListAgentKeysResponseObject, error)
+	// AgentKeysControllerCreateAgentKey Create an Agent Key
+	// (POST /ai-agents/agent-builder/agents/{uid}/keys)
+	AgentKeysControllerCreateAgentKey(ctx context.Context, request AgentKeysControllerCreateAgentKeyRequestObject) (AgentKeysControllerCreateAgentKeyResponseObject, error)
+	// AgentKeysControllerRevokeAgentKey Revoke an Agent Key
+	// (DELETE /ai-agents/agent-builder/agents/{uid}/keys/{keyId})
+	AgentKeysControllerRevokeAgentKey(ctx context.Context, request AgentKeysControllerRevokeAgentKeyRequestObject) (AgentKeysControllerRevokeAgentKeyResponseObject, error)
 	// AgentBuilderControllerAddMcpServersToAgent Add MCP Servers to Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add)
 	AgentBuilderControllerAddMcpServersToAgent(ctx context.Context, request AgentBuilderControllerAddMcpServersToAgentRequestObject) (AgentBuilderControllerAddMcpServersToAgentResponseObject, error)
@@ -10366,6 +11956,108 @@ func (sh *strictHandler) AgentBuilderControllerGetEnabledItems(ctx echo.Context,
 		return err
 	} else if validResponse, ok := response.(AgentBuilderControllerGetEnabledItemsResponseObject); ok {
 		return validResponse.VisitAgentBuilderControllerGetEnabledItemsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentKeysControllerListAgentKeys operation middleware
+func (sh *strictHandler) AgentKeysControllerListAgentKeys(ctx echo.Context, uid Uid) error {
+	var request AgentKeysControllerListAgentKeysRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentKeysControllerListAgentKeys(ctx.Request().Context(), request.(AgentKeysControllerListAgentKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentKeysControllerListAgentKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentKeysControllerListAgentKeysResponseObject); ok {
+		return validResponse.VisitAgentKeysControllerListAgentKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentKeysControllerCreateAgentKey operation middleware
+func (sh *strictHandler) AgentKeysControllerCreateAgentKey(ctx echo.Context, uid Uid) error {
+	var request AgentKeysControllerCreateAgentKeyRequestObject
+
+	request.Uid = uid
+
+	var body AgentKeysControllerCreateAgentKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentKeysControllerCreateAgentKey(ctx.Request().Context(), request.(AgentKeysControllerCreateAgentKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentKeysControllerCreateAgentKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentKeysControllerCreateAgentKeyResponseObject); ok {
+		return validResponse.VisitAgentKeysControllerCreateAgentKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentKeysControllerRevokeAgentKey operation middleware
+func (sh *strictHandler) AgentKeysControllerRevokeAgentKey(ctx echo.Context, uid Uid, keyId string) error {
+	var request AgentKeysControllerRevokeAgentKeyRequestObject
+
+	request.Uid = uid
+	request.KeyId = keyId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentKeysControllerRevokeAgentKey(ctx.Request().Context(), request.(AgentKeysControllerRevokeAgentKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentKeysControllerRevokeAgentKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentKeysControllerRevokeAgentKeyResponseObject); ok {
+		return validResponse.VisitAgentKeysControllerRevokeAgentKeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10722,160 +12414,183 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tctw2suiroHi2KtI51Ggky+cko9ramshKoht9lT6STXm8IkRiZrAiAS4BSp71VdV9iPuE90luoQGQ",
-	"4NcMR5JjO/H+2FhDEmg0Gv3djQ9eyJOUM8Kk8EYfPPIeJ2lM4N/jGWFS/eMexzlR/8ApveI8Ft7o7Tvf",
-	"w2l6FHkjL1ls4TTdopHne2FGsCTRWHqjnf8Zlv/zvYiIMKOppJx5I2+M5iROp3mMRJ6mPJMIw2y+N6Uw",
-	"vZpgyrMES0miIyZklofm2994jnBGEC7GwEJQIbH+PuNMEhaN4XUzEg3hy7mUqRhtb5tVDkKebKtHg5TN",
-	"PN+ja0xDhZrgnngjmeXE92Is5AkRAs+IWjzL49j3kjC9JNk9yRQY3gPBck6yLQE/ee98LyESv8ESe6MP",
-	"j76X8IjE3sibpXJrj28llFHP/HpSeZHhhHgj79Jgbmwwx9XoP98eMUlmGXZWn+HZLyQTeln3u57vyXIX",
-	"c6r2ELC/lec02trZfbXn+V6eRh07+UBuBZV6kx4ffe/ErrJCKze0Qhs3yWIrCVO7+OdSz4nCCjpQW/1e",
-	"ovOMSx7yGBWj99twg8iTBTo5OEeX9mMR5zMNWQXibozkWexMloTpwJ1QCOI9KkTNCY6AFj54h1d4pv5b",
-	"XdelzDibIcIklQsk8QzxKZJzAuBpOBDP9FFBG1QKdK/3dXOALgmLEJXoFod3iLIJC46mWydYhvMASY7C",
-	"OWYzor6OSEwkQZzFCyTnWNoxfPWQMqS+O+WMOB/PiESvhnvoYU7YhDEu55TNzJDRYMIUzsI5SbDDQryR",
-	"N/EqeBoMJ56ivUWqHgqZUTbTiElxhhMiDW7G0yl930TOFUcpnlGGFfAKExkReSyFj3JBAEtAewplWI2A",
-	"sEBpRlKFF4W0VP1rAMfcG3n/ykm2KEkAvqgug+WJOrVmCE2x6h/vmkvwvYOSclvgviUKxgg9UDk3wE15",
-	"ZpdDOesCqzwQLmiaL3ojjzL53+qsKlaRKHCHBWxUcQGSAXBHEUlSLgkLFz+TRRPCE3xHBGBQz4cEnhK1",
-	"7xmR2WIETwROCLojC72G4pdbHumfKEO7e2jO80wochETpt6Z0kxItVEpZ4IgPMOUoQ0YInCg2rogaYwX",
-	"JBohxU2DTYRZhB4yxWWQIbd9NemEVeHADJieBoMKtLe7i4LDi4ubozeHJ+dnV4enB7/d/Hz4283F4fXl",
-	"4ZtgoFhGmGeZOkAZ+VdOhAIVxuJMD5zgOwJ/wPwD9DNZCBAEKQEqAtjmJI7UYVGLjLDEt1gQfRBgG/VJ",
-	"L/fRXavaAnc3E/z+mLCZnHuj3devYTPt3zttpHY0hYPZ3MYzdaJxKBHVTCMjgudZSL4RyC5ZsR2FJ7U8",
-	"zVoEQRs8Q8F/Bpv7CJD5QAVBezsGkecXhwdnp2+Oro7OTm9+GB8dH74JAAOWC1ABiJKkJOLG6g0j6lr2",
-	"znB3r32lig91rHbMxAPJNFuics5zibChg6ctfxn4JT9cdw3HNKGy7ci9VycWsTy5VUx9armZOXZ5xoDe",
-	"UjwjXcwhhqFdeCIyxXms5NPQV8BpprCjRFTBInZaWcQliLyGPIrzFhFUwJNiOS/BAanpe+pU0YxEVjEq",
-	"oftLRqbeyPuP7VLl3NZPxTbMrwC5VmpDHY5rRv+VE0QjJRmnVCNMAWWVxhZwctAongXNo/pes65SIT7g",
-	"bBrTEPY0BFVTatU4jWkIzHz7n0JB7UhC9WakgFInavzj4enVzfj44nD85rebw78fXV5der5Hsoxn3sgr",
-	"xlfqIeiTQOxG6AOnymmEJp5RnCcewnFGcLRA5D0VUqjtERLLXBzApHvD7x77LvxQAXFh1qwxUN0JCx36",
-	"f//n/8IOKFiq81u26GAEbQRdK1fn7tHXqD3l8gees+iZqD09u7r54ez69I2D1VMukR67glbAqYvKiGuJ",
-	"o9fSROXey6GyAAlwybi7wwp/M3pPGOB3BUKL9Rpcfo+jCy3anozIX8bHR2/Giud7CmyJKZgLH7wpJbHS",
-	"2uGQuag0/AVp1odiYIuK1+54j+/KffgeR8gC537+C45ppJc2xTRWmoCaYoSWjFvfm+HL7Y0DJuzOfQke",
-	"rMTgv0RT4CNyT7IFSjN+G5MExVRIAlsXGPwFm/6EJThW2huJ0P+6PDs1wxydwkA36qdgU+nhPuLMKGO+",
-	"3ftvBAKOr3hfyYzFhOlBjo9Ojq5uLg7HBz8dvgl8tDP0h8Mhul0gIxU2lX5SIY9rdsf4AzsJ0ycTysnB",
-	"+c3l4cUvhxeVY9dGMkmYisFOZdcnHuMpmXi9SMRZM4p4eUhHSI88QsVwnxVlbPqoz65PGM9cO0+JU6EN",
-	"NHe13cygbSsCNSwjSO8HaBS53nQY35LEs2Xa5fH1j+uLNGe1wPUUSGhS85N8YvkGMPUVcC1oMDz5B57d",
-	"0igi7EkoHl9f/XSjJjg9uxkfHBxeutgth3bRezUnaHx+BBZNIdTm+J4gHIZEgJ4p50oXTklW2KBVvL56",
-	"ObwWQBaItcDFOLzTxmcwzeN4DNAFSIQ8JWgjaC7dYLRq1F4QZWA/mX7bzUUHydcszbiCDN/GBB2Cg6aG",
-	"bypQzcxDD1i4hr8xVo3dCcZKA+m7uy+H9DagDf57AwsW1cYym9psB5MkYzg+1Ah76j6cXh1enI6PHczb",
-	"gY17DukJXNQXbxheAl/WEfv6JYVAK0wFW9dLCDYH6I0Wg+A9iPlsZpGrzVNNBTTyESPan6XMPhIBPp+t",
-	"C3dI5uUKscORW/jwp1SO67Ki1JCBQ68nFTcrKD7LTrk8z/jtMxiIGvv84uz7w+fieI4VipHIgQ9O8xg0",
-	"SoIW5DNAOKB6GV7Bh8y4gZlPEZV6KSQikVqD+bpEl9mLc7yIOY6uOD/G2Yw8eR/Ox78dn43f3Fydnd0c",
-	"jy9+PHS2w6pthhFecY70ZHW56TJoZWrE6q1M6WIM7Qz3vn39P/+NbheSNFWRnRcUmQYlJZyF6KzDB97w",
-	"HXRCvzfobWDBYjkjIWcRVTP8AGbW0xHd9As6qHYnQmamJpa1f87GEZCgLCTOwT68wrMmhl9QPrZAWeDY",
-	"+iwhCkM12+vwKpr4icV9i8N0c79wlyopW/hLH31PSRAakmuG7zGNlaB+8pZcn45/GR8dj78/dqneTIDc",
-	"GepbISTPiFplXr60j2S20B77pix9QTJvga/YBOtZRyFmagNuFf5xOCeRQbazZCVvT0skT5jB8r6OYqAY",
-	"S5INECxXszW1+2BN3i4QlYLEUwhwVWemAiJqxlC64vwEs4XhJOLJW3UxvjrUFnvl2KijrsZHxQSVneIc",
-	"JeqpDVzYpeGpBAbQ5Ee7L2gaNYCDbQLeU3ooLGvKwHPB9aMwpuqc4CjKiBDfFC4LFwtq+w7Bg1JEi0Kc",
-	"ZZQIFPx96wJLAp70Lfj/AG2ocW/zTEhlOVfeuCAJpoyymY5T1J4Jor4WcPAVvUsaIz1WeEek2m5lhWya",
-	"aBM4XMroT0Zgg3Wgx4nmXqht2BqrbWhxolfmwgWKHmgcK4rGccwfCEQmy51quOjBN85wLuc8o/9+IuMu",
-	"jKnDk/Or327G50c/H/5WsXKcCepMAqdU2Wt62QpRCRWCsiaLHu68pAlTQgT0ZiZ1LUN3McGmIjrr4+Bq",
-	"y+75HfCL4n39pqu2WGMUOPI1M+5gEp2QiOIr2Ion8+TL6/Pzs4urwzc3J4dvjsY3V7+dH1ZQXsyGYDoE",
-	"87nIP9ATb6kHKMkF8ME6CE1B+fold6ENyIJNWz1EseigDlhQsOo2TIBiUgBaTTtKM56STFIdfClzjz54",
-	"VJJEOMfExtuK0BbOMrxQf5ssEzcrwU04aXwfdsfxrxl9jyRNiJA4SZXFkdA4poaV7IOHOpTxAlGmRgEq",
-	"NZFxzNz9UlvVCOHXD3xtC1qWahKl1sFGe0JVI2FhTpCTCoWwQELxb/AYEQQJSfuI/CvHsfotcN4NFFog",
-	"jpGE6aANwY30rHXg11k9LS/S6nqaz4tsreLhLecxwSDVa7lbjUhz/IAXAgUsj+PKAn30MKfhvLSLlcRa",
-	"IHNyRes+q0G0lqcDks19d5PG2gKyogh+Sql1Iccz7ltLmGeRFswL9EAym4lhP4EQbm+0O2lqHo60vozj",
-	"c+d4VtbCb/9JQumVGW0tU9Sz2tYbV4d43UNdz4VrTNiaHLcO7blJdGV20P2O53v3uy1JQUWS3TqT5LTG",
-	"rJp5eY0xnLS0D334Spm+1x+yRzeS/tbE1jVv9W0sEA6nc9SqHMyiw/ItB472zfFLjl85E00WUtmb+mmu",
-	"8oYOFuiQuCXaOon6lVysEufvWsgTiPCYihYpFhlyLxC/TC5rYu44kKs+PsczoqBvbF5klqmedUJfaAOd",
-	"K+gFuHFjVWi6cqYLLlwD0n7o6/la4cwjKscFz7cnMgnTG5OnondMk4/9Te9c9TedEakoTsFdfqb/LL7Q",
-	"f9ZeVsPgKKr8nZGEwwHAKb1RamU5ovlBa6WtXEMvy+pA7WxximNB/JdVkJarQp9IX/kSlIVni/g/gCD+",
-	"2OL2BWXrV/n5LPn5soISeF1KTVbyWszupdhWB1WkGWnPQi+ymsM5znAoSVYo5HeQ2QsJnCGfMSoIonLf",
-	"RPfMCwNbG9KY0Xgq2iyQoTI0YmLHULY2BiLpaUpCML1lmTWyrFCl/qZARHVbS1g7t/Xwvt2ML/juUgXC",
-	"ke1KSFnP2spvLkjIs2i5YMNrG/c90XxLpjwja8Kp6a/H6HdkcRS1E6TNpYBsoQRHmlIgf30fBRNv4gVQ",
-	"cADOWJ4kmEUopoy0WujGP9k119+3jP936yiyhG8+WX8uibMZkWtSpkaEb0mpGAV21oW/2BFLQcuJ9SU0",
-	"9pLyl6jt1QlMGKnlAc+ZbHMG+yb1u81PXMWbTRHXQ7Utn5H3LcfhPCPg8oF4SKBQEFgHH0lSCWkrVWBL",
-	"2l9JyjUYzZdN4GrvWTytfHGlgaM2qVK0tobguemQF7+fHt2p13YqY8Ik9z9b9YE6t1Vn9aYqRnRVgNFx",
-	"qhqNGq7Qe9bUGgwDbWVRGTxDWCAqIeCqSaxkimgj0D8F+9atp1gWNim3EEPQQTUq0UYA/6y/qu3AzcLh",
-	"JuY4VfIeMji4/u2BZmSEsJvp6IMzGDK91TCs4N0bWk2gUiBBwozA8zkW800dbqpbFZyRsykk2K5kSCWt",
-	"P/p95K6x3vu8qnW3x3dFCRx8/EbyZxivSyszgOaAUzePSqUcZzj0l9ig/edosUH7f2zPanG28gxqep2S",
-	"r+Het76XYilJpuj3H3/53/+AQtK/jba33/5jMhHbf/uPd/+18Vb9ZzK5/M/Nv/2lTZLWjNrKDO24cM3c",
-	"onCo3TlTt1hX1c7Y5bv26rJvfsgIOWsaq6UbtFYSXVmc38Oo7T/5atdylcrq9XrlTk4ml2s4ovvTVNUy",
-	"LnZOF3av5ZfuP6exnVfXTFXN474T1CQI7EEb59cspmBn67OZGsOoio435V/NojeF24IkzjN+TyMikEnf",
-	"g3QRkAshhan8HrzI8oZaamnIWaE/l9Pvg9i4FTzOJUGKQWyITXR9cQxJFqCTwVeMa027hFW9O9rejnmI",
-	"4zkXcvRqONxxi+A/Pm+yZ6qWcYgT0lLfvjHPE8xQRnCkxN1mZTG/GnwXpfrPPIxWM+pD2Eb5WfbqT1Km",
-	"11ncTtCFLqQGaqPuQ6YWHB0pQ2O1/72H83ctV946vtdnDdzh/FyaoKAx4+oxjWHlSy6/tn+F663hOWv3",
-	"sfUzUZbQQMU6WcrCGiQ9JziW81UYLSb4Sb/+wnZFHzthmWVgbILOk5JlPNPJ9U0EmXqzNsOAT6eERZTN",
-	"ELzkIzKYDVCgQAh8FEB99QBsZvXnLY8WQZWZGmCbCodN1qkkmiwrXVyOG72GctxOJHTzCZ2E1OwwAgmW",
-	"CQ7nlJEty2VN7Zr6xqbhqX/7OvUbbBLILRpNWL28De0Nhz5qVrQ5v1dLE+GBGac1ixztDffQxt5wqN0P",
-	"hb2kkC/K+jV91iD9rz0VDO0Nd3y0JO+r/kJZYoT2hq8sjHXAdHb+HGU8B/uvtRJXvWoeNebcc0c2WfDO",
-	"+yeHVz+dvYGH4+Pjs1/109fmaVuJGdobfmfHbK2xhheajTGOTtX0P16YFRdjtPZ82NvZNUM0s8vR3k6B",
-	"ro48L7S389pf2psD7e3u2kEqmaFob7eA3hbXoNcFdbk5wOj18JU2l8tj2Khnbpzeolr1Q7NqzS3wnGIa",
-	"5xkR9VrfKc9Z5ENXCcKkekAy+7CSabMyCc/wtBbxRmxdVRVCXXmkXtYpsT9dXZ2bs4okeS+r6lO1tHYZ",
-	"F2ubxT52R2zUbbdqWU5eYn1oF2BgWc7oe8PhSu+hM3a5AIsuX3PBNu7pWH3rqgpaZF7CxG7mAb9TCkEu",
-	"5zcFgL7HuLxJwlQJMwa56yYBX9KE8Fxtw23MwzsStZpqVqFsxisujpu6c9NIAB+S0tiVqWAK+5CyAnrY",
-	"COuZBk+xC04wwzPtMToJ0/WtuSRMWw7tWB2ZapG8LabmCEeRzgo2GRoFDt5q39BCSJJ4vjcDt3nKhZxl",
-	"BBS6XofY2goJfn+k37dWif1zhaYJS2qj1yUa4U1by5Rgkg+Hr0Jww8I/yY3+RaFC/1DTbbpbtXU7uz+z",
-	"rNoCnFp/tvW97nVkQlgL1BHGJRKkdoBWN6R7eT19TRBXtMLr1PrLEept8jrtgQpVLKekSgRiHcqw3C/G",
-	"OhTPZuSZFGCMlibG2vr5+Z86CFInjAb6bJIysgy1SNfnuQx56XvRm/ON0KiEys1meC+ck/DuOftUjNsn",
-	"XaEQrUudLa4YNg6Ag66QaavWoBBerMsdYCnCXyBMvNSR8VGTO4uZC29R733+1dbG6eJeyDUwXW50IzXw",
-	"kqAMM7QBNJGIzZ4b3vTdrMCegn6l16a+t52CFUZrutQY47J00K+lIq6M4bI0l5dFcc7L5NxJKuMeWT6d",
-	"3nVFVAd5JniLjoFtT85lbTGdtPXUPFyuCjyZW9eWZLt3loN3re/EHK6a8Ewzck95LkzJICPvZaCr/tZO",
-	"hFidzlGs+rW/LLWjRM5qK6h/nscqrmIIQGfAAU7W+ap3yobvQcOFC2h62EJuuZzD8SDtRnlQMbMC3SML",
-	"ACrEWvDrr79ujXM5J0wqFZEEpnSxNREpxCm+pTEtAFhyIpt+xUKEusP4JgEhImGMM80lE4QlCiijkuKY",
-	"/lur4A3UVJhwD/bZ4Rv4db5w+LU2z4sULU3Q/C5oRUeMoS/MiegJQWr03Upgso4lpTzaF4ui+VIDQXiW",
-	"EYUmXgCZs5gI0Q2mLcZXp9oK4B7EQqVAgf32JjEfB2Ajb5wpmgE4SahkW9GmwL632QqKXsMRm/ImNXdy",
-	"7PvODOf2AJJ9v+08fQSlyYjNqyxn6gC1WJknOq0GM7QD3ebgfaidNkmy+mfFSe9IKh3MdRZ+tGlmJTk2",
-	"Sa2C+tpBdtdnj0kb7tbpfjpCuelG2mw5o4TH9cXxlsBTMkDH/IFkWyEWBMVESpIJf8IiOqNS+CjYMrLm",
-	"JlBGLs6kgL+J0pmNo0Z/BT271Vf7inkkXGF1OHTSj+sOz1qf+Yqb5i3e+vdw67t3G+YfN1vvPgz97759",
-	"tA86XDVFVkdfJa3DE1JXdp0sAHfk1RkeK4bV5UMmjb07SNLp8fwpTzArwyO6OW+rB/TM9k9DCgsxUTyj",
-	"7N4TL1qZxfPLopZFhq7BcuydiVXz9YJrGwJQ0Fsm1d/tI55QqRYHj3RPhJzZHvDQVyOnkdOpwz7yvuZ6",
-	"fVa5Xp9JctfvkcT1eaVqfaTcrCcmXHVwjbWSq16Mc0BjsR6sY6mXVi8gQtGyPK5CtwxjgjOloA9+r9Qu",
-	"Cx/tSvFaDllbkGb3c0jksutin0FC15pJWs0sHUHCPKNyoa1PK69ar80Ynx+hn8kCbdABGaALIiSyP00z",
-	"ngAe3mAxv+U4izYH6CQXpgVre7fTzgsIdOedcrkGIGjUQo3F0QQtI1OSERYSoLUDnhB5MMcSjY90KquA",
-	"DaIh0Yaq2pCEMLWRt4uixcVI90GamFbp3+c0jkjmxAHExENTnNB4MUBjZxbT8+mBZ3dCdxETshgV3S4m",
-	"mgFQNtM30SibDBpuXV8cDyZswmwzKN0syfaCwgwFGh3WnEdzHkNKD66i9I5AEJAzMmGOjr6vHZeu1k51",
-	"+1lJGGbSpr/ohJg5Nq1pK8k2wYTd8mjhWz1ddCTVBCGPSKDVc+Oc80rsj8+PhGPTjbydwRCkTkoYTqk3",
-	"8l4NhoNXWn+fAyVuY7oFOBTbujHErd4P/Re8YsqpquRwQWRGyb3CX3GHTgTO26KXSImPb4TeJ+EjRh4U",
-	"8sGU86s3v0xYoBOltgPwvgXbQeF9A+QLIp0LbrSto1SGABmcuv28FSgaT0U7YrgcClBliO6AM5nxOCbZ",
-	"j0SO41ij0aveHtRRDlG+sq0v5OiqbnBe1NcQ9XixvPvn8V3txojd4bBH66h+XZrKrhKtzSLru2pI4tH3",
-	"9jQQbWMXwG47lwbAJzurP6l0C4OPXq3+qOxWrb7Y6fFFvTWo+m73u9Xf1Xv1Pfre6z6YqHYyhq96QNnS",
-	"xxHESZ4kOFt4I0/tHCpoVuIZ3AlXYaveu0edc9A8wZrGRJEMN0BBTiPwRc8IU0eGRCZd7lYQJvcRlbqh",
-	"I/gqzNVFlvImbGNv+B1adikHCkqrIPD10NCW09ctyHAcVxrSV5iszt5bkuHHcKJYtk6jqnSk30dRrsch",
-	"YsJCHsc4FQTYR9nWiArtTurNMZzapLUZRu32LH3Ggaa+59Fivc5wfS9BXOcmwlWXDLbeFti7N1ytquux",
-	"6pGQWU4eGzxvpz9SRKWGpR0U+6ptK9Mbdvt+g1vqU2fkVd1b03JLX9sk5rVteKfaj764zqwl0gT3m9k+",
-	"o1RY5QM6sEZl70vFwBkiOIup0zG+evdarYH7oPX6OjVf25V1j5+3YBj2YPDV65ieI052XvdZVEtbSJBF",
-	"uz1kSttlBV+oINMcoey01iHJHv1V6ur2h5xGj/qMQE+lloos9Xsp9UynXpRT4zdwdUgq9fUFilMyLhGe",
-	"TiGCM+gpI/RkT5QR5k6+JyqAjoSoX06lUdNgUoUH2XDgnveatbvFOzlk6+SfOePY68k4igsWgAH0OMMt",
-	"zdP/ZCqsPiErT76/0ghtOc5rmH7wYHENGXbrHtPyQsnnHdVPqbfYcoUnqipq2Ff6mDSvgDjhEZ3Sah/8",
-	"8vJL2wzf5HXsI8aLW2yeDMsfj5n8eTjCj0T2YAfrHVJ1sNXhTNvvfdXeZoeJpDiTFMfxYrQ00OAXDXwF",
-	"ysg/tWqAxtqonTDX3IU+7zg0dyIXbXbBs7Jh6oHg7zsCZvI2jiIwmcEkL8IYkzLGERTJvIEJbgjt9gRD",
-	"QPCEtFyp3YcfOqHeZyotT7RouyzVkLOQKsO9sFR7s79a+LqXyfmFsG5DBi9icj5+VcReRBF7nvH35fFs",
-	"fbxezH7bJrpkfatI3mnV/o7h5sQHiL1Yzh1ipky2qq8R4jmis8E59F+H3xPC5ISBQ1BnnOkL62KYSDEh",
-	"3RXDbUiPxpqJP8y5IAjKvdE01jpNADFtJR4mTKf2ogDCTHeEpIZbq1lgmWYEHfHMKhFnxYQwZcoe9RGd",
-	"MQ7F32FxP3xPLddtBtHk7G3XgdsmBS3XgXflFrUP1Oxy8OwhnTYJzx6r0st0rdHq97LgLJwrG6RtGzfU",
-	"jm1RJggTVNJ7gkR+q71nm10Xst8tudm/JU/g+c4Cm/NaZlS9fdeSxaR+rHiJm+3+ViY96JSG1d1kDCoa",
-	"cX1dG9bMTYSAfUcBqkKQtOvqL4Nb+6i0XWhkL5D/RiDDxPTp9r5aJX8MqwQZUkCWjb6sjdJbRBobAfJP",
-	"X9IWGkeRgLYDPEMJz6r+UMmdaKGidSVlRYAgSdZI2XqJ9P6E6VtItQC26qrpVwhZMk5yBmRtQTSw62rq",
-	"fS2UH5QlAI+YeNDxu73hcGkPkM4IoQ+xQHudnjGmBghuRpkwe1NzoTooRQCksPo3i5zoIrLBRa096DVq",
-	"Ye9EGtmE6UteLFrbblNZYd9V1Ju1TbxxVLYDElfc6m3rWWz9OGezIP/FjK81zKdlPNslcNeIQjiKoHak",
-	"3Mvf0ynl3KT/hxUEfzY7aRxFbp6boq0Xs5mUQDA9KF5aJlzAsN1iYUP3wqDMyINNnaxoRcU+ahEAE1aR",
-	"AJrZmkQ6G21rYbg+EhwuPEx1oF2vGCysOc6SmAjRnw3qdZWc8IeMJ195YSsv1HiOyizU350ffuWCfxQu",
-	"qI9dhRECWT2LFeYRlVvkfmnOqlYxdbvuZpIq2nBUV6XXYSelR/iGcQnfhLCFP2GGQ+kyu4joP/aL/tvw",
-	"qc1Uzcg91xNt1rNgCQ7npsO4shfZhBUJOTLDTODi0sSi3fgAneMZ0dk7tvE4+qtOLKZRoJYHqbEDqDtv",
-	"ZYkKY9UoaHHTwHNSYKsoP1Maq94WxOPIXnkOeUrwM9KB2jbfR3HTQsncGnXDpiGi2wXJKWhfCs1UQ6Fv",
-	"erB9G8srvEZVv0LgowAIYmQOYtAFdnF1RLvXZrfFa9Pl4rK3UfTk7u4NJx83b7h6wUVbbAKlij75FMHJ",
-	"NEj/mjr8eaUOw9YUJ77gu+rnFfy2bMH01BIBV9WwlUtu760Jm7DzItl/ZOpltRte6HuDbx0WG8Ht4C5f",
-	"HSC3fEBpiL0bf4GWqbOdMQqhEcUIpViICdOlCX/V3UiCMn3SnavKfJWWPyP6qn97KIAVTlhxwyq0FICB",
-	"TROUVSOX3UXK0SfMDq/QkCl1Xenmksax0cBJVMHQ5gD9iuM7hQYLnDBXS4k7mooJg752StVWiDBXGxpI",
-	"Ta25A9yMI8lnRDHNNoFT6tn1sosT1/3+GZVe+CsbYI20S6Zw5EAIp2x6pXVoEsFl4fwu2PRNzwwIIbHF",
-	"hD3gBdoI1I+UzdRzOAlYap+Q3gsYSo1gfFaBub6jTWSYFnBtabvQS9LMBL0jYbC2RN4XCiK8NX0El7QB",
-	"NF3/Kq3+nHY+tR4+dRGzqkGeE2BY0qbOYK7eis5EF+oQO93latCVYYeuDm8KsbYVl9PTx3Tx2Ska9ewM",
-	"ne46pk1S2f+oCz+1/jr2u7KrUueH/eMg1Y5lvYqGHD7/Vfx/VuLfMcC6rK7KO92lRBdkRgVcW4iVgIGv",
-	"NtpP56a1sELOpnSWm0YXRgOolvwIbkrOIKwfcsZICHfGUx0yuIZKJEaEGJUl3xA8uCUdZUoDNNavaU+T",
-	"ce1DrEFMWEv/FVABisqm1lbZbvCACrDPJGF9RWDtApLPqJbocw3hrldnVOk+8ElrjZwWjesz3OXeuq+F",
-	"R1944dHXmqNPVHNUbT/cQwb2tIq3Pyje1rcUyTnJpoBBfW0amejflSCKBbduRuOK18FsE0qZasehK75A",
-	"zM1xpFPHGGp1LG6AAxJuoLDJK0702eYci00wi5kRykh78DIUk6nu2qo7JhQFPtpa7CkFNS6eIQU/QrWU",
-	"symfqGRqFQRffhTla8nUU0um1mZcq2uokEhJSKc07OBHPujeTL0lq1zrG1HV5wd9vT/Fz98vLnVH8y+i",
-	"/OpjqnJfa7E+Xwb150p4fAKLWe/06o6evQqzwERXGkY7a0IbVX8C3DwG/gIIDugjtQleg6siCUXRuin1",
-	"WlnoVemjFjhgBuAlD5SxG7QXhC3pRofGzMICmprRtCbM+hNighVrdpMBizuo++pWtS58n6aoq9ui3123",
-	"jGt9i/5LFANf67o+K0XxT1rS9ZHN422Iba2fsFgKjlZ/dCNON0AHWhoIm89b6K1BnsUBYvxBMVaj1JpO",
-	"gxuXMiM4UdiZsJ+urs5NeI6gmMxwuICr8f7r8vJQW9Nq5+HyftuKX/imdIzCvDwWvkkFCnmmC9ImzPSB",
-	"Nsk9JVg6khegjQcq5zw3skHJBEcYbGrpUubA7w6H4FnTngB7LQ9lKNBd0AOolwO7HeLbI+iE7zcb2gfm",
-	"lrnAn7DAuWdOPTIXzQU6bm0umwvQBkaMs600v41pqFCfEaFj2xhlJKKZ8d5jBhn8E6YkgI90LnyxZRmZ",
-	"5oLAPpUe/82+sg6ugHBF3UfLgXEvm+ioBALi/kaY1AXvqzL8pTJD2OuPzguLRs2tdnoLT1M0pm9Icq68",
-	"4NMpgcoUCWwHkhFKHULTpG94hHHdY61Owl20jVtk6VSZgTqdgU+RzuXKysyGNVI9ajdFfcTDWZup43wW",
-	"zFZj/o9zPs+yUy6BaP/kdiuylPYRrVe3xTN8Zps7v32nNBTRWSI7RmAHlaJvI0jwHUFZzgIoCO6wmb4d",
-	"fjvcvn+la1n1uroC8qBuJFB2UDTIXRGYF7VcuKJ3L0rwAmrry3huNzabuVNjBLm6dr3FJTh+0YjTzQgs",
-	"aj8k1+nRRb1B29R9UrXA5UWWZoCbfsQPc44SHBHF6yxsWmVDOiVZZ4dPpb74yQIEWZOP7x7/fwAAAP//",
+	"7H3rcuO4lfCroLipanmXkmW3ezJj11ZK7fZMe9u38iWTqVHHhElIQkwBDAHarfTnqjzE9wz7YHmSLRwA",
+	"JHiTKF8yPTOdH5m2SAIHB8C5Xz57IZ8nnBEmhbf72SOf8DyJCfx7NCVMqn/c4Tgj6h84oZecx8Lb/fmj",
+	"7+EkOYy8XW++6OMk6dPI870wJViSaCS93a0/Dov/+V5ERJjSRFLOvF1vhGYkTiZZjESWJDyVCMNsvjeh",
+	"ML2aYMLTOZaSRIdMyDQLzbc/8QzhlCCcj4GFoEJi/X3KmSQsGsHrZiQawpczKROxu7lpVjkI+XxTPRok",
+	"bOr5Hl1jGirUBHfE25VpRnwvxkIeEyHwlKjFsyyOfW8eJhckvSOpAsO7J1jOSNoX8JP30ffmROJ3WGJv",
+	"9/OD7815RGJv15smsr/D+3PKqGd+PS69yPCceLvehcHcyGCOq9E/3BwySaYpdlaf4umfSSr0su62Pd+T",
+	"xS5mVO0hYL+fZTTqb22/3vF8L0uilp28JzeCSr1JDw++d2xXWTor17R0Nq7ni/48TOzin3p6jhVW0L7a",
+	"6k8SnaVc8pDHKB+924YbRB4v0PH+GbqwH4s4m2rIShC3YyRLY2eyeZgM3AmFIN6DQtSM4AjOwmfv4BJP",
+	"1X/L67qQKWdTRJikcoEkniI+QXJGADwNB+KpviqoR6VAd3pfNwbogrAIUYlucHiLKBuz4HDSP8YynAVI",
+	"chTOMJsS9XVEYiIJ4ixeIDnD0o7hq4eUIfXdCWfE+XhKJHo93EH3M8LGjHE5o2xqhowGY6ZwFs7IHDsk",
+	"xNv1xl4JT4Ph2FNnb5Goh0KmlE01YhKc4jmRBjejyYR+qiPnkqMETynDCniFiZSILJbCR5kggCU4ewpl",
+	"WI2AsEBJShKFF4W0RP1rANfc2/X+npF0URwB+KK8DJbN1a01Q+gTq/7xsb4E39svTm4D3DdEwRiheypn",
+	"BrgJT+1yKGdtYBUXwgVN00Vv16NMfqPuqiIVcwXuMIeNKipAUgDuMCLzhEvCwsUHsqhDeIxviQAM6vmQ",
+	"wBOi9j0lMl3swhOB5wTdkoVeQ/7LDY/0T5Sh7R0041kq1HERY6bemdBUSLVRCWeCIDzFlKEeDBE4UPXP",
+	"SRLjBYl2kaKmwQbCLEL3qaIyyBy3PTXpmJXhwAyIngaDCrSzvY2Cg/Pz68N3B8dnp5cHJ/s/XX84+On6",
+	"/ODq4uBdMFAkI8zSVF2glPw9I0KBCmNxpgee41sCf8D8A/SBLAQwgoTAKQLYZiSO1GVRi4ywxDdYEH0R",
+	"YBv1TS/20V2r2gJ3N+f40xFhUznzdrffvIHNtH9vNR21wwlczPo2nqobjUOJqCYaKRE8S0PySiC7ZEV2",
+	"FJ7U8jRpEQT1eIqC/ww29hAg854Kgna2DCLPzg/2T0/eHV4enp5cfz86PDp4FwAGLBWgAhAlSXGIa6s3",
+	"hKht2VvD7Z3mlSo61LLaERP3JNVkicoZzyTC5hw8bvnLwC/o4bprOKJzKpuu3Cd1YxHL5jeKqE8sNTPX",
+	"LksZnLcET0kbcYhhaBeeiExwFiv+NPQVcJoobCkWlZOIrUYScQEsr8aP4qyBBeXwJFjOCnCAa/qeulU0",
+	"JZEVjAro/pCSibfr/cdmIXJu6qdiE+ZXgFwpsaEKxxWjf88IopHijBOqEaaAskJjAzgZSBRPguZBfa9J",
+	"VyEQ73M2iWkIexqCqCm1aJzENARivvk3oaB2OKF6M1JAqRs1+uHg5PJ6dHR+MHr30/XBXw4vLi883yNp",
+	"ylNv18vHV+IhyJNw2A3TB0qV0QiNPSM4jz2E45TgaIHIJyqkUNsjJJaZ2IdJd4bfPXRd+IEC4tysWWOg",
+	"vBMWOvSvf/5/2AEFS3l+SxYdjKBe0LZyde8efI3aEy6/5xmLnojak9PL6+9Pr07eOVg94RLpsUtoBZy6",
+	"qIy45jh6LXVU7jwfKnOQAJeMuzus8Deld4QBflcgNF+vweVbHJ1r1vZoRP55dHT4bqRovqfAlpiCuvDZ",
+	"m1ASK6kdLpmLSkNfkCZ9KAayqGjtlvfwsdiHtzhCFjj38z/jmEZ6aRNMYyUJqCl20ZJxq3szfL69ccCE",
+	"3bkrwIOVGPwXaAp8RO5IukBJym9iMkcxFZLA1gUGf8GGP2ZzHCvpjUTofy5OT8wwhycw0LX6KdhQcriP",
+	"ODPCmG/3/pVAQPEV7SuIsRgzPcjR4fHh5fX5wWj//cG7wEdbQ384HKKbBTJcYUPJJ6XjccVuGb9nx2Hy",
+	"6INyvH92fXFw/ueD89K1azoy8zARg63Sro89xhMy9jodEWfNKOLFJd1FeuRdlA/3RZ2MDR912fUx46mr",
+	"5yl2KrSC5q62nRg0bUWghmUE6f0AiSLTmw7j2yPxZJ52cXT1w/oszVktUD0FEhpX7CS/MH8DmLoyuAY0",
+	"GJr8PU9vaBQR9igUj64u31+rCU5Or0f7+wcXLnaLoV30Xs4IGp0dgkaTM7UZviMIhyERIGfKmZKFE5Lm",
+	"OmgZr6+fD685kDliLXAxDm+18hlMsjgeAXQBEiFPCOoF9aUbjJaV2nOiFOxHn99mddFB8hVLUq4gwzcx",
+	"QQdgoKngmwpUUfPQPRau4m+UVaN3grJSQ/r29vMhvQlog//OwIJG1VumU5vtYJKkDMcHGmGP3YeTy4Pz",
+	"k9GRg3k7sDHPIT2Bi/r8DUNL4MsqYt88JxNohCkn63oJwcYAvdNsEKwHMZ9OLXK1eqpPAY18xIi2Zym1",
+	"j0SAzyfLwi2ceblA7FDkBjr8SwrHVV5RSMhAodfjihslFJ+mJ1yepfzmCQREjX12fvr24Kk4nmGFYiQy",
+	"oIOTLAaJkqAF+QIQDqhehlewITNuYOYTRKVeColIpNZgvi7QZfbiDC9ijqNLzo9wOiWP3oez0U9Hp6N3",
+	"15enp9dHo/MfDpztsGKbIYSXnCM9WZVvugRaqRqxeitVshhDW8Odb9/88Rt0s5CkLopsPSPLNCgp4MxZ",
+	"ZxU+sIZvoWP61qC3hgWL5ZSEnEVUzfA9qFmPR3TdLuig2p0ImZnqWNb2OetHQIKykDgX++AST+sYfkb+",
+	"2ABljmNrswQvDNVkr8WqaPwnFvcNBtONvdxcqrhsbi998D3FQWhIrhi+wzRWjPrRW3J1Mvrz6PBo9PbI",
+	"PfVmAuTOUN0KIXlK1Cqz4qU9JNOFttjXeekzHvMG+PJNsJZ1FGKmNuBG4R+HMxIZZDtLVvz2pEDymBks",
+	"72kvBoqxJOkAwXI1WVO7D9rkzQJRKUg8AQdXeWYqwKNmFKVLzo8xWxhKIh69VeejywOtsZeujbrqanyU",
+	"T1DaKc7RXD21jgu7NDyRQADq9Gj7GVWjGnCwTUB7CguFJU0pWC64fhTGVN0THEUpEeJVbrJwsaC27wAs",
+	"KLm3KMRpSolAwV/651gSsKT34f8D1FPj3mSpkEpzLr1xTuaYMsqm2k9ReSaI+lrAxVfnXdIY6bHCWyLV",
+	"distZMN4m8DgUnh/UgIbrB09jjf3XG1Df6S2ocGIXpoL5yi6p3GsTjSOY35PwDNZ7FTNRA+2cYYzOeMp",
+	"/ccjCXeuTB0cn13+dD06O/xw8FNJy3EmqBIJnFClr+llK0TNqRCU1Un0cOs5VZgCIjhvZlJXM3QXE2yo",
+	"Q2dtHFxt2R2/BXqRv6/fdMUWq4wCRb5ixhxMomMSUXwJW/FomnxxdXZ2en558O76+ODd4ej68qezgxLK",
+	"89kQTIdgPhf5+3rivnqA5pkAOlgFoc4o3zznLjQBmZNpK4coEh1UAQtyUt2ECRBMckDLYUdJyhOSSqqd",
+	"L0Xs0WePSjIXzjWx/rbctYXTFC/U3ybKxI1KcANOat+H7X78K0Y/IUnnREg8T5TGMadxTA0p2QMLdSjj",
+	"BaJMjQKn1HjGMXP3S21VzYVfvfCVLWhYqgmUWgcbzQFVtYCFGUFOKBTCAglFv8FiRBAEJO0h8vcMx+q3",
+	"wHk3UGgBP8Y8TAZNCK6FZ60Dv47qaXiRltdTf55Ha+UPbziPCQauXondqnma43u8EChgWRyXFuij+xkN",
+	"Z4VerDjWApmbKxr3WQ2ipTztkKzvuxs01uSQFbnzU0otCzmWcd9qwjyNNGNeoHuS2kgM+wm4cDuj3QlT",
+	"83Ck5WUcnznXs7QWfvM3EkqviGhrmKIa1bbeuNrF617qaixcbcLG4Lh1zp4bRFdEB91teb53t90QFJQH",
+	"2a0zSUYrxKoel1cbwwlL+9yFrhThe90he3A96T8b37qmrb71BcLldK5amYJZdFi65cDRvDl+QfFLd6JO",
+	"Qkp7U73NZdrQQgKdI24PbfWI+qVYrALnHxuOJxxCE2nVfK4nOBbEr3I49ZmJf6jtR87IlrOsDvtfPWK3",
+	"ZHE9VIfrzTd//PY7fNN0xuyFqz1IUtIcrJcHf4UznOJQKj3L0C1BwpTAJeWgg00ZVYqWHNiw2dosRohr",
+	"Is5DRYNjbTaAsDCe3opOHLZypktHOt+K/HSbhZaPQQHXsmNgYgPXPA23+vwsk9vyc6YEKI3Uxo1QeDEK",
+	"rhLZgENQUShanMWLBmZdQdCtjlvT8yxb7xEVDfJbZAh9TnK6rmwpJYJRW4F5LkjamOKqj8/wlCgK0gy2",
+	"GaMV+lwib11BJ8CNKbl06Ut8NZeEKkDaD/0lWM4iKke53GW54jxMrk2smL4umoTb3zT1LP+mo5Lt1Ss+",
+	"03/mX+g/Ky+rYXAUlf5OyZwDE8IJvVaqXTGi+UFf3kbOrZdl9ZB1SPjTlJQn0/aX0Bl+DQL7k8Xs34Aw",
+	"/NIi7zPKt19l2CfJsM8rrAKtS+jT5NW60KGjGfkEjB/wbzCw+S8v2r6s9KrFoIroumdc+OaFZ5FkqUAY",
+	"TmFHexFEzDQsc5mcq795nHSrzs3BXbOtLifsSyUUR3hQx8Caz1d+c05CnkbLjw5e24LXEc03ZMJTsiac",
+	"+mB2GP2WLA5bLpQNmIKQwDmO9EmBJJU9FIy9sRdAVhF4XPh8jlmEYspI450zToi2uf7SN06e/mFkD775",
+	"ZP25JE6nWjVZ42RqRPj2KOWjwM668Oc7Yk/Q8sP6HCpBcfKX6AXlCYyvuOEBz5hs8vj4Jr+jyRlUxpvN",
+	"A9FDNS2fkU8N1+EsJWDXBadnoFAQWCs+mScSiHUZ2OLsr6tdmy/rwFXes3ha+eJKDUptUikzdQ3Odr22",
+	"EQZncrbq3OTQjNTLLyDdt0rbrQxQmLSfJwtkkAG76oJfl3mPzhcykldZzlLD5dLYmrKMobqNdC2FZwgL",
+	"RCWEYuhzWVBS1Av0T8GeNfgrOodNMD54F7W7nUrUC+Cf1Ve1drqRm+LFDCdKSIDYLq5/u6cp2VWiUWG7",
+	"9wtJSQ3DcoLf07IFlcKYztTzGRazDe2Iruo6nJHTCYTer6RixQV58Lswa2NT6PKqligfPubJsfDxO8mf",
+	"oFIvzdmCMwfkvX5VSol6w6G/RDPuPkeDZtz9Y3tX87uVpZDt7ySDDne+9b0ES0lSdX7/+of/91dIMf/T",
+	"7ubmz38dj8Xmn/7j43/1flb/GY8v/nPjT39oYr8VVbs0QzMuXOU7TylsNhlV9ehVWXV2+a4Wveyb71NC",
+	"TusqdGG9rhRLKC3O76Bqd598tdOpfMqqmbzFTo7HF2u4qLqfqbK+nu+cLvmwlseq+5xGo1+dTVlW2rtO",
+	"UOEgsAdNlN8hMR/IYn0qYze3zDJ+VKK2o48p+t4jg+lAC8QZU8qEFsgzQRRTgSzi6jmoc8UW+HNy/Agy",
+	"ua4AcsiSrIlUljHwrvirngisTlV+Gc5SfkcjIpAJaYYQOsBYSAFIvwMVtlSxEm4fcparG8X0e8AwbwSP",
+	"M0mQIo09sYGuzo8g8AxEWPiKca2YFLCqd3c3N2Me4njGhdx9PRxuuYVBXp4qNx+4EzwnDTU/erNsjhlK",
+	"CY4Uo98oLeZHg++8fMkTyZCVCbtcaSP2LXv1vZTJVRo3X+VcClQDNd3rA6YWHB0qvWy1P6SDMX4t0+o6",
+	"tvAnDdxijF4atKUx40pwtWHlcy6/sn+5KbRmyWy2eXbT6JacgZIyV9n/FYrRjOB4DfL4Xr/+zBpVFw1p",
+	"mU5ktKHWm5KmPNUJR3UEmRzcJpWITyaERZRNEbzkI+BvgQIh8FEANScGYGJQf97waBGUiakBti5q2QDG",
+	"UvDdsnTu5bjRayjGbUVCO53QgZn1qksQdD7H4Ywy0rdU1uTzqm9saLL6t6/TYUAbg3jL3TGrpvyineHQ",
+	"R/UsX+f3cro2PDDjNGbWoJ3hDurtDIfaWpNrigr5osjp1XcNQqKbw2PRznDLR0tiYasvFGmXaGf42sJY",
+	"BUxnLM1QyjPQfBurE6hXzaPanDvuyCYzyHn/+ODy/ek7eDg6Ojr9UT99Y542pd2ineF3dszGuhPwQr1Y",
+	"0OGJmv6Hc7PifIzGOjg7W9tmiHrGDdrZytHVEvuKdrbe+EvrFaGd7W07SClaHu1s59DbhEP0Jj9dbl4E",
+	"ejN8rQ0FxTWs1Xio3d48g/9zPZPXTXqfYBpnKRHV+gcTnrHIh0o7hEn1gKT2YSn6cGVgsqFpDeyN2FzT",
+	"MoQ6G1O9rNME3l9enpm7iiT5JMviU7ncwDIq1jSLfeyOWKtl0ShlObHa1aFdgIFkOaPvDIcrja3O2MUC",
+	"LLp8TQWbqKej764rKmiWeQETu5Eg/NbTxtHrHEDfY1xez8NEMTMG+TwmKUlpUzxT23AT8/CWRI1KqhUo",
+	"6+6d86O67FxXEsB6piR2pSqYZGektIAOOsJ6qsFj9IJjzPBUK7LHYbK+HjgPk4ZLO1JXplw4xBaY4AhH",
+	"kc6UMBEzOQ5+1laxhZBk7vneFLwMCRdymhIQ6DpdYqsrzPGnQ/2+1UrsnyskTVhS03ldIhFeN7mlg3E2",
+	"HL4OwQAN/yTX+heFCv1DRbZpL1/Z7hvomGnwdI/BC6Yn5GuoFLpc30lR3QFwHYIMw7hEglRu3erKns8v",
+	"3K8J4oqaoq2qQjFCtd5oqxJROkrLj1/JYbPOybAkM8Y63IFNyRNPgNF06hhrKozq/9I+o/IdW0VsG+yD",
+	"VOj82aiIb1bDvRIoTAlUrMOxsLlS1AgmuoYkZNKBCG9rQGBdxLTueg05m9BplpKoNUFFsWYt8YCqBAEk",
+	"N4WHtwDNFhlw4NtwPPeOcV+DeKIgbNYeTRKkLR6aL1dAqv/I5O5hnRs04Sm6ITgl6cZ6CSjSpOBZqUIP",
+	"4uRgflx1jKROqnOwWF7cypOhzaXrHY99ByE2ZwgJoi6dyaVy6/oyXTVBwNmYYknu8QKFOI4F6mGGyCdJ",
+	"mKCcjRmfoH0+J3J/huUrAel3GwMUfB7DGsbe7thgaOz5Y0/yW8Lgx3/983/H3kNgQCjvzi56C5+gf/3z",
+	"f4O9MSuNZtAMw+X/3v089v7SHyW0/4EsnPHzCeSMi+KE9LBEcy4k2laa7rfoA30LuVRxvGe0WJwSdP79",
+	"Pvpua2uIAGp1LbhEM570bxb9GU98FLznAiwRNitSS1+B0pLcREn1yigMSSIDpAtrvRJI6cgGnj190QRK",
+	"UsrAAODndUT3z9UnR99vVPHAOCOAQS0r5RffOfkDdDqnUipqwNDZ6HL/vamfa0gEg6/wYjBmF+DM1esW",
+	"BMckQr3RwUV/+803/R/2jzcQhtK5UpdbLZeIAX2uTCGcfOTmM1ry/X279d12k7qDP7mfbA+r98L3wE9+",
+	"yuKFVgbAzHhLWIfxG7+tXG2FYojpedQNX3qN3+eCQvma5lfToi1PbOWZDHlhkc8JO/BKuK0NhHpGwtun",
+	"MOJ83C4xf7nCtdQE7ypnxiy83xZ31KhLKtKZr8sdYCnCnyHWaql5+0VTMPKZcx9C533+0bJbXQYH/IOm",
+	"HqQuOQy2c5RihnpwJuaa/3bY8LpFfwX2FPQrbfnVvW3lhzBa3dHCGJeFw3otw8HKmCbFdy/yNPbniYyX",
+	"VMYdQmVbvc3qUO1nqeANmie21euXFZB3EjwT83B58POjxfHKkmyd+2LwtvUdm8tV0Y6SlNxRnglTXIOR",
+	"TzLQ9THWjiZcHROZr/qNvyw+skDOattY92DJVVTFHAAdRg44WeerznGPvgelyc6hPHjDccvkDK4HaTbV",
+	"BiXjW6CryQJAOVsLfvzxx74SBpUIE2JJAiMkNUbzhjjBNzSmOQBLbmRdXyh0I2cY3wTkRSSMcaqp5FxJ",
+	"PwFlVElV9B/aMFNDTYkIdyCfLRbjH2cLh15ro20e56wPNL8NGtERY6igeCw6QpAYg0YpUKeKJaUW2Bfz",
+	"8lKO/oanKVFo4jmQGYuJEO1g2rJV6lZbBtzhsFApUGC/vZ6bjwOwnPZO1ZkBOEmoeFte0Mu+t9EIil7D",
+	"IZvw+mlupdh3rXlIzWEF9v2m+/QCQpNhm5dpxkKb61sp+K/DTDFDW1CXGd6HKkMm00T/rCjpLUlkkzre",
+	"RTIrjmP9qJVQX7nI7vrsNWnC3Tp9AnZRZur214szKuZxdX7UF3hCBuiI35O0H2JBUEykJKnwxyyiUyqF",
+	"j4K+4TXXwZ5SnVKpVWTQMY35Xn8F3W3UV3vIKptbw6GTw1N1g1U6MpWM9z/j/j+G/e8+9sw/rvsfPw/9",
+	"7759sA9aDPh5lGNXIa3FPl4Vdp2oOHfk1RGPK4bVSb4m2azddd7qB3ufzTErnOa6jUWjX+zUVhpGCgsx",
+	"UTSjqHMZLxqJxdOTl5fFC1yBabBzZHLFAwgOz9zWxhP93R7ixgIAj7R+nzHbLQkq0GU0cmra2Ufe19jn",
+	"Lyr2+QsJdv53BDV/WaHLLxSr/MgA5BaqsVaw7rNRDijB24V0vEw8sF56hKJlccG5VBrGBKcCSrv8m0KF",
+	"LXy0LWR4OWRNTv/tLyEw2K6LfQEBwmsG/dajPgUJs5TKhdZbLadrbE03OjtEH8gC9eiADNA5ERLZnyYp",
+	"nwMe3mExu+E4jTYG6DgTps1Bc0eB1iZfurplsVwD0ENuim5U1Gw3OqE02ECPEfhw8NTu6MKnpotHiJlu",
+	"uiiIRFXXWC/vZpW7ftS7G3lVUGBE1ihuYFTHS5drpEabqiMvJROSEhYSACp3G6HRoU5bEXCEaEi0Eq6O",
+	"zJwwddRuFrnTaldXQx2bhklvMxpHJHWc2GLsoQme03gxQCNnFlP5FYoy6VrCQhausJvFWBM3yqYaNUrf",
+	"hLK7V+dHgzEbM1sSVpdMtRVhMcuRbb2oMx5DECsub/otgbAXzsiYOfrHnt4SVyOh2okpCcNM2oBPHQI6",
+	"w6ZBRSm8NBizGx4tfKuDiJYw0iDkEQm06mEMj16B/dHZoXD01V1vazAEjpoQhhPq7XqvB8PBa62bzOCu",
+	"bGLaBxyKTV0e7kbvh/4LXpk2lYI6JzKl5E7hL++kGYFhOq8oWODjlXFZgmf6XiEf1FS/3P9xzAIdGrwZ",
+	"gGUx2AxyyyIgX531os2l1uOUOBQgg1O3q48CReMpb0oCLWIBVebQ7XMmUx7HJP2ByFEcazR65R6iLamP",
+	"xSubui1fWyaj86JuRtrhxaID6MPHSt+47eGwQwHZbrVai7pWjSXjq7tqjsSD7+1oIJrGzoHddFqHwSdb",
+	"qz8p1QyGj16v/qjoWaO+2OrwRbVBgPpu+7vV31Urdj/43psumCj3M4GvOkDZUM0dGF42n+N04e16audQ",
+	"fmYlnkJn6BJZ9T4+6Ci7+g3WZ0zk4d8DFGQ0Ajv7lDB1ZUhkAsQh8GMPUanLuoMdxjQwtSdvzHo7w+/Q",
+	"stZ8KCg0nsDXQ0Nxfl8XIsZxXGpLVSKyOl59SUw7w3NFsnXgcKkv1R6KMj0OEWMW8jjGidBRM0VxUyq0",
+	"qawzxXCSBNcmGJUeuvqOw5l6y6PFevWhu7ZCX6cf+apW4409wztXiK5kcD+UrS3GlV+heVvdkSJK+arN",
+	"oNhXbWG7zrDb92vUUt86w6+qlqiGXt1Nk5jXNuGdcleqvKlxgxcNuhzbsCwqrPBhgkSKwoxQPYngNKZO",
+	"36hyB+ZKG6dBYxNrNV9TCMXDl80Yhh0IfLkp61PYydabLotqKA4PvGi7A09paln2K2VkmiIU9ZZbONmD",
+	"v0pc3fyc0ehB3xGo6tiQg6x+L7ie6deBMmpsIq4MSaVuYqYoJeMS4ckEvFODjjxCT/ZIHmE6cz9SAHQ4",
+	"RLVFrUZNjUjl1nFDgTt2N242+bdSyMbJv3DCsdORcORt1oAAdLjDDS2UfmcirL4hK2++v1IJbbjOa6h+",
+	"8GChazSve02LtvJPu6q/pNxiE/QeKaqoYV/ra1JvBHfMIzqh5W5YRQt82xLLxKzsIcbzXpaPhuW3R0x+",
+	"PxThByI7kIP1Lqm62OpyJnBNW+zhDhFJcCopjuPF7lInip+38RAoJX/TogEaaaV2zFx1F7o94ZCIcrMN",
+	"sKz0TAYs/H1LQE3exFEEKjOo5LmLZlz4b4I8EyUwjhuhzZ6gCAg+J7p9mf2gs2LruLGfKLQ8UqNt01RD",
+	"zkKqFPdcU+1M/iqu+U4q56+EdJtj8Cwq58NXQexZBLGnKX+/Ppqtr9ez6W+bRBdp6eeBSY3S3xH0T78H",
+	"34ul3CFmSmUr2xrBnyNa2xxB5hD8PidMjhkYBHU0nW5bHcNEigjpOlBuWyo00kT8HvKToMAJmsRapgnA",
+	"X6/Yw5jpsGUUgJvplpDEUGs1CyzTjKB9smnJJ66IEKZM6aM+olPGodxJiAVZy8Hhlj+qU3ZwZAL8hR/T",
+	"luUpCNWKCn4PfvNA9bo+Tx7SKQz05LFK1dTXGq3anRGn4UzpIE3b2FM71qdMECaopHcEiexGW882cldy",
+	"BTLTJyUHaUX4ztONBTaet4gW+/ljQ4SW+rFkJa7XA14ZlqGDLlbXTzOoqEUe6MTmetwlhBS0lFxQCJJ2",
+	"Xd15cGPlsKa2ptbx/kogQ8T07fa+aiW/Da0EmaOALBl9Xh2lM4u8JYt2zugeQ/Wij3gcOW5328cUEkgp",
+	"C+MsItFenjWuCwO32E8+kIUo2IriwfnP3ku7qm0/qBU3D3Dz9cL9RnzbyByt8kWDH59gCWh0iR9TpgS9",
+	"ojOCESe1X80eLyU62rgqyKY2jcJJLAjq7QxfuwXTnJJnnBnvtJYq87sFg8DgG7alOBTmpsJ2VxuzUnu1",
+	"vSLqSUuSVAp08X7U337zzQCBSVXBU0SB6fuu31OXo1VsLF/uch1cb12Vfm1vsCm2+2DU87UdwOtREttJ",
+	"r4WY3JKFW51Pb0lPzKAVNAvJxlcK8zvWeI3HErOCRrWRqLVY+uZn6FWy1IVpuzAKyRMB4ZBO+SVbYDpU",
+	"au4rgS4vj1Bva4iE0kqMQrMxQOeKIugQRysMwJBZGBKi29esJA8wRpk8vBDz7+5k1DBFv4q7+SyoWdlu",
+	"/YRLBPcb/C+2tqbmC73G0prQl8K+aGJeqX250ux+8HuTS/QB63TxHyWbWAtFguWsZAaAklVlm3WLYeCb",
+	"nVLqwC1ZXP887H+H+5OPn7f8neFDQ6rAGprHPEwgo+8ltRvjAXnsPK2enlEUCSgjylM052k52kNyJxZS",
+	"EdlgHiYiQJDeaGyI1ZKHe0o0k1nKtHnRGuNN5xXIUnBCzyHfBmId3ThHVIolB+HwngqddICZuNfRiTvD",
+	"4dKavq3xj35JSDWuogGC7u9jhuOU4GhRGEZxSrSNUf2bRU7sJLKhk3uOaKkFUCeOko2ZbmRv0drUMX6F",
+	"96pkvF3bgTWKivLe4pJbq/RLCK/1ApvP5lpaQ5hdRv7dA+66iBCOIsj6L/by3+lyv9IH9DhMvsrEvxWZ",
+	"eBRFbhaPOlvP5hFSDMHUlH1unnBuyq+1sYWerm1LmeEHGzpZzLKKPdTAAMasxAE0sTVpQjaWsIHg+khw",
+	"kMgTHUasVwz+oxlO5zERojsZ1OsqKOH3KZ9/pYWNtFDjOSqyAP/t9PArFfytUEF97UqEEI7Vk0hhFlHZ",
+	"J3dLM/K0iKkbD9ZT8FDPEV1zg6NJWBC+IVzCNwG6wh8zQ6F0gZSI6D/28k6C8Kk1X6bkjuuJNqo5fgSH",
+	"M9MrkUQgH+bpBjLFTOimrDaFD+AfoDM8Jdr6Zlsoov/WaZM0CtTyIPFvABXDGkmiwlg5xjNvtPqUBL8y",
+	"yk+VxKq3BTwsqS7KA9Zi+BnpMNQmz27eaLYgbrWKT6bBiVvV3ClFthSaiYZCN7q1fVjmYXJtyumUvaaB",
+	"jwI4ELvmIgZtYOedc5t90ttNHcpaHPi2GW9H6u42eH7ZrMhyf9+myCuUqPPJJwhupkH618TIL8t5BFuT",
+	"3/ic7qqfV9Dbojr6YxOgXVHDVo5wy+KP2Zid5anMu6bSkSnfC4wQ3TgkVtHmMl0dIDc5WkmInWvyg5Sp",
+	"czkxCqGE4C5KsBBjphOv/1vXkQyK5DB3rjLxVVL+lOjGhvZSACkcM7N+aKBnBjblK1eNXNSFLEYfMzu8",
+	"QkOqfdc9IWkc55WMSxjaGKAfcXxrPWHqa2Fc3OKWJmLMoE+FErUFOL0VtAMDqakS5gA35UjyKVFEs4nh",
+	"FHJ2Nan82A0u+oISy/2VpYt3bYkJY8iBALWiXLH1FpAI9QJ+G2z4ptohBMixxZjd4wXqBepHyqbqOdwE",
+	"LLVNSO8FDKVGMDarwDQibmIZpjtDU1Ii9IYxM0EvGBisKU3xmUKkfjZ9QZa09TBdPEqtO5xCrJXqq1UW",
+	"s6p3hRM+taSDhMFctUuEiZ2qQuw0fqhAVwRVtTVfUIi1RZSdaqym/upWXmJ1a+jURTUFbovKtW34qVRG",
+	"td8V9XBbP+we5VWuNd2pJIJD57+y/y+K/TsKWJvWVXqnvVDCOZlSoagnworBwFe95tu5YTUs2xvCdO7S",
+	"EkC5oIHgpqAGRJmEnDESSsXwqHYZXEGdBUaE2C2KdYHz4Ia0FGEYoJF+TVuajGkffA1izBoqZ4IIkNdt",
+	"aGx95zoPqAD9TBLWlQVWWhF/QZUSvtQA1fWqKJTqxv2ilRSc4vrrE9zl1rqvZRV+5WUVvlZU+IXik8qd",
+	"wTrwwI5a8eZnRdu6FlpwbrJJz1Zf21hH+F0xolhwa2Y0pnjtzDaulIk2HLrsC9jcDEc6MYahRsNiDwyQ",
+	"RdTLK+F6n21GpdgAtZgZpoy0BS9FMZnofhs6WCovX6C1xY5cUOPiCVzwBWpBOJvyCxWEWAXBr9+L8rUg",
+	"xGMLQqxNuFZXiEAiISGd0LCFHvkgezP1lixTrVeiLM8Pulp/8p/fLi50s8FfRXGJlxTlvlaa+HIJ1O8r",
+	"nesRJGa926t7MXQqOwEqupIwmkkT6pXtCTy19gJwDugrtQFWg8s8CEWddVPIYmUZi1Id68ABMwAreaCU",
+	"3aC53MWSOuJoxCwsOptGS1pjZu0JMcGKNLvBgLp5zz0WXWWrSv30X6ZkRbtGv71ukYr1NfpfIxv4WrXi",
+	"ixIUf6cFK15YPd4E39b6AYsF42i0R9f8dAO0r7lB3go4l1uDLI0DxPi9IqxGqDV11HsXMiV4rrAzZu8v",
+	"L8+Me46gmExxuEDqt/+6uDjQ2rTa+Q2lZdsmasI3hTEozMtj4ZtQoJCnutwG5C1msbTBPQVY2pMXoJ5t",
+	"k5uXbneYgUmHLGLgt4dDsKxpS4BtqEoZCnT/qgCqgYDeDv7tXehh5tdbkQWMy+t5mECn34ylBIczhQj1",
+	"SNI54ZkMtN/6JubhLYkC1MOIcdZPspuYhgr1KRHat41RSiKaGus9ZhDBP2aKA/hIx8LnW5aSSSYI7FNh",
+	"8d/oyuugeZ/L6l4sBsZtE9iSIAmH+5UwoQveV2H410oMYa9fnBbmLXYa9fQGmqbOmO5t6zQr5JMJgcwU",
+	"CWQHghEKGUKfSd/QCGO6x1qcRDvDHe3mOjm9vD47P3178C5AdKLUQB3OoNPcdICIjWxYI9Sj0uP3BS9n",
+	"ZaaW+5kTW4353879PE1PuIRD+zvXW5E9aS+ovbotduAz21zn549KQhGtBYBGCPSggvX1gjm+JSjNWADl",
+	"jlp0pm+H3w43717rSj16XW0OeRA35pB2kLf/WOGYF5VYuLwzCZrjBVQOK/y57disx06NEMTq2vXm7Uv9",
+	"vM2AGxGY535IrsOj83yDpqm7hGqByYssjQA31QzuZxzNcUQUrbOwaZEN6ZBkHR0+kbplrwUIoia7AgJN",
+	"jEoFNDgjnepn1HDwQddy6TavmkWNTliUcMqkjo+YVqRdpIXdvCfu9nD7TX/4TX/rWwXOmMHfW1v97Tf6",
+	"1NgIQs2M+MTg2Y2nd/aTygE6lAJMi0pm/Z+L05P++dn+mPWO9882fEj+AYfy6OzwlX4OridjfBAQnei+",
+	"YX3KpkwoZIkKQrSAfX4wend8oOMWtFxfMhUZM0oJpT8Y3AM86or/XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

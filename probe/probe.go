@@ -100,24 +100,25 @@ var (
 // Outcomes counts probes by status, for whichever registries want it.
 var Outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentmcp_probes_total", Help: "MCP server probes by outcome."}, []string{"status"})
 
-// Probe checks rawURL. It never returns an error: every failure is a Result.
-func (p *Prober) Probe(ctx context.Context, rawURL string) Result {
+// Probe checks rawURL, sending header (the server's stored credentials; may be nil) on
+// every request. It never returns an error: every failure is a Result.
+func (p *Prober) Probe(ctx context.Context, rawURL string, header http.Header) Result {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
 	defer cancel()
-	res := p.probe(ctx, rawURL)
+	res := p.probe(ctx, rawURL, header)
 	res.CheckedAt = start
 	res.Latency = time.Since(start)
 	Outcomes.WithLabelValues(string(res.Status)).Inc()
 	return res
 }
 
-func (p *Prober) probe(ctx context.Context, rawURL string) Result {
+func (p *Prober) probe(ctx context.Context, rawURL string, header http.Header) Result {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return Result{Status: StatusUnreachable, Error: "not an absolute http(s) URL"}
 	}
-	rec := &recorder{}
+	rec := &recorder{header: header}
 	hc := p.httpClient(rec)
 	sseFirst := strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse")
 	if sseFirst {
@@ -128,7 +129,7 @@ func (p *Prober) probe(ctx context.Context, rawURL string) Result {
 	// server may speak the older HTTP+SSE transport at the same URL.
 	if res.Status == StatusNotMCP && ctx.Err() == nil {
 		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-			rec2 := &recorder{}
+			rec2 := &recorder{header: header}
 			if sse := p.session(ctx, &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(rec2)}, rec2); sse.Status != StatusNotMCP {
 				return sse
 			}
@@ -243,6 +244,7 @@ func parseWWWAuthenticate(h string) (scheme, resourceMetadata string) {
 
 // recorder remembers the HTTP answers the transports got and caps their bodies.
 type recorder struct {
+	header    http.Header // sent on every request (credentials)
 	mu        sync.Mutex
 	statuses  []int
 	authResp  *http.Response
@@ -252,6 +254,12 @@ type recorder struct {
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	if len(r.header) > 0 {
+		req = req.Clone(req.Context())
+		for k, vs := range r.header {
+			req.Header[k] = vs
+		}
+	}
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -380,3 +388,71 @@ func Public(ip netip.Addr) bool {
 	}
 	return true
 }
+
+// Connect opens an MCP client session to rawURL the way probes connect (the same address
+// policy, redirect rule, body bound and transport choice: Streamable HTTP, or legacy SSE
+// for /sse paths and as the fallback), sending header on every request. ctx bounds the
+// handshake only; the session lives until closed.
+func (p *Prober) Connect(ctx context.Context, rawURL string, header http.Header, c *mcp.Client) (*mcp.ClientSession, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return nil, errors.New("not an absolute http(s) URL")
+	}
+	life := context.WithoutCancel(ctx)
+	connect := func(t mcp.Transport) (*mcp.ClientSession, error) {
+		ctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
+		defer cancel()
+		type out struct {
+			cs  *mcp.ClientSession
+			err error
+		}
+		done := make(chan out, 1)
+		lctx, lcancel := context.WithCancel(life)
+		go func() {
+			cs, err := c.Connect(lctx, t, nil)
+			done <- out{cs, err}
+		}()
+		select {
+		case o := <-done:
+			if o.err != nil {
+				lcancel()
+				return nil, o.err
+			}
+			go func() { o.cs.Wait(); lcancel() }()
+			return o.cs, nil
+		case <-ctx.Done():
+			lcancel()
+			return nil, fmt.Errorf("connect: %w", ctx.Err())
+		}
+	}
+	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
+		return connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(&recorder{header: header})})
+	}
+	rec := &recorder{header: header}
+	cs, err := connect(&mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(rec), MaxRetries: -1, DisableStandaloneSSE: true})
+	if err != nil && !errors.Is(err, errBlocked) {
+		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
+			if sse, err2 := connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(&recorder{header: header})}); err2 == nil {
+				return sse, nil
+			}
+		}
+	}
+	if err != nil {
+		return nil, classify(err, rec)
+	}
+	return cs, nil
+}
+
+// classify names why a connection failed, in words for a tool result.
+func classify(err error, rec *recorder) error {
+	switch {
+	case errors.Is(err, errBlocked):
+		return fmt.Errorf("blocked: %w (start agentmcp with --probe-allow-private to allow private addresses for local development)", err)
+	case rec.auth() != nil:
+		return fmt.Errorf("auth_required: HTTP %d (store the server's credentials with its auth field)", rec.auth().StatusCode)
+	}
+	return err
+}
+
+// Blocked reports whether err is a refusal of the address policy.
+func Blocked(err error) bool { return errors.Is(err, errBlocked) || errors.Is(err, errRedirectHost) }

@@ -44,7 +44,7 @@ var local = probe.New(probe.Options{AllowPrivate: true, Timeout: 3 * time.Second
 func TestStreamableWithToolPagination(t *testing.T) {
 	s := mcpServer(3)
 	srv := serve(t, mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil))
-	r := local.Probe(context.Background(), srv.URL+"/mcp")
+	r := local.Probe(context.Background(), srv.URL+"/mcp", nil)
 	if r.Status != probe.StatusOK || r.ServerName != "test-server" || r.ServerVersion != "1.2.3" || r.ProtocolVersion == "" || r.Error != "" {
 		t.Fatalf("%+v", r)
 	}
@@ -55,7 +55,7 @@ func TestStreamableWithToolPagination(t *testing.T) {
 	if _, ok := r.Capabilities["tools"]; !ok || r.Latency <= 0 || r.CheckedAt.IsZero() {
 		t.Fatalf("%+v", r)
 	}
-	capped := probe.New(probe.Options{AllowPrivate: true, MaxTools: 2}).Probe(context.Background(), srv.URL+"/mcp")
+	capped := probe.New(probe.Options{AllowPrivate: true, MaxTools: 2}).Probe(context.Background(), srv.URL+"/mcp", nil)
 	if capped.Status != probe.StatusOK || len(capped.Tools) != 2 || !capped.ToolsTruncated {
 		t.Fatalf("cap: %+v", capped)
 	}
@@ -69,7 +69,7 @@ func TestLegacySSE(t *testing.T) {
 	mux.Handle("/legacy", h) // same transport at a path without /sse: found by the fallback
 	srv := serve(t, mux)
 	for _, path := range []string{"/sse", "/legacy"} {
-		r := local.Probe(context.Background(), srv.URL+path)
+		r := local.Probe(context.Background(), srv.URL+path, nil)
 		if r.Status != probe.StatusOK || len(r.Tools) != 1 || r.ServerName != "test-server" {
 			t.Fatalf("%s: %+v", path, r)
 		}
@@ -81,7 +81,7 @@ func TestAuthRequired(t *testing.T) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mcp", resource_metadata="https://auth.example.com/.well-known/oauth-protected-resource"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 	}))
-	r := local.Probe(context.Background(), srv.URL+"/mcp")
+	r := local.Probe(context.Background(), srv.URL+"/mcp", nil)
 	if r.Status != probe.StatusAuthRequired || r.AuthScheme != "Bearer" || r.ResourceMetadata != "https://auth.example.com/.well-known/oauth-protected-resource" {
 		t.Fatalf("%+v", r)
 	}
@@ -100,7 +100,7 @@ func TestNotMCP(t *testing.T) {
 		},
 	} {
 		srv := serve(t, h)
-		if r := local.Probe(context.Background(), srv.URL+"/mcp"); r.Status != probe.StatusNotMCP {
+		if r := local.Probe(context.Background(), srv.URL+"/mcp", nil); r.Status != probe.StatusNotMCP {
 			t.Fatalf("%s: %+v", name, r)
 		}
 	}
@@ -116,7 +116,7 @@ func TestTimeout(t *testing.T) {
 	}))
 	defer close(hang)
 	p := probe.New(probe.Options{AllowPrivate: true, Timeout: 300 * time.Millisecond})
-	r := p.Probe(context.Background(), srv.URL+"/mcp")
+	r := p.Probe(context.Background(), srv.URL+"/mcp", nil)
 	if r.Status != probe.StatusTimeout || r.Latency > 3*time.Second {
 		t.Fatalf("%+v", r)
 	}
@@ -129,10 +129,10 @@ func TestUnreachable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // a closed port
-	if r := local.Probe(context.Background(), "http://"+addr+"/mcp"); r.Status != probe.StatusUnreachable {
+	if r := local.Probe(context.Background(), "http://"+addr+"/mcp", nil); r.Status != probe.StatusUnreachable {
 		t.Fatalf("%+v", r)
 	}
-	if r := local.Probe(context.Background(), "http://no-such-host.invalid/mcp"); r.Status != probe.StatusUnreachable {
+	if r := local.Probe(context.Background(), "http://no-such-host.invalid/mcp", nil); r.Status != probe.StatusUnreachable {
 		t.Fatalf("DNS failure: %+v", r)
 	}
 }
@@ -143,7 +143,7 @@ func TestRedirects(t *testing.T) {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(target.URL, "http://"))
 	// Same host (127.0.0.1), other port: followed.
 	same := serve(t, http.RedirectHandler(target.URL+"/mcp", http.StatusTemporaryRedirect))
-	if r := local.Probe(context.Background(), same.URL+"/mcp"); r.Status != probe.StatusOK {
+	if r := local.Probe(context.Background(), same.URL+"/mcp", nil); r.Status != probe.StatusOK {
 		t.Fatalf("same-host redirect: %+v", r)
 	}
 	// Another host name ("localhost"), even for the same machine: refused.
@@ -151,7 +151,7 @@ func TestRedirects(t *testing.T) {
 	other := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	_, otherPort, _ := net.SplitHostPort(strings.TrimPrefix(other.URL, "http://"))
 	away := serve(t, http.RedirectHandler("http://localhost:"+otherPort+"/mcp", http.StatusTemporaryRedirect))
-	if r := local.Probe(context.Background(), away.URL+"/mcp"); r.Status != probe.StatusBlocked || hits.Load() != 0 {
+	if r := local.Probe(context.Background(), away.URL+"/mcp", nil); r.Status != probe.StatusBlocked || hits.Load() != 0 {
 		t.Fatalf("cross-host redirect: %+v, target hit %d times", r, hits.Load())
 	}
 	_ = port
@@ -173,7 +173,7 @@ func TestBlocked(t *testing.T) {
 		"http://100.64.0.1/mcp",
 		"http://0.0.0.0:" + port + "/mcp",
 	} {
-		if r := strict.Probe(context.Background(), u); r.Status != probe.StatusBlocked {
+		if r := strict.Probe(context.Background(), u, nil); r.Status != probe.StatusBlocked {
 			t.Errorf("%s: %+v", u, r)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -35,6 +36,8 @@ type RunnerOptions struct {
 	Interval  time.Duration // re-probe every server this often, with jitter; 0 = never
 	QueueSize int           // pending probes beyond which new ones are dropped (default 1000)
 	Logger    *slog.Logger
+	// Credentials returns the headers a server's stored credentials set (nil: none).
+	Credentials func(ctx context.Context, appID, slug string) (http.Header, error)
 }
 
 // Runner probes servers in the background: those enqueued after a write, and, every
@@ -99,7 +102,16 @@ func (r *Runner) work(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case ref := <-r.queue:
-			res := r.p.Probe(ctx, ref.URL)
+			var header http.Header
+			if r.opt.Credentials != nil {
+				h, err := r.opt.Credentials(ctx, ref.AppID, ref.Slug)
+				if err != nil {
+					r.opt.Logger.Warn("opening credentials for a probe", slog.String("app_id", ref.AppID), slog.String("slug", ref.Slug), slog.String("error", err.Error()))
+					continue
+				}
+				header = h
+			}
+			res := r.p.Probe(ctx, ref.URL, header)
 			if ctx.Err() != nil {
 				return
 			}

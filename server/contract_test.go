@@ -261,6 +261,7 @@ func contract(t *testing.T, st store.Store) {
 	contractETags(t, c)
 	contractIdempotency(t, c)
 	contractAudit(t, c)
+	contractAgentKeys(t, c)
 
 	// Delete: 200, 404, 400.
 	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)
@@ -673,4 +674,37 @@ func TestNonAPIRoutes(t *testing.T) {
 	wantError(t, st2, b2, http.StatusNotFound, httpx.CodeNotFound)
 	st2, b2 = env.Raw(t, http.MethodPut, "/ai-agents/agent-builder/mcp-servers/x", env.KeyA, "application/json", strings.NewReader("{}"))
 	wantError(t, st2, b2, http.StatusMethodNotAllowed, httpx.CodeMethodNotAllowed)
+}
+
+// contractAgentKeys: mint (the secret once), list (never a secret), revoke; 400s and 404s.
+func contractAgentKeys(t *testing.T, c *gen.ClientWithResponses) {
+	t.Helper()
+	ctx := context.Background()
+	if r, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Name: "Keyed", Uid: ptr("keyed")}); r.StatusCode() != http.StatusCreated {
+		t.Fatalf("create agent: %s", r.Body)
+	}
+	cr, _ := c.AgentKeysControllerCreateAgentKeyWithResponse(ctx, "keyed", gen.CreateAgentKeyDto{Name: ptr("runtime")})
+	if cr.StatusCode() != http.StatusCreated || cr.JSON201.Key.AgentUid != "keyed" || !strings.HasPrefix(cr.JSON201.Secret, cr.JSON201.Key.Prefix) {
+		t.Fatalf("create agent key: %d %s", cr.StatusCode(), cr.Body)
+	}
+	lr, _ := c.AgentKeysControllerListAgentKeysWithResponse(ctx, "keyed")
+	if lr.StatusCode() != http.StatusOK || len(lr.JSON200.Data) != 1 || strings.Contains(string(lr.Body), cr.JSON201.Secret) {
+		t.Fatalf("list agent keys: %s", lr.Body)
+	}
+	rr, _ := c.AgentKeysControllerRevokeAgentKeyWithResponse(ctx, "keyed", cr.JSON201.Key.Id)
+	if rr.StatusCode() != http.StatusOK {
+		t.Fatalf("revoke agent key: %s", rr.Body)
+	}
+	nf, _ := c.AgentKeysControllerCreateAgentKeyWithResponse(ctx, "nobody", gen.CreateAgentKeyDto{})
+	wantError(t, nf.StatusCode(), nf.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
+	ln, _ := c.AgentKeysControllerListAgentKeysWithResponse(ctx, "nobody")
+	wantError(t, ln.StatusCode(), ln.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
+	rn, _ := c.AgentKeysControllerRevokeAgentKeyWithResponse(ctx, "keyed", "key_00")
+	wantError(t, rn.StatusCode(), rn.Body, http.StatusNotFound, httpx.CodeKeyNotFound)
+	bad, _ := c.AgentKeysControllerCreateAgentKeyWithResponse(ctx, "keyed", gen.CreateAgentKeyDto{Name: ptr(strings.Repeat("n", 101))})
+	wantError(t, bad.StatusCode(), bad.Body, http.StatusBadRequest, httpx.CodeValidation)
+	lb, _ := c.AgentKeysControllerListAgentKeysWithResponse(ctx, "-bad-")
+	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, httpx.CodeValidation)
+	rb, _ := c.AgentKeysControllerRevokeAgentKeyWithResponse(ctx, "keyed", "not-a-key")
+	wantError(t, rb.StatusCode(), rb.Body, http.StatusBadRequest, httpx.CodeValidation)
 }

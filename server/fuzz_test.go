@@ -95,7 +95,7 @@ func FuzzAPI(f *testing.F) {
 
 type stubProber struct{}
 
-func (stubProber) Probe(context.Context, string) probe.Result {
+func (stubProber) Probe(context.Context, string, http.Header) probe.Result {
 	return probe.Result{Status: probe.StatusUnreachable, CheckedAt: time.Now(), Error: "stub"}
 }
 

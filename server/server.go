@@ -5,10 +5,12 @@ package server
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,8 +21,10 @@ import (
 
 	"github.com/agentmcp/agentmcp"
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/docsui"
+	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
@@ -54,6 +58,13 @@ type Config struct {
 	// port (default /metrics; "-" for none, when it is served elsewhere).
 	Registry    *prometheus.Registry
 	MetricsPath string
+	// Credentials seals and opens MCP servers' credentials (nil: none can be stored).
+	Credentials *keyring.Service
+	// Feed tells the gateway of changes (nil: a feed of this process's writes only).
+	Feed *store.Feed
+	// Gateway tunes the agents' MCP endpoints; its Store, Credentials, Logger and Registry
+	// are filled in. Connector defaults to a public-addresses-only probe.Prober.
+	Gateway gateway.Options
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
@@ -108,6 +119,11 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5, 1}}, []string{"op"})
 	reg.MustRegister(storeOps, probe.Outcomes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerPoolGauges(reg, st)
+	feed := cfg.Feed
+	if feed == nil { // a single process: its own writes are every change
+		feed = store.NewFeed()
+		st = store.Publishing(st, feed)
+	}
 	st = timedStore{s: st, h: storeOps}
 
 	e := echo.New()
@@ -120,7 +136,7 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	}
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
-	e.Use(httpx.Deadline(timeout))
+	e.Use(httpx.Deadline(timeout, func(c echo.Context) bool { return c.Path() == gatewayPath }))
 	e.Use(httpx.AccessLog(log, m))
 	e.Use(middleware.BodyLimit(fmt.Sprint(httpx.MaxBody)))
 
@@ -165,13 +181,82 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	case limit < 0:
 		limit = 0
 	}
-	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limit})
+	creds := cfg.Credentials
+	if creds == nil {
+		creds = &keyring.Service{Store: st}
+	}
+	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limit, Credentials: creds})
 	gen.RegisterHandlers(api, gen.NewStrictHandler(h, nil))
+
+	gw := cfg.Gateway
+	gw.Store, gw.Credentials, gw.Logger, gw.Registry = st, creds, log, reg
+	if gw.Connector == nil {
+		gw.Connector = probe.New(probe.Options{})
+	}
+	g := gateway.New(gw)
 	if err := routes.Check(e, BasePath); err != nil {
 		return nil, err
 	}
+	// After the check: openapi.yaml documents the gateway, but the code generator and the
+	// request validator leave it out (its body is MCP's JSON-RPC).
+	serveGateway := gatewayHandler(g, keys)
+	for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
+		e.Add(method, gatewayPath, serveGateway, byIP.Limit(httpx.IPKey))
+	}
+	sub := feed.Subscribe(1024)
+	go func() {
+		for c := range sub.C {
+			g.Changed(c)
+		}
+	}()
 	return e, nil
 }
+
+// gatewayPath is the agents' MCP endpoint, in echo's syntax.
+const gatewayPath = BasePath + "/ai-agents/agent-builder/agents/:uid/mcp"
+
+// gatewayHandler authenticates a gateway request (apikey or Authorization: Bearer) and
+// hands it to the gateway: a fullAccess key of the agent's app, or an agent key of this
+// agent. Failures are ErrorResponses; 401s say how to authenticate (WWW-Authenticate).
+func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		secret := r.Header.Get("apikey")
+		if secret == "" {
+			if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+				secret = strings.TrimSpace(v[7:])
+			}
+		}
+		if secret == "" {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="agentmcp"`)
+			return httpx.NewError(http.StatusUnauthorized, httpx.CodeEmptyAPIKey, "An API key is required: Authorization: Bearer <key>, or the apikey header.")
+		}
+		k, err := keys.Lookup(r.Context(), secret)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != 0):
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="agentmcp", error="invalid_token"`)
+			return httpx.NewError(http.StatusUnauthorized, httpx.CodeAPIKeyNotFound, "The API key is not valid.")
+		case err != nil:
+			return httpx.StoreError(err, "", "")
+		}
+		uid := c.Param("uid")
+		if !(k.Scope == store.ScopeFullAccess || (k.Scope == store.ScopeAgent && k.AgentUID == uid)) {
+			return httpx.NewError(http.StatusForbidden, httpx.CodeNoAccess, "The API key does not have access to this agent's gateway.")
+		}
+		ctx := context.WithValue(r.Context(), principalCtxKey{}, k)
+		c.SetRequest(r.WithContext(httpx.WithPrincipal(ctx, httpx.Principal{AppID: k.AppID, KeyID: k.ID})))
+		if len(uid) > 200 {
+			return httpx.NewError(http.StatusNotFound, httpx.CodeAgentNotFound, "Agent %q does not exist.", uid[:50]+"…")
+		}
+		err = g.Serve(c.Response(), c.Request(), k, uid)
+		if errors.Is(err, store.ErrNotFound) {
+			return httpx.NewError(http.StatusNotFound, httpx.CodeAgentNotFound, "Agent %q does not exist.", uid)
+		}
+		return httpx.StoreError(err, httpx.CodeInternal, "")
+	}
+}
+
+type principalCtxKey struct{}
 
 // registerPoolGauges exports the connection pools of a store that reports them.
 func registerPoolGauges(reg prometheus.Registerer, st store.Store) {

@@ -171,3 +171,48 @@ func (t timedStore) ListAuditEvents(ctx context.Context, app string, q store.Aud
 	defer t.done("list_audit_events", time.Now())
 	return t.s.ListAuditEvents(ctx, app, q)
 }
+
+func (t timedStore) ListDataKeys(ctx context.Context) ([]store.DataKey, error) {
+	defer t.done("list_data_keys", time.Now())
+	return t.s.ListDataKeys(ctx)
+}
+
+func (t timedStore) AddDataKey(ctx context.Context, k store.DataKey) error {
+	defer t.done("add_data_key", time.Now())
+	return t.s.AddDataKey(ctx, k)
+}
+
+func (t timedStore) AddDataKeyWrap(ctx context.Context, keyID, keeper string, wrapped []byte) error {
+	defer t.done("add_data_key_wrap", time.Now())
+	return t.s.AddDataKeyWrap(ctx, keyID, keeper, wrapped)
+}
+
+func (t timedStore) DeleteDataKeyWraps(ctx context.Context, keyID, keep string) error {
+	defer t.done("delete_data_key_wraps", time.Now())
+	return t.s.DeleteDataKeyWraps(ctx, keyID, keep)
+}
+
+func (t timedStore) DeleteDataKey(ctx context.Context, keyID string) error {
+	defer t.done("delete_data_key", time.Now())
+	return t.s.DeleteDataKey(ctx, keyID)
+}
+
+func (t timedStore) CountSealed(ctx context.Context) (map[string]int, error) {
+	defer t.done("count_sealed", time.Now())
+	return t.s.CountSealed(ctx)
+}
+
+func (t timedStore) ListSealed(ctx context.Context, keyID string, limit int) ([]store.SealedRef, error) {
+	defer t.done("list_sealed", time.Now())
+	return t.s.ListSealed(ctx, keyID, limit)
+}
+
+func (t timedStore) Reseal(ctx context.Context, app, slug, oldKeyID string, s store.Sealed) (bool, error) {
+	defer t.done("reseal", time.Now())
+	return t.s.Reseal(ctx, app, slug, oldKeyID, s)
+}
+
+func (t timedStore) GetCredentials(ctx context.Context, app, slug string) (store.AuthInfo, store.Sealed, error) {
+	defer t.done("get_credentials", time.Now())
+	return t.s.GetCredentials(ctx, app, slug)
+}

@@ -69,10 +69,13 @@ func AuditJSON(v any) []byte {
 	case nil:
 		return nil
 	case APIKey:
-		v = auditKey{ID: x.ID, AppID: x.AppID, Scope: string(x.Scope), Prefix: x.Prefix, CreatedAt: x.CreatedAt, RevokedAt: x.RevokedAt}
+		v = auditKey{ID: x.ID, AppID: x.AppID, Scope: string(x.Scope), Prefix: x.Prefix, AgentUID: x.AgentUID, Name: x.Name, CreatedAt: x.CreatedAt, RevokedAt: x.RevokedAt}
 	case MCPServer:
-		v = auditServer{ID: x.AppID + "_" + x.Slug, AppID: x.AppID, Slug: x.Slug, Name: x.Name, Description: x.Description,
+		v = &auditServer{ID: x.AppID + "_" + x.Slug, AppID: x.AppID, Slug: x.Slug, Name: x.Name, Description: x.Description,
 			URL: x.URL, Icon: x.Icon, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+		if x.Auth.Configured() {
+			v.(*auditServer).Auth = &auditAuth{Type: x.Auth.Type, Configured: true, HeaderNames: x.Auth.Names()}
+		}
 	case Agent:
 		x.Normalize()
 		v = auditAgent{UID: x.UID, AppID: x.AppID, Name: x.Name, Icon: x.Icon, IsActive: x.IsActive, Description: x.Description,
@@ -92,19 +95,27 @@ type (
 		AppID     string `json:"appId"`
 		Scope     string `json:"scope"`
 		Prefix    string `json:"prefix"`
+		AgentUID  string `json:"agentUid,omitempty"`
+		Name      string `json:"name,omitempty"`
 		CreatedAt int64  `json:"createdAt"`
 		RevokedAt int64  `json:"revokedAt"`
 	}
 	auditServer struct {
-		ID          string `json:"_id"`
-		AppID       string `json:"appId"`
-		Slug        string `json:"slug"`
-		Name        string `json:"name"`
-		Description string `json:"description"`
-		URL         string `json:"url"`
-		Icon        string `json:"icon"`
-		CreatedAt   int64  `json:"createdAt"`
-		UpdatedAt   int64  `json:"updatedAt"`
+		ID          string     `json:"_id"`
+		AppID       string     `json:"appId"`
+		Slug        string     `json:"slug"`
+		Name        string     `json:"name"`
+		Description string     `json:"description"`
+		URL         string     `json:"url"`
+		Icon        string     `json:"icon"`
+		CreatedAt   int64      `json:"createdAt"`
+		UpdatedAt   int64      `json:"updatedAt"`
+		Auth        *auditAuth `json:"auth,omitempty"` // type and header names: that auth changed, never its secret
+	}
+	auditAuth struct {
+		Type        string   `json:"type"`
+		Configured  bool     `json:"configured"`
+		HeaderNames []string `json:"headerNames"`
 	}
 	auditAgent struct {
 		UID                 string         `json:"uid"`

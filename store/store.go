@@ -23,10 +23,12 @@ type Scope string
 const (
 	ScopeFullAccess Scope = "fullAccess"
 	ScopeAuthOnly   Scope = "authOnly"
+	// ScopeAgent keys use one agent's MCP gateway (APIKey.AgentUID) and nothing else.
+	ScopeAgent Scope = "agent"
 )
 
 // Valid reports whether s is a known scope.
-func (s Scope) Valid() bool { return s == ScopeFullAccess || s == ScopeAuthOnly }
+func (s Scope) Valid() bool { return s == ScopeFullAccess || s == ScopeAuthOnly || s == ScopeAgent }
 
 // App is a tenant: it owns MCP servers and API keys.
 type App struct {
@@ -41,6 +43,8 @@ type APIKey struct {
 	Scope     Scope
 	Hash      [32]byte
 	Prefix    string // the first characters of the secret, to recognise a key in listings
+	AgentUID  string // the agent an agent key is for ("" for app keys)
+	Name      string // what the key is for, given when it was made
 	CreatedAt int64
 	RevokedAt int64 // 0 while the key is active
 }
@@ -55,7 +59,8 @@ type MCPServer struct {
 	Icon        string
 	CreatedAt   int64 // epoch ms, strictly increasing within an app
 	UpdatedAt   int64
-	Health      *Health // nil until probed
+	Health      *Health  // nil until probed
+	Auth        AuthInfo // what is stored of its credentials (never a value)
 }
 
 // NewMCPServer is what a create needs.
@@ -65,6 +70,7 @@ type NewMCPServer struct {
 	Description string
 	URL         string
 	Icon        string
+	Auth        *Auth // nil: no credentials
 	// Limit is the most servers the app may have (0: no limit); ErrLimitReached past it.
 	Limit int
 }
@@ -75,6 +81,7 @@ type MCPServerPatch struct {
 	Description *string
 	URL         *string
 	Icon        *string
+	Auth        *Auth // nil: keep the stored credentials; Info.Type "none": remove them
 }
 
 // Affix selects the direction of a keyset page relative to a cursor.
@@ -124,6 +131,7 @@ type Store interface {
 	ProbeStore
 	IdempotencyStore
 	AuditStore
+	SecretStore
 }
 
 // PoolStats is what a store with connection pools reports, for metrics.

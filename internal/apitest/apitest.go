@@ -340,6 +340,9 @@ func Ops(slug, uid string) []Op {
 		{"AgentBuilderController_removeMcpServersFromAgent", http.MethodPatch, agents + "/" + uid + "/mcp/remove", `{"mcps":["` + slug + `"]}`},
 		{"AgentBuilderController_getEnabledItems", http.MethodGet, agents + "/" + uid + "/enabled-items", ""},
 		{"AuditController_getAuditEvents", http.MethodGet, "/ai-agents/agent-builder/audit-events", ""},
+		{"AgentKeysController_createAgentKey", http.MethodPost, agents + "/" + uid + "/keys", `{"name":"runtime"}`},
+		{"AgentKeysController_listAgentKeys", http.MethodGet, agents + "/" + uid + "/keys", ""},
+		{"AgentKeysController_revokeAgentKey", http.MethodDelete, agents + "/" + uid + "/keys/key_0123456789ab", ""},
 	}
 }
 

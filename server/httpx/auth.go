@@ -20,6 +20,11 @@ type Principal struct {
 
 type principalKey struct{}
 
+// WithPrincipal puts the authenticated caller on ctx.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
 // PrincipalFrom returns the authenticated caller of a request context.
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
@@ -54,7 +59,7 @@ func NewKeyCache(st KeyLookup, ttl time.Duration) *KeyCache {
 	return &KeyCache{st: st, ttl: ttl, now: time.Now, entries: map[[32]byte]cachedKey{}}
 }
 
-func (c *KeyCache) lookup(ctx context.Context, secret string) (store.APIKey, error) {
+func (c *KeyCache) Lookup(ctx context.Context, secret string) (store.APIKey, error) {
 	h := store.HashKey(secret)
 	now := c.now()
 	if c.ttl > 0 {
@@ -94,7 +99,7 @@ func (c *KeyCache) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if secret == "" {
 			return NewError(http.StatusUnauthorized, CodeEmptyAPIKey, "The apikey header is missing.")
 		}
-		k, err := c.lookup(req.Context(), secret)
+		k, err := c.Lookup(req.Context(), secret)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return NewError(http.StatusUnauthorized, CodeAPIKeyNotFound, "The API key is not valid.")

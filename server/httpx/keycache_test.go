@@ -43,7 +43,7 @@ func TestKeyCache(t *testing.T) {
 	c.now = func() time.Time { return now }
 
 	for range 5 {
-		got, err := c.lookup(ctx, secret)
+		got, err := c.Lookup(ctx, secret)
 		if err != nil || got.ID != k.ID {
 			t.Fatal(got, err)
 		}
@@ -55,15 +55,15 @@ func TestKeyCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(9 * time.Second)
-	if got, _ := c.lookup(ctx, secret); got.RevokedAt != 0 {
+	if got, _ := c.Lookup(ctx, secret); got.RevokedAt != 0 {
 		t.Fatal("the cache should still hold the key within its TTL")
 	}
 	now = now.Add(2 * time.Second)
-	if got, _ := c.lookup(ctx, secret); got.RevokedAt == 0 {
+	if got, _ := c.Lookup(ctx, secret); got.RevokedAt == 0 {
 		t.Fatal("a revoked key is still active after the TTL")
 	}
 	// Unknown keys are not cached: a key created meanwhile works at once.
-	if _, err := c.lookup(ctx, "amk_unknown"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := c.Lookup(ctx, "amk_unknown"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal(err)
 	}
 	if n := cs.lookups.Load(); n != 3 {

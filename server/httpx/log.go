@@ -8,10 +8,14 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Deadline gives every request a deadline; the store's queries end with it.
-func Deadline(d time.Duration) echo.MiddlewareFunc {
+// Deadline gives every request a deadline; the store's queries end with it. Routes that
+// skip says are left alone (the MCP gateway bounds its own calls and streams).
+func Deadline(d time.Duration, skip func(echo.Context) bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if skip != nil && skip(c) {
+				return next(c)
+			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
 			defer cancel()
 			c.SetRequest(c.Request().WithContext(ctx))

@@ -23,6 +23,18 @@ func appendServer(b []byte, m store.MCPServer) []byte {
 	b = append(b, '"')
 	b = append(b, `,"appId":`...)
 	b = appendString(b, m.AppID)
+	if m.Auth.Configured() {
+		b = append(b, `,"auth":{"configured":true,"headerNames":[`...)
+		for i, n := range m.Auth.Names() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, n)
+		}
+		b = append(b, `],"type":`...)
+		b = appendString(b, m.Auth.Type)
+		b = append(b, '}')
+	}
 	b = append(b, `,"createdAt":`...)
 	b = strconv.AppendInt(b, m.CreatedAt, 10)
 	b = append(b, `,"description":`...)

@@ -36,6 +36,8 @@ func TestFastJSONMatchesEncodingJSON(t *testing.T) {
 	for _, s := range tricky {
 		checkSame(t, store.MCPServer{AppID: s, Slug: s, Name: s, Description: s, URL: s, Icon: s, CreatedAt: 1700000000000, UpdatedAt: -5})
 		checkSame(t, store.MCPServer{AppID: s, Slug: s, Health: &store.Health{Status: s, CheckedAt: 17, ToolCount: 3}})
+		checkSame(t, store.MCPServer{AppID: s, Slug: s, Auth: store.AuthInfo{Type: "headers", Headers: "X-A," + s}})
+		checkSame(t, store.MCPServer{AppID: s, Slug: s, Auth: store.AuthInfo{Type: "bearer", Headers: "Authorization"}})
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []rune{'a', 'Z', '"', '\\', '<', '>', '&', '\n', 0, 0x1f, 0x7f, 'é', '✓', 0x2028, 0x2029, 0xfffd, 0x1F600}

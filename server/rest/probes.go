@@ -40,7 +40,11 @@ func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req ge
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
-	res := h.prober.Probe(ctx, m.URL)
+	header, err := h.creds.Header(ctx, app, req.Slug)
+	if err != nil {
+		return nil, fmt.Errorf("credentials of %s: %w", req.Slug, err)
+	}
+	res := h.prober.Probe(ctx, m.URL, header)
 	if err := h.st.SaveProbe(ctx, app, req.Slug, res.Record()); err != nil {
 		return nil, serverNotFound(err, req.Slug) // deleted while it was probed: 404
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
@@ -19,6 +20,7 @@ type Handler struct {
 	prober     Prober
 	probes     Enqueuer // nil: no background probing
 	maxServers int      // per app; 0: no limit
+	creds      *keyring.Service
 }
 
 var _ gen.StrictServerInterface = (*Handler)(nil)
@@ -28,6 +30,7 @@ var _ gen.StrictServerInterface = (*Handler)(nil)
 type Store interface {
 	ServerStore
 	store.AgentStore
+	KeyStore
 	ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error)
 }
 
@@ -44,19 +47,20 @@ type ServerStore interface {
 
 // Prober checks a URL; *probe.Prober is the real one.
 type Prober interface {
-	Probe(ctx context.Context, url string) probe.Result
+	Probe(ctx context.Context, url string, header http.Header) probe.Result
 }
 
 // Options configure New.
 type Options struct {
-	Prober     Prober   // required
-	Probes     Enqueuer // told of creates and URL changes; nil: none
-	MaxServers int      // per app; 0: no limit
+	Prober      Prober           // required
+	Probes      Enqueuer         // told of creates and URL changes; nil: none
+	MaxServers  int              // per app; 0: no limit
+	Credentials *keyring.Service // seals and opens MCP servers' credentials
 }
 
 // New returns the REST handlers over st.
 func New(st Store, o Options) *Handler {
-	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers}
+	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers, creds: o.Credentials}
 }
 
 const defaultLimit = 10
@@ -81,7 +85,38 @@ func wireServer(m store.MCPServer) gen.McpServer {
 		CreatedAt:    m.CreatedAt,
 		UpdatedAt:    m.UpdatedAt,
 		Health:       wireHealth(m.Health),
+		Auth:         wireAuth(m.Auth),
 	}
+}
+
+func wireAuth(a store.AuthInfo) *gen.McpServerAuth {
+	if !a.Configured() {
+		return nil
+	}
+	return &gen.McpServerAuth{Type: gen.McpServerAuthType(a.Type), Configured: true, HeaderNames: a.Names()}
+}
+
+// sealAuth validates the credentials of a request and seals them; nil in, nil out.
+func (h *Handler) sealAuth(ctx context.Context, app, slug string, in *gen.McpServerAuthInput) (*store.Auth, error) {
+	if in == nil {
+		return nil, nil
+	}
+	c := keyring.Credentials{Type: string(in.Type), Token: deref(in.Token), Headers: in.Headers}
+	if ps := c.Validate("auth"); len(ps) > 0 {
+		details := make([]gen.ErrorDetail, len(ps))
+		for i, p := range ps {
+			details[i] = gen.ErrorDetail{Field: p.Field, Message: p.Message}
+		}
+		return nil, httpx.ValidationError(details)
+	}
+	a, err := h.creds.Seal(ctx, app, slug, c)
+	if errors.Is(err, keyring.ErrNoKeeper) {
+		return nil, httpx.ValidationError([]gen.ErrorDetail{{Field: "auth", Message: "this agentmcp has no secrets keeper to seal credentials with (start it with --secrets-keeper)"}})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("seal credentials of %s: %w", slug, err)
+	}
+	return &a, nil
 }
 
 func serverNotFound(err error, slug string) error {
@@ -101,8 +136,15 @@ func (h *Handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 		return nil, err
 	}
 	b := req.Body
+	auth, err := h.sealAuth(ctx, app, b.Slug, b.Auth)
+	if err != nil {
+		return nil, err
+	}
+	if auth != nil && !auth.Info.Configured() {
+		auth = nil // "none" on a create is no credentials
+	}
 	m, err := h.st.CreateMCPServer(ctx, app, store.NewMCPServer{
-		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon), Limit: h.maxServers,
+		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon), Limit: h.maxServers, Auth: auth,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, httpx.NewError(http.StatusConflict, httpx.CodeSlugAlreadyExists, "An MCP server with slug %q already exists.", b.Slug)
@@ -143,14 +185,18 @@ func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 		return nil, err
 	}
 	b := req.Body
+	auth, err := h.sealAuth(ctx, app, req.Slug, b.Auth)
+	if err != nil {
+		return nil, err
+	}
 	old, m, err := h.st.UpdateMCPServer(ctx, app, req.Slug, store.MCPServerPatch{
-		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon,
+		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon, Auth: auth,
 	}, ifMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
-	if m.URL != old.URL {
-		h.enqueue(m)
+	if m.URL != old.URL || m.Auth != old.Auth || auth != nil {
+		h.enqueue(m) // new credentials may turn auth_required into ok
 	}
 	out := gen.McpServersControllerUpdateMcpServer200JSONResponse{Body: wireServer(m)}
 	out.Headers.ETag = etag(store.ServerVersion(m))

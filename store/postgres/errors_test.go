@@ -21,6 +21,8 @@ import (
 func lockedServer(t *testing.T, opt postgres.Options) *postgres.Store {
 	t.Helper()
 	url := pgtest.NewDatabase(t)
+	open(t, url, postgres.Options{}) // migrated without the test's short timeouts (a loaded machine is slow)
+	opt.NoMigrate = true
 	st := open(t, url, opt)
 	ctx := context.Background()
 	if _, err := st.CreateApp(ctx, "a"); err != nil {

@@ -213,6 +213,11 @@ func (s *Store) DeleteAgent(ctx context.Context, appID, uid string, pre store.Pr
 		if _, err := q.Exec(ctx, "DELETE FROM agents WHERE app_id = ? AND uid = ?", appID, uid); err != nil {
 			return err
 		}
+		// Its keys die with it: an agent made again with this uid starts with none.
+		if _, err := q.Exec(ctx, "UPDATE api_keys SET revoked_at = ? WHERE app_id = ? AND agent_uid = ? AND revoked_at = 0",
+			store.NowMillis(), appID, uid); err != nil {
+			return err
+		}
 		return audit(ctx, q, appID, store.AuditAgentDelete, store.AgentTarget(uid), cur, nil)
 	})
 }
@@ -288,8 +293,7 @@ func (s *Store) AgentMCPServers(ctx context.Context, appID, uid string) ([]store
 			return err
 		}
 		var err error
-		out, err = Collect(ctx, q, `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at,
-			p.status, p.checked_at, p.tool_count
+		out, err = Collect(ctx, q, `SELECT `+serverFields+`
 			FROM agent_mcp_servers m JOIN mcp_servers s ON s.app_id = m.app_id AND s.slug = m.slug
 			LEFT JOIN mcp_server_probes p ON p.app_id = s.app_id AND p.slug = s.slug
 			WHERE m.app_id = ? AND m.agent_uid = ? ORDER BY m.position`, []any{appID, uid}, scanServer)

@@ -2,12 +2,14 @@ package sqlstore
 
 // The queries that are the same in every dialect.
 const (
-	keyColumns    = "id, app_id, scope, hash, prefix, created_at, revoked_at"
-	serverColumns = "app_id, slug, name, description, url, icon, created_at, updated_at"
+	keyColumns    = "id, app_id, scope, hash, prefix, created_at, revoked_at, agent_uid, name"
+	serverColumns = "app_id, slug, name, description, url, icon, created_at, updated_at, auth_type, auth_headers, auth_key_id, auth_sealed"
 
+	// serverFields are a server's columns (alias s) scanServer reads, before its health.
+	serverFields = `s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at,
+	s.auth_type, s.auth_headers, p.status, p.checked_at, p.tool_count`
 	// serverSelect reads servers (alias s) with the health of their last probe (alias p).
-	serverSelect = `SELECT s.app_id, s.slug, s.name, s.description, s.url, s.icon, s.created_at, s.updated_at,
-	p.status, p.checked_at, p.tool_count
+	serverSelect = `SELECT ` + serverFields + `
 	FROM mcp_servers s LEFT JOIN mcp_server_probes p ON p.app_id = s.app_id AND p.slug = s.slug`
 	serverByKey = serverSelect + " WHERE s.app_id = ? AND s.slug = ?"
 

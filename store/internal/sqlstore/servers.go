@@ -32,7 +32,7 @@ func scanKey(sc Scanner) (store.APIKey, error) {
 	var k store.APIKey
 	var scope string
 	var hash []byte
-	if err := sc.Scan(&k.ID, &k.AppID, &scope, &hash, &k.Prefix, &k.CreatedAt, &k.RevokedAt); err != nil {
+	if err := sc.Scan(&k.ID, &k.AppID, &scope, &hash, &k.Prefix, &k.CreatedAt, &k.RevokedAt, &k.AgentUID, &k.Name); err != nil {
 		return store.APIKey{}, err
 	}
 	k.Scope = store.Scope(scope)
@@ -42,8 +42,8 @@ func scanKey(sc Scanner) (store.APIKey, error) {
 
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	return s.tx(ctx, func(q Querier) error {
-		n, err := q.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") SELECT ?, id, ?, ?, ?, ?, 0 FROM apps WHERE id = ?",
-			k.ID, string(k.Scope), k.Hash[:], k.Prefix, k.CreatedAt, k.AppID)
+		n, err := q.Exec(ctx, "INSERT INTO api_keys ("+keyColumns+") SELECT ?, id, ?, ?, ?, ?, 0, ?, ? FROM apps WHERE id = ?",
+			k.ID, string(k.Scope), k.Hash[:], k.Prefix, k.CreatedAt, k.AgentUID, k.Name, k.AppID)
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,8 @@ func scanServer(sc Scanner) (store.MCPServer, error) {
 	var m store.MCPServer
 	var status sql.NullString
 	var checked, tools sql.NullInt64
-	err := sc.Scan(&m.AppID, &m.Slug, &m.Name, &m.Description, &m.URL, &m.Icon, &m.CreatedAt, &m.UpdatedAt, &status, &checked, &tools)
+	err := sc.Scan(&m.AppID, &m.Slug, &m.Name, &m.Description, &m.URL, &m.Icon, &m.CreatedAt, &m.UpdatedAt,
+		&m.Auth.Type, &m.Auth.Headers, &status, &checked, &tools)
 	if status.Valid {
 		m.Health = &store.Health{Status: status.String, CheckedAt: checked.Int64, ToolCount: int(tools.Int64)}
 	}
@@ -117,6 +118,10 @@ func exists(ctx context.Context, q Querier, sql string, args ...any) (bool, erro
 
 func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {
 	m := store.MCPServer{AppID: appID, Slug: in.Slug, Name: in.Name, Description: in.Description, URL: in.URL, Icon: in.Icon}
+	var sealed store.Sealed
+	if in.Auth != nil && in.Auth.Info.Configured() {
+		m.Auth, sealed = in.Auth.Info, in.Auth.Sealed
+	}
 	err := s.tx(ctx, func(q Querier) error {
 		if s.d.RowLocks {
 			// A taken slug is refused before the clock moves, so a conflict costs no app lock.
@@ -140,8 +145,8 @@ func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewM
 			return err
 		}
 		m.CreatedAt, m.UpdatedAt = t, t
-		n, err := q.Exec(ctx, "INSERT INTO mcp_servers ("+serverColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, slug) DO NOTHING",
-			m.AppID, m.Slug, m.Name, m.Description, m.URL, m.Icon, m.CreatedAt, m.UpdatedAt)
+		n, err := q.Exec(ctx, "INSERT INTO mcp_servers ("+serverColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, slug) DO NOTHING",
+			m.AppID, m.Slug, m.Name, m.Description, m.URL, m.Icon, m.CreatedAt, m.UpdatedAt, m.Auth.Type, m.Auth.Headers, sealed.KeyID, sealedValue(sealed))
 		if err != nil {
 			return err
 		}
@@ -179,6 +184,15 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 		}
 		next, changed := p.Apply(cur)
 		before, after = cur, cur
+		if p.Auth != nil {
+			info := p.Auth.Info
+			if !info.Configured() {
+				info = store.AuthInfo{}
+			}
+			// New credentials are a change even when their summary is the same (a new token).
+			changed = changed || info.Configured() || cur.Auth.Configured()
+			next.Auth = info
+		}
 		if !changed {
 			return nil
 		}
@@ -186,6 +200,16 @@ func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store
 		if _, err := q.Exec(ctx, "UPDATE mcp_servers SET name = ?, description = ?, url = ?, icon = ?, updated_at = ? WHERE app_id = ? AND slug = ?",
 			next.Name, next.Description, next.URL, next.Icon, next.UpdatedAt, appID, slug); err != nil {
 			return err
+		}
+		if p.Auth != nil {
+			var sealed store.Sealed
+			if next.Auth.Configured() {
+				sealed = p.Auth.Sealed
+			}
+			if _, err := q.Exec(ctx, "UPDATE mcp_servers SET auth_type = ?, auth_headers = ?, auth_key_id = ?, auth_sealed = ? WHERE app_id = ? AND slug = ?",
+				next.Auth.Type, next.Auth.Headers, sealed.KeyID, sealedValue(sealed), appID, slug); err != nil {
+				return err
+			}
 		}
 		after = next
 		return audit(ctx, q, appID, store.AuditServerUpdate, store.ServerTarget(slug), cur, next)

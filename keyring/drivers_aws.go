@@ -1,0 +1,5 @@
+//go:build kms_aws
+
+package keyring
+
+import _ "gocloud.dev/secrets/awskms" // awskms://

@@ -1,0 +1,5 @@
+//go:build kms_azure
+
+package keyring
+
+import _ "gocloud.dev/secrets/azurekeyvault" // azurekeyvault://

@@ -1,0 +1,5 @@
+//go:build kms_gcp
+
+package keyring
+
+import _ "gocloud.dev/secrets/gcpkms" // gcpkms://
