@@ -358,7 +358,7 @@ export interface components {
             /** Format: uri */
             icon?: string;
             /** @default true */
-            isActive: boolean;
+            isActive?: boolean;
             description?: string;
             tools?: components["schemas"]["StringList"];
             files?: components["schemas"]["StringList"];
@@ -371,7 +371,7 @@ export interface components {
              * @default v2
              * @enum {string}
              */
-            ragVersion: "v1" | "v2";
+            ragVersion?: "v1" | "v2";
             instruction?: string;
             metaData?: components["schemas"]["FreeObject"];
             /** @example gpt-4o-mini */
