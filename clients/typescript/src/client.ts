@@ -24,6 +24,7 @@ export type EnabledMcpServer = Schemas["EnabledMcpServer"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type AuditEventList = Schemas["AuditEventList"];
 export type AuditAction = Schemas["AuditAction"];
+export type AuditRecord = Schemas["AuditRecord"];
 export type PageMeta = Schemas["PageMeta"];
 export type PageCursor = Schemas["PageCursor"];
 export type ListServersQuery = Query<"McpServersController_getAllMcpServers">;

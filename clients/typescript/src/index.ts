@@ -33,6 +33,7 @@ export {
   type AuditEvent,
   type AuditEventList,
   type AuditAction,
+  type AuditRecord,
   type PageMeta,
   type PageCursor,
   type ListServersQuery,

@@ -558,14 +558,67 @@ export interface components {
             at: number;
             /** @description The X-Request-Id of the request; `""` for the command line. */
             requestId: string;
-            /** @description The record before the write; `null` for a create. */
-            before: {
+            before: components["schemas"]["AuditRecord"];
+            after: components["schemas"]["AuditRecord"];
+        };
+        /** @description The record as it was before the write (`before`; `null` for a create) or after it (`after`; `null` for a delete), in the shape it has on the wire: an MCP server, an agent or an API key (never its secret or hash). */
+        AuditRecord: (components["schemas"]["AuditMcpServer"] | components["schemas"]["AuditAgent"] | components["schemas"]["AuditApiKey"]) | null;
+        AuditMcpServer: {
+            _id: string;
+            appId: string;
+            slug: string;
+            name: string;
+            description: string;
+            url: string;
+            icon: string;
+            /** Format: int64 */
+            createdAt: number;
+            /** Format: int64 */
+            updatedAt: number;
+        };
+        AuditAgent: {
+            uid: string;
+            appId: string;
+            name: string;
+            icon: string;
+            isActive: boolean;
+            description: string;
+            tools: string[];
+            files: string[];
+            websites: string[];
+            otherKbIntegrations: string[];
+            apiTools: string[];
+            mcpServers: string[];
+            frontendActions: string[];
+            ragVersion: string;
+            /** Format: int64 */
+            lastMessageAt: number | null;
+            instruction: string;
+            metaData: {
                 [key: string]: unknown;
-            } | null;
-            /** @description The record after the write; `null` for a delete. */
-            after: {
+            };
+            model: string;
+            modelMetaData: {
                 [key: string]: unknown;
-            } | null;
+            };
+            /** Format: int64 */
+            createdAt: number;
+            /** Format: int64 */
+            updatedAt: number;
+        };
+        AuditApiKey: {
+            id: string;
+            appId: string;
+            scope: string;
+            /** @description The first characters of the key */
+            prefix: string;
+            /** Format: int64 */
+            createdAt: number;
+            /**
+             * Format: int64
+             * @description 0 while the key is active.
+             */
+            revokedAt: number;
         };
         AuditEventList: {
             data: components["schemas"]["AuditEvent"][];
@@ -672,7 +725,16 @@ export interface components {
              */
             error: string;
             /**
-             * @description Stable machine-readable error code.
+             * @description Stable machine-readable error code. Every code, with its status:
+             *     `ERR_VALIDATION` 400, `ERR_INVALID_JSON` 400, `ERR_LIMIT_REACHED` 400,
+             *     `ERR_MCP_SERVER_NOT_FOUND` 404 (400 when an agent names unknown servers),
+             *     `AUTH_ERR_EMPTY_APIKEY` 401, `AUTH_ERR_APIKEY_NOT_FOUND` 401, `AUTH_ERR_NO_ACCESS` 403,
+             *     `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
+             *     `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
+             *     `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
+             *     `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
+             *     `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
+             *     `ERR_RATE_LIMITED` 429, `ERR_INTERNAL` 500, `ERR_UNAVAILABLE` 503.
              * @example ERR_VALIDATION
              */
             code: string;

@@ -254,8 +254,9 @@ test("audit events: list, filters, all() across pages", async () => {
   );
   assert.ok(all.every((e, i) => i === 0 || e.id < all[i - 1].id), "newest first");
   const upd = writes[3];
-  assert.equal(upd.before.Name ?? upd.before.name, "W");
-  assert.equal(upd.after.Name ?? upd.after.name, "W2");
+  assert.equal(upd.before.name, "W");
+  assert.equal(upd.after.name, "W2");
+  assert.equal(writes[4].before, null, "a create has no before");
 
   const w = [];
   for await (const e of c.audit.all({ target: "mcp_server:w" })) w.push(e.action);
