@@ -308,18 +308,32 @@ describe("errors from the API", () => {
     try {
       const key = limited.firstKey;
       const noRetry = createClient({ baseUrl: limited.url, apiKey: key, retry: false });
-      await noRetry.servers.list();
-      const e = await rejectsApi(() => noRetry.servers.list(), { status: 429, code: "ERR_RATE_LIMITED" });
+      // Empties the app's bucket (burst 1, one token a second): the next request is over the limit.
+      const exhaust = async () => {
+        for (let i = 0; i < 10; i++) {
+          try {
+            await noRetry.servers.list();
+          } catch (e) {
+            if (e instanceof AgentMcpError && e.status === 429) return e;
+            throw e;
+          }
+        }
+        assert.fail("no 429 in 10 requests");
+      };
+      const e = await exhaust();
+      assert.equal(e.code, "ERR_RATE_LIMITED");
       assert.ok(e.retryAfterMs >= 1000, `retryAfterMs ${e.retryAfterMs}`);
 
       // A create without an Idempotency-Key is never retried, even on 429.
       const f1 = countingFetch();
       const c1 = createClient({ baseUrl: limited.url, apiKey: key, fetch: f1 });
+      await exhaust();
       await rejectsApi(() => c1.servers.create({ name: "W", slug: "w", url: "https://w.example.com/mcp" }), { status: 429 });
       assert.equal(f1.attempts.length, 1);
 
       const f = countingFetch();
       const c = createClient({ baseUrl: limited.url, apiKey: key, fetch: f });
+      await exhaust();
       const page = await c.servers.list();
       assert.deepEqual(page.data, []);
       assert.ok(f.attempts.length >= 2, "retried");
