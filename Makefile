@@ -3,15 +3,23 @@ GO       ?= go
 BIN      ?= bin/agentmcp
 GOFILES   = $(shell git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')
 
-.PHONY: all generate build run test unit lint vet fmt-check tidy-check check-generated bench screenshot fuzz clean
+.PHONY: all generate build run test unit test-ts lint vet fmt-check tidy-check check-generated bench screenshot fuzz clean
 
 # Extra flags for the benchmark, e.g. make bench BENCH_FLAGS="--servers 100000 --out bench.json"
 BENCH_FLAGS ?=
 
 all: build
 
-generate:
+# The TypeScript client (clients/typescript): its npm packages, installed by `npm ci` from the
+# committed lock whenever node_modules is missing or older than the lock.
+TS = clients/typescript
+$(TS)/node_modules/.installed: $(TS)/package.json $(TS)/package-lock.json
+	cd $(TS) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+generate: $(TS)/node_modules/.installed
 	$(GO) generate ./...
+	cd $(TS) && node scripts/generate.mjs
 
 build:
 	$(GO) build -o $(BIN) ./cmd/agentmcp
@@ -21,10 +29,16 @@ run: build
 
 # Every check, then every test with the race detector, against SQLite and a throwaway
 # PostgreSQL cluster that scripts/test-postgres.sh installs (when missing), starts and stops.
-test: check-generated lint unit
+test: check-generated lint test-ts unit
 
 unit:
 	scripts/test-postgres.sh $(GO) test -race -count=1 ./...
+
+# The TypeScript client's tests (node --test) against an agentmcp built here.
+test-ts: $(TS)/node_modules/.installed
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) build -o "$$tmp/agentmcp" ./cmd/agentmcp && \
+	cd $(TS) && AGENTMCP_BIN="$$tmp/agentmcp" npm test --silent
 
 lint: vet fmt-check tidy-check
 
@@ -38,13 +52,16 @@ tidy-check:
 	$(GO) mod tidy -diff
 
 # Generates into a temporary file and fails when gen/api.gen.go differs from it (on a clean
-# checkout in CI that is: the committed code is stale).
-check-generated:
+# checkout in CI that is: the committed code is stale); the same for the TypeScript client's
+# src/schema.ts and dist/.
+check-generated: $(TS)/node_modules/.installed
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	sed "s|^output:.*|output: $$tmp/api.gen.go|" gen/cfg.yaml > "$$tmp/cfg.yaml" && \
 	$(GO) run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config "$$tmp/cfg.yaml" openapi.yaml && \
 	diff -q gen/api.gen.go "$$tmp/api.gen.go" >/dev/null || { echo "gen/api.gen.go is stale: run 'make generate'"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- gen/)" || { echo "gen/ has untracked files: commit them"; exit 1; }
+	@cd $(TS) && node scripts/generate.mjs --check
+	@test -z "$$(git ls-files --others --exclude-standard -- $(TS)/src $(TS)/dist)" || { echo "$(TS) has untracked generated files: commit them"; exit 1; }
 
 # The benchmark: a real agentmcp against a bare echo baseline, driven by wrk (installed
 # from Debian's packages when missing). See docs/performance.md.

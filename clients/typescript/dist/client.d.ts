@@ -1,0 +1,126 @@
+import { type Client as FetchClient } from "openapi-fetch";
+import type { components, operations, paths } from "./schema.js";
+import { type FetchLike, type RetryOptions } from "./transport.js";
+type Schemas = components["schemas"];
+type Query<Op extends keyof operations> = NonNullable<operations[Op]["parameters"]["query"]>;
+export type McpServer = Schemas["McpServer"];
+export type McpServerList = Schemas["McpServerList"];
+export type CreateMcpServer = Schemas["CreateMcpServerDto"];
+export type UpdateMcpServer = Schemas["UpdateMcpServerDto"];
+export type McpServerHealth = Schemas["McpServerHealth"];
+export type HealthStatus = Schemas["HealthStatus"];
+export type ProbeResult = Schemas["ProbeResult"];
+export type McpServerTools = Schemas["McpServerTools"];
+export type McpTool = Schemas["McpTool"];
+export type Agent = Schemas["Agent"];
+export type AgentList = Schemas["AgentList"];
+export type CreateAgent = Schemas["CreateAgentDto"];
+export type UpdateAgent = Schemas["UpdateAgentDto"];
+export type EnabledItems = Schemas["EnabledItemsResponse"]["data"];
+export type EnabledMcpServer = Schemas["EnabledMcpServer"];
+export type AuditEvent = Schemas["AuditEvent"];
+export type AuditEventList = Schemas["AuditEventList"];
+export type AuditAction = Schemas["AuditAction"];
+export type AuditRecord = Schemas["AuditRecord"];
+export type PageMeta = Schemas["PageMeta"];
+export type PageCursor = Schemas["PageCursor"];
+export type ListServersQuery = Query<"McpServersController_getAllMcpServers">;
+export type ListAgentsQuery = Query<"AgentBuilderController_getAllAgents">;
+export type EnabledItemsQuery = Query<"AgentBuilderController_getEnabledItems">;
+export type ListAuditQuery = Query<"AuditController_getAuditEvents">;
+export interface ClientOptions {
+    /** e.g. `http://localhost:8080/v3`, or `https://{appId}.api-{region}.cometchat.io/v3`. */
+    baseUrl: string;
+    /** Sent as the `apikey` header; a function is called before every request (e.g. to read `sessionStorage`). */
+    apiKey?: string | (() => string | undefined | Promise<string | undefined>);
+    /** Extra headers on every request. */
+    headers?: Record<string, string>;
+    /** Instead of `globalThis.fetch`; it is given a `Request`. */
+    fetch?: FetchLike;
+    /** Retries of the requests that are safe to repeat; `false` turns them off. */
+    retry?: RetryOptions | false;
+    /** Time limit of one attempt, the body included (default 30 s; 0 = none). */
+    timeoutMs?: number;
+    /** Largest response body accepted (default 32 MiB). */
+    maxResponseBytes?: number;
+}
+export interface RequestOptions {
+    signal?: AbortSignal;
+    /** Extra headers for this request. */
+    headers?: Record<string, string>;
+}
+export interface CreateOptions extends RequestOptions {
+    /** Makes the create safe to retry: the server replays the first answer for this key and body. */
+    idempotencyKey?: string;
+}
+export interface WriteOptions extends RequestOptions {
+    /** Write only if the record's current ETag is this one (or `*`); otherwise 412 `ERR_PRECONDITION_FAILED`. */
+    ifMatch?: string;
+}
+/** `get(id)` returns the record; `get(id, { ifNoneMatch: etag })` returns `null` when it is unchanged (304). */
+export interface Get<T> {
+    (id: string, options: RequestOptions & {
+        ifNoneMatch: string;
+    }): Promise<T | null>;
+    (id: string, options?: RequestOptions & {
+        ifNoneMatch?: undefined;
+    }): Promise<T>;
+}
+export interface ServersApi {
+    create(body: CreateMcpServer, options?: CreateOptions): Promise<McpServer>;
+    /** One page, newest first. */
+    list(query?: ListServersQuery, options?: RequestOptions): Promise<McpServerList>;
+    /** Every server, newest first, page after page; with `affix: "prepend"` every server newer than `createdAt`, oldest first. */
+    all(query?: ListServersQuery, options?: RequestOptions): AsyncGenerator<McpServer, void, undefined>;
+    get: Get<McpServer>;
+    update(slug: string, patch: UpdateMcpServer, options?: WriteOptions): Promise<McpServer>;
+    delete(slug: string, options?: WriteOptions): Promise<void>;
+    probe(slug: string, options?: RequestOptions): Promise<ProbeResult>;
+    tools(slug: string, options?: RequestOptions): Promise<McpServerTools>;
+}
+export interface AgentsApi {
+    create(body: CreateAgent, options?: CreateOptions): Promise<Agent>;
+    list(query?: ListAgentsQuery, options?: RequestOptions): Promise<AgentList>;
+    all(query?: ListAgentsQuery, options?: RequestOptions): AsyncGenerator<Agent, void, undefined>;
+    get: Get<Agent>;
+    update(uid: string, patch: UpdateAgent, options?: WriteOptions): Promise<Agent>;
+    delete(uid: string, options?: WriteOptions): Promise<void>;
+    /** Attaches MCP servers by slug; returns the agent. */
+    attach(uid: string, slugs: string[], options?: RequestOptions): Promise<Agent>;
+    detach(uid: string, slugs: string[], options?: RequestOptions): Promise<Agent>;
+    enabledItems(uid: string, query?: EnabledItemsQuery, options?: RequestOptions): Promise<EnabledItems>;
+}
+export interface AuditApi {
+    /** One page, newest first. */
+    list(query?: ListAuditQuery, options?: RequestOptions): Promise<AuditEventList>;
+    /** Every matching event, newest first. */
+    all(query?: ListAuditQuery, options?: RequestOptions): AsyncGenerator<AuditEvent, void, undefined>;
+}
+export interface AgentMcpClient {
+    servers: ServersApi;
+    agents: AgentsApi;
+    audit: AuditApi;
+    /**
+     * The typed openapi-fetch client underneath (same key, retries and limits), for operations
+     * not wrapped above. It returns `{ data, error, response }`; pass its promise to `unwrap`
+     * to get the data or an `AgentMcpError`.
+     */
+    raw: FetchClient<paths>;
+}
+/** The HTTP response an object returned by this client came from (its headers: ETag, Idempotency-Replayed, X-RateLimit-*…). */
+export declare function responseOf(value: object): Response | undefined;
+/** The ETag of a record returned by create, get, update, attach or detach; pass it as `ifMatch`. */
+export declare function etagOf(value: object): string | undefined;
+type Result = {
+    data?: unknown;
+    error?: unknown;
+    response: Response;
+};
+/** The data of a successful openapi-fetch call; any other status throws `AgentMcpError`. */
+export declare function unwrap<R extends Result>(call: Promise<R>): Promise<Exclude<R["data"], undefined>>;
+/**
+ * A client of agentmcp, or of CometChat's Agent Builder API (only the base URL differs).
+ * Every non-2xx answer throws `AgentMcpError`; no answer at all, `AgentMcpNetworkError`.
+ */
+export declare function createClient(options: ClientOptions): AgentMcpClient;
+export {};

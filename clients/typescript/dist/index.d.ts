@@ -1,0 +1,4 @@
+export { createClient, unwrap, etagOf, responseOf, type AgentMcpClient, type ClientOptions, type RequestOptions, type CreateOptions, type WriteOptions, type Get, type ServersApi, type AgentsApi, type AuditApi, type McpServer, type McpServerList, type CreateMcpServer, type UpdateMcpServer, type McpServerHealth, type HealthStatus, type ProbeResult, type McpServerTools, type McpTool, type Agent, type AgentList, type CreateAgent, type UpdateAgent, type EnabledItems, type EnabledMcpServer, type AuditEvent, type AuditEventList, type AuditAction, type AuditRecord, type PageMeta, type PageCursor, type ListServersQuery, type ListAgentsQuery, type EnabledItemsQuery, type ListAuditQuery, } from "./client.js";
+export { AgentMcpError, AgentMcpNetworkError, type ErrorResponse, type ErrorDetail } from "./errors.js";
+export type { FetchLike, RetryOptions } from "./transport.js";
+export type { paths, components, operations } from "./schema.js";
