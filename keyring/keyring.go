@@ -284,3 +284,17 @@ func (r *Ring) refresh(ctx context.Context) {
 		r.reload(ctx) // on failure the keys loaded before stay in use
 	}
 }
+
+// OpenTarget opens the keeper a rotation moves to: it only seals (under a data key the
+// rotation makes), so credentials it cannot open yet are no error.
+func OpenTarget(ctx context.Context, st Store, keeperURL string) (*Ring, error) {
+	k, err := OpenKeeper(ctx, keeperURL)
+	if err != nil {
+		return nil, err
+	}
+	r := &Ring{st: st, keys: map[string]cipher.AEAD{}, keeper: k, keeperID: Fingerprint(keeperURL), hint: Hint(keeperURL)}
+	if err := r.reload(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -80,22 +80,31 @@ func keysCmd() *cobra.Command {
 	var db dbOptions
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys; works on the database directly"}
 	dbFlags(cmd, &db)
-	var app, scope string
+	var app, scope, agent string
 	create := &cobra.Command{
-		Use:   "create --app APP_ID [--scope fullAccess|authOnly]",
+		Use:   "create --app APP_ID [--scope fullAccess|authOnly | --agent UID]",
 		Short: "Create an API key and print it (it is stored only as a SHA-256 hash)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s := store.Scope(scope)
-			if !s.Valid() {
-				return fmt.Errorf("--scope %q: want fullAccess or authOnly", scope)
+			if agent != "" {
+				s = store.ScopeAgent
+			}
+			if !s.Valid() || (s == store.ScopeAgent && agent == "") {
+				return fmt.Errorf("--scope %q: want fullAccess or authOnly (agent keys: --agent UID)", scope)
 			}
 			st, err := openStore(cmd.Context(), db, false)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			if agent != "" {
+				if _, err := st.GetAgent(cmd.Context(), app, agent); err != nil {
+					return fmt.Errorf("agent %q of app %q: %w", agent, app, err)
+				}
+			}
 			k, secret := store.NewAPIKey(app, s)
+			k.AgentUID = agent
 			if err := st.CreateAPIKey(cmd.Context(), k); err != nil {
 				return err
 			}
@@ -106,6 +115,7 @@ func keysCmd() *cobra.Command {
 	}
 	create.Flags().StringVar(&app, "app", "default", "the app the key belongs to")
 	create.Flags().StringVar(&scope, "scope", string(store.ScopeFullAccess), "fullAccess (all operations) or authOnly (none of the MCP operations)")
+	create.Flags().StringVar(&agent, "agent", "", "make an agent key: it can use this agent's MCP gateway and nothing else")
 
 	var listApp string
 	list := &cobra.Command{

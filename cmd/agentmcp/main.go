@@ -38,7 +38,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), appsCmd(), keysCmd(), migrateCmd(), serversCmd(), agentsCmd(), auditCmd())
+	root.AddCommand(serveCmd(), appsCmd(), keysCmd(), migrateCmd(), serversCmd(), agentsCmd(), auditCmd(), secretsCmd())
 	return root
 }
 

@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/cache"
 	"github.com/agentmcp/agentmcp/store/postgres"
@@ -45,6 +47,8 @@ type serveOptions struct {
 	rateLimit       float64
 	rateBurst       int
 	ipRateLimit     float64
+	secretsKeeper   string
+	gatewayTimeout  time.Duration
 }
 
 func serveCmd() *cobra.Command {
@@ -78,6 +82,8 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.requestTimeout, "request-timeout", 15*time.Second, "deadline of every request, database work included")
 	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's pprof profiles on this separate address (e.g. 127.0.0.1:6060); off when empty")
 	f.DurationVar(&o.keyCacheTTL, "key-cache-ttl", server.DefaultKeyCacheTTL, "how long an API key lookup is cached; a revoked key works for at most this long")
+	f.DurationVar(&o.gatewayTimeout, "gateway-call-timeout", 30*time.Second, "time limit of one tools/call an agent's gateway forwards to an MCP server")
+	secretsFlags(cmd, &o.secretsKeeper)
 	return cmd
 }
 
@@ -162,14 +168,33 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		return err
 	}
 
+	ring, err := openCredentials(ctx, st, o.dbOptions, o.secretsKeeper, out)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer ring.Close()
+
 	var api store.Store = st
 	if o.cacheSize > 0 && !postgres.IsURL(o.db) {
 		api = cache.New(st, o.cacheSize)
 	}
+	// The change feed: every replica's writes on PostgreSQL (LISTEN/NOTIFY), this
+	// process's own on SQLite.
+	feed := store.NewFeed()
+	if pg, ok := st.(*postgres.Store); ok {
+		lctx, stopListen := context.WithCancel(ctx)
+		defer stopListen()
+		go pg.Listen(lctx, feed, log)
+	} else {
+		api = store.Publishing(api, feed)
+	}
+	creds := &keyring.Service{Ring: ring, Store: api}
 	prober := probe.New(probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate})
-	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log})
+	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log, Credentials: creds.Header})
 	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober, MaxServersPerApp: o.maxServers, RequestTimeout: o.requestTimeout,
-		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit}
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit, Credentials: creds, Feed: feed,
+		Gateway: gateway.Options{Connector: prober, CallTimeout: o.gatewayTimeout}}
 	if o.probeOnWrite {
 		cfg.Probes = runner
 	}

@@ -267,6 +267,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ai-agents/agent-builder/agents/{uid}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List Agent Keys
+         * @description The agent's keys, oldest first, revoked ones included; never a secret.
+         */
+        get: operations["AgentKeysController_listAgentKeys"];
+        put?: never;
+        /**
+         * Create an Agent Key
+         * @description Mints a key that can use this agent's MCP gateway and nothing else (403
+         *     `AUTH_ERR_NO_ACCESS` on every other operation and agent). The secret is in this
+         *     response only; agentmcp keeps its SHA-256. Deleting the agent revokes its keys.
+         */
+        post: operations["AgentKeysController_createAgentKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai-agents/agent-builder/agents/{uid}/keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an Agent Key
+         * @description The key stops working within the key cache's TTL (10 s by default). Revoking a revoked key succeeds.
+         */
+        delete: operations["AgentKeysController_revokeAgentKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai-agents/agent-builder/agents/{uid}/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Agent MCP gateway (notifications stream)
+         * @description The session's SSE stream of server notifications (`notifications/tools/list_changed`).
+         */
+        get: operations["AgentGateway_stream"];
+        put?: never;
+        /**
+         * Agent MCP gateway (JSON-RPC)
+         * @description MCP Streamable HTTP: a JSON-RPC message or batch. `initialize` starts a session
+         *     (`Mcp-Session-Id` in the response); send that header on the session's next requests.
+         *     `tools/list` lists every tool of every attached MCP server as `{slug}__{tool}` (a
+         *     shorter, hashed name when that is not `^[a-zA-Z0-9_-]{1,64}$`), `_meta` naming the
+         *     server and the original tool; `tools/call` forwards to the server with its stored
+         *     credentials. Authenticate with `Authorization: Bearer <key>` or `apikey`: a
+         *     fullAccess key of the agent's app, or an agent key of this agent. Not validated
+         *     against this document: the body is MCP's.
+         */
+        post: operations["AgentGateway_post"];
+        /** Agent MCP gateway (end a session) */
+        delete: operations["AgentGateway_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ai-agents/agent-builder/audit-events": {
         parameters: {
             query?: never;
@@ -324,6 +412,7 @@ export interface components {
              * @example http://localhost:3001/icon.png
              */
             icon?: string;
+            auth?: components["schemas"]["McpServerAuthInput"];
         };
         /** @description Every field is optional; omitted fields are unchanged. The slug cannot be changed. */
         UpdateMcpServerDto: {
@@ -344,6 +433,7 @@ export interface components {
              * @example http://localhost:3002/icon.png
              */
             icon?: string;
+            auth?: components["schemas"]["McpServerAuthInput"];
         };
         StringList: string[];
         SlugList: components["schemas"]["Slug"][];
@@ -574,6 +664,7 @@ export interface components {
             createdAt: number;
             /** Format: int64 */
             updatedAt: number;
+            auth?: components["schemas"]["McpServerAuth"];
         };
         AuditAgent: {
             uid: string;
@@ -611,6 +702,9 @@ export interface components {
             scope: string;
             /** @description The first characters of the key */
             prefix: string;
+            /** @description The agent of an agent key. */
+            agentUid?: string;
+            name?: string;
             /** Format: int64 */
             createdAt: number;
             /**
@@ -632,6 +726,62 @@ export interface components {
                     before: number;
                 };
             };
+        };
+        CreateAgentKeyDto: {
+            /** @description What the key is for (e.g. the runtime that uses it). */
+            name?: string;
+        };
+        AgentKey: {
+            /** @example key_0123456789ab */
+            id: string;
+            appId: string;
+            agentUid: string;
+            name: string;
+            /** @description The first characters of the secret */
+            prefix: string;
+            /** Format: int64 */
+            createdAt: number;
+            /**
+             * Format: int64
+             * @description 0 while the key works.
+             */
+            revokedAt: number;
+        };
+        AgentKeyCreated: {
+            key: components["schemas"]["AgentKey"];
+            /** @description The key itself — in this response only. */
+            secret: string;
+        };
+        AgentKeyList: {
+            data: components["schemas"]["AgentKey"][];
+        };
+        /** @description A JSON-RPC 2.0 message or batch (MCP). */
+        JsonRpcMessage: Record<string, never> | Record<string, never>[];
+        /**
+         * @description Credentials agentmcp sends to the MCP server on probes and gateway calls (an extension
+         *     of CometChat's body). `{"type":"bearer","token":"…"}` sends `Authorization: Bearer …`;
+         *     `{"type":"headers","headers":{"X-Api-Key":"…"}}` sends those headers (at most 20,
+         *     8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
+         *     `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
+         *     `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+         *     Secrets are sealed (AES-256-GCM) at rest and never returned.
+         */
+        McpServerAuthInput: {
+            /** @enum {string} */
+            type: "none" | "bearer" | "headers";
+            token?: string;
+            headers?: {
+                [key: string]: string;
+            };
+        };
+        /** @description What is stored of the server's credentials — their type and header names, never a value. */
+        McpServerAuth: {
+            /** @enum {string} */
+            type: "bearer" | "headers";
+            /** @description Always true (the field is absent when the server has no credentials). */
+            configured: boolean;
+            /** @description The headers the credentials set (`Authorization` for bearer). */
+            headerNames: string[];
         };
         McpServer: {
             /**
@@ -670,6 +820,7 @@ export interface components {
              */
             updatedAt: number;
             health?: components["schemas"]["McpServerHealth"];
+            auth?: components["schemas"]["McpServerAuth"];
         };
         McpServerList: {
             data: components["schemas"]["McpServer"][];
@@ -751,6 +902,16 @@ export interface components {
         };
     };
     responses: {
+        /** @description Unauthorized — no key, or an unknown or revoked one (`WWW-Authenticate` says so). */
+        GatewayUnauthorized: {
+            headers: {
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
         /**
          * @description Bad Request — validation error (`ERR_VALIDATION`, every problem listed in `details`),
          *     malformed JSON (`ERR_INVALID_JSON`), or, on create, the app's limit of MCP servers
@@ -1753,6 +1914,233 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AgentKeysController_listAgentKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent's keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AgentKeysController_createAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CreateAgentKeyDto"];
+            };
+        };
+        responses: {
+            /** @description The key, with its secret (shown once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentKeyCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AgentKeysController_revokeAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessMessageResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description Not Found — no such agent (`ERR_AGENT_NOT_FOUND`) or no such key of it (`ERR_KEY_NOT_FOUND`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AgentGateway_stream: {
+        parameters: {
+            query?: never;
+            header: {
+                "Mcp-Session-Id": string;
+            };
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An SSE stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            401: components["responses"]["GatewayUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such agent, or session. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    AgentGateway_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Mcp-Session-Id"?: string;
+                "Mcp-Protocol-Version"?: string;
+            };
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JsonRpcMessage"];
+            };
+        };
+        responses: {
+            /** @description A JSON-RPC response, as JSON or as an SSE stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcMessage"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Accepted (a notification or a response). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not MCP (the MCP SDK's plain-text error). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["GatewayUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such agent (`ERR_AGENT_NOT_FOUND`), or the session is unknown (plain text; start a new session). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    AgentGateway_delete: {
+        parameters: {
+            query?: never;
+            header: {
+                "Mcp-Session-Id": string;
+            };
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session is closed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["GatewayUnauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such agent. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     AuditController_getAuditEvents: {
