@@ -21,20 +21,8 @@ import (
 // started at the same moment, and spreads concurrent work over both.
 func TestTwoReplicas(t *testing.T) {
 	db := pgtest.NewDatabase(t)
-	var reps [2]*proc
+	reps, key := startReplicas(t, db, "multi", "--db-max-conns", "8")
 	var wg sync.WaitGroup
-	for i := range reps {
-		wg.Go(func() { reps[i] = startServe(t, db, "--db-max-conns", "8") })
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	out, errOut, code := runCmd(t, "apps", "create", "multi", "--db", db)
-	if code != 0 {
-		t.Fatalf("apps create: %s", errOut)
-	}
-	key := strings.TrimSpace(out)
 	ms, _, _ := runCmd(t, "migrate", "status", "--db", db)
 	known, _ := postgres.Migrations()
 	if strings.Count(ms, "\n") != len(known)+1 || strings.Contains(ms, "  -\n") {
@@ -183,21 +171,8 @@ func ptr[T any](v T) *T { return &v }
 // If-Match: in every round exactly one gets 200 and the others 412, and the stored server is
 // the winner's (PostgreSQL's row lock makes the check and the write one step).
 func TestTwoReplicasIfMatch(t *testing.T) {
-	db := pgtest.NewDatabase(t)
-	var reps [2]*proc
+	reps, key := startReplicas(t, pgtest.NewDatabase(t), "ifmatch")
 	var wg sync.WaitGroup
-	for i := range reps {
-		wg.Go(func() { reps[i] = startServe(t, db) })
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	out, errOut, code := runCmd(t, "apps", "create", "ifmatch", "--db", db)
-	if code != 0 {
-		t.Fatalf("apps create: %s", errOut)
-	}
-	key := strings.TrimSpace(out)
 	var gcs [2]*gen.ClientWithResponses
 	for i, p := range reps {
 		c, err := client.New(p.base+"/v3", key)
@@ -242,4 +217,24 @@ func TestTwoReplicasIfMatch(t *testing.T) {
 			t.Fatalf("round %d: stored %v, winner %s", round, g, winner)
 		}
 	}
+}
+
+// startReplicas starts two `agentmcp serve` on db at the same moment and creates app, whose
+// key it returns.
+func startReplicas(t *testing.T, db, app string, extra ...string) ([2]*proc, string) {
+	t.Helper()
+	var reps [2]*proc
+	var wg sync.WaitGroup
+	for i := range reps {
+		wg.Go(func() { reps[i] = startServe(t, db, extra...) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	out, errOut, code := runCmd(t, "apps", "create", app, "--db", db)
+	if code != 0 {
+		t.Fatalf("apps create: %s", errOut)
+	}
+	return reps, strings.TrimSpace(out)
 }

@@ -65,3 +65,13 @@ func TestNoMigrate(t *testing.T) {
 		t.Fatalf("status without migrating: %+v, %v", ms, err)
 	}
 }
+
+// BenchmarkOps: scripts/test-postgres.sh go test -run x -bench Ops ./store/postgres
+func BenchmarkOps(b *testing.B) {
+	st, err := postgres.Open(context.Background(), pgtest.NewDatabase(b), postgres.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.BenchOps(b, st)
+}

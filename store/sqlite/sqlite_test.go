@@ -91,3 +91,12 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Fatalf("Open on a newer schema: %v", err)
 	}
 }
+
+func BenchmarkOps(b *testing.B) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "a.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.BenchOps(b, st)
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -70,5 +71,65 @@ func MigratesOnce(t *testing.T, n int, open func() (Migrator, error)) {
 		if !m.Applied {
 			t.Fatalf("migration %d not applied", m.Version)
 		}
+	}
+}
+
+// BenchOps times the store calls behind the API's hot paths on an app with 1,000 servers.
+func BenchOps(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	if _, err := st.CreateApp(ctx, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	k, secret := store.NewAPIKey("bench", store.ScopeFullAccess)
+	if err := st.CreateAPIKey(ctx, k); err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000
+	for i := range n {
+		if _, err := st.CreateMCPServer(ctx, "bench", server(fmt.Sprintf("s%d", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := st.CreateAgent(ctx, store.Agent{AppID: "bench", UID: "bot", Name: "Bot"}); err != nil {
+		b.Fatal(err)
+	}
+	seq := 0 // unique across runs (-count), so every create and patch writes
+	for _, bc := range []struct {
+		name string
+		fn   func(i int) error
+	}{
+		{"lookup-key", func(i int) error { _, err := st.LookupAPIKey(ctx, store.HashKey(secret)); return err }},
+		{"get", func(i int) error { _, err := st.GetMCPServer(ctx, "bench", fmt.Sprintf("s%d", i%n)); return err }},
+		{"list10", func(i int) error { _, err := st.ListMCPServers(ctx, "bench", store.Page{Limit: 10}); return err }},
+		{"create", func(int) error {
+			seq++
+			_, err := st.CreateMCPServer(ctx, "bench", server(fmt.Sprintf("c%d", seq)))
+			return err
+		}},
+		{"patch", func(i int) error {
+			seq++
+			_, _, err := st.UpdateMCPServer(ctx, "bench", fmt.Sprintf("s%d", i%n), store.MCPServerPatch{Description: ptr(fmt.Sprint(seq))}, store.Precondition{})
+			return err
+		}},
+		{"attach-detach", func(i int) error {
+			slug := []string{fmt.Sprintf("s%d", (i/2)%n)} // attached, then detached
+			if i%2 == 0 {
+				_, err := st.AttachMCPServers(ctx, "bench", "bot", slug)
+				return err
+			}
+			_, err := st.DetachMCPServers(ctx, "bench", "bot", slug)
+			return err
+		}},
+		{"get-agent", func(i int) error { _, err := st.GetAgent(ctx, "bench", "bot"); return err }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if err := bc.fn(i); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
 	}
 }
