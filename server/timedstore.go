@@ -171,3 +171,18 @@ func (t timedStore) ListAuditEvents(ctx context.Context, app string, q store.Aud
 	defer t.done("list_audit_events", time.Now())
 	return t.s.ListAuditEvents(ctx, app, q)
 }
+
+func (t timedStore) SetRegistry(ctx context.Context, app string, on bool) error {
+	defer t.done("set_registry", time.Now())
+	return t.s.SetRegistry(ctx, app, on)
+}
+
+func (t timedStore) RegistryEnabled(ctx context.Context, app string) (bool, error) {
+	defer t.done("registry_enabled", time.Now())
+	return t.s.RegistryEnabled(ctx, app)
+}
+
+func (t timedStore) ListRegistry(ctx context.Context, app string, q store.RegistryQuery) (store.RegistryPage, error) {
+	defer t.done("list_registry", time.Now())
+	return t.s.ListRegistry(ctx, app, q)
+}

@@ -124,6 +124,7 @@ type Store interface {
 	ProbeStore
 	IdempotencyStore
 	AuditStore
+	RegistryStore
 }
 
 // PoolStats is what a store with connection pools reports, for metrics.
