@@ -232,14 +232,14 @@ func Namespace(host, appID string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	host = strings.Trim(host, "[]")
+	host = strings.ToLower(strings.Trim(host, "[]"))
 	labels := strings.Split(host, ".")
 	if ip, err := netip.ParseAddr(host); err != nil {
 		for i, j := 0, len(labels)-1; i < j; i, j = i+1, j-1 {
 			labels[i], labels[j] = labels[j], labels[i]
 		}
 	} else if ip.Is6() {
-		labels = []string{strings.ReplaceAll(host, ":", "-")}
+		labels = []string{"ip6-" + strings.ReplaceAll(host, ":", "-")}
 	}
 	var parts []string
 	for _, l := range append(labels, appID) {

@@ -77,10 +77,20 @@ func cors(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func preflight(c echo.Context) error {
-	h := c.Response().Header()
-	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "*")
-	h.Set("Access-Control-Max-Age", "86400")
-	return c.NoContent(http.StatusNoContent)
+// readOnly serves GET and HEAD with h, answers CORS preflights, and refuses the rest.
+func readOnly(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead:
+			return h(c)
+		case http.MethodOptions:
+			hd := c.Response().Header()
+			hd.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+			hd.Set("Access-Control-Allow-Headers", "*")
+			hd.Set("Access-Control-Max-Age", "86400")
+			return c.NoContent(http.StatusNoContent)
+		}
+		c.Response().Header().Set("Allow", "GET, HEAD, OPTIONS")
+		return problem(http.StatusMethodNotAllowed, "This registry is read-only.")
+	}
 }

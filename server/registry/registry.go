@@ -77,17 +77,9 @@ func Mount(e *echo.Echo, st Store, opt Options, mw ...echo.MiddlewareFunc) error
 		v.public = u
 	}
 	g := e.Group(Prefix, append([]echo.MiddlewareFunc{cors, v.problems}, mw...)...)
-	read := []string{http.MethodGet, http.MethodHead}
-	g.Match(read, "/:app/v0.1/servers", v.list)
-	g.Match(read, "/:app/v0.1/servers/*", v.versions)
-	g.OPTIONS("/*", preflight)
-	g.Any("/*", func(c echo.Context) error {
-		if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
-			c.Response().Header().Set("Allow", "GET, HEAD, OPTIONS")
-			return problem(http.StatusMethodNotAllowed, "This registry is read-only.")
-		}
-		return problem(http.StatusNotFound, "Not found.")
-	})
+	g.Any("/:app/v0.1/servers", readOnly(v.list))
+	g.Any("/:app/v0.1/servers/*", readOnly(v.versions))
+	g.Any("/*", readOnly(func(echo.Context) error { return problem(http.StatusNotFound, "Not found.") }))
 	return nil
 }
 
@@ -127,7 +119,9 @@ func (v *view) list(c echo.Context) error {
 	app := c.Param("app")
 	qs := c.QueryParams()
 	var errs []errorDetail
-	bad := func(loc, msg string, val any) { errs = append(errs, errorDetail{Location: "query." + loc, Message: msg, Value: val}) }
+	bad := func(loc, msg string, val any) {
+		errs = append(errs, errorDetail{Location: "query." + loc, Message: msg, Value: val})
+	}
 	limit := defaultLimit
 	if s := qs.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -230,11 +224,9 @@ func (v *view) versions(c echo.Context) error {
 		}
 		return problem(http.StatusNotFound, "Not found.")
 	}
-	name, err1 := url.PathUnescape(rawName)
-	ver, err2 := url.PathUnescape(rawVersion)
-	if err1 != nil || err2 != nil {
-		return problem(http.StatusBadRequest, "Invalid server name or version encoding")
-	}
+	// EscapedPath is always validly escaped: these cannot fail.
+	name, _ := url.PathUnescape(rawName)
+	ver, _ := url.PathUnescape(rawVersion)
 
 	q := store.RegistryQuery{Limit: 1, Servers: store.RegistryRange{Skip: true}, Agents: store.RegistryRange{Skip: true}}
 	ns, base := v.namespace(c, app)
