@@ -11,9 +11,9 @@ import (
 	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
-// Problem is an error in the official registry's shape: RFC 9457 problem details as its
+// problemBody is an error in the official registry's shape: RFC 9457 problem details as its
 // server (huma) writes them, plus "error", the one field its published API spec names.
-type Problem struct {
+type problemBody struct {
 	Title  string        `json:"title"`
 	Status int           `json:"status"`
 	Detail string        `json:"detail"`
@@ -27,17 +27,17 @@ type errorDetail struct {
 	Value    any    `json:"value,omitempty"`
 }
 
-// problemError is a Problem a handler returns.
-type problemError struct{ p Problem }
+// problemError is a problemBody a handler returns.
+type problemError struct{ p problemBody }
 
 func (e *problemError) Error() string { return e.p.Detail }
 
 func problem(status int, detail string, errs ...errorDetail) error {
-	return &problemError{Problem{Title: http.StatusText(status), Status: status, Detail: detail, Errors: errs, Err: detail}}
+	return &problemError{problemBody{Title: http.StatusText(status), Status: status, Detail: detail, Errors: errs, Err: detail}}
 }
 
 // problems renders every error of the routes below it (their own, and those of the
-// middleware after it, such as a rate limit) as a Problem; 5xx are logged, never detailed.
+// middleware after it, such as a rate limit) as a problemBody; 5xx are logged, never detailed.
 func (v *view) problems(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := next(c)

@@ -708,3 +708,48 @@ func TestNamespace(t *testing.T) {
 		t.Fatalf("long namespace %d: %q", len(long), long)
 	}
 }
+
+// BenchmarkList: one page of 30 (of 200 servers and 50 agents) as VS Code asks for it.
+func BenchmarkList(b *testing.B) {
+	inner := apitest.OpenSQLite(b)
+	st := cache.New(inner, 1000)
+	ctx := context.Background()
+	if _, err := st.CreateApp(ctx, "a"); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 200 {
+		if _, err := st.CreateMCPServer(ctx, "a", store.NewMCPServer{Slug: fmt.Sprintf("s%03d", i), Name: "S", URL: "https://s.example.com/mcp"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 50 {
+		if _, err := st.CreateAgent(ctx, store.Agent{AppID: "a", UID: fmt.Sprintf("a%03d", i), Name: "A", RagVersion: "v2"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := st.SetRegistry(ctx, "a", true); err != nil {
+		b.Fatal(err)
+	}
+	h, err := server.New(server.Config{}, st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://localhost"+registry.Prefix+"/a/v0.1/servers?limit=30&version=latest&cursor=localhost.a/s100", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := &discard{h: http.Header{}}
+		h.ServeHTTP(w, req)
+		if w.status != http.StatusOK {
+			b.Fatal(w.status)
+		}
+	}
+}
+
+type discard struct {
+	h      http.Header
+	status int
+}
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discard) WriteHeader(s int)           { d.status = s }
