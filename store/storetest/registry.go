@@ -118,7 +118,7 @@ func testRegistryList(t *testing.T, st store.Store) {
 		t.Fatalf("another app's key: %v %v", s, a)
 	}
 
-	if _, err := st.UpdateMCPServer(ctx, "a", "b", store.MCPServerPatch{Description: ptr("Forecasts for ÉTÉ and Winter")}); err != nil {
+	if _, _, err := st.UpdateMCPServer(ctx, "a", "b", store.MCPServerPatch{Description: ptr("Forecasts for ÉTÉ and Winter")}, store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	for term, wantS := range map[string][]string{
@@ -164,10 +164,10 @@ func testRegistryList(t *testing.T, st store.Store) {
 		t.Fatalf("agent: %+v", p.Agents)
 	}
 
-	if err := st.DeleteMCPServer(ctx, "a", "a0"); err != nil {
+	if err := st.DeleteMCPServer(ctx, "a", "a0", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DeleteAgent(ctx, "a", "a0"); err != nil {
+	if err := st.DeleteAgent(ctx, "a", "a0", store.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	if s, a := listRegistry(t, st, "a", one); len(s)+len(a) != 0 {
