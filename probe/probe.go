@@ -120,8 +120,7 @@ func (p *Prober) probe(ctx context.Context, rawURL string, header http.Header) R
 	}
 	rec := &recorder{header: header}
 	hc := p.httpClient(rec)
-	sseFirst := strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse")
-	if sseFirst {
+	if SSE(u) {
 		return p.session(ctx, &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: hc}, rec)
 	}
 	res := p.session(ctx, &mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: hc, MaxRetries: -1, DisableStandaloneSSE: true}, rec)

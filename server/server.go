@@ -1,5 +1,6 @@
 // Package server puts agentmcp together: the HTTP plumbing (server/httpx) in front of the
-// REST handlers (server/rest), with the docs, health and metrics routes beside them.
+// REST handlers (server/rest), with the read-only MCP Registry views (server/registry) and
+// the docs, health and metrics routes beside them.
 package server
 
 import (
@@ -26,6 +27,7 @@ import (
 	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/server/httpx"
+	"github.com/agentmcp/agentmcp/server/registry"
 	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -65,6 +67,10 @@ type Config struct {
 	// Gateway tunes the agents' MCP endpoints; its Store, Credentials, Logger and Registry
 	// are filled in. Connector defaults to a public-addresses-only probe.Prober.
 	Gateway gateway.Options
+	// PublicURL is agentmcp's base URL as clients reach it (e.g. https://mcp.example.com);
+	// the MCP Registry views (/registry/{appId}) make agents' gateway URLs and their names'
+	// namespace from it. Default: each request's host.
+	PublicURL string
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
@@ -186,6 +192,9 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 		creds = &keyring.Service{Store: st}
 	}
 	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limit, Credentials: creds})
+	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
+		return nil, err
+	}
 	gen.RegisterHandlers(api, gen.NewStrictHandler(h, nil))
 
 	gw := cfg.Gateway

@@ -216,3 +216,18 @@ func (t timedStore) GetCredentials(ctx context.Context, app, slug string) (store
 	defer t.done("get_credentials", time.Now())
 	return t.s.GetCredentials(ctx, app, slug)
 }
+
+func (t timedStore) SetRegistry(ctx context.Context, app string, on bool) error {
+	defer t.done("set_registry", time.Now())
+	return t.s.SetRegistry(ctx, app, on)
+}
+
+func (t timedStore) RegistryEnabled(ctx context.Context, app string) (bool, error) {
+	defer t.done("registry_enabled", time.Now())
+	return t.s.RegistryEnabled(ctx, app)
+}
+
+func (t timedStore) ListRegistry(ctx context.Context, app string, q store.RegistryQuery) (store.RegistryPage, error) {
+	defer t.done("list_registry", time.Now())
+	return t.s.ListRegistry(ctx, app, q)
+}

@@ -132,6 +132,7 @@ type Store interface {
 	IdempotencyStore
 	AuditStore
 	SecretStore
+	RegistryStore
 }
 
 // PoolStats is what a store with connection pools reports, for metrics.

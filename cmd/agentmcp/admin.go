@@ -65,7 +65,7 @@ func appsCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.AddCommand(create, list)
+	cmd.AddCommand(create, list, appsRegistryCmd(&db))
 	return cmd
 }
 

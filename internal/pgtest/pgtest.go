@@ -35,6 +35,12 @@ func URL(t testing.TB) string {
 // NewDatabase creates an empty database for one test, dropped at cleanup, and returns its URL.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	return NewDatabaseWith(t, "")
+}
+
+// NewDatabaseWith is NewDatabase with options of CREATE DATABASE (e.g. a collation).
+func NewDatabaseWith(t testing.TB, options string) string {
+	t.Helper()
 	admin := URL(t)
 	var b [6]byte
 	rand.Read(b[:])
@@ -46,7 +52,7 @@ func NewDatabase(t testing.TB) string {
 		t.Fatalf("connecting to the test cluster: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" "+options); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

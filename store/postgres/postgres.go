@@ -34,9 +34,10 @@ var dialect = &sqlstore.Dialect{
 	a.created_at, a.updated_at,
 	(SELECT COALESCE(json_agg(m.slug ORDER BY m.position), '[]'::json)::text FROM agent_mcp_servers m
 	  WHERE m.app_id = a.app_id AND m.agent_uid = a.uid)`,
-	InList:   " = ANY(?::text[])",
-	SlugRows: "unnest(?::text[]) WITH ORDINALITY AS s(slug, n)",
-	List:     func(l []string) any { return l },
+	InList:    " = ANY(?::text[])",
+	SlugRows:  "unnest(?::text[]) WITH ORDINALITY AS s(slug, n)",
+	List:      func(l []string) any { return l },
+	ByteOrder: ` COLLATE "C"`,
 }
 
 //go:embed migrations/*.sql

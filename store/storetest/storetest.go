@@ -46,6 +46,8 @@ func Run(t *testing.T, open Opener) {
 		{"IdempotencyRace", testIdempotencyRace},
 		{"Audit", testAudit},
 		{"ClaimProbes", testClaimProbes},
+		{"RegistrySwitch", testRegistrySwitch},
+		{"RegistryList", testRegistryList},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -50,6 +50,9 @@ type Dialect struct {
 	SlugRows string
 	// List turns a list into the parameter that InList and SlugRows take.
 	List func([]string) any
+	// ByteOrder follows a text column to order and compare it by bytes ("" where that is
+	// already the default, as SQLite's BINARY).
+	ByteOrder string
 }
 
 // lock returns clause where the dialect takes row locks.
