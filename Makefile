@@ -68,6 +68,8 @@ check-generated: $(TS)/node_modules/.installed
 bench:
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk; }
 	$(GO) run ./cmd/agentmcp-bench $(BENCH_FLAGS)
+	@echo "gateway-call: tools/call through an agent's gateway and directly against the same upstream"
+	$(GO) test -run '^$$' -bench BenchmarkGatewayCall -benchtime 5s ./server
 
 # Searches for inputs that crash the API or make it answer 5xx (make test runs the seeds).
 fuzz:

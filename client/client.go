@@ -21,6 +21,7 @@ type (
 	MCPServerList   = gen.McpServerList
 	CreateMCPServer = gen.CreateMcpServerDto
 	UpdateMCPServer = gen.UpdateMcpServerDto
+	AuthInput       = gen.McpServerAuthInput
 	ErrorDetail     = gen.ErrorDetail
 )
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -72,7 +73,10 @@ func newUpstream(t *testing.T, prefix string, n int, token string, handle mcp.To
 		}
 		mh.ServeHTTP(w, r)
 	}))
-	t.Cleanup(hs.Close)
+	t.Cleanup(func() { // the gateway may hold streams or a hanging call open: cut them
+		hs.CloseClientConnections()
+		hs.Close()
+	})
 	u.URL = hs.URL + "/mcp"
 	return u
 }
@@ -132,7 +136,7 @@ func text(r *mcp.CallToolResult) string {
 	return b.String()
 }
 
-func gatewayEnv(t *testing.T, st store.Store) (*apitest.Env, *client.Client) {
+func gatewayEnv(t testing.TB, st store.Store) (*apitest.Env, *client.Client) {
 	t.Helper()
 	cfg := server.Config{
 		Credentials: testCredentials(t, st),
@@ -154,10 +158,15 @@ func TestGateway(t *testing.T) {
 	weather := newUpstream(t, "weather", 2, "", nil)
 	secured := newUpstream(t, "secure", 1, "s3cret-upstream-token", nil)
 	big := newUpstream(t, "big", 1200, "", nil)
+	stop := make(chan struct{})
 	hang := newUpstream(t, "hang", 1, "", func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-stop:
+		}
 		return nil, ctx.Err()
 	})
+	t.Cleanup(func() { close(stop) }) // runs before the upstream's own cleanup
 	fail := newUpstream(t, "fail", 1, "", func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return nil, fmt.Errorf("boom")
 	})
@@ -219,10 +228,21 @@ func TestGateway(t *testing.T) {
 
 	// Attach: list_changed, then the new tools (1,200 of them across pages).
 	settle(changed)
-	if _, err := c.AddMCPServers(ctx, "agent-1", "big", "hang", "fail"); err != nil {
+	if _, err := c.AddMCPServers(ctx, "agent-1", "hang", "fail"); err != nil {
 		t.Fatal(err)
 	}
 	waitChanged(t, changed, "attach")
+	// 1,200 more tools: listed and registered with the race detector on a shared machine
+	// can take longer than the 2 s that any attach of ordinary servers gets.
+	settle(changed)
+	if _, err := c.AddMCPServers(ctx, "agent-1", "big"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no notifications/tools/list_changed after attaching 1,200 tools")
+	}
 	if n := len(allTools(t, cs)); n != 4+1200+2 {
 		t.Fatalf("after attach: %d tools", n)
 	}
@@ -258,6 +278,55 @@ func TestGateway(t *testing.T) {
 		if strings.HasPrefix(tool.Name, "odd__") || strings.HasPrefix(tool.Name, "weather__") {
 			t.Fatalf("tool %s still listed", tool.Name)
 		}
+	}
+
+	// A URL change: the server's tools become those at the new URL.
+	settle(changed)
+	if _, err := c.UpdateServer(ctx, "big", client.UpdateMCPServer{Url: &weather.URL}); err != nil {
+		t.Fatal(err)
+	}
+	waitChanged(t, changed, "URL change")
+	if n := len(allTools(t, cs)); n != 2+1+1+1 {
+		t.Fatalf("after the URL change: %d tools", n)
+	}
+	// New credentials: the next call uses them (the old session is dropped).
+	settle(changed)
+	wrong := "wrong-token"
+	if _, err := c.UpdateServer(ctx, "secure", client.UpdateMCPServer{Auth: &gen.McpServerAuthInput{Type: "bearer", Token: &wrong}}); err != nil {
+		t.Fatal(err)
+	}
+	waitChanged(t, changed, "credentials change")
+	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "secure__secure_0"}); err == nil && !res.IsError {
+		t.Fatalf("a call with replaced credentials still used the old ones: %+v", res)
+	}
+	// A probe that finds other tools.
+	settle(changed)
+	fail.srv.AddTool(&mcp.Tool{Name: "fail_new", InputSchema: map[string]any{"type": "object"}}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "new"}}}, nil
+	})
+	if _, err := c.ProbeServer(ctx, "fail"); err != nil {
+		t.Fatal(err)
+	}
+	waitChanged(t, changed, "probe that found another tool")
+	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "fail__fail_new"}); err != nil || text(res) != "new" {
+		t.Fatalf("the tool a probe found: %v %+v", err, res)
+	}
+
+	// Metrics per server and tool, never an argument.
+	resp, err := http.Get(env.Server.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`agentmcp_gateway_calls_total{app_id="app-a",outcome="ok",server="weather",tool="weather_1"} 1`,
+		`outcome="timeout",server="hang"`, `outcome="error",server="fail"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), "Paris") {
+		t.Error("a tool argument reached /metrics")
 	}
 }
 

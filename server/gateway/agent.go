@@ -65,6 +65,7 @@ type agentState struct {
 	routes   map[string]route
 	slugs    map[string]string // attached server → its URL
 	dirty    bool
+	exists   bool // at the last load
 	loadedAt time.Time
 	sessions int
 	idleAt   time.Time
@@ -146,6 +147,7 @@ func (a *agentState) refresh(ctx context.Context) error {
 	a.dirty = false // changes from here on mark it again
 	a.mu.Unlock()
 	servers, err := a.g.st.AgentMCPServers(ctx, a.app, a.uid)
+	exists := err == nil
 	if errors.Is(err, store.ErrNotFound) {
 		servers = nil // deleted: no tools, and calls are refused
 	} else if err != nil {
@@ -229,7 +231,7 @@ func (a *agentState) refresh(ctx context.Context) error {
 		slugs[s.Slug] = s.URL
 	}
 	a.mu.Lock()
-	a.routes, a.slugs, a.loadedAt = routes, slugs, time.Now()
+	a.routes, a.slugs, a.loadedAt, a.exists = routes, slugs, time.Now(), exists
 	a.mu.Unlock()
 	a.toolsMu.Unlock()
 	return nil

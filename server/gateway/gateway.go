@@ -159,10 +159,21 @@ func (g *Gateway) agent(app, uid string) *agentState {
 // authenticated and allowed to use this agent). It returns ErrNotFound for an agent
 // that does not exist in the key's app.
 func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, key store.APIKey, uid string) error {
-	if _, err := g.st.GetAgent(r.Context(), key.AppID, uid); err != nil {
-		return err
+	g.mu.Lock()
+	a := g.agents[[2]string{key.AppID, uid}]
+	g.mu.Unlock()
+	known := false
+	if a != nil { // a live agent not touched since its last load exists: the feed says when it changes
+		a.mu.Lock()
+		known = !a.dirty && !a.loadedAt.IsZero() && a.exists
+		a.mu.Unlock()
 	}
-	a := g.agent(key.AppID, uid)
+	if !known {
+		if _, err := g.st.GetAgent(r.Context(), key.AppID, uid); err != nil {
+			return err
+		}
+		a = g.agent(key.AppID, uid)
+	}
 	rc := http.NewResponseController(w)
 	if r.Method == http.MethodGet {
 		rc.SetWriteDeadline(time.Time{}) // a standing stream for notifications

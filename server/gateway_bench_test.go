@@ -1,0 +1,91 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentmcp/agentmcp/client"
+	"github.com/agentmcp/agentmcp/internal/apitest"
+)
+
+// BenchmarkGatewayCall: tools/call through an agent's gateway and, in the same run,
+// directly against the same upstream, by 8 concurrent sessions (make bench runs it; see
+// docs/performance.md). Reported: calls/s and the p50 latency of each.
+func BenchmarkGatewayCall(b *testing.B) {
+	st := apitest.OpenSQLite(b)
+	env, c := gatewayEnv(b, st)
+	ctx := context.Background()
+	up := newUpstreamB(b)
+	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "Up", Slug: "up", Url: up}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "A", Uid: ptr("bench"), McpServers: &[]string{"up"}}); err != nil {
+		b.Fatal(err)
+	}
+	gw := env.URL + "/ai-agents/agent-builder/agents/bench/mcp"
+	for _, target := range []struct{ name, url, tool, key string }{{"direct", up, "echo", ""}, {"gateway", gw, "up__echo", env.KeyA}} {
+		b.Run(target.name, func(b *testing.B) {
+			const sessions = 8
+			var css []*mcp.ClientSession
+			for range sessions {
+				hc := http.DefaultClient
+				if target.key != "" {
+					hc = &http.Client{Transport: bearerTransport{target.key}}
+				}
+				cs, err := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: target.url, HTTPClient: hc}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer cs.Close()
+				css = append(css, cs)
+			}
+			var left atomic.Int64
+			left.Store(int64(b.N))
+			lat := make([][]time.Duration, sessions)
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for i, cs := range css {
+				wg.Go(func() {
+					for left.Add(-1) >= 0 {
+						t0 := time.Now()
+						res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: target.tool, Arguments: map[string]any{"x": 1}})
+						if err != nil || res.IsError {
+							b.Error(err)
+							return
+						}
+						lat[i] = append(lat[i], time.Since(t0))
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			if len(all) > 0 {
+				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-us")
+				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-us")
+			}
+			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "calls/s")
+		})
+	}
+}
+
+func newUpstreamB(b *testing.B) string {
+	s := mcp.NewServer(&mcp.Implementation{Name: "bench-up", Version: "1"}, nil)
+	s.AddTool(&mcp.Tool{Name: "echo", InputSchema: map[string]any{"type": "object"}}, func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(req.Params.Arguments)}}}, nil
+	})
+	srv := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil))
+	b.Cleanup(srv.Close)
+	return srv.URL + "/mcp"
+}
