@@ -353,7 +353,7 @@ func (p *Prober) control(network, address string, _ syscall.RawConn) error {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || !Public(ip) {
-		return fmt.Errorf("%w: %s", errBlocked, host)
+		return fmt.Errorf("%w: %s (to allow it for local development: agentmcp serve --probe-allow-private)", errBlocked, host)
 	}
 	return nil
 }
