@@ -497,4 +497,3 @@ func deref(s *string) string {
 	}
 	return *s
 }
-

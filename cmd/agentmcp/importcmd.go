@@ -25,11 +25,12 @@ type importLine struct {
 // badImport is an import file with bad lines; nothing of it was written.
 type badImport struct {
 	path     string
+	lines    int
 	problems []string
 }
 
 func (b badImport) Error() string {
-	return fmt.Sprintf("%s: %d bad %s, nothing imported:\n  %s", b.path, len(b.problems), plural(len(b.problems), "line"), strings.Join(b.problems, "\n  "))
+	return fmt.Sprintf("%s: %d bad %s, nothing imported:\n  %s", b.path, b.lines, plural(b.lines, "line"), strings.Join(b.problems, "\n  "))
 }
 func (badImport) ExitCode() int { return exitValidation }
 
@@ -89,13 +90,18 @@ func parseImport(path string, b []byte) ([]importLine, error) {
 	create := spec.Components.Schemas["CreateMcpServerDto"].Value
 	var lines []importLine
 	var problems []string
+	badLines := 0
 	seen := map[string]int{}
 	for i, text := range strings.Split(string(b), "\n") {
 		n := i + 1
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
+		before := len(problems)
 		bad := func(format string, args ...any) {
+			if len(problems) == before {
+				badLines++
+			}
 			problems = append(problems, fmt.Sprintf("line %d: ", n)+fmt.Sprintf(format, args...))
 		}
 		var raw map[string]json.RawMessage
@@ -141,7 +147,7 @@ func parseImport(path string, b []byte) ([]importLine, error) {
 		lines = append(lines, importLine{n, s})
 	}
 	if len(problems) > 0 {
-		return nil, badImport{path, problems}
+		return nil, badImport{path, badLines, problems}
 	}
 	return lines, nil
 }
@@ -160,6 +166,9 @@ func schemaProblems(err error) []string {
 			continue
 		}
 		msg := se.Reason
+		if se.SchemaField == "required" {
+			msg = "is required"
+		}
 		if se.SchemaField == "pattern" {
 			switch {
 			case se.Schema.Pattern == `\S`:
