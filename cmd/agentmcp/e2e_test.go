@@ -464,6 +464,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 		{`agentmcp agents create`, "mcpServers:   weather"},
 		{`agentmcp agents attach`, "mcpServers:   weather, git"},
 		{`agentmcp audit tail`, "agent.create"},
+		{`--agent support`, "amk_"},
+		{`--agent support`, `"name":"runtime"`},
 		{`agentmcp keys revoke`, "revoked key_"},
 		{`agentmcp migrate up`, "database is up to date"},
 	}

@@ -71,7 +71,7 @@ func runEnv(t *testing.T, env []string, args ...string) (string, string, int) {
 func TestHelpShowsNoSecret(t *testing.T) {
 	const key, password = "amk_THE-SECRET-KEY-0123456789", "the-db-password"
 	env := []string{"AGENTMCP_API_KEY=" + key, "AGENTMCP_DB=postgres://agentmcp:" + password + "@db.example.com/agentmcp",
-		"AGENTMCP_URL=https://user:" + password + "@api.example.com/v3"}
+		"AGENTMCP_URL=https://user:" + password + "@api.example.com/v3", "AGENTMCP_SECRETS_KEEPER=base64key://" + password}
 	paths := commandPaths()
 	if len(paths) < 30 {
 		t.Fatalf("only %d commands found", len(paths))
