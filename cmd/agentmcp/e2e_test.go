@@ -467,6 +467,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		{`--agent support`, "amk_"},
 		{`--agent support`, `"name":"runtime"`},
 		{`agentmcp keys revoke`, "revoked key_"},
+		{`apps registry my-app on`, `registry of app "my-app": on`},
 		{`agentmcp migrate up`, "database is up to date"},
 	}
 	for _, w := range wants {
