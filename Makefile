@@ -1,9 +1,13 @@
 # agentmcp — `make run` starts a server on ./data/agentmcp.db; `make test` runs every check and test.
+# `make install` puts the agentmcp command on your PATH ($(go env GOPATH)/bin, or $GOBIN).
 GO       ?= go
 BIN      ?= bin/agentmcp
 GOFILES   = $(shell git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')
 
-.PHONY: all generate build run test unit test-ts lint vet fmt-check tidy-check check-generated bench screenshot fuzz clean
+.PHONY: all generate build install run test unit test-ts lint vet fmt-check tidy-check check-generated bench screenshot fuzz clean
+
+# Extra flags for serve, e.g. make run ARGS="--probe-allow-private --addr :9090"
+ARGS ?=
 
 # Extra flags for the benchmark, e.g. make bench BENCH_FLAGS="--servers 100000 --out bench.json"
 BENCH_FLAGS ?=
@@ -24,8 +28,11 @@ generate: $(TS)/node_modules/.installed
 build:
 	$(GO) build -o $(BIN) ./cmd/agentmcp
 
+install:
+	$(GO) install ./cmd/agentmcp
+
 run: build
-	./$(BIN) serve
+	./$(BIN) serve $(ARGS)
 
 # Every check, then every test with the race detector, against SQLite and a throwaway
 # PostgreSQL cluster that scripts/test-postgres.sh installs (when missing), starts and stops.

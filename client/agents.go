@@ -75,7 +75,7 @@ func (c *Client) ListAgents(ctx context.Context, o ListOptions) (*AgentList, err
 
 // AllAgents walks every agent of the app, newest first.
 func (c *Client) AllAgents(ctx context.Context, pageSize int) iter.Seq2[Agent, error] {
-	return walk(pageSize, func(o ListOptions) ([]Agent, *gen.PageMeta, error) {
+	return walk(ListOptions{Limit: pageSize}, func(o ListOptions) ([]Agent, *gen.PageMeta, error) {
 		page, err := c.ListAgents(ctx, o)
 		if err != nil {
 			return nil, nil, err

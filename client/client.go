@@ -23,6 +23,8 @@ type (
 	UpdateMCPServer = gen.UpdateMcpServerDto
 	AuthInput       = gen.McpServerAuthInput
 	ErrorDetail     = gen.ErrorDetail
+	MCPServerHealth = gen.McpServerHealth
+	PageMeta        = gen.PageMeta
 )
 
 // Sentinels for errors.Is on an *Error.
@@ -174,6 +176,9 @@ type ListOptions struct {
 	// Affix is "append" (older than CreatedAt) or "prepend" (newer than CreatedAt).
 	Affix     string
 	CreatedAt int64
+	// Health keeps only MCP servers whose last probe succeeded ("ok"), failed ("failing"),
+	// or that were never probed ("unknown"); "" keeps all. Ignored for agents.
+	Health string
 }
 
 func (o ListOptions) params() *gen.McpServersControllerGetAllMcpServersParams {
@@ -184,6 +189,10 @@ func (o ListOptions) params() *gen.McpServersControllerGetAllMcpServersParams {
 	if o.Affix != "" {
 		a := gen.McpServersControllerGetAllMcpServersParamsAffix(o.Affix)
 		p.Affix, p.CreatedAt = &a, &o.CreatedAt
+	}
+	if o.Health != "" {
+		h := gen.McpServersControllerGetAllMcpServersParamsHealth(o.Health)
+		p.Health = &h
 	}
 	return &p
 }
@@ -200,7 +209,13 @@ func (c *Client) ListServers(ctx context.Context, o ListOptions) (*MCPServerList
 // All walks every MCP server of the app, newest first, pageSize at a time (0: the server's
 // default). It stops at the first error, which it yields.
 func (c *Client) All(ctx context.Context, pageSize int) iter.Seq2[MCPServer, error] {
-	return walk(pageSize, func(o ListOptions) ([]MCPServer, *gen.PageMeta, error) {
+	return c.AllServers(ctx, ListOptions{Limit: pageSize})
+}
+
+// AllServers walks every MCP server that o selects (its Limit is the page size), newest
+// first from o's cursor. It stops at the first error, which it yields.
+func (c *Client) AllServers(ctx context.Context, o ListOptions) iter.Seq2[MCPServer, error] {
+	return walk(o, func(o ListOptions) ([]MCPServer, *gen.PageMeta, error) {
 		page, err := c.ListServers(ctx, o)
 		if err != nil {
 			return nil, nil, err
@@ -209,10 +224,10 @@ func (c *Client) All(ctx context.Context, pageSize int) iter.Seq2[MCPServer, err
 	})
 }
 
-// walk follows meta.next from the first page until a short or empty page.
-func walk[T any](pageSize int, list func(ListOptions) ([]T, *gen.PageMeta, error)) iter.Seq2[T, error] {
+// walk follows meta.next from the page o selects until a short or empty page; every page
+// keeps o's size and filter.
+func walk[T any](o ListOptions, list func(ListOptions) ([]T, *gen.PageMeta, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		o := ListOptions{Limit: pageSize}
 		for {
 			data, meta, err := list(o)
 			if err != nil {
@@ -228,7 +243,7 @@ func walk[T any](pageSize int, list func(ListOptions) ([]T, *gen.PageMeta, error
 			if len(data) == 0 || meta.Next == nil || len(data) < meta.Current.Limit {
 				return
 			}
-			o = ListOptions{Limit: pageSize, Affix: string(meta.Next.Affix), CreatedAt: meta.Next.CreatedAt}
+			o.Affix, o.CreatedAt = string(meta.Next.Affix), meta.Next.CreatedAt
 		}
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/httpx"
+	"github.com/agentmcp/agentmcp/store"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -116,5 +118,50 @@ func TestAll(t *testing.T) {
 		if !errors.Is(err, client.ErrUnauthorized) {
 			t.Fatalf("All without a key: %v", err)
 		}
+	}
+}
+
+// TestAllServersKeepsTheFilter: every page of AllServers has the health filter of the
+// first, and starts from its cursor.
+func TestAllServersKeepsTheFilter(t *testing.T) {
+	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	c := env.Client(t, env.KeyA)
+	ctx := context.Background()
+	var ok []string
+	for i := range 12 {
+		slug := fmt.Sprintf("s-%02d", i)
+		if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: slug, Slug: slug, Url: "https://s.example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 { // every third is healthy, the others never probed
+			if err := env.Store.SaveProbe(ctx, env.AppA, slug, store.ProbeRecord{Status: "ok", CheckedAt: 1}); err != nil {
+				t.Fatal(err)
+			}
+			ok = append([]string{slug}, ok...)
+		}
+	}
+	walk := func(o client.ListOptions) []string {
+		var got []string
+		for s, err := range c.AllServers(ctx, o) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, s.Slug)
+		}
+		return got
+	}
+	if got := walk(client.ListOptions{Limit: 2, Health: "ok"}); !slices.Equal(got, ok) {
+		t.Fatalf("health ok, 2 a page: %v, want %v", got, ok)
+	}
+	if got := walk(client.ListOptions{Limit: 3, Health: "unknown"}); len(got) != 8 || slices.Contains(got, "s-00") {
+		t.Fatalf("health unknown, 3 a page: %v", got)
+	}
+	page, err := c.ListServers(ctx, client.ListOptions{Limit: 1, Health: "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := client.ListOptions{Limit: 2, Health: "ok", Affix: string(page.Meta.Next.Affix), CreatedAt: page.Meta.Next.CreatedAt}
+	if got := walk(from); !slices.Equal(got, ok[1:]) {
+		t.Fatalf("from the cursor: %v, want %v", got, ok[1:])
 	}
 }

@@ -97,6 +97,9 @@ var (
 	errTooLarge      = errors.New("response larger than the probe's limit")
 )
 
+// allowPrivateHint ends every refusal of a non-public address.
+const allowPrivateHint = "start agentmcp with --probe-allow-private to allow private addresses for local development"
+
 // Outcomes counts probes by status, for whichever registries want it.
 var Outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentmcp_probes_total", Help: "MCP server probes by outcome."}, []string{"status"})
 
@@ -349,11 +352,11 @@ func (p *Prober) control(network, address string, _ syscall.RawConn) error {
 	}
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
-		return errBlocked
+		return fmt.Errorf("%w (%s)", errBlocked, allowPrivateHint)
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || !Public(ip) {
-		return fmt.Errorf("%w: %s", errBlocked, host)
+		return fmt.Errorf("%w: %s (%s)", errBlocked, host, allowPrivateHint)
 	}
 	return nil
 }
@@ -446,7 +449,7 @@ func (p *Prober) Connect(ctx context.Context, rawURL string, header http.Header,
 func classify(err error, rec *recorder) error {
 	switch {
 	case errors.Is(err, errBlocked):
-		return fmt.Errorf("blocked: %w (start agentmcp with --probe-allow-private to allow private addresses for local development)", err)
+		return fmt.Errorf("blocked: %w", err) // err says how to allow private addresses
 	case rec.auth() != nil:
 		return fmt.Errorf("auth_required: HTTP %d (store the server's credentials with its auth field)", rec.auth().StatusCode)
 	}

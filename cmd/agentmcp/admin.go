@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"text/tabwriter"
@@ -172,12 +173,19 @@ func migrateCmd() *cobra.Command {
 		Short: "Apply every pending migration",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd.Context(), db, false)
+			applied, err := migrateUp(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			fmt.Fprintln(cmd.OutOrStdout(), "database is up to date")
+			out := cmd.OutOrStdout()
+			for _, m := range applied {
+				fmt.Fprintf(out, "applied %04d_%s\n", m.Version, m.Name)
+			}
+			if len(applied) == 0 {
+				fmt.Fprintln(out, "database is up to date: no migration to apply")
+			} else {
+				fmt.Fprintf(out, "applied %d %s; the database is up to date\n", len(applied), plural(len(applied), "migration"))
+			}
 			return nil
 		},
 	}
@@ -205,4 +213,33 @@ func migrateCmd() *cobra.Command {
 	}
 	cmd.AddCommand(up, status)
 	return cmd
+}
+
+// migrateUp applies the pending migrations and returns those it applied: the difference of
+// the status before and after (the store's Open migrates and does not say what it did).
+func migrateUp(ctx context.Context, db dbOptions) ([]store.MigrationStatus, error) {
+	before, err := migrationStatus(ctx, db, true)
+	if err != nil {
+		return nil, err
+	}
+	after, err := migrationStatus(ctx, db, false)
+	if err != nil {
+		return nil, err
+	}
+	var applied []store.MigrationStatus
+	for i, m := range after {
+		if m.Applied && (i >= len(before) || !before[i].Applied) {
+			applied = append(applied, m)
+		}
+	}
+	return applied, nil
+}
+
+func migrationStatus(ctx context.Context, db dbOptions, noMigrate bool) ([]store.MigrationStatus, error) {
+	st, err := db.open(ctx, noMigrate)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.MigrationStatus(ctx)
 }

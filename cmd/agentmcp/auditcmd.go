@@ -24,7 +24,7 @@ func auditCmd() *cobra.Command {
 		Short: "Print the latest audit events, oldest first; with --follow, keep printing new ones",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}

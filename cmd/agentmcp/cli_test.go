@@ -107,10 +107,12 @@ func TestCLI(t *testing.T) {
 		{"amk_wrong", []string{"servers", "list"}, exitAuth, "AUTH_ERR_APIKEY_NOT_FOUND"},
 		{key, []string{"servers", "create", "--name", "W", "--slug", "Bad Slug", "--url", "ftp://x"}, exitValidation, "slug:"},
 		{key, []string{"servers", "list", "--url", "http://127.0.0.1:1/v3"}, exitOther, "connect"},
-		{key, []string{"servers", "get"}, exitOther, "accepts 1 arg"},
+		{key, []string{"servers", "get"}, exitUsage, "accepts 1 arg"},
+		{key, []string{"servers", "update", "weather"}, exitUsage, "nothing to change"},
+		{key, []string{"servers", "list", "--url", "ftp://x"}, exitOther, `agentmcp: base URL "ftp://x"`},
 	} {
 		_, errOut, code := cli(t, p, c.key, c.args...)
-		if code != c.code || !strings.Contains(errOut, c.msg) {
+		if code != c.code || !strings.Contains(errOut, c.msg) || strings.Contains(errOut, "agentmcp: agentmcp:") {
 			t.Errorf("%v: exit %d, want %d; stderr %q", c.args, code, c.code, errOut)
 		}
 	}
@@ -121,7 +123,7 @@ func TestCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, code = cli(t, p, key, "agents", "attach", "bot", "weather", "git")
-	if code != 0 || !strings.Contains(out, "mcpServers:  weather, git") {
+	if code != 0 || !strings.Contains(out, "mcpServers:   weather, git") {
 		t.Fatalf("attach: %d %s", code, out)
 	}
 	out, _, code = cli(t, p, key, "agents", "detach", "bot", "weather", "-o", "json")
@@ -137,9 +139,13 @@ func TestCLI(t *testing.T) {
 	if _, _, code := cli(t, p, key, "servers", "create", "--name", "Local", "--slug", "local", "--url", "http://127.0.0.1:9/mcp"); code != 0 {
 		t.Fatal("create local")
 	}
-	out, _, code = cli(t, p, key, "servers", "probe", "local")
-	if code != 0 || !strings.Contains(out, "status:    blocked") {
-		t.Fatalf("probe: %d %s", code, out)
+	out, errOut, code = cli(t, p, key, "servers", "probe", "local")
+	if code != 14 || !strings.Contains(out, "status:    blocked") || !strings.Contains(out, "(start agentmcp with --probe-allow-private to allow private addresses for local development)") ||
+		errOut != "agentmcp: probe of local: blocked\n" {
+		t.Fatalf("probe: %d %s %s", code, out, errOut)
+	}
+	if out, _, _ := cli(t, p, key, "servers", "get", "local"); !strings.Contains(out, "health:       blocked, checked 20") {
+		t.Fatalf("get after a probe:\n%s", out)
 	}
 	if _, errOut, code := cli(t, p, key, "servers", "tools", "git"); code != exitNotFound || !strings.Contains(errOut, "ERR_NOT_PROBED") {
 		t.Fatalf("tools before a probe: %d %s", code, errOut)

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,6 +26,26 @@ const (
 	exitAuth       = 5
 	exitValidation = 6
 )
+
+// Exit codes of `servers probe`, one per outcome that is not ok.
+var probeExitCodes = map[string]int{
+	"auth_required": 10,
+	"not_mcp":       11,
+	"unreachable":   12,
+	"timeout":       13,
+	"blocked":       14,
+}
+
+// probeOutcome is a probe that ran and found the server not ok.
+type probeOutcome struct{ slug, status string }
+
+func (p probeOutcome) Error() string { return fmt.Sprintf("probe of %s: %s", p.slug, p.status) }
+func (p probeOutcome) ExitCode() int {
+	if c, ok := probeExitCodes[p.status]; ok {
+		return c
+	}
+	return exitOther
+}
 
 // apiFailure is a failed API call as the CLI reports it: the API's message and code, and
 // an exit code for its kind.
@@ -73,14 +93,16 @@ type clientOptions struct {
 
 func (o *clientOptions) flags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.url, "url", envOr("AGENTMCP_URL", "http://localhost:8080/v3"), "API base URL (env AGENTMCP_URL)")
-	f.StringVar(&o.apiKey, "api-key", os.Getenv("AGENTMCP_API_KEY"), "API key (env AGENTMCP_API_KEY)")
+	f.StringVar(&o.url, "url", "http://localhost:8080/v3", "API base URL (env AGENTMCP_URL)")
+	fromEnv(f, "url", "AGENTMCP_URL")
+	f.StringVar(&o.apiKey, "api-key", "", "API key (env AGENTMCP_API_KEY)")
+	fromEnv(f, "api-key", "AGENTMCP_API_KEY")
 	f.StringVarP(&o.output, "output", "o", "table", "output: table, or json (exactly the API's JSON)")
 }
 
-func (o *clientOptions) client() (*client.Client, error) {
+func (o *clientOptions) client(cmd *cobra.Command) (*client.Client, error) {
 	if o.output != "table" && o.output != "json" {
-		return nil, fmt.Errorf("--output %q: want table or json", o.output)
+		return nil, usage(cmd, "--output %q: want table or json", o.output)
 	}
 	if o.apiKey == "" {
 		return nil, errors.New("no API key: pass --api-key or set AGENTMCP_API_KEY")
@@ -101,6 +123,7 @@ func printServer(w io.Writer, s *client.MCPServer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
 		{"slug", s.Slug}, {"name", s.Name}, {"url", s.Url}, {"description", s.Description}, {"icon", s.Icon},
+		{"health", healthLine(s.Health)},
 		{"id", s.UnderscoreId}, {"app", s.AppId}, {"created", millis(s.CreatedAt)}, {"updated", millis(s.UpdatedAt)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
@@ -108,67 +131,139 @@ func printServer(w io.Writer, s *client.MCPServer) error {
 	return tw.Flush()
 }
 
+// healthLine is the outcome of the last probe in words.
+func healthLine(h *client.MCPServerHealth) string {
+	if h == nil {
+		return "unknown (never probed)"
+	}
+	s := fmt.Sprintf("%s, checked %s", h.Status, millis(h.CheckedAt))
+	if h.Status == "ok" {
+		s += fmt.Sprintf(", %d %s", h.ToolCount, plural(h.ToolCount, "tool"))
+	}
+	return s
+}
+
+// healthCells are the HEALTH and TOOLS cells of a server's row.
+func healthCells(h *client.MCPServerHealth) (string, string) {
+	if h == nil {
+		return "unknown", "-"
+	}
+	if h.Status != "ok" {
+		return string(h.Status), "-"
+	}
+	return string(h.Status), fmt.Sprint(h.ToolCount)
+}
+
 func serverTable(w io.Writer, servers []client.MCPServer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tURL\tCREATED")
+	fmt.Fprintln(tw, "SLUG\tNAME\tURL\tHEALTH\tTOOLS\tCREATED")
 	for _, s := range servers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Slug, s.Name, s.Url, millis(s.CreatedAt))
+		health, tools := healthCells(s.Health)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Slug, s.Name, s.Url, health, tools, millis(s.CreatedAt))
 	}
 	return tw.Flush()
 }
+
+// plural is noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}
+
+// listFlags are the flags of the list commands.
+type listFlags struct {
+	all   bool
+	limit int
+}
+
+func (l *listFlags) add(cmd *cobra.Command, what string) {
+	cmd.Flags().BoolVar(&l.all, "all", false, "every "+what+", following the pages")
+	cmd.Flags().IntVar(&l.limit, "limit", 0, "page size, 1-100 (default: the server's, 10)")
+}
+
+// moreHint tells, on stderr, that a full first page is not all there is: it looks one row
+// past the page, since the API does not count.
+func moreHint[T any](cmd *cobra.Command, data []T, meta client.PageMeta, next func(client.ListOptions) (int, error), what string) error {
+	if meta.Next == nil || len(data) < meta.Current.Limit {
+		return nil
+	}
+	n, err := next(client.ListOptions{Limit: 1, Affix: string(meta.Next.Affix), CreatedAt: meta.Next.CreatedAt})
+	if err != nil {
+		return cliErr(err)
+	}
+	if n > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "more %s than these %d: --all lists every one (or --limit up to 100 per page)\n", what, len(data))
+	}
+	return nil
+}
+
+var healthFilters = []string{"ok", "failing", "unknown"}
 
 func serversCmd() *cobra.Command {
 	var o clientOptions
 	cmd := &cobra.Command{Use: "servers", Short: "Manage MCP servers through the API"}
 	o.flags(cmd)
 
-	var all bool
-	var limit int
+	var lf listFlags
+	var health string
 	list := &cobra.Command{
-		Use:   "list [--all] [--limit N]",
-		Short: "List MCP servers, newest first (one page, or --all of them)",
+		Use:   "list [--all] [--limit N] [--health ok|failing|unknown]",
+		Short: "List MCP servers, newest first, with the health of their last probe (one page, or --all of them)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
+			if health != "" && !slices.Contains(healthFilters, health) {
+				return usage(cmd, "--health %q: want ok, failing or unknown", health)
+			}
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if !all {
-				page, err := c.ListServers(cmd.Context(), client.ListOptions{Limit: limit})
+			lo := client.ListOptions{Limit: lf.limit, Health: health}
+			if !lf.all {
+				page, err := c.ListServers(cmd.Context(), lo)
 				if err != nil {
 					return cliErr(err)
 				}
 				if o.output == "json" {
 					return printJSON(out, page)
 				}
-				return serverTable(out, page.Data)
+				if err := serverTable(out, page.Data); err != nil {
+					return err
+				}
+				return moreHint(cmd, page.Data, page.Meta, func(n client.ListOptions) (int, error) {
+					n.Health = health
+					p, err := c.ListServers(cmd.Context(), n)
+					if err != nil {
+						return 0, err
+					}
+					return len(p.Data), nil
+				}, "servers")
 			}
-			var servers []client.MCPServer
-			for s, err := range c.All(cmd.Context(), limit) {
+			servers := []client.MCPServer{}
+			for s, err := range c.AllServers(cmd.Context(), lo) {
 				if err != nil {
 					return cliErr(err)
 				}
 				servers = append(servers, s)
 			}
 			if o.output == "json" {
-				if servers == nil {
-					servers = []client.MCPServer{}
-				}
 				return printJSON(out, servers)
 			}
 			return serverTable(out, servers)
 		},
 	}
-	list.Flags().BoolVar(&all, "all", false, "every server, following the pages")
-	list.Flags().IntVar(&limit, "limit", 0, "page size, 1-100 (default: the server's, 10)")
+	lf.add(list, "server")
+	list.Flags().StringVar(&health, "health", "", "only servers whose last probe succeeded (ok), failed (failing), or that were never probed (unknown)")
 
 	get := &cobra.Command{
 		Use:   "get SLUG",
-		Short: "Show one MCP server",
+		Short: "Show one MCP server, with the health of its last probe",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -189,7 +284,7 @@ func serversCmd() *cobra.Command {
 		Short: "Register an MCP server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -226,22 +321,19 @@ func serversCmd() *cobra.Command {
 		Short: "Change an MCP server; only the flags given change (\"\" clears description or icon)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			var p client.UpdateMCPServer
+			for name, dst := range map[string]**string{"name": &p.Name, "url": &p.Url, "description": &p.Description, "icon": &p.Icon} {
+				if f := cmd.Flags().Lookup(name); f.Changed {
+					v := f.Value.String()
+					*dst = &v
+				}
+			}
+			if p == (client.UpdateMCPServer{}) {
+				return usage(cmd, "nothing to change: give at least one of --name, --url, --description, --icon")
+			}
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
-			}
-			var p client.UpdateMCPServer
-			if cmd.Flags().Changed("name") {
-				p.Name = &up.name
-			}
-			if cmd.Flags().Changed("url") {
-				p.Url = &up.url
-			}
-			if cmd.Flags().Changed("description") {
-				p.Description = &up.description
-			}
-			if cmd.Flags().Changed("icon") {
-				p.Icon = &up.icon
 			}
 			s, err := c.UpdateServer(cmd.Context(), args[0], p)
 			if err != nil {
@@ -263,7 +355,7 @@ func serversCmd() *cobra.Command {
 		Short: "Delete an MCP server (and detach it from every agent)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -282,9 +374,13 @@ func serversCmd() *cobra.Command {
 	imp := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Create the MCP servers of a JSON-lines file (as export writes); existing slugs are skipped, or updated with --update",
-		Args:  cobra.ExactArgs(1),
+		Long: "Create the MCP servers of a JSON-lines file, as export writes it. Every line is checked\n" +
+			"first (every bad line is reported, with its number) and nothing is written unless all\n" +
+			"are good. Existing slugs are skipped, or updated with --update, so a re-run changes\n" +
+			"nothing. Prints how many servers were created, updated and skipped.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -298,7 +394,7 @@ func serversCmd() *cobra.Command {
 		Short: "Write every MCP server as JSON lines, to FILE or standard output",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -326,7 +422,7 @@ func serversCmd() *cobra.Command {
 				return err
 			}
 			if len(args) == 1 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d MCP servers to %s\n", n, args[0])
+				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d MCP %s to %s\n", n, plural(n, "server"), args[0])
 			}
 			return nil
 		},
@@ -334,9 +430,13 @@ func serversCmd() *cobra.Command {
 	probeCmd := &cobra.Command{
 		Use:   "probe SLUG",
 		Short: "Connect to the server's URL now as an MCP client and show what answered",
-		Args:  cobra.ExactArgs(1),
+		Long: "Connect to the server's URL now as an MCP client (through the API, so from the agentmcp\n" +
+			"server), show what answered, and record it as the server's health.\n\n" +
+			"Exit code by outcome: 0 ok, 10 auth_required, 11 not_mcp, 12 unreachable, 13 timeout,\n" +
+			"14 blocked (a non-public address: serve with --probe-allow-private for local development).",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -345,17 +445,22 @@ func serversCmd() *cobra.Command {
 				return cliErr(err)
 			}
 			if o.output == "json" {
-				return printJSON(cmd.OutOrStdout(), r)
+				err = printJSON(cmd.OutOrStdout(), r)
+			} else {
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintf(tw, "status:\t%s\nserver:\t%s %s\nprotocol:\t%s\ntools:\t%d\nlatency:\t%d ms\n", r.Status, r.ServerInfo.Name, r.ServerInfo.Version, r.ProtocolVersion, r.ToolCount, r.LatencyMs)
+				if r.Error != "" {
+					fmt.Fprintf(tw, "error:\t%s\n", r.Error)
+				}
+				if r.ResourceMetadata != nil && *r.ResourceMetadata != "" {
+					fmt.Fprintf(tw, "auth:\t%s, metadata at %s\n", deref(r.AuthScheme), *r.ResourceMetadata)
+				}
+				err = tw.Flush()
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "status:\t%s\nserver:\t%s %s\nprotocol:\t%s\ntools:\t%d\nlatency:\t%d ms\n", r.Status, r.ServerInfo.Name, r.ServerInfo.Version, r.ProtocolVersion, r.ToolCount, r.LatencyMs)
-			if r.Error != "" {
-				fmt.Fprintf(tw, "error:\t%s\n", r.Error)
+			if err == nil && r.Status != "ok" {
+				err = probeOutcome{args[0], string(r.Status)}
 			}
-			if r.ResourceMetadata != nil && *r.ResourceMetadata != "" {
-				fmt.Fprintf(tw, "auth:\t%s, metadata at %s\n", deref(r.AuthScheme), *r.ResourceMetadata)
-			}
-			return tw.Flush()
+			return err
 		},
 	}
 	tools := &cobra.Command{
@@ -363,7 +468,7 @@ func serversCmd() *cobra.Command {
 		Short: "List the tools the server offered at its last successful probe",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -391,123 +496,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// isTerminal reports whether w is a character device (a person is watching).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// importServers creates each server of a JSON-lines file; a re-run changes nothing.
-func importServers(ctx context.Context, c *client.Client, path string, update bool, out, errOut io.Writer) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
-		}
-	}
-	progress := isTerminal(errOut)
-	var created, updated, skipped int
-	for i, l := range lines {
-		var s client.MCPServer
-		if err := json.Unmarshal([]byte(l), &s); err != nil {
-			return fmt.Errorf("%s line %d: %w", path, i+1, err)
-		}
-		desc, icon := s.Description, s.Icon
-		_, err := c.CreateServer(ctx, client.CreateMCPServer{Name: s.Name, Slug: s.Slug, Url: s.Url, Description: &desc, Icon: &icon})
-		switch {
-		case err == nil:
-			created++
-		case errors.Is(err, client.ErrConflict) && update:
-			name, url := s.Name, s.Url
-			if _, err := c.UpdateServer(ctx, s.Slug, client.UpdateMCPServer{Name: &name, Url: &url, Description: &desc, Icon: &icon}); err != nil {
-				return fmt.Errorf("%s line %d (%s): %w", path, i+1, s.Slug, cliErr(err))
-			}
-			updated++
-		case errors.Is(err, client.ErrConflict):
-			skipped++
-		default:
-			return fmt.Errorf("%s line %d (%s): %w", path, i+1, s.Slug, cliErr(err))
-		}
-		if progress {
-			fmt.Fprintf(errOut, "\r\033[Kimporting %d/%d %s", i+1, len(lines), bar(i+1, len(lines)))
-		}
-	}
-	if progress {
-		fmt.Fprint(errOut, "\r\033[K")
-	}
-	fmt.Fprintf(out, "created %d, updated %d, skipped %d (already there)\n", created, updated, skipped)
-	return nil
-}
-
-func bar(done, total int) string {
-	const width = 30
-	n := width * done / max(1, total)
-	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
-}
-
-func agentsCmd() *cobra.Command {
-	var o clientOptions
-	cmd := &cobra.Command{Use: "agents", Short: "Attach MCP servers to agents through the API"}
-	o.flags(cmd)
-	printAgent := func(cmd *cobra.Command, a *client.Agent) error {
-		if o.output == "json" {
-			return printJSON(cmd.OutOrStdout(), a)
-		}
-		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "uid:\t%s\nname:\t%s\nmcpServers:\t%s\nupdated:\t%s\n", a.Uid, a.Name, strings.Join(a.McpServers, ", "), millis(a.UpdatedAt))
-		return tw.Flush()
-	}
-	manage := func(use, short string, add bool) *cobra.Command {
-		return &cobra.Command{
-			Use:   use + " UID SLUG...",
-			Short: short,
-			Args:  cobra.MinimumNArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := o.client()
-				if err != nil {
-					return err
-				}
-				var a *client.Agent
-				if add {
-					a, err = c.AddMCPServers(cmd.Context(), args[0], args[1:]...)
-				} else {
-					a, err = c.RemoveMCPServers(cmd.Context(), args[0], args[1:]...)
-				}
-				if err != nil {
-					return cliErr(err)
-				}
-				return printAgent(cmd, a)
-			},
-		}
-	}
-	get := &cobra.Command{
-		Use:   "get UID",
-		Short: "Show an agent",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			a, err := c.GetAgent(cmd.Context(), args[0])
-			if err != nil {
-				return cliErr(err)
-			}
-			return printAgent(cmd, a)
-		},
-	}
-	cmd.AddCommand(get,
-		manage("attach", "Attach MCP servers (by slug) to an agent", true),
-		manage("detach", "Detach MCP servers from an agent", false))
-	return cmd
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -166,7 +165,10 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	p := startServe(t, db)
 	key := p.printedKey(t)
 	out := p.stdout.String()
-	for _, want := range []string{`created app "default"`, "curl -s -X POST http://localhost:", "apikey: " + key} {
+	port := p.base[strings.LastIndex(p.base, ":")+1:]
+	for _, want := range []string{`created app "default"`, "curl -s -X POST http://localhost:", "apikey: " + key,
+		"export AGENTMCP_URL=http://localhost:" + port + "/v3 AGENTMCP_API_KEY=" + key + "\n",
+		"API reference: http://localhost:" + port + "/docs", "--probe-allow-private"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("first-start banner lacks %q:\n%s", want, out)
 		}
@@ -216,6 +218,9 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	p2 := startServe(t, db)
 	if strings.Contains(p2.stdout.String(), "amk_") {
 		t.Fatal("a second start printed a new key")
+	}
+	if port := p2.base[strings.LastIndex(p2.base, ":")+1:]; !strings.Contains(p2.stdout.String(), "API reference at http://localhost:"+port+"/docs") {
+		t.Fatalf("a second start does not say where the docs are:\n%s", p2.stdout)
 	}
 	c2, _ := client.New(p2.base+"/v3", key)
 	got := map[string]client.MCPServer{}
@@ -294,70 +299,190 @@ func TestAdminCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "0001") || strings.Contains(out, "  -\n") {
 		t.Fatalf("migrate status:\n%s", out)
 	}
-	if out, _, code := runCmd(t, "migrate", "up", "--db", db); code != 0 || !strings.Contains(out, "up to date") {
+	if out, _, code := runCmd(t, "migrate", "up", "--db", db); code != 0 || out != "database is up to date: no migration to apply\n" {
 		t.Fatalf("migrate up: %d %s", code, out)
 	}
 	p.stop(t, syscall.SIGTERM)
 }
 
-// TestREADMEWalkthrough runs the README's curl walkthrough against a real server, so the
-// README cannot drift from what agentmcp does.
-func TestREADMEWalkthrough(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("curl is missing in CI")
-		}
-		t.Skip("SKIPPED: curl is not installed")
-	}
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "<!-- walkthrough:start")
-	section, _, ok2 := strings.Cut(section, "<!-- walkthrough:end -->")
-	if !ok || !ok2 {
-		t.Fatal("README has no walkthrough section")
-	}
-	var blocks []string
-	sc := bufio.NewScanner(strings.NewReader(section))
+// readmeBlock is one ```sh block of the README: its text, and why it does not run ("" when
+// it does).
+type readmeBlock struct {
+	line       int
+	text, skip string
+}
+
+// readmeBlocks are the README's shell blocks, in order. A block is skipped only when the
+// line before its fence is `<!-- skip: REASON -->`.
+func readmeBlocks(t *testing.T, readme string) []readmeBlock {
+	t.Helper()
+	var blocks []readmeBlock
 	var cur *strings.Builder
-	for sc.Scan() {
-		line := sc.Text()
+	prev, skip := "", ""
+	for i, line := range strings.Split(readme, "\n") {
 		switch {
-		case line == "```sh":
+		case cur == nil && strings.HasPrefix(line, "```") && line != "```":
+			lang := strings.TrimPrefix(line, "```")
+			if lang == "bash" || lang == "shell" || lang == "console" {
+				t.Fatalf("README.md:%d: shell blocks are ```sh, so that this test finds them", i+1)
+			}
+			if lang != "sh" {
+				cur = &strings.Builder{} // another language: read past it
+				skip = "-"
+				break
+			}
+			skip = ""
+			if r, ok := strings.CutPrefix(prev, "<!-- skip:"); ok {
+				if skip = strings.TrimSpace(strings.TrimSuffix(r, "-->")); skip == "" {
+					t.Fatalf("README.md:%d: a skipped block needs a reason", i+1)
+				}
+			}
 			cur = &strings.Builder{}
-		case line == "```" && cur != nil:
-			blocks = append(blocks, cur.String())
+			blocks = append(blocks, readmeBlock{line: i + 1, skip: skip})
+		case cur == nil && line == "```":
+			cur, skip = &strings.Builder{}, "-" // a plain block (a diagram)
+		case cur != nil && line == "```":
+			if skip != "-" {
+				blocks[len(blocks)-1].text = cur.String()
+			}
 			cur = nil
 		case cur != nil:
 			cur.WriteString(line + "\n")
 		}
+		if strings.TrimSpace(line) != "" {
+			prev = line
+		}
 	}
-	if len(blocks) < 8 {
-		t.Fatalf("found %d shell blocks in the walkthrough", len(blocks))
+	return blocks
+}
+
+// TestREADMEWalkthrough runs every shell block of the README that is not marked skip, top
+// to bottom, in one bash session (so exports carry on, as in a terminal) against a real
+// server, so the README cannot drift from what agentmcp does. The test changes only what
+// a reader fills in: the address and key `make run` printed. Blocks run in a scratch
+// directory; `make` runs in the checkout, and `make install` installs into a scratch GOBIN
+// that is first on the PATH, so every `agentmcp` is the one the README installed.
+func TestREADMEWalkthrough(t *testing.T) {
+	for _, tool := range []string{"curl", "make"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is missing in CI", tool)
+			}
+			t.Skipf("SKIPPED: %s is not installed", tool)
+		}
+	}
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	if strings.Contains(readme, "bin/agentmcp") {
+		t.Fatal("README.md spells the command bin/agentmcp somewhere; it is agentmcp throughout")
+	}
+	blocks := readmeBlocks(t, readme)
+	var run []readmeBlock
+	skipped := 0
+	for _, b := range blocks {
+		if b.skip != "" {
+			skipped++
+			continue
+		}
+		run = append(run, b)
+	}
+	// Skipping is for what cannot run here (a server until Ctrl-C, the network, PostgreSQL).
+	if skipped > 4 || len(run) < 12 {
+		t.Fatalf("README.md: %d shell blocks run, %d are skipped", len(run), skipped)
 	}
 
-	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
-	env := append(os.Environ(), "AGENTMCP_URL="+p.base+"/v3", "KEY="+p.printedKey(t))
-	wants := []string{
-		`"slug":"weather-server"`,
-		`"data":[{`,
-		`"description":"Provides weather data for cities"`,
-		`"url":"http://localhost:3002"`,
-		`"mcpServers":["weather-server"]`,
-		`"mcpServers":[{"description":"Provides weather data for cities","icon":"http://localhost:3002/icon.png","name":"Weather Server","slug":"weather-server","url":"http://localhost:3002"}]`,
-		`"success":true`,
-		`"code":"ERR_VALIDATION"`,
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, b := range blocks {
-		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("walkthrough step %d failed: %v\n%s\n%s", i+1, err, b, out)
+	db := filepath.Join(t.TempDir(), "a.db")
+	p := startServe(t, db, "--probe-on-write=true") // as make run: probes after a create
+	key := p.printedKey(t)
+	gobin := t.TempDir()
+
+	var script strings.Builder
+	script.WriteString("set -euo pipefail\nmake() { command make -C \"$AGENTMCP_REPO\" \"$@\"; }\n")
+	for i, b := range run {
+		text := strings.ReplaceAll(b.text, "http://localhost:8080", p.base)
+		text = strings.ReplaceAll(text, "amk_...", key)
+		fmt.Fprintf(&script, "printf '\\n@@block %d\\n'\n%s", i, text)
+	}
+	script.WriteString("printf '\\n@@end\\n'\n")
+
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AGENTMCP_") && !strings.HasPrefix(kv, "GOBIN=") && !strings.HasPrefix(kv, "PATH=") {
+			env = append(env, kv)
 		}
-		if i < len(wants) && !strings.Contains(string(out), wants[i]) {
-			t.Fatalf("walkthrough step %d printed %s; want it to contain %s", i+1, out, wants[i])
+	}
+	env = append(env, "AGENTMCP_REPO="+repo, "AGENTMCP_DB="+db, "GOBIN="+gobin, "PATH="+gobin+":"+os.Getenv("PATH"),
+		"GOFLAGS=-race") // the same build as TestMain's, so mostly from the build cache
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
+	cmd.Env, cmd.Dir = env, t.TempDir()
+	out, err := cmd.CombinedOutput()
+
+	// The output of each block, by the markers the script printed.
+	outputs := map[int]string{}
+	last := -1
+	for _, part := range strings.Split(string(out), "\n@@")[1:] {
+		head, body, _ := strings.Cut(part, "\n")
+		if n, ok := strings.CutPrefix(head, "block "); ok {
+			fmt.Sscan(n, &last)
+			outputs[last] = body
+		}
+	}
+	if err != nil || !strings.Contains(string(out), "\n@@end\n") {
+		b := run[max(last, 0)]
+		t.Fatalf("README.md:%d: the block failed: %v\n%s\noutput:\n%s", b.line, err, b.text, outputs[last])
+	}
+	if _, err := os.Stat(filepath.Join(gobin, "agentmcp")); err != nil {
+		t.Fatalf("make install did not install agentmcp into GOBIN: %v", err)
+	}
+
+	// What each block must print, found by a piece of the block.
+	wants := []struct{ block, want string }{
+		{`"slug":"weather-server","url":"http://localhost:3001"`, `"slug":"weather-server"`},
+		{`mcp-servers?limit=10`, `"data":[{`},
+		{`mcp-servers/weather-server" -H`, `"description":"Provides weather data for cities"`},
+		{`-X PATCH "$AGENTMCP_URL/ai-agents/agent-builder/mcp-servers/weather-server"`, `"url":"http://localhost:3002"`},
+		{`mcp/add`, `"mcpServers":["weather-server"]`},
+		{`enabled-items`, `"icon":"http://localhost:3002/icon.png","name":"Weather Server","slug":"weather-server","url":"http://localhost:3002"}]`},
+		{`Bad Slug`, `"code":"ERR_VALIDATION"`},
+		{`/probe"`, `"status":"blocked"`},
+		{`/probe"`, `--probe-allow-private`},
+		{`/probe"`, `"code":"ERR_NOT_PROBED"`},
+		{`-X DELETE`, `"success":true`},
+		{`agentmcp servers list`, "HEALTH"},
+		{`agentmcp servers probe weather`, "exit 14"},
+		{`agentmcp servers export`, "exported 2 MCP servers to servers.jsonl"},
+		{`agentmcp servers import`, "created 0, updated 0, skipped 2 (already there)"},
+		{`agentmcp agents create`, "mcpServers:   weather"},
+		{`agentmcp agents attach`, "mcpServers:   weather, git"},
+		{`agentmcp audit tail`, "agent.create"},
+		{`--agent support`, "amk_"},
+		{`--agent support`, `"name":"runtime"`},
+		{`agentmcp keys revoke`, "revoked key_"},
+		{`apps registry my-app on`, `registry of app "my-app": on`},
+		{`agentmcp migrate up`, "database is up to date"},
+	}
+	for _, w := range wants {
+		found := false
+		for i, b := range run {
+			if strings.Contains(b.text, w.block) {
+				found = true
+				if !strings.Contains(outputs[i], w.want) {
+					t.Errorf("README.md:%d printed\n%s\nwant it to contain %s", b.line, outputs[i], w.want)
+				}
+				break
+			}
+		}
+		if !found {
+			t.Errorf("README.md has no block with %s", w.block)
 		}
 	}
 	p.stop(t, syscall.SIGTERM)

@@ -5,31 +5,62 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	root := rootCmd()
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "agentmcp:", err)
-		var ec exitCoder
-		if errors.As(err, &ec) {
-			os.Exit(ec.ExitCode())
-		}
-		os.Exit(1)
+	code := run(ctx, rootCmd(), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes root and prints its error, once prefixed, to stderr; it returns the exit code.
+func run(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
 	}
+	// Errors of the client package carry the prefix already.
+	fmt.Fprintln(stderr, "agentmcp: "+strings.TrimPrefix(err.Error(), "agentmcp: "))
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return exitOther
 }
 
 // exitCoder lets an error choose the process exit code.
 type exitCoder interface{ ExitCode() int }
+
+// exitUsage is the exit code of a command line that is wrong: unknown command or flag, wrong
+// arguments, missing or contradicting flags.
+const exitUsage = 2
+
+// usageError is a wrong command line; it says where to read how to write it.
+type usageError struct {
+	err error
+	cmd *cobra.Command
+}
+
+func (e usageError) Error() string {
+	return fmt.Sprintf("%v\nrun '%s --help' for usage", e.err, e.cmd.CommandPath())
+}
+func (e usageError) Unwrap() error { return e.err }
+func (usageError) ExitCode() int   { return exitUsage }
+
+func usage(cmd *cobra.Command, format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...), cmd}
+}
 
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -38,11 +69,146 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), appsCmd(), keysCmd(), migrateCmd(), serversCmd(), agentsCmd(), auditCmd(), secretsCmd())
+	envErrs, badEnv = nil, map[*cobra.Command]error{}
+	for _, mk := range []func() *cobra.Command{serveCmd, appsCmd, keysCmd, migrateCmd, serversCmd, agentsCmd, auditCmd, secretsCmd} {
+		n := len(envErrs)
+		c := mk()
+		if bad := envErrs[n:]; len(bad) > 0 {
+			badEnv[c] = errors.Join(bad...)
+		}
+		root.AddCommand(c)
+	}
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		top := cmd
+		for top.HasParent() && top.Parent() != root {
+			top = top.Parent()
+		}
+		if err := badEnv[top]; err != nil {
+			return usageError{err, cmd}
+		}
+		if err := applyEnv(cmd); err != nil {
+			return usageError{err, cmd}
+		}
+		// Checked here rather than by cobra, so that the error is a usage error.
+		if err := cmd.ValidateRequiredFlags(); err != nil {
+			return usageError{err, cmd}
+		}
+		if err := cmd.ValidateFlagGroups(); err != nil {
+			return usageError{err, cmd}
+		}
+		return nil
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err, cmd} })
+	root.SetHelpCommand(helpCmd())
+	root.InitDefaultCompletionCmd()
+	// A command with subcommands is runnable only to refuse unknown ones: its usage shows
+	// only "[command]".
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
+	strict(root)
 	return root
 }
 
-// envOr is the value of the environment variable name, or def.
+// strict makes every command refuse what it does not know: a group an unknown subcommand
+// (cobra prints its help and exits 0), and a command the wrong arguments, both as usage errors.
+func strict(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		strict(sub)
+	}
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.SuggestionsMinimumDistance = 2 // cobra defaults it on the root only
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return unknownCommand(cmd, args[0])
+		}
+		return
+	}
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return usageError{err, cmd}
+			}
+			return nil
+		}
+	}
+}
+
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		for i := range s {
+			s[i] = strconv.Quote(s[i])
+		}
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError{errors.New(msg), cmd}
+}
+
+// helpCmd is cobra's help command, except that an unknown topic is an error.
+func helpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil {
+				return usageError{err, c}
+			}
+			if len(rest) > 0 {
+				return unknownCommand(cmd, rest[0])
+			}
+			return cmd.Help()
+		},
+	}
+}
+
+// envAnnotation names the environment variable a flag falls back to.
+const envAnnotation = "agentmcp-env"
+
+// fromEnv makes the flag name of fs fall back to the environment variable env when it is
+// not given. The variable's value is read only when a command runs, so it is never shown as
+// the flag's default in --help (it may be a secret, like an API key or a database URL).
+func fromEnv(fs *pflag.FlagSet, name, env string) {
+	if err := fs.SetAnnotation(name, envAnnotation, []string{env}); err != nil {
+		panic(err) // a flag that does not exist: a programming error
+	}
+}
+
+// applyEnv sets every flag of cmd that was not given from its environment variable, also
+// the persistent flags of its parents that a flag of cmd shadows (servers create --url).
+func applyEnv(cmd *cobra.Command) error {
+	var errs []error
+	seen := map[*pflag.Flag]bool{}
+	visit := func(f *pflag.Flag) {
+		env := f.Annotations[envAnnotation]
+		if seen[f] || f.Changed || len(env) == 0 {
+			return
+		}
+		seen[f] = true
+		v, ok := os.LookupEnv(env[0])
+		if !ok {
+			return
+		}
+		// Value.Set, not FlagSet.Set: Changed keeps meaning "given on the command line".
+		if err := f.Value.Set(v); err != nil {
+			want, ok := map[string]string{"int": "an integer", "float64": "a number", "bool": "true or false", "duration": "a duration such as 10s"}[f.Value.Type()]
+			if !ok {
+				want = f.Value.Type()
+			}
+			errs = append(errs, fmt.Errorf("environment variable %s (for --%s): want %s, got %q", env[0], f.Name, want, v))
+		}
+	}
+	cmd.Flags().VisitAll(visit)
+	for p := cmd; p != nil; p = p.Parent() {
+		p.PersistentFlags().VisitAll(visit)
+	}
+	return errors.Join(errs...)
+}
+
+// envOr is the value of the environment variable name, or def. Only for values that are
+// never secret: the value becomes the flag's shown default.
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
@@ -53,26 +219,47 @@ func envOr(name, def string) string {
 // dbFlags adds the database flags to cmd and its subcommands.
 func dbFlags(cmd *cobra.Command, o *dbOptions) {
 	f := cmd.PersistentFlags()
-	f.StringVar(&o.db, "db", envOr("AGENTMCP_DB", defaultDB),
-		"database: a SQLite file path, or a postgres:// URL (env AGENTMCP_DB)")
-	f.IntVar(&o.maxConns, "db-max-conns", envInt("AGENTMCP_DB_MAX_CONNS", 0),
-		"PostgreSQL pool size (default max(4, CPUs)) (env AGENTMCP_DB_MAX_CONNS)")
+	f.StringVar(&o.db, "db", defaultDB, "database: a SQLite file path, or a postgres:// URL (env AGENTMCP_DB)")
+	fromEnv(f, "db", "AGENTMCP_DB")
+	f.IntVar(&o.maxConns, "db-max-conns", 0, "PostgreSQL pool size; 0 = max(4, CPUs) (env AGENTMCP_DB_MAX_CONNS)")
+	fromEnv(f, "db-max-conns", "AGENTMCP_DB_MAX_CONNS")
 	f.DurationVar(&o.statementTimeout, "db-statement-timeout", 10*time.Second,
 		"PostgreSQL statement timeout")
 }
 
+// envErrs are the malformed environment variables that envInt and envFloat met while the
+// commands were built; badEnv holds them per top-level command, which refuses to run.
+var (
+	envErrs []error
+	badEnv  map[*cobra.Command]error
+)
+
+// envFloat is the number in the environment variable name, or def when it is unset.
 func envFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return v
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
 	}
-	return def
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		envErrs = append(envErrs, fmt.Errorf("environment variable %s: want a number, got %q", name, v))
+		return def
+	}
+	return f
 }
 
+// envInt is the integer in the environment variable name, or def when it is unset.
 func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		envErrs = append(envErrs, fmt.Errorf("environment variable %s: want an integer, got %q", name, v))
+		return def
+	}
+	return n
 }
 
 const defaultDB = "./data/agentmcp.db"

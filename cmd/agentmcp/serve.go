@@ -209,7 +209,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if o.probePrivate {
 		fmt.Fprintln(out, "agentmcp: probes MAY connect to private and loopback addresses (--probe-allow-private): local development only")
 	} else {
-		fmt.Fprintln(out, "agentmcp: probes connect to public addresses only (--probe-allow-private is off)")
+		fmt.Fprintln(out, "agentmcp: probes connect to public addresses only; for MCP servers on this machine or network, serve with --probe-allow-private (make run ARGS=--probe-allow-private)")
 	}
 	e, err := server.New(cfg, api)
 	if err != nil {
@@ -311,7 +311,7 @@ func bootstrap(ctx context.Context, st store.Store, base string, out io.Writer) 
 		return err
 	}
 	if len(apps) > 0 {
-		fmt.Fprintf(out, "agentmcp: serving %s%s — need a key? agentmcp keys create --app %s\n", base, server.BasePath, apps[0].ID)
+		fmt.Fprintf(out, "agentmcp: serving %s%s, API reference at %s/docs — need a key? agentmcp keys create --app %s\n", base, server.BasePath, base, apps[0].ID)
 		return nil
 	}
 	if _, err := st.CreateApp(ctx, "default"); err != nil && !errors.Is(err, store.ErrConflict) {
@@ -334,7 +334,11 @@ Try it:
 
     curl -s %s%s/ai-agents/agent-builder/mcp-servers -H 'apikey: %s'
 
-API reference: %s/openapi.yaml
-`, secret, base, server.BasePath, secret, base, server.BasePath, secret, base)
+For the CLI and the README's walkthrough:
+
+    export AGENTMCP_URL=%s%s AGENTMCP_API_KEY=%s
+
+API reference: %s/docs (the spec: %s/openapi.yaml)
+`, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, base)
 	return nil
 }

@@ -1,6 +1,20 @@
-// The reference is rendered from the spec this server serves. "Try it out" calls the server
-// that serves this page (whatever the spec's `servers` say); the Authorize button takes the
-// API key, sent as the `apikey` header.
+// The reference is rendered from the spec this server serves. Its `servers` entry (a
+// local agentmcp on :8080) is replaced by the server that serves this page, so the
+// dropdown and "Try it out" use whatever host and port the page came from. The Authorize
+// button takes the API key, sent as the `apikey` header.
+const thisServer = () => ({
+  statePlugins: {
+    spec: {
+      wrapActions: {
+        updateJsonSpec: (update) => (spec) => {
+          spec.servers = [{ url: window.location.origin + "/v3", description: "this agentmcp" }];
+          return update(spec);
+        },
+      },
+    },
+  },
+});
+
 window.ui = SwaggerUIBundle({
   url: "/openapi.yaml",
   dom_id: "#swagger-ui",
@@ -9,11 +23,5 @@ window.ui = SwaggerUIBundle({
   docExpansion: "list",
   defaultModelsExpandDepth: 0,
   persistAuthorization: true,
-  requestInterceptor: (req) => {
-    const u = new URL(req.url, window.location.href);
-    if (u.pathname.startsWith("/v3/")) {
-      req.url = window.location.origin + u.pathname + u.search;
-    }
-    return req;
-  },
+  plugins: [thisServer],
 });

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentmcp/agentmcp/client"
+)
+
+func printAgent(w io.Writer, a *client.Agent) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, kv := range [][2]string{
+		{"uid", a.Uid}, {"name", a.Name}, {"description", a.Description}, {"instruction", a.Instruction},
+		{"model", a.Model}, {"active", fmt.Sprint(a.IsActive)}, {"mcpServers", strings.Join(a.McpServers, ", ")},
+		{"created", millis(a.CreatedAt)}, {"updated", millis(a.UpdatedAt)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+	}
+	return tw.Flush()
+}
+
+func agentTable(w io.Writer, agents []client.Agent) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "UID\tNAME\tMCP SERVERS\tUPDATED")
+	for _, a := range agents {
+		servers := strings.Join(a.McpServers, ",")
+		if servers == "" {
+			servers = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Uid, a.Name, servers, millis(a.UpdatedAt))
+	}
+	return tw.Flush()
+}
+
+// agentFields are the agent fields the CLI sets, as flags.
+type agentFields struct {
+	name, instruction, description, icon, model string
+	active                                      bool
+	mcp                                         []string
+}
+
+func (f *agentFields) add(cmd *cobra.Command, verb string) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "", verb+" name")
+	fl.StringVar(&f.instruction, "instruction", "", verb+" instruction (the system prompt)")
+	fl.StringVar(&f.description, "description", "", verb+" description")
+	fl.StringVar(&f.icon, "icon", "", verb+" icon URL")
+	fl.StringVar(&f.model, "model", "", verb+" model, e.g. gpt-4o-mini")
+	fl.BoolVar(&f.active, "active", true, "whether the agent is active")
+	fl.StringSliceVar(&f.mcp, "mcp", nil, "slugs of the MCP servers attached, comma-separated (replaces the list; \"\" for none)")
+}
+
+// patch has a field for each flag given, pointing at its value.
+func (f *agentFields) patch(cmd *cobra.Command) client.UpdateAgent {
+	var p client.UpdateAgent
+	given := cmd.Flags().Changed
+	if given("name") {
+		p.Name = &f.name
+	}
+	if given("instruction") {
+		p.Instruction = &f.instruction
+	}
+	if given("description") {
+		p.Description = &f.description
+	}
+	if given("icon") {
+		p.Icon = &f.icon
+	}
+	if given("model") {
+		p.Model = &f.model
+	}
+	if given("active") {
+		p.IsActive = &f.active
+	}
+	if given("mcp") {
+		p.McpServers = &f.mcp
+	}
+	return p
+}
+
+func agentsCmd() *cobra.Command {
+	var o clientOptions
+	cmd := &cobra.Command{Use: "agents", Short: "Manage agents and the MCP servers attached to them through the API"}
+	o.flags(cmd)
+	show := func(cmd *cobra.Command, a *client.Agent) error {
+		if o.output == "json" {
+			return printJSON(cmd.OutOrStdout(), a)
+		}
+		return printAgent(cmd.OutOrStdout(), a)
+	}
+
+	var lf listFlags
+	list := &cobra.Command{
+		Use:   "list [--all] [--limit N]",
+		Short: "List agents, newest first (one page, or --all of them)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if !lf.all {
+				page, err := c.ListAgents(cmd.Context(), client.ListOptions{Limit: lf.limit})
+				if err != nil {
+					return cliErr(err)
+				}
+				if o.output == "json" {
+					return printJSON(out, page)
+				}
+				if err := agentTable(out, page.Data); err != nil {
+					return err
+				}
+				return moreHint(cmd, page.Data, page.Meta, func(n client.ListOptions) (int, error) {
+					p, err := c.ListAgents(cmd.Context(), n)
+					if err != nil {
+						return 0, err
+					}
+					return len(p.Data), nil
+				}, "agents")
+			}
+			agents := []client.Agent{}
+			for a, err := range c.AllAgents(cmd.Context(), lf.limit) {
+				if err != nil {
+					return cliErr(err)
+				}
+				agents = append(agents, a)
+			}
+			if o.output == "json" {
+				return printJSON(out, agents)
+			}
+			return agentTable(out, agents)
+		},
+	}
+	lf.add(list, "agent")
+
+	get := &cobra.Command{
+		Use:   "get UID",
+		Short: "Show an agent",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			a, err := c.GetAgent(cmd.Context(), args[0])
+			if err != nil {
+				return cliErr(err)
+			}
+			return show(cmd, a)
+		},
+	}
+
+	var in agentFields
+	var uid string
+	create := &cobra.Command{
+		Use:   "create --name NAME [--uid UID] [--instruction TEXT] [--mcp SLUG,...]",
+		Short: "Create an agent (without --uid the server makes one up)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			req := client.CreateAgent{Name: in.name}
+			if cmd.Flags().Changed("uid") {
+				req.Uid = &uid
+			}
+			p := in.patch(cmd)
+			req.Instruction, req.Description, req.Icon, req.Model, req.IsActive, req.McpServers = p.Instruction, p.Description, p.Icon, p.Model, p.IsActive, p.McpServers
+			a, err := c.CreateAgent(cmd.Context(), req)
+			if err != nil {
+				return cliErr(err)
+			}
+			return show(cmd, a)
+		},
+	}
+	in.add(create, "the")
+	create.Flags().StringVar(&uid, "uid", "", "unique, URL-safe id in the app")
+	create.MarkFlagRequired("name")
+
+	var up agentFields
+	update := &cobra.Command{
+		Use:   "update UID [--name NAME] [--instruction TEXT] [--description TEXT] [--icon URL] [--model M] [--active=false] [--mcp SLUG,...]",
+		Short: "Change an agent; only the flags given change",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := up.patch(cmd)
+			if p == (client.UpdateAgent{}) {
+				return usage(cmd, "nothing to change: give at least one of --name, --instruction, --description, --icon, --model, --active, --mcp")
+			}
+			c, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			a, err := c.UpdateAgent(cmd.Context(), args[0], p)
+			if err != nil {
+				return cliErr(err)
+			}
+			return show(cmd, a)
+		},
+	}
+	up.add(update, "new")
+
+	del := &cobra.Command{
+		Use:   "delete UID",
+		Short: "Delete an agent",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteAgent(cmd.Context(), args[0]); err != nil {
+				return cliErr(err)
+			}
+			if o.output == "json" {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"success": true, "message": "Agent deleted successfully"})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	}
+
+	manage := func(use, short string, add bool) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " UID SLUG...",
+			Short: short,
+			Args:  cobra.MinimumNArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := o.client(cmd)
+				if err != nil {
+					return err
+				}
+				var a *client.Agent
+				if add {
+					a, err = c.AddMCPServers(cmd.Context(), args[0], args[1:]...)
+				} else {
+					a, err = c.RemoveMCPServers(cmd.Context(), args[0], args[1:]...)
+				}
+				if err != nil {
+					return cliErr(err)
+				}
+				return show(cmd, a)
+			},
+		}
+	}
+	cmd.AddCommand(list, get, create, update, del,
+		manage("attach", "Attach MCP servers (by slug) to an agent", true),
+		manage("detach", "Detach MCP servers from an agent", false))
+	return cmd
+}
