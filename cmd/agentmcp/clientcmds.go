@@ -279,8 +279,9 @@ func serversCmd() *cobra.Command {
 	}
 
 	var in struct{ name, slug, url, description, icon string }
+	var createAuth, updateAuth authOptions
 	create := &cobra.Command{
-		Use:   "create --name NAME --slug SLUG --url URL [--description TEXT] [--icon URL]",
+		Use:   "create --name NAME --slug SLUG --url URL [--description TEXT] [--icon URL] [--bearer-token-file F | --header 'Name: @F'...]",
 		Short: "Register an MCP server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -294,6 +295,9 @@ func serversCmd() *cobra.Command {
 			}
 			if cmd.Flags().Changed("icon") {
 				req.Icon = &in.icon
+			}
+			if req.Auth, err = createAuth.input(cmd.InOrStdin()); err != nil {
+				return usage(cmd, "%s", err.Error())
 			}
 			s, err := c.CreateServer(cmd.Context(), req)
 			if err != nil {
@@ -314,10 +318,11 @@ func serversCmd() *cobra.Command {
 	for _, req := range []string{"name", "slug", "url"} {
 		create.MarkFlagRequired(req)
 	}
+	createAuth.flags(create, false)
 
 	var up struct{ name, url, description, icon string }
 	update := &cobra.Command{
-		Use:   "update SLUG [--name NAME] [--url URL] [--description TEXT] [--icon URL]",
+		Use:   "update SLUG [--name NAME] [--url URL] [--description TEXT] [--icon URL] [--bearer-token-file F | --header 'Name: @F'... | --no-auth]",
 		Short: "Change an MCP server; only the flags given change (\"\" clears description or icon)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -328,8 +333,13 @@ func serversCmd() *cobra.Command {
 					*dst = &v
 				}
 			}
-			if p == (client.UpdateMCPServer{}) {
-				return usage(cmd, "nothing to change: give at least one of --name, --url, --description, --icon")
+			auth, err := updateAuth.input(cmd.InOrStdin())
+			if err != nil {
+				return usage(cmd, "%s", err.Error())
+			}
+			p.Auth = auth
+			if p.Name == nil && p.Url == nil && p.Description == nil && p.Icon == nil && p.Auth == nil {
+				return usage(cmd, "nothing to change: give at least one of --name, --url, --description, --icon, --bearer-token-file, --header, --no-auth")
 			}
 			c, err := o.client(cmd)
 			if err != nil {
@@ -349,6 +359,7 @@ func serversCmd() *cobra.Command {
 	update.Flags().StringVar(&up.url, "url", "", "new URL")
 	update.Flags().StringVar(&up.description, "description", "", "new description")
 	update.Flags().StringVar(&up.icon, "icon", "", "new icon URL")
+	updateAuth.flags(update, true)
 
 	del := &cobra.Command{
 		Use:   "delete SLUG",

@@ -60,7 +60,7 @@ func importServers(ctx context.Context, c *client.Client, path string, update bo
 			created++
 		case errors.Is(err, client.ErrConflict) && update:
 			s := l.s
-			if _, err := c.UpdateServer(ctx, s.Slug, client.UpdateMCPServer{Name: &s.Name, Url: &s.Url, Description: s.Description, Icon: s.Icon}); err != nil {
+			if _, err := c.UpdateServer(ctx, s.Slug, client.UpdateMCPServer{Name: &s.Name, Url: &s.Url, Description: s.Description, Icon: s.Icon, Auth: s.Auth}); err != nil {
 				summary()
 				return fmt.Errorf("%s line %d (%s): %w", path, l.n, s.Slug, cliErr(err))
 			}
@@ -108,6 +108,14 @@ func parseImport(path string, b []byte) ([]importLine, error) {
 		if err := json.Unmarshal([]byte(text), &raw); err != nil {
 			bad("not a JSON object: %v", err)
 			continue
+		}
+		// An export carries what may be shown of credentials (type, header names), never a
+		// secret: such an auth is left out, so an existing server keeps its own.
+		if a, ok := raw["auth"]; ok {
+			var m map[string]json.RawMessage
+			if json.Unmarshal(a, &m) == nil && m["token"] == nil && m["headers"] == nil {
+				delete(raw, "auth")
+			}
 		}
 		body := map[string]any{}
 		var unknown []string
