@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/server"
 )
 
 // BenchmarkGatewayCall: tools/call through an agent's gateway and, in the same run,
@@ -21,7 +22,8 @@ import (
 // docs/performance.md). Reported: calls/s and the p50 latency of each.
 func BenchmarkGatewayCall(b *testing.B) {
 	st := apitest.OpenSQLite(b)
-	env, c := gatewayEnv(b, st)
+	// As served: keys cached (the tests turn the cache off to see revocations at once).
+	env, c := gatewayEnv(b, st, func(c *server.Config) { c.KeyCacheTTL = server.DefaultKeyCacheTTL })
 	ctx := context.Background()
 	up := newUpstreamB(b)
 	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "Up", Slug: "up", Url: up}); err != nil {

@@ -136,12 +136,15 @@ func text(r *mcp.CallToolResult) string {
 	return b.String()
 }
 
-func gatewayEnv(t testing.TB, st store.Store) (*apitest.Env, *client.Client) {
+func gatewayEnv(t testing.TB, st store.Store, tweak ...func(*server.Config)) (*apitest.Env, *client.Client) {
 	t.Helper()
 	cfg := server.Config{
 		Credentials: testCredentials(t, st),
 		Gateway:     gateway.Options{Connector: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}), CallTimeout: time.Second, ToolsTTL: time.Hour},
 		Prober:      probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}),
+	}
+	for _, f := range tweak {
+		f(&cfg)
 	}
 	env := apitest.Start(t, st, cfg)
 	return env, env.Client(t, env.KeyA)
