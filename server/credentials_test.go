@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,9 +156,33 @@ func credentials(t *testing.T, st store.Store, dump func() []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Requests in flight: probes that open the credentials while the rotation runs.
+	stopProbes := make(chan struct{})
+	var probeErrs atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stopProbes:
+					return
+				default:
+				}
+				if p, err := c.ProbeServer(ctx, "hdr"); err != nil || p.Status != "ok" {
+					probeErrs.Add(1)
+				}
+			}
+		})
+	}
 	res, err := keyring.Rotate(ctx, old, next)
+	time.Sleep(100 * time.Millisecond)
+	close(stopProbes)
+	wg.Wait()
 	if err != nil || res.Resealed != 1 || len(res.Dropped) == 0 {
 		t.Fatalf("rotate: %+v %v", res, err)
+	}
+	if n := probeErrs.Load(); n > 0 {
+		t.Fatalf("%d probes failed while the credentials were rotated", n)
 	}
 	if p, _ := c.ProbeServer(ctx, "hdr"); p.Status != "ok" { // the running server, on the old keeper
 		t.Fatalf("probe during the rotation: %+v", p)

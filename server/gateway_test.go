@@ -31,6 +31,7 @@ type upstream struct {
 	srv     *mcp.Server
 	mu      sync.Mutex
 	headers []http.Header
+	opened  map[string]bool // the sessions the requests named
 }
 
 func (u *upstream) sawHeader(name, value string) bool {
@@ -65,6 +66,12 @@ func newUpstream(t *testing.T, prefix string, n int, token string, handle mcp.To
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
 		u.headers = append(u.headers, r.Header.Clone())
+		if id := r.Header.Get("Mcp-Session-Id"); id != "" {
+			if u.opened == nil {
+				u.opened = map[string]bool{}
+			}
+			u.opened[id] = true
+		}
 		u.mu.Unlock()
 		if token != "" && r.Header.Get("Authorization") != "Bearer "+token {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="fixture"`)
@@ -227,6 +234,18 @@ func TestGateway(t *testing.T) {
 		if u.sawHeader("Authorization", env.KeyA) || u.sawHeader("Apikey", env.KeyA) {
 			t.Fatal("the caller's key reached an upstream server")
 		}
+	}
+	// Upstream sessions are reused: one handshake for the tool list and every call since.
+	for range 3 {
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "weather__weather_0"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	weather.mu.Lock()
+	opened := len(weather.opened)
+	weather.mu.Unlock()
+	if opened != 1 {
+		t.Fatalf("%d upstream sessions for the tool list and 4 calls, want 1", opened)
 	}
 
 	// Attach: list_changed, then the new tools (1,200 of them across pages).
