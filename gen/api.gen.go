@@ -187,6 +187,24 @@ func (e PageCursorAffix) Valid() bool {
 	}
 }
 
+// Defines values for ProbeResultToolsTruncatedReason.
+const (
+	MaxBytes ProbeResultToolsTruncatedReason = "max_bytes"
+	MaxTools ProbeResultToolsTruncatedReason = "max_tools"
+)
+
+// Valid indicates whether the value is a known member of the ProbeResultToolsTruncatedReason enum.
+func (e ProbeResultToolsTruncatedReason) Valid() bool {
+	switch e {
+	case MaxBytes:
+		return true
+	case MaxTools:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateAgentDtoRagVersion.
 const (
 	UpdateAgentDtoRagVersionV1 UpdateAgentDtoRagVersion = "v1"
@@ -597,7 +615,8 @@ type ErrorResponse struct {
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
-	// `ERR_RATE_LIMITED` 429, `ERR_INTERNAL` 500, `ERR_UNAVAILABLE` 503.
+	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
+	// `ERR_UNAVAILABLE` 503.
 	//
 	//
 	// Example: ERR_VALIDATION
@@ -744,8 +763,13 @@ type McpTool struct {
 	Annotations map[string]interface{} `json:"annotations,omitempty"`
 	Description *string                `json:"description,omitempty"`
 	InputSchema map[string]interface{} `json:"inputSchema,omitempty"`
-	Name        string                 `json:"name"`
-	Title       *string                `json:"title,omitempty"`
+
+	// Invalid Present when the server sent something the MCP specification does not allow for this
+	// tool (e.g. an `inputSchema` or `annotations` that is not a JSON object): what was
+	// wrong. The offending field is left out.
+	Invalid *string `json:"invalid,omitempty"`
+	Name    string  `json:"name"`
+	Title   *string `json:"title,omitempty"`
 }
 
 // PageCursor defines model for PageCursor.
@@ -798,9 +822,20 @@ type ProbeResult struct {
 	Status    HealthStatus `json:"status"`
 	ToolCount int          `json:"toolCount"`
 
-	// ToolsTruncated More than 1,000 tools; the first 1,000 are kept.
+	// ToolsTruncated The server offered more than one probe keeps: the tools that fit are kept (and
+	// served by `GET …/tools`), the rest dropped. Present only when `true`.
 	ToolsTruncated *bool `json:"toolsTruncated,omitempty"`
+
+	// ToolsTruncatedReason Why the tools were truncated: more tools than the probe keeps (`max_tools`, 1,000 by
+	// default, `--probe-max-tools`), or more bytes than one probe reads from the server and
+	// stores, all responses together (`max_bytes`, 4 MiB by default, `--probe-max-bytes`).
+	ToolsTruncatedReason *ProbeResultToolsTruncatedReason `json:"toolsTruncatedReason,omitempty"`
 }
+
+// ProbeResultToolsTruncatedReason Why the tools were truncated: more tools than the probe keeps (`max_tools`, 1,000 by
+// default, `--probe-max-tools`), or more bytes than one probe reads from the server and
+// stores, all responses together (`max_bytes`, 4 MiB by default, `--probe-max-bytes`).
+type ProbeResultToolsTruncatedReason string
 
 // Slug Slug of the MCP server: unique in the application and URL-safe. Lower-case letters,
 // digits, `-` and `_`; starts and ends with a letter or digit; at most 100 characters.
@@ -972,7 +1007,16 @@ type AgentBuilderControllerCreateAgentParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key with the same body within 24 hours gets
 	// the first response again (with `Idempotency-Replayed: true`) and writes nothing; the
 	// same key with another body is 422 `ERR_IDEMPOTENCY_KEY_REUSED`. Concurrent requests
-	// with one key make one write. Keys are per app and held in the database.
+	// with one key make one write. Keys are per app and held in the database: 1 to 255
+	// visible ASCII characters.
+	//
+	// What is kept: the key, a hash of the request, and the response (status, body, ETag) of
+	// a request that ran — a 201, or a 4xx the create itself answered (409, 400
+	// `ERR_LIMIT_REACHED` or unknown servers), which a retry then gets again. A request
+	// refused before it ran (authentication, validation, rate limit) holds no key; a 5xx
+	// lets go of its key, so a retry runs again. An app holds at most 10,000 keys (serve
+	// `--idempotency-keys-per-app`); past that, a create with a new key is 429
+	// `ERR_RATE_LIMITED` until keys older than a day are purged.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1045,7 +1089,16 @@ type McpServersControllerCreateMcpServerParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key with the same body within 24 hours gets
 	// the first response again (with `Idempotency-Replayed: true`) and writes nothing; the
 	// same key with another body is 422 `ERR_IDEMPOTENCY_KEY_REUSED`. Concurrent requests
-	// with one key make one write. Keys are per app and held in the database.
+	// with one key make one write. Keys are per app and held in the database: 1 to 255
+	// visible ASCII characters.
+	//
+	// What is kept: the key, a hash of the request, and the response (status, body, ETag) of
+	// a request that ran — a 201, or a 4xx the create itself answered (409, 400
+	// `ERR_LIMIT_REACHED` or unknown servers), which a retry then gets again. A request
+	// refused before it ran (authentication, validation, rate limit) holds no key; a 5xx
+	// lets go of its key, so a retry runs again. An app holds at most 10,000 keys (serve
+	// `--idempotency-keys-per-app`); past that, a create with a new key is 429
+	// `ERR_RATE_LIMITED` until keys older than a day are purged.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3494,6 +3547,11 @@ type AgentBuilderControllerGetAllAgentsResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentBuilderControllerGetAllAgentsResponse503Headers the declared response headers of an HTTP 503 response for AgentBuilderControllerGetAllAgents
+type AgentBuilderControllerGetAllAgentsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerGetAllAgentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3515,6 +3573,8 @@ type AgentBuilderControllerGetAllAgentsResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerGetAllAgentsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentBuilderControllerGetAllAgentsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3597,6 +3657,11 @@ type AgentBuilderControllerCreateAgentResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentBuilderControllerCreateAgentResponse503Headers the declared response headers of an HTTP 503 response for AgentBuilderControllerCreateAgent
+type AgentBuilderControllerCreateAgentResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerCreateAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3626,6 +3691,8 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	Headers201 *AgentBuilderControllerCreateAgentResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerCreateAgentResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentBuilderControllerCreateAgentResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -3717,6 +3784,11 @@ type AgentBuilderControllerDeleteAgentResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentBuilderControllerDeleteAgentResponse503Headers the declared response headers of an HTTP 503 response for AgentBuilderControllerDeleteAgent
+type AgentBuilderControllerDeleteAgentResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerDeleteAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3742,6 +3814,8 @@ type AgentBuilderControllerDeleteAgentResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerDeleteAgentResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentBuilderControllerDeleteAgentResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3838,6 +3912,11 @@ type AgentBuilderControllerGetAgentByUidResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentBuilderControllerGetAgentByUidResponse503Headers the declared response headers of an HTTP 503 response for AgentBuilderControllerGetAgentByUid
+type AgentBuilderControllerGetAgentByUidResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerGetAgentByUidResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3865,6 +3944,8 @@ type AgentBuilderControllerGetAgentByUidResponse struct {
 	Headers304 *AgentBuilderControllerGetAgentByUidResponse304Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerGetAgentByUidResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentBuilderControllerGetAgentByUidResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3951,6 +4032,11 @@ type AgentBuilderControllerUpdateAgentResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentBuilderControllerUpdateAgentResponse503Headers the declared response headers of an HTTP 503 response for AgentBuilderControllerUpdateAgent
+type AgentBuilderControllerUpdateAgentResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerUpdateAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3980,6 +4066,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	Headers200 *AgentBuilderControllerUpdateAgentResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerUpdateAgentResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentBuilderControllerUpdateAgentResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4071,6 +4159,11 @@ type AgentBuilderControllerGetEnabledItemsResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentBuilderControllerGetEnabledItemsResponse503Headers the declared response headers of an HTTP 503 response for AgentBuilderControllerGetEnabledItems
+type AgentBuilderControllerGetEnabledItemsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerGetEnabledItemsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4094,6 +4187,8 @@ type AgentBuilderControllerGetEnabledItemsResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerGetEnabledItemsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentBuilderControllerGetEnabledItemsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4175,6 +4270,11 @@ type AgentKeysControllerListAgentKeysResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentKeysControllerListAgentKeysResponse503Headers the declared response headers of an HTTP 503 response for AgentKeysControllerListAgentKeys
+type AgentKeysControllerListAgentKeysResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentKeysControllerListAgentKeysResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4198,6 +4298,8 @@ type AgentKeysControllerListAgentKeysResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentKeysControllerListAgentKeysResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentKeysControllerListAgentKeysResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4279,6 +4381,11 @@ type AgentKeysControllerCreateAgentKeyResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentKeysControllerCreateAgentKeyResponse503Headers the declared response headers of an HTTP 503 response for AgentKeysControllerCreateAgentKey
+type AgentKeysControllerCreateAgentKeyResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentKeysControllerCreateAgentKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4304,6 +4411,8 @@ type AgentKeysControllerCreateAgentKeyResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentKeysControllerCreateAgentKeyResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentKeysControllerCreateAgentKeyResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -4390,6 +4499,11 @@ type AgentKeysControllerRevokeAgentKeyResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentKeysControllerRevokeAgentKeyResponse503Headers the declared response headers of an HTTP 503 response for AgentKeysControllerRevokeAgentKey
+type AgentKeysControllerRevokeAgentKeyResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentKeysControllerRevokeAgentKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4413,6 +4527,8 @@ type AgentKeysControllerRevokeAgentKeyResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentKeysControllerRevokeAgentKeyResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentKeysControllerRevokeAgentKeyResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4499,6 +4615,11 @@ type AgentBuilderControllerAddMcpServersToAgentResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentBuilderControllerAddMcpServersToAgentResponse503Headers the declared response headers of an HTTP 503 response for AgentBuilderControllerAddMcpServersToAgent
+type AgentBuilderControllerAddMcpServersToAgentResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4526,6 +4647,8 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	Headers200 *AgentBuilderControllerAddMcpServersToAgentResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerAddMcpServersToAgentResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentBuilderControllerAddMcpServersToAgentResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4617,6 +4740,11 @@ type AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AgentBuilderControllerRemoveMcpServersFromAgentResponse503Headers the declared response headers of an HTTP 503 response for AgentBuilderControllerRemoveMcpServersFromAgent
+type AgentBuilderControllerRemoveMcpServersFromAgentResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AgentBuilderControllerRemoveMcpServersFromAgentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4644,6 +4772,8 @@ type AgentBuilderControllerRemoveMcpServersFromAgentResponse struct {
 	Headers200 *AgentBuilderControllerRemoveMcpServersFromAgentResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AgentBuilderControllerRemoveMcpServersFromAgentResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentBuilderControllerRemoveMcpServersFromAgentResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4730,6 +4860,11 @@ type AuditControllerGetAuditEventsResponse429Headers struct {
 	RetryAfter *int
 }
 
+// AuditControllerGetAuditEventsResponse503Headers the declared response headers of an HTTP 503 response for AuditControllerGetAuditEvents
+type AuditControllerGetAuditEventsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AuditControllerGetAuditEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4751,6 +4886,8 @@ type AuditControllerGetAuditEventsResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *AuditControllerGetAuditEventsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AuditControllerGetAuditEventsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4827,6 +4964,11 @@ type McpServersControllerGetAllMcpServersResponse429Headers struct {
 	RetryAfter *int
 }
 
+// McpServersControllerGetAllMcpServersResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerGetAllMcpServers
+type McpServersControllerGetAllMcpServersResponse503Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerGetAllMcpServersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4848,6 +4990,8 @@ type McpServersControllerGetAllMcpServersResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerGetAllMcpServersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerGetAllMcpServersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -4930,6 +5074,11 @@ type McpServersControllerCreateMcpServerResponse429Headers struct {
 	RetryAfter *int
 }
 
+// McpServersControllerCreateMcpServerResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerCreateMcpServer
+type McpServersControllerCreateMcpServerResponse503Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerCreateMcpServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4959,6 +5108,8 @@ type McpServersControllerCreateMcpServerResponse struct {
 	Headers201 *McpServersControllerCreateMcpServerResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerCreateMcpServerResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerCreateMcpServerResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -5050,6 +5201,11 @@ type McpServersControllerDeleteMcpServerResponse429Headers struct {
 	RetryAfter *int
 }
 
+// McpServersControllerDeleteMcpServerResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerDeleteMcpServer
+type McpServersControllerDeleteMcpServerResponse503Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerDeleteMcpServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5075,6 +5231,8 @@ type McpServersControllerDeleteMcpServerResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerDeleteMcpServerResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerDeleteMcpServerResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5171,6 +5329,11 @@ type McpServersControllerGetMcpServerBySlugResponse429Headers struct {
 	RetryAfter *int
 }
 
+// McpServersControllerGetMcpServerBySlugResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerGetMcpServerBySlug
+type McpServersControllerGetMcpServerBySlugResponse503Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerGetMcpServerBySlugResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5198,6 +5361,8 @@ type McpServersControllerGetMcpServerBySlugResponse struct {
 	Headers304 *McpServersControllerGetMcpServerBySlugResponse304Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerGetMcpServerBySlugResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerGetMcpServerBySlugResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5284,6 +5449,11 @@ type McpServersControllerUpdateMcpServerResponse429Headers struct {
 	RetryAfter *int
 }
 
+// McpServersControllerUpdateMcpServerResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerUpdateMcpServer
+type McpServersControllerUpdateMcpServerResponse503Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerUpdateMcpServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5313,6 +5483,8 @@ type McpServersControllerUpdateMcpServerResponse struct {
 	Headers200 *McpServersControllerUpdateMcpServerResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerUpdateMcpServerResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerUpdateMcpServerResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5404,6 +5576,11 @@ type McpServersControllerProbeMcpServerResponse429Headers struct {
 	RetryAfter *int
 }
 
+// McpServersControllerProbeMcpServerResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerProbeMcpServer
+type McpServersControllerProbeMcpServerResponse503Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerProbeMcpServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5427,6 +5604,8 @@ type McpServersControllerProbeMcpServerResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerProbeMcpServerResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerProbeMcpServerResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5508,6 +5687,11 @@ type McpServersControllerGetMcpServerToolsResponse429Headers struct {
 	RetryAfter *int
 }
 
+// McpServersControllerGetMcpServerToolsResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerGetMcpServerTools
+type McpServersControllerGetMcpServerToolsResponse503Headers struct {
+	RetryAfter *int
+}
+
 type McpServersControllerGetMcpServerToolsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5531,6 +5715,8 @@ type McpServersControllerGetMcpServerToolsResponse struct {
 	JSON503 *ServiceUnavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *McpServersControllerGetMcpServerToolsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerGetMcpServerToolsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6146,6 +6332,16 @@ func ParseAgentBuilderControllerGetAllAgentsResponse(rsp *http.Response) (*Agent
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentBuilderControllerGetAllAgentsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6272,6 +6468,16 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentBuilderControllerCreateAgentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6374,6 +6580,16 @@ func ParseAgentBuilderControllerDeleteAgentResponse(rsp *http.Response) (*AgentB
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentBuilderControllerDeleteAgentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6492,6 +6708,16 @@ func ParseAgentBuilderControllerGetAgentByUidResponse(rsp *http.Response) (*Agen
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentBuilderControllerGetAgentByUidResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6611,6 +6837,16 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentBuilderControllerUpdateAgentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6706,6 +6942,16 @@ func ParseAgentBuilderControllerGetEnabledItemsResponse(rsp *http.Response) (*Ag
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentBuilderControllerGetEnabledItemsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6801,6 +7047,16 @@ func ParseAgentKeysControllerListAgentKeysResponse(rsp *http.Response) (*AgentKe
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentKeysControllerListAgentKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6903,6 +7159,16 @@ func ParseAgentKeysControllerCreateAgentKeyResponse(rsp *http.Response) (*AgentK
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentKeysControllerCreateAgentKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6998,6 +7264,16 @@ func ParseAgentKeysControllerRevokeAgentKeyResponse(rsp *http.Response) (*AgentK
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentKeysControllerRevokeAgentKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7110,6 +7386,16 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentBuilderControllerAddMcpServersToAgentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7222,6 +7508,16 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentBuilderControllerRemoveMcpServersFromAgentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7310,6 +7606,16 @@ func ParseAuditControllerGetAuditEventsResponse(rsp *http.Response) (*AuditContr
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AuditControllerGetAuditEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7398,6 +7704,16 @@ func ParseMcpServersControllerGetAllMcpServersResponse(rsp *http.Response) (*Mcp
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerGetAllMcpServersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7524,6 +7840,16 @@ func ParseMcpServersControllerCreateMcpServerResponse(rsp *http.Response) (*McpS
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerCreateMcpServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7626,6 +7952,16 @@ func ParseMcpServersControllerDeleteMcpServerResponse(rsp *http.Response) (*McpS
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerDeleteMcpServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7744,6 +8080,16 @@ func ParseMcpServersControllerGetMcpServerBySlugResponse(rsp *http.Response) (*M
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerGetMcpServerBySlugResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7863,6 +8209,16 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerUpdateMcpServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -7958,6 +8314,16 @@ func ParseMcpServersControllerProbeMcpServerResponse(rsp *http.Response) (*McpSe
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerProbeMcpServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -8053,6 +8419,16 @@ func ParseMcpServersControllerGetMcpServerToolsResponse(rsp *http.Response) (*Mc
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerGetMcpServerToolsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -8774,7 +9150,14 @@ type PayloadTooLargeJSONResponse ErrorResponse
 
 type PreconditionFailedJSONResponse ErrorResponse
 
-type ServiceUnavailableJSONResponse ErrorResponse
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type ServiceUnavailableJSONResponse struct {
+	Body ErrorResponse
+
+	Headers ServiceUnavailableResponseHeaders
+}
 
 type TooManyRequestsResponseHeaders struct {
 	RetryAfter *int
@@ -8903,10 +9286,13 @@ type AgentBuilderControllerGetAllAgents503JSONResponse struct{ ServiceUnavailabl
 func (response AgentBuilderControllerGetAllAgents503JSONResponse) VisitAgentBuilderControllerGetAllAgentsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -9087,10 +9473,13 @@ type AgentBuilderControllerCreateAgent503JSONResponse struct{ ServiceUnavailable
 func (response AgentBuilderControllerCreateAgent503JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -9239,10 +9628,13 @@ type AgentBuilderControllerDeleteAgent503JSONResponse struct{ ServiceUnavailable
 func (response AgentBuilderControllerDeleteAgent503JSONResponse) VisitAgentBuilderControllerDeleteAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -9403,10 +9795,13 @@ type AgentBuilderControllerGetAgentByUid503JSONResponse struct{ ServiceUnavailab
 func (response AgentBuilderControllerGetAgentByUid503JSONResponse) VisitAgentBuilderControllerGetAgentByUidResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -9582,10 +9977,13 @@ type AgentBuilderControllerUpdateAgent503JSONResponse struct{ ServiceUnavailable
 func (response AgentBuilderControllerUpdateAgent503JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -9720,10 +10118,13 @@ type AgentBuilderControllerGetEnabledItems503JSONResponse struct{ ServiceUnavail
 func (response AgentBuilderControllerGetEnabledItems503JSONResponse) VisitAgentBuilderControllerGetEnabledItemsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -9857,10 +10258,13 @@ type AgentKeysControllerListAgentKeys503JSONResponse struct{ ServiceUnavailableJ
 func (response AgentKeysControllerListAgentKeys503JSONResponse) VisitAgentKeysControllerListAgentKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10011,10 +10415,13 @@ type AgentKeysControllerCreateAgentKey503JSONResponse struct{ ServiceUnavailable
 func (response AgentKeysControllerCreateAgentKey503JSONResponse) VisitAgentKeysControllerCreateAgentKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10149,10 +10556,13 @@ type AgentKeysControllerRevokeAgentKey503JSONResponse struct{ ServiceUnavailable
 func (response AgentKeysControllerRevokeAgentKey503JSONResponse) VisitAgentKeysControllerRevokeAgentKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10315,10 +10725,13 @@ type AgentBuilderControllerAddMcpServersToAgent503JSONResponse struct{ ServiceUn
 func (response AgentBuilderControllerAddMcpServersToAgent503JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10479,10 +10892,13 @@ type AgentBuilderControllerRemoveMcpServersFromAgent503JSONResponse struct{ Serv
 func (response AgentBuilderControllerRemoveMcpServersFromAgent503JSONResponse) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10602,10 +11018,13 @@ type AuditControllerGetAuditEvents503JSONResponse struct{ ServiceUnavailableJSON
 func (response AuditControllerGetAuditEvents503JSONResponse) VisitAuditControllerGetAuditEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10725,10 +11144,13 @@ type McpServersControllerGetAllMcpServers503JSONResponse struct{ ServiceUnavaila
 func (response McpServersControllerGetAllMcpServers503JSONResponse) VisitMcpServersControllerGetAllMcpServersResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -10909,10 +11331,13 @@ type McpServersControllerCreateMcpServer503JSONResponse struct{ ServiceUnavailab
 func (response McpServersControllerCreateMcpServer503JSONResponse) VisitMcpServersControllerCreateMcpServerResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -11061,10 +11486,13 @@ type McpServersControllerDeleteMcpServer503JSONResponse struct{ ServiceUnavailab
 func (response McpServersControllerDeleteMcpServer503JSONResponse) VisitMcpServersControllerDeleteMcpServerResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -11225,10 +11653,13 @@ type McpServersControllerGetMcpServerBySlug503JSONResponse struct{ ServiceUnavai
 func (response McpServersControllerGetMcpServerBySlug503JSONResponse) VisitMcpServersControllerGetMcpServerBySlugResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -11404,10 +11835,13 @@ type McpServersControllerUpdateMcpServer503JSONResponse struct{ ServiceUnavailab
 func (response McpServersControllerUpdateMcpServer503JSONResponse) VisitMcpServersControllerUpdateMcpServerResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -11541,10 +11975,13 @@ type McpServersControllerProbeMcpServer503JSONResponse struct{ ServiceUnavailabl
 func (response McpServersControllerProbeMcpServer503JSONResponse) VisitMcpServersControllerProbeMcpServerResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -11680,10 +12117,13 @@ type McpServersControllerGetMcpServerTools503JSONResponse struct{ ServiceUnavail
 func (response McpServersControllerGetMcpServerTools503JSONResponse) VisitMcpServersControllerGetMcpServerToolsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -12414,183 +12854,201 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcuO4lfCroLipanmXkmW3ezJj11ZK7fZMe9u38iWTqVHHhElIQkwBDAHarfTnqjzE9wz7YHmSLRwA",
-	"JHiTKF8yPTOdH5m2SAIHB8C5Xz57IZ8nnBEmhbf72SOf8DyJCfx7NCVMqn/c4Tgj6h84oZecx8Lb/fmj",
-	"7+EkOYy8XW++6OMk6dPI870wJViSaCS93a0/Dov/+V5ERJjSRFLOvF1vhGYkTiZZjESWJDyVCMNsvjeh",
-	"ML2aYMLTOZaSRIdMyDQLzbc/8QzhlCCcj4GFoEJi/X3KmSQsGsHrZiQawpczKROxu7lpVjkI+XxTPRok",
-	"bOr5Hl1jGirUBHfE25VpRnwvxkIeEyHwlKjFsyyOfW8eJhckvSOpAsO7J1jOSNoX8JP30ffmROJ3WGJv",
-	"9/OD7815RGJv15smsr/D+3PKqGd+PS69yPCceLvehcHcyGCOq9E/3BwySaYpdlaf4umfSSr0su62Pd+T",
-	"xS5mVO0hYL+fZTTqb22/3vF8L0uilp28JzeCSr1JDw++d2xXWTor17R0Nq7ni/48TOzin3p6jhVW0L7a",
-	"6k8SnaVc8pDHKB+924YbRB4v0PH+GbqwH4s4m2rIShC3YyRLY2eyeZgM3AmFIN6DQtSM4AjOwmfv4BJP",
-	"1X/L67qQKWdTRJikcoEkniI+QXJGADwNB+KpviqoR6VAd3pfNwbogrAIUYlucHiLKBuz4HDSP8YynAVI",
-	"chTOMJsS9XVEYiIJ4ixeIDnD0o7hq4eUIfXdCWfE+XhKJHo93EH3M8LGjHE5o2xqhowGY6ZwFs7IHDsk",
-	"xNv1xl4JT4Ph2FNnb5Goh0KmlE01YhKc4jmRBjejyYR+qiPnkqMETynDCniFiZSILJbCR5kggCU4ewpl",
-	"WI2AsEBJShKFF4W0RP1rANfc2/X+npF0URwB+KK8DJbN1a01Q+gTq/7xsb4E39svTm4D3DdEwRiheypn",
-	"BrgJT+1yKGdtYBUXwgVN00Vv16NMfqPuqiIVcwXuMIeNKipAUgDuMCLzhEvCwsUHsqhDeIxviQAM6vmQ",
-	"wBOi9j0lMl3swhOB5wTdkoVeQ/7LDY/0T5Sh7R0041kq1HERY6bemdBUSLVRCWeCIDzFlKEeDBE4UPXP",
-	"SRLjBYl2kaKmwQbCLEL3qaIyyBy3PTXpmJXhwAyIngaDCrSzvY2Cg/Pz68N3B8dnp5cHJ/s/XX84+On6",
-	"/ODq4uBdMFAkI8zSVF2glPw9I0KBCmNxpgee41sCf8D8A/SBLAQwgoTAKQLYZiSO1GVRi4ywxDdYEH0R",
-	"YBv1TS/20V2r2gJ3N+f40xFhUznzdrffvIHNtH9vNR21wwlczPo2nqobjUOJqCYaKRE8S0PySiC7ZEV2",
-	"FJ7U8jRpEQT1eIqC/ww29hAg854Kgna2DCLPzg/2T0/eHV4enp5cfz86PDp4FwAGLBWgAhAlSXGIa6s3",
-	"hKht2VvD7Z3mlSo61LLaERP3JNVkicoZzyTC5hw8bvnLwC/o4bprOKJzKpuu3Cd1YxHL5jeKqE8sNTPX",
-	"LksZnLcET0kbcYhhaBeeiExwFiv+NPQVcJoobCkWlZOIrUYScQEsr8aP4qyBBeXwJFjOCnCAa/qeulU0",
-	"JZEVjAro/pCSibfr/cdmIXJu6qdiE+ZXgFwpsaEKxxWjf88IopHijBOqEaaAskJjAzgZSBRPguZBfa9J",
-	"VyEQ73M2iWkIexqCqCm1aJzENARivvk3oaB2OKF6M1JAqRs1+uHg5PJ6dHR+MHr30/XBXw4vLi883yNp",
-	"ylNv18vHV+IhyJNw2A3TB0qV0QiNPSM4jz2E45TgaIHIJyqkUNsjJJaZ2IdJd4bfPXRd+IEC4tysWWOg",
-	"vBMWOvSvf/5/2AEFS3l+SxYdjKBe0LZyde8efI3aEy6/5xmLnojak9PL6+9Pr07eOVg94RLpsUtoBZy6",
-	"qIy45jh6LXVU7jwfKnOQAJeMuzus8Deld4QBflcgNF+vweVbHJ1r1vZoRP55dHT4bqRovqfAlpiCuvDZ",
-	"m1ASK6kdLpmLSkNfkCZ9KAayqGjtlvfwsdiHtzhCFjj38z/jmEZ6aRNMYyUJqCl20ZJxq3szfL69ccCE",
-	"3bkrwIOVGPwXaAp8RO5IukBJym9iMkcxFZLA1gUGf8GGP2ZzHCvpjUTofy5OT8wwhycw0LX6KdhQcriP",
-	"ODPCmG/3/pVAQPEV7SuIsRgzPcjR4fHh5fX5wWj//cG7wEdbQ384HKKbBTJcYUPJJ6XjccVuGb9nx2Hy",
-	"6INyvH92fXFw/ueD89K1azoy8zARg63Sro89xhMy9jodEWfNKOLFJd1FeuRdlA/3RZ2MDR912fUx46mr",
-	"5yl2KrSC5q62nRg0bUWghmUE6f0AiSLTmw7j2yPxZJ52cXT1w/oszVktUD0FEhpX7CS/MH8DmLoyuAY0",
-	"GJr8PU9vaBQR9igUj64u31+rCU5Or0f7+wcXLnaLoV30Xs4IGp0dgkaTM7UZviMIhyERIGfKmZKFE5Lm",
-	"OmgZr6+fD685kDliLXAxDm+18hlMsjgeAXQBEiFPCOoF9aUbjJaV2nOiFOxHn99mddFB8hVLUq4gwzcx",
-	"QQdgoKngmwpUUfPQPRau4m+UVaN3grJSQ/r29vMhvQlog//OwIJG1VumU5vtYJKkDMcHGmGP3YeTy4Pz",
-	"k9GRg3k7sDHPIT2Bi/r8DUNL4MsqYt88JxNohCkn63oJwcYAvdNsEKwHMZ9OLXK1eqpPAY18xIi2Zym1",
-	"j0SAzyfLwi2ceblA7FDkBjr8SwrHVV5RSMhAodfjihslFJ+mJ1yepfzmCQREjX12fvr24Kk4nmGFYiQy",
-	"oIOTLAaJkqAF+QIQDqhehlewITNuYOYTRKVeColIpNZgvi7QZfbiDC9ijqNLzo9wOiWP3oez0U9Hp6N3",
-	"15enp9dHo/MfDpztsGKbIYSXnCM9WZVvugRaqRqxeitVshhDW8Odb9/88Rt0s5CkLopsPSPLNCgp4MxZ",
-	"ZxU+sIZvoWP61qC3hgWL5ZSEnEVUzfA9qFmPR3TdLuig2p0ImZnqWNb2OetHQIKykDgX++AST+sYfkb+",
-	"2ABljmNrswQvDNVkr8WqaPwnFvcNBtONvdxcqrhsbi998D3FQWhIrhi+wzRWjPrRW3J1Mvrz6PBo9PbI",
-	"PfVmAuTOUN0KIXlK1Cqz4qU9JNOFttjXeekzHvMG+PJNsJZ1FGKmNuBG4R+HMxIZZDtLVvz2pEDymBks",
-	"72kvBoqxJOkAwXI1WVO7D9rkzQJRKUg8AQdXeWYqwKNmFKVLzo8xWxhKIh69VeejywOtsZeujbrqanyU",
-	"T1DaKc7RXD21jgu7NDyRQADq9Gj7GVWjGnCwTUB7CguFJU0pWC64fhTGVN0THEUpEeJVbrJwsaC27wAs",
-	"KLm3KMRpSolAwV/651gSsKT34f8D1FPj3mSpkEpzLr1xTuaYMsqm2k9ReSaI+lrAxVfnXdIY6bHCWyLV",
-	"distZMN4m8DgUnh/UgIbrB09jjf3XG1Df6S2ocGIXpoL5yi6p3GsTjSOY35PwDNZ7FTNRA+2cYYzOeMp",
-	"/ccjCXeuTB0cn13+dD06O/xw8FNJy3EmqBIJnFClr+llK0TNqRCU1Un0cOs5VZgCIjhvZlJXM3QXE2yo",
-	"Q2dtHFxt2R2/BXqRv6/fdMUWq4wCRb5ixhxMomMSUXwJW/FomnxxdXZ2en558O76+ODd4ej68qezgxLK",
-	"89kQTIdgPhf5+3rivnqA5pkAOlgFoc4o3zznLjQBmZNpK4coEh1UAQtyUt2ECRBMckDLYUdJyhOSSqqd",
-	"L0Xs0WePSjIXzjWx/rbctYXTFC/U3ybKxI1KcANOat+H7X78K0Y/IUnnREg8T5TGMadxTA0p2QMLdSjj",
-	"BaJMjQKn1HjGMXP3S21VzYVfvfCVLWhYqgmUWgcbzQFVtYCFGUFOKBTCAglFv8FiRBAEJO0h8vcMx+q3",
-	"wHk3UGgBP8Y8TAZNCK6FZ60Dv47qaXiRltdTf55Ha+UPbziPCQauXondqnma43u8EChgWRyXFuij+xkN",
-	"Z4VerDjWApmbKxr3WQ2ipTztkKzvuxs01uSQFbnzU0otCzmWcd9qwjyNNGNeoHuS2kgM+wm4cDuj3QlT",
-	"83Ck5WUcnznXs7QWfvM3EkqviGhrmKIa1bbeuNrF617qaixcbcLG4Lh1zp4bRFdEB91teb53t90QFJQH",
-	"2a0zSUYrxKoel1cbwwlL+9yFrhThe90he3A96T8b37qmrb71BcLldK5amYJZdFi65cDRvDl+QfFLd6JO",
-	"Qkp7U73NZdrQQgKdI24PbfWI+qVYrALnHxuOJxxCE2nVfK4nOBbEr3I49ZmJf6jtR87IlrOsDvtfPWK3",
-	"ZHE9VIfrzTd//PY7fNN0xuyFqz1IUtIcrJcHf4UznOJQKj3L0C1BwpTAJeWgg00ZVYqWHNiw2dosRohr",
-	"Is5DRYNjbTaAsDCe3opOHLZypktHOt+K/HSbhZaPQQHXsmNgYgPXPA23+vwsk9vyc6YEKI3Uxo1QeDEK",
-	"rhLZgENQUShanMWLBmZdQdCtjlvT8yxb7xEVDfJbZAh9TnK6rmwpJYJRW4F5LkjamOKqj8/wlCgK0gy2",
-	"GaMV+lwib11BJ8CNKbl06Ut8NZeEKkDaD/0lWM4iKke53GW54jxMrk2smL4umoTb3zT1LP+mo5Lt1Ss+",
-	"03/mX+g/Ky+rYXAUlf5OyZwDE8IJvVaqXTGi+UFf3kbOrZdl9ZB1SPjTlJQn0/aX0Bl+DQL7k8Xs34Aw",
-	"/NIi7zPKt19l2CfJsM8rrAKtS+jT5NW60KGjGfkEjB/wbzCw+S8v2r6s9KrFoIroumdc+OaFZ5FkqUAY",
-	"TmFHexFEzDQsc5mcq795nHSrzs3BXbOtLifsSyUUR3hQx8Caz1d+c05CnkbLjw5e24LXEc03ZMJTsiac",
-	"+mB2GP2WLA5bLpQNmIKQwDmO9EmBJJU9FIy9sRdAVhF4XPh8jlmEYspI450zToi2uf7SN06e/mFkD775",
-	"ZP25JE6nWjVZ42RqRPj2KOWjwM668Oc7Yk/Q8sP6HCpBcfKX6AXlCYyvuOEBz5hs8vj4Jr+jyRlUxpvN",
-	"A9FDNS2fkU8N1+EsJWDXBadnoFAQWCs+mScSiHUZ2OLsr6tdmy/rwFXes3ha+eJKDUptUikzdQ3Odr22",
-	"EQZncrbq3OTQjNTLLyDdt0rbrQxQmLSfJwtkkAG76oJfl3mPzhcykldZzlLD5dLYmrKMobqNdC2FZwgL",
-	"RCWEYuhzWVBS1Av0T8GeNfgrOodNMD54F7W7nUrUC+Cf1Ve1drqRm+LFDCdKSIDYLq5/u6cp2VWiUWG7",
-	"9wtJSQ3DcoLf07IFlcKYztTzGRazDe2Iruo6nJHTCYTer6RixQV58Lswa2NT6PKqligfPubJsfDxO8mf",
-	"oFIvzdmCMwfkvX5VSol6w6G/RDPuPkeDZtz9Y3tX87uVpZDt7ySDDne+9b0ES0lSdX7/+of/91dIMf/T",
-	"7ubmz38dj8Xmn/7j43/1flb/GY8v/nPjT39oYr8VVbs0QzMuXOU7TylsNhlV9ehVWXV2+a4Wveyb71NC",
-	"TusqdGG9rhRLKC3O76Bqd598tdOpfMqqmbzFTo7HF2u4qLqfqbK+nu+cLvmwlseq+5xGo1+dTVlW2rtO",
-	"UOEgsAdNlN8hMR/IYn0qYze3zDJ+VKK2o48p+t4jg+lAC8QZU8qEFsgzQRRTgSzi6jmoc8UW+HNy/Agy",
-	"ua4AcsiSrIlUljHwrvirngisTlV+Gc5SfkcjIpAJaYYQOsBYSAFIvwMVtlSxEm4fcparG8X0e8AwbwSP",
-	"M0mQIo09sYGuzo8g8AxEWPiKca2YFLCqd3c3N2Me4njGhdx9PRxuuYVBXp4qNx+4EzwnDTU/erNsjhlK",
-	"CY4Uo98oLeZHg++8fMkTyZCVCbtcaSP2LXv1vZTJVRo3X+VcClQDNd3rA6YWHB0qvWy1P6SDMX4t0+o6",
-	"tvAnDdxijF4atKUx40pwtWHlcy6/sn+5KbRmyWy2eXbT6JacgZIyV9n/FYrRjOB4DfL4Xr/+zBpVFw1p",
-	"mU5ktKHWm5KmPNUJR3UEmRzcJpWITyaERZRNEbzkI+BvgQIh8FEANScGYGJQf97waBGUiakBti5q2QDG",
-	"UvDdsnTu5bjRayjGbUVCO53QgZn1qksQdD7H4Ywy0rdU1uTzqm9saLL6t6/TYUAbg3jL3TGrpvyineHQ",
-	"R/UsX+f3cro2PDDjNGbWoJ3hDurtDIfaWpNrigr5osjp1XcNQqKbw2PRznDLR0tiYasvFGmXaGf42sJY",
-	"BUxnLM1QyjPQfBurE6hXzaPanDvuyCYzyHn/+ODy/ek7eDg6Ojr9UT99Y542pd2ineF3dszGuhPwQr1Y",
-	"0OGJmv6Hc7PifIzGOjg7W9tmiHrGDdrZytHVEvuKdrbe+EvrFaGd7W07SClaHu1s59DbhEP0Jj9dbl4E",
-	"ejN8rQ0FxTWs1Xio3d48g/9zPZPXTXqfYBpnKRHV+gcTnrHIh0o7hEn1gKT2YSn6cGVgsqFpDeyN2FzT",
-	"MoQ6G1O9rNME3l9enpm7iiT5JMviU7ncwDIq1jSLfeyOWKtl0ShlObHa1aFdgIFkOaPvDIcrja3O2MUC",
-	"LLp8TQWbqKej764rKmiWeQETu5Eg/NbTxtHrHEDfY1xez8NEMTMG+TwmKUlpUzxT23AT8/CWRI1KqhUo",
-	"6+6d86O67FxXEsB6piR2pSqYZGektIAOOsJ6qsFj9IJjzPBUK7LHYbK+HjgPk4ZLO1JXplw4xBaY4AhH",
-	"kc6UMBEzOQ5+1laxhZBk7vneFLwMCRdymhIQ6DpdYqsrzPGnQ/2+1UrsnyskTVhS03ldIhFeN7mlg3E2",
-	"HL4OwQAN/yTX+heFCv1DRbZpL1/Z7hvomGnwdI/BC6Yn5GuoFLpc30lR3QFwHYIMw7hEglRu3erKns8v",
-	"3K8J4oqaoq2qQjFCtd5oqxJROkrLj1/JYbPOybAkM8Y63IFNyRNPgNF06hhrKozq/9I+o/IdW0VsG+yD",
-	"VOj82aiIb1bDvRIoTAlUrMOxsLlS1AgmuoYkZNKBCG9rQGBdxLTueg05m9BplpKoNUFFsWYt8YCqBAEk",
-	"N4WHtwDNFhlw4NtwPPeOcV+DeKIgbNYeTRKkLR6aL1dAqv/I5O5hnRs04Sm6ITgl6cZ6CSjSpOBZqUIP",
-	"4uRgflx1jKROqnOwWF7cypOhzaXrHY99ByE2ZwgJoi6dyaVy6/oyXTVBwNmYYknu8QKFOI4F6mGGyCdJ",
-	"mKCcjRmfoH0+J3J/huUrAel3GwMUfB7DGsbe7thgaOz5Y0/yW8Lgx3/983/H3kNgQCjvzi56C5+gf/3z",
-	"f4O9MSuNZtAMw+X/3v089v7SHyW0/4EsnPHzCeSMi+KE9LBEcy4k2laa7rfoA30LuVRxvGe0WJwSdP79",
-	"Pvpua2uIAGp1LbhEM570bxb9GU98FLznAiwRNitSS1+B0pLcREn1yigMSSIDpAtrvRJI6cgGnj190QRK",
-	"UsrAAODndUT3z9UnR99vVPHAOCOAQS0r5RffOfkDdDqnUipqwNDZ6HL/vamfa0gEg6/wYjBmF+DM1esW",
-	"BMckQr3RwUV/+803/R/2jzcQhtK5UpdbLZeIAX2uTCGcfOTmM1ry/X279d12k7qDP7mfbA+r98L3wE9+",
-	"yuKFVgbAzHhLWIfxG7+tXG2FYojpedQNX3qN3+eCQvma5lfToi1PbOWZDHlhkc8JO/BKuK0NhHpGwtun",
-	"MOJ83C4xf7nCtdQE7ypnxiy83xZ31KhLKtKZr8sdYCnCnyHWaql5+0VTMPKZcx9C533+0bJbXQYH/IOm",
-	"HqQuOQy2c5RihnpwJuaa/3bY8LpFfwX2FPQrbfnVvW3lhzBa3dHCGJeFw3otw8HKmCbFdy/yNPbniYyX",
-	"VMYdQmVbvc3qUO1nqeANmie21euXFZB3EjwT83B58POjxfHKkmyd+2LwtvUdm8tV0Y6SlNxRnglTXIOR",
-	"TzLQ9THWjiZcHROZr/qNvyw+skDOattY92DJVVTFHAAdRg44WeerznGPvgelyc6hPHjDccvkDK4HaTbV",
-	"BiXjW6CryQJAOVsLfvzxx74SBpUIE2JJAiMkNUbzhjjBNzSmOQBLbmRdXyh0I2cY3wTkRSSMcaqp5FxJ",
-	"PwFlVElV9B/aMFNDTYkIdyCfLRbjH2cLh15ro20e56wPNL8NGtERY6igeCw6QpAYg0YpUKeKJaUW2Bfz",
-	"8lKO/oanKVFo4jmQGYuJEO1g2rJV6lZbBtzhsFApUGC/vZ6bjwOwnPZO1ZkBOEmoeFte0Mu+t9EIil7D",
-	"IZvw+mlupdh3rXlIzWEF9v2m+/QCQpNhm5dpxkKb61sp+K/DTDFDW1CXGd6HKkMm00T/rCjpLUlkkzre",
-	"RTIrjmP9qJVQX7nI7vrsNWnC3Tp9AnZRZur214szKuZxdX7UF3hCBuiI35O0H2JBUEykJKnwxyyiUyqF",
-	"j4K+4TXXwZ5SnVKpVWTQMY35Xn8F3W3UV3vIKptbw6GTw1N1g1U6MpWM9z/j/j+G/e8+9sw/rvsfPw/9",
-	"7759sA9aDPh5lGNXIa3FPl4Vdp2oOHfk1RGPK4bVSb4m2azddd7qB3ufzTErnOa6jUWjX+zUVhpGCgsx",
-	"UTSjqHMZLxqJxdOTl5fFC1yBabBzZHLFAwgOz9zWxhP93R7ixgIAj7R+nzHbLQkq0GU0cmra2Ufe19jn",
-	"Lyr2+QsJdv53BDV/WaHLLxSr/MgA5BaqsVaw7rNRDijB24V0vEw8sF56hKJlccG5VBrGBKcCSrv8m0KF",
-	"LXy0LWR4OWRNTv/tLyEw2K6LfQEBwmsG/dajPgUJs5TKhdZbLadrbE03OjtEH8gC9eiADNA5ERLZnyYp",
-	"nwMe3mExu+E4jTYG6DgTps1Bc0eB1iZfurplsVwD0ENuim5U1Gw3OqE02ECPEfhw8NTu6MKnpotHiJlu",
-	"uiiIRFXXWC/vZpW7ftS7G3lVUGBE1ihuYFTHS5drpEabqiMvJROSEhYSACp3G6HRoU5bEXCEaEi0Eq6O",
-	"zJwwddRuFrnTaldXQx2bhklvMxpHJHWc2GLsoQme03gxQCNnFlP5FYoy6VrCQhausJvFWBM3yqYaNUrf",
-	"hLK7V+dHgzEbM1sSVpdMtRVhMcuRbb2oMx5DECsub/otgbAXzsiYOfrHnt4SVyOh2okpCcNM2oBPHQI6",
-	"w6ZBRSm8NBizGx4tfKuDiJYw0iDkEQm06mEMj16B/dHZoXD01V1vazAEjpoQhhPq7XqvB8PBa62bzOCu",
-	"bGLaBxyKTV0e7kbvh/4LXpk2lYI6JzKl5E7hL++kGYFhOq8oWODjlXFZgmf6XiEf1FS/3P9xzAIdGrwZ",
-	"gGUx2AxyyyIgX531os2l1uOUOBQgg1O3q48CReMpb0oCLWIBVebQ7XMmUx7HJP2ByFEcazR65R6iLamP",
-	"xSubui1fWyaj86JuRtrhxaID6MPHSt+47eGwQwHZbrVai7pWjSXjq7tqjsSD7+1oIJrGzoHddFqHwSdb",
-	"qz8p1QyGj16v/qjoWaO+2OrwRbVBgPpu+7vV31Urdj/43psumCj3M4GvOkDZUM0dGF42n+N04e16audQ",
-	"fmYlnkJn6BJZ9T4+6Ci7+g3WZ0zk4d8DFGQ0Ajv7lDB1ZUhkAsQh8GMPUanLuoMdxjQwtSdvzHo7w+/Q",
-	"stZ8KCg0nsDXQ0Nxfl8XIsZxXGpLVSKyOl59SUw7w3NFsnXgcKkv1R6KMj0OEWMW8jjGidBRM0VxUyq0",
-	"qawzxXCSBNcmGJUeuvqOw5l6y6PFevWhu7ZCX6cf+apW4409wztXiK5kcD+UrS3GlV+heVvdkSJK+arN",
-	"oNhXbWG7zrDb92vUUt86w6+qlqiGXt1Nk5jXNuGdcleqvKlxgxcNuhzbsCwqrPBhgkSKwoxQPYngNKZO",
-	"36hyB+ZKG6dBYxNrNV9TCMXDl80Yhh0IfLkp61PYydabLotqKA4PvGi7A09paln2K2VkmiIU9ZZbONmD",
-	"v0pc3fyc0ehB3xGo6tiQg6x+L7ie6deBMmpsIq4MSaVuYqYoJeMS4ckEvFODjjxCT/ZIHmE6cz9SAHQ4",
-	"RLVFrUZNjUjl1nFDgTt2N242+bdSyMbJv3DCsdORcORt1oAAdLjDDS2UfmcirL4hK2++v1IJbbjOa6h+",
-	"8GChazSve02LtvJPu6q/pNxiE/QeKaqoYV/ra1JvBHfMIzqh5W5YRQt82xLLxKzsIcbzXpaPhuW3R0x+",
-	"PxThByI7kIP1Lqm62OpyJnBNW+zhDhFJcCopjuPF7lInip+38RAoJX/TogEaaaV2zFx1F7o94ZCIcrMN",
-	"sKz0TAYs/H1LQE3exFEEKjOo5LmLZlz4b4I8EyUwjhuhzZ6gCAg+J7p9mf2gs2LruLGfKLQ8UqNt01RD",
-	"zkKqFPdcU+1M/iqu+U4q56+EdJtj8Cwq58NXQexZBLGnKX+/Ppqtr9ez6W+bRBdp6eeBSY3S3xH0T78H",
-	"34ul3CFmSmUr2xrBnyNa2xxB5hD8PidMjhkYBHU0nW5bHcNEigjpOlBuWyo00kT8HvKToMAJmsRapgnA",
-	"X6/Yw5jpsGUUgJvplpDEUGs1CyzTjKB9smnJJ66IEKZM6aM+olPGodxJiAVZy8Hhlj+qU3ZwZAL8hR/T",
-	"luUpCNWKCn4PfvNA9bo+Tx7SKQz05LFK1dTXGq3anRGn4UzpIE3b2FM71qdMECaopHcEiexGW882cldy",
-	"BTLTJyUHaUX4ztONBTaet4gW+/ljQ4SW+rFkJa7XA14ZlqGDLlbXTzOoqEUe6MTmetwlhBS0lFxQCJJ2",
-	"Xd15cGPlsKa2ptbx/kogQ8T07fa+aiW/Da0EmaOALBl9Xh2lM4u8JYt2zugeQ/Wij3gcOW5328cUEkgp",
-	"C+MsItFenjWuCwO32E8+kIUo2IriwfnP3ku7qm0/qBU3D3Dz9cL9RnzbyByt8kWDH59gCWh0iR9TpgS9",
-	"ojOCESe1X80eLyU62rgqyKY2jcJJLAjq7QxfuwXTnJJnnBnvtJYq87sFg8DgG7alOBTmpsJ2VxuzUnu1",
-	"vSLqSUuSVAp08X7U337zzQCBSVXBU0SB6fuu31OXo1VsLF/uch1cb12Vfm1vsCm2+2DU87UdwOtREttJ",
-	"r4WY3JKFW51Pb0lPzKAVNAvJxlcK8zvWeI3HErOCRrWRqLVY+uZn6FWy1IVpuzAKyRMB4ZBO+SVbYDpU",
-	"au4rgS4vj1Bva4iE0kqMQrMxQOeKIugQRysMwJBZGBKi29esJA8wRpk8vBDz7+5k1DBFv4q7+SyoWdlu",
-	"/YRLBPcb/C+2tqbmC73G0prQl8K+aGJeqX250ux+8HuTS/QB63TxHyWbWAtFguWsZAaAklVlm3WLYeCb",
-	"nVLqwC1ZXP887H+H+5OPn7f8neFDQ6rAGprHPEwgo+8ltRvjAXnsPK2enlEUCSgjylM052k52kNyJxZS",
-	"EdlgHiYiQJDeaGyI1ZKHe0o0k1nKtHnRGuNN5xXIUnBCzyHfBmId3ThHVIolB+HwngqddICZuNfRiTvD",
-	"4dKavq3xj35JSDWuogGC7u9jhuOU4GhRGEZxSrSNUf2bRU7sJLKhk3uOaKkFUCeOko2ZbmRv0drUMX6F",
-	"96pkvF3bgTWKivLe4pJbq/RLCK/1ApvP5lpaQ5hdRv7dA+66iBCOIsj6L/by3+lyv9IH9DhMvsrEvxWZ",
-	"eBRFbhaPOlvP5hFSDMHUlH1unnBuyq+1sYWerm1LmeEHGzpZzLKKPdTAAMasxAE0sTVpQjaWsIHg+khw",
-	"kMgTHUasVwz+oxlO5zERojsZ1OsqKOH3KZ9/pYWNtFDjOSqyAP/t9PArFfytUEF97UqEEI7Vk0hhFlHZ",
-	"J3dLM/K0iKkbD9ZT8FDPEV1zg6NJWBC+IVzCNwG6wh8zQ6F0gZSI6D/28k6C8Kk1X6bkjuuJNqo5fgSH",
-	"M9MrkUQgH+bpBjLFTOimrDaFD+AfoDM8Jdr6Zlsoov/WaZM0CtTyIPFvABXDGkmiwlg5xjNvtPqUBL8y",
-	"yk+VxKq3BTwsqS7KA9Zi+BnpMNQmz27eaLYgbrWKT6bBiVvV3ClFthSaiYZCN7q1fVjmYXJtyumUvaaB",
-	"jwI4ELvmIgZtYOedc5t90ttNHcpaHPi2GW9H6u42eH7ZrMhyf9+myCuUqPPJJwhupkH618TIL8t5BFuT",
-	"3/ic7qqfV9Dbojr6YxOgXVHDVo5wy+KP2Zid5anMu6bSkSnfC4wQ3TgkVtHmMl0dIDc5WkmInWvyg5Sp",
-	"czkxCqGE4C5KsBBjphOv/1vXkQyK5DB3rjLxVVL+lOjGhvZSACkcM7N+aKBnBjblK1eNXNSFLEYfMzu8",
-	"QkOqfdc9IWkc55WMSxjaGKAfcXxrPWHqa2Fc3OKWJmLMoE+FErUFOL0VtAMDqakS5gA35UjyKVFEs4nh",
-	"FHJ2Nan82A0u+oISy/2VpYt3bYkJY8iBALWiXLH1FpAI9QJ+G2z4ptohBMixxZjd4wXqBepHyqbqOdwE",
-	"LLVNSO8FDKVGMDarwDQibmIZpjtDU1Ii9IYxM0EvGBisKU3xmUKkfjZ9QZa09TBdPEqtO5xCrJXqq1UW",
-	"s6p3hRM+taSDhMFctUuEiZ2qQuw0fqhAVwRVtTVfUIi1RZSdaqym/upWXmJ1a+jURTUFbovKtW34qVRG",
-	"td8V9XBbP+we5VWuNd2pJIJD57+y/y+K/TsKWJvWVXqnvVDCOZlSoagnworBwFe95tu5YTUs2xvCdO7S",
-	"EkC5oIHgpqAGRJmEnDESSsXwqHYZXEGdBUaE2C2KdYHz4Ia0FGEYoJF+TVuajGkffA1izBoqZ4IIkNdt",
-	"aGx95zoPqAD9TBLWlQVWWhF/QZUSvtQA1fWqKJTqxv2ilRSc4vrrE9zl1rqvZRV+5WUVvlZU+IXik8qd",
-	"wTrwwI5a8eZnRdu6FlpwbrJJz1Zf21hH+F0xolhwa2Y0pnjtzDaulIk2HLrsC9jcDEc6MYahRsNiDwyQ",
-	"RdTLK+F6n21GpdgAtZgZpoy0BS9FMZnofhs6WCovX6C1xY5cUOPiCVzwBWpBOJvyCxWEWAXBr9+L8rUg",
-	"xGMLQqxNuFZXiEAiISGd0LCFHvkgezP1lixTrVeiLM8Pulp/8p/fLi50s8FfRXGJlxTlvlaa+HIJ1O8r",
-	"nesRJGa926t7MXQqOwEqupIwmkkT6pXtCTy19gJwDugrtQFWg8s8CEWddVPIYmUZi1Id68ABMwAreaCU",
-	"3aC53MWSOuJoxCwsOptGS1pjZu0JMcGKNLvBgLp5zz0WXWWrSv30X6ZkRbtGv71ukYr1NfpfIxv4WrXi",
-	"ixIUf6cFK15YPd4E39b6AYsF42i0R9f8dAO0r7lB3go4l1uDLI0DxPi9IqxGqDV11HsXMiV4rrAzZu8v",
-	"L8+Me46gmExxuEDqt/+6uDjQ2rTa+Q2lZdsmasI3hTEozMtj4ZtQoJCnutwG5C1msbTBPQVY2pMXoJ5t",
-	"k5uXbneYgUmHLGLgt4dDsKxpS4BtqEoZCnT/qgCqgYDeDv7tXehh5tdbkQWMy+t5mECn34ylBIczhQj1",
-	"SNI54ZkMtN/6JubhLYkC1MOIcdZPspuYhgr1KRHat41RSiKaGus9ZhDBP2aKA/hIx8LnW5aSSSYI7FNh",
-	"8d/oyuugeZ/L6l4sBsZtE9iSIAmH+5UwoQveV2H410oMYa9fnBbmLXYa9fQGmqbOmO5t6zQr5JMJgcwU",
-	"CWQHghEKGUKfSd/QCGO6x1qcRDvDHe3mOjm9vD47P3178C5AdKLUQB3OoNPcdICIjWxYI9Sj0uP3BS9n",
-	"ZaaW+5kTW4353879PE1PuIRD+zvXW5E9aS+ovbotduAz21zn549KQhGtBYBGCPSggvX1gjm+JSjNWADl",
-	"jlp0pm+H3w43717rSj16XW0OeRA35pB2kLf/WOGYF5VYuLwzCZrjBVQOK/y57disx06NEMTq2vXm7Uv9",
-	"vM2AGxGY535IrsOj83yDpqm7hGqByYssjQA31QzuZxzNcUQUrbOwaZEN6ZBkHR0+kbplrwUIoia7AgJN",
-	"jEoFNDgjnepn1HDwQddy6TavmkWNTliUcMqkjo+YVqRdpIXdvCfu9nD7TX/4TX/rWwXOmMHfW1v97Tf6",
-	"1NgIQs2M+MTg2Y2nd/aTygE6lAJMi0pm/Z+L05P++dn+mPWO9882fEj+AYfy6OzwlX4OridjfBAQnei+",
-	"YX3KpkwoZIkKQrSAfX4wend8oOMWtFxfMhUZM0oJpT8Y3AM86or/XwAAAP//",
+	"7H3tctw2luir4HKnyq1ddqsly9lYqq2tjqzE2uirJHkyuWmvCJHobqzYAIcALff46tY+xH2GfbB5kls4",
+	"ByBBNvtLkidO4vkxsZokcHAAnO+PT0Esp5kUTGgV7H8K2Ec6zVIG/x6MmdDmHx9oWjDzD5rxaylTFez/",
+	"8j4MaJYdJ8F+MJ11aZZ1eRKEQZwzqlky0MH+zr/2q/+FQcJUnPNMcymC/WBAJizNRkVKVJFlMteEwmxh",
+	"MOIwvZlgJPMp1Zolx0LpvIjttz/LgtCcEVqOQZXiSlP8PpdCM5EM4HU7Eo/hy4nWmdrf3rar7MVyum0e",
+	"9TIxDsKAbzANV2aCDyzY13nBwiClSp8ypeiYmcWLIk3DYBpnVyz/wHIDRnDPqJ6wvKvgp+B9GEyZpm+o",
+	"psH+p4cwmMqEpcF+MM50d092p1zwwP56WntR0CkL9oMri7mBxZw0o/94eyw0G+fUW31Ox39mucJlfdgN",
+	"wkBXu1hws4eA/W5R8KS7s/tyLwiDIksW7OQ9u1Vc4yY9PITBqVtl7azc8NrZuJnOutM4c4t/6uk5NVgh",
+	"h2arP2pykUstY5mScvT1Ntwi8nRGTg8vyJX7WKXFGCGrQbwYI0WeepNN46znT6gUCx4MoiaMJnAWPgVH",
+	"13Rs/ltf15XOpRgTJjTXM6LpmMgR0RMG4CEcROZ4VUiHa0U+4L5u9cgVEwnhmtzS+I5wMRTR8ah7SnU8",
+	"iYiWJJ5QMWbm64SlTDMiRTojekK1GyM0D7kg5rszKZj38Zhp8rK/R+4nTAyFkHrCxdgOmfSGwuAsnrAp",
+	"9UhIsB8Mgxqeev1hYM7eLDMPlc65GCNiMprTKdMWN4PRiH+cR861JBkdc0EN8AYTOVNFqlVICsUAS3D2",
+	"DMqoGYFQRbKcZQYvBmmZ+VcPrnmwH/y1YPmsOgLwRX0ZopiaW2uHwBNr/vF+fglhcFid3Ba4b5mBMSH3",
+	"XE8scCOZu+VwKRaBVV0IHzSki8F+wIX+xtxVQyqmBtx+CRs3VIDlANxxwqaZ1EzEsx/ZbB7CU3rHFGAQ",
+	"5yOKjpjZ95zpfLYPTxSdMnLHZriG8pdbmeBPXJDdPTKRRa7McVFDYd4Z8Vxps1GZFIoROqZckA4MEXlQ",
+	"dS9ZltIZS/aJoabRFqEiIfe5oTLEHrcDM+lQ1OGgAogegsEV2dvdJdHR5eXN8Zuj04vz66Ozw59vfjz6",
+	"+eby6N3V0ZuoZ0hGXOS5uUA5+2vBlAEVxpICB57SOwZ/wPw98iObKWAEGYNTBLBNWJqYy2IWmVBNb6li",
+	"+2THIG331auh+MAVv00ZGVwdHh+bm5LT2Jzv3lAMxU/m1nFF7limEbt3bBYaRkPVxF15C10I0+EPFosd",
+	"pakuVAirDokhJVtEjoaCuo/wXudUkL//9/8jlOz2d+B2U7L38aO/0Vwrlo4IFeqe5Swhnb3+65Ds9ftD",
+	"AWg8OT49vr65PBocvj16E5khCnEn5L2w1EhtheR+wuMJoXhYzOACDgBudo8MHFBDkbMRXINbNpK5mRxA",
+	"7NDCfKR5DFchNNeYJ/bfuYEy5VOut8hEpok5DgZbB4SSVx8/DkVqphpLgzVDDwGRSpbg5IWoIBGwfTgM",
+	"1WQqlSY7/bDf75vvFOnAooYi6na5dzjNs27GcsOnoq0DklGLYbNlFpF4Golg93CG4Ci+tki8HFwfISYN",
+	"DguheYrzyTRhuRlJEEoSOsNTVuQlUQWSgFyjogn+vTHX2acMU/rxhImxngT7u69eAWFwf+8YMqs1y82Y",
+	"//nL/+r+3/f/8qegjZYdj4Dyz9OJc8MyaKwJd0dUySKP2QtF3J0yh9Gs3twfPMjmwMqcRP9sUAe39Z4r",
+	"RvZ27E29uDw6PD97c3x9fH528/3g+MQgyZx5x2a4gpuoWUUl51BiOd0iXOz0d/faV2oY3YLVDuBSIN/j",
+	"eiILTaglNI9b/jLwK4a76RpOzOVoo+kfDUsgopjeGqlh5NilpetFLoCgZXTMFnEfuHc1eBI2okVqBKB+",
+	"aIBDrrNjZKCSB+208qArkKnmBJ60aJFxSngyqicVOCCWhYEhJzxniZO8K+j+lLNRsB/803al02zjU7UN",
+	"8xtA3hm5tAnHO8H/WjDCE0OHRhwRZoByWkkLOAWIrE+C5sF8j1S90rgOpRilPIY9jUGX0ah7Zaklkdv/",
+	"pQzUnqhl3kwMUOZGDX44Oru+GZxcHg3e/Hxz9Jfjq+urIAxYnss82A/K8Y3+AQoLHHYrVQIhK3hChoHV",
+	"zIYBoWnOaDIj7CNXWpntQRZ0CJPu9V8/rLvwIwPEpV0zYqC+Ew464FxmBwws9fkd3/UwQjrRopWbe/cQ",
+	"ImrPpP5eFiJ5ImrPzq9vvj9/d/bGw+qZ1ATHrqEVcOqjMpEo0uBa5lG593yoLEECXArp77DB35h/YALw",
+	"uwKh5XotLr+jySXy9Ecj8s+Dk+M3A0PzAwO2phz00U/BiLPUqIVwyXxUWvpCkPSRFMiiobU7wcP7ah++",
+	"owlxwPmf/7kUKsiI8tSImmaKfbJk3Obe9J9vbzwwYXcqmYfASiz+KzRFIWEfWD4jWS5vUzYlKVeawdZF",
+	"Fn/RVjgUU5oa9YAl5D+uzs/sMMdnMNCN+SnaMqJgSKSwskvo9v6FQknL0L6KGKuh6LTIgqGTnG5nxHKF",
+	"LSO01I7HOxQWT+Ps0Qfl9PDi5uro8s9Hl7Vr13ZkpnGmeju1XR8GQmZsGKx1RLw1k0RWl3Sf4Mj7pBzu",
+	"izoZWyFZZ9eHQua+IcGwU4Wagr/axcSgbSsiM6xgBPcDJIpSQ0iLsTsST+ZpVyfvfticpXmrBapnQCLD",
+	"hiHuV+ZvANO6DK4FDZYmfy/zW54kTDwKxYN3129vzARn5zeDw8OjKx+71dA+eq8njAwujkHdKZnahH5g",
+	"hMYxUyBn6omRhTOWl0aOOl5fPh9eSyBLxDrgUhrfoXUjGhVpOgDoIqJimTHSieaXbjFat5pcMqO6Pvr8",
+	"ttsjPCS/E1kuDWT0NmXkCCyADXxzRRq6H7mnyrcsWWuIswIYZWUO6bu7z4f0NqAt/tcGFjSqzjKjjd0O",
+	"YXRXmh4hwh67D2fXR5dngxMP825ga/8lOIGP+vINS0vgyyZiXz0nE2iFqSTruIRoq0feIBsEw0Eqx2OH",
+	"XM+ARHgSEsHQYGrUPpYAPp8sCy/gzMsFYo8it9DhX1M4bvKKSkIGCr0ZV9yqofg8P5P6Ipe3TyAgZuyL",
+	"y/Pvjp6K4wkFG5oqgA6OihQkSkZm7AtAOKB6GV7BjCmkhRmMfrgUlrDErMF+XaHL7sUFnaWSJtdSntB8",
+	"zB69DxeDn0/OB29urs/Pb04Glz8cedvhxDZLCK+lJDhZk2/6BNqoGql5y1oCd/p7377612/I7UyzeVFk",
+	"5xlZpkVJBWfJOpvwgbtlh5zy7yx657DgsJyzWIqEmxm+BzXr8Yietwt6qPYnInameSyjfc45qojiImbe",
+	"xT66puN5DD8jf2yBssSxs1mCm48j2VtgVbQOOof7FoPp1kFpLjVctrSXPoSB4SA8Zu8E/UB5ahj1o7fk",
+	"3dngz4Pjk8F3J/6ptxMQf4bmVigNBn9FiuqlA6LzmbXNz/HSZzzmLfCVm+BcNySmwmzArcE/jScsAULj",
+	"34WcCiILbR0NQ6H5lNkd8fBimPLZ/E4cWHdESjXLewRQgqTPnBDQOG9nQ2HdMfcTVvcsGczd0vgOvQKe",
+	"G/nSjNodjDQ635sLN4cPBPF7yrVzuwAkXODJL1E8Z7I1iLyW8pSKmaVr6tEHx/eAeCfHEB4zPiknqJ0b",
+	"KcnUPHV+OodEapZLdsg8ddx9RkVtDjg4NEAJK3tJdTg0K09MnHJza2mS5EypF6UBpeYH2uqRI7DnlG69",
+	"mOY5Z4pEf+leUs3Art+F/49Ix4x7W+RKGz2+9sYlm1IuuBij16TxTDHztbInAX1POFZ8x8AJaXSiLetc",
+	"BfNP5ezMGWwwntf6qsyXsFYpBIOImRcqJIVIQfMrj/dQ6LwwuDM/Zbn8ODMMO5ZTpsgol1PSibpdeIUl",
+	"XfOcM2WIGRXk+OLDN25Sbi1TLCG3M7x+29/s9cggVZLM43afUCsglDeJZlm5PwhaCJIQVXjG4HU1FHkh",
+	"DC7N71wTmqbyXqELts3VFzVUnKg2IXoah8LNAT4/HHhKZ4+7y7iDlaP3nqepoVoAKUvWuNPvBC30ROb8",
+	"b49kzqXCfHR6cf3zzeDi+Mejn2uarDdBkxHQjBudHJdt9nXKlXLEqCZ67jynmlpBBLfYTupr//5ioi3f",
+	"0y3NRfgg71jiv49v+qKpMzgA130nrMmfJacs4fQatuLRfPfq3cXF+eX10Zub06M3x4Ob658vjmooL2cj",
+	"MB2B+XzkH+LEXfOATAsFvK4Jwrww9Oo5d6ENyJIVO1nTsOGoCVhUcto2TIDwWQJaj13McpmxXHN0sFUB",
+	"jJ8CrtlUedfE+VRL9yXNczozf9tQNT+0yY9am/s+XhwM9E7wj8SIDkrTaWa0yilPU24J9AF4IWKdzggX",
+	"ZhQ4pTa8hgp/v8xWzcUBNS98YwtalmqjLTfBRntU5lzU04QRL57S0D1lSDlYBRmBqMYDwv5a0NT8Fnnv",
+	"RgYt4KuaxlmvDcFzMZ6bwI+hgS0v8vp65p+XIZ/lw1spU0bBxN0IAJ2LJkjv6UyRSBRpWlugC6ApbR9G",
+	"DpgRe3NV6z6bQVCSR6fz/L77kadtTndVOri1BnnX9/iEztohcwxQYTNyz3IXzuU+ATf92mj3Yl0DmqBO",
+	"RNML73rW1iJv/4vFOqjCYlumaIbGbjYuuvH9S90MqJ2bsDXCdpOz50fiViGGH3aCMPiw2xJZWEbqbjJJ",
+	"wRvEaj64d24ML7b10zp0pYoBXh+yBz9a4hcbP4G0NXT+Xric3lWrUzCHDke3PDjaNyesKH7tTsyTkNre",
+	"NG9znTYsIIHeEXeHtnlEw1pAZ4Xz9y3HEw6hDddsP9cjmioWNjmc+czGuMztR8nIlrOsNfa/ecTu2Oym",
+	"bw7Xq2/+9dvX9LbtjLkLN/cgy1l7xG8ZQVoFUDq6pVicM7ikEnToseBGT9Y9F3s/N4sV4tqIc9/Q4JS5",
+	"UExyL/M7tRaHbZzp2pEut6I83Xah9WNQwbXsGNgA4w1Pwx2en2VyW3nOjACFSG3dCAhrRPuEEdmAQ3BV",
+	"qa9SpLNeazyhj6A7DFjEeZat94SrFvktsYS+JDnrrmwpJYJRFwLzXJAsYoqrPr6gY2YoSDvYdoyF0JcS",
+	"+cIVrAW4dRfULn2Nr5aSUANI92G4BMtFwvWglLscV5zG2Y2NB8TrgiTc/YbUs/4bpja4q1d9hn+WX+Cf",
+	"jZfNMDRJan/nbCqBCdGM3xjVrhrR/oCXt5Vz47KcHrIJCX+akvJk2v45dIbfgsD+ZDH7dyAMf26R9xnl",
+	"268y7JNk2OcVVoHWZfxp8uq80IERq3IExg/4NxjYws8v2n5e6RXFoIboemDDNOwLzyLJckUonMI17UUQ",
+	"FdWyzGVyLn7zOOnWnJujD+22upKwL5VQPOHBHANnPl/5zSWLZZ4sPzp0YwvemmhGV9yGcOLBXGP0OzY7",
+	"XnChXFAchH1OaYInBTLdDkg0DIZBBKmJ6NuZTqlISMoFa71z1gmxaK6/dK3rrHucNLLaNp9L03yMqskG",
+	"JxMREbqjVI4CO+vDX+6IO0HLD+tzqATVyV+iF9QnsPEALQ9kIXSbxye0OTxtzqA63lyuDw7VtnzBPrZc",
+	"h4ucgV0XHF+RQUHkrPhsmmkg1nVgq7O/qXZtv5wHrvGew9PKF1dqUGaTauntG3C2m42NMLTQk1XnpoRm",
+	"YF7+DNL9Qml7IQNUNrXryQIZpNGvuuA3dd6DOWFW8qrLWWa4UhrbUJaxVLeVruXwzHpy76lygRUlJSWd",
+	"CH+KDpzBfwTZtwgEeBcxiIFr0ongn81XUTvdKk3xakIzSJmdUEUk/nbPc7ZvRKPKdh9WkpIZRpQEv4Oy",
+	"BdfKms7M8wlVky10RDd1HSnY+QjSK1ZSseqCPITrMGtrU1jnVZQoH96XGfbw8Rstn6BSL83LgzMH5H3+",
+	"qtSSMfv9cIlmvP4cLZrx+h+7u1rerSKHkiFeFnB/79ta4u+f/s9/Qp2Kf9/f3v7lP4dDtf3v//T+Xzq/",
+	"mP8Mh1f/vPXvf2pjvw1VuzZDOy585btMG203GTX16FWZk275vha97Jvvc8bO51XoynrdqLhSW1y4hqq9",
+	"/uSrnU71U7Y4hXs4vNrARbX+marr6+XOYd2YjTxW689pNfrVGbN1pX3dCRocBPagjfJ7JOZHNtucyrjN",
+	"rbMMqPbg6WOGvndYb9xDgbjASEIQyAvFDFOBTPHmOZjnigvgL8nxI8jkpgLIsciKNlJZx8Cb6q/5ZG9z",
+	"qsrLcJHLDzxhitiwdYiABIzFHIAM16DCjio2UipiKUp1o5oeYs3orZJpoRkxpLGjtsi7yxMIFwMRFr4S",
+	"EhWTClbz7v72dipjmk6k0vsv+/0dv7rQ56fK7QfujE5ZS+GgzqSYUkFyRhPD6Ldqi/nJ4rusgfREMuRk",
+	"wnWutBX7lr36VuvsXZ62X+VSCjQDtd3rI2EWnBwbvWy1P2QNY/xGptVNbOFPGniBMXpp0BZixpfg5obV",
+	"z7n8xv6VptA5S2a7zXM9jW7JGagpc439X6EYTRhNNyCPb/H1Z9ao1tGQlulEVhtaeFPyXOaYVDaPIJtn",
+	"3aYSydGIiYSLMYGXQgL8LTIgRCGJoK5ID0wM5s9bmcyiOjG1wM6LWi6AsRZ8tyxlfzlucA3VuAuRsJhO",
+	"YGDmfOk2SCyY0njCBes6Kmtzts03LuDb/DvEKGLQxiDect/WCvLSuslevx+S+Uxu7/dGeSbzwI7Tmj1F",
+	"9vp7pLPX76O1ptQUDfLVfGWnoVgQHkv2+jshWRIL23yhSq0le/2XDsYmYJiVNiG5LEDzba1AYV61j+bm",
+	"3PNHttlf3vunR9dvz9/Aw8HJyflP+PSVfdqWWk32+q/dmK21ReCF+Ypjx2dm+h8u7YrLMVprHe3t7Noh",
+	"5rOqyN5Oia4Fsa9kb+dVuLToGdnb3Q1ba1Ht7Tro3x4N3hxdXtWmfrlTHj+bcUpeVSfMT3ohr/ov0YxQ",
+	"XdK5Kh9zd7us4fBpPpfbL3swojwtcqaaFTBGshBJCLWWmNDmAcvdw1ps4sqwZUvxWpgfc9nGdQgxH9e8",
+	"jKkZb6+vL+xNJpp91HXhql5wYhmNa5vFPfZHnKtm0iqDeZHczaF9gIGgeaPv9fsrTbHe2NUCHLpCpJFt",
+	"tNXThjcVJJChXsHEfpyIvAvQdHpTAhgGQuqbaZwZVicgo8umpRldSxZmG25TGd+xpFWFdeLmvPPn8mRe",
+	"sp5XIcC2ZuR5o0i4hBGjI6yhQWymODxGazilgo5RzT2Ns821xGmctVzagbky9dIxrsSIJDRJMI/CxtOU",
+	"OPgFbWYzpdk0CIMx+CAyqfQ4ZyDurXWJnSYxpR+P8X2ns7g/V8ihsKS287pEXrxpc1pHw6LffxmDeRr+",
+	"yW7wF4MK/KEh+SyukLvYc7BmHsLT/QmfMXmhXEOjlu7mLozmDoBjESQcITVRrHHrVhcPfn7Rf0MQV5Qt",
+	"XqhIVCM0SxovVDFqR2n58au5czY5GY5kphSDIcSYPfEEWD1oHmNttZfDX9ujVL9jq4hti/WQK8ygTqro",
+	"ZzPcC0XinEHNQpoql0nFrWCCZWohzw4EfFcFhGKd5HnHbCzFiI+LnCUL01cMa0aJBxQpCC+5rfy/FWiu",
+	"zIQH35bn1/dM/wjimYGwXbe0KZKubG25XAXFHgY2s49i5tBI5uSW0ZzlW5ulp2iboOekChzEy9B8v+oY",
+	"aUy587BYX9zKk4HG1M2Ox6GHEJdRRBSzad/N0uHC5rnC2RhTze7pjMQ0TRXpUEHYR82E4lIMhRyRQzll",
+	"+nBC9QsFyXlbPRJ9GsIahsH+0GJoGITDQMs7JuDHv//3/wyDh8iCUN+dffIdfEL+/t//Ex0MRW00i2YY",
+	"rvz3/qdh8JfuIOPdH9nMG7+cQE+kqk5IxxX13TVayrfkR/4dZFql6YHVcWnOyOX3h+T1zk6fANTmWkhN",
+	"JjLr3s66E5mFJHorFdgpXM4kSl+R0Xz8NErzyiCOWaahMvLp4cULRYwGbeE5wIumSJZzAeaBsKwke3hp",
+	"Pjn5fquJByEFAwyirFRefO/k98j5lGttqIEgF4Prw7e2RLclEQK+ggzjK3D14roVoylLSGdwdNXdffVN",
+	"94fD0y1CoTq3xoK79SJBoM/VKYSXrdx+RmuewW93Xu+2qTv0o//Jbr95L8IAvOjnIp2hMgBGyDsm1hi/",
+	"9dvG1TYohoifR93wpdf4bSko1K9peTUd2sq0V1noWFb2+pKwA6+E29pCqCcsvnsKIy7HXScisFS4lhro",
+	"feXMGo0PF0UlteqShnSW6/IHWIrwZ4jEWmr8/qwJGuXMpYdh7X3+ybFbrHMA3kNbERSLToNlHeurw5mY",
+	"Iv9dY8Pn7f0rsGegX2npb+7tQn4Io827YYSQunJnb2Q4WBnxZPjuVZnkvtHYXIChakVcnCcXwY/KsFao",
+	"EVNy6IzFfOQqi5W5wFDWwXotuRoKgznrPKaCRB7kwIIiD00RHgobi0exMCgCvrVP7s2ze6qG4j6XYowl",
+	"PhpWfCi7wUba0CjkBut7MDTX6RpxxAtd8eZOHRa5ki2KN3X9QZa16PCyXzP7cHlk+KO1kcaSXCeRavBF",
+	"6zu1tKWhHGY5+8BloWw9F8E+6ghLsmwcark6YLRc9atwWfBohZzVpsH1I0lXEVV7ADDGHnCyyVdrB4WG",
+	"AdTmu4T6+C3HrdATuGOs3VId1WyPEZZTBoBKrh799NNP3UHV5oJFVkZsDXWOaUZvecpLAJYQpHl1qVIN",
+	"vWFCG62YsDilOTKJqRH+Ii64ESr539AuNYeaGg9ag3ssMJj/NJl57Apt1mUQOB5oeRe1oiOlUF/nVK0J",
+	"QWbtObUopiaWDM11L5b11TwyTcc5M2iSJZC2ttFCMF3dNnOrnfyxxmHhWpHIfXsztR9HYDjunJszA3Cy",
+	"2LD2sqKde2+rFRRcw7EYyfnTvJBif1iYpNUec+Heb7tPn0FmtFLDdV6I2CVCLzr8wMjMKZ9iWC4V4CTC",
+	"s3fHWKZQYUIZCdjkiGugsXcs00YXToYCxoKCU9EPR9dGad2GD6Kt0BXq0yTJZZaxpEccv4e2WnigoZVR",
+	"jXF6Zo/6ai4ZVW1H1V0bhBRqcGj3zb5dnluELw/CIkknmtKPNwh0SHZsufahsEF9IYm6XXi/O6Ufu+Xi",
+	"ZI4jQwXKJvpyRhNbu8u/LoAwo38aUpOmZVq4IlqOGYQWITQwaBSSPagmWRWPbwCDr9nY5DIj2K0GnSI4",
+	"1mq1rVW/qKjKPMWo3aAGPfaPqaN2bVdgk34n+6Sw/Ufmi8waGeDd5UlX0RHrkRN5z/JuTBUjKdOa5Soc",
+	"ioSPuVYGgVZkuIkOiNI012joAUuJdULhV9AGznx14PVB6tfbVNUM0o3WhfVWQrT7t3739fuO/cdN9/2n",
+	"fvj62wf3YIEbqozkXVfVWODlaapsXuSnP/LqqN4Vw2Iiu02oXBwestCb+7aYUlEFhmA7nlbv7rmrmE4M",
+	"FlJmSH9VrzedtdL8pyfoL4uJeQcG7rWj7xt+bHDblzqFzPC7AyKtHQseoZWqEK6tIKgkBU+82pzuUfA1",
+	"vv+Liu//QgL6/xGB+19WeP5nisd/ZJD9AqqxUUD6s1EOKCW+Dun4PDHvuPSEJMti30vlIk4ZzRWUL/oH",
+	"hcM7+PiisPjlkLWFrux+CcHvbl3iCwiC3zCwfT6yWbG4yLmeofnBcbrWHq6Di2PyI5uRDu+xHrk0uon7",
+	"qRTW31A1uZU0T7Z65LRQtl1Le2eUhc0KsYJrtVwL0EPpUGlXzGzbViiAG+EYUQgHz+wO1vm1ulgMCkc6",
+	"Aw9v08HbKbvylQ5M8+5WWfkWGJFz7VgYzfHCkqTcKsXzyMuZ0RlFzACo0vlJBseYmqXgCPGYoS3FHJkp",
+	"E7YksfPv7GMd5aFt/PZdwaHFZxWKoYYBGdEpT2c9MvBmsYWOofAY1kRXunLoGqUNCBgXY0QN14pAZfB3",
+	"lyfQU9YVk8aywK6WNBUlsl0swESmYOKl9U2/YxC8JQUbCk//OMAt8TUSW/lZM0GFdkHNGOY8obbRTi2E",
+	"OhoK7FRrdRC1IFQ6imUCCvNQzPnL7NEwwMP+YCRo2Vpon0RvjwZvwB5aNrOVwr5m9PdoKMq3w0ZDzwNC",
+	"yV7/FThQbKlqqicvFJkyPZEJ9GOKBmkq76MDr/ZyygFZZZiF7ZPwchccz4Yl7b3cWRhe26maKqA9AUMy",
+	"bdnsWmNehbG4WIW6bOuiHXfLaK4YRoVzQbKUGjWSfdRbBlgIvSdlg+2hwNYH+p7HUFZ+r98nzcjzA9fo",
+	"1PcgvLv+vvtt7YtaVPqB0f8N4VNkSmfWp54mJJZC5zL1a6B04ARH3hW0eqtfA7bsezwU1otuNsEJiPaD",
+	"mjwXhTAzzKrpLeq+Zo/Ibc7ondryGxv7cfaCTp0rBsSJHhRRL0tXwKHS9I6JipKW5bcnTJid4IrsDIWW",
+	"5Js9c4uiQfd/E9r9G+l3X5MeuSHdKCQsVYyMmTCHkCUH9Z7OrskzLRKuic4pT20hWECBFNhB3FqT0LkS",
+	"VKRpcHGsPJvcfrDT64O4mTFBMx7sBy97/d5LVNwnwEi2Ke/CNVPbWB/0FokV/gWvjNtqAV4ynXP2wRCX",
+	"sh97AlenLClbEYsXNioFgo/uDcagIk5Y7yI+FBHmhmxH4D2JtqPSewKUyTCCqlm63XsGx0A1OLwCUBBP",
+	"5YU/TlwvTkuRD/FUpiz/gelBmiIag3on+gW579Ur29h7d1Equ/citrRf48Wqj/zD+0Zz2N1+f40K4usV",
+	"664KG7b2hWnuqj0SD2Gwh0C0jV0Cu+31B4VPdlZ/UisaDx+9XP1R1ZjOfLGzxhfNLkDmu93Xq79rNsJ4",
+	"CINX62Ci3rQMvloDypaWLSANFtMpzWfBfmB2jpRnVtOxOa11mSN4/4CB1PM3GM+YKvN/eiQqOJK5kjzZ",
+	"DCGI7TuwFM4aKW0bfHfyhqKz139NlvXfJVFlDohCHBrYUIiV6Gma1npP1iQQTFhaktRkyTey+lrzyQOS",
+	"FDgOU0MRyzSlmUdrsbq17cO/PsXwssQ3Jhj1noL2jsOZ+k4ms80aBDREWDJhaTYqUmKr7Hutqz3TTvCz",
+	"LEA0oeX7VCmuNMXiA57Z5pem1fd9qQPUaxas3SKgUcLjoW6KtNFaDZq3sz5SVK1gQTso7lVX2XRt2N37",
+	"c9QSb53lV00zrRcwd3RNF2ZE29e24Z1668nuJctSOmtzeKGDyUWY8LIni40DrCrzQvk8RvOUe80haxy4",
+	"2aux3kfEWZnMfG3ulocvmzH01yDw9c7rT2EnO6/WWVRLdxDgRbtr8JS2vqS/UUaGFKEquL+Akz2Eq8TV",
+	"7U8FTx7wjkBZ35YiFOb3iuvZTkKk4NZg6MuQXGOnUkMpIXxqNAIPfG9NHoGTPZJHjKAv3GMFQI9DNPvQ",
+	"I2rmiFTpOrIUeD2CuMAftpBCtk7+hROOvTUJR9lLFQjAGne4pU/iH0yExRuy8uaHK5XQluu8geoHD2ZY",
+	"pH/Ta3omBXuOq/pryi0uB/uRoooZ9iVek/lur6cy4SNeb3lpcFbve2nj8g6IkGXD6kfD8vsjJn8civAD",
+	"02uQg80uqbnY5nJmcE0XOIs8IpLRXHOaprP9pR7GsOzjpEjO/gtFAzJApXYofHUXmijSmKl6tyWwrHRs",
+	"kQP4+46BmrxNkwRUZlDJS//lsHJuRmWyYWS9msqLOqtCy90Hayu2XozHE4WWR2q0izTVWIqYG8W91FTX",
+	"Jn+NuJW1VM7fCOm2x+BZVM6Hr4LYswhiT1P+fns0G6/Xs+lv2wyrdHXLqL1W6e8E/HSQwlJS7pgKo7LV",
+	"bY3YgXVhnztIDoXfp0zooQCDIDpmIE7HOgQNEcJCgH5fQjJAIn4PKajoZhulKNNEEMxi2MNQYGoGicAH",
+	"i3G5QK3NLLBMOwIGLOS1gBFDhCgXRh8NCR8LCfWuYqrYRg4Ov/7dPGUHLz/AXzn5XZRtRahWlHB9CNsH",
+	"mi/s9uQhvcpwTx6r1k5jo9Ga7XlpHk+MDtK2jR2zY10uFBOKa/6BEVXcovVsq4yzaEBmG2WVIK2IbXu6",
+	"scDlLFShlL+8bwlfND/WrMTziW8rY5YwIml1AU2LirmwHKxdMR+UDPE2C6rqGARpt671eXBr6ci2buEu",
+	"KuWFIpaI4e0Ovmolvw+thNijQBwZfV4dZW0WecdmizmjfwzNiyGRaeK53V0ja6gRwEWcFglLDsrCIFgZ",
+	"foH95Ec2UxVbMTy4/Dn43K5q1xBwxc0D3Hy9cL8T3zaxR6t+0eDHJ1gCWl3ip1wYQa9qjWPFSfSrueNl",
+	"REcXdAgFMyRq2hDZ09nrv/QrZno1L8tANJQqy7uFEV1m8C0bs4ydGbhy7TWHotZf86AKCURJkmtFrt4O",
+	"uruvvukRMKm6SCaUivG+43vmciwUG+uXu14IPdhUpd/YG2yrrT9Y9XxjB/BmlMS1Ul1ATO7YzC/PilvS",
+	"URN5L4gUMdv6SmH+wBqv9VhSUdGoRSRqI5a+/QmaVS11Ybo2vErLTEGssFdhz3UYiI2a+0KR6+sT0tnp",
+	"E+UlWW71yKWhCBj/64QBGLKIY8awf9lK8gBj1MnDZ2L+6zsZEabkN3E3nwU19SrVLRg5k5rA/Qb/iyuu",
+	"jHyh01pbGRoTuRdtQDh3L9erLW/1/mhyCR6wtS7+o2QTZ6HIqJ7UzABQlbBus15gGPhmr5ZXc8dmN7/0",
+	"u69pd/T+0064139oyaPZQPOYxhmku35O7cZ6QB47z0JPzyBJFGSxu+R23wyopRcLaYhsNI0zFRHI/bU2",
+	"xGZV2wMjmukiF2hedMZ423oLUni8vAxIRoNYRz/OkdQSLUA4vOcKM3Iw8t/G2y8t6r4w/jGsCanWVdQj",
+	"Vwb8oaBpzmgyqwyjNGdoYzT/FokXO0lc6OSBJ1qiAOrFUYqhuJ/weFKiFcoVYAdUN8kq71XNeLuxA2uQ",
+	"VP0d1LV0VunPIbzO11B+NtfSBsLsMvLvH3DfRURokkBlk2ov/5Eu93d4QE/j7KtM/HuRiQdJ4qe4mbP1",
+	"bB4hwxBs2fDn5gmXtsLmIrbQwfLlXFh+sIX5P45VHJAWBmBT1xwHQGJrc+hcLGELwQ2JkiCRZxhGjCsG",
+	"/9GE5tOUKbU+GcR1VZTw+1xOv9LCVlqIeE6qxK5/OD38SgV/L1QQr12NEMKxehIpLBKuu+zD0ow8FDGx",
+	"8+x8Ch7peKJraXC0CQsqtIRLhTZAV4VDYSkUZlAmDP84KFvJwqfOfJmzDxIn2mrm+DEaT2yzXJaAfFim",
+	"G+icCoVduV0KH8DfIxd0zND65nrokn/DnGKeRJBbOWWa9qAqYitJNBirx3iWnbafkuBXR/m5kVhxW8DD",
+	"krsCXFzhzwTDUNs8u2Wn8Yq4zVW1sx2u/MYVXrnFpdCMEArsdO4acU3j7MbWmqp7TaOQRHAg9u1FjBaB",
+	"XbZOb/dJ77a1qFzgwHfd2Nek7n6H/8+bFVlv8N4WeUUycz7lyCbq2pv5NTHyi3IewdaUN76ku+bnFfS2",
+	"aoDx2ARoX9RwZVX8zidDMRQXZSrzvi0DZiu0AyMktx6JNbS5Tld7xE+ONhLi2m1XQMrEXE5KYiiTuk8y",
+	"qtRQYOL1v2Gt3KhKDvPnqhNfI+WPmbblEvBSACm0lRNzFWJJYhjYluhdNXJV+7YafSjc8AYNOfquO0pz",
+	"KDOIxeprGNrqkZ9oeuc8YeZrZV3c6o5naiigFZERtRU4vQ20PQuprSzgATeWZQ3DNoZTydnNpPJTP7jo",
+	"C0osD1dWp9939VesIQcC1KqK9M5bwBLSieRdtBXaiq4QICdmQ3FPZ6QTmR+5GNuakqAEgU0I9wKGMiNY",
+	"m5Wr9tjGMmwDnrakRGj/ZWeCdl8wWFua4jOFSP1iWz8t6dxkGzXVujN5xaYbFaabLGZVeyIvfGpJkyCL",
+	"uWYjIBs71YTY6+3TgK4KqlrUX8cg1tXJ9ypO2xrTO2UZ6Z2+V/vZFvGuqnMvwk+j+rP7rqr5vfDD9aO8",
+	"6u0E1iqJ4NH5r+z/i2L/ngK2SOuqvbO4UMIlG3MFJWuoYTDwVaf9dm45Dcu1/7HNGVECqBc0UNIW1IAo",
+	"k1gKwWJtGB5Hl8E7qLMgmFL7VSU7cB7csgVFGHpkgK+hpcma9sHXoIaipawsiABl3YbW3qe+84Ar0M80",
+	"E+uywEYv+i+oUsKXGqC6WRWFWlHFX7WSgtc/ZXOCu9xa97Wswm+8rMLXigq/UnxSvfnjGjxwTa14+5Oh",
+	"besWWvBusk3PNl+7WEf43TCiVElnZrSmeHRmW1fKCA2HPvvCYoA0wcQYQVoNix0wQFZRLy+U7312GZVq",
+	"C9RiYZkyQQtejp1vjLSHwVJl+QLUFtfkgoiLJ3DBz1ALwtuUX6kgxCoIfvtelK8FIR5bEGJjwrW6QkTZ",
+	"XGsBPQpB9hbmLV2nWi9UXZ7vrWv9KX/+bnaF/WR/E8UlPqco97XSxJdLoP5Y6VyPIDGb3V5sVLJW2QlQ",
+	"0Y2E0U6aSKduT5C5sxeAcwCv1BZYDa7LIBRz1m0hi5VlLGpF3mslecFKHhllN2ovd7GkyD4ZCAcLZtOg",
+	"pDUUzp6QMmpIsx8MiA3K7qlaV7ZqNBf4dUpWLNbodzctUrG5Rv9bZANfq1Z8UYLiH7RgxWdWj7fBt7V5",
+	"wGLFOFrt0XN+uh45RG5Qdnsv5daoyNOICHlvCKsVam2Tgc6VzhmdGuwMxdvr6wvrnmMkZWMaz6AS/b9c",
+	"XR2hNm12fsto2a5RpAptYQwO88pUhTYUKJY5ltuAvMUi1S64pwILPXkR6bgS/GVfA48Z2HTIKgZ+t98H",
+	"yxpaAlzPbC5IhM3dIqgGAno7+Lf3oU9jON9uMRJS30zjDJq5FyJnNJ4YRJhHmk+ZLHSEfuvbVMZ3LIlI",
+	"hxIhRTcrblMeG9TnTKFvm5KcJTy31nsqIIJ/KAwHCAnGwpdblrNRge3wPIv/1rq8DhqU+qzus8XA+K1Q",
+	"FyRIwuF+oWzoQvBVGP6tEkPY689OC8v+U616egtNu/Zac8619KQayA4EI1QyBJ7J0NIIa7rHDtc9stff",
+	"QzfX2fn1zcXl+XdHbyLCR0YNxHAGTHPDABEX2bBBqEejjftnvJyNmRbcz5LYIuZ/P/fzPD+TGg7tH1xv",
+	"Je6kfUbt1e8/BZ+5zlO/vDcSilpYAGhAQA+qWF8nmtI7RvJCRFDuaIHO9G3/2/72h5dYqQfXtcghD+LG",
+	"FNIOyvYfKxzzqhELV3YmgaYxhYKGV9afuxib87FTAwKxum69ZYvmsn9NLSKwzP3QEsOjy3yDtqnXCdUC",
+	"kxdbGgFuqxncTySZ0oQZWudgQ5GNYEgyRoePNLYldwBB1OS6gECHr1oBDSnYWvUz5nDwI9ZyWW9eM4sZ",
+	"nYkkk1xojI8YN6RdgsJu2fd7t7/7qtv/prvzLTYwhr93drq7r/DUuAhCZEZyZPHsx9N7+8l1jxxrhZ2T",
+	"uCL/cXV+1r28OByKzunhxVYIyT/gUB5cHL/A5+B6ssYHBdGJ/hvOp2zLhEKWqGIMBezLo8Gb0yOMW0C5",
+	"vmYqsmaUGkp/sLgHeMwV//8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

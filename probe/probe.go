@@ -5,11 +5,13 @@
 // It is safe to point at URLs that users registered: by default it refuses to connect to
 // loopback, private and other non-public addresses, checked on the resolved IP at dial time
 // (so DNS tricks and redirects cannot reach them), follows at most 3 redirects and only to
-// the same host, bounds the time and the bytes it reads.
+// the same host, bounds the time, and bounds the bytes it reads and keeps in all (every
+// response of the probe together, tools/list pages included).
 package probe
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +47,15 @@ type Tool struct {
 	Description string `json:"description,omitempty"`
 	InputSchema any    `json:"inputSchema,omitempty"`
 	Annotations any    `json:"annotations,omitempty"`
+	// Invalid says what the server sent that MCP does not allow (the field is left out).
+	Invalid string `json:"invalid,omitempty"`
 }
+
+// Why tools were truncated (Result.ToolsTruncatedReason).
+const (
+	TruncatedMaxTools = "max_tools"
+	TruncatedMaxBytes = "max_bytes"
+)
 
 // Result is what a probe found.
 type Result struct {
@@ -56,9 +66,11 @@ type Result struct {
 	ServerName      string
 	ServerVersion   string
 	Capabilities    map[string]any
-	Tools           []Tool // on StatusOK; at most Options.MaxTools
+	Tools           []Tool // on StatusOK; at most Options.MaxTools, of at most Options.MaxBytes in JSON
 	ToolsTruncated  bool
-	Error           string
+	// ToolsTruncatedReason is TruncatedMaxTools or TruncatedMaxBytes when ToolsTruncated.
+	ToolsTruncatedReason string
+	Error                string
 	// From the WWW-Authenticate header of an auth_required answer.
 	AuthScheme       string
 	ResourceMetadata string
@@ -66,11 +78,20 @@ type Result struct {
 
 // Options tune a Prober. Zero values take the defaults.
 type Options struct {
-	Timeout          time.Duration // whole probe (default 10s)
-	MaxResponseBytes int64         // per HTTP response body (default 4 MiB)
-	MaxTools         int           // default 1000
-	AllowPrivate     bool          // allow loopback, private and other non-public addresses
+	Timeout time.Duration // whole probe (default 10s)
+	// MaxBytes bounds what one probe reads from the server, every response body together,
+	// and the JSON of the tools it keeps (default 4 MiB). Past it the tools that fit are kept.
+	// A session of Connect, which lives on, bounds each response body to it instead.
+	MaxBytes     int64
+	MaxTools     int  // default 1000
+	AllowPrivate bool // allow loopback, private and other non-public addresses
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxBytes = 4 << 20
+	DefaultMaxTools = 1000
+)
 
 // Prober runs probes; it is safe for concurrent use.
 type Prober struct {
@@ -81,11 +102,11 @@ func New(opt Options) *Prober {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second
 	}
-	if opt.MaxResponseBytes <= 0 {
-		opt.MaxResponseBytes = 4 << 20
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = DefaultMaxBytes
 	}
 	if opt.MaxTools <= 0 {
-		opt.MaxTools = 1000
+		opt.MaxTools = DefaultMaxTools
 	}
 	return &Prober{opt: opt}
 }
@@ -121,7 +142,7 @@ func (p *Prober) probe(ctx context.Context, rawURL string, header http.Header) R
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return Result{Status: StatusUnreachable, Error: "not an absolute http(s) URL"}
 	}
-	rec := &recorder{header: header}
+	rec := &recorder{header: header, budget: &budget{left: p.opt.MaxBytes}}
 	hc := p.httpClient(rec)
 	if SSE(u) {
 		return p.session(ctx, &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: hc}, rec)
@@ -131,7 +152,7 @@ func (p *Prober) probe(ctx context.Context, rawURL string, header http.Header) R
 	// server may speak the older HTTP+SSE transport at the same URL.
 	if res.Status == StatusNotMCP && ctx.Err() == nil {
 		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-			rec2 := &recorder{header: header}
+			rec2 := &recorder{header: header, budget: rec.budget} // one bound for both attempts
 			if sse := p.session(ctx, &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(rec2)}, rec2); sse.Status != StatusNotMCP {
 				return sse
 			}
@@ -156,21 +177,30 @@ func (p *Prober) session(ctx context.Context, t mcp.Transport, rec *recorder) Re
 	if init.Capabilities == nil || init.Capabilities.Tools == nil {
 		return res // a server without tools is still an MCP server
 	}
+	truncated := func(reason string) Result {
+		res.ToolsTruncated, res.ToolsTruncatedReason = true, reason
+		return res
+	}
 	cursor := ""
+	kept := int64(2) // "[]"
 	for {
 		lt, err := cs.ListTools(ctx, &mcp.ListToolsParams{Cursor: cursor})
 		if err != nil {
+			if rec.exhausted() {
+				return truncated(TruncatedMaxBytes) // a page past the bound: keep the earlier ones
+			}
 			return p.failure(ctx, fmt.Errorf("tools/list: %w", err), rec)
 		}
 		for _, t := range lt.Tools {
 			if len(res.Tools) == p.opt.MaxTools {
-				res.ToolsTruncated = true
-				return res
+				return truncated(TruncatedMaxTools)
 			}
-			tool := Tool{Name: t.Name, Title: t.Title, Description: t.Description, InputSchema: t.InputSchema}
-			if t.Annotations != nil {
-				tool.Annotations = t.Annotations
+			tool := newTool(t)
+			b, err := json.Marshal(tool)
+			if err != nil || kept+int64(len(b))+1 > p.opt.MaxBytes {
+				return truncated(TruncatedMaxBytes)
 			}
+			kept += int64(len(b)) + 1
 			res.Tools = append(res.Tools, tool)
 		}
 		if lt.NextCursor == "" || lt.NextCursor == cursor {
@@ -178,6 +208,38 @@ func (p *Prober) session(ctx context.Context, t mcp.Transport, rec *recorder) Re
 		}
 		cursor = lt.NextCursor
 	}
+}
+
+// newTool keeps what the server said of t, leaving out an inputSchema that is not a JSON
+// object (MCP requires one), and saying so.
+func newTool(t *mcp.Tool) Tool {
+	tool := Tool{Name: t.Name, Title: t.Title, Description: t.Description}
+	if t.Annotations != nil {
+		tool.Annotations = t.Annotations
+	}
+	switch s := t.InputSchema.(type) {
+	case map[string]any:
+		tool.InputSchema = s
+	case nil:
+		tool.Invalid = "inputSchema is missing"
+	default:
+		tool.Invalid = fmt.Sprintf("inputSchema is a JSON %s, not an object", jsonKind(s))
+	}
+	return tool
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case bool:
+		return "boolean"
+	case float64, json.Number:
+		return "number"
+	}
+	return "value"
 }
 
 // capabilities is the server's capabilities as plain JSON values.
@@ -244,15 +306,42 @@ func parseWWWAuthenticate(h string) (scheme, resourceMetadata string) {
 	return scheme, resourceMetadata
 }
 
-// recorder remembers the HTTP answers the transports got and caps their bodies.
+// recorder remembers the HTTP answers the transports got and caps their bodies: all of
+// them together to budget (a probe), or each to each bytes (a gateway session, which
+// lives long).
 type recorder struct {
 	header    http.Header // sent on every request (credentials)
 	mu        sync.Mutex
 	statuses  []int
 	authResp  *http.Response
 	base      http.RoundTripper
-	maxBody   int64
+	budget    *budget
+	each      int64
 	responses int
+}
+
+// budget is the bytes left to read, shared by the bodies that draw on it.
+type budget struct {
+	mu   sync.Mutex
+	left int64
+	over bool // a read found nothing left
+}
+
+// take allows a read of up to n bytes, or none (0) once the budget is spent.
+func (b *budget) take(n int) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.left <= 0 {
+		b.over = true
+		return 0
+	}
+	return int(min(int64(n), b.left))
+}
+
+func (b *budget) spend(n int) {
+	b.mu.Lock()
+	b.left -= int64(n)
+	b.mu.Unlock()
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -273,8 +362,22 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.authResp = &http.Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone()}
 	}
 	r.mu.Unlock()
-	resp.Body = &capped{r: resp.Body, left: r.maxBody}
+	b := r.budget
+	if b == nil {
+		b = &budget{left: r.each}
+	}
+	resp.Body = &capped{r: resp.Body, b: b}
 	return resp, nil
+}
+
+// exhausted reports whether a read went past the probe's bound.
+func (r *recorder) exhausted() bool {
+	if r.budget == nil {
+		return false
+	}
+	r.budget.mu.Lock()
+	defer r.budget.mu.Unlock()
+	return r.budget.over
 }
 
 func (r *recorder) first() int {
@@ -298,21 +401,22 @@ func (r *recorder) answered() bool {
 	return r.responses > 0
 }
 
-// capped fails a body read past its limit.
+// capped fails a body read past what is left of its budget.
 type capped struct {
-	r    io.ReadCloser
-	left int64
+	r io.ReadCloser
+	b *budget
 }
 
 func (c *capped) Read(p []byte) (int, error) {
-	if c.left <= 0 {
+	if len(p) == 0 {
+		return c.r.Read(p)
+	}
+	n := c.b.take(len(p))
+	if n == 0 {
 		return 0, errTooLarge
 	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
+	n, err := c.r.Read(p[:n])
+	c.b.spend(n)
 	return n, err
 }
 
@@ -329,7 +433,7 @@ func (p *Prober) httpClient(rec *recorder) *http.Client {
 		IdleConnTimeout:       time.Second,
 		DisableKeepAlives:     false,
 	}
-	rec.base, rec.maxBody = tr, p.opt.MaxResponseBytes
+	rec.base = tr
 	return &http.Client{
 		Transport: rec,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -364,21 +468,39 @@ func (p *Prober) control(network, address string, _ syscall.RawConn) error {
 var nonPublic = func() []netip.Prefix {
 	var out []netip.Prefix
 	for _, s := range []string{
-		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
+		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15", "198.51.100.0/24",
 		"203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
-		"64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001:db8::/32", "2002::/16", "2001::/32",
+		"::/96",           // IPv4-compatible (deprecated): ::127.0.0.1 is not loopback to Go, but may reach it
+		"::ffff:0:0:0/96", // IPv4-translated (SIIT)
+		"64:ff9b:1::/48",  // local-use NAT64: the site's translator decides where it leads
+		"100::/64",        // discard
+		"2001::/23",       // IETF protocol assignments: Teredo (2001::/32, wraps any IPv4), benchmarking, ORCHID
+		"2001:db8::/32",   // documentation
+		"2002::/16",       // 6to4 (deprecated), wraps any IPv4
+		"3fff::/20",       // documentation
+		"5f00::/16",       // SRv6 SIDs
+		"fec0::/10",       // site-local (deprecated)
 	} {
 		out = append(out, netip.MustParsePrefix(s))
 	}
 	return out
 }()
 
+// nat64 is the well-known NAT64 prefix: 64:ff9b::a.b.c.d is a.b.c.d, translated.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
 // Public reports whether ip is an address a probe may connect to by default: not loopback,
 // private (RFC 1918, fc00::/7), link-local (169.254.0.0/16 with the cloud metadata address,
-// fe80::/10), CGNAT, multicast, unspecified, documentation, benchmark, reserved, or a
-// translation prefix that could lead to one of them.
+// fe80::/10), CGNAT, multicast, unspecified, documentation, benchmark, reserved, or an IPv6
+// form that wraps an IPv4 address (mapped, compatible, translated, 6to4, Teredo). A
+// well-known NAT64 address is judged by the IPv4 address it stands for, so that probing
+// works on IPv6-only hosts behind DNS64.
 func Public(ip netip.Addr) bool {
-	ip = ip.Unmap()
+	ip = ip.WithZone("").Unmap()
+	if nat64.Contains(ip) {
+		b := ip.As16()
+		return Public(netip.AddrFrom4([4]byte(b[12:])))
+	}
 	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
 		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
 		return false
@@ -428,13 +550,13 @@ func (p *Prober) Connect(ctx context.Context, rawURL string, header http.Header,
 		}
 	}
 	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
-		return connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(&recorder{header: header})})
+		return connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(&recorder{header: header, each: p.opt.MaxBytes})})
 	}
-	rec := &recorder{header: header}
+	rec := &recorder{header: header, each: p.opt.MaxBytes}
 	cs, err := connect(&mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(rec), MaxRetries: -1, DisableStandaloneSSE: true})
 	if err != nil && !errors.Is(err, errBlocked) {
 		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-			if sse, err2 := connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(&recorder{header: header})}); err2 == nil {
+			if sse, err2 := connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(&recorder{header: header, each: p.opt.MaxBytes})}); err2 == nil {
 				return sse, nil
 			}
 		}

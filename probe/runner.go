@@ -35,6 +35,7 @@ type RunnerOptions struct {
 	Workers   int           // probes at once (default 4); the API never waits for them
 	Interval  time.Duration // re-probe every server this often, with jitter; 0 = never
 	QueueSize int           // pending probes beyond which new ones are dropped (default 1000)
+	Slots     *Slots        // shared with POST …/probe (default: NewSlots(Workers, Workers))
 	Logger    *slog.Logger
 	// Credentials returns the headers a server's stored credentials set (nil: none).
 	Credentials func(ctx context.Context, appID, slug string) (http.Header, error)
@@ -61,6 +62,9 @@ func NewRunner(st store.Store, p *Prober, opt RunnerOptions) *Runner {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Slots == nil {
+		opt.Slots = NewSlots(opt.Workers, opt.Workers)
 	}
 	return &Runner{st: st, p: p, opt: opt, queue: make(chan store.ServerRef, opt.QueueSize)}
 }
@@ -111,13 +115,19 @@ func (r *Runner) work(ctx context.Context) {
 				}
 				header = h
 			}
+			release, err := r.opt.Slots.Acquire(ctx, ref.AppID)
+			if err != nil {
+				return
+			}
 			res := r.p.Probe(ctx, ref.URL, header)
 			if ctx.Err() != nil {
+				release()
 				return
 			}
 			if err := r.st.SaveProbe(ctx, ref.AppID, ref.Slug, res.Record()); err != nil {
 				r.opt.Logger.Warn("saving a probe", slog.String("app_id", ref.AppID), slog.String("slug", ref.Slug), slog.String("error", err.Error()))
 			}
+			release() // only now is the result's memory let go
 		}
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
@@ -43,6 +45,17 @@ func TestDocsPageInBrowser(t *testing.T) {
 	defer cancel()
 	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
+	var mu sync.Mutex
+	var violations []string // what the Content-Security-Policy refused: the page must need nothing of it
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*cdplog.EventEntryAdded); ok && strings.Contains(e.Entry.Text, "Content Security Policy") {
+			mu.Lock()
+			violations = append(violations, e.Entry.Text)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(env.Server.URL+"/docs"),
@@ -74,10 +87,16 @@ func TestDocsPageInBrowser(t *testing.T) {
 		}
 	}
 
-	// Try it out: authorize with the key, run "List MCP Servers", see the seeded server.
+	// Try it out: authorize with the key (as a user does, in the Authorize dialog), run
+	// "List MCP Servers", see the seeded server.
 	const op = "#operations-Agent_Builder_MCP_Servers-McpServersController_getAllMcpServers"
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.ui.preauthorizeApiKey("apiKey", "`+env.KeyA+`")`)); err != nil {
-		t.Fatal(err)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(".auth-wrapper .btn.authorize")),
+		chromedp.SendKeys(chromedp.CSS(".auth-container input"), env.KeyA),
+		chromedp.Click(chromedp.CSS(".auth-btn-wrapper .btn.modal-btn.auth.authorize")),
+		chromedp.Click(chromedp.CSS(".auth-btn-wrapper .btn-done")),
+	); err != nil {
+		t.Fatalf("authorize: %v", err)
 	}
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(op+" .opblock-summary")),
@@ -98,6 +117,19 @@ func TestDocsPageInBrowser(t *testing.T) {
 	if !strings.Contains(status, "200") || !strings.Contains(body, "from-the-browser") {
 		t.Fatalf("try it out answered %q: %.300s", status, body)
 	}
+	// The key lives in the tab's memory only: nothing of it in the page's storage.
+	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(Object.assign({}, localStorage)) + JSON.stringify(Object.assign({}, sessionStorage)) + document.cookie`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, env.KeyA) || strings.Contains(stored, env.KeyA[:12]) {
+		t.Fatalf("the API key is kept in the browser's storage: %.300s", stored)
+	}
+	mu.Lock()
+	if len(violations) > 0 {
+		t.Errorf("the Content-Security-Policy blocked parts of the page:\n%s", strings.Join(violations, "\n"))
+	}
+	mu.Unlock()
 
 	if _, err := png.Decode(bytes.NewReader(shot)); err != nil || len(shot) < 10000 {
 		t.Fatalf("screenshot: %d bytes, %v", len(shot), err)

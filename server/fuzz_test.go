@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,8 @@ import (
 var fuzzMethods = []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodPut, http.MethodHead, http.MethodOptions}
 
 // FuzzAPI sends arbitrary methods, paths, queries, headers and bodies through the whole
-// server.New stack: never a panic, never a 5xx, every error an ErrorResponse, and the store
-// stays consistent. `make test` runs the seeds; `make fuzz` searches for a minute.
+// server.New stack: never a panic, never a 5xx, every error an ErrorResponse, the store
+// stays consistent, the X-Request-Id is a safe one, HEAD has no body and 405 says Allow. `make test` runs the seeds; `make fuzz` searches for a minute.
 func FuzzAPI(f *testing.F) {
 	seeds := []struct {
 		method  uint8
@@ -46,6 +47,24 @@ func FuzzAPI(f *testing.F) {
 		{1, "mcp-servers", true, "application/json", `{"name":"A","slug":"a","url":"https://a.example.com"} trailing`, ""},
 		{1, "mcp-servers", true, "application/json", "\xff\xfe{", "If-Match: x"},
 		{5, "", true, "", "", ""},
+		// Issue 17: the header and query shapes an attacker tried.
+		{0, "mcp-servers?limit=5&limit=7", true, "", "", ""},
+		{0, "audit-events?target=%00&action=agent.create&action=agent.delete", true, "", "", ""},
+		{0, "audit-events?target=%FF%FE", true, "", "", ""},
+		{0, "agents/bot/enabled-items?key=a%01b&tools=true&tools=false", true, "", "", ""},
+		{5, "mcp-servers", true, "", "", ""},
+		{5, "mcp-servers/a/tools", false, "", "", ""},
+		{6, "mcp-servers/a", true, "", "", ""},
+		{4, "agents", true, "application/json", "{}", ""},
+		{5, "agents/bot/mcp", true, "", "", ""},
+		{0, "mcp-servers", false, "", "", "X-Forwarded-For: 127.0.0.1\nX-Forwarded-For: " + strings.Repeat("9", 300) + ", ::1\nX-Real-Ip: 10.0.0.1"},
+		{0, "mcp-servers", true, "", "", "X-Request-Id: " + strings.Repeat("r", 5000)},
+		{0, "mcp-servers", true, "", "", "X-Request-Id: a b\x00<script>"},
+		{1, "mcp-servers", true, "application/json", `{"name":"A","slug":"idem","url":"https://a.example.com"}`, "Idempotency-Key: k\xff\x00"},
+		{1, "mcp-servers", true, "application/json", `{"name":"A","slug":"idem","url":"https://a.example.com"}`, "Idempotency-Key: " + strings.Repeat("k", 256)},
+		{1, "agents", true, "application/json", `{"name":"a\u0000","metaData":{"k\u0000":"\u0001"},"tools":["\u001b"]}`, ""},
+		{2, "mcp-servers/a", true, "application/json", "{\"description\":\"ok\\n\\t\",\"name\":\"\xc3\x28\"}", ""},
+		{0, "mcp-servers", true, "", "", "X-Padding: " + strings.Repeat("p", 40<<10)},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.key, s.ctype, []byte(s.body), s.headers)
@@ -75,23 +94,35 @@ func FuzzAPI(f *testing.F) {
 				req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 			}
 		}
+		verb := req.Method
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
-			t.Fatalf("%s %s → %d: %s", req.Method, target, rec.Code, rec.Body.Bytes())
+			t.Fatalf("%s %s → %d: %s", verb, target, rec.Code, rec.Body.Bytes())
 		}
-		if rec.Code >= 400 && req.Method != http.MethodHead {
+		if id := rec.Header().Get("X-Request-Id"); !safeRequestID.MatchString(id) {
+			t.Fatalf("%s %s: X-Request-Id %.100q", verb, target, id)
+		}
+		if verb == http.MethodHead && rec.Body.Len() > 0 {
+			t.Fatalf("HEAD %s → %d with a body", target, rec.Code)
+		}
+		if rec.Code == http.StatusMethodNotAllowed && rec.Header().Get("Allow") == "" {
+			t.Fatalf("%s %s → 405 without Allow", verb, target)
+		}
+		if rec.Code >= 400 && verb != http.MethodHead {
 			var e struct {
 				StatusCode int    `json:"statusCode"`
 				Code       string `json:"code"`
 			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.StatusCode != rec.Code || e.Code == "" {
-				t.Fatalf("%s %s → %d with a body that is not an ErrorResponse: %q", req.Method, target, rec.Code, rec.Body.Bytes())
+				t.Fatalf("%s %s → %d with a body that is not an ErrorResponse: %q", verb, target, rec.Code, rec.Body.Bytes())
 			}
 		}
 		consistent(t, st, env.AppA)
 	})
 }
+
+var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 type stubProber struct{}
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -71,6 +72,16 @@ type Config struct {
 	// the MCP Registry views (/registry/{appId}) make agents' gateway URLs and their names'
 	// namespace from it. Default: each request's host.
 	PublicURL string
+	// ProbeSlots bounds the probes at once, POST …/probe and the background runner's
+	// together (give the runner the same one); past it, POST …/probe is 429. Default:
+	// probe.NewSlots(4, 2).
+	ProbeSlots *probe.Slots
+	// TrustedProxies may set X-Forwarded-For; the client address is the nearest one left of
+	// them. Empty: the connection's address, whatever the header says.
+	TrustedProxies []netip.Prefix
+	// IdempotencyKeysPerApp bounds the idempotency records an app holds at once (default
+	// 10,000; negative: no limit); past it, a create with a new key is 429.
+	IdempotencyKeysPerApp int
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
@@ -135,15 +146,18 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpx.ErrorHandler(log)
+	e.IPExtractor = httpx.IPExtractor(cfg.TrustedProxies)
+	e.Pre(httpx.HeadAsGet(isGatewayPath))
 
 	timeout := cfg.RequestTimeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
 	e.Use(middleware.Recover())
-	e.Use(middleware.RequestID())
+	e.Use(httpx.RequestID)
 	e.Use(httpx.Deadline(timeout, func(c echo.Context) bool { return c.Path() == gatewayPath }))
 	e.Use(httpx.AccessLog(log, m))
+	e.Use(httpx.LimitHeaders)
 	e.Use(middleware.BodyLimit(fmt.Sprint(httpx.MaxBody)))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -158,14 +172,14 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	if path := cmp.Or(cfg.MetricsPath, "/metrics"); path != "-" {
 		e.GET(path, echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	}
-	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", agentmcp.Spec) })
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", agentmcp.Spec) }, docsHeaders)
 	docs := http.StripPrefix("/docs/", http.FileServerFS(docsui.Files))
 	e.GET("/docs", func(c echo.Context) error {
 		c.Request().URL.Path = "/docs/"
 		docs.ServeHTTP(c.Response(), c.Request())
 		return nil
-	})
-	e.GET("/docs/*", echo.WrapHandler(docs))
+	}, docsHeaders)
+	e.GET("/docs/*", echo.WrapHandler(docs), docsHeaders)
 
 	keys := httpx.NewKeyCache(st, ttl)
 	ipRate, ipBurst := cfg.IPRateLimit, 10*cfg.RateBurst
@@ -174,24 +188,17 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	}
 	byIP, byApp := httpx.NewLimiters(ipRate, ipBurst), httpx.NewLimiters(cfg.RateLimit, cfg.RateBurst)
 	creates := map[string]bool{BasePath + "/ai-agents/agent-builder/mcp-servers": true, BasePath + "/ai-agents/agent-builder/agents": true}
-	api := e.Group(BasePath, byIP.Limit(httpx.IPKey), keys.Authenticate, byApp.Limit(httpx.AppKey), httpx.RequireJSON,
-		httpx.Validate(routes, opts), httpx.Idempotent(st, creates))
+	api := e.Group(BasePath, byIP.Limit(httpx.IPKey), keys.Authenticate, byApp.Limit(httpx.AppKey), httpx.RequireJSON, httpx.ReadBody,
+		httpx.Validate(routes, opts), httpx.Idempotent(st, creates, limitOr(cfg.IdempotencyKeysPerApp, 10000)))
 	var prober Prober = probe.New(probe.Options{})
 	if cfg.Prober != nil {
 		prober = cfg.Prober
-	}
-	limit := cfg.MaxServersPerApp
-	switch {
-	case limit == 0:
-		limit = 10000
-	case limit < 0:
-		limit = 0
 	}
 	creds := cfg.Credentials
 	if creds == nil {
 		creds = &keyring.Service{Store: st}
 	}
-	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limit, Credentials: creds})
+	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: creds, Slots: cfg.ProbeSlots})
 	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
 		return nil, err
 	}
@@ -209,6 +216,10 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	// After the check: openapi.yaml documents the gateway, but the code generator and the
 	// request validator leave it out (its body is MCP's JSON-RPC).
 	serveGateway := gatewayHandler(g, keys)
+	e.Any(gatewayPath, func(c echo.Context) error { // every other method, HEAD included: 405 with Allow
+		c.Response().Header().Set(echo.HeaderAllow, "DELETE, GET, POST")
+		return httpx.NewError(http.StatusMethodNotAllowed, httpx.CodeMethodNotAllowed, "Method not allowed for this path.")
+	})
 	for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
 		e.Add(method, gatewayPath, serveGateway, byIP.Limit(httpx.IPKey))
 	}
@@ -223,6 +234,14 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 
 // gatewayPath is the agents' MCP endpoint, in echo's syntax.
 const gatewayPath = BasePath + "/ai-agents/agent-builder/agents/:uid/mcp"
+
+// isGatewayPath tells a request for gatewayPath before routing (HEAD is not GET there: a
+// GET is an event stream).
+func isGatewayPath(r *http.Request) bool {
+	uid, ok := strings.CutPrefix(r.URL.Path, BasePath+"/ai-agents/agent-builder/agents/")
+	uid, ok2 := strings.CutSuffix(uid, "/mcp")
+	return ok && ok2 && uid != "" && !strings.Contains(uid, "/")
+}
 
 // gatewayHandler authenticates a gateway request (apikey or Authorization: Bearer) and
 // hands it to the gateway: a fullAccess key of the agent's app, or an agent key of this
@@ -266,6 +285,17 @@ func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache) echo.HandlerFunc {
 }
 
 type principalCtxKey struct{}
+
+// limitOr is a Config limit: 0 takes def, a negative one means none (0 below).
+func limitOr(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
 
 // registerPoolGauges exports the connection pools of a store that reports them.
 func registerPoolGauges(reg prometheus.Registerer, st store.Store) {

@@ -231,3 +231,13 @@ func (t timedStore) ListRegistry(ctx context.Context, app string, q store.Regist
 	defer t.done("list_registry", time.Now())
 	return t.s.ListRegistry(ctx, app, q)
 }
+
+func (t timedStore) CountIdempotent(ctx context.Context, app string, limit int) (int, error) {
+	defer t.done("count_idempotent", time.Now())
+	return t.s.CountIdempotent(ctx, app, limit)
+}
+
+func (t timedStore) PurgeAuditEvents(ctx context.Context, before int64) (int64, error) {
+	defer t.done("purge_audit_events", time.Now())
+	return t.s.PurgeAuditEvents(ctx, before)
+}

@@ -60,6 +60,9 @@ type AuditQuery struct {
 // AuditStore reads the audit trail.
 type AuditStore interface {
 	ListAuditEvents(ctx context.Context, appID string, q AuditQuery) ([]AuditEvent, error)
+	// PurgeAuditEvents deletes the events of every app recorded before before (epoch ms); it
+	// returns how many.
+	PurgeAuditEvents(ctx context.Context, before int64) (int64, error)
 }
 
 // AuditJSON encodes a record for an event in the API's wire shape (as McpServer, Agent

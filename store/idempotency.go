@@ -26,4 +26,6 @@ type IdempotencyStore interface {
 	AbandonIdempotent(ctx context.Context, appID, key string) error
 	// PurgeIdempotency deletes keys created before before; it returns how many.
 	PurgeIdempotency(ctx context.Context, before int64) (int64, error)
+	// CountIdempotent counts the keys an app holds, stopping at limit.
+	CountIdempotent(ctx context.Context, appID string, limit int) (int, error)
 }

@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +51,12 @@ type serveOptions struct {
 	ipRateLimit     float64
 	secretsKeeper   string
 	gatewayTimeout  time.Duration
+	probeMaxBytes   int64
+	probeMaxTools   int
+	probePerApp     int
+	trustedProxies  string
+	auditRetention  time.Duration
+	idemKeysPerApp  int
 }
 
 func serveCmd() *cobra.Command {
@@ -84,6 +92,12 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.keyCacheTTL, "key-cache-ttl", server.DefaultKeyCacheTTL, "how long an API key lookup is cached; a revoked key works for at most this long")
 	f.DurationVar(&o.gatewayTimeout, "gateway-call-timeout", 30*time.Second, "time limit of one tools/call an agent's gateway forwards to an MCP server")
 	secretsFlags(cmd, &o.secretsKeeper)
+	f.Int64Var(&o.probeMaxBytes, "probe-max-bytes", probe.DefaultMaxBytes, "bytes one probe reads from a server, all responses together, and keeps of its tools")
+	f.IntVar(&o.probeMaxTools, "probe-max-tools", probe.DefaultMaxTools, "tools one probe keeps")
+	f.IntVar(&o.probePerApp, "probe-workers-per-app", 0, "probes one app may have running at once, POST …/probe and background together (default --probe-workers / 2)")
+	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("AGENTMCP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For is believed; empty: the connection's address (env AGENTMCP_TRUSTED_PROXIES)")
+	f.DurationVar(&o.auditRetention, "audit-retention", 90*24*time.Hour, "how long audit events are kept; 0 = forever")
+	f.IntVar(&o.idemKeysPerApp, "idempotency-keys-per-app", 10000, "Idempotency-Keys an app may hold at once (a day's worth); negative: no limit")
 	return cmd
 }
 
@@ -145,6 +159,10 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := parsePrefixes(o.trustedProxies)
+	if err != nil {
+		return err
+	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memoryLimit > 0 {
 		debug.SetMemoryLimit(o.memoryLimit)
 	}
@@ -190,10 +208,12 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		api = store.Publishing(api, feed)
 	}
 	creds := &keyring.Service{Ring: ring, Store: api}
-	prober := probe.New(probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate})
-	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log, Credentials: creds.Header})
+	prober := probe.New(probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate, MaxBytes: o.probeMaxBytes, MaxTools: o.probeMaxTools})
+	slots := probe.NewSlots(o.probeWorkers, o.probePerApp)
+	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log, Credentials: creds.Header, Slots: slots})
 	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober, MaxServersPerApp: o.maxServers, RequestTimeout: o.requestTimeout,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit, Credentials: creds, Feed: feed,
+		ProbeSlots: slots, TrustedProxies: proxies, IdempotencyKeysPerApp: o.idemKeysPerApp,
 		Gateway: gateway.Options{Connector: prober, CallTimeout: o.gatewayTimeout}}
 	if o.probeOnWrite {
 		cfg.Probes = runner
@@ -222,12 +242,20 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20, // past it net/http answers 431 in text/plain; past httpx.MaxHeaderBytes, the API does in JSON
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if o.pprofAddr != "" {
 		go servePprof(o.pprofAddr, log)
 	}
-	go purgeIdempotency(ctx, api, log)
+	go purge(ctx, log, "idempotency keys", 10*time.Minute, func(ctx context.Context) (int64, error) {
+		return api.PurgeIdempotency(ctx, time.Now().Add(-24*time.Hour).UnixMilli())
+	})
+	if o.auditRetention > 0 {
+		go purge(ctx, log, "audit events", min(max(o.auditRetention/10, time.Second), 10*time.Minute), func(ctx context.Context) (int64, error) {
+			return api.PurgeAuditEvents(ctx, time.Now().Add(-o.auditRetention).UnixMilli())
+		})
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("api", base+server.BasePath), slog.String("db", st.Path()))
@@ -250,15 +278,16 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	return nil
 }
 
-// purgeIdempotency deletes idempotency keys older than a day, every ten minutes.
-func purgeIdempotency(ctx context.Context, st store.Store, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
+// purge deletes what has expired (idempotency keys after a day, audit events after the
+// retention) at start and then every so often.
+func purge(ctx context.Context, log *slog.Logger, what string, every time.Duration, del func(context.Context) (int64, error)) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := st.PurgeIdempotency(ctx, time.Now().Add(-24*time.Hour).UnixMilli()); err != nil {
-			log.Warn("purging idempotency keys", slog.String("error", err.Error()))
+		if n, err := del(ctx); err != nil {
+			log.Warn("purging "+what, slog.String("error", err.Error()))
 		} else if n > 0 {
-			log.Info("purged idempotency keys", slog.Int64("count", n))
+			log.Info("purged "+what, slog.Int64("count", n))
 		}
 		select {
 		case <-ctx.Done():
@@ -266,6 +295,26 @@ func purgeIdempotency(ctx context.Context, st store.Store, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// parsePrefixes reads --trusted-proxies: CIDRs, or single addresses, separated by commas.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR or an address", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // serveMetrics exposes the registry on its own listener.

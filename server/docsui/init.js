@@ -1,7 +1,8 @@
 // The reference is rendered from the spec this server serves. Its `servers` entry (a
 // local agentmcp on :8080) is replaced by the server that serves this page, so the
 // dropdown and "Try it out" use whatever host and port the page came from. The Authorize
-// button takes the API key, sent as the `apikey` header.
+// button takes the API key, sent as the `apikey` header, and keeps it in this tab's memory
+// only (no persistAuthorization: it would write the key to localStorage).
 const thisServer = () => ({
   statePlugins: {
     spec: {
@@ -22,6 +23,7 @@ window.ui = SwaggerUIBundle({
   displayOperationId: true,
   docExpansion: "list",
   defaultModelsExpandDepth: 0,
-  persistAuthorization: true,
+  persistAuthorization: false,
+  validatorUrl: null,
   plugins: [thisServer],
 });

@@ -21,6 +21,7 @@ const (
 	CodeIdempotencyKeyReused  = "ERR_IDEMPOTENCY_KEY_REUSED"
 	CodeIdempotencyInProgress = "ERR_IDEMPOTENCY_IN_PROGRESS"
 	CodeRateLimited           = "ERR_RATE_LIMITED"
+	CodeHeadersTooLarge       = "ERR_HEADERS_TOO_LARGE"
 	CodeLimitReached          = "ERR_LIMIT_REACHED"
 	CodeEmptyAPIKey           = "AUTH_ERR_EMPTY_APIKEY"
 	CodeAPIKeyNotFound        = "AUTH_ERR_APIKEY_NOT_FOUND"
@@ -47,6 +48,7 @@ var Codes = map[string]int{
 	CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,
 	CodeIdempotencyInProgress: http.StatusConflict,
 	CodeRateLimited:           http.StatusTooManyRequests,
+	CodeHeadersTooLarge:       http.StatusRequestHeaderFieldsTooLarge,
 	CodeLimitReached:          http.StatusBadRequest,
 	CodeEmptyAPIKey:           http.StatusUnauthorized,
 	CodeAPIKeyNotFound:        http.StatusUnauthorized,

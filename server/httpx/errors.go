@@ -1,10 +1,12 @@
 package httpx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -23,6 +25,8 @@ type Error struct {
 	Message string
 	Details []gen.ErrorDetail
 	Err     error
+	// RetryAfter, in seconds, is sent as Retry-After (every 503 gets one).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -97,7 +101,14 @@ func ToError(err error) *Error {
 	if errors.Is(err, store.ErrUnavailable) {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "The store is unavailable; try again.", Err: err}
 	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return outOfTime(err)
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "Internal server error.", Err: err}
+}
+
+func outOfTime(err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "The request ran out of time; try again.", Err: err}
 }
 
 // MaxBody is the largest request body accepted (1 MiB).
@@ -110,6 +121,17 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		e := ToError(err)
+		if e.Status == http.StatusInternalServerError && c.Request().Context().Err() != nil {
+			// The request's deadline passed: whatever the store said (SQLite says
+			// "interrupted", not context.DeadlineExceeded), that is why it failed.
+			e = outOfTime(err)
+		}
+		if e.Status == http.StatusServiceUnavailable && e.RetryAfter <= 0 {
+			e.RetryAfter = 1
+		}
+		if e.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		}
 		if e.Status >= 500 {
 			log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
@@ -134,6 +156,7 @@ var patternMessages = map[string]string{
 	`\S`:                                    "must not be blank",
 	`^https?://[^\s/?#]+([/?#]\S*)?$`:       "must be an absolute http or https URL with a host",
 	`^$|^https?://[^\s/?#]+([/?#]\S*)?$`:    "must be empty or an absolute http or https URL with a host",
+	`^[!-~]+$`:                              "must be visible ASCII characters (no spaces)",
 }
 
 // validatorError converts what the kin-openapi request validator returned into one

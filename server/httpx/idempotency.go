@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -20,10 +21,15 @@ const (
 	idempotencyWait  = 10 * time.Second
 )
 
+// idempotencyFullRetry is the Retry-After of a create refused because its app holds
+// maxPerApp keys: the purge (every 10 minutes in serve) frees the keys older than a day.
+const idempotencyFullRetry = 600
+
 // Idempotent replays the stored response of a create retried with the same
 // Idempotency-Key, and makes concurrent requests with one key write once. It runs after
-// validation, so only requests that would execute hold a key.
-func Idempotent(st store.IdempotencyStore, creates map[string]bool) echo.MiddlewareFunc {
+// validation, so only requests that would execute hold a key. An app holds at most
+// maxPerApp keys (0: no limit); past it, a new key is 429 and the request does not run.
+func Idempotent(st store.IdempotencyStore, creates map[string]bool, maxPerApp int) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			key := c.Request().Header.Get("Idempotency-Key")
@@ -35,6 +41,11 @@ func Idempotent(st store.IdempotencyStore, creates map[string]bool) echo.Middlew
 			hash, err := requestHash(c)
 			if err != nil {
 				return err
+			}
+			if maxPerApp > 0 {
+				if err := roomFor(c, st, app, key, maxPerApp); err != nil {
+					return err
+				}
 			}
 			now := time.Now()
 			rec, started, err := st.BeginIdempotent(ctx, app, key, hash, now.UnixMilli(), now.Add(-idempotencyStale).UnixMilli(), now.Add(-idempotencyTTL).UnixMilli())
@@ -71,6 +82,26 @@ func Idempotent(st store.IdempotencyStore, creates map[string]bool) echo.Middlew
 			return c.Blob(rec.Status, echo.MIMEApplicationJSON, []byte(rec.Body))
 		}
 	}
+}
+
+// roomFor refuses a new key when the app already holds maxPerApp (a key it holds is fine:
+// its replay stores nothing new). Concurrent creates can overshoot by how many run at once.
+func roomFor(c echo.Context, st store.IdempotencyStore, app, key string, maxPerApp int) error {
+	ctx := c.Request().Context()
+	n, err := st.CountIdempotent(ctx, app, maxPerApp)
+	if err != nil {
+		return StoreError(err, CodeInternal, "")
+	}
+	if n < maxPerApp {
+		return nil
+	}
+	if _, err := st.GetIdempotent(ctx, app, key); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return StoreError(err, CodeInternal, "")
+	}
+	return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: idempotencyFullRetry,
+		Message: fmt.Sprintf("This app holds %d Idempotency-Keys of the last day, the most it may; retry later, or without a key.", maxPerApp)}
 }
 
 // requestHash identifies a request by its route and the body the validator decoded, so

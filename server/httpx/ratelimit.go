@@ -1,8 +1,12 @@
 package httpx
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -12,10 +16,12 @@ import (
 )
 
 // Limiters are token buckets by key (app id, or client IP), kept per replica and dropped
-// when idle.
+// when idle. The table is bounded (MaxLimiterKeys entries of at most maxLimiterKey bytes):
+// a flood of distinct keys evicts buckets instead of growing memory.
 type Limiters struct {
 	rate  rate.Limit
 	burst int
+	max   int
 	mu    sync.Mutex
 	m     map[string]*entry
 	sweep time.Time
@@ -26,29 +32,38 @@ type entry struct {
 	seen time.Time
 }
 
+// MaxLimiterKeys is how many buckets one Limiters keeps (about 200 bytes each).
+const MaxLimiterKeys = 100_000
+
+// maxLimiterKey is the longest key kept as it is; longer ones are kept by their hash.
+const maxLimiterKey = 64
+
 func NewLimiters(perSecond float64, burst int) *Limiters {
 	if perSecond <= 0 {
 		return nil
 	}
-	return &Limiters{rate: rate.Limit(perSecond), burst: max(1, burst), m: map[string]*entry{}}
+	return &Limiters{rate: rate.Limit(perSecond), burst: max(1, burst), max: MaxLimiterKeys, m: map[string]*entry{}}
 }
 
 // take spends one token of key's bucket; it reports whether that was allowed, how many
 // tokens are left, and how long until the bucket is full again (or, refused, until a token).
 func (ls *Limiters) take(key string, now time.Time) (ok bool, left int, wait time.Duration) {
+	if len(key) > maxLimiterKey {
+		sum := sha256.Sum256([]byte(key))
+		key = hex.EncodeToString(sum[:16])
+	}
 	ls.mu.Lock()
 	e := ls.m[key]
 	if e == nil {
+		if len(ls.m) >= ls.max {
+			ls.evict(now)
+		}
 		e = &entry{l: rate.NewLimiter(ls.rate, ls.burst)}
 		ls.m[key] = e
 	}
 	e.seen = now
 	if now.Sub(ls.sweep) > time.Minute { // forget buckets idle long enough to be full
-		for k, x := range ls.m {
-			if now.Sub(x.seen) > time.Minute {
-				delete(ls.m, k)
-			}
-		}
+		ls.forgetIdle(now, time.Minute)
 		ls.sweep = now
 	}
 	ls.mu.Unlock()
@@ -62,7 +77,28 @@ func (ls *Limiters) take(key string, now time.Time) (ok bool, left int, wait tim
 	return true, int(math.Max(0, math.Floor(tokens))), full
 }
 
-// limit answers 429 ERR_RATE_LIMITED past key's rate, and sets the X-RateLimit headers on
+func (ls *Limiters) forgetIdle(now time.Time, idle time.Duration) {
+	for k, x := range ls.m {
+		if now.Sub(x.seen) > idle {
+			delete(ls.m, k)
+		}
+	}
+}
+
+// evict makes room in a full table: first the buckets idle for a second, then, under a flood
+// of new keys, an eighth of the table at random (map order). An evicted client starts again
+// with a full bucket, which costs the limit some precision, never memory.
+func (ls *Limiters) evict(now time.Time) {
+	ls.forgetIdle(now, time.Second)
+	for k := range ls.m {
+		if len(ls.m) < ls.max-ls.max/8 {
+			break
+		}
+		delete(ls.m, k)
+	}
+}
+
+// Limit answers 429 ERR_RATE_LIMITED past key's rate, and sets the X-RateLimit headers on
 // every response.
 func (ls *Limiters) Limit(key func(echo.Context) string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -76,8 +112,8 @@ func (ls *Limiters) Limit(key func(echo.Context) string) echo.MiddlewareFunc {
 			h.Set("X-RateLimit-Remaining", strconv.Itoa(left))
 			h.Set("X-RateLimit-Reset", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			if !ok {
-				h.Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-				return NewError(http.StatusTooManyRequests, CodeRateLimited, "Too many requests; retry after %d s.", max(1, int(math.Ceil(wait.Seconds()))))
+				secs := max(1, int(math.Ceil(wait.Seconds())))
+				return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Message: "Too many requests; retry after " + strconv.Itoa(secs) + " s.", RetryAfter: secs}
 			}
 			return next(c)
 		}
@@ -89,4 +125,31 @@ func AppKey(c echo.Context) string {
 	return p.AppID
 }
 
-func IPKey(c echo.Context) string { return c.RealIP() }
+// IPKey is the client's address (see IPExtractor); an IPv6 client is limited by its /64,
+// the block one subscriber usually gets, so walking its addresses gains nothing.
+func IPKey(c echo.Context) string {
+	ip, err := netip.ParseAddr(c.RealIP())
+	if err != nil {
+		return c.RealIP()
+	}
+	if ip = ip.Unmap(); ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// IPExtractor is how echo finds the client's address: the connection's, unless it comes from
+// one of the trusted proxies, whose X-Forwarded-For then says who they forwarded for (the
+// nearest address that is not itself a trusted proxy).
+func IPExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

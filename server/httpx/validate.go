@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -28,7 +29,7 @@ import (
 // echo has already routed the request.
 type RouteTable struct {
 	byRoute  map[string]*routers.Route // "GET /v3/ai-agents/…/:slug"
-	paths    map[string]bool           // echo path templates that have some operation
+	allow    map[string]string         // echo path template → its Allow header ("GET, HEAD, POST")
 	fallback routers.Router            // kin-openapi's own matching, for requests echo did not route
 }
 
@@ -44,17 +45,23 @@ func NewRouteTable(spec *openapi3.T, base string) (*RouteTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route embedded spec: %w", err)
 	}
-	t := &RouteTable{byRoute: map[string]*routers.Route{}, paths: map[string]bool{}, fallback: fallback}
+	t := &RouteTable{byRoute: map[string]*routers.Route{}, allow: map[string]string{}, fallback: fallback}
 	var server *openapi3.Server
 	if len(spec.Servers) > 0 {
 		server = spec.Servers[0]
 	}
 	for path, item := range spec.Paths.Map() {
 		ep := echoPath(base, path)
-		t.paths[ep] = true
+		var methods []string
 		for method, op := range item.Operations() {
 			t.byRoute[method+" "+ep] = &routers.Route{Spec: spec, Server: server, Path: path, PathItem: item, Method: method, Operation: op}
+			methods = append(methods, method)
+			if method == http.MethodGet {
+				methods = append(methods, http.MethodHead) // see HeadAsGet
+			}
 		}
+		slices.Sort(methods)
+		t.allow[ep] = strings.Join(methods, ", ")
 	}
 	return t, nil
 }
@@ -90,11 +97,16 @@ type echoRouter struct {
 func (r echoRouter) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
 	route := r.t.byRoute[req.Method+" "+r.c.Path()]
 	if route == nil {
-		if r.t.paths[r.c.Path()] {
+		if allow, ok := r.t.allow[r.c.Path()]; ok {
+			r.c.Response().Header().Set(echo.HeaderAllow, allow)
 			return nil, nil, routers.ErrMethodNotAllowed
 		}
 		// echo matched no operation (its catch-all): tell 404 from 405 the spec's way.
-		return r.t.fallback.FindRoute(req)
+		route, params, err := r.t.fallback.FindRoute(req)
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			r.setAllow(req)
+		}
+		return route, params, err
 	}
 	names, values := r.c.ParamNames(), r.c.ParamValues()
 	params := make(map[string]string, len(names))
@@ -106,16 +118,76 @@ func (r echoRouter) FindRoute(req *http.Request) (*routers.Route, map[string]str
 	return route, params, nil
 }
 
-// validate is oapi-codegen's echo request validator run with echoRouter.
+// setAllow answers a 405 of a path echo did not route (its catch-all took the unknown
+// method) with the methods the spec has for it, asking the fallback router for each.
+func (r echoRouter) setAllow(req *http.Request) {
+	var methods []string
+	for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodPatch, http.MethodPost, http.MethodPut} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		if _, _, err := r.t.fallback.FindRoute(probe); err == nil {
+			methods = append(methods, m)
+			if m == http.MethodGet {
+				methods = append(methods, http.MethodHead)
+			}
+		}
+	}
+	slices.Sort(methods)
+	r.c.Response().Header().Set(echo.HeaderAllow, strings.Join(methods, ", "))
+}
+
+// validate is oapi-codegen's echo request validator run with echoRouter, between checks of
+// what the spec cannot say: a query parameter given once, strings without control
+// characters (see CheckStrings).
 func Validate(t *RouteTable, opts *oapimw.Options) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if err := checkQuery(t, c); err != nil {
+				return err
+			}
 			if err := oapimw.ValidateRequestFromContext(c, echoRouter{t: t, c: c}, opts); err != nil {
 				return opts.ErrorHandler(c, err)
+			}
+			if vb, ok := c.Request().Body.(interface{ ValidatedValue() any }); ok {
+				if ds := CheckStrings(vb.ValidatedValue()); len(ds) > 0 {
+					return ValidationError(ds)
+				}
 			}
 			return next(c)
 		}
 	}
+}
+
+// checkQuery refuses a query parameter of the operation given more than once (every one is
+// a single value; the binder would say "not valid JSON") and query values with control
+// characters or bytes that are not UTF-8.
+func checkQuery(t *RouteTable, c echo.Context) error {
+	route := t.byRoute[c.Request().Method+" "+c.Path()]
+	if route == nil || c.Request().URL.RawQuery == "" {
+		return nil
+	}
+	q := c.QueryParams()
+	var details []gen.ErrorDetail
+	for _, p := range route.Operation.Parameters {
+		if p.Value == nil || p.Value.In != openapi3.ParameterInQuery {
+			continue
+		}
+		vs := q[p.Value.Name]
+		field := "query." + p.Value.Name
+		switch {
+		case len(vs) > 1:
+			details = append(details, gen.ErrorDetail{Field: field, Message: "must be given once"})
+		case len(vs) == 1:
+			if msg := badString(vs[0], false); msg != "" {
+				details = append(details, gen.ErrorDetail{Field: field, Message: msg})
+			}
+		}
+	}
+	if len(details) > 0 {
+		slices.SortFunc(details, func(a, b gen.ErrorDetail) int { return strings.Compare(a.Field, b.Field) })
+		return ValidationError(details)
+	}
+	return nil
 }
 
 // ValidatorOptions loads the embedded spec, served under base, and the options of the request validator.

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +11,9 @@ import (
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
+
+// probeRetryAfter is the Retry-After, in seconds, of a probe refused for want of a slot.
+const probeRetryAfter = 5
 
 // Enqueuer is told of every create and URL change, to probe the server in the background.
 type Enqueuer interface {
@@ -44,6 +46,12 @@ func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req ge
 	if err != nil {
 		return nil, fmt.Errorf("credentials of %s: %w", req.Slug, err)
 	}
+	release, ok := h.slots.TryAcquire(app)
+	if !ok {
+		return nil, &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited, RetryAfter: probeRetryAfter,
+			Message: "Too many probes are running, for this app or in all; retry later."}
+	}
+	defer release()
 	res := h.prober.Probe(ctx, m.URL, header)
 	if err := h.st.SaveProbe(ctx, app, req.Slug, res.Record()); err != nil {
 		return nil, serverNotFound(err, req.Slug) // deleted while it was probed: 404
@@ -54,7 +62,8 @@ func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req ge
 	}
 	out.ServerInfo.Name, out.ServerInfo.Version = res.ServerName, res.ServerVersion
 	if res.ToolsTruncated {
-		out.ToolsTruncated = &res.ToolsTruncated
+		reason := gen.ProbeResultToolsTruncatedReason(res.ToolsTruncatedReason)
+		out.ToolsTruncated, out.ToolsTruncatedReason = &res.ToolsTruncated, &reason
 	}
 	if res.Status == probe.StatusAuthRequired {
 		out.AuthScheme, out.ResourceMetadata = &res.AuthScheme, &res.ResourceMetadata
@@ -77,9 +86,9 @@ func (h *Handler) McpServersControllerGetMcpServerTools(ctx context.Context, req
 	if err != nil {
 		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
 	}
-	out := gen.McpServersControllerGetMcpServerTools200JSONResponse{CheckedAt: r.ToolsCheckedAt, Tools: []gen.McpTool{}}
-	if err := json.Unmarshal(r.Tools, &out.Tools); err != nil {
+	tools, err := wireTools(r.Tools)
+	if err != nil {
 		return nil, fmt.Errorf("stored tools of %s: %w", req.Slug, err)
 	}
-	return out, nil
+	return gen.McpServersControllerGetMcpServerTools200JSONResponse{CheckedAt: r.ToolsCheckedAt, Tools: tools}, nil
 }

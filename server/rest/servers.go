@@ -21,6 +21,7 @@ type Handler struct {
 	probes     Enqueuer // nil: no background probing
 	maxServers int      // per app; 0: no limit
 	creds      *keyring.Service
+	slots      *probe.Slots
 }
 
 var _ gen.StrictServerInterface = (*Handler)(nil)
@@ -56,11 +57,15 @@ type Options struct {
 	Probes      Enqueuer         // told of creates and URL changes; nil: none
 	MaxServers  int              // per app; 0: no limit
 	Credentials *keyring.Service // seals and opens MCP servers' credentials
+	Slots       *probe.Slots     // bounds POST …/probe with the background probes (default: probe.NewSlots(4, 2))
 }
 
 // New returns the REST handlers over st.
 func New(st Store, o Options) *Handler {
-	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers, creds: o.Credentials}
+	if o.Slots == nil {
+		o.Slots = probe.NewSlots(4, 2)
+	}
+	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers, creds: o.Credentials, slots: o.Slots}
 }
 
 const defaultLimit = 10

@@ -48,6 +48,8 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimProbes", testClaimProbes},
 		{"RegistrySwitch", testRegistrySwitch},
 		{"RegistryList", testRegistryList},
+		{"PurgeAuditEvents", testPurgeAuditEvents},
+		{"CountIdempotent", testCountIdempotent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -602,8 +602,18 @@ export interface components {
                 [key: string]: unknown;
             };
             toolCount: number;
-            /** @description More than 1,000 tools; the first 1,000 are kept. */
+            /**
+             * @description The server offered more than one probe keeps: the tools that fit are kept (and
+             *     served by `GET …/tools`), the rest dropped. Present only when `true`.
+             */
             toolsTruncated?: boolean;
+            /**
+             * @description Why the tools were truncated: more tools than the probe keeps (`max_tools`, 1,000 by
+             *     default, `--probe-max-tools`), or more bytes than one probe reads from the server and
+             *     stores, all responses together (`max_bytes`, 4 MiB by default, `--probe-max-bytes`).
+             * @enum {string}
+             */
+            toolsTruncatedReason?: "max_tools" | "max_bytes";
             /** @description Why the probe failed; `""` when `ok`. */
             error: string;
             /** @description For `auth_required`, the scheme of the `WWW-Authenticate` header. */
@@ -621,6 +631,12 @@ export interface components {
             annotations?: {
                 [key: string]: unknown;
             };
+            /**
+             * @description Present when the server sent something the MCP specification does not allow for this
+             *     tool (e.g. an `inputSchema` or `annotations` that is not a JSON object): what was
+             *     wrong. The offending field is left out.
+             */
+            invalid?: string;
         };
         McpServerTools: {
             /**
@@ -884,7 +900,8 @@ export interface components {
              *     `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
              *     `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
              *     `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
-             *     `ERR_RATE_LIMITED` 429, `ERR_INTERNAL` 500, `ERR_UNAVAILABLE` 503.
+             *     `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
+             *     `ERR_UNAVAILABLE` 503.
              * @example ERR_VALIDATION
              */
             code: string;
@@ -1174,7 +1191,11 @@ export interface components {
          * @description Too Many Requests — over the app's request rate, or the client address's
          *     (`ERR_RATE_LIMITED`). Every response carries `X-RateLimit-Limit` (the burst),
          *     `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until the bucket is full); the
-         *     limits are per replica.
+         *     limits are per replica. The client address is the connection's, unless the server
+         *     trusts the proxy it comes from (`--trusted-proxies`); an IPv6 client is limited by its
+         *     /64. Also `ERR_RATE_LIMITED`: a probe when the app, or the server, has as many probes
+         *     running as it allows, and a create with a new `Idempotency-Key` when the app holds
+         *     as many keys as it may.
          */
         TooManyRequests: {
             headers: {
@@ -1195,11 +1216,14 @@ export interface components {
             };
         };
         /**
-         * @description Service Unavailable — the database cannot be reached (`ERR_UNAVAILABLE`). Nothing was
-         *     written; retry later. The server recovers by itself when the database is back.
+         * @description Service Unavailable — the database cannot be reached, or the request ran out of its
+         *     time (`ERR_UNAVAILABLE`). Nothing was written; retry later. The server recovers by
+         *     itself when the database is back.
          */
         ServiceUnavailable: {
             headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
@@ -1220,7 +1244,16 @@ export interface components {
          * @description Makes the create safe to retry: the same key with the same body within 24 hours gets
          *     the first response again (with `Idempotency-Replayed: true`) and writes nothing; the
          *     same key with another body is 422 `ERR_IDEMPOTENCY_KEY_REUSED`. Concurrent requests
-         *     with one key make one write. Keys are per app and held in the database.
+         *     with one key make one write. Keys are per app and held in the database: 1 to 255
+         *     visible ASCII characters.
+         *
+         *     What is kept: the key, a hash of the request, and the response (status, body, ETag) of
+         *     a request that ran — a 201, or a 4xx the create itself answered (409, 400
+         *     `ERR_LIMIT_REACHED` or unknown servers), which a retry then gets again. A request
+         *     refused before it ran (authentication, validation, rate limit) holds no key; a 5xx
+         *     lets go of its key, so a retry runs again. An app holds at most 10,000 keys (serve
+         *     `--idempotency-keys-per-app`); past that, a create with a new key is 429
+         *     `ERR_RATE_LIMITED` until keys older than a day are purged.
          */
         IdempotencyKey: string;
         /** @description Only act if the resource's current ETag is one of these (or `*`); otherwise 412 `ERR_PRECONDITION_FAILED` and nothing is written. */
@@ -1329,7 +1362,16 @@ export interface operations {
                  * @description Makes the create safe to retry: the same key with the same body within 24 hours gets
                  *     the first response again (with `Idempotency-Replayed: true`) and writes nothing; the
                  *     same key with another body is 422 `ERR_IDEMPOTENCY_KEY_REUSED`. Concurrent requests
-                 *     with one key make one write. Keys are per app and held in the database.
+                 *     with one key make one write. Keys are per app and held in the database: 1 to 255
+                 *     visible ASCII characters.
+                 *
+                 *     What is kept: the key, a hash of the request, and the response (status, body, ETag) of
+                 *     a request that ran — a 201, or a 4xx the create itself answered (409, 400
+                 *     `ERR_LIMIT_REACHED` or unknown servers), which a retry then gets again. A request
+                 *     refused before it ran (authentication, validation, rate limit) holds no key; a 5xx
+                 *     lets go of its key, so a retry runs again. An app holds at most 10,000 keys (serve
+                 *     `--idempotency-keys-per-app`); past that, a create with a new key is 429
+                 *     `ERR_RATE_LIMITED` until keys older than a day are purged.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -1609,7 +1651,16 @@ export interface operations {
                  * @description Makes the create safe to retry: the same key with the same body within 24 hours gets
                  *     the first response again (with `Idempotency-Replayed: true`) and writes nothing; the
                  *     same key with another body is 422 `ERR_IDEMPOTENCY_KEY_REUSED`. Concurrent requests
-                 *     with one key make one write. Keys are per app and held in the database.
+                 *     with one key make one write. Keys are per app and held in the database: 1 to 255
+                 *     visible ASCII characters.
+                 *
+                 *     What is kept: the key, a hash of the request, and the response (status, body, ETag) of
+                 *     a request that ran — a 201, or a 4xx the create itself answered (409, 400
+                 *     `ERR_LIMIT_REACHED` or unknown servers), which a retry then gets again. A request
+                 *     refused before it ran (authentication, validation, rate limit) holds no key; a 5xx
+                 *     lets go of its key, so a retry runs again. An app holds at most 10,000 keys (serve
+                 *     `--idempotency-keys-per-app`); past that, a create with a new key is 429
+                 *     `ERR_RATE_LIMITED` until keys older than a day are purged.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };

@@ -1,0 +1,45 @@
+package httpx
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/labstack/echo/v4"
+)
+
+// MaxRequestIDLen is the longest X-Request-Id taken from a client.
+const MaxRequestIDLen = 64
+
+// RequestID sets X-Request-Id on the response: the client's, when it is a short id of safe
+// characters (1 to 64 of A-Z a-z 0-9 . _ -), else a new one. The audit trail and the logs
+// record this one, so a client can neither bloat them nor write into them what it likes.
+func RequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > MaxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
