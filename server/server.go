@@ -24,6 +24,7 @@ import (
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
+	"github.com/agentmcp/agentmcp/server/consoleui"
 	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/server/httpx"
@@ -166,6 +167,10 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 		return nil
 	})
 	e.GET("/docs/*", echo.WrapHandler(docs))
+	// The web console: static files only; it calls /v3 with the user's key like any client.
+	console := echo.WrapHandler(consoleui.Handler("/console"))
+	e.GET("/console", console)
+	e.GET("/console/*", console)
 
 	keys := httpx.NewKeyCache(st, ttl)
 	ipRate, ipBurst := cfg.IPRateLimit, 10*cfg.RateBurst
