@@ -3,7 +3,7 @@ import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer
 import { api, fieldErrors, gatewayBase, type FieldErrors } from "./api";
 import { href, navigate } from "./router";
 import { LoadFailed } from "./servers";
-import { Button, CodeBlock, Confirm, CopyButton, ErrorBox, Field, Flash, HealthBadge, Loading, PageTitle, Time, flash, useAction, useLoad } from "./ui";
+import { Button, CodeBlock, Confirm, CopyButton, ErrorBox, Field, Flash, HealthBadge, Loading, PageTitle, Tabs, Time, flash, useAction, useLoad } from "./ui";
 
 const pageSize = 20;
 
@@ -77,19 +77,20 @@ export function AgentsPage() {
 const agentFields = ["uid", "name", "description", "instruction", "isActive"];
 
 export function AgentForm({ uid }: { uid?: string }) {
-  const editing = uid !== undefined;
-  const existing = useLoad((signal) => (editing ? api.agents.get(uid, { signal }) : Promise.resolve(undefined)), [uid]);
-  const [v, setV] = useState({ uid: "", name: "", description: "", instruction: "" });
-  const [active, setActive] = useState(true);
+  const existing = useLoad((signal) => (uid !== undefined ? api.agents.get(uid, { signal }) : Promise.resolve(undefined)), [uid]);
+  if (uid === undefined) return <AgentFormBody />;
+  if (existing.error) return <LoadFailed error={existing.error} what="agent" />;
+  if (!existing.data) return <Loading />;
+  return <AgentFormBody a={existing.data} />;
+}
+
+function AgentFormBody({ a }: { a?: Agent }) {
+  const editing = a !== undefined;
+  const uid = a?.uid ?? "";
+  const [v, setV] = useState({ uid, name: a?.name ?? "", description: a?.description ?? "", instruction: a?.instruction ?? "" });
+  const [active, setActive] = useState(a?.isActive ?? true);
   const [errs, setErrs] = useState<FieldErrors>({ fields: {}, other: [] });
   const formRef = useRef<HTMLFormElement>(null);
-  const a = existing.data;
-  useEffect(() => {
-    if (a) {
-      setV({ uid: a.uid, name: a.name, description: a.description, instruction: a.instruction });
-      setActive(a.isActive);
-    }
-  }, [a]);
   const save = useAction(async () => {
     setErrs({ fields: {}, other: [] });
     try {
@@ -110,10 +111,8 @@ export function AgentForm({ uid }: { uid?: string }) {
       throw e;
     }
   });
-  if (editing && existing.loading && !a) return <Loading />;
-  if (editing && existing.error) return <LoadFailed error={existing.error} what="agent" />;
-  const set = (k: keyof typeof v) => (x: string) => setV({ ...v, [k]: x });
-  const title = editing ? `Edit ${a?.name ?? uid}` : "New agent";
+  const set = (k: keyof typeof v) => (x: string) => setV((old) => ({ ...old, [k]: x }));
+  const title = editing ? `Edit ${a.name}` : "New agent";
   return (
     <>
       <PageTitle title={title}>{title}</PageTitle>
@@ -292,6 +291,7 @@ export function AgentPage({ uid }: { uid: string }) {
 
       <Gateway uid={uid} />
       <Keys uid={uid} />
+      <Connect uid={uid} />
       {deleting && (
         <Confirm
           title={`Delete ${a.name}?`}
@@ -350,7 +350,10 @@ function AttachPicker({ uid, attached, onDone }: { uid: string; attached: string
                 type="checkbox"
                 id={`pick-${s.slug}`}
                 checked={picked.includes(s.slug)}
-                onChange={(e) => setPicked(e.currentTarget.checked ? [...picked, s.slug] : picked.filter((x) => x !== s.slug))}
+                onChange={(e) => {
+                  const on = e.currentTarget.checked;
+                  setPicked((p) => (on ? [...p, s.slug] : p.filter((x) => x !== s.slug)));
+                }}
               />
               <label for={`pick-${s.slug}`}>
                 {s.name} <code>{s.slug}</code> <HealthBadge health={s.health} />
@@ -437,8 +440,7 @@ func main() {
 }
 
 function Gateway({ uid }: { uid: string }) {
-  const url = `${gatewayBase}/${encodeURIComponent(uid)}/mcp`;
-  const c = gatewayConfigs(uid, url);
+  const url = gatewayUrl(uid);
   return (
     <section aria-labelledby="gateway-h">
       <h2 id="gateway-h">Gateway</h2>
@@ -451,10 +453,26 @@ function Gateway({ uid }: { uid: string }) {
         <input id="gateway-url" readOnly value={url} onFocus={(e) => e.currentTarget.select()} />
         <CopyButton text={url} label="Copy URL" />
       </div>
-      <CodeBlock title="VS Code (.vscode/mcp.json): asks for the key once" label="Copy VS Code config" code={c.vscode} />
-      <CodeBlock title="Claude Code (with the key in AGENTMCP_AGENT_KEY)" label="Copy Claude Code command" code={c.claude} />
-      <CodeBlock title="TypeScript (@modelcontextprotocol/sdk)" label="Copy TypeScript snippet" code={c.ts} />
-      <CodeBlock title="Go (github.com/modelcontextprotocol/go-sdk)" label="Copy Go snippet" code={c.go} />
+    </section>
+  );
+}
+
+const gatewayUrl = (uid: string) => `${gatewayBase}/${encodeURIComponent(uid)}/mcp`;
+
+function Connect({ uid }: { uid: string }) {
+  const c = gatewayConfigs(uid, gatewayUrl(uid));
+  return (
+    <section aria-labelledby="connect-h">
+      <h2 id="connect-h">Connect a client</h2>
+      <Tabs
+        label="Client"
+        tabs={[
+          { title: "VS Code", content: <CodeBlock title="In .vscode/mcp.json; VS Code asks for the key once." label="Copy VS Code config" code={c.vscode} /> },
+          { title: "Claude Code", content: <CodeBlock title="With the key in AGENTMCP_AGENT_KEY." label="Copy Claude Code command" code={c.claude} /> },
+          { title: "TypeScript", content: <CodeBlock title="With @modelcontextprotocol/sdk." label="Copy TypeScript snippet" code={c.ts} /> },
+          { title: "Go", content: <CodeBlock title="With github.com/modelcontextprotocol/go-sdk." label="Copy Go snippet" code={c.go} /> },
+        ]}
+      />
     </section>
   );
 }

@@ -142,22 +142,23 @@ const serverFields = ["name", "slug", "url", "description", "icon", "auth"];
 
 /** Create (no slug) or edit an MCP server. Credentials are write-only: never read back, only replaced. */
 export function ServerForm({ slug }: { slug?: string }) {
-  const editing = slug !== undefined;
-  const existing = useLoad((signal) => (editing ? api.servers.get(slug, { signal }) : Promise.resolve(undefined)), [slug]);
-  const [v, setV] = useState({ name: "", slug: "", url: "", description: "", icon: "" });
-  const [mode, setMode] = useState<AuthMode>(editing ? "keep" : "none");
+  const existing = useLoad((signal) => (slug !== undefined ? api.servers.get(slug, { signal }) : Promise.resolve(undefined)), [slug]);
+  if (slug === undefined) return <ServerFormBody />;
+  if (existing.error) return <LoadFailed error={existing.error} what="MCP server" />;
+  if (!existing.data) return <Loading />;
+  return <ServerFormBody s={existing.data} />;
+}
+
+// The form starts from the record it edits (so nothing typed is overwritten when it loads).
+function ServerFormBody({ s }: { s?: McpServer }) {
+  const editing = s !== undefined;
+  const slug = s?.slug ?? "";
+  const [v, setV] = useState({ name: s?.name ?? "", slug, url: s?.url ?? "", description: s?.description ?? "", icon: s?.icon ?? "" });
+  const [mode, setMode] = useState<AuthMode>(s?.auth ? "keep" : "none");
   const [token, setToken] = useState("");
   const [headers, setHeaders] = useState<HeaderRow[]>([{ id: 1, name: "", value: "" }]);
   const [errs, setErrs] = useState<FieldErrors>({ fields: {}, other: [] });
   const formRef = useRef<HTMLFormElement>(null);
-  const s = existing.data;
-
-  useEffect(() => {
-    if (s) {
-      setV({ name: s.name, slug: s.slug, url: s.url, description: s.description, icon: s.icon });
-      setMode(s.auth ? "keep" : "none");
-    }
-  }, [s]);
 
   const save = useAction(async () => {
     setErrs({ fields: {}, other: [] });
@@ -197,10 +198,8 @@ export function ServerForm({ slug }: { slug?: string }) {
     }
   });
 
-  if (editing && existing.loading && !s) return <Loading />;
-  if (editing && existing.error) return <LoadFailed error={existing.error} what="MCP server" />;
-  const set = (k: keyof typeof v) => (x: string) => setV({ ...v, [k]: x });
-  const title = editing ? `Edit ${s?.name ?? slug}` : "New MCP server";
+  const set = (k: keyof typeof v) => (x: string) => setV((old) => ({ ...old, [k]: x }));
+  const title = editing ? `Edit ${s.name}` : "New MCP server";
   const authError = errs.fields.auth;
   return (
     <>
@@ -261,7 +260,7 @@ export function ServerForm({ slug }: { slug?: string }) {
                     name={`hname${h.id}`}
                     value={h.name}
                     placeholder="X-Api-Key"
-                    onInput={(x) => setHeaders(headers.map((r) => (r.id === h.id ? { ...r, name: x } : r)))}
+                    onInput={(x) => setHeaders((rows) => rows.map((r) => (r.id === h.id ? { ...r, name: x } : r)))}
                   />
                   <Field
                     label={`Header ${i + 1} value`}
@@ -269,14 +268,14 @@ export function ServerForm({ slug }: { slug?: string }) {
                     type="password"
                     autoComplete="new-password"
                     value={h.value}
-                    onInput={(x) => setHeaders(headers.map((r) => (r.id === h.id ? { ...r, value: x } : r)))}
+                    onInput={(x) => setHeaders((rows) => rows.map((r) => (r.id === h.id ? { ...r, value: x } : r)))}
                   />
-                  <Button small aria-label={`Remove header ${i + 1}`} onClick={() => setHeaders(headers.filter((r) => r.id !== h.id))}>
+                  <Button small aria-label={`Remove header ${i + 1}`} onClick={() => setHeaders((rows) => rows.filter((r) => r.id !== h.id))}>
                     Remove
                   </Button>
                 </div>
               ))}
-              <Button onClick={() => setHeaders([...headers, { id: Math.max(0, ...headers.map((r) => r.id)) + 1, name: "", value: "" }])}>Add header</Button>
+              <Button onClick={() => setHeaders((rows) => [...rows, { id: Math.max(0, ...rows.map((r) => r.id)) + 1, name: "", value: "" }])}>Add header</Button>
             </div>
           )}
           {authError && (

@@ -44,12 +44,16 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   );
 }
 
+// The first view of a page load leaves focus at the document's start (the skip link next).
+let firstView = true;
+
 /** A page heading that takes focus when the view changes, so screen readers announce it. */
 export function PageTitle({ children, title }: { children: ComponentChildren; title: string }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${title} · agentmcp console`;
-    ref.current?.focus({ preventScroll: false });
+    if (firstView) firstView = false;
+    else ref.current?.focus({ preventScroll: false });
   }, [title]);
   return (
     <h1 tabIndex={-1} ref={ref}>
@@ -273,8 +277,13 @@ export function Confirm(p: ConfirmProps) {
   const titleId = useId();
   useEffect(() => {
     opener.current = document.activeElement;
-    ref.current?.showModal();
-    return () => (opener.current as HTMLElement | null)?.focus?.();
+    const d = ref.current;
+    d?.showModal();
+    return () => {
+      // Closed first: while it is modal, everything outside it is inert and cannot take focus.
+      d?.close();
+      (opener.current as HTMLElement | null)?.focus?.();
+    };
   }, []);
   return (
     <dialog
@@ -324,5 +333,56 @@ export function Json({ value, label }: { value: unknown; label: string }) {
     <pre class="json" tabIndex={0} aria-label={label}>
       <code>{JSON.stringify(value, null, 2)}</code>
     </pre>
+  );
+}
+
+export interface TabItem {
+  title: string;
+  content: ComponentChildren;
+}
+
+/** Tabs as the ARIA pattern has them: one Tab stop, arrows, Home and End move between tabs. */
+export function Tabs({ label, tabs }: { label: string; tabs: TabItem[] }) {
+  const [sel, setSel] = useState(0);
+  const refs = useRef<(HTMLButtonElement | null)[]>([]);
+  const base = useId();
+  const go = (i: number) => {
+    const n = (i + tabs.length) % tabs.length;
+    setSel(n);
+    refs.current[n]?.focus();
+  };
+  const onKey = (e: KeyboardEvent) => {
+    const to = { ArrowRight: sel + 1, ArrowLeft: sel - 1, Home: 0, End: tabs.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    go(to);
+  };
+  return (
+    <div class="tabs">
+      <div role="tablist" aria-label={label} onKeyDown={onKey}>
+        {tabs.map((t, i) => (
+          <button
+            key={t.title}
+            type="button"
+            role="tab"
+            id={`${base}-tab${i}`}
+            aria-controls={`${base}-panel${i}`}
+            aria-selected={i === sel}
+            tabIndex={i === sel ? 0 : -1}
+            ref={(el) => {
+              refs.current[i] = el;
+            }}
+            onClick={() => setSel(i)}
+          >
+            {t.title}
+          </button>
+        ))}
+      </div>
+      {tabs.map((t, i) => (
+        <div key={t.title} role="tabpanel" id={`${base}-panel${i}`} aria-labelledby={`${base}-tab${i}`} hidden={i !== sel}>
+          {t.content}
+        </div>
+      ))}
+    </div>
   );
 }
