@@ -97,7 +97,6 @@ func (b *tab) fail(format string, args ...any) {
 	b.t.Fatalf(format+"\n--- the page said:\n%s", append(args, text)...)
 }
 
-
 func (b *tab) step() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(b.ctx, 20*time.Second)
 }
