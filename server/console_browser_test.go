@@ -756,7 +756,7 @@ func runGoSnippet(t *testing.T, src, key string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "run", "./"+dir)
-	cmd.Env = append(os.Environ(), "AGENTMCP_AGENT_KEY="+key, "GOFLAGS=-mod=mod", "GOPROXY=off")
+	cmd.Env = append(os.Environ(), "AGENTMCP_AGENT_KEY="+key, "GOPROXY=off", "GOFLAGS=-mod=readonly")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go run the snippet: %v\n%s", err, out)
