@@ -4,7 +4,7 @@ GO       ?= go
 BIN      ?= bin/agentmcp
 GOFILES   = $(shell git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')
 
-.PHONY: all generate build install run test unit test-ts lint vet fmt-check tidy-check check-generated bench screenshot fuzz clean
+.PHONY: all generate console build install run test unit test-ts lint vet fmt-check tidy-check check-generated bench screenshot fuzz clean
 
 # Extra flags for serve, e.g. make run ARGS="--probe-allow-private --addr :9090"
 ARGS ?=
@@ -21,9 +21,21 @@ $(TS)/node_modules/.installed: $(TS)/package.json $(TS)/package-lock.json
 	cd $(TS) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-generate: $(TS)/node_modules/.installed
+# The web console (console/), built with Vite into server/consoleui/dist, which the binary
+# embeds; its npm packages come from its own lock, as the client's do.
+CONSOLE = console
+$(CONSOLE)/node_modules/.installed: $(CONSOLE)/package.json $(CONSOLE)/package-lock.json
+	cd $(CONSOLE) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+generate: $(TS)/node_modules/.installed $(CONSOLE)/node_modules/.installed
 	$(GO) generate ./...
 	cd $(TS) && node scripts/generate.mjs
+	cd $(CONSOLE) && node scripts/build.mjs
+
+# Rebuilds the console alone (it bundles the client's dist/, so after `make generate` too).
+console: $(CONSOLE)/node_modules/.installed
+	cd $(CONSOLE) && node scripts/build.mjs
 
 build:
 	$(GO) build -o $(BIN) ./cmd/agentmcp
@@ -38,7 +50,8 @@ run: build
 # PostgreSQL cluster that scripts/test-postgres.sh installs (when missing), starts and stops.
 test: check-generated lint test-ts unit
 
-unit:
+# The console's browser test injects axe-core from console/node_modules.
+unit: $(CONSOLE)/node_modules/.installed
 	scripts/test-postgres.sh $(GO) test -race -count=1 ./...
 
 # The TypeScript client's tests (node --test) against an agentmcp built here.
@@ -60,8 +73,8 @@ tidy-check:
 
 # Generates into a temporary file and fails when gen/api.gen.go differs from it (on a clean
 # checkout in CI that is: the committed code is stale); the same for the TypeScript client's
-# src/schema.ts and dist/.
-check-generated: $(TS)/node_modules/.installed
+# src/schema.ts and dist/, and the console's server/consoleui/dist.
+check-generated: $(TS)/node_modules/.installed $(CONSOLE)/node_modules/.installed
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	sed "s|^output:.*|output: $$tmp/api.gen.go|" gen/cfg.yaml > "$$tmp/cfg.yaml" && \
 	$(GO) run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config "$$tmp/cfg.yaml" openapi.yaml && \
@@ -69,6 +82,8 @@ check-generated: $(TS)/node_modules/.installed
 	@test -z "$$(git ls-files --others --exclude-standard -- gen/)" || { echo "gen/ has untracked files: commit them"; exit 1; }
 	@cd $(TS) && node scripts/generate.mjs --check
 	@test -z "$$(git ls-files --others --exclude-standard -- $(TS)/src $(TS)/dist)" || { echo "$(TS) has untracked generated files: commit them"; exit 1; }
+	@cd $(CONSOLE) && node scripts/build.mjs --check
+	@test -z "$$(git ls-files --others --exclude-standard -- server/consoleui)" || { echo "server/consoleui has untracked built files: commit them"; exit 1; }
 
 # The benchmark: a real agentmcp against a bare echo baseline, driven by wrk (installed
 # from Debian's packages when missing). See docs/performance.md.
@@ -82,9 +97,10 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzAPI -fuzztime 60s ./server
 
-# Re-renders docs/api-reference.png (the /docs page in headless Chromium) for the README.
-screenshot:
-	AGENTMCP_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run TestDocsPageInBrowser ./server
+# Re-renders the README's screenshots in headless Chromium: docs/api-reference.png (/docs)
+# and docs/console-*.png (the web console).
+screenshot: $(CONSOLE)/node_modules/.installed
+	AGENTMCP_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run 'TestDocsPageInBrowser|TestConsoleInBrowser' ./server
 
 clean:
 	rm -rf bin

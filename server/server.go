@@ -25,6 +25,7 @@ import (
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
+	"github.com/agentmcp/agentmcp/server/consoleui"
 	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/server/httpx"
@@ -180,6 +181,10 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 		return nil
 	}, docsHeaders)
 	e.GET("/docs/*", echo.WrapHandler(docs), docsHeaders)
+	// The web console: static files only; it calls /v3 with the user's key like any client.
+	console := echo.WrapHandler(consoleui.Handler("/console"))
+	e.GET("/console", console)
+	e.GET("/console/*", console)
 
 	keys := httpx.NewKeyCache(st, ttl)
 	ipRate, ipBurst := cfg.IPRateLimit, 10*cfg.RateBurst

@@ -360,7 +360,7 @@ func bootstrap(ctx context.Context, st store.Store, base string, out io.Writer) 
 		return err
 	}
 	if len(apps) > 0 {
-		fmt.Fprintf(out, "agentmcp: serving %s%s, API reference at %s/docs — need a key? agentmcp keys create --app %s\n", base, server.BasePath, base, apps[0].ID)
+		fmt.Fprintf(out, "agentmcp: serving %s%s, API reference at %s/docs — need a key? agentmcp keys create --app %s\nWeb console: %s/console\n", base, server.BasePath, base, apps[0].ID, base)
 		return nil
 	}
 	if _, err := st.CreateApp(ctx, "default"); err != nil && !errors.Is(err, store.ErrConflict) {
@@ -388,6 +388,7 @@ For the CLI and the README's walkthrough:
     export AGENTMCP_URL=%s%s AGENTMCP_API_KEY=%s
 
 API reference: %s/docs (the spec: %s/openapi.yaml)
-`, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, base)
+Web console:   %s/console (sign in with the key above)
+`, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, base, base)
 	return nil
 }

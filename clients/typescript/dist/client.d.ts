@@ -22,6 +22,11 @@ export type AuditEvent = Schemas["AuditEvent"];
 export type AuditEventList = Schemas["AuditEventList"];
 export type AuditAction = Schemas["AuditAction"];
 export type AuditRecord = Schemas["AuditRecord"];
+export type AgentKey = Schemas["AgentKey"];
+export type AgentKeyCreated = Schemas["AgentKeyCreated"];
+export type CreateAgentKey = Schemas["CreateAgentKeyDto"];
+export type McpServerAuth = Schemas["McpServerAuth"];
+export type McpServerAuthInput = Schemas["McpServerAuthInput"];
 export type PageMeta = Schemas["PageMeta"];
 export type PageCursor = Schemas["PageCursor"];
 export type ListServersQuery = Query<"McpServersController_getAllMcpServers">;
@@ -89,6 +94,12 @@ export interface AgentsApi {
     attach(uid: string, slugs: string[], options?: RequestOptions): Promise<Agent>;
     detach(uid: string, slugs: string[], options?: RequestOptions): Promise<Agent>;
     enabledItems(uid: string, query?: EnabledItemsQuery, options?: RequestOptions): Promise<EnabledItems>;
+    /** Mints a key for this agent's MCP gateway only; `secret` is in this answer and never again. */
+    createKey(uid: string, body?: CreateAgentKey, options?: RequestOptions): Promise<AgentKeyCreated>;
+    /** The agent's keys, oldest first, revoked ones included; never a secret. */
+    listKeys(uid: string, options?: RequestOptions): Promise<AgentKey[]>;
+    /** Revokes a key (revoking a revoked key succeeds). */
+    revokeKey(uid: string, keyId: string, options?: RequestOptions): Promise<void>;
 }
 export interface AuditApi {
     /** One page, newest first. */

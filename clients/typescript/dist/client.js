@@ -110,6 +110,11 @@ export function createClient(options) {
         attach: (uid, slugs, o = {}) => unwrapData(raw.PATCH("/ai-agents/agent-builder/agents/{uid}/mcp/add", { params: { path: { uid } }, body: { mcps: slugs }, ...req(o) })),
         detach: (uid, slugs, o = {}) => unwrapData(raw.PATCH("/ai-agents/agent-builder/agents/{uid}/mcp/remove", { params: { path: { uid } }, body: { mcps: slugs }, ...req(o) })),
         enabledItems: (uid, query = {}, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/enabled-items", { params: { path: { uid }, query }, ...req(o) })),
+        createKey: (uid, body = {}, o = {}) => unwrap(raw.POST("/ai-agents/agent-builder/agents/{uid}/keys", { params: { path: { uid } }, body, ...req(o) })),
+        listKeys: (uid, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/keys", { params: { path: { uid } }, ...req(o) })),
+        revokeKey: async (uid, keyId, o = {}) => {
+            await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/keys/{keyId}", { params: { path: { uid, keyId } }, ...req(o) }));
+        },
     };
     const audit = {
         list: (query = {}, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/audit-events", { params: { query }, ...req(o) })),

@@ -25,6 +25,11 @@ export type AuditEvent = Schemas["AuditEvent"];
 export type AuditEventList = Schemas["AuditEventList"];
 export type AuditAction = Schemas["AuditAction"];
 export type AuditRecord = Schemas["AuditRecord"];
+export type AgentKey = Schemas["AgentKey"];
+export type AgentKeyCreated = Schemas["AgentKeyCreated"];
+export type CreateAgentKey = Schemas["CreateAgentKeyDto"];
+export type McpServerAuth = Schemas["McpServerAuth"];
+export type McpServerAuthInput = Schemas["McpServerAuthInput"];
 export type PageMeta = Schemas["PageMeta"];
 export type PageCursor = Schemas["PageCursor"];
 export type ListServersQuery = Query<"McpServersController_getAllMcpServers">;
@@ -95,6 +100,12 @@ export interface AgentsApi {
   attach(uid: string, slugs: string[], options?: RequestOptions): Promise<Agent>;
   detach(uid: string, slugs: string[], options?: RequestOptions): Promise<Agent>;
   enabledItems(uid: string, query?: EnabledItemsQuery, options?: RequestOptions): Promise<EnabledItems>;
+  /** Mints a key for this agent's MCP gateway only; `secret` is in this answer and never again. */
+  createKey(uid: string, body?: CreateAgentKey, options?: RequestOptions): Promise<AgentKeyCreated>;
+  /** The agent's keys, oldest first, revoked ones included; never a secret. */
+  listKeys(uid: string, options?: RequestOptions): Promise<AgentKey[]>;
+  /** Revokes a key (revoking a revoked key succeeds). */
+  revokeKey(uid: string, keyId: string, options?: RequestOptions): Promise<void>;
 }
 
 export interface AuditApi {
@@ -266,6 +277,11 @@ export function createClient(options: ClientOptions): AgentMcpClient {
       unwrapData(raw.PATCH("/ai-agents/agent-builder/agents/{uid}/mcp/remove", { params: { path: { uid } }, body: { mcps: slugs }, ...req(o) })),
     enabledItems: (uid, query = {}, o = {}) =>
       unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/enabled-items", { params: { path: { uid }, query }, ...req(o) })),
+    createKey: (uid, body = {}, o = {}) => unwrap(raw.POST("/ai-agents/agent-builder/agents/{uid}/keys", { params: { path: { uid } }, body, ...req(o) })),
+    listKeys: (uid, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/keys", { params: { path: { uid } }, ...req(o) })),
+    revokeKey: async (uid, keyId, o = {}) => {
+      await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/keys/{keyId}", { params: { path: { uid, keyId } }, ...req(o) }));
+    },
   };
 
   const audit: AuditApi = {

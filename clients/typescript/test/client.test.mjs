@@ -215,6 +215,56 @@ describe("agents", () => {
     await rejectsApi(() => c.agents.enabledItems("support"), { status: 404, code: "ERR_AGENT_NOT_FOUND" });
   });
 
+  test("agent keys: minted with the secret once, listed without it, revoked; the gateway takes it until then", async () => {
+    const { c } = fresh();
+    await c.agents.create({ uid: "bot", name: "Bot" });
+    const made = await c.agents.createKey("bot", { name: "runtime" });
+    assert.equal(made.key.agentUid, "bot");
+    assert.equal(made.key.name, "runtime");
+    assert.equal(made.key.revokedAt, 0);
+    assert.ok(made.secret.startsWith(made.key.prefix), "the prefix is the secret's start");
+    const unnamed = await c.agents.createKey("bot");
+    assert.equal(unnamed.key.name, "");
+
+    const keys = await c.agents.listKeys("bot");
+    assert.deepEqual(keys.map((k) => k.id), [made.key.id, unnamed.key.id], "oldest first");
+    assert.ok(!JSON.stringify(keys).includes(made.secret), "no secret in the list");
+
+    const gateway = (key) =>
+      fetch(`${srv.url}/ai-agents/agent-builder/agents/bot/mcp`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } }),
+      });
+    assert.equal((await gateway(made.secret)).status, 200);
+    // An agent key is for the gateway only.
+    await rejectsApi(() => createClient({ baseUrl: srv.url, apiKey: made.secret }).agents.get("bot"), { status: 403, code: "AUTH_ERR_NO_ACCESS" });
+
+    await c.agents.revokeKey("bot", made.key.id);
+    await c.agents.revokeKey("bot", made.key.id); // again: still fine
+    const after = await c.agents.listKeys("bot");
+    assert.ok(after.find((k) => k.id === made.key.id).revokedAt > 0);
+    assert.equal(after.find((k) => k.id === unnamed.key.id).revokedAt, 0);
+    await rejectsApi(() => c.agents.revokeKey("bot", "key_000000000000"), { status: 404, code: "ERR_KEY_NOT_FOUND" });
+    await rejectsApi(() => c.agents.createKey("ghost"), { status: 404, code: "ERR_AGENT_NOT_FOUND" });
+  });
+
+  test("MCP server credentials: write-only auth on create and update, shown as type and header names", async () => {
+    const { c } = fresh();
+    const token = "tok-never-shown-5b1e";
+    const s = await c.servers.create({ name: "Secure", slug: "secure", url: "https://s.example.com/mcp", auth: { type: "bearer", token } });
+    assert.deepEqual(s.auth, { type: "bearer", configured: true, headerNames: ["Authorization"] });
+    const u = await c.servers.update("secure", { auth: { type: "headers", headers: { "X-Api-Key": "k-1", "X-Tenant": "t" } } });
+    assert.deepEqual(u.auth, { type: "headers", configured: true, headerNames: ["X-Api-Key", "X-Tenant"] });
+    const kept = await c.servers.update("secure", { description: "kept" });
+    assert.deepEqual(kept.auth, u.auth, "omitted auth keeps what is stored");
+    assert.ok(!JSON.stringify([s, u, kept, await c.servers.get("secure")]).includes(token));
+    const bad = await rejectsApi(() => c.servers.update("secure", { auth: { type: "bearer" } }), { status: 400, code: "ERR_VALIDATION" });
+    assert.ok(bad.details.some((d) => d.field.startsWith("auth")), JSON.stringify(bad.details));
+    const none = await c.servers.update("secure", { auth: { type: "none" } });
+    assert.equal(none.auth, undefined);
+  });
+
   test("all() over pages, both ways", async () => {
     const { c } = fresh();
     const made = [];
