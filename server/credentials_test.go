@@ -64,7 +64,9 @@ func credentials(t *testing.T, st store.Store, dump func() []byte) {
 	ctx := context.Background()
 	up := newUpstream(t, "secure", 1, knownToken, nil)
 	hdr := newUpstream(t, "hdr", 1, "", nil)
-	cfg := server.Config{Credentials: testCredentials(t, st), Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second})}
+	// Four probes of one app at once below: slots for all of them (the default gives an app two).
+	cfg := server.Config{Credentials: testCredentials(t, st), Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}),
+		ProbeSlots: probe.NewSlots(4, 4)}
 	env := apitest.Start(t, st, cfg)
 	c := env.Client(t, env.KeyA)
 	g := env.Gen(t, env.KeyA)
