@@ -389,6 +389,7 @@ For the CLI and the README's walkthrough:
 
 API reference: %s/docs (the spec: %s/openapi.yaml)
 Web console:   %s/console (sign in with the key above)
-`, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, base, base)
+Agent MCP:     %s%s/ai-agents/agent-builder/agents/{uid}/mcp (Authorization: Bearer <key>)
+`, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, server.BasePath, secret, base, base, base, base, server.BasePath)
 	return nil
 }
