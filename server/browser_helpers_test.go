@@ -98,7 +98,7 @@ func (b *tab) fail(format string, args ...any) {
 }
 
 func (b *tab) step() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(b.ctx, 20*time.Second)
+	return context.WithTimeout(b.ctx, 60*time.Second)
 }
 
 func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
@@ -130,7 +130,7 @@ func eval[T any](b *tab, js string) T {
 // waitJS waits until the expression is true.
 func (b *tab) waitJS(what, js string) {
 	b.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(45 * time.Second) // roomy: a loaded machine is slow
 	for {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+js+`)`))
@@ -139,7 +139,7 @@ func (b *tab) waitJS(what, js string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.fail("waited 15 s for %s (%s): %v", what, js, err)
+			b.fail("waited 45 s for %s (%s): %v", what, js, err)
 		}
 		time.Sleep(40 * time.Millisecond)
 	}

@@ -128,7 +128,7 @@ func TestGatewayTwoReplicas(t *testing.T) {
 		}
 		names = append(names, tool.Name)
 	}
-	if strings.Join(names, ",") != "legacy__echo,legacy__other,up__echo,up__other" && len(names) != 4 {
+	if len(names) != 4 {
 		t.Fatalf("tools after attach: %v", names)
 	}
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "legacy__other"})

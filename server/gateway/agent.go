@@ -89,6 +89,8 @@ func (g *Gateway) newAgent(app, uid string) *agentState {
 			switch method {
 			case "tools/list":
 				a.ensure(ctx, false)
+				a.refreshMu.Lock() // a refresh under way finishes first
+				a.refreshMu.Unlock()
 				a.toolsMu.RLock()
 				defer a.toolsMu.RUnlock()
 			case "tools/call":
@@ -98,6 +100,9 @@ func (g *Gateway) newAgent(app, uid string) *agentState {
 				if dirty { // a detach may not be applied yet: never call a tool no longer attached
 					a.ensure(ctx, false)
 				}
+				// A refresh under way (an attach or detach being applied) finishes first.
+				a.refreshMu.Lock()
+				a.refreshMu.Unlock()
 			}
 			return next(ctx, method, req)
 		}
