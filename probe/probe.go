@@ -422,15 +422,21 @@ func (c *capped) Read(p []byte) (int, error) {
 
 func (c *capped) Close() error { return c.r.Close() }
 
-func (p *Prober) httpClient(rec *recorder) *http.Client {
+func (p *Prober) httpClient(rec *recorder) *http.Client { return p.httpClientIdle(rec, 2, time.Second) }
+
+// httpClientIdle keeps up to idle connections open for idleFor: a probe needs two for a
+// moment, a gateway's long-lived session one per concurrent call (dialling a connection per
+// call costs the gateway a tenth of its rate).
+func (p *Prober) httpClientIdle(rec *recorder, idle int, idleFor time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: p.opt.Timeout, Control: p.control}
 	tr := &http.Transport{
 		Proxy:                 nil, // dial the server itself: a proxy would hide the address from the check
 		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   p.opt.Timeout,
 		ResponseHeaderTimeout: p.opt.Timeout,
-		MaxIdleConns:          2,
-		IdleConnTimeout:       time.Second,
+		MaxIdleConns:          idle,
+		MaxIdleConnsPerHost:   idle,
+		IdleConnTimeout:       idleFor,
 		DisableKeepAlives:     false,
 	}
 	rec.base = tr
@@ -513,6 +519,11 @@ func Public(ip netip.Addr) bool {
 	return true
 }
 
+// sessionClient is the HTTP client of one long-lived session (Connect).
+func (p *Prober) sessionClient(rec *recorder) *http.Client {
+	return p.httpClientIdle(rec, 32, 90*time.Second)
+}
+
 // Connect opens an MCP client session to rawURL the way probes connect (the same address
 // policy, redirect rule, body bound and transport choice: Streamable HTTP, or legacy SSE
 // for /sse paths and as the fallback), sending header on every request. ctx bounds the
@@ -550,13 +561,13 @@ func (p *Prober) Connect(ctx context.Context, rawURL string, header http.Header,
 		}
 	}
 	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
-		return connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(&recorder{header: header, each: p.opt.MaxBytes})})
+		return connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(&recorder{header: header, each: p.opt.MaxBytes})})
 	}
 	rec := &recorder{header: header, each: p.opt.MaxBytes}
-	cs, err := connect(&mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(rec), MaxRetries: -1, DisableStandaloneSSE: true})
+	cs, err := connect(&mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(rec), MaxRetries: -1, DisableStandaloneSSE: true})
 	if err != nil && !errors.Is(err, errBlocked) {
 		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-			if sse, err2 := connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(&recorder{header: header, each: p.opt.MaxBytes})}); err2 == nil {
+			if sse, err2 := connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(&recorder{header: header, each: p.opt.MaxBytes})}); err2 == nil {
 				return sse, nil
 			}
 		}
