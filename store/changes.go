@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
-// Change says that something an app's agents use changed: a server (its URL, credentials,
-// tools or existence) or an agent (its attachments or existence). ChangeReset says that
-// anything may have changed (the feed lost changes: its connection dropped, or a
-// subscriber fell behind).
+// Change says that something changed: a server (ChangeServer: its URL, credentials, tools
+// or existence, what an agent's tools depend on; ChangeRecord: only what its record shows,
+// such as its name or health, or that it was created) or an agent (its attachments or
+// existence). ChangeReset says that anything may have changed (the feed lost changes: its
+// connection dropped, or a subscriber fell behind).
 type Change struct {
 	Kind  string
 	AppID string
@@ -19,21 +21,41 @@ type Change struct {
 // Kinds of Change.
 const (
 	ChangeServer = "mcp_server"
+	ChangeRecord = "mcp_server_record"
 	ChangeAgent  = "agent"
 	ChangeReset  = "reset"
 )
 
-// Feed hands every change to its subscribers: one process's writes on SQLite, every
-// replica's (LISTEN/NOTIFY) on PostgreSQL. It never blocks a writer: a subscriber that
-// falls behind gets a ChangeReset instead of what it missed.
+// Publisher takes the changes a write made, after it committed.
+type Publisher interface{ Publish(Change) }
+
+// Tee publishes every change on each of ps in turn.
+func Tee(ps ...Publisher) Publisher { return tee(ps) }
+
+type tee []Publisher
+
+func (t tee) Publish(c Change) {
+	for _, p := range t {
+		p.Publish(c)
+	}
+}
+
+// Feed hands every change to its subscribers and observers: one process's writes on
+// SQLite, every replica's on PostgreSQL. It never blocks a writer: a subscriber that falls
+// behind gets a ChangeReset instead of what it missed.
 type Feed struct {
-	mu      sync.Mutex
-	subs    map[*Subscription]struct{}
-	healthy bool
+	mu        sync.Mutex
+	subs      map[*Subscription]struct{}
+	observers []func(Change)
+	healthy   atomic.Bool
 }
 
 // NewFeed returns a healthy feed with no subscribers.
-func NewFeed() *Feed { return &Feed{subs: map[*Subscription]struct{}{}, healthy: true} }
+func NewFeed() *Feed {
+	f := &Feed{subs: map[*Subscription]struct{}{}}
+	f.healthy.Store(true)
+	return f
+}
 
 // Subscription receives changes on C until Close.
 type Subscription struct {
@@ -58,10 +80,22 @@ func (s *Subscription) Close() {
 	s.f.mu.Unlock()
 }
 
-// Publish hands c to every subscriber.
+// Observe calls fn with every change, synchronously, before Publish returns (and with the
+// reset of a reconnection before the feed is healthy again), so that a cache never serves
+// what a change it was told of made stale. fn must be quick and must not publish.
+func (f *Feed) Observe(fn func(Change)) {
+	f.mu.Lock()
+	f.observers = append(f.observers, fn)
+	f.mu.Unlock()
+}
+
+// Publish hands c to every observer and subscriber.
 func (f *Feed) Publish(c Change) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, fn := range f.observers {
+		fn(c)
+	}
 	for s := range f.subs {
 		if s.reset {
 			c2 := Change{Kind: ChangeReset}
@@ -82,38 +116,52 @@ func (f *Feed) Publish(c Change) {
 
 // SetHealthy records whether the feed delivers every change (false while a PostgreSQL
 // listener is disconnected); on becoming healthy again it publishes a ChangeReset, since
-// changes may have been missed.
+// changes may have been missed: observers see it before Healthy reports true.
 func (f *Feed) SetHealthy(ok bool) {
+	if !ok {
+		f.healthy.Store(false)
+		return
+	}
 	f.mu.Lock()
-	was := f.healthy
-	f.healthy = ok
+	was := f.healthy.Load()
 	f.mu.Unlock()
-	if ok && !was {
+	if !was {
 		f.Publish(Change{Kind: ChangeReset})
+		f.healthy.Store(true)
 	}
 }
 
 // Healthy reports whether every change reaches the subscribers.
-func (f *Feed) Healthy() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.healthy
-}
+func (f *Feed) Healthy() bool { return f.healthy.Load() }
 
-// Publishing returns st that publishes on f every write an agent's tools depend on, after
-// it committed: the change feed of a single process (SQLite). PostgreSQL's comes from its
-// triggers, to every replica.
-func Publishing(st Store, f *Feed) Store { return publishing{Store: st, f: f} }
+// Publishing returns st that publishes on p every write that changes a server or an agent,
+// after it committed: on SQLite to the process's feed; on PostgreSQL also to the other
+// replicas (postgres.Notifier), outside the write's transaction (decided in
+// docs/decisions.md: a NOTIFY inside it holds a database-wide lock through the commit's
+// WAL flush, which serialises every writer).
+func Publishing(st Store, p Publisher) Store { return publishing{Store: st, f: p} }
 
 type publishing struct {
 	Store
-	f *Feed
+	f Publisher
+}
+
+func (p publishing) CreateMCPServer(ctx context.Context, appID string, in NewMCPServer) (MCPServer, error) {
+	m, err := p.Store.CreateMCPServer(ctx, appID, in)
+	if err == nil {
+		p.f.Publish(Change{Kind: ChangeRecord, AppID: appID, Key: in.Slug})
+	}
+	return m, err
 }
 
 func (p publishing) UpdateMCPServer(ctx context.Context, appID, slug string, patch MCPServerPatch, pre Precondition) (MCPServer, MCPServer, error) {
 	before, after, err := p.Store.UpdateMCPServer(ctx, appID, slug, patch, pre)
-	if err == nil && (before.URL != after.URL || patch.Auth != nil) {
-		p.f.Publish(Change{Kind: ChangeServer, AppID: appID, Key: slug})
+	if err == nil {
+		kind := ChangeRecord
+		if before.URL != after.URL || patch.Auth != nil {
+			kind = ChangeServer
+		}
+		p.f.Publish(Change{Kind: kind, AppID: appID, Key: slug})
 	}
 	return before, after, err
 }
@@ -156,12 +204,17 @@ func (p publishing) DetachMCPServers(ctx context.Context, appID, uid string, slu
 	return a, err
 }
 
-// SaveProbe publishes when the probe found other tools than the last one.
+// SaveProbe changes the server's health (ChangeRecord), and what its agents serve when the
+// probe found other tools than the last one (ChangeServer).
 func (p publishing) SaveProbe(ctx context.Context, appID, slug string, r ProbeRecord) error {
 	old, oldErr := p.Store.GetProbe(ctx, appID, slug)
 	err := p.Store.SaveProbe(ctx, appID, slug, r)
-	if err == nil && r.Tools != nil && (oldErr != nil || !bytes.Equal(old.Tools, r.Tools)) {
-		p.f.Publish(Change{Kind: ChangeServer, AppID: appID, Key: slug})
+	if err == nil {
+		kind := ChangeRecord
+		if r.Tools != nil && (oldErr != nil || !bytes.Equal(old.Tools, r.Tools)) {
+			kind = ChangeServer
+		}
+		p.f.Publish(Change{Kind: kind, AppID: appID, Key: slug})
 	}
 	return err
 }

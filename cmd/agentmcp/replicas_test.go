@@ -10,6 +10,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
@@ -237,4 +240,116 @@ func startReplicas(t *testing.T, db, app string, extra ...string) ([2]*proc, str
 		t.Fatalf("apps create: %s", errOut)
 	}
 	return reps, strings.TrimSpace(out)
+}
+
+// TestReplicaCachesStayCoherent: each replica caches servers and list pages; a write
+// through one is seen through the other within 100 ms, while both are under load, and
+// after the other's feed connection is killed (store/postgres TestFeedBetweenReplicas
+// kills the notifying side's).
+func TestReplicaCachesStayCoherent(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	reps, key := startReplicas(t, db, "coherent")
+	ctx := context.Background()
+	var cs [2]*client.Client
+	for i, p := range reps {
+		c, err := client.New(p.base+"/v3", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = c
+	}
+	a, b := cs[0], cs[1]
+	for _, s := range []string{"one", "two"} {
+		if _, err := a.CreateServer(ctx, client.CreateMCPServer{Name: s, Slug: s, Url: "https://" + s + ".example.com/mcp"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Load on both replicas, reading what the test changes (so that B's cache holds it).
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			c := cs[i%2]
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c.GetServer(ctx, "one")
+				c.ListServers(ctx, client.ListOptions{Limit: 10})
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	psql := func(q string) {
+		t.Helper()
+		pool, err := pgxpool.New(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		var n int
+		if err := pool.QueryRow(ctx, q).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%s: %d, %v", q, n, err)
+		}
+	}
+	// seen: 100 ms after the write returned, B serves it (GET and the cached first page).
+	seen := func(what, desc string) {
+		t.Helper()
+		time.Sleep(100 * time.Millisecond)
+		got, err := b.GetServer(ctx, "one")
+		if err != nil || got.Description != desc {
+			t.Fatalf("%s: replica B serves %+v (%v) 100 ms after the write, want description %q\nA: %s\nB: %s", what, got, err, desc, reps[0].stderr, reps[1].stderr)
+		}
+		l, err := b.ListServers(ctx, client.ListOptions{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range l.Data {
+			if s.Slug == "one" && s.Description != desc {
+				t.Fatalf("%s: replica B's list shows %+v", what, s)
+			}
+		}
+	}
+	patch := func(desc string) {
+		t.Helper()
+		if _, err := a.UpdateServer(ctx, "one", client.UpdateMCPServer{Description: &desc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		d := fmt.Sprintf("v%d", i)
+		patch(d)
+		seen("patch "+d, d)
+	}
+
+	// A create and a delete through A change B's cached page and server.
+	if _, err := a.CreateServer(ctx, client.CreateMCPServer{Name: "three", Slug: "three", Url: "https://three.example.com/mcp"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if l, err := b.ListServers(ctx, client.ListOptions{Limit: 10}); err != nil || len(l.Data) != 3 {
+		t.Fatalf("after a create through A, B lists %+v (%v)", l, err)
+	}
+	if err := a.DeleteServer(ctx, "two"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := b.GetServer(ctx, "two"); err == nil {
+		t.Fatal("B still serves a server deleted through A")
+	}
+
+	// B's feed connection killed: B must not serve what it may have missed.
+	psql(fmt.Sprintf("SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = '%s/%d'", postgres.FeedApplicationName, reps[1].cmd.Process.Pid))
+	patch("after B's feed died")
+	seen("B's feed killed", "after B's feed died")
+	patch("after B reconnected")
+	seen("B's feed back", "after B reconnected")
+
+	if !strings.Contains(reps[1].stderr.String(), "change feed: connection lost") {
+		t.Errorf("B's log does not say its feed connection was lost:\n%s", reps[1].stderr)
+	}
 }

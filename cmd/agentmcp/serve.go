@@ -75,7 +75,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.logLevel, "log-level", envOr("AGENTMCP_LOG_LEVEL", "info"), "debug, info, warn or error (env AGENTMCP_LOG_LEVEL)")
 	f.BoolVar(&o.noMigrate, "no-migrate", envOr("AGENTMCP_NO_MIGRATE", "") == "true", "do not migrate the database at start-up; refuse to start if it is behind (env AGENTMCP_NO_MIGRATE=true)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
-	f.IntVar(&o.cacheSize, "cache-size", envInt("AGENTMCP_CACHE_SIZE", 25000), "MCP servers kept in the in-process read cache (SQLite only: one process sees every write); 0 turns it off (env AGENTMCP_CACHE_SIZE)")
+	f.IntVar(&o.cacheSize, "cache-size", envInt("AGENTMCP_CACHE_SIZE", 25000), "MCP servers kept in the in-process read cache (on PostgreSQL kept coherent with the other replicas by the change feed); 0 turns it off (env AGENTMCP_CACHE_SIZE)")
 	f.Int64Var(&o.memoryLimit, "memory-limit", 64<<20, "soft limit in bytes on the Go runtime's memory, so the GC returns memory before RSS grows; 0 = none; GOMEMLIMIT, when set, wins")
 	f.BoolVar(&o.probeOnWrite, "probe-on-write", envOr("AGENTMCP_PROBE_ON_WRITE", "true") == "true", "probe a server in the background after a create or a URL change (env AGENTMCP_PROBE_ON_WRITE)")
 	f.DurationVar(&o.probeInterval, "probe-interval", time.Hour, "re-probe every server this often, with jitter; 0 = never")
@@ -193,20 +193,8 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	defer ring.Close()
 
-	var api store.Store = st
-	if o.cacheSize > 0 && !postgres.IsURL(o.db) {
-		api = cache.New(st, o.cacheSize)
-	}
-	// The change feed: every replica's writes on PostgreSQL (LISTEN/NOTIFY), this
-	// process's own on SQLite.
-	feed := store.NewFeed()
-	if pg, ok := st.(*postgres.Store); ok {
-		lctx, stopListen := context.WithCancel(ctx)
-		defer stopListen()
-		go pg.Listen(lctx, feed, log)
-	} else {
-		api = store.Publishing(api, feed)
-	}
+	api, feed, stopFeed := wireStore(ctx, st, o.cacheSize, log)
+	defer stopFeed()
 	creds := &keyring.Service{Ring: ring, Store: api}
 	prober := probe.New(probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate, MaxBytes: o.probeMaxBytes, MaxTools: o.probeMaxTools})
 	slots := probe.NewSlots(o.probeWorkers, o.probePerApp)
@@ -277,6 +265,39 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	log.Info("stopped")
 	return nil
 }
+
+// wireStore puts the change feed and the read cache in front of st. On PostgreSQL the feed
+// carries the other replicas' writes (postgres Listen) and this one's reach them
+// (postgres Notifier); the cache serves only while the feed is healthy, and no entry for
+// longer than cacheMaxAge. stop ends the feed after sending what it still holds.
+func wireStore(ctx context.Context, st store.Store, cacheSize int, log *slog.Logger) (api store.Store, feed *store.Feed, stop func()) {
+	feed = store.NewFeed()
+	var opt cache.Options
+	stop = func() {}
+	if pg, ok := st.(*postgres.Store); ok {
+		feed.SetHealthy(false) // until the listener listens
+		lctx, stopListen := context.WithCancel(context.WithoutCancel(ctx))
+		n := pg.Notifier(log)
+		done := make(chan struct{}, 2)
+		go func() { pg.Listen(lctx, feed, log); done <- struct{}{} }()
+		go func() { n.Run(lctx); done <- struct{}{} }()
+		stop = func() { stopListen(); <-done; <-done }
+		api = store.Publishing(st, store.Tee(feed, n))
+		opt.MaxAge = cacheMaxAge
+	} else {
+		api = store.Publishing(st, feed)
+	}
+	if cacheSize > 0 {
+		// Observing the feed, it is invalidated before the feed's subscribers (the gateway)
+		// hear of a change and read again.
+		opt.Feed = feed
+		api = cache.New(api, cacheSize, opt)
+	}
+	return api, feed, stop
+}
+
+// cacheMaxAge bounds how stale a replica's cache can be if a change never reaches it.
+const cacheMaxAge = 30 * time.Second
 
 // purge deletes what has expired (idempotency keys after a day, audit events after the
 // retention) at start and then every so often.

@@ -1,15 +1,20 @@
 // Package cache is a read-through cache of MCP servers and MCP server list pages in front
-// of a store.Store, for one process that sees every write (SQLite, or one replica).
+// of a store.Store: for one process that sees every write (SQLite), or for each of several
+// replicas that learn of the others' writes from a change feed (PostgreSQL).
 //
-// A write invalidates after the inner store returns. A read that raced with a write cannot
-// put a stale value back: every shard has a generation that an invalidation bumps, and a read
-// stores its result only if the generation it saw before reading is still current.
+// A write invalidates after the inner store returns; a change on the feed invalidates as it
+// arrives. A read that raced with either cannot put a stale value back: every shard has a
+// generation that an invalidation bumps, and a read stores its result only if the
+// generation it saw before reading is still current. While the feed is unhealthy (its
+// connection is down, so changes may be missed) every read goes to the store, and the
+// feed's reset on reconnecting flushes everything before the cache serves again.
 package cache
 
 import (
 	"context"
 	"hash/maphash"
 	"sync"
+	"time"
 
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -20,15 +25,34 @@ const shards = 64
 type Store struct {
 	store.Store
 	seed     maphash.Seed
-	servers  [shards]shard[serverKey, store.MCPServer]
+	servers  [shards]shard[serverKey, entry]
 	perShard int
 	pages    pageCache
+	feed     *store.Feed
+	maxAge   int64 // ns; 0: none
+}
+
+// entry is a cached server and when the read that fetched it began (with MaxAge).
+type entry struct {
+	m  store.MCPServer
+	at int64
+}
+
+// Options of New.
+type Options struct {
+	// Feed, when set, is how this replica learns of the others' writes: its changes
+	// invalidate, and while it is unhealthy nothing is served from the cache.
+	Feed *store.Feed
+	// MaxAge, when set, bounds how long an entry is served: a safety net for a change the
+	// feed cannot deliver (a replica that died between its commit and its notification).
+	MaxAge time.Duration
 }
 
 // pageCache holds list pages, bounded by the servers they hold in all. A write in an app
 // bumps the app's generation; pages of an older generation are never served.
 type pageCache struct {
 	mu     sync.RWMutex
+	epoch  uint64            // bumped by a flush; part of every app's generation
 	gens   map[string]uint64 // app → generation
 	m      map[pageKey]cachedPage
 	items  int
@@ -37,6 +61,7 @@ type pageCache struct {
 
 type cachedPage struct {
 	gen   uint64
+	at    int64
 	items []store.MCPServer
 }
 
@@ -54,30 +79,70 @@ type shard[K comparable, V any] struct {
 }
 
 // New caches up to maxServers servers of inner, and list pages holding up to a tenth as many.
-func New(inner store.Store, maxServers int) *Store {
+func New(inner store.Store, maxServers int, opt ...Options) *Store {
 	s := &Store{Store: inner, seed: maphash.MakeSeed(), perShard: max(1, maxServers/shards)}
 	for i := range s.servers {
-		s.servers[i].m = map[serverKey]store.MCPServer{}
+		s.servers[i].m = map[serverKey]entry{}
 	}
 	s.pages = pageCache{gens: map[string]uint64{}, m: map[pageKey]cachedPage{}, budget: max(100, maxServers/10)}
+	if len(opt) > 0 {
+		s.feed, s.maxAge = opt[0].Feed, int64(opt[0].MaxAge)
+	}
+	if s.feed != nil {
+		s.feed.Observe(s.changed)
+	}
 	return s
 }
 
-func (c *pageCache) get(k pageKey) ([]store.MCPServer, uint64, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	gen := c.gens[k.app]
-	p, ok := c.m[k]
-	if !ok || p.gen != gen {
-		return nil, gen, false
+// changed applies a change of the feed.
+func (s *Store) changed(c store.Change) {
+	switch c.Kind {
+	case store.ChangeServer, store.ChangeRecord:
+		s.invalidate(c.AppID, c.Key)
+	case store.ChangeReset:
+		for i := range s.servers {
+			s.servers[i].invalidate(func(serverKey) bool { return true })
+		}
+		s.pages.flush()
 	}
-	return p.items, gen, true
 }
 
-func (c *pageCache) put(k pageKey, items []store.MCPServer, gen uint64) {
+// serving says whether the cache may answer: not while the feed may be missing changes.
+func (s *Store) serving() bool { return s.feed == nil || s.feed.Healthy() }
+
+// fresh says whether something read at at may still be served.
+func (s *Store) fresh(at int64) bool { return s.maxAge == 0 || time.Now().UnixNano()-at < s.maxAge }
+
+func (s *Store) now() int64 {
+	if s.maxAge == 0 {
+		return 0
+	}
+	return time.Now().UnixNano()
+}
+
+func (c *pageCache) get(k pageKey) (cachedPage, uint64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	gen := c.epoch + c.gens[k.app]
+	p, ok := c.m[k]
+	if !ok || p.gen != gen {
+		return cachedPage{}, gen, false
+	}
+	return p, gen, true
+}
+
+func (c *pageCache) flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gens[k.app] != gen || len(items) > c.budget {
+	c.epoch++
+	clear(c.m)
+	c.items = 0
+}
+
+func (c *pageCache) put(k pageKey, items []store.MCPServer, gen uint64, at int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch+c.gens[k.app] != gen || len(items) > c.budget {
 		return
 	}
 	if old, ok := c.m[k]; ok {
@@ -90,7 +155,7 @@ func (c *pageCache) put(k pageKey, items []store.MCPServer, gen uint64) {
 		c.items -= len(p.items)
 		delete(c.m, old)
 	}
-	c.m[k] = cachedPage{gen: gen, items: items}
+	c.m[k] = cachedPage{gen: gen, at: at, items: items}
 	c.items += len(items)
 }
 
@@ -144,28 +209,36 @@ func (s *Store) invalidate(app, slug string) {
 }
 
 func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error) {
+	if !s.serving() {
+		return s.Store.GetMCPServer(ctx, appID, slug)
+	}
 	sh := &s.servers[s.shardOf(appID, slug)]
 	k := serverKey{appID, slug}
 	v, gen, ok := sh.get(k)
-	if ok {
-		return v, nil
+	if ok && s.fresh(v.at) {
+		return v.m, nil
 	}
+	at := s.now()
 	m, err := s.Store.GetMCPServer(ctx, appID, slug)
-	if err == nil {
-		sh.put(k, m, gen, s.perShard)
+	if err == nil && s.serving() {
+		sh.put(k, entry{m, at}, gen, s.perShard)
 	}
 	return m, err
 }
 
 func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
+	if !s.serving() {
+		return s.Store.ListMCPServers(ctx, appID, p)
+	}
 	k := pageKey{appID, p}
 	v, gen, ok := s.pages.get(k)
-	if ok {
-		return v, nil
+	if ok && s.fresh(v.at) {
+		return v.items, nil
 	}
+	at := s.now()
 	l, err := s.Store.ListMCPServers(ctx, appID, p)
-	if err == nil {
-		s.pages.put(k, l, gen)
+	if err == nil && s.serving() {
+		s.pages.put(k, l, gen, at)
 	}
 	return l, err
 }

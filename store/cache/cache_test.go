@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/cache"
@@ -107,5 +108,69 @@ func TestListPagesInvalidatedByWrites(t *testing.T) {
 	c.DeleteMCPServer(ctx, "a", "two", store.Precondition{})
 	if l := page(); len(l) != 1 {
 		t.Fatalf("after a delete: %v", l)
+	}
+}
+
+// TestFeed: with a feed, another replica's change (written behind the cache's back and
+// published on the feed) invalidates; while the feed is unhealthy nothing is served from
+// the cache; a reset flushes; MaxAge bounds what the feed never said.
+func TestFeed(t *testing.T) {
+	ctx := context.Background()
+	inner := openSQLite(t)
+	if _, err := inner.CreateApp(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inner.CreateMCPServer(ctx, "app", store.NewMCPServer{Slug: "s", Name: "s", URL: "https://s.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	feed := store.NewFeed()
+	c := cache.New(inner, 100, cache.Options{Feed: feed, MaxAge: 300 * time.Millisecond})
+	get := func() string {
+		t.Helper()
+		m, err := c.GetMCPServer(ctx, "app", "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := c.ListMCPServers(ctx, "app", store.Page{Limit: 10})
+		if err != nil || len(l) != 1 || l[0].Name != m.Name {
+			t.Fatalf("page %+v (%v) disagrees with %q", l, err, m.Name)
+		}
+		return m.Name
+	}
+	// elsewhere is a write of another replica: the cache does not see it go by.
+	elsewhere := func(name string) {
+		t.Helper()
+		if _, _, err := inner.UpdateMCPServer(ctx, "app", "s", store.MCPServerPatch{Name: &name}, store.Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get()
+	elsewhere("two")
+	if got := get(); got != "s" {
+		t.Fatalf("the test needs the old value cached, got %q", got)
+	}
+	feed.Publish(store.Change{Kind: store.ChangeRecord, AppID: "app", Key: "s"})
+	if got := get(); got != "two" {
+		t.Fatalf("after the change was published: %q", got)
+	}
+
+	feed.SetHealthy(false)
+	elsewhere("three")
+	if got := get(); got != "three" {
+		t.Fatalf("the feed is down, yet the cache served %q", got)
+	}
+	feed.SetHealthy(true) // its reset flushes what was read before the outage
+	elsewhere("four")
+	get()
+	elsewhere("five")
+	feed.Publish(store.Change{Kind: store.ChangeReset})
+	if got := get(); got != "five" {
+		t.Fatalf("after a reset: %q", got)
+	}
+
+	elsewhere("six") // never published
+	time.Sleep(350 * time.Millisecond)
+	if got := get(); got != "six" {
+		t.Fatalf("past MaxAge the cache served %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -64,11 +65,17 @@ type Options struct {
 // Store is a store.Store on PostgreSQL.
 type Store struct {
 	*sqlstore.Store
-	pool *pgxpool.Pool
-	desc string
+	pool     *pgxpool.Pool
+	desc     string
+	origin   string        // this process among the replicas (feed.go)
+	feedPing time.Duration // how long Listen waits quietly before it pings
 }
 
 var _ store.Store = (*Store)(nil)
+
+// PoolApplicationName is the application_name of the pool's connections, followed by "/"
+// and the process id (which replica's, for operators).
+const PoolApplicationName = "agentmcp"
 
 // Open connects to url and migrates the database (under an advisory lock, so replicas
 // starting together migrate once).
@@ -85,12 +92,12 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		timeout = 10 * time.Second
 	}
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(timeout.Milliseconds(), 10)
-	cfg.ConnConfig.RuntimeParams["application_name"] = "agentmcp"
+	cfg.ConnConfig.RuntimeParams["application_name"] = PoolApplicationName + "/" + strconv.Itoa(os.Getpid())
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, desc: fmt.Sprintf("postgres://%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)}
+	s := &Store{pool: pool, origin: newOrigin(), feedPing: 15 * time.Second, desc: fmt.Sprintf("postgres://%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)}
 	s.Store = sqlstore.New(dialect, pgq{pool}, pgq{pool}, s.inTx, s.inSnapshot)
 	if err := s.migrate(ctx, opt.NoMigrate); err != nil {
 		pool.Close()
