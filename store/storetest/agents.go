@@ -324,3 +324,43 @@ func testDeleteRacesAttach(t *testing.T, st store.Store) {
 		}
 	}
 }
+
+// testConcurrentSameAttach: many writers attaching (and detaching) the same slug to the same
+// agent at once: no error, and it is attached once (PostgreSQL answered a duplicate key when
+// a locking read that waited saw the attachments of before the wait).
+func testConcurrentSameAttach(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	mustCreate(t, st, "a", "same")
+	mustCreate(t, st, "a", "other")
+	mustAgent(t, st, "a", "bot")
+	var wg sync.WaitGroup
+	errs := make(chan error, 16*10)
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 10 {
+				var err error
+				if w%4 == 3 && i%2 == 1 {
+					_, err = st.DetachMCPServers(ctx, "a", "bot", []string{"other"})
+				} else {
+					_, err = st.AttachMCPServers(ctx, "a", "bot", []string{"same", "other"})
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if _, err := st.AttachMCPServers(ctx, "a", "bot", []string{"same", "other"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.GetAgent(ctx, "a", "bot")
+	if err != nil || len(a.MCPServers) != 2 || a.MCPServers[0] != "same" {
+		t.Fatalf("after concurrent attaches of the same slugs: %v (%v)", a.MCPServers, err)
+	}
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"AgentTenancy", testAgentTenancy},
 		{"AgentPagination", testAgentPagination},
 		{"ConcurrentAttachDetach", testConcurrentAttachDetach},
+		{"ConcurrentSameAttach", testConcurrentSameAttach},
 		{"DeleteRacesAttach", testDeleteRacesAttach},
 		{"Probes", testProbes},
 		{"ServerLimit", testServerLimit},

@@ -44,11 +44,19 @@ func scanAgent(sc Scanner) (store.Agent, error) {
 // getAgent reads an agent; forWrite holds its row lock (where the dialect has them) for the
 // rest of the transaction.
 func (s *Store) getAgent(ctx context.Context, q Querier, appID, uid string, forWrite bool) (store.Agent, error) {
-	query := s.q.getAgent
-	if forWrite {
-		query = s.q.getAgentForWrite
+	if forWrite && s.d.RowLocks {
+		// Lock, then read in a statement of its own: under READ COMMITTED a locking read that
+		// waited for another writer sees the agent row's new version, but its subquery (the
+		// attached servers) still as of its own start, so two attaches of one slug both added it.
+		var one int
+		if err := q.QueryRow(ctx, s.q.lockAgent, appID, uid).Scan(&one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.Agent{}, notFound("agent", uid)
+			}
+			return store.Agent{}, err
+		}
 	}
-	a, err := scanAgent(q.QueryRow(ctx, query, appID, uid))
+	a, err := scanAgent(q.QueryRow(ctx, s.q.getAgent, appID, uid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Agent{}, notFound("agent", uid)
 	}

@@ -27,7 +27,7 @@ type queries struct {
 	tick, claimServer string
 	touchServerAgents string
 	getAgent          string
-	getAgentForWrite  string
+	lockAgent         string
 	listAgents        string
 	checkServers      string
 	appendServers     string
@@ -47,9 +47,9 @@ func newQueries(d *Dialect) queries {
 			WHERE id = ? AND (? <= 0 OR servers < ?) RETURNING clock`,
 		touchServerAgents: "UPDATE agents SET updated_at = " + d.Greatest + `(?, updated_at + 1)
 			WHERE app_id = ? AND uid IN (SELECT agent_uid FROM agent_mcp_servers WHERE app_id = ? AND slug = ?)`,
-		getAgent:         getAgent,
-		getAgentForWrite: getAgent + d.lock(" FOR UPDATE OF a"),
-		listAgents:       "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ?",
+		getAgent:   getAgent,
+		lockAgent:  "SELECT 1 FROM agents WHERE app_id = ? AND uid = ? FOR UPDATE",
+		listAgents: "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ?",
 		// KEY SHARE: no server being attached is deleted before the transaction ends.
 		checkServers: "SELECT slug FROM mcp_servers WHERE app_id = ? AND slug" + d.InList + d.lock(" ORDER BY slug FOR KEY SHARE"),
 		appendServers: `INSERT INTO agent_mcp_servers (app_id, agent_uid, slug, position)
