@@ -171,7 +171,7 @@ func run(ctx context.Context, c config) error {
 		if err != nil {
 			return err
 		}
-		defer cl.Remove()
+		defer func() { ps.killAll(); cl.Remove() }() // the replicas go first, not left without their database
 		if c.onCluster != nil {
 			c.onCluster(cl)
 		}
