@@ -25,6 +25,9 @@ import (
 // does: $AGENTMCP_TEST_PG_BIN, then the newest /usr/lib/postgresql/*/bin, then $PATH.
 func FindBin() (string, error) {
 	if d := os.Getenv("AGENTMCP_TEST_PG_BIN"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err != nil {
+			return "", fmt.Errorf("AGENTMCP_TEST_PG_BIN: %w", err)
+		}
 		return d, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
