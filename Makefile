@@ -86,9 +86,13 @@ check-generated: $(TS)/node_modules/.installed $(CONSOLE)/node_modules/.installe
 	@test -z "$$(git ls-files --others --exclude-standard -- server/consoleui)" || { echo "server/consoleui has untracked built files: commit them"; exit 1; }
 
 # The benchmark: a real agentmcp against a bare echo baseline, driven by wrk (installed
-# from Debian's packages when missing). See docs/performance.md.
+# from Debian's packages when missing). BENCH_FLAGS="--db postgres" runs it on a throwaway
+# PostgreSQL cluster with two replicas (PostgreSQL installed as `make test` does). See
+# docs/performance.md.
 bench:
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk; }
+	@case " $(BENCH_FLAGS) " in *" --db postgres "*|*" --db=postgres "*|*" -db postgres "*|*" -db=postgres "*) \
+	  scripts/postgres-bin.sh >/dev/null || { echo "PostgreSQL's server binaries are missing (Debian: apt-get install postgresql)"; exit 1; };; esac
 	$(GO) run ./cmd/agentmcp-bench $(BENCH_FLAGS)
 	@echo "gateway-call: tools/call through an agent's gateway and directly against the same upstream"
 	$(GO) test -run '^$$' -bench BenchmarkGatewayCall -benchtime 5s ./server

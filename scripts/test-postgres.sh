@@ -8,22 +8,7 @@
 # and always stops and removes the cluster.
 set -euo pipefail
 
-find_bin() {
-  local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
-  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
-}
-
-PGBIN=$(find_bin)
-if [ -z "$PGBIN" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test-postgres: installing PostgreSQL from Debian's packages" >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    PGBIN=$(find_bin)
-  fi
-fi
+PGBIN=$("$(dirname "$0")/postgres-bin.sh") || PGBIN=""
 if [ -z "$PGBIN" ]; then
   if [ -n "${CI:-}" ]; then
     echo "test-postgres: PostgreSQL is not installed and could not be installed; CI needs it" >&2

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/agentmcp/agentmcp/internal/pgtest/pgcluster"
 )
 
 // TestMain lets the test binary act as the baseline server the benchmark starts (it runs
@@ -25,25 +29,77 @@ func TestMain(m *testing.M) {
 // TestSmoke runs the whole benchmark for a moment, so that it cannot rot: every scenario
 // runs with no errors and the report is complete.
 func TestSmoke(t *testing.T) {
+	needWrk(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bench.json")
+	c := config{servers: 40, duration: time.Second, concurrency: 4, threads: 1, bin: buildAgentmcp(t, dir), out: out, pprofDir: filepath.Join(dir, "prof")}
+	rep := runSmoke(t, c)
+	if rep.DB != "sqlite" || rep.Replicas != 1 {
+		t.Fatalf("report says %s with %d replicas, want sqlite with 1", rep.DB, rep.Replicas)
+	}
+	for _, f := range []string{"cpu.pprof", "heap.pprof"} {
+		if st, err := os.Stat(filepath.Join(dir, "prof", f)); err != nil || st.Size() == 0 {
+			t.Fatalf("profile %s missing", f)
+		}
+	}
+}
+
+// TestSmokePostgres runs `--db postgres`: a cluster of its own, two replicas on it, the load
+// split between them; and the cluster is gone afterwards.
+func TestSmokePostgres(t *testing.T) {
+	needWrk(t)
+	if _, err := pgcluster.FindBin(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v: in CI the PostgreSQL tests must run", err)
+		}
+		t.Skipf("SKIPPED: %v", err)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bench.json")
+	var cl *pgcluster.Cluster
+	c := config{servers: 40, duration: time.Second, concurrency: 4, threads: 2, bin: buildAgentmcp(t, dir), out: out,
+		db: "postgres", onCluster: func(c *pgcluster.Cluster) { cl = c }}
+	rep := runSmoke(t, c)
+	if rep.DB != "postgres" || rep.Replicas != 2 {
+		t.Fatalf("report says %s with %d replicas, want postgres with 2", rep.DB, rep.Replicas)
+	}
+	if cl == nil {
+		t.Fatal("no cluster was started")
+	}
+	if _, err := os.Stat(cl.Dir); !os.IsNotExist(err) {
+		t.Errorf("the cluster's directory %s is still there (%v)", cl.Dir, err)
+	}
+	if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", cl.Port), time.Second); err == nil {
+		conn.Close()
+		t.Errorf("the cluster still listens on port %d", cl.Port)
+	}
+}
+
+func needWrk(t *testing.T) {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("wrk is missing in CI (.ci/run installs it)")
 		}
 		t.Skip("SKIPPED: wrk is not installed (apt-get install wrk)")
 	}
-	dir := t.TempDir()
+}
+
+func buildAgentmcp(t *testing.T, dir string) string {
 	bin := filepath.Join(dir, "agentmcp")
 	if out, err := exec.Command("go", "build", "-o", bin, "../agentmcp").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	out := filepath.Join(dir, "bench.json")
-	c := config{servers: 40, duration: time.Second, concurrency: 4, threads: 1, bin: bin, out: out, pprofDir: filepath.Join(dir, "prof")}
+	return bin
+}
+
+// runSmoke runs the benchmark and checks that every scenario had requests and no errors.
+func runSmoke(t *testing.T, c config) benchReport {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := run(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(out)
+	b, err := os.ReadFile(c.out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +107,7 @@ func TestSmoke(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != len(scenarios("", "")) || rep.PeakRSSMB <= 0 {
+	if len(rep.Results) != len(scenarios(nil, "")) || rep.PeakRSSMB <= 0 {
 		t.Fatalf("incomplete report: %s", b)
 	}
 	for _, r := range rep.Results {
@@ -59,9 +115,5 @@ func TestSmoke(t *testing.T) {
 			t.Fatalf("scenario %s: %+v", r.Scenario, r)
 		}
 	}
-	for _, f := range []string{"cpu.pprof", "heap.pprof"} {
-		if st, err := os.Stat(filepath.Join(dir, "prof", f)); err != nil || st.Size() == 0 {
-			t.Fatalf("profile %s missing", f)
-		}
-	}
+	return rep
 }

@@ -1,7 +1,11 @@
 // Command agentmcp-bench measures a real `agentmcp serve` against a bare echo baseline on
 // the same machine, with wrk driving load over loopback, and prints the ratios.
 //
-//	agentmcp-bench [--servers 10000] [--duration 10s] [--concurrency 32] [--db postgres://…] [--out bench.json] [--pprof DIR]
+//	agentmcp-bench [--servers 10000] [--duration 10s] [--concurrency 32] [--db postgres|postgres://…] [--out bench.json] [--pprof DIR]
+//
+// With --db postgres it starts a throwaway local PostgreSQL cluster (default durability) and
+// removes it on exit; on PostgreSQL every scenario but the baseline's runs against two
+// replicas on the same database, the load split between them.
 package main
 
 import (
@@ -26,6 +30,7 @@ import (
 	"time"
 
 	"github.com/agentmcp/agentmcp/client"
+	"github.com/agentmcp/agentmcp/internal/pgtest/pgcluster"
 )
 
 type config struct {
@@ -34,12 +39,14 @@ type config struct {
 	concurrency int
 	threads     int
 	db          string
+	replicas    int
 	out         string
 	pprofDir    string
 	bin         string
 	scenarios   string
 	keep        bool
 	serveArgs   string
+	onCluster   func(*pgcluster.Cluster) // tests: sees the cluster --db postgres started
 }
 
 func main() {
@@ -55,7 +62,8 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "load per scenario")
 	flag.IntVar(&c.concurrency, "concurrency", 32, "open connections")
 	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
-	flag.StringVar(&c.db, "db", "", "database for the server: empty = a temporary SQLite file; or a postgres:// URL (of an empty database)")
+	flag.StringVar(&c.db, "db", "", "database for the server: empty = a temporary SQLite file; postgres = a throwaway local PostgreSQL cluster; or a postgres:// URL (of an empty database)")
+	flag.IntVar(&c.replicas, "replicas", 0, "agentmcp serve processes on the database, the load split between them (default: 2 on PostgreSQL, 1 on SQLite, which allows only 1)")
 	flag.StringVar(&c.out, "out", "", "also write the results as JSON to this file")
 	flag.StringVar(&c.pprofDir, "pprof", "", "capture CPU and heap profiles of the server during the GET scenario into this directory")
 	flag.StringVar(&c.bin, "bin", "", "agentmcp binary to run (default: go build ./cmd/agentmcp)")
@@ -153,9 +161,35 @@ func run(ctx context.Context, c config) error {
 			return fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	}
-	db := c.db
-	if db == "" {
+	db, backend := c.db, "sqlite"
+	switch {
+	case db == "":
 		db = filepath.Join(tmp, "bench.db")
+	case db == "postgres":
+		progress("starting a PostgreSQL cluster")
+		cl, err := startPostgres(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { ps.killAll(); cl.Remove() }() // the replicas go first, not left without their database
+		if c.onCluster != nil {
+			c.onCluster(cl)
+		}
+		if db, err = pgcluster.CreateDatabase(ctx, cl.URL, "bench", ""); err != nil {
+			return err
+		}
+		backend = "postgres"
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		backend = "postgres"
+	default:
+		return fmt.Errorf("--db %q: want empty (SQLite), postgres, or a postgres:// URL", db)
+	}
+	replicas := c.replicas
+	if replicas == 0 {
+		replicas = map[string]int{"sqlite": 1, "postgres": 2}[backend]
+	}
+	if replicas < 1 || backend == "sqlite" && replicas > 1 {
+		return fmt.Errorf("--replicas %d: SQLite takes 1, PostgreSQL 1 or more", replicas)
 	}
 	out, err := exec.Command(bin, "apps", "create", "bench", "--db", db).Output()
 	if err != nil {
@@ -163,30 +197,19 @@ func run(ctx context.Context, c config) error {
 	}
 	key := strings.TrimSpace(string(out))
 
-	addr, err := freePort()
-	if err != nil {
-		return err
+	// Replica 0 migrates (apps create did already); the others only check the schema.
+	var reps []*replica
+	for i := range replicas {
+		r, err := startReplica(ctx, &ps, c, bin, db, tmp, i)
+		if err != nil {
+			return err
+		}
+		reps = append(reps, r)
 	}
-	pprofAddr, err := freePort()
-	if err != nil {
-		return err
-	}
-	logf, err := os.Create(filepath.Join(tmp, "server.log"))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	// Background probing, the rate limit and the per-app limit are off: the seeded servers'
-	// URLs are made up, and the benchmark measures how fast the API can go.
-	srv := exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", db, "--pprof-addr", pprofAddr,
-		"--probe-on-write=false", "--probe-interval=0", "--rate-limit=0", "--max-servers-per-app=-1"}, strings.Fields(c.serveArgs)...)...)
-	srv.Stdout, srv.Stderr = io.Discard, logf // the access log is on, as in production, written to a file
-	if err := ps.start(srv); err != nil {
-		return err
-	}
-	base := "http://" + addr
-	if err := waitReady(ctx, base+"/readyz"); err != nil {
-		return err
+	base, pprofAddr := reps[0].base, reps[0].pprofAddr
+	var targets []string
+	for _, r := range reps {
+		targets = append(targets, r.base)
 	}
 
 	api, err := client.New(base+"/v3", key)
@@ -219,7 +242,7 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 
-	scen := scenarios(base, "http://"+baseAddr)
+	scen := scenarios(targets, "http://"+baseAddr)
 	if c.scenarios != "" {
 		want := map[string]bool{}
 		for _, s := range strings.Split(c.scenarios, ",") {
@@ -238,7 +261,7 @@ func run(ctx context.Context, c config) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		progress("[%d/%d] %s: %s at %d connections", i+1, len(scen), s.Name, c.duration, c.concurrency)
+		progress("[%d/%d] %s: %s at %d connections on %d server(s)", i+1, len(scen), s.Name, c.duration, c.concurrency, len(s.Targets))
 		var prof *profiler
 		if s.Name == "get" && c.pprofDir != "" {
 			prof = startProfile(pprofAddr, c.duration, c.pprofDir)
@@ -255,8 +278,11 @@ func run(ctx context.Context, c config) error {
 		results = append(results, r)
 	}
 	progress("")
-	rss := peakRSS(srv.Process.Pid)
-	rep := report(c, results, rss)
+	var rss int64
+	for _, r := range reps {
+		rss = max(rss, peakRSS(r.cmd.Process.Pid))
+	}
+	rep := report(c, backend, replicas, results, rss)
 	fmt.Print(rep.markdown())
 	if c.out != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
@@ -265,6 +291,66 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	return nil
+}
+
+// replica is one running agentmcp serve.
+type replica struct {
+	cmd             *exec.Cmd
+	base, pprofAddr string
+}
+
+// startReplica starts agentmcp serve number i on db and waits until it is ready.
+func startReplica(ctx context.Context, ps *procs, c config, bin, db, tmp string, i int) (*replica, error) {
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	pprofAddr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(tmp, fmt.Sprintf("server-%d.log", i)))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close() // the child has its own descriptor
+	// Background probing, the rate limit and the per-app limit are off: the seeded servers'
+	// URLs are made up, and the benchmark measures how fast the API can go.
+	args := []string{"serve", "--addr", addr, "--db", db, "--pprof-addr", pprofAddr,
+		"--probe-on-write=false", "--probe-interval=0", "--rate-limit=0", "--max-servers-per-app=-1"}
+	if i > 0 {
+		args = append(args, "--no-migrate")
+	}
+	srv := exec.Command(bin, append(args, strings.Fields(c.serveArgs)...)...)
+	srv.Stdout, srv.Stderr = io.Discard, logf // the access log is on, as in production, written to a file
+	if err := ps.start(srv); err != nil {
+		return nil, err
+	}
+	r := &replica{cmd: srv, base: "http://" + addr, pprofAddr: pprofAddr}
+	if err := waitReady(ctx, r.base+"/readyz"); err != nil {
+		log, _ := os.ReadFile(logf.Name())
+		return nil, fmt.Errorf("replica %d: %w\n%s", i, err, lastLines(log, 20))
+	}
+	return r, nil
+}
+
+func lastLines(b []byte, n int) string {
+	l := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(l[max(0, len(l)-n):], "\n")
+}
+
+// startPostgres starts a throwaway cluster with PostgreSQL's default durability (fsync and
+// synchronous_commit on, unlike the tests' cluster): the benchmark measures production's.
+func startPostgres(ctx context.Context) (*pgcluster.Cluster, error) {
+	bin, err := pgcluster.FindBin()
+	if err != nil {
+		return nil, fmt.Errorf("%w (`make bench` installs it)", err)
+	}
+	runAs, err := pgcluster.RunAs()
+	if err != nil {
+		return nil, err
+	}
+	return pgcluster.Start(pgcluster.Options{Bin: bin, RunAs: runAs, InitArgs: []string{"-E", "UTF8"}})
 }
 
 // seed creates n servers s000000… through the API, 16 at a time.

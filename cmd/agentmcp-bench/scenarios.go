@@ -9,14 +9,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
-// scenario is one wrk run: a target and a Lua script body that defines request().
+// scenario is one wrk run per target, all at once, and a Lua script body that defines request().
 type scenario struct {
-	Name   string
-	Target string
-	Lua    string
+	Name    string
+	Targets []string
+	Lua     string
 }
 
 const luaCommon = `
@@ -45,9 +46,10 @@ done = function(summary, latency, requests)
 end
 `
 
-func scenarios(target, baseline string) []scenario {
+// scenarios are the benchmark's; targets are the agentmcp replicas, the load split between them.
+func scenarios(target []string, baseline string) []scenario {
 	return []scenario{
-		{"baseline-get", baseline, `request = function() return wrk.format("GET", base .. "/mcp-servers/" .. slug(), hdr) end`},
+		{"baseline-get", []string{baseline}, `request = function() return wrk.format("GET", base .. "/mcp-servers/" .. slug(), hdr) end`},
 		{"get", target, `request = function() return wrk.format("GET", base .. "/mcp-servers/" .. slug(), hdr) end`},
 		{"list-10", target, `request = function() return wrk.format("GET", base .. "/mcp-servers?limit=10", hdr) end`},
 		{"list-30", target, `request = function() return wrk.format("GET", base .. "/mcp-servers?limit=30", hdr) end`},
@@ -90,29 +92,53 @@ type wrkOut struct {
 	MeanUS       float64 `json:"mean_us"`
 }
 
-// runWrk runs one scenario; key is the API key, oldest the cursor of a deep page.
+// runWrk runs one scenario; key is the API key, oldest the cursor of a deep page. With
+// several targets it runs one wrk per target at once, each with its share of the connections
+// and threads, and combines them: rates and errors add up, latencies are the worse one's.
 func runWrk(ctx context.Context, c config, dir, key string, oldest int64, s scenario) (result, error) {
-	script := fmt.Sprintf(luaCommon, key, c.servers, oldest, time.Now().UnixNano()%1000000) + s.Lua + "\n"
-	path := filepath.Join(dir, s.Name+".lua")
-	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
-		return result{}, err
+	n := len(s.Targets)
+	outs := make([]wrkOut, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	seed := time.Now().UnixNano() % 1000000
+	for i, target := range s.Targets {
+		wg.Go(func() {
+			// run differs per wrk, so that their creates' slugs and random streams do too.
+			script := fmt.Sprintf(luaCommon, key, c.servers, oldest, seed+int64(i)) + s.Lua + "\n"
+			path := filepath.Join(dir, fmt.Sprintf("%s-%d.lua", s.Name, i))
+			if errs[i] = os.WriteFile(path, []byte(script), 0o644); errs[i] == nil {
+				outs[i], errs[i] = wrk(ctx, max(1, c.threads/n), max(1, c.concurrency/n), c.duration, path, target)
+			}
+		})
 	}
-	cmd := exec.CommandContext(ctx, "wrk", "-t", fmt.Sprint(c.threads), "-c", fmt.Sprint(c.concurrency),
-		"-d", fmt.Sprintf("%ds", max(1, int(c.duration.Seconds()))), "--timeout", "10s", "-s", path, s.Target)
+	wg.Wait()
+	r := result{Scenario: s.Name}
+	for i, w := range outs {
+		if errs[i] != nil {
+			return result{}, errs[i]
+		}
+		r.Requests += w.Requests
+		r.RPS += float64(w.Requests) / (float64(w.DurationUS) / 1e6)
+		r.P50ms = max(r.P50ms, float64(w.P50US)/1000)
+		r.P99ms = max(r.P99ms, float64(w.P99US)/1000)
+		r.Errors += w.StatusErrors + w.SocketErrors
+	}
+	return r, nil
+}
+
+func wrk(ctx context.Context, threads, conns int, d time.Duration, script, target string) (wrkOut, error) {
+	cmd := exec.CommandContext(ctx, "wrk", "-t", fmt.Sprint(threads), "-c", fmt.Sprint(conns),
+		"-d", fmt.Sprintf("%ds", max(1, int(d.Seconds()))), "--timeout", "10s", "-s", script, target)
 	out, err := cmd.Output()
 	if err != nil {
-		return result{}, fmt.Errorf("wrk: %w\n%s", err, out)
+		return wrkOut{}, fmt.Errorf("wrk: %w\n%s", err, out)
 	}
 	var w wrkOut
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &w); err != nil {
-		return result{}, fmt.Errorf("reading wrk's summary: %w\n%s", err, out)
+		return wrkOut{}, fmt.Errorf("reading wrk's summary: %w\n%s", err, out)
 	}
-	secs := float64(w.DurationUS) / 1e6
-	return result{
-		Scenario: s.Name, Requests: w.Requests, RPS: float64(w.Requests) / secs,
-		P50ms: float64(w.P50US) / 1000, P99ms: float64(w.P99US) / 1000, Errors: w.StatusErrors + w.SocketErrors,
-	}, nil
+	return w, nil
 }
 
 type benchReport struct {
@@ -121,12 +147,13 @@ type benchReport struct {
 	Servers     int      `json:"servers"`
 	Concurrency int      `json:"concurrency"`
 	DurationS   float64  `json:"duration_seconds"`
-	DB          string   `json:"db"`
+	DB          string   `json:"db"`       // sqlite or postgres
+	Replicas    int      `json:"replicas"` // agentmcp serve processes sharing the load (baseline-get: always 1)
 	PeakRSSMB   float64  `json:"server_peak_rss_mb"`
 	Results     []result `json:"results"`
 }
 
-func report(c config, rs []result, rss int64) benchReport {
+func report(c config, db string, replicas int, rs []result, rss int64) benchReport {
 	var base float64
 	for _, r := range rs {
 		if r.Scenario == "baseline-get" {
@@ -138,24 +165,24 @@ func report(c config, rs []result, rss int64) benchReport {
 			rs[i].RatioBaseGet = rs[i].RPS / base
 		}
 	}
-	db := "sqlite (temporary file)"
-	if c.db != "" {
-		db = "postgres"
-	}
 	return benchReport{
 		When: time.Now().UTC().Format(time.RFC3339), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
-		Servers: c.servers, Concurrency: c.concurrency, DurationS: c.duration.Seconds(), DB: db,
+		Servers: c.servers, Concurrency: c.concurrency, DurationS: c.duration.Seconds(), DB: db, Replicas: replicas,
 		PeakRSSMB: float64(rss) / (1 << 20), Results: rs,
 	}
 }
 
 func (r benchReport) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%d MCP servers, %s, %d connections, %.0fs per scenario, %s, %s\n\n", r.Servers, r.DB, r.Concurrency, r.DurationS, r.Machine, r.When)
+	reps := "1 replica"
+	if r.Replicas > 1 {
+		reps = fmt.Sprintf("%d replicas (load split evenly; p50/p99: the worse replica's)", r.Replicas)
+	}
+	fmt.Fprintf(&b, "\n%d MCP servers, %s, %s, %d connections, %.0fs per scenario, %s, %s\n\n", r.Servers, r.DB, reps, r.Concurrency, r.DurationS, r.Machine, r.When)
 	b.WriteString("| scenario | requests/s | p50 ms | p99 ms | errors | × baseline GET |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, x := range r.Results {
 		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %d | %.2f |\n", x.Scenario, x.RPS, x.P50ms, x.P99ms, x.Errors, x.RatioBaseGet)
 	}
-	fmt.Fprintf(&b, "\nserver peak RSS: %.1f MB\n", r.PeakRSSMB)
+	fmt.Fprintf(&b, "\nserver peak RSS: %.1f MB (the largest replica's)\n", r.PeakRSSMB)
 	return b.String()
 }
