@@ -10,3 +10,6 @@ func ListServersSQL(appID string, p store.Page) (string, []any) {
 	q, args := sqlstore.ListServersSQL(appID, p)
 	return sqlstore.Dollar(q), args
 }
+
+// BatchedCreates counts the creates that went in a batch of more than one.
+func BatchedCreates(s *Store) int64 { return s.creates.batched.Load() }

@@ -69,6 +69,7 @@ type Store struct {
 	desc     string
 	origin   string        // this process among the replicas (feed.go)
 	feedPing time.Duration // how long Listen waits quietly before it pings
+	creates  createQueues  // creates waiting for their app's batch (create.go)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -3,7 +3,9 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -30,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tenancy", testTenancy},
 		{"PaginationSameMillisecond", testPagination},
 		{"ConcurrentCreates", testConcurrentCreates},
+		{"ConcurrentLimit", testConcurrentLimit},
 		{"ContextCancelled", testContextCancelled},
 		{"AgentCRUD", testAgentCRUD},
 		{"AttachDetach", testAttachDetach},
@@ -460,5 +463,58 @@ func testServerLimit(t *testing.T, st store.Store) {
 	}
 	if _, err := st.CreateMCPServer(ctx, "nope", server("q")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing app: %v", err)
+	}
+}
+
+// testConcurrentLimit: creates racing for an app's last places get exactly the places
+// there are, distinct createdAts, and one audit event each (PostgreSQL sends concurrent
+// creates as one statement, redone one by one when the whole batch does not fit).
+func testConcurrentLimit(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	const limit, tries = 25, 40
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, full int
+	var errs []error
+	seen := map[int64]bool{}
+	for i := range tries {
+		wg.Go(func() {
+			in := server(fmt.Sprintf("l%02d", i))
+			in.Limit = limit
+			m, err := st.CreateMCPServer(ctx, "a", in)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+				if seen[m.CreatedAt] || m.CreatedAt == 0 || m.UpdatedAt != m.CreatedAt {
+					errs = append(errs, fmt.Errorf("createdAt %d given twice (or unset)", m.CreatedAt))
+				}
+				seen[m.CreatedAt] = true
+			case errors.Is(err, store.ErrLimitReached):
+				full++
+			default:
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 || ok != limit || full != tries-limit {
+		t.Fatalf("%d created, %d refused as full, errors %v; want %d and %d", ok, full, errs, limit, tries-limit)
+	}
+	evs, err := st.ListAuditEvents(ctx, "a", store.AuditQuery{Action: store.AuditServerCreate, Limit: 100})
+	if err != nil || len(evs) != limit {
+		t.Fatalf("%d create events (%v), want %d", len(evs), err, limit)
+	}
+	for _, e := range evs {
+		var after struct{ Slug string }
+		if json.Unmarshal(e.After, &after) != nil || e.Target != store.ServerTarget(after.Slug) {
+			t.Fatalf("event %+v: after %s", e, e.After)
+		}
+		m, err := st.GetMCPServer(ctx, "a", after.Slug)
+		if err != nil || !bytes.Equal(e.After, store.AuditJSON(m)) {
+			t.Fatalf("event after %s, server %+v (%v)", e.After, m, err)
+		}
 	}
 }
