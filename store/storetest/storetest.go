@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"AgentCRUD", testAgentCRUD},
 		{"AttachDetach", testAttachDetach},
 		{"DeleteDetaches", testDeleteDetaches},
+		{"AttachedListAgrees", testAttachedListAgrees},
 		{"AgentTenancy", testAgentTenancy},
 		{"AgentPagination", testAgentPagination},
 		{"ConcurrentAttachDetach", testConcurrentAttachDetach},
