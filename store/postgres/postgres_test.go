@@ -75,3 +75,13 @@ func BenchmarkOps(b *testing.B) {
 	defer st.Close()
 	storetest.BenchOps(b, st)
 }
+
+// BenchmarkAgentChurn: scripts/test-postgres.sh go test -run x -bench AgentChurn ./store/postgres
+func BenchmarkAgentChurn(b *testing.B) {
+	st, err := postgres.Open(context.Background(), pgtest.NewDatabase(b), postgres.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.BenchAgentChurn(b, st)
+}

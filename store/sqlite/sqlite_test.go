@@ -100,3 +100,13 @@ func BenchmarkOps(b *testing.B) {
 	defer st.Close()
 	storetest.BenchOps(b, st)
 }
+
+// BenchmarkAgentChurn: go test -run x -bench AgentChurn ./store/sqlite
+func BenchmarkAgentChurn(b *testing.B) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "a.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.BenchAgentChurn(b, st)
+}

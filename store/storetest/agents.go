@@ -364,3 +364,68 @@ func testConcurrentSameAttach(t *testing.T, st store.Store) {
 		t.Fatalf("after concurrent attaches of the same slugs: %v (%v)", a.MCPServers, err)
 	}
 }
+
+// testAttachedListAgrees: the agent's list (agents.mcp_servers, issue 19) and its rows in
+// agent_mcp_servers (AgentMCPServers) say the same, in the same order, after every kind of
+// write that changes them, and an agent is read alike by GetAgent and ListAgents.
+func testAttachedListAgrees(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	for i := range 6 {
+		mustCreate(t, st, "a", fmt.Sprintf("s%d", i))
+	}
+	check := func(step string, want ...string) {
+		t.Helper()
+		a, err := st.GetAgent(ctx, "a", "bot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := st.AgentMCPServers(ctx, "a", "bot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var slugs []string
+		for _, m := range rows {
+			slugs = append(slugs, m.Slug)
+		}
+		l, _ := st.ListAgents(ctx, "a", store.Page{Limit: 10})
+		if !slices.Equal(a.MCPServers, want) || !slices.Equal(slugs, want) || len(l) != 1 || fmt.Sprint(l[0]) != fmt.Sprint(a) {
+			t.Fatalf("%s: agent lists %v, attachments %v, list reads %+v; want %v", step, a.MCPServers, slugs, l, want)
+		}
+	}
+	mustAgent(t, st, "a", "bot", "s2", "s0", "s2")
+	check("create", "s2", "s0")
+	at, err := st.AttachMCPServers(ctx, "a", "bot", []string{"s4", "s0", "s1", "s4"})
+	if err != nil || !slices.Equal(at.MCPServers, []string{"s2", "s0", "s4", "s1"}) {
+		t.Fatalf("attach: %+v, %v", at, err)
+	}
+	check("attach", "s2", "s0", "s4", "s1")
+	if cur, _ := st.GetAgent(ctx, "a", "bot"); fmt.Sprint(cur) != fmt.Sprint(at) {
+		t.Fatalf("attach answered %+v, then reads %+v", at, cur)
+	}
+	de, err := st.DetachMCPServers(ctx, "a", "bot", []string{"s0", "s5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("detach", "s2", "s4", "s1")
+	if cur, _ := st.GetAgent(ctx, "a", "bot"); fmt.Sprint(cur) != fmt.Sprint(de) || de.UpdatedAt <= at.UpdatedAt {
+		t.Fatalf("detach answered %+v, then reads %+v", de, cur)
+	}
+	if err := st.DeleteMCPServer(ctx, "a", "s4", store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	check("server delete", "s2", "s1")
+	up, err := st.UpdateAgent(ctx, "a", "bot", store.AgentPatch{MCPServers: &[]string{"s3", "s1", "s3"}}, store.Precondition{})
+	if err != nil || !slices.Equal(up.MCPServers, []string{"s3", "s1"}) {
+		t.Fatalf("update: %+v, %v", up, err)
+	}
+	check("update", "s3", "s1")
+	if _, err := st.AttachMCPServers(ctx, "a", "bot", []string{"s0"}); err != nil {
+		t.Fatal(err)
+	}
+	check("attach after update", "s3", "s1", "s0")
+	if _, err := st.DetachMCPServers(ctx, "a", "bot", []string{"s3", "s1", "s0"}); err != nil {
+		t.Fatal(err)
+	}
+	check("detach all")
+}

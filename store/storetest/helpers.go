@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/agentmcp/agentmcp/store"
@@ -132,4 +134,52 @@ func BenchOps(b *testing.B, st store.Store) {
 			}
 		})
 	}
+}
+
+// BenchAgentChurn is make bench's agent-add-remove without HTTP: 32 parallel callers add
+// and remove one random slug of 1,000 servers on 8 agents, alternating. Each agent starts
+// with every other slug attached, the steady state of that churn (and about the lists'
+// length at the end of a make bench run), so the cost per call does not drift with b.N.
+func BenchAgentChurn(b *testing.B, st store.Store) {
+	ctx := context.Background()
+	if _, err := st.CreateApp(ctx, "churn"); err != nil {
+		b.Fatal(err)
+	}
+	const n, agents = 1000, 8
+	for i := range n {
+		if _, err := st.CreateMCPServer(ctx, "churn", server(fmt.Sprintf("s%d", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range agents {
+		if _, err := st.CreateAgent(ctx, store.Agent{AppID: "churn", UID: fmt.Sprintf("a%d", i), Name: "A"}); err != nil {
+			b.Fatal(err)
+		}
+		var half []string
+		for j := i % 2; j < n; j += 2 {
+			half = append(half, fmt.Sprintf("s%d", j))
+		}
+		if _, err := st.AttachMCPServers(ctx, "churn", fmt.Sprintf("a%d", i), half); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var seed atomic.Int64
+	b.SetParallelism(16) // 32 callers on 2 CPUs, as wrk's connections
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := rand.New(rand.NewPCG(uint64(seed.Add(1)), 1))
+		for i := 0; pb.Next(); i++ {
+			uid, slug := fmt.Sprintf("a%d", r.IntN(agents)), []string{fmt.Sprintf("s%d", r.IntN(n))}
+			var err error
+			if i%2 == 0 {
+				_, err = st.AttachMCPServers(ctx, "churn", uid, slug)
+			} else {
+				_, err = st.DetachMCPServers(ctx, "churn", uid, slug)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

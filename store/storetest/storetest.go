@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"AgentCRUD", testAgentCRUD},
 		{"AttachDetach", testAttachDetach},
 		{"DeleteDetaches", testDeleteDetaches},
+		{"AttachedListAgrees", testAttachedListAgrees},
 		{"AgentTenancy", testAgentTenancy},
 		{"AgentPagination", testAgentPagination},
 		{"ConcurrentAttachDetach", testConcurrentAttachDetach},

@@ -27,12 +27,19 @@ func scanAgent(sc Scanner) (store.Agent, error) {
 	}
 	for _, f := range []struct {
 		src string
-		dst any
+		dst *[]string
 	}{
 		{tools, &a.Tools}, {files, &a.Files}, {websites, &a.Websites}, {kb, &a.OtherKbIntegrations},
 		{apiTools, &a.APITools}, {fa, &a.FrontendActions}, {mcps, &a.MCPServers},
-		{meta, &a.MetaData}, {modelMeta, &a.ModelMetaData},
 	} {
+		if err := decodeStrings(f.src, f.dst); err != nil {
+			return store.Agent{}, fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
+		}
+	}
+	for _, f := range []struct {
+		src string
+		dst *map[string]any
+	}{{meta, &a.MetaData}, {modelMeta, &a.ModelMetaData}} {
 		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
 			return store.Agent{}, fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
 		}
@@ -44,19 +51,13 @@ func scanAgent(sc Scanner) (store.Agent, error) {
 // getAgent reads an agent; forWrite holds its row lock (where the dialect has them) for the
 // rest of the transaction.
 func (s *Store) getAgent(ctx context.Context, q Querier, appID, uid string, forWrite bool) (store.Agent, error) {
-	if forWrite && s.d.RowLocks {
-		// Lock, then read in a statement of its own: under READ COMMITTED a locking read that
-		// waited for another writer sees the agent row's new version, but its subquery (the
-		// attached servers) still as of its own start, so two attaches of one slug both added it.
-		var one int
-		if err := q.QueryRow(ctx, s.q.lockAgent, appID, uid).Scan(&one); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return store.Agent{}, notFound("agent", uid)
-			}
-			return store.Agent{}, err
-		}
+	query := s.q.getAgent
+	if forWrite {
+		// The attached list is a column of the agent row (0012), so a locking read that
+		// waited for another writer sees it as that writer left it.
+		query = s.q.getAgentForWrite
 	}
-	a, err := scanAgent(q.QueryRow(ctx, s.q.getAgent, appID, uid))
+	a, err := scanAgent(q.QueryRow(ctx, query, appID, uid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Agent{}, notFound("agent", uid)
 	}
@@ -82,20 +83,49 @@ func (s *Store) checkServers(ctx context.Context, q Querier, appID string, slugs
 	return store.Unknown(slugs, have)
 }
 
-// agentForAttach reads the agent a write will attach slugs to, after checking the slugs;
-// with row locks the servers' locks come before the agent's.
-func (s *Store) agentForAttach(ctx context.Context, q Querier, appID, uid string, slugs []string) (store.Agent, error) {
-	cur, err := s.getAgent(ctx, q, appID, uid, false)
+// agentForAttach reads the agent a write will attach slugs to and checks the slugs: a
+// missing agent is ErrNotFound before any unknown slug. With row locks the servers' locks
+// come before the agent's.
+func (s *Store) agentForAttach(ctx context.Context, q Querier, appID, uid string, slugs []string, forWrite bool) (store.Agent, error) {
+	if !forWrite || !s.d.RowLocks {
+		cur, err := s.getAgent(ctx, q, appID, uid, false)
+		if err != nil {
+			return store.Agent{}, err
+		}
+		return cur, s.checkServers(ctx, q, appID, slugs)
+	}
+	checked := s.checkServers(ctx, q, appID, slugs)
+	var unknown *store.UnknownMCPServersError
+	if checked != nil && !errors.As(checked, &unknown) {
+		return store.Agent{}, checked
+	}
+	cur, err := s.getAgent(ctx, q, appID, uid, true)
 	if err != nil {
 		return store.Agent{}, err
 	}
-	if err := s.checkServers(ctx, q, appID, slugs); err != nil {
-		return store.Agent{}, err
+	return cur, checked
+}
+
+// notAttached returns the slugs of want (deduplicated) that have is without.
+func notAttached(have, want []string) []string {
+	var add []string
+	for _, slug := range store.Dedup(want) {
+		if !slices.Contains(have, slug) {
+			add = append(add, slug)
+		}
 	}
-	if !s.d.RowLocks {
-		return cur, nil
+	return add
+}
+
+// without returns have less the slugs of drop, in order, and whether any was dropped.
+func without(have, drop []string) ([]string, bool) {
+	out := make([]string, 0, len(have))
+	for _, slug := range have {
+		if !slices.Contains(drop, slug) {
+			out = append(out, slug)
+		}
 	}
-	return s.getAgent(ctx, q, appID, uid, true)
+	return out, len(out) != len(have)
 }
 
 // appendServers attaches slugs (checked, deduplicated, not yet attached) after the agent's
@@ -129,13 +159,14 @@ func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, er
 		if err != nil {
 			return err
 		}
+		mcps := store.Dedup(a.MCPServers)
 		n, err := q.Exec(ctx, `INSERT INTO agents (app_id, uid, name, icon, is_active, description,
 			tools, files, websites, other_kb_integrations, api_tools, frontend_actions,
-			rag_version, last_message_at, instruction, meta_data, model, model_meta_data, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, uid) DO NOTHING`,
+			rag_version, last_message_at, instruction, meta_data, model, model_meta_data, created_at, updated_at, mcp_servers)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, uid) DO NOTHING`,
 			a.AppID, a.UID, a.Name, a.Icon, a.IsActive, a.Description,
 			JSONText(a.Tools), JSONText(a.Files), JSONText(a.Websites), JSONText(a.OtherKbIntegrations), JSONText(a.APITools), JSONText(a.FrontendActions),
-			a.RagVersion, a.Instruction, JSONText(a.MetaData), a.Model, JSONText(a.ModelMetaData), t, t)
+			a.RagVersion, a.Instruction, JSONText(a.MetaData), a.Model, JSONText(a.ModelMetaData), t, t, JSONText(mcps))
 		if err != nil {
 			return err
 		}
@@ -147,7 +178,7 @@ func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, er
 				return err
 			}
 		}
-		if err := s.appendServers(ctx, q, a.AppID, a.UID, store.Dedup(a.MCPServers)); err != nil {
+		if err := s.appendServers(ctx, q, a.AppID, a.UID, mcps); err != nil {
 			return err
 		}
 		if out, err = s.getAgent(ctx, q, a.AppID, a.UID, false); err != nil {
@@ -168,7 +199,7 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		var cur store.Agent
 		var err error
 		if p.MCPServers != nil {
-			cur, err = s.agentForAttach(ctx, q, appID, uid, *p.MCPServers)
+			cur, err = s.agentForAttach(ctx, q, appID, uid, *p.MCPServers, true)
 		} else {
 			cur, err = s.getAgent(ctx, q, appID, uid, true)
 		}
@@ -181,6 +212,7 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		next, changed := p.Apply(cur)
 		if p.MCPServers != nil {
 			if want := store.Dedup(*p.MCPServers); !slices.Equal(want, cur.MCPServers) {
+				next.MCPServers = want
 				if _, err := q.Exec(ctx, "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?", appID, uid); err != nil {
 					return err
 				}
@@ -197,7 +229,7 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		if _, err := q.Exec(ctx, s.q.updateAgent,
 			next.Name, next.Icon, next.IsActive, next.Description,
 			JSONText(next.Tools), JSONText(next.Files), JSONText(next.Websites), JSONText(next.OtherKbIntegrations), JSONText(next.APITools), JSONText(next.FrontendActions),
-			next.RagVersion, next.Instruction, JSONText(next.MetaData), next.Model, JSONText(next.ModelMetaData),
+			next.RagVersion, next.Instruction, JSONText(next.MetaData), next.Model, JSONText(next.ModelMetaData), JSONText(next.MCPServers),
 			store.NowMillis(), appID, uid); err != nil {
 			return err
 		}
@@ -235,19 +267,23 @@ func (s *Store) ListAgents(ctx context.Context, appID string, p store.Page) ([]s
 	return listPage(ctx, s.read, query, args, reverse, p.Limit, scanAgent)
 }
 
+// AttachMCPServers and DetachMCPServers first read the agent outside a transaction: a call
+// that changes nothing (every slug attached already, none attached, an unknown slug, no such
+// agent) is answered from that read, which a later write could not contradict, without
+// waiting for the writer (SQLite has one) or for the agent's row lock. Only the others write,
+// and they read the agent once, under the lock, and know what they wrote.
 func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
+	cur, err := s.agentForAttach(ctx, s.read, appID, uid, slugs, false)
+	if err != nil || len(notAttached(cur.MCPServers, slugs)) == 0 {
+		return cur, err
+	}
 	var out store.Agent
-	err := s.tx(ctx, func(q Querier) error {
-		cur, err := s.agentForAttach(ctx, q, appID, uid, slugs)
+	err = s.tx(ctx, func(q Querier) error {
+		cur, err := s.agentForAttach(ctx, q, appID, uid, slugs, true)
 		if err != nil {
 			return err
 		}
-		var add []string
-		for _, slug := range store.Dedup(slugs) {
-			if !slices.Contains(cur.MCPServers, slug) {
-				add = append(add, slug)
-			}
-		}
+		add := notAttached(cur.MCPServers, slugs)
 		if len(add) == 0 {
 			out = cur
 			return nil
@@ -255,42 +291,47 @@ func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs [
 		if err := s.appendServers(ctx, q, appID, uid, add); err != nil {
 			return err
 		}
-		return s.touched(ctx, q, appID, uid, store.AuditAgentAttach, cur, &out)
+		return s.setServers(ctx, q, store.AuditAgentAttach, cur, append(slices.Clip(cur.MCPServers), add...), &out)
 	})
 	return out, err
 }
 
 func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
+	cur, err := s.getAgent(ctx, s.read, appID, uid, false)
+	if err != nil {
+		return store.Agent{}, err
+	}
+	if _, dropped := without(cur.MCPServers, slugs); !dropped {
+		return cur, nil
+	}
 	var out store.Agent
-	err := s.tx(ctx, func(q Querier) error {
+	err = s.tx(ctx, func(q Querier) error {
 		cur, err := s.getAgent(ctx, q, appID, uid, true)
 		if err != nil {
 			return err
 		}
-		n, err := q.Exec(ctx, s.q.detach, appID, uid, s.d.List(slugs))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
+		rest, dropped := without(cur.MCPServers, slugs)
+		if !dropped {
 			out = cur
 			return nil
 		}
-		return s.touched(ctx, q, appID, uid, store.AuditAgentDetach, cur, &out)
+		if _, err := q.Exec(ctx, s.q.detach, appID, uid, s.d.List(slugs)); err != nil {
+			return err
+		}
+		return s.setServers(ctx, q, store.AuditAgentDetach, cur, rest, &out)
 	})
 	return out, err
 }
 
-// touched finishes a change of an agent's attachments: it bumps updatedAt, reads the agent
-// into out and records the event.
-func (s *Store) touched(ctx context.Context, q Querier, appID, uid, action string, before store.Agent, out *store.Agent) error {
-	if _, err := q.Exec(ctx, s.q.touchAgent, store.NowMillis(), appID, uid); err != nil {
+// setServers finishes a change of an agent's attachments: it stores the list and bumps
+// updatedAt, sets out to the agent as changed and records the event.
+func (s *Store) setServers(ctx context.Context, q Querier, action string, before store.Agent, list []string, out *store.Agent) error {
+	*out = before
+	out.MCPServers = list
+	if err := q.QueryRow(ctx, s.q.setAgentServers, JSONText(list), store.NowMillis(), before.AppID, before.UID).Scan(&out.UpdatedAt); err != nil {
 		return err
 	}
-	var err error
-	if *out, err = s.getAgent(ctx, q, appID, uid, false); err != nil {
-		return err
-	}
-	return audit(ctx, q, appID, action, store.AgentTarget(uid), before, *out)
+	return audit(ctx, q, before.AppID, action, store.AgentTarget(before.UID), before, *out)
 }
 
 func (s *Store) AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error) {

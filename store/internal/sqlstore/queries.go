@@ -27,11 +27,11 @@ type queries struct {
 	tick, claimServer string
 	touchServerAgents string
 	getAgent          string
-	lockAgent         string
+	getAgentForWrite  string
 	listAgents        string
 	checkServers      string
 	appendServers     string
-	touchAgent        string
+	setAgentServers   string
 	updateAgent       string
 	detach            string
 	idempotencyLock   string
@@ -45,20 +45,20 @@ func newQueries(d *Dialect) queries {
 		tick:              "UPDATE apps SET clock = " + d.Greatest + "(clock + 1, ?) WHERE id = ? RETURNING clock",
 		claimServer: "UPDATE apps SET clock = " + d.Greatest + `(clock + 1, ?), servers = servers + 1
 			WHERE id = ? AND (? <= 0 OR servers < ?) RETURNING clock`,
-		touchServerAgents: "UPDATE agents SET updated_at = " + d.Greatest + `(?, updated_at + 1)
+		touchServerAgents: "UPDATE agents SET updated_at = " + d.Greatest + `(?, updated_at + 1), mcp_servers = ` + d.RemoveSlug + `
 			WHERE app_id = ? AND uid IN (SELECT agent_uid FROM agent_mcp_servers WHERE app_id = ? AND slug = ?)`,
-		getAgent:   getAgent,
-		lockAgent:  "SELECT 1 FROM agents WHERE app_id = ? AND uid = ? FOR UPDATE",
-		listAgents: "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ?",
+		getAgent:         getAgent,
+		getAgentForWrite: getAgent + d.lock(" FOR UPDATE OF a"),
+		listAgents:       "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ?",
 		// KEY SHARE: no server being attached is deleted before the transaction ends.
 		checkServers: "SELECT slug FROM mcp_servers WHERE app_id = ? AND slug" + d.InList + d.lock(" ORDER BY slug FOR KEY SHARE"),
 		appendServers: `INSERT INTO agent_mcp_servers (app_id, agent_uid, slug, position)
 			SELECT ?, ?, s.slug, (SELECT COALESCE(MAX(position), 0) FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?) + s.n
 			FROM ` + d.SlugRows,
-		touchAgent: "UPDATE agents SET updated_at = " + d.Greatest + "(?, updated_at + 1) WHERE app_id = ? AND uid = ?",
+		setAgentServers: "UPDATE agents SET mcp_servers = ?, updated_at = " + d.Greatest + "(?, updated_at + 1) WHERE app_id = ? AND uid = ? RETURNING updated_at",
 		updateAgent: `UPDATE agents SET name = ?, icon = ?, is_active = ?, description = ?,
 			tools = ?, files = ?, websites = ?, other_kb_integrations = ?, api_tools = ?, frontend_actions = ?,
-			rag_version = ?, instruction = ?, meta_data = ?, model = ?, model_meta_data = ?,
+			rag_version = ?, instruction = ?, meta_data = ?, model = ?, model_meta_data = ?, mcp_servers = ?,
 			updated_at = ` + d.Greatest + "(?, updated_at + 1) WHERE app_id = ? AND uid = ?",
 		detach:          "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug" + d.InList,
 		idempotencyLock: idempotencySelect + d.lock(" FOR UPDATE"),

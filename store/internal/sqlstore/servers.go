@@ -233,7 +233,7 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string, pre sto
 			return err
 		}
 		// The foreign key removes the attachments; the agents that had one change.
-		if _, err := q.Exec(ctx, s.q.touchServerAgents, store.NowMillis(), appID, appID, slug); err != nil {
+		if _, err := q.Exec(ctx, s.q.touchServerAgents, store.NowMillis(), slug, appID, appID, slug); err != nil {
 			return err
 		}
 		n, err := q.Exec(ctx, "DELETE FROM mcp_servers WHERE app_id = ? AND slug = ?", appID, slug)
