@@ -312,7 +312,7 @@ func parseWWWAuthenticate(h string) (scheme, resourceMetadata string) {
 type recorder struct {
 	header    http.Header // sent on every request (credentials)
 	mu        sync.Mutex
-	statuses  []int
+	statuses  []int // the first few (a long-lived gateway session makes a request per call)
 	authResp  *http.Response
 	base      http.RoundTripper
 	budget    *budget
@@ -357,7 +357,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r.mu.Lock()
 	r.responses++
-	r.statuses = append(r.statuses, resp.StatusCode)
+	if len(r.statuses) < 8 {
+		r.statuses = append(r.statuses, resp.StatusCode)
+	}
 	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && r.authResp == nil {
 		r.authResp = &http.Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone()}
 	}
