@@ -14,6 +14,7 @@ import (
 	"context"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentmcp/agentmcp/store"
@@ -25,17 +26,11 @@ const shards = 64
 type Store struct {
 	store.Store
 	seed     maphash.Seed
-	servers  [shards]shard[serverKey, entry]
+	servers  [shards]shard
 	perShard int
 	pages    pageCache
 	feed     *store.Feed
 	maxAge   int64 // ns; 0: none
-}
-
-// entry is a cached server and when the read that fetched it began (with MaxAge).
-type entry struct {
-	m  store.MCPServer
-	at int64
 }
 
 // Options of New.
@@ -65,24 +60,24 @@ type cachedPage struct {
 	items []store.MCPServer
 }
 
-type serverKey struct{ app, slug string }
-
 type pageKey struct {
 	app string
 	p   store.Page
 }
 
-type shard[K comparable, V any] struct {
+// shard is one 64th of the servers, by the hash of their key (see packed.go). gen is bumped
+// under mu by every invalidation and read without it by reads about to go to the store.
+type shard struct {
 	mu  sync.RWMutex
-	gen uint64
-	m   map[K]V
+	gen atomic.Uint64
+	m   map[string]entry
 }
 
 // New caches up to maxServers servers of inner, and list pages holding up to a tenth as many.
 func New(inner store.Store, maxServers int, opt ...Options) *Store {
 	s := &Store{Store: inner, seed: maphash.MakeSeed(), perShard: max(1, maxServers/shards)}
 	for i := range s.servers {
-		s.servers[i].m = map[serverKey]entry{}
+		s.servers[i].m = map[string]entry{}
 	}
 	s.pages = pageCache{gens: map[string]uint64{}, m: map[pageKey]cachedPage{}, budget: max(100, maxServers/10)}
 	if len(opt) > 0 {
@@ -101,7 +96,7 @@ func (s *Store) changed(c store.Change) {
 		s.invalidate(c.AppID, c.Key)
 	case store.ChangeReset:
 		for i := range s.servers {
-			s.servers[i].invalidate(func(serverKey) bool { return true })
+			s.servers[i].flush()
 		}
 		s.pages.flush()
 	}
@@ -165,63 +160,75 @@ func (c *pageCache) invalidate(app string) {
 	c.gens[app]++
 }
 
-func (s *Store) shardOf(app, slug string) int {
-	return int(maphash.String(s.seed, app+"\x00"+slug) % shards)
+func (s *Store) shardOf(key []byte) *shard {
+	return &s.servers[maphash.Bytes(s.seed, key)%shards]
 }
 
-func (sh *shard[K, V]) get(k K) (V, uint64, bool) {
+func (sh *shard) get(key []byte) (entry, uint64, bool) {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	v, ok := sh.m[k]
-	return v, sh.gen, ok
+	e, ok := sh.m[string(key)]
+	return e, sh.gen.Load(), ok
 }
 
-func (sh *shard[K, V]) put(k K, v V, gen uint64, limit int) {
+// put stores e unless a write happened since gen was read (the read's result may be
+// stale). A full shard evicts an arbitrary entry for it, unless evict is false.
+func (sh *shard) put(e entry, gen uint64, limit int, evict bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if sh.gen != gen {
-		return // a write happened since the read began: its result may be stale
+	if sh.gen.Load() != gen {
+		return
 	}
-	if len(sh.m) >= limit {
-		for old := range sh.m { // evict an arbitrary entry
+	k := e.key()
+	if _, ok := sh.m[k]; !ok && len(sh.m) >= limit {
+		if !evict {
+			return
+		}
+		for old := range sh.m {
 			delete(sh.m, old)
 			break
 		}
 	}
-	sh.m[k] = v
+	sh.m[k] = e
 }
 
-func (sh *shard[K, V]) invalidate(match func(K) bool) {
+func (sh *shard) invalidate(key []byte) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.gen++
-	for k := range sh.m {
-		if match(k) {
-			delete(sh.m, k)
-		}
-	}
+	sh.gen.Add(1)
+	delete(sh.m, string(key))
+}
+
+func (sh *shard) flush() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.gen.Add(1)
+	clear(sh.m)
 }
 
 func (s *Store) invalidate(app, slug string) {
-	k := serverKey{app, slug}
-	s.servers[s.shardOf(app, slug)].invalidate(func(x serverKey) bool { return x == k })
+	var buf [keyBuf]byte
+	k := appendKey(buf[:0], app, slug)
+	s.shardOf(k).invalidate(k)
 	s.pages.invalidate(app)
 }
 
+// GetMCPServer answers from the cache when it can; a hit allocates nothing.
 func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error) {
 	if !s.serving() {
 		return s.Store.GetMCPServer(ctx, appID, slug)
 	}
-	sh := &s.servers[s.shardOf(appID, slug)]
-	k := serverKey{appID, slug}
-	v, gen, ok := sh.get(k)
-	if ok && s.fresh(v.at) {
-		return v.m, nil
+	var buf [keyBuf]byte
+	k := appendKey(buf[:0], appID, slug)
+	sh := s.shardOf(k)
+	e, gen, ok := sh.get(k)
+	if ok && s.fresh(e.at()) {
+		return e.server(), nil
 	}
 	at := s.now()
 	m, err := s.Store.GetMCPServer(ctx, appID, slug)
 	if err == nil && s.serving() {
-		sh.put(k, entry{m, at}, gen, s.perShard)
+		sh.put(pack(m, at), gen, s.perShard, true)
 	}
 	return m, err
 }
@@ -235,12 +242,28 @@ func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) 
 	if ok && s.fresh(v.at) {
 		return v.items, nil
 	}
+	var gens [shards]uint64
+	for i := range s.servers {
+		gens[i] = s.servers[i].gen.Load()
+	}
 	at := s.now()
 	l, err := s.Store.ListMCPServers(ctx, appID, p)
-	if err == nil && s.serving() {
-		s.pages.put(k, l, gen, at)
+	if err != nil || !s.serving() {
+		return l, err
 	}
-	return l, err
+	// The page's servers also fill the servers' free room (never evicting for them), so
+	// that a client that lists and then reads each server mostly hits; the page keeps
+	// views of their packed copies, sharing the memory.
+	for i, m := range l {
+		e := pack(m, at)
+		var buf [keyBuf]byte
+		k := appendKey(buf[:0], m.AppID, m.Slug)
+		h := maphash.Bytes(s.seed, k) % shards
+		s.servers[h].put(e, gens[h], s.perShard, false)
+		l[i] = e.server()
+	}
+	s.pages.put(k, l, gen, at)
+	return l, nil
 }
 
 func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {

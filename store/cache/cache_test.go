@@ -174,3 +174,105 @@ func TestFeed(t *testing.T) {
 		t.Fatalf("past MaxAge the cache served %q", got)
 	}
 }
+
+// counting counts the reads of servers that reach the inner store.
+type counting struct {
+	store.Store
+	gets int
+}
+
+func (c *counting) GetMCPServer(ctx context.Context, app, slug string) (store.MCPServer, error) {
+	c.gets++
+	return c.Store.GetMCPServer(ctx, app, slug)
+}
+
+// A page read fills the servers' free room: reading its servers afterwards reaches the
+// store for none of them; a full cache keeps what it holds.
+func TestListFillsServers(t *testing.T) {
+	ctx := context.Background()
+	inner := &counting{Store: openSQLite(t)}
+	if _, err := inner.CreateApp(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"x", "y", "z"} {
+		if _, err := inner.CreateMCPServer(ctx, "a", store.NewMCPServer{Slug: s, Name: s, URL: "https://" + s + ".example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := inner.SaveProbe(ctx, "a", "y", store.ProbeRecord{Status: store.HealthOK, CheckedAt: 5, ToolCount: 2}); err != nil {
+		t.Fatal(err)
+	}
+	c := cache.New(inner, 1000)
+	l, err := c.ListMCPServers(ctx, "a", store.Page{Limit: 10})
+	if err != nil || len(l) != 3 {
+		t.Fatal(l, err)
+	}
+	for _, want := range l {
+		m, err := c.GetMCPServer(ctx, "a", want.Slug)
+		if err != nil || m.Name != want.Name || m.URL != want.URL || m.CreatedAt != want.CreatedAt || (m.Health == nil) != (want.Health == nil) {
+			t.Fatalf("%+v (%v), want %+v", m, err, want)
+		}
+		if m.Health != nil && *m.Health != *want.Health {
+			t.Fatalf("health %+v, want %+v", *m.Health, *want.Health)
+		}
+	}
+	if inner.gets != 0 {
+		t.Fatalf("%d reads reached the store after the page", inner.gets)
+	}
+
+	full := cache.New(inner, 1) // one server per shard
+	if _, err := full.GetMCPServer(ctx, "a", "x"); err != nil {
+		t.Fatal(err)
+	}
+	full.ListMCPServers(ctx, "a", store.Page{Limit: 10})
+	inner.gets = 0
+	full.GetMCPServer(ctx, "a", "x")
+	if inner.gets != 0 {
+		t.Fatal("a page evicted a server")
+	}
+}
+
+// slowList blocks its first page read until release is closed.
+type slowList struct {
+	store.Store
+	started, release chan struct{}
+	once             bool
+}
+
+func (s *slowList) ListMCPServers(ctx context.Context, app string, p store.Page) ([]store.MCPServer, error) {
+	l, err := s.Store.ListMCPServers(ctx, app, p)
+	if !s.once {
+		s.once = true
+		close(s.started)
+		<-s.release
+	}
+	return l, err
+}
+
+// A page read that raced with a write does not put its stale servers in the cache.
+func TestStalePageDoesNotFillServers(t *testing.T) {
+	ctx := context.Background()
+	inner := &slowList{Store: openSQLite(t), started: make(chan struct{}), release: make(chan struct{})}
+	if _, err := inner.CreateApp(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inner.Store.CreateMCPServer(ctx, "a", store.NewMCPServer{Slug: "s", Name: "old", URL: "https://s.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	c := cache.New(inner, 1000)
+	done := make(chan struct{})
+	go func() {
+		c.ListMCPServers(ctx, "a", store.Page{Limit: 10}) // reads "old", then waits
+		close(done)
+	}()
+	<-inner.started
+	name := "new"
+	if _, _, err := c.UpdateMCPServer(ctx, "a", "s", store.MCPServerPatch{Name: &name}, store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	close(inner.release)
+	<-done
+	if m, _ := c.GetMCPServer(ctx, "a", "s"); m.Name != "new" {
+		t.Fatalf("a stale page filled the cache: %q", m.Name)
+	}
+}
