@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -316,7 +317,10 @@ func TestReplicaCachesStayCoherent(t *testing.T) {
 	}
 	patch := func(desc string) {
 		t.Helper()
-		if _, err := a.UpdateServer(ctx, "one", client.UpdateMCPServer{Description: &desc}); err != nil {
+		if err := retry503(t, func() error {
+			_, err := a.UpdateServer(ctx, "one", client.UpdateMCPServer{Description: &desc})
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -327,15 +331,18 @@ func TestReplicaCachesStayCoherent(t *testing.T) {
 	}
 
 	// A create and a delete through A change B's cached page and server.
-	if _, err := a.CreateServer(ctx, client.CreateMCPServer{Name: "three", Slug: "three", Url: "https://three.example.com/mcp"}); err != nil {
+	if err := retry503(t, func() error {
+		_, err := a.CreateServer(ctx, client.CreateMCPServer{Name: "three", Slug: "three", Url: "https://three.example.com/mcp"})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
 	if l, err := b.ListServers(ctx, client.ListOptions{Limit: 10}); err != nil || len(l.Data) != 3 {
 		t.Fatalf("after a create through A, B lists %+v (%v)", l, err)
 	}
-	if err := a.DeleteServer(ctx, "two"); err != nil {
-		t.Fatal(err)
+	if err := retry503(t, func() error { return a.DeleteServer(ctx, "two") }); err != nil {
+		t.Fatalf("%v\nA: %s", err, grepLines(reps[0].stderr.String(), `"status":503`, `"level":"ERROR"`, `"level":"WARN"`))
 	}
 	time.Sleep(100 * time.Millisecond)
 	if _, err := b.GetServer(ctx, "two"); err == nil {
@@ -351,5 +358,35 @@ func TestReplicaCachesStayCoherent(t *testing.T) {
 
 	if !strings.Contains(reps[1].stderr.String(), "change feed: connection lost") {
 		t.Errorf("B's log does not say its feed connection was lost:\n%s", reps[1].stderr)
+	}
+}
+
+// grepLines returns the lines of s that contain any of subs.
+func grepLines(s string, subs ...string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		for _, sub := range subs {
+			if strings.Contains(l, sub) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// retry503 runs a write again, a few times, while it answers 503 (the store is unavailable,
+// as a shared test cluster under every package's tests can be for a moment): the test is of
+// coherence, not of availability. Each retry is logged, with the server's complaint.
+func retry503(t *testing.T, write func() error) error {
+	t.Helper()
+	for i := 0; ; i++ {
+		err := write()
+		var ce *client.Error
+		if i == 3 || !errors.As(err, &ce) || ce.Status != http.StatusServiceUnavailable {
+			return err
+		}
+		t.Logf("retrying after %v", err)
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -76,7 +76,7 @@ func serveCmd() *cobra.Command {
 	f.BoolVar(&o.noMigrate, "no-migrate", envOr("AGENTMCP_NO_MIGRATE", "") == "true", "do not migrate the database at start-up; refuse to start if it is behind (env AGENTMCP_NO_MIGRATE=true)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	f.IntVar(&o.cacheSize, "cache-size", envInt("AGENTMCP_CACHE_SIZE", 100000), "MCP servers kept in the in-process read cache (on PostgreSQL kept coherent with the other replicas by the change feed); 0 turns it off (env AGENTMCP_CACHE_SIZE)")
-	f.Int64Var(&o.memoryLimit, "memory-limit", 64<<20, "soft limit in bytes on the Go runtime's memory, so the GC returns memory before RSS grows; 0 = none; GOMEMLIMIT, when set, wins")
+	f.Int64Var(&o.memoryLimit, "memory-limit", 56<<20, "soft limit in bytes on the Go runtime's memory, so the GC returns memory before RSS grows; 0 = none; GOMEMLIMIT, when set, wins")
 	f.BoolVar(&o.probeOnWrite, "probe-on-write", envOr("AGENTMCP_PROBE_ON_WRITE", "true") == "true", "probe a server in the background after a create or a URL change (env AGENTMCP_PROBE_ON_WRITE)")
 	f.DurationVar(&o.probeInterval, "probe-interval", time.Hour, "re-probe every server this often, with jitter; 0 = never")
 	f.IntVar(&o.probeWorkers, "probe-workers", 4, "background probes at once")

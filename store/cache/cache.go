@@ -73,9 +73,10 @@ type shard struct {
 	m   map[string]entry
 }
 
-// New caches up to maxServers servers of inner, and list pages holding up to a tenth as many.
+// New caches about maxServers servers of inner (each shard an eighth more than its share, so
+// that maxServers fit despite an uneven hash), and list pages holding up to a tenth as many.
 func New(inner store.Store, maxServers int, opt ...Options) *Store {
-	s := &Store{Store: inner, seed: maphash.MakeSeed(), perShard: max(1, maxServers/shards)}
+	s := &Store{Store: inner, seed: maphash.MakeSeed(), perShard: max(1, maxServers/shards+maxServers/shards/8)}
 	for i := range s.servers {
 		s.servers[i].m = map[string]entry{}
 	}
