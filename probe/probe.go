@@ -526,6 +526,13 @@ func (p *Prober) sessionClient(rec *recorder) *http.Client {
 	return p.httpClientIdle(rec, 32, 90*time.Second)
 }
 
+// SessionHTTPClient is an HTTP client for requests of a session Connect opened (the same
+// address policy, redirect rule and per-response body bound), sending header on each: the
+// gateway's tools/call goes through it without the SDK's client (server/gateway raw.go).
+func (p *Prober) SessionHTTPClient(header http.Header) *http.Client {
+	return p.sessionClient(&recorder{header: header, each: p.opt.MaxBytes})
+}
+
 // Connect opens an MCP client session to rawURL the way probes connect (the same address
 // policy, redirect rule, body bound and transport choice: Streamable HTTP, or legacy SSE
 // for /sse paths and as the fallback), sending header on every request. ctx bounds the

@@ -297,11 +297,24 @@ func (g *Gateway) forward(ctx context.Context, u *upstream, url, tool string, p 
 	cs, err := g.sessionFor(ctx, u, url)
 	if err == nil {
 		var res *mcp.CallToolResult
-		params := &mcp.CallToolParams{Name: tool, Arguments: p.Arguments}
-		if len(p.Arguments) == 0 {
-			params.Arguments = map[string]any{}
+		err = errRawUnusable
+		if hc, ver := u.rawFor(cs); hc != nil {
+			res, err = g.rawCall(ctx, hc, url, cs.ID(), ver, tool, p.Arguments)
+			if errors.Is(err, errSessionGone) {
+				u.drop(cs)
+				cs, err = g.sessionFor(ctx, u, url)
+				if err == nil {
+					err = errRawUnusable // the new session's first call goes through the SDK
+				}
+			}
 		}
-		res, err = cs.CallTool(ctx, params)
+		if errors.Is(err, errRawUnusable) {
+			params := &mcp.CallToolParams{Name: tool, Arguments: p.Arguments}
+			if len(p.Arguments) == 0 {
+				params.Arguments = map[string]any{}
+			}
+			res, err = cs.CallTool(ctx, params)
+		}
 		if err == nil {
 			u.result(nil, g.opt.BreakerThreshold, g.opt.BreakerCooldown)
 			if res.IsError {

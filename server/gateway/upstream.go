@@ -26,6 +26,8 @@ type upstream struct {
 	mu        sync.Mutex
 	url       string
 	session   *mcp.ClientSession
+	raw       *http.Client // for raw.go's tools/call on session, when it can
+	rawVer    string       // session's protocol version, for raw calls
 	tools     []*mcp.Tool
 	toolsAt   time.Time
 	toolsErr  error
@@ -122,8 +124,32 @@ func (g *Gateway) sessionFor(ctx context.Context, u *upstream, url string) (*mcp
 		}
 		u.mu.Unlock()
 	}()
-	u.session, u.url = cs, url
+	u.session, u.url, u.raw, u.rawVer = cs, url, nil, ""
+	if rc, ok := g.opt.Connector.(RawClienter); ok && cs.ID() != "" {
+		if init := cs.InitializeResult(); init != nil && rawVersions[init.ProtocolVersion] {
+			u.raw, u.rawVer = rc.SessionHTTPClient(header), init.ProtocolVersion
+		}
+	}
 	return cs, nil
+}
+
+// rawFor returns how to make a raw call on cs (nil when it cannot be made).
+func (u *upstream) rawFor(cs *mcp.ClientSession) (*http.Client, string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.session != cs {
+		return nil, ""
+	}
+	return u.raw, u.rawVer
+}
+
+// drop closes cs if it is still the session (the server said it no longer knows it).
+func (u *upstream) drop(cs *mcp.ClientSession) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.session == cs {
+		u.closeLocked()
+	}
 }
 
 // result records the outcome of a use of the upstream for its circuit breaker; it
