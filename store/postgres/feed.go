@@ -97,22 +97,23 @@ func (n *Notifier) Run(ctx context.Context) {
 			return
 		case <-n.wake:
 		}
+		backoff := 100 * time.Millisecond
 		for more := true; more && ctx.Err() == nil; {
 			var err error
 			if more, err = n.send(ctx); err != nil {
-				n.failed(err)
-				sleep(ctx, 100*time.Millisecond)
-				more = true
+				n.failed(err, backoff == 100*time.Millisecond) // said once per outage
+				sleep(ctx, backoff)
+				backoff, more = min(2*backoff, 5*time.Second), true
 			}
 		}
 	}
 }
 
-func (n *Notifier) failed(err error) {
+func (n *Notifier) failed(err error, say bool) {
 	n.mu.Lock()
 	n.queue, n.owed = n.queue[:0], true // others will be told to flush everything
 	n.mu.Unlock()
-	if n.log != nil && !errors.Is(err, context.Canceled) {
+	if say && n.log != nil && !errors.Is(err, context.Canceled) {
 		n.log.Warn("change feed: cannot notify the other replicas; they will be told to flush once it can", slog.String("error", err.Error()))
 	}
 }
