@@ -136,7 +136,7 @@ func (s *Store) Close() error {
 // inTx runs fn in a transaction, retrying serialization failures and deadlocks.
 func (s *Store) inTx(ctx context.Context, fn func(q sqlstore.Querier) error) error {
 	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(pgq{tx}) })
+		err := s.inPipeTx(ctx, fn)
 		if attempt < 5 && retryable(err) {
 			continue
 		}

@@ -134,8 +134,7 @@ func (s *Store) appendServers(ctx context.Context, q Querier, appID, uid string,
 	if len(slugs) == 0 {
 		return nil
 	}
-	_, err := q.Exec(ctx, s.q.appendServers, appID, uid, appID, uid, s.d.List(slugs))
-	return err
+	return later(ctx, q, s.q.appendServers, appID, uid, appID, uid, s.d.List(slugs))
 }
 
 func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
@@ -315,7 +314,7 @@ func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs [
 			out = cur
 			return nil
 		}
-		if _, err := q.Exec(ctx, s.q.detach, appID, uid, s.d.List(slugs)); err != nil {
+		if err := later(ctx, q, s.q.detach, appID, uid, s.d.List(slugs)); err != nil {
 			return err
 		}
 		return s.setServers(ctx, q, store.AuditAgentDetach, cur, rest, &out)
@@ -328,7 +327,9 @@ func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs [
 func (s *Store) setServers(ctx context.Context, q Querier, action string, before store.Agent, list []string, out *store.Agent) error {
 	*out = before
 	out.MCPServers = list
-	if err := q.QueryRow(ctx, s.q.setAgentServers, JSONText(list), store.NowMillis(), before.AppID, before.UID).Scan(&out.UpdatedAt); err != nil {
+	// before was read under the agent's lock in this transaction: its next updatedAt is known.
+	out.UpdatedAt = max(store.NowMillis(), before.UpdatedAt+1)
+	if err := later(ctx, q, s.q.setAgentServers, JSONText(list), out.UpdatedAt, before.AppID, before.UID); err != nil {
 		return err
 	}
 	return audit(ctx, q, before.AppID, action, store.AgentTarget(before.UID), before, *out)

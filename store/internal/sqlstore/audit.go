@@ -10,10 +10,9 @@ import (
 // audit records a write in its transaction.
 func audit(ctx context.Context, q Querier, appID, action, target string, before, after any) error {
 	a := store.ActorFrom(ctx)
-	_, err := q.Exec(ctx, `INSERT INTO audit_events (app_id, key_id, action, target, at, request_id, before, after)
+	return later(ctx, q, `INSERT INTO audit_events (app_id, key_id, action, target, at, request_id, before, after)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, appID, a.KeyID, action, target, store.NowMillis(), a.RequestID,
 		nullable(store.AuditJSON(before)), nullable(store.AuditJSON(after)))
-	return err
 }
 
 func (s *Store) ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error) {

@@ -55,7 +55,7 @@ func newQueries(d *Dialect) queries {
 		appendServers: `INSERT INTO agent_mcp_servers (app_id, agent_uid, slug, position)
 			SELECT ?, ?, s.slug, (SELECT COALESCE(MAX(position), 0) FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?) + s.n
 			FROM ` + d.SlugRows,
-		setAgentServers: "UPDATE agents SET mcp_servers = ?, updated_at = " + d.Greatest + "(?, updated_at + 1) WHERE app_id = ? AND uid = ? RETURNING updated_at",
+		setAgentServers: "UPDATE agents SET mcp_servers = ?, updated_at = ? WHERE app_id = ? AND uid = ?",
 		updateAgent: `UPDATE agents SET name = ?, icon = ?, is_active = ?, description = ?,
 			tools = ?, files = ?, websites = ?, other_kb_integrations = ?, api_tools = ?, frontend_actions = ?,
 			rag_version = ?, instruction = ?, meta_data = ?, model = ?, model_meta_data = ?, mcp_servers = ?,

@@ -29,6 +29,23 @@ type Querier interface {
 	Query(ctx context.Context, sql string, args []any, row func(Scanner) error) error
 }
 
+// Deferrer is a Querier of a transaction that can hold back a write whose result nobody
+// reads, to send it with the next statement or the COMMIT (PostgreSQL: one round trip for
+// them all). Its error, if any, is the transaction's.
+type Deferrer interface {
+	Defer(sql string, args ...any)
+}
+
+// later runs a write whose result nobody reads: deferred where q can, at once elsewhere.
+func later(ctx context.Context, q Querier, sql string, args ...any) error {
+	if d, ok := q.(Deferrer); ok {
+		d.Defer(sql, args...)
+		return nil
+	}
+	_, err := q.Exec(ctx, sql, args...)
+	return err
+}
+
 // Tx runs fn in one transaction, committed when fn returns nil.
 type Tx func(ctx context.Context, fn func(q Querier) error) error
 
