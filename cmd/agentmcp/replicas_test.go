@@ -32,14 +32,7 @@ func TestTwoReplicas(t *testing.T) {
 	if strings.Count(ms, "\n") != len(known)+1 || strings.Contains(ms, "  -\n") {
 		t.Fatalf("migrations after two concurrent starts:\n%s", ms)
 	}
-	var cs [2]*client.Client
-	for i, p := range reps {
-		c, err := client.New(p.base+"/v3", key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs[i] = c
-	}
+	cs := replicaClients(t, reps, key)
 	ctx := context.Background()
 
 	// 200 concurrent creates of the same 20 slugs → exactly 20 × 201, the rest 409.
@@ -178,11 +171,7 @@ func TestTwoReplicasIfMatch(t *testing.T) {
 	reps, key := startReplicas(t, pgtest.NewDatabase(t), "ifmatch")
 	var wg sync.WaitGroup
 	var gcs [2]*gen.ClientWithResponses
-	for i, p := range reps {
-		c, err := client.New(p.base+"/v3", key)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, c := range replicaClients(t, reps, key) {
 		gcs[i] = c.Generated()
 	}
 	ctx := context.Background()
@@ -225,6 +214,20 @@ func TestTwoReplicasIfMatch(t *testing.T) {
 
 // startReplicas starts two `agentmcp serve` on db at the same moment and creates app, whose
 // key it returns.
+// replicaClients returns an API client of each replica.
+func replicaClients(t *testing.T, reps [2]*proc, key string) [2]*client.Client {
+	t.Helper()
+	var cs [2]*client.Client
+	for i, p := range reps {
+		c, err := client.New(p.base+"/v3", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs[i] = c
+	}
+	return cs
+}
+
 func startReplicas(t *testing.T, db, app string, extra ...string) ([2]*proc, string) {
 	t.Helper()
 	var reps [2]*proc
@@ -251,14 +254,7 @@ func TestReplicaCachesStayCoherent(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	reps, key := startReplicas(t, db, "coherent")
 	ctx := context.Background()
-	var cs [2]*client.Client
-	for i, p := range reps {
-		c, err := client.New(p.base+"/v3", key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs[i] = c
-	}
+	cs := replicaClients(t, reps, key)
 	a, b := cs[0], cs[1]
 	for _, s := range []string{"one", "two"} {
 		if _, err := a.CreateServer(ctx, client.CreateMCPServer{Name: s, Slug: s, Url: "https://" + s + ".example.com/mcp"}); err != nil {
