@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -54,6 +56,8 @@ func TestFeedBetweenReplicas(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 
+	// kill ends this process's connections of that name to this test's database, not other
+	// packages' on the shared cluster (killing those made their requests 503).
 	kill := func(name string) {
 		t.Helper()
 		conn, err := pgx.Connect(ctx, url)
@@ -62,7 +66,8 @@ func TestFeedBetweenReplicas(t *testing.T) {
 		}
 		defer conn.Close(ctx)
 		var k int
-		if err := conn.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name LIKE $1", name+"/%").Scan(&k); err != nil || k == 0 {
+		if err := conn.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+			name+"/"+strconv.Itoa(os.Getpid())).Scan(&k); err != nil || k == 0 {
 			t.Fatalf("killing %s: %d, %v", name, k, err)
 		}
 	}
