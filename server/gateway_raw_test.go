@@ -130,3 +130,69 @@ func TestGatewayRawCalls(t *testing.T) {
 	}
 	call("js")
 }
+
+// recordingTransport sets the gateway key and records the Content-Type of each response.
+type recordingTransport struct {
+	key string
+	mu  sync.Mutex
+	cts []string
+}
+
+func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+rt.key)
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.Method == http.MethodPost {
+		rt.mu.Lock()
+		rt.cts = append(rt.cts, resp.Header.Get("Content-Type"))
+		rt.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (rt *recordingTransport) last() string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.cts[len(rt.cts)-1]
+}
+
+// TestGatewayDirectCalls: a plain tools/call of an open session is answered by the gateway
+// in JSON (direct.go); one with a progress token, and one to a tool the agent does not
+// serve, go through the SDK's server, with the SDK's answers.
+func TestGatewayDirectCalls(t *testing.T) {
+	st := apitest.OpenSQLite(t)
+	env, c := gatewayEnv(t, st)
+	ctx := context.Background()
+	u := newUpstream(t, "up", 1, "", nil)
+	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "up", Slug: "up", Url: u.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "d", Uid: ptr("direct"), McpServers: &[]string{"up"}}); err != nil {
+		t.Fatal(err)
+	}
+	rt := &recordingTransport{key: env.KeyA}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint: env.URL + "/ai-agents/agent-builder/agents/direct/mcp", HTTPClient: &http.Client{Transport: rt}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"a": 1}})
+	if err != nil || res.IsError || text(res) != `up_0:{"a":1}` {
+		t.Fatalf("plain call: %+v, %v", res, err)
+	}
+	if ct := rt.last(); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("a plain call was answered as %q, not by the gateway in JSON", ct)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Meta: mcp.Meta{"progressToken": "p1"}, Name: "up__up_0", Arguments: map[string]any{"a": 2}})
+	if err != nil || res.IsError || text(res) != `up_0:{"a":2}` {
+		t.Fatalf("call with a progress token: %+v, %v", res, err)
+	}
+	if ct := rt.last(); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("a call with a progress token was answered as %q, not by the SDK", ct)
+	}
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__nope"}); err == nil {
+		t.Fatal("a tool the agent does not serve was called")
+	}
+}

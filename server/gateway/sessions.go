@@ -100,6 +100,9 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, a *agentState
 		return
 	}
 	defer g.sessions.done(s)
+	if r.Method == http.MethodPost && !fresh && g.callDirect(w, r, a) {
+		return
+	}
 	s.transport.ServeHTTP(w, r)
 }
 
