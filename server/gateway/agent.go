@@ -94,20 +94,26 @@ func (g *Gateway) newAgent(app, uid string) *agentState {
 				a.toolsMu.RLock()
 				defer a.toolsMu.RUnlock()
 			case "tools/call":
-				a.mu.Lock()
-				dirty := a.dirty
-				a.mu.Unlock()
-				if dirty { // a detach may not be applied yet: never call a tool no longer attached
-					a.ensure(ctx, false)
-				}
-				// A refresh under way (an attach or detach being applied) finishes first.
-				a.refreshMu.Lock()
-				a.refreshMu.Unlock()
+				a.readyToCall(ctx)
 			}
 			return next(ctx, method, req)
 		}
 	})
 	return a
+}
+
+// readyToCall waits until a call sees the agent's current tools: a detach may not be
+// applied yet (never call a tool no longer attached), and a refresh under way (an attach
+// or detach being applied) finishes first.
+func (a *agentState) readyToCall(ctx context.Context) {
+	a.mu.Lock()
+	dirty := a.dirty
+	a.mu.Unlock()
+	if dirty {
+		a.ensure(ctx, false)
+	}
+	a.refreshMu.Lock()
+	a.refreshMu.Unlock()
 }
 
 // markDirty asks for a refresh, at once for agents with open sessions.

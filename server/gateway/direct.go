@@ -42,16 +42,7 @@ func (g *Gateway) callDirect(w http.ResponseWriter, r *http.Request, a *agentSta
 		m.ID[0] == 'n' || m.Params.Meta != nil || m.Params.Name == "" {
 		return false
 	}
-	// What the SDK's middleware does for tools/call (newAgent): a detach not yet applied is
-	// applied first, and a refresh under way finishes first.
-	a.mu.Lock()
-	dirty := a.dirty
-	a.mu.Unlock()
-	if dirty {
-		a.ensure(r.Context(), false)
-	}
-	a.refreshMu.Lock()
-	a.refreshMu.Unlock()
+	a.readyToCall(r.Context()) // as the SDK path does (newAgent)
 	a.mu.Lock()
 	rt, ok := a.routes[m.Params.Name]
 	a.mu.Unlock()
