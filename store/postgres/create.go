@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/internal/sqlstore"
 )
 
 // Creates of one app are serialised by the app row's lock (its clock and server count),
@@ -33,6 +34,7 @@ type createReq struct {
 	appID string
 	in    store.NewMCPServer
 	after string // the audit JSON as a format string (see auditFormat)
+	ok    bool   // after could be made; else the shared flow creates it
 	taken bool   // a batch holds it: it will be answered
 	done  chan struct{}
 	m     store.MCPServer
@@ -107,38 +109,69 @@ func (s *Store) drainCreates(appID string) {
 }
 
 func (s *Store) createBatch(batch []*createReq) {
-	if len(batch) > 1 {
-		ok := true
-		for _, r := range batch {
-			if r.after, ok = auditFormat(r.appID, r.in); !ok || r.in.Limit != batch[0].in.Limit {
-				ok = false
-				break
-			}
-		}
+	same := true
+	for _, r := range batch {
+		r.after, r.ok = auditFormat(r.appID, r.in)
+		same = same && r.ok && r.in.Limit == batch[0].in.Limit
+	}
+	if len(batch) > 1 && same {
 		// Not bounded by any one request's context: it answers them all.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
 		defer cancel()
-		if ok && s.createMany(ctx, batch) {
+		if got, err := s.insertServers(ctx, batch); err == nil && len(got) == len(batch) {
+			for _, r := range batch {
+				r.m, _ = sqlstore.NewServer(r.appID, r.in)
+				r.m.CreatedAt, r.m.UpdatedAt = got[r.in.Slug], got[r.in.Slug]
+			}
 			s.creates.batched.Add(int64(len(batch)))
 			return
-		}
+		} // else nothing was written (a taken slug, the limit, no app): one by one
 	}
 	for _, r := range batch {
-		r.m, r.err = s.createOne(r.ctx, r.appID, r.in)
+		r.m, r.err = s.createOne(r)
 	}
 }
 
-// createMany inserts the whole batch in one statement, or nothing (false: redo one by one).
-func (s *Store) createMany(ctx context.Context, batch []*createReq) bool {
+// createOne is one create in one statement committed on its own, with its own answer.
+func (s *Store) createOne(r *createReq) (store.MCPServer, error) {
+	if !r.ok {
+		return s.Store.CreateMCPServer(r.ctx, r.appID, r.in)
+	}
+	got, err := s.insertServers(r.ctx, []*createReq{r})
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "mcp_servers" {
+			return store.MCPServer{}, fmt.Errorf("mcp server %q: %w", r.in.Slug, store.ErrConflict)
+		}
+		return store.MCPServer{}, classify(err)
+	}
+	t, ok := got[r.in.Slug]
+	if !ok { // no such app, or it is full: nothing was written
+		var found bool
+		if err := s.pool.QueryRow(r.ctx, "SELECT EXISTS (SELECT 1 FROM apps WHERE id = $1)", r.appID).Scan(&found); err != nil {
+			return store.MCPServer{}, classify(err)
+		}
+		if !found {
+			return store.MCPServer{}, fmt.Errorf("app %q: %w", r.appID, store.ErrNotFound)
+		}
+		return store.MCPServer{}, fmt.Errorf("app %q has %d MCP servers: %w", r.appID, r.in.Limit, store.ErrLimitReached)
+	}
+	m, _ := sqlstore.NewServer(r.appID, r.in)
+	m.CreatedAt, m.UpdatedAt = t, t
+	return m, nil
+}
+
+// insertServers creates the batch's servers (one app, one limit, each with its after) in
+// one statement, all or none, and returns each one's createdAt by slug.
+func (s *Store) insertServers(ctx context.Context, batch []*createReq) (map[string]int64, error) {
 	n := len(batch)
 	cols := make([][]string, 12)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
 	sealed := make([][]byte, n)
-	ms := make([]store.MCPServer, n)
 	for i, r := range batch {
-		m, sd := newServer(r.appID, r.in)
+		m, sd := sqlstore.NewServer(r.appID, r.in)
 		a := store.ActorFrom(r.ctx)
 		for j, v := range []string{m.Slug, m.Name, m.Description, m.URL, m.Icon, m.Auth.Type, m.Auth.Headers, sd.KeyID, a.KeyID, a.RequestID, store.ServerTarget(m.Slug), r.after} {
 			cols[j][i] = v
@@ -146,83 +179,30 @@ func (s *Store) createMany(ctx context.Context, batch []*createReq) bool {
 		if sd.KeyID != "" {
 			sealed[i] = sd.Value
 		}
-		ms[i] = m
 	}
 	rows, err := s.pool.Query(ctx, createServers, store.NowMillis(), batch[0].appID, int64(n), int64(batch[0].in.Limit), store.AuditServerCreate,
 		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], sealed, cols[8], cols[9], cols[10], cols[11])
 	if err != nil {
-		return false
+		return nil, err
 	}
-	got := map[string]int64{}
+	defer rows.Close()
+	got := make(map[string]int64, n)
 	for rows.Next() {
 		var slug string
 		var t int64
-		if rows.Scan(&slug, &t) == nil {
-			got[slug] = t
+		if err := rows.Scan(&slug, &t); err != nil {
+			return nil, err
 		}
+		got[slug] = t
 	}
-	if rows.Err() != nil || len(got) != n {
-		rows.Close()
-		return false // rolled back (or nothing written: no app, or full)
-	}
-	rows.Close()
-	for i, r := range batch {
-		ms[i].CreatedAt, ms[i].UpdatedAt = got[ms[i].Slug], got[ms[i].Slug]
-		r.m = ms[i]
-	}
-	return true
-}
-
-// createOne is one create in one statement committed on its own.
-func (s *Store) createOne(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {
-	after, ok := auditFormat(appID, in)
-	if !ok {
-		return s.Store.CreateMCPServer(ctx, appID, in)
-	}
-	m, sealed := newServer(appID, in)
-	var value any
-	if sealed.KeyID != "" {
-		value = sealed.Value
-	}
-	a := store.ActorFrom(ctx)
-	var t *int64
-	err := s.pool.QueryRow(ctx, createServer, store.NowMillis(), appID, int64(in.Limit), in.Slug, in.Name, in.Description, in.URL, in.Icon,
-		m.Auth.Type, m.Auth.Headers, sealed.KeyID, value, a.KeyID, store.AuditServerCreate, store.ServerTarget(in.Slug), a.RequestID, after).Scan(&t)
-	if err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23505" && pe.TableName == "mcp_servers" {
-			return store.MCPServer{}, fmt.Errorf("mcp server %q: %w", in.Slug, store.ErrConflict)
-		}
-		return store.MCPServer{}, classify(err)
-	}
-	if t == nil { // no such app, or it is full: nothing was written
-		var found bool
-		if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM apps WHERE id = $1)", appID).Scan(&found); err != nil {
-			return store.MCPServer{}, classify(err)
-		}
-		if !found {
-			return store.MCPServer{}, fmt.Errorf("app %q: %w", appID, store.ErrNotFound)
-		}
-		return store.MCPServer{}, fmt.Errorf("app %q has %d MCP servers: %w", appID, in.Limit, store.ErrLimitReached)
-	}
-	m.CreatedAt, m.UpdatedAt = *t, *t
-	return m, nil
-}
-
-func newServer(appID string, in store.NewMCPServer) (store.MCPServer, store.Sealed) {
-	m := store.MCPServer{AppID: appID, Slug: in.Slug, Name: in.Name, Description: in.Description, URL: in.URL, Icon: in.Icon}
-	var sealed store.Sealed
-	if in.Auth != nil && in.Auth.Info.Configured() {
-		m.Auth, sealed = in.Auth.Info, in.Auth.Sealed
-	}
-	return m, sealed
+	return got, rows.Err()
 }
 
 // auditFormat is the create's audit JSON as a format() string whose %1$s the statement
 // fills with the createdAt/updatedAt it hands out; false when the data holds the sentinel's
 // digits (then the shared flow does it).
 func auditFormat(appID string, in store.NewMCPServer) (string, bool) {
-	m, _ := newServer(appID, in)
+	m, _ := sqlstore.NewServer(appID, in)
 	m.CreatedAt, m.UpdatedAt = clockSentinel, clockSentinel
 	after := strings.ReplaceAll(string(store.AuditJSON(m)), "%", "%%")
 	sentinel := strconv.FormatInt(clockSentinel, 10)
@@ -236,22 +216,9 @@ func auditFormat(appID string, in store.NewMCPServer) (string, bool) {
 // clock (epoch milliseconds) comes near it.
 const clockSentinel int64 = 7_340_032_000_000_000_001
 
-const createServer = `WITH c AS (
-	UPDATE apps SET clock = GREATEST(clock + 1, $1::bigint), servers = servers + 1
-	WHERE id = $2 AND ($3::bigint <= 0 OR servers < $3::bigint) RETURNING clock
-), s AS (
-	INSERT INTO mcp_servers (app_id, slug, name, description, url, icon, created_at, updated_at, auth_type, auth_headers, auth_key_id, auth_sealed)
-	SELECT $2, $4::text, $5::text, $6::text, $7::text, $8::text, c.clock, c.clock, $9::text, $10::text, $11::text, $12::bytea FROM c
-	RETURNING created_at
-), e AS (
-	INSERT INTO audit_events (app_id, key_id, action, target, at, request_id, before, after)
-	SELECT $2, $13::text, $14::text, $15::text, $1::bigint, $16::text, NULL, format($17::text, s.created_at) FROM s
-	RETURNING 1
-)
-SELECT (SELECT created_at FROM s) FROM (SELECT count(*) FROM e) AS done`
-
-// createServers is createServer for $3 servers at once: consecutive clocks in batch order,
-// all or (a conflict, the limit, no app) none.
+// createServers creates $3 servers of app $2 at once: the app row's clock and count (within
+// limit $4) in the same statement, consecutive clocks in batch order, an audit event each
+// with its after completed by format(); all or (a conflict, the limit, no app) none.
 const createServers = `WITH i AS (
 	SELECT * FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[],
 		$15::text[], $16::text[], $17::text[], $18::text[])

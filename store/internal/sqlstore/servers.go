@@ -116,12 +116,19 @@ func exists(ctx context.Context, q Querier, sql string, args ...any) (bool, erro
 	return found, err
 }
 
-func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {
+// NewServer is the server a create of in makes (without its clock) and its sealed
+// credentials, if any.
+func NewServer(appID string, in store.NewMCPServer) (store.MCPServer, store.Sealed) {
 	m := store.MCPServer{AppID: appID, Slug: in.Slug, Name: in.Name, Description: in.Description, URL: in.URL, Icon: in.Icon}
 	var sealed store.Sealed
 	if in.Auth != nil && in.Auth.Info.Configured() {
 		m.Auth, sealed = in.Auth.Info, in.Auth.Sealed
 	}
+	return m, sealed
+}
+
+func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {
+	m, sealed := NewServer(appID, in)
 	err := s.tx(ctx, func(q Querier) error {
 		if s.d.RowLocks {
 			// A taken slug is refused before the clock moves, so a conflict costs no app lock.
