@@ -133,8 +133,7 @@ func (n *Notifier) send(ctx context.Context) (more bool, err error) {
 	if len(n.queue) == 0 {
 		n.queue = nil
 	}
-	owed := n.owed
-	n.owed = false
+	n.owed = false // on failure Run's failed owes it again
 	more = len(n.queue) > 0
 	n.mu.Unlock()
 	if len(batch) == 0 {
@@ -149,11 +148,6 @@ func (n *Notifier) send(ctx context.Context) (more bool, err error) {
 	defer cancel()
 	const q = "SELECT pg_notify('" + channel + "', p) FROM (SELECT set_config('synchronous_commit', 'off', true)) AS c, unnest($1::text[]) AS p"
 	if _, err := n.s.pool.Exec(ctx, q, texts); err != nil {
-		if owed {
-			n.mu.Lock()
-			n.owed = true
-			n.mu.Unlock()
-		}
 		return false, err
 	}
 	return more, nil
@@ -183,7 +177,11 @@ func (s *Store) Listen(ctx context.Context, f *store.Feed, log *slog.Logger) {
 const FeedApplicationName = "agentmcp-feed"
 
 func (s *Store) listen(ctx context.Context, f *store.Feed) error {
-	conn, err := s.feedConn(ctx, FeedApplicationName, nil)
+	// A connection of its own, not the pool's, with the pool's settings.
+	cfg := s.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = FeedApplicationName + "/" + strconv.Itoa(os.Getpid()) // which replica's, for operators (and tests)
+	cfg.RuntimeParams["statement_timeout"] = "0"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -214,17 +212,6 @@ func (s *Store) listen(ctx context.Context, f *store.Feed) error {
 		}
 		f.Publish(store.Change{Kind: m.K, AppID: m.A, Key: m.ID})
 	}
-}
-
-// feedConn opens a connection of its own (not the pool's) with the pool's settings.
-func (s *Store) feedConn(ctx context.Context, name string, params map[string]string) (*pgx.Conn, error) {
-	cfg := s.pool.Config().ConnConfig.Copy()
-	cfg.RuntimeParams["application_name"] = name + "/" + strconv.Itoa(os.Getpid()) // which replica's, for operators (and tests)
-	cfg.RuntimeParams["statement_timeout"] = "0"
-	for k, v := range params {
-		cfg.RuntimeParams[k] = v
-	}
-	return pgx.ConnectConfig(ctx, cfg)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
