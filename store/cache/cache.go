@@ -161,9 +161,9 @@ func (c *pageCache) invalidate(app string) {
 	c.gens[app]++
 }
 
-func (s *Store) shardOf(key []byte) *shard {
-	return &s.servers[maphash.Bytes(s.seed, key)%shards]
-}
+func (s *Store) shardIndex(key []byte) int { return int(maphash.Bytes(s.seed, key) % shards) }
+
+func (s *Store) shardOf(key []byte) *shard { return &s.servers[s.shardIndex(key)] }
 
 func (sh *shard) get(key []byte) (entry, uint64, bool) {
 	sh.mu.RLock()
@@ -259,7 +259,7 @@ func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) 
 		e := pack(m, at)
 		var buf [keyBuf]byte
 		k := appendKey(buf[:0], m.AppID, m.Slug)
-		h := maphash.Bytes(s.seed, k) % shards
+		h := s.shardIndex(k)
 		s.servers[h].put(e, gens[h], s.perShard, false)
 		l[i] = e.server()
 	}
