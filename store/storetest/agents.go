@@ -334,28 +334,20 @@ func testConcurrentSameAttach(t *testing.T, st store.Store) {
 	mustCreate(t, st, "a", "same")
 	mustCreate(t, st, "a", "other")
 	mustAgent(t, st, "a", "bot")
-	var wg sync.WaitGroup
-	errs := make(chan error, 16*10)
-	for w := range 16 {
-		wg.Go(func() {
-			for i := range 10 {
-				var err error
-				if w%4 == 3 && i%2 == 1 {
-					_, err = st.DetachMCPServers(ctx, "a", "bot", []string{"other"})
-				} else {
-					_, err = st.AttachMCPServers(ctx, "a", "bot", []string{"same", "other"})
-				}
-				if err != nil {
-					errs <- err
-				}
+	Concurrently(t, 16, func(w int) error {
+		for i := range 10 {
+			var err error
+			if w%4 == 3 && i%2 == 1 {
+				_, err = st.DetachMCPServers(ctx, "a", "bot", []string{"other"})
+			} else {
+				_, err = st.AttachMCPServers(ctx, "a", "bot", []string{"same", "other"})
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if _, err := st.AttachMCPServers(ctx, "a", "bot", []string{"same", "other"}); err != nil {
 		t.Fatal(err)
 	}

@@ -38,20 +38,13 @@ type Migrator interface {
 	MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error)
 }
 
-// MigratesOnce opens n stores on one database at once, as n processes starting together
-// would, and checks that they all start and that every migration is then applied.
-func MigratesOnce(t *testing.T, n int, open func() (Migrator, error)) {
+// Concurrently runs fn(0) … fn(n-1) at once and fails t with the first error any returned.
+func Concurrently(t testing.TB, n int, fn func(i int) error) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			st, err := open()
-			if err == nil {
-				st.Close()
-			}
-			errs <- err
-		})
+	for i := range n {
+		wg.Go(func() { errs <- fn(i) })
 	}
 	wg.Wait()
 	close(errs)
@@ -60,6 +53,19 @@ func MigratesOnce(t *testing.T, n int, open func() (Migrator, error)) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// MigratesOnce opens n stores on one database at once, as n processes starting together
+// would, and checks that they all start and that every migration is then applied.
+func MigratesOnce(t *testing.T, n int, open func() (Migrator, error)) {
+	t.Helper()
+	Concurrently(t, n, func(int) error {
+		st, err := open()
+		if err == nil {
+			st.Close()
+		}
+		return err
+	})
 	st, err := open()
 	if err != nil {
 		t.Fatal(err)
