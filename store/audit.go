@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+
+	"github.com/agentmcp/agentmcp/internal/jsonw"
 )
 
 // Actor is who makes a write, for the audit trail.
@@ -81,14 +83,19 @@ func AuditJSON(v any) []byte {
 		}
 	case Agent:
 		x.Normalize()
-		v = auditAgent{UID: x.UID, AppID: x.AppID, Name: x.Name, Icon: x.Icon, IsActive: x.IsActive, Description: x.Description,
-			Tools: x.Tools, Files: x.Files, Websites: x.Websites, OtherKbIntegrations: x.OtherKbIntegrations, APITools: x.APITools,
-			MCPServers: x.MCPServers, FrontendActions: x.FrontendActions, RagVersion: x.RagVersion, LastMessageAt: x.LastMessageAt,
-			Instruction: x.Instruction, MetaData: x.MetaData, Model: x.Model, ModelMetaData: x.ModelMetaData,
-			CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+		a := auditAgentOf(x)
+		return appendAuditAgent(make([]byte, 0, jsonw.Size(a.MCPServers)), &a)
 	}
 	b, _ := json.Marshal(v)
 	return b
+}
+
+func auditAgentOf(x Agent) auditAgent {
+	return auditAgent{UID: x.UID, AppID: x.AppID, Name: x.Name, Icon: x.Icon, IsActive: x.IsActive, Description: x.Description,
+		Tools: x.Tools, Files: x.Files, Websites: x.Websites, OtherKbIntegrations: x.OtherKbIntegrations, APITools: x.APITools,
+		MCPServers: x.MCPServers, FrontendActions: x.FrontendActions, RagVersion: x.RagVersion, LastMessageAt: x.LastMessageAt,
+		Instruction: x.Instruction, MetaData: x.MetaData, Model: x.Model, ModelMetaData: x.ModelMetaData,
+		CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 }
 
 // The wire shapes of audited records (openapi.yaml AuditMcpServer, AuditAgent, AuditApiKey).

@@ -1,7 +1,7 @@
 // Command agentmcp-bench measures a real `agentmcp serve` against a bare echo baseline on
 // the same machine, with wrk driving load over loopback, and prints the ratios.
 //
-//	agentmcp-bench [--servers 10000] [--duration 10s] [--concurrency 32] [--db postgres|postgres://…] [--out bench.json] [--pprof DIR]
+//	agentmcp-bench [--servers 10000] [--duration 10s] [--concurrency 32] [--db postgres|postgres://…] [--out bench.json] [--pprof DIR [--pprof-scenario get]]
 //
 // With --db postgres it starts a throwaway local PostgreSQL cluster (default durability) and
 // removes it on exit; on PostgreSQL every scenario but the baseline's runs against two
@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,7 @@ type config struct {
 	replicas    int
 	out         string
 	pprofDir    string
+	pprofOf     string
 	bin         string
 	scenarios   string
 	keep        bool
@@ -65,7 +67,8 @@ func main() {
 	flag.StringVar(&c.db, "db", "", "database for the server: empty = a temporary SQLite file; postgres = a throwaway local PostgreSQL cluster; or a postgres:// URL (of an empty database)")
 	flag.IntVar(&c.replicas, "replicas", 0, "agentmcp serve processes on the database, the load split between them (default: 2 on PostgreSQL, 1 on SQLite, which allows only 1)")
 	flag.StringVar(&c.out, "out", "", "also write the results as JSON to this file")
-	flag.StringVar(&c.pprofDir, "pprof", "", "capture CPU and heap profiles of the server during the GET scenario into this directory")
+	flag.StringVar(&c.pprofDir, "pprof", "", "capture CPU and heap profiles of the server during one scenario (--pprof-scenario) into this directory")
+	flag.StringVar(&c.pprofOf, "pprof-scenario", "get", "the scenario --pprof profiles")
 	flag.StringVar(&c.bin, "bin", "", "agentmcp binary to run (default: go build ./cmd/agentmcp)")
 	flag.StringVar(&c.scenarios, "scenarios", "", "comma-separated subset of scenarios to run (default all)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory")
@@ -276,7 +279,7 @@ func run(ctx context.Context, c config) error {
 		}
 		progress("[%d/%d] %s: %s at %d connections on %d server(s)", i+1, len(scen), s.Name, c.duration, c.concurrency, len(s.Targets))
 		var prof *profiler
-		if s.Name == "get" && c.pprofDir != "" {
+		if s.Name == cmp.Or(c.pprofOf, "get") && c.pprofDir != "" {
 			prof = startProfile(pprofAddr, c.duration, c.pprofDir)
 		}
 		r, err := runWrk(ctx, c, tmp, key, oldest, s)

@@ -194,9 +194,7 @@ func (h *Handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps")
 	}
-	out := gen.AgentBuilderControllerAddMcpServersToAgent200JSONResponse{Body: gen.AgentResponse{Success: true, Data: wireAgent(a)}}
-	out.Headers.ETag = etag(store.AgentVersion(a))
-	return out, nil
+	return agentReply(a), nil
 }
 
 func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, req gen.AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (gen.AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error) {
@@ -208,9 +206,7 @@ func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps")
 	}
-	out := gen.AgentBuilderControllerRemoveMcpServersFromAgent200JSONResponse{Body: gen.AgentResponse{Success: true, Data: wireAgent(a)}}
-	out.Headers.ETag = etag(store.AgentVersion(a))
-	return out, nil
+	return agentReply(a), nil
 }
 
 func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req gen.AgentBuilderControllerGetEnabledItemsRequestObject) (gen.AgentBuilderControllerGetEnabledItemsResponseObject, error) {

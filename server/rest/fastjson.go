@@ -3,9 +3,9 @@ package rest
 import (
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/internal/jsonw"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -17,47 +17,47 @@ import (
 func appendServer(b []byte, m store.MCPServer) []byte {
 	b = append(b, `{"_id":`...)
 	b = append(b, '"')
-	b = appendEscaped(b, m.AppID)
+	b = jsonw.Escaped(b, m.AppID)
 	b = append(b, '_')
-	b = appendEscaped(b, m.Slug)
+	b = jsonw.Escaped(b, m.Slug)
 	b = append(b, '"')
 	b = append(b, `,"appId":`...)
-	b = appendString(b, m.AppID)
+	b = jsonw.String(b, m.AppID)
 	if m.Auth.Configured() {
 		b = append(b, `,"auth":{"configured":true,"headerNames":[`...)
 		for i, n := range m.Auth.Names() {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, n)
+			b = jsonw.String(b, n)
 		}
 		b = append(b, `],"type":`...)
-		b = appendString(b, m.Auth.Type)
+		b = jsonw.String(b, m.Auth.Type)
 		b = append(b, '}')
 	}
 	b = append(b, `,"createdAt":`...)
 	b = strconv.AppendInt(b, m.CreatedAt, 10)
 	b = append(b, `,"description":`...)
-	b = appendString(b, m.Description)
+	b = jsonw.String(b, m.Description)
 	if h := m.Health; h != nil {
 		b = append(b, `,"health":{"checkedAt":`...)
 		b = strconv.AppendInt(b, h.CheckedAt, 10)
 		b = append(b, `,"status":`...)
-		b = appendString(b, h.Status)
+		b = jsonw.String(b, h.Status)
 		b = append(b, `,"toolCount":`...)
 		b = strconv.AppendInt(b, int64(h.ToolCount), 10)
 		b = append(b, '}')
 	}
 	b = append(b, `,"icon":`...)
-	b = appendString(b, m.Icon)
+	b = jsonw.String(b, m.Icon)
 	b = append(b, `,"name":`...)
-	b = appendString(b, m.Name)
+	b = jsonw.String(b, m.Name)
 	b = append(b, `,"slug":`...)
-	b = appendString(b, m.Slug)
+	b = jsonw.String(b, m.Slug)
 	b = append(b, `,"updatedAt":`...)
 	b = strconv.AppendInt(b, m.UpdatedAt, 10)
 	b = append(b, `,"url":`...)
-	b = appendString(b, m.URL)
+	b = jsonw.String(b, m.URL)
 	return append(b, '}')
 }
 
@@ -83,73 +83,12 @@ func appendServerList(b []byte, items []store.MCPServer, meta gen.PageMeta) []by
 			continue
 		}
 		b = append(b, `,"`+c.name+`":{"affix":`...)
-		b = appendString(b, string(c.cur.Affix))
+		b = jsonw.String(b, string(c.cur.Affix))
 		b = append(b, `,"createdAt":`...)
 		b = strconv.AppendInt(b, c.cur.CreatedAt, 10)
 		b = append(b, '}')
 	}
 	return append(b, "}}"...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json does by default (with
-// HTML escaping, and U+2028, U+2029 and invalid UTF-8 escaped).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendEscaped(b, s)
-	return append(b, '"')
-}
-
-// appendEscaped appends the inside of s's JSON string.
-func appendEscaped(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
 }
 
 // rawJSON is a 200 response whose JSON body is already encoded (with its ETag, if any). It
@@ -174,5 +113,13 @@ func (r rawJSON) VisitMcpServersControllerGetMcpServerBySlugResponse(w http.Resp
 }
 
 func (r rawJSON) VisitMcpServersControllerGetAllMcpServersResponse(w http.ResponseWriter) error {
+	return r.write(w)
+}
+
+func (r rawJSON) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+	return r.write(w)
+}
+
+func (r rawJSON) VisitAgentBuilderControllerRemoveMcpServersFromAgentResponse(w http.ResponseWriter) error {
 	return r.write(w)
 }

@@ -78,3 +78,44 @@ func FuzzFastJSON(f *testing.F) {
 		checkSame(t, store.MCPServer{AppID: a, Slug: b, Name: a + b, Description: b, URL: a, Icon: b})
 	})
 }
+
+// The hand-written mcp/add and mcp/remove reply is the generated one's bytes, for nil and
+// empty lists, a set and unset lastMessageAt, maps and every tricky string.
+func TestAgentReplyMatchesGenerated(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pick := func() string { return tricky[r.IntN(len(tricky))] }
+	list := func() []string {
+		switch r.IntN(3) {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		}
+		l := make([]string, 1+r.IntN(5))
+		for i := range l {
+			l[i] = pick()
+		}
+		return l
+	}
+	for i := range 1000 {
+		a := store.Agent{UID: pick(), AppID: pick(), Name: pick(), Icon: pick(), IsActive: i%2 == 0, Description: pick(),
+			Tools: list(), Files: list(), Websites: list(), OtherKbIntegrations: list(), APITools: list(), MCPServers: list(),
+			FrontendActions: list(), RagVersion: pick(), Instruction: pick(), Model: pick(), CreatedAt: r.Int64(), UpdatedAt: -r.Int64N(9)}
+		if i%3 == 0 {
+			n := r.Int64()
+			a.LastMessageAt = &n
+		}
+		if i%4 != 0 {
+			a.MetaData = map[string]any{pick(): pick(), "n": 2.5, "l": []any{nil, true, pick()}}
+			a.ModelMetaData = map[string]any{}
+		}
+		want := encodingJSON(t, gen.AgentResponse{Success: true, Data: wireAgent(a)})
+		got := agentReply(a)
+		if !bytes.Equal(got.body, want) {
+			t.Fatalf("agentReply differs from encoding/json:\n got %s\nwant %s", got.body, want)
+		}
+		if wantTag := *etag(store.AgentVersion(a)); got.etag != wantTag {
+			t.Fatalf("etag %s, want %s", got.etag, wantTag)
+		}
+	}
+}

@@ -30,6 +30,12 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// Two replicas on one database see each other's agent writes.
+func TestTwoStores(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	storetest.TwoStores(t, open(t, url, postgres.Options{}), open(t, url, postgres.Options{}))
+}
+
 func TestMigrateOnceConcurrently(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	storetest.MigratesOnce(t, 6, func() (storetest.Migrator, error) {

@@ -82,6 +82,14 @@ type txq struct {
 	tx      *sql.Tx
 	p       *stmts
 	pending *[]string
+	ctx     context.Context // when set, every statement runs on it instead of its caller's (see writer.do)
+}
+
+func (t txq) use(ctx context.Context) context.Context {
+	if t.ctx != nil {
+		return t.ctx
+	}
+	return ctx
 }
 
 func (t txq) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -93,6 +101,7 @@ func (t txq) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 }
 
 func (t txq) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	ctx = t.use(ctx)
 	s, err := t.stmt(ctx, q)
 	if err != nil {
 		return 0, classify(err)
@@ -101,6 +110,7 @@ func (t txq) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 }
 
 func (t txq) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Scanner {
+	ctx = t.use(ctx)
 	s, err := t.stmt(ctx, q)
 	if err != nil {
 		return row{t.tx.QueryRowContext(ctx, q, args...)} // reports the same error from Scan
@@ -109,6 +119,7 @@ func (t txq) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Scann
 }
 
 func (t txq) Query(ctx context.Context, q string, args []any, fn func(sqlstore.Scanner) error) error {
+	ctx = t.use(ctx)
 	s, err := t.stmt(ctx, q)
 	if err != nil {
 		return classify(err)

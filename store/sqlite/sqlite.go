@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -60,6 +61,10 @@ type Store struct {
 	r    *sql.DB // read-only pool
 	wq   *stmts  // prepared statements of w
 	rq   *stmts  // prepared statements of r
+	wr   *writer // runs every write on w, in batches
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,7 +82,8 @@ func dsn(path string, readOnly bool, busy time.Duration) string {
 		q = append(q, "_pragma=query_only(1)")
 	} else {
 		// Take the write lock at BEGIN, so a transaction never fails half-way to upgrade it.
-		q = append(q, "_txlock=immediate")
+		// Savepoints' journals (writer.go) stay in memory.
+		q = append(q, "_txlock=immediate", "_pragma=temp_store(MEMORY)")
 	}
 	return "file:" + path + "?" + strings.Join(q, "&")
 }
@@ -128,7 +134,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
 	s.r, s.rq = r, &stmts{db: r}
-	s.Store = sqlstore.New(dialect, s.rq, s.wq, s.inTx, s.inReadTx)
+	s.wr = newWriter(w, s.wq)
+	s.Store = sqlstore.New(dialect, s.rq, writeQ{s.wr}, s.inTx, s.inReadTx)
 	return s, nil
 }
 
@@ -146,16 +153,21 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools; a WAL checkpoint runs when the last connection closes.
+// Close closes both pools (once; later calls return the first's error); a WAL checkpoint
+// runs when the last connection closes.
 func (s *Store) Close() error {
-	var errs []error
-	if s.r != nil {
-		s.rq.close()
-		errs = append(errs, s.r.Close())
-	}
-	s.wq.close()
-	errs = append(errs, s.w.Close())
-	return errors.Join(errs...)
+	s.closeOnce.Do(func() {
+		var errs []error
+		s.wr.close()
+		if s.r != nil {
+			s.rq.close()
+			errs = append(errs, s.r.Close())
+		}
+		s.wq.close()
+		errs = append(errs, s.w.Close())
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
 }
 
 const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -210,9 +222,9 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 	return sqlstore.MigrationStatus(ctx, s.rq, ms)
 }
 
-// inTx runs fn in a write transaction on the single writer connection.
+// inTx runs fn in a write transaction on the single writer connection (see writer.do).
 func (s *Store) inTx(ctx context.Context, fn func(q sqlstore.Querier) error) error {
-	return runTx(ctx, s.w, s.wq, nil, fn)
+	return s.wr.do(ctx, fn)
 }
 
 // inReadTx runs fn in a read transaction on the read pool: one snapshot.

@@ -29,6 +29,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// Two stores on one file (two processes) see each other's agent writes.
+func TestTwoStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.db")
+	a, b := open(t, path, sqlite.Options{}), open(t, path, sqlite.Options{})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	storetest.TwoStores(t, a, b)
+}
+
 func TestDataSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sub", "dir", "a.db") // directories are created

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -420,4 +421,88 @@ func testAttachedListAgrees(t *testing.T, st store.Store) {
 		t.Fatal(err)
 	}
 	check("detach all")
+}
+
+// testCombinedChanges: concurrent attaches and detaches of one agent (applied together by
+// the SQL stores) each answer the agent as their own change left it and leave their own
+// audit event under their own actor, the events chaining (each one's before is the
+// previous one's after); an attach of an unknown slug among them fails alone.
+func testCombinedChanges(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	const n = 32
+	for i := range n {
+		mustCreate(t, st, "a", fmt.Sprintf("m%02d", i))
+	}
+	mustAgent(t, st, "a", "bot", "m00", "m01")
+	Concurrently(t, n+1, func(i int) error {
+		actx := store.WithActor(ctx, store.Actor{KeyID: "k", RequestID: fmt.Sprintf("req-%02d", i)})
+		if i == n {
+			_, err := st.AttachMCPServers(actx, "a", "bot", []string{"m05", "ghost"})
+			var unknown *store.UnknownMCPServersError
+			if !errors.As(err, &unknown) || len(unknown.Slugs) != 1 || unknown.Slugs[0] != "ghost" {
+				return fmt.Errorf("attach with an unknown slug: %v, want it refused alone", err)
+			}
+			return nil
+		}
+		slug := fmt.Sprintf("m%02d", i)
+		if i < 2 {
+			got, err := st.DetachMCPServers(actx, "a", "bot", []string{slug})
+			if err == nil && slices.Contains(got.MCPServers, slug) {
+				err = fmt.Errorf("detach of %s answered %v", slug, got.MCPServers)
+			}
+			return err
+		}
+		got, err := st.AttachMCPServers(actx, "a", "bot", []string{slug})
+		if err == nil && !slices.Contains(got.MCPServers, slug) {
+			err = fmt.Errorf("attach of %s answered %v", slug, got.MCPServers)
+		}
+		return err
+	})
+	final, err := st.GetAgent(ctx, "a", "bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(final.MCPServers) != n-2 {
+		t.Fatalf("final list %v: want the %d attached", final.MCPServers, n-2)
+	}
+	events, err := st.ListAuditEvents(ctx, "a", store.AuditQuery{Limit: 100, Target: store.AgentTarget("bot")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(events) // oldest first
+	var prev []string
+	seen := map[string]bool{}
+	type image struct {
+		MCPServers []string `json:"mcpServers"`
+		UpdatedAt  int64    `json:"updatedAt"`
+	}
+	var lastAt int64
+	for i, e := range events {
+		var before, after image
+		if e.Before != nil {
+			if err := json.Unmarshal(e.Before, &before); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := json.Unmarshal(e.After, &after); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && !slices.Equal(before.MCPServers, prev) {
+			t.Fatalf("event %d (%s) starts from %v, the previous left %v", i, e.Action, before.MCPServers, prev)
+		}
+		if after.UpdatedAt <= lastAt {
+			t.Fatalf("event %d: updatedAt %d after %d", i, after.UpdatedAt, lastAt)
+		}
+		prev, lastAt = after.MCPServers, after.UpdatedAt
+		if i > 0 {
+			if seen[e.RequestID] || e.RequestID == "" {
+				t.Fatalf("event %d has request id %q (twice, or none)", i, e.RequestID)
+			}
+			seen[e.RequestID] = true
+		}
+	}
+	if len(events) != n+1 || !slices.Equal(prev, final.MCPServers) || lastAt != final.UpdatedAt {
+		t.Fatalf("%d events ending at %v (%d); want %d ending at the agent's %v (%d)", len(events), prev, lastAt, n+1, final.MCPServers, final.UpdatedAt)
+	}
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"AgentPagination", testAgentPagination},
 		{"ConcurrentAttachDetach", testConcurrentAttachDetach},
 		{"ConcurrentSameAttach", testConcurrentSameAttach},
+		{"CombinedChanges", testCombinedChanges},
 		{"DeleteRacesAttach", testDeleteRacesAttach},
 		{"Probes", testProbes},
 		{"ServerLimit", testServerLimit},

@@ -67,28 +67,44 @@ func (s *Store) getAgent(ctx context.Context, q Querier, appID, uid string, forW
 // checkServers returns *store.UnknownMCPServersError unless every slug exists in the app;
 // with row locks it KEY SHARE locks them.
 func (s *Store) checkServers(ctx context.Context, q Querier, appID string, slugs []string) error {
-	if len(slugs) == 0 {
-		return nil
-	}
-	have := make(map[string]bool, len(slugs))
-	err := q.Query(ctx, s.q.checkServers, []any{appID, s.d.List(slugs)}, func(sc Scanner) error {
-		var slug string
-		err := sc.Scan(&slug)
-		have[slug] = true
-		return err
-	})
+	have, err := s.serversIn(ctx, q, appID, slugs)
 	if err != nil {
 		return err
 	}
 	return store.Unknown(slugs, have)
 }
 
+// serversIn returns which of slugs exist in the app; with row locks it KEY SHARE locks them.
+func (s *Store) serversIn(ctx context.Context, q Querier, appID string, slugs []string) (map[string]bool, error) {
+	have := make(map[string]bool, len(slugs))
+	if len(slugs) == 0 {
+		return have, nil
+	}
+	query, args := s.q.checkServers, []any{appID, s.d.List(slugs)}
+	if len(slugs) == 1 {
+		query, args = s.q.checkServer, []any{appID, slugs[0]}
+	}
+	err := q.Query(ctx, query, args, func(sc Scanner) error {
+		var slug string
+		err := sc.Scan(&slug)
+		have[slug] = true
+		return err
+	})
+	return have, err
+}
+
 // agentForAttach reads the agent a write will attach slugs to and checks the slugs: a
 // missing agent is ErrNotFound before any unknown slug. With row locks the servers' locks
-// come before the agent's.
+// come before the agent's. Without forWrite it reads outside a transaction (q is s.read).
 func (s *Store) agentForAttach(ctx context.Context, q Querier, appID, uid string, slugs []string, forWrite bool) (store.Agent, error) {
 	if !forWrite || !s.d.RowLocks {
-		cur, err := s.getAgent(ctx, q, appID, uid, false)
+		var cur store.Agent
+		var err error
+		if forWrite {
+			cur, err = s.lockAgent(ctx, q, appID, uid)
+		} else {
+			cur, err = s.readAgent(ctx, appID, uid)
+		}
 		if err != nil {
 			return store.Agent{}, err
 		}
@@ -99,7 +115,7 @@ func (s *Store) agentForAttach(ctx context.Context, q Querier, appID, uid string
 	if checked != nil && !errors.As(checked, &unknown) {
 		return store.Agent{}, checked
 	}
-	cur, err := s.getAgent(ctx, q, appID, uid, true)
+	cur, err := s.lockAgent(ctx, q, appID, uid)
 	if err != nil {
 		return store.Agent{}, err
 	}
@@ -185,11 +201,11 @@ func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, er
 		}
 		return audit(ctx, q, a.AppID, store.AuditAgentCreate, store.AgentTarget(a.UID), nil, out)
 	})
-	return out, err
+	return s.committed(out, err)
 }
 
 func (s *Store) GetAgent(ctx context.Context, appID, uid string) (store.Agent, error) {
-	return s.getAgent(ctx, s.read, appID, uid, false)
+	return s.readAgent(ctx, appID, uid)
 }
 
 func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
@@ -200,7 +216,7 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		if p.MCPServers != nil {
 			cur, err = s.agentForAttach(ctx, q, appID, uid, *p.MCPServers, true)
 		} else {
-			cur, err = s.getAgent(ctx, q, appID, uid, true)
+			cur, err = s.lockAgent(ctx, q, appID, uid)
 		}
 		if err != nil {
 			return err
@@ -237,12 +253,21 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		}
 		return audit(ctx, q, appID, store.AuditAgentUpdate, store.AgentTarget(uid), cur, out)
 	})
-	return out, err
+	return s.committed(out, err)
+}
+
+// committed keeps an agent a write returns once the write has committed.
+func (s *Store) committed(a store.Agent, err error) (store.Agent, error) {
+	if err == nil {
+		s.agents.put(a)
+	}
+	return a, err
 }
 
 func (s *Store) DeleteAgent(ctx context.Context, appID, uid string, pre store.Precondition) error {
+	defer s.agents.drop(appID, uid)
 	return s.tx(ctx, func(q Querier) error {
-		cur, err := s.getAgent(ctx, q, appID, uid, true)
+		cur, err := s.lockAgent(ctx, q, appID, uid)
 		if err != nil {
 			return err
 		}
@@ -270,69 +295,25 @@ func (s *Store) ListAgents(ctx context.Context, appID string, p store.Page) ([]s
 // that changes nothing (every slug attached already, none attached, an unknown slug, no such
 // agent) is answered from that read, which a later write could not contradict, without
 // waiting for the writer (SQLite has one) or for the agent's row lock. Only the others write,
-// and they read the agent once, under the lock, and know what they wrote.
+// together with the agent's other concurrent changes (agentwrites.go); they find the agent
+// in the cache that read filled, and know what they wrote.
 func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
-	cur, err := s.agentForAttach(ctx, s.read, appID, uid, slugs, false)
-	if err != nil || len(notAttached(cur.MCPServers, slugs)) == 0 {
-		return cur, err
+	seen, err := s.agentForAttach(ctx, s.read, appID, uid, slugs, false)
+	if err != nil || len(notAttached(seen.MCPServers, slugs)) == 0 {
+		return seen, err
 	}
-	var out store.Agent
-	err = s.tx(ctx, func(q Querier) error {
-		cur, err := s.agentForAttach(ctx, q, appID, uid, slugs, true)
-		if err != nil {
-			return err
-		}
-		add := notAttached(cur.MCPServers, slugs)
-		if len(add) == 0 {
-			out = cur
-			return nil
-		}
-		if err := s.appendServers(ctx, q, appID, uid, add); err != nil {
-			return err
-		}
-		return s.setServers(ctx, q, store.AuditAgentAttach, cur, append(slices.Clip(cur.MCPServers), add...), &out)
-	})
-	return out, err
+	return s.changeAgent(ctx, appID, uid, false, slugs)
 }
 
 func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
-	cur, err := s.getAgent(ctx, s.read, appID, uid, false)
+	seen, err := s.readAgent(ctx, appID, uid)
 	if err != nil {
 		return store.Agent{}, err
 	}
-	if _, dropped := without(cur.MCPServers, slugs); !dropped {
-		return cur, nil
+	if _, dropped := without(seen.MCPServers, slugs); !dropped {
+		return seen, nil
 	}
-	var out store.Agent
-	err = s.tx(ctx, func(q Querier) error {
-		cur, err := s.getAgent(ctx, q, appID, uid, true)
-		if err != nil {
-			return err
-		}
-		rest, dropped := without(cur.MCPServers, slugs)
-		if !dropped {
-			out = cur
-			return nil
-		}
-		if err := later(ctx, q, s.q.detach, appID, uid, s.d.List(slugs)); err != nil {
-			return err
-		}
-		return s.setServers(ctx, q, store.AuditAgentDetach, cur, rest, &out)
-	})
-	return out, err
-}
-
-// setServers finishes a change of an agent's attachments: it stores the list and bumps
-// updatedAt, sets out to the agent as changed and records the event.
-func (s *Store) setServers(ctx context.Context, q Querier, action string, before store.Agent, list []string, out *store.Agent) error {
-	*out = before
-	out.MCPServers = list
-	// before was read under the agent's lock in this transaction: its next updatedAt is known.
-	out.UpdatedAt = max(store.NowMillis(), before.UpdatedAt+1)
-	if err := later(ctx, q, s.q.setAgentServers, JSONText(list), out.UpdatedAt, before.AppID, before.UID); err != nil {
-		return err
-	}
-	return audit(ctx, q, before.AppID, action, store.AgentTarget(before.UID), before, *out)
+	return s.changeAgent(ctx, appID, uid, true, slugs)
 }
 
 func (s *Store) AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error) {

@@ -28,17 +28,22 @@ type queries struct {
 	touchServerAgents string
 	getAgent          string
 	getAgentForWrite  string
-	listAgents        string
-	checkServers      string
-	appendServers     string
-	setAgentServers   string
-	updateAgent       string
-	detach            string
-	idempotencyLock   string
+	// agentVersion and agentVersionForWrite are the agent cache's check (agentcache.go), the
+	// second with the row lock getAgentForWrite takes.
+	agentVersion, agentVersionForWrite string
+	listAgents                         string
+	checkServers                       string
+	checkServer                        string // checkServers of one slug, without json_each or unnest
+	appendServers                      string
+	setAgentServers                    string
+	updateAgent                        string
+	detach                             string
+	idempotencyLock                    string
 }
 
 func newQueries(d *Dialect) queries {
 	getAgent := "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ? AND a.uid = ?"
+	agentVersion := "SELECT a.created_at, a.updated_at FROM agents a WHERE a.app_id = ? AND a.uid = ?"
 	return queries{
 		revokeKeySelect:   "SELECT " + keyColumns + " FROM api_keys WHERE id = ?" + d.lock(" FOR UPDATE"),
 		getServerForWrite: serverByKey + d.lock(" FOR UPDATE OF s"),
@@ -47,11 +52,14 @@ func newQueries(d *Dialect) queries {
 			WHERE id = ? AND (? <= 0 OR servers < ?) RETURNING clock`,
 		touchServerAgents: "UPDATE agents SET updated_at = " + d.Greatest + `(?, updated_at + 1), mcp_servers = ` + d.RemoveSlug + `
 			WHERE app_id = ? AND uid IN (SELECT agent_uid FROM agent_mcp_servers WHERE app_id = ? AND slug = ?)`,
-		getAgent:         getAgent,
-		getAgentForWrite: getAgent + d.lock(" FOR UPDATE OF a"),
-		listAgents:       "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ?",
+		getAgent:             getAgent,
+		getAgentForWrite:     getAgent + d.lock(" FOR UPDATE OF a"),
+		agentVersion:         agentVersion,
+		agentVersionForWrite: agentVersion + d.lock(" FOR UPDATE OF a"),
+		listAgents:           "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ?",
 		// KEY SHARE: no server being attached is deleted before the transaction ends.
 		checkServers: "SELECT slug FROM mcp_servers WHERE app_id = ? AND slug" + d.InList + d.lock(" ORDER BY slug FOR KEY SHARE"),
+		checkServer:  "SELECT slug FROM mcp_servers WHERE app_id = ? AND slug = ?" + d.lock(" FOR KEY SHARE"),
 		appendServers: `INSERT INTO agent_mcp_servers (app_id, agent_uid, slug, position)
 			SELECT ?, ?, s.slug, (SELECT COALESCE(MAX(position), 0) FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?) + s.n
 			FROM ` + d.SlugRows,

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/agentmcp/agentmcp/internal/jsonw"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -90,6 +91,9 @@ type Store struct {
 	write Querier // single-statement writes
 	tx    Tx      // write transactions
 	snap  Tx      // read-only transactions on one snapshot
+
+	agents agentCache
+	writes agentWrites
 }
 
 // New returns the shared store over a backend's queriers and transactions.
@@ -134,6 +138,9 @@ func Each(rows Rows, fn func(Scanner) error) error {
 
 // JSONText encodes the lists and objects stored as JSON.
 func JSONText(v any) string {
+	if l, ok := v.([]string); ok {
+		return string(jsonw.Strings(make([]byte, 0, jsonw.Size(l)), l))
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // only []string and JSON-decoded maps reach here

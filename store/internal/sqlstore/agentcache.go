@@ -1,0 +1,131 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// agentCache keeps decoded agents with the version they were read or written at: created_at
+// and updated_at, which together change on every write of the row (every UPDATE moves
+// updated_at forward; a uid made again gets a later created_at from the app's clock). A read
+// asks the database only for the version, and when it is the cached one the row's lists
+// (thousands of slugs under churn) are neither read nor decoded. Nothing is ever served
+// without that check, so the cache needs no invalidation to stay right, on one process or
+// many; it holds only committed agents: those read outside a transaction, and the
+// after-images of writes once they have committed.
+type agentCache struct {
+	mu    sync.Mutex
+	m     map[agentKey]cachedAgent
+	bytes int
+}
+
+type agentKey struct{ app, uid string }
+
+type cachedAgent struct {
+	a    store.Agent
+	size int
+}
+
+// agentCacheBytes bounds the cache by an estimate of what its agents hold.
+const agentCacheBytes = 8 << 20
+
+func agentSize(a *store.Agent) int {
+	n := 512 + len(a.Name) + len(a.Description) + len(a.Instruction)
+	for _, l := range [][]string{a.Tools, a.Files, a.Websites, a.OtherKbIntegrations, a.APITools, a.MCPServers, a.FrontendActions} {
+		for _, s := range l {
+			n += 16 + len(s)
+		}
+	}
+	return n
+}
+
+func (c *agentCache) get(app, uid string) (store.Agent, bool) {
+	c.mu.Lock()
+	e, ok := c.m[agentKey{app, uid}]
+	c.mu.Unlock()
+	return e.a, ok
+}
+
+// put keeps a (committed) agent; an agent too large for a quarter of the budget is not kept.
+func (c *agentCache) put(a store.Agent) {
+	size := agentSize(&a)
+	if size > agentCacheBytes/4 {
+		c.drop(a.AppID, a.UID)
+		return
+	}
+	k := agentKey{a.AppID, a.UID}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[agentKey]cachedAgent)
+	}
+	if old, ok := c.m[k]; ok {
+		if old.a.CreatedAt == a.CreatedAt && old.a.UpdatedAt > a.UpdatedAt {
+			return // a later version is here already (puts of concurrent writes can cross)
+		}
+		c.bytes -= old.size
+	}
+	for key, e := range c.m { // over budget: drop any, map order is random enough
+		if c.bytes+size <= agentCacheBytes {
+			break
+		}
+		delete(c.m, key)
+		c.bytes -= e.size
+	}
+	c.m[k] = cachedAgent{a: a, size: size}
+	c.bytes += size
+}
+
+func (c *agentCache) drop(app, uid string) {
+	k := agentKey{app, uid}
+	c.mu.Lock()
+	if e, ok := c.m[k]; ok {
+		delete(c.m, k)
+		c.bytes -= e.size
+	}
+	c.mu.Unlock()
+}
+
+// agentAt reports whether the agent's row is at cand's version (query: the version query,
+// with or without the row lock); a missing agent is ErrNotFound.
+func (s *Store) agentAt(ctx context.Context, q Querier, query, appID, uid string, cand *store.Agent) (bool, error) {
+	var created, updated int64
+	err := q.QueryRow(ctx, query, appID, uid).Scan(&created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		s.agents.drop(appID, uid)
+		return false, notFound("agent", uid)
+	}
+	return err == nil && created == cand.CreatedAt && updated == cand.UpdatedAt, err
+}
+
+// readAgent reads a committed agent outside a transaction, through the cache.
+func (s *Store) readAgent(ctx context.Context, appID, uid string) (store.Agent, error) {
+	if c, ok := s.agents.get(appID, uid); ok {
+		if same, err := s.agentAt(ctx, s.read, s.q.agentVersion, appID, uid, &c); same || err != nil {
+			return c, err
+		}
+	}
+	a, err := s.getAgent(ctx, s.read, appID, uid, false)
+	if err == nil {
+		s.agents.put(a)
+	} else if errors.Is(err, store.ErrNotFound) {
+		s.agents.drop(appID, uid)
+	}
+	return a, err
+}
+
+// lockAgent is getAgent for a write: it reads the agent under the writer (SQLite) or its
+// row lock (PostgreSQL). The cached agent (the one just read outside the transaction, as a
+// rule) is the answer when the row is still at its version.
+func (s *Store) lockAgent(ctx context.Context, q Querier, appID, uid string) (store.Agent, error) {
+	if c, ok := s.agents.get(appID, uid); ok {
+		if same, err := s.agentAt(ctx, q, s.q.agentVersionForWrite, appID, uid, &c); same || err != nil {
+			return c, err
+		}
+	}
+	return s.getAgent(ctx, q, appID, uid, true)
+}

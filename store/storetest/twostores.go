@@ -1,0 +1,95 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// TwoStores checks that a and b, two stores on one database (two replicas, or two
+// processes on one SQLite file), each see the other's agent writes at once: their reads
+// and writes go through their own caches of decoded agents, which must never answer with
+// a version the database has moved past.
+func TwoStores(t *testing.T, a, b store.Store) {
+	ctx := context.Background()
+	mustApp(t, a, "two")
+	for _, s := range []string{"s1", "s2", "s3"} {
+		mustCreate(t, a, "two", s)
+	}
+	mustAgent(t, a, "two", "bot", "s1")
+	get := func(st store.Store) store.Agent {
+		t.Helper()
+		got, err := st.GetAgent(ctx, "two", "bot")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := func(st store.Store, mcps ...string) {
+		t.Helper()
+		if got := get(st); !slices.Equal(got.MCPServers, mcps) {
+			t.Fatalf("agent's servers %v, want %v", got.MCPServers, mcps)
+		}
+	}
+	want(b, "s1") // b has it cached now
+	if _, err := a.AttachMCPServers(ctx, "two", "bot", []string{"s2"}); err != nil {
+		t.Fatal(err)
+	}
+	want(b, "s1", "s2")
+	// b writes from its cache: the attach must start from a's last write, not b's copy.
+	get(b)
+	if _, err := a.DetachMCPServers(ctx, "two", "bot", []string{"s1"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.AttachMCPServers(ctx, "two", "bot", []string{"s3"})
+	if err != nil || !slices.Equal(got.MCPServers, []string{"s2", "s3"}) {
+		t.Fatalf("attach through b after a's detach: %v, %v; want [s2 s3]", got.MCPServers, err)
+	}
+	want(a, "s2", "s3")
+	// A no-op through b (s1 is not attached) answers the current agent, not a cached one.
+	get(b)
+	name := "renamed"
+	if _, err := a.UpdateAgent(ctx, "two", "bot", store.AgentPatch{Name: &name}, store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.DetachMCPServers(ctx, "two", "bot", []string{"s1"}); err != nil || got.Name != name {
+		t.Fatalf("no-op detach through b after a's rename: name %q, %v; want %q", got.Name, err, name)
+	}
+	// An update through b starts from the agent a left, not from b's cached copy.
+	get(b)
+	name = "renamed again"
+	if _, err := a.UpdateAgent(ctx, "two", "bot", store.AgentPatch{Name: &name}, store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	desc := "by b"
+	if got, err := b.UpdateAgent(ctx, "two", "bot", store.AgentPatch{Description: &desc}, store.Precondition{}); err != nil || got.Name != name || got.Description != desc {
+		t.Fatalf("update through b after a's rename: %q/%q, %v; want %q/%q", got.Name, got.Description, err, name, desc)
+	}
+	if got := get(a); got.Name != name || got.Description != desc {
+		t.Fatalf("after both updates a reads %q/%q, want %q/%q", got.Name, got.Description, name, desc)
+	}
+	// A server delete detaches it from agents in SQL; b sees that too.
+	if err := a.DeleteMCPServer(ctx, "two", "s2", store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	want(b, "s3")
+	// Deleted and made again (same uid, at once): b serves the new agent.
+	get(b)
+	if err := a.DeleteAgent(ctx, "two", "bot", store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GetAgent(ctx, "two", "bot"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted agent through b: %v, want ErrNotFound", err)
+	}
+	mustAgent(t, a, "two", "bot", "s1")
+	want(b, "s1")
+	get(b)
+	if err := a.DeleteAgent(ctx, "two", "bot", store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	mustAgent(t, a, "two", "bot", "s3")
+	want(b, "s3")
+}
