@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -57,7 +59,7 @@ func (s *Store) changeAgent(ctx context.Context, appID, uid string, detach bool,
 		case <-c.done:
 		case <-ctx.Done():
 			if c.state.CompareAndSwap(changeQueued, changeAbandoned) {
-				return store.Agent{}, ctx.Err()
+				return store.Agent{}, leftQueue(ctx.Err())
 			}
 			<-c.done
 		}
@@ -68,6 +70,16 @@ func (s *Store) changeAgent(ctx context.Context, appID, uid string, detach bool,
 	c.state.Store(changeRunning)
 	s.lead(k, []*agentChange{c})
 	return c.out, c.err
+}
+
+// leftQueue is the error of a change whose caller left before it ran: out of time is the
+// store being too slow (ErrUnavailable, a 503, as the backends classify deadlines); a
+// cancelled caller has gone.
+func leftQueue(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
 }
 
 // lead applies batch, then hands what queued meanwhile to a new leader: a request's own

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/agentmcp/agentmcp/store"
@@ -38,5 +40,15 @@ func TestPageSQL(t *testing.T) {
 		if q != "BASE"+tc.tail || len(args) != tc.args || args[0] != "app" || args[len(args)-1] != 5 || reverse != tc.reverse {
 			t.Errorf("PageSQL(%+v) = %q %v %v", tc.p, q, args, reverse)
 		}
+	}
+}
+
+// A change whose caller ran out of time while queued is a 503, never a 500.
+func TestLeftQueue(t *testing.T) {
+	if err := leftQueue(context.DeadlineExceeded); !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("deadline: %v, want ErrUnavailable wrapping it", err)
+	}
+	if err := leftQueue(context.Canceled); err != context.Canceled {
+		t.Fatalf("cancelled: %v, want context.Canceled as it is", err)
 	}
 }
