@@ -1,8 +1,9 @@
 // Package jsonw appends JSON by hand for the records whose lists can be long (an agent's
 // attached slugs: thousands under churn), where encoding/json's reflection was a tenth of
-// an attach's cost. Every function writes the bytes json.Marshal writes — HTML characters
-// escaped, nil slices as null — plain strings by hand and anything else through
-// encoding/json; the packages that use them test that against encoding/json.
+// an attach's cost (and of a page of servers, whose encoder this is too). Every function
+// writes the bytes json.Marshal writes: HTML characters, U+2028/U+2029 and invalid UTF-8
+// escaped, nil slices as null; maps go through encoding/json. The packages that use them
+// test their records against encoding/json.
 package jsonw
 
 import (
@@ -133,9 +134,6 @@ func (o *Obj) Int(k string, v int64) *Obj     { o.key(k); o.B = Int(o.B, v); ret
 func (o *Obj) IntPtr(k string, v *int64) *Obj { o.key(k); o.B = IntPtr(o.B, v); return o }
 func (o *Obj) Bool(k string, v bool) *Obj     { o.key(k); o.B = Bool(o.B, v); return o }
 func (o *Obj) Value(k string, v any) *Obj     { o.key(k); o.B = Value(o.B, v); return o }
-
-// Raw writes a field whose value is already JSON.
-func (o *Obj) Raw(k string, v []byte) *Obj { o.key(k); o.B = append(o.B, v...); return o }
 
 // End closes the object ({} when it has no field) and returns the bytes.
 func (o *Obj) End() []byte {

@@ -23,18 +23,12 @@ const (
 	queueDepth = 1024
 )
 
-// job states: a queued job may still be abandoned by its caller; once running it is not.
-const (
-	queued int32 = iota
-	running
-	abandoned
-)
-
+// job is one write; its caller may leave it while it is queued (sqlstore.Ticket).
 type job struct {
-	ctx   context.Context
-	fn    func(q sqlstore.Querier) error
-	state atomic.Int32
-	done  chan error // buffered: the writer never waits for the caller
+	sqlstore.Ticket
+	ctx  context.Context
+	fn   func(q sqlstore.Querier) error
+	done chan error // buffered: the writer never waits for the caller
 }
 
 // panicked carries a panic of a write's fn back to the caller's goroutine, which re-panics:
@@ -90,11 +84,11 @@ func (w *writer) do(ctx context.Context, fn func(q sqlstore.Querier) error) erro
 	case err := <-j.done:
 		return rethrow(err)
 	case <-ctx.Done():
-		if j.state.CompareAndSwap(queued, abandoned) {
+		if j.Leave() {
 			return classify(ctx.Err())
 		}
 	case <-w.stopped: // queued as the store closed, after the writer's last look
-		if j.state.CompareAndSwap(queued, abandoned) {
+		if j.Leave() {
 			return errClosed
 		}
 	}
@@ -146,7 +140,7 @@ func (w *writer) drain() {
 	for {
 		select {
 		case j := <-w.jobs:
-			if j.state.CompareAndSwap(queued, running) {
+			if j.Take() {
 				j.done <- errClosed
 			}
 		default:
@@ -163,7 +157,7 @@ func (w *writer) drain() {
 func (w *writer) run(batch []*job) {
 	var live []*job
 	for _, j := range batch {
-		if j.state.Load() == queued {
+		if j.Waiting() {
 			live = append(live, j)
 		}
 	}
@@ -180,7 +174,7 @@ func (w *writer) run(batch []*job) {
 	single := len(live) == 1 // no savepoint: its failure rolls the transaction back
 	ok := make([]*job, 0, len(live))
 	for i, j := range live {
-		if !j.state.CompareAndSwap(queued, running) {
+		if !j.Take() {
 			continue
 		}
 		q := txq{tx: tx, p: w.p, pending: &pending, ctx: context.WithoutCancel(j.ctx)}
@@ -261,7 +255,7 @@ func (w *writer) closedOr(err error) error {
 func (w *writer) fail(jobs []*job, err error) {
 	err = w.closedOr(err)
 	for _, j := range jobs {
-		if j.state.CompareAndSwap(queued, running) {
+		if j.Take() {
 			j.done <- err
 		}
 	}

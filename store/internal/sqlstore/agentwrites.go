@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -21,17 +20,11 @@ import (
 // a failure of the transaction is every change's.
 const maxCombined = 64
 
-const (
-	changeQueued int32 = iota
-	changeRunning
-	changeAbandoned
-)
-
 type agentChange struct {
+	Ticket
 	ctx    context.Context
 	detach bool
 	slugs  []string
-	state  atomic.Int32
 	out    store.Agent
 	err    error
 	done   chan struct{}
@@ -58,7 +51,7 @@ func (s *Store) changeAgent(ctx context.Context, appID, uid string, detach bool,
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			if c.state.CompareAndSwap(changeQueued, changeAbandoned) {
+			if c.Leave() {
 				return store.Agent{}, leftQueue(ctx.Err())
 			}
 			<-c.done
@@ -67,7 +60,7 @@ func (s *Store) changeAgent(ctx context.Context, appID, uid string, detach bool,
 	}
 	w.m[k] = nil
 	w.mu.Unlock()
-	c.state.Store(changeRunning)
+	c.Take()
 	s.lead(k, []*agentChange{c})
 	return c.out, c.err
 }
@@ -94,7 +87,7 @@ func (s *Store) lead(k agentKey, batch []*agentChange) {
 	var next []*agentChange
 	queue := w.m[k]
 	for len(queue) > 0 && len(next) < maxCombined {
-		if c := queue[0]; c.state.CompareAndSwap(changeQueued, changeRunning) {
+		if c := queue[0]; c.Take() {
 			next = append(next, c)
 		}
 		queue = queue[1:]
@@ -126,8 +119,8 @@ func (s *Store) applyChanges(k agentKey, batch []*agentChange) {
 	var final store.Agent
 	err := s.tx(ctx, func(q Querier) error {
 		var want []string
-		for _, c := range batch {
-			c.err = nil
+		for _, c := range batch { // from the start: PostgreSQL may run this again
+			c.out, c.err = store.Agent{}, nil
 			if !c.detach {
 				want = append(want, c.slugs...)
 			}
@@ -193,9 +186,4 @@ func (s *Store) applyChanges(k agentKey, batch []*agentChange) {
 		return
 	}
 	s.agents.put(final)
-	for _, c := range batch {
-		if c.err != nil {
-			c.out = store.Agent{}
-		}
-	}
 }
