@@ -145,6 +145,15 @@ func (b *tab) waitJS(what, js string) {
 	}
 }
 
+// waitView waits until a view's heading has taken focus, as the console does after each
+// navigation but the first. The focus moves in an effect that runs after paint: a keyboard
+// test that tabs before it lands has its keys taken from the field it reached.
+func (b *tab) waitView(heading string) {
+	b.t.Helper()
+	b.waitJS("focus on the heading "+heading, `(() => { const e = document.activeElement;
+		return !!e && e.tagName === "H1" && e.innerText.includes(`+jsString(heading)+`) })()`)
+}
+
 // waitText waits until the main region's text contains want.
 func (b *tab) waitText(want string) {
 	b.t.Helper()

@@ -602,18 +602,23 @@ func TestConsoleInBrowser(t *testing.T) {
 		k.tabTo("input:API key")
 		k.keys(key2)
 		k.keys("\r")
-		k.waitText("New MCP server")
+		k.waitView("MCP servers")
 		k.tabTo("a:New MCP server")
 		k.keys("\r")
-		k.waitText("Register MCP server")
+		k.waitView("New MCP server")
 		k.tabTo("input:Name")
 		k.keys("Keyboard")
 		k.keys("\t")
 		k.keys("keyboard")
 		k.keys("\t")
 		k.keys(slowURL)
+		typed := eval[string](k, `["name", "slug", "url"].map((n) => document.querySelector("form input[name=" + n + "]").value).join(" ")`)
+		if want := "Keyboard keyboard " + slowURL; typed != want {
+			t.Fatalf("the keys went elsewhere: the fields hold %q, not %q", typed, want)
+		}
 		k.keys("\r") // Enter in a field submits the form
 		k.waitText("Registered Keyboard.")
+		k.waitView("Keyboard")
 		k.tabTo("button:Probe now")
 		k.keys(" ")
 		k.waitText("listed its tools")
@@ -627,7 +632,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		k.tabTo("a:Audit")
 		k.keys("\r")
-		k.waitText("Audit trail")
+		k.waitView("Audit trail")
 		k.tabTo("select:Action")
 		k.keys("\u0301") // ArrowDown: the first action
 		k.tabTo("button:Filter")
