@@ -110,9 +110,17 @@ func runSmoke(t *testing.T, c config) benchReport {
 	if len(rep.Results) != len(scenarios(nil, "")) || rep.PeakRSSMB <= 0 {
 		t.Fatalf("incomplete report: %s", b)
 	}
+	// agent-add-remove detaches what it attached: what is left is at most each wrk thread's
+	// pending attaches (with room for a detach that overtook its attach). Its lists growing as
+	// agent-growing's do would be hundreds of slugs, even in a second.
+	threads, conns := wrkShare(c, rep.Replicas)
+	bound := 2 * (pendingDepth(threads, conns) + 1) * threads * rep.Replicas
 	for _, r := range rep.Results {
 		if r.Requests == 0 || r.Errors != 0 || r.RatioBaseGet <= 0 {
 			t.Fatalf("scenario %s: %+v", r.Scenario, r)
+		}
+		if r.Scenario == "agent-add-remove" && (r.AgentSlugs == 0 || r.AgentSlugs > bound) {
+			t.Fatalf("agent-add-remove left %d slugs attached, want 1 to %d", r.AgentSlugs, bound)
 		}
 	}
 	return rep

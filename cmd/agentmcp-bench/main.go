@@ -291,6 +291,11 @@ func run(ctx context.Context, c config) error {
 				return err
 			}
 		}
+		if strings.HasPrefix(s.Name, "agent-") {
+			if r.AgentSlugs, r.AgentLongest, err = agentLists(ctx, api); err != nil {
+				return err
+			}
+		}
 		results = append(results, r)
 	}
 	progress("")
@@ -416,6 +421,18 @@ func seed(ctx context.Context, api *client.Client, n int) error {
 		}
 	}
 	return nil
+}
+
+// agentLists counts the slugs attached to the benchmark's agents, and the longest list.
+func agentLists(ctx context.Context, api *client.Client) (total, longest int, err error) {
+	for i := range 8 {
+		a, err := api.GetAgent(ctx, fmt.Sprintf("bench-a%d", i))
+		if err != nil {
+			return 0, 0, err
+		}
+		total, longest = total+len(a.McpServers), max(longest, len(a.McpServers))
+	}
+	return total, longest, nil
 }
 
 func ptr[T any](v T) *T { return &v }

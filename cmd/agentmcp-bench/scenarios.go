@@ -29,6 +29,7 @@ local jhdr = {["apikey"] = key, ["Content-Type"] = "application/json"}
 local base = "/v3/ai-agents/agent-builder"
 local count = 0
 local run = %d
+local depth = %d
 function setup(thread)
   thread:set("id", setup_n or 0)
   setup_n = (setup_n or 0) + 1
@@ -64,7 +65,25 @@ end`},
   count = count + 1
   return wrk.format("PATCH", base .. "/mcp-servers/" .. slug(), jhdr, '{"description":"patched ' .. id .. '-' .. count .. '"}')
 end`},
-		{"agent-add-remove", target, `request = function()
+		// Attaches, and detaches of what this thread attached depth requests before (answered
+		// by then: depth is twice a thread's connections), so each agent's list stays short.
+		{"agent-add-remove", target, `local pending, head, tail = {}, 1, 0
+request = function()
+  count = count + 1
+  if tail - head + 1 >= depth and count % 2 == 0 then
+    local p = pending[head]
+    pending[head], head = nil, head + 1
+    return wrk.format("PATCH", base .. "/agents/" .. p[1] .. "/mcp/remove", jhdr, '{"mcps":["' .. p[2] .. '"]}')
+  end
+  local a, s = "bench-a" .. math.random(0, 7), slug()
+  tail = tail + 1
+  pending[tail] = {a, s}
+  return wrk.format("PATCH", base .. "/agents/" .. a .. "/mcp/add", jhdr, '{"mcps":["' .. s .. '"]}')
+end`},
+		// Attaches of random slugs and detaches of other random slugs (which find them attached
+		// a fraction of the time): the lists grow, to about 2,000 slugs per agent in 10 s here.
+		// An attach's reply and audit event carry the whole list, so this measures long lists.
+		{"agent-growing", target, `request = function()
   count = count + 1
   local op = (count % 2 == 0) and "add" or "remove"
   return wrk.format("PATCH", base .. "/agents/bench-a" .. math.random(0, 7) .. "/mcp/" .. op, jhdr, '{"mcps":["' .. slug() .. '"]}')
@@ -80,6 +99,10 @@ type result struct {
 	P99ms        float64 `json:"p99_ms"`
 	Errors       int64   `json:"errors"`
 	RatioBaseGet float64 `json:"ratio_to_baseline_get"`
+	// After an agent scenario, the slugs attached to the 8 benchmark agents: in all, and the
+	// longest list (an attach's cost grows with its agent's list).
+	AgentSlugs   int `json:"agent_slugs,omitempty"`
+	AgentLongest int `json:"agent_longest_list,omitempty"`
 }
 
 type wrkOut struct {
@@ -104,10 +127,11 @@ func runWrk(ctx context.Context, c config, dir, key string, oldest int64, s scen
 	for i, target := range s.Targets {
 		wg.Go(func() {
 			// run differs per wrk, so that their creates' slugs and random streams do too.
-			script := fmt.Sprintf(luaCommon, key, c.servers, oldest, seed+int64(i)) + s.Lua + "\n"
+			threads, conns := wrkShare(c, n)
+			script := fmt.Sprintf(luaCommon, key, c.servers, oldest, seed+int64(i), pendingDepth(threads, conns)) + s.Lua + "\n"
 			path := filepath.Join(dir, fmt.Sprintf("%s-%d.lua", s.Name, i))
 			if errs[i] = os.WriteFile(path, []byte(script), 0o644); errs[i] == nil {
-				outs[i], errs[i] = wrk(ctx, max(1, c.threads/n), max(1, c.concurrency/n), c.duration, path, target)
+				outs[i], errs[i] = wrk(ctx, threads, conns, c.duration, path, target)
 			}
 		})
 	}
@@ -124,6 +148,17 @@ func runWrk(ctx context.Context, c config, dir, key string, oldest int64, s scen
 		r.Errors += w.StatusErrors + w.SocketErrors
 	}
 	return r, nil
+}
+
+// wrkShare is the threads and connections of each of n wrk processes.
+func wrkShare(c config, n int) (threads, conns int) {
+	return max(1, c.threads/n), max(1, c.concurrency/n)
+}
+
+// pendingDepth is how many of a wrk thread's attaches agent-add-remove keeps before it
+// detaches the oldest: twice the thread's connections, so that the attach has been answered.
+func pendingDepth(threads, conns int) int {
+	return 2 * ((conns + threads - 1) / threads)
 }
 
 func wrk(ctx context.Context, threads, conns int, d time.Duration, script, target string) (wrkOut, error) {
@@ -184,5 +219,10 @@ func (r benchReport) markdown() string {
 		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %d | %.2f |\n", x.Scenario, x.RPS, x.P50ms, x.P99ms, x.Errors, x.RatioBaseGet)
 	}
 	fmt.Fprintf(&b, "\nserver peak RSS: %.1f MB (the largest replica's)\n", r.PeakRSSMB)
+	for _, x := range r.Results {
+		if x.AgentSlugs > 0 {
+			fmt.Fprintf(&b, "after %s: %d slugs attached to the 8 agents, the longest list %d\n", x.Scenario, x.AgentSlugs, x.AgentLongest)
+		}
+	}
 	return b.String()
 }
