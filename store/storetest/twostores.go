@@ -92,4 +92,39 @@ func TwoStores(t *testing.T, a, b store.Store) {
 	}
 	mustAgent(t, a, "two", "bot", "s3")
 	want(b, "s3")
+
+	// b's copy says an attach or a detach changes the agent, which a changed already: the
+	// write through b changes nothing, records nothing, and answers the agent as it is.
+	events := func() int {
+		t.Helper()
+		ev, err := a.ListAuditEvents(ctx, "two", store.AuditQuery{Limit: 100, Target: store.AgentTarget("bot")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ev)
+	}
+	get(b)
+	if _, err := a.AttachMCPServers(ctx, "two", "bot", []string{"s1"}); err != nil {
+		t.Fatal(err)
+	}
+	n := events()
+	if got, err := b.AttachMCPServers(ctx, "two", "bot", []string{"s1"}); err != nil || !slices.Equal(got.MCPServers, []string{"s3", "s1"}) {
+		t.Fatalf("attach through b of what a attached: %v, %v; want [s3 s1]", got.MCPServers, err)
+	}
+	if _, err := a.DetachMCPServers(ctx, "two", "bot", []string{"s3"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.DetachMCPServers(ctx, "two", "bot", []string{"s3"}); err != nil || !slices.Equal(got.MCPServers, []string{"s1"}) {
+		t.Fatalf("detach through b of what a detached: %v, %v; want [s1]", got.MCPServers, err)
+	}
+	if m := events(); m != n+1 {
+		t.Fatalf("%d audit events after a's detach and b's two no-ops, want %d (a's only)", m, n+1)
+	}
+	// Gone meanwhile: b's copy says the attach changes it; the write finds no agent.
+	if err := a.DeleteAgent(ctx, "two", "bot", store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AttachMCPServers(ctx, "two", "bot", []string{"s3"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("attach through b to an agent a deleted: %v, want ErrNotFound", err)
+	}
 }

@@ -147,8 +147,11 @@ func without(have, drop []string) ([]string, bool) {
 // appendServers attaches slugs (checked, deduplicated, not yet attached) after the agent's
 // last position.
 func (s *Store) appendServers(ctx context.Context, q Querier, appID, uid string, slugs []string) error {
-	if len(slugs) == 0 {
+	switch len(slugs) {
+	case 0:
 		return nil
+	case 1: // the common case, without json_each or unnest
+		return later(ctx, q, s.q.appendServer, appID, uid, slugs[0], appID, uid)
 	}
 	return later(ctx, q, s.q.appendServers, appID, uid, appID, uid, s.d.List(slugs))
 }
@@ -297,7 +300,15 @@ func (s *Store) ListAgents(ctx context.Context, appID string, p store.Page) ([]s
 // waiting for the writer (SQLite has one) or for the agent's row lock. Only the others write,
 // together with the agent's other concurrent changes (agentwrites.go); they find the agent
 // in the cache that read filled, and know what they wrote.
+//
+// A cached agent by which the call changes something goes to the write at once, unchecked:
+// the write reads the agent again under the lock and changes nothing if, after all, there
+// is nothing to change (or fails, if the agent or a slug is gone). Only an answer given
+// without writing needs the checked read.
 func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
+	if c, ok := s.agents.get(appID, uid); ok && len(notAttached(c.MCPServers, slugs)) > 0 {
+		return s.changeAgent(ctx, appID, uid, false, slugs)
+	}
 	seen, err := s.agentForAttach(ctx, s.read, appID, uid, slugs, false)
 	if err != nil || len(notAttached(seen.MCPServers, slugs)) == 0 {
 		return seen, err
@@ -306,6 +317,11 @@ func (s *Store) AttachMCPServers(ctx context.Context, appID, uid string, slugs [
 }
 
 func (s *Store) DetachMCPServers(ctx context.Context, appID, uid string, slugs []string) (store.Agent, error) {
+	if c, ok := s.agents.get(appID, uid); ok {
+		if _, dropped := without(c.MCPServers, slugs); dropped {
+			return s.changeAgent(ctx, appID, uid, true, slugs)
+		}
+	}
 	seen, err := s.readAgent(ctx, appID, uid)
 	if err != nil {
 		return store.Agent{}, err

@@ -144,7 +144,11 @@ func (s *Store) applyChanges(k agentKey, batch []*agentChange) {
 					c.out = cur
 					continue
 				}
-				if err := later(ctx, q, s.q.detach, k.app, k.uid, s.d.List(c.slugs)); err != nil {
+				query, arg := s.q.detach, s.d.List(c.slugs)
+				if len(c.slugs) == 1 {
+					query, arg = s.q.detachOne, c.slugs[0]
+				}
+				if err := later(ctx, q, query, k.app, k.uid, arg); err != nil {
 					return err
 				}
 				list = rest

@@ -35,9 +35,11 @@ type queries struct {
 	checkServers                       string
 	checkServer                        string // checkServers of one slug, without json_each or unnest
 	appendServers                      string
+	appendServer                       string // appendServers of one slug
 	setAgentServers                    string
 	updateAgent                        string
 	detach                             string
+	detachOne                          string // detach of one slug
 	idempotencyLock                    string
 }
 
@@ -63,12 +65,15 @@ func newQueries(d *Dialect) queries {
 		appendServers: `INSERT INTO agent_mcp_servers (app_id, agent_uid, slug, position)
 			SELECT ?, ?, s.slug, (SELECT COALESCE(MAX(position), 0) FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?) + s.n
 			FROM ` + d.SlugRows,
+		appendServer: `INSERT INTO agent_mcp_servers (app_id, agent_uid, slug, position)
+			VALUES (?, ?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?))`,
 		setAgentServers: "UPDATE agents SET mcp_servers = ?, updated_at = ? WHERE app_id = ? AND uid = ?",
 		updateAgent: `UPDATE agents SET name = ?, icon = ?, is_active = ?, description = ?,
 			tools = ?, files = ?, websites = ?, other_kb_integrations = ?, api_tools = ?, frontend_actions = ?,
 			rag_version = ?, instruction = ?, meta_data = ?, model = ?, model_meta_data = ?, mcp_servers = ?,
 			updated_at = ` + d.Greatest + "(?, updated_at + 1) WHERE app_id = ? AND uid = ?",
 		detach:          "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug" + d.InList,
+		detachOne:       "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug = ?",
 		idempotencyLock: idempotencySelect + d.lock(" FOR UPDATE"),
 	}
 }
