@@ -25,12 +25,31 @@ type pipeTx struct {
 type queued struct {
 	sql  string
 	args []any
+	rows func(sqlstore.Scanner) error // a deferred query's reader; nil for a write
 }
 
-var _ sqlstore.Deferrer = (*pipeTx)(nil)
+var _ sqlstore.QueryDeferrer = (*pipeTx)(nil)
 
 func (t *pipeTx) Defer(sql string, args ...any) {
-	t.pending = append(t.pending, queued{sqlstore.Dollar(sql), args})
+	t.pending = append(t.pending, queued{sql: sqlstore.Dollar(sql), args: args})
+}
+
+func (t *pipeTx) DeferQuery(sql string, args []any, fn func(sqlstore.Scanner) error) {
+	t.pending = append(t.pending, queued{sql: sqlstore.Dollar(sql), args: args, rows: fn})
+}
+
+// readPending reads one pending statement's result from br.
+func readPending(br pgx.BatchResults, q queued) error {
+	if q.rows == nil {
+		_, err := br.Exec()
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return sqlstore.Each(rows, q.rows)
 }
 
 // send sends what is pending and then sql, and reads what was pending; the caller reads
@@ -41,15 +60,22 @@ func (t *pipeTx) send(ctx context.Context, sql string, args []any) (pgx.BatchRes
 		b.Queue("BEGIN")
 		t.begun = true
 	}
+	begin := b.Len() // BEGIN, when it goes now
 	for _, q := range t.pending {
 		b.Queue(q.sql, q.args...)
 	}
-	n := b.Len()
-	t.pending = t.pending[:0]
+	pending := t.pending
+	t.pending = nil
 	b.Queue(sql, args...)
 	br := t.c.SendBatch(ctx, b)
-	for range n {
+	for range begin {
 		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	for _, q := range pending {
+		if err := readPending(br, q); err != nil {
 			br.Close()
 			return nil, err
 		}
@@ -100,9 +126,12 @@ func (t *pipeTx) commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = br.Exec()
+	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && tag.String() == "ROLLBACK" { // the transaction had failed: nothing committed
+		err = pgx.ErrTxCommitRollback
 	}
 	return err
 }

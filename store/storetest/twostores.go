@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/agentmcp/agentmcp/store"
@@ -126,5 +127,21 @@ func TwoStores(t *testing.T, a, b store.Store) {
 	}
 	if _, err := b.AttachMCPServers(ctx, "two", "bot", []string{"s3"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("attach through b to an agent a deleted: %v, want ErrNotFound", err)
+	}
+
+	// A large agent (PostgreSQL checks its version before reading it whole): the same.
+	mustAgent(t, a, "two", "big")
+	long := strings.Repeat("x", 8<<10)
+	if _, err := a.UpdateAgent(ctx, "two", "big", store.AgentPatch{Description: &long}, store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GetAgent(ctx, "two", "big"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AttachMCPServers(ctx, "two", "big", []string{"s1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.AttachMCPServers(ctx, "two", "big", []string{"s3"}); err != nil || !slices.Equal(got.MCPServers, []string{"s1", "s3"}) {
+		t.Fatalf("attach through b to the large agent after a's: %v, %v; want [s1 s3]", got.MCPServers, err)
 	}
 }

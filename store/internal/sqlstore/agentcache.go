@@ -122,10 +122,38 @@ func (s *Store) readAgent(ctx context.Context, appID, uid string) (store.Agent, 
 // row lock (PostgreSQL). The cached agent (the one just read outside the transaction, as a
 // rule) is the answer when the row is still at its version.
 func (s *Store) lockAgent(ctx context.Context, q Querier, appID, uid string) (store.Agent, error) {
-	if c, ok := s.agents.get(appID, uid); ok {
+	c, ok := s.agents.get(appID, uid)
+	if s.d.RowLocks && (!ok || agentSize(&c) <= wholeRowBytes) {
+		return s.lockAgentRow(ctx, q, appID, uid, c, ok)
+	}
+	if ok {
 		if same, err := s.agentAt(ctx, q, s.q.agentVersionForWrite, appID, uid, &c); same || err != nil {
 			return c, err
 		}
 	}
 	return s.getAgent(ctx, q, appID, uid, true)
+}
+
+// wholeRowBytes is the size (agentSize) up to which a PostgreSQL write reads the locked agent
+// whole rather than its version first: a round trip under the lock costs more than a small
+// row, and less than decoding a list of thousands of slugs.
+const wholeRowBytes = 4 << 10
+
+// lockAgentRow is lockAgent where a round trip costs more than the row (PostgreSQL, a small
+// agent): the locked row is read whole, and decoded only when it is not the cached version
+// (another replica's write makes the cached copy stale often, and the version query then
+// cost a second round trip under the lock).
+func (s *Store) lockAgentRow(ctx context.Context, q Querier, appID, uid string, c store.Agent, cached bool) (store.Agent, error) {
+	r, err := scanAgentRow(q.QueryRow(ctx, s.q.getAgentForWrite, appID, uid))
+	if errors.Is(err, sql.ErrNoRows) {
+		s.agents.drop(appID, uid)
+		return store.Agent{}, notFound("agent", uid)
+	}
+	if err != nil {
+		return store.Agent{}, err
+	}
+	if cached && c.CreatedAt == r.a.CreatedAt && c.UpdatedAt == r.a.UpdatedAt {
+		return c, nil
+	}
+	return r.decode()
 }

@@ -11,26 +11,34 @@ import (
 	"github.com/agentmcp/agentmcp/store"
 )
 
-func scanAgent(sc Scanner) (store.Agent, error) {
-	var a store.Agent
-	var tools, files, websites, kb, apiTools, fa, meta, modelMeta, mcps string
-	var last sql.NullInt64
+// agentRow is an agent's row as scanned, its JSON columns not yet decoded.
+type agentRow struct {
+	a                                                               store.Agent
+	tools, files, websites, kb, apiTools, fa, meta, modelMeta, mcps string
+	last                                                            sql.NullInt64
+}
+
+func scanAgentRow(sc Scanner) (agentRow, error) {
+	var r agentRow
+	a := &r.a
 	err := sc.Scan(&a.AppID, &a.UID, &a.Name, &a.Icon, &a.IsActive, &a.Description,
-		&tools, &files, &websites, &kb, &apiTools, &fa,
-		&a.RagVersion, &last, &a.Instruction, &meta, &a.Model, &modelMeta,
-		&a.CreatedAt, &a.UpdatedAt, &mcps)
-	if err != nil {
-		return store.Agent{}, err
-	}
-	if last.Valid {
-		a.LastMessageAt = &last.Int64
+		&r.tools, &r.files, &r.websites, &r.kb, &r.apiTools, &r.fa,
+		&a.RagVersion, &r.last, &a.Instruction, &r.meta, &a.Model, &r.modelMeta,
+		&a.CreatedAt, &a.UpdatedAt, &r.mcps)
+	return r, err
+}
+
+func (r *agentRow) decode() (store.Agent, error) {
+	a := r.a
+	if r.last.Valid {
+		a.LastMessageAt = &r.last.Int64
 	}
 	for _, f := range []struct {
 		src string
 		dst *[]string
 	}{
-		{tools, &a.Tools}, {files, &a.Files}, {websites, &a.Websites}, {kb, &a.OtherKbIntegrations},
-		{apiTools, &a.APITools}, {fa, &a.FrontendActions}, {mcps, &a.MCPServers},
+		{r.tools, &a.Tools}, {r.files, &a.Files}, {r.websites, &a.Websites}, {r.kb, &a.OtherKbIntegrations},
+		{r.apiTools, &a.APITools}, {r.fa, &a.FrontendActions}, {r.mcps, &a.MCPServers},
 	} {
 		if err := decodeStrings(f.src, f.dst); err != nil {
 			return store.Agent{}, fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
@@ -39,13 +47,21 @@ func scanAgent(sc Scanner) (store.Agent, error) {
 	for _, f := range []struct {
 		src string
 		dst *map[string]any
-	}{{meta, &a.MetaData}, {modelMeta, &a.ModelMetaData}} {
+	}{{r.meta, &a.MetaData}, {r.modelMeta, &a.ModelMetaData}} {
 		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
 			return store.Agent{}, fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
 		}
 	}
 	a.Normalize()
 	return a, nil
+}
+
+func scanAgent(sc Scanner) (store.Agent, error) {
+	r, err := scanAgentRow(sc)
+	if err != nil {
+		return store.Agent{}, err
+	}
+	return r.decode()
 }
 
 // getAgent reads an agent; forWrite holds its row lock (where the dialect has them) for the
@@ -80,17 +96,36 @@ func (s *Store) serversIn(ctx context.Context, q Querier, appID string, slugs []
 	if len(slugs) == 0 {
 		return have, nil
 	}
+	query, args, fn := s.serversQuery(appID, slugs, have)
+	return have, q.Query(ctx, query, args, fn)
+}
+
+// serversInLater is serversIn sent with q's next statement where q can hold a query back
+// (PostgreSQL: one round trip less); have is complete once that statement has run, and the
+// query's error is that statement's.
+func (s *Store) serversInLater(ctx context.Context, q Querier, appID string, slugs []string) (map[string]bool, error) {
+	d, ok := q.(QueryDeferrer)
+	if !ok || len(slugs) == 0 {
+		return s.serversIn(ctx, q, appID, slugs)
+	}
+	have := make(map[string]bool, len(slugs))
+	query, args, fn := s.serversQuery(appID, slugs, have)
+	d.DeferQuery(query, args, fn)
+	return have, nil
+}
+
+// serversQuery is the query of which slugs exist, and a reader that fills have with them.
+func (s *Store) serversQuery(appID string, slugs []string, have map[string]bool) (string, []any, func(Scanner) error) {
 	query, args := s.q.checkServers, []any{appID, s.d.List(slugs)}
 	if len(slugs) == 1 {
 		query, args = s.q.checkServer, []any{appID, slugs[0]}
 	}
-	err := q.Query(ctx, query, args, func(sc Scanner) error {
+	return query, args, func(sc Scanner) error {
 		var slug string
 		err := sc.Scan(&slug)
 		have[slug] = true
 		return err
-	})
-	return have, err
+	}
 }
 
 // agentForAttach reads the agent a write will attach slugs to and checks the slugs: a

@@ -125,8 +125,9 @@ func (s *Store) applyChanges(k agentKey, batch []*agentChange) {
 				want = append(want, c.slugs...)
 			}
 		}
-		// With row locks the servers' KEY SHARE locks come before the agent's.
-		have, err := s.serversIn(ctx, q, k.app, store.Dedup(want))
+		// With row locks the servers' KEY SHARE locks come before the agent's: the check
+		// goes first, in the agent read's round trip, and have is filled once that has run.
+		have, err := s.serversInLater(ctx, q, k.app, store.Dedup(want))
 		if err != nil {
 			return err
 		}

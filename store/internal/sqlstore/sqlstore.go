@@ -37,6 +37,12 @@ type Deferrer interface {
 	Defer(sql string, args ...any)
 }
 
+// QueryDeferrer is a Deferrer that can hold back a query too: fn reads its rows when the
+// next statement is sent, in the same round trip.
+type QueryDeferrer interface {
+	DeferQuery(sql string, args []any, fn func(Scanner) error)
+}
+
 // later runs a write whose result nobody reads: deferred where q can, at once elsewhere.
 func later(ctx context.Context, q Querier, sql string, args ...any) error {
 	if d, ok := q.(Deferrer); ok {
