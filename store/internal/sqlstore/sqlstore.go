@@ -40,6 +40,7 @@ type Deferrer interface {
 // QueryDeferrer is a Deferrer that can hold back a query too: fn reads its rows when the
 // next statement is sent, in the same round trip.
 type QueryDeferrer interface {
+	Deferrer
 	DeferQuery(sql string, args []any, fn func(Scanner) error)
 }
 
