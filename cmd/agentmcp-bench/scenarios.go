@@ -81,7 +81,7 @@ request = function()
   return wrk.format("PATCH", base .. "/agents/" .. a .. "/mcp/add", jhdr, '{"mcps":["' .. s .. '"]}')
 end`},
 		// Attaches of random slugs and detaches of other random slugs (which find them attached
-		// a fraction of the time): the lists grow, to about 2,000 slugs per agent in 10 s here.
+		// a fraction of the time): the lists grow, to 1,000–2,000 slugs per agent in 10 s here.
 		// An attach's reply and audit event carry the whole list, so this measures long lists.
 		{"agent-growing", target, `request = function()
   count = count + 1
