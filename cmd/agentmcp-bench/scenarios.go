@@ -65,8 +65,8 @@ end`},
   count = count + 1
   return wrk.format("PATCH", base .. "/mcp-servers/" .. slug(), jhdr, '{"description":"patched ' .. id .. '-' .. count .. '"}')
 end`},
-		// Attaches, and detaches of what this thread attached depth requests before (answered
-		// by then: depth is twice a thread's connections), so each agent's list stays short.
+		// Attaches, and detaches of what this thread attached depth requests before (very likely
+		// answered by then: depth is twice a thread's connections), so each agent's list stays short.
 		{"agent-add-remove", target, `local pending, head, tail = {}, 1, 0
 request = function()
   count = count + 1
@@ -156,7 +156,7 @@ func wrkShare(c config, n int) (threads, conns int) {
 }
 
 // pendingDepth is how many of a wrk thread's attaches agent-add-remove keeps before it
-// detaches the oldest: twice the thread's connections, so that the attach has been answered.
+// detaches the oldest: twice the thread's connections, so that the attach has very likely been answered.
 func pendingDepth(threads, conns int) int {
 	return 2 * ((conns + threads - 1) / threads)
 }
