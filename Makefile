@@ -96,6 +96,8 @@ bench:
 	$(GO) run ./cmd/agentmcp-bench $(BENCH_FLAGS)
 	@echo "gateway-call: tools/call through an agent's gateway and directly against the same upstream"
 	$(GO) test -run '^$$' -bench BenchmarkGatewayCall -benchtime 5s ./server
+	@echo "get-server: a cached GET through the whole handler, without sockets (CPU and allocations per request)"
+	$(GO) test -run '^$$' -bench BenchmarkGetServer -benchtime 2s ./server
 
 # Searches for inputs that crash the API or make it answer 5xx (make test runs the seeds).
 fuzz:

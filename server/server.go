@@ -159,7 +159,10 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	e.Use(httpx.Deadline(timeout, func(c echo.Context) bool { return c.Path() == gatewayPath }))
 	e.Use(httpx.AccessLog(log, m))
 	e.Use(httpx.LimitHeaders)
-	e.Use(middleware.BodyLimit(fmt.Sprint(httpx.MaxBody)))
+	// A request without a body (net/http's NoBody: most of them, GETs) keeps it, so ReadBody
+	// sees there is nothing to read.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprint(httpx.MaxBody),
+		Skipper: func(c echo.Context) bool { return c.Request().Body == http.NoBody }}))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", func(c echo.Context) error {

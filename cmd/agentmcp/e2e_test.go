@@ -211,6 +211,10 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
 		t.Fatalf("no clean stop logged:\n%s", p.stderr)
 	}
+	// Every acknowledged request has its access line (written by logx's lane).
+	if n := strings.Count(p.stderr.String(), `"method":"POST","route":"/v3/ai-agents/agent-builder/mcp-servers","status":201`); n < len(acked) {
+		t.Fatalf("%d creates acknowledged, %d logged", len(acked), n)
+	}
 	if len(acked) == 0 {
 		t.Fatal("no create was acknowledged before SIGTERM")
 	}

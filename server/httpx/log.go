@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/agentmcp/agentmcp/internal/logx"
 )
 
 // Deadline gives every request a deadline; the store's queries end with it. Routes that
@@ -41,13 +43,14 @@ func AccessLog(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 			if p, ok := PrincipalFrom(c.Request().Context()); ok {
 				app = p.AppID
 			}
+			r := logx.Request{ID: c.Response().Header().Get(echo.HeaderXRequestID), Method: c.Request().Method,
+				Route: c.Path(), Status: c.Response().Status, Duration: time.Since(start), AppID: app}
+			if h, ok := log.Handler().(*logx.Handler); ok && h.LogRequest(&r) {
+				return nil
+			}
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-				slog.String("method", c.Request().Method),
-				slog.String("route", c.Path()),
-				slog.Int("status", c.Response().Status),
-				slog.Int64("duration_us", time.Since(start).Microseconds()),
-				slog.String("app_id", app))
+				slog.String("request_id", r.ID), slog.String("method", r.Method), slog.String("route", r.Route),
+				slog.Int("status", r.Status), slog.Int64("duration_us", r.Duration.Microseconds()), slog.String("app_id", r.AppID))
 			return nil
 		}
 	}

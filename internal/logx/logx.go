@@ -1,0 +1,93 @@
+// Package logx is slog's JSON handler with a fast lane for the access log: one line per
+// request, where slog's generic record (the attributes copied into it, the caller's program
+// counter, each value's kind switch) was most of the line's cost, and the line a tenth of
+// a cached GET's.
+package logx
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/agentmcp/agentmcp/internal/jsonw"
+)
+
+// Handler is a *slog.JSONHandler (every record but the access log's goes through it) that
+// also writes Request lines itself, in the same format, on the same writer.
+type Handler struct {
+	*slog.JSONHandler
+	level slog.Leveler
+	w     *lockedWriter
+}
+
+// NewJSONHandler returns slog.NewJSONHandler(w, opts) with the fast lane. The lane knows no
+// option but the level: with ReplaceAttr or AddSource set, LogRequest always declines.
+func NewJSONHandler(w io.Writer, opts *slog.HandlerOptions) *Handler {
+	lw := &lockedWriter{w: w}
+	var o slog.HandlerOptions
+	if opts != nil {
+		o = *opts
+	}
+	h := &Handler{JSONHandler: slog.NewJSONHandler(lw, &o), w: lw}
+	if o.ReplaceAttr == nil && !o.AddSource {
+		h.level = o.Level
+		if h.level == nil {
+			h.level = slog.LevelInfo
+		}
+	}
+	return h
+}
+
+// Request is one access log line.
+type Request struct {
+	ID, Method, Route string
+	Status            int
+	Duration          time.Duration
+	AppID             string
+}
+
+// LogRequest writes r as slog would write Info("request", request_id, method, route,
+// status, duration_us, app_id), and reports whether it did: false when the lane is off or
+// Info is not enabled, and the caller goes through slog (or logs nothing).
+func (h *Handler) LogRequest(r *Request) bool {
+	if h.level == nil || h.level.Level() > slog.LevelInfo {
+		return false
+	}
+	bp := bufs.Get().(*[]byte)
+	b := append((*bp)[:0], `{"time":"`...)
+	b = time.Now().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","level":"INFO","msg":"request","request_id":`...)
+	b = jsonw.String(b, r.ID)
+	b = append(b, `,"method":`...)
+	b = jsonw.String(b, r.Method)
+	b = append(b, `,"route":`...)
+	b = jsonw.String(b, r.Route)
+	b = append(b, `,"status":`...)
+	b = jsonw.Int(b, int64(r.Status))
+	b = append(b, `,"duration_us":`...)
+	b = jsonw.Int(b, r.Duration.Microseconds())
+	b = append(b, `,"app_id":`...)
+	b = jsonw.String(b, r.AppID)
+	b = append(b, "}\n"...)
+	h.w.Write(b) // as slog does, a failed write of a log line is dropped
+	if cap(b) <= 4<<10 {
+		*bp = b
+		bufs.Put(bp)
+	}
+	return true
+}
+
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// lockedWriter keeps the lane's lines and slog's whole and apart.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
