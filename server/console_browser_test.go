@@ -612,7 +612,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		k.keys("keyboard")
 		k.keys("\t")
 		k.keys(slowURL)
-		typed := eval[string](k, `["name", "slug", "url"].map((n) => document.querySelector("form input[name=" + n + "]").value).join(" ")`)
+		typed := eval[string](k, `["name", "slug", "url"].map((n) => document.querySelector("form input[name=" + n + "]")?.value ?? "(no " + n + " field)").join(" ")`)
 		if want := "Keyboard keyboard " + slowURL; typed != want {
 			t.Fatalf("the keys went elsewhere: the fields hold %q, not %q", typed, want)
 		}

@@ -414,7 +414,7 @@ func seed(ctx context.Context, api *client.Client, n int) error {
 	if err := <-errc; err != nil {
 		return err
 	}
-	for i := range 8 {
+	for i := range benchAgents {
 		uid := fmt.Sprintf("bench-a%d", i)
 		if _, err := api.CreateAgent(ctx, client.CreateAgent{Uid: &uid, Name: uid}); err != nil {
 			return err
@@ -423,9 +423,12 @@ func seed(ctx context.Context, api *client.Client, n int) error {
 	return nil
 }
 
+// benchAgents is how many agents the agent scenarios spread their changes over.
+const benchAgents = 8
+
 // agentLists counts the slugs attached to the benchmark's agents, and the longest list.
 func agentLists(ctx context.Context, api *client.Client) (total, longest int, err error) {
-	for i := range 8 {
+	for i := range benchAgents {
 		a, err := api.GetAgent(ctx, fmt.Sprintf("bench-a%d", i))
 		if err != nil {
 			return 0, 0, err

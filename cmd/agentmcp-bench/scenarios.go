@@ -30,6 +30,7 @@ local base = "/v3/ai-agents/agent-builder"
 local count = 0
 local run = %d
 local depth = %d
+local agents = %d
 function setup(thread)
   thread:set("id", setup_n or 0)
   setup_n = (setup_n or 0) + 1
@@ -75,7 +76,7 @@ request = function()
     pending[head], head = nil, head + 1
     return wrk.format("PATCH", base .. "/agents/" .. p[1] .. "/mcp/remove", jhdr, '{"mcps":["' .. p[2] .. '"]}')
   end
-  local a, s = "bench-a" .. math.random(0, 7), slug()
+  local a, s = "bench-a" .. math.random(0, agents - 1), slug()
   tail = tail + 1
   pending[tail] = {a, s}
   return wrk.format("PATCH", base .. "/agents/" .. a .. "/mcp/add", jhdr, '{"mcps":["' .. s .. '"]}')
@@ -86,7 +87,7 @@ end`},
 		{"agent-growing", target, `request = function()
   count = count + 1
   local op = (count % 2 == 0) and "add" or "remove"
-  return wrk.format("PATCH", base .. "/agents/bench-a" .. math.random(0, 7) .. "/mcp/" .. op, jhdr, '{"mcps":["' .. slug() .. '"]}')
+  return wrk.format("PATCH", base .. "/agents/bench-a" .. math.random(0, agents - 1) .. "/mcp/" .. op, jhdr, '{"mcps":["' .. slug() .. '"]}')
 end`},
 	}
 }
@@ -99,7 +100,7 @@ type result struct {
 	P99ms        float64 `json:"p99_ms"`
 	Errors       int64   `json:"errors"`
 	RatioBaseGet float64 `json:"ratio_to_baseline_get"`
-	// After an agent scenario, the slugs attached to the 8 benchmark agents: in all, and the
+	// After an agent scenario, the slugs attached to the benchmark's agents: in all, and the
 	// longest list (an attach's cost grows with its agent's list).
 	AgentSlugs   int `json:"agent_slugs,omitempty"`
 	AgentLongest int `json:"agent_longest_list,omitempty"`
@@ -128,7 +129,7 @@ func runWrk(ctx context.Context, c config, dir, key string, oldest int64, s scen
 		wg.Go(func() {
 			// run differs per wrk, so that their creates' slugs and random streams do too.
 			threads, conns := wrkShare(c, n)
-			script := fmt.Sprintf(luaCommon, key, c.servers, oldest, seed+int64(i), pendingDepth(threads, conns)) + s.Lua + "\n"
+			script := fmt.Sprintf(luaCommon, key, c.servers, oldest, seed+int64(i), pendingDepth(threads, conns), benchAgents) + s.Lua + "\n"
 			path := filepath.Join(dir, fmt.Sprintf("%s-%d.lua", s.Name, i))
 			if errs[i] = os.WriteFile(path, []byte(script), 0o644); errs[i] == nil {
 				outs[i], errs[i] = wrk(ctx, threads, conns, c.duration, path, target)
@@ -221,7 +222,7 @@ func (r benchReport) markdown() string {
 	fmt.Fprintf(&b, "\nserver peak RSS: %.1f MB (the largest replica's)\n", r.PeakRSSMB)
 	for _, x := range r.Results {
 		if x.AgentSlugs > 0 {
-			fmt.Fprintf(&b, "after %s: %d slugs attached to the 8 agents, the longest list %d\n", x.Scenario, x.AgentSlugs, x.AgentLongest)
+			fmt.Fprintf(&b, "after %s: %d slugs attached to the %d agents, the longest list %d\n", x.Scenario, x.AgentSlugs, benchAgents, x.AgentLongest)
 		}
 	}
 	return b.String()

@@ -96,10 +96,15 @@ func (s *Store) agentAt(ctx context.Context, q Querier, query, appID, uid string
 	var created, updated int64
 	err := q.QueryRow(ctx, query, appID, uid).Scan(&created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		s.agents.drop(appID, uid)
-		return false, notFound("agent", uid)
+		return false, s.agentGone(appID, uid)
 	}
 	return err == nil && created == cand.CreatedAt && updated == cand.UpdatedAt, err
+}
+
+// agentGone is a read's answer for an agent that is not there: its copy leaves the cache.
+func (s *Store) agentGone(appID, uid string) error {
+	s.agents.drop(appID, uid)
+	return notFound("agent", uid)
 }
 
 // readAgent reads a committed agent outside a transaction, through the cache.
@@ -146,8 +151,7 @@ const wholeRowBytes = 4 << 10
 func (s *Store) lockAgentRow(ctx context.Context, q Querier, appID, uid string, c store.Agent, cached bool) (store.Agent, error) {
 	r, err := scanAgentRow(q.QueryRow(ctx, s.q.getAgentForWrite, appID, uid))
 	if errors.Is(err, sql.ErrNoRows) {
-		s.agents.drop(appID, uid)
-		return store.Agent{}, notFound("agent", uid)
+		return store.Agent{}, s.agentGone(appID, uid)
 	}
 	if err != nil {
 		return store.Agent{}, err

@@ -191,6 +191,14 @@ func (s *Store) appendServers(ctx context.Context, q Querier, appID, uid string,
 	return later(ctx, q, s.q.appendServers, appID, uid, appID, uid, s.d.List(slugs))
 }
 
+// detachServers detaches slugs (the one slug of the common case without json_each or unnest).
+func (s *Store) detachServers(ctx context.Context, q Querier, appID, uid string, slugs []string) error {
+	if len(slugs) == 1 {
+		return later(ctx, q, s.q.detachOne, appID, uid, slugs[0])
+	}
+	return later(ctx, q, s.q.detach, appID, uid, s.d.List(slugs))
+}
+
 func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
 	a.Normalize()
 	var out store.Agent

@@ -145,11 +145,7 @@ func (s *Store) applyChanges(k agentKey, batch []*agentChange) {
 					c.out = cur
 					continue
 				}
-				query, arg := s.q.detach, s.d.List(c.slugs)
-				if len(c.slugs) == 1 {
-					query, arg = s.q.detachOne, c.slugs[0]
-				}
-				if err := later(ctx, q, query, k.app, k.uid, arg); err != nil {
+				if err := s.detachServers(ctx, q, k.app, k.uid, c.slugs); err != nil {
 					return err
 				}
 				list = rest
