@@ -108,7 +108,7 @@ func serveCmd() *cobra.Command {
 // procs is the GOMAXPROCS serve runs with: flag when set; else twice the CPUs when the
 // runtime has them all, since agentmcp shares them with other busy processes (its database,
 // the load's clients): with one P per CPU, a P whose thread the kernel has preempted holds
-// its queued requests until the thread runs again, and GET's p99 was 2–2.5× a bare echo
+// its queued requests until the thread runs again, and GET's p99 was about 2× a bare echo
 // server's; with two, 0.8–1.0× (docs/performance.md). Under GOMAXPROCS, or a CPU limit
 // below the machine's CPUs (a container's quota, which more Ps would only be throttled on),
 // the runtime's choice stands.
@@ -184,11 +184,11 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memoryLimit > 0 {
-		debug.SetMemoryLimit(o.memoryLimit)
-	}
 	if o.gomaxprocs < 0 || o.gomaxprocs > 1024 {
 		return fmt.Errorf("--gomaxprocs %d: want 0 (automatic) or 1 to 1024", o.gomaxprocs)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memoryLimit > 0 {
+		debug.SetMemoryLimit(o.memoryLimit)
 	}
 	_, envProcs := os.LookupEnv("GOMAXPROCS")
 	if n := procs(o.gomaxprocs, envProcs, runtime.GOMAXPROCS(0), runtime.NumCPU()); n != runtime.GOMAXPROCS(0) {
