@@ -159,8 +159,8 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	e.Use(httpx.Deadline(timeout, func(c echo.Context) bool { return c.Path() == gatewayPath }))
 	e.Use(httpx.AccessLog(log, m))
 	e.Use(httpx.LimitHeaders)
-	// A request without a body (net/http's NoBody: most of them, GETs) keeps it, so ReadBody
-	// sees there is nothing to read.
+	// A request without a body keeps net/http's NoBody (HTTP/1 GETs and DELETEs; an HTTP/2
+	// body never is), so ReadBody sees there is nothing to read.
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprint(httpx.MaxBody),
 		Skipper: func(c echo.Context) bool { return c.Request().Body == http.NoBody }}))
 

@@ -37,6 +37,9 @@ func TestSmoke(t *testing.T) {
 	if rep.DB != "sqlite" || rep.Replicas != 1 {
 		t.Fatalf("report says %s with %d replicas, want sqlite with 1", rep.DB, rep.Replicas)
 	}
+	if rep.GOMAXPROCS < 1 { // read from serve's start-up line, and given to the baseline
+		t.Fatalf("report has no GOMAXPROCS: %d", rep.GOMAXPROCS)
+	}
 	for _, f := range []string{"cpu.pprof", "heap.pprof"} {
 		if st, err := os.Stat(filepath.Join(dir, "prof", f)); err != nil || st.Size() == 0 {
 			t.Fatalf("profile %s missing", f)

@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,6 +251,11 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	bl := exec.Command(self, "baseline", "--addr", baseAddr, "--fixture", fixture)
+	// The baseline runs with the Ps agentmcp gave itself, so the ratios compare code, not
+	// runtime settings (serve doubles GOMAXPROCS; a bare echo server does not).
+	if n := reps[0].gomaxprocs; n > 0 {
+		bl.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(n))
+	}
 	bl.Stdout, bl.Stderr = os.Stderr, os.Stderr
 	if err := ps.start(bl); err != nil {
 		return err
@@ -303,7 +309,7 @@ func run(ctx context.Context, c config) error {
 	for _, r := range reps {
 		rss = max(rss, peakRSS(r.cmd.Process.Pid))
 	}
-	rep := report(c, backend, replicas, results, rss)
+	rep := report(c, backend, replicas, reps[0].gomaxprocs, results, rss)
 	fmt.Print(rep.markdown())
 	if c.out != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
@@ -318,7 +324,10 @@ func run(ctx context.Context, c config) error {
 type replica struct {
 	cmd             *exec.Cmd
 	base, pprofAddr string
+	gomaxprocs      int // as its start-up line says (0: not said, an older build)
 }
+
+var loggedProcs = regexp.MustCompile(`"msg":"listening".*"gomaxprocs":(\d+)`)
 
 // startReplica starts agentmcp serve number i on db and waits until it is ready.
 func startReplica(ctx context.Context, ps *procs, c config, bin, db, tmp string, i int) (*replica, error) {
@@ -351,6 +360,10 @@ func startReplica(ctx context.Context, ps *procs, c config, bin, db, tmp string,
 	if err := waitReady(ctx, r.base+"/readyz"); err != nil {
 		log, _ := os.ReadFile(logf.Name())
 		return nil, fmt.Errorf("replica %d: %w\n%s", i, err, lastLines(log, 20))
+	}
+	log, _ := os.ReadFile(logf.Name())
+	if m := loggedProcs.FindSubmatch(log); m != nil {
+		r.gomaxprocs, _ = strconv.Atoi(string(m[1]))
 	}
 	return r, nil
 }

@@ -183,13 +183,14 @@ type benchReport struct {
 	Servers     int      `json:"servers"`
 	Concurrency int      `json:"concurrency"`
 	DurationS   float64  `json:"duration_seconds"`
-	DB          string   `json:"db"`       // sqlite or postgres
-	Replicas    int      `json:"replicas"` // agentmcp serve processes sharing the load (baseline-get: always 1)
+	DB          string   `json:"db"`         // sqlite or postgres
+	Replicas    int      `json:"replicas"`   // agentmcp serve processes sharing the load (baseline-get: always 1)
+	GOMAXPROCS  int      `json:"gomaxprocs"` // agentmcp's, and the baseline's with it (0: not logged, the baseline at Go's default)
 	PeakRSSMB   float64  `json:"server_peak_rss_mb"`
 	Results     []result `json:"results"`
 }
 
-func report(c config, db string, replicas int, rs []result, rss int64) benchReport {
+func report(c config, db string, replicas, procs int, rs []result, rss int64) benchReport {
 	var base float64
 	for _, r := range rs {
 		if r.Scenario == "baseline-get" {
@@ -204,7 +205,7 @@ func report(c config, db string, replicas int, rs []result, rss int64) benchRepo
 	return benchReport{
 		When: time.Now().UTC().Format(time.RFC3339), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
 		Servers: c.servers, Concurrency: c.concurrency, DurationS: c.duration.Seconds(), DB: db, Replicas: replicas,
-		PeakRSSMB: float64(rss) / (1 << 20), Results: rs,
+		GOMAXPROCS: procs, PeakRSSMB: float64(rss) / (1 << 20), Results: rs,
 	}
 }
 
@@ -214,7 +215,11 @@ func (r benchReport) markdown() string {
 	if r.Replicas > 1 {
 		reps = fmt.Sprintf("%d replicas (load split evenly; p50/p99: the worse replica's)", r.Replicas)
 	}
-	fmt.Fprintf(&b, "\n%d MCP servers, %s, %s, %d connections, %.0fs per scenario, %s, %s\n\n", r.Servers, r.DB, reps, r.Concurrency, r.DurationS, r.Machine, r.When)
+	procs := "GOMAXPROCS: Go's default"
+	if r.GOMAXPROCS > 0 {
+		procs = fmt.Sprintf("GOMAXPROCS %d (the baseline's too)", r.GOMAXPROCS)
+	}
+	fmt.Fprintf(&b, "\n%d MCP servers, %s, %s, %d connections, %.0fs per scenario, %s, %s, %s\n\n", r.Servers, r.DB, reps, r.Concurrency, r.DurationS, r.Machine, procs, r.When)
 	b.WriteString("| scenario | requests/s | p50 ms | p99 ms | errors | × baseline GET |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, x := range r.Results {
 		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %d | %.2f |\n", x.Scenario, x.RPS, x.P50ms, x.P99ms, x.Errors, x.RatioBaseGet)

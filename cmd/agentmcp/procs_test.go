@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestProcs(t *testing.T) {
@@ -14,19 +16,47 @@ func TestProcs(t *testing.T) {
 		flag         int
 		env          bool
 		current, cpu int
+		quota        bool
 		want         int
 	}{
-		{0, false, 2, 2, 4}, // the machine's CPUs, no limit: twice them
-		{0, false, 8, 8, 16},
-		{0, true, 2, 2, 2},  // GOMAXPROCS set: it stands
-		{0, false, 2, 8, 2}, // a CPU limit below the CPUs: it stands
-		{3, true, 2, 2, 3},  // the flag wins
-		{1, false, 2, 8, 1},
-		{0, false, 1, 1, 2},  // one CPU
-		{0, true, 16, 2, 16}, // GOMAXPROCS above the CPUs: it stands
+		{0, false, 2, 2, false, 4}, // the machine's CPUs, no quota: twice them
+		{0, false, 8, 8, false, 16},
+		{0, true, 2, 2, false, 2},  // GOMAXPROCS set: it stands
+		{3, true, 2, 2, false, 2},  // ... over the flag too, as GOMEMLIMIT does
+		{0, false, 2, 2, true, 2},  // a quota (Go rounds a 1-CPU one on 2 CPUs up to 2): Go's choice
+		{0, false, 2, 8, false, 2}, // fewer than the CPUs (an affinity or a quota Go saw): it stands
+		{3, false, 2, 2, false, 3}, // the flag
+		{1, false, 2, 8, true, 1},  // ... under a quota too
+		{0, false, 1, 1, false, 2}, // one CPU
 	} {
-		if got := procs(c.flag, c.env, c.current, c.cpu); got != c.want {
-			t.Errorf("procs(%d, %v, %d, %d) = %d, want %d", c.flag, c.env, c.current, c.cpu, got, c.want)
+		if got := procs(c.flag, c.env, c.current, c.cpu, c.quota); got != c.want {
+			t.Errorf("procs(%d, %v, %d, %d, %v) = %d, want %d", c.flag, c.env, c.current, c.cpu, c.quota, got, c.want)
+		}
+	}
+}
+
+func TestQuotaIn(t *testing.T) {
+	fsys := fstest.MapFS{
+		"cpu.max":                          {Data: []byte("max 100000\n")},
+		"system.slice/cpu.max":             {Data: []byte("max 100000\n")},
+		"system.slice/agentmcp/cpu.max":    {Data: []byte("max 100000\n")},
+		"kubepods/cpu.max":                 {Data: []byte("200000 100000\n")},
+		"kubepods/pod1/ctr/cpu.max":        {Data: []byte("max 100000\n")},
+		"cpu/docker/abc/cpu.cfs_quota_us":  {Data: []byte("50000\n")},
+		"cpu/docker/free/cpu.cfs_quota_us": {Data: []byte("-1\n")},
+		"cpu/cpu.cfs_quota_us":             {Data: []byte("-1\n")},
+	}
+	for self, want := range map[string]bool{
+		"0::/system.slice/agentmcp\n": false, // v2, no quota up to the root
+		"0::/kubepods/pod1/ctr\n":     true,  // v2, a parent's quota
+		"0::/\n":                      false, // v2 in a namespace: the mount is the container's
+		"12:cpu,cpuacct:/docker/abc\n1:name=systemd:/x\n": true,  // v1 quota
+		"12:cpu,cpuacct:/docker/free\n":                   false, // v1, none
+		"0::/missing/dir\n":                               false, // unreadable: none
+		"":                                                false,
+	} {
+		if got := quotaIn(fsys, self); got != want {
+			t.Errorf("quotaIn(%q) = %v, want %v", self, got, want)
 		}
 	}
 }
@@ -34,15 +64,23 @@ func TestProcs(t *testing.T) {
 // TestServeGOMAXPROCS: serve runs with what procs says and logs it; the flag sets it; a
 // value out of range is refused before anything starts.
 func TestServeGOMAXPROCS(t *testing.T) {
-	_, env := os.LookupEnv("GOMAXPROCS")
-	want := procs(0, env, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	logged := regexp.MustCompile(`"msg":"listening".*"gomaxprocs":(\d+)}`)
 	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
-	if log := p.stderr.String(); !strings.Contains(log, fmt.Sprintf(`"gomaxprocs":%d}`, want)) {
-		t.Fatalf("want gomaxprocs %d logged:\n%s", want, log)
+	m := logged.FindStringSubmatch(p.stderr.String())
+	if m == nil {
+		t.Fatalf("no gomaxprocs logged:\n%s", p.stderr)
 	}
-	p = startServe(t, filepath.Join(t.TempDir(), "b.db"), "--gomaxprocs", "3")
-	if log := p.stderr.String(); !strings.Contains(log, `"gomaxprocs":3}`) {
-		t.Fatalf("--gomaxprocs 3 not logged:\n%s", log)
+	// The child's own default is the test's unless `go test -cpu` changed this process's.
+	if _, env := os.LookupEnv("GOMAXPROCS"); !env && !cpuQuota() && runtime.GOMAXPROCS(0) == runtime.NumCPU() {
+		if want := fmt.Sprint(2 * runtime.NumCPU()); m[1] != want {
+			t.Fatalf("gomaxprocs %s, want %s (no GOMAXPROCS, no quota)", m[1], want)
+		}
+	}
+	if _, env := os.LookupEnv("GOMAXPROCS"); !env {
+		p = startServe(t, filepath.Join(t.TempDir(), "b.db"), "--gomaxprocs", "3")
+		if m := logged.FindStringSubmatch(p.stderr.String()); m == nil || m[1] != "3" {
+			t.Fatalf("--gomaxprocs 3 not logged:\n%s", p.stderr)
+		}
 	}
 	for _, v := range []string{"-1", "1025"} {
 		_, errOut, code := runCmd(t, "serve", "--gomaxprocs", v, "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db"))

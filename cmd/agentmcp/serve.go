@@ -80,7 +80,7 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	f.IntVar(&o.cacheSize, "cache-size", envInt("AGENTMCP_CACHE_SIZE", 100000), "MCP servers kept in the in-process read cache (on PostgreSQL kept coherent with the other replicas by the change feed); 0 turns it off (env AGENTMCP_CACHE_SIZE)")
 	f.Int64Var(&o.memoryLimit, "memory-limit", 56<<20, "soft limit in bytes on the Go runtime's memory, so the GC returns memory before RSS grows; 0 = none; GOMEMLIMIT, when set, wins")
-	f.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "Go's GOMAXPROCS; 0 = twice the CPUs when the runtime has them all (no GOMAXPROCS, no CPU limit below them), else the runtime's")
+	f.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "Go's GOMAXPROCS; 0 = twice the CPUs unless a CPU quota applies, then Go's choice; GOMAXPROCS, when set, wins")
 	f.BoolVar(&o.probeOnWrite, "probe-on-write", envOr("AGENTMCP_PROBE_ON_WRITE", "true") == "true", "probe a server in the background after a create or a URL change (env AGENTMCP_PROBE_ON_WRITE)")
 	f.DurationVar(&o.probeInterval, "probe-interval", time.Hour, "re-probe every server this often, with jitter; 0 = never")
 	f.IntVar(&o.probeWorkers, "probe-workers", 4, "background probes at once")
@@ -103,23 +103,6 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&o.auditRetention, "audit-retention", 90*24*time.Hour, "how long audit events are kept; 0 = forever")
 	f.IntVar(&o.idemKeysPerApp, "idempotency-keys-per-app", 10000, "Idempotency-Keys an app may hold at once (a day's worth); negative: no limit")
 	return cmd
-}
-
-// procs is the GOMAXPROCS serve runs with: flag when set; else twice the CPUs when the
-// runtime has them all, since agentmcp shares them with other busy processes (its database,
-// the load's clients): with one P per CPU, a P whose thread the kernel has preempted holds
-// its queued requests until the thread runs again, and GET's p99 was about 2× a bare echo
-// server's; with two, 0.8–1.0× (docs/performance.md). Under GOMAXPROCS, or a CPU limit
-// below the machine's CPUs (a container's quota, which more Ps would only be throttled on),
-// the runtime's choice stands.
-func procs(flag int, envSet bool, current, ncpu int) int {
-	switch {
-	case flag > 0:
-		return flag
-	case envSet || current < ncpu:
-		return current
-	}
-	return 2 * ncpu
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -190,10 +173,6 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memoryLimit > 0 {
 		debug.SetMemoryLimit(o.memoryLimit)
 	}
-	_, envProcs := os.LookupEnv("GOMAXPROCS")
-	if n := procs(o.gomaxprocs, envProcs, runtime.GOMAXPROCS(0), runtime.NumCPU()); n != runtime.GOMAXPROCS(0) {
-		runtime.GOMAXPROCS(n)
-	}
 	st, err := openStore(ctx, o.dbOptions, o.noMigrate)
 	if err != nil {
 		return err
@@ -203,6 +182,12 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 			log.Error("closing the database", slog.String("error", err.Error()))
 		}
 	}()
+	// After the store: SQLite sizes its read pool by GOMAXPROCS, and more connections than
+	// the CPUs can run would only cost their page caches.
+	_, envProcs := os.LookupEnv("GOMAXPROCS")
+	if n := procs(o.gomaxprocs, envProcs, runtime.GOMAXPROCS(0), runtime.NumCPU(), cpuQuota()); n != runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
+	}
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

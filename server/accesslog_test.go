@@ -1,0 +1,79 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/logx"
+	"github.com/agentmcp/agentmcp/server"
+)
+
+// TestAccessLog: one line per request with its final status (errors rendered first), the
+// route, and the app of an authenticated caller; the same through logx's lane as through
+// slog's own handler; and never the key.
+func TestAccessLog(t *testing.T) {
+	for name, newHandler := range map[string]func(*lockedBuf) slog.Handler{
+		"logx": func(b *lockedBuf) slog.Handler { return logx.NewJSONHandler(b, nil) },
+		"slog": func(b *lockedBuf) slog.Handler { return slog.NewJSONHandler(b, nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf lockedBuf
+			env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{Logger: slog.New(newHandler(&buf))})
+			list := env.URL + "/ai-agents/agent-builder/mcp-servers"
+			seed(t, env.Client(t, env.KeyA), "s")
+			buf.Reset()
+			send(t, http.MethodGet, list+"/s", hdr("apikey", env.KeyA), nil)
+			send(t, http.MethodGet, list+"/nope", hdr("apikey", env.KeyA), nil)
+			send(t, http.MethodGet, list, hdr("apikey", "amk_wrong"), nil)
+			send(t, http.MethodPost, list, hdr("apikey", env.KeyA, "Content-Type", "application/json"), strings.NewReader(strings.Repeat("x", 2<<20)))
+			route := "/v3/ai-agents/agent-builder/mcp-servers"
+			want := []struct {
+				method, route string
+				status        float64
+				app           string
+			}{{"GET", route + "/:slug", 200, env.AppA}, {"GET", route + "/:slug", 404, env.AppA}, {"GET", route, 401, ""}, {"POST", route, 413, ""}}
+			var got []map[string]any
+			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(line), &m); err != nil {
+					t.Fatalf("not a JSON line: %q", line)
+				}
+				if m["msg"] == "request" {
+					got = append(got, m)
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d request lines, want %d:\n%s", len(got), len(want), buf.String())
+			}
+			for i, w := range want {
+				g := got[i]
+				if g["method"] != w.method || g["route"] != w.route || g["status"] != w.status || g["app_id"] != w.app ||
+					g["level"] != "INFO" || len(g["request_id"].(string)) != 32 || g["duration_us"].(float64) < 0 || g["time"] == nil {
+					t.Errorf("line %d: %v, want %+v", i, g, w)
+				}
+			}
+			if strings.Contains(buf.String(), env.KeyA) {
+				t.Fatal("the key is in the log")
+			}
+		})
+	}
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuf) Reset()         { l.mu.Lock(); defer l.mu.Unlock(); l.b.Reset() }
