@@ -257,10 +257,12 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 			return api.PurgeAuditEvents(ctx, time.Now().Add(-o.auditRetention).UnixMilli())
 		})
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// Logged before the first request can be answered: tests and the benchmark read it once
+	// /readyz says ready (the listener already queues connections).
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("api", base+server.BasePath), slog.String("db", st.Path()),
 		slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 
 	select {
 	case err := <-errc:

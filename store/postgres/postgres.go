@@ -53,7 +53,7 @@ func IsURL(db string) bool {
 
 // Options tune Open.
 type Options struct {
-	// MaxConns is the pool size (default: pgx's, max(4, GOMAXPROCS)).
+	// MaxConns is the pool size (default: pgx's, max(4, NumCPU)).
 	MaxConns int32
 	// StatementTimeout bounds every statement on the server (default 10s).
 	StatementTimeout time.Duration
