@@ -5,6 +5,7 @@
 package logx
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"sync"
@@ -47,9 +48,19 @@ type Request struct {
 	AppID             string
 }
 
-// LogRequest writes r as slog would write Info("request", request_id, method, route,
-// status, duration_us, app_id), and reports whether it did: false when the lane is off or
-// Info is not enabled, and the caller goes through slog (or logs nothing).
+// Log writes r's line on l: through the lane when l's handler is logx's and takes it, else
+// through slog, as Info("request", request_id, method, route, status, duration_us, app_id).
+func Log(ctx context.Context, l *slog.Logger, r *Request) {
+	if h, ok := l.Handler().(*Handler); ok && h.LogRequest(r) {
+		return
+	}
+	l.LogAttrs(ctx, slog.LevelInfo, "request",
+		slog.String("request_id", r.ID), slog.String("method", r.Method), slog.String("route", r.Route),
+		slog.Int("status", r.Status), slog.Int64("duration_us", r.Duration.Microseconds()), slog.String("app_id", r.AppID))
+}
+
+// LogRequest writes r as Log's slog branch would, and reports whether it did: false when
+// the lane is off or Info is not enabled (Log then goes through slog, or logs nothing).
 func (h *Handler) LogRequest(r *Request) bool {
 	if h.level == nil || h.level.Level() > slog.LevelInfo {
 		return false

@@ -45,12 +45,7 @@ func AccessLog(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 			}
 			r := logx.Request{ID: c.Response().Header().Get(echo.HeaderXRequestID), Method: c.Request().Method,
 				Route: c.Path(), Status: c.Response().Status, Duration: time.Since(start), AppID: app}
-			if h, ok := log.Handler().(*logx.Handler); ok && h.LogRequest(&r) {
-				return nil
-			}
-			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("request_id", r.ID), slog.String("method", r.Method), slog.String("route", r.Route),
-				slog.Int("status", r.Status), slog.Int64("duration_us", r.Duration.Microseconds()), slog.String("app_id", r.AppID))
+			logx.Log(c.Request().Context(), log, &r)
 			return nil
 		}
 	}
