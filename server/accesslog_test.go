@@ -1,12 +1,10 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
@@ -18,12 +16,12 @@ import (
 // route, and the app of an authenticated caller; the same through logx's lane as through
 // slog's own handler; and never the key.
 func TestAccessLog(t *testing.T) {
-	for name, newHandler := range map[string]func(*lockedBuf) slog.Handler{
-		"logx": func(b *lockedBuf) slog.Handler { return logx.NewJSONHandler(b, nil) },
-		"slog": func(b *lockedBuf) slog.Handler { return slog.NewJSONHandler(b, nil) },
+	for name, newHandler := range map[string]func(*apitest.SyncBuffer) slog.Handler{
+		"logx": func(b *apitest.SyncBuffer) slog.Handler { return logx.NewJSONHandler(b, nil) },
+		"slog": func(b *apitest.SyncBuffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			var buf lockedBuf
+			var buf apitest.SyncBuffer
 			env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{Logger: slog.New(newHandler(&buf))})
 			list := env.URL + "/ai-agents/agent-builder/mcp-servers"
 			seed(t, env.Client(t, env.KeyA), "s")
@@ -64,16 +62,3 @@ func TestAccessLog(t *testing.T) {
 		})
 	}
 }
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-func (l *lockedBuf) Reset()         { l.mu.Lock(); defer l.mu.Unlock(); l.b.Reset() }

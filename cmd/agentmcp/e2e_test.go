@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/agentmcp/agentmcp/client"
+	"github.com/agentmcp/agentmcp/internal/apitest"
 )
 
 // bin is the agentmcp binary, built once for the package's tests.
@@ -43,26 +44,9 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:port
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *apitest.SyncBuffer
+	stderr *apitest.SyncBuffer
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -96,7 +80,7 @@ func runCmd(t *testing.T, args ...string) (string, string, int) {
 func startServe(t *testing.T, db string, extra ...string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
-	p := &proc{base: "http://" + addr, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{base: "http://" + addr, stdout: &apitest.SyncBuffer{}, stderr: &apitest.SyncBuffer{}, done: make(chan error, 1)}
 	// No background probing (the tests' servers have made-up URLs, and tests send no traffic
 	// beyond loopback), and no rate limit (bursts are the point of several tests).
 	p.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", db, "--probe-on-write=false", "--probe-interval=0", "--rate-limit=0"}, extra...)...)
@@ -144,6 +128,20 @@ func (p *proc) stop(t *testing.T, sig os.Signal) error {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop within 30s")
 		return nil
+	}
+}
+
+// logged waits for re in serve's stderr (copied from the child's pipe, so after /readyz
+// answers a line may still be on its way) and returns its submatches.
+func (p *proc) logged(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(p.stderr.String()); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve logged no %s:\n%s", re, p.stderr)
+		}
 	}
 }
 

@@ -371,3 +371,28 @@ func MCPServer(t testing.TB, n int) string {
 	t.Cleanup(srv.Close)
 	return srv.URL + "/mcp"
 }
+
+// SyncBuffer is a bytes.Buffer that a server's log (or a child process's output) may write
+// while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *SyncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}
