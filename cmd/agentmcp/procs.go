@@ -15,13 +15,14 @@ import (
 // 0.7–1.0×, whatever GOMAXPROCS the echo server had (docs/performance.md). Under a quota
 // (a container's limit) more Ps would only be throttled, so the runtime's choice stands. Set
 // here, GOMAXPROCS no longer follows a quota changed later, as Go's default would.
-func procs(flag int, envSet bool, current, ncpu int, quota bool) int {
+// quota is asked only when the answer depends on it (it reads the cgroup files).
+func procs(flag int, envSet bool, current, ncpu int, quota func() bool) int {
 	switch {
 	case envSet:
 		return current
 	case flag > 0:
 		return flag
-	case quota || current < ncpu:
+	case current < ncpu || quota():
 		return current
 	}
 	return 2 * ncpu

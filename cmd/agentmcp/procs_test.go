@@ -29,8 +29,13 @@ func TestProcs(t *testing.T) {
 		{1, false, 2, 8, true, 1},  // ... under a quota too
 		{0, false, 1, 1, false, 2}, // one CPU
 	} {
-		if got := procs(c.flag, c.env, c.current, c.cpu, c.quota); got != c.want {
+		asked := false
+		quota := func() bool { asked = true; return c.quota }
+		if got := procs(c.flag, c.env, c.current, c.cpu, quota); got != c.want {
 			t.Errorf("procs(%d, %v, %d, %d, %v) = %d, want %d", c.flag, c.env, c.current, c.cpu, c.quota, got, c.want)
+		}
+		if asked && (c.env || c.flag > 0 || c.current < c.cpu) {
+			t.Errorf("procs(%d, %v, %d, %d): read the quota, which could not change the answer", c.flag, c.env, c.current, c.cpu)
 		}
 	}
 }
@@ -66,10 +71,7 @@ func TestQuotaIn(t *testing.T) {
 func TestServeGOMAXPROCS(t *testing.T) {
 	logged := regexp.MustCompile(`"msg":"listening".*"gomaxprocs":(\d+)}`)
 	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
-	m := logged.FindStringSubmatch(p.stderr.String())
-	if m == nil {
-		t.Fatalf("no gomaxprocs logged:\n%s", p.stderr)
-	}
+	m := p.logged(t, logged)
 	// The child's own default is the test's unless `go test -cpu` changed this process's.
 	if _, env := os.LookupEnv("GOMAXPROCS"); !env && !cpuQuota() && runtime.GOMAXPROCS(0) == runtime.NumCPU() {
 		if want := fmt.Sprint(2 * runtime.NumCPU()); m[1] != want {
@@ -78,7 +80,7 @@ func TestServeGOMAXPROCS(t *testing.T) {
 	}
 	if _, env := os.LookupEnv("GOMAXPROCS"); !env {
 		p = startServe(t, filepath.Join(t.TempDir(), "b.db"), "--gomaxprocs", "3")
-		if m := logged.FindStringSubmatch(p.stderr.String()); m == nil || m[1] != "3" {
+		if m := p.logged(t, logged); m[1] != "3" {
 			t.Fatalf("--gomaxprocs 3 not logged:\n%s", p.stderr)
 		}
 	}

@@ -185,7 +185,8 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	// After the store: SQLite sizes its read pool by GOMAXPROCS, and more connections than
 	// the CPUs can run would only cost their page caches.
 	_, envProcs := os.LookupEnv("GOMAXPROCS")
-	if n := procs(o.gomaxprocs, envProcs, runtime.GOMAXPROCS(0), runtime.NumCPU(), cpuQuota()); n != runtime.GOMAXPROCS(0) {
+	cur := runtime.GOMAXPROCS(0)
+	if n := procs(o.gomaxprocs, envProcs, cur, runtime.NumCPU(), cpuQuota); n != cur {
 		runtime.GOMAXPROCS(n)
 	}
 
@@ -257,8 +258,8 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 			return api.PurgeAuditEvents(ctx, time.Now().Add(-o.auditRetention).UnixMilli())
 		})
 	}
-	// Logged before the first request can be answered: tests and the benchmark read it once
-	// /readyz says ready (the listener already queues connections).
+	// Logged before the first request can be answered: the benchmark reads it from its log
+	// file once /readyz says ready (the listener already queues connections).
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("api", base+server.BasePath), slog.String("db", st.Path()),
 		slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
 	errc := make(chan error, 1)
