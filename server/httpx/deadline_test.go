@@ -1,0 +1,96 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+type ctxKey struct{}
+
+// TestLazyDeadline: what context.WithDeadline does, with the timer started only by Done or Err.
+func TestLazyDeadline(t *testing.T) {
+	parent := context.WithValue(context.Background(), ctxKey{}, "v")
+	newCtx := func(d time.Duration) *lazyDeadline {
+		return &lazyDeadline{Context: parent, deadline: time.Now().Add(d)}
+	}
+
+	d := newCtx(time.Hour)
+	if at, ok := d.Deadline(); !ok || time.Until(at) < 59*time.Minute {
+		t.Fatalf("Deadline() = %v, %v", at, ok)
+	}
+	if d.Value(ctxKey{}) != "v" || d.started.Load() {
+		t.Fatal("Deadline and Value started the timer, or Value lost the parent's")
+	}
+	if d.Err() != nil || !d.started.Load() || d.Value(ctxKey{}) != "v" {
+		t.Fatalf("Err() = %v before the deadline, or did not start the timer, or lost the value", d.Err())
+	}
+	d.end()
+	if <-d.Done(); !errors.Is(d.Err(), context.Canceled) {
+		t.Fatalf("after end: %v", d.Err())
+	}
+
+	// Ended before anything waited: a later Done is already closed.
+	d = newCtx(time.Hour)
+	d.end()
+	if <-d.Done(); !errors.Is(d.Err(), context.Canceled) {
+		t.Fatalf("ended unstarted: %v", d.Err())
+	}
+
+	// The deadline passes: Done closes with DeadlineExceeded, for a child as well.
+	d = newCtx(20 * time.Millisecond)
+	child, cancel := context.WithCancel(d)
+	defer cancel()
+	select {
+	case <-child.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the child of a passed deadline was not cancelled")
+	}
+	if !errors.Is(d.Err(), context.DeadlineExceeded) || !errors.Is(child.Err(), context.DeadlineExceeded) {
+		t.Fatalf("Err() = %v, child %v", d.Err(), child.Err())
+	}
+	d.end()
+
+	// Past the deadline before anything asked: Err says so at once.
+	d = newCtx(-time.Millisecond)
+	if !errors.Is(d.Err(), context.DeadlineExceeded) {
+		t.Fatalf("past deadline: Err() = %v", d.Err())
+	}
+	d.end()
+
+	// The parent's cancel and earlier deadline reach it.
+	p, cancelP := context.WithTimeout(parent, time.Minute)
+	d = &lazyDeadline{Context: p, deadline: time.Now().Add(time.Hour)}
+	if at, _ := d.Deadline(); time.Until(at) > 2*time.Minute {
+		t.Fatalf("Deadline() = %v, not the parent's earlier one", at)
+	}
+	done := d.Done()
+	cancelP()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the parent's cancel did not reach it")
+	}
+	if !errors.Is(d.Err(), context.Canceled) {
+		t.Fatalf("after the parent's cancel: %v", d.Err())
+	}
+	d.end()
+}
+
+// TestLazyDeadlineConcurrent: Done, Err, Value and end from many goroutines (go test -race).
+func TestLazyDeadlineConcurrent(t *testing.T) {
+	d := &lazyDeadline{Context: context.Background(), deadline: time.Now().Add(time.Hour)}
+	ch := make(chan (<-chan struct{}), 8)
+	for range 8 {
+		go func() { d.Value(ctxKey{}); _ = d.Err(); ch <- d.Done() }()
+	}
+	first := <-ch
+	for range 7 {
+		if <-ch != first {
+			t.Fatal("two Done channels: two timers")
+		}
+	}
+	d.end()
+	<-first
+}
