@@ -101,6 +101,9 @@ func startServe(t *testing.T, db string, extra ...string) *proc {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				// The last lines serve writes before it serves: the tests read its output once.
+				waitFor(t, p.stdout, lastStartupOut)
+				waitFor(t, p.stderr, lastStartupLog)
 				return p
 			}
 		}
@@ -131,19 +134,25 @@ func (p *proc) stop(t *testing.T, sig os.Signal) error {
 	}
 }
 
-// logged waits for re in serve's stderr (copied from the child's pipe, so after /readyz
-// answers a line may still be on its way) and returns its submatches.
-func (p *proc) logged(t *testing.T, re *regexp.Regexp) []string {
+// waitFor waits for re in serve's stdout or stderr (copied from the child's pipe by a
+// goroutine, so after /readyz answers a line may still be on its way) and returns its
+// submatches.
+func waitFor(t *testing.T, out *apitest.SyncBuffer, re *regexp.Regexp) []string {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(p.stderr.String()); m != nil {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
 			return m
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve logged no %s:\n%s", re, p.stderr)
+			t.Fatalf("serve wrote no %s:\n%s", re, out)
 		}
 	}
 }
+
+var (
+	lastStartupOut = regexp.MustCompile(`agentmcp: probes `)
+	lastStartupLog = regexp.MustCompile(`"msg":"listening"`)
+)
 
 var keyPattern = regexp.MustCompile(`amk_[A-Za-z0-9_-]{43}`)
 

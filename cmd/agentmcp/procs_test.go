@@ -71,7 +71,7 @@ func TestQuotaIn(t *testing.T) {
 func TestServeGOMAXPROCS(t *testing.T) {
 	logged := regexp.MustCompile(`"msg":"listening".*"gomaxprocs":(\d+)}`)
 	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
-	m := p.logged(t, logged)
+	m := waitFor(t, p.stderr, logged)
 	// The child's own default is the test's unless `go test -cpu` changed this process's.
 	if _, env := os.LookupEnv("GOMAXPROCS"); !env && !cpuQuota() && runtime.GOMAXPROCS(0) == runtime.NumCPU() {
 		if want := fmt.Sprint(2 * runtime.NumCPU()); m[1] != want {
@@ -80,7 +80,7 @@ func TestServeGOMAXPROCS(t *testing.T) {
 	}
 	if _, env := os.LookupEnv("GOMAXPROCS"); !env {
 		p = startServe(t, filepath.Join(t.TempDir(), "b.db"), "--gomaxprocs", "3")
-		if m := p.logged(t, logged); m[1] != "3" {
+		if m := waitFor(t, p.stderr, logged); m[1] != "3" {
 			t.Fatalf("--gomaxprocs 3 not logged:\n%s", p.stderr)
 		}
 	}

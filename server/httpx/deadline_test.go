@@ -78,7 +78,7 @@ func TestLazyDeadline(t *testing.T) {
 	d.end()
 }
 
-// TestLazyDeadlineConcurrent: Done, Err, Value and end from many goroutines (go test -race).
+// TestLazyDeadlineConcurrent: Value, Err and Done from many goroutines start one timer (go test -race).
 func TestLazyDeadlineConcurrent(t *testing.T) {
 	d := &lazyDeadline{Context: context.Background(), deadline: time.Now().Add(time.Hour)}
 	ch := make(chan (<-chan struct{}), 8)
