@@ -106,7 +106,7 @@ func New(cfg Config, st store.Store) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e, nil
+	return httpx.HeadAsGet(isGatewayPath, e), nil
 }
 
 func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
@@ -142,27 +142,24 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 		feed = store.NewFeed()
 		st = store.Publishing(st, feed)
 	}
-	st = timedStore{s: st, h: storeOps}
+	st = newTimedStore(st, storeOps)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpx.ErrorHandler(log)
 	e.IPExtractor = httpx.IPExtractor(cfg.TrustedProxies)
-	e.Pre(httpx.HeadAsGet(isGatewayPath))
 
 	timeout := cfg.RequestTimeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
-	e.Use(middleware.Recover())
-	e.Use(httpx.RequestID)
-	e.Use(httpx.Deadline(timeout, func(c echo.Context) bool { return c.Path() == gatewayPath }))
-	e.Use(httpx.AccessLog(log, m))
-	e.Use(httpx.LimitHeaders)
 	// A request without a body keeps net/http's NoBody (HTTP/1 GETs and DELETEs; an HTTP/2
 	// body never is), so ReadBody sees there is nothing to read.
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprint(httpx.MaxBody),
-		Skipper: func(c echo.Context) bool { return c.Request().Body == http.NoBody }}))
+	bodyLimit := middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: fmt.Sprint(httpx.MaxBody),
+		Skipper: func(c echo.Context) bool { return c.Request().Body == http.NoBody }})
+	e.Use(httpx.Routed(middleware.Recover(), httpx.RequestID,
+		httpx.Deadline(timeout, func(c echo.Context) bool { return c.Path() == gatewayPath }),
+		httpx.AccessLog(log, m), httpx.LimitHeaders, bodyLimit))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", func(c echo.Context) error {
@@ -196,7 +193,7 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	}
 	byIP, byApp := httpx.NewLimiters(ipRate, ipBurst), httpx.NewLimiters(cfg.RateLimit, cfg.RateBurst)
 	creates := map[string]bool{BasePath + "/ai-agents/agent-builder/mcp-servers": true, BasePath + "/ai-agents/agent-builder/agents": true}
-	api := e.Group(BasePath, byIP.Limit(httpx.IPKey), keys.Authenticate, byApp.Limit(httpx.AppKey), httpx.RequireJSON, httpx.ReadBody,
+	api := httpx.NewGroup(e, BasePath, byIP.Limit(httpx.IPKey), keys.Authenticate, byApp.Limit(httpx.AppKey), httpx.RequireJSON, httpx.ReadBody,
 		httpx.Validate(routes, opts), httpx.Idempotent(st, creates, limitOr(cfg.IdempotencyKeysPerApp, 10000)))
 	var prober Prober = probe.New(probe.Options{})
 	if cfg.Prober != nil {
@@ -229,7 +226,7 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 		return httpx.NewError(http.StatusMethodNotAllowed, httpx.CodeMethodNotAllowed, "Method not allowed for this path.")
 	})
 	for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
-		e.Add(method, gatewayPath, serveGateway, byIP.Limit(httpx.IPKey))
+		e.Add(method, gatewayPath, httpx.Compose(serveGateway, byIP.Limit(httpx.IPKey)))
 	}
 	sub := feed.Subscribe(1024)
 	go func() {

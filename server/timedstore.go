@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,14 +13,23 @@ import (
 // timedStore measures every store operation. It embeds nothing, so a method added to
 // store.Store does not compile until it is timed here too.
 type timedStore struct {
-	s store.Store
-	h *prometheus.HistogramVec
+	s   store.Store
+	h   *prometheus.HistogramVec
+	ops *sync.Map // op → its histogram: WithLabelValues hashes and locks on every call
 }
 
 var _ store.Store = timedStore{}
 
+func newTimedStore(s store.Store, h *prometheus.HistogramVec) timedStore {
+	return timedStore{s: s, h: h, ops: new(sync.Map)}
+}
+
 func (t timedStore) done(op string, start time.Time) {
-	t.h.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	o, ok := t.ops.Load(op)
+	if !ok {
+		o, _ = t.ops.LoadOrStore(op, t.h.WithLabelValues(op))
+	}
+	o.(prometheus.Observer).Observe(time.Since(start).Seconds())
 }
 
 // Unwrap returns the measured store (for optional interfaces such as store.Pooled).

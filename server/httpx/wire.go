@@ -36,23 +36,20 @@ func LimitHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // HeadAsGet answers HEAD on every GET route: the request is routed, validated and handled as
-// a GET, and the body is dropped. It runs before routing (echo.Pre), which reads the method
-// of net/http's own request; that request is HEAD again before net/http writes the
-// response (no body reaches it before the handler returns), so it sends a HEAD answer.
-// Requests skip says so (a streaming endpoint, whose GET never ends) are left as they are.
-func HeadAsGet(skip func(*http.Request) bool) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			r := c.Request()
-			if r.Method != http.MethodHead || skip(r) {
-				return next(c)
-			}
-			r.Method = http.MethodGet
-			defer func() { r.Method = http.MethodHead }()
-			c.Response().Writer = headWriter{c.Response().Writer}
-			return next(c)
+// a GET, and the body is dropped. It wraps echo (routing reads the method of net/http's
+// own request); that request is HEAD again before net/http writes the response (no body
+// reaches it before the handler returns), so it sends a HEAD answer. Requests skip says
+// so (a streaming endpoint, whose GET never ends) are left as they are.
+func HeadAsGet(skip func(*http.Request) bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead || skip(r) {
+			next.ServeHTTP(w, r)
+			return
 		}
-	}
+		r.Method = http.MethodGet
+		defer func() { r.Method = http.MethodHead }()
+		next.ServeHTTP(headWriter{w}, r)
+	})
 }
 
 // headWriter drops the body; Flush is a no-op, so nothing reaches net/http early.

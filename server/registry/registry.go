@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 	v0 "github.com/modelcontextprotocol/registry/pkg/api/v0"
 
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -76,7 +77,7 @@ func Mount(e *echo.Echo, st Store, opt Options, mw ...echo.MiddlewareFunc) error
 		}
 		v.public = u
 	}
-	g := e.Group(Prefix, append([]echo.MiddlewareFunc{cors, v.problems}, mw...)...)
+	g := httpx.NewGroup(e, Prefix, append([]echo.MiddlewareFunc{cors, v.problems}, mw...)...)
 	g.Any("/:app/v0.1/servers", readOnly(v.list))
 	g.Any("/:app/v0.1/servers/*", readOnly(v.versions))
 	g.Any("/*", readOnly(func(echo.Context) error { return problem(http.StatusNotFound, "Not found.") }))
