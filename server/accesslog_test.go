@@ -22,14 +22,22 @@ func TestAccessLog(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var buf apitest.SyncBuffer
-			env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{Logger: slog.New(newHandler(&buf))})
+			h := newHandler(&buf)
+			flush := func() {
+				if f, ok := h.(interface{ Flush() }); ok {
+					f.Flush() // logx gathers access lines for a few milliseconds
+				}
+			}
+			env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{Logger: slog.New(h)})
 			list := env.URL + "/ai-agents/agent-builder/mcp-servers"
 			seed(t, env.Client(t, env.KeyA), "s")
+			flush()
 			buf.Reset()
 			send(t, http.MethodGet, list+"/s", hdr("apikey", env.KeyA), nil)
 			send(t, http.MethodGet, list+"/nope", hdr("apikey", env.KeyA), nil)
 			send(t, http.MethodGet, list, hdr("apikey", "amk_wrong"), nil)
 			send(t, http.MethodPost, list, hdr("apikey", env.KeyA, "Content-Type", "application/json"), strings.NewReader(strings.Repeat("x", 2<<20)))
+			flush()
 			route := "/v3/ai-agents/agent-builder/mcp-servers"
 			want := []struct {
 				method, route string

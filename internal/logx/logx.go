@@ -81,7 +81,7 @@ func (h *Handler) LogRequest(r *Request) bool {
 	b = append(b, `,"app_id":`...)
 	b = jsonw.String(b, r.AppID)
 	b = append(b, "}\n"...)
-	h.w.Write(b) // as slog does, a failed write of a log line is dropped
+	h.w.queue(b)
 	if cap(b) <= 4<<10 {
 		*bp = b
 		bufs.Put(bp)
@@ -89,16 +89,14 @@ func (h *Handler) LogRequest(r *Request) bool {
 	return true
 }
 
+// Flush writes the access lines still gathered (see lockedWriter) before it returns.
+func (h *Handler) Flush() { h.w.Flush() }
+
+// Flush flushes l's handler when it is logx's: what a process does before it exits.
+func Flush(l *slog.Logger) {
+	if h, ok := l.Handler().(*Handler); ok {
+		h.Flush()
+	}
+}
+
 var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// lockedWriter keeps the lane's lines and slog's whole and apart.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -56,6 +57,7 @@ func TestLogRequestWritesWhatSlogWrites(t *testing.T) {
 		if !h.LogRequest(&r) {
 			t.Fatal("the lane declined at the default level")
 		}
+		h.Flush()
 		Log(context.Background(), slog.New(slog.NewJSONHandler(&slow, nil)), &r) // slog's own handler: the slog branch
 		if !strings.HasSuffix(fast.String(), "}\n") || strings.Count(fast.String(), "\n") != 1 {
 			t.Fatalf("not one line: %q", fast.String())
@@ -78,7 +80,9 @@ func TestLogRequestDeclines(t *testing.T) {
 	} {
 		var b bytes.Buffer
 		h := NewJSONHandler(&b, o)
-		if h.LogRequest(&r) || b.Len() != 0 {
+		wrote := h.LogRequest(&r)
+		h.Flush()
+		if wrote || b.Len() != 0 {
 			t.Errorf("%s: the lane wrote %q", name, b.String())
 		}
 	}
@@ -117,7 +121,7 @@ func TestLinesStayWhole(t *testing.T) {
 			}
 		}()
 	}
-	go func() { wg.Wait(); pw.Close() }()
+	go func() { wg.Wait(); h.Flush(); pw.Close() }()
 	sc := bufio.NewScanner(pr)
 	lines := 0
 	for sc.Scan() {
@@ -142,4 +146,97 @@ func (t *trickle) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// counting records each Write it is given.
+type counting struct {
+	mu     sync.Mutex
+	writes []string
+}
+
+func (c *counting) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes = append(c.writes, string(p))
+	return len(p), nil
+}
+
+func (c *counting) get() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.writes...)
+}
+
+// Access lines are gathered and written together, by the timer without anyone asking; an
+// slog record goes out before Log returns, after the lines gathered before it.
+func TestLinesGatheredThenWritten(t *testing.T) {
+	var w counting
+	h := NewJSONHandler(&w, nil)
+	const n = 100
+	for i := 0; i < n; i++ {
+		h.LogRequest(&Request{ID: "a", Method: "GET", Status: 200})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(strings.Join(w.get(), ""), "\n") < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d lines written", strings.Count(strings.Join(w.get(), ""), "\n"), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := len(w.get()); got > n/10 {
+		t.Errorf("%d lines took %d writes", n, got)
+	}
+
+	var w2 counting
+	h2 := NewJSONHandler(&w2, nil)
+	h2.LogRequest(&Request{ID: "first", Method: "GET", Status: 200})
+	slog.New(h2).Warn("second")
+	if all := strings.Join(w2.get(), ""); !strings.Contains(all, `"first"`) || !strings.Contains(all, `"second"`) || strings.Index(all, `"first"`) > strings.Index(all, `"second"`) {
+		t.Fatalf("after Warn returned: %q, want the access line, then the record", all)
+	}
+}
+
+// gated blocks every Write until open is closed.
+type gated struct {
+	open chan struct{}
+	n    atomic.Int64
+}
+
+func (g *gated) Write(p []byte) (int, error) {
+	<-g.open
+	g.n.Add(int64(bytes.Count(p, []byte("\n"))))
+	return len(p), nil
+}
+
+// A log that does not take its lines holds at most maxPending of them: past that, requests
+// wait for the log, as they would for a synchronous write, instead of the process growing.
+func TestStuckLogBounded(t *testing.T) {
+	g := &gated{open: make(chan struct{})}
+	h := NewJSONHandler(g, nil)
+	const n = 5000 // ~100 bytes each: several times maxPending
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < n; i++ {
+			h.LogRequest(&Request{ID: strings.Repeat("x", 32), Method: "GET", Route: "/r", Status: 200})
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-done:
+		t.Fatal("all lines taken while the log was stuck")
+	default:
+	}
+	h.w.mu.Lock()
+	pending := len(h.w.pending)
+	h.w.mu.Unlock()
+	if pending > maxPending {
+		t.Fatalf("%d bytes pending, bound %d", pending, maxPending)
+	}
+	close(g.open)
+	<-done
+	h.Flush()
+	if got := g.n.Load(); got != n {
+		t.Fatalf("%d lines written, want %d", got, n)
+	}
 }
