@@ -178,12 +178,14 @@ func button(text string) string {
 	return `//*[(self::button or self::a) and normalize-space()=` + xpathString(text) + `]`
 }
 
-// fill types text into an empty field, key by key, as a person does.
-func (b *tab) fill(s, text string) {
+// fill types text into an empty field, key by key, as a person does. Keys that went to a
+// view's heading taking focus meanwhile (see replace) are typed again.
+func (b *tab) fill(css, text string) {
 	b.t.Helper()
-	b.do(onNode(s,
-		func(c chromedp.CSS) chromedp.Action[chromedp.Void] { return chromedp.SendKeys(c, text) },
-		func(x chromedp.Search) chromedp.Action[chromedp.Void] { return chromedp.SendKeys(x, text) }))
+	b.do(chromedp.SendKeys(chromedp.CSS(css), text))
+	if got := eval[string](b, `document.querySelector(`+jsString(css)+`).value`); got != text {
+		b.replace(css, text)
+	}
 }
 
 // replace selects what a field holds and types text over it.

@@ -110,9 +110,9 @@ func (c *KeyCache) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		case k.Scope != store.ScopeFullAccess:
 			return NewError(http.StatusForbidden, CodeNoAccess, "The API key does not have access to this operation.")
 		}
-		ctx := context.WithValue(req.Context(), principalKey{}, Principal{AppID: k.AppID, KeyID: k.ID})
+		ctx := context.WithValue(valuesParent(req), principalKey{}, Principal{AppID: k.AppID, KeyID: k.ID})
 		ctx = store.WithActor(ctx, store.Actor{KeyID: k.ID, RequestID: ec.Response().Header().Get(echo.HeaderXRequestID)})
-		ec.SetRequest(req.WithContext(ctx))
+		setValues(ec, ctx)
 		return next(ec)
 	}
 }

@@ -3,8 +3,12 @@ package httpx
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 )
 
 type ctxKey struct{}
@@ -93,4 +97,43 @@ func TestLazyDeadlineConcurrent(t *testing.T) {
 	}
 	d.end()
 	<-first
+}
+
+type otherKey struct{}
+
+// Values added by an authenticated request's middleware go into its lazyDeadline, not a
+// copy of the request, and are found from it and its children, before and after the timer
+// starts, beside the parent's; on any other context the request gets a new one, as before.
+func TestSetValues(t *testing.T) {
+	e := echo.New()
+	parent := context.WithValue(context.Background(), ctxKey{}, "parent")
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	d := &lazyDeadline{Context: parent, deadline: time.Now().Add(time.Hour)}
+	r = r.WithContext(d)
+	c := e.NewContext(r, httptest.NewRecorder())
+	setValues(c, context.WithValue(valuesParent(c.Request()), otherKey{}, "one"))
+	setValues(c, context.WithValue(valuesParent(c.Request()), ctxKey{}, "mine"))
+	if c.Request() != r {
+		t.Fatal("the request was copied")
+	}
+	child, cancel := context.WithCancel(c.Request().Context())
+	defer cancel()
+	for _, ctx := range []context.Context{d, child} {
+		if ctx.Value(otherKey{}) != "one" || ctx.Value(ctxKey{}) != "mine" {
+			t.Fatalf("values %v %v", ctx.Value(otherKey{}), ctx.Value(ctxKey{}))
+		}
+	}
+	if d.Err() != nil || !d.started.Load() { // Err starts the timer
+		t.Fatal("timer not started, or done already")
+	}
+	if d.Value(otherKey{}) != "one" || child.Value(ctxKey{}) != "mine" {
+		t.Fatal("values lost when the timer started")
+	}
+
+	plain := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(parent)
+	c = e.NewContext(plain, httptest.NewRecorder())
+	setValues(c, context.WithValue(valuesParent(c.Request()), otherKey{}, "one"))
+	if c.Request() == plain || c.Request().Context().Value(otherKey{}) != "one" || c.Request().Context().Value(ctxKey{}) != "parent" {
+		t.Fatal("without a lazyDeadline the request gets a new context keeping the parent's values")
+	}
 }

@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,8 @@ func Deadline(d time.Duration, skip func(echo.Context) bool) echo.MiddlewareFunc
 type lazyDeadline struct {
 	context.Context // the parent
 	deadline        time.Time
+
+	values context.Context // see withValues; nil: none
 
 	started atomic.Bool // timer is set and never changes again
 	mu      sync.Mutex
@@ -71,10 +74,37 @@ func (d *lazyDeadline) Err() error            { return d.start().Err() }
 // Value asks the timer once it has started: context's own children find the cancelCtx
 // behind Done through Value, and it must be the one whose channel Done returned.
 func (d *lazyDeadline) Value(k any) any {
+	if d.values != nil {
+		if v := d.values.Value(k); v != nil {
+			return v
+		}
+	}
 	if d.started.Load() {
 		return d.timer.Value(k)
 	}
 	return d.Context.Value(k)
+}
+
+// valuesParent and setValues add values to a request's context: the parent to put them on,
+// and the context with them. Into the request's own lazyDeadline when it has one (no other
+// goroutine has it yet: the middlewares before the handler run on the request's), instead
+// of a copy of the request.
+func valuesParent(r *http.Request) context.Context {
+	if d, ok := r.Context().(*lazyDeadline); ok {
+		if d.values != nil {
+			return d.values
+		}
+		return context.Background()
+	}
+	return r.Context()
+}
+
+func setValues(c echo.Context, ctx context.Context) {
+	if d, ok := c.Request().Context().(*lazyDeadline); ok {
+		d.values = ctx
+		return
+	}
+	c.SetRequest(c.Request().WithContext(ctx))
 }
 
 // end is the request's cancel: a timer that starts after it starts cancelled.

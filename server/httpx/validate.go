@@ -28,10 +28,15 @@ import (
 // so request validation does not match the path a second time with regular expressions:
 // echo has already routed the request.
 type RouteTable struct {
-	byRoute  map[string]*routers.Route // "GET /v3/ai-agents/…/:slug"
-	allow    map[string]string         // echo path template → its Allow header ("GET, HEAD, POST")
-	fallback routers.Router            // kin-openapi's own matching, for requests echo did not route
+	byRoute  map[routeKey]*routers.Route // {GET, /v3/ai-agents/…/:slug}
+	allow    map[string]string           // echo path template → its Allow header ("GET, HEAD, POST")
+	fallback routers.Router              // kin-openapi's own matching, for requests echo did not route
 }
+
+// routeKey is a method and an echo path template; a struct, so a lookup builds no string.
+type routeKey struct{ method, path string }
+
+func (k routeKey) String() string { return k.method + " " + k.path }
 
 var specParam = regexp.MustCompile(`\{([^}]+)\}`)
 
@@ -45,7 +50,7 @@ func NewRouteTable(spec *openapi3.T, base string) (*RouteTable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route embedded spec: %w", err)
 	}
-	t := &RouteTable{byRoute: map[string]*routers.Route{}, allow: map[string]string{}, fallback: fallback}
+	t := &RouteTable{byRoute: map[routeKey]*routers.Route{}, allow: map[string]string{}, fallback: fallback}
 	var server *openapi3.Server
 	if len(spec.Servers) > 0 {
 		server = spec.Servers[0]
@@ -54,7 +59,7 @@ func NewRouteTable(spec *openapi3.T, base string) (*RouteTable, error) {
 		ep := echoPath(base, path)
 		var methods []string
 		for method, op := range item.Operations() {
-			t.byRoute[method+" "+ep] = &routers.Route{Spec: spec, Server: server, Path: path, PathItem: item, Method: method, Operation: op}
+			t.byRoute[routeKey{method, ep}] = &routers.Route{Spec: spec, Server: server, Path: path, PathItem: item, Method: method, Operation: op}
 			methods = append(methods, method)
 			if method == http.MethodGet {
 				methods = append(methods, http.MethodHead) // see HeadAsGet
@@ -69,12 +74,12 @@ func NewRouteTable(spec *openapi3.T, base string) (*RouteTable, error) {
 // check fails unless every operation of the spec has an echo route and every echo route
 // under base has an operation: the spec and the server cannot drift apart.
 func (t *RouteTable) Check(e *echo.Echo, base string) error {
-	served := map[string]bool{}
+	served := map[routeKey]bool{}
 	for _, r := range e.Routes() {
 		if !strings.HasPrefix(r.Path, base+"/") || strings.HasSuffix(r.Path, "*") || r.Method == echo.RouteNotFound {
 			continue
 		}
-		key := r.Method + " " + r.Path
+		key := routeKey{r.Method, r.Path}
 		served[key] = true
 		if t.byRoute[key] == nil {
 			return fmt.Errorf("route %s is not an operation of openapi.yaml", key)
@@ -88,14 +93,19 @@ func (t *RouteTable) Check(e *echo.Echo, base string) error {
 	return nil
 }
 
-// echoRouter is a routers.Router for one request, answering from echo's match.
+// echoRouter is a routers.Router for one request, answering from echo's match. Validate
+// takes one from a pool, with the map of path parameters it hands the validator, and puts
+// it back after a request that passed (an error may keep the map).
 type echoRouter struct {
-	t *RouteTable
-	c echo.Context
+	t      *RouteTable
+	c      echo.Context
+	params map[string]string
 }
 
-func (r echoRouter) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
-	route := r.t.byRoute[req.Method+" "+r.c.Path()]
+var routerPool = sync.Pool{New: func() any { return &echoRouter{params: make(map[string]string, 4)} }}
+
+func (r *echoRouter) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	route := r.t.byRoute[routeKey{req.Method, r.c.Path()}]
 	if route == nil {
 		if allow, ok := r.t.allow[r.c.Path()]; ok {
 			r.c.Response().Header().Set(echo.HeaderAllow, allow)
@@ -109,18 +119,17 @@ func (r echoRouter) FindRoute(req *http.Request) (*routers.Route, map[string]str
 		return route, params, err
 	}
 	names, values := r.c.ParamNames(), r.c.ParamValues()
-	params := make(map[string]string, len(names))
 	for i, n := range names {
 		if i < len(values) {
-			params[n] = values[i]
+			r.params[n] = values[i]
 		}
 	}
-	return route, params, nil
+	return route, r.params, nil
 }
 
 // setAllow answers a 405 of a path echo did not route (its catch-all took the unknown
 // method) with the methods the spec has for it, asking the fallback router for each.
-func (r echoRouter) setAllow(req *http.Request) {
+func (r *echoRouter) setAllow(req *http.Request) {
 	var methods []string
 	for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodPatch, http.MethodPost, http.MethodPut} {
 		probe := req.Clone(req.Context())
@@ -145,9 +154,14 @@ func Validate(t *RouteTable, opts *oapimw.Options) echo.MiddlewareFunc {
 			if err := checkQuery(t, c); err != nil {
 				return err
 			}
-			if err := oapimw.ValidateRequestFromContext(c, echoRouter{t: t, c: c}, opts); err != nil {
+			r := routerPool.Get().(*echoRouter)
+			r.t, r.c = t, c
+			if err := oapimw.ValidateRequestFromContext(c, r, opts); err != nil {
 				return opts.ErrorHandler(c, err)
 			}
+			clear(r.params)
+			r.t, r.c = nil, nil
+			routerPool.Put(r)
 			if vb, ok := c.Request().Body.(interface{ ValidatedValue() any }); ok {
 				if ds := CheckStrings(vb.ValidatedValue()); len(ds) > 0 {
 					return ValidationError(ds)
@@ -162,7 +176,7 @@ func Validate(t *RouteTable, opts *oapimw.Options) echo.MiddlewareFunc {
 // a single value; the binder would say "not valid JSON") and query values with control
 // characters or bytes that are not UTF-8.
 func checkQuery(t *RouteTable, c echo.Context) error {
-	route := t.byRoute[c.Request().Method+" "+c.Path()]
+	route := t.byRoute[routeKey{c.Request().Method, c.Path()}]
 	if route == nil || c.Request().URL.RawQuery == "" {
 		return nil
 	}

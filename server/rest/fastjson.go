@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/jsonw"
@@ -96,6 +97,7 @@ func appendServerList(b []byte, items []store.MCPServer, meta gen.PageMeta) []by
 type rawJSON struct {
 	body []byte
 	etag string
+	pool *[]byte // body's buffer, from bodies: back to it once written
 }
 
 func (r rawJSON) write(w http.ResponseWriter) error {
@@ -104,8 +106,22 @@ func (r rawJSON) write(w http.ResponseWriter) error {
 		w.Header().Set("ETag", r.etag)
 	}
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(r.body)
+	_, err := w.Write(r.body) // every writer on the way copies (or drops) what it is given
+	if r.pool != nil && cap(r.body) <= 16<<10 {
+		*r.pool = r.body[:0]
+		bodies.Put(r.pool)
+	}
 	return err
+}
+
+// bodies holds buffers for the bodies of single servers: the one allocation a cached GET
+// made in proportion to its answer.
+var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// pooledServer is m's JSON body with ETag tag, in a buffer from bodies.
+func pooledServer(m store.MCPServer, tag string) rawJSON {
+	p := bodies.Get().(*[]byte)
+	return rawJSON{body: append(appendServer((*p)[:0], m), '\n'), etag: tag, pool: p}
 }
 
 func (r rawJSON) VisitMcpServersControllerGetMcpServerBySlugResponse(w http.ResponseWriter) error {

@@ -181,7 +181,7 @@ func (h *Handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, re
 		out.Headers.ETag = etag(v)
 		return out, nil
 	}
-	return rawJSON{body: append(appendServer(make([]byte, 0, 512), m), '\n'), etag: *etag(v)}, nil
+	return pooledServer(m, *etag(v)), nil
 }
 
 func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req gen.McpServersControllerUpdateMcpServerRequestObject) (gen.McpServersControllerUpdateMcpServerResponseObject, error) {
