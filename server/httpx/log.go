@@ -36,7 +36,7 @@ type lazyDeadline struct {
 	context.Context // the parent
 	deadline        time.Time
 
-	values context.Context // see withValues; nil: none
+	values context.Context // what setValues added (nil: nothing), asked before the rest
 
 	started atomic.Bool // timer is set and never changes again
 	mu      sync.Mutex
