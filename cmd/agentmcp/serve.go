@@ -163,7 +163,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer logx.Flush(log) // the access lines gathered since the last write
+	defer logx.Drain(log) // the access lines gathered, and any of requests that outlive serve
 	proxies, err := parsePrefixes(o.trustedProxies)
 	if err != nil {
 		return err

@@ -92,10 +92,11 @@ func (h *Handler) LogRequest(r *Request) bool {
 // Flush writes the access lines still gathered (see lockedWriter) before it returns.
 func (h *Handler) Flush() { h.w.Flush() }
 
-// Flush flushes l's handler when it is logx's: what a process does before it exits.
-func Flush(l *slog.Logger) {
+// Drain writes what l's handler has gathered, when it is logx's, and every later line at
+// once: what a process does before it exits.
+func Drain(l *slog.Logger) {
 	if h, ok := l.Handler().(*Handler); ok {
-		h.Flush()
+		h.w.Drain()
 	}
 }
 

@@ -198,11 +198,13 @@ func TestLinesGatheredThenWritten(t *testing.T) {
 
 // gated blocks every Write until open is closed.
 type gated struct {
-	open chan struct{}
-	n    atomic.Int64
+	open    chan struct{}
+	entered atomic.Int64 // Writes begun
+	n       atomic.Int64 // lines written
 }
 
 func (g *gated) Write(p []byte) (int, error) {
+	g.entered.Add(1)
 	<-g.open
 	g.n.Add(int64(bytes.Count(p, []byte("\n"))))
 	return len(p), nil
@@ -221,22 +223,36 @@ func TestStuckLogBounded(t *testing.T) {
 			h.LogRequest(&Request{ID: strings.Repeat("x", 32), Method: "GET", Route: "/r", Status: 200})
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); g.entered.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing tried to write in 10 s")
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // without the bound, every line would be gathered by now
 	select {
 	case <-done:
 		t.Fatal("all lines taken while the log was stuck")
 	default:
-	}
-	h.w.mu.Lock()
-	pending := len(h.w.pending)
-	h.w.mu.Unlock()
-	if pending > maxPending {
-		t.Fatalf("%d bytes pending, bound %d", pending, maxPending)
 	}
 	close(g.open)
 	<-done
 	h.Flush()
 	if got := g.n.Load(); got != n {
 		t.Fatalf("%d lines written, want %d", got, n)
+	}
+}
+
+// After Drain (a process about to exit) a line is written before LogRequest returns.
+func TestDrainWritesAtOnce(t *testing.T) {
+	var w counting
+	h := NewJSONHandler(&w, nil)
+	h.LogRequest(&Request{ID: "before", Method: "GET", Status: 200})
+	Drain(slog.New(h))
+	if got := strings.Join(w.get(), ""); !strings.Contains(got, `"before"`) {
+		t.Fatalf("Drain left the gathered line: %q", got)
+	}
+	h.LogRequest(&Request{ID: "after", Method: "GET", Status: 200})
+	if got := strings.Join(w.get(), ""); !strings.Contains(got, `"after"`) {
+		t.Fatalf("a line after Drain waited: %q", got)
 	}
 }

@@ -24,9 +24,10 @@ type lockedWriter struct {
 	wmu sync.Mutex // held while writing to w
 	buf []byte     // the next batch's buffer, under wmu
 
-	mu      sync.Mutex // guards pending and armed
+	mu      sync.Mutex // guards pending, armed and direct
 	pending []byte
 	armed   bool // a flush is due
+	direct  bool // Drain was called: every line is written at once
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
@@ -39,7 +40,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // queue adds a copy of p to the lines to write (a failed write is dropped, as slog does).
 func (l *lockedWriter) queue(p []byte) {
 	l.mu.Lock()
-	if len(l.pending)+len(p) > maxPending {
+	if l.direct || len(l.pending)+len(p) > maxPending {
 		l.mu.Unlock()
 		l.Write(p)
 		return
@@ -60,6 +61,16 @@ func (l *lockedWriter) Flush() {
 	l.flushLocked()
 }
 
+// Drain flushes, and has every later line written at once: a process about to exit has
+// no timer to wait for (a request still running past the shutdown's deadline).
+func (l *lockedWriter) Drain() {
+	l.mu.Lock()
+	l.direct = true
+	l.mu.Unlock()
+	l.Flush()
+}
+
+// flushLocked writes what is gathered; a failed write drops it, as slog drops a line.
 func (l *lockedWriter) flushLocked() {
 	l.mu.Lock()
 	b := l.pending

@@ -88,7 +88,8 @@ func (d *lazyDeadline) Value(k any) any {
 // valuesParent and setValues add values to a request's context: the parent to put them on,
 // and the context with them. Into the request's own lazyDeadline when it has one (no other
 // goroutine has it yet: the middlewares before the handler run on the request's), instead
-// of a copy of the request.
+// of a copy of the request. Only before the handler runs: d.values is a plain field, read
+// by whoever asks the context for a value.
 func valuesParent(r *http.Request) context.Context {
 	if d, ok := r.Context().(*lazyDeadline); ok {
 		if d.values != nil {
