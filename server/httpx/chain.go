@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 )
@@ -45,14 +46,18 @@ func NewGroup(e *echo.Echo, prefix string, mw ...echo.MiddlewareFunc) *Group {
 	return g
 }
 
+// compose is h behind the group's middleware, then the route's own.
+func (g *Group) compose(h echo.HandlerFunc, mw []echo.MiddlewareFunc) echo.HandlerFunc {
+	return Compose(h, slices.Concat(g.mw, mw)...)
+}
+
 func (g *Group) Add(method, path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) *echo.Route {
-	return g.g.Add(method, path, Compose(h, append(g.mw[:len(g.mw):len(g.mw)], mw...)...))
+	return g.g.Add(method, path, g.compose(h, mw))
 }
 
 // Any adds path for every method echo knows, as echo's Any does.
 func (g *Group) Any(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) []*echo.Route {
-	h = Compose(h, append(g.mw[:len(g.mw):len(g.mw)], mw...)...)
-	return g.g.Any(path, h)
+	return g.g.Any(path, g.compose(h, mw))
 }
 
 func (g *Group) CONNECT(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
