@@ -44,19 +44,25 @@ func newOrigin() string { return rand.Text()[:16] }
 
 // Notifier publishes changes to the other replicas. Publish never blocks a writer: past
 // maxQueued changes waiting, or while the connection is down, it owes a reset instead,
-// sent once it can send again.
+// sent once it can send again. A change already waiting is not queued again, and a batch
+// goes gather after the change that woke it: under load a replica sends at most one
+// notifying transaction per gather, each of its changes once (a busy agent's many
+// attaches are one change to the others' caches), rather than one per write.
 type Notifier struct {
-	s     *Store
-	log   *slog.Logger
-	mu    sync.Mutex
-	queue []store.Change
-	owed  bool // changes were dropped: send a reset
-	wake  chan struct{}
+	s       *Store
+	log     *slog.Logger
+	mu      sync.Mutex
+	queue   []store.Change
+	waiting map[store.Change]bool // those in queue
+	owed    bool                  // changes were dropped: send a reset
+	wake    chan struct{}
 }
 
 const (
 	maxQueued = 10000
 	maxBatch  = 500
+	// gather is a tenth of the 100 ms in which a write is seen through the other replicas.
+	gather = 10 * time.Millisecond
 )
 
 // Notifier returns the notifier of s; Run sends what it is given.
@@ -67,16 +73,28 @@ func (s *Store) Notifier(log *slog.Logger) *Notifier {
 // Publish queues c for the other replicas.
 func (n *Notifier) Publish(c store.Change) {
 	n.mu.Lock()
-	if len(n.queue) >= maxQueued {
-		n.queue, n.owed = n.queue[:0], true
-	} else {
-		n.queue = append(n.queue, c)
+	switch {
+	case n.waiting[c]:
+	case len(n.queue) >= maxQueued:
+		n.drop()
+	default:
+		if n.waiting == nil {
+			n.waiting = make(map[store.Change]bool)
+		}
+		n.queue, n.waiting[c] = append(n.queue, c), true
 	}
 	n.mu.Unlock()
 	select {
 	case n.wake <- struct{}{}:
 	default:
 	}
+}
+
+// drop empties the queue for a reset: the others will be told to flush everything.
+// n.mu is held.
+func (n *Notifier) drop() {
+	n.queue, n.owed = n.queue[:0], true
+	clear(n.waiting)
 }
 
 // Run sends queued changes until ctx ends, then what is left (for a bounded time).
@@ -97,6 +115,7 @@ func (n *Notifier) Run(ctx context.Context) {
 			return
 		case <-n.wake:
 		}
+		sleep(ctx, gather)
 		backoff := 100 * time.Millisecond
 		for more := true; more && ctx.Err() == nil; {
 			var err error
@@ -111,7 +130,7 @@ func (n *Notifier) Run(ctx context.Context) {
 
 func (n *Notifier) failed(err error, say bool) {
 	n.mu.Lock()
-	n.queue, n.owed = n.queue[:0], true // others will be told to flush everything
+	n.drop()
 	n.mu.Unlock()
 	if say && n.log != nil && !errors.Is(err, context.Canceled) {
 		n.log.Warn("change feed: cannot notify the other replicas; they will be told to flush once it can", slog.String("error", err.Error()))
@@ -129,6 +148,9 @@ func (n *Notifier) send(ctx context.Context) (more bool, err error) {
 	}
 	k := min(len(n.queue), maxBatch-len(batch))
 	batch = append(batch, n.queue[:k]...)
+	for _, c := range n.queue[:k] {
+		delete(n.waiting, c)
+	}
 	n.queue = n.queue[k:]
 	if len(n.queue) == 0 {
 		n.queue = nil

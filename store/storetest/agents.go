@@ -506,3 +506,98 @@ func testCombinedChanges(t *testing.T, st store.Store) {
 		t.Fatalf("%d events ending at %v (%d); want %d ending at the agent's %v (%d)", len(events), prev, lastAt, n+1, final.MCPServers, final.UpdatedAt)
 	}
 }
+
+// testCombinedAcrossAgents: concurrent attaches and detaches of several agents of one app
+// (the SQL stores apply an app's concurrent changes in one transaction) each answer their
+// own agent as their change left it; an attach of an unknown slug, and the changes of an
+// agent deleted meanwhile, fail alone, and the others' do not; every agent ends with what
+// was attached to it, and each change leaves its own audit event on its own agent, the
+// events chaining.
+func testCombinedAcrossAgents(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	mustApp(t, st, "a")
+	const agents, per = 6, 8
+	for i := range per {
+		mustCreate(t, st, "a", fmt.Sprintf("m%02d", i))
+	}
+	for i := range agents {
+		mustAgent(t, st, "a", fmt.Sprintf("bot%d", i), "m00")
+	}
+	mustAgent(t, st, "a", "doomed", "m00")
+	const changes = agents * per
+	Concurrently(t, changes+per+2, func(i int) error {
+		switch {
+		case i == changes:
+			_, err := st.AttachMCPServers(ctx, "a", "bot0", []string{"m01", "ghost"})
+			var unknown *store.UnknownMCPServersError
+			if !errors.As(err, &unknown) || !slices.Equal(unknown.Slugs, []string{"ghost"}) {
+				return fmt.Errorf("attach with an unknown slug: %v, want it refused alone", err)
+			}
+			return nil
+		case i == changes+1:
+			return st.DeleteAgent(ctx, "a", "doomed", store.Precondition{})
+		case i > changes+1:
+			_, err := st.AttachMCPServers(ctx, "a", "doomed", []string{fmt.Sprintf("m%02d", i-changes-2)})
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("attach to an agent being deleted: %v, want success or ErrNotFound", err)
+			}
+			return nil
+		}
+		uid, slug := fmt.Sprintf("bot%d", i%agents), fmt.Sprintf("m%02d", i/agents)
+		var got store.Agent
+		var err error
+		if slug == "m00" {
+			got, err = st.DetachMCPServers(ctx, "a", uid, []string{slug})
+		} else {
+			got, err = st.AttachMCPServers(ctx, "a", uid, []string{slug})
+		}
+		if err == nil && (got.UID != uid || slices.Contains(got.MCPServers, slug) != (slug != "m00")) {
+			err = fmt.Errorf("change of %s on %s answered %s with %v", slug, uid, got.UID, got.MCPServers)
+		}
+		return err
+	})
+	if _, err := st.GetAgent(ctx, "a", "doomed"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted agent: %v, want ErrNotFound", err)
+	}
+	var want []string
+	for i := 1; i < per; i++ {
+		want = append(want, fmt.Sprintf("m%02d", i))
+	}
+	for i := range agents {
+		uid := fmt.Sprintf("bot%d", i)
+		final, err := st.GetAgent(ctx, "a", uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Sorted(slices.Values(final.MCPServers)); !slices.Equal(got, want) {
+			t.Fatalf("%s ends with %v, want %v", uid, final.MCPServers, want)
+		}
+		events, err := st.ListAuditEvents(ctx, "a", store.AuditQuery{Limit: 100, Target: store.AgentTarget(uid)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Reverse(events) // oldest first
+		var prev []string
+		for j, e := range events {
+			var before, after struct {
+				UID        string   `json:"uid"`
+				MCPServers []string `json:"mcpServers"`
+			}
+			if e.Before != nil {
+				if err := json.Unmarshal(e.Before, &before); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := json.Unmarshal(e.After, &after); err != nil {
+				t.Fatal(err)
+			}
+			if after.UID != uid || (j > 0 && !slices.Equal(before.MCPServers, prev)) {
+				t.Fatalf("%s event %d (%s of %s) starts from %v, the previous left %v", uid, j, e.Action, after.UID, before.MCPServers, prev)
+			}
+			prev = after.MCPServers
+		}
+		if len(events) != 1+per || !slices.Equal(prev, final.MCPServers) {
+			t.Fatalf("%s: %d events ending at %v; want %d ending at %v", uid, len(events), prev, 1+per, final.MCPServers)
+		}
+	}
+}

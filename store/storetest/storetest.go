@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentAttachDetach", testConcurrentAttachDetach},
 		{"ConcurrentSameAttach", testConcurrentSameAttach},
 		{"CombinedChanges", testCombinedChanges},
+		{"CombinedAcrossAgents", testCombinedAcrossAgents},
 		{"DeleteRacesAttach", testDeleteRacesAttach},
 		{"Probes", testProbes},
 		{"ServerLimit", testServerLimit},

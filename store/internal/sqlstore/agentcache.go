@@ -161,3 +161,83 @@ func (s *Store) lockAgentRow(ctx context.Context, q Querier, appID, uid string, 
 	}
 	return r.decode()
 }
+
+// lockAgents is lockAgent for the agents of uids (distinct, sorted): their rows locked in
+// that order, those not there absent from the map (and from the cache).
+func (s *Store) lockAgents(ctx context.Context, q Querier, appID string, uids []string) (map[string]store.Agent, error) {
+	out := make(map[string]store.Agent, len(uids))
+	if len(uids) == 1 || !s.d.RowLocks {
+		// One agent, or one writer (SQLite: each read is no round trip): as lockAgent.
+		for _, uid := range uids {
+			a, err := s.lockAgent(ctx, q, appID, uid)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out[uid] = a
+		}
+		return out, nil
+	}
+	cached := make(map[string]store.Agent, len(uids))
+	large := false
+	for _, uid := range uids {
+		if c, ok := s.agents.get(appID, uid); ok {
+			cached[uid] = c
+			large = large || agentSize(&c) > wholeRowBytes
+		}
+	}
+	// As lockAgentRow: small agents' rows are read whole under the lock, and decoded only
+	// where the cached copy is not their version. With a large cached one the lock reads
+	// versions only, and the rows of agents not at their cached version are read after.
+	if !large {
+		err := q.Query(ctx, s.q.getAgentsForWrite, []any{appID, s.d.List(uids)}, func(sc Scanner) error {
+			r, err := scanAgentRow(sc)
+			if err != nil {
+				return err
+			}
+			if c, ok := cached[r.a.UID]; ok && c.CreatedAt == r.a.CreatedAt && c.UpdatedAt == r.a.UpdatedAt {
+				out[r.a.UID] = c
+				return nil
+			}
+			a, err := r.decode()
+			out[a.UID] = a
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		var stale []string
+		err := q.Query(ctx, s.q.agentVersionsForWrite, []any{appID, s.d.List(uids)}, func(sc Scanner) error {
+			var uid string
+			var created, updated int64
+			if err := sc.Scan(&uid, &created, &updated); err != nil {
+				return err
+			}
+			if c, ok := cached[uid]; ok && c.CreatedAt == created && c.UpdatedAt == updated {
+				out[uid] = c
+			} else {
+				stale = append(stale, uid)
+			}
+			return nil
+		})
+		if err == nil && len(stale) > 0 {
+			err = q.Query(ctx, s.q.getAgents, []any{appID, s.d.List(stale)}, func(sc Scanner) error {
+				a, err := scanAgent(sc)
+				out[a.UID] = a
+				return err
+			})
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, uid := range uids {
+		if _, ok := out[uid]; !ok {
+			s.agents.drop(appID, uid)
+		}
+	}
+	return out, nil
+}

@@ -10,19 +10,23 @@ import (
 	"github.com/agentmcp/agentmcp/store"
 )
 
-// Concurrent attaches and detaches of one agent through one store are applied together.
-// The first becomes the leader and runs, in one transaction, its change and every change
-// queued for the agent while it ran (up to maxCombined, in arrival order); each change
-// gets the agent as it left it and its own audit event, under its own actor. The agent's
-// row is locked and written once and the transaction commits once: on PostgreSQL, changes
-// of one agent serialise on its row lock through each commit's WAL flush, which bounded
-// them to a few hundred a second per agent. A change whose slugs are unknown fails alone;
-// a failure of the transaction is every change's.
+// Concurrent attaches and detaches of one app's agents through one store are applied
+// together. The first becomes the leader and runs, in one transaction, its change and every
+// change queued for the app while it ran (up to maxCombined, in arrival order); each change
+// gets its agent as it left it and its own audit event, under its own actor. Each agent's
+// row is locked once (the agents in uid order, so that two replicas' batches never
+// deadlock) and written once, and the transaction commits once: on PostgreSQL the
+// transaction's round trips, statements and WAL flush are what an agent change costs, and
+// changes of one agent serialise on its row lock, so a batch per agent bounded a replica to
+// a change or two per transaction (one per request in flight for that agent). A change
+// whose slugs or agent are unknown fails alone; a failure of the transaction is every
+// change's.
 const maxCombined = 64
 
 type agentChange struct {
 	Ticket
 	ctx    context.Context
+	uid    string
 	detach bool
 	slugs  []string
 	out    store.Agent
@@ -30,20 +34,20 @@ type agentChange struct {
 	done   chan struct{}
 }
 
-// agentWrites holds the changes waiting for each agent; an agent is in m while a leader
-// runs for it.
+// agentWrites holds the changes waiting for each app; an app is in m while a leader runs
+// for it.
 type agentWrites struct {
 	mu sync.Mutex
-	m  map[agentKey][]*agentChange
+	m  map[string][]*agentChange
 }
 
 func (s *Store) changeAgent(ctx context.Context, appID, uid string, detach bool, slugs []string) (store.Agent, error) {
-	c := &agentChange{ctx: ctx, detach: detach, slugs: slugs, done: make(chan struct{})}
-	k := agentKey{appID, uid}
+	c := &agentChange{ctx: ctx, uid: uid, detach: detach, slugs: slugs, done: make(chan struct{})}
+	k := appID
 	w := &s.writes
 	w.mu.Lock()
 	if w.m == nil {
-		w.m = make(map[agentKey][]*agentChange)
+		w.m = make(map[string][]*agentChange)
 	}
 	if queue, leading := w.m[k]; leading {
 		w.m[k] = append(queue, c)
@@ -77,7 +81,7 @@ func leftQueue(err error) error {
 
 // lead applies batch, then hands what queued meanwhile to a new leader: a request's own
 // latency is its batch's, not every later one's.
-func (s *Store) lead(k agentKey, batch []*agentChange) {
+func (s *Store) lead(k string, batch []*agentChange) {
 	s.applyChanges(k, batch)
 	for _, c := range batch {
 		close(c.done)
@@ -113,11 +117,13 @@ func batchContext(first context.Context) (context.Context, context.CancelFunc) {
 	return context.WithCancel(ctx)
 }
 
-func (s *Store) applyChanges(k agentKey, batch []*agentChange) {
+func (s *Store) applyChanges(app string, batch []*agentChange) {
 	ctx, cancel := batchContext(batch[0].ctx)
 	defer cancel()
-	var final store.Agent
+	uids := batchAgents(batch)
+	finals := make([]store.Agent, 0, len(uids))
 	err := s.tx(ctx, func(q Querier) error {
+		finals = finals[:0]
 		var want []string
 		for _, c := range batch { // from the start: PostgreSQL may run this again
 			c.out, c.err = store.Agent{}, nil
@@ -125,60 +131,33 @@ func (s *Store) applyChanges(k agentKey, batch []*agentChange) {
 				want = append(want, c.slugs...)
 			}
 		}
-		// With row locks the servers' KEY SHARE locks come before the agent's: the check
-		// goes first, in the agent read's round trip, and have is filled once that has run.
-		have, err := s.serversInLater(ctx, q, k.app, store.Dedup(want))
+		// With row locks the servers' KEY SHARE locks come before the agents': the check
+		// goes first, in the agents' read's round trip, and have is filled once that has run.
+		have, err := s.serversInLater(ctx, q, app, store.Dedup(want))
 		if err != nil {
 			return err
 		}
-		cur, err := s.lockAgent(ctx, q, k.app, k.uid)
+		curs, err := s.lockAgents(ctx, q, app, uids)
 		if err != nil {
 			return err
 		}
-		changed := false
-		for _, c := range batch {
-			var list []string
-			action := store.AuditAgentDetach
-			if c.detach {
-				rest, dropped := without(cur.MCPServers, c.slugs)
-				if !dropped {
-					c.out = cur
-					continue
+		for _, uid := range uids {
+			cur, found := curs[uid]
+			if !found {
+				for _, c := range batch {
+					if c.uid == uid {
+						c.err = notFound("agent", uid)
+					}
 				}
-				if err := s.detachServers(ctx, q, k.app, k.uid, c.slugs); err != nil {
-					return err
-				}
-				list = rest
-			} else {
-				if err := store.Unknown(c.slugs, have); err != nil {
-					c.err = err
-					continue
-				}
-				add := notAttached(cur.MCPServers, c.slugs)
-				if len(add) == 0 {
-					c.out = cur
-					continue
-				}
-				if err := s.appendServers(ctx, q, k.app, k.uid, add); err != nil {
-					return err
-				}
-				list, action = append(slices.Clip(cur.MCPServers), add...), store.AuditAgentAttach
+				continue
 			}
-			next := cur
-			next.MCPServers = list
-			// cur was read under the agent's lock in this transaction: its next updatedAt is known.
-			next.UpdatedAt = max(store.NowMillis(), cur.UpdatedAt+1)
-			actx := store.WithActor(ctx, store.ActorFrom(c.ctx))
-			if err := audit(actx, q, k.app, action, store.AgentTarget(k.uid), cur, next); err != nil {
+			final, err := s.applyAgentChanges(ctx, q, cur, batch, have)
+			if err != nil {
 				return err
 			}
-			c.out, cur, changed = next, next, true
+			finals = append(finals, final)
 		}
-		final = cur
-		if !changed {
-			return nil
-		}
-		return later(ctx, q, s.q.setAgentServers, JSONText(cur.MCPServers), cur.UpdatedAt, k.app, k.uid)
+		return nil
 	})
 	if err != nil {
 		for _, c := range batch {
@@ -186,5 +165,69 @@ func (s *Store) applyChanges(k agentKey, batch []*agentChange) {
 		}
 		return
 	}
-	s.agents.put(final)
+	for _, a := range finals {
+		s.agents.put(a)
+	}
+}
+
+// batchAgents is the distinct agents of batch, in uid order: the order their rows are locked in.
+func batchAgents(batch []*agentChange) []string {
+	uids := make([]string, 0, len(batch))
+	for _, c := range batch {
+		uids = append(uids, c.uid)
+	}
+	slices.Sort(uids)
+	return slices.Compact(uids)
+}
+
+// applyAgentChanges applies the changes of batch to cur's agent in arrival order (cur read
+// under its lock in q's transaction) and returns the agent as they left it.
+func (s *Store) applyAgentChanges(ctx context.Context, q Querier, cur store.Agent, batch []*agentChange, have map[string]bool) (store.Agent, error) {
+	app, uid := cur.AppID, cur.UID
+	changed := false
+	for _, c := range batch {
+		if c.uid != uid {
+			continue
+		}
+		var list []string
+		action := store.AuditAgentDetach
+		if c.detach {
+			rest, dropped := without(cur.MCPServers, c.slugs)
+			if !dropped {
+				c.out = cur
+				continue
+			}
+			if err := s.detachServers(ctx, q, app, uid, c.slugs); err != nil {
+				return store.Agent{}, err
+			}
+			list = rest
+		} else {
+			if err := store.Unknown(c.slugs, have); err != nil {
+				c.err = err
+				continue
+			}
+			add := notAttached(cur.MCPServers, c.slugs)
+			if len(add) == 0 {
+				c.out = cur
+				continue
+			}
+			if err := s.appendServers(ctx, q, app, uid, add); err != nil {
+				return store.Agent{}, err
+			}
+			list, action = append(slices.Clip(cur.MCPServers), add...), store.AuditAgentAttach
+		}
+		next := cur
+		next.MCPServers = list
+		// cur was read under the agent's lock in this transaction: its next updatedAt is known.
+		next.UpdatedAt = max(store.NowMillis(), cur.UpdatedAt+1)
+		actx := store.WithActor(ctx, store.ActorFrom(c.ctx))
+		if err := audit(actx, q, app, action, store.AgentTarget(uid), cur, next); err != nil {
+			return store.Agent{}, err
+		}
+		c.out, cur, changed = next, next, true
+	}
+	if !changed {
+		return cur, nil
+	}
+	return cur, later(ctx, q, s.q.setAgentServers, JSONText(cur.MCPServers), cur.UpdatedAt, app, uid)
 }

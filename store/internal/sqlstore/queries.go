@@ -41,6 +41,12 @@ type queries struct {
 	detach                             string
 	detachOne                          string // detach of one slug
 	idempotencyLock                    string
+
+	// getAgentsForWrite and agentVersionsForWrite lock several agents (one list parameter)
+	// in uid order; getAgents reads them after.
+	getAgentsForWrite, agentVersionsForWrite, getAgents string
+	// lockServerAgents locks, in uid order, the agents a server's delete will change.
+	lockServerAgents string
 }
 
 func newQueries(d *Dialect) queries {
@@ -75,5 +81,11 @@ func newQueries(d *Dialect) queries {
 		detach:          "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug" + d.InList,
 		detachOne:       "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug = ?",
 		idempotencyLock: idempotencySelect + d.lock(" FOR UPDATE"),
+
+		getAgentsForWrite:     "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ? AND a.uid" + d.InList + " ORDER BY a.uid" + d.lock(" FOR UPDATE OF a"),
+		agentVersionsForWrite: "SELECT a.uid, a.created_at, a.updated_at FROM agents a WHERE a.app_id = ? AND a.uid" + d.InList + " ORDER BY a.uid" + d.lock(" FOR UPDATE OF a"),
+		getAgents:             "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ? AND a.uid" + d.InList,
+		lockServerAgents: `SELECT a.uid FROM agents a WHERE a.app_id = ? AND a.uid IN
+			(SELECT agent_uid FROM agent_mcp_servers WHERE app_id = ? AND slug = ?) ORDER BY a.uid` + d.lock(" FOR UPDATE OF a"),
 	}
 }

@@ -239,7 +239,14 @@ func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string, pre sto
 		if err := pre.Check(store.ServerVersion(cur)); err != nil {
 			return err
 		}
-		// The foreign key removes the attachments; the agents that had one change.
+		// The foreign key removes the attachments; the agents that had one change. With row
+		// locks they are locked first in uid order, as a batch of attaches locks them
+		// (agentwrites.go): the UPDATE's own order could deadlock with one.
+		if s.d.RowLocks {
+			if err := later(ctx, q, s.q.lockServerAgents, appID, appID, slug); err != nil {
+				return err
+			}
+		}
 		if _, err := q.Exec(ctx, s.q.touchServerAgents, store.NowMillis(), slug, appID, appID, slug); err != nil {
 			return err
 		}
