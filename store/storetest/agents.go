@@ -466,42 +466,16 @@ func testCombinedChanges(t *testing.T, st store.Store) {
 	if len(final.MCPServers) != n-2 {
 		t.Fatalf("final list %v: want the %d attached", final.MCPServers, n-2)
 	}
-	events, err := st.ListAuditEvents(ctx, "a", store.AuditQuery{Limit: 100, Target: store.AgentTarget("bot")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Reverse(events) // oldest first
-	var prev []string
+	events, afters := agentAuditChain(t, st, "a", "bot")
 	seen := map[string]bool{}
-	type image struct {
-		MCPServers []string `json:"mcpServers"`
-		UpdatedAt  int64    `json:"updatedAt"`
+	for i, e := range events[1:] {
+		if seen[e.RequestID] || e.RequestID == "" {
+			t.Fatalf("event %d has request id %q (twice, or none)", i+1, e.RequestID)
+		}
+		seen[e.RequestID] = true
 	}
-	var lastAt int64
-	for i, e := range events {
-		var before, after image
-		if e.Before != nil {
-			if err := json.Unmarshal(e.Before, &before); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := json.Unmarshal(e.After, &after); err != nil {
-			t.Fatal(err)
-		}
-		if i > 0 && !slices.Equal(before.MCPServers, prev) {
-			t.Fatalf("event %d (%s) starts from %v, the previous left %v", i, e.Action, before.MCPServers, prev)
-		}
-		if after.UpdatedAt <= lastAt {
-			t.Fatalf("event %d: updatedAt %d after %d", i, after.UpdatedAt, lastAt)
-		}
-		prev, lastAt = after.MCPServers, after.UpdatedAt
-		if i > 0 {
-			if seen[e.RequestID] || e.RequestID == "" {
-				t.Fatalf("event %d has request id %q (twice, or none)", i, e.RequestID)
-			}
-			seen[e.RequestID] = true
-		}
-	}
+	last := afters[len(afters)-1]
+	prev, lastAt := last.MCPServers, last.UpdatedAt
 	if len(events) != n+1 || !slices.Equal(prev, final.MCPServers) || lastAt != final.UpdatedAt {
 		t.Fatalf("%d events ending at %v (%d); want %d ending at the agent's %v (%d)", len(events), prev, lastAt, n+1, final.MCPServers, final.UpdatedAt)
 	}
@@ -572,32 +546,58 @@ func testCombinedAcrossAgents(t *testing.T, st store.Store) {
 		if got := slices.Sorted(slices.Values(final.MCPServers)); !slices.Equal(got, want) {
 			t.Fatalf("%s ends with %v, want %v", uid, final.MCPServers, want)
 		}
-		events, err := st.ListAuditEvents(ctx, "a", store.AuditQuery{Limit: 100, Target: store.AgentTarget(uid)})
-		if err != nil {
-			t.Fatal(err)
+		events, afters := agentAuditChain(t, st, "a", uid)
+		for j, after := range afters {
+			if after.UID != uid {
+				t.Fatalf("%s event %d (%s) is of %s", uid, j, events[j].Action, after.UID)
+			}
 		}
-		slices.Reverse(events) // oldest first
-		var prev []string
-		for j, e := range events {
-			var before, after struct {
-				UID        string   `json:"uid"`
-				MCPServers []string `json:"mcpServers"`
-			}
-			if e.Before != nil {
-				if err := json.Unmarshal(e.Before, &before); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := json.Unmarshal(e.After, &after); err != nil {
-				t.Fatal(err)
-			}
-			if after.UID != uid || (j > 0 && !slices.Equal(before.MCPServers, prev)) {
-				t.Fatalf("%s event %d (%s of %s) starts from %v, the previous left %v", uid, j, e.Action, after.UID, before.MCPServers, prev)
-			}
-			prev = after.MCPServers
-		}
+		prev := afters[len(afters)-1].MCPServers
 		if len(events) != 1+per || !slices.Equal(prev, final.MCPServers) {
 			t.Fatalf("%s: %d events ending at %v; want %d ending at %v", uid, len(events), prev, 1+per, final.MCPServers)
 		}
 	}
+}
+
+// agentImage is what the chain checks of an agent's audit image.
+type agentImage struct {
+	UID        string   `json:"uid"`
+	MCPServers []string `json:"mcpServers"`
+	UpdatedAt  int64    `json:"updatedAt"`
+}
+
+// agentAuditChain is uid's audit events, oldest first, and their after-images; it fails t
+// unless there is one, each event starts from what the one before it left, and each
+// after-image's updatedAt is positive and later than the one before.
+func agentAuditChain(t *testing.T, st store.Store, app, uid string) ([]store.AuditEvent, []agentImage) {
+	t.Helper()
+	events, err := st.ListAuditEvents(context.Background(), app, store.AuditQuery{Limit: 100, Target: store.AgentTarget(uid)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) == 0 {
+		t.Fatalf("%s has no audit events", uid)
+	}
+	slices.Reverse(events) // oldest first
+	afters := make([]agentImage, len(events))
+	var lastAt int64
+	for i, e := range events {
+		var before agentImage
+		if e.Before != nil {
+			if err := json.Unmarshal(e.Before, &before); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := json.Unmarshal(e.After, &afters[i]); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && !slices.Equal(before.MCPServers, afters[i-1].MCPServers) {
+			t.Fatalf("%s event %d (%s) starts from %v, the previous left %v", uid, i, e.Action, before.MCPServers, afters[i-1].MCPServers)
+		}
+		if afters[i].UpdatedAt <= lastAt {
+			t.Fatalf("%s event %d: updatedAt %d after %d", uid, i, afters[i].UpdatedAt, lastAt)
+		}
+		lastAt = afters[i].UpdatedAt
+	}
+	return events, afters
 }

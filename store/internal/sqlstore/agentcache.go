@@ -98,7 +98,13 @@ func (s *Store) agentAt(ctx context.Context, q Querier, query, appID, uid string
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, s.agentGone(appID, uid)
 	}
-	return err == nil && created == cand.CreatedAt && updated == cand.UpdatedAt, err
+	return err == nil && atVersion(cand, created, updated), err
+}
+
+// atVersion says whether the cached agent c is the row whose versions are created and
+// updated: the check that lets a read or a write use the cached copy.
+func atVersion(c *store.Agent, created, updated int64) bool {
+	return c.CreatedAt == created && c.UpdatedAt == updated
 }
 
 // agentGone is a read's answer for an agent that is not there: its copy leaves the cache.
@@ -156,7 +162,7 @@ func (s *Store) lockAgentRow(ctx context.Context, q Querier, appID, uid string, 
 	if err != nil {
 		return store.Agent{}, err
 	}
-	if cached && c.CreatedAt == r.a.CreatedAt && c.UpdatedAt == r.a.UpdatedAt {
+	if cached && atVersion(&c, r.a.CreatedAt, r.a.UpdatedAt) {
 		return c, nil
 	}
 	return r.decode()
@@ -197,7 +203,7 @@ func (s *Store) lockAgents(ctx context.Context, q Querier, appID string, uids []
 			if err != nil {
 				return err
 			}
-			if c, ok := cached[r.a.UID]; ok && c.CreatedAt == r.a.CreatedAt && c.UpdatedAt == r.a.UpdatedAt {
+			if c, ok := cached[r.a.UID]; ok && atVersion(&c, r.a.CreatedAt, r.a.UpdatedAt) {
 				out[r.a.UID] = c
 				return nil
 			}
@@ -216,7 +222,7 @@ func (s *Store) lockAgents(ctx context.Context, q Querier, appID string, uids []
 			if err := sc.Scan(&uid, &created, &updated); err != nil {
 				return err
 			}
-			if c, ok := cached[uid]; ok && c.CreatedAt == created && c.UpdatedAt == updated {
+			if c, ok := cached[uid]; ok && atVersion(&c, created, updated) {
 				out[uid] = c
 			} else {
 				stale = append(stale, uid)
