@@ -11,17 +11,24 @@ import (
 // Actor is who makes a write, for the audit trail.
 type Actor struct{ KeyID, RequestID string }
 
-type actorKey struct{}
+// ActorKey is the context key of the Actor: its value an Actor or an *Actor (a context
+// that holds the actor in a field of its own answers the pointer, and allocates nothing).
+type ActorKey struct{}
 
 // WithActor names the key and request behind the writes made with ctx.
 func WithActor(ctx context.Context, a Actor) context.Context {
-	return context.WithValue(ctx, actorKey{}, a)
+	return context.WithValue(ctx, ActorKey{}, a)
 }
 
 // ActorFrom returns the actor of ctx (zero for writes made by commands, not requests).
 func ActorFrom(ctx context.Context) Actor {
-	a, _ := ctx.Value(actorKey{}).(Actor)
-	return a
+	switch a := ctx.Value(ActorKey{}).(type) {
+	case Actor:
+		return a
+	case *Actor:
+		return *a
+	}
+	return Actor{}
 }
 
 // Audit actions.

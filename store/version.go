@@ -11,13 +11,19 @@ var ErrPreconditionFailed = errors.New("precondition failed")
 // ServerVersion changes whenever an MCP server's representation does: a real change bumps
 // updatedAt, a probe changes its health.
 func ServerVersion(m MCPServer) string {
+	var buf [48]byte
+	return string(AppendServerVersion(buf[:0], m))
+}
+
+// AppendServerVersion appends ServerVersion(m) to b.
+func AppendServerVersion(b []byte, m MCPServer) []byte {
 	var checked int64
 	if m.Health != nil {
 		checked = m.Health.CheckedAt
 	}
-	b := strconv.AppendInt(make([]byte, 0, 32), m.UpdatedAt, 10)
+	b = strconv.AppendInt(b, m.UpdatedAt, 10)
 	b = append(b, '.')
-	return string(strconv.AppendInt(b, checked, 10))
+	return strconv.AppendInt(b, checked, 10)
 }
 
 // AgentVersion changes whenever an agent changes (updatedAt is bumped by every change).

@@ -27,8 +27,13 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 
 // PrincipalFrom returns the authenticated caller of a request context.
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	switch p := ctx.Value(principalKey{}).(type) {
+	case Principal:
+		return p, true
+	case *Principal: // authValues'
+		return *p, true
+	}
+	return Principal{}, false
 }
 
 // KeyCache remembers key lookups for ttl so a request costs no DB round trip. Only found
@@ -110,9 +115,7 @@ func (c *KeyCache) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		case k.Scope != store.ScopeFullAccess:
 			return NewError(http.StatusForbidden, CodeNoAccess, "The API key does not have access to this operation.")
 		}
-		ctx := context.WithValue(valuesParent(req), principalKey{}, Principal{AppID: k.AppID, KeyID: k.ID})
-		ctx = store.WithActor(ctx, store.Actor{KeyID: k.ID, RequestID: ec.Response().Header().Get(echo.HeaderXRequestID)})
-		setValues(ec, ctx)
+		setAuth(ec, Principal{AppID: k.AppID, KeyID: k.ID}, store.Actor{KeyID: k.ID, RequestID: ec.Response().Header().Get(echo.HeaderXRequestID)})
 		return next(ec)
 	}
 }

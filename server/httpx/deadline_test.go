@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/agentmcp/agentmcp/store"
 )
 
 type ctxKey struct{}
@@ -99,41 +101,56 @@ func TestLazyDeadlineConcurrent(t *testing.T) {
 	<-first
 }
 
-type otherKey struct{}
-
-// Values added by an authenticated request's middleware go into its lazyDeadline, not a
-// copy of the request, and are found from it and its children, before and after the timer
-// starts, beside the parent's; on any other context the request gets a new one, as before.
-func TestSetValues(t *testing.T) {
+// What Authenticate adds goes into the request's lazyDeadline, not a copy of the request,
+// and is found from it and its children, before and after the timer starts, beside the
+// parent's values; on any other context the request gets a new one, as before.
+func TestSetAuth(t *testing.T) {
 	e := echo.New()
 	parent := context.WithValue(context.Background(), ctxKey{}, "parent")
+	p, a := Principal{AppID: "app", KeyID: "key_1"}, store.Actor{KeyID: "key_1", RequestID: "req-1"}
+	check := func(ctx context.Context) {
+		t.Helper()
+		if got, ok := PrincipalFrom(ctx); !ok || got != p {
+			t.Fatalf("principal %+v %v, want %+v", got, ok, p)
+		}
+		if got := store.ActorFrom(ctx); got != a {
+			t.Fatalf("actor %+v, want %+v", got, a)
+		}
+		if ctx.Value(ctxKey{}) != "parent" {
+			t.Fatalf("parent's value %v", ctx.Value(ctxKey{}))
+		}
+	}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	d := &lazyDeadline{Context: parent, deadline: time.Now().Add(time.Hour)}
+	if _, ok := PrincipalFrom(d); ok {
+		t.Fatal("a principal before Authenticate")
+	}
 	r = r.WithContext(d)
 	c := e.NewContext(r, httptest.NewRecorder())
-	setValues(c, context.WithValue(valuesParent(c.Request()), otherKey{}, "one"))
-	setValues(c, context.WithValue(valuesParent(c.Request()), ctxKey{}, "mine"))
+	setAuth(c, p, a)
 	if c.Request() != r {
 		t.Fatal("the request was copied")
 	}
 	child, cancel := context.WithCancel(c.Request().Context())
 	defer cancel()
-	for _, ctx := range []context.Context{d, child} {
-		if ctx.Value(otherKey{}) != "one" || ctx.Value(ctxKey{}) != "mine" {
-			t.Fatalf("values %v %v", ctx.Value(otherKey{}), ctx.Value(ctxKey{}))
-		}
-	}
+	check(d)
+	check(child)
 	if d.Err() != nil || !d.started.Load() { // Err starts the timer
 		t.Fatal("timer not started, or done already")
 	}
-	if d.Value(otherKey{}) != "one" || child.Value(ctxKey{}) != "mine" {
-		t.Fatal("values lost when the timer started")
+	check(d)
+	check(child)
+	if allocs := testing.AllocsPerRun(100, func() { setAuth(c, p, a) }); allocs != 0 {
+		t.Fatalf("setAuth on a lazyDeadline: %v allocations, want 0", allocs)
 	}
 
 	plain := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(parent)
 	c = e.NewContext(plain, httptest.NewRecorder())
-	setValues(c, context.WithValue(valuesParent(c.Request()), otherKey{}, "one"))
-	if c.Request() == plain || c.Request().Context().Value(otherKey{}) != "one" || c.Request().Context().Value(ctxKey{}) != "parent" {
-		t.Fatal("without a lazyDeadline the request gets a new context keeping the parent's values")
+	setAuth(c, p, a)
+	if c.Request() == plain {
+		t.Fatal("without a lazyDeadline the request gets a new context")
 	}
+	check(c.Request().Context())
+	// The values of contexts made the usual way are read too.
+	check(store.WithActor(WithPrincipal(parent, p), a))
 }

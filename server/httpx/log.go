@@ -3,7 +3,6 @@ package httpx
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/agentmcp/agentmcp/internal/logx"
+	"github.com/agentmcp/agentmcp/store"
 )
 
 // Deadline gives every request a deadline; the store's queries end with it. Routes that
@@ -36,7 +36,7 @@ type lazyDeadline struct {
 	context.Context // the parent
 	deadline        time.Time
 
-	values context.Context // what setValues added (nil: nothing), asked before the rest
+	auth authValues // what Authenticate added (auth.set: something), asked before the rest
 
 	started atomic.Bool // timer is set and never changes again
 	mu      sync.Mutex
@@ -74,10 +74,8 @@ func (d *lazyDeadline) Err() error            { return d.start().Err() }
 // Value asks the timer once it has started: context's own children find the cancelCtx
 // behind Done through Value, and it must be the one whose channel Done returned.
 func (d *lazyDeadline) Value(k any) any {
-	if d.values != nil {
-		if v := d.values.Value(k); v != nil {
-			return v
-		}
+	if v := d.auth.value(k); v != nil {
+		return v
 	}
 	if d.started.Load() {
 		return d.timer.Value(k)
@@ -85,27 +83,51 @@ func (d *lazyDeadline) Value(k any) any {
 	return d.Context.Value(k)
 }
 
-// valuesParent and setValues add values to a request's context: the parent to put them on,
-// and the context with them. Into the request's own lazyDeadline when it has one (no other
-// goroutine has it yet: the middlewares before the handler run on the request's), instead
-// of a copy of the request. Only before the handler runs: d.values is a plain field, read
-// by whoever asks the context for a value.
-func valuesParent(r *http.Request) context.Context {
-	if d, ok := r.Context().(*lazyDeadline); ok {
-		if d.values != nil {
-			return d.values
-		}
-		return context.Background()
-	}
-	return r.Context()
+// authValues are what Authenticate puts on a request's context: its caller and the actor
+// its writes are audited under. Held in a field of the request's lazyDeadline (no other
+// goroutine has it yet: the middlewares before the handler run on the request's) rather
+// than in two context.WithValue nodes and their boxed values: four allocations per request.
+type authValues struct {
+	set       bool
+	principal Principal
+	actor     store.Actor
 }
 
-func setValues(c echo.Context, ctx context.Context) {
+func (v *authValues) value(k any) any {
+	if !v.set {
+		return nil
+	}
+	switch k.(type) {
+	case principalKey:
+		return &v.principal
+	case store.ActorKey:
+		return &v.actor
+	}
+	return nil
+}
+
+// authContext carries authValues where the request has no lazyDeadline.
+type authContext struct {
+	context.Context
+	auth authValues
+}
+
+func (c *authContext) Value(k any) any {
+	if v := c.auth.value(k); v != nil {
+		return v
+	}
+	return c.Context.Value(k)
+}
+
+// setAuth puts p and a on the request's context. Only before the handler runs: d.auth is a
+// plain field, read by whoever asks the context for a value.
+func setAuth(c echo.Context, p Principal, a store.Actor) {
+	v := authValues{set: true, principal: p, actor: a}
 	if d, ok := c.Request().Context().(*lazyDeadline); ok {
-		d.values = ctx
+		d.auth = v
 		return
 	}
-	c.SetRequest(c.Request().WithContext(ctx))
+	c.SetRequest(c.Request().WithContext(&authContext{Context: c.Request().Context(), auth: v}))
 }
 
 // end is the request's cancel: a timer that starts after it starts cancelled.

@@ -101,9 +101,10 @@ type rawJSON struct {
 }
 
 func (r rawJSON) write(w http.ResponseWriter) error {
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
 	if r.etag != "" {
-		w.Header().Set("ETag", r.etag)
+		h["Etag"] = []string{r.etag} // Set's canonical key, without Set's walk over it
 	}
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(r.body) // every writer on the way copies (or drops) what it is given
@@ -113,6 +114,11 @@ func (r rawJSON) write(w http.ResponseWriter) error {
 	}
 	return err
 }
+
+// jsonContentType is every rawJSON's Content-Type, one slice for all: Header.Set makes one
+// per response, and nothing on the way writes into a header's values (Add appends past
+// its length of one, into a new array).
+var jsonContentType = []string{"application/json"}
 
 // bodies holds buffers for the bodies of single servers: the one allocation a cached GET
 // made in proportion to its answer.

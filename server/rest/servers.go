@@ -175,13 +175,15 @@ func (h *Handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, re
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
-	v := store.ServerVersion(m)
-	if noneMatch(req.Params.IfNoneMatch, v) {
+	var buf [48]byte // the entity tag in one allocation: the version, quoted
+	tag := string(append(store.AppendServerVersion(append(buf[:0], '"'), m), '"'))
+	if noneMatch(req.Params.IfNoneMatch, tag[1:len(tag)-1]) {
 		out := gen.McpServersControllerGetMcpServerBySlug304Response{}
-		out.Headers.ETag = etag(v)
+		t := tag // tag itself stays off the heap
+		out.Headers.ETag = &t
 		return out, nil
 	}
-	return pooledServer(m, *etag(v)), nil
+	return pooledServer(m, tag), nil
 }
 
 func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req gen.McpServersControllerUpdateMcpServerRequestObject) (gen.McpServersControllerUpdateMcpServerResponseObject, error) {
