@@ -118,7 +118,12 @@ func runSmoke(t *testing.T, c config) benchReport {
 	// agent-growing's do would be hundreds of slugs, even in a second.
 	threads, conns := wrkShare(c, rep.Replicas)
 	bound := 2 * (pendingDepth(threads, conns) + 1) * threads * rep.Replicas
+	var peak float64
 	for _, r := range rep.Results {
+		if r.PeakRSSMB < peak || r.PeakRSSMB > rep.PeakRSSMB || r.PeakRSSMB <= 0 {
+			t.Fatalf("%s: peak RSS %.1f MB after %.1f before it, %.1f in all", r.Scenario, r.PeakRSSMB, peak, rep.PeakRSSMB)
+		}
+		peak = r.PeakRSSMB
 		if r.Requests == 0 || r.Errors != 0 || r.RatioBaseGet <= 0 {
 			t.Fatalf("scenario %s: %+v", r.Scenario, r)
 		}

@@ -279,6 +279,7 @@ func run(ctx context.Context, c config) error {
 		scen = keep
 	}
 	var results []result
+	var peak int64
 	for i, s := range scen {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -302,13 +303,14 @@ func run(ctx context.Context, c config) error {
 				return err
 			}
 		}
+		// The kernel updates VmHWM lazily (reading it gives the larger of the recorded peak
+		// and the current RSS), so one reading can be below an earlier one: keep the maximum.
+		peak = max(peak, serverPeakRSS(reps))
+		r.PeakRSSMB = float64(peak) / (1 << 20)
 		results = append(results, r)
 	}
 	progress("")
-	var rss int64
-	for _, r := range reps {
-		rss = max(rss, peakRSS(r.cmd.Process.Pid))
-	}
+	rss := max(peak, serverPeakRSS(reps))
 	rep := report(c, backend, replicas, reps[0].gomaxprocs, results, rss)
 	fmt.Print(rep.markdown())
 	if c.out != "" {
@@ -487,6 +489,15 @@ func writeFixture(ctx context.Context, api *client.Client, n int, path string) (
 	}
 	b, _ := json.Marshal(f)
 	return f.Oldest, os.WriteFile(path, b, 0o644)
+}
+
+// serverPeakRSS is the largest replica's peak RSS so far.
+func serverPeakRSS(reps []*replica) int64 {
+	var rss int64
+	for _, r := range reps {
+		rss = max(rss, peakRSS(r.cmd.Process.Pid))
+	}
+	return rss
 }
 
 func peakRSS(pid int) int64 {

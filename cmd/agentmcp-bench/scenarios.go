@@ -104,6 +104,10 @@ type result struct {
 	// longest list (an attach's cost grows with its agent's list).
 	AgentSlugs   int `json:"agent_slugs,omitempty"`
 	AgentLongest int `json:"agent_longest_list,omitempty"`
+	// PeakRSSMB is the server's peak RSS once the scenario has run (the largest replica's;
+	// after baseline-get, which the server sat out: its peak from the seeding), so that the
+	// scenario that raised the peak is known.
+	PeakRSSMB float64 `json:"peak_rss_mb,omitempty"`
 }
 
 type wrkOut struct {
@@ -220,9 +224,9 @@ func (r benchReport) markdown() string {
 		procs = fmt.Sprintf("GOMAXPROCS %d (the baseline's too)", r.GOMAXPROCS)
 	}
 	fmt.Fprintf(&b, "\n%d MCP servers, %s, %s, %d connections, %.0fs per scenario, %s, %s, %s\n\n", r.Servers, r.DB, reps, r.Concurrency, r.DurationS, r.Machine, procs, r.When)
-	b.WriteString("| scenario | requests/s | p50 ms | p99 ms | errors | × baseline GET |\n|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | requests/s | p50 ms | p99 ms | errors | × baseline GET | peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range r.Results {
-		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %d | %.2f |\n", x.Scenario, x.RPS, x.P50ms, x.P99ms, x.Errors, x.RatioBaseGet)
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %d | %.2f | %.1f |\n", x.Scenario, x.RPS, x.P50ms, x.P99ms, x.Errors, x.RatioBaseGet, x.PeakRSSMB)
 	}
 	fmt.Fprintf(&b, "\nserver peak RSS: %.1f MB (the largest replica's)\n", r.PeakRSSMB)
 	for _, x := range r.Results {

@@ -79,7 +79,7 @@ func dsn(path string, readOnly bool, busy time.Duration) string {
 		"_pragma=foreign_keys(ON)",
 	}
 	if readOnly {
-		q = append(q, "_pragma=query_only(1)")
+		q = append(q, "_pragma=query_only(1)", "_pragma=cache_size("+strconv.Itoa(readCacheKiB)+")")
 	} else {
 		// Take the write lock at BEGIN, so a transaction never fails half-way to upgrade it.
 		// Savepoints' journals (writer.go) stay in memory.
@@ -87,6 +87,13 @@ func dsn(path string, readOnly bool, busy time.Duration) string {
 	}
 	return "file:" + path + "?" + strings.Join(q, "&")
 }
+
+// readCacheKiB is each read connection's page cache (as cache_size takes it: negative, in
+// KiB), where SQLite's default is 2,000 KiB for every connection. Readers see few misses
+// (the servers, their list pages, agents and keys are cached above the store), the file's
+// pages are in the OS's cache anyway, and the pool has at least four connections whose
+// caches are outside the Go runtime's memory limit.
+const readCacheKiB = -512
 
 // Open opens (creating when needed) the database at path and migrates it.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {

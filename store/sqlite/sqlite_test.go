@@ -29,6 +29,25 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// Every read connection's page cache is 512 KiB (decisions.md, "#19 Read connections' page
+// cache"); the writer keeps SQLite's default 2,000 KiB.
+func TestPageCaches(t *testing.T) {
+	st := open(t, filepath.Join(t.TempDir(), "a.db"), sqlite.Options{ReadConns: 4})
+	t.Cleanup(func() { st.Close() })
+	w, rs, err := sqlite.CacheSizes(context.Background(), st, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w != -2000 {
+		t.Errorf("writer's cache_size %d, want SQLite's default -2000", w)
+	}
+	for i, r := range rs {
+		if r != -512 {
+			t.Errorf("read connection %d: cache_size %d, want -512", i, r)
+		}
+	}
+}
+
 // Two stores on one file (two processes) see each other's agent writes.
 func TestTwoStores(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a.db")
