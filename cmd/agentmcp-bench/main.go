@@ -310,8 +310,7 @@ func run(ctx context.Context, c config) error {
 		results = append(results, r)
 	}
 	progress("")
-	rss := max(peak, serverPeakRSS(reps))
-	rep := report(c, backend, replicas, reps[0].gomaxprocs, results, rss)
+	rep := report(c, backend, replicas, reps[0].gomaxprocs, results, peak)
 	fmt.Print(rep.markdown())
 	if c.out != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")

@@ -11,6 +11,13 @@ func etag(version string) *string {
 	return &t
 }
 
+// serverTag is m's entity tag, store.ServerVersion quoted, in one allocation (a cached GET
+// makes one per request).
+func serverTag(m store.MCPServer) string {
+	var buf [48]byte
+	return string(append(store.AppendServerVersion(append(buf[:0], '"'), m), '"'))
+}
+
 // tags splits an If-Match / If-None-Match value into its entity tags; weak tags keep their
 // W/ prefix.
 func tags(header string) []string {

@@ -162,7 +162,7 @@ func (h *Handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 	}
 	h.enqueue(m)
 	out := gen.McpServersControllerCreateMcpServer201JSONResponse{Body: wireServer(m)}
-	out.Headers.ETag = etag(store.ServerVersion(m))
+	out.Headers.ETag = ptr(serverTag(m))
 	return out, nil
 }
 
@@ -175,12 +175,10 @@ func (h *Handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, re
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
-	var buf [48]byte // the entity tag in one allocation: the version, quoted
-	tag := string(append(store.AppendServerVersion(append(buf[:0], '"'), m), '"'))
+	tag := serverTag(m)
 	if noneMatch(req.Params.IfNoneMatch, tag[1:len(tag)-1]) {
 		out := gen.McpServersControllerGetMcpServerBySlug304Response{}
-		t := tag // tag itself stays off the heap
-		out.Headers.ETag = &t
+		out.Headers.ETag = ptr(tag)
 		return out, nil
 	}
 	return pooledServer(m, tag), nil
@@ -206,7 +204,7 @@ func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 		h.enqueue(m) // new credentials may turn auth_required into ok
 	}
 	out := gen.McpServersControllerUpdateMcpServer200JSONResponse{Body: wireServer(m)}
-	out.Headers.ETag = etag(store.ServerVersion(m))
+	out.Headers.ETag = ptr(serverTag(m))
 	return out, nil
 }
 
