@@ -9,7 +9,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -17,7 +17,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestClient(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 
@@ -59,7 +59,7 @@ func TestClient(t *testing.T) {
 }
 
 func TestAll(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	var want []string
@@ -124,7 +124,7 @@ func TestAll(t *testing.T) {
 // TestAllServersKeepsTheFilter: every page of AllServers has the health filter of the
 // first, and starts from its cursor.
 func TestAllServersKeepsTheFilter(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	var ok []string

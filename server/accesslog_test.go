@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/internal/logx"
-	"github.com/agentmcp/agentmcp/server"
 )
 
 // TestAccessLog: one line per request with its final status (errors rendered first), the
@@ -28,7 +28,7 @@ func TestAccessLog(t *testing.T) {
 					f.Flush() // logx gathers access lines for a few milliseconds
 				}
 			}
-			env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{Logger: slog.New(h)})
+			env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{Logger: slog.New(h)})
 			list := env.URL + "/ai-agents/agent-builder/mcp-servers"
 			seed(t, env.Client(t, env.KeyA), "s")
 			flush()

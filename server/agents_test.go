@@ -13,7 +13,7 @@ import (
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
@@ -31,7 +31,7 @@ func newAgent(t *testing.T, c *client.Client, uid string, mcps ...string) client
 }
 
 func TestAttachSemantics(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	for _, s := range []string{"fs", "git", "pg"} {
@@ -108,7 +108,7 @@ func TestAttachSemantics(t *testing.T) {
 // TestConcurrentAttachDetachHTTP: 50 goroutines add and remove their own slugs on one agent
 // through the API; the final list is what a serial replay of the acknowledged operations gives.
 func TestConcurrentAttachDetachHTTP(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	const workers = 50
@@ -158,7 +158,7 @@ func TestConcurrentAttachDetachHTTP(t *testing.T) {
 // TestDeleteAttachedServer: deleting a server detaches it everywhere, even while other
 // requests attach it: every attach either fails with 400 or happened before the delete.
 func TestDeleteAttachedServer(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	const agents = 10
@@ -207,7 +207,7 @@ func TestDeleteAttachedServer(t *testing.T) {
 }
 
 func TestAgentCrossApp(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	a, b := env.Client(t, env.KeyA), env.Client(t, env.KeyB)
 	ctx := context.Background()
 	seed(t, a, "a-server")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -28,7 +28,7 @@ func seed(t *testing.T, c *client.Client, slug string) client.MCPServer {
 // invalid body still gets the auth error), and nothing changes.
 func TestAuthMatrix(t *testing.T) {
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{})
+	env := apitest.Start(t, st, app.Config{})
 	seed(t, env.Client(t, env.KeyA), "target")
 	if _, err := st.CreateAgent(context.Background(), store.Agent{AppID: env.AppA, UID: "target", Name: "T", RagVersion: "v2"}); err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestAuthMatrix(t *testing.T) {
 // TestCrossAppIsolation: app B can neither see nor touch app A's servers; all it learns is 404.
 func TestCrossAppIsolation(t *testing.T) {
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{})
+	env := apitest.Start(t, st, app.Config{})
 	a, b := env.Client(t, env.KeyA), env.Client(t, env.KeyB)
 	ctx := context.Background()
 	mine := seed(t, a, "mine")
@@ -110,7 +110,7 @@ func isCode(err error, status int, code string) bool {
 // TestKeyCacheRevocation: with the cache on, a revoked key keeps working for at most the TTL.
 func TestKeyCacheRevocation(t *testing.T) {
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{KeyCacheTTL: 200 * time.Millisecond})
+	env := apitest.Start(t, st, app.Config{KeyCacheTTL: 200 * time.Millisecond})
 	k, secret := apitest.NewKey(t, st, env.AppA, store.ScopeFullAccess)
 	c := env.Client(t, secret)
 	ctx := context.Background()
@@ -136,7 +136,7 @@ func TestKeyCacheRevocation(t *testing.T) {
 // TestConcurrentDuplicateCreates: many clients racing to create the same slugs get exactly
 // one 201 per slug and 409 for the rest.
 func TestConcurrentDuplicateCreates(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	var mu sync.Mutex

@@ -11,19 +11,17 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/probe"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/store"
 )
 
 // TestBackgroundProbing: a create is probed soon after, without anyone asking; a PATCH of
 // the URL is probed again.
 func TestBackgroundProbing(t *testing.T) {
-	st := apitest.OpenSQLite(t)
-	runner := probe.NewRunner(st, probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}), probe.RunnerOptions{Workers: 2})
-	runner.Start()
-	defer runner.Stop()
-	env := apitest.Start(t, st, server.Config{Probes: runner})
+	// The app's own runner, as serve --probe-on-write builds it.
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{ProbeOnWrite: true, ProbeWorkers: 2,
+		Probe: probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	created, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "bg", Slug: "bg", Url: apitest.MCPServer(t, 2)})
@@ -75,7 +73,7 @@ func TestAPIResponsiveWhileProbesHang(t *testing.T) {
 	runner := probe.NewRunner(st, probe.New(probe.Options{AllowPrivate: true, Timeout: 30 * time.Second}), probe.RunnerOptions{Workers: 4})
 	runner.Start()
 	defer runner.Stop()
-	env := apitest.Start(t, st, server.Config{Probes: runner})
+	env := apitest.Start(t, st, app.Config{Probes: runner})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	for i := range 50 {
@@ -108,14 +106,11 @@ func TestAPIResponsiveWhileProbesHang(t *testing.T) {
 // TestPeriodicProbing: a server nobody enqueued (written straight to the store) is probed by
 // the periodic pass, which claims it in the store.
 func TestPeriodicProbing(t *testing.T) {
-	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{})
-	if _, err := st.CreateMCPServer(context.Background(), env.AppA, store.NewMCPServer{Slug: "quiet", Name: "q", URL: apitest.MCPServer(t, 1)}); err != nil {
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{ProbeWorkers: 1, ProbeInterval: time.Hour / 360,
+		Probe: probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}})
+	if _, err := env.Store.CreateMCPServer(context.Background(), env.AppA, store.NewMCPServer{Slug: "quiet", Name: "q", URL: apitest.MCPServer(t, 1)}); err != nil {
 		t.Fatal(err)
 	}
-	runner := probe.NewRunner(st, probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}), probe.RunnerOptions{Workers: 1, Interval: time.Hour / 360})
-	runner.Start()
-	defer runner.Stop()
 	c := env.Client(t, env.KeyA)
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		s, err := c.GetServer(context.Background(), "quiet")

@@ -22,8 +22,8 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/probe"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/consoleui"
 	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/store"
@@ -33,7 +33,7 @@ import (
 // headers, index.html loads only files of its own (nothing inline, nothing from elsewhere),
 // and there are no directory listings.
 func TestConsoleServesFiles(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	get := func(path string) (*http.Response, string) {
 		t.Helper()
 		resp, err := http.Get(env.Server.URL + path)
@@ -131,7 +131,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	st := apitest.OpenSQLite(t)
 	loopback := probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second})
-	cfg := server.Config{Credentials: testCredentials(t, st), Prober: loopback, Gateway: gateway.Options{Connector: loopback}}
+	cfg := app.Config{Credentials: testCredentials(t, st), Prober: loopback, Gateway: gateway.Options{Connector: loopback}}
 	env := apitest.Start(t, st, cfg)
 	api := env.Client(t, env.KeyA)
 	ctx := context.Background()
@@ -664,11 +664,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	t.Run("blocked explained; a server that is gone is a readable failure", func(t *testing.T) {
 		// The same store behind an agentmcp that probes public addresses only.
-		h, err := server.New(server.Config{KeyCacheTTL: -1}, st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(h)
+		srv := httptest.NewServer(apitest.New(t, st, app.Config{KeyCacheTTL: -1}).Handler())
 		defer srv.Close()
 		p := newTab(t, root)
 		p.open(srv.URL + "/console/")

@@ -14,8 +14,8 @@ import (
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/probe"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -175,7 +175,7 @@ func TestContractPostgres(t *testing.T) { contract(t, apitest.OpenPostgres(t)) }
 
 func contract(t *testing.T, st store.Store) {
 	fs := &faultStore{Store: st}
-	env := apitest.Start(t, fs, server.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
+	env := apitest.Start(t, fs, app.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
 	c := env.Gen(t, env.KeyA)
 	ctx := context.Background()
 
@@ -300,7 +300,7 @@ func contract(t *testing.T, st store.Store) {
 	}
 
 	// 429 for every operation, from a server that allows an app one request a minute.
-	rl := apitest.Start(t, apitest.OpenSQLite(t), server.Config{RateLimit: 1.0 / 60, RateBurst: 1, IPRateLimit: 1000})
+	rl := apitest.Start(t, apitest.OpenSQLite(t), app.Config{RateLimit: 1.0 / 60, RateBurst: 1, IPRateLimit: 1000})
 	rl.Doer, rl.Rec = env.Doer, env.Rec
 	rl.Do(t, apitest.Ops("x", "x")[1], rl.KeyA) // spends the only token
 	for _, op := range apitest.Ops("weather-server", "support") {
@@ -567,7 +567,7 @@ func contractAudit(t *testing.T, c *gen.ClientWithResponses) {
 // identical responses.
 func TestIdempotencyConcurrent(t *testing.T) {
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{})
+	env := apitest.Start(t, st, app.Config{})
 	c := env.Gen(t, env.KeyA)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -599,7 +599,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 // TestIfMatchRace: two clients read the same ETag and PATCH at once: exactly one 200, one
 // 412, and the stored record is the winner's.
 func TestIfMatchRace(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Gen(t, env.KeyA)
 	ctx := context.Background()
 	for round := range 10 {
@@ -634,7 +634,7 @@ func TestIfMatchRace(t *testing.T) {
 
 // TestNonAPIRoutes covers what lives outside /v3 and outside validation.
 func TestNonAPIRoutes(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	get := func(path string) (int, string, string) {
 		resp, err := http.Get(env.Server.URL + path)
 		if err != nil {

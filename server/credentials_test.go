@@ -17,10 +17,10 @@ import (
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/internal/pgtest"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/postgres"
@@ -65,7 +65,7 @@ func credentials(t *testing.T, st store.Store, dump func() []byte) {
 	up := newUpstream(t, "secure", 1, knownToken, nil)
 	hdr := newUpstream(t, "hdr", 1, "", nil)
 	// Four probes of one app at once below: slots for all of them (the default gives an app two).
-	cfg := server.Config{Credentials: testCredentials(t, st), Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}),
+	cfg := app.Config{Credentials: testCredentials(t, st), Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}),
 		ProbeSlots: probe.NewSlots(4, 4)}
 	env := apitest.Start(t, st, cfg)
 	c := env.Client(t, env.KeyA)

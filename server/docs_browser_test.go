@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 )
 
 // TestDocsPageInBrowser opens /docs in headless Chromium: every operation of openapi.yaml
@@ -31,7 +31,7 @@ func TestDocsPageInBrowser(t *testing.T) {
 		t.Skip("SKIPPED: chromium is not installed (apt-get install chromium)")
 	}
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{})
+	env := apitest.Start(t, st, app.Config{})
 	seed(t, env.Client(t, env.KeyA), "from-the-browser")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/probe"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -71,7 +71,7 @@ func FuzzAPI(f *testing.F) {
 	}
 	st := apitest.OpenSQLite(f)
 	// Probes answer at once and touch no network: the URLs here are arbitrary.
-	env := apitest.Start(f, st, server.Config{Prober: stubProber{}})
+	env := apitest.Start(f, st, app.Config{Prober: stubProber{}})
 	h := env.Server.Config.Handler
 	f.Fuzz(func(t *testing.T, method uint8, path string, key bool, ctype string, body []byte, headers string) {
 		target := "/v3/ai-agents/agent-builder/" + path

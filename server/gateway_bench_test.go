@@ -15,7 +15,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 )
 
 // BenchmarkGatewayCall: tools/call through an agent's gateway and, in the same run,
@@ -25,7 +25,7 @@ import (
 func BenchmarkGatewayCall(b *testing.B) {
 	st := apitest.OpenSQLite(b)
 	// As served: keys cached (the tests turn the cache off to see revocations at once).
-	env, c := gatewayEnv(b, st, func(c *server.Config) { c.KeyCacheTTL = server.DefaultKeyCacheTTL })
+	env, c := gatewayEnv(b, st, func(c *app.Config) { c.KeyCacheTTL = app.DefaultKeyCacheTTL })
 	ctx := context.Background()
 	up := newUpstreamB(b)
 	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "Up", Slug: "up", Url: up}); err != nil {

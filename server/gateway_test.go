@@ -18,9 +18,9 @@ import (
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -143,9 +143,9 @@ func text(r *mcp.CallToolResult) string {
 	return b.String()
 }
 
-func gatewayEnv(t testing.TB, st store.Store, tweak ...func(*server.Config)) (*apitest.Env, *client.Client) {
+func gatewayEnv(t testing.TB, st store.Store, tweak ...func(*app.Config)) (*apitest.Env, *client.Client) {
 	t.Helper()
-	cfg := server.Config{
+	cfg := app.Config{
 		Credentials: testCredentials(t, st),
 		Gateway:     gateway.Options{Connector: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}), CallTimeout: time.Second, ToolsTTL: time.Hour},
 		Prober:      probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}),

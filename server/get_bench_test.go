@@ -10,17 +10,16 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/internal/logx"
 	"github.com/agentmcp/agentmcp/server"
-	"github.com/agentmcp/agentmcp/store/cache"
 )
 
 // BenchmarkGetServer: a cached GET by slug through the whole handler as `serve` builds it
 // (read cache, key cache, access log on), without the sockets: the CPU and allocations of
 // agentmcp's own path, which wrk's ratios measure together with the kernel's and wrk's.
 func BenchmarkGetServer(b *testing.B) {
-	st := cache.New(apitest.OpenSQLite(b), 1000)
-	env := apitest.Start(b, st, server.Config{KeyCacheTTL: server.DefaultKeyCacheTTL,
+	env := apitest.Start(b, apitest.OpenSQLite(b), app.Config{KeyCacheTTL: app.DefaultKeyCacheTTL,
 		Logger: slog.New(logx.NewJSONHandler(io.Discard, nil))})
 	if _, err := env.Client(b, env.KeyA).CreateServer(context.Background(), client.CreateMCPServer{Name: "S", Slug: "s", Url: "https://example.com/mcp"}); err != nil {
 		b.Fatal(err)

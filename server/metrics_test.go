@@ -9,13 +9,13 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 )
 
 // TestMetrics: /metrics has the request counter and histogram by route template (never a
 // slug), store latency, pool gauges and probe outcomes.
 func TestMetrics(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	// A loopback URL: the default prober refuses it without a connection.
 	if _, err := c.CreateServer(context.Background(), client.CreateMCPServer{Name: "s", Slug: "secret-slug-123", Url: "http://127.0.0.1:9/mcp"}); err != nil {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/internal/pgtest"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store/postgres"
 )
@@ -26,7 +26,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	env := apitest.Start(t, st, server.Config{})
+	env := apitest.Start(t, st, app.Config{})
 	c := env.Client(t, env.KeyA)
 	seed(t, c, "before")
 	readyz := func() (int, string) {

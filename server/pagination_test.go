@@ -8,14 +8,14 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 )
 
 // TestPaginationWalk: 1,000 servers created concurrently through the API (so many share a
 // millisecond); walking next from the top yields each exactly once, newest first, and
 // walking previous back from the bottom yields the same sequence.
 func TestPaginationWalk(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
 	const n, workers = 1000, 8

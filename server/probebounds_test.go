@@ -15,8 +15,8 @@ import (
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/probe"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
@@ -31,7 +31,7 @@ func TestProbeTotalBound(t *testing.T) {
 		io.WriteString(w, `"}]`)
 	})
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 20 * time.Second})})
+	env := apitest.Start(t, st, app.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 20 * time.Second})})
 	c := env.Gen(t, env.KeyA)
 	ctx := context.Background()
 	if cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "H", Slug: "hostile", Url: up.URL}); cr.StatusCode() != http.StatusCreated {
@@ -117,7 +117,7 @@ func TestManualProbeBound(t *testing.T) {
 	runner := probe.NewRunner(st, prober, probe.RunnerOptions{Workers: 2, Slots: slots})
 	runner.Start()
 	defer runner.Stop()
-	env := apitest.Start(t, st, server.Config{Prober: prober, Probes: runner, ProbeSlots: slots})
+	env := apitest.Start(t, st, app.Config{Prober: prober, Probes: runner, ProbeSlots: slots})
 	ca, cb := env.Client(t, env.KeyA), env.Client(t, env.KeyB)
 	ctx := context.Background()
 	// A create is probed in the background: app A's one slot is taken.

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 )
 
 func get(t *testing.T, url, key string) *http.Response {
@@ -27,7 +27,7 @@ func get(t *testing.T, url, key string) *http.Response {
 // another app is not affected; every response says where the app stands.
 func TestRateLimit(t *testing.T) {
 	// 0.5 req/s, burst 3: the 4th request in a row is refused and a token is 2 s away.
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{RateLimit: 0.5, RateBurst: 3, IPRateLimit: 1000})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{RateLimit: 0.5, RateBurst: 3, IPRateLimit: 1000})
 	list := env.URL + "/ai-agents/agent-builder/mcp-servers"
 	for i := range 3 {
 		resp := get(t, list, env.KeyA)
@@ -49,7 +49,7 @@ func TestRateLimit(t *testing.T) {
 
 // TestRateLimitByIP: a flood of bad keys from one address is limited before any key lookup.
 func TestRateLimitByIP(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{RateLimit: 100, RateBurst: 100, IPRateLimit: 0.1})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{RateLimit: 100, RateBurst: 100, IPRateLimit: 0.1})
 	list := env.URL + "/ai-agents/agent-builder/mcp-servers"
 	statuses := map[int]int{}
 	for range 1005 {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -25,7 +25,7 @@ func snapshot(t *testing.T, st store.Store, app string) string {
 
 func TestValidation(t *testing.T) {
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{})
+	env := apitest.Start(t, st, app.Config{})
 	const base = "/ai-agents/agent-builder/mcp-servers"
 	if status, body := env.Raw(t, http.MethodPost, base, env.KeyA, "application/json",
 		strings.NewReader(`{"name":"Existing","slug":"existing","url":"https://e.example.com","description":"keep","icon":"https://e.example.com/i.png"}`)); status != http.StatusCreated {
@@ -139,7 +139,7 @@ func TestValidation(t *testing.T) {
 
 func TestServerLimit(t *testing.T) {
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{MaxServersPerApp: 2})
+	env := apitest.Start(t, st, app.Config{MaxServersPerApp: 2})
 	c := env.Client(t, env.KeyA)
 	seed(t, c, "one")
 	seed(t, c, "two")

@@ -14,8 +14,8 @@ import (
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/probe"
-	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -54,7 +54,7 @@ func hdr(kv ...string) http.Header {
 func TestForwardedFor(t *testing.T) {
 	list := "/ai-agents/agent-builder/mcp-servers"
 	// Address burst 10 (10 × RateBurst), refilled every 100 s.
-	cfg := server.Config{RateLimit: 100, RateBurst: 1, IPRateLimit: 0.01}
+	cfg := app.Config{RateLimit: 100, RateBurst: 1, IPRateLimit: 0.01}
 	env := apitest.Start(t, apitest.OpenSQLite(t), cfg)
 	statuses := map[int]int{}
 	for i := range 15 {
@@ -102,7 +102,7 @@ func TestControlCharacters(t *testing.T)         { controlCharacters(t, apitest.
 func TestControlCharactersPostgres(t *testing.T) { controlCharacters(t, apitest.OpenPostgres(t)) }
 
 func controlCharacters(t *testing.T, st store.Store) {
-	env := apitest.Start(t, st, server.Config{})
+	env := apitest.Start(t, st, app.Config{})
 	const servers, agents = "/ai-agents/agent-builder/mcp-servers", "/ai-agents/agent-builder/agents"
 	seed(t, env.Client(t, env.KeyA), "s")
 	if status, body := env.Raw(t, http.MethodPost, agents, env.KeyA, "application/json", strings.NewReader(`{"name":"Bot","uid":"bot"}`)); status != http.StatusCreated {
@@ -160,7 +160,7 @@ func controlCharacters(t *testing.T, st store.Store) {
 // TestRequestID: a short id of safe characters is kept; anything else is replaced by a
 // generated one; the audit trail records the id the response carries.
 func TestRequestID(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	safe := regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	for i, tc := range []struct {
 		sent string
@@ -201,7 +201,7 @@ func TestToolsWithoutObjectSchema(t *testing.T) {
 			`{"name":"good","inputSchema":{"type":"object","properties":{"q":{"type":"string"}}}}]`)
 	})
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, server.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 10 * time.Second})})
+	env := apitest.Start(t, st, app.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 10 * time.Second})})
 	c := env.Gen(t, env.KeyA)
 	ctx := context.Background()
 	if cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "T", Slug: "odd", Url: up.URL}); cr.StatusCode() != http.StatusCreated {
@@ -243,7 +243,7 @@ func TestDeadline503(t *testing.T)         { deadline503(t, apitest.OpenSQLite(t
 func TestDeadline503Postgres(t *testing.T) { deadline503(t, apitest.OpenPostgres(t)) }
 
 func deadline503(t *testing.T, st store.Store) {
-	env := apitest.Start(t, st, server.Config{RequestTimeout: time.Nanosecond})
+	env := apitest.Start(t, st, app.Config{RequestTimeout: time.Nanosecond})
 	for _, op := range apitest.Ops("s", "bot") {
 		req, _ := http.NewRequest(op.Method, env.URL+op.Path, strings.NewReader(op.Body))
 		req.Header.Set("apikey", env.KeyA)
@@ -264,7 +264,7 @@ func deadline503(t *testing.T, st store.Store) {
 
 // TestWireStatuses: the statuses and bodies of issue 17's item 8.
 func TestWireStatuses(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	seed(t, env.Client(t, env.KeyA), "s")
 	list := env.URL + "/ai-agents/agent-builder/mcp-servers"
 	key := hdr("apikey", env.KeyA)
@@ -328,7 +328,7 @@ func TestWireStatuses(t *testing.T) {
 // TestDocsSecurityHeaders: /docs and its files carry CSP, X-Frame-Options, nosniff and
 // Referrer-Policy, and Swagger UI is not told to persist the key.
 func TestDocsSecurityHeaders(t *testing.T) {
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	for _, path := range []string{"/docs", "/docs/", "/docs/init.js", "/docs/swagger-ui/swagger-ui.css", "/openapi.yaml"} {
 		r := send(t, http.MethodGet, env.Server.URL+path, nil, nil)
 		h := r.Header
@@ -350,7 +350,7 @@ func TestIdempotencyKeyBounds(t *testing.T)         { idempotencyKeyBounds(t, ap
 func TestIdempotencyKeyBoundsPostgres(t *testing.T) { idempotencyKeyBounds(t, apitest.OpenPostgres(t)) }
 
 func idempotencyKeyBounds(t *testing.T, st store.Store) {
-	env := apitest.Start(t, st, server.Config{IdempotencyKeysPerApp: 3})
+	env := apitest.Start(t, st, app.Config{IdempotencyKeysPerApp: 3})
 	create := func(key, idemKey, slug string) rawResponse {
 		t.Helper()
 		h := hdr("apikey", key, "Content-Type", "application/json")

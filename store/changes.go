@@ -139,15 +139,20 @@ func (f *Feed) Healthy() bool { return f.healthy.Load() }
 // replicas (postgres.Notifier), outside the write's transaction (decided in
 // docs/decisions.md: a NOTIFY inside it holds a database-wide lock through the commit's
 // WAL flush, which serialises every writer).
-func Publishing(st Store, p Publisher) Store { return publishing{Store: st, f: p} }
+func Publishing(st Store, p Publisher) Store { return publishing{st: st, f: p} }
 
+// publishing forwards every method explicitly (it embeds nothing): a method added to Store
+// does not compile until it is decided here whether it publishes, and
+// TestEveryStoreMethodClassified holds the decision.
 type publishing struct {
-	Store
-	f Publisher
+	st Store
+	f  Publisher
 }
 
+var _ Store = publishing{}
+
 func (p publishing) CreateMCPServer(ctx context.Context, appID string, in NewMCPServer) (MCPServer, error) {
-	m, err := p.Store.CreateMCPServer(ctx, appID, in)
+	m, err := p.st.CreateMCPServer(ctx, appID, in)
 	if err == nil {
 		p.f.Publish(Change{Kind: ChangeRecord, AppID: appID, Key: in.Slug})
 	}
@@ -155,7 +160,7 @@ func (p publishing) CreateMCPServer(ctx context.Context, appID string, in NewMCP
 }
 
 func (p publishing) UpdateMCPServer(ctx context.Context, appID, slug string, patch MCPServerPatch, pre Precondition) (MCPServer, MCPServer, error) {
-	before, after, err := p.Store.UpdateMCPServer(ctx, appID, slug, patch, pre)
+	before, after, err := p.st.UpdateMCPServer(ctx, appID, slug, patch, pre)
 	if err == nil {
 		kind := ChangeRecord
 		if before.URL != after.URL || patch.Auth != nil {
@@ -167,7 +172,7 @@ func (p publishing) UpdateMCPServer(ctx context.Context, appID, slug string, pat
 }
 
 func (p publishing) DeleteMCPServer(ctx context.Context, appID, slug string, pre Precondition) error {
-	err := p.Store.DeleteMCPServer(ctx, appID, slug, pre)
+	err := p.st.DeleteMCPServer(ctx, appID, slug, pre)
 	if err == nil {
 		p.f.Publish(Change{Kind: ChangeServer, AppID: appID, Key: slug})
 	}
@@ -181,25 +186,25 @@ func (p publishing) agent(appID, uid string, err error) {
 }
 
 func (p publishing) UpdateAgent(ctx context.Context, appID, uid string, patch AgentPatch, pre Precondition) (Agent, error) {
-	a, err := p.Store.UpdateAgent(ctx, appID, uid, patch, pre)
+	a, err := p.st.UpdateAgent(ctx, appID, uid, patch, pre)
 	p.agent(appID, uid, err)
 	return a, err
 }
 
 func (p publishing) DeleteAgent(ctx context.Context, appID, uid string, pre Precondition) error {
-	err := p.Store.DeleteAgent(ctx, appID, uid, pre)
+	err := p.st.DeleteAgent(ctx, appID, uid, pre)
 	p.agent(appID, uid, err)
 	return err
 }
 
 func (p publishing) AttachMCPServers(ctx context.Context, appID, uid string, slugs []string) (Agent, error) {
-	a, err := p.Store.AttachMCPServers(ctx, appID, uid, slugs)
+	a, err := p.st.AttachMCPServers(ctx, appID, uid, slugs)
 	p.agent(appID, uid, err)
 	return a, err
 }
 
 func (p publishing) DetachMCPServers(ctx context.Context, appID, uid string, slugs []string) (Agent, error) {
-	a, err := p.Store.DetachMCPServers(ctx, appID, uid, slugs)
+	a, err := p.st.DetachMCPServers(ctx, appID, uid, slugs)
 	p.agent(appID, uid, err)
 	return a, err
 }
@@ -207,8 +212,8 @@ func (p publishing) DetachMCPServers(ctx context.Context, appID, uid string, slu
 // SaveProbe changes the server's health (ChangeRecord), and what its agents serve when the
 // probe found other tools than the last one (ChangeServer).
 func (p publishing) SaveProbe(ctx context.Context, appID, slug string, r ProbeRecord) error {
-	old, oldErr := p.Store.GetProbe(ctx, appID, slug)
-	err := p.Store.SaveProbe(ctx, appID, slug, r)
+	old, oldErr := p.st.GetProbe(ctx, appID, slug)
+	err := p.st.SaveProbe(ctx, appID, slug, r)
 	if err == nil {
 		kind := ChangeRecord
 		if r.Tools != nil && (oldErr != nil || !bytes.Equal(old.Tools, r.Tools)) {
@@ -220,4 +225,107 @@ func (p publishing) SaveProbe(ctx context.Context, appID, slug string, r ProbeRe
 }
 
 // Unwrap returns the store under the feed (for optional interfaces).
-func (p publishing) Unwrap() Store { return p.Store }
+func (p publishing) Unwrap() Store { return p.st }
+
+// The methods that change nothing an agent's gateway or a cache holds pass through.
+
+func (p publishing) Ping(ctx context.Context) error { return p.st.Ping(ctx) }
+func (p publishing) Close() error                   { return p.st.Close() }
+func (p publishing) CreateApp(ctx context.Context, id string) (App, error) {
+	return p.st.CreateApp(ctx, id)
+}
+func (p publishing) ListApps(ctx context.Context) ([]App, error) { return p.st.ListApps(ctx) }
+func (p publishing) CreateAPIKey(ctx context.Context, k APIKey) error {
+	return p.st.CreateAPIKey(ctx, k)
+}
+func (p publishing) LookupAPIKey(ctx context.Context, h [32]byte) (APIKey, error) {
+	return p.st.LookupAPIKey(ctx, h)
+}
+func (p publishing) ListAPIKeys(ctx context.Context, app string) ([]APIKey, error) {
+	return p.st.ListAPIKeys(ctx, app)
+}
+func (p publishing) RevokeAPIKey(ctx context.Context, id string) error {
+	return p.st.RevokeAPIKey(ctx, id)
+}
+func (p publishing) GetMCPServer(ctx context.Context, app, slug string) (MCPServer, error) {
+	return p.st.GetMCPServer(ctx, app, slug)
+}
+func (p publishing) ListMCPServers(ctx context.Context, app string, page Page) ([]MCPServer, error) {
+	return p.st.ListMCPServers(ctx, app, page)
+}
+func (p publishing) CreateAgent(ctx context.Context, a Agent) (Agent, error) {
+	return p.st.CreateAgent(ctx, a)
+}
+func (p publishing) GetAgent(ctx context.Context, app, uid string) (Agent, error) {
+	return p.st.GetAgent(ctx, app, uid)
+}
+func (p publishing) ListAgents(ctx context.Context, app string, page Page) ([]Agent, error) {
+	return p.st.ListAgents(ctx, app, page)
+}
+func (p publishing) AgentMCPServers(ctx context.Context, app, uid string) ([]MCPServer, error) {
+	return p.st.AgentMCPServers(ctx, app, uid)
+}
+func (p publishing) GetProbe(ctx context.Context, app, slug string) (ProbeRecord, error) {
+	return p.st.GetProbe(ctx, app, slug)
+}
+func (p publishing) ClaimProbes(ctx context.Context, staleBefore, now, leaseUntil int64, limit int) ([]ServerRef, error) {
+	return p.st.ClaimProbes(ctx, staleBefore, now, leaseUntil, limit)
+}
+func (p publishing) BeginIdempotent(ctx context.Context, app, key, hash string, now, staleBefore, expireBefore int64) (Idempotent, bool, error) {
+	return p.st.BeginIdempotent(ctx, app, key, hash, now, staleBefore, expireBefore)
+}
+func (p publishing) GetIdempotent(ctx context.Context, app, key string) (Idempotent, error) {
+	return p.st.GetIdempotent(ctx, app, key)
+}
+func (p publishing) FinishIdempotent(ctx context.Context, app, key string, status int, body, etag string) error {
+	return p.st.FinishIdempotent(ctx, app, key, status, body, etag)
+}
+func (p publishing) AbandonIdempotent(ctx context.Context, app, key string) error {
+	return p.st.AbandonIdempotent(ctx, app, key)
+}
+func (p publishing) PurgeIdempotency(ctx context.Context, before int64) (int64, error) {
+	return p.st.PurgeIdempotency(ctx, before)
+}
+func (p publishing) ListAuditEvents(ctx context.Context, app string, q AuditQuery) ([]AuditEvent, error) {
+	return p.st.ListAuditEvents(ctx, app, q)
+}
+func (p publishing) ListDataKeys(ctx context.Context) ([]DataKey, error) {
+	return p.st.ListDataKeys(ctx)
+}
+func (p publishing) AddDataKey(ctx context.Context, k DataKey) error { return p.st.AddDataKey(ctx, k) }
+func (p publishing) AddDataKeyWrap(ctx context.Context, keyID, keeper string, wrapped []byte) error {
+	return p.st.AddDataKeyWrap(ctx, keyID, keeper, wrapped)
+}
+func (p publishing) DeleteDataKeyWraps(ctx context.Context, keyID, keep string) error {
+	return p.st.DeleteDataKeyWraps(ctx, keyID, keep)
+}
+func (p publishing) DeleteDataKey(ctx context.Context, keyID string) error {
+	return p.st.DeleteDataKey(ctx, keyID)
+}
+func (p publishing) CountSealed(ctx context.Context) (map[string]int, error) {
+	return p.st.CountSealed(ctx)
+}
+func (p publishing) ListSealed(ctx context.Context, keyID string, limit int) ([]SealedRef, error) {
+	return p.st.ListSealed(ctx, keyID, limit)
+}
+func (p publishing) Reseal(ctx context.Context, app, slug, oldKeyID string, s Sealed) (bool, error) {
+	return p.st.Reseal(ctx, app, slug, oldKeyID, s)
+}
+func (p publishing) GetCredentials(ctx context.Context, app, slug string) (AuthInfo, Sealed, error) {
+	return p.st.GetCredentials(ctx, app, slug)
+}
+func (p publishing) SetRegistry(ctx context.Context, app string, on bool) error {
+	return p.st.SetRegistry(ctx, app, on)
+}
+func (p publishing) RegistryEnabled(ctx context.Context, app string) (bool, error) {
+	return p.st.RegistryEnabled(ctx, app)
+}
+func (p publishing) ListRegistry(ctx context.Context, app string, q RegistryQuery) (RegistryPage, error) {
+	return p.st.ListRegistry(ctx, app, q)
+}
+func (p publishing) CountIdempotent(ctx context.Context, app string, limit int) (int, error) {
+	return p.st.CountIdempotent(ctx, app, limit)
+}
+func (p publishing) PurgeAuditEvents(ctx context.Context, before int64) (int64, error) {
+	return p.st.PurgeAuditEvents(ctx, before)
+}

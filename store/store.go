@@ -10,9 +10,9 @@ import (
 
 // Sentinel errors. Backends wrap or return them so callers can use errors.Is.
 var (
-	ErrNotFound    = errors.New("not found")
-	ErrConflict    = errors.New("already exists")
-	ErrUnavailable = errors.New("store unavailable")
+	ErrNotFound          = errors.New("not found")
+	ErrConflict          = errors.New("already exists")
+	ErrUnavailable error = unavailableError{}
 	// ErrLimitReached: the app already has NewMCPServer.Limit servers.
 	ErrLimitReached = errors.New("limit reached")
 )
@@ -35,6 +35,13 @@ type App struct {
 	ID        string
 	CreatedAt int64 // epoch ms
 }
+
+// unavailableError is ErrUnavailable: a comparable value (errors.Is finds it) that says
+// Unavailable, so the HTTP plumbing answers 503 without importing the store.
+type unavailableError struct{}
+
+func (unavailableError) Error() string     { return "store unavailable" }
+func (unavailableError) Unavailable() bool { return true }
 
 // APIKey is an API key as stored: only the SHA-256 of the secret is kept.
 type APIKey struct {

@@ -161,9 +161,9 @@ func TestMalformedEnvironment(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"AGENTMCP_RATE_LIMIT=fast", []string{"serve", "--db", db}, `environment variable AGENTMCP_RATE_LIMIT: want a number, got "fast"`},
-		{"AGENTMCP_RATE_BURST=1.5", []string{"serve", "--db", db}, `AGENTMCP_RATE_BURST: want an integer, got "1.5"`},
-		{"AGENTMCP_CACHE_SIZE=lots", []string{"serve", "--db", db}, `AGENTMCP_CACHE_SIZE: want an integer`},
+		{"AGENTMCP_RATE_LIMIT=fast", []string{"serve", "--db", db}, `environment variable AGENTMCP_RATE_LIMIT (for --rate-limit): want a number, got "fast"`},
+		{"AGENTMCP_RATE_BURST=1.5", []string{"serve", "--db", db}, `AGENTMCP_RATE_BURST (for --rate-burst): want an integer, got "1.5"`},
+		{"AGENTMCP_CACHE_SIZE=lots", []string{"serve", "--db", db}, `AGENTMCP_CACHE_SIZE (for --cache-size): want an integer`},
 		{"AGENTMCP_DB_MAX_CONNS=ten", []string{"keys", "list", "--db", db}, `environment variable AGENTMCP_DB_MAX_CONNS (for --db-max-conns): want an integer, got "ten"`},
 		{"AGENTMCP_DB_MAX_CONNS=ten", []string{"serve", "--db", db}, `AGENTMCP_DB_MAX_CONNS`},
 	} {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -217,15 +216,7 @@ func envOr(name, def string) string {
 }
 
 // dbFlags adds the database flags to cmd and its subcommands.
-func dbFlags(cmd *cobra.Command, o *dbOptions) {
-	f := cmd.PersistentFlags()
-	f.StringVar(&o.db, "db", defaultDB, "database: a SQLite file path, or a postgres:// URL (env AGENTMCP_DB)")
-	fromEnv(f, "db", "AGENTMCP_DB")
-	f.IntVar(&o.maxConns, "db-max-conns", 0, "PostgreSQL pool size; 0 = max(4, CPUs) (env AGENTMCP_DB_MAX_CONNS)")
-	fromEnv(f, "db-max-conns", "AGENTMCP_DB_MAX_CONNS")
-	f.DurationVar(&o.statementTimeout, "db-statement-timeout", 10*time.Second,
-		"PostgreSQL statement timeout")
-}
+func dbFlags(cmd *cobra.Command, o *dbOptions) { bind(cmd, dbSettings(o)) }
 
 // envErrs are the malformed environment variables that envInt and envFloat met while the
 // commands were built; badEnv holds them per top-level command, which refuses to run.

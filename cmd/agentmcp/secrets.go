@@ -1,28 +1,23 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentmcp/agentmcp/keyring"
-	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/postgres"
 )
 
 // secretsFlags add --secrets-keeper (never shown as a default: a base64key URL is a key).
-func secretsFlags(cmd *cobra.Command, keeper *string) {
-	cmd.Flags().StringVar(keeper, "secrets-keeper", "", "keeper URL that wraps the data keys of stored credentials: base64key://…, or "+
-		"awskms://, gcpkms://, azurekeyvault://, hashivault:// in binaries built with -tags kms_aws,kms_gcp,kms_azure,kms_vault "+
-		"(env AGENTMCP_SECRETS_KEEPER; default with SQLite: a local key file beside the database, made on first start)")
-}
+func secretsFlags(cmd *cobra.Command, keeper *string) { bind(cmd, []setting{secretsSetting(keeper)}) }
 
 // localKeyFile is where a SQLite database's own keeper lives.
 func localKeyFile(db string) string { return db + ".secrets-key" }
@@ -50,20 +45,16 @@ func keeperURL(o dbOptions, flag string, create bool, out io.Writer) (string, er
 	var k [32]byte
 	rand.Read(k[:])
 	u := "base64key://" + base64.URLEncoding.EncodeToString(k[:])
+	// Before the database is opened (app.New needs the keeper): make its directory as
+	// SQLite would.
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return "", fmt.Errorf("write the local secrets key: %w", err)
+	}
 	if err := os.WriteFile(path, []byte(u+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write the local secrets key: %w", err)
 	}
 	fmt.Fprintf(out, "agentmcp: created a random local secrets key in %s (mode 0600); MCP server credentials are sealed with it: back it up with the database, or pass --secrets-keeper\n", path)
 	return u, nil
-}
-
-// openCredentials opens the keyring of st for serve.
-func openCredentials(ctx context.Context, st store.Store, o dbOptions, flag string, out io.Writer) (*keyring.Ring, error) {
-	u, err := keeperURL(o, flag, true, out)
-	if err != nil {
-		return nil, err
-	}
-	return keyring.Open(ctx, st, u)
 }
 
 func secretsCmd() *cobra.Command {

@@ -1,4 +1,4 @@
-// Package apitest drives a real agentmcp stack in tests: server.New behind
+// Package apitest drives a real agentmcp stack in tests: app.New (what serve runs) behind
 // httptest.NewServer, seeded apps and keys, and an HTTP client that validates every
 // response against openapi.yaml and records which (operation, status) pairs were seen.
 package apitest
@@ -25,6 +25,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/internal/pgtest"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/store"
@@ -161,6 +162,7 @@ type Env struct {
 	Server *httptest.Server
 	URL    string // base URL of the API, ending in /v3
 	Store  store.Store
+	App    *app.App
 	Rec    *Recorder
 	Doer   *Doer
 
@@ -201,20 +203,36 @@ func NewKey(t testing.TB, st store.Store, app string, scope store.Scope) (store.
 	return k, secret
 }
 
+// New builds the production stack (app.New) over st with cfg, closed at cleanup.
+func New(t testing.TB, st store.Store, cfg app.Config) *app.App {
+	t.Helper()
+	cfg.Store = st
+	a, err := app.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return a
+}
+
 // Start serves st with cfg (the key cache is off unless cfg sets it, so revocation in
-// tests is immediate) and seeds apps "app-a" and "app-b".
-func Start(t testing.TB, st store.Store, cfg server.Config) *Env {
+// tests is immediate) and seeds apps "app-a" and "app-b". Env.Store is the app's store
+// (st behind the change feed and the read cache): write through it, not st, so the cache
+// hears of the change as it hears of the API's.
+func Start(t testing.TB, st store.Store, cfg app.Config) *Env {
 	t.Helper()
 	if cfg.KeyCacheTTL == 0 {
 		cfg.KeyCacheTTL = -1
 	}
-	e, err := server.New(cfg, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(e)
+	a := New(t, st, cfg)
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	env := &Env{Server: srv, URL: srv.URL + server.BasePath, Store: st, Rec: NewRecorder(), AppA: "app-a", AppB: "app-b"}
+	st = a.Store()
+	env := &Env{Server: srv, URL: srv.URL + server.BasePath, Store: st, App: a, Rec: NewRecorder(), AppA: "app-a", AppB: "app-b"}
 	env.Doer = NewDoer(t, env.Rec)
 	ctx := context.Background()
 	for _, app := range []string{env.AppA, env.AppB} {

@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 )
 
 // TestServersDropdown opens /docs in headless Chromium: the servers dropdown offers the
@@ -24,7 +24,7 @@ func TestServersDropdown(t *testing.T) {
 		}
 		t.Skip("SKIPPED: chromium is not installed (apt-get install chromium)")
 	}
-	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
+	env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{})
 	if strings.HasSuffix(env.Server.URL, ":8080") {
 		t.Skip("the test server got port 8080, the spec's own: the test could not tell them apart")
 	}

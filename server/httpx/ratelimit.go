@@ -13,6 +13,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
+
+	"github.com/agentmcp/agentmcp/server/auth"
 )
 
 // Limiters are token buckets by key (app id, or client IP), kept per replica and dropped
@@ -121,7 +123,7 @@ func (ls *Limiters) Limit(key func(echo.Context) string) echo.MiddlewareFunc {
 }
 
 func AppKey(c echo.Context) string {
-	p, _ := PrincipalFrom(c.Request().Context())
+	p, _ := auth.FromContext(c.Request().Context())
 	return p.AppID
 }
 

@@ -8,8 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/agentmcp/agentmcp/gen"
 )
 
 // MaxHeaderBytes bounds a request's line and headers together. It is below net/http's own
@@ -29,7 +27,7 @@ func LimitHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if n > MaxHeaderBytes {
-			return NewError(http.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge, "The request line and headers are larger than %d bytes.", MaxHeaderBytes)
+			return NewError(CodeHeadersTooLarge, "The request line and headers are larger than %d bytes.", MaxHeaderBytes)
 		}
 		return next(c)
 	}
@@ -72,13 +70,13 @@ func ReadBody(next echo.HandlerFunc) echo.HandlerFunc {
 		var he *echo.HTTPError
 		switch {
 		case len(b) > MaxBody, errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
-			return NewError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "The request body is larger than %d bytes.", MaxBody)
+			return NewError(CodePayloadTooLarge, "The request body is larger than %d bytes.", MaxBody)
 		case err != nil:
 			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "Invalid request: body: could not be read", Err: err,
-				Details: []gen.ErrorDetail{{Field: "body", Message: "could not be read"}}}
+				Details: []Detail{{Field: "body", Message: "could not be read"}}}
 		case !utf8.Valid(b):
 			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "Invalid request: body: not valid UTF-8",
-				Details: []gen.ErrorDetail{{Field: "body", Message: "not valid UTF-8"}}}
+				Details: []Detail{{Field: "body", Message: "not valid UTF-8"}}}
 		}
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 		return next(c)

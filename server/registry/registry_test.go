@@ -19,10 +19,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/server"
+	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/server/registry"
 	"github.com/agentmcp/agentmcp/store"
-	"github.com/agentmcp/agentmcp/store/cache"
 )
 
 const serverSchemaURL = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json"
@@ -178,10 +177,10 @@ type env struct {
 	inner store.Store
 }
 
-func start(t *testing.T, cfg server.Config) *env {
+func start(t *testing.T, cfg app.Config) *env {
 	t.Helper()
 	inner := apitest.OpenSQLite(t)
-	e := &env{Env: apitest.Start(t, cache.New(inner, 1000), cfg), inner: inner}
+	e := &env{Env: apitest.Start(t, inner, cfg), inner: inner}
 	return e
 }
 
@@ -314,7 +313,7 @@ func (e *env) createAgent(t *testing.T, app, key, uid string, mcps ...string) {
 // the version with ?limit=1, lists (version=latest, pages of 50), then reads each server's
 // latest version by its URL-encoded name.
 func TestVSCodeSequence(t *testing.T) {
-	e := start(t, server.Config{})
+	e := start(t, app.Config{})
 	e.on(t, e.AppA, true)
 	e.createServer(t, e.AppA, e.KeyA, "weather", "https://weather.example.com/mcp", "Forecasts", "https://weather.example.com/icon.png")
 	e.createServer(t, e.AppA, e.KeyA, "legacy", "https://legacy.example.com/v1/sse/", "", "http://legacy.example.com/icon.png")
@@ -392,7 +391,7 @@ func TestSchemasReject(t *testing.T) {
 // Every page walk, at every page size, with and without a search, gives each entry once, in
 // name order, and ends without a cursor.
 func TestPaginationWalks(t *testing.T) {
-	e := start(t, server.Config{})
+	e := start(t, app.Config{})
 	e.on(t, e.AppA, true)
 	var all []string
 	for i := range 13 {
@@ -461,7 +460,7 @@ func TestPaginationWalks(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	e := start(t, server.Config{})
+	e := start(t, app.Config{})
 	e.on(t, e.AppA, true)
 	e.createServer(t, e.AppA, e.KeyA, "weather", "https://weather.example.com/mcp", "Forecasts", "")
 	e.createAgent(t, e.AppA, e.KeyA, "support", "weather")
@@ -528,7 +527,7 @@ func TestRoutes(t *testing.T) {
 // switching it (from another process, under the running server's cache) and deleting or
 // changing a server show at the next request.
 func TestOffAndChangesAtOnce(t *testing.T) {
-	e := start(t, server.Config{})
+	e := start(t, app.Config{})
 	e.createServer(t, e.AppA, e.KeyA, "weather", "https://weather.example.com/mcp", "Forecasts", "")
 	ns := registry.Namespace(strings.TrimPrefix(e.Server.URL, "http://"), e.AppA)
 	name := url.PathEscape(ns + "/weather")
@@ -588,7 +587,7 @@ func TestOffAndChangesAtOnce(t *testing.T) {
 }
 
 func TestBadParameters(t *testing.T) {
-	e := start(t, server.Config{})
+	e := start(t, app.Config{})
 	e.on(t, e.AppA, true)
 	base := e.base(e.AppA) + "/v0.1/servers?"
 	for q, want := range map[string]struct {
@@ -629,7 +628,7 @@ func TestBadParameters(t *testing.T) {
 
 // Nothing but these routes sends CORS headers, whatever the request's Origin.
 func TestNoCORSElsewhere(t *testing.T) {
-	e := start(t, server.Config{})
+	e := start(t, app.Config{})
 	for _, p := range []string{"/v3/ai-agents/agent-builder/mcp-servers", "/healthz", "/readyz", "/openapi.yaml", "/docs/", "/metrics", "/nope", "/registryx"} {
 		for _, m := range []string{http.MethodGet, http.MethodOptions} {
 			req, _ := http.NewRequest(m, e.Server.URL+p, nil)
@@ -652,7 +651,7 @@ func TestNoCORSElsewhere(t *testing.T) {
 // No secret of a registered URL reaches a reader without a key: user info goes, query
 // parameters that may carry a credential become variables the editor asks for.
 func TestNoSecrets(t *testing.T) {
-	e := start(t, server.Config{})
+	e := start(t, app.Config{})
 	e.on(t, e.AppA, true)
 	e.createServer(t, e.AppA, e.KeyA, "leaky", "https://alice:hunter2@leaky.example.com/mcp?api_key=SECRET1&region=eu&Access-Token=SECRET2&sig=SECRET3#frag", "", "")
 	st, body := e.get(t, e.base(e.AppA)+"/v0.1/servers")
@@ -675,7 +674,7 @@ func TestNoSecrets(t *testing.T) {
 
 // PublicURL names agentmcp as editors reach it, whatever the request's Host.
 func TestPublicURL(t *testing.T) {
-	e := start(t, server.Config{PublicURL: "https://MCP.Example.com:8443/base/"})
+	e := start(t, app.Config{PublicURL: "https://MCP.Example.com:8443/base/"})
 	e.on(t, e.AppA, true)
 	e.createAgent(t, e.AppA, e.KeyA, "support")
 	l := e.list(t, e.base(e.AppA)+"/v0.1/servers")
@@ -684,7 +683,8 @@ func TestPublicURL(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 	for _, bad := range []string{"ftp://x", "https://", "https://u:p@x", "https://x/?q=1", "::"} {
-		if _, err := server.New(server.Config{PublicURL: bad}, e.inner); err == nil {
+		if a, err := app.New(context.Background(), app.Config{Store: e.inner, PublicURL: bad}); err == nil {
+			a.Close(context.Background())
 			t.Errorf("PublicURL %q accepted", bad)
 		}
 	}
@@ -712,7 +712,8 @@ func TestNamespace(t *testing.T) {
 // BenchmarkList: one page of 30 (of 200 servers and 50 agents) as VS Code asks for it.
 func BenchmarkList(b *testing.B) {
 	inner := apitest.OpenSQLite(b)
-	st := cache.New(inner, 1000)
+	a := apitest.New(b, inner, app.Config{})
+	st := a.Store()
 	ctx := context.Background()
 	if _, err := st.CreateApp(ctx, "a"); err != nil {
 		b.Fatal(err)
@@ -730,10 +731,7 @@ func BenchmarkList(b *testing.B) {
 	if err := st.SetRegistry(ctx, "a", true); err != nil {
 		b.Fatal(err)
 	}
-	h, err := server.New(server.Config{}, st)
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := a.Handler()
 	req, _ := http.NewRequest(http.MethodGet, "http://localhost"+registry.Prefix+"/a/v0.1/servers?limit=30&version=latest&cursor=localhost.a/s100", nil)
 	b.ReportAllocs()
 	for b.Loop() {

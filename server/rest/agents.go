@@ -46,19 +46,19 @@ func wireAgent(a store.Agent) gen.Agent {
 func agentError(err error, uid, field string) error {
 	var unknown *store.UnknownMCPServersError
 	if errors.As(err, &unknown) {
-		details := make([]gen.ErrorDetail, len(unknown.Slugs))
+		details := make([]httpx.Detail, len(unknown.Slugs))
 		parts := make([]string, len(unknown.Slugs))
 		for i, s := range unknown.Slugs {
-			details[i] = gen.ErrorDetail{Field: fmt.Sprintf("%s.%d", field, unknown.Indexes[i]), Message: fmt.Sprintf("MCP server %q does not exist", s)}
+			details[i] = httpx.Detail{Field: fmt.Sprintf("%s.%d", field, unknown.Indexes[i]), Message: fmt.Sprintf("MCP server %q does not exist", s)}
 			parts[i] = fmt.Sprintf("%q", s)
 		}
 		return &httpx.Error{Status: http.StatusBadRequest, Code: httpx.CodeMCPServerNotFound, Details: details,
 			Message: "MCP servers do not exist in this app: " + strings.Join(parts, ", ")}
 	}
 	if errors.Is(err, store.ErrConflict) {
-		return httpx.NewError(http.StatusConflict, httpx.CodeAgentAlreadyExists, "An agent with uid %q already exists.", uid)
+		return httpx.NewError(httpx.CodeAgentAlreadyExists, "An agent with uid %q already exists.", uid)
 	}
-	return httpx.StoreError(err, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
+	return StoreError(err, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
 }
 
 func newUID() string {
@@ -178,7 +178,7 @@ func (h *Handler) AgentBuilderControllerGetAllAgents(ctx context.Context, req ge
 	}
 	items, err := h.st.ListAgents(ctx, app, p)
 	if err != nil {
-		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
+		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
 	var out gen.AgentBuilderControllerGetAllAgents200JSONResponse
 	out.Data, out.Meta = listPage(items, p.Limit, func(a store.Agent) int64 { return a.CreatedAt }, wireAgent)

@@ -26,7 +26,7 @@ func (h *Handler) AuditControllerGetAuditEvents(ctx context.Context, req gen.Aud
 	}
 	events, err := h.st.ListAuditEvents(ctx, app, q)
 	if err != nil {
-		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
+		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
 	out := gen.AuditControllerGetAuditEvents200JSONResponse{Data: make([]gen.AuditEvent, len(events))}
 	for i, e := range events {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/server/httpx"
@@ -32,7 +31,7 @@ func (h *Handler) agentKeys(ctx context.Context, app, uid string) ([]store.APIKe
 	}
 	all, err := h.st.ListAPIKeys(ctx, app)
 	if err != nil {
-		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
+		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
 	var out []store.APIKey
 	for _, k := range all {
@@ -59,7 +58,7 @@ func (h *Handler) AgentKeysControllerCreateAgentKey(ctx context.Context, req gen
 		}
 	}
 	if live >= maxAgentKeys {
-		return nil, httpx.NewError(http.StatusBadRequest, httpx.CodeLimitReached, "Agent %q already has %d keys, the most it may have; revoke one first.", req.Uid, maxAgentKeys)
+		return nil, httpx.NewError(httpx.CodeLimitReached, "Agent %q already has %d keys, the most it may have; revoke one first.", req.Uid, maxAgentKeys)
 	}
 	k, secret := store.NewAPIKey(app, store.ScopeAgent)
 	k.AgentUID = req.Uid
@@ -67,7 +66,7 @@ func (h *Handler) AgentKeysControllerCreateAgentKey(ctx context.Context, req gen
 		k.Name = deref(req.Body.Name)
 	}
 	if err := h.st.CreateAPIKey(ctx, k); err != nil {
-		return nil, httpx.StoreError(err, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", req.Uid))
+		return nil, StoreError(err, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", req.Uid))
 	}
 	return gen.AgentKeysControllerCreateAgentKey201JSONResponse{Key: wireKey(k), Secret: secret}, nil
 }
@@ -102,9 +101,9 @@ func (h *Handler) AgentKeysControllerRevokeAgentKey(ctx context.Context, req gen
 			continue
 		}
 		if err := h.st.RevokeAPIKey(ctx, k.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, httpx.StoreError(err, httpx.CodeKeyNotFound, "")
+			return nil, StoreError(err, httpx.CodeKeyNotFound, "")
 		}
 		return gen.AgentKeysControllerRevokeAgentKey200JSONResponse{Success: true, Message: "Agent key revoked"}, nil
 	}
-	return nil, httpx.NewError(http.StatusNotFound, httpx.CodeKeyNotFound, "Agent %q has no key %q.", req.Uid, req.KeyId)
+	return nil, httpx.NewError(httpx.CodeKeyNotFound, "Agent %q has no key %q.", req.Uid, req.KeyId)
 }

@@ -81,10 +81,10 @@ func (h *Handler) McpServersControllerGetMcpServerTools(ctx context.Context, req
 	}
 	r, err := h.st.GetProbe(ctx, app, req.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tools == nil) {
-		return nil, httpx.NewError(http.StatusNotFound, httpx.CodeNotProbed, "MCP server %q has no successful probe yet.", req.Slug)
+		return nil, httpx.NewError(httpx.CodeNotProbed, "MCP server %q has no successful probe yet.", req.Slug)
 	}
 	if err != nil {
-		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
+		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
 	tools, err := wireTools(r.Tools)
 	if err != nil {

@@ -9,12 +9,13 @@ import (
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
+	"github.com/agentmcp/agentmcp/server/auth"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
 
 // Handler implements the strict server interface generated from openapi.yaml. Requests
-// reach it authenticated (httpx.Principal on the context) and validated against the spec.
+// reach it authenticated (auth.Principal on the context) and validated against the spec.
 type Handler struct {
 	st         Store
 	prober     Prober
@@ -71,7 +72,7 @@ func New(st Store, o Options) *Handler {
 const defaultLimit = 10
 
 func appID(ctx context.Context) (string, error) {
-	p, ok := httpx.PrincipalFrom(ctx)
+	p, ok := auth.FromContext(ctx)
 	if !ok {
 		return "", errors.New("no principal on an authenticated route")
 	}
@@ -108,15 +109,15 @@ func (h *Handler) sealAuth(ctx context.Context, app, slug string, in *gen.McpSer
 	}
 	c := keyring.Credentials{Type: string(in.Type), Token: deref(in.Token), Headers: in.Headers}
 	if ps := c.Validate("auth"); len(ps) > 0 {
-		details := make([]gen.ErrorDetail, len(ps))
+		details := make([]httpx.Detail, len(ps))
 		for i, p := range ps {
-			details[i] = gen.ErrorDetail{Field: p.Field, Message: p.Message}
+			details[i] = httpx.Detail{Field: p.Field, Message: p.Message}
 		}
 		return nil, httpx.ValidationError(details)
 	}
 	a, err := h.creds.Seal(ctx, app, slug, c)
 	if errors.Is(err, keyring.ErrNoKeeper) {
-		return nil, httpx.ValidationError([]gen.ErrorDetail{{Field: "auth", Message: "this agentmcp has no secrets keeper to seal credentials with (start it with --secrets-keeper)"}})
+		return nil, httpx.ValidationError([]httpx.Detail{{Field: "auth", Message: "this agentmcp has no secrets keeper to seal credentials with (start it with --secrets-keeper)"}})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("seal credentials of %s: %w", slug, err)
@@ -125,7 +126,7 @@ func (h *Handler) sealAuth(ctx context.Context, app, slug string, in *gen.McpSer
 }
 
 func serverNotFound(err error, slug string) error {
-	return httpx.StoreError(err, httpx.CodeMCPServerNotFound, fmt.Sprintf("MCP server %q", slug))
+	return StoreError(err, httpx.CodeMCPServerNotFound, fmt.Sprintf("MCP server %q", slug))
 }
 
 func deref(s *string) string {
@@ -152,13 +153,13 @@ func (h *Handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon), Limit: h.maxServers, Auth: auth,
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return nil, httpx.NewError(http.StatusConflict, httpx.CodeSlugAlreadyExists, "An MCP server with slug %q already exists.", b.Slug)
+		return nil, httpx.NewError(httpx.CodeSlugAlreadyExists, "An MCP server with slug %q already exists.", b.Slug)
 	}
 	if errors.Is(err, store.ErrLimitReached) {
-		return nil, httpx.NewError(http.StatusBadRequest, httpx.CodeLimitReached, "This app already has %d MCP servers, the most it may have.", h.maxServers)
+		return nil, httpx.NewError(httpx.CodeLimitReached, "This app already has %d MCP servers, the most it may have.", h.maxServers)
 	}
 	if err != nil {
-		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
+		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
 	h.enqueue(m)
 	out := gen.McpServersControllerCreateMcpServer201JSONResponse{Body: wireServer(m)}
@@ -228,9 +229,9 @@ func page(limit *int, affix *string, createdAt *int64) (store.Page, error) {
 	}
 	switch {
 	case affix != nil && createdAt == nil:
-		return p, httpx.ValidationError([]gen.ErrorDetail{{Field: "query.createdAt", Message: "is required with affix"}})
+		return p, httpx.ValidationError([]httpx.Detail{{Field: "query.createdAt", Message: "is required with affix"}})
 	case affix == nil && createdAt != nil:
-		return p, httpx.ValidationError([]gen.ErrorDetail{{Field: "query.affix", Message: "is required with createdAt"}})
+		return p, httpx.ValidationError([]httpx.Detail{{Field: "query.affix", Message: "is required with createdAt"}})
 	case affix != nil:
 		p.Affix, p.CreatedAt = store.Affix(*affix), *createdAt
 	}
@@ -271,7 +272,7 @@ func (h *Handler) McpServersControllerGetAllMcpServers(ctx context.Context, req 
 	}
 	items, err := h.st.ListMCPServers(ctx, app, p)
 	if err != nil {
-		return nil, httpx.StoreError(err, httpx.CodeInternal, "")
+		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
 	meta := pageMeta(p.Limit, items, func(m store.MCPServer) int64 { return m.CreatedAt })
 	return rawJSON{body: append(appendServerList(make([]byte, 0, 256+400*len(items)), items, meta), '\n')}, nil

@@ -22,9 +22,11 @@ import (
 
 const shards = 64
 
-// Store wraps a store.Store; everything it does not cache passes through.
+// Store wraps a store.Store; everything it does not cache passes through, forwarded
+// explicitly (it embeds nothing, so a method added to store.Store does not compile until
+// it is decided here whether it invalidates).
 type Store struct {
-	store.Store
+	inner    store.Store
 	seed     maphash.Seed
 	servers  [shards]shard
 	perShard int
@@ -35,7 +37,8 @@ type Store struct {
 
 // Options of New.
 type Options struct {
-	// Feed, when set, is how this replica learns of the others' writes: its changes
+	// Feed, when set, is how the cache learns of every write, this replica's (the store
+	// under the cache publishes on it: store.Publishing) and the others': its changes
 	// invalidate, and while it is unhealthy nothing is served from the cache.
 	Feed *store.Feed
 	// MaxAge, when set, bounds how long an entry is served: a safety net for a change the
@@ -76,7 +79,7 @@ type shard struct {
 // New caches about maxServers servers of inner (each shard an eighth more than its share, so
 // that maxServers fit despite an uneven hash), and list pages holding up to a tenth as many.
 func New(inner store.Store, maxServers int, opt ...Options) *Store {
-	s := &Store{Store: inner, seed: maphash.MakeSeed(), perShard: max(1, maxServers/shards+maxServers/shards/8)}
+	s := &Store{inner: inner, seed: maphash.MakeSeed(), perShard: max(1, maxServers/shards+maxServers/shards/8)}
 	for i := range s.servers {
 		s.servers[i].m = map[string]entry{}
 	}
@@ -217,7 +220,7 @@ func (s *Store) invalidate(app, slug string) {
 // GetMCPServer answers from the cache when it can; a hit allocates nothing.
 func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error) {
 	if !s.serving() {
-		return s.Store.GetMCPServer(ctx, appID, slug)
+		return s.inner.GetMCPServer(ctx, appID, slug)
 	}
 	var buf [keyBuf]byte
 	k := appendKey(buf[:0], appID, slug)
@@ -227,7 +230,7 @@ func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCP
 		return e.server(), nil
 	}
 	at := s.now()
-	m, err := s.Store.GetMCPServer(ctx, appID, slug)
+	m, err := s.inner.GetMCPServer(ctx, appID, slug)
 	if err == nil && s.serving() {
 		sh.put(pack(m, at), gen, s.perShard, true)
 	}
@@ -236,7 +239,7 @@ func (s *Store) GetMCPServer(ctx context.Context, appID, slug string) (store.MCP
 
 func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error) {
 	if !s.serving() {
-		return s.Store.ListMCPServers(ctx, appID, p)
+		return s.inner.ListMCPServers(ctx, appID, p)
 	}
 	k := pageKey{appID, p}
 	v, gen, ok := s.pages.get(k)
@@ -248,7 +251,7 @@ func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) 
 		gens[i] = s.servers[i].gen.Load()
 	}
 	at := s.now()
-	l, err := s.Store.ListMCPServers(ctx, appID, p)
+	l, err := s.inner.ListMCPServers(ctx, appID, p)
 	if err != nil || !s.serving() {
 		return l, err
 	}
@@ -267,31 +270,155 @@ func (s *Store) ListMCPServers(ctx context.Context, appID string, p store.Page) 
 	return l, nil
 }
 
+// Writes invalidate once: through the feed when there is one (the store under the cache
+// publishes on it, store.Publishing, and changed invalidates as it is told), or here.
+
 func (s *Store) CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error) {
-	defer s.invalidate(appID, in.Slug)
-	return s.Store.CreateMCPServer(ctx, appID, in)
+	defer s.wrote(appID, in.Slug)
+	return s.inner.CreateMCPServer(ctx, appID, in)
 }
 
 func (s *Store) UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error) {
-	defer s.invalidate(appID, slug)
-	return s.Store.UpdateMCPServer(ctx, appID, slug, p, pre)
+	defer s.wrote(appID, slug)
+	return s.inner.UpdateMCPServer(ctx, appID, slug, p, pre)
 }
 
 func (s *Store) DeleteMCPServer(ctx context.Context, appID, slug string, pre store.Precondition) error {
-	defer s.invalidate(appID, slug)
-	return s.Store.DeleteMCPServer(ctx, appID, slug, pre)
+	defer s.wrote(appID, slug)
+	return s.inner.DeleteMCPServer(ctx, appID, slug, pre)
 }
 
 // SaveProbe changes the health that cached servers and pages carry.
 func (s *Store) SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error {
-	defer s.invalidate(appID, slug)
-	return s.Store.SaveProbe(ctx, appID, slug, r)
+	defer s.wrote(appID, slug)
+	return s.inner.SaveProbe(ctx, appID, slug, r)
+}
+
+// wrote invalidates what a write of this process changed, unless the feed does.
+func (s *Store) wrote(app, slug string) {
+	if s.feed == nil {
+		s.invalidate(app, slug)
+	}
 }
 
 // PoolStats passes the inner store's pool statistics through.
 func (s *Store) PoolStats() store.PoolStats {
-	if p, ok := s.Store.(store.Pooled); ok {
+	if p, ok := s.inner.(store.Pooled); ok {
 		return p.PoolStats()
 	}
 	return store.PoolStats{}
+}
+
+// Unwrap returns the store under the cache (for optional interfaces).
+func (s *Store) Unwrap() store.Store { return s.inner }
+
+var _ store.Store = (*Store)(nil)
+
+func (c *Store) Ping(ctx context.Context) error { return c.inner.Ping(ctx) }
+func (c *Store) Close() error                   { return c.inner.Close() }
+func (c *Store) CreateApp(ctx context.Context, id string) (store.App, error) {
+	return c.inner.CreateApp(ctx, id)
+}
+func (c *Store) ListApps(ctx context.Context) ([]store.App, error) { return c.inner.ListApps(ctx) }
+func (c *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	return c.inner.CreateAPIKey(ctx, k)
+}
+func (c *Store) LookupAPIKey(ctx context.Context, h [32]byte) (store.APIKey, error) {
+	return c.inner.LookupAPIKey(ctx, h)
+}
+func (c *Store) ListAPIKeys(ctx context.Context, app string) ([]store.APIKey, error) {
+	return c.inner.ListAPIKeys(ctx, app)
+}
+func (c *Store) RevokeAPIKey(ctx context.Context, id string) error {
+	return c.inner.RevokeAPIKey(ctx, id)
+}
+func (c *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
+	return c.inner.CreateAgent(ctx, a)
+}
+func (c *Store) GetAgent(ctx context.Context, app, uid string) (store.Agent, error) {
+	return c.inner.GetAgent(ctx, app, uid)
+}
+func (c *Store) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
+	return c.inner.UpdateAgent(ctx, app, uid, p, pre)
+}
+func (c *Store) DeleteAgent(ctx context.Context, app, uid string, pre store.Precondition) error {
+	return c.inner.DeleteAgent(ctx, app, uid, pre)
+}
+func (c *Store) ListAgents(ctx context.Context, app string, p store.Page) ([]store.Agent, error) {
+	return c.inner.ListAgents(ctx, app, p)
+}
+func (c *Store) AttachMCPServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
+	return c.inner.AttachMCPServers(ctx, app, uid, slugs)
+}
+func (c *Store) DetachMCPServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
+	return c.inner.DetachMCPServers(ctx, app, uid, slugs)
+}
+func (c *Store) AgentMCPServers(ctx context.Context, app, uid string) ([]store.MCPServer, error) {
+	return c.inner.AgentMCPServers(ctx, app, uid)
+}
+func (c *Store) GetProbe(ctx context.Context, app, slug string) (store.ProbeRecord, error) {
+	return c.inner.GetProbe(ctx, app, slug)
+}
+func (c *Store) ClaimProbes(ctx context.Context, staleBefore, now, leaseUntil int64, limit int) ([]store.ServerRef, error) {
+	return c.inner.ClaimProbes(ctx, staleBefore, now, leaseUntil, limit)
+}
+func (c *Store) BeginIdempotent(ctx context.Context, app, key, hash string, now, staleBefore, expireBefore int64) (store.Idempotent, bool, error) {
+	return c.inner.BeginIdempotent(ctx, app, key, hash, now, staleBefore, expireBefore)
+}
+func (c *Store) GetIdempotent(ctx context.Context, app, key string) (store.Idempotent, error) {
+	return c.inner.GetIdempotent(ctx, app, key)
+}
+func (c *Store) FinishIdempotent(ctx context.Context, app, key string, status int, body, etag string) error {
+	return c.inner.FinishIdempotent(ctx, app, key, status, body, etag)
+}
+func (c *Store) AbandonIdempotent(ctx context.Context, app, key string) error {
+	return c.inner.AbandonIdempotent(ctx, app, key)
+}
+func (c *Store) PurgeIdempotency(ctx context.Context, before int64) (int64, error) {
+	return c.inner.PurgeIdempotency(ctx, before)
+}
+func (c *Store) ListAuditEvents(ctx context.Context, app string, q store.AuditQuery) ([]store.AuditEvent, error) {
+	return c.inner.ListAuditEvents(ctx, app, q)
+}
+func (c *Store) ListDataKeys(ctx context.Context) ([]store.DataKey, error) {
+	return c.inner.ListDataKeys(ctx)
+}
+func (c *Store) AddDataKey(ctx context.Context, k store.DataKey) error {
+	return c.inner.AddDataKey(ctx, k)
+}
+func (c *Store) AddDataKeyWrap(ctx context.Context, keyID, keeper string, wrapped []byte) error {
+	return c.inner.AddDataKeyWrap(ctx, keyID, keeper, wrapped)
+}
+func (c *Store) DeleteDataKeyWraps(ctx context.Context, keyID, keep string) error {
+	return c.inner.DeleteDataKeyWraps(ctx, keyID, keep)
+}
+func (c *Store) DeleteDataKey(ctx context.Context, keyID string) error {
+	return c.inner.DeleteDataKey(ctx, keyID)
+}
+func (c *Store) CountSealed(ctx context.Context) (map[string]int, error) {
+	return c.inner.CountSealed(ctx)
+}
+func (c *Store) ListSealed(ctx context.Context, keyID string, limit int) ([]store.SealedRef, error) {
+	return c.inner.ListSealed(ctx, keyID, limit)
+}
+func (c *Store) Reseal(ctx context.Context, app, slug, oldKeyID string, s store.Sealed) (bool, error) {
+	return c.inner.Reseal(ctx, app, slug, oldKeyID, s)
+}
+func (c *Store) GetCredentials(ctx context.Context, app, slug string) (store.AuthInfo, store.Sealed, error) {
+	return c.inner.GetCredentials(ctx, app, slug)
+}
+func (c *Store) SetRegistry(ctx context.Context, app string, on bool) error {
+	return c.inner.SetRegistry(ctx, app, on)
+}
+func (c *Store) RegistryEnabled(ctx context.Context, app string) (bool, error) {
+	return c.inner.RegistryEnabled(ctx, app)
+}
+func (c *Store) ListRegistry(ctx context.Context, app string, q store.RegistryQuery) (store.RegistryPage, error) {
+	return c.inner.ListRegistry(ctx, app, q)
+}
+func (c *Store) CountIdempotent(ctx context.Context, app string, limit int) (int, error) {
+	return c.inner.CountIdempotent(ctx, app, limit)
+}
+func (c *Store) PurgeAuditEvents(ctx context.Context, before int64) (int64, error) {
+	return c.inner.PurgeAuditEvents(ctx, before)
 }

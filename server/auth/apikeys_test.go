@@ -1,4 +1,4 @@
-package httpx
+package auth
 
 import (
 	"context"
@@ -38,13 +38,13 @@ func TestKeyCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := &countingStore{Store: db}
-	c := NewKeyCache(cs, 10*time.Second)
+	c := NewAPIKeys(cs, 10*time.Second)
 	now := time.Unix(1000, 0)
 	c.now = func() time.Time { return now }
 
 	for range 5 {
-		got, err := c.Lookup(ctx, secret)
-		if err != nil || got.ID != k.ID {
+		got, err := c.Verify(ctx, secret)
+		if err != nil || got.KeyID != k.ID || got.AppID != "a" || got.Scope != store.ScopeFullAccess {
 			t.Fatal(got, err)
 		}
 	}
@@ -55,15 +55,15 @@ func TestKeyCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(9 * time.Second)
-	if got, _ := c.Lookup(ctx, secret); got.RevokedAt != 0 {
-		t.Fatal("the cache should still hold the key within its TTL")
+	if _, err := c.Verify(ctx, secret); err != nil {
+		t.Fatal("the cache should still hold the key within its TTL:", err)
 	}
 	now = now.Add(2 * time.Second)
-	if got, _ := c.Lookup(ctx, secret); got.RevokedAt == 0 {
-		t.Fatal("a revoked key is still active after the TTL")
+	if _, err := c.Verify(ctx, secret); !errors.Is(err, ErrInvalid) {
+		t.Fatal("a revoked key is still valid after the TTL:", err)
 	}
 	// Unknown keys are not cached: a key created meanwhile works at once.
-	if _, err := c.Lookup(ctx, "amk_unknown"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := c.Verify(ctx, "amk_unknown"); !errors.Is(err, ErrInvalid) {
 		t.Fatal(err)
 	}
 	if n := cs.lookups.Load(); n != 3 {

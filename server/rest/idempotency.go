@@ -1,4 +1,4 @@
-package httpx
+package rest
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -37,7 +38,7 @@ func Idempotent(st store.IdempotencyStore, creates map[string]bool, maxPerApp in
 				return next(c)
 			}
 			ctx := c.Request().Context()
-			app := AppKey(c)
+			app := httpx.AppKey(c)
 			hash, err := requestHash(c)
 			if err != nil {
 				return err
@@ -50,17 +51,17 @@ func Idempotent(st store.IdempotencyStore, creates map[string]bool, maxPerApp in
 			now := time.Now()
 			rec, started, err := st.BeginIdempotent(ctx, app, key, hash, now.UnixMilli(), now.Add(-idempotencyStale).UnixMilli(), now.Add(-idempotencyTTL).UnixMilli())
 			if err != nil {
-				return StoreError(err, CodeInternal, "")
+				return StoreError(err, httpx.CodeInternal, "")
 			}
 			if started {
 				return record(c, st, app, key, next)
 			}
 			if rec.RequestHash != hash {
-				return NewError(http.StatusUnprocessableEntity, CodeIdempotencyKeyReused, "This Idempotency-Key was used with another request body.")
+				return httpx.NewError(httpx.CodeIdempotencyKeyReused, "This Idempotency-Key was used with another request body.")
 			}
 			for deadline := time.Now().Add(idempotencyWait); rec.Status == 0; {
 				if time.Now().After(deadline) {
-					return NewError(http.StatusConflict, CodeIdempotencyInProgress, "A request with this Idempotency-Key is still running; retry later.")
+					return httpx.NewError(httpx.CodeIdempotencyInProgress, "A request with this Idempotency-Key is still running; retry later.")
 				}
 				select {
 				case <-ctx.Done():
@@ -70,7 +71,7 @@ func Idempotent(st store.IdempotencyStore, creates map[string]bool, maxPerApp in
 				if rec, err = st.GetIdempotent(ctx, app, key); errors.Is(err, store.ErrNotFound) {
 					return next(c) // the first request failed and let go of the key: run this one
 				} else if err != nil {
-					return StoreError(err, CodeInternal, "")
+					return StoreError(err, httpx.CodeInternal, "")
 				}
 			}
 			h := c.Response().Header()
@@ -90,7 +91,7 @@ func roomFor(c echo.Context, st store.IdempotencyStore, app, key string, maxPerA
 	ctx := c.Request().Context()
 	n, err := st.CountIdempotent(ctx, app, maxPerApp)
 	if err != nil {
-		return StoreError(err, CodeInternal, "")
+		return StoreError(err, httpx.CodeInternal, "")
 	}
 	if n < maxPerApp {
 		return nil
@@ -98,9 +99,9 @@ func roomFor(c echo.Context, st store.IdempotencyStore, app, key string, maxPerA
 	if _, err := st.GetIdempotent(ctx, app, key); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return StoreError(err, CodeInternal, "")
+		return StoreError(err, httpx.CodeInternal, "")
 	}
-	return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: idempotencyFullRetry,
+	return &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited, RetryAfter: idempotencyFullRetry,
 		Message: fmt.Sprintf("This app holds %d Idempotency-Keys of the last day, the most it may; retry later, or without a key.", maxPerApp)}
 }
 

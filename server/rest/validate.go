@@ -1,4 +1,4 @@
-package httpx
+package rest
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	oapimw "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
 // RouteTable maps echo's matched route (method and path template) to the spec's operation,
@@ -62,7 +63,7 @@ func NewRouteTable(spec *openapi3.T, base string) (*RouteTable, error) {
 			t.byRoute[routeKey{method, ep}] = &routers.Route{Spec: spec, Server: server, Path: path, PathItem: item, Method: method, Operation: op}
 			methods = append(methods, method)
 			if method == http.MethodGet {
-				methods = append(methods, http.MethodHead) // see HeadAsGet
+				methods = append(methods, http.MethodHead) // see httpx.HeadAsGet
 			}
 		}
 		slices.Sort(methods)
@@ -164,7 +165,7 @@ func Validate(t *RouteTable, opts *oapimw.Options) echo.MiddlewareFunc {
 			routerPool.Put(r)
 			if vb, ok := c.Request().Body.(interface{ ValidatedValue() any }); ok {
 				if ds := CheckStrings(vb.ValidatedValue()); len(ds) > 0 {
-					return ValidationError(ds)
+					return httpx.ValidationError(ds)
 				}
 			}
 			return next(c)
@@ -181,7 +182,7 @@ func checkQuery(t *RouteTable, c echo.Context) error {
 		return nil
 	}
 	q := c.QueryParams()
-	var details []gen.ErrorDetail
+	var details []httpx.Detail
 	for _, p := range route.Operation.Parameters {
 		if p.Value == nil || p.Value.In != openapi3.ParameterInQuery {
 			continue
@@ -190,16 +191,16 @@ func checkQuery(t *RouteTable, c echo.Context) error {
 		field := "query." + p.Value.Name
 		switch {
 		case len(vs) > 1:
-			details = append(details, gen.ErrorDetail{Field: field, Message: "must be given once"})
+			details = append(details, httpx.Detail{Field: field, Message: "must be given once"})
 		case len(vs) == 1:
 			if msg := badString(vs[0], false); msg != "" {
-				details = append(details, gen.ErrorDetail{Field: field, Message: msg})
+				details = append(details, httpx.Detail{Field: field, Message: msg})
 			}
 		}
 	}
 	if len(details) > 0 {
-		slices.SortFunc(details, func(a, b gen.ErrorDetail) int { return strings.Compare(a.Field, b.Field) })
-		return ValidationError(details)
+		slices.SortFunc(details, func(a, b httpx.Detail) int { return strings.Compare(a.Field, b.Field) })
+		return httpx.ValidationError(details)
 	}
 	return nil
 }
@@ -278,7 +279,7 @@ func RequireJSON(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
-			return NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Content-Type must be application/json.")
+			return httpx.NewError(httpx.CodeUnsupportedMediaType, "Content-Type must be application/json.")
 		}
 		return next(c)
 	}

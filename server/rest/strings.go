@@ -1,4 +1,4 @@
-package httpx
+package rest
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
 // Text fields may hold tabs and line breaks; so may the values of the free objects (JSON the
@@ -20,14 +20,14 @@ var (
 // CheckStrings walks a validated JSON body and names every string with a control character
 // (C0 or DEL, but tab, LF and CR in text) — which PostgreSQL refuses (\u0000) and no field
 // needs — so that both stores only ever see the same clean strings.
-func CheckStrings(body any) []gen.ErrorDetail {
-	var out []gen.ErrorDetail
+func CheckStrings(body any) []httpx.Detail {
+	var out []httpx.Detail
 	var walk func(v any, path []string, text bool)
 	walk = func(v any, path []string, text bool) {
 		switch x := v.(type) {
 		case string:
 			if msg := badString(x, text); msg != "" {
-				out = append(out, gen.ErrorDetail{Field: orBody(strings.Join(path, ".")), Message: msg})
+				out = append(out, httpx.Detail{Field: orBody(strings.Join(path, ".")), Message: msg})
 			}
 		case []any:
 			for i, e := range x {
@@ -41,7 +41,7 @@ func CheckStrings(body any) []gen.ErrorDetail {
 			slices.Sort(keys)
 			for _, k := range keys {
 				if badString(k, false) != "" {
-					out = append(out, gen.ErrorDetail{Field: orBody(strings.Join(path, ".")), Message: "a key has a control character"})
+					out = append(out, httpx.Detail{Field: orBody(strings.Join(path, ".")), Message: "a key has a control character"})
 					continue
 				}
 				t := text
