@@ -205,6 +205,24 @@ func (e ProbeResultToolsTruncatedReason) Valid() bool {
 	}
 }
 
+// Defines values for ToolNames.
+const (
+	Original ToolNames = "original"
+	Prefixed ToolNames = "prefixed"
+)
+
+// Valid indicates whether the value is a known member of the ToolNames enum.
+func (e ToolNames) Valid() bool {
+	switch e {
+	case Original:
+		return true
+	case Prefixed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateAgentDtoRagVersion.
 const (
 	UpdateAgentDtoRagVersionV1 UpdateAgentDtoRagVersion = "v1"
@@ -313,9 +331,13 @@ type Agent struct {
 	// FormattedInstruction The instruction as sent to the model; equal to `instruction` in agentmcp.
 	FormattedInstruction string   `json:"formattedInstruction"`
 	FrontendActions      []string `json:"frontendActions"`
-	Icon                 string   `json:"icon"`
-	Instruction          string   `json:"instruction"`
-	IsActive             bool     `json:"isActive"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway     AgentGateway `json:"gateway"`
+	Icon        string       `json:"icon"`
+	Instruction string       `json:"instruction"`
+	IsActive    bool         `json:"isActive"`
 
 	// LastMessageAt Always `null` in agentmcp, which does not carry messages.
 	LastMessageAt *int64 `json:"lastMessageAt"`
@@ -340,6 +362,26 @@ type Agent struct {
 
 // AgentRagVersion defines model for Agent.RagVersion.
 type AgentRagVersion string
+
+// AgentGateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+// may join `toolNames` here; clients ignore the ones they do not know.
+type AgentGateway struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames ToolNames `json:"toolNames"`
+}
+
+// AgentGatewayInput agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+// value (on create: its default).
+type AgentGatewayInput struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames *ToolNames `json:"toolNames,omitempty"`
+}
 
 // AgentKey defines model for AgentKey.
 type AgentKey struct {
@@ -392,12 +434,16 @@ type AuditAction string
 
 // AuditAgent defines model for AuditAgent.
 type AuditAgent struct {
-	ApiTools            []string               `json:"apiTools"`
-	AppId               string                 `json:"appId"`
-	CreatedAt           int64                  `json:"createdAt"`
-	Description         string                 `json:"description"`
-	Files               []string               `json:"files"`
-	FrontendActions     []string               `json:"frontendActions"`
+	ApiTools        []string `json:"apiTools"`
+	AppId           string   `json:"appId"`
+	CreatedAt       int64    `json:"createdAt"`
+	Description     string   `json:"description"`
+	Files           []string `json:"files"`
+	FrontendActions []string `json:"frontendActions"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway             *AgentGateway          `json:"gateway,omitempty"`
 	Icon                string                 `json:"icon"`
 	Instruction         string                 `json:"instruction"`
 	IsActive            bool                   `json:"isActive"`
@@ -498,11 +544,15 @@ type CreateAgentDto struct {
 	Description     *string     `json:"description,omitempty"`
 	Files           *StringList `json:"files,omitempty"`
 	FrontendActions *StringList `json:"frontendActions,omitempty"`
-	Icon            *string     `json:"icon,omitempty"`
-	Instruction     *string     `json:"instruction,omitempty"`
-	IsActive        *bool       `json:"isActive,omitempty"`
-	McpServers      *SlugList   `json:"mcpServers,omitempty"`
-	MetaData        *FreeObject `json:"metaData,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway     *AgentGatewayInput `json:"gateway,omitempty"`
+	Icon        *string            `json:"icon,omitempty"`
+	Instruction *string            `json:"instruction,omitempty"`
+	IsActive    *bool              `json:"isActive,omitempty"`
+	McpServers  *SlugList          `json:"mcpServers,omitempty"`
+	MetaData    *FreeObject        `json:"metaData,omitempty"`
 
 	// Model Example: gpt-4o-mini
 	Model         *string     `json:"model,omitempty"`
@@ -591,6 +641,11 @@ type EnabledMcpServer struct {
 	Name   string           `json:"name"`
 	Slug   string           `json:"slug"`
 	Url    string           `json:"url"`
+
+	// WithheldTools agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
+	// gateway withholds, because a server attached before it offers the same name.
+	// Present only when there is one.
+	WithheldTools []WithheldTool `json:"withheldTools,omitempty"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -613,6 +668,7 @@ type ErrorResponse struct {
 	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
+	// `ERR_TOOL_NAME_CONFLICT` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
 	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -860,12 +916,22 @@ type SuccessMessageResponse struct {
 	Success bool `json:"success"`
 }
 
+// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+// their servers' own names, and refuses attaches that would make two servers' tools
+// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+type ToolNames string
+
 // UpdateAgentDto Every field is optional; omitted fields are unchanged. The uid cannot be changed.
 type UpdateAgentDto struct {
-	ApiTools            *StringList               `json:"apiTools,omitempty"`
-	Description         *string                   `json:"description,omitempty"`
-	Files               *StringList               `json:"files,omitempty"`
-	FrontendActions     *StringList               `json:"frontendActions,omitempty"`
+	ApiTools        *StringList `json:"apiTools,omitempty"`
+	Description     *string     `json:"description,omitempty"`
+	Files           *StringList `json:"files,omitempty"`
+	FrontendActions *StringList `json:"frontendActions,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway             *AgentGatewayInput        `json:"gateway,omitempty"`
 	Icon                *string                   `json:"icon,omitempty"`
 	Instruction         *string                   `json:"instruction,omitempty"`
 	IsActive            *bool                     `json:"isActive,omitempty"`
@@ -915,6 +981,15 @@ type UpdateMcpServerDto struct {
 	Url *HttpUrl `json:"url,omitempty"`
 }
 
+// WithheldTool defines model for WithheldTool.
+type WithheldTool struct {
+	// ConflictsWith The slug of the server, attached before this one, whose tool keeps the name.
+	ConflictsWith string `json:"conflictsWith"`
+
+	// Name The tool's name, as its server offers it.
+	Name string `json:"name"`
+}
+
 // Affix defines model for Affix.
 type Affix string
 
@@ -939,11 +1014,11 @@ type Limit = int
 // Example: weather-server
 type Uid = Slug
 
-// AgentConflict defines model for AgentConflict.
-type AgentConflict = ErrorResponse
-
 // AgentNotFound defines model for AgentNotFound.
 type AgentNotFound = ErrorResponse
+
+// AgentOrToolNameConflict defines model for AgentOrToolNameConflict.
+type AgentOrToolNameConflict = ErrorResponse
 
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorResponse
@@ -980,6 +1055,9 @@ type ServiceUnavailable = ErrorResponse
 
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests = ErrorResponse
+
+// ToolNameConflict defines model for ToolNameConflict.
+type ToolNameConflict = ErrorResponse
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
@@ -1316,7 +1394,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1328,7 +1407,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1353,7 +1433,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1364,7 +1447,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1376,6 +1462,8 @@ type ClientInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1426,6 +1514,14 @@ type ClientInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1440,6 +1536,14 @@ type ClientInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1603,7 +1707,8 @@ func (c *Client) AgentBuilderControllerGetAllAgents(ctx context.Context, params 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1625,7 +1730,8 @@ func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1680,7 +1786,10 @@ func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Ui
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1701,7 +1810,10 @@ func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, 
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1723,6 +1835,8 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1823,6 +1937,14 @@ func (c *Client) AgentKeysControllerRevokeAgentKey(ctx context.Context, uid Uid,
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1847,6 +1969,14 @@ func (c *Client) AgentBuilderControllerAddMcpServersToAgentWithBody(ctx context.
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3256,7 +3386,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3268,7 +3399,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3297,7 +3429,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3308,7 +3443,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3320,6 +3458,8 @@ type ClientWithResponsesInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3376,6 +3516,14 @@ type ClientWithResponsesInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -3390,6 +3538,14 @@ type ClientWithResponsesInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3674,7 +3830,7 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *AgentConflict
+	JSON409 *AgentOrToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3716,7 +3872,7 @@ func (r AgentBuilderControllerCreateAgentResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentConflict {
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentOrToolNameConflict {
 	return r.JSON409
 }
 
@@ -4050,6 +4206,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4093,6 +4251,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerUpdateAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
@@ -4633,6 +4796,8 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4674,6 +4839,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON403() *Forbid
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -5814,7 +5984,8 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAllAgentsWithResponse(ctx
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5832,7 +6003,8 @@ func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithRespo
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5879,7 +6051,10 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ct
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5896,7 +6071,10 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithRespo
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5914,6 +6092,8 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx 
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6000,6 +6180,14 @@ func (c *ClientWithResponses) AgentKeysControllerRevokeAgentKeyWithResponse(ctx 
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -6020,6 +6208,14 @@ func (c *ClientWithResponses) AgentBuilderControllerAddMcpServersToAgentWithBody
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6390,7 +6586,7 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest AgentConflict
+		var dest AgentOrToolNameConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6771,6 +6967,13 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -7327,6 +7530,13 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -9126,9 +9336,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
-type AgentConflictJSONResponse ErrorResponse
-
 type AgentNotFoundJSONResponse ErrorResponse
+
+type AgentOrToolNameConflictJSONResponse ErrorResponse
 
 type BadRequestJSONResponse ErrorResponse
 
@@ -9167,6 +9377,8 @@ type TooManyRequestsJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type ToolNameConflictJSONResponse ErrorResponse
 
 type UnauthorizedJSONResponse ErrorResponse
 
@@ -9377,7 +9589,9 @@ func (response AgentBuilderControllerCreateAgent403JSONResponse) VisitAgentBuild
 	return err
 }
 
-type AgentBuilderControllerCreateAgent409JSONResponse struct{ AgentConflictJSONResponse }
+type AgentBuilderControllerCreateAgent409JSONResponse struct {
+	AgentOrToolNameConflictJSONResponse
+}
 
 func (response AgentBuilderControllerCreateAgent409JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
 
@@ -9893,6 +10107,20 @@ func (response AgentBuilderControllerUpdateAgent404JSONResponse) VisitAgentBuild
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent409JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10655,6 +10883,20 @@ func (response AgentBuilderControllerAddMcpServersToAgent404JSONResponse) VisitA
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent409JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12854,201 +13096,218 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tctw2luir4HKnyq1ddqsly9lYqq2tjqzE2uirJHkyuWmvCJHobqzYAIcALff46tY+xH2GfbB5kls4",
-	"ByBBNvtLkidO4vkxsZokcHAAnO+PT0Esp5kUTGgV7H8K2Ec6zVIG/x6MmdDmHx9oWjDzD5rxaylTFez/",
-	"8j4MaJYdJ8F+MJ11aZZ1eRKEQZwzqlky0MH+zr/2q/+FQcJUnPNMcymC/WBAJizNRkVKVJFlMteEwmxh",
-	"MOIwvZlgJPMp1Zolx0LpvIjttz/LgtCcEVqOQZXiSlP8PpdCM5EM4HU7Eo/hy4nWmdrf3rar7MVyum0e",
-	"9TIxDsKAbzANV2aCDyzY13nBwiClSp8ypeiYmcWLIk3DYBpnVyz/wHIDRnDPqJ6wvKvgp+B9GEyZpm+o",
-	"psH+p4cwmMqEpcF+MM50d092p1zwwP56WntR0CkL9oMri7mBxZw0o/94eyw0G+fUW31Ox39mucJlfdgN",
-	"wkBXu1hws4eA/W5R8KS7s/tyLwiDIksW7OQ9u1Vc4yY9PITBqVtl7azc8NrZuJnOutM4c4t/6uk5NVgh",
-	"h2arP2pykUstY5mScvT1Ntwi8nRGTg8vyJX7WKXFGCGrQbwYI0WeepNN46znT6gUCx4MoiaMJnAWPgVH",
-	"13Rs/ltf15XOpRgTJjTXM6LpmMgR0RMG4CEcROZ4VUiHa0U+4L5u9cgVEwnhmtzS+I5wMRTR8ah7SnU8",
-	"iYiWJJ5QMWbm64SlTDMiRTojekK1GyM0D7kg5rszKZj38Zhp8rK/R+4nTAyFkHrCxdgOmfSGwuAsnrAp",
-	"9UhIsB8Mgxqeev1hYM7eLDMPlc65GCNiMprTKdMWN4PRiH+cR861JBkdc0EN8AYTOVNFqlVICsUAS3D2",
-	"DMqoGYFQRbKcZQYvBmmZ+VcPrnmwH/y1YPmsOgLwRX0ZopiaW2uHwBNr/vF+fglhcFid3Ba4b5mBMSH3",
-	"XE8scCOZu+VwKRaBVV0IHzSki8F+wIX+xtxVQyqmBtx+CRs3VIDlANxxwqaZ1EzEsx/ZbB7CU3rHFGAQ",
-	"5yOKjpjZ95zpfLYPTxSdMnLHZriG8pdbmeBPXJDdPTKRRa7McVFDYd4Z8Vxps1GZFIoROqZckA4MEXlQ",
-	"dS9ZltIZS/aJoabRFqEiIfe5oTLEHrcDM+lQ1OGgAogegsEV2dvdJdHR5eXN8Zuj04vz66Ozw59vfjz6",
-	"+eby6N3V0ZuoZ0hGXOS5uUA5+2vBlAEVxpICB57SOwZ/wPw98iObKWAEGYNTBLBNWJqYy2IWmVBNb6li",
-	"+2THIG331auh+MAVv00ZGVwdHh+bm5LT2Jzv3lAMxU/m1nFF7limEbt3bBYaRkPVxF15C10I0+EPFosd",
-	"pakuVAirDokhJVtEjoaCuo/wXudUkL//9/8jlOz2d+B2U7L38aO/0Vwrlo4IFeqe5Swhnb3+65Ds9ftD",
-	"AWg8OT49vr65PBocvj16E5khCnEn5L2w1EhtheR+wuMJoXhYzOACDgBudo8MHFBDkbMRXINbNpK5mRxA",
-	"7NDCfKR5DFchNNeYJ/bfuYEy5VOut8hEpok5DgZbB4SSVx8/DkVqphpLgzVDDwGRSpbg5IWoIBGwfTgM",
-	"1WQqlSY7/bDf75vvFOnAooYi6na5dzjNs27GcsOnoq0DklGLYbNlFpF4Golg93CG4Ci+tki8HFwfISYN",
-	"DguheYrzyTRhuRlJEEoSOsNTVuQlUQWSgFyjogn+vTHX2acMU/rxhImxngT7u69eAWFwf+8YMqs1y82Y",
-	"//nL/+r+3/f/8qegjZYdj4Dyz9OJc8MyaKwJd0dUySKP2QtF3J0yh9Gs3twfPMjmwMqcRP9sUAe39Z4r",
-	"RvZ27E29uDw6PD97c3x9fH528/3g+MQgyZx5x2a4gpuoWUUl51BiOd0iXOz0d/faV2oY3YLVDuBSIN/j",
-	"eiILTaglNI9b/jLwK4a76RpOzOVoo+kfDUsgopjeGqlh5NilpetFLoCgZXTMFnEfuHc1eBI2okVqBKB+",
-	"aIBDrrNjZKCSB+208qArkKnmBJ60aJFxSngyqicVOCCWhYEhJzxniZO8K+j+lLNRsB/803al02zjU7UN",
-	"8xtA3hm5tAnHO8H/WjDCE0OHRhwRZoByWkkLOAWIrE+C5sF8j1S90rgOpRilPIY9jUGX0ah7Zaklkdv/",
-	"pQzUnqhl3kwMUOZGDX44Oru+GZxcHg3e/Hxz9Jfjq+urIAxYnss82A/K8Y3+AQoLHHYrVQIhK3hChoHV",
-	"zIYBoWnOaDIj7CNXWpntQRZ0CJPu9V8/rLvwIwPEpV0zYqC+Ew464FxmBwws9fkd3/UwQjrRopWbe/cQ",
-	"ImrPpP5eFiJ5ImrPzq9vvj9/d/bGw+qZ1ATHrqEVcOqjMpEo0uBa5lG593yoLEECXArp77DB35h/YALw",
-	"uwKh5XotLr+jySXy9Ecj8s+Dk+M3A0PzAwO2phz00U/BiLPUqIVwyXxUWvpCkPSRFMiiobU7wcP7ah++",
-	"owlxwPmf/7kUKsiI8tSImmaKfbJk3Obe9J9vbzwwYXcqmYfASiz+KzRFIWEfWD4jWS5vUzYlKVeawdZF",
-	"Fn/RVjgUU5oa9YAl5D+uzs/sMMdnMNCN+SnaMqJgSKSwskvo9v6FQknL0L6KGKuh6LTIgqGTnG5nxHKF",
-	"LSO01I7HOxQWT+Ps0Qfl9PDi5uro8s9Hl7Vr13ZkpnGmeju1XR8GQmZsGKx1RLw1k0RWl3Sf4Mj7pBzu",
-	"izoZWyFZZ9eHQua+IcGwU4Wagr/axcSgbSsiM6xgBPcDJIpSQ0iLsTsST+ZpVyfvfticpXmrBapnQCLD",
-	"hiHuV+ZvANO6DK4FDZYmfy/zW54kTDwKxYN3129vzARn5zeDw8OjKx+71dA+eq8njAwujkHdKZnahH5g",
-	"hMYxUyBn6omRhTOWl0aOOl5fPh9eSyBLxDrgUhrfoXUjGhVpOgDoIqJimTHSieaXbjFat5pcMqO6Pvr8",
-	"ttsjPCS/E1kuDWT0NmXkCCyADXxzRRq6H7mnyrcsWWuIswIYZWUO6bu7z4f0NqAt/tcGFjSqzjKjjd0O",
-	"YXRXmh4hwh67D2fXR5dngxMP825ga/8lOIGP+vINS0vgyyZiXz0nE2iFqSTruIRoq0feIBsEw0Eqx2OH",
-	"XM+ARHgSEsHQYGrUPpYAPp8sCy/gzMsFYo8it9DhX1M4bvKKSkIGCr0ZV9yqofg8P5P6Ipe3TyAgZuyL",
-	"y/Pvjp6K4wkFG5oqgA6OihQkSkZm7AtAOKB6GV7BjCmkhRmMfrgUlrDErMF+XaHL7sUFnaWSJtdSntB8",
-	"zB69DxeDn0/OB29urs/Pb04Glz8cedvhxDZLCK+lJDhZk2/6BNqoGql5y1oCd/p7377612/I7UyzeVFk",
-	"5xlZpkVJBWfJOpvwgbtlh5zy7yx657DgsJyzWIqEmxm+BzXr8Yietwt6qPYnInameSyjfc45qojiImbe",
-	"xT66puN5DD8jf2yBssSxs1mCm48j2VtgVbQOOof7FoPp1kFpLjVctrSXPoSB4SA8Zu8E/UB5ahj1o7fk",
-	"3dngz4Pjk8F3J/6ptxMQf4bmVigNBn9FiuqlA6LzmbXNz/HSZzzmLfCVm+BcNySmwmzArcE/jScsAULj",
-	"34WcCiILbR0NQ6H5lNkd8fBimPLZ/E4cWHdESjXLewRQgqTPnBDQOG9nQ2HdMfcTVvcsGczd0vgOvQKe",
-	"G/nSjNodjDQ635sLN4cPBPF7yrVzuwAkXODJL1E8Z7I1iLyW8pSKmaVr6tEHx/eAeCfHEB4zPiknqJ0b",
-	"KcnUPHV+OodEapZLdsg8ddx9RkVtDjg4NEAJK3tJdTg0K09MnHJza2mS5EypF6UBpeYH2uqRI7DnlG69",
-	"mOY5Z4pEf+leUs3Art+F/49Ix4x7W+RKGz2+9sYlm1IuuBij16TxTDHztbInAX1POFZ8x8AJaXSiLetc",
-	"BfNP5ezMGWwwntf6qsyXsFYpBIOImRcqJIVIQfMrj/dQ6LwwuDM/Zbn8ODMMO5ZTpsgol1PSibpdeIUl",
-	"XfOcM2WIGRXk+OLDN25Sbi1TLCG3M7x+29/s9cggVZLM43afUCsglDeJZlm5PwhaCJIQVXjG4HU1FHkh",
-	"DC7N71wTmqbyXqELts3VFzVUnKg2IXoah8LNAT4/HHhKZ4+7y7iDlaP3nqepoVoAKUvWuNPvBC30ROb8",
-	"b49kzqXCfHR6cf3zzeDi+Mejn2uarDdBkxHQjBudHJdt9nXKlXLEqCZ67jynmlpBBLfYTupr//5ioi3f",
-	"0y3NRfgg71jiv49v+qKpMzgA130nrMmfJacs4fQatuLRfPfq3cXF+eX10Zub06M3x4Ob658vjmooL2cj",
-	"MB2B+XzkH+LEXfOATAsFvK4Jwrww9Oo5d6ENyJIVO1nTsOGoCVhUcto2TIDwWQJaj13McpmxXHN0sFUB",
-	"jJ8CrtlUedfE+VRL9yXNczozf9tQNT+0yY9am/s+XhwM9E7wj8SIDkrTaWa0yilPU24J9AF4IWKdzggX",
-	"ZhQ4pTa8hgp/v8xWzcUBNS98YwtalmqjLTfBRntU5lzU04QRL57S0D1lSDlYBRmBqMYDwv5a0NT8Fnnv",
-	"RgYt4KuaxlmvDcFzMZ6bwI+hgS0v8vp65p+XIZ/lw1spU0bBxN0IAJ2LJkjv6UyRSBRpWlugC6ApbR9G",
-	"DpgRe3NV6z6bQVCSR6fz/L77kadtTndVOri1BnnX9/iEztohcwxQYTNyz3IXzuU+ATf92mj3Yl0DmqBO",
-	"RNML73rW1iJv/4vFOqjCYlumaIbGbjYuuvH9S90MqJ2bsDXCdpOz50fiViGGH3aCMPiw2xJZWEbqbjJJ",
-	"wRvEaj64d24ML7b10zp0pYoBXh+yBz9a4hcbP4G0NXT+Xric3lWrUzCHDke3PDjaNyesKH7tTsyTkNre",
-	"NG9znTYsIIHeEXeHtnlEw1pAZ4Xz9y3HEw6hDddsP9cjmioWNjmc+czGuMztR8nIlrOsNfa/ecTu2Oym",
-	"bw7Xq2/+9dvX9LbtjLkLN/cgy1l7xG8ZQVoFUDq6pVicM7ikEnToseBGT9Y9F3s/N4sV4tqIc9/Q4JS5",
-	"UExyL/M7tRaHbZzp2pEut6I83Xah9WNQwbXsGNgA4w1Pwx2en2VyW3nOjACFSG3dCAhrRPuEEdmAQ3BV",
-	"qa9SpLNeazyhj6A7DFjEeZat94SrFvktsYS+JDnrrmwpJYJRFwLzXJAsYoqrPr6gY2YoSDvYdoyF0JcS",
-	"+cIVrAW4dRfULn2Nr5aSUANI92G4BMtFwvWglLscV5zG2Y2NB8TrgiTc/YbUs/4bpja4q1d9hn+WX+Cf",
-	"jZfNMDRJan/nbCqBCdGM3xjVrhrR/oCXt5Vz47KcHrIJCX+akvJk2v45dIbfgsD+ZDH7dyAMf26R9xnl",
-	"268y7JNk2OcVVoHWZfxp8uq80IERq3IExg/4NxjYws8v2n5e6RXFoIboemDDNOwLzyLJckUonMI17UUQ",
-	"FdWyzGVyLn7zOOnWnJujD+22upKwL5VQPOHBHANnPl/5zSWLZZ4sPzp0YwvemmhGV9yGcOLBXGP0OzY7",
-	"XnChXFAchH1OaYInBTLdDkg0DIZBBKmJ6NuZTqlISMoFa71z1gmxaK6/dK3rrHucNLLaNp9L03yMqskG",
-	"JxMREbqjVI4CO+vDX+6IO0HLD+tzqATVyV+iF9QnsPEALQ9kIXSbxye0OTxtzqA63lyuDw7VtnzBPrZc",
-	"h4ucgV0XHF+RQUHkrPhsmmkg1nVgq7O/qXZtv5wHrvGew9PKF1dqUGaTauntG3C2m42NMLTQk1XnpoRm",
-	"YF7+DNL9Qml7IQNUNrXryQIZpNGvuuA3dd6DOWFW8qrLWWa4UhrbUJaxVLeVruXwzHpy76lygRUlJSWd",
-	"CH+KDpzBfwTZtwgEeBcxiIFr0ongn81XUTvdKk3xakIzSJmdUEUk/nbPc7ZvRKPKdh9WkpIZRpQEv4Oy",
-	"BdfKms7M8wlVky10RDd1HSnY+QjSK1ZSseqCPITrMGtrU1jnVZQoH96XGfbw8Rstn6BSL83LgzMH5H3+",
-	"qtSSMfv9cIlmvP4cLZrx+h+7u1rerSKHkiFeFnB/79ta4u+f/s9/Qp2Kf9/f3v7lP4dDtf3v//T+Xzq/",
-	"mP8Mh1f/vPXvf2pjvw1VuzZDOy585btMG203GTX16FWZk275vha97Jvvc8bO51XoynrdqLhSW1y4hqq9",
-	"/uSrnU71U7Y4hXs4vNrARbX+marr6+XOYd2YjTxW689pNfrVGbN1pX3dCRocBPagjfJ7JOZHNtucyrjN",
-	"rbMMqPbg6WOGvndYb9xDgbjASEIQyAvFDFOBTPHmOZjnigvgL8nxI8jkpgLIsciKNlJZx8Cb6q/5ZG9z",
-	"qsrLcJHLDzxhitiwdYiABIzFHIAM16DCjio2UipiKUp1o5oeYs3orZJpoRkxpLGjtsi7yxMIFwMRFr4S",
-	"EhWTClbz7v72dipjmk6k0vsv+/0dv7rQ56fK7QfujE5ZS+GgzqSYUkFyRhPD6Ldqi/nJ4rusgfREMuRk",
-	"wnWutBX7lr36VuvsXZ62X+VSCjQDtd3rI2EWnBwbvWy1P2QNY/xGptVNbOFPGniBMXpp0BZixpfg5obV",
-	"z7n8xv6VptA5S2a7zXM9jW7JGagpc439X6EYTRhNNyCPb/H1Z9ao1tGQlulEVhtaeFPyXOaYVDaPIJtn",
-	"3aYSydGIiYSLMYGXQgL8LTIgRCGJoK5ID0wM5s9bmcyiOjG1wM6LWi6AsRZ8tyxlfzlucA3VuAuRsJhO",
-	"YGDmfOk2SCyY0njCBes6Kmtzts03LuDb/DvEKGLQxiDect/WCvLSuslevx+S+Uxu7/dGeSbzwI7Tmj1F",
-	"9vp7pLPX76O1ptQUDfLVfGWnoVgQHkv2+jshWRIL23yhSq0le/2XDsYmYJiVNiG5LEDzba1AYV61j+bm",
-	"3PNHttlf3vunR9dvz9/Aw8HJyflP+PSVfdqWWk32+q/dmK21ReCF+Ypjx2dm+h8u7YrLMVprHe3t7Noh",
-	"5rOqyN5Oia4Fsa9kb+dVuLToGdnb3Q1ba1Ht7Tro3x4N3hxdXtWmfrlTHj+bcUpeVSfMT3ohr/ov0YxQ",
-	"XdK5Kh9zd7us4fBpPpfbL3swojwtcqaaFTBGshBJCLWWmNDmAcvdw1ps4sqwZUvxWpgfc9nGdQgxH9e8",
-	"jKkZb6+vL+xNJpp91HXhql5wYhmNa5vFPfZHnKtm0iqDeZHczaF9gIGgeaPv9fsrTbHe2NUCHLpCpJFt",
-	"tNXThjcVJJChXsHEfpyIvAvQdHpTAhgGQuqbaZwZVicgo8umpRldSxZmG25TGd+xpFWFdeLmvPPn8mRe",
-	"sp5XIcC2ZuR5o0i4hBGjI6yhQWymODxGazilgo5RzT2Ns821xGmctVzagbky9dIxrsSIJDRJMI/CxtOU",
-	"OPgFbWYzpdk0CIMx+CAyqfQ4ZyDurXWJnSYxpR+P8X2ns7g/V8ihsKS287pEXrxpc1pHw6LffxmDeRr+",
-	"yW7wF4MK/KEh+SyukLvYc7BmHsLT/QmfMXmhXEOjlu7mLozmDoBjESQcITVRrHHrVhcPfn7Rf0MQV5Qt",
-	"XqhIVCM0SxovVDFqR2n58au5czY5GY5kphSDIcSYPfEEWD1oHmNttZfDX9ujVL9jq4hti/WQK8ygTqro",
-	"ZzPcC0XinEHNQpoql0nFrWCCZWohzw4EfFcFhGKd5HnHbCzFiI+LnCUL01cMa0aJBxQpCC+5rfy/FWiu",
-	"zIQH35bn1/dM/wjimYGwXbe0KZKubG25XAXFHgY2s49i5tBI5uSW0ZzlW5ulp2iboOekChzEy9B8v+oY",
-	"aUy587BYX9zKk4HG1M2Ox6GHEJdRRBSzad/N0uHC5rnC2RhTze7pjMQ0TRXpUEHYR82E4lIMhRyRQzll",
-	"+nBC9QsFyXlbPRJ9GsIahsH+0GJoGITDQMs7JuDHv//3/wyDh8iCUN+dffIdfEL+/t//Ex0MRW00i2YY",
-	"rvz3/qdh8JfuIOPdH9nMG7+cQE+kqk5IxxX13TVayrfkR/4dZFql6YHVcWnOyOX3h+T1zk6fANTmWkhN",
-	"JjLr3s66E5mFJHorFdgpXM4kSl+R0Xz8NErzyiCOWaahMvLp4cULRYwGbeE5wIumSJZzAeaBsKwke3hp",
-	"Pjn5fquJByEFAwyirFRefO/k98j5lGttqIEgF4Prw7e2RLclEQK+ggzjK3D14roVoylLSGdwdNXdffVN",
-	"94fD0y1CoTq3xoK79SJBoM/VKYSXrdx+RmuewW93Xu+2qTv0o//Jbr95L8IAvOjnIp2hMgBGyDsm1hi/",
-	"9dvG1TYohoifR93wpdf4bSko1K9peTUd2sq0V1noWFb2+pKwA6+E29pCqCcsvnsKIy7HXScisFS4lhro",
-	"feXMGo0PF0UlteqShnSW6/IHWIrwZ4jEWmr8/qwJGuXMpYdh7X3+ybFbrHMA3kNbERSLToNlHeurw5mY",
-	"Iv9dY8Pn7f0rsGegX2npb+7tQn4Io827YYSQunJnb2Q4WBnxZPjuVZnkvtHYXIChakVcnCcXwY/KsFao",
-	"EVNy6IzFfOQqi5W5wFDWwXotuRoKgznrPKaCRB7kwIIiD00RHgobi0exMCgCvrVP7s2ze6qG4j6XYowl",
-	"PhpWfCi7wUba0CjkBut7MDTX6RpxxAtd8eZOHRa5ki2KN3X9QZa16PCyXzP7cHlk+KO1kcaSXCeRavBF",
-	"6zu1tKWhHGY5+8BloWw9F8E+6ghLsmwcark6YLRc9atwWfBohZzVpsH1I0lXEVV7ADDGHnCyyVdrB4WG",
-	"AdTmu4T6+C3HrdATuGOs3VId1WyPEZZTBoBKrh799NNP3UHV5oJFVkZsDXWOaUZvecpLAJYQpHl1qVIN",
-	"vWFCG62YsDilOTKJqRH+Ii64ESr539AuNYeaGg9ag3ssMJj/NJl57Apt1mUQOB5oeRe1oiOlUF/nVK0J",
-	"QWbtObUopiaWDM11L5b11TwyTcc5M2iSJZC2ttFCMF3dNnOrnfyxxmHhWpHIfXsztR9HYDjunJszA3Cy",
-	"2LD2sqKde2+rFRRcw7EYyfnTvJBif1iYpNUec+Heb7tPn0FmtFLDdV6I2CVCLzr8wMjMKZ9iWC4V4CTC",
-	"s3fHWKZQYUIZCdjkiGugsXcs00YXToYCxoKCU9EPR9dGad2GD6Kt0BXq0yTJZZaxpEccv4e2WnigoZVR",
-	"jXF6Zo/6ai4ZVW1H1V0bhBRqcGj3zb5dnluELw/CIkknmtKPNwh0SHZsufahsEF9IYm6XXi/O6Ufu+Xi",
-	"ZI4jQwXKJvpyRhNbu8u/LoAwo38aUpOmZVq4IlqOGYQWITQwaBSSPagmWRWPbwCDr9nY5DIj2K0GnSI4",
-	"1mq1rVW/qKjKPMWo3aAGPfaPqaN2bVdgk34n+6Sw/Ufmi8waGeDd5UlX0RHrkRN5z/JuTBUjKdOa5Soc",
-	"ioSPuVYGgVZkuIkOiNI012joAUuJdULhV9AGznx14PVB6tfbVNUM0o3WhfVWQrT7t3739fuO/cdN9/2n",
-	"fvj62wf3YIEbqozkXVfVWODlaapsXuSnP/LqqN4Vw2Iiu02oXBwestCb+7aYUlEFhmA7nlbv7rmrmE4M",
-	"FlJmSH9VrzedtdL8pyfoL4uJeQcG7rWj7xt+bHDblzqFzPC7AyKtHQseoZWqEK6tIKgkBU+82pzuUfA1",
-	"vv+Liu//QgL6/xGB+19WeP5nisd/ZJD9AqqxUUD6s1EOKCW+Dun4PDHvuPSEJMti30vlIk4ZzRWUL/oH",
-	"hcM7+PiisPjlkLWFrux+CcHvbl3iCwiC3zCwfT6yWbG4yLmeofnBcbrWHq6Di2PyI5uRDu+xHrk0uon7",
-	"qRTW31A1uZU0T7Z65LRQtl1Le2eUhc0KsYJrtVwL0EPpUGlXzGzbViiAG+EYUQgHz+wO1vm1ulgMCkc6",
-	"Aw9v08HbKbvylQ5M8+5WWfkWGJFz7VgYzfHCkqTcKsXzyMuZ0RlFzACo0vlJBseYmqXgCPGYoS3FHJkp",
-	"E7YksfPv7GMd5aFt/PZdwaHFZxWKoYYBGdEpT2c9MvBmsYWOofAY1kRXunLoGqUNCBgXY0QN14pAZfB3",
-	"lyfQU9YVk8aywK6WNBUlsl0swESmYOKl9U2/YxC8JQUbCk//OMAt8TUSW/lZM0GFdkHNGOY8obbRTi2E",
-	"OhoK7FRrdRC1IFQ6imUCCvNQzPnL7NEwwMP+YCRo2Vpon0RvjwZvwB5aNrOVwr5m9PdoKMq3w0ZDzwNC",
-	"yV7/FThQbKlqqicvFJkyPZEJ9GOKBmkq76MDr/ZyygFZZZiF7ZPwchccz4Yl7b3cWRhe26maKqA9AUMy",
-	"bdnsWmNehbG4WIW6bOuiHXfLaK4YRoVzQbKUGjWSfdRbBlgIvSdlg+2hwNYH+p7HUFZ+r98nzcjzA9fo",
-	"1PcgvLv+vvtt7YtaVPqB0f8N4VNkSmfWp54mJJZC5zL1a6B04ARH3hW0eqtfA7bsezwU1otuNsEJiPaD",
-	"mjwXhTAzzKrpLeq+Zo/Ibc7ondryGxv7cfaCTp0rBsSJHhRRL0tXwKHS9I6JipKW5bcnTJid4IrsDIWW",
-	"5Js9c4uiQfd/E9r9G+l3X5MeuSHdKCQsVYyMmTCHkCUH9Z7OrskzLRKuic4pT20hWECBFNhB3FqT0LkS",
-	"VKRpcHGsPJvcfrDT64O4mTFBMx7sBy97/d5LVNwnwEi2Ke/CNVPbWB/0FokV/gWvjNtqAV4ynXP2wRCX",
-	"sh97AlenLClbEYsXNioFgo/uDcagIk5Y7yI+FBHmhmxH4D2JtqPSewKUyTCCqlm63XsGx0A1OLwCUBBP",
-	"5YU/TlwvTkuRD/FUpiz/gelBmiIag3on+gW579Ur29h7d1Equ/citrRf48Wqj/zD+0Zz2N1+f40K4usV",
-	"664KG7b2hWnuqj0SD2Gwh0C0jV0Cu+31B4VPdlZ/UisaDx+9XP1R1ZjOfLGzxhfNLkDmu93Xq79rNsJ4",
-	"CINX62Ci3rQMvloDypaWLSANFtMpzWfBfmB2jpRnVtOxOa11mSN4/4CB1PM3GM+YKvN/eiQqOJK5kjzZ",
-	"DCGI7TuwFM4aKW0bfHfyhqKz139NlvXfJVFlDohCHBrYUIiV6Gma1npP1iQQTFhaktRkyTey+lrzyQOS",
-	"FDgOU0MRyzSlmUdrsbq17cO/PsXwssQ3Jhj1noL2jsOZ+k4ms80aBDREWDJhaTYqUmKr7Hutqz3TTvCz",
-	"LEA0oeX7VCmuNMXiA57Z5pem1fd9qQPUaxas3SKgUcLjoW6KtNFaDZq3sz5SVK1gQTso7lVX2XRt2N37",
-	"c9QSb53lV00zrRcwd3RNF2ZE29e24Z1668nuJctSOmtzeKGDyUWY8LIni40DrCrzQvk8RvOUe80haxy4",
-	"2aux3kfEWZnMfG3ulocvmzH01yDw9c7rT2EnO6/WWVRLdxDgRbtr8JS2vqS/UUaGFKEquL+Akz2Eq8TV",
-	"7U8FTx7wjkBZ35YiFOb3iuvZTkKk4NZg6MuQXGOnUkMpIXxqNAIPfG9NHoGTPZJHjKAv3GMFQI9DNPvQ",
-	"I2rmiFTpOrIUeD2CuMAftpBCtk7+hROOvTUJR9lLFQjAGne4pU/iH0yExRuy8uaHK5XQluu8geoHD2ZY",
-	"pH/Ta3omBXuOq/pryi0uB/uRoooZ9iVek/lur6cy4SNeb3lpcFbve2nj8g6IkGXD6kfD8vsjJn8civAD",
-	"02uQg80uqbnY5nJmcE0XOIs8IpLRXHOaprP9pR7GsOzjpEjO/gtFAzJApXYofHUXmijSmKl6tyWwrHRs",
-	"kQP4+46BmrxNkwRUZlDJS//lsHJuRmWyYWS9msqLOqtCy90Hayu2XozHE4WWR2q0izTVWIqYG8W91FTX",
-	"Jn+NuJW1VM7fCOm2x+BZVM6Hr4LYswhiT1P+fns0G6/Xs+lv2wyrdHXLqL1W6e8E/HSQwlJS7pgKo7LV",
-	"bY3YgXVhnztIDoXfp0zooQCDIDpmIE7HOgQNEcJCgH5fQjJAIn4PKajoZhulKNNEEMxi2MNQYGoGicAH",
-	"i3G5QK3NLLBMOwIGLOS1gBFDhCgXRh8NCR8LCfWuYqrYRg4Ov/7dPGUHLz/AXzn5XZRtRahWlHB9CNsH",
-	"mi/s9uQhvcpwTx6r1k5jo9Ga7XlpHk+MDtK2jR2zY10uFBOKa/6BEVXcovVsq4yzaEBmG2WVIK2IbXu6",
-	"scDlLFShlL+8bwlfND/WrMTziW8rY5YwIml1AU2LirmwHKxdMR+UDPE2C6rqGARpt671eXBr6ci2buEu",
-	"KuWFIpaI4e0Ovmolvw+thNijQBwZfV4dZW0WecdmizmjfwzNiyGRaeK53V0ja6gRwEWcFglLDsrCIFgZ",
-	"foH95Ec2UxVbMTy4/Dn43K5q1xBwxc0D3Hy9cL8T3zaxR6t+0eDHJ1gCWl3ip1wYQa9qjWPFSfSrueNl",
-	"REcXdAgFMyRq2hDZ09nrv/QrZno1L8tANJQqy7uFEV1m8C0bs4ydGbhy7TWHotZf86AKCURJkmtFrt4O",
-	"uruvvukRMKm6SCaUivG+43vmciwUG+uXu14IPdhUpd/YG2yrrT9Y9XxjB/BmlMS1Ul1ATO7YzC/PilvS",
-	"URN5L4gUMdv6SmH+wBqv9VhSUdGoRSRqI5a+/QmaVS11Ybo2vErLTEGssFdhz3UYiI2a+0KR6+sT0tnp",
-	"E+UlWW71yKWhCBj/64QBGLKIY8awf9lK8gBj1MnDZ2L+6zsZEabkN3E3nwU19SrVLRg5k5rA/Qb/iyuu",
-	"jHyh01pbGRoTuRdtQDh3L9erLW/1/mhyCR6wtS7+o2QTZ6HIqJ7UzABQlbBus15gGPhmr5ZXc8dmN7/0",
-	"u69pd/T+0064139oyaPZQPOYxhmku35O7cZ6QB47z0JPzyBJFGSxu+R23wyopRcLaYhsNI0zFRHI/bU2",
-	"xGZV2wMjmukiF2hedMZ423oLUni8vAxIRoNYRz/OkdQSLUA4vOcKM3Iw8t/G2y8t6r4w/jGsCanWVdQj",
-	"Vwb8oaBpzmgyqwyjNGdoYzT/FokXO0lc6OSBJ1qiAOrFUYqhuJ/weFKiFcoVYAdUN8kq71XNeLuxA2uQ",
-	"VP0d1LV0VunPIbzO11B+NtfSBsLsMvLvH3DfRURokkBlk2ov/5Eu93d4QE/j7KtM/HuRiQdJ4qe4mbP1",
-	"bB4hwxBs2fDn5gmXtsLmIrbQwfLlXFh+sIX5P45VHJAWBmBT1xwHQGJrc+hcLGELwQ2JkiCRZxhGjCsG",
-	"/9GE5tOUKbU+GcR1VZTw+1xOv9LCVlqIeE6qxK5/OD38SgV/L1QQr12NEMKxehIpLBKuu+zD0ow8FDGx",
-	"8+x8Ch7peKJraXC0CQsqtIRLhTZAV4VDYSkUZlAmDP84KFvJwqfOfJmzDxIn2mrm+DEaT2yzXJaAfFim",
-	"G+icCoVduV0KH8DfIxd0zND65nrokn/DnGKeRJBbOWWa9qAqYitJNBirx3iWnbafkuBXR/m5kVhxW8DD",
-	"krsCXFzhzwTDUNs8u2Wn8Yq4zVW1sx2u/MYVXrnFpdCMEArsdO4acU3j7MbWmqp7TaOQRHAg9u1FjBaB",
-	"XbZOb/dJ77a1qFzgwHfd2Nek7n6H/8+bFVlv8N4WeUUycz7lyCbq2pv5NTHyi3IewdaUN76ku+bnFfS2",
-	"aoDx2ARoX9RwZVX8zidDMRQXZSrzvi0DZiu0AyMktx6JNbS5Tld7xE+ONhLi2m1XQMrEXE5KYiiTuk8y",
-	"qtRQYOL1v2Gt3KhKDvPnqhNfI+WPmbblEvBSACm0lRNzFWJJYhjYluhdNXJV+7YafSjc8AYNOfquO0pz",
-	"KDOIxeprGNrqkZ9oeuc8YeZrZV3c6o5naiigFZERtRU4vQ20PQuprSzgATeWZQ3DNoZTydnNpPJTP7jo",
-	"C0osD1dWp9939VesIQcC1KqK9M5bwBLSieRdtBXaiq4QICdmQ3FPZ6QTmR+5GNuakqAEgU0I9wKGMiNY",
-	"m5Wr9tjGMmwDnrakRGj/ZWeCdl8wWFua4jOFSP1iWz8t6dxkGzXVujN5xaYbFaabLGZVeyIvfGpJkyCL",
-	"uWYjIBs71YTY6+3TgK4KqlrUX8cg1tXJ9ypO2xrTO2UZ6Z2+V/vZFvGuqnMvwk+j+rP7rqr5vfDD9aO8",
-	"6u0E1iqJ4NH5r+z/i2L/ngK2SOuqvbO4UMIlG3MFJWuoYTDwVaf9dm45Dcu1/7HNGVECqBc0UNIW1IAo",
-	"k1gKwWJtGB5Hl8E7qLMgmFL7VSU7cB7csgVFGHpkgK+hpcma9sHXoIaipawsiABl3YbW3qe+84Ar0M80",
-	"E+uywEYv+i+oUsKXGqC6WRWFWlHFX7WSgtc/ZXOCu9xa97Wswm+8rMLXigq/UnxSvfnjGjxwTa14+5Oh",
-	"besWWvBusk3PNl+7WEf43TCiVElnZrSmeHRmW1fKCA2HPvvCYoA0wcQYQVoNix0wQFZRLy+U7312GZVq",
-	"C9RiYZkyQQtejp1vjLSHwVJl+QLUFtfkgoiLJ3DBz1ALwtuUX6kgxCoIfvtelK8FIR5bEGJjwrW6QkTZ",
-	"XGsBPQpB9hbmLV2nWi9UXZ7vrWv9KX/+bnaF/WR/E8UlPqco97XSxJdLoP5Y6VyPIDGb3V5sVLJW2QlQ",
-	"0Y2E0U6aSKduT5C5sxeAcwCv1BZYDa7LIBRz1m0hi5VlLGpF3mslecFKHhllN2ovd7GkyD4ZCAcLZtOg",
-	"pDUUzp6QMmpIsx8MiA3K7qlaV7ZqNBf4dUpWLNbodzctUrG5Rv9bZANfq1Z8UYLiH7RgxWdWj7fBt7V5",
-	"wGLFOFrt0XN+uh45RG5Qdnsv5daoyNOICHlvCKsVam2Tgc6VzhmdGuwMxdvr6wvrnmMkZWMaz6AS/b9c",
-	"XR2hNm12fsto2a5RpAptYQwO88pUhTYUKJY5ltuAvMUi1S64pwILPXkR6bgS/GVfA48Z2HTIKgZ+t98H",
-	"yxpaAlzPbC5IhM3dIqgGAno7+Lf3oU9jON9uMRJS30zjDJq5FyJnNJ4YRJhHmk+ZLHSEfuvbVMZ3LIlI",
-	"hxIhRTcrblMeG9TnTKFvm5KcJTy31nsqIIJ/KAwHCAnGwpdblrNRge3wPIv/1rq8DhqU+qzus8XA+K1Q",
-	"FyRIwuF+oWzoQvBVGP6tEkPY689OC8v+U616egtNu/Zac8619KQayA4EI1QyBJ7J0NIIa7rHDtc9stff",
-	"QzfX2fn1zcXl+XdHbyLCR0YNxHAGTHPDABEX2bBBqEejjftnvJyNmRbcz5LYIuZ/P/fzPD+TGg7tH1xv",
-	"Je6kfUbt1e8/BZ+5zlO/vDcSilpYAGhAQA+qWF8nmtI7RvJCRFDuaIHO9G3/2/72h5dYqQfXtcghD+LG",
-	"FNIOyvYfKxzzqhELV3YmgaYxhYKGV9afuxib87FTAwKxum69ZYvmsn9NLSKwzP3QEsOjy3yDtqnXCdUC",
-	"kxdbGgFuqxncTySZ0oQZWudgQ5GNYEgyRoePNLYldwBB1OS6gECHr1oBDSnYWvUz5nDwI9ZyWW9eM4sZ",
-	"nYkkk1xojI8YN6RdgsJu2fd7t7/7qtv/prvzLTYwhr93drq7r/DUuAhCZEZyZPHsx9N7+8l1jxxrhZ2T",
-	"uCL/cXV+1r28OByKzunhxVYIyT/gUB5cHL/A5+B6ssYHBdGJ/hvOp2zLhEKWqGIMBezLo8Gb0yOMW0C5",
-	"vmYqsmaUGkp/sLgHeMwV//8BAAD//w==",
+	"7H3tcts4luir4HKnKvYuJcuO09uRa2tL7bg73vZX2c709G1lTZiEJI4pQEOAcTS5vrUPcZ9hH2yf5BbO",
+	"AUCQoiTKdqbT3Zkf045I4uPg4Hx/fApiMZ0JzriSQf9TwD7S6Sxj8PdgzLjSf3ygWcH0H3SWXguRyaD/",
+	"y/swoLPZcRL0g+m8Q2ezTpoEYRDnjCqWDFTQ3/3XXvm/MEiYjPN0plLBg34wIBOWzUZFRmQxm4lcEQqz",
+	"hcEohen1BCORT6lSLDnmUuVFbL79WRSE5oxQNwaVMpWK4ve54IrxZACvm5HGVLF7Otd7UEJkZ3Sq5whm",
+	"ORulH1kSPIRBGsPgE6Vmsr+zYwDRjcV0Rz/qzvg4CIN0g5WkUq/hAwv6Ki9YGGRUqlMmJR0zDR9eZFkY",
+	"TOPZFcs/sFyvNLhnVE1Y3pHwU/A+DKZM0TdU0aD/6SEMpiJhWdAPxjPV2RedacrTwPx6WnmR0ykL+sGV",
+	"Ae7AAFfo0X+8PeaKjXPqASin4z+zXOK2PuwFIcDJPCxSfcxwQJ2iSJPO7t7L/SAMilmy5LDv2a1MFZ7j",
+	"w0MYnNpdVtDpJq2gz8103pnGM7v5pyLYqYYKOdTY8FGRi1woEYuMuNHbHbgB5OmcnB5ekCv7scyKMa6s",
+	"suLlECnyzJtsGs+6/oRSsuBBA2rCaAK48Ck4uqZj/d/qvq5ULviYMK5SNSeKjokYETVhsDxcBxE53iay",
+	"lSpJPuC5bnfJFeMJSRW5pfEdSfmQR8ejzilV8SQiSpB4QvmY6a8TljHFiODZnKgJVXaMUD9MOdHfnQnO",
+	"vI/HTJGXvX1yP2F8yLlQk5SPzZBJd8g1zOIJm1KPygT9YBhU4NTtDQONe/OZfihVnvIxAmZGczplysBm",
+	"MBqlHxeBcy3IjI5TTvXiNSRyJotMyZAUkgGUAPc0yKgegVBJZjmbabhooM30X1245kE/+FvB8nmJAvBF",
+	"dRu8mOpba4ZAjNV/vF/cQhgclpjbsO5bpteYkPtUTcziRiK320kFX7as8kL4S0PSGfSDlKtv9F3VpGKq",
+	"l9tza0s1FWA5LO44YdOZUIzH8x/ZfHGFp/SOSYAgzkckHTF97jlT+bwPTySdMnLH5rgH98utSPCnlJO9",
+	"fTIRRS41usgh1++M0lwqfVAzwSUjdExTTrZgiMhbVeeSzTI6Z0mfaGoabRPKE3KfaypDDLod6EmHvLoO",
+	"yoHo4TJSSfb39kh0dHl5c/zm6PTi/Pro7PDnmx+Pfr65PHp3dfQm6mqSERd5ri9Qzv5WMKmXCmMJjgNP",
+	"6R2Df8D8XfIjm0tgBDMGWARrm7As0ZdFbzKhit5SyfpkVwNt79WrIf+QyvQ2Y2RwdXh8rG9KTmON390h",
+	"H/Kf9K1LJbljM4XQvWPzUDMaKif2ypvVhTAd/mCguCUVVYUMYdch0aRkm4jRkFP7Ed7rnHLyP//1/wgl",
+	"e71duN2U7H/86B90qiTLRoRyec9ylpCt/d7rkOz3ekMOYDw5Pj2+vrk8Ghy+PXoT6SEKfsfFPTfUSG6H",
+	"5H6SxhNCEVn04BwQAA+7SwZ2UUOesxFcg1s2ErmeHJa4RQv9kUpjuAqhvsZpYv7O9SqzdJqqbTIRWaLR",
+	"QUPrgFDy6uPHIc/0VGOhoabpIQBSCrecvODlSjgcHw5DFZkKqchuL+z1evo7SbZgU0MedTqph5z6WWfG",
+	"cs2nou0DMqMGwvrIDCARGwln94BDgIqvDRAvB9dHCEkNw4KrNMP5RJawXI/ECSUJnSOWFbkjqkASkGuU",
+	"NMG/N/o6+5RhSj+eMD5Wk6C/9+oVEAb7711NZpViuR7zP3/5X53/+/5f/hQ00bLjEVD+RTpxrlkGjRVJ",
+	"LYpKUeQxeyGJvVMaGfXu9f1BRNYIK3IS/bMGHdzW+1Qysr9rburF5dHh+dmb4+vj87Ob7wfHJxpIGuct",
+	"m0kl3ETFSiq5ABLD6ZbBYre3t9+8U83olux2AJcC+V6qJqJQhBpC87jtr1p+yXA33cOJvhxNNP2jZgmE",
+	"F9NbLTWMLLs0dL3IORC0GR2zZdwH7l1lPQkb0SLTAlAv1ItDrrOrZSDHg3YbedAVyFQLAk9WNMg4bj0z",
+	"qiblckAsCwNNTtKcJVbyLlf3p5yNgn7wTzul2rODT+UOzK8X8k7LpfV1vOPp3wpG0kTToVGKANOLsopL",
+	"w3IKEFmftJoH/T1S9VIpOxPqe1FwWGUM6o5C9WyWGRK581epV+2JWvrNRC9K36jBD0dn1zdn59c335+/",
+	"O3sThAHLc5EH/eBMKIJja90DlBWN6CBODgOjrA0Dkgjku4R9TKXSx4Es5xAm2e/tP7Td6JGe+dLsEXdc",
+	"hbxbErAqLoxw66SMcfqBcVKkjtt6cCBbUcN+9UV7CHFX5/m10QgPBR9laayeCNXByeXR4M3PN0d/Ob66",
+	"vvJA68avQJb729Gb8KFMs5zRZI5AlotQfv18ULarAyBrKOq1VOdfB9/qzqNtLVCERnSKjAredfp3n4g8",
+	"1dJtFoVE3Qt7n4zYQO5FkSVEjEZapiL6M/cGnbIh13fMTH99fn5yczY4Pbo5PD/7/uT48DoKtWyvJeho",
+	"Gs92aJJE25phPoTBdzS5RHHj0Qf958HJ8ZuBZkeBBqOiKajKn4JRyjKtscL994/ZkD6CVJlkQLE1G9gN",
+	"Ht6XKPIdTYhdnP/5n528Q0Y0zbQUrKfokxXj1nGl93y44i0T0KUUxwjsxBxLCaYoJOwDy+dklovbjE1J",
+	"lkrF4MJGBn7RdjjkU5ppzYUl5D+uzs/MMMdnMNCN/skgFRHciFWhxcgXEoVAjSQln5BDvtUgpoZWqLud",
+	"E8OwFtHjHcqxp/Hs0Yhyenhxc3V0+eejywqxbUKZaTyT3d3KqQ8DLmZsGLRCEW/PJBElae4THLlP3HBf",
+	"FGZsh6TNqQ+5yH0bh+b0EpUYf7fLSVTTUUR6WM4IngcIO055yYqxRYknM4ark3c/bM4XvN0CCdVLIsOa",
+	"jfBXZhKwprZcogEMhhN/L/LbNEkYfxSIB++u397oCc7ObwaHh0dXPnTLoX3wXk8YGVwcgybmRJkJ/cAI",
+	"jWMmQQRWEy2mz1ju7C9VuL58Pri6RTrA2sVlNL5Dw0s0KrJsAKuLiIzFTHO/xa0biFYNOpdMa9WPxt9m",
+	"U4kH5Hd8lgu9MnqbMXIExskavFNJamopuafSN3oZQ401UGg9agHoe3vPB/SmRRv4t14sKHtbq+xJ5ji4",
+	"VqtpdoQAe+w5nF0fXZ4NTjzI24GNaZrgBD7o3RuGlsCXdcC+ek4m0LgmR9ZxC9F2l7xBNgg2jUyMxxa4",
+	"nm2LpElIOENbrtZIWQLwfLIGtIQzr1aDPIrcQId/TZWozitKvQgo9GZccbsC4vP8TKiLXNw+gYDosS8u",
+	"z787eiqMJxTMe7IAOjgqMpAoGZmzLwDgAOpVcAULKxdmzWCPxK2whCV6D+brElzmLC7oPBM0uRbihOZj",
+	"9uhzuBj8fHI+eKMVppuTweUPR95xWLHNEMJrIQhOVuebPoHWqkam3zJGyt3e/rev/vUbcjtXbFEU2X1G",
+	"lmlAUq7Tsc76+sATtEtO0+8MeBegYKGcs1jwJNUzfA9q1uMBvWiy9EDtT0TMTItQRtOh9aERmfKYeRf7",
+	"6JqOFyH8jPyxYZUOxtacCh7IFMneEoOn8R1a2DfYcrcPnCVXc1lnyn0IA81B0pi94/QDTTPNqB99JO/O",
+	"Bn8eHJ8Mvjvxsd5MQPwZ6kchFfgiJCnKlw6IyufGbbDAS58RzRvW5w7BepVITLk+gFsNfxpPWAKExr8L",
+	"OeVEFMr4QIZcpc544sFFM+WzxZM4MJ6SjCqWd8m1M9IQjSGgcd7Oh9x4iu4nrOr00pC7pfEdOiw8D/el",
+	"HrUzGCmMC6hvXCMfCOL3NFXWIwQrSTlivgPxgjVZA/JaiFPK54auyUcjju+c8TBHEx49PnETVPBGCDLV",
+	"T60L0QKR6u2SXbJIHfeeUVFbWBwgDVDC0l5SIodiDmPiLNW3liZJzqR84QwoFRfVdpccgT3HeRxjmucp",
+	"kyT6S+eSKgYuhw78f0S29Li3RS6V1uMrb1yyKU15ysfo0Kk9k0x/LQ0moFsMx4rvGPhHtU60bfy+YP4p",
+	"/bA5gwNGfK3uSn8JexWcMwjmeSFDUvAMND+H3kOu8kLDTv80y8XHuWbYsZgySUa5mJKtqNOBV1jS0c9T",
+	"JjUxo5wcX3z4xk6aGssUS8jtHK/fzjf7XTLIpCCLsO0TagQEd5PobObOB5cWgiREJeIYvC6HPC+4hqX+",
+	"PVWEZpm4l+gdbvJCRjUVJ6pMiE7QIbdzgDsSB57S+ePuMp5g6YO+T7NMUy1YKUva3ennsdUvmoxX2eV6",
+	"y0XURMRyGKCdWqKZehhIRvN4MgzACl2TaG+NqlCx6jXagK6rg1Utm+XUGhNctAVYxTVqOIv54vQHiAUL",
+	"FnkyDKxJfhjg9xx+nxYSuEsBPrB/nIVpQ88BOFJeyGYPwpDXXQhktQcByQoxx2EgoX+BcfSluhVqMuRm",
+	"NjREG0uiz3oBkdBSeZuLYjxRhs5SOWlkt8bq+I7TQk1Env79kXKosw0dnV5c/3wzuDj+8ejnitHGm6Au",
+	"89BZesfmBG+4JmHTVErLdyuHv/ucFplyRYAAZlLf0OVvJtr2402EpvkfxB1L/PfxTV8Ls7a1LkLZeNtY",
+	"csqSlF4D1Xm0iHn17uLi/PL66M3N6dGb48HN9c8XRxWQu9kITEdgPh/4hzhxRz9wF6++hEW5/9VznkLT",
+	"Ip3UadUqLXFG9YVFTqhsggToWW6h1SDjWS5mLFcpurnLSONPQarYVHocwUY2uCACmud0rv9tAkb9AEM/",
+	"dnTh+3h5SN47nn4kWkqWik5nJOVkmmZZamSRA3C4xSqbk5TrUQBLTZAb5f556aNaiMar87baETRs1YRF",
+	"bwKN5vDphdjDCSNeVLPmHVJLLWAAZwRiiw8I+1tBM/1b5L0babAA0Z3Gs24TgBeCsTdZvxe0vQqfAYN+",
+	"MO+6QO6G8dMqGBafu3ht9/BWiIxRIMe16O2FUKDsns4liXiRZRW42Og3Zx3UkvLcshXZiB56ENR1MWJk",
+	"EV38sPGmiBnpeKJSoBH6PtHQ2gNFjtFlbE7uWW5jMe0nEGPT+rS8QPWAJmg1oNmFd6srexG3f2WxCsqY",
+	"9oYp6nHtm42LMTg+LahHwy9M2BgevwnK+mH0ZXzwh90gDD7sNYQFuzD7TSYp0hqNW4zMXxjDC0z/1IYc",
+	"lQH87Vf24Ic6/WKCn5AkhzYiAi6nd9WqhM+Cw5I7bx3NhxOWjKJyJxYpT+Vs6re5ShuWUE4PxS3S1lG0",
+	"pFlhJS67hP77BkStELCF22zpCLHID4x4Iu4rIq++3WZuvOUSYl3Nhe+SU5Fr1VGplI/lkE/pnPxVpJxE",
+	"TqiOyITl7MAorZKkY66/ATLBUfKdW1e7lrdQA6xybS+3ZjXNvnYv1rGmHGIdqI75rFDLqcKIZpKFrYDp",
+	"A7IEIsJK8zzJFIQGi6mWzxP7jNwxNpOo0GNewZYLS+kD+P3QkmeCVTNITMz+SkjUBCz9mQl0XLjXTo5a",
+	"LTG1oCN1UnXH5jc9TaReffOv376mt020yhLuhQeYrtUswiDrKqPoy2iyOGdA7AVYK8c8lYykqmsTsBZm",
+	"MTpEE5PvaV6eMRuPT+5FfidbCXg1LK+QRncUjkqajVaJSLmu9yvQwGSZbIgNd6ydmKXxTMvvCNTGg4DY",
+	"drQE67sFkkYqS0Oh4Nm82xhU7gPoDqPWcZ5V+z1JZYP6kBiBwbGutjtbydFg1KWLea6VLBOu1n18QcdM",
+	"c6LmZZsxlq7eKYRLd9Bq4cYxW7n0FfnMSdS1RdoPwxVQLpJUDZz8bqWraTy7MUHheF1QFLC/Ie+t/ob5",
+	"bfbqlZ/hP90X+M/ay3oYmiSVf+dsKkCYobP05o7NvRHND3h5GyVA3JZVgzch4U/TkZ9M2z+Hyvo71hef",
+	"rOX9DnSxz61xPaN69VWFepIK1UJX2kBDAhI5S58m5i7KKph5IUZgsoO/wSwcfn6J+PMKvSg91STeAxNH",
+	"Z154FgE4lYQCFra0ckLYasM2V4nH+M3jhGKNN0cfmi3MjrCvZBaezKHRwPo3135zyWKRJ6tRh25sd24J",
+	"ZoyV2HCdiJgtRr9j8+MlF8pGLYO3a0oTxBTIkj4g0TAYBhEk5aDzfTqlPCFZylnjnTMOtGVz/aVjYhs6",
+	"x0ktI3rzuRTNx6jRbICZCIjQopIbBU7WX787EYtBq5H1OTSJEvNXqBPVCUzAVsMDUXDV5JIPTf5nk7e+",
+	"CjebJ4pDNW2fs48N1+EiZ+CNgMiESIMgsr4nNp0pINbVxZa4v6lSbr5cXFztPQuntS+uVbz0IVVKo2zA",
+	"2W42tt3QQk3W4Y1bzUC//BmUgqXS9lIGKE1a8JMFMijBsu6C31R5D+YTG8mrKmfp4Zw0tqEsY6huI13L",
+	"4ZkJtbmn0ka+OUpKtiL8KTqw/qYRVG7ARYBPHKPMUkW2Iviz/ioqtdvOEyQndAblFiZUEoG/3ac562vR",
+	"qHQdhaWkpIfhjuBvoWyBNuc4Z/B8QuXE2D7ruo7g7HwEcTZrqVh5QR7CNszamCLavIoS5cN7V50FPn6j",
+	"xBM08ZU53YBzQN4Xr0olkb/XC1co1O3naFCo23/8CIUajfLePXf3ssihVJVXfaK3/22l4MSf/s9/Qn2k",
+	"f+/v7Pzyn8Oh3Pn3f3r/L1u/6P8Mh1f/vP3vf2pi3TU1vTJDMxx9xd2VK2i2UtV18HUZ+xZ0vga+6pvv",
+	"c8bOF9Xv0mBeq/RV2VzYQk1vP/l6f2kVQ5eXDhkOrzbwrrbHx6qu704O65Vt5GxtP6exBqyv1FBV+NtO",
+	"UOM+cAZNXMMjTz+y+eYUyh5uld1AlSFPl9O8YYt1x10UpgsMEwdhvpDgUoQKJXU8WOSoS9bvSPkjSOym",
+	"woujRDUyW4XAm/Jfi0VGNFa5y3CRiw9pwiQxOUkQ3g4Qi1NYZNiCgluqWMuXiwV3qko5PQQS01spskIx",
+	"oknjltwm7y5PIBYYxF/4igtUasq16nf7OzuZiGk2EVL1X/Z6u35Vu89PlZsR7oxOWUPBuq1JMaWc5Iwm",
+	"WkjYrmzmJwNvV3vviWTIypNtrrQRGVe9+lap2bs8a77KToLUAzXd6yOuN5wca51uvQumhf1/I7PsJub3",
+	"Jw28xJC9MkwRIeNLfwvDqufcfkMgQrMVtNle2k4bXIEDFUWwdv5rlKoJo9kG5PEtvv7M2lje7Di4T9Vk",
+	"wrLEoeqaiIywRdR338VhG5NnakNdMBPEBnHA3CJLZEhuWUwLyQi1L7rAuLLUnI3h9+PDu0NubRBQDtOm",
+	"SGBCmKa8WIatDUr/5IFiLf6tUj2N0rmUqOS5yDG5ehGXTF5Dk+ap98+TlI8xZj0kIApEeglRSCIo/dUF",
+	"S47+561I5lGV75jFLkqlNrq5Epm7qnTNaiUd91COuxQIy0kqRm0vVleFBLspjScpZx3LkEztEv2NTXzS",
+	"fxtUBaUXgrH7ppyfV96E7Pd6IVmsaOL9XqugqB+YcRqziMl+b59s7fd6iItOIccEhYXii0O+JHae7Pd2",
+	"Q7IiUL7+Qlliguz3Xto11heG2dkTkosCDAyN9bf0q+bRwpz7/sgmC9p7//To+u35G3g4ODk5/wmfvjJP",
+	"m0qMkP3eaztmY6EqeGGxKOjxmZ7+h0uzYzdGQ66I/7ixWuH+7p6ZYTH5mOzvOmguiZsn+7uvwpVlS8n+",
+	"3l7YWE1yf89u7u3R4M3R5VVl6pe7DjtNYQbyqkRAPzeUvOq9RGJX3uGFYlgLV9+lVH1aLHniVwca0TQr",
+	"cibrhaJGouBJCNUSGVf6Acvtw25bwusTxAYxgtmiHNUVYtkK/TJmML69vr4wF50o9lFVxdRqXaZVJLBp",
+	"FvvYH3Gh6FejNOtlgdSH9hcM9M4bfb/XW2sQ98YuN2DBFSIJbSK9nl1hU5EMRZMrmNgP8hF3ARqwb9wC",
+	"w4ALdTONZ5oTckh8NtnbWmsVhT6G20zEdyxpNAZYwX3RBXd5sqijLCpjYOHUmpFWyWxepda2Wuhim6lg",
+	"j9G/TimnYzQYnMazzfXtaTxruLQDfWVqSYWmEpfQEhzmYJlgKAeDX9ByOZeKTYMwGIMnaCakGucY59vq",
+	"EludbEo/HuP7Vvuz/1wjUcGWmvB1heR90xQ6EA2LXu9lDE4C+JPd4C8aFPhDTTBaXuN+uf+mZQ7T0706",
+	"nzHxye2hVg1/c0dS/QTAvQsCEBcKIrQrAF9f/v/5lagNl7im8cBSlawcod6UYKmyVkGl1ehXcaptghmW",
+	"ZGYUQ1L4mD0RA4xGuQixpu4J4a/t16vesc3SEmy1dyg0klQLob6QJM4ZVB2mmbT5CqkRTLDQPOTogvxv",
+	"i2VR7HSw6B6PBR+l4yJnydIcNs2aUeLB1OVUasbnvPDl0mw1Jm992150hedEwSW6dIdF1dNUErCF5912",
+	"JdREGpisYIpZhyORk1tGc5Zvb5ajpkxyr5UqcBCvkMH7dWikMF3Xg2J1c2sx4zFZK4ceQJy9RDJTHaXe",
+	"/IObchCAG9YSEtMsk2SLcsI+KsZlKviQixE5FFOmDidUvZCQ2LvdJdGnIexhGPSHBkLDIBwGStwxDj/+",
+	"z3/99zB4iMwSqqfTJ9/BJ+R//uu/o4Mhr4xmwAzDub/7n4bBXzqDWdr5kc298d0EaiJkiSFbtiz/ntZS",
+	"viU/pt9BumWWHRgVmOaMXH5/SF7v7vYIrFpfC6HIRMw6t/PORMxCEr0VEswYNt8apa9Iaz5+CrZ+ZRDH",
+	"bKagt8Hp4cULSbSCbdZzgBdNklmecrAehK4W/OGl/uTk++06HLjgDCCIspK7+B7md8m5yTYSnFwMrg/f",
+	"miYbhkRw+AoKcVyBwx33LRnNWEK2BkdXnb1X33R+ODzdJhT6aygsmV+tpdeQmOQV9WjG0YqP9dvd13tN",
+	"6g796H+y16vfizCAWIZzns1RGQBz7h3jLcZv/LZ2tTWIIe7qUTd85TV+6wSFtsllolCxKD0fjrADr4Tb",
+	"2kCoJyy+ewojduO2ict0CtdKV4evnBnz++Gy2LBGXVKTTrcvf4CVAH+GeLiVboTPml3jZnYG8Nbn/JNl",
+	"t1gOCPywpnA2to1ACzh0SAGcmCL/bXHgi56TNdBrZbOun+1SfgijLTq0OBeqDAzYyHCwNu5M890rVyBj",
+	"o7FTDoaqNdGJnlwEP0rNWqG2i+PQMxanI1uA0xUEgOpHxv+bSlOnBt3wlJPIWzmwoMgDU4RIYSIiKdbP",
+	"xoVv98m9fnZP5ZDf54KPsRJWzcgP1anYSGkahdygvS9IpSprEc29NKhB36nDIpeiQfGmtsPXqiZbXgr8",
+	"zDxcHZ//aG2ktiXbC6wcfNn+Tg1tqSmHs5x9SEUhTdkzzj6qCCuXbRzwuj5s1+36VbgqhLcEznrTYPt4",
+	"3nVE1SAAZjoATDb5qnVobhhACdtL6HDTgG6FmsAdY82W6qhie4yw2BMsyHH16KeffuoMykZVLDIyYmPA",
+	"eUxn9DbNUreAFQRpUV0qVUNvmNDEjCYszmiOTGKqhb8o5akWKtO/o11qATQVHtSCeywxmP80mXvsCm3W",
+	"LhQfEVrcRY3gyCiUoTuVLVcwM/acSjxYHUqa5toXXRlSj0zTcc40mIRbpCkBuHSZtrypvtVW/miBLKmS",
+	"JLLf3kzNxxEYjrfONc7AOlmsWbsr/Grf225cCu7hmI/EIjYvpdgflqbKNUev2Peb7tNnkBmN1HCdFzy2",
+	"WezLkB+99SwhUwyOphycRIh7UJnBjxIANjlKFdDYOzZTWhdOTPE2qMsY/XB0rZXWHfgg2g5tPVtFklzM",
+	"ZizpksVIgAiaEVYYp2f2qO7mklHZhKr22uBKoRCPst/0zfbsJnx5EMtPbEVT+vEGFx2SXdPVZMhNeGRI",
+	"ok4H3u9M6ceO25zIcWQo1FwHX85oYkpc+tcFAKb1T01qsszl9EuixJhBkBauBgaNQrIPRZfLHiu1xeBr",
+	"JkLcpXPb3aBTBMdar7Y16hclVVmkGJUbVKPHPppaatd0BTbpWNY31RObarFrGeDd5UlH0hHrkhNxz/JO",
+	"TCUjGVOK5TIc8iQdp0pqABqR4SY6IFLRXKGhBywlxgmFX0EjV/3VgdfJsFdtNFkxSNeaD1ebAdLO33ud",
+	"1++3zB83nfefeuHrbx/sgyVuKBcT3VbVWOLlqatsXgytP/L6+Og1w2IVApPWujx6ZKk3920xpbyMG8GG",
+	"eo3e3XPbWIRoKGQMCsu4svbZvJHmP726wqqQmWu/JE1tXyvqDaHVzSs39ALpVZ9EtsG2qQFs6+EYuisJ",
+	"o/FESy3RJ5kV44ebm0/6y4cIGnTiuGiwgmqZByRyIWC2yhHIOAVPoFov2MXdIsQ9t0ZxfUOwtai0gV+G",
+	"J2CNUGjoqu5FbQdDLifY3xtLhe73XpOl5UKrZMy1Fg9dTdVGL/Q7cCq0zjupxQ5AqITT48QMvztwlYrg",
+	"EVoGC26bMYMaWKSJVzbcPgq+Zrb8bjJbvpBUln9EysqXlZjymTJRHpleskDlkeJslIrxbFQHOqS0ITuf",
+	"J9sDt56QZFXWh1MG44zRXEKtsH9QIohdX7osIWT1yppCjfa+hLQPuy/+BaR/bJjSsXB9KkHcDTY3LF8u",
+	"9WtL1FdPPXBZtbVgdGw9x1lI7sH5CSZh1Pf0ZxCY3h7810a5fCHhS2MnkhVF2mJTK7NAdZeNmQ+SxUWe",
+	"qjka1awsYQq41MIOLo7Jj2xOttIu65JLrXHbn5wK+obKya2gebLdJaeFNL36mtviLW2ijTXNy02aBT04",
+	"N2HzeWmktd0PIhwjCuF6ahy29TJBmoxBjc6gfCSphy1sOQHaic763W3X9gDYtXVYmjXqS4hFulNj6lkE",
+	"Xs5GLGc8ZrAo59Ing2NM3cSTTmNz8vpiTRk3/Sis17KPqRND0+v5uyKF1vNlgJEcBmREp2k275KBN4vp",
+	"cgG1ELEhjlRlmMLtfIgsIOVjBI3GPGgL8+7ypDvkQ247iWC5fNtIhHIHbBvhMhEZOC5o9dDvGIQkCs6G",
+	"3NOqD/BIfD3btP1QjFOubCQ/xvbbJgpRJW8gGvJbkcxDq1nLJfkBUSwSMAMN+YIX2KCGXjycD8Y3u76S",
+	"fRK9PRq8ASs/hX7y6PPH16Ifjq6jIXdvh7VG8weEkv3eK3ALmj4lVE1eSDJlaiISaMYZDbJM3EcHXuON",
+	"LAVgueAh0yTr5R6EU2jGvf9yd2nQ+FbZUQutZBhobHqmmOKPuBeJEebYgsT19FNWBpjRXDJMhUg5mWU0",
+	"5RharRcL+Sb6FTplSo+Mfa/UfRpD8s1+r0fq6RYHtgG/7xd7d/1959vKF5VUjIMhR3InyVSrs8IcViy4",
+	"ykXm11faAgyOvCtorDF+VXTcLtwmExuiD8GK0eaDitQbhTAzzKroLVp09BmR25zRO7kd6qU3JJdwOrUO",
+	"RhC6utBBx5XFAaRS9I7xkpK63isTxvVJpJLsDrkS5Jt9fYuiQed/E9r5O+l1XpMuuSGdKCQsk4yMGddI",
+	"yJIDaxnFgp5ms4QWSaqIymmamRrnAALBGfTNNDZSdBkGJWkaXBxLz9LcD3a7PRDKZ4zTWRr0g5fdXvcl",
+	"mqMmwEh2aNqBayZ3sPT1LRIr/Be8Mm4qT3rJVJ6yD5q4kBnVOrmmgfrquGrpJbF4YWKtIKTuHht55FKF",
+	"Xrs/aEMeYULUTgQ+wWgncj5BoEyaEZi5rKUPUCEihuD4fZv1UhBO7sIfJ7b9vqHIh4iVGct/YGqQZQhG",
+	"AI+5KHJpXY3ylR1osbS0TIb34gBcnS1ePHS+0If34ClB27A+hr1er0VPjXbtK8paq41NAeunalDiIQz2",
+	"cRFNY7vF7njN4eGT3fWfVNqowEcv139UdiXWX+y2+KLeAlJ/t/d6/Xf1LmgPYfCqDSSqHWvhqxarbOjX",
+	"B9JgMZ3SfB70A31yxOGsomONrVWZI3j/gOkBizcYcUy6pLcuiYoUyZwjTyYtDiJWDwyFM6b3Gcv9Kz7k",
+	"pUWvMTFsu0ui0mgShTg0sKEQe7PQLKs0Hq9IIJiltyKTz5BvZPWVzuMHJClwHCaHPBZZRmcercXGDakE",
+	"V1aX/NSiT5JriqQVCgwysR2SKkZOCk32RtDqeKXBUw/JAD47NEms/bMN4fKKWWxMt6p9rQ2pAdT+TiTz",
+	"zTr31CRpMmHZbFRkxLS/QRSrVbbsBz+LgiC87PtUylQqijVSPBvbL3WXynunilRLq7Tu3VOrUvRQ1c9M",
+	"KGSN9O62B4qs1FVpXop91dZ8br12+/4C0cbLb9hm3QfiRaMeXdOlhRvMazvwTrX9eeeSzTI6b/Imo/fW",
+	"hm+lri+gCbIta5ZDhVBG8yz1GpRXBIF6v/BqLztrEtTzNfkyH75s/tRrwWfgFM/zhQZ9T+Fvu6/abK+h",
+	"gRcwx70WTK6pS/5vlLMibSib2yxhrQ/hOvl551ORJg94W6D0eUPVHP17yYZNX0tSpMbO6wu1qcK++Zpm",
+	"QpTiaASBLt2W3AIneyS3GEGX4sdKpB6vKBu0IUARNAvkynloDS1uRxqXuJ2X0srGyb9wErLfkoS4zv5A",
+	"AFrc4Yau3X8wmRpvyNqbH67Vihuu8wa6KDyYYyOTTa/pmeDsOa7qrynB2FIHjxRa9LAv8ZrUimYJRU5F",
+	"ko7SagN2DbNqF3YT/npAuAArWPcpa/n9EZM/DkX4gakW5GCzS6ovtr6cM7imS3x8HhGZ0VylNMvm/ZWO",
+	"4dD1TJQkZ39F0YAMUMsecl//hpbeNDZteJ3PDEw9W6aWCPz7rqKXGhuBczsPS5905HJ6I+OMll5wZ5nB",
+	"4T445k7PjkK7ryF33cIqWyNKiC65uk9VDKMsaugRtNT0tHRhC1OlfOxaC5ui+2DKCBFOqJ+DBrJKRzeq",
+	"jRfYtELz36rq85qK+LuX7RV8L6jpiSLbIzX7ZRp7LHicSuZp7K2Jfy1Qq5Xq/RthXOYSPIvq/bvkHL12",
+	"HKBB8f3Hy69P05l/e6wO7+Wzqb07DKsxdlxMcaPQfAL+VkiwcwwvplxrulWbMTj15NJWvJC6Dr9PGVdD",
+	"DoZddLBBVJpx7GrqhQVf/Y7LZIC8D2NE0F06ylAUjCB0S3PVIcfEMRKBLx2jSIDJ6Vlgm2YEDM/JK+FR",
+	"mnrRlGs1PsSeoMARqGTdIW9jd6ZlslJUqQUZeU5rm9/g1W506ZHw+VPqN7ZXYfxqrIuMC2JKAMplSInN",
+	"VCjp8JqC4g9h80CLZUafPKRXp/TJY1UaQ200Wi03gtE8nmgFswnZtjRedVIuGZepSj8wIotbNJJuu6ie",
+	"2spMp0i3pDXxpk+3BNm8rzI0+pf3DeHI+seKM2AxeXhtHCFGCa4v52xAsRAqh/V/FhM7IAZuSWUyDSBl",
+	"99VexGgsZNwgcVx7SQSG1CINCr6qnL8PlZMYVCCWjD6vAtqakd+x+XL+7aOhfjEkIku8IA/TVwzrrKQ8",
+	"zoqEJQeuuBL2OFliHPuRzWXJVrSk4H4OPndghO2Iu+bmAWy+XrjfSSQFMahVvWjw4xPMPI0BGKcp1+Jo",
+	"2eTNCL3oPm3KDoOiQ8aQAHFkW/u9l35RYq+ssAt7RNnX3S2MH9SDb5s8AuwxlErbX3rIKw2mD8oAVNek",
+	"nVy9HXT2Xn3TJWAvt3FzKLvjfcf39OVYKjZWL3e1LUewqcViY6e/6f3xYKwPG/v5N6Mktpf4EmJyx+Z+",
+	"BWw8ki05EfecCB6z7a8U5g+slxt3NOUljVpGojZi6TufoO3iSv+07UMvlZhJiEz3qpTafjexVh9fSHJ9",
+	"fUK2dntEeonq211yqSkCRptbYQCGLOKYMezEuZY8wBhV8vCZmH97DzKuKflN3M1nAU21EUADRM6EInC/",
+	"wblm69cjX9hqLF8PLfbsiyb9ILUvVwvab3f/aHIJIliri/8o2cRaKGZUTSpmAKjsWjXJLzEMfLNfyXW7",
+	"Y/ObX3qd17Qzev9pN9zvPTTktm2geUzjGWSGfU7txrhpHjvPUjfeIEkg88wVCPGNlUp4kbeayEbTeCYj",
+	"AvUTjKWzXhn8QItmqsg5Guasr8E0kYSEMS8LCJLjILLWj6ollbQeEA7vU4n5X5hnYrI7VvbNWBptG1aE",
+	"VOvtIld6+UNOs5zRZF4aHGnO0BKq/+aJF6lLbKDugSdalml7JmqXD/n9JI0nZUguy20vbzvJOtdkxcRs",
+	"vZMajK5moJXFm5yOqaw4HZ1NtUw2lGTLJAlmVKohL11DpkRMWYdwelAOgPoxvJFYcyxkgMyZ2q76HIcc",
+	"LICYWMVR4HcgtiZjcIhWXnE5i34yS0hQAwCvaH+1R9RLmcF4Z56QW6HcaVSQwbqKZZcMyg5DVNnKK7BF",
+	"FBKgQoX+E0bNqGI2qYwqzN+01u8hv0Xbu1WRtqwJvJoWWoIDcaOa/7l9QKKKryIaci17QyJna6P3ICn7",
+	"TslrYb0on0ONWexI8Gw+1A3UmlWCgE/qfF8ooUkC3vzyYv0jI2veIak6jWe/Z0/pV7WqlXQ1SBI/J1cj",
+	"5bO5PrVMYbp3PLdYcWkKXS+TLLawi0jKjUixjQmLVto4IA0yhMm1tUIE8muT9GtjjRt4NtQW0krdDBMO",
+	"cMfAQSY0n2ZMbhDpgvsqSej3uZh+JaKNRBThnJSZqP9wQvrVuPR7oYJ47SqEENDqSaSwSFLVYR9WphCj",
+	"loJt+BdzhsmWp/04m7VJbZKhIVwyNAH8MhxyV40MNAmG/zhwffXhU2sBz9kHgRNt15OSoZBazmKtYiSg",
+	"YrgoCJVTLmmMoyABhfV3yQUdGwE8wiCKiPwbFkFIkwiSwadM0S4UJ24kiRpi1Rhw/cvRhydmJFdBfq6V",
+	"HjwWcNLltg5mKvFngmHqTcEBuK1KfMBCcVnTh9LvH+VVPV65GtN6VOl7qGy7zGk8uzElH6uO9ygkESBE",
+	"31zEaNmyccClYQ17TT23l8SAxKarTUvqrs8PQxgeHSqxwUyAKcv8lQMy0/gpRqaygLmZXzO5vyj/IxyN",
+	"u/GO7uqf19Dbsg/VYys2+KKGrZblNyAb8iG/cLUX+qYap2mUAoyQ3HokVtPmKl3tEr+ag5YQW3c/AykT",
+	"k88piaFaeZ/MqJRDjpUi/g1L1kdlGqk/V5X4ail/zJSp74KXAkihCxEPsTMADGwq5a8buSxBX44+5HZ4",
+	"DYYcwx+2pEqh2i/2jKlAaLtLfqLZnbWo6K9tyU55l87kkENHQC1qS2cm6pqVmlIo3uLGwpUSbmI4pZxd",
+	"r4Jx6senfUGVMMK1TWL6tmCUl57vNYaxDieWkK1I3EXboSmsDpGgfD7kYEGK9I8pH5vSzljalGktyLfI",
+	"bUXG7Gmz9ZtYhumD15S+DF04zUzQdRMGa0pofqYou19MB8YVDRRNv8RKk0Sv50Ot0UOdxazrEuhF4K3o",
+	"1WcgV+/HZ8Lv6iv2WuzVVlfG5S1rc6cBa9vVeI0fTKuHXdfNYbfntWAwvTTKJhnL4FNrwmC/K1tvLP2w",
+	"faBgtatPqxouHp3/yv6/KPbvKWDLtK7KO8sru1yycSqhxhbVDAa+2mq+ndtWw7Jd+EyPZJEvVmCRwlQA",
+	"gkClWHDOYqUZXopep3dQGIYzKftlgVLwP92yJVVjwBWgX0NLk/EOgbtKDnlDdXcQAZxPorFDue9/SiXo",
+	"Z4rxtiwQ+U3Z4urLqanypcY4b1ZvpVIr91etueK1Mduc4K621n0twPIbL8DyteLKrxTiVu3B3IIHttSK",
+	"d7ApQstCLN5NNuUb9Nc2XBZ+14wok8KaGY0pHuMhjCtlhIZDn31h9VKaYAYYJ42GxS0wQJaBUy+kH8Dg",
+	"3Ojb2NjBMGWCFrwcG9BpaQ9d6a68CWqLLbkgwuIJXPAz1IrxDuVXKhizbgW/fS/K14Ixjy0YszHhWl9B",
+	"xvW4XEKPQpC9uX5LVanWC1mV57ttrT/u5+/mV9jW/TdRfOZzinJfK9F8uQTqj5UR+AgSs9ntxX5hrcrS",
+	"gIquJYxm0kS2qvYEkVt7ATgH8Eptg9Xg2gWhaFw3hW7Wlrmp9O6o1BAHK3mkld2ouRzOit4pZMDtWjAh",
+	"CyWtIbf2hIxRTZr9eFLsE3pPZVvZqtYz5tcp6rJco9/btIzL5hr9b5ENfK3r8kUJin/QyiyfWT3eAd/W",
+	"5gGLJeNotEcv+Om65BC5gbSBwGVdkyLPIsLFvSasRqg1XVG2rlTO6FRDZ8jfXl9fGPccIxkb03gOrTP+",
+	"5erqCLVpffLbWsu2/ZplaKqkpDCvyFwzw1jkiSmZYrpMmuCeclnoyYvIlu0Z4hqxeMzAZNSWaRR7vR5Y",
+	"1tASIAoViyl0LY2wx2oEZW9Abwf/dh/aJYeLXY8jLtTNNJ5F4ZBHBc8ZjScaEPqRSqdMFAornkW3mYjv",
+	"oEskJVzwzqy4zdJYgz5nEn3blOQsSXNjvTfZAEOuOUBIMJ3CHZnt9KiEZ/HfbsvroE+4z+o+WwyM35F8",
+	"SY4tIPcLaUIXgq/C8G+VGMJZf3Za6NoKNurpDTTt2i++VO+sTZXLACL1BKDQ0AhjuqcoTpL93j66uc7O",
+	"r28uLs+/O3oTkXSk1UAMZ8BMSQwQsZENG4R6uJ9tZaPPdjlrMy25n47YIuR/P/fzPD8TCpD2D663Eotp",
+	"n1F79RvmwWe2Vd4v77WEIpfWkBoQ0INK1rcVQSvjvOARVMxaojN92/u2t/PhJRZ7wn0tc8iDuDGFtAPX",
+	"r2iNY17WYuFcKyXoclVI6NBn/LnLobkYOzUgEKtr96uZoihyaGtn+qL4EYEu90MJ02fa5hs0Td0mVAtM",
+	"XmxlBLgpiHE/EWRKE6hKZ9eGIpstVwfR4SPFcn9BEDXZdiHQkrBSg0Vw1qoEywIMfsRyQO3m1bPo0RlP",
+	"ZiLlCuMjxjVpl6Cwa7vuk73e3qtO75vO7rd6OUMO/97d7ey9QqyxEYTIjMTIwNmPp/fOM1VdcqwktnpL",
+	"JfmPq/OzzuXF4ZBvnR5ebIeQ/AMO5cHF8Qt8Dq4nY3yQEJ3ov2F9yqaMMCQaS8ZQwL48Grw5PcK4BZTr",
+	"K6YiY0apgPQHm9up16Ov+P8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
