@@ -15,9 +15,6 @@ const (
 	Original = "original"
 )
 
-// Valid reports whether mode is a toolNames setting.
-func Valid(mode string) bool { return mode == Prefixed || mode == Original }
-
 // Server is one of an agent's servers and the names it offers, in the order they were attached.
 type Server struct {
 	Slug  string
