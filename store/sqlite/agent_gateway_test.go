@@ -39,3 +39,31 @@ func TestAgentGatewayDefault(t *testing.T) {
 		t.Fatalf("an agent with the column's default: %+v, %v; want prefixed tool names", a.Gateway, err)
 	}
 }
+
+type recorder struct{ got []store.Change }
+
+func (r *recorder) Publish(c store.Change) { r.got = append(r.got, c) }
+
+// A change of toolNames reaches the change feed as the agent's change, as an attach does:
+// every replica's gateway reloads the agent (and its names) on it.
+func TestToolNamesChangeIsPublished(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "a.db"), sqlite.Options{})
+	defer st.Close()
+	var rec recorder
+	pub := store.Publishing(st, &rec)
+	if _, err := pub.CreateApp(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.CreateAgent(ctx, store.Agent{AppID: "a", UID: "bot", Name: "Bot"}); err != nil {
+		t.Fatal(err)
+	}
+	rec.got = nil
+	original := toolnames.Original
+	if _, err := pub.UpdateAgent(ctx, "a", "bot", store.AgentPatch{ToolNames: &original}, store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.got) != 1 || rec.got[0] != (store.Change{Kind: store.ChangeAgent, AppID: "a", Key: "bot"}) {
+		t.Fatalf("published %+v, want the agent's change", rec.got)
+	}
+}
