@@ -1204,7 +1204,7 @@ export interface components {
                  *       "statusCode": 409,
                  *       "error": "Conflict",
                  *       "code": "ERR_TOOL_NAME_CONFLICT",
-                 *       "message": "Tool \"search\" of MCP server \"docs\" has the same name as a tool of MCP server \"web\"; with gateway.toolNames \"original\" tool names must be unique.",
+                 *       "message": "MCP servers \"web\" and \"docs\" both offer a tool named \"search\"; with gateway.toolNames \"original\" an agent's tool names must be unique.",
                  *       "details": [
                  *         {
                  *           "field": "mcps.0",
