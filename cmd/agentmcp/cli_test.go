@@ -120,6 +120,18 @@ func TestCLI(t *testing.T) {
 	if _, errOut, code := cli(t, p, key, "agents", "attach", "bot", "ghost"); code != exitValidation || !strings.Contains(errOut, "ERR_MCP_SERVER_NOT_FOUND") {
 		t.Fatalf("attach unknown: %d %s", code, errOut)
 	}
+	// The gateway's tool names: set on create and update, shown, refused when unknown.
+	out, _, code = cli(t, p, key, "agents", "create", "--uid", "named", "--name", "Named", "--tool-names", "original", "--mcp", "weather")
+	if code != 0 || !strings.Contains(out, "toolNames:    original") {
+		t.Fatalf("create --tool-names: %d %s", code, out)
+	}
+	out, _, code = cli(t, p, key, "agents", "update", "named", "--tool-names", "prefixed", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"gateway":{"toolNames":"prefixed"}`) {
+		t.Fatalf("update --tool-names: %d %s", code, out)
+	}
+	if _, errOut, code := cli(t, p, key, "agents", "update", "named", "--tool-names", "bare"); code != exitUsage || !strings.Contains(errOut, "--tool-names must be prefixed or original") {
+		t.Fatalf("update --tool-names bare: %d %s", code, errOut)
+	}
 
 	// Probe and tools: this server blocks private addresses (the default), so a probe of a
 	// loopback URL is "blocked", and there are no tools yet.
