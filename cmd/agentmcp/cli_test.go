@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,18 +18,7 @@ import (
 // cli runs the real binary as a client of p with key; it returns stdout, stderr and the exit code.
 func cli(t *testing.T, p *proc, key string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "AGENTMCP_URL="+p.base+"/v3", "AGENTMCP_API_KEY="+key)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return runEnv(t, []string{"AGENTMCP_URL=" + p.base + "/v3", "AGENTMCP_API_KEY=" + key}, args...)
 }
 
 // apiBody is what the API itself answers, for comparing with `-o json`.
