@@ -188,6 +188,13 @@ func (g *Gateway) agent(app, uid string) *agentState {
 // authenticated and allowed to use this agent). It returns ErrNotFound for an agent
 // that does not exist in the key's app.
 func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, key store.APIKey, uid string) error {
+	select {
+	case <-g.stop: // closed: sessions are not rebuilt on a gateway shutting down
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "Service Unavailable: the gateway is shutting down", http.StatusServiceUnavailable)
+		return nil
+	default:
+	}
 	if !g.origins.allowed(r) {
 		http.Error(w, "Forbidden: the request's Origin or Host is not this server's (DNS rebinding protection)", http.StatusForbidden)
 		return nil
