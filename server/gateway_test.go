@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -458,13 +456,5 @@ func TestGatewayAuth(t *testing.T) {
 
 // testCredentials seals with a random local key.
 func testCredentials(t testing.TB, st store.Store) *keyring.Service {
-	t.Helper()
-	var k [32]byte
-	rand.Read(k[:])
-	ring, err := keyring.Open(context.Background(), st, "base64key://"+base64.URLEncoding.EncodeToString(k[:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ring.Close() })
-	return &keyring.Service{Ring: ring, Store: st}
+	return apitest.Credentials(t, st)
 }

@@ -2,8 +2,6 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -22,7 +20,6 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
-	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/gateway"
@@ -185,7 +182,7 @@ func TestConformanceThroughGateway(t *testing.T) {
 	st := apitest.OpenSQLite(t)
 	loopback := probe.New(probe.Options{AllowPrivate: true, Timeout: 10 * time.Second})
 	env := apitest.Start(t, st, server.Config{
-		Credentials: credentials(t, st),
+		Credentials: apitest.Credentials(t, st),
 		Prober:      loopback,
 		Gateway: gateway.Options{Connector: loopback, CallTimeout: 30 * time.Second,
 			ToolNames: func(store.Agent) string { return "original" }},
@@ -222,17 +219,4 @@ func TestConformanceThroughGateway(t *testing.T) {
 	if passed < 25 {
 		t.Errorf("only %d scenarios pass against the reference server itself", passed)
 	}
-}
-
-// credentials seals with a random local key.
-func credentials(t testing.TB, st store.Store) *keyring.Service {
-	t.Helper()
-	var k [32]byte
-	rand.Read(k[:])
-	ring, err := keyring.Open(context.Background(), st, "base64key://"+base64.URLEncoding.EncodeToString(k[:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ring.Close() })
-	return &keyring.Service{Ring: ring, Store: st}
 }

@@ -75,7 +75,7 @@ func gatewayEnv(t *testing.T, tweak func(*gateway.Options)) (*apitest.Env, *clie
 	if tweak != nil {
 		tweak(&o)
 	}
-	env := apitest.Start(t, st, server.Config{Credentials: credentials(t, st), Prober: loopback, Gateway: o})
+	env := apitest.Start(t, st, server.Config{Credentials: apitest.Credentials(t, st), Prober: loopback, Gateway: o})
 	return env, env.Client(t, env.KeyA)
 }
 
@@ -197,7 +197,7 @@ func TestCloseClosesUpstreamSessions(t *testing.T) {
 	env, c := gatewayEnv(t, nil)
 	addServer(t, c, "up", up.URL)
 	addAgent(t, c, "a1", "up")
-	creds := credentials(t, env.Store)
+	creds := apitest.Credentials(t, env.Store)
 	g := gateway.New(gateway.Options{Store: env.Store, Credentials: creds, Connector: probe.New(probe.Options{AllowPrivate: true, Timeout: 10 * time.Second})})
 	key, secret := apitest.NewKey(t, env.Store, env.AppA, store.ScopeFullAccess)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -147,7 +147,7 @@ func TestRelayToTheCallingSession(t *testing.T) {
 	one, two := newAsker(t, "one"), newAsker(t, "two")
 	st := apitest.OpenSQLite(t)
 	loopback := probe.New(probe.Options{AllowPrivate: true, Timeout: 10 * time.Second})
-	env := apitest.Start(t, st, server.Config{Credentials: credentials(t, st), Prober: loopback,
+	env := apitest.Start(t, st, server.Config{Credentials: apitest.Credentials(t, st), Prober: loopback,
 		Gateway: gateway.Options{Connector: loopback, CallTimeout: 30 * time.Second}})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
