@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -223,5 +224,46 @@ func TestCloseClosesUpstreamSessions(t *testing.T) {
 			t.Fatalf("%d upstream sessions still open 10 s after Close", up.sessions())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTimeoutsOpenTheCircuitAsTimeouts: a server that does not answer in time opens its
+// circuit as a timeout (told by the error's kind, not its text), which its health shows.
+func TestTimeoutsOpenTheCircuitAsTimeouts(t *testing.T) {
+	up := newUpstreamServer(t, "up")
+	stop := make(chan struct{})
+	up.srv.AddTool(&mcp.Tool{Name: "hang", InputSchema: map[string]any{"type": "object"}}, func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		select {
+		case <-ctx.Done():
+		case <-stop:
+		}
+		return nil, ctx.Err()
+	})
+	t.Cleanup(func() { close(stop) })
+	env, c := gatewayEnv(t, func(o *gateway.Options) { o.BreakerThreshold, o.CallTimeout = 1, 500*time.Millisecond })
+	addServer(t, c, "up", up.URL)
+	cs := connect(t, agentURL(env, addAgent(t, c, "a1", "up")), env.KeyA, "client", false, nil)
+	ctx := context.Background()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__hang"})
+	if err != nil || !res.IsError || !strings.Contains(resultText(res), "did not answer in time") {
+		t.Fatalf("a hanging call: %v %+v", err, res)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := c.GetServer(ctx, "up")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Health != nil && s.Health.Status == "timeout" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health %+v, want timeout", s.Health)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo"})
+	if err == nil && !res.IsError {
+		t.Fatal("a call went through an open circuit")
 	}
 }
