@@ -82,9 +82,16 @@ func (rs *relays) closeAll() {
 	m := rs.m
 	rs.m = map[*mcp.ServerSession]*relay{}
 	rs.mu.Unlock()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32) // each close may wait on a server: many at once, not all
 	for _, r := range m {
-		r.lane.Close()
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r.lane.Close()
+		})
 	}
+	wg.Wait()
 }
 
 // begin registers a call under way in the client's request context ctx and returns the
@@ -171,6 +178,11 @@ func (g *Gateway) relayClient(k upstream.Key, r *relay) *mcp.Client {
 		}
 	}
 	elicit := declared.Elicitation != nil
+	if elicit {
+		opts.ElicitationCompleteHandler = func(_ context.Context, req *mcp.ElicitationCompleteNotificationRequest) {
+			_ = r.ss.NotifyElicitationComplete(r.callContext(), req.Params)
+		}
+	}
 	roots := declared.RootsV2 != nil
 	if roots {
 		opts.Capabilities.RootsV2 = declared.RootsV2
