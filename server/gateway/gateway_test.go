@@ -89,6 +89,9 @@ func addServer(t *testing.T, c *client.Client, slug, url string) {
 
 func addAgent(t *testing.T, c *client.Client, uid string, slugs ...string) string {
 	t.Helper()
+	if slugs == nil {
+		slugs = []string{}
+	}
 	if _, err := c.CreateAgent(context.Background(), client.CreateAgent{Name: uid, Uid: &uid, McpServers: &slugs}); err != nil {
 		t.Fatal(err)
 	}
@@ -265,5 +268,51 @@ func TestTimeoutsOpenTheCircuitAsTimeouts(t *testing.T) {
 	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__echo"})
 	if err == nil && !res.IsError {
 		t.Fatal("a call went through an open circuit")
+	}
+}
+
+// TestDNSRebinding: on a loopback listener a non-loopback Host is refused; an Origin is
+// served only when it is the public URL's, an allowed one, or a loopback one.
+func TestDNSRebinding(t *testing.T) {
+	env, c := gatewayEnv(t, func(o *gateway.Options) {
+		o.PublicURL, o.AllowedOrigins = "https://mcp.example.com/", []string{"https://app.example.org:8443"}
+	})
+	uid := addAgent(t, c, "a1")
+	post := func(host, origin string) int {
+		req, _ := http.NewRequest(http.MethodPost, agentURL(env, uid), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+env.KeyA)
+		if host != "" {
+			req.Host = host
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		host, origin string
+		want         int
+	}{
+		{"", "", 200},
+		{"evil.example.com", "", 403},
+		{"evil.example.com", "http://evil.example.com", 403},
+		{"", "http://evil.example.com", 403},
+		{"", "null", 403},
+		{"", "https://mcp.example.com", 200},
+		{"", "https://app.example.org:8443", 200},
+		{"", "https://app.example.org", 403},
+		{"localhost:1234", "http://localhost:1234", 200},
+		{"[::1]:80", "http://127.0.0.1:5173", 200},
+	} {
+		if got := post(tc.host, tc.origin); got != tc.want {
+			t.Errorf("Host %q Origin %q: %d, want %d", tc.host, tc.origin, got, tc.want)
+		}
 	}
 }
