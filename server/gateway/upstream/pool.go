@@ -344,7 +344,9 @@ func (l *Lane) Do(ctx context.Context, k Key, url string, timeout time.Duration,
 			continue
 		}
 		outage := Classify(ctx, k.Slug, err)
-		l.p.record(k, outage)
+		if outage != nil || !errors.Is(err, context.Canceled) { // a call its caller gave up says nothing
+			l.p.record(k, outage)
+		}
 		if outage != nil {
 			if errors.Is(outage, ErrUnreachable) {
 				l.forgetSession(k, cs) // a fresh session next time
