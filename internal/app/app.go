@@ -199,6 +199,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if gw.Connector == nil {
 		gw.Connector = prober
 	}
+	if gw.PublicURL == "" {
+		gw.PublicURL = cfg.PublicURL
+	}
 	var restProber rest.Prober = prober
 	if cfg.Prober != nil {
 		restProber = cfg.Prober
