@@ -610,7 +610,7 @@ type ErrorResponse struct {
 	// `ERR_VALIDATION` 400, `ERR_INVALID_JSON` 400, `ERR_LIMIT_REACHED` 400,
 	// `ERR_MCP_SERVER_NOT_FOUND` 404 (400 when an agent names unknown servers),
 	// `AUTH_ERR_EMPTY_APIKEY` 401, `AUTH_ERR_APIKEY_NOT_FOUND` 401, `AUTH_ERR_NO_ACCESS` 403,
-	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
+	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
@@ -770,6 +770,24 @@ type McpTool struct {
 	Invalid *string `json:"invalid,omitempty"`
 	Name    string  `json:"name"`
 	Title   *string `json:"title,omitempty"`
+}
+
+// OAuthGrant defines model for OAuthGrant.
+type OAuthGrant struct {
+	AgentUid string `json:"agentUid"`
+
+	// ClientId The registered client id
+	ClientId   string `json:"clientId"`
+	ClientName string `json:"clientName"`
+	CreatedAt  int64  `json:"createdAt"`
+	Id         string `json:"id"`
+	LastUsedAt int64  `json:"lastUsedAt"`
+	Scope      string `json:"scope"`
+}
+
+// OAuthGrantList defines model for OAuthGrantList.
+type OAuthGrantList struct {
+	Data []OAuthGrant `json:"data"`
 }
 
 // PageCursor defines model for PageCursor.
@@ -1468,6 +1486,22 @@ type ClientInterface interface {
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	//
+	// The MCP clients a person connected to this agent's gateway through OAuth (the
+	// authorization server at /oauth, see the gateway section of the README), newest
+	// first, with their last use (recorded at most once a minute). Never a token.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+	AgentOAuthControllerListGrants(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	//
+	// Revokes the grant and every token of it at once; the client must ask the person again.
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+	AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AuditControllerGetAuditEvents List Audit Events
 	//
 	// Every write of the application (MCP server and agent creates, updates, deletes,
@@ -1895,6 +1929,42 @@ func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgentWithBody(ctx con
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAgentBuilderControllerRemoveMcpServersFromAgentRequest(c.Server, uid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentOAuthControllerListGrants List the agent's OAuth clients
+//
+// The MCP clients a person connected to this agent's gateway through OAuth (the
+// authorization server at /oauth, see the gateway section of the README), newest
+// first, with their last use (recorded at most once a minute). Never a token.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+func (c *Client) AgentOAuthControllerListGrants(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentOAuthControllerListGrantsRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+//
+// Revokes the grant and every token of it at once; the client must ask the person again.
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+func (c *Client) AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentOAuthControllerRevokeGrantRequest(c.Server, uid, grantId)
 	if err != nil {
 		return nil, err
 	}
@@ -2734,6 +2804,81 @@ func NewAgentBuilderControllerRemoveMcpServersFromAgentRequestWithBody(server st
 	return req, nil
 }
 
+// NewAgentOAuthControllerListGrantsRequest constructs an http.Request for the AgentOAuthControllerListGrants method
+func NewAgentOAuthControllerListGrantsRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/oauth-grants", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentOAuthControllerRevokeGrantRequest constructs an http.Request for the AgentOAuthControllerRevokeGrant method
+func NewAgentOAuthControllerRevokeGrantRequest(server string, uid Uid, grantId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "grantId", grantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/oauth-grants/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAuditControllerGetAuditEventsRequest constructs an http.Request for the AuditControllerGetAuditEvents method
 func NewAuditControllerGetAuditEventsRequest(server string, params *AuditControllerGetAuditEventsParams) (*http.Request, error) {
 	var err error
@@ -3417,6 +3562,26 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 	AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error)
+
+	// AgentOAuthControllerListGrantsWithResponse List the agent's OAuth clients
+	//
+	// The MCP clients a person connected to this agent's gateway through OAuth (the
+	// authorization server at /oauth, see the gateway section of the README), newest
+	// first, with their last use (recorded at most once a minute). Never a token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+	AgentOAuthControllerListGrantsWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentOAuthControllerListGrantsResponse, error)
+
+	// AgentOAuthControllerRevokeGrantWithResponse Disconnect an OAuth client
+	//
+	// Revokes the grant and every token of it at once; the client must ask the person again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+	AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error)
 
 	// AuditControllerGetAuditEventsWithResponse List Audit Events
 	//
@@ -4855,6 +5020,228 @@ func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) ContentType() s
 	return ""
 }
 
+// AgentOAuthControllerListGrantsResponse429Headers the declared response headers of an HTTP 429 response for AgentOAuthControllerListGrants
+type AgentOAuthControllerListGrantsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentOAuthControllerListGrantsResponse503Headers the declared response headers of an HTTP 503 response for AgentOAuthControllerListGrants
+type AgentOAuthControllerListGrantsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentOAuthControllerListGrantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuthGrantList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentOAuthControllerListGrantsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentOAuthControllerListGrantsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON200() *OAuthGrantList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentOAuthControllerListGrantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentOAuthControllerListGrantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentOAuthControllerListGrantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentOAuthControllerListGrantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentOAuthControllerRevokeGrantResponse429Headers the declared response headers of an HTTP 429 response for AgentOAuthControllerRevokeGrant
+type AgentOAuthControllerRevokeGrantResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentOAuthControllerRevokeGrantResponse503Headers the declared response headers of an HTTP 503 response for AgentOAuthControllerRevokeGrant
+type AgentOAuthControllerRevokeGrantResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentOAuthControllerRevokeGrantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuccessMessageResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentOAuthControllerRevokeGrantResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentOAuthControllerRevokeGrantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON200() *SuccessMessageResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentOAuthControllerRevokeGrantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentOAuthControllerRevokeGrantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentOAuthControllerRevokeGrantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentOAuthControllerRevokeGrantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AuditControllerGetAuditEventsResponse429Headers the declared response headers of an HTTP 429 response for AuditControllerGetAuditEvents
 type AuditControllerGetAuditEventsResponse429Headers struct {
 	RetryAfter *int
@@ -6064,6 +6451,38 @@ func (c *ClientWithResponses) AgentBuilderControllerRemoveMcpServersFromAgentWit
 		return nil, err
 	}
 	return ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp)
+}
+
+// AgentOAuthControllerListGrantsWithResponse List the agent's OAuth clients
+//
+// The MCP clients a person connected to this agent's gateway through OAuth (the
+// authorization server at /oauth, see the gateway section of the README), newest
+// first, with their last use (recorded at most once a minute). Never a token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+func (c *ClientWithResponses) AgentOAuthControllerListGrantsWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentOAuthControllerListGrantsResponse, error) {
+	rsp, err := c.AgentOAuthControllerListGrants(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentOAuthControllerListGrantsResponse(rsp)
+}
+
+// AgentOAuthControllerRevokeGrantWithResponse Disconnect an OAuth client
+//
+// Revokes the grant and every token of it at once; the client must ask the person again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+func (c *ClientWithResponses) AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error) {
+	rsp, err := c.AgentOAuthControllerRevokeGrant(ctx, uid, grantId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentOAuthControllerRevokeGrantResponse(rsp)
 }
 
 // AuditControllerGetAuditEventsWithResponse List Audit Events
@@ -7523,6 +7942,216 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 	return response, nil
 }
 
+// ParseAgentOAuthControllerListGrantsResponse parses an HTTP response from a AgentOAuthControllerListGrantsWithResponse call
+func ParseAgentOAuthControllerListGrantsResponse(rsp *http.Response) (*AgentOAuthControllerListGrantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentOAuthControllerListGrantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuthGrantList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentOAuthControllerListGrantsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentOAuthControllerListGrantsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentOAuthControllerRevokeGrantResponse parses an HTTP response from a AgentOAuthControllerRevokeGrantWithResponse call
+func ParseAgentOAuthControllerRevokeGrantResponse(rsp *http.Response) (*AgentOAuthControllerRevokeGrantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentOAuthControllerRevokeGrantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuccessMessageResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentOAuthControllerRevokeGrantResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentOAuthControllerRevokeGrantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseAuditControllerGetAuditEventsResponse parses an HTTP response from a AuditControllerGetAuditEventsWithResponse call
 func ParseAuditControllerGetAuditEventsResponse(rsp *http.Response) (*AuditControllerGetAuditEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8469,6 +9098,12 @@ type ServerInterface interface {
 	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx echo.Context, uid Uid) error
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	// (GET /ai-agents/agent-builder/agents/{uid}/oauth-grants)
+	AgentOAuthControllerListGrants(ctx echo.Context, uid Uid) error
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
+	AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error
@@ -8810,6 +9445,46 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerRemoveMcpServersFromAgent
 	return err
 }
 
+// AgentOAuthControllerListGrants converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentOAuthControllerListGrants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentOAuthControllerListGrants(ctx, uid)
+	return err
+}
+
+// AgentOAuthControllerRevokeGrant converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentOAuthControllerRevokeGrant(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// ------------- Path parameter "grantId" -------------
+	var grantId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "grantId", ctx.Param("grantId"), &grantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter grantId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentOAuthControllerRevokeGrant(ctx, uid, grantId)
+	return err
+}
+
 // AuditControllerGetAuditEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) AuditControllerGetAuditEvents(ctx echo.Context) error {
 	var err error
@@ -9122,6 +9797,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerListAgentKeys, options.OperationMiddlewares["AgentKeysController_listAgentKeys"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerCreateAgentKey, options.OperationMiddlewares["AgentKeysController_createAgentKey"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys/:keyId", wrapper.AgentKeysControllerRevokeAgentKey, options.OperationMiddlewares["AgentKeysController_revokeAgentKey"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants", wrapper.AgentOAuthControllerListGrants, options.OperationMiddlewares["AgentOAuthController_listGrants"]...)
+	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants/:grantId", wrapper.AgentOAuthControllerRevokeGrant, options.OperationMiddlewares["AgentOAuthController_revokeGrant"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
 
 }
@@ -10904,6 +11581,287 @@ func (response AgentBuilderControllerRemoveMcpServersFromAgent503JSONResponse) V
 	return err
 }
 
+type AgentOAuthControllerListGrantsRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentOAuthControllerListGrantsResponseObject interface {
+	VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error
+}
+
+type AgentOAuthControllerListGrants200JSONResponse OAuthGrantList
+
+func (response AgentOAuthControllerListGrants200JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentOAuthControllerListGrants400JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentOAuthControllerListGrants401JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentOAuthControllerListGrants403JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentOAuthControllerListGrants404JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentOAuthControllerListGrants413JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentOAuthControllerListGrants429JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentOAuthControllerListGrants500JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentOAuthControllerListGrants503JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrantRequestObject struct {
+	Uid     Uid    `json:"uid"`
+	GrantId string `json:"grantId"`
+}
+
+type AgentOAuthControllerRevokeGrantResponseObject interface {
+	VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error
+}
+
+type AgentOAuthControllerRevokeGrant200JSONResponse SuccessMessageResponse
+
+func (response AgentOAuthControllerRevokeGrant200JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant400JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant401JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant403JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant404JSONResponse ErrorResponse
+
+func (response AgentOAuthControllerRevokeGrant404JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant413JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant429JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant500JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant503JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AuditControllerGetAuditEventsRequestObject struct {
 	Params AuditControllerGetAuditEventsParams
 }
@@ -12164,6 +13122,12 @@ type StrictServerInterface interface {
 	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, request AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error)
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	// (GET /ai-agents/agent-builder/agents/{uid}/oauth-grants)
+	AgentOAuthControllerListGrants(ctx context.Context, request AgentOAuthControllerListGrantsRequestObject) (AgentOAuthControllerListGrantsResponseObject, error)
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
+	AgentOAuthControllerRevokeGrant(ctx context.Context, request AgentOAuthControllerRevokeGrantRequestObject) (AgentOAuthControllerRevokeGrantResponseObject, error)
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx context.Context, request AuditControllerGetAuditEventsRequestObject) (AuditControllerGetAuditEventsResponseObject, error)
@@ -12600,6 +13564,57 @@ func (sh *strictHandler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx ech
 	return nil
 }
 
+// AgentOAuthControllerListGrants operation middleware
+func (sh *strictHandler) AgentOAuthControllerListGrants(ctx echo.Context, uid Uid) error {
+	var request AgentOAuthControllerListGrantsRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentOAuthControllerListGrants(ctx.Request().Context(), request.(AgentOAuthControllerListGrantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentOAuthControllerListGrants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentOAuthControllerListGrantsResponseObject); ok {
+		return validResponse.VisitAgentOAuthControllerListGrantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentOAuthControllerRevokeGrant operation middleware
+func (sh *strictHandler) AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error {
+	var request AgentOAuthControllerRevokeGrantRequestObject
+
+	request.Uid = uid
+	request.GrantId = grantId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentOAuthControllerRevokeGrant(ctx.Request().Context(), request.(AgentOAuthControllerRevokeGrantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentOAuthControllerRevokeGrant")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentOAuthControllerRevokeGrantResponseObject); ok {
+		return validResponse.VisitAgentOAuthControllerRevokeGrantResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // AuditControllerGetAuditEvents operation middleware
 func (sh *strictHandler) AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error {
 	var request AuditControllerGetAuditEventsRequestObject
@@ -12854,201 +13869,207 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tctw2luir4HKnyq1ddqsly9lYqq2tjqzE2uirJHkyuWmvCJHobqzYAIcALff46tY+xH2GfbB5kls4",
-	"ByBBNvtLkidO4vkxsZokcHAAnO+PT0Esp5kUTGgV7H8K2Ec6zVIG/x6MmdDmHx9oWjDzD5rxaylTFez/",
-	"8j4MaJYdJ8F+MJ11aZZ1eRKEQZwzqlky0MH+zr/2q/+FQcJUnPNMcymC/WBAJizNRkVKVJFlMteEwmxh",
-	"MOIwvZlgJPMp1Zolx0LpvIjttz/LgtCcEVqOQZXiSlP8PpdCM5EM4HU7Eo/hy4nWmdrf3rar7MVyum0e",
-	"9TIxDsKAbzANV2aCDyzY13nBwiClSp8ypeiYmcWLIk3DYBpnVyz/wHIDRnDPqJ6wvKvgp+B9GEyZpm+o",
-	"psH+p4cwmMqEpcF+MM50d092p1zwwP56WntR0CkL9oMri7mBxZw0o/94eyw0G+fUW31Ox39mucJlfdgN",
-	"wkBXu1hws4eA/W5R8KS7s/tyLwiDIksW7OQ9u1Vc4yY9PITBqVtl7azc8NrZuJnOutM4c4t/6uk5NVgh",
-	"h2arP2pykUstY5mScvT1Ntwi8nRGTg8vyJX7WKXFGCGrQbwYI0WeepNN46znT6gUCx4MoiaMJnAWPgVH",
-	"13Rs/ltf15XOpRgTJjTXM6LpmMgR0RMG4CEcROZ4VUiHa0U+4L5u9cgVEwnhmtzS+I5wMRTR8ah7SnU8",
-	"iYiWJJ5QMWbm64SlTDMiRTojekK1GyM0D7kg5rszKZj38Zhp8rK/R+4nTAyFkHrCxdgOmfSGwuAsnrAp",
-	"9UhIsB8Mgxqeev1hYM7eLDMPlc65GCNiMprTKdMWN4PRiH+cR861JBkdc0EN8AYTOVNFqlVICsUAS3D2",
-	"DMqoGYFQRbKcZQYvBmmZ+VcPrnmwH/y1YPmsOgLwRX0ZopiaW2uHwBNr/vF+fglhcFid3Ba4b5mBMSH3",
-	"XE8scCOZu+VwKRaBVV0IHzSki8F+wIX+xtxVQyqmBtx+CRs3VIDlANxxwqaZ1EzEsx/ZbB7CU3rHFGAQ",
-	"5yOKjpjZ95zpfLYPTxSdMnLHZriG8pdbmeBPXJDdPTKRRa7McVFDYd4Z8Vxps1GZFIoROqZckA4MEXlQ",
-	"dS9ZltIZS/aJoabRFqEiIfe5oTLEHrcDM+lQ1OGgAogegsEV2dvdJdHR5eXN8Zuj04vz66Ozw59vfjz6",
-	"+eby6N3V0ZuoZ0hGXOS5uUA5+2vBlAEVxpICB57SOwZ/wPw98iObKWAEGYNTBLBNWJqYy2IWmVBNb6li",
-	"+2THIG331auh+MAVv00ZGVwdHh+bm5LT2Jzv3lAMxU/m1nFF7limEbt3bBYaRkPVxF15C10I0+EPFosd",
-	"pakuVAirDokhJVtEjoaCuo/wXudUkL//9/8jlOz2d+B2U7L38aO/0Vwrlo4IFeqe5Swhnb3+65Ds9ftD",
-	"AWg8OT49vr65PBocvj16E5khCnEn5L2w1EhtheR+wuMJoXhYzOACDgBudo8MHFBDkbMRXINbNpK5mRxA",
-	"7NDCfKR5DFchNNeYJ/bfuYEy5VOut8hEpok5DgZbB4SSVx8/DkVqphpLgzVDDwGRSpbg5IWoIBGwfTgM",
-	"1WQqlSY7/bDf75vvFOnAooYi6na5dzjNs27GcsOnoq0DklGLYbNlFpF4Golg93CG4Ci+tki8HFwfISYN",
-	"DguheYrzyTRhuRlJEEoSOsNTVuQlUQWSgFyjogn+vTHX2acMU/rxhImxngT7u69eAWFwf+8YMqs1y82Y",
-	"//nL/+r+3/f/8qegjZYdj4Dyz9OJc8MyaKwJd0dUySKP2QtF3J0yh9Gs3twfPMjmwMqcRP9sUAe39Z4r",
-	"RvZ27E29uDw6PD97c3x9fH528/3g+MQgyZx5x2a4gpuoWUUl51BiOd0iXOz0d/faV2oY3YLVDuBSIN/j",
-	"eiILTaglNI9b/jLwK4a76RpOzOVoo+kfDUsgopjeGqlh5NilpetFLoCgZXTMFnEfuHc1eBI2okVqBKB+",
-	"aIBDrrNjZKCSB+208qArkKnmBJ60aJFxSngyqicVOCCWhYEhJzxniZO8K+j+lLNRsB/803al02zjU7UN",
-	"8xtA3hm5tAnHO8H/WjDCE0OHRhwRZoByWkkLOAWIrE+C5sF8j1S90rgOpRilPIY9jUGX0ah7Zaklkdv/",
-	"pQzUnqhl3kwMUOZGDX44Oru+GZxcHg3e/Hxz9Jfjq+urIAxYnss82A/K8Y3+AQoLHHYrVQIhK3hChoHV",
-	"zIYBoWnOaDIj7CNXWpntQRZ0CJPu9V8/rLvwIwPEpV0zYqC+Ew464FxmBwws9fkd3/UwQjrRopWbe/cQ",
-	"ImrPpP5eFiJ5ImrPzq9vvj9/d/bGw+qZ1ATHrqEVcOqjMpEo0uBa5lG593yoLEECXArp77DB35h/YALw",
-	"uwKh5XotLr+jySXy9Ecj8s+Dk+M3A0PzAwO2phz00U/BiLPUqIVwyXxUWvpCkPSRFMiiobU7wcP7ah++",
-	"owlxwPmf/7kUKsiI8tSImmaKfbJk3Obe9J9vbzwwYXcqmYfASiz+KzRFIWEfWD4jWS5vUzYlKVeawdZF",
-	"Fn/RVjgUU5oa9YAl5D+uzs/sMMdnMNCN+SnaMqJgSKSwskvo9v6FQknL0L6KGKuh6LTIgqGTnG5nxHKF",
-	"LSO01I7HOxQWT+Ps0Qfl9PDi5uro8s9Hl7Vr13ZkpnGmeju1XR8GQmZsGKx1RLw1k0RWl3Sf4Mj7pBzu",
-	"izoZWyFZZ9eHQua+IcGwU4Wagr/axcSgbSsiM6xgBPcDJIpSQ0iLsTsST+ZpVyfvfticpXmrBapnQCLD",
-	"hiHuV+ZvANO6DK4FDZYmfy/zW54kTDwKxYN3129vzARn5zeDw8OjKx+71dA+eq8njAwujkHdKZnahH5g",
-	"hMYxUyBn6omRhTOWl0aOOl5fPh9eSyBLxDrgUhrfoXUjGhVpOgDoIqJimTHSieaXbjFat5pcMqO6Pvr8",
-	"ttsjPCS/E1kuDWT0NmXkCCyADXxzRRq6H7mnyrcsWWuIswIYZWUO6bu7z4f0NqAt/tcGFjSqzjKjjd0O",
-	"YXRXmh4hwh67D2fXR5dngxMP825ga/8lOIGP+vINS0vgyyZiXz0nE2iFqSTruIRoq0feIBsEw0Eqx2OH",
-	"XM+ARHgSEsHQYGrUPpYAPp8sCy/gzMsFYo8it9DhX1M4bvKKSkIGCr0ZV9yqofg8P5P6Ipe3TyAgZuyL",
-	"y/Pvjp6K4wkFG5oqgA6OihQkSkZm7AtAOKB6GV7BjCmkhRmMfrgUlrDErMF+XaHL7sUFnaWSJtdSntB8",
-	"zB69DxeDn0/OB29urs/Pb04Glz8cedvhxDZLCK+lJDhZk2/6BNqoGql5y1oCd/p7377612/I7UyzeVFk",
-	"5xlZpkVJBWfJOpvwgbtlh5zy7yx657DgsJyzWIqEmxm+BzXr8Yietwt6qPYnInameSyjfc45qojiImbe",
-	"xT66puN5DD8jf2yBssSxs1mCm48j2VtgVbQOOof7FoPp1kFpLjVctrSXPoSB4SA8Zu8E/UB5ahj1o7fk",
-	"3dngz4Pjk8F3J/6ptxMQf4bmVigNBn9FiuqlA6LzmbXNz/HSZzzmLfCVm+BcNySmwmzArcE/jScsAULj",
-	"34WcCiILbR0NQ6H5lNkd8fBimPLZ/E4cWHdESjXLewRQgqTPnBDQOG9nQ2HdMfcTVvcsGczd0vgOvQKe",
-	"G/nSjNodjDQ635sLN4cPBPF7yrVzuwAkXODJL1E8Z7I1iLyW8pSKmaVr6tEHx/eAeCfHEB4zPiknqJ0b",
-	"KcnUPHV+OodEapZLdsg8ddx9RkVtDjg4NEAJK3tJdTg0K09MnHJza2mS5EypF6UBpeYH2uqRI7DnlG69",
-	"mOY5Z4pEf+leUs3Art+F/49Ix4x7W+RKGz2+9sYlm1IuuBij16TxTDHztbInAX1POFZ8x8AJaXSiLetc",
-	"BfNP5ezMGWwwntf6qsyXsFYpBIOImRcqJIVIQfMrj/dQ6LwwuDM/Zbn8ODMMO5ZTpsgol1PSibpdeIUl",
-	"XfOcM2WIGRXk+OLDN25Sbi1TLCG3M7x+29/s9cggVZLM43afUCsglDeJZlm5PwhaCJIQVXjG4HU1FHkh",
-	"DC7N71wTmqbyXqELts3VFzVUnKg2IXoah8LNAT4/HHhKZ4+7y7iDlaP3nqepoVoAKUvWuNPvBC30ROb8",
-	"b49kzqXCfHR6cf3zzeDi+Mejn2uarDdBkxHQjBudHJdt9nXKlXLEqCZ67jynmlpBBLfYTupr//5ioi3f",
-	"0y3NRfgg71jiv49v+qKpMzgA130nrMmfJacs4fQatuLRfPfq3cXF+eX10Zub06M3x4Ob658vjmooL2cj",
-	"MB2B+XzkH+LEXfOATAsFvK4Jwrww9Oo5d6ENyJIVO1nTsOGoCVhUcto2TIDwWQJaj13McpmxXHN0sFUB",
-	"jJ8CrtlUedfE+VRL9yXNczozf9tQNT+0yY9am/s+XhwM9E7wj8SIDkrTaWa0yilPU24J9AF4IWKdzggX",
-	"ZhQ4pTa8hgp/v8xWzcUBNS98YwtalmqjLTfBRntU5lzU04QRL57S0D1lSDlYBRmBqMYDwv5a0NT8Fnnv",
-	"RgYt4KuaxlmvDcFzMZ6bwI+hgS0v8vp65p+XIZ/lw1spU0bBxN0IAJ2LJkjv6UyRSBRpWlugC6ApbR9G",
-	"DpgRe3NV6z6bQVCSR6fz/L77kadtTndVOri1BnnX9/iEztohcwxQYTNyz3IXzuU+ATf92mj3Yl0DmqBO",
-	"RNML73rW1iJv/4vFOqjCYlumaIbGbjYuuvH9S90MqJ2bsDXCdpOz50fiViGGH3aCMPiw2xJZWEbqbjJJ",
-	"wRvEaj64d24ML7b10zp0pYoBXh+yBz9a4hcbP4G0NXT+Xric3lWrUzCHDke3PDjaNyesKH7tTsyTkNre",
-	"NG9znTYsIIHeEXeHtnlEw1pAZ4Xz9y3HEw6hDddsP9cjmioWNjmc+czGuMztR8nIlrOsNfa/ecTu2Oym",
-	"bw7Xq2/+9dvX9LbtjLkLN/cgy1l7xG8ZQVoFUDq6pVicM7ikEnToseBGT9Y9F3s/N4sV4tqIc9/Q4JS5",
-	"UExyL/M7tRaHbZzp2pEut6I83Xah9WNQwbXsGNgA4w1Pwx2en2VyW3nOjACFSG3dCAhrRPuEEdmAQ3BV",
-	"qa9SpLNeazyhj6A7DFjEeZat94SrFvktsYS+JDnrrmwpJYJRFwLzXJAsYoqrPr6gY2YoSDvYdoyF0JcS",
-	"+cIVrAW4dRfULn2Nr5aSUANI92G4BMtFwvWglLscV5zG2Y2NB8TrgiTc/YbUs/4bpja4q1d9hn+WX+Cf",
-	"jZfNMDRJan/nbCqBCdGM3xjVrhrR/oCXt5Vz47KcHrIJCX+akvJk2v45dIbfgsD+ZDH7dyAMf26R9xnl",
-	"268y7JNk2OcVVoHWZfxp8uq80IERq3IExg/4NxjYws8v2n5e6RXFoIboemDDNOwLzyLJckUonMI17UUQ",
-	"FdWyzGVyLn7zOOnWnJujD+22upKwL5VQPOHBHANnPl/5zSWLZZ4sPzp0YwvemmhGV9yGcOLBXGP0OzY7",
-	"XnChXFAchH1OaYInBTLdDkg0DIZBBKmJ6NuZTqlISMoFa71z1gmxaK6/dK3rrHucNLLaNp9L03yMqskG",
-	"JxMREbqjVI4CO+vDX+6IO0HLD+tzqATVyV+iF9QnsPEALQ9kIXSbxye0OTxtzqA63lyuDw7VtnzBPrZc",
-	"h4ucgV0XHF+RQUHkrPhsmmkg1nVgq7O/qXZtv5wHrvGew9PKF1dqUGaTauntG3C2m42NMLTQk1XnpoRm",
-	"YF7+DNL9Qml7IQNUNrXryQIZpNGvuuA3dd6DOWFW8qrLWWa4UhrbUJaxVLeVruXwzHpy76lygRUlJSWd",
-	"CH+KDpzBfwTZtwgEeBcxiIFr0ongn81XUTvdKk3xakIzSJmdUEUk/nbPc7ZvRKPKdh9WkpIZRpQEv4Oy",
-	"BdfKms7M8wlVky10RDd1HSnY+QjSK1ZSseqCPITrMGtrU1jnVZQoH96XGfbw8Rstn6BSL83LgzMH5H3+",
-	"qtSSMfv9cIlmvP4cLZrx+h+7u1rerSKHkiFeFnB/79ta4u+f/s9/Qp2Kf9/f3v7lP4dDtf3v//T+Xzq/",
-	"mP8Mh1f/vPXvf2pjvw1VuzZDOy585btMG203GTX16FWZk275vha97Jvvc8bO51XoynrdqLhSW1y4hqq9",
-	"/uSrnU71U7Y4hXs4vNrARbX+marr6+XOYd2YjTxW689pNfrVGbN1pX3dCRocBPagjfJ7JOZHNtucyrjN",
-	"rbMMqPbg6WOGvndYb9xDgbjASEIQyAvFDFOBTPHmOZjnigvgL8nxI8jkpgLIsciKNlJZx8Cb6q/5ZG9z",
-	"qsrLcJHLDzxhitiwdYiABIzFHIAM16DCjio2UipiKUp1o5oeYs3orZJpoRkxpLGjtsi7yxMIFwMRFr4S",
-	"EhWTClbz7v72dipjmk6k0vsv+/0dv7rQ56fK7QfujE5ZS+GgzqSYUkFyRhPD6Ldqi/nJ4rusgfREMuRk",
-	"wnWutBX7lr36VuvsXZ62X+VSCjQDtd3rI2EWnBwbvWy1P2QNY/xGptVNbOFPGniBMXpp0BZixpfg5obV",
-	"z7n8xv6VptA5S2a7zXM9jW7JGagpc439X6EYTRhNNyCPb/H1Z9ao1tGQlulEVhtaeFPyXOaYVDaPIJtn",
-	"3aYSydGIiYSLMYGXQgL8LTIgRCGJoK5ID0wM5s9bmcyiOjG1wM6LWi6AsRZ8tyxlfzlucA3VuAuRsJhO",
-	"YGDmfOk2SCyY0njCBes6Kmtzts03LuDb/DvEKGLQxiDect/WCvLSuslevx+S+Uxu7/dGeSbzwI7Tmj1F",
-	"9vp7pLPX76O1ptQUDfLVfGWnoVgQHkv2+jshWRIL23yhSq0le/2XDsYmYJiVNiG5LEDzba1AYV61j+bm",
-	"3PNHttlf3vunR9dvz9/Aw8HJyflP+PSVfdqWWk32+q/dmK21ReCF+Ypjx2dm+h8u7YrLMVprHe3t7Noh",
-	"5rOqyN5Oia4Fsa9kb+dVuLToGdnb3Q1ba1Ht7Tro3x4N3hxdXtWmfrlTHj+bcUpeVSfMT3ohr/ov0YxQ",
-	"XdK5Kh9zd7us4fBpPpfbL3swojwtcqaaFTBGshBJCLWWmNDmAcvdw1ps4sqwZUvxWpgfc9nGdQgxH9e8",
-	"jKkZb6+vL+xNJpp91HXhql5wYhmNa5vFPfZHnKtm0iqDeZHczaF9gIGgeaPv9fsrTbHe2NUCHLpCpJFt",
-	"tNXThjcVJJChXsHEfpyIvAvQdHpTAhgGQuqbaZwZVicgo8umpRldSxZmG25TGd+xpFWFdeLmvPPn8mRe",
-	"sp5XIcC2ZuR5o0i4hBGjI6yhQWymODxGazilgo5RzT2Ns821xGmctVzagbky9dIxrsSIJDRJMI/CxtOU",
-	"OPgFbWYzpdk0CIMx+CAyqfQ4ZyDurXWJnSYxpR+P8X2ns7g/V8ihsKS287pEXrxpc1pHw6LffxmDeRr+",
-	"yW7wF4MK/KEh+SyukLvYc7BmHsLT/QmfMXmhXEOjlu7mLozmDoBjESQcITVRrHHrVhcPfn7Rf0MQV5Qt",
-	"XqhIVCM0SxovVDFqR2n58au5czY5GY5kphSDIcSYPfEEWD1oHmNttZfDX9ujVL9jq4hti/WQK8ygTqro",
-	"ZzPcC0XinEHNQpoql0nFrWCCZWohzw4EfFcFhGKd5HnHbCzFiI+LnCUL01cMa0aJBxQpCC+5rfy/FWiu",
-	"zIQH35bn1/dM/wjimYGwXbe0KZKubG25XAXFHgY2s49i5tBI5uSW0ZzlW5ulp2iboOekChzEy9B8v+oY",
-	"aUy587BYX9zKk4HG1M2Ox6GHEJdRRBSzad/N0uHC5rnC2RhTze7pjMQ0TRXpUEHYR82E4lIMhRyRQzll",
-	"+nBC9QsFyXlbPRJ9GsIahsH+0GJoGITDQMs7JuDHv//3/wyDh8iCUN+dffIdfEL+/t//Ex0MRW00i2YY",
-	"rvz3/qdh8JfuIOPdH9nMG7+cQE+kqk5IxxX13TVayrfkR/4dZFql6YHVcWnOyOX3h+T1zk6fANTmWkhN",
-	"JjLr3s66E5mFJHorFdgpXM4kSl+R0Xz8NErzyiCOWaahMvLp4cULRYwGbeE5wIumSJZzAeaBsKwke3hp",
-	"Pjn5fquJByEFAwyirFRefO/k98j5lGttqIEgF4Prw7e2RLclEQK+ggzjK3D14roVoylLSGdwdNXdffVN",
-	"94fD0y1CoTq3xoK79SJBoM/VKYSXrdx+RmuewW93Xu+2qTv0o//Jbr95L8IAvOjnIp2hMgBGyDsm1hi/",
-	"9dvG1TYohoifR93wpdf4bSko1K9peTUd2sq0V1noWFb2+pKwA6+E29pCqCcsvnsKIy7HXScisFS4lhro",
-	"feXMGo0PF0UlteqShnSW6/IHWIrwZ4jEWmr8/qwJGuXMpYdh7X3+ybFbrHMA3kNbERSLToNlHeurw5mY",
-	"Iv9dY8Pn7f0rsGegX2npb+7tQn4Io827YYSQunJnb2Q4WBnxZPjuVZnkvtHYXIChakVcnCcXwY/KsFao",
-	"EVNy6IzFfOQqi5W5wFDWwXotuRoKgznrPKaCRB7kwIIiD00RHgobi0exMCgCvrVP7s2ze6qG4j6XYowl",
-	"PhpWfCi7wUba0CjkBut7MDTX6RpxxAtd8eZOHRa5ki2KN3X9QZa16PCyXzP7cHlk+KO1kcaSXCeRavBF",
-	"6zu1tKWhHGY5+8BloWw9F8E+6ghLsmwcark6YLRc9atwWfBohZzVpsH1I0lXEVV7ADDGHnCyyVdrB4WG",
-	"AdTmu4T6+C3HrdATuGOs3VId1WyPEZZTBoBKrh799NNP3UHV5oJFVkZsDXWOaUZvecpLAJYQpHl1qVIN",
-	"vWFCG62YsDilOTKJqRH+Ii64ESr539AuNYeaGg9ag3ssMJj/NJl57Apt1mUQOB5oeRe1oiOlUF/nVK0J",
-	"QWbtObUopiaWDM11L5b11TwyTcc5M2iSJZC2ttFCMF3dNnOrnfyxxmHhWpHIfXsztR9HYDjunJszA3Cy",
-	"2LD2sqKde2+rFRRcw7EYyfnTvJBif1iYpNUec+Heb7tPn0FmtFLDdV6I2CVCLzr8wMjMKZ9iWC4V4CTC",
-	"s3fHWKZQYUIZCdjkiGugsXcs00YXToYCxoKCU9EPR9dGad2GD6Kt0BXq0yTJZZaxpEccv4e2WnigoZVR",
-	"jXF6Zo/6ai4ZVW1H1V0bhBRqcGj3zb5dnluELw/CIkknmtKPNwh0SHZsufahsEF9IYm6XXi/O6Ufu+Xi",
-	"ZI4jQwXKJvpyRhNbu8u/LoAwo38aUpOmZVq4IlqOGYQWITQwaBSSPagmWRWPbwCDr9nY5DIj2K0GnSI4",
-	"1mq1rVW/qKjKPMWo3aAGPfaPqaN2bVdgk34n+6Sw/Ufmi8waGeDd5UlX0RHrkRN5z/JuTBUjKdOa5Soc",
-	"ioSPuVYGgVZkuIkOiNI012joAUuJdULhV9AGznx14PVB6tfbVNUM0o3WhfVWQrT7t3739fuO/cdN9/2n",
-	"fvj62wf3YIEbqozkXVfVWODlaapsXuSnP/LqqN4Vw2Iiu02oXBwestCb+7aYUlEFhmA7nlbv7rmrmE4M",
-	"FlJmSH9VrzedtdL8pyfoL4uJeQcG7rWj7xt+bHDblzqFzPC7AyKtHQseoZWqEK6tIKgkBU+82pzuUfA1",
-	"vv+Liu//QgL6/xGB+19WeP5nisd/ZJD9AqqxUUD6s1EOKCW+Dun4PDHvuPSEJMti30vlIk4ZzRWUL/oH",
-	"hcM7+PiisPjlkLWFrux+CcHvbl3iCwiC3zCwfT6yWbG4yLmeofnBcbrWHq6Di2PyI5uRDu+xHrk0uon7",
-	"qRTW31A1uZU0T7Z65LRQtl1Le2eUhc0KsYJrtVwL0EPpUGlXzGzbViiAG+EYUQgHz+wO1vm1ulgMCkc6",
-	"Aw9v08HbKbvylQ5M8+5WWfkWGJFz7VgYzfHCkqTcKsXzyMuZ0RlFzACo0vlJBseYmqXgCPGYoS3FHJkp",
-	"E7YksfPv7GMd5aFt/PZdwaHFZxWKoYYBGdEpT2c9MvBmsYWOofAY1kRXunLoGqUNCBgXY0QN14pAZfB3",
-	"lyfQU9YVk8aywK6WNBUlsl0swESmYOKl9U2/YxC8JQUbCk//OMAt8TUSW/lZM0GFdkHNGOY8obbRTi2E",
-	"OhoK7FRrdRC1IFQ6imUCCvNQzPnL7NEwwMP+YCRo2Vpon0RvjwZvwB5aNrOVwr5m9PdoKMq3w0ZDzwNC",
-	"yV7/FThQbKlqqicvFJkyPZEJ9GOKBmkq76MDr/ZyygFZZZiF7ZPwchccz4Yl7b3cWRhe26maKqA9AUMy",
-	"bdnsWmNehbG4WIW6bOuiHXfLaK4YRoVzQbKUGjWSfdRbBlgIvSdlg+2hwNYH+p7HUFZ+r98nzcjzA9fo",
-	"1PcgvLv+vvtt7YtaVPqB0f8N4VNkSmfWp54mJJZC5zL1a6B04ARH3hW0eqtfA7bsezwU1otuNsEJiPaD",
-	"mjwXhTAzzKrpLeq+Zo/Ibc7ondryGxv7cfaCTp0rBsSJHhRRL0tXwKHS9I6JipKW5bcnTJid4IrsDIWW",
-	"5Js9c4uiQfd/E9r9G+l3X5MeuSHdKCQsVYyMmTCHkCUH9Z7OrskzLRKuic4pT20hWECBFNhB3FqT0LkS",
-	"VKRpcHGsPJvcfrDT64O4mTFBMx7sBy97/d5LVNwnwEi2Ke/CNVPbWB/0FokV/gWvjNtqAV4ynXP2wRCX",
-	"sh97AlenLClbEYsXNioFgo/uDcagIk5Y7yI+FBHmhmxH4D2JtqPSewKUyTCCqlm63XsGx0A1OLwCUBBP",
-	"5YU/TlwvTkuRD/FUpiz/gelBmiIag3on+gW579Ur29h7d1Equ/citrRf48Wqj/zD+0Zz2N1+f40K4usV",
-	"664KG7b2hWnuqj0SD2Gwh0C0jV0Cu+31B4VPdlZ/UisaDx+9XP1R1ZjOfLGzxhfNLkDmu93Xq79rNsJ4",
-	"CINX62Ci3rQMvloDypaWLSANFtMpzWfBfmB2jpRnVtOxOa11mSN4/4CB1PM3GM+YKvN/eiQqOJK5kjzZ",
-	"DCGI7TuwFM4aKW0bfHfyhqKz139NlvXfJVFlDohCHBrYUIiV6Gma1npP1iQQTFhaktRkyTey+lrzyQOS",
-	"FDgOU0MRyzSlmUdrsbq17cO/PsXwssQ3Jhj1noL2jsOZ+k4ms80aBDREWDJhaTYqUmKr7Hutqz3TTvCz",
-	"LEA0oeX7VCmuNMXiA57Z5pem1fd9qQPUaxas3SKgUcLjoW6KtNFaDZq3sz5SVK1gQTso7lVX2XRt2N37",
-	"c9QSb53lV00zrRcwd3RNF2ZE29e24Z1668nuJctSOmtzeKGDyUWY8LIni40DrCrzQvk8RvOUe80haxy4",
-	"2aux3kfEWZnMfG3ulocvmzH01yDw9c7rT2EnO6/WWVRLdxDgRbtr8JS2vqS/UUaGFKEquL+Akz2Eq8TV",
-	"7U8FTx7wjkBZ35YiFOb3iuvZTkKk4NZg6MuQXGOnUkMpIXxqNAIPfG9NHoGTPZJHjKAv3GMFQI9DNPvQ",
-	"I2rmiFTpOrIUeD2CuMAftpBCtk7+hROOvTUJR9lLFQjAGne4pU/iH0yExRuy8uaHK5XQluu8geoHD2ZY",
-	"pH/Ta3omBXuOq/pryi0uB/uRoooZ9iVek/lur6cy4SNeb3lpcFbve2nj8g6IkGXD6kfD8vsjJn8civAD",
-	"02uQg80uqbnY5nJmcE0XOIs8IpLRXHOaprP9pR7GsOzjpEjO/gtFAzJApXYofHUXmijSmKl6tyWwrHRs",
-	"kQP4+46BmrxNkwRUZlDJS//lsHJuRmWyYWS9msqLOqtCy90Hayu2XozHE4WWR2q0izTVWIqYG8W91FTX",
-	"Jn+NuJW1VM7fCOm2x+BZVM6Hr4LYswhiT1P+fns0G6/Xs+lv2wyrdHXLqL1W6e8E/HSQwlJS7pgKo7LV",
-	"bY3YgXVhnztIDoXfp0zooQCDIDpmIE7HOgQNEcJCgH5fQjJAIn4PKajoZhulKNNEEMxi2MNQYGoGicAH",
-	"i3G5QK3NLLBMOwIGLOS1gBFDhCgXRh8NCR8LCfWuYqrYRg4Ov/7dPGUHLz/AXzn5XZRtRahWlHB9CNsH",
-	"mi/s9uQhvcpwTx6r1k5jo9Ga7XlpHk+MDtK2jR2zY10uFBOKa/6BEVXcovVsq4yzaEBmG2WVIK2IbXu6",
-	"scDlLFShlL+8bwlfND/WrMTziW8rY5YwIml1AU2LirmwHKxdMR+UDPE2C6rqGARpt671eXBr6ci2buEu",
-	"KuWFIpaI4e0Ovmolvw+thNijQBwZfV4dZW0WecdmizmjfwzNiyGRaeK53V0ja6gRwEWcFglLDsrCIFgZ",
-	"foH95Ec2UxVbMTy4/Dn43K5q1xBwxc0D3Hy9cL8T3zaxR6t+0eDHJ1gCWl3ip1wYQa9qjWPFSfSrueNl",
-	"REcXdAgFMyRq2hDZ09nrv/QrZno1L8tANJQqy7uFEV1m8C0bs4ydGbhy7TWHotZf86AKCURJkmtFrt4O",
-	"uruvvukRMKm6SCaUivG+43vmciwUG+uXu14IPdhUpd/YG2yrrT9Y9XxjB/BmlMS1Ul1ATO7YzC/PilvS",
-	"URN5L4gUMdv6SmH+wBqv9VhSUdGoRSRqI5a+/QmaVS11Ybo2vErLTEGssFdhz3UYiI2a+0KR6+sT0tnp",
-	"E+UlWW71yKWhCBj/64QBGLKIY8awf9lK8gBj1MnDZ2L+6zsZEabkN3E3nwU19SrVLRg5k5rA/Qb/iyuu",
-	"jHyh01pbGRoTuRdtQDh3L9erLW/1/mhyCR6wtS7+o2QTZ6HIqJ7UzABQlbBus15gGPhmr5ZXc8dmN7/0",
-	"u69pd/T+0064139oyaPZQPOYxhmku35O7cZ6QB47z0JPzyBJFGSxu+R23wyopRcLaYhsNI0zFRHI/bU2",
-	"xGZV2wMjmukiF2hedMZ423oLUni8vAxIRoNYRz/OkdQSLUA4vOcKM3Iw8t/G2y8t6r4w/jGsCanWVdQj",
-	"Vwb8oaBpzmgyqwyjNGdoYzT/FokXO0lc6OSBJ1qiAOrFUYqhuJ/weFKiFcoVYAdUN8kq71XNeLuxA2uQ",
-	"VP0d1LV0VunPIbzO11B+NtfSBsLsMvLvH3DfRURokkBlk2ov/5Eu93d4QE/j7KtM/HuRiQdJ4qe4mbP1",
-	"bB4hwxBs2fDn5gmXtsLmIrbQwfLlXFh+sIX5P45VHJAWBmBT1xwHQGJrc+hcLGELwQ2JkiCRZxhGjCsG",
-	"/9GE5tOUKbU+GcR1VZTw+1xOv9LCVlqIeE6qxK5/OD38SgV/L1QQr12NEMKxehIpLBKuu+zD0ow8FDGx",
-	"8+x8Ch7peKJraXC0CQsqtIRLhTZAV4VDYSkUZlAmDP84KFvJwqfOfJmzDxIn2mrm+DEaT2yzXJaAfFim",
-	"G+icCoVduV0KH8DfIxd0zND65nrokn/DnGKeRJBbOWWa9qAqYitJNBirx3iWnbafkuBXR/m5kVhxW8DD",
-	"krsCXFzhzwTDUNs8u2Wn8Yq4zVW1sx2u/MYVXrnFpdCMEArsdO4acU3j7MbWmqp7TaOQRHAg9u1FjBaB",
-	"XbZOb/dJ77a1qFzgwHfd2Nek7n6H/8+bFVlv8N4WeUUycz7lyCbq2pv5NTHyi3IewdaUN76ku+bnFfS2",
-	"aoDx2ARoX9RwZVX8zidDMRQXZSrzvi0DZiu0AyMktx6JNbS5Tld7xE+ONhLi2m1XQMrEXE5KYiiTuk8y",
-	"qtRQYOL1v2Gt3KhKDvPnqhNfI+WPmbblEvBSACm0lRNzFWJJYhjYluhdNXJV+7YafSjc8AYNOfquO0pz",
-	"KDOIxeprGNrqkZ9oeuc8YeZrZV3c6o5naiigFZERtRU4vQ20PQuprSzgATeWZQ3DNoZTydnNpPJTP7jo",
-	"C0osD1dWp9939VesIQcC1KqK9M5bwBLSieRdtBXaiq4QICdmQ3FPZ6QTmR+5GNuakqAEgU0I9wKGMiNY",
-	"m5Wr9tjGMmwDnrakRGj/ZWeCdl8wWFua4jOFSP1iWz8t6dxkGzXVujN5xaYbFaabLGZVeyIvfGpJkyCL",
-	"uWYjIBs71YTY6+3TgK4KqlrUX8cg1tXJ9ypO2xrTO2UZ6Z2+V/vZFvGuqnMvwk+j+rP7rqr5vfDD9aO8",
-	"6u0E1iqJ4NH5r+z/i2L/ngK2SOuqvbO4UMIlG3MFJWuoYTDwVaf9dm45Dcu1/7HNGVECqBc0UNIW1IAo",
-	"k1gKwWJtGB5Hl8E7qLMgmFL7VSU7cB7csgVFGHpkgK+hpcma9sHXoIaipawsiABl3YbW3qe+84Ar0M80",
-	"E+uywEYv+i+oUsKXGqC6WRWFWlHFX7WSgtc/ZXOCu9xa97Wswm+8rMLXigq/UnxSvfnjGjxwTa14+5Oh",
-	"besWWvBusk3PNl+7WEf43TCiVElnZrSmeHRmW1fKCA2HPvvCYoA0wcQYQVoNix0wQFZRLy+U7312GZVq",
-	"C9RiYZkyQQtejp1vjLSHwVJl+QLUFtfkgoiLJ3DBz1ALwtuUX6kgxCoIfvtelK8FIR5bEGJjwrW6QkTZ",
-	"XGsBPQpB9hbmLV2nWi9UXZ7vrWv9KX/+bnaF/WR/E8UlPqco97XSxJdLoP5Y6VyPIDGb3V5sVLJW2QlQ",
-	"0Y2E0U6aSKduT5C5sxeAcwCv1BZYDa7LIBRz1m0hi5VlLGpF3mslecFKHhllN2ovd7GkyD4ZCAcLZtOg",
-	"pDUUzp6QMmpIsx8MiA3K7qlaV7ZqNBf4dUpWLNbodzctUrG5Rv9bZANfq1Z8UYLiH7RgxWdWj7fBt7V5",
-	"wGLFOFrt0XN+uh45RG5Qdnsv5daoyNOICHlvCKsVam2Tgc6VzhmdGuwMxdvr6wvrnmMkZWMaz6AS/b9c",
-	"XR2hNm12fsto2a5RpAptYQwO88pUhTYUKJY5ltuAvMUi1S64pwILPXkR6bgS/GVfA48Z2HTIKgZ+t98H",
-	"yxpaAlzPbC5IhM3dIqgGAno7+Lf3oU9jON9uMRJS30zjDJq5FyJnNJ4YRJhHmk+ZLHSEfuvbVMZ3LIlI",
-	"hxIhRTcrblMeG9TnTKFvm5KcJTy31nsqIIJ/KAwHCAnGwpdblrNRge3wPIv/1rq8DhqU+qzus8XA+K1Q",
-	"FyRIwuF+oWzoQvBVGP6tEkPY689OC8v+U616egtNu/Zac8619KQayA4EI1QyBJ7J0NIIa7rHDtc9stff",
-	"QzfX2fn1zcXl+XdHbyLCR0YNxHAGTHPDABEX2bBBqEejjftnvJyNmRbcz5LYIuZ/P/fzPD+TGg7tH1xv",
-	"Je6kfUbt1e8/BZ+5zlO/vDcSilpYAGhAQA+qWF8nmtI7RvJCRFDuaIHO9G3/2/72h5dYqQfXtcghD+LG",
-	"FNIOyvYfKxzzqhELV3YmgaYxhYKGV9afuxib87FTAwKxum69ZYvmsn9NLSKwzP3QEsOjy3yDtqnXCdUC",
-	"kxdbGgFuqxncTySZ0oQZWudgQ5GNYEgyRoePNLYldwBB1OS6gECHr1oBDSnYWvUz5nDwI9ZyWW9eM4sZ",
-	"nYkkk1xojI8YN6RdgsJu2fd7t7/7qtv/prvzLTYwhr93drq7r/DUuAhCZEZyZPHsx9N7+8l1jxxrhZ2T",
-	"uCL/cXV+1r28OByKzunhxVYIyT/gUB5cHL/A5+B6ssYHBdGJ/hvOp2zLhEKWqGIMBezLo8Gb0yOMW0C5",
-	"vmYqsmaUGkp/sLgHeMwV//8BAAD//w==",
+	"7L37cts4ljD+KvhppyrSLiXLjtPbsWtrS+24E2/7VrYzPb2tjAmTkIQxBXAI0I4mP381D/E9wzzYPMlX",
+	"OAcgQYq62c50ujvzx3QsksDBAXDul0+tSE5TKZjQqrX3qcU+0mmaMPj3YMyENv+4o0nOzD9oyq+kTFRr",
+	"7+cPQYum6VHc2mtNZ12apl0et4JWlDGqWTzQrb3t/+yX/wtaMVNRxlPNpWjttQZkwpJ0lCdE5WkqM00o",
+	"zBa0RhymNxOMZDalWrP4SCid5ZH99ieZE5oxQosxqFJcaYrfZ1JoJuIBvG5H4hF8OdE6VXtbW3aVvUhO",
+	"t8yjXirGraDFN5iGKzPBHWvt6SxnQSuhSp8wpeiYmcWLPEmC1jRKL1l2xzIDRuueUT1hWVfBT60PQWvK",
+	"NH1DNW3tfXoIWlMZs6S11xqnursru1MueMv+elJ5UdApa+21Li3mBhZz0oz+w82R0GycUW/1GR3/kWUK",
+	"l3W30wpautzFnJs9BOx385zH3e2dl7utoJWn8YKdvGc3imvcpIeHoHXiVlk5K9e8cjaup7PuNErd4p96",
+	"ek4MVsiB2eqPmpxnUstIJqQYfb0Nt4g8mZGTg3Ny6T5WST5GyCoQL8ZIniXeZNMo7fkTKsVaDwZRE0Zj",
+	"OAufWodXdGz+W13Xpc6kGBMmNNczoumYyBHREwbgIRxEZnhVSJtrRe5wXzs9cslETLgmNzS6JVwMRXg0",
+	"6p5QHU1CoiWJJlSMmfk6ZgnTjEiRzIieUO3GCMxDLoj57lQK5n08Zpq87O+S+wkTQyGknnAxtkPGvaEw",
+	"OIsmbEo9EtLaaw1bFTz1+sOWOXuz1DxUOuNijIhJaUanTFvcDEYj/nEeOVeSpHTMBTXAG0xkTOWJVgHJ",
+	"FQMswdkzKKNmBEIVSTOWGrwYpKXmXz245q291l9zls3KIwBfVJch8qm5tXYIPLHmHx/mlxC0DsqT2wD3",
+	"DTMwxuSe64kFbiQztxwuxSKwygvhg4Z0sbXX4kJ/Y+6qIRVTA26/gI0bKsAyAO4oZtNUaiai2Q9sNg/h",
+	"Cb1lCjCI8xFFR8zse8Z0NtuDJ4pOGbllM1xD8cuNjPEnLsjOLpnIPFPmuKihMO+MeKa02ahUCsUIHVMu",
+	"SBuGCD2ouhcsTeiMxXvEUNOwQ6iIyX1mqAyxx23fTDoUVTioAKKHYHBFdnd2SHh4cXF99Obw5Pzs6vD0",
+	"4KfrHw5/ur44fH95+CbsGZIR5VlmLlDG/pozZUCFsaTAgaf0lsEfMH+P/MBmChhByuAUAWwTlsTmsphF",
+	"xlTTG6rYHtk2SNt59Woo7rjiNwkjg8uDoyNzUzIamfPdG4qh+NHcOq7ILUs1YveWzQLDaKiauCtvoQtg",
+	"OvzBYrGtNNW5CmDVATGkpEPkaCio+wjvdUYF+eff/y+hZKe/Dbebkt2PH/2N5lqxZESoUPcsYzFp7/Zf",
+	"B2S33x8KQOPx0cnR1fXF4eDg3eGb0AyRi1sh74WlRqoTkPsJjyaE4mExgws4ALjZPTJwQA1FxkZwDW7Y",
+	"SGZmcgCxTXPzkeYRXIXAXGMe239nBsqET7nukIlMYnMcDLb2CSWvPn4cisRMNZYGa4YeAiKVLMDJclFC",
+	"ImD7cBiqyVQqTbb7Qb/fN98p0oZFDUXY7XLvcJpn3ZRlhk+FnX2SUoths2UWkXgaiWD3cIbgKL62SLwY",
+	"XB0iJg0Oc6F5gvPJJGaZGUkQSmI6w1OWZwVRBZKAXKOkCf69MdfZpwxT+vGYibGetPZ2Xr0CwuD+3jZk",
+	"VmuWmTH//PP/1/0/H/7jD60mWnY0Aso/TyfODMugkSbcHVEl8yxiLxRxd8ocRrN6c3/wIJsDKzMS/rtB",
+	"HdzWe64Y2d22N/X84vDg7PTN0dXR2en194OjY4Mkc+Ydm+EKbqJmJZWcQ4nldItwsd3f2W1eqWF0C1Y7",
+	"gEuBfI/ricw1oZbQPG75y8AvGe6mazg2l6OJpn80LIGIfHpjpIaRY5eWrueZAIKW0jFbxH3g3lXgidmI",
+	"5okRgPqBAQ65zraRgQoetN3Igy5BppoTeJK8QcYp4EmpnpTggFgWtAw54RmLneRdQveHjI1ae61/2yp1",
+	"mi18qrZgfgPIeyOX1uF4L/hfc0Z4bOjQiCPCDFBOK2kAJweR9UnQPJjvkaqXGteBFKOER7CnEegyGnWv",
+	"NLEkcusvykDtiVrmzdgAZW7U4O3h6dX14PjicPDmp+vDPx1dXl22ghbLMpm19lrF+Eb/AIUFDruVKoGQ",
+	"5Twmw5bVzIYtQpOM0XhG2EeutDLbgyzoACbd7b9+WHfhhwaIC7tmxEB1Jxx0wLnMDhhYqvM7vuthhLTD",
+	"RSs39+4hQNSeSv29zEX8RNSenl1df3/2/vSNh9VTqQmOXUEr4NRHZSxRpMG1zKNy9/lQWYAEuBTS32GD",
+	"vzG/YwLwuwKhxXotLr+j8QXy9Ecj8o+D46M3A0PzWwZsTTnoo59aI84SoxbCJfNRaekLQdJHEiCLhtZu",
+	"tx4+lPvwHY2JA87//I+FUEFGlCdG1DRT7JEl49b3pv98e+OBCbtTyjwEVmLxX6IpDAi7Y9mMpJm8SdiU",
+	"JFxpBlsXWvyFnWAopjQx6gGLyf9cnp3aYY5OYaBr81PYMaJgQKSwskvg9v6FQknL0L6SGKuhaDfIgoGT",
+	"nG5mxHKFjhFaKsfjPQqLJ1H66INycnB+fXl48cfDi8q1azoy0yhVve3Krg9bQqZs2FrriHhrJrEsL+ke",
+	"wZH3SDHcF3UyOgFZZ9eHQma+IcGwU4Wagr/axcSgaStCM6xgBPcDJIpCQ0jysTsST+Zpl8fv327O0rzV",
+	"AtUzIJFhzRD3C/M3gGldBteABkuTv5fZDY9jJh6F4sH7q3fXZoLTs+vBwcHhpY/dcmgfvVcTRgbnR6Du",
+	"FExtQu8YoVHEFMiZemJk4ZRlhZGjiteXz4fXAsgCsQ64hEa3aN0IR3mSDAC6kKhIpoy0w/mlW4xWrSYX",
+	"zKiujz6/zfYID8nvRZpJAxm9SRg5BAtgDd9ckZruR+6p8i1L1hrirABGWZlD+s7O8yG9CWiL/7WBBY2q",
+	"vcxoY7dDGN2VJoeIsMfuw+nV4cXp4NjDvBvY2n8JTuCjvnjD0hL4so7YV8/JBBphKsg6LiHs9MgbZINg",
+	"OEjkeOyQ6xmQCI8DIhgaTI3ax2LA55Nl4QWceblA7FHkBjr8SwrHdV5RSshAoTfjip0Kis+yU6nPM3nz",
+	"BAJixj6/OPvu8Kk4nlCwoakc6OAoT0CiZGTGvgCEA6qX4RXMmEJamMHoh0thMYvNGuzXJbrsXpzTWSJp",
+	"fCXlMc3G7NH7cD746fhs8Ob66uzs+nhw8fbQ2w4ntllCeCUlwcnqfNMn0EbVSMxb1hK43d/99tV/fkNu",
+	"ZprNiyLbz8gyLUpKOAvWWYcP3C3b5IR/Z9E7hwWH5YxFUsTczPA9qFmPR/S8XdBDtT8RsTPNYxntc85R",
+	"RRQXEfMu9uEVHc9j+Bn5YwOUBY6dzRLcfBzJ3gKronXQOdw3GEw7+4W51HDZwl76ELQMB+ERey/oHeWJ",
+	"YdSP3pL3p4M/Do6OB98d+6feTkD8GepboTQY/BXJy5f2ic5m1jY/x0uf8Zg3wFdsgnPdkIgKswE3Bv80",
+	"mrAYCI1/FzIqiMy1dTQMheZTZnfEw4thyqfzO7Fv3REJ1SzrEUAJkj5zQkDjvJkNhXXH3E9Y1bNkMHdD",
+	"o1v0Cnhu5Aszancw0uh8ry/cHD4QxO8p187tApBwgSe/QPGcydYg8krKEypmlq6pRx8c3wPinRxDeMz4",
+	"pJigcm6kJFPz1PnpHBKpWS7ZJvPUcecZFbU54ODQACUs7SXl4dCsODFRws2tpXGcMaVeFAaUih+o0yOH",
+	"YM8p3HoRzTLOFAn/1L2gmoFdvwv/H5K2Gfcmz5Q2enzljQs2pVxwMUavSe2ZYuZrZU8C+p5wrOiWgRPS",
+	"6EQd61wF80/p7MwYbDCe1+qqzJewVikEg4iZFyoguUhA8yuO91DoLDe4Mz+lmfw4Mww7klOmyCiTU9IO",
+	"u114hcVd85wzZYgZFeTo/O4bNym3likWk5sZXr+tb3Z7ZJAoSeZxu0eoFRCKm0TTtNgfBC0ASYgqPGPw",
+	"uhqKLBcGl+Z3rglNEnmv0AXb5OoLaypOWJkQPY1D4eYAnx8OPKWzx91l3MHS0XvPk8RQLYCUxWvc6feC",
+	"5noiM/63RzLnQmE+PDm/+ul6cH70w+FPFU3Wm6DOCGjKjU6Oyzb7OuVKOWJUET23n1NNLSGCW2wn9bV/",
+	"fzFhx/d0S3MR7uQti/338U1fNHUGB+C674U1+bP4hMWcXsFWPJrvXr4/Pz+7uDp8c31y+OZocH310/lh",
+	"BeXFbASmIzCfj/wDnLhrHpBproDX1UGYF4ZePecuNAFZsGInaxo2HNYBCwtO24QJED4LQKuxi2kmU5Zp",
+	"jg62MoDxU4trNlXeNXE+1cJ9SbOMzszfNlTND23yo9bmvo8WBwO9F/wjMaKD0nSaGq1yypOEWwK9D16I",
+	"SCczwoUZBU6pDa+hwt8vs1VzcUD1C1/bgoal2mjLTbDRHJU5F/U0YcSLpzR0TxlSDlZBRiCqcZ+wv+Y0",
+	"Mb+F3ruhQQv4qqZR2mtC8FyM5ybwY2hgw4u8up7550XIZ/HwRsqEUTBx1wJA56IJkns6UyQUeZJUFugC",
+	"aArbh5EDZsTeXNW4z2YQlOTR6Ty/737kaZPTXRUObq1B3vU9PoGzdsgMA1TYjNyzzIVzuU/ATb822r1Y",
+	"1xaNUSeiybl3PStrkTd/YZFulWGxDVPUQ2M3Gxfd+P6lrgfUzk3YGGG7ydnzI3HLEMO77VbQuttpiCws",
+	"InU3mSTnNWI1H9w7N4YX2/ppHbpSxgCvD9mDHy3xs42fQNoaOH8vXE7vqlUpmEOHo1seHM2bE5QUv3In",
+	"5klIZW/qt7lKGxaQQO+Iu0NbP6JBJaCzxPmHhuMJh9CGazaf6xFNFAvqHM58ZmNc5vajYGTLWdYa+18/",
+	"Yrdsdt03h+vVN//57Wt603TG3IWbe5BmrDnit4ggLQMoHd1SLMoYXFIJOvRYcKMn656LvZ+bxQpxTcS5",
+	"b2hwwlwoJrmX2a1ai8PWznTlSBdbUZxuu9DqMSjhWnYMbIDxhqfhFs/PMrmtOGdGgEKkNm4EhDWifcKI",
+	"bMAhuCrVVymSWa8xntBH0C0GLOI8y9Z7zFWD/BZbQl+QnHVXtpQSwagLgXkuSBYxxVUfn9MxMxSkGWw7",
+	"xkLoC4l84QrWAty6CyqXvsJXC0moBqT7MFiC5TzmelDIXY4rTqP02sYD4nVBEu5+Q+pZ/Q1TG9zVKz/D",
+	"P4sv8M/ay2YYGseVvzM2lcCEaMqvjWpXjmh/wMvbyLlxWU4P2YSEP01JeTJt/xw6w69BYH+ymP0bEIY/",
+	"t8j7jPLtVxn2STLs8wqrQOtS/jR5dV7owIhVOQLjB/wbDGzB5xdtP6/0imJQTXTdt2Ea9oVnkWS5IhRO",
+	"4Zr2IoiKaljmMjkXv3mcdGvOzeFds62uIOxLJRRPeDDHwJnPV35zwSKZxcuPDt3YgrcmmtEVtyGceDDX",
+	"GP2WzY4WXCgXFAdhn1Ma40mBTLd9Eg5bw1YIqYno25lOqYhJwgVrvHPWCbForj91reusexTXsto2n0vT",
+	"bIyqyQYnExERuKNUjAI768Nf7Ig7QcsP63OoBOXJX6IXVCew8QAND2QudJPHJ7A5PE3OoCreXK4PDtW0",
+	"fME+NlyH84yBXRccX6FBQeis+GyaaiDWVWDLs7+pdm2/nAeu9p7D08oXV2pQZpMq6e0bcLbrjY0wNNeT",
+	"VeemgGZgXv4M0v1CaXshA1Q2tevJAhmk0a+64NdV3oM5YVbyqspZZrhCGttQlrFUt5GuZfDMenLvqXKB",
+	"FQUlJe0Qfwr3ncF/BNm3CAR4FzGIgWvSDuGf9VdRO+0Upng1oSmkzE6oIhJ/u+cZ2zOiUWm7D0pJyQwj",
+	"CoLfRtmCa2VNZ+b5hKpJBx3RdV1HCnY2gvSKlVSsvCAPwTrM2toU1nkVJcqHD0WGPXz8RssnqNRL8/Lg",
+	"zAF5n78qlWTMfj9YohmvP0eDZrz+x+6uFncrz6BkiJcF3N/9tpL4+4f//89Qp+K/97a2fv7zcKi2/vvf",
+	"PvxH+2fzn+Hw8t87//2HJvZbU7UrMzTjwle+i7TRZpNRXY9elTnplu9r0cu++T5j7GxehS6t17WKK5XF",
+	"BWuo2utPvtrpVD1li1O4h8PLDVxU65+pqr5e7BzWjdnIY7X+nFajX50xW1Xa152gxkFgD5oov0difmCz",
+	"zamM29wqy4BqD54+Zuh7m/XGPRSIc4wkBIE8V8wwFcgUr5+Dea64AP6CHD+CTG4qgByJNG8ilVUMvCn/",
+	"mk/2NqequAznmbzjMVPEhq1DBCRgLOIAZLAGFXZUsZZSEUlRqBvl9BBrRm+UTHLNiCGNbdUh7y+OIVwM",
+	"RFj4SkhUTEpYzbt7W1uJjGgykUrvvez3t/3qQp+fKjcfuFM6ZQ2Fg9qTfEoFyRiNDaPvVBbzo8V3UQPp",
+	"iWTIyYTrXGkr9i179Z3W6fssab7KhRRoBmq614fCLDg+MnrZan/IGsb4jUyrm9jCnzTwAmP00qAtxIwv",
+	"wc0Nq59z+bX9K0yhc5bMZpvnehrdkjNQUeZq+79CMZowmmxAHt/h68+sUa2jIS3Tiaw2tPCmZJnMMKls",
+	"HkE2z7pJJZKjERMxF2MCLwUE+FtoQAgDEkJdkR6YGMyfNzKehVViaoGdF7VcAGMl+G5Zyv5y3OAaynEX",
+	"ImExncDAzPnSbZBYMKXRhAvWdVTW5mybb1zAt/l3gFHEoI1BvOWerRXkpXWT3X4/IPOZ3N7vtfJM5oEd",
+	"pzF7iuz2d0l7t99Ha02hKRrkq/nKTkOxIDyW7Pa3A7IkFrb+QplaS3b7Lx2MdcAwK21CMpmD5ttYgcK8",
+	"ah/NzekevL0YzH/jTWoTw7wvTg6v3p29gYeD4+OzH/HpK/u0Keua7PZfuzEby47AC/PFyI5OzfRvLywy",
+	"ijEayyDtbu/YIeYTrsjudoHJBWGxZHf7VbC0HhrZ3dkJGstU7e446N8dDt4cXlxWpn65XZxMm4xKXpWH",
+	"z8+HIa/6L9HCUN7fuQIgc9e+KO/waT7N26+IMKI8yTOm6sUxRjIXcQBlmJjQ5gHL3MNK2OLKiGZLDBv4",
+	"InOJyFUIMVXXvIxZG++urs7tJSeafdRVuatai2IZ+WuaxT32R5wrdNIonnlB3vWhfYCB1nmj7/b7K620",
+	"3tjlAhy6AiSfTWTXU5Q3lTGQ117CxH4IibxtoVX1ugAwaAmpr6dRariggGQvm7Fm1DCZm224SWR0y+JG",
+	"7dZJovN+oYvjeaF7XrsAs5sR9Y2O4XJJjPqwhnKxmU7xGIXihAo6Rg34JEo3VyCnUdpwaQfmylSryrjq",
+	"I5LQOMYUCxtqU+DgZzSnzZRm01bQGoN7IpVKjzMGkuBal9gpGVP68Qjfd+qM+3OFiApLajqvS0TJ6yZ/",
+	"djjM+/2XEViu4Z/sGn8xqMAfakLR4uK5i50Ka6YoPN3V8BnzGoo11Mrsbu7dqO8A+BxB+BFSE8Vqt251",
+	"XeHn1wo2BHFFReOFOkY5Qr3a8ULto3KUlh+/iqdnk5PhSGZCMU5CjNkTT4BVkeYx1lSWOfilnU3VO7aK",
+	"2DYYFrnC5Oq4DIw2w71QJMoYlDOkiXJJVtwKJljBFlLwQPZ3BUIollCe99lGUoz4OM9YvDCzxbBmlHhA",
+	"x4LIk5vSNVyC5ipQePB1PJe/5xVAEE8NhM1qp82edBVti+UqqAMxsEl/FJOKRjIjN4xmLOtslrmibe6e",
+	"kypwEC9588OqY6QxG8/DYnVxK08G2lk3Ox4HHkJcshFRzGaE16uKC5sCC2djTDW7pzMS0SRRpE0FYR81",
+	"E4pLMRRyRA7klOmDCdUvFOTtdXok/DSENQxbe0OLoWErGLa0vGUCfvzn3/8xbD2EFoTq7uyR7+AT8s+/",
+	"/yPcH4rKaBbNMFzx771Pw9afuoOUd39gM2/8YgI9kao8IW1X73fHaCnfkh/4d5CElST7Vv2lGSMX3x+Q",
+	"19vbfQJQm2shNZnItHsz605kGpDwnVRgwnDplCh9hUbz8TMszSuDKGKphqLJJwfnLxQxyrWFZx8vmiJp",
+	"xgVYDoKiyOzBhfnk+PtOHQ9CCgYYRFmpuPjeye+RsynX2lADQc4HVwfvbPVuSyIEfAXJx5fgBcZ1K0YT",
+	"FpP24PCyu/Pqm+7bg5MOoVC4W2Mt3mr9INDnqhTCS2RuPqMVp+G32693mtQd+tH/ZKdfvxdBCxzsZyKZ",
+	"oTIA9slbJtYYv/Hb2tU2KIZgoEfd8KXX+F0hKFSvaXE1HdqKjFiZ60iWpvyCsAOvhNvaQKgnLLp9CiMu",
+	"xl0nWLBQuJba7n3lzNqTDxYFLDXqkoZ0FuvyB1iK8GcI0lpqF/+suRvFzIXzYe19/tGxWyyBAI5FWywU",
+	"61GD0R1Lr8OZmCL/XWPD510BK7BnoF/pBKjv7UJ+CKPNe2iEkLr0dG9kOFgZDGX47mWR/77R2FyAoWpF",
+	"yJwnF8GPyrBWKB9TcOiURXzkio4VacJQ8cE6NLkaCoM561emgoQe5MCCQg9NIR4KG6ZHsWYoAt7ZI/fm",
+	"2T1VQ3GfSTHG6h81Az9U5GAjbWgUcoP1nRua62SNEOOFXvozIzm8zejmeTXLUiOx0sjRwpCvsblBwG1t",
+	"SRIjw1lvsmf6wacvFDE3G5zXsYzyKRNLEhPxm9NF+Hqm+HXDNd6rDcbZKBS8THUsEFlZWBkl7utGHkzL",
+	"d/oZaLl3bB6dD2jI+UGeKdlg86Gua82yxjFeTnZqHy7f70crwrUluf425eCL1ndi2VrNLpFm7I7LXNkq",
+	"Q4J91CEWCto4AHh1GHOx6lfBspDmEjmrrdLrxzev4uf2AGDmB+Bkk6/WDlUOWlAx8gK6NjQct1xPgLyz",
+	"ZidJWDF7h1jkGwAqBMrwxx9/7A7K5isstOpJYwB+RFN6wxNeALCEF84T0NIq4Q0T2BjamEUJzVA+mRq9",
+	"I+SCG32G/w1NonOoqYg/a9CyBb6aHyczT1JCd0mRmoAHWt6GjehIKFR9OlFrQpBaU2Iltq6OJcPu3YtF",
+	"1T9PQqDjjBk0yQJIW3FrIZiumuCJZUdrHhauFQndt9eOl4XA6dpASQFOFhmpsqiz6N7rNIKCazgSIzl/",
+	"mhcKC3cLUwebI4Hc+0336TOoK1ZgvcpyEbn0/EWHH2Qoc8qnGCxOBfgn8ezdMpYq1NVRPAcJbcQ10Nhb",
+	"lmrSpiIeChgLyqCFbw+vyD///o8t+CDsBK58pCZxJtOUxT3iRE1o9oYHGhpsVWQ2z+JWXc0Fo6rpqLpr",
+	"g5BCZRjtvtmzy3OL8FURWCRph1P68RqBDsi2bSIwFDbUNCBhtwvvd6f0Y7dYnMxwZKiLWkdfxmhsK8r5",
+	"1wUQpiU4iGmSFMUKFNFyzCDgDaGBQcOA7EKN07KlQQ0YfM1GzBd56m416I/DsVZbDBpV25KqzFOMyg2q",
+	"0WP/mDpq13QFNunCs0dy2xVnvvSxkQHeXxx3FR2xHjmW9yzrRlQxkjCtWaaCoYj5mGtlEGhFhutwnyhN",
+	"M402RjDSWf8nfgXNCc1X+153rn61eVrFF1JrqFltcEW7f+t3X39o239cdz986gevv31wDxZ4QIv48nXl",
+	"ygUOxrq1wItH9kdeHWu+Ylgsr2DTfBcHLS0MJHiXT6kow5WwSVRjYMGZq+NPDBYSZkh/WUU6mTXS/KeX",
+	"jVgWqfUefCtr54TUQiggYqRQZ2WK3+0TaU2o8AgNpLlwzS5BG8557FWMdY9aX7NOvqisky8kzeRfkU7y",
+	"ZSWNfKYskUemfiygGhulSTwb5YAC9+uQjs+TiYFLj0m8LCOjUC6ihNFMQVGtf1GShoOPL0rWWA5ZU9TU",
+	"zpeQkuHWJb6A1IwN0y3m4+0Vi/KM6xmaHxyna+wsPDg/Ij+wGWnzHuuRC6ObuJ8KYf0NVZMbSbO40yMn",
+	"ubJNhJr79SxsoYl1hcvlWoAeCl9es2JmmwlDWeYQxwgDOHhmd9B+aXWxCBSOZAbBBfXYgnbRK7LwnZt3",
+	"O0U9ZmBEzqtoYTTHCwvlcqsUzyMvY0ZnFBEDoAq/OxkcYcKggiPEI4a2FHNkpkzYQtnOtbiH1b2Hth3h",
+	"dzmHxrNlFJAatsiITnky65GBN4u1dUM5PKzUr3QZS2CUNiBgXIwRNVwrAvXq318cQ6djV+Ici1W7CudU",
+	"FMh2YSgTmYB3gVY3/ZZB3KAUbCg8/WMft8TXSGw9cs0EFdqF2mPw/YTa9k+VwP5wKLB/stVB1IIA/jCS",
+	"MSjMQzHnqrVHwwAP+4NByEXDqz0SvjscvAF7aNFiWQr7mtHfw6Eo3g5qbWb3CSW7/Vfgu7MF1KmeoGth",
+	"ImPoEhYOkkTeh/teRfCEA7KKCB/bvePlDsQ8GJa0+3J7YWR3u2z1gfYEjAa2xdwr7aIVhoFjbfSi2ZB2",
+	"3C2lmWKYq8AFSRNq1Ej2UXcMsJAQQoq270OBDTn0PY+g2cFuv0/q+RD7rv2u77x6f/V999vKF5VciX2j",
+	"/xvCp8iUzmw4RxKTSAqdycSvzNOGExx6V9DqrX5l4qIb91DYAA6zCU5AtB9U5LkwgJlhVk1vUPc1e0Ru",
+	"MkZvVcdvt+1nfwg6dV5AECd6UNq/KKgCh0rTWyZKSloUhZ8wYXaCK7I9FFqSb3bNLQoH3f8ltPs30u++",
+	"Jj1yTbphQFiiGBkzYQ4hi/erncZd63Gax1wTnVGe2PLEgAIpsK+9tSahX69VkqbB+ZHybHJ7re1eH8TN",
+	"lAma8tZe62Wv33uJivsEGMkW5V24ZmoLq9beILHCv+CVcVOFygumM87uDHFxbfVZDFenKHRcEosXNiAK",
+	"4t7uDcagTlNQ7W0/FCFmLG2F4D0Jt8LCewKUyTCCsoW/3XsGx0DVOLwCUBBPxYU/il2HWEuRD/BUJix7",
+	"y/QgSRCNgB57UdTCigzlK1vYEXpRgQXvxQE4hdZ48aDwGj18qLUs3un316hrv14J+bLcZmO3ovqu2iPx",
+	"ELR2EYimsQtgt7yutfDJ9upPKq0M4KOXqz8q2yWaL7bX+KLem8p8t/N69Xf19iwPQevVOpiottKDr9aA",
+	"sqGREEiD+XRKs1lrr2V2jhRnVtOxOa1VmaP14QFj+OdvMJ4xVWSl9UiYcyRzBXmyeWsQVrpvKZw1UqYs",
+	"86/4ULR3+6/Jsq7QJCzNAWGAQwMbCrA/Ak2SSkfUigSCaXRLUu0s+UZWX2mJuk/iHMdhaigimSQ09Wgt",
+	"1lznCoz+61MMr3bBxgSj2unS3nE4U9/JeLZZ24qaCEsmLElHeUJs7wevobpn2mn9JHMQTWjxPlWKK02x",
+	"JIZntvm5bvX9UOgA1UoaazeuqBWWeaiaIm2gYI3mba+PFFUpo9EMinvV1dtdG3b3/hy1xFtn+VXdTOvF",
+	"ah5e0YV5+va1LXin2hC1e8HShM6aHF7oYHLBTbzoFGRDUMt60VDUkdEs4V7L0goHrncQrXa3cVYmM1+T",
+	"u+Xhy2YM/TUIPOxi0dz4Kexk+9U6i2roWQO8aGcNntLULfdXysiQIpRtIBZwsodglbi69Snn8QPeESg2",
+	"3VAaxfxecj3b34rk3BoMfRmSa+yfayglRO6NRuCB763JI3CyR/KIEXQrfKwA6HEIr0M3rBhRM0ekCteR",
+	"pcDrEcQF/rCFFLJx8i+ccOyuSTiKDr9AANa4ww3dO39nIizekJU3P1iphDZc5w1UP3gww3jKTa/pqRTs",
+	"Oa7qLym3uPT/R4oqZtiXeE3mexCfyJiPeLURq8FZtRurjcvbJ0IWbdQfDctvj5j8fijCW6bXIAebXVJz",
+	"sc3lTOGaLnAWeUQkpZnmNElme0s9jEHRXUyRjP0FRQMyQKV2KHx1F1p70oipag8wsKy0bX0N+PuWgZq8",
+	"ReMYVGZQyQv/5bB0boZFnmtovZrKizorsxrcB2srtl6MxxOFlkdqtIs01UiKiBvFvdBU1yZ/tbiVtVTO",
+	"XwnptsfgWVTOh6+C2LMIYk9T/n59NBuv17Ppb1sMa8d1i6i9RunvGPx0kD1VUO6ICqOyVW2N2Bd4YfdF",
+	"yEuG36dM6KEAgyA6ZiBOxzoEDRHC8pR+t0wyQCJ+D9nP6GYbJSjThBDMYtjDUGBqBgnBB4txuUCtzSyw",
+	"TDsCBixklYARQ4QoF0YfDQgfCwlV2CKq2EYODr8q4zxlBy8/wF86+V2UbUmoVhQWfgiaB5ovN/jkIb16",
+	"hU8eq9LkZaPR6k2jaRZNjA7StI1ts2NdLhQTimt+x4jKb9B61iniLGqQ2fZtBUgrYtuebixwOQtlKOXP",
+	"HxrCF82PFSvxfM7lypgljEhaXdbVomIuLAfLpswHJUO8zYKCTgZB2q1rfR7cWNC0qYe9i0p5oYglYni7",
+	"W1+1kt+GVkLsUSCOjD6vjrI2i7xls8Wc0T+G5sWAyCT23O6uvTqUp+AiSvKYxftFTRrsV7DAfvIDm6mS",
+	"rRgeXPzc+tyuatemcsXNA9x8vXC/Ed82sUeretHgxydYAhpd4idcGEGvbNhkxUn0q7njZURHF3QItVok",
+	"atoQ2dPe7b/067h6lViLQDSUKou7hRFdZvCOjVnGfiFcuaavQ1Hp+rpfhgSiJMm1IpfvBt2dV9/0CJhU",
+	"XSQTSsV43/E9czkWio3Vy10tz9/aVKXf2BtsewA8WPV8YwfwZpTENfhdQExu2cwvGoxb0lYTeS+IFBHr",
+	"fKUwv2ON13osqShp1CIStRFL3/oELdSWujBdc2ilZaogVtgr7uj6XkRGzX2hyNXVMWlv94nykiw7PXJh",
+	"KALG/zphAIbMo4gx7Kq3kjzAGFXy8JmY//pORoQp/lXczWdBTbV2egNGTqUmcL/B/+JKfiNfaDdW/IZ2",
+	"We5FGxDO3cvVGuCd3u9NLsEDttbFf5Rs4iwUKdWTihkACrxUbdYLDAPf7Fbyam7Z7Prnfvc17Y4+fNoO",
+	"dvsPDXk0G2ge0yiFdNfPqd1YD8hj51no6RnEsYIsdpfc7psBtfRiIQ2RDadRqkICub/WhlgvqLxvRDOd",
+	"ZwLNi84YbxvCQQqPl5cByWgQ6+jHOZJKogUIh/dcYUYORv7bePulrQYWxj8GFSHVuop65NKAPxQ0yRiN",
+	"Z6VhlGYMbYzm3yL2YieJC53c90RLFEC9OEoxFPcTHk0KtEK5AuzL6yZZ5b2qGG83dmAN4rLriLqSzir9",
+	"OYTX+fLdz+Za2kCYXUb+/QPuu4gIjWOobFLu5b/S5f4eD+hJlH6ViX8rMvEgjv0UN3O2ns0jZBiCrVj/",
+	"3DzhwhZ3XcQW2lg5nwvLDzqY/+NYxT5pYAA2dc1xACS2NofOxRI2ENyAKAkSeYphxLhi8B9NaDZNmFLr",
+	"k0FcV0kJv8/k9CstbKSFiOe4TOz6l9PDr1Twt0IF8dpVCCEcq2cjhdIcgO44o8vS81wks8uopiRlmUJf",
+	"ssAqYsD6PbOmM2nqSSbz8YRg1bE2JuL42ddFtSdNEJiAKIbiqhtDscgvdXBxOHhzcthx2X9DUUv/4xnW",
+	"WM4VI23s9mwIo61JJEXECCVTLnLNOj1yat0UUId6IT0E8KuOireIs89IgmoFNFf4KewefqUWv35Phfa2",
+	"FS+OvXnP67h4FJHY+gT/XWFVvLA+ArjG5n0sGgbqJNw0awaieCH3veq7Nn1P3WLSPBIaqF7QW+tu4tRY",
+	"KvarFfG3aEXEA+XbEestA39/lsQ3XFlmbHQJn2j8CwyKliI80qT486D7v2WVv+3gm91H2BTzmOsuu1ta",
+	"ZQDNZtBGoqGsAGl75rjCiWqTMFVglTEV2KQjFQyF1bqwKkTM8I99qJEDXhPzqXPJZuxO4kSdet0CRqMJ",
+	"KQQVLoaiSKHUGRWKovhjyxIA/D1yTscMRZ7who1kxkLyX1gnhcch1IuYMk17UOm5UawxGKvmrZhfDu+e",
+	"WLSgivIzkcwIbgtEjWSuqChX+DPB1JqmaDVcViVgba5Sr+0l6/eB80pIL4VmhFBoc+u1a3k7jdJrWz+z",
+	"GgkWBiSEA7FnlYtwEdg44MI4u52mZvALghIj251qTY3V7B/G1D06dm+DmeCkLBJMByQ151OObPERezO/",
+	"Fnv4ogJiYGuKG19wCfPzCh2y7Cf32KIuvvnElYrzGwkOxVCcF+VZ9mxpU9vwCJR7cuORWEObq3S1R/yC",
+	"L1xhLaG1uhiC5QzrU1ASQen3PZJSpYYCi8n8F9b/D8uEd3+uKvE1qvGYaVsCCi8FkEJbDTpTAXb4gIFt",
+	"24FVI5f1/MvRh8INb9CQYTxeW2kOpZOx91MFQ50e+ZEmty66x3ytbNieuuWpGgro7JkyCjo/QtuzkNpq",
+	"SR5wY1nUZW5iOKXtsF4o58QPmP6CiuUEK5s97bmactY5BUH3ZYMnFwHBYtIO5W3YCWyVegj6F7OhuKcz",
+	"0g7Nj1yMbZ1sMOyCnwv3AoYyI1g/nKtg3cQybD/LpkIL0E3XzgTdc2GwptILzxT2/bPtpLqkEarte1pp",
+	"duo10Kh1zaizmFXdPr2Q8CU9Ny3m6n01bTx4HWKvVWYNujJQfFG7SoNY13bK66Jh+2ZsF60xtvtePwvb",
+	"mKTsOLIIP7WOFu67so/Jwg/Xj1yvdudaq8yTR+e/sv8viv17RuVFluTKO4uLP13Y/kqGSwh2D1+1m29n",
+	"x2lYrpum7XWOEkC1SJOStkgYRM469VYb1gziwXuoHSWYUntldV6wHt2wBYWlemSAr6H3zIYrQPyEGoqG",
+	"UvkgAhS1qC6P37+tl6KqBERwBfqZbjYlN7FA5Ddlq7ovp/rTl5p0s1llqEqh6F+0OpTXjnBzgrvcA/m1",
+	"VNSvvFTU1ypRv1DMdbWX+ho8cE2teOuToW3rFo/ybrItOWO+dvkb8LthRImSzsxowwvQo2LDQ0ZoOPTZ",
+	"FxY4pjEm+wrSaFhsgwGytMG/UH5EnasSoTqgFgvLlAla8DJsJGmkPQwAL0oyoba4JhdEXDyBC36G+lbe",
+	"pvxCRa5WQfDr9/V+LXL12CJXGxOu1VWvil61C+hRALK3MG/pKtV6oaryfG9d60/x83cz6MT0KymY9TlF",
+	"ua/Vs75cAvX7SlF/BInZ7PZi87W1SmmBim4kjGbSRNpVe4LMnL0AnAN4pTpgNbgqAmvNWbfFuVaW5qo0",
+	"rqm0GQAreWiU3bC5hNeSxkFkIBwsmCGMktZQOHtCwqghzX6CAzZdvadqXdmq1jDplynDtVij39m08Nbm",
+	"Gv2vkQ18rcT1RQmKv9MiXJ9ZPd4C39bmSRgl42i0R8/56XrkALmBcjlKhdwa5lkSEiHvDWG1Qq0NRGxf",
+	"6ozRqcHOULy7ujq37jlGEjam0Qy66/zH5eUhatNm5ztGy3bNr1Vgi31xmFcmKrChQJHMsIQY1GLIE+2C",
+	"e0qw0JMXkrZrK1T0avKYgS3xUOb17fT7YFlDS4DMdSSn0AI2xIa1IVQ4A70d/Nt70Hs6mG8hHQqpr6dR",
+	"GgZDEeYiYzSaGESYR5pPmcx1iH7rm0RGtywOSZsSIUU3zW8SHhnUZ0yhb5uSjMU8s9Z7KiArcSgMBwgI",
+	"5vcVW5axUY4tfj2Lf2ddXgdN131W99liYPz27gsis+Fwv1A2dKH1VRj+tRJD2OvPTguLnpqNenoDTbvy",
+	"2o3PtSmnGsgOBCOUMgSeycDSCGu6pyhOkt3+Lrq5Ts+urs8vzr47fBMSPjJqIIYzYMgtBoi4yIYNQj2K",
+	"n12pvc92OWszLbifBbFFzP927udZdio1HNrfud5K3En7jNqr31MTPnPdNH/+YCQUtbCo4YCAHlSyvnY4",
+	"pbeMZLkIoYTjAp3p2/63/a27l1h9ENe1yCEP4sYUUimLlmYrHPOqFgtXdFuDRni5giae1p+7GJvzsVMD",
+	"ArG6br2GKco8g86XtnWSHxFY5LNqieHRRQ5l09TrhGqByYstjQC3KWT3E0mmNGaQn2JhQ5GNYEgyRoeP",
+	"NMt8gCBqcl1AoGtppSiYFGytmmBzOPgB69OtN6+ZxYzORJxKLjTGR4xr0i5BYTd1EVU7/Z1X3f433e1v",
+	"DThDAX9vb3d3XuGpcRGEyIzkyOLZj6f39pPrHjnSCrtBckX+5/LstHtxfjAU7ZOD804ACc3gUB6cH73A",
+	"5+B6ssYHBdGJ/hvOp2xLn0PlC5tEOBSYLohxCyjXV0xF1oxSQelbi3uAx1zx/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

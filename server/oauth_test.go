@@ -303,6 +303,23 @@ func TestOAuthFlow(t *testing.T) {
 		t.Fatalf("fullAccess key: %d", status)
 	}
 
+	// The console's list and Revoke (REST, fullAccess).
+	tk5 := e.grant(id, "http://127.0.0.1:8123/callback", "agent-1")
+	g := e.Gen(t, e.KeyA)
+	gl, err := g.AgentOAuthControllerListGrantsWithResponse(context.Background(), "agent-1")
+	if err != nil || gl.JSON200 == nil || len(gl.JSON200.Data) != 1 || gl.JSON200.Data[0].ClientName != "Test Client" || strings.Contains(string(gl.Body), tk5.AccessToken) {
+		t.Fatalf("list grants: %v %s", err, gl.Body)
+	}
+	if gr, err := g.AgentOAuthControllerRevokeGrantWithResponse(context.Background(), "agent-1", gl.JSON200.Data[0].Id); err != nil || gr.StatusCode() != http.StatusOK {
+		t.Fatalf("revoke grant: %v", err)
+	}
+	if status, _ := e.gatewayStatus("agent-1", tk5.AccessToken); status != http.StatusUnauthorized {
+		t.Fatalf("token of a grant revoked in the console: %d, want 401", status)
+	}
+	if ev, err := e.Store.ListAuditEvents(context.Background(), e.AppA, store.AuditQuery{Limit: 10, Action: store.AuditOAuthRevoke}); err != nil || len(ev) != 2 {
+		t.Fatalf("revoke audit events: %d, %v", len(ev), err)
+	}
+
 	// Deleting the agent revokes its grants.
 	tk4 := e.grant(id, "http://127.0.0.1:8123/callback", "agent-2")
 	if err := e.Store.DeleteAgent(context.Background(), e.AppA, "agent-2", store.Precondition{}); err != nil {
@@ -312,7 +329,7 @@ func TestOAuthFlow(t *testing.T) {
 		t.Fatalf("token of a deleted agent: %d, want 401", status)
 	}
 	events, err := e.Store.ListAuditEvents(context.Background(), e.AppA, store.AuditQuery{Limit: 10, Action: store.AuditOAuthGrant})
-	if err != nil || len(events) != 2 {
+	if err != nil || len(events) != 3 {
 		t.Fatalf("grant audit events: %d, %v", len(events), err)
 	}
 }

@@ -210,7 +210,11 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	if creds == nil {
 		creds = &keyring.Service{Store: st}
 	}
-	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: creds, Slots: cfg.ProbeSlots})
+	var grants rest.GrantStore
+	if oauthStore != nil {
+		grants = oauthStore
+	}
+	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: creds, Slots: cfg.ProbeSlots, Grants: grants})
 	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
 		return nil, err
 	}
