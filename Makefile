@@ -46,7 +46,6 @@ install:
 run: build
 	./$(BIN) serve $(ARGS)
 
-# Every check, then every test with the race detector, against SQLite and a throwaway
 # MCP clients that sign in with OAuth (the TypeScript SDK, mcp-remote), for the gateway's
 # authorization server tests (server/oauth_clients_test.go); from their own lock.
 OAUTH_CLIENTS = tools/oauth-clients
@@ -54,6 +53,7 @@ $(OAUTH_CLIENTS)/node_modules/.installed: $(OAUTH_CLIENTS)/package.json $(OAUTH_
 	cd $(OAUTH_CLIENTS) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
+# Every check, then every test with the race detector, against SQLite and a throwaway
 # PostgreSQL cluster that scripts/test-postgres.sh installs (when missing), starts and stops.
 test: check-generated lint test-ts unit
 
