@@ -518,3 +518,17 @@ func TestOAuthClientMetadataDocument(t *testing.T) {
 		t.Fatalf("the document was fetched %d times, want 1 (cached)", fetched.Load())
 	}
 }
+
+// TestOAuthRegistrationRateLimit: dynamic registrations are bounded per client address:
+// past the burst, 429 with Retry-After.
+func TestOAuthRegistrationRateLimit(t *testing.T) {
+	e := newOAuthEnv(t, apitest.OpenSQLite(t), func(cfg *server.Config) { cfg.OAuthRegisterRate = 1.0 / 3600 })
+	for range 10 {
+		e.register("https://client.example/cb")
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.base+oauth.RegisterPath, strings.NewReader(`{"redirect_uris":["https://client.example/cb"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp := e.do(req, nil); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("registration past the burst: %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
