@@ -94,7 +94,8 @@ type OAuthStore interface {
 	LookupOAuthCode(ctx context.Context, code [32]byte) (OAuthRequest, error)
 	// RedeemOAuthCode uses a code once: it creates grant g (whose ID is the request's) with
 	// its first tokens, marks the client used and records the grant in the audit trail, in
-	// one transaction. A code used before: the grant it made is revoked and ErrReplayed.
+	// one transaction. A code used before: the grant it made is revoked and ErrReplayed;
+	// an agent deleted since the consent: ErrNotFound.
 	RedeemOAuthCode(ctx context.Context, code [32]byte, g OAuthGrant, tokens []OAuthToken, now int64) error
 
 	// LookupOAuthToken returns a token by the hash of its secret and its grant (ErrNotFound

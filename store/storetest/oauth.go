@@ -192,6 +192,10 @@ func testOAuth(t *testing.T, st store.Store) {
 	if _, _, err := o.LookupOAuthToken(ctx, store.HashKey("access-8")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("token of a deleted agent: %v", err)
 	}
+	code6 := approvedCode(t, o, "app1", "a1", "rq6", now)
+	if err := o.RedeemOAuthCode(ctx, code6, grantOf("app1", "a1", "rq6", now), tokensOf("rq6", "9", now), now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("redeeming a code of a deleted agent: %v, want ErrNotFound", err)
+	}
 
 	// Purge: what expired goes.
 	n, err := o.PurgeOAuth(ctx, now+100000)

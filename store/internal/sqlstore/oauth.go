@@ -121,6 +121,15 @@ func (s *Store) RedeemOAuthCode(ctx context.Context, code [32]byte, g store.OAut
 			}
 			return err
 		}
+		// The agent may have gone since the consent: no grant then (rather than a foreign
+		// key's error).
+		ok, err := exists(ctx, q, "SELECT EXISTS (SELECT 1 FROM agents WHERE app_id = ? AND uid = ?)", g.AppID, g.AgentUID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound("agent", g.AgentUID)
+		}
 		if _, err := q.Exec(ctx, "INSERT INTO oauth_grants (id, app_id, agent_uid, client_id, client_name, scope, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			g.ID, g.AppID, g.AgentUID, g.ClientID, g.ClientName, g.Scope, g.CreatedAt, g.LastUsedAt); err != nil {
 			return err
