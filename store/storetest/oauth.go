@@ -9,11 +9,13 @@ import (
 	"github.com/agentmcp/agentmcp/store"
 )
 
+// oauthStore is st's OAuth store. The SQL backends have one (sqlstore asserts it at
+// compile time); a decorator such as store/cache has none, and nothing to add to it.
 func oauthStore(t *testing.T, st store.Store) store.OAuthStore {
 	t.Helper()
 	o, ok := st.(store.OAuthStore)
 	if !ok {
-		t.Fatalf("%T is not a store.OAuthStore", st)
+		t.Skipf("%T keeps no OAuth store (store.OAuthStore is the SQL backends')", st)
 	}
 	return o
 }
