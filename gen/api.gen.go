@@ -205,6 +205,24 @@ func (e ProbeResultToolsTruncatedReason) Valid() bool {
 	}
 }
 
+// Defines values for ToolNames.
+const (
+	Original ToolNames = "original"
+	Prefixed ToolNames = "prefixed"
+)
+
+// Valid indicates whether the value is a known member of the ToolNames enum.
+func (e ToolNames) Valid() bool {
+	switch e {
+	case Original:
+		return true
+	case Prefixed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateAgentDtoRagVersion.
 const (
 	UpdateAgentDtoRagVersionV1 UpdateAgentDtoRagVersion = "v1"
@@ -313,9 +331,13 @@ type Agent struct {
 	// FormattedInstruction The instruction as sent to the model; equal to `instruction` in agentmcp.
 	FormattedInstruction string   `json:"formattedInstruction"`
 	FrontendActions      []string `json:"frontendActions"`
-	Icon                 string   `json:"icon"`
-	Instruction          string   `json:"instruction"`
-	IsActive             bool     `json:"isActive"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway     AgentGateway `json:"gateway"`
+	Icon        string       `json:"icon"`
+	Instruction string       `json:"instruction"`
+	IsActive    bool         `json:"isActive"`
 
 	// LastMessageAt Always `null` in agentmcp, which does not carry messages.
 	LastMessageAt *int64 `json:"lastMessageAt"`
@@ -340,6 +362,26 @@ type Agent struct {
 
 // AgentRagVersion defines model for Agent.RagVersion.
 type AgentRagVersion string
+
+// AgentGateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+// may join `toolNames` here; clients ignore the ones they do not know.
+type AgentGateway struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames ToolNames `json:"toolNames"`
+}
+
+// AgentGatewayInput agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+// value (on create: its default).
+type AgentGatewayInput struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames *ToolNames `json:"toolNames,omitempty"`
+}
 
 // AgentKey defines model for AgentKey.
 type AgentKey struct {
@@ -392,12 +434,16 @@ type AuditAction string
 
 // AuditAgent defines model for AuditAgent.
 type AuditAgent struct {
-	ApiTools            []string               `json:"apiTools"`
-	AppId               string                 `json:"appId"`
-	CreatedAt           int64                  `json:"createdAt"`
-	Description         string                 `json:"description"`
-	Files               []string               `json:"files"`
-	FrontendActions     []string               `json:"frontendActions"`
+	ApiTools        []string `json:"apiTools"`
+	AppId           string   `json:"appId"`
+	CreatedAt       int64    `json:"createdAt"`
+	Description     string   `json:"description"`
+	Files           []string `json:"files"`
+	FrontendActions []string `json:"frontendActions"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway             *AgentGateway          `json:"gateway,omitempty"`
 	Icon                string                 `json:"icon"`
 	Instruction         string                 `json:"instruction"`
 	IsActive            bool                   `json:"isActive"`
@@ -498,11 +544,15 @@ type CreateAgentDto struct {
 	Description     *string     `json:"description,omitempty"`
 	Files           *StringList `json:"files,omitempty"`
 	FrontendActions *StringList `json:"frontendActions,omitempty"`
-	Icon            *string     `json:"icon,omitempty"`
-	Instruction     *string     `json:"instruction,omitempty"`
-	IsActive        *bool       `json:"isActive,omitempty"`
-	McpServers      *SlugList   `json:"mcpServers,omitempty"`
-	MetaData        *FreeObject `json:"metaData,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway     *AgentGatewayInput `json:"gateway,omitempty"`
+	Icon        *string            `json:"icon,omitempty"`
+	Instruction *string            `json:"instruction,omitempty"`
+	IsActive    *bool              `json:"isActive,omitempty"`
+	McpServers  *SlugList          `json:"mcpServers,omitempty"`
+	MetaData    *FreeObject        `json:"metaData,omitempty"`
 
 	// Model Example: gpt-4o-mini
 	Model         *string     `json:"model,omitempty"`
@@ -591,6 +641,11 @@ type EnabledMcpServer struct {
 	Name   string           `json:"name"`
 	Slug   string           `json:"slug"`
 	Url    string           `json:"url"`
+
+	// WithheldTools agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
+	// gateway withholds, because a server attached before it offers the same name.
+	// Present only when there is one.
+	WithheldTools []WithheldTool `json:"withheldTools,omitempty"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -613,6 +668,7 @@ type ErrorResponse struct {
 	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
+	// `ERR_TOOL_NAME_CONFLICT` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
 	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -878,12 +934,22 @@ type SuccessMessageResponse struct {
 	Success bool `json:"success"`
 }
 
+// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+// their servers' own names, and refuses attaches that would make two servers' tools
+// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+type ToolNames string
+
 // UpdateAgentDto Every field is optional; omitted fields are unchanged. The uid cannot be changed.
 type UpdateAgentDto struct {
-	ApiTools            *StringList               `json:"apiTools,omitempty"`
-	Description         *string                   `json:"description,omitempty"`
-	Files               *StringList               `json:"files,omitempty"`
-	FrontendActions     *StringList               `json:"frontendActions,omitempty"`
+	ApiTools        *StringList `json:"apiTools,omitempty"`
+	Description     *string     `json:"description,omitempty"`
+	Files           *StringList `json:"files,omitempty"`
+	FrontendActions *StringList `json:"frontendActions,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway             *AgentGatewayInput        `json:"gateway,omitempty"`
 	Icon                *string                   `json:"icon,omitempty"`
 	Instruction         *string                   `json:"instruction,omitempty"`
 	IsActive            *bool                     `json:"isActive,omitempty"`
@@ -933,6 +999,15 @@ type UpdateMcpServerDto struct {
 	Url *HttpUrl `json:"url,omitempty"`
 }
 
+// WithheldTool defines model for WithheldTool.
+type WithheldTool struct {
+	// ConflictsWith The slug of the server, attached before this one, whose tool keeps the name.
+	ConflictsWith string `json:"conflictsWith"`
+
+	// Name The tool's name, as its server offers it.
+	Name string `json:"name"`
+}
+
 // Affix defines model for Affix.
 type Affix string
 
@@ -957,11 +1032,11 @@ type Limit = int
 // Example: weather-server
 type Uid = Slug
 
-// AgentConflict defines model for AgentConflict.
-type AgentConflict = ErrorResponse
-
 // AgentNotFound defines model for AgentNotFound.
 type AgentNotFound = ErrorResponse
+
+// AgentOrToolNameConflict defines model for AgentOrToolNameConflict.
+type AgentOrToolNameConflict = ErrorResponse
 
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorResponse
@@ -998,6 +1073,9 @@ type ServiceUnavailable = ErrorResponse
 
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests = ErrorResponse
+
+// ToolNameConflict defines model for ToolNameConflict.
+type ToolNameConflict = ErrorResponse
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
@@ -1334,7 +1412,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1346,7 +1425,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1371,7 +1451,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1382,7 +1465,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1394,6 +1480,8 @@ type ClientInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1444,6 +1532,14 @@ type ClientInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1458,6 +1554,14 @@ type ClientInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1637,7 +1741,8 @@ func (c *Client) AgentBuilderControllerGetAllAgents(ctx context.Context, params 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1659,7 +1764,8 @@ func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1714,7 +1820,10 @@ func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Ui
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1735,7 +1844,10 @@ func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, 
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1757,6 +1869,8 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1857,6 +1971,14 @@ func (c *Client) AgentKeysControllerRevokeAgentKey(ctx context.Context, uid Uid,
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1881,6 +2003,14 @@ func (c *Client) AgentBuilderControllerAddMcpServersToAgentWithBody(ctx context.
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3401,7 +3531,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3413,7 +3544,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3442,7 +3574,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3453,7 +3588,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3465,6 +3603,8 @@ type ClientWithResponsesInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3521,6 +3661,14 @@ type ClientWithResponsesInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -3535,6 +3683,14 @@ type ClientWithResponsesInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3839,7 +3995,7 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *AgentConflict
+	JSON409 *AgentOrToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3881,7 +4037,7 @@ func (r AgentBuilderControllerCreateAgentResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentConflict {
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentOrToolNameConflict {
 	return r.JSON409
 }
 
@@ -4215,6 +4371,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4258,6 +4416,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerUpdateAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
@@ -4798,6 +4961,8 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4839,6 +5004,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON403() *Forbid
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -6201,7 +6371,8 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAllAgentsWithResponse(ctx
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6219,7 +6390,8 @@ func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithRespo
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6266,7 +6438,10 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ct
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6283,7 +6458,10 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithRespo
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6301,6 +6479,8 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx 
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6387,6 +6567,14 @@ func (c *ClientWithResponses) AgentKeysControllerRevokeAgentKeyWithResponse(ctx 
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -6407,6 +6595,14 @@ func (c *ClientWithResponses) AgentBuilderControllerAddMcpServersToAgentWithBody
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6809,7 +7005,7 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest AgentConflict
+		var dest AgentOrToolNameConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7190,6 +7386,13 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -7746,6 +7949,13 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -9803,9 +10013,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
-type AgentConflictJSONResponse ErrorResponse
-
 type AgentNotFoundJSONResponse ErrorResponse
+
+type AgentOrToolNameConflictJSONResponse ErrorResponse
 
 type BadRequestJSONResponse ErrorResponse
 
@@ -9844,6 +10054,8 @@ type TooManyRequestsJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type ToolNameConflictJSONResponse ErrorResponse
 
 type UnauthorizedJSONResponse ErrorResponse
 
@@ -10054,7 +10266,9 @@ func (response AgentBuilderControllerCreateAgent403JSONResponse) VisitAgentBuild
 	return err
 }
 
-type AgentBuilderControllerCreateAgent409JSONResponse struct{ AgentConflictJSONResponse }
+type AgentBuilderControllerCreateAgent409JSONResponse struct {
+	AgentOrToolNameConflictJSONResponse
+}
 
 func (response AgentBuilderControllerCreateAgent409JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
 
@@ -10570,6 +10784,20 @@ func (response AgentBuilderControllerUpdateAgent404JSONResponse) VisitAgentBuild
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent409JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11332,6 +11560,20 @@ func (response AgentBuilderControllerAddMcpServersToAgent404JSONResponse) VisitA
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent409JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13869,207 +14111,224 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4ljD+KvhppyrSLiXLjtPbsWtrS+24E2/7VrYzPb2tjAmTkIQxBXAI0I4mP381D/E9wzzYPMlX",
-	"OAcgQYq62c50ujvzx3QsksDBAXDul0+tSE5TKZjQqrX3qcU+0mmaMPj3YMyENv+4o0nOzD9oyq+kTFRr",
-	"7+cPQYum6VHc2mtNZ12apl0et4JWlDGqWTzQrb3t/+yX/wtaMVNRxlPNpWjttQZkwpJ0lCdE5WkqM00o",
-	"zBa0RhymNxOMZDalWrP4SCid5ZH99ieZE5oxQosxqFJcaYrfZ1JoJuIBvG5H4hF8OdE6VXtbW3aVvUhO",
-	"t8yjXirGraDFN5iGKzPBHWvt6SxnQSuhSp8wpeiYmcWLPEmC1jRKL1l2xzIDRuueUT1hWVfBT60PQWvK",
-	"NH1DNW3tfXoIWlMZs6S11xqnursru1MueMv+elJ5UdApa+21Li3mBhZz0oz+w82R0GycUW/1GR3/kWUK",
-	"l3W30wpautzFnJs9BOx385zH3e2dl7utoJWn8YKdvGc3imvcpIeHoHXiVlk5K9e8cjaup7PuNErd4p96",
-	"ek4MVsiB2eqPmpxnUstIJqQYfb0Nt4g8mZGTg3Ny6T5WST5GyCoQL8ZIniXeZNMo7fkTKsVaDwZRE0Zj",
-	"OAufWodXdGz+W13Xpc6kGBMmNNczoumYyBHREwbgIRxEZnhVSJtrRe5wXzs9cslETLgmNzS6JVwMRXg0",
-	"6p5QHU1CoiWJJlSMmfk6ZgnTjEiRzIieUO3GCMxDLoj57lQK5n08Zpq87O+S+wkTQyGknnAxtkPGvaEw",
-	"OIsmbEo9EtLaaw1bFTz1+sOWOXuz1DxUOuNijIhJaUanTFvcDEYj/nEeOVeSpHTMBTXAG0xkTOWJVgHJ",
-	"FQMswdkzKKNmBEIVSTOWGrwYpKXmXz245q291l9zls3KIwBfVJch8qm5tXYIPLHmHx/mlxC0DsqT2wD3",
-	"DTMwxuSe64kFbiQztxwuxSKwygvhg4Z0sbXX4kJ/Y+6qIRVTA26/gI0bKsAyAO4oZtNUaiai2Q9sNg/h",
-	"Cb1lCjCI8xFFR8zse8Z0NtuDJ4pOGbllM1xD8cuNjPEnLsjOLpnIPFPmuKihMO+MeKa02ahUCsUIHVMu",
-	"SBuGCD2ouhcsTeiMxXvEUNOwQ6iIyX1mqAyxx23fTDoUVTioAKKHYHBFdnd2SHh4cXF99Obw5Pzs6vD0",
-	"4KfrHw5/ur44fH95+CbsGZIR5VlmLlDG/pozZUCFsaTAgaf0lsEfMH+P/MBmChhByuAUAWwTlsTmsphF",
-	"xlTTG6rYHtk2SNt59Woo7rjiNwkjg8uDoyNzUzIamfPdG4qh+NHcOq7ILUs1YveWzQLDaKiauCtvoQtg",
-	"OvzBYrGtNNW5CmDVATGkpEPkaCio+wjvdUYF+eff/y+hZKe/Dbebkt2PH/2N5lqxZESoUPcsYzFp7/Zf",
-	"B2S33x8KQOPx0cnR1fXF4eDg3eGb0AyRi1sh74WlRqoTkPsJjyaE4mExgws4ALjZPTJwQA1FxkZwDW7Y",
-	"SGZmcgCxTXPzkeYRXIXAXGMe239nBsqET7nukIlMYnMcDLb2CSWvPn4cisRMNZYGa4YeAiKVLMDJclFC",
-	"ImD7cBiqyVQqTbb7Qb/fN98p0oZFDUXY7XLvcJpn3ZRlhk+FnX2SUoths2UWkXgaiWD3cIbgKL62SLwY",
-	"XB0iJg0Oc6F5gvPJJGaZGUkQSmI6w1OWZwVRBZKAXKOkCf69MdfZpwxT+vGYibGetPZ2Xr0CwuD+3jZk",
-	"VmuWmTH//PP/1/0/H/7jD60mWnY0Aso/TyfODMugkSbcHVEl8yxiLxRxd8ocRrN6c3/wIJsDKzMS/rtB",
-	"HdzWe64Y2d22N/X84vDg7PTN0dXR2en194OjY4Mkc+Ydm+EKbqJmJZWcQ4nldItwsd3f2W1eqWF0C1Y7",
-	"gEuBfI/ricw1oZbQPG75y8AvGe6mazg2l6OJpn80LIGIfHpjpIaRY5eWrueZAIKW0jFbxH3g3lXgidmI",
-	"5okRgPqBAQ65zraRgQoetN3Igy5BppoTeJK8QcYp4EmpnpTggFgWtAw54RmLneRdQveHjI1ae61/2yp1",
-	"mi18qrZgfgPIeyOX1uF4L/hfc0Z4bOjQiCPCDFBOK2kAJweR9UnQPJjvkaqXGteBFKOER7CnEegyGnWv",
-	"NLEkcusvykDtiVrmzdgAZW7U4O3h6dX14PjicPDmp+vDPx1dXl22ghbLMpm19lrF+Eb/AIUFDruVKoGQ",
-	"5Twmw5bVzIYtQpOM0XhG2EeutDLbgyzoACbd7b9+WHfhhwaIC7tmxEB1Jxx0wLnMDhhYqvM7vuthhLTD",
-	"RSs39+4hQNSeSv29zEX8RNSenl1df3/2/vSNh9VTqQmOXUEr4NRHZSxRpMG1zKNy9/lQWYAEuBTS32GD",
-	"vzG/YwLwuwKhxXotLr+j8QXy9Ecj8o+D46M3A0PzWwZsTTnoo59aI84SoxbCJfNRaekLQdJHEiCLhtZu",
-	"tx4+lPvwHY2JA87//I+FUEFGlCdG1DRT7JEl49b3pv98e+OBCbtTyjwEVmLxX6IpDAi7Y9mMpJm8SdiU",
-	"JFxpBlsXWvyFnWAopjQx6gGLyf9cnp3aYY5OYaBr81PYMaJgQKSwskvg9v6FQknL0L6SGKuhaDfIgoGT",
-	"nG5mxHKFjhFaKsfjPQqLJ1H66INycnB+fXl48cfDi8q1azoy0yhVve3Krg9bQqZs2FrriHhrJrEsL+ke",
-	"wZH3SDHcF3UyOgFZZ9eHQma+IcGwU4Wagr/axcSgaStCM6xgBPcDJIpCQ0jysTsST+Zpl8fv327O0rzV",
-	"AtUzIJFhzRD3C/M3gGldBteABkuTv5fZDY9jJh6F4sH7q3fXZoLTs+vBwcHhpY/dcmgfvVcTRgbnR6Du",
-	"FExtQu8YoVHEFMiZemJk4ZRlhZGjiteXz4fXAsgCsQ64hEa3aN0IR3mSDAC6kKhIpoy0w/mlW4xWrSYX",
-	"zKiujz6/zfYID8nvRZpJAxm9SRg5BAtgDd9ckZruR+6p8i1L1hrirABGWZlD+s7O8yG9CWiL/7WBBY2q",
-	"vcxoY7dDGN2VJoeIsMfuw+nV4cXp4NjDvBvY2n8JTuCjvnjD0hL4so7YV8/JBBphKsg6LiHs9MgbZINg",
-	"OEjkeOyQ6xmQCI8DIhgaTI3ax2LA55Nl4QWceblA7FHkBjr8SwrHdV5RSshAoTfjip0Kis+yU6nPM3nz",
-	"BAJixj6/OPvu8Kk4nlCwoakc6OAoT0CiZGTGvgCEA6qX4RXMmEJamMHoh0thMYvNGuzXJbrsXpzTWSJp",
-	"fCXlMc3G7NH7cD746fhs8Ob66uzs+nhw8fbQ2w4ntllCeCUlwcnqfNMn0EbVSMxb1hK43d/99tV/fkNu",
-	"ZprNiyLbz8gyLUpKOAvWWYcP3C3b5IR/Z9E7hwWH5YxFUsTczPA9qFmPR/S8XdBDtT8RsTPNYxntc85R",
-	"RRQXEfMu9uEVHc9j+Bn5YwOUBY6dzRLcfBzJ3gKronXQOdw3GEw7+4W51HDZwl76ELQMB+ERey/oHeWJ",
-	"YdSP3pL3p4M/Do6OB98d+6feTkD8GepboTQY/BXJy5f2ic5m1jY/x0uf8Zg3wFdsgnPdkIgKswE3Bv80",
-	"mrAYCI1/FzIqiMy1dTQMheZTZnfEw4thyqfzO7Fv3REJ1SzrEUAJkj5zQkDjvJkNhXXH3E9Y1bNkMHdD",
-	"o1v0Cnhu5Aszancw0uh8ry/cHD4QxO8p187tApBwgSe/QPGcydYg8krKEypmlq6pRx8c3wPinRxDeMz4",
-	"pJigcm6kJFPz1PnpHBKpWS7ZJvPUcecZFbU54ODQACUs7SXl4dCsODFRws2tpXGcMaVeFAaUih+o0yOH",
-	"YM8p3HoRzTLOFAn/1L2gmoFdvwv/H5K2Gfcmz5Q2enzljQs2pVxwMUavSe2ZYuZrZU8C+p5wrOiWgRPS",
-	"6EQd61wF80/p7MwYbDCe1+qqzJewVikEg4iZFyoguUhA8yuO91DoLDe4Mz+lmfw4Mww7klOmyCiTU9IO",
-	"u114hcVd85wzZYgZFeTo/O4bNym3likWk5sZXr+tb3Z7ZJAoSeZxu0eoFRCKm0TTtNgfBC0ASYgqPGPw",
-	"uhqKLBcGl+Z3rglNEnmv0AXb5OoLaypOWJkQPY1D4eYAnx8OPKWzx91l3MHS0XvPk8RQLYCUxWvc6feC",
-	"5noiM/63RzLnQmE+PDm/+ul6cH70w+FPFU3Wm6DOCGjKjU6Oyzb7OuVKOWJUET23n1NNLSGCW2wn9bV/",
-	"fzFhx/d0S3MR7uQti/338U1fNHUGB+C674U1+bP4hMWcXsFWPJrvXr4/Pz+7uDp8c31y+OZocH310/lh",
-	"BeXFbASmIzCfj/wDnLhrHpBproDX1UGYF4ZePecuNAFZsGInaxo2HNYBCwtO24QJED4LQKuxi2kmU5Zp",
-	"jg62MoDxU4trNlXeNXE+1cJ9SbOMzszfNlTND23yo9bmvo8WBwO9F/wjMaKD0nSaGq1yypOEWwK9D16I",
-	"SCczwoUZBU6pDa+hwt8vs1VzcUD1C1/bgoal2mjLTbDRHJU5F/U0YcSLpzR0TxlSDlZBRiCqcZ+wv+Y0",
-	"Mb+F3ruhQQv4qqZR2mtC8FyM5ybwY2hgw4u8up7550XIZ/HwRsqEUTBx1wJA56IJkns6UyQUeZJUFugC",
-	"aArbh5EDZsTeXNW4z2YQlOTR6Ty/737kaZPTXRUObq1B3vU9PoGzdsgMA1TYjNyzzIVzuU/ATb822r1Y",
-	"1xaNUSeiybl3PStrkTd/YZFulWGxDVPUQ2M3Gxfd+P6lrgfUzk3YGGG7ydnzI3HLEMO77VbQuttpiCws",
-	"InU3mSTnNWI1H9w7N4YX2/ppHbpSxgCvD9mDHy3xs42fQNoaOH8vXE7vqlUpmEOHo1seHM2bE5QUv3In",
-	"5klIZW/qt7lKGxaQQO+Iu0NbP6JBJaCzxPmHhuMJh9CGazaf6xFNFAvqHM58ZmNc5vajYGTLWdYa+18/",
-	"Yrdsdt03h+vVN//57Wt603TG3IWbe5BmrDnit4ggLQMoHd1SLMoYXFIJOvRYcKMn656LvZ+bxQpxTcS5",
-	"b2hwwlwoJrmX2a1ai8PWznTlSBdbUZxuu9DqMSjhWnYMbIDxhqfhFs/PMrmtOGdGgEKkNm4EhDWifcKI",
-	"bMAhuCrVVymSWa8xntBH0C0GLOI8y9Z7zFWD/BZbQl+QnHVXtpQSwagLgXkuSBYxxVUfn9MxMxSkGWw7",
-	"xkLoC4l84QrWAty6CyqXvsJXC0moBqT7MFiC5TzmelDIXY4rTqP02sYD4nVBEu5+Q+pZ/Q1TG9zVKz/D",
-	"P4sv8M/ay2YYGseVvzM2lcCEaMqvjWpXjmh/wMvbyLlxWU4P2YSEP01JeTJt/xw6w69BYH+ymP0bEIY/",
-	"t8j7jPLtVxn2STLs8wqrQOtS/jR5dV7owIhVOQLjB/wbDGzB5xdtP6/0imJQTXTdt2Ea9oVnkWS5IhRO",
-	"4Zr2IoiKaljmMjkXv3mcdGvOzeFds62uIOxLJRRPeDDHwJnPV35zwSKZxcuPDt3YgrcmmtEVtyGceDDX",
-	"GP2WzY4WXCgXFAdhn1Ma40mBTLd9Eg5bw1YIqYno25lOqYhJwgVrvHPWCbForj91reusexTXsto2n0vT",
-	"bIyqyQYnExERuKNUjAI768Nf7Ig7QcsP63OoBOXJX6IXVCew8QAND2QudJPHJ7A5PE3OoCreXK4PDtW0",
-	"fME+NlyH84yBXRccX6FBQeis+GyaaiDWVWDLs7+pdm2/nAeu9p7D08oXV2pQZpMq6e0bcLbrjY0wNNeT",
-	"VeemgGZgXv4M0v1CaXshA1Q2tevJAhmk0a+64NdV3oM5YVbyqspZZrhCGttQlrFUt5GuZfDMenLvqXKB",
-	"FQUlJe0Qfwr3ncF/BNm3CAR4FzGIgWvSDuGf9VdRO+0Upng1oSmkzE6oIhJ/u+cZ2zOiUWm7D0pJyQwj",
-	"CoLfRtmCa2VNZ+b5hKpJBx3RdV1HCnY2gvSKlVSsvCAPwTrM2toU1nkVJcqHD0WGPXz8RssnqNRL8/Lg",
-	"zAF5n78qlWTMfj9YohmvP0eDZrz+x+6uFncrz6BkiJcF3N/9tpL4+4f//89Qp+K/97a2fv7zcKi2/vvf",
-	"PvxH+2fzn+Hw8t87//2HJvZbU7UrMzTjwle+i7TRZpNRXY9elTnplu9r0cu++T5j7GxehS6t17WKK5XF",
-	"BWuo2utPvtrpVD1li1O4h8PLDVxU65+pqr5e7BzWjdnIY7X+nFajX50xW1Xa152gxkFgD5oov0difmCz",
-	"zamM29wqy4BqD54+Zuh7m/XGPRSIc4wkBIE8V8wwFcgUr5+Dea64AP6CHD+CTG4qgByJNG8ilVUMvCn/",
-	"mk/2NqequAznmbzjMVPEhq1DBCRgLOIAZLAGFXZUsZZSEUlRqBvl9BBrRm+UTHLNiCGNbdUh7y+OIVwM",
-	"RFj4SkhUTEpYzbt7W1uJjGgykUrvvez3t/3qQp+fKjcfuFM6ZQ2Fg9qTfEoFyRiNDaPvVBbzo8V3UQPp",
-	"iWTIyYTrXGkr9i179Z3W6fssab7KhRRoBmq614fCLDg+MnrZan/IGsb4jUyrm9jCnzTwAmP00qAtxIwv",
-	"wc0Nq59z+bX9K0yhc5bMZpvnehrdkjNQUeZq+79CMZowmmxAHt/h68+sUa2jIS3Tiaw2tPCmZJnMMKls",
-	"HkE2z7pJJZKjERMxF2MCLwUE+FtoQAgDEkJdkR6YGMyfNzKehVViaoGdF7VcAGMl+G5Zyv5y3OAaynEX",
-	"ImExncDAzPnSbZBYMKXRhAvWdVTW5mybb1zAt/l3gFHEoI1BvOWerRXkpXWT3X4/IPOZ3N7vtfJM5oEd",
-	"pzF7iuz2d0l7t99Ha02hKRrkq/nKTkOxIDyW7Pa3A7IkFrb+QplaS3b7Lx2MdcAwK21CMpmD5ttYgcK8",
-	"ah/NzekevL0YzH/jTWoTw7wvTg6v3p29gYeD4+OzH/HpK/u0Keua7PZfuzEby47AC/PFyI5OzfRvLywy",
-	"ijEayyDtbu/YIeYTrsjudoHJBWGxZHf7VbC0HhrZ3dkJGstU7e446N8dDt4cXlxWpn65XZxMm4xKXpWH",
-	"z8+HIa/6L9HCUN7fuQIgc9e+KO/waT7N26+IMKI8yTOm6sUxRjIXcQBlmJjQ5gHL3MNK2OLKiGZLDBv4",
-	"InOJyFUIMVXXvIxZG++urs7tJSeafdRVuatai2IZ+WuaxT32R5wrdNIonnlB3vWhfYCB1nmj7/b7K620",
-	"3tjlAhy6AiSfTWTXU5Q3lTGQ117CxH4IibxtoVX1ugAwaAmpr6dRariggGQvm7Fm1DCZm224SWR0y+JG",
-	"7dZJovN+oYvjeaF7XrsAs5sR9Y2O4XJJjPqwhnKxmU7xGIXihAo6Rg34JEo3VyCnUdpwaQfmylSryrjq",
-	"I5LQOMYUCxtqU+DgZzSnzZRm01bQGoN7IpVKjzMGkuBal9gpGVP68Qjfd+qM+3OFiApLajqvS0TJ6yZ/",
-	"djjM+/2XEViu4Z/sGn8xqMAfakLR4uK5i50Ka6YoPN3V8BnzGoo11Mrsbu7dqO8A+BxB+BFSE8Vqt251",
-	"XeHn1wo2BHFFReOFOkY5Qr3a8ULto3KUlh+/iqdnk5PhSGZCMU5CjNkTT4BVkeYx1lSWOfilnU3VO7aK",
-	"2DYYFrnC5Oq4DIw2w71QJMoYlDOkiXJJVtwKJljBFlLwQPZ3BUIollCe99lGUoz4OM9YvDCzxbBmlHhA",
-	"x4LIk5vSNVyC5ipQePB1PJe/5xVAEE8NhM1qp82edBVti+UqqAMxsEl/FJOKRjIjN4xmLOtslrmibe6e",
-	"kypwEC9588OqY6QxG8/DYnVxK08G2lk3Ox4HHkJcshFRzGaE16uKC5sCC2djTDW7pzMS0SRRpE0FYR81",
-	"E4pLMRRyRA7klOmDCdUvFOTtdXok/DSENQxbe0OLoWErGLa0vGUCfvzn3/8xbD2EFoTq7uyR7+AT8s+/",
-	"/yPcH4rKaBbNMFzx771Pw9afuoOUd39gM2/8YgI9kao8IW1X73fHaCnfkh/4d5CElST7Vv2lGSMX3x+Q",
-	"19vbfQJQm2shNZnItHsz605kGpDwnVRgwnDplCh9hUbz8TMszSuDKGKphqLJJwfnLxQxyrWFZx8vmiJp",
-	"xgVYDoKiyOzBhfnk+PtOHQ9CCgYYRFmpuPjeye+RsynX2lADQc4HVwfvbPVuSyIEfAXJx5fgBcZ1K0YT",
-	"FpP24PCyu/Pqm+7bg5MOoVC4W2Mt3mr9INDnqhTCS2RuPqMVp+G32693mtQd+tH/ZKdfvxdBCxzsZyKZ",
-	"oTIA9slbJtYYv/Hb2tU2KIZgoEfd8KXX+F0hKFSvaXE1HdqKjFiZ60iWpvyCsAOvhNvaQKgnLLp9CiMu",
-	"xl0nWLBQuJba7n3lzNqTDxYFLDXqkoZ0FuvyB1iK8GcI0lpqF/+suRvFzIXzYe19/tGxWyyBAI5FWywU",
-	"61GD0R1Lr8OZmCL/XWPD510BK7BnoF/pBKjv7UJ+CKPNe2iEkLr0dG9kOFgZDGX47mWR/77R2FyAoWpF",
-	"yJwnF8GPyrBWKB9TcOiURXzkio4VacJQ8cE6NLkaCoM561emgoQe5MCCQg9NIR4KG6ZHsWYoAt7ZI/fm",
-	"2T1VQ3GfSTHG6h81Az9U5GAjbWgUcoP1nRua62SNEOOFXvozIzm8zejmeTXLUiOx0sjRwpCvsblBwG1t",
-	"SRIjw1lvsmf6wacvFDE3G5zXsYzyKRNLEhPxm9NF+Hqm+HXDNd6rDcbZKBS8THUsEFlZWBkl7utGHkzL",
-	"d/oZaLl3bB6dD2jI+UGeKdlg86Gua82yxjFeTnZqHy7f70crwrUluf425eCL1ndi2VrNLpFm7I7LXNkq",
-	"Q4J91CEWCto4AHh1GHOx6lfBspDmEjmrrdLrxzev4uf2AGDmB+Bkk6/WDlUOWlAx8gK6NjQct1xPgLyz",
-	"ZidJWDF7h1jkGwAqBMrwxx9/7A7K5isstOpJYwB+RFN6wxNeALCEF84T0NIq4Q0T2BjamEUJzVA+mRq9",
-	"I+SCG32G/w1NonOoqYg/a9CyBb6aHyczT1JCd0mRmoAHWt6GjehIKFR9OlFrQpBaU2Iltq6OJcPu3YtF",
-	"1T9PQqDjjBk0yQJIW3FrIZiumuCJZUdrHhauFQndt9eOl4XA6dpASQFOFhmpsqiz6N7rNIKCazgSIzl/",
-	"mhcKC3cLUwebI4Hc+0336TOoK1ZgvcpyEbn0/EWHH2Qoc8qnGCxOBfgn8ezdMpYq1NVRPAcJbcQ10Nhb",
-	"lmrSpiIeChgLyqCFbw+vyD///o8t+CDsBK58pCZxJtOUxT3iRE1o9oYHGhpsVWQ2z+JWXc0Fo6rpqLpr",
-	"g5BCZRjtvtmzy3OL8FURWCRph1P68RqBDsi2bSIwFDbUNCBhtwvvd6f0Y7dYnMxwZKiLWkdfxmhsK8r5",
-	"1wUQpiU4iGmSFMUKFNFyzCDgDaGBQcOA7EKN07KlQQ0YfM1GzBd56m416I/DsVZbDBpV25KqzFOMyg2q",
-	"0WP/mDpq13QFNunCs0dy2xVnvvSxkQHeXxx3FR2xHjmW9yzrRlQxkjCtWaaCoYj5mGtlEGhFhutwnyhN",
-	"M402RjDSWf8nfgXNCc1X+153rn61eVrFF1JrqFltcEW7f+t3X39o239cdz986gevv31wDxZ4QIv48nXl",
-	"ygUOxrq1wItH9kdeHWu+Ylgsr2DTfBcHLS0MJHiXT6kow5WwSVRjYMGZq+NPDBYSZkh/WUU6mTXS/KeX",
-	"jVgWqfUefCtr54TUQiggYqRQZ2WK3+0TaU2o8AgNpLlwzS5BG8557FWMdY9aX7NOvqisky8kzeRfkU7y",
-	"ZSWNfKYskUemfiygGhulSTwb5YAC9+uQjs+TiYFLj0m8LCOjUC6ihNFMQVGtf1GShoOPL0rWWA5ZU9TU",
-	"zpeQkuHWJb6A1IwN0y3m4+0Vi/KM6xmaHxyna+wsPDg/Ij+wGWnzHuuRC6ObuJ8KYf0NVZMbSbO40yMn",
-	"ubJNhJr79SxsoYl1hcvlWoAeCl9es2JmmwlDWeYQxwgDOHhmd9B+aXWxCBSOZAbBBfXYgnbRK7LwnZt3",
-	"O0U9ZmBEzqtoYTTHCwvlcqsUzyMvY0ZnFBEDoAq/OxkcYcKggiPEI4a2FHNkpkzYQtnOtbiH1b2Hth3h",
-	"dzmHxrNlFJAatsiITnky65GBN4u1dUM5PKzUr3QZS2CUNiBgXIwRNVwrAvXq318cQ6djV+Ici1W7CudU",
-	"FMh2YSgTmYB3gVY3/ZZB3KAUbCg8/WMft8TXSGw9cs0EFdqF2mPw/YTa9k+VwP5wKLB/stVB1IIA/jCS",
-	"MSjMQzHnqrVHwwAP+4NByEXDqz0SvjscvAF7aNFiWQr7mtHfw6Eo3g5qbWb3CSW7/Vfgu7MF1KmeoGth",
-	"ImPoEhYOkkTeh/teRfCEA7KKCB/bvePlDsQ8GJa0+3J7YWR3u2z1gfYEjAa2xdwr7aIVhoFjbfSi2ZB2",
-	"3C2lmWKYq8AFSRNq1Ej2UXcMsJAQQoq270OBDTn0PY+g2cFuv0/q+RD7rv2u77x6f/V999vKF5VciX2j",
-	"/xvCp8iUzmw4RxKTSAqdycSvzNOGExx6V9DqrX5l4qIb91DYAA6zCU5AtB9U5LkwgJlhVk1vUPc1e0Ru",
-	"MkZvVcdvt+1nfwg6dV5AECd6UNq/KKgCh0rTWyZKSloUhZ8wYXaCK7I9FFqSb3bNLQoH3f8ltPs30u++",
-	"Jj1yTbphQFiiGBkzYQ4hi/erncZd63Gax1wTnVGe2PLEgAIpsK+9tSahX69VkqbB+ZHybHJ7re1eH8TN",
-	"lAma8tZe62Wv33uJivsEGMkW5V24ZmoLq9beILHCv+CVcVOFygumM87uDHFxbfVZDFenKHRcEosXNiAK",
-	"4t7uDcagTlNQ7W0/FCFmLG2F4D0Jt8LCewKUyTCCsoW/3XsGx0DVOLwCUBBPxYU/il2HWEuRD/BUJix7",
-	"y/QgSRCNgB57UdTCigzlK1vYEXpRgQXvxQE4hdZ48aDwGj18qLUs3un316hrv14J+bLcZmO3ovqu2iPx",
-	"ELR2EYimsQtgt7yutfDJ9upPKq0M4KOXqz8q2yWaL7bX+KLem8p8t/N69Xf19iwPQevVOpiottKDr9aA",
-	"sqGREEiD+XRKs1lrr2V2jhRnVtOxOa1VmaP14QFj+OdvMJ4xVWSl9UiYcyRzBXmyeWsQVrpvKZw1UqYs",
-	"86/4ULR3+6/Jsq7QJCzNAWGAQwMbCrA/Ak2SSkfUigSCaXRLUu0s+UZWX2mJuk/iHMdhaigimSQ09Wgt",
-	"1lznCoz+61MMr3bBxgSj2unS3nE4U9/JeLZZ24qaCEsmLElHeUJs7wevobpn2mn9JHMQTWjxPlWKK02x",
-	"JIZntvm5bvX9UOgA1UoaazeuqBWWeaiaIm2gYI3mba+PFFUpo9EMinvV1dtdG3b3/hy1xFtn+VXdTOvF",
-	"ah5e0YV5+va1LXin2hC1e8HShM6aHF7oYHLBTbzoFGRDUMt60VDUkdEs4V7L0goHrncQrXa3cVYmM1+T",
-	"u+Xhy2YM/TUIPOxi0dz4Kexk+9U6i2roWQO8aGcNntLULfdXysiQIpRtIBZwsodglbi69Snn8QPeESg2",
-	"3VAaxfxecj3b34rk3BoMfRmSa+yfayglRO6NRuCB763JI3CyR/KIEXQrfKwA6HEIr0M3rBhRM0ekCteR",
-	"pcDrEcQF/rCFFLJx8i+ccOyuSTiKDr9AANa4ww3dO39nIizekJU3P1iphDZc5w1UP3gww3jKTa/pqRTs",
-	"Oa7qLym3uPT/R4oqZtiXeE3mexCfyJiPeLURq8FZtRurjcvbJ0IWbdQfDctvj5j8fijCW6bXIAebXVJz",
-	"sc3lTOGaLnAWeUQkpZnmNElme0s9jEHRXUyRjP0FRQMyQKV2KHx1F1p70oipag8wsKy0bX0N+PuWgZq8",
-	"ReMYVGZQyQv/5bB0boZFnmtovZrKizorsxrcB2srtl6MxxOFlkdqtIs01UiKiBvFvdBU1yZ/tbiVtVTO",
-	"XwnptsfgWVTOh6+C2LMIYk9T/n59NBuv17Ppb1sMa8d1i6i9RunvGPx0kD1VUO6ICqOyVW2N2Bd4YfdF",
-	"yEuG36dM6KEAgyA6ZiBOxzoEDRHC8pR+t0wyQCJ+D9nP6GYbJSjThBDMYtjDUGBqBgnBB4txuUCtzSyw",
-	"TDsCBixklYARQ4QoF0YfDQgfCwlV2CKq2EYODr8q4zxlBy8/wF86+V2UbUmoVhQWfgiaB5ovN/jkIb16",
-	"hU8eq9LkZaPR6k2jaRZNjA7StI1ts2NdLhQTimt+x4jKb9B61iniLGqQ2fZtBUgrYtuebixwOQtlKOXP",
-	"HxrCF82PFSvxfM7lypgljEhaXdbVomIuLAfLpswHJUO8zYKCTgZB2q1rfR7cWNC0qYe9i0p5oYglYni7",
-	"W1+1kt+GVkLsUSCOjD6vjrI2i7xls8Wc0T+G5sWAyCT23O6uvTqUp+AiSvKYxftFTRrsV7DAfvIDm6mS",
-	"rRgeXPzc+tyuatemcsXNA9x8vXC/Ed82sUeretHgxydYAhpd4idcGEGvbNhkxUn0q7njZURHF3QItVok",
-	"atoQ2dPe7b/067h6lViLQDSUKou7hRFdZvCOjVnGfiFcuaavQ1Hp+rpfhgSiJMm1IpfvBt2dV9/0CJhU",
-	"XSQTSsV43/E9czkWio3Vy10tz9/aVKXf2BtsewA8WPV8YwfwZpTENfhdQExu2cwvGoxb0lYTeS+IFBHr",
-	"fKUwv2ON13osqShp1CIStRFL3/oELdSWujBdc2ilZaogVtgr7uj6XkRGzX2hyNXVMWlv94nykiw7PXJh",
-	"KALG/zphAIbMo4gx7Kq3kjzAGFXy8JmY//pORoQp/lXczWdBTbV2egNGTqUmcL/B/+JKfiNfaDdW/IZ2",
-	"We5FGxDO3cvVGuCd3u9NLsEDttbFf5Rs4iwUKdWTihkACrxUbdYLDAPf7Fbyam7Z7Prnfvc17Y4+fNoO",
-	"dvsPDXk0G2ge0yiFdNfPqd1YD8hj51no6RnEsYIsdpfc7psBtfRiIQ2RDadRqkICub/WhlgvqLxvRDOd",
-	"ZwLNi84YbxvCQQqPl5cByWgQ6+jHOZJKogUIh/dcYUYORv7bePulrQYWxj8GFSHVuop65NKAPxQ0yRiN",
-	"Z6VhlGYMbYzm3yL2YieJC53c90RLFEC9OEoxFPcTHk0KtEK5AuzL6yZZ5b2qGG83dmAN4rLriLqSzir9",
-	"OYTX+fLdz+Za2kCYXUb+/QPuu4gIjWOobFLu5b/S5f4eD+hJlH6ViX8rMvEgjv0UN3O2ns0jZBiCrVj/",
-	"3DzhwhZ3XcQW2lg5nwvLDzqY/+NYxT5pYAA2dc1xACS2NofOxRI2ENyAKAkSeYphxLhi8B9NaDZNmFLr",
-	"k0FcV0kJv8/k9CstbKSFiOe4TOz6l9PDr1Twt0IF8dpVCCEcq2cjhdIcgO44o8vS81wks8uopiRlmUJf",
-	"ssAqYsD6PbOmM2nqSSbz8YRg1bE2JuL42ddFtSdNEJiAKIbiqhtDscgvdXBxOHhzcthx2X9DUUv/4xnW",
-	"WM4VI23s9mwIo61JJEXECCVTLnLNOj1yat0UUId6IT0E8KuOireIs89IgmoFNFf4KewefqUWv35Phfa2",
-	"FS+OvXnP67h4FJHY+gT/XWFVvLA+ArjG5n0sGgbqJNw0awaieCH3veq7Nn1P3WLSPBIaqF7QW+tu4tRY",
-	"KvarFfG3aEXEA+XbEestA39/lsQ3XFlmbHQJn2j8CwyKliI80qT486D7v2WVv+3gm91H2BTzmOsuu1ta",
-	"ZQDNZtBGoqGsAGl75rjCiWqTMFVglTEV2KQjFQyF1bqwKkTM8I99qJEDXhPzqXPJZuxO4kSdet0CRqMJ",
-	"KQQVLoaiSKHUGRWKovhjyxIA/D1yTscMRZ7who1kxkLyX1gnhcch1IuYMk17UOm5UawxGKvmrZhfDu+e",
-	"WLSgivIzkcwIbgtEjWSuqChX+DPB1JqmaDVcViVgba5Sr+0l6/eB80pIL4VmhFBoc+u1a3k7jdJrWz+z",
-	"GgkWBiSEA7FnlYtwEdg44MI4u52mZvALghIj251qTY3V7B/G1D06dm+DmeCkLBJMByQ151OObPERezO/",
-	"Fnv4ogJiYGuKG19wCfPzCh2y7Cf32KIuvvnElYrzGwkOxVCcF+VZ9mxpU9vwCJR7cuORWEObq3S1R/yC",
-	"L1xhLaG1uhiC5QzrU1ASQen3PZJSpYYCi8n8F9b/D8uEd3+uKvE1qvGYaVsCCi8FkEJbDTpTAXb4gIFt",
-	"24FVI5f1/MvRh8INb9CQYTxeW2kOpZOx91MFQ50e+ZEmty66x3ytbNieuuWpGgro7JkyCjo/QtuzkNpq",
-	"SR5wY1nUZW5iOKXtsF4o58QPmP6CiuUEK5s97bmactY5BUH3ZYMnFwHBYtIO5W3YCWyVegj6F7OhuKcz",
-	"0g7Nj1yMbZ1sMOyCnwv3AoYyI1g/nKtg3cQybD/LpkIL0E3XzgTdc2GwptILzxT2/bPtpLqkEarte1pp",
-	"duo10Kh1zaizmFXdPr2Q8CU9Ny3m6n01bTx4HWKvVWYNujJQfFG7SoNY13bK66Jh+2ZsF60xtvtePwvb",
-	"mKTsOLIIP7WOFu67so/Jwg/Xj1yvdudaq8yTR+e/sv8viv17RuVFluTKO4uLP13Y/kqGSwh2D1+1m29n",
-	"x2lYrpum7XWOEkC1SJOStkgYRM469VYb1gziwXuoHSWYUntldV6wHt2wBYWlemSAr6H3zIYrQPyEGoqG",
-	"UvkgAhS1qC6P37+tl6KqBERwBfqZbjYlN7FA5Ddlq7ovp/rTl5p0s1llqEqh6F+0OpTXjnBzgrvcA/m1",
-	"VNSvvFTU1ypRv1DMdbWX+ho8cE2teOuToW3rFo/ybrItOWO+dvkb8LthRImSzsxowwvQo2LDQ0ZoOPTZ",
-	"FxY4pjEm+wrSaFhsgwGytMG/UH5EnasSoTqgFgvLlAla8DJsJGmkPQwAL0oyoba4JhdEXDyBC36G+lbe",
-	"pvxCRa5WQfDr9/V+LXL12CJXGxOu1VWvil61C+hRALK3MG/pKtV6oaryfG9d60/x83cz6MT0KymY9TlF",
-	"ua/Vs75cAvX7SlF/BInZ7PZi87W1SmmBim4kjGbSRNpVe4LMnL0AnAN4pTpgNbgqAmvNWbfFuVaW5qo0",
-	"rqm0GQAreWiU3bC5hNeSxkFkIBwsmCGMktZQOHtCwqghzX6CAzZdvadqXdmq1jDplynDtVij39m08Nbm",
-	"Gv2vkQ18rcT1RQmKv9MiXJ9ZPd4C39bmSRgl42i0R8/56XrkALmBcjlKhdwa5lkSEiHvDWG1Qq0NRGxf",
-	"6ozRqcHOULy7ujq37jlGEjam0Qy66/zH5eUhatNm5ztGy3bNr1Vgi31xmFcmKrChQJHMsIQY1GLIE+2C",
-	"e0qw0JMXkrZrK1T0avKYgS3xUOb17fT7YFlDS4DMdSSn0AI2xIa1IVQ4A70d/Nt70Hs6mG8hHQqpr6dR",
-	"GgZDEeYiYzSaGESYR5pPmcx1iH7rm0RGtywOSZsSIUU3zW8SHhnUZ0yhb5uSjMU8s9Z7KiArcSgMBwgI",
-	"5vcVW5axUY4tfj2Lf2ddXgdN131W99liYPz27gsis+Fwv1A2dKH1VRj+tRJD2OvPTguLnpqNenoDTbvy",
-	"2o3PtSmnGsgOBCOUMgSeycDSCGu6pyhOkt3+Lrq5Ts+urs8vzr47fBMSPjJqIIYzYMgtBoi4yIYNQj2K",
-	"n12pvc92OWszLbifBbFFzP927udZdio1HNrfud5K3En7jNqr31MTPnPdNH/+YCQUtbCo4YCAHlSyvnY4",
-	"pbeMZLkIoYTjAp3p2/63/a27l1h9ENe1yCEP4sYUUimLlmYrHPOqFgtXdFuDRni5giae1p+7GJvzsVMD",
-	"ArG6br2GKco8g86XtnWSHxFY5LNqieHRRQ5l09TrhGqByYstjQC3KWT3E0mmNGaQn2JhQ5GNYEgyRoeP",
-	"NMt8gCBqcl1AoGtppSiYFGytmmBzOPgB69OtN6+ZxYzORJxKLjTGR4xr0i5BYTd1EVU7/Z1X3f433e1v",
-	"DThDAX9vb3d3XuGpcRGEyIzkyOLZj6f39pPrHjnSCrtBckX+5/LstHtxfjAU7ZOD804ACc3gUB6cH73A",
-	"5+B6ssYHBdGJ/hvOp2xLn0PlC5tEOBSYLohxCyjXV0xF1oxSQelbi3uAx1zx/xcAAP//",
+	"7L37cuM2ljD+Kvhpp6rlXUqW3e5sYtfWluJ2Ot74VrZ7Mtmo14RJSOKYAjgE2G5N//zVPMT3DPtg8yRf",
+	"4RwABClKomx30kl6/pi0RRKXg4Nzv3zsRGKWCc64kp39jx32gc6ylMG/hxPGlf7He5oWTP+DZsm1EKns",
+	"7P/8LujQLDuOO/ud2bxHs6yXxJ2gE+WMKhYPVWd/598H5f+CTsxklCeZSgTv7HeGZMrSbFykRBZZJnJF",
+	"KMwWdMYJTK8nGIt8RpVi8TGXKi8i8+1PoiA0Z4S6MaiUiVQUv88FV4zHQ3jdjDShit3Tud6DEiI9ozM9",
+	"RyfL2Tj5wOLOQ9BJIhh8qlQm97e3DSD6kZht60f9jE86QSfZYCWJ1Gt4zzr7Ki9Y0EmpVKdMSjphGj68",
+	"SNOgM4uyK5a/Z7leaeeeUTVleU/CT513QWfGFH1NFe3sf3wIOjMRs7Sz35lkqrcnerOEJx3z62nlRU5n",
+	"rLPfuTLAHRrgCj36D7fHXLFJTj0A5XTyZ5ZL3Nb73U4AcDIPi0QfMxxQryiSuLez+3KvE3SKLF5y2Pfs",
+	"ViYKz/HhIeic2l1W0OkmqaDPzWzem0WZ3fxTEexUQ4Ucamz4oMhFLpSIRErc6O0O3ADydE5ODy/Ilf1Y",
+	"psUEV1ZZ8XKIFHnqTTaLsr4/oZSs86ABNWU0Blz42Dm6phP93+q+rlQu+IQwrhI1J4pOiBgTNWWwPFwH",
+	"ETneJtJNlCTv8Vy3+uSK8ZgkitzS6I4kfMTD43HvlKpoGhIlSDSlfML01zFLmWJE8HRO1JQqO0agHyac",
+	"6O/OBGfexxOmyMvBHrmfMj7iXKhpwidmyLg/4hpm0ZTNqEdlOvudUacCp/5g1NG4N8/0Q6nyhE8QMBnN",
+	"6YwpA5vheJx8WATOtSAZnSSc6sVrSORMFqmSASkkAygB7mmQUT0CoZJkOcs0XDTQMv2vPlzzzn7nbwXL",
+	"5yUKwBfVbfBipm+tGQIxVv/j3eIWgs5hibkN675leo0xuU/U1CxuLHK7nUTwZcsqL4S/NCSdnf1OwtVX",
+	"+q5qUjHTyx24tSWaCrAcFnccs1kmFOPR/Ac2X1zhKb1jEiCI8xFJx0yfe85UPt+HJ5LOGLljc9yD++VW",
+	"xPhTwsnuHpmKIpcaXeSI63fGSS6VPqhMcMkIndCEky4MEXqr6l2yLKVzFu8TTU3DLUJ5TO5zTWWIQbcD",
+	"PemIV9dBORA9XEYiyd7uLgmPLi9vjl8fnV6cXx+dHf5088PRTzeXR2+vjl6HfU0yoiLP9QXK2d8KJvVS",
+	"YSzBceAZvWPwB8zfJz+wuQRGkDHAIljblKWxvix6kzFV9JZKtk92NNB2X70a8feJTG5TRoZXh8fH+qbk",
+	"NNL43R/xEf9R37pEkjuWKYTuHZsHmtFQObVX3qwugOnwBwPFrlRUFTKAXQdEk5ItIsYjTu1HeK9zysk/",
+	"//F/CSW7gx243ZTsffjgH3SiJEvHhHJ5z3IWk+7e4JuA7A0GIw5gPDk+Pb6+uTwaHn5/9DrUQxT8jot7",
+	"bqiR3ArI/TSJpoQisujBOSAAHnafDO2iRjxnY7gGt2wscj05LLFLC/2RSiK4CoG+xkls/p3rVabJLFFb",
+	"ZCrSWKODhtYBoeTVhw8jnuqpJkJDTdNDAKQUbjl5wcuVcDg+HIYqMhNSkZ1BMBgM9HeSdGFTIx72eomH",
+	"nPpZL2O55lPh1gHJqIGwPjIDSMRGwtk94BCg4jcGiJfD6yOEpIZhwVWS4nwijVmuR+KEkpjOEcuK3BFV",
+	"IAnINUqa4N8bfZ19yjCjH04Yn6hpZ3/31SsgDPbvHU1mlWK5HvN/fv7/ev/n3b/9qdNEy47HQPkX6cS5",
+	"Zhk0UiSxKCpFkUfshST2Tmlk1LvX9wcRWSOsyEn4rxp0cFvvE8nI3o65qReXR4fnZ6+Pr4/Pz26+Gx6f",
+	"aCBpnLdsJpFwExUrqeQCSAynWwaLncHuXvNONaNbstshXArke4maikIRagjN47a/avklw910Dyf6cjTR",
+	"9A+aJRBezG611DC27NLQ9SLnQNAyOmHLuA/cu8p6YjamRaoFoEGgF4dcZ0fLQI4H7TTyoCuQqRYEnrRo",
+	"kHHcejKqpuVyQCwLOpqcJDmLreRdru5PORt39jv/sl2qPdv4VG7D/Hohb7VcWl/HW578rWAkiTUdGicI",
+	"ML0oq7g0LKcAkfVJq3nQ3yNVL5WyM6G+EwWHVUag7ihUz7LUkMjtv0q9ak/U0m/GelH6Rg3fHJ1d35yd",
+	"X998d/727HUn6LA8F3lnv3MmFMGxte4ByopGdBAnRx2jrI06JBbIdwn7kEiljwNZziFMsjfYe2i70SM9",
+	"86XZI+64Cnm3JGBVXBjh1kkZk+Q946RIHLf14EC6YcN+9UV7CHBX5/m10QgPBR+nSaSeCNXhyeXR8PVP",
+	"N0d/Ob66vvJA68avQJb729Gb8KFM05zReI5AlotQ/ub5oGxXB0DWUNRrqc6/Dr7VnYdbWqAIjOgUGhW8",
+	"7/TvfSLyREu3aRgQdS/sfTJiA7kXRRoTMR5rmYroz9wbdMZGXN8xM/31+fnJzdnw9Ojm8Pzsu5Pjw+sw",
+	"0LK9lqDDWZRt0zgOtzTDfAg639L4EsWNRx/0n4cnx6+Hmh11NBgVTUBV/tgZJyzVGivcf/+YDekjSJVJ",
+	"ChRbs4GdzsO7EkW+pTGxi/M//7OTd8iYJqmWgvUU+2TFuHVcGTwfrnjLBHQpxTECOzHHUoIpDAh7z/I5",
+	"yXJxm7IZSROpGFzY0MAv3ApGfEZTrbmwmPzX1fmZGeb4DAa60T8ZpCKCG7EqsBj5QqIQqJGk5BNyxLsN",
+	"YmpghbrbOTEMaxE93qIcexplj0aU08OLm6ujyz8fXVaIbRPKzKJM9ncqpz7qcJGxUacVinh7JrEoSfM+",
+	"wZH3iRvus8KMrYC0OfURF7lv49CcXqIS4+92OYlqOopQD8sZwfMAYccpL2kxsSjxZMZwdfL2zeZ8wdst",
+	"kFC9JDKq2Qh/ZSYBa2rLJRrAYDjxdyK/TeKY8UeBePj2+vsbPcHZ+c3w8PDoyoduObQP3uspI8OLY9DE",
+	"nCgzpe8ZoVHEJIjAaqrF9Izlzv5ShevL54OrW6QDrF1cSqM7NLyE4yJNh7C6kMhIZJr7LW7dQLRq0Llk",
+	"Wqt+NP42m0o8IL/lWS70yuhtysgRGCdr8E4kqaml5J5K3+hlDDXWQKH1qAWg7+4+H9CbFm3g33qxoOx1",
+	"V9mTzHFwrVbT9AgB9thzOLs+ujwbnniQtwMb0zTBCXzQuzcMLYEv64B99ZxMoHFNjqzjFsKtPnmNbBBs",
+	"GqmYTCxwPdsWSeKAcIa2XK2Rshjg+WQNaAlnXq0GeRS5gQ7/mipRnVeUehFQ6M244lYFxOf5mVAXubh9",
+	"AgHRY19cnn979FQYTymY92QBdHBcpCBRMjJnnwHAAdSr4AoWVi7MmsEeiVthMYv1HszXJbjMWVzQeSpo",
+	"fC3ECc0n7NHncDH86eR8+ForTDcnw8s3R95xWLHNEMJrIQhOVuebPoHWqkaq3zJGyp3B3tev/v0rcjtX",
+	"bFEU2XlGlmlAUq7Tsc76+sATtENOk28NeBegYKGcs0jwONEzfAdq1uMBvWiy9EDtT0TMTItQRtOh9aER",
+	"mfCIeRf76JpOFiH8jPyxYZUOxtacCh7IBMneEoOn8R1a2DfYcrcOnCVXc1lnyn0IOpqDJBF7y+l7mqSa",
+	"UT/6SN6eDf88PD4ZfnviY72ZgPgz1I9CKvBFSFKULx0Qlc+N22CBlz4jmjeszx2C9SqRiHJ9ALca/jSa",
+	"shgIjX8XcsqJKJTxgYy4SpzxxIOLZspniydxYDwlKVUs75NrZ6QhGkNA47ydj7jxFN1PWdXppSF3S6M7",
+	"dFh4Hu5LPWpvOFYYF1DfuEY+EMTvaaKsRwhWknDEfAfiBWuyBuS1EKeUzw1dk49GHN8542GOJjx6fOIm",
+	"qOCNEGSmn1oXogUi1dslO2SROu4+o6K2sDhAGqCEpb2kRA7FHMZEaaJvLY3jnEn5whlQKi6qrT45AnuO",
+	"8zhGNM8TJkn4l94lVQxcDj34/5B09bi3RS6V1uMrb1yyGU14wifo0Kk9k0x/LQ0moFsMx4ruGPhHtU60",
+	"Zfy+YP4p/bA5gwNGfK3uSn8JexWcMwjmeSEDUvAUND+H3iOu8kLDTv+U5eLDXDPsSMyYJONczEg37PXg",
+	"FRb39POESU3MKCfHF++/spMmxjLFYnI7x+u3/dVenwxTKcgibPcJNQKCu0k0y9z54NICkISoRByD1+WI",
+	"5wXXsNS/J4rQNBX3Er3DTV7IsKbihJUJ0Qk64nYOcEfiwDM6f9xdxhMsfdD3SZpqqgUrZXG7O/08tvpF",
+	"k/Equ9xguYgai0iOOminlmimHnUko3k0HXXACl2TaG+NqlCx6jXagHyTnv1SH6ab9FaoadVCzumMxd4C",
+	"DvDAF4zvZNSx1ncYFJ0QL2Q5iiSzQgJPKcDz9cvZlTb0F9iVN/oNRrzuOCCr/QZITIg5BAMJ/QuMo6Gv",
+	"gT7iZjY0Pxv7oc9wAX3QPnmbi2IyVYa6UjltZLLG1viW00JNRZ78/ZHSp7MIHZ1eXP90M7w4/uHop4qp",
+	"xpugLunQLLljc4L3WhOuWSKl5baVw995TjtMuSJAADOpb97yNxNu+VEmQlP69+KOxf77+Kave1mLWh+h",
+	"bHxsLD5lcUKvgdY8WrC8entxcX55ffT65vTo9fHw5vqni6MKyN1sBKYjMJ8P/EOcuKcfuItXX8KitP/q",
+	"OU+haZFO1rTKlJYzw/rCQidKNkECtCu30GpocZaLjOUqQed2GV/8sZMoNpMeH7DxDC50gOY5neu/TZio",
+	"H1boR4wufB8tD8R7y5MPRMvGUtFZRhJOZkmaJkYCOQA3W6TSOUm4HgWw1IS2Ue6flz6qhRi8OkerHUHD",
+	"Vk0w9CbQaA6aXog4nDLixTJrNiW1rAJmb0YgoviAsL8VNNW/hd67oQYLEN1ZlPWbALwQgr3J+r1Q7VX4",
+	"DBj0xrzrwrcbxk+qYFh87qK03cNbIVJGgRzXYrYXAoDSezqXJORFmlbgYmPenE1Qy8dzy1ZkI3roQVDD",
+	"xTiRRXTxg8Wb4mSk44lKgR7oe0IDawUUOcaUsTm5Z7mNwLSfQGRN69PywtM7NEZbAU0vvFtd2Yu4/SuL",
+	"VKeMZG+Yoh7Nvtm4GHnj04J6DPzChI1B8ZugrB88X0YFv9/pBJ33uw3BwC64fpNJiqRG4xbj8RfG8MLR",
+	"P7YhR2XYfvuVPfgBTj+bkCckyYGNg4DL6V21KuGz4LDkzltH8+EEJaOo3IlFylM5m/ptrtKGJZTTQ3GL",
+	"tHUULWlWUInGLqH/rgFRKwRs4TZbOkIs8gMjnor7isirb7eZG2+5hAhXc+H75FTkWmFUKuETOeIzOid/",
+	"FQknoROqQzJlOTswqqokyYTrb4BMcJR859bBruUt1PuqXNvLqFlNs6/di3WsKYdYB6pjnhVqOVUY01Sy",
+	"oBUwfUCWQERYaZ4nmYKAYDHT8nlsn5E7xjKJajxmE3RdMMo+gN8PKHkmWDWDxETqr4RETcDSn5nwxoV7",
+	"7eSo1RJTCzpSJ1V3bH4z0ETq1Vf//vU39LaJVlnCvfAAk7SaRRhkXWXsfBlDFuUMiL0AG+WEJ5KRRPVt",
+	"2tXCLEaHaGLyA83LU2aj8Mm9yO9kKwGvhuUV0uiOwlFJs9EqESnX9W4FGpjckg2x4Y61E7M0nmn5HYHa",
+	"eBAQ0Y72X323QNJIZGkeFDyd9xtDyX0A3WGsOs6zar8niWxQH2IjMDjW1XZnKzkajLp0Mc+1kmXC1bqP",
+	"L+iEaU7UvGwzxtLVO4Vw6Q5aLdy4YyuXviKfOYm6tkj7YbACykWcqKGT3610NYuyGxMKjtcFRQH7G/Le",
+	"6m+Y1WavXvkZ/um+wD9rL+thaBxX/s7ZTIAwQ7Pk5o7NvRHND3h5GyVA3JZVgzch4U/TkZ9M2z+Fyvo7",
+	"1hefrOX9DnSxT61xPaN69UWFepIK1UJX2kBDAhKZJU8TcxdlFcy3EGPn9kCzcPDpJeJPK/Si9FSTeA9M",
+	"9Jx54VkE4EQSCljY0soJwaoN21wlHuM3jxOKNd4cvW+2MDvCvpJZeDKHRgPr1Vz7zSWLRB6vRh26sd25",
+	"JZgxQmLDdSJithj9js2Pl1woG6sM3q4ZjRFTIDf6gISjzqgTQioOutxnM8pjkiacNd4540BbNtdfeiai",
+	"oXcc1/KgN59L0XyCGs0GmImACCwquVHgZP31uxOxGLQaWZ9Dkygxf4U6UZ3AhGk1PBAFV02O+MBkfTb5",
+	"6Ktws9mhOFTT9jn70HAdLnIG3giIRwg1CELre2KzTAGxri62xP1NlXLz5eLiau9ZOK19ca3ipQ+pUhBl",
+	"A852s7HthhZqug5v3GqG+uVPoBQslbaXMkBpkoGfLJBB4ZV1F/ymynswi9hIXlU5Sw/npLENZRlDdRvp",
+	"Wg7PTIDNPZU23s1RUtIN8afwwPqbxlCvARcBPnGMLUsU6Ybwz/qrqNRuOU+QnNIMiixMqSQCf7tPcrav",
+	"RaPSdRSUkpIehjuC30XZAm3OUc7g+ZTKqbF91nUdwdn5GKJr1lKx8oI8BG2YtTFFtHkVJcqHd64mC3z8",
+	"WoknaOIrM7kB54C8L16VSvr+YBCsUKjbz9GgULf/+BEKNRrlvXvu7mWRQ4Eqr+bEYO/rSpmJP/3//wNV",
+	"kf5zf3v75/8ZjeT2f/7Lu3/r/qz/Mxpd/evWf/6piXXX1PTKDM1w9BV3V6Sg2UpV18HX5elb0Pka+Kpv",
+	"vssZO19Uv0uDea2+V2VzQQs1vf3k6/2lVQxdXjBkNLrawLvaHh+rur47OaxStpGztf2cxhqwvj5DVeFv",
+	"O0GN+8AZNHENjzz9wOabUyh7uFV2A7WFPF1O84Yu60/6KEwXGBwOwnwhwaUIdUnqeLDIUZes35HyR5DY",
+	"TYUXR4lqZLYKgdflX4ulRTRWuctwkYv3ScwkMZlIENQOEIsSWGTQgoJbqljLkosEd6pKOT2ED9NbKdJC",
+	"MaJJY1dukbeXJxABDOIvfMUFKjXlWvW7+9vbqYhoOhVS7b8cDHb8Wnafnio3I9wZnbGGMnXdaTGjnOSM",
+	"xlpI2Kps5kcDb1dx74lkyMqTba60ERlXvfq9UtnbPG2+yk6C1AM13esjrjccH2udbr0LpoX9fyOz7Cbm",
+	"9ycNvMSQvTJMESHjS38Lw6rn3H5DIEKzFbTZXtpOG1yBAxVFsHb+a5SqKaPpBuTxe3z9mbWxvNlxcJ+o",
+	"6ZSlsUPVNREZQYuo730Xh21MnokNdcH8DxvEAXOLNJYBuWURLSQj1L7oAuPKAnM2ct+PD++PuLVBQBFM",
+	"mxiBaWCa8mLxtTYo/aMHirX4t0r1NErnUqKS5yLHlOpFXDLZDE2ap94/jxM+wZj1gIAoEOolhAEJoeBX",
+	"Hyw5+s9bEc/DKt8xi12USm10cyUyd1XBmtVKOu6hHHcpEJaTVIzaXqypCml1MxpNE856liGZiiX6G5vu",
+	"pP9tUBWUXgjG3jdF/LyiJmRvMAjIYh0T7/da3UT9wIzTmDtM9gZ7pLs3GCAuOoUcExQWSi6O+JLYebI3",
+	"2AnIikD5+gtlYQmyN3hp11hfGOZkT0kuCjAwNFbd0q+aRwtz2gdvLoeL33iTmrRo74vTo+vvz1/Dw+HJ",
+	"yfmP+PSVedpUc4TsDb6xYzZWroIXFquEHp/p6d9cGmC4MRrSSPzHjeUL93Z2zQyL2chkb8cBeklIPdnb",
+	"eRWsrGNK9nZ3g8byknu7dnPfHw1fH11eVaZ+ueMQ11RqIK9K3PSTRcmrwUukg+X1XqiOtUAVXI7Vx8Ua",
+	"KH65oDFN0iJnsl45aiwKHgdQPpFxpR+w3D7st6XJPq1skDCYrdJRXSHWsdAvY0rj99fXF4YGEMU+qKoE",
+	"Wy3UtIo6Ns1iH/sjLlQBaxR0vQSR+tD+goEUeqPvDQZrbeXe2OUGLLgCpK5NVNkzOWwqraHUcgUT+/E/",
+	"4q6Dtu0bt8Cgw4W6mUWZZpIcMqFNOrdWaEWhj+E2FdEdixvtBFamX/TOXZ4sqi+LehoYP7XSpLU1m2ip",
+	"FbEWatpm2tljVLNTyukEbQmnUba5Kj6LsoZLO9RXplpyzZbmElq4w/QsEyflYPAzGjXnUrFZJ+hMwEmU",
+	"CakmOYYAt7rEVl2b0Q/H+L5VDO2fa4Qt2FITvq4Qym+aogrCUTEYvIzAfwD/ZDf4iwYF/lCTmZYXvV/u",
+	"2mmZ3vR0h88nzIlye6iVx9/cx1Q/AfD8gmzEhYLg7QrA1/cDeH79asMlrulEsFRbK0eodylYqsdVUGk1",
+	"+lX8bZtghiWZKcVoFT5hT8QAo2wuQqypnULwa7v8qndss4wFW/4dKo/E1cqoLySJcgZliGkqbSpDYgQT",
+	"rDwP6bugGtjqWRRbHyx6ziPBx8mkyFm8NL1Ns2aUeDCrOZGa8TkHfbk0W57JW9+WF3jh+VdwiS4TYlEr",
+	"NaUFbCV6t10JRZKGJmGYYkLiWOTkltGc5Vubpa8pk/drpQocxKts8G4dGinM5PWgWN3cWsx4TELLoQcQ",
+	"Z0qRzJRLqXcD4aY+BOCGNZJENE0l6VJO2AfFuEwEH3ExJodixtThlKoXEnJ+t/ok/DiCPYw6+yMDoVEn",
+	"GHWUuGMcfvznP/531HkIzRKqp7NPvoVPyD//8b/hwYhXRjNghuHcv/c/jjp/6Q2zpPcDm3vjuwnUVMgS",
+	"Q7q2Tv+u1lK+Jj8k30ImZpoeGO2Y5oxcfndIvtnZGRBYtb4WQpGpyHq3895UZAEJvxcSLBw2FRulr1Br",
+	"Pn52tn5lGEUsU9Ds4PTw4oUkWvc26znAiyZJliccDAuBKw5/eKk/Ofluqw4HLjgDCKKs5C6+h/l9cm4S",
+	"kQQnF8Prw+9N1w1DIjh8BZU5rsAXj/uWjKYsJt3h0VVv99VXvTeHp1uEQsMNhTX0q8X1GnKWvCofzTha",
+	"cb9+vfPNbpO6Qz/4n+wO6vci6ECYwzlP56gMgKX3jvEW4zd+W7vaGsQQkvWoG77yGn/vBIW2eWeiUJEo",
+	"nSKOsAOvhNvaQKinLLp7CiN247YJ2XQK10oviK+cGcv84bKwsUZdUpNOty9/gJUAf4ZQuZUehk+aeONm",
+	"drbx1uf8o2W3WB8IXLSmkjb2kUDjOLRMAZyYIf9tceCLTpU10Gtlzq6f7VJ+CKMt+ro4F6qMGdjIcLA2",
+	"JE3z3StXO2OjsRMOhqo1gYueXAQ/Ss1aoeyL49AZi5KxrcjpagVAOSTjGk6kKWGDHnrKSeitHFhQ6IEp",
+	"RKQwwZIUC2rjwrf2yb1+dk/liN/ngk+wNFbN/g/lqthYaRqF3KC9m0glKm0R6L003uFcSw5vcrp5UtSq",
+	"vFbMbT5eGng30TcIuK2p16VlOOOX90w/+PSFJPpmQxhALKJixviKrFL85mwZvJ4pi0Bzjbdyg3E2Csgv",
+	"81QdICsbK2P1fd3IW9Pqk34GWu6hzaOTOTU5PyxyKRpsPtR2m1vV8M0rzJCZh6vP+9GKcG1Lti9dOfiy",
+	"/Z0atlazS2Q5e5+IQpoSfJx9UCFW0ds4DHt9MLnb9atgVWB5CZz1Vun2Uebr+LlBAMy/AZhs8lXrgPGg",
+	"A+WUL6HbUgO6FWoK5J01O0nCitk7xBJksCAnUIY//vhjb1g2TWOhUU8a0yAimtHbJE3cAlbwwkUCWlol",
+	"vGECE8kcsyilOconM613hAlPtD6T/B1NogugqYg/LWjZEl/Nj9O5Jymhu8QliCBCi7uwERwphZKIp7Ll",
+	"CjJjSqxEKdahpNm9fdGVxPUkBDrJmQaTcIs05SiXLtOW2j017KglsiRKktB+e2N5WQicrguUFNbJIi1V",
+	"uiLE9r2txqXgHo75WCxi81Jh4f3SBM7mmCr7ftN9+gTqihFYr/OCR7a2wjLkxxgSFpMZhuxTDv5JxD2o",
+	"F+LHroCENk4U0Ng7linSpTw2JQWhRmj45uia/PMf/7sNH4Rbga2trEiciyxjcZ8sxqeE0BizIrN5Frfq",
+	"bi4ZlU2oaq8NrhTKQyn7zb7Znt2Er4pgUZRuOKMfbnDRAdkxHXZG3ATtBiTs9eD93ox+6LnNiRxHhqLh",
+	"dfDljMam3Kp/XQBgSoCDmKapqzQhiRITBqGDuBoYNAzIHhQAL/v91BaDr5m8BVdkwO4G/XE41nqLQaNq",
+	"W1KVRYpRuUE1euyjqaV2TVdgk+55+6amZ1NfAC0DvL086Uk6Zn1yIu5Z3ouoZCRlSrFcBiMeJ5NESQ1A",
+	"IzLchAdEKportDGCkc74P/EraCqsvzrwumoOqk1PK76QWiPsamNK2vv7oPfNu675x03v3cdB8M3XD/bB",
+	"Eg+oi9RvK1cucTDWrQVeZLc/8vqo/TXDYm0Mk2y9PKZpaSDB98WM8jKaCZs7NgYWnNsmN0RDIWVQ7si1",
+	"WEjnjTT/6TU/VgVyXfuFkmr7WlEFCw2+XhGsF0iv9klom72betS2SpOhu5IwGk211BJ+lGkxebi5+ai/",
+	"fAihWSyOi7ZSqOF6QEIXmGhrb4GMU/AYKkeDS8YtQtxz64/RNwTb3Eobjmh4AlauhebC6l7UdjDicoq9",
+	"5rGA7d7gG7K0iG2VjLk294Er+tsYAPEW/Fmts6FqYSsQpeNMCCLD7w5c/Sx4hEbpgtvG4GCBKJLYK2Fv",
+	"H3W+5Fv9bvKtPpMEq18ikerzSpf6RPlRj0x6WqDySHE2ShB6NqoD3XrakJ1Pk4OEW49JvCoXySmDUcpo",
+	"LqGC3S+UnmTXlyxLU1q9sqYot93PIRnJ7ot/BklJGyYaLVyfSmpBg80Ni+pL/doS9dVTD1yudy1FAtsg",
+	"chaQe/C7gzcC9T39GaRLtAf/tVEuX0j40tiJZEWRttjUyixQ3WVjPo5kUZEnao5GNStLmLJCtYiXi2Py",
+	"A5uTbtJnfXKpNW77k1NBX1M5vRU0j7f65LSQpm9kc4vGpQ3dsdJ+uUmzoAfnoW4+L420thNHiGOEAVxP",
+	"jcO2iitIkxGo0SkUNSX1iJmuE6Cd6Kzf3XItOIBdW1+5WaO+hFg6PjGmnkXg5WzMcsYjBoty0SRkeIwJ",
+	"xXjSSWROXl+sGeOmN4p1mO9jQs/I9B3/tkjSmOVebJscdciYzpJ03idDbxbjwYEKndicSaoyQuZ2PkIW",
+	"kPAJgkZjHrQoent50h/xEbddbbCJg21qQ7kDtg2umooUfGa0euh3DKJhBWcj7mnVB3gkvp5tWtAoxilX",
+	"Nr8EM06m1HT8rGSzhCN+K+J5YDVruSRrJYxEDGagEV8IQDCooRcP54Oh9a7H6T4Jvz8avgYrP+XynmFk",
+	"iXktfHN0HY64e7uMa6EQKnRAKNkbvAKPtOmZQ9UUHWZTEUNj2HCYpuI+PPCawKQJAMvFrZmGbS93IZJH",
+	"M+69lztL8xW6ZXc3tJJhjLvp32NKkuJeJCY3YDsc119SWRkgo7lkmKCTcJKlNOEY1a8XC1lQ+hU6Y0qP",
+	"jD3Y1H0SQUrY3mBA6klABwYuFZfs2+vvel9XvqgkCB2MOJI7SWZanRXmsCLBVS5Sv+pXFzA49K6gscb4",
+	"tfpxu3CbTFiSPgQrRpsPKlJvGMDMMKuit2jR0WdEbnNG7+RWoJfekPLE6cz6tkHo6kM3J1esCZBK0TvG",
+	"S0rq+gBNGdcnkUiyM+JKkK/29C0Kh73/JrT3dzLofUP65Ib0woCwVDIyYVwjIYsPrGUUy8yazRJaxIki",
+	"KqdJairvAwgEZ9DD1dhI0VvdKUnT8OJYepbm/c5OfwBCecY4zZLOfudlf9B/ieaoKTCSbZr04JrJbSzI",
+	"fovECv+CVyZNRXMvmcoT9l4TF5JRrZNrGqivjqvhXxKLFybMD6I577G9TC5V4LWehJb4IabpbYfgEwy3",
+	"Q+cTBMqkGYGZy1r6ABVCYgiO33BILwXh5C78cayhpRdiKPIhYmXK8jdMDdMUwQjgMRdFLq32Ur6yDe2+",
+	"lhZv8V4cgquzxYuHzhf68A48JWgb1sewOxi06PTSrqlKWQG4sUFl/VQNSjwEnT1cRNPYbrHbZSd6/GRn",
+	"/SeV5j7w0cv1H5UdsvUXOy2+qLcj1d/tfrP+u3pHvoeg86oNJKrdk+GrFqts6B0J0mAxm9F83tnv6JMj",
+	"DmcVnWhsrcocnXcPmJmyeIMRx6RLxeyTsEiQzDnyZJI1IVj6wFA4Y3rPWO5f8REvLXqNOYlbfRKWRpMw",
+	"wKGBDQXYMYimaaUJfkUCwdzRFfmlhnwjq690wT8gcYHjMDnikUhTmnm0FtuJJBJcWX3yY4vuXa5Vl1Yo",
+	"ML7J9u2qGDkpNHwcQ9vtlQZPPSQD+GzTOLb2zzaEyyuxsjHdqvZYN6QGUPtbEc836ydVk6TJlKXZuEiJ",
+	"acqEKFart7rf+UkUBOFl36dSJlJRrNzj2dh+rrtU3jlVpFrwp3VHqVrtrIeqfmaicGukd6c9UGSl2k/z",
+	"UuyrthJ567Xb9xeINl5+wzbrPhAvEPromi4tJ2Je24Z3qq34e5csS+m8yZuM3lsbOZi4HpUmvruspA91",
+	"axnN08Rrll8RBOq966t9Fa1JUM/X5Mt8+Lz506AFn4FTPM8XmkU+hb/tvGqzvYa2csAcd1swuQo1uWSa",
+	"6v1WOSvShrLl0hLW+hCsk5+3PxZJ/IC3BQryN9Ry0r+XbNj0WCVFYuy8vlCbQEmrGGgmBMiOxxDo0m/J",
+	"LXCyR3KLMXTMfqxE6vGKsm0gAhRBs0CunIfW0OJ2pHGJ23kprWyc/DMnIXstSciZUND0HwlAizvc0EH+",
+	"DyZT4w1Ze/ODtVpxw3XeQBeFB3MMW970mp4Jzp7jqv6aEoytsvFIoUUP+xKvSa2Um1DkVMTJODG9WrXM",
+	"cTzuaZj1AGhE0YmWXUz46wHhAqxg/aes5fdHTP44FOENUy3IwWaXVF9sfTkzuKZLfHweEclorhKapvP9",
+	"lY7hwHXylCRnf0XRgAxRyx5xX/+G9vI0Ms2hnc8MTD1dU8YG/r6r6KXGRuDczqPSJx26dPLQOKOlF9xZ",
+	"Jg+5D46507PDwO5rxF0Pu8rWiBKiT67uExXBKIsaegiNXj0tXdhyaQmfuIbXphUEmDIChBPq56CBrNLR",
+	"jWrjBTat0Py7VX1eUxF/97K9gu8FNT1RZHukZr9MY48EjxLJPI29NfGvBWq1Ur1/I4zLXIJnUb1/l5xj",
+	"0I4DNCi+v7z8+jSd+bfH6vBePpvau82wRmjPxRQ3Cs0n4G+F3E7H8CLKtaZbtRmDU08ubRANVRPg9xnj",
+	"asTBsIsONohKM45dTb2wDLHfB5wMkfdhjAi6S8cpioIhhG5prjrimDhGQvClYxQJMDk9C2zTjIDhOXkl",
+	"PEpTL5pwrcYH2KkWOAKVrD/ibezOtExWCisVSkPPaW3zG7yKoi4zFz5/SlXR9iqMXyN4kXFBTAlAuQwp",
+	"sZkKJR1eU+b+IWgeaLH47ZOH9KrnPnmsSruyjUar5UYwmkdTrWA2IVtX41Uv4ZJxmajkPSOyuEUj6ZaL",
+	"6qmtzPQvdUtaE2/6dEuQzfsqQ6N/ftcQjqx/rDgDFvPW18YRYpTg+iLjBhQLoXJYemoxsQNi4JYUxdMA",
+	"UnZf7UWMxvLaDRLHtZdEYEgt0qDOF5Xz96FyEoMKxJLR51VAWzPyOzZfzr99NNQvBkSksRfkYbrdYYmf",
+	"hEdpEbP4wNX1ws47S4xjP7C5LNmKlhTcz51PHRhh+zSvuXkAmy8X7ncSSUEMalUvGvz4BDNPYwDGacK1",
+	"OFq2HjRCL7pPm7LDoN6VMSRAHFl3b/DSL5XtFbt2YY8o+7q7hfGDevAtk0eAna8Sabuej3il7flBGYCK",
+	"8m6iJLn6ftjbffVVn4C93MbNoeyO9x3f05djqdhYvdzVZjGdTS0WGzv9TUeaB2N92NjPvxklsR3ulxCT",
+	"Ozb367LjkXTlVNxzInjEtr5QmD+wXm7c0ZSXNGoZidqIpW9/hGagK/3TBjuJVCKTEJnuFci1XZgirT6+",
+	"kOT6+oR0dwZEeonqW31yqSkCRptbYQCGLKKIMewPu5Y8wBhV8vCJmH97DzKuKf5N3M1nAU21PUUDRM6E",
+	"InC/wblmuyogX+g2NlWAxo/2RZN+kNiXq20Wtvp/NLkEEazVxX+UbGItFBlV04oZAIpkVU3ySwwDX+1V",
+	"ct3u2Pzm50HvG9obv/u4E+wNHhpy2zbQPGZRBplhn1K7MW6ax86z1I03jGPIPHMFQnxjpRJe5K0msuEs",
+	"ymRIoH6CsXTWi9IfaNFMFTlHw5z1NZjWppAw5mUBQXIcRNb6UbWkktYDwuF9IjH/C/NMTHbHym4uS6Nt",
+	"g4qQar1d5Eovf8RpmjMaz0uDI80ZWkL1v3nsReoSG6h74ImWZdqeidrlI34/TaJpGZLLctth3k6yzjVZ",
+	"MTFb76QGoytXaWXxJqdjIitOR2dTLZMNJemaJMGUSjXipWvIlIgpS2DODsoBUD+GN2JrjoUMkDlTW1Wf",
+	"44iDBRATqzgK/A7E1mQMDtHKKy5n0U9mCQhqAOAV3V/tEfVSZjDemcfkVih3GhVksK5i2SfDsu8VVbby",
+	"CmwRhQSoUKH/CaOmVDGbVEYV5m9a6/eI36Lt3apIXWsCr6aFluBA3Kjmf24dkLDiqwhHXMvekMjZ2ug9",
+	"jMtuaPJaWC/Kp1BjFpthPJsPdQO1ZpUg4JM63xdKaByDN7+8WL9kZM1bJFWnUfZ79pR+UataSVfDOPZz",
+	"cjVSPpvrU8sUpnHMc4sVl6bG+jLJoosNbBJuRIotTFi00sYBaZAhTK6tFSKQX5ukXxtr3MCzobaQVuoy",
+	"TDjAHQMHmdJ8ljK5QaQL7qskod/lYvaFiDYSUYRzXGai/uKE9Itx6fdCBfHaVQghoNWzkUKhEaA3yemq",
+	"fGKb6WBLQFCSsVxi0ATHYp4gM3iWcSvyqWkuismUYPHPLmYO+uUiShmQ4GIw3c4XGyWL/Ao2l0fD16dH",
+	"WzZdecRr+cpJjq0OCslIN2eR1kZiVxpQ8IgRSmYJLxTb6pMz4+mCdhBL6SEsv+rreoMw+4QkqFbHeo2r",
+	"y5zhF2rx23d2+WotXhxz857X9/UoIrH9Ef67xjB9adxMcI31+1i7EywScNOMJZHihTzwiuCbfGN5h1U+",
+	"kNBAuZV+q7uJU2PF9i+G6N+jIRoRyjdF1xv7/vGM0a8TaZix1iV8ovEL2KQNRXikVfrnYe+/y2K7O8FX",
+	"e48wSxdxonrs/cqyKGh5hW5ODXVQSNez6Do/vEnXloFRxmRgkhJlMOKuwipYRxn+cQBFvcDxpj+1Xv2c",
+	"vRc40Va90AoUh3WCSsKhwCtGdqqccklR/DF1VGD9fXJBJ8aoGGJgaEj+Aws7JXEIBW5mTNE+NFxoFGs0",
+	"xKp5bfqXo/dPrLJSBfk5T+cEjwUCj3Jb2zuR+DPB1LumgEfcViXmcaFgvun47rdj9To5rFyNafKv9K1X",
+	"tjH9LMpuTBnrajBhGJAQEGLfKBfhsmXjgEtDNXcbQjWXxbVGpklkS41Vnx+GZT46/HODmQBTlgmmQ5Jp",
+	"/BRjUy3J3Mwv1Wk+q5gqOBp34x2X0D+v0SHLtq6PrULlm09sBVC/n++Ij/iFqye1byqMm76DoNyTW4/E",
+	"atpcpat94leoSiQWP2vVTBgsZ1hQh5IIOrDsk4xKOeJY/eo/sA1PWJbG8OeqEl+tGk+YMjXr8FIAKXRp",
+	"bwE22oKBTfefdSOXbXXK0UfcDq/BkGNIZ1eqBDoYYAvGCoS2+uRHmt5ZL5H+2pYhl3dJJkccGmxnjILO",
+	"j6vtm5Wa8m7e4ibCtUdoYjil7bBe2evUj7n/jKp7BWt7Lu7bIpheySGvz6INomEx6YbiLtwKTLMYyG7h",
+	"8xEHr1iof0z4xLSrwHLtLGdVL2M3NK5cW4GoiWWYttJNJVmgqb2ZCZrYw2BNRVqeKXPgZ9PQfEU/ctN+",
+	"vNJz3OtjVWteVWcx65pue1kFK1pfG8jV21ublIL6ir2O1bXVlbkGy7pGa8Da7o9eMyvTvmrHdajaGXht",
+	"pUx/sLLx1zL41BpL2e/KdmJLP2yf/FBtktmqLp1H57+w/8+K/XtG5WWW5Mo7y6vVXZo2h5pLcHYPX3Wb",
+	"b+eW1bBsU2tk30YCqFaVk8JUNYTga6veKoGO/xF/C8XuOJNyvyy6DtajW7akEh6EN+jX0HtmIl4gBEeO",
+	"eEPHGhABXJzF1cnbN/XaeZWYmkSCfqaaTclNLBD5Tdkx9vOpE/e55m1tVkOuUv//V60j53UF3pzgrvZA",
+	"fikq9xsvKvelityvFLZfkfna8MCWWvE2NnpqWVzOu8mmJJX+2qYAwe+aEaVSWDOjCS9Aj4oJDxmj4dBn",
+	"X1iRncaY1c5Jo2GxCwbI0gb/QvpBmS40cAubVRmmTNCCl2M/Zy3tYXigK9mG2mJLLoiweAIX/AT177xD",
+	"+ZWK4K1bwW/f1/ulCN5ji+BtTLjWV8VzLeOX0KMAZG+u31JVqvVCVuX5flvrj/v52zk0RPyNFNT7lKLc",
+	"l+p6ny+B+mNVOXgEidns9mIP1Fal9kBF1xJGM2ki3ao9QeTWXgDOAbxSW2A1uHaBtRrXTfG+taX7Kv3I",
+	"Kn1RwEoeamU3bC7xt6IfHBlyuxZMMkdJa8StPSFlVJNmP0cGe5/fU9lWtqr1wft1CtUt1+h3Ny1Nt7lG",
+	"/1tkA19q1X1WguIftNrcJ1aPt8G3tXkSRsk4Gu3RC366PjlEbiBtclNZq63I05Bwca8JqxFqTSBi90rl",
+	"jM40dEb8++vrC+OeYyRlExrNoR3Yv11dHaE2rU9+S2vZieYoyd+ZDEzltwTmFalr0ByJPDZl4EznbBPc",
+	"Uy4LPXkh6do+aK65nMcMTJWQMjV0dzAAyxpaAkShIjGDTuwh9o0PoZQf6O3g394nobiD2JZCTW8sHQVG",
+	"JtTNLMrCYMTDgueMRlMNCP1IJTMmCoVVXMPbVER30PmaEi54Lytu0yTSoM+ZRN82JTmLk9xY702G44hr",
+	"DhAQTBF1R2a7VyvhWfy32vK6C41PPqv7ZDEwMNMlHN6yyGxA7hfShC50vgjDv1ViCGf9yWmha5XcqKc3",
+	"0LRrv6Bkpckp5jvYrGZST2oODI0wpnuK4iTZG+yhm+vs/Prm4vL826PXIUnGWg3EcAYMucUAERvZsEGo",
+	"h/vZVmv8ZJezNtOS++mILUL+93M/z/MzoQBp/+B6K7GY9gm1V78JMHxm2//+/E5LKHJpXcwhAT2oZH3d",
+	"cEbvGMkLHkIV0CU609eDrwfb719iAUvc1zKHPIgbM0ildD0Y1zjmZS0WzrWHhM6dhYSuw8afuxyai7FT",
+	"QwKxuna/mimKIodWvabXmx8R6PJZlcDwaJdD2TR1m1AtMHmxlRHgJoXsfirIjMZQadeuDUU2W4IXosPH",
+	"iuX+giBqsu1CoM1ypa6c4KxVWbkFGPyAJQ7bzatn0aMzHmci4QrjIyY1aZegsJvZiKrdwe6r3uCr3s7X",
+	"ejkjDn/v7PR2XyHW2AhCZEZibODsx9N755moPjlWEtvXJpL819X5We/y4nDEu6eHF1sBJDSDQ3l4cfwC",
+	"n4PryRgfJEQn+m9Yn7JpjQDFU0wS4YhjuiDGLaBcXzEVGTNKBaRvbL0KvR59xf9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -17,6 +17,7 @@ const (
 	CodeAgentAlreadyExists    = "ERR_AGENT_ALREADY_EXISTS"
 	CodeKeyNotFound           = "ERR_KEY_NOT_FOUND"
 	CodeGrantNotFound         = "ERR_GRANT_NOT_FOUND"
+	CodeToolNameConflict      = "ERR_TOOL_NAME_CONFLICT"
 	CodeNotProbed             = "ERR_NOT_PROBED"
 	CodePreconditionFailed    = "ERR_PRECONDITION_FAILED"
 	CodeIdempotencyKeyReused  = "ERR_IDEMPOTENCY_KEY_REUSED"
@@ -45,6 +46,7 @@ var Codes = map[string]int{
 	CodeAgentAlreadyExists:    http.StatusConflict,
 	CodeKeyNotFound:           http.StatusNotFound,
 	CodeGrantNotFound:         http.StatusNotFound,
+	CodeToolNameConflict:      http.StatusConflict,
 	CodeNotProbed:             http.StatusNotFound,
 	CodePreconditionFailed:    http.StatusPreconditionFailed,
 	CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,

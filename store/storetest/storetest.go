@@ -58,6 +58,8 @@ func Run(t *testing.T, open Opener) {
 		{"PurgeAuditEvents", testPurgeAuditEvents},
 		{"CountIdempotent", testCountIdempotent},
 		{"OAuth", testOAuth},
+		{"ToolNames", testToolNames},
+		{"ConcurrentToolNames", testConcurrentToolNames},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

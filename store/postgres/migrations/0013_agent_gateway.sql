@@ -1,3 +1,4 @@
--- Held for branch gwnames (the agent's gateway settings), which brings the real file of
--- this name: at the merge, take theirs. Here only so that the numbers run without a gap.
-SELECT 1;
+-- Each agent's gateway settings (issue 32), one JSON object so that later settings (a tool
+-- policy per server) need no migration: {"toolNames": "prefixed" | "original"}. '{}' is the
+-- defaults (prefixed tool names, as every agent had before).
+ALTER TABLE agents ADD COLUMN gateway jsonb NOT NULL DEFAULT '{}';
