@@ -205,6 +205,24 @@ func (e ProbeResultToolsTruncatedReason) Valid() bool {
 	}
 }
 
+// Defines values for ToolNames.
+const (
+	Original ToolNames = "original"
+	Prefixed ToolNames = "prefixed"
+)
+
+// Valid indicates whether the value is a known member of the ToolNames enum.
+func (e ToolNames) Valid() bool {
+	switch e {
+	case Original:
+		return true
+	case Prefixed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateAgentDtoRagVersion.
 const (
 	UpdateAgentDtoRagVersionV1 UpdateAgentDtoRagVersion = "v1"
@@ -313,9 +331,13 @@ type Agent struct {
 	// FormattedInstruction The instruction as sent to the model; equal to `instruction` in agentmcp.
 	FormattedInstruction string   `json:"formattedInstruction"`
 	FrontendActions      []string `json:"frontendActions"`
-	Icon                 string   `json:"icon"`
-	Instruction          string   `json:"instruction"`
-	IsActive             bool     `json:"isActive"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway     AgentGateway `json:"gateway"`
+	Icon        string       `json:"icon"`
+	Instruction string       `json:"instruction"`
+	IsActive    bool         `json:"isActive"`
 
 	// LastMessageAt Always `null` in agentmcp, which does not carry messages.
 	LastMessageAt *int64 `json:"lastMessageAt"`
@@ -340,6 +362,26 @@ type Agent struct {
 
 // AgentRagVersion defines model for Agent.RagVersion.
 type AgentRagVersion string
+
+// AgentGateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+// may join `toolNames` here; clients ignore the ones they do not know.
+type AgentGateway struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames ToolNames `json:"toolNames"`
+}
+
+// AgentGatewayInput agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+// value (on create: its default).
+type AgentGatewayInput struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames *ToolNames `json:"toolNames,omitempty"`
+}
 
 // AgentKey defines model for AgentKey.
 type AgentKey struct {
@@ -392,12 +434,16 @@ type AuditAction string
 
 // AuditAgent defines model for AuditAgent.
 type AuditAgent struct {
-	ApiTools            []string               `json:"apiTools"`
-	AppId               string                 `json:"appId"`
-	CreatedAt           int64                  `json:"createdAt"`
-	Description         string                 `json:"description"`
-	Files               []string               `json:"files"`
-	FrontendActions     []string               `json:"frontendActions"`
+	ApiTools        []string `json:"apiTools"`
+	AppId           string   `json:"appId"`
+	CreatedAt       int64    `json:"createdAt"`
+	Description     string   `json:"description"`
+	Files           []string `json:"files"`
+	FrontendActions []string `json:"frontendActions"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway             *AgentGateway          `json:"gateway,omitempty"`
 	Icon                string                 `json:"icon"`
 	Instruction         string                 `json:"instruction"`
 	IsActive            bool                   `json:"isActive"`
@@ -498,11 +544,15 @@ type CreateAgentDto struct {
 	Description     *string     `json:"description,omitempty"`
 	Files           *StringList `json:"files,omitempty"`
 	FrontendActions *StringList `json:"frontendActions,omitempty"`
-	Icon            *string     `json:"icon,omitempty"`
-	Instruction     *string     `json:"instruction,omitempty"`
-	IsActive        *bool       `json:"isActive,omitempty"`
-	McpServers      *SlugList   `json:"mcpServers,omitempty"`
-	MetaData        *FreeObject `json:"metaData,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway     *AgentGatewayInput `json:"gateway,omitempty"`
+	Icon        *string            `json:"icon,omitempty"`
+	Instruction *string            `json:"instruction,omitempty"`
+	IsActive    *bool              `json:"isActive,omitempty"`
+	McpServers  *SlugList          `json:"mcpServers,omitempty"`
+	MetaData    *FreeObject        `json:"metaData,omitempty"`
 
 	// Model Example: gpt-4o-mini
 	Model         *string     `json:"model,omitempty"`
@@ -591,6 +641,11 @@ type EnabledMcpServer struct {
 	Name   string           `json:"name"`
 	Slug   string           `json:"slug"`
 	Url    string           `json:"url"`
+
+	// WithheldTools agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
+	// gateway withholds, because a server attached before it offers the same name.
+	// Present only when there is one.
+	WithheldTools []WithheldTool `json:"withheldTools,omitempty"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -613,6 +668,7 @@ type ErrorResponse struct {
 	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
+	// `ERR_TOOL_NAME_CONFLICT` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
 	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -860,12 +916,22 @@ type SuccessMessageResponse struct {
 	Success bool `json:"success"`
 }
 
+// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+// their servers' own names, and refuses attaches that would make two servers' tools
+// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+type ToolNames string
+
 // UpdateAgentDto Every field is optional; omitted fields are unchanged. The uid cannot be changed.
 type UpdateAgentDto struct {
-	ApiTools            *StringList               `json:"apiTools,omitempty"`
-	Description         *string                   `json:"description,omitempty"`
-	Files               *StringList               `json:"files,omitempty"`
-	FrontendActions     *StringList               `json:"frontendActions,omitempty"`
+	ApiTools        *StringList `json:"apiTools,omitempty"`
+	Description     *string     `json:"description,omitempty"`
+	Files           *StringList `json:"files,omitempty"`
+	FrontendActions *StringList `json:"frontendActions,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway             *AgentGatewayInput        `json:"gateway,omitempty"`
 	Icon                *string                   `json:"icon,omitempty"`
 	Instruction         *string                   `json:"instruction,omitempty"`
 	IsActive            *bool                     `json:"isActive,omitempty"`
@@ -915,6 +981,15 @@ type UpdateMcpServerDto struct {
 	Url *HttpUrl `json:"url,omitempty"`
 }
 
+// WithheldTool defines model for WithheldTool.
+type WithheldTool struct {
+	// ConflictsWith The slug of the server, attached before this one, whose tool keeps the name.
+	ConflictsWith string `json:"conflictsWith"`
+
+	// Name The tool's name, as its server offers it.
+	Name string `json:"name"`
+}
+
 // Affix defines model for Affix.
 type Affix string
 
@@ -939,11 +1014,11 @@ type Limit = int
 // Example: weather-server
 type Uid = Slug
 
-// AgentConflict defines model for AgentConflict.
-type AgentConflict = ErrorResponse
-
 // AgentNotFound defines model for AgentNotFound.
 type AgentNotFound = ErrorResponse
+
+// AgentOrToolNameConflict defines model for AgentOrToolNameConflict.
+type AgentOrToolNameConflict = ErrorResponse
 
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorResponse
@@ -980,6 +1055,9 @@ type ServiceUnavailable = ErrorResponse
 
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests = ErrorResponse
+
+// ToolNameConflict defines model for ToolNameConflict.
+type ToolNameConflict = ErrorResponse
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
@@ -1316,7 +1394,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1328,7 +1407,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1353,7 +1433,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1364,7 +1447,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1376,6 +1462,8 @@ type ClientInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1426,6 +1514,14 @@ type ClientInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1440,6 +1536,14 @@ type ClientInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1603,7 +1707,8 @@ func (c *Client) AgentBuilderControllerGetAllAgents(ctx context.Context, params 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1625,7 +1730,8 @@ func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1680,7 +1786,10 @@ func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Ui
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1701,7 +1810,10 @@ func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, 
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1723,6 +1835,8 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1823,6 +1937,14 @@ func (c *Client) AgentKeysControllerRevokeAgentKey(ctx context.Context, uid Uid,
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1847,6 +1969,14 @@ func (c *Client) AgentBuilderControllerAddMcpServersToAgentWithBody(ctx context.
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3256,7 +3386,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3268,7 +3399,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3297,7 +3429,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3308,7 +3443,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3320,6 +3458,8 @@ type ClientWithResponsesInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3376,6 +3516,14 @@ type ClientWithResponsesInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -3390,6 +3538,14 @@ type ClientWithResponsesInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3674,7 +3830,7 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *AgentConflict
+	JSON409 *AgentOrToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3716,7 +3872,7 @@ func (r AgentBuilderControllerCreateAgentResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentConflict {
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentOrToolNameConflict {
 	return r.JSON409
 }
 
@@ -4050,6 +4206,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4093,6 +4251,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerUpdateAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
@@ -4633,6 +4796,8 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4674,6 +4839,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON403() *Forbid
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -5814,7 +5984,8 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAllAgentsWithResponse(ctx
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5832,7 +6003,8 @@ func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithRespo
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5879,7 +6051,10 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ct
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5896,7 +6071,10 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithRespo
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5914,6 +6092,8 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx 
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6000,6 +6180,14 @@ func (c *ClientWithResponses) AgentKeysControllerRevokeAgentKeyWithResponse(ctx 
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -6020,6 +6208,14 @@ func (c *ClientWithResponses) AgentBuilderControllerAddMcpServersToAgentWithBody
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6390,7 +6586,7 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest AgentConflict
+		var dest AgentOrToolNameConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6771,6 +6967,13 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -7327,6 +7530,13 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -9126,9 +9336,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
-type AgentConflictJSONResponse ErrorResponse
-
 type AgentNotFoundJSONResponse ErrorResponse
+
+type AgentOrToolNameConflictJSONResponse ErrorResponse
 
 type BadRequestJSONResponse ErrorResponse
 
@@ -9167,6 +9377,8 @@ type TooManyRequestsJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type ToolNameConflictJSONResponse ErrorResponse
 
 type UnauthorizedJSONResponse ErrorResponse
 
@@ -9377,7 +9589,9 @@ func (response AgentBuilderControllerCreateAgent403JSONResponse) VisitAgentBuild
 	return err
 }
 
-type AgentBuilderControllerCreateAgent409JSONResponse struct{ AgentConflictJSONResponse }
+type AgentBuilderControllerCreateAgent409JSONResponse struct {
+	AgentOrToolNameConflictJSONResponse
+}
 
 func (response AgentBuilderControllerCreateAgent409JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
 
@@ -9893,6 +10107,20 @@ func (response AgentBuilderControllerUpdateAgent404JSONResponse) VisitAgentBuild
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent409JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10655,6 +10883,20 @@ func (response AgentBuilderControllerAddMcpServersToAgent404JSONResponse) VisitA
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent409JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12854,201 +13096,218 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tctw2luir4HKnyq1ddqsly9lYqq2tjqzE2uirJHkyuWmvCJHobqzYAIcALff46tY+xH2GfbB5kls4",
-	"ByBBNvtLkidO4vkxsZokcHAAnO+PT0Esp5kUTGgV7H8K2Ec6zVIG/x6MmdDmHx9oWjDzD5rxaylTFez/",
-	"8j4MaJYdJ8F+MJ11aZZ1eRKEQZwzqlky0MH+zr/2q/+FQcJUnPNMcymC/WBAJizNRkVKVJFlMteEwmxh",
-	"MOIwvZlgJPMp1Zolx0LpvIjttz/LgtCcEVqOQZXiSlP8PpdCM5EM4HU7Eo/hy4nWmdrf3rar7MVyum0e",
-	"9TIxDsKAbzANV2aCDyzY13nBwiClSp8ypeiYmcWLIk3DYBpnVyz/wHIDRnDPqJ6wvKvgp+B9GEyZpm+o",
-	"psH+p4cwmMqEpcF+MM50d092p1zwwP56WntR0CkL9oMri7mBxZw0o/94eyw0G+fUW31Ox39mucJlfdgN",
-	"wkBXu1hws4eA/W5R8KS7s/tyLwiDIksW7OQ9u1Vc4yY9PITBqVtl7azc8NrZuJnOutM4c4t/6uk5NVgh",
-	"h2arP2pykUstY5mScvT1Ntwi8nRGTg8vyJX7WKXFGCGrQbwYI0WeepNN46znT6gUCx4MoiaMJnAWPgVH",
-	"13Rs/ltf15XOpRgTJjTXM6LpmMgR0RMG4CEcROZ4VUiHa0U+4L5u9cgVEwnhmtzS+I5wMRTR8ah7SnU8",
-	"iYiWJJ5QMWbm64SlTDMiRTojekK1GyM0D7kg5rszKZj38Zhp8rK/R+4nTAyFkHrCxdgOmfSGwuAsnrAp",
-	"9UhIsB8Mgxqeev1hYM7eLDMPlc65GCNiMprTKdMWN4PRiH+cR861JBkdc0EN8AYTOVNFqlVICsUAS3D2",
-	"DMqoGYFQRbKcZQYvBmmZ+VcPrnmwH/y1YPmsOgLwRX0ZopiaW2uHwBNr/vF+fglhcFid3Ba4b5mBMSH3",
-	"XE8scCOZu+VwKRaBVV0IHzSki8F+wIX+xtxVQyqmBtx+CRs3VIDlANxxwqaZ1EzEsx/ZbB7CU3rHFGAQ",
-	"5yOKjpjZ95zpfLYPTxSdMnLHZriG8pdbmeBPXJDdPTKRRa7McVFDYd4Z8Vxps1GZFIoROqZckA4MEXlQ",
-	"dS9ZltIZS/aJoabRFqEiIfe5oTLEHrcDM+lQ1OGgAogegsEV2dvdJdHR5eXN8Zuj04vz66Ozw59vfjz6",
-	"+eby6N3V0ZuoZ0hGXOS5uUA5+2vBlAEVxpICB57SOwZ/wPw98iObKWAEGYNTBLBNWJqYy2IWmVBNb6li",
-	"+2THIG331auh+MAVv00ZGVwdHh+bm5LT2Jzv3lAMxU/m1nFF7limEbt3bBYaRkPVxF15C10I0+EPFosd",
-	"pakuVAirDokhJVtEjoaCuo/wXudUkL//9/8jlOz2d+B2U7L38aO/0Vwrlo4IFeqe5Swhnb3+65Ds9ftD",
-	"AWg8OT49vr65PBocvj16E5khCnEn5L2w1EhtheR+wuMJoXhYzOACDgBudo8MHFBDkbMRXINbNpK5mRxA",
-	"7NDCfKR5DFchNNeYJ/bfuYEy5VOut8hEpok5DgZbB4SSVx8/DkVqphpLgzVDDwGRSpbg5IWoIBGwfTgM",
-	"1WQqlSY7/bDf75vvFOnAooYi6na5dzjNs27GcsOnoq0DklGLYbNlFpF4Golg93CG4Ci+tki8HFwfISYN",
-	"DguheYrzyTRhuRlJEEoSOsNTVuQlUQWSgFyjogn+vTHX2acMU/rxhImxngT7u69eAWFwf+8YMqs1y82Y",
-	"//nL/+r+3/f/8qegjZYdj4Dyz9OJc8MyaKwJd0dUySKP2QtF3J0yh9Gs3twfPMjmwMqcRP9sUAe39Z4r",
-	"RvZ27E29uDw6PD97c3x9fH528/3g+MQgyZx5x2a4gpuoWUUl51BiOd0iXOz0d/faV2oY3YLVDuBSIN/j",
-	"eiILTaglNI9b/jLwK4a76RpOzOVoo+kfDUsgopjeGqlh5NilpetFLoCgZXTMFnEfuHc1eBI2okVqBKB+",
-	"aIBDrrNjZKCSB+208qArkKnmBJ60aJFxSngyqicVOCCWhYEhJzxniZO8K+j+lLNRsB/803al02zjU7UN",
-	"8xtA3hm5tAnHO8H/WjDCE0OHRhwRZoByWkkLOAWIrE+C5sF8j1S90rgOpRilPIY9jUGX0ah7Zaklkdv/",
-	"pQzUnqhl3kwMUOZGDX44Oru+GZxcHg3e/Hxz9Jfjq+urIAxYnss82A/K8Y3+AQoLHHYrVQIhK3hChoHV",
-	"zIYBoWnOaDIj7CNXWpntQRZ0CJPu9V8/rLvwIwPEpV0zYqC+Ew464FxmBwws9fkd3/UwQjrRopWbe/cQ",
-	"ImrPpP5eFiJ5ImrPzq9vvj9/d/bGw+qZ1ATHrqEVcOqjMpEo0uBa5lG593yoLEECXArp77DB35h/YALw",
-	"uwKh5XotLr+jySXy9Ecj8s+Dk+M3A0PzAwO2phz00U/BiLPUqIVwyXxUWvpCkPSRFMiiobU7wcP7ah++",
-	"owlxwPmf/7kUKsiI8tSImmaKfbJk3Obe9J9vbzwwYXcqmYfASiz+KzRFIWEfWD4jWS5vUzYlKVeawdZF",
-	"Fn/RVjgUU5oa9YAl5D+uzs/sMMdnMNCN+SnaMqJgSKSwskvo9v6FQknL0L6KGKuh6LTIgqGTnG5nxHKF",
-	"LSO01I7HOxQWT+Ps0Qfl9PDi5uro8s9Hl7Vr13ZkpnGmeju1XR8GQmZsGKx1RLw1k0RWl3Sf4Mj7pBzu",
-	"izoZWyFZZ9eHQua+IcGwU4Wagr/axcSgbSsiM6xgBPcDJIpSQ0iLsTsST+ZpVyfvfticpXmrBapnQCLD",
-	"hiHuV+ZvANO6DK4FDZYmfy/zW54kTDwKxYN3129vzARn5zeDw8OjKx+71dA+eq8njAwujkHdKZnahH5g",
-	"hMYxUyBn6omRhTOWl0aOOl5fPh9eSyBLxDrgUhrfoXUjGhVpOgDoIqJimTHSieaXbjFat5pcMqO6Pvr8",
-	"ttsjPCS/E1kuDWT0NmXkCCyADXxzRRq6H7mnyrcsWWuIswIYZWUO6bu7z4f0NqAt/tcGFjSqzjKjjd0O",
-	"YXRXmh4hwh67D2fXR5dngxMP825ga/8lOIGP+vINS0vgyyZiXz0nE2iFqSTruIRoq0feIBsEw0Eqx2OH",
-	"XM+ARHgSEsHQYGrUPpYAPp8sCy/gzMsFYo8it9DhX1M4bvKKSkIGCr0ZV9yqofg8P5P6Ipe3TyAgZuyL",
-	"y/Pvjp6K4wkFG5oqgA6OihQkSkZm7AtAOKB6GV7BjCmkhRmMfrgUlrDErMF+XaHL7sUFnaWSJtdSntB8",
-	"zB69DxeDn0/OB29urs/Pb04Glz8cedvhxDZLCK+lJDhZk2/6BNqoGql5y1oCd/p7377612/I7UyzeVFk",
-	"5xlZpkVJBWfJOpvwgbtlh5zy7yx657DgsJyzWIqEmxm+BzXr8Yietwt6qPYnInameSyjfc45qojiImbe",
-	"xT66puN5DD8jf2yBssSxs1mCm48j2VtgVbQOOof7FoPp1kFpLjVctrSXPoSB4SA8Zu8E/UB5ahj1o7fk",
-	"3dngz4Pjk8F3J/6ptxMQf4bmVigNBn9FiuqlA6LzmbXNz/HSZzzmLfCVm+BcNySmwmzArcE/jScsAULj",
-	"34WcCiILbR0NQ6H5lNkd8fBimPLZ/E4cWHdESjXLewRQgqTPnBDQOG9nQ2HdMfcTVvcsGczd0vgOvQKe",
-	"G/nSjNodjDQ635sLN4cPBPF7yrVzuwAkXODJL1E8Z7I1iLyW8pSKmaVr6tEHx/eAeCfHEB4zPiknqJ0b",
-	"KcnUPHV+OodEapZLdsg8ddx9RkVtDjg4NEAJK3tJdTg0K09MnHJza2mS5EypF6UBpeYH2uqRI7DnlG69",
-	"mOY5Z4pEf+leUs3Art+F/49Ix4x7W+RKGz2+9sYlm1IuuBij16TxTDHztbInAX1POFZ8x8AJaXSiLetc",
-	"BfNP5ezMGWwwntf6qsyXsFYpBIOImRcqJIVIQfMrj/dQ6LwwuDM/Zbn8ODMMO5ZTpsgol1PSibpdeIUl",
-	"XfOcM2WIGRXk+OLDN25Sbi1TLCG3M7x+29/s9cggVZLM43afUCsglDeJZlm5PwhaCJIQVXjG4HU1FHkh",
-	"DC7N71wTmqbyXqELts3VFzVUnKg2IXoah8LNAT4/HHhKZ4+7y7iDlaP3nqepoVoAKUvWuNPvBC30ROb8",
-	"b49kzqXCfHR6cf3zzeDi+Mejn2uarDdBkxHQjBudHJdt9nXKlXLEqCZ67jynmlpBBLfYTupr//5ioi3f",
-	"0y3NRfgg71jiv49v+qKpMzgA130nrMmfJacs4fQatuLRfPfq3cXF+eX10Zub06M3x4Ob658vjmooL2cj",
-	"MB2B+XzkH+LEXfOATAsFvK4Jwrww9Oo5d6ENyJIVO1nTsOGoCVhUcto2TIDwWQJaj13McpmxXHN0sFUB",
-	"jJ8CrtlUedfE+VRL9yXNczozf9tQNT+0yY9am/s+XhwM9E7wj8SIDkrTaWa0yilPU24J9AF4IWKdzggX",
-	"ZhQ4pTa8hgp/v8xWzcUBNS98YwtalmqjLTfBRntU5lzU04QRL57S0D1lSDlYBRmBqMYDwv5a0NT8Fnnv",
-	"RgYt4KuaxlmvDcFzMZ6bwI+hgS0v8vp65p+XIZ/lw1spU0bBxN0IAJ2LJkjv6UyRSBRpWlugC6ApbR9G",
-	"DpgRe3NV6z6bQVCSR6fz/L77kadtTndVOri1BnnX9/iEztohcwxQYTNyz3IXzuU+ATf92mj3Yl0DmqBO",
-	"RNML73rW1iJv/4vFOqjCYlumaIbGbjYuuvH9S90MqJ2bsDXCdpOz50fiViGGH3aCMPiw2xJZWEbqbjJJ",
-	"wRvEaj64d24ML7b10zp0pYoBXh+yBz9a4hcbP4G0NXT+Xric3lWrUzCHDke3PDjaNyesKH7tTsyTkNre",
-	"NG9znTYsIIHeEXeHtnlEw1pAZ4Xz9y3HEw6hDddsP9cjmioWNjmc+czGuMztR8nIlrOsNfa/ecTu2Oym",
-	"bw7Xq2/+9dvX9LbtjLkLN/cgy1l7xG8ZQVoFUDq6pVicM7ikEnToseBGT9Y9F3s/N4sV4tqIc9/Q4JS5",
-	"UExyL/M7tRaHbZzp2pEut6I83Xah9WNQwbXsGNgA4w1Pwx2en2VyW3nOjACFSG3dCAhrRPuEEdmAQ3BV",
-	"qa9SpLNeazyhj6A7DFjEeZat94SrFvktsYS+JDnrrmwpJYJRFwLzXJAsYoqrPr6gY2YoSDvYdoyF0JcS",
-	"+cIVrAW4dRfULn2Nr5aSUANI92G4BMtFwvWglLscV5zG2Y2NB8TrgiTc/YbUs/4bpja4q1d9hn+WX+Cf",
-	"jZfNMDRJan/nbCqBCdGM3xjVrhrR/oCXt5Vz47KcHrIJCX+akvJk2v45dIbfgsD+ZDH7dyAMf26R9xnl",
-	"268y7JNk2OcVVoHWZfxp8uq80IERq3IExg/4NxjYws8v2n5e6RXFoIboemDDNOwLzyLJckUonMI17UUQ",
-	"FdWyzGVyLn7zOOnWnJujD+22upKwL5VQPOHBHANnPl/5zSWLZZ4sPzp0YwvemmhGV9yGcOLBXGP0OzY7",
-	"XnChXFAchH1OaYInBTLdDkg0DIZBBKmJ6NuZTqlISMoFa71z1gmxaK6/dK3rrHucNLLaNp9L03yMqskG",
-	"JxMREbqjVI4CO+vDX+6IO0HLD+tzqATVyV+iF9QnsPEALQ9kIXSbxye0OTxtzqA63lyuDw7VtnzBPrZc",
-	"h4ucgV0XHF+RQUHkrPhsmmkg1nVgq7O/qXZtv5wHrvGew9PKF1dqUGaTauntG3C2m42NMLTQk1XnpoRm",
-	"YF7+DNL9Qml7IQNUNrXryQIZpNGvuuA3dd6DOWFW8qrLWWa4UhrbUJaxVLeVruXwzHpy76lygRUlJSWd",
-	"CH+KDpzBfwTZtwgEeBcxiIFr0ongn81XUTvdKk3xakIzSJmdUEUk/nbPc7ZvRKPKdh9WkpIZRpQEv4Oy",
-	"BdfKms7M8wlVky10RDd1HSnY+QjSK1ZSseqCPITrMGtrU1jnVZQoH96XGfbw8Rstn6BSL83LgzMH5H3+",
-	"qtSSMfv9cIlmvP4cLZrx+h+7u1rerSKHkiFeFnB/79ta4u+f/s9/Qp2Kf9/f3v7lP4dDtf3v//T+Xzq/",
-	"mP8Mh1f/vPXvf2pjvw1VuzZDOy585btMG203GTX16FWZk275vha97Jvvc8bO51XoynrdqLhSW1y4hqq9",
-	"/uSrnU71U7Y4hXs4vNrARbX+marr6+XOYd2YjTxW689pNfrVGbN1pX3dCRocBPagjfJ7JOZHNtucyrjN",
-	"rbMMqPbg6WOGvndYb9xDgbjASEIQyAvFDFOBTPHmOZjnigvgL8nxI8jkpgLIsciKNlJZx8Cb6q/5ZG9z",
-	"qsrLcJHLDzxhitiwdYiABIzFHIAM16DCjio2UipiKUp1o5oeYs3orZJpoRkxpLGjtsi7yxMIFwMRFr4S",
-	"EhWTClbz7v72dipjmk6k0vsv+/0dv7rQ56fK7QfujE5ZS+GgzqSYUkFyRhPD6Ldqi/nJ4rusgfREMuRk",
-	"wnWutBX7lr36VuvsXZ62X+VSCjQDtd3rI2EWnBwbvWy1P2QNY/xGptVNbOFPGniBMXpp0BZixpfg5obV",
-	"z7n8xv6VptA5S2a7zXM9jW7JGagpc439X6EYTRhNNyCPb/H1Z9ao1tGQlulEVhtaeFPyXOaYVDaPIJtn",
-	"3aYSydGIiYSLMYGXQgL8LTIgRCGJoK5ID0wM5s9bmcyiOjG1wM6LWi6AsRZ8tyxlfzlucA3VuAuRsJhO",
-	"YGDmfOk2SCyY0njCBes6Kmtzts03LuDb/DvEKGLQxiDect/WCvLSuslevx+S+Uxu7/dGeSbzwI7Tmj1F",
-	"9vp7pLPX76O1ptQUDfLVfGWnoVgQHkv2+jshWRIL23yhSq0le/2XDsYmYJiVNiG5LEDzba1AYV61j+bm",
-	"3PNHttlf3vunR9dvz9/Aw8HJyflP+PSVfdqWWk32+q/dmK21ReCF+Ypjx2dm+h8u7YrLMVprHe3t7Noh",
-	"5rOqyN5Oia4Fsa9kb+dVuLToGdnb3Q1ba1Ht7Tro3x4N3hxdXtWmfrlTHj+bcUpeVSfMT3ohr/ov0YxQ",
-	"XdK5Kh9zd7us4fBpPpfbL3swojwtcqaaFTBGshBJCLWWmNDmAcvdw1ps4sqwZUvxWpgfc9nGdQgxH9e8",
-	"jKkZb6+vL+xNJpp91HXhql5wYhmNa5vFPfZHnKtm0iqDeZHczaF9gIGgeaPv9fsrTbHe2NUCHLpCpJFt",
-	"tNXThjcVJJChXsHEfpyIvAvQdHpTAhgGQuqbaZwZVicgo8umpRldSxZmG25TGd+xpFWFdeLmvPPn8mRe",
-	"sp5XIcC2ZuR5o0i4hBGjI6yhQWymODxGazilgo5RzT2Ns821xGmctVzagbky9dIxrsSIJDRJMI/CxtOU",
-	"OPgFbWYzpdk0CIMx+CAyqfQ4ZyDurXWJnSYxpR+P8X2ns7g/V8ihsKS287pEXrxpc1pHw6LffxmDeRr+",
-	"yW7wF4MK/KEh+SyukLvYc7BmHsLT/QmfMXmhXEOjlu7mLozmDoBjESQcITVRrHHrVhcPfn7Rf0MQV5Qt",
-	"XqhIVCM0SxovVDFqR2n58au5czY5GY5kphSDIcSYPfEEWD1oHmNttZfDX9ujVL9jq4hti/WQK8ygTqro",
-	"ZzPcC0XinEHNQpoql0nFrWCCZWohzw4EfFcFhGKd5HnHbCzFiI+LnCUL01cMa0aJBxQpCC+5rfy/FWiu",
-	"zIQH35bn1/dM/wjimYGwXbe0KZKubG25XAXFHgY2s49i5tBI5uSW0ZzlW5ulp2iboOekChzEy9B8v+oY",
-	"aUy587BYX9zKk4HG1M2Ox6GHEJdRRBSzad/N0uHC5rnC2RhTze7pjMQ0TRXpUEHYR82E4lIMhRyRQzll",
-	"+nBC9QsFyXlbPRJ9GsIahsH+0GJoGITDQMs7JuDHv//3/wyDh8iCUN+dffIdfEL+/t//Ex0MRW00i2YY",
-	"rvz3/qdh8JfuIOPdH9nMG7+cQE+kqk5IxxX13TVayrfkR/4dZFql6YHVcWnOyOX3h+T1zk6fANTmWkhN",
-	"JjLr3s66E5mFJHorFdgpXM4kSl+R0Xz8NErzyiCOWaahMvLp4cULRYwGbeE5wIumSJZzAeaBsKwke3hp",
-	"Pjn5fquJByEFAwyirFRefO/k98j5lGttqIEgF4Prw7e2RLclEQK+ggzjK3D14roVoylLSGdwdNXdffVN",
-	"94fD0y1CoTq3xoK79SJBoM/VKYSXrdx+RmuewW93Xu+2qTv0o//Jbr95L8IAvOjnIp2hMgBGyDsm1hi/",
-	"9dvG1TYohoifR93wpdf4bSko1K9peTUd2sq0V1noWFb2+pKwA6+E29pCqCcsvnsKIy7HXScisFS4lhro",
-	"feXMGo0PF0UlteqShnSW6/IHWIrwZ4jEWmr8/qwJGuXMpYdh7X3+ybFbrHMA3kNbERSLToNlHeurw5mY",
-	"Iv9dY8Pn7f0rsGegX2npb+7tQn4Io827YYSQunJnb2Q4WBnxZPjuVZnkvtHYXIChakVcnCcXwY/KsFao",
-	"EVNy6IzFfOQqi5W5wFDWwXotuRoKgznrPKaCRB7kwIIiD00RHgobi0exMCgCvrVP7s2ze6qG4j6XYowl",
-	"PhpWfCi7wUba0CjkBut7MDTX6RpxxAtd8eZOHRa5ki2KN3X9QZa16PCyXzP7cHlk+KO1kcaSXCeRavBF",
-	"6zu1tKWhHGY5+8BloWw9F8E+6ghLsmwcark6YLRc9atwWfBohZzVpsH1I0lXEVV7ADDGHnCyyVdrB4WG",
-	"AdTmu4T6+C3HrdATuGOs3VId1WyPEZZTBoBKrh799NNP3UHV5oJFVkZsDXWOaUZvecpLAJYQpHl1qVIN",
-	"vWFCG62YsDilOTKJqRH+Ii64ESr539AuNYeaGg9ag3ssMJj/NJl57Apt1mUQOB5oeRe1oiOlUF/nVK0J",
-	"QWbtObUopiaWDM11L5b11TwyTcc5M2iSJZC2ttFCMF3dNnOrnfyxxmHhWpHIfXsztR9HYDjunJszA3Cy",
-	"2LD2sqKde2+rFRRcw7EYyfnTvJBif1iYpNUec+Heb7tPn0FmtFLDdV6I2CVCLzr8wMjMKZ9iWC4V4CTC",
-	"s3fHWKZQYUIZCdjkiGugsXcs00YXToYCxoKCU9EPR9dGad2GD6Kt0BXq0yTJZZaxpEccv4e2WnigoZVR",
-	"jXF6Zo/6ai4ZVW1H1V0bhBRqcGj3zb5dnluELw/CIkknmtKPNwh0SHZsufahsEF9IYm6XXi/O6Ufu+Xi",
-	"ZI4jQwXKJvpyRhNbu8u/LoAwo38aUpOmZVq4IlqOGYQWITQwaBSSPagmWRWPbwCDr9nY5DIj2K0GnSI4",
-	"1mq1rVW/qKjKPMWo3aAGPfaPqaN2bVdgk34n+6Sw/Ufmi8waGeDd5UlX0RHrkRN5z/JuTBUjKdOa5Soc",
-	"ioSPuVYGgVZkuIkOiNI012joAUuJdULhV9AGznx14PVB6tfbVNUM0o3WhfVWQrT7t3739fuO/cdN9/2n",
-	"fvj62wf3YIEbqozkXVfVWODlaapsXuSnP/LqqN4Vw2Iiu02oXBwestCb+7aYUlEFhmA7nlbv7rmrmE4M",
-	"FlJmSH9VrzedtdL8pyfoL4uJeQcG7rWj7xt+bHDblzqFzPC7AyKtHQseoZWqEK6tIKgkBU+82pzuUfA1",
-	"vv+Liu//QgL6/xGB+19WeP5nisd/ZJD9AqqxUUD6s1EOKCW+Dun4PDHvuPSEJMti30vlIk4ZzRWUL/oH",
-	"hcM7+PiisPjlkLWFrux+CcHvbl3iCwiC3zCwfT6yWbG4yLmeofnBcbrWHq6Di2PyI5uRDu+xHrk0uon7",
-	"qRTW31A1uZU0T7Z65LRQtl1Le2eUhc0KsYJrtVwL0EPpUGlXzGzbViiAG+EYUQgHz+wO1vm1ulgMCkc6",
-	"Aw9v08HbKbvylQ5M8+5WWfkWGJFz7VgYzfHCkqTcKsXzyMuZ0RlFzACo0vlJBseYmqXgCPGYoS3FHJkp",
-	"E7YksfPv7GMd5aFt/PZdwaHFZxWKoYYBGdEpT2c9MvBmsYWOofAY1kRXunLoGqUNCBgXY0QN14pAZfB3",
-	"lyfQU9YVk8aywK6WNBUlsl0swESmYOKl9U2/YxC8JQUbCk//OMAt8TUSW/lZM0GFdkHNGOY8obbRTi2E",
-	"OhoK7FRrdRC1IFQ6imUCCvNQzPnL7NEwwMP+YCRo2Vpon0RvjwZvwB5aNrOVwr5m9PdoKMq3w0ZDzwNC",
-	"yV7/FThQbKlqqicvFJkyPZEJ9GOKBmkq76MDr/ZyygFZZZiF7ZPwchccz4Yl7b3cWRhe26maKqA9AUMy",
-	"bdnsWmNehbG4WIW6bOuiHXfLaK4YRoVzQbKUGjWSfdRbBlgIvSdlg+2hwNYH+p7HUFZ+r98nzcjzA9fo",
-	"1PcgvLv+vvtt7YtaVPqB0f8N4VNkSmfWp54mJJZC5zL1a6B04ARH3hW0eqtfA7bsezwU1otuNsEJiPaD",
-	"mjwXhTAzzKrpLeq+Zo/Ibc7ondryGxv7cfaCTp0rBsSJHhRRL0tXwKHS9I6JipKW5bcnTJid4IrsDIWW",
-	"5Js9c4uiQfd/E9r9G+l3X5MeuSHdKCQsVYyMmTCHkCUH9Z7OrskzLRKuic4pT20hWECBFNhB3FqT0LkS",
-	"VKRpcHGsPJvcfrDT64O4mTFBMx7sBy97/d5LVNwnwEi2Ke/CNVPbWB/0FokV/gWvjNtqAV4ynXP2wRCX",
-	"sh97AlenLClbEYsXNioFgo/uDcagIk5Y7yI+FBHmhmxH4D2JtqPSewKUyTCCqlm63XsGx0A1OLwCUBBP",
-	"5YU/TlwvTkuRD/FUpiz/gelBmiIag3on+gW579Ur29h7d1Equ/citrRf48Wqj/zD+0Zz2N1+f40K4usV",
-	"664KG7b2hWnuqj0SD2Gwh0C0jV0Cu+31B4VPdlZ/UisaDx+9XP1R1ZjOfLGzxhfNLkDmu93Xq79rNsJ4",
-	"CINX62Ci3rQMvloDypaWLSANFtMpzWfBfmB2jpRnVtOxOa11mSN4/4CB1PM3GM+YKvN/eiQqOJK5kjzZ",
-	"DCGI7TuwFM4aKW0bfHfyhqKz139NlvXfJVFlDohCHBrYUIiV6Gma1npP1iQQTFhaktRkyTey+lrzyQOS",
-	"FDgOU0MRyzSlmUdrsbq17cO/PsXwssQ3Jhj1noL2jsOZ+k4ms80aBDREWDJhaTYqUmKr7Hutqz3TTvCz",
-	"LEA0oeX7VCmuNMXiA57Z5pem1fd9qQPUaxas3SKgUcLjoW6KtNFaDZq3sz5SVK1gQTso7lVX2XRt2N37",
-	"c9QSb53lV00zrRcwd3RNF2ZE29e24Z1668nuJctSOmtzeKGDyUWY8LIni40DrCrzQvk8RvOUe80haxy4",
-	"2aux3kfEWZnMfG3ulocvmzH01yDw9c7rT2EnO6/WWVRLdxDgRbtr8JS2vqS/UUaGFKEquL+Akz2Eq8TV",
-	"7U8FTx7wjkBZ35YiFOb3iuvZTkKk4NZg6MuQXGOnUkMpIXxqNAIPfG9NHoGTPZJHjKAv3GMFQI9DNPvQ",
-	"I2rmiFTpOrIUeD2CuMAftpBCtk7+hROOvTUJR9lLFQjAGne4pU/iH0yExRuy8uaHK5XQluu8geoHD2ZY",
-	"pH/Ta3omBXuOq/pryi0uB/uRoooZ9iVek/lur6cy4SNeb3lpcFbve2nj8g6IkGXD6kfD8vsjJn8civAD",
-	"02uQg80uqbnY5nJmcE0XOIs8IpLRXHOaprP9pR7GsOzjpEjO/gtFAzJApXYofHUXmijSmKl6tyWwrHRs",
-	"kQP4+46BmrxNkwRUZlDJS//lsHJuRmWyYWS9msqLOqtCy90Hayu2XozHE4WWR2q0izTVWIqYG8W91FTX",
-	"Jn+NuJW1VM7fCOm2x+BZVM6Hr4LYswhiT1P+fns0G6/Xs+lv2wyrdHXLqL1W6e8E/HSQwlJS7pgKo7LV",
-	"bY3YgXVhnztIDoXfp0zooQCDIDpmIE7HOgQNEcJCgH5fQjJAIn4PKajoZhulKNNEEMxi2MNQYGoGicAH",
-	"i3G5QK3NLLBMOwIGLOS1gBFDhCgXRh8NCR8LCfWuYqrYRg4Ov/7dPGUHLz/AXzn5XZRtRahWlHB9CNsH",
-	"mi/s9uQhvcpwTx6r1k5jo9Ga7XlpHk+MDtK2jR2zY10uFBOKa/6BEVXcovVsq4yzaEBmG2WVIK2IbXu6",
-	"scDlLFShlL+8bwlfND/WrMTziW8rY5YwIml1AU2LirmwHKxdMR+UDPE2C6rqGARpt671eXBr6ci2buEu",
-	"KuWFIpaI4e0Ovmolvw+thNijQBwZfV4dZW0WecdmizmjfwzNiyGRaeK53V0ja6gRwEWcFglLDsrCIFgZ",
-	"foH95Ec2UxVbMTy4/Dn43K5q1xBwxc0D3Hy9cL8T3zaxR6t+0eDHJ1gCWl3ip1wYQa9qjWPFSfSrueNl",
-	"REcXdAgFMyRq2hDZ09nrv/QrZno1L8tANJQqy7uFEV1m8C0bs4ydGbhy7TWHotZf86AKCURJkmtFrt4O",
-	"uruvvukRMKm6SCaUivG+43vmciwUG+uXu14IPdhUpd/YG2yrrT9Y9XxjB/BmlMS1Ul1ATO7YzC/PilvS",
-	"URN5L4gUMdv6SmH+wBqv9VhSUdGoRSRqI5a+/QmaVS11Ybo2vErLTEGssFdhz3UYiI2a+0KR6+sT0tnp",
-	"E+UlWW71yKWhCBj/64QBGLKIY8awf9lK8gBj1MnDZ2L+6zsZEabkN3E3nwU19SrVLRg5k5rA/Qb/iyuu",
-	"jHyh01pbGRoTuRdtQDh3L9erLW/1/mhyCR6wtS7+o2QTZ6HIqJ7UzABQlbBus15gGPhmr5ZXc8dmN7/0",
-	"u69pd/T+0064139oyaPZQPOYxhmku35O7cZ6QB47z0JPzyBJFGSxu+R23wyopRcLaYhsNI0zFRHI/bU2",
-	"xGZV2wMjmukiF2hedMZ423oLUni8vAxIRoNYRz/OkdQSLUA4vOcKM3Iw8t/G2y8t6r4w/jGsCanWVdQj",
-	"Vwb8oaBpzmgyqwyjNGdoYzT/FokXO0lc6OSBJ1qiAOrFUYqhuJ/weFKiFcoVYAdUN8kq71XNeLuxA2uQ",
-	"VP0d1LV0VunPIbzO11B+NtfSBsLsMvLvH3DfRURokkBlk2ov/5Eu93d4QE/j7KtM/HuRiQdJ4qe4mbP1",
-	"bB4hwxBs2fDn5gmXtsLmIrbQwfLlXFh+sIX5P45VHJAWBmBT1xwHQGJrc+hcLGELwQ2JkiCRZxhGjCsG",
-	"/9GE5tOUKbU+GcR1VZTw+1xOv9LCVlqIeE6qxK5/OD38SgV/L1QQr12NEMKxehIpLBKuu+zD0ow8FDGx",
-	"8+x8Ch7peKJraXC0CQsqtIRLhTZAV4VDYSkUZlAmDP84KFvJwqfOfJmzDxIn2mrm+DEaT2yzXJaAfFim",
-	"G+icCoVduV0KH8DfIxd0zND65nrokn/DnGKeRJBbOWWa9qAqYitJNBirx3iWnbafkuBXR/m5kVhxW8DD",
-	"krsCXFzhzwTDUNs8u2Wn8Yq4zVW1sx2u/MYVXrnFpdCMEArsdO4acU3j7MbWmqp7TaOQRHAg9u1FjBaB",
-	"XbZOb/dJ77a1qFzgwHfd2Nek7n6H/8+bFVlv8N4WeUUycz7lyCbq2pv5NTHyi3IewdaUN76ku+bnFfS2",
-	"aoDx2ARoX9RwZVX8zidDMRQXZSrzvi0DZiu0AyMktx6JNbS5Tld7xE+ONhLi2m1XQMrEXE5KYiiTuk8y",
-	"qtRQYOL1v2Gt3KhKDvPnqhNfI+WPmbblEvBSACm0lRNzFWJJYhjYluhdNXJV+7YafSjc8AYNOfquO0pz",
-	"KDOIxeprGNrqkZ9oeuc8YeZrZV3c6o5naiigFZERtRU4vQ20PQuprSzgATeWZQ3DNoZTydnNpPJTP7jo",
-	"C0osD1dWp9939VesIQcC1KqK9M5bwBLSieRdtBXaiq4QICdmQ3FPZ6QTmR+5GNuakqAEgU0I9wKGMiNY",
-	"m5Wr9tjGMmwDnrakRGj/ZWeCdl8wWFua4jOFSP1iWz8t6dxkGzXVujN5xaYbFaabLGZVeyIvfGpJkyCL",
-	"uWYjIBs71YTY6+3TgK4KqlrUX8cg1tXJ9ypO2xrTO2UZ6Z2+V/vZFvGuqnMvwk+j+rP7rqr5vfDD9aO8",
-	"6u0E1iqJ4NH5r+z/i2L/ngK2SOuqvbO4UMIlG3MFJWuoYTDwVaf9dm45Dcu1/7HNGVECqBc0UNIW1IAo",
-	"k1gKwWJtGB5Hl8E7qLMgmFL7VSU7cB7csgVFGHpkgK+hpcma9sHXoIaipawsiABl3YbW3qe+84Ar0M80",
-	"E+uywEYv+i+oUsKXGqC6WRWFWlHFX7WSgtc/ZXOCu9xa97Wswm+8rMLXigq/UnxSvfnjGjxwTa14+5Oh",
-	"besWWvBusk3PNl+7WEf43TCiVElnZrSmeHRmW1fKCA2HPvvCYoA0wcQYQVoNix0wQFZRLy+U7312GZVq",
-	"C9RiYZkyQQtejp1vjLSHwVJl+QLUFtfkgoiLJ3DBz1ALwtuUX6kgxCoIfvtelK8FIR5bEGJjwrW6QkTZ",
-	"XGsBPQpB9hbmLV2nWi9UXZ7vrWv9KX/+bnaF/WR/E8UlPqco97XSxJdLoP5Y6VyPIDGb3V5sVLJW2QlQ",
-	"0Y2E0U6aSKduT5C5sxeAcwCv1BZYDa7LIBRz1m0hi5VlLGpF3mslecFKHhllN2ovd7GkyD4ZCAcLZtOg",
-	"pDUUzp6QMmpIsx8MiA3K7qlaV7ZqNBf4dUpWLNbodzctUrG5Rv9bZANfq1Z8UYLiH7RgxWdWj7fBt7V5",
-	"wGLFOFrt0XN+uh45RG5Qdnsv5daoyNOICHlvCKsVam2Tgc6VzhmdGuwMxdvr6wvrnmMkZWMaz6AS/b9c",
-	"XR2hNm12fsto2a5RpAptYQwO88pUhTYUKJY5ltuAvMUi1S64pwILPXkR6bgS/GVfA48Z2HTIKgZ+t98H",
-	"yxpaAlzPbC5IhM3dIqgGAno7+Lf3oU9jON9uMRJS30zjDJq5FyJnNJ4YRJhHmk+ZLHSEfuvbVMZ3LIlI",
-	"hxIhRTcrblMeG9TnTKFvm5KcJTy31nsqIIJ/KAwHCAnGwpdblrNRge3wPIv/1rq8DhqU+qzus8XA+K1Q",
-	"FyRIwuF+oWzoQvBVGP6tEkPY689OC8v+U616egtNu/Zac8619KQayA4EI1QyBJ7J0NIIa7rHDtc9stff",
-	"QzfX2fn1zcXl+XdHbyLCR0YNxHAGTHPDABEX2bBBqEejjftnvJyNmRbcz5LYIuZ/P/fzPD+TGg7tH1xv",
-	"Je6kfUbt1e8/BZ+5zlO/vDcSilpYAGhAQA+qWF8nmtI7RvJCRFDuaIHO9G3/2/72h5dYqQfXtcghD+LG",
-	"FNIOyvYfKxzzqhELV3YmgaYxhYKGV9afuxib87FTAwKxum69ZYvmsn9NLSKwzP3QEsOjy3yDtqnXCdUC",
-	"kxdbGgFuqxncTySZ0oQZWudgQ5GNYEgyRoePNLYldwBB1OS6gECHr1oBDSnYWvUz5nDwI9ZyWW9eM4sZ",
-	"nYkkk1xojI8YN6RdgsJu2fd7t7/7qtv/prvzLTYwhr93drq7r/DUuAhCZEZyZPHsx9N7+8l1jxxrhZ2T",
-	"uCL/cXV+1r28OByKzunhxVYIyT/gUB5cHL/A5+B6ssYHBdGJ/hvOp2zLhEKWqGIMBezLo8Gb0yOMW0C5",
-	"vmYqsmaUGkp/sLgHeMwV//8BAAD//w==",
+	"7H3tcts4luir4HKnKvYuJcuO09uRa2tL7bg73vZX2c709G1lTZiEJI4pQEOAcTS5vrUPcZ9hH2yf5BbO",
+	"AUCQoiTKdqbT3Zkf07FI4uPg4Hx/fApiMZ0JzriSQf9TwD7S6Sxj8O/BmHGl//GBZgXT/6Cz9FqITAb9",
+	"X96HAZ3NjpOgH0znHTqbddIkCIM4Z1SxZKCC/u6/9sr/hUHCZJynM5UKHvSDAZmwbDYqMiKL2UzkilCY",
+	"LQxGKUyvJxiJfEqVYskxlyovYvPtz6IgNGeEujGolKlUFL/PBVeMJwN43Yw0pord07negxIiO6NTPUcw",
+	"y9ko/ciS4CEM0hgGnyg1k/2dHQOIbiymO/pRd8bHQRikG6wklXoNH1jQV3nBwiCjUp0yKemYafjwIsvC",
+	"YBrPrlj+geV6pcE9o2rC8o6En4L3YTBlir6higb9Tw9hMBUJy4J+MJ6pzr7oTFOeBubX08qLnE5Z0A+u",
+	"DHAHBrhCj/7j7TFXbJxTD0A5Hf+Z5RK39WEvCAFO5mGR6mOGA+oURZp0dvde7gdhUMySJYd9z25lqvAc",
+	"Hx7C4NTusoJON2kFfW6m8840ntnNPxXBTjVUyKHGho+KXORCiVhkxI3e7sANIE/n5PTwglzZj2VWjHFl",
+	"lRUvh0iRZ95k03jW9SeUkgUPGlATRhPAhU/B0TUd6/9W93WlcsHHhHGVqjlRdEzEiKgJg+XhOojI8TaR",
+	"rVRJ8gHPdbtLrhhPSKrILY3vSMqHPDoedU6piicRUYLEE8rHTH+dsIwpRgTP5kRNqLJjhPphyon+7kxw",
+	"5n08Zoq87O2T+wnjQ86FmqR8bIZMukOuYRZP2JR6VCboB8OgAqdubxho3JvP9EOp8pSPETAzmtMpUwY2",
+	"g9Eo/bgInGtBZnSccqoXryGRM1lkSoakkAygBLinQUb1CIRKMsvZTMNFA22m/9WFax70g78VLJ+XKABf",
+	"VLfBi6m+tWYIxFj9j/eLWwiDwxJzG9Z9y/QaE3KfqolZ3Ejkdjup4MuWVV4If2lIOoN+kHL1jb6rmlRM",
+	"9XJ7bm2ppgIsh8UdJ2w6E4rxeP4jmy+u8JTeMQkQxPmIpCOmzz1nKp/34YmkU0bu2Bz34H65FQn+lHKy",
+	"t08mosilRhc55PqdUZpLpQ9qJrhkhI5pyskWDBF5q+pcsllG5yzpE01No21CeULuc01liEG3Az3pkFfX",
+	"QTkQPVxGKsn+3h6Jji4vb47fHJ1enF8fnR3+fPPj0c83l0fvro7eRF1NMuIiz/UFytnfCib1UmEswXHg",
+	"Kb1j8AfM3yU/srkERjBjgEWwtgnLEn1Z9CYTqugtlaxPdjXQ9l69GvIPqUxvM0YGV4fHx/qm5DTW+N0d",
+	"8iH/Sd+6VJI7NlMI3Ts2DzWjoXJir7xZXQjT4Q8GiltSUVXIEHYdEk1KtokYDTm1H+G9zikn//Nf/49Q",
+	"stfbhdtNyf7Hj/5Bp0qybEQol/csZwnZ2u+9Dsl+rzfkAMaT49Pj65vLo8Hh26M3kR6i4Hdc3HNDjeR2",
+	"SO4naTwhFJFFD84BAfCwu2RgFzXkORvBNbhlI5HryWGJW7TQH6k0hqsQ6mucJubfuV5llk5TtU0mIks0",
+	"OmhoHRBKXn38OOSZnmosNNQ0PQRASuGWkxe8XAmH48NhqCJTIRXZ7YW9Xk9/J8kWbGrIo04n9ZBTP+vM",
+	"WK75VLR9QGbUQFgfmQEkYiPh7B5wCFDxtQHi5eD6CCGpYVhwlWY4n8gSluuROKEkoXPEsiJ3RBVIAnKN",
+	"kib490ZfZ58yTOnHE8bHahL09169AsJg/97VZFYplusx//OX/9X5v+//5U9BEy07HgHlX6QT55pl0FiR",
+	"1KKoFEUesxeS2DulkVHvXt8fRGSNsCIn0T9r0MFtvU8lI/u75qZeXB4dnp+9Ob4+Pj+7+X5wfKKBpHHe",
+	"splUwk1UrKSSCyAxnG4ZLHZ7e/vNO9WMbsluB3ApkO+laiIKRaghNI/b/qrllwx30z2c6MvRRNM/apZA",
+	"eDG91VLDyLJLQ9eLnANBm9ExW8Z94N5V1pOwES0yLQD1Qr045Dq7WgZyPGi3kQddgUy1IPBkRYOM49Yz",
+	"o2pSLgfEsjDQ5CTNWWIl73J1f8rZKOgH/7RTqj07+FTuwPx6Ie+0XFpfxzue/q1gJE00HRqlCDC9KKu4",
+	"NCynAJH1Sat50N8jVS+VsjOhvhcFh1XGoO4oVM9mmSGRO3+VetWeqKXfTPSi9I0a/HB0dn1zdn598/35",
+	"u7M3QRiwPBd50A/OhCI4ttY9QFnRiA7i5DAwytowIIlAvkvYx1QqfRzIcg5hkv3e/kPbjR7pmS/NHnHH",
+	"Vci7JQGr4sIIt07KGKcfGCdF6ritBweyFTXsV1+0hxB3dZ5fG43wUPBRlsbqiVAdnFweDd78fHP0l+Or",
+	"6ysPtG78CmS5vx29CR/KNMsZTeYIZLkI5dfPB2W7OgCyhqJeS3X+dfCt7jza1gJFaESnyKjgXad/94nI",
+	"Uy3dZlFI1L2w98mIDeReFFlCxGikZSqiP3Nv0Ckbcn3HzPTX5+cnN2eD06Obw/Oz70+OD6+jUMv2WoKO",
+	"pvFshyZJtK0Z5kMYfEeTSxQ3Hn3Qfx6cHL8ZaHYUaDAqmoKq/CkYpSzTGivcf/+YDekjSJVJBhRbs4Hd",
+	"4OF9iSLf0YTYxfmf/9nJO2RE00xLwXqKPlkxbh1Xes+HK94yAV1KcYzATsyxlGCKQsI+sHxOZrm4zdiU",
+	"ZKlUDC5sZOAXbYdDPqWZ1lxYQv7j6vzMDHN8BgPd6J8MUhHBjVgVWox8IVEI1EhS8gk55FsNYmpohbrb",
+	"OTEMaxE93qEcexrPHo0op4cXN1dHl38+uqwQ2yaUmcYz2d2tnPow4GLGhkErFPH2TBJRkuY+wZH7xA33",
+	"RWHGdkjanPqQi9y3cWhOL1GJ8Xe7nEQ1HUWkh+WM4HmAsOOUl6wYW5R4MmO4Onn3w+Z8wdstkFC9JDKs",
+	"2Qh/ZSYBa2rLJRrAYDjx9yK/TZOE8UeBePDu+u2NnuDs/GZweHh05UO3HNoH7/WEkcHFMWhiTpSZ0A+M",
+	"0DhmEkRgNdFi+ozlzv5ShevL54OrW6QDrF1cRuM7NLxEoyLLBrC6iMhYzDT3W9y6gWjVoHPJtFb9aPxt",
+	"NpV4QH7HZ7nQK6O3GSNHYJyswTuVpKaWknsqfaOXMdRYA4XWoxaAvrf3fEBvWrSBf+vFgrK3tcqeZI6D",
+	"a7WaZkcIsMeew9n10eXZ4MSDvB3YmKYJTuCD3r1haAl8WQfsq+dkAo1rcmQdtxBtd8kbZINg08jEeGyB",
+	"69m2SJqEhDO05WqNlCUAzydrQEs482o1yKPIDXT411SJ6ryi1IuAQm/GFbcrID7Pz4S6yMXtEwiIHvvi",
+	"8vy7o6fCeELBvCcLoIOjIgOJkpE5+wIADqBeBVewsHJh1gz2SNwKS1ii92C+LsFlzuKCzjNBk2shTmg+",
+	"Zo8+h4vBzyfngzdaYbo5GVz+cOQdhxXbDCG8FoLgZHW+6RNorWpk+i1jpNzt7X/76l+/IbdzxRZFkd1n",
+	"ZJkGJOU6Heusrw88QbvkNP3OgHcBChbKOYsFT1I9w/egZj0e0IsmSw/U/kTEzLQIZTQdWh8akSmPmXex",
+	"j67peBHCz8gfG1bpYGzNqeCBTJHsLTF4Gt+hhX2DLXf7wFlyNZd1ptyHMNAcJI3ZO04/0DTTjPrRR/Lu",
+	"bPDnwfHJ4LsTH+vNBMSfoX4UUoEvQpKifOmAqHxu3AYLvPQZ0bxhfe4QrFeJxJTrA7jV8KfxhCVAaPy7",
+	"kFNORKGMD2TIVeqMJx5cNFM+WzyJA+MpyahieZdcOyMN0RgCGuftfMiNp+h+wqpOLw25WxrfocPC83Bf",
+	"6lE7g5HCuID6xjXygSB+T1NlPUKwkpQj5jsQL1iTNSCvhTilfG7omnw04vjOGQ9zNOHR4xM3QQVvhCBT",
+	"/dS6EC0Qqd4u2SWL1HHvGRW1hcUB0gAlLO0lJXIo5jAmzlJ9a2mS5EzKF86AUnFRbXfJEdhznMcxpnme",
+	"Mkmiv3QuqWLgcujA/0dkS497W+RSaT2+8sYlm9KUp3yMDp3aM8n019JgArrFcKz4joF/VOtE28bvC+af",
+	"0g+bMzhgxNfqrvSXsFfBOYNgnhcyJAXPQPNz6D3kKi807PRPs1x8nGuGHYspk2SUiynZijodeIUlHf08",
+	"ZVITM8rJ8cWHb+ykqbFMsYTczvH67Xyz3yWDTAqyCNs+oUZAcDeJzmbufHBpIUhCVCKOwetyyPOCa1jq",
+	"31NFaJaJe4ne4SYvZFRTcaLKhOgEHXI7B7gjceApnT/uLuMJlj7o+zTLNNWClbKk3Z1+Hlv9osl4lV2u",
+	"t1xETUQshwHaqSWaqYeBZDSPJ8MArNA1ifbWqAoVq16jDcg36dkv9WG6SW+FmlQt5JxOWeIt4AAPfMH4",
+	"ToaBtb7DoOiEeCHLUSSZFhJ4SgGer3+cXWlDf4FdeaPfYMjrjgOy2m+AxISYQzCQ0L/AOBr6GuhDbmZD",
+	"87OxH/oMF9AH7ZO3uSjGE2WoK5WTRiZrbI3vOC3UROTp3x8pfTqL0NHpxfXPN4OL4x+Pfq6YarwJ6pIO",
+	"naV3bE7wXmvCNU2ltNy2cvi7z2mHKVcECGAm9c1b/maibT/KRGhK/0HcscR/H9/0dS9rUesilI2PjSWn",
+	"LEnpNdCaRwuWV+8uLs4vr4/e3JwevTke3Fz/fHFUAbmbjcB0BObzgX+IE3f0A3fx6ktYlPZfPecpNC3S",
+	"yZpWmdJyZlRfWOREySZIgHblFloNLZ7lYsZylaJzu4wv/hSkik2lxwdsPIMLHaB5Tuf6bxMm6ocV+hGj",
+	"C9/HywPx3vH0I9GysVR0OiMpJ9M0y1IjgRyAmy1W2ZykXI8CWGpC2yj3z0sf1UIMXp2j1Y6gYasmGHoT",
+	"aDQHTS9EHE4Y8WKZNZuSWlYBszcjEFF8QNjfCprp3yLv3UiDBYjuNJ51mwC8EIK9yfq9UO1V+AwY9IN5",
+	"14VvN4yfVsGw+NxFabuHt0JkjAI5rsVsLwQAZfd0LknEiyyrwMXGvDmboJaP55atyEb00IOghotxIovo",
+	"4geLN8XJSMcTlQI90PeEhtYKKHKMKWNzcs9yG4FpP4HImtan5YWnBzRBWwHNLrxbXdmLuP0ri1VQRrI3",
+	"TFGPZt9sXIy88WlBPQZ+YcLGoPhNUNYPni+jgj/sBmHwYa8hGNgF128ySZHWaNxiPP7CGF44+qc25KgM",
+	"22+/sgc/wOkXE/KEJDm0cRBwOb2rViV8FhyW3HnraD6csGQUlTuxSHkqZ1O/zVXasIRyeihukbaOoiXN",
+	"CivR2CX03zcgaoWALdxmS0eIRX5gxBNxXxF59e02c+MtlxDhai58l5yKXCuMSqV8LId8SufkryLlJHJC",
+	"dUQmLGcHRlWVJB1z/Q2QCY6S79w62LW8hXpflWt7GTWrafa1e7GONeUQ60B1zGeFWk4VRjSTLGwFTB+Q",
+	"JRARVprnSaYgIFhMtXye2GfkjrGZRDUeswm2XDBKH8DvB5Q8E6yaQWIi9VdCoiZg6c9MeOPCvXZy1GqJ",
+	"qQUdqZOqOza/6Wki9eqbf/32Nb1tolWWcC88wCStZhEGWVcZO1/GkMU5A2IvwEY55qlkJFVdm3a1MIvR",
+	"IZqYfE/z8ozZKHxyL/I72UrAq2F5hTS6o3BU0my0SkTKdb1fgQYmt2RDbLhj7cQsjWdafkegNh4ERLSj",
+	"/VffLZA0UlmaBwXP5t3GUHIfQHcYq47zrNrvSSob1IfECAyOdbXd2UqOBqMuXcxzrWSZcLXu4ws6ZpoT",
+	"NS/bjLF09U4hXLqDVgs37tjKpa/IZ06iri3SfhiugHKRpGrg5HcrXU3j2Y0JBcfrgqKA/Q15b/U3zGqz",
+	"V6/8DP90X+CftZf1MDRJKn/nbCpAmKGz9OaOzb0RzQ94eRslQNyWVYM3IeFP05GfTNs/h8r6O9YXn6zl",
+	"/Q50sc+tcT2jevVVhXqSCtVCV9pAQwISOUufJuYuyiqYbyFGzu2BZuHw80vEn1foRempJvEemOg588Kz",
+	"CMCpJBSwsKWVE4JVG7a5SjzGbx4nFGu8OfrQbGF2hH0ls/BkDo0G1qu59ptLFos8WY06dGO7c0swY4TE",
+	"hutExGwx+h2bHy+5UDZWGbxdU5ogpkBu9AGJhsEwiCAVB13u0ynlCclSzhrvnHGgLZvrLx0T0dA5Tmp5",
+	"0JvPpWg+Ro1mA8xEQIQWldwocLL++t2JWAxajazPoUmUmL9CnahOYMK0Gh6IgqsmR3xosj6bfPRVuNns",
+	"UByqafucfWy4Dhc5A28ExCNEGgSR9T2x6UwBsa4utsT9TZVy8+Xi4mrvWTitfXGt4qUPqVIQZQPOdrOx",
+	"7YYWarIOb9xqBvrlz6AULJW2lzJAaZKBnyyQQeGVdRf8psp7MIvYSF5VOUsP56SxDWUZQ3Ub6VoOz0yA",
+	"zT2VNt7NUVKyFeFP0YH1N42gXgMuAnziGFuWKrIVwT/rr6JSu+08QXJCZ1BkYUIlEfjbfZqzvhaNStdR",
+	"WEpKehjuCP4WyhZoc45zBs8nVE6M7bOu6wjOzkcQXbOWipUX5CFsw6yNKaLNqyhRPrx3NVng4zdKPEET",
+	"X5nJDTgH5H3xqlTS93u9cIVC3X6OBoW6/cePUKjRKO/dc3cvixwKVHk1J3r731bKTPzp//wnVEX69/7O",
+	"zi//ORzKnX//p/f/svWL/s9wePXP2//+pybWXVPTKzM0w9FX3F2RgmYrVV0HX5enb0Hna+Crvvk+Z+x8",
+	"Uf0uDea1+l6VzYUt1PT2k6/3l1YxdHnBkOHwagPvant8rOr67uSwStlGztb2cxprwPr6DFWFv+0ENe4D",
+	"Z9DENTzy9CObb06h7OFW2Q3UFvJ0Oc0btlh33EVhusDgcBDmCwkuRahLUseDRY66ZP2OlD+CxG4qvDhK",
+	"VCOzVQi8Kf9aLC2iscpdhotcfEgTJonJRIKgdoBYnMIiwxYU3FLFWpZcLLhTVcrpIXyY3kqRFYoRTRq3",
+	"5DZ5d3kCEcAg/sJXXKBSU65Vv9vf2clETLOJkKr/stfb9WvZfX6q3IxwZ3TKGsrUbU2KKeUkZzTRQsJ2",
+	"ZTM/GXi7intPJENWnmxzpY3IuOrVt0rN3uVZ81V2EqQeqOleH3G94eRY63TrXTAt7P8bmWU3Mb8/aeAl",
+	"huyVYYoIGV/6WxhWPef2GwIRmq2gzfbSdtrgChyoKIK181+jVE0YzTYgj2/x9WfWxvJmx8F9qiYTliUO",
+	"VddEZIQtor77Lg7bmDxTG+qC+R82iAPmFlkiQ3LLYlpIRqh90QXGlQXmbOS+Hx/eHXJrg4AimDYxAtPA",
+	"NOXF4mttUPonDxRr8W+V6mmUzqVEJc9FjinVi7hkshmaNE+9f56kfIwx6yEBUSDSS4hCEkHBry5YcvSf",
+	"tyKZR1W+Yxa7KJXa6OZKZO6qgjWrlXTcQznuUiAsJ6kYtb1YUxXS6qY0nqScdSxDMhVL9Dc23Un/26Aq",
+	"KL0QjN03Rfy8oiZkv9cLyWIdE+/3Wt1E/cCM05g7TPZ7+2Rrv9dDXHQKOSYoLJRcHPIlsfNkv7cbkhWB",
+	"8vUXysISZL/30q6xvjDMyZ6QXBRgYGisuqVfNY8W5tz3Rza5z977p0fXb8/fwMPBycn5T/j0lXnaVFiE",
+	"7Pde2zEby1PBC4ulQI/P9PQ/XJoduzEackX8x401Cvd398wMiynHZH/XQXNJ3DzZ330VrixWSvb39sLG",
+	"GpL7e3Zzb48Gb44urypTv9x12GnKMZBXJQL6GaHkVe8lErvyDi+UwFq4+i6R6tNioRO/JtCIplmRM1kv",
+	"DzUSBU9CqJHIuNIPWG4fdtsSXp8gNogRzJbiqK4Qi1XolzFv8e319YW56ESxj6oqplarMa0igU2z2Mf+",
+	"iAulvhqlWS8LpD60v2Cgd97o+73eWoO4N3a5AQuuEEloE+n17AqbimQomlzBxH6Qj7gL0IB94xYYBlyo",
+	"m2k805yQQ7qzydnWWqso9DHcZiK+Y0mjMcAK7osuuMuTRR1lURkDC6fWjLRKZrMptbbVQhfbTAV7jP51",
+	"Sjkdo8HgNJ5trm9P41nDpR3oK1Otq2brbwktwWEOlgmGcjD4BS2Xc6nYNAiDMXiCZkKqcY5xvq0usdXJ",
+	"pvTjMb5vtT/75xqJCrbUhK8rJO+bptCBaFj0ei9jcBLAP9kN/qJBgT/UBKPlle2X+29a5jA93avzGROf",
+	"3B5qNfA3dyTVTwDcuyAAcaEgQrsC8PVF/59fidpwiWvaDSxVycoR6q0IliprFVRajX4Vp9ommGFJZkYx",
+	"JIWP2RMxwGiUixBr6pkQ/tp+veod2ywtwdZ4h/IiSbX86QtJ4pxBrWGaSZuvkBrBBMvLQ44uyP+2RBbF",
+	"/gaL7vFY8FE6LnKWLM1h06wZJR5MXU6lZnzOC18uzdZg8ta37UVXeE4UXKJLd1hUPU39AFtu3m1XQiWk",
+	"gckKpph1OBI5uWU0Z/n2ZjlqyiT3WqkCB/HKF7xfh0YK03U9KFY3txYzHpO1cugBxNlLJDM1UeotP7gp",
+	"AgG4YS0hMc0ySbYoJ+yjYlymgg+5GJFDMWXqcELVCwmJvdtdEn0awh6GQX9oIDQMwmGgxB3j8OP//Nd/",
+	"D4OHyCyhejp98h18Qv7nv/47OhjyymgGzDCc+3f/0zD4S2cwSzs/srk3vptATYQsMWTLFuPf01rKt+TH",
+	"9DtIt8yyA6MC05yRy+8Pyevd3R6BVetrIRSZiFnndt6ZiFlIordCghnD5luj9BVpzcdPwdavDOKYzRR0",
+	"NDg9vHghiVawzXoO8KJJMstTDtaD0FWAP7zUn5x8v12HAxecAQRRVnIX38P8Ljk32UaCk4vB9eFb01rD",
+	"kAgOX0H5jStwuOO+JaMZS8jW4Oiqs/fqm84Ph6fbhEJXDYWF8qsV9BoSk7xSHs04WvGxfrv7eq9J3aEf",
+	"/U/2evV7EQYQy3DOszkqA2DOvWO8xfiN39autgYxxF096oavvMZvnaDQNrlMFCoWpefDEXbglXBbGwj1",
+	"hMV3T2HEbtw2cZlO4Vrp6vCVM2N+P1wWG9aoS2rS6fblD7AS4M8QD7fSjfBZs2vczM4A3vqcf7LsFosA",
+	"gR/WlMvGZhFoAYe+KIATU+S/LQ580XOyBnqtbNb1s13KD2G0RYcW50KVgQEbGQ7Wxp1pvnvlCmRsNHbK",
+	"wVC1JjrRk4vgR6lZK9R2cRx6xuJ0ZMtuuoIAUPPI+H9TaerUoBuechJ5KwcWFHlgihApTEQkxarZuPDt",
+	"PrnXz+6pHPL7XPAx1r+qGfmhJhUbKU2jkBu09wWpVGUtormXBjXoO3VY5FI0KN7U9vVa1VrLS4GfmYer",
+	"4/MfrY3UtmQ7gJWDL9vfqaEtNeVwlrMPqSikKXbG2UcVYb2yjQNe14ftul2/CleF8JbAWW8abB/Pu46o",
+	"GgTATAeAySZftQ7NDQMoXHsJfW0a0K1QE7hjrNlSHVVsjxEWe4IFOa4e/fTTT51B2Z6KRUZGbAw4j+mM",
+	"3qZZ6hawgiAtqkulaugNE5qY0YTFGc2RSUy18BelPNVCZfp3tEstgKbCg1pwjyUG858mc49doc3aheIj",
+	"Qou7qBEcGYXic6ey5Qpmxp5TiQerQ0nTXPuiKz7qkWk6zpkGk3CLNIX/li7TFjXVt9rKHy2QJVWSRPbb",
+	"m6n5OALD8da5xhlYJ4s1a3flXu17241LwT0c85FYxOalFPvD0lS55ugV+37TffoMMqORGq7zgsc2i30Z",
+	"8qO3niVkisHRlIOTCHEPKjP4UQLAJkepAhp7x2ZK68KJKd4G1RijH46utdK6Ax9E26GtYqtIkovZjCVd",
+	"shgJEEELwgrj9Mwe1d1cMiqbUNVeG1wpFOJR9pu+2Z7dhC8PYvmJrWhKP97gokOya3qZDLkJjwxJ1OnA",
+	"+50p/dhxmxM5jgzlmevgyxlNTGFL/7oAwLT+qUlNlrmcfkmUGDMI0sLVwKBRSPah1HLZWaW2GHzNRIi7",
+	"dG67G3SK4Fjr1bZG/aKkKosUo3KDavTYR1NL7ZquwCZ9yvqmemJTBXYtA7y7POlIOmJdciLuWd6JqWQk",
+	"Y0qxXIZDnqTjVEkNQCMy3EQHRCqaKzT0gKXEOKHwK2jfqr868PoX9qrtJSsG6VrL4WoLQNr5e6/z+v2W",
+	"+cdN5/2nXvj62wf7YIkbysVEt1U1lnh56iqbF0Prj7w+PnrNsFiFwKS1Lo8eWerNfVtMKS/jRrCNXqN3",
+	"99y2EyEaChmDwjKumH02b6T5T6+usCpk5tovSVPb14p6Q2h188oNvUB61SeRbattKv/aejiG7krCaDzR",
+	"Ukv0SWbF+OHm5pP+8iGCtpw4LhqsoFrmAYlcCJitcgQyTsETqNELdnG3CHHPrVFc3xBsKCpt4JfhCVgj",
+	"FNq4qntR28GQywl29cZSofu912RpudAqGXMNxUNXXrXRC/0OnAqt805qsQMQKuH0ODHD7w5cpSJ4hJbB",
+	"gtsWzKAGFmniFQu3j4KvmS2/m8yWLySV5R+RsvJlJaZ8pkyUR6aXLFB5pDgbpWI8G9WBvihtyM7nyfbA",
+	"rSckWZX14ZTBOGM0l1Ar7B+UCGLXly5LCFm9sqZQo70vIe3D7ot/AekfG6Z0LFyfShB3g80Ny5dL/doS",
+	"9dVTD1xWbS0YHRvOcRaSe3B+gkkY9T39GQSmtwf/tVEuX0j40tiJZEWRttjUyixQ3WVj5oNkcZGnao5G",
+	"NStLmAIutbCDi2PyI5uTrbTLuuRSa9z2J6eCvqFycitonmx3yWkhTYe+5mZ4S1tnY03zcpNmQQ/OTdh8",
+	"Xhppbc+DCMeIQrieGodtvUyQJmNQozMoH0nqYQtbToB2orN+d9s1OwB2bR2WZo36EmKR7tSYehaBl7MR",
+	"yxmPGSzKufTJ4BhTN/Gk09icvL5YU8ZNFwrrtexj6sTQdHj+rkih4XwZYCSHARnRaZrNu2TgzWJ6W0At",
+	"RGyDI1UZpnA7HyILSPkYQaMxD5rBvLs86Q75kNv+IVgu37YPodwB20a4TEQGjgtaPfQ7BiGJgrMh97Tq",
+	"AzwSX882zT4U45QrG8mPsf0TanorVvIGoiG/Fck8tJq1XJIfEMUiATPQkC94gQ1q6MXD+WB8s+sm2SfR",
+	"26PBG7DyU+gijz5/fC364eg6GnL3dlhrL39AKNnvvQK3oOlOQtXkhSRTpiYigRac0SDLxH104LXbyFIA",
+	"lgseMq2xXu5BOIVm3Psvd5cGjW+VfbTQSoaBxqZTiin+iHuRGGGOjUdcJz9lZYAZzSXDVIiUk1lGU46h",
+	"1XqxkG+iX6FTpvTI2O1K3acxJN/s93qknm5xYNvu+36xd9ffd76tfFFJxTgYciR3kky1OivMYcWCq1xk",
+	"fn2lLcDgyLuCxhrjV0XH7cJtMrEh+hCsGG0+qEi9UQgzw6yK3qJFR58Ruc0ZvZPboV56Q3IJp1PrYASh",
+	"qwt9c1xZHEAqRe8YLymp67gyYVyfRCrJ7pArQb7Z17coGnT+N6Gdv5Ne5zXpkhvSiULCMsnImHGNhCw5",
+	"sJZRLOhpNktokaSKqJymmalxDiAQnEG3TGMjRZdhUJKmwcWx9CzN/WC32wOhfMY4naVBP3jZ7XVfojlq",
+	"Aoxkh6YduGZyB0tf3yKxwr/glXFTedJLpvKUfdDEhcyo1sk1DdRXx1VLL4nFCxNrBSF199jII5cq9Jr8",
+	"QfPxCBOidiLwCUY7kfMJAmXSjMDMZS19gAoRMQTHb+2il4Jwchf+OLFN9w1FPkSszFj+A1ODLEMwAnjM",
+	"RZFL62qUr+xAY6WlZTK8Fwfg6mzx4qHzhT68B08J2ob1Mez1ei16arRrX1HWWm1sBVg/VYMSD2Gwj4to",
+	"GtstdsdrCQ+f7K7/pNJGBT56uf6jshex/mK3xRf1xo/6u73X67+r9z57CINXbSBR7VMLX7VYZUOXPpAG",
+	"i+mU5vOgH+iTIw5nFR1rbK3KHMH7B0wPWLzBiGPSJb11SVSkSOYceTJpcRCxemAonDG9z1juX/EhLy16",
+	"jYlh210SlUaTKMShgQ2F2JuFZlml3XhFAsEsvRWZfIZ8I6uv9Bs/IEmB4zA55LHIMjrzaC02bkgluLK6",
+	"5KcWfZJcUyStUGCQie2QVDFyUmitN4IGxysNnnpIBvDZoUli7Z9tCJdXzGJjulXtZm1IDaD2dyKZb9a5",
+	"pyZJkwnLZqMiI6b9DaJYrbJlP/hZFAThZd+nUqZSUayR4tnYfqm7VN47VaRaWqV1755alaKHqn5mQiFr",
+	"pHe3PVBkpa5K81Lsq7bmc+u12/cXiDZefsM26z4QLxr16JouLdxgXtuBd6pNzzuXbJbReZM3Gb23Nnwr",
+	"dd0ATZBtWbMcKoQymmep15a8IgjUu4RXO9hZk6Cer8mX+fBl86deCz4Dp3ieL7Tlewp/233VZnsNDbyA",
+	"Oe61YHJNvfF/o5wVaUPZ3GYJa30I18nPO5+KNHnA2wKlzxuq5ujfSzZsulmSIjV2Xl+oTRV2y9c0E6IU",
+	"RyMIdOm25BY42SO5xQh6Ez9WIvV4RdmgDQGKoFkgV85Da2hxO9K4xO28lFY2Tv6Fk5D9liTE9fMHAtDi",
+	"Djf06v6DydR4Q9be/HCtVtxwnTfQReHBHBuZbHpNzwRnz3FVf00JxpY6eKTQood9idekVjRLKHIqknSU",
+	"Vtuua5hVe6+b8NcDwgVYwbpPWcvvj5j8cSjCD0y1IAebXVJ9sfXlnME1XeLj84jIjOYqpVk27690DIeu",
+	"Z6IkOfsrigZkgFr2kPv6NzTyprFpw+t8ZmDq2TK1RODvu4peamwEzu08LH3SkcvpjYwzWnrBnWUGh/vg",
+	"mDs9OwrtvobcdQurbI0oIbrk6j5VMYyyqKFH0FLT09KFLUyV8rFrLWyK7oMpI0Q4oX4OGsgqHd2oNl5g",
+	"0wrNf6uqz2sq4u9etlfwvaCmJ4psj9Tsl2nsseBxKpmnsbcm/rVArVaq92+EcZlL8Cyq9++Sc/TacYAG",
+	"xfcfL78+TWf+7bE6vJfPpvbuMKzG2HExxY1C8wn4WyHBzjG8mHKt6VZtxuDUk0tb8ULqOvw+ZVwNORh2",
+	"0cEGUWnGsaupFxZ89TsukwHyPowRQXfpKENRMILQLc1VhxwTx0gEvnSMIgEmp2eBbZoRMDwnr4RHaepF",
+	"U67V+BB7ggJHoJJ1h7yN3ZmWyUpRpRZk5DmtbX6DV7vRpUfC50+p39hehfGrsS4yLogpASiXISU2U6Gk",
+	"w2sKij+EzQMtlhl98pBendInj1VpDLXRaLXcCEbzeKIVzCZk29J41Um5ZFymKv3AiCxu0Ui67aJ6aisz",
+	"nSLdktbEmz7dEmTzvsrQ6F/eN4Qj6x8rzoDF5OG1cYQYJbi+nLMBxUKoHNb/WUzsgBi4JZXJNICU3Vd7",
+	"EaOxkHGDxHHtJREYUos0KPiqcv4+VE5iUIFYMvq8CmhrRn7H5sv5t4+G+sWQiCzxgjxMXzGss5LyOCsS",
+	"lhy44krY42SJcexHNpclW9GSgvs5+NyBEbYj7pqbB7D5euF+J5EUxKBW9aLBj08w8zQGYJymXIujZZM3",
+	"I/Si+7QpOwyKDhlDAsSRbe33XvpFib2ywi7sEWVfd7cwflAPvm3yCLDHUCptf+khrzSYPigDUF2TdnL1",
+	"dtDZe/VNl4C93MbNoeyO9x3f05djqdhYvdzVthzBphaLjZ3+pvfHg7E+bOzn34yS2F7iS4jJHZv7FbDx",
+	"SLbkRNxzInjMtr9SmD+wXm7c0ZSXNGoZidqIpe98graLK/3Ttg+9VGImITLdq1Jq+93EWn18Icn19QnZ",
+	"2u0R6SWqb3fJpaYIGG1uhQEYsohjxrAT51ryAGNUycNnYv7tPci4puQ3cTefBTTVRgANEDkTisD9Buea",
+	"rV+PfGGrsXw9tNizL5r0g9S+XC1ov939o8kliGCtLv6jZBNroZhRNamYAaCya9Ukv8Qw8M1+Jdftjs1v",
+	"ful1XtPO6P2n3XC/99CQ27aB5jGNZ5AZ9jm1G+Omeew8S914gySBzDNXIMQ3VirhRd5qIhtN45mMCNRP",
+	"MJbOemXwAy2aqSLnaJizvgbTRBISxrwsIEiOg8haP6qWVNJ6QDi8TyXmf2GeicnuWNk3Y2m0bVgRUq23",
+	"i1zp5Q85zXJGk3lpcKQ5Q0uo/jdPvEhdYgN1DzzRskzbM1G7fMjvJ2k8KUNyWW57edtJ1rkmKyZm653U",
+	"YHQ1A60s3uR0TGXF6ehsqmWyoSRbJkkwo1INeekaMiViyjqE04NyANSP4Y3EmmMhA2TO1HbV5zjkYAHE",
+	"xCqOAr8DsTUZg0O08orLWfSTWUKCGgB4RfurPaJeygzGO/OE3ArlTqOCDNZVLLtkUHYYospWXoEtopAA",
+	"FSr0P2HUjCpmk8qowvxNa/0e8lu0vVsVacuawKtpoSU4EDeq+Z/bBySq+CqiIdeyNyRytjZ6D5Ky75S8",
+	"FtaL8jnUmMWOBM/mQ91ArVklCPikzveFEpok4M0vL9Y/MrLmHZKq03j2e/aUflWrWklXgyTxc3I1Uj6b",
+	"61PLFKZ7x3OLFZem0PUyyWILu4ik3IgU25iwaKWNA9IgQ5hcWytEIL82Sb821riBZ0NtIa3UzTDhAHcM",
+	"HGRC82nG5AaRLrivkoR+n4vpVyLaSEQRzkmZifoPJ6RfjUu/FyqI165CCAGtnkQKiyRVHfZhZQoxainY",
+	"hn8xZ5hsedqPs1mb1CYZGsIlQxPAL8Mhd9XIQJNg+MeB66sPn1oLeM4+CJxou56UDIXUchZrFSMBFcNF",
+	"QaicckljHAUJKKy/Sy7o2AjgEQZRROTfsAhCmkSQDD5linahOHEjSdQQq8aA61+OPjwxI7kK8nOt9OCx",
+	"gJMut3UwU4k/EwxTbwoOwG1V4gMWisuaPpR+/yiv6vHK1ZjWo0rfQ2XbZU7j2Y0p+Vh1vEchiQAh+uYi",
+	"RsuWjQMuDWvYa+q5vSQGJDZdbVpSd31+GMLw6FCJDWYCTFnmrxyQmcZPMTKVBczN/JrJ/UX5H+Fo3I13",
+	"dFf/vIbeln2oHluxwRc1bLUsvwHZkA/5hau90DfVOE2jFGCE5NYjsZo2V+lql/jVHLSE2Lr7GUiZmHxO",
+	"SQzVyvtkRqUccqwU8W9Ysj4q00j9uarEV0v5Y6ZMfRe8FEAKXYh4iJ0BYGBTKX/dyGUJ+nL0IbfDazDk",
+	"GP6wJVUK1X6xZ0wFQttd8hPN7qxFRX9tS3bKu3Qmhxw6AmpRWzozUdes1JRC8RY3Fq6UcBPDKeXsehWM",
+	"Uz8+7QuqhBGubRLTtwWjvPR8rzGMdTixhGxF4i7aDk1hdYgE5fMhBwtSpH9M+diUdsbSpkxrQb5Fbisy",
+	"Zk+brd/EMkwfvKb0ZejCaWaCrpswWFNC8zNF2f1iOjCuaKBo+iVWmiR6PR9qjR7qLGZdl0AvAm9Frz4D",
+	"uXo/PhN+V1+x12KvtroyLm9ZmzsNWNuuxmv8YFo97LpuDrs9rwWD6aVRNslYBp9aEwb7Xdl6Y+mH7QMF",
+	"q119WtVw8ej8V/b/RbF/TwFbpnVV3lle2eWSjVMJNbaoZjDw1Vbz7dy2Gpbtwmd6JIt8sQKLFKYCEAQq",
+	"xYJzFivN8FL0Or2DwjCcSdkvC5SC/+mWLakaA64A/Rpamox3CNxVcsgbqruDCOB8Eo0dyn3/UypBP1OM",
+	"t2WByG/KFldfTk2VLzXGebN6K5Vaub9qzRWvjdnmBHe1te5rAZbfeAGWrxVXfqUQt2oP5hY8sKVWvINN",
+	"EVoWYvFusinfoL+24bLwu2ZEmRTWzGhM8RgPYVwpIzQc+uwLq5fSBDPAOGk0LG6BAbIMnHoh/QAG50bf",
+	"xsYOhikTtODl2IBOS3voSnflTVBbbMkFERZP4IKfoVaMdyi/UsGYdSv47XtRvhaMeWzBmI0J1/oKMq7H",
+	"5RJ6FILszfVbqkq1XsiqPN9ta/1xP383v8K27r+J4jOfU5T7WonmyyVQf6yMwEeQmM1uL/YLa1WWBlR0",
+	"LWE0kyayVbUniNzaC8A5gFdqG6wG1y4IReO6KXSztsxNpXdHpYY4WMkjrexGzeVwVvROIQNu14IJWShp",
+	"Dbm1J2SMatLsx5Nin9B7KtvKVrWeMb9OUZflGv3epmVcNtfof4ts4Gtdly9KUPyDVmb5zOrxDvi2Ng9Y",
+	"LBlHoz16wU/XJYfIDaQNBC7rmhR5FhEu7jVhNUKt6YqydaVyRqcaOkP+9vr6wrjnGMnYmMZzaJ3xL1dX",
+	"R6hN65Pf1lq27dcsQ1MlJYV5ReaaGcYiT0zJFNNl0gT3lMtCT15EtmzPENeIxWMGJqO2TKPY6/XAsoaW",
+	"AFGoWEyha2mEPVYjKHsDejv4t/vQLjlc7HoccaFupvEsCoc8KnjOaDzRgNCPVDplolBY8Sy6zUR8B10i",
+	"KeGCd2bFbZbGGvQ5k+jbpiRnSZob673JBhhyzQFCgukU7shsp0clPIv/dlteB33CfVb32WJg/I7kS3Js",
+	"AblfSBO6EHwVhn+rxBDO+rPTQtdWsFFPb6Bp137xpXpnbapcBhCpJwCFhkYY0z1FcZLs9/bRzXV2fn1z",
+	"cXn+3dGbiKQjrQZiOANmSmKAiI1s2CDUw/1sKxt9tstZm2nJ/XTEFiH/+7mf5/mZUIC0f3C9lVhM+4za",
+	"q98wDz6zrfJ+ea8lFLm0htSAgB5Usr6tCFoZ5wWPoGLWEp3p2963vZ0PL7HYE+5rmUMexI0ppB24fkVr",
+	"HPOyFgvnWilBl6tCQoc+489dDs3F2KkBgVhdu1/NFEWRQ1s70xfFjwh0uR9KmD7TNt+gaeo2oVpg8mIr",
+	"I8BNQYz7iSBTmkBVOrs2FNlsuTqIDh8plvsLgqjJtguBloSVGiyCs1YlWBZg8COWA2o3r55Fj854MhMp",
+	"VxgfMa5JuwSFXdt1n+z19l51et90dr/Vyxly+Ht3t7P3CrHGRhAiMxIjA2c/nt47z1R1ybGS2OotleQ/",
+	"rs7POpcXh0O+dXp4sR1C8g84lAcXxy/wObiejPFBQnSi/4b1KZsywpBoLBlDAfvyaPDm9AjjFlCur5iK",
+	"jBmlAtIfbG6nXo++4v8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
