@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,6 +61,7 @@ type serveOptions struct {
 	trustedProxies  string
 	auditRetention  time.Duration
 	idemKeysPerApp  int
+	publicURL       string
 }
 
 func serveCmd() *cobra.Command {
@@ -102,6 +104,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("AGENTMCP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For is believed; empty: the connection's address (env AGENTMCP_TRUSTED_PROXIES)")
 	f.DurationVar(&o.auditRetention, "audit-retention", 90*24*time.Hour, "how long audit events are kept; 0 = forever")
 	f.IntVar(&o.idemKeysPerApp, "idempotency-keys-per-app", 10000, "Idempotency-Keys an app may hold at once (a day's worth); negative: no limit")
+	f.StringVar(&o.publicURL, "public-url", envOr("AGENTMCP_PUBLIC_URL", ""), "agentmcp's base URL as clients reach it (e.g. https://mcp.example.com): the registry view's names and gateway URLs; default from --addr, never from request headers (env AGENTMCP_PUBLIC_URL)")
 	return cmd
 }
 
@@ -216,7 +219,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log, Credentials: creds.Header, Slots: slots})
 	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober, MaxServersPerApp: o.maxServers, RequestTimeout: o.requestTimeout,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit, Credentials: creds, Feed: feed,
-		ProbeSlots: slots, TrustedProxies: proxies, IdempotencyKeysPerApp: o.idemKeysPerApp,
+		ProbeSlots: slots, TrustedProxies: proxies, IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: cmp.Or(o.publicURL, base),
 		Gateway: gateway.Options{Connector: prober, CallTimeout: o.gatewayTimeout}}
 	if o.probeOnWrite {
 		cfg.Probes = runner

@@ -16,6 +16,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentmcp/agentmcp/internal/redact"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -146,7 +147,7 @@ func (a *agentState) ensure(ctx context.Context, force bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.g.opt.ListTimeout+time.Second)
 	defer cancel()
 	if err := a.refresh(ctx); err != nil {
-		a.g.log.Warn("gateway: refreshing the tools of an agent", slog.String("app_id", a.app), slog.String("agent", a.uid), slog.String("error", err.Error()))
+		a.g.log.Warn("gateway: refreshing the tools of an agent", slog.String("app_id", a.app), slog.String("agent", a.uid), slog.String("error", redact.Text(err.Error())))
 	}
 }
 
@@ -338,7 +339,7 @@ func (g *Gateway) forward(ctx context.Context, u *upstream, url, tool string, p 
 		outcome = "timeout"
 		err = fmt.Errorf("MCP server %q did not answer within %s", u.slug, g.opt.CallTimeout)
 	default:
-		err = fmt.Errorf("MCP server %q failed: %s", u.slug, trim(err.Error()))
+		err = fmt.Errorf("MCP server %q failed: %s", u.slug, trim(redact.Text(err.Error())))
 	}
 	if u.result(err, g.opt.BreakerThreshold, g.opt.BreakerCooldown) {
 		g.breakerOpened(u, err)

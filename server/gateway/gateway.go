@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agentmcp/agentmcp/internal/redact"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -252,7 +253,7 @@ func (g *Gateway) breakerOpened(u *upstream, cause error) {
 	defer cancel()
 	rec := store.ProbeRecord{Status: status, CheckedAt: time.Now().UnixMilli(), Error: "gateway: " + trim(cause.Error()), Capabilities: map[string]any{}}
 	if err := g.st.SaveProbe(ctx, u.app, u.slug, rec); err != nil && !errors.Is(err, store.ErrNotFound) {
-		g.log.Warn("gateway: recording a failing server", slog.String("server", u.slug), slog.String("error", err.Error()))
+		g.log.Warn("gateway: recording a failing server", slog.String("server", u.slug), slog.String("error", redact.Text(err.Error())))
 	}
 	g.serverChanged(u.app, u.slug, false)
 }
