@@ -385,7 +385,45 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		b = &budget{left: r.each}
 	}
 	resp.Body = &capped{r: resp.Body, b: b}
+	if shared := BudgetFrom(req.Context()); shared != nil {
+		resp.Body = &charged{ReadCloser: resp.Body, b: shared}
+	}
 	return resp, nil
+}
+
+// Budget is charged with the bytes of upstream responses read for a request (the
+// gateway's admission control shares one per app and in total); Take refuses past it.
+type Budget interface{ Take(n int) error }
+
+type budgetKey struct{}
+
+// WithBudget charges b with the bytes of every response read under ctx by the sessions
+// of Connect and SessionHTTPClient: a request-scoped value, since it follows one call of a
+// long-lived session through the transport.
+func WithBudget(ctx context.Context, b Budget) context.Context {
+	return context.WithValue(ctx, budgetKey{}, b)
+}
+
+// BudgetFrom is the Budget of WithBudget in ctx, or nil.
+func BudgetFrom(ctx context.Context) Budget {
+	b, _ := ctx.Value(budgetKey{}).(Budget)
+	return b
+}
+
+// charged fails a read that its budget refuses, so the result is dropped instead of held.
+type charged struct {
+	io.ReadCloser
+	b Budget
+}
+
+func (c *charged) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if n > 0 {
+		if berr := c.b.Take(n); berr != nil {
+			return 0, berr
+		}
+	}
+	return n, err
 }
 
 // Origin is u's scheme, host and port (the default port made explicit), the unit that
@@ -618,15 +656,16 @@ func (p *Prober) Connect(ctx context.Context, rawURL string, header http.Header,
 	return cs, nil
 }
 
-// classify names why a connection failed, in words for a tool result.
+// classify names why a connection failed, in words for a tool result, with the URL's
+// secrets redacted (redact.Error).
 func classify(err error, rec *recorder) error {
 	switch {
 	case errors.Is(err, errBlocked):
-		return fmt.Errorf("blocked: %w", err) // err says how to allow private addresses
+		err = fmt.Errorf("blocked: %w", err) // err says how to allow private addresses
 	case rec.auth() != nil:
 		return fmt.Errorf("auth_required: HTTP %d (store the server's credentials with its auth field)", rec.auth().StatusCode)
 	}
-	return err
+	return redact.Error(err)
 }
 
 // Blocked reports whether err is a refusal of the address policy.

@@ -28,6 +28,7 @@ import (
 	"github.com/agentmcp/agentmcp/server/consoleui"
 	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/server/gateway"
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/server/registry"
 	"github.com/agentmcp/agentmcp/server/rest"
@@ -69,9 +70,12 @@ type Config struct {
 	// Gateway tunes the agents' MCP endpoints; its Store, Credentials, Logger and Registry
 	// are filled in. Connector defaults to a public-addresses-only probe.Prober.
 	Gateway gateway.Options
+	// Admission bounds the gateway's event streams, concurrent requests and bytes of
+	// upstream results in flight (server/gateway/admission); zero values take its defaults.
+	Admission admission.Options
 	// PublicURL is agentmcp's base URL as clients reach it (e.g. https://mcp.example.com);
 	// the MCP Registry views (/registry/{appId}) make agents' gateway URLs and their names'
-	// namespace from it. Default: each request's host.
+	// namespace from it, never from request headers. Default: registry.DefaultPublicURL.
 	PublicURL string
 	// ProbeSlots bounds the probes at once, POST …/probe and the background runner's
 	// together (give the runner the same one); past it, POST …/probe is 429. Default:
@@ -220,7 +224,8 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	}
 	// After the check: openapi.yaml documents the gateway, but the code generator and the
 	// request validator leave it out (its body is MCP's JSON-RPC).
-	serveGateway := gatewayHandler(g, keys)
+	adm := admission.New(cfg.Admission)
+	serveGateway := gatewayHandler(g, keys, st, adm)
 	e.Any(gatewayPath, func(c echo.Context) error { // every other method, HEAD included: 405 with Allow
 		c.Response().Header().Set(echo.HeaderAllow, "DELETE, GET, POST")
 		return httpx.NewError(http.StatusMethodNotAllowed, httpx.CodeMethodNotAllowed, "Method not allowed for this path.")
@@ -232,6 +237,7 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	go func() {
 		for c := range sub.C {
 			g.Changed(c)
+			adm.Changed(c)
 		}
 	}()
 	return e, nil
@@ -251,7 +257,7 @@ func isGatewayPath(r *http.Request) bool {
 // gatewayHandler authenticates a gateway request (apikey or Authorization: Bearer) and
 // hands it to the gateway: a fullAccess key of the agent's app, or an agent key of this
 // agent. Failures are ErrorResponses; 401s say how to authenticate (WWW-Authenticate).
-func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache) echo.HandlerFunc {
+func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache, st store.Store, adm *admission.Controller) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		secret := r.Header.Get("apikey")
@@ -281,13 +287,64 @@ func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache) echo.HandlerFunc {
 		if len(uid) > 200 {
 			return httpx.NewError(http.StatusNotFound, httpx.CodeAgentNotFound, "Agent %q does not exist.", uid[:50]+"…")
 		}
-		err = g.Serve(c.Response(), c.Request(), k, uid)
+		req, done, err := admit(c.Request(), adm, st, secret, k, uid)
+		if err != nil {
+			return err
+		}
+		defer done()
+		err = g.Serve(c.Response(), req, k, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return httpx.NewError(http.StatusNotFound, httpx.CodeAgentNotFound, "Agent %q does not exist.", uid)
 		}
 		return httpx.StoreError(err, httpx.CodeInternal, "")
 	}
 }
+
+// admit applies the gateway's admission bounds to a request: a GET stream runs until its
+// key is revoked or its agent replaced (checked without the key cache), a POST or DELETE
+// has its bytes of upstream results counted. Past a bound: 429 with Retry-After.
+func admit(r *http.Request, adm *admission.Controller, st store.Store, secret string, k store.APIKey, uid string) (*http.Request, func(), error) {
+	var (
+		ctx  context.Context
+		done func()
+		err  error
+	)
+	if r.Method == http.MethodGet {
+		a, gerr := st.GetAgent(r.Context(), k.AppID, uid)
+		if gerr != nil {
+			return nil, nil, httpx.StoreError(gerr, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
+		}
+		hash := store.HashKey(secret)
+		ctx, done, err = adm.Stream(r.Context(), k, uid, func(ctx context.Context) error {
+			now, err := st.LookupAPIKey(ctx, hash)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && now.RevokedAt != 0) {
+				return errStreamKeyRevoked
+			}
+			b, err := st.GetAgent(ctx, k.AppID, uid)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && b.CreatedAt != a.CreatedAt) {
+				return errStreamAgentGone
+			}
+			return nil // the store unavailable: the stream goes on, checked again later
+		})
+	} else {
+		ctx, done, err = adm.Call(r.Context(), k, uid)
+	}
+	var refused *admission.Refused
+	if errors.As(err, &refused) {
+		secs := max(1, int(refused.RetryAfter.Round(time.Second)/time.Second))
+		return nil, nil, &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited, RetryAfter: secs,
+			Message: "Too many requests: " + refused.Error() + "."}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.WithContext(ctx), done, nil
+}
+
+var (
+	errStreamKeyRevoked = errors.New("the API key of this event stream was revoked")
+	errStreamAgentGone  = errors.New("the agent of this event stream was deleted")
+)
 
 type principalCtxKey struct{}
 
