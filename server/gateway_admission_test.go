@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/gateway/admission"
 	"github.com/agentmcp/agentmcp/store"
@@ -197,8 +198,10 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestGatewayCallBounds(t *testing.T) {
 	st := apitest.OpenSQLite(t)
 	env, c := gatewayEnv(t, st, func(cfg *server.Config) {
-		cfg.Admission = admission.Options{CallsPerAgent: 2, BytesPerApp: 1 << 20}
-		cfg.Gateway.CallTimeout = 20 * time.Second // results of 1.5 MB take time under -race
+		cfg.Admission = admission.Options{CallsPerAgent: 2, BytesPerApp: 256 << 10}
+		// Results of hundreds of KiB take seconds under -race on a loaded machine.
+		cfg.Gateway.CallTimeout = 30 * time.Second
+		cfg.Gateway.Connector = probe.New(probe.Options{AllowPrivate: true, Timeout: 30 * time.Second})
 	})
 	ctx := context.Background()
 	release := make(chan struct{})
@@ -256,13 +259,13 @@ func TestGatewayCallBounds(t *testing.T) {
 	wg.Wait()
 
 	start := time.Now()
-	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"Size": 3 << 19}})
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"Size": 384 << 10}})
 	t.Logf("refused in %s", time.Since(start))
 	if err != nil || !res.IsError || !strings.Contains(text(res), "in flight") {
 		t.Fatalf("a result past the app's bytes in flight: %v %s", err, text(res))
 	}
-	for i := range 6 { // 6 × 600 KiB: more than the budget, one at a time, so it comes back
-		if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"Size": 600 << 10}}); err != nil || res.IsError {
+	for i := range 6 { // 6 × 150 KiB: more than the budget, one at a time, so it comes back
+		if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"Size": 150 << 10}}); err != nil || res.IsError {
 			t.Fatalf("call %d within the budget: %v %v", i, err, errors.New(text(res)))
 		}
 	}
