@@ -28,6 +28,12 @@ $(CONSOLE)/node_modules/.installed: $(CONSOLE)/package.json $(CONSOLE)/package-l
 	cd $(CONSOLE) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
+# The MCP conformance suite and the Node 22 it runs on (server/gateway's conformance test).
+CONFORMANCE = tools/conformance
+$(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package.json $(CONFORMANCE)/package-lock.json
+	cd $(CONFORMANCE) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 generate: $(TS)/node_modules/.installed $(CONSOLE)/node_modules/.installed
 	$(GO) generate ./...
 	cd $(TS) && node scripts/generate.mjs
@@ -51,7 +57,7 @@ run: build
 test: check-generated lint test-ts unit
 
 # The console's browser test injects axe-core from console/node_modules.
-unit: $(CONSOLE)/node_modules/.installed
+unit: $(CONSOLE)/node_modules/.installed $(CONFORMANCE)/node_modules/.installed
 	scripts/test-postgres.sh $(GO) test -race -count=1 ./...
 
 # The TypeScript client's tests (node --test) against an agentmcp built here.

@@ -205,6 +205,24 @@ func (e ProbeResultToolsTruncatedReason) Valid() bool {
 	}
 }
 
+// Defines values for ToolNames.
+const (
+	Original ToolNames = "original"
+	Prefixed ToolNames = "prefixed"
+)
+
+// Valid indicates whether the value is a known member of the ToolNames enum.
+func (e ToolNames) Valid() bool {
+	switch e {
+	case Original:
+		return true
+	case Prefixed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateAgentDtoRagVersion.
 const (
 	UpdateAgentDtoRagVersionV1 UpdateAgentDtoRagVersion = "v1"
@@ -313,9 +331,13 @@ type Agent struct {
 	// FormattedInstruction The instruction as sent to the model; equal to `instruction` in agentmcp.
 	FormattedInstruction string   `json:"formattedInstruction"`
 	FrontendActions      []string `json:"frontendActions"`
-	Icon                 string   `json:"icon"`
-	Instruction          string   `json:"instruction"`
-	IsActive             bool     `json:"isActive"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway     AgentGateway `json:"gateway"`
+	Icon        string       `json:"icon"`
+	Instruction string       `json:"instruction"`
+	IsActive    bool         `json:"isActive"`
 
 	// LastMessageAt Always `null` in agentmcp, which does not carry messages.
 	LastMessageAt *int64 `json:"lastMessageAt"`
@@ -340,6 +362,26 @@ type Agent struct {
 
 // AgentRagVersion defines model for Agent.RagVersion.
 type AgentRagVersion string
+
+// AgentGateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+// may join `toolNames` here; clients ignore the ones they do not know.
+type AgentGateway struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames ToolNames `json:"toolNames"`
+}
+
+// AgentGatewayInput agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+// value (on create: its default).
+type AgentGatewayInput struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames *ToolNames `json:"toolNames,omitempty"`
+}
 
 // AgentKey defines model for AgentKey.
 type AgentKey struct {
@@ -392,12 +434,16 @@ type AuditAction string
 
 // AuditAgent defines model for AuditAgent.
 type AuditAgent struct {
-	ApiTools            []string               `json:"apiTools"`
-	AppId               string                 `json:"appId"`
-	CreatedAt           int64                  `json:"createdAt"`
-	Description         string                 `json:"description"`
-	Files               []string               `json:"files"`
-	FrontendActions     []string               `json:"frontendActions"`
+	ApiTools        []string `json:"apiTools"`
+	AppId           string   `json:"appId"`
+	CreatedAt       int64    `json:"createdAt"`
+	Description     string   `json:"description"`
+	Files           []string `json:"files"`
+	FrontendActions []string `json:"frontendActions"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway             *AgentGateway          `json:"gateway,omitempty"`
 	Icon                string                 `json:"icon"`
 	Instruction         string                 `json:"instruction"`
 	IsActive            bool                   `json:"isActive"`
@@ -498,11 +544,15 @@ type CreateAgentDto struct {
 	Description     *string     `json:"description,omitempty"`
 	Files           *StringList `json:"files,omitempty"`
 	FrontendActions *StringList `json:"frontendActions,omitempty"`
-	Icon            *string     `json:"icon,omitempty"`
-	Instruction     *string     `json:"instruction,omitempty"`
-	IsActive        *bool       `json:"isActive,omitempty"`
-	McpServers      *SlugList   `json:"mcpServers,omitempty"`
-	MetaData        *FreeObject `json:"metaData,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway     *AgentGatewayInput `json:"gateway,omitempty"`
+	Icon        *string            `json:"icon,omitempty"`
+	Instruction *string            `json:"instruction,omitempty"`
+	IsActive    *bool              `json:"isActive,omitempty"`
+	McpServers  *SlugList          `json:"mcpServers,omitempty"`
+	MetaData    *FreeObject        `json:"metaData,omitempty"`
 
 	// Model Example: gpt-4o-mini
 	Model         *string     `json:"model,omitempty"`
@@ -595,6 +645,11 @@ type EnabledMcpServer struct {
 	Name   string           `json:"name"`
 	Slug   string           `json:"slug"`
 	Url    string           `json:"url"`
+
+	// WithheldTools agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
+	// gateway withholds, because a server attached before it offers the same name.
+	// Present only when there is one.
+	WithheldTools []WithheldTool `json:"withheldTools,omitempty"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -617,6 +672,7 @@ type ErrorResponse struct {
 	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
+	// `ERR_TOOL_NAME_CONFLICT` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
 	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -867,12 +923,22 @@ type SuccessMessageResponse struct {
 	Success bool `json:"success"`
 }
 
+// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+// their servers' own names, and refuses attaches that would make two servers' tools
+// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+type ToolNames string
+
 // UpdateAgentDto Every field is optional; omitted fields are unchanged. The uid cannot be changed.
 type UpdateAgentDto struct {
-	ApiTools            *StringList               `json:"apiTools,omitempty"`
-	Description         *string                   `json:"description,omitempty"`
-	Files               *StringList               `json:"files,omitempty"`
-	FrontendActions     *StringList               `json:"frontendActions,omitempty"`
+	ApiTools        *StringList `json:"apiTools,omitempty"`
+	Description     *string     `json:"description,omitempty"`
+	Files           *StringList `json:"files,omitempty"`
+	FrontendActions *StringList `json:"frontendActions,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway             *AgentGatewayInput        `json:"gateway,omitempty"`
 	Icon                *string                   `json:"icon,omitempty"`
 	Instruction         *string                   `json:"instruction,omitempty"`
 	IsActive            *bool                     `json:"isActive,omitempty"`
@@ -926,6 +992,15 @@ type UpdateMcpServerDto struct {
 	Url *HttpUrl `json:"url,omitempty"`
 }
 
+// WithheldTool defines model for WithheldTool.
+type WithheldTool struct {
+	// ConflictsWith The slug of the server, attached before this one, whose tool keeps the name.
+	ConflictsWith string `json:"conflictsWith"`
+
+	// Name The tool's name, as its server offers it.
+	Name string `json:"name"`
+}
+
 // Affix defines model for Affix.
 type Affix string
 
@@ -950,11 +1025,11 @@ type Limit = int
 // Example: weather-server
 type Uid = Slug
 
-// AgentConflict defines model for AgentConflict.
-type AgentConflict = ErrorResponse
-
 // AgentNotFound defines model for AgentNotFound.
 type AgentNotFound = ErrorResponse
+
+// AgentOrToolNameConflict defines model for AgentOrToolNameConflict.
+type AgentOrToolNameConflict = ErrorResponse
 
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorResponse
@@ -991,6 +1066,9 @@ type ServiceUnavailable = ErrorResponse
 
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests = ErrorResponse
+
+// ToolNameConflict defines model for ToolNameConflict.
+type ToolNameConflict = ErrorResponse
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
@@ -1327,7 +1405,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1339,7 +1418,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1364,7 +1444,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1375,7 +1458,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1387,6 +1473,8 @@ type ClientInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1437,6 +1525,14 @@ type ClientInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1451,6 +1547,14 @@ type ClientInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1614,7 +1718,8 @@ func (c *Client) AgentBuilderControllerGetAllAgents(ctx context.Context, params 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1636,7 +1741,8 @@ func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1691,7 +1797,10 @@ func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Ui
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1712,7 +1821,10 @@ func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, 
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1734,6 +1846,8 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1834,6 +1948,14 @@ func (c *Client) AgentKeysControllerRevokeAgentKey(ctx context.Context, uid Uid,
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1858,6 +1980,14 @@ func (c *Client) AgentBuilderControllerAddMcpServersToAgentWithBody(ctx context.
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3267,7 +3397,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3279,7 +3410,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3308,7 +3440,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3319,7 +3454,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3331,6 +3469,8 @@ type ClientWithResponsesInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3387,6 +3527,14 @@ type ClientWithResponsesInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -3401,6 +3549,14 @@ type ClientWithResponsesInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3685,7 +3841,7 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *AgentConflict
+	JSON409 *AgentOrToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3727,7 +3883,7 @@ func (r AgentBuilderControllerCreateAgentResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentConflict {
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentOrToolNameConflict {
 	return r.JSON409
 }
 
@@ -4061,6 +4217,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4104,6 +4262,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerUpdateAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
@@ -4644,6 +4807,8 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4685,6 +4850,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON403() *Forbid
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -5825,7 +5995,8 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAllAgentsWithResponse(ctx
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5843,7 +6014,8 @@ func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithRespo
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5890,7 +6062,10 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ct
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5907,7 +6082,10 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithRespo
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5925,6 +6103,8 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx 
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6011,6 +6191,14 @@ func (c *ClientWithResponses) AgentKeysControllerRevokeAgentKeyWithResponse(ctx 
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -6031,6 +6219,14 @@ func (c *ClientWithResponses) AgentBuilderControllerAddMcpServersToAgentWithBody
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6401,7 +6597,7 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest AgentConflict
+		var dest AgentOrToolNameConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6782,6 +6978,13 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -7338,6 +7541,13 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -9137,9 +9347,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
-type AgentConflictJSONResponse ErrorResponse
-
 type AgentNotFoundJSONResponse ErrorResponse
+
+type AgentOrToolNameConflictJSONResponse ErrorResponse
 
 type BadRequestJSONResponse ErrorResponse
 
@@ -9178,6 +9388,8 @@ type TooManyRequestsJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type ToolNameConflictJSONResponse ErrorResponse
 
 type UnauthorizedJSONResponse ErrorResponse
 
@@ -9388,7 +9600,9 @@ func (response AgentBuilderControllerCreateAgent403JSONResponse) VisitAgentBuild
 	return err
 }
 
-type AgentBuilderControllerCreateAgent409JSONResponse struct{ AgentConflictJSONResponse }
+type AgentBuilderControllerCreateAgent409JSONResponse struct {
+	AgentOrToolNameConflictJSONResponse
+}
 
 func (response AgentBuilderControllerCreateAgent409JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
 
@@ -9904,6 +10118,20 @@ func (response AgentBuilderControllerUpdateAgent404JSONResponse) VisitAgentBuild
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent409JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10666,6 +10894,20 @@ func (response AgentBuilderControllerAddMcpServersToAgent404JSONResponse) VisitA
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent409JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12865,203 +13107,220 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37duO2uSj+Kvhxd62RuilZ9njSjLy6uhWPk/GObz9fmuZEUxMmIQk1BbAEaI86x2f1Ic4z7Afrk5yF",
-	"DxeCFHXzpZkk0z+asUgCHz4A3/3yKYj5NOOMMCmC/qeAfMTTLCXw78GYMKn+cYfTgqh/4Ixecp6KoP/T",
-	"hzDAWXaYBP1gOuvgLOvQJAiDOCdYkmQgg/72H3rl/8IgISLOaSYpZ0E/GKAJSbNRkSJRZBnPJcIwWxiM",
-	"KEyvJhjxfIqlJMkhEzIvYvPtj7xAOCcIuzGwEFRIrL/POZOEJQN43YxEY/hyImUm+ltbZpXdmE+31KNu",
-	"xsZBGNANpqFCTXBHgr7MCxIGKRbymAiBx0QtnhVpGgbTOLsg+R3JFRjBPcFyQvKOgJ+CD2EwJRK/wxIH",
-	"/U8PYTDlCUmDfjDOZGeXd6aU0cD8elx5keEpCfrBhcHcwGCOq9G/vzlkkoxz7K0+x+M/k1zoZd3tBGEg",
-	"y10sqNpDwH6nKGjS2d55vRuEQZElC3byntwIKvUmPTyEwbFdZeWsXNPK2biezjrTOLOLf+rpOVZYQftq",
-	"qz9KdJZzyWOeIjf6ehtuEHk8Q8f7Z+jCfizSYqwhq0C8GCNFnnqTTeOs608oBAkeFKImBCdwFj4FB5d4",
-	"rP5bXdeFzDkbI8IklTMk8RjxEZITAuBpOBDP9VVBLSoFutP72u6iC8ISRCW6wfEtomzIosNR5xjLeBIh",
-	"yVE8wWxM1NcJSYkkiLN0huQESztGqB5ShtR3J5wR7+Mxkeh1bxfdTwgbMsblhLKxGTLpDpnCWTwhU+yR",
-	"kKAfDIMKnrq9YaDO3ixTD4XMKRtrxGQ4x1MiDW4GoxH9OI+cS44yPKYMK+AVJnIiilSKEBWCAJbg7CmU",
-	"YTUCwgJlOckUXhTSMvWvLlzzoB/8vSD5rDwC8EV1GayYqltrhtAnVv3jw/wSwmC/PLkNcN8QBWOC7qmc",
-	"GOBGPLfLoZwtAqu8ED5omi4G/YAy+ZW6q4pUTBW4PQcbVVSA5ADcYUKmGZeExbPvyWwewmN8SwRgUM+H",
-	"BB4Rte85kfmsD08EnhJ0S2Z6De6XG57onyhDO7towotcqOMihky9M6K5kGqjMs4EQXiMKUMtGCLyoOqc",
-	"kyzFM5L0kaKmURthlqD7XFEZZI7bnpp0yKpwYAZET4NBBdrd2UHRwfn59eG7g+Oz08uDk/0fr78/+PH6",
-	"/ODq4uBd1FUkIy7yXF2gnPy9IEKBCmNxpgee4lsCf8D8XfQ9mQlgBBmBUwSwTUiaqMuiFplgiW+wIH20",
-	"rZC28+bNkN1RQW9SggYX+4eH6qbkOFbnuztkQ/aDunVUoFuSSY3dWzILFaPBYmKvvIEuhOn0DwaLLSGx",
-	"LEQIqw6RIiVtxEdDhu1H+l7nmKF//fP/Iox2ettwuzHa/fjR32gqBUlHCDNxT3KSoNZu722Idnu9IQM0",
-	"Hh0eH15enx8M9t8fvIvUEAW7ZfyeGWok2iG6n9B4grA+LGpwBgdAb3YXDSxQQ5aTEVyDGzLiuZocQGzh",
-	"Qn0kaQxXIVTXmCbm37mCMqVTKttowtNEHQeFrT2E0ZuPH4csVVONucKaooeASMEdOHnBSkgYbJ8eBks0",
-	"5UKi7V7Y6/XUdwK1YFFDFnU61Duc6lknI7niU1F7D2XYYFhtmUGkPo2IkXs4Q3AU3xokng8uDzQmFQ4L",
-	"Jmmq5+NpQnI1EkMYJXimT1mRO6IKJEFzjZIm+PdGXWefMkzxxyPCxnIS9HfevAHCYP/eVmRWSpKrMf/6",
-	"0//X+T8f/vN3QRMtOxwB5Z+nE6eKZeBYImqPqOBFHpNXAtk7pQ6jWr26P/ogqwPLcxT9XqEObus9FQTt",
-	"bpubenZ+sH968u7w8vD05PrbweGRQpI685bNUAE3UZKSSs6hxHC6RbjY7u3sNq9UMboFqx3ApdB8j8oJ",
-	"LyTChtA8bvnLwC8Z7qZrOFKXo4mmf1QsAbFieqOkhpFll4auFzkDgpbhMVnEfeDeVeBJyAgXqRKAeqEC",
-	"TnOdbSUDOR603ciDLkCmmhN40qJBxnHwZFhOSnBALAsDRU5oThIreZfQ/S4no6Af/MdWqdNs6adiC+ZX",
-	"gFwpubQOxxWjfy8IoomiQyOqEaaAslpJAzgFiKxPguZBfa+peqlx7XM2SmkMexqDLiO17pWlhkRu/U0o",
-	"qD1RS72ZKKDUjRp8d3ByeT04Oj8YvPvx+uAvhxeXF0EYkDznedAP3PhK/wCFBQ67kSqBkBU0QcPAaGbD",
-	"AOE0JziZIfKRCinU9mgWtA+T7vbePqy78AMFxLlZs8ZAdScsdMC51A4oWKrzW77rYQS1okUrV/fuIdSo",
-	"PeHyW16w5ImoPTm9vP729OrknYfVEy6RHruCVsCpj8qEa5FGr2UelbvPh0oHEuCScX+HFf7G9I4wwO8K",
-	"hLr1Glx+g5NzzdMfjcg/D44O3w0UzQ8U2BJT0Ec/BSNKUqUWwiXzUWnoC9KkD6VAFhWt3Q4ePpT78A1O",
-	"kAXO//zPTqhAI0xTJWqqKfpoybj1vek93954YMLulDIPgpUY/JdoikJE7kg+Q1nOb1IyRSkVksDWRQZ/",
-	"UTscsilOlXpAEvTfF6cnZpjDExjoWv0UtZUoGCLOjOwS2r1/JbSkpWhfSYzFkLUaZMHQSk43M2S4QlsJ",
-	"LZXjcaWFxeM4e/RBOd4/u744OP/zwXnl2jUdmWmcie52ZdeHAeMZGQZrHRFvzSjh5SXtIz1yH7nhPquT",
-	"0Q7ROrs+ZDz3DQmKnQqtKfirXUwMmrYiUsMygvR+gEThNIS0GNsj8WSednF09d3mLM1bLVA9BRIa1gxx",
-	"PzN/A5jWZXANaDA0+Vue39AkIexRKB5cXb6/VhOcnF4P9vcPLnzslkP76L2cEDQ4OwR1xzG1Cb4jCMcx",
-	"ESBnyomShTOSOyNHFa+vnw+vDkiHWAtciuNbbd2IRkWaDgC6CImYZwS1ovmlG4xWrSbnRKmujz6/zfYI",
-	"D8lXLMu5ggzfpAQdgAWwhm8qUE33Q/dY+JYlYw2xVgClrMwhfWfn+ZDeBLTB/9rAgkbVWma0MdvBlO6K",
-	"0wONsMfuw8nlwfnJ4MjDvB3Y2H+RnsBHvXvD0BL4so7YN8/JBBphcmRdLyFqd9E7zQbBcJDy8dgi1zMg",
-	"IZqEiBFtMFVqH0kAn0+WhRdw5uUCsUeRG+jwzykc13lFKSEDhd6MK7YrKD7NT7g8y/nNEwiIGvvs/PSb",
-	"g6fieILBhiYKoIOjIgWJkqAZ+QwQDqhehlcwYzJuYAajn14KSUii1mC+LtFl9uIMz1KOk0vOj3A+Jo/e",
-	"h7PBj0eng3fXl6en10eD8+8OvO2wYpshhJecIz1ZnW/6BFqpGql6y1gCt3u7X7/5w1foZibJvCiy/Yws",
-	"06CkhNOxzjp84G7ZRsf0G4PeOSxYLOck5iyhaoZvQc16PKLn7YIeqv2JkJlpHsvaPmcdVUhQFhPvYh9c",
-	"4vE8hp+RPzZA6XBsbZbg5qOa7C2wKhoHncV9g8G0vefMpYrLOnvpQxgoDkJjcsXwHaapYtSP3pKrk8Gf",
-	"B4dHg2+O/FNvJkD+DPWtEBIM/gIV5Ut7SOYzY5uf46XPeMwb4HObYF03KMZMbcCNwj+OJyQBQuPfhRwz",
-	"xAtpHA1DJumUmB3x8KKY8sn8TuwZd0SKJcm7CFCiSZ86IaBx3syGzLhj7iek6llSmLvB8a32Cnhu5HM1",
-	"amcwktr5Xl+4OnwgiN9jKq3bBSChTJ98h+I5k61C5CXnx5jNDF0Tjz44vgfEOzmK8KjxkZugcm44R1P1",
-	"1PrpLBKxWi7aRvPUcecZFbU54ODQACUs7SXl4ZDEnZg4perW4iTJiRCvnAGl4gdqd9EB2HOcWy/GeU6J",
-	"QNFfOudYErDrd+D/I9RS494UuZBKj6+8cU6mmDLKxtprUnsmiPpamJOgfU96rPiWgBNS6URt41wF80/p",
-	"7MwJbLA+r9VVqS9hrZwxAhEzr0SICpaC5ueO95DJvFC4Uz9lOf84Uww75lMi0CjnU9SKOh14hSQd9ZwS",
-	"oYgZZujw7O4rOyk1limSoJuZvn5bX+120SAVHM3jto+wERDcTcJZ5vZHgxaCJISFPmPwuhiyvGAKl+p3",
-	"KhFOU34vtAu2ydUX1VScqDKh9jQOmZ0DfH564CmePe4u6x0sHb33NE0V1QJISbLGnb5iuJATntN/PJI5",
-	"O4X54Pjs8sfrwdnh9wc/VjRZb4I6I8AZVTq5Xrba1ykVwhKjiui5/ZxqagkR3GIzqa/9+4uJ2r6nm6uL",
-	"cMdvSeK/r9/0RVNrcACue8WMyZ8kxySh+BK24tF89+Lq7Oz0/PLg3fXxwbvDwfXlj2cHFZS72RBMh2A+",
-	"H/n7euKOeoCmhQBeVwdhXhh685y70ASkY8VW1lRsOKoDFjlO24QJED4doNXYxSznGckl1Q62MoDxU0Al",
-	"mQrvmlifqnNf4jzHM/W3CVXzQ5v8qLW57+PFwUBXjH5ESnQQEk8zpVVOaZpSQ6D3wAsRy3SGKFOjwCk1",
-	"4TWY+fultmouDqh+4Wtb0LBUE225CTaaozLnop4mBHnxlIruCUXKwSpIEEQ17iHy9wKn6rfIezdSaAFf",
-	"1TTOuk0Inovx3AR+HRrY8CKtrmf+uQv5dA9vOE8JBhN3LQB0LpogvcczgSJWpGllgTaAxtk+lBwwQ+bm",
-	"isZ9VoNoSV47nef33Y88bXK6C+fglhLkXd/jE1prB891gAqZoXuS23Au+wm46ddGuxfrGuBE60Q4PfOu",
-	"Z2Ut/OZvJJZBGRbbMEU9NHazcbUb37/U9YDauQkbI2w3OXt+JG4ZYni3HYTB3U5DZKGL1N1kkoLWiNV8",
-	"cO/cGF5s66d16EoZA7w+ZA9+tMRPJn5C09bQ+nvhcnpXrUrBLDos3fLgaN6csKT4lTsxT0Iqe1O/zVXa",
-	"sIAEekfcHtr6EQ0rAZ0lzj80HE84hCZcs/lcj3AqSFjncOozE+Mytx+OkS1nWWvsf/2I3ZLZdU8drjdf",
-	"/eHrt/im6YzZCzf3IMtJc8SviyAtAygt3RIkzglcUg469JhRpSfLro29n5vFCHFNxLmnaHBKbCgmuuf5",
-	"rViLw9bOdOVIu61wp9sstHoMSriWHQMTYLzhabjV52eZ3ObOmRKgNFIbNwLCGrV9QolswCGoKNVXztJZ",
-	"tzGe0EfQrQ5Y1PMsW+8RFQ3yW2IIvSM5665sKSWCURcC81yQLGKKqz4+w2OiKEgz2GaMhdA7iXzhCtYC",
-	"3LgLKpe+wledJFQD0n4YLsFykVA5cHKX5YrTOLs28YD6umgSbn/T1LP6m05tsFev/Ez/6b7Qf9ZeVsPg",
-	"JKn8nZMpByaEM3qtVLtyRPODvryNnFsvy+ohm5DwpykpT6btL6Ez/BIE9ieL2b8CYfilRd5nlG+/yLBP",
-	"kmGfV1gFWpfRp8mr80KHjljlIzB+wL/BwBa+vGj7stKrFoNqouueCdMwLzyLJEsFwnAK17QXQVRUwzKX",
-	"ybn6m8dJt+rcHNw12+ocYV8qoXjCgzoG1ny+8ptzEvM8WX508MYWvDXRrF1xG8KpD+Yao9+S2eGCC2WD",
-	"4iDsc4oTfVIg020PRcNgGESQmqh9O9MpZglKKSONd844IRbN9ZeOcZ11DpNaVtvmc0mcj7VqssHJ1IgI",
-	"7VFyo8DO+vC7HbEnaPlhfQ6VoDz5S/SC6gQmHqDhAS+YbPL4hCaHp8kZVMWbzfXRQzUtn5GPDdfhLCdg",
-	"1wXHV6RQEFkrPplmEoh1Fdjy7G+qXZsv54GrvWfxtPLFlRqU2qRKevsGnO16YyMMLuRk1blx0AzUyy8g",
-	"3S+UthcyQGFSu54skEEa/aoLfl3lPTonzEheVTlLDeeksQ1lGUN1G+laDs+MJ/ceCxtY4SgpakX6p2jP",
-	"GvxHkH2rgQDvog5ioBK1Ivhn/VWtnbadKV5McAYpsxMsENe/3dOc9JVoVNruw1JSUsMwR/BbWragUhjT",
-	"mXo+wWLS1o7ouq7DGTkdQXrFSipWXpCHcB1mbWwK67yqJcqHDy7DHj5+J/kTVOqleXlw5oC8z1+VSjJm",
-	"rxcu0YzXn6NBM17/Y3tX3d0qcigZ4mUB93a/riT+/u5//xXqVPypv7X101+HQ7H1p//48J+tn9R/hsOL",
-	"37f/9Lsm9ltTtSszNOPCV75d2mizyaiuR6/KnLTL97XoZd98mxNyOq9Cl9brWsWVyuLCNVTt9Sdf7XSq",
-	"nrLFKdzD4cUGLqr1z1RVX3c7p+vGbOSxWn9Oo9GvzpitKu3rTlDjILAHTZTfIzHfk9nmVMZubpVlQLUH",
-	"Tx9T9L1FuuOuFogLHUkIAnkhiGIqkClePwfzXHEB/I4cP4JMbiqAHLKsaCKVVQy8K/+aT/ZWp8pdhrOc",
-	"39GECGTC1iECEjAWUwAyXIMKW6pYS6mIOXPqRjk9xJrhG8HTQhKkSGNLtNHV+RGEi4EIC18xrhWTElb1",
-	"bn9rK+UxTidcyP7rXm/bry708lS5+cCd4ClpKBzUmhRTzFBOcKIYfbuymB8Mvl0NpCeSISsTrnOljdi3",
-	"7NX3UmZXedp8lZ0UqAZqutcHTC04OVR62Wp/yBrG+I1Mq5vYwp808AJj9NKgLY0ZX4KbG1Y+5/Jr++dM",
-	"oXOWzGab53oa3ZIzUFHmavu/QjGaEJxuQB7f69efWaNaR0NaphMZbWjhTclznuuksnkEmTzrJpWIj0aE",
-	"JZSNEbwUIuBvkQIhClEEdUW6YGJQf97wZBZViakBdl7UsgGMleC7ZSn7y3Gj11COuxAJi+mEDsycL90G",
-	"iQVTHE8oIx1LZU3OtvrGBnyrf4c6ihi0MYi37JtaQV5aN9rt9UI0n8nt/V4rz6QemHEas6fQbm8XtXZ7",
-	"PW2tcZqiQr6Yr+w0ZAvCY9FubztES2Jh6y+UqbVot/fawlgHTGelTVDOC9B8GytQqFfNo7k5d/2RTfaX",
-	"9/7xweX703fwcHB0dPqDfvrGPG1KrUa7vbd2zMbaIvDCfMWxwxM1/XfnZsVujMZaR7vbO2aI+awqtLvt",
-	"0LUg9hXtbr8JlxY9Q7s7O2FjLardHQv9+4PBu4Pzi8rUr7fd8TMZp+hNecL8pBf0pvdamxHKSzpX5WPu",
-	"brsaDp/mc7n9sgcjTNMiJ6JeAWPEC5aEUGuJMKkekNw+rMQmrgxbNhSvgfkRm21chVDn46qXdWrG+8vL",
-	"M3OTkSQfZVW4qhacWEbjmmaxj/0R56qZNMpgXiR3fWgfYCBo3ui7vd5KU6w3drkAi65Q08gm2uppw5sK",
-	"EpqhXsDEfpwIvw206fTaARgGjMvraZwpVscgo8ukpSldixdqG25SHt+SpFGFteLmvPPn/Ghesp5XIcC2",
-	"puR5pUjYhBGlI3TRISR/lIG+QxbnBMpO4VSgVmSLiBaC5P0MC3HP8+S/1Ldb//rn/4Bt3ZbRg3F3e712",
-	"3+TXyQmZwq9DFimERDa2mAokCE5JogurgSVQTBSxN6Xx/n/FoHX9TJ3+o5/mJMGxJMmQtaI/mZCXP/7+",
-	"97+P2oiaciQiRCkfC1elEBcJlUjmmKahLeOGMKTSoJuZ8QGNqVD39Y6S+zrZaNSqNlOm5jSp/1pDlTrG",
-	"DI+17n8cZ5urztM4a6BkA0VHqvV0bN0VjnCS6OQSE2TkkPCTNiTOhCTTIAzG4JjJuJDjnIAMvBZls+rV",
-	"FH881O9bRc7+uUI4hyU1XeIlQvR1kyc/Gha93usYbPbwT3Ktf1Go0D/UxMHFZYMXu1PWTM54upPlBTM6",
-	"3BpqBYY39+vUdwC8rSD2qQspdLJ/ibLVFZWfXx/aEMQVtZwXalflCPU6zwv1rspRWn78Kj6uTU6G5SMp",
-	"1hEibEyeeAKMcjiPsaaC1OHP7War3rFVxLbBpKqYmmJ7SRkSroZ7JZDPUU16GTXSmq7dC8mHoPXY0ihY",
-	"M795b3XM2YiOi5wkC3N6lLyixUDQLiHm5qZ0ipeg2dobHnxtL9jB84doEE8UhM0Kt8kbtbV83XIFVMAY",
-	"mHRHrNOpRjxHNwTnJG9vlrMjTdaiFbX0IF7a6odVx0jqPEQPi9XFrTwZ2sK82fHY9xBi06yQICYXvl5P",
-	"nZnkXzgbYyzJPZ6hGKdKHMMMkY+SMEE5GzI+Qvt8SuT+BMtXAjIW210UfRrCGoZBf2gwNAzCYSD5LWHw",
-	"47/++T/D4CEyIFR3p4++gU+Qku72hqwymkEzDOf+3f80DP7SGWS08z2ZeeO7CeSEi/KEtGyl4x2lun2N",
-	"vqffQPpZmu4ZxV/Je+ff7qO329s9BFCra8ElmvCsczPrTHgWoug9F2C8sYmkWvyKlDro55aqVwZxTDIJ",
-	"5aKP989eCaRkSQPPnpUys5wysJmErrzu/rn65Ojbdh0PjDMCGNSykrv43snvotMplVJRA4bOBpf7703d",
-	"ckMiGHwFadcX4P82cq4Wi1uDg4vOzpuvOt/tH7eVuJoTIT1h2VVOAmm1SiG8FO7mM1pxl369/XanSQfE",
-	"H/1Pdnr1exEGEFpwytKZ1pDAMntL2BrjN35bu9oKxRAG9agbvvQav3eCQvWauqtp0eZygXkhY146MRxh",
-	"B14Jt7WBUE9IfPsURuzGXSdM0mmhS70WvsZqLOn7i0K1GhVsRTrduvwBliL8GcLTlnoEXjRrxc3s3C5r",
-	"7/MPlt3q4g/gUjVlUnUlbnA36KLzcCammv+useHzTpAV2FPQr3R/1Pd2IT+E0eZ9U4xxWfr4N7KmrAwD",
-	"U3z3wmX+bzQ2ZWC9WxEs6MlF8KNQrBUK5zgOnZGYjmy5NZcgDbUujCuXiiFTmDMedcxQ5EEOLCjy0BTp",
-	"Q2ECFLGulqoBb/fRvXp2j8WQ3eecjXXdk5prA2qRkJFUNEpzg/XdOpLKdI3g6oXxCepO7Re54A2KN7ZN",
-	"U5b1LfFSgjPzcHm4/KO1kdqSbHuVcvBF6zs2tKWmHGY5uaO8EKbIDSMfZaTr1Gwcf7o6itat+k24LKK2",
-	"RM5qe+n64bWriKo5ADrxAHCyyVdrR8qGARQsPIemAQ3HrZATuGOk2XwfVQyyka4xDQA5rh798MMPnUHZ",
-	"+4NERkZsjP+OcYZvaEodAEsI0ry6VKqG3jChCeFMSJziXDOJqRL+IsqoEirpP7Rdag41FR60BvdY4EX4",
-	"YTLz2JU25LvIeH2g+W3UiI4UQ9GhY7EmBJmx51RCu+pYUjTXvuiKznlkGo9zotDEHZCm4NNCMG0xO3Wr",
-	"rfyxxmGhUqDIfns9NR9HYE1vnaozA3CSWLF2V+bPvtduBEWv4ZCN+PxpXkix7xZmrjUHotj3m+7TC8iM",
-	"Rmq4zAsW2+zwRYcfGJk65VPtKsAMPGf67N0SkgmtMGkZCdjkiEqgsbckk0oXToYMxoIqXNF3B5dKad2C",
-	"D6J2aKsXSpTkPMtI0kWW30OvMX2gob9ThXF6Zo/qas4JFk1H1V4bDSkUJpH2m75Znl2ELw/CIlErmuKP",
-	"1xroEG2bGvZDZiIdQxR1OvB+Z4o/dtzieK5HhrKcdfTlBCemoJl/XQBhSv9UpCZNXa68QJKPCcRbaWhg",
-	"0ChEu1Bis6yoXwNGv2YCtl2atF2N9orosVarbY36RUlV5ilG5QbV6LF/TC21a7oCmzSB6aPCNGWZr7yr",
-	"ZICr86OOwCPSRUf8nuSdGAuCUiIlyUU4ZAkdUykUAo3IcB3tISFxLrWhBywlxjOnv4LeeOqrPa85VK/a",
-	"u6tikK71c6z2V8Kdf/Q6bz+0zD+uOx8+9cK3Xz/YBwvcUC68eV1VY4GXp66yeeGw/sirQ51XDKuz+02W",
-	"6eKYmYUu7vfFFLMyWkb3KGp0eZ/aMvJIYSElivSXRYzTWSPNf3rVgmWBQldg4F47JaHm3IdYBqdT8Ex/",
-	"t4e4sWPBI22lKpjttQgqSUETr2CpfRR8SXr4rJIePpMsh39HNsPnlbPwQkkKj8w8WEA1NorSfzbKAfXV",
-	"1yEdL5MIoJeeoGRZQoBTLuKU4FxATad/U46AhY8uyhVYDllT7MrO55ARYNfFPoPMgA2j/efDvQWJi5zK",
-	"mTY/WE7X2Nh2cHaIvicz1KJd0kXnSjexPzlh/R0WkxuO86TdRceFMD1smtvFLOzgqMvalss1AD04h0qz",
-	"YmZ62UJV4EiPEYVw8NTu6OLHRheLQeFIZ+DhrTt4W65VoXNgqnfbrhwwMCLr2jEwquOl67RSoxTPIy8n",
-	"SmdkMQGgnPMTDQ51vpqAI0Rjom0p6shMCTN1mq1/p6+LSw9NN7xvCgp9T8tQDDEM0AhPaTrrooE3i6n+",
-	"DNXYdKSakKVDVyltQMAoG2vUUCkQlEu/Oj+CRru2wraulWwLbGPmkG1jASY8BRMvrm76LYHgLc7IkHn6",
-	"x57eEl8jMeWwJWGYSRvprWO/J9h0H6rElUdDptv3Gh1ELIgfj2KegMI8ZHP+MnM0FPCwPzo81vVb6qPo",
-	"/cHgHdhDXYdfzsxrSn+Phsy9Hda6nO4hjHZ7b8CBYup3Yzl5JdCUyAlPoElVNEhTfh/teQWpUwrIcmEW",
-	"pnnE6x1wPCuWtPt6e2HMcavsNKHtCTpO1dQSr3QrFjpAWZfmdr1upOVuGc4F0aHylKEsxUqNJB9lWwEL",
-	"+QjIdR0fMt0PQt7TGGrt7/Z6qB6Ov2e7v/oehKvLbztfV76ohOrvKf1fET7hgj5hs2LOZM5TvzBMC05w",
-	"5F1Bo7f6hXFdM+ghM150tQlWQDQfVOS5KISZYVaJb7Tuq/YI3eQE34q23+3ZTz5geGpdMSBOdKGyvKvn",
-	"AYdK4lvCSkrqapJPCFM7QQXaHjLJ0Ve76hZFg87/QrjzD9TrvEVddI06UYhIKggaE6YOIUn2qo2uG2JK",
-	"TXVcQAFnuq26sSZp50pQkqbB2aHwbHL9YLvbA3EzIwxnNOgHr7u97mutuE+AkWxh2oFrJrZ00dQbTaz0",
-	"X/DKuKlA4jmROSV3iri4JvUJXB1XZ7ckFq9MVAoEH90rjEGZoLDaWn3IIp0wsxWB9yTaipz3BCiTYgRl",
-	"B3mz9wSOgahxeAGgaDy5C3+Y2AalhiLv61OZkvw7IgdpqtEYVNvzLygIUL6ypRsSL8rv917Uff7XeLFs",
-	"rv/wodYxd6fXW6Os+noVzMtqj43Ncuq7ao7EQxjsaiCaxnbAbnlNU+GT7dWfVCrpw0evV39UdutTX2yv",
-	"8UW9NZL6buft6u/q3UEewuDNOpiodnKDr9aAsqGPDUiDxXSK81nQD9TOIXdmJR6r01qVOYIPDzqQev4G",
-	"6zMmXFJUF0UF1WTOkSeTNgWxfXuGwhkjZUZy/4oPWWu39xYta0qMotIcAIH6hOm2RKEuz4/TtNKQsyKB",
-	"6CyuJZlehnxrVl/pyLmHkkKPQ8SQxTxNcebRWl3ymwow+q9PMbzU+Y0JRrXRornjcKa+4clss64JNREW",
-	"TUiajYoUmdYDXj9vz7QT/MgLEE2wex8LQYXEuiKDZ7b5qW71/eB0gGohh7X7JtTqmjxUTZEmWqtG87bX",
-	"R4qoVHFoBsW+asu9rg27fX+OWupbZ/hV3UzrBcwdXOKFaeLmtS14p9qPs3NOshTPmhxe2sFkI0yoa1Rj",
-	"4gDLcsVQU5DgPKVex8wKB643sKw2V7FWJjVfk7vl4fNmDL01CHy1Hf1T2Mn2m3UW1dAyBXjRzho8palZ",
-	"6y+UkWmKUHYhWMDJHsJV4urWp4ImD/qOQK3jhsoc6veS65n2SqigxmDoy5BU6vatilJC+NRoBB747po8",
-	"Qk/2SB4xgmZ5jxUAPQ5Rb86vUTNHpJzryFDg9QjiAn/YQgrZOPlnTjh21yQcrsEsEIA17nBD88jfmAir",
-	"b8jKmx+uVEIbrvMGqh88mOnOBZte0xPOyHNc1Z9TbrGJ6Y8UVdSwr/U1mW+Be8wTOqLVPqAKZ9VmoCYu",
-	"bw8x7rp4PxqWXx8x+e1QhO+IXIMcbHZJ1cVWlzODa7rAWeQRkQznkuI0nfWXehhD19xKoJz8TYsGaKCV",
-	"2iHz1V3oLIljIqotqMCy0jKVH+DvWwJq8hZOElCZQSV3/sth6dyMXLJhZLyawos6K0PL7QdrK7ZejMcT",
-	"hZZHarSLNNWYs5gqxd1pqmuTv1rcyloq5y+EdJtj8Cwq58MXQexZBLGnKX+/PJqtr9ez6W9bRJcu67io",
-	"vUbp7wj8dJDC4ih3jJlS2aq2Rt2WdmHzP0gOhd+nhMkhA4OgdsxAnI5xCCoipKsj+s0a0UAT8XtIQdVu",
-	"tlGqZZoIglkUexgynZqBIvDB6rhcoNZqFlimGUEHLOSVgBFFhDBlSh8NER0zDkXAYizIRg4OvyjgPGUH",
-	"Lz/AXzr5bZRtSahW1LV9CJsHmq929+QhvXJ5Tx6r0mNko9HqPYtxHk+UDtK0jS21Yx3KBGGCSnpHkChu",
-	"tPWs7eIsapCZ7mEOpBWxbU83FtichTKU8qcPDeGL6seKlXg+8W1lzJKOSFpdVdSgYi4sR9eumA9Khnib",
-	"BWV1FIKkXdf6PLixnmZTC3UblfJKIEPE9O0Ovmglvw6tBJmjgCwZfV4dZW0WeUtmizmjfwzViyHiaeK5",
-	"3W13b6gRQFmcFglJ9lxhEF0uf4H95HsyEyVbUTzY/Ry8tKvadklccfMAN18u3K/Et43M0apeNPjxCZaA",
-	"Rpf4MWVK0Cv7BRlxUvvV7PFSoqMNOjT13kDThsie1m7vtV9G1CsE6gLRtFTp7paO6FKDt03Msm5XQYXt",
-	"OTpklaaje2VIoJYkqRTo4v2gs/Pmqy4Ck6qNZNJSsb7v+j11ORaKjdXLXa0OH2yq0m/sDTYl6B+Mer6x",
-	"A3gzSmL7yy4gJrdk5tes1VvS0lUCOYtJ+wuF+Q1rvMZjiVlJoxaRqI1Y+tYn6OC11IVpexMLyTMBscJe",
-	"hT3bdiFWau4rgS4vj1Bru4eEl2TZ7qJzRRF0/K8VBmDIIo4J0U3dVpIHGKNKHl6I+a/vZNQwJb+Iu/ks",
-	"qKmW7m7AyAmXCO43+F9sxWnNF1qNBaehW5N90QSEU/tytQR1u/tbk0v0AVvr4j9KNrEWigzLScUMAFUJ",
-	"qzbrBYaBr3YreTW3ZHb9U6/zFndGHz5th7u9h4Y8mg00j2mcQbrrS2o3xgPy2HkWenoGSSIgi90mt/tm",
-	"QMm9WEhFZKNpnIkIQe6vsSHWq9ruKdFMFjnT5kVrjDf9yCCFx8vLgGQ0iHX04xxRJdEChMN7KnRGjo78",
-	"N/H2SyvdL4x/DCtCqnEVddGFAn/IcJoTnMxKwyjOibYxmtrJZewksqGTe55oqQVQL46SDZkuwWzRCuUK",
-	"dFtYO8kq71XFeLuxA2uQlE0vxCW3VumXEF7nayg/m2tpA2F2Gfn3D7jvIkI4SaCySbmX/06X+5U+oMdx",
-	"9kUm/rXIxIMk8VPc1Nl6No+QYgimbPhz84RzU2FzEVto6fLllBl+0Nb5P5ZV7KEGBmBS1ywH0MTW5NDZ",
-	"WMIGghsiwUEiz3QYsV4x+I8mOJ+mRIj1yaBeV0kJv8359AstbKSFGs9Jmdj1b6eHX6jgr4UK6mtXIYRw",
-	"rJ5ECouEyg65W5qRp0VM3Y53PgUPtTzR1RkcTcKCCA3hEqEJ0BXhkBkKpTMoE6L/2HP9deFTa77MyR3X",
-	"E7XrOX4ExxPTQZgkIB+6dAOZYyZ0q3Kbwgfwd9EZHhNtfbONhdEfdU4xTSLIrZwSibtQFbGRJCqMVWM8",
-	"XfvxpyT4VVF+qiRWvS3gYcltAS4q9M9Ih6E2eXZd+/WSuM1VtTNtv/zGFV65xaXQjDQUuv277U42jbNr",
-	"U2uq6jWNQhTBgeibixgtAtv1k2/2Se809e1c4MC3LerXpO7QHll/8/CyWZHVrvdNkVcoU+eTj0yirrmZ",
-	"XxIjPyvnEWyNu/GO7qqfV9DbsgHGYxOgfVHDllXxO58M2ZCduVTmvikDZiq0AyNENx6JVbS5Sle7yE+O",
-	"VhLi2m1XQMrUuZwYxVAmtY8yLMSQ6cTrP+pauVGZHObPVSW+SsofE2nKJehLAaTQVE7MRahLEsPApkTv",
-	"qpHL2rfl6ENmh1doyLXvuiUkhTKDulh9BUPtLvoBp7fWE6a+FrYT1C3NxJBBKyIlagtweitouwZSU1nA",
-	"A27MXQ3DJoZTytn1pPJjP7joM0osD1dWp+/b+ivGkAMBamVFeustIAlqRfw2aoemoisEyLHZkN3jGWpF",
-	"6kfKxqamJChBYBPSewFDqRGMzcpWe2xiGaYBT1NSIvREMzNBDzQYrClN8ZlCpH4yrZ+WdG4yjZoq3Zm8",
-	"YtO1CtN1FrOqPZEXPrWkSZDBXL0RkImdqkPs9fapQVcGVS3qr6MQa+vkexWnTY3pbVdGervn1X42RbzL",
-	"6tyL8FOr/my/K2t+L/xw/SivajuBtUoieHT+C/v/rNi/p4At0roq7ywulHAO3fsUBcSKwcBXrebb2bYa",
-	"lm3/YzpWagmgWtBAcFNQA6JMYs4YiaVieFS7DK6gzgIjQvTLSnbgPLghC4owdNFAv6YtTca0D74GMWQN",
-	"ZWVBBHB1GxobwvrOAypAP5OErcsCaw36P6NKCZ9rgOpmVRQqRRV/1koKXv+UzQnucmvdl7IKv/CyCl8q",
-	"KvxM8UnV5o9r8MA1teKtT4q2rVtowbvJJj1bfW1jHeF3xYhSwa2Z0ZjitTPbuFJG2nDosy9dDBAnOjGG",
-	"oUbDYgsMkGXUyyvhe59tRqVog1rMDFNG2oKX6843StrTwVKufIHWFtfkghoXT+CCL1ALwtuUn6kgxCoI",
-	"fvlelC8FIR5bEGJjwrW6QoRrrrWAHoUgezP1lqxSrVeiKs9317X+uJ+/mV3ofrK/iOISLynKfak08fkS",
-	"qN9WOtcjSMxmt1c3Klmr7ASo6ErCaCZNqFW1J/Dc2gvAOaCvVBusBpcuCEWddVPIYmUZi0qR90pJXrCS",
-	"R0rZjZrLXSwpso8GzMKis2m0pDVk1p6QEqxIsx8MqBuU3WOxrmxVay7w85SsWKzR72xapGJzjf6XyAa+",
-	"VK34rATF32jBihdWj7fAt7V5wGLJOBrt0XN+ui7a19zAdXt3cmtU5GmEGL9XhNUItabJQOtC5gRPFXaG",
-	"7P3l5ZlxzxGUkjGOZ1CJ/j8vLg60Nq12vq20bNsoUoSmMAaFeXkqQhMKFPNcl9uAvMUilTa4pwRLe/Ii",
-	"1LIl+F1fA48ZmHTIMgZ+p9cDy5q2BNie2ZShSDd3i6AaCOjt4N/uQ5/GcL7dYsS4vJ7GGTRzL1hOcDxR",
-	"iFCPJJ0SXshI+61vUh7fkiRCLYwYZ52suElprFCfE6F92xjlJKG5sd5jBhH8Q6Y4QIh0LLzbspyMCt0O",
-	"z7P4t9flddCg1Gd1LxYD47dCXZAgCYf7lTChC8EXYfiXSgxhr1+cFrr+U416egNNu/Rac8619MQSyA4E",
-	"I5QyhD6ToaERxnSvO1x30W5vV7u5Tk4vr8/OT785eBchOlJqoA5n0GluOkDERjZsEOpRa+P+gpezNtOC",
-	"++mIrcb8r+d+nuYnXMKh/Y3rrcietBfUXv3+U/CZ7Tz10wcloYiFBYAGCPSgkvW1oim+JSgvWATljhbo",
-	"TF/3vu5t3b3WlXr0uhY55EHcmELagWv/scIxL2qxcK4zCTSNKQQ0vDL+3MXYnI+dGiCI1bXrdS2aXf+a",
-	"SkSgy/2QXIdHu3yDpqnXCdUCkxdZGgFuqhncTzia4oQoWmdh0yIb0iHJOjp8JHVbcgsQRE2uCwh0+KoU",
-	"0OCMrFU/Yw4H3+taLuvNq2ZRoxOWZJwyqeMjxjVpF2lh1/X93untvOn0vupsf60bGMPf29udnTf61NgI",
-	"Qs2M+Mjg2Y+n9/aTyi46lEJ3TqIC/ffF6Unn/Gx/yFrH+2ftEJJ/wKE8ODt8pZ+D68kYHwREJ/pvWJ+y",
-	"KRMKWaKCEC1gnx8M3h0f6LgFLddXTEXGjFJB6XcG9wCPuuL/LwAA//8=",
+	"7L3rduM2lij8Kvg0vVbZPZQsu1yZRF6zehSXk/LEt892dTonrDFhEpLYpgA1AZZLXcdnzUOcZ5gH6yc5",
+	"C3sDIEhREmW7OpWk+kenLJK4bGzs++VjJxbTmeCMK9kZfOywD3Q6yxj8ezhmXOl/vKdZwfQ/6Cy9FiKT",
+	"ncHP74IOnc2Ok86gM5136WzWTZNO0IlzRhVLhqoz2P23fvm/oJMwGefpTKWCdwadIZmwbDYqMiKL2Uzk",
+	"ilCYLeiMUpheTzAS+ZQqxZJjLlVexObbn0RBaM4IdWNQKVOpKH6fC64YT4bwuhlpTBW7p3O9ByVEdkan",
+	"eo7OLGej9ANLOg9BJ41h8IlSMznY2TGA6MViuqMf9WZ83Ak66QYrSaVew3vWGai8YEEno1KdMinpmGn4",
+	"8CLLgs40nl2x/D3L9Uo794yqCcu7En7qvAs6U6boa6poZ/DxIehMRcKyzqAznqnuvuhOU552zK+nlRc5",
+	"nbLOoHNlgDs0wBV69B9uj7li45x6AMrp+M8sl7it93udAOBkHhapPmY4oG5RpEl3d+/lfifoFLNkyWHf",
+	"s1uZKjzHh4egc2p3WUGnm7SCPjfTeXcaz+zmn4pgpxoq5FBjwwdFLnKhRCwy4kZvd+AGkKdzcnp4Qa7s",
+	"xzIrxriyyoqXQ6TIM2+yaTzr+RNKyToPGlATRhPAhY+do2s61v+t7utK5YKPCeMqVXOi6JiIEVETBsvD",
+	"dRCR420iW6mS5D2e63aPXDGekFSRWxrfkZSHPDoedU+piicRUYLEE8rHTH+dsIwpRgTP5kRNqLJjBPph",
+	"yon+7kxw5n08Zoq87O+T+wnjIedCTVI+NkMmvZBrmMUTNqUelekMOmGnAqdeP+xo3JvP9EOp8pSPETAz",
+	"mtMpUwY2w9Eo/bAInGtBZnSccqoXryGRM1lkSgakkAygBLinQUb1CIRKMsvZTMNFA22m/9WDa94ZdP5W",
+	"sHxeogB8Ud0GL6b61pohEGP1P94tbiHoHJaY27DuW6bXmJD7VE3M4kYit9tJBV+2rPJC+EtD0tkZdFKu",
+	"vtJ3VZOKqV5u360t1VSA5bC444RNZ0IxHs9/YPPFFZ7SOyYBgjgfkXTE9LnnTOXzATyRdMrIHZvjHtwv",
+	"tyLBn1JO9vbJRBS51OgiQ67fGaW5VPqgZoJLRuiYppxswRCRt6ruJZtldM6SAdHUNNomlCfkPtdUhhh0",
+	"O9CThry6DsqB6OEyUkn29/ZIdHR5eXP8+uj04vz66Ozwp5sfjn66uTx6e3X0OuppkhEXea4vUM7+VjCp",
+	"lwpjCY4DT+kdgz9g/h75gc0lMIIZAyyCtU1YlujLojeZUEVvqWQDsquBtvfqVcjfpzK9zRgZXh0eH+ub",
+	"ktNY43cv5CH/Ud+6VJI7NlMI3Ts2DzSjoXJir7xZXQDT4Q8GiltSUVXIAHYdEE1KtokYhZzaj/Be55ST",
+	"f/z3/yWU7PV34XZTsv/hg3/QqZIsGxHK5T3LWUK29vvfBGS/3w85gPHk+PT4+ubyaHj45uh1pIco+B0X",
+	"99xQI7kdkPtJGk8IRWTRg3NAADzsHhnaRYU8ZyO4BrdsJHI9OSxxixb6I5XGcBUCfY3TxPw716vM0mmq",
+	"tslEZIlGBw2tA0LJqw8fQp7pqcZCQ03TQwCkFG45ecHLlXA4PhyGKjIVUpHdftDv9/V3kmzBpkIedbup",
+	"h5z6WXfGcs2nou0DMqMGwvrIDCARGwln94BDgIrfGCBeDq+PEJIahgVXaYbziSxhuR6JE0oSOkcsK3JH",
+	"VIEkINcoaYJ/b/R19inDlH44YXysJp3B3qtXQBjs37uazCrFcj3mf/38/3X/z7t//UOniZYdj4DyL9KJ",
+	"c80yaKxIalFUiiKP2QtJ7J3SyKh3r+8PIrJGWJGT6I8adHBb71PJyP6uuakXl0eH52evj6+Pz89uvhse",
+	"n2ggaZy3bCaVcBMVK6nkAkgMp1sGi93+3n7zTjWjW7LbIVwK5HupmohCEWoIzeO2v2r5JcPddA8n+nI0",
+	"0fQPmiUQXkxvtdQwsuzS0PUi50DQZnTMlnEfuHeV9SRsRItMC0D9QC8Ouc6uloEcD9pt5EFXIFMtCDxZ",
+	"0SDjuPXMqJqUywGxLOhocpLmLLGSd7m6P+Rs1Bl0/mWnVHt28Kncgfn1Qt5qubS+jrc8/VvBSJpoOjRK",
+	"EWB6UVZxaVhOASLrk1bzoL9Hql4qZWdCfScKDquMQd1RqJ7NMkMid/4q9ao9UUu/mehF6Rs1/P7o7Prm",
+	"7Pz65rvzt2evO0GH5bnIO4POmVAEx9a6BygrGtFBnAw7RlkLOyQRyHcJ+5BKpY8DWc4hTLLf339ou9Ej",
+	"PfOl2SPuuAp5tyRgVVwY4dZJGeP0PeOkSB239eBAtqKG/eqL9hDgrs7za6MRHgo+ytJYPRGqw5PLo+Hr",
+	"n26O/nJ8dX3lgdaNX4Es97ejN+FDmWY5o8kcgSwXofzN80HZrg6ArKGo11Kdfx18qzuPtrVAERjRKTIq",
+	"eM/p3wMi8lRLt1kUEHUv7H0yYgO5F0WWEDEaaZmK6M/cG3TKQq7vmJn++vz85OZseHp0c3h+9t3J8eF1",
+	"FGjZXkvQ0TSe7dAkibY1w3wIOt/S5BLFjUcf9J+HJ8evh5oddTQYFU1BVf7YGaUs0xor3H//mA3pI0iV",
+	"SQYUW7OB3c7DuxJFvqUJsYvzP/+zk3fIiKaZloL1FAOyYtw6rvSfD1e8ZQK6lOIYgZ2YYynBFAWEvWf5",
+	"nMxycZuxKclSqRhc2MjAL9oOQj6lmdZcWEL+8+r8zAxzfAYD3eifDFIRwY1YFViMfCFRCNRIUvIJGfKt",
+	"BjE1sELd7ZwYhrWIHm9Rjj2NZ49GlNPDi5uro8s/H11WiG0TykzjmeztVk497HAxY2GnFYp4eyaJKEnz",
+	"gODIA+KG+6wwYzsgbU495CL3bRya00tUYvzdLidRTUcR6WE5I3geIOw45SUrxhYlnswYrk7efr85X/B2",
+	"CyRUL4mENRvhL8wkYE1tuUQDGAwn/k7kt2mSMP4oEA/fXr+50ROcnd8MDw+PrnzolkP74L2eMDK8OAZN",
+	"zIkyE/qeERrHTIIIrCZaTJ+x3NlfqnB9+XxwdYt0gLWLy2h8h4aXaFRk2RBWFxEZi5nmfotbNxCtGnQu",
+	"mdaqH42/zaYSD8hv+SwXemX0NmPkCIyTNXinktTUUnJPpW/0MoYaa6DQetQC0Pf2ng/oTYs28G+9WFD2",
+	"tlbZk8xxcK1W0+wIAfbYczi7Pro8G554kLcDG9M0wQl80Ls3DC2BL+uAffWcTKBxTY6s4xai7R55jWwQ",
+	"bBqZGI8tcD3bFkmTgHCGtlytkbIE4PlkDWgJZ16tBnkUuYEO/5IqUZ1XlHoRUOjNuOJ2BcTn+ZlQF7m4",
+	"fQIB0WNfXJ5/e/RUGE8omPdkAXRwVGQgUTIyZ58BwAHUq+AKFlYuzJrBHolbYQlL9B7M1yW4zFlc0Hkm",
+	"aHItxAnNx+zR53Ax/OnkfPhaK0w3J8PL74+847BimyGE10IQnKzON30CrVWNTL9ljJS7/f2vX/3bV+R2",
+	"rtiiKLL7jCzTgKRcp2Od9fWBJ2iXnKbfGvAuQMFCOWex4EmqZ/gO1KzHA3rRZOmB2p+ImJkWoYymQ+tD",
+	"IzLlMfMu9tE1HS9C+Bn5Y8MqHYytORU8kCmSvSUGT+M7tLBvsOVuHzhLruayzpT7EHQ0B0lj9pbT9zTN",
+	"NKN+9JG8PRv+eXh8Mvz2xMd6MwHxZ6gfhVTgi5CkKF86ICqfG7fBAi99RjRvWJ87BOtVIjHl+gBuNfxp",
+	"PGEJEBr/LuSUE1Eo4wMJuUqd8cSDi2bKZ4sncWA8JRlVLO+Ra2ekIRpDQOO8nYfceIruJ6zq9NKQu6Xx",
+	"HTosPA/3pR61OxwpjAuob1wjHwji9zRV1iMEK0k5Yr4D8YI1WQPyWohTyueGrslHI47vnPEwRxMePT5x",
+	"E1TwRggy1U+tC9ECkertkl2ySB33nlFRW1gcIA1QwtJeUiKHYg5j4izVt5YmSc6kfOEMKBUX1XaPHIE9",
+	"x3kcY5rnKZMk+kv3kioGLocu/H9EtvS4t0UuldbjK29csilNecrH6NCpPZNMfy0NJqBbDMeK7xj4R7VO",
+	"tG38vmD+Kf2wOYMDRnyt7kp/CXsVnDMI5nkhA1LwDDQ/h94hV3mhYad/muXiw1wz7FhMmSSjXEzJVtTt",
+	"wiss6ernKZOamFFOji/ef2UnTY1liiXkdo7Xb+er/R4ZZlKQRdgOCDUCgrtJdDZz54NLC0ASohJxDF6X",
+	"Ic8LrmGpf08VoVkm7iV6h5u8kFFNxYkqE6ITNOR2DnBH4sBTOn/cXcYTLH3Q92mWaaoFK2VJuzv9PLb6",
+	"RZPxKrtcf7mImohYhh20U0s0U4cdyWgeT8IOWKFrEu2tURUqVr1GG5Bv0rNf6sN0k94KNalayDmdssRb",
+	"wAEe+ILxnYQda32HQdEJ8UKWo0gyLSTwlAI8X/88u9KG/gK78ka/QcjrjgOy2m+AxISYQzCQ0L/AOBr6",
+	"GughN7Oh+dnYD32GC+iD9snbXBTjiTLUlcpJI5M1tsa3nBZqIvL074+UPp1F6Oj04vqnm+HF8Q9HP1VM",
+	"Nd4EdUmHztI7Nid4rzXhmqZSWm5bOfzd57TDlCsCBDCT+uYtfzPRth9lIjSlfy/uWOK/j2/6upe1qPUQ",
+	"ysbHxpJTlqT0GmjNowXLq7cXF+eX10evb06PXh8Pb65/ujiqgNzNRmA6AvP5wD/Eibv6gbt49SUsSvuv",
+	"nvMUmhbpZE2rTGk5M6ovLHKiZBMkQLtyC62GFs9yMWO5StG5XcYXf+ykik2lxwdsPIMLHaB5Tuf6bxMm",
+	"6ocV+hGjC9/HywPx3vL0A9GysVR0OiMpJ9M0y1IjgRyAmy1W2ZykXI8CWGpC2yj3z0sf1UIMXp2j1Y6g",
+	"YasmGHoTaDQHTS9EHE4Y8WKZNZuSWlYBszcjEFF8QNjfCprp3yLv3UiDBYjuNJ71mgC8EIK9yfq9UO1V",
+	"+AwY9L1514VvN4yfVsGw+NxFabuHt0JkjAI5rsVsLwQAZfd0LknEiyyrwMXGvDmboJaP55atyEb00IOg",
+	"hotxIovo4geLN8XJSMcTlQI90PeEBtYKKHKMKWNzcs9yG4FpP4HImtan5YWnd2iCtgKaXXi3urIXcftX",
+	"FqtOGcneMEU9mn2zcTHyxqcF9Rj4hQkbg+I3QVk/eL6MCn6/2wk67/cagoFdcP0mkxRpjcYtxuMvjOGF",
+	"o39sQ47KsP32K3vwA5x+NiFPSJIDGwcBl9O7alXCZ8FhyZ23jubDCUpGUbkTi5Sncjb121ylDUsop4fi",
+	"FmnrKFrSrKASjV1C/10DolYI2MJttnSEWOQHRjwR9xWRV99uMzfecgkRrubC98ipyLXCqFTKxzLkUzon",
+	"fxUpJ5ETqiMyYTk7MKqqJOmY62+ATHCUfOfWwa7lLdT7qlzby6hZTbOv3Yt1rCmHWAeqYz4r1HKqMKKZ",
+	"ZEErYPqALIGIsNI8TzIFAcFiquXzxD4jd4zNJKrxmE2w5YJRBgB+P6DkmWDVDBITqb8SEjUBS39mwhsX",
+	"7rWTo1ZLTC3oSJ1U3bH5TV8TqVdf/dvX39DbJlplCffCA0zSahZhkHWVsfNlDFmcMyD2AmyUY55KRlLV",
+	"s2lXC7MYHaKJyfc1L8+YjcIn9yK/k60EvBqWV0ijOwpHJc1Gq0SkXNe7FWhgcks2xIY71k7M0nim5XcE",
+	"auNBQEQ72n/13QJJI5WleVDwbN5rDCX3AXSHseo4z6r9nqSyQX1IjMDgWFfbna3kaDDq0sU810qWCVfr",
+	"Pr6gY6Y5UfOyzRhLV+8UwqU7aLVw446tXPqKfOYk6toi7YfBCigXSaqGTn630tU0nt2YUHC8LigK2N+Q",
+	"91Z/w6w2e/XKz/BP9wX+WXtZD0OTpPJ3zqYChBk6S2/u2Nwb0fyAl7dRAsRtWTV4ExL+NB35ybT9U6is",
+	"v2F98cla3m9AF/vUGtczqldfVKgnqVAtdKUNNCQgkbP0aWLuoqyC+RZi5NweaBYOPr1E/GmFXpSeahLv",
+	"gYmeMy88iwCcSkIBC1taOSFYtWGbq8Rj/OZxQrHGm6P3zRZmR9hXMgtP5tBoYL2aa7+5ZLHIk9WoQze2",
+	"O7cEM0ZIbLhORMwWo9+x+fGSC2VjlcHbNaUJYgrkRh+QKOyEnQhScdDlPp1SnpAs5azxzhkH2rK5/tI1",
+	"EQ3d46SWB735XIrmY9RoNsBMBERgUcmNAifrr9+diMWg1cj6HJpEifkr1InqBCZMq+GBKLhqcsQHJuuz",
+	"yUdfhZvNDsWhmrbP2YeG63CRM/BGQDxCpEEQWd8Tm84UEOvqYkvc31QpN18uLq72noXT2hfXKl76kCoF",
+	"UTbgbDcb225ooSbr8MatZqhf/gRKwVJpeykDlCYZ+MkCGRReWXfBb6q8B7OIjeRVlbP0cE4a21CWMVS3",
+	"ka7l8MwE2NxTaePdHCUlWxH+FB1Yf9MI6jXgIsAnjrFlqSJbEfyz/ioqtdvOEyQndAZFFiZUEoG/3ac5",
+	"G2jRqHQdBaWkpIfhjuBvoWyBNuc4Z/B8QuXE2D7ruo7g7HwE0TVrqVh5QR6CNszamCLavIoS5cM7V5MF",
+	"Pn6txBM08ZWZ3IBzQN4Xr0olfb/fD1Yo1O3naFCo23/8CIUajfLePXf3ssihQJVXc6K//3WlzMQf/vd/",
+	"QVWkPw12dn7+rzCUO3/6l3f/uvWz/k8YXv1x+09/aGLdNTW9MkMzHH3F3RUpaLZS1XXwdXn6FnS+Br7q",
+	"m+9yxs4X1e/SYF6r71XZXNBCTW8/+Xp/aRVDlxcMCcOrDbyr7fGxquu7k8MqZRs5W9vPaawB6+szVBX+",
+	"thPUuA+cQRPX8MjTD2y+OYWyh1tlN1BbyNPlNG/YYr1xD4XpAoPDQZgvJLgUoS5JHQ8WOeqS9TtS/ggS",
+	"u6nw4ihRjcxWIfC6/GuxtIjGKncZLnLxPk2YJCYTCYLaAWJxCosMWlBwSxVrWXKx4E5VKaeH8GF6K0VW",
+	"KEY0adyS2+Tt5QlEAIP4C19xgUpNuVb97mBnJxMxzSZCqsHLfn/Xr2X36alyM8Kd0SlrKFO3NSmmlJOc",
+	"0UQLCduVzfxo4O0q7j2RDFl5ss2VNiLjqlffKDV7m2fNV9lJkHqgpnt9xPWGk2Ot0613wbSw/29klt3E",
+	"/P6kgZcYsleGKSJkfOlvYVj1nNtvCERotoI220vbaYMrcKCiCNbOf41SNWE024A8vsHXn1kby5sdB/ep",
+	"mkxYljhUXROREbSI+h64OGxj8kxtqAvmf9ggDphbZIkMyC2LaSEZofZFFxhXFpizkft+fHgv5NYGAUUw",
+	"bWIEpoFpyovF19qg9I8eKNbi3yrV0yidS4lKnoscU6oXcclkMzRpnnr/PEn5GGPWAwKiQKSXEAUkgoJf",
+	"PbDk6D9vRTKPqnzHLHZRKrXRzZXI3FUFa1Yr6biHctylQFhOUjFqe7GmKqTVTWk8STnrWoZkKpbob2y6",
+	"k/63QVVQeiEYe2CK+HlFTch+vx+QxTom3u+1uon6gRmnMXeY7Pf3ydZ+v4+46BRyTFBYKLkY8iWx82S/",
+	"vxuQFYHy9RfKwhJkv//SrrG+MMzJnpBcFGBgaKy6pV81jxbm3PdHNrnP3vunR9dvzl/Dw+HJyfmP+PSV",
+	"edpUWITs97+xYzaWp4IXFkuBHp/p6b+/NDt2YzTkiviPG2sU7u/umRkWU47J/q6D5pK4ebK/+ypYWayU",
+	"7O/tBY01JPf37ObeHA1fH11eVaZ+ueuw05RjIK9KBPQzQsmr/kskduUdXiiBtXD1XSLVx8VCJ35NoBFN",
+	"syJnsl4eaiQKngRQI5FxpR+w3D7stSW8PkFsECOYLcVRXSEWq9AvY97im+vrC3PRiWIfVFVMrVZjWkUC",
+	"m2axj/0RF0p9NUqzXhZIfWh/wUDvvNH3+/21BnFv7HIDFlwBktAm0uvZFTYVyVA0uYKJ/SAfcddBA/aN",
+	"W2DQ4ULdTOOZ5oQc0p1NzrbWWkWhj+E2E/EdSxqNAVZwX3TBXZ4s6iiLyhhYOLVmpFUym02pta0eOYbM",
+	"yDLaP+RxzqBcJM0k2Yps8e9Csnwwo1Leizz5D/3tzj/++3/Aw2HL38K4+/3+9sAkn6sJm8KvIY80QCKb",
+	"YAAyEM1YggVRwR4rJ5oXmJK2/7/m31j3GnNj8WnOEhorloR8K/qTiVf69z/+8Y/RNklNrS4ZkEyMpasu",
+	"TIskVUTlNM0CW36VUMgzJbdz44kbp1Lf1/cpu6+TjUb9dDO1dEEn/Y8WSukp5XSMVpTTeLa5EWIazxoo",
+	"2VDTkWqxOVuUTGixFhPTTISYA8LPaM6dS8WmnaAzBvfYTEg1zjH4uRVls4rqlH44xvetSmz/XCNmwpaa",
+	"LvEKdeSmKZ4iCot+/2UMnhP4J7vBXzQo8IeatLi83P9yp1bLxK6nu7o+YTaY20OtMcDm3rX6CYDPG6RC",
+	"fSElVsIpQba+E8Lza5YbLnFND4alemo5Qr0/w1INtoJKq9Gv4mncBDMsH8koxunwMXsiBhg1exFiTY0k",
+	"gl/a2Vm9Y5vlatjC98D2kmpN2BeS+BzVJHGkRlrDmvuQuAxKka0bRpH5LcYMxIKP0nGRs2RpYp+WV1AM",
+	"xHzuVGppwIUmlEuzham89W17ISeeZwmX6HJAFvVxU1TB1uB325VQHmpoUqUppmKORE5uGc1Zvr1Z4p4y",
+	"Gc9W1MJBvJoO79ahkcIcZg+K1c2txYzHpPIcegBxRiTJTKGYeh8UbipjAG5Y81BMMy2OUU7YB8W4TAUP",
+	"uRiRQzFl6nBC1QsJ2c7bPRJ9DGEPYWcQGgiFnSDsKHHHOPz4j//+n7DzEJklVE9nQL6FT4iW7g5CXhnN",
+	"gBmGc/8efAw7f+kOZ2n3Bzb3xncTqImQJYZs2Q4Fe1p1+5r8kH4LOahZdmDsAlreu/zukHyzu9snsGp9",
+	"LYQiEzHr3s67EzELSPRGSLDt2CR0FL8irQ76een6lWEcs5mCNg+nhxcvJNGypFnPgZUyZ3nKwaQSuLL4",
+	"h5f6k5Pvtutw4IIzgCDKSu7ie5jfI+cmBUtwcjG8Pnxj+o0YEsHhK6hJcgVRCEbORbF4a3h01d179VX3",
+	"+8PTbS2u5kwqT1h2ZQUbsrW8+ibNOFpxPH+9+81ekw5IP/if7PXr9yLoQIDHOc/mqCGBjfuO8RbjN35b",
+	"u9oaxBCM9qgbvvIav3GCQtuMO1GoWJTuIEfYgVfCbW0g1BMW3z2FEbtx2wSrOi10pf/H11iNT+JwWcBc",
+	"o4KtSafblz/ASoA/Q5DgSt/KJ005cjM7r0Drc/7RslusjATOaVNDHDtooFsAmsUATkyR/7Y48EV30hro",
+	"tTLk1892KT+E0Ra9fJwLVUZLbGRNWRuMp/nulasastHYKQfr3ZqQTU8ugh+lZq1Q8MZx6BmL05GtReqq",
+	"JEAhKOMUT6Up3oOxCZSTyFs5sKDIA1OESGHCRCmWEseFbw/IvX52T2XI73PBx1gUrOb5gEJdbKQ0jUJu",
+	"0N5BplKVtQhxXxrpoe/UYZFL0aB4U9vsbFW/Ma8uwMw8XJ208GhtpLYl2xatHHzZ/k4Nbakph7OcvU9F",
+	"IU0FOM4+qAiLuG0cBbw+ltnt+lWwKq65BM56e2n7IOd1RNUgAKZ/AEw2+ap1vHLQgWq+l9DspwHdCjWB",
+	"O8aazfdRxSAbYQUsWJDj6tGPP/7YHZY9u1hkZMTGKPyYzuhtmqVuASsI0qK6VKqG3jCBCaRNWJzRHJnE",
+	"VAt/UcpTLVSmf0e71AJoKjyoBfdY4kX4cTL32BUa8l1+AiK0uIsawZFRqMh3KluuYGbsOZUguTqUNM21",
+	"L7qKrB6ZpuOcaTAJt0hTDXHpMm2lV32rrfzRAllSJUlkv72Zmo8jsKZvnWucgXWyWLN2VwPXvrfduBTc",
+	"wzEfiUVsXkqx3y/NH2wO6bHvN92nTyAzGqnhOi94bFP7lyE/hjCwhEzRVUA5eM4Q96BchR86AWxylCqg",
+	"sXdsprQunJiKdlCiMvr+6ForrTvwQbQd2NK+iiS5mM1Y0iOL4RER9GWsME7P7FHdzSWjsglV7bXBlUJ1",
+	"ImW/GZjt2U348iDW5NiKpvTDDS46ILumwUvITcxoQKJuF97vTumHrtucyHFkqFldB1/OaGKqffrXBQCm",
+	"9U9NarLMFTqQRIkxg8g1XA0MGgVkH+pPl+1maovB10zYvMtxt7tBrwiOtV5ta9QvSqqySDEqN6hGj300",
+	"tdSu6Qps0rxtYEpKNpWl1zLA28uTrqQj1iMn4p7l3ZhKRjKmFMtlEPIkHadKagAakeEmOiBS0VyhoQcs",
+	"JcYzh19BT1v91YHX1LFf7blZMUjX+jBX+yLS7t/73W/ebZl/3HTffewH33z9YB8scUO5QPG2qsYSL09d",
+	"ZfMCi/2R1weNrxkWSzOYXN/lITVLXdxviinlZTAN9hZsdHmf2x4rREMhY1Btx1X4z+aNNP/pJSdWxRFd",
+	"+3V6avtaUYQJrW5eDaYXSK8GJLK9xk05ZFskyNBdSRiNJ1pqiT7KrBg/3Nx81F8+RNCrFMdFgxWUED0g",
+	"kYuLs6WfQMYpeAKFi8Eu7hYh7rk1iusbgm5maaPhDE/AwqnQ21bdi9oOQi4n2Ooc66fu978hS2uoVsmY",
+	"67IeuJqzja75t+BUaJ2MUwuogPgRp8eJGX534Mo3wSO0DBbc9qUGNbBIE6+Cun3U+ZLu85tJ9/lM8nv+",
+	"GXk8n1e2zidKz3lkzs0ClUeKs1F+yrNRHWgW04bsfJoUGNx6QpJVqTBOGYwzRnMJBdT+Sdkxdn3psiyZ",
+	"1StrijXa+xxyYey++GeQE7NhnsvC9alEtjfY3LCmu9SvLVFfPfXApRrXIvSxCx9nAbkH5yeYhFHf059B",
+	"tH578F8b5fKFhC+NnUhWFGmLTa3MAtVdNqaDSBYXearmaFSzsoSpalMLO7g4Jj+wOdlKe6xHLrXGbX9y",
+	"KuhrKie3gubJdo+cFtK0LWzuELi0nzgWei83aRb04NyEzeelkdY2gohwjCiA66lx2BYRBWkyBjU6g5qa",
+	"pB62sOUEaCc663e3XQcIYNfWYWnWqC8hVi5PjalnEXg5G7Gc8ZjBopxLnwyPMZ8VTzqNzcnrizVl3LTm",
+	"sF7LAeaThKbt9bdFCl34ywAjGXbIiE7TbN4jQ28W0/ADCkRi/KVUZZjC7TxEFpDyMYJGYx50yHl7edIL",
+	"echtUxXsIWB7qlDugG0jXCYiA8cFrR76HYOQRMFZyD2t+gCPxNezTQcUxTjlyqY3YMLDhJqGk5Vkiijk",
+	"tyKZB1azlkuSJqJYJGAGCvmCF9ighl48nA8GfbsWmwMSvTkavgYrP4XW+ujzx9ei74+uo5C7t4Naz/0D",
+	"Qsl+/xW4BU3LFqomLySZMjURCfQljYZZJu6jA68HSZYCsFzwkOkX9nIPwik0495/ubs0kn6rbC6GVjKM",
+	"vjbtY0xFTNyLxLB77Mbi2hsqKwPMaC4Z5oeknMwymnKMN9eLhSQc/QqdMqVHxhZg6j6NISNpv98n9RyU",
+	"AwOXil/s7fV33a8rX1TyUw5CjuROulBmOKxYcJWLzC86tQUYHHlX0Fhj/FLxgQ0eNrVy8RCsGG0+qEi9",
+	"UQAzw6yK3qJFR58Ruc0ZvZPbgV56Q8YNp1PrYAShqwfNhFytIEAqRe8YLympa0MzYVyfRCrJbsiVIF/t",
+	"61sUDbv/i9Du30m/+w3pkRvSjQLCMsnImHGNhCw5sJZRrHLaECltCr8DCARn0ELU2EjRZdgpSdPw4lh6",
+	"luZBZ7fXB6F8xjidpZ1B52Wv33uJ5qgJMJIdmnbhmskdrAd+i8QK/4JXxk01Wy+ZylP2XhMXMqNaJ9c0",
+	"UF8dV0K+JBYvTKwVhNTdY3eTXKrA63wIHdkjzBLbicAnGO1EzicIlEkzAjOXtfQBKkTEEBy/341eCsLJ",
+	"XfjjRENLL8RQ5EPEyozl3zM1zDIEI4DHXBS5tNhI+coOdJtaWjvEe3EIrs4WLx46X+jDO/CUoG1YH8Ne",
+	"v9+i0Ui7nh5lAdrG/oj1UzUo8RB09nERTWO7xe54ffLhk931n1R6y8BHL9d/VDZo1l/stvii3g1Tf7f3",
+	"zfrv6g3hHoLOqzaQqDbvha9arLKhdSFIg8V0SvN5Z9DRJ0cczio61thalTk67x4wPWDxBiOOSZcJ2CNR",
+	"kSKZc+TJ5ApCxOqBoXDG9D5juX/FQ15a9Bqz5bZ7JCqNJpB+wjh2ogywYQ3NskoP9ooEgqmLK9IbDflG",
+	"Vl9pwn5AkgLHYTLkscgyOvNoLXazSCW4snrkxxbNo1ynKK1QYJCJbRtVMXJS6DeIGTkrDZ56SAbw2aFJ",
+	"Yu2fbQiXV+FjY7pVbfFtSA2g9rcimW/WzqgmSZMJy2ajIiOmJxCiWK3c56DzkygIwsu+T6VMpaJYOMaz",
+	"sf1cd6m8c6pItd5M64ZGtdJND1X9zIRC1kjvbnugyEqxmeal2FdtIezWa7fvLxBtvPyGbdZ9IF406tE1",
+	"XVrNwry2A+9UO8F3L9kso/MmbzJ6b234VupaJJog27KQO5RNZTTPUq9Xe0UQqLdOr7b1syZBPV+TL/Ph",
+	"8+ZP/RZ8Bk7xPF/oVfgU/rb7qs32GrqaAXPca8HkKtTkkmmq92vlrEgbyo4/S1jrQ7BOft75WKTJA94W",
+	"qAffUEpI/16yYdPikxSpsfP6Qm0KFZUSoJkQpTgaQaBLryW3wMkeyS1G0LD5sRKpxyvKrnUIUATNArly",
+	"HlpDi9uRxiVu56W0snHyz5yE7LckIbYDPxKAFne4oYH570ymxhuy9uYHa7Xihuu8gS4KD+bY3WXTa3om",
+	"OHuOq/pLSjC2/sMjhRY97Eu8JrVKYkKRU5Gko7Tai17DrNqQ3oS/HhAuwArWe8pafnvE5PdDEb5nqgU5",
+	"2OyS6outL+cMrukSH59HRGY0VynNsvlgpWM4cI0kJcnZX1E0IEPUskPu69/Q3ZzGpjex85mBqWfLFFiB",
+	"v+8qeqmxETi3c1j6pCOX0xsZZ7T0gjvLDA73wTF3enYU2H2F3LVQq2yNKCF65Oo+VTGMsqihR9Bn1NPS",
+	"ha3WlfKx67dsOhGAKSNoqJixXEc3qo0X2LRC89+q6vOaivi7l+0VfC+o6Yki2yM1+2Uaeyx4nErmaeyt",
+	"iX8tUKuV6v0rYVzmEjyL6v2b5Bz9dhygQfH958uvT9OZf32sDu/ls6m9OwxLVHZdTHGj0HwC/lZIsHMM",
+	"L6Zca7pVmzE49eTS/sSQug6/TxlXIQfDLjrYICrNOHY19cIquH4bajJE3ocxIuguHWUoCkYQuqW5asgx",
+	"cYxE4EvHKBJgcnoW2KYZAcNz8kp4lKZeNOVajQ+wUSpwBCpZL+Rt7M60TFaKKgUyI89pbfMbvIKWLj0S",
+	"Pn9KUcv2KoxfonaRcUFMCUC5DCmxmQolHV5TZf0haB5osfbqk4f0irc+eaxKt6yNRqvlRjCaxxOtYDYh",
+	"25bGq27KJeMyVel7RmRxi0bSbRfVU1uZaZ/plrQm3vTpliCb91WGRv/8riEcWf9YcQYsJg+vjSPEKMH1",
+	"Na4NKBZC5bD+z2JiB8TALSlNpgGk7L7aixiN1Z0bJI5rL4nAkFqkQZ0vKudvQ+UkBhWIJaPPq4C2ZuR3",
+	"bL6cf/toqF8MiMgSL8jDNFvDOispj7MiYcmBK66EjV+WGMd+YHNZshUtKbifO586MMK2CV5z8wA2Xy7c",
+	"bySSghjUql40+PEJZp7GAIzTlGtxtOx8Z4RedJ82ZYeZmplgSIA4sq39/ku/UrNXa9mFPaLs6+4Wxg/q",
+	"wbdNHgE2Xkqlbbod8krX7YMyANV1ridXb4bdvVdf9QjYy23cHMrueN/xPX05loqN1ctd7VXS2dRisbHT",
+	"3zREeTDWh439/JtREttgfQkxuWNzvyw4HskWVloVPGbbXyjM71gvN+5oyksatYxEbcTSdz5CL8qV/mnb",
+	"nF8qMZMQme5VKbVNgGKtPr6Q5Pr6hGzt9on0EtW3e+RSUwSMNrfCAAxZxDFj2J50LXmAMark4RMx//Ye",
+	"ZFxT8qu4m88Cmmp3hAaInAlF4H6Dc80W9Ue+sNVY0x/6DtoXTfpBal+uVvnf7v3e5BJEsFYX/1GyibVQ",
+	"zKiaVMwAUNm1apJfYhj4ar+S63bH5jc/97vf0O7o3cfdYL//0JDbtoHmMY1nkBn2KbUb46Z57DxL3XjD",
+	"JIHMM1cgxDdWKuFF3moiG03jmYwI1E8wls56ZfADLZqpIudomLO+BtNZExLGvCwgSI6DyFo/qpZU0npA",
+	"OLxPJeZ/YZ6Jye5Y2UxkabRtUBFSrbeLXOnlh5xmOaPJvDQ40pyhJdTUny8jdYkN1D3wRMsybc9E7fKQ",
+	"Yxl7595juW1wbidZ55qsmJitd1KD0dUMtLJ4k9MxlRWno7OplsmGkmyZJMGMShXy0jVkSsSUdQinB+UA",
+	"qB/DG4k1x0IGyJyp7arPMeRgAcTEKo4CvwOxNRmDQ7TyistZ9JNZAoIaAHhFB6s9ol7KDMY784TcCuVO",
+	"o4IM1lUse2RYtl2iylZegS2ikAAVKvQ/YdSMKmaTyqjC/E1r/Q65aRxgVaQtawKvpoWW4EDcqOZ/bh+Q",
+	"qOKriEKuZW9I5Gxt9B4mZTMueS2sF+VTqDGLHQmezYe6gVqzShDwSZ3vCyU0ScCbX16sf2ZkzVskVafx",
+	"7LfsKf2iVrWSroZJ4ufkaqR8NtenlilM947nFisuTaHrZZLFFnYRSbkRKbYxYdFKGwekQYYwubZWiEB+",
+	"bZJ+baxxA8+G2kJaqZthwgHuGDjIhObTjMkNIl1wXyUJ/S4X0y9EtJGIIpyTMhP1n05IvxiXfitUEK9d",
+	"hRACWj2JFBZJqrrs/coUYtRSoPx8Q84w2fK0H2ezNqlNMjCESwYmgF8GIXfVyECTYPjHARTAACOV/tRa",
+	"wHP2XuBE2/WkZCiklrNYqxgJqBguCkLllEsa4yhIQGH9PXJBx0YAjzCIIiL/jkUQ0iSCZPApU7QHxYkb",
+	"SaKGWDUGXP9y9P6JGclVkJ9rpQePBZx0ua2DmUr8mWCYelNwAG6rEh+wUFzWNOf0+0d5VY9Xrsb0Y1X6",
+	"HirbQ3Qaz25Myceq4z0KSAQIMTAXMVq2bBxwaVjDXlMj8iUxILHpatOSuuvzwxCGR4dKbDATYMoyf+WQ",
+	"zDR+ipGpLGBu5pdM7s/K/whH4268o7v65zX0tuxD9diKDb6oYatl+Q3IQh7yC1d7YWCqcZpGKcAIya1H",
+	"YjVtrtLVHvGrOWgJsXX3M5AyMfmckhiqlQ/IjEoZcqwU8e9Ysj4q00j9uarEV0v5Y6ZMfRe8FEAKXYh4",
+	"gJ0BYGBTKX/dyGUJ+nL0kNvhNRhyDH/YkiqFar/YM6YCoe0e+ZFmd9aior+2JTvlXTqTIYeOgFrUls5M",
+	"1DMrNaVQvMWNhSsl3MRwSjm7XgXj1I9P+4wqYQRrm8QMbMEoLz3fawxjHU4sIVuRuIu2A1NYHSJB+Tzk",
+	"YEGK9I8pH5vSzljalGktyLfIbUXG7Gmz9ZtYhumD15S+DK1JzUzQihQGa0pofqYou59NB8YVDRRNv8RK",
+	"k0Sv50Ot0UOdxazrEuhF4K3o1WcgV+/HZ8Lv6iv2WuzVVlfG5S1rc6cBa9vVeI0fTKuHXdfNYbfvtWAw",
+	"vTTKJhnL4FNrwmC/K1tvLP2wfaBgtatPqxouHp3/wv4/K/bvKWDLtK7KO8sru1xCE11NAalmMPDVVvPt",
+	"3LYalu3CZxpHowRQrcAihakABIFKseCcxUozvBS9Tm+hMAxnUg7KAqXgf7plS6rGgCtAv4aWJuMdAneV",
+	"DHlDdXcQAZxPorFtu+9/SiXoZ4rxtiwQ+U3Z4urzqanyucY4b1ZvpVIr9xetueK1Mduc4K621n0pwPIr",
+	"L8DypeLKLxTiVu3B3IIHttSKd7ApQstCLN5NNuUb9Nc2XBZ+14wok8KaGY0pHuMhjCtlhIZDn31h9VKa",
+	"YAYYJ42GxS0wQJaBUy+kH8Dg3Ojb2NjBMGWCFrwcG9BpaQ9d6a68CWqLLbkgwuIJXPAT1IrxDuUXKhiz",
+	"bgW/fi/Kl4Ixjy0YszHhWl9BxvW4XEKPApC9uX5LVanWC1mV53ttrT/u52/nV9jW/VdRfOZTinJfKtF8",
+	"vgTq95UR+AgSs9ntxX5hrcrSgIquJYxm0kS2qvYEkVt7ATgH8Eptg9Xg2gWhaFw3hW7Wlrmp9O6o1BAH",
+	"K3mkld2ouRzOit4pZMjtWjAhCyWtkFt7QsaoJs1+PCn2Cb2nsq1sVesZ88sUdVmu0e9tWsZlc43+18gG",
+	"vtR1+awExd9pZZZPrB7vgG9r84DFknE02qMX/HQ9cojcQNpA4LKuSZFnEeHiXhNWI9SarihbVypndKqh",
+	"E/I319cXxj3HSMbGNJ5D64x/vbo6Qm1an/y21rJtv2YZmCopKcwrMtfMMBZ5YkqmmC6TJrinXBZ68iKy",
+	"ZXuGuEYsHjMwGbVlGsVevw+WNbQEiELFYgpdSyPssRpB2RvQ28G/PYB2ycFi1+OIC3UzjWdREPKo4Dmj",
+	"8UQDQj9S6ZSJQmHFs+g2E/EddImkhAvenRW3WRpr0OdMom+bkpwlaW6s9yYbIOSaAwQE0ynckdlOj0p4",
+	"Fv/ttrwO+oT7rO6TxcD4HcmX5NgCcr+QJnSh80UY/rUSQzjrT04LXVvBRj29gaZd+8WX6p21qXIZQKSe",
+	"ABQYGmFM9xTFSbLf30c319n59c3F5fm3R68jko60GojhDJgpiQEiNrJhg1AP97OtbPTJLmdtpiX30xFb",
+	"hPxv536e52dCAdL+zvVWYjHtE2qvfsM8+My2yvv5nZZQ5NIaUkMCelDJ+rYiaGWcFzyCillLdKav+1/3",
+	"d96/xGJPuK9lDnkQN6aQduD6Fa1xzMtaLJxrpQRdrgoJHfqMP3c5NBdjp4YEYnXtfjVTFEUObe1MXxQ/",
+	"ItDlfihh+kzbfIOmqduEaoHJi62MADcFMe4ngkxpAlXp7NpQZLPl6iA6fKRY7i8IoibbLgRaElZqsAjO",
+	"WpVgWYDBD1gOqN28ehY9OuPJTKRcYXzEuCbtEhR2bdd9stffe9Xtf9Xd/VovJ+Tw9+5ud+8VYo2NIERm",
+	"JEYGzn48vXeeqeqRYyWx1VsqyX9enZ91Ly8OQ751enixHUDyDziUhxfHL/A5uJ6M8UFCdKL/hvUpmzLC",
+	"kGgsGUMB+/Jo+Pr0COMWUK6vmIqMGaUC0u9tbqdej77i/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

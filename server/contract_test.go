@@ -262,6 +262,7 @@ func contract(t *testing.T, st store.Store) {
 	contractIdempotency(t, c)
 	contractAudit(t, c)
 	contractAgentKeys(t, c)
+	contractToolNames(t, c)
 
 	// Delete: 200, 404, 400.
 	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)
