@@ -28,6 +28,7 @@ import (
 	"github.com/agentmcp/agentmcp/server/consoleui"
 	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/server/gateway"
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/server/oauth"
 	"github.com/agentmcp/agentmcp/server/registry"
@@ -70,9 +71,12 @@ type Config struct {
 	// Gateway tunes the agents' MCP endpoints; its Store, Credentials, Logger and Registry
 	// are filled in. Connector defaults to a public-addresses-only probe.Prober.
 	Gateway gateway.Options
+	// Admission bounds the gateway's event streams, concurrent requests and bytes of
+	// upstream results in flight (server/gateway/admission); zero values take its defaults.
+	Admission admission.Options
 	// PublicURL is agentmcp's base URL as clients reach it (e.g. https://mcp.example.com);
 	// the MCP Registry views (/registry/{appId}) make agents' gateway URLs and their names'
-	// namespace from it. Default: each request's host.
+	// namespace from it, never from request headers. Default: registry.DefaultPublicURL.
 	PublicURL string
 	// ProbeSlots bounds the probes at once, POST …/probe and the background runner's
 	// together (give the runner the same one); past it, POST …/probe is 429. Default:
@@ -247,7 +251,8 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 		e.POST(oauth.RegisterPath, h, byIP.Limit(httpx.IPKey), regLimit.Limit(httpx.IPKey))
 		e.Any("/oauth/*", h, byIP.Limit(httpx.IPKey))
 	}
-	serveGateway := gatewayHandler(g, keys, as)
+	adm := admission.New(cfg.Admission)
+	serveGateway := gatewayHandler(g, keys, st, as, adm)
 	e.Any(gatewayPath, func(c echo.Context) error { // every other method, HEAD included: 405 with Allow
 		c.Response().Header().Set(echo.HeaderAllow, "DELETE, GET, POST")
 		return httpx.NewError(http.StatusMethodNotAllowed, httpx.CodeMethodNotAllowed, "Method not allowed for this path.")
@@ -259,6 +264,7 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	go func() {
 		for c := range sub.C {
 			g.Changed(c)
+			adm.Changed(c)
 		}
 	}()
 	return e, nil
@@ -281,7 +287,7 @@ func isGatewayPath(r *http.Request) bool {
 //
 // With an authorization server (as), OAuth access tokens (oauth.AccessPrefix) are accepted
 // too, and a 401 names the gateway's resource metadata (RFC 9728 §5.1).
-func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache, as *oauth.Server) echo.HandlerFunc {
+func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache, st store.Store, as *oauth.Server, adm *admission.Controller) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		uid := c.Param("uid")
@@ -324,13 +330,76 @@ func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache, as *oauth.Server) 
 		if len(uid) > 200 {
 			return httpx.NewError(http.StatusNotFound, httpx.CodeAgentNotFound, "Agent %q does not exist.", uid[:50]+"…")
 		}
-		err = g.Serve(c.Response(), c.Request(), k, uid)
+		// A stream lives only while what let it in is still valid: its key, or its token.
+		stillValid := func(ctx context.Context) error {
+			if as != nil && strings.HasPrefix(secret, oauth.AccessPrefix) {
+				if _, err := as.Verify(ctx, secret, uid); errors.Is(err, oauth.ErrInvalidToken) {
+					return errStreamKeyRevoked
+				}
+				return nil
+			}
+			now, err := st.LookupAPIKey(ctx, store.HashKey(secret))
+			if errors.Is(err, store.ErrNotFound) || (err == nil && now.RevokedAt != 0) {
+				return errStreamKeyRevoked
+			}
+			return nil
+		}
+		req, done, err := admit(c.Request(), adm, st, stillValid, k, uid)
+		if err != nil {
+			return err
+		}
+		defer done()
+		err = g.Serve(c.Response(), req, k, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return httpx.NewError(http.StatusNotFound, httpx.CodeAgentNotFound, "Agent %q does not exist.", uid)
 		}
 		return httpx.StoreError(err, httpx.CodeInternal, "")
 	}
 }
+
+// admit applies the gateway's admission bounds to a request: a GET stream runs until its
+// key is revoked or its agent replaced (checked without the key cache), a POST or DELETE
+// has its bytes of upstream results counted. Past a bound: 429 with Retry-After.
+func admit(r *http.Request, adm *admission.Controller, st store.Store, stillValid func(context.Context) error, k store.APIKey, uid string) (*http.Request, func(), error) {
+	var (
+		ctx  context.Context
+		done func()
+		err  error
+	)
+	if r.Method == http.MethodGet {
+		a, gerr := st.GetAgent(r.Context(), k.AppID, uid)
+		if gerr != nil {
+			return nil, nil, httpx.StoreError(gerr, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
+		}
+		ctx, done, err = adm.Stream(r.Context(), k, uid, func(ctx context.Context) error {
+			if err := stillValid(ctx); err != nil {
+				return err
+			}
+			b, err := st.GetAgent(ctx, k.AppID, uid)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && b.CreatedAt != a.CreatedAt) {
+				return errStreamAgentGone
+			}
+			return nil // the store unavailable: the stream goes on, checked again later
+		})
+	} else {
+		ctx, done, err = adm.Call(r.Context(), k, uid)
+	}
+	var refused *admission.Refused
+	if errors.As(err, &refused) {
+		secs := max(1, int(refused.RetryAfter.Round(time.Second)/time.Second))
+		return nil, nil, &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited, RetryAfter: secs,
+			Message: "Too many requests: " + refused.Error() + "."}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.WithContext(ctx), done, nil
+}
+
+var (
+	errStreamKeyRevoked = errors.New("the API key of this event stream was revoked")
+	errStreamAgentGone  = errors.New("the agent of this event stream was deleted")
+)
 
 type principalCtxKey struct{}
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/gateway"
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/cache"
 	"github.com/agentmcp/agentmcp/store/postgres"
@@ -61,6 +63,7 @@ type serveOptions struct {
 	auditRetention  time.Duration
 	idemKeysPerApp  int
 	publicURL       string
+	admission       admission.Options
 }
 
 func serveCmd() *cobra.Command {
@@ -102,8 +105,18 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&o.probePerApp, "probe-workers-per-app", 0, "probes one app may have running at once, POST …/probe and background together (default --probe-workers / 2)")
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("AGENTMCP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For is believed; empty: the connection's address (env AGENTMCP_TRUSTED_PROXIES)")
 	f.DurationVar(&o.auditRetention, "audit-retention", 90*24*time.Hour, "how long audit events are kept; 0 = forever")
-	f.StringVar(&o.publicURL, "public-url", envOr("AGENTMCP_PUBLIC_URL", ""), "agentmcp's base URL as clients reach it (e.g. https://mcp.example.com); empty: each request's host (env AGENTMCP_PUBLIC_URL)")
 	f.IntVar(&o.idemKeysPerApp, "idempotency-keys-per-app", 10000, "Idempotency-Keys an app may hold at once (a day's worth); negative: no limit")
+	a := &o.admission
+	f.IntVar(&a.StreamsPerKey, "gateway-streams-per-key", envInt("AGENTMCP_GATEWAY_STREAMS_PER_KEY", admission.DefaultStreamsPerKey), "standing GET event streams one API key may hold on the gateways; past it 429 (env AGENTMCP_GATEWAY_STREAMS_PER_KEY)")
+	f.IntVar(&a.StreamsPerAgent, "gateway-streams-per-agent", envInt("AGENTMCP_GATEWAY_STREAMS_PER_AGENT", admission.DefaultStreamsPerAgent), "standing GET event streams on one agent's gateway (env AGENTMCP_GATEWAY_STREAMS_PER_AGENT)")
+	f.IntVar(&a.StreamsPerApp, "gateway-streams-per-app", envInt("AGENTMCP_GATEWAY_STREAMS_PER_APP", admission.DefaultStreamsPerApp), "standing GET event streams on one app's gateways (env AGENTMCP_GATEWAY_STREAMS_PER_APP)")
+	f.IntVar(&a.CallsPerAgent, "gateway-calls-per-agent", envInt("AGENTMCP_GATEWAY_CALLS_PER_AGENT", admission.DefaultCallsPerAgent), "concurrent POST/DELETE requests to one agent's gateway; past it 429 (env AGENTMCP_GATEWAY_CALLS_PER_AGENT)")
+	f.IntVar(&a.CallsPerApp, "gateway-calls-per-app", envInt("AGENTMCP_GATEWAY_CALLS_PER_APP", admission.DefaultCallsPerApp), "concurrent POST/DELETE requests to one app's gateways (env AGENTMCP_GATEWAY_CALLS_PER_APP)")
+	f.Int64Var(&a.BytesPerApp, "gateway-bytes-per-app", int64(envInt("AGENTMCP_GATEWAY_BYTES_PER_APP", admission.DefaultBytesPerApp)), "bytes of MCP server results one app's running gateway calls may hold; past it the call fails (env AGENTMCP_GATEWAY_BYTES_PER_APP)")
+	f.Int64Var(&a.BytesTotal, "gateway-bytes-total", int64(envInt("AGENTMCP_GATEWAY_BYTES_TOTAL", admission.DefaultBytesTotal)), "bytes of MCP server results all running gateway calls may hold (env AGENTMCP_GATEWAY_BYTES_TOTAL)")
+	f.IntVar(&a.FDReserve, "fd-reserve", envInt("AGENTMCP_FD_RESERVE", admission.DefaultFDReserve), "file descriptors (of RLIMIT_NOFILE) kept for everything but new gateway event streams (env AGENTMCP_FD_RESERVE)")
+	f.DurationVar(&a.StreamLifetime, "gateway-stream-lifetime", admission.DefaultStreamLifetime, "a gateway event stream ends after this long (its client reconnects)")
+	f.StringVar(&o.publicURL, "public-url", envOr("AGENTMCP_PUBLIC_URL", ""), "agentmcp's base URL as clients reach it (e.g. https://mcp.example.com): the registry view's names and gateway URLs; default from --addr, never from request headers (env AGENTMCP_PUBLIC_URL)")
 	return cmd
 }
 
@@ -218,8 +231,11 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log, Credentials: creds.Header, Slots: slots})
 	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober, MaxServersPerApp: o.maxServers, RequestTimeout: o.requestTimeout,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit, Credentials: creds, Feed: feed,
-		ProbeSlots: slots, TrustedProxies: proxies, IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: o.publicURL,
-		Gateway: gateway.Options{Connector: prober, CallTimeout: o.gatewayTimeout}}
+		ProbeSlots: slots, TrustedProxies: proxies, IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: cmp.Or(o.publicURL, base),
+		Gateway: gateway.Options{Connector: prober, CallTimeout: o.gatewayTimeout}, Admission: o.admission}
+	if o.keyCacheTTL > 0 {
+		cfg.Admission.Recheck = o.keyCacheTTL // a stream of a revoked key ends within the key cache's TTL
+	}
 	if o.probeOnWrite {
 		cfg.Probes = runner
 	}

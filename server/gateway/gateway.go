@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agentmcp/agentmcp/internal/redact"
 	"github.com/agentmcp/agentmcp/internal/toolnames"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
@@ -294,7 +295,7 @@ func (g *Gateway) breakerOpened(k upstream.Key, cause error) {
 	defer cancel()
 	rec := store.ProbeRecord{Status: status, CheckedAt: time.Now().UnixMilli(), Error: "gateway: " + trim(cause.Error()), Capabilities: map[string]any{}}
 	if err := g.st.SaveProbe(ctx, k.App, k.Slug, rec); err != nil && !errors.Is(err, store.ErrNotFound) {
-		g.log.Warn("gateway: recording a failing server", slog.String("server", k.Slug), slog.String("error", err.Error()))
+		g.log.Warn("gateway: recording a failing server", slog.String("server", k.Slug), slog.String("error", redact.Text(err.Error())))
 	}
 	g.serverChanged(k, false)
 }

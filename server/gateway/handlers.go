@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/yosida95/uritemplate/v3"
 
+	"github.com/agentmcp/agentmcp/internal/redact"
 	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 )
@@ -90,7 +91,7 @@ func (a *agentState) callTool(r aggregate.Route) mcp.ToolHandler {
 		}
 		a.g.observe(a, r, outcome, time.Since(start))
 		if oe != nil { // an outage is the tool's failure to the model, naming the server
-			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: trim(oe.Error())}}}, nil
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: trim(redact.Text(oe.Error()))}}}, nil
 		}
 		if err != nil {
 			return nil, protocolError(err)

@@ -453,7 +453,10 @@ export interface components {
         Slug: string;
         /**
          * Format: uri
-         * @description URL of the MCP server; an absolute http or https URL with a host.
+         * @description URL of the MCP server; an absolute http or https URL with a host. It may not carry
+         *     credentials (`https://user:password@host/…` is refused with 400): store them with
+         *     `auth`, which is sealed and never shown again. Query values are shown redacted
+         *     (`?api_key=***`) in errors, logs and the audit trail, and not at all by the registry view.
          * @example http://localhost:3001
          */
         HttpUrl: string;
