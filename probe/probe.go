@@ -401,13 +401,45 @@ type budgetKey struct{}
 // of Connect and SessionHTTPClient: a request-scoped value, since it follows one call of a
 // long-lived session through the transport.
 func WithBudget(ctx context.Context, b Budget) context.Context {
-	return context.WithValue(ctx, budgetKey{}, b)
+	return context.WithValue(ctx, budgetKey{}, &refusals{b: b})
 }
 
 // BudgetFrom is the Budget of WithBudget in ctx, or nil.
 func BudgetFrom(ctx context.Context) Budget {
-	b, _ := ctx.Value(budgetKey{}).(Budget)
-	return b
+	if r, ok := ctx.Value(budgetKey{}).(*refusals); ok {
+		return r
+	}
+	return nil
+}
+
+// BudgetRefused is the first refusal of the Budget of WithBudget in ctx, or nil: a read
+// it refused fails inside the MCP client, which reports only that the request ended.
+func BudgetRefused(ctx context.Context) error {
+	if r, ok := ctx.Value(budgetKey{}).(*refusals); ok {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.err
+	}
+	return nil
+}
+
+// refusals remembers the first refusal of b.
+type refusals struct {
+	b   Budget
+	mu  sync.Mutex
+	err error
+}
+
+func (r *refusals) Take(n int) error {
+	err := r.b.Take(n)
+	if err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = err
+		}
+		r.mu.Unlock()
+	}
+	return err
 }
 
 // charged fails a read that its budget refuses, so the result is dropped instead of held.

@@ -224,8 +224,9 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	}
 	gen.RegisterHandlers(api, gen.NewStrictHandler(h, nil))
 
+	adm := admission.New(cfg.Admission)
 	gw := cfg.Gateway
-	gw.Store, gw.Credentials, gw.Logger, gw.Registry = st, creds, log, reg
+	gw.Store, gw.Credentials, gw.Logger, gw.Registry, gw.Budget = st, creds, log, reg, adm.Bytes
 	if gw.Connector == nil {
 		gw.Connector = probe.New(probe.Options{})
 	}
@@ -251,7 +252,6 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 		e.POST(oauth.RegisterPath, h, byIP.Limit(httpx.IPKey), regLimit.Limit(httpx.IPKey))
 		e.Any("/oauth/*", h, byIP.Limit(httpx.IPKey))
 	}
-	adm := admission.New(cfg.Admission)
 	serveGateway := gatewayHandler(g, keys, st, as, adm)
 	e.Any(gatewayPath, func(c echo.Context) error { // every other method, HEAD included: 405 with Allow
 		c.Response().Header().Set(echo.HeaderAllow, "DELETE, GET, POST")

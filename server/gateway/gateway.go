@@ -45,6 +45,9 @@ type Options struct {
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer
 
+	// Budget, when set, charges the bytes of upstream responses read for a relayed request
+	// to the agent's app (admission.Controller.Bytes) until the returned func is called.
+	Budget func(ctx context.Context, app string) (context.Context, func())
 	// ToolNames, when set, overrides each agent's naming mode (its gateway.toolNames).
 	ToolNames func(store.Agent) string
 	// PublicURL is the server's public base URL: its origin is always allowed.

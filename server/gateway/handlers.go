@@ -45,6 +45,11 @@ func (a *agentState) relayOn(ctx context.Context, ss *mcp.ServerSession, slug st
 		}
 		up["progressToken"] = tok
 	}
+	if charge := a.g.opt.Budget; charge != nil {
+		var release func()
+		ctx, release = charge(ctx, a.app)
+		defer release()
+	}
 	return r.lane.Do(ctx, k, url, a.g.opt.CallTimeout, func(ctx context.Context, cs *mcp.ClientSession) error {
 		return use(ctx, cs, up)
 	})

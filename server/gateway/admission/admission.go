@@ -287,7 +287,7 @@ func (c *Controller) Call(ctx context.Context, key store.APIKey, uid string) (co
 	c.calls[ak]++
 	c.calls[pk]++
 	c.mu.Unlock()
-	l := &lease{c: c, app: key.AppID}
+	ctx, release := c.Bytes(ctx, key.AppID)
 	var once sync.Once
 	done := func() {
 		once.Do(func() {
@@ -298,10 +298,18 @@ func (c *Controller) Call(ctx context.Context, key store.APIKey, uid string) (co
 				}
 			}
 			c.mu.Unlock()
-			l.release()
+			release()
 		})
 	}
-	return probe.WithBudget(ctx, l), done, nil
+	return ctx, done, nil
+}
+
+// Bytes charges the bytes of upstream responses read under the returned context to app's
+// and the total budget (probe.WithBudget) until release is called. The gateway calls it
+// around each relayed request, whose context is the MCP session's, not the HTTP request's.
+func (c *Controller) Bytes(ctx context.Context, app string) (context.Context, func()) {
+	l := &lease{c: c, app: app}
+	return probe.WithBudget(ctx, l), l.release
 }
 
 // lease is the bytes one request has taken.
