@@ -615,7 +615,11 @@ type CreateMcpServerDto struct {
 	// Example: weather-server
 	Slug Slug `json:"slug"`
 
-	// Url URL of the MCP server; an absolute http or https URL with a host.
+	// Url URL of the MCP server; an absolute http or https URL with a host. It may not carry
+	// credentials (`https://user:password@host/…` is refused with 400): store them with
+	// `auth`, which is sealed and never shown again. Query values are shown redacted
+	// (`?api_key=***`) in errors, logs and the audit trail, and not at all by the registry view.
+	//
 	//
 	// Example: http://localhost:3001
 	Url HttpUrl `json:"url"`
@@ -665,7 +669,7 @@ type ErrorResponse struct {
 	// `ERR_VALIDATION` 400, `ERR_INVALID_JSON` 400, `ERR_LIMIT_REACHED` 400,
 	// `ERR_MCP_SERVER_NOT_FOUND` 404 (400 when an agent names unknown servers),
 	// `AUTH_ERR_EMPTY_APIKEY` 401, `AUTH_ERR_APIKEY_NOT_FOUND` 401, `AUTH_ERR_NO_ACCESS` 403,
-	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
+	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
 	// `ERR_TOOL_NAME_CONFLICT` 409,
@@ -703,7 +707,10 @@ type FreeObject map[string]interface{}
 // HealthStatus defines model for HealthStatus.
 type HealthStatus string
 
-// HttpUrl URL of the MCP server; an absolute http or https URL with a host.
+// HttpUrl URL of the MCP server; an absolute http or https URL with a host. It may not carry
+// credentials (`https://user:password@host/…` is refused with 400): store them with
+// `auth`, which is sealed and never shown again. Query values are shown redacted
+// (`?api_key=***`) in errors, logs and the audit trail, and not at all by the registry view.
 //
 // Example: http://localhost:3001
 type HttpUrl = string
@@ -826,6 +833,24 @@ type McpTool struct {
 	Invalid *string `json:"invalid,omitempty"`
 	Name    string  `json:"name"`
 	Title   *string `json:"title,omitempty"`
+}
+
+// OAuthGrant defines model for OAuthGrant.
+type OAuthGrant struct {
+	AgentUid string `json:"agentUid"`
+
+	// ClientId The registered client id
+	ClientId   string `json:"clientId"`
+	ClientName string `json:"clientName"`
+	CreatedAt  int64  `json:"createdAt"`
+	Id         string `json:"id"`
+	LastUsedAt int64  `json:"lastUsedAt"`
+	Scope      string `json:"scope"`
+}
+
+// OAuthGrantList defines model for OAuthGrantList.
+type OAuthGrantList struct {
+	Data []OAuthGrant `json:"data"`
 }
 
 // PageCursor defines model for PageCursor.
@@ -975,7 +1000,11 @@ type UpdateMcpServerDto struct {
 	// Example: Weather Server
 	Name *string `json:"name,omitempty"`
 
-	// Url URL of the MCP server; an absolute http or https URL with a host.
+	// Url URL of the MCP server; an absolute http or https URL with a host. It may not carry
+	// credentials (`https://user:password@host/…` is refused with 400): store them with
+	// `auth`, which is sealed and never shown again. Query values are shown redacted
+	// (`?api_key=***`) in errors, logs and the audit trail, and not at all by the registry view.
+	//
 	//
 	// Example: http://localhost:3001
 	Url *HttpUrl `json:"url,omitempty"`
@@ -1572,6 +1601,22 @@ type ClientInterface interface {
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	//
+	// The MCP clients a person connected to this agent's gateway through OAuth (the
+	// authorization server at /oauth, see the gateway section of the README), newest
+	// first, with their last use (recorded at most once a minute). Never a token.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+	AgentOAuthControllerListGrants(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	//
+	// Revokes the grant and every token of it at once; the client must ask the person again.
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+	AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AuditControllerGetAuditEvents List Audit Events
 	//
 	// Every write of the application (MCP server and agent creates, updates, deletes,
@@ -2025,6 +2070,42 @@ func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgentWithBody(ctx con
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAgentBuilderControllerRemoveMcpServersFromAgentRequest(c.Server, uid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentOAuthControllerListGrants List the agent's OAuth clients
+//
+// The MCP clients a person connected to this agent's gateway through OAuth (the
+// authorization server at /oauth, see the gateway section of the README), newest
+// first, with their last use (recorded at most once a minute). Never a token.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+func (c *Client) AgentOAuthControllerListGrants(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentOAuthControllerListGrantsRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+//
+// Revokes the grant and every token of it at once; the client must ask the person again.
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+func (c *Client) AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentOAuthControllerRevokeGrantRequest(c.Server, uid, grantId)
 	if err != nil {
 		return nil, err
 	}
@@ -2864,6 +2945,81 @@ func NewAgentBuilderControllerRemoveMcpServersFromAgentRequestWithBody(server st
 	return req, nil
 }
 
+// NewAgentOAuthControllerListGrantsRequest constructs an http.Request for the AgentOAuthControllerListGrants method
+func NewAgentOAuthControllerListGrantsRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/oauth-grants", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentOAuthControllerRevokeGrantRequest constructs an http.Request for the AgentOAuthControllerRevokeGrant method
+func NewAgentOAuthControllerRevokeGrantRequest(server string, uid Uid, grantId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "grantId", grantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/oauth-grants/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAuditControllerGetAuditEventsRequest constructs an http.Request for the AuditControllerGetAuditEvents method
 func NewAuditControllerGetAuditEventsRequest(server string, params *AuditControllerGetAuditEventsParams) (*http.Request, error) {
 	var err error
@@ -3573,6 +3729,26 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 	AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error)
+
+	// AgentOAuthControllerListGrantsWithResponse List the agent's OAuth clients
+	//
+	// The MCP clients a person connected to this agent's gateway through OAuth (the
+	// authorization server at /oauth, see the gateway section of the README), newest
+	// first, with their last use (recorded at most once a minute). Never a token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+	AgentOAuthControllerListGrantsWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentOAuthControllerListGrantsResponse, error)
+
+	// AgentOAuthControllerRevokeGrantWithResponse Disconnect an OAuth client
+	//
+	// Revokes the grant and every token of it at once; the client must ask the person again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+	AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error)
 
 	// AuditControllerGetAuditEventsWithResponse List Audit Events
 	//
@@ -5025,6 +5201,228 @@ func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) ContentType() s
 	return ""
 }
 
+// AgentOAuthControllerListGrantsResponse429Headers the declared response headers of an HTTP 429 response for AgentOAuthControllerListGrants
+type AgentOAuthControllerListGrantsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentOAuthControllerListGrantsResponse503Headers the declared response headers of an HTTP 503 response for AgentOAuthControllerListGrants
+type AgentOAuthControllerListGrantsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentOAuthControllerListGrantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuthGrantList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentOAuthControllerListGrantsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentOAuthControllerListGrantsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON200() *OAuthGrantList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentOAuthControllerListGrantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentOAuthControllerListGrantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentOAuthControllerListGrantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentOAuthControllerListGrantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentOAuthControllerRevokeGrantResponse429Headers the declared response headers of an HTTP 429 response for AgentOAuthControllerRevokeGrant
+type AgentOAuthControllerRevokeGrantResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentOAuthControllerRevokeGrantResponse503Headers the declared response headers of an HTTP 503 response for AgentOAuthControllerRevokeGrant
+type AgentOAuthControllerRevokeGrantResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentOAuthControllerRevokeGrantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuccessMessageResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentOAuthControllerRevokeGrantResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentOAuthControllerRevokeGrantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON200() *SuccessMessageResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentOAuthControllerRevokeGrantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentOAuthControllerRevokeGrantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentOAuthControllerRevokeGrantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentOAuthControllerRevokeGrantResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AuditControllerGetAuditEventsResponse429Headers the declared response headers of an HTTP 429 response for AuditControllerGetAuditEvents
 type AuditControllerGetAuditEventsResponse429Headers struct {
 	RetryAfter *int
@@ -6260,6 +6658,38 @@ func (c *ClientWithResponses) AgentBuilderControllerRemoveMcpServersFromAgentWit
 		return nil, err
 	}
 	return ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp)
+}
+
+// AgentOAuthControllerListGrantsWithResponse List the agent's OAuth clients
+//
+// The MCP clients a person connected to this agent's gateway through OAuth (the
+// authorization server at /oauth, see the gateway section of the README), newest
+// first, with their last use (recorded at most once a minute). Never a token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+func (c *ClientWithResponses) AgentOAuthControllerListGrantsWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentOAuthControllerListGrantsResponse, error) {
+	rsp, err := c.AgentOAuthControllerListGrants(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentOAuthControllerListGrantsResponse(rsp)
+}
+
+// AgentOAuthControllerRevokeGrantWithResponse Disconnect an OAuth client
+//
+// Revokes the grant and every token of it at once; the client must ask the person again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+func (c *ClientWithResponses) AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error) {
+	rsp, err := c.AgentOAuthControllerRevokeGrant(ctx, uid, grantId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentOAuthControllerRevokeGrantResponse(rsp)
 }
 
 // AuditControllerGetAuditEventsWithResponse List Audit Events
@@ -7733,6 +8163,216 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 	return response, nil
 }
 
+// ParseAgentOAuthControllerListGrantsResponse parses an HTTP response from a AgentOAuthControllerListGrantsWithResponse call
+func ParseAgentOAuthControllerListGrantsResponse(rsp *http.Response) (*AgentOAuthControllerListGrantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentOAuthControllerListGrantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuthGrantList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentOAuthControllerListGrantsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentOAuthControllerListGrantsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentOAuthControllerRevokeGrantResponse parses an HTTP response from a AgentOAuthControllerRevokeGrantWithResponse call
+func ParseAgentOAuthControllerRevokeGrantResponse(rsp *http.Response) (*AgentOAuthControllerRevokeGrantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentOAuthControllerRevokeGrantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuccessMessageResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentOAuthControllerRevokeGrantResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentOAuthControllerRevokeGrantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseAuditControllerGetAuditEventsResponse parses an HTTP response from a AuditControllerGetAuditEventsWithResponse call
 func ParseAuditControllerGetAuditEventsResponse(rsp *http.Response) (*AuditControllerGetAuditEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8679,6 +9319,12 @@ type ServerInterface interface {
 	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx echo.Context, uid Uid) error
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	// (GET /ai-agents/agent-builder/agents/{uid}/oauth-grants)
+	AgentOAuthControllerListGrants(ctx echo.Context, uid Uid) error
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
+	AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error
@@ -9020,6 +9666,46 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerRemoveMcpServersFromAgent
 	return err
 }
 
+// AgentOAuthControllerListGrants converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentOAuthControllerListGrants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentOAuthControllerListGrants(ctx, uid)
+	return err
+}
+
+// AgentOAuthControllerRevokeGrant converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentOAuthControllerRevokeGrant(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// ------------- Path parameter "grantId" -------------
+	var grantId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "grantId", ctx.Param("grantId"), &grantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter grantId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentOAuthControllerRevokeGrant(ctx, uid, grantId)
+	return err
+}
+
 // AuditControllerGetAuditEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) AuditControllerGetAuditEvents(ctx echo.Context) error {
 	var err error
@@ -9332,6 +10018,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerListAgentKeys, options.OperationMiddlewares["AgentKeysController_listAgentKeys"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerCreateAgentKey, options.OperationMiddlewares["AgentKeysController_createAgentKey"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys/:keyId", wrapper.AgentKeysControllerRevokeAgentKey, options.OperationMiddlewares["AgentKeysController_revokeAgentKey"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants", wrapper.AgentOAuthControllerListGrants, options.OperationMiddlewares["AgentOAuthController_listGrants"]...)
+	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants/:grantId", wrapper.AgentOAuthControllerRevokeGrant, options.OperationMiddlewares["AgentOAuthController_revokeGrant"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
 
 }
@@ -11146,6 +11834,287 @@ func (response AgentBuilderControllerRemoveMcpServersFromAgent503JSONResponse) V
 	return err
 }
 
+type AgentOAuthControllerListGrantsRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentOAuthControllerListGrantsResponseObject interface {
+	VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error
+}
+
+type AgentOAuthControllerListGrants200JSONResponse OAuthGrantList
+
+func (response AgentOAuthControllerListGrants200JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentOAuthControllerListGrants400JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentOAuthControllerListGrants401JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentOAuthControllerListGrants403JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentOAuthControllerListGrants404JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentOAuthControllerListGrants413JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentOAuthControllerListGrants429JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentOAuthControllerListGrants500JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentOAuthControllerListGrants503JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrantRequestObject struct {
+	Uid     Uid    `json:"uid"`
+	GrantId string `json:"grantId"`
+}
+
+type AgentOAuthControllerRevokeGrantResponseObject interface {
+	VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error
+}
+
+type AgentOAuthControllerRevokeGrant200JSONResponse SuccessMessageResponse
+
+func (response AgentOAuthControllerRevokeGrant200JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant400JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant401JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant403JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant404JSONResponse ErrorResponse
+
+func (response AgentOAuthControllerRevokeGrant404JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant413JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant429JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant500JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant503JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AuditControllerGetAuditEventsRequestObject struct {
 	Params AuditControllerGetAuditEventsParams
 }
@@ -12406,6 +13375,12 @@ type StrictServerInterface interface {
 	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, request AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error)
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	// (GET /ai-agents/agent-builder/agents/{uid}/oauth-grants)
+	AgentOAuthControllerListGrants(ctx context.Context, request AgentOAuthControllerListGrantsRequestObject) (AgentOAuthControllerListGrantsResponseObject, error)
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
+	AgentOAuthControllerRevokeGrant(ctx context.Context, request AgentOAuthControllerRevokeGrantRequestObject) (AgentOAuthControllerRevokeGrantResponseObject, error)
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx context.Context, request AuditControllerGetAuditEventsRequestObject) (AuditControllerGetAuditEventsResponseObject, error)
@@ -12842,6 +13817,57 @@ func (sh *strictHandler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx ech
 	return nil
 }
 
+// AgentOAuthControllerListGrants operation middleware
+func (sh *strictHandler) AgentOAuthControllerListGrants(ctx echo.Context, uid Uid) error {
+	var request AgentOAuthControllerListGrantsRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentOAuthControllerListGrants(ctx.Request().Context(), request.(AgentOAuthControllerListGrantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentOAuthControllerListGrants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentOAuthControllerListGrantsResponseObject); ok {
+		return validResponse.VisitAgentOAuthControllerListGrantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentOAuthControllerRevokeGrant operation middleware
+func (sh *strictHandler) AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error {
+	var request AgentOAuthControllerRevokeGrantRequestObject
+
+	request.Uid = uid
+	request.GrantId = grantId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentOAuthControllerRevokeGrant(ctx.Request().Context(), request.(AgentOAuthControllerRevokeGrantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentOAuthControllerRevokeGrant")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentOAuthControllerRevokeGrantResponseObject); ok {
+		return validResponse.VisitAgentOAuthControllerRevokeGrantResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // AuditControllerGetAuditEvents operation middleware
 func (sh *strictHandler) AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error {
 	var request AuditControllerGetAuditEventsRequestObject
@@ -13096,218 +14122,227 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcts4luir4HKnKvYuJcuO09uRa2tL7bg73vZX2c709G1lTZiEJI4pQEOAcTS5vrUPcZ9hH2yf5BbO",
-	"AUCQoiTKdqbT3Zkf07FI4uPg4Hx/fApiMZ0JzriSQf9TwD7S6Sxj8O/BmHGl//GBZgXT/6Cz9FqITAb9",
-	"X96HAZ3NjpOgH0znHTqbddIkCIM4Z1SxZKCC/u6/9sr/hUHCZJynM5UKHvSDAZmwbDYqMiKL2UzkilCY",
-	"LQxGKUyvJxiJfEqVYskxlyovYvPtz6IgNGeEujGolKlUFL/PBVeMJwN43Yw0pord07negxIiO6NTPUcw",
-	"y9ko/ciS4CEM0hgGnyg1k/2dHQOIbiymO/pRd8bHQRikG6wklXoNH1jQV3nBwiCjUp0yKemYafjwIsvC",
-	"YBrPrlj+geV6pcE9o2rC8o6En4L3YTBlir6higb9Tw9hMBUJy4J+MJ6pzr7oTFOeBubX08qLnE5Z0A+u",
-	"DHAHBrhCj/7j7TFXbJxTD0A5Hf+Z5RK39WEvCAFO5mGR6mOGA+oURZp0dvde7gdhUMySJYd9z25lqvAc",
-	"Hx7C4NTusoJON2kFfW6m8840ntnNPxXBTjVUyKHGho+KXORCiVhkxI3e7sANIE/n5PTwglzZj2VWjHFl",
-	"lRUvh0iRZ95k03jW9SeUkgUPGlATRhPAhU/B0TUd6/9W93WlcsHHhHGVqjlRdEzEiKgJg+XhOojI8TaR",
-	"rVRJ8gHPdbtLrhhPSKrILY3vSMqHPDoedU6piicRUYLEE8rHTH+dsIwpRgTP5kRNqLJjhPphyon+7kxw",
-	"5n08Zoq87O2T+wnjQ86FmqR8bIZMukOuYRZP2JR6VCboB8OgAqdubxho3JvP9EOp8pSPETAzmtMpUwY2",
-	"g9Eo/bgInGtBZnSccqoXryGRM1lkSoakkAygBLinQUb1CIRKMsvZTMNFA22m/9WFax70g78VLJ+XKABf",
-	"VLfBi6m+tWYIxFj9j/eLWwiDwxJzG9Z9y/QaE3KfqolZ3Ejkdjup4MuWVV4If2lIOoN+kHL1jb6rmlRM",
-	"9XJ7bm2ppgIsh8UdJ2w6E4rxeP4jmy+u8JTeMQkQxPmIpCOmzz1nKp/34YmkU0bu2Bz34H65FQn+lHKy",
-	"t08mosilRhc55PqdUZpLpQ9qJrhkhI5pyskWDBF5q+pcsllG5yzpE01No21CeULuc01liEG3Az3pkFfX",
-	"QTkQPVxGKsn+3h6Jji4vb47fHJ1enF8fnR3+fPPj0c83l0fvro7eRF1NMuIiz/UFytnfCib1UmEswXHg",
-	"Kb1j8AfM3yU/srkERjBjgEWwtgnLEn1Z9CYTqugtlaxPdjXQ9l69GvIPqUxvM0YGV4fHx/qm5DTW+N0d",
-	"8iH/Sd+6VJI7NlMI3Ts2DzWjoXJir7xZXQjT4Q8GiltSUVXIEHYdEk1KtokYDTm1H+G9zikn//Nf/49Q",
-	"stfbhdtNyf7Hj/5Bp0qybEQol/csZwnZ2u+9Dsl+rzfkAMaT49Pj65vLo8Hh26M3kR6i4Hdc3HNDjeR2",
-	"SO4naTwhFJFFD84BAfCwu2RgFzXkORvBNbhlI5HryWGJW7TQH6k0hqsQ6mucJubfuV5llk5TtU0mIks0",
-	"OmhoHRBKXn38OOSZnmosNNQ0PQRASuGWkxe8XAmH48NhqCJTIRXZ7YW9Xk9/J8kWbGrIo04n9ZBTP+vM",
-	"WK75VLR9QGbUQFgfmQEkYiPh7B5wCFDxtQHi5eD6CCGpYVhwlWY4n8gSluuROKEkoXPEsiJ3RBVIAnKN",
-	"kib490ZfZ58yTOnHE8bHahL09169AsJg/97VZFYplusx//OX/9X5v+//5U9BEy07HgHlX6QT55pl0FiR",
-	"1KKoFEUesxeS2DulkVHvXt8fRGSNsCIn0T9r0MFtvU8lI/u75qZeXB4dnp+9Ob4+Pj+7+X5wfKKBpHHe",
-	"splUwk1UrKSSCyAxnG4ZLHZ7e/vNO9WMbsluB3ApkO+laiIKRaghNI/b/qrllwx30z2c6MvRRNM/apZA",
-	"eDG91VLDyLJLQ9eLnANBm9ExW8Z94N5V1pOwES0yLQD1Qr045Dq7WgZyPGi3kQddgUy1IPBkRYOM49Yz",
-	"o2pSLgfEsjDQ5CTNWWIl73J1f8rZKOgH/7RTqj07+FTuwPx6Ie+0XFpfxzue/q1gJE00HRqlCDC9KKu4",
-	"NCynAJH1Sat50N8jVS+VsjOhvhcFh1XGoO4oVM9mmSGRO3+VetWeqKXfTPSi9I0a/HB0dn1zdn598/35",
-	"u7M3QRiwPBd50A/OhCI4ttY9QFnRiA7i5DAwytowIIlAvkvYx1QqfRzIcg5hkv3e/kPbjR7pmS/NHnHH",
-	"Vci7JQGr4sIIt07KGKcfGCdF6ritBweyFTXsV1+0hxB3dZ5fG43wUPBRlsbqiVAdnFweDd78fHP0l+Or",
-	"6ysPtG78CmS5vx29CR/KNMsZTeYIZLkI5dfPB2W7OgCyhqJeS3X+dfCt7jza1gJFaESnyKjgXad/94nI",
-	"Uy3dZlFI1L2w98mIDeReFFlCxGikZSqiP3Nv0Ckbcn3HzPTX5+cnN2eD06Obw/Oz70+OD6+jUMv2WoKO",
-	"pvFshyZJtK0Z5kMYfEeTSxQ3Hn3Qfx6cHL8ZaHYUaDAqmoKq/CkYpSzTGivcf/+YDekjSJVJBhRbs4Hd",
-	"4OF9iSLf0YTYxfmf/9nJO2RE00xLwXqKPlkxbh1Xes+HK94yAV1KcYzATsyxlGCKQsI+sHxOZrm4zdiU",
-	"ZKlUDC5sZOAXbYdDPqWZ1lxYQv7j6vzMDHN8BgPd6J8MUhHBjVgVWox8IVEI1EhS8gk55FsNYmpohbrb",
-	"OTEMaxE93qEcexrPHo0op4cXN1dHl38+uqwQ2yaUmcYz2d2tnPow4GLGhkErFPH2TBJRkuY+wZH7xA33",
-	"RWHGdkjanPqQi9y3cWhOL1GJ8Xe7nEQ1HUWkh+WM4HmAsOOUl6wYW5R4MmO4Onn3w+Z8wdstkFC9JDKs",
-	"2Qh/ZSYBa2rLJRrAYDjx9yK/TZOE8UeBePDu+u2NnuDs/GZweHh05UO3HNoH7/WEkcHFMWhiTpSZ0A+M",
-	"0DhmEkRgNdFi+ozlzv5ShevL54OrW6QDrF1cRuM7NLxEoyLLBrC6iMhYzDT3W9y6gWjVoHPJtFb9aPxt",
-	"NpV4QH7HZ7nQK6O3GSNHYJyswTuVpKaWknsqfaOXMdRYA4XWoxaAvrf3fEBvWrSBf+vFgrK3tcqeZI6D",
-	"a7WaZkcIsMeew9n10eXZ4MSDvB3YmKYJTuCD3r1haAl8WQfsq+dkAo1rcmQdtxBtd8kbZINg08jEeGyB",
-	"69m2SJqEhDO05WqNlCUAzydrQEs482o1yKPIDXT411SJ6ryi1IuAQm/GFbcrID7Pz4S6yMXtEwiIHvvi",
-	"8vy7o6fCeELBvCcLoIOjIgOJkpE5+wIADqBeBVewsHJh1gz2SNwKS1ii92C+LsFlzuKCzjNBk2shTmg+",
-	"Zo8+h4vBzyfngzdaYbo5GVz+cOQdhxXbDCG8FoLgZHW+6RNorWpk+i1jpNzt7X/76l+/IbdzxRZFkd1n",
-	"ZJkGJOU6Heusrw88QbvkNP3OgHcBChbKOYsFT1I9w/egZj0e0IsmSw/U/kTEzLQIZTQdWh8akSmPmXex",
-	"j67peBHCz8gfG1bpYGzNqeCBTJHsLTF4Gt+hhX2DLXf7wFlyNZd1ptyHMNAcJI3ZO04/0DTTjPrRR/Lu",
-	"bPDnwfHJ4LsTH+vNBMSfoX4UUoEvQpKifOmAqHxu3AYLvPQZ0bxhfe4QrFeJxJTrA7jV8KfxhCVAaPy7",
-	"kFNORKGMD2TIVeqMJx5cNFM+WzyJA+MpyahieZdcOyMN0RgCGuftfMiNp+h+wqpOLw25WxrfocPC83Bf",
-	"6lE7g5HCuID6xjXygSB+T1NlPUKwkpQj5jsQL1iTNSCvhTilfG7omnw04vjOGQ9zNOHR4xM3QQVvhCBT",
-	"/dS6EC0Qqd4u2SWL1HHvGRW1hcUB0gAlLO0lJXIo5jAmzlJ9a2mS5EzKF86AUnFRbXfJEdhznMcxpnme",
-	"Mkmiv3QuqWLgcujA/0dkS497W+RSaT2+8sYlm9KUp3yMDp3aM8n019JgArrFcKz4joF/VOtE28bvC+af",
-	"0g+bMzhgxNfqrvSXsFfBOYNgnhcyJAXPQPNz6D3kKi807PRPs1x8nGuGHYspk2SUiynZijodeIUlHf08",
-	"ZVITM8rJ8cWHb+ykqbFMsYTczvH67Xyz3yWDTAqyCNs+oUZAcDeJzmbufHBpIUhCVCKOwetyyPOCa1jq",
-	"31NFaJaJe4ne4SYvZFRTcaLKhOgEHXI7B7gjceApnT/uLuMJlj7o+zTLNNWClbKk3Z1+Hlv9osl4lV2u",
-	"t1xETUQshwHaqSWaqYeBZDSPJ8MArNA1ifbWqAoVq16jDcg36dkv9WG6SW+FmlQt5JxOWeIt4AAPfMH4",
-	"ToaBtb7DoOiEeCHLUSSZFhJ4SgGer3+cXWlDf4FdeaPfYMjrjgOy2m+AxISYQzCQ0L/AOBr6GuhDbmZD",
-	"87OxH/oMF9AH7ZO3uSjGE2WoK5WTRiZrbI3vOC3UROTp3x8pfTqL0NHpxfXPN4OL4x+Pfq6YarwJ6pIO",
-	"naV3bE7wXmvCNU2ltNy2cvi7z2mHKVcECGAm9c1b/maibT/KRGhK/0HcscR/H9/0dS9rUesilI2PjSWn",
-	"LEnpNdCaRwuWV+8uLs4vr4/e3JwevTke3Fz/fHFUAbmbjcB0BObzgX+IE3f0A3fx6ktYlPZfPecpNC3S",
-	"yZpWmdJyZlRfWOREySZIgHblFloNLZ7lYsZylaJzu4wv/hSkik2lxwdsPIMLHaB5Tuf6bxMm6ocV+hGj",
-	"C9/HywPx3vH0I9GysVR0OiMpJ9M0y1IjgRyAmy1W2ZykXI8CWGpC2yj3z0sf1UIMXp2j1Y6gYasmGHoT",
-	"aDQHTS9EHE4Y8WKZNZuSWlYBszcjEFF8QNjfCprp3yLv3UiDBYjuNJ51mwC8EIK9yfq9UO1V+AwY9IN5",
-	"14VvN4yfVsGw+NxFabuHt0JkjAI5rsVsLwQAZfd0LknEiyyrwMXGvDmboJaP55atyEb00IOghotxIovo",
-	"4geLN8XJSMcTlQI90PeEhtYKKHKMKWNzcs9yG4FpP4HImtan5YWnBzRBWwHNLrxbXdmLuP0ri1VQRrI3",
-	"TFGPZt9sXIy88WlBPQZ+YcLGoPhNUNYPni+jgj/sBmHwYa8hGNgF128ySZHWaNxiPP7CGF44+qc25KgM",
-	"22+/sgc/wOkXE/KEJDm0cRBwOb2rViV8FhyW3HnraD6csGQUlTuxSHkqZ1O/zVXasIRyeihukbaOoiXN",
-	"CivR2CX03zcgaoWALdxmS0eIRX5gxBNxXxF59e02c+MtlxDhai58l5yKXCuMSqV8LId8SufkryLlJHJC",
-	"dUQmLGcHRlWVJB1z/Q2QCY6S79w62LW8hXpflWt7GTWrafa1e7GONeUQ60B1zGeFWk4VRjSTLGwFTB+Q",
-	"JRARVprnSaYgIFhMtXye2GfkjrGZRDUeswm2XDBKH8DvB5Q8E6yaQWIi9VdCoiZg6c9MeOPCvXZy1GqJ",
-	"qQUdqZOqOza/6Wki9eqbf/32Nb1tolWWcC88wCStZhEGWVcZO1/GkMU5A2IvwEY55qlkJFVdm3a1MIvR",
-	"IZqYfE/z8ozZKHxyL/I72UrAq2F5hTS6o3BU0my0SkTKdb1fgQYmt2RDbLhj7cQsjWdafkegNh4ERLSj",
-	"/VffLZA0UlmaBwXP5t3GUHIfQHcYq47zrNrvSSob1IfECAyOdbXd2UqOBqMuXcxzrWSZcLXu4ws6ZpoT",
-	"NS/bjLF09U4hXLqDVgs37tjKpa/IZ06iri3SfhiugHKRpGrg5HcrXU3j2Y0JBcfrgqKA/Q15b/U3zGqz",
-	"V6/8DP90X+CftZf1MDRJKn/nbCpAmKGz9OaOzb0RzQ94eRslQNyWVYM3IeFP05GfTNs/h8r6O9YXn6zl",
-	"/Q50sc+tcT2jevVVhXqSCtVCV9pAQwISOUufJuYuyiqYbyFGzu2BZuHw80vEn1foRempJvEemOg588Kz",
-	"CMCpJBSwsKWVE4JVG7a5SjzGbx4nFGu8OfrQbGF2hH0ls/BkDo0G1qu59ptLFos8WY06dGO7c0swY4TE",
-	"hutExGwx+h2bHy+5UDZWGbxdU5ogpkBu9AGJhsEwiCAVB13u0ynlCclSzhrvnHGgLZvrLx0T0dA5Tmp5",
-	"0JvPpWg+Ro1mA8xEQIQWldwocLL++t2JWAxajazPoUmUmL9CnahOYMK0Gh6IgqsmR3xosj6bfPRVuNns",
-	"UByqafucfWy4Dhc5A28ExCNEGgSR9T2x6UwBsa4utsT9TZVy8+Xi4mrvWTitfXGt4qUPqVIQZQPOdrOx",
-	"7YYWarIOb9xqBvrlz6AULJW2lzJAaZKBnyyQQeGVdRf8psp7MIvYSF5VOUsP56SxDWUZQ3Ub6VoOz0yA",
-	"zT2VNt7NUVKyFeFP0YH1N42gXgMuAnziGFuWKrIVwT/rr6JSu+08QXJCZ1BkYUIlEfjbfZqzvhaNStdR",
-	"WEpKehjuCP4WyhZoc45zBs8nVE6M7bOu6wjOzkcQXbOWipUX5CFsw6yNKaLNqyhRPrx3NVng4zdKPEET",
-	"X5nJDTgH5H3xqlTS93u9cIVC3X6OBoW6/cePUKjRKO/dc3cvixwKVHk1J3r731bKTPzp//wnVEX69/7O",
-	"zi//ORzKnX//p/f/svWL/s9wePXP2//+pybWXVPTKzM0w9FX3F2RgmYrVV0HX5enb0Hna+Crvvk+Z+x8",
-	"Uf0uDea1+l6VzYUt1PT2k6/3l1YxdHnBkOHwagPvant8rOr67uSwStlGztb2cxprwPr6DFWFv+0ENe4D",
-	"Z9DENTzy9CObb06h7OFW2Q3UFvJ0Oc0btlh33EVhusDgcBDmCwkuRahLUseDRY66ZP2OlD+CxG4qvDhK",
-	"VCOzVQi8Kf9aLC2iscpdhotcfEgTJonJRIKgdoBYnMIiwxYU3FLFWpZcLLhTVcrpIXyY3kqRFYoRTRq3",
-	"5DZ5d3kCEcAg/sJXXKBSU65Vv9vf2clETLOJkKr/stfb9WvZfX6q3IxwZ3TKGsrUbU2KKeUkZzTRQsJ2",
-	"ZTM/GXi7intPJENWnmxzpY3IuOrVt0rN3uVZ81V2EqQeqOleH3G94eRY63TrXTAt7P8bmWU3Mb8/aeAl",
-	"huyVYYoIGV/6WxhWPef2GwIRmq2gzfbSdtrgChyoKIK181+jVE0YzTYgj2/x9WfWxvJmx8F9qiYTliUO",
-	"VddEZIQtor77Lg7bmDxTG+qC+R82iAPmFlkiQ3LLYlpIRqh90QXGlQXmbOS+Hx/eHXJrg4AimDYxAtPA",
-	"NOXF4mttUPonDxRr8W+V6mmUzqVEJc9FjinVi7hkshmaNE+9f56kfIwx6yEBUSDSS4hCEkHBry5YcvSf",
-	"tyKZR1W+Yxa7KJXa6OZKZO6qgjWrlXTcQznuUiAsJ6kYtb1YUxXS6qY0nqScdSxDMhVL9Dc23Un/26Aq",
-	"KL0QjN03Rfy8oiZkv9cLyWIdE+/3Wt1E/cCM05g7TPZ7+2Rrv9dDXHQKOSYoLJRcHPIlsfNkv7cbkhWB",
-	"8vUXysISZL/30q6xvjDMyZ6QXBRgYGisuqVfNY8W5tz3Rza5z977p0fXb8/fwMPBycn5T/j0lXnaVFiE",
-	"7Pde2zEby1PBC4ulQI/P9PQ/XJoduzEackX8x401Cvd398wMiynHZH/XQXNJ3DzZ330VrixWSvb39sLG",
-	"GpL7e3Zzb48Gb44urypTv9x12GnKMZBXJQL6GaHkVe8lErvyDi+UwFq4+i6R6tNioRO/JtCIplmRM1kv",
-	"DzUSBU9CqJHIuNIPWG4fdtsSXp8gNogRzJbiqK4Qi1XolzFv8e319YW56ESxj6oqplarMa0igU2z2Mf+",
-	"iAulvhqlWS8LpD60v2Cgd97o+73eWoO4N3a5AQuuEEloE+n17AqbimQomlzBxH6Qj7gL0IB94xYYBlyo",
-	"m2k805yQQ7qzydnWWqso9DHcZiK+Y0mjMcAK7osuuMuTRR1lURkDC6fWjLRKZrMptbbVQhfbTAV7jP51",
-	"Sjkdo8HgNJ5trm9P41nDpR3oK1Otq2brbwktwWEOlgmGcjD4BS2Xc6nYNAiDMXiCZkKqcY5xvq0usdXJ",
-	"pvTjMb5vtT/75xqJCrbUhK8rJO+bptCBaFj0ei9jcBLAP9kN/qJBgT/UBKPlle2X+29a5jA93avzGROf",
-	"3B5qNfA3dyTVTwDcuyAAcaEgQrsC8PVF/59fidpwiWvaDSxVycoR6q0IliprFVRajX4Vp9ommGFJZkYx",
-	"JIWP2RMxwGiUixBr6pkQ/tp+veod2ywtwdZ4h/IiSbX86QtJ4pxBrWGaSZuvkBrBBMvLQ44uyP+2RBbF",
-	"/gaL7vFY8FE6LnKWLM1h06wZJR5MXU6lZnzOC18uzdZg8ta37UVXeE4UXKJLd1hUPU39AFtu3m1XQiWk",
-	"gckKpph1OBI5uWU0Z/n2ZjlqyiT3WqkCB/HKF7xfh0YK03U9KFY3txYzHpO1cugBxNlLJDM1UeotP7gp",
-	"AgG4YS0hMc0ySbYoJ+yjYlymgg+5GJFDMWXqcELVCwmJvdtdEn0awh6GQX9oIDQMwmGgxB3j8OP//Nd/",
-	"D4OHyCyhejp98h18Qv7nv/47OhjyymgGzDCc+3f/0zD4S2cwSzs/srk3vptATYQsMWTLFuPf01rKt+TH",
-	"9DtIt8yyA6MC05yRy+8Pyevd3R6BVetrIRSZiFnndt6ZiFlIordCghnD5luj9BVpzcdPwdavDOKYzRR0",
-	"NDg9vHghiVawzXoO8KJJMstTDtaD0FWAP7zUn5x8v12HAxecAQRRVnIX38P8Ljk32UaCk4vB9eFb01rD",
-	"kAgOX0H5jStwuOO+JaMZS8jW4Oiqs/fqm84Ph6fbhEJXDYWF8qsV9BoSk7xSHs04WvGxfrv7eq9J3aEf",
-	"/U/2evV7EQYQy3DOszkqA2DOvWO8xfiN39autgYxxF096oavvMZvnaDQNrlMFCoWpefDEXbglXBbGwj1",
-	"hMV3T2HEbtw2cZlO4Vrp6vCVM2N+P1wWG9aoS2rS6fblD7AS4M8QD7fSjfBZs2vczM4A3vqcf7LsFosA",
-	"gR/WlMvGZhFoAYe+KIATU+S/LQ580XOyBnqtbNb1s13KD2G0RYcW50KVgQEbGQ7Wxp1pvnvlCmRsNHbK",
-	"wVC1JjrRk4vgR6lZK9R2cRx6xuJ0ZMtuuoIAUPPI+H9TaerUoBuechJ5KwcWFHlgihApTEQkxarZuPDt",
-	"PrnXz+6pHPL7XPAx1r+qGfmhJhUbKU2jkBu09wWpVGUtormXBjXoO3VY5FI0KN7U9vVa1VrLS4GfmYer",
-	"4/MfrY3UtmQ7gJWDL9vfqaEtNeVwlrMPqSikKXbG2UcVYb2yjQNe14ftul2/CleF8JbAWW8abB/Pu46o",
-	"GgTATAeAySZftQ7NDQMoXHsJfW0a0K1QE7hjrNlSHVVsjxEWe4IFOa4e/fTTT51B2Z6KRUZGbAw4j+mM",
-	"3qZZ6hawgiAtqkulaugNE5qY0YTFGc2RSUy18BelPNVCZfp3tEstgKbCg1pwjyUG858mc49doc3aheIj",
-	"Qou7qBEcGYXic6ey5Qpmxp5TiQerQ0nTXPuiKz7qkWk6zpkGk3CLNIX/li7TFjXVt9rKHy2QJVWSRPbb",
-	"m6n5OALD8da5xhlYJ4s1a3flXu17241LwT0c85FYxOalFPvD0lS55ugV+37TffoMMqORGq7zgsc2i30Z",
-	"8qO3niVkisHRlIOTCHEPKjP4UQLAJkepAhp7x2ZK68KJKd4G1RijH46utdK6Ax9E26GtYqtIkovZjCVd",
-	"shgJEEELwgrj9Mwe1d1cMiqbUNVeG1wpFOJR9pu+2Z7dhC8PYvmJrWhKP97gokOya3qZDLkJjwxJ1OnA",
-	"+50p/dhxmxM5jgzlmevgyxlNTGFL/7oAwLT+qUlNlrmcfkmUGDMI0sLVwKBRSPah1HLZWaW2GHzNRIi7",
-	"dG67G3SK4Fjr1bZG/aKkKosUo3KDavTYR1NL7ZquwCZ9yvqmemJTBXYtA7y7POlIOmJdciLuWd6JqWQk",
-	"Y0qxXIZDnqTjVEkNQCMy3EQHRCqaKzT0gKXEOKHwK2jfqr868PoX9qrtJSsG6VrL4WoLQNr5e6/z+v2W",
-	"+cdN5/2nXvj62wf7YIkbysVEt1U1lnh56iqbF0Prj7w+PnrNsFiFwKS1Lo8eWerNfVtMKS/jRrCNXqN3",
-	"99y2EyEaChmDwjKumH02b6T5T6+usCpk5tovSVPb14p6Q2h188oNvUB61SeRbattKv/aejiG7krCaDzR",
-	"Ukv0SWbF+OHm5pP+8iGCtpw4LhqsoFrmAYlcCJitcgQyTsETqNELdnG3CHHPrVFc3xBsKCpt4JfhCVgj",
-	"FNq4qntR28GQywl29cZSofu912RpudAqGXMNxUNXXrXRC/0OnAqt805qsQMQKuH0ODHD7w5cpSJ4hJbB",
-	"gtsWzKAGFmniFQu3j4KvmS2/m8yWLySV5R+RsvJlJaZ8pkyUR6aXLFB5pDgbpWI8G9WBvihtyM7nyfbA",
-	"rSckWZX14ZTBOGM0l1Ar7B+UCGLXly5LCFm9sqZQo70vIe3D7ot/AekfG6Z0LFyfShB3g80Ny5dL/doS",
-	"9dVTD1xWbS0YHRvOcRaSe3B+gkkY9T39GQSmtwf/tVEuX0j40tiJZEWRttjUyixQ3WVj5oNkcZGnao5G",
-	"NStLmAIutbCDi2PyI5uTrbTLuuRSa9z2J6eCvqFycitonmx3yWkhTYe+5mZ4S1tnY03zcpNmQQ/OTdh8",
-	"Xhppbc+DCMeIQrieGodtvUyQJmNQozMoH0nqYQtbToB2orN+d9s1OwB2bR2WZo36EmKR7tSYehaBl7MR",
-	"yxmPGSzKufTJ4BhTN/Gk09icvL5YU8ZNFwrrtexj6sTQdHj+rkih4XwZYCSHARnRaZrNu2TgzWJ6W0At",
-	"RGyDI1UZpnA7HyILSPkYQaMxD5rBvLs86Q75kNv+IVgu37YPodwB20a4TEQGjgtaPfQ7BiGJgrMh97Tq",
-	"AzwSX882zT4U45QrG8mPsf0TanorVvIGoiG/Fck8tJq1XJIfEMUiATPQkC94gQ1q6MXD+WB8s+sm2SfR",
-	"26PBG7DyU+gijz5/fC364eg6GnL3dlhrL39AKNnvvQK3oOlOQtXkhSRTpiYigRac0SDLxH104LXbyFIA",
-	"lgseMq2xXu5BOIVm3Psvd5cGjW+VfbTQSoaBxqZTiin+iHuRGGGOjUdcJz9lZYAZzSXDVIiUk1lGU46h",
-	"1XqxkG+iX6FTpvTI2O1K3acxJN/s93qknm5xYNvu+36xd9ffd76tfFFJxTgYciR3kky1OivMYcWCq1xk",
-	"fn2lLcDgyLuCxhrjV0XH7cJtMrEh+hCsGG0+qEi9UQgzw6yK3qJFR58Ruc0ZvZPboV56Q3IJp1PrYASh",
-	"qwt9c1xZHEAqRe8YLymp67gyYVyfRCrJ7pArQb7Z17coGnT+N6Gdv5Ne5zXpkhvSiULCMsnImHGNhCw5",
-	"sJZRLOhpNktokaSKqJymmalxDiAQnEG3TGMjRZdhUJKmwcWx9CzN/WC32wOhfMY4naVBP3jZ7XVfojlq",
-	"Aoxkh6YduGZyB0tf3yKxwr/glXFTedJLpvKUfdDEhcyo1sk1DdRXx1VLL4nFCxNrBSF199jII5cq9Jr8",
-	"QfPxCBOidiLwCUY7kfMJAmXSjMDMZS19gAoRMQTHb+2il4Jwchf+OLFN9w1FPkSszFj+A1ODLEMwAnjM",
-	"RZFL62qUr+xAY6WlZTK8Fwfg6mzx4qHzhT68B08J2ob1Mez1ei16arRrX1HWWm1sBVg/VYMSD2Gwj4to",
-	"GtstdsdrCQ+f7K7/pNJGBT56uf6jshex/mK3xRf1xo/6u73X67+r9z57CINXbSBR7VMLX7VYZUOXPpAG",
-	"i+mU5vOgH+iTIw5nFR1rbK3KHMH7B0wPWLzBiGPSJb11SVSkSOYceTJpcRCxemAonDG9z1juX/EhLy16",
-	"jYlh210SlUaTKMShgQ2F2JuFZlml3XhFAsEsvRWZfIZ8I6uv9Bs/IEmB4zA55LHIMjrzaC02bkgluLK6",
-	"5KcWfZJcUyStUGCQie2QVDFyUmitN4IGxysNnnpIBvDZoUli7Z9tCJdXzGJjulXtZm1IDaD2dyKZb9a5",
-	"pyZJkwnLZqMiI6b9DaJYrbJlP/hZFAThZd+nUqZSUayR4tnYfqm7VN47VaRaWqV1755alaKHqn5mQiFr",
-	"pHe3PVBkpa5K81Lsq7bmc+u12/cXiDZefsM26z4QLxr16JouLdxgXtuBd6pNzzuXbJbReZM3Gb23Nnwr",
-	"dd0ATZBtWbMcKoQymmep15a8IgjUu4RXO9hZk6Cer8mX+fBl86deCz4Dp3ieL7Tlewp/233VZnsNDbyA",
-	"Oe61YHJNvfF/o5wVaUPZ3GYJa30I18nPO5+KNHnA2wKlzxuq5ujfSzZsulmSIjV2Xl+oTRV2y9c0E6IU",
-	"RyMIdOm25BY42SO5xQh6Ez9WIvV4RdmgDQGKoFkgV85Da2hxO9K4xO28lFY2Tv6Fk5D9liTE9fMHAtDi",
-	"Djf06v6DydR4Q9be/HCtVtxwnTfQReHBHBuZbHpNzwRnz3FVf00JxpY6eKTQood9idekVjRLKHIqknSU",
-	"Vtuua5hVe6+b8NcDwgVYwbpPWcvvj5j8cSjCD0y1IAebXVJ9sfXlnME1XeLj84jIjOYqpVk27690DIeu",
-	"Z6IkOfsrigZkgFr2kPv6NzTyprFpw+t8ZmDq2TK1RODvu4peamwEzu08LH3SkcvpjYwzWnrBnWUGh/vg",
-	"mDs9OwrtvobcdQurbI0oIbrk6j5VMYyyqKFH0FLT09KFLUyV8rFrLWyK7oMpI0Q4oX4OGsgqHd2oNl5g",
-	"0wrNf6uqz2sq4u9etlfwvaCmJ4psj9Tsl2nsseBxKpmnsbcm/rVArVaq92+EcZlL8Cyq9++Sc/TacYAG",
-	"xfcfL78+TWf+7bE6vJfPpvbuMKzG2HExxY1C8wn4WyHBzjG8mHKt6VZtxuDUk0tb8ULqOvw+ZVwNORh2",
-	"0cEGUWnGsaupFxZ89TsukwHyPowRQXfpKENRMILQLc1VhxwTx0gEvnSMIgEmp2eBbZoRMDwnr4RHaepF",
-	"U67V+BB7ggJHoJJ1h7yN3ZmWyUpRpRZk5DmtbX6DV7vRpUfC50+p39hehfGrsS4yLogpASiXISU2U6Gk",
-	"w2sKij+EzQMtlhl98pBendInj1VpDLXRaLXcCEbzeKIVzCZk29J41Um5ZFymKv3AiCxu0Ui67aJ6aisz",
-	"nSLdktbEmz7dEmTzvsrQ6F/eN4Qj6x8rzoDF5OG1cYQYJbi+nLMBxUKoHNb/WUzsgBi4JZXJNICU3Vd7",
-	"EaOxkHGDxHHtJREYUos0KPiqcv4+VE5iUIFYMvq8CmhrRn7H5sv5t4+G+sWQiCzxgjxMXzGss5LyOCsS",
-	"lhy44krY42SJcexHNpclW9GSgvs5+NyBEbYj7pqbB7D5euF+J5EUxKBW9aLBj08w8zQGYJymXIujZZM3",
-	"I/Si+7QpOwyKDhlDAsSRbe33XvpFib2ywi7sEWVfd7cwflAPvm3yCLDHUCptf+khrzSYPigDUF2TdnL1",
-	"dtDZe/VNl4C93MbNoeyO9x3f05djqdhYvdzVthzBphaLjZ3+pvfHg7E+bOzn34yS2F7iS4jJHZv7FbDx",
-	"SLbkRNxzInjMtr9SmD+wXm7c0ZSXNGoZidqIpe98graLK/3Ttg+9VGImITLdq1Jq+93EWn18Icn19QnZ",
-	"2u0R6SWqb3fJpaYIGG1uhQEYsohjxrAT51ryAGNUycNnYv7tPci4puQ3cTefBTTVRgANEDkTisD9Buea",
-	"rV+PfGGrsXw9tNizL5r0g9S+XC1ov939o8kliGCtLv6jZBNroZhRNamYAaCya9Ukv8Qw8M1+Jdftjs1v",
-	"ful1XtPO6P2n3XC/99CQ27aB5jGNZ5AZ9jm1G+Omeew8S914gySBzDNXIMQ3VirhRd5qIhtN45mMCNRP",
-	"MJbOemXwAy2aqSLnaJizvgbTRBISxrwsIEiOg8haP6qWVNJ6QDi8TyXmf2GeicnuWNk3Y2m0bVgRUq23",
-	"i1zp5Q85zXJGk3lpcKQ5Q0uo/jdPvEhdYgN1DzzRskzbM1G7fMjvJ2k8KUNyWW57edtJ1rkmKyZm653U",
-	"YHQ1A60s3uR0TGXF6ehsqmWyoSRbJkkwo1INeekaMiViyjqE04NyANSP4Y3EmmMhA2TO1HbV5zjkYAHE",
-	"xCqOAr8DsTUZg0O08orLWfSTWUKCGgB4RfurPaJeygzGO/OE3ArlTqOCDNZVLLtkUHYYospWXoEtopAA",
-	"FSr0P2HUjCpmk8qowvxNa/0e8lu0vVsVacuawKtpoSU4EDeq+Z/bBySq+CqiIdeyNyRytjZ6D5Ky75S8",
-	"FtaL8jnUmMWOBM/mQ91ArVklCPikzveFEpok4M0vL9Y/MrLmHZKq03j2e/aUflWrWklXgyTxc3I1Uj6b",
-	"61PLFKZ7x3OLFZem0PUyyWILu4ik3IgU25iwaKWNA9IgQ5hcWytEIL82Sb821riBZ0NtIa3UzTDhAHcM",
-	"HGRC82nG5AaRLrivkoR+n4vpVyLaSEQRzkmZifoPJ6RfjUu/FyqI165CCAGtnkQKiyRVHfZhZQoxainY",
-	"hn8xZ5hsedqPs1mb1CYZGsIlQxPAL8Mhd9XIQJNg+MeB66sPn1oLeM4+CJxou56UDIXUchZrFSMBFcNF",
-	"QaicckljHAUJKKy/Sy7o2AjgEQZRROTfsAhCmkSQDD5linahOHEjSdQQq8aA61+OPjwxI7kK8nOt9OCx",
-	"gJMut3UwU4k/EwxTbwoOwG1V4gMWisuaPpR+/yiv6vHK1ZjWo0rfQ2XbZU7j2Y0p+Vh1vEchiQAh+uYi",
-	"RsuWjQMuDWvYa+q5vSQGJDZdbVpSd31+GMLw6FCJDWYCTFnmrxyQmcZPMTKVBczN/JrJ/UX5H+Fo3I13",
-	"dFf/vIbeln2oHluxwRc1bLUsvwHZkA/5hau90DfVOE2jFGCE5NYjsZo2V+lql/jVHLSE2Lr7GUiZmHxO",
-	"SQzVyvtkRqUccqwU8W9Ysj4q00j9uarEV0v5Y6ZMfRe8FEAKXYh4iJ0BYGBTKX/dyGUJ+nL0IbfDazDk",
-	"GP6wJVUK1X6xZ0wFQttd8hPN7qxFRX9tS3bKu3Qmhxw6AmpRWzozUdes1JRC8RY3Fq6UcBPDKeXsehWM",
-	"Uz8+7QuqhBGubRLTtwWjvPR8rzGMdTixhGxF4i7aDk1hdYgE5fMhBwtSpH9M+diUdsbSpkxrQb5Fbisy",
-	"Zk+brd/EMkwfvKb0ZejCaWaCrpswWFNC8zNF2f1iOjCuaKBo+iVWmiR6PR9qjR7qLGZdl0AvAm9Frz4D",
-	"uXo/PhN+V1+x12KvtroyLm9ZmzsNWNuuxmv8YFo97LpuDrs9rwWD6aVRNslYBp9aEwb7Xdl6Y+mH7QMF",
-	"q119WtVw8ej8V/b/RbF/TwFbpnVV3lle2eWSjVMJNbaoZjDw1Vbz7dy2Gpbtwmd6JIt8sQKLFKYCEAQq",
-	"xYJzFivN8FL0Or2DwjCcSdkvC5SC/+mWLakaA64A/Rpamox3CNxVcsgbqruDCOB8Eo0dyn3/UypBP1OM",
-	"t2WByG/KFldfTk2VLzXGebN6K5Vaub9qzRWvjdnmBHe1te5rAZbfeAGWrxVXfqUQt2oP5hY8sKVWvINN",
-	"EVoWYvFusinfoL+24bLwu2ZEmRTWzGhM8RgPYVwpIzQc+uwLq5fSBDPAOGk0LG6BAbIMnHoh/QAG50bf",
-	"xsYOhikTtODl2IBOS3voSnflTVBbbMkFERZP4IKfoVaMdyi/UsGYdSv47XtRvhaMeWzBmI0J1/oKMq7H",
-	"5RJ6FILszfVbqkq1XsiqPN9ta/1xP383v8K27r+J4jOfU5T7WonmyyVQf6yMwEeQmM1uL/YLa1WWBlR0",
-	"LWE0kyayVbUniNzaC8A5gFdqG6wG1y4IReO6KXSztsxNpXdHpYY4WMkjrexGzeVwVvROIQNu14IJWShp",
-	"Dbm1J2SMatLsx5Nin9B7KtvKVrWeMb9OUZflGv3epmVcNtfof4ts4Gtdly9KUPyDVmb5zOrxDvi2Ng9Y",
-	"LBlHoz16wU/XJYfIDaQNBC7rmhR5FhEu7jVhNUKt6YqydaVyRqcaOkP+9vr6wrjnGMnYmMZzaJ3xL1dX",
-	"R6hN65Pf1lq27dcsQ1MlJYV5ReaaGcYiT0zJFNNl0gT3lMtCT15EtmzPENeIxWMGJqO2TKPY6/XAsoaW",
-	"AFGoWEyha2mEPVYjKHsDejv4t/vQLjlc7HoccaFupvEsCoc8KnjOaDzRgNCPVDplolBY8Sy6zUR8B10i",
-	"KeGCd2bFbZbGGvQ5k+jbpiRnSZob673JBhhyzQFCgukU7shsp0clPIv/dlteB33CfVb32WJg/I7kS3Js",
-	"AblfSBO6EHwVhn+rxBDO+rPTQtdWsFFPb6Bp137xpXpnbapcBhCpJwCFhkYY0z1FcZLs9/bRzXV2fn1z",
-	"cXn+3dGbiKQjrQZiOANmSmKAiI1s2CDUw/1sKxt9tstZm2nJ/XTEFiH/+7mf5/mZUIC0f3C9lVhM+4za",
-	"q98wDz6zrfJ+ea8lFLm0htSAgB5Usr6tCFoZ5wWPoGLWEp3p2963vZ0PL7HYE+5rmUMexI0ppB24fkVr",
-	"HPOyFgvnWilBl6tCQoc+489dDs3F2KkBgVhdu1/NFEWRQ1s70xfFjwh0uR9KmD7TNt+gaeo2oVpg8mIr",
-	"I8BNQYz7iSBTmkBVOrs2FNlsuTqIDh8plvsLgqjJtguBloSVGiyCs1YlWBZg8COWA2o3r55Fj854MhMp",
-	"VxgfMa5JuwSFXdt1n+z19l51et90dr/Vyxly+Ht3t7P3CrHGRhAiMxIjA2c/nt47z1R1ybGS2OotleQ/",
-	"rs7POpcXh0O+dXp4sR1C8g84lAcXxy/wObiejPFBQnSi/4b1KZsywpBoLBlDAfvyaPDm9AjjFlCur5iK",
-	"jBmlAtIfbG6nXo++4v8/AAD//w==",
+	"7H3rdts2uuir4GjPWpFmU7LsON2tvPaarTpu4t34cmxnOt1ltgmTkMQxBWgIMI4mx2fNQ5xn2A82T3IW",
+	"vg8AQYq62U6btpkf01gkcfnw4btfPrZiMZ0JzriSrcHHFvtAp7OMwb+HY8aV/sd7mhVM/4PO0ishMtka",
+	"/PQuaNHZ7DhpDVrTeZfOZt00aQWtOGdUsWSoWoPdf+uX/wtaCZNxns5UKnhr0BqSCctmoyIjspjNRK4I",
+	"hdmC1iiF6fUEI5FPqVIsOeZS5UVsvv1RFITmjFA3BpUylYri97ngivFkCK+bkcZUsTs613tQQmSndKrn",
+	"aM1yNko/sKR1H7TSGAafKDWTg50dA4heLKY7+lFvxsetoJVusZJU6jW8Z62BygsWtDIq1QmTko6Zhg8v",
+	"sixoTePZJcvfs1yvtHXHqJqwvCvhp9a7oDVlir6kirYGH++D1lQkLGsNWuOZ6u6L7jTlacv8elJ5kdMp",
+	"aw1alwa4QwNcoUf//uaYKzbOqQegnI7/zHKJ23q/1woATuZhkepjhgPqFkWadHf3nu+3glYxS5Yc9h27",
+	"kanCc7y/D1ondpcVdLpOK+hzPZ13p/HMbv6xCHaioUIONTZ8UOQ8F0rEIiNu9M0O3ADyZE5ODs/Jpf1Y",
+	"ZsUYV1ZZ8XKIFHnmTTaNZz1/QilZ614DasJoArjwsXV0Rcf6v9V9Xapc8DFhXKVqThQdEzEiasJgebgO",
+	"InK8TaSdKkne47l2euSS8YSkitzQ+JakPOTR8ah7QlU8iYgSJJ5QPmb664RlTDEieDYnakKVHSPQD1NO",
+	"9HengjPv4zFT5Hl/n9xNGA85F2qS8rEZMumFXMMsnrAp9ahMa9AKWxU49fphS+PefKYfSpWnfIyAmdGc",
+	"TpkysBmORumHReBcCTKj45RTvXgNiZzJIlMyIIVkACXAPQ0yqkcgVJJZzmYaLhpoM/2vHlzz1qD1t4Ll",
+	"8xIF4IvqNngx1bfWDIEYq//xbnELQeuwxNyGdd8wvcaE3KVqYhY3ErndTir4smWVF8JfGpLO1qCVcvWV",
+	"vquaVEz1cvtubammAiyHxR0nbDoTivF4/j2bL67whN4yCRDE+YikI6bPPWcqnw/giaRTRm7ZHPfgfrkR",
+	"Cf6UcrK3TyaiyKVGFxly/c4ozaXSBzUTXDJCxzTlpA1DRN6quhdsltE5SwZEU9OoQyhPyF2uqQwx6Hag",
+	"Jw15dR2UA9HDZaSS7O/tkejo4uL6+OXRyfnZ1dHp4Y/X3x/9eH1x9Pby6GXU0yQjLvJcX6Cc/a1gUi8V",
+	"xhIcB57SWwZ/wPw98j2bS2AEMwZYBGubsCzRl0VvMqGK3lDJBmRXA23vxYuQv09lepMxMrw8PD7WNyWn",
+	"scbvXshD/oO+dakkt2ymELq3bB5oRkPlxF55s7oApsMfDBTbUlFVyAB2HRBNSjpEjEJO7Ud4r3PKyT//",
+	"8f8IJXv9XbjdlOx/+OAfdKoky0aEcnnHcpaQ9n7/m4Ds9/shBzC+OT45vrq+OBoevj56GekhCn7LxR03",
+	"1Eh2AnI3SeMJoYgsenAOCICH3SNDu6iQ52wE1+CGjUSuJ4cltmmhP1JpDFch0Nc4Tcy/c73KLJ2mqkMm",
+	"Iks0OmhoHRBKXnz4EPJMTzUWGmqaHgIgpXDLyQteroTD8eEwVJGpkIrs9oN+v6+/k6QNmwp51O2mHnLq",
+	"Z90ZyzWfijoHZEYNhPWRGUAiNhLO7gCHABW/MUC8GF4dISQ1DAuu0gznE1nCcj0SJ5QkdI5YVuSOqAJJ",
+	"QK5R0gT/3ujr7FOGKf3whvGxmrQGey9eAGGwf+9qMqsUy/WY//3T/+r+33f/+odWEy07HgHlX6QTZ5pl",
+	"0FiR1KKoFEUes2eS2DulkVHvXt8fRGSNsCIn0R816OC23qWSkf1dc1PPL44Oz05fHl8dn51efzc8fqOB",
+	"pHHesplUwk1UrKSSCyAxnG4ZLHb7e/vNO9WMbsluh3ApkO+laiIKRaghNA/b/qrllwx32z280ZejiaZ/",
+	"0CyB8GJ6o6WGkWWXhq4XOQeCNqNjtoz7wL2rrCdhI1pkWgDqB3pxyHV2tQzkeNBuIw+6BJlqQeDJigYZ",
+	"x61nRtWkXA6IZUFLk5M0Z4mVvMvV/SFno9ag9S87pdqzg0/lDsyvF/JWy6X1dbzl6d8KRtJE06FRigDT",
+	"i7KKS8NyChBZH7Wae/09UvVSKTsV6jtRcFhlDOqOQvVslhkSufNXqVftiVr6zUQvSt+o4auj06vr07Or",
+	"6+/O3p6+bAUtlucibw1ap0IRHFvrHqCsaEQHcTJsGWUtbJFEIN8l7EMqlT4OZDmHMMl+f/9+040e6Zkv",
+	"zB5xx1XIuyUBq+LCCLdOyhin7xknReq4rQcH0o4a9qsv2n2AuzrLr4xGeCj4KEtj9UioDt9cHA1f/nh9",
+	"9Jfjy6tLD7Ru/Apkub8dvQkfyjTLGU3mCGS5COVvng7KdnUAZA1FvZbq/OvgW9151NECRWBEp8io4D2n",
+	"fw+IyFMt3WZRQNSdsPfJiA3kThRZQsRopGUqoj9zb9ApC7m+Y2b6q7OzN9enw5Oj68Oz0+/eHB9eRYGW",
+	"7bUEHU3j2Q5NkqijGeZ90PqWJhcobjz4oP88fHP8cqjZUUuDUdEUVOWPrVHKMq2xwv33j9mQPoJUmWRA",
+	"sTUb2G3dvytR5FuaELs4//M/O3mHjGiaaSlYTzEgK8at40r/6XDFWyagSymOEdiJOZYSTFFA2HuWz8ks",
+	"FzcZm5IslYrBhY0M/KJOEPIpzbTmwhLyn5dnp2aY41MY6Fr/ZJCKCG7EqsBi5DOJQqBGkpJPyJC3G8TU",
+	"wAp1N3NiGNYierxFOfYknj0YUU4Oz68vjy7+fHRRIbZNKDONZ7K3Wzn1sMXFjIWtjVDE2zNJREmaBwRH",
+	"HhA33GeFGZ2AbHLqIRe5b+PQnF6iEuPvdjmJajqKSA/LGcHzAGHHKS9ZMbYo8WjGcPnm7avt+YK3WyCh",
+	"ekkkrNkIf2EmAWvalEs0gMFw4u9EfpMmCeMPAvHw7dXraz3B6dn18PDw6NKHbjm0D96rCSPD82PQxJwo",
+	"M6HvGaFxzCSIwGqixfQZy539pQrX508HV7dIB1i7uIzGt2h4iUZFlg1hdRGRsZhp7re4dQPRqkHngmmt",
+	"+sH422wq8YD8ls9yoVdGbzJGjsA4WYN3KklNLSV3VPpGL2OosQYKrUctAH1v7+mA3rRoA/+NFwvKXnuV",
+	"PckcB9dqNc2OEGAPPYfTq6OL0+EbD/J2YGOaJjiBD3r3hqEl8GUdsC+ekgk0rsmRddxC1OmRl8gGwaaR",
+	"ifHYAtezbZE0CQhnaMvVGilLAJ6P1oCWcObVapBHkRvo8C+pEtV5RakXAYXejit2KiA+y0+FOs/FzSMI",
+	"iB77/OLs26PHwnhCwbwnC6CDoyIDiZKROfsMAA6gXgVXsLByYdYM9kjcCktYovdgvi7BZc7inM4zQZMr",
+	"Id7QfMwefA7nwx/fnA1faoXp+s3w4tWRdxxWbDOE8EoIgpPV+aZPoLWqkem3jJFyt7//9Yt/+4rczBVb",
+	"FEV2n5BlGpCU63Sss74+8ATtkpP0WwPeBShYKOcsFjxJ9QzfgZr1cEAvmiw9UPsTETPTIpTRdGh9aESm",
+	"PGbexT66ouNFCD8hf2xYpYOxNaeCBzJFsrfE4Gl8hxb2DbbczoGz5Gou60y590FLc5A0Zm85fU/TTDPq",
+	"Bx/J29Phn4fHb4bfvvGx3kxA/BnqRyEV+CIkKcqXDojK58ZtsMBLnxDNG9bnDsF6lUhMuT6AGw1/Gk9Y",
+	"AoTGvws55UQUyvhAQq5SZzzx4KKZ8uniSRwYT0lGFct75MoZaYjGENA4b+YhN56iuwmrOr005G5ofIsO",
+	"C8/DfaFH7Q5HCuMC6hvXyAeC+B1NlfUIwUpSjpjvQLxgTdaAvBLihPK5oWvywYjjO2c8zNGER49P3AQV",
+	"vBGCTPVT60K0QKR6u2SXLFLHvSdU1BYWB0gDlLC0l5TIoZjDmDhL9a2lSZIzKZ85A0rFRdXpkSOw5ziP",
+	"Y0zzPGWSRH/pXlDFwOXQhf+PSFuPe1PkUmk9vvLGBZvSlKd8jA6d2jPJ9NfSYAK6xXCs+JaBf1TrRB3j",
+	"9wXzT+mHzRkcMOJrdVf6S9ir4JxBMM8zGZCCZ6D5OfQOucoLDTv90ywXH+aaYcdiyiQZ5WJK2lG3C6+w",
+	"pKufp0xqYkY5OT5//5WdNDWWKZaQmzlev52v9ntkmElBFmE7INQICO4m0dnMnQ8uLQBJiErEMXhdhjwv",
+	"uIal/j1VhGaZuJPoHW7yQkY1FSeqTIhO0JDbOcAdiQNP6fxhdxlPsPRB36VZpqkWrJQlm93pp7HVL5qM",
+	"V9nl+stF1ETEMmyhnVqimTpsSUbzeBK2wApdk2hvjKpQseo12oB8k579Uh+mm/RGqEnVQs7plCXeAg7w",
+	"wBeM7yRsWes7DIpOiGeyHEWSaSGBpxTg+fr57Epb+gvsyhv9BiGvOw7Iar8BEhNiDsFAQv8C42joa6CH",
+	"3MyG5mdjP/QZLqAP2idvclGMJ8pQVyonjUzW2BrfclqoicjTvz9Q+nQWoaOT86sfr4fnx98f/Vgx1XgT",
+	"1CUdOktv2ZzgvdaEa5pKablt5fB3n9IOU64IEMBM6pu3/M1EHT/KRGhK/17cssR/H9/0dS9rUeshlI2P",
+	"jSUnLEnpFdCaBwuWl2/Pz88uro5eXp8cvTweXl/9eH5UAbmbjcB0BObzgX+IE3f1A3fx6ktYlPZfPOUp",
+	"NC3SyZpWmdJyZlRfWOREySZIgHblFloNLZ7lYsZylaJzu4wv/thKFZtKjw/YeAYXOkDznM713yZM1A8r",
+	"9CNGF76PlwfiveXpB6JlY6nodEZSTqZplqVGAjkAN1ussjlJuR4FsNSEtlHun5c+qoUYvDpHqx1Bw1ZN",
+	"MPQ20GgOml6IOJww4sUyazYltawCZm9GIKL4gLC/FTTTv0Xeu5EGCxDdaTzrNQF4IQR7m/V7odqr8Bkw",
+	"6JV514VvN4yfVsGw+NxFabuHN0JkjAI5rsVsLwQAZXd0LknEiyyrwMXGvDmboJaP55atyEb00IOghotx",
+	"Iovo4geLN8XJSMcTlQI90PeEBtYKKHKMKWNzcsdyG4FpP4HImo1PywtPb9EEbQU0O/dudWUv4uavLFat",
+	"MpK9YYp6NPt242LkjU8L6jHwCxM2BsVvg7J+8HwZFfx+txW03u81BAO74PptJinSGo1bjMdfGMMLR/+4",
+	"CTkqw/Y3X9m9H+D0kwl5QpIc2DgIuJzeVasSPgsOS+68dTQfTlAyisqdWKQ8lbOp3+YqbVhCOT0Ut0hb",
+	"R9GSZgWVaOwS+u8aELVCwBZus6UjxCI/MOKJuKuIvPp2m7nxlkuIcDUXvkdORK4VRqVSPpYhn9I5+atI",
+	"OYmcUB2RCcvZgVFVJUnHXH8DZIKj5Du3DnYtb6HeV+XaXkbNapp95V6sY005xDpQHfNZoZZThRHNJAs2",
+	"AqYPyBKICCvN8yRTEBAsplo+T+wzcsvYTKIaj9kEbReMMgDw+wElTwSrZpCYSP2VkKgJWPozE964cK+d",
+	"HLVaYtqAjtRJ1S2bX/c1kXrx1b99/Q29aaJVlnAvPMAkrWYRBllXGTtfxpDFOQNiL8BGOeapZCRVPZt2",
+	"tTCL0SGamHxf8/KM2Sh8cifyW7mRgFfD8gppdEfhqKTZaJWIlOt6twINTG7JlthwyzYTszSeafkdgdp4",
+	"EBDRjvZffbdA0khlaR4UPJv3GkPJfQDdYqw6zrNqv29S2aA+JEZgcKxr052t5Ggw6tLFPNVKlglX6z4+",
+	"p2OmOVHzss0YS1fvFMKlO9ho4cYdW7n0FfnMSdS1RdoPgxVQLpJUDZ38bqWraTy7NqHgeF1QFLC/Ie+t",
+	"/oZZbfbqlZ/hn+4L/LP2sh6GJknl75xNBQgzdJZe37K5N6L5AS9vowSI27Jq8DYk/HE68qNp+6dQWX/D",
+	"+uKjtbzfgC72qTWuJ1SvvqhQj1KhNtCVttCQgETO0seJuYuyCuZbiJFze6BZOPj0EvGnFXpReqpJvAcm",
+	"es688CQCcCoJBSzc0MoJwaoN21wlHuM3DxOKNd4cvW+2MDvCvpJZeDKHRgPr1Vz7zQWLRZ6sRh26td15",
+	"QzBjhMSW60TE3GD0WzY/XnKhbKwyeLumNEFMgdzoAxKFrbAVQSoOutynU8oTkqWcNd4540BbNtdfuiai",
+	"oXuc1PKgt59L0XyMGs0WmImACCwquVHgZP31uxOxGLQaWZ9Ckygxf4U6UZ3AhGk1PBAFV02O+MBkfTb5",
+	"6Ktws9mhOFTT9jn70HAdznMG3giIR4g0CCLre2LTmQJiXV1sifvbKuXmy8XF1d6zcFr74lrFSx9SpSDK",
+	"FpztemvbDS3UZB3euNUM9cufQClYKm0vZYDSJAM/WiCDwivrLvh1lfdgFrGRvKpylh7OSWNbyjKG6jbS",
+	"tRyemQCbOyptvJujpKQd4U/RgfU3jaBeAy4CfOIYW5Yq0o7gn/VXUantOE+QnNAZFFmYUEkE/naX5myg",
+	"RaPSdRSUkpIehjuC30bZAm3Occ7g+YTKibF91nUdwdnZCKJr1lKx8oLcB5swa2OK2ORVlCjv37maLPDx",
+	"SyUeoYmvzOQGnAPyvnhVKun7/X6wQqHefI4GhXrzjx+gUKNR3rvn7l4WORSo8mpO9Pe/rpSZ+MP/+W+o",
+	"ivSnwc7OT/8dhnLnT//y7l/bP+n/hOHlHzt/+kMT666p6ZUZmuHoK+6uSEGzlaqug6/L07eg8zXwVd98",
+	"lzN2tqh+lwbzWn2vyuaCDdT0zSdf7y+tYujygiFheLmFd3VzfKzq+u7ksErZVs7Wzec01oD19RmqCv+m",
+	"E9S4D5xBE9fwyNP3bL49hbKHW2U3UFvI0+U0b2iz3riHwnSBweEgzBcSXIpQl6SOB4scdcn6HSl/AInd",
+	"VnhxlKhGZqsQeFn+tVhaRGOVuwznuXifJkwSk4kEQe0AsTiFRQYbUHBLFWtZcrHgTlUpp4fwYXojRVYo",
+	"RjRpbMsOeXvxBiKAQfyFr7hApaZcq353sLOTiZhmEyHV4Hm/v+vXsvv0VLkZ4U7plDWUqWtPiinlJGc0",
+	"0UJCp7KZHwy8XcW9R5IhK09ucqWNyLjq1ddKzd7mWfNVdhKkHqjpXh9xveHkWOt0610wG9j/tzLLbmN+",
+	"f9TASwzZK8MUETK+9LcwrHrK7TcEIjRbQZvtpZtpgytwoKII1s5/jVI1YTTbgjy+xtefWBvLmx0Hd6ma",
+	"TFiWOFRdE5ERbBD1PXBx2MbkmdpQF8z/sEEcMLfIEhmQGxbTQjJC7YsuMK4sMGcj9/348F7IrQ0CimDa",
+	"xAhMA9OUF4uvbYLSP3igWIt/q1RPo3QuJSp5LnJMqV7EJZPN0KR56v3zJOVjjFkPCIgCkV5CFJAICn71",
+	"wJKj/7wRyTyq8h2z2EWp1EY3VyJzVxWsWa2k4x7KcZcCYTlJxajtxZqqkFY3pfEk5axrGZKpWKK/selO",
+	"+t8GVUHphWDsgSni5xU1Ifv9fkAW65h4v9fqJuoHZpzG3GGy398n7f1+H3HRKeSYoLBQcjHkS2LnyX5/",
+	"NyArAuXrL5SFJch+/7ldY31hmJM9IbkowMDQWHVLv2oeLcxpH7y6GC5+401q0qK9L06Orl6fvYSHwzdv",
+	"zn7Apy/M06aaI2S//40ds7FyFbywWCX0+FRP/+rCAMON0ZBG4j9uLF+4v7tnZljMRib7uw7QS0Lqyf7u",
+	"i2BlHVOyv7cXNJaX3N+zm3t9NHx5dHFZmfr5rkNcU6mBvChx008WJS/6z5EOltd7oTrWAlVwOVYfF2ug",
+	"+OWCRjTNipzJeuWokSh4EkD5RMaVfsBy+7C3KU32aWWDhMFslY7qCrGOhX4ZUxpfX12dGxpAFPugqhJs",
+	"tVDTKurYNIt97I+4UAWsUdD1EkTqQ/sLBlLojb7f76+1lXtjlxuw4AqQujZRZc/ksK20hlLLJUzsx/+I",
+	"2xbatq/dAoMWF+p6Gs80k+SQCW3SubVCKwp9DDeZiG9Z0mgnsDL9onfu4s2i+rKop4HxUytNWluziZZa",
+	"EeuRY0iaLBMBQh7nDCpJ0kySdmTrgheS5YMZlfJO5Ml/6G93/vmP/wHnh62MC+Pu9/udgclLVxM2hV9D",
+	"HmmARDb3AMQjmrEEa6WCqVZONJsw1W7/t2btWBIb02bxac4SGiuWhLwd/cmEMv37H//4x6hDUlPGSwYk",
+	"E2PpCg/TIkkVUTlNs8BWZiUUUlDJzdw46cap1Pf1fcru6mSjUXXdTmNdUFf/YwN99YRyOkYDy0k8294+",
+	"MY1nDZRsqOlItQ6drVcmtMSLOWsmeMwB4Se09M6lYtNW0BqD52wmpBrnGBe9EWWzOuyUfjjG9622bP9c",
+	"I4HClpou8QpN5bop1CIKi37/eQxOFfgnu8ZfNCjwh5ogubwTwHJ/14Y5X4/3gn3CRDG3h1rPgO0db/UT",
+	"AHc4CIz6QkosklOCbH2ThKdXOrdc4pr2DEtV2HKEeuuGpcptBZVWo1/FCbkNZlg+klEM4eFj9kgMMBr4",
+	"IsSaekwEv7QftHrHtkvjsDXxge0l1XKxzyTxOarJ70iNtIbl+CGnGfQlW1KMIvNbDCeIBR+l4yJnydKc",
+	"Py2voBiIqd6p1NKAi1ool2ZrVnnr63jRKJ7TCZfo0kMWVXVTb8GW53fblVA5amiyqClmaY5ETm4YzVne",
+	"2S6nT5lkaCtq4SBeuYd369BIYXqzB8Xq5tZixkOyfA49gDj7kmSmhky9RQo3RTMAN6zlKKaZFscoJ+yD",
+	"YlymgodcjMihmDJ1OKHqmYRE6E6PRB9D2EPYGoQGQmErCFtK3DIOP/7zH/8Ttu4js4Tq6QzIt/AJ0dLd",
+	"Qcgroxkww3Du34OPYesv3eEs7X7P5t74bgI1EbLEkLZtXrCnVbevyffpt5CemmUHxmSg5b2L7w7JN7u7",
+	"fQKr1tdCKDIRs+7NvDsRs4BEr4UEs4/NT0fxK9LqoJ+yrl8ZxjGbKegAcXJ4/kwSLUua9RxYKXOWpxys",
+	"LYGrmH94oT95812nDgcuOAMIoqzkLr6H+T1yZrKzBCfnw6vD16YViSERHL6CciWXEKBg5FwUi9vDo8vu",
+	"3ouvuq8OTzpaXM2ZVJ6w7CoONiRyeaVPmnG04pP+evebvSYdkH7wP9nr1+9F0ILYjzOezVFDAvP3LeMb",
+	"jN/4be1qaxBDnNqDbvjKa/zaCQqbJuOJQsWi9BQ5wg68Em5rA6GesPj2MYzYjbtJHKvTQle6hnyN1bgr",
+	"DpfF0jUq2Jp0un35A6wE+BPED650u3zSbCQ3s3MYbHzOP1h2i0WTwG9tyotjcw30GEAfGcCJKfLfDQ58",
+	"0dO0Bnob2fjrZ7uUH8Joiw5AzoUqAym2sqasjdPTfPfSFRTZauyUg/VuTTSnJxfBj1KzVqiF4zj0jMXp",
+	"yJYpdQUUoEaU8Zen0tT1wbAFyknkrRxYUOSBKUKkMBGkFKuM48I7A3Knn91RGfK7XPAx1gurOUWghhcb",
+	"KU2jkBts7jtTqco2iH5fGgRypiWHVzndPlNsVbIvJnwfL41GHOsbBNzWFDHTMpwJVvDsYfj0mST6ZkNs",
+	"RCLiYsr4ilRb/OZ0GbyeKLVCc423cotxtspSKJN3HSArGysTGHzdyFvT6pN+Alruoc2DM1w1OT8scika",
+	"bD7UtuBb1QXPq1YxMw9Xn/eDFeHalmyzvnLwZfs7MWytZpeY5ex9Kgpp6hJy9kFFWFpw69j09RH2btcv",
+	"glXR9iVw1pvqNw+9X8fPDQJgUhLAZJuvNo6iD1pQY/oCWlA1oFuhJkDeWbPnKKr4AiKsywYLcgJl9MMP",
+	"P3SHZSc5Fhn1pDE3JKYzepNmqVvACl64SEBLq4Q3TGDCuxMWZzRH+WSq9Y4o5anWZ9K/o0l0ATQV8WcD",
+	"WrbEgfXDZO5JSuhDclkziNDiNmoER0ahTuSJ3HAFM2NKrIRu1qGk2b190dUJ9iQEOs6ZBpNwizQ1Opcu",
+	"09YfPjHsaENkSZUkkf322vKyCDhdGygprJPFWqp0lZnte53GpeAejvlILGLzUmHh/dKs1uZAM/t+0336",
+	"BOqKEViv8oLHtuDEMuTHwBqWkCl6qSgHpy3iHhRR8QN6QEIbpQpo7C2bKdKmPDF1FqFwavTq6Ir88x//",
+	"swMfRJ3AFpxWJMnFbMaSHlkM2omgW2hFZvMsbtXdXDAqm1DVXhtcKdTMUvabgdme3YSvimClmHY0pR+u",
+	"cdEB2TVth0JuIpkDEnW78H53Sj903eZEjiNDJfU6+HJGE1OD1r8uADAlwGtOs8yV35BEiTGDeEpcDQwa",
+	"BWQfqqKXTZBqi8HXTDKHq7xgd4MOORxrvcWgUbUtqcoixajcoBo99tHUUrumK7BNS8GBKXTa1CxBywBv",
+	"L950JR2xHnkj7ljejalkJGNKsVwGIU/ScaqkBqARGa6jAyIVzRXaGMFIZ5zC+BV0WtZfHXitRvvVTrAV",
+	"X0itO3i1Wyft/r3f/eZd2/zjuvvuYz/45ut7+2CJB9SlL2wqVy5xMNatBV64uz/y+lSGNcNiwRCTgb48",
+	"0GtpdMXrYkp5GeKFHS8boy3ObOcfoqGQMagB5fpOZPNGmv/4Qiirotuu/OpRtX2tKA2GBl+vMtgzpFcD",
+	"EtkO+KZIty1dZeiuJIzGEy21RB9lVozvr68/6i/vI+igi+OirRQK2x6QyEVr2oJkIOMUPIFy2uCScYsQ",
+	"d9z6Y/QNwQgHaWM0DU/Acr7QcVndidoOQi4n2IAfq/ru978hSyv7VsmY6/0fuErIjVEhb8GftXGKWC2W",
+	"B0KXnAlBzPC7A1dUDB6hUbrgtls6WCCKNPHq+ttHrS9JaL+ZJLTPJOvs58gu+7xyyD5R0tgDM8EWqDxS",
+	"nK2ypp6M6kALo03IzqdJzMKtJyRZlaDllME4YzSXUNbvZ8rZsutLl+VurV5ZU5jb3ueQoWX3xT+DTK0t",
+	"s68Wrk8l36LB5oadBqR+bYn66qkHLgG+ljeCvSE5C8gd+N3BG4H6nv4Mckg2B/+VUS6fSfjS2IlkRZG2",
+	"2LSRWaC6y8YkJcniIk/VHI1qVpYwtZZqES/nx+R7NifttMd65EJr3PYnp4K+pHJyI2iedHrkpJCmmWZz",
+	"38qlXe6x/UC5SbOge+ehbj4vjbS2PUmEY0QBXE+Nw7a0LUiTMajRGVR6JfWImbYToJ3orN/tuL4kwK6t",
+	"r9ysUV9CrKefGlPPIvByNmI54zGDRbloEjI8xixrPOk0NievL9aUcdMwxjrMB5jlFJpm7N8WaZaw3Itt",
+	"k2GLjOg0zeY9MvRmMR4cKFuKob9SlREyN/MQWUDKxwgajXnQt+ntxZteyENuW/1gZwvb6YdyB2wbXDUR",
+	"GfjMaPXQbxlEwwrOQu5p1Qd4JL6ebfryKMYpVzbpBtNwJtS0Qa2k+EQhvxHJPLCatVySyhPFIgEzUMgX",
+	"AhAMaujFw/lgvoFr/Dog0euj4Uuw8lMu7xhGlpjXoldHV1HI3dtlXAuFUKEDQsl+/wV4pE0jIaom6DCb",
+	"iAS65UbDLBN30YHXGSdLAVgubs10sXu+B5E8mnHvP99dmsTRLlveoZUMA/9NUyNTpxX3IjHjA3sEuaab",
+	"ysoAM5pLhllLKSezjKYcUx30YiE1TL9Cp0zpkbExnbpLY8iT2+/3ST0z6sDApeKSfXv1XffryheVrKmD",
+	"kCO5ky6KHg4rFlzlIvNLobUBgyPvChprjN/AILBx66aCMx6CFaPNBxWpNwpgZphV0Ru06OgzIjc5o7ey",
+	"E+ilN+SBcTq1vm0QunrQ4spVsAKkUvSW8ZKSuuZIE8b1SaSS7IZcCfLVvr5F0bD7X4R2/0763W9Ij1yT",
+	"bhQQlklGxoxrJGTJgbWMYu3dhiB9044AQCA4g8a2xkaK3upWSZqG58fSszQPWru9PgjlM8bpLG0NWs97",
+	"/d5zNEdNgJHs0LQL10zuYJX6GyRW+Be8Mm6qJHzBVJ6y95q4kBnVOrmmgfrquMYGJbF4ZsL8IJrzDnvu",
+	"5FIFXj9OOmUhjzB3cScCn2C0EzmfIFAmzQjMXNbSB6gQEUNw/C5MeikIJ3fhjxMNLb0QQ5EPESszlr9i",
+	"aphlCEYAj7kocmkJnPKVHeiBtrSijffiEFydG7x46Hyh9+/AU4K2YX0Me/3+Bu1vNus0U5ZFbuzaWT9V",
+	"gxL3QWsfF9E0tlvsTtmeHz/ZXf9JpeMRfPR8/Udl23D9xe4GX9R7tOrv9r5Z/129TeF90HqxCSSqLaXh",
+	"qw1W2dBQE6TBYjql+bw1aOmTIw5nFR1rbK3KHK1395iZsniDEceky0/tkahIkcw58mQyWCFY+sBQOGN6",
+	"n7Hcv+IhLy16jYmanR6JSqMJZD4xjv1RA2yjRLMM+zEbs35FAsGE2hVJt4Z8I6t3SbZZMe4ckKTAcZgM",
+	"eSyyjM48Wos9VlIJrqwe+WGDlmauf5lWKDC+yTYzqxg5KXTBxGSwlQZPPSQD+OzQJLH2z00Il1d3Zmu6",
+	"VW08b0gNoPa3Iplv12SrJkmTCctmoyIjplMVolitCO2g9aMoCMLLvk+lTKWiWM7Is7H9VHepvHOqSLUK",
+	"0sZttmoFxe6r+pmJwq2R3t3NgSIrJZCal2JfteXZN167fX+BaOPlN2yz7gPxAqGPrujSGivmtR145z5o",
+	"+b0nL9gso/MmbzJ6b23kYOoad5r47rK9ABTzZTTPUojbtu0lPUGg3tC/2mzSmgT1fE2+zPvPmz/1N+Az",
+	"cIpn+UIHzcfwt90Xm2yvodceMMe9DZhchZpcME31fq2cFWlD2YdqCWu9D9bJzzsfizS5x9sCXQoaClzp",
+	"30s2bBrPkiI1dl5fqE2hzlcCNBMCZEcjCHTpbcgtcLIHcosRtBF/qETq8YqylyICFEGzQK6ch9bQ4s1I",
+	"4xK381Ja2Tj5Z05C9jckIadCfScKjvPsbnCHG9rq/85karwha29+sFYrbrjOW+ii8GCOYcvbXtNTwdlT",
+	"XNVfUoKxpUceKLToYZ/jNanVtxOKnIgkHaWmga2WOY5HXQ2zLgCNKDrWsosJfz0gXIAVrPeYtfz2iMnv",
+	"hyK8YmoDcrDdJdUXW1/OGVzTJT4+j4jMaK5SmmXzwUrHcODam0qSs7+iaECGqGWH3Ne/oec+jU3HbOcz",
+	"A1NP29T2gb9vK3qpsRE4t3NY+qQjl04eGWe09II7y+Qh98Exd3p2FNh9hdw19qtsjSgheuTyLlUxjLKo",
+	"oUfQ/dbT0oWtIZfysesCbvpjgCkjaCjWslxHN6qNF9i0QvNvV/V5TUX83cvNFXwvqOmRItsDNftlGnss",
+	"eJxK5mnsGxP/WqDWRqr3r4RxmUvwJKr3b5Jz9DfjAA2K788vvz5OZ/71sTq8l0+m9u4wLJzadTHFjULz",
+	"G/C3Qm6nY3gx5VrTrdqMwaknl3bNhqoJ8PuUcRVyMOyigw2i0oxjV1MvrM3sN0cnQ+R9GCOC7tJRhqJg",
+	"BKFbmquGHBPHSAS+dIwiASanZ4FtmhEwPCevhEdp6kVTrtX4ANv3AkegkvVCvondmZbJSlGlbGvkOa1t",
+	"foNXZtVl5sLnjym1urkK4xdOXmRcEFMCUC5DSmymQkmH19T+vw+aB1qsCPzoIb2Swo8eq9LDbavRarkR",
+	"jObxRCuYTcjW1njVTblkXKYqfc+ILG7QSNpxUT21lZmmrm5Ja+JNH28JsnlfZWj0T+8awpH1jxVnwGLe",
+	"+to4QowSXF953YBiIVQOS08tJnZADNySqngaQMrua3MRo7HmeIPEceUlERhSizSo9UXl/G2onMSgArFk",
+	"9GkV0I0Z+S2bL+ffPhrqFwMissQL8jAtALHET8rjrEhYcuDqemE7oiXGse/ZXJZsRUsK7ufWpw6MsM2r",
+	"19w8gM2XC/cbiaQgBrWqFw1+fISZpzEA4yTlWhwt+zEaoRfdp03ZYaZcKxgSII6svd9/7tcP9yqAu7BH",
+	"lH3d3cL4QT14x+QRYDuwVNpW8CGv9II/KANQUd5NlSSXr4fdvRdf9QjYy23cHMrueN/xPX05loqN1ctd",
+	"7aDT2tZisbXT37TpuTfWh639/NtREtv2fwkxuWVzv1g9Hkkbi/wKHrPOFwrzO9bLjTua8pJGLSNRW7H0",
+	"nY/QIXWlf9pgJ5FKzCREpnsFcm1rqlirj88kubp6Q9q7fSK9RPVOj1xoioDR5lYYgCGLOGYMm+auJQ8w",
+	"RpU8fCLmv7kHGdeU/Cru5pOAptqzowEip0IRuN/gXLOtJpAvtBs7TUA3TPuiST9I7cvV3hOd3u9NLkEE",
+	"2+jiP0g2sRaKGVWTihkAimRVTfJLDANf7Vdy3W7Z/Pqnfvcb2h29+7gb7PfvG3LbttA8pvEMMsM+pXZj",
+	"3DQPnWepG2+YJJB55gqE+MZKJbzIW01ko2k8kxGB+gnG0lkvSn+gRTNV5BwNc9bXYPq9QsKYlwUEyXEQ",
+	"WetH1ZJKWg8Ih3epxPwvzDMx2R0rW9wsjbYNKkKq9XaRS738kNMsZzSZlwZHmjO0hJrWB2WkLrGBugee",
+	"aFmm7ZmoXR5y7KDg3Hsst2337STrXJMVE7P1TmowunKVVhZvcjqmsuJ0dDbVMtlQkrZJEsyoVCEvXUOm",
+	"RExZAnN6UA6A+jG8kVhzLGSAzJnqVH2OIQcLICZWcRT4HYityRgcopVXXM6in8wSENQAwCs6WO0R9VJm",
+	"MN6ZJ+RGKHcaFWSwrmLZI8OyGRhVtvIKbBGFBKhQof8Jo2ZUMZtURhXmb1rrd8hNzwqrIrWtCbyaFlqC",
+	"A3Gjmv/ZOSBRxVcRhVzL3pDIubHRe5iULeLklbBelE+hxiw2w3gyH+oWas0qQcAndb4vlNAkAW9+ebF+",
+	"zsiat0iqTuLZb9lT+kWt2ki6GiaJn5OrkfLJXJ9apjCNY55arLgwNdaXSRZtbGCTciNSdDBh0UobB6RB",
+	"hjC5tlaIQH5tkn5trHEDz4baQlqpm2HCAe4YOMiE5tOMyS0iXXBfJQn9LhfTL0S0kYginJMyE/VnJ6Rf",
+	"jEu/FSqI165CCAGtnowUCo0A3XFOV+UT20wHWwKCkhnLJQZNcCzmCTKDZxm3Ip+a5KIYTwgW/2xj5qBf",
+	"LqKUAQkuBtPtfLFRstivYHNxNHx5ctSx6cohr+Urpzm2OigkI+2cxVobSVxpQMFjRiiZprxQrNMjp8bT",
+	"Be0gltJDWH7V1/UKYfYJSVCtjvUaV5c5wy/U4tfv7PLVWrw45uY9re/rQURi5yP8d41h+sK4meAa6/ex",
+	"didYJOCmGUsixQt54BXBN/nG8harfCChwU6LG91NnBortn8xRP8WDdGIUL4put7t+PdnjH6ZSsOMtS7h",
+	"E42fwSZtKMIDrdI/Dbv/VRbb3Q2+2n+AWbpIUtVl71eWRUHLK3RzaqiDQtqeRdf54U26tgyMMiYDk5Qo",
+	"g5C7CqtgHWX4xwEU9QLHm/7UevVz9l7gRJ16oRUoDusElZRDgVeM7FQ55ZKi+GPqqMD6e+Scjo1RMcLA",
+	"0Ij8OxZ2SpMICtxMmaI9aLjQKNZoiFXz2vQvR+8fWWWlCvIzns0JHgsEHuW2tncq8WeCqXdNAY+4rUrM",
+	"40LBfNMG32/H6nVyWLmaEa5C6VuvbLf+aTy7NmWsq8GEUUAiQIiBUS6iZcvGAZeGau41hGoui2uNTZPI",
+	"DTVWfX4Ylvng8M8tZgJMWSaYDslM46cYmWpJ5mZ+qU7zWcVUwdG4G++4hP55jQ5ZtnV9aBUq33xiK4D6",
+	"/XxDHvJzV09qYCqMm76DoNyTG4/Eatpcpas94leoSiUWP9uomTBYzrCgDiUxdGAZkBmVMuRY/erfsQ1P",
+	"VJbG8OeqEl+tGo+ZMjXr8FIAKXRpbwE22oKBTfefdSOXbXXK0UNuh9dgyDGksy1VCh0MsAVjBUKdHvmB",
+	"ZrfWS6S/tmXI5W06kyGHBtszRkHnx9X2zEpNeTdvcWPh2iM0MZzSdliv7HXix9x/RtW9grU9Fwe2CKZX",
+	"csjrs2iDaFhC2pG4jTqBaRYD2S18HnLwikX6x5SPTbsKLNfOclb1MrYj48q1FYiaWIZpK91UkgU6/ZuZ",
+	"oLM/DNZUpOWJMgd+Mg3NV/QjN+3HKz3HvT5WteZVdRazrum2l1WwovW1gVy9vbVJKaiv2OtYXVtdmWuw",
+	"rGu0Bqzt/ug1szLtq3Zdh6rdvtdWyvQHKxt/LYNPrbGU/a5sJ7b0w82TH6pNMjeqS+fR+S/s/7Ni/55R",
+	"eZklufLO8mp1F6bNoeYSnN3BV+3m29mxGpZtao3s20gA1apyUpiqhhB8bdVbJdDxH/K3UOyOMykHZdF1",
+	"sB7dsCWV8CC8Qb+G3jMT8QIhODLkDR1rQARwcRaXb96+qtfOq8TUpBL0M9VsSm5igchvyo6xn0+duM81",
+	"b2u7GnKV+v+/aB05ryvw9gR3tQfyS1G5X3lRuS9V5H6hsP2KzLcJD9xQK97BRk8bFpfzbrIpSaW/tilA",
+	"8LtmRJkU1sxowgvQo2LCQ0ZoOPTZF1ZkpwlmtXPSaFhsgwGytME/k35QpgsN7GCzKsOUCVrwcuznrKU9",
+	"DA90JdtQW9yQCyIsHsEFP0H9O+9QfqEieOtW8Ov39X4pgvfQInhbE671VfFcy/gl9CgA2Zvrt1SVaj2T",
+	"VXm+t6n1x/387RwaIv5KCup9SlHuS3W9z5dA/b6qHDyAxGx3e7EH6kal9kBF1xJGM2ki7ao9QeTWXgDO",
+	"AbxSHbAaXLnAWo3rpnjf2tJ9lX5klb4oYCWPtLIbNZf4W9EPjgy5XQsmmaOkFXJrT8gY1aTZz5HB3ud3",
+	"VG4qW9X64P0yheqWa/R725am216j/zWygS+16j4rQfF3Wm3uE6vHO+Db2j4Jo2QcjfboBT9djxwiN5A2",
+	"uams1VbkWUS4uNOE1Qi1JhCxfalyRqcaOiF/fXV1btxzjGRsTOM5tAP718vLI9Sm9cl3tJadao6S/p3J",
+	"wFR+S2FekbkGzbHIE1MGznTONsE95bLQkxeRtu2D5prLeczAVAkpU0P3+n2wrKElQBQqFlPoxB5h3/gI",
+	"SvmB3g7+7QGJxC3EthRqcm3pKDAyoa6n8SwKQh4VPGc0nmhA6EcqnTJRKKziGt1kIr6FzteUcMG7s+Im",
+	"S2MN+pxJ9G1TkrMkzY313mQ4hlxzgIBgiqg7Mtu9WgnP4t/ZlNeda3zyWd0ni4GBmS7g8JZFZgNyP5Mm",
+	"dKH1RRj+tRJDOOtPTgtdq+RGPb2Bpl35BSUrTU4x38FmNZN6UnNgaIQx3VMUJ8l+fx/dXKdnV9fnF2ff",
+	"Hr2MSDrSaiCGM2DILQaI2MiGLUI93M+2WuMnu5y1mZbcT0dsEfK/nft5lp8KBUj7O9dbicW0T6i9+k2A",
+	"4TPb/vend1pCkUvrYg4J6EEl62tHU3rLSF7wCKqALtGZvu5/3d95/xwLWOK+ljnkQdyYQiql68G4xjEv",
+	"a7Fwrj0kdO4sJHQdNv7c5dBcjJ0aEojVtfvVTFEUObTqNb3e/IhAl8+qBIZHuxzKpqk3CdUCkxdbGQFu",
+	"UsjuJoJMaQKVdu3aUGSzJXghOnykWO4vCKImN10ItFmu1JUTnG1UVm4BBt9jicPN5tWz6NEZT2Yi5Qrj",
+	"I8Y1aZegsDuzEVV7/b0X3f5X3d2v9XJCDn/v7nb3XiDW2AhCZEZiZODsx9N755mqHjlWEtvXppL85+XZ",
+	"affi/DDk7ZPD804ACc3gUB6eHz/D5+B6MsYHCdGJ/hvWp2xaI0DxFJNEGHJMF8S4BZTrK6YiY0apgPSV",
+	"rVeh16Ov+P8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -5,7 +5,8 @@
 // It is safe to point at URLs that users registered: by default it refuses to connect to
 // loopback, private and other non-public addresses, checked on the resolved IP at dial time
 // (so DNS tricks and redirects cannot reach them), follows at most 3 redirects and only to
-// the same host, bounds the time, and bounds the bytes it reads and keeps in all (every
+// the same host, sends stored credentials only to their own origin (scheme, host, port) and
+// never a Referer, bounds the time, and bounds the bytes it reads and keeps in all (every
 // response of the probe together, tools/list pages included).
 package probe
 
@@ -26,6 +27,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentmcp/agentmcp/internal/redact"
 )
 
 // Status is the outcome of a probe.
@@ -142,7 +145,7 @@ func (p *Prober) probe(ctx context.Context, rawURL string, header http.Header) R
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return Result{Status: StatusUnreachable, Error: "not an absolute http(s) URL"}
 	}
-	rec := &recorder{header: header, budget: &budget{left: p.opt.MaxBytes}}
+	rec := &recorder{header: header, origin: Origin(u), budget: &budget{left: p.opt.MaxBytes}}
 	hc := p.httpClient(rec)
 	if SSE(u) {
 		return p.session(ctx, &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: hc}, rec)
@@ -152,7 +155,7 @@ func (p *Prober) probe(ctx context.Context, rawURL string, header http.Header) R
 	// server may speak the older HTTP+SSE transport at the same URL.
 	if res.Status == StatusNotMCP && ctx.Err() == nil {
 		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-			rec2 := &recorder{header: header, budget: rec.budget} // one bound for both attempts
+			rec2 := &recorder{header: header, origin: rec.origin, budget: rec.budget} // one bound for both attempts
 			if sse := p.session(ctx, &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.httpClient(rec2)}, rec2); sse.Status != StatusNotMCP {
 				return sse
 			}
@@ -268,7 +271,7 @@ func capabilities(c *mcp.ServerCapabilities) map[string]any {
 
 // failure classifies why a session could not be had.
 func (p *Prober) failure(ctx context.Context, err error, rec *recorder) Result {
-	res := Result{Error: err.Error()}
+	res := Result{Error: redact.Text(err.Error())}
 	switch {
 	case errors.Is(err, errBlocked), errors.Is(err, errRedirectHost):
 		res.Status = StatusBlocked
@@ -282,7 +285,7 @@ func (p *Prober) failure(ctx context.Context, err error, rec *recorder) Result {
 	case rec.answered():
 		res.Status = StatusNotMCP
 		if st := rec.first(); st != 0 {
-			res.Error = fmt.Sprintf("HTTP %d: %v", st, err)
+			res.Error = redact.Text(fmt.Sprintf("HTTP %d: %v", st, err))
 		}
 	default:
 		res.Status = StatusUnreachable
@@ -310,9 +313,10 @@ func parseWWWAuthenticate(h string) (scheme, resourceMetadata string) {
 // them together to budget (a probe), or each to each bytes (a gateway session, which
 // lives long).
 type recorder struct {
-	header    http.Header // sent on every request (credentials)
+	header    http.Header // sent on every request to origin (credentials)
 	mu        sync.Mutex
-	statuses  []int // the first few (a long-lived gateway session makes a request per call)
+	origin    string // scheme://host:port the credentials are for; "" until the first request
+	statuses  []int  // the first few (a long-lived gateway session makes a request per call)
 	authResp  *http.Response
 	base      http.RoundTripper
 	budget    *budget
@@ -344,11 +348,23 @@ func (b *budget) spend(n int) {
 	b.mu.Unlock()
 }
 
+// RoundTrip sends the stored credentials only to their own origin (a redirect to another
+// port or scheme of the same host goes without them) and never a Referer, which would
+// carry the URL and its query to wherever a redirect leads.
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	if len(r.header) > 0 {
+	r.mu.Lock()
+	if r.origin == "" { // the first request of a client is to the URL the credentials are stored for
+		r.origin = Origin(req.URL)
+	}
+	same := r.origin == Origin(req.URL)
+	r.mu.Unlock()
+	if (len(r.header) > 0 && same) || req.Header.Get("Referer") != "" {
 		req = req.Clone(req.Context())
-		for k, vs := range r.header {
-			req.Header[k] = vs
+		req.Header.Del("Referer")
+		if same {
+			for k, vs := range r.header {
+				req.Header[k] = vs
+			}
 		}
 	}
 	resp, err := r.base.RoundTrip(req)
@@ -369,7 +385,92 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		b = &budget{left: r.each}
 	}
 	resp.Body = &capped{r: resp.Body, b: b}
+	if shared := BudgetFrom(req.Context()); shared != nil {
+		resp.Body = &charged{ReadCloser: resp.Body, b: shared}
+	}
 	return resp, nil
+}
+
+// Budget is charged with the bytes of upstream responses read for a request (the
+// gateway's admission control shares one per app and in total); Take refuses past it.
+type Budget interface{ Take(n int) error }
+
+type budgetKey struct{}
+
+// WithBudget charges b with the bytes of every response read under ctx by the sessions
+// of Connect and SessionHTTPClient: a request-scoped value, since it follows one call of a
+// long-lived session through the transport.
+func WithBudget(ctx context.Context, b Budget) context.Context {
+	return context.WithValue(ctx, budgetKey{}, &refusals{b: b})
+}
+
+// BudgetFrom is the Budget of WithBudget in ctx, or nil.
+func BudgetFrom(ctx context.Context) Budget {
+	if r, ok := ctx.Value(budgetKey{}).(*refusals); ok {
+		return r
+	}
+	return nil
+}
+
+// BudgetRefused is the first refusal of the Budget of WithBudget in ctx, or nil: a read
+// it refused fails inside the MCP client, which reports only that the request ended.
+func BudgetRefused(ctx context.Context) error {
+	if r, ok := ctx.Value(budgetKey{}).(*refusals); ok {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.err
+	}
+	return nil
+}
+
+// refusals remembers the first refusal of b.
+type refusals struct {
+	b   Budget
+	mu  sync.Mutex
+	err error
+}
+
+func (r *refusals) Take(n int) error {
+	err := r.b.Take(n)
+	if err != nil {
+		r.mu.Lock()
+		if r.err == nil {
+			r.err = err
+		}
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// charged fails a read that its budget refuses, so the result is dropped instead of held.
+type charged struct {
+	io.ReadCloser
+	b Budget
+}
+
+func (c *charged) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if n > 0 {
+		if berr := c.b.Take(n); berr != nil {
+			return 0, berr
+		}
+	}
+	return n, err
+}
+
+// Origin is u's scheme, host and port (the default port made explicit), the unit that
+// stored credentials are bound to.
+func Origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		switch strings.ToLower(u.Scheme) {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // exhausted reports whether a read went past the probe's bound.
@@ -570,13 +671,13 @@ func (p *Prober) Connect(ctx context.Context, rawURL string, header http.Header,
 		}
 	}
 	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
-		return connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(&recorder{header: header, each: p.opt.MaxBytes})})
+		return connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(&recorder{header: header, origin: Origin(u), each: p.opt.MaxBytes})})
 	}
-	rec := &recorder{header: header, each: p.opt.MaxBytes}
+	rec := &recorder{header: header, origin: Origin(u), each: p.opt.MaxBytes}
 	cs, err := connect(&mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(rec), MaxRetries: -1, DisableStandaloneSSE: true})
 	if err != nil && !errors.Is(err, errBlocked) {
 		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-			if sse, err2 := connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(&recorder{header: header, each: p.opt.MaxBytes})}); err2 == nil {
+			if sse, err2 := connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(&recorder{header: header, origin: Origin(u), each: p.opt.MaxBytes})}); err2 == nil {
 				return sse, nil
 			}
 		}
@@ -587,15 +688,16 @@ func (p *Prober) Connect(ctx context.Context, rawURL string, header http.Header,
 	return cs, nil
 }
 
-// classify names why a connection failed, in words for a tool result.
+// classify names why a connection failed, in words for a tool result, with the URL's
+// secrets redacted (redact.Error).
 func classify(err error, rec *recorder) error {
 	switch {
 	case errors.Is(err, errBlocked):
-		return fmt.Errorf("blocked: %w", err) // err says how to allow private addresses
+		err = fmt.Errorf("blocked: %w", err) // err says how to allow private addresses
 	case rec.auth() != nil:
 		return fmt.Errorf("auth_required: HTTP %d (store the server's credentials with its auth field)", rec.auth().StatusCode)
 	}
-	return err
+	return redact.Error(err)
 }
 
 // Blocked reports whether err is a refusal of the address policy.

@@ -160,7 +160,7 @@ func credentials(t *testing.T, st store.Store, dump func() []byte) {
 	}
 	// Requests in flight: probes that open the credentials while the rotation runs.
 	stopProbes := make(chan struct{})
-	var probeErrs atomic.Int64
+	var probeErrs, probesDone atomic.Int64
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -173,11 +173,23 @@ func credentials(t *testing.T, st store.Store, dump func() []byte) {
 				if p, err := c.ProbeServer(ctx, "hdr"); err != nil || p.Status != "ok" {
 					probeErrs.Add(1)
 				}
+				probesDone.Add(1)
 			}
 		})
 	}
+	// probes waits for n more probes to finish: some ran across the rotation, some after it.
+	probes := func(n int64) {
+		t.Helper()
+		want := probesDone.Load() + n
+		for deadline := time.Now().Add(30 * time.Second); probesDone.Load() < want; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d probes finished in 30 s", probesDone.Load(), want)
+			}
+		}
+	}
+	probes(4)
 	res, err := keyring.Rotate(ctx, old, next)
-	time.Sleep(100 * time.Millisecond)
+	probes(8)
 	close(stopProbes)
 	wg.Wait()
 	if err != nil || res.Resealed != 1 || len(res.Dropped) == 0 {

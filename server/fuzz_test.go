@@ -20,7 +20,7 @@ import (
 var fuzzMethods = []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodPut, http.MethodHead, http.MethodOptions}
 
 // FuzzAPI sends arbitrary methods, paths, queries, headers and bodies through the whole
-// server.New stack: never a panic, never a 5xx, every error an ErrorResponse, the store
+// app.New stack: never a panic, never a 5xx, every error an ErrorResponse, the store
 // stays consistent, the X-Request-Id is a safe one, HEAD has no body and 405 says Allow. `make test` runs the seeds; `make fuzz` searches for a minute.
 func FuzzAPI(f *testing.F) {
 	seeds := []struct {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/agentmcp/agentmcp/internal/jsonw"
+	"github.com/agentmcp/agentmcp/internal/redact"
 )
 
 // Actor is who makes a write, for the audit trail.
@@ -84,7 +85,7 @@ func AuditJSON(v any) []byte {
 		v = auditKey{ID: x.ID, AppID: x.AppID, Scope: string(x.Scope), Prefix: x.Prefix, AgentUID: x.AgentUID, Name: x.Name, CreatedAt: x.CreatedAt, RevokedAt: x.RevokedAt}
 	case MCPServer:
 		v = &auditServer{ID: x.AppID + "_" + x.Slug, AppID: x.AppID, Slug: x.Slug, Name: x.Name, Description: x.Description,
-			URL: x.URL, Icon: x.Icon, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+			URL: redact.URL(x.URL), Icon: x.Icon, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 		if x.Auth.Configured() {
 			v.(*auditServer).Auth = &auditAuth{Type: x.Auth.Type, Configured: true, HeaderNames: x.Auth.Names()}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/probe"
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
 )
 
 // setting is one row of the configuration table: a flag, the environment variable it falls
@@ -92,6 +93,7 @@ func secretsSetting(keeper *string) setting {
 
 // serveSettings is serve's configuration table.
 func serveSettings(o *serveOptions) []setting {
+	a := &o.admission
 	ss := []setting{
 		{flag: "addr", env: "AGENTMCP_ADDR", ptr: &o.addr, def: ":8080", help: "listen address"},
 	}
@@ -100,8 +102,10 @@ func serveSettings(o *serveOptions) []setting {
 	return append(ss, []setting{
 		{flag: "log-level", env: "AGENTMCP_LOG_LEVEL", ptr: &o.logLevel, def: "info", help: "debug, info, warn or error; JSON lines on stderr, one per request, never keys or bodies"},
 		{flag: "no-migrate", env: "AGENTMCP_NO_MIGRATE", ptr: &o.noMigrate, def: false, help: "do not migrate the database at start-up; refuse to start if it is behind"},
-		{flag: "public-url", env: "AGENTMCP_PUBLIC_URL", ptr: &o.publicURL, def: "", shown: "each request's host",
-			help: "agentmcp's base URL as clients reach it (e.g. https://mcp.example.com): the MCP Registry views' gateway URLs and names"},
+		{flag: "public-url", env: "AGENTMCP_PUBLIC_URL", ptr: &o.publicURL, def: "", shown: "from --addr",
+			help: "agentmcp's base URL as clients reach it (e.g. https://mcp.example.com): the registry view's names and gateway URLs, the OAuth issuer, the gateway's allowed origin; default from --addr, never from request headers"},
+		{flag: "allowed-origins", env: "AGENTMCP_ALLOWED_ORIGINS", ptr: &o.allowedOrigins, def: "", shown: "none",
+			help: "comma-separated browser origins (scheme://host[:port]) besides --public-url's that may call the agents' gateways"},
 		{flag: "shutdown-timeout", env: "AGENTMCP_SHUTDOWN_TIMEOUT", ptr: &o.shutdownTimeout, def: 15 * time.Second, help: "how long in-flight requests may take to finish on SIGINT/SIGTERM"},
 		{flag: "request-timeout", env: "AGENTMCP_REQUEST_TIMEOUT", ptr: &o.requestTimeout, def: 15 * time.Second, help: "deadline of every request, database work included"},
 		{flag: "cache-size", env: "AGENTMCP_CACHE_SIZE", ptr: &o.cacheSize, def: app.DefaultCacheSize,
@@ -138,5 +142,23 @@ func serveSettings(o *serveOptions) []setting {
 			help: "time limit of one tools/call an agent's gateway forwards to an MCP server"},
 		{flag: "gateway-max-sessions", env: "AGENTMCP_GATEWAY_MAX_SESSIONS", ptr: &o.gatewaySessions, def: 10000, help: "gateway sessions this replica holds at once"},
 		{flag: "gateway-session-idle", env: "AGENTMCP_GATEWAY_SESSION_IDLE", ptr: &o.gatewayIdle, def: 30 * time.Minute, help: "a gateway session idle this long is closed"},
+		{flag: "gateway-streams-per-key", env: "AGENTMCP_GATEWAY_STREAMS_PER_KEY", ptr: &a.StreamsPerKey, def: admission.DefaultStreamsPerKey,
+			help: "standing GET event streams one API key may hold on the gateways; past it 429"},
+		{flag: "gateway-streams-per-agent", env: "AGENTMCP_GATEWAY_STREAMS_PER_AGENT", ptr: &a.StreamsPerAgent, def: admission.DefaultStreamsPerAgent,
+			help: "standing GET event streams on one agent's gateway"},
+		{flag: "gateway-streams-per-app", env: "AGENTMCP_GATEWAY_STREAMS_PER_APP", ptr: &a.StreamsPerApp, def: admission.DefaultStreamsPerApp,
+			help: "standing GET event streams on one app's gateways"},
+		{flag: "gateway-calls-per-agent", env: "AGENTMCP_GATEWAY_CALLS_PER_AGENT", ptr: &a.CallsPerAgent, def: admission.DefaultCallsPerAgent,
+			help: "concurrent POST/DELETE requests to one agent's gateway; past it 429"},
+		{flag: "gateway-calls-per-app", env: "AGENTMCP_GATEWAY_CALLS_PER_APP", ptr: &a.CallsPerApp, def: admission.DefaultCallsPerApp,
+			help: "concurrent POST/DELETE requests to one app's gateways"},
+		{flag: "gateway-bytes-per-app", env: "AGENTMCP_GATEWAY_BYTES_PER_APP", ptr: &a.BytesPerApp, def: int64(admission.DefaultBytesPerApp), shown: "64 MiB",
+			help: "bytes of MCP server results one app's running gateway calls may hold; past it the call fails"},
+		{flag: "gateway-bytes-total", env: "AGENTMCP_GATEWAY_BYTES_TOTAL", ptr: &a.BytesTotal, def: int64(admission.DefaultBytesTotal), shown: "256 MiB",
+			help: "bytes of MCP server results all running gateway calls may hold"},
+		{flag: "gateway-stream-lifetime", env: "AGENTMCP_GATEWAY_STREAM_LIFETIME", ptr: &a.StreamLifetime, def: admission.DefaultStreamLifetime,
+			help: "a gateway event stream ends after this long (its client reconnects)"},
+		{flag: "fd-reserve", env: "AGENTMCP_FD_RESERVE", ptr: &a.FDReserve, def: admission.DefaultFDReserve,
+			help: "file descriptors (of RLIMIT_NOFILE) kept for everything but new gateway event streams"},
 	}...)
 }

@@ -19,42 +19,62 @@ func TestAuditRetention(t *testing.T) {
 }
 
 func auditRetention(t *testing.T, db string) {
-	p := startServe(t, db, "--audit-retention=5s")
+	const retention = 5 * time.Second
+	p := startServe(t, db, "--audit-retention="+retention.String())
 	c, err := client.New(p.base+"/v3", p.printedKey(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "old", Slug: "old", Url: "https://old.example.com"}); err != nil {
-		t.Fatal(err)
-	}
+	// targets lists the events' targets, and checks the promise on every listing: an event
+	// younger than the retention (measured after the answer, so that any purge that could
+	// have removed it ran before) is still there.
+	created := map[string]int64{} // target → at, of the events this test made
 	targets := func() []string {
+		t.Helper()
 		l, err := c.AuditEvents(ctx, client.AuditOptions{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
+		now := time.Now().UnixMilli()
 		var out []string
+		seen := map[string]bool{}
 		for _, e := range l.Data {
 			out = append(out, e.Target)
+			seen[e.Target] = true
+		}
+		for target, at := range created {
+			if !seen[target] && now-at < retention.Milliseconds() {
+				t.Fatalf("%s, %d ms old, was purged before the retention of %s: %v", target, now-at, retention, out)
+			}
 		}
 		return out
 	}
-	if got := targets(); len(got) != 2 || got[0] != "mcp_server:old" { // and the first start's key
-		t.Fatalf("events before the retention ran out: %v", got)
+	create := func(slug string) {
+		t.Helper()
+		before := time.Now().UnixMilli()
+		if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: slug, Slug: slug, Url: "https://" + slug + ".example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		created["mcp_server:"+slug] = before
 	}
-	time.Sleep(3 * time.Second)
-	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "new", Slug: "new", Url: "https://new.example.com"}); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		got := targets()
-		if strings.Join(got, ",") == "mcp_server:new" {
-			return
+	create("old")
+	targets() // old is there (and the first start's key, unless already past the retention)
+	// The purge runs every retention/10 (at least a second): well within the retention's
+	// length again, even on a loaded machine.
+	for deadline := time.Now().Add(2 * retention); ; {
+		if got := targets(); len(got) == 0 {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("events after the retention: %v\nstderr: %s", got, p.stderr)
+			t.Fatalf("events past the retention: %v\nstderr: %s", targets(), p.stderr)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // poll interval
+	}
+	delete(created, "mcp_server:old")
+	create("new")
+	if got := targets(); len(got) > 1 { // new is there unless it too outlived the retention
+		t.Fatalf("events after the retention: %v\nstderr: %s", got, p.stderr)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/gateway"
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -60,6 +62,8 @@ type serveOptions struct {
 	auditRetention  time.Duration
 	idemKeysPerApp  int
 	publicURL       string
+	allowedOrigins  string
+	admission       admission.Options
 }
 
 func serveCmd() *cobra.Command {
@@ -134,13 +138,24 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Before the app: --public-url's default is the listener's address.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	base := baseURL(ln.Addr())
 	cfg := app.Config{DB: o.db, DBMaxConns: o.maxConns, DBStatementTimeout: o.statementTimeout, NoMigrate: o.noMigrate, SecretsKeeper: keeper,
 		Logger: log, CacheSize: o.cacheSize, KeyCacheTTL: o.keyCacheTTL, RequestTimeout: o.requestTimeout,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit, MaxServersPerApp: o.maxServers,
-		IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: o.publicURL, TrustedProxies: proxies, AuditRetention: o.auditRetention,
+		IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: cmp.Or(o.publicURL, base), TrustedProxies: proxies, AuditRetention: o.auditRetention,
 		Probe:        probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate, MaxBytes: o.probeMaxBytes, MaxTools: o.probeMaxTools},
 		ProbeOnWrite: o.probeOnWrite, ProbeInterval: o.probeInterval, ProbeWorkers: o.probeWorkers, ProbeWorkersPerApp: o.probePerApp,
-		Gateway: gateway.Options{CallTimeout: o.gatewayTimeout, MaxSessions: o.gatewaySessions, SessionIdle: o.gatewayIdle}}
+		Gateway: gateway.Options{CallTimeout: o.gatewayTimeout, MaxSessions: o.gatewaySessions, SessionIdle: o.gatewayIdle,
+			AllowedOrigins: splitList(o.allowedOrigins)},
+		Admission: o.admission}
+	if o.keyCacheTTL > 0 {
+		cfg.Admission.Recheck = o.keyCacheTTL // a stream of a revoked key ends within the key cache's TTL
+	}
 	if o.cacheSize == 0 {
 		cfg.CacheSize = -1 // --cache-size 0 turns it off
 	}
@@ -149,6 +164,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	a, err := app.New(ctx, cfg)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer func() {
@@ -164,11 +180,6 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		runtime.GOMAXPROCS(n)
 	}
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
-	}
-	base := baseURL(ln.Addr())
 	if err := bootstrap(ctx, a.Store(), base, out); err != nil {
 		ln.Close()
 		return err
@@ -236,6 +247,17 @@ func parsePrefixes(list string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// splitList splits a comma-separated setting, dropping empty items.
+func splitList(list string) []string {
+	var out []string
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // serveMetrics exposes the registry on its own listener.

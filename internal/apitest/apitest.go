@@ -361,6 +361,8 @@ func Ops(slug, uid string) []Op {
 		{"AgentKeysController_createAgentKey", http.MethodPost, agents + "/" + uid + "/keys", `{"name":"runtime"}`},
 		{"AgentKeysController_listAgentKeys", http.MethodGet, agents + "/" + uid + "/keys", ""},
 		{"AgentKeysController_revokeAgentKey", http.MethodDelete, agents + "/" + uid + "/keys/key_0123456789ab", ""},
+		{"AgentOAuthController_listGrants", http.MethodGet, agents + "/" + uid + "/oauth-grants", ""},
+		{"AgentOAuthController_revokeGrant", http.MethodDelete, agents + "/" + uid + "/oauth-grants/g_0123456789ab", ""},
 	}
 }
 

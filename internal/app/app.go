@@ -19,6 +19,8 @@ import (
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway"
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
+	"github.com/agentmcp/agentmcp/server/oauth"
 	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/cache"
@@ -64,8 +66,8 @@ type Config struct {
 	// 10,000; negative: no limit); past it, a create with a new key is 429.
 	IdempotencyKeysPerApp int
 	// PublicURL is agentmcp's base URL as clients reach it (e.g. https://mcp.example.com);
-	// the MCP Registry views make agents' gateway URLs and their names' namespace from it.
-	// Default: each request's host.
+	// the MCP Registry views make agents' gateway URLs and their names' namespace from it,
+	// never from request headers. Default: registry.DefaultPublicURL.
 	PublicURL string
 	// TrustedProxies may set X-Forwarded-For; the client address is the nearest one left of
 	// them. Empty: the connection's address, whatever the header says.
@@ -84,9 +86,19 @@ type Config struct {
 	ProbeWorkers       int
 	ProbeWorkersPerApp int
 
-	// Gateway tunes the agents' MCP endpoints; its Store, Credentials, Logger and Registry
-	// are filled in. Connector defaults to the prober built from Probe.
+	// Gateway tunes the agents' MCP endpoints; its Store, Credentials, Logger, Registry and
+	// Budget are filled in. Connector defaults to the prober built from Probe, PublicURL to
+	// PublicURL.
 	Gateway gateway.Options
+	// Admission bounds the gateway's event streams, concurrent requests and bytes of
+	// upstream results in flight (server/gateway/admission); zero values take its defaults.
+	Admission admission.Options
+	// OAuth tunes the authorization server of the gateways (server/oauth), served when the
+	// backend is a store.OAuthStore; its Store, Agents, Keys, PublicURL and Logger are filled
+	// in. OAuthRegisterRate bounds dynamic client registrations per client address (default
+	// 0.2/s, burst 10).
+	OAuth             oauth.Options
+	OAuthRegisterRate float64
 
 	// Registry receives the metrics (default: a new one). MetricsPath serves it on the API
 	// port (default /metrics; "-" for none, when it is served elsewhere).
@@ -108,8 +120,8 @@ const DefaultKeyCacheTTL = 10 * time.Second
 // DefaultCacheSize is Config.CacheSize's default.
 const DefaultCacheSize = 100000
 
-// cacheMaxAge bounds how stale a replica's cache can be if a change never reaches it.
-const cacheMaxAge = 30 * time.Second
+// CacheMaxAge bounds how stale a replica's cache can be if a change never reaches it.
+const CacheMaxAge = 30 * time.Second
 
 // App is a built agentmcp process.
 type App struct {
@@ -206,7 +218,11 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cfg.Prober != nil {
 		restProber = cfg.Prober
 	}
-	h, g, err := newHandler(cfg, handlerParts{st: a.api, reg: reg, creds: creds, prober: restProber, probes: probes, slots: slots, gateway: gw})
+	adm := admission.New(cfg.Admission)
+	gw.Budget = adm.Bytes
+	oauthStore, _ := a.backend.(store.OAuthStore) // the backend's: the decorators have none of it
+	h, g, err := newHandler(cfg, handlerParts{st: a.api, reg: reg, creds: creds, prober: restProber, probes: probes, slots: slots,
+		gateway: gw, admission: adm, oauth: oauthStore})
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +236,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			select {
 			case c := <-sub.C:
 				g.Changed(c)
+				adm.Changed(c)
 			case <-stop:
 				return
 			}
@@ -314,7 +331,7 @@ func CheckMigrated(ctx context.Context, st Backend) error {
 // wireStore puts the change feed and the read cache in front of st. On PostgreSQL the feed
 // carries the other replicas' writes (postgres Listen) and this one's reach them
 // (postgres Notifier); the cache serves only while the feed is healthy, and no entry for
-// longer than cacheMaxAge. stop ends the feed after sending what it still holds.
+// longer than CacheMaxAge. stop ends the feed after sending what it still holds.
 func wireStore(ctx context.Context, st store.Store, cacheSize int, log *slog.Logger) (api store.Store, feed *store.Feed, stop func()) {
 	feed = store.NewFeed()
 	var opt cache.Options
@@ -328,7 +345,7 @@ func wireStore(ctx context.Context, st store.Store, cacheSize int, log *slog.Log
 		go func() { n.Run(lctx); done <- struct{}{} }()
 		stop = func() { stopListen(); <-done; <-done }
 		api = store.Publishing(st, store.Tee(feed, n))
-		opt.MaxAge = cacheMaxAge
+		opt.MaxAge = CacheMaxAge
 	} else {
 		api = store.Publishing(st, feed)
 	}

@@ -24,7 +24,9 @@ import (
 	"github.com/agentmcp/agentmcp/server/consoleui"
 	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/server/gateway"
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
 	"github.com/agentmcp/agentmcp/server/httpx"
+	"github.com/agentmcp/agentmcp/server/oauth"
 	"github.com/agentmcp/agentmcp/server/registry"
 	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
@@ -42,6 +44,10 @@ type handlerParts struct {
 	probes  rest.Enqueuer
 	slots   *probe.Slots
 	gateway gateway.Options
+	// admission bounds the gateway's streams and calls; oauth, when the backend has it, is
+	// the authorization server's store.
+	admission *admission.Controller
+	oauth     store.OAuthStore
 }
 
 // newHandler routes the API port: health, metrics, docs, console, the REST API, the MCP
@@ -113,7 +119,8 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	e.GET("/console", console)
 	e.GET("/console/*", console)
 
-	authn := auth.New(auth.NewAPIKeys(st, ttl))
+	keys := auth.NewAPIKeys(st, ttl)
+	authn := auth.New(keys)
 	ipRate, ipBurst := cfg.IPRateLimit, 10*cfg.RateBurst
 	if ipRate == 0 {
 		ipRate = 10 * cfg.RateLimit
@@ -122,7 +129,11 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	creates := map[string]bool{BasePath + "/ai-agents/agent-builder/mcp-servers": true, BasePath + "/ai-agents/agent-builder/agents": true}
 	api := httpx.NewGroup(e, BasePath, byIP.Limit(httpx.IPKey), rest.Authenticate(authn), byApp.Limit(httpx.AppKey), rest.RequireJSON, httpx.ReadBody,
 		rest.Validate(routes, opts), rest.Idempotent(st, creates, limitOr(cfg.IdempotencyKeysPerApp, 10000)))
-	h := rest.New(st, rest.Options{Prober: p.prober, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: p.creds, Slots: p.slots})
+	var grants rest.GrantStore
+	if p.oauth != nil {
+		grants = p.oauth
+	}
+	h := rest.New(st, rest.Options{Prober: p.prober, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: p.creds, Slots: p.slots, Grants: grants})
 	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
 		return nil, nil, err
 	}
@@ -136,7 +147,20 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	g := gateway.New(gw)
 	// After the check: openapi.yaml documents the gateway, but the code generator and the
 	// request validator leave it out (its body is MCP's JSON-RPC).
-	serveGateway := gatewayHandler(g, authn)
+	var as *oauth.Server
+	if p.oauth != nil {
+		o := cfg.OAuth
+		o.Store, o.Agents, o.Keys, o.PublicURL, o.Logger = p.oauth, st, keys, cfg.PublicURL, log
+		as = oauth.New(o)
+		h := echo.WrapHandler(as)
+		regLimit := httpx.NewLimiters(cmp.Or(cfg.OAuthRegisterRate, 0.2), 10)
+		e.GET(oauth.ResourceMetadataPrefix+"/*", h)
+		e.GET(oauth.ASMetadataPath, h)
+		e.GET(oauth.OIDCMetadataPath, h)
+		e.POST(oauth.RegisterPath, h, byIP.Limit(httpx.IPKey), regLimit.Limit(httpx.IPKey))
+		e.Any("/oauth/*", h, byIP.Limit(httpx.IPKey))
+	}
+	serveGateway := gatewayHandler(g, authn, st, as, p.admission)
 	e.Any(gatewayPath, func(c echo.Context) error { // every other method, HEAD included: 405 with Allow
 		c.Response().Header().Set(echo.HeaderAllow, "DELETE, GET, POST")
 		return httpx.NewError(httpx.CodeMethodNotAllowed, "Method not allowed for this path.")
@@ -161,21 +185,44 @@ func isGatewayPath(r *http.Request) bool {
 // gatewayHandler authenticates a gateway request (apikey or Authorization: Bearer) and
 // hands it to the gateway: a fullAccess key of the agent's app, or an agent key of this
 // agent. Failures are ErrorResponses; 401s say how to authenticate (WWW-Authenticate).
-func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator) echo.HandlerFunc {
+//
+// With an authorization server (as), OAuth access tokens (oauth.AccessPrefix) are accepted
+// too, for the agent they were granted for (their audience, which an auth.Verifier does
+// not know), and a 401 names the gateway's resource metadata (RFC 9728 §5.1).
+func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator, st store.Store, as *oauth.Server, adm *admission.Controller) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		p, err := authn.Authenticate(r.Context(), auth.Credential(r.Header))
+		uid := c.Param("uid")
+		challenge := `Bearer realm="agentmcp"`
+		if as != nil && len(uid) <= 200 && !strings.ContainsAny(uid, `"\`) {
+			challenge += `, resource_metadata="` + as.ResourceMetadataURL(r, uid) + `"`
+		}
+		secret := auth.Credential(r.Header)
+		isToken := as != nil && strings.HasPrefix(secret, oauth.AccessPrefix)
+		var p auth.Principal
+		var err error
+		if isToken {
+			var k store.APIKey
+			k, err = as.Verify(r.Context(), secret, uid)
+			switch {
+			case errors.Is(err, oauth.ErrInvalidToken):
+				err = auth.ErrInvalid
+			case err == nil:
+				p = auth.Principal{AppID: k.AppID, KeyID: k.ID, Scope: k.Scope, AgentUID: k.AgentUID}
+			}
+		} else {
+			p, err = authn.Authenticate(r.Context(), secret)
+		}
 		switch {
 		case errors.Is(err, auth.ErrMissing):
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="agentmcp"`)
+			c.Response().Header().Set("WWW-Authenticate", challenge)
 			return httpx.NewError(httpx.CodeEmptyAPIKey, "An API key is required: Authorization: Bearer <key>, or the apikey header.")
 		case errors.Is(err, auth.ErrInvalid):
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="agentmcp", error="invalid_token"`)
+			c.Response().Header().Set("WWW-Authenticate", challenge+`, error="invalid_token"`)
 			return httpx.NewError(httpx.CodeAPIKeyNotFound, "The API key is not valid.")
 		case err != nil:
 			return err // an outage: httpx.ToError makes it a 503
 		}
-		uid := c.Param("uid")
 		if !p.MayUseGateway(uid) {
 			return httpx.NewError(httpx.CodeNoAccess, "The API key does not have access to this agent's gateway.")
 		}
@@ -183,14 +230,77 @@ func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator) echo.HandlerF
 		if len(uid) > 200 {
 			return httpx.NewError(httpx.CodeAgentNotFound, "Agent %q does not exist.", uid[:50]+"…")
 		}
+		// A stream lives only while what let it in is still valid: its key, or its token.
+		stillValid := func(ctx context.Context) error {
+			if isToken {
+				if _, err := as.Verify(ctx, secret, uid); errors.Is(err, oauth.ErrInvalidToken) {
+					return errStreamKeyRevoked
+				}
+				return nil
+			}
+			now, err := st.LookupAPIKey(ctx, store.HashKey(secret))
+			if errors.Is(err, store.ErrNotFound) || (err == nil && now.RevokedAt != 0) {
+				return errStreamKeyRevoked
+			}
+			return nil
+		}
 		k := store.APIKey{ID: p.KeyID, AppID: p.AppID, Scope: p.Scope, AgentUID: p.AgentUID}
-		err = g.Serve(c.Response(), c.Request(), k, uid)
+		req, done, err := admit(c.Request(), adm, st, stillValid, k, uid)
+		if err != nil {
+			return err
+		}
+		defer done()
+		err = g.Serve(c.Response(), req, k, uid)
 		if errors.Is(err, store.ErrNotFound) {
 			return httpx.NewError(httpx.CodeAgentNotFound, "Agent %q does not exist.", uid)
 		}
 		return err
 	}
 }
+
+// admit applies the gateway's admission bounds to a request: a GET stream runs until its
+// key is revoked or its agent replaced (checked without the key cache), a POST or DELETE
+// has its bytes of upstream results counted. Past a bound: 429 with Retry-After.
+func admit(r *http.Request, adm *admission.Controller, st store.Store, stillValid func(context.Context) error, k store.APIKey, uid string) (*http.Request, func(), error) {
+	var (
+		ctx  context.Context
+		done func()
+		err  error
+	)
+	if r.Method == http.MethodGet {
+		a, gerr := st.GetAgent(r.Context(), k.AppID, uid)
+		if gerr != nil {
+			return nil, nil, rest.StoreError(gerr, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
+		}
+		ctx, done, err = adm.Stream(r.Context(), k, uid, func(ctx context.Context) error {
+			if err := stillValid(ctx); err != nil {
+				return err
+			}
+			b, err := st.GetAgent(ctx, k.AppID, uid)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && b.CreatedAt != a.CreatedAt) {
+				return errStreamAgentGone
+			}
+			return nil // the store unavailable: the stream goes on, checked again later
+		})
+	} else {
+		ctx, done, err = adm.Call(r.Context(), k, uid)
+	}
+	var refused *admission.Refused
+	if errors.As(err, &refused) {
+		secs := max(1, int(refused.RetryAfter.Round(time.Second)/time.Second))
+		return nil, nil, &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited, RetryAfter: secs,
+			Message: "Too many requests: " + refused.Error() + "."}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.WithContext(ctx), done, nil
+}
+
+var (
+	errStreamKeyRevoked = errors.New("the API key of this event stream was revoked")
+	errStreamAgentGone  = errors.New("the agent of this event stream was deleted")
+)
 
 // limitOr is a Config limit: 0 takes def, a negative one means none (0 below).
 func limitOr(v, def int) int {

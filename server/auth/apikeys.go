@@ -50,6 +50,12 @@ func (c *APIKeys) Verify(ctx context.Context, secret string) (Principal, error) 
 	return Principal{AppID: k.AppID, KeyID: k.ID, Scope: k.Scope, AgentUID: k.AgentUID}, nil
 }
 
+// Lookup returns the key of a secret, revoked or not (store.ErrNotFound for none), through
+// the cache: the authorization server's consent check uses it.
+func (c *APIKeys) Lookup(ctx context.Context, secret string) (store.APIKey, error) {
+	return c.lookup(ctx, secret)
+}
+
 func (c *APIKeys) lookup(ctx context.Context, secret string) (store.APIKey, error) {
 	h := store.HashKey(secret)
 	now := c.now()

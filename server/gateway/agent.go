@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentmcp/agentmcp/internal/redact"
 	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 	"github.com/agentmcp/agentmcp/store"
@@ -127,7 +128,7 @@ func (a *agentState) ensure(ctx context.Context, force bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.g.opt.ListTimeout+time.Second)
 	defer cancel()
 	if err := a.refresh(ctx); err != nil {
-		a.g.log.Warn("gateway: refreshing the catalogue of an agent", slog.String("app_id", a.app), slog.String("agent", a.uid), slog.String("error", err.Error()))
+		a.g.log.Warn("gateway: refreshing the catalogue of an agent", slog.String("app_id", a.app), slog.String("agent", a.uid), slog.String("error", redact.Text(err.Error())))
 	}
 }
 

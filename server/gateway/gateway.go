@@ -18,6 +18,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agentmcp/agentmcp/internal/redact"
+	"github.com/agentmcp/agentmcp/internal/toolnames"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
@@ -43,7 +45,10 @@ type Options struct {
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer
 
-	// ToolNames overrides an agent's naming mode (default: its gateway.toolNames setting).
+	// Budget, when set, charges the bytes of upstream responses read for a relayed request
+	// to the agent's app (admission.Controller.Bytes) until the returned func is called.
+	Budget func(ctx context.Context, app string) (context.Context, func())
+	// ToolNames, when set, overrides each agent's naming mode (its gateway.toolNames).
 	ToolNames func(store.Agent) string
 	// PublicURL is the server's public base URL: its origin is always allowed.
 	PublicURL string
@@ -293,18 +298,18 @@ func (g *Gateway) breakerOpened(k upstream.Key, cause error) {
 	defer cancel()
 	rec := store.ProbeRecord{Status: status, CheckedAt: time.Now().UnixMilli(), Error: "gateway: " + trim(cause.Error()), Capabilities: map[string]any{}}
 	if err := g.st.SaveProbe(ctx, k.App, k.Slug, rec); err != nil && !errors.Is(err, store.ErrNotFound) {
-		g.log.Warn("gateway: recording a failing server", slog.String("server", k.Slug), slog.String("error", err.Error()))
+		g.log.Warn("gateway: recording a failing server", slog.String("server", k.Slug), slog.String("error", redact.Text(err.Error())))
 	}
 	g.serverChanged(k, false)
 }
 
-// modeOf is agent a's naming mode.
+// modeOf is agent a's naming mode: its gateway setting, unless Options.ToolNames says.
 func (g *Gateway) modeOf(a store.Agent) aggregate.Mode {
 	mode := a.Gateway.ToolNames
 	if g.opt.ToolNames != nil {
 		mode = g.opt.ToolNames(a)
 	}
-	if mode == string(aggregate.Original) {
+	if mode == toolnames.Original {
 		return aggregate.Original
 	}
 	return aggregate.Prefixed

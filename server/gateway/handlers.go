@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/yosida95/uritemplate/v3"
 
+	"github.com/agentmcp/agentmcp/internal/redact"
 	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 )
@@ -43,6 +44,11 @@ func (a *agentState) relayOn(ctx context.Context, ss *mcp.ServerSession, slug st
 			up[k] = v
 		}
 		up["progressToken"] = tok
+	}
+	if charge := a.g.opt.Budget; charge != nil {
+		var release func()
+		ctx, release = charge(ctx, a.app)
+		defer release()
 	}
 	return r.lane.Do(ctx, k, url, a.g.opt.CallTimeout, func(ctx context.Context, cs *mcp.ClientSession) error {
 		return use(ctx, cs, up)
@@ -90,7 +96,7 @@ func (a *agentState) callTool(r aggregate.Route) mcp.ToolHandler {
 		}
 		a.g.observe(a, r, outcome, time.Since(start))
 		if oe != nil { // an outage is the tool's failure to the model, naming the server
-			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: trim(oe.Error())}}}, nil
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: trim(redact.Text(oe.Error()))}}}, nil
 		}
 		if err != nil {
 			return nil, protocolError(err)

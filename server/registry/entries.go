@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -133,12 +132,9 @@ func secretHeaders(m store.MCPServer) []string {
 	return m.Auth.Names()
 }
 
-// secretParam matches query parameter names that may carry a credential.
-var secretParam = regexp.MustCompile(`(?i)key|token|secret|pass|pwd|auth|sig|cred|session|jwt|bearer`)
-
 // publishedRemote is the remote of a registered URL as a reader without a key may see it:
-// no user info, no fragment, and each query parameter that may hold a credential replaced by
-// a variable the editor asks its user for.
+// no user info, no fragment, and no query value: any may be a credential (x, code, k…), so
+// each becomes a secret variable the editor asks its user for.
 func publishedRemote(raw string) model.Transport {
 	t := model.Transport{Type: model.TransportTypeStreamableHTTP}
 	u, err := url.Parse(raw)
@@ -161,10 +157,6 @@ func publishedRemote(raw string) model.Transport {
 		sep = "&"
 		k, _, _ := strings.Cut(kv, "=")
 		name, _ := url.QueryUnescape(k)
-		if !secretParam.MatchString(name) {
-			b.WriteString(kv)
-			continue
-		}
 		v := variableName(name, t.Variables)
 		if t.Variables == nil {
 			t.Variables = map[string]model.Input{}
@@ -215,19 +207,6 @@ func cut(s string, n int) string {
 	}
 	runes := []rune(s)
 	return strings.TrimRightFunc(string(runes[:n-1]), func(r rune) bool { return r == ' ' }) + "…"
-}
-
-// validHost is a host (and port) agentmcp accepts from a request for its URLs.
-var validHost = regexp.MustCompile(`^([a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\])(:[0-9]{1,5})?$`)
-
-// requestHost is the request's host, or localhost when it is not one (Go checks its
-// characters, not its form).
-func requestHost(h string) string {
-	h = strings.ToLower(h)
-	if !validHost.MatchString(h) {
-		return "localhost"
-	}
-	return h
 }
 
 // Namespace is the namespace of an app's entries: the reverse-DNS form of the host editors

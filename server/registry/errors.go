@@ -90,7 +90,8 @@ func readOnly(h echo.HandlerFunc) echo.HandlerFunc {
 			hd.Set("Access-Control-Max-Age", "86400")
 			return c.NoContent(http.StatusNoContent)
 		}
+		// The registry API answers 501 to the writes a registry does not support.
 		c.Response().Header().Set("Allow", "GET, HEAD, OPTIONS")
-		return problem(http.StatusMethodNotAllowed, "This registry is read-only.")
+		return problem(http.StatusNotImplemented, "This registry is read-only.")
 	}
 }

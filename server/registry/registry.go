@@ -35,8 +35,9 @@ type Store interface {
 // Options configure Mount.
 type Options struct {
 	// PublicURL is agentmcp's base URL as editors reach it (e.g. https://mcp.example.com):
-	// agents' gateway URLs and the namespace of names are made from it. Default: each
-	// request's own host, over http, or https when the request came over TLS.
+	// agents' gateway URLs and the namespace of names are made from it, never from a
+	// request's Host or forwarding headers (a shared cache would keep what a forged one
+	// made). Default: http://localhost (serve passes its --public-url, or its --addr).
 	PublicURL string
 	// Logger receives every 5xx. Default: discard.
 	Logger *slog.Logger
@@ -70,13 +71,15 @@ func Mount(e *echo.Echo, st Store, opt Options, mw ...echo.MiddlewareFunc) error
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)
 	}
-	if opt.PublicURL != "" {
-		u, err := url.Parse(strings.TrimRight(opt.PublicURL, "/"))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-			return fmt.Errorf("registry: public URL %q: want an http(s) URL without user, query or fragment", opt.PublicURL)
-		}
-		v.public = u
+	public := opt.PublicURL
+	if public == "" {
+		public = DefaultPublicURL
 	}
+	u, err := url.Parse(strings.TrimRight(public, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return fmt.Errorf("registry: public URL %q: want an http(s) URL without user, query or fragment", opt.PublicURL)
+	}
+	v.public = u
 	g := httpx.NewGroup(e, Prefix, append([]echo.MiddlewareFunc{cors, v.problems}, mw...)...)
 	g.Any("/:app/v0.1/servers", readOnly(v.list))
 	g.Any("/:app/v0.1/servers/*", readOnly(v.versions))
@@ -84,22 +87,12 @@ func Mount(e *echo.Echo, st Store, opt Options, mw ...echo.MiddlewareFunc) error
 	return nil
 }
 
-// base is agentmcp's base URL for this request.
-func (v *view) base(r *http.Request) (scheme, host string) {
-	if v.public != nil {
-		return v.public.Scheme, v.public.Host + v.public.Path
-	}
-	scheme = "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme, requestHost(r.Host)
-}
+// DefaultPublicURL is Options.PublicURL when none is given.
+const DefaultPublicURL = "http://localhost"
 
-func (v *view) namespace(c echo.Context, app string) (ns, base string) {
-	scheme, host := v.base(c.Request())
-	hostOnly, _, _ := strings.Cut(host, "/")
-	return Namespace(hostOnly, app), scheme + "://" + host
+// namespace is the namespace of app's names and agentmcp's base URL, both from PublicURL.
+func (v *view) namespace(app string) (ns, base string) {
+	return Namespace(v.public.Host, app), v.public.Scheme + "://" + v.public.Host + v.public.Path
 }
 
 // errNoRegistry answers alike for an app that does not exist and one whose view is off.
@@ -175,7 +168,7 @@ func (v *view) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ns, base := v.namespace(c, app)
+	ns, base := v.namespace(app)
 	entries := merge(ns, base, p)
 	out := listResponse{Servers: []serverResponse{}}
 	if len(entries) > limit {
@@ -230,7 +223,7 @@ func (v *view) versions(c echo.Context) error {
 	ver, _ := url.PathUnescape(rawVersion)
 
 	q := store.RegistryQuery{Limit: 1, Servers: store.RegistryRange{Skip: true}, Agents: store.RegistryRange{Skip: true}}
-	ns, base := v.namespace(c, app)
+	ns, base := v.namespace(app)
 	gotNS, part, _ := strings.Cut(name, "/")
 	switch {
 	case gotNS != ns || len(name) > maxName:

@@ -320,9 +320,8 @@ func TestVSCodeSequence(t *testing.T) {
 	e.createServer(t, e.AppA, e.KeyA, "long", "https://long.example.com/mcp", strings.Repeat("Très long é ", 30), "")
 	e.createAgent(t, e.AppA, e.KeyA, "support", "weather", "legacy")
 	base := e.base(e.AppA)
-	host := strings.TrimPrefix(e.Server.URL, "http://")
-	ns := registry.Namespace(host, e.AppA)
-	if ns != "127.0.0.1.app-a" {
+	ns := registry.Namespace("localhost", e.AppA) // no PublicURL: http://localhost, never the request's Host
+	if ns != "localhost.app-a" {
 		t.Fatalf("namespace %q", ns)
 	}
 
@@ -362,7 +361,7 @@ func TestVSCodeSequence(t *testing.T) {
 	}
 	a := byName[ns+"/agent.support"]
 	r := a.Server.Remotes[0]
-	if r.Type != "streamable-http" || r.URL != e.Server.URL+"/v3/ai-agents/agent-builder/agents/support/mcp" ||
+	if r.Type != "streamable-http" || r.URL != "http://localhost/v3/ai-agents/agent-builder/agents/support/mcp" ||
 		len(r.Headers) != 1 || r.Headers[0].Name != "Authorization" || !r.Headers[0].IsRequired ||
 		a.Meta.AgentMCP.Kind != "agent" || a.Meta.AgentMCP.UID != "support" || !*a.Meta.AgentMCP.IsActive ||
 		!slices.Equal(a.Meta.AgentMCP.MCPServers, []string{"weather", "legacy"}) {
@@ -465,7 +464,7 @@ func TestRoutes(t *testing.T) {
 	e.createServer(t, e.AppA, e.KeyA, "weather", "https://weather.example.com/mcp", "Forecasts", "")
 	e.createAgent(t, e.AppA, e.KeyA, "support", "weather")
 	base := e.base(e.AppA)
-	ns := registry.Namespace(strings.TrimPrefix(e.Server.URL, "http://"), e.AppA)
+	ns := registry.Namespace("localhost", e.AppA)
 	for _, name := range []string{ns + "/weather", ns + "/agent.support"} {
 		enc := url.PathEscape(name)
 		vs := e.list(t, base+"/v0.1/servers/"+enc+"/versions")
@@ -506,8 +505,8 @@ func TestRoutes(t *testing.T) {
 		}
 	}
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
-		if st, _ := e.do(t, m, base+"/v0.1/servers"); st != http.StatusMethodNotAllowed {
-			t.Errorf("%s: %d, want 405", m, st)
+		if st, body := e.do(t, m, base+"/v0.1/servers"); st != http.StatusNotImplemented {
+			t.Errorf("%s: %d %s, want 501 (the registry spec's answer to a write it does not support)", m, st, body)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodOptions, base+"/v0.1/servers", nil)
@@ -529,7 +528,7 @@ func TestRoutes(t *testing.T) {
 func TestOffAndChangesAtOnce(t *testing.T) {
 	e := start(t, app.Config{})
 	e.createServer(t, e.AppA, e.KeyA, "weather", "https://weather.example.com/mcp", "Forecasts", "")
-	ns := registry.Namespace(strings.TrimPrefix(e.Server.URL, "http://"), e.AppA)
+	ns := registry.Namespace("localhost", e.AppA)
 	name := url.PathEscape(ns + "/weather")
 	paths := []string{"/v0.1/servers", "/v0.1/servers?limit=1&search=x", "/v0.1/servers/" + name + "/versions",
 		"/v0.1/servers/" + name + "/versions/latest", "/v0.1/servers/x", "/v0.1/servers/" + name + "/versions/9"}
@@ -648,21 +647,21 @@ func TestNoCORSElsewhere(t *testing.T) {
 	}
 }
 
-// No secret of a registered URL reaches a reader without a key: user info goes, query
-// parameters that may carry a credential become variables the editor asks for.
+// No secret of a registered URL reaches a reader without a key: no query value is
+// published (each parameter becomes a variable the editor asks for), nor the fragment.
 func TestNoSecrets(t *testing.T) {
 	e := start(t, app.Config{})
 	e.on(t, e.AppA, true)
-	e.createServer(t, e.AppA, e.KeyA, "leaky", "https://alice:hunter2@leaky.example.com/mcp?api_key=SECRET1&region=eu&Access-Token=SECRET2&sig=SECRET3#frag", "", "")
+	e.createServer(t, e.AppA, e.KeyA, "leaky", "https://leaky.example.com/mcp?api_key=SECRET1&region=SECRET4&Access-Token=SECRET2&sig=SECRET3&x=SECRET5&code=SECRET6&k=SECRET7#frag", "", "")
 	st, body := e.get(t, e.base(e.AppA)+"/v0.1/servers")
-	for _, s := range []string{"hunter2", "alice", "SECRET1", "SECRET2", "SECRET3", "frag", e.KeyA} {
+	for _, s := range []string{"SECRET", "frag", e.KeyA} {
 		if st != http.StatusOK || strings.Contains(string(body), s) {
 			t.Fatalf("%d: %q in %s", st, s, body)
 		}
 	}
 	l := e.list(t, e.base(e.AppA)+"/v0.1/servers")
 	r := l.Servers[0].Server.Remotes[0]
-	if r.URL != "https://leaky.example.com/mcp?api_key={param_api_key}&region=eu&Access-Token={param_AccessToken}&sig={param_sig}" || len(r.Variables) != 3 {
+	if r.URL != "https://leaky.example.com/mcp?api_key={param_api_key}&region={param_region}&Access-Token={param_AccessToken}&sig={param_sig}&x={param_x}&code={param_code}&k={param_k}" || len(r.Variables) != 7 {
 		t.Fatalf("remote: %+v", r)
 	}
 	for name, v := range r.Variables {
@@ -672,15 +671,50 @@ func TestNoSecrets(t *testing.T) {
 	}
 }
 
-// PublicURL names agentmcp as editors reach it, whatever the request's Host.
+// PublicURL names agentmcp as editors reach it, whatever the request's Host or forwarding
+// headers say (a shared cache would keep what a forged Host made).
 func TestPublicURL(t *testing.T) {
 	e := start(t, app.Config{PublicURL: "https://MCP.Example.com:8443/base/"})
 	e.on(t, e.AppA, true)
 	e.createAgent(t, e.AppA, e.KeyA, "support")
-	l := e.list(t, e.base(e.AppA)+"/v0.1/servers")
+	req, _ := http.NewRequest(http.MethodGet, e.base(e.AppA)+"/v0.1/servers", nil)
+	req.Host = "evil.example"
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	req.Header.Set("X-Forwarded-Proto", "http")
+	req.Header.Set("Forwarded", "host=evil.example;proto=http")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var l struct {
+		Servers []struct {
+			Server struct {
+				Name    string
+				Remotes []struct{ URL string }
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		t.Fatal(err)
+	}
 	if len(l.Servers) != 1 || l.Servers[0].Server.Name != "com.example.mcp.app-a/agent.support" ||
 		l.Servers[0].Server.Remotes[0].URL != "https://MCP.Example.com:8443/base/v3/ai-agents/agent-builder/agents/support/mcp" {
 		t.Fatalf("%+v", l)
+	}
+	// Without a PublicURL: http://localhost, still not the request's Host.
+	d := start(t, app.Config{})
+	d.on(t, d.AppA, true)
+	d.createAgent(t, d.AppA, d.KeyA, "support")
+	req, _ = http.NewRequest(http.MethodGet, d.base(d.AppA)+"/v0.1/servers", nil)
+	req.Host = "evil.example"
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	if b, _ := io.ReadAll(resp2.Body); strings.Contains(string(b), "evil") || !strings.Contains(string(b), `"localhost.app-a/agent.support"`) {
+		t.Fatalf("without a PublicURL: %s", b)
 	}
 	for _, bad := range []string{"ftp://x", "https://", "https://u:p@x", "https://x/?q=1", "::"} {
 		if a, err := app.New(context.Background(), app.Config{Store: e.inner, PublicURL: bad}); err == nil {

@@ -16,7 +16,7 @@ import (
 var patternMessages = map[string]string{
 	`^[a-z0-9]([a-z0-9_-]{0,98}[a-z0-9])?$`: "must be 1 to 100 lower-case letters, digits, '-' or '_', starting and ending with a letter or digit",
 	`\S`:                                    "must not be blank",
-	`^https?://[^\s/?#]+([/?#]\S*)?$`:       "must be an absolute http or https URL with a host",
+	`^https?://[^\s/?#@]+([/?#]\S*)?$`:      "must be an absolute http or https URL with a host and no user:password@ (store credentials with the auth field)",
 	`^$|^https?://[^\s/?#]+([/?#]\S*)?$`:    "must be empty or an absolute http or https URL with a host",
 	`^[!-~]+$`:                              "must be visible ASCII characters (no spaces)",
 }

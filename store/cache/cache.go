@@ -33,6 +33,7 @@ type Store struct {
 	pages    pageCache
 	feed     *store.Feed
 	maxAge   int64 // ns; 0: none
+	clock    func() time.Time
 }
 
 // Options of New.
@@ -44,6 +45,8 @@ type Options struct {
 	// MaxAge, when set, bounds how long an entry is served: a safety net for a change the
 	// feed cannot deliver (a replica that died between its commit and its notification).
 	MaxAge time.Duration
+	// Now, when set, is the clock MaxAge is measured on (tests); default time.Now.
+	Now func() time.Time
 }
 
 // pageCache holds list pages, bounded by the servers they hold in all. A write in an app
@@ -85,7 +88,10 @@ func New(inner store.Store, maxServers int, opt ...Options) *Store {
 	}
 	s.pages = pageCache{gens: map[string]uint64{}, m: map[pageKey]cachedPage{}, budget: max(100, maxServers/10)}
 	if len(opt) > 0 {
-		s.feed, s.maxAge = opt[0].Feed, int64(opt[0].MaxAge)
+		s.feed, s.maxAge, s.clock = opt[0].Feed, int64(opt[0].MaxAge), opt[0].Now
+	}
+	if s.clock == nil {
+		s.clock = time.Now
 	}
 	if s.feed != nil {
 		s.feed.Observe(s.changed)
@@ -110,13 +116,13 @@ func (s *Store) changed(c store.Change) {
 func (s *Store) serving() bool { return s.feed == nil || s.feed.Healthy() }
 
 // fresh says whether something read at at may still be served.
-func (s *Store) fresh(at int64) bool { return s.maxAge == 0 || time.Now().UnixNano()-at < s.maxAge }
+func (s *Store) fresh(at int64) bool { return s.maxAge == 0 || s.clock().UnixNano()-at < s.maxAge }
 
 func (s *Store) now() int64 {
 	if s.maxAge == 0 {
 		return 0
 	}
-	return time.Now().UnixNano()
+	return s.clock().UnixNano()
 }
 
 func (c *pageCache) get(k pageKey) (cachedPage, uint64, bool) {

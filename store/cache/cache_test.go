@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,7 +125,9 @@ func TestFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	feed := store.NewFeed()
-	c := cache.New(inner, 100, cache.Options{Feed: feed, MaxAge: 300 * time.Millisecond})
+	var now atomic.Int64 // the cache's clock, moved by the test
+	now.Store(time.Now().UnixNano())
+	c := cache.New(inner, 100, cache.Options{Feed: feed, MaxAge: 300 * time.Millisecond, Now: func() time.Time { return time.Unix(0, now.Load()) }})
 	get := func() string {
 		t.Helper()
 		m, err := c.GetMCPServer(ctx, "app", "s")
@@ -169,7 +172,11 @@ func TestFeed(t *testing.T) {
 	}
 
 	elsewhere("six") // never published
-	time.Sleep(350 * time.Millisecond)
+	now.Add(int64(299 * time.Millisecond))
+	if got := get(); got != "five" {
+		t.Fatalf("within MaxAge the cache read the store: %q", got)
+	}
+	now.Add(int64(2 * time.Millisecond))
 	if got := get(); got != "six" {
 		t.Fatalf("past MaxAge the cache served %q", got)
 	}

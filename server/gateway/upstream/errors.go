@@ -20,6 +20,8 @@ var (
 	ErrTimeout     = errors.New("did not answer in time")
 	ErrUnreachable = errors.New("unreachable") // transport failure, 5xx, a refused handshake
 	ErrCredentials = errors.New("stored credentials unusable")
+	// ErrOverBudget: the gateway dropped the result past its bytes in flight (not an outage).
+	ErrOverBudget = errors.New("result dropped")
 )
 
 // Codes the SDK's client gives a request that got no answer from the server: the

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentmcp/agentmcp/probe"
 )
 
 // Connector opens MCP client sessions to servers; *probe.Prober is the real one (the
@@ -342,6 +344,9 @@ func (l *Lane) Do(ctx context.Context, k Key, url string, timeout time.Duration,
 		if err != nil && sessionGone(err) && attempt == 0 && ctx.Err() == nil {
 			l.forgetSession(k, cs)
 			continue
+		}
+		if refused := probe.BudgetRefused(ctx); err != nil && refused != nil { // the gateway's bound, not the server's failure
+			return &Error{Server: k.Slug, Kind: ErrOverBudget, Err: refused}
 		}
 		outage := Classify(ctx, k.Slug, err)
 		if outage != nil || !errors.Is(err, context.Canceled) { // a call its caller gave up says nothing
