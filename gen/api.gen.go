@@ -837,6 +837,21 @@ type ProbeResult struct {
 // stores, all responses together (`max_bytes`, 4 MiB by default, `--probe-max-bytes`).
 type ProbeResultToolsTruncatedReason string
 
+// RegistrySettings agentmcp addition — the app's read-only MCP Registry view.
+type RegistrySettings struct {
+	Enabled bool `json:"enabled"`
+
+	// Path The registry base URL's path on this server, `/registry/{appId}`.
+	//
+	// Example: /registry/default
+	Path string `json:"path"`
+}
+
+// RegistrySettingsInput defines model for RegistrySettingsInput.
+type RegistrySettingsInput struct {
+	Enabled bool `json:"enabled"`
+}
+
 // Slug Slug of the MCP server: unique in the application and URL-safe. Lower-case letters,
 // digits, `-` and `_`; starts and ends with a letter or digit; at most 100 characters.
 //
@@ -1140,6 +1155,9 @@ type McpServersControllerCreateMcpServerJSONRequestBody = CreateMcpServerDto
 
 // McpServersControllerUpdateMcpServerJSONRequestBody defines body for McpServersControllerUpdateMcpServer for application/json ContentType.
 type McpServersControllerUpdateMcpServerJSONRequestBody = UpdateMcpServerDto
+
+// RegistryControllerSetRegistryJSONRequestBody defines body for RegistryControllerSetRegistry for application/json ContentType.
+type RegistryControllerSetRegistryJSONRequestBody = RegistrySettingsInput
 
 // AsAuditMcpServer returns the union data inside the AuditRecord as a AuditMcpServer
 func (t AuditRecord) AsAuditMcpServer() (AuditMcpServer, error) {
@@ -1559,6 +1577,16 @@ type ClientInterface interface {
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// McpServersControllerGetLastProbe Get MCP Server Last Probe
+	//
+	// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+	// it (the background probes' too), with its `error` in words: what the console shows
+	// on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+	// is not kept.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerGetLastProbe` operationId).
+	McpServersControllerGetLastProbe(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// McpServersControllerProbeMcpServer Probe MCP Server
 	//
 	// agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
@@ -1578,6 +1606,37 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
 	McpServersControllerGetMcpServerTools(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegistryControllerGetRegistry Get the App's Registry View
+	//
+	// agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+	// VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+	// URL. Off by default.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/registry (the `RegistryControllerGetRegistry` operationId).
+	RegistryControllerGetRegistry(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegistryControllerSetRegistryWithBody Turn the App's Registry View On or Off
+	//
+	// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+	// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+	// servers and agents without a key, never a secret.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+	RegistryControllerSetRegistryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegistryControllerSetRegistry Turn the App's Registry View On or Off
+	//
+	// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+	// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+	// servers and agents without a key, never a secret.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+	RegistryControllerSetRegistry(ctx context.Context, body RegistryControllerSetRegistryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AgentBuilderControllerGetAllAgents List Agents
@@ -2076,6 +2135,26 @@ func (c *Client) McpServersControllerUpdateMcpServer(ctx context.Context, slug S
 	return c.Client.Do(req)
 }
 
+// McpServersControllerGetLastProbe Get MCP Server Last Probe
+//
+// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+// it (the background probes' too), with its `error` in words: what the console shows
+// on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+// is not kept.
+//
+// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerGetLastProbe` operationId).
+func (c *Client) McpServersControllerGetLastProbe(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerGetLastProbeRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // McpServersControllerProbeMcpServer Probe MCP Server
 //
 // agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
@@ -2106,6 +2185,67 @@ func (c *Client) McpServersControllerProbeMcpServer(ctx context.Context, slug Sl
 // Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
 func (c *Client) McpServersControllerGetMcpServerTools(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMcpServersControllerGetMcpServerToolsRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegistryControllerGetRegistry Get the App's Registry View
+//
+// agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+// VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+// URL. Off by default.
+//
+// Corresponds with GET /ai-agents/agent-builder/registry (the `RegistryControllerGetRegistry` operationId).
+func (c *Client) RegistryControllerGetRegistry(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegistryControllerGetRegistryRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegistryControllerSetRegistryWithBody Turn the App's Registry View On or Off
+//
+// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+// servers and agents without a key, never a secret.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+func (c *Client) RegistryControllerSetRegistryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegistryControllerSetRegistryRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegistryControllerSetRegistry Turn the App's Registry View On or Off
+//
+// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+// servers and agents without a key, never a secret.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+func (c *Client) RegistryControllerSetRegistry(ctx context.Context, body RegistryControllerSetRegistryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegistryControllerSetRegistryRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3129,6 +3269,40 @@ func NewMcpServersControllerUpdateMcpServerRequestWithBody(server string, slug S
 	return req, nil
 }
 
+// NewMcpServersControllerGetLastProbeRequest constructs an http.Request for the McpServersControllerGetLastProbe method
+func NewMcpServersControllerGetLastProbeRequest(server string, slug Slug) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/mcp-servers/%s/probe", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMcpServersControllerProbeMcpServerRequest constructs an http.Request for the McpServersControllerProbeMcpServer method
 func NewMcpServersControllerProbeMcpServerRequest(server string, slug Slug) (*http.Request, error) {
 	var err error
@@ -3193,6 +3367,73 @@ func NewMcpServersControllerGetMcpServerToolsRequest(server string, slug Slug) (
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewRegistryControllerGetRegistryRequest constructs an http.Request for the RegistryControllerGetRegistry method
+func NewRegistryControllerGetRegistryRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/registry")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegistryControllerSetRegistryRequest calls the generic RegistryControllerSetRegistry builder with application/json body
+func NewRegistryControllerSetRegistryRequest(server string, body RegistryControllerSetRegistryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegistryControllerSetRegistryRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRegistryControllerSetRegistryRequestWithBody constructs an http.Request for the RegistryControllerSetRegistry method, with any body, and a specified content type
+func NewRegistryControllerSetRegistryRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/registry")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3517,6 +3758,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
 
+	// McpServersControllerGetLastProbeWithResponse Get MCP Server Last Probe
+	//
+	// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+	// it (the background probes' too), with its `error` in words: what the console shows
+	// on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+	// is not kept.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerGetLastProbe` operationId).
+	McpServersControllerGetLastProbeWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetLastProbeResponse, error)
+
 	// McpServersControllerProbeMcpServerWithResponse Probe MCP Server
 	//
 	// agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
@@ -3540,6 +3793,39 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
 	McpServersControllerGetMcpServerToolsWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerToolsResponse, error)
+
+	// RegistryControllerGetRegistryWithResponse Get the App's Registry View
+	//
+	// agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+	// VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+	// URL. Off by default.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/registry (the `RegistryControllerGetRegistry` operationId).
+	RegistryControllerGetRegistryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegistryControllerGetRegistryResponse, error)
+
+	// RegistryControllerSetRegistryWithBodyWithResponse Turn the App's Registry View On or Off
+	//
+	// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+	// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+	// servers and agents without a key, never a secret.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+	RegistryControllerSetRegistryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegistryControllerSetRegistryResponse, error)
+
+	// RegistryControllerSetRegistryWithResponse Turn the App's Registry View On or Off
+	//
+	// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+	// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+	// servers and agents without a key, never a secret.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+	RegistryControllerSetRegistryWithResponse(ctx context.Context, body RegistryControllerSetRegistryJSONRequestBody, reqEditors ...RequestEditorFn) (*RegistryControllerSetRegistryResponse, error)
 }
 
 // AgentBuilderControllerGetAllAgentsResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerGetAllAgents
@@ -5571,6 +5857,117 @@ func (r McpServersControllerUpdateMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerGetLastProbeResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetLastProbe
+type McpServersControllerGetLastProbeResponse429Headers struct {
+	RetryAfter *int
+}
+
+// McpServersControllerGetLastProbeResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerGetLastProbe
+type McpServersControllerGetLastProbeResponse503Headers struct {
+	RetryAfter *int
+}
+
+type McpServersControllerGetLastProbeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProbeResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFoundOrNotProbed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerGetLastProbeResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerGetLastProbeResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON200() *ProbeResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON404() *NotFoundOrNotProbed {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r McpServersControllerGetLastProbeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r McpServersControllerGetLastProbeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r McpServersControllerGetLastProbeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r McpServersControllerGetLastProbeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // McpServersControllerProbeMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerProbeMcpServer
 type McpServersControllerProbeMcpServerResponse429Headers struct {
 	RetryAfter *int
@@ -5787,6 +6184,214 @@ func (r McpServersControllerGetMcpServerToolsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r McpServersControllerGetMcpServerToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegistryControllerGetRegistryResponse429Headers the declared response headers of an HTTP 429 response for RegistryControllerGetRegistry
+type RegistryControllerGetRegistryResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RegistryControllerGetRegistryResponse503Headers the declared response headers of an HTTP 503 response for RegistryControllerGetRegistry
+type RegistryControllerGetRegistryResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RegistryControllerGetRegistryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegistrySettings
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RegistryControllerGetRegistryResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegistryControllerGetRegistryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON200() *RegistrySettings {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RegistryControllerGetRegistryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegistryControllerGetRegistryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegistryControllerGetRegistryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegistryControllerGetRegistryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegistryControllerSetRegistryResponse429Headers the declared response headers of an HTTP 429 response for RegistryControllerSetRegistry
+type RegistryControllerSetRegistryResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RegistryControllerSetRegistryResponse503Headers the declared response headers of an HTTP 503 response for RegistryControllerSetRegistry
+type RegistryControllerSetRegistryResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RegistryControllerSetRegistryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegistrySettings
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RegistryControllerSetRegistryResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegistryControllerSetRegistryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON200() *RegistrySettings {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RegistryControllerSetRegistryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegistryControllerSetRegistryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegistryControllerSetRegistryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegistryControllerSetRegistryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6213,6 +6818,24 @@ func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithResponse(ct
 	return ParseMcpServersControllerUpdateMcpServerResponse(rsp)
 }
 
+// McpServersControllerGetLastProbeWithResponse Get MCP Server Last Probe
+//
+// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+// it (the background probes' too), with its `error` in words: what the console shows
+// on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+// is not kept.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerGetLastProbe` operationId).
+func (c *ClientWithResponses) McpServersControllerGetLastProbeWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetLastProbeResponse, error) {
+	rsp, err := c.McpServersControllerGetLastProbe(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMcpServersControllerGetLastProbeResponse(rsp)
+}
+
 // McpServersControllerProbeMcpServerWithResponse Probe MCP Server
 //
 // agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
@@ -6247,6 +6870,57 @@ func (c *ClientWithResponses) McpServersControllerGetMcpServerToolsWithResponse(
 		return nil, err
 	}
 	return ParseMcpServersControllerGetMcpServerToolsResponse(rsp)
+}
+
+// RegistryControllerGetRegistryWithResponse Get the App's Registry View
+//
+// agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+// VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+// URL. Off by default.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/registry (the `RegistryControllerGetRegistry` operationId).
+func (c *ClientWithResponses) RegistryControllerGetRegistryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegistryControllerGetRegistryResponse, error) {
+	rsp, err := c.RegistryControllerGetRegistry(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegistryControllerGetRegistryResponse(rsp)
+}
+
+// RegistryControllerSetRegistryWithBodyWithResponse Turn the App's Registry View On or Off
+//
+// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+// servers and agents without a key, never a secret.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+func (c *ClientWithResponses) RegistryControllerSetRegistryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegistryControllerSetRegistryResponse, error) {
+	rsp, err := c.RegistryControllerSetRegistryWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegistryControllerSetRegistryResponse(rsp)
+}
+
+// RegistryControllerSetRegistryWithResponse Turn the App's Registry View On or Off
+//
+// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+// servers and agents without a key, never a secret.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+func (c *ClientWithResponses) RegistryControllerSetRegistryWithResponse(ctx context.Context, body RegistryControllerSetRegistryJSONRequestBody, reqEditors ...RequestEditorFn) (*RegistryControllerSetRegistryResponse, error) {
+	rsp, err := c.RegistryControllerSetRegistry(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegistryControllerSetRegistryResponse(rsp)
 }
 
 // ParseAgentBuilderControllerGetAllAgentsResponse parses an HTTP response from a AgentBuilderControllerGetAllAgentsWithResponse call
@@ -8224,6 +8898,111 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 	return response, nil
 }
 
+// ParseMcpServersControllerGetLastProbeResponse parses an HTTP response from a McpServersControllerGetLastProbeWithResponse call
+func ParseMcpServersControllerGetLastProbeResponse(rsp *http.Response) (*McpServersControllerGetLastProbeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &McpServersControllerGetLastProbeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProbeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFoundOrNotProbed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerGetLastProbeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerGetLastProbeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMcpServersControllerProbeMcpServerResponse parses an HTTP response from a McpServersControllerProbeMcpServerWithResponse call
 func ParseMcpServersControllerProbeMcpServerResponse(rsp *http.Response) (*McpServersControllerProbeMcpServerResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8434,6 +9213,202 @@ func ParseMcpServersControllerGetMcpServerToolsResponse(rsp *http.Response) (*Mc
 	return response, nil
 }
 
+// ParseRegistryControllerGetRegistryResponse parses an HTTP response from a RegistryControllerGetRegistryWithResponse call
+func ParseRegistryControllerGetRegistryResponse(rsp *http.Response) (*RegistryControllerGetRegistryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegistryControllerGetRegistryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegistrySettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RegistryControllerGetRegistryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegistryControllerGetRegistryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRegistryControllerSetRegistryResponse parses an HTTP response from a RegistryControllerSetRegistryWithResponse call
+func ParseRegistryControllerSetRegistryResponse(rsp *http.Response) (*RegistryControllerSetRegistryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegistryControllerSetRegistryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegistrySettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RegistryControllerSetRegistryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegistryControllerSetRegistryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AgentBuilderControllerGetAllAgents List Agents
@@ -8487,12 +9462,21 @@ type ServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug, params McpServersControllerUpdateMcpServerParams) error
+	// McpServersControllerGetLastProbe Get MCP Server Last Probe
+	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/probe)
+	McpServersControllerGetLastProbe(ctx echo.Context, slug Slug) error
 	// McpServersControllerProbeMcpServer Probe MCP Server
 	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerProbeMcpServer(ctx echo.Context, slug Slug) error
 	// McpServersControllerGetMcpServerTools Get MCP Server Tools
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/tools)
 	McpServersControllerGetMcpServerTools(ctx echo.Context, slug Slug) error
+	// RegistryControllerGetRegistry Get the App's Registry View
+	// (GET /ai-agents/agent-builder/registry)
+	RegistryControllerGetRegistry(ctx echo.Context) error
+	// RegistryControllerSetRegistry Turn the App's Registry View On or Off
+	// (PUT /ai-agents/agent-builder/registry)
+	RegistryControllerSetRegistry(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -9025,6 +10009,22 @@ func (w *ServerInterfaceWrapper) McpServersControllerUpdateMcpServer(ctx echo.Co
 	return err
 }
 
+// McpServersControllerGetLastProbe converts echo context to params.
+func (w *ServerInterfaceWrapper) McpServersControllerGetLastProbe(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slug" -------------
+	var slug Slug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slug", ctx.Param("slug"), &slug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.McpServersControllerGetLastProbe(ctx, slug)
+	return err
+}
+
 // McpServersControllerProbeMcpServer converts echo context to params.
 func (w *ServerInterfaceWrapper) McpServersControllerProbeMcpServer(ctx echo.Context) error {
 	var err error
@@ -9054,6 +10054,24 @@ func (w *ServerInterfaceWrapper) McpServersControllerGetMcpServerTools(ctx echo.
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.McpServersControllerGetMcpServerTools(ctx, slug)
+	return err
+}
+
+// RegistryControllerGetRegistry converts echo context to params.
+func (w *ServerInterfaceWrapper) RegistryControllerGetRegistry(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegistryControllerGetRegistry(ctx)
+	return err
+}
+
+// RegistryControllerSetRegistry converts echo context to params.
+func (w *ServerInterfaceWrapper) RegistryControllerSetRegistry(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegistryControllerSetRegistry(ctx)
 	return err
 }
 
@@ -9109,6 +10127,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerDeleteMcpServer, options.OperationMiddlewares["McpServersController_deleteMcpServer"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerGetMcpServerBySlug, options.OperationMiddlewares["McpServersController_getMcpServerBySlug"]...)
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerUpdateMcpServer, options.OperationMiddlewares["McpServersController_updateMcpServer"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerGetLastProbe, options.OperationMiddlewares["McpServersController_getLastProbe"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerProbeMcpServer, options.OperationMiddlewares["McpServersController_probeMcpServer"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/tools", wrapper.McpServersControllerGetMcpServerTools, options.OperationMiddlewares["McpServersController_getMcpServerTools"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerGetAllAgents, options.OperationMiddlewares["AgentBuilderController_getAllAgents"]...)
@@ -9123,6 +10142,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerCreateAgentKey, options.OperationMiddlewares["AgentKeysController_createAgentKey"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys/:keyId", wrapper.AgentKeysControllerRevokeAgentKey, options.OperationMiddlewares["AgentKeysController_revokeAgentKey"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerGetRegistry, options.OperationMiddlewares["RegistryController_getRegistry"]...)
+	router.PUT(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerSetRegistry, options.OperationMiddlewares["RegistryController_setRegistry"]...)
 
 }
 
@@ -11847,6 +12868,148 @@ func (response McpServersControllerUpdateMcpServer503JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerGetLastProbeRequestObject struct {
+	Slug Slug `json:"slug"`
+}
+
+type McpServersControllerGetLastProbeResponseObject interface {
+	VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error
+}
+
+type McpServersControllerGetLastProbe200JSONResponse ProbeResult
+
+func (response McpServersControllerGetLastProbe200JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response McpServersControllerGetLastProbe400JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response McpServersControllerGetLastProbe401JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response McpServersControllerGetLastProbe403JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe404JSONResponse struct {
+	NotFoundOrNotProbedJSONResponse
+}
+
+func (response McpServersControllerGetLastProbe404JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response McpServersControllerGetLastProbe413JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerGetLastProbe429JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response McpServersControllerGetLastProbe500JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerGetLastProbe503JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerProbeMcpServerRequestObject struct {
 	Slug Slug `json:"slug"`
 }
@@ -12129,6 +13292,259 @@ func (response McpServersControllerGetMcpServerTools503JSONResponse) VisitMcpSer
 	return err
 }
 
+type RegistryControllerGetRegistryRequestObject struct {
+}
+
+type RegistryControllerGetRegistryResponseObject interface {
+	VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error
+}
+
+type RegistryControllerGetRegistry200JSONResponse RegistrySettings
+
+func (response RegistryControllerGetRegistry200JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RegistryControllerGetRegistry401JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RegistryControllerGetRegistry403JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RegistryControllerGetRegistry413JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RegistryControllerGetRegistry429JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RegistryControllerGetRegistry500JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RegistryControllerGetRegistry503JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistryRequestObject struct {
+	Body *RegistryControllerSetRegistryJSONRequestBody
+}
+
+type RegistryControllerSetRegistryResponseObject interface {
+	VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error
+}
+
+type RegistryControllerSetRegistry200JSONResponse RegistrySettings
+
+func (response RegistryControllerSetRegistry200JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RegistryControllerSetRegistry400JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RegistryControllerSetRegistry401JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RegistryControllerSetRegistry403JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RegistryControllerSetRegistry413JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RegistryControllerSetRegistry415JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RegistryControllerSetRegistry429JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RegistryControllerSetRegistry500JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RegistryControllerSetRegistry503JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AgentBuilderControllerGetAllAgents List Agents
@@ -12182,12 +13598,21 @@ type StrictServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx context.Context, request McpServersControllerUpdateMcpServerRequestObject) (McpServersControllerUpdateMcpServerResponseObject, error)
+	// McpServersControllerGetLastProbe Get MCP Server Last Probe
+	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/probe)
+	McpServersControllerGetLastProbe(ctx context.Context, request McpServersControllerGetLastProbeRequestObject) (McpServersControllerGetLastProbeResponseObject, error)
 	// McpServersControllerProbeMcpServer Probe MCP Server
 	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerProbeMcpServer(ctx context.Context, request McpServersControllerProbeMcpServerRequestObject) (McpServersControllerProbeMcpServerResponseObject, error)
 	// McpServersControllerGetMcpServerTools Get MCP Server Tools
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/tools)
 	McpServersControllerGetMcpServerTools(ctx context.Context, request McpServersControllerGetMcpServerToolsRequestObject) (McpServersControllerGetMcpServerToolsResponseObject, error)
+	// RegistryControllerGetRegistry Get the App's Registry View
+	// (GET /ai-agents/agent-builder/registry)
+	RegistryControllerGetRegistry(ctx context.Context, request RegistryControllerGetRegistryRequestObject) (RegistryControllerGetRegistryResponseObject, error)
+	// RegistryControllerSetRegistry Turn the App's Registry View On or Off
+	// (PUT /ai-agents/agent-builder/registry)
+	RegistryControllerSetRegistry(ctx context.Context, request RegistryControllerSetRegistryRequestObject) (RegistryControllerSetRegistryResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -12799,6 +14224,31 @@ func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, s
 	return nil
 }
 
+// McpServersControllerGetLastProbe operation middleware
+func (sh *strictHandler) McpServersControllerGetLastProbe(ctx echo.Context, slug Slug) error {
+	var request McpServersControllerGetLastProbeRequestObject
+
+	request.Slug = slug
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.McpServersControllerGetLastProbe(ctx.Request().Context(), request.(McpServersControllerGetLastProbeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "McpServersControllerGetLastProbe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(McpServersControllerGetLastProbeResponseObject); ok {
+		return validResponse.VisitMcpServersControllerGetLastProbeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // McpServersControllerProbeMcpServer operation middleware
 func (sh *strictHandler) McpServersControllerProbeMcpServer(ctx echo.Context, slug Slug) error {
 	var request McpServersControllerProbeMcpServerRequestObject
@@ -12849,206 +14299,283 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 	return nil
 }
 
+// RegistryControllerGetRegistry operation middleware
+func (sh *strictHandler) RegistryControllerGetRegistry(ctx echo.Context) error {
+	var request RegistryControllerGetRegistryRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegistryControllerGetRegistry(ctx.Request().Context(), request.(RegistryControllerGetRegistryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegistryControllerGetRegistry")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegistryControllerGetRegistryResponseObject); ok {
+		return validResponse.VisitRegistryControllerGetRegistryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegistryControllerSetRegistry operation middleware
+func (sh *strictHandler) RegistryControllerSetRegistry(ctx echo.Context) error {
+	var request RegistryControllerSetRegistryRequestObject
+
+	var body RegistryControllerSetRegistryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegistryControllerSetRegistry(ctx.Request().Context(), request.(RegistryControllerSetRegistryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegistryControllerSetRegistry")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegistryControllerSetRegistryResponseObject); ok {
+		return validResponse.VisitRegistryControllerSetRegistryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tctw2luir4HKnyq1ddqsly9lYqq2tjqzE2uirJHkyuWmvCJHobqzYAIcALff46tY+xH2GfbB5kls4",
-	"ByBBNvtLkidO4vkxsZokcHAAnO+PT0Esp5kUTGgV7H8K2Ec6zVIG/x6MmdDmHx9oWjDzD5rxaylTFez/",
-	"8j4MaJYdJ8F+MJ11aZZ1eRKEQZwzqlky0MH+zr/2q/+FQcJUnPNMcymC/WBAJizNRkVKVJFlMteEwmxh",
-	"MOIwvZlgJPMp1Zolx0LpvIjttz/LgtCcEVqOQZXiSlP8PpdCM5EM4HU7Eo/hy4nWmdrf3rar7MVyum0e",
-	"9TIxDsKAbzANV2aCDyzY13nBwiClSp8ypeiYmcWLIk3DYBpnVyz/wHIDRnDPqJ6wvKvgp+B9GEyZpm+o",
-	"psH+p4cwmMqEpcF+MM50d092p1zwwP56WntR0CkL9oMri7mBxZw0o/94eyw0G+fUW31Ox39mucJlfdgN",
-	"wkBXu1hws4eA/W5R8KS7s/tyLwiDIksW7OQ9u1Vc4yY9PITBqVtl7azc8NrZuJnOutM4c4t/6uk5NVgh",
-	"h2arP2pykUstY5mScvT1Ntwi8nRGTg8vyJX7WKXFGCGrQbwYI0WeepNN46znT6gUCx4MoiaMJnAWPgVH",
-	"13Rs/ltf15XOpRgTJjTXM6LpmMgR0RMG4CEcROZ4VUiHa0U+4L5u9cgVEwnhmtzS+I5wMRTR8ah7SnU8",
-	"iYiWJJ5QMWbm64SlTDMiRTojekK1GyM0D7kg5rszKZj38Zhp8rK/R+4nTAyFkHrCxdgOmfSGwuAsnrAp",
-	"9UhIsB8Mgxqeev1hYM7eLDMPlc65GCNiMprTKdMWN4PRiH+cR861JBkdc0EN8AYTOVNFqlVICsUAS3D2",
-	"DMqoGYFQRbKcZQYvBmmZ+VcPrnmwH/y1YPmsOgLwRX0ZopiaW2uHwBNr/vF+fglhcFid3Ba4b5mBMSH3",
-	"XE8scCOZu+VwKRaBVV0IHzSki8F+wIX+xtxVQyqmBtx+CRs3VIDlANxxwqaZ1EzEsx/ZbB7CU3rHFGAQ",
-	"5yOKjpjZ95zpfLYPTxSdMnLHZriG8pdbmeBPXJDdPTKRRa7McVFDYd4Z8Vxps1GZFIoROqZckA4MEXlQ",
-	"dS9ZltIZS/aJoabRFqEiIfe5oTLEHrcDM+lQ1OGgAogegsEV2dvdJdHR5eXN8Zuj04vz66Ozw59vfjz6",
-	"+eby6N3V0ZuoZ0hGXOS5uUA5+2vBlAEVxpICB57SOwZ/wPw98iObKWAEGYNTBLBNWJqYy2IWmVBNb6li",
-	"+2THIG331auh+MAVv00ZGVwdHh+bm5LT2Jzv3lAMxU/m1nFF7limEbt3bBYaRkPVxF15C10I0+EPFosd",
-	"pakuVAirDokhJVtEjoaCuo/wXudUkL//9/8jlOz2d+B2U7L38aO/0Vwrlo4IFeqe5Swhnb3+65Ds9ftD",
-	"AWg8OT49vr65PBocvj16E5khCnEn5L2w1EhtheR+wuMJoXhYzOACDgBudo8MHFBDkbMRXINbNpK5mRxA",
-	"7NDCfKR5DFchNNeYJ/bfuYEy5VOut8hEpok5DgZbB4SSVx8/DkVqphpLgzVDDwGRSpbg5IWoIBGwfTgM",
-	"1WQqlSY7/bDf75vvFOnAooYi6na5dzjNs27GcsOnoq0DklGLYbNlFpF4Golg93CG4Ci+tki8HFwfISYN",
-	"DguheYrzyTRhuRlJEEoSOsNTVuQlUQWSgFyjogn+vTHX2acMU/rxhImxngT7u69eAWFwf+8YMqs1y82Y",
-	"//nL/+r+3/f/8qegjZYdj4Dyz9OJc8MyaKwJd0dUySKP2QtF3J0yh9Gs3twfPMjmwMqcRP9sUAe39Z4r",
-	"RvZ27E29uDw6PD97c3x9fH528/3g+MQgyZx5x2a4gpuoWUUl51BiOd0iXOz0d/faV2oY3YLVDuBSIN/j",
-	"eiILTaglNI9b/jLwK4a76RpOzOVoo+kfDUsgopjeGqlh5NilpetFLoCgZXTMFnEfuHc1eBI2okVqBKB+",
-	"aIBDrrNjZKCSB+208qArkKnmBJ60aJFxSngyqicVOCCWhYEhJzxniZO8K+j+lLNRsB/803al02zjU7UN",
-	"8xtA3hm5tAnHO8H/WjDCE0OHRhwRZoByWkkLOAWIrE+C5sF8j1S90rgOpRilPIY9jUGX0ah7Zaklkdv/",
-	"pQzUnqhl3kwMUOZGDX44Oru+GZxcHg3e/Hxz9Jfjq+urIAxYnss82A/K8Y3+AQoLHHYrVQIhK3hChoHV",
-	"zIYBoWnOaDIj7CNXWpntQRZ0CJPu9V8/rLvwIwPEpV0zYqC+Ew464FxmBwws9fkd3/UwQjrRopWbe/cQ",
-	"ImrPpP5eFiJ5ImrPzq9vvj9/d/bGw+qZ1ATHrqEVcOqjMpEo0uBa5lG593yoLEECXArp77DB35h/YALw",
-	"uwKh5XotLr+jySXy9Ecj8s+Dk+M3A0PzAwO2phz00U/BiLPUqIVwyXxUWvpCkPSRFMiiobU7wcP7ah++",
-	"owlxwPmf/7kUKsiI8tSImmaKfbJk3Obe9J9vbzwwYXcqmYfASiz+KzRFIWEfWD4jWS5vUzYlKVeawdZF",
-	"Fn/RVjgUU5oa9YAl5D+uzs/sMMdnMNCN+SnaMqJgSKSwskvo9v6FQknL0L6KGKuh6LTIgqGTnG5nxHKF",
-	"LSO01I7HOxQWT+Ps0Qfl9PDi5uro8s9Hl7Vr13ZkpnGmeju1XR8GQmZsGKx1RLw1k0RWl3Sf4Mj7pBzu",
-	"izoZWyFZZ9eHQua+IcGwU4Wagr/axcSgbSsiM6xgBPcDJIpSQ0iLsTsST+ZpVyfvfticpXmrBapnQCLD",
-	"hiHuV+ZvANO6DK4FDZYmfy/zW54kTDwKxYN3129vzARn5zeDw8OjKx+71dA+eq8njAwujkHdKZnahH5g",
-	"hMYxUyBn6omRhTOWl0aOOl5fPh9eSyBLxDrgUhrfoXUjGhVpOgDoIqJimTHSieaXbjFat5pcMqO6Pvr8",
-	"ttsjPCS/E1kuDWT0NmXkCCyADXxzRRq6H7mnyrcsWWuIswIYZWUO6bu7z4f0NqAt/tcGFjSqzjKjjd0O",
-	"YXRXmh4hwh67D2fXR5dngxMP825ga/8lOIGP+vINS0vgyyZiXz0nE2iFqSTruIRoq0feIBsEw0Eqx2OH",
-	"XM+ARHgSEsHQYGrUPpYAPp8sCy/gzMsFYo8it9DhX1M4bvKKSkIGCr0ZV9yqofg8P5P6Ipe3TyAgZuyL",
-	"y/Pvjp6K4wkFG5oqgA6OihQkSkZm7AtAOKB6GV7BjCmkhRmMfrgUlrDErMF+XaHL7sUFnaWSJtdSntB8",
-	"zB69DxeDn0/OB29urs/Pb04Glz8cedvhxDZLCK+lJDhZk2/6BNqoGql5y1oCd/p7377612/I7UyzeVFk",
-	"5xlZpkVJBWfJOpvwgbtlh5zy7yx657DgsJyzWIqEmxm+BzXr8Yietwt6qPYnInameSyjfc45qojiImbe",
-	"xT66puN5DD8jf2yBssSxs1mCm48j2VtgVbQOOof7FoPp1kFpLjVctrSXPoSB4SA8Zu8E/UB5ahj1o7fk",
-	"3dngz4Pjk8F3J/6ptxMQf4bmVigNBn9FiuqlA6LzmbXNz/HSZzzmLfCVm+BcNySmwmzArcE/jScsAULj",
-	"34WcCiILbR0NQ6H5lNkd8fBimPLZ/E4cWHdESjXLewRQgqTPnBDQOG9nQ2HdMfcTVvcsGczd0vgOvQKe",
-	"G/nSjNodjDQ635sLN4cPBPF7yrVzuwAkXODJL1E8Z7I1iLyW8pSKmaVr6tEHx/eAeCfHEB4zPiknqJ0b",
-	"KcnUPHV+OodEapZLdsg8ddx9RkVtDjg4NEAJK3tJdTg0K09MnHJza2mS5EypF6UBpeYH2uqRI7DnlG69",
-	"mOY5Z4pEf+leUs3Art+F/49Ix4x7W+RKGz2+9sYlm1IuuBij16TxTDHztbInAX1POFZ8x8AJaXSiLetc",
-	"BfNP5ezMGWwwntf6qsyXsFYpBIOImRcqJIVIQfMrj/dQ6LwwuDM/Zbn8ODMMO5ZTpsgol1PSibpdeIUl",
-	"XfOcM2WIGRXk+OLDN25Sbi1TLCG3M7x+29/s9cggVZLM43afUCsglDeJZlm5PwhaCJIQVXjG4HU1FHkh",
-	"DC7N71wTmqbyXqELts3VFzVUnKg2IXoah8LNAT4/HHhKZ4+7y7iDlaP3nqepoVoAKUvWuNPvBC30ROb8",
-	"b49kzqXCfHR6cf3zzeDi+Mejn2uarDdBkxHQjBudHJdt9nXKlXLEqCZ67jynmlpBBLfYTupr//5ioi3f",
-	"0y3NRfgg71jiv49v+qKpMzgA130nrMmfJacs4fQatuLRfPfq3cXF+eX10Zub06M3x4Ob658vjmooL2cj",
-	"MB2B+XzkH+LEXfOATAsFvK4Jwrww9Oo5d6ENyJIVO1nTsOGoCVhUcto2TIDwWQJaj13McpmxXHN0sFUB",
-	"jJ8CrtlUedfE+VRL9yXNczozf9tQNT+0yY9am/s+XhwM9E7wj8SIDkrTaWa0yilPU24J9AF4IWKdzggX",
-	"ZhQ4pTa8hgp/v8xWzcUBNS98YwtalmqjLTfBRntU5lzU04QRL57S0D1lSDlYBRmBqMYDwv5a0NT8Fnnv",
-	"RgYt4KuaxlmvDcFzMZ6bwI+hgS0v8vp65p+XIZ/lw1spU0bBxN0IAJ2LJkjv6UyRSBRpWlugC6ApbR9G",
-	"DpgRe3NV6z6bQVCSR6fz/L77kadtTndVOri1BnnX9/iEztohcwxQYTNyz3IXzuU+ATf92mj3Yl0DmqBO",
-	"RNML73rW1iJv/4vFOqjCYlumaIbGbjYuuvH9S90MqJ2bsDXCdpOz50fiViGGH3aCMPiw2xJZWEbqbjJJ",
-	"wRvEaj64d24ML7b10zp0pYoBXh+yBz9a4hcbP4G0NXT+Xric3lWrUzCHDke3PDjaNyesKH7tTsyTkNre",
-	"NG9znTYsIIHeEXeHtnlEw1pAZ4Xz9y3HEw6hDddsP9cjmioWNjmc+czGuMztR8nIlrOsNfa/ecTu2Oym",
-	"bw7Xq2/+9dvX9LbtjLkLN/cgy1l7xG8ZQVoFUDq6pVicM7ikEnToseBGT9Y9F3s/N4sV4tqIc9/Q4JS5",
-	"UExyL/M7tRaHbZzp2pEut6I83Xah9WNQwbXsGNgA4w1Pwx2en2VyW3nOjACFSG3dCAhrRPuEEdmAQ3BV",
-	"qa9SpLNeazyhj6A7DFjEeZat94SrFvktsYS+JDnrrmwpJYJRFwLzXJAsYoqrPr6gY2YoSDvYdoyF0JcS",
-	"+cIVrAW4dRfULn2Nr5aSUANI92G4BMtFwvWglLscV5zG2Y2NB8TrgiTc/YbUs/4bpja4q1d9hn+WX+Cf",
-	"jZfNMDRJan/nbCqBCdGM3xjVrhrR/oCXt5Vz47KcHrIJCX+akvJk2v45dIbfgsD+ZDH7dyAMf26R9xnl",
-	"268y7JNk2OcVVoHWZfxp8uq80IERq3IExg/4NxjYws8v2n5e6RXFoIboemDDNOwLzyLJckUonMI17UUQ",
-	"FdWyzGVyLn7zOOnWnJujD+22upKwL5VQPOHBHANnPl/5zSWLZZ4sPzp0YwvemmhGV9yGcOLBXGP0OzY7",
-	"XnChXFAchH1OaYInBTLdDkg0DIZBBKmJ6NuZTqlISMoFa71z1gmxaK6/dK3rrHucNLLaNp9L03yMqskG",
-	"JxMREbqjVI4CO+vDX+6IO0HLD+tzqATVyV+iF9QnsPEALQ9kIXSbxye0OTxtzqA63lyuDw7VtnzBPrZc",
-	"h4ucgV0XHF+RQUHkrPhsmmkg1nVgq7O/qXZtv5wHrvGew9PKF1dqUGaTauntG3C2m42NMLTQk1XnpoRm",
-	"YF7+DNL9Qml7IQNUNrXryQIZpNGvuuA3dd6DOWFW8qrLWWa4UhrbUJaxVLeVruXwzHpy76lygRUlJSWd",
-	"CH+KDpzBfwTZtwgEeBcxiIFr0ongn81XUTvdKk3xakIzSJmdUEUk/nbPc7ZvRKPKdh9WkpIZRpQEv4Oy",
-	"BdfKms7M8wlVky10RDd1HSnY+QjSK1ZSseqCPITrMGtrU1jnVZQoH96XGfbw8Rstn6BSL83LgzMH5H3+",
-	"qtSSMfv9cIlmvP4cLZrx+h+7u1rerSKHkiFeFnB/79ta4u+f/s9/Qp2Kf9/f3v7lP4dDtf3v//T+Xzq/",
-	"mP8Mh1f/vPXvf2pjvw1VuzZDOy585btMG203GTX16FWZk275vha97Jvvc8bO51XoynrdqLhSW1y4hqq9",
-	"/uSrnU71U7Y4hXs4vNrARbX+marr6+XOYd2YjTxW689pNfrVGbN1pX3dCRocBPagjfJ7JOZHNtucyrjN",
-	"rbMMqPbg6WOGvndYb9xDgbjASEIQyAvFDFOBTPHmOZjnigvgL8nxI8jkpgLIsciKNlJZx8Cb6q/5ZG9z",
-	"qsrLcJHLDzxhitiwdYiABIzFHIAM16DCjio2UipiKUp1o5oeYs3orZJpoRkxpLGjtsi7yxMIFwMRFr4S",
-	"EhWTClbz7v72dipjmk6k0vsv+/0dv7rQ56fK7QfujE5ZS+GgzqSYUkFyRhPD6Ldqi/nJ4rusgfREMuRk",
-	"wnWutBX7lr36VuvsXZ62X+VSCjQDtd3rI2EWnBwbvWy1P2QNY/xGptVNbOFPGniBMXpp0BZixpfg5obV",
-	"z7n8xv6VptA5S2a7zXM9jW7JGagpc439X6EYTRhNNyCPb/H1Z9ao1tGQlulEVhtaeFPyXOaYVDaPIJtn",
-	"3aYSydGIiYSLMYGXQgL8LTIgRCGJoK5ID0wM5s9bmcyiOjG1wM6LWi6AsRZ8tyxlfzlucA3VuAuRsJhO",
-	"YGDmfOk2SCyY0njCBes6Kmtzts03LuDb/DvEKGLQxiDect/WCvLSuslevx+S+Uxu7/dGeSbzwI7Tmj1F",
-	"9vp7pLPX76O1ptQUDfLVfGWnoVgQHkv2+jshWRIL23yhSq0le/2XDsYmYJiVNiG5LEDzba1AYV61j+bm",
-	"3PNHttlf3vunR9dvz9/Aw8HJyflP+PSVfdqWWk32+q/dmK21ReCF+Ypjx2dm+h8u7YrLMVprHe3t7Noh",
-	"5rOqyN5Oia4Fsa9kb+dVuLToGdnb3Q1ba1Ht7Tro3x4N3hxdXtWmfrlTHj+bcUpeVSfMT3ohr/ov0YxQ",
-	"XdK5Kh9zd7us4fBpPpfbL3swojwtcqaaFTBGshBJCLWWmNDmAcvdw1ps4sqwZUvxWpgfc9nGdQgxH9e8",
-	"jKkZb6+vL+xNJpp91HXhql5wYhmNa5vFPfZHnKtm0iqDeZHczaF9gIGgeaPv9fsrTbHe2NUCHLpCpJFt",
-	"tNXThjcVJJChXsHEfpyIvAvQdHpTAhgGQuqbaZwZVicgo8umpRldSxZmG25TGd+xpFWFdeLmvPPn8mRe",
-	"sp5XIcC2ZuR5o0i4hBGjI6yhQWymODxGazilgo5RzT2Ns821xGmctVzagbky9dIxrsSIJDRJMI/CxtOU",
-	"OPgFbWYzpdk0CIMx+CAyqfQ4ZyDurXWJnSYxpR+P8X2ns7g/V8ihsKS287pEXrxpc1pHw6LffxmDeRr+",
-	"yW7wF4MK/KEh+SyukLvYc7BmHsLT/QmfMXmhXEOjlu7mLozmDoBjESQcITVRrHHrVhcPfn7Rf0MQV5Qt",
-	"XqhIVCM0SxovVDFqR2n58au5czY5GY5kphSDIcSYPfEEWD1oHmNttZfDX9ujVL9jq4hti/WQK8ygTqro",
-	"ZzPcC0XinEHNQpoql0nFrWCCZWohzw4EfFcFhGKd5HnHbCzFiI+LnCUL01cMa0aJBxQpCC+5rfy/FWiu",
-	"zIQH35bn1/dM/wjimYGwXbe0KZKubG25XAXFHgY2s49i5tBI5uSW0ZzlW5ulp2iboOekChzEy9B8v+oY",
-	"aUy587BYX9zKk4HG1M2Ox6GHEJdRRBSzad/N0uHC5rnC2RhTze7pjMQ0TRXpUEHYR82E4lIMhRyRQzll",
-	"+nBC9QsFyXlbPRJ9GsIahsH+0GJoGITDQMs7JuDHv//3/wyDh8iCUN+dffIdfEL+/t//Ex0MRW00i2YY",
-	"rvz3/qdh8JfuIOPdH9nMG7+cQE+kqk5IxxX13TVayrfkR/4dZFql6YHVcWnOyOX3h+T1zk6fANTmWkhN",
-	"JjLr3s66E5mFJHorFdgpXM4kSl+R0Xz8NErzyiCOWaahMvLp4cULRYwGbeE5wIumSJZzAeaBsKwke3hp",
-	"Pjn5fquJByEFAwyirFRefO/k98j5lGttqIEgF4Prw7e2RLclEQK+ggzjK3D14roVoylLSGdwdNXdffVN",
-	"94fD0y1CoTq3xoK79SJBoM/VKYSXrdx+RmuewW93Xu+2qTv0o//Jbr95L8IAvOjnIp2hMgBGyDsm1hi/",
-	"9dvG1TYohoifR93wpdf4bSko1K9peTUd2sq0V1noWFb2+pKwA6+E29pCqCcsvnsKIy7HXScisFS4lhro",
-	"feXMGo0PF0UlteqShnSW6/IHWIrwZ4jEWmr8/qwJGuXMpYdh7X3+ybFbrHMA3kNbERSLToNlHeurw5mY",
-	"Iv9dY8Pn7f0rsGegX2npb+7tQn4Io827YYSQunJnb2Q4WBnxZPjuVZnkvtHYXIChakVcnCcXwY/KsFao",
-	"EVNy6IzFfOQqi5W5wFDWwXotuRoKgznrPKaCRB7kwIIiD00RHgobi0exMCgCvrVP7s2ze6qG4j6XYowl",
-	"PhpWfCi7wUba0CjkBut7MDTX6RpxxAtd8eZOHRa5ki2KN3X9QZa16PCyXzP7cHlk+KO1kcaSXCeRavBF",
-	"6zu1tKWhHGY5+8BloWw9F8E+6ghLsmwcark6YLRc9atwWfBohZzVpsH1I0lXEVV7ADDGHnCyyVdrB4WG",
-	"AdTmu4T6+C3HrdATuGOs3VId1WyPEZZTBoBKrh799NNP3UHV5oJFVkZsDXWOaUZvecpLAJYQpHl1qVIN",
-	"vWFCG62YsDilOTKJqRH+Ii64ESr539AuNYeaGg9ag3ssMJj/NJl57Apt1mUQOB5oeRe1oiOlUF/nVK0J",
-	"QWbtObUopiaWDM11L5b11TwyTcc5M2iSJZC2ttFCMF3dNnOrnfyxxmHhWpHIfXsztR9HYDjunJszA3Cy",
-	"2LD2sqKde2+rFRRcw7EYyfnTvJBif1iYpNUec+Heb7tPn0FmtFLDdV6I2CVCLzr8wMjMKZ9iWC4V4CTC",
-	"s3fHWKZQYUIZCdjkiGugsXcs00YXToYCxoKCU9EPR9dGad2GD6Kt0BXq0yTJZZaxpEccv4e2WnigoZVR",
-	"jXF6Zo/6ai4ZVW1H1V0bhBRqcGj3zb5dnluELw/CIkknmtKPNwh0SHZsufahsEF9IYm6XXi/O6Ufu+Xi",
-	"ZI4jQwXKJvpyRhNbu8u/LoAwo38aUpOmZVq4IlqOGYQWITQwaBSSPagmWRWPbwCDr9nY5DIj2K0GnSI4",
-	"1mq1rVW/qKjKPMWo3aAGPfaPqaN2bVdgk34n+6Sw/Ufmi8waGeDd5UlX0RHrkRN5z/JuTBUjKdOa5Soc",
-	"ioSPuVYGgVZkuIkOiNI012joAUuJdULhV9AGznx14PVB6tfbVNUM0o3WhfVWQrT7t3739fuO/cdN9/2n",
-	"fvj62wf3YIEbqozkXVfVWODlaapsXuSnP/LqqN4Vw2Iiu02oXBwestCb+7aYUlEFhmA7nlbv7rmrmE4M",
-	"FlJmSH9VrzedtdL8pyfoL4uJeQcG7rWj7xt+bHDblzqFzPC7AyKtHQseoZWqEK6tIKgkBU+82pzuUfA1",
-	"vv+Liu//QgL6/xGB+19WeP5nisd/ZJD9AqqxUUD6s1EOKCW+Dun4PDHvuPSEJMti30vlIk4ZzRWUL/oH",
-	"hcM7+PiisPjlkLWFrux+CcHvbl3iCwiC3zCwfT6yWbG4yLmeofnBcbrWHq6Di2PyI5uRDu+xHrk0uon7",
-	"qRTW31A1uZU0T7Z65LRQtl1Le2eUhc0KsYJrtVwL0EPpUGlXzGzbViiAG+EYUQgHz+wO1vm1ulgMCkc6",
-	"Aw9v08HbKbvylQ5M8+5WWfkWGJFz7VgYzfHCkqTcKsXzyMuZ0RlFzACo0vlJBseYmqXgCPGYoS3FHJkp",
-	"E7YksfPv7GMd5aFt/PZdwaHFZxWKoYYBGdEpT2c9MvBmsYWOofAY1kRXunLoGqUNCBgXY0QN14pAZfB3",
-	"lyfQU9YVk8aywK6WNBUlsl0swESmYOKl9U2/YxC8JQUbCk//OMAt8TUSW/lZM0GFdkHNGOY8obbRTi2E",
-	"OhoK7FRrdRC1IFQ6imUCCvNQzPnL7NEwwMP+YCRo2Vpon0RvjwZvwB5aNrOVwr5m9PdoKMq3w0ZDzwNC",
-	"yV7/FThQbKlqqicvFJkyPZEJ9GOKBmkq76MDr/ZyygFZZZiF7ZPwchccz4Yl7b3cWRhe26maKqA9AUMy",
-	"bdnsWmNehbG4WIW6bOuiHXfLaK4YRoVzQbKUGjWSfdRbBlgIvSdlg+2hwNYH+p7HUFZ+r98nzcjzA9fo",
-	"1PcgvLv+vvtt7YtaVPqB0f8N4VNkSmfWp54mJJZC5zL1a6B04ARH3hW0eqtfA7bsezwU1otuNsEJiPaD",
-	"mjwXhTAzzKrpLeq+Zo/Ibc7ondryGxv7cfaCTp0rBsSJHhRRL0tXwKHS9I6JipKW5bcnTJid4IrsDIWW",
-	"5Js9c4uiQfd/E9r9G+l3X5MeuSHdKCQsVYyMmTCHkCUH9Z7OrskzLRKuic4pT20hWECBFNhB3FqT0LkS",
-	"VKRpcHGsPJvcfrDT64O4mTFBMx7sBy97/d5LVNwnwEi2Ke/CNVPbWB/0FokV/gWvjNtqAV4ynXP2wRCX",
-	"sh97AlenLClbEYsXNioFgo/uDcagIk5Y7yI+FBHmhmxH4D2JtqPSewKUyTCCqlm63XsGx0A1OLwCUBBP",
-	"5YU/TlwvTkuRD/FUpiz/gelBmiIag3on+gW579Ur29h7d1Equ/citrRf48Wqj/zD+0Zz2N1+f40K4usV",
-	"664KG7b2hWnuqj0SD2Gwh0C0jV0Cu+31B4VPdlZ/UisaDx+9XP1R1ZjOfLGzxhfNLkDmu93Xq79rNsJ4",
-	"CINX62Ci3rQMvloDypaWLSANFtMpzWfBfmB2jpRnVtOxOa11mSN4/4CB1PM3GM+YKvN/eiQqOJK5kjzZ",
-	"DCGI7TuwFM4aKW0bfHfyhqKz139NlvXfJVFlDohCHBrYUIiV6Gma1npP1iQQTFhaktRkyTey+lrzyQOS",
-	"FDgOU0MRyzSlmUdrsbq17cO/PsXwssQ3Jhj1noL2jsOZ+k4ms80aBDREWDJhaTYqUmKr7Hutqz3TTvCz",
-	"LEA0oeX7VCmuNMXiA57Z5pem1fd9qQPUaxas3SKgUcLjoW6KtNFaDZq3sz5SVK1gQTso7lVX2XRt2N37",
-	"c9QSb53lV00zrRcwd3RNF2ZE29e24Z1668nuJctSOmtzeKGDyUWY8LIni40DrCrzQvk8RvOUe80haxy4",
-	"2aux3kfEWZnMfG3ulocvmzH01yDw9c7rT2EnO6/WWVRLdxDgRbtr8JS2vqS/UUaGFKEquL+Akz2Eq8TV",
-	"7U8FTx7wjkBZ35YiFOb3iuvZTkKk4NZg6MuQXGOnUkMpIXxqNAIPfG9NHoGTPZJHjKAv3GMFQI9DNPvQ",
-	"I2rmiFTpOrIUeD2CuMAftpBCtk7+hROOvTUJR9lLFQjAGne4pU/iH0yExRuy8uaHK5XQluu8geoHD2ZY",
-	"pH/Ta3omBXuOq/pryi0uB/uRoooZ9iVek/lur6cy4SNeb3lpcFbve2nj8g6IkGXD6kfD8vsjJn8civAD",
-	"02uQg80uqbnY5nJmcE0XOIs8IpLRXHOaprP9pR7GsOzjpEjO/gtFAzJApXYofHUXmijSmKl6tyWwrHRs",
-	"kQP4+46BmrxNkwRUZlDJS//lsHJuRmWyYWS9msqLOqtCy90Hayu2XozHE4WWR2q0izTVWIqYG8W91FTX",
-	"Jn+NuJW1VM7fCOm2x+BZVM6Hr4LYswhiT1P+fns0G6/Xs+lv2wyrdHXLqL1W6e8E/HSQwlJS7pgKo7LV",
-	"bY3YgXVhnztIDoXfp0zooQCDIDpmIE7HOgQNEcJCgH5fQjJAIn4PKajoZhulKNNEEMxi2MNQYGoGicAH",
-	"i3G5QK3NLLBMOwIGLOS1gBFDhCgXRh8NCR8LCfWuYqrYRg4Ov/7dPGUHLz/AXzn5XZRtRahWlHB9CNsH",
-	"mi/s9uQhvcpwTx6r1k5jo9Ga7XlpHk+MDtK2jR2zY10uFBOKa/6BEVXcovVsq4yzaEBmG2WVIK2IbXu6",
-	"scDlLFShlL+8bwlfND/WrMTziW8rY5YwIml1AU2LirmwHKxdMR+UDPE2C6rqGARpt671eXBr6ci2buEu",
-	"KuWFIpaI4e0Ovmolvw+thNijQBwZfV4dZW0WecdmizmjfwzNiyGRaeK53V0ja6gRwEWcFglLDsrCIFgZ",
-	"foH95Ec2UxVbMTy4/Dn43K5q1xBwxc0D3Hy9cL8T3zaxR6t+0eDHJ1gCWl3ip1wYQa9qjWPFSfSrueNl",
-	"REcXdAgFMyRq2hDZ09nrv/QrZno1L8tANJQqy7uFEV1m8C0bs4ydGbhy7TWHotZf86AKCURJkmtFrt4O",
-	"uruvvukRMKm6SCaUivG+43vmciwUG+uXu14IPdhUpd/YG2yrrT9Y9XxjB/BmlMS1Ul1ATO7YzC/PilvS",
-	"URN5L4gUMdv6SmH+wBqv9VhSUdGoRSRqI5a+/QmaVS11Ybo2vErLTEGssFdhz3UYiI2a+0KR6+sT0tnp",
-	"E+UlWW71yKWhCBj/64QBGLKIY8awf9lK8gBj1MnDZ2L+6zsZEabkN3E3nwU19SrVLRg5k5rA/Qb/iyuu",
-	"jHyh01pbGRoTuRdtQDh3L9erLW/1/mhyCR6wtS7+o2QTZ6HIqJ7UzABQlbBus15gGPhmr5ZXc8dmN7/0",
-	"u69pd/T+0064139oyaPZQPOYxhmku35O7cZ6QB47z0JPzyBJFGSxu+R23wyopRcLaYhsNI0zFRHI/bU2",
-	"xGZV2wMjmukiF2hedMZ423oLUni8vAxIRoNYRz/OkdQSLUA4vOcKM3Iw8t/G2y8t6r4w/jGsCanWVdQj",
-	"Vwb8oaBpzmgyqwyjNGdoYzT/FokXO0lc6OSBJ1qiAOrFUYqhuJ/weFKiFcoVYAdUN8kq71XNeLuxA2uQ",
-	"VP0d1LV0VunPIbzO11B+NtfSBsLsMvLvH3DfRURokkBlk2ov/5Eu93d4QE/j7KtM/HuRiQdJ4qe4mbP1",
-	"bB4hwxBs2fDn5gmXtsLmIrbQwfLlXFh+sIX5P45VHJAWBmBT1xwHQGJrc+hcLGELwQ2JkiCRZxhGjCsG",
-	"/9GE5tOUKbU+GcR1VZTw+1xOv9LCVlqIeE6qxK5/OD38SgV/L1QQr12NEMKxehIpLBKuu+zD0ow8FDGx",
-	"8+x8Ch7peKJraXC0CQsqtIRLhTZAV4VDYSkUZlAmDP84KFvJwqfOfJmzDxIn2mrm+DEaT2yzXJaAfFim",
-	"G+icCoVduV0KH8DfIxd0zND65nrokn/DnGKeRJBbOWWa9qAqYitJNBirx3iWnbafkuBXR/m5kVhxW8DD",
-	"krsCXFzhzwTDUNs8u2Wn8Yq4zVW1sx2u/MYVXrnFpdCMEArsdO4acU3j7MbWmqp7TaOQRHAg9u1FjBaB",
-	"XbZOb/dJ77a1qFzgwHfd2Nek7n6H/8+bFVlv8N4WeUUycz7lyCbq2pv5NTHyi3IewdaUN76ku+bnFfS2",
-	"aoDx2ARoX9RwZVX8zidDMRQXZSrzvi0DZiu0AyMktx6JNbS5Tld7xE+ONhLi2m1XQMrEXE5KYiiTuk8y",
-	"qtRQYOL1v2Gt3KhKDvPnqhNfI+WPmbblEvBSACm0lRNzFWJJYhjYluhdNXJV+7YafSjc8AYNOfquO0pz",
-	"KDOIxeprGNrqkZ9oeuc8YeZrZV3c6o5naiigFZERtRU4vQ20PQuprSzgATeWZQ3DNoZTydnNpPJTP7jo",
-	"C0osD1dWp9939VesIQcC1KqK9M5bwBLSieRdtBXaiq4QICdmQ3FPZ6QTmR+5GNuakqAEgU0I9wKGMiNY",
-	"m5Wr9tjGMmwDnrakRGj/ZWeCdl8wWFua4jOFSP1iWz8t6dxkGzXVujN5xaYbFaabLGZVeyIvfGpJkyCL",
-	"uWYjIBs71YTY6+3TgK4KqlrUX8cg1tXJ9ypO2xrTO2UZ6Z2+V/vZFvGuqnMvwk+j+rP7rqr5vfDD9aO8",
-	"6u0E1iqJ4NH5r+z/i2L/ngK2SOuqvbO4UMIlG3MFJWuoYTDwVaf9dm45Dcu1/7HNGVECqBc0UNIW1IAo",
-	"k1gKwWJtGB5Hl8E7qLMgmFL7VSU7cB7csgVFGHpkgK+hpcma9sHXoIaipawsiABl3YbW3qe+84Ar0M80",
-	"E+uywEYv+i+oUsKXGqC6WRWFWlHFX7WSgtc/ZXOCu9xa97Wswm+8rMLXigq/UnxSvfnjGjxwTa14+5Oh",
-	"besWWvBusk3PNl+7WEf43TCiVElnZrSmeHRmW1fKCA2HPvvCYoA0wcQYQVoNix0wQFZRLy+U7312GZVq",
-	"C9RiYZkyQQtejp1vjLSHwVJl+QLUFtfkgoiLJ3DBz1ALwtuUX6kgxCoIfvtelK8FIR5bEGJjwrW6QkTZ",
-	"XGsBPQpB9hbmLV2nWi9UXZ7vrWv9KX/+bnaF/WR/E8UlPqco97XSxJdLoP5Y6VyPIDGb3V5sVLJW2QlQ",
-	"0Y2E0U6aSKduT5C5sxeAcwCv1BZYDa7LIBRz1m0hi5VlLGpF3mslecFKHhllN2ovd7GkyD4ZCAcLZtOg",
-	"pDUUzp6QMmpIsx8MiA3K7qlaV7ZqNBf4dUpWLNbodzctUrG5Rv9bZANfq1Z8UYLiH7RgxWdWj7fBt7V5",
-	"wGLFOFrt0XN+uh45RG5Qdnsv5daoyNOICHlvCKsVam2Tgc6VzhmdGuwMxdvr6wvrnmMkZWMaz6AS/b9c",
-	"XR2hNm12fsto2a5RpAptYQwO88pUhTYUKJY5ltuAvMUi1S64pwILPXkR6bgS/GVfA48Z2HTIKgZ+t98H",
-	"yxpaAlzPbC5IhM3dIqgGAno7+Lf3oU9jON9uMRJS30zjDJq5FyJnNJ4YRJhHmk+ZLHSEfuvbVMZ3LIlI",
-	"hxIhRTcrblMeG9TnTKFvm5KcJTy31nsqIIJ/KAwHCAnGwpdblrNRge3wPIv/1rq8DhqU+qzus8XA+K1Q",
-	"FyRIwuF+oWzoQvBVGP6tEkPY689OC8v+U616egtNu/Zac8619KQayA4EI1QyBJ7J0NIIa7rHDtc9stff",
-	"QzfX2fn1zcXl+XdHbyLCR0YNxHAGTHPDABEX2bBBqEejjftnvJyNmRbcz5LYIuZ/P/fzPD+TGg7tH1xv",
-	"Je6kfUbt1e8/BZ+5zlO/vDcSilpYAGhAQA+qWF8nmtI7RvJCRFDuaIHO9G3/2/72h5dYqQfXtcghD+LG",
-	"FNIOyvYfKxzzqhELV3YmgaYxhYKGV9afuxib87FTAwKxum69ZYvmsn9NLSKwzP3QEsOjy3yDtqnXCdUC",
-	"kxdbGgFuqxncTySZ0oQZWudgQ5GNYEgyRoePNLYldwBB1OS6gECHr1oBDSnYWvUz5nDwI9ZyWW9eM4sZ",
-	"nYkkk1xojI8YN6RdgsJu2fd7t7/7qtv/prvzLTYwhr93drq7r/DUuAhCZEZyZPHsx9N7+8l1jxxrhZ2T",
-	"uCL/cXV+1r28OByKzunhxVYIyT/gUB5cHL/A5+B6ssYHBdGJ/hvOp2zLhEKWqGIMBezLo8Gb0yOMW0C5",
-	"vmYqsmaUGkp/sLgHeMwV//8BAAD//w==",
+	"7L37cuM2sjD+KvjpbNVIZylZ9niyGbtObSkeJ+MT38r2JJtfNGvCJCRhTQFcAhyPdo6/2of4nuE82D7J",
+	"V2hcCFKkRPmymSSzf2w8Igk0GuhG3/tTJ+LzlDPCpOjsfeqQj3ieJgT+Hk0Jk+qPDzjJifoDp/SK80R0",
+	"9n5+H3Rwmh7Fnb3OfNHHadqncSfoRBnBksQj2dnb/tOw+F/QiYmIMppKyllnrzNCM5KkkzxBIk9TnkmE",
+	"YbagM6EwvZpgwrM5lpLER0zILI/Mtz/xHOGMIOzGwEJQIbH+PuNMEhaP4HUzEo3gy5mUqdjb2jKrHER8",
+	"vqUeDVI27QQdusE0VKgJPpDOnsxyEnQSLOQJEQJPiVo8y5Mk6Myj9JJkH0imwOjcESxnJOsL+KnzPujM",
+	"icRvsMSdvU/3QWfOY5J09jrTVPZ3eX9OGe2YX09KLzI8J529zqXB3MhgjqvRv785YpJMM+ytPsPTH0gm",
+	"9LI+7HSCjix2MadqDwH7/TyncX975+VuJ+jkadywk3fkRlCpN+n+Puic2FWWzso1LZ2N6/miP49Su/jH",
+	"np4ThRV0oLb6o0TnGZc84glyo7fbcIPIkwU6OThHl/ZjkeRTDVkJ4maM5FniTTaP0oE/oRCkc68QNSM4",
+	"hrPwqXN4hafqv+V1XcqMsykiTFK5QBJPEZ8gOSMAnoYD8UyTCupSKdAHva+9AbokLEZUohsc3SLKxiw8",
+	"mvRPsIxmIZIcRTPMpkR9HZOESII4SxZIzrC0YwTqIWVIfXfKGfE+nhKJXg530d2MsDFjXM4om5oh48GY",
+	"KZxFMzLHHgvp7HXGnRKeBsNxR529RaoeCplRNtWISXGG50Qa3IwmE/pxGTlXHKV4ShlWwCtMZETkiRQB",
+	"ygUBLMHZUyjDagSEBUozkiq8KKSl6q8BkHlnr/P3nGSL4gjAF+VlsHyuqNYMoU+s+uP98hKCzkFxcmvg",
+	"viEKxhjdUTkzwE14ZpdDOWsCqyAIHzTNFzt7HcrkV4pWFauYK3CHDjaquADJALijmMxTLgmLFt+TxTKE",
+	"J/iWCMCgng8JPCFq3zMis8UePBF4TtAtWeg1uF9ueKx/ogzt7KIZzzOhjosYM/XOhGZCqo1KORME4Smm",
+	"DHVhiNCDqn9B0gQvSLyHFDcNewizGN1lissgc9z21aRjVoYDM2B6Ggwq0O7ODgoPLy6uj94cnpyfXR2e",
+	"Hvx0/f3hT9cXh+8uD9+EA8UyojzLFAFl5O85EQpUGIszPfAc3xL4B8w/QN+ThYCLICVwigC2GUliRSxq",
+	"kTGW+AYLsoe2FdJ2Xr0asw9U0JuEoNHlwdGRopQMR+p8D8ZszH5UVEcFuiWp1Ni9JYtAXTRYzCzJG+gC",
+	"mE7/YLDYFRLLXASw6gApVtJDfDJm2H6k6TrDDP3rn/8XYbQz3Abqxmj340d/o6kUJJkgzMQdyUiMurvD",
+	"1wHaHQ7HDNB4fHRydHV9cTg6eHv4JlRD5OyW8TtmuJHoBehuRqMZwvqwqMEZHAC92QM0skCNWUYmQAY3",
+	"ZMIzNTmA2MW5+kjSCEghUGRMY/N3pqBM6JzKHprxJFbHQWFrH2H06uPHMUvUVFOusKb4ISBScAdOlrMC",
+	"Egbbp4fBEs25kGh7GAyHQ/WdQF1Y1JiF/T71Dqd61k9Jpu6psLePUmwwrLbMIFKfRsTIHZwhOIqvDRIv",
+	"RleHGpMKhzmTNNHz8SQmmRqJIYxivNCnLM8cUwWWoG+Ngif4dKPI2ecMc/zxmLCpnHX2dl69AsZg/72t",
+	"2KyUJFNj/vXn/6//f97/8Q+dOl52NAHOv8wnztSVgSOJqD2igudZRF4IZGlKHUa1ekU/+iCrA8szFP6n",
+	"Qh1Q6x0VBO1uG0o9vzg8ODt9c3R1dHZ6/e3o6FghSZ15e81QAZQoScEll1BibromXGwPd3brV6ouuobV",
+	"joAo9L1H5YznEmHDaB62/FXgFxfupms4VsRRx9M/qisBsXx+o6SGib0uDV/PMwYMLcVT0nT7AN2V4InJ",
+	"BOeJEoCGgQJO3zrbSgZyd9B27R10CTLVksCT5DUyjoMnxXJWgANiWdBR7IRmJLaSdwHdHzIy6ex1/mOr",
+	"0Gm29FOxBfMrQN4pubQKxztG/54TRGPFhyZUI0wBZbWSGnByEFkfBc29+l5z9ULjOuBsktAI9jQCXUZq",
+	"3StNDIvc+ptQUHuilnozVkApihp9d3h6dT06vjgcvfnp+vAvR5dXl52gQ7KMZ529jhtf6R+gsMBhN1Il",
+	"MLKcxmjcMZrZuINwkhEcLxD5SIUUanv0FXQAk+4OX9+3XfihAuLCrFljoLwTFjq4udQOKFjK89t718MI",
+	"6oZNK1d0dx9o1J5y+S3PWfxI1J6eXV1/e/bu9I2H1VMukR67hFbAqY/KmGuRRq9lGZW7T4dKBxLgknF/",
+	"hxX+pvQDYYDfNQh16zW4/AbHF/pOfzAifxgdH70ZKZ7fUWBLTEEf/dSZUJIotRCIzEel4S9Isz6UAFtU",
+	"vHa7c/++2IdvcIwscP7nPzihAk0wTZSoqabYQyvGre7N8On2xgMTdqeQeRCsxOC/QFMYIPKBZAuUZvwm",
+	"IXOUUCEJbF1o8Bf2gjGb40SpByRG/315dmqGOTqFga7VT2FPiYIB4szILoHd+xdCS1qK9xXMWIxZt0YW",
+	"DKzkdLNA5lboKaGldDzeaWHxJEoffFBODs6vLw8vfji8KJFd3ZGZR6kYbJd2fdxhPCXjTqsj4q0Zxbwg",
+	"0j2kR95DbrjP6mT0AtRm18eMZ74hQV2nQmsK/mqbmUHdVoRqWEaQ3g+QKJyGkORTeyQefaddHr/7bvMr",
+	"zVstcD0FEhpXDHG/8P0GMLW94GrQYHjytzy7oXFM2INQPHp39fZaTXB6dj06ODi89LFbDO2j92pG0Oj8",
+	"CNQdd6nN8AeCcBQRAXKmnClZOCWZM3KU8fry6fDqgHSItcAlOLrV1o1wkifJCKALkYh4SlA3XF66wWjZ",
+	"anJBlOr64PNbb4/wkPyOpRlXkOGbhKBDsABW8E0Fquh+6A4L37JkrCHWCqCUlSWk7+w8HdLrgDb4bw0s",
+	"aFTdVUYbsx1M6a44OdQIe+g+nF4dXpyOjj3M24GN/RfpCXzUuzcML4Evq4h99ZSXQC1Mjq3rJYS9AXqj",
+	"r0EwHCR8OrXI9QxIiMYBYkQbTJXaR2LA56Nl4YabebVA7HHkGj78SwrH1buikJCBQ292K/ZKKD7LTrk8",
+	"z/jNIxiIGvv84uybw8fieIbBhiZy4IOTPAGJkqAF+QwQDqhehVcwYzJuYAajn14KiUms1mC+LtBl9uIc",
+	"LxKO4yvOj3E2JQ/eh/PRT8dnozfXV2dn18eji+8Ove2wYpthhFecIz1Z9d70GbRSNRL1lrEEbg93v371",
+	"p6/QzUKSZVFk+wmvTIOSAk53dVbhA3fLNjqh3xj0LmHBYjkjEWcxVTN8C2rWwxG9bBf0UO1PhMxMy1jW",
+	"9jnrqEKCsoh4hH14hafLGH7C+7EGSodja7MENx/VbK/BqmgcdBb3NQbT3r4zl6pb1tlL74OOukFoRN4x",
+	"/AHTRF3UD96Sd6ejH0ZHx6Nvjv1TbyZA/gzVrRASDP4C5cVL+0hmC2ObX7pLn/CY18DnNsG6blCEmdqA",
+	"G4V/HM1IDIzGp4UMM8RzaRwNYybpnJgd8fCiLuXT5Z3YN+6IBEuSDRCgRLM+dUJA47xZjJlxx9zNSNmz",
+	"pDB3g6Nb7RXw3MgXatT+aCK18726cHX4QBC/w1RatwtAQpk++Q7FSyZbhcgrzk8wWxi+Jh58cHwPiHdy",
+	"FONR4yM3QenccI7m6qn101kkYrVctI2WuePOEypqS8DBoQFOWNhLisMhiTsxUUIV1eI4zogQL5wBpeQH",
+	"6g3QIdhznFsvwllGiUDhX/oXWBKw6/fh/0PUVePe5JmQSo8vvXFB5pgyyqbaa1J5Joj6WpiToH1Peqzo",
+	"loATUulEPeNcBfNP4ezMCGywPq/lVakvYa2cMQIRMy9EgHKWgObnjveYySxXuFM/pRn/uFAXdsTnRKBJ",
+	"xueoG/b78AqJ++o5JUIxM8zQ0fmHr+yk1FimSIxuFpr8tr7aHaBRIjhaxu0ewkZAcJSE09TtjwYtAEkI",
+	"C33G4HUxZlnOFC7V71QinCT8TmgXbJ2rL6yoOGFpQu1pHDM7B/j89MBzvHgYLesdLBy9dzRJFNcCSEnc",
+	"gqbfMZzLGc/oPx54OTuF+fDk/Oqn69H50feHP5U0WW+C6kWAU6p0cr1sta9zKoRlRiXRc/sp1dQCIqBi",
+	"M6mv/fuLCXu+p5srQvjAb0nsv6/f9EVTa3CAW/cdMyZ/Ep+QmOIr2IoH37uX787Pzy6uDt9cnxy+ORpd",
+	"X/10flhCuZsNwXQI5vORf6An7qsHaJ4LuOuqICwLQ6+echfqgHRXsZU11TUcVgEL3U1bhwkQPh2g5djF",
+	"NOMpySTVDrYigPFTh0oyFx6ZWJ+qc1/iLMML9W8TquaHNvlRa0vfR83BQO8Y/YiU6CAknqdKq5zTJKGG",
+	"Qe+DFyKSyQJRpkaBU2rCazDz90tt1VIcUJXgK1tQs1QTbbkJNuqjMpeinmYEefGUiu8JxcrBKkgQRDXu",
+	"I/L3HCfqt9B7N1RoAV/VPEoHdQheivHcBH4dGljzIi2vZ/m5C/l0D284TwgGE3clAHQpmiC5wwuBQpYn",
+	"SWmBNoDG2T6UHLBAhnJF7T6rQbQkr53Oy/vuR57WOd2Fc3BLCfKu7/EJrLWDZzpAhSzQHclsOJf9BNz0",
+	"rdHuxbp2cKx1Ipyce+RZWgu/+RuJZKcIi62Zohoau9m42o3vE3U1oHZpwtoI203Onh+JW4QYftjuBJ0P",
+	"OzWRhS5Sd5NJclphVsvBvUtjeLGtn9rwlSIGuD1k9360xM8mfkLz1sD6e4E4PVIrczCLDsu3PDjqNyco",
+	"OH6JJpZZSGlvqtRc5g0NLNA74vbQVo9oUAroLHD+vuZ4wiE04Zr153qCE0GC6g2nPjMxLkv74S6y1VdW",
+	"i/2vHrFbsrgeqsP16qs/ff0a39SdMUtwSw/SjNRH/LoI0iKA0vItQaKMAJFy0KGnjCo9WQ5s7P3SLEaI",
+	"q2POQ8WDE2JDMdEdz25Fqxu2cqZLR9pthTvdZqHlY1DAteoYmADjDU/DrT4/q+Q2d86UAKWRWrsRENao",
+	"7RNKZIMbgopCfeUsWQxq4wl9BN3qgEU9z6r1HlNRI7/FhtE7ltN2ZSs5EYzaCMxTQdJ0Ka77+BxPieIg",
+	"9WCbMRqhdxJ54wpaAW7cBSWiL92rThKqAGk/DFZgOY+pHDm5y96K8yi9NvGAmlw0C7e/ae5Z/k2nNljS",
+	"Kz7T/3Rf6H9WXlbD4Dgu/Tsjcw6XEE7ptVLtihHND5p4a29uvSyrh2zCwh+npDyatz+HzvBrENgfLWb/",
+	"BoTh5xZ5n1C+/SLDPkqGfVphFXhdSh8nry4LHTpilU/A+AF/g4EteH7R9nmlVy0GVUTXfROmYV54EkmW",
+	"CoThFLa0F0FUVM0yV8m5+puHSbfq3Bx+qLfVOca+UkLxhAd1DKz5fO03FyTiWbz66OCNLXgt0axdcRvC",
+	"qQ9mi9FvyeKogaBsUByEfc5xrE8KZLrto3DcGXdCSE3Uvp35HLMYJZSRWpozToimuf7SN66z/lFcyWrb",
+	"fC6Js6lWTTY4mRoRgT1KbhTYWR9+tyP2BK0+rE+hEhQnf4VeUJ7AxAPUPOA5k3Uen8Dk8NQ5g8p4s7k+",
+	"eqi65TPysYYczjMCdl1wfIUKBaG14pN5KoFZl4Etzv6m2rX5chm4ynsWT2tfXKtBqU0qpbdvcLNdb2yE",
+	"wbmcrTs3DpqRevkZpPtGabvxAhQmtevRAhmk0a8j8Ovy3aNzwozkVZaz1HBOGttQljFct5avZfDMeHLv",
+	"sLCBFY6Tom6ofwr3rcF/Atm3GgjwLuogBipRN4Q/q69q7bTnTPFihlNImZ1hgbj+7Y5mZE+JRoXtPigk",
+	"JTUMcwy/q2ULKoUxnannMyxmPe2Iruo6nJGzCaRXrOViBYHcB20ua2NTaPOqlijv37sMe/j4jeSPUKlX",
+	"5uXBmQP2vkwqpWTM4TBYoRm3n6NGM27/saVVR1t5BiVDvCzg4e7XpcTfP/zPX6FOxZ/3trZ+/ut4LLb+",
+	"/B/v/9j9Wf1nPL78z96f/1B3/VZU7dIM9bjwlW+XNlpvMqrq0esyJ+3yfS161TffZoScLavQhfW6UnGl",
+	"tLighardfvL1TqfyKWtO4R6PLzdwUbU/U2V93e2crhuzkceq/ZxGo1+fMVtW2ttOULlBYA/qOL/HYr4n",
+	"i825jN3c8pUB1R48fUzx9y4ZTAdaIM51JCEI5Lkg6lKBTPHqOVi+FRvgd+z4AWxyUwHkiKV5HassY+BN",
+	"8a/lZG91qhwxnGf8A42JQCZsHSIgAWMRBSCDFlzYcsVKSkXEmVM3iukh1gzfCJ7kkiDFGruih95dHEO4",
+	"GIiw8BXjWjEpYFXv7m1tJTzCyYwLufdyONz2qws9P1euP3CneE5qCgd1Z/kcM5QRHKuLvldazI8G364G",
+	"0iPZkJUJ25C0EftWvfpWyvRdltSTspMC1UB1dH3I1ILjI6WXrfeHtDDGb2Ra3cQW/qiBG4zRK4O2NGZ8",
+	"CW5pWPmUy6/snzOFLlky622e7TS6FWegpMxV9n+NYjQjONmAPb7Vrz+xRtVGQ1qlExltqJFSsoxnOqls",
+	"GUEmz7pOJeKTCWExZVMELwUI7rdQgRAGKIS6IgMwMah/3vB4EZaZqQF2WdSyAYyl4LtVKfurcaPXUIzb",
+	"iIRmPqEDM5dLt0FiwRxHM8pI33JZk7OtvrEB3+rvQEcRgzYG8ZZ7plaQl9aNdofDAC1ncnu/V8ozqQdm",
+	"nNrsKbQ73EXd3eFQW2ucpqiQL5YrO41ZQ3gs2h1uB2hFLGz1hSK1Fu0OX1oYq4DprLQZyngOmm9tBQr1",
+	"qnm0NOeuP7LJ/vLePzm8env2Bh6Ojo/PftRPX5mndanVaHf42o5ZW1sEXliuOHZ0qqb/7sKs2I1RW+to",
+	"d3vHDLGcVYV2tx26GmJf0e72q2Bl0TO0u7MT1Nai2t2x0L89HL05vLgsTf1y2x0/k3GKXhUnzE96Qa+G",
+	"L7UZoSDSpSofS7Ttajh8Ws7l9sseTDBN8oyIagWMCc9ZHECtJcKkekAy+7AUm7g2bNlwvJrLj9hs4zKE",
+	"Oh9XvaxTM95eXZ0bSkaSfJRl4apccGIVj6ubxT72R1yqZlIrg3mR3NWhfYCBoXmj7w6Ha02x3tjFAiy6",
+	"As0j63irpw1vKkjoC/USJvbjRPhtR5tOrx2AQYdxeT2PUnXVMcjoMmlpStfiudqGm4RHtySuVWGtuLns",
+	"/Lk4Xpasl1UIsK0peV4pEjZhROkILTSIzRSHh2gNJ5jhqVZzT6J0cy1xHqU1RDtSJFMuHWNLjHCE41jn",
+	"UZh4GoeDn7XNbCEkmXeCzhR8ECkXcpoREPdaEbHVJOb445F+3+os9p9r5FBYUt15XSEvXtc5rcNxPhy+",
+	"jMA8DX+Sa/2LQoX+oSL5NFfIbfYctMxDeLw/4RmTF9waKrV0N3dhVHcAHIsg4TAukSAVqltfPPjpRf8N",
+	"QVxTtrhRkShGqJY0blQxSkdp9fEruXM2ORmWZSZYB0OwKXnkCTB60DLG6movB7+0R6lMY+uYbY31kAqd",
+	"QR0X0c9quBcCRRmBmoU4ETaTihrBRJephTw7EPBtFRCs6yQvO2YjziZ0mmckbkxfUVezlnhAkYLwkpvC",
+	"/1uAZstMePD1PL++Z/rXIJ4qCOt1S5MiacvWuuUKKPYwMpl9WGcOTXiGbgjOSNbbLD1FmgQ9K1XoQbwM",
+	"zffrjpHUKXceFsuLW3sytDF1s+Nx4CHEZhQhQUzad7V0ODN5rnA2pliSO7xAEU4SgbqYIfJREiYoZ2PG",
+	"J+iAz4k8mGH5QkByXm+Awk9jWMO4szc2GBp3gnFH8lvC4Md//fN/x5370IBQ3p099A18gv71z/8N98es",
+	"NJpBMwzn/t77NO78pT9Kaf97svDGdxPIGRfFCenaor47Skv5Gn1Pv4FMqyTZNzouzgi6+PYAvd7eHiKA",
+	"WpEFl2jG0/7Noj/jaYDCt1yAncLmTGrpK1Saj59GqV4ZRRFJJVRGPjk4fyGQ0qANPPua0ARKM8rAPBC4",
+	"SrIHF+qT4297VTwwzghgUMtKjvC9kz9AZ3MqpeIGDJ2Prg7emhLdhkUw+AoyjC/B1avXLQhOSIy6o8PL",
+	"/s6rr/rfHZz0EIbq3FIX3C0XCQJ9rswhvGzl+jNa8gx+vf16p07dwR/9T3aGVboIOuBFP2PJQisDYIS8",
+	"JazF+LXfVkhboRgifh5E4SvJ+K0TFMpk6kjTos2lvfJcRryw1zvGDnclUGsNo56R6PYxF7Ebt01EoFO4",
+	"VhrofeXMGI0PmqKSanVJxTrduvwBViL8CSKxVhq/nzVBw83sPAyt9/lHe93qOgfgPTQVQXXRabCs6/rq",
+	"cCbm+v5tseHL9v412FPQr7X0V/e28T6E0ZbdMIxxWbizNzIcrI14UvfupUty32hsysBQtSYuzpOL4Eeh",
+	"rlaoEeNu6JREdGIri7lcYCjrYLyWVIyZwpxxHmOGQg9yuIJCD02hPhQmFg/rwqAa8N4eulPP7rAYs7uM",
+	"s6ku8VGx4kPZDTKRikfp26C9B0NSmbSII250xSuaOsgzwWsUb2z7g6xq0eFlv6bm4erI8AdrI5Ul2U4i",
+	"xeBN6zsxvKWiHKYZ+UB5Lkw9F0Y+ylCXZNk41HJ9wKhb9atgVfBogZz1psH2kaTrmKo5ADrGHnCyyVet",
+	"g0KDDtTmu4D6+DXHLZczoDFSb6kOS7bHUJdTBoDcrR7++OOP/VHR5oKERkasDXWOcIpvaEIdACsY0rK6",
+	"VKiG3jCBiVaMSZTgTF8ScyX8hZRRJVTSf2i71BJqSndQi9ujwWD+42zhXVfaZu2CwPWB5rdhLToSDPV1",
+	"TkRLCFJjzylFMVWxpHiufdHVV/PYNJ5mRKGJOyBNbaNGMG3dNkXVVv5ocVioFCi0317PzcchGI67Z+rM",
+	"AJwkUle7q2hn3+vVgqLXcMQmfPk0N3LsD41JWvUxF/b9Onp6BpnRSA1XWc4imwjddPjhIlOnfK7DcjED",
+	"J5E+e7eEpEIrTFpGgmtyQiXw2FuSSqULx2MGY0HBqfC7wyultG7BB2EvsIX6JIoznqYkHiB730NbLX2g",
+	"oZVR6eL0zB7l1VwQLOqOqiUbDSnU4JD2mz2zPLsIXx6ERaJuOMcfrzXQAdo25drHzAT1BSjs9+H9/hx/",
+	"7LvF8UyPDBUoq+jLCI5N7S6fXABhSv9UrCZJXFq4QJJPCYQWaWhg0DBAu1BNsigeXwFGv2Zik11GsF2N",
+	"dorosdarbbX6RcFVljlGiYIq/Ng/ppbb1ZHABZlSIbPFJZGSsqnY0K7TrDDawnM47sNZU5zMToY+UHK3",
+	"LAYQHftSnwYLTU0a4tzNqFCC8N3F8QuB1Ns6/JwKF3IebtlXtz6BGfW+4uMontt40nV7ZkE28LXBcDvz",
+	"WWvMNABUB8kmvW32UG56zSwXFFby3ruL477AEzJAx/yOZP1I4T4hUpJMBGMW0ymVQhGLEQ+vw30kJM6k",
+	"NuqBVcw4HPVX0PJPfbXv9bwalluSlTar0qay3DYK9/8x7L9+3zV/XPfffxoGr7++tw8aXI4uarutWtng",
+	"0auq516Urz/y+gjuNcPqogUmebY5FKjRc/82n2NWBAHp1ku1nvwzWx0fKSwkRF3zRW3mZFF7vz++GMOq",
+	"+Kd34MxonWlRiVmAEA2nP/JUf7ePuLFZwiNtkcyZbSEJ6mdOY68Oq33U+ZLL8VnlcnwmyRv/jiSNzysV",
+	"45lyLx6YUNHANTZKPngyzgFl49uwjufJb9BLj1G8Ks/BKZJRQnAmoFTVvyn1wcJHm1IgVkNWF6a08zkk",
+	"Oth1sc8g4WHDJIblKHZBojyjcqFNTfamq+3XOzo/Qt+TBerSARmgC6WH2p+cYvYGi9kNx1ncG6CTXJjW",
+	"PPVdcBobU+pqvcVyDUD3znlWr4SbFr1Q7DjUY4QBHDy1O7qms9G7I1AukwV486vO/K7rwOic1erdnqty",
+	"DBeRdeMZGNXx0uVnqTGALCMvIxOSERYRAMo5utHoSKfhadWGRkTbzdSRmRNmyk9b1WxP18wemyZ/3+QU",
+	"2rkWYTdi3EETPKfJYoBG3iymqDUUmdP174UsnPdKQQcGRtlUo4ZK4VQw6B9sC4frEtC2bjhmDtk27mPG",
+	"EzDn4/Km3xII1OOMjJmnf+zrLfE1ElPlWxKGmbQB7DqkfYZNU6VSuHw4ZrorsdFBRENYfBjxGIwjY7ak",
+	"6pqjoYCH/dFRv66N1B4K3x6O3oDt2zUu5sy8Fn53eBWOmXs7qDRv3UcY7Q5fgbPMlCXHcvZCoDmRMx5D",
+	"761wlCT8Ltz36mwnFJDlQmpMT4yXOxBkoK6k3ZfbjaHU3aKBhrYd6fBbUyK91IRZ6LhrXXHctfCR9nZL",
+	"cSaIzgCgDKUJVmok+Sh7ClhIs0CumfqY6TYX8o5G0EJgdzhE1SyDfdvU1vcWvbv6tv916YtSBsL+mGnG",
+	"J9AcL0z8RBKjiDOZ8cSvd9OFExx6JGj0Vr/er+txPWYmYkJtghUQzQcleS4MYGaYVeIbrfuqPUI3GcG3",
+	"ouc3sfZzKhieW7cbiBMDKJjvypTAoZL4lrCCk7pS6zPC1E5QgbbHTHL01a6ionDU//8R7v8DDfuv0QBd",
+	"o34YIJIIgqaEqUNI4v1y/27b0BvnMZVIZpgmpugvoIAz3S3eWA61I61TsKbR+ZHw7K97ne3BEMTNlDCc",
+	"0s5e5+VgOHhpTCdwkWxh2gcyE1u6FuyNZlb6X/DKtK7u4wWRGSUfFHNxvfdjIB1XPrhgFi9MBBIEmt0p",
+	"jEH1o6DcMX7MQp0HtBWCpyzcCp2nDDiTugiKxvhm7wkcA1G54QWAovHkCP4otn1XDUc+0KcyIdl3RI6S",
+	"RKMR0GMIRTTWOShe2dJ9lpvKFngvjsAB2OLFA+chvH9faQS8Mxy2qBbfrjB7UcSytgdQdVfNkbgPOrsa",
+	"iLqxHbBbXi9Y+GR7/SelBgHw0cv1HxVNCNUX2y2+qHZ8Ut/tvF7/XbXpyX3QedUGE+UGdfBVCyhr2vOA",
+	"NJjP5zhbdPY6aueQO7MST9VpLcscnff3Omh+mYL1GRMu12uAwpxqNufYk8kGgzjOfcPhjJEyJZlP4mPW",
+	"3R2+Rqt6LaOwMAeEgR4arqFAdx3ASVLqM1qSQHRy2ooENsO+9VVfajS6j+Jcj0PEmEU8SXDq8VpdyZwK",
+	"cPC05xheRYCNGUa5f6ShcThT3/B4sVkziIoIi2YkSSd5gkxHBa9NuWfa6fzEcxBNsHsfC0GFxLrQhGe2",
+	"+blq9X3vdIByfYrW7SAq5Vruy6ZIE5lX4Xnb7ZEiSsUp6kGxr9oqtq1ht+8vcUtNdea+qpppveDIwyvc",
+	"mP1uXtuCd8ptRvsXJE3wos65qZ2JNpqIuv47JuazqMIMpRIJzhLqNQIt3cDVvpzlnjHWyqTmq3Ot3X/e",
+	"F8OwBYMvd9l/zHWy/arNomo6wcBdtNPiTqnrQfsrvcg0RyiaKzTcZPfBOnF161NO43tNI1DCuabgiPq9",
+	"uPVM1yiUU2Mw9GVIKnVXWsUpIVRuMoFoi0HLO0JP9sA7YgI9AB8qAHo3hNf3GlasUbPEpJzryHDgdgyx",
+	"wR/WyCFrJ//MGcduS8bh+uYCA2hBwzU9MX9nIqymkLWUH6xVQmvIeQPVDx4sdEOGTcn0lDPyFKT6S8ot",
+	"Nt/+gaKKGvalJpPlzr4nPKYTWm5vqnBW7nFqYjD3EeOuOfmDYfntMZPfD0f4jsgW7GAzIlWErYgzBTJt",
+	"cBZ5TCTFmaQ4SRZ7Kz2MgevZJVBG/qZFAzTSSu2Y+eouNMzEERHlzlpgWemaghbw71sCavIWjmNQmUEl",
+	"d/7LceHcDF1iaWi8msKLMCzSCOwHrRVbL8bjkULLAzXaJk014iyiSnF3mmpr9leJW2mlcv5KWLc5Bk+i",
+	"ct5/EcSeRBB7nPL36+PZmryeTH/bMhGVfRe1Vyv9HYOfDtKVHOeOMFMqW9nWqLvtNvY0hERg+H1OmBwz",
+	"MAhqxwzE6RiHoGJCuuij34MSjTQTv4N0Y+1mmyRapgkhmEVdD2Om03BQCD5YHYMN3FrNAss0I+iAhawU",
+	"MKKYEKZM6aMBolPGobZZhAXZyMHh1zpc5uzg5Qf4Cye/jaguGNWacr33Qf1Ay0X8Hj2kVwXw0WOVWqds",
+	"NFq1FTPOopnSQeq2sat2rE+ZIExQST8QJPIbbT3ruTiLCmSmKZoDaU1s2+ONBTY/pQil/Pl9Tfii+rFk",
+	"JV5Oclwbs6QjktYXSzWoWArL0XVKloOSId6moYKSQpC062p/B9eWCa3rDG+jUl4IZJiYpu7OF63kt6GV",
+	"IHMUkGWjT6ujtL4ib8mi+Wb0j6F6MUA8iT23u21aDvUgKIuSPCbxvisCo7sANNhPvicLUVwr6g52P3ee",
+	"21Vtmz+uoTzAzReC+434tpE5WmVCgx8fYQmodYmfUKYEvaINkhEntV/NHi8lOtqgQyiOwrWmDZE93d3h",
+	"S786qlff1AWiaanS0ZaO6FKD90zMsu7CQYVtpTpmpV6q+0VIoJYkqRTo8u2ov/PqqwECk6qNZNJSsaZ3",
+	"/Z4ijkaxsUzc5aL3nU1V+o29waay/r1Rzzd2AG/GSWzb3AZmcksWfilevSVdMeN3DHEWkd4XDvM71niN",
+	"xxKzgkc1saiNrvStT9CYbKUL07ZcFpKnAmKFvWqKtptEpNTcFwJdXR2j7vYQCS+htjdAF4oj6PhfKwzA",
+	"kHkUEaJ71a1lDzBGmT080+Xf3smoYYp/FbT5JKgpVySvwcgplwjoG/wvtpC2vhe6tXW0oQmVfdEEhFP7",
+	"crmydm/we5NL9AFrRfgPkk2shQJym30zAFSgLNusGwwDX+2W8mpuyeL652H/Ne5P3n/aDnaH9zV5NBto",
+	"HvMohXTX59RujAfkofM0enpGcSygYoEtZOCbASX3YiEVkw3nUSpCBLm/xoZYrWC8r0QzmWdMmxetMd60",
+	"WYMUHi8vA5LRINbRj3NEpUQLEA7vqNAZOTry38Tbryzg3xj/GJSEVOMqGqBLBf6Y4SQjOF4UhlGcEW1j",
+	"VH+z2IudRDZ0ct8TLbUA6sVRsjG7m9Fo5tAKpSl0t1s7yTrvVcl4u7EDaxQXvTzEFbdW6ecQXpfrZT+Z",
+	"a2kDYXYV+/cPuO8iQjiOoYpNsZf/Tpf7O31AT6L0i0z8W5GJR3Hsp7ips/VkHiF1IZgS8U99J1yYaqpN",
+	"10JXl6qnzNwHPZ3/Y6+KfVRzAZjUNXsDaGZrcuhsLGENww2Q4CCRpzqMWK8Y/EcznM0TIkR7NqjXVXDC",
+	"bzM+/8ILa3mhxnNcJHb92/nhFy74W+GCmuxKjBCO1aNYYR5T2ScfVmbkaRFTdxleTsFDXU90dQZHk7Ag",
+	"AsO4RGACdEUwZoZD6QzKmOh/7Lu2wfCpNV9m5APXE/WqOX4ERzPTGJnEIB+6dAOZYSZ0B3abwgfwD9A5",
+	"nhJtfbP9ktF/6ZxiGoeQWzknEg+gAmYtS1QYK8d4uq7qj0nwK6P8TEmselvAw5LZYmtU6J+RDkOt8+y6",
+	"rvIFc1uqYGi6mflNSrzSmiuhmWgodFd723RtHqXXptZU2WsaBiiEA7FnCDFsAtu1ya/3Se/UtSNtcODb",
+	"zvstuTt0fdbf3D9vVmS5mX9d5BVK1fnkE5OoayjzS2LkZ+U8gq1xFO/4rvp5Db8tmp08NAHaFzVsWRW/",
+	"y82Yjdm5S2XeM2XATDV+uAjRjcdiFW8u89UB8pOjlYTYusUOSJk6lxOjCEri7qEUCzFmOvH6v3Rd5LBI",
+	"DvPnKjNfJeVPiTTlEjRRACs0VTIzEejy0zCwKce8buSiznEx+pjZ4RUaMu277gpJoaSkbkxQwlBvgH7E",
+	"ya31hKmvhXFxi1uaijGDtlNK1Bbg9FbQDgykprKAB9yUu3qVdRdOIWdXk8pP/OCizyixPFjbiWDP1l8x",
+	"hhwIUCu6D1hvAYlRN+S3YS8w1XshQI4txuwOL1A3VD9SNjX1Q0EJApuQ3gsYSo1gbFa2smfdlWGaLdUl",
+	"JUKrNzMTtHaDwerSFJ8oROpn0+ZrRZcu05Sr1InLKyxeqSZevWLWtaLywqdWNIQymKs2fTKxU1WIvT5O",
+	"FeiKoKqmXkoKsbYngldd3NQT33Ylw7eHXp1vU7C9qMTehJ9KpW/7XVHfvfHD9lFe5dYRrUoieHz+y/X/",
+	"WV3/ngLWpHWV3mkulKCrySoOiNUFA19166mzZzUs2+rJNOLUEkC5oIHgpqAGRJlEnDESSXXhUe0yeAd1",
+	"FhgRYq+oZAfOgxvSUIRhgEb6NW1pMqZ98DWIMaspKwsigKvbUNvn1nceUAH6mSSs7RWo75uij8rnUynh",
+	"cw1Q3ayKQqmo4i9aScHrlbM5w11trftSVuFXXlbhS0WFXyg+qdzos8Ud2FIr3vqkeFvbQgseJZv0bPW1",
+	"jXWE39VFlAhuzYzGFK+d2caVMtGGQ//60sUAcawTYxiqNSx2wQBZRL28EL732WZUih6oxcxcykhb8DLd",
+	"5UhJezpYypUv0Npiy1tQ4+IRt+Az1ILwNuUXKgixDoJfvxflS0GIhxaE2Jhxra8Q4RqpNfCjAGRvpt6S",
+	"Za71QpTl+UFb64/7+ZvFpe4d/KsoLvGcotyXShOfL4P6faVzPYDFbEa9ulFJq7IToKIrCaOeNaFu2Z7A",
+	"M2svAOeAJqkeWA2uXBCKOuumkMXaMhalIu+lkrxgJQ+VshvWl7tYUWQfjZiFRWfTaElrzKw9ISFYsWY/",
+	"GFA3o7vDoq1sVWku8MuUrGjW6Hc2LVKxuUb/a7wGvlSt+KwExd9pwYpnVo+3wLfV6EFe8reZVrtr235D",
+	"64Hw/OxStx6E30JX8H7MqNT9EW5wdDvNIPdDN/d/gSTnPS+tLYSC/aHSne94FgvT/Vd9HHEmeEKQmPE7",
+	"MWacOR8p9HqbkgHaHe5qw/Hp2dX1+cXZN4dvQkQnhoGX/HsDFJbbGoZjZirKN5XdbZCpj7GQ0JT1OROO",
+	"/K6vDfmBxXZAzz396m+GEZ1lp1yj+XcuGyJ13pA9cM8rJtZ6n2q4xIGW/YSN3ndkGeZZEiLG7xSDMCqs",
+	"aSnSvZQZwXO13jF7e3V1bpzxBCVkiqMF9J344+XlobadKT7fC1DRAlgEpgwOhXl5IgIT+BcpxqHdW6aZ",
+	"nQnlK8DSfvsQdW3DDdfFxBP9TPJzkfGyMxwCp9J2P8sWKUOhbtsZArMCJgPRLHvQgTdYbqQbMi6v51Ea",
+	"BmMW5iwjOJopRKhHks4Jz2Woo1RuEh7dkjhEXYwYZ/00v0lopFCfEaEjWTDKSEwz46vDDPJ1xkzJewHS",
+	"mS9uyzIyyXWjU8+/12vL7ODQ+YLtL8nufrOc7vfG3mCvn13ycd3mNpF8bL/ipWbNWALbgSu30BisMKR5",
+	"hHHUYa08NsomjJvgJZ3UqsPBbBzTBmKI+9kWoXo24qzM1ECfjtlqzH+RRH57kog9ac8ohKyictuoeROq",
+	"/nGmG3y36k6NutDSK6aS6wSdGcJizH64RAc8Jj3o/Mi01KG4QU2/6T0UftJ/3X9Sj+9D67UvNawes3cX",
+	"xwN0Npl4RRHqaN+CV6J8++Nz0vxSi/AGqs98/L0QSAlG5EtU2bNRozpKIzjH7uT+QMmdR5TudAAN5i0v",
+	"P5c/uJ5ItPmXTyaoiyFi2w2XpqI4EKPzc8TZ//DJJEQxh/RGmCDGEisa6A3QkfRa3emJTw7OXdx2kSUk",
+	"vEZ5UBanUiisFeVcVijn6RMQ67u+/5uTEB9KuYzc+dT7mwsj/b1ZGBVJN7ELdAY0fDaZ1DMOv+crXN62",
+	"2+vP7+/fq0dNRTdHCHwPhQLaDef4lqAsZyGUGG3wU3w9/Hq49eGlro6p4WkKggWuMIdUX9dyb00wrKjk",
+	"n7hugNCoMRfQZNbEUDbLNMv5CiME+XF2vUo15XkGnVlNay8/C8flW0uuUxJdjm/d1G3SI8DNTFZmXRpT",
+	"692MozmOidI4LGzacIJ0GqDmtRNJMh8gyFRqCwh01S0VreOMtKpZt4SD73X9xHbztru1fMmuGzpZcusT",
+	"5EjcQ25IWRwrgHKU0RYktXAFAmFxyimTOkx6WjGDIW0FS21ixc5w51V/+FV/+2uFoTGDf29v93de6YNs",
+	"E4m0lsonZuv9tFrviFGpLlihG6hSgf778uy0f3F+MGbdk4PzXgCmbxBdR+dHL/RziEAzN6OAJCX/DRta",
+	"aroFQLEYQYi2vF0cjt6cHOrwZW3wK3mMjTe1tMvfmeMA8CjZ//8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -53,11 +53,11 @@ func TestCLI(t *testing.T) {
 	key := p.printedKey(t)
 	const base = "/ai-agents/agent-builder/mcp-servers"
 
-	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "Weather Server", "--slug", "weather", "--url", "https://w.example.com/mcp", "--description", "Forecasts")
+	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "Weather Server", "--slug", "weather", "--server-url", "https://w.example.com/mcp", "--description", "Forecasts")
 	if code != 0 || !strings.Contains(out, "slug:         weather") || !strings.Contains(out, "description:  Forecasts") {
 		t.Fatalf("create: %d %q %q", code, out, errOut)
 	}
-	out, _, code = cli(t, p, key, "servers", "create", "--name", "Git", "--slug", "git", "--url", "https://g.example.com/mcp", "-o", "json")
+	out, _, code = cli(t, p, key, "servers", "create", "--name", "Git", "--slug", "git", "--server-url", "https://g.example.com/mcp", "-o", "json")
 	var created client.MCPServer
 	if code != 0 || json.Unmarshal([]byte(out), &created) != nil || created.Slug != "git" || created.Description != "" {
 		t.Fatalf("create -o json: %d %q", code, out)
@@ -103,13 +103,13 @@ func TestCLI(t *testing.T) {
 		msg  string
 	}{
 		{key, []string{"servers", "get", "nope"}, exitNotFound, "ERR_MCP_SERVER_NOT_FOUND"},
-		{key, []string{"servers", "create", "--name", "W", "--slug", "weather", "--url", "https://x.example.com"}, exitConflict, "ERR_SLUG_ALREADY_EXISTS"},
+		{key, []string{"servers", "create", "--name", "W", "--slug", "weather", "--server-url", "https://x.example.com"}, exitConflict, "ERR_SLUG_ALREADY_EXISTS"},
 		{"amk_wrong", []string{"servers", "list"}, exitAuth, "AUTH_ERR_APIKEY_NOT_FOUND"},
-		{key, []string{"servers", "create", "--name", "W", "--slug", "Bad Slug", "--url", "ftp://x"}, exitValidation, "slug:"},
+		{key, []string{"servers", "create", "--name", "W", "--slug", "Bad Slug", "--server-url", "ftp://x"}, exitValidation, "slug:"},
 		{key, []string{"servers", "list", "--url", "http://127.0.0.1:1/v3"}, exitOther, "connect"},
 		{key, []string{"servers", "get"}, exitUsage, "accepts 1 arg"},
 		{key, []string{"servers", "update", "weather"}, exitUsage, "nothing to change"},
-		{key, []string{"servers", "list", "--url", "ftp://x"}, exitOther, `agentmcp: base URL "ftp://x"`},
+		{key, []string{"servers", "list", "--url", "ftp://x"}, exitUsage, `agentmcp: API base URL "ftp://x"`},
 	} {
 		_, errOut, code := cli(t, p, c.key, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) || strings.Contains(errOut, "agentmcp: agentmcp:") {
@@ -136,7 +136,7 @@ func TestCLI(t *testing.T) {
 
 	// Probe and tools: this server blocks private addresses (the default), so a probe of a
 	// loopback URL is "blocked", and there are no tools yet.
-	if _, _, code := cli(t, p, key, "servers", "create", "--name", "Local", "--slug", "local", "--url", "http://127.0.0.1:9/mcp"); code != 0 {
+	if _, _, code := cli(t, p, key, "servers", "create", "--name", "Local", "--slug", "local", "--server-url", "http://127.0.0.1:9/mcp"); code != 0 {
 		t.Fatal("create local")
 	}
 	out, errOut, code = cli(t, p, key, "servers", "probe", "local")

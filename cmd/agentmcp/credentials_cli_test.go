@@ -24,7 +24,7 @@ func TestCLICredentials(t *testing.T) {
 	secret := "cli-secret-" + strings.Repeat("z", 20)
 	tokenFile := filepath.Join(dir, "token")
 	os.WriteFile(tokenFile, []byte(secret+"\n"), 0o600)
-	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "S", "--slug", "s", "--url", "https://s.example.com/mcp", "--bearer-token-file", tokenFile, "-o", "json")
+	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "S", "--slug", "s", "--server-url", "https://s.example.com/mcp", "--bearer-token-file", tokenFile, "-o", "json")
 	if code != 0 || !strings.Contains(out, `"type":"bearer"`) || strings.Contains(out+errOut, secret) {
 		t.Fatalf("create with a token file: %d %s %s", code, out, errOut)
 	}
