@@ -233,3 +233,32 @@ func TestImportExport(t *testing.T) {
 	a.stop(t, syscall.SIGTERM)
 	b.stop(t, syscall.SIGTERM)
 }
+
+// TestServerURLFlag: on servers create and update, --server-url is the MCP server's URL and
+// --url then the API's, as on every other command; --url alone is still the MCP server's,
+// with a deprecation notice.
+func TestServerURLFlag(t *testing.T) {
+	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
+	key := p.printedKey(t)
+	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "Old", "--slug", "old", "--url", "https://old.example.com/mcp")
+	if code != 0 || !strings.Contains(out, "url:          https://old.example.com/mcp\n") || !strings.Contains(errOut, "--url URL is deprecated for the MCP server's URL: use --server-url") {
+		t.Fatalf("create --url: %d %s %s", code, out, errOut)
+	}
+	// With --server-url, --url points the command at the API: here one that is not there.
+	_, errOut, code = cli(t, p, key, "servers", "create", "--name", "New", "--slug", "new", "--server-url", "https://new.example.com/mcp", "--url", "http://127.0.0.1:1/v3")
+	if code != exitOther || !strings.Contains(errOut, "127.0.0.1:1") {
+		t.Fatalf("create --server-url --url: %d %s", code, errOut)
+	}
+	out, errOut, code = cli(t, p, key, "servers", "update", "old", "--server-url", "https://moved.example.com/mcp", "--url", p.base+"/v3")
+	if code != 0 || errOut != "" || !strings.Contains(out, "url:          https://moved.example.com/mcp\n") {
+		t.Fatalf("update --server-url --url: %d %s %s", code, out, errOut)
+	}
+	if _, errOut, code := cli(t, p, key, "servers", "create", "--name", "X", "--slug", "x"); code != exitUsage || !strings.Contains(errOut, `"server-url"`) {
+		t.Fatalf("create without a URL: %d %s", code, errOut)
+	}
+	// secrets rotate's usage line shows the flag its help recommends.
+	if out, _, _ := inProcess("secrets", "rotate", "--help"); !strings.Contains(out, "rotate --to-file NEW_KEEPER_FILE [--finish]") {
+		t.Fatalf("secrets rotate --help:\n%s", out)
+	}
+	p.stop(t, syscall.SIGTERM)
+}
