@@ -60,6 +60,7 @@ type serveOptions struct {
 	trustedProxies  string
 	auditRetention  time.Duration
 	idemKeysPerApp  int
+	publicURL       string
 }
 
 func serveCmd() *cobra.Command {
@@ -101,6 +102,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&o.probePerApp, "probe-workers-per-app", 0, "probes one app may have running at once, POST …/probe and background together (default --probe-workers / 2)")
 	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("AGENTMCP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For is believed; empty: the connection's address (env AGENTMCP_TRUSTED_PROXIES)")
 	f.DurationVar(&o.auditRetention, "audit-retention", 90*24*time.Hour, "how long audit events are kept; 0 = forever")
+	f.StringVar(&o.publicURL, "public-url", envOr("AGENTMCP_PUBLIC_URL", ""), "agentmcp's base URL as clients reach it (e.g. https://mcp.example.com); empty: each request's host (env AGENTMCP_PUBLIC_URL)")
 	f.IntVar(&o.idemKeysPerApp, "idempotency-keys-per-app", 10000, "Idempotency-Keys an app may hold at once (a day's worth); negative: no limit")
 	return cmd
 }
@@ -216,7 +218,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	runner := probe.NewRunner(api, prober, probe.RunnerOptions{Workers: o.probeWorkers, Interval: o.probeInterval, Logger: log, Credentials: creds.Header, Slots: slots})
 	cfg := server.Config{Logger: log, KeyCacheTTL: o.keyCacheTTL, Prober: prober, MaxServersPerApp: o.maxServers, RequestTimeout: o.requestTimeout,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit, Credentials: creds, Feed: feed,
-		ProbeSlots: slots, TrustedProxies: proxies, IdempotencyKeysPerApp: o.idemKeysPerApp,
+		ProbeSlots: slots, TrustedProxies: proxies, IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: o.publicURL,
 		Gateway: gateway.Options{Connector: prober, CallTimeout: o.gatewayTimeout}}
 	if o.probeOnWrite {
 		cfg.Probes = runner
