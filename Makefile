@@ -28,6 +28,12 @@ $(CONSOLE)/node_modules/.installed: $(CONSOLE)/package.json $(CONSOLE)/package-l
 	cd $(CONSOLE) && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
+# The MCP conformance suite and the Node 22 it runs on (server/gateway's conformance test).
+CONFORMANCE = tools/conformance
+$(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package.json $(CONFORMANCE)/package-lock.json
+	cd $(CONFORMANCE) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 generate: $(TS)/node_modules/.installed $(CONSOLE)/node_modules/.installed
 	$(GO) generate ./...
 	cd $(TS) && node scripts/generate.mjs
@@ -52,7 +58,7 @@ test: check-generated lint test-ts unit
 
 # The console's browser test injects axe-core from console/node_modules. scripts/testsummary
 # prints what go test prints, then every skipped test with its reason; go test's exit code.
-unit: $(CONSOLE)/node_modules/.installed
+unit: $(CONSOLE)/node_modules/.installed $(CONFORMANCE)/node_modules/.installed
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GO) build -o "$$tmp/testsummary" ./scripts/testsummary && \
 	scripts/test-postgres.sh "$$tmp/testsummary" $(GO) test -race -count=1 ./...

@@ -16,6 +16,16 @@ type (
 	UpdateAgent      = gen.UpdateAgentDto
 	EnabledMCPServer = gen.EnabledMcpServer
 	EnabledParams    = gen.AgentBuilderControllerGetEnabledItemsParams
+	// AgentGatewayInput sets an agent's gateway settings (nil fields keep theirs).
+	AgentGatewayInput = gen.AgentGatewayInput
+	ToolNames         = gen.ToolNames
+	WithheldTool      = gen.WithheldTool
+)
+
+// The values of an agent's gateway.toolNames.
+const (
+	ToolNamesPrefixed = gen.Prefixed
+	ToolNamesOriginal = gen.Original
 )
 
 // EnabledItems is what an agent can use.

@@ -205,6 +205,24 @@ func (e ProbeResultToolsTruncatedReason) Valid() bool {
 	}
 }
 
+// Defines values for ToolNames.
+const (
+	Original ToolNames = "original"
+	Prefixed ToolNames = "prefixed"
+)
+
+// Valid indicates whether the value is a known member of the ToolNames enum.
+func (e ToolNames) Valid() bool {
+	switch e {
+	case Original:
+		return true
+	case Prefixed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateAgentDtoRagVersion.
 const (
 	UpdateAgentDtoRagVersionV1 UpdateAgentDtoRagVersion = "v1"
@@ -313,9 +331,13 @@ type Agent struct {
 	// FormattedInstruction The instruction as sent to the model; equal to `instruction` in agentmcp.
 	FormattedInstruction string   `json:"formattedInstruction"`
 	FrontendActions      []string `json:"frontendActions"`
-	Icon                 string   `json:"icon"`
-	Instruction          string   `json:"instruction"`
-	IsActive             bool     `json:"isActive"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway     AgentGateway `json:"gateway"`
+	Icon        string       `json:"icon"`
+	Instruction string       `json:"instruction"`
+	IsActive    bool         `json:"isActive"`
 
 	// LastMessageAt Always `null` in agentmcp, which does not carry messages.
 	LastMessageAt *int64 `json:"lastMessageAt"`
@@ -340,6 +362,26 @@ type Agent struct {
 
 // AgentRagVersion defines model for Agent.RagVersion.
 type AgentRagVersion string
+
+// AgentGateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+// may join `toolNames` here; clients ignore the ones they do not know.
+type AgentGateway struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames ToolNames `json:"toolNames"`
+}
+
+// AgentGatewayInput agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+// value (on create: its default).
+type AgentGatewayInput struct {
+	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+	// their servers' own names, and refuses attaches that would make two servers' tools
+	// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+	ToolNames *ToolNames `json:"toolNames,omitempty"`
+}
 
 // AgentKey defines model for AgentKey.
 type AgentKey struct {
@@ -392,12 +434,16 @@ type AuditAction string
 
 // AuditAgent defines model for AuditAgent.
 type AuditAgent struct {
-	ApiTools            []string               `json:"apiTools"`
-	AppId               string                 `json:"appId"`
-	CreatedAt           int64                  `json:"createdAt"`
-	Description         string                 `json:"description"`
-	Files               []string               `json:"files"`
-	FrontendActions     []string               `json:"frontendActions"`
+	ApiTools        []string `json:"apiTools"`
+	AppId           string   `json:"appId"`
+	CreatedAt       int64    `json:"createdAt"`
+	Description     string   `json:"description"`
+	Files           []string `json:"files"`
+	FrontendActions []string `json:"frontendActions"`
+
+	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+	// may join `toolNames` here; clients ignore the ones they do not know.
+	Gateway             *AgentGateway          `json:"gateway,omitempty"`
 	Icon                string                 `json:"icon"`
 	Instruction         string                 `json:"instruction"`
 	IsActive            bool                   `json:"isActive"`
@@ -498,11 +544,15 @@ type CreateAgentDto struct {
 	Description     *string     `json:"description,omitempty"`
 	Files           *StringList `json:"files,omitempty"`
 	FrontendActions *StringList `json:"frontendActions,omitempty"`
-	Icon            *string     `json:"icon,omitempty"`
-	Instruction     *string     `json:"instruction,omitempty"`
-	IsActive        *bool       `json:"isActive,omitempty"`
-	McpServers      *SlugList   `json:"mcpServers,omitempty"`
-	MetaData        *FreeObject `json:"metaData,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway     *AgentGatewayInput `json:"gateway,omitempty"`
+	Icon        *string            `json:"icon,omitempty"`
+	Instruction *string            `json:"instruction,omitempty"`
+	IsActive    *bool              `json:"isActive,omitempty"`
+	McpServers  *SlugList          `json:"mcpServers,omitempty"`
+	MetaData    *FreeObject        `json:"metaData,omitempty"`
 
 	// Model Example: gpt-4o-mini
 	Model         *string     `json:"model,omitempty"`
@@ -591,6 +641,11 @@ type EnabledMcpServer struct {
 	Name   string           `json:"name"`
 	Slug   string           `json:"slug"`
 	Url    string           `json:"url"`
+
+	// WithheldTools agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
+	// gateway withholds, because a server attached before it offers the same name.
+	// Present only when there is one.
+	WithheldTools []WithheldTool `json:"withheldTools,omitempty"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -613,6 +668,7 @@ type ErrorResponse struct {
 	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
+	// `ERR_TOOL_NAME_CONFLICT` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
 	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -875,12 +931,22 @@ type SuccessMessageResponse struct {
 	Success bool `json:"success"`
 }
 
+// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+// their servers' own names, and refuses attaches that would make two servers' tools
+// share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+type ToolNames string
+
 // UpdateAgentDto Every field is optional; omitted fields are unchanged. The uid cannot be changed.
 type UpdateAgentDto struct {
-	ApiTools            *StringList               `json:"apiTools,omitempty"`
-	Description         *string                   `json:"description,omitempty"`
-	Files               *StringList               `json:"files,omitempty"`
-	FrontendActions     *StringList               `json:"frontendActions,omitempty"`
+	ApiTools        *StringList `json:"apiTools,omitempty"`
+	Description     *string     `json:"description,omitempty"`
+	Files           *StringList `json:"files,omitempty"`
+	FrontendActions *StringList `json:"frontendActions,omitempty"`
+
+	// Gateway agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+	// value (on create: its default).
+	Gateway             *AgentGatewayInput        `json:"gateway,omitempty"`
 	Icon                *string                   `json:"icon,omitempty"`
 	Instruction         *string                   `json:"instruction,omitempty"`
 	IsActive            *bool                     `json:"isActive,omitempty"`
@@ -930,6 +996,15 @@ type UpdateMcpServerDto struct {
 	Url *HttpUrl `json:"url,omitempty"`
 }
 
+// WithheldTool defines model for WithheldTool.
+type WithheldTool struct {
+	// ConflictsWith The slug of the server, attached before this one, whose tool keeps the name.
+	ConflictsWith string `json:"conflictsWith"`
+
+	// Name The tool's name, as its server offers it.
+	Name string `json:"name"`
+}
+
 // Affix defines model for Affix.
 type Affix string
 
@@ -954,11 +1029,11 @@ type Limit = int
 // Example: weather-server
 type Uid = Slug
 
-// AgentConflict defines model for AgentConflict.
-type AgentConflict = ErrorResponse
-
 // AgentNotFound defines model for AgentNotFound.
 type AgentNotFound = ErrorResponse
+
+// AgentOrToolNameConflict defines model for AgentOrToolNameConflict.
+type AgentOrToolNameConflict = ErrorResponse
 
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorResponse
@@ -995,6 +1070,9 @@ type ServiceUnavailable = ErrorResponse
 
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests = ErrorResponse
+
+// ToolNameConflict defines model for ToolNameConflict.
+type ToolNameConflict = ErrorResponse
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorResponse
@@ -1334,7 +1412,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1346,7 +1425,8 @@ type ClientInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1371,7 +1451,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1382,7 +1465,10 @@ type ClientInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1394,6 +1480,8 @@ type ClientInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1444,6 +1532,14 @@ type ClientInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1458,6 +1554,14 @@ type ClientInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1662,7 +1766,8 @@ func (c *Client) AgentBuilderControllerGetAllAgents(ctx context.Context, params 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1684,7 +1789,8 @@ func (c *Client) AgentBuilderControllerCreateAgentWithBody(ctx context.Context, 
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1739,7 +1845,10 @@ func (c *Client) AgentBuilderControllerGetAgentByUid(ctx context.Context, uid Ui
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1760,7 +1869,10 @@ func (c *Client) AgentBuilderControllerUpdateAgentWithBody(ctx context.Context, 
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1782,6 +1894,8 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1882,6 +1996,14 @@ func (c *Client) AgentKeysControllerRevokeAgentKey(ctx context.Context, uid Uid,
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -1906,6 +2028,14 @@ func (c *Client) AgentBuilderControllerAddMcpServersToAgentWithBody(ctx context.
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3497,7 +3627,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3509,7 +3640,8 @@ type ClientWithResponsesInterface interface {
 	// Creates an agent. `uid` is generated when absent; it is unique per application
 	// (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 	// application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-	// collapse and the order is kept.
+	// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+	// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3538,7 +3670,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3549,7 +3684,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 	// `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-	// changed. `updatedAt` changes only when something changed.
+	// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+	// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+	// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+	// tools would share a name (see `mcp/add`); nothing changes.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3561,6 +3699,8 @@ type ClientWithResponsesInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
+	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+	// gateway does not serve because a server attached before it offers the same name.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3617,6 +3757,14 @@ type ClientWithResponsesInterface interface {
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -3631,6 +3779,14 @@ type ClientWithResponsesInterface interface {
 	// `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 	// already attached are ignored and duplicates collapse; the agent keeps the order in
 	// which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+	//
+	// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+	// successful probe listed them; a server never probed offers none yet) would share a
+	// name with another attached server's, or with another server of the request, is
+	// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+	// changes. A server that starts offering a clashing name later has that tool withheld
+	// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+	// shows it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3960,7 +4116,7 @@ type AgentBuilderControllerCreateAgentResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *AgentConflict
+	JSON409 *AgentOrToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4002,7 +4158,7 @@ func (r AgentBuilderControllerCreateAgentResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentConflict {
+func (r AgentBuilderControllerCreateAgentResponse) GetJSON409() *AgentOrToolNameConflict {
 	return r.JSON409
 }
 
@@ -4336,6 +4492,8 @@ type AgentBuilderControllerUpdateAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4379,6 +4537,11 @@ func (r AgentBuilderControllerUpdateAgentResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerUpdateAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerUpdateAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
@@ -4919,6 +5082,8 @@ type AgentBuilderControllerAddMcpServersToAgentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ToolNameConflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4960,6 +5125,11 @@ func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON403() *Forbid
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON404() *AgentNotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentBuilderControllerAddMcpServersToAgentResponse) GetJSON409() *ToolNameConflict {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -6419,7 +6589,8 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAllAgentsWithResponse(ctx
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6437,7 +6608,8 @@ func (c *ClientWithResponses) AgentBuilderControllerCreateAgentWithBodyWithRespo
 // Creates an agent. `uid` is generated when absent; it is unique per application
 // (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
 // application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-// collapse and the order is kept.
+// collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+// tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6484,7 +6656,10 @@ func (c *ClientWithResponses) AgentBuilderControllerGetAgentByUidWithResponse(ct
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6501,7 +6676,10 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithBodyWithRespo
 //
 // Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
 // `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-// changed. `updatedAt` changes only when something changed.
+// changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+// settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+// servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+// tools would share a name (see `mcp/add`); nothing changes.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6519,6 +6697,8 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx 
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
+// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+// gateway does not serve because a server attached before it offers the same name.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6605,6 +6785,14 @@ func (c *ClientWithResponses) AgentKeysControllerRevokeAgentKeyWithResponse(ctx 
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
 //
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/add (the `AgentBuilderControllerAddMcpServersToAgent` operationId).
@@ -6625,6 +6813,14 @@ func (c *ClientWithResponses) AgentBuilderControllerAddMcpServersToAgentWithBody
 // `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
 // already attached are ignored and duplicates collapse; the agent keeps the order in
 // which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+//
+// When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+// successful probe listed them; a server never probed offers none yet) would share a
+// name with another attached server's, or with another server of the request, is
+// refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+// changes. A server that starts offering a clashing name later has that tool withheld
+// by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+// shows it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7064,7 +7260,7 @@ func ParseAgentBuilderControllerCreateAgentResponse(rsp *http.Response) (*AgentB
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest AgentConflict
+		var dest AgentOrToolNameConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7445,6 +7641,13 @@ func ParseAgentBuilderControllerUpdateAgentResponse(rsp *http.Response) (*AgentB
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
@@ -8001,6 +8204,13 @@ func ParseAgentBuilderControllerAddMcpServersToAgentResponse(rsp *http.Response)
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ToolNameConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -10147,9 +10357,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 }
 
-type AgentConflictJSONResponse ErrorResponse
-
 type AgentNotFoundJSONResponse ErrorResponse
+
+type AgentOrToolNameConflictJSONResponse ErrorResponse
 
 type BadRequestJSONResponse ErrorResponse
 
@@ -10188,6 +10398,8 @@ type TooManyRequestsJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type ToolNameConflictJSONResponse ErrorResponse
 
 type UnauthorizedJSONResponse ErrorResponse
 
@@ -10398,7 +10610,9 @@ func (response AgentBuilderControllerCreateAgent403JSONResponse) VisitAgentBuild
 	return err
 }
 
-type AgentBuilderControllerCreateAgent409JSONResponse struct{ AgentConflictJSONResponse }
+type AgentBuilderControllerCreateAgent409JSONResponse struct {
+	AgentOrToolNameConflictJSONResponse
+}
 
 func (response AgentBuilderControllerCreateAgent409JSONResponse) VisitAgentBuilderControllerCreateAgentResponse(w http.ResponseWriter) error {
 
@@ -10914,6 +11128,20 @@ func (response AgentBuilderControllerUpdateAgent404JSONResponse) VisitAgentBuild
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerUpdateAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerUpdateAgent409JSONResponse) VisitAgentBuilderControllerUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11676,6 +11904,20 @@ func (response AgentBuilderControllerAddMcpServersToAgent404JSONResponse) VisitA
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentBuilderControllerAddMcpServersToAgent409JSONResponse struct{ ToolNameConflictJSONResponse }
+
+func (response AgentBuilderControllerAddMcpServersToAgent409JSONResponse) VisitAgentBuilderControllerAddMcpServersToAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14373,209 +14615,227 @@ func (sh *strictHandler) RegistryControllerSetRegistry(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cuM2sjD+KvjpbNVIZylZ9niyGbtObSkeJ+MT38r2JJtfNGvCJCRhTQFcAhyPdo6/2of4nuE82D7J",
-	"V2hcCFKkRPmymSSzf2w8Igk0GuhG3/tTJ+LzlDPCpOjsfeqQj3ieJgT+Hk0Jk+qPDzjJifoDp/SK80R0",
-	"9n5+H3Rwmh7Fnb3OfNHHadqncSfoRBnBksQj2dnb/tOw+F/QiYmIMppKyllnrzNCM5KkkzxBIk9TnkmE",
-	"YbagM6EwvZpgwrM5lpLER0zILI/Mtz/xHOGMIOzGwEJQIbH+PuNMEhaP4HUzEo3gy5mUqdjb2jKrHER8",
-	"vqUeDVI27QQdusE0VKgJPpDOnsxyEnQSLOQJEQJPiVo8y5Mk6Myj9JJkH0imwOjcESxnJOsL+KnzPujM",
-	"icRvsMSdvU/3QWfOY5J09jrTVPZ3eX9OGe2YX09KLzI8J529zqXB3MhgjqvRv785YpJMM+ytPsPTH0gm",
-	"9LI+7HSCjix2MadqDwH7/TyncX975+VuJ+jkadywk3fkRlCpN+n+Puic2FWWzso1LZ2N6/miP49Su/jH",
-	"np4ThRV0oLb6o0TnGZc84glyo7fbcIPIkwU6OThHl/ZjkeRTDVkJ4maM5FniTTaP0oE/oRCkc68QNSM4",
-	"hrPwqXN4hafqv+V1XcqMsykiTFK5QBJPEZ8gOSMAnoYD8UyTCupSKdAHva+9AbokLEZUohsc3SLKxiw8",
-	"mvRPsIxmIZIcRTPMpkR9HZOESII4SxZIzrC0YwTqIWVIfXfKGfE+nhKJXg530d2MsDFjXM4om5oh48GY",
-	"KZxFMzLHHgvp7HXGnRKeBsNxR529RaoeCplRNtWISXGG50Qa3IwmE/pxGTlXHKV4ShlWwCtMZETkiRQB",
-	"ygUBLMHZUyjDagSEBUozkiq8KKSl6q8BkHlnr/P3nGSL4gjAF+VlsHyuqNYMoU+s+uP98hKCzkFxcmvg",
-	"viEKxhjdUTkzwE14ZpdDOWsCqyAIHzTNFzt7HcrkV4pWFauYK3CHDjaquADJALijmMxTLgmLFt+TxTKE",
-	"J/iWCMCgng8JPCFq3zMis8UePBF4TtAtWeg1uF9ueKx/ogzt7KIZzzOhjosYM/XOhGZCqo1KORME4Smm",
-	"DHVhiNCDqn9B0gQvSLyHFDcNewizGN1lissgc9z21aRjVoYDM2B6Ggwq0O7ODgoPLy6uj94cnpyfXR2e",
-	"Hvx0/f3hT9cXh+8uD9+EA8UyojzLFAFl5O85EQpUGIszPfAc3xL4B8w/QN+ThYCLICVwigC2GUliRSxq",
-	"kTGW+AYLsoe2FdJ2Xr0asw9U0JuEoNHlwdGRopQMR+p8D8ZszH5UVEcFuiWp1Ni9JYtAXTRYzCzJG+gC",
-	"mE7/YLDYFRLLXASw6gApVtJDfDJm2H6k6TrDDP3rn/8XYbQz3Abqxmj340d/o6kUJJkgzMQdyUiMurvD",
-	"1wHaHQ7HDNB4fHRydHV9cTg6eHv4JlRD5OyW8TtmuJHoBehuRqMZwvqwqMEZHAC92QM0skCNWUYmQAY3",
-	"ZMIzNTmA2MW5+kjSCEghUGRMY/N3pqBM6JzKHprxJFbHQWFrH2H06uPHMUvUVFOusKb4ISBScAdOlrMC",
-	"Egbbp4fBEs25kGh7GAyHQ/WdQF1Y1JiF/T71Dqd61k9Jpu6psLePUmwwrLbMIFKfRsTIHZwhOIqvDRIv",
-	"RleHGpMKhzmTNNHz8SQmmRqJIYxivNCnLM8cUwWWoG+Ngif4dKPI2ecMc/zxmLCpnHX2dl69AsZg/72t",
-	"2KyUJFNj/vXn/6//f97/8Q+dOl52NAHOv8wnztSVgSOJqD2igudZRF4IZGlKHUa1ekU/+iCrA8szFP6n",
-	"Qh1Q6x0VBO1uG0o9vzg8ODt9c3R1dHZ6/e3o6FghSZ15e81QAZQoScEll1BibromXGwPd3brV6ouuobV",
-	"joAo9L1H5YznEmHDaB62/FXgFxfupms4VsRRx9M/qisBsXx+o6SGib0uDV/PMwYMLcVT0nT7AN2V4InJ",
-	"BOeJEoCGgQJO3zrbSgZyd9B27R10CTLVksCT5DUyjoMnxXJWgANiWdBR7IRmJLaSdwHdHzIy6ex1/mOr",
-	"0Gm29FOxBfMrQN4pubQKxztG/54TRGPFhyZUI0wBZbWSGnByEFkfBc29+l5z9ULjOuBsktAI9jQCXUZq",
-	"3StNDIvc+ptQUHuilnozVkApihp9d3h6dT06vjgcvfnp+vAvR5dXl52gQ7KMZ529jhtf6R+gsMBhN1Il",
-	"MLKcxmjcMZrZuINwkhEcLxD5SIUUanv0FXQAk+4OX9+3XfihAuLCrFljoLwTFjq4udQOKFjK89t718MI",
-	"6oZNK1d0dx9o1J5y+S3PWfxI1J6eXV1/e/bu9I2H1VMukR67hFbAqY/KmGuRRq9lGZW7T4dKBxLgknF/",
-	"hxX+pvQDYYDfNQh16zW4/AbHF/pOfzAifxgdH70ZKZ7fUWBLTEEf/dSZUJIotRCIzEel4S9Isz6UAFtU",
-	"vHa7c/++2IdvcIwscP7nPzihAk0wTZSoqabYQyvGre7N8On2xgMTdqeQeRCsxOC/QFMYIPKBZAuUZvwm",
-	"IXOUUCEJbF1o8Bf2gjGb40SpByRG/315dmqGOTqFga7VT2FPiYIB4szILoHd+xdCS1qK9xXMWIxZt0YW",
-	"DKzkdLNA5lboKaGldDzeaWHxJEoffFBODs6vLw8vfji8KJFd3ZGZR6kYbJd2fdxhPCXjTqsj4q0Zxbwg",
-	"0j2kR95DbrjP6mT0AtRm18eMZ74hQV2nQmsK/mqbmUHdVoRqWEaQ3g+QKJyGkORTeyQefaddHr/7bvMr",
-	"zVstcD0FEhpXDHG/8P0GMLW94GrQYHjytzy7oXFM2INQPHp39fZaTXB6dj06ODi89LFbDO2j92pG0Oj8",
-	"CNQdd6nN8AeCcBQRAXKmnClZOCWZM3KU8fry6fDqgHSItcAlOLrV1o1wkifJCKALkYh4SlA3XF66wWjZ",
-	"anJBlOr64PNbb4/wkPyOpRlXkOGbhKBDsABW8E0Fquh+6A4L37JkrCHWCqCUlSWk7+w8HdLrgDb4bw0s",
-	"aFTdVUYbsx1M6a44OdQIe+g+nF4dXpyOjj3M24GN/RfpCXzUuzcML4Evq4h99ZSXQC1Mjq3rJYS9AXqj",
-	"r0EwHCR8OrXI9QxIiMYBYkQbTJXaR2LA56Nl4YabebVA7HHkGj78SwrH1buikJCBQ292K/ZKKD7LTrk8",
-	"z/jNIxiIGvv84uybw8fieIbBhiZy4IOTPAGJkqAF+QwQDqhehVcwYzJuYAajn14KiUms1mC+LtBl9uIc",
-	"LxKO4yvOj3E2JQ/eh/PRT8dnozfXV2dn18eji+8Ove2wYpthhFecIz1Z9d70GbRSNRL1lrEEbg93v371",
-	"p6/QzUKSZVFk+wmvTIOSAk53dVbhA3fLNjqh3xj0LmHBYjkjEWcxVTN8C2rWwxG9bBf0UO1PhMxMy1jW",
-	"9jnrqEKCsoh4hH14hafLGH7C+7EGSodja7MENx/VbK/BqmgcdBb3NQbT3r4zl6pb1tlL74OOukFoRN4x",
-	"/AHTRF3UD96Sd6ejH0ZHx6Nvjv1TbyZA/gzVrRASDP4C5cVL+0hmC2ObX7pLn/CY18DnNsG6blCEmdqA",
-	"G4V/HM1IDIzGp4UMM8RzaRwNYybpnJgd8fCiLuXT5Z3YN+6IBEuSDRCgRLM+dUJA47xZjJlxx9zNSNmz",
-	"pDB3g6Nb7RXw3MgXatT+aCK18726cHX4QBC/w1RatwtAQpk++Q7FSyZbhcgrzk8wWxi+Jh58cHwPiHdy",
-	"FONR4yM3QenccI7m6qn101kkYrVctI2WuePOEypqS8DBoQFOWNhLisMhiTsxUUIV1eI4zogQL5wBpeQH",
-	"6g3QIdhznFsvwllGiUDhX/oXWBKw6/fh/0PUVePe5JmQSo8vvXFB5pgyyqbaa1J5Joj6WpiToH1Peqzo",
-	"loATUulEPeNcBfNP4ezMCGywPq/lVakvYa2cMQIRMy9EgHKWgObnjveYySxXuFM/pRn/uFAXdsTnRKBJ",
-	"xueoG/b78AqJ++o5JUIxM8zQ0fmHr+yk1FimSIxuFpr8tr7aHaBRIjhaxu0ewkZAcJSE09TtjwYtAEkI",
-	"C33G4HUxZlnOFC7V71QinCT8TmgXbJ2rL6yoOGFpQu1pHDM7B/j89MBzvHgYLesdLBy9dzRJFNcCSEnc",
-	"gqbfMZzLGc/oPx54OTuF+fDk/Oqn69H50feHP5U0WW+C6kWAU6p0cr1sta9zKoRlRiXRc/sp1dQCIqBi",
-	"M6mv/fuLCXu+p5srQvjAb0nsv6/f9EVTa3CAW/cdMyZ/Ep+QmOIr2IoH37uX787Pzy6uDt9cnxy+ORpd",
-	"X/10flhCuZsNwXQI5vORf6An7qsHaJ4LuOuqICwLQ6+echfqgHRXsZU11TUcVgEL3U1bhwkQPh2g5djF",
-	"NOMpySTVDrYigPFTh0oyFx6ZWJ+qc1/iLMML9W8TquaHNvlRa0vfR83BQO8Y/YiU6CAknqdKq5zTJKGG",
-	"Qe+DFyKSyQJRpkaBU2rCazDz90tt1VIcUJXgK1tQs1QTbbkJNuqjMpeinmYEefGUiu8JxcrBKkgQRDXu",
-	"I/L3HCfqt9B7N1RoAV/VPEoHdQheivHcBH4dGljzIi2vZ/m5C/l0D284TwgGE3clAHQpmiC5wwuBQpYn",
-	"SWmBNoDG2T6UHLBAhnJF7T6rQbQkr53Oy/vuR57WOd2Fc3BLCfKu7/EJrLWDZzpAhSzQHclsOJf9BNz0",
-	"rdHuxbp2cKx1Ipyce+RZWgu/+RuJZKcIi62Zohoau9m42o3vE3U1oHZpwtoI203Onh+JW4QYftjuBJ0P",
-	"OzWRhS5Sd5NJclphVsvBvUtjeLGtn9rwlSIGuD1k9360xM8mfkLz1sD6e4E4PVIrczCLDsu3PDjqNyco",
-	"OH6JJpZZSGlvqtRc5g0NLNA74vbQVo9oUAroLHD+vuZ4wiE04Zr153qCE0GC6g2nPjMxLkv74S6y1VdW",
-	"i/2vHrFbsrgeqsP16qs/ff0a39SdMUtwSw/SjNRH/LoI0iKA0vItQaKMAJFy0KGnjCo9WQ5s7P3SLEaI",
-	"q2POQ8WDE2JDMdEdz25Fqxu2cqZLR9pthTvdZqHlY1DAteoYmADjDU/DrT4/q+Q2d86UAKWRWrsRENao",
-	"7RNKZIMbgopCfeUsWQxq4wl9BN3qgEU9z6r1HlNRI7/FhtE7ltN2ZSs5EYzaCMxTQdJ0Ka77+BxPieIg",
-	"9WCbMRqhdxJ54wpaAW7cBSWiL92rThKqAGk/DFZgOY+pHDm5y96K8yi9NvGAmlw0C7e/ae5Z/k2nNljS",
-	"Kz7T/3Rf6H9WXlbD4Dgu/Tsjcw6XEE7ptVLtihHND5p4a29uvSyrh2zCwh+npDyatz+HzvBrENgfLWb/",
-	"BoTh5xZ5n1C+/SLDPkqGfVphFXhdSh8nry4LHTpilU/A+AF/g4EteH7R9nmlVy0GVUTXfROmYV54EkmW",
-	"CoThFLa0F0FUVM0yV8m5+puHSbfq3Bx+qLfVOca+UkLxhAd1DKz5fO03FyTiWbz66OCNLXgt0axdcRvC",
-	"qQ9mi9FvyeKogaBsUByEfc5xrE8KZLrto3DcGXdCSE3Uvp35HLMYJZSRWpozToimuf7SN66z/lFcyWrb",
-	"fC6Js6lWTTY4mRoRgT1KbhTYWR9+tyP2BK0+rE+hEhQnf4VeUJ7AxAPUPOA5k3Uen8Dk8NQ5g8p4s7k+",
-	"eqi65TPysYYczjMCdl1wfIUKBaG14pN5KoFZl4Etzv6m2rX5chm4ynsWT2tfXKtBqU0qpbdvcLNdb2yE",
-	"wbmcrTs3DpqRevkZpPtGabvxAhQmtevRAhmk0a8j8Ovy3aNzwozkVZaz1HBOGttQljFct5avZfDMeHLv",
-	"sLCBFY6Tom6ofwr3rcF/Atm3GgjwLuogBipRN4Q/q69q7bTnTPFihlNImZ1hgbj+7Y5mZE+JRoXtPigk",
-	"JTUMcwy/q2ULKoUxnannMyxmPe2Iruo6nJGzCaRXrOViBYHcB20ua2NTaPOqlijv37sMe/j4jeSPUKlX",
-	"5uXBmQP2vkwqpWTM4TBYoRm3n6NGM27/saVVR1t5BiVDvCzg4e7XpcTfP/zPX6FOxZ/3trZ+/ut4LLb+",
-	"/B/v/9j9Wf1nPL78z96f/1B3/VZU7dIM9bjwlW+XNlpvMqrq0esyJ+3yfS161TffZoScLavQhfW6UnGl",
-	"tLighardfvL1TqfyKWtO4R6PLzdwUbU/U2V93e2crhuzkceq/ZxGo1+fMVtW2ttOULlBYA/qOL/HYr4n",
-	"i825jN3c8pUB1R48fUzx9y4ZTAdaIM51JCEI5Lkg6lKBTPHqOVi+FRvgd+z4AWxyUwHkiKV5HassY+BN",
-	"8a/lZG91qhwxnGf8A42JQCZsHSIgAWMRBSCDFlzYcsVKSkXEmVM3iukh1gzfCJ7kkiDFGruih95dHEO4",
-	"GIiw8BXjWjEpYFXv7m1tJTzCyYwLufdyONz2qws9P1euP3CneE5qCgd1Z/kcM5QRHKuLvldazI8G364G",
-	"0iPZkJUJ25C0EftWvfpWyvRdltSTspMC1UB1dH3I1ILjI6WXrfeHtDDGb2Ra3cQW/qiBG4zRK4O2NGZ8",
-	"CW5pWPmUy6/snzOFLlky622e7TS6FWegpMxV9n+NYjQjONmAPb7Vrz+xRtVGQ1qlExltqJFSsoxnOqls",
-	"GUEmz7pOJeKTCWExZVMELwUI7rdQgRAGKIS6IgMwMah/3vB4EZaZqQF2WdSyAYyl4LtVKfurcaPXUIzb",
-	"iIRmPqEDM5dLt0FiwRxHM8pI33JZk7OtvrEB3+rvQEcRgzYG8ZZ7plaQl9aNdofDAC1ncnu/V8ozqQdm",
-	"nNrsKbQ73EXd3eFQW2ucpqiQL5YrO41ZQ3gs2h1uB2hFLGz1hSK1Fu0OX1oYq4DprLQZyngOmm9tBQr1",
-	"qnm0NOeuP7LJ/vLePzm8env2Bh6Ojo/PftRPX5mndanVaHf42o5ZW1sEXliuOHZ0qqb/7sKs2I1RW+to",
-	"d3vHDLGcVYV2tx26GmJf0e72q2Bl0TO0u7MT1Nai2t2x0L89HL05vLgsTf1y2x0/k3GKXhUnzE96Qa+G",
-	"L7UZoSDSpSofS7Ttajh8Ws7l9sseTDBN8oyIagWMCc9ZHECtJcKkekAy+7AUm7g2bNlwvJrLj9hs4zKE",
-	"Oh9XvaxTM95eXZ0bSkaSfJRl4apccGIVj6ubxT72R1yqZlIrg3mR3NWhfYCBoXmj7w6Ha02x3tjFAiy6",
-	"As0j63irpw1vKkjoC/USJvbjRPhtR5tOrx2AQYdxeT2PUnXVMcjoMmlpStfiudqGm4RHtySuVWGtuLns",
-	"/Lk4Xpasl1UIsK0peV4pEjZhROkILTSIzRSHh2gNJ5jhqVZzT6J0cy1xHqU1RDtSJFMuHWNLjHCE41jn",
-	"UZh4GoeDn7XNbCEkmXeCzhR8ECkXcpoREPdaEbHVJOb445F+3+os9p9r5FBYUt15XSEvXtc5rcNxPhy+",
-	"jMA8DX+Sa/2LQoX+oSL5NFfIbfYctMxDeLw/4RmTF9waKrV0N3dhVHcAHIsg4TAukSAVqltfPPjpRf8N",
-	"QVxTtrhRkShGqJY0blQxSkdp9fEruXM2ORmWZSZYB0OwKXnkCTB60DLG6movB7+0R6lMY+uYbY31kAqd",
-	"QR0X0c9quBcCRRmBmoU4ETaTihrBRJephTw7EPBtFRCs6yQvO2YjziZ0mmckbkxfUVezlnhAkYLwkpvC",
-	"/1uAZstMePD1PL++Z/rXIJ4qCOt1S5MiacvWuuUKKPYwMpl9WGcOTXiGbgjOSNbbLD1FmgQ9K1XoQbwM",
-	"zffrjpHUKXceFsuLW3sytDF1s+Nx4CHEZhQhQUzad7V0ODN5rnA2pliSO7xAEU4SgbqYIfJREiYoZ2PG",
-	"J+iAz4k8mGH5QkByXm+Awk9jWMO4szc2GBp3gnFH8lvC4Md//fN/x5370IBQ3p099A18gv71z/8N98es",
-	"NJpBMwzn/t77NO78pT9Kaf97svDGdxPIGRfFCenaor47Skv5Gn1Pv4FMqyTZNzouzgi6+PYAvd7eHiKA",
-	"WpEFl2jG0/7Noj/jaYDCt1yAncLmTGrpK1Saj59GqV4ZRRFJJVRGPjk4fyGQ0qANPPua0ARKM8rAPBC4",
-	"SrIHF+qT4297VTwwzghgUMtKjvC9kz9AZ3MqpeIGDJ2Prg7emhLdhkUw+AoyjC/B1avXLQhOSIy6o8PL",
-	"/s6rr/rfHZz0EIbq3FIX3C0XCQJ9rswhvGzl+jNa8gx+vf16p07dwR/9T3aGVboIOuBFP2PJQisDYIS8",
-	"JazF+LXfVkhboRgifh5E4SvJ+K0TFMpk6kjTos2lvfJcRryw1zvGDnclUGsNo56R6PYxF7Ebt01EoFO4",
-	"VhrofeXMGI0PmqKSanVJxTrduvwBViL8CSKxVhq/nzVBw83sPAyt9/lHe93qOgfgPTQVQXXRabCs6/rq",
-	"cCbm+v5tseHL9v412FPQr7X0V/e28T6E0ZbdMIxxWbizNzIcrI14UvfupUty32hsysBQtSYuzpOL4Eeh",
-	"rlaoEeNu6JREdGIri7lcYCjrYLyWVIyZwpxxHmOGQg9yuIJCD02hPhQmFg/rwqAa8N4eulPP7rAYs7uM",
-	"s6ku8VGx4kPZDTKRikfp26C9B0NSmbSII250xSuaOsgzwWsUb2z7g6xq0eFlv6bm4erI8AdrI5Ul2U4i",
-	"xeBN6zsxvKWiHKYZ+UB5Lkw9F0Y+ylCXZNk41HJ9wKhb9atgVfBogZz1psH2kaTrmKo5ADrGHnCyyVet",
-	"g0KDDtTmu4D6+DXHLZczoDFSb6kOS7bHUJdTBoDcrR7++OOP/VHR5oKERkasDXWOcIpvaEIdACsY0rK6",
-	"VKiG3jCBiVaMSZTgTF8ScyX8hZRRJVTSf2i71BJqSndQi9ujwWD+42zhXVfaZu2CwPWB5rdhLToSDPV1",
-	"TkRLCFJjzylFMVWxpHiufdHVV/PYNJ5mRKGJOyBNbaNGMG3dNkXVVv5ocVioFCi0317PzcchGI67Z+rM",
-	"AJwkUle7q2hn3+vVgqLXcMQmfPk0N3LsD41JWvUxF/b9Onp6BpnRSA1XWc4imwjddPjhIlOnfK7DcjED",
-	"J5E+e7eEpEIrTFpGgmtyQiXw2FuSSqULx2MGY0HBqfC7wyultG7BB2EvsIX6JIoznqYkHiB730NbLX2g",
-	"oZVR6eL0zB7l1VwQLOqOqiUbDSnU4JD2mz2zPLsIXx6ERaJuOMcfrzXQAdo25drHzAT1BSjs9+H9/hx/",
-	"7LvF8UyPDBUoq+jLCI5N7S6fXABhSv9UrCZJXFq4QJJPCYQWaWhg0DBAu1BNsigeXwFGv2Zik11GsF2N",
-	"dorosdarbbX6RcFVljlGiYIq/Ng/ppbb1ZHABZlSIbPFJZGSsqnY0K7TrDDawnM47sNZU5zMToY+UHK3",
-	"LAYQHftSnwYLTU0a4tzNqFCC8N3F8QuB1Ns6/JwKF3IebtlXtz6BGfW+4uMontt40nV7ZkE28LXBcDvz",
-	"WWvMNABUB8kmvW32UG56zSwXFFby3ruL477AEzJAx/yOZP1I4T4hUpJMBGMW0ymVQhGLEQ+vw30kJM6k",
-	"NuqBVcw4HPVX0PJPfbXv9bwalluSlTar0qay3DYK9/8x7L9+3zV/XPfffxoGr7++tw8aXI4uarutWtng",
-	"0auq516Urz/y+gjuNcPqogUmebY5FKjRc/82n2NWBAHp1ku1nvwzWx0fKSwkRF3zRW3mZFF7vz++GMOq",
-	"+Kd34MxonWlRiVmAEA2nP/JUf7ePuLFZwiNtkcyZbSEJ6mdOY68Oq33U+ZLL8VnlcnwmyRv/jiSNzysV",
-	"45lyLx6YUNHANTZKPngyzgFl49uwjufJb9BLj1G8Ks/BKZJRQnAmoFTVvyn1wcJHm1IgVkNWF6a08zkk",
-	"Oth1sc8g4WHDJIblKHZBojyjcqFNTfamq+3XOzo/Qt+TBerSARmgC6WH2p+cYvYGi9kNx1ncG6CTXJjW",
-	"PPVdcBobU+pqvcVyDUD3znlWr4SbFr1Q7DjUY4QBHDy1O7qms9G7I1AukwV486vO/K7rwOic1erdnqty",
-	"DBeRdeMZGNXx0uVnqTGALCMvIxOSERYRAMo5utHoSKfhadWGRkTbzdSRmRNmyk9b1WxP18wemyZ/3+QU",
-	"2rkWYTdi3EETPKfJYoBG3iymqDUUmdP174UsnPdKQQcGRtlUo4ZK4VQw6B9sC4frEtC2bjhmDtk27mPG",
-	"EzDn4/Km3xII1OOMjJmnf+zrLfE1ElPlWxKGmbQB7DqkfYZNU6VSuHw4ZrorsdFBRENYfBjxGIwjY7ak",
-	"6pqjoYCH/dFRv66N1B4K3x6O3oDt2zUu5sy8Fn53eBWOmXs7qDRv3UcY7Q5fgbPMlCXHcvZCoDmRMx5D",
-	"761wlCT8Ltz36mwnFJDlQmpMT4yXOxBkoK6k3ZfbjaHU3aKBhrYd6fBbUyK91IRZ6LhrXXHctfCR9nZL",
-	"cSaIzgCgDKUJVmok+Sh7ClhIs0CumfqY6TYX8o5G0EJgdzhE1SyDfdvU1vcWvbv6tv916YtSBsL+mGnG",
-	"J9AcL0z8RBKjiDOZ8cSvd9OFExx6JGj0Vr/er+txPWYmYkJtghUQzQcleS4MYGaYVeIbrfuqPUI3GcG3",
-	"ouc3sfZzKhieW7cbiBMDKJjvypTAoZL4lrCCk7pS6zPC1E5QgbbHTHL01a6ionDU//8R7v8DDfuv0QBd",
-	"o34YIJIIgqaEqUNI4v1y/27b0BvnMZVIZpgmpugvoIAz3S3eWA61I61TsKbR+ZHw7K97ne3BEMTNlDCc",
-	"0s5e5+VgOHhpTCdwkWxh2gcyE1u6FuyNZlb6X/DKtK7u4wWRGSUfFHNxvfdjIB1XPrhgFi9MBBIEmt0p",
-	"jEH1o6DcMX7MQp0HtBWCpyzcCp2nDDiTugiKxvhm7wkcA1G54QWAovHkCP4otn1XDUc+0KcyIdl3RI6S",
-	"RKMR0GMIRTTWOShe2dJ9lpvKFngvjsAB2OLFA+chvH9faQS8Mxy2qBbfrjB7UcSytgdQdVfNkbgPOrsa",
-	"iLqxHbBbXi9Y+GR7/SelBgHw0cv1HxVNCNUX2y2+qHZ8Ut/tvF7/XbXpyX3QedUGE+UGdfBVCyhr2vOA",
-	"NJjP5zhbdPY6aueQO7MST9VpLcscnff3Omh+mYL1GRMu12uAwpxqNufYk8kGgzjOfcPhjJEyJZlP4mPW",
-	"3R2+Rqt6LaOwMAeEgR4arqFAdx3ASVLqM1qSQHRy2ooENsO+9VVfajS6j+Jcj0PEmEU8SXDq8VpdyZwK",
-	"cPC05xheRYCNGUa5f6ShcThT3/B4sVkziIoIi2YkSSd5gkxHBa9NuWfa6fzEcxBNsHsfC0GFxLrQhGe2",
-	"+blq9X3vdIByfYrW7SAq5Vruy6ZIE5lX4Xnb7ZEiSsUp6kGxr9oqtq1ht+8vcUtNdea+qpppveDIwyvc",
-	"mP1uXtuCd8ptRvsXJE3wos65qZ2JNpqIuv47JuazqMIMpRIJzhLqNQIt3cDVvpzlnjHWyqTmq3Ot3X/e",
-	"F8OwBYMvd9l/zHWy/arNomo6wcBdtNPiTqnrQfsrvcg0RyiaKzTcZPfBOnF161NO43tNI1DCuabgiPq9",
-	"uPVM1yiUU2Mw9GVIKnVXWsUpIVRuMoFoi0HLO0JP9sA7YgI9AB8qAHo3hNf3GlasUbPEpJzryHDgdgyx",
-	"wR/WyCFrJ//MGcduS8bh+uYCA2hBwzU9MX9nIqymkLWUH6xVQmvIeQPVDx4sdEOGTcn0lDPyFKT6S8ot",
-	"Nt/+gaKKGvalJpPlzr4nPKYTWm5vqnBW7nFqYjD3EeOuOfmDYfntMZPfD0f4jsgW7GAzIlWErYgzBTJt",
-	"cBZ5TCTFmaQ4SRZ7Kz2MgevZJVBG/qZFAzTSSu2Y+eouNMzEERHlzlpgWemaghbw71sCavIWjmNQmUEl",
-	"d/7LceHcDF1iaWi8msKLMCzSCOwHrRVbL8bjkULLAzXaJk014iyiSnF3mmpr9leJW2mlcv5KWLc5Bk+i",
-	"ct5/EcSeRBB7nPL36+PZmryeTH/bMhGVfRe1Vyv9HYOfDtKVHOeOMFMqW9nWqLvtNvY0hERg+H1OmBwz",
-	"MAhqxwzE6RiHoGJCuuij34MSjTQTv4N0Y+1mmyRapgkhmEVdD2Om03BQCD5YHYMN3FrNAss0I+iAhawU",
-	"MKKYEKZM6aMBolPGobZZhAXZyMHh1zpc5uzg5Qf4Cye/jaguGNWacr33Qf1Ay0X8Hj2kVwXw0WOVWqds",
-	"NFq1FTPOopnSQeq2sat2rE+ZIExQST8QJPIbbT3ruTiLCmSmKZoDaU1s2+ONBTY/pQil/Pl9Tfii+rFk",
-	"JV5Oclwbs6QjktYXSzWoWArL0XVKloOSId6moYKSQpC062p/B9eWCa3rDG+jUl4IZJiYpu7OF63kt6GV",
-	"IHMUkGWjT6ujtL4ib8mi+Wb0j6F6MUA8iT23u21aDvUgKIuSPCbxvisCo7sANNhPvicLUVwr6g52P3ee",
-	"21Vtmz+uoTzAzReC+434tpE5WmVCgx8fYQmodYmfUKYEvaINkhEntV/NHi8lOtqgQyiOwrWmDZE93d3h",
-	"S786qlff1AWiaanS0ZaO6FKD90zMsu7CQYVtpTpmpV6q+0VIoJYkqRTo8u2ov/PqqwECk6qNZNJSsaZ3",
-	"/Z4ijkaxsUzc5aL3nU1V+o29waay/r1Rzzd2AG/GSWzb3AZmcksWfilevSVdMeN3DHEWkd4XDvM71niN",
-	"xxKzgkc1saiNrvStT9CYbKUL07ZcFpKnAmKFvWqKtptEpNTcFwJdXR2j7vYQCS+htjdAF4oj6PhfKwzA",
-	"kHkUEaJ71a1lDzBGmT080+Xf3smoYYp/FbT5JKgpVySvwcgplwjoG/wvtpC2vhe6tXW0oQmVfdEEhFP7",
-	"crmydm/we5NL9AFrRfgPkk2shQJym30zAFSgLNusGwwDX+2W8mpuyeL652H/Ne5P3n/aDnaH9zV5NBto",
-	"HvMohXTX59RujAfkofM0enpGcSygYoEtZOCbASX3YiEVkw3nUSpCBLm/xoZYrWC8r0QzmWdMmxetMd60",
-	"WYMUHi8vA5LRINbRj3NEpUQLEA7vqNAZOTry38Tbryzg3xj/GJSEVOMqGqBLBf6Y4SQjOF4UhlGcEW1j",
-	"VH+z2IudRDZ0ct8TLbUA6sVRsjG7m9Fo5tAKpSl0t1s7yTrvVcl4u7EDaxQXvTzEFbdW6ecQXpfrZT+Z",
-	"a2kDYXYV+/cPuO8iQjiOoYpNsZf/Tpf7O31AT6L0i0z8W5GJR3Hsp7ips/VkHiF1IZgS8U99J1yYaqpN",
-	"10JXl6qnzNwHPZ3/Y6+KfVRzAZjUNXsDaGZrcuhsLGENww2Q4CCRpzqMWK8Y/EcznM0TIkR7NqjXVXDC",
-	"bzM+/8ILa3mhxnNcJHb92/nhFy74W+GCmuxKjBCO1aNYYR5T2ScfVmbkaRFTdxleTsFDXU90dQZHk7Ag",
-	"AsO4RGACdEUwZoZD6QzKmOh/7Lu2wfCpNV9m5APXE/WqOX4ERzPTGJnEIB+6dAOZYSZ0B3abwgfwD9A5",
-	"nhJtfbP9ktF/6ZxiGoeQWzknEg+gAmYtS1QYK8d4uq7qj0nwK6P8TEmselvAw5LZYmtU6J+RDkOt8+y6",
-	"rvIFc1uqYGi6mflNSrzSmiuhmWgodFd723RtHqXXptZU2WsaBiiEA7FnCDFsAtu1ya/3Se/UtSNtcODb",
-	"zvstuTt0fdbf3D9vVmS5mX9d5BVK1fnkE5OoayjzS2LkZ+U8gq1xFO/4rvp5Db8tmp08NAHaFzVsWRW/",
-	"y82Yjdm5S2XeM2XATDV+uAjRjcdiFW8u89UB8pOjlYTYusUOSJk6lxOjCEri7qEUCzFmOvH6v3Rd5LBI",
-	"DvPnKjNfJeVPiTTlEjRRACs0VTIzEejy0zCwKce8buSiznEx+pjZ4RUaMu277gpJoaSkbkxQwlBvgH7E",
-	"ya31hKmvhXFxi1uaijGDtlNK1Bbg9FbQDgykprKAB9yUu3qVdRdOIWdXk8pP/OCizyixPFjbiWDP1l8x",
-	"hhwIUCu6D1hvAYlRN+S3YS8w1XshQI4txuwOL1A3VD9SNjX1Q0EJApuQ3gsYSo1gbFa2smfdlWGaLdUl",
-	"JUKrNzMTtHaDwerSFJ8oROpn0+ZrRZcu05Sr1InLKyxeqSZevWLWtaLywqdWNIQymKs2fTKxU1WIvT5O",
-	"FeiKoKqmXkoKsbYngldd3NQT33Ylw7eHXp1vU7C9qMTehJ9KpW/7XVHfvfHD9lFe5dYRrUoieHz+y/X/",
-	"WV3/ngLWpHWV3mkulKCrySoOiNUFA19166mzZzUs2+rJNOLUEkC5oIHgpqAGRJlEnDESSXXhUe0yeAd1",
-	"FhgRYq+oZAfOgxvSUIRhgEb6NW1pMqZ98DWIMaspKwsigKvbUNvn1nceUAH6mSSs7RWo75uij8rnUynh",
-	"cw1Q3ayKQqmo4i9aScHrlbM5w11trftSVuFXXlbhS0WFXyg+qdzos8Ud2FIr3vqkeFvbQgseJZv0bPW1",
-	"jXWE39VFlAhuzYzGFK+d2caVMtGGQ//60sUAcawTYxiqNSx2wQBZRL28EL732WZUih6oxcxcykhb8DLd",
-	"5UhJezpYypUv0Npiy1tQ4+IRt+Az1ILwNuUXKgixDoJfvxflS0GIhxaE2Jhxra8Q4RqpNfCjAGRvpt6S",
-	"Za71QpTl+UFb64/7+ZvFpe4d/KsoLvGcotyXShOfL4P6faVzPYDFbEa9ulFJq7IToKIrCaOeNaFu2Z7A",
-	"M2svAOeAJqkeWA2uXBCKOuumkMXaMhalIu+lkrxgJQ+VshvWl7tYUWQfjZiFRWfTaElrzKw9ISFYsWY/",
-	"GFA3o7vDoq1sVWku8MuUrGjW6Hc2LVKxuUb/a7wGvlSt+KwExd9pwYpnVo+3wLfV6EFe8reZVrtr235D",
-	"64Hw/OxStx6E30JX8H7MqNT9EW5wdDvNIPdDN/d/gSTnPS+tLYSC/aHSne94FgvT/Vd9HHEmeEKQmPE7",
-	"MWacOR8p9HqbkgHaHe5qw/Hp2dX1+cXZN4dvQkQnhoGX/HsDFJbbGoZjZirKN5XdbZCpj7GQ0JT1OROO",
-	"/K6vDfmBxXZAzz396m+GEZ1lp1yj+XcuGyJ13pA9cM8rJtZ6n2q4xIGW/YSN3ndkGeZZEiLG7xSDMCqs",
-	"aSnSvZQZwXO13jF7e3V1bpzxBCVkiqMF9J344+XlobadKT7fC1DRAlgEpgwOhXl5IgIT+BcpxqHdW6aZ",
-	"nQnlK8DSfvsQdW3DDdfFxBP9TPJzkfGyMxwCp9J2P8sWKUOhbtsZArMCJgPRLHvQgTdYbqQbMi6v51Ea",
-	"BmMW5iwjOJopRKhHks4Jz2Woo1RuEh7dkjhEXYwYZ/00v0lopFCfEaEjWTDKSEwz46vDDPJ1xkzJewHS",
-	"mS9uyzIyyXWjU8+/12vL7ODQ+YLtL8nufrOc7vfG3mCvn13ycd3mNpF8bL/ipWbNWALbgSu30BisMKR5",
-	"hHHUYa08NsomjJvgJZ3UqsPBbBzTBmKI+9kWoXo24qzM1ECfjtlqzH+RRH57kog9ac8ohKyictuoeROq",
-	"/nGmG3y36k6NutDSK6aS6wSdGcJizH64RAc8Jj3o/Mi01KG4QU2/6T0UftJ/3X9Sj+9D67UvNawes3cX",
-	"xwN0Npl4RRHqaN+CV6J8++Nz0vxSi/AGqs98/L0QSAlG5EtU2bNRozpKIzjH7uT+QMmdR5TudAAN5i0v",
-	"P5c/uJ5ItPmXTyaoiyFi2w2XpqI4EKPzc8TZ//DJJEQxh/RGmCDGEisa6A3QkfRa3emJTw7OXdx2kSUk",
-	"vEZ5UBanUiisFeVcVijn6RMQ67u+/5uTEB9KuYzc+dT7mwsj/b1ZGBVJN7ELdAY0fDaZ1DMOv+crXN62",
-	"2+vP7+/fq0dNRTdHCHwPhQLaDef4lqAsZyGUGG3wU3w9/Hq49eGlro6p4WkKggWuMIdUX9dyb00wrKjk",
-	"n7hugNCoMRfQZNbEUDbLNMv5CiME+XF2vUo15XkGnVlNay8/C8flW0uuUxJdjm/d1G3SI8DNTFZmXRpT",
-	"692MozmOidI4LGzacIJ0GqDmtRNJMh8gyFRqCwh01S0VreOMtKpZt4SD73X9xHbztru1fMmuGzpZcusT",
-	"5EjcQ25IWRwrgHKU0RYktXAFAmFxyimTOkx6WjGDIW0FS21ixc5w51V/+FV/+2uFoTGDf29v93de6YNs",
-	"E4m0lsonZuv9tFrviFGpLlihG6hSgf778uy0f3F+MGbdk4PzXgCmbxBdR+dHL/RziEAzN6OAJCX/DRta",
-	"aroFQLEYQYi2vF0cjt6cHOrwZW3wK3mMjTe1tMvfmeMA8CjZ//8FAAD//w==",
+	"7L37cuM2ljD+Kvhpp6rlXUqW3e5sYtfWluJ20t74VrY7mfyiXhMmIYljCuAQYLs1vf5qH+J7hn2wfZKv",
+	"cA4AghQlUbY76SQ9f0zcIonLwcG5Xz52IjHLBGdcyc7+xw77QGdZyuDv4YRxpf94T9OC6T9ollwLkcrO",
+	"/i/vgg7NsuO4s9+ZzXs0y3pJ3Ak6Uc6oYvFQdfZ3/nVQ/i/oxExGeZKpRPDOfmdIpizNxkVKZJFlIleE",
+	"wmxBZ5zA9HqCschnVCkWH3Op8iIy3/4sCkJzRqgbg0qZSEXx+1xwxXg8hNfNSBOq2D2d6z0oIdIzOtNz",
+	"dLKcjZMPLO48BJ0kgsGnSmVyf3vbAKIfidm2ftTP+KQTdJINVpJIvYb3rLOv8oIFnZRKdcqkpBOm4cOL",
+	"NA06syi7Yvl7luuVdu4ZVVOW9yT81HkXdGZM0ddU0c7+x4egMxMxSzv7nUmmenuiN0t40jG/nlZe5HTG",
+	"OvudKwPcoQGu0KP/cHvMFZvk1ANQTic/slzitt7vdgKAk3lYJPqY4YB6RZHEvZ3dl3udoFNk8ZLDvme3",
+	"MlF4jg8PQefU7rKCTjdJBX1uZvPeLMrs5p+KYKcaKuRQY8MHRS5yoUQkUuJGb3fgBpCnc3J6eEGu7Mcy",
+	"LSa4ssqKl0OkyFNvslmU9f0JpWSdBw2oKaMx4MLHztE1nej/Vvd1pXLBJ4Rxlag5UXRCxJioKYPl4TqI",
+	"yPE2kW6iJHmP57rVJ1eMxyRR5JZGdyThIx4ej3unVEXTkChBoinlE6a/jlnKFCOCp3OiplTZMQL9MOFE",
+	"f3cmOPM+njBFXg72yP2U8RHnQk0TPjFDxv0R1zCLpmxGPSrT2e+MOhU49Qejjsa9eaYfSpUnfIKAyWhO",
+	"Z0wZ2AzH4+TDInCuBcnoJOFUL15DImeySJUMSCEZQAlwT4OM6hEIlSTLWabhooGW6b/6cM07+52/Fyyf",
+	"lygAX1S3wYuZvrVmCMRY/ce7xS0EncMScxvWfcv0GmNyn6ipWdxY5HY7ieDLllVeCH9pSDo7+52Eq6/0",
+	"XdWkYqaXO3BrSzQVYDks7jhms0woxqP5D2y+uMJTesckQBDnI5KOmT73nKl8vg9PJJ0xcsfmuAf3y62I",
+	"8aeEk909MhVFLjW6yBHX74yTXCp9UJngkhE6oQknXRgi9FbVu2RZSucs3ieamoZbhPKY3OeayhCDbgd6",
+	"0hGvroNyIHq4jESSvd1dEh5dXt4cvz46vTi/Pjo7/Pnmh6Ofby6P3l4dvQ77mmRERZ7rC5SzvxdM6qXC",
+	"WILjwDN6x+AfMH+f/MDmEhhBxgCLYG1Tlsb6suhNxlTRWyrZPtnRQNt99WrE3ycyuU0ZGV4dHh/rm5LT",
+	"SON3f8RH/Cd96xJJ7limELp3bB5oRkPl1F55s7oApsMfDBS7UlFVyAB2HRBNSraIGI84tR/hvc4pJ//7",
+	"3/+XULI72IHbTcnehw/+QSdKsnRMKJf3LGcx6e4NvgnI3mAw4gDGk+PT4+uby6Ph4Zuj16EeouB3XNxz",
+	"Q43kVkDup0k0JRSRRQ/OAQHwsPtkaBc14jkbwzW4ZWOR68lhiV1a6I9UEsFVCPQ1TmLzd65XmSazRG2R",
+	"qUhjjQ4aWgeEklcfPox4qqeaCA01TQ8BkFK45eQFL1fC4fhwGKrITEhFdgbBYDDQ30nShU2NeNjrJR5y",
+	"6me9jOWaT4VbBySjBsL6yAwgERsJZ/eAQ4CK3xggXg6vjxCSGoYFV0mK84k0ZrkeiRNKYjpHLCtyR1SB",
+	"JCDXKGmCf2/0dfYpw4x+OGF8oqad/d1Xr4Aw2H/vaDKrFMv1mP/5y//X+z/v/uUvnSZadjwGyr9IJ841",
+	"y6CRIolFUSmKPGIvJLF3SiOj3r2+P4jIGmFFTsJ/1qCD23qfSEb2dsxNvbg8Ojw/e318fXx+dvPd8PhE",
+	"A0njvGUziYSbqFhJJRdAYjjdMljsDHb3mneqGd2S3Q7hUiDfS9RUFIpQQ2get/1Vyy8Z7qZ7ONGXo4mm",
+	"f9AsgfBidqulhrFll4auFzkHgpbRCVvGfeDeVdYTszEtUi0ADQK9OOQ6O1oGcjxop5EHXYFMtSDwpEWD",
+	"jOPWk1E1LZcDYlnQ0eQkyVlsJe9ydX/J2biz3/mn7VLt2canchvm1wt5q+XS+jre8uTvBSNJrOnQOEGA",
+	"6UVZxaVhOQWIrE9azYP+Hql6qZSdCfWdKDisMgJ1R6F6lqWGRG7/TepVe6KWfjPWi9I3avj90dn1zdn5",
+	"9c1352/PXneCDstzkXf2O2dCERxb6x6grGhEB3Fy1DHK2qhDYoF8l7APiVT6OJDlHMIke4O9h7YbPdIz",
+	"X5o94o6rkHdLAlbFhRFunZQxSd4zTorEcVsPDqQbNuxXX7SHAHd1nl8bjfBQ8HGaROqJUB2eXB4NX/98",
+	"c/TX46vrKw+0bvwKZLm/Hb0JH8o0zRmN5whkuQjlb54PynZ1AGQNRb2W6vzr4FvdebilBYrAiE6hUcH7",
+	"Tv/eJyJPtHSbhgFR98LeJyM2kHtRpDER47GWqYj+zL1BZ2zE9R0z01+fn5/cnA1Pj24Oz8++Ozk+vA4D",
+	"LdtrCTqcRdk2jeNwSzPMh6DzLY0vUdx49EH/ODw5fj3U7KijwahoAqryx844YanWWOH++8dsSB9BqkxS",
+	"oNiaDex0Ht6VKPItjYldnP/5j07eIWOapFoK1lPskxXj1nFl8Hy44i0T0KUUxwjsxBxLCaYwIOw9y+ck",
+	"y8VtymYkTaRicGFDA79wKxjxGU215sJi8h9X52dmmOMzGOhG/2SQighuxKrAYuQLiUKgRpKST8gR7zaI",
+	"qYEV6m7nxDCsRfR4i3LsaZQ9GlFODy9uro4ufzy6rBDbJpSZRZns71ROfdThImOjTisU8fZMYlGS5n2C",
+	"I+8TN9xnhRlbAWlz6iMuct/GoTm9RCXG3+1yEtV0FKEeljOC5wHCjlNe0mJiUeLJjOHq5O33m/MFb7dA",
+	"QvWSyKhmI/yNmQSsqS2XaACD4cTfifw2iWPGHwXi4dvrNzd6grPzm+Hh4dGVD91yaB+811NGhhfHoIk5",
+	"UWZK3zNCo4hJEIHVVIvpGcud/aUK15fPB1e3SAdYu7iURndoeAnHRZoOYXUhkZHINPdb3LqBaNWgc8m0",
+	"Vv1o/G02lXhAfsuzXOiV0duUkSMwTtbgnUhSU0vJPZW+0csYaqyBQutRC0Df3X0+oDct2sC/9WJB2euu",
+	"sieZ4+BarabpEQLssedwdn10eTY88SBvBzamaYIT+KB3bxhaAl/WAfvqOZlA45ocWccthFt98hrZINg0",
+	"UjGZWOB6ti2SxAHhDG25WiNlMcDzyRrQEs68Wg3yKHIDHf4tVaI6ryj1IqDQm3HFrQqIz/MzoS5ycfsE",
+	"AqLHvrg8//boqTCeUjDvyQLo4LhIQaJkZM4+A4ADqFfBFSysXJg1gz0St8JiFus9mK9LcJmzuKDzVND4",
+	"WogTmk/Yo8/hYvjzyfnwtVaYbk6Gl98fecdhxTZDCK+FIDhZnW/6BFqrGql+yxgpdwZ7X7/616/I7Vyx",
+	"RVFk5xlZpgFJuU7HOuvrA0/QDjlNvjXgXYCChXLOIsHjRM/wHahZjwf0osnSA7U/ETEzLUIZTYfWh0Zk",
+	"wiPmXeyjazpZhPAz8seGVToYW3MqeCATJHtLDJ7Gd2hh32DL3TpwllzNZZ0p9yHoaA6SROwtp+9pkmpG",
+	"/egjeXs2/HF4fDL89sTHejMB8WeoH4VU4IuQpChfOiAqnxu3wQIvfUY0b1ifOwTrVSIR5foAbjX8aTRl",
+	"MRAa/y7klBNRKOMDGXGVOOOJBxfNlM8WT+LAeEpSqljeJ9fOSEM0hoDGeTsfceMpup+yqtNLQ+6WRnfo",
+	"sPA83Jd61N5wrDAuoL5xjXwgiN/TRFmPEKwk4Yj5DsQL1mQNyGshTimfG7omH404vnPGwxxNePT4xE1Q",
+	"wRshyEw/tS5EC0Sqt0t2yCJ13H1GRW1hcYA0QAlLe0mJHIo5jInSRN9aGsc5k/KFM6BUXFRbfXIE9hzn",
+	"cYxonidMkvCvvUuqGLgcevD/IenqcW+LXCqtx1feuGQzmvCET9ChU3smmf5aGkxAtxiOFd0x8I9qnWjL",
+	"+H3B/FP6YXMGB4z4Wt2V/hL2KjhnEMzzQgak4Clofg69R1zlhYad/inLxYe5ZtiRmDFJxrmYkW7Y68Er",
+	"LO7p5wmTmphRTo4v3n9lJ02MZYrF5HaO12/7q70+GaZSkEXY7hNqBAR3k2iWufPBpQUgCVGJOAavyxHP",
+	"C65hqX9PFKFpKu4leoebvJBhTcUJKxOiE3TE7RzgjsSBZ3T+uLuMJ1j6oO+TNNVUC1bK4nZ3+nls9Ysm",
+	"41V2ucFyETUWkRx10E4t0Uw96khG82g66oAVuibR3hpVoWLVa7QB+SY9+6U+TDfprVDTqoWc0xmLvQUc",
+	"4IEvGN/JqGOt7zAoOiFeyHIUSWaFBJ5SgOfr17MrbegvsCtv9BuMeN1xQFb7DZCYEHMIBhL6FxhHQ18D",
+	"fcTNbGh+NvZDn+EC+qB98jYXxWSqDHWlctrIZI2t8S2nhZqKPPnHI6VPZxE6Or24/vlmeHH8w9HPFVON",
+	"N0Fd0qFZcsfmBO+1JlyzRErLbSuHv/OcdphyRYAAZlLfvOVvJtzyo0yEpvTvxR2L/ffxTV/3sha1PkLZ",
+	"+NhYfMrihF4DrXm0YHn19uLi/PL66PXN6dHr4+HN9c8XRxWQu9kITEdgPh/4hzhxTz9wF6++hEVp/9Vz",
+	"nkLTIp2saZUpLWeG9YWFTpRsggRoV26h1dDiLBcZy1WCzu0yvvhjJ1FsJj0+YOMZXOgAzXM61/82YaJ+",
+	"WKEfMbrwfbQ8EO8tTz4QLRtLRWcZSTiZJWmaGAnkANxskUrnJOF6FMBSE9pGuX9e+qgWYvDqHK12BA1b",
+	"NcHQm0CjOWh6IeJwyogXy6zZlNSyCpi9GYGI4gPC/l7QVP8Weu+GGixAdGdR1m8C8EII9ibr90K1V+Ez",
+	"YND35l0Xvt0wflIFw+JzF6XtHt4KkTIK5LgWs70QAJTe07kkIS/StAIXG/PmbIJaPp5btiIb0UMPghou",
+	"xoksoosfLN4UJyMdT1QK9EDfExpYK6DIMaaMzck9y20Epv0EImtan5YXnt6hMdoKaHrh3erKXsTt31ik",
+	"OmUke8MU9Wj2zcbFyBufFtRj4BcmbAyK3wRl/eD5Mir4/U4n6LzfbQgGdsH1m0xSJDUatxiPvzCGF47+",
+	"sQ05KsP226/swQ9w+sWEPCFJDmwcBFxO76pVCZ8FhyV33jqaDycoGUXlTixSnsrZ1G9zlTYsoZweiluk",
+	"raNoSbOCSjR2Cf13DYhaIWALt9nSEWKRHxjxVNxXRF59u83ceMslRLiaC98npyLXCqNSCZ/IEZ/ROfmb",
+	"SDgJnVAdkinL2YFRVSVJJlx/A2SCo+Q7tw52LW+h3lfl2l5GzWqafe1erGNNOcQ6UB3zrFDLqcKYppIF",
+	"rYDpA7IEIsJK8zzJFAQEi5mWz2P7jNwxlklU4zGboOuCUfYB/H5AyTPBqhkkJlJ/JSRqApb+zIQ3Ltxr",
+	"J0etlpha0JE6qbpj85uBJlKvvvrXr7+ht020yhLuhQeYpNUswiDrKmPnyxiyKGdA7AXYKCc8kYwkqm/T",
+	"rhZmMTpEE5MfaF6eMhuFT+5FfidbCXg1LK+QRncUjkqajVaJSLmudyvQwOSWbIgNd6ydmKXxTMvvCNTG",
+	"g4CIdrT/6rsFkkYiS/Og4Om83xhK7gPoDmPVcZ5V+z1JZIP6EBuBwbGutjtbydFg1KWLea6VLBOu1n18",
+	"QSdMc6LmZZsxlq7eKYRLd9Bq4cYdW7n0FfnMSdS1RdoPgxVQLuJEDZ38bqWrWZTdmFBwvC4oCtjfkPdW",
+	"f8OsNnv1ys/wn+4L/GftZT0MjePKv3M2EyDM0Cy5uWNzb0TzA17eRgkQt2XV4E1I+NN05CfT9k+hsv6B",
+	"9cUna3l/AF3sU2tcz6hefVGhnqRCtdCVNtCQgERmydPE3EVZBfMtxNi5PdAsHHx6ifjTCr0oPdUk3gMT",
+	"PWdeeBYBOJGEAha2tHJCsGrDNleJx/jN44RijTdH75stzI6wr2QWnsyh0cB6Ndd+c8kikcerUYdubHdu",
+	"CWaMkNhwnYiYLUa/Y/PjJRfKxiqDt2tGY8QUyI0+IOGoM+qEkIqDLvfZjPKYpAlnjXfOONCWzfXXnolo",
+	"6B3HtTzozedSNJ+gRrMBZiIgAotKbhQ4WX/97kQsBq1G1ufQJErMX6FOVCcwYVoND0TBVZMjPjBZn00+",
+	"+ircbHYoDtW0fc4+NFyHi5yBNwLiEUINgtD6ntgsU0Csq4stcX9Tpdx8ubi42nsWTmtfXKt46UOqFETZ",
+	"gLPdbGy7oYWarsMbt5qhfvkTKAVLpe2lDFCaZOAnC2RQeGXdBb+p8h7MIjaSV1XO0sM5aWxDWcZQ3Ua6",
+	"lsMzE2BzT6WNd3OUlHRD/Ck8sP6mMdRrwEWATxxjyxJFuiH8WX8Vldot5wmSU5pBkYUplUTgb/dJzva1",
+	"aFS6joJSUtLDcEfwuyhboM05yhk8n1I5NbbPuq4jODsfQ3TNWipWXpCHoA2zNqaINq+iRPnwztVkgY9f",
+	"K/EETXxlJjfgHJD3xatSSd8fDIIVCnX7ORoU6vYfP0KhRqO8d8/dvSxyKFDl1ZwY7H1dKTPxl//6T6iK",
+	"9O/729u//OdoJLf//Z/e/Uv3F/2f0ejqn7f+/S9NrLumpldmaIajr7i7IgXNVqq6Dr4uT9+CztfAV33z",
+	"Xc7Y+aL6XRrMa/W9KpsLWqjp7Sdf7y+tYujygiGj0dUG3tX2+FjV9d3JYZWyjZyt7ec01oD19RmqCn/b",
+	"CWrcB86giWt45OkHNt+cQtnDrbIbqC3k6XKaN3RZf9JHYbrA4HAQ5gsJLkWoS1LHg0WOumT9jpQ/gsRu",
+	"Krw4SlQjs1UIvC7/tVhaRGOVuwwXuXifxEwSk4kEQe0AsSiBRQYtKLilirUsuUhwp6qU00P4ML2VIi0U",
+	"I5o0duUWeXt5AhHAIP7CV1ygUlOuVb+7v72dioimUyHV/svBYMevZffpqXIzwp3RGWsoU9edFjPKSc5o",
+	"rIWErcpmfjLwdhX3nkiGrDzZ5kobkXHVq2+Uyt7mafNVdhKkHqjpXh9xveH4WOt0610wLez/G5llNzG/",
+	"P2ngJYbslWGKCBlf+lsYVj3n9hsCEZqtoM320nba4AocqCiCtfNfo1RNGU03II9v8PVn1sbyZsfBfaKm",
+	"U5bGDlXXRGQELaK+910ctjF5JjbUBfM/bBAHzC3SWAbklkW0kIxQ+6ILjCsLzNnIfT8+vD/i1gYBRTBt",
+	"YgSmgWnKi8XX2qD0Tx4o1uLfKtXTKJ1LiUqeixxTqhdxyWQzNGmeev88TvgEY9YDAqJAqJcQBiSEgl99",
+	"sOTof96KeB5W+Y5Z7KJUaqObK5G5qwrWrFbScQ/luEuBsJykYtT2Yk1VSKub0WiacNazDMlULNHf2HQn",
+	"/bdBVVB6IRh73xTx84qakL3BICCLdUy832t1E/UDM05j7jDZG+yR7t5ggLjoFHJMUFgouTjiS2Lnyd5g",
+	"JyArAuXrL5SFJcje4KVdY31hmJM9JbkowMDQWHVLv2oeLcy5549scp+990+Prt+cv4aHw5OT85/w6Svz",
+	"tKmwCNkbfGPHbCxPBS8slgI9PtPTf39pduzGaMgV8R831ijc29k1MyymHJO9HQfNJXHzZG/nVbCyWCnZ",
+	"290NGmtI7u3azb05Gr4+uryqTP1yx2GnKcdAXpUI6GeEkleDl0jsyju8UAJr4eq7RKqPi4VO/JpAY5qk",
+	"Rc5kvTzUWBQ8DqBGIuNKP2C5fdhvS3h9gtggRjBbiqO6QixWoV/GvMU319cX5qITxT6oqpharca0igQ2",
+	"zWIf+yMulPpqlGa9LJD60P6Cgd55o+8NBmsN4t7Y5QYsuAIkoU2k17MrbCqSoWhyBRP7QT7iroMG7Bu3",
+	"wKDDhbqZRZnmhBzSnU3OttZaRaGP4TYV0R2LG40BVnBfdMFdnizqKIvKGFg4tWakVTKbTam1rRa62GYq",
+	"2GP0r1PK6QQNBqdRtrm+PYuyhks71FemWlfN1t8SWoLDHCwTDOVg8AtaLudSsVkn6EzAE5QJqSY5xvm2",
+	"usRWJ5vRD8f4vtX+7D/XSFSwpSZ8XSF53zSFDoSjYjB4GYGTAP5kN/iLBgX+UBOMlle2X+6/aZnD9HSv",
+	"zidMfHJ7qNXA39yRVD8BcO+CAMSFggjtCsDXF/1/fiVqwyWuaTewVCUrR6i3IliqrFVQaTX6VZxqm2CG",
+	"JZkpxZAUPmFPxACjUS5CrKlnQvBb+/Wqd2yztARb4x3Ki8TV8qcvJIlyBrWGaSptvkJiBBMsLw85uiD/",
+	"2xJZFPsbLLrHI8HHyaTIWbw0h02zZpR4MHU5kZrxOS98uTRbg8lb35YXXeE5UXCJLt1hUfU09QNsuXm3",
+	"XQmVkIYmK5hi1uFY5OSW0ZzlW5vlqCmT3GulChzEK1/wbh0aKUzX9aBY3dxazHhM1sqhBxBnL5HM1ESp",
+	"t/zgpggE4Ia1hEQ0TSXpUk7YB8W4TAQfcTEmh2LG1OGUqhcSEnu3+iT8OII9jDr7IwOhUScYdZS4Yxx+",
+	"/N///p9R5yE0S6iezj75Fj4h//vf/xMejHhlNANmGM79vf9x1Plrb5glvR/Y3BvfTaCmQpYY0rXF+He1",
+	"lvI1+SH5FtIt0/TAqMA0Z+Tyu0Pyzc7OgMCq9bUQikxF1rud96YiC0j4RkgwY9h8a5S+Qq35+CnY+pVh",
+	"FLFMQUeD08OLF5JoBdus5wAvmiRZnnCwHgSuAvzhpf7k5LutOhy44AwgiLKSu/ge5vfJuck2EpxcDK8P",
+	"35jWGoZEcPgKym9cgcMd9y0ZTVlMusOjq97uq6963x+ebhEKXTUUFsqvVtBrSEzySnk042jFx/r1zje7",
+	"TeoO/eB/sjuo34ugA7EM5zydozIA5tw7xluM3/ht7WprEEPc1aNu+Mpr/MYJCm2Ty0ShIlF6PhxhB14J",
+	"t7WBUE9ZdPcURuzGbROX6RSula4OXzkz5vfDZbFhjbqkJp1uX/4AKwH+DPFwK90InzS7xs3sDOCtz/kn",
+	"y26xCBD4YU25bGwWgRZw6IsCODFD/tviwBc9J2ug18pmXT/bpfwQRlt0aHEuVBkYsJHhYG3cmea7V65A",
+	"xkZjJxwMVWuiEz25CH6UmrVCbRfHoTMWJWNbdtMVBICaR8b/m0hTpwbd8JST0Fs5sKDQA1OISGEiIilW",
+	"zcaFb+2Te/3snsoRv88Fn2D9q5qRH2pSsbHSNAq5QXtfkEpU2iKae2lQg75Th0UuRYPiTW1fr1WttbwU",
+	"+Mw8XB2f/2htpLYl2wGsHHzZ/k4Nbakph1nO3ieikKbYGWcfVIj1yjYOeF0ftut2/SpYFcJbAme9abB9",
+	"PO86omoQADMdACabfNU6NDfoQOHaS+hr04BuhZrCHWPNluqwYnsMsdgTLMhx9fCnn37qDcv2VCw0MmJj",
+	"wHlEM3qbpIlbwAqCtKgulaqhN0xgYkZjFqU0RyYx08JfmPBEC5XJP9AutQCaCg9qwT2WGMx/ms49doU2",
+	"axeKjwgt7sJGcKQUis+dypYryIw9pxIPVoeSprn2RVd81CPTdJIzDSbhFmkK/y1dpi1qqm+1lT9aIEui",
+	"JAnttzcz83EIhuPuucYZWCeLNGt35V7te1uNS8E9HPOxWMTmpRT7/dJUueboFft+0336BDKjkRqu84JH",
+	"Not9GfKjt57FZIbB0ZSDkwhxDyoz+FECwCbHiQIae8cypXXh2BRvg2qM4fdH11pp3YYPwq3AVrFVJM5F",
+	"lrG4TxYjAUJoQVhhnJ7Zo7qbS0ZlE6raa4MrhUI8yn6zb7ZnN+HLg1h+ohvO6IcbXHRAdkwvkxE34ZEB",
+	"CXs9eL83ox96bnMix5GhPHMdfDmjsSls6V8XAJjWPzWpSVOX0y+JEhMGQVq4Ghg0DMgelFouO6vUFoOv",
+	"mQhxl85td4NOERxrvdrWqF+UVGWRYlRuUI0e+2hqqV3TFbhkk0SqfH5lioU8XzUSU5WVxj3ANU3J7GTk",
+	"fcLuF8UAhlFEzcnI0IxsSbaBGRXq8769PHkhiX4bkwBcXE1Awm376vZHMKM+1Hwc5XMbmbvuzOySzfra",
+	"QLid+aw1ZJYsqGklm/Sk2zeVMpuq7Wt57+3lSU/SMeuTE3HP8l6kYZ8ypVgugxGPk0mipL4sRjy8CQ+I",
+	"VDRXaNQDq5hxOOJX0KpXf3Xg9aocVFuJVg6r1l662u6R9v4x6H3zrmv+uOm9+zgIvvn6wT5Y4nJ08e9t",
+	"1colHr26eu7FS/sjr4+FXzMsVpwwKczLI4WWeu7fFDPKyxghbJnY6Mk/t61jiIZCyqCIkGtckM4b+fvT",
+	"K2msCo+69ssP1fa1orYUWli90lIvkDftk9C2UDdVnm3tI8NjJWE0mmoJNfwo02LycHPzUX/5EEILVhwX",
+	"jZNQGfWAhC7cz1a0Anm24DHUYwYfiFuEuOfWAaJvCDaPlTbIz/B/rAcLLXvVvajtYMTlFDu4Y1nYvcE3",
+	"ZGlp2CrLcs3jA1dKtzHi4C04kFrnGNXiRCAsxunsIsPvDlxVKniEVuCC23bboPIXSewVhrePOl+ymP4w",
+	"WUyfSdrSr5Ge9HklIX2irKNHphItUHmkOBul3Twb1YEeOG3IzqfJ7MGtxyReleHjFP8oZTSXUBfuV0r6",
+	"setLliX/rF5ZU1jZ7ueQ4mP3xT+DVJ8N03cWrk8lYL/Bvoql6qV+bYmpwlMPXAZ1LfEAmwtyFpB7cHSD",
+	"+R91e/0ZJCG0B/+1MSS8kPClsQnKitHEYlMrE1B1l41ZLpJFRZ6oORpQrSxhivXUQkwujskPbE66SZ/1",
+	"ySWTitifnLnhNZXTW0HzeKtPTgtpujE2Nz5c2iYd69eXmzQLenAu4ebz0khr+1uEOEYYwPXUOGxro4I0",
+	"GYHJJIVSoaQeotJ1ArQTnfW7W66xBbBr65w2a9SXEAuyJ8astwi8nI1ZznjEYFEufIMMjzFNF086iczJ",
+	"64s1Y9x0HLEGh31MkxmZbt7fFkkas9wLJpOjDhnTWZLO+2TozWL6mEDdS2x5JFUZknI7HyELSPgEQaMx",
+	"zxoW+iM+4rZXDLZGsK1iKHfAttFMU5GCk4pWD/2OQfip4GzEPa36AI/E17NNYxfFOOXKZm1gHseUmj6a",
+	"lRyRcMRvRTwPrGYtl+SChJGIweQ34gsGHIMaevFwPhjL7jqH7pPwzdHwNXh0KJf3DEM5zGvh90fX4Yi7",
+	"t8tAEgqxOQeEkr3BK3ABm040VE1fSDJjaipiaLcaDtNU3IcHXmuVNAFguUAx0wbt5S6EzmjGvfdyZ2mC",
+	"QLfsmYYWUQwqN11xTKFP3IvEbAJsMuO6NiorA2Q0lwzTXhJOspQmHMPo9WIht0i/QmdM6ZGxs5m6TyJI",
+	"tNobDEg9tebAwKXiA317/V3v68oXlbSbgxFHcifJTKuzwhxWJLjKRerX0uoCBofeFTTWGL8CPm4XbpOJ",
+	"A9KHYMVo80FF6g0DmBlmVfQWLTr6jMhtzuid3Ar00hsSiTidWWcyCF196JHkSiABUil6x3hJSV13nSnj",
+	"+iQSSXZGXAny1Z6+ReGw9/8T2vsHGfS+IX1yQ3phQFgqGZkwrpGQxQfWCo7FW81mCS3iRBGV0yQ19ewB",
+	"BIIz6Ixq7OHoHu6UpGl4cSw9r8J+Z6c/AKE8Y5xmSWe/87I/6L80BkFgJNs06cE1k9tY5vwWiRX+C16Z",
+	"NJWivWQqT9h7TVxIRrVOrmmgvjquMn5JLF6YuDoIn7zHpi25VIHX0BEazYeY/LYdgv833A6d/xcok2YE",
+	"Zi5r6QNUCIkhOH4bH70UhJO78MexhpZeiKHIh4iVKcu/Z2qYpghGAI+5KHJpDZXylW1oorW0JIr34hDc",
+	"2i1ePHR+74d34BVDP4A+ht3BoEX/lHatSsq6uo1tH+unalDiIejs4SKaxnaL3fba/8MnO+s/qbTMgY9e",
+	"rv+o7Dutv9hp8UW9yaf+bveb9d/V+9w9BJ1XbSBR7UkMX7VYZUNHRpAGi9mM5vPOfkefHHE4q+hEY2tV",
+	"5ui8e8BUkMUbjDgmXYJjn4RFgmTOkSeTAgnRyQeGwhnTe8Zy/4qPeGnRa0wC3OqTsDSahAEODWwowD48",
+	"NE0rreUrEghmZK7I2jTkG1l9pbf8AYkLHIfJEY9EmtLMo7XYpCOR4Lbsk59a9MRyDbC0QoEBRbYbVsXI",
+	"SaGN4hiaWa80eOohGcBnm8axtX+2IVxe4ZKN6Va1c7khNYDa34p4vlmXppokTaYszcZFSkyrI0SxWhXT",
+	"/c7PoiAIL/s+lTKRimI9HM/G9kvdpfLOqSLVMjqt+zTVKlI9VPUzE/ZaI7077YEiKzV0mpdiX7X1vVuv",
+	"3b6/QLTx8hu2WfeBeJHHR9d0aZEO89o2vFNtcN+7ZFlK502RA+ipt6F6iev8aAKqy/r0UA2W0TxNvBb0",
+	"FUGg3hG+2q3QmgT1fE1+64fPmz8NWvAZOMXzfKEF41P4286rNttraNYGzHG3BZOrUJNLpqne75WzIm0o",
+	"GxktYa0PwTr5eftjkcQPeFugzH1DhST9e8mGTedSUiTGzusLtQkUioqBZkJE6ngMQU39ltwCJ3sktxhD",
+	"H+rHSqQeryib8SFAETQL5Mp5aA0tbkcal7idl9LKxsk/cxKy15KEnAmFbf+BALS4ww192f9kMjXekLU3",
+	"P1irFTdc5w10UXgwx6Y1m17TM8HZc1zV31KCsWUtHim06GFf4jWpFUgTipyKOBkn1Rb7GmbVPvsm1PmA",
+	"cAFWsP5T1vLHIyZ/HorwPVMtyMFml1RfbH05M7imS3x8HhHJaK4Smqbz/ZWO4cD1x5QkZ39D0YAMUcse",
+	"cV//hqbtNDItl53PDEw9XVM3Bv59V9FLjY3AuZ1HpU86dPnboXFGSy+Qt8zWcR8cc6dnh4Hd14i7znCV",
+	"rRElRJ9c3ScqglEWNfQQ2qd6WrqwRcgSPnFtpE2DBTBlBAgn1M9BA1mloxvVxgtsWqH5d6v6vKYi/u5l",
+	"ewXfC2p6osj2SM1+mcYeCR4lknkae2viXwvUaqV6/04Yl7kEz6J6/yE5x6AdB2hQfH99+fVpOvPvj9Xh",
+	"vXw2tXfbxHv3XExxo9B8Av5WSKZ0DC+iXGu6VZsxOPXk0rbLUKYAfp8xrkYcDLvoYIOoNOPY1dQLi/v6",
+	"3bXJEHkfxoigu3ScoigYQuiW5qojjkmCJARfOkaRAJPTs8A2zQgYnpNXwqM09aIJ12p8gP1fgSNQyfoj",
+	"3sbuTMvEtLBS9zP0nNY2l8Wr0+lSYeHzp9TqbK/C+JV3FxkXxJQAlMuQEpuVUtLhNcXjH4LmgRZLyj55",
+	"SK8m7ZPHqjQB22i0Wm4Eo3k01QpmE7J1NV71Ei4Zl4lK3jMii1s0km65qJ7aykxXULekNfGmT7cE2Ry/",
+	"MjT6l3cN4cj6x4ozYDFRfG0cIUYJri/dbUCxECqHtZ4WEzsgBm5JFToNIGX31V7EaCxa3SBxXHtJBIbU",
+	"Ig3qfFE5/xgqJzGoQCwZfV4FtDUjv2Pz5fzbR0P9YkBEGntBHqaHHNbUSXiUFjGLD1whLexns8Q49gOb",
+	"y5KtaEnB/dz51IERtvvxmpsHsPly4f4gkRTEoFb1osGPTzDzNAZgnCZci6NlQz8j9KL7tCk7DApMGUMC",
+	"xJF19wYv/QLUXglpF/aIsq+7Wxg/qAffMnkE2E8qkbaX+IhXmokflAGoriE/uXoz7O2++qpPwF5u4+ZQ",
+	"dsf7ju/py7FUbKxe7moLls6mFouNnf6mz8uDsT5s7OffjJLYvvFLiMkdm/vVzvFIunIq7jkRPGJbXyjM",
+	"n1gvN+5oyksatYxEbcTStz9Ci82V/mmDnUQqkUmITPcq0treRpFWH19Icn19Qro7AyK9ogRbfXKpKQJG",
+	"m1thAIYsoogx7Lq6ljzAGFXy8ImYf3sPMq4p/l3czWcBTbXpQwNEzoQicL/BuWZ7FSBf6Da2KoB2ivZF",
+	"k36Q2JerzQu2+n82uQQRrNXFf5RsYi0UUB/CNwNAFd+qSX6JYeCrvUqu2x2b3/wy6H1De+N3H3eCvcFD",
+	"Q27bBprHLMogM+xTajfGTfPYeZa68YZxDJlnrhiMb6xUwou81UQ2nEWZDAnUTzCWznoV+AMtmqki52iY",
+	"s74G0zAUEsa8LCBIjoPIWj+qllTSekA4vE8k5n9hnonJ7ljZI2VptG1QEVKtt4tc6eWPOE1zRuN5aXCk",
+	"OUNLqP6bx16kLrGBugeeaFmm7ZmoXT7i99MkmpYhuSy3fdvtJOtckxUTs/VOajC6+pBWFm9yOiay4nR0",
+	"NtUy2VCSrkkSTKlUI166hkw5oLLm5OygHAD1Y3gjtuZYyACZM7VV9TmOOFgAMbGKo8DvQGxNxuAQrbzi",
+	"chb9ZJaAoAYAXtH91R5RL2UG4515TG6FcqdRQQbrKpZ9Miy7SVFlK6/AFlFIgAoV+k8YNaWK2aQyqjB/",
+	"01q/R/wWbe9WRepaE3g1LbQEB+JGNf9z64CEFV9FOOJa9oZEztZG72Fc9hiT18J6UT6FGrPYfeLZfKgb",
+	"qDWrBAGf1Pm+UELjGLz55cX6NSNr3iKpOo2yP7Kn9Ita1Uq6Gsaxn5OrkfLZXJ9apjCdWp5brLg0Rc2X",
+	"SRZd7BiTcCNSbGHCopU2DkiDDGFyba0QgfzaJP3aWOMGng21hbRSl2HCAe4YOMiU5rOUyQ0iXXBfJQn9",
+	"LhezL0S0kYginOMyE/VXJ6RfjEt/FCqI165CCAGtnkQKizhRPfZ+ZQoxainQaqAhZ5h0Pe3H2axNapMM",
+	"DOGSgQngl8GIu2pkoEkw/McBFMAAI5X+1FrAc/Ze4ERb9aRkKKSWs0irGDGoGC4KQuWUSxrhKEhAYf19",
+	"ckEnRgAPMYgiJP+GRRCSOIRk8BlTtA+FqBtJooZYNQZc/3L0/okZyVWQn2ulB48FnHS5rXmaSPyZYJh6",
+	"U3AAbqsSH7BQSNj0HPV7hXkVrleuxrSZVfoeKtsadRZlN6bkY9XxHgYkBITYNxcxXLZsHHBpWMNuU3/1",
+	"JTEgkelg1JK66/PDEIZHh0psMBNgyjJ/5ZBkGj/F2FQWMDfzSyb3Z+V/hKNxN97RXf3zGnpb9hx7bMUG",
+	"X9Sw1bL8ZnMjPuIXrvbCvqnGaZriACMktx6J1bS5Slf7xK/moCXE1p3uQMrE5HNKIqhMv08yKuWIY6WI",
+	"f8P2BGGZRurPVSW+WsqfMGXqu+ClAFLoQsQD7AIBA5uuCOtGLtsNlKOPuB1egyHH8IeuVAlUdsb+QBUI",
+	"bfXJTzS9sxYV/bUt2SnvkkyOOHR/1KK2dGaivlmpKYXiLW4iXNnoJoZTytn1KhinfnzaZ1QJI1jbEGjf",
+	"Fozy0vO9JkDW4cRi0g3FXbgVmCL6EAnK5yMOFqRQ/5jwiSnjjaVNmdaCfItcNzRmT5ut38QyTM/DpvRl",
+	"6LhqZoIOqzBYU0LzM0XZ/WK6ba5olml6Y1YaYnr9PWpNPeosZl1HSC8Cb0VfRgO5eu9FE35XX7HXTrG2",
+	"ujIub1lLQw1Y25rIa/Jh2nrsuM4dOwOv3Ybpm1I2RFkGn1rDDftd2WZl6YftAwWrHZxa1XDx6PwX9v9Z",
+	"sX9PAVumdVXeWV7ZBYu6awpINYOBr7rNt3PLali246Lph40SQLUCixSmAhAEKkWCcxYpzfAS9Dq9hcIw",
+	"nEm5XxYoBf/TLVtSNQZcAfo1tDQZ7xC4q+SIN1R3BxHA+SQau9H7/qdEgn6mGG/LApHflO3MPp+aKp9r",
+	"jPNm9VYqtXJ/05orXsu6zQnuamvdlwIsv/MCLF8qrvxGIW7VftsteGBLrXgbmyK0LMTi3WRTvkF/bcNl",
+	"4XfNiFIprJnRmOIxHsK4UsZoOPTZF1YvpTFmgHHSaFjsggGyDJx6If0ABudG38LGDoYpE7Tg5dhsUEt7",
+	"6Ep35U1QW2zJBREWT+CCn6BWjHcov1HBmHUr+P17Ub4UjHlswZiNCdf6CjKun+kSehSA7M31W6pKtV7I",
+	"qjzfb2v9cT9/O7/CFv6/i+Izn1KU+1KJ5vMlUH+ujMBHkJjNbi/2C2tVlgZUdC1hNJMm0q3aE0Ru7QXg",
+	"HMArtQVWg2sXhKJx3RS6WVvmptK7o1JDHKzkoVZ2w+ZyOCt6p5Aht2vBhCyUtEbc2hNSRjVp9uNJsSfs",
+	"PZVtZataz5jfpqjLco1+d9MyLptr9L9HNvClrstnJSj+SSuzfGL1eBt8W0s9yAv+NtPxvlCRKJsRORG0",
+	"dLxBr5Tw4vwKOwDDb6Hr0DHiicK47Vsa3U1ySB+Cd7B34JaXGRlCh5FQ6873Io+lacKvP44ElyJlBAK3",
+	"R1xwv1xKRiesT/YGe2g4Pju/vrm4PP/26HVIkrEh4BX/Xp+E1e7C4YibFhhQJ7y9R/WESgW90T9lzprf",
+	"fH1Jiml5HND6Fl/9wxCi8/xMIJj/5LIh0fhGLMJ9WjGx0fvUQCUOUfaTNuy/rGJU5GlIuLjXBMKosKYH",
+	"UvdK5YzO9H5H/M319YVxxjOSsgmN5tAo51+uro7Qdqbp/FZAyk78MjA1kRKYV6SudWmkCQe6t0xPWRPK",
+	"Vy4L/fYh6doOQa7tkif6mfz5MmlqdzAASoV2P0sWE05C7J4dArECIgPRLPvQCD9Y7GcfcqFuZlEWBiMe",
+	"FjxnNJpqQOhHKpkxUSisbxjepiK6g56wlHDBe1lxmyaRBn3OJEayUJKzOMmNr87k/oy4lvcCgslT7shs",
+	"X1clPP/eVltiB0jnC7a/Jbn7w1K6Pxt5g7P+5JKPayK6ieTjSq1V2v+xmFDl8v1IPd0vMDTCOOooKo9L",
+	"ZRMuTPAS5kVjOJiNY9pADHE/2zpmn+xy1mZacj8dsUXIf5FE/niSiMW0TyiErLrlOYTB5PNNbvVPUwiY",
+	"tHEnwD9o3IOwQr3gSzMmeZ+we9KFHoRxogQm6EwJlSP+4xU5FDHbgoa+HKUOTQ0yqqZEGOe8iWon4Uf8",
+	"6+GjfvwQWq+9XTy0dxzxt5cnfXI+Hnt1NZruvl1e5ebbHz/lnbdzXJnizctufe7D74UkWjBiX6LKPtlt",
+	"1Kg0BDx2mPtjwu69S+mwA+5g0ZL5ufzB9ZcEzb9iPCZdChHbbrgskyVCDC8uiOD/JcbjEOuVCnSPx1RR",
+	"fQe2+uRYeWVOceLTw4uytLfLEpJeZ0+orFSrNdfq5lzVbs7zJyDWL41pvP3rJiE+9uZydu/f3j9cGOmf",
+	"zcKor/QyckHO4Q6fj8fNhMNvUg3M27an/uXdwzv9aFnd1iEB30OpgHbDGb1jJC94CFVql/gpvh58Pdh+",
+	"/xILrOJ6lgXBAlWYQaqv6xG6JhhW1vJPXPtS6CxbSOiKbWIol8s0i/kKQwL5cXa/WjUVRQ6tpE0vQj8L",
+	"x+VbK4EpiS7Ht2nqNukR4GZmK7Mujan1firIjMZQCdquDQ0ntkQ00NqxYrm/IMhUarsQaANeqXsoOGtV",
+	"9nABBj9gCc5287bjWr5k1w2dLLn9EXIkHiA3pCqOlYtyN6PtkvTG9RIYjzORcIVh0pOaGYygFSyziRW7",
+	"g91XvcFXvZ2vNYRGHP69s9PbfYWIbBOJUEsVY3P0flqth2KJ0gxWYsfnRJL/uDo/611eHI549/TwYisA",
+	"0zeIrsOL4xf4HCLQDGeUkKTkv2FDS003Eag3JBlDy9vl0fD16RGGL6PBr+IxNt7Uyil/b0u86PVo2f//",
+	"BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/apitest"
+	"github.com/agentmcp/agentmcp/internal/testkit"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/httpx"
 )
@@ -110,49 +110,13 @@ func TestAttachSemantics(t *testing.T) {
 func TestConcurrentAttachDetachHTTP(t *testing.T) {
 	env := apitest.Start(t, apitest.OpenSQLite(t), server.Config{})
 	c := env.Client(t, env.KeyA)
-	ctx := context.Background()
-	const workers = 50
-	for w := range workers {
-		seed(t, c, fmt.Sprintf("m%02d", w))
+	slugs := make([]string, 50)
+	for w := range slugs {
+		slugs[w] = fmt.Sprintf("m%02d", w)
+		seed(t, c, slugs[w])
 	}
 	newAgent(t, c, "shared")
-	last := make([]bool, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			slug := fmt.Sprintf("m%02d", w)
-			for i := range 4 {
-				attach := (i+w)%3 != 1
-				var err error
-				if attach {
-					_, err = c.AddMCPServers(ctx, "shared", slug)
-				} else {
-					_, err = c.RemoveMCPServers(ctx, "shared", slug)
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				last[w] = attach
-			}
-		})
-	}
-	wg.Wait()
-	var want []string
-	for w, on := range last {
-		if on {
-			want = append(want, fmt.Sprintf("m%02d", w))
-		}
-	}
-	a, err := c.GetAgent(ctx, "shared")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := slices.Clone(a.McpServers)
-	sort.Strings(got)
-	if !slices.Equal(got, want) {
-		t.Fatalf("lost update: have %v\nwant %v", got, want)
-	}
+	testkit.AttachChurn(t, []*client.Client{c}, "shared", slugs, 4, func(w, i int) bool { return (i+w)%3 != 1 })
 }
 
 // TestDeleteAttachedServer: deleting a server detaches it everywhere, even while other

@@ -735,6 +735,34 @@ func TestConsoleInBrowser(t *testing.T) {
 		p.waitText("agentmcp could not be reached")
 	})
 
+	t.Run("agents: tool names, their conflict at the field, withheld tools", func(t *testing.T) {
+		b.t = t
+		for _, slug := range []string{"clash-a", "clash-b", "clash-c"} { // tools tool_0 and tool_1 each
+			must(api.CreateServer(ctx, client.CreateMCPServer{Name: "Clash " + slug, Slug: slug, Url: apitest.MCPServer(t, 2)}))(t)
+		}
+		must(api.ProbeServer(ctx, "clash-a"))(t)
+		must(api.ProbeServer(ctx, "clash-b"))(t)
+		must(api.CreateAgent(ctx, client.CreateAgent{Uid: ptr("clash"), Name: "Clash", McpServers: &[]string{"clash-a", "clash-b"}}))(t)
+		b.open(console + "#/agents/clash/edit")
+		b.waitText("Save changes")
+		b.choose("#toolNames", "original")
+		b.click(button("Save changes"))
+		b.waitJS("the conflict at the tool names", `document.querySelector("#toolNames").getAttribute("aria-invalid") === "true" &&
+			document.querySelector("#toolNames").closest(".field").innerText.includes("tool_0")`)
+		if a := must(api.GetAgent(ctx, "clash"))(t); a.Gateway.ToolNames != client.ToolNamesPrefixed {
+			t.Fatalf("a refused switch changed the agent: %+v", a.Gateway)
+		}
+		b.axe("agent form with a conflict", axe)
+		// clash-c offers nothing until probed; then its tools clash with clash-a's, attached first.
+		must(api.CreateAgent(ctx, client.CreateAgent{Uid: ptr("late"), Name: "Late", McpServers: &[]string{"clash-a", "clash-c"},
+			Gateway: &client.AgentGatewayInput{ToolNames: ptr(client.ToolNamesOriginal)}}))(t)
+		must(api.ProbeServer(ctx, "clash-c"))(t)
+		b.open(console + "#/agents/late")
+		b.waitText("As each server names them")
+		b.waitJS("the withheld tools", `[...document.querySelectorAll("#main section table.list tbody tr")].some((r) => r.innerText.includes("Withheld") && r.innerText.includes("clash-c"))`)
+		b.clean()
+	})
+
 	t.Run("sign out", func(t *testing.T) {
 		b.t = t
 		b.open(console + "#/servers")

@@ -277,6 +277,7 @@ func contract(t *testing.T, st store.Store) {
 	contractAudit(t, c)
 	contractAgentKeys(t, c)
 	contractRegistry(t, env, c)
+	contractToolNames(t, c)
 
 	// Delete: 200, 404, 400.
 	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)

@@ -27,19 +27,31 @@ func BenchmarkGatewayCall(b *testing.B) {
 	// As served: keys cached (the tests turn the cache off to see revocations at once).
 	env, c := gatewayEnv(b, st, func(c *server.Config) { c.KeyCacheTTL = server.DefaultKeyCacheTTL })
 	ctx := context.Background()
-	up := newUpstreamB(b)
-	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "Up", Slug: "up", Url: up}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "A", Uid: ptr("bench"), McpServers: &[]string{"up"}}); err != nil {
-		b.Fatal(err)
-	}
-	gw := env.URL + "/ai-agents/agent-builder/agents/bench/mcp"
-	for _, sessions := range []int{1, 8} {
-		for _, target := range []struct{ name, url, tool, key string }{{"direct", up, "echo", ""}, {"gateway", gw, "up__echo", env.KeyA}} {
-			b.Run(fmt.Sprintf("%s-%d", target.name, sessions), func(b *testing.B) {
-				gatewayCalls(b, ctx, sessions, target.url, target.tool, target.key)
-			})
+	// "up" answers at once (loopback echo: the gateway's own cost); "slow" after 1 ms, as
+	// a real server at best does (the case a speed trick must win on).
+	for _, u := range []struct {
+		slug  string
+		delay time.Duration
+	}{{"up", 0}, {"slow", time.Millisecond}} {
+		url := newUpstreamB(b, u.delay)
+		if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: u.slug, Slug: u.slug, Url: url}); err != nil {
+			b.Fatal(err)
+		}
+		uid := "bench-" + u.slug
+		if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: uid, Uid: ptr(uid), McpServers: &[]string{u.slug}}); err != nil {
+			b.Fatal(err)
+		}
+		gw := env.URL + "/ai-agents/agent-builder/agents/" + uid + "/mcp"
+		prefix := ""
+		if u.delay > 0 {
+			prefix = "1ms-"
+		}
+		for _, sessions := range []int{1, 8} {
+			for _, target := range []struct{ name, url, tool, key string }{{"direct", url, "echo", ""}, {"gateway", gw, u.slug + "__echo", env.KeyA}} {
+				b.Run(fmt.Sprintf("%s%s-%d", prefix, target.name, sessions), func(b *testing.B) {
+					gatewayCalls(b, ctx, sessions, target.url, target.tool, target.key)
+				})
+			}
 		}
 	}
 }
@@ -94,9 +106,13 @@ func gatewayCalls(b *testing.B, ctx context.Context, sessions int, url, tool, ke
 	}
 }
 
-func newUpstreamB(b *testing.B) string {
+// newUpstreamB serves a tool echo that answers after delay.
+func newUpstreamB(b *testing.B, delay time.Duration) string {
 	s := mcp.NewServer(&mcp.Implementation{Name: "bench-up", Version: "1"}, nil)
 	s.AddTool(&mcp.Tool{Name: "echo", InputSchema: map[string]any{"type": "object"}}, func(_ context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if delay > 0 {
+			time.Sleep(delay) // the upstream's own work, not synchronisation
+		}
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: string(req.Params.Arguments)}}}, nil
 	})
 	srv := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil))

@@ -214,6 +214,9 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	if gw.Connector == nil {
 		gw.Connector = probe.New(probe.Options{})
 	}
+	if gw.PublicURL == "" {
+		gw.PublicURL = cfg.PublicURL
+	}
 	g := gateway.New(gw)
 	if err := routes.Check(e, BasePath); err != nil {
 		return nil, err

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/agentmcp/agentmcp/internal/jsonw"
+	"github.com/agentmcp/agentmcp/internal/toolnames"
 )
 
 // Agent is an agent of an app, with the MCP servers attached to it.
@@ -25,8 +28,32 @@ type Agent struct {
 	MetaData      map[string]any
 	Model         string
 	ModelMetaData map[string]any
-	CreatedAt     int64
-	UpdatedAt     int64
+	// Gateway is how the agent's MCP gateway serves its servers.
+	Gateway   AgentGateway
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+// AgentGateway is the agent's gateway settings, stored as one JSON object (agents.gateway)
+// so that later settings (a tool policy per server) need no migration.
+type AgentGateway struct {
+	// ToolNames is toolnames.Prefixed (the default) or toolnames.Original.
+	ToolNames string `json:"toolNames"`
+}
+
+// AppendJSON appends g as the wire's AgentGateway object.
+func (g AgentGateway) AppendJSON(b []byte) []byte {
+	o := jsonw.Obj{B: b}
+	return o.Str("toolNames", g.ToolNames).End()
+}
+
+// ToolNameConflictError says that a write would give two of an agent's servers the same tool
+// name under original tool names: Server's tool Name against ConflictsWith's, which was
+// attached first. Nothing was written.
+type ToolNameConflictError struct{ toolnames.Conflict }
+
+func (e *ToolNameConflictError) Error() string {
+	return fmt.Sprintf("tool name %q of MCP server %q is taken by MCP server %q", e.Name, e.Server, e.ConflictsWith)
 }
 
 // AgentPatch is a partial update of an agent: nil fields are left as they are. A non-nil
@@ -37,6 +64,8 @@ type AgentPatch struct {
 	Tools, Files, Websites, OtherKbIntegrations             *[]string
 	APITools, FrontendActions, MCPServers                   *[]string
 	MetaData, ModelMetaData                                 *map[string]any
+	// ToolNames sets Gateway.ToolNames.
+	ToolNames *string
 }
 
 // Apply returns a with p applied (MCPServers aside) and whether anything changed.
@@ -63,6 +92,7 @@ func (p AgentPatch) Apply(a Agent) (Agent, bool) {
 	setS(&a.RagVersion, p.RagVersion)
 	setS(&a.Instruction, p.Instruction)
 	setS(&a.Model, p.Model)
+	setS(&a.Gateway.ToolNames, p.ToolNames)
 	if p.IsActive != nil {
 		a.IsActive = *p.IsActive
 	}
@@ -101,6 +131,9 @@ func (a *Agent) Normalize() {
 	}
 	a.MetaData = nonNilMap(a.MetaData)
 	a.ModelMetaData = nonNilMap(a.ModelMetaData)
+	if a.Gateway.ToolNames == "" {
+		a.Gateway.ToolNames = toolnames.Prefixed
+	}
 }
 
 // Dedup returns slugs without repeats, first occurrence first.

@@ -102,7 +102,7 @@ func auditAgentOf(x Agent) auditAgent {
 		Tools: x.Tools, Files: x.Files, Websites: x.Websites, OtherKbIntegrations: x.OtherKbIntegrations, APITools: x.APITools,
 		MCPServers: x.MCPServers, FrontendActions: x.FrontendActions, RagVersion: x.RagVersion, LastMessageAt: x.LastMessageAt,
 		Instruction: x.Instruction, MetaData: x.MetaData, Model: x.Model, ModelMetaData: x.ModelMetaData,
-		CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+		Gateway: x.Gateway, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 }
 
 // The wire shapes of audited records (openapi.yaml AuditMcpServer, AuditAgent, AuditApiKey).
@@ -154,6 +154,7 @@ type (
 		MetaData            map[string]any `json:"metaData"`
 		Model               string         `json:"model"`
 		ModelMetaData       map[string]any `json:"modelMetaData"`
+		Gateway             AgentGateway   `json:"gateway"`
 		CreatedAt           int64          `json:"createdAt"`
 		UpdatedAt           int64          `json:"updatedAt"`
 	}

@@ -12,6 +12,8 @@ func appendAuditAgent(b []byte, a *auditAgent) []byte {
 		Strs("mcpServers", a.MCPServers).Strs("frontendActions", a.FrontendActions).
 		Str("ragVersion", a.RagVersion).IntPtr("lastMessageAt", a.LastMessageAt).
 		Str("instruction", a.Instruction).Value("metaData", a.MetaData).Str("model", a.Model).
-		Value("modelMetaData", a.ModelMetaData).Int("createdAt", a.CreatedAt).Int("updatedAt", a.UpdatedAt)
+		Value("modelMetaData", a.ModelMetaData).Key("gateway")
+	o.B = a.Gateway.AppendJSON(o.B)
+	o.Int("createdAt", a.CreatedAt).Int("updatedAt", a.UpdatedAt)
 	return o.End()
 }

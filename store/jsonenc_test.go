@@ -52,6 +52,7 @@ func TestHandEncodersMatchEncodingJSON(t *testing.T) {
 			Tools: list(), Files: list(), Websites: list(), OtherKbIntegrations: list(), APITools: list(),
 			MCPServers: list(), FrontendActions: list(), RagVersion: str(), LastMessageAt: last,
 			Instruction: str(), MetaData: meta, Model: str(), ModelMetaData: map[string]any{},
+			Gateway:   AgentGateway{ToolNames: str()},
 			CreatedAt: r.Int64N(1 << 50), UpdatedAt: -r.Int64N(5)}
 		want, _ = json.Marshal(a)
 		if got := appendAuditAgent(nil, &a); string(got) != string(want) {

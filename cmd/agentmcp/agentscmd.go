@@ -16,6 +16,7 @@ func printAgent(w io.Writer, a *client.Agent) error {
 	for _, kv := range [][2]string{
 		{"uid", a.Uid}, {"name", a.Name}, {"description", a.Description}, {"instruction", a.Instruction},
 		{"model", a.Model}, {"active", fmt.Sprint(a.IsActive)}, {"mcpServers", strings.Join(a.McpServers, ", ")},
+		{"toolNames", string(a.Gateway.ToolNames)},
 		{"created", millis(a.CreatedAt)}, {"updated", millis(a.UpdatedAt)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
@@ -39,6 +40,7 @@ func agentTable(w io.Writer, agents []client.Agent) error {
 // agentFields are the agent fields the CLI sets, as flags.
 type agentFields struct {
 	name, instruction, description, icon, model string
+	toolNames                                   string
 	active                                      bool
 	mcp                                         []string
 }
@@ -52,6 +54,7 @@ func (f *agentFields) add(cmd *cobra.Command, verb string) {
 	fl.StringVar(&f.model, "model", "", verb+" model, e.g. gpt-4o-mini")
 	fl.BoolVar(&f.active, "active", true, "whether the agent is active")
 	fl.StringSliceVar(&f.mcp, "mcp", nil, "slugs of the MCP servers attached, comma-separated (replaces the list; \"\" for none)")
+	fl.StringVar(&f.toolNames, "tool-names", "", "how the agent's MCP gateway names tools: prefixed ({slug}__{tool}, the default) or original (the servers' own names; attaches whose tools share a name are refused)")
 }
 
 // patch has a field for each flag given, pointing at its value.
@@ -79,7 +82,18 @@ func (f *agentFields) patch(cmd *cobra.Command) client.UpdateAgent {
 	if given("mcp") {
 		p.McpServers = &f.mcp
 	}
+	if given("tool-names") {
+		p.Gateway = &client.AgentGatewayInput{ToolNames: (*client.ToolNames)(&f.toolNames)}
+	}
 	return p
+}
+
+// checkToolNames refuses a --tool-names the API does not know before any request.
+func (f *agentFields) checkToolNames(cmd *cobra.Command) error {
+	if !cmd.Flags().Changed("tool-names") || client.ToolNames(f.toolNames).Valid() {
+		return nil
+	}
+	return usage(cmd, "--tool-names must be %s or %s, not %q", client.ToolNamesPrefixed, client.ToolNamesOriginal, f.toolNames)
 }
 
 func agentsCmd() *cobra.Command {
@@ -161,10 +175,13 @@ func agentsCmd() *cobra.Command {
 	var in agentFields
 	var uid string
 	create := &cobra.Command{
-		Use:   "create --name NAME [--uid UID] [--instruction TEXT] [--mcp SLUG,...]",
+		Use:   "create --name NAME [--uid UID] [--instruction TEXT] [--mcp SLUG,...] [--tool-names original|prefixed]",
 		Short: "Create an agent (without --uid the server makes one up)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := in.checkToolNames(cmd); err != nil {
+				return err
+			}
 			c, err := o.client(cmd)
 			if err != nil {
 				return err
@@ -175,6 +192,7 @@ func agentsCmd() *cobra.Command {
 			}
 			p := in.patch(cmd)
 			req.Instruction, req.Description, req.Icon, req.Model, req.IsActive, req.McpServers = p.Instruction, p.Description, p.Icon, p.Model, p.IsActive, p.McpServers
+			req.Gateway = p.Gateway
 			a, err := c.CreateAgent(cmd.Context(), req)
 			if err != nil {
 				return cliErr(err)
@@ -188,13 +206,16 @@ func agentsCmd() *cobra.Command {
 
 	var up agentFields
 	update := &cobra.Command{
-		Use:   "update UID [--name NAME] [--instruction TEXT] [--description TEXT] [--icon URL] [--model M] [--active=false] [--mcp SLUG,...]",
+		Use:   "update UID [--name NAME] [--instruction TEXT] [--description TEXT] [--icon URL] [--model M] [--active=false] [--mcp SLUG,...] [--tool-names original|prefixed]",
 		Short: "Change an agent; only the flags given change",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := up.patch(cmd)
 			if p == (client.UpdateAgent{}) {
-				return usage(cmd, "nothing to change: give at least one of --name, --instruction, --description, --icon, --model, --active, --mcp")
+				return usage(cmd, "nothing to change: give at least one of --name, --instruction, --description, --icon, --model, --active, --mcp, --tool-names")
+			}
+			if err := up.checkToolNames(cmd); err != nil {
+				return err
 			}
 			c, err := o.client(cmd)
 			if err != nil {

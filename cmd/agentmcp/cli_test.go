@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,18 +18,7 @@ import (
 // cli runs the real binary as a client of p with key; it returns stdout, stderr and the exit code.
 func cli(t *testing.T, p *proc, key string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "AGENTMCP_URL="+p.base+"/v3", "AGENTMCP_API_KEY="+key)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return runEnv(t, []string{"AGENTMCP_URL=" + p.base + "/v3", "AGENTMCP_API_KEY=" + key}, args...)
 }
 
 // apiBody is what the API itself answers, for comparing with `-o json`.
@@ -132,6 +119,18 @@ func TestCLI(t *testing.T) {
 	}
 	if _, errOut, code := cli(t, p, key, "agents", "attach", "bot", "ghost"); code != exitValidation || !strings.Contains(errOut, "ERR_MCP_SERVER_NOT_FOUND") {
 		t.Fatalf("attach unknown: %d %s", code, errOut)
+	}
+	// The gateway's tool names: set on create and update, shown, refused when unknown.
+	out, _, code = cli(t, p, key, "agents", "create", "--uid", "named", "--name", "Named", "--tool-names", "original", "--mcp", "weather")
+	if code != 0 || !strings.Contains(out, "toolNames:    original") {
+		t.Fatalf("create --tool-names: %d %s", code, out)
+	}
+	out, _, code = cli(t, p, key, "agents", "update", "named", "--tool-names", "prefixed", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"gateway":{"toolNames":"prefixed"}`) {
+		t.Fatalf("update --tool-names: %d %s", code, out)
+	}
+	if _, errOut, code := cli(t, p, key, "agents", "update", "named", "--tool-names", "bare"); code != exitUsage || !strings.Contains(errOut, "--tool-names must be prefixed or original") {
+		t.Fatalf("update --tool-names bare: %d %s", code, errOut)
 	}
 
 	// Probe and tools: this server blocks private addresses (the default), so a probe of a

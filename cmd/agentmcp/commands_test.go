@@ -49,23 +49,6 @@ func inProcess(args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-// runEnv runs the binary with extra environment variables.
-func runEnv(t *testing.T, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
-}
-
 // TestHelpShowsNoSecret: with a key and a database password in the environment, no
 // command's --help (nor `help COMMAND`) shows either.
 func TestHelpShowsNoSecret(t *testing.T) {

@@ -66,13 +66,7 @@ func TestCrashSafety(t *testing.T) {
 
 	p2 := startServe(t, db)
 	c2, _ := client.New(p2.base+"/v3", key)
-	got := map[string]client.MCPServer{}
-	for m, err := range c2.All(ctx, 100) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[m.Slug] = m
-	}
+	got := serversBySlug(t, c2)
 	for slug, m := range acked {
 		if got[slug] != m {
 			t.Fatalf("acknowledged create %s lost after SIGKILL", slug)

@@ -62,8 +62,15 @@ func freeAddr(t *testing.T) string {
 // runCmd runs the binary to completion and returns stdout, stderr and the exit code.
 func runCmd(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return runEnv(t, nil, args...)
+}
+
+// runEnv is runCmd with extra environment variables.
+func runEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	code := 0
@@ -74,6 +81,19 @@ func runCmd(t *testing.T, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	return out.String(), errb.String(), code
+}
+
+// serversBySlug reads every server of c's app.
+func serversBySlug(t *testing.T, c *client.Client) map[string]client.MCPServer {
+	t.Helper()
+	got := map[string]client.MCPServer{}
+	for m, err := range c.All(context.Background(), 100) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[m.Slug] = m
+	}
+	return got
 }
 
 // startServe starts `agentmcp serve` on db and waits until it is ready.
@@ -234,13 +254,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 		t.Fatalf("a second start does not say where the docs are:\n%s", p2.stdout)
 	}
 	c2, _ := client.New(p2.base+"/v3", key)
-	got := map[string]client.MCPServer{}
-	for m, err := range c2.All(ctx, 100) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[m.Slug] = m
-	}
+	got := serversBySlug(t, c2)
 	for slug, m := range acked {
 		if got[slug] != m {
 			t.Fatalf("acknowledged %s lost or changed after restart: %+v vs %+v", slug, got[slug], m)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +15,7 @@ import (
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/pgtest"
+	"github.com/agentmcp/agentmcp/internal/testkit"
 	"github.com/agentmcp/agentmcp/store/postgres"
 )
 
@@ -62,55 +61,17 @@ func TestTwoReplicas(t *testing.T) {
 	if _, err := cs[0].CreateAgent(ctx, client.CreateAgent{Uid: ptr("shared"), Name: "Shared"}); err != nil {
 		t.Fatal(err)
 	}
-	last := make([]bool, 30)
-	for w := range 30 {
-		wg.Go(func() {
-			slug := fmt.Sprintf("same-%02d", w%20)
-			if w >= 20 {
-				slug = fmt.Sprintf("extra-%02d", w)
-				if _, err := cs[w%2].CreateServer(ctx, client.CreateMCPServer{Name: slug, Slug: slug, Url: "https://r.example.com"}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-			for i := range 3 {
-				attach := (i+w)%2 == 0
-				c := cs[(w+i)%2]
-				var err error
-				if attach {
-					_, err = c.AddMCPServers(ctx, "shared", slug)
-				} else {
-					_, err = c.RemoveMCPServers(ctx, "shared", slug)
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				last[w] = attach
-			}
-		})
-	}
-	wg.Wait()
-	var want []string
-	for w, on := range last {
-		if on {
-			if w >= 20 {
-				want = append(want, fmt.Sprintf("extra-%02d", w))
-			} else {
-				want = append(want, fmt.Sprintf("same-%02d", w%20))
+	slugs := make([]string, 30)
+	for w := range slugs {
+		slugs[w] = fmt.Sprintf("same-%02d", w)
+		if w >= 20 {
+			slugs[w] = fmt.Sprintf("extra-%02d", w)
+			if _, err := cs[w%2].CreateServer(ctx, client.CreateMCPServer{Name: slugs[w], Slug: slugs[w], Url: "https://r.example.com"}); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
-	sort.Strings(want)
-	a, err := cs[1].GetAgent(ctx, "shared")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := slices.Clone(a.McpServers)
-	sort.Strings(got)
-	if !slices.Equal(got, want) {
-		t.Fatalf("lost update across replicas:\nhave %v\nwant %v", got, want)
-	}
+	testkit.AttachChurn(t, cs[:], "shared", slugs, 3, func(w, i int) bool { return (i+w)%2 == 0 })
 
 	// Creates racing on both replicas, then a walk alternating replicas sees each once.
 	for w := range 8 {

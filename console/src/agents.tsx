@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer, type PageCursor } from "@agentmcp/client";
+import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer, type PageCursor, type ToolNames } from "@agentmcp/client";
 import { api, fieldErrors, gatewayBase, type FieldErrors } from "./api";
 import { href, navigate } from "./router";
 import { LoadFailed } from "./servers";
@@ -74,7 +74,8 @@ export function AgentsPage() {
   );
 }
 
-const agentFields = ["uid", "name", "description", "instruction", "isActive"];
+// "gateway" takes gateway.toolNames, and the tool-name conflicts of the servers the agent has.
+const agentFields = ["uid", "name", "description", "instruction", "isActive", "gateway"];
 
 export function AgentForm({ uid }: { uid?: string }) {
   const existing = useLoad((signal) => (uid !== undefined ? api.agents.get(uid, { signal }) : Promise.resolve(undefined)), [uid]);
@@ -89,19 +90,25 @@ function AgentFormBody({ a }: { a?: Agent }) {
   const uid = a?.uid ?? "";
   const [v, setV] = useState({ uid, name: a?.name ?? "", description: a?.description ?? "", instruction: a?.instruction ?? "" });
   const [active, setActive] = useState(a?.isActive ?? true);
+  const [toolNames, setToolNames] = useState<ToolNames>(a?.gateway.toolNames ?? "prefixed");
   const [errs, setErrs] = useState<FieldErrors>({ fields: {}, other: [] });
   const formRef = useRef<HTMLFormElement>(null);
   const save = useAction(async () => {
     setErrs({ fields: {}, other: [] });
     try {
       const saved = editing
-        ? await api.agents.update(uid, { name: v.name, description: v.description, instruction: v.instruction, isActive: active }, { ifMatch: a ? etagOf(a) : undefined })
+        ? await api.agents.update(
+            uid,
+            { name: v.name, description: v.description, instruction: v.instruction, isActive: active, gateway: { toolNames } },
+            { ifMatch: a ? etagOf(a) : undefined },
+          )
         : await api.agents.create({
             ...(v.uid ? { uid: v.uid } : {}),
             name: v.name,
             ...(v.description ? { description: v.description } : {}),
             ...(v.instruction ? { instruction: v.instruction } : {}),
             isActive: active,
+            gateway: { toolNames },
           });
       flash(editing ? `Saved ${saved.name}.` : `Made ${saved.name}. Attach MCP servers to give it tools.`);
       navigate(href(["agents", saved.uid]));
@@ -136,6 +143,27 @@ function AgentFormBody({ a }: { a?: Agent }) {
           <input type="checkbox" id="isActive" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
           <label for="isActive">Active</label>
           {errs.fields.isActive && <div class="field-error">{errs.fields.isActive}</div>}
+        </div>
+        <div class={`field${errs.fields.gateway ? " invalid" : ""}`}>
+          <label for="toolNames">Tool names</label>
+          <select
+            id="toolNames"
+            value={toolNames}
+            aria-invalid={errs.fields.gateway ? "true" : undefined}
+            aria-describedby={`toolNames-hint${errs.fields.gateway ? " toolNames-err" : ""}`}
+            onChange={(e) => setToolNames(e.currentTarget.value as ToolNames)}
+          >
+            <option value="prefixed">Prefixed with the server's slug (slug__tool)</option>
+            <option value="original">As each server names them</option>
+          </select>
+          <div class="hint" id="toolNames-hint">
+            How its gateway names the tools. With the servers' own names, two attached servers may not offer a tool of the same name.
+          </div>
+          {errs.fields.gateway && (
+            <div class="field-error" id="toolNames-err">
+              {errs.fields.gateway}
+            </div>
+          )}
         </div>
         {errs.other.length > 0 && (
           <ul class="error-box" aria-label="Other problems">
@@ -202,6 +230,8 @@ export function AgentPage({ uid }: { uid: string }) {
         </dd>
         <dt>Active</dt>
         <dd>{a.isActive ? "Yes" : "No"}</dd>
+        <dt>Tool names</dt>
+        <dd>{a.gateway.toolNames === "original" ? "As each server names them" : "Prefixed with the server's slug"}</dd>
         {a.description && (
           <>
             <dt>Description</dt>
@@ -276,7 +306,20 @@ export function AgentPage({ uid }: { uid: string }) {
                   <td data-label="Health">
                     <HealthBadge health={m.health} />
                   </td>
-                  <td data-label="Tools">{toolsCell(m.health)}</td>
+                  <td data-label="Tools">
+                    {toolsCell(m.health)}
+                    {m.withheldTools && m.withheldTools.length > 0 && (
+                      <div class="field-error">
+                        Withheld (the name is taken by an earlier server):{" "}
+                        {m.withheldTools.map((w, i) => (
+                          <span key={w.name}>
+                            {i > 0 && ", "}
+                            <code>{w.name}</code> (<code>{w.conflictsWith}</code>)
+                          </span>
+                        ))}
+                      </div>
+                    )}
+                  </td>
                   <td data-label="">
                     <Button small busy={detaching === m.slug} busyLabel="Detaching…" aria-label={`Detach ${m.name}`} onClick={() => detach.run(m.slug)}>
                       Detach
@@ -289,7 +332,7 @@ export function AgentPage({ uid }: { uid: string }) {
         )}
       </section>
 
-      <Gateway uid={uid} />
+      <Gateway uid={uid} toolNames={a.gateway.toolNames} />
       <Keys uid={uid} />
       <Connect uid={uid} />
       {deleting && (
@@ -445,13 +488,14 @@ func main() {
   return { vscode, claude, ts, inspector, go };
 }
 
-function Gateway({ uid }: { uid: string }) {
+function Gateway({ uid, toolNames }: { uid: string; toolNames: ToolNames }) {
   const url = gatewayUrl(uid);
   return (
     <section aria-labelledby="gateway-h">
       <h2 id="gateway-h">Gateway</h2>
       <p>
-        One MCP endpoint (Streamable HTTP) with the tools of every attached server, named <code>{"{slug}__{tool}"}</code>. Clients authenticate with{" "}
+        One MCP endpoint (Streamable HTTP) with the tools of every attached server, named{" "}
+        {toolNames === "original" ? "as each server names them" : <code>{"{slug}__{tool}"}</code>}. Clients authenticate with{" "}
         <code>Authorization: Bearer</code> and an agent key (below), which can use this gateway and nothing else.
       </p>
       <div class="gateway-url">

@@ -63,7 +63,7 @@ export function fieldErrors(e: unknown, formFields: string[]): FieldErrors {
     else out.other.push(`${d.field}: ${d.message}`);
   }
   // Conflicts name no field in details, but they are about one.
-  const conflict: Record<string, string> = { ERR_SLUG_ALREADY_EXISTS: "slug", ERR_AGENT_ALREADY_EXISTS: "uid" };
+  const conflict: Record<string, string> = { ERR_SLUG_ALREADY_EXISTS: "slug", ERR_AGENT_ALREADY_EXISTS: "uid", ERR_TOOL_NAME_CONFLICT: "gateway" };
   const f = conflict[e.code];
   if (f && formFields.includes(f) && !out.fields[f]) out.fields[f] = e.message;
   return out;

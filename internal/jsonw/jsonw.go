@@ -128,6 +128,9 @@ func (o *Obj) key(k string) {
 	o.B = append(o.B, ':')
 }
 
+// Key starts field k: the caller appends its value to B.
+func (o *Obj) Key(k string) *Obj { o.key(k); return o }
+
 func (o *Obj) Str(k, v string) *Obj           { o.key(k); o.B = String(o.B, v); return o }
 func (o *Obj) Strs(k string, v []string) *Obj { o.key(k); o.B = Strings(o.B, v); return o }
 func (o *Obj) Int(k string, v int64) *Obj     { o.key(k); o.B = Int(o.B, v); return o }

@@ -1,7 +1,9 @@
-// Package gateway serves each agent's MCP endpoint: one Streamable HTTP server (of the
-// official go-sdk) whose tools are the tools of every MCP server attached to the agent,
-// each call forwarded to its server under its own name with the server's stored
-// credentials — never the caller's key.
+// Package gateway serves each agent's MCP endpoint: one Streamable HTTP server of the
+// official go-sdk per agent, whose tools, prompts, resources and resource templates are
+// those of every MCP server attached to the agent (package aggregate names them), each
+// request relayed to its server (package upstream reaches it) with the server's stored
+// credentials — never the caller's key. Everything a server may ask back during a call
+// (sampling, elicitation, roots) goes to the client session that made the call.
 package gateway
 
 import (
@@ -13,9 +15,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/agentmcp/agentmcp/keyring"
+	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
+	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -27,6 +32,9 @@ type Store interface {
 	SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error
 }
 
+// Connector opens MCP client sessions to upstream servers (*probe.Prober).
+type Connector = upstream.Connector
+
 // Options configure New. Zero values take the defaults.
 type Options struct {
 	Store       Store
@@ -35,38 +43,47 @@ type Options struct {
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer
 
+	// ToolNames overrides an agent's naming mode (default: its gateway.toolNames setting).
+	ToolNames func(store.Agent) string
+	// PublicURL is the server's public base URL: its origin is always allowed.
+	PublicURL string
+	// AllowedOrigins are the other browser origins (scheme://host[:port]) that may call.
+	AllowedOrigins []string
+
 	CallTimeout           time.Duration // per upstream call (default 30 s)
-	ListTimeout           time.Duration // per upstream tools/list in a refresh (default 5 s)
-	ToolsTTL              time.Duration // how long a server's tool list is reused (default 10 s)
-	BreakerThreshold      int           // consecutive failures that open a circuit (default 3)
+	ListTimeout           time.Duration // per upstream listing in a refresh (default 5 s)
+	ToolsTTL              time.Duration // how long a server's listing is reused (default 10 s)
+	BreakerThreshold      int           // consecutive outages that open a circuit (default 3)
 	BreakerCooldown       time.Duration // first open period, doubling (default 30 s)
 	MaxSessions           int           // per replica (default 10,000)
 	SessionIdle           time.Duration // idle sessions are closed after (default 30 min)
-	PageSize              int           // tools per tools/list page (default 1,000)
-	MaxToolsPerServer     int           // default 2,000
-	MaxToolBytesPerServer int           // default 8 MiB
-
-	sdkLogger *slog.Logger
+	PageSize              int           // items per list page (default 1,000)
+	MaxToolsPerServer     int           // items of each kind per server (default 2,000)
+	MaxToolBytesPerServer int           // bytes of each kind's items per server (default 8 MiB)
 }
 
 // Gateway is the MCP endpoint of every agent. It is safe for concurrent use.
 type Gateway struct {
-	opt   Options
-	st    Store
-	creds *keyring.Service
-	log   *slog.Logger
-	m     *metrics
+	opt     Options
+	st      Store
+	log     *slog.Logger
+	m       *metrics
+	origins origins
 
 	mu     sync.Mutex
 	agents map[[2]string]*agentState
 
-	pool     *pool
+	pool     *upstream.Pool
+	shared   *upstream.Lane // lists catalogues, serves requests made outside a session
+	listings *listings
+	relays   *relays
+	subs     *subscriptions
 	sessions *sessions
 	stop     chan struct{}
 	stopOnce sync.Once
 }
 
-// New returns a gateway; Close stops its background work.
+// New returns a gateway; Close stops its background work and closes its sessions.
 func New(o Options) *Gateway {
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 30 * time.Second
@@ -76,12 +93,6 @@ func New(o Options) *Gateway {
 	}
 	if o.ToolsTTL <= 0 {
 		o.ToolsTTL = 10 * time.Second
-	}
-	if o.BreakerThreshold <= 0 {
-		o.BreakerThreshold = 3
-	}
-	if o.BreakerCooldown <= 0 {
-		o.BreakerCooldown = 30 * time.Second
 	}
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = 10000
@@ -101,22 +112,40 @@ func New(o Options) *Gateway {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	o.sdkLogger = slog.New(slog.DiscardHandler)
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	g := &Gateway{opt: o, st: o.Store, creds: o.Credentials, log: o.Logger, m: newMetrics(o.Registry),
+	g := &Gateway{opt: o, st: o.Store, log: o.Logger, m: newMetrics(o.Registry), origins: newOrigins(o.PublicURL, o.AllowedOrigins),
 		agents: map[[2]string]*agentState{}, sessions: &sessions{m: map[string]*session{}, max: o.MaxSessions}, stop: make(chan struct{})}
-	g.pool = &pool{g: g, m: map[[2]string]*upstream{}}
+	var creds upstream.Credentials = noCredentials{}
+	if o.Credentials != nil {
+		creds = o.Credentials
+	}
+	g.pool = upstream.NewPool(upstream.Options{Connector: o.Connector, Credentials: creds, ConnectTimeout: o.CallTimeout,
+		BreakerThreshold: o.BreakerThreshold, BreakerCooldown: o.BreakerCooldown, Opened: g.breakerOpened})
+	g.shared, _ = g.pool.NewLane(g.sharedClient)
+	g.listings = &listings{g: g, m: map[upstream.Key]*listing{}}
+	g.relays = &relays{m: map[*mcp.ServerSession]*relay{}}
+	g.subs = &subscriptions{g: g, m: map[subKey]map[*mcp.ServerSession]subscriber{}}
+	g.sessions.closed = func(ss *mcp.ServerSession) {
+		g.subs.dropSession(ss)
+		g.relays.close(ss)
+	}
 	go g.janitor()
 	return g
 }
 
-// Close stops the background work and closes every session, upstream ones too.
+type noCredentials struct{}
+
+func (noCredentials) Header(context.Context, string, string) (http.Header, error) { return nil, nil }
+
+// Close stops the background work and closes every session, upstream ones too; it
+// returns when the upstream sessions are closed.
 func (g *Gateway) Close() {
 	g.stopOnce.Do(func() { close(g.stop) })
 	g.sessions.sweep(-1)
-	g.pool.forgetAll()
+	g.relays.closeAll()
+	g.pool.Close()
 }
 
 func (g *Gateway) janitor() {
@@ -159,6 +188,17 @@ func (g *Gateway) agent(app, uid string) *agentState {
 // authenticated and allowed to use this agent). It returns ErrNotFound for an agent
 // that does not exist in the key's app.
 func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, key store.APIKey, uid string) error {
+	select {
+	case <-g.stop: // closed: sessions are not rebuilt on a gateway shutting down
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "Service Unavailable: the gateway is shutting down", http.StatusServiceUnavailable)
+		return nil
+	default:
+	}
+	if !g.origins.allowed(r) {
+		http.Error(w, "Forbidden: the request's Origin or Host is not this server's (DNS rebinding protection)", http.StatusForbidden)
+		return nil
+	}
 	g.mu.Lock()
 	a := g.agents[[2]string{key.AppID, uid}]
 	g.mu.Unlock()
@@ -185,7 +225,7 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, key store.APIKey
 }
 
 // Changed applies a change of the store (from the change feed): the agents it touches
-// refresh their tools, which sends notifications/tools/list_changed to their sessions.
+// refresh their catalogue, which sends */list_changed to their sessions.
 func (g *Gateway) Changed(c store.Change) {
 	switch c.Kind {
 	case store.ChangeAgent:
@@ -196,63 +236,87 @@ func (g *Gateway) Changed(c store.Change) {
 			a.markDirty()
 		}
 	case store.ChangeServer:
-		g.serverChanged(c.AppID, c.Key, true)
+		g.serverChanged(upstream.Key{App: c.AppID, Slug: c.Key}, true)
 	case store.ChangeReset:
-		g.pool.forgetAll()
-		g.mu.Lock()
-		all := make([]*agentState, 0, len(g.agents))
-		for _, a := range g.agents {
-			all = append(all, a)
-		}
-		g.mu.Unlock()
-		for _, a := range all {
+		g.pool.ForgetAll()
+		g.listings.forgetAll()
+		for _, a := range g.allAgents() {
 			a.markDirty()
 		}
 	}
 }
 
-// serverChanged refreshes the agents of app that use slug; forget drops its session and
-// cached tools first (its URL, credentials or existence may have changed).
-func (g *Gateway) serverChanged(app, slug string, forget bool) {
-	if forget {
-		g.pool.forget(app, slug)
-	} else {
-		u := g.pool.get(app, slug)
-		u.mu.Lock()
-		u.toolsAt = time.Time{}
-		u.mu.Unlock()
-	}
+func (g *Gateway) allAgents() []*agentState {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	all := make([]*agentState, 0, len(g.agents))
+	for _, a := range g.agents {
+		all = append(all, a)
+	}
+	return all
+}
+
+// serverChanged refreshes the agents of k's app that use k; forget closes its sessions
+// first (its URL, credentials or existence may have changed).
+func (g *Gateway) serverChanged(k upstream.Key, forget bool) {
+	if forget {
+		g.pool.Forget(k)
+		g.listings.forget(k)
+	} else {
+		g.listings.stale(k)
+	}
 	var hit []*agentState
-	for k, a := range g.agents {
-		if k[0] != app {
+	for _, a := range g.allAgents() {
+		if a.app != k.App {
 			continue
 		}
 		a.mu.Lock()
-		_, uses := a.slugs[slug]
+		_, uses := a.slugs[k.Slug]
 		a.mu.Unlock()
 		if uses {
 			hit = append(hit, a)
 		}
 	}
-	g.mu.Unlock()
 	for _, a := range hit {
 		a.markDirty()
 	}
 }
 
 // breakerOpened records on the server's health that the gateway gave up on it for a while.
-func (g *Gateway) breakerOpened(u *upstream, cause error) {
-	g.log.Warn("gateway: circuit opened", slog.String("app_id", u.app), slog.String("server", u.slug), slog.String("error", trim(cause.Error())))
+func (g *Gateway) breakerOpened(k upstream.Key, cause error) {
+	g.log.Warn("gateway: circuit opened", slog.String("app_id", k.App), slog.String("server", k.Slug), slog.String("error", trim(cause.Error())))
 	status := "unreachable"
-	if strings.Contains(cause.Error(), "did not answer") || errors.Is(cause, context.DeadlineExceeded) {
+	if errors.Is(cause, upstream.ErrTimeout) {
 		status = "timeout"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	rec := store.ProbeRecord{Status: status, CheckedAt: time.Now().UnixMilli(), Error: "gateway: " + trim(cause.Error()), Capabilities: map[string]any{}}
-	if err := g.st.SaveProbe(ctx, u.app, u.slug, rec); err != nil && !errors.Is(err, store.ErrNotFound) {
-		g.log.Warn("gateway: recording a failing server", slog.String("server", u.slug), slog.String("error", err.Error()))
+	if err := g.st.SaveProbe(ctx, k.App, k.Slug, rec); err != nil && !errors.Is(err, store.ErrNotFound) {
+		g.log.Warn("gateway: recording a failing server", slog.String("server", k.Slug), slog.String("error", err.Error()))
 	}
-	g.serverChanged(u.app, u.slug, false)
+	g.serverChanged(k, false)
+}
+
+// modeOf is agent a's naming mode.
+func (g *Gateway) modeOf(a store.Agent) aggregate.Mode {
+	mode := a.Gateway.ToolNames
+	if g.opt.ToolNames != nil {
+		mode = g.opt.ToolNames(a)
+	}
+	if mode == string(aggregate.Original) {
+		return aggregate.Original
+	}
+	return aggregate.Prefixed
+}
+
+// ToolName is the name the tool of server slug has in a prefixed agent's gateway.
+func ToolName(slug, tool string) string { return aggregate.PrefixedName(slug, tool) }
+
+// trim bounds an upstream's error text in a result.
+func trim(s string) string {
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return strings.ToValidUTF8(s, "")
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
 )
 
 // metrics of gateway calls, by app, server and tool. The number of series is bounded:
@@ -35,9 +37,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 // observe counts a call and writes its log line: never the arguments.
-func (g *Gateway) observe(a *agentState, r route, outcome string, d time.Duration) {
-	tool := r.tool
-	k := [3]string{a.app, r.slug, tool}
+func (g *Gateway) observe(a *agentState, r aggregate.Route, outcome string, d time.Duration) {
+	tool := r.Name
+	k := [3]string{a.app, r.Slug, tool}
 	g.m.mu.Lock()
 	if !g.m.seen[k] {
 		if len(g.m.seen) >= maxSeries {
@@ -47,9 +49,9 @@ func (g *Gateway) observe(a *agentState, r route, outcome string, d time.Duratio
 		}
 	}
 	g.m.mu.Unlock()
-	g.m.calls.WithLabelValues(a.app, r.slug, tool, outcome).Inc()
-	g.m.duration.WithLabelValues(a.app, r.slug, tool).Observe(d.Seconds())
+	g.m.calls.WithLabelValues(a.app, r.Slug, tool, outcome).Inc()
+	g.m.duration.WithLabelValues(a.app, r.Slug, tool).Observe(d.Seconds())
 	g.log.LogAttrs(context.Background(), slog.LevelInfo, "gateway call",
-		slog.String("app_id", a.app), slog.String("agent", a.uid), slog.String("server", r.slug), slog.String("tool", r.tool),
+		slog.String("app_id", a.app), slog.String("agent", a.uid), slog.String("server", r.Slug), slog.String("tool", r.Name),
 		slog.Int64("duration_us", d.Microseconds()), slog.String("outcome", outcome))
 }

@@ -29,9 +29,10 @@ type session struct {
 }
 
 type sessions struct {
-	mu  sync.Mutex
-	m   map[string]*session
-	max int
+	mu     sync.Mutex
+	m      map[string]*session
+	max    int
+	closed func(*mcp.ServerSession) // told when a session ends: its upstream sessions close
 }
 
 const sessionPrefix = "amg1_"
@@ -100,9 +101,6 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, a *agentState
 		return
 	}
 	defer g.sessions.done(s)
-	if r.Method == http.MethodPost && !fresh && g.callDirect(w, r, a) {
-		return
-	}
 	s.transport.ServeHTTP(w, r)
 }
 
@@ -135,7 +133,10 @@ func (g *Gateway) serveEphemeral(w http.ResponseWriter, r *http.Request, a *agen
 		http.Error(w, "failed connection", http.StatusInternalServerError)
 		return
 	}
-	defer ss.Close()
+	defer func() {
+		ss.Close()
+		g.sessions.closed(ss)
+	}()
 	t.ServeHTTP(w, r)
 }
 
@@ -197,6 +198,7 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	go func() {
 		server.Wait()
 		ss.remove(s)
+		ss.closed(server)
 	}()
 	return s, nil
 }

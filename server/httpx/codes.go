@@ -16,6 +16,7 @@ const (
 	CodeAgentNotFound         = "ERR_AGENT_NOT_FOUND"
 	CodeAgentAlreadyExists    = "ERR_AGENT_ALREADY_EXISTS"
 	CodeKeyNotFound           = "ERR_KEY_NOT_FOUND"
+	CodeToolNameConflict      = "ERR_TOOL_NAME_CONFLICT"
 	CodeNotProbed             = "ERR_NOT_PROBED"
 	CodePreconditionFailed    = "ERR_PRECONDITION_FAILED"
 	CodeIdempotencyKeyReused  = "ERR_IDEMPOTENCY_KEY_REUSED"
@@ -43,6 +44,7 @@ var Codes = map[string]int{
 	CodeAgentNotFound:         http.StatusNotFound,
 	CodeAgentAlreadyExists:    http.StatusConflict,
 	CodeKeyNotFound:           http.StatusNotFound,
+	CodeToolNameConflict:      http.StatusConflict,
 	CodeNotProbed:             http.StatusNotFound,
 	CodePreconditionFailed:    http.StatusPreconditionFailed,
 	CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,

@@ -20,7 +20,9 @@ func appendWireAgent(b []byte, a store.Agent) []byte {
 	o := jsonw.Obj{B: b}
 	o.Strs("apiTools", a.APITools).Str("appId", a.AppID).Int("createdAt", a.CreatedAt).
 		Str("description", a.Description).Strs("files", a.Files).Str("formattedInstruction", a.Instruction).
-		Strs("frontendActions", a.FrontendActions).Str("icon", a.Icon).Str("instruction", a.Instruction).
+		Strs("frontendActions", a.FrontendActions).Key("gateway")
+	o.B = a.Gateway.AppendJSON(o.B)
+	o.Str("icon", a.Icon).Str("instruction", a.Instruction).
 		Bool("isActive", a.IsActive).IntPtr("lastMessageAt", a.LastMessageAt).Strs("mcpServers", a.MCPServers).
 		Value("metaData", a.MetaData).Str("model", a.Model).Value("modelMetaData", a.ModelMetaData).
 		Str("name", a.Name).Strs("otherKbIntegrations", a.OtherKbIntegrations).Str("ragVersion", a.RagVersion).

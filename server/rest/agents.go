@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/internal/toolnames"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -36,14 +37,20 @@ func wireAgent(a store.Agent) gen.Agent {
 		MetaData:             a.MetaData,
 		Model:                a.Model,
 		ModelMetaData:        a.ModelMetaData,
+		Gateway:              gen.AgentGateway{ToolNames: gen.ToolNames(a.Gateway.ToolNames)},
 		CreatedAt:            a.CreatedAt,
 		UpdatedAt:            a.UpdatedAt,
 	}
 }
 
 // agentError maps storage errors of agent operations; field names the request field that
-// held MCP server slugs, for ERR_MCP_SERVER_NOT_FOUND details.
-func agentError(err error, uid, field string) error {
+// held MCP server slugs (and slugs its value), for the details of ERR_MCP_SERVER_NOT_FOUND
+// and ERR_TOOL_NAME_CONFLICT.
+func agentError(err error, uid, field string, slugs ...string) error {
+	var conflict *store.ToolNameConflictError
+	if errors.As(err, &conflict) {
+		return toolNameConflict(conflict, field, slugs)
+	}
 	var unknown *store.UnknownMCPServersError
 	if errors.As(err, &unknown) {
 		details := make([]gen.ErrorDetail, len(unknown.Slugs))
@@ -59,6 +66,23 @@ func agentError(err error, uid, field string) error {
 		return httpx.NewError(http.StatusConflict, httpx.CodeAgentAlreadyExists, "An agent with uid %q already exists.", uid)
 	}
 	return httpx.StoreError(err, httpx.CodeAgentNotFound, fmt.Sprintf("Agent %q", uid))
+}
+
+// toolNameConflict is the 409 of a write refused for a tool name two servers would share.
+// Its detail names the request's slug that brought the clash, or gateway.toolNames when the
+// clash was between servers attached before (the switch to original names brought it).
+func toolNameConflict(c *store.ToolNameConflictError, field string, slugs []string) error {
+	at := "gateway.toolNames"
+	for i, s := range slugs {
+		if s == c.Server || s == c.ConflictsWith {
+			at = fmt.Sprintf("%s.%d", field, i)
+			break
+		}
+	}
+	return &httpx.Error{Status: http.StatusConflict, Code: httpx.CodeToolNameConflict,
+		Message: fmt.Sprintf("MCP servers %q and %q both offer a tool named %q; with gateway.toolNames \"original\" an agent's tool names must be unique.",
+			c.ConflictsWith, c.Server, c.Name),
+		Details: []gen.ErrorDetail{{Field: at, Message: fmt.Sprintf("MCP server %q offers tool %q, as MCP server %q does", c.Server, c.Name, c.ConflictsWith)}}}
 }
 
 func newUID() string {
@@ -103,9 +127,12 @@ func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 	if b.RagVersion != nil {
 		a.RagVersion = string(*b.RagVersion)
 	}
+	if b.Gateway != nil && b.Gateway.ToolNames != nil {
+		a.Gateway.ToolNames = string(*b.Gateway.ToolNames)
+	}
 	out, err := h.st.CreateAgent(ctx, a)
 	if err != nil {
-		return nil, agentError(err, a.UID, "mcpServers")
+		return nil, agentError(err, a.UID, "mcpServers", a.MCPServers...)
 	}
 	resp := gen.AgentBuilderControllerCreateAgent201JSONResponse{Body: wireAgent(out)}
 	resp.Headers.ETag = etag(store.AgentVersion(out))
@@ -147,9 +174,12 @@ func (h *Handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 	if b.RagVersion != nil {
 		p.RagVersion = (*string)(b.RagVersion)
 	}
+	if b.Gateway != nil && b.Gateway.ToolNames != nil {
+		p.ToolNames = (*string)(b.Gateway.ToolNames)
+	}
 	a, err := h.st.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
 	if err != nil {
-		return nil, agentError(err, req.Uid, "mcpServers")
+		return nil, agentError(err, req.Uid, "mcpServers", list(b.McpServers)...)
 	}
 	out := gen.AgentBuilderControllerUpdateAgent200JSONResponse{Body: wireAgent(a)}
 	out.Headers.ETag = etag(store.AgentVersion(a))
@@ -192,7 +222,7 @@ func (h *Handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context
 	}
 	a, err := h.st.AttachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
 	if err != nil {
-		return nil, agentError(err, req.Uid, "mcps")
+		return nil, agentError(err, req.Uid, "mcps", req.Body.Mcps...)
 	}
 	return agentReply(a), nil
 }
@@ -214,6 +244,10 @@ func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req
 	if err != nil {
 		return nil, err
 	}
+	agent, err := h.st.GetAgent(ctx, app, req.Uid)
+	if err != nil {
+		return nil, agentError(err, req.Uid, "")
+	}
 	servers, err := h.st.AgentMCPServers(ctx, app, req.Uid)
 	if err != nil {
 		return nil, agentError(err, req.Uid, "")
@@ -224,12 +258,45 @@ func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req
 	if p := req.Params.McpServers; p != nil && !*p {
 		return out, nil
 	}
+	var withheld map[string][]gen.WithheldTool
+	if agent.Gateway.ToolNames == toolnames.Original {
+		if withheld, err = h.withheldTools(ctx, app, servers); err != nil {
+			return nil, err
+		}
+	}
 	key := strings.ToLower(deref(req.Params.Key))
 	for _, m := range servers {
 		if key != "" && !strings.Contains(strings.ToLower(m.Name), key) && !strings.Contains(strings.ToLower(m.Description), key) {
 			continue
 		}
-		out.Data.McpServers = append(out.Data.McpServers, gen.EnabledMcpServer{Slug: m.Slug, Name: m.Name, Description: m.Description, Icon: m.Icon, Url: m.URL, Health: wireHealth(m.Health)})
+		out.Data.McpServers = append(out.Data.McpServers, gen.EnabledMcpServer{Slug: m.Slug, Name: m.Name, Description: m.Description,
+			Icon: m.Icon, Url: m.URL, Health: wireHealth(m.Health), WithheldTools: withheld[m.Slug]})
+	}
+	return out, nil
+}
+
+// withheldTools is, by server, the tools an agent with original tool names does not serve
+// (toolnames.Conflicts over the tools of the servers' last successful probes, as the
+// gateway decides).
+func (h *Handler) withheldTools(ctx context.Context, app string, servers []store.MCPServer) (map[string][]gen.WithheldTool, error) {
+	offered := make([]toolnames.Server, 0, len(servers))
+	for _, m := range servers {
+		r, err := h.st.GetProbe(ctx, app, m.Slug)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tools == nil) {
+			continue // never probed (or never successfully): it offers nothing yet
+		}
+		if err != nil {
+			return nil, httpx.StoreError(err, httpx.CodeInternal, "")
+		}
+		names, err := toolnames.ToolNames(r.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("tools of %q: %w", m.Slug, err)
+		}
+		offered = append(offered, toolnames.Server{Slug: m.Slug, Names: names})
+	}
+	out := make(map[string][]gen.WithheldTool)
+	for _, c := range toolnames.Conflicts(offered) {
+		out[c.Server] = append(out[c.Server], gen.WithheldTool{Name: c.Name, ConflictsWith: c.ConflictsWith})
 	}
 	return out, nil
 }

@@ -100,7 +100,8 @@ func TestAgentReplyMatchesGenerated(t *testing.T) {
 	for i := range 1000 {
 		a := store.Agent{UID: pick(), AppID: pick(), Name: pick(), Icon: pick(), IsActive: i%2 == 0, Description: pick(),
 			Tools: list(), Files: list(), Websites: list(), OtherKbIntegrations: list(), APITools: list(), MCPServers: list(),
-			FrontendActions: list(), RagVersion: pick(), Instruction: pick(), Model: pick(), CreatedAt: r.Int64(), UpdatedAt: -r.Int64N(9)}
+			FrontendActions: list(), RagVersion: pick(), Instruction: pick(), Model: pick(), CreatedAt: r.Int64(), UpdatedAt: -r.Int64N(9),
+			Gateway: store.AgentGateway{ToolNames: pick()}}
 		if i%3 == 0 {
 			n := r.Int64()
 			a.LastMessageAt = &n

@@ -32,7 +32,7 @@ var dialect = &sqlstore.Dialect{
 	AgentColumns: `a.app_id, a.uid, a.name, a.icon, a.is_active, a.description,
 	a.tools::text, a.files::text, a.websites::text, a.other_kb_integrations::text, a.api_tools::text, a.frontend_actions::text,
 	a.rag_version, a.last_message_at, a.instruction, a.meta_data::text, a.model, a.model_meta_data::text,
-	a.created_at, a.updated_at, a.mcp_servers::text`,
+	a.created_at, a.updated_at, a.mcp_servers::text, a.gateway::text`,
 	InList:     " = ANY(?::text[])",
 	SlugRows:   "unnest(?::text[]) WITH ORDINALITY AS s(slug, n)",
 	List:       func(l []string) any { return l },

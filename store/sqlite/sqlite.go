@@ -29,7 +29,7 @@ var dialect = &sqlstore.Dialect{
 	AgentColumns: `a.app_id, a.uid, a.name, a.icon, a.is_active, a.description,
 	a.tools, a.files, a.websites, a.other_kb_integrations, a.api_tools, a.frontend_actions,
 	a.rag_version, a.last_message_at, a.instruction, a.meta_data, a.model, a.model_meta_data,
-	a.created_at, a.updated_at, a.mcp_servers`,
+	a.created_at, a.updated_at, a.mcp_servers, a.gateway`,
 	InList:     " IN (SELECT value FROM json_each(?))",
 	SlugRows:   "(SELECT value AS slug, key + 1 AS n FROM json_each(?)) AS s",
 	List:       func(l []string) any { return sqlstore.JSONText(l) },

@@ -57,6 +57,8 @@ func Run(t *testing.T, open Opener) {
 		{"RegistryList", testRegistryList},
 		{"PurgeAuditEvents", testPurgeAuditEvents},
 		{"CountIdempotent", testCountIdempotent},
+		{"ToolNames", testToolNames},
+		{"ConcurrentToolNames", testConcurrentToolNames},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentmcp/agentmcp/internal/toolnames"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -144,4 +145,30 @@ func TwoStores(t *testing.T, a, b store.Store) {
 	if got, err := b.AttachMCPServers(ctx, "two", "big", []string{"s3"}); err != nil || !slices.Equal(got.MCPServers, []string{"s1", "s3"}) {
 		t.Fatalf("attach through b to the large agent after a's: %v, %v; want [s1 s3]", got.MCPServers, err)
 	}
+
+	// b learns of a's switch to original tool names at once, and checks its attach against it.
+	withTools(t, a, "two", "t1", "same")
+	withTools(t, a, "two", "t2", "same")
+	mustAgent(t, a, "two", "names", "t1")
+	if got := get2(t, b, "names"); got.Gateway.ToolNames != toolnames.Prefixed {
+		t.Fatalf("b reads toolNames %q, want prefixed", got.Gateway.ToolNames)
+	}
+	if _, err := a.UpdateAgent(ctx, "two", "names", store.AgentPatch{ToolNames: ptr(toolnames.Original)}, store.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	// b's copy says prefixed: its attach must be checked against the agent a left.
+	_, err = b.AttachMCPServers(ctx, "two", "names", []string{"t2"})
+	wantConflict(t, err, "same", "t2", "t1")
+	if got := get2(t, b, "names"); got.Gateway.ToolNames != toolnames.Original || !slices.Equal(got.MCPServers, []string{"t1"}) {
+		t.Fatalf("b reads %+v after a's switch and its refused attach, want original names and [t1]", got)
+	}
+}
+
+func get2(t *testing.T, st store.Store, uid string) store.Agent {
+	t.Helper()
+	got, err := st.GetAgent(context.Background(), "two", uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

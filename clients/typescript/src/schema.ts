@@ -154,7 +154,8 @@ export interface paths {
          * @description Creates an agent. `uid` is generated when absent; it is unique per application
          *     (409 `ERR_AGENT_ALREADY_EXISTS`). `mcpServers`, when given, must all exist in the
          *     application (400 `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug); duplicates
-         *     collapse and the order is kept.
+         *     collapse and the order is kept. With `gateway.toolNames: original`, servers whose
+         *     tools would share a name are refused (409 `ERR_TOOL_NAME_CONFLICT`, see `mcp/add`).
          */
         post: operations["AgentBuilderController_createAgent"];
         delete?: never;
@@ -191,7 +192,10 @@ export interface paths {
          * Update Agent
          * @description Updates an agent partially: omitted fields are unchanged, `null` is rejected. A given
          *     `mcpServers` replaces the attached list (validated like `mcp/add`). `uid` cannot be
-         *     changed. `updatedAt` changes only when something changed.
+         *     changed. `updatedAt` changes only when something changed. In `gateway`, omitted
+         *     settings are unchanged too. Switching `gateway.toolNames` to `original`, or attaching
+         *     servers while it is, is refused with 409 `ERR_TOOL_NAME_CONFLICT` when two servers'
+         *     tools would share a name (see `mcp/add`); nothing changes.
          */
         patch: operations["AgentBuilderController_updateAgent"];
         trace?: never;
@@ -221,6 +225,14 @@ export interface paths {
          *     `ERR_MCP_SERVER_NOT_FOUND` naming every unknown slug, and nothing changes. Slugs
          *     already attached are ignored and duplicates collapse; the agent keeps the order in
          *     which servers were first attached. `updatedAt` changes only when `mcpServers` changed.
+         *
+         *     When the agent's `gateway.toolNames` is `original`, a server whose tools (as its last
+         *     successful probe listed them; a server never probed offers none yet) would share a
+         *     name with another attached server's, or with another server of the request, is
+         *     refused: 409 `ERR_TOOL_NAME_CONFLICT` naming the name and both servers, and nothing
+         *     changes. A server that starts offering a clashing name later has that tool withheld
+         *     by the gateway (the tool of the server attached first keeps the name); `enabled-items`
+         *     shows it.
          */
         patch: operations["AgentBuilderController_addMcpServersToAgent"];
         trace?: never;
@@ -265,6 +277,8 @@ export interface paths {
          * @description Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
          *     order; the other lists are empty in agentmcp. A list whose query flag is `false` is
          *     empty. `key` keeps only the items whose name or description contains it, ignoring case.
+         *     With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
+         *     gateway does not serve because a server attached before it offers the same name.
          */
         get: operations["AgentBuilderController_getEnabledItems"];
         put?: never;
@@ -502,6 +516,7 @@ export interface components {
             /** @example gpt-4o-mini */
             model?: string;
             modelMetaData?: components["schemas"]["FreeObject"];
+            gateway?: components["schemas"]["AgentGatewayInput"];
         };
         /** @description Every field is optional; omitted fields are unchanged. The uid cannot be changed. */
         UpdateAgentDto: {
@@ -523,6 +538,7 @@ export interface components {
             metaData?: components["schemas"]["FreeObject"];
             model?: string;
             modelMetaData?: components["schemas"]["FreeObject"];
+            gateway?: components["schemas"]["AgentGatewayInput"];
         };
         ManageAgentMcpDto: {
             /**
@@ -534,6 +550,34 @@ export interface components {
              *     ]
              */
             mcps: components["schemas"]["Slug"][];
+        };
+        /**
+         * @description How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
+         *     serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
+         *     their servers' own names, and refuses attaches that would make two servers' tools
+         *     share a name (409 `ERR_TOOL_NAME_CONFLICT`).
+         * @enum {string}
+         */
+        ToolNames: "prefixed" | "original";
+        /**
+         * @description agentmcp addition — how the agent's MCP gateway serves its servers. More settings
+         *     may join `toolNames` here; clients ignore the ones they do not know.
+         */
+        AgentGateway: {
+            toolNames: components["schemas"]["ToolNames"];
+        };
+        /**
+         * @description agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
+         *     value (on create: its default).
+         */
+        AgentGatewayInput: {
+            toolNames?: components["schemas"]["ToolNames"];
+        };
+        WithheldTool: {
+            /** @description The tool's name, as its server offers it. */
+            name: string;
+            /** @description The slug of the server, attached before this one, whose tool keeps the name. */
+            conflictsWith: string;
         };
         Agent: {
             /** @example agent-uuid-1234 */
@@ -570,6 +614,7 @@ export interface components {
             modelMetaData: {
                 [key: string]: unknown;
             };
+            gateway: components["schemas"]["AgentGateway"];
             /**
              * Format: int64
              * @description Unix timestamp in milliseconds; strictly increasing within an application.
@@ -594,6 +639,12 @@ export interface components {
             icon: string;
             url: string;
             health?: components["schemas"]["McpServerHealth"];
+            /**
+             * @description agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
+             *     gateway withholds, because a server attached before it offers the same name.
+             *     Present only when there is one.
+             */
+            withheldTools?: components["schemas"]["WithheldTool"][];
         };
         EnabledItemsResponse: {
             data: {
@@ -755,6 +806,7 @@ export interface components {
             modelMetaData: {
                 [key: string]: unknown;
             };
+            gateway?: components["schemas"]["AgentGateway"];
             /** Format: int64 */
             createdAt: number;
             /** Format: int64 */
@@ -946,6 +998,7 @@ export interface components {
              *     `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
              *     `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
              *     `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
+             *     `ERR_TOOL_NAME_CONFLICT` 409,
              *     `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
              *     `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
              *     `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -1169,6 +1222,54 @@ export interface components {
         };
         /** @description Conflict — the uid already exists in the application (`ERR_AGENT_ALREADY_EXISTS`). */
         AgentConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "statusCode": 409,
+                 *       "error": "Conflict",
+                 *       "code": "ERR_AGENT_ALREADY_EXISTS",
+                 *       "message": "An agent with uid \"support\" already exists."
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /**
+         * @description Conflict — with `gateway.toolNames: original`, two of the agent's servers would offer a
+         *     tool of the same name (`ERR_TOOL_NAME_CONFLICT`); the message names the tool and both
+         *     servers, the detail the request field that brought the clash. Nothing was written.
+         */
+        ToolNameConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "statusCode": 409,
+                 *       "error": "Conflict",
+                 *       "code": "ERR_TOOL_NAME_CONFLICT",
+                 *       "message": "MCP servers \"web\" and \"docs\" both offer a tool named \"search\"; with gateway.toolNames \"original\" an agent's tool names must be unique.",
+                 *       "details": [
+                 *         {
+                 *           "field": "mcps.0",
+                 *           "message": "MCP server \"docs\" offers tool \"search\", as MCP server \"web\" does"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /**
+         * @description Conflict — the uid already exists in the application (`ERR_AGENT_ALREADY_EXISTS`), or,
+         *     with `gateway.toolNames: original`, two of the servers would offer a tool of the same
+         *     name (`ERR_TOOL_NAME_CONFLICT`, as for `mcp/add`).
+         */
+        AgentOrToolNameConflict: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1777,7 +1878,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["AgentConflict"];
+            409: components["responses"]["AgentOrToolNameConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyKeyReused"];
@@ -1908,6 +2009,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["AgentNotFound"];
+            409: components["responses"]["ToolNameConflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1946,6 +2048,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["AgentNotFound"];
+            409: components["responses"]["ToolNameConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];

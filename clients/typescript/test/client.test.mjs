@@ -206,6 +206,11 @@ describe("agents", () => {
     const u = await c.agents.update("support", { description: "Answers questions", isActive: false }, { ifMatch: etagOf(detached) });
     assert.equal(u.description, "Answers questions");
     assert.equal(u.isActive, false);
+    assert.deepEqual(u.gateway, { toolNames: "prefixed" }, "tool names are prefixed by default");
+    const orig = await c.agents.update("support", { gateway: { toolNames: "original" } });
+    assert.equal(orig.gateway.toolNames, "original");
+    assert.equal((await c.agents.update("support", { gateway: {} })).gateway.toolNames, "original", "an omitted setting keeps its value");
+    await rejectsApi(() => c.agents.update("support", { gateway: { toolNames: "short" } }), { status: 400, code: "ERR_VALIDATION" });
 
     const unknown = await rejectsApi(() => c.agents.attach("support", ["weather", "nope"]), { status: 400, code: "ERR_MCP_SERVER_NOT_FOUND" });
     assert.deepEqual(

@@ -13,9 +13,9 @@ import (
 
 // agentRow is an agent's row as scanned, its JSON columns not yet decoded.
 type agentRow struct {
-	a                                                               store.Agent
-	tools, files, websites, kb, apiTools, fa, meta, modelMeta, mcps string
-	last                                                            sql.NullInt64
+	a                                                                   store.Agent
+	tools, files, websites, kb, apiTools, fa, meta, modelMeta, mcps, gw string
+	last                                                                sql.NullInt64
 }
 
 func scanAgentRow(sc Scanner) (agentRow, error) {
@@ -24,7 +24,7 @@ func scanAgentRow(sc Scanner) (agentRow, error) {
 	err := sc.Scan(&a.AppID, &a.UID, &a.Name, &a.Icon, &a.IsActive, &a.Description,
 		&r.tools, &r.files, &r.websites, &r.kb, &r.apiTools, &r.fa,
 		&a.RagVersion, &r.last, &a.Instruction, &r.meta, &a.Model, &r.modelMeta,
-		&a.CreatedAt, &a.UpdatedAt, &r.mcps)
+		&a.CreatedAt, &a.UpdatedAt, &r.mcps, &r.gw)
 	return r, err
 }
 
@@ -51,6 +51,9 @@ func (r *agentRow) decode() (store.Agent, error) {
 		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
 			return store.Agent{}, fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
 		}
+	}
+	if err := json.Unmarshal([]byte(r.gw), &a.Gateway); err != nil {
+		return store.Agent{}, fmt.Errorf("agent %s: decoding stored JSON: %w", a.UID, err)
 	}
 	a.Normalize()
 	return a, nil
@@ -223,11 +226,11 @@ func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, er
 		mcps := store.Dedup(a.MCPServers)
 		n, err := q.Exec(ctx, `INSERT INTO agents (app_id, uid, name, icon, is_active, description,
 			tools, files, websites, other_kb_integrations, api_tools, frontend_actions,
-			rag_version, last_message_at, instruction, meta_data, model, model_meta_data, created_at, updated_at, mcp_servers)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, uid) DO NOTHING`,
+			rag_version, last_message_at, instruction, meta_data, model, model_meta_data, created_at, updated_at, mcp_servers, gateway)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, uid) DO NOTHING`,
 			a.AppID, a.UID, a.Name, a.Icon, a.IsActive, a.Description,
 			JSONText(a.Tools), JSONText(a.Files), JSONText(a.Websites), JSONText(a.OtherKbIntegrations), JSONText(a.APITools), JSONText(a.FrontendActions),
-			a.RagVersion, a.Instruction, JSONText(a.MetaData), a.Model, JSONText(a.ModelMetaData), t, t, JSONText(mcps))
+			a.RagVersion, a.Instruction, JSONText(a.MetaData), a.Model, JSONText(a.ModelMetaData), t, t, JSONText(mcps), JSONText(a.Gateway))
 		if err != nil {
 			return err
 		}
@@ -238,6 +241,9 @@ func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, er
 			if err := s.checkServers(ctx, q, a.AppID, a.MCPServers); err != nil {
 				return err
 			}
+		}
+		if err := s.checkToolNames(ctx, q, a.AppID, mcps, addedServers(store.Agent{}, store.Agent{MCPServers: mcps, Gateway: a.Gateway})); err != nil {
+			return err
 		}
 		if err := s.appendServers(ctx, q, a.AppID, a.UID, mcps); err != nil {
 			return err
@@ -272,8 +278,13 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		}
 		next, changed := p.Apply(cur)
 		if p.MCPServers != nil {
-			if want := store.Dedup(*p.MCPServers); !slices.Equal(want, cur.MCPServers) {
-				next.MCPServers = want
+			next.MCPServers = store.Dedup(*p.MCPServers)
+		}
+		if err := s.checkToolNames(ctx, q, appID, next.MCPServers, addedServers(cur, next)); err != nil {
+			return err
+		}
+		if p.MCPServers != nil {
+			if want := next.MCPServers; !slices.Equal(want, cur.MCPServers) {
 				if _, err := q.Exec(ctx, "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ?", appID, uid); err != nil {
 					return err
 				}
@@ -291,7 +302,7 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 			next.Name, next.Icon, next.IsActive, next.Description,
 			JSONText(next.Tools), JSONText(next.Files), JSONText(next.Websites), JSONText(next.OtherKbIntegrations), JSONText(next.APITools), JSONText(next.FrontendActions),
 			next.RagVersion, next.Instruction, JSONText(next.MetaData), next.Model, JSONText(next.ModelMetaData), JSONText(next.MCPServers),
-			store.NowMillis(), appID, uid); err != nil {
+			JSONText(next.Gateway), store.NowMillis(), appID, uid); err != nil {
 			return err
 		}
 		if out, err = s.getAgent(ctx, q, appID, uid, false); err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/agentmcp/agentmcp/internal/toolnames"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -211,10 +212,22 @@ func (s *Store) applyAgentChanges(ctx context.Context, q Querier, cur store.Agen
 				c.out = cur
 				continue
 			}
+			list = append(slices.Clip(cur.MCPServers), add...)
+			if cur.Gateway.ToolNames == toolnames.Original {
+				err := s.checkToolNames(ctx, q, app, list, add)
+				var conflict *store.ToolNameConflictError
+				if errors.As(err, &conflict) {
+					c.err = err // this change's alone, as an unknown slug is
+					continue
+				}
+				if err != nil {
+					return store.Agent{}, err
+				}
+			}
 			if err := s.appendServers(ctx, q, app, uid, add); err != nil {
 				return store.Agent{}, err
 			}
-			list, action = append(slices.Clip(cur.MCPServers), add...), store.AuditAgentAttach
+			action = store.AuditAgentAttach
 		}
 		next := cur
 		next.MCPServers = list

@@ -47,6 +47,8 @@ type queries struct {
 	getAgentsForWrite, agentVersionsForWrite, getAgents string
 	// lockServerAgents locks, in uid order, the agents a server's delete will change.
 	lockServerAgents string
+	// serverTools reads the tools of the last successful probe of the servers of a list.
+	serverTools string
 }
 
 func newQueries(d *Dialect) queries {
@@ -77,7 +79,7 @@ func newQueries(d *Dialect) queries {
 		updateAgent: `UPDATE agents SET name = ?, icon = ?, is_active = ?, description = ?,
 			tools = ?, files = ?, websites = ?, other_kb_integrations = ?, api_tools = ?, frontend_actions = ?,
 			rag_version = ?, instruction = ?, meta_data = ?, model = ?, model_meta_data = ?, mcp_servers = ?,
-			updated_at = ` + d.Greatest + "(?, updated_at + 1) WHERE app_id = ? AND uid = ?",
+			gateway = ?, updated_at = ` + d.Greatest + "(?, updated_at + 1) WHERE app_id = ? AND uid = ?",
 		detach:          "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug" + d.InList,
 		detachOne:       "DELETE FROM agent_mcp_servers WHERE app_id = ? AND agent_uid = ? AND slug = ?",
 		idempotencyLock: idempotencySelect + d.lock(" FOR UPDATE"),
@@ -87,5 +89,6 @@ func newQueries(d *Dialect) queries {
 		getAgents:             "SELECT " + d.AgentColumns + " FROM agents a WHERE a.app_id = ? AND a.uid" + d.InList,
 		lockServerAgents: `SELECT a.uid FROM agents a WHERE a.app_id = ? AND a.uid IN
 			(SELECT agent_uid FROM agent_mcp_servers WHERE app_id = ? AND slug = ?) ORDER BY a.uid` + d.lock(" FOR UPDATE OF a"),
+		serverTools: "SELECT slug, tools FROM mcp_server_probes WHERE app_id = ? AND tools IS NOT NULL AND slug" + d.InList,
 	}
 }

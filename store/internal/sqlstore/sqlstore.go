@@ -66,8 +66,9 @@ type Dialect struct {
 	// locks, so writes never deadlock), and check for a taken key before taking an app's
 	// lock. SQLite has one writer, so the flows need none of it.
 	RowLocks bool
-	// AgentColumns selects an agent (alias a): its JSON columns as text, the last one its
-	// attached slugs (agents.mcp_servers, a JSON array in attachment order).
+	// AgentColumns selects an agent (alias a): its JSON columns as text, the last two its
+	// attached slugs (agents.mcp_servers, a JSON array in attachment order) and its gateway
+	// settings (agents.gateway, a JSON object).
 	AgentColumns string
 	// RemoveSlug is agents.mcp_servers without the slug of its one parameter, in order.
 	RemoveSlug string
