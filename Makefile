@@ -52,13 +52,20 @@ install:
 run: build
 	./$(BIN) serve $(ARGS)
 
+# MCP clients that sign in with OAuth (the TypeScript SDK, mcp-remote), for the gateway's
+# authorization server tests (server/oauth_clients_test.go); from their own lock.
+OAUTH_CLIENTS = tools/oauth-clients
+$(OAUTH_CLIENTS)/node_modules/.installed: $(OAUTH_CLIENTS)/package.json $(OAUTH_CLIENTS)/package-lock.json
+	cd $(OAUTH_CLIENTS) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 # Every check, then every test with the race detector, against SQLite and a throwaway
 # PostgreSQL cluster that scripts/test-postgres.sh installs (when missing), starts and stops.
 test: check-generated lint test-ts unit
 
 # The console's browser test injects axe-core from console/node_modules. scripts/testsummary
 # prints what go test prints, then every skipped test with its reason; go test's exit code.
-unit: $(CONSOLE)/node_modules/.installed $(CONFORMANCE)/node_modules/.installed
+unit: $(CONSOLE)/node_modules/.installed $(CONFORMANCE)/node_modules/.installed $(OAUTH_CLIENTS)/node_modules/.installed
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GO) build -o "$$tmp/testsummary" ./scripts/testsummary && \
 	scripts/test-postgres.sh "$$tmp/testsummary" $(GO) test -race -count=1 ./...

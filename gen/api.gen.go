@@ -665,7 +665,7 @@ type ErrorResponse struct {
 	// `ERR_VALIDATION` 400, `ERR_INVALID_JSON` 400, `ERR_LIMIT_REACHED` 400,
 	// `ERR_MCP_SERVER_NOT_FOUND` 404 (400 when an agent names unknown servers),
 	// `AUTH_ERR_EMPTY_APIKEY` 401, `AUTH_ERR_APIKEY_NOT_FOUND` 401, `AUTH_ERR_NO_ACCESS` 403,
-	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
+	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
 	// `ERR_TOOL_NAME_CONFLICT` 409,
@@ -826,6 +826,24 @@ type McpTool struct {
 	Invalid *string `json:"invalid,omitempty"`
 	Name    string  `json:"name"`
 	Title   *string `json:"title,omitempty"`
+}
+
+// OAuthGrant defines model for OAuthGrant.
+type OAuthGrant struct {
+	AgentUid string `json:"agentUid"`
+
+	// ClientId The registered client id
+	ClientId   string `json:"clientId"`
+	ClientName string `json:"clientName"`
+	CreatedAt  int64  `json:"createdAt"`
+	Id         string `json:"id"`
+	LastUsedAt int64  `json:"lastUsedAt"`
+	Scope      string `json:"scope"`
+}
+
+// OAuthGrantList defines model for OAuthGrantList.
+type OAuthGrantList struct {
+	Data []OAuthGrant `json:"data"`
 }
 
 // PageCursor defines model for PageCursor.
@@ -1590,6 +1608,22 @@ type ClientInterface interface {
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	//
+	// The MCP clients a person connected to this agent's gateway through OAuth (the
+	// authorization server at /oauth, see the gateway section of the README), newest
+	// first, with their last use (recorded at most once a minute). Never a token.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+	AgentOAuthControllerListGrants(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	//
+	// Revokes the grant and every token of it at once; the client must ask the person again.
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+	AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AuditControllerGetAuditEvents List Audit Events
 	//
 	// Every write of the application (MCP server and agent creates, updates, deletes,
@@ -2084,6 +2118,42 @@ func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgentWithBody(ctx con
 // Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 func (c *Client) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAgentBuilderControllerRemoveMcpServersFromAgentRequest(c.Server, uid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentOAuthControllerListGrants List the agent's OAuth clients
+//
+// The MCP clients a person connected to this agent's gateway through OAuth (the
+// authorization server at /oauth, see the gateway section of the README), newest
+// first, with their last use (recorded at most once a minute). Never a token.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+func (c *Client) AgentOAuthControllerListGrants(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentOAuthControllerListGrantsRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+//
+// Revokes the grant and every token of it at once; the client must ask the person again.
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+func (c *Client) AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentOAuthControllerRevokeGrantRequest(c.Server, uid, grantId)
 	if err != nil {
 		return nil, err
 	}
@@ -3004,6 +3074,81 @@ func NewAgentBuilderControllerRemoveMcpServersFromAgentRequestWithBody(server st
 	return req, nil
 }
 
+// NewAgentOAuthControllerListGrantsRequest constructs an http.Request for the AgentOAuthControllerListGrants method
+func NewAgentOAuthControllerListGrantsRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/oauth-grants", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentOAuthControllerRevokeGrantRequest constructs an http.Request for the AgentOAuthControllerRevokeGrant method
+func NewAgentOAuthControllerRevokeGrantRequest(server string, uid Uid, grantId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "grantId", grantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/oauth-grants/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAuditControllerGetAuditEventsRequest constructs an http.Request for the AuditControllerGetAuditEvents method
 func NewAuditControllerGetAuditEventsRequest(server string, params *AuditControllerGetAuditEventsParams) (*http.Request, error) {
 	var err error
@@ -3814,6 +3959,26 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove (the `AgentBuilderControllerRemoveMcpServersFromAgent` operationId).
 	AgentBuilderControllerRemoveMcpServersFromAgentWithResponse(ctx context.Context, uid Uid, body AgentBuilderControllerRemoveMcpServersFromAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentBuilderControllerRemoveMcpServersFromAgentResponse, error)
+
+	// AgentOAuthControllerListGrantsWithResponse List the agent's OAuth clients
+	//
+	// The MCP clients a person connected to this agent's gateway through OAuth (the
+	// authorization server at /oauth, see the gateway section of the README), newest
+	// first, with their last use (recorded at most once a minute). Never a token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+	AgentOAuthControllerListGrantsWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentOAuthControllerListGrantsResponse, error)
+
+	// AgentOAuthControllerRevokeGrantWithResponse Disconnect an OAuth client
+	//
+	// Revokes the grant and every token of it at once; the client must ask the person again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+	AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error)
 
 	// AuditControllerGetAuditEventsWithResponse List Audit Events
 	//
@@ -5305,6 +5470,228 @@ func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) StatusCode() in
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AgentBuilderControllerRemoveMcpServersFromAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentOAuthControllerListGrantsResponse429Headers the declared response headers of an HTTP 429 response for AgentOAuthControllerListGrants
+type AgentOAuthControllerListGrantsResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentOAuthControllerListGrantsResponse503Headers the declared response headers of an HTTP 503 response for AgentOAuthControllerListGrants
+type AgentOAuthControllerListGrantsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentOAuthControllerListGrantsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuthGrantList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentOAuthControllerListGrantsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentOAuthControllerListGrantsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON200() *OAuthGrantList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentOAuthControllerListGrantsResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentOAuthControllerListGrantsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentOAuthControllerListGrantsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentOAuthControllerListGrantsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentOAuthControllerListGrantsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentOAuthControllerRevokeGrantResponse429Headers the declared response headers of an HTTP 429 response for AgentOAuthControllerRevokeGrant
+type AgentOAuthControllerRevokeGrantResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentOAuthControllerRevokeGrantResponse503Headers the declared response headers of an HTTP 503 response for AgentOAuthControllerRevokeGrant
+type AgentOAuthControllerRevokeGrantResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentOAuthControllerRevokeGrantResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuccessMessageResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentOAuthControllerRevokeGrantResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentOAuthControllerRevokeGrantResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON200() *SuccessMessageResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON404() *ErrorResponse {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentOAuthControllerRevokeGrantResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentOAuthControllerRevokeGrantResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentOAuthControllerRevokeGrantResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentOAuthControllerRevokeGrantResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentOAuthControllerRevokeGrantResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6867,6 +7254,38 @@ func (c *ClientWithResponses) AgentBuilderControllerRemoveMcpServersFromAgentWit
 	return ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp)
 }
 
+// AgentOAuthControllerListGrantsWithResponse List the agent's OAuth clients
+//
+// The MCP clients a person connected to this agent's gateway through OAuth (the
+// authorization server at /oauth, see the gateway section of the README), newest
+// first, with their last use (recorded at most once a minute). Never a token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/oauth-grants (the `AgentOAuthControllerListGrants` operationId).
+func (c *ClientWithResponses) AgentOAuthControllerListGrantsWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentOAuthControllerListGrantsResponse, error) {
+	rsp, err := c.AgentOAuthControllerListGrants(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentOAuthControllerListGrantsResponse(rsp)
+}
+
+// AgentOAuthControllerRevokeGrantWithResponse Disconnect an OAuth client
+//
+// Revokes the grant and every token of it at once; the client must ask the person again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
+func (c *ClientWithResponses) AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error) {
+	rsp, err := c.AgentOAuthControllerRevokeGrant(ctx, uid, grantId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentOAuthControllerRevokeGrantResponse(rsp)
+}
+
 // AuditControllerGetAuditEventsWithResponse List Audit Events
 //
 // Every write of the application (MCP server and agent creates, updates, deletes,
@@ -8407,6 +8826,216 @@ func ParseAgentBuilderControllerRemoveMcpServersFromAgentResponse(rsp *http.Resp
 	return response, nil
 }
 
+// ParseAgentOAuthControllerListGrantsResponse parses an HTTP response from a AgentOAuthControllerListGrantsWithResponse call
+func ParseAgentOAuthControllerListGrantsResponse(rsp *http.Response) (*AgentOAuthControllerListGrantsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentOAuthControllerListGrantsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuthGrantList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentOAuthControllerListGrantsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentOAuthControllerListGrantsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentOAuthControllerRevokeGrantResponse parses an HTTP response from a AgentOAuthControllerRevokeGrantWithResponse call
+func ParseAgentOAuthControllerRevokeGrantResponse(rsp *http.Response) (*AgentOAuthControllerRevokeGrantResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentOAuthControllerRevokeGrantResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuccessMessageResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentOAuthControllerRevokeGrantResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentOAuthControllerRevokeGrantResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseAuditControllerGetAuditEventsResponse parses an HTTP response from a AuditControllerGetAuditEventsWithResponse call
 func ParseAuditControllerGetAuditEventsResponse(rsp *http.Response) (*AuditControllerGetAuditEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9654,6 +10283,12 @@ type ServerInterface interface {
 	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx echo.Context, uid Uid) error
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	// (GET /ai-agents/agent-builder/agents/{uid}/oauth-grants)
+	AgentOAuthControllerListGrants(ctx echo.Context, uid Uid) error
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
+	AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error
@@ -10004,6 +10639,46 @@ func (w *ServerInterfaceWrapper) AgentBuilderControllerRemoveMcpServersFromAgent
 	return err
 }
 
+// AgentOAuthControllerListGrants converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentOAuthControllerListGrants(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentOAuthControllerListGrants(ctx, uid)
+	return err
+}
+
+// AgentOAuthControllerRevokeGrant converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentOAuthControllerRevokeGrant(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// ------------- Path parameter "grantId" -------------
+	var grantId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "grantId", ctx.Param("grantId"), &grantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter grantId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentOAuthControllerRevokeGrant(ctx, uid, grantId)
+	return err
+}
+
 // AuditControllerGetAuditEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) AuditControllerGetAuditEvents(ctx echo.Context) error {
 	var err error
@@ -10351,6 +11026,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerListAgentKeys, options.OperationMiddlewares["AgentKeysController_listAgentKeys"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys", wrapper.AgentKeysControllerCreateAgentKey, options.OperationMiddlewares["AgentKeysController_createAgentKey"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys/:keyId", wrapper.AgentKeysControllerRevokeAgentKey, options.OperationMiddlewares["AgentKeysController_revokeAgentKey"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants", wrapper.AgentOAuthControllerListGrants, options.OperationMiddlewares["AgentOAuthController_listGrants"]...)
+	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants/:grantId", wrapper.AgentOAuthControllerRevokeGrant, options.OperationMiddlewares["AgentOAuthController_revokeGrant"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerGetRegistry, options.OperationMiddlewares["RegistryController_getRegistry"]...)
 	router.PUT(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerSetRegistry, options.OperationMiddlewares["RegistryController_setRegistry"]...)
@@ -12167,6 +12844,287 @@ func (response AgentBuilderControllerRemoveMcpServersFromAgent503JSONResponse) V
 	return err
 }
 
+type AgentOAuthControllerListGrantsRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentOAuthControllerListGrantsResponseObject interface {
+	VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error
+}
+
+type AgentOAuthControllerListGrants200JSONResponse OAuthGrantList
+
+func (response AgentOAuthControllerListGrants200JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentOAuthControllerListGrants400JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentOAuthControllerListGrants401JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentOAuthControllerListGrants403JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentOAuthControllerListGrants404JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentOAuthControllerListGrants413JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentOAuthControllerListGrants429JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentOAuthControllerListGrants500JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerListGrants503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentOAuthControllerListGrants503JSONResponse) VisitAgentOAuthControllerListGrantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrantRequestObject struct {
+	Uid     Uid    `json:"uid"`
+	GrantId string `json:"grantId"`
+}
+
+type AgentOAuthControllerRevokeGrantResponseObject interface {
+	VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error
+}
+
+type AgentOAuthControllerRevokeGrant200JSONResponse SuccessMessageResponse
+
+func (response AgentOAuthControllerRevokeGrant200JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant400JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant401JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant403JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant404JSONResponse ErrorResponse
+
+func (response AgentOAuthControllerRevokeGrant404JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant413JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant429JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant500JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentOAuthControllerRevokeGrant503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentOAuthControllerRevokeGrant503JSONResponse) VisitAgentOAuthControllerRevokeGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AuditControllerGetAuditEventsRequestObject struct {
 	Params AuditControllerGetAuditEventsParams
 }
@@ -13822,6 +14780,12 @@ type StrictServerInterface interface {
 	// AgentBuilderControllerRemoveMcpServersFromAgent Remove MCP Servers from Agent
 	// (PATCH /ai-agents/agent-builder/agents/{uid}/mcp/remove)
 	AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Context, request AgentBuilderControllerRemoveMcpServersFromAgentRequestObject) (AgentBuilderControllerRemoveMcpServersFromAgentResponseObject, error)
+	// AgentOAuthControllerListGrants List the agent's OAuth clients
+	// (GET /ai-agents/agent-builder/agents/{uid}/oauth-grants)
+	AgentOAuthControllerListGrants(ctx context.Context, request AgentOAuthControllerListGrantsRequestObject) (AgentOAuthControllerListGrantsResponseObject, error)
+	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
+	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
+	AgentOAuthControllerRevokeGrant(ctx context.Context, request AgentOAuthControllerRevokeGrantRequestObject) (AgentOAuthControllerRevokeGrantResponseObject, error)
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx context.Context, request AuditControllerGetAuditEventsRequestObject) (AuditControllerGetAuditEventsResponseObject, error)
@@ -14267,6 +15231,57 @@ func (sh *strictHandler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx ech
 	return nil
 }
 
+// AgentOAuthControllerListGrants operation middleware
+func (sh *strictHandler) AgentOAuthControllerListGrants(ctx echo.Context, uid Uid) error {
+	var request AgentOAuthControllerListGrantsRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentOAuthControllerListGrants(ctx.Request().Context(), request.(AgentOAuthControllerListGrantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentOAuthControllerListGrants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentOAuthControllerListGrantsResponseObject); ok {
+		return validResponse.VisitAgentOAuthControllerListGrantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentOAuthControllerRevokeGrant operation middleware
+func (sh *strictHandler) AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error {
+	var request AgentOAuthControllerRevokeGrantRequestObject
+
+	request.Uid = uid
+	request.GrantId = grantId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentOAuthControllerRevokeGrant(ctx.Request().Context(), request.(AgentOAuthControllerRevokeGrantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentOAuthControllerRevokeGrant")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentOAuthControllerRevokeGrantResponseObject); ok {
+		return validResponse.VisitAgentOAuthControllerRevokeGrantResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // AuditControllerGetAuditEvents operation middleware
 func (sh *strictHandler) AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error {
 	var request AuditControllerGetAuditEventsRequestObject
@@ -14615,227 +15630,234 @@ func (sh *strictHandler) RegistryControllerSetRegistry(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cuM2ljD+Kvhpp6rlXUqW3e5sYtfWluJ20t74VrY7mfyiXhMmIYljCuAQYLs1vf5qH+J7hn2wfZKv",
-	"cA4AghQlUbY76SQ9f0zcIonLwcG5Xz52IjHLBGdcyc7+xw77QGdZyuDv4YRxpf94T9OC6T9ollwLkcrO",
-	"/i/vgg7NsuO4s9+ZzXs0y3pJ3Ak6Uc6oYvFQdfZ3/nVQ/i/oxExGeZKpRPDOfmdIpizNxkVKZJFlIleE",
-	"wmxBZ5zA9HqCschnVCkWH3Op8iIy3/4sCkJzRqgbg0qZSEXx+1xwxXg8hNfNSBOq2D2d6z0oIdIzOtNz",
-	"dLKcjZMPLO48BJ0kgsGnSmVyf3vbAKIfidm2ftTP+KQTdJINVpJIvYb3rLOv8oIFnZRKdcqkpBOm4cOL",
-	"NA06syi7Yvl7luuVdu4ZVVOW9yT81HkXdGZM0ddU0c7+x4egMxMxSzv7nUmmenuiN0t40jG/nlZe5HTG",
-	"OvudKwPcoQGu0KP/cHvMFZvk1ANQTic/slzitt7vdgKAk3lYJPqY4YB6RZHEvZ3dl3udoFNk8ZLDvme3",
-	"MlF4jg8PQefU7rKCTjdJBX1uZvPeLMrs5p+KYKcaKuRQY8MHRS5yoUQkUuJGb3fgBpCnc3J6eEGu7Mcy",
-	"LSa4ssqKl0OkyFNvslmU9f0JpWSdBw2oKaMx4MLHztE1nej/Vvd1pXLBJ4Rxlag5UXRCxJioKYPl4TqI",
-	"yPE2kW6iJHmP57rVJ1eMxyRR5JZGdyThIx4ej3unVEXTkChBoinlE6a/jlnKFCOCp3OiplTZMQL9MOFE",
-	"f3cmOPM+njBFXg72yP2U8RHnQk0TPjFDxv0R1zCLpmxGPSrT2e+MOhU49Qejjsa9eaYfSpUnfIKAyWhO",
-	"Z0wZ2AzH4+TDInCuBcnoJOFUL15DImeySJUMSCEZQAlwT4OM6hEIlSTLWabhooGW6b/6cM07+52/Fyyf",
-	"lygAX1S3wYuZvrVmCMRY/ce7xS0EncMScxvWfcv0GmNyn6ipWdxY5HY7ieDLllVeCH9pSDo7+52Eq6/0",
-	"XdWkYqaXO3BrSzQVYDks7jhms0woxqP5D2y+uMJTesckQBDnI5KOmT73nKl8vg9PJJ0xcsfmuAf3y62I",
-	"8aeEk909MhVFLjW6yBHX74yTXCp9UJngkhE6oQknXRgi9FbVu2RZSucs3ieamoZbhPKY3OeayhCDbgd6",
-	"0hGvroNyIHq4jESSvd1dEh5dXt4cvz46vTi/Pjo7/Pnmh6Ofby6P3l4dvQ77mmRERZ7rC5SzvxdM6qXC",
-	"WILjwDN6x+AfMH+f/MDmEhhBxgCLYG1Tlsb6suhNxlTRWyrZPtnRQNt99WrE3ycyuU0ZGV4dHh/rm5LT",
-	"SON3f8RH/Cd96xJJ7limELp3bB5oRkPl1F55s7oApsMfDBS7UlFVyAB2HRBNSraIGI84tR/hvc4pJ//7",
-	"3/+XULI72IHbTcnehw/+QSdKsnRMKJf3LGcx6e4NvgnI3mAw4gDGk+PT4+uby6Ph4Zuj16EeouB3XNxz",
-	"Q43kVkDup0k0JRSRRQ/OAQHwsPtkaBc14jkbwzW4ZWOR68lhiV1a6I9UEsFVCPQ1TmLzd65XmSazRG2R",
-	"qUhjjQ4aWgeEklcfPox4qqeaCA01TQ8BkFK45eQFL1fC4fhwGKrITEhFdgbBYDDQ30nShU2NeNjrJR5y",
-	"6me9jOWaT4VbBySjBsL6yAwgERsJZ/eAQ4CK3xggXg6vjxCSGoYFV0mK84k0ZrkeiRNKYjpHLCtyR1SB",
-	"JCDXKGmCf2/0dfYpw4x+OGF8oqad/d1Xr4Aw2H/vaDKrFMv1mP/5y//X+z/v/uUvnSZadjwGyr9IJ841",
-	"y6CRIolFUSmKPGIvJLF3SiOj3r2+P4jIGmFFTsJ/1qCD23qfSEb2dsxNvbg8Ojw/e318fXx+dvPd8PhE",
-	"A0njvGUziYSbqFhJJRdAYjjdMljsDHb3mneqGd2S3Q7hUiDfS9RUFIpQQ2get/1Vyy8Z7qZ7ONGXo4mm",
-	"f9AsgfBidqulhrFll4auFzkHgpbRCVvGfeDeVdYTszEtUi0ADQK9OOQ6O1oGcjxop5EHXYFMtSDwpEWD",
-	"jOPWk1E1LZcDYlnQ0eQkyVlsJe9ydX/J2biz3/mn7VLt2canchvm1wt5q+XS+jre8uTvBSNJrOnQOEGA",
-	"6UVZxaVhOQWIrE9azYP+Hql6qZSdCfWdKDisMgJ1R6F6lqWGRG7/TepVe6KWfjPWi9I3avj90dn1zdn5",
-	"9c1352/PXneCDstzkXf2O2dCERxb6x6grGhEB3Fy1DHK2qhDYoF8l7APiVT6OJDlHMIke4O9h7YbPdIz",
-	"X5o94o6rkHdLAlbFhRFunZQxSd4zTorEcVsPDqQbNuxXX7SHAHd1nl8bjfBQ8HGaROqJUB2eXB4NX/98",
-	"c/TX46vrKw+0bvwKZLm/Hb0JH8o0zRmN5whkuQjlb54PynZ1AGQNRb2W6vzr4FvdebilBYrAiE6hUcH7",
-	"Tv/eJyJPtHSbhgFR98LeJyM2kHtRpDER47GWqYj+zL1BZ2zE9R0z01+fn5/cnA1Pj24Oz8++Ozk+vA4D",
-	"LdtrCTqcRdk2jeNwSzPMh6DzLY0vUdx49EH/ODw5fj3U7KijwahoAqryx844YanWWOH++8dsSB9BqkxS",
-	"oNiaDex0Ht6VKPItjYldnP/5j07eIWOapFoK1lPskxXj1nFl8Hy44i0T0KUUxwjsxBxLCaYwIOw9y+ck",
-	"y8VtymYkTaRicGFDA79wKxjxGU215sJi8h9X52dmmOMzGOhG/2SQighuxKrAYuQLiUKgRpKST8gR7zaI",
-	"qYEV6m7nxDCsRfR4i3LsaZQ9GlFODy9uro4ufzy6rBDbJpSZRZns71ROfdThImOjTisU8fZMYlGS5n2C",
-	"I+8TN9xnhRlbAWlz6iMuct/GoTm9RCXG3+1yEtV0FKEeljOC5wHCjlNe0mJiUeLJjOHq5O33m/MFb7dA",
-	"QvWSyKhmI/yNmQSsqS2XaACD4cTfifw2iWPGHwXi4dvrNzd6grPzm+Hh4dGVD91yaB+811NGhhfHoIk5",
-	"UWZK3zNCo4hJEIHVVIvpGcud/aUK15fPB1e3SAdYu7iURndoeAnHRZoOYXUhkZHINPdb3LqBaNWgc8m0",
-	"Vv1o/G02lXhAfsuzXOiV0duUkSMwTtbgnUhSU0vJPZW+0csYaqyBQutRC0Df3X0+oDct2sC/9WJB2euu",
-	"sieZ4+BarabpEQLssedwdn10eTY88SBvBzamaYIT+KB3bxhaAl/WAfvqOZlA45ocWccthFt98hrZINg0",
-	"UjGZWOB6ti2SxAHhDG25WiNlMcDzyRrQEs68Wg3yKHIDHf4tVaI6ryj1IqDQm3HFrQqIz/MzoS5ycfsE",
-	"AqLHvrg8//boqTCeUjDvyQLo4LhIQaJkZM4+A4ADqFfBFSysXJg1gz0St8JiFus9mK9LcJmzuKDzVND4",
-	"WogTmk/Yo8/hYvjzyfnwtVaYbk6Gl98fecdhxTZDCK+FIDhZnW/6BFqrGql+yxgpdwZ7X7/616/I7Vyx",
-	"RVFk5xlZpgFJuU7HOuvrA0/QDjlNvjXgXYCChXLOIsHjRM/wHahZjwf0osnSA7U/ETEzLUIZTYfWh0Zk",
-	"wiPmXeyjazpZhPAz8seGVToYW3MqeCATJHtLDJ7Gd2hh32DL3TpwllzNZZ0p9yHoaA6SROwtp+9pkmpG",
-	"/egjeXs2/HF4fDL89sTHejMB8WeoH4VU4IuQpChfOiAqnxu3wQIvfUY0b1ifOwTrVSIR5foAbjX8aTRl",
-	"MRAa/y7klBNRKOMDGXGVOOOJBxfNlM8WT+LAeEpSqljeJ9fOSEM0hoDGeTsfceMpup+yqtNLQ+6WRnfo",
-	"sPA83Jd61N5wrDAuoL5xjXwgiN/TRFmPEKwk4Yj5DsQL1mQNyGshTimfG7omH404vnPGwxxNePT4xE1Q",
-	"wRshyEw/tS5EC0Sqt0t2yCJ13H1GRW1hcYA0QAlLe0mJHIo5jInSRN9aGsc5k/KFM6BUXFRbfXIE9hzn",
-	"cYxonidMkvCvvUuqGLgcevD/IenqcW+LXCqtx1feuGQzmvCET9ChU3smmf5aGkxAtxiOFd0x8I9qnWjL",
-	"+H3B/FP6YXMGB4z4Wt2V/hL2KjhnEMzzQgak4Clofg69R1zlhYad/inLxYe5ZtiRmDFJxrmYkW7Y68Er",
-	"LO7p5wmTmphRTo4v3n9lJ02MZYrF5HaO12/7q70+GaZSkEXY7hNqBAR3k2iWufPBpQUgCVGJOAavyxHP",
-	"C65hqX9PFKFpKu4leoebvJBhTcUJKxOiE3TE7RzgjsSBZ3T+uLuMJ1j6oO+TNNVUC1bK4nZ3+nls9Ysm",
-	"41V2ucFyETUWkRx10E4t0Uw96khG82g66oAVuibR3hpVoWLVa7QB+SY9+6U+TDfprVDTqoWc0xmLvQUc",
-	"4IEvGN/JqGOt7zAoOiFeyHIUSWaFBJ5SgOfr17MrbegvsCtv9BuMeN1xQFb7DZCYEHMIBhL6FxhHQ18D",
-	"fcTNbGh+NvZDn+EC+qB98jYXxWSqDHWlctrIZI2t8S2nhZqKPPnHI6VPZxE6Or24/vlmeHH8w9HPFVON",
-	"N0Fd0qFZcsfmBO+1JlyzRErLbSuHv/OcdphyRYAAZlLfvOVvJtzyo0yEpvTvxR2L/ffxTV/3sha1PkLZ",
-	"+NhYfMrihF4DrXm0YHn19uLi/PL66PXN6dHr4+HN9c8XRxWQu9kITEdgPh/4hzhxTz9wF6++hEVp/9Vz",
-	"nkLTIp2saZUpLWeG9YWFTpRsggRoV26h1dDiLBcZy1WCzu0yvvhjJ1FsJj0+YOMZXOgAzXM61/82YaJ+",
-	"WKEfMbrwfbQ8EO8tTz4QLRtLRWcZSTiZJWmaGAnkANxskUrnJOF6FMBSE9pGuX9e+qgWYvDqHK12BA1b",
-	"NcHQm0CjOWh6IeJwyogXy6zZlNSyCpi9GYGI4gPC/l7QVP8Weu+GGixAdGdR1m8C8EII9ibr90K1V+Ez",
-	"YND35l0Xvt0wflIFw+JzF6XtHt4KkTIK5LgWs70QAJTe07kkIS/StAIXG/PmbIJaPp5btiIb0UMPghou",
-	"xoksoosfLN4UJyMdT1QK9EDfExpYK6DIMaaMzck9y20Epv0EImtan5YXnt6hMdoKaHrh3erKXsTt31ik",
-	"OmUke8MU9Wj2zcbFyBufFtRj4BcmbAyK3wRl/eD5Mir4/U4n6LzfbQgGdsH1m0xSJDUatxiPvzCGF47+",
-	"sQ05KsP226/swQ9w+sWEPCFJDmwcBFxO76pVCZ8FhyV33jqaDycoGUXlTixSnsrZ1G9zlTYsoZweiluk",
-	"raNoSbOCSjR2Cf13DYhaIWALt9nSEWKRHxjxVNxXRF59u83ceMslRLiaC98npyLXCqNSCZ/IEZ/ROfmb",
-	"SDgJnVAdkinL2YFRVSVJJlx/A2SCo+Q7tw52LW+h3lfl2l5GzWqafe1erGNNOcQ6UB3zrFDLqcKYppIF",
-	"rYDpA7IEIsJK8zzJFAQEi5mWz2P7jNwxlklU4zGboOuCUfYB/H5AyTPBqhkkJlJ/JSRqApb+zIQ3Ltxr",
-	"J0etlpha0JE6qbpj85uBJlKvvvrXr7+ht020yhLuhQeYpNUswiDrKmPnyxiyKGdA7AXYKCc8kYwkqm/T",
-	"rhZmMTpEE5MfaF6eMhuFT+5FfidbCXg1LK+QRncUjkqajVaJSLmudyvQwOSWbIgNd6ydmKXxTMvvCNTG",
-	"g4CIdrT/6rsFkkYiS/Og4Om83xhK7gPoDmPVcZ5V+z1JZIP6EBuBwbGutjtbydFg1KWLea6VLBOu1n18",
-	"QSdMc6LmZZsxlq7eKYRLd9Bq4cYdW7n0FfnMSdS1RdoPgxVQLuJEDZ38bqWrWZTdmFBwvC4oCtjfkPdW",
-	"f8OsNnv1ys/wn+4L/GftZT0MjePKv3M2EyDM0Cy5uWNzb0TzA17eRgkQt2XV4E1I+NN05CfT9k+hsv6B",
-	"9cUna3l/AF3sU2tcz6hefVGhnqRCtdCVNtCQgERmydPE3EVZBfMtxNi5PdAsHHx6ifjTCr0oPdUk3gMT",
-	"PWdeeBYBOJGEAha2tHJCsGrDNleJx/jN44RijTdH75stzI6wr2QWnsyh0cB6Ndd+c8kikcerUYdubHdu",
-	"CWaMkNhwnYiYLUa/Y/PjJRfKxiqDt2tGY8QUyI0+IOGoM+qEkIqDLvfZjPKYpAlnjXfOONCWzfXXnolo",
-	"6B3HtTzozedSNJ+gRrMBZiIgAotKbhQ4WX/97kQsBq1G1ufQJErMX6FOVCcwYVoND0TBVZMjPjBZn00+",
-	"+ircbHYoDtW0fc4+NFyHi5yBNwLiEUINgtD6ntgsU0Csq4stcX9Tpdx8ubi42nsWTmtfXKt46UOqFETZ",
-	"gLPdbGy7oYWarsMbt5qhfvkTKAVLpe2lDFCaZOAnC2RQeGXdBb+p8h7MIjaSV1XO0sM5aWxDWcZQ3Ua6",
-	"lsMzE2BzT6WNd3OUlHRD/Ck8sP6mMdRrwEWATxxjyxJFuiH8WX8Vldot5wmSU5pBkYUplUTgb/dJzva1",
-	"aFS6joJSUtLDcEfwuyhboM05yhk8n1I5NbbPuq4jODsfQ3TNWipWXpCHoA2zNqaINq+iRPnwztVkgY9f",
-	"K/EETXxlJjfgHJD3xatSSd8fDIIVCnX7ORoU6vYfP0KhRqO8d8/dvSxyKFDl1ZwY7H1dKTPxl//6T6iK",
-	"9O/729u//OdoJLf//Z/e/Uv3F/2f0ejqn7f+/S9NrLumpldmaIajr7i7IgXNVqq6Dr4uT9+CztfAV33z",
-	"Xc7Y+aL6XRrMa/W9KpsLWqjp7Sdf7y+tYujygiGj0dUG3tX2+FjV9d3JYZWyjZyt7ec01oD19RmqCn/b",
-	"CWrcB86giWt45OkHNt+cQtnDrbIbqC3k6XKaN3RZf9JHYbrA4HAQ5gsJLkWoS1LHg0WOumT9jpQ/gsRu",
-	"Krw4SlQjs1UIvC7/tVhaRGOVuwwXuXifxEwSk4kEQe0AsSiBRQYtKLilirUsuUhwp6qU00P4ML2VIi0U",
-	"I5o0duUWeXt5AhHAIP7CV1ygUlOuVb+7v72dioimUyHV/svBYMevZffpqXIzwp3RGWsoU9edFjPKSc5o",
-	"rIWErcpmfjLwdhX3nkiGrDzZ5kobkXHVq2+Uyt7mafNVdhKkHqjpXh9xveH4WOt0610wLez/G5llNzG/",
-	"P2ngJYbslWGKCBlf+lsYVj3n9hsCEZqtoM320nba4AocqCiCtfNfo1RNGU03II9v8PVn1sbyZsfBfaKm",
-	"U5bGDlXXRGQELaK+910ctjF5JjbUBfM/bBAHzC3SWAbklkW0kIxQ+6ILjCsLzNnIfT8+vD/i1gYBRTBt",
-	"YgSmgWnKi8XX2qD0Tx4o1uLfKtXTKJ1LiUqeixxTqhdxyWQzNGmeev88TvgEY9YDAqJAqJcQBiSEgl99",
-	"sOTof96KeB5W+Y5Z7KJUaqObK5G5qwrWrFbScQ/luEuBsJykYtT2Yk1VSKub0WiacNazDMlULNHf2HQn",
-	"/bdBVVB6IRh73xTx84qakL3BICCLdUy832t1E/UDM05j7jDZG+yR7t5ggLjoFHJMUFgouTjiS2Lnyd5g",
-	"JyArAuXrL5SFJcje4KVdY31hmJM9JbkowMDQWHVLv2oeLcy5549scp+990+Prt+cv4aHw5OT85/w6Svz",
-	"tKmwCNkbfGPHbCxPBS8slgI9PtPTf39pduzGaMgV8R831ijc29k1MyymHJO9HQfNJXHzZG/nVbCyWCnZ",
-	"290NGmtI7u3azb05Gr4+uryqTP1yx2GnKcdAXpUI6GeEkleDl0jsyju8UAJr4eq7RKqPi4VO/JpAY5qk",
-	"Rc5kvTzUWBQ8DqBGIuNKP2C5fdhvS3h9gtggRjBbiqO6QixWoV/GvMU319cX5qITxT6oqpharca0igQ2",
-	"zWIf+yMulPpqlGa9LJD60P6Cgd55o+8NBmsN4t7Y5QYsuAIkoU2k17MrbCqSoWhyBRP7QT7iroMG7Bu3",
-	"wKDDhbqZRZnmhBzSnU3OttZaRaGP4TYV0R2LG40BVnBfdMFdnizqKIvKGFg4tWakVTKbTam1rRa62GYq",
-	"2GP0r1PK6QQNBqdRtrm+PYuyhks71FemWlfN1t8SWoLDHCwTDOVg8AtaLudSsVkn6EzAE5QJqSY5xvm2",
-	"usRWJ5vRD8f4vtX+7D/XSFSwpSZ8XSF53zSFDoSjYjB4GYGTAP5kN/iLBgX+UBOMlle2X+6/aZnD9HSv",
-	"zidMfHJ7qNXA39yRVD8BcO+CAMSFggjtCsDXF/1/fiVqwyWuaTewVCUrR6i3IliqrFVQaTX6VZxqm2CG",
-	"JZkpxZAUPmFPxACjUS5CrKlnQvBb+/Wqd2yztARb4x3Ki8TV8qcvJIlyBrWGaSptvkJiBBMsLw85uiD/",
-	"2xJZFPsbLLrHI8HHyaTIWbw0h02zZpR4MHU5kZrxOS98uTRbg8lb35YXXeE5UXCJLt1hUfU09QNsuXm3",
-	"XQmVkIYmK5hi1uFY5OSW0ZzlW5vlqCmT3GulChzEK1/wbh0aKUzX9aBY3dxazHhM1sqhBxBnL5HM1ESp",
-	"t/zgpggE4Ia1hEQ0TSXpUk7YB8W4TAQfcTEmh2LG1OGUqhcSEnu3+iT8OII9jDr7IwOhUScYdZS4Yxx+",
-	"/N///p9R5yE0S6iezj75Fj4h//vf/xMejHhlNANmGM79vf9x1Plrb5glvR/Y3BvfTaCmQpYY0rXF+He1",
-	"lvI1+SH5FtIt0/TAqMA0Z+Tyu0Pyzc7OgMCq9bUQikxF1rud96YiC0j4RkgwY9h8a5S+Qq35+CnY+pVh",
-	"FLFMQUeD08OLF5JoBdus5wAvmiRZnnCwHgSuAvzhpf7k5LutOhy44AwgiLKSu/ge5vfJuck2EpxcDK8P",
-	"35jWGoZEcPgKym9cgcMd9y0ZTVlMusOjq97uq6963x+ebhEKXTUUFsqvVtBrSEzySnk042jFx/r1zje7",
-	"TeoO/eB/sjuo34ugA7EM5zydozIA5tw7xluM3/ht7WprEEPc1aNu+Mpr/MYJCm2Ty0ShIlF6PhxhB14J",
-	"t7WBUE9ZdPcURuzGbROX6RSula4OXzkz5vfDZbFhjbqkJp1uX/4AKwH+DPFwK90InzS7xs3sDOCtz/kn",
-	"y26xCBD4YU25bGwWgRZw6IsCODFD/tviwBc9J2ug18pmXT/bpfwQRlt0aHEuVBkYsJHhYG3cmea7V65A",
-	"xkZjJxwMVWuiEz25CH6UmrVCbRfHoTMWJWNbdtMVBICaR8b/m0hTpwbd8JST0Fs5sKDQA1OISGEiIilW",
-	"zcaFb+2Te/3snsoRv88Fn2D9q5qRH2pSsbHSNAq5QXtfkEpU2iKae2lQg75Th0UuRYPiTW1fr1WttbwU",
-	"+Mw8XB2f/2htpLYl2wGsHHzZ/k4Nbakph1nO3ieikKbYGWcfVIj1yjYOeF0ftut2/SpYFcJbAme9abB9",
-	"PO86omoQADMdACabfNU6NDfoQOHaS+hr04BuhZrCHWPNluqwYnsMsdgTLMhx9fCnn37qDcv2VCw0MmJj",
-	"wHlEM3qbpIlbwAqCtKgulaqhN0xgYkZjFqU0RyYx08JfmPBEC5XJP9AutQCaCg9qwT2WGMx/ms49doU2",
-	"axeKjwgt7sJGcKQUis+dypYryIw9pxIPVoeSprn2RVd81CPTdJIzDSbhFmkK/y1dpi1qqm+1lT9aIEui",
-	"JAnttzcz83EIhuPuucYZWCeLNGt35V7te1uNS8E9HPOxWMTmpRT7/dJUueboFft+0336BDKjkRqu84JH",
-	"Not9GfKjt57FZIbB0ZSDkwhxDyoz+FECwCbHiQIae8cypXXh2BRvg2qM4fdH11pp3YYPwq3AVrFVJM5F",
-	"lrG4TxYjAUJoQVhhnJ7Zo7qbS0ZlE6raa4MrhUI8yn6zb7ZnN+HLg1h+ohvO6IcbXHRAdkwvkxE34ZEB",
-	"CXs9eL83ox96bnMix5GhPHMdfDmjsSls6V8XAJjWPzWpSVOX0y+JEhMGQVq4Ghg0DMgelFouO6vUFoOv",
-	"mQhxl85td4NOERxrvdrWqF+UVGWRYlRuUI0e+2hqqV3TFbhkk0SqfH5lioU8XzUSU5WVxj3ANU3J7GTk",
-	"fcLuF8UAhlFEzcnI0IxsSbaBGRXq8769PHkhiX4bkwBcXE1Awm376vZHMKM+1Hwc5XMbmbvuzOySzfra",
-	"QLid+aw1ZJYsqGklm/Sk2zeVMpuq7Wt57+3lSU/SMeuTE3HP8l6kYZ8ypVgugxGPk0mipL4sRjy8CQ+I",
-	"VDRXaNQDq5hxOOJX0KpXf3Xg9aocVFuJVg6r1l662u6R9v4x6H3zrmv+uOm9+zgIvvn6wT5Y4nJ08e9t",
-	"1colHr26eu7FS/sjr4+FXzMsVpwwKczLI4WWeu7fFDPKyxghbJnY6Mk/t61jiIZCyqCIkGtckM4b+fvT",
-	"K2msCo+69ssP1fa1orYUWli90lIvkDftk9C2UDdVnm3tI8NjJWE0mmoJNfwo02LycHPzUX/5EEILVhwX",
-	"jZNQGfWAhC7cz1a0Anm24DHUYwYfiFuEuOfWAaJvCDaPlTbIz/B/rAcLLXvVvajtYMTlFDu4Y1nYvcE3",
-	"ZGlp2CrLcs3jA1dKtzHi4C04kFrnGNXiRCAsxunsIsPvDlxVKniEVuCC23bboPIXSewVhrePOl+ymP4w",
-	"WUyfSdrSr5Ge9HklIX2irKNHphItUHmkOBul3Twb1YEeOG3IzqfJ7MGtxyReleHjFP8oZTSXUBfuV0r6",
-	"setLliX/rF5ZU1jZ7ueQ4mP3xT+DVJ8N03cWrk8lYL/Bvoql6qV+bYmpwlMPXAZ1LfEAmwtyFpB7cHSD",
-	"+R91e/0ZJCG0B/+1MSS8kPClsQnKitHEYlMrE1B1l41ZLpJFRZ6oORpQrSxhivXUQkwujskPbE66SZ/1",
-	"ySWTitifnLnhNZXTW0HzeKtPTgtpujE2Nz5c2iYd69eXmzQLenAu4ebz0khr+1uEOEYYwPXUOGxro4I0",
-	"GYHJJIVSoaQeotJ1ArQTnfW7W66xBbBr65w2a9SXEAuyJ8astwi8nI1ZznjEYFEufIMMjzFNF086iczJ",
-	"64s1Y9x0HLEGh31MkxmZbt7fFkkas9wLJpOjDhnTWZLO+2TozWL6mEDdS2x5JFUZknI7HyELSPgEQaMx",
-	"zxoW+iM+4rZXDLZGsK1iKHfAttFMU5GCk4pWD/2OQfip4GzEPa36AI/E17NNYxfFOOXKZm1gHseUmj6a",
-	"lRyRcMRvRTwPrGYtl+SChJGIweQ34gsGHIMaevFwPhjL7jqH7pPwzdHwNXh0KJf3DEM5zGvh90fX4Yi7",
-	"t8tAEgqxOQeEkr3BK3ABm040VE1fSDJjaipiaLcaDtNU3IcHXmuVNAFguUAx0wbt5S6EzmjGvfdyZ2mC",
-	"QLfsmYYWUQwqN11xTKFP3IvEbAJsMuO6NiorA2Q0lwzTXhJOspQmHMPo9WIht0i/QmdM6ZGxs5m6TyJI",
-	"tNobDEg9tebAwKXiA317/V3v68oXlbSbgxFHcifJTKuzwhxWJLjKRerX0uoCBofeFTTWGL8CPm4XbpOJ",
-	"A9KHYMVo80FF6g0DmBlmVfQWLTr6jMhtzuid3Ar00hsSiTidWWcyCF196JHkSiABUil6x3hJSV13nSnj",
-	"+iQSSXZGXAny1Z6+ReGw9/8T2vsHGfS+IX1yQ3phQFgqGZkwrpGQxQfWCo7FW81mCS3iRBGV0yQ19ewB",
-	"BIIz6Ixq7OHoHu6UpGl4cSw9r8J+Z6c/AKE8Y5xmSWe/87I/6L80BkFgJNs06cE1k9tY5vwWiRX+C16Z",
-	"NJWivWQqT9h7TVxIRrVOrmmgvjquMn5JLF6YuDoIn7zHpi25VIHX0BEazYeY/LYdgv833A6d/xcok2YE",
-	"Zi5r6QNUCIkhOH4bH70UhJO78MexhpZeiKHIh4iVKcu/Z2qYpghGAI+5KHJpDZXylW1oorW0JIr34hDc",
-	"2i1ePHR+74d34BVDP4A+ht3BoEX/lHatSsq6uo1tH+unalDiIejs4SKaxnaL3fba/8MnO+s/qbTMgY9e",
-	"rv+o7Dutv9hp8UW9yaf+bveb9d/V+9w9BJ1XbSBR7UkMX7VYZUNHRpAGi9mM5vPOfkefHHE4q+hEY2tV",
-	"5ui8e8BUkMUbjDgmXYJjn4RFgmTOkSeTAgnRyQeGwhnTe8Zy/4qPeGnRa0wC3OqTsDSahAEODWwowD48",
-	"NE0rreUrEghmZK7I2jTkG1l9pbf8AYkLHIfJEY9EmtLMo7XYpCOR4Lbsk59a9MRyDbC0QoEBRbYbVsXI",
-	"SaGN4hiaWa80eOohGcBnm8axtX+2IVxe4ZKN6Va1c7khNYDa34p4vlmXppokTaYszcZFSkyrI0SxWhXT",
-	"/c7PoiAIL/s+lTKRimI9HM/G9kvdpfLOqSLVMjqt+zTVKlI9VPUzE/ZaI7077YEiKzV0mpdiX7X1vVuv",
-	"3b6/QLTx8hu2WfeBeJHHR9d0aZEO89o2vFNtcN+7ZFlK502RA+ipt6F6iev8aAKqy/r0UA2W0TxNvBb0",
-	"FUGg3hG+2q3QmgT1fE1+64fPmz8NWvAZOMXzfKEF41P4286rNttraNYGzHG3BZOrUJNLpqne75WzIm0o",
-	"GxktYa0PwTr5eftjkcQPeFugzH1DhST9e8mGTedSUiTGzusLtQkUioqBZkJE6ngMQU39ltwCJ3sktxhD",
-	"H+rHSqQeryib8SFAETQL5Mp5aA0tbkcal7idl9LKxsk/cxKy15KEnAmFbf+BALS4ww192f9kMjXekLU3",
-	"P1irFTdc5w10UXgwx6Y1m17TM8HZc1zV31KCsWUtHim06GFf4jWpFUgTipyKOBkn1Rb7GmbVPvsm1PmA",
-	"cAFWsP5T1vLHIyZ/HorwPVMtyMFml1RfbH05M7imS3x8HhHJaK4Smqbz/ZWO4cD1x5QkZ39D0YAMUcse",
-	"cV//hqbtNDItl53PDEw9XVM3Bv59V9FLjY3AuZ1HpU86dPnboXFGSy+Qt8zWcR8cc6dnh4Hd14i7znCV",
-	"rRElRJ9c3ScqglEWNfQQ2qd6WrqwRcgSPnFtpE2DBTBlBAgn1M9BA1mloxvVxgtsWqH5d6v6vKYi/u5l",
-	"ewXfC2p6osj2SM1+mcYeCR4lknkae2viXwvUaqV6/04Yl7kEz6J6/yE5x6AdB2hQfH99+fVpOvPvj9Xh",
-	"vXw2tXfbxHv3XExxo9B8Av5WSKZ0DC+iXGu6VZsxOPXk0rbLUKYAfp8xrkYcDLvoYIOoNOPY1dQLi/v6",
-	"3bXJEHkfxoigu3ScoigYQuiW5qojjkmCJARfOkaRAJPTs8A2zQgYnpNXwqM09aIJ12p8gP1fgSNQyfoj",
-	"3sbuTMvEtLBS9zP0nNY2l8Wr0+lSYeHzp9TqbK/C+JV3FxkXxJQAlMuQEpuVUtLhNcXjH4LmgRZLyj55",
-	"SK8m7ZPHqjQB22i0Wm4Eo3k01QpmE7J1NV71Ei4Zl4lK3jMii1s0km65qJ7aykxXULekNfGmT7cE2Ry/",
-	"MjT6l3cN4cj6x4ozYDFRfG0cIUYJri/dbUCxECqHtZ4WEzsgBm5JFToNIGX31V7EaCxa3SBxXHtJBIbU",
-	"Ig3qfFE5/xgqJzGoQCwZfV4FtDUjv2Pz5fzbR0P9YkBEGntBHqaHHNbUSXiUFjGLD1whLexns8Q49gOb",
-	"y5KtaEnB/dz51IERtvvxmpsHsPly4f4gkRTEoFb1osGPTzDzNAZgnCZci6NlQz8j9KL7tCk7DApMGUMC",
-	"xJF19wYv/QLUXglpF/aIsq+7Wxg/qAffMnkE2E8qkbaX+IhXmokflAGoriE/uXoz7O2++qpPwF5u4+ZQ",
-	"dsf7ju/py7FUbKxe7moLls6mFouNnf6mz8uDsT5s7OffjJLYvvFLiMkdm/vVzvFIunIq7jkRPGJbXyjM",
-	"n1gvN+5oyksatYxEbcTStz9Ci82V/mmDnUQqkUmITPcq0treRpFWH19Icn19Qro7AyK9ogRbfXKpKQJG",
-	"m1thAIYsoogx7Lq6ljzAGFXy8ImYf3sPMq4p/l3czWcBTbXpQwNEzoQicL/BuWZ7FSBf6Da2KoB2ivZF",
-	"k36Q2JerzQu2+n82uQQRrNXFf5RsYi0UUB/CNwNAFd+qSX6JYeCrvUqu2x2b3/wy6H1De+N3H3eCvcFD",
-	"Q27bBprHLMogM+xTajfGTfPYeZa68YZxDJlnrhiMb6xUwou81UQ2nEWZDAnUTzCWznoV+AMtmqki52iY",
-	"s74G0zAUEsa8LCBIjoPIWj+qllTSekA4vE8k5n9hnonJ7ljZI2VptG1QEVKtt4tc6eWPOE1zRuN5aXCk",
-	"OUNLqP6bx16kLrGBugeeaFmm7ZmoXT7i99MkmpYhuSy3fdvtJOtckxUTs/VOajC6+pBWFm9yOiay4nR0",
-	"NtUy2VCSrkkSTKlUI166hkw5oLLm5OygHAD1Y3gjtuZYyACZM7VV9TmOOFgAMbGKo8DvQGxNxuAQrbzi",
-	"chb9ZJaAoAYAXtH91R5RL2UG4515TG6FcqdRQQbrKpZ9Miy7SVFlK6/AFlFIgAoV+k8YNaWK2aQyqjB/",
-	"01q/R/wWbe9WRepaE3g1LbQEB+JGNf9z64CEFV9FOOJa9oZEztZG72Fc9hiT18J6UT6FGrPYfeLZfKgb",
-	"qDWrBAGf1Pm+UELjGLz55cX6NSNr3iKpOo2yP7Kn9Ita1Uq6Gsaxn5OrkfLZXJ9apjCdWp5brLg0Rc2X",
-	"SRZd7BiTcCNSbGHCopU2DkiDDGFyba0QgfzaJP3aWOMGng21hbRSl2HCAe4YOMiU5rOUyQ0iXXBfJQn9",
-	"LhezL0S0kYginOMyE/VXJ6RfjEt/FCqI165CCAGtnkQKizhRPfZ+ZQoxainQaqAhZ5h0Pe3H2axNapMM",
-	"DOGSgQngl8GIu2pkoEkw/McBFMAAI5X+1FrAc/Ze4ERb9aRkKKSWs0irGDGoGC4KQuWUSxrhKEhAYf19",
-	"ckEnRgAPMYgiJP+GRRCSOIRk8BlTtA+FqBtJooZYNQZc/3L0/okZyVWQn2ulB48FnHS5rXmaSPyZYJh6",
-	"U3AAbqsSH7BQSNj0HPV7hXkVrleuxrSZVfoeKtsadRZlN6bkY9XxHgYkBITYNxcxXLZsHHBpWMNuU3/1",
-	"JTEgkelg1JK66/PDEIZHh0psMBNgyjJ/5ZBkGj/F2FQWMDfzSyb3Z+V/hKNxN97RXf3zGnpb9hx7bMUG",
-	"X9Sw1bL8ZnMjPuIXrvbCvqnGaZriACMktx6J1bS5Slf7xK/moCXE1p3uQMrE5HNKIqhMv08yKuWIY6WI",
-	"f8P2BGGZRurPVSW+WsqfMGXqu+ClAFLoQsQD7AIBA5uuCOtGLtsNlKOPuB1egyHH8IeuVAlUdsb+QBUI",
-	"bfXJTzS9sxYV/bUt2SnvkkyOOHR/1KK2dGaivlmpKYXiLW4iXNnoJoZTytn1KhinfnzaZ1QJI1jbEGjf",
-	"Fozy0vO9JkDW4cRi0g3FXbgVmCL6EAnK5yMOFqRQ/5jwiSnjjaVNmdaCfItcNzRmT5ut38QyTM/DpvRl",
-	"6LhqZoIOqzBYU0LzM0XZ/WK6ba5olml6Y1YaYnr9PWpNPeosZl1HSC8Cb0VfRgO5eu9FE35XX7HXTrG2",
-	"ujIub1lLQw1Y25rIa/Jh2nrsuM4dOwOv3Ybpm1I2RFkGn1rDDftd2WZl6YftAwWrHZxa1XDx6PwX9v9Z",
-	"sX9PAVumdVXeWV7ZBYu6awpINYOBr7rNt3PLali246Lph40SQLUCixSmAhAEKkWCcxYpzfAS9Dq9hcIw",
-	"nEm5XxYoBf/TLVtSNQZcAfo1tDQZ7xC4q+SIN1R3BxHA+SQau9H7/qdEgn6mGG/LApHflO3MPp+aKp9r",
-	"jPNm9VYqtXJ/05orXsu6zQnuamvdlwIsv/MCLF8qrvxGIW7VftsteGBLrXgbmyK0LMTi3WRTvkF/bcNl",
-	"4XfNiFIprJnRmOIxHsK4UsZoOPTZF1YvpTFmgHHSaFjsggGyDJx6If0ABudG38LGDoYpE7Tg5dhsUEt7",
-	"6Ep35U1QW2zJBREWT+CCn6BWjHcov1HBmHUr+P17Ub4UjHlswZiNCdf6CjKun+kSehSA7M31W6pKtV7I",
-	"qjzfb2v9cT9/O7/CFv6/i+Izn1KU+1KJ5vMlUH+ujMBHkJjNbi/2C2tVlgZUdC1hNJMm0q3aE0Ru7QXg",
-	"HMArtQVWg2sXhKJx3RS6WVvmptK7o1JDHKzkoVZ2w+ZyOCt6p5Aht2vBhCyUtEbc2hNSRjVp9uNJsSfs",
-	"PZVtZataz5jfpqjLco1+d9MyLptr9L9HNvClrstnJSj+SSuzfGL1eBt8W0s9yAv+NtPxvlCRKJsRORG0",
-	"dLxBr5Tw4vwKOwDDb6Hr0DHiicK47Vsa3U1ySB+Cd7B34JaXGRlCh5FQ6873Io+lacKvP44ElyJlBAK3",
-	"R1xwv1xKRiesT/YGe2g4Pju/vrm4PP/26HVIkrEh4BX/Xp+E1e7C4YibFhhQJ7y9R/WESgW90T9lzprf",
-	"fH1Jiml5HND6Fl/9wxCi8/xMIJj/5LIh0fhGLMJ9WjGx0fvUQCUOUfaTNuy/rGJU5GlIuLjXBMKosKYH",
-	"UvdK5YzO9H5H/M319YVxxjOSsgmN5tAo51+uro7Qdqbp/FZAyk78MjA1kRKYV6SudWmkCQe6t0xPWRPK",
-	"Vy4L/fYh6doOQa7tkif6mfz5MmlqdzAASoV2P0sWE05C7J4dArECIgPRLPvQCD9Y7GcfcqFuZlEWBiMe",
-	"FjxnNJpqQOhHKpkxUSisbxjepiK6g56wlHDBe1lxmyaRBn3OJEayUJKzOMmNr87k/oy4lvcCgslT7shs",
-	"X1clPP/eVltiB0jnC7a/Jbn7w1K6Pxt5g7P+5JKPayK6ieTjSq1V2v+xmFDl8v1IPd0vMDTCOOooKo9L",
-	"ZRMuTPAS5kVjOJiNY9pADHE/2zpmn+xy1mZacj8dsUXIf5FE/niSiMW0TyiErLrlOYTB5PNNbvVPUwiY",
-	"tHEnwD9o3IOwQr3gSzMmeZ+we9KFHoRxogQm6EwJlSP+4xU5FDHbgoa+HKUOTQ0yqqZEGOe8iWon4Uf8",
-	"6+GjfvwQWq+9XTy0dxzxt5cnfXI+Hnt1NZruvl1e5ebbHz/lnbdzXJnizctufe7D74UkWjBiX6LKPtlt",
-	"1Kg0BDx2mPtjwu69S+mwA+5g0ZL5ufzB9ZcEzb9iPCZdChHbbrgskyVCDC8uiOD/JcbjEOuVCnSPx1RR",
-	"fQe2+uRYeWVOceLTw4uytLfLEpJeZ0+orFSrNdfq5lzVbs7zJyDWL41pvP3rJiE+9uZydu/f3j9cGOmf",
-	"zcKor/QyckHO4Q6fj8fNhMNvUg3M27an/uXdwzv9aFnd1iEB30OpgHbDGb1jJC94CFVql/gpvh58Pdh+",
-	"/xILrOJ6lgXBAlWYQaqv6xG6JhhW1vJPXPtS6CxbSOiKbWIol8s0i/kKQwL5cXa/WjUVRQ6tpE0vQj8L",
-	"x+VbK4EpiS7Ht2nqNukR4GZmK7Mujan1firIjMZQCdquDQ0ntkQ00NqxYrm/IMhUarsQaANeqXsoOGtV",
-	"9nABBj9gCc5287bjWr5k1w2dLLn9EXIkHiA3pCqOlYtyN6PtkvTG9RIYjzORcIVh0pOaGYygFSyziRW7",
-	"g91XvcFXvZ2vNYRGHP69s9PbfYWIbBOJUEsVY3P0flqth2KJ0gxWYsfnRJL/uDo/611eHI549/TwYisA",
-	"0zeIrsOL4xf4HCLQDGeUkKTkv2FDS003Eag3JBlDy9vl0fD16RGGL6PBr+IxNt7Uyil/b0u86PVo2f//",
-	"BQAA//8=",
+	"7H3/cts4kvCr4NNtVaQ7SpYdZ25i19WVxvEkvvGvsp2ZnRvlTJiEJK4pQEuAcbQ5f7UP8T3DPtg+yVfo",
+	"BkCQoiTKdmYymewfO45IAo1Go9G/+2MrEtOZ4Iwr2dr72GIf6HSWMvh7MGZc6T/e0zRn+g86S66ESGVr",
+	"75d3QYvOZkdxa681nXfpbNZN4lbQijJGFYsHqrW3/e/94n9BK2YyypKZSgRv7bUGZMLS2ShPicxnM5Ep",
+	"QmG2oDVKYHo9wUhkU6oUi4+4VFkemW9/FjmhGSPUjUGlTKSi+H0muGI8HsDrZqQxVeyOzvUalBDpKZ3q",
+	"OVqzjI2SDyxu3QetJILBJ0rN5N7WlkFELxLTLf2oN+PjVtBKNoAkkRqG96y1p7KcBa2USnXCpKRjpvHD",
+	"8zQNWtNodsmy9yzTkLbuGFUTlnUl/NR6F7SmTNFXVNHW3sf7oDUVMUtbe63xTHV3RXea8KRlfj0pvcjp",
+	"lLX2WpcGuQODXKFH/+HmiCs2zqiHoIyOf2SZxGW932kFgCfzME/0NsMGdfM8ibvbO893W0Ern8VLNvuO",
+	"3chE4T7e3wetE7vKEjldJyXyuZ7Ou9NoZhf/WAI70VghB5oaPihyngklIpESN3qzDTeIPJmTk4Nzcmk/",
+	"lmk+RshKEC/HSJ6l3mTTaNbzJ5SSte41oiaMxkALH1uHV3Ss/1te16XKBB8TxlWi5kTRMREjoiYMwEM4",
+	"iMjwNJF2oiR5j/va6ZFLxmOSKHJDo1uS8CEPj0bdE6qiSUiUINGE8jHTX8csZYoRwdM5UROq7BiBfphw",
+	"or87FZx5H4+ZIs/7u+RuwviQc6EmCR+bIePekGucRRM2pR6Xae21hq0Snnr9YUvT3nymH0qVJXyMiJnR",
+	"jE6ZMrgZjEbJh0XkXAkyo+OEUw28xkTGZJ4qGZBcMsAS0J5GGdUjECrJLGMzjReNtJn+qwfHvLXX+mvO",
+	"snlBAvBFeRk8n+pTa4ZAitV/vFtcQtA6KCi3Bu4bpmGMyV2iJga4kcjschLBl4FVHAgfNGSdrb1WwtU3",
+	"+qxqVjHV4PYdbInmAiwD4I5iNp0JxXg0/4HNFyE8obdMAgZxPiLpiOl9z5jK5nvwRNIpI7dsjmtwv9yI",
+	"GH9KONnZJRORZ1KTixxy/c4oyaTSGzUTXDJCxzThpA1DhB5U3Qs2S+mcxXtEc9OwQyiPyV2muQwx5Lav",
+	"Jx3yMhyUA9NDMBJJdnd2SHh4cXF99Orw5Pzs6vD04OfrHw5/vr44fHt5+CrsaZYR5VmmD1DG/pozqUGF",
+	"sQTHgaf0lsE/YP4e+YHNJVwEMwZUBLBNWBrrw6IXGVNFb6hke2RbI23nxYshf5/I5CZlZHB5cHSkT0pG",
+	"I03fvSEf8p/0qUskuWUzhdi9ZfNAXzRUTuyRN9AFMB3+YLDYloqqXAaw6oBoVtIhYjTk1H6E5zqjnPzz",
+	"7/+PULLT34bTTcnuhw/+RidKsnREKJd3LGMxae/2XwZkt98fckDj8dHJ0dX1xeHg4M3hq1APkfNbLu64",
+	"4UayE5C7SRJNCEVi0YNzIADc7B4ZWKCGPGMjOAY3bCQyPTmA2Ka5/kglERyFQB/jJDZ/ZxrKNJkmqkMm",
+	"Io01OWhs7RNKXnz4MOSpnmosNNY0PwRESuHAyXJeQMJh+3AYqshUSEW2+0G/39ffSdKGRQ152O0mHnHq",
+	"Z90Zy/Q9FXb2yYwaDOstM4hEaiSc3QENASm+NEi8GFwdIiY1DnOukhTnE2nMMj0SJ5TEdI5UlmeOqQJL",
+	"wFuj4An+udHH2ecMU/rhmPGxmrT2dl68AMZg/72t2axSLNNj/s8v/6f7f9/9259adbzsaAScf5FPnOkr",
+	"g0aKJJZEpciziD2TxJ4pTYx69fr8ICFrghUZCf9Vow5O610iGdndNif1/OLw4Oz01dHV0dnp9feDo2ON",
+	"JE3z9ppJJJxExQouuYASc9Mtw8V2f2e3fqX6oluy2gEcCrz3EjURuSLUMJqHLX8V+MWFu+kajvXhqOPp",
+	"H/SVQHg+vdFSw8hel4av5xkHhjajY7bs9oFzV4InZiOap1oA6gcaOLx1trUM5O6g7do76BJkqgWBJ81r",
+	"ZBwHz4yqSQEOiGVBS7OTJGOxlbwL6P6UsVFrr/UvW4Xas4VP5RbMrwF5q+XSKhxvefLXnJEk1nxolCDC",
+	"NFBWcakBJweR9VHQ3OvvkasXStmpUN+LnAOUEag7CtWzWWpY5NZfpIbaE7X0m7EGSp+owevD06vr07Or",
+	"6+/P3p6+agUtlmUia+21ToUiOLbWPUBZ0YQO4uSwZZS1YYvEAu9dwj4kUuntwCvnACbZ7e/eN13ooZ75",
+	"wqwRV1zGvAMJrioujHDrpIxx8p5xkifutvXwQNphzXr1QbsPcFVn2ZXRCA8EH6VJpB6J1cHxxeHg1c/X",
+	"h38+ury69FDrxi9hlvvL0YvwsUzTjNF4jkiWi1h++XRYttABkjUWNSzl+dfht7zysKMFisCITqFRwXtO",
+	"/94jIku0dJuGAVF3wp4nIzaQO5GnMRGjkZapiP7MvUGnbMj1GTPTX52dHV+fDk4Orw/OTr8/Pjq4CgMt",
+	"22sJOpxGsy0ax2FHX5j3Qes7Gl+guPHgjf5xcHz0aqCvo5ZGo6IJqMofW6OEpVpjhfPvb7NhfQS5MkmB",
+	"Y+trYLt1/64gke9oTCxw/uc/OnmHjGiSailYT7FHVoxbpZX+09GKByaQSyGOEViJ2ZYCTWFA2HuWzcks",
+	"Ezcpm5I0kYrBgQ0N/sJOMORTmmrNhcXkvy7PTs0wR6cw0LX+yRAVEdyIVYGlyGcShUBNJMU9IYe8XSOm",
+	"Blaou5kTc2EtksdblGNPotmDCeXk4Pz68vDix8OLErOtI5lpNJO97dKuD1tczNiw1YhEvDWTWBSseY/g",
+	"yHvEDfdZUUYnIE12fchF5ts49E0vUYnxV7ucRdVtRaiH5YzgfoCw45SXNB9bknj0xXB5/Pb15veCt1pg",
+	"oRokMqzYCH/jSwJganpL1KDB3MTfi+wmiWPGH4TiwdurN9d6gtOz68HBweGlj91iaB+9VxNGBudHoIk5",
+	"UWZC3zNCo4hJEIHVRIvpM5Y5+0sZr8+fDq8OSIdYC1xKo1s0vISjPE0HAF1IZCRm+vZbXLrBaNmgc8G0",
+	"Vv1g+q03lXhIfstnmdCQ0ZuUkUMwTlbwnUhSUUvJHZW+0csYaqyBQutRC0jf2Xk6pNcBbfDfGFhQ9tqr",
+	"7ElmO7hWq2l6iAh76D6cXh1enA6OPczbgY1pmuAEPurdG4aXwJdVxL54ykugFibH1nEJYadHXuE1CDaN",
+	"VIzHFrmebYskcUA4Q1uu1khZDPh8tAa05GZerQZ5HLmGD/+WKlH1rij0IuDQm92KnRKKz7JToc4zcfMI",
+	"BqLHPr84++7wsTieUDDvyRz44ChPQaJkZM4+A4QDqlfhFSysXBiYwR6JS2Exi/UazNcFusxenNN5Kmh8",
+	"JcQxzcbswftwPvj5+GzwSitM18eDi9eH3nZYsc0wwishCE5WvTd9Bq1VjVS/ZYyU2/3db1/8+zfkZq7Y",
+	"oiiy/YRXpkFJAae7OqvwgSdom5wk3xn0LmDBYjljkeBxomf4HtSshyN60WTpodqfiJiZFrGMpkPrQyMy",
+	"4RHzDvbhFR0vYvgJ78caKB2OrTkVPJAJsr0lBk/jO7S4r7HldvadJVffss6Uex+09A2SROwtp+9pkuqL",
+	"+sFb8vZ08OPg6Hjw3bFP9WYC4s9Q3QqpwBchSV68tE9UNjdug4W79AnJvAY+twnWq0QiyvUG3Gj802jC",
+	"YmA0/lnIKCciV8YHMuQqccYTDy/6Uj5d3Il94ylJqWJZj1w5Iw3RFAIa5818yI2n6G7Cyk4vjbkbGt2i",
+	"w8LzcF/oUbuDkcK4gOrCNfGBIH5HE2U9QgBJwpHyHYoXrMkakVdCnFA+N3xNPphwfOeMRzma8ejxiZug",
+	"RDdCkKl+al2IFolUL5dsk0XuuPOEitoCcEA0wAkLe0lBHIo5ionSRJ9aGscZk/KZM6CUXFSdHjkEe47z",
+	"OEY0yxImSfjn7gVVDFwOXfj/kLT1uDd5JpXW40tvXLApTXjCx+jQqTyTTH8tDSWgWwzHim4Z+Ee1TtQx",
+	"fl8w/xR+2IzBBiO9llelv4S1Cs4ZBPM8kwHJeQqanyPvIVdZrnGnf5pl4sNcX9iRmDJJRpmYknbY7cIr",
+	"LO7q5wmTmplRTo7O339jJ02MZYrF5GaOx2/rm90eGaRSkEXc7hFqBAR3kuhs5vYHQQtAEqISaQxel0Oe",
+	"5VzjUv+eKELTVNxJ9A7XeSHDiooTliZEJ+iQ2znAHYkDT+n8YWcZd7DwQd8laaq5FkDK4mZn+mls9Ysm",
+	"41V2uf5yETUWkRy20E4t0Uw9bElGs2gybIEVuiLR3hhVoWTVq7UB+SY9+6XeTDfpjVCTsoWc0ymLPQD2",
+	"ccMXjO9k2LLWdxgUnRDPZDGKJNNcwp2Sg+fr17MrbegvsJDX+g2GvOo4IKv9BshMiNkEgwn9C4yjsa+R",
+	"PuRmNjQ/G/uhf+EC+aB98iYT+XiiDHelclJ7yRpb41tOczURWfK3B0qfziJ0eHJ+9fP14Pzoh8OfS6Ya",
+	"b4KqpENnyS2bEzzXmnFNEyntbVva/O2ntMMUEAEBmEl985a/mLDjR5kIzenfi1sW++/jm77uZS1qPcSy",
+	"8bGx+ITFCb0CXvNgwfLy7fn52cXV4avrk8NXR4Prq5/PD0sod7MRmI7AfD7yD3Dirn7gDl4VhEVp/8VT",
+	"7kIdkE7WtMqUljPDKmChEyXrMAHalQO0HFo8y8SMZSpB53YRX/yxlSg2ld49YOMZXOgAzTI61/82YaJ+",
+	"WKEfMbrwfbQ8EO8tTz4QLRtLRaczknAyTdI0MRLIPrjZIpXOScL1KEClJrSNcn+/9FYtxOBVb7TKFtQs",
+	"1QRDb4KN+qDphYjDCSNeLLO+pqSWVcDszQhEFO8T9tecpvq30Hs31GgBpjuNZr06BC+EYG8CvxeqvYqe",
+	"gYJem3dd+HbN+EkZDYvPXZS2e3gjRMoosONKzPZCAFB6R+eShDxP0xJebMybswlq+XhurxVZSx56ENRw",
+	"MU5kkVz8YPG6OBnp7kSlQA/0PaGBtQKKDGPK2JzcscxGYNpPILKm8W554ektGqOtgKbn3qkurUXc/IVF",
+	"qlVEstdMUY1m32xcjLzxeUE1Bn5hwtqg+E1I1g+eL6KC32+3gtb7nZpgYBdcv8kkeVLhcYvx+AtjeOHo",
+	"H5uwoyJsvzlk936A0y8m5AlZcmDjIOBweketzPgsOiy78+Co35yguChKZ2KR85T2pnqay7xhCef0SNwS",
+	"bZVEC54VlKKxC+y/qyHUEgNbOM2WjxBL/HART8RdSeTVp9vMjadcQoSrOfA9ciIyrTAqlfCxHPIpnZO/",
+	"iIST0AnVIZmwjO0bVVWSZMz1N8AmOEq+c+tg1/IW6n3lW9vLqFnNs6/ci1WqKYZYh6ojPsvVcq4woqlk",
+	"QSNk+ogskIi40neeZAoCgsVUy+exfUZuGZtJVOMxm6DtglH2AP1+QMkT4aoeJSZSfyUmKgKW/syENy6c",
+	"aydHrZaYGvCRKqu6ZfPrvmZSL775929f0ps6XmUZ98IDTNKqF2Hw6ipi54sYsihjwOwF2CjHPJGMJKpn",
+	"064WZjE6RN0l39d3ecpsFD65E9mtbCTgVai8xBrdVjguaRZaZiIFXO9WkIHJLdmQGm5ZMzFL05mW3xGp",
+	"tRsBEe1o/9VnCySNRBbmQcHTea82lNxH0C3GquM8q9Z7nMga9SE2AoO7upqubOWNBqMuBeapIFkmXK37",
+	"+JyOmb6J6sE2YyyF3imES1fQCHDjji0d+pJ85iTqCpD2w2AFlvM4UQMnv1vpahrNrk0oOB4XFAXsb3j3",
+	"ln/DrDZ79IrP8J/uC/xn5WU9DI3j0r8zNhUgzNBZcn3L5t6I5gc8vLUSIC7LqsGbsPDH6ciP5u2fQmX9",
+	"gvXFR2t5X4Au9qk1ridUr76qUI9SoRroShtoSMAiZ8njxNxFWQXzLcTIuT3QLBx8eon40wq9KD1VJN59",
+	"Ez1nXngSATiRhAIVNrRyQrBqzTJXicf4zcOEYk03h+/rLcyOsa+8LDyZQ5OB9Wqu/eaCRSKLV5MO3dju",
+	"3BDNGCGxIZxImA1Gv2XzoyUHysYqg7drSmOkFMiN3ifhsDVshZCKgy736ZTymKQJZ7VnzjjQls31566J",
+	"aOgexZU86M3nUjQbo0azAWUiIgJLSm4U2FkffrcjloJWE+tTaBIF5a9QJ8oTmDCtmgci56rOER+YrM86",
+	"H30ZbzY7FIeqWz5nH2qOw3nGwBsB8QihRkFofU9sOlPArMvAFrS/qVJuvlwErvKexdPaF9cqXnqTSgVR",
+	"NrjZrje23dBcTdbRjYNmoF/+BErBUml76QUoTTLwowUyKLyy7oBfl+8ezCI2kldZztLDOWlsQ1nGcN1a",
+	"vpbBMxNgc0eljXdznJS0Q/wp3Lf+phHUa0AgwCeOsWWJIu0Q/qy+ikptx3mC5ITOoMjChEoi8Le7JGN7",
+	"WjQqXEdBISnpYbhj+G2ULdDmHGUMnk+onBjbZ1XXEZydjSC6Zi0XKw7IfdDksjamiCavokR5/87VZIGP",
+	"XynxCE18ZSY30Byw98WjUkrf7/eDFQp18zlqFOrmHz9AoUajvHfO3bnMMyhQ5dWc6O9+Wyoz8af//R+o",
+	"ivSfe1tbv/zPcCi3/vNf3v1b+xf9n+Hw8l87//mnuqu7oqaXZqjHo6+4uyIF9Vaqqg6+Lk/fos7XwFd9",
+	"833G2Nmi+l0YzCv1vUqLCxqo6c0nX+8vLVPo8oIhw+HlBt7V5vRY1vXdzmGVso2crc3nNNaA9fUZygp/",
+	"0wkqtw/sQd2t4bGnH9h8cw5lN7d83UBtIU+X03dDm/XGPRSmcwwOB2E+l+BShLokVTpYvFGXwO9Y+QNY",
+	"7KbCi+NEFTZbxsCr4l+LpUU0VbnDcJ6J90nMJDGZSBDUDhiLEgAyaMDBLVesZMlFgjtVpZgewofpjRRp",
+	"rhjRrLEtO+TtxTFEAIP4C19xgUpNAat+d29rKxURTSdCqr3n/f62X8vu03PleoI7pVNWU6auPcmnlJOM",
+	"0VgLCZ3SYn4y+HYV9x7Jhqw82eRIG5Fx1atvlJq9zdL6o+wkSD1Q3bk+5HrB8ZHW6da7YBrY/zcyy25i",
+	"fn/UwEsM2SvDFBEzvvS3MKx6yuXXBCLUW0Hr7aXNtMEVNFBSBCv7v0apmjCabsAe3+DrT6yNZfWOg7tE",
+	"TSYsjR2pronICBpEfe+5OGxj8kxsqAvmf9ggDphbpLEMyA2LaC4ZofZFFxhXFJizkft+fHhvyK0NAopg",
+	"2sQITAPTnBeLrzUh6Z88VKylv1Wqp1E6lzKVLBMZplQv0pLJZqjTPPX6eZzwMcasBwREgVCDEAYkhIJf",
+	"PbDk6H/eiHgelu8dA+yiVGqjm0uRuasK1qxW0nENxbhLkbCcpWLU9mJNVUirm9JoknDWtReSqViiv7Hp",
+	"TvpvQ6qg9EIw9p4p4ucVNSG7/X5AFuuYeL9X6ibqB2ac2txhstvfJe3dfh9p0SnkmKCwUHJxyJfEzpPd",
+	"/nZAVgTKV18oCkuQ3f5zC2MVMMzJnpBM5GBgqK26pV81jxbmtA9eXwwWv/EmNWnR3hcnh1dvzl7Bw8Hx",
+	"8dlP+PSFeVpXc4Ts9l/aMWsrV8ELi1VCj0719K8vDDLcGDVpJP7j2vKFu9s7ZobFbGSyu+0QvSSknuxu",
+	"vwhW1jEluzs7QW15yd0du7g3h4NXhxeXpamfbzvCNZUayIuCNv1kUfKi/xz5YHG8F6pjLXAFl2P1cbEG",
+	"il8uaESTNM+YrFaOGomcxwGUT2Rc6Qcssw97TXmyzytrJAxmq3SUIcQ6FvplTGl8c3V1bngAUeyDKkuw",
+	"5UJNq7hj3Sz2sT/iQhWwWkHXSxCpDu0DDKzQG323319rK/fGLhZg0RUgd63jyp7JYVNpDaWWS5jYj/8R",
+	"ty20bV87AIMWF+p6Gs30JckhE9qkc2uFVuR6G25SEd2yuNZOYGX6Re/cxfGi+rKop4HxUytNWluziZZa",
+	"EWugpm2mnT1ENTuhnI7RlnASzTZXxafRrObQDvSRKZdcs6W5hBbuMD3LxEk5HPyCRs25VGzaClpjcBLN",
+	"hFTjDEOAGx1iq65N6YcjfN8qhvafa4QtWFIdva4Qyq/rogrCYd7vP4/AfwB/smv8RaMCf6jITMuL3i93",
+	"7TRMb3q8w+cT5kS5NVTK42/uY6ruAHh+QTbiQkHwdgnh6/sBPL1+tSGIazoRLNXWihGqXQqW6nElUlpN",
+	"fiV/2yaUYVlmSjFahY/ZIynAKJuLGKtrpxD81i6/8hnbLGPBln+HyiNxuTLqM0mijEEZYppKm8qQGMEE",
+	"K89D+i6oBrZ6FsXWB4ue80jwUTLOMxYvTW/TVzNKPJjVnEh98TkHfQGaLc/kwdfxAi88/wqC6DIhFrVS",
+	"U1rAVqJ3y5VQJGlgEoYpJiSOREZuGM1Y1tksfU2ZvF8rVeAgXmWDd+vISGEmr4fF8uLWUsZDEloOPIQ4",
+	"U4pkplxKtRsIN/UhgDaskSSiaSpJm3LCPijGZSL4kIsRORBTpg4mVD2TkPPb6ZHw4xDWMGztDQ2Ghq1g",
+	"2FLilnH48Z9//8ewdR8aEMq7s0e+g0/IP//+j3B/yEujGTTDcO7vvY/D1p+7g1nS/YHNvfHdBGoiZEEh",
+	"bVunf0drKd+SH5LvIBMzTfeNdkwzRi6+PyAvt7f7BKDWx0IoMhGz7s28OxGzgIRvhAQLh03FRukr1JqP",
+	"n52tXxlEEZspaHZwcnD+TBKtext49vGgSTLLEg6GhcAVhz+40J8cf9+p4oELzgCDKCu5g+9Rfo+cmUQk",
+	"wcn54Orgjem6YVgEh6+gMscl+OJx3ZLRlMWkPTi87O68+Kb7+uCkQyg03FBYQ79cXK8mZ8mr8lFPoyX3",
+	"67fbL3fq1B36wf9kp189F0ELwhzOeDpHZQAsvbeMNxi/9tvK0dYohpCsB53wlcf4jRMUmuadiVxFonCK",
+	"OMYOdyWc1hpGPWHR7WMuYjduk5BNp3Ct9IL4ypmxzB8sCxur1SU163Tr8gdYifAnCJVb6WH4pIk3bmZn",
+	"G2+8zz/Z6xbrA4GL1lTSxj4SaByHlilAE1O8fxts+KJTZQ32Gpmzq3u79D6E0RZ9XZwLVcQMbGQ4WBuS",
+	"pu/dS1c7Y6OxEw6GqjWBi55cBD9KfbVC2Rd3Q89YlIxsRU5XKwDKIRnXcCJNCRv00FNOQg9yuIJCD00h",
+	"EoUJlqRYUBsB7+yRO/3sjsohv8sEH2NprIr9H8pVsZHSPApvg+ZuIpWotEGg99J4hzMtObzO6OZJUavy",
+	"WjG3+Whp4N1YnyC4bU29Li3DGb+8Z/rBp88k0ScbwgBiEeVTxldkleI3p8vw9URZBPrWeCs3GGejgPwi",
+	"T9UhsrSwIlbf1408mFbv9BPwco9sHpzMqdn5QZ5JUWPzobbb3KqGb15hhpl5uHq/H6wIV5Zk+9IVgy9b",
+	"34m51ip2iVnG3icil6YEH2cfVIhV9DYOw14fTO5W/SJYFVheIGe9Vbp5lPm6+9wQAObfAE42+apxwHjQ",
+	"gnLKF9BtqYbccjUB9s7qnSRhyewdYgkyAMgJlOFPP/3UHRRN01ho1JPaNIiIzuhNkiYOgBV34SIDLawS",
+	"3jCBiWSOWZTSDOWTqdY7woQnWp9J/oYm0QXUlMSfBrxsia/mp8nck5TQXeISRJCgxW1Yi46UQknEE9kQ",
+	"gpkxJZaiFKtY0te9fdGVxPUkBDrOmEaTcECacpRLwbSldk/MddSQWBIlSWi/vbZ3WQg3XRs4KcDJIi1V",
+	"uiLE9r1OLSi4hiM+EovUvFRYeL80gbM+psq+X3eePoG6YgTWqyznka2tsIz4MYaExWSKIfuUg38SaQ/q",
+	"hfixKyChjRIFPPaWzRRpUx6bkoJQIzR8fXhF/vn3f2zBB2EnsLWVFYkzMZuxuEcW41NCaIxZktk8i1t5",
+	"NReMyjpStccGIYXyUMp+s2eWZxfhqyJYFKUdTumHawQ6INumw86Qm6DdgITdLrzfndIPXbc4keHIUDS8",
+	"ir6M0diUW/WPCyBMCXAQ0zR1lSYkUWLMIHQQoYFBw4DsQgHwot9PBRh8zeQtuCIDdjXoj8Ox1lsMalXb",
+	"gqsscozSCarwY59MLberOwIXIMdm80tTwubpauSYWsE07gKtaU5mJyPvE3a3KAYwjG2rT5GHFnkrRPFs",
+	"TqBq9NuL42eS6LcxNcVFewUk3LKvbn0EC/59xb1WPLfx4uv2zIJs4GuC4WaW28aYWQJQHSSbdErcM/Vb",
+	"63pAaHnv7cVxV9IR65FjcceybqRxnzKlWCaDIY+TcaKkPixGPLwO94lUNFNoTwaDrPF141fQQFp/te91",
+	"UO2XG9yWNqvS9LzchJR2/9bvvnzXNn9cd9997Acvv723D5Z4u11WRlMdYokzuWoZ8qL4/ZHXZ2isGRbr",
+	"oJjE+uXxa0uDRt7kU8qLyDVs5FkbRHJmGxoRjYWUQWkr104jndfe74+v77IqaO/KL4pVWdeKimdo3PcK",
+	"nj3Du2mPhLaxv6k9bitymTtWEkajiZZQw48yzcf319cf9Zf3ITQGxnHRLg71evdJ6IJQbZ01kGdzHkOV",
+	"cHC/OSDEHbe+N31CsKWxtKGn5v7HKsXQSFrdicoKhlxOtHBATbHi3f5LsrRgcfnKsisHEwbCXBvs8hZ8",
+	"l40z3yohShCR5cxFYobf7btaafAIHRA5t03gwdqUJ7HXrsA+an3Nrfticus+k2S6XyNp7vNKjftEuXAP",
+	"THBb4PLIcTZKBnsyrgOdmZqwnU+Tb4ZLj0m8Ku/MKf5RymgmoVrhr5SKZuFLlqWkrYasLqJx53NIPLPr",
+	"4p9BAtqGSWULx6eURlJjX8UGClK/tsRU4akHLq+/kg6DLS85C8gdxFiA5wl1e/0ZpMY0R/+VMSQ8k/Cl",
+	"sQnKktHEUlMjE1B5lbW5V5JFeZaoORpQrSxhSkhVopvOj8gPbE7aSY/1yAWTitifnLnhFZWTG0GzuNMj",
+	"J7k0PULr23Eubd6PXRWKRRqA7l00Qv1+aaK1XVdCHCMM4HhqGrYVe0GajMBkkkIBW1KNjmo7AdqJzvrd",
+	"jmu3Ate1jYswMOpDiG0CEmPWW0RexkYsYzxiAJSLHCKDI0wex51OIrPz+mBNGTd9cKzBYQ+Tt4amx/x3",
+	"eZLGLPPiGOWwRUZ0mqTzHhl4sxhvHVRjxUZcUhXRUDfzIV4BCR8jajTlWcNCb8iH3HYwwoYdtoER5Q7Z",
+	"NpBuIlLwj9Lypt8yiHwWnA25p1Xv45b4erZpN6QYp1zZXCLMLppQ0921lLkUDvmNiOeB1azlkgylMBIx",
+	"mPyGfMGAY0hDAw/7g2kUrp/tHgnfHA5egUeHcnnHMIrIvBa+PrwKh9y9XcQwUQgL2yeU7PZfQPSB6Y9E",
+	"1QSdoxMRQxPgcJCm4i7c9xr+pAkgy8UomuZ8z3cgaktf3LvPt5fmprSLTn5oEcV8BtOryZSfxbVITGTB",
+	"1keul6iyMsCMZpJhMlbCySylCccMDg0sZLzpV+iUKT0y9ttTd0kE6X+7/T6pJnztG7yU3O9vr77vflv6",
+	"opQMtj/kyO4kmWp1VpjNigRXmUj9Cm9toODQO4LGGuP3ZcDlwmkyIWh6E6wYbT4oSb1hADPDrIreoEVH",
+	"7xG5yRi9lZ1Ag16T3sbp1MYxgNDVg85drjAXEJWit4wXnNT1fJowrncikWR7yJUg3+zqUxQOuv9NaPdv",
+	"pN99SXrkmnTDgLBUMjJmXBMhi/etFRxLCpvFEprHiSIqo0lquiwACgRn0K/X2MMxMqFVsKbB+ZH0vAp7",
+	"re1eH4TyGeN0lrT2Ws97/d5zYxCEi2SLJl04ZnILi+/fILPCf8Er47oCyRdMZQl7r5kLmVGtk2seqI+O",
+	"69dQMItnJqQTInfvsJVQJlXgtRmlUzbkIaZkboXg/w23Quf/Bc6kLwIzl7X0ASmExDAcv7mUBgXx5A78",
+	"UayxpQExHPkAqTJl2WumBmmKaAT0mIMil1b2KV7ZgtZuSwv1eC8OwK3d4MUD5/e+fwdeMfQD6G3Y6fcb",
+	"dPVp1kCnqPZc24y0uquGJO6D1i4CUTe2A3brOxrbXDH4ZHv9J6VGTvDR8/UfFd3Q9RfbDb6otp7V3+28",
+	"XP9dtfvifdB60QQT5U7Z8FUDKGv6hII0mE+nNJu39lp654ijWUXHmlrLMkfr3T1mIS2eYKQx6dJueyTM",
+	"E2Rzjj2ZxFwIjN83HM6Y3mcs84/4kBcWvdr8006PhIXRJAxwaLiGAuwORdMU20wbs35JAsE84RW5xIZ9",
+	"41XvcofTfNzZJ3GO4zA55JFIUzrzeC22jkkkuC175KcGndpcWzatUGAsm+3RVjJyUmjuOYIW6ysNnnpI",
+	"BvjZonFs7Z9NGJdXTmdjvlXup29YDZD2dyKeb9Y7rCJJkwlLZ6M8JaYBF5JYpbbuXutnkRPEl32fSplI",
+	"RbFKk2dj+6XqUnnnVJFycafG3cMqddLuy/qZibiusN7t5kiRpcpO9aDYV23V+caw2/cXmDYefnNtVn0g",
+	"XtD74RVdWjrGvLYF79wHLb+l5gWbpXReFzmAnnobJZq4fqQmlr/omgA1ihnN0gRi9G3XTE8QIJUmnuUe",
+	"mtYkqOer81vff973U7/BPQO7eJYtNAZ9zP22/aLJ8mpaCMLluNPgkitxkwumud7v9WZF3lC011pytd4H",
+	"6+TnrY95Et/jaYHmCzV1u/TvxTVs+umSPDF2Xl+oTaB8WQw8E4KhRyMIauo1vC1wsgfeFiPojv5QidS7",
+	"K4oWkYhQRM0Cu3IeWsOLm7HGJW7npbyydvLPnIXsNmQhp0J9L3KO82w3OMN+e3zTw/8PJlPjCVl78oO1",
+	"WnHNcd5AF4UHcwxR3/SYngrOnuKo/pYSjK2o8kChRQ/7HI9JpWyfUORExMkoMX15tcxxNOpqnHUBaUTR",
+	"sZZdTKjzPuECrGC9x8Dy5TGTPw5HeM1UA3aw2SHVB1sfzhkc0yU+Po+JzGimEpqm872VjuHAdW2VJGN/",
+	"QdGADFDLHnJf/yaZluQj0wjc+czA1NM2JYvg37clvdTYCJzbeVj4pENXOiA0zmjpBfIWiWLugyPu9Oww",
+	"sOsactevsLQ0ooTokcu7REUwyqKGHkJTX09LF7Y0XsLHrrm5afsBpowA8YT6OWggq3R0o9p4gU0rNP92",
+	"WZ/XXMRfvWyu4HtBTY8U2R6o2S/T2CPBo0QyT2NvzPwrgVqNVO/fycVlDsGTqN5f5M3Rb3YD1Ci+v778",
+	"+jid+fd31eG5fDK1d8vEe3ddTHGt0HwM/lbI43UXXkS51nTLNmNw6smlzcChQgb8PmVcDTkYdtHBBlFp",
+	"xrGruReWnPZ7vpMB3n0YI4Lu0lGKomAIoVv6Vh1yTBIkIfjSMYoELjk9CyzTjIDhOVkpPEpzL5pwrcYH",
+	"2JUYbgQqWW/Im9idaZGYFpaq0Yae09rmsnjVY10WNnz+mAqyzVUYvx704sUFMSWA5SKkxGalFHx4TUuD",
+	"+6B+oMVCx48e0quU/OixSq3pNhqtkhvBaBZNtIJZR2xtTVfdhEvGZaKS94zI/AaNpB0X1VOBzPSqdSCt",
+	"iTd9vCXI5vgVodG/vKsJR9Y/lpwBizUK1sYRYpTg+oLyBhULoXJYZmwxsQNi4JYUQNQIUnZdzUWM2lLq",
+	"NRLHlZdEYFgt8qDWV5Xzy1A5iSEFYtno0yqgjS/yWzZffn/7ZKhfDIhIYy/Iw3Q2xHJOCY/SPGbxvqvh",
+	"hl2WlhjHfmBzWVwrWlJwP7c+dWCE7cm95uQBbr4euC8kkoIY0iofNPjxEWae2gCMk4RrcbRoM2mEXnSf",
+	"1mWHQW0zY0iAOLL2bv+5XxbdK2zuwh5R9nVnC+MH9eAdk0eAXc4SaTvcD3mpxf1+EYCK8m6iJLl8M+ju",
+	"vPimR8BebuPmUHbH847v6cOxVGwsH+5yY6DWphaLjZ3+pvvQvbE+bOzn34yTmIiuZczkls39Gvy4JW05",
+	"EXecCB6xzlcO8wfWy407mvKCRy1jURtd6VsfofHrSv+0oU4ilZhJiEz3iiHbjluRVh+fSXJ1dUza230i",
+	"vaIEnR650BwBo82tMABD5lHEGPYCXsseYIwye/hEl39zDzLCFP8uzuaToKbciqQGI6dCETjf4FyzHTTw",
+	"XmjXNtCAJp/2RZN+kNiXyy01Or0/mlyCBNbo4D9INrEWCqgP4ZsBoCBa2SS/xDDwzW4p1+2Wza9/6Xdf",
+	"0u7o3cftYLd/X5PbtoHmMY1mkBn2KbUb46Z56DxL3XiDOIbMM1cMxjdWKuFF3momG06jmQwJ1E8wls5q",
+	"A4J9LZqpPONomLO+BtPGFhLGvCwgSI6DyFo/qpaU0npAOLxLJOZ/YZ6Jye5Y2blnabRtUBJSrbeLXGrw",
+	"h5ymGaPxvDA40oyhJVT/zWMvUpfYQN19T7Qs0vZM1C4f8rtJEk2KkFyWMVQ83STrXJMlE7P1Tmo0utKk",
+	"VhavczomsuR0dDbVItlQkrZJEkypVENeuIZMOaCi3Ol0vxgA9WN4I7bmWMgAmTPVKfschxwsgJhYxVHg",
+	"dyi2JmNwiJZecTmLfjJLQFADAK/o3mqPqJcyg/HOPCY3QrndKBGDdRXLHhkUPc6ospVXYIkoJECFCv0n",
+	"jJpSxWxSGVWYv2mt30N+g7Z3qyK1rQm8nBZaoANpo5z/2dknYclXEQ65lr0hkbOx0XsQF53v5JWwXpRP",
+	"ocYsNj55Mh/qBmrNKkHAZ3W+L5TQOAZvfnGwfs3ImrfIqk6i2ZfsKf2qVjWSrgZx7OfkaqJ8MtenlilM",
+	"k6CnFisuTD39ZZJFG5sVJdyIFB1MWLTSxj6pkSFMrq0VIvC+Nkm/Nta45s6G2kJaqZthwgGuGG6QCc2m",
+	"KZMbRLrgugoW+n0mpl+ZaC0TRTzHRSbqr85IvxqXvhQuiMeuxAiBrJ6MFQpNAN1xRlflE9tMB1sCgpIZ",
+	"yyQGTXAs3Aoyg2cZtyKfmmQiH08IFnptY+agXy6ikAEJAoPpdr7YKFnkV7C5OBy8Ojns2HTlIa/kKycZ",
+	"trXIJSPtjEVaG4ldaUDBI0YomSY8V6zTI6fG0wWtP5byQwC/7Ot6jTj7hCyoUrN8javL7OFXbvH7d3b5",
+	"ai0eHHPyntb39SAmsfUR/rvGMH1h3ExwjPX7WLsTLBJw0owlkeKB3PcaHph8Y3mLVT6Q0UC5lV6js4lT",
+	"Y3X+r4boL9EQjQTlm6KrTZz/eMboV4k0l7HWJXym8SvYpA1HeKBV+pdB97+LYrvbwTe7DzBL53Giuuz9",
+	"yrIoaHmFzl01dVBI27PoOj+8SdeWgVHGZGCSEmUw5K7CKlhHGf5jH4p6geNNf2q9+hl7L3CiTrXQChSH",
+	"dYJKwqHAK0Z2qoxySVH8MXVUAP4eOadjY1QMMTA0JP+BhZ2SOIQCN1OmaA+aa9SKNRpj5bw2/cvh+0dW",
+	"WSmj/Iync4LbAoFHma3jnkj8mWDqXV3AIy6rFPO40BzBdPf3W+96XTtWQjNCKJQ+9XoTemMMaL42ZazL",
+	"wYRhQEIgiD2jXITLwMYBl4Zq7tSEai6La41MQ9CGGqvePwzLfHD45wYzAaUsE0wHZKbpU4xMtSRzMr9W",
+	"p/msYqpga9yJd7eE/nmNDlm08H1oFSrffGIrgPq9m4d8yM9dPak9U2Hc9JgE5Z7ceCxW8+YyX+0Rv0JV",
+	"IrH4WaPG0WA5w4I6lETQbWePzKiUQ47Vr/4DWy6FRWkMf64y89Wq8ZgpU7MODwWwQpf2FmBTNRjYdHpa",
+	"N3LRQqkYfcjt8BoNGYZ0tqVKoFsFttssYajTIz/R9NZ6ifTXtgy5vE1mcsihmfqMUdD5EdqegdSUd/OA",
+	"GwvXCqPuwilsh9XKXid+zP1nVN0rWNtfc88WwfRKDnk9NW0QDYtJOxS3YScwjYEgu4XPhxy8YqH+MeFj",
+	"05oEy7WzjJW9jO3QuHJtBaK6K8O0EK8rySJuW0HLzNQKWmawuiItT5Q58ItpXr+i97xpNV/qL+/1LKs0",
+	"KqteMesarHtZBSvanBvMVVuZm5SCKsRed/IKdEWuwbIO4RqxttOn17jMtCrbdt3ItvteCzHTC65o8rYM",
+	"P5UmYva7onXc0g+bJz+UG6I2qkvn8fmv1/9ndf17RuVlluTSO8ur1V2Ylpb6luDsDr5q15/OjtWwbANz",
+	"vL6NBFCuKieFqWoIwddWvVUCHf9D/haK3XEm5V5RdB2sRzdsSSU8CG/Qr6H3zES8QAiOHPKajjUgArg4",
+	"i8vjt6+rtfNKMTWJBP1M1ZuS665AvG+K7sCfT524zzVva7MacqX6/79pHTmvA/TmDHe1B/JrUbnfeVG5",
+	"r1XkfqOw/ZLM1+QObKgVb2Gjp4bF5byTbEpS6a9tChD8ri+iVAprZjThBehRMeEhIzQc+tcXVmSnMWa1",
+	"c1JrWGyDAbKwwT+TflCmCw3sYLMqcykTtOBl2LtbS3sYHuhKtqG22PAWRFw84hb8BPXvvE35jYrgrYPg",
+	"9+/r/VoE76FF8DZmXOur4hE5Y1EySqIl/CgA2Zvrt1SZaz2TZXm+19T6437+bg4NEX8nBfU+pSj3tbre",
+	"58ug/lhVDh7AYjY7vdgDtVGpPVDRtYRRz5pIu2xPEJm1F4BzAI9UB6wGVy6wVtO6Kd63tnRfqR9ZqS8K",
+	"WMlDreyG9SX+VvSDIwNuYcEkc5S0htzaE1JGNWv2c2Swz/0dlU1lq0ofvN+mUN1yjX5n09J0m2v0v8dr",
+	"4Gutus9KUPyDVpv7xOrxFvi2lnqQF/xtyExFriJRNFh0ImjheIP+b+H52eUV+eff/4GzhK7r2JAnCnPR",
+	"bmh0O84gEg3ewX7IHa/aQwhd00KtO9+JLJZ7WAsPwhUFlyJlBJLRhlxwvwTcjI5Zj+z2d9FwfHp2dX1+",
+	"cfbd4auQJCPDwEv+vR4JIR/xKst5pE9+OOSmrRf0PmnuUT2mUp0DXj9hCAhMcAE++WWBycV2QDt/fPWL",
+	"YURn2alANP/BZUOi6Y1Ygvu0YmKt96mGSxyg7CdtKmNRmTHP0pBwcacZhFFhTdhx+1JljE71eof8zdXV",
+	"uXHGM5KyMY3m0Pzv3y4vD9F2pvl8JyAJT7T8mPyNycDUeUxgXpG6duyRZhzo3sJjYEP5CrDQbx+Stu16",
+	"6FpJeqKfqQlUJILv9PvAqdDuZ9liwkkoFVW5DIFZAZOBaJY9EopbiGTL1eTaSk0gtgp1PY1mYTDkYc4z",
+	"RqOJRoR+pJIpE7nCms3hTSqiW+hzTwkXvDvLb9Ik0qjPmMRIFkoyFieZ8dWZfOYh1/JeQDAh3G2Z7VWv",
+	"hOff6zRldkB0vmD7W7K7L5bT/dHYG+z1J5d8XGP0TSQfVz621NIYs5tsDQNSLWEQGB5hHHUUlcelsgkX",
+	"JngJA+wxHMzGMW0ghrifbW3WT3Y4KzMtOZ+O2SLmv0oiX54kYintEwohq055BmEw2XyTU/3TBAImbdwJ",
+	"3B807kJYoQb4woxJ3ifsjrShr3KcKIFJxxNC5ZD/eEkORMw6BHqpo9ShucGMqgkRxjlvotpJ+BH/uv+o",
+	"H9+H1mtvgYeW1UP+9uK4R85GI69WWN3Zt+CVTr798VOeeTvHpWlIsezUZz7+nkmiBSP2Narsk51GTUoD",
+	"oGNHuT8m7M47lI464AzmDS8/VxNh/SFB868YjUibQsS2G242kwVBDM7PieD/K0ajEGuwC3SPx1RRfQY6",
+	"PXKkvNLtOPHJwXnRrsRlCUmvWzlUi6zUz210ci4rJ+fpiypUD80R1/j/lQsrPPTkcnbnn94vLoz0j2Zh",
+	"1Ed6GbsgZ3CGz0ajesYBI7EozxI1h8ubzpIf2Bwqub/Tj5bVoh8Q8D0UCmg7nNJbRrKch1B5f4mf4tv+",
+	"t/2t98+xaDzCsywIFrjCFMqXuL7na4JhZSX/xLVkh275uWS9IoZyuUyzmK8wIJAfZ9erVVORZxFzjftL",
+	"WTiuhowSmJLo6pbUTd0kPQLczGxl1qUxtd5NBJnSGLpbWNjQcGLbXgCvHSmW+QBBplJTQG7ZXJZrOQvO",
+	"GpVyXsDBD1hWvNm8zW4tX7Jrh06W3PoIORL3kBtSFscKoNzJaAqSXrgGgfF4JhKuMEx6XDGDEbSCzWxi",
+	"xU5/50W3/013+1uNoSGHf29vd3deICHbRCLUUsXIbL2fVuuRWKL0BSshwkALof91eXbavTg/GPL2ycF5",
+	"JwDTN4iug/OjZ/gcItDMzSghScl/w4aWmg5pUEPR1BIZcqwaguHLaPAreYyNN7W0y69t2ToNj5b9/38A",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -760,6 +760,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.open(console + "#/agents/late")
 		b.waitText("As each server names them")
 		b.waitJS("the withheld tools", `[...document.querySelectorAll("#main section table.list tbody tr")].some((r) => r.innerText.includes("Withheld") && r.innerText.includes("clash-c"))`)
+		// Attaching clash-b, whose tools clash with clash-a's, is refused with the names.
+		b.click(button("Attach MCP servers"))
+		b.waitJS("the picker", `document.querySelector("#pick-clash-b")`)
+		b.click("#pick-clash-b")
+		b.click(button("Attach"))
+		b.waitJS("the refusal", `document.querySelector("#main form.picker").innerText.includes("both offer a tool named")`)
+		if a := must(api.GetAgent(ctx, "late"))(t); !slices.Equal(a.McpServers, []string{"clash-a", "clash-c"}) {
+			t.Fatalf("a refused attach changed the agent: %v", a.McpServers)
+		}
 		b.clean()
 	})
 

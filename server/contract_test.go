@@ -189,7 +189,7 @@ func TestContractPostgres(t *testing.T) { contract(t, apitest.OpenPostgres(t)) }
 
 func contract(t *testing.T, st store.Store) {
 	fs := &faultStore{Store: st}
-	env := apitest.Start(t, fs, server.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
+	env := apitest.Start(t, withOAuth{fs, st.(store.OAuthStore)}, server.Config{Prober: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second})})
 	c := env.Gen(t, env.KeyA)
 	ctx := context.Background()
 
@@ -275,7 +275,7 @@ func contract(t *testing.T, st store.Store) {
 	contractETags(t, c)
 	contractIdempotency(t, c)
 	contractAudit(t, c)
-	contractAgentKeys(t, c)
+	contractAgentKeys(t, c, st.(store.OAuthStore), env.AppA)
 	contractRegistry(t, env, c)
 	contractToolNames(t, c)
 
@@ -744,8 +744,8 @@ func TestNonAPIRoutes(t *testing.T) {
 	wantError(t, st2, b2, http.StatusMethodNotAllowed, httpx.CodeMethodNotAllowed)
 }
 
-// contractAgentKeys: mint (the secret once), list (never a secret), revoke; 400s and 404s.
-func contractAgentKeys(t *testing.T, c *gen.ClientWithResponses) {
+// contractAgentKeys: mint (the secret once), list (never a secret), revoke; 400s and 404s; the same for OAuth grants.
+func contractAgentKeys(t *testing.T, c *gen.ClientWithResponses, o store.OAuthStore, app string) {
 	t.Helper()
 	ctx := context.Background()
 	if r, _ := c.AgentBuilderControllerCreateAgentWithResponse(ctx, nil, gen.CreateAgentDto{Name: "Keyed", Uid: ptr("keyed")}); r.StatusCode() != http.StatusCreated {
@@ -775,4 +775,49 @@ func contractAgentKeys(t *testing.T, c *gen.ClientWithResponses) {
 	wantError(t, lb.StatusCode(), lb.Body, http.StatusBadRequest, httpx.CodeValidation)
 	rb, _ := c.AgentKeysControllerRevokeAgentKeyWithResponse(ctx, "keyed", "not-a-key")
 	wantError(t, rb.StatusCode(), rb.Body, http.StatusBadRequest, httpx.CodeValidation)
+
+	// OAuth grants: listed without a token, revoked once.
+	grant := oauthGrant(t, o, app, "keyed")
+	gl, _ := c.AgentOAuthControllerListGrantsWithResponse(ctx, "keyed")
+	if gl.StatusCode() != http.StatusOK || len(gl.JSON200.Data) != 1 || gl.JSON200.Data[0].Id != grant || gl.JSON200.Data[0].ClientName != "Contract Client" {
+		t.Fatalf("list grants: %d %s", gl.StatusCode(), gl.Body)
+	}
+	gr, _ := c.AgentOAuthControllerRevokeGrantWithResponse(ctx, "keyed", grant)
+	if gr.StatusCode() != http.StatusOK {
+		t.Fatalf("revoke grant: %s", gr.Body)
+	}
+	gr, _ = c.AgentOAuthControllerRevokeGrantWithResponse(ctx, "keyed", grant)
+	wantError(t, gr.StatusCode(), gr.Body, http.StatusNotFound, httpx.CodeGrantNotFound)
+	gn, _ := c.AgentOAuthControllerListGrantsWithResponse(ctx, "nobody")
+	wantError(t, gn.StatusCode(), gn.Body, http.StatusNotFound, httpx.CodeAgentNotFound)
+	gb, _ := c.AgentOAuthControllerListGrantsWithResponse(ctx, "-bad-")
+	wantError(t, gb.StatusCode(), gb.Body, http.StatusBadRequest, httpx.CodeValidation)
+	gb2, _ := c.AgentOAuthControllerRevokeGrantWithResponse(ctx, "keyed", "not.a.grant")
+	wantError(t, gb2.StatusCode(), gb2.Body, http.StatusBadRequest, httpx.CodeValidation)
+}
+
+// withOAuth is a faultStore that keeps the backend's OAuth store.
+type withOAuth struct {
+	*faultStore
+	store.OAuthStore
+}
+
+// oauthGrant makes a grant for agent uid of app through the store, as a consent would.
+func oauthGrant(t *testing.T, o store.OAuthStore, app, uid string) string {
+	t.Helper()
+	ctx, now := context.Background(), store.NowMillis()
+	id := "g_" + strings.ReplaceAll(uid, "-", "_")
+	r := store.OAuthRequest{ID: id, ClientID: "amc_contract", ClientName: "Contract Client", AgentUID: uid, RedirectURI: "https://client.example/cb", CodeChallenge: "c", CreatedAt: now, ExpiresAt: now + 60000}
+	code := store.HashKey("code-" + id)
+	g := store.OAuthGrant{ID: id, AppID: app, AgentUID: uid, ClientID: r.ClientID, ClientName: r.ClientName, CreatedAt: now, LastUsedAt: now}
+	if err := o.CreateOAuthRequest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.ApproveOAuthRequest(ctx, id, app, "key_x", code, now, now+60000); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.RedeemOAuthCode(ctx, code, g, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

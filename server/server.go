@@ -29,6 +29,7 @@ import (
 	"github.com/agentmcp/agentmcp/server/docsui"
 	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/server/httpx"
+	"github.com/agentmcp/agentmcp/server/oauth"
 	"github.com/agentmcp/agentmcp/server/registry"
 	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
@@ -83,6 +84,11 @@ type Config struct {
 	// IdempotencyKeysPerApp bounds the idempotency records an app holds at once (default
 	// 10,000; negative: no limit); past it, a create with a new key is 429.
 	IdempotencyKeysPerApp int
+	// OAuth tunes the authorization server of the gateways (server/oauth); its Store,
+	// Agents, Keys, PublicURL and Logger are filled in. OAuthRegisterRate bounds dynamic
+	// client registrations per client address (default 0.2/s, burst 10).
+	OAuth             oauth.Options
+	OAuthRegisterRate float64
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
@@ -110,6 +116,7 @@ func New(cfg Config, st store.Store) (http.Handler, error) {
 }
 
 func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
+	oauthStore, _ := st.(store.OAuthStore) // before the decorators, which have none of it
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -203,7 +210,11 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	if creds == nil {
 		creds = &keyring.Service{Store: st}
 	}
-	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: creds, Slots: cfg.ProbeSlots})
+	var grants rest.GrantStore
+	if oauthStore != nil {
+		grants = oauthStore
+	}
+	h := rest.New(st, rest.Options{Prober: prober, Probes: cfg.Probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: creds, Slots: cfg.ProbeSlots, Grants: grants})
 	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
 		return nil, err
 	}
@@ -223,7 +234,20 @@ func newEcho(cfg Config, st store.Store) (*echo.Echo, error) {
 	}
 	// After the check: openapi.yaml documents the gateway, but the code generator and the
 	// request validator leave it out (its body is MCP's JSON-RPC).
-	serveGateway := gatewayHandler(g, keys)
+	var as *oauth.Server
+	if oauthStore != nil {
+		o := cfg.OAuth
+		o.Store, o.Agents, o.Keys, o.PublicURL, o.Logger = oauthStore, st, keys, cfg.PublicURL, log
+		as = oauth.New(o)
+		h := echo.WrapHandler(as)
+		regLimit := httpx.NewLimiters(cmp.Or(cfg.OAuthRegisterRate, 0.2), 10)
+		e.GET(oauth.ResourceMetadataPrefix+"/*", h)
+		e.GET(oauth.ASMetadataPath, h)
+		e.GET(oauth.OIDCMetadataPath, h)
+		e.POST(oauth.RegisterPath, h, byIP.Limit(httpx.IPKey), regLimit.Limit(httpx.IPKey))
+		e.Any("/oauth/*", h, byIP.Limit(httpx.IPKey))
+	}
+	serveGateway := gatewayHandler(g, keys, as)
 	e.Any(gatewayPath, func(c echo.Context) error { // every other method, HEAD included: 405 with Allow
 		c.Response().Header().Set(echo.HeaderAllow, "DELETE, GET, POST")
 		return httpx.NewError(http.StatusMethodNotAllowed, httpx.CodeMethodNotAllowed, "Method not allowed for this path.")
@@ -254,9 +278,17 @@ func isGatewayPath(r *http.Request) bool {
 // gatewayHandler authenticates a gateway request (apikey or Authorization: Bearer) and
 // hands it to the gateway: a fullAccess key of the agent's app, or an agent key of this
 // agent. Failures are ErrorResponses; 401s say how to authenticate (WWW-Authenticate).
-func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache) echo.HandlerFunc {
+//
+// With an authorization server (as), OAuth access tokens (oauth.AccessPrefix) are accepted
+// too, and a 401 names the gateway's resource metadata (RFC 9728 §5.1).
+func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache, as *oauth.Server) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		uid := c.Param("uid")
+		challenge := `Bearer realm="agentmcp"`
+		if as != nil && len(uid) <= 200 && !strings.ContainsAny(uid, `"\`) {
+			challenge += `, resource_metadata="` + as.ResourceMetadataURL(r, uid) + `"`
+		}
 		secret := r.Header.Get("apikey")
 		if secret == "" {
 			if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
@@ -264,18 +296,26 @@ func gatewayHandler(g *gateway.Gateway, keys *httpx.KeyCache) echo.HandlerFunc {
 			}
 		}
 		if secret == "" {
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="agentmcp"`)
+			c.Response().Header().Set("WWW-Authenticate", challenge)
 			return httpx.NewError(http.StatusUnauthorized, httpx.CodeEmptyAPIKey, "An API key is required: Authorization: Bearer <key>, or the apikey header.")
 		}
-		k, err := keys.Lookup(r.Context(), secret)
+		var k store.APIKey
+		var err error
+		if as != nil && strings.HasPrefix(secret, oauth.AccessPrefix) {
+			k, err = as.Verify(r.Context(), secret, uid)
+			if errors.Is(err, oauth.ErrInvalidToken) {
+				err = store.ErrNotFound
+			}
+		} else {
+			k, err = keys.Lookup(r.Context(), secret)
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != 0):
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="agentmcp", error="invalid_token"`)
+			c.Response().Header().Set("WWW-Authenticate", challenge+`, error="invalid_token"`)
 			return httpx.NewError(http.StatusUnauthorized, httpx.CodeAPIKeyNotFound, "The API key is not valid.")
 		case err != nil:
 			return httpx.StoreError(err, "", "")
 		}
-		uid := c.Param("uid")
 		if !(k.Scope == store.ScopeFullAccess || (k.Scope == store.ScopeAgent && k.AgentUID == uid)) {
 			return httpx.NewError(http.StatusForbidden, httpx.CodeNoAccess, "The API key does not have access to this agent's gateway.")
 		}

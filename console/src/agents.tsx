@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer, type PageCursor, type ToolNames } from "@agentmcp/client";
+import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer, type OAuthGrant, type PageCursor, type ToolNames } from "@agentmcp/client";
 import { api, fieldErrors, gatewayBase, type FieldErrors } from "./api";
 import { href, navigate } from "./router";
 import { LoadFailed } from "./servers";
@@ -334,6 +334,7 @@ export function AgentPage({ uid }: { uid: string }) {
 
       <Gateway uid={uid} toolNames={a.gateway.toolNames} />
       <Keys uid={uid} />
+      <OAuthClients uid={uid} />
       <Connect uid={uid} />
       {deleting && (
         <Confirm
@@ -636,6 +637,74 @@ function Keys({ uid }: { uid: string }) {
           }}
         >
           <p>Clients using it lose access to the gateway within seconds. This cannot be undone.</p>
+        </Confirm>
+      )}
+    </section>
+  );
+}
+
+/** The MCP clients a person connected through OAuth (the consent page), with Revoke. */
+function OAuthClients({ uid }: { uid: string }) {
+  const grants = useLoad((signal) => api.agents.listGrants(uid, { signal }), [uid]);
+  const [revoking, setRevoking] = useState<OAuthGrant | undefined>();
+  return (
+    <section aria-labelledby="oauth-h">
+      <h2 id="oauth-h">Connected clients</h2>
+      <p class="hint">
+        MCP clients that signed in with OAuth (paste the gateway URL into the client and approve it here). Each has access until you revoke it.
+      </p>
+      {grants.loading && !grants.data && <Loading label="Loading clients…" />}
+      <ErrorBox error={grants.error} />
+      {grants.data && grants.data.length === 0 && <p>No client connected.</p>}
+      {grants.data && grants.data.length > 0 && (
+        <table class="list">
+          <caption class="sr-only">OAuth clients of this agent</caption>
+          <thead>
+            <tr>
+              <th scope="col">Client</th>
+              <th scope="col">Connected</th>
+              <th scope="col">Last use</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {grants.data.map((g) => (
+              <tr key={g.id}>
+                <td data-label="Client">
+                  {g.clientName || <span class="hint">(no name)</span>} <code>{g.clientId.slice(0, 60)}</code>
+                </td>
+                <td data-label="Connected">
+                  <Time ms={g.createdAt} />
+                </td>
+                <td data-label="Last use">
+                  <Time ms={g.lastUsedAt} />
+                </td>
+                <td data-label="">
+                  <Button small variant="danger" aria-label={`Revoke client ${g.clientName || g.clientId}`} onClick={() => setRevoking(g)}>
+                    Revoke
+                  </Button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {revoking && (
+        <Confirm
+          title={`Disconnect ${revoking.clientName || "this client"}?`}
+          confirmLabel="Revoke"
+          busyLabel="Revoking…"
+          danger
+          onClose={() => setRevoking(undefined)}
+          onConfirm={async () => {
+            await api.agents.revokeGrant(uid, revoking.id);
+            setRevoking(undefined);
+            grants.reload();
+          }}
+        >
+          <p>Its tokens stop working at once; to connect again, the client must ask you again.</p>
         </Confirm>
       )}
     </section>

@@ -4,6 +4,7 @@ import "./style.css";
 import { session } from "./api";
 import { AgentForm, AgentPage, AgentsPage } from "./agents";
 import { AuditPage } from "./audit";
+import { ConsentPage } from "./consent";
 import { href, useRoute } from "./router";
 import { ServerForm, ServerPage, ServersPage } from "./servers";
 import { SignIn } from "./signin";
@@ -46,6 +47,7 @@ function App() {
     else if (id) page = <AgentPage uid={id} />;
     else page = <AgentsPage />;
   } else if (section === "audit") page = <AuditPage query={route.query} />;
+  else if (section === "oauth" && id === "consent" && sub) page = <ConsentPage id={sub} />;
   else
     page = (
       <>

@@ -346,6 +346,8 @@ func Ops(slug, uid string) []Op {
 		{"AgentKeysController_revokeAgentKey", http.MethodDelete, agents + "/" + uid + "/keys/key_0123456789ab", ""},
 		{"RegistryController_getRegistry", http.MethodGet, "/ai-agents/agent-builder/registry", ""},
 		{"RegistryController_setRegistry", http.MethodPut, "/ai-agents/agent-builder/registry", `{"enabled":false}`},
+		{"AgentOAuthController_listGrants", http.MethodGet, agents + "/" + uid + "/oauth-grants", ""},
+		{"AgentOAuthController_revokeGrant", http.MethodDelete, agents + "/" + uid + "/oauth-grants/g_0123456789ab", ""},
 	}
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/gateway"
-	"github.com/agentmcp/agentmcp/store"
 )
 
 var (
@@ -184,8 +183,7 @@ func TestConformanceThroughGateway(t *testing.T) {
 	env := apitest.Start(t, st, server.Config{
 		Credentials: apitest.Credentials(t, st),
 		Prober:      loopback,
-		Gateway: gateway.Options{Connector: loopback, CallTimeout: 30 * time.Second,
-			ToolNames: func(store.Agent) string { return "original" }},
+		Gateway:     gateway.Options{Connector: loopback, CallTimeout: 30 * time.Second},
 	})
 	c := env.Client(t, env.KeyA)
 	ctx := context.Background()
@@ -194,6 +192,10 @@ func TestConformanceThroughGateway(t *testing.T) {
 	}
 	uid := "conformance"
 	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "Conformance", Uid: &uid, McpServers: &[]string{"everything"}}); err != nil {
+		t.Fatal(err)
+	}
+	original := client.ToolNamesOriginal // the suite calls tools by their own names
+	if _, err := c.UpdateAgent(ctx, uid, client.UpdateAgent{Gateway: &client.AgentGatewayInput{ToolNames: &original}}); err != nil {
 		t.Fatal(err)
 	}
 	proxy := headerProxy(t, env.Server.URL, env.KeyA)

@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agentmcp/agentmcp/internal/toolnames"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
@@ -43,7 +44,7 @@ type Options struct {
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer
 
-	// ToolNames overrides an agent's naming mode (default: its gateway.toolNames setting).
+	// ToolNames, when set, overrides each agent's naming mode (its gateway.toolNames).
 	ToolNames func(store.Agent) string
 	// PublicURL is the server's public base URL: its origin is always allowed.
 	PublicURL string
@@ -298,13 +299,13 @@ func (g *Gateway) breakerOpened(k upstream.Key, cause error) {
 	g.serverChanged(k, false)
 }
 
-// modeOf is agent a's naming mode.
+// modeOf is agent a's naming mode: its gateway setting, unless Options.ToolNames says.
 func (g *Gateway) modeOf(a store.Agent) aggregate.Mode {
 	mode := a.Gateway.ToolNames
 	if g.opt.ToolNames != nil {
 		mode = g.opt.ToolNames(a)
 	}
-	if mode == string(aggregate.Original) {
+	if mode == toolnames.Original {
 		return aggregate.Original
 	}
 	return aggregate.Prefixed

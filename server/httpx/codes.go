@@ -16,6 +16,7 @@ const (
 	CodeAgentNotFound         = "ERR_AGENT_NOT_FOUND"
 	CodeAgentAlreadyExists    = "ERR_AGENT_ALREADY_EXISTS"
 	CodeKeyNotFound           = "ERR_KEY_NOT_FOUND"
+	CodeGrantNotFound         = "ERR_GRANT_NOT_FOUND"
 	CodeToolNameConflict      = "ERR_TOOL_NAME_CONFLICT"
 	CodeNotProbed             = "ERR_NOT_PROBED"
 	CodePreconditionFailed    = "ERR_PRECONDITION_FAILED"
@@ -44,6 +45,7 @@ var Codes = map[string]int{
 	CodeAgentNotFound:         http.StatusNotFound,
 	CodeAgentAlreadyExists:    http.StatusConflict,
 	CodeKeyNotFound:           http.StatusNotFound,
+	CodeGrantNotFound:         http.StatusNotFound,
 	CodeToolNameConflict:      http.StatusConflict,
 	CodeNotProbed:             http.StatusNotFound,
 	CodePreconditionFailed:    http.StatusPreconditionFailed,

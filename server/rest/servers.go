@@ -22,6 +22,7 @@ type Handler struct {
 	maxServers int      // per app; 0: no limit
 	creds      *keyring.Service
 	slots      *probe.Slots
+	grants     GrantStore // nil: no OAuth grants
 }
 
 var _ gen.StrictServerInterface = (*Handler)(nil)
@@ -59,6 +60,7 @@ type Options struct {
 	MaxServers  int              // per app; 0: no limit
 	Credentials *keyring.Service // seals and opens MCP servers' credentials
 	Slots       *probe.Slots     // bounds POST …/probe with the background probes (default: probe.NewSlots(4, 2))
+	Grants      GrantStore       // the agents' OAuth grants (nil: none)
 }
 
 // New returns the REST handlers over st.
@@ -66,7 +68,7 @@ func New(st Store, o Options) *Handler {
 	if o.Slots == nil {
 		o.Slots = probe.NewSlots(4, 2)
 	}
-	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers, creds: o.Credentials, slots: o.Slots}
+	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers, creds: o.Credentials, slots: o.Slots, grants: o.Grants}
 }
 
 const defaultLimit = 10

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"RegistryList", testRegistryList},
 		{"PurgeAuditEvents", testPurgeAuditEvents},
 		{"CountIdempotent", testCountIdempotent},
+		{"OAuth", testOAuth},
 		{"ToolNames", testToolNames},
 		{"ConcurrentToolNames", testConcurrentToolNames},
 	}

@@ -795,6 +795,10 @@ function createClient2(options) {
     listKeys: (uid, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/keys", { params: { path: { uid } }, ...req(o) })),
     revokeKey: async (uid, keyId, o = {}) => {
       await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/keys/{keyId}", { params: { path: { uid, keyId } }, ...req(o) }));
+    },
+    listGrants: (uid, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/oauth-grants", { params: { path: { uid } }, ...req(o) })),
+    revokeGrant: async (uid, grantId, o = {}) => {
+      await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId}", { params: { path: { uid, grantId } }, ...req(o) }));
     }
   };
   const audit = {

@@ -116,6 +116,10 @@ export function createClient(options) {
         revokeKey: async (uid, keyId, o = {}) => {
             await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/keys/{keyId}", { params: { path: { uid, keyId } }, ...req(o) }));
         },
+        listGrants: (uid, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/oauth-grants", { params: { path: { uid } }, ...req(o) })),
+        revokeGrant: async (uid, grantId, o = {}) => {
+            await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId}", { params: { path: { uid, grantId } }, ...req(o) }));
+        },
     };
     const audit = {
         list: (query = {}, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/audit-events", { params: { query }, ...req(o) })),

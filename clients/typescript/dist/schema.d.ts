@@ -341,6 +341,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ai-agents/agent-builder/agents/{uid}/oauth-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the agent's OAuth clients
+         * @description The MCP clients a person connected to this agent's gateway through OAuth (the
+         *     authorization server at /oauth, see the gateway section of the README), newest
+         *     first, with their last use (recorded at most once a minute). Never a token.
+         */
+        get: operations["AgentOAuthController_listGrants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+                grantId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Disconnect an OAuth client
+         * @description Revokes the grant and every token of it at once; the client must ask the person again.
+         */
+        delete: operations["AgentOAuthController_revokeGrant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ai-agents/agent-builder/agents/{uid}/mcp": {
         parameters: {
             query?: never;
@@ -870,6 +919,21 @@ export interface components {
         AgentKeyList: {
             data: components["schemas"]["AgentKey"][];
         };
+        OAuthGrant: {
+            id: string;
+            agentUid: string;
+            /** @description The registered client id */
+            clientId: string;
+            clientName: string;
+            scope: string;
+            /** Format: int64 */
+            createdAt: number;
+            /** Format: int64 */
+            lastUsedAt: number;
+        };
+        OAuthGrantList: {
+            data: components["schemas"]["OAuthGrant"][];
+        };
         /** @description A JSON-RPC 2.0 message or batch (MCP). */
         JsonRpcMessage: Record<string, never> | Record<string, never>[];
         /**
@@ -994,7 +1058,7 @@ export interface components {
              *     `ERR_VALIDATION` 400, `ERR_INVALID_JSON` 400, `ERR_LIMIT_REACHED` 400,
              *     `ERR_MCP_SERVER_NOT_FOUND` 404 (400 when an agent names unknown servers),
              *     `AUTH_ERR_EMPTY_APIKEY` 401, `AUTH_ERR_APIKEY_NOT_FOUND` 401, `AUTH_ERR_NO_ACCESS` 403,
-             *     `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404,
+             *     `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
              *     `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
              *     `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
              *     `ERR_TOOL_NAME_CONFLICT` 409,
@@ -2241,6 +2305,77 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description Not Found — no such agent (`ERR_AGENT_NOT_FOUND`) or no such key of it (`ERR_KEY_NOT_FOUND`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AgentOAuthController_listGrants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent's grants */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthGrantList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AgentOAuthController_revokeGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+                grantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessMessageResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description Not Found — no such agent (`ERR_AGENT_NOT_FOUND`) or no such grant of it (`ERR_GRANT_NOT_FOUND`). */
             404: {
                 headers: {
                     [name: string]: unknown;

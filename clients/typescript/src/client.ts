@@ -30,6 +30,7 @@ export type AuditEventList = Schemas["AuditEventList"];
 export type AuditAction = Schemas["AuditAction"];
 export type AuditRecord = Schemas["AuditRecord"];
 export type AgentKey = Schemas["AgentKey"];
+export type OAuthGrant = Schemas["OAuthGrant"];
 export type AgentKeyCreated = Schemas["AgentKeyCreated"];
 export type CreateAgentKey = Schemas["CreateAgentKeyDto"];
 export type McpServerAuth = Schemas["McpServerAuth"];
@@ -113,6 +114,10 @@ export interface AgentsApi {
   listKeys(uid: string, options?: RequestOptions): Promise<AgentKey[]>;
   /** Revokes a key (revoking a revoked key succeeds). */
   revokeKey(uid: string, keyId: string, options?: RequestOptions): Promise<void>;
+  /** The MCP clients connected to the agent's gateway through OAuth, newest first; never a token. */
+  listGrants(uid: string, options?: RequestOptions): Promise<OAuthGrant[]>;
+  /** Disconnects an OAuth client: every token of the grant stops working at once. */
+  revokeGrant(uid: string, grantId: string, options?: RequestOptions): Promise<void>;
 }
 
 export interface AuditApi {
@@ -296,6 +301,10 @@ export function createClient(options: ClientOptions): AgentMcpClient {
     listKeys: (uid, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/keys", { params: { path: { uid } }, ...req(o) })),
     revokeKey: async (uid, keyId, o = {}) => {
       await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/keys/{keyId}", { params: { path: { uid, keyId } }, ...req(o) }));
+    },
+    listGrants: (uid, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/oauth-grants", { params: { path: { uid } }, ...req(o) })),
+    revokeGrant: async (uid, grantId, o = {}) => {
+      await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId}", { params: { path: { uid, grantId } }, ...req(o) }));
     },
   };
 

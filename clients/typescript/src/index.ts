@@ -39,6 +39,7 @@ export {
   type AuditAction,
   type AuditRecord,
   type AgentKey,
+  type OAuthGrant,
   type AgentKeyCreated,
   type CreateAgentKey,
   type McpServerAuth,

@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentmcp/agentmcp/internal/toolnames"
 )
 
 // Listing is what one server offers, as last listed.
@@ -58,6 +60,7 @@ func Build(mode Mode, servers []Listing) *Catalogue {
 	c := &Catalogue{Tools: map[string]Item[*mcp.Tool]{}, Prompts: map[string]Item[*mcp.Prompt]{},
 		Resources: map[string]Item[*mcp.Resource]{}, Templates: map[string]Item[*mcp.ResourceTemplate]{},
 		Caps: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}}}
+	withheldTools, withheldPrompts := withheld(mode, servers)
 	for _, s := range servers {
 		unionCaps(c.Caps, s.Caps)
 		for _, t := range s.Tools {
@@ -65,6 +68,10 @@ func Build(mode Mode, servers []Listing) *Catalogue {
 				continue // the SDK cannot serve it; the probe shows what the server sent
 			}
 			name := nameFor(mode, s.Slug, t.Name)
+			if kept, ok := withheldTools[[2]string{s.Slug, t.Name}]; ok {
+				c.Conflicts = append(c.Conflicts, Conflict{Kind: "tool", Name: name, Kept: kept, Held: s.Slug})
+				continue
+			}
 			if kept, ok := c.Tools[name]; ok {
 				c.Conflicts = append(c.Conflicts, Conflict{Kind: "tool", Name: name, Kept: kept.Route.Slug, Held: s.Slug})
 				continue
@@ -79,6 +86,10 @@ func Build(mode Mode, servers []Listing) *Catalogue {
 				continue
 			}
 			name := nameFor(mode, s.Slug, p.Name)
+			if kept, ok := withheldPrompts[[2]string{s.Slug, p.Name}]; ok {
+				c.Conflicts = append(c.Conflicts, Conflict{Kind: "prompt", Name: name, Kept: kept, Held: s.Slug})
+				continue
+			}
 			if kept, ok := c.Prompts[name]; ok {
 				c.Conflicts = append(c.Conflicts, Conflict{Kind: "prompt", Name: name, Kept: kept.Route.Slug, Held: s.Slug})
 				continue
@@ -136,6 +147,39 @@ func Build(mode Mode, servers []Listing) *Catalogue {
 		}
 	}
 	return c
+}
+
+// withheld returns, in original mode, the (slug, name) pairs of tools and prompts that
+// toolnames.Conflicts withholds (the rule REST applies too), each with the slug that keeps
+// the name.
+func withheld(mode Mode, servers []Listing) (tools, prompts map[[2]string]string) {
+	tools, prompts = map[[2]string]string{}, map[[2]string]string{}
+	if mode != Original {
+		return tools, prompts
+	}
+	var ts, ps []toolnames.Server
+	for _, s := range servers {
+		t := toolnames.Server{Slug: s.Slug}
+		for _, x := range s.Tools {
+			if x != nil && objectSchema(x.InputSchema) {
+				t.Names = append(t.Names, x.Name)
+			}
+		}
+		p := toolnames.Server{Slug: s.Slug}
+		for _, x := range s.Prompts {
+			if x != nil {
+				p.Names = append(p.Names, x.Name)
+			}
+		}
+		ts, ps = append(ts, t), append(ps, p)
+	}
+	for _, c := range toolnames.Conflicts(ts) {
+		tools[[2]string{c.Server, c.Name}] = c.ConflictsWith
+	}
+	for _, c := range toolnames.Conflicts(ps) {
+		prompts[[2]string{c.Server, c.Name}] = c.ConflictsWith
+	}
+	return tools, prompts
 }
 
 func nameFor(mode Mode, slug, name string) string {
