@@ -63,9 +63,12 @@ $(OAUTH_CLIENTS)/node_modules/.installed: $(OAUTH_CLIENTS)/package.json $(OAUTH_
 # PostgreSQL cluster that scripts/test-postgres.sh installs (when missing), starts and stops.
 test: check-generated lint test-ts unit
 
-# The console's browser test injects axe-core from console/node_modules.
+# The console's browser test injects axe-core from console/node_modules. scripts/testsummary
+# prints what go test prints, then every skipped test with its reason; go test's exit code.
 unit: $(CONSOLE)/node_modules/.installed $(CONFORMANCE)/node_modules/.installed $(OAUTH_CLIENTS)/node_modules/.installed
-	scripts/test-postgres.sh $(GO) test -race -count=1 ./...
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) build -o "$$tmp/testsummary" ./scripts/testsummary && \
+	scripts/test-postgres.sh "$$tmp/testsummary" $(GO) test -race -count=1 ./...
 
 # The TypeScript client's tests (node --test) against an agentmcp built here.
 test-ts: $(TS)/node_modules/.installed

@@ -22,6 +22,7 @@ type (
 	CreateMCPServer = gen.CreateMcpServerDto
 	UpdateMCPServer = gen.UpdateMcpServerDto
 	AuthInput       = gen.McpServerAuthInput
+	MCPServerAuth   = gen.McpServerAuth
 	ErrorDetail     = gen.ErrorDetail
 	MCPServerHealth = gen.McpServerHealth
 	PageMeta        = gen.PageMeta

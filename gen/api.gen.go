@@ -918,6 +918,21 @@ type ProbeResult struct {
 // stores, all responses together (`max_bytes`, 4 MiB by default, `--probe-max-bytes`).
 type ProbeResultToolsTruncatedReason string
 
+// RegistrySettings agentmcp addition — the app's read-only MCP Registry view.
+type RegistrySettings struct {
+	Enabled bool `json:"enabled"`
+
+	// Path The registry base URL's path on this server, `/registry/{appId}`.
+	//
+	// Example: /registry/default
+	Path string `json:"path"`
+}
+
+// RegistrySettingsInput defines model for RegistrySettingsInput.
+type RegistrySettingsInput struct {
+	Enabled bool `json:"enabled"`
+}
+
 // Slug Slug of the MCP server: unique in the application and URL-safe. Lower-case letters,
 // digits, `-` and `_`; starts and ends with a letter or digit; at most 100 characters.
 //
@@ -1247,6 +1262,9 @@ type McpServersControllerCreateMcpServerJSONRequestBody = CreateMcpServerDto
 
 // McpServersControllerUpdateMcpServerJSONRequestBody defines body for McpServersControllerUpdateMcpServer for application/json ContentType.
 type McpServersControllerUpdateMcpServerJSONRequestBody = UpdateMcpServerDto
+
+// RegistryControllerSetRegistryJSONRequestBody defines body for RegistryControllerSetRegistry for application/json ContentType.
+type RegistryControllerSetRegistryJSONRequestBody = RegistrySettingsInput
 
 // AsAuditMcpServer returns the union data inside the AuditRecord as a AuditMcpServer
 func (t AuditRecord) AsAuditMcpServer() (AuditMcpServer, error) {
@@ -1708,6 +1726,16 @@ type ClientInterface interface {
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// McpServersControllerGetLastProbe Get MCP Server Last Probe
+	//
+	// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+	// it (the background probes' too), with its `error` in words: what the console shows
+	// on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+	// is not kept.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerGetLastProbe` operationId).
+	McpServersControllerGetLastProbe(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// McpServersControllerProbeMcpServer Probe MCP Server
 	//
 	// agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
@@ -1727,6 +1755,37 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
 	McpServersControllerGetMcpServerTools(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegistryControllerGetRegistry Get the App's Registry View
+	//
+	// agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+	// VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+	// URL. Off by default.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/registry (the `RegistryControllerGetRegistry` operationId).
+	RegistryControllerGetRegistry(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegistryControllerSetRegistryWithBody Turn the App's Registry View On or Off
+	//
+	// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+	// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+	// servers and agents without a key, never a secret.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+	RegistryControllerSetRegistryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegistryControllerSetRegistry Turn the App's Registry View On or Off
+	//
+	// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+	// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+	// servers and agents without a key, never a secret.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+	RegistryControllerSetRegistry(ctx context.Context, body RegistryControllerSetRegistryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // AgentBuilderControllerGetAllAgents List Agents
@@ -2287,6 +2346,26 @@ func (c *Client) McpServersControllerUpdateMcpServer(ctx context.Context, slug S
 	return c.Client.Do(req)
 }
 
+// McpServersControllerGetLastProbe Get MCP Server Last Probe
+//
+// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+// it (the background probes' too), with its `error` in words: what the console shows
+// on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+// is not kept.
+//
+// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerGetLastProbe` operationId).
+func (c *Client) McpServersControllerGetLastProbe(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerGetLastProbeRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // McpServersControllerProbeMcpServer Probe MCP Server
 //
 // agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
@@ -2317,6 +2396,67 @@ func (c *Client) McpServersControllerProbeMcpServer(ctx context.Context, slug Sl
 // Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
 func (c *Client) McpServersControllerGetMcpServerTools(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMcpServersControllerGetMcpServerToolsRequest(c.Server, slug)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegistryControllerGetRegistry Get the App's Registry View
+//
+// agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+// VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+// URL. Off by default.
+//
+// Corresponds with GET /ai-agents/agent-builder/registry (the `RegistryControllerGetRegistry` operationId).
+func (c *Client) RegistryControllerGetRegistry(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegistryControllerGetRegistryRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegistryControllerSetRegistryWithBody Turn the App's Registry View On or Off
+//
+// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+// servers and agents without a key, never a secret.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+func (c *Client) RegistryControllerSetRegistryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegistryControllerSetRegistryRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegistryControllerSetRegistry Turn the App's Registry View On or Off
+//
+// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+// servers and agents without a key, never a secret.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+func (c *Client) RegistryControllerSetRegistry(ctx context.Context, body RegistryControllerSetRegistryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegistryControllerSetRegistryRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3415,6 +3555,40 @@ func NewMcpServersControllerUpdateMcpServerRequestWithBody(server string, slug S
 	return req, nil
 }
 
+// NewMcpServersControllerGetLastProbeRequest constructs an http.Request for the McpServersControllerGetLastProbe method
+func NewMcpServersControllerGetLastProbeRequest(server string, slug Slug) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/mcp-servers/%s/probe", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMcpServersControllerProbeMcpServerRequest constructs an http.Request for the McpServersControllerProbeMcpServer method
 func NewMcpServersControllerProbeMcpServerRequest(server string, slug Slug) (*http.Request, error) {
 	var err error
@@ -3479,6 +3653,73 @@ func NewMcpServersControllerGetMcpServerToolsRequest(server string, slug Slug) (
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewRegistryControllerGetRegistryRequest constructs an http.Request for the RegistryControllerGetRegistry method
+func NewRegistryControllerGetRegistryRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/registry")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegistryControllerSetRegistryRequest calls the generic RegistryControllerSetRegistry builder with application/json body
+func NewRegistryControllerSetRegistryRequest(server string, body RegistryControllerSetRegistryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegistryControllerSetRegistryRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRegistryControllerSetRegistryRequestWithBody constructs an http.Request for the RegistryControllerSetRegistry method, with any body, and a specified content type
+func NewRegistryControllerSetRegistryRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/registry")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3849,6 +4090,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
 
+	// McpServersControllerGetLastProbeWithResponse Get MCP Server Last Probe
+	//
+	// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+	// it (the background probes' too), with its `error` in words: what the console shows
+	// on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+	// is not kept.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerGetLastProbe` operationId).
+	McpServersControllerGetLastProbeWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetLastProbeResponse, error)
+
 	// McpServersControllerProbeMcpServerWithResponse Probe MCP Server
 	//
 	// agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
@@ -3872,6 +4125,39 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/tools (the `McpServersControllerGetMcpServerTools` operationId).
 	McpServersControllerGetMcpServerToolsWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetMcpServerToolsResponse, error)
+
+	// RegistryControllerGetRegistryWithResponse Get the App's Registry View
+	//
+	// agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+	// VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+	// URL. Off by default.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/registry (the `RegistryControllerGetRegistry` operationId).
+	RegistryControllerGetRegistryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegistryControllerGetRegistryResponse, error)
+
+	// RegistryControllerSetRegistryWithBodyWithResponse Turn the App's Registry View On or Off
+	//
+	// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+	// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+	// servers and agents without a key, never a secret.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+	RegistryControllerSetRegistryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegistryControllerSetRegistryResponse, error)
+
+	// RegistryControllerSetRegistryWithResponse Turn the App's Registry View On or Off
+	//
+	// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+	// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+	// servers and agents without a key, never a secret.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+	RegistryControllerSetRegistryWithResponse(ctx context.Context, body RegistryControllerSetRegistryJSONRequestBody, reqEditors ...RequestEditorFn) (*RegistryControllerSetRegistryResponse, error)
 }
 
 // AgentBuilderControllerGetAllAgentsResponse429Headers the declared response headers of an HTTP 429 response for AgentBuilderControllerGetAllAgents
@@ -6139,6 +6425,117 @@ func (r McpServersControllerUpdateMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerGetLastProbeResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetLastProbe
+type McpServersControllerGetLastProbeResponse429Headers struct {
+	RetryAfter *int
+}
+
+// McpServersControllerGetLastProbeResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerGetLastProbe
+type McpServersControllerGetLastProbeResponse503Headers struct {
+	RetryAfter *int
+}
+
+type McpServersControllerGetLastProbeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProbeResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFoundOrNotProbed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerGetLastProbeResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerGetLastProbeResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON200() *ProbeResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON404() *NotFoundOrNotProbed {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerGetLastProbeResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r McpServersControllerGetLastProbeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r McpServersControllerGetLastProbeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r McpServersControllerGetLastProbeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r McpServersControllerGetLastProbeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // McpServersControllerProbeMcpServerResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerProbeMcpServer
 type McpServersControllerProbeMcpServerResponse429Headers struct {
 	RetryAfter *int
@@ -6355,6 +6752,214 @@ func (r McpServersControllerGetMcpServerToolsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r McpServersControllerGetMcpServerToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegistryControllerGetRegistryResponse429Headers the declared response headers of an HTTP 429 response for RegistryControllerGetRegistry
+type RegistryControllerGetRegistryResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RegistryControllerGetRegistryResponse503Headers the declared response headers of an HTTP 503 response for RegistryControllerGetRegistry
+type RegistryControllerGetRegistryResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RegistryControllerGetRegistryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegistrySettings
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RegistryControllerGetRegistryResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegistryControllerGetRegistryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON200() *RegistrySettings {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RegistryControllerGetRegistryResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RegistryControllerGetRegistryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegistryControllerGetRegistryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegistryControllerGetRegistryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegistryControllerGetRegistryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegistryControllerSetRegistryResponse429Headers the declared response headers of an HTTP 429 response for RegistryControllerSetRegistry
+type RegistryControllerSetRegistryResponse429Headers struct {
+	RetryAfter *int
+}
+
+// RegistryControllerSetRegistryResponse503Headers the declared response headers of an HTTP 503 response for RegistryControllerSetRegistry
+type RegistryControllerSetRegistryResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RegistryControllerSetRegistryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RegistrySettings
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RegistryControllerSetRegistryResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegistryControllerSetRegistryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON200() *RegistrySettings {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RegistryControllerSetRegistryResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RegistryControllerSetRegistryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegistryControllerSetRegistryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegistryControllerSetRegistryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegistryControllerSetRegistryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6839,6 +7444,24 @@ func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithResponse(ct
 	return ParseMcpServersControllerUpdateMcpServerResponse(rsp)
 }
 
+// McpServersControllerGetLastProbeWithResponse Get MCP Server Last Probe
+//
+// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+// it (the background probes' too), with its `error` in words: what the console shows
+// on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+// is not kept.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/mcp-servers/{slug}/probe (the `McpServersControllerGetLastProbe` operationId).
+func (c *ClientWithResponses) McpServersControllerGetLastProbeWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerGetLastProbeResponse, error) {
+	rsp, err := c.McpServersControllerGetLastProbe(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMcpServersControllerGetLastProbeResponse(rsp)
+}
+
 // McpServersControllerProbeMcpServerWithResponse Probe MCP Server
 //
 // agentmcp addition. Connects to the server's `url` now as an MCP client (Streamable
@@ -6873,6 +7496,57 @@ func (c *ClientWithResponses) McpServersControllerGetMcpServerToolsWithResponse(
 		return nil, err
 	}
 	return ParseMcpServersControllerGetMcpServerToolsResponse(rsp)
+}
+
+// RegistryControllerGetRegistryWithResponse Get the App's Registry View
+//
+// agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+// VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+// URL. Off by default.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/registry (the `RegistryControllerGetRegistry` operationId).
+func (c *ClientWithResponses) RegistryControllerGetRegistryWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegistryControllerGetRegistryResponse, error) {
+	rsp, err := c.RegistryControllerGetRegistry(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegistryControllerGetRegistryResponse(rsp)
+}
+
+// RegistryControllerSetRegistryWithBodyWithResponse Turn the App's Registry View On or Off
+//
+// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+// servers and agents without a key, never a secret.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+func (c *ClientWithResponses) RegistryControllerSetRegistryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegistryControllerSetRegistryResponse, error) {
+	rsp, err := c.RegistryControllerSetRegistryWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegistryControllerSetRegistryResponse(rsp)
+}
+
+// RegistryControllerSetRegistryWithResponse Turn the App's Registry View On or Off
+//
+// agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+// `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+// servers and agents without a key, never a secret.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /ai-agents/agent-builder/registry (the `RegistryControllerSetRegistry` operationId).
+func (c *ClientWithResponses) RegistryControllerSetRegistryWithResponse(ctx context.Context, body RegistryControllerSetRegistryJSONRequestBody, reqEditors ...RequestEditorFn) (*RegistryControllerSetRegistryResponse, error) {
+	rsp, err := c.RegistryControllerSetRegistry(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegistryControllerSetRegistryResponse(rsp)
 }
 
 // ParseAgentBuilderControllerGetAllAgentsResponse parses an HTTP response from a AgentBuilderControllerGetAllAgentsWithResponse call
@@ -9074,6 +9748,111 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 	return response, nil
 }
 
+// ParseMcpServersControllerGetLastProbeResponse parses an HTTP response from a McpServersControllerGetLastProbeWithResponse call
+func ParseMcpServersControllerGetLastProbeResponse(rsp *http.Response) (*McpServersControllerGetLastProbeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &McpServersControllerGetLastProbeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProbeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFoundOrNotProbed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerGetLastProbeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerGetLastProbeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMcpServersControllerProbeMcpServerResponse parses an HTTP response from a McpServersControllerProbeMcpServerWithResponse call
 func ParseMcpServersControllerProbeMcpServerResponse(rsp *http.Response) (*McpServersControllerProbeMcpServerResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9284,6 +10063,202 @@ func ParseMcpServersControllerGetMcpServerToolsResponse(rsp *http.Response) (*Mc
 	return response, nil
 }
 
+// ParseRegistryControllerGetRegistryResponse parses an HTTP response from a RegistryControllerGetRegistryWithResponse call
+func ParseRegistryControllerGetRegistryResponse(rsp *http.Response) (*RegistryControllerGetRegistryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegistryControllerGetRegistryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegistrySettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RegistryControllerGetRegistryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegistryControllerGetRegistryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRegistryControllerSetRegistryResponse parses an HTTP response from a RegistryControllerSetRegistryWithResponse call
+func ParseRegistryControllerSetRegistryResponse(rsp *http.Response) (*RegistryControllerSetRegistryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegistryControllerSetRegistryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RegistrySettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RegistryControllerSetRegistryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegistryControllerSetRegistryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// AgentBuilderControllerGetAllAgents List Agents
@@ -9343,12 +10318,21 @@ type ServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug, params McpServersControllerUpdateMcpServerParams) error
+	// McpServersControllerGetLastProbe Get MCP Server Last Probe
+	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/probe)
+	McpServersControllerGetLastProbe(ctx echo.Context, slug Slug) error
 	// McpServersControllerProbeMcpServer Probe MCP Server
 	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerProbeMcpServer(ctx echo.Context, slug Slug) error
 	// McpServersControllerGetMcpServerTools Get MCP Server Tools
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/tools)
 	McpServersControllerGetMcpServerTools(ctx echo.Context, slug Slug) error
+	// RegistryControllerGetRegistry Get the App's Registry View
+	// (GET /ai-agents/agent-builder/registry)
+	RegistryControllerGetRegistry(ctx echo.Context) error
+	// RegistryControllerSetRegistry Turn the App's Registry View On or Off
+	// (PUT /ai-agents/agent-builder/registry)
+	RegistryControllerSetRegistry(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -9921,6 +10905,22 @@ func (w *ServerInterfaceWrapper) McpServersControllerUpdateMcpServer(ctx echo.Co
 	return err
 }
 
+// McpServersControllerGetLastProbe converts echo context to params.
+func (w *ServerInterfaceWrapper) McpServersControllerGetLastProbe(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slug" -------------
+	var slug Slug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slug", ctx.Param("slug"), &slug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.McpServersControllerGetLastProbe(ctx, slug)
+	return err
+}
+
 // McpServersControllerProbeMcpServer converts echo context to params.
 func (w *ServerInterfaceWrapper) McpServersControllerProbeMcpServer(ctx echo.Context) error {
 	var err error
@@ -9950,6 +10950,24 @@ func (w *ServerInterfaceWrapper) McpServersControllerGetMcpServerTools(ctx echo.
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.McpServersControllerGetMcpServerTools(ctx, slug)
+	return err
+}
+
+// RegistryControllerGetRegistry converts echo context to params.
+func (w *ServerInterfaceWrapper) RegistryControllerGetRegistry(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegistryControllerGetRegistry(ctx)
+	return err
+}
+
+// RegistryControllerSetRegistry converts echo context to params.
+func (w *ServerInterfaceWrapper) RegistryControllerSetRegistry(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegistryControllerSetRegistry(ctx)
 	return err
 }
 
@@ -10005,6 +11023,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerDeleteMcpServer, options.OperationMiddlewares["McpServersController_deleteMcpServer"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerGetMcpServerBySlug, options.OperationMiddlewares["McpServersController_getMcpServerBySlug"]...)
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerUpdateMcpServer, options.OperationMiddlewares["McpServersController_updateMcpServer"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerGetLastProbe, options.OperationMiddlewares["McpServersController_getLastProbe"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerProbeMcpServer, options.OperationMiddlewares["McpServersController_probeMcpServer"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/tools", wrapper.McpServersControllerGetMcpServerTools, options.OperationMiddlewares["McpServersController_getMcpServerTools"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerGetAllAgents, options.OperationMiddlewares["AgentBuilderController_getAllAgents"]...)
@@ -10021,6 +11040,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants", wrapper.AgentOAuthControllerListGrants, options.OperationMiddlewares["AgentOAuthController_listGrants"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants/:grantId", wrapper.AgentOAuthControllerRevokeGrant, options.OperationMiddlewares["AgentOAuthController_revokeGrant"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerGetRegistry, options.OperationMiddlewares["RegistryController_getRegistry"]...)
+	router.PUT(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerSetRegistry, options.OperationMiddlewares["RegistryController_setRegistry"]...)
 
 }
 
@@ -13058,6 +14079,148 @@ func (response McpServersControllerUpdateMcpServer503JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerGetLastProbeRequestObject struct {
+	Slug Slug `json:"slug"`
+}
+
+type McpServersControllerGetLastProbeResponseObject interface {
+	VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error
+}
+
+type McpServersControllerGetLastProbe200JSONResponse ProbeResult
+
+func (response McpServersControllerGetLastProbe200JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response McpServersControllerGetLastProbe400JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response McpServersControllerGetLastProbe401JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response McpServersControllerGetLastProbe403JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe404JSONResponse struct {
+	NotFoundOrNotProbedJSONResponse
+}
+
+func (response McpServersControllerGetLastProbe404JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response McpServersControllerGetLastProbe413JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerGetLastProbe429JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response McpServersControllerGetLastProbe500JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerGetLastProbe503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerGetLastProbe503JSONResponse) VisitMcpServersControllerGetLastProbeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerProbeMcpServerRequestObject struct {
 	Slug Slug `json:"slug"`
 }
@@ -13340,6 +14503,259 @@ func (response McpServersControllerGetMcpServerTools503JSONResponse) VisitMcpSer
 	return err
 }
 
+type RegistryControllerGetRegistryRequestObject struct {
+}
+
+type RegistryControllerGetRegistryResponseObject interface {
+	VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error
+}
+
+type RegistryControllerGetRegistry200JSONResponse RegistrySettings
+
+func (response RegistryControllerGetRegistry200JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RegistryControllerGetRegistry401JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RegistryControllerGetRegistry403JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RegistryControllerGetRegistry413JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RegistryControllerGetRegistry429JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RegistryControllerGetRegistry500JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerGetRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RegistryControllerGetRegistry503JSONResponse) VisitRegistryControllerGetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistryRequestObject struct {
+	Body *RegistryControllerSetRegistryJSONRequestBody
+}
+
+type RegistryControllerSetRegistryResponseObject interface {
+	VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error
+}
+
+type RegistryControllerSetRegistry200JSONResponse RegistrySettings
+
+func (response RegistryControllerSetRegistry200JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RegistryControllerSetRegistry400JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RegistryControllerSetRegistry401JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RegistryControllerSetRegistry403JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RegistryControllerSetRegistry413JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RegistryControllerSetRegistry415JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RegistryControllerSetRegistry429JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RegistryControllerSetRegistry500JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegistryControllerSetRegistry503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RegistryControllerSetRegistry503JSONResponse) VisitRegistryControllerSetRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// AgentBuilderControllerGetAllAgents List Agents
@@ -13399,12 +14815,21 @@ type StrictServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx context.Context, request McpServersControllerUpdateMcpServerRequestObject) (McpServersControllerUpdateMcpServerResponseObject, error)
+	// McpServersControllerGetLastProbe Get MCP Server Last Probe
+	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/probe)
+	McpServersControllerGetLastProbe(ctx context.Context, request McpServersControllerGetLastProbeRequestObject) (McpServersControllerGetLastProbeResponseObject, error)
 	// McpServersControllerProbeMcpServer Probe MCP Server
 	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerProbeMcpServer(ctx context.Context, request McpServersControllerProbeMcpServerRequestObject) (McpServersControllerProbeMcpServerResponseObject, error)
 	// McpServersControllerGetMcpServerTools Get MCP Server Tools
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/tools)
 	McpServersControllerGetMcpServerTools(ctx context.Context, request McpServersControllerGetMcpServerToolsRequestObject) (McpServersControllerGetMcpServerToolsResponseObject, error)
+	// RegistryControllerGetRegistry Get the App's Registry View
+	// (GET /ai-agents/agent-builder/registry)
+	RegistryControllerGetRegistry(ctx context.Context, request RegistryControllerGetRegistryRequestObject) (RegistryControllerGetRegistryResponseObject, error)
+	// RegistryControllerSetRegistry Turn the App's Registry View On or Off
+	// (PUT /ai-agents/agent-builder/registry)
+	RegistryControllerSetRegistry(ctx context.Context, request RegistryControllerSetRegistryRequestObject) (RegistryControllerSetRegistryResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -14067,6 +15492,31 @@ func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, s
 	return nil
 }
 
+// McpServersControllerGetLastProbe operation middleware
+func (sh *strictHandler) McpServersControllerGetLastProbe(ctx echo.Context, slug Slug) error {
+	var request McpServersControllerGetLastProbeRequestObject
+
+	request.Slug = slug
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.McpServersControllerGetLastProbe(ctx.Request().Context(), request.(McpServersControllerGetLastProbeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "McpServersControllerGetLastProbe")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(McpServersControllerGetLastProbeResponseObject); ok {
+		return validResponse.VisitMcpServersControllerGetLastProbeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // McpServersControllerProbeMcpServer operation middleware
 func (sh *strictHandler) McpServersControllerProbeMcpServer(ctx echo.Context, slug Slug) error {
 	var request McpServersControllerProbeMcpServerRequestObject
@@ -14117,232 +15567,310 @@ func (sh *strictHandler) McpServersControllerGetMcpServerTools(ctx echo.Context,
 	return nil
 }
 
+// RegistryControllerGetRegistry operation middleware
+func (sh *strictHandler) RegistryControllerGetRegistry(ctx echo.Context) error {
+	var request RegistryControllerGetRegistryRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegistryControllerGetRegistry(ctx.Request().Context(), request.(RegistryControllerGetRegistryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegistryControllerGetRegistry")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegistryControllerGetRegistryResponseObject); ok {
+		return validResponse.VisitRegistryControllerGetRegistryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegistryControllerSetRegistry operation middleware
+func (sh *strictHandler) RegistryControllerSetRegistry(ctx echo.Context) error {
+	var request RegistryControllerSetRegistryRequestObject
+
+	var body RegistryControllerSetRegistryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegistryControllerSetRegistry(ctx.Request().Context(), request.(RegistryControllerSetRegistryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegistryControllerSetRegistry")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegistryControllerSetRegistryResponseObject); ok {
+		return validResponse.VisitRegistryControllerSetRegistryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rdts2uuir4GjPWpFmU7LsON2tvPaarTpu4t34cmxnOt1ltgmTkMQxBWgIMI4mx2fNQ5xn2A82T3IW",
-	"vg8AQYq62U6btpkf01gkcfnw4btfPrZiMZ0JzriSrcHHFvtAp7OMwb+HY8aV/sd7mhVM/4PO0ishMtka",
-	"/PQuaNHZ7DhpDVrTeZfOZt00aQWtOGdUsWSoWoPdf+uX/wtaCZNxns5UKnhr0BqSCctmoyIjspjNRK4I",
-	"hdmC1iiF6fUEI5FPqVIsOeZS5UVsvv1RFITmjFA3BpUylYri97ngivFkCK+bkcZUsTs613tQQmSndKrn",
-	"aM1yNko/sKR1H7TSGAafKDWTg50dA4heLKY7+lFvxsetoJVusZJU6jW8Z62BygsWtDIq1QmTko6Zhg8v",
-	"sixoTePZJcvfs1yvtHXHqJqwvCvhp9a7oDVlir6kirYGH++D1lQkLGsNWuOZ6u6L7jTlacv8elJ5kdMp",
-	"aw1alwa4QwNcoUf//uaYKzbOqQegnI7/zHKJ23q/1woATuZhkepjhgPqFkWadHf3nu+3glYxS5Yc9h27",
-	"kanCc7y/D1ondpcVdLpOK+hzPZ13p/HMbv6xCHaioUIONTZ8UOQ8F0rEIiNu9M0O3ADyZE5ODs/Jpf1Y",
-	"ZsUYV1ZZ8XKIFHnmTTaNZz1/QilZ614DasJoArjwsXV0Rcf6v9V9Xapc8DFhXKVqThQdEzEiasJgebgO",
-	"InK8TaSdKkne47l2euSS8YSkitzQ+JakPOTR8ah7QlU8iYgSJJ5QPmb664RlTDEieDYnakKVHSPQD1NO",
-	"9HengjPv4zFT5Hl/n9xNGA85F2qS8rEZMumFXMMsnrAp9ahMa9AKWxU49fphS+PefKYfSpWnfIyAmdGc",
-	"TpkysBmORumHReBcCTKj45RTvXgNiZzJIlMyIIVkACXAPQ0yqkcgVJJZzmYaLhpoM/2vHlzz1qD1t4Ll",
-	"8xIF4IvqNngx1bfWDIEYq//xbnELQeuwxNyGdd8wvcaE3KVqYhY3ErndTir4smWVF8JfGpLO1qCVcvWV",
-	"vquaVEz1cvtubammAiyHxR0nbDoTivF4/j2bL67whN4yCRDE+YikI6bPPWcqnw/giaRTRm7ZHPfgfrkR",
-	"Cf6UcrK3TyaiyKVGFxly/c4ozaXSBzUTXDJCxzTlpA1DRN6quhdsltE5SwZEU9OoQyhPyF2uqQwx6Hag",
-	"Jw15dR2UA9HDZaSS7O/tkejo4uL6+OXRyfnZ1dHp4Y/X3x/9eH1x9Pby6GXU0yQjLvJcX6Cc/a1gUi8V",
-	"xhIcB57SWwZ/wPw98j2bS2AEMwZYBGubsCzRl0VvMqGK3lDJBmRXA23vxYuQv09lepMxMrw8PD7WNyWn",
-	"scbvXshD/oO+dakkt2ymELq3bB5oRkPlxF55s7oApsMfDBTbUlFVyAB2HRBNSjpEjEJO7Ud4r3PKyT//",
-	"8f8IJXv9XbjdlOx/+OAfdKoky0aEcnnHcpaQ9n7/m4Ds9/shBzC+OT45vrq+OBoevj56GekhCn7LxR03",
-	"1Eh2AnI3SeMJoYgsenAOCICH3SNDu6iQ52wE1+CGjUSuJ4cltmmhP1JpDFch0Nc4Tcy/c73KLJ2mqkMm",
-	"Iks0OmhoHRBKXnz4EPJMTzUWGmqaHgIgpXDLyQteroTD8eEwVJGpkIrs9oN+v6+/k6QNmwp51O2mHnLq",
-	"Z90ZyzWfijoHZEYNhPWRGUAiNhLO7gCHABW/MUC8GF4dISQ1DAuu0gznE1nCcj0SJ5QkdI5YVuSOqAJJ",
-	"QK5R0gT/3ujr7FOGKf3whvGxmrQGey9eAGGwf+9qMqsUy/WY//3T/+r+33f/+odWEy07HgHlX6QTZ5pl",
-	"0FiR1KKoFEUes2eS2DulkVHvXt8fRGSNsCIn0R816OC23qWSkf1dc1PPL44Oz05fHl8dn51efzc8fqOB",
-	"pHHesplUwk1UrKSSCyAxnG4ZLHb7e/vNO9WMbsluh3ApkO+laiIKRaghNA/b/qrllwx32z280ZejiaZ/",
-	"0CyB8GJ6o6WGkWWXhq4XOQeCNqNjtoz7wL2rrCdhI1pkWgDqB3pxyHV2tQzkeNBuIw+6BJlqQeDJigYZ",
-	"x61nRtWkXA6IZUFLk5M0Z4mVvMvV/SFno9ag9S87pdqzg0/lDsyvF/JWy6X1dbzl6d8KRtJE06FRigDT",
-	"i7KKS8NyChBZH7Wae/09UvVSKTsV6jtRcFhlDOqOQvVslhkSufNXqVftiVr6zUQvSt+o4auj06vr07Or",
-	"6+/O3p6+bAUtlucibw1ap0IRHFvrHqCsaEQHcTJsGWUtbJFEIN8l7EMqlT4OZDmHMMl+f/9+040e6Zkv",
-	"zB5xx1XIuyUBq+LCCLdOyhin7xknReq4rQcH0o4a9qsv2n2AuzrLr4xGeCj4KEtj9UioDt9cHA1f/nh9",
-	"9Jfjy6tLD7Ru/Apkub8dvQkfyjTLGU3mCGS5COVvng7KdnUAZA1FvZbq/OvgW9151NECRWBEp8io4D2n",
-	"fw+IyFMt3WZRQNSdsPfJiA3kThRZQsRopGUqoj9zb9ApC7m+Y2b6q7OzN9enw5Oj68Oz0+/eHB9eRYGW",
-	"7bUEHU3j2Q5NkqijGeZ90PqWJhcobjz4oP88fHP8cqjZUUuDUdEUVOWPrVHKMq2xwv33j9mQPoJUmWRA",
-	"sTUb2G3dvytR5FuaELs4//M/O3mHjGiaaSlYTzEgK8at40r/6XDFWyagSymOEdiJOZYSTFFA2HuWz8ks",
-	"FzcZm5IslYrBhY0M/KJOEPIpzbTmwhLyn5dnp2aY41MY6Fr/ZJCKCG7EqsBi5DOJQqBGkpJPyJC3G8TU",
-	"wAp1N3NiGNYierxFOfYknj0YUU4Oz68vjy7+fHRRIbZNKDONZ7K3Wzn1sMXFjIWtjVDE2zNJREmaBwRH",
-	"HhA33GeFGZ2AbHLqIRe5b+PQnF6iEuPvdjmJajqKSA/LGcHzAGHHKS9ZMbYo8WjGcPnm7avt+YK3WyCh",
-	"ekkkrNkIf2EmAWvalEs0gMFw4u9EfpMmCeMPAvHw7dXraz3B6dn18PDw6NKHbjm0D96rCSPD82PQxJwo",
-	"M6HvGaFxzCSIwGqixfQZy539pQrX508HV7dIB1i7uIzGt2h4iUZFlg1hdRGRsZhp7re4dQPRqkHngmmt",
-	"+sH422wq8YD8ls9yoVdGbzJGjsA4WYN3KklNLSV3VPpGL2OosQYKrUctAH1v7+mA3rRoA/+NFwvKXnuV",
-	"PckcB9dqNc2OEGAPPYfTq6OL0+EbD/J2YGOaJjiBD3r3hqEl8GUdsC+ekgk0rsmRddxC1OmRl8gGwaaR",
-	"ifHYAtezbZE0CQhnaMvVGilLAJ6P1oCWcObVapBHkRvo8C+pEtV5RakXAYXejit2KiA+y0+FOs/FzSMI",
-	"iB77/OLs26PHwnhCwbwnC6CDoyIDiZKROfsMAA6gXgVXsLByYdYM9kjcCktYovdgvi7BZc7inM4zQZMr",
-	"Id7QfMwefA7nwx/fnA1faoXp+s3w4tWRdxxWbDOE8EoIgpPV+aZPoLWqkem3jJFyt7//9Yt/+4rczBVb",
-	"FEV2n5BlGpCU63Sss74+8ATtkpP0WwPeBShYKOcsFjxJ9QzfgZr1cEAvmiw9UPsTETPTIpTRdGh9aESm",
-	"PGbexT66ouNFCD8hf2xYpYOxNaeCBzJFsrfE4Gl8hxb2DbbczoGz5Gou60y590FLc5A0Zm85fU/TTDPq",
-	"Bx/J29Phn4fHb4bfvvGx3kxA/BnqRyEV+CIkKcqXDojK58ZtsMBLnxDNG9bnDsF6lUhMuT6AGw1/Gk9Y",
-	"AoTGvws55UQUyvhAQq5SZzzx4KKZ8uniSRwYT0lGFct75MoZaYjGENA4b+YhN56iuwmrOr005G5ofIsO",
-	"C8/DfaFH7Q5HCuMC6hvXyAeC+B1NlfUIwUpSjpjvQLxgTdaAvBLihPK5oWvywYjjO2c8zNGER49P3AQV",
-	"vBGCTPVT60K0QKR6u2SXLFLHvSdU1BYWB0gDlLC0l5TIoZjDmDhL9a2lSZIzKZ85A0rFRdXpkSOw5ziP",
-	"Y0zzPGWSRH/pXlDFwOXQhf+PSFuPe1PkUmk9vvLGBZvSlKd8jA6d2jPJ9NfSYAK6xXCs+JaBf1TrRB3j",
-	"9wXzT+mHzRkcMOJrdVf6S9ir4JxBMM8zGZCCZ6D5OfQOucoLDTv90ywXH+aaYcdiyiQZ5WJK2lG3C6+w",
-	"pKufp0xqYkY5OT5//5WdNDWWKZaQmzlev52v9ntkmElBFmE7INQICO4m0dnMnQ8uLQBJiErEMXhdhjwv",
-	"uIal/j1VhGaZuJPoHW7yQkY1FSeqTIhO0JDbOcAdiQNP6fxhdxlPsPRB36VZpqkWrJQlm93pp7HVL5qM",
-	"V9nl+stF1ETEMmyhnVqimTpsSUbzeBK2wApdk2hvjKpQseo12oB8k579Uh+mm/RGqEnVQs7plCXeAg7w",
-	"wBeM7yRsWes7DIpOiGeyHEWSaSGBpxTg+fr57Epb+gvsyhv9BiGvOw7Iar8BEhNiDsFAQv8C42joa6CH",
-	"3MyG5mdjP/QZLqAP2idvclGMJ8pQVyonjUzW2BrfclqoicjTvz9Q+nQWoaOT86sfr4fnx98f/Vgx1XgT",
-	"1CUdOktv2ZzgvdaEa5pKablt5fB3n9IOU64IEMBM6pu3/M1EHT/KRGhK/17cssR/H9/0dS9rUeshlI2P",
-	"jSUnLEnpFdCaBwuWl2/Pz88uro5eXp8cvTweXl/9eH5UAbmbjcB0BObzgX+IE3f1A3fx6ktYlPZfPOUp",
-	"NC3SyZpWmdJyZlRfWOREySZIgHblFloNLZ7lYsZylaJzu4wv/thKFZtKjw/YeAYXOkDznM713yZM1A8r",
-	"9CNGF76PlwfiveXpB6JlY6nodEZSTqZplqVGAjkAN1ussjlJuR4FsNSEtlHun5c+qoUYvDpHqx1Bw1ZN",
-	"MPQ20GgOml6IOJww4sUyazYltawCZm9GIKL4gLC/FTTTv0Xeu5EGCxDdaTzrNQF4IQR7m/V7odqr8Bkw",
-	"6JV514VvN4yfVsGw+NxFabuHN0JkjAI5rsVsLwQAZXd0LknEiyyrwMXGvDmboJaP55atyEb00IOghotx",
-	"Iovo4geLN8XJSMcTlQI90PeEBtYKKHKMKWNzcsdyG4FpP4HImo1PywtPb9EEbQU0O/dudWUv4uavLFat",
-	"MpK9YYp6NPt242LkjU8L6jHwCxM2BsVvg7J+8HwZFfx+txW03u81BAO74PptJinSGo1bjMdfGMMLR/+4",
-	"CTkqw/Y3X9m9H+D0kwl5QpIc2DgIuJzeVasSPgsOS+68dTQfTlAyisqdWKQ8lbOp3+YqbVhCOT0Ut0hb",
-	"R9GSZgWVaOwS+u8aELVCwBZus6UjxCI/MOKJuKuIvPp2m7nxlkuIcDUXvkdORK4VRqVSPpYhn9I5+atI",
-	"OYmcUB2RCcvZgVFVJUnHXH8DZIKj5Du3DnYtb6HeV+XaXkbNapp95V6sY005xDpQHfNZoZZThRHNJAs2",
-	"AqYPyBKICCvN8yRTEBAsplo+T+wzcsvYTKIaj9kEbReMMgDw+wElTwSrZpCYSP2VkKgJWPozE964cK+d",
-	"HLVaYtqAjtRJ1S2bX/c1kXrx1b99/Q29aaJVlnAvPMAkrWYRBllXGTtfxpDFOQNiL8BGOeapZCRVPZt2",
-	"tTCL0SGamHxf8/KM2Sh8cifyW7mRgFfD8gppdEfhqKTZaJWIlOt6twINTG7JlthwyzYTszSeafkdgdp4",
-	"EBDRjvZffbdA0khlaR4UPJv3GkPJfQDdYqw6zrNqv29S2aA+JEZgcKxr052t5Ggw6tLFPNVKlglX6z4+",
-	"p2OmOVHzss0YS1fvFMKlO9ho4cYdW7n0FfnMSdS1RdoPgxVQLpJUDZ38bqWraTy7NqHgeF1QFLC/Ie+t",
-	"/oZZbfbqlZ/hn+4L/LP2sh6GJknl75xNBQgzdJZe37K5N6L5AS9vowSI27Jq8DYk/HE68qNp+6dQWX/D",
-	"+uKjtbzfgC72qTWuJ1SvvqhQj1KhNtCVttCQgETO0seJuYuyCuZbiJFze6BZOPj0EvGnFXpReqpJvAcm",
-	"es688CQCcCoJBSzc0MoJwaoN21wlHuM3DxOKNd4cvW+2MDvCvpJZeDKHRgPr1Vz7zQWLRZ6sRh26td15",
-	"QzBjhMSW60TE3GD0WzY/XnKhbKwyeLumNEFMgdzoAxKFrbAVQSoOutynU8oTkqWcNd4540BbNtdfuiai",
-	"oXuc1PKgt59L0XyMGs0WmImACCwquVHgZP31uxOxGLQaWZ9Ckygxf4U6UZ3AhGk1PBAFV02O+MBkfTb5",
-	"6Ktws9mhOFTT9jn70HAdznMG3giIR4g0CCLre2LTmQJiXV1sifvbKuXmy8XF1d6zcFr74lrFSx9SpSDK",
-	"FpztemvbDS3UZB3euNUM9cufQClYKm0vZYDSJAM/WiCDwivrLvh1lfdgFrGRvKpylh7OSWNbyjKG6jbS",
-	"tRyemQCbOyptvJujpKQd4U/RgfU3jaBeAy4CfOIYW5Yq0o7gn/VXUantOE+QnNAZFFmYUEkE/naX5myg",
-	"RaPSdRSUkpIehjuC30bZAm3Occ7g+YTKibF91nUdwdnZCKJr1lKx8oLcB5swa2OK2ORVlCjv37maLPDx",
-	"SyUeoYmvzOQGnAPyvnhVKun7/X6wQqHefI4GhXrzjx+gUKNR3rvn7l4WORSo8mpO9Pe/rpSZ+MP/+W+o",
-	"ivSnwc7OT/8dhnLnT//y7l/bP+n/hOHlHzt/+kMT666p6ZUZmuHoK+6uSEGzlaqug6/L07eg8zXwVd98",
-	"lzN2tqh+lwbzWn2vyuaCDdT0zSdf7y+tYujygiFheLmFd3VzfKzq+u7ksErZVs7Wzec01oD19RmqCv+m",
-	"E9S4D5xBE9fwyNP3bL49hbKHW2U3UFvI0+U0b2iz3riHwnSBweEgzBcSXIpQl6SOB4scdcn6HSl/AInd",
-	"VnhxlKhGZqsQeFn+tVhaRGOVuwznuXifJkwSk4kEQe0AsTiFRQYbUHBLFWtZcrHgTlUpp4fwYXojRVYo",
-	"RjRpbMsOeXvxBiKAQfyFr7hApaZcq353sLOTiZhmEyHV4Hm/v+vXsvv0VLkZ4U7plDWUqWtPiinlJGc0",
-	"0UJCp7KZHwy8XcW9R5IhK09ucqWNyLjq1ddKzd7mWfNVdhKkHqjpXh9xveHkWOt0610wG9j/tzLLbmN+",
-	"f9TASwzZK8MUETK+9LcwrHrK7TcEIjRbQZvtpZtpgytwoKII1s5/jVI1YTTbgjy+xtefWBvLmx0Hd6ma",
-	"TFiWOFRdE5ERbBD1PXBx2MbkmdpQF8z/sEEcMLfIEhmQGxbTQjJC7YsuMK4sMGcj9/348F7IrQ0CimDa",
-	"xAhMA9OUF4uvbYLSP3igWIt/q1RPo3QuJSp5LnJMqV7EJZPN0KR56v3zJOVjjFkPCIgCkV5CFJAICn71",
-	"wJKj/7wRyTyq8h2z2EWp1EY3VyJzVxWsWa2k4x7KcZcCYTlJxajtxZqqkFY3pfEk5axrGZKpWKK/selO",
-	"+t8GVUHphWDsgSni5xU1Ifv9fkAW65h4v9fqJuoHZpzG3GGy398n7f1+H3HRKeSYoLBQcjHkS2LnyX5/",
-	"NyArAuXrL5SFJch+/7ldY31hmJM9IbkowMDQWHVLv2oeLcxpH7y6GC5+401q0qK9L06Orl6fvYSHwzdv",
-	"zn7Apy/M06aaI2S//40ds7FyFbywWCX0+FRP/+rCAMON0ZBG4j9uLF+4v7tnZljMRib7uw7QS0Lqyf7u",
-	"i2BlHVOyv7cXNJaX3N+zm3t9NHx5dHFZmfr5rkNcU6mBvChx008WJS/6z5EOltd7oTrWAlVwOVYfF2ug",
-	"+OWCRjTNipzJeuWokSh4EkD5RMaVfsBy+7C3KU32aWWDhMFslY7qCrGOhX4ZUxpfX12dGxpAFPugqhJs",
-	"tVDTKurYNIt97I+4UAWsUdD1EkTqQ/sLBlLojb7f76+1lXtjlxuw4AqQujZRZc/ksK20hlLLJUzsx/+I",
-	"2xbatq/dAoMWF+p6Gs80k+SQCW3SubVCKwp9DDeZiG9Z0mgnsDL9onfu4s2i+rKop4HxUytNWluziZZa",
-	"EeuRY0iaLBMBQh7nDCpJ0kySdmTrgheS5YMZlfJO5Ml/6G93/vmP/wHnh62MC+Pu9/udgclLVxM2hV9D",
-	"HmmARDb3AMQjmrEEa6WCqVZONJsw1W7/t2btWBIb02bxac4SGiuWhLwd/cmEMv37H//4x6hDUlPGSwYk",
-	"E2PpCg/TIkkVUTlNs8BWZiUUUlDJzdw46cap1Pf1fcru6mSjUXXdTmNdUFf/YwN99YRyOkYDy0k8294+",
-	"MY1nDZRsqOlItQ6drVcmtMSLOWsmeMwB4Se09M6lYtNW0BqD52wmpBrnGBe9EWWzOuyUfjjG9622bP9c",
-	"I4HClpou8QpN5bop1CIKi37/eQxOFfgnu8ZfNCjwh5ogubwTwHJ/14Y5X4/3gn3CRDG3h1rPgO0db/UT",
-	"AHc4CIz6QkosklOCbH2ThKdXOrdc4pr2DEtV2HKEeuuGpcptBZVWo1/FCbkNZlg+klEM4eFj9kgMMBr4",
-	"IsSaekwEv7QftHrHtkvjsDXxge0l1XKxzyTxOarJ70iNtIbl+CGnGfQlW1KMIvNbDCeIBR+l4yJnydKc",
-	"Py2voBiIqd6p1NKAi1ool2ZrVnnr63jRKJ7TCZfo0kMWVXVTb8GW53fblVA5amiyqClmaY5ETm4YzVne",
-	"2S6nT5lkaCtq4SBeuYd369BIYXqzB8Xq5tZixkOyfA49gDj7kmSmhky9RQo3RTMAN6zlKKaZFscoJ+yD",
-	"YlymgodcjMihmDJ1OKHqmYRE6E6PRB9D2EPYGoQGQmErCFtK3DIOP/7zH/8Ttu4js4Tq6QzIt/AJ0dLd",
-	"Qcgroxkww3Du34OPYesv3eEs7X7P5t74bgI1EbLEkLZtXrCnVbevyffpt5CemmUHxmSg5b2L7w7JN7u7",
-	"fQKr1tdCKDIRs+7NvDsRs4BEr4UEs4/NT0fxK9LqoJ+yrl8ZxjGbKegAcXJ4/kwSLUua9RxYKXOWpxys",
-	"LYGrmH94oT95812nDgcuOAMIoqzkLr6H+T1yZrKzBCfnw6vD16YViSERHL6CciWXEKBg5FwUi9vDo8vu",
-	"3ouvuq8OTzpaXM2ZVJ6w7CoONiRyeaVPmnG04pP+evebvSYdkH7wP9nr1+9F0ILYjzOezVFDAvP3LeMb",
-	"jN/4be1qaxBDnNqDbvjKa/zaCQqbJuOJQsWi9BQ5wg68Em5rA6GesPj2MYzYjbtJHKvTQle6hnyN1bgr",
-	"DpfF0jUq2Jp0un35A6wE+BPED650u3zSbCQ3s3MYbHzOP1h2i0WTwG9tyotjcw30GEAfGcCJKfLfDQ58",
-	"0dO0Bnob2fjrZ7uUH8Joiw5AzoUqAym2sqasjdPTfPfSFRTZauyUg/VuTTSnJxfBj1KzVqiF4zj0jMXp",
-	"yJYpdQUUoEaU8Zen0tT1wbAFyknkrRxYUOSBKUKkMBGkFKuM48I7A3Knn91RGfK7XPAx1gurOUWghhcb",
-	"KU2jkBts7jtTqco2iH5fGgRypiWHVzndPlNsVbIvJnwfL41GHOsbBNzWFDHTMpwJVvDsYfj0mST6ZkNs",
-	"RCLiYsr4ilRb/OZ0GbyeKLVCc423cotxtspSKJN3HSArGysTGHzdyFvT6pN+Alruoc2DM1w1OT8scika",
-	"bD7UtuBb1QXPq1YxMw9Xn/eDFeHalmyzvnLwZfs7MWytZpeY5ex9Kgpp6hJy9kFFWFpw69j09RH2btcv",
-	"glXR9iVw1pvqNw+9X8fPDQJgUhLAZJuvNo6iD1pQY/oCWlA1oFuhJkDeWbPnKKr4AiKsywYLcgJl9MMP",
-	"P3SHZSc5Fhn1pDE3JKYzepNmqVvACl64SEBLq4Q3TGDCuxMWZzRH+WSq9Y4o5anWZ9K/o0l0ATQV8WcD",
-	"WrbEgfXDZO5JSuhDclkziNDiNmoER0ahTuSJ3HAFM2NKrIRu1qGk2b190dUJ9iQEOs6ZBpNwizQ1Opcu",
-	"09YfPjHsaENkSZUkkf322vKyCDhdGygprJPFWqp0lZnte53GpeAejvlILGLzUmHh/dKs1uZAM/t+0336",
-	"BOqKEViv8oLHtuDEMuTHwBqWkCl6qSgHpy3iHhRR8QN6QEIbpQpo7C2bKdKmPDF1FqFwavTq6Ir88x//",
-	"swMfRJ3AFpxWJMnFbMaSHlkM2omgW2hFZvMsbtXdXDAqm1DVXhtcKdTMUvabgdme3YSvimClmHY0pR+u",
-	"cdEB2TVth0JuIpkDEnW78H53Sj903eZEjiNDJfU6+HJGE1OD1r8uADAlwGtOs8yV35BEiTGDeEpcDQwa",
-	"BWQfqqKXTZBqi8HXTDKHq7xgd4MOORxrvcWgUbUtqcoixajcoBo99tHUUrumK7BNS8GBKXTa1CxBywBv",
-	"L950JR2xHnkj7ljejalkJGNKsVwGIU/ScaqkBqARGa6jAyIVzRXaGMFIZ5zC+BV0WtZfHXitRvvVTrAV",
-	"X0itO3i1Wyft/r3f/eZd2/zjuvvuYz/45ut7+2CJB9SlL2wqVy5xMNatBV64uz/y+lSGNcNiwRCTgb48",
-	"0GtpdMXrYkp5GeKFHS8boy3ObOcfoqGQMagB5fpOZPNGmv/4Qiirotuu/OpRtX2tKA2GBl+vMtgzpFcD",
-	"EtkO+KZIty1dZeiuJIzGEy21RB9lVozvr68/6i/vI+igi+OirRQK2x6QyEVr2oJkIOMUPIFy2uCScYsQ",
-	"d9z6Y/QNwQgHaWM0DU/Acr7QcVndidoOQi4n2IAfq/ru978hSyv7VsmY6/0fuErIjVEhb8GftXGKWC2W",
-	"B0KXnAlBzPC7A1dUDB6hUbrgtls6WCCKNPHq+ttHrS9JaL+ZJLTPJOvs58gu+7xyyD5R0tgDM8EWqDxS",
-	"nK2ypp6M6kALo03IzqdJzMKtJyRZlaDllME4YzSXUNbvZ8rZsutLl+VurV5ZU5jb3ueQoWX3xT+DTK0t",
-	"s68Wrk8l36LB5oadBqR+bYn66qkHLgG+ljeCvSE5C8gd+N3BG4H6nv4Mckg2B/+VUS6fSfjS2IlkRZG2",
-	"2LSRWaC6y8YkJcniIk/VHI1qVpYwtZZqES/nx+R7NifttMd65EJr3PYnp4K+pHJyI2iedHrkpJCmmWZz",
-	"38qlXe6x/UC5SbOge+ehbj4vjbS2PUmEY0QBXE+Nw7a0LUiTMajRGVR6JfWImbYToJ3orN/tuL4kwK6t",
-	"r9ysUV9CrKefGlPPIvByNmI54zGDRbloEjI8xixrPOk0NievL9aUcdMwxjrMB5jlFJpm7N8WaZaw3Itt",
-	"k2GLjOg0zeY9MvRmMR4cKFuKob9SlREyN/MQWUDKxwgajXnQt+ntxZteyENuW/1gZwvb6YdyB2wbXDUR",
-	"GfjMaPXQbxlEwwrOQu5p1Qd4JL6ebfryKMYpVzbpBtNwJtS0Qa2k+EQhvxHJPLCatVySyhPFIgEzUMgX",
-	"AhAMaujFw/lgvoFr/Dog0euj4Uuw8lMu7xhGlpjXoldHV1HI3dtlXAuFUKEDQsl+/wV4pE0jIaom6DCb",
-	"iAS65UbDLBN30YHXGSdLAVgubs10sXu+B5E8mnHvP99dmsTRLlveoZUMA/9NUyNTpxX3IjHjA3sEuaab",
-	"ysoAM5pLhllLKSezjKYcUx30YiE1TL9Cp0zpkbExnbpLY8iT2+/3ST0z6sDApeKSfXv1XffryheVrKmD",
-	"kCO5ky6KHg4rFlzlIvNLobUBgyPvChprjN/AILBx66aCMx6CFaPNBxWpNwpgZphV0Ru06OgzIjc5o7ey",
-	"E+ilN+SBcTq1vm0QunrQ4spVsAKkUvSW8ZKSuuZIE8b1SaSS7IZcCfLVvr5F0bD7X4R2/0763W9Ij1yT",
-	"bhQQlklGxoxrJGTJgbWMYu3dhiB9044AQCA4g8a2xkaK3upWSZqG58fSszQPWru9PgjlM8bpLG0NWs97",
-	"/d5zNEdNgJHs0LQL10zuYJX6GyRW+Be8Mm6qJHzBVJ6y95q4kBnVOrmmgfrquMYGJbF4ZsL8IJrzDnvu",
-	"5FIFXj9OOmUhjzB3cScCn2C0EzmfIFAmzQjMXNbSB6gQEUNw/C5MeikIJ3fhjxMNLb0QQ5EPESszlr9i",
-	"aphlCEYAj7kocmkJnPKVHeiBtrSijffiEFydG7x46Hyh9+/AU4K2YX0Me/3+Bu1vNus0U5ZFbuzaWT9V",
-	"gxL3QWsfF9E0tlvsTtmeHz/ZXf9JpeMRfPR8/Udl23D9xe4GX9R7tOrv9r5Z/129TeF90HqxCSSqLaXh",
-	"qw1W2dBQE6TBYjql+bw1aOmTIw5nFR1rbK3KHK1395iZsniDEceky0/tkahIkcw58mQyWCFY+sBQOGN6",
-	"n7Hcv+IhLy16jYmanR6JSqMJZD4xjv1RA2yjRLMM+zEbs35FAsGE2hVJt4Z8I6t3SbZZMe4ckKTAcZgM",
-	"eSyyjM48Wos9VlIJrqwe+WGDlmauf5lWKDC+yTYzqxg5KXTBxGSwlQZPPSQD+OzQJLH2z00Il1d3Zmu6",
-	"VW08b0gNoPa3Iplv12SrJkmTCctmoyIjplMVolitCO2g9aMoCMLLvk+lTKWiWM7Is7H9VHepvHOqSLUK",
-	"0sZttmoFxe6r+pmJwq2R3t3NgSIrJZCal2JfteXZN167fX+BaOPlN2yz7gPxAqGPrujSGivmtR145z5o",
-	"+b0nL9gso/MmbzJ6b23kYOoad5r47rK9ABTzZTTPUojbtu0lPUGg3tC/2mzSmgT1fE2+zPvPmz/1N+Az",
-	"cIpn+UIHzcfwt90Xm2yvodceMMe9DZhchZpcME31fq2cFWlD2YdqCWu9D9bJzzsfizS5x9sCXQoaClzp",
-	"30s2bBrPkiI1dl5fqE2hzlcCNBMCZEcjCHTpbcgtcLIHcosRtBF/qETq8YqylyICFEGzQK6ch9bQ4s1I",
-	"4xK381Ja2Tj5Z05C9jckIadCfScKjvPsbnCHG9rq/85karwha29+sFYrbrjOW+ii8GCOYcvbXtNTwdlT",
-	"XNVfUoKxpUceKLToYZ/jNanVtxOKnIgkHaWmga2WOY5HXQ2zLgCNKDrWsosJfz0gXIAVrPeYtfz2iMnv",
-	"hyK8YmoDcrDdJdUXW1/OGVzTJT4+j4jMaK5SmmXzwUrHcODam0qSs7+iaECGqGWH3Ne/oec+jU3HbOcz",
-	"A1NP29T2gb9vK3qpsRE4t3NY+qQjl04eGWe09II7y+Qh98Exd3p2FNh9hdw19qtsjSgheuTyLlUxjLKo",
-	"oUfQ/dbT0oWtIZfysesCbvpjgCkjaCjWslxHN6qNF9i0QvNvV/V5TUX83cvNFXwvqOmRItsDNftlGnss",
-	"eJxK5mnsGxP/WqDWRqr3r4RxmUvwJKr3b5Jz9DfjAA2K788vvz5OZ/71sTq8l0+m9u4wLJzadTHFjULz",
-	"G/C3Qm6nY3gx5VrTrdqMwaknl3bNhqoJ8PuUcRVyMOyigw2i0oxjV1MvrM3sN0cnQ+R9GCOC7tJRhqJg",
-	"BKFbmquGHBPHSAS+dIwiASanZ4FtmhEwPCevhEdp6kVTrtX4ANv3AkegkvVCvondmZbJSlGlbGvkOa1t",
-	"foNXZtVl5sLnjym1urkK4xdOXmRcEFMCUC5DSmymQkmH19T+vw+aB1qsCPzoIb2Swo8eq9LDbavRarkR",
-	"jObxRCuYTcjW1njVTblkXKYqfc+ILG7QSNpxUT21lZmmrm5Ja+JNH28JsnlfZWj0T+8awpH1jxVnwGLe",
-	"+to4QowSXF953YBiIVQOS08tJnZADNySqngaQMrua3MRo7HmeIPEceUlERhSizSo9UXl/G2onMSgArFk",
-	"9GkV0I0Z+S2bL+ffPhrqFwMissQL8jAtALHET8rjrEhYcuDqemE7oiXGse/ZXJZsRUsK7ufWpw6MsM2r",
-	"19w8gM2XC/cbiaQgBrWqFw1+fISZpzEA4yTlWhwt+zEaoRfdp03ZYaZcKxgSII6svd9/7tcP9yqAu7BH",
-	"lH3d3cL4QT14x+QRYDuwVNpW8CGv9II/KANQUd5NlSSXr4fdvRdf9QjYy23cHMrueN/xPX05loqN1ctd",
-	"7aDT2tZisbXT37TpuTfWh639/NtREtv2fwkxuWVzv1g9Hkkbi/wKHrPOFwrzO9bLjTua8pJGLSNRW7H0",
-	"nY/QIXWlf9pgJ5FKzCREpnsFcm1rqlirj88kubp6Q9q7fSK9RPVOj1xoioDR5lYYgCGLOGYMm+auJQ8w",
-	"RpU8fCLmv7kHGdeU/Cru5pOAptqzowEip0IRuN/gXLOtJpAvtBs7TUA3TPuiST9I7cvV3hOd3u9NLkEE",
-	"2+jiP0g2sRaKGVWTihkAimRVTfJLDANf7Vdy3W7Z/Pqnfvcb2h29+7gb7PfvG3LbttA8pvEMMsM+pXZj",
-	"3DQPnWepG2+YJJB55gqE+MZKJbzIW01ko2k8kxGB+gnG0lkvSn+gRTNV5BwNc9bXYPq9QsKYlwUEyXEQ",
-	"WetH1ZJKWg8Ih3epxPwvzDMx2R0rW9wsjbYNKkKq9XaRS738kNMsZzSZlwZHmjO0hJrWB2WkLrGBugee",
-	"aFmm7ZmoXR5y7KDg3Hsst2337STrXJMVE7P1TmowunKVVhZvcjqmsuJ0dDbVMtlQkrZJEsyoVCEvXUOm",
-	"RExZAnN6UA6A+jG8kVhzLGSAzJnqVH2OIQcLICZWcRT4HYityRgcopVXXM6in8wSENQAwCs6WO0R9VJm",
-	"MN6ZJ+RGKHcaFWSwrmLZI8OyGRhVtvIKbBGFBKhQof8Jo2ZUMZtURhXmb1rrd8hNzwqrIrWtCbyaFlqC",
-	"A3Gjmv/ZOSBRxVcRhVzL3pDIubHRe5iULeLklbBelE+hxiw2w3gyH+oWas0qQcAndb4vlNAkAW9+ebF+",
-	"zsiat0iqTuLZb9lT+kWt2ki6GiaJn5OrkfLJXJ9apjCNY55arLgwNdaXSRZtbGCTciNSdDBh0UobB6RB",
-	"hjC5tlaIQH5tkn5trHEDz4baQlqpm2HCAe4YOMiE5tOMyS0iXXBfJQn9LhfTL0S0kYginJMyE/VnJ6Rf",
-	"jEu/FSqI165CCAGtnowUCo0A3XFOV+UT20wHWwKCkhnLJQZNcCzmCTKDZxm3Ip+a5KIYTwgW/2xj5qBf",
-	"LqKUAQkuBtPtfLFRstivYHNxNHx5ctSx6cohr+Urpzm2OigkI+2cxVobSVxpQMFjRiiZprxQrNMjp8bT",
-	"Be0gltJDWH7V1/UKYfYJSVCtjvUaV5c5wy/U4tfv7PLVWrw45uY9re/rQURi5yP8d41h+sK4meAa6/ex",
-	"didYJOCmGUsixQt54BXBN/nG8harfCChwU6LG91NnBortn8xRP8WDdGIUL4put7t+PdnjH6ZSsOMtS7h",
-	"E42fwSZtKMIDrdI/Dbv/VRbb3Q2+2n+AWbpIUtVl71eWRUHLK3RzaqiDQtqeRdf54U26tgyMMiYDk5Qo",
-	"g5C7CqtgHWX4xwEU9QLHm/7UevVz9l7gRJ16oRUoDusElZRDgVeM7FQ55ZKi+GPqqMD6e+Scjo1RMcLA",
-	"0Ij8OxZ2SpMICtxMmaI9aLjQKNZoiFXz2vQvR+8fWWWlCvIzns0JHgsEHuW2tncq8WeCqXdNAY+4rUrM",
-	"40LBfNMG32/H6nVyWLmaEa5C6VuvbLf+aTy7NmWsq8GEUUAiQIiBUS6iZcvGAZeGau41hGoui2uNTZPI",
-	"DTVWfX4Ylvng8M8tZgJMWSaYDslM46cYmWpJ5mZ+qU7zWcVUwdG4G++4hP55jQ5ZtnV9aBUq33xiK4D6",
-	"/XxDHvJzV09qYCqMm76DoNyTG4/Eatpcpas94leoSiUWP9uomTBYzrCgDiUxdGAZkBmVMuRY/erfsQ1P",
-	"VJbG8OeqEl+tGo+ZMjXr8FIAKXRpbwE22oKBTfefdSOXbXXK0UNuh9dgyDGksy1VCh0MsAVjBUKdHvmB",
-	"ZrfWS6S/tmXI5W06kyGHBtszRkHnx9X2zEpNeTdvcWPh2iM0MZzSdliv7HXix9x/RtW9grU9Fwe2CKZX",
-	"csjrs2iDaFhC2pG4jTqBaRYD2S18HnLwikX6x5SPTbsKLNfOclb1MrYj48q1FYiaWIZpK91UkgU6/ZuZ",
-	"oLM/DNZUpOWJMgd+Mg3NV/QjN+3HKz3HvT5WteZVdRazrum2l1WwovW1gVy9vbVJKaiv2OtYXVtdmWuw",
-	"rGu0Bqzt/ug1szLtq3Zdh6rdvtdWyvQHKxt/LYNPrbGU/a5sJ7b0w82TH6pNMjeqS+fR+S/s/7Ni/55R",
-	"eZklufLO8mp1F6bNoeYSnN3BV+3m29mxGpZtao3s20gA1apyUpiqhhB8bdVbJdDxH/K3UOyOMykHZdF1",
-	"sB7dsCWV8CC8Qb+G3jMT8QIhODLkDR1rQARwcRaXb96+qtfOq8TUpBL0M9VsSm5igchvyo6xn0+duM81",
-	"b2u7GnKV+v+/aB05ryvw9gR3tQfyS1G5X3lRuS9V5H6hsP2KzLcJD9xQK97BRk8bFpfzbrIpSaW/tilA",
-	"8LtmRJkU1sxowgvQo2LCQ0ZoOPTZF1ZkpwlmtXPSaFhsgwGytME/k35QpgsN7GCzKsOUCVrwcuznrKU9",
-	"DA90JdtQW9yQCyIsHsEFP0H9O+9QfqEieOtW8Ov39X4pgvfQInhbE671VfFcy/gl9CgA2Zvrt1SVaj2T",
-	"VXm+t6n1x/387RwaIv5KCup9SlHuS3W9z5dA/b6qHDyAxGx3e7EH6kal9kBF1xJGM2ki7ao9QeTWXgDO",
-	"AbxSHbAaXLnAWo3rpnjf2tJ9lX5klb4oYCWPtLIbNZf4W9EPjgy5XQsmmaOkFXJrT8gY1aTZz5HB3ud3",
-	"VG4qW9X64P0yheqWa/R725am216j/zWygS+16j4rQfF3Wm3uE6vHO+Db2j4Jo2QcjfboBT9djxwiN5A2",
-	"uams1VbkWUS4uNOE1Qi1JhCxfalyRqcaOiF/fXV1btxzjGRsTOM5tAP718vLI9Sm9cl3tJadao6S/p3J",
-	"wFR+S2FekbkGzbHIE1MGznTONsE95bLQkxeRtu2D5prLeczAVAkpU0P3+n2wrKElQBQqFlPoxB5h3/gI",
-	"SvmB3g7+7QGJxC3EthRqcm3pKDAyoa6n8SwKQh4VPGc0nmhA6EcqnTJRKKziGt1kIr6FzteUcMG7s+Im",
-	"S2MN+pxJ9G1TkrMkzY313mQ4hlxzgIBgiqg7Mtu9WgnP4t/ZlNeda3zyWd0ni4GBmS7g8JZFZgNyP5Mm",
-	"dKH1RRj+tRJDOOtPTgtdq+RGPb2Bpl35BSUrTU4x38FmNZN6UnNgaIQx3VMUJ8l+fx/dXKdnV9fnF2ff",
-	"Hr2MSDrSaiCGM2DILQaI2MiGLUI93M+2WuMnu5y1mZbcT0dsEfK/nft5lp8KBUj7O9dbicW0T6i9+k2A",
-	"4TPb/vend1pCkUvrYg4J6EEl62tHU3rLSF7wCKqALtGZvu5/3d95/xwLWOK+ljnkQdyYQiql68G4xjEv",
-	"a7Fwrj0kdO4sJHQdNv7c5dBcjJ0aEojVtfvVTFEUObTqNb3e/IhAl8+qBIZHuxzKpqk3CdUCkxdbGQFu",
-	"UsjuJoJMaQKVdu3aUGSzJXghOnykWO4vCKImN10ItFmu1JUTnG1UVm4BBt9jicPN5tWz6NEZT2Yi5Qrj",
-	"I8Y1aZegsDuzEVV7/b0X3f5X3d2v9XJCDn/v7nb3XiDW2AhCZEZiZODsx9N755mqHjlWEtvXppL85+XZ",
-	"affi/DDk7ZPD804ACc3gUB6eHz/D5+B6MsYHCdGJ/hvWp2xaI0DxFJNEGHJMF8S4BZTrK6YiY0apgPSV",
-	"rVeh16Ov+P8PAAD//w==",
+	"7L39dts2mjB+K/hp55xIs5QsO063tc+eWdVxE2/99bOddrpVxoRJSOKYAjQEGEeT9XvmIt5rmAubK3kP",
+	"ngcAQYqSKNtp0zTzxzQWSeDBA+D5/vjQisR0JjjjSrb2PrTYezqdpQz+PRgzrvQ/3tE0Z/ofdJZcCZHK",
+	"1t7Pb4MWnc2O4tZeazrv0tmsm8StoBVljCoWD1Rrb/s/+sX/glbMZJQlM5UI3tprDciEpbNRnhKZz2Yi",
+	"U4TCbEFrlMD0eoKRyKZUKRYfcamyPDLf/iRyQjNGqBuDSplIRfH7THDFeDyA181IY6rYHZ3rNSgh0lM6",
+	"1XO0ZhkbJe9Z3LoPWkkEg0+Umsm9rS2DiF4kplv6UW/Gx62glWwASSI1DO9Ya09lOQtaKZXqhElJx0zj",
+	"h+dpGrSm0eySZe9YpiFt3TGqJizrSvip9TZoTZmiL6mirb0P90FrKmKWtvZa45nq7oruNOFJy/x6UnqR",
+	"0ylr7bUuDXIHBrlCj/79zRFXbJxRD0EZHf/AMonLerfTCgBP5mGe6G2GDermeRJ3t3ee77aCVj6Ll2z2",
+	"HbuRicJ9vL8PWid2laXjdJ2Ujs/1dN6dRjO7+McesBONFXKgT8N7Rc4zoUQkUuJGb7bhBpEnc3JycE4u",
+	"7ccyzccIWQni5RjJs9SbbBrNev6EUrLWvUbUhNEYzsKH1uEVHev/ltd1qTLBx4Rxlag5UXRMxIioCQPw",
+	"EA4iMrxNpJ0oSd7hvnZ65JLxmCSK3NDoliR8yMOjUfeEqmgSEiVINKF8zPTXMUuZYkTwdE7UhCo7RqAf",
+	"Jpzo704FZ97HY6bI8/4uuZswPuRcqEnCx2bIuDfkGmfRhE2pR2Vae61hq4SnXn/Y0mdvPtMPpcoSPkbE",
+	"zGhGp0wZ3AxGo+T9InKuBJnRccKpBl5jImMyT5UMSC4ZYAnOnkYZ1SMQKsksYzONF420mf5XD655a6/1",
+	"t5xl8+IIwBflZfB8qm+tGQJPrP7H28UlBK2D4uTWwH3DNIwxuUvUxAA3EpldTiL4MrCKC+GDhqSztddK",
+	"uPpK31VNKqYa3L6DLdFUgGUA3FHMpjOhGI/m37P5IoQn9JZJwCDORyQdMb3vGVPZfA+eSDpl5JbNcQ3u",
+	"lxsR408JJzu7ZCLyTOrjIodcvzNKMqn0Rs0El4zQMU04acMQoQdV94LNUjpn8R7R1DTsEMpjcpdpKkPM",
+	"cdvXkw55GQ7KgeghGIkkuzs7JDy8uLg+enl4cn52dXh68NP194c/XV8cvrk8fBn2NMmI8izTFyhjf8uZ",
+	"1KDCWILjwFN6y+APmL9HvmdzCYxgxuAUAWwTlsb6suhFxlTRGyrZHtnWSNt58WLI3yUyuUkZGVweHB3p",
+	"m5LRSJ/v3pAP+Y/61iWS3LKZQuzesnmgGQ2VE3vlDXQBTIc/GCy2paIqlwGsOiCalHSIGA05tR/hvc4o",
+	"J//6x/8llOz0t+F2U7L7/r2/0YmSLB0RyuUdy1hM2rv9bwKy2+8POaDx+Ojk6Or64nBw8PrwZaiHyPkt",
+	"F3fcUCPZCcjdJIkmhOJh0YNzOAC42T0ysEANecZGcA1u2EhkenIAsU1z/ZFKIrgKgb7GSWz+nWko02Sa",
+	"qA6ZiDTWx0Fja59Q8uL9+yFP9VRjobGm6SEgUgoHTpbzAhIO24fDUEWmQiqy3Q/6/b7+TpI2LGrIw243",
+	"8Q6nftadsUzzqbCzT2bUYFhvmUEknkbC2R2cITiK3xgkXgyuDhGTGoc5V0mK84k0ZpkeiRNKYjrHU5Zn",
+	"jqgCSUCuUdAE/97o6+xThil9f8z4WE1aezsvXgBhsH9vazKrFMv0mH/5+f/r/p+3//6HVh0tOxoB5V+k",
+	"E2eaZdBIkcQeUSnyLGLPJLF3Sh9GvXp9f/Ag6wMrMhL+UaMObutdIhnZ3TY39fzi8ODs9OXR1dHZ6fV3",
+	"g6NjjSR95i2bSSTcRMUKKrmAEsPpluFiu7+zW79SzeiWrHYAlwL5XqImIleEGkLzsOWvAr9guJuu4Vhf",
+	"jjqa/l6zBMLz6Y2WGkaWXRq6nmccCNqMjtky7gP3rgRPzEY0T7UA1A80cMh1trUM5HjQdi0PugSZakHg",
+	"SfMaGcfBM6NqUoADYlnQ0uQkyVhsJe8Cuj9kbNTaa/3bVqH2bOFTuQXza0DeaLm0CscbnvwtZySJNR0a",
+	"JYgwDZRVXGrAyUFkfRQ09/p7pOqFUnYq1Hci5wBlBOqOQvVslhoSufVXqaH2RC39ZqyB0jdq8Orw9Or6",
+	"9Ozq+ruzN6cvW0GLZZnIWnutU6EIjq11D1BW9EEHcXLYMsrasEVigXyXsPeJVHo7kOUcwCS7/d37pgs9",
+	"1DNfmDXiisuYdyABq+LCCLdOyhgn7xgneeK4rYcH0g5r1qsv2n2AqzrLroxGeCD4KE0i9UisDo4vDgcv",
+	"f7o+/PPR5dWlh1o3fgmz3F+OXoSPZZpmjMZzRLJcxPI3T4dlCx0gWWNRw1Kefx1+yysPO1qgCIzoFBoV",
+	"vOf07z0iskRLt2kYEHUn7H0yYgO5E3kaEzEaaZmK6M/cG3TKhlzfMTP91dnZ8fXp4OTw+uDs9Lvjo4Or",
+	"MNCyvZagw2k026JxHHY0w7wPWt/S+ALFjQdv9A+D46OXA82OWhqNiiagKn9ojRKWao0V7r+/zYb0EaTK",
+	"JAWKrdnAduv+bXFEvqUxscD5n//g5B0yokmqpWA9xR5ZMW71rPSf7qx4YMJxKcQxAisx21KgKQwIe8ey",
+	"OZll4iZlU5ImUjG4sKHBX9gJhnxKU625sJj89+XZqRnm6BQGutY/mUNFBDdiVWBP5DOJQqA+JAWfkEPe",
+	"rhFTAyvU3cyJYViLx+MNyrEn0ezBB+Xk4Pz68vDih8OLErGtOzLTaCZ726VdH7a4mLFhq9ER8dZMYlGQ",
+	"5j2CI+8RN9wndTI6AWmy60MuMt/GoTm9RCXGX+1yElW3FaEeljOC+wHCjlNe0nxsj8SjGcPl8ZtXm/MF",
+	"b7VAQjVIZFixEf7KTAJgasolatBgOPF3IrtJ4pjxB6F48Obq9bWe4PTsenBwcHjpY7cY2kfv1YSRwfkR",
+	"aGJOlJnQd4zQKGISRGA10WL6jGXO/lLG6/Onw6sD0iHWApfS6BYNL+EoT9MBQBcSGYmZ5n6LSzcYLRt0",
+	"LpjWqh98futNJR6S3/BZJjRk9CZl5BCMkxV8J5JU1FJyR6Vv9DKGGmug0HrUAtJ3dp4O6XVAG/w3BhaU",
+	"vfYqe5LZDq7VapoeIsIeug+nV4cXp4NjD/N2YGOaJjiBj3r3hqEl8GUVsS+ekgnUwuTIOi4h7PTIS2SD",
+	"YNNIxXhskevZtkgSB4QztOVqjZTFgM9Ha0BLOPNqNcijyDV0+NdUiaq8otCLgEJvxhU7JRSfZadCnWfi",
+	"5hEERI99fnH27eFjcTyhYN6TOdDBUZ6CRMnInH0CCAdUr8IrWFi5MDCDPRKXwmIW6zWYrwt0mb04p/NU",
+	"0PhKiGOajdmD9+F88NPx2eClVpiujwcXrw697bBimyGEV0IQnKzKN30CrVWNVL9ljJTb/d2vX/zHV+Rm",
+	"rtiiKLL9hCzToKSA07HOKnzgCdomJ8m3Br0LWLBYzlgkeJzoGb4DNevhiF40WXqo9iciZqZFLKPp0PrQ",
+	"iEx4xLyLfXhFx4sYfkL+WAOlw7E1p4IHMkGyt8TgaXyHFvc1ttzOvrPkai7rTLn3QUtzkCRibzh9R5NU",
+	"M+oHb8mb08EPg6PjwbfH/qk3ExB/hupWSAW+CEny4qV9orK5cRss8NInPOY18LlNsF4lElGuN+BG459G",
+	"ExYDofHvQkY5EbkyPpAhV4kznnh40Uz5dHEn9o2nJKWKZT1y5Yw0RJ8Q0Dhv5kNuPEV3E1Z2emnM3dDo",
+	"Fh0Wnof7Qo/aHYwUxgVUF64PHwjidzRR1iMEkCQcT75D8YI1WSPySogTyueGrskHHxzfOeOdHE149PjE",
+	"TVA6N0KQqX5qXYgWiVQvl2yTReq484SK2gJwcGiAEhb2kuJwKOZOTJQm+tbSOM6YlM+cAaXkour0yCHY",
+	"c5zHMaJZljBJwj93L6hi4HLowv+HpK3HvckzqbQeX3rjgk1pwhM+RodO5Zlk+mtpTgK6xXCs6JaBf1Tr",
+	"RB3j9wXzT+GHzRhsMJ7X8qr0l7BWwTmDYJ5nMiA5T0Hzc8d7yFWWa9zpn2aZeD/XDDsSUybJKBNT0g67",
+	"XXiFxV39PGFSEzPKydH5u6/spImxTLGY3Mzx+m19tdsjg1QKsojbPUKNgOBuEp3N3P4gaAFIQlTiGYPX",
+	"5ZBnOde41L8nitA0FXcSvcN1XsiwouKEpQnRCTrkdg5wR+LAUzp/2F3GHSx80HdJmmqqBZCyuNmdfhpb",
+	"/aLJeJVdrr9cRI1FJIcttFNLNFMPW5LRLJoMW2CFrki0N0ZVKFn1am1AvknPfqk30016I9SkbCHndMpi",
+	"D4B93PAF4zsZtqz1HQZFJ8QzWYwiyTSXwFNy8Hz9cnalDf0FFvJav8GQVx0HZLXfAIkJMZtgMKF/gXE0",
+	"9jXSh9zMhuZnYz/0GS4cH7RP3mQiH0+Uoa5UTmqZrLE1vuE0VxORJX9/oPTpLEKHJ+dXP10Pzo++P/yp",
+	"ZKrxJqhKOnSW3LI5wXutCdc0kdJy29Lmbz+lHaaACA6AmdQ3b/mLCTt+lInQlP6duGWx/z6+6ete1qLW",
+	"QywbHxuLT1ic0CugNQ8WLC/fnJ+fXVwdvrw+OXx5NLi++un8sIRyNxuB6QjM5yP/ACfu6gfu4lVBWJT2",
+	"XzzlLtQB6WRNq0xpOTOsAhY6UbIOE6BdOUDLocWzTMxYphJ0bhfxxR9aiWJT6fEBG8/gQgdoltG5/tuE",
+	"ifphhX7E6ML30fJAvDc8eU+0bCwVnc5Iwsk0SdPESCD74GaLVDonCdejwCk1oW2U+/ult2ohBq/K0Spb",
+	"ULNUEwy9CTbqg6YXIg4njHixzJpNSS2rgNmbEYgo3ifsbzlN9W+h926o0QJEdxrNenUIXgjB3gR+L1R7",
+	"1XmGE/TKvOvCt2vGT8poWHzuorTdwxshUkaBHFdithcCgNI7Opck5HmalvBiY96cTVDLx3PLVmTt8dCD",
+	"oIaLcSKLx8UPFq+Lk5GOJyoFeqDvCQ2sFVBkGFPG5uSOZTYC034CkTWNd8sLT2/RGG0FND33bnVpLeLm",
+	"ryxSrSKSvWaKajT7ZuNi5I1PC6ox8AsT1gbFb3Jk/eD5Iir43XYraL3bqQkGdsH1m0ySJxUatxiPvzCG",
+	"F47+oQk5KsL2m0N27wc4/WxCnpAkBzYOAi6nd9XKhM+iw5I7D476zQkKRlG6E4uUp7Q31dtcpg1LKKd3",
+	"xO2hrR7RgmYFpWjsAvtvaw5qiYAt3GZLR4g9/MCIJ+KuJPLq223mxlsuIcLVXPgeORGZVhiVSvhYDvmU",
+	"zslfRcJJ6ITqkExYxvaNqipJMub6GyATHCXfuXWwa3kL9b4y1/YyalbT7Cv3YvXUFEOsQ9URn+VqOVUY",
+	"0VSyoBEyfUQWSERcaZ4nmYKAYDHV8nlsn5FbxmYS1XjMJmi7YJQ9QL8fUPJEuKpHiYnUX4mJioClPzPh",
+	"jQv32slRqyWmBnSkSqpu2fy6r4nUi6/+4+tv6E0drbKEe+EBJmnVizDIuorY+SKGLMoYEHsBNsoxTyQj",
+	"ierZtKuFWYwOUcfk+5qXp8xG4ZM7kd3KRgJe5ZSXSKPbCkclzULLRKSA6+2KY2BySzY8DbesmZilz5mW",
+	"3xGptRsBEe1o/9V3CySNRBbmQcHTea82lNxH0C3GquM8q9Z7nMga9SE2AoNjXU1XtpKjwahLgXkqSJYJ",
+	"V+s+PqdjpjlRPdhmjKXQO4Vw6QoaAW7csaVLX5LPnERdAdJ+GKzAch4nauDkdytdTaPZtQkFx+uCooD9",
+	"DXlv+TfMarNXr/gM/3Rf4J+Vl/UwNI5Lf2dsKkCYobPk+pbNvRHND3h5ayVAXJZVgzch4Y/TkR9N2z+G",
+	"yvoZ64uP1vI+A13sY2tcT6hefVGhHqVCNdCVNtCQgETOkseJuYuyCuZbiJFze6BZOPj4EvHHFXpReqpI",
+	"vPsmes688CQCcCIJhVPY0MoJwao1y1wlHuM3DxOK9bk5fFdvYXaEfSWz8GQOfQysV3PtNxcsElm8+ujQ",
+	"je3ODdGMERIbwokHs8Hot2x+tORC2Vhl8HZNaYwnBXKj90k4bA1bIaTioMt9OqU8JmnCWe2dMw60ZXP9",
+	"uWsiGrpHcSUPevO5FM3GqNFscDIREYE9Sm4U2Fkffrcj9gStPqxPoUkUJ3+FOlGewIRp1TwQOVd1jvjA",
+	"ZH3W+ejLeLPZoThU3fI5e19zHc4zBt4IiEcINQpC63ti05kCYl0Gtjj7myrl5stF4CrvWTytfXGt4qU3",
+	"qVQQZQPOdr2x7YbmarLu3DhoBvrlj6AULJW2lzJAaZKBHy2QQeGVdRf8usx7MIvYSF5lOUsP56SxDWUZ",
+	"Q3Vr6VoGz0yAzR2VNt7NUVLSDvGncN/6m0ZQrwGBAJ84xpYlirRD+Gf1VVRqO84TJCd0BkUWJlQSgb/d",
+	"JRnb06JR4ToKCklJD8MdwW+jbIE25yhj8HxC5cTYPqu6juDsbATRNWupWHFB7oMmzNqYIpq8ihLl/VtX",
+	"kwU+fqnEIzTxlZnccOaAvC9elVL6fr8frFCom89Ro1A3//gBCjUa5b177u5lnkGBKq/mRH/361KZiT/8",
+	"71+gKtKf9ra2fv7LcCi3/vRvb/+9/bP+z3B4+cfOn/5Qx7oranpphno8+oq7K1JQb6Wq6uDr8vQt6nwN",
+	"fNU332WMnS2q34XBvFLfq7S4oIGa3nzy9f7S8gldXjBkOLzcwLva/DyWdX23c1ilbCNna/M5jTVgfX2G",
+	"ssLfdIIK94E9qOMaHnn6ns03p1B2c8vsBmoLebqc5g1t1hv3UJjOMTgchPlcgksR6pJUz8EiR10CvyPl",
+	"DyCxmwovjhJVyGwZAy+LvxZLi+hT5S7DeSbeJTGTxGQiQVA7YCxKAMigAQW3VLGSJRcJ7lSVYnoIH6Y3",
+	"UqS5YkSTxrbskDcXxxABDOIvfMUFKjUFrPrdva2tVEQ0nQip9p73+9t+LbuPT5XrD9wpnbKaMnXtST6l",
+	"nGSMxlpI6JQW86PBt6u490gyZOXJJlfaiIyrXn2t1OxNltZfZSdB6oHq7vUh1wuOj7ROt94F08D+v5FZ",
+	"dhPz+6MGXmLIXhmmiJjxpb+FYdVTLr8mEKHeClpvL22mDa44AyVFsLL/a5SqCaPpBuTxNb7+xNpYVu84",
+	"uEvUZMLS2B3VNREZQYOo7z0Xh21MnokNdcH8DxvEAXOLNJYBuWERzSUj1L7oAuOKAnM2ct+PD+8NubVB",
+	"QBFMmxiBaWCa8mLxtSZH+kcPFWvP3yrV0yidS4lKlokMU6oXz5LJZqjTPPX6eZzwMcasBwREgVCDEAYk",
+	"hIJfPbDk6D9vRDwPy3zHALsoldro5lJk7qqCNauVdFxDMe5SJCwnqRi1vVhTFdLqpjSaJJx1LUMyFUv0",
+	"NzbdSf/bHFVQeiEYe88U8fOKmpDdfj8gi3VMvN8rdRP1AzNObe4w2e3vkvZuv49n0SnkmKCwUHJxyJfE",
+	"zpPd/nZAVgTKV18oCkuQ3f5zC2MVMMzJnpBM5GBgqK26pV81jxbmtA9eXQwWv/EmNWnR3hcnh1evz17C",
+	"w8Hx8dmP+PSFeVpXc4Ts9r+xY9ZWroIXFquEHp3q6V9dGGS4MWrSSPzHteULd7d3zAyL2chkd9sheklI",
+	"PdndfhGsrGNKdnd2gtrykrs7dnGvDwcvDy8uS1M/33YH11RqIC+Ks+kni5IX/edIB4vrvVAda4EquByr",
+	"D4s1UPxyQSOapHnGZLVy1EjkPA6gfCLjSj9gmX3Ya0qTfVpZI2EwW6WjDCHWsdAvY0rj66urc0MDiGLv",
+	"VVmCLRdqWkUd62axj/0RF6qA1Qq6XoJIdWgfYCCF3ui7/f5aW7k3drEAi64AqWsdVfZMDptKayi1XMLE",
+	"fvyPuG2hbfvaARi0uFDX02immSSHTGiTzq0VWpHrbbhJRXTL4lo7gZXpF71zF8eL6suingbGT600aW3N",
+	"JlpqRaxHjiBpskgEGPIoY1BJkqaStENbFzyXLNubUSnvRBb/l/5261//+Cc4P2xlXBh3t9/v7Jm8dDVh",
+	"U/h1yEONkNDmHoB4RFMWY61UMNXKiWYTptrt/69ZO5bExrRZfJqxmEaKxUPeDv9kQpn+849//GPYIYkp",
+	"4yUDkoqxdIWHaR4niqiMJmlgK7MSCimo5GZunHTjROr7+i5hd1WyUau6bqaxLqir/9VAXz2hnI7RwHIS",
+	"zTa3T0yjWQ0lG2g6Uq5DZ+uVCS3xYs6aCR5zSPgZLb1zqdi0FbTG4DmbCanGGcZFN6JsVoed0vdH+L7V",
+	"lu2fayRQWFLdJV6hqVzXhVqEw7zffx6BUwX+ya7xF40K/KEiSC7vBLDc39Uw5+vxXrCPmCjm1lDpGbC5",
+	"4626A+AOB4FRX0iJRXIKlK1vkvD0SueGIK5pz7BUhS1GqLZuWKrclo7S6uNXckJucjIsH0kphvDwMXvk",
+	"CTAa+CLG6npMBL+2H7R8xzZL47A18YHtxeVysc8k8Tmqye9IjLSG5fghpxn0JVtSjCLzWwwniAQfJeM8",
+	"Y/HSnD8tr6AYiKneidTSgItaKECzNas8+DpeNIrndEIQXXrIoqpu6i3Y8vxuuRIqRw1MFjXFLM2RyMgN",
+	"oxnLOpvl9CmTDG1FLRzEK/fwdt0xUpje7GGxvLi1J+MhWT4HHkKcfUkyU0Om2iKFm6IZcDas5SiiqRbH",
+	"KCfsvWJcJoIPuRiRAzFl6mBC1TMJidCdHgk/DGENw9be0GBo2AqGLSVuGYcf//WPfw5b96EBobw7e+Rb",
+	"+IRo6W5/yEujGTTDcO7fex+GrT93B7Ok+z2be+O7CdREyOKEtG3zgh2tun1Nvk++hfTUNN03JgMt7118",
+	"d0C+2d7uE4BaXwuhyETMujfz7kTMAhK+FhLMPjY/HcWvUKuDfsq6fmUQRWymoAPEycH5M0m0LGng2bdS",
+	"5ixLOFhbAlcx/+BCf3L8XaeKBy44AwyirOQuvnfye+TMZGcJTs4HVwevTSsSQyI4fAXlSi4hQMHIuSgW",
+	"tweHl92dF191Xx2cdLS4mjGpPGHZVRysSeTySp/Un9GST/rr7W926nRA+t7/ZKdfvRdBC2I/zng6Rw0J",
+	"zN+3jDcYv/bbytXWKIY4tQfd8JXX+LUTFJom44lcRaLwFDnCDrwSbmsNoZ6w6PYxjNiN2ySO1WmhK11D",
+	"vsZq3BUHy2LpahVsTTrduvwBViL8CeIHV7pdPmo2kpvZOQwa7/OPlt1i0STwW5vy4thcAz0G0EcGzsQU",
+	"+W+DDV/0NK3BXiMbf3Vvl/JDGG3RAci5UEUgxUbWlLVxeprvXrqCIhuNnXCw3q2J5vTkIvhRatYKtXAc",
+	"h56xKBnZMqWugALUiDL+8kSauj4YtkA5CT3IgQWFHppCPBQmgpRilXEEvLNH7vSzOyqH/C4TfIz1wipO",
+	"EajhxUZK0yjkBs19ZypRaYPo96VBIGdacniV0c0zxVYl+2LC99HSaMSxvkHAbU0RMy3DmWAFzx6GT59J",
+	"om82xEbEIsqnjK9ItcVvTpfh64lSKzTXeCM3GGejLIUiedchsrSwIoHB1408mFbv9BPQcu/YPDjDVZPz",
+	"gzyTosbmQ20LvlVd8LxqFTPzcPV+P1gRrizJNusrBl+2vhPD1ip2iVnG3iUil6YuIWfvVYilBTeOTV8f",
+	"Ye9W/SJYFW1fIGe9qb556P06fm4OACYlAU42+apxFH3QghrTF9CCqua45WoC5J3Ve47Cki8gxLpsAJAT",
+	"KMMff/yxOyg6ybHQqCe1uSERndGbJE0cACt44SIBLawS3jCBCe+OWZTSDOWTqdY7woQnWp9J/o4m0QXU",
+	"lMSfBrRsiQPrx8nck5TQh+SyZvBAi9uwFh0phTqRJ7IhBDNjSiyFblaxpNm9fdHVCfYkBDrOmEaTcECa",
+	"Gp1LwbT1h08MO2p4WBIlSWi/vba8LARO1wZKCnCySEuVrjKzfa9TCwqu4YiPxOJpXiosvFua1VofaGbf",
+	"r7tPH0FdMQLrVZbzyBacWHb4MbCGxWSKXirKwWmLZw+KqPgBPSChjRIFNPaWzRRpUx6bOotQODV8dXhF",
+	"/vWPf27BB2EnsAWnFYkzMZuxuEcWg3ZC6BZaktk8i1t5NReMyrqjaq8NQgo1s5T9Zs8szy7CV0WwUkw7",
+	"nNL31wh0QLZN26EhN5HMAQm7XXi/O6Xvu25xIsORoZJ6FX0Zo7GpQetfF0CYEuA1p2nqym9IosSYQTwl",
+	"QgODhgHZharoRROkCjD4mknmcJUX7GrQIYdjrbcY1Kq2BVVZpBilG1Shx/4xtdSu7gpcGKfjpanr83SF",
+	"g0wBZRp34axpSnZR8nAuiAEMA/7q6wZA38AVong2J1BK+83F8TNJ9NuYr+NC4AISbtlXtz6ABf++4l4r",
+	"ntsg+nV7ZkE28DXBcDPLbWPMLAGoDpJN2kfumaK2dY0xtLz35uK4K+mI9cixuGNZN9K4T5lSLJPBkMfJ",
+	"OFFSXxYjHl6H+0Qqmim0J4NB1gQA4FfQVVt/te+1le2Xu/6WNqvSCb7cmZV2/97vfvO2bf5x3X37oR98",
+	"8/W9fbDE2+1SVZrqEEucyVXLkJfa4I+8Pm1lzbBYHMZUG1ge1Lc0kuZ1PqW8COfD7qa1kTVntssT0VhI",
+	"GdT7cj1G0nktf3980ZtVkYxXfqWwyrpWlIFD475XBe4Z8qY9EmIqPYtNQXZbpszwWEkYjSZaQg0/yDQf",
+	"319ff9Bf3ofQLRnHRbs4FDHeJ6GLzLXF50CezXkMpdPB/eaAEHfc+t70DcFoFmnjcQ3/x9LN0F1b3YnK",
+	"CoZcTrRwQE0F593+N2RpFecyy7IrBxMGwlwbAfQGfJeN0wErcVsQpubMRWKG3+27AnLwCB0QObed8cHa",
+	"lCex18PBPmp9STj8bBIOP5EMw18ik/DTyhf8SAmCD8z6W6DySHE2ypB7MqoD7aqakJ2Pk4SHS49JvCoZ",
+	"zyn+UcpoJqGE4y+Un2fhS5bl6a2GrC6kcedTyMaz6+KfQFbehpl2C9enlFtTY1/FrhJSv7bEVOGpB67Y",
+	"QSVHCPuAchaQO4ixAM8T6vb6M8gXao7+K2NIeCbhS2MTlCWjiT1NjUxA5VXWJqRJFuVZouZoQLWyhKmr",
+	"VYluOj8i37M5aSc91iMXTCpif3LmhpdUTm4EzeJOj5zk0jROre9R6hr1o6m16I2PrSaKRRqA7l00Qv1+",
+	"6UNrW9GEOEYYwPXUZ9iWMQZpMgKTSQpVfUk1OqrtBGgnOut3O64HDbBrGxdhYNSXEHsnJMast4i8jI1Y",
+	"xnjEACgXOUQGR5hRjzudRGbn9cWaMm6aA1mDwx5mtA1N4/1v8ySNWebFMcphi4zoNEnnPTLwZjHeOihR",
+	"i2HeUhXRUDfzIbKAhI8RNfrkWcNCb8iH3LZ1wi4mtqsT5Q7ZNpBuIlLwj9Lypt8yiHwWnA25p1Xv45b4",
+	"erbpwaQYp1zZBCtMuZpQ0/K2lM4VDvmNiOeB1azlkrStMBIxmPyGfMGAY46GBh72B3NLXJPfPRK+Phy8",
+	"BI8O5fKOYRSReS18dXgVDrl7u4hhohAWtk8o2e2/gOgD0zSKqgk6Rycihs7I4SBNxV2473VBShNAlotR",
+	"NB0Ln+9A1JZm3LvPt5cm7LSL9oZoEcUkD9PAytTkxbVIzO7BflCuwaqyMsCMZpJhhlrCySylCce0Fg0s",
+	"pAHqV+iUKT0yNiFUd0kEOZG7/T6pZsHtG7yU3O9vrr7rfl36opQhtz/kSO6ky5iAzYoEV5lI/bJ3bTjB",
+	"oXcFjTXGb1YR2BwFU60bN8GK0eaDktQbBjAzzKroDVp09B6Rm4zRW9kJNOg1OX+cTm0cAwhdPWhn5qqV",
+	"waFS9JbxgpK6RlgTxvVOJJJsD7kS5KtdfYvCQfd/CO3+nfS735AeuSbdMCAslYyMGdeHkMX71gqOdZZr",
+	"EjJM6wlAgeAMmhgbezhGJrQK0jQ4P5KeV2Gvtd3rg1A+Y5zOktZe63mv33tuDILASLZo0oVrJrewI8EN",
+	"Eiv8C14Z11WNvmAqS9g7TVzIjGqdXNNAfXVcE4uCWDwzIZ0QuXuH/ZUyqQKv9yqdsiEPMU91KwT/b7gV",
+	"Ov8vUCbNCMxc1tIHRyEkhuD4Hbc0KIgnd+GPYo0tDYihyAd4KlOWvWJqkKaIRkCPuShyabmj4pUt6He3",
+	"tHqR9+IA3NoNXjxwfu/7t+AVQz+A3oadfr9Bq6NmXYWKEti1HVqru2qOxH3Q2kUg6sZ2wG59S2ObQAef",
+	"bK//pNTdCj56vv6jokW8/mK7wRfVfrz6u51v1n9XbUl5H7ReNMFEuX04fNUAyprmqSAN5tMpzeatvZbe",
+	"OeLOrKJjfVrLMkfr7T1mIS3eYDxj0uUi90iYJ0jmHHky2coQGL9vKJwxvc9Y5l/xIS8serVJuZ0eCQuj",
+	"CWS5MY69cANsmUXTFHtvG7N+SQLB5OkVCdaGfCOrdwnVaT7u7JM4x3GYHPJIpCmdebQW++kkEtyWPfJj",
+	"g/Z1rledVigwls02risZOSl0PMXEv5UGTz0kA/xs0Ti29s8mhMurMbQx3fIaSGJJNVf+8lsRzzdrqFaR",
+	"pMmEpbNRnhLTlQyPWKXg8F7rJ5ETxJd9n0qZSEWxdJVnY/u56lJ561SRcsWrxi3VKsXj7sv6mYm4rpDe",
+	"7eZIkaVyV/Wg2FdtKf7GsNv3F4g2Xn7DNqs+EC/o/fCKLq2nY17bgnfug5bfZ/SCzVI6r4scQE+9jRJN",
+	"XJNWE8tftJKAws2MZmkCMfq2lagnCJBKZ9NyY1FrEtTz1fmt7z9t/tRvwGdgF8+yhW6pj+Fv2y+aLK+m",
+	"ryIwx50GTK5ETS6Ypnq/Vc6KtKHoObaEtd4H6+TnrQ95Et/jbYGOFDXFzPTvBRs2TYZJnhg7ry/UJlDT",
+	"LQaaCcHQoxEENfUacguc7IHcYgQt4x8qkXq8ouibiQhF1CyQK+ehNbS4GWlc4nZeSitrJ//ESchuQxJy",
+	"KtR3Iuc4z3aDO3yeQXoN2Fq+wxoVvzOZGm/I2psfrNWKa67zBrooPJhjiPqm1/RUcPYUV/XXlGBsmZkH",
+	"Ci162Od4TSq1DIUiJyJORolpVqxljqNRV+OsC0gjio617GJCnfcJF2AF6z0Gls+PmPx+KMIrphqQg80u",
+	"qb7Y+nLO4Jou8fF5RGRGM5XQNJ3vrXQMB66VrSQZ+yuKBmSAWvaQ+/o3ybQkH5nu6M5nBqaetqnjBH/f",
+	"lvRSYyNwbudh4ZMOXemA0DijpRfIWySKuQ+OuNOzw8Cua8hdE8fS0ogSokcu7xIVwSiLGnoInY49LV3Y",
+	"eoEJH7uO76YXCpgygprCPMt1dKPaeIFNKzT/dlmf11TEX71sruB7QU2PFNkeqNkv09gjwaNEMk9jb0z8",
+	"K4FajVTv3wjjMpfgSVTvz5Jz9JtxgBrF95eXXx+nM//2WB3eyydTe7dMvHfXxRTXCs3H4G+FPF7H8CLK",
+	"taZbthmDU08u7ZAOFTLg9ynjasjBsIsONohKM45dTb2wDrffCJ8MkPdhjAi6S0cpioIhhG5prjrkmCRI",
+	"QvClYxQJMDk9CyzTjIDhOVkpPEpTL5pwrcYH2KoZOAKVrDfkTezOtEhMC0slekPPaW1zWbySui4LGz5/",
+	"TFnd5iqMXyR7kXFBTAlguQgpsVkpBR1e0+fhPqgfaLH686OH9MpHP3qsUr++jUar5EYwmkUTrWDWHba2",
+	"PlfdhEvGZaKSd4zI/AaNpB0X1VOBzDTwdSCtiTd9vCXI5vgVodE/v60JR9Y/lpwBizUK1sYRYpTg+ir7",
+	"BhULoXJYZmwxsQNi4JZUQNQIUnZdzUWM2vryNRLHlZdEYEgt0qDWF5Xz81A5iTkKxJLRp1VAGzPyWzZf",
+	"zr/9Y6hfDIhIYy/Iw7R7xHJOCY/SPGbxvqvhhq2nlhjHvmdzWbAVLSm4n1sfOzDCNipfc/MAN18u3GcS",
+	"SUHM0SpfNPjxEWae2gCMk4RrcbTovWmEXnSf1mWHmdK8YEiAOLL2bv+5Xyveq/buwh5R9nV3C+MH9eAd",
+	"k0eArd8Sadv+D3mp7/9+EYCK8m6iJLl8PejuvPiqR8BebuPmUHbH+47v6cuxVGwsX+5yt6TWphaLjZ3+",
+	"piXTvbE+bOzn34ySmIiuZcTkls39xgS4JW0s6Cx4xDpfKMzvWC837mjKCxq1jERtxNK3PkA33JX+aXM6",
+	"iVRiJiEy3SuGbNuQRVp9fCbJ1dUxaW/3ifSKEnR65EJTBIw2t8IADJlHEWPYIHkteYAxyuThIzH/5h5k",
+	"hCn+TdzNJ0FNuT9LDUZOhSJwv8G5ZtuKIF9o13YVgc6n9kWTfpDYl8t9Rjq935tcgges0cV/kGxiLRRQ",
+	"H8I3A0BBtLJJfolh4KvdUq7bLZtf/9zvfkO7o7cftoPd/n1NbtsGmsc0mkFm2MfUboyb5qHzLHXjDeIY",
+	"Ms9cMRjfWKmEF3mriWw4jWYyJFA/wVg6qw0I9rVopvKMo2HO+hpMb19IGPOygCA5DiJr/ahaUkrrAeHw",
+	"LpGY/4V5Jia7Y2U7o6XRtkFJSLXeLnKpwR9ymmaMxvPC4EgzhpZQ0+aiiNQlNlB33xMti7Q9E7XLhxy7",
+	"ZTj3HssYKp5uknWuyZKJ2XonNRpdaVIri9c5HRNZcjo6m2qRbChJ2yQJplSqIS9cQ6YcUFHudLpfDID6",
+	"MbwRW3MsZIDMmeqUfY5DDhZATKziKPA7FFuTMThES6+4nEU/mSUgqAGAV3RvtUfUS5nBeGcekxuh3G6U",
+	"DoN1FcseGRSN36iylVdgiSgkQIUK/U8YNaWK2aQyqjB/01q/h9z0J7EqUtuawMtpoQU68GyU8z87+yQs",
+	"+SrCIdeyNyRyNjZ6D+KiHaC8EtaL8jHUmMXGJ0/mQ91ArVklCPikzveFEhrH4M0vLtYvGVnzBknVSTT7",
+	"nD2lX9SqRtLVII79nFx9KJ/M9allCtMk6KnFigtTT3+ZZNHGZkUJNyJFBxMWrbSxT2pkCJNra4UI5Ncm",
+	"6dfGGtfwbKgtpJW6GSYc4IqBg0xoNk2Z3CDSBddVkNDvMjH9QkRriSjiOS4yUX9xQvrFuPS5UEG8diVC",
+	"CMfqyUih0AegO87oqnxim+lgS0BQMmOZxKAJjoVbQWbwLONW5FOTTOTjCcFCr23MHPTLRRQyIEFgMN3O",
+	"Fxsli/wKNheHg5cnhx2brjzklXzlJMO2FrlkpJ2xSGsjsSsNKHjECCXThOeKdXrk1Hi6oPXHUnoI4Jd9",
+	"Xa8QZx+RBFVqlq9xdZk9/EItfvvOLl+txYtjbt7T+r4eRCS2PsB/1ximL4ybCa6xfh9rd4JFAm6asSRS",
+	"vJD7XsMDk28sb7HKBxIa7KrZ6G7i1Fid/4sh+nM0ROOB8k3R1c7Wvz9j9MtEGmasdQmfaPwCNmlDER5o",
+	"lf550P2fotjudvDV7gPM0nmcqC57t7IsClpeoXNXTR0U0vYsus4Pb9K1ZWCUMRmYpEQZDLmrsArWUYZ/",
+	"7ENRL3C86U+tVz9j7wRO1KkWWoHisE5QSTgUeMXITpVRLimKP6aOCsDfI+d0bIyKIQaGhuQ/sbBTEodQ",
+	"4GbKFO1Bc41asUZjrJzXpn85fPfIKitllJ/xdE5wWyDwKLN13BOJPxNMvasLeMRllWIeF5ojTBOeTPOp",
+	"33rX69qxEpoRQqH0rdeb0BtjQPO1KWNdDiYMAxLCgdgzykW4DGwccGmo5k5NqOayuNbINARtqLHq/cOw",
+	"zAeHf24wE5yUZYLpgMz0+RQjUy3J3Mwv1Wk+qZgq2Bp34x2X0D+v0SGLFr4PrULlm09sBVC/d/OQD/m5",
+	"qye1ZyqMmx6ToNyTG4/Eatpcpqs94leoSiQWP2vUOBosZ1hQh5IIuu3skRmVcsix+tV/YsulsCiN4c9V",
+	"Jr5aNR4zZWrW4aUAUujS3gJsqgYDm05P60YuWigVow+5HV6jIcOQzrZUCXSrwHabJQx1euRHmt5aL5H+",
+	"2pYhl7fJTA45NFOfMQo6P0LbM5Ca8m4ecGPhWmHUMZzCdlit7HXix9x/QtW9grX9NfdsEUyv5JDXU9MG",
+	"0bCYtENxG3YC0xgIslv4fMjBKxbqHxM+Nq1JsFw7y1jZy9gOjSvXViCqYxmmhXhdSRZx2wpaZqZW0DKD",
+	"1RVpeaLMgZ9N8/oVvedNq/lSf3mvZ1mlUVmVxaxrsO5lFaxoc24wV21lblIKqhB73ckr0BW5Bss6hGvE",
+	"2k6fXuMy06ps23Uj2+57LcRML7iiydsy/FSaiNnvitZxSz9snvxQbojaqC6dR+e/sP9Piv17RuVlluTS",
+	"O8ur1V2YlpaaS3B2B1+1629nx2pYtoE5sm8jAZSryklhqhpC8LVVb5VAx/+Qv4Fid5xJuVcUXQfr0Q1b",
+	"UgkPwhv0a+g9MxEvEIIjh7ymYw2IAC7O4vL4zatq7bxSTE0iQT9T9abkOhaI/KboDvzp1In7VPO2Nqsh",
+	"V6r//6vWkfM6QG9OcFd7IL8UlfuNF5X7UkXuVwrbL8l8TXhgQ614Cxs9NSwu591kU5JKf21TgOB3zYhS",
+	"KayZ0YQXoEfFhIeM0HDosy+syE5jzGrnpNaw2AYDZGGDfyb9oEwXGtjBZlWGKRO04GXYu1tLexge6Eq2",
+	"obbYkAsiLh7BBT9C/TtvU36lInjrIPjt+3q/FMF7aBG8jQnX+qp4RM5YlIySaAk9CkD25votVaZaz2RZ",
+	"nu81tf64n7+dQ0PE30hBvY8pyn2prvfpEqjfV5WDB5CYzW4v9kBtVGoPVHQtYdSTJtIu2xNEZu0F4BzA",
+	"K9UBq8GVC6zVZ90U71tbuq/Uj6zUFwWs5KFWdsP6En8r+sGRAbewYJI5SlpDbu0JKaOaNPs5Mtjn/o7K",
+	"prJVpQ/er1OobrlGv7NpabrNNfrfIhv4UqvukxIUf6fV5j6yerwFvq2lHuQFfxsSU5GrSBQNFp0IWjje",
+	"oP9beH52eUX+9Y9/4iyh6zo25InCXLQbGt2OM4hEg3ewH3LHq/YQQte0UOvOdyKL5R7WwoNwRcGlSBmB",
+	"ZLQhF9wvATejY9Yju/1dNByfnl1dn1+cfXv4MiTJyBDwkn+vR0LIR7zKch7pmx8OuWnrBb1PmntUj6lU",
+	"54DXjxgCAhNcgE9+WWBysR3Qzh9f/WwI0Vl2KhDNv3PZkOjzRuyB+7hiYq33qYZKHKDsJ20qY1GZMc/S",
+	"kHBxpwmEUWFN2HH7UmWMTvV6h/z11dW5ccYzkrIxjebQ/O/fLy8P0Xam6XwnIAlPtPyY/J3JwNR5TGBe",
+	"kbp27JEmHOjeMn3yTShfARb67UPStl0PXStJT/QzNYGKRPCdfh8oFdr9LFlMOAmloiqXIRArIDIQzbJH",
+	"QnELkWy5mlxbqQnEVqGup9EsDIY8zHnGaDTRiNCPVDJlIldYszm8SUV0C33uKeGCd2f5TZpEGvUZkxjJ",
+	"QknG4iQzvjqTzzzkWt4LCCaEuy2zveqV8Px7nabEDg6dL9j+muTus6V0vzfyBnv90SUf1xh9E8nHlY8t",
+	"tTTG7CZbw4BUSxgEhkYYRx1F5XGpbMKFCV7CAHsMB7NxTBuIIe5nW5v1o13OykxL7qcjtoj5L5LI5yeJ",
+	"2JP2EYWQVbc8gzCYbL7Jrf5xAgGTNu4E+AeNuxBWqAG+MGOSdwm7I23oqxwnSmDS8YRQOeQ/XJIDEbMO",
+	"gV7qKHVoajCjakKEcc6bqHYSfsB/3X/Qj+9D67W3wEPL6iF/c3HcI2ejkVcrrO7uW/BKN9/++DHvvJ3j",
+	"0jSkWHbrMx9/zyTRghH7ElX20W6jPkoDOMfu5P6QsDvvUrrTAXcwb8j8XE2E9ZcEzb9iNCJtChHbbrjZ",
+	"TBYHYnB+TgT/XzEahViDXaB7PKaK6jvQ6ZEj5ZVux4lPDs6LdiUuS0h63cqhWmSlfm6jm3NZuTlPX1Sh",
+	"emmOuMb/L1xY4aE3l7M7//Z+dmGkvzcLo77Sy8gFOYM7fDYa1RMOGIlFeZaoOTBvOku+Z3Oo5P5WP1pW",
+	"i35AwPdQKKDtcEpvGclyHkLl/SV+iq/7X/e33j3HovEIz7IgWKAKUyhf4vqerwmGlZX8E9eSHbrl55L1",
+	"ihjK5TLNYr7CgEB+nF2vVk1FnkXMNe4vZeG4GjJKYEqiq1tSN3WT9AhwM7OVWZfG1Ho3EWRKY+huYWFD",
+	"w4ltewG0dqRY5gMEmUpNAbllc1mu5Sw4a1TKeQEH32NZ8WbzNuNavmTXDp0sufUBciTuITekLI4VQLmb",
+	"0RQkvXANAuPxTCRcYZj0uGIGI2gFm9nEip3+zotu/6vu9tcaQ0MOf29vd3de4EG2iUSopYqR2Xo/rdY7",
+	"YonSDFZChIEWQv/78uy0e3F+MOTtk4PzTgCmbxBdB+dHz/A5RKAZzighScl/w4aWmg5pUEPR1BIZcqwa",
+	"guHLaPAreYyNN7W0y69s2ToNj5b9/18AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,9 +1,6 @@
 package probe
 
-import (
-	"context"
-	"sync"
-)
+import "sync"
 
 // Slots bounds the probes that run at once, in all and per app, whoever asked for them:
 // the background workers and POST …/probe share one Slots, so that neither a tenant nor
@@ -29,8 +26,9 @@ func NewSlots(total, perApp int) *Slots {
 	return &Slots{total: total, perApp: min(perApp, total), apps: map[string]int{}, freed: make(chan struct{})}
 }
 
-// TryAcquire takes a slot for a probe app asked for, unless all are taken or the app holds
-// its share; release gives it back.
+// TryAcquire takes a slot for a probe of app's server, unless all are taken or the app
+// holds its share; release gives it back. Background probes (Runner) take theirs the same
+// way, so an app's share bounds its manual and background probes together.
 func (s *Slots) TryAcquire(app string) (release func(), ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -40,25 +38,11 @@ func (s *Slots) TryAcquire(app string) (release func(), ok bool) {
 	return s.take(app), true
 }
 
-// Acquire waits for a slot for a background probe of app's server. It waits only for the
-// total: the schedule's work is not the tenant's to ration, but it counts in the app's
-// share, so the app's own probes cannot pile on top of it.
-func (s *Slots) Acquire(ctx context.Context, app string) (release func(), err error) {
-	for {
-		s.mu.Lock()
-		if s.running < s.total {
-			release := s.take(app)
-			s.mu.Unlock()
-			return release, nil
-		}
-		freed := s.freed
-		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-freed:
-		}
-	}
+// changed is closed when a slot is next released.
+func (s *Slots) changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.freed
 }
 
 // Running is how many probes hold a slot.

@@ -222,6 +222,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.click(button("Register MCP server"))
 		b.waitText("Registered Weather.")
 		b.waitText("Not probed yet")
+		// A never-probed server has no tools to ask for: no request, so no 404 in the browser's console.
+		if eval[bool](b, `performance.getEntriesByType("resource").some((e) => e.name.includes("/mcp-servers/weather/tools"))`) {
+			t.Error("the page of a never-probed server requested its tools")
+		}
 	})
 
 	t.Run("servers: probe, tools and input schemas", func(t *testing.T) {
@@ -319,15 +323,49 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.waitJS("the list", `document.querySelectorAll("table.list tbody tr").length === 20`)
 		b.choose("#health", "ok")
 		expect("healthy servers", "slow", "secure", "weather")
+		// The page of a server whose last probe failed says why, in the probe's own words.
+		last := must(api.Generated().McpServersControllerGetLastProbeWithResponse(ctx, "down"))(t)
+		if last.JSON200 == nil || last.JSON200.Error == "" {
+			t.Fatalf("last probe of down: %s", last.Body)
+		}
+		b.open(console + "#/servers/down")
+		b.waitText("Last probe: Unreachable.")
+		b.waitText(last.JSON200.Error)
+		if txt := b.text("#main"); strings.Contains(txt, "Not probed yet") {
+			t.Errorf("a probed server's page says it was never probed:\n%s", txt)
+		}
+		b.open(console + "#/servers")
+		b.waitJS("the list", `document.querySelectorAll("table.list tbody tr").length === 20`)
 		b.choose("#health", "failing")
 		expect("failing servers", "down")
+		// Tools: "—" after a failed probe, "not probed" before any, never a 0 that means neither.
+		if cell := b.text("table.list tbody td[data-label=Tools]"); cell != "—" {
+			t.Errorf("tools of a failing server: %q", cell)
+		}
 		b.choose("#health", "unknown")
 		b.waitJS("never probed", `document.querySelectorAll("table.list tbody tr").length === 20 && !document.body.innerText.includes("Down")`)
+		if cell := b.text("table.list tbody td[data-label=Tools]"); cell != "not probed" {
+			t.Errorf("tools of a never-probed server: %q", cell)
+		}
 		b.fill("input[name=q]", "bulk-0")
 		expect("search within a health filter", "bulk-09", "bulk-08", "bulk-07", "bulk-06", "bulk-05", "bulk-04", "bulk-03", "bulk-02", "bulk-01")
 		b.choose("#health", "")
 		b.replace("input[name=q]", "WEATH")
 		expect("search by name, across pages", "weather")
+
+		// The registry for editors: off, then on from the page, and then served.
+		b.waitText("Registry for editors")
+		b.waitText("Off: no registry at " + env.Server.URL + "/registry/" + env.AppA)
+		b.click(button("Turn the registry on"))
+		b.waitText("chat.mcp.gallery.serviceUrl")
+		if on, err := st.RegistryEnabled(ctx, env.AppA); err != nil || !on {
+			t.Fatalf("registry after the switch: %v %v", on, err)
+		}
+		if resp, err := http.Get(env.Server.URL + "/registry/" + env.AppA + "/v0.1/servers"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("the registry after the switch: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
 		b.replace("input[name=q]", "bulk-01")
 		expect("the oldest, found on a later page", "bulk-01")
 		b.replace("input[name=q]", "")
@@ -407,15 +445,20 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("VS Code config: %v", err)
 		}
 		s := vscode.Servers["support"]
-		if s.Type != "http" || s.URL != url || s.Headers["Authorization"] != "Bearer ${input:agentmcp-key}" ||
-			len(vscode.Inputs) != 1 || vscode.Inputs[0].ID != "agentmcp-key" || vscode.Inputs[0].Type != "promptString" || !vscode.Inputs[0].Password {
+		// The input id names the agent: two agents in one mcp.json each get their own key.
+		if s.Type != "http" || s.URL != url || s.Headers["Authorization"] != "Bearer ${input:agentmcp-key-support}" ||
+			len(vscode.Inputs) != 1 || vscode.Inputs[0].ID != "agentmcp-key-support" || vscode.Inputs[0].Type != "promptString" || !vscode.Inputs[0].Password {
 			t.Errorf("VS Code config: %+v", vscode)
 		}
 		if c := code("Claude Code"); !strings.HasPrefix(c, "claude mcp add --transport http support "+url+` \`) || !strings.Contains(c, `--header "Authorization: Bearer $AGENTMCP_AGENT_KEY"`) {
 			t.Errorf("Claude Code command: %q", c)
 		}
-		if c := code("TypeScript"); !strings.Contains(c, `new URL("`+url+`")`) || !strings.Contains(c, "StreamableHTTPClientTransport") {
-			t.Errorf("TypeScript snippet: %q", c)
+		if c := code("TypeScript"); !strings.Contains(c, `new URL("`+url+`")`) || !strings.Contains(c, "StreamableHTTPClientTransport") || !strings.Contains(c, "await client.close();") {
+			t.Errorf("TypeScript snippet (it must close the client, or the process never exits): %q", c)
+		}
+		if c := code("Inspector"); !strings.Contains(c, "--cli "+url) || !strings.Contains(c, `--header "Authorization: Bearer $AGENTMCP_AGENT_KEY"`) ||
+			!strings.Contains(b.text("#main"), "needs Node ≥ 22") {
+			t.Errorf("Inspector command, with Node ≥ 22 said: %q", c)
 		}
 		goSnippet = code("Go")
 		// The tabs by keyboard: arrows move between them (Go is last; right wraps to the first).
@@ -588,6 +631,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.viewport(390, 844)
 		b.open(console + "#/servers")
 		b.waitText("Load more")
+		// One compact card per server at phone width (it was 228 px a server).
+		if h := eval[float64](b, `document.querySelector("table.list tbody").getBoundingClientRect().height / document.querySelectorAll("table.list tbody tr").length`); h > 100 {
+			t.Errorf("at 390 px a server's row is %.0f px tall", h)
+		}
 		b.shotViewport("console-servers-390")
 		b.viewport(1440, 900)
 		b.clean()

@@ -150,6 +150,20 @@ func (f *faultStore) ListAuditEvents(ctx context.Context, app string, q store.Au
 	return f.Store.ListAuditEvents(ctx, app, q)
 }
 
+func (f *faultStore) RegistryEnabled(ctx context.Context, app string) (bool, error) {
+	if err := f.check(); err != nil {
+		return false, err
+	}
+	return f.Store.RegistryEnabled(ctx, app)
+}
+
+func (f *faultStore) SetRegistry(ctx context.Context, app string, on bool) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	return f.Store.SetRegistry(ctx, app, on)
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode string) gen.ErrorResponse {
@@ -262,6 +276,7 @@ func contract(t *testing.T, st store.Store) {
 	contractIdempotency(t, c)
 	contractAudit(t, c)
 	contractAgentKeys(t, c, st.(store.OAuthStore), env.AppA)
+	contractRegistry(t, env, c)
 	contractToolNames(t, c)
 
 	// Delete: 200, 404, 400.
@@ -421,11 +436,17 @@ func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
 	}
 	nt, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "real")
 	wantError(t, nt.StatusCode(), nt.Body, http.StatusNotFound, httpx.CodeNotProbed)
+	nl, _ := c.McpServersControllerGetLastProbeWithResponse(ctx, "real")
+	wantError(t, nl.StatusCode(), nl.Body, http.StatusNotFound, httpx.CodeNotProbed)
 
 	pr, _ := c.McpServersControllerProbeMcpServerWithResponse(ctx, "real")
 	if pr.StatusCode() != http.StatusOK || pr.JSON200.Status != "ok" || pr.JSON200.ToolCount != 3 || pr.JSON200.ServerInfo.Name != "fixture" ||
 		pr.JSON200.ProtocolVersion == "" || pr.JSON200.Error != "" || pr.JSON200.CheckedAt == 0 {
 		t.Fatalf("probe: %d %s", pr.StatusCode(), pr.Body)
+	}
+	last, _ := c.McpServersControllerGetLastProbeWithResponse(ctx, "real")
+	if last.StatusCode() != http.StatusOK || last.JSON200.Status != "ok" || last.JSON200.CheckedAt != pr.JSON200.CheckedAt || last.JSON200.ToolCount != 3 || last.JSON200.ServerInfo != pr.JSON200.ServerInfo {
+		t.Fatalf("last probe: %d %s", last.StatusCode(), last.Body)
 	}
 	tr, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "real")
 	if tr.StatusCode() != http.StatusOK || len(tr.JSON200.Tools) != 3 || tr.JSON200.Tools[1].Name != "tool_1" || tr.JSON200.CheckedAt != pr.JSON200.CheckedAt {
@@ -450,6 +471,52 @@ func contractProbes(t *testing.T, c *gen.ClientWithResponses) {
 	wantError(t, tn.StatusCode(), tn.Body, http.StatusNotFound, httpx.CodeMCPServerNotFound)
 	tb, _ := c.McpServersControllerGetMcpServerToolsWithResponse(ctx, "BAD")
 	wantError(t, tb.StatusCode(), tb.Body, http.StatusBadRequest, httpx.CodeValidation)
+	ln, _ := c.McpServersControllerGetLastProbeWithResponse(ctx, "nope")
+	wantError(t, ln.StatusCode(), ln.Body, http.StatusNotFound, httpx.CodeMCPServerNotFound)
+	lb2, _ := c.McpServersControllerGetLastProbeWithResponse(ctx, "BAD")
+	wantError(t, lb2.StatusCode(), lb2.Body, http.StatusBadRequest, httpx.CodeValidation)
+
+	// A failed probe (unreachable, or blocked): its error in words is what GET …/probe gives back.
+	if cr, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: "Gone", Slug: "gone", Url: "http://127.0.0.1:9/mcp"}); cr.StatusCode() != http.StatusCreated {
+		t.Fatalf("create: %s", cr.Body)
+	}
+	gp, _ := c.McpServersControllerProbeMcpServerWithResponse(ctx, "gone")
+	gl, _ := c.McpServersControllerGetLastProbeWithResponse(ctx, "gone")
+	if gp.StatusCode() != http.StatusOK || gl.StatusCode() != http.StatusOK || gl.JSON200.Status == "ok" || gl.JSON200.Error == "" || gl.JSON200.Error != gp.JSON200.Error {
+		t.Fatalf("last probe of an unreachable server: %s, after %s", gl.Body, gp.Body)
+	}
+	c.McpServersControllerDeleteMcpServerWithResponse(ctx, "gone", nil)
+}
+
+// contractRegistry covers reading and switching the app's registry view.
+func contractRegistry(t *testing.T, env *apitest.Env, c *gen.ClientWithResponses) {
+	t.Helper()
+	ctx := context.Background()
+	g, _ := c.RegistryControllerGetRegistryWithResponse(ctx)
+	if g.StatusCode() != http.StatusOK || g.JSON200.Enabled || g.JSON200.Path != "/registry/"+env.AppA {
+		t.Fatalf("registry: %d %s", g.StatusCode(), g.Body)
+	}
+	on, _ := c.RegistryControllerSetRegistryWithResponse(ctx, gen.RegistrySettingsInput{Enabled: true})
+	if on.StatusCode() != http.StatusOK || !on.JSON200.Enabled {
+		t.Fatalf("registry on: %d %s", on.StatusCode(), on.Body)
+	}
+	if ok, err := env.Store.RegistryEnabled(ctx, env.AppA); err != nil || !ok {
+		t.Fatalf("stored: %v %v", ok, err)
+	}
+	resp, err := http.Get(env.Server.URL + "/registry/" + env.AppA + "/v0.1/servers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the registry view after turning it on: %d", resp.StatusCode)
+	}
+	st, body := env.Raw(t, http.MethodPut, "/ai-agents/agent-builder/registry", env.KeyA, "application/json", strings.NewReader(`{"enabled":"yes"}`))
+	wantError(t, st, body, http.StatusBadRequest, httpx.CodeValidation)
+	off, _ := c.RegistryControllerSetRegistryWithResponse(ctx, gen.RegistrySettingsInput{Enabled: false})
+	if off.StatusCode() != http.StatusOK || off.JSON200.Enabled {
+		t.Fatalf("registry off: %d %s", off.StatusCode(), off.Body)
+	}
 }
 
 // contractETags covers ETag, If-None-Match (304) and If-Match (412) on servers and agents.

@@ -195,13 +195,18 @@ func run(ctx context.Context, c config) error {
 	if replicas < 1 || backend == "sqlite" && replicas > 1 {
 		return fmt.Errorf("--replicas %d: SQLite takes 1, PostgreSQL 1 or more", replicas)
 	}
+	// Only serve and migrate up create a database; apps create before serve keeps serve from
+	// making (and printing) an app of its own.
+	if out, err := exec.Command(bin, "migrate", "up", "--db", db).CombinedOutput(); err != nil {
+		return fmt.Errorf("migrate up: %w\n%s", err, out)
+	}
 	out, err := exec.Command(bin, "apps", "create", "bench", "--db", db).Output()
 	if err != nil {
 		return fmt.Errorf("apps create: %w", err)
 	}
 	key := strings.TrimSpace(string(out))
 
-	// Replica 0 migrates (apps create did already); the others only check the schema.
+	// Replica 0 migrates (migrate up did already); the others only check the schema.
 	var reps []*replica
 	for i := range replicas {
 		r, err := startReplica(ctx, &ps, c, bin, db, tmp, i)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"text/tabwriter"
 	"time"
@@ -10,7 +13,82 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/postgres"
 )
+
+// noDatabase is a database command run where its SQLite file does not exist: only serve
+// and migrate up create one, so that a command run outside the clone does not make an
+// empty database and then report that nothing is in it.
+type noDatabase struct{ db string }
+
+func (e noDatabase) Error() string {
+	return fmt.Sprintf("no database at %s: run this where `agentmcp serve` runs (the default is ./data/agentmcp.db, relative to the current directory), "+
+		"pass --db (env AGENTMCP_DB), or create it with `agentmcp migrate up --db …`", e.db)
+}
+func (noDatabase) ExitCode() int { return exitNotFound }
+
+// dbFailure is a store error of a database command: its exit code by kind, and the
+// database named in a "not found", since a command run elsewhere reads another file.
+type dbFailure struct {
+	err error
+	db  string
+}
+
+func (e dbFailure) Error() string {
+	if errors.Is(e.err, store.ErrNotFound) {
+		return fmt.Sprintf("%v (in the database %s)", e.err, e.db)
+	}
+	return e.err.Error()
+}
+func (e dbFailure) Unwrap() error { return e.err }
+func (e dbFailure) ExitCode() int {
+	switch {
+	case errors.Is(e.err, store.ErrNotFound):
+		return exitNotFound
+	case errors.Is(e.err, store.ErrConflict):
+		return exitConflict
+	}
+	return exitOther
+}
+
+// dbErr gives err, from the database o names, its exit code (nil stays nil).
+func dbErr(o dbOptions, err error) error {
+	if err == nil {
+		return nil
+	}
+	return dbFailure{err, dbName(o.db)}
+}
+
+// dbName is the database as messages name it: a SQLite file by its absolute path, a
+// PostgreSQL URL without its password.
+func dbName(db string) string {
+	if postgres.IsURL(db) {
+		return redactURL(db)
+	}
+	if abs, err := filepath.Abs(db); err == nil {
+		return abs
+	}
+	return db
+}
+
+// openExisting opens the database of a command that administers it, and never creates one.
+func openExisting(ctx context.Context, o dbOptions) (backend, error) {
+	if err := mustExist(o); err != nil {
+		return nil, err
+	}
+	return openStore(ctx, o, false)
+}
+
+// mustExist refuses a SQLite file that is not there (PostgreSQL never makes a database).
+func mustExist(o dbOptions) error {
+	if postgres.IsURL(o.db) {
+		return nil
+	}
+	if _, err := os.Stat(o.db); errors.Is(err, os.ErrNotExist) {
+		return noDatabase{dbName(o.db)}
+	}
+	return nil
+}
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$`)
 
@@ -27,17 +105,17 @@ func appsCmd() *cobra.Command {
 			if !appIDPattern.MatchString(id) {
 				return fmt.Errorf("app id %q: want 1-100 letters, digits, '-' or '_', starting with a letter or digit", id)
 			}
-			st, err := openStore(cmd.Context(), db, false)
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			if _, err := st.CreateApp(cmd.Context(), id); err != nil {
-				return err
+				return dbErr(db, err)
 			}
 			k, secret := store.NewAPIKey(id, store.ScopeFullAccess)
 			if err := st.CreateAPIKey(cmd.Context(), k); err != nil {
-				return err
+				return dbErr(db, err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "created app %q and key %s (fullAccess); the key is shown only now:\n", id, k.ID)
 			fmt.Fprintln(cmd.OutOrStdout(), secret)
@@ -49,14 +127,14 @@ func appsCmd() *cobra.Command {
 		Short: "List apps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd.Context(), db, false)
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			apps, err := st.ListApps(cmd.Context())
 			if err != nil {
-				return err
+				return dbErr(db, err)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "APP\tCREATED")
@@ -81,9 +159,9 @@ func keysCmd() *cobra.Command {
 	var db dbOptions
 	cmd := &cobra.Command{Use: "keys", Short: "Manage API keys; works on the database directly"}
 	dbFlags(cmd, &db)
-	var app, scope, agent string
+	var app, scope, agent, name string
 	create := &cobra.Command{
-		Use:   "create --app APP_ID [--scope fullAccess|authOnly | --agent UID]",
+		Use:   "create --app APP_ID [--scope fullAccess|authOnly | --agent UID] [--name NAME]",
 		Short: "Create an API key and print it (it is stored only as a SHA-256 hash)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -92,22 +170,25 @@ func keysCmd() *cobra.Command {
 				s = store.ScopeAgent
 			}
 			if !s.Valid() || (s == store.ScopeAgent && agent == "") {
-				return fmt.Errorf("--scope %q: want fullAccess or authOnly (agent keys: --agent UID)", scope)
+				return usage(cmd, "--scope %q: want fullAccess or authOnly (agent keys: --agent UID)", scope)
 			}
-			st, err := openStore(cmd.Context(), db, false)
+			if len(name) > 100 {
+				return usage(cmd, "--name: at most 100 characters")
+			}
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			if agent != "" {
 				if _, err := st.GetAgent(cmd.Context(), app, agent); err != nil {
-					return fmt.Errorf("agent %q of app %q: %w", agent, app, err)
+					return dbErr(db, fmt.Errorf("app %q: %w", app, err))
 				}
 			}
 			k, secret := store.NewAPIKey(app, s)
-			k.AgentUID = agent
+			k.AgentUID, k.Name = agent, name
 			if err := st.CreateAPIKey(cmd.Context(), k); err != nil {
-				return err
+				return dbErr(db, err)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "created key %s (%s) for app %q; the key is shown only now:\n", k.ID, s, app)
 			fmt.Fprintln(cmd.OutOrStdout(), secret)
@@ -117,6 +198,8 @@ func keysCmd() *cobra.Command {
 	create.Flags().StringVar(&app, "app", "default", "the app the key belongs to")
 	create.Flags().StringVar(&scope, "scope", string(store.ScopeFullAccess), "fullAccess (all operations) or authOnly (none of the MCP operations)")
 	create.Flags().StringVar(&agent, "agent", "", "make an agent key: it can use this agent's MCP gateway and nothing else")
+	create.Flags().StringVar(&name, "name", "", "what the key is for (keys list and the console show it)")
+	create.MarkFlagsMutuallyExclusive("scope", "agent") // an agent key's scope is its agent
 
 	var listApp string
 	list := &cobra.Command{
@@ -124,19 +207,26 @@ func keysCmd() *cobra.Command {
 		Short: "List API keys (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(cmd.Context(), db, false)
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			keys, err := st.ListAPIKeys(cmd.Context(), listApp)
 			if err != nil {
-				return err
+				return dbErr(db, err)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tAPP\tSCOPE\tPREFIX\tCREATED\tREVOKED")
+			fmt.Fprintln(tw, "ID\tAPP\tSCOPE\tNAME\tPREFIX\tCREATED\tREVOKED")
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.AppID, k.Scope, k.Prefix, millis(k.CreatedAt), millis(k.RevokedAt))
+				scope, name := string(k.Scope), k.Name
+				if k.AgentUID != "" {
+					scope += ":" + k.AgentUID
+				}
+				if name == "" {
+					name = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.AppID, scope, name, k.Prefix, millis(k.CreatedAt), millis(k.RevokedAt))
 			}
 			return tw.Flush()
 		},
@@ -148,13 +238,13 @@ func keysCmd() *cobra.Command {
 		Short: "Revoke an API key; a running server stops accepting it within its key cache TTL (default 10s)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), db, false)
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			if err := st.RevokeAPIKey(cmd.Context(), args[0]); err != nil {
-				return err
+				return dbErr(db, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
 			return nil
@@ -194,6 +284,9 @@ func migrateCmd() *cobra.Command {
 		Short: "Show which migrations are applied",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := mustExist(db); err != nil {
+				return err
+			}
 			st, err := db.open(cmd.Context(), true)
 			if err != nil {
 				return err

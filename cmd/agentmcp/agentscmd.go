@@ -113,6 +113,9 @@ func agentsCmd() *cobra.Command {
 		Short: "List agents, newest first (one page, or --all of them)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := lf.check(cmd); err != nil {
+				return err
+			}
 			c, err := o.client(cmd)
 			if err != nil {
 				return err

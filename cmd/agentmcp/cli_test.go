@@ -40,11 +40,11 @@ func TestCLI(t *testing.T) {
 	key := p.printedKey(t)
 	const base = "/ai-agents/agent-builder/mcp-servers"
 
-	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "Weather Server", "--slug", "weather", "--url", "https://w.example.com/mcp", "--description", "Forecasts")
+	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "Weather Server", "--slug", "weather", "--server-url", "https://w.example.com/mcp", "--description", "Forecasts")
 	if code != 0 || !strings.Contains(out, "slug:         weather") || !strings.Contains(out, "description:  Forecasts") {
 		t.Fatalf("create: %d %q %q", code, out, errOut)
 	}
-	out, _, code = cli(t, p, key, "servers", "create", "--name", "Git", "--slug", "git", "--url", "https://g.example.com/mcp", "-o", "json")
+	out, _, code = cli(t, p, key, "servers", "create", "--name", "Git", "--slug", "git", "--server-url", "https://g.example.com/mcp", "-o", "json")
 	var created client.MCPServer
 	if code != 0 || json.Unmarshal([]byte(out), &created) != nil || created.Slug != "git" || created.Description != "" {
 		t.Fatalf("create -o json: %d %q", code, out)
@@ -90,13 +90,13 @@ func TestCLI(t *testing.T) {
 		msg  string
 	}{
 		{key, []string{"servers", "get", "nope"}, exitNotFound, "ERR_MCP_SERVER_NOT_FOUND"},
-		{key, []string{"servers", "create", "--name", "W", "--slug", "weather", "--url", "https://x.example.com"}, exitConflict, "ERR_SLUG_ALREADY_EXISTS"},
+		{key, []string{"servers", "create", "--name", "W", "--slug", "weather", "--server-url", "https://x.example.com"}, exitConflict, "ERR_SLUG_ALREADY_EXISTS"},
 		{"amk_wrong", []string{"servers", "list"}, exitAuth, "AUTH_ERR_APIKEY_NOT_FOUND"},
-		{key, []string{"servers", "create", "--name", "W", "--slug", "Bad Slug", "--url", "ftp://x"}, exitValidation, "slug:"},
+		{key, []string{"servers", "create", "--name", "W", "--slug", "Bad Slug", "--server-url", "ftp://x"}, exitValidation, "slug:"},
 		{key, []string{"servers", "list", "--url", "http://127.0.0.1:1/v3"}, exitOther, "connect"},
 		{key, []string{"servers", "get"}, exitUsage, "accepts 1 arg"},
 		{key, []string{"servers", "update", "weather"}, exitUsage, "nothing to change"},
-		{key, []string{"servers", "list", "--url", "ftp://x"}, exitOther, `agentmcp: base URL "ftp://x"`},
+		{key, []string{"servers", "list", "--url", "ftp://x"}, exitUsage, `agentmcp: API base URL "ftp://x"`},
 	} {
 		_, errOut, code := cli(t, p, c.key, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) || strings.Contains(errOut, "agentmcp: agentmcp:") {
@@ -135,7 +135,7 @@ func TestCLI(t *testing.T) {
 
 	// Probe and tools: this server blocks private addresses (the default), so a probe of a
 	// loopback URL is "blocked", and there are no tools yet.
-	if _, _, code := cli(t, p, key, "servers", "create", "--name", "Local", "--slug", "local", "--url", "http://127.0.0.1:9/mcp"); code != 0 {
+	if _, _, code := cli(t, p, key, "servers", "create", "--name", "Local", "--slug", "local", "--server-url", "http://127.0.0.1:9/mcp"); code != 0 {
 		t.Fatal("create local")
 	}
 	out, errOut, code = cli(t, p, key, "servers", "probe", "local")
@@ -231,4 +231,33 @@ func TestImportExport(t *testing.T) {
 	}
 	a.stop(t, syscall.SIGTERM)
 	b.stop(t, syscall.SIGTERM)
+}
+
+// TestServerURLFlag: on servers create and update, --server-url is the MCP server's URL and
+// --url then the API's, as on every other command; --url alone is still the MCP server's,
+// with a deprecation notice.
+func TestServerURLFlag(t *testing.T) {
+	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
+	key := p.printedKey(t)
+	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "Old", "--slug", "old", "--url", "https://old.example.com/mcp")
+	if code != 0 || !strings.Contains(out, "url:          https://old.example.com/mcp\n") || !strings.Contains(errOut, "--url URL is deprecated for the MCP server's URL: use --server-url") {
+		t.Fatalf("create --url: %d %s %s", code, out, errOut)
+	}
+	// With --server-url, --url points the command at the API: here one that is not there.
+	_, errOut, code = cli(t, p, key, "servers", "create", "--name", "New", "--slug", "new", "--server-url", "https://new.example.com/mcp", "--url", "http://127.0.0.1:1/v3")
+	if code != exitOther || !strings.Contains(errOut, "127.0.0.1:1") {
+		t.Fatalf("create --server-url --url: %d %s", code, errOut)
+	}
+	out, errOut, code = cli(t, p, key, "servers", "update", "old", "--server-url", "https://moved.example.com/mcp", "--url", p.base+"/v3")
+	if code != 0 || errOut != "" || !strings.Contains(out, "url:          https://moved.example.com/mcp\n") {
+		t.Fatalf("update --server-url --url: %d %s %s", code, out, errOut)
+	}
+	if _, errOut, code := cli(t, p, key, "servers", "create", "--name", "X", "--slug", "x"); code != exitUsage || !strings.Contains(errOut, `"server-url"`) {
+		t.Fatalf("create without a URL: %d %s", code, errOut)
+	}
+	// secrets rotate's usage line shows the flag its help recommends.
+	if out, _, _ := inProcess("secrets", "rotate", "--help"); !strings.Contains(out, "rotate --to-file NEW_KEEPER_FILE [--finish]") {
+		t.Fatalf("secrets rotate --help:\n%s", out)
+	}
+	p.stop(t, syscall.SIGTERM)
 }

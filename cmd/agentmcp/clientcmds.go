@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -25,6 +26,7 @@ const (
 	exitConflict   = 4
 	exitAuth       = 5
 	exitValidation = 6
+	exitBusy       = 7 // 429: a rate limit, or every probe slot taken; try again after a while
 )
 
 // Exit codes of `servers probe`, one per outcome that is not ok.
@@ -73,6 +75,8 @@ func (f apiFailure) ExitCode() int {
 		return exitAuth
 	case http.StatusBadRequest:
 		return exitValidation
+	case http.StatusTooManyRequests:
+		return exitBusy
 	}
 	return exitOther
 }
@@ -104,10 +108,44 @@ func (o *clientOptions) client(cmd *cobra.Command) (*client.Client, error) {
 	if o.output != "table" && o.output != "json" {
 		return nil, usage(cmd, "--output %q: want table or json", o.output)
 	}
+	if u, err := url.Parse(o.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usage(cmd, "API base URL %q (--url, env AGENTMCP_URL): want http(s)://host[:port]/v3", redactURL(o.url))
+	}
 	if o.apiKey == "" {
 		return nil, errors.New("no API key: pass --api-key or set AGENTMCP_API_KEY")
 	}
 	return client.New(o.url, o.apiKey, client.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}))
+}
+
+// redactURL is raw without a password, for messages; what does not parse is not shown.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+// apiURLHint is a hint for a 404 that no route answered (ERR_NOT_FOUND, not a missing
+// record) when the API base URL cmd used does not end in /v3, the base of every route.
+func apiURLHint(cmd *cobra.Command, err error) string {
+	var f apiFailure
+	if cmd == nil || !errors.As(err, &f) || f.e.Status != http.StatusNotFound || f.e.Code != "ERR_NOT_FOUND" {
+		return ""
+	}
+	for p := cmd; p != nil; p = p.Parent() {
+		fl := p.PersistentFlags().Lookup("url")
+		if fl == nil {
+			continue
+		}
+		u, perr := url.Parse(fl.Value.String())
+		if perr != nil || strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/v3") {
+			return ""
+		}
+		return fmt.Sprintf("hint: the API base URL %s does not end in /v3; every route is under it (e.g. AGENTMCP_URL=%s)",
+			u.Redacted(), strings.TrimRight(u.Redacted(), "/")+"/v3")
+	}
+	return ""
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -123,12 +161,24 @@ func printServer(w io.Writer, s *client.MCPServer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
 		{"slug", s.Slug}, {"name", s.Name}, {"url", s.Url}, {"description", s.Description}, {"icon", s.Icon},
+		{"credentials", authLine(s.Auth)},
 		{"health", healthLine(s.Health)},
 		{"id", s.UnderscoreId}, {"app", s.AppId}, {"created", millis(s.CreatedAt)}, {"updated", millis(s.UpdatedAt)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
 	}
 	return tw.Flush()
+}
+
+// authLine is what is stored of a server's credentials: their type and header names.
+func authLine(a *client.MCPServerAuth) string {
+	if a == nil {
+		return "none (add with: servers update SLUG --bearer-token-file FILE, or --header 'Name: @FILE')"
+	}
+	if a.Type == "bearer" {
+		return "bearer token (sent as Authorization)"
+	}
+	return fmt.Sprintf("%s (%s)", a.Type, strings.Join(a.HeaderNames, ", "))
 }
 
 // healthLine is the outcome of the last probe in words.
@@ -183,6 +233,14 @@ func (l *listFlags) add(cmd *cobra.Command, what string) {
 	cmd.Flags().IntVar(&l.limit, "limit", 0, "page size, 1-100 (default: the server's, 10)")
 }
 
+// check refuses a --limit the API would not take, rather than letting 0 mean the default.
+func (l *listFlags) check(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("limit") && (l.limit < 1 || l.limit > 100) {
+		return usage(cmd, "--limit %d: want 1-100", l.limit)
+	}
+	return nil
+}
+
 // moreHint tells, on stderr, that a full first page is not all there is: it looks one row
 // past the page, since the API does not count.
 func moreHint[T any](cmd *cobra.Command, data []T, meta client.PageMeta, next func(client.ListOptions) (int, error), what string) error {
@@ -215,6 +273,9 @@ func serversCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if health != "" && !slices.Contains(healthFilters, health) {
 				return usage(cmd, "--health %q: want ok, failing or unknown", health)
+			}
+			if err := lf.check(cmd); err != nil {
+				return err
 			}
 			c, err := o.client(cmd)
 			if err != nil {
@@ -278,18 +339,22 @@ func serversCmd() *cobra.Command {
 		},
 	}
 
-	var in struct{ name, slug, url, description, icon string }
+	var in struct{ name, slug, serverURL, url, description, icon string }
 	var createAuth, updateAuth authOptions
 	create := &cobra.Command{
-		Use:   "create --name NAME --slug SLUG --url URL [--description TEXT] [--icon URL] [--bearer-token-file F | --header 'Name: @F'...]",
+		Use:   "create --name NAME --slug SLUG --server-url URL [--description TEXT] [--icon URL] [--bearer-token-file F | --header 'Name: @F'...]",
 		Short: "Register an MCP server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			serverURL, err := o.serverURL(cmd, in.serverURL, in.url)
+			if err != nil {
+				return err
+			}
 			c, err := o.client(cmd)
 			if err != nil {
 				return err
 			}
-			req := client.CreateMCPServer{Name: in.name, Slug: in.slug, Url: in.url}
+			req := client.CreateMCPServer{Name: in.name, Slug: in.slug, Url: *serverURL}
 			if cmd.Flags().Changed("description") {
 				req.Description = &in.description
 			}
@@ -312,34 +377,40 @@ func serversCmd() *cobra.Command {
 	for _, f := range []struct {
 		p          *string
 		name, help string
-	}{{&in.name, "name", "human-readable name"}, {&in.slug, "slug", "unique, URL-safe id in the app"}, {&in.url, "url", "the server's http(s) URL"}, {&in.description, "description", "what it offers"}, {&in.icon, "icon", "icon URL"}} {
+	}{{&in.name, "name", "human-readable name"}, {&in.slug, "slug", "unique, URL-safe id in the app"}, {&in.serverURL, "server-url", "the MCP server's http(s) URL"}, {&in.description, "description", "what it offers"}, {&in.icon, "icon", "icon URL"}} {
 		create.Flags().StringVar(f.p, f.name, "", f.help)
 	}
-	for _, req := range []string{"name", "slug", "url"} {
+	for _, req := range []string{"name", "slug"} {
 		create.MarkFlagRequired(req)
 	}
+	serverURLFlags(create, &in.url)
 	createAuth.flags(create, false)
 
-	var up struct{ name, url, description, icon string }
+	var up struct{ name, serverURL, url, description, icon string }
 	update := &cobra.Command{
-		Use:   "update SLUG [--name NAME] [--url URL] [--description TEXT] [--icon URL] [--bearer-token-file F | --header 'Name: @F'... | --no-auth]",
+		Use:   "update SLUG [--name NAME] [--server-url URL] [--description TEXT] [--icon URL] [--bearer-token-file F | --header 'Name: @F'... | --no-auth]",
 		Short: "Change an MCP server; only the flags given change (\"\" clears description or icon)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p client.UpdateMCPServer
-			for name, dst := range map[string]**string{"name": &p.Name, "url": &p.Url, "description": &p.Description, "icon": &p.Icon} {
+			for name, dst := range map[string]**string{"name": &p.Name, "description": &p.Description, "icon": &p.Icon} {
 				if f := cmd.Flags().Lookup(name); f.Changed {
 					v := f.Value.String()
 					*dst = &v
 				}
 			}
+			serverURL, err := o.serverURL(cmd, up.serverURL, up.url)
+			if err != nil {
+				return err
+			}
+			p.Url = serverURL
 			auth, err := updateAuth.input(cmd.InOrStdin())
 			if err != nil {
 				return usage(cmd, "%s", err.Error())
 			}
 			p.Auth = auth
 			if p.Name == nil && p.Url == nil && p.Description == nil && p.Icon == nil && p.Auth == nil {
-				return usage(cmd, "nothing to change: give at least one of --name, --url, --description, --icon, --bearer-token-file, --header, --no-auth")
+				return usage(cmd, "nothing to change: give at least one of --name, --server-url, --description, --icon, --bearer-token-file, --header, --no-auth")
 			}
 			c, err := o.client(cmd)
 			if err != nil {
@@ -356,7 +427,8 @@ func serversCmd() *cobra.Command {
 		},
 	}
 	update.Flags().StringVar(&up.name, "name", "", "new name")
-	update.Flags().StringVar(&up.url, "url", "", "new URL")
+	update.Flags().StringVar(&up.serverURL, "server-url", "", "the MCP server's new URL")
+	serverURLFlags(update, &up.url)
 	update.Flags().StringVar(&up.description, "description", "", "new description")
 	update.Flags().StringVar(&up.icon, "icon", "", "new icon URL")
 	updateAuth.flags(update, true)
@@ -388,7 +460,9 @@ func serversCmd() *cobra.Command {
 		Long: "Create the MCP servers of a JSON-lines file, as export writes it. Every line is checked\n" +
 			"first (every bad line is reported, with its number) and nothing is written unless all\n" +
 			"are good. Existing slugs are skipped, or updated with --update, so a re-run changes\n" +
-			"nothing. Prints how many servers were created, updated and skipped.",
+			"nothing. Prints how many servers were created, updated and skipped, and which were\n" +
+			"created without the credentials their line names (an export never holds a secret: in\n" +
+			"another app, add them with servers update SLUG --bearer-token-file FILE or --header).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := o.client(cmd)
@@ -444,7 +518,8 @@ func serversCmd() *cobra.Command {
 		Long: "Connect to the server's URL now as an MCP client (through the API, so from the agentmcp\n" +
 			"server), show what answered, and record it as the server's health.\n\n" +
 			"Exit code by outcome: 0 ok, 10 auth_required, 11 not_mcp, 12 unreachable, 13 timeout,\n" +
-			"14 blocked (a non-public address: serve with --probe-allow-private for local development).",
+			"14 blocked (a non-public address: serve with --probe-allow-private for local development);\n" +
+			"7 when every probe slot is taken (429: the app's --probe-workers-per-app, or --probe-workers): try again.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := o.client(cmd)
@@ -500,6 +575,33 @@ func serversCmd() *cobra.Command {
 	}
 	cmd.AddCommand(list, get, create, update, del, imp, exp, probeCmd, tools)
 	return cmd
+}
+
+// serverURLFlags adds the --url of servers create and update, which named the MCP server's
+// URL before --server-url did, and shadows the API's --url of every other command.
+func serverURLFlags(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "url", "", "with --server-url: the API base URL, as on every other command (env AGENTMCP_URL); "+
+		"without it: the MCP server's URL (deprecated: use --server-url)")
+}
+
+// serverURL is the MCP server's URL that servers create or update was given (nil: none).
+// --server-url names it, and --url is then the API's, as everywhere else; --url alone is
+// still taken for the MCP server's URL, with a notice, so that old scripts keep working.
+func (o *clientOptions) serverURL(cmd *cobra.Command, serverURL, legacy string) (*string, error) {
+	given := cmd.Flags().Changed
+	switch {
+	case given("server-url") && given("url"):
+		o.url = legacy
+		return &serverURL, nil
+	case given("server-url"):
+		return &serverURL, nil
+	case given("url"):
+		fmt.Fprintf(cmd.ErrOrStderr(), "agentmcp: %s --url URL is deprecated for the MCP server's URL: use --server-url URL (--url will be the API's base URL, as on every other command)\n", cmd.CommandPath())
+		return &legacy, nil
+	case cmd.Name() == "create":
+		return nil, usage(cmd, "required flag \"server-url\" not set")
+	}
+	return nil, nil
 }
 
 func deref(s *string) string {

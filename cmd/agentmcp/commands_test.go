@@ -158,6 +158,9 @@ func TestMalformedEnvironment(t *testing.T) {
 		t.Fatal("a command with a malformed environment opened the database")
 	}
 	// Only the commands that read a variable refuse it.
+	if _, errOut, code := runCmd(t, "migrate", "up", "--db", db); code != 0 {
+		t.Fatalf("migrate up: %s", errOut)
+	}
 	if _, errOut, code := runEnv(t, []string{"AGENTMCP_RATE_LIMIT=fast"}, "keys", "list", "--db", db); code != 0 {
 		t.Fatalf("keys list refused AGENTMCP_RATE_LIMIT: %d %s", code, errOut)
 	}
@@ -283,11 +286,11 @@ func TestServersHealth(t *testing.T) {
 		})) + "/mcp", "timeout", 13},
 	}
 	for _, c := range cases {
-		if _, errOut, code := cli(t, p, key, "servers", "create", "--name", c.slug, "--slug", c.slug, "--url", c.url); code != 0 {
+		if _, errOut, code := cli(t, p, key, "servers", "create", "--name", c.slug, "--slug", c.slug, "--server-url", c.url); code != 0 {
 			t.Fatalf("create %s: %s", c.slug, errOut)
 		}
 	}
-	if _, _, code := cli(t, p, key, "servers", "create", "--name", "Never", "--slug", "never", "--url", "https://never.example.com/mcp"); code != 0 {
+	if _, _, code := cli(t, p, key, "servers", "create", "--name", "Never", "--slug", "never", "--server-url", "https://never.example.com/mcp"); code != 0 {
 		t.Fatal("create never")
 	}
 	for _, c := range cases {
@@ -389,7 +392,7 @@ func TestAgentsCommands(t *testing.T) {
 	p := startServe(t, filepath.Join(t.TempDir(), "a.db"))
 	key := p.printedKey(t)
 	for _, slug := range []string{"weather", "git"} {
-		if _, _, code := cli(t, p, key, "servers", "create", "--name", slug, "--slug", slug, "--url", "https://x.example.com"); code != 0 {
+		if _, _, code := cli(t, p, key, "servers", "create", "--name", slug, "--slug", slug, "--server-url", "https://x.example.com"); code != 0 {
 			t.Fatal("create", slug)
 		}
 	}

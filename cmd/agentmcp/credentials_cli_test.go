@@ -24,7 +24,7 @@ func TestCLICredentials(t *testing.T) {
 	secret := "cli-secret-" + strings.Repeat("z", 20)
 	tokenFile := filepath.Join(dir, "token")
 	os.WriteFile(tokenFile, []byte(secret+"\n"), 0o600)
-	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "S", "--slug", "s", "--url", "https://s.example.com/mcp", "--bearer-token-file", tokenFile, "-o", "json")
+	out, errOut, code := cli(t, p, key, "servers", "create", "--name", "S", "--slug", "s", "--server-url", "https://s.example.com/mcp", "--bearer-token-file", tokenFile, "-o", "json")
 	if code != 0 || !strings.Contains(out, `"type":"bearer"`) || strings.Contains(out+errOut, secret) {
 		t.Fatalf("create with a token file: %d %s %s", code, out, errOut)
 	}
@@ -51,6 +51,20 @@ func TestCLICredentials(t *testing.T) {
 	out, _, _ = cli(t, p, key, "servers", "get", "s", "-o", "json")
 	if !strings.Contains(out, `"headerNames":["X-Api-Key"]`) {
 		t.Fatalf("the import dropped the stored credentials: %s", out)
+	}
+	if out, _, _ = cli(t, p, key, "servers", "get", "s"); !strings.Contains(out, "credentials:  headers (X-Api-Key)\n") {
+		t.Fatalf("get's table does not show the credentials:\n%s", out)
+	}
+	// Into another app: the export holds no secret, so the import says which servers were
+	// created without their credentials, and how to add them.
+	other, _, code := runCmd(t, "apps", "create", "other", "--db", db)
+	if code != 0 {
+		t.Fatal("apps create other")
+	}
+	out, errOut, code = cli(t, p, strings.TrimSpace(other), "servers", "import", exp)
+	if code != 0 || !strings.Contains(out, "created 1, updated 0, skipped 0 (already there)\n1 created without credentials") ||
+		!strings.Contains(out, "\n  s: headers X-Api-Key\n") || !strings.Contains(out, "agentmcp servers update SLUG --bearer-token-file FILE") {
+		t.Fatalf("import into another app: %d %s %s", code, out, errOut)
 	}
 	if out, _, code = cli(t, p, key, "servers", "update", "s", "--no-auth", "-o", "json"); code != 0 || strings.Contains(out, `"auth"`) {
 		t.Fatalf("--no-auth: %d %s", code, out)

@@ -428,8 +428,33 @@ func TestREADMEWalkthrough(t *testing.T) {
 	key := p.printedKey(t)
 	gobin := t.TempDir()
 
+	// What make run printed comes first, as a reader pastes it: the "Try it" curls, then the
+	// one export line, which must be the README's (with the address and key filled in).
+	printed := p.stdout.String()
+	_, tryIt, _ := strings.Cut(printed, "\nTry it:\n")
+	tryIt, _, ok := strings.Cut(tryIt, "\nFor the CLI")
+	var exports []string
+	for _, l := range strings.Split(printed, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "export ") {
+			// serve prints localhost for the address it listens on; the test's base is 127.0.0.1.
+			exports = append(exports, strings.ReplaceAll(strings.TrimSpace(l), "http://localhost:", "http://127.0.0.1:"))
+		}
+	}
+	readmeExport := ""
+	for _, b := range run {
+		if l, _, _ := strings.Cut(b.text, "#"); strings.HasPrefix(l, "export AGENTMCP_URL=") {
+			readmeExport = strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(l), "http://localhost:8080", p.base), "amk_...", key)
+		}
+	}
+	if !ok || len(exports) != 1 || exports[0] != readmeExport || !strings.Contains(readme, "the `export` line this README uses") {
+		t.Fatalf("make run printed %d export lines %q (the README's: %q, and it says \"the `export` line\"); Try it: %v\n%s", len(exports), exports, readmeExport, ok, printed)
+	}
 	var script strings.Builder
 	script.WriteString("set -euo pipefail\nmake() { command make -C \"$AGENTMCP_REPO\" \"$@\"; }\n")
+	script.WriteString("printf '\\n@@tryit\\n'\n")
+	for _, l := range strings.Split(tryIt, "\n") {
+		script.WriteString(strings.TrimPrefix(l, "    ") + "\n")
+	}
 	for i, b := range run {
 		text := strings.ReplaceAll(b.text, "http://localhost:8080", p.base)
 		text = strings.ReplaceAll(text, "amk_...", key)
@@ -460,6 +485,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 			fmt.Sscan(n, &last)
 			outputs[last] = body
 		}
+		if head == "tryit" && (!strings.Contains(body, `"slug":"example-server"`) || strings.Contains(body, `"code":"ERR_`)) {
+			t.Errorf("the Try it curls make run printed:\n%s\nprinted\n%s", tryIt, body)
+		}
 	}
 	if err != nil || !strings.Contains(string(out), "\n@@end\n") {
 		b := run[max(last, 0)]
@@ -484,8 +512,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 		{`-X DELETE`, `"success":true`},
 		{`agentmcp servers list`, "HEALTH"},
 		{`agentmcp servers probe weather`, "exit 14"},
-		{`agentmcp servers export`, "exported 2 MCP servers to servers.jsonl"},
-		{`agentmcp servers import`, "created 0, updated 0, skipped 2 (already there)"},
+		{`agentmcp servers export`, "exported 3 MCP servers to servers.jsonl"}, // Try it's, weather and git
+		{`agentmcp servers import`, "created 0, updated 0, skipped 3 (already there)"},
+		{`agentmcp servers get weather`, "credentials:  none"},
 		{`agentmcp agents create`, "mcpServers:   weather"},
 		{`agentmcp agents attach`, "mcpServers:   weather, git"},
 		{`agentmcp audit tail`, "agent.create"},
@@ -509,6 +538,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 		if !found {
 			t.Errorf("README.md has no block with %s", w.block)
 		}
+	}
+	// The revoke example revoked the key it made (named ci), not the app's fullAccess key.
+	keys, _, _ := runCmd(t, "keys", "list", "--app", "my-app", "--db", db)
+	revoked := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(keys), "\n")[1:] {
+		f := strings.Fields(l)
+		revoked[f[2]+"/"+f[3]] = f[len(f)-1] != "-"
+	}
+	if len(revoked) != 2 || !revoked["authOnly/ci"] || revoked["fullAccess/-"] {
+		t.Errorf("after the README's revoke, keys list --app my-app:\n%s", keys)
 	}
 	p.stop(t, syscall.SIGTERM)
 }

@@ -20,6 +20,9 @@ import (
 type importLine struct {
 	n int
 	s client.CreateMCPServer
+	// noSecret is what the line says of credentials whose secrets an export leaves out
+	// ("bearer", "headers X-Api-Key"); "" when it has none, or carries them.
+	noSecret string
 }
 
 // badImport is an import file with bad lines; nothing of it was written.
@@ -47,17 +50,26 @@ func importServers(ctx context.Context, c *client.Client, path string, update bo
 	}
 	progress := isTerminal(errOut)
 	var created, updated, skipped int
+	var bare []string // servers created without the credentials their line names
 	summary := func() {
 		if progress {
 			fmt.Fprint(errOut, "\r\033[K")
 		}
 		fmt.Fprintf(out, "created %d, updated %d, skipped %d (already there)\n", created, updated, skipped)
+		if len(bare) > 0 {
+			fmt.Fprintf(out, "%d created without credentials (an export holds their type and header names, never the secrets):\n  %s\n"+
+				"add them with: agentmcp servers update SLUG --bearer-token-file FILE (or --header 'Name: @FILE', repeated)\n",
+				len(bare), strings.Join(bare, "\n  "))
+		}
 	}
 	for i, l := range lines {
 		_, err := c.CreateServer(ctx, l.s)
 		switch {
 		case err == nil:
 			created++
+			if l.noSecret != "" {
+				bare = append(bare, l.s.Slug+": "+l.noSecret)
+			}
 		case errors.Is(err, client.ErrConflict) && update:
 			s := l.s
 			if _, err := c.UpdateServer(ctx, s.Slug, client.UpdateMCPServer{Name: &s.Name, Url: &s.Url, Description: s.Description, Icon: s.Icon, Auth: s.Auth}); err != nil {
@@ -111,10 +123,23 @@ func parseImport(path string, b []byte) ([]importLine, error) {
 		}
 		// An export carries what may be shown of credentials (type, header names), never a
 		// secret: such an auth is left out, so an existing server keeps its own.
+		noSecret := ""
 		if a, ok := raw["auth"]; ok {
-			var m map[string]json.RawMessage
-			if json.Unmarshal(a, &m) == nil && m["token"] == nil && m["headers"] == nil {
+			var m struct {
+				Type        string          `json:"type"`
+				Token       json.RawMessage `json:"token"`
+				Headers     json.RawMessage `json:"headers"`
+				HeaderNames []string        `json:"headerNames"`
+			}
+			if json.Unmarshal(a, &m) == nil && m.Token == nil && m.Headers == nil {
 				delete(raw, "auth")
+				switch m.Type {
+				case "", "none":
+				case "bearer":
+					noSecret = "bearer token"
+				default:
+					noSecret = strings.TrimSpace(m.Type + " " + strings.Join(m.HeaderNames, ", "))
+				}
 			}
 		}
 		body := map[string]any{}
@@ -152,7 +177,7 @@ func parseImport(path string, b []byte) ([]importLine, error) {
 			continue
 		}
 		seen[s.Slug] = n
-		lines = append(lines, importLine{n, s})
+		lines = append(lines, importLine{n, s, noSecret})
 	}
 	if len(problems) > 0 {
 		return nil, badImport{path, badLines, problems}

@@ -25,12 +25,15 @@ func main() {
 
 // run executes root and prints its error, once prefixed, to stderr; it returns the exit code.
 func run(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
 	// Errors of the client package carry the prefix already.
 	fmt.Fprintln(stderr, "agentmcp: "+strings.TrimPrefix(err.Error(), "agentmcp: "))
+	if hint := apiURLHint(cmd, err); hint != "" {
+		fmt.Fprintln(stderr, hint)
+	}
 	var ec exitCoder
 	if errors.As(err, &ec) {
 		return ec.ExitCode()

@@ -20,21 +20,21 @@ secret). A running server sees the change at its next request.`,
 			app := args[0]
 			set := len(args) == 2
 			if set && args[1] != "on" && args[1] != "off" {
-				return fmt.Errorf("%q: want on or off", args[1])
+				return usage(cmd, "%q: want on or off", args[1])
 			}
-			st, err := openStore(cmd.Context(), *db, false)
+			st, err := openExisting(cmd.Context(), *db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			if set {
 				if err := st.SetRegistry(cmd.Context(), app, args[1] == "on"); err != nil {
-					return err
+					return dbErr(*db, fmt.Errorf("app %q: %w", app, err))
 				}
 			}
 			on, err := st.RegistryEnabled(cmd.Context(), app)
 			if err != nil {
-				return err
+				return dbErr(*db, fmt.Errorf("app %q: %w", app, err))
 			}
 			if on {
 				fmt.Fprintf(cmd.OutOrStdout(), "registry of app %q: on, at {server}/registry/%s\n", app, app)

@@ -64,7 +64,7 @@ func secretsCmd() *cobra.Command {
 	var from, to, toFile string
 	var finish bool
 	rotate := &cobra.Command{
-		Use:   "rotate --to KEEPER_URL",
+		Use:   "rotate --to-file NEW_KEEPER_FILE [--finish]",
 		Short: "Re-seal every stored credential under a new data key wrapped by another keeper",
 		Long: "Re-seals every credential under a new data key that the new keeper wraps. The new key is\n" +
 			"wrapped by the old keeper too, so replicas still started with it keep working; once every\n" +
@@ -81,9 +81,9 @@ func secretsCmd() *cobra.Command {
 				to = strings.TrimSpace(string(b))
 			}
 			if to == "" {
-				return errors.New("--to or --to-file is required")
+				return usage(cmd, "--to-file (or --to) is required")
 			}
-			st, err := openStore(ctx, o, false)
+			st, err := openExisting(ctx, o)
 			if err != nil {
 				return err
 			}
@@ -124,7 +124,7 @@ func secretsCmd() *cobra.Command {
 		},
 	}
 	secretsFlags(rotate, &from)
-	rotate.Flags().StringVar(&to, "to", "", "the new keeper URL")
+	rotate.Flags().StringVar(&to, "to", "", "the new keeper URL (shell history keeps it: prefer --to-file)")
 	rotate.Flags().StringVar(&toFile, "to-file", "", "a file holding the new keeper URL")
 	rotate.Flags().BoolVar(&finish, "finish", false, "drop the wraps of every keeper but --to's")
 	cmd.AddCommand(rotate)

@@ -322,7 +322,7 @@ Try it:
 
     curl -s -X POST %s%s/ai-agents/agent-builder/mcp-servers \
       -H 'apikey: %s' -H 'Content-Type: application/json' \
-      -d '{"name":"Weather Server","slug":"weather-server","url":"https://mcp.example.com/mcp"}'
+      -d '{"name":"Example Server","slug":"example-server","url":"https://mcp.example.com/mcp"}'
 
     curl -s %s%s/ai-agents/agent-builder/mcp-servers -H 'apikey: %s'
 

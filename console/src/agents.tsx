@@ -3,7 +3,7 @@ import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer
 import { api, fieldErrors, gatewayBase, type FieldErrors } from "./api";
 import { href, navigate } from "./router";
 import { LoadFailed } from "./servers";
-import { Button, CodeBlock, Confirm, CopyButton, ErrorBox, Field, Flash, HealthBadge, Loading, PageTitle, Tabs, Time, flash, useAction, useLoad } from "./ui";
+import { Button, CodeBlock, Confirm, CopyButton, ErrorBox, Field, Flash, HealthBadge, Loading, PageTitle, Tabs, Time, flash, toolsCell, useAction, useLoad } from "./ui";
 
 const pageSize = 20;
 
@@ -307,7 +307,7 @@ export function AgentPage({ uid }: { uid: string }) {
                     <HealthBadge health={m.health} />
                   </td>
                   <td data-label="Tools">
-                    {m.health ? m.health.toolCount : "—"}
+                    {toolsCell(m.health)}
                     {m.withheldTools && m.withheldTools.length > 0 && (
                       <div class="field-error">
                         Withheld (the name is taken by an earlier server):{" "}
@@ -417,12 +417,15 @@ function AttachPicker({ uid, attached, onDone }: { uid: string; attached: string
   );
 }
 
+/** VS Code's input id for an agent's key: one per agent, so two agents in one mcp.json each get theirs. */
+const inputId = (uid: string) => `agentmcp-key-${uid.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+
 /** The copy-ready client configurations of an agent's gateway. */
 export function gatewayConfigs(uid: string, url: string) {
   const vscode = JSON.stringify(
     {
-      servers: { [uid]: { type: "http", url, headers: { Authorization: "Bearer ${input:agentmcp-key}" } } },
-      inputs: [{ id: "agentmcp-key", type: "promptString", password: true, description: `agentmcp agent key for ${uid}` }],
+      servers: { [uid]: { type: "http", url, headers: { Authorization: `Bearer \${input:${inputId(uid)}}` } } },
+      inputs: [{ id: inputId(uid), type: "promptString", password: true, description: `agentmcp agent key for ${uid}` }],
     },
     null,
     2,
@@ -438,7 +441,10 @@ const client = new Client({ name: "my-agent", version: "1.0.0" });
 await client.connect(transport);
 const { tools } = await client.listTools();
 console.log(tools.map((t) => t.name));
+await client.close(); // else the open session keeps the process running
 `;
+  const inspector = `npx @modelcontextprotocol/inspector --cli ${url} \\
+  --transport http --header "Authorization: Bearer $AGENTMCP_AGENT_KEY" --method tools/list`;
   const go = `package main
 
 import (
@@ -480,7 +486,7 @@ func main() {
 	}
 }
 `;
-  return { vscode, claude, ts, go };
+  return { vscode, claude, ts, inspector, go };
 }
 
 function Gateway({ uid, toolNames }: { uid: string; toolNames: ToolNames }) {
@@ -515,6 +521,10 @@ function Connect({ uid }: { uid: string }) {
           { title: "VS Code", content: <CodeBlock title="In .vscode/mcp.json; VS Code asks for the key once." label="Copy VS Code config" code={c.vscode} /> },
           { title: "Claude Code", content: <CodeBlock title="With the key in AGENTMCP_AGENT_KEY." label="Copy Claude Code command" code={c.claude} /> },
           { title: "TypeScript", content: <CodeBlock title="With @modelcontextprotocol/sdk." label="Copy TypeScript snippet" code={c.ts} /> },
+          {
+            title: "Inspector",
+            content: <CodeBlock title="The MCP Inspector needs Node ≥ 22; the key goes in --header." label="Copy Inspector command" code={c.inspector} />,
+          },
           { title: "Go", content: <CodeBlock title="With github.com/modelcontextprotocol/go-sdk." label="Copy Go snippet" code={c.go} /> },
         ]}
       />

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { etagOf, type McpServer, type McpServerAuthInput, type PageCursor, type ProbeResult } from "@agentmcp/client";
 import { api, fieldErrors, isNotFound, type FieldErrors } from "./api";
 import { href, navigate } from "./router";
-import { Button, Confirm, ErrorBox, Field, Flash, HealthBadge, Json, Loading, PageTitle, Time, flash, healthText, useAction, useLoad } from "./ui";
+import { Button, Confirm, ErrorBox, Field, Flash, HealthBadge, Json, Loading, PageTitle, Time, flash, healthText, toolsCell, useAction, useLoad } from "./ui";
 
 const pageSize = 20;
 // While a search is on, pages are read this many rows at a time until a screenful matches.
@@ -79,7 +79,7 @@ export function ServersPage({ query }: { query: URLSearchParams }) {
         </div>
       </form>
       <ErrorBox error={error} />
-      <table class="list">
+      <table class="list compact">
         <caption class="sr-only">MCP servers{health ? `, ${health === "unknown" ? "not probed" : health}` : ""}</caption>
         <thead>
           <tr>
@@ -103,11 +103,13 @@ export function ServersPage({ query }: { query: URLSearchParams }) {
               <td data-label="URL" class="url">
                 {s.url}
               </td>
-              <td data-label="Health">
+              <td data-label="Health" class="c-health">
                 <HealthBadge health={s.health} />
               </td>
-              <td data-label="Tools">{s.health ? s.health.toolCount : "—"}</td>
-              <td data-label="Updated">
+              <td data-label="Tools" class="c-tools">
+                {toolsCell(s.health)}
+              </td>
+              <td data-label="Updated" class="c-updated">
                 <Time ms={s.updatedAt} />
               </td>
             </tr>
@@ -127,7 +129,35 @@ export function ServersPage({ query }: { query: URLSearchParams }) {
       {!loading && next && (
         <Button onClick={() => load(next, rows, pageSize)}>Load more</Button>
       )}
+      <RegistrySwitch />
     </>
+  );
+}
+
+/** The app's read-only MCP Registry view for editors: its state, a switch, and its URL. */
+function RegistrySwitch() {
+  const reg = useLoad((signal) => api.registry.get({ signal }), []);
+  const toggle = useAction(async () => reg.set(await api.registry.set(!reg.data!.enabled)));
+  if (!reg.data) return <ErrorBox error={reg.error} title="The registry's state did not load." />;
+  const url = `${location.origin}${reg.data.path}`;
+  return (
+    <section aria-labelledby="registry-h" class="registry">
+      <h2 id="registry-h">Registry for editors</h2>
+      <p>
+        {reg.data.enabled ? (
+          <>
+            On: VS Code and other editors can browse and install these servers and the agents' gateways from <code class="url">{url}</code> (no key;
+            never a secret). In VS Code: <code>"chat.mcp.gallery.serviceUrl": "{url}"</code>.
+          </>
+        ) : (
+          <>Off: no registry at {url}. Turn it on to let editors browse these servers and the agents' gateways (read-only, no key, never a secret).</>
+        )}
+      </p>
+      <ErrorBox error={toggle.error} title="The registry did not change." />
+      <Button busy={toggle.busy} busyLabel="Saving…" onClick={() => toggle.run()}>
+        {reg.data.enabled ? "Turn the registry off" : "Turn the registry on"}
+      </Button>
+    </section>
   );
 }
 
@@ -389,6 +419,23 @@ function ProbeOutcome({ p }: { p: ProbeResult }) {
   );
 }
 
+/** Why the last probe failed, in its own words (the DNS failure, the refused connection). */
+function LastProbe({ slug, status, checkedAt }: { slug: string; status: ProbeResult["status"]; checkedAt: number }) {
+  const p = useLoad((signal) => api.servers.lastProbe(slug, { signal }), [slug, checkedAt]);
+  return (
+    <div class="outcome outcome-bad">
+      <p>
+        <strong>Last probe: {healthText[status]}.</strong> {explanations[status]}
+      </p>
+      {p.data?.error && (
+        <p>
+          Detail: <code>{p.data.error}</code>
+        </p>
+      )}
+    </div>
+  );
+}
+
 /** Agents that have slug attached, read from every page of agents. */
 async function agentsUsing(slug: string, signal: AbortSignal) {
   const out = [];
@@ -398,14 +445,15 @@ async function agentsUsing(slug: string, signal: AbortSignal) {
 
 export function ServerPage({ slug }: { slug: string }) {
   const server = useLoad((signal) => api.servers.get(slug, { signal }), [slug]);
-  const tools = useLoad((signal) => api.servers.tools(slug, { signal }), [slug]);
+  // Tools exist only after a probe: a never-probed server's page asks for none (no 404).
+  const probed = server.data?.health?.checkedAt;
+  const tools = useLoad((signal) => (probed ? api.servers.tools(slug, { signal }) : Promise.resolve(undefined)), [slug, probed]);
   const [probe, setProbe] = useState<ProbeResult | undefined>();
   const [deleting, setDeleting] = useState(false);
   const probing = useAction(async () => {
     const p = await api.servers.probe(slug);
     setProbe(p);
-    server.reload();
-    tools.reload();
+    server.reload(); // a new checkedAt reloads the tools
   });
 
   if (server.loading && !server.data) return <Loading />;
@@ -434,13 +482,7 @@ export function ServerPage({ slug }: { slug: string }) {
       <Flash />
       <ErrorBox error={probing.error} title="The probe did not run." />
       {probe && <ProbeOutcome p={probe} />}
-      {!probe && last && last.status !== "ok" && (
-        <div class="outcome outcome-bad">
-          <p>
-            <strong>Last probe: {healthText[last.status]}.</strong> {explanations[last.status]}
-          </p>
-        </div>
-      )}
+      {!probe && last && last.status !== "ok" && <LastProbe slug={slug} status={last.status} checkedAt={last.checkedAt} />}
       <dl class="facts">
         <dt>Slug</dt>
         <dd>
@@ -482,9 +524,10 @@ export function ServerPage({ slug }: { slug: string }) {
 
       <section aria-labelledby="tools-h">
         <h2 id="tools-h">Tools</h2>
-        {tools.loading && !tools.data && <Loading label="Loading tools…" />}
-        {tools.error && isNotFound(tools.error) ? (
-          <p>Not probed yet: “Probe now” connects to the server and lists its tools.</p>
+        {!last && <p>Not probed yet: “Probe now” connects to the server and lists its tools.</p>}
+        {last && tools.loading && !tools.data && <Loading label="Loading tools…" />}
+        {last && tools.error && isNotFound(tools.error) ? (
+          <p>No tools listed yet: the server has not answered a probe successfully.</p>
         ) : (
           <ErrorBox error={tools.error} />
         )}

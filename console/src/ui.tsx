@@ -169,6 +169,18 @@ export function HealthBadge({ health }: { health?: McpServerHealth | { status: H
   return <span class={`badge badge-${cls}`}>{healthText[health.status]}</span>;
 }
 
+/** A server's tool count in a list: a number only when the last probe listed the tools. */
+export function toolsCell(health?: McpServerHealth) {
+  if (!health) return <span class="muted">not probed</span>;
+  if (health.status !== "ok") return <span class="muted" title="The last probe did not list tools">—</span>;
+  return (
+    <>
+      {health.toolCount}
+      <span class="unit"> {health.toolCount === 1 ? "tool" : "tools"}</span>
+    </>
+  );
+}
+
 const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
 function relative(ms: number): string {

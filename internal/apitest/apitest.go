@@ -349,6 +349,7 @@ func Ops(slug, uid string) []Op {
 		{"McpServersController_deleteMcpServer", http.MethodDelete, base + "/" + slug, ""},
 		{"McpServersController_probeMcpServer", http.MethodPost, base + "/" + slug + "/probe", ""},
 		{"McpServersController_getMcpServerTools", http.MethodGet, base + "/" + slug + "/tools", ""},
+		{"McpServersController_getLastProbe", http.MethodGet, base + "/" + slug + "/probe", ""},
 		{"AgentBuilderController_createAgent", http.MethodPost, agents, `{"name":"New","uid":"new-` + uid + `"}`},
 		{"AgentBuilderController_getAllAgents", http.MethodGet, agents, ""},
 		{"AgentBuilderController_getAgentByUid", http.MethodGet, agents + "/" + uid, ""},
@@ -361,6 +362,8 @@ func Ops(slug, uid string) []Op {
 		{"AgentKeysController_createAgentKey", http.MethodPost, agents + "/" + uid + "/keys", `{"name":"runtime"}`},
 		{"AgentKeysController_listAgentKeys", http.MethodGet, agents + "/" + uid + "/keys", ""},
 		{"AgentKeysController_revokeAgentKey", http.MethodDelete, agents + "/" + uid + "/keys/key_0123456789ab", ""},
+		{"RegistryController_getRegistry", http.MethodGet, "/ai-agents/agent-builder/registry", ""},
+		{"RegistryController_setRegistry", http.MethodPut, "/ai-agents/agent-builder/registry", `{"enabled":false}`},
 		{"AgentOAuthController_listGrants", http.MethodGet, agents + "/" + uid + "/oauth-grants", ""},
 		{"AgentOAuthController_revokeGrant", http.MethodDelete, agents + "/" + uid + "/oauth-grants/g_0123456789ab", ""},
 	}

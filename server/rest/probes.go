@@ -71,6 +71,34 @@ func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req ge
 	return out, nil
 }
 
+// McpServersControllerGetLastProbe is the last probe's result as POST …/probe gave it, so
+// a server's page can say why its last probe failed.
+func (h *Handler) McpServersControllerGetLastProbe(ctx context.Context, req gen.McpServersControllerGetLastProbeRequestObject) (gen.McpServersControllerGetLastProbeResponseObject, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.st.GetMCPServer(ctx, app, req.Slug); err != nil {
+		return nil, serverNotFound(err, req.Slug)
+	}
+	r, err := h.st.GetProbe(ctx, app, req.Slug)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Status == "") {
+		return nil, httpx.NewError(httpx.CodeNotProbed, "MCP server %q was never probed.", req.Slug)
+	}
+	if err != nil {
+		return nil, StoreError(err, httpx.CodeInternal, "")
+	}
+	out := gen.McpServersControllerGetLastProbe200JSONResponse{
+		Status: gen.HealthStatus(r.Status), CheckedAt: r.CheckedAt, LatencyMs: r.LatencyMs, ProtocolVersion: r.ProtocolVersion,
+		Capabilities: store.NonNilMap(r.Capabilities), ToolCount: r.ToolCount, Error: r.Error,
+	}
+	out.ServerInfo.Name, out.ServerInfo.Version = r.ServerName, r.ServerVersion
+	if r.Status == string(probe.StatusAuthRequired) {
+		out.AuthScheme, out.ResourceMetadata = &r.AuthScheme, &r.ResourceMetadata
+	}
+	return out, nil
+}
+
 func (h *Handler) McpServersControllerGetMcpServerTools(ctx context.Context, req gen.McpServersControllerGetMcpServerToolsRequestObject) (gen.McpServersControllerGetMcpServerToolsResponseObject, error) {
 	app, err := appID(ctx)
 	if err != nil {

@@ -34,6 +34,7 @@ type Store interface {
 	ServerStore
 	store.AgentStore
 	KeyStore
+	RegistryStore
 	ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error)
 }
 

@@ -33,6 +33,7 @@ export type CreateAgentKey = Schemas["CreateAgentKeyDto"];
 export type McpServerAuth = Schemas["McpServerAuth"];
 export type McpServerAuthInput = Schemas["McpServerAuthInput"];
 export type PageMeta = Schemas["PageMeta"];
+export type RegistrySettings = Schemas["RegistrySettings"];
 export type PageCursor = Schemas["PageCursor"];
 export type ListServersQuery = Query<"McpServersController_getAllMcpServers">;
 export type ListAgentsQuery = Query<"AgentBuilderController_getAllAgents">;
@@ -87,6 +88,8 @@ export interface ServersApi {
     delete(slug: string, options?: WriteOptions): Promise<void>;
     probe(slug: string, options?: RequestOptions): Promise<ProbeResult>;
     tools(slug: string, options?: RequestOptions): Promise<McpServerTools>;
+    /** The last probe's result (background probes' too), with its error in words; 404 ERR_NOT_PROBED if never probed. */
+    lastProbe(slug: string, options?: RequestOptions): Promise<ProbeResult>;
 }
 export interface AgentsApi {
     create(body: CreateAgent, options?: CreateOptions): Promise<Agent>;
@@ -116,10 +119,16 @@ export interface AuditApi {
     /** Every matching event, newest first. */
     all(query?: ListAuditQuery, options?: RequestOptions): AsyncGenerator<AuditEvent, void, undefined>;
 }
+/** The app's read-only MCP Registry view for editors, at `{server}{path}`. */
+export interface RegistryApi {
+    get(options?: RequestOptions): Promise<RegistrySettings>;
+    set(enabled: boolean, options?: RequestOptions): Promise<RegistrySettings>;
+}
 export interface AgentMcpClient {
     servers: ServersApi;
     agents: AgentsApi;
     audit: AuditApi;
+    registry: RegistryApi;
     /**
      * The typed openapi-fetch client underneath (same key, retries and limits), for operations
      * not wrapped above. It returns `{ data, error, response }`; pass its promise to `unwrap`

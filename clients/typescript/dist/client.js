@@ -83,6 +83,7 @@ export function createClient(options) {
         },
         probe: (slug, o = {}) => unwrap(raw.POST("/ai-agents/agent-builder/mcp-servers/{slug}/probe", { params: { path: { slug } }, ...req(o) })),
         tools: (slug, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/mcp-servers/{slug}/tools", { params: { path: { slug } }, ...req(o) })),
+        lastProbe: (slug, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/mcp-servers/{slug}/probe", { params: { path: { slug } }, ...req(o) })),
     };
     const agents = {
         create: (body, o = {}) => unwrap(raw.POST("/ai-agents/agent-builder/agents", {
@@ -133,5 +134,9 @@ export function createClient(options) {
             }
         },
     };
-    return { servers, agents, audit, raw };
+    const registry = {
+        get: (o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/registry", { ...req(o) })),
+        set: (enabled, o = {}) => unwrap(raw.PUT("/ai-agents/agent-builder/registry", { body: { enabled }, ...req(o) })),
+    };
+    return { servers, agents, audit, registry, raw };
 }

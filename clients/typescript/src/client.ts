@@ -36,6 +36,7 @@ export type CreateAgentKey = Schemas["CreateAgentKeyDto"];
 export type McpServerAuth = Schemas["McpServerAuth"];
 export type McpServerAuthInput = Schemas["McpServerAuthInput"];
 export type PageMeta = Schemas["PageMeta"];
+export type RegistrySettings = Schemas["RegistrySettings"];
 export type PageCursor = Schemas["PageCursor"];
 export type ListServersQuery = Query<"McpServersController_getAllMcpServers">;
 export type ListAgentsQuery = Query<"AgentBuilderController_getAllAgents">;
@@ -92,6 +93,8 @@ export interface ServersApi {
   delete(slug: string, options?: WriteOptions): Promise<void>;
   probe(slug: string, options?: RequestOptions): Promise<ProbeResult>;
   tools(slug: string, options?: RequestOptions): Promise<McpServerTools>;
+  /** The last probe's result (background probes' too), with its error in words; 404 ERR_NOT_PROBED if never probed. */
+  lastProbe(slug: string, options?: RequestOptions): Promise<ProbeResult>;
 }
 
 export interface AgentsApi {
@@ -124,10 +127,17 @@ export interface AuditApi {
   all(query?: ListAuditQuery, options?: RequestOptions): AsyncGenerator<AuditEvent, void, undefined>;
 }
 
+/** The app's read-only MCP Registry view for editors, at `{server}{path}`. */
+export interface RegistryApi {
+  get(options?: RequestOptions): Promise<RegistrySettings>;
+  set(enabled: boolean, options?: RequestOptions): Promise<RegistrySettings>;
+}
+
 export interface AgentMcpClient {
   servers: ServersApi;
   agents: AgentsApi;
   audit: AuditApi;
+  registry: RegistryApi;
   /**
    * The typed openapi-fetch client underneath (same key, retries and limits), for operations
    * not wrapped above. It returns `{ data, error, response }`; pass its promise to `unwrap`
@@ -244,6 +254,7 @@ export function createClient(options: ClientOptions): AgentMcpClient {
     },
     probe: (slug, o = {}) => unwrap(raw.POST("/ai-agents/agent-builder/mcp-servers/{slug}/probe", { params: { path: { slug } }, ...req(o) })),
     tools: (slug, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/mcp-servers/{slug}/tools", { params: { path: { slug } }, ...req(o) })),
+    lastProbe: (slug, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/mcp-servers/{slug}/probe", { params: { path: { slug } }, ...req(o) })),
   };
 
   const agents: AgentsApi = {
@@ -310,5 +321,10 @@ export function createClient(options: ClientOptions): AgentMcpClient {
     },
   };
 
-  return { servers, agents, audit, raw };
+  const registry: RegistryApi = {
+    get: (o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/registry", { ...req(o) })),
+    set: (enabled, o = {}) => unwrap(raw.PUT("/ai-agents/agent-builder/registry", { body: { enabled }, ...req(o) })),
+  };
+
+  return { servers, agents, audit, registry, raw };
 }

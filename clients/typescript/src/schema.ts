@@ -86,7 +86,14 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get MCP Server Last Probe
+         * @description agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
+         *     it (the background probes' too), with its `error` in words: what the console shows
+         *     on a server's page. 404 `ERR_NOT_PROBED` if it was never probed. `toolsTruncated`
+         *     is not kept.
+         */
+        get: operations["McpServersController_getLastProbe"];
         put?: never;
         /**
          * Probe MCP Server
@@ -441,6 +448,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ai-agents/agent-builder/registry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the App's Registry View
+         * @description agentmcp addition. Whether the app's read-only MCP Registry view (for editors such as
+         *     VS Code) is on, and its path on this server: `{server}{path}` is the registry base
+         *     URL. Off by default.
+         */
+        get: operations["RegistryController_getRegistry"];
+        /**
+         * Turn the App's Registry View On or Off
+         * @description agentmcp addition. Turns the app's read-only MCP Registry view on or off (as
+         *     `agentmcp apps registry APP on|off` does on the database). It lists the app's MCP
+         *     servers and agents without a key, never a secret.
+         */
+        put: operations["RegistryController_setRegistry"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -688,6 +723,18 @@ export interface components {
              */
             checkedAt: number;
             toolCount: number;
+        };
+        /** @description agentmcp addition — the app's read-only MCP Registry view. */
+        RegistrySettings: {
+            enabled: boolean;
+            /**
+             * @description The registry base URL's path on this server, `/registry/{appId}`.
+             * @example /registry/default
+             */
+            path: string;
+        };
+        RegistrySettingsInput: {
+            enabled: boolean;
         };
         ProbeResult: {
             status: components["schemas"]["HealthStatus"];
@@ -1716,6 +1763,37 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    McpServersController_getLastProbe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Slug of the MCP server. */
+                slug: components["parameters"]["Slug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The last probe's result */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProbeResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFoundOrNotProbed"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     McpServersController_probeMcpServer: {
         parameters: {
             query?: never;
@@ -2466,6 +2544,64 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RegistryController_getRegistry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The registry view's state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrySettings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    RegistryController_setRegistry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrySettingsInput"];
+            };
+        };
+        responses: {
+            /** @description The registry view's new state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrySettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

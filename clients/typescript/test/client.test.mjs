@@ -83,6 +83,7 @@ describe("MCP servers", () => {
       await c.servers.create({ name: "Weather", slug: "weather", url: mcp.url });
       await c.servers.create({ name: "Never probed", slug: "other", url: "https://mcp.example.com/mcp" });
       await rejectsApi(() => c.servers.tools("weather"), { status: 404, code: "ERR_NOT_PROBED" });
+      await rejectsApi(() => c.servers.lastProbe("weather"), { status: 404, code: "ERR_NOT_PROBED" });
 
       const p = await c.servers.probe("weather");
       assert.equal(p.status, "ok", p.error);
@@ -96,6 +97,11 @@ describe("MCP servers", () => {
       );
       assert.equal(t.tools[0].description, "Weather for a city");
       assert.equal(t.checkedAt, p.checkedAt);
+      assert.equal((await c.servers.lastProbe("weather")).checkedAt, p.checkedAt);
+      const { app } = { app: (await c.servers.get("weather")).appId };
+      assert.deepEqual(await c.registry.get(), { enabled: false, path: `/registry/${app}` });
+      assert.equal((await c.registry.set(true)).enabled, true);
+      assert.equal((await c.registry.get()).enabled, true);
 
       assert.equal((await c.servers.get("weather")).health.status, "ok");
       assert.deepEqual(

@@ -38,7 +38,9 @@ export async function startAgentMcp(extra = []) {
   const bin = binary(dir);
   const db = join(dir, "agentmcp.db");
   const admin = (...args) => execFileSync(bin, [...args, "--db", db], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-  // The first app before serve, so serve does not make (and print) one of its own.
+  // The first app before serve, so serve does not make (and print) one of its own; only
+  // serve and migrate up create a database.
+  admin("migrate", "up");
   const firstKey = admin("apps", "create", "ts-first");
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
