@@ -711,7 +711,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	t.Run("blocked explained; a server that is gone is a readable failure", func(t *testing.T) {
 		// The same store behind an agentmcp that probes public addresses only.
-		srv := httptest.NewServer(apitest.New(t, st, app.Config{KeyCacheTTL: -1}).Handler())
+		srv := httptest.NewServer(apitest.New(t, st, app.Config{KeyCacheTTL: -1, Credentials: cfg.Credentials}).Handler())
 		defer srv.Close()
 		p := newTab(t, root)
 		p.open(srv.URL + "/console/")
