@@ -58,6 +58,8 @@ func Run(t *testing.T, open Opener) {
 		{"PurgeAuditEvents", testPurgeAuditEvents},
 		{"CountIdempotent", testCountIdempotent},
 		{"OAuth", testOAuth},
+		{"UpstreamOAuth", testUpstreamOAuth},
+		{"UpstreamOAuthRefreshRace", testUpstreamOAuthRefreshRace},
 		{"ToolNames", testToolNames},
 		{"ConcurrentToolNames", testConcurrentToolNames},
 	}
