@@ -130,10 +130,29 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for McpServerAuthGrant.
+const (
+	McpServerAuthGrantAuthorizationCode McpServerAuthGrant = "authorization_code"
+	McpServerAuthGrantClientCredentials McpServerAuthGrant = "client_credentials"
+)
+
+// Valid indicates whether the value is a known member of the McpServerAuthGrant enum.
+func (e McpServerAuthGrant) Valid() bool {
+	switch e {
+	case McpServerAuthGrantAuthorizationCode:
+		return true
+	case McpServerAuthGrantClientCredentials:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for McpServerAuthType.
 const (
 	McpServerAuthTypeBearer  McpServerAuthType = "bearer"
 	McpServerAuthTypeHeaders McpServerAuthType = "headers"
+	McpServerAuthTypeOauth   McpServerAuthType = "oauth"
 )
 
 // Valid indicates whether the value is a known member of the McpServerAuthType enum.
@@ -142,6 +161,56 @@ func (e McpServerAuthType) Valid() bool {
 	case McpServerAuthTypeBearer:
 		return true
 	case McpServerAuthTypeHeaders:
+		return true
+	case McpServerAuthTypeOauth:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for McpServerAuthInputGrant.
+const (
+	McpServerAuthInputGrantAuthorizationCode McpServerAuthInputGrant = "authorization_code"
+	McpServerAuthInputGrantClientCredentials McpServerAuthInputGrant = "client_credentials"
+)
+
+// Valid indicates whether the value is a known member of the McpServerAuthInputGrant enum.
+func (e McpServerAuthInputGrant) Valid() bool {
+	switch e {
+	case McpServerAuthInputGrantAuthorizationCode:
+		return true
+	case McpServerAuthInputGrantClientCredentials:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for McpServerAuthInputSigningAlgorithm.
+const (
+	ES256 McpServerAuthInputSigningAlgorithm = "ES256"
+	ES384 McpServerAuthInputSigningAlgorithm = "ES384"
+	ES512 McpServerAuthInputSigningAlgorithm = "ES512"
+	RS256 McpServerAuthInputSigningAlgorithm = "RS256"
+	RS384 McpServerAuthInputSigningAlgorithm = "RS384"
+	RS512 McpServerAuthInputSigningAlgorithm = "RS512"
+)
+
+// Valid indicates whether the value is a known member of the McpServerAuthInputSigningAlgorithm enum.
+func (e McpServerAuthInputSigningAlgorithm) Valid() bool {
+	switch e {
+	case ES256:
+		return true
+	case ES384:
+		return true
+	case ES512:
+		return true
+	case RS256:
+		return true
+	case RS384:
+		return true
+	case RS512:
 		return true
 	default:
 		return false
@@ -153,6 +222,7 @@ const (
 	McpServerAuthInputTypeBearer  McpServerAuthInputType = "bearer"
 	McpServerAuthInputTypeHeaders McpServerAuthInputType = "headers"
 	McpServerAuthInputTypeNone    McpServerAuthInputType = "none"
+	McpServerAuthInputTypeOauth   McpServerAuthInputType = "oauth"
 )
 
 // Valid indicates whether the value is a known member of the McpServerAuthInputType enum.
@@ -163,6 +233,8 @@ func (e McpServerAuthInputType) Valid() bool {
 	case McpServerAuthInputTypeHeaders:
 		return true
 	case McpServerAuthInputTypeNone:
+		return true
+	case McpServerAuthInputTypeOauth:
 		return true
 	default:
 		return false
@@ -522,7 +594,11 @@ type AuditMcpServer struct {
 	UnderscoreId string `json:"_id"`
 	AppId        string `json:"appId"`
 
-	// Auth What is stored of the server's credentials — their type and header names, never a value.
+	// Auth What is stored of the server's credentials — their type and header names, never a
+	// value. For `oauth`, also the grant, the client, the scopes granted, whether agentmcp
+	// holds working tokens (`connected`), when the access token expires, the scopes a
+	// `403 insufficient_scope` asked for since (`stepUpScopes`: authorize again) and why it
+	// is not connected any more (`problem`: connect it again).
 	Auth        *McpServerAuth `json:"auth,omitempty"`
 	CreatedAt   int64          `json:"createdAt"`
 	Description string         `json:"description"`
@@ -590,6 +666,11 @@ type CreateMcpServerDto struct {
 	// 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
 	// `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
 	// `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+	// `{"type":"oauth","grant":"authorization_code"}` makes agentmcp an OAuth 2.1 client of
+	// the server (connect it with `POST …/oauth/authorize`); `"grant":"client_credentials"`
+	// needs `clientId` and `clientSecret` or `privateKeyPem` (private_key_jwt, RFC 7523),
+	// and no person. Without `clientId` agentmcp registers itself. `scopes` are asked for
+	// besides those the server's challenge names. Changing `auth` forgets the tokens.
 	// Secrets are sealed (AES-256-GCM) at rest and never returned.
 	Auth *McpServerAuthInput `json:"auth,omitempty"`
 
@@ -733,7 +814,11 @@ type McpServer struct {
 	// AppId Example: my-app-id
 	AppId string `json:"appId"`
 
-	// Auth What is stored of the server's credentials — their type and header names, never a value.
+	// Auth What is stored of the server's credentials — their type and header names, never a
+	// value. For `oauth`, also the grant, the client, the scopes granted, whether agentmcp
+	// holds working tokens (`connected`), when the access token expires, the scopes a
+	// `403 insufficient_scope` asked for since (`stepUpScopes`: authorize again) and why it
+	// is not connected any more (`problem`: connect it again).
 	Auth *McpServerAuth `json:"auth,omitempty"`
 
 	// CreatedAt Unix timestamp in milliseconds; strictly increasing within an application.
@@ -769,15 +854,33 @@ type McpServer struct {
 	Url string `json:"url"`
 }
 
-// McpServerAuth What is stored of the server's credentials — their type and header names, never a value.
+// McpServerAuth What is stored of the server's credentials — their type and header names, never a
+// value. For `oauth`, also the grant, the client, the scopes granted, whether agentmcp
+// holds working tokens (`connected`), when the access token expires, the scopes a
+// `403 insufficient_scope` asked for since (`stepUpScopes`: authorize again) and why it
+// is not connected any more (`problem`: connect it again).
 type McpServerAuth struct {
+	// ClientId The configured client (absent when agentmcp registers itself).
+	ClientId *string `json:"clientId,omitempty"`
+
 	// Configured Always true (the field is absent when the server has no credentials).
-	Configured bool `json:"configured"`
+	Configured bool  `json:"configured"`
+	Connected  *bool `json:"connected,omitempty"`
+
+	// ExpiresAt When the access token expires (epoch ms; absent when unknown).
+	ExpiresAt *int64              `json:"expiresAt,omitempty"`
+	Grant     *McpServerAuthGrant `json:"grant,omitempty"`
 
 	// HeaderNames The headers the credentials set (`Authorization` for bearer).
-	HeaderNames []string          `json:"headerNames"`
-	Type        McpServerAuthType `json:"type"`
+	HeaderNames  []string          `json:"headerNames"`
+	Problem      *string           `json:"problem,omitempty"`
+	Scopes       []string          `json:"scopes,omitempty"`
+	StepUpScopes []string          `json:"stepUpScopes,omitempty"`
+	Type         McpServerAuthType `json:"type"`
 }
+
+// McpServerAuthGrant defines model for McpServerAuth.Grant.
+type McpServerAuthGrant string
 
 // McpServerAuthType defines model for McpServerAuth.Type.
 type McpServerAuthType string
@@ -788,12 +891,33 @@ type McpServerAuthType string
 // 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
 // `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
 // `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+// `{"type":"oauth","grant":"authorization_code"}` makes agentmcp an OAuth 2.1 client of
+// the server (connect it with `POST …/oauth/authorize`); `"grant":"client_credentials"`
+// needs `clientId` and `clientSecret` or `privateKeyPem` (private_key_jwt, RFC 7523),
+// and no person. Without `clientId` agentmcp registers itself. `scopes` are asked for
+// besides those the server's challenge names. Changing `auth` forgets the tokens.
 // Secrets are sealed (AES-256-GCM) at rest and never returned.
 type McpServerAuthInput struct {
-	Headers map[string]string      `json:"headers,omitempty"`
-	Token   *string                `json:"token,omitempty"`
-	Type    McpServerAuthInputType `json:"type"`
+	ClientId     *string                  `json:"clientId,omitempty"`
+	ClientSecret *string                  `json:"clientSecret,omitempty"`
+	Grant        *McpServerAuthInputGrant `json:"grant,omitempty"`
+	Headers      map[string]string        `json:"headers,omitempty"`
+
+	// PrivateKeyPem A PEM private key (PKCS 8, SEC 1 or PKCS 1) that signs the client assertion.
+	PrivateKeyPem *string  `json:"privateKeyPem,omitempty"`
+	Scopes        []string `json:"scopes,omitempty"`
+
+	// SigningAlgorithm The key's JWS algorithm (default ES256 for a P-256 key, RS256 for RSA).
+	SigningAlgorithm *McpServerAuthInputSigningAlgorithm `json:"signingAlgorithm,omitempty"`
+	Token            *string                             `json:"token,omitempty"`
+	Type             McpServerAuthInputType              `json:"type"`
 }
+
+// McpServerAuthInputGrant defines model for McpServerAuthInput.Grant.
+type McpServerAuthInputGrant string
+
+// McpServerAuthInputSigningAlgorithm The key's JWS algorithm (default ES256 for a P-256 key, RS256 for RSA).
+type McpServerAuthInputSigningAlgorithm string
 
 // McpServerAuthInputType defines model for McpServerAuthInput.Type.
 type McpServerAuthInputType string
@@ -833,6 +957,12 @@ type McpTool struct {
 	Invalid *string `json:"invalid,omitempty"`
 	Name    string  `json:"name"`
 	Title   *string `json:"title,omitempty"`
+}
+
+// OAuthAuthorization defines model for OAuthAuthorization.
+type OAuthAuthorization struct {
+	// AuthorizationUrl Open it in a browser; the authorization server sends the person back to agentmcp's `/oauth/callback`.
+	AuthorizationUrl string `json:"authorizationUrl"`
 }
 
 // OAuthGrant defines model for OAuthGrant.
@@ -997,6 +1127,11 @@ type UpdateMcpServerDto struct {
 	// 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
 	// `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
 	// `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+	// `{"type":"oauth","grant":"authorization_code"}` makes agentmcp an OAuth 2.1 client of
+	// the server (connect it with `POST …/oauth/authorize`); `"grant":"client_credentials"`
+	// needs `clientId` and `clientSecret` or `privateKeyPem` (private_key_jwt, RFC 7523),
+	// and no person. Without `clientId` agentmcp registers itself. `scopes` are asked for
+	// besides those the server's challenge names. Changing `auth` forgets the tokens.
 	// Secrets are sealed (AES-256-GCM) at rest and never returned.
 	Auth *McpServerAuthInput `json:"auth,omitempty"`
 
@@ -1087,6 +1222,12 @@ type NotFound = ErrorResponse
 
 // NotFoundOrNotProbed defines model for NotFoundOrNotProbed.
 type NotFoundOrNotProbed = ErrorResponse
+
+// NotOAuth defines model for NotOAuth.
+type NotOAuth = ErrorResponse
+
+// OAuthUpstream defines model for OAuthUpstream.
+type OAuthUpstream = ErrorResponse
 
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
@@ -1726,6 +1867,26 @@ type ClientInterface interface {
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// McpServersControllerAuthorizeOAuth Connect an OAuth MCP Server
+	//
+	// agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+	// `authorization_code`: finds its authorization server (the server's
+	// `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+	// OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+	// `auth.clientId` is set (a Client ID Metadata Document where the authorization
+	// server takes one, otherwise RFC 7591), and returns the URL a person opens to
+	// approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+	// a `403 insufficient_scope` asked for since). The authorization server sends the
+	// person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+	// says whether the server is connected; `auth.connected` says so from then on. A state
+	// is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+	// OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+	// itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+	// says where), also for an authorization server on an address the probes may not reach.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize (the `McpServersControllerAuthorizeOAuth` operationId).
+	McpServersControllerAuthorizeOAuth(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// McpServersControllerGetLastProbe Get MCP Server Last Probe
 	//
 	// agentmcp addition. The outcome of the server's last probe, as `POST …/probe` answered
@@ -2336,6 +2497,36 @@ func (c *Client) McpServersControllerUpdateMcpServerWithBody(ctx context.Context
 // Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 func (c *Client) McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMcpServersControllerUpdateMcpServerRequest(c.Server, slug, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// McpServersControllerAuthorizeOAuth Connect an OAuth MCP Server
+//
+// agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+// `authorization_code`: finds its authorization server (the server's
+// `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+// OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+// `auth.clientId` is set (a Client ID Metadata Document where the authorization
+// server takes one, otherwise RFC 7591), and returns the URL a person opens to
+// approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+// a `403 insufficient_scope` asked for since). The authorization server sends the
+// person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+// says whether the server is connected; `auth.connected` says so from then on. A state
+// is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+// OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+// itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+// says where), also for an authorization server on an address the probes may not reach.
+//
+// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize (the `McpServersControllerAuthorizeOAuth` operationId).
+func (c *Client) McpServersControllerAuthorizeOAuth(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerAuthorizeOAuthRequest(c.Server, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -3555,6 +3746,40 @@ func NewMcpServersControllerUpdateMcpServerRequestWithBody(server string, slug S
 	return req, nil
 }
 
+// NewMcpServersControllerAuthorizeOAuthRequest constructs an http.Request for the McpServersControllerAuthorizeOAuth method
+func NewMcpServersControllerAuthorizeOAuthRequest(server string, slug Slug) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/mcp-servers/%s/oauth/authorize", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMcpServersControllerGetLastProbeRequest constructs an http.Request for the McpServersControllerGetLastProbe method
 func NewMcpServersControllerGetLastProbeRequest(server string, slug Slug) (*http.Request, error) {
 	var err error
@@ -4089,6 +4314,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
+
+	// McpServersControllerAuthorizeOAuthWithResponse Connect an OAuth MCP Server
+	//
+	// agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+	// `authorization_code`: finds its authorization server (the server's
+	// `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+	// OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+	// `auth.clientId` is set (a Client ID Metadata Document where the authorization
+	// server takes one, otherwise RFC 7591), and returns the URL a person opens to
+	// approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+	// a `403 insufficient_scope` asked for since). The authorization server sends the
+	// person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+	// says whether the server is connected; `auth.connected` says so from then on. A state
+	// is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+	// OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+	// itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+	// says where), also for an authorization server on an address the probes may not reach.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize (the `McpServersControllerAuthorizeOAuth` operationId).
+	McpServersControllerAuthorizeOAuthWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerAuthorizeOAuthResponse, error)
 
 	// McpServersControllerGetLastProbeWithResponse Get MCP Server Last Probe
 	//
@@ -6425,6 +6672,131 @@ func (r McpServersControllerUpdateMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerAuthorizeOAuthResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerAuthorizeOAuth
+type McpServersControllerAuthorizeOAuthResponse429Headers struct {
+	RetryAfter *int
+}
+
+// McpServersControllerAuthorizeOAuthResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerAuthorizeOAuth
+type McpServersControllerAuthorizeOAuthResponse503Headers struct {
+	RetryAfter *int
+}
+
+type McpServersControllerAuthorizeOAuthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuthAuthorization
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *NotOAuth
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OAuthUpstream
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerAuthorizeOAuthResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerAuthorizeOAuthResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON200() *OAuthAuthorization {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON409() *NotOAuth {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON502() *OAuthUpstream {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r McpServersControllerAuthorizeOAuthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r McpServersControllerAuthorizeOAuthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r McpServersControllerAuthorizeOAuthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r McpServersControllerAuthorizeOAuthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // McpServersControllerGetLastProbeResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetLastProbe
 type McpServersControllerGetLastProbeResponse429Headers struct {
 	RetryAfter *int
@@ -7442,6 +7814,34 @@ func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithResponse(ct
 		return nil, err
 	}
 	return ParseMcpServersControllerUpdateMcpServerResponse(rsp)
+}
+
+// McpServersControllerAuthorizeOAuthWithResponse Connect an OAuth MCP Server
+//
+// agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+// `authorization_code`: finds its authorization server (the server's
+// `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+// OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+// `auth.clientId` is set (a Client ID Metadata Document where the authorization
+// server takes one, otherwise RFC 7591), and returns the URL a person opens to
+// approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+// a `403 insufficient_scope` asked for since). The authorization server sends the
+// person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+// says whether the server is connected; `auth.connected` says so from then on. A state
+// is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+// OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+// itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+// says where), also for an authorization server on an address the probes may not reach.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize (the `McpServersControllerAuthorizeOAuth` operationId).
+func (c *ClientWithResponses) McpServersControllerAuthorizeOAuthWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerAuthorizeOAuthResponse, error) {
+	rsp, err := c.McpServersControllerAuthorizeOAuth(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMcpServersControllerAuthorizeOAuthResponse(rsp)
 }
 
 // McpServersControllerGetLastProbeWithResponse Get MCP Server Last Probe
@@ -9748,6 +10148,125 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 	return response, nil
 }
 
+// ParseMcpServersControllerAuthorizeOAuthResponse parses an HTTP response from a McpServersControllerAuthorizeOAuthWithResponse call
+func ParseMcpServersControllerAuthorizeOAuthResponse(rsp *http.Response) (*McpServersControllerAuthorizeOAuthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &McpServersControllerAuthorizeOAuthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuthAuthorization
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest NotOAuth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OAuthUpstream
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerAuthorizeOAuthResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerAuthorizeOAuthResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMcpServersControllerGetLastProbeResponse parses an HTTP response from a McpServersControllerGetLastProbeWithResponse call
 func ParseMcpServersControllerGetLastProbeResponse(rsp *http.Response) (*McpServersControllerGetLastProbeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10318,6 +10837,9 @@ type ServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug, params McpServersControllerUpdateMcpServerParams) error
+	// McpServersControllerAuthorizeOAuth Connect an OAuth MCP Server
+	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize)
+	McpServersControllerAuthorizeOAuth(ctx echo.Context, slug Slug) error
 	// McpServersControllerGetLastProbe Get MCP Server Last Probe
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerGetLastProbe(ctx echo.Context, slug Slug) error
@@ -10905,6 +11427,22 @@ func (w *ServerInterfaceWrapper) McpServersControllerUpdateMcpServer(ctx echo.Co
 	return err
 }
 
+// McpServersControllerAuthorizeOAuth converts echo context to params.
+func (w *ServerInterfaceWrapper) McpServersControllerAuthorizeOAuth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slug" -------------
+	var slug Slug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slug", ctx.Param("slug"), &slug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.McpServersControllerAuthorizeOAuth(ctx, slug)
+	return err
+}
+
 // McpServersControllerGetLastProbe converts echo context to params.
 func (w *ServerInterfaceWrapper) McpServersControllerGetLastProbe(ctx echo.Context) error {
 	var err error
@@ -11025,6 +11563,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerUpdateMcpServer, options.OperationMiddlewares["McpServersController_updateMcpServer"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerGetLastProbe, options.OperationMiddlewares["McpServersController_getLastProbe"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerProbeMcpServer, options.OperationMiddlewares["McpServersController_probeMcpServer"]...)
+	router.POST(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/oauth/authorize", wrapper.McpServersControllerAuthorizeOAuth, options.OperationMiddlewares["McpServersController_authorizeOAuth"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/tools", wrapper.McpServersControllerGetMcpServerTools, options.OperationMiddlewares["McpServersController_getMcpServerTools"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerGetAllAgents, options.OperationMiddlewares["AgentBuilderController_getAllAgents"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerCreateAgent, options.OperationMiddlewares["AgentBuilderController_createAgent"]...)
@@ -11064,6 +11603,10 @@ type InternalErrorJSONResponse ErrorResponse
 type NotFoundJSONResponse ErrorResponse
 
 type NotFoundOrNotProbedJSONResponse ErrorResponse
+
+type NotOAuthJSONResponse ErrorResponse
+
+type OAuthUpstreamJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
 
@@ -14079,6 +14622,174 @@ func (response McpServersControllerUpdateMcpServer503JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerAuthorizeOAuthRequestObject struct {
+	Slug Slug `json:"slug"`
+}
+
+type McpServersControllerAuthorizeOAuthResponseObject interface {
+	VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error
+}
+
+type McpServersControllerAuthorizeOAuth200JSONResponse OAuthAuthorization
+
+func (response McpServersControllerAuthorizeOAuth200JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth400JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth401JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth403JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth404JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth409JSONResponse struct{ NotOAuthJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth409JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth413JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth429JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth500JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth502JSONResponse struct{ OAuthUpstreamJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth502JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth503JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerGetLastProbeRequestObject struct {
 	Slug Slug `json:"slug"`
 }
@@ -14815,6 +15526,9 @@ type StrictServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx context.Context, request McpServersControllerUpdateMcpServerRequestObject) (McpServersControllerUpdateMcpServerResponseObject, error)
+	// McpServersControllerAuthorizeOAuth Connect an OAuth MCP Server
+	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize)
+	McpServersControllerAuthorizeOAuth(ctx context.Context, request McpServersControllerAuthorizeOAuthRequestObject) (McpServersControllerAuthorizeOAuthResponseObject, error)
 	// McpServersControllerGetLastProbe Get MCP Server Last Probe
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerGetLastProbe(ctx context.Context, request McpServersControllerGetLastProbeRequestObject) (McpServersControllerGetLastProbeResponseObject, error)
@@ -15492,6 +16206,31 @@ func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, s
 	return nil
 }
 
+// McpServersControllerAuthorizeOAuth operation middleware
+func (sh *strictHandler) McpServersControllerAuthorizeOAuth(ctx echo.Context, slug Slug) error {
+	var request McpServersControllerAuthorizeOAuthRequestObject
+
+	request.Slug = slug
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.McpServersControllerAuthorizeOAuth(ctx.Request().Context(), request.(McpServersControllerAuthorizeOAuthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "McpServersControllerAuthorizeOAuth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(McpServersControllerAuthorizeOAuthResponseObject); ok {
+		return validResponse.VisitMcpServersControllerAuthorizeOAuthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // McpServersControllerGetLastProbe operation middleware
 func (sh *strictHandler) McpServersControllerGetLastProbe(ctx echo.Context, slug Slug) error {
 	var request McpServersControllerGetLastProbeRequestObject
@@ -15641,236 +16380,258 @@ func (sh *strictHandler) RegistryControllerSetRegistry(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39dts2mjB+K/hp55xIs5QsO063tc+eWdVxE2/99bOddrpVxoRJSOKYAjQEGEeT9XvmIt5rmAubK3kP",
-	"ngcAQYqSKNtp0zTzxzQWSeDBA+D5/vjQisR0JjjjSrb2PrTYezqdpQz+PRgzrvQ/3tE0Z/ofdJZcCZHK",
-	"1t7Pb4MWnc2O4tZeazrv0tmsm8StoBVljCoWD1Rrb/s/+sX/glbMZJQlM5UI3tprDciEpbNRnhKZz2Yi",
-	"U4TCbEFrlMD0eoKRyKZUKRYfcamyPDLf/iRyQjNGqBuDSplIRfH7THDFeDyA181IY6rYHZ3rNSgh0lM6",
-	"1XO0ZhkbJe9Z3LoPWkkEg0+Umsm9rS2DiF4kplv6UW/Gx62glWwASSI1DO9Ya09lOQtaKZXqhElJx0zj",
-	"h+dpGrSm0eySZe9YpiFt3TGqJizrSvip9TZoTZmiL6mirb0P90FrKmKWtvZa45nq7oruNOFJy/x6UnqR",
-	"0ylr7bUuDXIHBrlCj/79zRFXbJxRD0EZHf/AMonLerfTCgBP5mGe6G2GDermeRJ3t3ee77aCVj6Ll2z2",
-	"HbuRicJ9vL8PWid2laXjdJ2Ujs/1dN6dRjO7+McesBONFXKgT8N7Rc4zoUQkUuJGb7bhBpEnc3JycE4u",
-	"7ccyzccIWQni5RjJs9SbbBrNev6EUrLWvUbUhNEYzsKH1uEVHev/ltd1qTLBx4Rxlag5UXRMxIioCQPw",
-	"EA4iMrxNpJ0oSd7hvnZ65JLxmCSK3NDoliR8yMOjUfeEqmgSEiVINKF8zPTXMUuZYkTwdE7UhCo7RqAf",
-	"Jpzo704FZ97HY6bI8/4uuZswPuRcqEnCx2bIuDfkGmfRhE2pR2Vae61hq4SnXn/Y0mdvPtMPpcoSPkbE",
-	"zGhGp0wZ3AxGo+T9InKuBJnRccKpBl5jImMyT5UMSC4ZYAnOnkYZ1SMQKsksYzONF420mf5XD655a6/1",
-	"t5xl8+IIwBflZfB8qm+tGQJPrP7H28UlBK2D4uTWwH3DNIwxuUvUxAA3EpldTiL4MrCKC+GDhqSztddK",
-	"uPpK31VNKqYa3L6DLdFUgGUA3FHMpjOhGI/m37P5IoQn9JZJwCDORyQdMb3vGVPZfA+eSDpl5JbNcQ3u",
-	"lxsR408JJzu7ZCLyTOrjIodcvzNKMqn0Rs0El4zQMU04acMQoQdV94LNUjpn8R7R1DTsEMpjcpdpKkPM",
-	"cdvXkw55GQ7KgeghGIkkuzs7JDy8uLg+enl4cn52dXh68NP194c/XV8cvrk8fBn2NMmI8izTFyhjf8uZ",
-	"1KDCWILjwFN6y+APmL9HvmdzCYxgxuAUAWwTlsb6suhFxlTRGyrZHtnWSNt58WLI3yUyuUkZGVweHB3p",
-	"m5LRSJ/v3pAP+Y/61iWS3LKZQuzesnmgGQ2VE3vlDXQBTIc/GCy2paIqlwGsOiCalHSIGA05tR/hvc4o",
-	"J//6x/8llOz0t+F2U7L7/r2/0YmSLB0RyuUdy1hM2rv9bwKy2+8POaDx+Ojk6Or64nBw8PrwZaiHyPkt",
-	"F3fcUCPZCcjdJIkmhOJh0YNzOAC42T0ysEANecZGcA1u2EhkenIAsU1z/ZFKIrgKgb7GSWz+nWko02Sa",
-	"qA6ZiDTWx0Fja59Q8uL9+yFP9VRjobGm6SEgUgoHTpbzAhIO24fDUEWmQiqy3Q/6/b7+TpI2LGrIw243",
-	"8Q6nftadsUzzqbCzT2bUYFhvmUEknkbC2R2cITiK3xgkXgyuDhGTGoc5V0mK84k0ZpkeiRNKYjrHU5Zn",
-	"jqgCSUCuUdAE/97o6+xThil9f8z4WE1aezsvXgBhsH9vazKrFMv0mH/5+f/r/p+3//6HVh0tOxoB5V+k",
-	"E2eaZdBIkcQeUSnyLGLPJLF3Sh9GvXp9f/Ag6wMrMhL+UaMObutdIhnZ3TY39fzi8ODs9OXR1dHZ6fV3",
-	"g6NjjSR95i2bSSTcRMUKKrmAEsPpluFiu7+zW79SzeiWrHYAlwL5XqImIleEGkLzsOWvAr9guJuu4Vhf",
-	"jjqa/l6zBMLz6Y2WGkaWXRq6nmccCNqMjtky7gP3rgRPzEY0T7UA1A80cMh1trUM5HjQdi0PugSZakHg",
-	"SfMaGcfBM6NqUoADYlnQ0uQkyVhsJe8Cuj9kbNTaa/3bVqH2bOFTuQXza0DeaLm0CscbnvwtZySJNR0a",
-	"JYgwDZRVXGrAyUFkfRQ09/p7pOqFUnYq1Hci5wBlBOqOQvVslhoSufVXqaH2RC39ZqyB0jdq8Orw9Or6",
-	"9Ozq+ruzN6cvW0GLZZnIWnutU6EIjq11D1BW9EEHcXLYMsrasEVigXyXsPeJVHo7kOUcwCS7/d37pgs9",
-	"1DNfmDXiisuYdyABq+LCCLdOyhgn7xgneeK4rYcH0g5r1qsv2n2AqzrLroxGeCD4KE0i9UisDo4vDgcv",
-	"f7o+/PPR5dWlh1o3fgmz3F+OXoSPZZpmjMZzRLJcxPI3T4dlCx0gWWNRw1Kefx1+yysPO1qgCIzoFBoV",
-	"vOf07z0iskRLt2kYEHUn7H0yYgO5E3kaEzEaaZmK6M/cG3TKhlzfMTP91dnZ8fXp4OTw+uDs9Lvjo4Or",
-	"MNCyvZagw2k026JxHHY0w7wPWt/S+ALFjQdv9A+D46OXA82OWhqNiiagKn9ojRKWao0V7r+/zYb0EaTK",
-	"JAWKrdnAduv+bXFEvqUxscD5n//g5B0yokmqpWA9xR5ZMW71rPSf7qx4YMJxKcQxAisx21KgKQwIe8ey",
-	"OZll4iZlU5ImUjG4sKHBX9gJhnxKU625sJj89+XZqRnm6BQGutY/mUNFBDdiVWBP5DOJQqA+JAWfkEPe",
-	"rhFTAyvU3cyJYViLx+MNyrEn0ezBB+Xk4Pz68vDih8OLErGtOzLTaCZ726VdH7a4mLFhq9ER8dZMYlGQ",
-	"5j2CI+8RN9wndTI6AWmy60MuMt/GoTm9RCXGX+1yElW3FaEeljOC+wHCjlNe0nxsj8SjGcPl8ZtXm/MF",
-	"b7VAQjVIZFixEf7KTAJgasolatBgOPF3IrtJ4pjxB6F48Obq9bWe4PTsenBwcHjpY7cY2kfv1YSRwfkR",
-	"aGJOlJnQd4zQKGISRGA10WL6jGXO/lLG6/Onw6sD0iHWApfS6BYNL+EoT9MBQBcSGYmZ5n6LSzcYLRt0",
-	"LpjWqh98futNJR6S3/BZJjRk9CZl5BCMkxV8J5JU1FJyR6Vv9DKGGmug0HrUAtJ3dp4O6XVAG/w3BhaU",
-	"vfYqe5LZDq7VapoeIsIeug+nV4cXp4NjD/N2YGOaJjiBj3r3hqEl8GUVsS+ekgnUwuTIOi4h7PTIS2SD",
-	"YNNIxXhskevZtkgSB4QztOVqjZTFgM9Ha0BLOPNqNcijyDV0+NdUiaq8otCLgEJvxhU7JRSfZadCnWfi",
-	"5hEERI99fnH27eFjcTyhYN6TOdDBUZ6CRMnInH0CCAdUr8IrWFi5MDCDPRKXwmIW6zWYrwt0mb04p/NU",
-	"0PhKiGOajdmD9+F88NPx2eClVpiujwcXrw697bBimyGEV0IQnKzKN30CrVWNVL9ljJTb/d2vX/zHV+Rm",
-	"rtiiKLL9hCzToKSA07HOKnzgCdomJ8m3Br0LWLBYzlgkeJzoGb4DNevhiF40WXqo9iciZqZFLKPp0PrQ",
-	"iEx4xLyLfXhFx4sYfkL+WAOlw7E1p4IHMkGyt8TgaXyHFvc1ttzOvrPkai7rTLn3QUtzkCRibzh9R5NU",
-	"M+oHb8mb08EPg6PjwbfH/qk3ExB/hupWSAW+CEny4qV9orK5cRss8NInPOY18LlNsF4lElGuN+BG459G",
-	"ExYDofHvQkY5EbkyPpAhV4kznnh40Uz5dHEn9o2nJKWKZT1y5Yw0RJ8Q0Dhv5kNuPEV3E1Z2emnM3dDo",
-	"Fh0Wnof7Qo/aHYwUxgVUF64PHwjidzRR1iMEkCQcT75D8YI1WSPySogTyueGrskHHxzfOeOdHE149PjE",
-	"TVA6N0KQqX5qXYgWiVQvl2yTReq484SK2gJwcGiAEhb2kuJwKOZOTJQm+tbSOM6YlM+cAaXkour0yCHY",
-	"c5zHMaJZljBJwj93L6hi4HLowv+HpK3HvckzqbQeX3rjgk1pwhM+RodO5Zlk+mtpTgK6xXCs6JaBf1Tr",
-	"RB3j9wXzT+GHzRhsMJ7X8qr0l7BWwTmDYJ5nMiA5T0Hzc8d7yFWWa9zpn2aZeD/XDDsSUybJKBNT0g67",
-	"XXiFxV39PGFSEzPKydH5u6/spImxTLGY3Mzx+m19tdsjg1QKsojbPUKNgOBuEp3N3P4gaAFIQlTiGYPX",
-	"5ZBnOde41L8nitA0FXcSvcN1XsiwouKEpQnRCTrkdg5wR+LAUzp/2F3GHSx80HdJmmqqBZCyuNmdfhpb",
-	"/aLJeJVdrr9cRI1FJIcttFNLNFMPW5LRLJoMW2CFrki0N0ZVKFn1am1AvknPfqk30016I9SkbCHndMpi",
-	"D4B93PAF4zsZtqz1HQZFJ8QzWYwiyTSXwFNy8Hz9cnalDf0FFvJav8GQVx0HZLXfAIkJMZtgMKF/gXE0",
-	"9jXSh9zMhuZnYz/0GS4cH7RP3mQiH0+Uoa5UTmqZrLE1vuE0VxORJX9/oPTpLEKHJ+dXP10Pzo++P/yp",
-	"ZKrxJqhKOnSW3LI5wXutCdc0kdJy29Lmbz+lHaaACA6AmdQ3b/mLCTt+lInQlP6duGWx/z6+6ete1qLW",
-	"QywbHxuLT1ic0CugNQ8WLC/fnJ+fXVwdvrw+OXx5NLi++un8sIRyNxuB6QjM5yP/ACfu6gfu4lVBWJT2",
-	"XzzlLtQB6WRNq0xpOTOsAhY6UbIOE6BdOUDLocWzTMxYphJ0bhfxxR9aiWJT6fEBG8/gQgdoltG5/tuE",
-	"ifphhX7E6ML30fJAvDc8eU+0bCwVnc5Iwsk0SdPESCD74GaLVDonCdejwCk1oW2U+/ult2ohBq/K0Spb",
-	"ULNUEwy9CTbqg6YXIg4njHixzJpNSS2rgNmbEYgo3ifsbzlN9W+h926o0QJEdxrNenUIXgjB3gR+L1R7",
-	"1XmGE/TKvOvCt2vGT8poWHzuorTdwxshUkaBHFdithcCgNI7Opck5HmalvBiY96cTVDLx3PLVmTt8dCD",
-	"oIaLcSKLx8UPFq+Lk5GOJyoFeqDvCQ2sFVBkGFPG5uSOZTYC034CkTWNd8sLT2/RGG0FND33bnVpLeLm",
-	"ryxSrSKSvWaKajT7ZuNi5I1PC6ox8AsT1gbFb3Jk/eD5Iir43XYraL3bqQkGdsH1m0ySJxUatxiPvzCG",
-	"F47+oQk5KsL2m0N27wc4/WxCnpAkBzYOAi6nd9XKhM+iw5I7D476zQkKRlG6E4uUp7Q31dtcpg1LKKd3",
-	"xO2hrR7RgmYFpWjsAvtvaw5qiYAt3GZLR4g9/MCIJ+KuJPLq223mxlsuIcLVXPgeORGZVhiVSvhYDvmU",
-	"zslfRcJJ6ITqkExYxvaNqipJMub6GyATHCXfuXWwa3kL9b4y1/YyalbT7Cv3YvXUFEOsQ9URn+VqOVUY",
-	"0VSyoBEyfUQWSERcaZ4nmYKAYDHV8nlsn5FbxmYS1XjMJmi7YJQ9QL8fUPJEuKpHiYnUX4mJioClPzPh",
-	"jQv32slRqyWmBnSkSqpu2fy6r4nUi6/+4+tv6E0drbKEe+EBJmnVizDIuorY+SKGLMoYEHsBNsoxTyQj",
-	"ierZtKuFWYwOUcfk+5qXp8xG4ZM7kd3KRgJe5ZSXSKPbCkclzULLRKSA6+2KY2BySzY8DbesmZilz5mW",
-	"3xGptRsBEe1o/9V3CySNRBbmQcHTea82lNxH0C3GquM8q9Z7nMga9SE2AoNjXU1XtpKjwahLgXkqSJYJ",
-	"V+s+PqdjpjlRPdhmjKXQO4Vw6QoaAW7csaVLX5LPnERdAdJ+GKzAch4nauDkdytdTaPZtQkFx+uCooD9",
-	"DXlv+TfMarNXr/gM/3Rf4J+Vl/UwNI5Lf2dsKkCYobPk+pbNvRHND3h5ayVAXJZVgzch4Y/TkR9N2z+G",
-	"yvoZ64uP1vI+A13sY2tcT6hefVGhHqVCNdCVNtCQgETOkseJuYuyCuZbiJFze6BZOPj4EvHHFXpReqpI",
-	"vPsmes688CQCcCIJhVPY0MoJwao1y1wlHuM3DxOK9bk5fFdvYXaEfSWz8GQOfQysV3PtNxcsElm8+ujQ",
-	"je3ODdGMERIbwokHs8Hot2x+tORC2Vhl8HZNaYwnBXKj90k4bA1bIaTioMt9OqU8JmnCWe2dMw60ZXP9",
-	"uWsiGrpHcSUPevO5FM3GqNFscDIREYE9Sm4U2Fkffrcj9gStPqxPoUkUJ3+FOlGewIRp1TwQOVd1jvjA",
-	"ZH3W+ejLeLPZoThU3fI5e19zHc4zBt4IiEcINQpC63ti05kCYl0Gtjj7myrl5stF4CrvWTytfXGt4qU3",
-	"qVQQZQPOdr2x7YbmarLu3DhoBvrlj6AULJW2lzJAaZKBHy2QQeGVdRf8usx7MIvYSF5lOUsP56SxDWUZ",
-	"Q3Vr6VoGz0yAzR2VNt7NUVLSDvGncN/6m0ZQrwGBAJ84xpYlirRD+Gf1VVRqO84TJCd0BkUWJlQSgb/d",
-	"JRnb06JR4ToKCklJD8MdwW+jbIE25yhj8HxC5cTYPqu6juDsbATRNWupWHFB7oMmzNqYIpq8ihLl/VtX",
-	"kwU+fqnEIzTxlZnccOaAvC9elVL6fr8frFCom89Ro1A3//gBCjUa5b177u5lnkGBKq/mRH/361KZiT/8",
-	"71+gKtKf9ra2fv7LcCi3/vRvb/+9/bP+z3B4+cfOn/5Qx7oranpphno8+oq7K1JQb6Wq6uDr8vQt6nwN",
-	"fNU332WMnS2q34XBvFLfq7S4oIGa3nzy9f7S8gldXjBkOLzcwLva/DyWdX23c1ilbCNna/M5jTVgfX2G",
-	"ssLfdIIK94E9qOMaHnn6ns03p1B2c8vsBmoLebqc5g1t1hv3UJjOMTgchPlcgksR6pJUz8EiR10CvyPl",
-	"DyCxmwovjhJVyGwZAy+LvxZLi+hT5S7DeSbeJTGTxGQiQVA7YCxKAMigAQW3VLGSJRcJ7lSVYnoIH6Y3",
-	"UqS5YkSTxrbskDcXxxABDOIvfMUFKjUFrPrdva2tVEQ0nQip9p73+9t+LbuPT5XrD9wpnbKaMnXtST6l",
-	"nGSMxlpI6JQW86PBt6u490gyZOXJJlfaiIyrXn2t1OxNltZfZSdB6oHq7vUh1wuOj7ROt94F08D+v5FZ",
-	"dhPz+6MGXmLIXhmmiJjxpb+FYdVTLr8mEKHeClpvL22mDa44AyVFsLL/a5SqCaPpBuTxNb7+xNpYVu84",
-	"uEvUZMLS2B3VNREZQYOo7z0Xh21MnokNdcH8DxvEAXOLNJYBuWERzSUj1L7oAuOKAnM2ct+PD+8NubVB",
-	"QBFMmxiBaWCa8mLxtSZH+kcPFWvP3yrV0yidS4lKlokMU6oXz5LJZqjTPPX6eZzwMcasBwREgVCDEAYk",
-	"hIJfPbDk6D9vRDwPy3zHALsoldro5lJk7qqCNauVdFxDMe5SJCwnqRi1vVhTFdLqpjSaJJx1LUMyFUv0",
-	"NzbdSf/bHFVQeiEYe88U8fOKmpDdfj8gi3VMvN8rdRP1AzNObe4w2e3vkvZuv49n0SnkmKCwUHJxyJfE",
-	"zpPd/nZAVgTKV18oCkuQ3f5zC2MVMMzJnpBM5GBgqK26pV81jxbmtA9eXQwWv/EmNWnR3hcnh1evz17C",
-	"w8Hx8dmP+PSFeVpXc4Ts9r+xY9ZWroIXFquEHp3q6V9dGGS4MWrSSPzHteULd7d3zAyL2chkd9sheklI",
-	"PdndfhGsrGNKdnd2gtrykrs7dnGvDwcvDy8uS1M/33YH11RqIC+Ks+kni5IX/edIB4vrvVAda4EquByr",
-	"D4s1UPxyQSOapHnGZLVy1EjkPA6gfCLjSj9gmX3Ya0qTfVpZI2EwW6WjDCHWsdAvY0rj66urc0MDiGLv",
-	"VVmCLRdqWkUd62axj/0RF6qA1Qq6XoJIdWgfYCCF3ui7/f5aW7k3drEAi64AqWsdVfZMDptKayi1XMLE",
-	"fvyPuG2hbfvaARi0uFDX02immSSHTGiTzq0VWpHrbbhJRXTL4lo7gZXpF71zF8eL6suingbGT600aW3N",
-	"JlpqRaxHjiBpskgEGPIoY1BJkqaStENbFzyXLNubUSnvRBb/l/5261//+Cc4P2xlXBh3t9/v7Jm8dDVh",
-	"U/h1yEONkNDmHoB4RFMWY61UMNXKiWYTptrt/69ZO5bExrRZfJqxmEaKxUPeDv9kQpn+849//GPYIYkp",
-	"4yUDkoqxdIWHaR4niqiMJmlgK7MSCimo5GZunHTjROr7+i5hd1WyUau6bqaxLqir/9VAXz2hnI7RwHIS",
-	"zTa3T0yjWQ0lG2g6Uq5DZ+uVCS3xYs6aCR5zSPgZLb1zqdi0FbTG4DmbCanGGcZFN6JsVoed0vdH+L7V",
-	"lu2fayRQWFLdJV6hqVzXhVqEw7zffx6BUwX+ya7xF40K/KEiSC7vBLDc39Uw5+vxXrCPmCjm1lDpGbC5",
-	"4626A+AOB4FRX0iJRXIKlK1vkvD0SueGIK5pz7BUhS1GqLZuWKrclo7S6uNXckJucjIsH0kphvDwMXvk",
-	"CTAa+CLG6npMBL+2H7R8xzZL47A18YHtxeVysc8k8Tmqye9IjLSG5fghpxn0JVtSjCLzWwwniAQfJeM8",
-	"Y/HSnD8tr6AYiKneidTSgItaKECzNas8+DpeNIrndEIQXXrIoqpu6i3Y8vxuuRIqRw1MFjXFLM2RyMgN",
-	"oxnLOpvl9CmTDG1FLRzEK/fwdt0xUpje7GGxvLi1J+MhWT4HHkKcfUkyU0Om2iKFm6IZcDas5SiiqRbH",
-	"KCfsvWJcJoIPuRiRAzFl6mBC1TMJidCdHgk/DGENw9be0GBo2AqGLSVuGYcf//WPfw5b96EBobw7e+Rb",
-	"+IRo6W5/yEujGTTDcO7fex+GrT93B7Ok+z2be+O7CdREyOKEtG3zgh2tun1Nvk++hfTUNN03JgMt7118",
-	"d0C+2d7uE4BaXwuhyETMujfz7kTMAhK+FhLMPjY/HcWvUKuDfsq6fmUQRWymoAPEycH5M0m0LGng2bdS",
-	"5ixLOFhbAlcx/+BCf3L8XaeKBy44AwyirOQuvnfye+TMZGcJTs4HVwevTSsSQyI4fAXlSi4hQMHIuSgW",
-	"tweHl92dF191Xx2cdLS4mjGpPGHZVRysSeTySp/Un9GST/rr7W926nRA+t7/ZKdfvRdBC2I/zng6Rw0J",
-	"zN+3jDcYv/bbytXWKIY4tQfd8JXX+LUTFJom44lcRaLwFDnCDrwSbmsNoZ6w6PYxjNiN2ySO1WmhK11D",
-	"vsZq3BUHy2LpahVsTTrduvwBViL8CeIHV7pdPmo2kpvZOQwa7/OPlt1i0STwW5vy4thcAz0G0EcGzsQU",
-	"+W+DDV/0NK3BXiMbf3Vvl/JDGG3RAci5UEUgxUbWlLVxeprvXrqCIhuNnXCw3q2J5vTkIvhRatYKtXAc",
-	"h56xKBnZMqWugALUiDL+8kSauj4YtkA5CT3IgQWFHppCPBQmgpRilXEEvLNH7vSzOyqH/C4TfIz1wipO",
-	"EajhxUZK0yjkBs19ZypRaYPo96VBIGdacniV0c0zxVYl+2LC99HSaMSxvkHAbU0RMy3DmWAFzx6GT59J",
-	"om82xEbEIsqnjK9ItcVvTpfh64lSKzTXeCM3GGejLIUiedchsrSwIoHB1408mFbv9BPQcu/YPDjDVZPz",
-	"gzyTosbmQ20LvlVd8LxqFTPzcPV+P1gRrizJNusrBl+2vhPD1ip2iVnG3iUil6YuIWfvVYilBTeOTV8f",
-	"Ye9W/SJYFW1fIGe9qb556P06fm4OACYlAU42+apxFH3QghrTF9CCqua45WoC5J3Ve47Cki8gxLpsAJAT",
-	"KMMff/yxOyg6ybHQqCe1uSERndGbJE0cACt44SIBLawS3jCBCe+OWZTSDOWTqdY7woQnWp9J/o4m0QXU",
-	"lMSfBrRsiQPrx8nck5TQh+SyZvBAi9uwFh0phTqRJ7IhBDNjSiyFblaxpNm9fdHVCfYkBDrOmEaTcECa",
-	"Gp1LwbT1h08MO2p4WBIlSWi/vba8LARO1wZKCnCySEuVrjKzfa9TCwqu4YiPxOJpXiosvFua1VofaGbf",
-	"r7tPH0FdMQLrVZbzyBacWHb4MbCGxWSKXirKwWmLZw+KqPgBPSChjRIFNPaWzRRpUx6bOotQODV8dXhF",
-	"/vWPf27BB2EnsAWnFYkzMZuxuEcWg3ZC6BZaktk8i1t5NReMyrqjaq8NQgo1s5T9Zs8szy7CV0WwUkw7",
-	"nNL31wh0QLZN26EhN5HMAQm7XXi/O6Xvu25xIsORoZJ6FX0Zo7GpQetfF0CYEuA1p2nqym9IosSYQTwl",
-	"QgODhgHZharoRROkCjD4mknmcJUX7GrQIYdjrbcY1Kq2BVVZpBilG1Shx/4xtdSu7gpcGKfjpanr83SF",
-	"g0wBZRp34axpSnZR8nAuiAEMA/7q6wZA38AVong2J1BK+83F8TNJ9NuYr+NC4AISbtlXtz6ABf++4l4r",
-	"ntsg+nV7ZkE28DXBcDPLbWPMLAGoDpJN2kfumaK2dY0xtLz35uK4K+mI9cixuGNZN9K4T5lSLJPBkMfJ",
-	"OFFSXxYjHl6H+0Qqmim0J4NB1gQA4FfQVVt/te+1le2Xu/6WNqvSCb7cmZV2/97vfvO2bf5x3X37oR98",
-	"8/W9fbDE2+1SVZrqEEucyVXLkJfa4I+8Pm1lzbBYHMZUG1ge1Lc0kuZ1PqW8COfD7qa1kTVntssT0VhI",
-	"GdT7cj1G0nktf3980ZtVkYxXfqWwyrpWlIFD475XBe4Z8qY9EmIqPYtNQXZbpszwWEkYjSZaQg0/yDQf",
-	"319ff9Bf3ofQLRnHRbs4FDHeJ6GLzLXF50CezXkMpdPB/eaAEHfc+t70DcFoFmnjcQ3/x9LN0F1b3YnK",
-	"CoZcTrRwQE0F593+N2RpFecyy7IrBxMGwlwbAfQGfJeN0wErcVsQpubMRWKG3+27AnLwCB0QObed8cHa",
-	"lCex18PBPmp9STj8bBIOP5EMw18ik/DTyhf8SAmCD8z6W6DySHE2ypB7MqoD7aqakJ2Pk4SHS49JvCoZ",
-	"zyn+UcpoJqGE4y+Un2fhS5bl6a2GrC6kcedTyMaz6+KfQFbehpl2C9enlFtTY1/FrhJSv7bEVOGpB67Y",
-	"QSVHCPuAchaQO4ixAM8T6vb6M8gXao7+K2NIeCbhS2MTlCWjiT1NjUxA5VXWJqRJFuVZouZoQLWyhKmr",
-	"VYluOj8i37M5aSc91iMXTCpif3LmhpdUTm4EzeJOj5zk0jROre9R6hr1o6m16I2PrSaKRRqA7l00Qv1+",
-	"6UNrW9GEOEYYwPXUZ9iWMQZpMgKTSQpVfUk1OqrtBGgnOut3O64HDbBrGxdhYNSXEHsnJMast4i8jI1Y",
-	"xnjEACgXOUQGR5hRjzudRGbn9cWaMm6aA1mDwx5mtA1N4/1v8ySNWebFMcphi4zoNEnnPTLwZjHeOihR",
-	"i2HeUhXRUDfzIbKAhI8RNfrkWcNCb8iH3LZ1wi4mtqsT5Q7ZNpBuIlLwj9Lypt8yiHwWnA25p1Xv45b4",
-	"erbpwaQYp1zZBCtMuZpQ0/K2lM4VDvmNiOeB1azlkrStMBIxmPyGfMGAY46GBh72B3NLXJPfPRK+Phy8",
-	"BI8O5fKOYRSReS18dXgVDrl7u4hhohAWtk8o2e2/gOgD0zSKqgk6Rycihs7I4SBNxV2473VBShNAlotR",
-	"NB0Ln+9A1JZm3LvPt5cm7LSL9oZoEcUkD9PAytTkxbVIzO7BflCuwaqyMsCMZpJhhlrCySylCce0Fg0s",
-	"pAHqV+iUKT0yNiFUd0kEOZG7/T6pZsHtG7yU3O9vrr7rfl36opQhtz/kSO6ky5iAzYoEV5lI/bJ3bTjB",
-	"oXcFjTXGb1YR2BwFU60bN8GK0eaDktQbBjAzzKroDVp09B6Rm4zRW9kJNOg1OX+cTm0cAwhdPWhn5qqV",
-	"waFS9JbxgpK6RlgTxvVOJJJsD7kS5KtdfYvCQfd/CO3+nfS735AeuSbdMCAslYyMGdeHkMX71gqOdZZr",
-	"EjJM6wlAgeAMmhgbezhGJrQK0jQ4P5KeV2Gvtd3rg1A+Y5zOktZe63mv33tuDILASLZo0oVrJrewI8EN",
-	"Eiv8C14Z11WNvmAqS9g7TVzIjGqdXNNAfXVcE4uCWDwzIZ0QuXuH/ZUyqQKv9yqdsiEPMU91KwT/b7gV",
-	"Ov8vUCbNCMxc1tIHRyEkhuD4Hbc0KIgnd+GPYo0tDYihyAd4KlOWvWJqkKaIRkCPuShyabmj4pUt6He3",
-	"tHqR9+IA3NoNXjxwfu/7t+AVQz+A3oadfr9Bq6NmXYWKEti1HVqru2qOxH3Q2kUg6sZ2wG59S2ObQAef",
-	"bK//pNTdCj56vv6jokW8/mK7wRfVfrz6u51v1n9XbUl5H7ReNMFEuX04fNUAyprmqSAN5tMpzeatvZbe",
-	"OeLOrKJjfVrLMkfr7T1mIS3eYDxj0uUi90iYJ0jmHHky2coQGL9vKJwxvc9Y5l/xIS8serVJuZ0eCQuj",
-	"CWS5MY69cANsmUXTFHtvG7N+SQLB5OkVCdaGfCOrdwnVaT7u7JM4x3GYHPJIpCmdebQW++kkEtyWPfJj",
-	"g/Z1rledVigwls02risZOSl0PMXEv5UGTz0kA/xs0Ti29s8mhMurMbQx3fIaSGJJNVf+8lsRzzdrqFaR",
-	"pMmEpbNRnhLTlQyPWKXg8F7rJ5ETxJd9n0qZSEWxdJVnY/u56lJ561SRcsWrxi3VKsXj7sv6mYm4rpDe",
-	"7eZIkaVyV/Wg2FdtKf7GsNv3F4g2Xn7DNqs+EC/o/fCKLq2nY17bgnfug5bfZ/SCzVI6r4scQE+9jRJN",
-	"XJNWE8tftJKAws2MZmkCMfq2lagnCJBKZ9NyY1FrEtTz1fmt7z9t/tRvwGdgF8+yhW6pj+Fv2y+aLK+m",
-	"ryIwx50GTK5ETS6Ypnq/Vc6KtKHoObaEtd4H6+TnrQ95Et/jbYGOFDXFzPTvBRs2TYZJnhg7ry/UJlDT",
-	"LQaaCcHQoxEENfUacguc7IHcYgQt4x8qkXq8ouibiQhF1CyQK+ehNbS4GWlc4nZeSitrJ//ESchuQxJy",
-	"KtR3Iuc4z3aDO3yeQXoN2Fq+wxoVvzOZGm/I2psfrNWKa67zBrooPJhjiPqm1/RUcPYUV/XXlGBsmZkH",
-	"Ci162Od4TSq1DIUiJyJORolpVqxljqNRV+OsC0gjio617GJCnfcJF2AF6z0Gls+PmPx+KMIrphqQg80u",
-	"qb7Y+nLO4Jou8fF5RGRGM5XQNJ3vrXQMB66VrSQZ+yuKBmSAWvaQ+/o3ybQkH5nu6M5nBqaetqnjBH/f",
-	"lvRSYyNwbudh4ZMOXemA0DijpRfIWySKuQ+OuNOzw8Cua8hdE8fS0ogSokcu7xIVwSiLGnoInY49LV3Y",
-	"eoEJH7uO76YXCpgygprCPMt1dKPaeIFNKzT/dlmf11TEX71sruB7QU2PFNkeqNkv09gjwaNEMk9jb0z8",
-	"K4FajVTv3wjjMpfgSVTvz5Jz9JtxgBrF95eXXx+nM//2WB3eyydTe7dMvHfXxRTXCs3H4G+FPF7H8CLK",
-	"taZbthmDU08u7ZAOFTLg9ynjasjBsIsONohKM45dTb2wDrffCJ8MkPdhjAi6S0cpioIhhG5prjrkmCRI",
-	"QvClYxQJMDk9CyzTjIDhOVkpPEpTL5pwrcYH2KoZOAKVrDfkTezOtEhMC0slekPPaW1zWbySui4LGz5/",
-	"TFnd5iqMXyR7kXFBTAlguQgpsVkpBR1e0+fhPqgfaLH686OH9MpHP3qsUr++jUar5EYwmkUTrWDWHba2",
-	"PlfdhEvGZaKSd4zI/AaNpB0X1VOBzDTwdSCtiTd9vCXI5vgVodE/v60JR9Y/lpwBizUK1sYRYpTg+ir7",
-	"BhULoXJYZmwxsQNi4JZUQNQIUnZdzUWM2vryNRLHlZdEYEgt0qDWF5Xz81A5iTkKxJLRp1VAGzPyWzZf",
-	"zr/9Y6hfDIhIYy/Iw7R7xHJOCY/SPGbxvqvhhq2nlhjHvmdzWbAVLSm4n1sfOzDCNipfc/MAN18u3GcS",
-	"SUHM0SpfNPjxEWae2gCMk4RrcbTovWmEXnSf1mWHmdK8YEiAOLL2bv+5Xyveq/buwh5R9nV3C+MH9eAd",
-	"k0eArd8Sadv+D3mp7/9+EYCK8m6iJLl8PejuvPiqR8BebuPmUHbH+47v6cuxVGwsX+5yt6TWphaLjZ3+",
-	"piXTvbE+bOzn34ySmIiuZcTkls39xgS4JW0s6Cx4xDpfKMzvWC837mjKCxq1jERtxNK3PkA33JX+aXM6",
-	"iVRiJiEy3SuGbNuQRVp9fCbJ1dUxaW/3ifSKEnR65EJTBIw2t8IADJlHEWPYIHkteYAxyuThIzH/5h5k",
-	"hCn+TdzNJ0FNuT9LDUZOhSJwv8G5ZtuKIF9o13YVgc6n9kWTfpDYl8t9Rjq935tcgges0cV/kGxiLRRQ",
-	"H8I3A0BBtLJJfolh4KvdUq7bLZtf/9zvfkO7o7cftoPd/n1NbtsGmsc0mkFm2MfUboyb5qHzLHXjDeIY",
-	"Ms9cMRjfWKmEF3mriWw4jWYyJFA/wVg6qw0I9rVopvKMo2HO+hpMb19IGPOygCA5DiJr/ahaUkrrAeHw",
-	"LpGY/4V5Jia7Y2U7o6XRtkFJSLXeLnKpwR9ymmaMxvPC4EgzhpZQ0+aiiNQlNlB33xMti7Q9E7XLhxy7",
-	"ZTj3HssYKp5uknWuyZKJ2XonNRpdaVIri9c5HRNZcjo6m2qRbChJ2yQJplSqIS9cQ6YcUFHudLpfDID6",
-	"MbwRW3MsZIDMmeqUfY5DDhZATKziKPA7FFuTMThES6+4nEU/mSUgqAGAV3RvtUfUS5nBeGcekxuh3G6U",
-	"DoN1FcseGRSN36iylVdgiSgkQIUK/U8YNaWK2aQyqjB/01q/h9z0J7EqUtuawMtpoQU68GyU8z87+yQs",
-	"+SrCIdeyNyRyNjZ6D+KiHaC8EtaL8jHUmMXGJ0/mQ91ArVklCPikzveFEhrH4M0vLtYvGVnzBknVSTT7",
-	"nD2lX9SqRtLVII79nFx9KJ/M9allCtMk6KnFigtTT3+ZZNHGZkUJNyJFBxMWrbSxT2pkCJNra4UI5Ncm",
-	"6dfGGtfwbKgtpJW6GSYc4IqBg0xoNk2Z3CDSBddVkNDvMjH9QkRriSjiOS4yUX9xQvrFuPS5UEG8diVC",
-	"CMfqyUih0AegO87oqnxim+lgS0BQMmOZxKAJjoVbQWbwLONW5FOTTOTjCcFCr23MHPTLRRQyIEFgMN3O",
-	"Fxsli/wKNheHg5cnhx2brjzklXzlJMO2FrlkpJ2xSGsjsSsNKHjECCXThOeKdXrk1Hi6oPXHUnoI4Jd9",
-	"Xa8QZx+RBFVqlq9xdZk9/EItfvvOLl+txYtjbt7T+r4eRCS2PsB/1ximL4ybCa6xfh9rd4JFAm6asSRS",
-	"vJD7XsMDk28sb7HKBxIa7KrZ6G7i1Fid/4sh+nM0ROOB8k3R1c7Wvz9j9MtEGmasdQmfaPwCNmlDER5o",
-	"lf550P2fotjudvDV7gPM0nmcqC57t7IsClpeoXNXTR0U0vYsus4Pb9K1ZWCUMRmYpEQZDLmrsArWUYZ/",
-	"7ENRL3C86U+tVz9j7wRO1KkWWoHisE5QSTgUeMXITpVRLimKP6aOCsDfI+d0bIyKIQaGhuQ/sbBTEodQ",
-	"4GbKFO1Bc41asUZjrJzXpn85fPfIKitllJ/xdE5wWyDwKLN13BOJPxNMvasLeMRllWIeF5ojTBOeTPOp",
-	"33rX69qxEpoRQqH0rdeb0BtjQPO1KWNdDiYMAxLCgdgzykW4DGwccGmo5k5NqOayuNbINARtqLHq/cOw",
-	"zAeHf24wE5yUZYLpgMz0+RQjUy3J3Mwv1Wk+qZgq2Bp34x2X0D+v0SGLFr4PrULlm09sBVC/d/OQD/m5",
-	"qye1ZyqMmx6ToNyTG4/Eatpcpqs94leoSiQWP2vUOBosZ1hQh5IIuu3skRmVcsix+tV/YsulsCiN4c9V",
-	"Jr5aNR4zZWrW4aUAUujS3gJsqgYDm05P60YuWigVow+5HV6jIcOQzrZUCXSrwHabJQx1euRHmt5aL5H+",
-	"2pYhl7fJTA45NFOfMQo6P0LbM5Ca8m4ecGPhWmHUMZzCdlit7HXix9x/QtW9grX9NfdsEUyv5JDXU9MG",
-	"0bCYtENxG3YC0xgIslv4fMjBKxbqHxM+Nq1JsFw7y1jZy9gOjSvXViCqYxmmhXhdSRZx2wpaZqZW0DKD",
-	"1RVpeaLMgZ9N8/oVvedNq/lSf3mvZ1mlUVmVxaxrsO5lFaxoc24wV21lblIKqhB73ckr0BW5Bss6hGvE",
-	"2k6fXuMy06ps23Uj2+57LcRML7iiydsy/FSaiNnvitZxSz9snvxQbojaqC6dR+e/sP9Piv17RuVlluTS",
-	"O8ur1V2YlpaaS3B2B1+1629nx2pYtoE5sm8jAZSryklhqhpC8LVVb5VAx/+Qv4Fid5xJuVcUXQfr0Q1b",
-	"UgkPwhv0a+g9MxEvEIIjh7ymYw2IAC7O4vL4zatq7bxSTE0iQT9T9abkOhaI/KboDvzp1In7VPO2Nqsh",
-	"V6r//6vWkfM6QG9OcFd7IL8UlfuNF5X7UkXuVwrbL8l8TXhgQ614Cxs9NSwu591kU5JKf21TgOB3zYhS",
-	"KayZ0YQXoEfFhIeM0HDosy+syE5jzGrnpNaw2AYDZGGDfyb9oEwXGtjBZlWGKRO04GXYu1tLexge6Eq2",
-	"obbYkAsiLh7BBT9C/TtvU36lInjrIPjt+3q/FMF7aBG8jQnX+qp4RM5YlIySaAk9CkD25votVaZaz2RZ",
-	"nu81tf64n7+dQ0PE30hBvY8pyn2prvfpEqjfV5WDB5CYzW4v9kBtVGoPVHQtYdSTJtIu2xNEZu0F4BzA",
-	"K9UBq8GVC6zVZ90U71tbuq/Uj6zUFwWs5KFWdsP6En8r+sGRAbewYJI5SlpDbu0JKaOaNPs5Mtjn/o7K",
-	"prJVpQ/er1OobrlGv7NpabrNNfrfIhv4UqvukxIUf6fV5j6yerwFvq2lHuQFfxsSU5GrSBQNFp0IWjje",
-	"oP9beH52eUX+9Y9/4iyh6zo25InCXLQbGt2OM4hEg3ewH3LHq/YQQte0UOvOdyKL5R7WwoNwRcGlSBmB",
-	"ZLQhF9wvATejY9Yju/1dNByfnl1dn1+cfXv4MiTJyBDwkn+vR0LIR7zKch7pmx8OuWnrBb1PmntUj6lU",
-	"54DXjxgCAhNcgE9+WWBysR3Qzh9f/WwI0Vl2KhDNv3PZkOjzRuyB+7hiYq33qYZKHKDsJ20qY1GZMc/S",
-	"kHBxpwmEUWFN2HH7UmWMTvV6h/z11dW5ccYzkrIxjebQ/O/fLy8P0Xam6XwnIAlPtPyY/J3JwNR5TGBe",
-	"kbp27JEmHOjeMn3yTShfARb67UPStl0PXStJT/QzNYGKRPCdfh8oFdr9LFlMOAmloiqXIRArIDIQzbJH",
-	"QnELkWy5mlxbqQnEVqGup9EsDIY8zHnGaDTRiNCPVDJlIldYszm8SUV0C33uKeGCd2f5TZpEGvUZkxjJ",
-	"QknG4iQzvjqTzzzkWt4LCCaEuy2zveqV8Px7nabEDg6dL9j+muTus6V0vzfyBnv90SUf1xh9E8nHlY8t",
-	"tTTG7CZbw4BUSxgEhkYYRx1F5XGpbMKFCV7CAHsMB7NxTBuIIe5nW5v1o13OykxL7qcjtoj5L5LI5yeJ",
-	"2JP2EYWQVbc8gzCYbL7Jrf5xAgGTNu4E+AeNuxBWqAG+MGOSdwm7I23oqxwnSmDS8YRQOeQ/XJIDEbMO",
-	"gV7qKHVoajCjakKEcc6bqHYSfsB/3X/Qj+9D67W3wEPL6iF/c3HcI2ejkVcrrO7uW/BKN9/++DHvvJ3j",
-	"0jSkWHbrMx9/zyTRghH7ElX20W6jPkoDOMfu5P6QsDvvUrrTAXcwb8j8XE2E9ZcEzb9iNCJtChHbbrjZ",
-	"TBYHYnB+TgT/XzEahViDXaB7PKaK6jvQ6ZEj5ZVux4lPDs6LdiUuS0h63cqhWmSlfm6jm3NZuTlPX1Sh",
-	"emmOuMb/L1xY4aE3l7M7//Z+dmGkvzcLo77Sy8gFOYM7fDYa1RMOGIlFeZaoOTBvOku+Z3Oo5P5WP1pW",
-	"i35AwPdQKKDtcEpvGclyHkLl/SV+iq/7X/e33j3HovEIz7IgWKAKUyhf4vqerwmGlZX8E9eSHbrl55L1",
-	"ihjK5TLNYr7CgEB+nF2vVk1FnkXMNe4vZeG4GjJKYEqiq1tSN3WT9AhwM7OVWZfG1Ho3EWRKY+huYWFD",
-	"w4ltewG0dqRY5gMEmUpNAbllc1mu5Sw4a1TKeQEH32NZ8WbzNuNavmTXDp0sufUBciTuITekLI4VQLmb",
-	"0RQkvXANAuPxTCRcYZj0uGIGI2gFm9nEip3+zotu/6vu9tcaQ0MOf29vd3de4EG2iUSopYqR2Xo/rdY7",
-	"YonSDFZChIEWQv/78uy0e3F+MOTtk4PzTgCmbxBdB+dHz/A5RKAZzighScl/w4aWmg5pUEPR1BIZcqwa",
-	"guHLaPAreYyNN7W0y69s2ToNj5b9/18AAAD//w==",
+	"7L3rdts4ljD6Kjj6eq1IPZQsO051lbxm9agcJ+VJfDm+dLqmmDFhEpLQpgA2AcZRZ3xWP8R5hnmwfpJv",
+	"YW+ABCVKlmynLqn0j65YJHHZ2Nj3y6dWLKeZFExo1Rp8arGPdJqlDP49HDOhzT8+0LRg5h804xdSpqo1",
+	"+Ol90KJZdpi0Bq3prEuzrMuTVtCKc0Y1S4a6Ndj+U7/6X9BKmIpznmkuRWvQGpIJS7NRkRJVZJnMNaEw",
+	"W9AacZjeTDCS+ZRqzZJDoXRexPbbH2VBaM4ILcegSnGlKX6fS6GZSIbwuh1pTDW7pTOzBy1lekynZo5W",
+	"lrMR/8iS1l3Q4jEMPtE6U4OtLQuIXiynW+ZRLxPjVtDiG6yEK7OGD6w10HnBglZKlT5iStExM/ARRZoG",
+	"rWmcnbP8A8vNSlu3jOoJy7sKfmq9D1pTpulLqmlr8OkuaE1lwtLWoDXOdHdXdqdc8Jb99aj2oqBT1hq0",
+	"zi1whxa40oz+5vpQaDbOqQegnI7/wnKF2/qw0woATvZhwc0xwwF1i4In3e2d57utoFVkyZLDvmXXims8",
+	"x7u7oHXkdllDpyteQ5+r6aw7jTO3+cci2JGBCtk32PBRk9NcahnLlJSjr3fgFpBHM3K0f0rO3ccqLca4",
+	"stqKl0OkyFNvsmmc9fwJlWKtOwOoCaMJ4MKn1sEFHZv/1vd1rnMpxoQJzfWMaDomckT0hMHycB1E5nib",
+	"SJtrRT7guXZ65JyJhHBNrml8Q7gIRXQ46h5RHU8ioiWJJ1SMmfk6YSnTjEiRzoieUO3GCMxDLoj57lgK",
+	"5n08Zpo87++S2wkToRBST7gY2yGTXigMzOIJm1KPyrQGrbBVg1OvH7YM7s0y81DpnIsxAiajOZ0ybWEz",
+	"HI34x0XgXEiS0TEX1CzeQCJnqki1CkihGEAJcM+AjJoRCFUky1lm4GKAlpl/9eCatwatvxcsn1UoAF/U",
+	"tyGKqbm1dgjEWPOP94tbCFr7FeY2rPuamTUm5JbriV3cSOZuO1yKZcuqLoS/NCSdrUGLC/2NuauGVEzN",
+	"cvvl2rihAiyHxR0mbJpJzUQ8e8Nmiys8ojdMAQRxPqLoiJlzz5nOZwN4ouiUkRs2wz2Uv1zLBH/iguzs",
+	"kokscmXQRYXCvDPiudLmoDIpFCN0TLkgbRgi8lbVPWNZSmcsGRBDTaMOoSIht7mhMsSi256ZNBT1dVAB",
+	"RA+XwRXZ3dkh0cHZ2dXhy4Oj05OLg+P9H6/eHPx4dXZweX7wMuoZkhEXeW4uUM7+XjBllgpjSYEDT+kN",
+	"gz9g/h55w2YKGEHGAItgbROWJuaymE0mVNNrqtiAbBug7bx4EYoPXPHrlJHh+f7hobkpOY0NfvdCEYp3",
+	"5tZxRW5YphG6N2wWGEZD1cRdebu6AKbDHywU20pTXagAdh0QQ0o6RI5CQd1HeK9zKsi//vn/E0p2+ttw",
+	"uynZ/fjRP2iuFUtHhAp1y3KWkPZu/7uA7Pb7oQAwvj08Ory4OjsY7v9w8DIyQxTiRshbYamR6gTkdsLj",
+	"CaGILGZwAQiAh90jQ7eoUORsBNfgmo1kbiaHJbZpYT7SPIarEJhrzBP779ysMuVTrjtkItPEoIOB1h6h",
+	"5MXHj6FIzVRjaaBm6CEAUslyOXkhqpUIOD4chmoylUqT7X7Q7/fNd4q0YVOhiLpd7iGnedbNWG74VNTZ",
+	"Ixm1EDZHZgGJ2EgEuwUcAlT8zgLxbHhxgJA0MCyE5inOJ9OE5WYkQShJ6AyxrMhLogokAblGRRP8e2Ou",
+	"s08ZpvTjWybGetIa7Lx4AYTB/b1tyKzWLDdj/vdP/0/3/3v/b39oNdGywxFQ/kU6cWJYBo014Q5FlSzy",
+	"mD1TxN0pg4xm9+b+ICIbhJU5if5oQAe39ZYrRna37U09PTvYPzl+eXhxeHJ89Wp4+NYAyeC8YzNcwU3U",
+	"rKKSCyCxnG4ZLLb7O7vNOzWMbsluh3ApkO9xPZGFJtQSmodtf9XyK4a76R7emsvRRNM/GpZARDG9NlLD",
+	"yLFLS9eLXABBy+iYLeM+cO9q60nYiBapEYD6gVkccp1tIwOVPGi7kQedg0y1IPCkRYOMU64no3pSLQfE",
+	"sqBlyAnPWeIk72p1f8jZqDVo/Z+tSu3ZwqdqC+Y3C7k0cun8Oi4F/3vBCE8MHRpxBJhZlFNcGpZTgMj6",
+	"qNXcme+RqldK2bHUr2QhYJUxqDsa1bMstSRy62/KrNoTtcybiVmUuVHD1wfHF1fHJxdXr04uj1+2ghbL",
+	"c5m3Bq1jqQmObXQPUFYMooM4Gbassha2SCKR7xL2kSttjgNZzj5MstvfvVt3owdm5jO7R9xxHfLlkoBV",
+	"CWmF21LKGPMPTJCCl9zWgwNpRw37NRftLsBdneQXViPcl2KU8lg/EqrDt2cHw5c/Xh389fD84twDbTl+",
+	"DbLC347ZhA9lmuaMJjMEslqE8ndPB2W3OgCygaJZS33+++Bb33nUMQJFYEWnyKrgvVL/HhCZcyPdplFA",
+	"9K1098mKDeRWFmlC5GhkZCpiPivfoFMWCnPH7PQXJydvr46HRwdX+yfHr94e7l9EgZHtjQQdTeNsiyZJ",
+	"1DEM8y5ofU+TMxQ3HnzQfxm+PXw5NOyoZcCoKQdV+VNrxFlqNFa4//4xW9JHkCqTFCi2YQPbrbv3FYp8",
+	"TxPiFud//pdS3iEjylMjBZspBmTFuPO40n86XPGWCehSiWMEdmKPpQJTFBD2geUzkuXyOmVTknKlGVzY",
+	"yMIv6gShmNLUaC4sIf95fnJshzk8hoGuzE8WqYgUVqwKHEY+UygEGiSp+IQKRbtBTA2cUHc9I5ZhLaLH",
+	"JcqxR3H2YEQ52j+9Oj84+8vBWY3YNqHMNM5Ub7t26mFLyIyFrbVQxNszSWRFmgcERx6QcrhfFWZ0ArLO",
+	"qYdC5r6Nw3B6hUqMv9vlJKrpKCIzrGAEzwOEnVJ5SYuxQ4lHM4bzt5evN+cL3m6BhJolkXDORvgLMwlY",
+	"07pcogEMlhO/kvk1TxImHgTi4eXFD1dmguOTq+H+/sG5D91qaB+8FxNGhqeHoImVosyEfmCExjFTIALr",
+	"iRHTM5aX9pc6XJ8/HVzLRZaAdYtLaXyDhpdoVKTpEFYXERXLzHC/xa1biNYNOmfMaNUPxt9mU4kH5EuR",
+	"5dKsjF6njByAcXIO3lyRObWU3FLlG72socYZKIwetQD0nZ2nA3rToi38114sKHvtVfYkexzCqNU0PUCA",
+	"PfQcji8Ozo6Hbz3Iu4GtaZrgBD7oyzcsLYEv5wH74imZQOOaSrKOW4g6PfIS2SDYNFI5HjvgerYtwpOA",
+	"CIa2XKORsgTg+WgNaAlnXq0GeRS5gQ7/kirRPK+o9CKg0JtxxU4NxCf5sdSnubx+BAExY5+enXx/8FgY",
+	"TyiY91QBdHBUpCBRMjJjvwKAA6hXwRUsrELaNYM9ErfCEpaYPdivK3BVZ3EyLPRkjQP4bJweNvtMGbkb",
+	"bCDU3lyD8bA4Z+HMWK6keKYILfRE5vwfPsKZrZ0YrmV3Bl9eZkrnjE5/vu0ZOfU1aqSLO6yv255yDOqo",
+	"2ew1IyNABZkjR8Cdwa6uLk/PL84Ohkd2e6d0lkqaXEj5luZj9uALdDr88e3J8KXRdK/eDs9eH3j3yMnb",
+	"loNdSElwsnmBx+esRkdMzVvWurzd3/32xZ++IdczzRZlyO0nlHUsSKp1lgcwvz5w4W2TI/69BfECFByU",
+	"cxZLkXAzwyvQjx8O6EVbswdqfyJiZ1qEMtp8nfOTKC5i5lHkgws6XoTwEwo2DassYezs4OA65sivlliq",
+	"rdPXwb7BCN/ZK03wRjwqbfB3Qcuwfh6zS0E/UJ4aCevBR3J5PPzL8PDt8Pu3PtbbCYg/w/xRKA1OJEWK",
+	"6qU9ovOZ9fcsCEFPiOYN6ysPwbkDSUyFpSg5o/GEJcAh/LuQU0Fkoa3zKhSal1YvDy5GmjpePIk96+JK",
+	"qWZ5j1yURI4YDAFTwfUsFNbFdzthdW+lgdw1jW/Q0+SFJpyZUbvDkcaAjvmNG+QDDeqWcu1cebASLhDz",
+	"SxAvuAEMIC+kPKJiZumaejDi+F41D3MM4THjk3KCGt5ISabmqfP9OiBSs12yTRap484TatgLiwOkAUpY",
+	"Gboq5NCsxJg45ebW0iTJmVLPSstXzbfY6ZEDMMSVruKY5jlnikR/7Z5RzcBX1IX/j0jbjHtd5Ep3glDU",
+	"3jhjU8oFF2P0xM09U8x8rSwmoD8Tx4pvGDi2jTLbsQ57sNtVDvScwQEjvtZ3Zb6EvUohGERhPVMBKUQK",
+	"KnuJ3qHQeWFgZ37KcvlxZiStWE6ZIqNcTkk76nbhFZZ0zXPOlCFmVJDD0w/fuEm5NSmyhFzP8PptfbPb",
+	"I8NUSbII24GRfUCyK28SzbLyfHBpAYiwVCGOwesqFHkhDCzN71wTmqbyVqFbv8l9HM3pplFtQvReh8LN",
+	"AX5kHHhKZw+7y3iCVfDALU9TQ7VgpSxZ704/jZNl0da/yqDaX65bJDJWYQsdDAr9C2FLMZrHk7AF7oM5",
+	"VeTa6ng1c2yj8c63xbovzWGWk15LPam7NgSdssRbwB4e+ILXhIQt5zaBQdF79ExVoygyLRTwlAJclj+f",
+	"QXBDR49beaPDJxTzHh+y2uGDxITYQ7CQML/AOAb6BuihsLOh38Aafn2GC+iDhuXrXBbjibbUlapJI5O1",
+	"RuJL4dSGB0qfpSnv4Oj04ser4enhm4MfazY2b4J5SYdm/IbNCN5rQ7imXCnHbWuHv/2UBrRqRYAAdlLf",
+	"LulvJur44UHSUPoP8gYUqPJ9fNNXmp0ptIdQts5RlhyxhNMLoDUPFizPL09PT84uDl5eHR28PBxeXfx4",
+	"elADeTkbgekIzOcDfx8n7poH5cWbX8KitP/iKU+haZGlrOmUKSNnRvMLi0pRsgkSoF2VC63HhGe5zFiu",
+	"OUYlVIHhn1pcs6ny+IALRCljPmie05n528b3+vGgfqjvwvfx8gjKS8E/EiMbK02nGeGCTHmaciuB7IF/",
+	"NNbpjHBhRgEstTGJVPjnZY5qIXhynqPNHUHDVm0U+ybQaI52XwgVnTDiBaEbNqWMrAL+CkYgFHyPsL8X",
+	"NDW/Rd67kQELEN1pnPWaALwQO7/J+r0Y+1X4DBhkTS9V3H3D+LwOhsXnZXh9+fBaypRRIMdzwfYLkVvp",
+	"LZ0pEokiTWtwccGKpTHXyMczx1ZUI3qYQVDDxQCfRXTxo/ybApxUyRO1Bj3Qd2EHznwrcwwGZDNyy3IX",
+	"Ous+gZCotU/Lyyto0QRtBTQ99W51bS/y+m8s1q0qBaFhivk0hM3GxZApnxbMJy8sTNiYzbAJyvpZD1U4",
+	"94ftVtD6sNMQxV1mRWwyScHnaNxiIsXCGF4ewad1yFGVb7H+yu78yLSfbKwakuTABbDA5fSuWp3wOXA4",
+	"cueto/lwgopR1O7EIuWpnc38ba7ThiWU00Nxh7TzKFrRrKAWRl9B/30DotYI2MJtdnSEOOQHRjyRtzWR",
+	"19xuOzfecgWhyfbC98iRzI3CqDUXYxWKKZ2Rv0kuSFQK1RGZsJztWVVVET4W5hsgEwIl35mLjDDyFup9",
+	"da7tpUKtptkX5YvzWFMNcR+oDkVW6OVUYURTxYK1gOkDsgIiwsrwPMU0RHLLqZHPE/eM3DCWKVTjMQ2k",
+	"XUYRDQD8fiTQE8GqGSQ2xWIlJOYELPOZjUtduNelHLVaYlqDjsyTqhs2u+obIvXimz99+x29bqJVjnAv",
+	"PMDsumYRBllXlfRQBf/FOQNiL8FGORZcMcJ1z+XLLcxidYgmJt83vDxlLn2C3Mr8Rq0l4M1heY00lkdR",
+	"Ukm70ToRqdb1fgUa2KSgDbHhhq0nZhk8M/I7ArXxICAVAe2/5m6BpMFVZR6UIp31GnMAfADdYJIBzrNq",
+	"v2+5alAfEiswlKxr3Z2t5Ggw6tLFPNVKlglX9318SsfMcKLmZdsxlq6+VAiX7mCthVs/eu3S1+SzUqKe",
+	"W6T7MFgB5SLheljK7066msbZlY3hx+uCooD7DXlv/TdMR3RXr/oM/yy/wD/nXjbD0CSp/Z2zqQRhhmb8",
+	"6obNvBHtD3h5GyVA3JZTgzch4Y/TkR9N2z+HyvoF64uP1vK+AF3sc2tcT6hefVWhHqVCraErbaAhAYnM",
+	"+OPE3EVZBRNl5Kh0e6BZOPj8EvHnFXpRepqTePds2KN94UkEYK4IBSxc08oJUcYN21wlHuM3DxOKDd4c",
+	"fGi2MJeEfSWz8GQOgwbOq3nvN2cslnmyGnXoxnbnNcGMERIbrhMRc43Rb9jscMmFckHm4O2a0gQxBZLa",
+	"90gUtsJWBDlU6HKfTqlISMoFa7xz1oG2bK6/dm1EQ/cwmUtg33wuTfMxajQbYCYCInCoVI4CJ+uvvzwR",
+	"h0GrkfUpNIkK81eoE/UJbJhWwwNZCN3kiA9sum6Tj74ON5fWi0M1bV+wjw3X4TRn4I2AeITIgCByvic2",
+	"zTQQ6/piK9zfVCm3Xy4ubu49B6d7X7xX8TKHVKtkswFnu9rYdkNtvO8qvClXA8HBn0EpWCptL2WAymZx",
+	"P1ogg4o5913wqzrvwfRvK3nV5SwzXCmNbSjLWKrbSNdyeGYDbG6pcvFuJSUl7Qh/ivacv2kEhTZwEeAT",
+	"x9gyrkk7gn/Ov4pKbaf0BKkJzaA6xoQqIvG3W56zgRGNKtdRUElKZhhREvw2yhZoc45zBs8nVE2s7XNe",
+	"15GCnYwguuZeKlZdkLtgHWZtTRHrvIoS5d37spgOfPxSy0do4itT8AHngLwvXpVa3YV+P1ihUK8/R4NC",
+	"vf7HD1Co0Sjv3fPyXhY5VBbzioX0d7+t1Qf5w//8N5Sz+vNga+un/w5DtfXn//P+39o/mf+E4fkfO3/+",
+	"QxPrnlPTazM0w9FX3MvqEs1Wqnkd/L4CCw50vga+6ptXOWMni+p3ZTCfK8xW21ywhpq+/uT3+0vrGLq8",
+	"0ksYnm/gXV0fH+u6fnlyWF5uI2fr+nNaa8D9hTXqCv+6E8xxHziDJq7hkac3bLY5hXKHW2c3UBTK0+UM",
+	"b2iz3riHwnSBweEgzBcKXIpQUGYeDxY56pL1l6T8ASR2U+GlpERzZLYOgZfVX4s1YQxWlZfhNJcfeMIU",
+	"sSlkENQOEIs5LDJYg4I7qjiX3hhLUaoq1fQQPkyvlUwLzYghjW3VIZdnbyECGMRf+EpIVGqqtZp3B1tb",
+	"qYxpOpFKD573+9t+EcLPT5WbEe6YTllDfcH2pJhSQXJGEyMkdGqbeWfhXZZKfCQZcvLkOlfaioyrXv1B",
+	"6+wyT5uvcilBmoGa7vWBMBtODo1Od78LZg37/0Zm2U3M748aeIkhe2WYIkLGl/4WhtVPuf2GQIRmK2iz",
+	"vXQ9bXAFDtQUwbnzv0epmjCabkAef8DXn1gby5sdB7dcTyYsTUpUvSciI1gj6ntQxmFbkyd3oS6Y/+GC",
+	"OGBumSYqINcspoVihLoXy8C4qjKgi9z348N7oXA2CKhe6hIjMA3MUF6smrcOSr/zQHEv/q1SPa3SuZSo",
+	"5LnMMRd+EZdsNkOT5mn2LxIuxhizHhAQBSKzhCggEVRq64Elx/x5LZNZVOc7drGLUqmLbq5F5q6qNLRa",
+	"Scc9VOMuBcJykopR24vFcCGtbkrjCRes6xiSLTVjvnHpTubfFlVB6YVg7IGtvuhVoyG7/X5AFgvQeL/P",
+	"Fbw0D+w4jUnfZLe/S9q7/T7iYqmQY4LCQq3MUCyJnSe7/e2ArAiUn3+hqghCdvvP3RrnF4bJ9BOSywIM",
+	"DI3l0syr9tHCnO7B67Ph4jfepDaf3fvi6ODih5OX8HD49u3JO3z6wj5tKhZDdvvfuTEbS47BC4vlXQ+P",
+	"zfSvzywwyjEa0kj8x411J3e3d+wMi9nIZHe7BPSSkHqyu/0iWFmAluzu7ASNdUF3d9zmfjgYvjw4O69N",
+	"/Xy7RFxbYoO8qHDTTxYlL/rPkQ5W13uhrNkCVShzrD4tFq/x6zyNKE+LnKn5kl+QMx9A3UsmtHnAcvew",
+	"ty5N9mllg4TBXHmV+gqxAIl5GVMaf7i4OLU0gGj2Udcl2HqFrVXUsWkW99gfcaF8W6Og6yWIzA/tLxhI",
+	"oTf6br9/r63cG7vagANXgNS1iSp7JodNpTWUWs5hYj/+R9600LZ9VS4waAmpr6ZxZpikgExom85tFFpZ",
+	"mGO4TmV8w5JGO4GT6Re9c2dvF9WXRT0NjJ9GaTLamku0NIpYjxxC0mSVCBAKv/xFO3IF3QvF8kFGlbqV",
+	"efIf5tutf/3zf8H54Uoaw7i7/X5nYPPS9YRN4ddQRAYgkcs9APGIpizBIrdgqlUTwyZsmeL/17B2rGWO",
+	"abP4NGcJjTVLQtGO/mxDmf79j3/8Y9Qh3NZfUwFJ5ViVFaNpkXBNdE55GriSuoRCCiq5nlkn3Zgrc18/",
+	"cHY7TzYaVdfNNNYFdfU/1tBXj6igYzSwHMXZ5vaJaZw1ULKhoSP1AoKu0Jw0Ei/mrNngsRIIP6Gld6Y0",
+	"m7aC1hg8Z5lUepxjXPRalM3psFP68RDfd9qy+/MeCRS21HSJV2gqV02hFlFY9PvPY3CqwD/ZFf5iQIE/",
+	"zAmSy1s4LPd3rZnz9Xgv2GdMFCv3MNfsYXPH2/wJgDscBEZzIRVWN6pAdn93i6dXOjdc4j19NZaqsNUI",
+	"8z03liq3NVRajX41J+QmmOH4SEoxhEeM2SMxwGrgixBrag4S/NJ+0Pod2yyNwzUzALaX1Ov8zhWUsvkd",
+	"3Epr2EcBcppBX3K14KhN4egRI3xG0rJPmipMgxznVOjAK4uB/4bYJIVPWWLYLQNbpbNqhAIr/9/K/MZc",
+	"fC1vmDBs3tabYEkE3QxcsQVXKvKGCcI+ZhykXm8iGopot/+ccKGK0YjHZiVX8CwiVN2wBAzCWB+oHSnN",
+	"ssvsHD6NBmUVKtsTwza8mMwI16GwQRXluggVMzI1UkU7sjJ1NHCPoaYEjNGU2YIAWha2E0sx4uPCnJut",
+	"itGm11WMR2kPQimB5cpmE3Qa43aq0ZamZBpxEqV0zMTnivgTVpjjasF56ONP6vkESyg1h/7ak2uiCe9W",
+	"HTVps0zGEzJVe7UlWp2+s2b0F2CjLyHXyo9dWXEfgX/lbbZRFMbLUiYqLZ6nrfzhOnyUF09B8bmhPzUG",
+	"H1wzmrO8s1l2qUXBZpMkIPhmQb7+1djsS20LBDjg4na8EihBC6hHc8+emoUZU/89FK6D+16q+ZAMuH2/",
+	"2J67a4rZ+krzfZ+ELSgDpMJZVWOaGlWFGrzVTCguRSjkiOzLKdP7E6qfKSgS0OmR6FMIewhbg9BCKmwF",
+	"YQvQHn781z//N2zdRXYJdXwZkO/hE2I0n71Q1Eaz4Ibhyn8PPoWtv3aHGe++YTNv/HICPZGqwtm268iy",
+	"0w9C8S15w7+H1O003bPmNKMLnb3aJ99tb/ct9Q6wtK/Mutez7kRmAYl+kApMoq52A6omURCKyC/nYF4Z",
+	"xjHLNLS1Odo/faaI0bPsevacBpblXIAlMijbgOyfmU/evurMw0FIwQCCqEeUTNG7iz1yYjMXpSCnw4v9",
+	"H2x/Jcs+BXwFpXxqQwMeA4CBpMBvi7QEJp9CO6fKmC9sBced3rYj83KE/Zmcz8/jJWjxPz05vzBHvQXz",
+	"bpXsKupAPGe1hkXSFbaiUAjGDAo59mPrSOGf5xCUBGCPspx/oJq9YbNTNo1I2/5tlNurv93qAA78Ty92",
+	"nneCUKAKa0tQ9sg7exz+LMs4Vo9ESJoi7Onn+HMorpkCVzJiY112mdA0ZcIVnOmRfSMaGtkBVXozALQ6",
+	"Qg+IQcheKHB7VnVHTb89PDjv7rz4pvt6/6hjNPCcKe3p/2X123s4uKdpf7v93U4TD/YgvMYXQQui2E5E",
+	"OkNbz+dhWSvcgetsako/+p/s9OeJcdM2apjVIJCQ04MjYl/CsLnTN/vn5NuAnB/sk22DnfDDdgeDLhQf",
+	"C1WrxaaUWREqiw+AcwOrnA8pqnvTm+BizQcv+g1slY8FF+NhOpY515Pp0hTRZ4r857tzQt2LpG3DecjB",
+	"+c6Lb2yU4qlBYOyvdVb+fHY+BOHBoQp80ApaB+fPv92F/77Y3mkFrTP7+5n9/Qx+bw4LumHigZg7Lw4Y",
+	"cgzx3o+SClay/h9KxXvd5HZZ6FhWkRclsQHdEzj8Yhx1PGHxzWMU23LcdfJCSqvuylAL3wJs3f/7y2LT",
+	"Gw3WhoiU+/IHWAnwJ4jHXxnG8Fmze8uZSwf82udcKitYhBBIku2zgl3G0AMPDfUAJ6ZqXR1lMXLjHuit",
+	"5TOfP9ulMjSMthhQI4TUVWDiRt6Je+Pejax+Xhbo2mhsLsAbdk92hCdbwY/KiONQW66U6jMW85Gr114W",
+	"JIKaizb+jCtbJw/DAKkgkbdylJ88MEWIFNZ4QLHdCi68MyC35tktVaG4zaUYY/3NuSADqInJRtrQKBRF",
+	"1o9F0Vyna2STLQ2qBBG1pnE8ICix/LbRYXSSMWEkXKNVkOtc3iqW71lHSUNNcKekMCtwYmddLUsh85ki",
+	"kZWPjRpmHkf3V1NYWOdSaLx2gthTlRJZbQxyInNlDAKzow2F9Lxt+PSZIobOQeRlIuNiysSKQh74zfEy",
+	"7HmixE3DQy/VBuNslANZlQYpAVnbWJUe6VtevTWtPukn4Gwe2jy4foZhbvtFrmSDR4m6zsyrmiN7tbAy",
+	"+3D1eT/YzD5/s0bzOanL9ndkmfyc1yPL2QcuC2W1VcE+alQXs40z3+7P3yt3/SJYlctXAef+QID1E/vu",
+	"k24sAmDKM8Bkk6/WztELWtB65Aw6kzagW6EnwOxYc1xKVIs0iJx13nzgaFX07t277rBqMMwia+BptmDT",
+	"jF7zlJcLWCEZLBLQym7gDRPY5LGExSnNUVqbEqoNL+dGb+b/YD7XqEBTEwbXoGVLwmPeTWae3IgRKmVO",
+	"LiK0bORbhnRBFeojteYKMuuorCWGzEPJCD/uxbILgScv0XHODJhkuUhbAXzpMl13gyPLjtZEFq4Vidy3",
+	"V46XRcDp2mgxM+tED0zZ98G91+wCwT0cipFcxOalotOHpTUzmsPY3ftN9+kzKG9WfL/ICxG7clbLkB/D",
+	"dlmC3iroPSKFwz0o0eaHC4O8OuIaaOwNyzRpU5HYKs5Qlj16fYBmSPgg6gSunYUmSS6zjCU9shgSHEET",
+	"+ZoE63mE6rs5Y1Q1oaq7NrhSqMip3TcDuz23CV8xwzp07WhKP17hogOybbtRhsIaVgISdbvwfndKP3bL",
+	"zckcR4Y+LfPgyxlNbIV7/7oAwLQE7yRN07K4lyJajtEDiquBQaOA7ELPlao35txi8DXrTCzrOrndoKkL",
+	"x7rfftKo6FdUZZFi1G7QHD320dRRu6YrcGZDms5t1cCnK0to2zPQpAu4ZijZWS1+akEMYJhO0OyahHbS",
+	"K0TxfEagUcfl2dtnipi3MRu4DLAPSLTlXt36BPEBd3PBO9Vzl6J335m5Jdv1rQPh9Xxfa0NmyYKaVrJJ",
+	"V/GBLZnf1C/NyHuXZ2+7io5Yj7yVtyzvxgb2KdOa5SoIRcLHXCtzWax4eBXtEaVprtEjB9qiDS/Er8x1",
+	"hq/2iPNtbff7XomY+Xi7ekO0Vr1hP+3+o9/97n3b/uOq+/5TP/ju2zv3YEksXZkIu64OsSRUbd5O5iVO",
+	"rrJgr7BZNw+LpedsLaPlKQNL43R/KKZUVMkC2PS+MW73xDX/JAYKKYNqomXruXTWyN8fX1JvVZ7EhV+H",
+	"dG5fK4rMonvUqzH7DHnTgERYqIcltt2LK4JqeawijMYTI6FGn1RajO+urj6ZL++igChpx0UXFbRI2CNR",
+	"mffjStuCPFuIBBqzQHBPuQh5K1xkj7khGCurXLaP5f/YGGJKbxi0j6jvIBRqAv462x9it/8dWdojos6y",
+	"3M7BhIFrbnQ4XEJk1NrFBuaiwiEIvjSeyQy/2yvL08Ij9AUWwvYMQ9tbwROvQ5R71PpazuCLKWfwK6lf",
+	"8HPUKfh1VSP4TOUHHlhTYIHKI8XZKP/+yagOdDFdh+x8nhR/3HpCklWp/qXiH6eMQgRH7+fK/nfr48uq",
+	"AKxeWVPCxM6vIdff7Uv8CnL+N8zjX7g+tczdBvsq9qxS5rUlpgpPPShLKc1lIGN7eMECcotxQVKmVrc3",
+	"n0E28vrgv7CGhGcKvrQ2QVUzmjhsWssEVN9lY7q7YnGRcz1DA6qTJWzVzrlYmNND8obNSJv3WI+cMaWJ",
+	"+6k0N7ykanItaZ50euSoULaffnPreggnNQOjqdUFqw9a2Miq2qRd0F0Zo9F8XgZpXaO7CMeIArieBodd",
+	"kwSQJmMwmaTQM4DMR7y2SwG6FJ3Nu52ywx2waxctYtdoLiF2ZuLWrLcIvJyNWM5EzGBRZewlGR5ivR48",
+	"aR7bkzcXa8qEbT3oDA4DzJcPsQY4+b7gacJyL0tChS0yolOeznpk6M1ivXVQAB9DwZWuIuGuZyGyAC7G",
+	"CBqDec6w0AtFKFzTSOyR5npGUlEC24XpT2QK3mJaP/QbBnlVUrBQeFr1Hh6Jr2fbDo+aCSq0S9/GhO4J",
+	"xWdRLVk8CsW1TGaB06zVkqTwKJYJmPxCsWDAsahhFg/ng5mr0ql/AxL9cDB8CR4dKtQtwzhM+1r0+uAi",
+	"CkX5dhUFSiGwdo9Qstt/AbEY1ltM9QSdoxOZKMIFiYZpKm+jPa/HYsoBWGUGhO2H/HwH4l4N4959vr00",
+	"HbhdNU9GiyimkNr2mLbiP+5FYe4wdpss++5rJwNkNFcM89+5IFlKucCkWbNYKDJgXqFTps3I2OJY3/IY",
+	"Ki7s9vtkPsd+z8KlFoxwefGq+23ti1r+/V4okNypMh8TDiuWQucy9YvqtgGDI+8KWmuM3worcBmQNpEE",
+	"D8GJ0faDmtQbBTAzzKrpNVp0zBmR65zRG9UJzNIbKgoIOnVRHSB09aBZalkLFZBK0xsmKkpattmc2HAE",
+	"RbZDoSX5ZtfcomjY/S9Cu/8g/e53pEeuSDcKCEsVI2MmDBKyZM9ZwbGLQ0O6p21sBSCQgkEnc2sPxziN",
+	"VkWahqeHyvMqDFrbvT4I5RkTNOOtQet5r997bg2CwEi2KO/CNVNb2O/oGokV/gWvjJt6UpwxnXP2wRAX",
+	"klGjkxsaaK5O2SKrIhbPbAwz5AXdYvfGXOnAa8lPpywUEVbB2IrA/xttRaX/FyiTYQR2LmfpA1SIiCU4",
+	"fj9PsxSEU3nhDxMDLbMQS5H3EStTlr9mepimCEYAj70oamkxxeqVLeimu7Q2ovfiENzaa7y4X/q9796D",
+	"Vwz9AOYYdvr9J2u/XzXYaOz/Pn+qFiXugtYuLqJp7HKxW9/TxKXnwyfb939S650JHz2//6NXMr/mScJA",
+	"L9/dXuOL+W7/5rud7+7/br7h9V3QerEOJIw2nAuaAj/Er9ZYZUNrdpAGi+mU5rPWoGVOjpQ4q+nYYGtd",
+	"5mi9v8Mc58UbjDimykonPRIVHMlcSZ5s8hgkTe1ZCmdN7xnL/Sseisqi11jyo9MjUWU0iWx6HrChABty",
+	"0jQl7KPZE5r1axIIlmZZUb7Fkm9k9WW5lrQYd/ZIUuA4TIUilmlKM4/WYrc+rsBtiakI9zXHLTvhGoUC",
+	"I/tcW9yakZNCP3UsK7DS4GmGZACfLZokzv65DuHyKhhuTLe89tRYsLUsrv29TGabtWudD8mfsDQbFSmx",
+	"PU8RxebaGQxaP8oCkzjK96lSXGmKhTE9G9tP8y6V96UqUq+nuXbD1rnStHd1/czGoc+R3u31gaJqxTSb",
+	"l+JedY1+1l67e3+BaOPlt2xz3gfiZXAcXNCl1frsa1vwzl3Q8ruYn7EspbOmyAH01LuYWV62gLfZUFWj",
+	"KmgLwWieckiXcY3KPUGAzPVNr7ctdyZBM1+T3/ru182f+mvwGTjFk3yhF/tj+Nv2i3W219C1GZjjzhpM",
+	"rkZNzpiher9Vzoq0oepouoS13gX3yc9bnwqe3OFtgX5XDaVSze8VGybXqNYX3Np5faGWQ8XYBGgmhIaP",
+	"RhDU1FuTW+BkD+QWoyOq48lDJVKPV1RduRGgCJoFclV6aMssq3VI4xK381Ja2Tj5r5yE7K5JQo6lfiUL",
+	"gfNsr3GHT3NINgJbyyusgPU7k6nxhtx784N7teKG67yBLgoPZhiivuk1PZaCPcVV/SUlGFfE7oFCixn2",
+	"OV6TuUrJUpMjmfARZ0kZDXY46hqYdQFoRNOxkV1sqPMeERKsYL3HrOXLIya/H4rwmuk1yMFml9RcbHM5",
+	"M7imS3x8HhHJaK45TdPZYKVjOCgb5SuSs7+haECGqGWHwte/SW4k+RijfiqfGZh62rZKJPx9U9NLrY2g",
+	"dDuHlU86KgsTRdYZrbxA3iptrvzgUJR6dhS4fYWibBFd2xrRUvbI+S3XMYyyqKFHREsvqAlCcHFfXIxt",
+	"lBTo7DxlaMoIGsr+LdfRrWrjBTat0PzbdX3eUBF/92p9Bd8LanqkyPZAzX6Zxh5LEXPFPI19beI/F6i1",
+	"lur9G2Fc9hI8ier9RXKO/nocoEHx/fnl18fpzL89Vof38snU3i0b790tY4obhea34G+FrOaS4cVUGE23",
+	"bjMmWPWtxrBq2rGwv0+Z0KEAwy462CAqzTp2DfXCLh+8qotmuCTwPowRQXfpKEVRMILQLcNVQ4FJgiQC",
+	"XzpGkQCTM7PANu0IGJ6T18KjDPWiXBg1PiB8LCRUaI+pYr1QrGN3plViWlRrABB5TmuXy+IV7C9z0uHz",
+	"xxTtX1+F8VtwLDIuiCkBKFchJS4rpaLD93SRuguaB1rsLfHoIb3mFI8eq9YNeKPR5nIjGM3jiVEwm5Ct",
+	"bfCqy4ViQnHNPzCiims0knbKqJ65lWFET7Wke+JNH28Jcjl+VWj0T+8bwpHNjzVnwGLFhnvjCDFK8P4e",
+	"PhYUC6FyWMR0MbEDYuCW1Fc2ANJuX+uLGI3daxokjgsvicCSWqRBra8q55ehchKLCsSR0adVQNdm5Dds",
+	"tpx/+2hoXgyITBMvyMM2k8aCeFzEaZGwxLXNprax5RLj2Bs2UxVbMZJC+XPrcwdGvGGzZbER81v+euG+",
+	"lEgKYlGrftHgx0eYeRoDMI64MOJo1dnbCr3oPm3KDrOF/8GQAHFk7d3+c78TjddLpgx7RNm3vFsYP2gG",
+	"79g8AmwsyxWGXRght3LWinS2VwWgorzLtSLnPwy7Oy++6RGwl7u4OZTd8b7je+ZyLBUb65e73ouxtanF",
+	"YmOnv234eGetDxv7+TejJDaiaxkxgWJ8VdsjPJI2touQImadrxTmd6yXW3c0FRWNWkaiNmLpW5+g1/5K",
+	"/7TFTqK0zKqK67bVgmtyGhv18ZkiFxdvSXu7T5RXlKDTI2eGImC0uRMGYMgijhlL1Fq8H8aok4fPxPzX",
+	"9yDjmpLfxN18EtDUu781QORYagL3G5xrrmkZ8oV2Y88y6KvuXrTpB9y9XO9i1un93uQSRLC1Lv6DZBNn",
+	"oYD6EL4ZAAqi1U3ySwwD3+zWct1u2Ozqp373O9odvf+0Hez27xpy2zbQPKZxBplhn1O7sW6ah86z1I03",
+	"TBLIPCuLwfjGSi29yFtDZKNpnEFN69ymL6iF9kZ7RjTTRW6rFztfA14vTBjzsoAgOQ4ia/2oWlJL6wHh",
+	"8JbbctmYZ2KzO1Y2S1wabRvUhFTn7SLnZvmhoGnOaDKrDI40Z2gJtU20qkhd4gJ19zzRskrbs1G7IhTY",
+	"i6t077GcoeJZTnKfa7JmYnbeSQPGqquElcWbnI5c1ZyOpU21SjZUpG2TBFOqdCgq15AtB1QVf53uVQOg",
+	"fgxvJM4cCxkgM6Y7dZ9jKMACiIlVAgX+EsTOZAwO0dorZc6in8wSENQAwCs6WO0R9VJmMN5ZJORa6vI0",
+	"asjgXMWqR4ZVW1mqXeUV2CIKCVChwvwTRk2pZi6pjGrM33TW71DY7mdORWo7E3g9LbQCB+JGPf+zs0ei",
+	"mq8iCoWRvSGRc22j9zCpmg2rC+m8KJ9DjVlsq/ZkPtQN1JpVgoBP6nxfKKFJAt786mL9nJE1l0iqjuLs",
+	"S/aUflWr1pKuhkni5+QapHwy16eRKWwLwqcWK85sR5JlkkUbWyFyYUWKDiYsOmljjzTIEDbX1gkRyK9t",
+	"0q+LNW7g2VBbyCh1GSYc4I6Bg0xoPk2Z2iDSBfdVkdBXuZx+JaKNRBThnFSZqD87If1qXPpSqCBeuxoh",
+	"BLR6MlIIddW70ItmtRPJLwFBXan2qnUeyAyeZdyJfHqSy2I8sa2R2pg52FQGnmqCi8F0O19sVCz2K9ic",
+	"HQxfHh10XLpyKObylXmOTT4KxUg7Z7HRRpKyNKAUMSOUTLkoNOv0yLH1dEFDlKX0EJZf93W9Rph9RhI0",
+	"V7P8HleXPcOv1OK37+zy1Vq8OPbmPa3v60FEYusT/Pcew/SZdTOVfUSxdidYJLD/I1oSKV7IPb/hE+Yb",
+	"qxu/JwT27F7rbuLUWJ3/qyH6SzREI0L5pujXZ8P66787Y/RLrlxzwbIRId6nn8EmbSnCA63SPw27/1UV",
+	"290Ovtl9gFm6SLjusg8ry6Kg5RX6mTXUQSFtz6Jb+uFturYKrDKmApuUqIJQlBVWwTrK8I89KOoFjjfz",
+	"qfPq5+yDxIk684VWoDhsKahwYXtG0ikjOqdCURR/bB0VWH+PnNKxNSpGGBgakX/Hwk48iaDAzZRp2oPm",
+	"Go1ijYFYPa/N/HLw4ZFVVuZ6AYl0RvBYIPAod3XcucKfCabeNQU84rZqMY8LzRGmXPBpMfX79nldO1au",
+	"ZoSr0ObWm0PojTGg+cqWsa4HE0YBiQAhBla5iJYtGwdcGqq50xCquSyuNbbtxtfUWM35YVjmg8M/N5gJ",
+	"MGWZYDokmcFPObLVkuzN/Fqd5lcVUwVHU974kkuYn+/RIadxZi/GQ6tQ+eYTVwHUw0jw8ZyW9aQGtsK4",
+	"bfcKyj259kisoc11utojfoUqrrD4WazTGeHCPFFerAQV/uRgOcOCOpTE0G1nQDKqVCiw+tW/Y8ulqCqN",
+	"4c9VJ75GNR4zbWvW4aUAUlimvQXYYg4Gtp2e7hu5aqFUjR4KN7wBQ44hnW2lOXSrwM63NQh1euQdTW+c",
+	"l8h87cqQqxueqVDI3JoPVen66tmVulbD1eLGsmyF0cRwKtvhfGWvIz/m/ldU3Su4t9vowBXB9EoOeR1G",
+	"XRANS0g7kjdRJ7CNgSC7RcxCAV6xyPzIxdi2JsFy7SxndS9jO7KuXFeBqIllTLBPalNJFnnTClp2plbQ",
+	"soM1FWl5osyBnz61rrg5+emsS7Osy5Or6axbUQ7sZnZYe6PWVmy+Udk8izmSCUsJdBv/qMmpa3ZUju5l",
+	"FajBlssq7MVy2pBTcDTzrGxVSsH8iktn9cLqqlwDM9k0znr+hMpoQu+rvqde4zLbqmy77Ea23fdaiNle",
+	"cFWTt2XwmWsi5r6rWsct/XD95Id6e9i16tJ5dP4r+/9VsX/PqLzMklx7Z3m1urOyCzw1DAa+ajffzo7T",
+	"sGIpRnxc2LhnKwHUq8op2wNUQfC1U2+1RMd/KC6h2J1gSg2qoutgPbpmSyrhQXiDeQ29ZzbiBUJwVCga",
+	"OtaACFDGWZy/vXw9XzuvFlPDFehnutmU3MQCkd9UvZJ/PXXifq15W5vVkKvV//9F68h5/bA3J7irPZBf",
+	"i8r9xovKfa0i9wuF7ddkvnV44Jpa8RY2elqzuJx3k21JKvO1SwGC3w0jSpV0ZkYbXoAeFRseMkLDoc++",
+	"sCI7TTCrXZBGw2IbDJCVDf6Z8oMyy9DADjarskyZoAUvx07mRtrD8MCyZBtqi2tyQYTFI7jgZ6h/5x3K",
+	"L1QE774V/PZ9vV+L4D20CN7GhOv+qnhEZSzmIx4voUcByN7CvKXrVOuZqsvzvXWtP+XP38+gIeJvpKDe",
+	"5xTlvlbX+/USqN9XlYMHkJjNbi/2QF2r1B6o6EbCaCZNpF23J8jc2QvAOYBXqgNWg4sysNbgui3ed2/p",
+	"vlo/slpfFLCSR0bZjZpL/K3oB0eGwq0Fk8xR0gqFsyekjBrS7OfIYJ/7W6rWla3m+uD9MoXqlmv0O5uW",
+	"pttco/8tsoGvtep+VYLi77Ta3GdWjzGycKvEoM3TMSoW0miZXvDY9cgrmc8nAkZmAT09y5hNGTR/Wxcs",
+	"xDaFIqoFLV9BG7QBGXGRYPZgY0xzu8pxe6ZCEb179647LPSECQ15lJDRmKZMjFlAzl7tk+/+tPMtyXKp",
+	"Mag6Z0oWeczIlGmaUE3xrW93t3eJzENxkjFx+NJ7aubb6e+86Pafd3e+ISOaptc0hr5aeWWjdzDREwZc",
+	"LmXo2TZAwJgx21FLMU3alOxjXObhS3JkZyIvZVxMoRsejIFtsTwION82NOWyHR6rdFaziT+9+G674xpW",
+	"Vykvl2dvq/BymTHzswS3QC4/MNI+fbN/QM53XnwTkEhpA8OARA5OEUIAmiOqWoKhumHQlK6MEofeMJRE",
+	"u/3nRqUpRiMem11ewcdR9QVRXMTMlmNpPGUFLenRAY/rNjCHgrdh0e8/j7PiOuWx2Rr8zSzWx/Z0oN0O",
+	"hwR7l/cIIbKKtBWjKUs6BkqhUHSmDLzBhK5rlqEyDn/P4nL5Q0TgMyXLdBRBrBvEQC8UXGHXAoyLFwlh",
+	"HzOeG6FrpFlOtvs2VF71KjfI8cnF1cnw8uKHCCBU3SZs2RcKG3+Ys8SgOk29/FYM3owQz668VyLSLjFz",
+	"zDReKwuI65lrt9fZIy/6O7gMWMLV5en5xdnB8MhaohOuYom1dXKL9M7HZGRAvJPWyFPBNGcGF1MDJrMh",
+	"0XzSEgNFkiRnyjYhzOU1q9rp5YzGk3XlMtc1kwG0PnsiQa1J57JkAnP9tASUrq6hEbO+LAFiHZP8scTI",
+	"8t+S5reGXAR7usyUzhmdPqE5fT74+HNLDnDzlsaeNfB9g96y0LGsWjOXxqsqZAc6x0anJ+cX5F///F+c",
+	"JSr7lRoqhBTEEO5xDjHsSAOeES1lx6sTFUG/1YhwQW5lnqgBVtGFRAcplEwZgTT2UBiyUq0lo2NmaO1u",
+	"RWtPz06+P3gZET6yql8tMqhHIqhkcJEXwkgVSQRU3dAj6Jq2fizWW6r0KcD1MxIjmOAMovmWUaHqOJ4p",
+	"G/j3BVGgk/xYIph/51YlYvCNOIT7vAamdbUDS8eUK4JQ1XQu8jQiQt4aAmGN3zZhqX0OxNTsNxQ/XFyc",
+	"2jA+RlI2pvEM2gb/2/n5AXrdjIbYCQgX3Mg9/B9MBbZCNEo8MlVOLo4N4UDREq+BSwKoloURfxFpu37J",
+	"ZRNqz2jkxNeyhMxOvw+UCj2GjixygUJ1oSIgVkBkIA52QCJ5AzHwhZ5cOXsLGLykvprGWRSEIioECEAG",
+	"EOaR5lMmC43dHqLrVMY3RiBtUyKk6Fqp2EpT2BGC5CzhuY3ysZVQQjGRkN4JMnJ5ZFgEBc6pigzqrEvs",
+	"AOl8k9gvSe6+WEr3eyNvcNafXfKxRas3k3zKwvNVYaERdGCnuqx+ROaLHwWWRtgQH4pm56WyiZA27BlT",
+	"8zCQ3EVAbyCGlD+7qu6f7XLOzbTkfpbEFiH/VRL58iQRh2mfUQhZdcutnWK2ya1+51mCaJYB/6BJFxIS",
+	"zILP7JjkA2e3pD2SOWEJ1xLLlUwIVaH4yznZlwnrGJFACpQ6DDXIqJ4QacP6bD4ciT7hv+4+mcd3kYv3",
+	"c4sn11SxUFyeve2Rk9HIqzLadPfd8mo33/34Oe+8m+PctrJadutzH37PFNrLvsajf7bbaFBpCHhcYu5f",
+	"OLv1LmWJHXAHizWZX2lavv+SoONYjkakTcEiXg6XZapCiOHpKZHif+RoFGH3FomBdQnV1NyBTo8caq/p",
+	"C058tH9aNTor84uVM5pirfFgvvL+WjfnfO7mPH05pvlLcygM/H/mkkwPvbmC3fq394tLQPm9+SbNlV5G",
+	"LsgJ3OGT0aiZcMBILC5yrmfAvGnG37AZ9IB5bx4t62IzJBC1UCmg7WhKbxjJCxFBz54lEQ7f9r/tb314",
+	"ju1mcD3L0meAKkyh8Blsb400GjWXufpMObIypTNo0lVlXyyXaRYzHYcEMuvdfktPJIoIeq7zdVl9Tkss",
+	"ZlBWPGuaep3ESghQYyvrNVhT6+1EkilNoC+WWxsaTlzDLKC1I81yf0GQ47zuQm7YTNW7QEjB1moCsQCD",
+	"N9iQZL151+NavmTXjkpZcusTZFfeQVZpXRyrFlXejHWXZDZulsBEkkkuNCZYjefMYAStYJlLyUSf9Dfd",
+	"7W/RlQl/b293d14gIrsUZNRS5cgevV+Qw0Mxrg2DVRCbaITQ/zw/Oe6ene6Hon20f9oJwPQNouvw9PAZ",
+	"PofYdcsZFaQ3+2+4pBTbWxWqL9sqZKHAemOY+IQGv1qsmY3Dqp3ya1fw1qzHyP7/NwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -272,6 +272,7 @@ func contract(t *testing.T, st store.Store) {
 
 	contractAgents(t, c, up)
 	contractProbes(t, c)
+	contractUpstreamOAuth(t, env)
 	contractETags(t, c)
 	contractIdempotency(t, c)
 	contractAudit(t, c)

@@ -97,6 +97,8 @@ func TestCLI(t *testing.T) {
 		{key, []string{"servers", "get"}, exitUsage, "accepts 1 arg"},
 		{key, []string{"servers", "update", "weather"}, exitUsage, "nothing to change"},
 		{key, []string{"servers", "list", "--url", "ftp://x"}, exitUsage, `agentmcp: API base URL "ftp://x"`},
+		{key, []string{"servers", "connect", "weather"}, exitConflict, "ERR_NOT_OAUTH"},
+		{key, []string{"servers", "create", "--name", "O", "--slug", "o", "--server-url", "https://o.example.com/mcp", "--oauth", "client_credentials"}, exitValidation, "auth.clientId"},
 	} {
 		_, errOut, code := cli(t, p, c.key, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) || strings.Contains(errOut, "agentmcp: agentmcp:") {

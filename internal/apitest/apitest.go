@@ -350,6 +350,7 @@ func Ops(slug, uid string) []Op {
 		{"McpServersController_probeMcpServer", http.MethodPost, base + "/" + slug + "/probe", ""},
 		{"McpServersController_getMcpServerTools", http.MethodGet, base + "/" + slug + "/tools", ""},
 		{"McpServersController_getLastProbe", http.MethodGet, base + "/" + slug + "/probe", ""},
+		{"McpServersController_authorizeOAuth", http.MethodPost, base + "/" + slug + "/oauth/authorize", ""},
 		{"AgentBuilderController_createAgent", http.MethodPost, agents, `{"name":"New","uid":"new-` + uid + `"}`},
 		{"AgentBuilderController_getAllAgents", http.MethodGet, agents, ""},
 		{"AgentBuilderController_getAgentByUid", http.MethodGet, agents + "/" + uid, ""},

@@ -17,10 +17,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/agentmcp/agentmcp/keyring"
+	"github.com/agentmcp/agentmcp/oauthclient"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/server/gateway/admission"
+	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 	"github.com/agentmcp/agentmcp/server/oauth"
+	"github.com/agentmcp/agentmcp/server/registry"
 	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/cache"
@@ -192,7 +195,17 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if slots == nil {
 		slots = probe.NewSlots(workers, cfg.ProbeWorkersPerApp)
 	}
-	runner := probe.NewRunner(a.api, prober, probe.RunnerOptions{Workers: workers, Interval: cfg.ProbeInterval, Logger: log, Credentials: creds.Header, Slots: slots})
+	// Servers that take OAuth get their tokens from their connections (when the backend
+	// keeps them), every other server its sealed credentials.
+	var auths upstream.Credentials = creds
+	var upOAuth *oauthclient.Service
+	var runner *probe.Runner
+	if st, ok := a.backend.(store.UpstreamOAuthStore); ok {
+		upOAuth = oauthclient.New(oauthclient.Options{Store: st, Servers: a.api, Keyring: creds, Prober: prober, PublicURL: publicURL(cfg), Logger: log,
+			Connected: func(app, slug string) { enqueueProbe(a.api, runner, cfg.ProbeOnWrite, app, slug) }})
+		auths = upOAuth
+	}
+	runner = probe.NewRunner(a.api, prober, probe.RunnerOptions{Workers: workers, Interval: cfg.ProbeInterval, Logger: log, Credentials: auths.Auth, Slots: slots})
 	probes := cfg.Probes
 	if probes == nil && cfg.ProbeOnWrite {
 		probes = runner
@@ -207,7 +220,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		reg = prometheus.NewRegistry()
 	}
 	gw := cfg.Gateway
-	gw.Credentials, gw.Logger, gw.Registry = creds, log, reg
+	gw.Credentials, gw.Logger, gw.Registry = auths, log, reg
 	if gw.Connector == nil {
 		gw.Connector = prober
 	}
@@ -222,7 +235,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	gw.Budget = adm.Bytes
 	oauthStore, _ := a.backend.(store.OAuthStore) // the backend's: the decorators have none of it
 	h, g, err := newHandler(cfg, handlerParts{st: a.api, reg: reg, creds: creds, prober: restProber, probes: probes, slots: slots,
-		gateway: gw, admission: adm, oauth: oauthStore})
+		gateway: gw, admission: adm, oauth: oauthStore, upstreamOAuth: upOAuth})
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +273,24 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.defer_(func() error { stopPurge(); purgers.Wait(); return nil })
 	return a, nil
+}
+
+// publicURL is the base of the URLs agentmcp gives out (registry.DefaultPublicURL unless set).
+func publicURL(cfg Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	return registry.DefaultPublicURL
+}
+
+// enqueueProbe probes a server that was just connected, so its health says so.
+func enqueueProbe(st store.Store, runner *probe.Runner, on bool, app, slug string) {
+	if runner == nil || !on {
+		return
+	}
+	if m, err := st.GetMCPServer(context.Background(), app, slug); err == nil {
+		runner.Enqueue(store.ServerRef{AppID: app, Slug: slug, URL: m.URL})
+	}
 }
 
 // defer_ adds f to what Close runs; the last added runs first.

@@ -18,6 +18,7 @@ import (
 	"github.com/agentmcp/agentmcp"
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/keyring"
+	"github.com/agentmcp/agentmcp/oauthclient"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/auth"
@@ -48,6 +49,9 @@ type handlerParts struct {
 	// the authorization server's store.
 	admission *admission.Controller
 	oauth     store.OAuthStore
+	// upstreamOAuth is agentmcp's OAuth client of the MCP servers that take OAuth (nil:
+	// the backend keeps no connections).
+	upstreamOAuth *oauthclient.Service
 }
 
 // newHandler routes the API port: health, metrics, docs, console, the REST API, the MCP
@@ -133,7 +137,15 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	if p.oauth != nil {
 		grants = p.oauth
 	}
-	h := rest.New(st, rest.Options{Prober: p.prober, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: p.creds, Slots: p.slots, Grants: grants})
+	ropt := rest.Options{Prober: p.prober, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: p.creds, Slots: p.slots, Grants: grants}
+	if p.upstreamOAuth != nil {
+		ropt.OAuth = p.upstreamOAuth
+		// Static routes: the callback wins over the authorization server's /oauth/*.
+		e.GET(oauthclient.CallbackPath, echo.WrapHandler(p.upstreamOAuth.CallbackHandler()), byIP.Limit(httpx.IPKey))
+		e.GET(oauthclient.MetadataPath, echo.WrapHandler(p.upstreamOAuth.MetadataHandler()), byIP.Limit(httpx.IPKey))
+	}
+	h := rest.New(st, ropt)
+
 	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
 		return nil, nil, err
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/internal/redact"
 	"github.com/agentmcp/agentmcp/internal/toolnames"
-	"github.com/agentmcp/agentmcp/keyring"
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 	"github.com/agentmcp/agentmcp/store"
@@ -40,8 +40,8 @@ type Connector = upstream.Connector
 // Options configure New. Zero values take the defaults.
 type Options struct {
 	Store       Store
-	Credentials *keyring.Service
-	Connector   Connector // how upstreams are reached (*probe.Prober)
+	Credentials upstream.Credentials // what upstreams are sent (*keyring.Service, *oauthclient.Service)
+	Connector   Connector            // how upstreams are reached (*probe.Prober)
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer
 
@@ -142,7 +142,7 @@ func New(o Options) *Gateway {
 
 type noCredentials struct{}
 
-func (noCredentials) Header(context.Context, string, string) (http.Header, error) { return nil, nil }
+func (noCredentials) Auth(context.Context, string, string) (probe.Auth, error) { return nil, nil }
 
 // Close stops the background work and closes every session, upstream ones too; it
 // returns when the upstream sessions are closed.

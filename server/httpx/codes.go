@@ -30,6 +30,8 @@ const (
 	CodeNoAccess              = "AUTH_ERR_NO_ACCESS"
 	CodeUnavailable           = "ERR_UNAVAILABLE"
 	CodeInternal              = "ERR_INTERNAL"
+	CodeNotOAuth              = "ERR_NOT_OAUTH"
+	CodeOAuthUpstream         = "ERR_OAUTH_UPSTREAM"
 )
 
 // Codes maps every code to the status it is sent with.
@@ -58,5 +60,7 @@ var Codes = map[string]int{
 	CodeAPIKeyNotFound:        http.StatusUnauthorized,
 	CodeNoAccess:              http.StatusForbidden,
 	CodeUnavailable:           http.StatusServiceUnavailable,
+	CodeNotOAuth:              http.StatusConflict,
+	CodeOAuthUpstream:         http.StatusBadGateway,
 	CodeInternal:              http.StatusInternalServerError,
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/keyring"
@@ -23,7 +22,8 @@ type Handler struct {
 	maxServers int      // per app; 0: no limit
 	creds      *keyring.Service
 	slots      *probe.Slots
-	grants     GrantStore // nil: no OAuth grants
+	grants     GrantStore    // nil: no OAuth grants
+	oauth      UpstreamOAuth // nil: no OAuth connections to MCP servers
 }
 
 var _ gen.StrictServerInterface = (*Handler)(nil)
@@ -51,7 +51,7 @@ type ServerStore interface {
 
 // Prober checks a URL; *probe.Prober is the real one.
 type Prober interface {
-	Probe(ctx context.Context, url string, header http.Header) probe.Result
+	Probe(ctx context.Context, url string, auth probe.Auth) probe.Result
 }
 
 // Options configure New.
@@ -62,6 +62,7 @@ type Options struct {
 	Credentials *keyring.Service // seals and opens MCP servers' credentials
 	Slots       *probe.Slots     // bounds POST …/probe with the background probes (default: probe.NewSlots(4, 2))
 	Grants      GrantStore       // the agents' OAuth grants (nil: none)
+	OAuth       UpstreamOAuth    // OAuth connections to MCP servers (nil: none)
 }
 
 // New returns the REST handlers over st.
@@ -69,7 +70,7 @@ func New(st Store, o Options) *Handler {
 	if o.Slots == nil {
 		o.Slots = probe.NewSlots(4, 2)
 	}
-	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers, creds: o.Credentials, slots: o.Slots, grants: o.Grants}
+	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers, creds: o.Credentials, slots: o.Slots, grants: o.Grants, oauth: o.OAuth}
 }
 
 const defaultLimit = 10
@@ -111,6 +112,15 @@ func (h *Handler) sealAuth(ctx context.Context, app, slug string, in *gen.McpSer
 		return nil, nil
 	}
 	c := keyring.Credentials{Type: string(in.Type), Token: deref(in.Token), Headers: in.Headers}
+	if in.Type == gen.McpServerAuthInputTypeOauth {
+		c.OAuth = &keyring.OAuth{ClientID: deref(in.ClientId), ClientSecret: deref(in.ClientSecret), PrivateKeyPEM: deref(in.PrivateKeyPem), Scopes: in.Scopes}
+		if in.Grant != nil {
+			c.OAuth.Grant = string(*in.Grant)
+		}
+		if in.SigningAlgorithm != nil {
+			c.OAuth.SigningAlgorithm = string(*in.SigningAlgorithm)
+		}
+	}
 	if ps := c.Validate("auth"); len(ps) > 0 {
 		details := make([]httpx.Detail, len(ps))
 		for i, p := range ps {
@@ -166,6 +176,9 @@ func (h *Handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 	}
 	h.enqueue(m)
 	out := gen.McpServersControllerCreateMcpServer201JSONResponse{Body: wireServer(m)}
+	if err := h.wireOAuth(ctx, m, &out.Body); err != nil {
+		return nil, err
+	}
 	out.Headers.ETag = ptr(serverTag(m))
 	return out, nil
 }
@@ -180,6 +193,12 @@ func (h *Handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, re
 		return nil, serverNotFound(err, req.Slug)
 	}
 	tag := serverTag(m)
+	if m.Auth.Type == keyring.AuthOAuth {
+		// Its connection changes without the server's version: never 304.
+		out := gen.McpServersControllerGetMcpServerBySlug200JSONResponse{Body: wireServer(m)}
+		out.Headers.ETag = ptr(tag)
+		return out, h.wireOAuth(ctx, m, &out.Body)
+	}
 	if noneMatch(req.Params.IfNoneMatch, tag[1:len(tag)-1]) {
 		out := gen.McpServersControllerGetMcpServerBySlug304Response{}
 		out.Headers.ETag = ptr(tag)
@@ -204,10 +223,16 @@ func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
+	if err := h.forgetTokens(ctx, app, req.Slug, auth); err != nil {
+		return nil, err
+	}
 	if m.URL != old.URL || m.Auth != old.Auth || auth != nil {
 		h.enqueue(m) // new credentials may turn auth_required into ok
 	}
 	out := gen.McpServersControllerUpdateMcpServer200JSONResponse{Body: wireServer(m)}
+	if err := h.wireOAuth(ctx, m, &out.Body); err != nil {
+		return nil, err
+	}
 	out.Headers.ETag = ptr(serverTag(m))
 	return out, nil
 }

@@ -755,7 +755,8 @@ function createClient2(options) {
     },
     probe: (slug, o = {}) => unwrap(raw.POST("/ai-agents/agent-builder/mcp-servers/{slug}/probe", { params: { path: { slug } }, ...req(o) })),
     tools: (slug, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/mcp-servers/{slug}/tools", { params: { path: { slug } }, ...req(o) })),
-    lastProbe: (slug, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/mcp-servers/{slug}/probe", { params: { path: { slug } }, ...req(o) }))
+    lastProbe: (slug, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/mcp-servers/{slug}/probe", { params: { path: { slug } }, ...req(o) })),
+    authorize: (slug, o = {}) => unwrap(raw.POST("/ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize", { params: { path: { slug } }, ...req(o) }))
   };
   const agents = {
     create: (body, o = {}) => unwrap(

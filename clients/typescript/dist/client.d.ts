@@ -32,6 +32,7 @@ export type AgentKeyCreated = Schemas["AgentKeyCreated"];
 export type CreateAgentKey = Schemas["CreateAgentKeyDto"];
 export type McpServerAuth = Schemas["McpServerAuth"];
 export type McpServerAuthInput = Schemas["McpServerAuthInput"];
+export type OAuthAuthorization = Schemas["OAuthAuthorization"];
 export type PageMeta = Schemas["PageMeta"];
 export type RegistrySettings = Schemas["RegistrySettings"];
 export type PageCursor = Schemas["PageCursor"];
@@ -90,6 +91,8 @@ export interface ServersApi {
     tools(slug: string, options?: RequestOptions): Promise<McpServerTools>;
     /** The last probe's result (background probes' too), with its error in words; 404 ERR_NOT_PROBED if never probed. */
     lastProbe(slug: string, options?: RequestOptions): Promise<ProbeResult>;
+    /** Connect a server whose auth is OAuth: the URL a person opens to approve agentmcp; `auth.connected` says when it is done. 409 ERR_NOT_OAUTH otherwise. */
+    authorize(slug: string, options?: RequestOptions): Promise<OAuthAuthorization>;
 }
 export interface AgentsApi {
     create(body: CreateAgent, options?: CreateOptions): Promise<Agent>;

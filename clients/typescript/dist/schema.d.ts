@@ -110,6 +110,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Slug of the MCP server. */
+                slug: components["parameters"]["Slug"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Connect an OAuth MCP Server
+         * @description agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+         *     `authorization_code`: finds its authorization server (the server's
+         *     `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+         *     OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+         *     `auth.clientId` is set (a Client ID Metadata Document where the authorization
+         *     server takes one, otherwise RFC 7591), and returns the URL a person opens to
+         *     approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+         *     a `403 insufficient_scope` asked for since). The authorization server sends the
+         *     person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+         *     says whether the server is connected; `auth.connected` says so from then on. A state
+         *     is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+         *     OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+         *     itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+         *     says where), also for an authorization server on an address the probes may not reach.
+         */
+        post: operations["McpServersController_authorizeOAuth"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ai-agents/agent-builder/mcp-servers/{slug}/tools": {
         parameters: {
             query?: never;
@@ -946,24 +982,64 @@ export interface components {
          *     8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
          *     `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
          *     `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+         *     `{"type":"oauth","grant":"authorization_code"}` makes agentmcp an OAuth 2.1 client of
+         *     the server (connect it with `POST …/oauth/authorize`); `"grant":"client_credentials"`
+         *     needs `clientId` and `clientSecret` or `privateKeyPem` (private_key_jwt, RFC 7523),
+         *     and no person. Without `clientId` agentmcp registers itself. `scopes` are asked for
+         *     besides those the server's challenge names. Changing `auth` forgets the tokens.
          *     Secrets are sealed (AES-256-GCM) at rest and never returned.
          */
         McpServerAuthInput: {
             /** @enum {string} */
-            type: "none" | "bearer" | "headers";
+            type: "none" | "bearer" | "headers" | "oauth";
+            /** @enum {string} */
+            grant?: "authorization_code" | "client_credentials";
+            clientId?: string;
+            clientSecret?: string;
+            /** @description A PEM private key (PKCS 8, SEC 1 or PKCS 1) that signs the client assertion. */
+            privateKeyPem?: string;
+            /**
+             * @description The key's JWS algorithm (default ES256 for a P-256 key, RS256 for RSA).
+             * @enum {string}
+             */
+            signingAlgorithm?: "ES256" | "ES384" | "ES512" | "RS256" | "RS384" | "RS512";
+            scopes?: string[];
             token?: string;
             headers?: {
                 [key: string]: string;
             };
         };
-        /** @description What is stored of the server's credentials — their type and header names, never a value. */
+        /**
+         * @description What is stored of the server's credentials — their type and header names, never a
+         *     value. For `oauth`, also the grant, the client, the scopes granted, whether agentmcp
+         *     holds working tokens (`connected`), when the access token expires, the scopes a
+         *     `403 insufficient_scope` asked for since (`stepUpScopes`: authorize again) and why it
+         *     is not connected any more (`problem`: connect it again).
+         */
         McpServerAuth: {
             /** @enum {string} */
-            type: "bearer" | "headers";
+            type: "bearer" | "headers" | "oauth";
+            /** @enum {string} */
+            grant?: "authorization_code" | "client_credentials";
+            /** @description The configured client (absent when agentmcp registers itself). */
+            clientId?: string;
+            scopes?: string[];
+            connected?: boolean;
+            /**
+             * Format: int64
+             * @description When the access token expires (epoch ms; absent when unknown).
+             */
+            expiresAt?: number;
+            stepUpScopes?: string[];
+            problem?: string;
             /** @description Always true (the field is absent when the server has no credentials). */
             configured: boolean;
             /** @description The headers the credentials set (`Authorization` for bearer). */
             headerNames: string[];
+        };
+        OAuthAuthorization: {
+            /** @description Open it in a browser; the authorization server sends the person back to agentmcp's `/oauth/callback`. */
+            authorizationUrl: string;
         };
         McpServer: {
             /**
@@ -1188,6 +1264,24 @@ export interface components {
                  *       "message": "An MCP server with slug \"weather-server\" already exists."
                  *     }
                  */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description Conflict — the server's credentials are not OAuth with a person's authorization (`ERR_NOT_OAUTH`). */
+        NotOAuth: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description Bad Gateway — the server's authorization server could not be found or used (`ERR_OAUTH_UPSTREAM`). */
+        OAuthUpstream: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -1821,6 +1915,39 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    McpServersController_authorizeOAuth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Slug of the MCP server. */
+                slug: components["parameters"]["Slug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The URL to send a person to */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAuthorization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["NotOAuth"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["OAuthUpstream"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -44,6 +44,7 @@ export {
   type CreateAgentKey,
   type McpServerAuth,
   type McpServerAuthInput,
+  type OAuthAuthorization,
   type PageMeta,
   type PageCursor,
   type ListServersQuery,

@@ -113,6 +113,7 @@ describe("MCP servers", () => {
         ["other"],
       );
       await rejectsApi(() => c.servers.probe("nope"), { status: 404, code: "ERR_MCP_SERVER_NOT_FOUND" });
+      await rejectsApi(() => c.servers.authorize("weather"), { status: 409, code: "ERR_NOT_OAUTH" });
     } finally {
       await mcp.close();
     }
