@@ -264,6 +264,13 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			return a.api.PurgeIdempotency(ctx, time.Now().Add(-24*time.Hour).UnixMilli())
 		})
 	})
+	if st, ok := a.backend.(store.UpstreamOAuthStore); ok {
+		purgers.Go(func() {
+			purge(pctx, log, "expired OAuth authorizations", 10*time.Minute, func(ctx context.Context) (int64, error) {
+				return st.PurgeOAuthStates(ctx, time.Now().UnixMilli())
+			})
+		})
+	}
 	if r := cfg.AuditRetention; r > 0 {
 		purgers.Go(func() {
 			purge(pctx, log, "audit events", min(max(r/10, time.Second), 10*time.Minute), func(ctx context.Context) (int64, error) {
