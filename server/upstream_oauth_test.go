@@ -368,6 +368,28 @@ func TestUpstreamOAuth(t *testing.T) {
 		}
 	})
 
+	t.Run("RefreshBeforeExpiry", func(t *testing.T) {
+		// Tokens that expire within the renewal margin are renewed before use, with no 401.
+		as.mu.Lock()
+		as.expiresIn = 1
+		as.mu.Unlock()
+		defer func() { as.mu.Lock(); as.expiresIn = 3600; as.mu.Unlock() }()
+		u, err := c.AuthorizeServer(ctx, "protected")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, _ := follow(t, env, u); status != http.StatusOK {
+			t.Fatalf("callback: %d", status)
+		}
+		before, _ := as.counts()
+		if out, err := callTool(t, gw, env.KeyA); err != nil || out != "protected-ok" {
+			t.Fatalf("a call with a token about to expire: %q, %v", out, err)
+		}
+		if after, _ := as.counts(); after == before {
+			t.Fatal("a token about to expire was used without renewal")
+		}
+	})
+
 	t.Run("RevokedRefreshToken", func(t *testing.T) {
 		as.revokeAll()
 		if _, err := callTool(t, gw, env.KeyA); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
