@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -133,6 +134,11 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memoryLimit > 0 {
 		debug.SetMemoryLimit(o.memoryLimit)
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		if lim := debug.SetMemoryLimit(-1); lim < math.MaxInt64 { // no limit: no floor either
+			gcFloor(uint64(lim) / 2) // half the memory limit in force
+		}
 	}
 	keeper, err := keeperURL(o.dbOptions, o.secretsKeeper, true, out)
 	if err != nil {
