@@ -52,6 +52,8 @@ type serveOptions struct {
 	rateLimit       float64
 	rateBurst       int
 	ipRateLimit     float64
+	gatewayRate     float64
+	gatewayAppRate  float64
 	secretsKeeper   string
 	gatewayTimeout  time.Duration
 	gatewaySessions int
@@ -152,7 +154,8 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	base := baseURL(ln.Addr())
 	cfg := app.Config{DB: o.db, DBMaxConns: o.maxConns, DBStatementTimeout: o.statementTimeout, NoMigrate: o.noMigrate, SecretsKeeper: keeper,
 		Logger: log, CacheSize: o.cacheSize, KeyCacheTTL: o.keyCacheTTL, RequestTimeout: o.requestTimeout,
-		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit, MaxServersPerApp: o.maxServers,
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit,
+		GatewayRateLimit: o.gatewayRate, GatewayAppRateLimit: o.gatewayAppRate, MaxServersPerApp: o.maxServers,
 		IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: cmp.Or(o.publicURL, base), TrustedProxies: proxies, AuditRetention: o.auditRetention,
 		Probe:        probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate, MaxBytes: o.probeMaxBytes, MaxTools: o.probeMaxTools},
 		ProbeOnWrite: o.probeOnWrite, ProbeInterval: o.probeInterval, ProbeWorkers: o.probeWorkers, ProbeWorkersPerApp: o.probePerApp,
