@@ -219,16 +219,29 @@ func runGateway(ctx context.Context, c config, ps *procs, bin, tmp string, want 
 	if want("gateway-tools-list") {
 		progress("gateway-tools-list: 1,000 tools of 5 servers")
 		var runs []loadOut
-		for range g.rounds {
-			o, err := mcpload(ctx, self, "--url", gw("gw-lists"), "--key", key, "--method", "tools/list", "--concurrency", "1", "--duration", g.round.String(), "--warmup", "5")
+		for i := range g.rounds {
+			if pprofAddr != "" && c.pprofOf == "gateway-tools-list" && i == 0 {
+				prof = startProfile(pprofAddr, g.round, c.pprofDir)
+			}
+			o, err := mcpload(ctx, self, "--url", gw("gw-lists"), "--key", key, "--method", "tools/list", "--concurrency", "1", "--duration", g.round.String(), "--warmup", "5",
+				"--cpu-pid", strconv.Itoa(srv.Process.Pid))
 			if err != nil {
 				return nil, fmt.Errorf("gateway-tools-list: %w", err)
 			}
 			runs = append(runs, o)
+			if prof != nil && i == 0 {
+				if err := prof.finish(); err != nil {
+					return nil, err
+				}
+			}
 		}
 		v := sumLoads(runs)
-		results = append(results, gwResult{Scenario: "gateway-tools-list", Concurrency: 1, Calls: v.Calls, Errors: v.Errors, RPS: v.rps(),
-			P50ms: v.P50US / 1e3, P99ms: v.P99US / 1e3, PeakRSSMB: float64(peakRSS(srv.Process.Pid)) / (1 << 20)})
+		r := gwResult{Scenario: "gateway-tools-list", Concurrency: 1, Calls: v.Calls, Errors: v.Errors, RPS: v.rps(),
+			P50ms: v.P50US / 1e3, P99ms: v.P99US / 1e3, PeakRSSMB: float64(peakRSS(srv.Process.Pid)) / (1 << 20)}
+		if v.Calls > 0 {
+			r.CPUPerCallUS = float64(v.CPUUS) / float64(v.Calls)
+		}
+		results = append(results, r)
 	}
 
 	if want("gateway-sessions") && g.sessions > 0 {
@@ -240,6 +253,14 @@ func runGateway(ctx context.Context, c config, ps *procs, bin, tmp string, want 
 		}
 		time.Sleep(time.Second) // let the collector settle before reading RSS
 		after := currentRSS(srv.Process.Pid)
+		if pprofAddr != "" && c.pprofOf == "gateway-sessions" {
+			if err := fetch("http://"+pprofAddr+"/debug/pprof/heap", filepath.Join(c.pprofDir, "heap.pprof")); err != nil {
+				return nil, err
+			}
+			if err := fetch("http://"+pprofAddr+"/debug/pprof/heap?debug=1", filepath.Join(c.pprofDir, "heap.txt")); err != nil {
+				return nil, err
+			}
+		}
 		r := gwResult{Scenario: "gateway-sessions", Concurrency: 8, Sessions: int(o.Calls), Errors: o.Errors,
 			RSSMB: float64(after) / (1 << 20), PeakRSSMB: float64(peakRSS(srv.Process.Pid)) / (1 << 20)}
 		if o.Calls > 0 {
@@ -277,6 +298,7 @@ func sumLoads(rs []loadOut) loadOut {
 		s.Calls += r.Calls
 		s.Errors += r.Errors
 		s.ElapsedUS += r.ElapsedUS
+		s.CPUUS += r.CPUUS
 		p50, p99 = append(p50, r.P50US), append(p99, r.P99US)
 	}
 	s.P50US, s.P99US = median(p50), median(p99)
@@ -346,7 +368,7 @@ func gatewayMarkdown(rs []gwResult, g gwConfig) string {
 	for _, r := range rs {
 		switch r.Scenario {
 		case "gateway-tools-list":
-			fmt.Fprintf(&b, "\ngateway-tools-list: tools/list of 1,000 tools from 5 servers, warm: p50 %.2f ms, p99 %.2f ms, %.0f lists/s, %d errors\n", r.P50ms, r.P99ms, r.RPS, r.Errors)
+			fmt.Fprintf(&b, "\ngateway-tools-list: tools/list of 1,000 tools from 5 servers, warm: p50 %.2f ms, p99 %.2f ms, %.0f lists/s, gateway CPU %.0f µs per list, %d errors\n", r.P50ms, r.P99ms, r.RPS, r.CPUPerCallUS, r.Errors)
 		case "gateway-sessions":
 			fmt.Fprintf(&b, "gateway-sessions: %d initialized idle sessions: server RSS %.1f MB (%.1f KB per session), %d errors\n", r.Sessions, r.RSSMB, r.KBPerSession, r.Errors)
 		}
