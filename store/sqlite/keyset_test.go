@@ -14,7 +14,9 @@ import (
 
 const deepCursor = 1000000 + 1000
 
-// seedDeep fills app "deep" with 100,000 servers straight in SQL.
+// seedDeep fills app "deep" with 100,000 servers straight in SQL, in one transaction on a
+// connection that waits as long as it takes for a lock: on a loaded machine the seeding may
+// be slow, and only the plan of the pages is under test.
 func seedDeep(tb testing.TB) (*sqlite.Store, *sql.DB) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "deep.db")
@@ -23,11 +25,15 @@ func seedDeep(tb testing.TB) (*sqlite.Store, *sql.DB) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	raw, err := sql.Open("sqlite", path)
+	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(600000)")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { raw.Close() })
+	tx, err := raw.Begin()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	for _, q := range []string{
 		`INSERT INTO apps (id, created_at, clock) VALUES ('deep', 0, 1100000), ('other', 0, 1050000)`,
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
@@ -38,9 +44,12 @@ func seedDeep(tb testing.TB) (*sqlite.Store, *sql.DB) {
 		 SELECT 'other', 's' || i, 'Server ' || i, 'https://s' || i || '.example.com', 1000000 + i, 1000000 + i FROM n`,
 		`ANALYZE`,
 	} {
-		if _, err := raw.Exec(q); err != nil {
+		if _, err := tx.Exec(q); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
 	}
 	return st, raw
 }
