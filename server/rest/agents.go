@@ -130,7 +130,7 @@ func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 	if b.Gateway != nil && b.Gateway.ToolNames != nil {
 		a.Gateway.ToolNames = string(*b.Gateway.ToolNames)
 	}
-	out, err := h.st.CreateAgent(ctx, a)
+	out, err := h.svc.CreateAgent(ctx, a)
 	if err != nil {
 		return nil, agentError(err, a.UID, "mcpServers", a.MCPServers...)
 	}
@@ -177,7 +177,7 @@ func (h *Handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 	if b.Gateway != nil && b.Gateway.ToolNames != nil {
 		p.ToolNames = (*string)(b.Gateway.ToolNames)
 	}
-	a, err := h.st.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
+	a, err := h.svc.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcpServers", list(b.McpServers)...)
 	}
@@ -191,7 +191,7 @@ func (h *Handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteAgent(ctx, app, req.Uid, ifMatch(req.Params.IfMatch)); err != nil {
+	if err := h.svc.DeleteAgent(ctx, app, req.Uid, ifMatch(req.Params.IfMatch)); err != nil {
 		return nil, agentError(err, req.Uid, "")
 	}
 	return gen.AgentBuilderControllerDeleteAgent200JSONResponse{Success: true, Message: "Agent deleted successfully"}, nil
@@ -220,7 +220,7 @@ func (h *Handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context
 	if err != nil {
 		return nil, err
 	}
-	a, err := h.st.AttachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
+	a, err := h.svc.AttachServers(ctx, app, req.Uid, req.Body.Mcps)
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps", req.Body.Mcps...)
 	}
@@ -232,7 +232,7 @@ func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 	if err != nil {
 		return nil, err
 	}
-	a, err := h.st.DetachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
+	a, err := h.svc.DetachServers(ctx, app, req.Uid, req.Body.Mcps)
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps")
 	}
