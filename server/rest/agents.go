@@ -140,13 +140,9 @@ func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 }
 
 func (h *Handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req gen.AgentBuilderControllerGetAgentByUidRequestObject) (gen.AgentBuilderControllerGetAgentByUidResponseObject, error) {
-	app, err := appID(ctx)
+	_, a, err := h.agent(ctx, req.Uid)
 	if err != nil {
 		return nil, err
-	}
-	a, err := h.st.GetAgent(ctx, app, req.Uid)
-	if err != nil {
-		return nil, agentError(err, req.Uid, "")
 	}
 	v := store.AgentVersion(a)
 	if noneMatch(req.Params.IfNoneMatch, v) {
@@ -240,13 +236,9 @@ func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 }
 
 func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req gen.AgentBuilderControllerGetEnabledItemsRequestObject) (gen.AgentBuilderControllerGetEnabledItemsResponseObject, error) {
-	app, err := appID(ctx)
+	app, agent, err := h.agent(ctx, req.Uid)
 	if err != nil {
 		return nil, err
-	}
-	agent, err := h.st.GetAgent(ctx, app, req.Uid)
-	if err != nil {
-		return nil, agentError(err, req.Uid, "")
 	}
 	servers, err := h.st.AgentMCPServers(ctx, app, req.Uid)
 	if err != nil {

@@ -23,13 +23,9 @@ func wireHealth(h *store.Health) *gen.McpServerHealth {
 }
 
 func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req gen.McpServersControllerProbeMcpServerRequestObject) (gen.McpServersControllerProbeMcpServerResponseObject, error) {
-	app, err := appID(ctx)
+	app, m, err := h.server(ctx, req.Slug)
 	if err != nil {
 		return nil, err
-	}
-	m, err := h.st.GetMCPServer(ctx, app, req.Slug)
-	if err != nil {
-		return nil, serverNotFound(err, req.Slug)
 	}
 	header, err := h.creds.Header(ctx, app, req.Slug)
 	if err != nil {
@@ -70,12 +66,9 @@ func wireProbe(r store.ProbeRecord) gen.ProbeResult {
 // McpServersControllerGetLastProbe is the last probe's result as POST …/probe gave it, so
 // a server's page can say why its last probe failed.
 func (h *Handler) McpServersControllerGetLastProbe(ctx context.Context, req gen.McpServersControllerGetLastProbeRequestObject) (gen.McpServersControllerGetLastProbeResponseObject, error) {
-	app, err := appID(ctx)
+	app, _, err := h.server(ctx, req.Slug)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := h.st.GetMCPServer(ctx, app, req.Slug); err != nil {
-		return nil, serverNotFound(err, req.Slug)
 	}
 	r, err := h.st.GetProbe(ctx, app, req.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Status == "") {
@@ -88,12 +81,9 @@ func (h *Handler) McpServersControllerGetLastProbe(ctx context.Context, req gen.
 }
 
 func (h *Handler) McpServersControllerGetMcpServerTools(ctx context.Context, req gen.McpServersControllerGetMcpServerToolsRequestObject) (gen.McpServersControllerGetMcpServerToolsResponseObject, error) {
-	app, err := appID(ctx)
+	app, _, err := h.server(ctx, req.Slug)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := h.st.GetMCPServer(ctx, app, req.Slug); err != nil {
-		return nil, serverNotFound(err, req.Slug)
 	}
 	r, err := h.st.GetProbe(ctx, app, req.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tools == nil) {

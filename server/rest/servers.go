@@ -125,6 +125,32 @@ func serverNotFound(err error, slug string) error {
 	return StoreError(err, httpx.CodeMCPServerNotFound, fmt.Sprintf("MCP server %q", slug))
 }
 
+// server returns the caller's app and its server slug (ERR_MCP_SERVER_NOT_FOUND without).
+func (h *Handler) server(ctx context.Context, slug string) (string, store.MCPServer, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return "", store.MCPServer{}, err
+	}
+	m, err := h.st.GetMCPServer(ctx, app, slug)
+	if err != nil {
+		return "", store.MCPServer{}, serverNotFound(err, slug)
+	}
+	return app, m, nil
+}
+
+// agent returns the caller's app and its agent uid (ERR_AGENT_NOT_FOUND without).
+func (h *Handler) agent(ctx context.Context, uid string) (string, store.Agent, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return "", store.Agent{}, err
+	}
+	a, err := h.st.GetAgent(ctx, app, uid)
+	if err != nil {
+		return "", store.Agent{}, agentError(err, uid, "")
+	}
+	return app, a, nil
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""
@@ -160,13 +186,9 @@ func (h *Handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 }
 
 func (h *Handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, req gen.McpServersControllerGetMcpServerBySlugRequestObject) (gen.McpServersControllerGetMcpServerBySlugResponseObject, error) {
-	app, err := appID(ctx)
+	_, m, err := h.server(ctx, req.Slug)
 	if err != nil {
 		return nil, err
-	}
-	m, err := h.st.GetMCPServer(ctx, app, req.Slug)
-	if err != nil {
-		return nil, serverNotFound(err, req.Slug)
 	}
 	tag := serverTag(m)
 	if noneMatch(req.Params.IfNoneMatch, tag[1:len(tag)-1]) {
