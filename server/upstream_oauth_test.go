@@ -408,6 +408,23 @@ func TestUpstreamOAuth(t *testing.T) {
 		}
 	})
 
+	t.Run("ChangingAuthForgetsTokens", func(t *testing.T) {
+		u, err := c.AuthorizeServer(ctx, "protected")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, _ := follow(t, env, u); status != http.StatusOK {
+			t.Fatalf("callback: %d", status)
+		}
+		if m, err := c.GetServer(ctx, "protected"); err != nil || !*m.Auth.Connected {
+			t.Fatalf("reconnected: %+v, %v", m.Auth, err)
+		}
+		m, err := c.UpdateServer(ctx, "protected", client.UpdateMCPServer{Auth: &oauthAuth})
+		if err != nil || *m.Auth.Connected {
+			t.Fatalf("after new credentials: %+v, %v", m.Auth, err)
+		}
+	})
+
 	t.Run("NoSecretAnywhere", func(t *testing.T) {
 		var seen strings.Builder
 		for _, path := range []string{"/ai-agents/agent-builder/mcp-servers/protected", "/ai-agents/agent-builder/mcp-servers", "/ai-agents/agent-builder/audit-events",

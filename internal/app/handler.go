@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentmcp/agentmcp"
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/internal/service"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/oauthclient"
 	"github.com/agentmcp/agentmcp/probe"
@@ -42,7 +43,7 @@ type handlerParts struct {
 	reg     *prometheus.Registry
 	creds   *keyring.Service
 	prober  rest.Prober
-	probes  rest.Enqueuer
+	probes  service.Enqueuer
 	slots   *probe.Slots
 	gateway gateway.Options
 	// admission bounds the gateway's streams and calls; oauth, when the backend has it, is
@@ -137,15 +138,15 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	if p.oauth != nil {
 		grants = p.oauth
 	}
-	ropt := rest.Options{Prober: p.prober, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: p.creds, Slots: p.slots, Grants: grants}
+	sopt := service.Options{Credentials: p.creds, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000)}
+	ropt := rest.Options{Prober: p.prober, Credentials: p.creds, Slots: p.slots, Grants: grants}
 	if p.upstreamOAuth != nil {
-		ropt.OAuth = p.upstreamOAuth
+		sopt.OAuth, ropt.OAuth = p.upstreamOAuth, p.upstreamOAuth
 		// Static routes: the callback wins over the authorization server's /oauth/*.
 		e.GET(oauthclient.CallbackPath, echo.WrapHandler(p.upstreamOAuth.CallbackHandler()), byIP.Limit(httpx.IPKey))
 		e.GET(oauthclient.MetadataPath, echo.WrapHandler(p.upstreamOAuth.MetadataHandler()), byIP.Limit(httpx.IPKey))
 	}
-	h := rest.New(st, ropt)
-
+	h := rest.New(st, service.New(st, sopt), ropt)
 	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
 		return nil, nil, err
 	}

@@ -19,7 +19,6 @@ type UpstreamOAuth interface {
 	Auth(ctx context.Context, app, slug string) (probe.Auth, error)
 	Authorize(ctx context.Context, app, slug, serverURL string) (string, error)
 	Status(ctx context.Context, app, slug string) (oauthclient.Status, error)
-	Forget(ctx context.Context, app, slug string) error
 }
 
 // auth is what a probe of the server sends.
@@ -69,15 +68,6 @@ func (h *Handler) wireOAuth(ctx context.Context, m store.MCPServer, w *gen.McpSe
 		w.Auth.Problem = &st.Problem
 	}
 	return nil
-}
-
-// forgetTokens drops the tokens of a server whose credentials changed (they were issued
-// to the old client).
-func (h *Handler) forgetTokens(ctx context.Context, app, slug string, auth *store.Auth) error {
-	if auth == nil || h.oauth == nil {
-		return nil
-	}
-	return h.oauth.Forget(ctx, app, slug)
 }
 
 func (h *Handler) McpServersControllerAuthorizeOAuth(ctx context.Context, req gen.McpServersControllerAuthorizeOAuthRequestObject) (gen.McpServersControllerAuthorizeOAuthResponseObject, error) {
