@@ -52,6 +52,9 @@ const (
 	McpServerCreate AuditAction = "mcp_server.create"
 	McpServerDelete AuditAction = "mcp_server.delete"
 	McpServerUpdate AuditAction = "mcp_server.update"
+	ToolApproved    AuditAction = "tool.approved"
+	ToolChanged     AuditAction = "tool.changed"
+	ToolRejected    AuditAction = "tool.rejected"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -76,6 +79,12 @@ func (e AuditAction) Valid() bool {
 	case McpServerDelete:
 		return true
 	case McpServerUpdate:
+		return true
+	case ToolApproved:
+		return true
+	case ToolChanged:
+		return true
+	case ToolRejected:
 		return true
 	default:
 		return false
@@ -187,6 +196,27 @@ func (e PageCursorAffix) Valid() bool {
 	}
 }
 
+// Defines values for Pinning.
+const (
+	Enforce Pinning = "enforce"
+	Off     Pinning = "off"
+	Warn    Pinning = "warn"
+)
+
+// Valid indicates whether the value is a known member of the Pinning enum.
+func (e Pinning) Valid() bool {
+	switch e {
+	case Enforce:
+		return true
+	case Off:
+		return true
+	case Warn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProbeResultToolsTruncatedReason.
 const (
 	MaxBytes ProbeResultToolsTruncatedReason = "max_bytes"
@@ -199,6 +229,51 @@ func (e ProbeResultToolsTruncatedReason) Valid() bool {
 	case MaxBytes:
 		return true
 	case MaxTools:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ToolChangeKind.
+const (
+	Prompt   ToolChangeKind = "prompt"
+	Resource ToolChangeKind = "resource"
+	Template ToolChangeKind = "template"
+	Tool     ToolChangeKind = "tool"
+)
+
+// Valid indicates whether the value is a known member of the ToolChangeKind enum.
+func (e ToolChangeKind) Valid() bool {
+	switch e {
+	case Prompt:
+		return true
+	case Resource:
+		return true
+	case Template:
+		return true
+	case Tool:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ToolChangeStatus.
+const (
+	ToolChangeStatusApproved ToolChangeStatus = "approved"
+	ToolChangeStatusPending  ToolChangeStatus = "pending"
+	ToolChangeStatusRejected ToolChangeStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ToolChangeStatus enum.
+func (e ToolChangeStatus) Valid() bool {
+	switch e {
+	case ToolChangeStatusApproved:
+		return true
+	case ToolChangeStatusPending:
+		return true
+	case ToolChangeStatusRejected:
 		return true
 	default:
 		return false
@@ -235,6 +310,30 @@ func (e UpdateAgentDtoRagVersion) Valid() bool {
 	case UpdateAgentDtoRagVersionV1:
 		return true
 	case UpdateAgentDtoRagVersionV2:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WithheldToolReason.
+const (
+	WithheldToolReasonNameConflict    WithheldToolReason = "name_conflict"
+	WithheldToolReasonNotAllowed      WithheldToolReason = "not_allowed"
+	WithheldToolReasonPendingApproval WithheldToolReason = "pending_approval"
+	WithheldToolReasonRejected        WithheldToolReason = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the WithheldToolReason enum.
+func (e WithheldToolReason) Valid() bool {
+	switch e {
+	case WithheldToolReasonNameConflict:
+		return true
+	case WithheldToolReasonNotAllowed:
+		return true
+	case WithheldToolReasonPendingApproval:
+		return true
+	case WithheldToolReasonRejected:
 		return true
 	default:
 		return false
@@ -333,7 +432,7 @@ type Agent struct {
 	FrontendActions      []string `json:"frontendActions"`
 
 	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-	// may join `toolNames` here; clients ignore the ones they do not know.
+	// may join here; clients ignore the ones they do not know.
 	Gateway     AgentGateway `json:"gateway"`
 	Icon        string       `json:"icon"`
 	Instruction string       `json:"instruction"`
@@ -364,8 +463,23 @@ type Agent struct {
 type AgentRagVersion string
 
 // AgentGateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-// may join `toolNames` here; clients ignore the ones they do not know.
+// may join here; clients ignore the ones they do not know.
 type AgentGateway struct {
+	// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+	// template) whose definition is not the one pinned for the agent — changed since it was
+	// approved, or new. The definitions a server offers when the gateway first sees it for
+	// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+	// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+	// default for new agents) withholds the item — not listed, calls refused saying why —
+	// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+	// pinning existed have `warn`.
+	Pinning Pinning `json:"pinning"`
+
+	// Servers The tool policy per attached server, by slug. A write names attached servers only
+	// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+	// the whole map; a server's policy goes when it is detached.
+	Servers *GatewayServers `json:"servers,omitempty"`
+
 	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
 	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
 	// their servers' own names, and refuses attaches that would make two servers' tools
@@ -376,6 +490,21 @@ type AgentGateway struct {
 // AgentGatewayInput agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
 // value (on create: its default).
 type AgentGatewayInput struct {
+	// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+	// template) whose definition is not the one pinned for the agent — changed since it was
+	// approved, or new. The definitions a server offers when the gateway first sees it for
+	// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+	// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+	// default for new agents) withholds the item — not listed, calls refused saying why —
+	// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+	// pinning existed have `warn`.
+	Pinning *Pinning `json:"pinning,omitempty"`
+
+	// Servers The tool policy per attached server, by slug. A write names attached servers only
+	// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+	// the whole map; a server's policy goes when it is detached.
+	Servers *GatewayServers `json:"servers,omitempty"`
+
 	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
 	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
 	// their servers' own names, and refuses attaches that would make two servers' tools
@@ -442,7 +571,7 @@ type AuditAgent struct {
 	FrontendActions []string `json:"frontendActions"`
 
 	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-	// may join `toolNames` here; clients ignore the ones they do not know.
+	// may join here; clients ignore the ones they do not know.
 	Gateway             *AgentGateway          `json:"gateway,omitempty"`
 	Icon                string                 `json:"icon"`
 	Instruction         string                 `json:"instruction"`
@@ -538,6 +667,16 @@ type AuditRecord struct {
 	union json.RawMessage
 }
 
+// AuditToolDefinition A definition of a server's item as pinned or offered (tool.* events).
+type AuditToolDefinition struct {
+	Definition map[string]interface{} `json:"definition"`
+	Flags      []DescriptionFlag      `json:"flags,omitempty"`
+	Hash       string                 `json:"hash"`
+	Kind       string                 `json:"kind"`
+	Name       string                 `json:"name"`
+	Server     string                 `json:"server"`
+}
+
 // CreateAgentDto defines model for CreateAgentDto.
 type CreateAgentDto struct {
 	ApiTools        *StringList `json:"apiTools,omitempty"`
@@ -625,6 +764,13 @@ type CreateMcpServerDto struct {
 	Url HttpUrl `json:"url"`
 }
 
+// DescriptionFlag A pattern of prompt injection found in a description: `instructions` (text that
+// addresses the model: ignore previous instructions, do not tell the user, …),
+// `hidden_unicode` (tag characters, bidi overrides, zero-width characters),
+// `hidden_markup` (HTML comments, hidden elements, Markdown that hides text),
+// `long` (over 2,000 characters).
+type DescriptionFlag = string
+
 // EnabledItemsResponse defines model for EnabledItemsResponse.
 type EnabledItemsResponse struct {
 	Data struct {
@@ -644,12 +790,33 @@ type EnabledMcpServer struct {
 	Icon   string           `json:"icon"`
 	Name   string           `json:"name"`
 	Slug   string           `json:"slug"`
-	Url    string           `json:"url"`
 
-	// WithheldTools agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
-	// gateway withholds, because a server attached before it offers the same name.
-	// Present only when there is one.
+	// Tools agentmcp addition: the tools of this server the agent gets, under the names the
+	// gateway serves them (from the server's last successful probe, under the agent's
+	// allow-lists, renames and pins).
+	Tools []EnabledTool `json:"tools,omitempty"`
+	Url   string        `json:"url"`
+
+	// WithheldTools agentmcp addition: the tools of this server the gateway withholds from the agent,
+	// each with why. Present only when there is one.
 	WithheldTools []WithheldTool `json:"withheldTools,omitempty"`
+}
+
+// EnabledTool defines model for EnabledTool.
+type EnabledTool struct {
+	Description string `json:"description"`
+
+	// Flags What the description scanner found in its description (flags, not blocks).
+	Flags []DescriptionFlag `json:"flags"`
+
+	// Hash The hash of its definition (what is pinned).
+	Hash string `json:"hash"`
+
+	// Name The name the gateway serves the tool under.
+	Name string `json:"name"`
+
+	// Tool The tool's name at its server.
+	Tool string `json:"tool"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -672,7 +839,7 @@ type ErrorResponse struct {
 	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
-	// `ERR_TOOL_NAME_CONFLICT` 409,
+	// `ERR_TOOL_NAME_CONFLICT` 409, `ERR_TOOL_CHANGE_STALE` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
 	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -703,6 +870,23 @@ type ErrorResponse struct {
 
 // FreeObject defines model for FreeObject.
 type FreeObject map[string]interface{}
+
+// GatewayServerPolicy The tool policy of one attached server.
+type GatewayServerPolicy struct {
+	// Allow The only tools of the server the agent gets (its own names); the others are
+	// neither listed nor callable. Absent: every tool.
+	Allow *[]string `json:"allow,omitempty"`
+
+	// Rename Tools served under another name: `{tool: newName}`, the tool by its server's own
+	// name. New names match `^[a-zA-Z0-9_-]{1,64}$` and are unique within the agent
+	// (409 `ERR_TOOL_NAME_CONFLICT` naming the field otherwise).
+	Rename map[string]string `json:"rename,omitempty"`
+}
+
+// GatewayServers The tool policy per attached server, by slug. A write names attached servers only
+// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+// the whole map; a server's policy goes when it is detached.
+type GatewayServers map[string]GatewayServerPolicy
 
 // HealthStatus defines model for HealthStatus.
 type HealthStatus string
@@ -878,6 +1062,16 @@ type PageMeta struct {
 	Previous *PageCursor `json:"previous,omitempty"`
 }
 
+// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+// template) whose definition is not the one pinned for the agent — changed since it was
+// approved, or new. The definitions a server offers when the gateway first sees it for
+// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+// default for new agents) withholds the item — not listed, calls refused saying why —
+// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+// pinning existed have `warn`.
+type Pinning string
+
 // ProbeResult defines model for ProbeResult.
 type ProbeResult struct {
 	// AuthScheme For `auth_required`, the scheme of the `WWW-Authenticate` header.
@@ -956,6 +1150,41 @@ type SuccessMessageResponse struct {
 	Success bool `json:"success"`
 }
 
+// ToolChange defines model for ToolChange.
+type ToolChange struct {
+	// After The definition the server offers now.
+	After map[string]interface{} `json:"after"`
+
+	// Before The approved definition (`null` for an item that is new).
+	Before map[string]interface{} `json:"before"`
+
+	// Flags What the description scanner found in the new definition.
+	Flags []DescriptionFlag `json:"flags"`
+
+	// Hash The hash of the definition awaiting a decision (after).
+	Hash string         `json:"hash"`
+	Kind ToolChangeKind `json:"kind"`
+
+	// Name Its name (URI, URI template) at its server.
+	Name string `json:"name"`
+
+	// Server The slug of the server that offers it.
+	Server    string           `json:"server"`
+	Status    ToolChangeStatus `json:"status"`
+	UpdatedAt int64            `json:"updatedAt"`
+}
+
+// ToolChangeKind defines model for ToolChange.Kind.
+type ToolChangeKind string
+
+// ToolChangeStatus defines model for ToolChange.Status.
+type ToolChangeStatus string
+
+// ToolChangeList defines model for ToolChangeList.
+type ToolChangeList struct {
+	Data []ToolChange `json:"data"`
+}
+
 // ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
 // serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
 // their servers' own names, and refuses attaches that would make two servers' tools
@@ -1028,11 +1257,24 @@ type UpdateMcpServerDto struct {
 // WithheldTool defines model for WithheldTool.
 type WithheldTool struct {
 	// ConflictsWith The slug of the server, attached before this one, whose tool keeps the name.
-	ConflictsWith string `json:"conflictsWith"`
+	ConflictsWith *string `json:"conflictsWith,omitempty"`
+
+	// Hash The hash of the definition awaiting a decision.
+	Hash *string `json:"hash,omitempty"`
 
 	// Name The tool's name, as its server offers it.
 	Name string `json:"name"`
+
+	// Reason Why the gateway does not serve it: another server's tool has its name
+	// (`conflictsWith`), the server's allow-list leaves it out, or its definition awaits
+	// approval or was rejected (`hash`, see `tool-changes`).
+	Reason WithheldToolReason `json:"reason"`
 }
+
+// WithheldToolReason Why the gateway does not serve it: another server's tool has its name
+// (`conflictsWith`), the server's allow-list leaves it out, or its definition awaits
+// approval or was rejected (`hash`, see `tool-changes`).
+type WithheldToolReason string
 
 // Affix defines model for Affix.
 type Affix string
@@ -1344,6 +1586,32 @@ func (t *AuditRecord) MergeAuditApiKey(v AuditApiKey) error {
 	return err
 }
 
+// AsAuditToolDefinition returns the union data inside the AuditRecord as a AuditToolDefinition
+func (t AuditRecord) AsAuditToolDefinition() (AuditToolDefinition, error) {
+	var body AuditToolDefinition
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuditToolDefinition overwrites any union data inside the AuditRecord as the provided AuditToolDefinition
+func (t *AuditRecord) FromAuditToolDefinition(v AuditToolDefinition) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuditToolDefinition performs a merge with any union data inside the AuditRecord, using the provided AuditToolDefinition
+func (t *AuditRecord) MergeAuditToolDefinition(v AuditToolDefinition) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t AuditRecord) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
@@ -1509,8 +1777,9 @@ type ClientInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
-	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-	// gateway does not serve because a server attached before it offers the same name.
+	// Each server's `tools` are the tools the agent gets through the gateway (by the
+	// server's last successful probe, under the agent's allow-lists, renames and pins) and
+	// `withheldTools` the ones it does not get, each with why.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1634,6 +1903,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
 	AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	//
+	// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+	// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+	// last saw them: pending ones, and rejected ones while the server still offers them.
+	// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+	// the description scanner's flags. See `gateway.pinning`.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+	AgentToolPolicyListChanges(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	//
+	// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+	// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+	// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+	// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+	// person approves what they saw, never whatever is there now. Audited as
+	// `tool.approved` / `tool.rejected` with the before and after definitions.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+	AgentToolPolicyDecide(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AuditControllerGetAuditEvents List Audit Events
 	//
@@ -1939,8 +2231,9 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
-// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-// gateway does not serve because a server attached before it offers the same name.
+// Each server's `tools` are the tools the agent gets through the gateway (by the
+// server's last successful probe, under the agent's allow-lists, renames and pins) and
+// `withheldTools` the ones it does not get, each with why.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2165,6 +2458,49 @@ func (c *Client) AgentOAuthControllerListGrants(ctx context.Context, uid Uid, re
 // Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
 func (c *Client) AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAgentOAuthControllerRevokeGrantRequest(c.Server, uid, grantId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+//
+// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+// last saw them: pending ones, and rejected ones while the server still offers them.
+// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+// the description scanner's flags. See `gateway.pinning`.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+func (c *Client) AgentToolPolicyListChanges(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentToolPolicyListChangesRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentToolPolicyDecide Approve or reject a tool change by its hash
+//
+// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+// person approves what they saw, never whatever is there now. Audited as
+// `tool.approved` / `tool.rejected` with the before and after definitions.
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+func (c *Client) AgentToolPolicyDecide(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentToolPolicyDecideRequest(c.Server, uid, hash, decision)
 	if err != nil {
 		return nil, err
 	}
@@ -3160,6 +3496,88 @@ func NewAgentOAuthControllerRevokeGrantRequest(server string, uid Uid, grantId s
 	return req, nil
 }
 
+// NewAgentToolPolicyListChangesRequest constructs an http.Request for the AgentToolPolicyListChanges method
+func NewAgentToolPolicyListChangesRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/tool-changes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentToolPolicyDecideRequest constructs an http.Request for the AgentToolPolicyDecide method
+func NewAgentToolPolicyDecideRequest(server string, uid Uid, hash string, decision string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "hash", hash, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "decision", decision, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/tool-changes/%s/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAuditControllerGetAuditEventsRequest constructs an http.Request for the AuditControllerGetAuditEvents method
 func NewAuditControllerGetAuditEventsRequest(server string, params *AuditControllerGetAuditEventsParams) (*http.Request, error) {
 	var err error
@@ -3855,8 +4273,9 @@ type ClientWithResponsesInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
-	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-	// gateway does not serve because a server attached before it offers the same name.
+	// Each server's `tools` are the tools the agent gets through the gateway (by the
+	// server's last successful probe, under the agent's allow-lists, renames and pins) and
+	// `withheldTools` the ones it does not get, each with why.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3990,6 +4409,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
 	AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error)
+
+	// AgentToolPolicyListChangesWithResponse List the agent's tool changes awaiting a decision
+	//
+	// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+	// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+	// last saw them: pending ones, and rejected ones while the server still offers them.
+	// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+	// the description scanner's flags. See `gateway.pinning`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+	AgentToolPolicyListChangesWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentToolPolicyListChangesResponse, error)
+
+	// AgentToolPolicyDecideWithResponse Approve or reject a tool change by its hash
+	//
+	// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+	// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+	// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+	// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+	// person approves what they saw, never whatever is there now. Audited as
+	// `tool.approved` / `tool.rejected` with the before and after definitions.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+	AgentToolPolicyDecideWithResponse(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*AgentToolPolicyDecideResponse, error)
 
 	// AuditControllerGetAuditEventsWithResponse List Audit Events
 	//
@@ -5709,6 +6155,235 @@ func (r AgentOAuthControllerRevokeGrantResponse) ContentType() string {
 	return ""
 }
 
+// AgentToolPolicyListChangesResponse429Headers the declared response headers of an HTTP 429 response for AgentToolPolicyListChanges
+type AgentToolPolicyListChangesResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentToolPolicyListChangesResponse503Headers the declared response headers of an HTTP 503 response for AgentToolPolicyListChanges
+type AgentToolPolicyListChangesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentToolPolicyListChangesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ToolChangeList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentToolPolicyListChangesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentToolPolicyListChangesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON200() *ToolChangeList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentToolPolicyListChangesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentToolPolicyListChangesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentToolPolicyListChangesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentToolPolicyListChangesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentToolPolicyDecideResponse429Headers the declared response headers of an HTTP 429 response for AgentToolPolicyDecide
+type AgentToolPolicyDecideResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentToolPolicyDecideResponse503Headers the declared response headers of an HTTP 503 response for AgentToolPolicyDecide
+type AgentToolPolicyDecideResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentToolPolicyDecideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ToolChange
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentToolPolicyDecideResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentToolPolicyDecideResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON200() *ToolChange {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentToolPolicyDecideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentToolPolicyDecideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentToolPolicyDecideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentToolPolicyDecideResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AuditControllerGetAuditEventsResponse429Headers the declared response headers of an HTTP 429 response for AuditControllerGetAuditEvents
 type AuditControllerGetAuditEventsResponse429Headers struct {
 	RetryAfter *int
@@ -7095,8 +7770,9 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx 
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
-// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-// gateway does not serve because a server attached before it offers the same name.
+// Each server's `tools` are the tools the agent gets through the gateway (by the
+// server's last successful probe, under the agent's allow-lists, renames and pins) and
+// `withheldTools` the ones it does not get, each with why.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7295,6 +7971,45 @@ func (c *ClientWithResponses) AgentOAuthControllerRevokeGrantWithResponse(ctx co
 		return nil, err
 	}
 	return ParseAgentOAuthControllerRevokeGrantResponse(rsp)
+}
+
+// AgentToolPolicyListChangesWithResponse List the agent's tool changes awaiting a decision
+//
+// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+// last saw them: pending ones, and rejected ones while the server still offers them.
+// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+// the description scanner's flags. See `gateway.pinning`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+func (c *ClientWithResponses) AgentToolPolicyListChangesWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentToolPolicyListChangesResponse, error) {
+	rsp, err := c.AgentToolPolicyListChanges(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentToolPolicyListChangesResponse(rsp)
+}
+
+// AgentToolPolicyDecideWithResponse Approve or reject a tool change by its hash
+//
+// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+// person approves what they saw, never whatever is there now. Audited as
+// `tool.approved` / `tool.rejected` with the before and after definitions.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+func (c *ClientWithResponses) AgentToolPolicyDecideWithResponse(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*AgentToolPolicyDecideResponse, error) {
+	rsp, err := c.AgentToolPolicyDecide(ctx, uid, hash, decision, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentToolPolicyDecideResponse(rsp)
 }
 
 // AuditControllerGetAuditEventsWithResponse List Audit Events
@@ -9047,6 +9762,223 @@ func ParseAgentOAuthControllerRevokeGrantResponse(rsp *http.Response) (*AgentOAu
 	return response, nil
 }
 
+// ParseAgentToolPolicyListChangesResponse parses an HTTP response from a AgentToolPolicyListChangesWithResponse call
+func ParseAgentToolPolicyListChangesResponse(rsp *http.Response) (*AgentToolPolicyListChangesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentToolPolicyListChangesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ToolChangeList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentToolPolicyListChangesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentToolPolicyListChangesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentToolPolicyDecideResponse parses an HTTP response from a AgentToolPolicyDecideWithResponse call
+func ParseAgentToolPolicyDecideResponse(rsp *http.Response) (*AgentToolPolicyDecideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentToolPolicyDecideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ToolChange
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentToolPolicyDecideResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentToolPolicyDecideResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseAuditControllerGetAuditEventsResponse parses an HTTP response from a AuditControllerGetAuditEventsWithResponse call
 func ParseAuditControllerGetAuditEventsResponse(rsp *http.Response) (*AuditControllerGetAuditEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10300,6 +11232,12 @@ type ServerInterface interface {
 	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
 	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
 	AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	// (GET /ai-agents/agent-builder/agents/{uid}/tool-changes)
+	AgentToolPolicyListChanges(ctx echo.Context, uid Uid) error
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	// (POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision})
+	AgentToolPolicyDecide(ctx echo.Context, uid Uid, hash string, decision string) error
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error
@@ -10690,6 +11628,54 @@ func (w *ServerInterfaceWrapper) AgentOAuthControllerRevokeGrant(ctx echo.Contex
 	return err
 }
 
+// AgentToolPolicyListChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentToolPolicyListChanges(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentToolPolicyListChanges(ctx, uid)
+	return err
+}
+
+// AgentToolPolicyDecide converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentToolPolicyDecide(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// ------------- Path parameter "hash" -------------
+	var hash string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "hash", ctx.Param("hash"), &hash, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter hash: %s", err))
+	}
+
+	// ------------- Path parameter "decision" -------------
+	var decision string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "decision", ctx.Param("decision"), &decision, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter decision: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentToolPolicyDecide(ctx, uid, hash, decision)
+	return err
+}
+
 // AuditControllerGetAuditEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) AuditControllerGetAuditEvents(ctx echo.Context) error {
 	var err error
@@ -11039,6 +12025,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys/:keyId", wrapper.AgentKeysControllerRevokeAgentKey, options.OperationMiddlewares["AgentKeysController_revokeAgentKey"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants", wrapper.AgentOAuthControllerListGrants, options.OperationMiddlewares["AgentOAuthController_listGrants"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants/:grantId", wrapper.AgentOAuthControllerRevokeGrant, options.OperationMiddlewares["AgentOAuthController_revokeGrant"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/tool-changes", wrapper.AgentToolPolicyListChanges, options.OperationMiddlewares["AgentToolPolicy_listChanges"]...)
+	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/tool-changes/:hash/:decision", wrapper.AgentToolPolicyDecide, options.OperationMiddlewares["AgentToolPolicy_decide"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerGetRegistry, options.OperationMiddlewares["RegistryController_getRegistry"]...)
 	router.PUT(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerSetRegistry, options.OperationMiddlewares["RegistryController_setRegistry"]...)
@@ -13136,6 +14124,302 @@ func (response AgentOAuthControllerRevokeGrant503JSONResponse) VisitAgentOAuthCo
 	return err
 }
 
+type AgentToolPolicyListChangesRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentToolPolicyListChangesResponseObject interface {
+	VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error
+}
+
+type AgentToolPolicyListChanges200JSONResponse ToolChangeList
+
+func (response AgentToolPolicyListChanges200JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentToolPolicyListChanges400JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentToolPolicyListChanges401JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentToolPolicyListChanges403JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentToolPolicyListChanges404JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentToolPolicyListChanges413JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentToolPolicyListChanges429JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentToolPolicyListChanges500JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentToolPolicyListChanges503JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecideRequestObject struct {
+	Uid      Uid    `json:"uid"`
+	Hash     string `json:"hash"`
+	Decision string `json:"decision"`
+}
+
+type AgentToolPolicyDecideResponseObject interface {
+	VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error
+}
+
+type AgentToolPolicyDecide200JSONResponse ToolChange
+
+func (response AgentToolPolicyDecide200JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentToolPolicyDecide400JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentToolPolicyDecide401JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentToolPolicyDecide403JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentToolPolicyDecide404JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide409JSONResponse ErrorResponse
+
+func (response AgentToolPolicyDecide409JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentToolPolicyDecide413JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentToolPolicyDecide429JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentToolPolicyDecide500JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentToolPolicyDecide503JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AuditControllerGetAuditEventsRequestObject struct {
 	Params AuditControllerGetAuditEventsParams
 }
@@ -14797,6 +16081,12 @@ type StrictServerInterface interface {
 	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
 	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
 	AgentOAuthControllerRevokeGrant(ctx context.Context, request AgentOAuthControllerRevokeGrantRequestObject) (AgentOAuthControllerRevokeGrantResponseObject, error)
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	// (GET /ai-agents/agent-builder/agents/{uid}/tool-changes)
+	AgentToolPolicyListChanges(ctx context.Context, request AgentToolPolicyListChangesRequestObject) (AgentToolPolicyListChangesResponseObject, error)
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	// (POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision})
+	AgentToolPolicyDecide(ctx context.Context, request AgentToolPolicyDecideRequestObject) (AgentToolPolicyDecideResponseObject, error)
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx context.Context, request AuditControllerGetAuditEventsRequestObject) (AuditControllerGetAuditEventsResponseObject, error)
@@ -15293,6 +16583,58 @@ func (sh *strictHandler) AgentOAuthControllerRevokeGrant(ctx echo.Context, uid U
 	return nil
 }
 
+// AgentToolPolicyListChanges operation middleware
+func (sh *strictHandler) AgentToolPolicyListChanges(ctx echo.Context, uid Uid) error {
+	var request AgentToolPolicyListChangesRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentToolPolicyListChanges(ctx.Request().Context(), request.(AgentToolPolicyListChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentToolPolicyListChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentToolPolicyListChangesResponseObject); ok {
+		return validResponse.VisitAgentToolPolicyListChangesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentToolPolicyDecide operation middleware
+func (sh *strictHandler) AgentToolPolicyDecide(ctx echo.Context, uid Uid, hash string, decision string) error {
+	var request AgentToolPolicyDecideRequestObject
+
+	request.Uid = uid
+	request.Hash = hash
+	request.Decision = decision
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentToolPolicyDecide(ctx.Request().Context(), request.(AgentToolPolicyDecideRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentToolPolicyDecide")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentToolPolicyDecideResponseObject); ok {
+		return validResponse.VisitAgentToolPolicyDecideResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // AuditControllerGetAuditEvents operation middleware
 func (sh *strictHandler) AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error {
 	var request AuditControllerGetAuditEventsRequestObject
@@ -15641,236 +16983,270 @@ func (sh *strictHandler) RegistryControllerSetRegistry(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39dts2mjB+K/hp55xIs5QsO063tc+eWdVxE2/99bOddrpVxoRJSOKYAjQEGEeT9XvmIt5rmAubK3kP",
-	"ngcAQYqSKNtp0zTzxzQWSeDBA+D5/vjQisR0JjjjSrb2PrTYezqdpQz+PRgzrvQ/3tE0Z/ofdJZcCZHK",
-	"1t7Pb4MWnc2O4tZeazrv0tmsm8StoBVljCoWD1Rrb/s/+sX/glbMZJQlM5UI3tprDciEpbNRnhKZz2Yi",
-	"U4TCbEFrlMD0eoKRyKZUKRYfcamyPDLf/iRyQjNGqBuDSplIRfH7THDFeDyA181IY6rYHZ3rNSgh0lM6",
-	"1XO0ZhkbJe9Z3LoPWkkEg0+Umsm9rS2DiF4kplv6UW/Gx62glWwASSI1DO9Ya09lOQtaKZXqhElJx0zj",
-	"h+dpGrSm0eySZe9YpiFt3TGqJizrSvip9TZoTZmiL6mirb0P90FrKmKWtvZa45nq7oruNOFJy/x6UnqR",
-	"0ylr7bUuDXIHBrlCj/79zRFXbJxRD0EZHf/AMonLerfTCgBP5mGe6G2GDermeRJ3t3ee77aCVj6Ll2z2",
-	"HbuRicJ9vL8PWid2laXjdJ2Ujs/1dN6dRjO7+McesBONFXKgT8N7Rc4zoUQkUuJGb7bhBpEnc3JycE4u",
-	"7ccyzccIWQni5RjJs9SbbBrNev6EUrLWvUbUhNEYzsKH1uEVHev/ltd1qTLBx4Rxlag5UXRMxIioCQPw",
-	"EA4iMrxNpJ0oSd7hvnZ65JLxmCSK3NDoliR8yMOjUfeEqmgSEiVINKF8zPTXMUuZYkTwdE7UhCo7RqAf",
-	"Jpzo704FZ97HY6bI8/4uuZswPuRcqEnCx2bIuDfkGmfRhE2pR2Vae61hq4SnXn/Y0mdvPtMPpcoSPkbE",
-	"zGhGp0wZ3AxGo+T9InKuBJnRccKpBl5jImMyT5UMSC4ZYAnOnkYZ1SMQKsksYzONF420mf5XD655a6/1",
-	"t5xl8+IIwBflZfB8qm+tGQJPrP7H28UlBK2D4uTWwH3DNIwxuUvUxAA3EpldTiL4MrCKC+GDhqSztddK",
-	"uPpK31VNKqYa3L6DLdFUgGUA3FHMpjOhGI/m37P5IoQn9JZJwCDORyQdMb3vGVPZfA+eSDpl5JbNcQ3u",
-	"lxsR408JJzu7ZCLyTOrjIodcvzNKMqn0Rs0El4zQMU04acMQoQdV94LNUjpn8R7R1DTsEMpjcpdpKkPM",
-	"cdvXkw55GQ7KgeghGIkkuzs7JDy8uLg+enl4cn52dXh68NP194c/XV8cvrk8fBn2NMmI8izTFyhjf8uZ",
-	"1KDCWILjwFN6y+APmL9HvmdzCYxgxuAUAWwTlsb6suhFxlTRGyrZHtnWSNt58WLI3yUyuUkZGVweHB3p",
-	"m5LRSJ/v3pAP+Y/61iWS3LKZQuzesnmgGQ2VE3vlDXQBTIc/GCy2paIqlwGsOiCalHSIGA05tR/hvc4o",
-	"J//6x/8llOz0t+F2U7L7/r2/0YmSLB0RyuUdy1hM2rv9bwKy2+8POaDx+Ojk6Or64nBw8PrwZaiHyPkt",
-	"F3fcUCPZCcjdJIkmhOJh0YNzOAC42T0ysEANecZGcA1u2EhkenIAsU1z/ZFKIrgKgb7GSWz+nWko02Sa",
-	"qA6ZiDTWx0Fja59Q8uL9+yFP9VRjobGm6SEgUgoHTpbzAhIO24fDUEWmQiqy3Q/6/b7+TpI2LGrIw243",
-	"8Q6nftadsUzzqbCzT2bUYFhvmUEknkbC2R2cITiK3xgkXgyuDhGTGoc5V0mK84k0ZpkeiRNKYjrHU5Zn",
-	"jqgCSUCuUdAE/97o6+xThil9f8z4WE1aezsvXgBhsH9vazKrFMv0mH/5+f/r/p+3//6HVh0tOxoB5V+k",
-	"E2eaZdBIkcQeUSnyLGLPJLF3Sh9GvXp9f/Ag6wMrMhL+UaMObutdIhnZ3TY39fzi8ODs9OXR1dHZ6fV3",
-	"g6NjjSR95i2bSSTcRMUKKrmAEsPpluFiu7+zW79SzeiWrHYAlwL5XqImIleEGkLzsOWvAr9guJuu4Vhf",
-	"jjqa/l6zBMLz6Y2WGkaWXRq6nmccCNqMjtky7gP3rgRPzEY0T7UA1A80cMh1trUM5HjQdi0PugSZakHg",
-	"SfMaGcfBM6NqUoADYlnQ0uQkyVhsJe8Cuj9kbNTaa/3bVqH2bOFTuQXza0DeaLm0CscbnvwtZySJNR0a",
-	"JYgwDZRVXGrAyUFkfRQ09/p7pOqFUnYq1Hci5wBlBOqOQvVslhoSufVXqaH2RC39ZqyB0jdq8Orw9Or6",
-	"9Ozq+ruzN6cvW0GLZZnIWnutU6EIjq11D1BW9EEHcXLYMsrasEVigXyXsPeJVHo7kOUcwCS7/d37pgs9",
-	"1DNfmDXiisuYdyABq+LCCLdOyhgn7xgneeK4rYcH0g5r1qsv2n2AqzrLroxGeCD4KE0i9UisDo4vDgcv",
-	"f7o+/PPR5dWlh1o3fgmz3F+OXoSPZZpmjMZzRLJcxPI3T4dlCx0gWWNRw1Kefx1+yysPO1qgCIzoFBoV",
-	"vOf07z0iskRLt2kYEHUn7H0yYgO5E3kaEzEaaZmK6M/cG3TKhlzfMTP91dnZ8fXp4OTw+uDs9Lvjo4Or",
-	"MNCyvZagw2k026JxHHY0w7wPWt/S+ALFjQdv9A+D46OXA82OWhqNiiagKn9ojRKWao0V7r+/zYb0EaTK",
-	"JAWKrdnAduv+bXFEvqUxscD5n//g5B0yokmqpWA9xR5ZMW71rPSf7qx4YMJxKcQxAisx21KgKQwIe8ey",
-	"OZll4iZlU5ImUjG4sKHBX9gJhnxKU625sJj89+XZqRnm6BQGutY/mUNFBDdiVWBP5DOJQqA+JAWfkEPe",
-	"rhFTAyvU3cyJYViLx+MNyrEn0ezBB+Xk4Pz68vDih8OLErGtOzLTaCZ726VdH7a4mLFhq9ER8dZMYlGQ",
-	"5j2CI+8RN9wndTI6AWmy60MuMt/GoTm9RCXGX+1yElW3FaEeljOC+wHCjlNe0nxsj8SjGcPl8ZtXm/MF",
-	"b7VAQjVIZFixEf7KTAJgasolatBgOPF3IrtJ4pjxB6F48Obq9bWe4PTsenBwcHjpY7cY2kfv1YSRwfkR",
-	"aGJOlJnQd4zQKGISRGA10WL6jGXO/lLG6/Onw6sD0iHWApfS6BYNL+EoT9MBQBcSGYmZ5n6LSzcYLRt0",
-	"LpjWqh98futNJR6S3/BZJjRk9CZl5BCMkxV8J5JU1FJyR6Vv9DKGGmug0HrUAtJ3dp4O6XVAG/w3BhaU",
-	"vfYqe5LZDq7VapoeIsIeug+nV4cXp4NjD/N2YGOaJjiBj3r3hqEl8GUVsS+ekgnUwuTIOi4h7PTIS2SD",
-	"YNNIxXhskevZtkgSB4QztOVqjZTFgM9Ha0BLOPNqNcijyDV0+NdUiaq8otCLgEJvxhU7JRSfZadCnWfi",
-	"5hEERI99fnH27eFjcTyhYN6TOdDBUZ6CRMnInH0CCAdUr8IrWFi5MDCDPRKXwmIW6zWYrwt0mb04p/NU",
-	"0PhKiGOajdmD9+F88NPx2eClVpiujwcXrw697bBimyGEV0IQnKzKN30CrVWNVL9ljJTb/d2vX/zHV+Rm",
-	"rtiiKLL9hCzToKSA07HOKnzgCdomJ8m3Br0LWLBYzlgkeJzoGb4DNevhiF40WXqo9iciZqZFLKPp0PrQ",
-	"iEx4xLyLfXhFx4sYfkL+WAOlw7E1p4IHMkGyt8TgaXyHFvc1ttzOvrPkai7rTLn3QUtzkCRibzh9R5NU",
-	"M+oHb8mb08EPg6PjwbfH/qk3ExB/hupWSAW+CEny4qV9orK5cRss8NInPOY18LlNsF4lElGuN+BG459G",
-	"ExYDofHvQkY5EbkyPpAhV4kznnh40Uz5dHEn9o2nJKWKZT1y5Yw0RJ8Q0Dhv5kNuPEV3E1Z2emnM3dDo",
-	"Fh0Wnof7Qo/aHYwUxgVUF64PHwjidzRR1iMEkCQcT75D8YI1WSPySogTyueGrskHHxzfOeOdHE149PjE",
-	"TVA6N0KQqX5qXYgWiVQvl2yTReq484SK2gJwcGiAEhb2kuJwKOZOTJQm+tbSOM6YlM+cAaXkour0yCHY",
-	"c5zHMaJZljBJwj93L6hi4HLowv+HpK3HvckzqbQeX3rjgk1pwhM+RodO5Zlk+mtpTgK6xXCs6JaBf1Tr",
-	"RB3j9wXzT+GHzRhsMJ7X8qr0l7BWwTmDYJ5nMiA5T0Hzc8d7yFWWa9zpn2aZeD/XDDsSUybJKBNT0g67",
-	"XXiFxV39PGFSEzPKydH5u6/spImxTLGY3Mzx+m19tdsjg1QKsojbPUKNgOBuEp3N3P4gaAFIQlTiGYPX",
-	"5ZBnOde41L8nitA0FXcSvcN1XsiwouKEpQnRCTrkdg5wR+LAUzp/2F3GHSx80HdJmmqqBZCyuNmdfhpb",
-	"/aLJeJVdrr9cRI1FJIcttFNLNFMPW5LRLJoMW2CFrki0N0ZVKFn1am1AvknPfqk30016I9SkbCHndMpi",
-	"D4B93PAF4zsZtqz1HQZFJ8QzWYwiyTSXwFNy8Hz9cnalDf0FFvJav8GQVx0HZLXfAIkJMZtgMKF/gXE0",
-	"9jXSh9zMhuZnYz/0GS4cH7RP3mQiH0+Uoa5UTmqZrLE1vuE0VxORJX9/oPTpLEKHJ+dXP10Pzo++P/yp",
-	"ZKrxJqhKOnSW3LI5wXutCdc0kdJy29Lmbz+lHaaACA6AmdQ3b/mLCTt+lInQlP6duGWx/z6+6ete1qLW",
-	"QywbHxuLT1ic0CugNQ8WLC/fnJ+fXVwdvrw+OXx5NLi++un8sIRyNxuB6QjM5yP/ACfu6gfu4lVBWJT2",
-	"XzzlLtQB6WRNq0xpOTOsAhY6UbIOE6BdOUDLocWzTMxYphJ0bhfxxR9aiWJT6fEBG8/gQgdoltG5/tuE",
-	"ifphhX7E6ML30fJAvDc8eU+0bCwVnc5Iwsk0SdPESCD74GaLVDonCdejwCk1oW2U+/ult2ohBq/K0Spb",
-	"ULNUEwy9CTbqg6YXIg4njHixzJpNSS2rgNmbEYgo3ifsbzlN9W+h926o0QJEdxrNenUIXgjB3gR+L1R7",
-	"1XmGE/TKvOvCt2vGT8poWHzuorTdwxshUkaBHFdithcCgNI7Opck5HmalvBiY96cTVDLx3PLVmTt8dCD",
-	"oIaLcSKLx8UPFq+Lk5GOJyoFeqDvCQ2sFVBkGFPG5uSOZTYC034CkTWNd8sLT2/RGG0FND33bnVpLeLm",
-	"ryxSrSKSvWaKajT7ZuNi5I1PC6ox8AsT1gbFb3Jk/eD5Iir43XYraL3bqQkGdsH1m0ySJxUatxiPvzCG",
-	"F47+oQk5KsL2m0N27wc4/WxCnpAkBzYOAi6nd9XKhM+iw5I7D476zQkKRlG6E4uUp7Q31dtcpg1LKKd3",
-	"xO2hrR7RgmYFpWjsAvtvaw5qiYAt3GZLR4g9/MCIJ+KuJPLq223mxlsuIcLVXPgeORGZVhiVSvhYDvmU",
-	"zslfRcJJ6ITqkExYxvaNqipJMub6GyATHCXfuXWwa3kL9b4y1/YyalbT7Cv3YvXUFEOsQ9URn+VqOVUY",
-	"0VSyoBEyfUQWSERcaZ4nmYKAYDHV8nlsn5FbxmYS1XjMJmi7YJQ9QL8fUPJEuKpHiYnUX4mJioClPzPh",
-	"jQv32slRqyWmBnSkSqpu2fy6r4nUi6/+4+tv6E0drbKEe+EBJmnVizDIuorY+SKGLMoYEHsBNsoxTyQj",
-	"ierZtKuFWYwOUcfk+5qXp8xG4ZM7kd3KRgJe5ZSXSKPbCkclzULLRKSA6+2KY2BySzY8DbesmZilz5mW",
-	"3xGptRsBEe1o/9V3CySNRBbmQcHTea82lNxH0C3GquM8q9Z7nMga9SE2AoNjXU1XtpKjwahLgXkqSJYJ",
-	"V+s+PqdjpjlRPdhmjKXQO4Vw6QoaAW7csaVLX5LPnERdAdJ+GKzAch4nauDkdytdTaPZtQkFx+uCooD9",
-	"DXlv+TfMarNXr/gM/3Rf4J+Vl/UwNI5Lf2dsKkCYobPk+pbNvRHND3h5ayVAXJZVgzch4Y/TkR9N2z+G",
-	"yvoZ64uP1vI+A13sY2tcT6hefVGhHqVCNdCVNtCQgETOkseJuYuyCuZbiJFze6BZOPj4EvHHFXpReqpI",
-	"vPsmes688CQCcCIJhVPY0MoJwao1y1wlHuM3DxOK9bk5fFdvYXaEfSWz8GQOfQysV3PtNxcsElm8+ujQ",
-	"je3ODdGMERIbwokHs8Hot2x+tORC2Vhl8HZNaYwnBXKj90k4bA1bIaTioMt9OqU8JmnCWe2dMw60ZXP9",
-	"uWsiGrpHcSUPevO5FM3GqNFscDIREYE9Sm4U2Fkffrcj9gStPqxPoUkUJ3+FOlGewIRp1TwQOVd1jvjA",
-	"ZH3W+ejLeLPZoThU3fI5e19zHc4zBt4IiEcINQpC63ti05kCYl0Gtjj7myrl5stF4CrvWTytfXGt4qU3",
-	"qVQQZQPOdr2x7YbmarLu3DhoBvrlj6AULJW2lzJAaZKBHy2QQeGVdRf8usx7MIvYSF5lOUsP56SxDWUZ",
-	"Q3Vr6VoGz0yAzR2VNt7NUVLSDvGncN/6m0ZQrwGBAJ84xpYlirRD+Gf1VVRqO84TJCd0BkUWJlQSgb/d",
-	"JRnb06JR4ToKCklJD8MdwW+jbIE25yhj8HxC5cTYPqu6juDsbATRNWupWHFB7oMmzNqYIpq8ihLl/VtX",
-	"kwU+fqnEIzTxlZnccOaAvC9elVL6fr8frFCom89Ro1A3//gBCjUa5b177u5lnkGBKq/mRH/361KZiT/8",
-	"71+gKtKf9ra2fv7LcCi3/vRvb/+9/bP+z3B4+cfOn/5Qx7oranpphno8+oq7K1JQb6Wq6uDr8vQt6nwN",
-	"fNU332WMnS2q34XBvFLfq7S4oIGa3nzy9f7S8gldXjBkOLzcwLva/DyWdX23c1ilbCNna/M5jTVgfX2G",
-	"ssLfdIIK94E9qOMaHnn6ns03p1B2c8vsBmoLebqc5g1t1hv3UJjOMTgchPlcgksR6pJUz8EiR10CvyPl",
-	"DyCxmwovjhJVyGwZAy+LvxZLi+hT5S7DeSbeJTGTxGQiQVA7YCxKAMigAQW3VLGSJRcJ7lSVYnoIH6Y3",
-	"UqS5YkSTxrbskDcXxxABDOIvfMUFKjUFrPrdva2tVEQ0nQip9p73+9t+LbuPT5XrD9wpnbKaMnXtST6l",
-	"nGSMxlpI6JQW86PBt6u490gyZOXJJlfaiIyrXn2t1OxNltZfZSdB6oHq7vUh1wuOj7ROt94F08D+v5FZ",
-	"dhPz+6MGXmLIXhmmiJjxpb+FYdVTLr8mEKHeClpvL22mDa44AyVFsLL/a5SqCaPpBuTxNb7+xNpYVu84",
-	"uEvUZMLS2B3VNREZQYOo7z0Xh21MnokNdcH8DxvEAXOLNJYBuWERzSUj1L7oAuOKAnM2ct+PD+8NubVB",
-	"QBFMmxiBaWCa8mLxtSZH+kcPFWvP3yrV0yidS4lKlokMU6oXz5LJZqjTPPX6eZzwMcasBwREgVCDEAYk",
-	"hIJfPbDk6D9vRDwPy3zHALsoldro5lJk7qqCNauVdFxDMe5SJCwnqRi1vVhTFdLqpjSaJJx1LUMyFUv0",
-	"NzbdSf/bHFVQeiEYe88U8fOKmpDdfj8gi3VMvN8rdRP1AzNObe4w2e3vkvZuv49n0SnkmKCwUHJxyJfE",
-	"zpPd/nZAVgTKV18oCkuQ3f5zC2MVMMzJnpBM5GBgqK26pV81jxbmtA9eXQwWv/EmNWnR3hcnh1evz17C",
-	"w8Hx8dmP+PSFeVpXc4Ts9r+xY9ZWroIXFquEHp3q6V9dGGS4MWrSSPzHteULd7d3zAyL2chkd9sheklI",
-	"PdndfhGsrGNKdnd2gtrykrs7dnGvDwcvDy8uS1M/33YH11RqIC+Ks+kni5IX/edIB4vrvVAda4EquByr",
-	"D4s1UPxyQSOapHnGZLVy1EjkPA6gfCLjSj9gmX3Ya0qTfVpZI2EwW6WjDCHWsdAvY0rj66urc0MDiGLv",
-	"VVmCLRdqWkUd62axj/0RF6qA1Qq6XoJIdWgfYCCF3ui7/f5aW7k3drEAi64AqWsdVfZMDptKayi1XMLE",
-	"fvyPuG2hbfvaARi0uFDX02immSSHTGiTzq0VWpHrbbhJRXTL4lo7gZXpF71zF8eL6suingbGT600aW3N",
-	"JlpqRaxHjiBpskgEGPIoY1BJkqaStENbFzyXLNubUSnvRBb/l/5261//+Cc4P2xlXBh3t9/v7Jm8dDVh",
-	"U/h1yEONkNDmHoB4RFMWY61UMNXKiWYTptrt/69ZO5bExrRZfJqxmEaKxUPeDv9kQpn+849//GPYIYkp",
-	"4yUDkoqxdIWHaR4niqiMJmlgK7MSCimo5GZunHTjROr7+i5hd1WyUau6bqaxLqir/9VAXz2hnI7RwHIS",
-	"zTa3T0yjWQ0lG2g6Uq5DZ+uVCS3xYs6aCR5zSPgZLb1zqdi0FbTG4DmbCanGGcZFN6JsVoed0vdH+L7V",
-	"lu2fayRQWFLdJV6hqVzXhVqEw7zffx6BUwX+ya7xF40K/KEiSC7vBLDc39Uw5+vxXrCPmCjm1lDpGbC5",
-	"4626A+AOB4FRX0iJRXIKlK1vkvD0SueGIK5pz7BUhS1GqLZuWKrclo7S6uNXckJucjIsH0kphvDwMXvk",
-	"CTAa+CLG6npMBL+2H7R8xzZL47A18YHtxeVysc8k8Tmqye9IjLSG5fghpxn0JVtSjCLzWwwniAQfJeM8",
-	"Y/HSnD8tr6AYiKneidTSgItaKECzNas8+DpeNIrndEIQXXrIoqpu6i3Y8vxuuRIqRw1MFjXFLM2RyMgN",
-	"oxnLOpvl9CmTDG1FLRzEK/fwdt0xUpje7GGxvLi1J+MhWT4HHkKcfUkyU0Om2iKFm6IZcDas5SiiqRbH",
-	"KCfsvWJcJoIPuRiRAzFl6mBC1TMJidCdHgk/DGENw9be0GBo2AqGLSVuGYcf//WPfw5b96EBobw7e+Rb",
-	"+IRo6W5/yEujGTTDcO7fex+GrT93B7Ok+z2be+O7CdREyOKEtG3zgh2tun1Nvk++hfTUNN03JgMt7118",
-	"d0C+2d7uE4BaXwuhyETMujfz7kTMAhK+FhLMPjY/HcWvUKuDfsq6fmUQRWymoAPEycH5M0m0LGng2bdS",
-	"5ixLOFhbAlcx/+BCf3L8XaeKBy44AwyirOQuvnfye+TMZGcJTs4HVwevTSsSQyI4fAXlSi4hQMHIuSgW",
-	"tweHl92dF191Xx2cdLS4mjGpPGHZVRysSeTySp/Un9GST/rr7W926nRA+t7/ZKdfvRdBC2I/zng6Rw0J",
-	"zN+3jDcYv/bbytXWKIY4tQfd8JXX+LUTFJom44lcRaLwFDnCDrwSbmsNoZ6w6PYxjNiN2ySO1WmhK11D",
-	"vsZq3BUHy2LpahVsTTrduvwBViL8CeIHV7pdPmo2kpvZOQwa7/OPlt1i0STwW5vy4thcAz0G0EcGzsQU",
-	"+W+DDV/0NK3BXiMbf3Vvl/JDGG3RAci5UEUgxUbWlLVxeprvXrqCIhuNnXCw3q2J5vTkIvhRatYKtXAc",
-	"h56xKBnZMqWugALUiDL+8kSauj4YtkA5CT3IgQWFHppCPBQmgpRilXEEvLNH7vSzOyqH/C4TfIz1wipO",
-	"EajhxUZK0yjkBs19ZypRaYPo96VBIGdacniV0c0zxVYl+2LC99HSaMSxvkHAbU0RMy3DmWAFzx6GT59J",
-	"om82xEbEIsqnjK9ItcVvTpfh64lSKzTXeCM3GGejLIUiedchsrSwIoHB1408mFbv9BPQcu/YPDjDVZPz",
-	"gzyTosbmQ20LvlVd8LxqFTPzcPV+P1gRrizJNusrBl+2vhPD1ip2iVnG3iUil6YuIWfvVYilBTeOTV8f",
-	"Ye9W/SJYFW1fIGe9qb556P06fm4OACYlAU42+apxFH3QghrTF9CCqua45WoC5J3Ve47Cki8gxLpsAJAT",
-	"KMMff/yxOyg6ybHQqCe1uSERndGbJE0cACt44SIBLawS3jCBCe+OWZTSDOWTqdY7woQnWp9J/o4m0QXU",
-	"lMSfBrRsiQPrx8nck5TQh+SyZvBAi9uwFh0phTqRJ7IhBDNjSiyFblaxpNm9fdHVCfYkBDrOmEaTcECa",
-	"Gp1LwbT1h08MO2p4WBIlSWi/vba8LARO1wZKCnCySEuVrjKzfa9TCwqu4YiPxOJpXiosvFua1VofaGbf",
-	"r7tPH0FdMQLrVZbzyBacWHb4MbCGxWSKXirKwWmLZw+KqPgBPSChjRIFNPaWzRRpUx6bOotQODV8dXhF",
-	"/vWPf27BB2EnsAWnFYkzMZuxuEcWg3ZC6BZaktk8i1t5NReMyrqjaq8NQgo1s5T9Zs8szy7CV0WwUkw7",
-	"nNL31wh0QLZN26EhN5HMAQm7XXi/O6Xvu25xIsORoZJ6FX0Zo7GpQetfF0CYEuA1p2nqym9IosSYQTwl",
-	"QgODhgHZharoRROkCjD4mknmcJUX7GrQIYdjrbcY1Kq2BVVZpBilG1Shx/4xtdSu7gpcGKfjpanr83SF",
-	"g0wBZRp34axpSnZR8nAuiAEMA/7q6wZA38AVong2J1BK+83F8TNJ9NuYr+NC4AISbtlXtz6ABf++4l4r",
-	"ntsg+nV7ZkE28DXBcDPLbWPMLAGoDpJN2kfumaK2dY0xtLz35uK4K+mI9cixuGNZN9K4T5lSLJPBkMfJ",
-	"OFFSXxYjHl6H+0Qqmim0J4NB1gQA4FfQVVt/te+1le2Xu/6WNqvSCb7cmZV2/97vfvO2bf5x3X37oR98",
-	"8/W9fbDE2+1SVZrqEEucyVXLkJfa4I+8Pm1lzbBYHMZUG1ge1Lc0kuZ1PqW8COfD7qa1kTVntssT0VhI",
-	"GdT7cj1G0nktf3980ZtVkYxXfqWwyrpWlIFD475XBe4Z8qY9EmIqPYtNQXZbpszwWEkYjSZaQg0/yDQf",
-	"319ff9Bf3ofQLRnHRbs4FDHeJ6GLzLXF50CezXkMpdPB/eaAEHfc+t70DcFoFmnjcQ3/x9LN0F1b3YnK",
-	"CoZcTrRwQE0F593+N2RpFecyy7IrBxMGwlwbAfQGfJeN0wErcVsQpubMRWKG3+27AnLwCB0QObed8cHa",
-	"lCex18PBPmp9STj8bBIOP5EMw18ik/DTyhf8SAmCD8z6W6DySHE2ypB7MqoD7aqakJ2Pk4SHS49JvCoZ",
-	"zyn+UcpoJqGE4y+Un2fhS5bl6a2GrC6kcedTyMaz6+KfQFbehpl2C9enlFtTY1/FrhJSv7bEVOGpB67Y",
-	"QSVHCPuAchaQO4ixAM8T6vb6M8gXao7+K2NIeCbhS2MTlCWjiT1NjUxA5VXWJqRJFuVZouZoQLWyhKmr",
-	"VYluOj8i37M5aSc91iMXTCpif3LmhpdUTm4EzeJOj5zk0jROre9R6hr1o6m16I2PrSaKRRqA7l00Qv1+",
-	"6UNrW9GEOEYYwPXUZ9iWMQZpMgKTSQpVfUk1OqrtBGgnOut3O64HDbBrGxdhYNSXEHsnJMast4i8jI1Y",
-	"xnjEACgXOUQGR5hRjzudRGbn9cWaMm6aA1mDwx5mtA1N4/1v8ySNWebFMcphi4zoNEnnPTLwZjHeOihR",
-	"i2HeUhXRUDfzIbKAhI8RNfrkWcNCb8iH3LZ1wi4mtqsT5Q7ZNpBuIlLwj9Lypt8yiHwWnA25p1Xv45b4",
-	"erbpwaQYp1zZBCtMuZpQ0/K2lM4VDvmNiOeB1azlkrStMBIxmPyGfMGAY46GBh72B3NLXJPfPRK+Phy8",
-	"BI8O5fKOYRSReS18dXgVDrl7u4hhohAWtk8o2e2/gOgD0zSKqgk6Rycihs7I4SBNxV2473VBShNAlotR",
-	"NB0Ln+9A1JZm3LvPt5cm7LSL9oZoEcUkD9PAytTkxbVIzO7BflCuwaqyMsCMZpJhhlrCySylCce0Fg0s",
-	"pAHqV+iUKT0yNiFUd0kEOZG7/T6pZsHtG7yU3O9vrr7rfl36opQhtz/kSO6ky5iAzYoEV5lI/bJ3bTjB",
-	"oXcFjTXGb1YR2BwFU60bN8GK0eaDktQbBjAzzKroDVp09B6Rm4zRW9kJNOg1OX+cTm0cAwhdPWhn5qqV",
-	"waFS9JbxgpK6RlgTxvVOJJJsD7kS5KtdfYvCQfd/CO3+nfS735AeuSbdMCAslYyMGdeHkMX71gqOdZZr",
-	"EjJM6wlAgeAMmhgbezhGJrQK0jQ4P5KeV2Gvtd3rg1A+Y5zOktZe63mv33tuDILASLZo0oVrJrewI8EN",
-	"Eiv8C14Z11WNvmAqS9g7TVzIjGqdXNNAfXVcE4uCWDwzIZ0QuXuH/ZUyqQKv9yqdsiEPMU91KwT/b7gV",
-	"Ov8vUCbNCMxc1tIHRyEkhuD4Hbc0KIgnd+GPYo0tDYihyAd4KlOWvWJqkKaIRkCPuShyabmj4pUt6He3",
-	"tHqR9+IA3NoNXjxwfu/7t+AVQz+A3oadfr9Bq6NmXYWKEti1HVqru2qOxH3Q2kUg6sZ2wG59S2ObQAef",
-	"bK//pNTdCj56vv6jokW8/mK7wRfVfrz6u51v1n9XbUl5H7ReNMFEuX04fNUAyprmqSAN5tMpzeatvZbe",
-	"OeLOrKJjfVrLMkfr7T1mIS3eYDxj0uUi90iYJ0jmHHky2coQGL9vKJwxvc9Y5l/xIS8serVJuZ0eCQuj",
-	"CWS5MY69cANsmUXTFHtvG7N+SQLB5OkVCdaGfCOrdwnVaT7u7JM4x3GYHPJIpCmdebQW++kkEtyWPfJj",
-	"g/Z1rledVigwls02risZOSl0PMXEv5UGTz0kA/xs0Ti29s8mhMurMbQx3fIaSGJJNVf+8lsRzzdrqFaR",
-	"pMmEpbNRnhLTlQyPWKXg8F7rJ5ETxJd9n0qZSEWxdJVnY/u56lJ561SRcsWrxi3VKsXj7sv6mYm4rpDe",
-	"7eZIkaVyV/Wg2FdtKf7GsNv3F4g2Xn7DNqs+EC/o/fCKLq2nY17bgnfug5bfZ/SCzVI6r4scQE+9jRJN",
-	"XJNWE8tftJKAws2MZmkCMfq2lagnCJBKZ9NyY1FrEtTz1fmt7z9t/tRvwGdgF8+yhW6pj+Fv2y+aLK+m",
-	"ryIwx50GTK5ETS6Ypnq/Vc6KtKHoObaEtd4H6+TnrQ95Et/jbYGOFDXFzPTvBRs2TYZJnhg7ry/UJlDT",
-	"LQaaCcHQoxEENfUacguc7IHcYgQt4x8qkXq8ouibiQhF1CyQK+ehNbS4GWlc4nZeSitrJ//ESchuQxJy",
-	"KtR3Iuc4z3aDO3yeQXoN2Fq+wxoVvzOZGm/I2psfrNWKa67zBrooPJhjiPqm1/RUcPYUV/XXlGBsmZkH",
-	"Ci162Od4TSq1DIUiJyJORolpVqxljqNRV+OsC0gjio617GJCnfcJF2AF6z0Gls+PmPx+KMIrphqQg80u",
-	"qb7Y+nLO4Jou8fF5RGRGM5XQNJ3vrXQMB66VrSQZ+yuKBmSAWvaQ+/o3ybQkH5nu6M5nBqaetqnjBH/f",
-	"lvRSYyNwbudh4ZMOXemA0DijpRfIWySKuQ+OuNOzw8Cua8hdE8fS0ogSokcu7xIVwSiLGnoInY49LV3Y",
-	"eoEJH7uO76YXCpgygprCPMt1dKPaeIFNKzT/dlmf11TEX71sruB7QU2PFNkeqNkv09gjwaNEMk9jb0z8",
-	"K4FajVTv3wjjMpfgSVTvz5Jz9JtxgBrF95eXXx+nM//2WB3eyydTe7dMvHfXxRTXCs3H4G+FPF7H8CLK",
-	"taZbthmDU08u7ZAOFTLg9ynjasjBsIsONohKM45dTb2wDrffCJ8MkPdhjAi6S0cpioIhhG5prjrkmCRI",
-	"QvClYxQJMDk9CyzTjIDhOVkpPEpTL5pwrcYH2KoZOAKVrDfkTezOtEhMC0slekPPaW1zWbySui4LGz5/",
-	"TFnd5iqMXyR7kXFBTAlguQgpsVkpBR1e0+fhPqgfaLH686OH9MpHP3qsUr++jUar5EYwmkUTrWDWHba2",
-	"PlfdhEvGZaKSd4zI/AaNpB0X1VOBzDTwdSCtiTd9vCXI5vgVodE/v60JR9Y/lpwBizUK1sYRYpTg+ir7",
-	"BhULoXJYZmwxsQNi4JZUQNQIUnZdzUWM2vryNRLHlZdEYEgt0qDWF5Xz81A5iTkKxJLRp1VAGzPyWzZf",
-	"zr/9Y6hfDIhIYy/Iw7R7xHJOCY/SPGbxvqvhhq2nlhjHvmdzWbAVLSm4n1sfOzDCNipfc/MAN18u3GcS",
-	"SUHM0SpfNPjxEWae2gCMk4RrcbTovWmEXnSf1mWHmdK8YEiAOLL2bv+5Xyveq/buwh5R9nV3C+MH9eAd",
-	"k0eArd8Sadv+D3mp7/9+EYCK8m6iJLl8PejuvPiqR8BebuPmUHbH+47v6cuxVGwsX+5yt6TWphaLjZ3+",
-	"piXTvbE+bOzn34ySmIiuZcTkls39xgS4JW0s6Cx4xDpfKMzvWC837mjKCxq1jERtxNK3PkA33JX+aXM6",
-	"iVRiJiEy3SuGbNuQRVp9fCbJ1dUxaW/3ifSKEnR65EJTBIw2t8IADJlHEWPYIHkteYAxyuThIzH/5h5k",
-	"hCn+TdzNJ0FNuT9LDUZOhSJwv8G5ZtuKIF9o13YVgc6n9kWTfpDYl8t9Rjq935tcgges0cV/kGxiLRRQ",
-	"H8I3A0BBtLJJfolh4KvdUq7bLZtf/9zvfkO7o7cftoPd/n1NbtsGmsc0mkFm2MfUboyb5qHzLHXjDeIY",
-	"Ms9cMRjfWKmEF3mriWw4jWYyJFA/wVg6qw0I9rVopvKMo2HO+hpMb19IGPOygCA5DiJr/ahaUkrrAeHw",
-	"LpGY/4V5Jia7Y2U7o6XRtkFJSLXeLnKpwR9ymmaMxvPC4EgzhpZQ0+aiiNQlNlB33xMti7Q9E7XLhxy7",
-	"ZTj3HssYKp5uknWuyZKJ2XonNRpdaVIri9c5HRNZcjo6m2qRbChJ2yQJplSqIS9cQ6YcUFHudLpfDID6",
-	"MbwRW3MsZIDMmeqUfY5DDhZATKziKPA7FFuTMThES6+4nEU/mSUgqAGAV3RvtUfUS5nBeGcekxuh3G6U",
-	"DoN1FcseGRSN36iylVdgiSgkQIUK/U8YNaWK2aQyqjB/01q/h9z0J7EqUtuawMtpoQU68GyU8z87+yQs",
-	"+SrCIdeyNyRyNjZ6D+KiHaC8EtaL8jHUmMXGJ0/mQ91ArVklCPikzveFEhrH4M0vLtYvGVnzBknVSTT7",
-	"nD2lX9SqRtLVII79nFx9KJ/M9allCtMk6KnFigtTT3+ZZNHGZkUJNyJFBxMWrbSxT2pkCJNra4UI5Ncm",
-	"6dfGGtfwbKgtpJW6GSYc4IqBg0xoNk2Z3CDSBddVkNDvMjH9QkRriSjiOS4yUX9xQvrFuPS5UEG8diVC",
-	"CMfqyUih0AegO87oqnxim+lgS0BQMmOZxKAJjoVbQWbwLONW5FOTTOTjCcFCr23MHPTLRRQyIEFgMN3O",
-	"Fxsli/wKNheHg5cnhx2brjzklXzlJMO2FrlkpJ2xSGsjsSsNKHjECCXThOeKdXrk1Hi6oPXHUnoI4Jd9",
-	"Xa8QZx+RBFVqlq9xdZk9/EItfvvOLl+txYtjbt7T+r4eRCS2PsB/1ximL4ybCa6xfh9rd4JFAm6asSRS",
-	"vJD7XsMDk28sb7HKBxIa7KrZ6G7i1Fid/4sh+nM0ROOB8k3R1c7Wvz9j9MtEGmasdQmfaPwCNmlDER5o",
-	"lf550P2fotjudvDV7gPM0nmcqC57t7IsClpeoXNXTR0U0vYsus4Pb9K1ZWCUMRmYpEQZDLmrsArWUYZ/",
-	"7ENRL3C86U+tVz9j7wRO1KkWWoHisE5QSTgUeMXITpVRLimKP6aOCsDfI+d0bIyKIQaGhuQ/sbBTEodQ",
-	"4GbKFO1Bc41asUZjrJzXpn85fPfIKitllJ/xdE5wWyDwKLN13BOJPxNMvasLeMRllWIeF5ojTBOeTPOp",
-	"33rX69qxEpoRQqH0rdeb0BtjQPO1KWNdDiYMAxLCgdgzykW4DGwccGmo5k5NqOayuNbINARtqLHq/cOw",
-	"zAeHf24wE5yUZYLpgMz0+RQjUy3J3Mwv1Wk+qZgq2Bp34x2X0D+v0SGLFr4PrULlm09sBVC/d/OQD/m5",
-	"qye1ZyqMmx6ToNyTG4/Eatpcpqs94leoSiQWP2vUOBosZ1hQh5IIuu3skRmVcsix+tV/YsulsCiN4c9V",
-	"Jr5aNR4zZWrW4aUAUujS3gJsqgYDm05P60YuWigVow+5HV6jIcOQzrZUCXSrwHabJQx1euRHmt5aL5H+",
-	"2pYhl7fJTA45NFOfMQo6P0LbM5Ca8m4ecGPhWmHUMZzCdlit7HXix9x/QtW9grX9NfdsEUyv5JDXU9MG",
-	"0bCYtENxG3YC0xgIslv4fMjBKxbqHxM+Nq1JsFw7y1jZy9gOjSvXViCqYxmmhXhdSRZx2wpaZqZW0DKD",
-	"1RVpeaLMgZ9N8/oVvedNq/lSf3mvZ1mlUVmVxaxrsO5lFaxoc24wV21lblIKqhB73ckr0BW5Bss6hGvE",
-	"2k6fXuMy06ps23Uj2+57LcRML7iiydsy/FSaiNnvitZxSz9snvxQbojaqC6dR+e/sP9Piv17RuVlluTS",
-	"O8ur1V2YlpaaS3B2B1+1629nx2pYtoE5sm8jAZSryklhqhpC8LVVb5VAx/+Qv4Fid5xJuVcUXQfr0Q1b",
-	"UgkPwhv0a+g9MxEvEIIjh7ymYw2IAC7O4vL4zatq7bxSTE0iQT9T9abkOhaI/KboDvzp1In7VPO2Nqsh",
-	"V6r//6vWkfM6QG9OcFd7IL8UlfuNF5X7UkXuVwrbL8l8TXhgQ614Cxs9NSwu591kU5JKf21TgOB3zYhS",
-	"KayZ0YQXoEfFhIeM0HDosy+syE5jzGrnpNaw2AYDZGGDfyb9oEwXGtjBZlWGKRO04GXYu1tLexge6Eq2",
-	"obbYkAsiLh7BBT9C/TtvU36lInjrIPjt+3q/FMF7aBG8jQnX+qp4RM5YlIySaAk9CkD25votVaZaz2RZ",
-	"nu81tf64n7+dQ0PE30hBvY8pyn2prvfpEqjfV5WDB5CYzW4v9kBtVGoPVHQtYdSTJtIu2xNEZu0F4BzA",
-	"K9UBq8GVC6zVZ90U71tbuq/Uj6zUFwWs5KFWdsP6En8r+sGRAbewYJI5SlpDbu0JKaOaNPs5Mtjn/o7K",
-	"prJVpQ/er1OobrlGv7NpabrNNfrfIhv4UqvukxIUf6fV5j6yerwFvq2lHuQFfxsSU5GrSBQNFp0IWjje",
-	"oP9beH52eUX+9Y9/4iyh6zo25InCXLQbGt2OM4hEg3ewH3LHq/YQQte0UOvOdyKL5R7WwoNwRcGlSBmB",
-	"ZLQhF9wvATejY9Yju/1dNByfnl1dn1+cfXv4MiTJyBDwkn+vR0LIR7zKch7pmx8OuWnrBb1PmntUj6lU",
-	"54DXjxgCAhNcgE9+WWBysR3Qzh9f/WwI0Vl2KhDNv3PZkOjzRuyB+7hiYq33qYZKHKDsJ20qY1GZMc/S",
-	"kHBxpwmEUWFN2HH7UmWMTvV6h/z11dW5ccYzkrIxjebQ/O/fLy8P0Xam6XwnIAlPtPyY/J3JwNR5TGBe",
-	"kbp27JEmHOjeMn3yTShfARb67UPStl0PXStJT/QzNYGKRPCdfh8oFdr9LFlMOAmloiqXIRArIDIQzbJH",
-	"QnELkWy5mlxbqQnEVqGup9EsDIY8zHnGaDTRiNCPVDJlIldYszm8SUV0C33uKeGCd2f5TZpEGvUZkxjJ",
-	"QknG4iQzvjqTzzzkWt4LCCaEuy2zveqV8Px7nabEDg6dL9j+muTus6V0vzfyBnv90SUf1xh9E8nHlY8t",
-	"tTTG7CZbw4BUSxgEhkYYRx1F5XGpbMKFCV7CAHsMB7NxTBuIIe5nW5v1o13OykxL7qcjtoj5L5LI5yeJ",
-	"2JP2EYWQVbc8gzCYbL7Jrf5xAgGTNu4E+AeNuxBWqAG+MGOSdwm7I23oqxwnSmDS8YRQOeQ/XJIDEbMO",
-	"gV7qKHVoajCjakKEcc6bqHYSfsB/3X/Qj+9D67W3wEPL6iF/c3HcI2ejkVcrrO7uW/BKN9/++DHvvJ3j",
-	"0jSkWHbrMx9/zyTRghH7ElX20W6jPkoDOMfu5P6QsDvvUrrTAXcwb8j8XE2E9ZcEzb9iNCJtChHbbrjZ",
-	"TBYHYnB+TgT/XzEahViDXaB7PKaK6jvQ6ZEj5ZVux4lPDs6LdiUuS0h63cqhWmSlfm6jm3NZuTlPX1Sh",
-	"emmOuMb/L1xY4aE3l7M7//Z+dmGkvzcLo77Sy8gFOYM7fDYa1RMOGIlFeZaoOTBvOku+Z3Oo5P5WP1pW",
-	"i35AwPdQKKDtcEpvGclyHkLl/SV+iq/7X/e33j3HovEIz7IgWKAKUyhf4vqerwmGlZX8E9eSHbrl55L1",
-	"ihjK5TLNYr7CgEB+nF2vVk1FnkXMNe4vZeG4GjJKYEqiq1tSN3WT9AhwM7OVWZfG1Ho3EWRKY+huYWFD",
-	"w4ltewG0dqRY5gMEmUpNAbllc1mu5Sw4a1TKeQEH32NZ8WbzNuNavmTXDp0sufUBciTuITekLI4VQLmb",
-	"0RQkvXANAuPxTCRcYZj0uGIGI2gFm9nEip3+zotu/6vu9tcaQ0MOf29vd3de4EG2iUSopYqR2Xo/rdY7",
-	"YonSDFZChIEWQv/78uy0e3F+MOTtk4PzTgCmbxBdB+dHz/A5RKAZzighScl/w4aWmg5pUEPR1BIZcqwa",
-	"guHLaPAreYyNN7W0y69s2ToNj5b9/18AAAD//w==",
+	"7L39dtu4tTd8K3j1dK1IPZQsO850Rl5n9dE4nsTP+Ou1nU7njHJMmIQk1BTAEpAdNcfv6kW819AL65U8",
+	"C3sDIChRsmQ785FJ/+jEIgmCG8D+3r/9sZHISS4FE1o1eh8b7AOd5BmDf/dHTGjzj1uaTZn5B835pZSZ",
+	"avR+eh81aJ4fpo1eYzJr0zxv87QRNZKCUc3Svm70tv/ULf8XNVKmkoLnmkvR6DX6ZMyyfDjNiJrmuSw0",
+	"ofC2qDHk8HrzgqEsJlRrlh4KpYtpYp/9UU4JLRihfgyqFFea4vOFFJqJtA+325FGVLM7OjPfoKXMTujE",
+	"vKORF2zIP7C0cR81eAKDj7XOVW9ryxKik8jJlrnUycWoETX4BjPhyszhljV6upiyqJFRpY+ZUnTEDH3E",
+	"NMuixiTJL1hxywoz08Ydo3rMiraCnxrvo8aEafqaatrofbyPGhOZsqzRa4xy3d6V7QkXvGF/Pa7cKOiE",
+	"NXqNC0vcviWuNKN/f30oNBsVNCBQQUd/YYXCz7rdaURAJ3txys0ywwK1p1Oetrd3Xu42osY0T5cs9h27",
+	"VlzjOt7fR41j95WV7XTFK9vnajJrT5LcffxTN9ixoQrZN7vhgyZnhdQykRnxo6+34JaQxzNyvH9GLtzD",
+	"KpuOcGaVGS+nyLTIgpdNkrwTvlAp1rg3hBozmsJe+Ng4uKQj89/qd13oQooRYUJzPSOajogcEj1mMD2c",
+	"B5EFnibS5FqRW1zXVodcMJESrsk1TW4IFwMRHw7bx1Qn45hoSZIxFSNmnk5ZxjQjUmQzosdUuzEic5EL",
+	"Yp47kYIFD4+YJi+7u+RuzMRACKnHXIzskGlnIAzNkjGb0IDLNHqNQaNCp0530DB7b5abi0oXXIyQMDkt",
+	"6IRpS5v+cMg/LBLnUpKcjrigZvKGEgVT00yriEwVAyrB3jMko2YEQhXJC5Ybuhii5eZfHTjmjV7j71NW",
+	"zMotAE9UP0NMJ+bU2iFwx5p/vF/8hKixX+7cmnlfMzPHlNxxPbaTG8rCfQ6XYtm0ygMRTg1ZZ6PX4EJ/",
+	"Zc6qYRUTM92unxs3XIAVMLnDlE1yqZlIZt+z2eIMj+kNU0BBfB9RdMjMuhdMF7MeXFF0wsgNm+E3+F+u",
+	"ZYo/cUF2dslYTgtltosaCHPPkBdKm4XKpVCM0BHlgjRhiDiYVfuc5RmdsbRHDDeNW4SKlNwVhssQu932",
+	"zEsHojoPKoDp4TS4Irs7OyQ+OD+/Onx9cHx2enlwsv/j1fcHP16dH7y7OHgddwzLSKZFYQ5Qwf4+ZcpM",
+	"FcaSAgee0BsGf8D7O+R7NlMgCHIGuwjmNmZZag6L+ciUanpNFeuRbUO0nVevBuKWK36dMdK/2D88NCel",
+	"oInZ352BGIgfzKnjitywXCN1b9gsMoKGqrE78nZ2EbwOf7BUbCpN9VRF8NURMaykReRwIKh7CM91QQX5",
+	"9z//f0LJTncbTjclux8+hAvNtWLZkFCh7ljBUtLc7X4Tkd1udyCAjEeHx4eXV+cH/f23B69jM8RU3Ah5",
+	"Jyw3Uq2I3I15MiYUN4sZXMAGwMXukL6b1EAUbAjH4JoNZWFeDlNs0ql5SPMEjkJkjjFP7b8LM8uMT7hu",
+	"kbHMUrMdDLX2CCWvPnwYiMy8aiQN1Qw/BEIq6adTTEU5EwHLh8NQTSZSabLdjbrdrnlOkSZ81EDE7TYP",
+	"Nqe51s5ZYeRU3NojObUUNktmCYm7kQh2B3sItuI3lojn/csDpKSh4VRonuH7ZJaywowkCCUpneEumxae",
+	"qQJLQKlR8oTw3JjjHHKGCf1wxMRIjxu9nVevgDG4v7cNm9WaFWbM//7p/2n/f+//4w+NOl52OATOv8gn",
+	"To3IoIkm3G1RJadFwl4o4s6U2Yzm6835wY1sNqwsSPxHQzo4rXdcMbK7bU/q2fnB/unJ68PLw9OTq+/6",
+	"h0eGSGbPOzHDFZxEzUouuUASK+mW0WK7u7Nb/6VG0C352j4cCpR7XI/lVBNqGc3jPn/V9EuBu+k3HJnD",
+	"UcfTPxiRQMR0cm20hqETl5avTwsBDC2nI7ZM+sC5q8wnZUM6zYwC1I3M5FDqbBsdyMug7VoZdAE61YLC",
+	"k01rdBw/n5zqcTkdUMuihmEnvGCp07zL2f2hYMNGr/G/tkqzZwuvqi14v5nIO6OXzs/jneB/nzLCU8OH",
+	"hhwJZiblDJea6UxBZX3SbO7N88jVS6PsROrv5FTALBMwdzSaZ3lmWeTW35SZdaBqmTtTMylzovpvDk4u",
+	"r05OL6++O3138roRNVhRyKLRa5xITXBsY3uAsWI2OqiTg4Y11gYNkkqUu4R94Eqb5UCRsw8v2e3u3q/7",
+	"oQfmzef2G/GLq5T3UwJRJaRVbr2WMeK3TJAp99I2oANpxjXfaw7afYRfdVpcWotwX4phxhP9RKr2j84P",
+	"+q9/vDr46+HF5UVAWj9+hbIi/BzzESGVaVYwms6QyGqRyt88H5Xd7IDIhopmLtX3P0Tf6pfHLaNQRFZ1",
+	"iq0J3vH2d4/IghvtNosjou+kO09WbSB3cpqlRA6HRqci5jF/B52wgTBnzL7+8vT06Oqkf3xwtX968t3R",
+	"4f5lHBnd3mjQ8STJt2iaxi0jMO+jxrc0PUd149EL/Zf+0eHrvhFHDUNGTTmYyh8bQ84yY7HC+Q+X2bI+",
+	"glyZZMCxjRjYbty/L7fItzQlbnLh43/x+g4ZUp4ZLdi8okdWjDu/V7rPt1eCacJ2KdUxAl9il6UkUxwR",
+	"dsuKGckLeZ2xCcm40gwObGzpF7eigZjQzFguLCX/5+L0xA5zeAIDXZmf7KYiUli1KnI78oVCJdBsklJO",
+	"qIFo1qipkVPqrmfECqzF7fEO9djjJH/0RjneP7u6ODj/y8F5hdnWbZlJkqvOdmXVBw0hczZorLVFgm8m",
+	"qSxZc4/gyD3ih/tV7YxWRNZZ9YGQRejjMJJeoRETfu1yFlW3FLEZVjCC6wHKjjdesunIbYknC4aLo3dv",
+	"NpcLwdcCCzVTIoM5H+EvLCRgTutKiRoyWEn8nSyueZoy8SgS999dvr0yLzg5verv7x9chNQthw7Jezlm",
+	"pH92CJaYV2XG9JYRmiRMgQqsx0ZNz1nh/S9Vur58Prr6SXrCusllNLlBx0s8nGZZH2YXE5XI3Ei/xU+3",
+	"FK06dM6ZsaofvX/rXSUBkd+JvJBmZvQ6Y+QAnJNz9OaKzJml5I6q0OllHTXOQWHsqAWi7+w8H9HrJm3p",
+	"v/ZkwdhrrvIn2eUQxqym2QES7LHrcHJ5cH7SPwoo7wa2rmmCLwhJ7++wvASenCfsq+cUArVz8mwdPyFu",
+	"dchrFIPg08jkaOSIG/i2CE8jIhj6co1FylKg55MtoCWSebUZFHDkGj78S5pE87KitIuAQ28mFVsVEp8W",
+	"J1KfFfL6CQzEjH12fvrtwVNpPKbg3lNT4IPDaQYaJSMz9isgOJB6FV3BwyqknTP4I/FTWMpS8w326ZJc",
+	"di3O6CyTNL2U8ogWI/bodTjr/3h02n9tDKaro/75m4NgOZzaZhnhpZQEXzYvN0MGbUyNzNxlnZTb3d2v",
+	"X/3pK3I902xRFdl+RpFpSVLO04vO+flBJGibHPNvLXkXqOCoXLBEipSbN3wHZtbjCb3osgxIHb6I2Dct",
+	"Uhldhy6GRhQXCQsO9sElHS1S+BnlY80sPY2dOxUikBzZ3hKHp40dOtrX+HJbe96Ta6Ssd+XeRw0jQXjC",
+	"3gl6S3lmBPWjl+TdSf8v/cOj/rdH4a63LyDhG+aXQmmIRSgyLW/aI7qY2bDBgix9xm1eMz+/CC6qRBIq",
+	"zAJcG/rTZMxSYDThWSioIHKqbQxkIDT3zpOALkYonyyuxJ6NlGRUs6JDLr2ThpgdAhbn9WwgbKTobsyq",
+	"QS9DuWua3GDAIohwn5tR2/2hxryA+Q83mw8U8TvKtYsIwUy4wJ3vSbzgTTaEvJTymIqZ5Wvq0RsnDM4E",
+	"O8cwHjM+8S+o7BspycRcdSFER0RqPpdsk0XuuPOMhtrC5GDTACcs/SXl5tDM75gk4+bU0jQtmFIvvAOl",
+	"EqJqdcgB+HN8xDGhRcGZIvFf2+dUMwg5tOH/Y9I0415PC6WNHV+545xNKBdcjDCgM3dNMfO0sjsBw2I4",
+	"VnLDID5qbKKWjfuC+6eMwxYMFhj3a/WrzJPwrVIIBsk8L1REpiIDy89v74HQxdTQzvyUF/LDzAjsRE6Y",
+	"IsNCTkgzbrfhFpa2zXXOlGFmVJDDs9uv3Eu59UyxlFzP8PhtfbXbIf1MSbJI2x6hVkHwJ4nmuV8fnFoE",
+	"mhBVuMfgdjUQxVQYWprfuSY0y+SdwuhwXRQynjNx4soLMQg6EO4dEI7EgSd09rizjCtYxqDveJYZrgUz",
+	"Zel6Z/p5fPWLLuNVfrnuchU1lYkaNNBPrdBNPWgoRotkPGiAF3pOo722pkLFq1frAwpdeu5Js5j+pddS",
+	"j6seckEnLA0msIcLvuB8J4OG877DoBiEeKHKURSZTBXIlClEvn4+v9KG8QI389q4wUDMBw7I6rgBMhNi",
+	"F8FSwvwC4xjqG6IPhH0bup+t/zAUuLB90D95XcjpaKwtd6VqXCtkra/xnaBTPZYF/8cjtU/vETo4Prv8",
+	"8ap/dvj9wY8VV03wgnlNh+b8hs0InmvDuCZcKSdtK4u//Zx+mHJGsAHsS0P3VvgxcSvMMpGG09/KG5aG",
+	"9+Odoe3lPGodpLKNsbH0mKWcXgKvebRiefHu7Oz0/PLg9dXxwevD/tXlj2cHFZL7txF4HYH3hcTfxxe3",
+	"zQV/8OansKjtv3rOVaibpNc1nTFl9Mx4fmKxVyXrKAHWlZ9oNbU4L2TOCs0xuF3mF39scM0mKpADLp/B",
+	"pw7QoqAz87dNEw3TCsOM0YXnk+WJeO8E/0CMbqw0neSECzLhWcatBrIHYbZEZzPChRkFdqlNbaMiXC+z",
+	"VAs5ePMSbW4Jaj7VJkNvQo36pOmFjMMxI0EusxFTyugq4PZmBDKK9wj7+5Rm5rc4uDc2ZAGmO0nyTh2B",
+	"F1KwN5l/kKq9aj/DDnpj7/Xp2zXj8yoZFq/7LG1/8VrKjFFgx3M52wsJQNkdnSkSi2mWVejict68T9Do",
+	"xzMnVlTt9jCDoIWLeSKL2yVMFq/Lk1FeJmoNdmAYCY2cF1AWmFPGZuSOFS4D0z0CmTVrr1aQnt6gKfoK",
+	"aHYWnOrKt8jrv7FEN8pM9ppXzGezbzYuZt6EvGA+B37hhbVJ8Zts2TB5vswKvt1uRI3bnZpkYJ9cv8lL",
+	"pnyOxy3m4y+MEaSjf1yHHZVp++vP7D5McPrJpjwhS45cHgQczuCoVRmfI4djd8E86hcnKgVF5Uwscp7K",
+	"2syf5ipvWMI5gy3uNu38Fi15VlTJxi6p/75mo1YY2MJpdnyEuM0Pgngs7yoqrznd9t14yhVkuNoD3yHH",
+	"sjAGo9ZcjNRATOiM/E1yQcasYHvWPFWEj4S5D1iDQG135oLqRsdCW68qqXMOluZDXPrM3makf8m4Vj1h",
+	"KeKW1J4VW7Cz+tFLf+P8piyHiPzMH1qTQ5FP9XL2M6SZYtFaqxauWLlauChGuCqmIfNYTowhkLpr5Iax",
+	"XKG/AMsWmj7rpQfrHGau/PYWqJ76tvpgJdHnlEbzmE3ZXOBVXjdcrQWuwRvn2e8Nm111DeN99dWfvv6G",
+	"XtfxXyeMFi5g4Vm9WobiuKwHKPPikoKBAJPgdx0JrhjhuuNKyRbeYu2iOsWla/STjLnKAnInixu1ltI6",
+	"d7Qq7N4vhef89kOrjLGc1/sV28DWy2y4G27Yeqqj2Wew6YGotQsBWfro0zbHGLQnrkqXpxTZrFObHh8S",
+	"6Abz7/E9q773iKsakyi1SpAXx+t+2UopDaMuncxzzWSZwvggU6IjZqRr/bTtGEtn743cpV+w1sRtiLly",
+	"6Cs6p7cS5ibpHoxWUHmact33NonTGCdJfmXT2/G4oHrjfkN9ovobVuq5o1c+hn/6J/DPuZvNMDRNK38X",
+	"bCJBQaM5v7phs2BE+wMeXqu0dWxw0v1J87yQt+XfBTOfzNJaJRip4DwBm3D8p7kJniwKPoXV/hmbzE82",
+	"dD8Dc/RTG53PaGF+sSKfZEWuYS5uYCQCi8z507TiRdUGS07k0Ed+0DMefXoF+tPqyKhszSnIezaB0N7w",
+	"LPoyV4TCLlzT0Qv5ujWfuUqbxmcep0ObfXNwW+9k94x9pbAIVBSzDVxg98Fnzlkii3T11qEbu97XJDMm",
+	"iWw4T9yYa4x+w2aHSw6US9eGgN+EprhToDx8j8SDxqARQzUSZh1MJlSkJOOC1Z45G0Nc9q6/tm1SR/sw",
+	"nSsF3/xdmhYjNIA22JlIiMhtJT8KrGw4f78ibget3qzPYXiUO3+F9VF9gc1Uq7kgp0LX5SJEtvC1Lk2h",
+	"SjdXIItD1X2+YB9qjsNZwSAgAykZsSFB7MJvbJJrYNbVyZZ7f1Mb3j65OLm5+xydHrzxQTvNLFIFE2YD",
+	"yXa1sauHTvX4oX3jZ9M3N38Co2Cptr1UACpbD/1khQywZx464FdV2YOF1FbzqupZZjivjW2oy1iuW8vX",
+	"Crhmc4zuqHIpf56TkmaMP8V7LuQ2BMgKnASkBWB6HdekGcM/529FG7jlg2FqTHPAmRhTRST+dscL1jOq",
+	"URk9i0pNyQwjPMNvom6BbvekYHB9TNXYemXnbR0p2OkQEowe5GLlAbmP1hHW1nOxzq2oUa51r9GQX7Mh",
+	"Fxx1gfduKecubOYp75PUPwp6qKXzC7P4bALAPFwIBrg8kMvDUtIEn8IfCTPsXbUWWWC6xnSWGGrDjI7U",
+	"2lLmdfkx32W01poye6D29N5wsaEmrDybXH2EPQwVvMKfXphJFBKn7niiuxU20Wstn+CRWQlqABMHMb/I",
+	"MitIFt1utMKxsv47ahwr6z/8CMcKho0Cfu/587QArLYAfqW7+3UFceUP//PfABD2597W1k//PRiorT//",
+	"r/f/0fzJ/GcwuPhj689/qFPh5tw1lTfU0zF04Hi8jnrn5rwv5iHICke60BOz6pnvCsZOF90wZZxlDuqu",
+	"8nHRGu6a9V/+cOpAdYcux84ZDC42SDRYfz9WfT5+5RCwb6O8g/Xfab1CD0OVVB0/675gjoXBGjzAnr5n",
+	"s805lFvcqhgCmK3Apjc6QpN1Rh00qqZYJwFG3VRBdB2kzvw+WGTLS+bvRfojWOymSqznRHNstkqBQJIt",
+	"ouyYXeUPw1khb3nKFLFFeVDfARRLOEwyWoODO644VzCaSOFN1vL1kElPr5XMppoRwxqbqkXenR9BMjyY",
+	"QfCUkGjclnM19/a2tjKZ0Gwsle697Ha3Q1jHT8+V6zfcCZ2wGsTG5ng6oYIUjKZGWWxVPuYHS28PPvlE",
+	"NuTsinWOtDUdVt36Vuv8XZHVH2VvSZiB6s71vCa1mGJH7AcZsuWFnOSacPE3LNsgQ6jJ5ICOVj7WqyQs",
+	"qpg0AQPUnOOBsDUgNq0b5EXP5cDkBbvlcqrC3EgVuWQYzTJM8p4qYxH8+5//gnqWMVTuX00FT2TKzMvo",
+	"KPBNRuSapxxqbwpzfiLyD1bI9h1P9Ti4LRxqQoubaR6T5tvL4yPw4RiKRwQvE5Yx+8MxLW5SeSeQRY3h",
+	"eJpPhcEyKUYxaULRzw6gnQRvQ+tkYW8cCLP/0kOjBD8cSF0jLLeREr5JVOxJAy+JL61MoEbKhEbZwrD6",
+	"OT+/JoepPjhRH8ZYz0lTdyQXvnRx/R/wdYwZzTaQVm/x9ud1kvi1eCBFq+erO2wUgbsEujJxC9AqIzIV",
+	"NnG2LAsZiLn8Oz1mE9KE6rCyWuuFIhlVeqFsPRzSZogNBBRDtTOuzCsLhq+iIjUGsTu3m+xYszdqw31F",
+	"fcDzjuvxmGXp5fMQ0NEHhgVcTU8cGCoaCEaTMVb93I1nHeJcnwA/7ErSsADXCPr1CfBD8CUPnq9VHi/r",
+	"61omw0JCb3xWvONhiWYa/ExUQoVgRSn1MAuwvKEJo0Ugra4zmdygl+S5fRqLvjsHS2vTEp1np3lncWzR",
+	"mdPqrK8pXdpjVtlE5SHDeiw4PvVxDbsYi4OaKy8Ujm0m5xNmH87lspsDxp7fI9bLgstZu0uKQhYIebK4",
+	"S2y1Yd185XDIRMrFCGvKIgL2SWzmEkckBkDODoQZzJ/XMp3FVWXYzXrBVHbVR5XKmVWAcqupg99QjruU",
+	"CMsVC6yqWsQ8h7L3CU3GXLC205Itoph5xpUjm39HyEpgXaFYqmdBdgPQMbLb7UZkEWcs+H0O19hcsOPU",
+	"YnuQ3e4uae52u8ixvLcY2fcCJPJALKltI7vd7YisKGSbv6EEfiK73ZdujvMTQ8yUMSnkFLzftaiY5lZ7",
+	"aeGd7sKb8/7iM8FLLWxJ8MTxweXb09dwsX90dPoDXn1lr9ZhgpHd7jduzFpkSbhhEcX78MS8/s25JYYf",
+	"o6bMMxgBru6/7Z+8Obi6uOwfHVSercUe3t3esQ8vQomQ3W2/Ckvq4cju9qtoJQg52d3ZiWqxoXd33Lzf",
+	"HvRfH5xfVF79ctvvaguzRF6VGzdEeiCvui9RlJZnfwHacoFl+ALpj4sAZiHW35DybFoYW6cK+wiCKwLs",
+	"Yya0ucAKd3FtQRUy0hohxRzEVnWGCEJlbkY8greXl2eWQaDJVCFFFWVxFeuse4u7HI64AOFZa5oH1Z3z",
+	"Q4cTBj4ZjL7b7T4Y5Q3GLj/AkStC1lvHsgMn6aYGTaVW4ExmPJltGCdyApvk8LRRMczm8fVtpeSes0WN",
+	"Er1EnkJXi1JdZfXqPjbPMEwbWLitCwcXLmBMDIRgHPwyFstUGFlEMdrXIf1ro8P27P6HwFVVca3gsH81",
+	"78RZ3HH0wyE+WvGs4a6PGh/aI9k2v7XVDc/bMkf6tnNptkNhqQs7wqlb9avwsQIBT9v/6Lf/q9v+5qr9",
+	"/uN29NXu/R/q2cIc9khmdarUGjgOLg9Ba+OPhh49ItjdCZ2w+zgqNTpEyCjtJnknEOq3Q07YnUMmAOih",
+	"uHZ+CCRCC4db4Opz/eoORHO3+w1ZKhkEnRjNB3tTsCwtEemt8TWhH0KKVdYjsLVXnwa1agnWrr+xZ+r+",
+	"oWMDfSmqZyYypDZGT4f0bXjdmprV+xQcGCBalyzoUR77DEnlURtcCdpH84b7OKAhLE/B8owmzLYAuRtL",
+	"UO/yvTAObKc+kkyhTsXBkjAiCOpU116LqIEOhgtggGHCvbxpYHbIlWeUUUNIfTVJcmPvCYBTsphQmk+Y",
+	"nBpxAJbVkqR25w1dzG87P1p0/C56uCF9QOtcEfOARWsZS6U75BCQV8pq4oFICgZw9DRTpBm75kJTxYpe",
+	"TpW6k0X6v82zW//+578gfci114Bxd7vdVs+CW4Hbwvw6ELEhSOwKmMGYpxlLseECJDuosWGLtmXG/2vs",
+	"D+yrg9g7eLVgKU00SweiGf/Z1g785x//+Me4ZexWEDoqIpkcKd+9hE5TrokuKM8i197BWGg0A7aAaW4j",
+	"rozecMvZ3bz6Uuv038zXv+Do/99rePqPqaAjDE0dJ/nmkZ1JktdoVH3D2atg1g70WBKapgh8Yas1PBF+",
+	"whj5TGk2aUSNEeSe5VLpUcHALF1Lw3Le/4rQARHl/nzAmQKfVKdMrHAqXtUlK8eDabf7MoG0JPgnu8Jf",
+	"DCnwhzlrd3k7seUZY2sCRzw9j+wTok34b5hrPLZ56tr8CkBCKXBgcyAVIm2WJHu409rz+4c3nOIDPd6W",
+	"eqTKEeb7vy31Q1e20urtV0nj22RnODkCPmWswHriDrC+4EWK1TWqi37pTMLqGdvMoHCNtUDspVUL4IUi",
+	"oUS1tdvcWo3Y0wuAkUBRcrjEFIXfog2SSDHko2nB0qXAIcZuQnMU9SeujDbg834D48QC3wbzC52pQboO",
+	"TtHXY9e4ahG0zfX48p+rAH62b6GYKEK9DGVBrhktWNHaDBhEW0Qlp2rhIAFm3PuHtpFGjKSAitWPe3Bn",
+	"PKaCfz8giI90KGaBKOf7LAqLvAd7w/mojQ2oSJMKwj5oJhSXYiDkkOzLCdP7Y6pfKEBTanVI/HEA3zBo",
+	"9AaWQoNGNGhoecME/Pjvf/5r0LiP7RSqq9Mj38IjxGh3ewNRGc2SGYbz/+59HDT+2u7nvP09mwXj+xfo",
+	"sVTlDmm6Dmg73Wggvibf828h1J5le85WKBg5/26ffLO93SUwaxt8GMu8fT1rj2UekfitVOCbdiBXqH7F",
+	"0UDEIe6VuaWfJCzX0EbueP8M7T83nz2nZeYFF+ASjnzbrf1z88jRd615OggpGFAQdSV/8IOd3yGnFnlB",
+	"CnLWv9x/a/sZWhYh4CnAPLyAFF+r56Ja3OwfXLR3Xn3VfrN/3DLqasGUDpRlD1teA9IQ4CcuMwUDbfXr",
+	"7W926j0D4SM7CwZQ1ADz7lRkM/TUQHjkhok1xq99du5oGxJDpcejTvjKY/zWKwrrAm3IqU5kmWNTjb/C",
+	"aa1h1GOW3DxFEPtx16kE81boyqSa0GK14az9ZdUotY4+wzr9d4UDrCT4M1TgrMyQ+KTl//7NPnS99jr/",
+	"4MQtIq9COo3162GHPnQYQjNK2BMTlL9rLPhiUsgD1FsrXD2/tkvlYX1UGgCjyxTUjby6D1a6GLl74VEJ",
+	"NxqbC4giPFAPFehF8KMyonXsvHYgoXOW8KHrdeBR2MAtbDMNubLgoJjwSQWJg5mDCIoDMsW4KWwNFsVW",
+	"RTjxVo9AnPuOqoG4K6QYIejwXOQWgIDZUBsetST9ammai+Y6W6N+dGn67KnRHN4UdHOshVXoOoggdbi0",
+	"nmdkThBIW4uEbHQ4m+YZ+MPw6gtFzMmGrNJUJtMJEyuwbfCZk2X0eqbiZCM13qkNxtmozrdEy/GErHxY",
+	"WQIc2kbBnFav9DPw8mDbPBpSxrDz/WmhZI3Ph7o+3qtaaQeQd7m9uHq9H20Iz32S6/hdDr7s+46tWJvz",
+	"S7h0UgtuLtgHHSM++cbVnQ/XqPqvfhWtqlctifNwyHD94tWH5LndAFjWDzTZ5Km161CjxlmJe7YkoWoe",
+	"ii31AQbqDTsE87aY2k3MOo58c4vyXwOh2STPoPjwDmynIPkpaIshBXP1bC7NHSONRm2tNvjgVo44KB3s",
+	"GcPuUKSUw6uF6XrR6L4MURIUg8IF82IMt+CbYRvilKjF/KMF65BYDoexS7SqvM7eZdTrPRLf0UK4+2Dc",
+	"iY3sJLJIrXcBPow00bEfh4BBxtYzf7fxb4DNj5kYyiJh2DBgIGx9C6b4szuct2oFmYTmJVAuiE15nMoW",
+	"WRvcRTsUnYHrdAztvQbCwdDnrFASHKmFdNiJkMjWrMxt66P58X7L3he3OlgQpLDQH0tSB8Ii7mH3J5Zi",
+	"Nzkkk41UuKjTcGjsKlrgj/DNtbEkaLp0Dj2Za1jnVI9BVWH12RhxJa5lQ6xwuLxxFP/www/tftlancXW",
+	"1K7NqEtoTq95xv0EVuh1i8pA6WELholssW/KkowWqGtPjA0dw66jGf8HuvcXjnlFlV9DLi9JCvlhPAu0",
+	"fszL8BgKyJzlTVxLDnPoRTI7VmvOILdu8UoB1zyVjOrqbvSNcwJtl44KZsgk/SRt04ql03Sc6tiqVmtu",
+	"FnMUYvfsldPLYtDamqAVwDwB3KtsVeTuq8/zxG84FEO5uJuXKr63SzGO6nMz3f11suETmN7W+LospiJx",
+	"aIXLNr+vY55gxJUKlAuw9wDsM0ylBmtjyJFR37BckyYVqW08AJ1E4jcHl+Tf//zXFjwQtyLXgUmTtJB5",
+	"ztK6XOrYnNC4Yn8E3uPq15wzquq2qjs2OFMAkdbumZ79PPcRoVmNiKbNeEI/XOGkI7Jt+/B6fh+RuN2G",
+	"+9sT+qHtP04WODK0FpsnX8FomFnujgsQTEvIRKNZ5rEbFdFyxCAlBWcDg8YR2YU2YWVX4LnJ4G2tKj/3",
+	"X4PBZRzrYe9XrZum5CqLHKNygub4cbhNHberOwLnNoB+YfFnnw/g1nYUomkb9prhZOeVaP2CSsswbb4e",
+	"RQ4a6a8wK4sZgd5S786PXihi7kb0Bl98EJF4y9269RGiUfdzoeLyuiulfWjN3JTt/Nah8HpRiLUps2RC",
+	"dTO5sCHJRZz4xUSUnsuWqukUadS6d+dHbUWHrEOO5B0r2omhfcY0FLgNRMpHXCtzWKypcxXvEaVpoTE2",
+	"AsEFm8yCT5njDE/tERdl2K5UqM1nd1RbQTai+Ty1bvub9037j6v2+4/d6Juv792FJZkbvmB9XXt4SWLE",
+	"vJczKHAOR364eP2BYbF8yGLPLc+iX5qd+nY6oaLMny9AtazNVj11bY+Nup9nDHCpffVSNquV709HTF1V",
+	"OnBpGBxo5HV+BL0KR2iZUhoYa3pOTBvb7a5W9SxxljZ7mTPoKvUxITaNQFvGuxnZHehRS9Aya6BLHlNB",
+	"BNVs7C6Y1M9bMKSry0DvKAfwc2qMAo6NI2F163VKB6biZLEtzUGLvVGqv+ZZa6nXmlr1NUiH2tYJNd+d",
+	"H0bk3fkhKe39h2qHQtyWGpUwYMM+/5hqt/m47izPD684zNDDDJ9qsXbBd4YwvO+f3BRiI4gZr9LMob65",
+	"PfpQYkd5xJ/Bdxnwi0f7Li9DaPs5XrqiFwMGx4NWDC9QH+6RGMEcWWq7IjoIf6vXKwK1kFSRGDNnr64g",
+	"V/o+joiSdlyMK0MnsT0S+6ZolQpUSLsGtwwvykn4bPbI+mqGgGphM36tzYH90yb0hkGXteoXDIQaG4OE",
+	"2nOxKpN6Tk12Xw4hAJxz7f58B1tkbSCiufoLSLf34RaXB7/nmyvAJWXzw60zCl1rU54GjVTdpcYXqKPP",
+	"BuroV4Jt9HNgGP26kIo+ETTRI/GGFrg8cpyNsHmejeuAHrAO2/k08D/46WlFR6ypUrDOxiRj1CsnPwsy",
+	"kJsfX4YQtHpmdSUBO78GHCD3XeJXgAe0IcbPwvGpwCzUxCextasyt62rC0dlFZIHAUX4h8jG2SAyh/5E",
+	"B8hRqzE/hwWyIWpBADBgAxxqzrRcot0XD7hbKxFLTHQvbhnhuucL7HyYBegztm83UxmIZlxZC+cw9o+U",
+	"wCMkYxQDYkRONbhe54AdgEo+Skkzc8sdVcQZIaQZG/oatZWx+VBfVS80k7tKyv7HQuor2xDacEG0b67c",
+	"i0JD5/2aeA2WrrWIOIol04LrGYbSnIZn8fbncrbPDsn3bEaavMM65JwpTdxP3vH8mqrxtaRF2uqQ46nS",
+	"GAWEYNtwmmV9cHTEBPI6wNA2A2PQzVlTvQZ24S13CHVwrS7Hsv4UGVbiunTHOEYcAdM0nMV1ewMdPwHn",
+	"eQZ9yMh8znczKIS1O87c2/LtuUGJctmedo6GNWJbWW4DPIvEK9iQFUwkDCbl86FJ/9AFVM1e5Ik9Nobd",
+	"TZiwfdOd67mHsDsDbPZDvp3yLGVFUJ2hBg0ypBOezTqkH7zF5iBBpyssXlO6zPG+ng1QMJujD6QxO965",
+	"mDsDMRCu4z02eHYN76nwxHblAWOZpchBKot+w1z9Mpwb51/dwyUJPa62Pb1mggrtsC0Q7WKMYXgSV5A0",
+	"4oG4lukscj5WtQQxIwaEMviaBVe+3Rpm8rA+WLksnSOwR+K3B/3XkKdChbpjmBttb4vfHFzGA+HvLjOz",
+	"KSS77xFKdruvIEBv++lTPcaUr7FMFeGCxH1z6uO9oEF8xoFYvvJCAYwaebkDuehGndp9ub0UDgGhz7bJ",
+	"Mf8WWR2W0Nve/ra1F36LQuwEbJXv3s6108xyWiiG4CBckDyjXCBogJksILCYW+iEaTPyiN8yQfQdTwC0",
+	"qK5wds/SpZJU+O7yu/bXlScq4CR7A4F8Tvk6UFisRApdyCxsh9GEHRwHR9D65cM+vpGrvLT9BXERnHFj",
+	"H6jYInEEb4a3anqNvn2zRuS6YPRGtSIz9Rq4lfma6g6Jwy4GsKk0vWGi5KRuEYLS3+2B0JJ8tWtOUdxv",
+	"/xeh7X+Qbvsb0iFXpB1HhGWKkRETZhOydM/FQ7FdW02Zqe3KCySQAnD9bJ6+zbdslKypf3aogvhyr7Hd",
+	"6YKplDNBc97oNV52up2XNjQEgmSL8jYmrWxhs9ZrZFb4F9wyqms+d850wZkRwJTkdMQFqIogmF1/35JZ",
+	"vLCFKlCPdIet5wulo7I0W4H0jxEiaCuGrLZ4K/ZZbcCZjCCw73IxH9gKsc37CTsJw1SQTv7AH6aGWmYi",
+	"liPv467MWPGG6X6WIRmBPPagqKUw6OUtW0eQgrYMqTy4sQ/JemvcuO+z+e7fg4MYI8JmGXa63TW6wK/X",
+	"cL3spFfTbP1sYVXtlriPGrs4ibqx/WS3vqWpgyeBR7YffqTS+B8eevnwQ9/J4hpAJ+GJ7TWeOKOzTFJj",
+	"DBzRAn2vuzvfPPzcpZTHVMzsVwElXq1DiUNhrBuagTzEp9aY5QUqGu8EvaUcwyugDU4nE1rMGr2GWTni",
+	"96yGCMtPVZ2j8f4ea6sXTzDuMeVhoDoknnJkc5492ZxDKPfbsxzOBmEBrqHceSFiRS0eUqtD4tKVBbX7",
+	"TBAQQxGZGDWUZhkmptmYT0UDISW2Qz22lWXfKOo9llU2HbX2SDrFcZgaiERmGc0DXoutxrmCBJYOMWZH",
+	"iRHh+8b2iHdiR57HgJmHGfrK+qQrrmfzT5fgt9INbU2QSZJv0TR11sc6jCvAnN6Ybx2mbJJLSOYA3f29",
+	"b4vzrUxna3AZb+8vAuKOWZYPpxlRFp6c2hlWvKONH+WUIL3c/VQprjRFKPPA8/nTfHD9vTdFqgjo99Ga",
+	"zG+umcB91TCzdWRzrHd7faKoCvx5/VTcra6j59pzd/cvMG08/FZszkfDg1K+g0u6FF/Z3rYF99xHjWCb",
+	"tM9ZntFZXQ4Z5my5BF+unIFgKxTLjrTQ0I3RIuNQeWg1qFARIOEbv8embyVdfBi1mNbFSYEov2L51F1D",
+	"zsAqnhYusrfvHA9PkW/br9b5PHtcWXrMUk4vDWlBOO6sIeQq3OScGa73W5WsyBt8T4VlovU+ekh/3vo4",
+	"5ek9nhZobFsDbm9+L8WwQ5eacut9D5VaDhj/CB0FJV7DIbiZOmtKC3zZI6XF8JjqZPxYjTSQFT73xxIU",
+	"SbPArnyujuXF67HGJQlIS3ll7ct/5Sxkd00WciL1d3Iq8D3ba5zhswKKhsHX8h0iAP7OdGo8IQ+e/OhB",
+	"q7jmOG9gi8KFGRbebXpMT6Rgz3FUf0kNxoF4PlJpMcO+xGMy19tCanIsUz7kLPV5wYfDtqFZG4hGNB0Z",
+	"3cUWcO0RIcEL1nnKXD4/ZvL74QhvmF6DHWx2SM3BNoczh2O6JPIaMJGcFprTLJv1VobrI9dHkJdRrg7p",
+	"o5U9EKH97eEN0VfnIpng6mlalFz4+6Zil1ofgU8GGJSZArHPm4ttioAKSjrK8nf/wKHwdnYcue8aCGWT",
+	"0qufRrSUHXJxx3UCoyxa6DHRMkg1g4ggfhcXI5u7BjY7zxi6MqIauMEVoJto2gTpZiss/2bVnjdcJPx6",
+	"tb6BH6SaPVFle6Rlv8xiT6RIuGKBxb42859Ln1vL9P6NCC57CJ7F9P4sJUd3PQlQY/j+/Prr02zm356o",
+	"w3P5bGbvlq38aftc6Fql+QjirYBO4gVeQoWxdKs+Y1JWVHuBVbGOhf19AhDK4NgNILFtYNdwL+zLxoWP",
+	"rRspCbIPM3cwXDrMUBWMIaHOSNWBQOgDEkMsHXN7EKzblnlbp7BNmioqSWuGe1EujBkfYTcvkAhUsc5A",
+	"HNBkXOa5xFhSCJMN6y0r6N96XMjpaFzJu2le21jhxl19yOqmPlioGFc678QOOAArpF3Kz4jpiFQb5mwS",
+	"iAv7ey2KPMhGgfUpk1FcZWPJwR/oGHof1Q+02LjqyUMGna+ePFbgEN9wtLn6OkaLZGxM07pt2jQ7ss2F",
+	"YkJxzW8ZUdNrdK+2fD7Q3MwwF6ic0gP5w0/3IbkyizLV/af3Nenl5sdKGGERs+nBvFDM+ny4X6MlxULq",
+	"I8KuLhYHQk7jEkRoQyDtvmt95aS2NV6NrnIZHHvLpJF7Nb4Yq5+HsUrsViCOjT6v6bq2CnDDZsslf7gN",
+	"zY0RkVkapIcU7FbeOHhLLpJsmrJ0z2PaYjP7JW6179lMlWLF6Bj+58anTqn4ns2WZVXMf/KXA/e55GAQ",
+	"u7WqBw1+fIKDqDZ145gLo8hCtqbPlZ0qm4FeV+1nWxWACwIy0Jq73Zdhg6+gRZdPmESt2Z8tzDw0g7ds",
+	"XQicP6Mhc2HBCsswr8hme2XqKmrKXCty8bbf3nn1VYeAp91l3KFWi+cd7zOHY6naWD3c1b7bjU19HRun",
+	"C9jm3vfWb7FxhsBmnMTmgi1jJjdsFnaTwyVpYoMLKRLW+sJhfscWvQ1kU1HyqGUsaiORvvXxhs0OV0e2",
+	"7e4kSstcQU570BzCNbRPjBn/QpHLyyPS3O4SFQDbtDrk3HAEzFN3ygAMacxZlqq1ZD+MUWUPn0j4rx97",
+	"xjmlv4mz+SykqTbVrKHIidQEzrcFysNekCgXmrWtIFuAOmhvtIUL3N1cbQ7Z6vze9BLcYGsd/EfpJs5D",
+	"ARhDoRsAAGKrzvwljoGvdiu1izdsdvVTt/0NbQ/ff9yOdrt1fdw2sDwmSY6t4j6hdWMDPI99z9IAYD9N",
+	"oZLQA4qFbk4tg5xdw2TjSZKDr7CwhQ9qoSHTnlHN9LQQ6ER0UQo8XlhqFtQPQbEj5OSG+bikUhDku6Xh",
+	"JahQsXUhK3vQLs3TjSpKqouTkQsz/YGgWcFoOisdv7Rg6EO1bb/KHF/iUnz3AtWyLMO0+b5iILB7mA8M",
+	"soJZOFL3koeCmhXntItrGjJ6qHani9eFK7mqhCs9VGpZPKpI01ZHZlTpgZj34gbw75OyL521j+GOtEQK",
+	"EozMmG5Vo5XYt9CWZNn6zLnmei8UhFIrt/hS0bAMJiJoAUA8tUfWbWCImdIiJddS+9WobAYXZFYd0q8A",
+	"0Vj0LvhEVBIAccT8E0bNqGauHI1qrDd1DuyBuK5WrDZ9f8cq5I0nB+6Naj0vQsIGUY54IIzuDfWzazu9",
+	"+2nq6+LVpXTxl09hxiw2gnu26OsGZs0qRSBkdWEUldA0hTyA8mD9nDk575BVHSf55xxj/WJWraVd9dM0",
+	"rOY1m/LZgqZGp7BNE59brTi3/YWWaRZNbN7IhVUpWljq6LSNPVKjQ9gqXadEoLy25cIuS7lGZgNWlDHq",
+	"cixVwC8GCTKmxSRjaoMcGfyukoV+V8jJFyZay0SRzmlZw/qzM9IvzqXPhQvisaswQthWz8YKpdkA7VFB",
+	"V1UiuxoJBx7hMfMTKQQCfYDOEHjGncrnEigQLBwR/WkINFHqgAQng4V6odqoWBIiEp0f9F8fH7RcofNA",
+	"zFU68wITMqaKkSY2IjCM0cLLSpEwQsmEi6lmrQ45sZEuaIW2lB/C9KuxrjdIs0/IguZ6uDwQ6rJr+IVb",
+	"/PaDXaFZiwfHnrznjX09iklsfYT/PuCYPrdhJjjG5n7EfwaPBJw060mkeCD3ggZQtlJZ3SA+iG3OAV3G",
+	"1zqb+GrsVvTFEf05OqJxQ4Wu6Dfn/ertvztn9GuurDA2tkTINH4Gn7TlCI/0Sv/Ub/9XCdi+HX21+0S3",
+	"dAgztlSnWd7DIOx25IBWLDOuouC6llCq7ASlorIXlGqhjZby4ZAVpTkAqTZBGyizi311CTY5annEOKsD",
+	"DQTmmFJAG570iAVEg8EcjK/FXIPxsQYj7JCoeZY5V6UZwyXEOiipemByxN1zIHFg1dr2Jc0YUJ3NJdcx",
+	"KcIM1iVo4y8UpPuqDrlgrHTX2oZJ8VLd61LK7ExmPIGMn327rp+Qtc/hTy/Ru9wG+6JwfV4KF/inXSCi",
+	"Bgbyl0v0q+tG9tFN6/6RrqxoA1BM864UOAzwpyqeo839R1DLGiFhweGXS4hQJLgg5RJZUC+GghVa/haH",
+	"bWHZnQeSrMO5WJodVi88fAe55hzdrlkiJ1YbtowfMEwdPo5n8ha7nWvQd3BiijQ5xGFmykdWbGmBb5XX",
+	"Chvt+T1r0d8RgrND+risIJOEJJkUI2P5AoSnF35WWviSwDlUVKOGWyDQgbijym8J8/zqUr/9t/2TNwdX",
+	"F5f9o4O4LhDZI3Qg5pvx3dn2FTMj+yIbdzM/wj8QAAV8oHcd0p+mHEKuaiCwzaCTaTHZso0HnZSMSzwU",
+	"Cy0LqXdGooUKwBpC6TVQ4OeRR6tlESnXo/H51rX9PCaKi9k4CyU8W8pX9nDfKbJ+my9Upaa/O8Okj0ew",
+	"5Geun6qlqAVvsNLhUf5Mc+zb7HYlmCJmXdwVXLMa9ETSDLI5fA6uBXlSkQ3EqMhCmRgt33fLgMwIhn/s",
+	"ARQwJN2ZR11Gb8FuJb6oNQ/PCDVc3knJBWrPANGkCyoURden1dFh/h1yRkc2ocDp5+Q/EQ6WpzHAYk6Y",
+	"ph1oNFzLwQzFqmgY5peD2ydiM1ZJfiqyGcFlgaKDwvUB5Ap/JgjYUVfs5DvHlMd5oUfNhAs+McJ8u65f",
+	"zcrZDHEW2hwsswidEZZBXtk2aNVCojgiMWyIng0sxMumjQMuLdPa6S5XZeZr2rAafO2SabN+WJL16NKv",
+	"Dd4EO2WZcdQnudmfcmgxVu3J/IJp+auqp4Cl8Sfe813z8wP8dpLk9mA8Frs2DJ36RtjljoT8rjOPQtuz",
+	"HeqwrlhBYM+IDc9iDW+u8tUOCXFtuULI5ERnM8KFuaKCPGkqwpdD1BxhOClJoPN4j+RUGZ0SMHP/E9vP",
+	"Bwpk+K4q8yVakhHTFukaDwWwQg+WAcq0Hdh2vX9o5LKdfDn6QLjhDRkK9AE10eeDGQUsrVCo1SE/0OzG",
+	"ZYiZp11LKXXDczUQILBzRnXZYrxjZ2pBoYPJjaRvpVoncMq8gXk84OOw3vZXhAkcPWjy9Rx0fgBUioFH",
+	"TBy0CfTgKZM3cSuyjaWhJl7MjPk0I83Y/MjFyLa2xdZbYNGEGYbN2KZxOtzSOpExho7FtUCO8qYRNeyb",
+	"GlHDDrbE5H2OquGfPjauuFn5yaxN87zN06vJrF1yDuxOd1i5oxE1/I5q9Lb/1C3/tyhijmXKMmJ2E/ug",
+	"yZlrlu1HDyqKVW/LYZF0EjmpqSc+ngUR9rKceH7GQcu8udmVdcbmZZMk74QvVMbEeI8No4CYiHuFdIWO",
+	"0ttRA3C5G73t7n3UMLwD+1majdtrIMdZQR9oLI5cIXzOMpRVD65f+OxP6vpo1gGf/yL+f1XiP0goWWZ1",
+	"Ve5ZjnGNjY4NB6TQQdQ81aw/nS3vXZJiyEdTW/NoNYAqFrWSFgsdCi9daEtLTPodiHcAkS2YUr2ygRZE",
+	"jq/ZEvxsSG02t2HmnM12h/R7NRA1HY9BBfBOrIujd2/mEbcrbiyuwD7T9WkkdSIQ5Y2/8itCl/61YjZs",
+	"hjxd6eX2i6JPl2v8CIa7OvvwCxT1bxyK+gv29C9UslvR+daRgWtaxVvYtHdNSOrgJFtfqHnalf8XNsxB",
+	"MyWdm9GmFmM2lU0NH6LjMBRf2MeJpoiFJUitY7EJDsgy/+aFCguyfFlQCxsPW6FM0INXkIwNNWh7LkRq",
+	"gZ7RWlxTCiItniAFPwFqdrAovxB09kMz+O0HeL5AZz8WOntjxvUwljZROUv4kCdL+FEEurcwd+kq13qh",
+	"qvp8Z13vj//529mF0QV/IzDcn1KV+4LJ/etlUL8vhLNHsJjNTi8c+fUAusFENxpGPWsizao/QRbOX4A5",
+	"S3CkWuA1uPRFdWavW8jvBwG/K72lK90UwUseG2M3rgcGX9Hbm/SFmwsCTKGmNRDOn2C774b18ZAUSu6o",
+	"Wle3mutp/svAWy+36Hc2BbTe3KL/LYqBLwjXvypF8XeKUf2JzeMtiG2tn5+PzFROdSLLZvlVCGaLu0wV",
+	"ic9OLy7Jv//5L3xL7HsVDwTXmJ95TZObUQFVKHAPZvW3AqS3GHotx8Z2vpNFqno+G9EIGCUzRgCIYiCk",
+	"8DHSFwqCqR2y291Fx/HJ6eXV2fnptwevY8KHloFX4nsdC0Z9WUxFYk5+PBC2GTB0TFw/onpElT4Dun7C",
+	"FBB4wTnE5JclJJbL8ULZ8P1nZLGeFicSyfw71w2J2W/EbbhPqyaul4jdIfuo+ykHY1ICvk+LLCZC3hkG",
+	"YU1YW3LYvNAFoxPzvQPx9vLyzAbjGcnYiCYzaBn+HxcXB+g7M3y+FRFIEqYZ/wdTkc9+xwICX5OTGMaB",
+	"4S08Bi6Vr5wWxu1j0nS90n0D+kD1s3igJQjUTrcLnAr9fo4tckFipameqjjIktaEqx6J5Q1ksk31+Mpp",
+	"TaC2Sn01SfI4Goh4KgpGk7EhhLmk+YTJqcZOL/F1JpMblsakSYmQop1PrzOeGNIXTGEmCyUFS3lhY3UW",
+	"y2ggjL4XEQSD8kuGueKwTmV8r7Uus4NNFyq2vyS7+2w53e+NvcFaf3LNx8LOb6b5lP0pPDQYFuJR7fHL",
+	"appQII+wgTqKxuNS3URIm7yExbWYDubymDZQQ/zPri/DJzucc29acj49s0XKf9FEPj9NxO20T6iErDrl",
+	"BaTBFLNNTvUPY0iYdHknID9o2oa0QjPhczsmueXsjjSHsiAs5Voi4NAY6pz+ckH2ZcpaRiWAsjyRAjfI",
+	"qR4TaYPzNqudxB/xX/cfzeX72EXt3eTJNVVsIN6dH3XI6XAY4ATXnX03vcrJdz9+yjPv3nFh29gtO/VF",
+	"SL8XihjFiH3JKvtkp9FspT7sY79z/8LZXXAo/e6AMzhdU/h5PLSHDwm6f+VwSJpQBVgOl+eq3BD9szMi",
+	"xf/I4TDGnkoSw+Mp1dScgVaHHGqr0pcvPt4/K5sc+iohrMo0ejtFpPi53hlrnZyLuZPz/IBq84fmUBj6",
+	"/8ygao89uYLdhaf3s0sj/b15GM2RXsYuyCmc4dPhsJ5xwEgsmRZcz0B405x/z2bQxem9ubSsD1WfQOyh",
+	"NECb8YTeMFJMRQxdt5bEKb7uft3dun2JDaNwPsuSYIErTAC6ED5vjWRYNVd/8kI5tjKhM2jQV+ZQLtdp",
+	"FusV+gTq49z3eoSSsuo8rMLx+JFaYkmixyyse/U65REQZmYrqy4j17xOkglNoWOsmxs6ThZKs8MJQaXS",
+	"uhO5YTNV7eMiBVurjcsCDb7HlkLr48k8LLVCza4Ze11y6yPUSNxDbUhVHSsn5U/GulMyH26mwESaSy40",
+	"pkmP5txgBL1guSus2OnuvGp3v2pvf40YL/D39nZ75xVuZFdIhFaqHNqlD8tqgy3GtRGwCjIMjBL6fy5O",
+	"T9rnZ/sD0TzeP2tF4PoG1bV/dvgCr0MGmpWMCoqUwjtcaqntqwz46RZHcCAQMRDTl9HhV4kY22hqZZXf",
+	"OMhqMx+j+//fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

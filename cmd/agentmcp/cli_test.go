@@ -126,7 +126,7 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("create --tool-names: %d %s", code, out)
 	}
 	out, _, code = cli(t, p, key, "agents", "update", "named", "--tool-names", "prefixed", "-o", "json")
-	if code != 0 || !strings.Contains(out, `"gateway":{"toolNames":"prefixed"}`) {
+	if code != 0 || !strings.Contains(out, `"gateway":{"pinning":"enforce","toolNames":"prefixed"}`) {
 		t.Fatalf("update --tool-names: %d %s", code, out)
 	}
 	if _, errOut, code := cli(t, p, key, "agents", "update", "named", "--tool-names", "bare"); code != exitUsage || !strings.Contains(errOut, "--tool-names must be prefixed or original") {

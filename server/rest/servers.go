@@ -35,6 +35,7 @@ type Store interface {
 	store.AgentStore
 	KeyStore
 	RegistryStore
+	store.PinStore
 	ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error)
 }
 

@@ -1,0 +1,3 @@
+-- Held for the upstream OAuth migration (issue 33), merged separately: this placeholder
+-- goes when that one lands, so that the numbers run without a gap.
+SELECT 1;
