@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -200,6 +201,18 @@ func TestRugPull(t *testing.T) {
 			ev, _ := g.AuditControllerGetAuditEventsWithResponse(ctx, &gen.AuditControllerGetAuditEventsParams{Target: ptr("agent:rug"), Limit: ptr(2)})
 			if ev.StatusCode() != http.StatusOK || len(ev.JSON200.Data) != 2 || ev.JSON200.Data[0].Action != "tool.approved" || ev.JSON200.Data[1].Action != "tool.changed" {
 				t.Fatalf("audit: %s", ev.Body)
+			}
+			if changedEv := string(ev.Body); !strings.Contains(changedEv, `"flags":["hidden_markup","instructions"]`) && !strings.Contains(changedEv, `"flags":["instructions"]`) {
+				t.Fatalf("the tool.changed event lacks the scanner's flags: %s", changedEv)
+			}
+			resp, err := http.Get(env.Server.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(body), `agentmcp_gateway_definition_changes_total{kind="tool",pinning="enforce"} 1`) {
+				t.Fatal("/metrics does not count the change")
 			}
 		})
 	}
