@@ -69,7 +69,7 @@ func (a *agentState) build(ctx context.Context, ag *store.Agent, mode aggregate.
 	return cat
 }
 
-// refuseHeld refuses a tools/call or prompts/get of an item the agent's pins withhold,
+// refuseHeld refuses a tools/call, prompts/get or resources/read of an item the agent's pins withhold,
 // saying why (an unknown name gets the SDK's own answer).
 func (a *agentState) refuseHeld(method string, req mcp.Request) error {
 	var kind, name string
@@ -81,6 +81,10 @@ func (a *agentState) refuseHeld(method string, req mcp.Request) error {
 	case *mcp.GetPromptRequest:
 		if r.Params != nil {
 			kind, name = store.PinPrompt, r.Params.Name
+		}
+	case *mcp.ReadResourceRequest:
+		if r.Params != nil {
+			kind, name = store.PinResource, r.Params.URI
 		}
 	}
 	if name == "" {
