@@ -179,7 +179,10 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	if !fresh { // a session begun elsewhere: it was initialized there
 		opts = &mcp.ServerSessionOptions{State: resumedState(r)}
 	}
-	server, err := a.srv.Connect(context.WithoutCancel(r.Context()), t, opts)
+	// The session's root context, from which the SDK derives every handler's, is a fresh
+	// one: the first request's (its values: auth, admission, the HTTP request and its
+	// headers) would stay reachable for the session's life, ~1 KB per idle session.
+	server, err := a.srv.Connect(context.Background(), t, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -195,11 +198,9 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	a.mu.Lock()
 	a.sessions++
 	a.mu.Unlock()
-	go func() {
-		server.Wait()
-		ss.remove(s)
-		ss.closed(server)
-	}()
+	// No goroutine waits on the session (10,000 idle sessions would hold 10,000 of them):
+	// a session ends only where this file closes it (DELETE, eviction, the idle sweep,
+	// Close), and each of those calls end.
 	return s, nil
 }
 
@@ -216,18 +217,29 @@ func (ss *sessions) done(s *session) {
 	ss.mu.Unlock()
 }
 
-func (ss *sessions) remove(s *session) {
-	ss.mu.Lock()
-	if ss.m[s.id] == s {
-		delete(ss.m, s.id)
-		ss.mu.Unlock()
-		s.a.mu.Lock()
-		s.a.sessions--
-		s.a.idleAt = time.Now()
-		s.a.mu.Unlock()
-		return
+// end closes s and what hangs off it (its upstream sessions, its subscriptions), once.
+func (ss *sessions) end(s *session) {
+	if !ss.remove(s) {
+		return // ended already
 	}
+	s.ss.Close()
+	ss.closed(s.ss)
+}
+
+// remove drops s from the table; false when it was not there any more.
+func (ss *sessions) remove(s *session) bool {
+	ss.mu.Lock()
+	if ss.m[s.id] != s {
+		ss.mu.Unlock()
+		return false
+	}
+	delete(ss.m, s.id)
 	ss.mu.Unlock()
+	s.a.mu.Lock()
+	s.a.sessions--
+	s.a.idleAt = time.Now()
+	s.a.mu.Unlock()
+	return true
 }
 
 func (ss *sessions) close(id string, a *agentState, keyID string) {
@@ -235,7 +247,7 @@ func (ss *sessions) close(id string, a *agentState, keyID string) {
 	s := ss.m[id]
 	ss.mu.Unlock()
 	if s != nil && s.a == a && s.keyID == keyID {
-		s.ss.Close()
+		ss.end(s)
 	}
 }
 
@@ -251,9 +263,11 @@ func (ss *sessions) evictLocked() {
 		delete(ss.m, oldest.id)
 		go func() {
 			oldest.ss.Close()
+			ss.closed(oldest.ss)
 		}()
 		oldest.a.mu.Lock()
 		oldest.a.sessions--
+		oldest.a.idleAt = time.Now()
 		oldest.a.mu.Unlock()
 	}
 }
@@ -269,6 +283,6 @@ func (ss *sessions) sweep(idle time.Duration) {
 	}
 	ss.mu.Unlock()
 	for _, s := range stale {
-		s.ss.Close()
+		ss.end(s)
 	}
 }
