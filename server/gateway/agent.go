@@ -68,7 +68,7 @@ func (g *Gateway) newAgent(app, uid string) *agentState {
 				defer a.itemsMu.RUnlock()
 			case "tools/call", "prompts/get", "resources/read", "completion/complete", "resources/subscribe":
 				a.readyToCall(ctx)
-				if err := a.refuseHeld(method, req); err != nil {
+				if err := a.refuseHeld(req); err != nil {
 					return nil, err
 				}
 			case "logging/setLevel":

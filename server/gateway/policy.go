@@ -71,7 +71,7 @@ func (a *agentState) build(ctx context.Context, ag *store.Agent, mode aggregate.
 
 // refuseHeld refuses a tools/call, prompts/get or resources/read of an item the agent's pins withhold,
 // saying why (an unknown name gets the SDK's own answer).
-func (a *agentState) refuseHeld(method string, req mcp.Request) error {
+func (a *agentState) refuseHeld(req mcp.Request) error {
 	var kind, name string
 	switch r := req.(type) {
 	case *mcp.CallToolRequest:
@@ -91,12 +91,9 @@ func (a *agentState) refuseHeld(method string, req mcp.Request) error {
 		return nil
 	}
 	a.mu.Lock()
-	cat := a.cat
+	h, held := a.cat.Pinned[aggregate.PinnedKey{Kind: kind, Name: name}]
 	a.mu.Unlock()
-	for _, h := range cat.Held {
-		if h.Kind != kind || h.Name != name || h.Reason == aggregate.ReasonNotAllowed {
-			continue
-		}
+	if held {
 		why := "its definition changed since it was approved (or it is new) and awaits approval"
 		if h.Reason == aggregate.ReasonRejected {
 			why = "its current definition was rejected"

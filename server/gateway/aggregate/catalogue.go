@@ -70,11 +70,17 @@ type Catalogue struct {
 	Templates map[string]Item[*mcp.ResourceTemplate]
 	Conflicts []Conflict
 	Held      []Held
+	// Pinned is the items of Held the pins withhold (pending or rejected), by kind and the
+	// name they would be served under: a call of one is refused saying why.
+	Pinned map[PinnedKey]Held
 	// Observed is what the store must record of this build's definitions (first sight of
 	// a server, a definition not pinned); empty when there is nothing new.
 	Observed []store.PinObservation
 	Caps     *mcp.ServerCapabilities // the union of its servers'
 }
+
+// PinnedKey names an item withheld by the pins: its kind and served name (or URI).
+type PinnedKey struct{ Kind, Name string }
 
 // Policy is what an agent's gateway settings make of its servers' items.
 type Policy struct {
@@ -218,7 +224,12 @@ func addAll[T any](b *builder, k kind[T], s Listing, items []T, nameOf func(stri
 		def, _ := json.Marshal(k.def(it))
 		pin := DefinitionHash(s.Slug, k.name, def)
 		if reason := b.pinned(s.Slug, k.name, own, pin, def); reason != "" {
-			b.c.Held = append(b.c.Held, Held{Kind: k.name, Name: name, Route: route, Reason: reason, Pin: pin})
+			h := Held{Kind: k.name, Name: name, Route: route, Reason: reason, Pin: pin}
+			b.c.Held = append(b.c.Held, h)
+			if b.c.Pinned == nil {
+				b.c.Pinned = map[PinnedKey]Held{}
+			}
+			b.c.Pinned[PinnedKey{k.name, name}] = h
 			continue
 		}
 		out := k.serve(it, name, withOrigin(metaOf(it), s.Slug, own))

@@ -60,7 +60,8 @@ func TestPins(t *testing.T) {
 		if len(cat.Tools) != tc.served || len(cat.Observed) != tc.observed {
 			t.Fatalf("%s: served %v, observed %+v", tc.pinning, cat.Tools, cat.Observed)
 		}
-		if tc.pinning == store.PinningEnforce && (len(cat.Held) != 1 || cat.Held[0].Reason != aggregate.ReasonPending || cat.Held[0].Pin != hashOf("y")) {
+		if tc.pinning == store.PinningEnforce && (len(cat.Held) != 1 || cat.Held[0].Reason != aggregate.ReasonPending || cat.Held[0].Pin != hashOf("y") ||
+			cat.Pinned[aggregate.PinnedKey{Kind: store.PinTool, Name: "a__y"}].Pin != hashOf("y")) {
 			t.Fatalf("enforce holds %+v", cat.Held)
 		}
 	}
