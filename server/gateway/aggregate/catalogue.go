@@ -202,12 +202,12 @@ func Build(p Policy, servers []Listing) *Catalogue {
 func addAll[T any](b *builder, k kind[T], s Listing, items []T, nameOf func(string) (string, bool), withheld map[[2]string]string) {
 	dst := k.dst(b.c)
 	for _, it := range items {
-		if !k.ok(it) {
+		if isNil(it) {
 			continue
 		}
 		own := k.own(it)
 		name, ok := nameOf(own)
-		if !ok {
+		if !ok || !k.ok(it) {
 			continue
 		}
 		if kept, ok := withheld[[2]string{s.Slug, own}]; ok {
@@ -248,7 +248,6 @@ func (b *builder) pinned(slug, kind, name, pin string, def []byte) string {
 		b.c.Observed = append(b.c.Observed, obs)
 		return ""
 	}
-	obs.Flags = descscan.Definition(def) // for the audit event of a change
 	p, ok := b.pins[pinKey{slug, kind, name}]
 	switch {
 	case ok && p.Approved == pin:
@@ -262,6 +261,7 @@ func (b *builder) pinned(slug, kind, name, pin string, def []byte) string {
 		}
 		return ""
 	case !ok || p.Pending != pin:
+		obs.Flags = descscan.Definition(def) // for the audit event of the change
 		b.c.Observed = append(b.c.Observed, obs)
 	}
 	if b.p.Pinning == store.PinningEnforce {
@@ -321,6 +321,21 @@ func DefinitionHash(slug, kind string, def []byte) string {
 	h.Write([]byte(slug + "\x00" + kind + "\x00"))
 	h.Write(def)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// isNil: a nil item of a listing (a server may send null).
+func isNil(v any) bool {
+	switch x := v.(type) {
+	case *mcp.Tool:
+		return x == nil
+	case *mcp.Prompt:
+		return x == nil
+	case *mcp.Resource:
+		return x == nil
+	case *mcp.ResourceTemplate:
+		return x == nil
+	}
+	return v == nil
 }
 
 func metaOf(v any) mcp.Meta {
@@ -447,6 +462,11 @@ func objectSchema(s any) bool {
 	switch v := s.(type) {
 	case map[string]any:
 		m = v
+	case json.RawMessage: // as the gateway's listings keep schemas
+		var t struct {
+			Type any `json:"type"`
+		}
+		return json.Unmarshal(v, &t) == nil && t.Type == "object"
 	default:
 		b, err := json.Marshal(s)
 		if err != nil || json.Unmarshal(b, &m) != nil {
