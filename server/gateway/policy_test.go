@@ -222,7 +222,8 @@ func ptr[T any](v T) *T { return &v }
 
 // TestPolicyAcrossReplicas: two replicas over one PostgreSQL database; an allow-list and
 // a rename written through one reach a go-sdk client of the other (list_changed, the
-// renamed tool callable, the others neither listed nor callable).
+// renamed tool callable, the others neither listed nor callable); a changed definition is
+// withheld by the other replica and served there once approved through the first.
 func TestPolicyAcrossReplicas(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	open := func() *postgres.Store {
@@ -276,4 +277,29 @@ func TestPolicyAcrossReplicas(t *testing.T) {
 			t.Fatalf("%s is callable", name)
 		}
 	}
+
+	// Pins are the store's: a rug pull found by a probe on replica one is withheld by
+	// replica two's gateway, and an approval on replica one serves it there.
+	calc := newCalcServer(t)
+	addServer(t, c, "calc", calc.URL)
+	addAgent(t, c, "rug", "calc")
+	rs, rugChanged := connectWatching(t, srv2.URL+server.BasePath+"/ai-agents/agent-builder/agents/rug/mcp", one.KeyA)
+	if toolsOf(t, rs)["calc__calc"] == nil {
+		t.Fatal("replica two does not serve calc")
+	}
+	calc.rugPull()
+	if _, err := c.ProbeServer(ctx, "calc"); err != nil {
+		t.Fatal(err)
+	}
+	rugChanged.wait(t, "a probe on the other replica that found the change")
+	eventually(t, "the changed tool withheld on replica two", func() bool { return toolsOf(t, rs)["calc__calc"] == nil })
+	g := one.Gen(t, one.KeyA)
+	lr, _ := g.AgentToolPolicyListChangesWithResponse(ctx, "rug")
+	if lr.StatusCode() != http.StatusOK || len(lr.JSON200.Data) != 1 {
+		t.Fatalf("the change as replica one sees it: %s", lr.Body)
+	}
+	if ar, _ := g.AgentToolPolicyDecideWithResponse(ctx, "rug", lr.JSON200.Data[0].Hash, "approve"); ar.StatusCode() != http.StatusOK {
+		t.Fatalf("approve on replica one: %s", ar.Body)
+	}
+	eventually(t, "the approved tool served on replica two", func() bool { return toolsOf(t, rs)["calc__calc"] != nil })
 }
