@@ -3,7 +3,7 @@ import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer
 import { api, fieldErrors, gatewayBase, type FieldErrors } from "./api";
 import { href, navigate } from "./router";
 import { LoadFailed } from "./servers";
-import { ToolChanges } from "./toolchanges";
+import { ToolChanges, flagText } from "./toolchanges";
 import { Button, CodeBlock, Confirm, CopyButton, ErrorBox, Field, Flash, HealthBadge, Loading, PageTitle, Tabs, Time, flash, toolsCell, useAction, useLoad } from "./ui";
 
 const pageSize = 20;
@@ -320,6 +320,19 @@ export function AgentPage({ uid }: { uid: string }) {
                             <span key={t.name}>
                               {i > 0 && ", "}
                               <code>{t.tool}</code> → <code>{t.name}</code>
+                            </span>
+                          ))}
+                      </div>
+                    )}
+                    {m.tools && m.tools.some((t) => t.flags.length > 0) && (
+                      <div class="field-error">
+                        Flagged descriptions:{" "}
+                        {m.tools
+                          .filter((t) => t.flags.length > 0)
+                          .map((t, i) => (
+                            <span key={t.name}>
+                              {i > 0 && ", "}
+                              <code>{t.name}</code> ({t.flags.map((f) => flagText[f] ?? f).join(", ")})
                             </span>
                           ))}
                       </div>

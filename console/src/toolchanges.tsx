@@ -43,7 +43,8 @@ export function diffLines(before: string[], after: string[]): { op: " " | "-" | 
   return out;
 }
 
-const flagText: Record<string, string> = {
+/** What each scanner flag means, in words. */
+export const flagText: Record<string, string> = {
   instructions: "speaks to the model",
   hidden_unicode: "hidden characters",
   hidden_markup: "hidden markup",
