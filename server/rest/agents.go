@@ -140,7 +140,7 @@ func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 	if servers != nil {
 		a.Gateway.Servers = *servers
 	}
-	out, err := h.st.CreateAgent(ctx, a)
+	out, err := h.svc.CreateAgent(ctx, a)
 	if err != nil {
 		return nil, agentError(err, a.UID, "mcpServers", a.MCPServers...)
 	}
@@ -150,13 +150,9 @@ func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 }
 
 func (h *Handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req gen.AgentBuilderControllerGetAgentByUidRequestObject) (gen.AgentBuilderControllerGetAgentByUidResponseObject, error) {
-	app, err := appID(ctx)
+	_, a, err := h.agent(ctx, req.Uid)
 	if err != nil {
 		return nil, err
-	}
-	a, err := h.st.GetAgent(ctx, app, req.Uid)
-	if err != nil {
-		return nil, agentError(err, req.Uid, "")
 	}
 	v := store.AgentVersion(a)
 	if noneMatch(req.Params.IfNoneMatch, v) {
@@ -185,7 +181,7 @@ func (h *Handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 		p.RagVersion = (*string)(b.RagVersion)
 	}
 	p.ToolNames, p.Pinning, p.GatewayServers = gatewayIn(b.Gateway)
-	a, err := h.st.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
+	a, err := h.svc.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcpServers", list(b.McpServers)...)
 	}
@@ -199,7 +195,7 @@ func (h *Handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteAgent(ctx, app, req.Uid, ifMatch(req.Params.IfMatch)); err != nil {
+	if err := h.svc.DeleteAgent(ctx, app, req.Uid, ifMatch(req.Params.IfMatch)); err != nil {
 		return nil, agentError(err, req.Uid, "")
 	}
 	return gen.AgentBuilderControllerDeleteAgent200JSONResponse{Success: true, Message: "Agent deleted successfully"}, nil
@@ -228,7 +224,7 @@ func (h *Handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context
 	if err != nil {
 		return nil, err
 	}
-	a, err := h.st.AttachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
+	a, err := h.svc.AttachServers(ctx, app, req.Uid, req.Body.Mcps)
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps", req.Body.Mcps...)
 	}
@@ -240,7 +236,7 @@ func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 	if err != nil {
 		return nil, err
 	}
-	a, err := h.st.DetachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
+	a, err := h.svc.DetachServers(ctx, app, req.Uid, req.Body.Mcps)
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps")
 	}
@@ -248,13 +244,9 @@ func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 }
 
 func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req gen.AgentBuilderControllerGetEnabledItemsRequestObject) (gen.AgentBuilderControllerGetEnabledItemsResponseObject, error) {
-	app, err := appID(ctx)
+	app, agent, err := h.agent(ctx, req.Uid)
 	if err != nil {
 		return nil, err
-	}
-	agent, err := h.st.GetAgent(ctx, app, req.Uid)
-	if err != nil {
-		return nil, agentError(err, req.Uid, "")
 	}
 	servers, err := h.st.AgentMCPServers(ctx, app, req.Uid)
 	if err != nil {

@@ -117,7 +117,7 @@ func (h *Handler) AgentToolPolicyDecide(ctx context.Context, req gen.AgentToolPo
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.st.DecideToolChange(ctx, app, req.Uid, req.Hash, req.Decision == "approve")
+	p, err := h.svc.DecideToolChange(ctx, app, req.Uid, req.Hash, req.Decision == "approve")
 	if errors.Is(err, store.ErrStaleChange) {
 		return nil, &httpx.Error{Status: http.StatusConflict, Code: httpx.CodeToolChangeStale,
 			Message: fmt.Sprintf("No change of agent %q awaits a decision under hash %s: the server may have changed the definition again, or it was decided. Nothing changed.", req.Uid, req.Hash),
