@@ -52,6 +52,9 @@ const (
 	McpServerCreate AuditAction = "mcp_server.create"
 	McpServerDelete AuditAction = "mcp_server.delete"
 	McpServerUpdate AuditAction = "mcp_server.update"
+	ToolApproved    AuditAction = "tool.approved"
+	ToolChanged     AuditAction = "tool.changed"
+	ToolRejected    AuditAction = "tool.rejected"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -76,6 +79,12 @@ func (e AuditAction) Valid() bool {
 	case McpServerDelete:
 		return true
 	case McpServerUpdate:
+		return true
+	case ToolApproved:
+		return true
+	case ToolChanged:
+		return true
+	case ToolRejected:
 		return true
 	default:
 		return false
@@ -259,6 +268,27 @@ func (e PageCursorAffix) Valid() bool {
 	}
 }
 
+// Defines values for Pinning.
+const (
+	Enforce Pinning = "enforce"
+	Off     Pinning = "off"
+	Warn    Pinning = "warn"
+)
+
+// Valid indicates whether the value is a known member of the Pinning enum.
+func (e Pinning) Valid() bool {
+	switch e {
+	case Enforce:
+		return true
+	case Off:
+		return true
+	case Warn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProbeResultToolsTruncatedReason.
 const (
 	MaxBytes ProbeResultToolsTruncatedReason = "max_bytes"
@@ -271,6 +301,51 @@ func (e ProbeResultToolsTruncatedReason) Valid() bool {
 	case MaxBytes:
 		return true
 	case MaxTools:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ToolChangeKind.
+const (
+	Prompt   ToolChangeKind = "prompt"
+	Resource ToolChangeKind = "resource"
+	Template ToolChangeKind = "template"
+	Tool     ToolChangeKind = "tool"
+)
+
+// Valid indicates whether the value is a known member of the ToolChangeKind enum.
+func (e ToolChangeKind) Valid() bool {
+	switch e {
+	case Prompt:
+		return true
+	case Resource:
+		return true
+	case Template:
+		return true
+	case Tool:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ToolChangeStatus.
+const (
+	ToolChangeStatusApproved ToolChangeStatus = "approved"
+	ToolChangeStatusPending  ToolChangeStatus = "pending"
+	ToolChangeStatusRejected ToolChangeStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ToolChangeStatus enum.
+func (e ToolChangeStatus) Valid() bool {
+	switch e {
+	case ToolChangeStatusApproved:
+		return true
+	case ToolChangeStatusPending:
+		return true
+	case ToolChangeStatusRejected:
 		return true
 	default:
 		return false
@@ -307,6 +382,30 @@ func (e UpdateAgentDtoRagVersion) Valid() bool {
 	case UpdateAgentDtoRagVersionV1:
 		return true
 	case UpdateAgentDtoRagVersionV2:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WithheldToolReason.
+const (
+	WithheldToolReasonNameConflict    WithheldToolReason = "name_conflict"
+	WithheldToolReasonNotAllowed      WithheldToolReason = "not_allowed"
+	WithheldToolReasonPendingApproval WithheldToolReason = "pending_approval"
+	WithheldToolReasonRejected        WithheldToolReason = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the WithheldToolReason enum.
+func (e WithheldToolReason) Valid() bool {
+	switch e {
+	case WithheldToolReasonNameConflict:
+		return true
+	case WithheldToolReasonNotAllowed:
+		return true
+	case WithheldToolReasonPendingApproval:
+		return true
+	case WithheldToolReasonRejected:
 		return true
 	default:
 		return false
@@ -405,7 +504,7 @@ type Agent struct {
 	FrontendActions      []string `json:"frontendActions"`
 
 	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-	// may join `toolNames` here; clients ignore the ones they do not know.
+	// may join here; clients ignore the ones they do not know.
 	Gateway     AgentGateway `json:"gateway"`
 	Icon        string       `json:"icon"`
 	Instruction string       `json:"instruction"`
@@ -436,8 +535,23 @@ type Agent struct {
 type AgentRagVersion string
 
 // AgentGateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-// may join `toolNames` here; clients ignore the ones they do not know.
+// may join here; clients ignore the ones they do not know.
 type AgentGateway struct {
+	// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+	// template) whose definition is not the one pinned for the agent — changed since it was
+	// approved, or new. The definitions a server offers when the gateway first sees it for
+	// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+	// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+	// default for new agents) withholds the item — not listed, calls refused saying why —
+	// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+	// pinning existed have `warn`.
+	Pinning Pinning `json:"pinning"`
+
+	// Servers The tool policy per attached server, by slug. A write names attached servers only
+	// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+	// the whole map; a server's policy goes when it is detached.
+	Servers *GatewayServers `json:"servers,omitempty"`
+
 	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
 	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
 	// their servers' own names, and refuses attaches that would make two servers' tools
@@ -448,6 +562,21 @@ type AgentGateway struct {
 // AgentGatewayInput agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
 // value (on create: its default).
 type AgentGatewayInput struct {
+	// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+	// template) whose definition is not the one pinned for the agent — changed since it was
+	// approved, or new. The definitions a server offers when the gateway first sees it for
+	// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+	// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+	// default for new agents) withholds the item — not listed, calls refused saying why —
+	// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+	// pinning existed have `warn`.
+	Pinning *Pinning `json:"pinning,omitempty"`
+
+	// Servers The tool policy per attached server, by slug. A write names attached servers only
+	// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+	// the whole map; a server's policy goes when it is detached.
+	Servers *GatewayServers `json:"servers,omitempty"`
+
 	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
 	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
 	// their servers' own names, and refuses attaches that would make two servers' tools
@@ -514,7 +643,7 @@ type AuditAgent struct {
 	FrontendActions []string `json:"frontendActions"`
 
 	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-	// may join `toolNames` here; clients ignore the ones they do not know.
+	// may join here; clients ignore the ones they do not know.
 	Gateway             *AgentGateway          `json:"gateway,omitempty"`
 	Icon                string                 `json:"icon"`
 	Instruction         string                 `json:"instruction"`
@@ -614,6 +743,16 @@ type AuditRecord struct {
 	union json.RawMessage
 }
 
+// AuditToolDefinition A definition of a server's item as pinned or offered (tool.* events).
+type AuditToolDefinition struct {
+	Definition map[string]interface{} `json:"definition"`
+	Flags      []DescriptionFlag      `json:"flags,omitempty"`
+	Hash       string                 `json:"hash"`
+	Kind       string                 `json:"kind"`
+	Name       string                 `json:"name"`
+	Server     string                 `json:"server"`
+}
+
 // CreateAgentDto defines model for CreateAgentDto.
 type CreateAgentDto struct {
 	ApiTools        *StringList `json:"apiTools,omitempty"`
@@ -706,6 +845,13 @@ type CreateMcpServerDto struct {
 	Url HttpUrl `json:"url"`
 }
 
+// DescriptionFlag A pattern of prompt injection found in a description: `instructions` (text that
+// addresses the model: ignore previous instructions, do not tell the user, …),
+// `hidden_unicode` (tag characters, bidi overrides, zero-width characters),
+// `hidden_markup` (HTML comments, hidden elements, Markdown that hides text),
+// `long` (over 2,000 characters).
+type DescriptionFlag = string
+
 // EnabledItemsResponse defines model for EnabledItemsResponse.
 type EnabledItemsResponse struct {
 	Data struct {
@@ -725,12 +871,33 @@ type EnabledMcpServer struct {
 	Icon   string           `json:"icon"`
 	Name   string           `json:"name"`
 	Slug   string           `json:"slug"`
-	Url    string           `json:"url"`
 
-	// WithheldTools agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
-	// gateway withholds, because a server attached before it offers the same name.
-	// Present only when there is one.
+	// Tools agentmcp addition: the tools of this server the agent gets, under the names the
+	// gateway serves them (from the server's last successful probe, under the agent's
+	// allow-lists, renames and pins).
+	Tools []EnabledTool `json:"tools,omitempty"`
+	Url   string        `json:"url"`
+
+	// WithheldTools agentmcp addition: the tools of this server the gateway withholds from the agent,
+	// each with why. Present only when there is one.
 	WithheldTools []WithheldTool `json:"withheldTools,omitempty"`
+}
+
+// EnabledTool defines model for EnabledTool.
+type EnabledTool struct {
+	Description string `json:"description"`
+
+	// Flags What the description scanner found in its description (flags, not blocks).
+	Flags []DescriptionFlag `json:"flags"`
+
+	// Hash The hash of its definition (what is pinned).
+	Hash string `json:"hash"`
+
+	// Name The name the gateway serves the tool under.
+	Name string `json:"name"`
+
+	// Tool The tool's name at its server.
+	Tool string `json:"tool"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -753,7 +920,7 @@ type ErrorResponse struct {
 	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
-	// `ERR_TOOL_NAME_CONFLICT` 409,
+	// `ERR_TOOL_NAME_CONFLICT` 409, `ERR_TOOL_CHANGE_STALE` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
 	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -784,6 +951,23 @@ type ErrorResponse struct {
 
 // FreeObject defines model for FreeObject.
 type FreeObject map[string]interface{}
+
+// GatewayServerPolicy The tool policy of one attached server.
+type GatewayServerPolicy struct {
+	// Allow The only tools of the server the agent gets (its own names); the others are
+	// neither listed nor callable. Absent: every tool.
+	Allow *[]string `json:"allow,omitempty"`
+
+	// Rename Tools served under another name: `{tool: newName}`, the tool by its server's own
+	// name. New names match `^[a-zA-Z0-9_-]{1,64}$` and are unique within the agent
+	// (409 `ERR_TOOL_NAME_CONFLICT` naming the field otherwise).
+	Rename map[string]string `json:"rename,omitempty"`
+}
+
+// GatewayServers The tool policy per attached server, by slug. A write names attached servers only
+// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+// the whole map; a server's policy goes when it is detached.
+type GatewayServers map[string]GatewayServerPolicy
 
 // HealthStatus defines model for HealthStatus.
 type HealthStatus string
@@ -1008,6 +1192,16 @@ type PageMeta struct {
 	Previous *PageCursor `json:"previous,omitempty"`
 }
 
+// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+// template) whose definition is not the one pinned for the agent — changed since it was
+// approved, or new. The definitions a server offers when the gateway first sees it for
+// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+// default for new agents) withholds the item — not listed, calls refused saying why —
+// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+// pinning existed have `warn`.
+type Pinning string
+
 // ProbeResult defines model for ProbeResult.
 type ProbeResult struct {
 	// AuthScheme For `auth_required`, the scheme of the `WWW-Authenticate` header.
@@ -1084,6 +1278,41 @@ type SuccessMessageResponse struct {
 
 	// Success Example: true
 	Success bool `json:"success"`
+}
+
+// ToolChange defines model for ToolChange.
+type ToolChange struct {
+	// After The definition the server offers now.
+	After map[string]interface{} `json:"after"`
+
+	// Before The approved definition (`null` for an item that is new).
+	Before map[string]interface{} `json:"before"`
+
+	// Flags What the description scanner found in the new definition.
+	Flags []DescriptionFlag `json:"flags"`
+
+	// Hash The hash of the definition awaiting a decision (after).
+	Hash string         `json:"hash"`
+	Kind ToolChangeKind `json:"kind"`
+
+	// Name Its name (URI, URI template) at its server.
+	Name string `json:"name"`
+
+	// Server The slug of the server that offers it.
+	Server    string           `json:"server"`
+	Status    ToolChangeStatus `json:"status"`
+	UpdatedAt int64            `json:"updatedAt"`
+}
+
+// ToolChangeKind defines model for ToolChange.Kind.
+type ToolChangeKind string
+
+// ToolChangeStatus defines model for ToolChange.Status.
+type ToolChangeStatus string
+
+// ToolChangeList defines model for ToolChangeList.
+type ToolChangeList struct {
+	Data []ToolChange `json:"data"`
 }
 
 // ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
@@ -1163,11 +1392,24 @@ type UpdateMcpServerDto struct {
 // WithheldTool defines model for WithheldTool.
 type WithheldTool struct {
 	// ConflictsWith The slug of the server, attached before this one, whose tool keeps the name.
-	ConflictsWith string `json:"conflictsWith"`
+	ConflictsWith *string `json:"conflictsWith,omitempty"`
+
+	// Hash The hash of the definition awaiting a decision.
+	Hash *string `json:"hash,omitempty"`
 
 	// Name The tool's name, as its server offers it.
 	Name string `json:"name"`
+
+	// Reason Why the gateway does not serve it: another server's tool has its name
+	// (`conflictsWith`), the server's allow-list leaves it out, or its definition awaits
+	// approval or was rejected (`hash`, see `tool-changes`).
+	Reason WithheldToolReason `json:"reason"`
 }
+
+// WithheldToolReason Why the gateway does not serve it: another server's tool has its name
+// (`conflictsWith`), the server's allow-list leaves it out, or its definition awaits
+// approval or was rejected (`hash`, see `tool-changes`).
+type WithheldToolReason string
 
 // Affix defines model for Affix.
 type Affix string
@@ -1485,6 +1727,32 @@ func (t *AuditRecord) MergeAuditApiKey(v AuditApiKey) error {
 	return err
 }
 
+// AsAuditToolDefinition returns the union data inside the AuditRecord as a AuditToolDefinition
+func (t AuditRecord) AsAuditToolDefinition() (AuditToolDefinition, error) {
+	var body AuditToolDefinition
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuditToolDefinition overwrites any union data inside the AuditRecord as the provided AuditToolDefinition
+func (t *AuditRecord) FromAuditToolDefinition(v AuditToolDefinition) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuditToolDefinition performs a merge with any union data inside the AuditRecord, using the provided AuditToolDefinition
+func (t *AuditRecord) MergeAuditToolDefinition(v AuditToolDefinition) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t AuditRecord) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
@@ -1650,8 +1918,9 @@ type ClientInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
-	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-	// gateway does not serve because a server attached before it offers the same name.
+	// Each server's `tools` are the tools the agent gets through the gateway (by the
+	// server's last successful probe, under the agent's allow-lists, renames and pins) and
+	// `withheldTools` the ones it does not get, each with why.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1775,6 +2044,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
 	AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	//
+	// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+	// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+	// last saw them: pending ones, and rejected ones while the server still offers them.
+	// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+	// the description scanner's flags. See `gateway.pinning`.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+	AgentToolPolicyListChanges(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	//
+	// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+	// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+	// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+	// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+	// person approves what they saw, never whatever is there now. Audited as
+	// `tool.approved` / `tool.rejected` with the before and after definitions.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+	AgentToolPolicyDecide(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AuditControllerGetAuditEvents List Audit Events
 	//
@@ -2100,8 +2392,9 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
-// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-// gateway does not serve because a server attached before it offers the same name.
+// Each server's `tools` are the tools the agent gets through the gateway (by the
+// server's last successful probe, under the agent's allow-lists, renames and pins) and
+// `withheldTools` the ones it does not get, each with why.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2326,6 +2619,49 @@ func (c *Client) AgentOAuthControllerListGrants(ctx context.Context, uid Uid, re
 // Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
 func (c *Client) AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAgentOAuthControllerRevokeGrantRequest(c.Server, uid, grantId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+//
+// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+// last saw them: pending ones, and rejected ones while the server still offers them.
+// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+// the description scanner's flags. See `gateway.pinning`.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+func (c *Client) AgentToolPolicyListChanges(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentToolPolicyListChangesRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentToolPolicyDecide Approve or reject a tool change by its hash
+//
+// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+// person approves what they saw, never whatever is there now. Audited as
+// `tool.approved` / `tool.rejected` with the before and after definitions.
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+func (c *Client) AgentToolPolicyDecide(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentToolPolicyDecideRequest(c.Server, uid, hash, decision)
 	if err != nil {
 		return nil, err
 	}
@@ -3351,6 +3687,88 @@ func NewAgentOAuthControllerRevokeGrantRequest(server string, uid Uid, grantId s
 	return req, nil
 }
 
+// NewAgentToolPolicyListChangesRequest constructs an http.Request for the AgentToolPolicyListChanges method
+func NewAgentToolPolicyListChangesRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/tool-changes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentToolPolicyDecideRequest constructs an http.Request for the AgentToolPolicyDecide method
+func NewAgentToolPolicyDecideRequest(server string, uid Uid, hash string, decision string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "hash", hash, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "decision", decision, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/tool-changes/%s/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAuditControllerGetAuditEventsRequest constructs an http.Request for the AuditControllerGetAuditEvents method
 func NewAuditControllerGetAuditEventsRequest(server string, params *AuditControllerGetAuditEventsParams) (*http.Request, error) {
 	var err error
@@ -4080,8 +4498,9 @@ type ClientWithResponsesInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
-	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-	// gateway does not serve because a server attached before it offers the same name.
+	// Each server's `tools` are the tools the agent gets through the gateway (by the
+	// server's last successful probe, under the agent's allow-lists, renames and pins) and
+	// `withheldTools` the ones it does not get, each with why.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4215,6 +4634,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
 	AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error)
+
+	// AgentToolPolicyListChangesWithResponse List the agent's tool changes awaiting a decision
+	//
+	// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+	// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+	// last saw them: pending ones, and rejected ones while the server still offers them.
+	// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+	// the description scanner's flags. See `gateway.pinning`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+	AgentToolPolicyListChangesWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentToolPolicyListChangesResponse, error)
+
+	// AgentToolPolicyDecideWithResponse Approve or reject a tool change by its hash
+	//
+	// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+	// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+	// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+	// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+	// person approves what they saw, never whatever is there now. Audited as
+	// `tool.approved` / `tool.rejected` with the before and after definitions.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+	AgentToolPolicyDecideWithResponse(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*AgentToolPolicyDecideResponse, error)
 
 	// AuditControllerGetAuditEventsWithResponse List Audit Events
 	//
@@ -5956,6 +6402,235 @@ func (r AgentOAuthControllerRevokeGrantResponse) ContentType() string {
 	return ""
 }
 
+// AgentToolPolicyListChangesResponse429Headers the declared response headers of an HTTP 429 response for AgentToolPolicyListChanges
+type AgentToolPolicyListChangesResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentToolPolicyListChangesResponse503Headers the declared response headers of an HTTP 503 response for AgentToolPolicyListChanges
+type AgentToolPolicyListChangesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentToolPolicyListChangesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ToolChangeList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentToolPolicyListChangesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentToolPolicyListChangesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON200() *ToolChangeList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentToolPolicyListChangesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentToolPolicyListChangesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentToolPolicyListChangesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentToolPolicyListChangesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentToolPolicyDecideResponse429Headers the declared response headers of an HTTP 429 response for AgentToolPolicyDecide
+type AgentToolPolicyDecideResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentToolPolicyDecideResponse503Headers the declared response headers of an HTTP 503 response for AgentToolPolicyDecide
+type AgentToolPolicyDecideResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentToolPolicyDecideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ToolChange
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentToolPolicyDecideResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentToolPolicyDecideResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON200() *ToolChange {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentToolPolicyDecideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentToolPolicyDecideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentToolPolicyDecideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentToolPolicyDecideResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AuditControllerGetAuditEventsResponse429Headers the declared response headers of an HTTP 429 response for AuditControllerGetAuditEvents
 type AuditControllerGetAuditEventsResponse429Headers struct {
 	RetryAfter *int
@@ -7467,8 +8142,9 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx 
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
-// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-// gateway does not serve because a server attached before it offers the same name.
+// Each server's `tools` are the tools the agent gets through the gateway (by the
+// server's last successful probe, under the agent's allow-lists, renames and pins) and
+// `withheldTools` the ones it does not get, each with why.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7667,6 +8343,45 @@ func (c *ClientWithResponses) AgentOAuthControllerRevokeGrantWithResponse(ctx co
 		return nil, err
 	}
 	return ParseAgentOAuthControllerRevokeGrantResponse(rsp)
+}
+
+// AgentToolPolicyListChangesWithResponse List the agent's tool changes awaiting a decision
+//
+// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+// last saw them: pending ones, and rejected ones while the server still offers them.
+// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+// the description scanner's flags. See `gateway.pinning`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+func (c *ClientWithResponses) AgentToolPolicyListChangesWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentToolPolicyListChangesResponse, error) {
+	rsp, err := c.AgentToolPolicyListChanges(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentToolPolicyListChangesResponse(rsp)
+}
+
+// AgentToolPolicyDecideWithResponse Approve or reject a tool change by its hash
+//
+// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+// person approves what they saw, never whatever is there now. Audited as
+// `tool.approved` / `tool.rejected` with the before and after definitions.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+func (c *ClientWithResponses) AgentToolPolicyDecideWithResponse(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*AgentToolPolicyDecideResponse, error) {
+	rsp, err := c.AgentToolPolicyDecide(ctx, uid, hash, decision, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentToolPolicyDecideResponse(rsp)
 }
 
 // AuditControllerGetAuditEventsWithResponse List Audit Events
@@ -9447,6 +10162,223 @@ func ParseAgentOAuthControllerRevokeGrantResponse(rsp *http.Response) (*AgentOAu
 	return response, nil
 }
 
+// ParseAgentToolPolicyListChangesResponse parses an HTTP response from a AgentToolPolicyListChangesWithResponse call
+func ParseAgentToolPolicyListChangesResponse(rsp *http.Response) (*AgentToolPolicyListChangesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentToolPolicyListChangesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ToolChangeList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentToolPolicyListChangesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentToolPolicyListChangesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentToolPolicyDecideResponse parses an HTTP response from a AgentToolPolicyDecideWithResponse call
+func ParseAgentToolPolicyDecideResponse(rsp *http.Response) (*AgentToolPolicyDecideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentToolPolicyDecideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ToolChange
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentToolPolicyDecideResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentToolPolicyDecideResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseAuditControllerGetAuditEventsResponse parses an HTTP response from a AuditControllerGetAuditEventsWithResponse call
 func ParseAuditControllerGetAuditEventsResponse(rsp *http.Response) (*AuditControllerGetAuditEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10819,6 +11751,12 @@ type ServerInterface interface {
 	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
 	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
 	AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	// (GET /ai-agents/agent-builder/agents/{uid}/tool-changes)
+	AgentToolPolicyListChanges(ctx echo.Context, uid Uid) error
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	// (POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision})
+	AgentToolPolicyDecide(ctx echo.Context, uid Uid, hash string, decision string) error
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error
@@ -11212,6 +12150,54 @@ func (w *ServerInterfaceWrapper) AgentOAuthControllerRevokeGrant(ctx echo.Contex
 	return err
 }
 
+// AgentToolPolicyListChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentToolPolicyListChanges(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentToolPolicyListChanges(ctx, uid)
+	return err
+}
+
+// AgentToolPolicyDecide converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentToolPolicyDecide(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// ------------- Path parameter "hash" -------------
+	var hash string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "hash", ctx.Param("hash"), &hash, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter hash: %s", err))
+	}
+
+	// ------------- Path parameter "decision" -------------
+	var decision string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "decision", ctx.Param("decision"), &decision, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter decision: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentToolPolicyDecide(ctx, uid, hash, decision)
+	return err
+}
+
 // AuditControllerGetAuditEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) AuditControllerGetAuditEvents(ctx echo.Context) error {
 	var err error
@@ -11578,6 +12564,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys/:keyId", wrapper.AgentKeysControllerRevokeAgentKey, options.OperationMiddlewares["AgentKeysController_revokeAgentKey"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants", wrapper.AgentOAuthControllerListGrants, options.OperationMiddlewares["AgentOAuthController_listGrants"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants/:grantId", wrapper.AgentOAuthControllerRevokeGrant, options.OperationMiddlewares["AgentOAuthController_revokeGrant"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/tool-changes", wrapper.AgentToolPolicyListChanges, options.OperationMiddlewares["AgentToolPolicy_listChanges"]...)
+	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/tool-changes/:hash/:decision", wrapper.AgentToolPolicyDecide, options.OperationMiddlewares["AgentToolPolicy_decide"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerGetRegistry, options.OperationMiddlewares["RegistryController_getRegistry"]...)
 	router.PUT(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerSetRegistry, options.OperationMiddlewares["RegistryController_setRegistry"]...)
@@ -13679,6 +14667,302 @@ func (response AgentOAuthControllerRevokeGrant503JSONResponse) VisitAgentOAuthCo
 	return err
 }
 
+type AgentToolPolicyListChangesRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentToolPolicyListChangesResponseObject interface {
+	VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error
+}
+
+type AgentToolPolicyListChanges200JSONResponse ToolChangeList
+
+func (response AgentToolPolicyListChanges200JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentToolPolicyListChanges400JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentToolPolicyListChanges401JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentToolPolicyListChanges403JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentToolPolicyListChanges404JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentToolPolicyListChanges413JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentToolPolicyListChanges429JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentToolPolicyListChanges500JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentToolPolicyListChanges503JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecideRequestObject struct {
+	Uid      Uid    `json:"uid"`
+	Hash     string `json:"hash"`
+	Decision string `json:"decision"`
+}
+
+type AgentToolPolicyDecideResponseObject interface {
+	VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error
+}
+
+type AgentToolPolicyDecide200JSONResponse ToolChange
+
+func (response AgentToolPolicyDecide200JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentToolPolicyDecide400JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentToolPolicyDecide401JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentToolPolicyDecide403JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentToolPolicyDecide404JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide409JSONResponse ErrorResponse
+
+func (response AgentToolPolicyDecide409JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentToolPolicyDecide413JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentToolPolicyDecide429JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentToolPolicyDecide500JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentToolPolicyDecide503JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AuditControllerGetAuditEventsRequestObject struct {
 	Params AuditControllerGetAuditEventsParams
 }
@@ -15508,6 +16792,12 @@ type StrictServerInterface interface {
 	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
 	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
 	AgentOAuthControllerRevokeGrant(ctx context.Context, request AgentOAuthControllerRevokeGrantRequestObject) (AgentOAuthControllerRevokeGrantResponseObject, error)
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	// (GET /ai-agents/agent-builder/agents/{uid}/tool-changes)
+	AgentToolPolicyListChanges(ctx context.Context, request AgentToolPolicyListChangesRequestObject) (AgentToolPolicyListChangesResponseObject, error)
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	// (POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision})
+	AgentToolPolicyDecide(ctx context.Context, request AgentToolPolicyDecideRequestObject) (AgentToolPolicyDecideResponseObject, error)
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx context.Context, request AuditControllerGetAuditEventsRequestObject) (AuditControllerGetAuditEventsResponseObject, error)
@@ -16007,6 +17297,58 @@ func (sh *strictHandler) AgentOAuthControllerRevokeGrant(ctx echo.Context, uid U
 	return nil
 }
 
+// AgentToolPolicyListChanges operation middleware
+func (sh *strictHandler) AgentToolPolicyListChanges(ctx echo.Context, uid Uid) error {
+	var request AgentToolPolicyListChangesRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentToolPolicyListChanges(ctx.Request().Context(), request.(AgentToolPolicyListChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentToolPolicyListChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentToolPolicyListChangesResponseObject); ok {
+		return validResponse.VisitAgentToolPolicyListChangesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentToolPolicyDecide operation middleware
+func (sh *strictHandler) AgentToolPolicyDecide(ctx echo.Context, uid Uid, hash string, decision string) error {
+	var request AgentToolPolicyDecideRequestObject
+
+	request.Uid = uid
+	request.Hash = hash
+	request.Decision = decision
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentToolPolicyDecide(ctx.Request().Context(), request.(AgentToolPolicyDecideRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentToolPolicyDecide")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentToolPolicyDecideResponseObject); ok {
+		return validResponse.VisitAgentToolPolicyDecideResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // AuditControllerGetAuditEvents operation middleware
 func (sh *strictHandler) AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error {
 	var request AuditControllerGetAuditEventsRequestObject
@@ -16380,258 +17722,291 @@ func (sh *strictHandler) RegistryControllerSetRegistry(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdts4ljD6Kjj6eq1IPZQsO051lbxm9agcJ+VJfDm+dLqmmDFhEpLQpgA2AcZRZ3xWP8R5hnmwfpJv",
-	"YW+ABCVKlmynLqn0j65YJHHZ2Nj3y6dWLKeZFExo1Rp8arGPdJqlDP49HDOhzT8+0LRg5h804xdSpqo1",
-	"+Ol90KJZdpi0Bq3prEuzrMuTVtCKc0Y1S4a6Ndj+U7/6X9BKmIpznmkuRWvQGpIJS7NRkRJVZJnMNaEw",
-	"W9AacZjeTDCS+ZRqzZJDoXRexPbbH2VBaM4ILcegSnGlKX6fS6GZSIbwuh1pTDW7pTOzBy1lekynZo5W",
-	"lrMR/8iS1l3Q4jEMPtE6U4OtLQuIXiynW+ZRLxPjVtDiG6yEK7OGD6w10HnBglZKlT5iStExM/ARRZoG",
-	"rWmcnbP8A8vNSlu3jOoJy7sKfmq9D1pTpulLqmlr8OkuaE1lwtLWoDXOdHdXdqdc8Jb99aj2oqBT1hq0",
-	"zi1whxa40oz+5vpQaDbOqQegnI7/wnKF2/qw0woATvZhwc0xwwF1i4In3e2d57utoFVkyZLDvmXXims8",
-	"x7u7oHXkdllDpyteQ5+r6aw7jTO3+cci2JGBCtk32PBRk9NcahnLlJSjr3fgFpBHM3K0f0rO3ccqLca4",
-	"stqKl0OkyFNvsmmc9fwJlWKtOwOoCaMJ4MKn1sEFHZv/1vd1rnMpxoQJzfWMaDomckT0hMHycB1E5nib",
-	"SJtrRT7guXZ65JyJhHBNrml8Q7gIRXQ46h5RHU8ioiWJJ1SMmfk6YSnTjEiRzoieUO3GCMxDLoj57lgK",
-	"5n08Zpo87++S2wkToRBST7gY2yGTXigMzOIJm1KPyrQGrbBVg1OvH7YM7s0y81DpnIsxAiajOZ0ybWEz",
-	"HI34x0XgXEiS0TEX1CzeQCJnqki1CkihGEAJcM+AjJoRCFUky1lm4GKAlpl/9eCatwatvxcsn1UoAF/U",
-	"tyGKqbm1dgjEWPOP94tbCFr7FeY2rPuamTUm5JbriV3cSOZuO1yKZcuqLoS/NCSdrUGLC/2NuauGVEzN",
-	"cvvl2rihAiyHxR0mbJpJzUQ8e8Nmiys8ojdMAQRxPqLoiJlzz5nOZwN4ouiUkRs2wz2Uv1zLBH/iguzs",
-	"kokscmXQRYXCvDPiudLmoDIpFCN0TLkgbRgi8lbVPWNZSmcsGRBDTaMOoSIht7mhMsSi256ZNBT1dVAB",
-	"RA+XwRXZ3dkh0cHZ2dXhy4Oj05OLg+P9H6/eHPx4dXZweX7wMuoZkhEXeW4uUM7+XjBllgpjSYEDT+kN",
-	"gz9g/h55w2YKGEHGAItgbROWJuaymE0mVNNrqtiAbBug7bx4EYoPXPHrlJHh+f7hobkpOY0NfvdCEYp3",
-	"5tZxRW5YphG6N2wWGEZD1cRdebu6AKbDHywU20pTXagAdh0QQ0o6RI5CQd1HeK9zKsi//vn/E0p2+ttw",
-	"uynZ/fjRP2iuFUtHhAp1y3KWkPZu/7uA7Pb7oQAwvj08Ory4OjsY7v9w8DIyQxTiRshbYamR6gTkdsLj",
-	"CaGILGZwAQiAh90jQ7eoUORsBNfgmo1kbiaHJbZpYT7SPIarEJhrzBP779ysMuVTrjtkItPEoIOB1h6h",
-	"5MXHj6FIzVRjaaBm6CEAUslyOXkhqpUIOD4chmoylUqT7X7Q7/fNd4q0YVOhiLpd7iGnedbNWG74VNTZ",
-	"Ixm1EDZHZgGJ2EgEuwUcAlT8zgLxbHhxgJA0MCyE5inOJ9OE5WYkQShJ6AyxrMhLogokAblGRRP8e2Ou",
-	"s08ZpvTjWybGetIa7Lx4AYTB/b1tyKzWLDdj/vdP/0/3/3v/b39oNdGywxFQ/kU6cWJYBo014Q5FlSzy",
-	"mD1TxN0pg4xm9+b+ICIbhJU5if5oQAe39ZYrRna37U09PTvYPzl+eXhxeHJ89Wp4+NYAyeC8YzNcwU3U",
-	"rKKSCyCxnG4ZLLb7O7vNOzWMbsluh3ApkO9xPZGFJtQSmodtf9XyK4a76R7emsvRRNM/GpZARDG9NlLD",
-	"yLFLS9eLXABBy+iYLeM+cO9q60nYiBapEYD6gVkccp1tIwOVPGi7kQedg0y1IPCkRYOMU64no3pSLQfE",
-	"sqBlyAnPWeIk72p1f8jZqDVo/Z+tSu3ZwqdqC+Y3C7k0cun8Oi4F/3vBCE8MHRpxBJhZlFNcGpZTgMj6",
-	"qNXcme+RqldK2bHUr2QhYJUxqDsa1bMstSRy62/KrNoTtcybiVmUuVHD1wfHF1fHJxdXr04uj1+2ghbL",
-	"c5m3Bq1jqQmObXQPUFYMooM4Gbassha2SCKR7xL2kSttjgNZzj5MstvfvVt3owdm5jO7R9xxHfLlkoBV",
-	"CWmF21LKGPMPTJCCl9zWgwNpRw37NRftLsBdneQXViPcl2KU8lg/EqrDt2cHw5c/Xh389fD84twDbTl+",
-	"DbLC347ZhA9lmuaMJjMEslqE8ndPB2W3OgCygaJZS33+++Bb33nUMQJFYEWnyKrgvVL/HhCZcyPdplFA",
-	"9K1098mKDeRWFmlC5GhkZCpiPivfoFMWCnPH7PQXJydvr46HRwdX+yfHr94e7l9EgZHtjQQdTeNsiyZJ",
-	"1DEM8y5ofU+TMxQ3HnzQfxm+PXw5NOyoZcCoKQdV+VNrxFlqNFa4//4xW9JHkCqTFCi2YQPbrbv3FYp8",
-	"TxPiFud//pdS3iEjylMjBZspBmTFuPO40n86XPGWCehSiWMEdmKPpQJTFBD2geUzkuXyOmVTknKlGVzY",
-	"yMIv6gShmNLUaC4sIf95fnJshzk8hoGuzE8WqYgUVqwKHEY+UygEGiSp+IQKRbtBTA2cUHc9I5ZhLaLH",
-	"JcqxR3H2YEQ52j+9Oj84+8vBWY3YNqHMNM5Ub7t26mFLyIyFrbVQxNszSWRFmgcERx6QcrhfFWZ0ArLO",
-	"qYdC5r6Nw3B6hUqMv9vlJKrpKCIzrGAEzwOEnVJ5SYuxQ4lHM4bzt5evN+cL3m6BhJolkXDORvgLMwlY",
-	"07pcogEMlhO/kvk1TxImHgTi4eXFD1dmguOTq+H+/sG5D91qaB+8FxNGhqeHoImVosyEfmCExjFTIALr",
-	"iRHTM5aX9pc6XJ8/HVzLRZaAdYtLaXyDhpdoVKTpEFYXERXLzHC/xa1biNYNOmfMaNUPxt9mU4kH5EuR",
-	"5dKsjF6njByAcXIO3lyRObWU3FLlG72socYZKIwetQD0nZ2nA3rToi38114sKHvtVfYkexzCqNU0PUCA",
-	"PfQcji8Ozo6Hbz3Iu4GtaZrgBD7oyzcsLYEv5wH74imZQOOaSrKOW4g6PfIS2SDYNFI5HjvgerYtwpOA",
-	"CIa2XKORsgTg+WgNaAlnXq0GeRS5gQ7/kirRPK+o9CKg0JtxxU4NxCf5sdSnubx+BAExY5+enXx/8FgY",
-	"TyiY91QBdHBUpCBRMjJjvwKAA6hXwRUsrELaNYM9ErfCEpaYPdivK3BVZ3EyLPRkjQP4bJweNvtMGbkb",
-	"bCDU3lyD8bA4Z+HMWK6keKYILfRE5vwfPsKZrZ0YrmV3Bl9eZkrnjE5/vu0ZOfU1aqSLO6yv255yDOqo",
-	"2ew1IyNABZkjR8Cdwa6uLk/PL84Ohkd2e6d0lkqaXEj5luZj9uALdDr88e3J8KXRdK/eDs9eH3j3yMnb",
-	"loNdSElwsnmBx+esRkdMzVvWurzd3/32xZ++IdczzRZlyO0nlHUsSKp1lgcwvz5w4W2TI/69BfECFByU",
-	"cxZLkXAzwyvQjx8O6EVbswdqfyJiZ1qEMtp8nfOTKC5i5lHkgws6XoTwEwo2DassYezs4OA65sivlliq",
-	"rdPXwb7BCN/ZK03wRjwqbfB3Qcuwfh6zS0E/UJ4aCevBR3J5PPzL8PDt8Pu3PtbbCYg/w/xRKA1OJEWK",
-	"6qU9ovOZ9fcsCEFPiOYN6ysPwbkDSUyFpSg5o/GEJcAh/LuQU0Fkoa3zKhSal1YvDy5GmjpePIk96+JK",
-	"qWZ5j1yURI4YDAFTwfUsFNbFdzthdW+lgdw1jW/Q0+SFJpyZUbvDkcaAjvmNG+QDDeqWcu1cebASLhDz",
-	"SxAvuAEMIC+kPKJiZumaejDi+F41D3MM4THjk3KCGt5ISabmqfP9OiBSs12yTRap484TatgLiwOkAUpY",
-	"Gboq5NCsxJg45ebW0iTJmVLPSstXzbfY6ZEDMMSVruKY5jlnikR/7Z5RzcBX1IX/j0jbjHtd5Ep3glDU",
-	"3jhjU8oFF2P0xM09U8x8rSwmoD8Tx4pvGDi2jTLbsQ57sNtVDvScwQEjvtZ3Zb6EvUohGERhPVMBKUQK",
-	"KnuJ3qHQeWFgZ37KcvlxZiStWE6ZIqNcTkk76nbhFZZ0zXPOlCFmVJDD0w/fuEm5NSmyhFzP8PptfbPb",
-	"I8NUSbII24GRfUCyK28SzbLyfHBpAYiwVCGOwesqFHkhDCzN71wTmqbyVqFbv8l9HM3pplFtQvReh8LN",
-	"AX5kHHhKZw+7y3iCVfDALU9TQ7VgpSxZ704/jZNl0da/yqDaX65bJDJWYQsdDAr9C2FLMZrHk7AF7oM5",
-	"VeTa6ng1c2yj8c63xbovzWGWk15LPam7NgSdssRbwB4e+ILXhIQt5zaBQdF79ExVoygyLRTwlAJclj+f",
-	"QXBDR49beaPDJxTzHh+y2uGDxITYQ7CQML/AOAb6BuihsLOh38Aafn2GC+iDhuXrXBbjibbUlapJI5O1",
-	"RuJL4dSGB0qfpSnv4Oj04ser4enhm4MfazY2b4J5SYdm/IbNCN5rQ7imXCnHbWuHv/2UBrRqRYAAdlLf",
-	"LulvJur44UHSUPoP8gYUqPJ9fNNXmp0ptIdQts5RlhyxhNMLoDUPFizPL09PT84uDl5eHR28PBxeXfx4",
-	"elADeTkbgekIzOcDfx8n7poH5cWbX8KitP/iKU+haZGlrOmUKSNnRvMLi0pRsgkSoF2VC63HhGe5zFiu",
-	"OUYlVIHhn1pcs6ny+IALRCljPmie05n528b3+vGgfqjvwvfx8gjKS8E/EiMbK02nGeGCTHmaciuB7IF/",
-	"NNbpjHBhRgEstTGJVPjnZY5qIXhynqPNHUHDVm0U+ybQaI52XwgVnTDiBaEbNqWMrAL+CkYgFHyPsL8X",
-	"NDW/Rd67kQELEN1pnPWaALwQO7/J+r0Y+1X4DBhkTS9V3H3D+LwOhsXnZXh9+fBaypRRIMdzwfYLkVvp",
-	"LZ0pEokiTWtwccGKpTHXyMczx1ZUI3qYQVDDxQCfRXTxo/ybApxUyRO1Bj3Qd2EHznwrcwwGZDNyy3IX",
-	"Ous+gZCotU/Lyyto0QRtBTQ99W51bS/y+m8s1q0qBaFhivk0hM3GxZApnxbMJy8sTNiYzbAJyvpZD1U4",
-	"94ftVtD6sNMQxV1mRWwyScHnaNxiIsXCGF4ewad1yFGVb7H+yu78yLSfbKwakuTABbDA5fSuWp3wOXA4",
-	"cueto/lwgopR1O7EIuWpnc38ba7ThiWU00Nxh7TzKFrRrKAWRl9B/30DotYI2MJtdnSEOOQHRjyRtzWR",
-	"19xuOzfecgWhyfbC98iRzI3CqDUXYxWKKZ2Rv0kuSFQK1RGZsJztWVVVET4W5hsgEwIl35mLjDDyFup9",
-	"da7tpUKtptkX5YvzWFMNcR+oDkVW6OVUYURTxYK1gOkDsgIiwsrwPMU0RHLLqZHPE/eM3DCWKVTjMQ2k",
-	"XUYRDQD8fiTQE8GqGSQ2xWIlJOYELPOZjUtduNelHLVaYlqDjsyTqhs2u+obIvXimz99+x29bqJVjnAv",
-	"PMDsumYRBllXlfRQBf/FOQNiL8FGORZcMcJ1z+XLLcxidYgmJt83vDxlLn2C3Mr8Rq0l4M1heY00lkdR",
-	"Ukm70ToRqdb1fgUa2KSgDbHhhq0nZhk8M/I7ArXxICAVAe2/5m6BpMFVZR6UIp31GnMAfADdYJIBzrNq",
-	"v2+5alAfEiswlKxr3Z2t5Ggw6tLFPNVKlglX9318SsfMcKLmZdsxlq6+VAiX7mCthVs/eu3S1+SzUqKe",
-	"W6T7MFgB5SLheljK7066msbZlY3hx+uCooD7DXlv/TdMR3RXr/oM/yy/wD/nXjbD0CSp/Z2zqQRhhmb8",
-	"6obNvBHtD3h5GyVA3JZTgzch4Y/TkR9N2z+HyvoF64uP1vK+AF3sc2tcT6hefVWhHqVCraErbaAhAYnM",
-	"+OPE3EVZBRNl5Kh0e6BZOPj8EvHnFXpRepqTePds2KN94UkEYK4IBSxc08oJUcYN21wlHuM3DxOKDd4c",
-	"fGi2MJeEfSWz8GQOgwbOq3nvN2cslnmyGnXoxnbnNcGMERIbrhMRc43Rb9jscMmFckHm4O2a0gQxBZLa",
-	"90gUtsJWBDlU6HKfTqlISMoFa7xz1oG2bK6/dm1EQ/cwmUtg33wuTfMxajQbYCYCInCoVI4CJ+uvvzwR",
-	"h0GrkfUpNIkK81eoE/UJbJhWwwNZCN3kiA9sum6Tj74ON5fWi0M1bV+wjw3X4TRn4I2AeITIgCByvic2",
-	"zTQQ6/piK9zfVCm3Xy4ubu49B6d7X7xX8TKHVKtkswFnu9rYdkNtvO8qvClXA8HBn0EpWCptL2WAymZx",
-	"P1ogg4o5913wqzrvwfRvK3nV5SwzXCmNbSjLWKrbSNdyeGYDbG6pcvFuJSUl7Qh/ivacv2kEhTZwEeAT",
-	"x9gyrkk7gn/Ov4pKbaf0BKkJzaA6xoQqIvG3W56zgRGNKtdRUElKZhhREvw2yhZoc45zBs8nVE2s7XNe",
-	"15GCnYwguuZeKlZdkLtgHWZtTRHrvIoS5d37spgOfPxSy0do4itT8AHngLwvXpVa3YV+P1ihUK8/R4NC",
-	"vf7HD1Co0Sjv3fPyXhY5VBbzioX0d7+t1Qf5w//8N5Sz+vNga+un/w5DtfXn//P+39o/mf+E4fkfO3/+",
-	"QxPrnlPTazM0w9FX3MvqEs1Wqnkd/L4CCw50vga+6ptXOWMni+p3ZTCfK8xW21ywhpq+/uT3+0vrGLq8",
-	"0ksYnm/gXV0fH+u6fnlyWF5uI2fr+nNaa8D9hTXqCv+6E8xxHziDJq7hkac3bLY5hXKHW2c3UBTK0+UM",
-	"b2iz3riHwnSBweEgzBcKXIpQUGYeDxY56pL1l6T8ASR2U+GlpERzZLYOgZfVX4s1YQxWlZfhNJcfeMIU",
-	"sSlkENQOEIs5LDJYg4I7qjiX3hhLUaoq1fQQPkyvlUwLzYghjW3VIZdnbyECGMRf+EpIVGqqtZp3B1tb",
-	"qYxpOpFKD573+9t+EcLPT5WbEe6YTllDfcH2pJhSQXJGEyMkdGqbeWfhXZZKfCQZcvLkOlfaioyrXv1B",
-	"6+wyT5uvcilBmoGa7vWBMBtODo1Od78LZg37/0Zm2U3M748aeIkhe2WYIkLGl/4WhtVPuf2GQIRmK2iz",
-	"vXQ9bXAFDtQUwbnzv0epmjCabkAef8DXn1gby5sdB7dcTyYsTUpUvSciI1gj6ntQxmFbkyd3oS6Y/+GC",
-	"OGBumSYqINcspoVihLoXy8C4qjKgi9z348N7oXA2CKhe6hIjMA3MUF6smrcOSr/zQHEv/q1SPa3SuZSo",
-	"5LnMMRd+EZdsNkOT5mn2LxIuxhizHhAQBSKzhCggEVRq64Elx/x5LZNZVOc7drGLUqmLbq5F5q6qNLRa",
-	"Scc9VOMuBcJykopR24vFcCGtbkrjCRes6xiSLTVjvnHpTubfFlVB6YVg7IGtvuhVoyG7/X5AFgvQeL/P",
-	"Fbw0D+w4jUnfZLe/S9q7/T7iYqmQY4LCQq3MUCyJnSe7/e2ArAiUn3+hqghCdvvP3RrnF4bJ9BOSywIM",
-	"DI3l0syr9tHCnO7B67Ph4jfepDaf3fvi6ODih5OX8HD49u3JO3z6wj5tKhZDdvvfuTEbS47BC4vlXQ+P",
-	"zfSvzywwyjEa0kj8x411J3e3d+wMi9nIZHe7BPSSkHqyu/0iWFmAluzu7ASNdUF3d9zmfjgYvjw4O69N",
-	"/Xy7RFxbYoO8qHDTTxYlL/rPkQ5W13uhrNkCVShzrD4tFq/x6zyNKE+LnKn5kl+QMx9A3UsmtHnAcvew",
-	"ty5N9mllg4TBXHmV+gqxAIl5GVMaf7i4OLU0gGj2Udcl2HqFrVXUsWkW99gfcaF8W6Og6yWIzA/tLxhI",
-	"oTf6br9/r63cG7vagANXgNS1iSp7JodNpTWUWs5hYj/+R9600LZ9VS4waAmpr6ZxZpikgExom85tFFpZ",
-	"mGO4TmV8w5JGO4GT6Re9c2dvF9WXRT0NjJ9GaTLamku0NIpYjxxC0mSVCBAKv/xFO3IF3QvF8kFGlbqV",
-	"efIf5tutf/3zf8H54Uoaw7i7/X5nYPPS9YRN4ddQRAYgkcs9APGIpizBIrdgqlUTwyZsmeL/17B2rGWO",
-	"abP4NGcJjTVLQtGO/mxDmf79j3/8Y9Qh3NZfUwFJ5ViVFaNpkXBNdE55GriSuoRCCiq5nlkn3Zgrc18/",
-	"cHY7TzYaVdfNNNYFdfU/1tBXj6igYzSwHMXZ5vaJaZw1ULKhoSP1AoKu0Jw0Ei/mrNngsRIIP6Gld6Y0",
-	"m7aC1hg8Z5lUepxjXPRalM3psFP68RDfd9qy+/MeCRS21HSJV2gqV02hFlFY9PvPY3CqwD/ZFf5iQIE/",
-	"zAmSy1s4LPd3rZnz9Xgv2GdMFCv3MNfsYXPH2/wJgDscBEZzIRVWN6pAdn93i6dXOjdc4j19NZaqsNUI",
-	"8z03liq3NVRajX41J+QmmOH4SEoxhEeM2SMxwGrgixBrag4S/NJ+0Pod2yyNwzUzALaX1Ov8zhWUsvkd",
-	"3Epr2EcBcppBX3K14KhN4egRI3xG0rJPmipMgxznVOjAK4uB/4bYJIVPWWLYLQNbpbNqhAIr/9/K/MZc",
-	"fC1vmDBs3tabYEkE3QxcsQVXKvKGCcI+ZhykXm8iGopot/+ccKGK0YjHZiVX8CwiVN2wBAzCWB+oHSnN",
-	"ssvsHD6NBmUVKtsTwza8mMwI16GwQRXluggVMzI1UkU7sjJ1NHCPoaYEjNGU2YIAWha2E0sx4uPCnJut",
-	"itGm11WMR2kPQimB5cpmE3Qa43aq0ZamZBpxEqV0zMTnivgTVpjjasF56ONP6vkESyg1h/7ak2uiCe9W",
-	"HTVps0zGEzJVe7UlWp2+s2b0F2CjLyHXyo9dWXEfgX/lbbZRFMbLUiYqLZ6nrfzhOnyUF09B8bmhPzUG",
-	"H1wzmrO8s1l2qUXBZpMkIPhmQb7+1djsS20LBDjg4na8EihBC6hHc8+emoUZU/89FK6D+16q+ZAMuH2/",
-	"2J67a4rZ+krzfZ+ELSgDpMJZVWOaGlWFGrzVTCguRSjkiOzLKdP7E6qfKSgS0OmR6FMIewhbg9BCKmwF",
-	"YQvQHn781z//N2zdRXYJdXwZkO/hE2I0n71Q1Eaz4Ibhyn8PPoWtv3aHGe++YTNv/HICPZGqwtm268iy",
-	"0w9C8S15w7+H1O003bPmNKMLnb3aJ99tb/ct9Q6wtK/Mutez7kRmAYl+kApMoq52A6omURCKyC/nYF4Z",
-	"xjHLNLS1Odo/faaI0bPsevacBpblXIAlMijbgOyfmU/evurMw0FIwQCCqEeUTNG7iz1yYjMXpSCnw4v9",
-	"H2x/Jcs+BXwFpXxqQwMeA4CBpMBvi7QEJp9CO6fKmC9sBced3rYj83KE/Zmcz8/jJWjxPz05vzBHvQXz",
-	"bpXsKupAPGe1hkXSFbaiUAjGDAo59mPrSOGf5xCUBGCPspx/oJq9YbNTNo1I2/5tlNurv93qAA78Ty92",
-	"nneCUKAKa0tQ9sg7exz+LMs4Vo9ESJoi7Onn+HMorpkCVzJiY112mdA0ZcIVnOmRfSMaGtkBVXozALQ6",
-	"Qg+IQcheKHB7VnVHTb89PDjv7rz4pvt6/6hjNPCcKe3p/2X123s4uKdpf7v93U4TD/YgvMYXQQui2E5E",
-	"OkNbz+dhWSvcgetsako/+p/s9OeJcdM2apjVIJCQ04MjYl/CsLnTN/vn5NuAnB/sk22DnfDDdgeDLhQf",
-	"C1WrxaaUWREqiw+AcwOrnA8pqnvTm+BizQcv+g1slY8FF+NhOpY515Pp0hTRZ4r857tzQt2LpG3DecjB",
-	"+c6Lb2yU4qlBYOyvdVb+fHY+BOHBoQp80ApaB+fPv92F/77Y3mkFrTP7+5n9/Qx+bw4LumHigZg7Lw4Y",
-	"cgzx3o+SClay/h9KxXvd5HZZ6FhWkRclsQHdEzj8Yhx1PGHxzWMU23LcdfJCSqvuylAL3wJs3f/7y2LT",
-	"Gw3WhoiU+/IHWAnwJ4jHXxnG8Fmze8uZSwf82udcKitYhBBIku2zgl3G0AMPDfUAJ6ZqXR1lMXLjHuit",
-	"5TOfP9ulMjSMthhQI4TUVWDiRt6Je+Pejax+Xhbo2mhsLsAbdk92hCdbwY/KiONQW66U6jMW85Gr114W",
-	"JIKaizb+jCtbJw/DAKkgkbdylJ88MEWIFNZ4QLHdCi68MyC35tktVaG4zaUYY/3NuSADqInJRtrQKBRF",
-	"1o9F0Vyna2STLQ2qBBG1pnE8ICix/LbRYXSSMWEkXKNVkOtc3iqW71lHSUNNcKekMCtwYmddLUsh85ki",
-	"kZWPjRpmHkf3V1NYWOdSaLx2gthTlRJZbQxyInNlDAKzow2F9Lxt+PSZIobOQeRlIuNiysSKQh74zfEy",
-	"7HmixE3DQy/VBuNslANZlQYpAVnbWJUe6VtevTWtPukn4Gwe2jy4foZhbvtFrmSDR4m6zsyrmiN7tbAy",
-	"+3D1eT/YzD5/s0bzOanL9ndkmfyc1yPL2QcuC2W1VcE+alQXs40z3+7P3yt3/SJYlctXAef+QID1E/vu",
-	"k24sAmDKM8Bkk6/WztELWtB65Aw6kzagW6EnwOxYc1xKVIs0iJx13nzgaFX07t277rBqMMwia+BptmDT",
-	"jF7zlJcLWCEZLBLQym7gDRPY5LGExSnNUVqbEqoNL+dGb+b/YD7XqEBTEwbXoGVLwmPeTWae3IgRKmVO",
-	"LiK0bORbhnRBFeojteYKMuuorCWGzEPJCD/uxbILgScv0XHODJhkuUhbAXzpMl13gyPLjtZEFq4Vidy3",
-	"V46XRcDp2mgxM+tED0zZ98G91+wCwT0cipFcxOalotOHpTUzmsPY3ftN9+kzKG9WfL/ICxG7clbLkB/D",
-	"dlmC3iroPSKFwz0o0eaHC4O8OuIaaOwNyzRpU5HYKs5Qlj16fYBmSPgg6gSunYUmSS6zjCU9shgSHEET",
-	"+ZoE63mE6rs5Y1Q1oaq7NrhSqMip3TcDuz23CV8xwzp07WhKP17hogOybbtRhsIaVgISdbvwfndKP3bL",
-	"zckcR4Y+LfPgyxlNbIV7/7oAwLQE7yRN07K4lyJajtEDiquBQaOA7ELPlao35txi8DXrTCzrOrndoKkL",
-	"x7rfftKo6FdUZZFi1G7QHD320dRRu6YrcGZDms5t1cCnK0to2zPQpAu4ZijZWS1+akEMYJhO0OyahHbS",
-	"K0TxfEagUcfl2dtnipi3MRu4DLAPSLTlXt36BPEBd3PBO9Vzl6J335m5Jdv1rQPh9Xxfa0NmyYKaVrJJ",
-	"V/GBLZnf1C/NyHuXZ2+7io5Yj7yVtyzvxgb2KdOa5SoIRcLHXCtzWax4eBXtEaVprtEjB9qiDS/Er8x1",
-	"hq/2iPNtbff7XomY+Xi7ekO0Vr1hP+3+o9/97n3b/uOq+/5TP/ju2zv3YEksXZkIu64OsSRUbd5O5iVO",
-	"rrJgr7BZNw+LpedsLaPlKQNL43R/KKZUVMkC2PS+MW73xDX/JAYKKYNqomXruXTWyN8fX1JvVZ7EhV+H",
-	"dG5fK4rMonvUqzH7DHnTgERYqIcltt2LK4JqeawijMYTI6FGn1RajO+urj6ZL++igChpx0UXFbRI2CNR",
-	"mffjStuCPFuIBBqzQHBPuQh5K1xkj7khGCurXLaP5f/YGGJKbxi0j6jvIBRqAv462x9it/8dWdojos6y",
-	"3M7BhIFrbnQ4XEJk1NrFBuaiwiEIvjSeyQy/2yvL08Ij9AUWwvYMQ9tbwROvQ5R71PpazuCLKWfwK6lf",
-	"8HPUKfh1VSP4TOUHHlhTYIHKI8XZKP/+yagOdDFdh+x8nhR/3HpCklWp/qXiH6eMQgRH7+fK/nfr48uq",
-	"AKxeWVPCxM6vIdff7Uv8CnL+N8zjX7g+tczdBvsq9qxS5rUlpgpPPShLKc1lIGN7eMECcotxQVKmVrc3",
-	"n0E28vrgv7CGhGcKvrQ2QVUzmjhsWssEVN9lY7q7YnGRcz1DA6qTJWzVzrlYmNND8obNSJv3WI+cMaWJ",
-	"+6k0N7ykanItaZ50euSoULaffnPreggnNQOjqdUFqw9a2Miq2qRd0F0Zo9F8XgZpXaO7CMeIArieBodd",
-	"kwSQJmMwmaTQM4DMR7y2SwG6FJ3Nu52ywx2waxctYtdoLiF2ZuLWrLcIvJyNWM5EzGBRZewlGR5ivR48",
-	"aR7bkzcXa8qEbT3oDA4DzJcPsQY4+b7gacJyL0tChS0yolOeznpk6M1ivXVQAB9DwZWuIuGuZyGyAC7G",
-	"CBqDec6w0AtFKFzTSOyR5npGUlEC24XpT2QK3mJaP/QbBnlVUrBQeFr1Hh6Jr2fbDo+aCSq0S9/GhO4J",
-	"xWdRLVk8CsW1TGaB06zVkqTwKJYJmPxCsWDAsahhFg/ng5mr0ql/AxL9cDB8CR4dKtQtwzhM+1r0+uAi",
-	"CkX5dhUFSiGwdo9Qstt/AbEY1ltM9QSdoxOZKMIFiYZpKm+jPa/HYsoBWGUGhO2H/HwH4l4N4959vr00",
-	"HbhdNU9GiyimkNr2mLbiP+5FYe4wdpss++5rJwNkNFcM89+5IFlKucCkWbNYKDJgXqFTps3I2OJY3/IY",
-	"Ki7s9vtkPsd+z8KlFoxwefGq+23ti1r+/V4okNypMh8TDiuWQucy9YvqtgGDI+8KWmuM3worcBmQNpEE",
-	"D8GJ0faDmtQbBTAzzKrpNVp0zBmR65zRG9UJzNIbKgoIOnVRHSB09aBZalkLFZBK0xsmKkpattmc2HAE",
-	"RbZDoSX5ZtfcomjY/S9Cu/8g/e53pEeuSDcKCEsVI2MmDBKyZM9ZwbGLQ0O6p21sBSCQgkEnc2sPxziN",
-	"VkWahqeHyvMqDFrbvT4I5RkTNOOtQet5r997bg2CwEi2KO/CNVNb2O/oGokV/gWvjJt6UpwxnXP2wRAX",
-	"klGjkxsaaK5O2SKrIhbPbAwz5AXdYvfGXOnAa8lPpywUEVbB2IrA/xttRaX/FyiTYQR2LmfpA1SIiCU4",
-	"fj9PsxSEU3nhDxMDLbMQS5H3EStTlr9mepimCEYAj70oamkxxeqVLeimu7Q2ovfiENzaa7y4X/q9796D",
-	"Vwz9AOYYdvr9J2u/XzXYaOz/Pn+qFiXugtYuLqJp7HKxW9/TxKXnwyfb939S650JHz2//6NXMr/mScJA",
-	"L9/dXuOL+W7/5rud7+7/br7h9V3QerEOJIw2nAuaAj/Er9ZYZUNrdpAGi+mU5rPWoGVOjpQ4q+nYYGtd",
-	"5mi9v8Mc58UbjDimykonPRIVHMlcSZ5s8hgkTe1ZCmdN7xnL/Sseisqi11jyo9MjUWU0iWx6HrChABty",
-	"0jQl7KPZE5r1axIIlmZZUb7Fkm9k9WW5lrQYd/ZIUuA4TIUilmlKM4/WYrc+rsBtiakI9zXHLTvhGoUC",
-	"I/tcW9yakZNCP3UsK7DS4GmGZACfLZokzv65DuHyKhhuTLe89tRYsLUsrv29TGabtWudD8mfsDQbFSmx",
-	"PU8RxebaGQxaP8oCkzjK96lSXGmKhTE9G9tP8y6V96UqUq+nuXbD1rnStHd1/czGoc+R3u31gaJqxTSb",
-	"l+JedY1+1l67e3+BaOPlt2xz3gfiZXAcXNCl1frsa1vwzl3Q8ruYn7EspbOmyAH01LuYWV62gLfZUFWj",
-	"KmgLwWieckiXcY3KPUGAzPVNr7ctdyZBM1+T3/ru182f+mvwGTjFk3yhF/tj+Nv2i3W219C1GZjjzhpM",
-	"rkZNzpiher9Vzoq0oepouoS13gX3yc9bnwqe3OFtgX5XDaVSze8VGybXqNYX3Np5faGWQ8XYBGgmhIaP",
-	"RhDU1FuTW+BkD+QWoyOq48lDJVKPV1RduRGgCJoFclV6aMssq3VI4xK381Ja2Tj5r5yE7K5JQo6lfiUL",
-	"gfNsr3GHT3NINgJbyyusgPU7k6nxhtx784N7teKG67yBLgoPZhiivuk1PZaCPcVV/SUlGFfE7oFCixn2",
-	"OV6TuUrJUpMjmfARZ0kZDXY46hqYdQFoRNOxkV1sqPMeERKsYL3HrOXLIya/H4rwmuk1yMFml9RcbHM5",
-	"M7imS3x8HhHJaK45TdPZYKVjOCgb5SuSs7+haECGqGWHwte/SW4k+RijfiqfGZh62rZKJPx9U9NLrY2g",
-	"dDuHlU86KgsTRdYZrbxA3iptrvzgUJR6dhS4fYWibBFd2xrRUvbI+S3XMYyyqKFHREsvqAlCcHFfXIxt",
-	"lBTo7DxlaMoIGsr+LdfRrWrjBTat0PzbdX3eUBF/92p9Bd8LanqkyPZAzX6Zxh5LEXPFPI19beI/F6i1",
-	"lur9G2Fc9hI8ier9RXKO/nocoEHx/fnl18fpzL89Vof38snU3i0b790tY4obhea34G+FrOaS4cVUGE23",
-	"bjMmWPWtxrBq2rGwv0+Z0KEAwy462CAqzTp2DfXCLh+8qotmuCTwPowRQXfpKEVRMILQLcNVQ4FJgiQC",
-	"XzpGkQCTM7PANu0IGJ6T18KjDPWiXBg1PiB8LCRUaI+pYr1QrGN3plViWlRrABB5TmuXy+IV7C9z0uHz",
-	"xxTtX1+F8VtwLDIuiCkBKFchJS4rpaLD93SRuguaB1rsLfHoIb3mFI8eq9YNeKPR5nIjGM3jiVEwm5Ct",
-	"bfCqy4ViQnHNPzCiims0knbKqJ65lWFET7Wke+JNH28Jcjl+VWj0T+8bwpHNjzVnwGLFhnvjCDFK8P4e",
-	"PhYUC6FyWMR0MbEDYuCW1Fc2ANJuX+uLGI3daxokjgsvicCSWqRBra8q55ehchKLCsSR0adVQNdm5Dds",
-	"tpx/+2hoXgyITBMvyMM2k8aCeFzEaZGwxLXNprax5RLj2Bs2UxVbMZJC+XPrcwdGvGGzZbER81v+euG+",
-	"lEgKYlGrftHgx0eYeRoDMI64MOJo1dnbCr3oPm3KDrOF/8GQAHFk7d3+c78TjddLpgx7RNm3vFsYP2gG",
-	"79g8AmwsyxWGXRght3LWinS2VwWgorzLtSLnPwy7Oy++6RGwl7u4OZTd8b7je+ZyLBUb65e73ouxtanF",
-	"YmOnv234eGetDxv7+TejJDaiaxkxgWJ8VdsjPJI2touQImadrxTmd6yXW3c0FRWNWkaiNmLpW5+g1/5K",
-	"/7TFTqK0zKqK67bVgmtyGhv18ZkiFxdvSXu7T5RXlKDTI2eGImC0uRMGYMgijhlL1Fq8H8aok4fPxPzX",
-	"9yDjmpLfxN18EtDUu781QORYagL3G5xrrmkZ8oV2Y88y6KvuXrTpB9y9XO9i1un93uQSRLC1Lv6DZBNn",
-	"oYD6EL4ZAAqi1U3ySwwD3+zWct1u2Ozqp373O9odvf+0Hez27xpy2zbQPKZxBplhn1O7sW6ah86z1I03",
-	"TBLIPCuLwfjGSi29yFtDZKNpnEFN69ymL6iF9kZ7RjTTRW6rFztfA14vTBjzsoAgOQ4ia/2oWlJL6wHh",
-	"8JbbctmYZ2KzO1Y2S1wabRvUhFTn7SLnZvmhoGnOaDKrDI40Z2gJtU20qkhd4gJ19zzRskrbs1G7IhTY",
-	"i6t077GcoeJZTnKfa7JmYnbeSQPGqquElcWbnI5c1ZyOpU21SjZUpG2TBFOqdCgq15AtB1QVf53uVQOg",
-	"fgxvJM4cCxkgM6Y7dZ9jKMACiIlVAgX+EsTOZAwO0dorZc6in8wSENQAwCs6WO0R9VJmMN5ZJORa6vI0",
-	"asjgXMWqR4ZVW1mqXeUV2CIKCVChwvwTRk2pZi6pjGrM33TW71DY7mdORWo7E3g9LbQCB+JGPf+zs0ei",
-	"mq8iCoWRvSGRc22j9zCpmg2rC+m8KJ9DjVlsq/ZkPtQN1JpVgoBP6nxfKKFJAt786mL9nJE1l0iqjuLs",
-	"S/aUflWr1pKuhkni5+QapHwy16eRKWwLwqcWK85sR5JlkkUbWyFyYUWKDiYsOmljjzTIEDbX1gkRyK9t",
-	"0q+LNW7g2VBbyCh1GSYc4I6Bg0xoPk2Z2iDSBfdVkdBXuZx+JaKNRBThnFSZqD87If1qXPpSqCBeuxoh",
-	"BLR6MlIIddW70ItmtRPJLwFBXan2qnUeyAyeZdyJfHqSy2I8sa2R2pg52FQGnmqCi8F0O19sVCz2K9ic",
-	"HQxfHh10XLpyKObylXmOTT4KxUg7Z7HRRpKyNKAUMSOUTLkoNOv0yLH1dEFDlKX0EJZf93W9Rph9RhI0",
-	"V7P8HleXPcOv1OK37+zy1Vq8OPbmPa3v60FEYusT/Pcew/SZdTOVfUSxdidYJLD/I1oSKV7IPb/hE+Yb",
-	"qxu/JwT27F7rbuLUWJ3/qyH6SzREI0L5pujXZ8P66787Y/RLrlxzwbIRId6nn8EmbSnCA63SPw27/1UV",
-	"290Ovtl9gFm6SLjusg8ry6Kg5RX6mTXUQSFtz6Jb+uFturYKrDKmApuUqIJQlBVWwTrK8I89KOoFjjfz",
-	"qfPq5+yDxIk684VWoDhsKahwYXtG0ikjOqdCURR/bB0VWH+PnNKxNSpGGBgakX/Hwk48iaDAzZRp2oPm",
-	"Go1ijYFYPa/N/HLw4ZFVVuZ6AYl0RvBYIPAod3XcucKfCabeNQU84rZqMY8LzRGmXPBpMfX79nldO1au",
-	"ZoSr0ObWm0PojTGg+cqWsa4HE0YBiQAhBla5iJYtGwdcGqq50xCquSyuNbbtxtfUWM35YVjmg8M/N5gJ",
-	"MGWZYDokmcFPObLVkuzN/Fqd5lcVUwVHU974kkuYn+/RIadxZi/GQ6tQ+eYTVwHUw0jw8ZyW9aQGtsK4",
-	"bfcKyj259kisoc11utojfoUqrrD4WazTGeHCPFFerAQV/uRgOcOCOpTE0G1nQDKqVCiw+tW/Y8ulqCqN",
-	"4c9VJ75GNR4zbWvW4aUAUlimvQXYYg4Gtp2e7hu5aqFUjR4KN7wBQ44hnW2lOXSrwM63NQh1euQdTW+c",
-	"l8h87cqQqxueqVDI3JoPVen66tmVulbD1eLGsmyF0cRwKtvhfGWvIz/m/ldU3Su4t9vowBXB9EoOeR1G",
-	"XRANS0g7kjdRJ7CNgSC7RcxCAV6xyPzIxdi2JsFy7SxndS9jO7KuXFeBqIllTLBPalNJFnnTClp2plbQ",
-	"soM1FWl5osyBnz61rrg5+emsS7Osy5Or6axbUQ7sZnZYe6PWVmy+Udk8izmSCUsJdBv/qMmpa3ZUju5l",
-	"FajBlssq7MVy2pBTcDTzrGxVSsH8iktn9cLqqlwDM9k0znr+hMpoQu+rvqde4zLbqmy77Ea23fdaiNle",
-	"cFWTt2XwmWsi5r6rWsct/XD95Id6e9i16tJ5dP4r+/9VsX/PqLzMklx7Z3m1urOyCzw1DAa+ajffzo7T",
-	"sGIpRnxc2LhnKwHUq8op2wNUQfC1U2+1RMd/KC6h2J1gSg2qoutgPbpmSyrhQXiDeQ29ZzbiBUJwVCga",
-	"OtaACFDGWZy/vXw9XzuvFlPDFehnutmU3MQCkd9UvZJ/PXXifq15W5vVkKvV//9F68h5/bA3J7irPZBf",
-	"i8r9xovKfa0i9wuF7ddkvnV44Jpa8RY2elqzuJx3k21JKvO1SwGC3w0jSpV0ZkYbXoAeFRseMkLDoc++",
-	"sCI7TTCrXZBGw2IbDJCVDf6Z8oMyy9DADjarskyZoAUvx07mRtrD8MCyZBtqi2tyQYTFI7jgZ6h/5x3K",
-	"L1QE774V/PZ9vV+L4D20CN7GhOv+qnhEZSzmIx4voUcByN7CvKXrVOuZqsvzvXWtP+XP38+gIeJvpKDe",
-	"5xTlvlbX+/USqN9XlYMHkJjNbi/2QF2r1B6o6EbCaCZNpF23J8jc2QvAOYBXqgNWg4sysNbgui3ed2/p",
-	"vlo/slpfFLCSR0bZjZpL/K3oB0eGwq0Fk8xR0gqFsyekjBrS7OfIYJ/7W6rWla3m+uD9MoXqlmv0O5uW",
-	"pttco/8tsoGvtep+VYLi77Ta3GdWjzGycKvEoM3TMSoW0miZXvDY9cgrmc8nAkZmAT09y5hNGTR/Wxcs",
-	"xDaFIqoFLV9BG7QBGXGRYPZgY0xzu8pxe6ZCEb179647LPSECQ15lJDRmKZMjFlAzl7tk+/+tPMtyXKp",
-	"Mag6Z0oWeczIlGmaUE3xrW93t3eJzENxkjFx+NJ7aubb6e+86Pafd3e+ISOaptc0hr5aeWWjdzDREwZc",
-	"LmXo2TZAwJgx21FLMU3alOxjXObhS3JkZyIvZVxMoRsejIFtsTwION82NOWyHR6rdFaziT+9+G674xpW",
-	"Vykvl2dvq/BymTHzswS3QC4/MNI+fbN/QM53XnwTkEhpA8OARA5OEUIAmiOqWoKhumHQlK6MEofeMJRE",
-	"u/3nRqUpRiMem11ewcdR9QVRXMTMlmNpPGUFLenRAY/rNjCHgrdh0e8/j7PiOuWx2Rr8zSzWx/Z0oN0O",
-	"hwR7l/cIIbKKtBWjKUs6BkqhUHSmDLzBhK5rlqEyDn/P4nL5Q0TgMyXLdBRBrBvEQC8UXGHXAoyLFwlh",
-	"HzOeG6FrpFlOtvs2VF71KjfI8cnF1cnw8uKHCCBU3SZs2RcKG3+Ys8SgOk29/FYM3owQz668VyLSLjFz",
-	"zDReKwuI65lrt9fZIy/6O7gMWMLV5en5xdnB8MhaohOuYom1dXKL9M7HZGRAvJPWyFPBNGcGF1MDJrMh",
-	"0XzSEgNFkiRnyjYhzOU1q9rp5YzGk3XlMtc1kwG0PnsiQa1J57JkAnP9tASUrq6hEbO+LAFiHZP8scTI",
-	"8t+S5reGXAR7usyUzhmdPqE5fT74+HNLDnDzlsaeNfB9g96y0LGsWjOXxqsqZAc6x0anJ+cX5F///F+c",
-	"JSr7lRoqhBTEEO5xDjHsSAOeES1lx6sTFUG/1YhwQW5lnqgBVtGFRAcplEwZgTT2UBiyUq0lo2NmaO1u",
-	"RWtPz06+P3gZET6yql8tMqhHIqhkcJEXwkgVSQRU3dAj6Jq2fizWW6r0KcD1MxIjmOAMovmWUaHqOJ4p",
-	"G/j3BVGgk/xYIph/51YlYvCNOIT7vAamdbUDS8eUK4JQ1XQu8jQiQt4aAmGN3zZhqX0OxNTsNxQ/XFyc",
-	"2jA+RlI2pvEM2gb/2/n5AXrdjIbYCQgX3Mg9/B9MBbZCNEo8MlVOLo4N4UDREq+BSwKoloURfxFpu37J",
-	"ZRNqz2jkxNeyhMxOvw+UCj2GjixygUJ1oSIgVkBkIA52QCJ5AzHwhZ5cOXsLGLykvprGWRSEIioECEAG",
-	"EOaR5lMmC43dHqLrVMY3RiBtUyKk6Fqp2EpT2BGC5CzhuY3ysZVQQjGRkN4JMnJ5ZFgEBc6pigzqrEvs",
-	"AOl8k9gvSe6+WEr3eyNvcNafXfKxRas3k3zKwvNVYaERdGCnuqx+ROaLHwWWRtgQH4pm56WyiZA27BlT",
-	"8zCQ3EVAbyCGlD+7qu6f7XLOzbTkfpbEFiH/VRL58iQRh2mfUQhZdcutnWK2ya1+51mCaJYB/6BJFxIS",
-	"zILP7JjkA2e3pD2SOWEJ1xLLlUwIVaH4yznZlwnrGJFACpQ6DDXIqJ4QacP6bD4ciT7hv+4+mcd3kYv3",
-	"c4sn11SxUFyeve2Rk9HIqzLadPfd8mo33/34Oe+8m+PctrJadutzH37PFNrLvsajf7bbaFBpCHhcYu5f",
-	"OLv1LmWJHXAHizWZX2lavv+SoONYjkakTcEiXg6XZapCiOHpKZHif+RoFGH3FomBdQnV1NyBTo8caq/p",
-	"C058tH9aNTor84uVM5pirfFgvvL+WjfnfO7mPH05pvlLcygM/H/mkkwPvbmC3fq394tLQPm9+SbNlV5G",
-	"LsgJ3OGT0aiZcMBILC5yrmfAvGnG37AZ9IB5bx4t62IzJBC1UCmg7WhKbxjJCxFBz54lEQ7f9r/tb314",
-	"ju1mcD3L0meAKkyh8Blsb400GjWXufpMObIypTNo0lVlXyyXaRYzHYcEMuvdfktPJIoIeq7zdVl9Tkss",
-	"ZlBWPGuaep3ESghQYyvrNVhT6+1EkilNoC+WWxsaTlzDLKC1I81yf0GQ47zuQm7YTNW7QEjB1moCsQCD",
-	"N9iQZL151+NavmTXjkpZcusTZFfeQVZpXRyrFlXejHWXZDZulsBEkkkuNCZYjefMYAStYJlLyUSf9Dfd",
-	"7W/RlQl/b293d14gIrsUZNRS5cgevV+Qw0Mxrg2DVRCbaITQ/zw/Oe6ene6Hon20f9oJwPQNouvw9PAZ",
-	"PofYdcsZFaQ3+2+4pBTbWxWqL9sqZKHAemOY+IQGv1qsmY3Dqp3ya1fw1qzHyP7/NwAA//8=",
+	"7L37dts4ljf6Kjj6eq1IPZQsO051lbxmzadyXIknvh1fuqamlDFhEpLQpgAOAcVR5/NZ/RDnGebB+km+",
+	"hb0BEJQoWbKduqTSf3TFIonLBrCxr7/9qZHISS4FE1o1ep8a7COd5BmDf/dHTGjzjw80mzLzD5rzSykz",
+	"1ej9/D5q0Dw/TBu9xmTWpnne5mkjaiQFo5qlfd3obf+lW/4vaqRMJQXPNZei0Wv0yZhl+XCaETXNc1lo",
+	"QqG3qDHk0L3pYCiLCdWapYdC6WKa2G9/klNCC0aob4MqxZWm+H0hhWYi7cPrtqUR1eyOzswctJTZCZ2Y",
+	"Php5wYb8I0sb91GDJ9D4WOtc9ba2LCE6iZxsmUedXIwaUYNvMBKuzBg+sEZPF1MWNTKq9DFTio6YoY+Y",
+	"ZlnUmCT5BSs+sMKMtHHHqB6zoq3gp8b7qDFhmr6mmjZ6n+6jxkSmLGv0GqNct3dle8IFb9hfjysvCjph",
+	"jV7jwhK3b4krTevvbg6FZqOCBgQq6OivrFA4rQ87jQjoZB9OuVlmWKD2dMrT9vbOy91G1Jjm6ZLFvmM3",
+	"imtcx/v7qHHsZlnZTte8sn2uJ7P2JMnd5J+6wY4NVci+2Q0fNTkrpJaJzIhvfb0Ft4Q8npHj/TNy4T5W",
+	"2XSEI6uMeDlFpkUWdDZJ8k7YoVKscW8INWY0hb3wqXFwSUfmv9V5XehCihFhQnM9I5qOiBwSPWYwPBwH",
+	"kQWeJtLkWpEPuK6tDrlgIiVckxua3BIuBiI+HLaPqU7GMdGSJGMqRsx8nbKMaUakyGZEj6l2bUTmIRfE",
+	"fHciBQs+HjFNXnZ3yd2YiYEQUo+5GNkm085AGJolYzahAZdp9BqDRoVOne6gYfbeLDcPlS64GCFhclrQ",
+	"CdOWNv3hkH9cJM6lJDkdcUHN4A0lCqammVYRmSoGVIK9Z0hGTQuEKpIXLDd0MUTLzb86cMwbvcZ/T1kx",
+	"K7cAfFGdhphOzKm1TeCONf94vziFqLFf7tyacd8wM8aU3HE9toMbysJNh0uxbFjlgQiHhqyz0Wtwob8x",
+	"Z9WwiokZbtePjRsuwAoY3GHKJrnUTCSzd2y2OMJjessUUBD7I4oOmVn3guli1oMnik4YuWUznIP/5Uam",
+	"+BMXZGeXjOW0UGa7qIEw7wx5obRZqFwKxQgdUS5IE5qIg1G1z1me0RlLe8Rw07hFqEjJXWG4DLHbbc90",
+	"OhDVcVABTA+HwRXZ3dkh8cH5+fXh64Pjs9PLg5P9n67fHfx0fX5wdXHwOu4YlpFMi8IcoIL995QpM1Ro",
+	"SwpseEJvGfwB/XfIOzZTcBHkDHYRjG3MstQcFjPJlGp6QxXrkW1DtJ1XrwbiA1f8JmOkf7F/eGhOSkET",
+	"s787AzEQP5pTxxW5ZblG6t6yWWQuGqrG7sjb0UXQHf5gqdhUmuqpimDWETGspEXkcCCo+wjPdUEF+ec/",
+	"/n9CyU53G043JbsfP4YLzbVi2ZBQoe5YwVLS3O1+F5HdbncggIxHh8eHl9fnB/39twevY9PEVNwKeScs",
+	"N1KtiNyNeTImFDeLaVzABsDF7pC+G9RAFGwIx+CGDWVhOochNunUfKR5AkchMseYp/bfhRllxidct8hY",
+	"ZqnZDoZae4SSVx8/DkRmuhpJQzXDD4GQSvrhFFNRjkTA8mEzVJOJVJpsd6Nut2u+U6QJkxqIuN3mweY0",
+	"z9o5K8w9Fbf2SE4thc2SWULibiSC3cEegq34nSXief/yAClpaDgVmmfYn8xSVpiWBKEkpTPcZdPCM1Vg",
+	"CXhrlDwhPDfmOIecYUI/HjEx0uNGb+fVK2AM7u9tw2a1ZoVp879+/n/a/9/7f/lTo46XHQ6B8y/yiVNz",
+	"ZdBEE+62qJLTImEvFHFnymxGM3tzfnAjmw0rCxL/2ZAOTusdV4zsbtuTenZ+sH968vrw8vD05PqH/uGR",
+	"IZLZ8+6a4QpOomYll1wgib3pltFiu7uzWz9Tc9EtmW0fDgXee1yP5VQTahnN46a/avjlhbvpHI7M4ajj",
+	"6R/NlUDEdHJjpIahuy4tX58WAhhaTkds2e0D564ynpQN6TQzAlA3MoPDW2fbyED+DtquvYMuQKZaEHiy",
+	"aY2M48eTUz0uhwNiWdQw7IQXLHWSdzm6PxVs2Og1/tdWqfZs4VO1Bf2bgVwZuXR+HFeC//eUEZ4aPjTk",
+	"SDAzKKe41AxnCiLrk0Zzb75Hrl4qZSdS/yCnAkaZgLqjUT3LM8sit/6mzKgDUcu8mZpBmRPVf3Nwcnl9",
+	"cnp5/cPp1cnrRtRgRSGLRq9xIjXBto3uAcqK2eggTg4aVlkbNEgq8d4l7CNX2iwHXjn70Mlud/d+3Yke",
+	"mJ7P7RxxxlXK+yHBVSWkFW69lDHiH5ggU+5v24AOpBnXzNcctPsIZ3VaXFqNcF+KYcYT/USq9o/OD/qv",
+	"f7o++I/Di8uLgLS+/QplRTgdM4mQyjQrGE1nSGS1SOXvno/KbnRAZENFM5Zq/w/RtzrzuGUEisiKTrFV",
+	"wTte/+4RWXAj3WZxRPSddOfJig3kTk6zlMjh0MhUxHzm36ATNhDmjNnuL09Pj65P+scH1/unJz8cHe5f",
+	"xpGR7Y0EHU+SfIumadwyF+Z91Piepucobjx6of/aPzp83TfXUcOQUVMOqvKnxpCzzGiscP7DZbasjyBX",
+	"JhlwbHMNbDfu35db5HuaEje48PO/enmHDCnPjBRsuuiRFe3O75Xu8+2VYJiwXUpxjMBM7LKUZIojwj6w",
+	"YkbyQt5kbEIyrjSDAxtb+sWtaCAmNDOaC0vJv1+cnthmDk+goWvzk91URAorVkVuR75QKASaTVLeE2og",
+	"mjViauSEupsZsRfW4va4Qjn2OMkfvVGO98+uLw7O/3pwXmG2dVtmkuSqs11Z9UFDyJwNGmttkWDOJJUl",
+	"a+4RbLlHfHO/qZ3Risg6qz4QsghtHOamV6jEhLNdzqLqliI2zQpGcD1A2PHKSzYduS3x5Ivh4ujqzeb3",
+	"QjBbYKFmSGQwZyP8lS8JGNO6t0QNGexN/IMsbniaMvEoEvevLt9emw5OTq/7+/sHFyF1y6ZD8l6OGemf",
+	"HYIm5kWZMf3ACE0SpkAE1mMjpues8PaXKl1fPh9d/SA9Yd3gMprcouElHk6zrA+ji4lKZG5uv8WpW4pW",
+	"DTrnzGjVj96/9aaSgMhXIi+kGRm9yRg5AOPkHL25InNqKbmjKjR6WUONM1AYPWqB6Ds7z0f0ukFb+q89",
+	"WFD2mqvsSXY5hFGraXaABHvsOpxcHpyf9I8CyruGrWmaYAch6f0blpfAl/OEffWcl0DtmDxbxynErQ55",
+	"jdcg2DQyORo54ga2LcLTiAiGtlyjkbIU6PlkDWjJzbxaDQo4cg0f/jVVovm7otSLgENvdiu2KiQ+LU6k",
+	"PivkzRMYiGn77Pz0+4On0nhMwbynpsAHh9MMJEpGZuw3QHAg9Sq6goVVSDtmsEfiVFjKUjMH+3VJrnIt",
+	"TvtTPV5jAT7bTQ+TfaGM3A02EGpPrtnxMDhn4cxZoaR4oQid6rEs+N/DDWemdmpuLTsz+PIqV7pgdPLL",
+	"Tc/IqW9QI12cYXXcdpUTUEfNZG8YGcJWkAXeCDgzmNX11dnF5flB/9hO74zOMknTSymPaDFijz5AZ/2f",
+	"jk77r42me33UP39zEJwjJ2/bG+xSSoKdzQs84c1qdMTMvGWty9vd3W9f/eUbcjPTbFGG3H5GWceSpByn",
+	"X4D58YELb5sc8+8tiReo4KhcsESKlJsefgD9+PGEXrQ1B6QOOyK2p0Uqo83XOT+J4iJhAUc+uKSjRQo/",
+	"o2BTM0pPY2cHB9cxx/tqiaXaOn0d7WuM8K09b4I34pG3wd9HDXP184RdCfqB8sxIWI9ekquT/l/7h0f9",
+	"74/CXW87IGEP80uhNDiRFJmWL+0RXcysv2dBCHrGbV4zPr8Izh1IEiosRykYTcYshRsiPAsFFUROtXVe",
+	"DYTm3uoV0MVIUyeLK7FnXVwZ1azokEvP5IjZIWAquJkNhHXx3Y1Z1VtpKHdDk1v0NAWhCeem1XZ/qDGg",
+	"Y37iZvOBBnVHuXauPBgJF7jzPYkX3ACGkJdSHlMxs3xNPXrjhF61YOcYxmPaJ76Dyr6RkkzMU+f7dUSk",
+	"Zrpkmyxyx51n1LAXBgebBjhhaegqN4dmfsckGTenlqZpwZR64S1fFd9iq0MOwBDnXcUJLQrOFIn/o31O",
+	"NQNfURv+PyZN0+7NtFC6FQ1E5Y1zNqFccDFCT9zcM8XM18ruBPRnYlvJLQPHtlFmW9ZhD3a70oFeMFhg",
+	"3K/VWZkvYa5SCAZRWC9URKYiA5Xdb++B0MXU0M78lBfy48xIWomcMEWGhZyQZtxuwyssbZvnnCnDzKgg",
+	"h2cfvnGdcmtSZCm5meHx2/pmt0P6mZJkkbY9I/uAZOdPEs1zvz44tAhEWKpwj8HraiCKqTC0NL9zTWiW",
+	"yTuFbv0693E8p5vGlQ7Rez0Qrg/wI2PDEzp73FnGFSyDB+54lhmuBSNl6Xpn+nmcLIu2/lUG1e5y3SKV",
+	"iRo00MGg0L8waChGi2Q8aID7YE4VubE6XsUcW2u8C22x7kuzmL7TG6nHVdeGoBOWBgPYwwVf8JqQQcO5",
+	"TaBR9B69UGUrikymCu6UKbgsfzmD4IaOHjfyWofPQMx7fMhqhw8yE2IXwVLC/ALtGOobog+E7Q39Btbw",
+	"G164sH3QsHxTyOlorC13pWpce8laI/GVcGrDI6VPb8o7OD67/Om6f3b47uCnio0t6GBe0qE5v2Uzgufa",
+	"MK4JV8rdtpXF335OA1o5ItgAttPQLhlOJm6F4UHScPoP8hYUKP8+vhkqzc4U2kEqW+coS49Zyukl8JpH",
+	"C5YXV2dnp+eXB6+vjw9eH/avL386O6iQ3PdGoDsC/YXE38eO2+aBP3jzQ1iU9l895yrUDdLLmk6ZMnJm",
+	"PD+w2IuSdZQA7coPtBoTnhcyZ4XmGJVQBoZ/anDNJiq4B1wgio/5oEVBZ+ZvG98bxoOGob4L3yfLIyiv",
+	"BP9IjGysNJ3khAsy4VnGrQSyB/7RRGczwoVpBXapjUmkIlwvs1QLwZPzN9rcEtRM1Uaxb0KN+mj3hVDR",
+	"MSNBELq5ppSRVcBfwQiEgu8R9t9Tmpnf4uDd2JAFmO4kyTt1BF6Ind9k/EGM/ar9DDvIml7KuPua9nmV",
+	"DIvPfXi9f3gjZcYosOO5YPuFyK3sjs4UicU0yyp0ccGK3phr5OOZu1ZU7fYwjaCGiwE+i9sljPKvC3BS",
+	"/k7UGvTA0IUdOfOtLDAYkM3IHStc6Kz7BEKi1l6tIK+gQVO0FdDsLDjVlbnIm7+xRDfKFISaLubTEDZr",
+	"F0OmQl4wn7yw0GFtNsMmWzbMeijDuT9sN6LGh52aKG6fFbFJJ1M+x+MWEykW2gjyCD6tw47KfIv1R3Yf",
+	"Rqb9bGPVkCVHLoAFDmdw1KqMz5HDsbtgHPWLE5UXReVMLHKeytrMn+Yqb1jCOYMt7jbt/BYteVZUCaMv",
+	"qf++ZqNWGNjCaXZ8hLjNDxfxWN5VRF5zum3feMoVhCbbA98hx7IwCqPWXIzUQEzojPxNckHGrGB7Vj1V",
+	"hI+EeQ9Yg0Bpd+aiIYyMhbpe9abOOWiaD3HpM/uauf1LxrXqC0sRt6T2rNhMq9WfXvoX5zdl2UTkR/7Q",
+	"mhyKfKqXs58hzRSL1lq1cMXK1cJFMZerYhpCxuXEKAKpe0ZuGcsV2gsw36Tpw5V6sM5hyNHvb4HqqW/T",
+	"RlYSfU5oNJ/ZWNsFXuVlw9VS4Bq8cZ793rLZddcw3lff/OXb7+hNHf91l9HCA8wYrBfL8DouEznKgMak",
+	"YHCBSbC7jgRXjHDdcTmAC71YvahOcOka+SRjLiWE3MniVq0ltM4drQq790vhOb+daJUxluN6v2Ib2ESn",
+	"DXfDLVtPdDT7DDY9ELV2ISC9Am3a5hiD9MRVafKUIpt1avMaQgLdYuIE9rNqvkdc1ahEqRWC/HW87sxW",
+	"3tLQ6tLBPNdIlgmMDzIlOmLmdq0ftm1j6ei9krt0BmsN3MYGVA59Reb0WsLcIN2H0QoqT1Ou+14ncRLj",
+	"JMmvbV4CHhcUb9xvKE9Uf8MUS3f0ys/wT/8F/jn3smmGpmnl74JNJAhoNOfXt2wWtGh/wMNrhbaOdU66",
+	"P2meF/JD+XfBzJRZWisEIxWcJWATjv80M8GTr4LPobV/wSrzkxXdL0Ad/dxK5zNqmF+1yCdpkWuoixso",
+	"icAic/40qXhRtMFcITn0nh+0jEefX4D+vDIyCltzAvKejfy0LzyLvMwVobAL1zT0QqB1zTRXSdP4zeNk",
+	"aLNvDj7UG9k9Y195WQQiitkGzrH74DfnLJFFunrr0I1N72uSGYNENhwnbsw1Wr9ls8MlB8rF2YPDb0JT",
+	"3CmQ179H4kFj0IghjQyjDiYTKlKSccFqz5z1IS7r6z/aNqijfZjO5fBv3pemxQgVoA12JhIiclvJtwIr",
+	"G47fr4jbQas363MoHuXOX6F9VDuwkWo1D+RU6LpYhMhmLNeFKVTp5jKbsam66Qv2seY4nBUMHDIQkhEb",
+	"EsTO/cYmuQZmXR1sufc31eHtl4uDm3vP0enBFx/U08wiVcB8NrjZrjc29VAb8rxq3/jRQHz0Z1AKlkrb",
+	"Sy9AZRPZnyyQAWjQQwf8unr3YAa8lbyqcpZpzktjG8oyluvW8rUCntkYozuqXMif56SkGeNP8Z5zuQ0B",
+	"awQHAWEBGF7HNWnG8M/5V1EHbnlnmBrTHABCxlQRib/d8YL1jGhUes+iUlIyzQjP8JsoW6DZPSkYPB9T",
+	"NbZW2XldRwp2OoQAowe5WHlA7qN1LmtruVjnVZQo13rXSMiv2ZALjrLAe7eUcw82s5T3Seo/BTm0DJs3",
+	"bB4QlbgQDKLjIZaHpaQJNoU/E2bYu2otssB0jeEsUdSGGR2ptW+Z1+VkfshorTZl9kDt6b3lYkNJWHk2",
+	"ufoIe/ww6MKfXhhJFBKn7niiuRU20Wstn2CRWYlGAQOHa36RZVYgSLrdaIVhZf0+agwr63/8CMMKuo0C",
+	"fu/587QAkL0AN6e7+20FKudP/+e/ANnt33pbWz//12Cgtv7tf73/l+bP5j+DwcWfW//2pzoRbs5cU+mh",
+	"no6hAccDrdQbN+dtMQ9hjTjShZaYVd/8UDB2umiGKf0scxiFlclFa5hr1u/84dCB6g5dDno0GFxsEGiw",
+	"/n6s2nz8yiHS4kZxB+v3aa1CD2PMVA0/63Ywx8JgDR5gT+/YbHMO5Ra3eg0BPlqg0xsZock6ow4qVVPM",
+	"kwClbqrAuw63zvw+WGTLS8bvr/RHsNhNhVjPiebYbJUCwU22CI9kdpU/DGeF/MBTpojNpoT8DqBYwmGQ",
+	"0Roc3HHFuUzfRAqvspbdQyQ9vVEym2pGDGtsqha5Oj+CYHhQg+ArIVG5Lcdq3u1tbWUyodlYKt172e1u",
+	"h3icn58r12+4EzphNVCbzfF0QgUpGE2NsNiqTOZHS2+PGvpENuT0inWOtFUdVr36Vuv8qsjqj7LXJExD",
+	"ded6XpJaDLEjdkKGbHkhJ7kmXPwN0zZsBiUHWLvys14lYFHFpAngreYcD4TNAbFh3XBf9FwMTF6wD1xO",
+	"VRgbqSIXDKNZhkHeU2U0gn/+438gn2UMkAvXU8ETmTLTGR0FtsmI3PCUQ+5NYc5PRP7OCtm+46keB6+F",
+	"TU1ocTvNY9J8e3l8BDYcQ/GI4GPCMmZ/OKbFbSrvBLKoMRxPM1VoLJNiFJMmJP3sAExN0BtqJwt740CY",
+	"/ZceGiH4YUfqGm65jYTwTbxiT2p4iX9pZQA1UiZUyhaa1c85/ZoYpnrnRL0bYz0jTd2RXJjp4vo/YOsY",
+	"M5ptcFu9xdef10ji1+KBEK2ez+6wXgTuAujKwC2AGY3IVNjA2TItZCDm4u/0mE1IE7LDKsngGVV6AW8g",
+	"bNJGiA0EJEO1M65MlwXDrqhIjULszu0mO9bsjVp3X1Hv8LzjejxmWXr5PAR09IFmARDVEweaigaC0cRm",
+	"/d+NZx3iTJ+AG+1S0jAB11z06xPgx2AmD56vVRYva+tadoeFhN74rHjDwxLJNPiZqIQKwYry1sMowPKF",
+	"JrQWIb5AJpNbtJI8t01j0Xbn8IRtWKKz7DTvLAAxGnNanfUlpUt7zCqbqDxkmI8Fx6fer2EXY7FR8+SF",
+	"wrbN4HzA7MOxXHZzQNvze8RaWXA5a3dJUcgCsWoWd4nNNqwbrxwOmUi5GGFOWURAP4nNWOKIxICk2gE3",
+	"g/nzRqazuCoMu1EvqMou+6iSObMKCXA1dXAOZbtLibBcsMCsqkWwekh7n9BkzAVrOynZQsGZb1w6svl3",
+	"hKwE1hWSpXoWHTlAiyO73W5EFgHigt/nAKnNA9tOLSgL2e3ukuZut4scy1uLkX0vYFkPxJLcNrLb3Y7I",
+	"ikS2+RdKxC6y233pxjg/MAS7GZNCTsH6XQtnal61jxb6dA/enPcXvwk6tXgzwRfHB5dvT1/Dw/7R0emP",
+	"+PSVfVoH5kZ2u9+5NmshQeGFRfj1wxPT/ZtzSwzfRk2aZ9ACPN1/2z95c3B9cdk/Oqh8Wwsavbu9Yz9e",
+	"hBIhu9t+FZbkw5Hd7VfRSvR4sruzE9WCeu/uuHG/Pei/Pji/qHT9ctvvaouPRV6VGzdEeiCvui/xKi3P",
+	"/gIm6QLL8AnSnxaR50KQxiHl2bQwuk4VrxMurghAq5nQ5gEr3MO1L6qQkdZcUsxho1VHiOhh5mXEI3h7",
+	"eXlmGQSqTBVSVOExV7HOul7c47DFBezVWtU8yO6cbzocMPDJoPXdbvdBL2/QdjkBR64IWW8dyw6MpJsq",
+	"NJVcgTOZ8WS2oZ/IXdgkh6+NiGE2j89vK2/uOV3UCNFL7lMoR1KKq6xe3MeqJ4ZpAwu3eeFgwgWMiYEQ",
+	"jINdxoLQCnMXUfT2dUj/xsiwPbv/wXFVFVwrAPrfzBtxFncc/XiIn1Ysa7jro8bH9ki2zW9tdcvztsyR",
+	"vu1cmu1QWOrCjnDiVv0qfKpg99P23/vt/+y2v7tuv/+0HX2ze/+nerYwhz2SWZkqtQqOwzlEtOH4k6FH",
+	"jwh2d0In7D6OSokOETJKvUneCcRo7pATdueQCQB6KK4dHwKJ0MLhFrj8XL+6A9Hc7X5Hlt4Mgk6M5INF",
+	"RViWlqUErPI1oR9DilXWI9C1V58GtWoJ1s6/sWfq/qFjAwVFqmcmMqQ2Sk+H9K173aqa1fcUHBggWpcs",
+	"yFEetA5J5VEbXAraJ9PDfRzQEJanYHlGE2Zrt9yNJYh3+V7oB7ZDH0mmUKbioEmYKwjyVNdei6iBBoYL",
+	"YIBhwL28bWB0yLVnlFFDSH09SXKj7wmAU7KYUJpPmJya6wA0qyVB7c4auhjfdn60aPhdtHBD+IDWuSLm",
+	"A4vWMpZKd8ghIK+U2cQDEWLoNWNXFWqqWNHLqVJ3skj/t/l265//+B8IH3J1UaDd3W631bPgVmC2ML8O",
+	"RGwIErsEZlDmacZSrJQBwQ5qbNiirXXy/xr9AwsiIfYOPi1YShPN0oFoxv9mcwf+9c9//nPcMnorXDoq",
+	"IpkcKV92hk5TrokuKM8iV5fDaGg0A7aAYW4jrozc8IGzu3nxpdbov5mtf8HQ/7/XsPQfU0FH6Jo6TvLN",
+	"PTuTJK+RqPqGs1dRyB1atSQ0TRH4wmZreCL8jD7ymdJs0ogaI4g9y6XSo4KBWrqWhOWs/5VLB64o9+cD",
+	"xhSYUp0wscKoeF0XrBwPpt3uywTCkuCf7Bp/MaTAH+a03eV14JZHjK0JHPH0OLLPiDbh5zBXMW7z0LX5",
+	"FYCAUuDA5kAqhEgtSfZwibzntw9vOMQHivMttUiVLcwX7ltqh65spdXbrxLGt8nOcPcI2JQxA+uJO8Da",
+	"ghcpVldhMPq1IwmrZ2wzhcJVRINrL61qAHOotDZ3m1utEYuxATASCEoOUJra9OwOMUpwLO31STOFWCqj",
+	"ggodBdh6+G+I7lf4lKXmumUgIjv7+kCgtfxOFrcgj8pbJsw1b0HrWBpDSTSH2Obw5m+ZIOxjzkH7Djqi",
+	"AxHvdl8SLtR0OOSJGck1PIsJVbcsBVc6gow2Y6VZfpVfwKdxz0PZ2sJ6tmre2MjqA2HDkv24CBUzMjFS",
+	"RTO2un3cc48BmA7aqMtaRwItC3xPpBjy0dSsm4XWa9KbMkraeyZQSjCiK6bv1pudy9aW4roYtRatBSje",
+	"ckXCDgPd0QJKB9sn7DSIpvJUqk+esytXxxN+XLXUpMlymYzJRO1VhmgNj6018ydgN4YScgXD+NqaHZD4",
+	"18Fka0VhPCweGaDGaYDwga5MoD94ChCs+2HXGL57w2jBitZmEDV2C9Z7D2GDb5YmFx6Nzb7UFmXMERen",
+	"E+AoRg3gHvWFPyvOYMQPC7ZwldwPcs3HoFvsh4jd7qwpZkFa54vHCotKCazC+W8SmhlVhZp9q5lQXIqB",
+	"kEOyLydM74+pfqEAaazVIfGnAcxh0OgNLKUGjWjQgG0PP/7zH/8zaNzHdgjV/dIj38MnxGg+ewNRac2S",
+	"G5rz/+59GjT+o93PefsdmwXt+w70WKpyzzZdWcedbjQQ35J3/HsIQ8myPadHF4yc/7BPvtve7lrujY65",
+	"sczbN7P2WOYRid9KBX4bBwCHqkkcDUQcYsKZV/pJwnINtTGP98/QNuLGs+c0sLzgAtwlka8luH9uPjn6",
+	"oTVPByEFAwqiHuEvxeAsdsipRSWRgpz1L/ff2iKt9voU8BXggVaahn0MBAaWAr8t8hLofAI1YUu3srAw",
+	"8Dudbcfm5RANBS5aKrhLECzy7PTi0iz1FvS75a+ruAUZUeUYFlnXoBEPhGDMbCF3/VgwWvzzAsL6gexx",
+	"XvAPVLN3bHbGJjFp2r+Ncnv9tzsdwYL/5dXOy1Y0EKjCWhz7DvnRLkfYy7Ibq0NiZE0xFgZ39/NA3DCF",
+	"UT6wG6uyy5hmGRMOtbJD9o1oaGQHVOlNA2DZRGOb2ZCdgcDpWdUdNf1m/+CivfPqm/ab/eOW0cALpnSg",
+	"//sSGg/c4IGm/e32dzt1d3BA4TW+iBpgqDoV2Qxtzp/nylppm3t4UnM2qZ0Fi1TdNCo7qy4K7uzgmNiX",
+	"MPHk7N3+Bfk2IhcH+2Tb7E74YbuFsWCKj4SqADorZUaEyuIj6FxzVc4HY69twn7VrblW+UhwMepnI1lw",
+	"PZ4sxWR5oci//3hBqHuRNG0gNDm42Hn1jc3zOTMbGIv0nvufzy/6IDy4rQIfNKLGwcXLb3fhv6+2dxpR",
+	"49z+fm5/P4ff6wOqb5l45M6dFwcMO4aMySdJBSuv/rde8V4XuEpOdSLLmNVqPBPc8IvOl2TMktunKLa+",
+	"3XUyq71Vd2WQamgBtuEh+8uyO2sdZ4aJ+HmFDawk+DNktK6MOPyscDq+Zx8KtvY6e2UFkcyBJVk/GZYq",
+	"RgccVOWGPTFR6+ooi0GWD1BvrfCv+bVdKkPXR3lBAYYypWMjL+mDmaNGVr/wKL8btc0FeOUfyC8OZCv4",
+	"URlxfOy8YCDV5yzhQ1f0yaOagpvVRu5zZcG2MYGCChIHI0f5KSBTjJvCGg8o1mzEgbd6BOLG7qgaiLtC",
+	"ihGC+M9FQgGwPhtqw6OWhDMvDRvVXGdr4DEsTUcBEbWicTwincN/W+swOs2tz0sQSm4KeadYsWcdJTWF",
+	"hZySwqzACSU3wFdgefsLRWIrHxs1zDyOHw55WxjnUmq8cYLYc2H3rTYGOZG5NAaB2dEmkQTeNnz6QhHD",
+	"5yBnJZXJdMLECuQ8/OZk2e55JugTc4deqQ3a2QhFpMTi84SsTKwEGAktr8GYVq/0M9xswbZ5NGCdudz2",
+	"p4WSNR4lOrQAMk7CyguWM2Gt0+Yf70Mvgf3tIcTwR5vZ50/WcB7VZdn8ju0lP+f1cMkqVlsV7KNGdTHf",
+	"GDviYQQMP+tX0So0jJI4DwckrQ+N8ZB0YzcAggYBTTb5am2Ui6hxVqKqLgnXngd6TX34AvWmMSwVYit2",
+	"NDGnKfKls8p/DYRmkzwDaIM70PeD0Oqg6JYUzGXLuyQ6jGMyQny1fBi3t6oD6sNSguwOL9iyebUwXC8o",
+	"uJkhBpNikBaJxomyZ9iGOCRqEYVpwToklsNh7MK4K93Zt4yysUfiO1oI9x60O7FxI4ks7DWHEyNNDBuI",
+	"QzjCOMK/2/g3FOWJmRjKImFYjmggnNI4RALguFUryFMwnQAYAdZqdAJsZK2YLpZC0Rk4ZsdQAnAgXJEb",
+	"ew1bSiMyM4TJNytj2/pkfrzfsu/FrQ6mGyuEEULAi4GweL5YFJSlWGQYyWTjIFxMy3BotE1a4I8w51rV",
+	"FWpxnjMFKcSfasQTENxYfaxnXImaiZ2nyXzg7t34xx9/bBsOz4Q2giOLrbGy3htDc3rDM+4HsELKXRQG",
+	"ShtY0ExkoURSlmS0QM1jQqg2cinXnGb87yyUgMpjXlFs1riXl4Sc/jieBToQRn16hCZkzrJWBjPXMJRl",
+	"OlZrjiC3TvdKevg8lYwg7170ZfkC2Z+OCmbIJP0gbUmspcN0nOrYilZrbhZzFGL37bWTy2KQ2ppo/TXj",
+	"RG+iL4To3qt35+EcDsVQLu7mpWrAh6UIivWZH+79urvhMxgirCp6WUxF4rCQl21+j5IywXguKvBegL0H",
+	"UOJhohboXkOOjPqW5Zo0qUhtWSOoUxa/OUCTOnwQtyJX31GTtJB5ztK6TK3YnNC4oo0F3s3qbM4ZVXVb",
+	"1R0bHCmUqNDum56dnptEaGRAvPRmPKEfr3HQEdmGvNebmef3EYnbbXi/PaEf235yssCWoXDpPPkKRsO8",
+	"NXdcgGBagqedZplHhlZEyxF683E00GgckV0oQnozI/WDwddaVX7uZ4NmW2zrYVtgrdGq5CqLHKNygub4",
+	"cbhNHberOwLnNjzvwqLbPx98vq1XSNM27DXDyc4rsYALIi3DpLx6N3tO9XiVWlnMCFSuvDo/eqGIeRux",
+	"oXxqY0TiLffq1ieIdbmfC0QrnzugjofWzA3Zjm8dCq/nx12bMksGVDeSCxvwtFiFZjHMtedisWsKiBux",
+	"7ur8qK3okHXIkbxjRTsxtM+YhvT5gUj5iGtlDotVda7jPaI0LTR6l8HyYUNl8StznOGrPeL8tNuV/Pf5",
+	"2NFqhfBGNB8F321/975p/3Hdfv+pG3337b17sCQu1MPhrKsPLwm7nLf5BvApq7wxq1MIaprF5GSLbLs8",
+	"R29p7svb6YSKMjuvANGyNhfmNGeIf2PE/TxjUPXC50Zns9r7/el47KsSEy8NgwOJvM6OoFehFC4TSgNl",
+	"Tc9d00Z3u6sVPUsUx806cwpdJfs2RL4TqMt4oyu7AzlqCRZ3DTDaY/KTIVee3QWD+mXTkXV1Gegd5VBa",
+	"hRqlgGNZaljdepnSQbW5u9gm/qLG3ijFX/Ot1dRrVa36DOdDbbOQm1fnhxG5Oj8kpb7/UGZyiApXIxIG",
+	"bNhnN1HtNh/XneXZZxWDGdrbYaoWyR9sZwjy//7JJac2ArDzIs0cpqzbow+FjZZH/BlslwG/eLTt8jIs",
+	"nDPHS1dUesLwoqDQ0wuUh3skRqholtqay65AkJXrFQGkBapIjHk519eQiXUfR0RJ2y6GeECd0j0S+5Kr",
+	"FXwLSOoCswwvykH4XLnI2mqGgJll84mszoHVWSf0lkEN1+oMBkKNId7FnotVeVpzYrKbObgAcMy1+/MK",
+	"tsjaMIdz2Z2QzOedTy7Lbs+XboJHymafWWMUmtamPA3KtLtHja9Ail8MkOJvBDnxl0BI/G3hIH4m4MNH",
+	"ohkucHnkOBsh/z0b1wE5YB2283nABXHqaUVGrMmBtMbGJGPUCye/CO6gGx9fhj+4emR1CYc7vwWUQTcv",
+	"8RtAG9wQQXDh+FRAnGr8k1g4XpnX1pWFozLH2UOMI7hUZP1s4JlDe6KD+6qVmJ9DA9kQEymAL7IODjWn",
+	"Wi6R7osHzK0VjyWm0RUfGOG659P3vZsF6DO2vZuhDAQkJpVr4QzG/pMS1oxkjKJDjMipBtPrHGwUUMl7",
+	"KWlmXrmjijglhDRjQ18jtjI27+qryoVmcNduZDa7G4aCdjbUb65dR6Gi835NNChL11q8PcWSacH1DF1p",
+	"TsKz1XzmInzPDsk7NiNN3mEdcs6UJu4nb3h+TdX4RtIibXXI8VRp9AKCs204zbI+GDpizPgCRds0jE43",
+	"p031Gljjv9wh1IHBu8jT+lNkWMktm4GnNsY24giYpuEsrpYsyPgJGM8zqHJK5vN4mgHMht1x5l1QwJX1",
+	"OJYxsHaMhjVi0XpuHTyLxCvYkBVMJAwG5TNKSP/QOVTNXuSJPTaG3U2Y0OjtcKbnHoL6DbCUIPl+yrOU",
+	"FUHupxo0yJBOeDbrkH7Qi41BgjqamOCmdBnffzMb4MVsjj6Qxux4Z2LuDMRA4C1vS6dAgj+H5BlPbJd8",
+	"OJZZihyksui3zKGjwLlx9tU9XJLQ4sptBgATVGiHnIVYWmN0w5O4gtMVD8SNTGeRs7GqJXhcMeCfwmwW",
+	"TPl2a5jBw/ogLop0hsAeid8e9F9DnAoV6o5hdol9LX5zcBkPhH+7zG2hkC60RyjZ7b4CB72NgaN6jCFf",
+	"Y5kqwgWJ++bUx+ZVR+SMA7F8XqcCkFbycgeyeYw4tftyeynYEgKrbpNj/j2yOgTogV0yELZwKM5FITIT",
+	"AJP43rl2kllOC8UQeowLkmeUC4QkMoMFfDfzCp0wbVoe8Q9MEH3HE4BErIPl2LN0qYRYXl3+0P628kUF",
+	"+mxvIJDPKY8yAYuVSKELmYXFtpqwg+PgCFq7fKBAxZHDdbDpsbgITrmxH1R0kTiCnqFXTW/Qtm/WiNwU",
+	"jN6qVmSGXgPmNo/Y0iFxWCMJNpWmt0yUnNQtQgAssj0QWpJvds0pivvt/yS0/XfSbX9HOuSatOOIsEwx",
+	"MmLCbEKW7jl/KBaDrQGxsDX/gQRSAGqwTZmx0aeNkjX1zw5V4F/uNbY7XVCVciZozhu9xstOt/PSuobg",
+	"ItmivI1BK1tYCv4GmRX+Ba+M6krbnjNdcGYuYEpyOuICREW4mK28EjCLFzYzC7Kd7wzFIOwnKoFfFNz+",
+	"MQIQbsUQ1RZvxT6qDTiTuQhsX87nA1shtnE/gXSqYChIJ3/gD1NDLTMQy5H3cVdmrHjDdD/LkIxAHntQ",
+	"1NIiK+UrW0cQgrasDkrwYh+C9dZ4cd9H892/BwMxeoTNMux0u1Zk1a7maUnorb9Z4Uz5QO8HLSVW51xA",
+	"/zlbWFW7Je6jxi4Ooq5tP9it72nqwM/gk+2HP7kSPukuxY9ePvzRD7K4AUhr+GJ7jS/O6CyT1CgDR7RA",
+	"2+vuzncPf3cp5TEVMzsroMSrdShxKIx2QzO4D/GrNUZ5gYLGlaAfKEf3CkiD08mEFrNGr2FWjvg9q8HD",
+	"8nNV5mi8v0fklsUTjHtMeZDJDomnHNmcZ0825hBSwfcsh7NOWACDKndeiIdVi7bY6pC4NGXFFnQArqGI",
+	"TIwYSrMMA9Osz6cigZASOaoeOdOyb7zqPVJmNh219kg6xXaYGohEZhnNA14rCyMPcQUBLJhgWSJQ+ar0",
+	"PeKN2JHnMaDmYb6CsjbpiunZ/NMF+K00Q1sVZJLkWzRNnfaxDuMKKlpszLcOUzbJJQRzgOz+3hfd+16m",
+	"szW4jNf3FxMNxyzLh9OMKFv8hNoRVqyjjZ/kFFNT/ftUKa40xUIpgeXz53nn+nuvilTrq9xHazK/uVJF",
+	"91XFzGbXzbHe7fWJoirFVeqH4l519cLXHrt7f4Fp4+G31+a8NzzISz24pEurN9jXtuCd+6gRbJP2Ocsz",
+	"OquLIcOYLRfgy5VTEGyOd1nvHsrFMlpkHJKArQQVCgIk7PEdlpQt6eLdqMW0zk8KRPkN30/dNe4ZWMXT",
+	"wnn29p3h4Sn32/ardaZnjytLj1nK6aUhLVyOO2tcchVucs4M1/u93qzIG3zFpmVX6330kPy89WnK03s8",
+	"LVA2v6Z0jvm9vIYdduWUW+t7KNRyqCCEwJSQ8DYcgpmps+ZtgZ098rYYHlOdjB8rkQZ3hY/9sQRF0iyw",
+	"Kx+r43PH12GNSwKQlvLK2s5/4yxkd00WciL1D3IqsJ/tNc7wWQEp1GBr+QHxhf9gMjWekAdPfvSgVlxz",
+	"nDfQReHBDBPvNj2mJ1Kw5ziqv6YE4yDCHym0mGZf4jGZq5wlNTmWKR9ylvq44MNh29CsDUQjmo6M7GIT",
+	"uPaIkGAF6zxlLF8eM/njcIQ3TK/BDjY7pOZgm8OZwzFd4nkNmEhOC81pls16K931katSzEsvV4f0Ucse",
+	"iFD/9uDJaKtznkww9TQtBj/8fVvRS62NwAcDDMpIgdjHzcU2REAFKR0lGID/4FB4PTuO3LwGQtmg9OrU",
+	"iJayQy7uuE6glUUNPSZaBqFm4BHEeXExsrFroLPzjKEpI6oBM14B6Y2qTRButkLzb1b1ecNFwtmr9RX8",
+	"INTsiSLbIzX7ZRp7IkXCFQs09rWZ/1z43Fqq9+/k4rKH4FlU7y/y5uiudwPUKL6/vPz6NJ3593fV4bl8",
+	"NrV3y2b+tH0sdK3QfAT+VsBq8RdeQoXRdKs2Y1JmVPsLq6IdC/v7BAo0gGE3KLhhHbuGe2HVV16ivZpb",
+	"Eu4+jNxBd+kwQ1EwhoA6c6sOBEIfkBh86Rjbg6VAbJq3NQrboKmiErRmuBflwqjxEdYKhRuBKtYZiAOa",
+	"jMs4lxhTCmGwYb5lpbaIHhdyOhpX4m6aN9ZXuHHNQLK6ZCAmKsaVun6xAw7ADGkX8jNiOiLVcnybOOLC",
+	"6qGLVx5Eo8D6lMEoLrOx5OAP1CO/j+obWiyL+eQmg7qaT24rMIhv2Npcfh2jRTI2qmndNm2aHdnmQjGh",
+	"uOYfGFHTGzSvtnw80NzIMBaoHNID8cNPtyG5NIsy1P3n9zXh5ebHihthEcHqwbhQjPp8uBq0JcVC6COC",
+	"ui8mB0JM45J6E4ZA2s1rfeGktvBujaxyGRx7y6SRezW+KqtfhrJK7FYgjo0+r+q6tghwy2bLb/5wG5oX",
+	"IyKzNAgPKdgHeesAgrlIsmnK0j2HmE8UIL4uMau9YzNVXitGxvA/Nz53SMU7NlsWVTE/5a8H7kuJwSB2",
+	"a1UPGvz4BANRbejGMRdGkIVoTR8rO1U2Ar0u288WQgITBESgNXe7L8PyoUEBUB8wiVKzP1sYeWgab9m8",
+	"EDh/RkLmwkI3lm5ekc32ytBVlJS5VuTibb+98+qbDgFLu4u4Q6kWzzu+Zw7HUrGxergDT/47kEM2s3Vs",
+	"HC7wjs2s2eJxEQKbcRIbC7aMmQA4cVmrFpekieWzpEhY6yuH+QNr9NaRTUXJo5axqI2u9K1Pt2x2uNqz",
+	"bXcnUVrmZQWaoJCieZgYNf6FIpeXR6S53SUqALZpdci54QgYp+6EAWjSqLMsVWvd/dBGlT18pst/fd8z",
+	"jin9XZzNZyFNtWR3DUVOpCZwvi1QHlaaxnuhWVtougWog/ZFm7jA3cvV0tOtzh9NLsENttbBf5Rs4iwU",
+	"gDEUmgEAILZqzF9iGPhmt5K7eMtm1z9329/R9vD9p+1ot1tXJXYDzWOS5FiI9jNqN9bB89h+ljoA+2kK",
+	"mYQeUCw0c2oZxOwaJhtPkhxshYVNfFAL5R73jGimp4Wt5uC8FHi8MNUsyB+CZEeIyQ3jcUklIcjXYsVH",
+	"kKFi80JWVrhfGqcbVYRU5ycjF2b4A0GzgtF0Vhp+acHQhmqLipYxvsSF+O4FomWZhmnjfcVAYG1S7xhk",
+	"BbNwpK6Th5yaFeO082saMpZVtqwsXueu5KrirvRQqWXyqCJNmx2ZUaUHYt6KG4DhT8qqt1Y/hjfSEilI",
+	"MDJjulX1VmJVZJuSZfMz50r3vlDgSq284lNFwzSYiKAGAP7UHlm3PDJGSouU3EjtV6OyGZyTWXVIvwJE",
+	"Y9G7YIooJADiiPkntJpRzVw6GtWYb+oM2ANxU81Ybfrq0VXIG08O3BvVfF6EhA28HPFAGNkb8mfXNnr3",
+	"09TnxatL6fwvn0ONWSwz+2ze1w3UmlWCQMjqQi8qoWkKcQDlwfolY3KukFUdJ/mX7GP9qlatJV310zTM",
+	"5jWb8tmcpkamsCWZn1usOLcV2pZJFk0sDc2FFSlamOropI09UiND2CxdJ0TgfW3ThV2Ucs2dDVhRRqnL",
+	"MVUBZww3yJgWk4ypDWJkcF4lC/2hkJOvTLSWiSKd0zKH9RdnpF+NS18KF8RjV2GEsK2ejRVCnZk21OZb",
+	"7UQKwSM8Zn5ZShhkhsAy7kQ+F0CBYOGI6F9bFodqgoPBRL1QbFQsCRGJzg/6r48PWi7ReSDmMp15gQEZ",
+	"U8VIEwsRGMZo4WWlSBihZMLFVLNWh5xYTxcUiFvKD2H4VV/XG6TZZ2RBczVcHnB12TX8yi1+/86uUK3F",
+	"g2NP3vP6vh7FJLY+wX8fMEyfWzeTr6uO+M9gkcB62GhJpHgg98ICmJiprG7DGlkA1NJZ62xi11it6Ksh",
+	"+ks0ROOGCk3Rb8771df/cMbo11y5Ysu+MDOep1/AJm05wiOt0j/32/9ZArZvR9/sPtEsHcKMLZVpltcw",
+	"CKsdOaAVy4yrKLiuJJQqK0GpqKwFpWyF35QPh6wo1QEItQnKQJld7LNLsMhRyyPGWRloIDDGlALa8KRH",
+	"LCAaNOZgfC3mGrSPORhhvUjNs8yZKk0bLiDWQUnVA5Mj7p4DiQOt1pYvacaA6mweuYpJEUawLkEbf6Eg",
+	"3Fd1yAVjpbnWFkyKl8pel1JmZzLjCUT87Nt1/YysfQ5/eonc5TbYV4HryxK4wD7tHBE1MJC/XqBfXTWy",
+	"T25Y9480ZUUbgGKavlLgMMCfqniONvYfQS1rLgkLDr/8hgivBOekXHIX1F9DwQot78VXn0d254Ek63Au",
+	"lkaH1V8evoJcc45uNyyREysNW8YPGKYOH8czeYvdzjXIOzgwRZoc/DAz5T0rNrXAl8prhYX2/J616O8I",
+	"wdkhfVxWuJOEJJkUI6P5AoSnv/zsbeFTAudQUY0YboFAB+KOKr8lzPerU/323/ZP3hxcX1z2jw7iOkdk",
+	"j9CBmC/Gd2fLV8zM3RdZv5v5Ef6BAChgA73rkP405eByVQOBZQbdnRaTLVt40N2ScYmHYqFlIfTO3Gih",
+	"ALDGpfQaKPDL3Eer7yJSrkfjy81r+2VUFOezcRpKeLaUz+zhvlJk/TZfyEpN/3CKSR+PYMnPXD1VS1EL",
+	"3mBvh0fZM82xb7MPK8EUMeriruCa1aAnkmYQzeFjcC3Ik4qsI0ZFFsrESPm+WgZERjD8Yw+ggCHoznzq",
+	"InoL9kFiR615eEbI4fJGSi5QegaIJl1QoSiaPq2MDuPvkDM6sgEFTj4n/4pwsDyNARZzwjTtQKHhWg5m",
+	"KFZFwzC/HHx4IjbjXF10kc0ILgskHRSuDiBX+DNBwI66ZCdfOaY8zgs1aiZc8Im5zLfr6tWsHM0QR6HN",
+	"wTKL0BlhGuS1LYNWTSSKIxLDhuhZx0K8bNjY4NI0rZ3uclFmPqcNs8HXTpk264cpWY9O/dqgJ9gpy5Sj",
+	"PsnN/pRDi7FqT+ZXTMvfVD4FLI0/8Z7vmp8f4LeTJLcH47HYtaHr1BfCLnckxHedeRTanq1Qh3nFChx7",
+	"5trwLNbw5ipf7ZAQ15YrhExOdDYjXJgnKoiTpiLsHLzmCMNJSQKVx3skp8rIlICZ+69Yfj4QIMO+qsyX",
+	"aElGTFukazwUwAo9WAYI07ZhW/X+oZbLcvJl6wPhmjdkKNAG1ESbD0YUsLRCoVaH/EizWxchZr52JaXU",
+	"Lc/VQMCFnTOqyxLjHTtSCwodDG4kfSnVugunjBuYxwM+DvNtf0OYwNGDKl/PQecHQKXoeMTAQRtAD5Yy",
+	"eRu3IltYGnLixcyoTzPSjM2PXIxsaVssvQUaTRhh2IxtGKfDLa27MsZQsbgWyFHeNqKG7akRNWxjS1Te",
+	"58ga/vlT45qblZ/M2jTP2zy9nszaJefA6nSHlTcaUcPvqEZv+y/d8n+LV8yxTFlGzG5iHzU5c8WyfetB",
+	"RrHqbTkskk4iJzX5xMezwMNephPPjzgomTc3ujLP2HQ2SfJO2KEyKsZ7LBgFxETcK6QrVJTejhqAy93o",
+	"bXfvo4bhHVjP0mzcXgM5zgr6QGFx5Arhd5ahrPpw/cRnf1LXR7MO+PzX6/83df0HASXLtK7KO8sxrrHQ",
+	"seGAFCqImq+a9aez5a1LUgz5aGpzHq0EUMWiVtJioUPipXNtaYlBvwNxBRDZginVKwtogef4hi3Bz4bQ",
+	"ZvMaRs7ZaHcIv1cDUVPxGEQAb8S6OLp6M4+4XTFjcQX6ma4PI6m7AvG+8U9+Q+jSv1XMhs2Qpyu13H5V",
+	"9OlyjR/BcFdHH36Fov6dQ1F/xZ7+lVJ2KzLfOnfgmlrxFhbtXROSOjjJ1hZqvnbp/4V1c9BMSWdmtKHF",
+	"GE1lQ8OHaDgMry+s40RTxMISpNaw2AQDZBl/80KFCVk+LaiFhYftpUzQgleQjA01SHvORWqBnlFbXPMW",
+	"RFo84Rb8DKjZwaL8StDZD43g9+/g+Qqd/Vjo7I0Z18NY2kTlLOFDnizhRxHI3sK8patc64WqyvOdda0/",
+	"/ufvZxdGFvydwHB/TlHuKyb3b5dB/bEQzh7BYjY7vXDk1wPoBhXdSBj1rIk0q/YEWTh7AcYswZFqgdXg",
+	"0ifVmb1uIb8fBPyu1JauVFMEK3lslN24Hhh8RW1v0hduLAgwhZLWQDh7gq2+G+bHQ1AouaNqXdlqrqb5",
+	"rwNvvVyj39kU0Hpzjf73eA18Rbj+TQmKf1CM6s+sHmNW0ZbfQZvHr5ZXyHpBmh3ygyzmQUBiM4COnuXM",
+	"woWYv60LFvIaBiKuJCxeQ/HkHhlykWKMfm0+YzMsqj4Q8Y8//tjuT/WYCQ0YKoBmkmVMjFhEzn/YJ9/9",
+	"ZedbkhdSYxS/yyggE6ZpSjXFt77d3d4lshiI05yJw9fBU9PfTnfnVbv7sr3zDRnSLLuhCVTjLUobvaMJ",
+	"hk1ORcbQs22IgPkitg6vYpo0KdnHnKzD1+TY9kRey2Q6gRra0AYW0w0o4HzbUMrXVusvoWzMJP7y6rvt",
+	"lstaKNPdr86PytRSmTPzs3TF5Rlpnr3bPyAXO6++iUistKFhRGJHp9iWsU9kbiNtXTiXusVEC58hChUl",
+	"KYl3uy+NSjMdDnliZnkNH8flF0RxkTALxVi7yooJhEv3kauG5lAmYzDtdl8m+fQm44mZGvzN7K5P7OpA",
+	"kU4O4FoO8wTS4xRpKkYzllpQcAXRv2NwsIeT46rMwd2ze9n/EBP4TEmfeyKIdYMY6g0EV1jrDHNiRUrY",
+	"x5wXRuiCONjtrk2TVZ3SDXJyenl92r+6fBsDhcrThIW+B8LmHhUsNVudZgG2DSZuxbjProNXYtL0OxNw",
+	"182xsoS4mbki3a098qq7g8OAIVxfnV1cnh/0j60lOuUqkYirWdhN73xMRgbEM2mNPCVNC2b2YmbIZCYk",
+	"6ldaYqBImhZM2UjuQt6wsgh3wWgyXlcuc7X2GVDrsycRV0r7LwsiNsdPS9jS5TE0YtaXJUCsY5I/kZhV",
+	"+nvS/NaQi2BOV7nSBaOTZzSnzycefm7JAU7e+pl9yL/lVCdywqrQU654g63YQBWJz04vLsk///E/2Ets",
+	"cddYargQchDDuEcF5K8iD4B8wFaAERszsy4x4YLcySJVPZ/HYNi1khkjAGE1EIatlGPJ6YgZXrtb8tqz",
+	"89PvD17HhA+t6leJDOrYMhaXxVQYqSKNgasbfgS1ltePxTqiSp8BXT8jM4IOziGabxkXKpfjhbKBf18Q",
+	"BzotTiSS+Q9uVSJmvxG34T6vgWld7cDyMeUA0MpSMdMii4mQd4ZBWOO3BStoXgAzNfMdiLeXl2c2jI+R",
+	"jI1oMiPmt3+5uDhAr5vREFsRgfQimvG/MxX5vDlMPfTZvIlhHCha4jFwSQDlsDDiLyZNK3yhDQlqt5VG",
+	"Iye+evjInW4XOBV6DB1b5AKF6qmKg/wqTbjqkVjeQgz8VI+vnb0FDF5SX0+SPI4GIp4KEIAMIcwjzSdM",
+	"TjXWiItvMpncGoG0SYmQom2lYitNYR05UrCUFzbKx6IgDsRYArQLyMh+yTDLDNapjAxqrcvsYNOFJrFf",
+	"k919sZzuj8beYK0/u+RjC9ZsJvmUla08qCim8FPtkU9rylchj7AhPhTNzktlEyFt2DPCcmAguYuA3kAM",
+	"8T+7ik6f7XDO9bTkfHpmi5T/Kol8eZKI22mfUQhZdcqtnWK2yan+MbAE0TyH+4OmbUhIMAM+t22SD5zd",
+	"keZQFoSlXEuEKhxDhvRfL8i+TFnLiASQ0C9S4AY51WMibVifzYcj8Sf81/0n8/g+dvF+bvDkhio2EFfn",
+	"Rx1yOhwGFQbqzr4bXuXkux8/55l3fVzYArjLTn0R0u+FQnvZ13j0z3YazVbqwz72O/evnN0Fh9LvDjiD",
+	"0zUvP29afviQoONYDoekCfgBZXN5rsoN0T87I1L8HzkcxliNUWJgXUo1NWeg1SGH2or0ZcfH+2dleWSf",
+	"X6yc0RTrDEXzVbfWOjkXcyfn+aFY5w/NoTD0/4XhWB97cgW7C0/vF5eA8kfzTZojvYxdkFM4w6fDYT3j",
+	"gJZYMi24nsHlTXP+js2g/uN782hZBcs+gaiFUgFtxhN6y0gxFTHU61wS4fBt99vu1oeXWGoSx7MsfQa4",
+	"wgRAj2F6a6TRqLnM1RfKsZUJnUFp3zL7YrlMs5jp2CeQWe/m6z2RJV5NmL/rkae1RDADj3Zc1/U6iZUQ",
+	"oMZW4jVEruytJBOaQq15NzY0nCyAuoQDghzndQdyy2aqWgFOCrZWAbgFGrzDYoTrI9E9fGuFkl0z9rLk",
+	"1ifIrryHrNKqOFYOyp+MdYdkJm6GwESaSy40JliN5sxgBK1guUvJRJ/0N+3tb9GVCX9vb7d3XuFGdinI",
+	"qKXKoV36EJAj2GJcmwtWQWyiEUL//eL0pH1+tj8QzeP9s1YEpm8QXftnhy/wOcSu25tRQXpz+IZLSvlA",
+	"M57ayisWgXggEGsYE5/Q4FeJNbNxWJVVfuOKXZjxGNn//wYAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

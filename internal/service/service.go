@@ -33,6 +33,8 @@ type Store interface {
 
 	SetRegistry(ctx context.Context, appID string, on bool) error
 	SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error
+
+	DecideToolChange(ctx context.Context, appID, uid, hash string, approve bool) (store.ToolPin, error)
 }
 
 // Enqueuer is told of every server whose probe result a write may have changed (created,
@@ -207,6 +209,12 @@ func (s *Service) AttachServers(ctx context.Context, app, uid string, slugs []st
 // DetachServers detaches the servers that are attached.
 func (s *Service) DetachServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
 	return s.st.DetachMCPServers(ctx, app, uid, slugs)
+}
+
+// DecideToolChange approves (or rejects) the agent's tool change pending under hash
+// (store.ErrStaleChange when none is); the store audits it, the feed tells every gateway.
+func (s *Service) DecideToolChange(ctx context.Context, app, uid, hash string, approve bool) (store.ToolPin, error) {
+	return s.st.DecideToolChange(ctx, app, uid, hash, approve)
 }
 
 // AgentKeys returns the keys of agent uid, revoked or not; the agent must exist.

@@ -32,6 +32,7 @@ type Store interface {
 	GetAgent(ctx context.Context, appID, uid string) (store.Agent, error)
 	AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error)
 	SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error
+	PinStore
 }
 
 // Connector opens MCP client sessions to upstream servers (*probe.Prober).
@@ -73,6 +74,7 @@ type Gateway struct {
 	st      Store
 	log     *slog.Logger
 	m       *metrics
+	changes *prometheus.CounterVec // definitions found changed since pinned
 	origins origins
 
 	mu     sync.Mutex
@@ -120,7 +122,7 @@ func New(o Options) *Gateway {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	g := &Gateway{opt: o, st: o.Store, log: o.Logger, m: newMetrics(o.Registry), origins: newOrigins(o.PublicURL, o.AllowedOrigins),
+	g := &Gateway{opt: o, st: o.Store, log: o.Logger, m: newMetrics(o.Registry), changes: newChangesMetric(o.Registry), origins: newOrigins(o.PublicURL, o.AllowedOrigins),
 		agents: map[[2]string]*agentState{}, sessions: &sessions{m: map[string]*session{}, max: o.MaxSessions}, stop: make(chan struct{})}
 	var creds upstream.Credentials = noCredentials{}
 	if o.Credentials != nil {

@@ -18,6 +18,7 @@ const (
 	CodeKeyNotFound           = "ERR_KEY_NOT_FOUND"
 	CodeGrantNotFound         = "ERR_GRANT_NOT_FOUND"
 	CodeToolNameConflict      = "ERR_TOOL_NAME_CONFLICT"
+	CodeToolChangeStale       = "ERR_TOOL_CHANGE_STALE"
 	CodeNotProbed             = "ERR_NOT_PROBED"
 	CodePreconditionFailed    = "ERR_PRECONDITION_FAILED"
 	CodeIdempotencyKeyReused  = "ERR_IDEMPOTENCY_KEY_REUSED"
@@ -49,6 +50,7 @@ var Codes = map[string]int{
 	CodeKeyNotFound:           http.StatusNotFound,
 	CodeGrantNotFound:         http.StatusNotFound,
 	CodeToolNameConflict:      http.StatusConflict,
+	CodeToolChangeStale:       http.StatusConflict,
 	CodeNotProbed:             http.StatusNotFound,
 	CodePreconditionFailed:    http.StatusPreconditionFailed,
 	CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,

@@ -40,6 +40,7 @@ type Store interface {
 	AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error)
 	RegistryEnabled(ctx context.Context, appID string) (bool, error)
 	ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error)
+	ListToolPins(ctx context.Context, appID, uid string) ([]store.ToolPin, error)
 }
 
 // Prober checks a URL; *probe.Prober is the real one.

@@ -62,6 +62,8 @@ func Run(t *testing.T, open Opener) {
 		{"UpstreamOAuthRefreshRace", testUpstreamOAuthRefreshRace},
 		{"ToolNames", testToolNames},
 		{"ConcurrentToolNames", testConcurrentToolNames},
+		{"GatewayPolicy", testGatewayPolicy},
+		{"ToolPins", testToolPins},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

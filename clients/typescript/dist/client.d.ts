@@ -22,6 +22,11 @@ export type AgentGateway = Schemas["AgentGateway"];
 export type AgentGatewayInput = Schemas["AgentGatewayInput"];
 export type ToolNames = Schemas["ToolNames"];
 export type WithheldTool = Schemas["WithheldTool"];
+export type Pinning = Schemas["Pinning"];
+export type GatewayServerPolicy = Schemas["GatewayServerPolicy"];
+export type EnabledTool = Schemas["EnabledTool"];
+export type DescriptionFlag = Schemas["DescriptionFlag"];
+export type ToolChange = Schemas["ToolChange"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type AuditEventList = Schemas["AuditEventList"];
 export type AuditAction = Schemas["AuditAction"];
@@ -115,6 +120,13 @@ export interface AgentsApi {
     listGrants(uid: string, options?: RequestOptions): Promise<OAuthGrant[]>;
     /** Disconnects an OAuth client: every token of the grant stops working at once. */
     revokeGrant(uid: string, grantId: string, options?: RequestOptions): Promise<void>;
+    /** The agent's tool definitions that changed since pinned (or are new), awaiting a decision. */
+    listToolChanges(uid: string, options?: RequestOptions): Promise<ToolChange[]>;
+    /**
+     * Approves (or rejects) the change pending under `hash`; a hash no longer pending (the
+     * server changed the definition again) is refused with 409 `ERR_TOOL_CHANGE_STALE`.
+     */
+    decideToolChange(uid: string, hash: string, decision: "approve" | "reject", options?: RequestOptions): Promise<ToolChange>;
 }
 export interface AuditApi {
     /** One page, newest first. */

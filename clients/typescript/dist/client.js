@@ -121,6 +121,8 @@ export function createClient(options) {
         revokeGrant: async (uid, grantId, o = {}) => {
             await unwrap(raw.DELETE("/ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId}", { params: { path: { uid, grantId } }, ...req(o) }));
         },
+        listToolChanges: (uid, o = {}) => unwrapData(raw.GET("/ai-agents/agent-builder/agents/{uid}/tool-changes", { params: { path: { uid } }, ...req(o) })),
+        decideToolChange: (uid, hash, decision, o = {}) => unwrap(raw.POST("/ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision}", { params: { path: { uid, hash, decision } }, ...req(o) })),
     };
     const audit = {
         list: (query = {}, o = {}) => unwrap(raw.GET("/ai-agents/agent-builder/audit-events", { params: { query }, ...req(o) })),
