@@ -11,6 +11,7 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,16 +87,22 @@ type Options struct {
 	Timeout time.Duration // whole probe (default 10s)
 	// MaxBytes bounds what one probe reads from the server, every response body together,
 	// and the JSON of the tools it keeps (default 4 MiB). Past it the tools that fit are kept.
-	// A session of Connect, which lives on, bounds each response body to it instead.
+	// A session of Connect, which lives on, bounds each response body to it instead, and
+	// each event of an event stream.
 	MaxBytes     int64
 	MaxTools     int  // default 1000
 	AllowPrivate bool // allow loopback, private and other non-public addresses
+	// StreamLifetime ends an event stream of a session of Connect in any case (default 1h),
+	// and with it the session, which its owner reopens.
+	StreamLifetime time.Duration
 }
 
 // Defaults of Options.
 const (
 	DefaultMaxBytes = 4 << 20
 	DefaultMaxTools = 1000
+	// DefaultStreamLifetime is the gateway's own stream lifetime (admission.DefaultStreamLifetime).
+	DefaultStreamLifetime = time.Hour
 )
 
 // Prober runs probes; it is safe for concurrent use.
@@ -112,6 +119,9 @@ func New(opt Options) *Prober {
 	}
 	if opt.MaxTools <= 0 {
 		opt.MaxTools = DefaultMaxTools
+	}
+	if opt.StreamLifetime <= 0 {
+		opt.StreamLifetime = DefaultStreamLifetime
 	}
 	return &Prober{opt: opt}
 }
@@ -352,6 +362,10 @@ type recorder struct {
 	budget    *budget
 	each      int64
 	responses int
+	life      time.Duration // of a session's event stream (0: none)
+	// standing is told, once, when a session's standing stream (the one that carries
+	// what the server says unasked, */list_changed among it) has ended.
+	standing func()
 }
 
 // budget is the bytes left to read, shared by the bodies that draw on it.
@@ -428,11 +442,17 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.authResp = &http.Response{StatusCode: resp.StatusCode, Header: resp.Header.Clone()}
 	}
 	r.mu.Unlock()
-	b := r.budget
-	if b == nil {
-		b = &budget{left: r.each}
+	if r.budget == nil && r.life > 0 && eventStream(resp) {
+		// A session's event stream lives on: the transport bounds each of its events
+		// (MaxEventSize), the lifetime the stream.
+		resp.Body = r.stream(resp.Body, req)
+	} else {
+		b := r.budget
+		if b == nil {
+			b = &budget{left: r.each}
+		}
+		resp.Body = &capped{r: resp.Body, b: b}
 	}
-	resp.Body = &capped{r: resp.Body, b: b}
 	if shared := BudgetFrom(req.Context()); shared != nil {
 		resp.Body = &charged{ReadCloser: resp.Body, b: shared}
 	}
@@ -576,6 +596,92 @@ func (r *recorder) answered() bool {
 	return r.responses > 0
 }
 
+// eventStream: a 2xx text/event-stream answer.
+func eventStream(resp *http.Response) bool {
+	ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
+	return resp.StatusCode/100 == 2 && strings.EqualFold(strings.TrimSpace(ct), "text/event-stream")
+}
+
+// maxListen bounds the request body looked at for a subscriptions/listen.
+const maxListen = 64 << 10
+
+// standing reports whether req opens a standing stream: the GET of Streamable HTTP or of
+// the legacy SSE transport, or the subscriptions/listen of protocol 2026-07-28 for
+// */list_changed (one for resource updates only is a subscription, which ends when
+// the client unsubscribes).
+func standing(req *http.Request) bool {
+	if req.Method == http.MethodGet {
+		return true
+	}
+	if req.Method != http.MethodPost || req.GetBody == nil || req.ContentLength > maxListen {
+		return false
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return false
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, maxListen))
+	if err != nil || !bytes.Contains(b, []byte(`"subscriptions/listen"`)) {
+		return false
+	}
+	var m struct {
+		Method string `json:"method"`
+		Params struct {
+			Notifications struct{ ToolsListChanged, PromptsListChanged, ResourcesListChanged bool } `json:"notifications"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(b, &m) != nil || m.Method != "subscriptions/listen" {
+		return false
+	}
+	n := m.Params.Notifications
+	return n.ToolsListChanged || n.PromptsListChanged || n.ResourcesListChanged
+}
+
+// stream wraps the body of a session's event stream: closed after the recorder's
+// lifetime; its end told to standing when it is the standing stream.
+func (r *recorder) stream(body io.ReadCloser, req *http.Request) io.ReadCloser {
+	s := &stream{ReadCloser: body}
+	if r.standing != nil && standing(req) {
+		s.ended = r.standing
+	}
+	if r.life > 0 {
+		s.timer = time.AfterFunc(r.life, func() { body.Close() }) // the pending Read fails
+	}
+	return s
+}
+
+type stream struct {
+	io.ReadCloser
+	timer *time.Timer
+	ended func()
+	once  sync.Once
+}
+
+func (s *stream) Read(p []byte) (int, error) {
+	n, err := s.ReadCloser.Read(p)
+	if err != nil {
+		s.end()
+	}
+	return n, err
+}
+
+func (s *stream) Close() error {
+	s.end()
+	return s.ReadCloser.Close()
+}
+
+func (s *stream) end() {
+	s.once.Do(func() {
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		if s.ended != nil {
+			go s.ended() // may close the session, which waits on this stream's reader
+		}
+	})
+}
+
 // capped fails a body read past what is left of its budget.
 type capped struct {
 	r io.ReadCloser
@@ -709,16 +815,25 @@ func (p *Prober) SessionHTTPClient(header Auth) *http.Client {
 // Connect opens an MCP client session to rawURL the way probes connect (the same address
 // policy, redirect rule, body bound and transport choice: Streamable HTTP, or legacy SSE
 // for /sse paths and as the fallback), sending header on every request. ctx bounds the
-// handshake only; the session lives until closed.
+// handshake only; the session lives until closed, or until its standing stream (which
+// carries */list_changed: the GET stream, or subscriptions/listen under protocol
+// 2026-07-28) ends, by the server or past Options.StreamLifetime: its owner reopens it.
 func (p *Prober) Connect(ctx context.Context, rawURL string, header Auth, c *mcp.Client) (*mcp.ClientSession, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, errors.New("not an absolute http(s) URL")
 	}
-	life := context.WithoutCancel(ctx)
-	connect := func(t mcp.Transport) (*mcp.ClientSession, error) {
+	// The session's streams outlive the call that opened it: they are not charged to its budget.
+	life := context.WithValue(context.WithoutCancel(ctx), budgetKey{}, nil)
+	connect := func(sse bool) (*mcp.ClientSession, *recorder, error) {
 		ctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
 		defer cancel()
+		end := &ender{}
+		rec := &recorder{header: header, origin: Origin(u), each: p.opt.MaxBytes, life: p.opt.StreamLifetime, standing: end.end}
+		var t mcp.Transport = &mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(rec), MaxRetries: -1, MaxEventSize: int(p.opt.MaxBytes)}
+		if sse {
+			t = &mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(rec), MaxEventSize: int(p.opt.MaxBytes)}
+		}
 		type out struct {
 			cs  *mcp.ClientSession
 			err error
@@ -733,23 +848,27 @@ func (p *Prober) Connect(ctx context.Context, rawURL string, header Auth, c *mcp
 		case o := <-done:
 			if o.err != nil {
 				lcancel()
-				return nil, o.err
+				return nil, rec, o.err
 			}
 			go func() { o.cs.Wait(); lcancel() }()
-			return o.cs, nil
+			if !end.set(o.cs) {
+				o.cs.Close()
+				return nil, rec, errStreamEnded
+			}
+			return o.cs, rec, nil
 		case <-ctx.Done():
 			lcancel()
-			return nil, fmt.Errorf("connect: %w", ctx.Err())
+			return nil, rec, fmt.Errorf("connect: %w", ctx.Err())
 		}
 	}
-	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/sse") {
-		return connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(&recorder{header: header, origin: Origin(u), each: p.opt.MaxBytes})})
+	if SSE(u) {
+		cs, _, err := connect(true)
+		return cs, err
 	}
-	rec := &recorder{header: header, origin: Origin(u), each: p.opt.MaxBytes}
-	cs, err := connect(&mcp.StreamableClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(rec), MaxRetries: -1, DisableStandaloneSSE: true})
+	cs, rec, err := connect(false)
 	if err != nil && !errors.Is(err, errBlocked) {
 		if st := rec.first(); st == http.StatusBadRequest || st == http.StatusNotFound || st == http.StatusMethodNotAllowed {
-			if sse, err2 := connect(&mcp.SSEClientTransport{Endpoint: rawURL, HTTPClient: p.sessionClient(&recorder{header: header, origin: Origin(u), each: p.opt.MaxBytes})}); err2 == nil {
+			if sse, _, err2 := connect(true); err2 == nil {
 				return sse, nil
 			}
 		}
@@ -758,6 +877,34 @@ func (p *Prober) Connect(ctx context.Context, rawURL string, header Auth, c *mcp
 		return nil, classify(err, rec)
 	}
 	return cs, nil
+}
+
+var errStreamEnded = errors.New("the server ended its event stream during the handshake")
+
+// ender closes a session when its standing stream ends: without that stream the session
+// would live on deaf to */list_changed.
+type ender struct {
+	mu    sync.Mutex
+	cs    *mcp.ClientSession
+	ended bool
+}
+
+func (e *ender) end() {
+	e.mu.Lock()
+	e.ended = true
+	cs := e.cs
+	e.mu.Unlock()
+	if cs != nil {
+		cs.Close()
+	}
+}
+
+// set gives e its session; false when the stream already ended.
+func (e *ender) set(cs *mcp.ClientSession) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cs = cs
+	return !e.ended
 }
 
 // classify names why a connection failed, in words for a tool result, with the URL's

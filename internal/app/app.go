@@ -195,6 +195,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if popt.Timeout == 0 {
 		popt.Timeout = 10 * time.Second
 	}
+	if popt.StreamLifetime == 0 {
+		popt.StreamLifetime = cfg.Admission.StreamLifetime // upstream streams end like the gateway's own
+	}
 	prober := probe.New(popt)
 	workers := cfg.ProbeWorkers
 	if workers <= 0 {

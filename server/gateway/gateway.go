@@ -131,6 +131,8 @@ func New(o Options) *Gateway {
 	g.pool = upstream.NewPool(upstream.Options{Connector: o.Connector, Credentials: creds, ConnectTimeout: o.CallTimeout,
 		BreakerThreshold: o.BreakerThreshold, BreakerCooldown: o.BreakerCooldown, Opened: g.breakerOpened})
 	g.shared, _ = g.pool.NewLane(g.sharedClient)
+	// A shared session that ended may have missed */list_changed; the next listing reopens it.
+	g.shared.OnEnded(func(k upstream.Key) { g.serverChanged(k, false) })
 	g.listings = &listings{g: g, m: map[upstream.Key]*listing{}}
 	g.relays = &relays{m: map[*mcp.ServerSession]*relay{}}
 	g.subs = &subscriptions{g: g, m: map[subKey]map[*mcp.ServerSession]subscriber{}}

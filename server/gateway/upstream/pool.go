@@ -170,7 +170,20 @@ type Lane struct {
 	conns  map[Key]*conn
 	closed bool
 	level  mcp.LoggingLevel // the owner's log level, set on every session it opens
+	ended  func(Key)
 }
+
+// OnEnded tells ended (in its own goroutine) when a session the server ended (or its
+// standing stream, which carries */list_changed) is dropped, no sooner than
+// minSessionLife after it opened, so a server that ends every session at once costs a
+// reconnect per interval, not a busy loop.
+func (l *Lane) OnEnded(ended func(Key)) {
+	l.mu.Lock()
+	l.ended = ended
+	l.mu.Unlock()
+}
+
+const minSessionLife = time.Second
 
 // conn is a session being connected (ready not closed yet) or connected.
 type conn struct {
@@ -214,9 +227,17 @@ func (l *Lane) Session(ctx context.Context, k Key, url string) (*mcp.ClientSessi
 			l.p.record(k, c.err)
 			return nil, c.err
 		}
+		opened := time.Now()
 		go func() { // a session the server ends is reopened on next use
 			c.cs.Wait()
-			l.remove(k, c)
+			if l.remove(k, c) {
+				l.mu.Lock()
+				ended := l.ended
+				l.mu.Unlock()
+				if ended != nil {
+					time.AfterFunc(minSessionLife-time.Since(opened), func() { ended(k) })
+				}
+			}
 		}()
 		return c.cs, nil
 	}
@@ -253,12 +274,15 @@ func (l *Lane) connect(ctx context.Context, k Key, url string, level mcp.Logging
 	return cs, nil
 }
 
-func (l *Lane) remove(k Key, c *conn) {
+// remove drops c if it is still k's connection, and says so.
+func (l *Lane) remove(k Key, c *conn) bool {
 	l.mu.Lock()
-	if l.conns[k] == c {
-		delete(l.conns, k)
+	defer l.mu.Unlock()
+	if l.conns[k] != c {
+		return false
 	}
-	l.mu.Unlock()
+	delete(l.conns, k)
+	return true
 }
 
 func (c *conn) close() {
