@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
 )
 
 // Sessions are kept per replica, but none is bound to one: a request naming a session this
@@ -33,6 +37,7 @@ type sessions struct {
 	m      map[string]*session
 	max    int
 	closed func(*mcp.ServerSession) // told when a session ends: its upstream sessions close
+	admit  func(app, uid, keyID string) (func(), error)
 }
 
 const sessionPrefix = "amg1_"
@@ -96,6 +101,12 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, a *agentState
 	}
 	fresh := r.Header.Get(sessionIDHeader) == ""
 	s, err := g.sessions.get(id, a, keyID, r, fresh)
+	var refused *admission.Refused
+	if errors.As(err, &refused) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(refused.RetryAfter.Round(time.Second)/time.Second))))
+		http.Error(w, "Too Many Requests: "+refused.Error(), http.StatusTooManyRequests)
+		return
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
@@ -174,6 +185,14 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	}
 	ss.mu.Unlock()
 
+	release := func() {}
+	if ss.admit != nil { // bounded per key, agent and app, rebuilt sessions too
+		done, err := ss.admit(a.app, a.uid, keyID)
+		if err != nil {
+			return nil, err
+		}
+		release = done
+	}
 	t := &mcp.StreamableServerTransport{SessionID: id}
 	var opts *mcp.ServerSessionOptions
 	if !fresh { // a session begun elsewhere: it was initialized there
@@ -181,6 +200,7 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	}
 	server, err := a.srv.Connect(context.WithoutCancel(r.Context()), t, opts)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	s = &session{id: id, a: a, keyID: keyID, transport: t, ss: server, lastUsed: time.Now(), streams: 1}
@@ -188,6 +208,7 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	if old := ss.m[id]; old != nil { // another request rebuilt it meanwhile
 		ss.mu.Unlock()
 		server.Close()
+		release()
 		return ss.get(id, a, keyID, r, false)
 	}
 	ss.m[id] = s
@@ -198,6 +219,7 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	go func() {
 		server.Wait()
 		ss.remove(s)
+		release()
 		ss.closed(server)
 	}()
 	return s, nil
