@@ -412,6 +412,14 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 		return false
 	})
 
+	mu.Lock()
+	before := len(acked)
+	mu.Unlock()
+	eventually(t, time.Minute, "REST writes acknowledged again after the outage", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= before+10
+	})
 	close(stopLoad)
 	load.Wait()
 	for _, slug := range acked {

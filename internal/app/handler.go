@@ -205,11 +205,11 @@ func isGatewayPath(r *http.Request) bool {
 // not know), and a 401 names the gateway's resource metadata (RFC 9728 §5.1).
 func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator, st store.Store, as *oauth.Server, adm *admission.Controller, outage *cache.Outage) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if outage.Expired() { // past the bound of last-known state: nothing it answered answers
+		r := c.Request()
+		if outage.Expired() && !reachable(r.Context(), st) { // past the bound of last-known state: nothing it answered answers
 			return &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, RetryAfter: 5,
 				Message: "The store has been unreachable for longer than the gateway serves what it last knew."}
 		}
-		r := c.Request()
 		uid := c.Param("uid")
 		challenge := `Bearer realm="agentmcp"`
 		if as != nil && len(uid) <= 200 && !strings.ContainsAny(uid, `"\`) {
@@ -319,6 +319,15 @@ var (
 	errStreamKeyRevoked = errors.New("the API key of this event stream was revoked")
 	errStreamAgentGone  = errors.New("the agent of this event stream was deleted")
 )
+
+// reachable pings the store (which tells the outage tracker): an outage past its bound is
+// confirmed before a request is refused for it, since a failure (a slow query out of time)
+// followed by silence looks like one.
+func reachable(ctx context.Context, st store.Store) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return st.Ping(ctx) == nil
+}
 
 // strictReads marks the REST API's requests: their reads are the store's answer or a 503,
 // never last-known state (that is the gateway's, through an outage).
