@@ -110,7 +110,8 @@ func isCode(err error, status int, code string) bool {
 // TestKeyCacheRevocation: with the cache on, a revoked key keeps working for at most the TTL.
 func TestKeyCacheRevocation(t *testing.T) {
 	st := apitest.OpenSQLite(t)
-	env := apitest.Start(t, st, app.Config{KeyCacheTTL: 200 * time.Millisecond})
+	const ttl = 200 * time.Millisecond
+	env := apitest.Start(t, st, app.Config{KeyCacheTTL: ttl})
 	k, secret := apitest.NewKey(t, st, env.AppA, store.ScopeFullAccess)
 	c := env.Client(t, secret)
 	ctx := context.Background()
@@ -120,16 +121,11 @@ func TestKeyCacheRevocation(t *testing.T) {
 	if err := st.RevokeAPIKey(ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	// Eventually (within the TTL) the key is refused; poll, bounded.
-	for i := 0; ; i++ {
-		_, err := c.ListServers(ctx, client.ListOptions{})
-		if isCode(err, http.StatusUnauthorized, httpx.CodeAPIKeyNotFound) {
-			break
-		}
-		if i > 100 {
-			t.Fatalf("revoked key still accepted after %d tries: %v", i, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	// The key was cached before the revocation: once the TTL has passed (on purpose), the
+	// cache has let go of it and the next request is refused, however slow the machine.
+	time.Sleep(ttl)
+	if _, err := c.ListServers(ctx, client.ListOptions{}); !isCode(err, http.StatusUnauthorized, httpx.CodeAPIKeyNotFound) {
+		t.Fatalf("revoked key still accepted %s after the revocation: %v", ttl, err)
 	}
 }
 

@@ -321,6 +321,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		b.open(console + "#/servers")
 		b.waitJS("the list", `document.querySelectorAll("table.list tbody tr").length === 20`)
+		// The registry for editors: off, then on from the page, and then served. Clicked while
+		// the list above it is still: a click lands where the button was when it was found, and
+		// a search's late page (after its debounce) moved the button away from it.
+		b.waitText("Registry for editors")
+		b.waitText("Off: no registry at " + env.Server.URL + "/registry/" + env.AppA)
+		b.click(button("Turn the registry on"))
+		b.waitText("chat.mcp.gallery.serviceUrl")
+		if on, err := st.RegistryEnabled(ctx, env.AppA); err != nil || !on {
+			t.Fatalf("registry after the switch: %v %v", on, err)
+		}
+		if resp, err := http.Get(env.Server.URL + "/registry/" + env.AppA + "/v0.1/servers"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("the registry after the switch: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
 		b.choose("#health", "ok")
 		expect("healthy servers", "slow", "secure", "weather")
 		// The page of a server whose last probe failed says why, in the probe's own words.
@@ -353,19 +368,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.replace("input[name=q]", "WEATH")
 		expect("search by name, across pages", "weather")
 
-		// The registry for editors: off, then on from the page, and then served.
-		b.waitText("Registry for editors")
-		b.waitText("Off: no registry at " + env.Server.URL + "/registry/" + env.AppA)
-		b.click(button("Turn the registry on"))
-		b.waitText("chat.mcp.gallery.serviceUrl")
-		if on, err := st.RegistryEnabled(ctx, env.AppA); err != nil || !on {
-			t.Fatalf("registry after the switch: %v %v", on, err)
-		}
-		if resp, err := http.Get(env.Server.URL + "/registry/" + env.AppA + "/v0.1/servers"); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("the registry after the switch: %v %v", resp, err)
-		} else {
-			resp.Body.Close()
-		}
 		b.replace("input[name=q]", "bulk-01")
 		expect("the oldest, found on a later page", "bulk-01")
 		b.replace("input[name=q]", "")

@@ -315,8 +315,9 @@ func contract(t *testing.T, st store.Store) {
 		}
 	}
 
-	// 429 for every operation, from a server that allows an app one request a minute.
-	rl := apitest.Start(t, apitest.OpenSQLite(t), app.Config{RateLimit: 1.0 / 60, RateBurst: 1, IPRateLimit: 1000})
+	// 429 for every operation, from a server that allows an app one request an hour: no
+	// token comes back while the operations are sent, however slow the machine.
+	rl := apitest.Start(t, apitest.OpenSQLite(t), app.Config{RateLimit: 1.0 / 3600, RateBurst: 1, IPRateLimit: 1000})
 	rl.Doer, rl.Rec = env.Doer, env.Rec
 	rl.Do(t, apitest.Ops("x", "x")[1], rl.KeyA) // spends the only token
 	for _, op := range apitest.Ops("weather-server", "support") {

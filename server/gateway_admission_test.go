@@ -3,7 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -237,7 +237,7 @@ func TestGatewayStreamEndsOnRevocation(t *testing.T) {
 // waitUntil polls cond for what a loaded machine needs (the promise is a recheck period).
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	eventually(t, 15*time.Second, what, cond)
+	pollUntil(t, 30*time.Second, what, cond)
 }
 
 // TestGatewayCallBounds: concurrent requests per agent past CallsPerAgent get 429 with
@@ -254,14 +254,17 @@ func TestGatewayCallBounds(t *testing.T) {
 	ctx := context.Background()
 	release := make(chan struct{})
 	var blocked atomic.Int32
+	var reached sync.Map // the Tags of the calls that reached the upstream
 	up := newUpstream(t, "up", 1, "", func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var a struct {
 			Size  int
 			Block bool
+			Tag   string
 		}
 		if err := json.Unmarshal(req.Params.Arguments, &a); err != nil {
 			return nil, err
 		}
+		reached.Store(a.Tag, true)
 		if a.Block {
 			blocked.Add(1)
 			select {
@@ -280,11 +283,23 @@ func TestGatewayCallBounds(t *testing.T) {
 	cs := gatewayClient(t, env, "agent-1", env.KeyA, nil)
 	allTools(t, cs)
 
+	// call makes a call that reaches the upstream: a request's slot comes back just after its
+	// answer was written, so a call sent at once after another may still be refused (429);
+	// it is sent again, until the upstream sees it (or a loaded machine's deadline passes).
+	call := func(tag string, args map[string]any) (*mcp.CallToolResult, error) {
+		args["Tag"] = tag
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: args})
+			if _, ok := reached.Load(tag); ok || time.Now().After(deadline) {
+				return res, err
+			}
+		}
+	}
 	var wg sync.WaitGroup
-	for range 2 {
+	for i := range 2 {
 		wg.Go(func() {
-			if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"Block": true}}); err != nil || res.IsError {
-				t.Errorf("a blocked call: %v %+v %s", err, res, text(res))
+			if res, err := call(fmt.Sprintf("blocked-%d", i), map[string]any{"Block": true}); err != nil || res.IsError {
+				t.Errorf("a blocked call: %v %s", err, describe(res))
 			}
 		})
 	}
@@ -295,7 +310,7 @@ func TestGatewayCallBounds(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("Mcp-Session-Id", cs.ID())
-	resp, err := (&http.Client{Timeout: 15 * time.Second}).Do(req) // unbounded, it would wait for the others
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req) // unbounded, it would wait for the others
 	if err != nil {
 		t.Fatalf("a third call at once: %v", err)
 	}
@@ -308,14 +323,22 @@ func TestGatewayCallBounds(t *testing.T) {
 
 	// The gateway charges each relayed request's upstream bytes to the app (Options.Budget).
 	t.Run("bytes in flight", func(t *testing.T) {
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"Size": 384 << 10}})
+		res, err := call("big", map[string]any{"Size": 384 << 10})
 		if err != nil || !res.IsError || !strings.Contains(text(res), "in flight") {
-			t.Fatalf("a result past the app's bytes in flight: %v %s", err, text(res))
+			t.Fatalf("a result past the app's bytes in flight: %v %s", err, describe(res))
 		}
 		for i := range 6 { // 6 × 150 KiB: more than the budget, one at a time, so it comes back
-			if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"Size": 150 << 10}}); err != nil || res.IsError {
-				t.Fatalf("call %d within the budget: %v %v", i, err, errors.New(text(res)))
+			if res, err := call(fmt.Sprintf("within-%d", i), map[string]any{"Size": 150 << 10}); err != nil || res.IsError {
+				t.Fatalf("call %d within the budget: %v %s", i, err, describe(res))
 			}
 		}
 	})
+}
+
+// describe is a call's result in words, for a failure message (nil after an error).
+func describe(res *mcp.CallToolResult) string {
+	if res == nil {
+		return "no result"
+	}
+	return text(res)
 }

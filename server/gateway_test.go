@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -143,9 +144,11 @@ func text(r *mcp.CallToolResult) string {
 
 func gatewayEnv(t testing.TB, st store.Store, tweak ...func(*app.Config)) (*apitest.Env, *client.Client) {
 	t.Helper()
+	// The call timeout also bounds each upstream handshake: roomy enough for a loaded
+	// machine's, so that only a hanging upstream runs out of it.
 	cfg := app.Config{
 		Credentials: testCredentials(t, st),
-		Gateway:     gateway.Options{Connector: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}), CallTimeout: time.Second, ToolsTTL: time.Hour},
+		Gateway:     gateway.Options{Connector: probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}), CallTimeout: 5 * time.Second, ToolsTTL: time.Hour},
 		Prober:      probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second}),
 	}
 	for _, f := range tweak {
@@ -253,23 +256,20 @@ func TestGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitChanged(t, changed, "attach")
-	// 1,200 more tools: listed and registered with the race detector on a shared machine
-	// can take longer than the 2 s that any attach of ordinary servers gets.
+	// 1,200 more tools: listed and registered with the race detector on a shared machine.
 	settle(changed)
 	if _, err := c.AddMCPServers(ctx, "agent-1", "big"); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-changed:
-	case <-time.After(20 * time.Second):
-		t.Fatal("no notifications/tools/list_changed after attaching 1,200 tools")
-	}
-	if n := len(allTools(t, cs)); n != 4+1200+2 {
-		t.Fatalf("after attach: %d tools", n)
-	}
+	waitChanged(t, changed, "attach of 1,200 tools")
+	eventually(t, "the tools after the attach", func() error {
+		return wantCount(len(allTools(t, cs)), 4+1200+2)
+	})
+	// The hanging call ends at the gateway's CallTimeout (5 s), never at the upstream's end:
+	// the bound only leaves room for a loaded machine.
 	start := time.Now()
 	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "hang__hang_0"})
-	if err != nil || !res.IsError || !strings.Contains(text(res), `"hang"`) || time.Since(start) > 5*time.Second {
+	if err != nil || !res.IsError || !strings.Contains(text(res), `"hang"`) || time.Since(start) > time.Minute {
 		t.Fatalf("hanging upstream: %v %+v after %s", err, res, time.Since(start))
 	}
 	// A server's JSON-RPC error reaches the client as that error.
@@ -287,20 +287,26 @@ func TestGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitChanged(t, changed, "detach")
-	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "weather__weather_0"}); err == nil {
-		t.Fatal("a detached tool was called")
-	}
+	eventually(t, "the detached tool refused", func() error {
+		if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "weather__weather_0"}); err == nil {
+			return errors.New("a detached tool was called")
+		}
+		return nil
+	})
 	// Deleting a server removes its tools too.
 	settle(changed)
 	if err := c.DeleteServer(ctx, "odd"); err != nil {
 		t.Fatal(err)
 	}
 	waitChanged(t, changed, "delete")
-	for _, tool := range allTools(t, cs) {
-		if strings.HasPrefix(tool.Name, "odd__") || strings.HasPrefix(tool.Name, "weather__") {
-			t.Fatalf("tool %s still listed", tool.Name)
+	eventually(t, "the deleted server's tools gone", func() error {
+		for _, tool := range allTools(t, cs) {
+			if strings.HasPrefix(tool.Name, "odd__") || strings.HasPrefix(tool.Name, "weather__") {
+				return fmt.Errorf("tool %s still listed", tool.Name)
+			}
 		}
-	}
+		return nil
+	})
 
 	// A URL change: the server's tools become those at the new URL.
 	settle(changed)
@@ -308,9 +314,9 @@ func TestGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitChanged(t, changed, "URL change")
-	if n := len(allTools(t, cs)); n != 2+1+1+1 {
-		t.Fatalf("after the URL change: %d tools", n)
-	}
+	eventually(t, "the tools after the URL change", func() error {
+		return wantCount(len(allTools(t, cs)), 2+1+1+1)
+	})
 	// New credentials: the next call uses them (the old session is dropped).
 	settle(changed)
 	wrong := "wrong-token"
@@ -318,9 +324,12 @@ func TestGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitChanged(t, changed, "credentials change")
-	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "secure__secure_0"}); err == nil && !res.IsError {
-		t.Fatalf("a call with replaced credentials still used the old ones: %+v", res)
-	}
+	eventually(t, "the new credentials used", func() error {
+		if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "secure__secure_0"}); err == nil && !res.IsError {
+			return fmt.Errorf("a call with replaced credentials still used the old ones: %+v", res)
+		}
+		return nil
+	})
 	// A probe that finds other tools.
 	settle(changed)
 	fail.srv.AddTool(&mcp.Tool{Name: "fail_new", InputSchema: map[string]any{"type": "object"}}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -330,9 +339,12 @@ func TestGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitChanged(t, changed, "probe that found another tool")
-	if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "fail__fail_new"}); err != nil || text(res) != "new" {
-		t.Fatalf("the tool a probe found: %v %+v", err, res)
-	}
+	eventually(t, "the tool a probe found", func() error {
+		if res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "fail__fail_new"}); err != nil || text(res) != "new" {
+			return fmt.Errorf("%v %+v", err, res)
+		}
+		return nil
+	})
 
 	// Metrics per server and tool, never an argument.
 	resp, err := http.Get(env.Server.URL + "/metrics")
@@ -365,8 +377,34 @@ func settle(ch <-chan struct{}) {
 }
 
 // listChangedWithin is how long a test waits for news of a change: the gateway sends it as
-// soon as the change reaches it, so this only needs to cover a loaded machine.
-const listChangedWithin = 15 * time.Second
+// soon as the change reaches it (through the store's change feed), so this only
+// needs to cover a loaded machine, listing 1,200 tools with the race detector.
+const listChangedWithin = 60 * time.Second
+
+// eventually polls check until it passes: a list_changed heard may be the late news of an
+// earlier change, so what a change promises is checked until it holds, within
+// listChangedWithin.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(listChangedWithin)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still %v after %s", what, err, listChangedWithin)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not synchronisation
+	}
+}
+
+func wantCount(got, want int) error {
+	if got != want {
+		return fmt.Errorf("%d tools, want %d", got, want)
+	}
+	return nil
+}
 
 func waitChanged(t *testing.T, ch <-chan struct{}, what string) {
 	t.Helper()

@@ -163,9 +163,9 @@ func (r *outageReplica) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// eventually polls f until it holds, for at most d (a deadline set by what a loaded
+// pollUntil polls f until it holds, for at most d (a deadline set by what a loaded
 // machine needs, not by the promise under test); it fails the test with what otherwise.
-func eventually(t *testing.T, d time.Duration, what string, f func() bool) {
+func pollUntil(t *testing.T, d time.Duration, what string, f func() bool) {
 	t.Helper()
 	for end := time.Now().Add(d); !f(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(end) {
@@ -257,7 +257,7 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 	if err := st.RevokeAPIKey(ctx, doomed.ID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "replica 1 refuses the key revoked through replica 0", func() bool {
+	pollUntil(t, 30*time.Second, "replica 1 refuses the key revoked through replica 0", func() bool {
 		return reps[1].initialize(t, uid, doomedKey) == http.StatusUnauthorized
 	})
 
@@ -316,7 +316,7 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 		}
 		load.Wait()
 	}()
-	eventually(t, 30*time.Second, "load running", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 10 })
+	pollUntil(t, 30*time.Second, "load running", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 10 })
 
 	cl.Stop(t)
 	stopped := time.Now()
@@ -371,7 +371,7 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 
 	// Past the bound: nothing answers from memory.
 	for i, r := range reps {
-		eventually(t, bound+time.Minute, fmt.Sprintf("replica %d refuses calls past the bound", i), func() bool {
+		pollUntil(t, bound+time.Minute, fmt.Sprintf("replica %d refuses calls past the bound", i), func() bool {
 			return call(sessions[i]) != nil && r.gw.count(http.StatusServiceUnavailable) > 0
 		})
 		if st := r.initialize(t, uid, key); st != http.StatusServiceUnavailable {
@@ -384,11 +384,11 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 
 	cl.Start(t)
 	for i := range reps {
-		eventually(t, time.Minute, fmt.Sprintf("replica %d's session calls again", i), func() bool { return call(sessions[i]) == nil })
+		pollUntil(t, time.Minute, fmt.Sprintf("replica %d's session calls again", i), func() bool { return call(sessions[i]) == nil })
 	}
 	// list_changed resumes: an attach through replica 0 reaches replica 1's session.
 	up2 := newUpstream(t, "more", 1, "", nil)
-	eventually(t, time.Minute, "a server created after the outage", func() bool {
+	pollUntil(t, time.Minute, "a server created after the outage", func() bool {
 		_, err := rest[0].CreateServer(ctx, client.CreateMCPServer{Name: "More", Slug: "more", Url: up2.URL})
 		var ce *client.Error
 		return err == nil || (errors.As(err, &ce) && ce.Status == http.StatusConflict)
@@ -399,7 +399,7 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 	if _, err := rest[0].AddMCPServers(ctx, uid, "more"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "replica 1's session lists the attached server's tools", func() bool {
+	pollUntil(t, time.Minute, "replica 1's session lists the attached server's tools", func() bool {
 		select {
 		case <-changed[1]:
 		case <-time.After(time.Second):
@@ -415,7 +415,7 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 	mu.Lock()
 	before := len(acked)
 	mu.Unlock()
-	eventually(t, time.Minute, "REST writes acknowledged again after the outage", func() bool {
+	pollUntil(t, time.Minute, "REST writes acknowledged again after the outage", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= before+10

@@ -89,7 +89,7 @@ func TestStaleOutageConfirmed(t *testing.T) {
 	}
 	o := env.App.Outage()
 	o.Observe(store.ErrUnavailable)
-	eventually(t, 15*time.Second, "the outage past its bound", o.Expired)
+	pollUntil(t, 15*time.Second, "the outage past its bound", o.Expired)
 	if st, _ := postMCP(t, env.URL+"/ai-agents/agent-builder/agents/agent-1/mcp", env.KeyA, "", initializeBody); st != http.StatusOK {
 		t.Fatalf("initialize with the store reachable: %d", st)
 	}

@@ -53,8 +53,8 @@ func hdr(kv ...string) http.Header {
 // address the proxy saw is used (the nearest untrusted one), IPv6 by /64.
 func TestForwardedFor(t *testing.T) {
 	list := "/ai-agents/agent-builder/mcp-servers"
-	// Address burst 10 (10 × RateBurst), refilled every 100 s.
-	cfg := app.Config{RateLimit: 100, RateBurst: 1, IPRateLimit: 0.01}
+	// Address burst 10 (10 × RateBurst), a token an hour: no refill while the test runs.
+	cfg := app.Config{RateLimit: 100, RateBurst: 1, IPRateLimit: 1.0 / 3600}
 	env := apitest.Start(t, apitest.OpenSQLite(t), cfg)
 	statuses := map[int]int{}
 	for i := range 15 {

@@ -117,7 +117,7 @@ func TestGatewayTwoReplicas(t *testing.T) {
 	if _, err := c1.AddMCPServers(ctx, "bot", "legacy"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(15 * time.Second) // a loaded machine, not the feed, sets this
+	deadline := time.After(60 * time.Second) // a loaded machine, not the feed, sets this
 	for {
 		select {
 		case <-changed:

@@ -71,23 +71,10 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	envErrs, badEnv = nil, map[*cobra.Command]error{}
 	for _, mk := range []func() *cobra.Command{serveCmd, appsCmd, keysCmd, migrateCmd, serversCmd, agentsCmd, auditCmd, secretsCmd} {
-		n := len(envErrs)
-		c := mk()
-		if bad := envErrs[n:]; len(bad) > 0 {
-			badEnv[c] = errors.Join(bad...)
-		}
-		root.AddCommand(c)
+		root.AddCommand(mk())
 	}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		top := cmd
-		for top.HasParent() && top.Parent() != root {
-			top = top.Parent()
-		}
-		if err := badEnv[top]; err != nil {
-			return usageError{err, cmd}
-		}
 		if err := applyEnv(cmd); err != nil {
 			return usageError{err, cmd}
 		}
@@ -209,51 +196,7 @@ func applyEnv(cmd *cobra.Command) error {
 	return errors.Join(errs...)
 }
 
-// envOr is the value of the environment variable name, or def. Only for values that are
-// never secret: the value becomes the flag's shown default.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
 // dbFlags adds the database flags to cmd and its subcommands.
 func dbFlags(cmd *cobra.Command, o *dbOptions) { bind(cmd, dbSettings(o)) }
-
-// envErrs are the malformed environment variables that envInt and envFloat met while the
-// commands were built; badEnv holds them per top-level command, which refuses to run.
-var (
-	envErrs []error
-	badEnv  map[*cobra.Command]error
-)
-
-// envFloat is the number in the environment variable name, or def when it is unset.
-func envFloat(name string, def float64) float64 {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil {
-		envErrs = append(envErrs, fmt.Errorf("environment variable %s: want a number, got %q", name, v))
-		return def
-	}
-	return f
-}
-
-// envInt is the integer in the environment variable name, or def when it is unset.
-func envInt(name string, def int) int {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		envErrs = append(envErrs, fmt.Errorf("environment variable %s: want an integer, got %q", name, v))
-		return def
-	}
-	return n
-}
 
 const defaultDB = "./data/agentmcp.db"

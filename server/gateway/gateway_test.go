@@ -243,7 +243,9 @@ func TestTimeoutsOpenTheCircuitAsTimeouts(t *testing.T) {
 		return nil, ctx.Err()
 	})
 	t.Cleanup(func() { close(stop) })
-	env, c := gatewayEnv(t, func(o *gateway.Options) { o.BreakerThreshold, o.CallTimeout = 1, 500*time.Millisecond })
+	// The call timeout also bounds the upstream's handshake: long enough for a loaded
+	// machine's, so that only the hanging call runs out of it.
+	env, c := gatewayEnv(t, func(o *gateway.Options) { o.BreakerThreshold, o.CallTimeout = 1, 5*time.Second })
 	addServer(t, c, "up", up.URL)
 	cs := connect(t, agentURL(env, addAgent(t, c, "a1", "up")), env.KeyA, "client", false, nil)
 	ctx := context.Background()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/agentmcp/agentmcp/internal/pgtest"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/postgres"
@@ -15,7 +17,9 @@ import (
 const deepRows = 100_000
 
 // seedDeep fills app "deep" with deepRows servers (one created_at apart) and a noisy
-// neighbour app, straight in SQL, and returns the store.
+// neighbour app, straight in SQL, and returns the store. The seeding runs in one
+// transaction without the store's statement timeout: on a loaded machine it may take longer
+// than any one request is allowed, and only the plan of the pages is under test.
 func seedDeep(tb testing.TB) *postgres.Store {
 	tb.Helper()
 	url := pgtest.NewDatabase(tb)
@@ -25,17 +29,25 @@ func seedDeep(tb testing.TB) *postgres.Store {
 	}
 	tb.Cleanup(func() { st.Close() })
 	ctx := context.Background()
-	for _, q := range []string{
+	seed := []string{
+		`SET LOCAL statement_timeout = 0`,
 		`INSERT INTO apps (id, created_at, clock) VALUES ('deep', 0, 1000000 + 100000), ('other', 0, 1000000 + 50000)`,
 		`INSERT INTO mcp_servers (app_id, slug, name, url, created_at, updated_at)
 		 SELECT 'deep', 's' || i, 'Server ' || i, 'https://s' || i || '.example.com', 1000000 + i, 1000000 + i FROM generate_series(1, 100000) i`,
 		`INSERT INTO mcp_servers (app_id, slug, name, url, created_at, updated_at)
 		 SELECT 'other', 's' || i, 'Server ' || i, 'https://s' || i || '.example.com', 1000000 + i, 1000000 + i FROM generate_series(1, 50000) i`,
 		`ANALYZE mcp_servers`,
-	} {
-		if _, err := st.Pool().Exec(ctx, q); err != nil {
-			tb.Fatal(err)
+	}
+	err = pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
+		for _, q := range seed {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return st
 }

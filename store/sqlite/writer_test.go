@@ -46,7 +46,7 @@ func hold(t *testing.T, st *Store) (release func()) {
 // waitQueued waits until n writes wait in the writer's queue.
 func waitQueued(t *testing.T, st *Store, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); len(st.wr.jobs) < n; {
+	for deadline := time.Now().Add(30 * time.Second); len(st.wr.jobs) < n; {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d writes queued, want %d", len(st.wr.jobs), n)
 		}
@@ -169,13 +169,11 @@ func TestQueuedWriteCanLeave(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	ran := false
-	start := time.Now()
+	// The writer is held until release: that inTx returns at all shows the caller left the
+	// queue without waiting for its turn, and no clock is raced.
 	err := st.inTx(ctx, func(sqlstore.Querier) error { ran = true; return nil })
 	if !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("queued past its deadline: %v, want ErrUnavailable wrapping DeadlineExceeded", err)
-	}
-	if waited := time.Since(start); waited > 2*time.Second {
-		t.Fatalf("left after %v", waited)
 	}
 	release()
 	if err := st.inTx(context.Background(), func(sqlstore.Querier) error { return nil }); err != nil { // the writer has passed the abandoned write
