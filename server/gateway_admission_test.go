@@ -234,6 +234,29 @@ func TestGatewayStreamEndsOnRevocation(t *testing.T) {
 	}
 }
 
+// TestGatewayStreamEndsAtOnceOnRevocation: a revocation travels the change feed
+// (store.ChangeKey), so a stream of the revoked key ends at once, not at its next recheck
+// (an hour here).
+func TestGatewayStreamEndsAtOnceOnRevocation(t *testing.T) {
+	st := apitest.OpenSQLite(t)
+	env, c := gatewayEnv(t, st, func(cfg *app.Config) {
+		cfg.Admission = admission.Options{Recheck: time.Hour}
+		cfg.KeyCacheTTL = time.Hour
+	})
+	ctx := context.Background()
+	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "A", Uid: ptr("agent-1")}); err != nil {
+		t.Fatal(err)
+	}
+	k, secret := apitest.NewKey(t, st, env.AppA, store.ScopeFullAccess)
+	w := &streamWatch{key: secret}
+	streamingClient(t, env, "agent-1", w)
+	waitUntil(t, "the stream to open", func() bool { return w.opened.Load() == 1 })
+	if err := env.Store.RevokeAPIKey(ctx, k.ID); err != nil { // through the feed, as the API's
+		t.Fatal(err)
+	}
+	waitUntil(t, "the revoked key's stream to end", func() bool { return w.ended.Load() > 0 })
+}
+
 // waitUntil polls cond for what a loaded machine needs (the promise is a recheck period).
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -7,8 +7,8 @@
 // caller gets a *Refused (429 with Retry-After), never a hang.
 //
 // A stream also ends when its key is revoked or its agent deleted (or replaced by a new
-// one with the same uid), found by a check every Recheck and at once on the agent's change
-// on the feed, and after StreamLifetime in any case: its client reconnects if it still may.
+// one with the same uid), found by a check every Recheck and at once on the key's or the
+// agent's change on the feed, and after StreamLifetime in any case: its client reconnects if it still may.
 package admission
 
 import (
@@ -94,7 +94,8 @@ type Controller struct {
 	bytes    map[string]int64 // app → bytes in flight
 	total    int64            // bytes in flight, all apps
 	held     int              // streams open, for OpenFDs' fallback
-	byAgent  map[[2]string]map[*stream]struct{}
+	byAgent  index[[2]string] // app, uid → its streams
+	byKey    index[string]    // key id → its streams
 }
 
 type stream struct {
@@ -143,7 +144,7 @@ func New(opt Options) *Controller {
 		}
 	}
 	c := &Controller{opt: opt, streams: map[string]int64{}, sessions: map[string]int64{}, calls: map[string]int64{}, bytes: map[string]int64{},
-		byAgent: map[[2]string]map[*stream]struct{}{}}
+		byAgent: index[[2]string]{}, byKey: index[string]{}}
 	if c.opt.OpenFDs == nil {
 		c.opt.OpenFDs = c.procFDs
 	}
@@ -246,10 +247,8 @@ func (c *Controller) Stream(ctx context.Context, key store.APIKey, uid string, c
 	ctx, cancel := context.WithCancelCause(ctx)
 	s := &stream{check: check, cancel: cancel, wake: make(chan struct{}, 1)}
 	ak := [2]string{key.AppID, uid}
-	if c.byAgent[ak] == nil {
-		c.byAgent[ak] = map[*stream]struct{}{}
-	}
-	c.byAgent[ak][s] = struct{}{}
+	c.byAgent.add(ak, s)
+	c.byKey.add(key.ID, s)
 	c.mu.Unlock()
 
 	go c.watch(ctx, s)
@@ -260,9 +259,8 @@ func (c *Controller) Stream(ctx context.Context, key store.APIKey, uid string, c
 			c.mu.Lock()
 			give(c.streams, keys)
 			c.held--
-			if delete(c.byAgent[ak], s); len(c.byAgent[ak]) == 0 {
-				delete(c.byAgent, ak)
-			}
+			c.byAgent.remove(ak, s)
+			c.byKey.remove(key.ID, s)
 			c.mu.Unlock()
 		})
 	}
@@ -298,22 +296,41 @@ func (c *Controller) watch(ctx context.Context, s *stream) {
 	}
 }
 
-// Changed wakes the checks of the streams of an agent that changed (it may be gone), or of
-// every stream on a reset of the feed.
+// index is a set of streams by what they belong to.
+type index[K comparable] map[K]map[*stream]struct{}
+
+func (ix index[K]) add(k K, s *stream) {
+	if ix[k] == nil {
+		ix[k] = map[*stream]struct{}{}
+	}
+	ix[k][s] = struct{}{}
+}
+
+func (ix index[K]) remove(k K, s *stream) {
+	if delete(ix[k], s); len(ix[k]) == 0 {
+		delete(ix, k)
+	}
+}
+
+func wake(m map[*stream]struct{}) {
+	for s := range m {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Changed wakes the checks of the streams of an agent that changed (it may be gone), of a
+// key that was revoked, or of every stream on a reset of the feed.
 func (c *Controller) Changed(ch store.Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	wake := func(m map[*stream]struct{}) {
-		for s := range m {
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
-		}
-	}
 	switch ch.Kind {
 	case store.ChangeAgent:
 		wake(c.byAgent[[2]string{ch.AppID, ch.Key}])
+	case store.ChangeKey:
+		wake(c.byKey[ch.Key])
 	case store.ChangeReset:
 		for _, m := range c.byAgent {
 			wake(m)
