@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -345,6 +346,16 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 			t.Fatalf("replica %d: agentmcp_degraded is not 1 during the outage", i)
 		}
 	}
+	var names []string
+	for tool, err := range sessions[1].Tools(ctx, nil) {
+		if err != nil {
+			t.Fatalf("tools/list of an open session during the outage: %v", err)
+		}
+		names = append(names, tool.Name)
+	}
+	if !slices.Contains(names, "up__up_0") {
+		t.Fatalf("tools/list during the outage: %v", names)
+	}
 	if time.Now().After(window) {
 		t.Fatalf("the checks took longer than the 10 s window (%s): the machine is too loaded to tell", time.Since(stopped))
 	}
@@ -368,6 +379,12 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 		}
 	}
 	mu.Unlock()
+
+	for i, r := range reps { // the catalogue was re-read during the window (ToolsTTL 2 s): from memory
+		if _, body := r.get(t, "/metrics"); strings.Contains(body, "\nagentmcp_last_known_reads_total 0\n") || !strings.Contains(body, "\nagentmcp_last_known_reads_total ") {
+			t.Errorf("replica %d: no read answered from last-known state", i)
+		}
+	}
 
 	// Past the bound: nothing answers from memory.
 	for i, r := range reps {
