@@ -105,7 +105,7 @@ type lastKnown struct {
 	mu    sync.Mutex
 	epoch uint64 // bumped by a reset; part of every app's generation
 	apps  map[string]*appKnown
-	n     int // entries in all
+	n     int // entries in all, a server list counting its servers
 	max   int
 }
 
@@ -152,10 +152,19 @@ func (l *lastKnown) app(app string, gen uint64) *appKnown {
 	return a
 }
 
-func put[V any](l *lastKnown, m map[string]V, k string, v V) {
-	if _, ok := m[k]; !ok {
-		l.n++
+// weight is what an entry counts against the bound: a server list its servers.
+func weight(v any) int {
+	if l, ok := v.([]store.MCPServer); ok {
+		return max(1, len(l))
 	}
+	return 1
+}
+
+func put[V any](l *lastKnown, m map[string]V, k string, v V) {
+	if old, ok := m[k]; ok {
+		l.n -= weight(old)
+	}
+	l.n += weight(v)
 	m[k] = v
 }
 
@@ -196,9 +205,9 @@ func get[V any](l *lastKnown, app string, pick func(*appKnown) map[string]V, k s
 }
 
 func forget[V any](l *lastKnown, m map[string]V, k string) {
-	if _, ok := m[k]; ok {
+	if old, ok := m[k]; ok {
 		delete(m, k)
-		l.n--
+		l.n -= weight(old)
 	}
 }
 

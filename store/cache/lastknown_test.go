@@ -214,3 +214,33 @@ func TestLastKnownReset(t *testing.T) {
 		t.Fatalf("after a reset: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestLastKnownBounded: last-known state holds at most the cache's size in entries (1,000
+// at least); past it nothing more is kept, and what is kept still answers.
+func TestLastKnownBounded(t *testing.T) {
+	ctx := context.Background()
+	inner := &downStore{Store: openSQLite(t)}
+	feed := store.NewFeed()
+	c := cache.New(store.Publishing(inner, feed), 10, cache.Options{Feed: feed, Outage: cache.NewOutage(time.Hour, nil)})
+	if _, err := c.CreateApp(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1001
+	for i := range n {
+		uid := fmt.Sprint("ag", i)
+		if _, err := c.CreateAgent(ctx, store.Agent{AppID: "a", UID: uid, Name: uid, RagVersion: "v2"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.GetAgent(ctx, "a", uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inner.down.Store(true)
+	c.Ping(ctx)
+	if _, err := c.GetAgent(ctx, "a", "ag0"); err != nil {
+		t.Fatalf("the first agent kept: %v", err)
+	}
+	if _, err := c.GetAgent(ctx, "a", fmt.Sprint("ag", n-1)); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("the agent past the bound: %v, want ErrUnavailable", err)
+	}
+}
