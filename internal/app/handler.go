@@ -352,7 +352,7 @@ func registerOutageMetrics(reg prometheus.Registerer, o *cache.Outage) {
 			func() float64 { return b(o.Down()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentmcp_degraded", Help: "1 while the store is unreachable and the gateway serves last-known state (within --last-known-for)."},
 			func() float64 { return b(o.Serving()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentmcp_last_known_reads_total", Help: "Store reads answered from last-known state during outages."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentmcp_last_known_reads_total", Help: "Store reads (agents, their servers, credentials, API keys) answered from last-known state during outages."},
 			func() float64 { return float64(o.ServedTotal()) }),
 	)
 }

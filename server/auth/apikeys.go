@@ -50,6 +50,7 @@ type KeyLookup interface {
 type Outage interface {
 	Serving() bool
 	Expired() bool
+	Served() // counts an answer from memory
 }
 
 // KeyOptions are NewAPIKeys' options.
@@ -115,6 +116,7 @@ func (c *APIKeys) lookup(ctx context.Context, secret string) (store.APIKey, erro
 		e, ok := c.entries[h]
 		c.mu.RUnlock()
 		if ok { // last known, however old
+			c.outage.Served()
 			return e.key, nil
 		}
 	}

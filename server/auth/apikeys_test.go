@@ -90,6 +90,7 @@ type fakeOutage struct{ serving, expired atomic.Bool }
 
 func (f *fakeOutage) Serving() bool { return f.serving.Load() }
 func (f *fakeOutage) Expired() bool { return f.expired.Load() }
+func (f *fakeOutage) Served()       {}
 
 // TestKeysThroughAnOutage: while the store is unreachable within the bound, a key seen
 // before works however old its entry; a key never seen is the store's unavailability (a
