@@ -356,8 +356,8 @@ func TestDatabaseOutageTwoReplicas(t *testing.T) {
 	if !slices.Contains(names, "up__up_0") {
 		t.Fatalf("tools/list during the outage: %v", names)
 	}
-	if time.Now().After(window) {
-		t.Fatalf("the checks took longer than the 10 s window (%s): the machine is too loaded to tell", time.Since(stopped))
+	if d := time.Since(stopped); d > bound/2 { // a guard with room, not the promise: the checks take well under a second
+		t.Fatalf("the checks above took %s of the %s bound: the machine is too loaded to tell", d, bound)
 	}
 	for time.Now().Before(window) { // the load runs through the window
 		time.Sleep(100 * time.Millisecond)
