@@ -15,7 +15,7 @@ import (
 // unreachable.
 const DefaultLastKnownFor = 5 * time.Minute
 
-// Outage tracks whether the store answers and, since when it does not. While it does not,
+// Outage tracks whether the store answers and, when it does not, since when. While it does not,
 // for at most the bound, what the gateway last read (its agents, their servers, their
 // sealed credentials, the keys the authenticator knew) keeps answering: the data plane
 // outlives a database outage; past the bound it stops too. The store's answers are its
@@ -59,10 +59,13 @@ func (o *Outage) Down() bool { return o != nil && o.since.Load() != 0 }
 
 // Since is when the outage under way started (zero when the store is reachable).
 func (o *Outage) Since() time.Time {
-	if o == nil || o.since.Load() == 0 {
+	if o == nil {
 		return time.Time{}
 	}
-	return time.Unix(0, o.since.Load())
+	if s := o.since.Load(); s != 0 {
+		return time.Unix(0, s)
+	}
+	return time.Time{}
 }
 
 // Serving reports whether last-known state may answer: the store is unreachable, for less
