@@ -102,16 +102,16 @@ check-generated: $(TS)/node_modules/.installed $(CONSOLE)/node_modules/.installe
 	@test -z "$$(git ls-files --others --exclude-standard -- server/consoleui)" || { echo "server/consoleui has untracked built files: commit them"; exit 1; }
 
 # The benchmark: a real agentmcp against a bare echo baseline, driven by wrk (installed
-# from Debian's packages when missing). BENCH_FLAGS="--db postgres" runs it on a throwaway
-# PostgreSQL cluster with two replicas (PostgreSQL installed as `make test` does). See
-# docs/performance.md.
+# from Debian's packages when missing); then the MCP gateway's scenarios (gateway-call…:
+# agentmcp with default flags, a go-sdk upstream and a JSON-RPC client in processes of their
+# own, the direct calls measured in the same interleaved rounds). BENCH_FLAGS="--db postgres"
+# runs the REST part on a throwaway PostgreSQL cluster with two replicas (PostgreSQL
+# installed as `make test` does). See docs/performance.md.
 bench:
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && apt-get install -y -qq wrk; }
 	@case " $(BENCH_FLAGS) " in *" --db postgres "*|*" --db=postgres "*|*" -db postgres "*|*" -db=postgres "*) \
 	  scripts/postgres-bin.sh >/dev/null || { echo "PostgreSQL's server binaries are missing (Debian: apt-get install postgresql)"; exit 1; };; esac
 	$(GO) run ./cmd/agentmcp-bench $(BENCH_FLAGS)
-	@echo "gateway-call: tools/call through an agent's gateway and directly against the same upstream"
-	$(GO) test -run '^$$' -bench BenchmarkGatewayCall -benchtime 5s ./server
 	@echo "get-server: a cached GET through the whole handler, without sockets (CPU and allocations per request)"
 	$(GO) test -run '^$$' -bench BenchmarkGetServer -benchtime 2s ./server
 

@@ -1,13 +1,17 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/internal/apitest"
 	"github.com/agentmcp/agentmcp/internal/app"
+	"github.com/agentmcp/agentmcp/store"
 )
 
 func get(t *testing.T, url, key string) *http.Response {
@@ -79,4 +83,89 @@ func TestRateLimitByIP(t *testing.T) {
 	if s, _ := strconv.Atoi(retry); s < 3000 || s > 3600 {
 		t.Fatalf("Retry-After %q for a token an hour", retry)
 	}
+}
+
+// gatewayPing sends a ping outside any session to agent uid's gateway with key; its status.
+func gatewayPing(t *testing.T, env *apitest.Env, uid, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/ai-agents/agent-builder/agents/"+uid+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a 429 without Retry-After")
+	}
+	return resp.StatusCode
+}
+
+func createAgent(t *testing.T, env *apitest.Env, key, uid string) {
+	t.Helper()
+	if _, err := env.Client(t, key).CreateAgent(context.Background(), client.CreateAgent{Uid: &uid, Name: uid}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGatewayRateLimits: on the gateways the client address's limit counts only requests
+// that fail authentication, so an agent runtime with a good key goes past it while bad keys
+// are refused before any lookup once it is spent; each key has a limit of its own, and
+// its app one over all its keys.
+func TestGatewayRateLimits(t *testing.T) {
+	t.Run("address", func(t *testing.T) {
+		// Address burst 10 (10 × RateBurst), refilled every 100 s; no key or app limit.
+		env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{RateLimit: 100, RateBurst: 1, IPRateLimit: 0.01, GatewayRateLimit: -1, GatewayAppRateLimit: -1})
+		createAgent(t, env, env.KeyA, "a1")
+		for i := range 30 {
+			if st := gatewayPing(t, env, "a1", env.KeyA); st != http.StatusOK {
+				t.Fatalf("good key, call %d: %d", i, st)
+			}
+		}
+		statuses := map[int]int{}
+		for range 15 {
+			statuses[gatewayPing(t, env, "a1", "amk_guess")]++
+		}
+		// The burst of 10 less the REST request that created the agent (the REST API's
+		// address limit counts every request).
+		if statuses[http.StatusUnauthorized] != 9 || statuses[http.StatusTooManyRequests] != 6 {
+			t.Fatalf("bad keys from one address: %v", statuses)
+		}
+		if st := gatewayPing(t, env, "a1", env.KeyA); st != http.StatusTooManyRequests {
+			t.Fatalf("an address past its limit of failures got %d", st)
+		}
+	})
+	t.Run("key", func(t *testing.T) {
+		// Each key: burst 1, refilled every 100 s; the app unlimited.
+		env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{IPRateLimit: 1000, GatewayRateLimit: 0.01, GatewayAppRateLimit: -1})
+		createAgent(t, env, env.KeyA, "a1")
+		_, other := apitest.NewKey(t, env.Store, env.AppA, store.ScopeFullAccess)
+		if st := gatewayPing(t, env, "a1", env.KeyA); st != http.StatusOK {
+			t.Fatalf("first call: %d", st)
+		}
+		if st := gatewayPing(t, env, "a1", env.KeyA); st != http.StatusTooManyRequests {
+			t.Fatalf("a key past its limit got %d", st)
+		}
+		if st := gatewayPing(t, env, "a1", other); st != http.StatusOK {
+			t.Fatalf("another key of the same app got %d", st)
+		}
+	})
+	t.Run("app", func(t *testing.T) {
+		// Each app: burst 1, refilled every 100 s; keys unlimited.
+		env := apitest.Start(t, apitest.OpenSQLite(t), app.Config{IPRateLimit: 1000, GatewayRateLimit: -1, GatewayAppRateLimit: 0.01})
+		createAgent(t, env, env.KeyA, "a1")
+		createAgent(t, env, env.KeyB, "b1")
+		_, other := apitest.NewKey(t, env.Store, env.AppA, store.ScopeFullAccess)
+		if st := gatewayPing(t, env, "a1", env.KeyA); st != http.StatusOK {
+			t.Fatalf("first call: %d", st)
+		}
+		if st := gatewayPing(t, env, "a1", other); st != http.StatusTooManyRequests {
+			t.Fatalf("another key of an app past its limit got %d", st)
+		}
+		if st := gatewayPing(t, env, "b1", env.KeyB); st != http.StatusOK {
+			t.Fatalf("another app got %d", st)
+		}
+	})
 }

@@ -8,17 +8,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/agentmcp/agentmcp/internal/pgtest/pgcluster"
 )
 
-// TestMain lets the test binary act as the baseline server the benchmark starts (it runs
-// os.Executable() with "baseline").
+// TestMain lets the test binary act as the processes the benchmark starts of itself (it
+// runs os.Executable() with "baseline", "upstream" or "mcpload").
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "baseline" {
-		if err := runBaseline(os.Args[2:]); err != nil {
+	if sub := subcommand(os.Args[1:]); sub != nil {
+		if err := sub(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, os.Args[1]+":", err)
 			os.Exit(1)
 		}
 		return
@@ -132,4 +134,51 @@ func runSmoke(t *testing.T, c config) benchReport {
 		}
 	}
 	return rep
+}
+
+// TestSmokeGateway runs the gateway scenarios for a moment (agentmcp with its default
+// flags, the upstreams and the client in processes of their own): every scenario is in
+// the JSON with the fields the targets read, and no call failed. No timing is asserted.
+func TestSmokeGateway(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bench.json")
+	c := config{bin: buildAgentmcp(t, dir), out: out, scenarios: strings.Join(gatewayScenarios, ","),
+		gwRounds: 1, gwRound: 200 * time.Millisecond, gwSessions: 20}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]gwResult{}
+	for _, r := range rep.Gateway {
+		got[r.Scenario] = r
+	}
+	for _, name := range gatewayScenarios {
+		r, ok := got[name]
+		if !ok || r.Errors != 0 {
+			t.Fatalf("scenario %s: %+v in %s", name, r, b)
+		}
+		switch name {
+		case "gateway-sessions":
+			if r.Sessions != c.gwSessions || r.RSSMB <= 0 {
+				t.Fatalf("%s: %+v", name, r)
+			}
+		case "gateway-tools-list":
+			if r.Calls == 0 || r.P50ms <= 0 {
+				t.Fatalf("%s: %+v", name, r)
+			}
+		default:
+			if r.Calls == 0 || r.Ratio <= 0 || r.DirectP50ms <= 0 || r.P50ms <= 0 {
+				t.Fatalf("%s: %+v", name, r)
+			}
+		}
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,12 +51,15 @@ type config struct {
 	keep        bool
 	serveArgs   string
 	onCluster   func(*pgcluster.Cluster) // tests: sees the cluster --db postgres started
+	gwRounds    int
+	gwRound     time.Duration
+	gwSessions  int
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "baseline" {
-		if err := runBaseline(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "baseline:", err)
+	if sub := subcommand(os.Args[1:]); sub != nil {
+		if err := sub(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, os.Args[1]+":", err)
 			os.Exit(1)
 		}
 		return
@@ -74,6 +78,9 @@ func main() {
 	flag.StringVar(&c.scenarios, "scenarios", "", "comma-separated subset of scenarios to run (default all)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory")
 	flag.StringVar(&c.serveArgs, "serve-args", "", "extra flags for agentmcp serve, space-separated (for experiments)")
+	flag.IntVar(&c.gwRounds, "gateway-rounds", 5, "interleaved rounds (direct, gateway) of each gateway scenario")
+	flag.DurationVar(&c.gwRound, "gateway-round", 2*time.Second, "calls per side per round of a gateway scenario")
+	flag.IntVar(&c.gwSessions, "gateway-sessions", 10000, "idle sessions gateway-sessions opens")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -82,6 +89,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "agentmcp-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// subcommand is the process the benchmark starts of itself: the baseline, an upstream MCP
+// server, or the MCP client of the gateway scenarios; nil for the benchmark itself.
+func subcommand(args []string) func([]string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	return map[string]func([]string) error{"baseline": runBaseline, "upstream": runUpstream, "mcpload": runMCPLoad}[args[0]]
 }
 
 // procs are the child processes; all are killed on the way out, whatever happens.
@@ -144,8 +160,22 @@ func progress(format string, args ...any) {
 }
 
 func run(ctx context.Context, c config) error {
-	if _, err := exec.LookPath("wrk"); err != nil {
-		return errors.New("wrk is not installed (Debian: apt-get install wrk; `make bench` does it)")
+	want := func(string) bool { return true }
+	if c.scenarios != "" {
+		set := map[string]bool{}
+		for _, s := range strings.Split(c.scenarios, ",") {
+			set[strings.TrimSpace(s)] = true
+		}
+		want = func(s string) bool { return set[s] }
+	}
+	rest := false
+	for _, s := range scenarios(nil, "") {
+		rest = rest || s.Name != "baseline-get" && want(s.Name)
+	}
+	if rest {
+		if _, err := exec.LookPath("wrk"); err != nil {
+			return errors.New("wrk is not installed (Debian: apt-get install wrk; `make bench` does it)")
+		}
 	}
 	tmp, err := os.MkdirTemp("", "agentmcp-bench")
 	if err != nil {
@@ -165,6 +195,35 @@ func run(ctx context.Context, c config) error {
 			return fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	}
+	var rep benchReport
+	if rest {
+		if rep, err = runREST(ctx, c, &ps, bin, tmp, want); err != nil {
+			return err
+		}
+	} else {
+		rep = report(c, "sqlite", 1, 0, nil, 0)
+	}
+	if slices.ContainsFunc(gatewayScenarios, want) {
+		if rep.Gateway, err = runGateway(ctx, c, &ps, bin, tmp, want); err != nil {
+			return err
+		}
+	}
+	if rest {
+		fmt.Print(rep.markdown())
+	}
+	fmt.Print(gatewayMarkdown(rep.Gateway, gwConfig{rounds: c.gwRounds, round: c.gwRound}))
+	if c.out != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(c.out, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runREST runs the REST scenarios (wrk against agentmcp and the baseline).
+func runREST(ctx context.Context, c config, ps *procs, bin, tmp string, want func(string) bool) (benchReport, error) {
+	defer ps.killAll() // the gateway scenarios run on a quiet machine
 	db, backend := c.db, "sqlite"
 	switch {
 	case db == "":
@@ -173,45 +232,45 @@ func run(ctx context.Context, c config) error {
 		progress("starting a PostgreSQL cluster")
 		cl, err := startPostgres(ctx)
 		if err != nil {
-			return err
+			return benchReport{}, err
 		}
 		defer func() { ps.killAll(); cl.Remove() }() // the replicas go first, not left without their database
 		if c.onCluster != nil {
 			c.onCluster(cl)
 		}
 		if db, err = pgcluster.CreateDatabase(ctx, cl.URL, "bench", ""); err != nil {
-			return err
+			return benchReport{}, err
 		}
 		backend = "postgres"
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
 		backend = "postgres"
 	default:
-		return fmt.Errorf("--db %q: want empty (SQLite), postgres, or a postgres:// URL", db)
+		return benchReport{}, fmt.Errorf("--db %q: want empty (SQLite), postgres, or a postgres:// URL", db)
 	}
 	replicas := c.replicas
 	if replicas == 0 {
 		replicas = map[string]int{"sqlite": 1, "postgres": 2}[backend]
 	}
 	if replicas < 1 || backend == "sqlite" && replicas > 1 {
-		return fmt.Errorf("--replicas %d: SQLite takes 1, PostgreSQL 1 or more", replicas)
+		return benchReport{}, fmt.Errorf("--replicas %d: SQLite takes 1, PostgreSQL 1 or more", replicas)
 	}
 	// Only serve and migrate up create a database; apps create before serve keeps serve from
 	// making (and printing) an app of its own.
 	if out, err := exec.Command(bin, "migrate", "up", "--db", db).CombinedOutput(); err != nil {
-		return fmt.Errorf("migrate up: %w\n%s", err, out)
+		return benchReport{}, fmt.Errorf("migrate up: %w\n%s", err, out)
 	}
 	out, err := exec.Command(bin, "apps", "create", "bench", "--db", db).Output()
 	if err != nil {
-		return fmt.Errorf("apps create: %w", err)
+		return benchReport{}, fmt.Errorf("apps create: %w", err)
 	}
 	key := strings.TrimSpace(string(out))
 
 	// Replica 0 migrates (migrate up did already); the others only check the schema.
 	var reps []*replica
 	for i := range replicas {
-		r, err := startReplica(ctx, &ps, c, bin, db, tmp, i)
+		r, err := startReplica(ctx, ps, c, bin, db, tmp, i)
 		if err != nil {
-			return err
+			return benchReport{}, err
 		}
 		reps = append(reps, r)
 	}
@@ -223,37 +282,37 @@ func run(ctx context.Context, c config) error {
 
 	api, err := client.New(base+"/v3", key)
 	if err != nil {
-		return err
+		return benchReport{}, err
 	}
 	if err := seed(ctx, api, c.servers); err != nil {
-		return err
+		return benchReport{}, err
 	}
 	fixture := filepath.Join(tmp, "fixture.json")
 	oldest, err := writeFixture(ctx, api, c.servers, fixture)
 	if err != nil {
-		return err
+		return benchReport{}, err
 	}
 	// Every replica reads the servers once, as replica one did for the fixture, so that each
 	// is measured warm: a long-running replica's cache holds what it serves.
 	for _, r := range reps[1:] {
 		other, err := client.New(r.base+"/v3", key)
 		if err != nil {
-			return err
+			return benchReport{}, err
 		}
 		for _, err := range other.All(ctx, 100) {
 			if err != nil {
-				return err
+				return benchReport{}, err
 			}
 		}
 	}
 
 	baseAddr, err := freePort()
 	if err != nil {
-		return err
+		return benchReport{}, err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return benchReport{}, err
 	}
 	bl := exec.Command(self, "baseline", "--addr", baseAddr, "--fixture", fixture)
 	// The baseline runs with the Ps agentmcp gave itself, so the ratios compare code, not
@@ -263,31 +322,25 @@ func run(ctx context.Context, c config) error {
 	}
 	bl.Stdout, bl.Stderr = os.Stderr, os.Stderr
 	if err := ps.start(bl); err != nil {
-		return err
+		return benchReport{}, err
 	}
 	if err := waitReady(ctx, "http://"+baseAddr+"/healthz"); err != nil {
-		return err
+		return benchReport{}, err
 	}
 
 	scen := scenarios(targets, "http://"+baseAddr)
-	if c.scenarios != "" {
-		want := map[string]bool{}
-		for _, s := range strings.Split(c.scenarios, ",") {
-			want[strings.TrimSpace(s)] = true
+	var keep []scenario
+	for _, s := range scen {
+		if want(s.Name) || s.Name == "baseline-get" {
+			keep = append(keep, s)
 		}
-		var keep []scenario
-		for _, s := range scen {
-			if want[s.Name] || s.Name == "baseline-get" {
-				keep = append(keep, s)
-			}
-		}
-		scen = keep
 	}
+	scen = keep
 	var results []result
 	var peak int64
 	for i, s := range scen {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return benchReport{}, ctx.Err()
 		}
 		progress("[%d/%d] %s: %s at %d connections on %d server(s)", i+1, len(scen), s.Name, c.duration, c.concurrency, len(s.Targets))
 		var prof *profiler
@@ -296,16 +349,16 @@ func run(ctx context.Context, c config) error {
 		}
 		r, err := runWrk(ctx, c, tmp, key, oldest, s)
 		if err != nil {
-			return fmt.Errorf("%s: %w", s.Name, err)
+			return benchReport{}, fmt.Errorf("%s: %w", s.Name, err)
 		}
 		if prof != nil {
 			if err := prof.finish(); err != nil {
-				return err
+				return benchReport{}, err
 			}
 		}
 		if strings.HasPrefix(s.Name, "agent-") {
 			if r.AgentSlugs, r.AgentLongest, err = agentLists(ctx, api); err != nil {
-				return err
+				return benchReport{}, err
 			}
 		}
 		// The kernel updates VmHWM lazily (reading it gives the larger of the recorded peak
@@ -315,15 +368,7 @@ func run(ctx context.Context, c config) error {
 		results = append(results, r)
 	}
 	progress("")
-	rep := report(c, backend, replicas, reps[0].gomaxprocs, results, peak)
-	fmt.Print(rep.markdown())
-	if c.out != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(c.out, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return report(c, backend, replicas, reps[0].gomaxprocs, results, peak), nil
 }
 
 // replica is one running agentmcp serve.
@@ -504,14 +549,17 @@ func serverPeakRSS(reps []*replica) int64 {
 	return rss
 }
 
-func peakRSS(pid int) int64 {
+func peakRSS(pid int) int64 { return procStatus(pid, "VmHWM:") }
+
+// procStatus reads a size in kB of /proc/PID/status, in bytes.
+func procStatus(pid int, field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb * 1024
 		}

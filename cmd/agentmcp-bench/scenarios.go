@@ -192,6 +192,9 @@ type benchReport struct {
 	GOMAXPROCS  int      `json:"gomaxprocs"` // agentmcp's, and the baseline's with it (0: not logged, the baseline at Go's default)
 	PeakRSSMB   float64  `json:"server_peak_rss_mb"`
 	Results     []result `json:"results"`
+	// Gateway holds the gateway scenarios (gateway-call, gateway-call-c1, …), each measured
+	// against calling its upstream directly in the same run.
+	Gateway []gwResult `json:"gateway,omitempty"`
 }
 
 func report(c config, db string, replicas, procs int, rs []result, rss int64) benchReport {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -52,6 +53,8 @@ type serveOptions struct {
 	rateLimit       float64
 	rateBurst       int
 	ipRateLimit     float64
+	gatewayRate     float64
+	gatewayAppRate  float64
 	secretsKeeper   string
 	gatewayTimeout  time.Duration
 	gatewaySessions int
@@ -135,6 +138,11 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && o.memoryLimit > 0 {
 		debug.SetMemoryLimit(o.memoryLimit)
 	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		if lim := debug.SetMemoryLimit(-1); lim < math.MaxInt64 { // no limit: no floor either
+			gcFloor(uint64(lim) / 2) // half the memory limit in force
+		}
+	}
 	keeper, err := keeperURL(o.dbOptions, o.secretsKeeper, true, out)
 	if err != nil {
 		return err
@@ -147,7 +155,8 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	base := baseURL(ln.Addr())
 	cfg := app.Config{DB: o.db, DBMaxConns: o.maxConns, DBStatementTimeout: o.statementTimeout, NoMigrate: o.noMigrate, SecretsKeeper: keeper,
 		Logger: log, CacheSize: o.cacheSize, KeyCacheTTL: o.keyCacheTTL, LastKnownFor: o.lastKnownFor, RequestTimeout: o.requestTimeout,
-		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit, MaxServersPerApp: o.maxServers,
+		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit,
+		GatewayRateLimit: o.gatewayRate, GatewayAppRateLimit: o.gatewayAppRate, MaxServersPerApp: o.maxServers,
 		IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: cmp.Or(o.publicURL, base), TrustedProxies: proxies, AuditRetention: o.auditRetention,
 		Probe:        probe.Options{Timeout: o.probeTimeout, AllowPrivate: o.probePrivate, MaxBytes: o.probeMaxBytes, MaxTools: o.probeMaxTools},
 		ProbeOnWrite: o.probeOnWrite, ProbeInterval: o.probeInterval, ProbeWorkers: o.probeWorkers, ProbeWorkersPerApp: o.probePerApp,

@@ -65,6 +65,14 @@ type Config struct {
 	RateLimit   float64
 	RateBurst   int
 	IPRateLimit float64
+	// GatewayRateLimit is each API key's gateway requests per second (one agent runtime's),
+	// GatewayAppRateLimit each app's (all its keys), per replica, each with a fifth of a
+	// second's worth at once; 0 takes the defaults (DefaultGatewayRateLimit, 4 × that per
+	// app), negative means none. On the gateway, IPRateLimit counts only the requests that
+	// fail authentication (a client address past it is refused before its key is checked),
+	// so one busy runtime is limited by its key, not by its address.
+	GatewayRateLimit    float64
+	GatewayAppRateLimit float64
 	// MaxServersPerApp bounds each app's MCP servers (default 10,000; negative: no limit).
 	MaxServersPerApp int
 	// IdempotencyKeysPerApp bounds the idempotency records an app holds at once (default

@@ -174,15 +174,58 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 		e.POST(oauth.RegisterPath, h, byIP.Limit(httpx.IPKey), regLimit.Limit(httpx.IPKey))
 		e.Any("/oauth/*", h, byIP.Limit(httpx.IPKey))
 	}
-	serveGateway := gatewayHandler(g, authn, st, as, p.admission, p.outage)
+	keyRate, appRate := gatewayRates(cfg.GatewayRateLimit, cfg.GatewayAppRateLimit)
+	limits := gatewayLimits{byKey: httpx.NewLimiters(keyRate, max(1, int(keyRate/5))), byApp: httpx.NewLimiters(appRate, max(1, int(appRate/5)))}
+	serveGateway := gatewayHandler(g, authn, st, as, p.admission, limits, p.outage)
 	e.Any(gatewayPath, func(c echo.Context) error { // every other method, HEAD included: 405 with Allow
 		c.Response().Header().Set(echo.HeaderAllow, "DELETE, GET, POST")
 		return httpx.NewError(httpx.CodeMethodNotAllowed, "Method not allowed for this path.")
 	})
 	for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
-		e.Add(method, gatewayPath, httpx.Compose(serveGateway, byIP.Limit(httpx.IPKey)))
+		e.Add(method, gatewayPath, httpx.Compose(serveGateway, byIP.LimitFailures(httpx.IPKey, unauthenticated)))
 	}
 	return httpx.HeadAsGet(isGatewayPath, e), g, nil
+}
+
+// DefaultGatewayRateLimit is an API key's gateway requests per second per replica by
+// default: above what one replica serves on 2 cores (~2,000 calls/s), so a busy agent
+// runtime is limited by the machine, not by a default; an app's limit is 4 × that, so
+// one key cannot take all of its app's.
+const DefaultGatewayRateLimit = 5000
+
+// gatewayRates are the per-key and per-app gateway rates of Config's (0: none).
+func gatewayRates(key, app float64) (float64, float64) {
+	switch {
+	case key == 0:
+		key = DefaultGatewayRateLimit
+	case key < 0:
+		key = 0
+	}
+	switch {
+	case app == 0:
+		app = 4 * DefaultGatewayRateLimit
+	case app < 0:
+		app = 0
+	}
+	return key, app
+}
+
+// gatewayLimits are the gateway's rate limits once the caller is known: its key's, then
+// its app's.
+type gatewayLimits struct{ byKey, byApp *httpx.Limiters }
+
+func (l gatewayLimits) take(p auth.Principal) error {
+	if err := l.byKey.Take(p.KeyID); err != nil {
+		return err
+	}
+	return l.byApp.Take(p.AppID)
+}
+
+// unauthenticated tells the gateway's answers that spend the client address's pre-auth
+// tokens: missing or bad credentials.
+func unauthenticated(err error) bool {
+	var he *httpx.Error
+	return errors.As(err, &he) && he.Status == http.StatusUnauthorized
 }
 
 // gatewayPath is the agents' MCP endpoint, in echo's syntax.
@@ -203,7 +246,7 @@ func isGatewayPath(r *http.Request) bool {
 // With an authorization server (as), OAuth access tokens (oauth.AccessPrefix) are accepted
 // too, for the agent they were granted for (their audience, which an auth.Verifier does
 // not know), and a 401 names the gateway's resource metadata (RFC 9728 §5.1).
-func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator, st store.Store, as *oauth.Server, adm *admission.Controller, outage *cache.Outage) echo.HandlerFunc {
+func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator, st store.Store, as *oauth.Server, adm *admission.Controller, limits gatewayLimits, outage *cache.Outage) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if outage.Expired() && !reachable(r.Context(), st) { // past the bound of last-known state: nothing it answered answers
@@ -243,6 +286,9 @@ func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator, st store.Stor
 		}
 		if !p.MayUseGateway(uid) {
 			return httpx.NewError(httpx.CodeNoAccess, "The API key does not have access to this agent's gateway.")
+		}
+		if err := limits.take(p); err != nil {
+			return err
 		}
 		c.SetRequest(r.WithContext(auth.NewContext(r.Context(), p)))
 		if len(uid) > 200 {

@@ -29,7 +29,8 @@ type session struct {
 	transport *mcp.StreamableServerTransport
 	ss        *mcp.ServerSession
 	lastUsed  time.Time
-	streams   int // open GET streams and POSTs in flight
+	streams   int    // open GET streams and POSTs in flight
+	release   func() // gives the session's place back to admission, when it ends
 }
 
 type sessions struct {
@@ -198,12 +199,15 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	if !fresh { // a session begun elsewhere: it was initialized there
 		opts = &mcp.ServerSessionOptions{State: resumedState(r)}
 	}
-	server, err := a.srv.Connect(context.WithoutCancel(r.Context()), t, opts)
+	// The session's root context, from which the SDK derives every handler's, is a fresh
+	// one: the first request's (its values: auth, admission, the HTTP request and its
+	// headers) would stay reachable for the session's life, ~1 KB per idle session.
+	server, err := a.srv.Connect(context.Background(), t, opts)
 	if err != nil {
 		release()
 		return nil, err
 	}
-	s = &session{id: id, a: a, keyID: keyID, transport: t, ss: server, lastUsed: time.Now(), streams: 1}
+	s = &session{id: id, a: a, keyID: keyID, transport: t, ss: server, lastUsed: time.Now(), streams: 1, release: release}
 	ss.mu.Lock()
 	if old := ss.m[id]; old != nil { // another request rebuilt it meanwhile
 		ss.mu.Unlock()
@@ -216,12 +220,9 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	a.mu.Lock()
 	a.sessions++
 	a.mu.Unlock()
-	go func() {
-		server.Wait()
-		ss.remove(s)
-		release()
-		ss.closed(server)
-	}()
+	// No goroutine waits on the session (10,000 idle sessions would hold 10,000 of them):
+	// a session ends only where this file closes it (DELETE, eviction, the idle sweep,
+	// Close), and each of those calls end.
 	return s, nil
 }
 
@@ -238,18 +239,30 @@ func (ss *sessions) done(s *session) {
 	ss.mu.Unlock()
 }
 
-func (ss *sessions) remove(s *session) {
-	ss.mu.Lock()
-	if ss.m[s.id] == s {
-		delete(ss.m, s.id)
-		ss.mu.Unlock()
-		s.a.mu.Lock()
-		s.a.sessions--
-		s.a.idleAt = time.Now()
-		s.a.mu.Unlock()
-		return
+// end closes s and what hangs off it (its upstream sessions, its subscriptions), once.
+func (ss *sessions) end(s *session) {
+	if !ss.remove(s) {
+		return // ended already
 	}
+	s.ss.Close()
+	s.release()
+	ss.closed(s.ss)
+}
+
+// remove drops s from the table; false when it was not there any more.
+func (ss *sessions) remove(s *session) bool {
+	ss.mu.Lock()
+	if ss.m[s.id] != s {
+		ss.mu.Unlock()
+		return false
+	}
+	delete(ss.m, s.id)
 	ss.mu.Unlock()
+	s.a.mu.Lock()
+	s.a.sessions--
+	s.a.idleAt = time.Now()
+	s.a.mu.Unlock()
+	return true
 }
 
 func (ss *sessions) close(id string, a *agentState, keyID string) {
@@ -257,7 +270,7 @@ func (ss *sessions) close(id string, a *agentState, keyID string) {
 	s := ss.m[id]
 	ss.mu.Unlock()
 	if s != nil && s.a == a && s.keyID == keyID {
-		s.ss.Close()
+		ss.end(s)
 	}
 }
 
@@ -273,9 +286,12 @@ func (ss *sessions) evictLocked() {
 		delete(ss.m, oldest.id)
 		go func() {
 			oldest.ss.Close()
+			oldest.release()
+			ss.closed(oldest.ss)
 		}()
 		oldest.a.mu.Lock()
 		oldest.a.sessions--
+		oldest.a.idleAt = time.Now()
 		oldest.a.mu.Unlock()
 	}
 }
@@ -291,6 +307,6 @@ func (ss *sessions) sweep(idle time.Duration) {
 	}
 	ss.mu.Unlock()
 	for _, s := range stale {
-		s.ss.Close()
+		ss.end(s)
 	}
 }

@@ -100,6 +100,65 @@ func (ls *Limiters) evict(now time.Time) {
 	}
 }
 
+// peek reports whether key's bucket has a token, without spending it (a key without a
+// bucket has a full one), and else how long until it has.
+func (ls *Limiters) peek(key string, now time.Time) (ok bool, wait time.Duration) {
+	if len(key) > maxLimiterKey {
+		sum := sha256.Sum256([]byte(key))
+		key = hex.EncodeToString(sum[:16])
+	}
+	ls.mu.Lock()
+	e := ls.m[key]
+	ls.mu.Unlock()
+	if e == nil {
+		return true, 0
+	}
+	if t := e.l.TokensAt(now); t < 1 {
+		return false, time.Duration((1 - t) / float64(ls.rate) * float64(time.Second))
+	}
+	return true, 0
+}
+
+// tooMany is the 429 past a rate, to retry after wait.
+func tooMany(wait time.Duration) *Error {
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Message: "Too many requests; retry after " + strconv.Itoa(secs) + " s.", RetryAfter: secs}
+}
+
+// Take spends one token of key's bucket; past the rate it returns the 429 to answer. A nil
+// Limiters (no limit) takes nothing.
+func (ls *Limiters) Take(key string) error {
+	if ls == nil {
+		return nil
+	}
+	if ok, _, wait := ls.take(key, time.Now()); !ok {
+		return tooMany(wait)
+	}
+	return nil
+}
+
+// LimitFailures answers 429 to a client whose bucket is empty, and spends a token only for
+// a request that failed (failed(err)): a limit on bad credentials before they are checked
+// that does not count the requests of a client whose key is good.
+func (ls *Limiters) LimitFailures(key func(echo.Context) string, failed func(error) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if ls == nil {
+			return next
+		}
+		return func(c echo.Context) error {
+			k := key(c)
+			if ok, wait := ls.peek(k, time.Now()); !ok {
+				return tooMany(wait)
+			}
+			err := next(c)
+			if err != nil && failed(err) {
+				ls.take(k, time.Now())
+			}
+			return err
+		}
+	}
+}
+
 // Limit answers 429 ERR_RATE_LIMITED past key's rate, and sets the X-RateLimit headers on
 // every response.
 func (ls *Limiters) Limit(key func(echo.Context) string) echo.MiddlewareFunc {
@@ -114,8 +173,7 @@ func (ls *Limiters) Limit(key func(echo.Context) string) echo.MiddlewareFunc {
 			h.Set("X-RateLimit-Remaining", strconv.Itoa(left))
 			h.Set("X-RateLimit-Reset", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			if !ok {
-				secs := max(1, int(math.Ceil(wait.Seconds())))
-				return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited, Message: "Too many requests; retry after " + strconv.Itoa(secs) + " s.", RetryAfter: secs}
+				return tooMany(wait)
 			}
 			return next(c)
 		}
