@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/agentmcp/agentmcp/internal/service"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway"
@@ -122,7 +123,7 @@ type Config struct {
 	// changes (instead of the runner), ProbeSlots bounds probes at once, Credentials seals
 	// and opens MCP servers' credentials (instead of a ring from SecretsKeeper).
 	Prober      rest.Prober
-	Probes      rest.Enqueuer
+	Probes      service.Enqueuer
 	ProbeSlots  *probe.Slots
 	Credentials *keyring.Service
 }

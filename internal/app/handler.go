@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentmcp/agentmcp"
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/internal/service"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
@@ -42,7 +43,7 @@ type handlerParts struct {
 	reg     *prometheus.Registry
 	creds   *keyring.Service
 	prober  rest.Prober
-	probes  rest.Enqueuer
+	probes  service.Enqueuer
 	slots   *probe.Slots
 	gateway gateway.Options
 	// admission bounds the gateway's streams and calls; oauth, when the backend has it, is
@@ -147,7 +148,8 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	if p.oauth != nil {
 		grants = p.oauth
 	}
-	h := rest.New(st, rest.Options{Prober: p.prober, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000), Credentials: p.creds, Slots: p.slots, Grants: grants})
+	svc := service.New(st, service.Options{Credentials: p.creds, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000)})
+	h := rest.New(st, svc, rest.Options{Prober: p.prober, Credentials: p.creds, Slots: p.slots, Grants: grants})
 	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
 		return nil, nil, err
 	}

@@ -130,7 +130,7 @@ func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 	if b.Gateway != nil && b.Gateway.ToolNames != nil {
 		a.Gateway.ToolNames = string(*b.Gateway.ToolNames)
 	}
-	out, err := h.st.CreateAgent(ctx, a)
+	out, err := h.svc.CreateAgent(ctx, a)
 	if err != nil {
 		return nil, agentError(err, a.UID, "mcpServers", a.MCPServers...)
 	}
@@ -140,13 +140,9 @@ func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 }
 
 func (h *Handler) AgentBuilderControllerGetAgentByUid(ctx context.Context, req gen.AgentBuilderControllerGetAgentByUidRequestObject) (gen.AgentBuilderControllerGetAgentByUidResponseObject, error) {
-	app, err := appID(ctx)
+	_, a, err := h.agent(ctx, req.Uid)
 	if err != nil {
 		return nil, err
-	}
-	a, err := h.st.GetAgent(ctx, app, req.Uid)
-	if err != nil {
-		return nil, agentError(err, req.Uid, "")
 	}
 	v := store.AgentVersion(a)
 	if noneMatch(req.Params.IfNoneMatch, v) {
@@ -177,7 +173,7 @@ func (h *Handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 	if b.Gateway != nil && b.Gateway.ToolNames != nil {
 		p.ToolNames = (*string)(b.Gateway.ToolNames)
 	}
-	a, err := h.st.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
+	a, err := h.svc.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcpServers", list(b.McpServers)...)
 	}
@@ -191,7 +187,7 @@ func (h *Handler) AgentBuilderControllerDeleteAgent(ctx context.Context, req gen
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteAgent(ctx, app, req.Uid, ifMatch(req.Params.IfMatch)); err != nil {
+	if err := h.svc.DeleteAgent(ctx, app, req.Uid, ifMatch(req.Params.IfMatch)); err != nil {
 		return nil, agentError(err, req.Uid, "")
 	}
 	return gen.AgentBuilderControllerDeleteAgent200JSONResponse{Success: true, Message: "Agent deleted successfully"}, nil
@@ -220,7 +216,7 @@ func (h *Handler) AgentBuilderControllerAddMcpServersToAgent(ctx context.Context
 	if err != nil {
 		return nil, err
 	}
-	a, err := h.st.AttachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
+	a, err := h.svc.AttachServers(ctx, app, req.Uid, req.Body.Mcps)
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps", req.Body.Mcps...)
 	}
@@ -232,7 +228,7 @@ func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 	if err != nil {
 		return nil, err
 	}
-	a, err := h.st.DetachMCPServers(ctx, app, req.Uid, req.Body.Mcps)
+	a, err := h.svc.DetachServers(ctx, app, req.Uid, req.Body.Mcps)
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcps")
 	}
@@ -240,13 +236,9 @@ func (h *Handler) AgentBuilderControllerRemoveMcpServersFromAgent(ctx context.Co
 }
 
 func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req gen.AgentBuilderControllerGetEnabledItemsRequestObject) (gen.AgentBuilderControllerGetEnabledItemsResponseObject, error) {
-	app, err := appID(ctx)
+	app, agent, err := h.agent(ctx, req.Uid)
 	if err != nil {
 		return nil, err
-	}
-	agent, err := h.st.GetAgent(ctx, app, req.Uid)
-	if err != nil {
-		return nil, agentError(err, req.Uid, "")
 	}
 	servers, err := h.st.AgentMCPServers(ctx, app, req.Uid)
 	if err != nil {

@@ -16,12 +16,9 @@ type GrantStore interface {
 }
 
 func (h *Handler) AgentOAuthControllerListGrants(ctx context.Context, req gen.AgentOAuthControllerListGrantsRequestObject) (gen.AgentOAuthControllerListGrantsResponseObject, error) {
-	app, err := appID(ctx)
+	app, _, err := h.agent(ctx, req.Uid)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := h.st.GetAgent(ctx, app, req.Uid); err != nil {
-		return nil, agentError(err, req.Uid, "")
 	}
 	out := gen.AgentOAuthControllerListGrants200JSONResponse{Data: []gen.OAuthGrant{}}
 	if h.grants == nil {
@@ -38,12 +35,9 @@ func (h *Handler) AgentOAuthControllerListGrants(ctx context.Context, req gen.Ag
 }
 
 func (h *Handler) AgentOAuthControllerRevokeGrant(ctx context.Context, req gen.AgentOAuthControllerRevokeGrantRequestObject) (gen.AgentOAuthControllerRevokeGrantResponseObject, error) {
-	app, err := appID(ctx)
+	app, _, err := h.agent(ctx, req.Uid)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := h.st.GetAgent(ctx, app, req.Uid); err != nil {
-		return nil, agentError(err, req.Uid, "")
 	}
 	notFound := httpx.NewError(httpx.CodeGrantNotFound, "Agent %q has no OAuth grant %q.", req.Uid, req.GrantId)
 	if h.grants == nil {

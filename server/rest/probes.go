@@ -15,11 +15,6 @@ import (
 // probeRetryAfter is the Retry-After, in seconds, of a probe refused for want of a slot.
 const probeRetryAfter = 5
 
-// Enqueuer is told of every create and URL change, to probe the server in the background.
-type Enqueuer interface {
-	Enqueue(store.ServerRef) bool
-}
-
 func wireHealth(h *store.Health) *gen.McpServerHealth {
 	if h == nil {
 		return nil
@@ -27,20 +22,10 @@ func wireHealth(h *store.Health) *gen.McpServerHealth {
 	return &gen.McpServerHealth{Status: gen.HealthStatus(h.Status), CheckedAt: h.CheckedAt, ToolCount: h.ToolCount}
 }
 
-func (h *Handler) enqueue(m store.MCPServer) {
-	if h.probes != nil {
-		h.probes.Enqueue(store.ServerRef{AppID: m.AppID, Slug: m.Slug, URL: m.URL})
-	}
-}
-
 func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req gen.McpServersControllerProbeMcpServerRequestObject) (gen.McpServersControllerProbeMcpServerResponseObject, error) {
-	app, err := appID(ctx)
+	app, m, err := h.server(ctx, req.Slug)
 	if err != nil {
 		return nil, err
-	}
-	m, err := h.st.GetMCPServer(ctx, app, req.Slug)
-	if err != nil {
-		return nil, serverNotFound(err, req.Slug)
 	}
 	header, err := h.creds.Header(ctx, app, req.Slug)
 	if err != nil {
@@ -53,33 +38,37 @@ func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req ge
 	}
 	defer release()
 	res := h.prober.Probe(ctx, m.URL, header)
-	if err := h.st.SaveProbe(ctx, app, req.Slug, res.Record()); err != nil {
+	rec := res.Record()
+	if err := h.svc.SaveProbe(ctx, app, req.Slug, rec); err != nil {
 		return nil, serverNotFound(err, req.Slug) // deleted while it was probed: 404
 	}
-	out := gen.McpServersControllerProbeMcpServer200JSONResponse{
-		Status: gen.HealthStatus(res.Status), CheckedAt: res.CheckedAt.UnixMilli(), LatencyMs: res.Latency.Milliseconds(),
-		ProtocolVersion: res.ProtocolVersion, Capabilities: store.NonNilMap(res.Capabilities), ToolCount: len(res.Tools), Error: res.Error,
-	}
-	out.ServerInfo.Name, out.ServerInfo.Version = res.ServerName, res.ServerVersion
+	out := wireProbe(rec)
 	if res.ToolsTruncated {
 		reason := gen.ProbeResultToolsTruncatedReason(res.ToolsTruncatedReason)
 		out.ToolsTruncated, out.ToolsTruncatedReason = &res.ToolsTruncated, &reason
 	}
-	if res.Status == probe.StatusAuthRequired {
-		out.AuthScheme, out.ResourceMetadata = &res.AuthScheme, &res.ResourceMetadata
+	return gen.McpServersControllerProbeMcpServer200JSONResponse(out), nil
+}
+
+// wireProbe is a probe's result as POST …/probe and GET …/probe answer it.
+func wireProbe(r store.ProbeRecord) gen.ProbeResult {
+	out := gen.ProbeResult{
+		Status: gen.HealthStatus(r.Status), CheckedAt: r.CheckedAt, LatencyMs: r.LatencyMs, ProtocolVersion: r.ProtocolVersion,
+		Capabilities: store.NonNilMap(r.Capabilities), ToolCount: r.ToolCount, Error: r.Error,
 	}
-	return out, nil
+	out.ServerInfo.Name, out.ServerInfo.Version = r.ServerName, r.ServerVersion
+	if r.Status == string(probe.StatusAuthRequired) {
+		out.AuthScheme, out.ResourceMetadata = &r.AuthScheme, &r.ResourceMetadata
+	}
+	return out
 }
 
 // McpServersControllerGetLastProbe is the last probe's result as POST …/probe gave it, so
 // a server's page can say why its last probe failed.
 func (h *Handler) McpServersControllerGetLastProbe(ctx context.Context, req gen.McpServersControllerGetLastProbeRequestObject) (gen.McpServersControllerGetLastProbeResponseObject, error) {
-	app, err := appID(ctx)
+	app, _, err := h.server(ctx, req.Slug)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := h.st.GetMCPServer(ctx, app, req.Slug); err != nil {
-		return nil, serverNotFound(err, req.Slug)
 	}
 	r, err := h.st.GetProbe(ctx, app, req.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Status == "") {
@@ -88,24 +77,13 @@ func (h *Handler) McpServersControllerGetLastProbe(ctx context.Context, req gen.
 	if err != nil {
 		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
-	out := gen.McpServersControllerGetLastProbe200JSONResponse{
-		Status: gen.HealthStatus(r.Status), CheckedAt: r.CheckedAt, LatencyMs: r.LatencyMs, ProtocolVersion: r.ProtocolVersion,
-		Capabilities: store.NonNilMap(r.Capabilities), ToolCount: r.ToolCount, Error: r.Error,
-	}
-	out.ServerInfo.Name, out.ServerInfo.Version = r.ServerName, r.ServerVersion
-	if r.Status == string(probe.StatusAuthRequired) {
-		out.AuthScheme, out.ResourceMetadata = &r.AuthScheme, &r.ResourceMetadata
-	}
-	return out, nil
+	return gen.McpServersControllerGetLastProbe200JSONResponse(wireProbe(r)), nil
 }
 
 func (h *Handler) McpServersControllerGetMcpServerTools(ctx context.Context, req gen.McpServersControllerGetMcpServerToolsRequestObject) (gen.McpServersControllerGetMcpServerToolsResponseObject, error) {
-	app, err := appID(ctx)
+	app, _, err := h.server(ctx, req.Slug)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := h.st.GetMCPServer(ctx, app, req.Slug); err != nil {
-		return nil, serverNotFound(err, req.Slug)
 	}
 	r, err := h.st.GetProbe(ctx, app, req.Slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tools == nil) {

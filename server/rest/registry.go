@@ -7,12 +7,6 @@ import (
 	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
-// RegistryStore switches an app's read-only MCP Registry view (served by server/registry).
-type RegistryStore interface {
-	SetRegistry(ctx context.Context, appID string, on bool) error
-	RegistryEnabled(ctx context.Context, appID string) (bool, error)
-}
-
 func registrySettings(app string, on bool) gen.RegistrySettings {
 	return gen.RegistrySettings{Enabled: on, Path: "/registry/" + app}
 }
@@ -34,7 +28,7 @@ func (h *Handler) RegistryControllerSetRegistry(ctx context.Context, req gen.Reg
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.SetRegistry(ctx, app, req.Body.Enabled); err != nil {
+	if err := h.svc.SetRegistry(ctx, app, req.Body.Enabled); err != nil {
 		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
 	return gen.RegistryControllerSetRegistry200JSONResponse(registrySettings(app, req.Body.Enabled)), nil

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/agentmcp/agentmcp/gen"
+	"github.com/agentmcp/agentmcp/internal/service"
 	"github.com/agentmcp/agentmcp/keyring"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/auth"
@@ -17,36 +18,28 @@ import (
 // Handler implements the strict server interface generated from openapi.yaml. Requests
 // reach it authenticated (auth.Principal on the context) and validated against the spec.
 type Handler struct {
-	st         Store
-	prober     Prober
-	probes     Enqueuer // nil: no background probing
-	maxServers int      // per app; 0: no limit
-	creds      *keyring.Service
-	slots      *probe.Slots
-	grants     GrantStore // nil: no OAuth grants
+	st     Store
+	svc    *service.Service // every write
+	prober Prober
+	creds  *keyring.Service
+	slots  *probe.Slots
+	grants GrantStore // nil: no OAuth grants
 }
 
 var _ gen.StrictServerInterface = (*Handler)(nil)
 
-// Store is what the handlers read and write: MCP servers, agents, probe results and the
-// audit trail. Keys, idempotency records and claims belong to other layers.
+// Store is what the handlers read: MCP servers, agents, probe results, registry settings
+// and the audit trail. They write through a service.Service, where each write's side
+// effects are (TestHandlersWriteThroughTheService).
 type Store interface {
-	ServerStore
-	store.AgentStore
-	KeyStore
-	RegistryStore
-	ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error)
-}
-
-// ServerStore is the MCP server half of Store.
-type ServerStore interface {
-	CreateMCPServer(ctx context.Context, appID string, in store.NewMCPServer) (store.MCPServer, error)
 	GetMCPServer(ctx context.Context, appID, slug string) (store.MCPServer, error)
-	UpdateMCPServer(ctx context.Context, appID, slug string, p store.MCPServerPatch, pre store.Precondition) (before, after store.MCPServer, err error)
-	DeleteMCPServer(ctx context.Context, appID, slug string, pre store.Precondition) error
 	ListMCPServers(ctx context.Context, appID string, p store.Page) ([]store.MCPServer, error)
-	SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error
 	GetProbe(ctx context.Context, appID, slug string) (store.ProbeRecord, error)
+	GetAgent(ctx context.Context, appID, uid string) (store.Agent, error)
+	ListAgents(ctx context.Context, appID string, p store.Page) ([]store.Agent, error)
+	AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error)
+	RegistryEnabled(ctx context.Context, appID string) (bool, error)
+	ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error)
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
@@ -57,19 +50,17 @@ type Prober interface {
 // Options configure New.
 type Options struct {
 	Prober      Prober           // required
-	Probes      Enqueuer         // told of creates and URL changes; nil: none
-	MaxServers  int              // per app; 0: no limit
-	Credentials *keyring.Service // seals and opens MCP servers' credentials
+	Credentials *keyring.Service // opens MCP servers' credentials for POST …/probe
 	Slots       *probe.Slots     // bounds POST …/probe with the background probes (default: probe.NewSlots(4, 2))
 	Grants      GrantStore       // the agents' OAuth grants (nil: none)
 }
 
-// New returns the REST handlers over st.
-func New(st Store, o Options) *Handler {
+// New returns the REST handlers reading st and writing through svc.
+func New(st Store, svc *service.Service, o Options) *Handler {
 	if o.Slots == nil {
 		o.Slots = probe.NewSlots(4, 2)
 	}
-	return &Handler{st: st, prober: o.Prober, probes: o.Probes, maxServers: o.MaxServers, creds: o.Credentials, slots: o.Slots, grants: o.Grants}
+	return &Handler{st: st, svc: svc, prober: o.Prober, creds: o.Credentials, slots: o.Slots, grants: o.Grants}
 }
 
 const defaultLimit = 10
@@ -105,31 +96,59 @@ func wireAuth(a store.AuthInfo) *gen.McpServerAuth {
 	return &gen.McpServerAuth{Type: gen.McpServerAuthType(a.Type), Configured: true, HeaderNames: a.Names()}
 }
 
-// sealAuth validates the credentials of a request and seals them; nil in, nil out.
-func (h *Handler) sealAuth(ctx context.Context, app, slug string, in *gen.McpServerAuthInput) (*store.Auth, error) {
+// credentials are the credentials of a request; nil in, nil out.
+func credentials(in *gen.McpServerAuthInput) *keyring.Credentials {
 	if in == nil {
-		return nil, nil
+		return nil
 	}
-	c := keyring.Credentials{Type: string(in.Type), Token: deref(in.Token), Headers: in.Headers}
-	if ps := c.Validate("auth"); len(ps) > 0 {
-		details := make([]httpx.Detail, len(ps))
-		for i, p := range ps {
+	return &keyring.Credentials{Type: string(in.Type), Token: deref(in.Token), Headers: in.Headers}
+}
+
+// credentialsError answers the credentials of a write that could not be sealed (ok false:
+// err is about something else).
+func credentialsError(err error) (error, bool) {
+	var invalid *service.InvalidCredentialsError
+	if errors.As(err, &invalid) {
+		details := make([]httpx.Detail, len(invalid.Problems))
+		for i, p := range invalid.Problems {
 			details[i] = httpx.Detail{Field: p.Field, Message: p.Message}
 		}
-		return nil, httpx.ValidationError(details)
+		return httpx.ValidationError(details), true
 	}
-	a, err := h.creds.Seal(ctx, app, slug, c)
 	if errors.Is(err, keyring.ErrNoKeeper) {
-		return nil, httpx.ValidationError([]httpx.Detail{{Field: "auth", Message: "this agentmcp has no secrets keeper to seal credentials with (start it with --secrets-keeper)"}})
+		return httpx.ValidationError([]httpx.Detail{{Field: "auth", Message: "this agentmcp has no secrets keeper to seal credentials with (start it with --secrets-keeper)"}}), true
 	}
-	if err != nil {
-		return nil, fmt.Errorf("seal credentials of %s: %w", slug, err)
-	}
-	return &a, nil
+	return err, false
 }
 
 func serverNotFound(err error, slug string) error {
 	return StoreError(err, httpx.CodeMCPServerNotFound, fmt.Sprintf("MCP server %q", slug))
+}
+
+// server returns the caller's app and its server slug (ERR_MCP_SERVER_NOT_FOUND without).
+func (h *Handler) server(ctx context.Context, slug string) (string, store.MCPServer, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return "", store.MCPServer{}, err
+	}
+	m, err := h.st.GetMCPServer(ctx, app, slug)
+	if err != nil {
+		return "", store.MCPServer{}, serverNotFound(err, slug)
+	}
+	return app, m, nil
+}
+
+// agent returns the caller's app and its agent uid (ERR_AGENT_NOT_FOUND without).
+func (h *Handler) agent(ctx context.Context, uid string) (string, store.Agent, error) {
+	app, err := appID(ctx)
+	if err != nil {
+		return "", store.Agent{}, err
+	}
+	a, err := h.st.GetAgent(ctx, app, uid)
+	if err != nil {
+		return "", store.Agent{}, agentError(err, uid, "")
+	}
+	return app, a, nil
 }
 
 func deref(s *string) string {
@@ -145,39 +164,31 @@ func (h *Handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 		return nil, err
 	}
 	b := req.Body
-	auth, err := h.sealAuth(ctx, app, b.Slug, b.Auth)
-	if err != nil {
-		return nil, err
-	}
-	if auth != nil && !auth.Info.Configured() {
-		auth = nil // "none" on a create is no credentials
-	}
-	m, err := h.st.CreateMCPServer(ctx, app, store.NewMCPServer{
-		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon), Limit: h.maxServers, Auth: auth,
+	m, err := h.svc.CreateServer(ctx, app, service.NewServer{
+		Slug: b.Slug, Name: b.Name, URL: b.Url, Description: deref(b.Description), Icon: deref(b.Icon), Auth: credentials(b.Auth),
 	})
+	if e, ok := credentialsError(err); ok {
+		return nil, e
+	}
+	var limit *service.LimitError
 	if errors.Is(err, store.ErrConflict) {
 		return nil, httpx.NewError(httpx.CodeSlugAlreadyExists, "An MCP server with slug %q already exists.", b.Slug)
 	}
-	if errors.Is(err, store.ErrLimitReached) {
-		return nil, httpx.NewError(httpx.CodeLimitReached, "This app already has %d MCP servers, the most it may have.", h.maxServers)
+	if errors.As(err, &limit) {
+		return nil, httpx.NewError(httpx.CodeLimitReached, "This app already has %d MCP servers, the most it may have.", limit.Limit)
 	}
 	if err != nil {
 		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
-	h.enqueue(m)
 	out := gen.McpServersControllerCreateMcpServer201JSONResponse{Body: wireServer(m)}
 	out.Headers.ETag = ptr(serverTag(m))
 	return out, nil
 }
 
 func (h *Handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, req gen.McpServersControllerGetMcpServerBySlugRequestObject) (gen.McpServersControllerGetMcpServerBySlugResponseObject, error) {
-	app, err := appID(ctx)
+	_, m, err := h.server(ctx, req.Slug)
 	if err != nil {
 		return nil, err
-	}
-	m, err := h.st.GetMCPServer(ctx, app, req.Slug)
-	if err != nil {
-		return nil, serverNotFound(err, req.Slug)
 	}
 	tag := serverTag(m)
 	if noneMatch(req.Params.IfNoneMatch, tag[1:len(tag)-1]) {
@@ -194,18 +205,14 @@ func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 		return nil, err
 	}
 	b := req.Body
-	auth, err := h.sealAuth(ctx, app, req.Slug, b.Auth)
-	if err != nil {
-		return nil, err
-	}
-	old, m, err := h.st.UpdateMCPServer(ctx, app, req.Slug, store.MCPServerPatch{
-		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon, Auth: auth,
+	m, err := h.svc.UpdateServer(ctx, app, req.Slug, service.ServerPatch{
+		Name: b.Name, Description: b.Description, URL: b.Url, Icon: b.Icon, Auth: credentials(b.Auth),
 	}, ifMatch(req.Params.IfMatch))
+	if e, ok := credentialsError(err); ok {
+		return nil, e
+	}
 	if err != nil {
 		return nil, serverNotFound(err, req.Slug)
-	}
-	if m.URL != old.URL || m.Auth != old.Auth || auth != nil {
-		h.enqueue(m) // new credentials may turn auth_required into ok
 	}
 	out := gen.McpServersControllerUpdateMcpServer200JSONResponse{Body: wireServer(m)}
 	out.Headers.ETag = ptr(serverTag(m))
@@ -217,7 +224,7 @@ func (h *Handler) McpServersControllerDeleteMcpServer(ctx context.Context, req g
 	if err != nil {
 		return nil, err
 	}
-	if err := h.st.DeleteMCPServer(ctx, app, req.Slug, ifMatch(req.Params.IfMatch)); err != nil {
+	if err := h.svc.DeleteServer(ctx, app, req.Slug, ifMatch(req.Params.IfMatch)); err != nil {
 		return nil, serverNotFound(err, req.Slug)
 	}
 	return gen.McpServersControllerDeleteMcpServer200JSONResponse{Success: true, Message: "MCP server deleted successfully"}, nil
