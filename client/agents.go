@@ -133,3 +133,33 @@ func (c *Client) EnabledItems(ctx context.Context, uid string, params *EnabledPa
 	d := res.Data
 	return &EnabledItems{Tools: d.Tools, FrontendActions: d.FrontendActions, APITools: d.ApiTools, McpServers: d.McpServers}, nil
 }
+
+// ToolChange is a definition of an agent's server that differs from the one pinned for it.
+type ToolChange = gen.ToolChange
+
+// ListToolChanges returns the agent's tool changes awaiting a decision (pending or rejected).
+func (c *Client) ListToolChanges(ctx context.Context, uid string) ([]ToolChange, error) {
+	r, err := c.c.AgentToolPolicyListChangesWithResponse(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	out, err := result(r.StatusCode(), http.StatusOK, r.Body, r.JSON200)
+	if err != nil {
+		return nil, err
+	}
+	return out.Data, nil
+}
+
+// DecideToolChange approves (or rejects) the agent's change pending under hash; a hash no
+// longer pending is a 409 ERR_TOOL_CHANGE_STALE.
+func (c *Client) DecideToolChange(ctx context.Context, uid, hash string, approve bool) (*ToolChange, error) {
+	decision := "reject"
+	if approve {
+		decision = "approve"
+	}
+	r, err := c.c.AgentToolPolicyDecideWithResponse(ctx, uid, hash, decision)
+	if err != nil {
+		return nil, err
+	}
+	return result(r.StatusCode(), http.StatusOK, r.Body, r.JSON200)
+}

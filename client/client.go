@@ -22,10 +22,13 @@ type (
 	CreateMCPServer = gen.CreateMcpServerDto
 	UpdateMCPServer = gen.UpdateMcpServerDto
 	AuthInput       = gen.McpServerAuthInput
-	MCPServerAuth   = gen.McpServerAuth
-	ErrorDetail     = gen.ErrorDetail
-	MCPServerHealth = gen.McpServerHealth
-	PageMeta        = gen.PageMeta
+	// AuthInputGrant and AuthInputSigningAlgorithm are the OAuth fields of AuthInput.
+	AuthInputGrant            = gen.McpServerAuthInputGrant
+	AuthInputSigningAlgorithm = gen.McpServerAuthInputSigningAlgorithm
+	MCPServerAuth             = gen.McpServerAuth
+	ErrorDetail               = gen.ErrorDetail
+	MCPServerHealth           = gen.McpServerHealth
+	PageMeta                  = gen.PageMeta
 )
 
 // Sentinels for errors.Is on an *Error.
@@ -262,6 +265,19 @@ func (c *Client) ProbeServer(ctx context.Context, slug string) (*ProbeResult, er
 		return nil, err
 	}
 	return result(r.StatusCode(), http.StatusOK, r.Body, r.JSON200)
+}
+
+// AuthorizeServer starts connecting an OAuth server: the URL a person opens to approve.
+func (c *Client) AuthorizeServer(ctx context.Context, slug string) (string, error) {
+	r, err := c.c.McpServersControllerAuthorizeOAuthWithResponse(ctx, slug)
+	if err != nil {
+		return "", err
+	}
+	out, err := result(r.StatusCode(), http.StatusOK, r.Body, r.JSON200)
+	if err != nil {
+		return "", err
+	}
+	return out.AuthorizationUrl, nil
 }
 
 // ServerTools returns the tools of the server's last successful probe.

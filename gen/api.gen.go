@@ -52,6 +52,9 @@ const (
 	McpServerCreate AuditAction = "mcp_server.create"
 	McpServerDelete AuditAction = "mcp_server.delete"
 	McpServerUpdate AuditAction = "mcp_server.update"
+	ToolApproved    AuditAction = "tool.approved"
+	ToolChanged     AuditAction = "tool.changed"
+	ToolRejected    AuditAction = "tool.rejected"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -76,6 +79,12 @@ func (e AuditAction) Valid() bool {
 	case McpServerDelete:
 		return true
 	case McpServerUpdate:
+		return true
+	case ToolApproved:
+		return true
+	case ToolChanged:
+		return true
+	case ToolRejected:
 		return true
 	default:
 		return false
@@ -130,10 +139,29 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for McpServerAuthGrant.
+const (
+	McpServerAuthGrantAuthorizationCode McpServerAuthGrant = "authorization_code"
+	McpServerAuthGrantClientCredentials McpServerAuthGrant = "client_credentials"
+)
+
+// Valid indicates whether the value is a known member of the McpServerAuthGrant enum.
+func (e McpServerAuthGrant) Valid() bool {
+	switch e {
+	case McpServerAuthGrantAuthorizationCode:
+		return true
+	case McpServerAuthGrantClientCredentials:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for McpServerAuthType.
 const (
 	McpServerAuthTypeBearer  McpServerAuthType = "bearer"
 	McpServerAuthTypeHeaders McpServerAuthType = "headers"
+	McpServerAuthTypeOauth   McpServerAuthType = "oauth"
 )
 
 // Valid indicates whether the value is a known member of the McpServerAuthType enum.
@@ -142,6 +170,56 @@ func (e McpServerAuthType) Valid() bool {
 	case McpServerAuthTypeBearer:
 		return true
 	case McpServerAuthTypeHeaders:
+		return true
+	case McpServerAuthTypeOauth:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for McpServerAuthInputGrant.
+const (
+	McpServerAuthInputGrantAuthorizationCode McpServerAuthInputGrant = "authorization_code"
+	McpServerAuthInputGrantClientCredentials McpServerAuthInputGrant = "client_credentials"
+)
+
+// Valid indicates whether the value is a known member of the McpServerAuthInputGrant enum.
+func (e McpServerAuthInputGrant) Valid() bool {
+	switch e {
+	case McpServerAuthInputGrantAuthorizationCode:
+		return true
+	case McpServerAuthInputGrantClientCredentials:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for McpServerAuthInputSigningAlgorithm.
+const (
+	ES256 McpServerAuthInputSigningAlgorithm = "ES256"
+	ES384 McpServerAuthInputSigningAlgorithm = "ES384"
+	ES512 McpServerAuthInputSigningAlgorithm = "ES512"
+	RS256 McpServerAuthInputSigningAlgorithm = "RS256"
+	RS384 McpServerAuthInputSigningAlgorithm = "RS384"
+	RS512 McpServerAuthInputSigningAlgorithm = "RS512"
+)
+
+// Valid indicates whether the value is a known member of the McpServerAuthInputSigningAlgorithm enum.
+func (e McpServerAuthInputSigningAlgorithm) Valid() bool {
+	switch e {
+	case ES256:
+		return true
+	case ES384:
+		return true
+	case ES512:
+		return true
+	case RS256:
+		return true
+	case RS384:
+		return true
+	case RS512:
 		return true
 	default:
 		return false
@@ -153,6 +231,7 @@ const (
 	McpServerAuthInputTypeBearer  McpServerAuthInputType = "bearer"
 	McpServerAuthInputTypeHeaders McpServerAuthInputType = "headers"
 	McpServerAuthInputTypeNone    McpServerAuthInputType = "none"
+	McpServerAuthInputTypeOauth   McpServerAuthInputType = "oauth"
 )
 
 // Valid indicates whether the value is a known member of the McpServerAuthInputType enum.
@@ -163,6 +242,8 @@ func (e McpServerAuthInputType) Valid() bool {
 	case McpServerAuthInputTypeHeaders:
 		return true
 	case McpServerAuthInputTypeNone:
+		return true
+	case McpServerAuthInputTypeOauth:
 		return true
 	default:
 		return false
@@ -187,6 +268,27 @@ func (e PageCursorAffix) Valid() bool {
 	}
 }
 
+// Defines values for Pinning.
+const (
+	Enforce Pinning = "enforce"
+	Off     Pinning = "off"
+	Warn    Pinning = "warn"
+)
+
+// Valid indicates whether the value is a known member of the Pinning enum.
+func (e Pinning) Valid() bool {
+	switch e {
+	case Enforce:
+		return true
+	case Off:
+		return true
+	case Warn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProbeResultToolsTruncatedReason.
 const (
 	MaxBytes ProbeResultToolsTruncatedReason = "max_bytes"
@@ -199,6 +301,51 @@ func (e ProbeResultToolsTruncatedReason) Valid() bool {
 	case MaxBytes:
 		return true
 	case MaxTools:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ToolChangeKind.
+const (
+	Prompt   ToolChangeKind = "prompt"
+	Resource ToolChangeKind = "resource"
+	Template ToolChangeKind = "template"
+	Tool     ToolChangeKind = "tool"
+)
+
+// Valid indicates whether the value is a known member of the ToolChangeKind enum.
+func (e ToolChangeKind) Valid() bool {
+	switch e {
+	case Prompt:
+		return true
+	case Resource:
+		return true
+	case Template:
+		return true
+	case Tool:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ToolChangeStatus.
+const (
+	ToolChangeStatusApproved ToolChangeStatus = "approved"
+	ToolChangeStatusPending  ToolChangeStatus = "pending"
+	ToolChangeStatusRejected ToolChangeStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ToolChangeStatus enum.
+func (e ToolChangeStatus) Valid() bool {
+	switch e {
+	case ToolChangeStatusApproved:
+		return true
+	case ToolChangeStatusPending:
+		return true
+	case ToolChangeStatusRejected:
 		return true
 	default:
 		return false
@@ -235,6 +382,30 @@ func (e UpdateAgentDtoRagVersion) Valid() bool {
 	case UpdateAgentDtoRagVersionV1:
 		return true
 	case UpdateAgentDtoRagVersionV2:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WithheldToolReason.
+const (
+	WithheldToolReasonNameConflict    WithheldToolReason = "name_conflict"
+	WithheldToolReasonNotAllowed      WithheldToolReason = "not_allowed"
+	WithheldToolReasonPendingApproval WithheldToolReason = "pending_approval"
+	WithheldToolReasonRejected        WithheldToolReason = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the WithheldToolReason enum.
+func (e WithheldToolReason) Valid() bool {
+	switch e {
+	case WithheldToolReasonNameConflict:
+		return true
+	case WithheldToolReasonNotAllowed:
+		return true
+	case WithheldToolReasonPendingApproval:
+		return true
+	case WithheldToolReasonRejected:
 		return true
 	default:
 		return false
@@ -333,7 +504,7 @@ type Agent struct {
 	FrontendActions      []string `json:"frontendActions"`
 
 	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-	// may join `toolNames` here; clients ignore the ones they do not know.
+	// may join here; clients ignore the ones they do not know.
 	Gateway     AgentGateway `json:"gateway"`
 	Icon        string       `json:"icon"`
 	Instruction string       `json:"instruction"`
@@ -364,8 +535,23 @@ type Agent struct {
 type AgentRagVersion string
 
 // AgentGateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-// may join `toolNames` here; clients ignore the ones they do not know.
+// may join here; clients ignore the ones they do not know.
 type AgentGateway struct {
+	// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+	// template) whose definition is not the one pinned for the agent — changed since it was
+	// approved, or new. The definitions a server offers when the gateway first sees it for
+	// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+	// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+	// default for new agents) withholds the item — not listed, calls refused saying why —
+	// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+	// pinning existed have `warn`.
+	Pinning Pinning `json:"pinning"`
+
+	// Servers The tool policy per attached server, by slug. A write names attached servers only
+	// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+	// the whole map; a server's policy goes when it is detached.
+	Servers *GatewayServers `json:"servers,omitempty"`
+
 	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
 	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
 	// their servers' own names, and refuses attaches that would make two servers' tools
@@ -376,6 +562,21 @@ type AgentGateway struct {
 // AgentGatewayInput agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
 // value (on create: its default).
 type AgentGatewayInput struct {
+	// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+	// template) whose definition is not the one pinned for the agent — changed since it was
+	// approved, or new. The definitions a server offers when the gateway first sees it for
+	// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+	// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+	// default for new agents) withholds the item — not listed, calls refused saying why —
+	// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+	// pinning existed have `warn`.
+	Pinning *Pinning `json:"pinning,omitempty"`
+
+	// Servers The tool policy per attached server, by slug. A write names attached servers only
+	// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+	// the whole map; a server's policy goes when it is detached.
+	Servers *GatewayServers `json:"servers,omitempty"`
+
 	// ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
 	// serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
 	// their servers' own names, and refuses attaches that would make two servers' tools
@@ -442,7 +643,7 @@ type AuditAgent struct {
 	FrontendActions []string `json:"frontendActions"`
 
 	// Gateway agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-	// may join `toolNames` here; clients ignore the ones they do not know.
+	// may join here; clients ignore the ones they do not know.
 	Gateway             *AgentGateway          `json:"gateway,omitempty"`
 	Icon                string                 `json:"icon"`
 	Instruction         string                 `json:"instruction"`
@@ -522,7 +723,11 @@ type AuditMcpServer struct {
 	UnderscoreId string `json:"_id"`
 	AppId        string `json:"appId"`
 
-	// Auth What is stored of the server's credentials — their type and header names, never a value.
+	// Auth What is stored of the server's credentials — their type and header names, never a
+	// value. For `oauth`, also the grant, the client, the scopes granted, whether agentmcp
+	// holds working tokens (`connected`), when the access token expires, the scopes a
+	// `403 insufficient_scope` asked for since (`stepUpScopes`: authorize again) and why it
+	// is not connected any more (`problem`: connect it again).
 	Auth        *McpServerAuth `json:"auth,omitempty"`
 	CreatedAt   int64          `json:"createdAt"`
 	Description string         `json:"description"`
@@ -536,6 +741,16 @@ type AuditMcpServer struct {
 // AuditRecord The record as it was before the write (`before`; `null` for a create) or after it (`after`; `null` for a delete), in the shape it has on the wire: an MCP server, an agent or an API key (never its secret or hash).
 type AuditRecord struct {
 	union json.RawMessage
+}
+
+// AuditToolDefinition A definition of a server's item as pinned or offered (tool.* events).
+type AuditToolDefinition struct {
+	Definition map[string]interface{} `json:"definition"`
+	Flags      []DescriptionFlag      `json:"flags,omitempty"`
+	Hash       string                 `json:"hash"`
+	Kind       string                 `json:"kind"`
+	Name       string                 `json:"name"`
+	Server     string                 `json:"server"`
 }
 
 // CreateAgentDto defines model for CreateAgentDto.
@@ -590,6 +805,11 @@ type CreateMcpServerDto struct {
 	// 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
 	// `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
 	// `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+	// `{"type":"oauth","grant":"authorization_code"}` makes agentmcp an OAuth 2.1 client of
+	// the server (connect it with `POST …/oauth/authorize`); `"grant":"client_credentials"`
+	// needs `clientId` and `clientSecret` or `privateKeyPem` (private_key_jwt, RFC 7523),
+	// and no person. Without `clientId` agentmcp registers itself. `scopes` are asked for
+	// besides those the server's challenge names. Changing `auth` forgets the tokens.
 	// Secrets are sealed (AES-256-GCM) at rest and never returned.
 	Auth *McpServerAuthInput `json:"auth,omitempty"`
 
@@ -625,6 +845,13 @@ type CreateMcpServerDto struct {
 	Url HttpUrl `json:"url"`
 }
 
+// DescriptionFlag A pattern of prompt injection found in a description: `instructions` (text that
+// addresses the model: ignore previous instructions, do not tell the user, …),
+// `hidden_unicode` (tag characters, bidi overrides, zero-width characters),
+// `hidden_markup` (HTML comments, hidden elements, Markdown that hides text),
+// `long` (over 2,000 characters).
+type DescriptionFlag = string
+
 // EnabledItemsResponse defines model for EnabledItemsResponse.
 type EnabledItemsResponse struct {
 	Data struct {
@@ -644,12 +871,33 @@ type EnabledMcpServer struct {
 	Icon   string           `json:"icon"`
 	Name   string           `json:"name"`
 	Slug   string           `json:"slug"`
-	Url    string           `json:"url"`
 
-	// WithheldTools agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
-	// gateway withholds, because a server attached before it offers the same name.
-	// Present only when there is one.
+	// Tools agentmcp addition: the tools of this server the agent gets, under the names the
+	// gateway serves them (from the server's last successful probe, under the agent's
+	// allow-lists, renames and pins).
+	Tools []EnabledTool `json:"tools,omitempty"`
+	Url   string        `json:"url"`
+
+	// WithheldTools agentmcp addition: the tools of this server the gateway withholds from the agent,
+	// each with why. Present only when there is one.
 	WithheldTools []WithheldTool `json:"withheldTools,omitempty"`
+}
+
+// EnabledTool defines model for EnabledTool.
+type EnabledTool struct {
+	Description string `json:"description"`
+
+	// Flags What the description scanner found in its description (flags, not blocks).
+	Flags []DescriptionFlag `json:"flags"`
+
+	// Hash The hash of its definition (what is pinned).
+	Hash string `json:"hash"`
+
+	// Name The name the gateway serves the tool under.
+	Name string `json:"name"`
+
+	// Tool The tool's name at its server.
+	Tool string `json:"tool"`
 }
 
 // ErrorDetail defines model for ErrorDetail.
@@ -672,7 +920,7 @@ type ErrorResponse struct {
 	// `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
 	// `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
 	// `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
-	// `ERR_TOOL_NAME_CONFLICT` 409,
+	// `ERR_TOOL_NAME_CONFLICT` 409, `ERR_TOOL_CHANGE_STALE` 409,
 	// `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
 	// `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
 	// `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -704,6 +952,23 @@ type ErrorResponse struct {
 // FreeObject defines model for FreeObject.
 type FreeObject map[string]interface{}
 
+// GatewayServerPolicy The tool policy of one attached server.
+type GatewayServerPolicy struct {
+	// Allow The only tools of the server the agent gets (its own names); the others are
+	// neither listed nor callable. Absent: every tool.
+	Allow *[]string `json:"allow,omitempty"`
+
+	// Rename Tools served under another name: `{tool: newName}`, the tool by its server's own
+	// name. New names match `^[a-zA-Z0-9_-]{1,64}$` and are unique within the agent
+	// (409 `ERR_TOOL_NAME_CONFLICT` naming the field otherwise).
+	Rename map[string]string `json:"rename,omitempty"`
+}
+
+// GatewayServers The tool policy per attached server, by slug. A write names attached servers only
+// (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+// the whole map; a server's policy goes when it is detached.
+type GatewayServers map[string]GatewayServerPolicy
+
 // HealthStatus defines model for HealthStatus.
 type HealthStatus string
 
@@ -733,7 +998,11 @@ type McpServer struct {
 	// AppId Example: my-app-id
 	AppId string `json:"appId"`
 
-	// Auth What is stored of the server's credentials — their type and header names, never a value.
+	// Auth What is stored of the server's credentials — their type and header names, never a
+	// value. For `oauth`, also the grant, the client, the scopes granted, whether agentmcp
+	// holds working tokens (`connected`), when the access token expires, the scopes a
+	// `403 insufficient_scope` asked for since (`stepUpScopes`: authorize again) and why it
+	// is not connected any more (`problem`: connect it again).
 	Auth *McpServerAuth `json:"auth,omitempty"`
 
 	// CreatedAt Unix timestamp in milliseconds; strictly increasing within an application.
@@ -769,15 +1038,33 @@ type McpServer struct {
 	Url string `json:"url"`
 }
 
-// McpServerAuth What is stored of the server's credentials — their type and header names, never a value.
+// McpServerAuth What is stored of the server's credentials — their type and header names, never a
+// value. For `oauth`, also the grant, the client, the scopes granted, whether agentmcp
+// holds working tokens (`connected`), when the access token expires, the scopes a
+// `403 insufficient_scope` asked for since (`stepUpScopes`: authorize again) and why it
+// is not connected any more (`problem`: connect it again).
 type McpServerAuth struct {
+	// ClientId The configured client (absent when agentmcp registers itself).
+	ClientId *string `json:"clientId,omitempty"`
+
 	// Configured Always true (the field is absent when the server has no credentials).
-	Configured bool `json:"configured"`
+	Configured bool  `json:"configured"`
+	Connected  *bool `json:"connected,omitempty"`
+
+	// ExpiresAt When the access token expires (epoch ms; absent when unknown).
+	ExpiresAt *int64              `json:"expiresAt,omitempty"`
+	Grant     *McpServerAuthGrant `json:"grant,omitempty"`
 
 	// HeaderNames The headers the credentials set (`Authorization` for bearer).
-	HeaderNames []string          `json:"headerNames"`
-	Type        McpServerAuthType `json:"type"`
+	HeaderNames  []string          `json:"headerNames"`
+	Problem      *string           `json:"problem,omitempty"`
+	Scopes       []string          `json:"scopes,omitempty"`
+	StepUpScopes []string          `json:"stepUpScopes,omitempty"`
+	Type         McpServerAuthType `json:"type"`
 }
+
+// McpServerAuthGrant defines model for McpServerAuth.Grant.
+type McpServerAuthGrant string
 
 // McpServerAuthType defines model for McpServerAuth.Type.
 type McpServerAuthType string
@@ -788,12 +1075,33 @@ type McpServerAuthType string
 // 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
 // `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
 // `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+// `{"type":"oauth","grant":"authorization_code"}` makes agentmcp an OAuth 2.1 client of
+// the server (connect it with `POST …/oauth/authorize`); `"grant":"client_credentials"`
+// needs `clientId` and `clientSecret` or `privateKeyPem` (private_key_jwt, RFC 7523),
+// and no person. Without `clientId` agentmcp registers itself. `scopes` are asked for
+// besides those the server's challenge names. Changing `auth` forgets the tokens.
 // Secrets are sealed (AES-256-GCM) at rest and never returned.
 type McpServerAuthInput struct {
-	Headers map[string]string      `json:"headers,omitempty"`
-	Token   *string                `json:"token,omitempty"`
-	Type    McpServerAuthInputType `json:"type"`
+	ClientId     *string                  `json:"clientId,omitempty"`
+	ClientSecret *string                  `json:"clientSecret,omitempty"`
+	Grant        *McpServerAuthInputGrant `json:"grant,omitempty"`
+	Headers      map[string]string        `json:"headers,omitempty"`
+
+	// PrivateKeyPem A PEM private key (PKCS 8, SEC 1 or PKCS 1) that signs the client assertion.
+	PrivateKeyPem *string  `json:"privateKeyPem,omitempty"`
+	Scopes        []string `json:"scopes,omitempty"`
+
+	// SigningAlgorithm The key's JWS algorithm (default ES256 for a P-256 key, RS256 for RSA).
+	SigningAlgorithm *McpServerAuthInputSigningAlgorithm `json:"signingAlgorithm,omitempty"`
+	Token            *string                             `json:"token,omitempty"`
+	Type             McpServerAuthInputType              `json:"type"`
 }
+
+// McpServerAuthInputGrant defines model for McpServerAuthInput.Grant.
+type McpServerAuthInputGrant string
+
+// McpServerAuthInputSigningAlgorithm The key's JWS algorithm (default ES256 for a P-256 key, RS256 for RSA).
+type McpServerAuthInputSigningAlgorithm string
 
 // McpServerAuthInputType defines model for McpServerAuthInput.Type.
 type McpServerAuthInputType string
@@ -833,6 +1141,12 @@ type McpTool struct {
 	Invalid *string `json:"invalid,omitempty"`
 	Name    string  `json:"name"`
 	Title   *string `json:"title,omitempty"`
+}
+
+// OAuthAuthorization defines model for OAuthAuthorization.
+type OAuthAuthorization struct {
+	// AuthorizationUrl Open it in a browser; the authorization server sends the person back to agentmcp's `/oauth/callback`.
+	AuthorizationUrl string `json:"authorizationUrl"`
 }
 
 // OAuthGrant defines model for OAuthGrant.
@@ -877,6 +1191,16 @@ type PageMeta struct {
 	Next     *PageCursor `json:"next,omitempty"`
 	Previous *PageCursor `json:"previous,omitempty"`
 }
+
+// Pinning What the agent's gateway does when a server offers a tool (prompt, resource, resource
+// template) whose definition is not the one pinned for the agent — changed since it was
+// approved, or new. The definitions a server offers when the gateway first sees it for
+// the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+// them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+// default for new agents) withholds the item — not listed, calls refused saying why —
+// until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+// pinning existed have `warn`.
+type Pinning string
 
 // ProbeResult defines model for ProbeResult.
 type ProbeResult struct {
@@ -956,6 +1280,41 @@ type SuccessMessageResponse struct {
 	Success bool `json:"success"`
 }
 
+// ToolChange defines model for ToolChange.
+type ToolChange struct {
+	// After The definition the server offers now.
+	After map[string]interface{} `json:"after"`
+
+	// Before The approved definition (`null` for an item that is new).
+	Before map[string]interface{} `json:"before"`
+
+	// Flags What the description scanner found in the new definition.
+	Flags []DescriptionFlag `json:"flags"`
+
+	// Hash The hash of the definition awaiting a decision (after).
+	Hash string         `json:"hash"`
+	Kind ToolChangeKind `json:"kind"`
+
+	// Name Its name (URI, URI template) at its server.
+	Name string `json:"name"`
+
+	// Server The slug of the server that offers it.
+	Server    string           `json:"server"`
+	Status    ToolChangeStatus `json:"status"`
+	UpdatedAt int64            `json:"updatedAt"`
+}
+
+// ToolChangeKind defines model for ToolChange.Kind.
+type ToolChangeKind string
+
+// ToolChangeStatus defines model for ToolChange.Status.
+type ToolChangeStatus string
+
+// ToolChangeList defines model for ToolChangeList.
+type ToolChangeList struct {
+	Data []ToolChange `json:"data"`
+}
+
 // ToolNames How the agent's MCP gateway names its servers' tools: `prefixed` (the default)
 // serves each as `{slug}__{tool}`, so names never clash; `original` serves them under
 // their servers' own names, and refuses attaches that would make two servers' tools
@@ -997,6 +1356,11 @@ type UpdateMcpServerDto struct {
 	// 8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
 	// `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
 	// `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+	// `{"type":"oauth","grant":"authorization_code"}` makes agentmcp an OAuth 2.1 client of
+	// the server (connect it with `POST …/oauth/authorize`); `"grant":"client_credentials"`
+	// needs `clientId` and `clientSecret` or `privateKeyPem` (private_key_jwt, RFC 7523),
+	// and no person. Without `clientId` agentmcp registers itself. `scopes` are asked for
+	// besides those the server's challenge names. Changing `auth` forgets the tokens.
 	// Secrets are sealed (AES-256-GCM) at rest and never returned.
 	Auth *McpServerAuthInput `json:"auth,omitempty"`
 
@@ -1028,11 +1392,24 @@ type UpdateMcpServerDto struct {
 // WithheldTool defines model for WithheldTool.
 type WithheldTool struct {
 	// ConflictsWith The slug of the server, attached before this one, whose tool keeps the name.
-	ConflictsWith string `json:"conflictsWith"`
+	ConflictsWith *string `json:"conflictsWith,omitempty"`
+
+	// Hash The hash of the definition awaiting a decision.
+	Hash *string `json:"hash,omitempty"`
 
 	// Name The tool's name, as its server offers it.
 	Name string `json:"name"`
+
+	// Reason Why the gateway does not serve it: another server's tool has its name
+	// (`conflictsWith`), the server's allow-list leaves it out, or its definition awaits
+	// approval or was rejected (`hash`, see `tool-changes`).
+	Reason WithheldToolReason `json:"reason"`
 }
+
+// WithheldToolReason Why the gateway does not serve it: another server's tool has its name
+// (`conflictsWith`), the server's allow-list leaves it out, or its definition awaits
+// approval or was rejected (`hash`, see `tool-changes`).
+type WithheldToolReason string
 
 // Affix defines model for Affix.
 type Affix string
@@ -1087,6 +1464,12 @@ type NotFound = ErrorResponse
 
 // NotFoundOrNotProbed defines model for NotFoundOrNotProbed.
 type NotFoundOrNotProbed = ErrorResponse
+
+// NotOAuth defines model for NotOAuth.
+type NotOAuth = ErrorResponse
+
+// OAuthUpstream defines model for OAuthUpstream.
+type OAuthUpstream = ErrorResponse
 
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = ErrorResponse
@@ -1344,6 +1727,32 @@ func (t *AuditRecord) MergeAuditApiKey(v AuditApiKey) error {
 	return err
 }
 
+// AsAuditToolDefinition returns the union data inside the AuditRecord as a AuditToolDefinition
+func (t AuditRecord) AsAuditToolDefinition() (AuditToolDefinition, error) {
+	var body AuditToolDefinition
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuditToolDefinition overwrites any union data inside the AuditRecord as the provided AuditToolDefinition
+func (t *AuditRecord) FromAuditToolDefinition(v AuditToolDefinition) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuditToolDefinition performs a merge with any union data inside the AuditRecord, using the provided AuditToolDefinition
+func (t *AuditRecord) MergeAuditToolDefinition(v AuditToolDefinition) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t AuditRecord) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
@@ -1509,8 +1918,9 @@ type ClientInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
-	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-	// gateway does not serve because a server attached before it offers the same name.
+	// Each server's `tools` are the tools the agent gets through the gateway (by the
+	// server's last successful probe, under the agent's allow-lists, renames and pins) and
+	// `withheldTools` the ones it does not get, each with why.
 	//
 	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 	AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1635,6 +2045,29 @@ type ClientInterface interface {
 	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
 	AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	//
+	// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+	// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+	// last saw them: pending ones, and rejected ones while the server still offers them.
+	// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+	// the description scanner's flags. See `gateway.pinning`.
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+	AgentToolPolicyListChanges(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	//
+	// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+	// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+	// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+	// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+	// person approves what they saw, never whatever is there now. Audited as
+	// `tool.approved` / `tool.rejected` with the before and after definitions.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+	AgentToolPolicyDecide(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AuditControllerGetAuditEvents List Audit Events
 	//
 	// Every write of the application (MCP server and agent creates, updates, deletes,
@@ -1725,6 +2158,26 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// McpServersControllerAuthorizeOAuth Connect an OAuth MCP Server
+	//
+	// agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+	// `authorization_code`: finds its authorization server (the server's
+	// `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+	// OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+	// `auth.clientId` is set (a Client ID Metadata Document where the authorization
+	// server takes one, otherwise RFC 7591), and returns the URL a person opens to
+	// approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+	// a `403 insufficient_scope` asked for since). The authorization server sends the
+	// person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+	// says whether the server is connected; `auth.connected` says so from then on. A state
+	// is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+	// OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+	// itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+	// says where), also for an authorization server on an address the probes may not reach.
+	//
+	// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize (the `McpServersControllerAuthorizeOAuth` operationId).
+	McpServersControllerAuthorizeOAuth(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// McpServersControllerGetLastProbe Get MCP Server Last Probe
 	//
@@ -1939,8 +2392,9 @@ func (c *Client) AgentBuilderControllerUpdateAgent(ctx context.Context, uid Uid,
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
-// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-// gateway does not serve because a server attached before it offers the same name.
+// Each server's `tools` are the tools the agent gets through the gateway (by the
+// server's last successful probe, under the agent's allow-lists, renames and pins) and
+// `withheldTools` the ones it does not get, each with why.
 //
 // Corresponds with GET /ai-agents/agent-builder/agents/{uid}/enabled-items (the `AgentBuilderControllerGetEnabledItems` operationId).
 func (c *Client) AgentBuilderControllerGetEnabledItems(ctx context.Context, uid Uid, params *AgentBuilderControllerGetEnabledItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2175,6 +2629,49 @@ func (c *Client) AgentOAuthControllerRevokeGrant(ctx context.Context, uid Uid, g
 	return c.Client.Do(req)
 }
 
+// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+//
+// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+// last saw them: pending ones, and rejected ones while the server still offers them.
+// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+// the description scanner's flags. See `gateway.pinning`.
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+func (c *Client) AgentToolPolicyListChanges(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentToolPolicyListChangesRequest(c.Server, uid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentToolPolicyDecide Approve or reject a tool change by its hash
+//
+// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+// person approves what they saw, never whatever is there now. Audited as
+// `tool.approved` / `tool.rejected` with the before and after definitions.
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+func (c *Client) AgentToolPolicyDecide(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentToolPolicyDecideRequest(c.Server, uid, hash, decision)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // AuditControllerGetAuditEvents List Audit Events
 //
 // Every write of the application (MCP server and agent creates, updates, deletes,
@@ -2336,6 +2833,36 @@ func (c *Client) McpServersControllerUpdateMcpServerWithBody(ctx context.Context
 // Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 func (c *Client) McpServersControllerUpdateMcpServer(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMcpServersControllerUpdateMcpServerRequest(c.Server, slug, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// McpServersControllerAuthorizeOAuth Connect an OAuth MCP Server
+//
+// agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+// `authorization_code`: finds its authorization server (the server's
+// `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+// OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+// `auth.clientId` is set (a Client ID Metadata Document where the authorization
+// server takes one, otherwise RFC 7591), and returns the URL a person opens to
+// approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+// a `403 insufficient_scope` asked for since). The authorization server sends the
+// person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+// says whether the server is connected; `auth.connected` says so from then on. A state
+// is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+// OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+// itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+// says where), also for an authorization server on an address the probes may not reach.
+//
+// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize (the `McpServersControllerAuthorizeOAuth` operationId).
+func (c *Client) McpServersControllerAuthorizeOAuth(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMcpServersControllerAuthorizeOAuthRequest(c.Server, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -3160,6 +3687,88 @@ func NewAgentOAuthControllerRevokeGrantRequest(server string, uid Uid, grantId s
 	return req, nil
 }
 
+// NewAgentToolPolicyListChangesRequest constructs an http.Request for the AgentToolPolicyListChanges method
+func NewAgentToolPolicyListChangesRequest(server string, uid Uid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/tool-changes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAgentToolPolicyDecideRequest constructs an http.Request for the AgentToolPolicyDecide method
+func NewAgentToolPolicyDecideRequest(server string, uid Uid, hash string, decision string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "uid", uid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "hash", hash, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "decision", decision, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/agents/%s/tool-changes/%s/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewAuditControllerGetAuditEventsRequest constructs an http.Request for the AuditControllerGetAuditEvents method
 func NewAuditControllerGetAuditEventsRequest(server string, params *AuditControllerGetAuditEventsParams) (*http.Request, error) {
 	var err error
@@ -3555,6 +4164,40 @@ func NewMcpServersControllerUpdateMcpServerRequestWithBody(server string, slug S
 	return req, nil
 }
 
+// NewMcpServersControllerAuthorizeOAuthRequest constructs an http.Request for the McpServersControllerAuthorizeOAuth method
+func NewMcpServersControllerAuthorizeOAuthRequest(server string, slug Slug) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "slug", slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-agents/agent-builder/mcp-servers/%s/oauth/authorize", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMcpServersControllerGetLastProbeRequest constructs an http.Request for the McpServersControllerGetLastProbe method
 func NewMcpServersControllerGetLastProbeRequest(server string, slug Slug) (*http.Request, error) {
 	var err error
@@ -3855,8 +4498,9 @@ type ClientWithResponsesInterface interface {
 	// Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 	// order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 	// empty. `key` keeps only the items whose name or description contains it, ignoring case.
-	// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-	// gateway does not serve because a server attached before it offers the same name.
+	// Each server's `tools` are the tools the agent gets through the gateway (by the
+	// server's last successful probe, under the agent's allow-lists, renames and pins) and
+	// `withheldTools` the ones it does not get, each with why.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3991,6 +4635,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId} (the `AgentOAuthControllerRevokeGrant` operationId).
 	AgentOAuthControllerRevokeGrantWithResponse(ctx context.Context, uid Uid, grantId string, reqEditors ...RequestEditorFn) (*AgentOAuthControllerRevokeGrantResponse, error)
 
+	// AgentToolPolicyListChangesWithResponse List the agent's tool changes awaiting a decision
+	//
+	// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+	// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+	// last saw them: pending ones, and rejected ones while the server still offers them.
+	// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+	// the description scanner's flags. See `gateway.pinning`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+	AgentToolPolicyListChangesWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentToolPolicyListChangesResponse, error)
+
+	// AgentToolPolicyDecideWithResponse Approve or reject a tool change by its hash
+	//
+	// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+	// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+	// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+	// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+	// person approves what they saw, never whatever is there now. Audited as
+	// `tool.approved` / `tool.rejected` with the before and after definitions.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+	AgentToolPolicyDecideWithResponse(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*AgentToolPolicyDecideResponse, error)
+
 	// AuditControllerGetAuditEventsWithResponse List Audit Events
 	//
 	// Every write of the application (MCP server and agent creates, updates, deletes,
@@ -4089,6 +4760,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /ai-agents/agent-builder/mcp-servers/{slug} (the `McpServersControllerUpdateMcpServer` operationId).
 	McpServersControllerUpdateMcpServerWithResponse(ctx context.Context, slug Slug, params *McpServersControllerUpdateMcpServerParams, body McpServersControllerUpdateMcpServerJSONRequestBody, reqEditors ...RequestEditorFn) (*McpServersControllerUpdateMcpServerResponse, error)
+
+	// McpServersControllerAuthorizeOAuthWithResponse Connect an OAuth MCP Server
+	//
+	// agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+	// `authorization_code`: finds its authorization server (the server's
+	// `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+	// OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+	// `auth.clientId` is set (a Client ID Metadata Document where the authorization
+	// server takes one, otherwise RFC 7591), and returns the URL a person opens to
+	// approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+	// a `403 insufficient_scope` asked for since). The authorization server sends the
+	// person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+	// says whether the server is connected; `auth.connected` says so from then on. A state
+	// is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+	// OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+	// itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+	// says where), also for an authorization server on an address the probes may not reach.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize (the `McpServersControllerAuthorizeOAuth` operationId).
+	McpServersControllerAuthorizeOAuthWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerAuthorizeOAuthResponse, error)
 
 	// McpServersControllerGetLastProbeWithResponse Get MCP Server Last Probe
 	//
@@ -5709,6 +6402,235 @@ func (r AgentOAuthControllerRevokeGrantResponse) ContentType() string {
 	return ""
 }
 
+// AgentToolPolicyListChangesResponse429Headers the declared response headers of an HTTP 429 response for AgentToolPolicyListChanges
+type AgentToolPolicyListChangesResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentToolPolicyListChangesResponse503Headers the declared response headers of an HTTP 503 response for AgentToolPolicyListChanges
+type AgentToolPolicyListChangesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentToolPolicyListChangesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ToolChangeList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentToolPolicyListChangesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentToolPolicyListChangesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON200() *ToolChangeList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentToolPolicyListChangesResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentToolPolicyListChangesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentToolPolicyListChangesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentToolPolicyListChangesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentToolPolicyListChangesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentToolPolicyDecideResponse429Headers the declared response headers of an HTTP 429 response for AgentToolPolicyDecide
+type AgentToolPolicyDecideResponse429Headers struct {
+	RetryAfter *int
+}
+
+// AgentToolPolicyDecideResponse503Headers the declared response headers of an HTTP 503 response for AgentToolPolicyDecide
+type AgentToolPolicyDecideResponse503Headers struct {
+	RetryAfter *int
+}
+
+type AgentToolPolicyDecideResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ToolChange
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *AgentNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ErrorResponse
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentToolPolicyDecideResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AgentToolPolicyDecideResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON200() *ToolChange {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON404() *AgentNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON409() *ErrorResponse {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AgentToolPolicyDecideResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentToolPolicyDecideResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentToolPolicyDecideResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentToolPolicyDecideResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentToolPolicyDecideResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // AuditControllerGetAuditEventsResponse429Headers the declared response headers of an HTTP 429 response for AuditControllerGetAuditEvents
 type AuditControllerGetAuditEventsResponse429Headers struct {
 	RetryAfter *int
@@ -6425,6 +7347,131 @@ func (r McpServersControllerUpdateMcpServerResponse) ContentType() string {
 	return ""
 }
 
+// McpServersControllerAuthorizeOAuthResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerAuthorizeOAuth
+type McpServersControllerAuthorizeOAuthResponse429Headers struct {
+	RetryAfter *int
+}
+
+// McpServersControllerAuthorizeOAuthResponse503Headers the declared response headers of an HTTP 503 response for McpServersControllerAuthorizeOAuth
+type McpServersControllerAuthorizeOAuthResponse503Headers struct {
+	RetryAfter *int
+}
+
+type McpServersControllerAuthorizeOAuthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OAuthAuthorization
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *NotOAuth
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *OAuthUpstream
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *McpServersControllerAuthorizeOAuthResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *McpServersControllerAuthorizeOAuthResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON200() *OAuthAuthorization {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON409() *NotOAuth {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON502() *OAuthUpstream {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r McpServersControllerAuthorizeOAuthResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r McpServersControllerAuthorizeOAuthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r McpServersControllerAuthorizeOAuthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r McpServersControllerAuthorizeOAuthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r McpServersControllerAuthorizeOAuthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // McpServersControllerGetLastProbeResponse429Headers the declared response headers of an HTTP 429 response for McpServersControllerGetLastProbe
 type McpServersControllerGetLastProbeResponse429Headers struct {
 	RetryAfter *int
@@ -7095,8 +8142,9 @@ func (c *ClientWithResponses) AgentBuilderControllerUpdateAgentWithResponse(ctx 
 // Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
 // order; the other lists are empty in agentmcp. A list whose query flag is `false` is
 // empty. `key` keeps only the items whose name or description contains it, ignoring case.
-// With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-// gateway does not serve because a server attached before it offers the same name.
+// Each server's `tools` are the tools the agent gets through the gateway (by the
+// server's last successful probe, under the agent's allow-lists, renames and pins) and
+// `withheldTools` the ones it does not get, each with why.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7297,6 +8345,45 @@ func (c *ClientWithResponses) AgentOAuthControllerRevokeGrantWithResponse(ctx co
 	return ParseAgentOAuthControllerRevokeGrantResponse(rsp)
 }
 
+// AgentToolPolicyListChangesWithResponse List the agent's tool changes awaiting a decision
+//
+// agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+// templates) that differ from the ones pinned for it (changed, or new), as its gateway
+// last saw them: pending ones, and rejected ones while the server still offers them.
+// Each has the approved definition (`before`), the one offered (`after`), its hash, and
+// the description scanner's flags. See `gateway.pinning`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-agents/agent-builder/agents/{uid}/tool-changes (the `AgentToolPolicyListChanges` operationId).
+func (c *ClientWithResponses) AgentToolPolicyListChangesWithResponse(ctx context.Context, uid Uid, reqEditors ...RequestEditorFn) (*AgentToolPolicyListChangesResponse, error) {
+	rsp, err := c.AgentToolPolicyListChanges(ctx, uid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentToolPolicyListChangesResponse(rsp)
+}
+
+// AgentToolPolicyDecideWithResponse Approve or reject a tool change by its hash
+//
+// agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+// serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+// `hash`. A hash that no longer awaits — the server changed the definition again, or it
+// was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+// person approves what they saw, never whatever is there now. Audited as
+// `tool.approved` / `tool.rejected` with the before and after definitions.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision} (the `AgentToolPolicyDecide` operationId).
+func (c *ClientWithResponses) AgentToolPolicyDecideWithResponse(ctx context.Context, uid Uid, hash string, decision string, reqEditors ...RequestEditorFn) (*AgentToolPolicyDecideResponse, error) {
+	rsp, err := c.AgentToolPolicyDecide(ctx, uid, hash, decision, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentToolPolicyDecideResponse(rsp)
+}
+
 // AuditControllerGetAuditEventsWithResponse List Audit Events
 //
 // Every write of the application (MCP server and agent creates, updates, deletes,
@@ -7442,6 +8529,34 @@ func (c *ClientWithResponses) McpServersControllerUpdateMcpServerWithResponse(ct
 		return nil, err
 	}
 	return ParseMcpServersControllerUpdateMcpServerResponse(rsp)
+}
+
+// McpServersControllerAuthorizeOAuthWithResponse Connect an OAuth MCP Server
+//
+// agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+// `authorization_code`: finds its authorization server (the server's
+// `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+// OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+// `auth.clientId` is set (a Client ID Metadata Document where the authorization
+// server takes one, otherwise RFC 7591), and returns the URL a person opens to
+// approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+// a `403 insufficient_scope` asked for since). The authorization server sends the
+// person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+// says whether the server is connected; `auth.connected` says so from then on. A state
+// is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+// OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+// itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+// says where), also for an authorization server on an address the probes may not reach.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize (the `McpServersControllerAuthorizeOAuth` operationId).
+func (c *ClientWithResponses) McpServersControllerAuthorizeOAuthWithResponse(ctx context.Context, slug Slug, reqEditors ...RequestEditorFn) (*McpServersControllerAuthorizeOAuthResponse, error) {
+	rsp, err := c.McpServersControllerAuthorizeOAuth(ctx, slug, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMcpServersControllerAuthorizeOAuthResponse(rsp)
 }
 
 // McpServersControllerGetLastProbeWithResponse Get MCP Server Last Probe
@@ -9047,6 +10162,223 @@ func ParseAgentOAuthControllerRevokeGrantResponse(rsp *http.Response) (*AgentOAu
 	return response, nil
 }
 
+// ParseAgentToolPolicyListChangesResponse parses an HTTP response from a AgentToolPolicyListChangesWithResponse call
+func ParseAgentToolPolicyListChangesResponse(rsp *http.Response) (*AgentToolPolicyListChangesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentToolPolicyListChangesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ToolChangeList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentToolPolicyListChangesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentToolPolicyListChangesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentToolPolicyDecideResponse parses an HTTP response from a AgentToolPolicyDecideWithResponse call
+func ParseAgentToolPolicyDecideResponse(rsp *http.Response) (*AgentToolPolicyDecideResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentToolPolicyDecideResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ToolChange
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AgentNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AgentToolPolicyDecideResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers AgentToolPolicyDecideResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseAuditControllerGetAuditEventsResponse parses an HTTP response from a AuditControllerGetAuditEventsWithResponse call
 func ParseAuditControllerGetAuditEventsResponse(rsp *http.Response) (*AuditControllerGetAuditEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9748,6 +11080,125 @@ func ParseMcpServersControllerUpdateMcpServerResponse(rsp *http.Response) (*McpS
 	return response, nil
 }
 
+// ParseMcpServersControllerAuthorizeOAuthResponse parses an HTTP response from a McpServersControllerAuthorizeOAuthWithResponse call
+func ParseMcpServersControllerAuthorizeOAuthResponse(rsp *http.Response) (*McpServersControllerAuthorizeOAuthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &McpServersControllerAuthorizeOAuthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OAuthAuthorization
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest NotOAuth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest OAuthUpstream
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers McpServersControllerAuthorizeOAuthResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers McpServersControllerAuthorizeOAuthResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseMcpServersControllerGetLastProbeResponse parses an HTTP response from a McpServersControllerGetLastProbeWithResponse call
 func ParseMcpServersControllerGetLastProbeResponse(rsp *http.Response) (*McpServersControllerGetLastProbeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10300,6 +11751,12 @@ type ServerInterface interface {
 	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
 	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
 	AgentOAuthControllerRevokeGrant(ctx echo.Context, uid Uid, grantId string) error
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	// (GET /ai-agents/agent-builder/agents/{uid}/tool-changes)
+	AgentToolPolicyListChanges(ctx echo.Context, uid Uid) error
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	// (POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision})
+	AgentToolPolicyDecide(ctx echo.Context, uid Uid, hash string, decision string) error
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error
@@ -10318,6 +11775,9 @@ type ServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx echo.Context, slug Slug, params McpServersControllerUpdateMcpServerParams) error
+	// McpServersControllerAuthorizeOAuth Connect an OAuth MCP Server
+	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize)
+	McpServersControllerAuthorizeOAuth(ctx echo.Context, slug Slug) error
 	// McpServersControllerGetLastProbe Get MCP Server Last Probe
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerGetLastProbe(ctx echo.Context, slug Slug) error
@@ -10690,6 +12150,54 @@ func (w *ServerInterfaceWrapper) AgentOAuthControllerRevokeGrant(ctx echo.Contex
 	return err
 }
 
+// AgentToolPolicyListChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentToolPolicyListChanges(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentToolPolicyListChanges(ctx, uid)
+	return err
+}
+
+// AgentToolPolicyDecide converts echo context to params.
+func (w *ServerInterfaceWrapper) AgentToolPolicyDecide(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "uid" -------------
+	var uid Uid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uid", ctx.Param("uid"), &uid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter uid: %s", err))
+	}
+
+	// ------------- Path parameter "hash" -------------
+	var hash string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "hash", ctx.Param("hash"), &hash, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter hash: %s", err))
+	}
+
+	// ------------- Path parameter "decision" -------------
+	var decision string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "decision", ctx.Param("decision"), &decision, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter decision: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AgentToolPolicyDecide(ctx, uid, hash, decision)
+	return err
+}
+
 // AuditControllerGetAuditEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) AuditControllerGetAuditEvents(ctx echo.Context) error {
 	var err error
@@ -10905,6 +12413,22 @@ func (w *ServerInterfaceWrapper) McpServersControllerUpdateMcpServer(ctx echo.Co
 	return err
 }
 
+// McpServersControllerAuthorizeOAuth converts echo context to params.
+func (w *ServerInterfaceWrapper) McpServersControllerAuthorizeOAuth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "slug" -------------
+	var slug Slug
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slug", ctx.Param("slug"), &slug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter slug: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.McpServersControllerAuthorizeOAuth(ctx, slug)
+	return err
+}
+
 // McpServersControllerGetLastProbe converts echo context to params.
 func (w *ServerInterfaceWrapper) McpServersControllerGetLastProbe(ctx echo.Context) error {
 	var err error
@@ -11025,6 +12549,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug", wrapper.McpServersControllerUpdateMcpServer, options.OperationMiddlewares["McpServersController_updateMcpServer"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerGetLastProbe, options.OperationMiddlewares["McpServersController_getLastProbe"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/probe", wrapper.McpServersControllerProbeMcpServer, options.OperationMiddlewares["McpServersController_probeMcpServer"]...)
+	router.POST(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/oauth/authorize", wrapper.McpServersControllerAuthorizeOAuth, options.OperationMiddlewares["McpServersController_authorizeOAuth"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/mcp-servers/:slug/tools", wrapper.McpServersControllerGetMcpServerTools, options.OperationMiddlewares["McpServersController_getMcpServerTools"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerGetAllAgents, options.OperationMiddlewares["AgentBuilderController_getAllAgents"]...)
 	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents", wrapper.AgentBuilderControllerCreateAgent, options.OperationMiddlewares["AgentBuilderController_createAgent"]...)
@@ -11039,6 +12564,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/keys/:keyId", wrapper.AgentKeysControllerRevokeAgentKey, options.OperationMiddlewares["AgentKeysController_revokeAgentKey"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants", wrapper.AgentOAuthControllerListGrants, options.OperationMiddlewares["AgentOAuthController_listGrants"]...)
 	router.DELETE(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/oauth-grants/:grantId", wrapper.AgentOAuthControllerRevokeGrant, options.OperationMiddlewares["AgentOAuthController_revokeGrant"]...)
+	router.GET(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/tool-changes", wrapper.AgentToolPolicyListChanges, options.OperationMiddlewares["AgentToolPolicy_listChanges"]...)
+	router.POST(options.BaseURL+"/ai-agents/agent-builder/agents/:uid/tool-changes/:hash/:decision", wrapper.AgentToolPolicyDecide, options.OperationMiddlewares["AgentToolPolicy_decide"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/audit-events", wrapper.AuditControllerGetAuditEvents, options.OperationMiddlewares["AuditController_getAuditEvents"]...)
 	router.GET(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerGetRegistry, options.OperationMiddlewares["RegistryController_getRegistry"]...)
 	router.PUT(options.BaseURL+"/ai-agents/agent-builder/registry", wrapper.RegistryControllerSetRegistry, options.OperationMiddlewares["RegistryController_setRegistry"]...)
@@ -11064,6 +12591,10 @@ type InternalErrorJSONResponse ErrorResponse
 type NotFoundJSONResponse ErrorResponse
 
 type NotFoundOrNotProbedJSONResponse ErrorResponse
+
+type NotOAuthJSONResponse ErrorResponse
+
+type OAuthUpstreamJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
 
@@ -13136,6 +14667,302 @@ func (response AgentOAuthControllerRevokeGrant503JSONResponse) VisitAgentOAuthCo
 	return err
 }
 
+type AgentToolPolicyListChangesRequestObject struct {
+	Uid Uid `json:"uid"`
+}
+
+type AgentToolPolicyListChangesResponseObject interface {
+	VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error
+}
+
+type AgentToolPolicyListChanges200JSONResponse ToolChangeList
+
+func (response AgentToolPolicyListChanges200JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentToolPolicyListChanges400JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentToolPolicyListChanges401JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentToolPolicyListChanges403JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentToolPolicyListChanges404JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentToolPolicyListChanges413JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentToolPolicyListChanges429JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentToolPolicyListChanges500JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyListChanges503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentToolPolicyListChanges503JSONResponse) VisitAgentToolPolicyListChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecideRequestObject struct {
+	Uid      Uid    `json:"uid"`
+	Hash     string `json:"hash"`
+	Decision string `json:"decision"`
+}
+
+type AgentToolPolicyDecideResponseObject interface {
+	VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error
+}
+
+type AgentToolPolicyDecide200JSONResponse ToolChange
+
+func (response AgentToolPolicyDecide200JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AgentToolPolicyDecide400JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AgentToolPolicyDecide401JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AgentToolPolicyDecide403JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide404JSONResponse struct{ AgentNotFoundJSONResponse }
+
+func (response AgentToolPolicyDecide404JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide409JSONResponse ErrorResponse
+
+func (response AgentToolPolicyDecide409JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AgentToolPolicyDecide413JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AgentToolPolicyDecide429JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AgentToolPolicyDecide500JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AgentToolPolicyDecide503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AgentToolPolicyDecide503JSONResponse) VisitAgentToolPolicyDecideResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AuditControllerGetAuditEventsRequestObject struct {
 	Params AuditControllerGetAuditEventsParams
 }
@@ -14079,6 +15906,174 @@ func (response McpServersControllerUpdateMcpServer503JSONResponse) VisitMcpServe
 	return err
 }
 
+type McpServersControllerAuthorizeOAuthRequestObject struct {
+	Slug Slug `json:"slug"`
+}
+
+type McpServersControllerAuthorizeOAuthResponseObject interface {
+	VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error
+}
+
+type McpServersControllerAuthorizeOAuth200JSONResponse OAuthAuthorization
+
+func (response McpServersControllerAuthorizeOAuth200JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth400JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth401JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth403JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth404JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth409JSONResponse struct{ NotOAuthJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth409JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth413JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth429JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth500JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth502JSONResponse struct{ OAuthUpstreamJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth502JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type McpServersControllerAuthorizeOAuth503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response McpServersControllerAuthorizeOAuth503JSONResponse) VisitMcpServersControllerAuthorizeOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type McpServersControllerGetLastProbeRequestObject struct {
 	Slug Slug `json:"slug"`
 }
@@ -14797,6 +16792,12 @@ type StrictServerInterface interface {
 	// AgentOAuthControllerRevokeGrant Disconnect an OAuth client
 	// (DELETE /ai-agents/agent-builder/agents/{uid}/oauth-grants/{grantId})
 	AgentOAuthControllerRevokeGrant(ctx context.Context, request AgentOAuthControllerRevokeGrantRequestObject) (AgentOAuthControllerRevokeGrantResponseObject, error)
+	// AgentToolPolicyListChanges List the agent's tool changes awaiting a decision
+	// (GET /ai-agents/agent-builder/agents/{uid}/tool-changes)
+	AgentToolPolicyListChanges(ctx context.Context, request AgentToolPolicyListChangesRequestObject) (AgentToolPolicyListChangesResponseObject, error)
+	// AgentToolPolicyDecide Approve or reject a tool change by its hash
+	// (POST /ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision})
+	AgentToolPolicyDecide(ctx context.Context, request AgentToolPolicyDecideRequestObject) (AgentToolPolicyDecideResponseObject, error)
 	// AuditControllerGetAuditEvents List Audit Events
 	// (GET /ai-agents/agent-builder/audit-events)
 	AuditControllerGetAuditEvents(ctx context.Context, request AuditControllerGetAuditEventsRequestObject) (AuditControllerGetAuditEventsResponseObject, error)
@@ -14815,6 +16816,9 @@ type StrictServerInterface interface {
 	// McpServersControllerUpdateMcpServer Update MCP Server
 	// (PATCH /ai-agents/agent-builder/mcp-servers/{slug})
 	McpServersControllerUpdateMcpServer(ctx context.Context, request McpServersControllerUpdateMcpServerRequestObject) (McpServersControllerUpdateMcpServerResponseObject, error)
+	// McpServersControllerAuthorizeOAuth Connect an OAuth MCP Server
+	// (POST /ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize)
+	McpServersControllerAuthorizeOAuth(ctx context.Context, request McpServersControllerAuthorizeOAuthRequestObject) (McpServersControllerAuthorizeOAuthResponseObject, error)
 	// McpServersControllerGetLastProbe Get MCP Server Last Probe
 	// (GET /ai-agents/agent-builder/mcp-servers/{slug}/probe)
 	McpServersControllerGetLastProbe(ctx context.Context, request McpServersControllerGetLastProbeRequestObject) (McpServersControllerGetLastProbeResponseObject, error)
@@ -15293,6 +17297,58 @@ func (sh *strictHandler) AgentOAuthControllerRevokeGrant(ctx echo.Context, uid U
 	return nil
 }
 
+// AgentToolPolicyListChanges operation middleware
+func (sh *strictHandler) AgentToolPolicyListChanges(ctx echo.Context, uid Uid) error {
+	var request AgentToolPolicyListChangesRequestObject
+
+	request.Uid = uid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentToolPolicyListChanges(ctx.Request().Context(), request.(AgentToolPolicyListChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentToolPolicyListChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentToolPolicyListChangesResponseObject); ok {
+		return validResponse.VisitAgentToolPolicyListChangesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AgentToolPolicyDecide operation middleware
+func (sh *strictHandler) AgentToolPolicyDecide(ctx echo.Context, uid Uid, hash string, decision string) error {
+	var request AgentToolPolicyDecideRequestObject
+
+	request.Uid = uid
+	request.Hash = hash
+	request.Decision = decision
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AgentToolPolicyDecide(ctx.Request().Context(), request.(AgentToolPolicyDecideRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AgentToolPolicyDecide")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AgentToolPolicyDecideResponseObject); ok {
+		return validResponse.VisitAgentToolPolicyDecideResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // AuditControllerGetAuditEvents operation middleware
 func (sh *strictHandler) AuditControllerGetAuditEvents(ctx echo.Context, params AuditControllerGetAuditEventsParams) error {
 	var request AuditControllerGetAuditEventsRequestObject
@@ -15492,6 +17548,31 @@ func (sh *strictHandler) McpServersControllerUpdateMcpServer(ctx echo.Context, s
 	return nil
 }
 
+// McpServersControllerAuthorizeOAuth operation middleware
+func (sh *strictHandler) McpServersControllerAuthorizeOAuth(ctx echo.Context, slug Slug) error {
+	var request McpServersControllerAuthorizeOAuthRequestObject
+
+	request.Slug = slug
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.McpServersControllerAuthorizeOAuth(ctx.Request().Context(), request.(McpServersControllerAuthorizeOAuthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "McpServersControllerAuthorizeOAuth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(McpServersControllerAuthorizeOAuthResponseObject); ok {
+		return validResponse.VisitMcpServersControllerAuthorizeOAuthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // McpServersControllerGetLastProbe operation middleware
 func (sh *strictHandler) McpServersControllerGetLastProbe(ctx echo.Context, slug Slug) error {
 	var request McpServersControllerGetLastProbeRequestObject
@@ -15641,236 +17722,291 @@ func (sh *strictHandler) RegistryControllerSetRegistry(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39dts2mjB+K/hp55xIs5QsO063tc+eWdVxE2/99bOddrpVxoRJSOKYAjQEGEeT9XvmIt5rmAubK3kP",
-	"ngcAQYqSKNtp0zTzxzQWSeDBA+D5/vjQisR0JjjjSrb2PrTYezqdpQz+PRgzrvQ/3tE0Z/ofdJZcCZHK",
-	"1t7Pb4MWnc2O4tZeazrv0tmsm8StoBVljCoWD1Rrb/s/+sX/glbMZJQlM5UI3tprDciEpbNRnhKZz2Yi",
-	"U4TCbEFrlMD0eoKRyKZUKRYfcamyPDLf/iRyQjNGqBuDSplIRfH7THDFeDyA181IY6rYHZ3rNSgh0lM6",
-	"1XO0ZhkbJe9Z3LoPWkkEg0+Umsm9rS2DiF4kplv6UW/Gx62glWwASSI1DO9Ya09lOQtaKZXqhElJx0zj",
-	"h+dpGrSm0eySZe9YpiFt3TGqJizrSvip9TZoTZmiL6mirb0P90FrKmKWtvZa45nq7oruNOFJy/x6UnqR",
-	"0ylr7bUuDXIHBrlCj/79zRFXbJxRD0EZHf/AMonLerfTCgBP5mGe6G2GDermeRJ3t3ee77aCVj6Ll2z2",
-	"HbuRicJ9vL8PWid2laXjdJ2Ujs/1dN6dRjO7+McesBONFXKgT8N7Rc4zoUQkUuJGb7bhBpEnc3JycE4u",
-	"7ccyzccIWQni5RjJs9SbbBrNev6EUrLWvUbUhNEYzsKH1uEVHev/ltd1qTLBx4Rxlag5UXRMxIioCQPw",
-	"EA4iMrxNpJ0oSd7hvnZ65JLxmCSK3NDoliR8yMOjUfeEqmgSEiVINKF8zPTXMUuZYkTwdE7UhCo7RqAf",
-	"Jpzo704FZ97HY6bI8/4uuZswPuRcqEnCx2bIuDfkGmfRhE2pR2Vae61hq4SnXn/Y0mdvPtMPpcoSPkbE",
-	"zGhGp0wZ3AxGo+T9InKuBJnRccKpBl5jImMyT5UMSC4ZYAnOnkYZ1SMQKsksYzONF420mf5XD655a6/1",
-	"t5xl8+IIwBflZfB8qm+tGQJPrP7H28UlBK2D4uTWwH3DNIwxuUvUxAA3EpldTiL4MrCKC+GDhqSztddK",
-	"uPpK31VNKqYa3L6DLdFUgGUA3FHMpjOhGI/m37P5IoQn9JZJwCDORyQdMb3vGVPZfA+eSDpl5JbNcQ3u",
-	"lxsR408JJzu7ZCLyTOrjIodcvzNKMqn0Rs0El4zQMU04acMQoQdV94LNUjpn8R7R1DTsEMpjcpdpKkPM",
-	"cdvXkw55GQ7KgeghGIkkuzs7JDy8uLg+enl4cn52dXh68NP194c/XV8cvrk8fBn2NMmI8izTFyhjf8uZ",
-	"1KDCWILjwFN6y+APmL9HvmdzCYxgxuAUAWwTlsb6suhFxlTRGyrZHtnWSNt58WLI3yUyuUkZGVweHB3p",
-	"m5LRSJ/v3pAP+Y/61iWS3LKZQuzesnmgGQ2VE3vlDXQBTIc/GCy2paIqlwGsOiCalHSIGA05tR/hvc4o",
-	"J//6x/8llOz0t+F2U7L7/r2/0YmSLB0RyuUdy1hM2rv9bwKy2+8POaDx+Ojk6Or64nBw8PrwZaiHyPkt",
-	"F3fcUCPZCcjdJIkmhOJh0YNzOAC42T0ysEANecZGcA1u2EhkenIAsU1z/ZFKIrgKgb7GSWz+nWko02Sa",
-	"qA6ZiDTWx0Fja59Q8uL9+yFP9VRjobGm6SEgUgoHTpbzAhIO24fDUEWmQiqy3Q/6/b7+TpI2LGrIw243",
-	"8Q6nftadsUzzqbCzT2bUYFhvmUEknkbC2R2cITiK3xgkXgyuDhGTGoc5V0mK84k0ZpkeiRNKYjrHU5Zn",
-	"jqgCSUCuUdAE/97o6+xThil9f8z4WE1aezsvXgBhsH9vazKrFMv0mH/5+f/r/p+3//6HVh0tOxoB5V+k",
-	"E2eaZdBIkcQeUSnyLGLPJLF3Sh9GvXp9f/Ag6wMrMhL+UaMObutdIhnZ3TY39fzi8ODs9OXR1dHZ6fV3",
-	"g6NjjSR95i2bSSTcRMUKKrmAEsPpluFiu7+zW79SzeiWrHYAlwL5XqImIleEGkLzsOWvAr9guJuu4Vhf",
-	"jjqa/l6zBMLz6Y2WGkaWXRq6nmccCNqMjtky7gP3rgRPzEY0T7UA1A80cMh1trUM5HjQdi0PugSZakHg",
-	"SfMaGcfBM6NqUoADYlnQ0uQkyVhsJe8Cuj9kbNTaa/3bVqH2bOFTuQXza0DeaLm0CscbnvwtZySJNR0a",
-	"JYgwDZRVXGrAyUFkfRQ09/p7pOqFUnYq1Hci5wBlBOqOQvVslhoSufVXqaH2RC39ZqyB0jdq8Orw9Or6",
-	"9Ozq+ruzN6cvW0GLZZnIWnutU6EIjq11D1BW9EEHcXLYMsrasEVigXyXsPeJVHo7kOUcwCS7/d37pgs9",
-	"1DNfmDXiisuYdyABq+LCCLdOyhgn7xgneeK4rYcH0g5r1qsv2n2AqzrLroxGeCD4KE0i9UisDo4vDgcv",
-	"f7o+/PPR5dWlh1o3fgmz3F+OXoSPZZpmjMZzRLJcxPI3T4dlCx0gWWNRw1Kefx1+yysPO1qgCIzoFBoV",
-	"vOf07z0iskRLt2kYEHUn7H0yYgO5E3kaEzEaaZmK6M/cG3TKhlzfMTP91dnZ8fXp4OTw+uDs9Lvjo4Or",
-	"MNCyvZagw2k026JxHHY0w7wPWt/S+ALFjQdv9A+D46OXA82OWhqNiiagKn9ojRKWao0V7r+/zYb0EaTK",
-	"JAWKrdnAduv+bXFEvqUxscD5n//g5B0yokmqpWA9xR5ZMW71rPSf7qx4YMJxKcQxAisx21KgKQwIe8ey",
-	"OZll4iZlU5ImUjG4sKHBX9gJhnxKU625sJj89+XZqRnm6BQGutY/mUNFBDdiVWBP5DOJQqA+JAWfkEPe",
-	"rhFTAyvU3cyJYViLx+MNyrEn0ezBB+Xk4Pz68vDih8OLErGtOzLTaCZ726VdH7a4mLFhq9ER8dZMYlGQ",
-	"5j2CI+8RN9wndTI6AWmy60MuMt/GoTm9RCXGX+1yElW3FaEeljOC+wHCjlNe0nxsj8SjGcPl8ZtXm/MF",
-	"b7VAQjVIZFixEf7KTAJgasolatBgOPF3IrtJ4pjxB6F48Obq9bWe4PTsenBwcHjpY7cY2kfv1YSRwfkR",
-	"aGJOlJnQd4zQKGISRGA10WL6jGXO/lLG6/Onw6sD0iHWApfS6BYNL+EoT9MBQBcSGYmZ5n6LSzcYLRt0",
-	"LpjWqh98futNJR6S3/BZJjRk9CZl5BCMkxV8J5JU1FJyR6Vv9DKGGmug0HrUAtJ3dp4O6XVAG/w3BhaU",
-	"vfYqe5LZDq7VapoeIsIeug+nV4cXp4NjD/N2YGOaJjiBj3r3hqEl8GUVsS+ekgnUwuTIOi4h7PTIS2SD",
-	"YNNIxXhskevZtkgSB4QztOVqjZTFgM9Ha0BLOPNqNcijyDV0+NdUiaq8otCLgEJvxhU7JRSfZadCnWfi",
-	"5hEERI99fnH27eFjcTyhYN6TOdDBUZ6CRMnInH0CCAdUr8IrWFi5MDCDPRKXwmIW6zWYrwt0mb04p/NU",
-	"0PhKiGOajdmD9+F88NPx2eClVpiujwcXrw697bBimyGEV0IQnKzKN30CrVWNVL9ljJTb/d2vX/zHV+Rm",
-	"rtiiKLL9hCzToKSA07HOKnzgCdomJ8m3Br0LWLBYzlgkeJzoGb4DNevhiF40WXqo9iciZqZFLKPp0PrQ",
-	"iEx4xLyLfXhFx4sYfkL+WAOlw7E1p4IHMkGyt8TgaXyHFvc1ttzOvrPkai7rTLn3QUtzkCRibzh9R5NU",
-	"M+oHb8mb08EPg6PjwbfH/qk3ExB/hupWSAW+CEny4qV9orK5cRss8NInPOY18LlNsF4lElGuN+BG459G",
-	"ExYDofHvQkY5EbkyPpAhV4kznnh40Uz5dHEn9o2nJKWKZT1y5Yw0RJ8Q0Dhv5kNuPEV3E1Z2emnM3dDo",
-	"Fh0Wnof7Qo/aHYwUxgVUF64PHwjidzRR1iMEkCQcT75D8YI1WSPySogTyueGrskHHxzfOeOdHE149PjE",
-	"TVA6N0KQqX5qXYgWiVQvl2yTReq484SK2gJwcGiAEhb2kuJwKOZOTJQm+tbSOM6YlM+cAaXkour0yCHY",
-	"c5zHMaJZljBJwj93L6hi4HLowv+HpK3HvckzqbQeX3rjgk1pwhM+RodO5Zlk+mtpTgK6xXCs6JaBf1Tr",
-	"RB3j9wXzT+GHzRhsMJ7X8qr0l7BWwTmDYJ5nMiA5T0Hzc8d7yFWWa9zpn2aZeD/XDDsSUybJKBNT0g67",
-	"XXiFxV39PGFSEzPKydH5u6/spImxTLGY3Mzx+m19tdsjg1QKsojbPUKNgOBuEp3N3P4gaAFIQlTiGYPX",
-	"5ZBnOde41L8nitA0FXcSvcN1XsiwouKEpQnRCTrkdg5wR+LAUzp/2F3GHSx80HdJmmqqBZCyuNmdfhpb",
-	"/aLJeJVdrr9cRI1FJIcttFNLNFMPW5LRLJoMW2CFrki0N0ZVKFn1am1AvknPfqk30016I9SkbCHndMpi",
-	"D4B93PAF4zsZtqz1HQZFJ8QzWYwiyTSXwFNy8Hz9cnalDf0FFvJav8GQVx0HZLXfAIkJMZtgMKF/gXE0",
-	"9jXSh9zMhuZnYz/0GS4cH7RP3mQiH0+Uoa5UTmqZrLE1vuE0VxORJX9/oPTpLEKHJ+dXP10Pzo++P/yp",
-	"ZKrxJqhKOnSW3LI5wXutCdc0kdJy29Lmbz+lHaaACA6AmdQ3b/mLCTt+lInQlP6duGWx/z6+6ete1qLW",
-	"QywbHxuLT1ic0CugNQ8WLC/fnJ+fXVwdvrw+OXx5NLi++un8sIRyNxuB6QjM5yP/ACfu6gfu4lVBWJT2",
-	"XzzlLtQB6WRNq0xpOTOsAhY6UbIOE6BdOUDLocWzTMxYphJ0bhfxxR9aiWJT6fEBG8/gQgdoltG5/tuE",
-	"ifphhX7E6ML30fJAvDc8eU+0bCwVnc5Iwsk0SdPESCD74GaLVDonCdejwCk1oW2U+/ult2ohBq/K0Spb",
-	"ULNUEwy9CTbqg6YXIg4njHixzJpNSS2rgNmbEYgo3ifsbzlN9W+h926o0QJEdxrNenUIXgjB3gR+L1R7",
-	"1XmGE/TKvOvCt2vGT8poWHzuorTdwxshUkaBHFdithcCgNI7Opck5HmalvBiY96cTVDLx3PLVmTt8dCD",
-	"oIaLcSKLx8UPFq+Lk5GOJyoFeqDvCQ2sFVBkGFPG5uSOZTYC034CkTWNd8sLT2/RGG0FND33bnVpLeLm",
-	"ryxSrSKSvWaKajT7ZuNi5I1PC6ox8AsT1gbFb3Jk/eD5Iir43XYraL3bqQkGdsH1m0ySJxUatxiPvzCG",
-	"F47+oQk5KsL2m0N27wc4/WxCnpAkBzYOAi6nd9XKhM+iw5I7D476zQkKRlG6E4uUp7Q31dtcpg1LKKd3",
-	"xO2hrR7RgmYFpWjsAvtvaw5qiYAt3GZLR4g9/MCIJ+KuJPLq223mxlsuIcLVXPgeORGZVhiVSvhYDvmU",
-	"zslfRcJJ6ITqkExYxvaNqipJMub6GyATHCXfuXWwa3kL9b4y1/YyalbT7Cv3YvXUFEOsQ9URn+VqOVUY",
-	"0VSyoBEyfUQWSERcaZ4nmYKAYDHV8nlsn5FbxmYS1XjMJmi7YJQ9QL8fUPJEuKpHiYnUX4mJioClPzPh",
-	"jQv32slRqyWmBnSkSqpu2fy6r4nUi6/+4+tv6E0drbKEe+EBJmnVizDIuorY+SKGLMoYEHsBNsoxTyQj",
-	"ierZtKuFWYwOUcfk+5qXp8xG4ZM7kd3KRgJe5ZSXSKPbCkclzULLRKSA6+2KY2BySzY8DbesmZilz5mW",
-	"3xGptRsBEe1o/9V3CySNRBbmQcHTea82lNxH0C3GquM8q9Z7nMga9SE2AoNjXU1XtpKjwahLgXkqSJYJ",
-	"V+s+PqdjpjlRPdhmjKXQO4Vw6QoaAW7csaVLX5LPnERdAdJ+GKzAch4nauDkdytdTaPZtQkFx+uCooD9",
-	"DXlv+TfMarNXr/gM/3Rf4J+Vl/UwNI5Lf2dsKkCYobPk+pbNvRHND3h5ayVAXJZVgzch4Y/TkR9N2z+G",
-	"yvoZ64uP1vI+A13sY2tcT6hefVGhHqVCNdCVNtCQgETOkseJuYuyCuZbiJFze6BZOPj4EvHHFXpReqpI",
-	"vPsmes688CQCcCIJhVPY0MoJwao1y1wlHuM3DxOK9bk5fFdvYXaEfSWz8GQOfQysV3PtNxcsElm8+ujQ",
-	"je3ODdGMERIbwokHs8Hot2x+tORC2Vhl8HZNaYwnBXKj90k4bA1bIaTioMt9OqU8JmnCWe2dMw60ZXP9",
-	"uWsiGrpHcSUPevO5FM3GqNFscDIREYE9Sm4U2Fkffrcj9gStPqxPoUkUJ3+FOlGewIRp1TwQOVd1jvjA",
-	"ZH3W+ejLeLPZoThU3fI5e19zHc4zBt4IiEcINQpC63ti05kCYl0Gtjj7myrl5stF4CrvWTytfXGt4qU3",
-	"qVQQZQPOdr2x7YbmarLu3DhoBvrlj6AULJW2lzJAaZKBHy2QQeGVdRf8usx7MIvYSF5lOUsP56SxDWUZ",
-	"Q3Vr6VoGz0yAzR2VNt7NUVLSDvGncN/6m0ZQrwGBAJ84xpYlirRD+Gf1VVRqO84TJCd0BkUWJlQSgb/d",
-	"JRnb06JR4ToKCklJD8MdwW+jbIE25yhj8HxC5cTYPqu6juDsbATRNWupWHFB7oMmzNqYIpq8ihLl/VtX",
-	"kwU+fqnEIzTxlZnccOaAvC9elVL6fr8frFCom89Ro1A3//gBCjUa5b177u5lnkGBKq/mRH/361KZiT/8",
-	"71+gKtKf9ra2fv7LcCi3/vRvb/+9/bP+z3B4+cfOn/5Qx7oranpphno8+oq7K1JQb6Wq6uDr8vQt6nwN",
-	"fNU332WMnS2q34XBvFLfq7S4oIGa3nzy9f7S8gldXjBkOLzcwLva/DyWdX23c1ilbCNna/M5jTVgfX2G",
-	"ssLfdIIK94E9qOMaHnn6ns03p1B2c8vsBmoLebqc5g1t1hv3UJjOMTgchPlcgksR6pJUz8EiR10CvyPl",
-	"DyCxmwovjhJVyGwZAy+LvxZLi+hT5S7DeSbeJTGTxGQiQVA7YCxKAMigAQW3VLGSJRcJ7lSVYnoIH6Y3",
-	"UqS5YkSTxrbskDcXxxABDOIvfMUFKjUFrPrdva2tVEQ0nQip9p73+9t+LbuPT5XrD9wpnbKaMnXtST6l",
-	"nGSMxlpI6JQW86PBt6u490gyZOXJJlfaiIyrXn2t1OxNltZfZSdB6oHq7vUh1wuOj7ROt94F08D+v5FZ",
-	"dhPz+6MGXmLIXhmmiJjxpb+FYdVTLr8mEKHeClpvL22mDa44AyVFsLL/a5SqCaPpBuTxNb7+xNpYVu84",
-	"uEvUZMLS2B3VNREZQYOo7z0Xh21MnokNdcH8DxvEAXOLNJYBuWERzSUj1L7oAuOKAnM2ct+PD+8NubVB",
-	"QBFMmxiBaWCa8mLxtSZH+kcPFWvP3yrV0yidS4lKlokMU6oXz5LJZqjTPPX6eZzwMcasBwREgVCDEAYk",
-	"hIJfPbDk6D9vRDwPy3zHALsoldro5lJk7qqCNauVdFxDMe5SJCwnqRi1vVhTFdLqpjSaJJx1LUMyFUv0",
-	"NzbdSf/bHFVQeiEYe88U8fOKmpDdfj8gi3VMvN8rdRP1AzNObe4w2e3vkvZuv49n0SnkmKCwUHJxyJfE",
-	"zpPd/nZAVgTKV18oCkuQ3f5zC2MVMMzJnpBM5GBgqK26pV81jxbmtA9eXQwWv/EmNWnR3hcnh1evz17C",
-	"w8Hx8dmP+PSFeVpXc4Ts9r+xY9ZWroIXFquEHp3q6V9dGGS4MWrSSPzHteULd7d3zAyL2chkd9sheklI",
-	"PdndfhGsrGNKdnd2gtrykrs7dnGvDwcvDy8uS1M/33YH11RqIC+Ks+kni5IX/edIB4vrvVAda4EquByr",
-	"D4s1UPxyQSOapHnGZLVy1EjkPA6gfCLjSj9gmX3Ya0qTfVpZI2EwW6WjDCHWsdAvY0rj66urc0MDiGLv",
-	"VVmCLRdqWkUd62axj/0RF6qA1Qq6XoJIdWgfYCCF3ui7/f5aW7k3drEAi64AqWsdVfZMDptKayi1XMLE",
-	"fvyPuG2hbfvaARi0uFDX02immSSHTGiTzq0VWpHrbbhJRXTL4lo7gZXpF71zF8eL6suingbGT600aW3N",
-	"JlpqRaxHjiBpskgEGPIoY1BJkqaStENbFzyXLNubUSnvRBb/l/5261//+Cc4P2xlXBh3t9/v7Jm8dDVh",
-	"U/h1yEONkNDmHoB4RFMWY61UMNXKiWYTptrt/69ZO5bExrRZfJqxmEaKxUPeDv9kQpn+849//GPYIYkp",
-	"4yUDkoqxdIWHaR4niqiMJmlgK7MSCimo5GZunHTjROr7+i5hd1WyUau6bqaxLqir/9VAXz2hnI7RwHIS",
-	"zTa3T0yjWQ0lG2g6Uq5DZ+uVCS3xYs6aCR5zSPgZLb1zqdi0FbTG4DmbCanGGcZFN6JsVoed0vdH+L7V",
-	"lu2fayRQWFLdJV6hqVzXhVqEw7zffx6BUwX+ya7xF40K/KEiSC7vBLDc39Uw5+vxXrCPmCjm1lDpGbC5",
-	"4626A+AOB4FRX0iJRXIKlK1vkvD0SueGIK5pz7BUhS1GqLZuWKrclo7S6uNXckJucjIsH0kphvDwMXvk",
-	"CTAa+CLG6npMBL+2H7R8xzZL47A18YHtxeVysc8k8Tmqye9IjLSG5fghpxn0JVtSjCLzWwwniAQfJeM8",
-	"Y/HSnD8tr6AYiKneidTSgItaKECzNas8+DpeNIrndEIQXXrIoqpu6i3Y8vxuuRIqRw1MFjXFLM2RyMgN",
-	"oxnLOpvl9CmTDG1FLRzEK/fwdt0xUpje7GGxvLi1J+MhWT4HHkKcfUkyU0Om2iKFm6IZcDas5SiiqRbH",
-	"KCfsvWJcJoIPuRiRAzFl6mBC1TMJidCdHgk/DGENw9be0GBo2AqGLSVuGYcf//WPfw5b96EBobw7e+Rb",
-	"+IRo6W5/yEujGTTDcO7fex+GrT93B7Ok+z2be+O7CdREyOKEtG3zgh2tun1Nvk++hfTUNN03JgMt7118",
-	"d0C+2d7uE4BaXwuhyETMujfz7kTMAhK+FhLMPjY/HcWvUKuDfsq6fmUQRWymoAPEycH5M0m0LGng2bdS",
-	"5ixLOFhbAlcx/+BCf3L8XaeKBy44AwyirOQuvnfye+TMZGcJTs4HVwevTSsSQyI4fAXlSi4hQMHIuSgW",
-	"tweHl92dF191Xx2cdLS4mjGpPGHZVRysSeTySp/Un9GST/rr7W926nRA+t7/ZKdfvRdBC2I/zng6Rw0J",
-	"zN+3jDcYv/bbytXWKIY4tQfd8JXX+LUTFJom44lcRaLwFDnCDrwSbmsNoZ6w6PYxjNiN2ySO1WmhK11D",
-	"vsZq3BUHy2LpahVsTTrduvwBViL8CeIHV7pdPmo2kpvZOQwa7/OPlt1i0STwW5vy4thcAz0G0EcGzsQU",
-	"+W+DDV/0NK3BXiMbf3Vvl/JDGG3RAci5UEUgxUbWlLVxeprvXrqCIhuNnXCw3q2J5vTkIvhRatYKtXAc",
-	"h56xKBnZMqWugALUiDL+8kSauj4YtkA5CT3IgQWFHppCPBQmgpRilXEEvLNH7vSzOyqH/C4TfIz1wipO",
-	"EajhxUZK0yjkBs19ZypRaYPo96VBIGdacniV0c0zxVYl+2LC99HSaMSxvkHAbU0RMy3DmWAFzx6GT59J",
-	"om82xEbEIsqnjK9ItcVvTpfh64lSKzTXeCM3GGejLIUiedchsrSwIoHB1408mFbv9BPQcu/YPDjDVZPz",
-	"gzyTosbmQ20LvlVd8LxqFTPzcPV+P1gRrizJNusrBl+2vhPD1ip2iVnG3iUil6YuIWfvVYilBTeOTV8f",
-	"Ye9W/SJYFW1fIGe9qb556P06fm4OACYlAU42+apxFH3QghrTF9CCqua45WoC5J3Ve47Cki8gxLpsAJAT",
-	"KMMff/yxOyg6ybHQqCe1uSERndGbJE0cACt44SIBLawS3jCBCe+OWZTSDOWTqdY7woQnWp9J/o4m0QXU",
-	"lMSfBrRsiQPrx8nck5TQh+SyZvBAi9uwFh0phTqRJ7IhBDNjSiyFblaxpNm9fdHVCfYkBDrOmEaTcECa",
-	"Gp1LwbT1h08MO2p4WBIlSWi/vba8LARO1wZKCnCySEuVrjKzfa9TCwqu4YiPxOJpXiosvFua1VofaGbf",
-	"r7tPH0FdMQLrVZbzyBacWHb4MbCGxWSKXirKwWmLZw+KqPgBPSChjRIFNPaWzRRpUx6bOotQODV8dXhF",
-	"/vWPf27BB2EnsAWnFYkzMZuxuEcWg3ZC6BZaktk8i1t5NReMyrqjaq8NQgo1s5T9Zs8szy7CV0WwUkw7",
-	"nNL31wh0QLZN26EhN5HMAQm7XXi/O6Xvu25xIsORoZJ6FX0Zo7GpQetfF0CYEuA1p2nqym9IosSYQTwl",
-	"QgODhgHZharoRROkCjD4mknmcJUX7GrQIYdjrbcY1Kq2BVVZpBilG1Shx/4xtdSu7gpcGKfjpanr83SF",
-	"g0wBZRp34axpSnZR8nAuiAEMA/7q6wZA38AVong2J1BK+83F8TNJ9NuYr+NC4AISbtlXtz6ABf++4l4r",
-	"ntsg+nV7ZkE28DXBcDPLbWPMLAGoDpJN2kfumaK2dY0xtLz35uK4K+mI9cixuGNZN9K4T5lSLJPBkMfJ",
-	"OFFSXxYjHl6H+0Qqmim0J4NB1gQA4FfQVVt/te+1le2Xu/6WNqvSCb7cmZV2/97vfvO2bf5x3X37oR98",
-	"8/W9fbDE2+1SVZrqEEucyVXLkJfa4I+8Pm1lzbBYHMZUG1ge1Lc0kuZ1PqW8COfD7qa1kTVntssT0VhI",
-	"GdT7cj1G0nktf3980ZtVkYxXfqWwyrpWlIFD475XBe4Z8qY9EmIqPYtNQXZbpszwWEkYjSZaQg0/yDQf",
-	"319ff9Bf3ofQLRnHRbs4FDHeJ6GLzLXF50CezXkMpdPB/eaAEHfc+t70DcFoFmnjcQ3/x9LN0F1b3YnK",
-	"CoZcTrRwQE0F593+N2RpFecyy7IrBxMGwlwbAfQGfJeN0wErcVsQpubMRWKG3+27AnLwCB0QObed8cHa",
-	"lCex18PBPmp9STj8bBIOP5EMw18ik/DTyhf8SAmCD8z6W6DySHE2ypB7MqoD7aqakJ2Pk4SHS49JvCoZ",
-	"zyn+UcpoJqGE4y+Un2fhS5bl6a2GrC6kcedTyMaz6+KfQFbehpl2C9enlFtTY1/FrhJSv7bEVOGpB67Y",
-	"QSVHCPuAchaQO4ixAM8T6vb6M8gXao7+K2NIeCbhS2MTlCWjiT1NjUxA5VXWJqRJFuVZouZoQLWyhKmr",
-	"VYluOj8i37M5aSc91iMXTCpif3LmhpdUTm4EzeJOj5zk0jROre9R6hr1o6m16I2PrSaKRRqA7l00Qv1+",
-	"6UNrW9GEOEYYwPXUZ9iWMQZpMgKTSQpVfUk1OqrtBGgnOut3O64HDbBrGxdhYNSXEHsnJMast4i8jI1Y",
-	"xnjEACgXOUQGR5hRjzudRGbn9cWaMm6aA1mDwx5mtA1N4/1v8ySNWebFMcphi4zoNEnnPTLwZjHeOihR",
-	"i2HeUhXRUDfzIbKAhI8RNfrkWcNCb8iH3LZ1wi4mtqsT5Q7ZNpBuIlLwj9Lypt8yiHwWnA25p1Xv45b4",
-	"erbpwaQYp1zZBCtMuZpQ0/K2lM4VDvmNiOeB1azlkrStMBIxmPyGfMGAY46GBh72B3NLXJPfPRK+Phy8",
-	"BI8O5fKOYRSReS18dXgVDrl7u4hhohAWtk8o2e2/gOgD0zSKqgk6Rycihs7I4SBNxV2473VBShNAlotR",
-	"NB0Ln+9A1JZm3LvPt5cm7LSL9oZoEcUkD9PAytTkxbVIzO7BflCuwaqyMsCMZpJhhlrCySylCce0Fg0s",
-	"pAHqV+iUKT0yNiFUd0kEOZG7/T6pZsHtG7yU3O9vrr7rfl36opQhtz/kSO6ky5iAzYoEV5lI/bJ3bTjB",
-	"oXcFjTXGb1YR2BwFU60bN8GK0eaDktQbBjAzzKroDVp09B6Rm4zRW9kJNOg1OX+cTm0cAwhdPWhn5qqV",
-	"waFS9JbxgpK6RlgTxvVOJJJsD7kS5KtdfYvCQfd/CO3+nfS735AeuSbdMCAslYyMGdeHkMX71gqOdZZr",
-	"EjJM6wlAgeAMmhgbezhGJrQK0jQ4P5KeV2Gvtd3rg1A+Y5zOktZe63mv33tuDILASLZo0oVrJrewI8EN",
-	"Eiv8C14Z11WNvmAqS9g7TVzIjGqdXNNAfXVcE4uCWDwzIZ0QuXuH/ZUyqQKv9yqdsiEPMU91KwT/b7gV",
-	"Ov8vUCbNCMxc1tIHRyEkhuD4Hbc0KIgnd+GPYo0tDYihyAd4KlOWvWJqkKaIRkCPuShyabmj4pUt6He3",
-	"tHqR9+IA3NoNXjxwfu/7t+AVQz+A3oadfr9Bq6NmXYWKEti1HVqru2qOxH3Q2kUg6sZ2wG59S2ObQAef",
-	"bK//pNTdCj56vv6jokW8/mK7wRfVfrz6u51v1n9XbUl5H7ReNMFEuX04fNUAyprmqSAN5tMpzeatvZbe",
-	"OeLOrKJjfVrLMkfr7T1mIS3eYDxj0uUi90iYJ0jmHHky2coQGL9vKJwxvc9Y5l/xIS8serVJuZ0eCQuj",
-	"CWS5MY69cANsmUXTFHtvG7N+SQLB5OkVCdaGfCOrdwnVaT7u7JM4x3GYHPJIpCmdebQW++kkEtyWPfJj",
-	"g/Z1rledVigwls02risZOSl0PMXEv5UGTz0kA/xs0Ti29s8mhMurMbQx3fIaSGJJNVf+8lsRzzdrqFaR",
-	"pMmEpbNRnhLTlQyPWKXg8F7rJ5ETxJd9n0qZSEWxdJVnY/u56lJ561SRcsWrxi3VKsXj7sv6mYm4rpDe",
-	"7eZIkaVyV/Wg2FdtKf7GsNv3F4g2Xn7DNqs+EC/o/fCKLq2nY17bgnfug5bfZ/SCzVI6r4scQE+9jRJN",
-	"XJNWE8tftJKAws2MZmkCMfq2lagnCJBKZ9NyY1FrEtTz1fmt7z9t/tRvwGdgF8+yhW6pj+Fv2y+aLK+m",
-	"ryIwx50GTK5ETS6Ypnq/Vc6KtKHoObaEtd4H6+TnrQ95Et/jbYGOFDXFzPTvBRs2TYZJnhg7ry/UJlDT",
-	"LQaaCcHQoxEENfUacguc7IHcYgQt4x8qkXq8ouibiQhF1CyQK+ehNbS4GWlc4nZeSitrJ//ESchuQxJy",
-	"KtR3Iuc4z3aDO3yeQXoN2Fq+wxoVvzOZGm/I2psfrNWKa67zBrooPJhjiPqm1/RUcPYUV/XXlGBsmZkH",
-	"Ci162Od4TSq1DIUiJyJORolpVqxljqNRV+OsC0gjio617GJCnfcJF2AF6z0Gls+PmPx+KMIrphqQg80u",
-	"qb7Y+nLO4Jou8fF5RGRGM5XQNJ3vrXQMB66VrSQZ+yuKBmSAWvaQ+/o3ybQkH5nu6M5nBqaetqnjBH/f",
-	"lvRSYyNwbudh4ZMOXemA0DijpRfIWySKuQ+OuNOzw8Cua8hdE8fS0ogSokcu7xIVwSiLGnoInY49LV3Y",
-	"eoEJH7uO76YXCpgygprCPMt1dKPaeIFNKzT/dlmf11TEX71sruB7QU2PFNkeqNkv09gjwaNEMk9jb0z8",
-	"K4FajVTv3wjjMpfgSVTvz5Jz9JtxgBrF95eXXx+nM//2WB3eyydTe7dMvHfXxRTXCs3H4G+FPF7H8CLK",
-	"taZbthmDU08u7ZAOFTLg9ynjasjBsIsONohKM45dTb2wDrffCJ8MkPdhjAi6S0cpioIhhG5prjrkmCRI",
-	"QvClYxQJMDk9CyzTjIDhOVkpPEpTL5pwrcYH2KoZOAKVrDfkTezOtEhMC0slekPPaW1zWbySui4LGz5/",
-	"TFnd5iqMXyR7kXFBTAlguQgpsVkpBR1e0+fhPqgfaLH686OH9MpHP3qsUr++jUar5EYwmkUTrWDWHba2",
-	"PlfdhEvGZaKSd4zI/AaNpB0X1VOBzDTwdSCtiTd9vCXI5vgVodE/v60JR9Y/lpwBizUK1sYRYpTg+ir7",
-	"BhULoXJYZmwxsQNi4JZUQNQIUnZdzUWM2vryNRLHlZdEYEgt0qDWF5Xz81A5iTkKxJLRp1VAGzPyWzZf",
-	"zr/9Y6hfDIhIYy/Iw7R7xHJOCY/SPGbxvqvhhq2nlhjHvmdzWbAVLSm4n1sfOzDCNipfc/MAN18u3GcS",
-	"SUHM0SpfNPjxEWae2gCMk4RrcbTovWmEXnSf1mWHmdK8YEiAOLL2bv+5Xyveq/buwh5R9nV3C+MH9eAd",
-	"k0eArd8Sadv+D3mp7/9+EYCK8m6iJLl8PejuvPiqR8BebuPmUHbH+47v6cuxVGwsX+5yt6TWphaLjZ3+",
-	"piXTvbE+bOzn34ySmIiuZcTkls39xgS4JW0s6Cx4xDpfKMzvWC837mjKCxq1jERtxNK3PkA33JX+aXM6",
-	"iVRiJiEy3SuGbNuQRVp9fCbJ1dUxaW/3ifSKEnR65EJTBIw2t8IADJlHEWPYIHkteYAxyuThIzH/5h5k",
-	"hCn+TdzNJ0FNuT9LDUZOhSJwv8G5ZtuKIF9o13YVgc6n9kWTfpDYl8t9Rjq935tcgges0cV/kGxiLRRQ",
-	"H8I3A0BBtLJJfolh4KvdUq7bLZtf/9zvfkO7o7cftoPd/n1NbtsGmsc0mkFm2MfUboyb5qHzLHXjDeIY",
-	"Ms9cMRjfWKmEF3mriWw4jWYyJFA/wVg6qw0I9rVopvKMo2HO+hpMb19IGPOygCA5DiJr/ahaUkrrAeHw",
-	"LpGY/4V5Jia7Y2U7o6XRtkFJSLXeLnKpwR9ymmaMxvPC4EgzhpZQ0+aiiNQlNlB33xMti7Q9E7XLhxy7",
-	"ZTj3HssYKp5uknWuyZKJ2XonNRpdaVIri9c5HRNZcjo6m2qRbChJ2yQJplSqIS9cQ6YcUFHudLpfDID6",
-	"MbwRW3MsZIDMmeqUfY5DDhZATKziKPA7FFuTMThES6+4nEU/mSUgqAGAV3RvtUfUS5nBeGcekxuh3G6U",
-	"DoN1FcseGRSN36iylVdgiSgkQIUK/U8YNaWK2aQyqjB/01q/h9z0J7EqUtuawMtpoQU68GyU8z87+yQs",
-	"+SrCIdeyNyRyNjZ6D+KiHaC8EtaL8jHUmMXGJ0/mQ91ArVklCPikzveFEhrH4M0vLtYvGVnzBknVSTT7",
-	"nD2lX9SqRtLVII79nFx9KJ/M9allCtMk6KnFigtTT3+ZZNHGZkUJNyJFBxMWrbSxT2pkCJNra4UI5Ncm",
-	"6dfGGtfwbKgtpJW6GSYc4IqBg0xoNk2Z3CDSBddVkNDvMjH9QkRriSjiOS4yUX9xQvrFuPS5UEG8diVC",
-	"CMfqyUih0AegO87oqnxim+lgS0BQMmOZxKAJjoVbQWbwLONW5FOTTOTjCcFCr23MHPTLRRQyIEFgMN3O",
-	"Fxsli/wKNheHg5cnhx2brjzklXzlJMO2FrlkpJ2xSGsjsSsNKHjECCXThOeKdXrk1Hi6oPXHUnoI4Jd9",
-	"Xa8QZx+RBFVqlq9xdZk9/EItfvvOLl+txYtjbt7T+r4eRCS2PsB/1ximL4ybCa6xfh9rd4JFAm6asSRS",
-	"vJD7XsMDk28sb7HKBxIa7KrZ6G7i1Fid/4sh+nM0ROOB8k3R1c7Wvz9j9MtEGmasdQmfaPwCNmlDER5o",
-	"lf550P2fotjudvDV7gPM0nmcqC57t7IsClpeoXNXTR0U0vYsus4Pb9K1ZWCUMRmYpEQZDLmrsArWUYZ/",
-	"7ENRL3C86U+tVz9j7wRO1KkWWoHisE5QSTgUeMXITpVRLimKP6aOCsDfI+d0bIyKIQaGhuQ/sbBTEodQ",
-	"4GbKFO1Bc41asUZjrJzXpn85fPfIKitllJ/xdE5wWyDwKLN13BOJPxNMvasLeMRllWIeF5ojTBOeTPOp",
-	"33rX69qxEpoRQqH0rdeb0BtjQPO1KWNdDiYMAxLCgdgzykW4DGwccGmo5k5NqOayuNbINARtqLHq/cOw",
-	"zAeHf24wE5yUZYLpgMz0+RQjUy3J3Mwv1Wk+qZgq2Bp34x2X0D+v0SGLFr4PrULlm09sBVC/d/OQD/m5",
-	"qye1ZyqMmx6ToNyTG4/Eatpcpqs94leoSiQWP2vUOBosZ1hQh5IIuu3skRmVcsix+tV/YsulsCiN4c9V",
-	"Jr5aNR4zZWrW4aUAUujS3gJsqgYDm05P60YuWigVow+5HV6jIcOQzrZUCXSrwHabJQx1euRHmt5aL5H+",
-	"2pYhl7fJTA45NFOfMQo6P0LbM5Ca8m4ecGPhWmHUMZzCdlit7HXix9x/QtW9grX9NfdsEUyv5JDXU9MG",
-	"0bCYtENxG3YC0xgIslv4fMjBKxbqHxM+Nq1JsFw7y1jZy9gOjSvXViCqYxmmhXhdSRZx2wpaZqZW0DKD",
-	"1RVpeaLMgZ9N8/oVvedNq/lSf3mvZ1mlUVmVxaxrsO5lFaxoc24wV21lblIKqhB73ckr0BW5Bss6hGvE",
-	"2k6fXuMy06ps23Uj2+57LcRML7iiydsy/FSaiNnvitZxSz9snvxQbojaqC6dR+e/sP9Piv17RuVlluTS",
-	"O8ur1V2YlpaaS3B2B1+1629nx2pYtoE5sm8jAZSryklhqhpC8LVVb5VAx/+Qv4Fid5xJuVcUXQfr0Q1b",
-	"UgkPwhv0a+g9MxEvEIIjh7ymYw2IAC7O4vL4zatq7bxSTE0iQT9T9abkOhaI/KboDvzp1In7VPO2Nqsh",
-	"V6r//6vWkfM6QG9OcFd7IL8UlfuNF5X7UkXuVwrbL8l8TXhgQ614Cxs9NSwu591kU5JKf21TgOB3zYhS",
-	"KayZ0YQXoEfFhIeM0HDosy+syE5jzGrnpNaw2AYDZGGDfyb9oEwXGtjBZlWGKRO04GXYu1tLexge6Eq2",
-	"obbYkAsiLh7BBT9C/TtvU36lInjrIPjt+3q/FMF7aBG8jQnX+qp4RM5YlIySaAk9CkD25votVaZaz2RZ",
-	"nu81tf64n7+dQ0PE30hBvY8pyn2prvfpEqjfV5WDB5CYzW4v9kBtVGoPVHQtYdSTJtIu2xNEZu0F4BzA",
-	"K9UBq8GVC6zVZ90U71tbuq/Uj6zUFwWs5KFWdsP6En8r+sGRAbewYJI5SlpDbu0JKaOaNPs5Mtjn/o7K",
-	"prJVpQ/er1OobrlGv7NpabrNNfrfIhv4UqvukxIUf6fV5j6yerwFvq2lHuQFfxsSU5GrSBQNFp0IWjje",
-	"oP9beH52eUX+9Y9/4iyh6zo25InCXLQbGt2OM4hEg3ewH3LHq/YQQte0UOvOdyKL5R7WwoNwRcGlSBmB",
-	"ZLQhF9wvATejY9Yju/1dNByfnl1dn1+cfXv4MiTJyBDwkn+vR0LIR7zKch7pmx8OuWnrBb1PmntUj6lU",
-	"54DXjxgCAhNcgE9+WWBysR3Qzh9f/WwI0Vl2KhDNv3PZkOjzRuyB+7hiYq33qYZKHKDsJ20qY1GZMc/S",
-	"kHBxpwmEUWFN2HH7UmWMTvV6h/z11dW5ccYzkrIxjebQ/O/fLy8P0Xam6XwnIAlPtPyY/J3JwNR5TGBe",
-	"kbp27JEmHOjeMn3yTShfARb67UPStl0PXStJT/QzNYGKRPCdfh8oFdr9LFlMOAmloiqXIRArIDIQzbJH",
-	"QnELkWy5mlxbqQnEVqGup9EsDIY8zHnGaDTRiNCPVDJlIldYszm8SUV0C33uKeGCd2f5TZpEGvUZkxjJ",
-	"QknG4iQzvjqTzzzkWt4LCCaEuy2zveqV8Px7nabEDg6dL9j+muTus6V0vzfyBnv90SUf1xh9E8nHlY8t",
-	"tTTG7CZbw4BUSxgEhkYYRx1F5XGpbMKFCV7CAHsMB7NxTBuIIe5nW5v1o13OykxL7qcjtoj5L5LI5yeJ",
-	"2JP2EYWQVbc8gzCYbL7Jrf5xAgGTNu4E+AeNuxBWqAG+MGOSdwm7I23oqxwnSmDS8YRQOeQ/XJIDEbMO",
-	"gV7qKHVoajCjakKEcc6bqHYSfsB/3X/Qj+9D67W3wEPL6iF/c3HcI2ejkVcrrO7uW/BKN9/++DHvvJ3j",
-	"0jSkWHbrMx9/zyTRghH7ElX20W6jPkoDOMfu5P6QsDvvUrrTAXcwb8j8XE2E9ZcEzb9iNCJtChHbbrjZ",
-	"TBYHYnB+TgT/XzEahViDXaB7PKaK6jvQ6ZEj5ZVux4lPDs6LdiUuS0h63cqhWmSlfm6jm3NZuTlPX1Sh",
-	"emmOuMb/L1xY4aE3l7M7//Z+dmGkvzcLo77Sy8gFOYM7fDYa1RMOGIlFeZaoOTBvOku+Z3Oo5P5WP1pW",
-	"i35AwPdQKKDtcEpvGclyHkLl/SV+iq/7X/e33j3HovEIz7IgWKAKUyhf4vqerwmGlZX8E9eSHbrl55L1",
-	"ihjK5TLNYr7CgEB+nF2vVk1FnkXMNe4vZeG4GjJKYEqiq1tSN3WT9AhwM7OVWZfG1Ho3EWRKY+huYWFD",
-	"w4ltewG0dqRY5gMEmUpNAbllc1mu5Sw4a1TKeQEH32NZ8WbzNuNavmTXDp0sufUBciTuITekLI4VQLmb",
-	"0RQkvXANAuPxTCRcYZj0uGIGI2gFm9nEip3+zotu/6vu9tcaQ0MOf29vd3de4EG2iUSopYqR2Xo/rdY7",
-	"YonSDFZChIEWQv/78uy0e3F+MOTtk4PzTgCmbxBdB+dHz/A5RKAZzighScl/w4aWmg5pUEPR1BIZcqwa",
-	"guHLaPAreYyNN7W0y69s2ToNj5b9/18AAAD//w==",
+	"7L37dts4ljf6Kjj6eq1IPZQsO051lbxmzadyXIknvh1fuqamlDFhEpLQpgAOAcVR5/NZ/RDnGebB+km+",
+	"hb0BEJQoWbKduqTSf3TFIonLBrCxr7/9qZHISS4FE1o1ep8a7COd5BmDf/dHTGjzjw80mzLzD5rzSykz",
+	"1ej9/D5q0Dw/TBu9xmTWpnne5mkjaiQFo5qlfd3obf+lW/4vaqRMJQXPNZei0Wv0yZhl+XCaETXNc1lo",
+	"QqG3qDHk0L3pYCiLCdWapYdC6WKa2G9/klNCC0aob4MqxZWm+H0hhWYi7cPrtqUR1eyOzswctJTZCZ2Y",
+	"Php5wYb8I0sb91GDJ9D4WOtc9ba2LCE6iZxsmUedXIwaUYNvMBKuzBg+sEZPF1MWNTKq9DFTio6YoY+Y",
+	"ZlnUmCT5BSs+sMKMtHHHqB6zoq3gp8b7qDFhmr6mmjZ6n+6jxkSmLGv0GqNct3dle8IFb9hfjysvCjph",
+	"jV7jwhK3b4krTevvbg6FZqOCBgQq6OivrFA4rQ87jQjoZB9OuVlmWKD2dMrT9vbOy91G1Jjm6ZLFvmM3",
+	"imtcx/v7qHHsZlnZTte8sn2uJ7P2JMnd5J+6wY4NVci+2Q0fNTkrpJaJzIhvfb0Ft4Q8npHj/TNy4T5W",
+	"2XSEI6uMeDlFpkUWdDZJ8k7YoVKscW8INWY0hb3wqXFwSUfmv9V5XehCihFhQnM9I5qOiBwSPWYwPBwH",
+	"kQWeJtLkWpEPuK6tDrlgIiVckxua3BIuBiI+HLaPqU7GMdGSJGMqRsx8nbKMaUakyGZEj6l2bUTmIRfE",
+	"fHciBQs+HjFNXnZ3yd2YiYEQUo+5GNkm085AGJolYzahAZdp9BqDRoVOne6gYfbeLDcPlS64GCFhclrQ",
+	"CdOWNv3hkH9cJM6lJDkdcUHN4A0lCqammVYRmSoGVIK9Z0hGTQuEKpIXLDd0MUTLzb86cMwbvcZ/T1kx",
+	"K7cAfFGdhphOzKm1TeCONf94vziFqLFf7tyacd8wM8aU3HE9toMbysJNh0uxbFjlgQiHhqyz0Wtwob8x",
+	"Z9WwiokZbtePjRsuwAoY3GHKJrnUTCSzd2y2OMJjessUUBD7I4oOmVn3guli1oMnik4YuWUznIP/5Uam",
+	"+BMXZGeXjOW0UGa7qIEw7wx5obRZqFwKxQgdUS5IE5qIg1G1z1me0RlLe8Rw07hFqEjJXWG4DLHbbc90",
+	"OhDVcVABTA+HwRXZ3dkh8cH5+fXh64Pjs9PLg5P9n67fHfx0fX5wdXHwOu4YlpFMi8IcoIL995QpM1Ro",
+	"SwpseEJvGfwB/XfIOzZTcBHkDHYRjG3MstQcFjPJlGp6QxXrkW1DtJ1XrwbiA1f8JmOkf7F/eGhOSkET",
+	"s787AzEQP5pTxxW5ZblG6t6yWWQuGqrG7sjb0UXQHf5gqdhUmuqpimDWETGspEXkcCCo+wjPdUEF+ec/",
+	"/n9CyU53G043JbsfP4YLzbVi2ZBQoe5YwVLS3O1+F5HdbncggIxHh8eHl9fnB/39twevY9PEVNwKeScs",
+	"N1KtiNyNeTImFDeLaVzABsDF7pC+G9RAFGwIx+CGDWVhOochNunUfKR5AkchMseYp/bfhRllxidct8hY",
+	"ZqnZDoZae4SSVx8/DkRmuhpJQzXDD4GQSvrhFFNRjkTA8mEzVJOJVJpsd6Nut2u+U6QJkxqIuN3mweY0",
+	"z9o5K8w9Fbf2SE4thc2SWULibiSC3cEegq34nSXief/yAClpaDgVmmfYn8xSVpiWBKEkpTPcZdPCM1Vg",
+	"CXhrlDwhPDfmOIecYUI/HjEx0uNGb+fVK2AM7u9tw2a1ZoVp879+/n/a/9/7f/lTo46XHQ6B8y/yiVNz",
+	"ZdBEE+62qJLTImEvFHFnymxGM3tzfnAjmw0rCxL/2ZAOTusdV4zsbtuTenZ+sH968vrw8vD05PqH/uGR",
+	"IZLZ8+6a4QpOomYll1wgib3pltFiu7uzWz9Tc9EtmW0fDgXee1yP5VQTahnN46a/avjlhbvpHI7M4ajj",
+	"6R/NlUDEdHJjpIahuy4tX58WAhhaTkds2e0D564ynpQN6TQzAlA3MoPDW2fbyED+DtquvYMuQKZaEHiy",
+	"aY2M48eTUz0uhwNiWdQw7IQXLHWSdzm6PxVs2Og1/tdWqfZs4VO1Bf2bgVwZuXR+HFeC//eUEZ4aPjTk",
+	"SDAzKKe41AxnCiLrk0Zzb75Hrl4qZSdS/yCnAkaZgLqjUT3LM8sit/6mzKgDUcu8mZpBmRPVf3Nwcnl9",
+	"cnp5/cPp1cnrRtRgRSGLRq9xIjXBto3uAcqK2eggTg4aVlkbNEgq8d4l7CNX2iwHXjn70Mlud/d+3Yke",
+	"mJ7P7RxxxlXK+yHBVSWkFW69lDHiH5ggU+5v24AOpBnXzNcctPsIZ3VaXFqNcF+KYcYT/USq9o/OD/qv",
+	"f7o++I/Di8uLgLS+/QplRTgdM4mQyjQrGE1nSGS1SOXvno/KbnRAZENFM5Zq/w/RtzrzuGUEisiKTrFV",
+	"wTte/+4RWXAj3WZxRPSddOfJig3kTk6zlMjh0MhUxHzm36ATNhDmjNnuL09Pj65P+scH1/unJz8cHe5f",
+	"xpGR7Y0EHU+SfIumadwyF+Z91Piepucobjx6of/aPzp83TfXUcOQUVMOqvKnxpCzzGiscP7DZbasjyBX",
+	"JhlwbHMNbDfu35db5HuaEje48PO/enmHDCnPjBRsuuiRFe3O75Xu8+2VYJiwXUpxjMBM7LKUZIojwj6w",
+	"YkbyQt5kbEIyrjSDAxtb+sWtaCAmNDOaC0vJv1+cnthmDk+goWvzk91URAorVkVuR75QKASaTVLeE2og",
+	"mjViauSEupsZsRfW4va4Qjn2OMkfvVGO98+uLw7O/3pwXmG2dVtmkuSqs11Z9UFDyJwNGmttkWDOJJUl",
+	"a+4RbLlHfHO/qZ3Risg6qz4QsghtHOamV6jEhLNdzqLqliI2zQpGcD1A2PHKSzYduS3x5Ivh4ujqzeb3",
+	"QjBbYKFmSGQwZyP8lS8JGNO6t0QNGexN/IMsbniaMvEoEvevLt9emw5OTq/7+/sHFyF1y6ZD8l6OGemf",
+	"HYIm5kWZMf3ACE0SpkAE1mMjpues8PaXKl1fPh9d/SA9Yd3gMprcouElHk6zrA+ji4lKZG5uv8WpW4pW",
+	"DTrnzGjVj96/9aaSgMhXIi+kGRm9yRg5AOPkHL25InNqKbmjKjR6WUONM1AYPWqB6Ds7z0f0ukFb+q89",
+	"WFD2mqvsSXY5hFGraXaABHvsOpxcHpyf9I8CyruGrWmaYAch6f0blpfAl/OEffWcl0DtmDxbxynErQ55",
+	"jdcg2DQyORo54ga2LcLTiAiGtlyjkbIU6PlkDWjJzbxaDQo4cg0f/jVVovm7otSLgENvdiu2KiQ+LU6k",
+	"PivkzRMYiGn77Pz0+4On0nhMwbynpsAHh9MMJEpGZuw3QHAg9Sq6goVVSDtmsEfiVFjKUjMH+3VJrnIt",
+	"TvtTPV5jAT7bTQ+TfaGM3A02EGpPrtnxMDhn4cxZoaR4oQid6rEs+N/DDWemdmpuLTsz+PIqV7pgdPLL",
+	"Tc/IqW9QI12cYXXcdpUTUEfNZG8YGcJWkAXeCDgzmNX11dnF5flB/9hO74zOMknTSymPaDFijz5AZ/2f",
+	"jk77r42me33UP39zEJwjJ2/bG+xSSoKdzQs84c1qdMTMvGWty9vd3W9f/eUbcjPTbFGG3H5GWceSpByn",
+	"X4D58YELb5sc8+8tiReo4KhcsESKlJsefgD9+PGEXrQ1B6QOOyK2p0Uqo83XOT+J4iJhAUc+uKSjRQo/",
+	"o2BTM0pPY2cHB9cxx/tqiaXaOn0d7WuM8K09b4I34pG3wd9HDXP184RdCfqB8sxIWI9ekquT/l/7h0f9",
+	"74/CXW87IGEP80uhNDiRFJmWL+0RXcysv2dBCHrGbV4zPr8Izh1IEiosRykYTcYshRsiPAsFFUROtXVe",
+	"DYTm3uoV0MVIUyeLK7FnXVwZ1azokEvP5IjZIWAquJkNhHXx3Y1Z1VtpKHdDk1v0NAWhCeem1XZ/qDGg",
+	"Y37iZvOBBnVHuXauPBgJF7jzPYkX3ACGkJdSHlMxs3xNPXrjhF61YOcYxmPaJ76Dyr6RkkzMU+f7dUSk",
+	"Zrpkmyxyx51n1LAXBgebBjhhaegqN4dmfsckGTenlqZpwZR64S1fFd9iq0MOwBDnXcUJLQrOFIn/o31O",
+	"NQNfURv+PyZN0+7NtFC6FQ1E5Y1zNqFccDFCT9zcM8XM18ruBPRnYlvJLQPHtlFmW9ZhD3a70oFeMFhg",
+	"3K/VWZkvYa5SCAZRWC9URKYiA5Xdb++B0MXU0M78lBfy48xIWomcMEWGhZyQZtxuwyssbZvnnCnDzKgg",
+	"h2cfvnGdcmtSZCm5meHx2/pmt0P6mZJkkbY9I/uAZOdPEs1zvz44tAhEWKpwj8HraiCKqTC0NL9zTWiW",
+	"yTuFbv0693E8p5vGlQ7Rez0Qrg/wI2PDEzp73FnGFSyDB+54lhmuBSNl6Xpn+nmcLIu2/lUG1e5y3SKV",
+	"iRo00MGg0L8waChGi2Q8aID7YE4VubE6XsUcW2u8C22x7kuzmL7TG6nHVdeGoBOWBgPYwwVf8JqQQcO5",
+	"TaBR9B69UGUrikymCu6UKbgsfzmD4IaOHjfyWofPQMx7fMhqhw8yE2IXwVLC/ALtGOobog+E7Q39Btbw",
+	"G164sH3QsHxTyOlorC13pWpce8laI/GVcGrDI6VPb8o7OD67/Om6f3b47uCnio0t6GBe0qE5v2Uzgufa",
+	"MK4JV8rdtpXF335OA1o5ItgAttPQLhlOJm6F4UHScPoP8hYUKP8+vhkqzc4U2kEqW+coS49Zyukl8JpH",
+	"C5YXV2dnp+eXB6+vjw9eH/avL386O6iQ3PdGoDsC/YXE38eO2+aBP3jzQ1iU9l895yrUDdLLmk6ZMnJm",
+	"PD+w2IuSdZQA7coPtBoTnhcyZ4XmGJVQBoZ/anDNJiq4B1wgio/5oEVBZ+ZvG98bxoOGob4L3yfLIyiv",
+	"BP9IjGysNJ3khAsy4VnGrQSyB/7RRGczwoVpBXapjUmkIlwvs1QLwZPzN9rcEtRM1Uaxb0KN+mj3hVDR",
+	"MSNBELq5ppSRVcBfwQiEgu8R9t9Tmpnf4uDd2JAFmO4kyTt1BF6Ind9k/EGM/ar9DDvIml7KuPua9nmV",
+	"DIvPfXi9f3gjZcYosOO5YPuFyK3sjs4UicU0yyp0ccGK3phr5OOZu1ZU7fYwjaCGiwE+i9sljPKvC3BS",
+	"/k7UGvTA0IUdOfOtLDAYkM3IHStc6Kz7BEKi1l6tIK+gQVO0FdDsLDjVlbnIm7+xRDfKFISaLubTEDZr",
+	"F0OmQl4wn7yw0GFtNsMmWzbMeijDuT9sN6LGh52aKG6fFbFJJ1M+x+MWEykW2gjyCD6tw47KfIv1R3Yf",
+	"Rqb9bGPVkCVHLoAFDmdw1KqMz5HDsbtgHPWLE5UXReVMLHKeytrMn+Yqb1jCOYMt7jbt/BYteVZUCaMv",
+	"qf++ZqNWGNjCaXZ8hLjNDxfxWN5VRF5zum3feMoVhCbbA98hx7IwCqPWXIzUQEzojPxNckHGrGB7Vj1V",
+	"hI+EeQ9Yg0Bpd+aiIYyMhbpe9abOOWiaD3HpM/uauf1LxrXqC0sRt6T2rNhMq9WfXvoX5zdl2UTkR/7Q",
+	"mhyKfKqXs58hzRSL1lq1cMXK1cJFMZerYhpCxuXEKAKpe0ZuGcsV2gsw36Tpw5V6sM5hyNHvb4HqqW/T",
+	"RlYSfU5oNJ/ZWNsFXuVlw9VS4Bq8cZ793rLZddcw3lff/OXb7+hNHf91l9HCA8wYrBfL8DouEznKgMak",
+	"YHCBSbC7jgRXjHDdcTmAC71YvahOcOka+SRjLiWE3MniVq0ltM4drQq790vhOb+daJUxluN6v2Ib2ESn",
+	"DXfDLVtPdDT7DDY9ELV2ISC9Am3a5hiD9MRVafKUIpt1avMaQgLdYuIE9rNqvkdc1ahEqRWC/HW87sxW",
+	"3tLQ6tLBPNdIlgmMDzIlOmLmdq0ftm1j6ei9krt0BmsN3MYGVA59Reb0WsLcIN2H0QoqT1Ou+14ncRLj",
+	"JMmvbV4CHhcUb9xvKE9Uf8MUS3f0ys/wT/8F/jn3smmGpmnl74JNJAhoNOfXt2wWtGh/wMNrhbaOdU66",
+	"P2meF/JD+XfBzJRZWisEIxWcJWATjv80M8GTr4LPobV/wSrzkxXdL0Ad/dxK5zNqmF+1yCdpkWuoixso",
+	"icAic/40qXhRtMFcITn0nh+0jEefX4D+vDIyCltzAvKejfy0LzyLvMwVobAL1zT0QqB1zTRXSdP4zeNk",
+	"aLNvDj7UG9k9Y195WQQiitkGzrH74DfnLJFFunrr0I1N72uSGYNENhwnbsw1Wr9ls8MlB8rF2YPDb0JT",
+	"3CmQ179H4kFj0IghjQyjDiYTKlKSccFqz5z1IS7r6z/aNqijfZjO5fBv3pemxQgVoA12JhIiclvJtwIr",
+	"G47fr4jbQas363MoHuXOX6F9VDuwkWo1D+RU6LpYhMhmLNeFKVTp5jKbsam66Qv2seY4nBUMHDIQkhEb",
+	"EsTO/cYmuQZmXR1sufc31eHtl4uDm3vP0enBFx/U08wiVcB8NrjZrjc29VAb8rxq3/jRQHz0Z1AKlkrb",
+	"Sy9AZRPZnyyQAWjQQwf8unr3YAa8lbyqcpZpzktjG8oyluvW8rUCntkYozuqXMif56SkGeNP8Z5zuQ0B",
+	"awQHAWEBGF7HNWnG8M/5V1EHbnlnmBrTHABCxlQRib/d8YL1jGhUes+iUlIyzQjP8JsoW6DZPSkYPB9T",
+	"NbZW2XldRwp2OoQAowe5WHlA7qN1LmtruVjnVZQo13rXSMiv2ZALjrLAe7eUcw82s5T3Seo/BTm0DJs3",
+	"bB4QlbgQDKLjIZaHpaQJNoU/E2bYu2otssB0jeEsUdSGGR2ptW+Z1+VkfshorTZl9kDt6b3lYkNJWHk2",
+	"ufoIe/ww6MKfXhhJFBKn7niiuRU20Wstn2CRWYlGAQOHa36RZVYgSLrdaIVhZf0+agwr63/8CMMKuo0C",
+	"fu/587QAkL0AN6e7+20FKudP/+e/ANnt33pbWz//12Cgtv7tf73/l+bP5j+DwcWfW//2pzoRbs5cU+mh",
+	"no6hAccDrdQbN+dtMQ9hjTjShZaYVd/8UDB2umiGKf0scxiFlclFa5hr1u/84dCB6g5dDno0GFxsEGiw",
+	"/n6s2nz8yiHS4kZxB+v3aa1CD2PMVA0/63Ywx8JgDR5gT+/YbHMO5Ra3eg0BPlqg0xsZock6ow4qVVPM",
+	"kwClbqrAuw63zvw+WGTLS8bvr/RHsNhNhVjPiebYbJUCwU22CI9kdpU/DGeF/MBTpojNpoT8DqBYwmGQ",
+	"0Roc3HHFuUzfRAqvspbdQyQ9vVEym2pGDGtsqha5Oj+CYHhQg+ArIVG5Lcdq3u1tbWUyodlYKt172e1u",
+	"h3icn58r12+4EzphNVCbzfF0QgUpGE2NsNiqTOZHS2+PGvpENuT0inWOtFUdVr36Vuv8qsjqj7LXJExD",
+	"ded6XpJaDLEjdkKGbHkhJ7kmXPwN0zZsBiUHWLvys14lYFHFpAngreYcD4TNAbFh3XBf9FwMTF6wD1xO",
+	"VRgbqSIXDKNZhkHeU2U0gn/+438gn2UMkAvXU8ETmTLTGR0FtsmI3PCUQ+5NYc5PRP7OCtm+46keB6+F",
+	"TU1ocTvNY9J8e3l8BDYcQ/GI4GPCMmZ/OKbFbSrvBLKoMRxPM1VoLJNiFJMmJP3sAExN0BtqJwt740CY",
+	"/ZceGiH4YUfqGm65jYTwTbxiT2p4iX9pZQA1UiZUyhaa1c85/ZoYpnrnRL0bYz0jTd2RXJjp4vo/YOsY",
+	"M5ptcFu9xdef10ji1+KBEK2ez+6wXgTuAujKwC2AGY3IVNjA2TItZCDm4u/0mE1IE7LDKsngGVV6AW8g",
+	"bNJGiA0EJEO1M65MlwXDrqhIjULszu0mO9bsjVp3X1Hv8LzjejxmWXr5PAR09IFmARDVEweaigaC0cRm",
+	"/d+NZx3iTJ+AG+1S0jAB11z06xPgx2AmD56vVRYva+tadoeFhN74rHjDwxLJNPiZqIQKwYry1sMowPKF",
+	"JrQWIb5AJpNbtJI8t01j0Xbn8IRtWKKz7DTvLAAxGnNanfUlpUt7zCqbqDxkmI8Fx6fer2EXY7FR8+SF",
+	"wrbN4HzA7MOxXHZzQNvze8RaWXA5a3dJUcgCsWoWd4nNNqwbrxwOmUi5GGFOWURAP4nNWOKIxICk2gE3",
+	"g/nzRqazuCoMu1EvqMou+6iSObMKCXA1dXAOZbtLibBcsMCsqkWwekh7n9BkzAVrOynZQsGZb1w6svl3",
+	"hKwE1hWSpXoWHTlAiyO73W5EFgHigt/nAKnNA9tOLSgL2e3ukuZut4scy1uLkX0vYFkPxJLcNrLb3Y7I",
+	"ikS2+RdKxC6y233pxjg/MAS7GZNCTsH6XQtnal61jxb6dA/enPcXvwk6tXgzwRfHB5dvT1/Dw/7R0emP",
+	"+PSVfVoH5kZ2u9+5NmshQeGFRfj1wxPT/ZtzSwzfRk2aZ9ACPN1/2z95c3B9cdk/Oqh8Wwsavbu9Yz9e",
+	"hBIhu9t+FZbkw5Hd7VfRSvR4sruzE9WCeu/uuHG/Pei/Pji/qHT9ctvvaouPRV6VGzdEeiCvui/xKi3P",
+	"/gIm6QLL8AnSnxaR50KQxiHl2bQwuk4VrxMurghAq5nQ5gEr3MO1L6qQkdZcUsxho1VHiOhh5mXEI3h7",
+	"eXlmGQSqTBVSVOExV7HOul7c47DFBezVWtU8yO6cbzocMPDJoPXdbvdBL2/QdjkBR64IWW8dyw6MpJsq",
+	"NJVcgTOZ8WS2oZ/IXdgkh6+NiGE2j89vK2/uOV3UCNFL7lMoR1KKq6xe3MeqJ4ZpAwu3eeFgwgWMiYEQ",
+	"jINdxoLQCnMXUfT2dUj/xsiwPbv/wXFVFVwrAPrfzBtxFncc/XiIn1Ysa7jro8bH9ki2zW9tdcvztsyR",
+	"vu1cmu1QWOrCjnDiVv0qfKpg99P23/vt/+y2v7tuv/+0HX2ze/+nerYwhz2SWZkqtQqOwzlEtOH4k6FH",
+	"jwh2d0In7D6OSokOETJKvUneCcRo7pATdueQCQB6KK4dHwKJ0MLhFrj8XL+6A9Hc7X5Hlt4Mgk6M5INF",
+	"RViWlqUErPI1oR9DilXWI9C1V58GtWoJ1s6/sWfq/qFjAwVFqmcmMqQ2Sk+H9K173aqa1fcUHBggWpcs",
+	"yFEetA5J5VEbXAraJ9PDfRzQEJanYHlGE2Zrt9yNJYh3+V7oB7ZDH0mmUKbioEmYKwjyVNdei6iBBoYL",
+	"YIBhwL28bWB0yLVnlFFDSH09SXKj7wmAU7KYUJpPmJya6wA0qyVB7c4auhjfdn60aPhdtHBD+IDWuSLm",
+	"A4vWMpZKd8ghIK+U2cQDEWLoNWNXFWqqWNHLqVJ3skj/t/l265//+B8IH3J1UaDd3W631bPgVmC2ML8O",
+	"RGwIErsEZlDmacZSrJQBwQ5qbNiirXXy/xr9AwsiIfYOPi1YShPN0oFoxv9mcwf+9c9//nPcMnorXDoq",
+	"IpkcKV92hk5TrokuKM8iV5fDaGg0A7aAYW4jrozc8IGzu3nxpdbov5mtf8HQ/7/XsPQfU0FH6Jo6TvLN",
+	"PTuTJK+RqPqGs1dRyB1atSQ0TRH4wmZreCL8jD7ymdJs0ogaI4g9y6XSo4KBWrqWhOWs/5VLB64o9+cD",
+	"xhSYUp0wscKoeF0XrBwPpt3uywTCkuCf7Bp/MaTAH+a03eV14JZHjK0JHPH0OLLPiDbh5zBXMW7z0LX5",
+	"FYCAUuDA5kAqhEgtSfZwibzntw9vOMQHivMttUiVLcwX7ltqh65spdXbrxLGt8nOcPcI2JQxA+uJO8Da",
+	"ghcpVldhMPq1IwmrZ2wzhcJVRINrL61qAHOotDZ3m1utEYuxATASCEoOUJra9OwOMUpwLO31STOFWCqj",
+	"ggodBdh6+G+I7lf4lKXmumUgIjv7+kCgtfxOFrcgj8pbJsw1b0HrWBpDSTSH2Obw5m+ZIOxjzkH7Djqi",
+	"AxHvdl8SLtR0OOSJGck1PIsJVbcsBVc6gow2Y6VZfpVfwKdxz0PZ2sJ6tmre2MjqA2HDkv24CBUzMjFS",
+	"RTO2un3cc48BmA7aqMtaRwItC3xPpBjy0dSsm4XWa9KbMkraeyZQSjCiK6bv1pudy9aW4roYtRatBSje",
+	"ckXCDgPd0QJKB9sn7DSIpvJUqk+esytXxxN+XLXUpMlymYzJRO1VhmgNj6018ydgN4YScgXD+NqaHZD4",
+	"18Fka0VhPCweGaDGaYDwga5MoD94ChCs+2HXGL57w2jBitZmEDV2C9Z7D2GDb5YmFx6Nzb7UFmXMERen",
+	"E+AoRg3gHvWFPyvOYMQPC7ZwldwPcs3HoFvsh4jd7qwpZkFa54vHCotKCazC+W8SmhlVhZp9q5lQXIqB",
+	"kEOyLydM74+pfqEAaazVIfGnAcxh0OgNLKUGjWjQgG0PP/7zH/8zaNzHdgjV/dIj38MnxGg+ewNRac2S",
+	"G5rz/+59GjT+o93PefsdmwXt+w70WKpyzzZdWcedbjQQ35J3/HsIQ8myPadHF4yc/7BPvtve7lrujY65",
+	"sczbN7P2WOYRid9KBX4bBwCHqkkcDUQcYsKZV/pJwnINtTGP98/QNuLGs+c0sLzgAtwlka8luH9uPjn6",
+	"oTVPByEFAwqiHuEvxeAsdsipRSWRgpz1L/ff2iKt9voU8BXggVaahn0MBAaWAr8t8hLofAI1YUu3srAw",
+	"8Dudbcfm5RANBS5aKrhLECzy7PTi0iz1FvS75a+ruAUZUeUYFlnXoBEPhGDMbCF3/VgwWvzzAsL6gexx",
+	"XvAPVLN3bHbGJjFp2r+Ncnv9tzsdwYL/5dXOy1Y0EKjCWhz7DvnRLkfYy7Ibq0NiZE0xFgZ39/NA3DCF",
+	"UT6wG6uyy5hmGRMOtbJD9o1oaGQHVOlNA2DZRGOb2ZCdgcDpWdUdNf1m/+CivfPqm/ab/eOW0cALpnSg",
+	"//sSGg/c4IGm/e32dzt1d3BA4TW+iBpgqDoV2Qxtzp/nylppm3t4UnM2qZ0Fi1TdNCo7qy4K7uzgmNiX",
+	"MPHk7N3+Bfk2IhcH+2Tb7E74YbuFsWCKj4SqADorZUaEyuIj6FxzVc4HY69twn7VrblW+UhwMepnI1lw",
+	"PZ4sxWR5oci//3hBqHuRNG0gNDm42Hn1jc3zOTMbGIv0nvufzy/6IDy4rQIfNKLGwcXLb3fhv6+2dxpR",
+	"49z+fm5/P4ff6wOqb5l45M6dFwcMO4aMySdJBSuv/rde8V4XuEpOdSLLmNVqPBPc8IvOl2TMktunKLa+",
+	"3XUyq71Vd2WQamgBtuEh+8uyO2sdZ4aJ+HmFDawk+DNktK6MOPyscDq+Zx8KtvY6e2UFkcyBJVk/GZYq",
+	"RgccVOWGPTFR6+ooi0GWD1BvrfCv+bVdKkPXR3lBAYYypWMjL+mDmaNGVr/wKL8btc0FeOUfyC8OZCv4",
+	"URlxfOy8YCDV5yzhQ1f0yaOagpvVRu5zZcG2MYGCChIHI0f5KSBTjJvCGg8o1mzEgbd6BOLG7qgaiLtC",
+	"ihGC+M9FQgGwPhtqw6OWhDMvDRvVXGdr4DEsTUcBEbWicTwincN/W+swOs2tz0sQSm4KeadYsWcdJTWF",
+	"hZySwqzACSU3wFdgefsLRWIrHxs1zDyOHw55WxjnUmq8cYLYc2H3rTYGOZG5NAaB2dEmkQTeNnz6QhHD",
+	"5yBnJZXJdMLECuQ8/OZk2e55JugTc4deqQ3a2QhFpMTi84SsTKwEGAktr8GYVq/0M9xswbZ5NGCdudz2",
+	"p4WSNR4lOrQAMk7CyguWM2Gt0+Yf70Mvgf3tIcTwR5vZ50/WcB7VZdn8ju0lP+f1cMkqVlsV7KNGdTHf",
+	"GDviYQQMP+tX0So0jJI4DwckrQ+N8ZB0YzcAggYBTTb5am2Ui6hxVqKqLgnXngd6TX34AvWmMSwVYit2",
+	"NDGnKfKls8p/DYRmkzwDaIM70PeD0Oqg6JYUzGXLuyQ6jGMyQny1fBi3t6oD6sNSguwOL9iyebUwXC8o",
+	"uJkhBpNikBaJxomyZ9iGOCRqEYVpwToklsNh7MK4K93Zt4yysUfiO1oI9x60O7FxI4ks7DWHEyNNDBuI",
+	"QzjCOMK/2/g3FOWJmRjKImFYjmggnNI4RALguFUryFMwnQAYAdZqdAJsZK2YLpZC0Rk4ZsdQAnAgXJEb",
+	"ew1bSiMyM4TJNytj2/pkfrzfsu/FrQ6mGyuEEULAi4GweL5YFJSlWGQYyWTjIFxMy3BotE1a4I8w51rV",
+	"FWpxnjMFKcSfasQTENxYfaxnXImaiZ2nyXzg7t34xx9/bBsOz4Q2giOLrbGy3htDc3rDM+4HsELKXRQG",
+	"ShtY0ExkoURSlmS0QM1jQqg2cinXnGb87yyUgMpjXlFs1riXl4Sc/jieBToQRn16hCZkzrJWBjPXMJRl",
+	"OlZrjiC3TvdKevg8lYwg7170ZfkC2Z+OCmbIJP0gbUmspcN0nOrYilZrbhZzFGL37bWTy2KQ2ppo/TXj",
+	"RG+iL4To3qt35+EcDsVQLu7mpWrAh6UIivWZH+79urvhMxgirCp6WUxF4rCQl21+j5IywXguKvBegL0H",
+	"UOJhohboXkOOjPqW5Zo0qUhtWSOoUxa/OUCTOnwQtyJX31GTtJB5ztK6TK3YnNC4oo0F3s3qbM4ZVXVb",
+	"1R0bHCmUqNDum56dnptEaGRAvPRmPKEfr3HQEdmGvNebmef3EYnbbXi/PaEf235yssCWoXDpPPkKRsO8",
+	"NXdcgGBagqedZplHhlZEyxF683E00GgckV0oQnozI/WDwddaVX7uZ4NmW2zrYVtgrdGq5CqLHKNygub4",
+	"cbhNHberOwLnNjzvwqLbPx98vq1XSNM27DXDyc4rsYALIi3DpLx6N3tO9XiVWlnMCFSuvDo/eqGIeRux",
+	"oXxqY0TiLffq1ieIdbmfC0QrnzugjofWzA3Zjm8dCq/nx12bMksGVDeSCxvwtFiFZjHMtedisWsKiBux",
+	"7ur8qK3okHXIkbxjRTsxtM+YhvT5gUj5iGtlDotVda7jPaI0LTR6l8HyYUNl8StznOGrPeL8tNuV/Pf5",
+	"2NFqhfBGNB8F321/975p/3Hdfv+pG3337b17sCQu1MPhrKsPLwm7nLf5BvApq7wxq1MIaprF5GSLbLs8",
+	"R29p7svb6YSKMjuvANGyNhfmNGeIf2PE/TxjUPXC50Zns9r7/el47KsSEy8NgwOJvM6OoFehFC4TSgNl",
+	"Tc9d00Z3u6sVPUsUx806cwpdJfs2RL4TqMt4oyu7AzlqCRZ3DTDaY/KTIVee3QWD+mXTkXV1Gegd5VBa",
+	"hRqlgGNZaljdepnSQbW5u9gm/qLG3ijFX/Ot1dRrVa36DOdDbbOQm1fnhxG5Oj8kpb7/UGZyiApXIxIG",
+	"bNhnN1HtNh/XneXZZxWDGdrbYaoWyR9sZwjy//7JJac2ArDzIs0cpqzbow+FjZZH/BlslwG/eLTt8jIs",
+	"nDPHS1dUesLwoqDQ0wuUh3skRqholtqay65AkJXrFQGkBapIjHk519eQiXUfR0RJ2y6GeECd0j0S+5Kr",
+	"FXwLSOoCswwvykH4XLnI2mqGgJll84mszoHVWSf0lkEN1+oMBkKNId7FnotVeVpzYrKbObgAcMy1+/MK",
+	"tsjaMIdz2Z2QzOedTy7Lbs+XboJHymafWWMUmtamPA3KtLtHja9Ail8MkOJvBDnxl0BI/G3hIH4m4MNH",
+	"ohkucHnkOBsh/z0b1wE5YB2283nABXHqaUVGrMmBtMbGJGPUCye/CO6gGx9fhj+4emR1CYc7vwWUQTcv",
+	"8RtAG9wQQXDh+FRAnGr8k1g4XpnX1pWFozLH2UOMI7hUZP1s4JlDe6KD+6qVmJ9DA9kQEymAL7IODjWn",
+	"Wi6R7osHzK0VjyWm0RUfGOG659P3vZsF6DO2vZuhDAQkJpVr4QzG/pMS1oxkjKJDjMipBtPrHGwUUMl7",
+	"KWlmXrmjijglhDRjQ18jtjI27+qryoVmcNduZDa7G4aCdjbUb65dR6Gi835NNChL11q8PcWSacH1DF1p",
+	"TsKz1XzmInzPDsk7NiNN3mEdcs6UJu4nb3h+TdX4RtIibXXI8VRp9AKCs204zbI+GDpizPgCRds0jE43",
+	"p031Gljjv9wh1IHBu8jT+lNkWMktm4GnNsY24giYpuEsrpYsyPgJGM8zqHJK5vN4mgHMht1x5l1QwJX1",
+	"OJYxsHaMhjVi0XpuHTyLxCvYkBVMJAwG5TNKSP/QOVTNXuSJPTaG3U2Y0OjtcKbnHoL6DbCUIPl+yrOU",
+	"FUHupxo0yJBOeDbrkH7Qi41BgjqamOCmdBnffzMb4MVsjj6Qxux4Z2LuDMRA4C1vS6dAgj+H5BlPbJd8",
+	"OJZZihyksui3zKGjwLlx9tU9XJLQ4sptBgATVGiHnIVYWmN0w5O4gtMVD8SNTGeRs7GqJXhcMeCfwmwW",
+	"TPl2a5jBw/ogLop0hsAeid8e9F9DnAoV6o5hdol9LX5zcBkPhH+7zG2hkC60RyjZ7b4CB72NgaN6jCFf",
+	"Y5kqwgWJ++bUx+ZVR+SMA7F8XqcCkFbycgeyeYw4tftyeynYEgKrbpNj/j2yOgTogV0yELZwKM5FITIT",
+	"AJP43rl2kllOC8UQeowLkmeUC4QkMoMFfDfzCp0wbVoe8Q9MEH3HE4BErIPl2LN0qYRYXl3+0P628kUF",
+	"+mxvIJDPKY8yAYuVSKELmYXFtpqwg+PgCFq7fKBAxZHDdbDpsbgITrmxH1R0kTiCnqFXTW/Qtm/WiNwU",
+	"jN6qVmSGXgPmNo/Y0iFxWCMJNpWmt0yUnNQtQgAssj0QWpJvds0pivvt/yS0/XfSbX9HOuSatOOIsEwx",
+	"MmLCbEKW7jl/KBaDrQGxsDX/gQRSAGqwTZmx0aeNkjX1zw5V4F/uNbY7XVCVciZozhu9xstOt/PSuobg",
+	"ItmivI1BK1tYCv4GmRX+Ba+M6krbnjNdcGYuYEpyOuICREW4mK28EjCLFzYzC7Kd7wzFIOwnKoFfFNz+",
+	"MQIQbsUQ1RZvxT6qDTiTuQhsX87nA1shtnE/gXSqYChIJ3/gD1NDLTMQy5H3cVdmrHjDdD/LkIxAHntQ",
+	"1NIiK+UrW0cQgrasDkrwYh+C9dZ4cd9H892/BwMxeoTNMux0u1Zk1a7maUnorb9Z4Uz5QO8HLSVW51xA",
+	"/zlbWFW7Je6jxi4Ooq5tP9it72nqwM/gk+2HP7kSPukuxY9ePvzRD7K4AUhr+GJ7jS/O6CyT1CgDR7RA",
+	"2+vuzncPf3cp5TEVMzsroMSrdShxKIx2QzO4D/GrNUZ5gYLGlaAfKEf3CkiD08mEFrNGr2FWjvg9q8HD",
+	"8nNV5mi8v0fklsUTjHtMeZDJDomnHNmcZ0825hBSwfcsh7NOWACDKndeiIdVi7bY6pC4NGXFFnQArqGI",
+	"TIwYSrMMA9Osz6cigZASOaoeOdOyb7zqPVJmNh219kg6xXaYGohEZhnNA14rCyMPcQUBLJhgWSJQ+ar0",
+	"PeKN2JHnMaDmYb6CsjbpiunZ/NMF+K00Q1sVZJLkWzRNnfaxDuMKKlpszLcOUzbJJQRzgOz+3hfd+16m",
+	"szW4jNf3FxMNxyzLh9OMKFv8hNoRVqyjjZ/kFFNT/ftUKa40xUIpgeXz53nn+nuvilTrq9xHazK/uVJF",
+	"91XFzGbXzbHe7fWJoirFVeqH4l519cLXHrt7f4Fp4+G31+a8NzzISz24pEurN9jXtuCd+6gRbJP2Ocsz",
+	"OquLIcOYLRfgy5VTEGyOd1nvHsrFMlpkHJKArQQVCgIk7PEdlpQt6eLdqMW0zk8KRPkN30/dNe4ZWMXT",
+	"wnn29p3h4Sn32/ardaZnjytLj1nK6aUhLVyOO2tcchVucs4M1/u93qzIG3zFpmVX6330kPy89WnK03s8",
+	"LVA2v6Z0jvm9vIYdduWUW+t7KNRyqCCEwJSQ8DYcgpmps+ZtgZ098rYYHlOdjB8rkQZ3hY/9sQRF0iyw",
+	"Kx+r43PH12GNSwKQlvLK2s5/4yxkd00WciL1D3IqsJ/tNc7wWQEp1GBr+QHxhf9gMjWekAdPfvSgVlxz",
+	"nDfQReHBDBPvNj2mJ1Kw5ziqv6YE4yDCHym0mGZf4jGZq5wlNTmWKR9ylvq44MNh29CsDUQjmo6M7GIT",
+	"uPaIkGAF6zxlLF8eM/njcIQ3TK/BDjY7pOZgm8OZwzFd4nkNmEhOC81pls16K931katSzEsvV4f0Ucse",
+	"iFD/9uDJaKtznkww9TQtBj/8fVvRS62NwAcDDMpIgdjHzcU2REAFKR0lGID/4FB4PTuO3LwGQtmg9OrU",
+	"iJayQy7uuE6glUUNPSZaBqFm4BHEeXExsrFroLPzjKEpI6oBM14B6Y2qTRButkLzb1b1ecNFwtmr9RX8",
+	"INTsiSLbIzX7ZRp7IkXCFQs09rWZ/1z43Fqq9+/k4rKH4FlU7y/y5uiudwPUKL6/vPz6NJ3593fV4bl8",
+	"NrV3y2b+tH0sdK3QfAT+VsBq8RdeQoXRdKs2Y1JmVPsLq6IdC/v7BAo0gGE3KLhhHbuGe2HVV16ivZpb",
+	"Eu4+jNxBd+kwQ1EwhoA6c6sOBEIfkBh86Rjbg6VAbJq3NQrboKmiErRmuBflwqjxEdYKhRuBKtYZiAOa",
+	"jMs4lxhTCmGwYb5lpbaIHhdyOhpX4m6aN9ZXuHHNQLK6ZCAmKsaVun6xAw7ADGkX8jNiOiLVcnybOOLC",
+	"6qGLVx5Eo8D6lMEoLrOx5OAP1CO/j+obWiyL+eQmg7qaT24rMIhv2Npcfh2jRTI2qmndNm2aHdnmQjGh",
+	"uOYfGFHTGzSvtnw80NzIMBaoHNID8cNPtyG5NIsy1P3n9zXh5ebHihthEcHqwbhQjPp8uBq0JcVC6COC",
+	"ui8mB0JM45J6E4ZA2s1rfeGktvBujaxyGRx7y6SRezW+KqtfhrJK7FYgjo0+r+q6tghwy2bLb/5wG5oX",
+	"IyKzNAgPKdgHeesAgrlIsmnK0j2HmE8UIL4uMau9YzNVXitGxvA/Nz53SMU7NlsWVTE/5a8H7kuJwSB2",
+	"a1UPGvz4BANRbejGMRdGkIVoTR8rO1U2Ar0u288WQgITBESgNXe7L8PyoUEBUB8wiVKzP1sYeWgab9m8",
+	"EDh/RkLmwkI3lm5ekc32ytBVlJS5VuTibb+98+qbDgFLu4u4Q6kWzzu+Zw7HUrGxergDT/47kEM2s3Vs",
+	"HC7wjs2s2eJxEQKbcRIbC7aMmQA4cVmrFpekieWzpEhY6yuH+QNr9NaRTUXJo5axqI2u9K1Pt2x2uNqz",
+	"bXcnUVrmZQWaoJCieZgYNf6FIpeXR6S53SUqALZpdci54QgYp+6EAWjSqLMsVWvd/dBGlT18pst/fd8z",
+	"jin9XZzNZyFNtWR3DUVOpCZwvi1QHlaaxnuhWVtougWog/ZFm7jA3cvV0tOtzh9NLsENttbBf5Rs4iwU",
+	"gDEUmgEAILZqzF9iGPhmt5K7eMtm1z9329/R9vD9p+1ot1tXJXYDzWOS5FiI9jNqN9bB89h+ljoA+2kK",
+	"mYQeUCw0c2oZxOwaJhtPkhxshYVNfFAL5R73jGimp4Wt5uC8FHi8MNUsyB+CZEeIyQ3jcUklIcjXYsVH",
+	"kKFi80JWVrhfGqcbVYRU5ycjF2b4A0GzgtF0Vhp+acHQhmqLipYxvsSF+O4FomWZhmnjfcVAYG1S7xhk",
+	"BbNwpK6Th5yaFeO082saMpZVtqwsXueu5KrirvRQqWXyqCJNmx2ZUaUHYt6KG4DhT8qqt1Y/hjfSEilI",
+	"MDJjulX1VmJVZJuSZfMz50r3vlDgSq284lNFwzSYiKAGAP7UHlm3PDJGSouU3EjtV6OyGZyTWXVIvwJE",
+	"Y9G7YIooJADiiPkntJpRzVw6GtWYb+oM2ANxU81Ybfrq0VXIG08O3BvVfF6EhA28HPFAGNkb8mfXNnr3",
+	"09TnxatL6fwvn0ONWSwz+2ze1w3UmlWCQMjqQi8qoWkKcQDlwfolY3KukFUdJ/mX7GP9qlatJV310zTM",
+	"5jWb8tmcpkamsCWZn1usOLcV2pZJFk0sDc2FFSlamOropI09UiND2CxdJ0TgfW3ThV2Ucs2dDVhRRqnL",
+	"MVUBZww3yJgWk4ypDWJkcF4lC/2hkJOvTLSWiSKd0zKH9RdnpF+NS18KF8RjV2GEsK2ejRVCnZk21OZb",
+	"7UQKwSM8Zn5ZShhkhsAy7kQ+F0CBYOGI6F9bFodqgoPBRL1QbFQsCRGJzg/6r48PWi7ReSDmMp15gQEZ",
+	"U8VIEwsRGMZo4WWlSBihZMLFVLNWh5xYTxcUiFvKD2H4VV/XG6TZZ2RBczVcHnB12TX8yi1+/86uUK3F",
+	"g2NP3vP6vh7FJLY+wX8fMEyfWzeTr6uO+M9gkcB62GhJpHgg98ICmJiprG7DGlkA1NJZ62xi11it6Ksh",
+	"+ks0ROOGCk3Rb8771df/cMbo11y5Ysu+MDOep1/AJm05wiOt0j/32/9ZArZvR9/sPtEsHcKMLZVpltcw",
+	"CKsdOaAVy4yrKLiuJJQqK0GpqKwFpWyF35QPh6wo1QEItQnKQJld7LNLsMhRyyPGWRloIDDGlALa8KRH",
+	"LCAaNOZgfC3mGrSPORhhvUjNs8yZKk0bLiDWQUnVA5Mj7p4DiQOt1pYvacaA6mweuYpJEUawLkEbf6Eg",
+	"3Fd1yAVjpbnWFkyKl8pel1JmZzLjCUT87Nt1/YysfQ5/eonc5TbYV4HryxK4wD7tHBE1MJC/XqBfXTWy",
+	"T25Y9480ZUUbgGKavlLgMMCfqniONvYfQS1rLgkLDr/8hgivBOekXHIX1F9DwQot78VXn0d254Ek63Au",
+	"lkaH1V8evoJcc45uNyyREysNW8YPGKYOH8czeYvdzjXIOzgwRZoc/DAz5T0rNrXAl8prhYX2/J616O8I",
+	"wdkhfVxWuJOEJJkUI6P5AoSnv/zsbeFTAudQUY0YboFAB+KOKr8lzPerU/323/ZP3hxcX1z2jw7iOkdk",
+	"j9CBmC/Gd2fLV8zM3RdZv5v5Ef6BAChgA73rkP405eByVQOBZQbdnRaTLVt40N2ScYmHYqFlIfTO3Gih",
+	"ALDGpfQaKPDL3Eer7yJSrkfjy81r+2VUFOezcRpKeLaUz+zhvlJk/TZfyEpN/3CKSR+PYMnPXD1VS1EL",
+	"3mBvh0fZM82xb7MPK8EUMeriruCa1aAnkmYQzeFjcC3Ik4qsI0ZFFsrESPm+WgZERjD8Yw+ggCHoznzq",
+	"InoL9kFiR615eEbI4fJGSi5QegaIJl1QoSiaPq2MDuPvkDM6sgEFTj4n/4pwsDyNARZzwjTtQKHhWg5m",
+	"KFZFwzC/HHx4IjbjXF10kc0ILgskHRSuDiBX+DNBwI66ZCdfOaY8zgs1aiZc8Im5zLfr6tWsHM0QR6HN",
+	"wTKL0BlhGuS1LYNWTSSKIxLDhuhZx0K8bNjY4NI0rZ3uclFmPqcNs8HXTpk264cpWY9O/dqgJ9gpy5Sj",
+	"PsnN/pRDi7FqT+ZXTMvfVD4FLI0/8Z7vmp8f4LeTJLcH47HYtaHr1BfCLnckxHedeRTanq1Qh3nFChx7",
+	"5trwLNbw5ipf7ZAQ15YrhExOdDYjXJgnKoiTpiLsHLzmCMNJSQKVx3skp8rIlICZ+69Yfj4QIMO+qsyX",
+	"aElGTFukazwUwAo9WAYI07ZhW/X+oZbLcvJl6wPhmjdkKNAG1ESbD0YUsLRCoVaH/EizWxchZr52JaXU",
+	"Lc/VQMCFnTOqyxLjHTtSCwodDG4kfSnVugunjBuYxwM+DvNtf0OYwNGDKl/PQecHQKXoeMTAQRtAD5Yy",
+	"eRu3IltYGnLixcyoTzPSjM2PXIxsaVssvQUaTRhh2IxtGKfDLa27MsZQsbgWyFHeNqKG7akRNWxjS1Te",
+	"58ga/vlT45qblZ/M2jTP2zy9nszaJefA6nSHlTcaUcPvqEZv+y/d8n+LV8yxTFlGzG5iHzU5c8WyfetB",
+	"RrHqbTkskk4iJzX5xMezwMNephPPjzgomTc3ujLP2HQ2SfJO2KEyKsZ7LBgFxETcK6QrVJTejhqAy93o",
+	"bXfvo4bhHVjP0mzcXgM5zgr6QGFx5Arhd5ahrPpw/cRnf1LXR7MO+PzX6/83df0HASXLtK7KO8sxrrHQ",
+	"seGAFCqImq+a9aez5a1LUgz5aGpzHq0EUMWiVtJioUPipXNtaYlBvwNxBRDZginVKwtogef4hi3Bz4bQ",
+	"ZvMaRs7ZaHcIv1cDUVPxGEQAb8S6OLp6M4+4XTFjcQX6ma4PI6m7AvG+8U9+Q+jSv1XMhs2Qpyu13H5V",
+	"9OlyjR/BcFdHH36Fov6dQ1F/xZ7+lVJ2KzLfOnfgmlrxFhbtXROSOjjJ1hZqvnbp/4V1c9BMSWdmtKHF",
+	"GE1lQ8OHaDgMry+s40RTxMISpNaw2AQDZBl/80KFCVk+LaiFhYftpUzQgleQjA01SHvORWqBnlFbXPMW",
+	"RFo84Rb8DKjZwaL8StDZD43g9+/g+Qqd/Vjo7I0Z18NY2kTlLOFDnizhRxHI3sK8patc64WqyvOdda0/",
+	"/ufvZxdGFvydwHB/TlHuKyb3b5dB/bEQzh7BYjY7vXDk1wPoBhXdSBj1rIk0q/YEWTh7AcYswZFqgdXg",
+	"0ifVmb1uIb8fBPyu1JauVFMEK3lslN24Hhh8RW1v0hduLAgwhZLWQDh7gq2+G+bHQ1AouaNqXdlqrqb5",
+	"rwNvvVyj39kU0Hpzjf73eA18Rbj+TQmKf1CM6s+sHmNW0ZbfQZvHr5ZXyHpBmh3ygyzmQUBiM4COnuXM",
+	"woWYv60LFvIaBiKuJCxeQ/HkHhlykWKMfm0+YzMsqj4Q8Y8//tjuT/WYCQ0YKoBmkmVMjFhEzn/YJ9/9",
+	"ZedbkhdSYxS/yyggE6ZpSjXFt77d3d4lshiI05yJw9fBU9PfTnfnVbv7sr3zDRnSLLuhCVTjLUobvaMJ",
+	"hk1ORcbQs22IgPkitg6vYpo0KdnHnKzD1+TY9kRey2Q6gRra0AYW0w0o4HzbUMrXVusvoWzMJP7y6rvt",
+	"lstaKNPdr86PytRSmTPzs3TF5Rlpnr3bPyAXO6++iUistKFhRGJHp9iWsU9kbiNtXTiXusVEC58hChUl",
+	"KYl3uy+NSjMdDnliZnkNH8flF0RxkTALxVi7yooJhEv3kauG5lAmYzDtdl8m+fQm44mZGvzN7K5P7OpA",
+	"kU4O4FoO8wTS4xRpKkYzllpQcAXRv2NwsIeT46rMwd2ze9n/EBP4TEmfeyKIdYMY6g0EV1jrDHNiRUrY",
+	"x5wXRuiCONjtrk2TVZ3SDXJyenl92r+6fBsDhcrThIW+B8LmHhUsNVudZgG2DSZuxbjProNXYtL0OxNw",
+	"182xsoS4mbki3a098qq7g8OAIVxfnV1cnh/0j60lOuUqkYirWdhN73xMRgbEM2mNPCVNC2b2YmbIZCYk",
+	"6ldaYqBImhZM2UjuQt6wsgh3wWgyXlcuc7X2GVDrsycRV0r7LwsiNsdPS9jS5TE0YtaXJUCsY5I/kZhV",
+	"+nvS/NaQi2BOV7nSBaOTZzSnzycefm7JAU7e+pl9yL/lVCdywqrQU654g63YQBWJz04vLsk///E/2Ets",
+	"cddYargQchDDuEcF5K8iD4B8wFaAERszsy4x4YLcySJVPZ/HYNi1khkjAGE1EIatlGPJ6YgZXrtb8tqz",
+	"89PvD17HhA+t6leJDOrYMhaXxVQYqSKNgasbfgS1ltePxTqiSp8BXT8jM4IOziGabxkXKpfjhbKBf18Q",
+	"BzotTiSS+Q9uVSJmvxG34T6vgWld7cDyMeUA0MpSMdMii4mQd4ZBWOO3BStoXgAzNfMdiLeXl2c2jI+R",
+	"jI1oMiPmt3+5uDhAr5vREFsRgfQimvG/MxX5vDlMPfTZvIlhHCha4jFwSQDlsDDiLyZNK3yhDQlqt5VG",
+	"Iye+evjInW4XOBV6DB1b5AKF6qmKg/wqTbjqkVjeQgz8VI+vnb0FDF5SX0+SPI4GIp4KEIAMIcwjzSdM",
+	"TjXWiItvMpncGoG0SYmQom2lYitNYR05UrCUFzbKx6IgDsRYArQLyMh+yTDLDNapjAxqrcvsYNOFJrFf",
+	"k919sZzuj8beYK0/u+RjC9ZsJvmUla08qCim8FPtkU9rylchj7AhPhTNzktlEyFt2DPCcmAguYuA3kAM",
+	"8T+7ik6f7XDO9bTkfHpmi5T/Kol8eZKI22mfUQhZdcqtnWK2yan+MbAE0TyH+4OmbUhIMAM+t22SD5zd",
+	"keZQFoSlXEuEKhxDhvRfL8i+TFnLiASQ0C9S4AY51WMibVifzYcj8Sf81/0n8/g+dvF+bvDkhio2EFfn",
+	"Rx1yOhwGFQbqzr4bXuXkux8/55l3fVzYArjLTn0R0u+FQnvZ13j0z3YazVbqwz72O/evnN0Fh9LvDjiD",
+	"0zUvP29afviQoONYDoekCfgBZXN5rsoN0T87I1L8HzkcxliNUWJgXUo1NWeg1SGH2or0ZcfH+2dleWSf",
+	"X6yc0RTrDEXzVbfWOjkXcyfn+aFY5w/NoTD0/4XhWB97cgW7C0/vF5eA8kfzTZojvYxdkFM4w6fDYT3j",
+	"gJZYMi24nsHlTXP+js2g/uN782hZBcs+gaiFUgFtxhN6y0gxFTHU61wS4fBt99vu1oeXWGoSx7MsfQa4",
+	"wgRAj2F6a6TRqLnM1RfKsZUJnUFp3zL7YrlMs5jp2CeQWe/m6z2RJV5NmL/rkae1RDADj3Zc1/U6iZUQ",
+	"oMZW4jVEruytJBOaQq15NzY0nCyAuoQDghzndQdyy2aqWgFOCrZWAbgFGrzDYoTrI9E9fGuFkl0z9rLk",
+	"1ifIrryHrNKqOFYOyp+MdYdkJm6GwESaSy40JliN5sxgBK1guUvJRJ/0N+3tb9GVCX9vb7d3XuFGdinI",
+	"qKXKoV36EJAj2GJcmwtWQWyiEUL//eL0pH1+tj8QzeP9s1YEpm8QXftnhy/wOcSu25tRQXpz+IZLSvlA",
+	"M57ayisWgXggEGsYE5/Q4FeJNbNxWJVVfuOKXZjxGNn//wYAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -13,6 +13,13 @@ const (
 	AuthNone    = "none"
 	AuthBearer  = "bearer"
 	AuthHeaders = "headers"
+	AuthOAuth   = "oauth"
+)
+
+// OAuth grants an MCP server's authorization server may be asked for.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
 )
 
 // Bounds of what an app may store for one server.
@@ -26,12 +33,25 @@ type Credentials struct {
 	Type    string            `json:"type"`
 	Token   string            `json:"token,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
+	OAuth   *OAuth            `json:"oauth,omitempty"`
+}
+
+// OAuth is how agentmcp gets tokens for a server that takes OAuth 2.1. Without ClientID
+// it registers itself; with one, it authenticates with ClientSecret, with a JWT signed by
+// PrivateKeyPEM (private_key_jwt), or not at all (a public client).
+type OAuth struct {
+	Grant            string   `json:"grant"`
+	ClientID         string   `json:"clientId,omitempty"`
+	ClientSecret     string   `json:"clientSecret,omitempty"`
+	PrivateKeyPEM    string   `json:"privateKeyPem,omitempty"`
+	SigningAlgorithm string   `json:"signingAlgorithm,omitempty"`
+	Scopes           []string `json:"scopes,omitempty"`
 }
 
 // Names are the header names the credentials set, sorted (what responses show).
 func (c Credentials) Names() []string {
 	switch c.Type {
-	case AuthBearer:
+	case AuthBearer, AuthOAuth:
 		return []string{"Authorization"}
 	case AuthHeaders:
 		out := make([]string, 0, len(c.Headers))
@@ -140,8 +160,13 @@ func (c Credentials) Validate(field string) []Problem {
 		if total > MaxSecretBytes {
 			ps = append(ps, Problem{field + ".headers", fmt.Sprintf("must be at most %d bytes in all", MaxSecretBytes)})
 		}
+	case AuthOAuth:
+		if c.Token != "" || len(c.Headers) > 0 {
+			ps = append(ps, Problem{field, `type "oauth" takes no token or headers`})
+		}
+		ps = append(ps, c.OAuth.validate(field)...)
 	default:
-		ps = append(ps, Problem{field + ".type", `must be "none", "bearer" or "headers"`})
+		ps = append(ps, Problem{field + ".type", `must be "none", "bearer", "headers" or "oauth"`})
 	}
 	return ps
 }
@@ -168,4 +193,59 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// Bounds of an OAuth configuration.
+const (
+	MaxScopes     = 50
+	MaxScopeBytes = 200
+)
+
+func (o *OAuth) validate(field string) []Problem {
+	if o == nil {
+		return []Problem{{field + ".grant", "is required"}}
+	}
+	var ps []Problem
+	switch o.Grant {
+	case GrantAuthorizationCode:
+	case GrantClientCredentials:
+		if o.ClientID == "" {
+			ps = append(ps, Problem{field + ".clientId", `is required with grant "client_credentials"`})
+		}
+		if o.ClientSecret == "" && o.PrivateKeyPEM == "" {
+			ps = append(ps, Problem{field + ".clientSecret", `or privateKeyPem is required with grant "client_credentials"`})
+		}
+	default:
+		ps = append(ps, Problem{field + ".grant", `must be "authorization_code" or "client_credentials"`})
+	}
+	if o.ClientID == "" && (o.ClientSecret != "" || o.PrivateKeyPEM != "") {
+		ps = append(ps, Problem{field + ".clientId", "is required with a client secret or private key"})
+	}
+	if o.ClientSecret != "" && o.PrivateKeyPEM != "" {
+		ps = append(ps, Problem{field + ".privateKeyPem", "is not allowed with clientSecret (one way to authenticate)"})
+	}
+	for name, v := range map[string]string{"clientId": o.ClientID, "clientSecret": o.ClientSecret} {
+		if len(v) > MaxSecretBytes || !printable(v) {
+			ps = append(ps, Problem{field + "." + name, fmt.Sprintf("must be printable ASCII of at most %d bytes", MaxSecretBytes)})
+		}
+	}
+	if len(o.PrivateKeyPEM) > MaxSecretBytes {
+		ps = append(ps, Problem{field + ".privateKeyPem", fmt.Sprintf("must be at most %d bytes", MaxSecretBytes)})
+	} else if o.PrivateKeyPEM != "" {
+		if _, err := ParsePrivateKey(o.PrivateKeyPEM, o.SigningAlgorithm); err != nil {
+			ps = append(ps, Problem{field + ".privateKeyPem", err.Error()})
+		}
+	}
+	if o.SigningAlgorithm != "" && o.PrivateKeyPEM == "" {
+		ps = append(ps, Problem{field + ".signingAlgorithm", "is only used with privateKeyPem"})
+	}
+	if len(o.Scopes) > MaxScopes {
+		ps = append(ps, Problem{field + ".scopes", fmt.Sprintf("must have at most %d scopes", MaxScopes)})
+	}
+	for i, sc := range o.Scopes {
+		if sc == "" || len(sc) > MaxScopeBytes || !printable(sc) || strings.ContainsAny(sc, " \"\\") {
+			ps = append(ps, Problem{fmt.Sprintf("%s.scopes.%d", field, i), "must be a scope token (printable, no space, quote or backslash)"})
+		}
+	}
+	return ps
 }

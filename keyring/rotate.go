@@ -2,7 +2,10 @@ package keyring
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/agentmcp/agentmcp/store"
 )
 
 // RotateResult says what a rotation did.
@@ -76,7 +79,9 @@ func Rotate(ctx context.Context, from, to *Ring) (RotateResult, error) {
 	}
 	for _, dk := range dks {
 		if dk.ID != id && counts[dk.ID] == 0 {
-			if err := from.st.DeleteDataKey(ctx, dk.ID); err != nil {
+			if err := from.st.DeleteDataKey(ctx, dk.ID); errors.Is(err, store.ErrConflict) {
+				continue // OAuth tokens are still sealed under it: they move at their next renewal
+			} else if err != nil {
 				return res, err
 			}
 			res.Dropped = append(res.Dropped, dk.ID)

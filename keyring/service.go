@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -60,10 +61,21 @@ func (s *Service) Credentials(ctx context.Context, appID, slug string) (Credenti
 // Header is the headers a server's credentials set (nil: none).
 func (s *Service) Header(ctx context.Context, appID, slug string) (http.Header, error) {
 	c, err := s.Credentials(ctx, appID, slug)
-	if err != nil || c.Type == AuthNone {
+	if err != nil || c.Type == AuthNone || c.Type == AuthOAuth {
 		return nil, err
 	}
 	h := http.Header{}
 	c.Apply(h)
 	return h, nil
+}
+
+// Auth is what a server's static credentials send (probe.Header; nil: none). A server
+// whose credentials are OAuth sends nothing from here: its tokens come from its OAuth
+// connection (package oauthclient).
+func (s *Service) Auth(ctx context.Context, appID, slug string) (probe.Auth, error) {
+	h, err := s.Header(ctx, appID, slug)
+	if err != nil || h == nil {
+		return nil, err
+	}
+	return probe.Header(h), nil
 }

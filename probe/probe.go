@@ -77,6 +77,8 @@ type Result struct {
 	// From the WWW-Authenticate header of an auth_required answer.
 	AuthScheme       string
 	ResourceMetadata string
+	// Challenge is the WWW-Authenticate of an auth_required answer, whole (not stored).
+	Challenge []string
 }
 
 // Options tune a Prober. Zero values take the defaults.
@@ -119,6 +121,7 @@ var (
 	errRedirectHost  = errors.New("redirect to another host refused")
 	errRedirectCount = errors.New("more than 3 redirects")
 	errTooLarge      = errors.New("response larger than the probe's limit")
+	errAuth          = errors.New("credentials")
 )
 
 // allowPrivateHint ends every refusal of a non-public address.
@@ -127,9 +130,29 @@ const allowPrivateHint = "start agentmcp with --probe-allow-private to allow pri
 // Outcomes counts probes by status, for whichever registries want it.
 var Outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentmcp_probes_total", Help: "MCP server probes by outcome."}, []string{"status"})
 
-// Probe checks rawURL, sending header (the server's stored credentials; may be nil) on
+// Auth is what a server's stored credentials send on each request to its origin: fixed
+// headers (Header), or an OAuth connection's current access token, which it may renew
+// when the server refuses it.
+type Auth interface {
+	// Header is sent on a request to the server's origin.
+	Header(ctx context.Context) (http.Header, error)
+	// Refused is told of a 401 or 403 answer to a request that carried sent. It returns
+	// the headers to send the request again with, once, or nil and why not (nil: no reason).
+	Refused(ctx context.Context, resp *http.Response, sent http.Header) (http.Header, error)
+}
+
+// Header is fixed credentials (nil: none); it never renews.
+type Header http.Header
+
+func (h Header) Header(context.Context) (http.Header, error) { return http.Header(h), nil }
+
+func (Header) Refused(context.Context, *http.Response, http.Header) (http.Header, error) {
+	return nil, nil
+}
+
+// Probe checks rawURL, sending auth (the server's stored credentials; may be nil) on
 // every request. It never returns an error: every failure is a Result.
-func (p *Prober) Probe(ctx context.Context, rawURL string, header http.Header) Result {
+func (p *Prober) Probe(ctx context.Context, rawURL string, header Auth) Result {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
 	defer cancel()
@@ -140,7 +163,7 @@ func (p *Prober) Probe(ctx context.Context, rawURL string, header http.Header) R
 	return res
 }
 
-func (p *Prober) probe(ctx context.Context, rawURL string, header http.Header) Result {
+func (p *Prober) probe(ctx context.Context, rawURL string, header Auth) Result {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return Result{Status: StatusUnreachable, Error: "not an absolute http(s) URL"}
@@ -277,11 +300,17 @@ func (p *Prober) failure(ctx context.Context, err error, rec *recorder) Result {
 		res.Status = StatusBlocked
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		res.Status = StatusTimeout
+	case errors.Is(err, errAuth):
+		res.Status = StatusAuthRequired
 	case rec.auth() != nil:
 		a := rec.auth()
 		res.Status = StatusAuthRequired
 		res.AuthScheme, res.ResourceMetadata = parseWWWAuthenticate(a.Header.Get("WWW-Authenticate"))
+		res.Challenge = a.Header.Values("WWW-Authenticate")
 		res.Error = fmt.Sprintf("HTTP %d", a.StatusCode)
+		if why := rec.refusedWhy(); why != "" {
+			res.Error += ": " + redact.Text(why)
+		}
 	case rec.answered():
 		res.Status = StatusNotMCP
 		if st := rec.first(); st != 0 {
@@ -313,8 +342,9 @@ func parseWWWAuthenticate(h string) (scheme, resourceMetadata string) {
 // them together to budget (a probe), or each to each bytes (a gateway session, which
 // lives long).
 type recorder struct {
-	header    http.Header // sent on every request to origin (credentials)
+	header    Auth // sent on every request to origin (credentials)
 	mu        sync.Mutex
+	why       string // why Auth did not renew refused credentials
 	origin    string // scheme://host:port the credentials are for; "" until the first request
 	statuses  []int  // the first few (a long-lived gateway session makes a request per call)
 	authResp  *http.Response
@@ -358,18 +388,36 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	same := r.origin == Origin(req.URL)
 	r.mu.Unlock()
-	if (len(r.header) > 0 && same) || req.Header.Get("Referer") != "" {
-		req = req.Clone(req.Context())
-		req.Header.Del("Referer")
-		if same {
-			for k, vs := range r.header {
-				req.Header[k] = vs
-			}
+	var sent http.Header
+	if same && r.header != nil {
+		h, err := r.header.Header(req.Context())
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errAuth, err)
 		}
+		sent = h
 	}
-	resp, err := r.base.RoundTrip(req)
+	resp, err := r.send(req, sent)
 	if err != nil {
 		return nil, err
+	}
+	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && same && r.header != nil && rewindable(req) {
+		again, why := r.header.Refused(req.Context(), resp, sent)
+		if again != nil {
+			req2 := req.Clone(req.Context())
+			if req.GetBody != nil {
+				if req2.Body, err = req.GetBody(); err != nil {
+					return nil, err
+				}
+			}
+			if retry, err := r.send(req2, again); err == nil {
+				resp.Body.Close()
+				resp = retry
+			}
+		} else if why != nil {
+			r.mu.Lock()
+			r.why = why.Error()
+			r.mu.Unlock()
+		}
 	}
 	r.mu.Lock()
 	r.responses++
@@ -389,6 +437,30 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = &charged{ReadCloser: resp.Body, b: shared}
 	}
 	return resp, nil
+}
+
+// send sends req with header set and no Referer.
+func (r *recorder) send(req *http.Request, header http.Header) (*http.Response, error) {
+	if len(header) > 0 || req.Header.Get("Referer") != "" {
+		req = req.Clone(req.Context())
+		req.Header.Del("Referer")
+		for k, vs := range header {
+			req.Header[k] = vs
+		}
+	}
+	return r.base.RoundTrip(req)
+}
+
+// rewindable: the request can be sent again (no body, or one GetBody makes anew).
+func rewindable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// refusedWhy is why the credentials were not renewed after a refusal ("": no reason given).
+func (r *recorder) refusedWhy() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.why
 }
 
 // Budget is charged with the bytes of upstream responses read for a request (the
@@ -630,7 +702,7 @@ func (p *Prober) sessionClient(rec *recorder) *http.Client {
 // SessionHTTPClient is an HTTP client for requests of a session Connect opened (the same
 // address policy, redirect rule and per-response body bound), sending header on each: the
 // gateway's tools/call goes through it without the SDK's client (server/gateway raw.go).
-func (p *Prober) SessionHTTPClient(header http.Header) *http.Client {
+func (p *Prober) SessionHTTPClient(header Auth) *http.Client {
 	return p.sessionClient(&recorder{header: header, each: p.opt.MaxBytes})
 }
 
@@ -638,7 +710,7 @@ func (p *Prober) SessionHTTPClient(header http.Header) *http.Client {
 // policy, redirect rule, body bound and transport choice: Streamable HTTP, or legacy SSE
 // for /sse paths and as the fallback), sending header on every request. ctx bounds the
 // handshake only; the session lives until closed.
-func (p *Prober) Connect(ctx context.Context, rawURL string, header http.Header, c *mcp.Client) (*mcp.ClientSession, error) {
+func (p *Prober) Connect(ctx context.Context, rawURL string, header Auth, c *mcp.Client) (*mcp.ClientSession, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, errors.New("not an absolute http(s) URL")
@@ -694,7 +766,12 @@ func classify(err error, rec *recorder) error {
 	switch {
 	case errors.Is(err, errBlocked):
 		err = fmt.Errorf("blocked: %w", err) // err says how to allow private addresses
+	case errors.Is(err, errAuth):
+		return fmt.Errorf("auth_required: %w", redact.Error(err))
 	case rec.auth() != nil:
+		if why := rec.refusedWhy(); why != "" {
+			return fmt.Errorf("auth_required: HTTP %d: %s", rec.auth().StatusCode, redact.Text(why))
+		}
 		return fmt.Errorf("auth_required: HTTP %d (store the server's credentials with its auth field)", rec.auth().StatusCode)
 	}
 	return redact.Error(err)

@@ -52,7 +52,7 @@ func TestCredentialsStayOnTheirOrigin(t *testing.T) {
 	var here seen
 	origin := httptest.NewServer(here.wrap(http.RedirectHandler(target.URL+"/mcp?api_key=QSECRET", http.StatusTemporaryRedirect)))
 	defer origin.Close()
-	header := http.Header{"Authorization": {"Bearer stored-secret"}}
+	header := probe.Header{"Authorization": {"Bearer stored-secret"}}
 	check := func(what string) {
 		t.Helper()
 		auth, _ := here.got()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"time"
 
@@ -37,8 +36,8 @@ type RunnerOptions struct {
 	QueueSize int           // pending probes beyond which new ones are dropped (default 1000)
 	Slots     *Slots        // shared with POST …/probe (default: NewSlots(Workers, Workers))
 	Logger    *slog.Logger
-	// Credentials returns the headers a server's stored credentials set (nil: none).
-	Credentials func(ctx context.Context, appID, slug string) (http.Header, error)
+	// Credentials returns what a server's stored credentials send (nil: none).
+	Credentials func(ctx context.Context, appID, slug string) (Auth, error)
 }
 
 // Runner probes servers in the background: those enqueued after a write, and, every
@@ -101,7 +100,7 @@ func (r *Runner) work(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		var header http.Header
+		var header Auth
 		if r.opt.Credentials != nil {
 			h, err := r.opt.Credentials(ctx, ref.AppID, ref.Slug)
 			if err != nil {

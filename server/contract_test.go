@@ -80,6 +80,20 @@ func (f *faultStore) CreateAgent(ctx context.Context, a store.Agent) (store.Agen
 	return f.Store.CreateAgent(ctx, a)
 }
 
+func (f *faultStore) ListToolPins(ctx context.Context, app, uid string) ([]store.ToolPin, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return f.Store.ListToolPins(ctx, app, uid)
+}
+
+func (f *faultStore) DecideToolChange(ctx context.Context, app, uid, hash string, approve bool) (store.ToolPin, error) {
+	if err := f.check(); err != nil {
+		return store.ToolPin{}, err
+	}
+	return f.Store.DecideToolChange(ctx, app, uid, hash, approve)
+}
+
 func (f *faultStore) GetAgent(ctx context.Context, app, uid string) (store.Agent, error) {
 	if err := f.check(); err != nil {
 		return store.Agent{}, err
@@ -272,12 +286,14 @@ func contract(t *testing.T, st store.Store) {
 
 	contractAgents(t, c, up)
 	contractProbes(t, c)
+	contractUpstreamOAuth(t, env)
 	contractETags(t, c)
 	contractIdempotency(t, c)
 	contractAudit(t, c)
 	contractAgentKeys(t, c, st.(store.OAuthStore), env.AppA)
 	contractRegistry(t, env, c)
 	contractToolNames(t, c)
+	contractToolPolicy(t, c, st, env.AppA)
 
 	// Delete: 200, 404, 400.
 	dr, _ := c.McpServersControllerDeleteMcpServerWithResponse(ctx, "bare", nil)

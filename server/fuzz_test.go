@@ -126,7 +126,7 @@ var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 type stubProber struct{}
 
-func (stubProber) Probe(context.Context, string, http.Header) probe.Result {
+func (stubProber) Probe(context.Context, string, probe.Auth) probe.Result {
 	return probe.Result{Status: probe.StatusUnreachable, CheckedAt: time.Now(), Error: "stub"}
 }
 

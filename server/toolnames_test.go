@@ -103,7 +103,7 @@ func contractToolNames(t *testing.T, c *gen.ClientWithResponses) {
 	}
 	s0, s1 := er.JSON200.Data.McpServers[0], er.JSON200.Data.McpServers[1]
 	if s0.Slug != "names-a" || s0.WithheldTools != nil || s1.Slug != "names-c" || len(s1.WithheldTools) != 2 ||
-		s1.WithheldTools[0] != (gen.WithheldTool{Name: "tool_0", ConflictsWith: "names-a"}) || s1.WithheldTools[1].Name != "tool_1" {
+		s1.WithheldTools[0].Name != "tool_0" || s1.WithheldTools[0].Reason != gen.WithheldToolReasonNameConflict || s1.WithheldTools[0].ConflictsWith == nil || *s1.WithheldTools[0].ConflictsWith != "names-a" || s1.WithheldTools[1].Name != "tool_1" {
 		t.Fatalf("withheld tools: %s", er.Body)
 	}
 	if ep, _ := c.AgentBuilderControllerGetEnabledItemsWithResponse(ctx, "names-p", nil); ep.StatusCode() != http.StatusOK || strings.Contains(string(ep.Body), "withheldTools") {

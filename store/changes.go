@@ -210,6 +210,26 @@ func (p publishing) DetachMCPServers(ctx context.Context, appID, uid string, slu
 	return a, err
 }
 
+// ObserveToolPins tells the agent's gateways when a definition now awaits a decision;
+// DecideToolChange when one was decided: what they withhold changes.
+func (p publishing) ObserveToolPins(ctx context.Context, appID, uid string, seen []PinObservation) ([]ToolPin, error) {
+	out, err := p.st.ObserveToolPins(ctx, appID, uid, seen)
+	if len(out) > 0 {
+		p.agent(appID, uid, err)
+	}
+	return out, err
+}
+
+func (p publishing) DecideToolChange(ctx context.Context, appID, uid, hash string, approve bool) (ToolPin, error) {
+	out, err := p.st.DecideToolChange(ctx, appID, uid, hash, approve)
+	p.agent(appID, uid, err)
+	return out, err
+}
+
+func (p publishing) ListToolPins(ctx context.Context, app, uid string) ([]ToolPin, error) {
+	return p.st.ListToolPins(ctx, app, uid)
+}
+
 // SaveProbe changes the server's health (ChangeRecord), and what its agents serve when the
 // probe found other tools than the last one (ChangeServer).
 func (p publishing) SaveProbe(ctx context.Context, appID, slug string, r ProbeRecord) error {

@@ -15,7 +15,7 @@ import (
 // what the read cache holds: store.Publishing publishes a change after each, which is how
 // the cache, the gateways and the other replicas hear of it.
 var publishes = []string{"CreateMCPServer", "UpdateMCPServer", "DeleteMCPServer", "UpdateAgent", "DeleteAgent",
-	"AttachMCPServers", "DetachMCPServers", "SaveProbe", "RevokeAPIKey"}
+	"AttachMCPServers", "DetachMCPServers", "SaveProbe", "DecideToolChange", "ObserveToolPins", "RevokeAPIKey"}
 
 // quiet are the other methods, each with why it publishes nothing.
 var quiet = map[string]string{
@@ -23,6 +23,7 @@ var quiet = map[string]string{
 	"GetMCPServer": "read", "ListMCPServers": "read", "GetAgent": "read", "ListAgents": "read", "AgentMCPServers": "read",
 	"GetProbe": "read", "GetIdempotent": "read", "CountIdempotent": "read", "ListAuditEvents": "read", "ListDataKeys": "read",
 	"CountSealed": "read", "ListSealed": "read", "GetCredentials": "read", "RegistryEnabled": "read", "ListRegistry": "read",
+	"ListToolPins":    "read",
 	"CreateApp":       "no server or agent yet",
 	"CreateAgent":     "a new agent has no gateway state, and agents are not cached",
 	"CreateAPIKey":    "keys are cached by server/auth for its TTL, not by the store's cache",
@@ -101,6 +102,14 @@ func TestPublishingPublishesEveryWrite(t *testing.T) {
 			_, err := st.UpdateAgent(ctx, "app", "a", store.AgentPatch{Name: &name}, store.Precondition{})
 			return err
 		}},
+		{"ObserveToolPins", "a", func() error {
+			if _, err := st.ObserveToolPins(ctx, "app", "a", []store.PinObservation{{Server: "s", Kind: store.PinServer}}); err != nil {
+				return err
+			}
+			_, err := st.ObserveToolPins(ctx, "app", "a", []store.PinObservation{{Server: "s", Kind: store.PinTool, Name: "t", Hash: "h1", Def: []byte(`{}`)}})
+			return err
+		}},
+		{"DecideToolChange", "a", func() error { _, err := st.DecideToolChange(ctx, "app", "a", "h1", true); return err }},
 		{"DeleteMCPServer", "s", func() error { return st.DeleteMCPServer(ctx, "app", "s", store.Precondition{}) }},
 		{"DeleteAgent", "a", func() error { return st.DeleteAgent(ctx, "app", "a", store.Precondition{}) }},
 	}

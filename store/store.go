@@ -140,6 +140,7 @@ type Store interface {
 	AuditStore
 	SecretStore
 	RegistryStore
+	PinStore
 }
 
 // PoolStats is what a store with connection pools reports, for metrics.

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentmcp/agentmcp/client"
+	"github.com/agentmcp/agentmcp/gen"
 )
 
 func printAgent(w io.Writer, a *client.Agent) error {
@@ -16,7 +20,7 @@ func printAgent(w io.Writer, a *client.Agent) error {
 	for _, kv := range [][2]string{
 		{"uid", a.Uid}, {"name", a.Name}, {"description", a.Description}, {"instruction", a.Instruction},
 		{"model", a.Model}, {"active", fmt.Sprint(a.IsActive)}, {"mcpServers", strings.Join(a.McpServers, ", ")},
-		{"toolNames", string(a.Gateway.ToolNames)},
+		{"toolNames", string(a.Gateway.ToolNames)}, {"pinning", string(a.Gateway.Pinning)},
 		{"created", millis(a.CreatedAt)}, {"updated", millis(a.UpdatedAt)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
@@ -40,7 +44,7 @@ func agentTable(w io.Writer, agents []client.Agent) error {
 // agentFields are the agent fields the CLI sets, as flags.
 type agentFields struct {
 	name, instruction, description, icon, model string
-	toolNames                                   string
+	toolNames, pinning                          string
 	active                                      bool
 	mcp                                         []string
 }
@@ -54,6 +58,7 @@ func (f *agentFields) add(cmd *cobra.Command, verb string) {
 	fl.StringVar(&f.model, "model", "", verb+" model, e.g. gpt-4o-mini")
 	fl.BoolVar(&f.active, "active", true, "whether the agent is active")
 	fl.StringSliceVar(&f.mcp, "mcp", nil, "slugs of the MCP servers attached, comma-separated (replaces the list; \"\" for none)")
+	fl.StringVar(&f.pinning, "pinning", "", "what the gateway does with a tool whose definition changed since it was pinned (or is new): enforce (withhold until approved, the default), warn (serve and record) or off")
 	fl.StringVar(&f.toolNames, "tool-names", "", "how the agent's MCP gateway names tools: prefixed ({slug}__{tool}, the default) or original (the servers' own names; attaches whose tools share a name are refused)")
 }
 
@@ -82,18 +87,70 @@ func (f *agentFields) patch(cmd *cobra.Command) client.UpdateAgent {
 	if given("mcp") {
 		p.McpServers = &f.mcp
 	}
+	if given("tool-names") || given("pinning") {
+		p.Gateway = &client.AgentGatewayInput{}
+	}
 	if given("tool-names") {
-		p.Gateway = &client.AgentGatewayInput{ToolNames: (*client.ToolNames)(&f.toolNames)}
+		p.Gateway.ToolNames = (*client.ToolNames)(&f.toolNames)
+	}
+	if given("pinning") {
+		p.Gateway.Pinning = (*gen.Pinning)(&f.pinning)
 	}
 	return p
 }
 
 // checkToolNames refuses a --tool-names the API does not know before any request.
 func (f *agentFields) checkToolNames(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("pinning") && !gen.Pinning(f.pinning).Valid() {
+		return usage(cmd, "--pinning must be enforce, warn or off, not %q", f.pinning)
+	}
 	if !cmd.Flags().Changed("tool-names") || client.ToolNames(f.toolNames).Valid() {
 		return nil
 	}
 	return usage(cmd, "--tool-names must be %s or %s, not %q", client.ToolNamesPrefixed, client.ToolNamesOriginal, f.toolNames)
+}
+
+// printToolChanges prints each change with its hash and the lines of its definition that
+// differ (- approved, + offered).
+func printToolChanges(w io.Writer, changes []client.ToolChange) error {
+	if len(changes) == 0 {
+		_, err := fmt.Fprintln(w, "no tool changes")
+		return err
+	}
+	for _, ch := range changes {
+		fmt.Fprintf(w, "%s %s %s/%s  %s", ch.Status, ch.Kind, ch.Server, ch.Name, ch.Hash)
+		if len(ch.Flags) > 0 {
+			fmt.Fprintf(w, "  flags: %v", ch.Flags)
+		}
+		fmt.Fprintln(w)
+		before, after := definitionLines(ch.Before), definitionLines(ch.After)
+		for _, l := range before {
+			if !slices.Contains(after, l) {
+				fmt.Fprintf(w, "  - %s\n", l)
+			}
+		}
+		for _, l := range after {
+			if !slices.Contains(before, l) {
+				fmt.Fprintf(w, "  + %s\n", l)
+			}
+		}
+	}
+	return nil
+}
+
+// definitionLines is a definition as key: value lines (nested values as compact JSON).
+func definitionLines(def map[string]any) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(def)) {
+		v := def[k]
+		if s, ok := v.(string); ok {
+			out = append(out, k+": "+s)
+			continue
+		}
+		b, _ := json.Marshal(v)
+		out = append(out, k+": "+string(b))
+	}
+	return out
 }
 
 func agentsCmd() *cobra.Command {
@@ -212,7 +269,7 @@ func agentsCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := up.patch(cmd)
 			if p == (client.UpdateAgent{}) {
-				return usage(cmd, "nothing to change: give at least one of --name, --instruction, --description, --icon, --model, --active, --mcp, --tool-names")
+				return usage(cmd, "nothing to change: give at least one of --name, --instruction, --description, --icon, --model, --active, --mcp, --tool-names, --pinning")
 			}
 			if err := up.checkToolNames(cmd); err != nil {
 				return err
@@ -273,6 +330,50 @@ func agentsCmd() *cobra.Command {
 			},
 		}
 	}
+	changes := &cobra.Command{
+		Use:   "tool-changes UID",
+		Short: "List the agent's tool definitions that changed since pinned (or are new), with their hashes",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			ch, err := c.ListToolChanges(cmd.Context(), args[0])
+			if err != nil {
+				return cliErr(err)
+			}
+			if o.output == "json" {
+				return printJSON(cmd.OutOrStdout(), ch)
+			}
+			return printToolChanges(cmd.OutOrStdout(), ch)
+		},
+	}
+	decide := func(use, short string, approve bool) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " UID HASH",
+			Short: short,
+			Args:  cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := o.client(cmd)
+				if err != nil {
+					return err
+				}
+				ch, err := c.DecideToolChange(cmd.Context(), args[0], args[1], approve)
+				if err != nil {
+					return cliErr(err)
+				}
+				if o.output == "json" {
+					return printJSON(cmd.OutOrStdout(), ch)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s/%s (%s)\n", ch.Status, ch.Kind, ch.Server, ch.Name, ch.Hash)
+				return nil
+			},
+		}
+	}
+	cmd.AddCommand(changes,
+		decide("approve", "Approve the tool change pending under HASH (refused when the server offers another definition now)", true),
+		decide("reject", "Reject the tool change pending under HASH: it stays withheld under pinning enforce", false))
 	cmd.AddCommand(list, get, create, update, del,
 		manage("attach", "Attach MCP servers (by slug) to an agent", true),
 		manage("detach", "Detach MCP servers from an agent", false))

@@ -97,6 +97,8 @@ func TestCLI(t *testing.T) {
 		{key, []string{"servers", "get"}, exitUsage, "accepts 1 arg"},
 		{key, []string{"servers", "update", "weather"}, exitUsage, "nothing to change"},
 		{key, []string{"servers", "list", "--url", "ftp://x"}, exitUsage, `agentmcp: API base URL "ftp://x"`},
+		{key, []string{"servers", "connect", "weather"}, exitConflict, "ERR_NOT_OAUTH"},
+		{key, []string{"servers", "create", "--name", "O", "--slug", "o", "--server-url", "https://o.example.com/mcp", "--oauth", "client_credentials"}, exitValidation, "auth.clientId"},
 	} {
 		_, errOut, code := cli(t, p, c.key, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) || strings.Contains(errOut, "agentmcp: agentmcp:") {
@@ -126,11 +128,25 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("create --tool-names: %d %s", code, out)
 	}
 	out, _, code = cli(t, p, key, "agents", "update", "named", "--tool-names", "prefixed", "-o", "json")
-	if code != 0 || !strings.Contains(out, `"gateway":{"toolNames":"prefixed"}`) {
+	if code != 0 || !strings.Contains(out, `"gateway":{"pinning":"enforce","toolNames":"prefixed"}`) {
 		t.Fatalf("update --tool-names: %d %s", code, out)
 	}
 	if _, errOut, code := cli(t, p, key, "agents", "update", "named", "--tool-names", "bare"); code != exitUsage || !strings.Contains(errOut, "--tool-names must be prefixed or original") {
 		t.Fatalf("update --tool-names bare: %d %s", code, errOut)
+	}
+	// The tool policy: --pinning, the changes, approval by a hash no longer pending refused.
+	out, _, code = cli(t, p, key, "agents", "update", "named", "--pinning", "warn")
+	if code != 0 || !strings.Contains(out, "pinning:      warn") {
+		t.Fatalf("update --pinning: %d %s", code, out)
+	}
+	if _, errOut, code := cli(t, p, key, "agents", "update", "named", "--pinning", "strict"); code != exitUsage || !strings.Contains(errOut, "--pinning must be") {
+		t.Fatalf("update --pinning strict: %d %s", code, errOut)
+	}
+	if out, _, code = cli(t, p, key, "agents", "tool-changes", "named"); code != 0 || !strings.Contains(out, "no tool changes") {
+		t.Fatalf("tool-changes: %d %s", code, out)
+	}
+	if _, errOut, code := cli(t, p, key, "agents", "approve", "named", strings.Repeat("0", 64)); code != exitConflict || !strings.Contains(errOut, "ERR_TOOL_CHANGE_STALE") {
+		t.Fatalf("approve a stale hash: %d %s", code, errOut)
 	}
 
 	// Probe and tools: this server blocks private addresses (the default), so a probe of a

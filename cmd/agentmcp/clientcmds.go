@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -573,7 +574,53 @@ func serversCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.AddCommand(list, get, create, update, del, imp, exp, probeCmd, tools)
+	var wait time.Duration
+	connect := &cobra.Command{
+		Use:   "connect SLUG [--wait 10m]",
+		Short: "Connect a server that takes OAuth: print the URL to approve agentmcp at, and wait until it is approved",
+		Long: "Ask agentmcp for the server's authorization URL (POST …/oauth/authorize), print it, and\n" +
+			"wait until a person has opened it and approved, and the authorization server has sent them\n" +
+			"back to agentmcp's /oauth/callback (--public-url of serve). Exit code 0 once connected.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client(cmd)
+			if err != nil {
+				return err
+			}
+			before, err := c.GetServer(cmd.Context(), args[0])
+			if err != nil {
+				return cliErr(err)
+			}
+			u, err := c.AuthorizeServer(cmd.Context(), args[0])
+			if err != nil {
+				return cliErr(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Open this URL in a browser to connect %s:\n\n  %s\n\n", args[0], u)
+			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for the approval (up to %s)…\n", wait)
+			ctx, cancel := context.WithTimeout(cmd.Context(), wait)
+			defer cancel()
+			for {
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("%s was not connected within %s: run 'agentmcp servers connect %s' again", args[0], wait, args[0])
+				case <-time.After(time.Second):
+				}
+				m, err := c.GetServer(ctx, args[0])
+				if err != nil {
+					if ctx.Err() != nil {
+						continue
+					}
+					return cliErr(err)
+				}
+				if newlyConnected(before.Auth, m.Auth) {
+					fmt.Fprintf(cmd.OutOrStdout(), "connected %s\n", args[0])
+					return nil
+				}
+			}
+		},
+	}
+	connect.Flags().DurationVar(&wait, "wait", 10*time.Minute, "how long to wait for the approval (an authorization lasts 10 minutes)")
+	cmd.AddCommand(list, get, create, update, del, imp, exp, probeCmd, tools, connect)
 	return cmd
 }
 
@@ -609,4 +656,15 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// newlyConnected: the server is connected now and was not, or has new tokens.
+func newlyConnected(before, now *client.MCPServerAuth) bool {
+	if now == nil || now.Connected == nil || !*now.Connected {
+		return false
+	}
+	if before == nil || before.Connected == nil || !*before.Connected {
+		return true
+	}
+	return before.ExpiresAt == nil || now.ExpiresAt == nil || *before.ExpiresAt != *now.ExpiresAt
 }

@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer, type OAuthGrant, type PageCursor, type ToolNames } from "@agentmcp/client";
+import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer, type OAuthGrant, type PageCursor, type Pinning, type ToolNames, type WithheldTool } from "@agentmcp/client";
 import { api, fieldErrors, gatewayBase, type FieldErrors } from "./api";
 import { href, navigate } from "./router";
 import { LoadFailed } from "./servers";
+import { ToolChanges, flagText } from "./toolchanges";
 import { Button, CodeBlock, Confirm, CopyButton, ErrorBox, Field, Flash, HealthBadge, Loading, PageTitle, Tabs, Time, flash, toolsCell, useAction, useLoad } from "./ui";
 
 const pageSize = 20;
@@ -232,6 +233,8 @@ export function AgentPage({ uid }: { uid: string }) {
         <dd>{a.isActive ? "Yes" : "No"}</dd>
         <dt>Tool names</dt>
         <dd>{a.gateway.toolNames === "original" ? "As each server names them" : "Prefixed with the server's slug"}</dd>
+        <dt>Pinning</dt>
+        <dd>{pinningText[a.gateway.pinning]}</dd>
         {a.description && (
           <>
             <dt>Description</dt>
@@ -308,13 +311,39 @@ export function AgentPage({ uid }: { uid: string }) {
                   </td>
                   <td data-label="Tools">
                     {toolsCell(m.health)}
+                    {m.tools && m.tools.some((t) => t.name !== t.tool) && (
+                      <div>
+                        Renamed:{" "}
+                        {m.tools
+                          .filter((t) => t.name !== t.tool && !t.name.endsWith(`__${t.tool}`))
+                          .map((t, i) => (
+                            <span key={t.name}>
+                              {i > 0 && ", "}
+                              <code>{t.tool}</code> → <code>{t.name}</code>
+                            </span>
+                          ))}
+                      </div>
+                    )}
+                    {m.tools && m.tools.some((t) => t.flags.length > 0) && (
+                      <div class="field-error">
+                        Flagged descriptions:{" "}
+                        {m.tools
+                          .filter((t) => t.flags.length > 0)
+                          .map((t, i) => (
+                            <span key={t.name}>
+                              {i > 0 && ", "}
+                              <code>{t.name}</code> ({t.flags.map((f) => flagText[f] ?? f).join(", ")})
+                            </span>
+                          ))}
+                      </div>
+                    )}
                     {m.withheldTools && m.withheldTools.length > 0 && (
                       <div class="field-error">
-                        Withheld (the name is taken by an earlier server):{" "}
+                        Withheld:{" "}
                         {m.withheldTools.map((w, i) => (
                           <span key={w.name}>
                             {i > 0 && ", "}
-                            <code>{w.name}</code> (<code>{w.conflictsWith}</code>)
+                            <code>{w.name}</code> ({withheldText(w)})
                           </span>
                         ))}
                       </div>
@@ -332,6 +361,7 @@ export function AgentPage({ uid }: { uid: string }) {
         )}
       </section>
 
+      <ToolChanges uid={uid} onDecided={() => items.reload()} />
       <Gateway uid={uid} toolNames={a.gateway.toolNames} />
       <Keys uid={uid} />
       <OAuthClients uid={uid} />
@@ -357,6 +387,26 @@ export function AgentPage({ uid }: { uid: string }) {
       )}
     </>
   );
+}
+
+const pinningText: Record<Pinning, string> = {
+  enforce: "Changed or new tool definitions are withheld until approved",
+  warn: "Changed or new tool definitions are served and recorded",
+  off: "Tool definitions are served as they come",
+};
+
+function withheldText(w: WithheldTool): string {
+  switch (w.reason) {
+    case "name_conflict":
+      return `the name is taken by ${w.conflictsWith ?? "an earlier server"}`;
+    case "not_allowed":
+      return "not in the allow-list";
+    case "pending_approval":
+      return "changed, awaits approval";
+    case "rejected":
+      return "its definition was rejected";
+  }
+  return w.reason;
 }
 
 // Servers offered for attaching: the first this many, newest first (then the filter helps).

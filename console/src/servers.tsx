@@ -347,6 +347,26 @@ function Radio(p: { name: string; value: AuthMode; mode: AuthMode; setMode: (m: 
 }
 
 function AuthSummary({ auth }: { auth: NonNullable<McpServer["auth"]> }) {
+  if (auth.type === "oauth") {
+    return (
+      <span class="oauth-state">
+        OAuth ({auth.grant === "client_credentials" ? "client credentials" : "a person's approval"}
+        {auth.clientId && (
+          <>
+            , client <code>{auth.clientId}</code>
+          </>
+        )}
+        ): <strong>{auth.connected ? "connected" : "not connected"}</strong>
+        {auth.connected && auth.expiresAt && (
+          <>
+            , token until <Time ms={auth.expiresAt} />
+          </>
+        )}
+        {auth.problem && <> — {auth.problem}</>}
+        {auth.stepUpScopes && auth.stepUpScopes.length > 0 && <> — the server asks for more scopes: {auth.stepUpScopes.join(" ")}; reconnect</>}
+      </span>
+    );
+  }
   return auth.type === "bearer" ? (
     <span>a bearer token (sent as Authorization)</span>
   ) : (
@@ -455,6 +475,31 @@ export function ServerPage({ slug }: { slug: string }) {
     setProbe(p);
     server.reload(); // a new checkedAt reloads the tools
   });
+  // Connect: the authorization server's page opens in a new tab; this page reloads the
+  // server until the callback has stored the tokens (an authorization lasts 10 minutes).
+  const [waiting, setWaiting] = useState(false);
+  const connecting = useAction(async () => {
+    const tab = window.open("", "_blank");
+    const { authorizationUrl } = await api.servers.authorize(slug);
+    if (tab) tab.location.href = authorizationUrl;
+    else window.location.href = authorizationUrl;
+    setWaiting(true);
+  });
+  useEffect(() => {
+    if (!waiting) return;
+    const started = Date.now();
+    const t = setInterval(() => {
+      if (Date.now() - started > 10 * 60 * 1000) setWaiting(false);
+      else server.reload();
+    }, 2000);
+    return () => clearInterval(t);
+  }, [waiting]);
+  useEffect(() => {
+    if (waiting && server.data?.auth?.connected && !server.data.auth.stepUpScopes?.length) {
+      setWaiting(false);
+      flash("Connected.");
+    }
+  }, [waiting, server.data]);
 
   if (server.loading && !server.data) return <Loading />;
   if (server.error && !server.data) return <LoadFailed error={server.error} what="MCP server" />;
@@ -468,6 +513,11 @@ export function ServerPage({ slug }: { slug: string }) {
       <div class="title-row">
         <PageTitle title={s.name}>{s.name}</PageTitle>
         <div class="actions">
+          {s.auth?.type === "oauth" && s.auth.grant === "authorization_code" && (
+            <Button variant="primary" busy={connecting.busy || waiting} busyLabel="Waiting for the approval…" onClick={() => connecting.run()}>
+              {s.auth.connected || s.auth.problem ? "Reconnect" : "Connect"}
+            </Button>
+          )}
           <Button variant="primary" busy={probing.busy} busyLabel="Probing…" onClick={() => probing.run()}>
             Probe now
           </Button>
@@ -481,6 +531,7 @@ export function ServerPage({ slug }: { slug: string }) {
       </div>
       <Flash />
       <ErrorBox error={probing.error} title="The probe did not run." />
+      <ErrorBox error={connecting.error} title="The server could not be connected." />
       {probe && <ProbeOutcome p={probe} />}
       {!probe && last && last.status !== "ok" && <LastProbe slug={slug} status={last.status} checkedAt={last.checkedAt} />}
       <dl class="facts">

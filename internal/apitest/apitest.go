@@ -350,6 +350,7 @@ func Ops(slug, uid string) []Op {
 		{"McpServersController_probeMcpServer", http.MethodPost, base + "/" + slug + "/probe", ""},
 		{"McpServersController_getMcpServerTools", http.MethodGet, base + "/" + slug + "/tools", ""},
 		{"McpServersController_getLastProbe", http.MethodGet, base + "/" + slug + "/probe", ""},
+		{"McpServersController_authorizeOAuth", http.MethodPost, base + "/" + slug + "/oauth/authorize", ""},
 		{"AgentBuilderController_createAgent", http.MethodPost, agents, `{"name":"New","uid":"new-` + uid + `"}`},
 		{"AgentBuilderController_getAllAgents", http.MethodGet, agents, ""},
 		{"AgentBuilderController_getAgentByUid", http.MethodGet, agents + "/" + uid, ""},
@@ -366,6 +367,8 @@ func Ops(slug, uid string) []Op {
 		{"RegistryController_setRegistry", http.MethodPut, "/ai-agents/agent-builder/registry", `{"enabled":false}`},
 		{"AgentOAuthController_listGrants", http.MethodGet, agents + "/" + uid + "/oauth-grants", ""},
 		{"AgentOAuthController_revokeGrant", http.MethodDelete, agents + "/" + uid + "/oauth-grants/g_0123456789ab", ""},
+		{"AgentToolPolicy_listChanges", http.MethodGet, agents + "/" + uid + "/tool-changes", ""},
+		{"AgentToolPolicy_decide", http.MethodPost, agents + "/" + uid + "/tool-changes/" + strings.Repeat("0", 64) + "/approve", ""},
 	}
 }
 

@@ -18,10 +18,13 @@ import (
 
 	"github.com/agentmcp/agentmcp/internal/service"
 	"github.com/agentmcp/agentmcp/keyring"
+	"github.com/agentmcp/agentmcp/oauthclient"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway"
 	"github.com/agentmcp/agentmcp/server/gateway/admission"
+	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 	"github.com/agentmcp/agentmcp/server/oauth"
+	"github.com/agentmcp/agentmcp/server/registry"
 	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/cache"
@@ -212,7 +215,17 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if slots == nil {
 		slots = probe.NewSlots(workers, cfg.ProbeWorkersPerApp)
 	}
-	runner := probe.NewRunner(a.api, prober, probe.RunnerOptions{Workers: workers, Interval: cfg.ProbeInterval, Logger: log, Credentials: creds.Header, Slots: slots})
+	// Servers that take OAuth get their tokens from their connections (when the backend
+	// keeps them), every other server its sealed credentials.
+	var auths upstream.Credentials = creds
+	var upOAuth *oauthclient.Service
+	var runner *probe.Runner
+	if st, ok := a.backend.(store.UpstreamOAuthStore); ok {
+		upOAuth = oauthclient.New(oauthclient.Options{Store: st, Servers: a.api, Keyring: creds, Prober: prober, PublicURL: publicURL(cfg), Logger: log,
+			Connected: func(app, slug string) { enqueueProbe(a.api, runner, cfg.ProbeOnWrite, app, slug) }})
+		auths = upOAuth
+	}
+	runner = probe.NewRunner(a.api, prober, probe.RunnerOptions{Workers: workers, Interval: cfg.ProbeInterval, Logger: log, Credentials: auths.Auth, Slots: slots})
 	probes := cfg.Probes
 	if probes == nil && cfg.ProbeOnWrite {
 		probes = runner
@@ -227,7 +240,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		reg = prometheus.NewRegistry()
 	}
 	gw := cfg.Gateway
-	gw.Credentials, gw.Logger, gw.Registry = creds, log, reg
+	gw.Credentials, gw.Logger, gw.Registry = auths, log, reg
 	if gw.Connector == nil {
 		gw.Connector = prober
 	}
@@ -242,7 +255,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	gw.Budget, gw.AdmitSession = adm.Bytes, adm.Session
 	oauthStore, _ := a.backend.(store.OAuthStore) // the backend's: the decorators have none of it
 	h, g, err := newHandler(cfg, handlerParts{st: a.api, reg: reg, creds: creds, prober: restProber, probes: probes, slots: slots,
-		gateway: gw, admission: adm, oauth: oauthStore, feed: a.feed, outage: a.outage})
+		gateway: gw, admission: adm, oauth: oauthStore, upstreamOAuth: upOAuth, feed: a.feed, outage: a.outage})
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +284,13 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			return a.api.PurgeIdempotency(ctx, time.Now().Add(-24*time.Hour).UnixMilli())
 		})
 	})
+	if st, ok := a.backend.(store.UpstreamOAuthStore); ok {
+		purgers.Go(func() {
+			purge(pctx, log, "expired OAuth authorizations", 10*time.Minute, func(ctx context.Context) (int64, error) {
+				return st.PurgeOAuthStates(ctx, time.Now().UnixMilli())
+			})
+		})
+	}
 	if r := cfg.AuditRetention; r > 0 {
 		purgers.Go(func() {
 			purge(pctx, log, "audit events", min(max(r/10, time.Second), 10*time.Minute), func(ctx context.Context) (int64, error) {
@@ -280,6 +300,24 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.defer_(func() error { stopPurge(); purgers.Wait(); return nil })
 	return a, nil
+}
+
+// publicURL is the base of the URLs agentmcp gives out (registry.DefaultPublicURL unless set).
+func publicURL(cfg Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	return registry.DefaultPublicURL
+}
+
+// enqueueProbe probes a server that was just connected, so its health says so.
+func enqueueProbe(st store.Store, runner *probe.Runner, on bool, app, slug string) {
+	if runner == nil || !on {
+		return
+	}
+	if m, err := st.GetMCPServer(context.Background(), app, slug); err == nil {
+		runner.Enqueue(store.ServerRef{AppID: app, Slug: slug, URL: m.URL})
+	}
 }
 
 // defer_ adds f to what Close runs; the last added runs first.

@@ -19,6 +19,7 @@ import (
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/service"
 	"github.com/agentmcp/agentmcp/keyring"
+	"github.com/agentmcp/agentmcp/oauthclient"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server"
 	"github.com/agentmcp/agentmcp/server/auth"
@@ -50,6 +51,9 @@ type handlerParts struct {
 	// the authorization server's store.
 	admission *admission.Controller
 	oauth     store.OAuthStore
+	// upstreamOAuth is agentmcp's OAuth client of the MCP servers that take OAuth (nil:
+	// the backend keeps no connections).
+	upstreamOAuth *oauthclient.Service
 	// feed tells the key cache of revocations; outage bounds last-known state.
 	feed   *store.Feed
 	outage *cache.Outage
@@ -148,8 +152,15 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	if p.oauth != nil {
 		grants = p.oauth
 	}
-	svc := service.New(st, service.Options{Credentials: p.creds, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000)})
-	h := rest.New(st, svc, rest.Options{Prober: p.prober, Credentials: p.creds, Slots: p.slots, Grants: grants})
+	sopt := service.Options{Credentials: p.creds, Probes: p.probes, MaxServers: limitOr(cfg.MaxServersPerApp, 10000)}
+	ropt := rest.Options{Prober: p.prober, Credentials: p.creds, Slots: p.slots, Grants: grants}
+	if p.upstreamOAuth != nil {
+		sopt.OAuth, ropt.OAuth = p.upstreamOAuth, p.upstreamOAuth
+		// Static routes: the callback wins over the authorization server's /oauth/*.
+		e.GET(oauthclient.CallbackPath, echo.WrapHandler(p.upstreamOAuth.CallbackHandler()), byIP.Limit(httpx.IPKey))
+		e.GET(oauthclient.MetadataPath, echo.WrapHandler(p.upstreamOAuth.MetadataHandler()), byIP.Limit(httpx.IPKey))
+	}
+	h := rest.New(st, service.New(st, sopt), ropt)
 	if err := registry.Mount(e, st, registry.Options{PublicURL: cfg.PublicURL, Logger: log}, byIP.Limit(httpx.IPKey)); err != nil {
 		return nil, nil, err
 	}

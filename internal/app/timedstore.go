@@ -251,3 +251,18 @@ func (t timedStore) PurgeAuditEvents(ctx context.Context, before int64) (int64, 
 	defer t.done("purge_audit_events", time.Now())
 	return t.s.PurgeAuditEvents(ctx, before)
 }
+
+func (t timedStore) ListToolPins(ctx context.Context, app, uid string) ([]store.ToolPin, error) {
+	defer t.done("list_tool_pins", time.Now())
+	return t.s.ListToolPins(ctx, app, uid)
+}
+
+func (t timedStore) ObserveToolPins(ctx context.Context, app, uid string, seen []store.PinObservation) ([]store.ToolPin, error) {
+	defer t.done("observe_tool_pins", time.Now())
+	return t.s.ObserveToolPins(ctx, app, uid, seen)
+}
+
+func (t timedStore) DecideToolChange(ctx context.Context, app, uid, hash string, approve bool) (store.ToolPin, error) {
+	defer t.done("decide_tool_change", time.Now())
+	return t.s.DecideToolChange(ctx, app, uid, hash, approve)
+}

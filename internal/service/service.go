@@ -33,6 +33,8 @@ type Store interface {
 
 	SetRegistry(ctx context.Context, appID string, on bool) error
 	SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error
+
+	DecideToolChange(ctx context.Context, appID, uid, hash string, approve bool) (store.ToolPin, error)
 }
 
 // Enqueuer is told of every server whose probe result a write may have changed (created,
@@ -47,6 +49,14 @@ type Options struct {
 	Probes       Enqueuer         // nil: no background probing
 	MaxServers   int              // per app; 0: no limit
 	MaxAgentKeys int              // live keys per agent; 0: DefaultMaxAgentKeys
+	// OAuth forgets a server's OAuth tokens when its credentials change (they were issued
+	// to the old client); nil: no OAuth connections.
+	OAuth TokenForgetter
+}
+
+// TokenForgetter drops a server's OAuth tokens (*oauthclient.Service).
+type TokenForgetter interface {
+	Forget(ctx context.Context, app, slug string) error
 }
 
 // DefaultMaxAgentKeys bounds the live keys of one agent.
@@ -159,6 +169,11 @@ func (s *Service) UpdateServer(ctx context.Context, app, slug string, p ServerPa
 	if err != nil {
 		return store.MCPServer{}, err
 	}
+	if auth != nil && s.o.OAuth != nil {
+		if err := s.o.OAuth.Forget(ctx, app, slug); err != nil {
+			return store.MCPServer{}, fmt.Errorf("forget the OAuth tokens of %s: %w", slug, err)
+		}
+	}
 	if m.URL != old.URL || m.Auth != old.Auth || auth != nil {
 		s.enqueue(m)
 	}
@@ -194,6 +209,12 @@ func (s *Service) AttachServers(ctx context.Context, app, uid string, slugs []st
 // DetachServers detaches the servers that are attached.
 func (s *Service) DetachServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
 	return s.st.DetachMCPServers(ctx, app, uid, slugs)
+}
+
+// DecideToolChange approves (or rejects) the agent's tool change pending under hash
+// (store.ErrStaleChange when none is); the store audits it, the feed tells every gateway.
+func (s *Service) DecideToolChange(ctx context.Context, app, uid, hash string, approve bool) (store.ToolPin, error) {
+	return s.st.DecideToolChange(ctx, app, uid, hash, approve)
 }
 
 // AgentKeys returns the keys of agent uid, revoked or not; the agent must exist.

@@ -39,7 +39,7 @@ type agentState struct {
 }
 
 func (g *Gateway) newAgent(app, uid string) *agentState {
-	a := &agentState{g: g, app: app, uid: uid, cat: aggregate.Build(aggregate.Prefixed, nil), slugs: map[string]string{}, dirty: true}
+	a := &agentState{g: g, app: app, uid: uid, cat: aggregate.Build(aggregate.Policy{Mode: aggregate.Prefixed}, nil), slugs: map[string]string{}, dirty: true}
 	a.srv = mcp.NewServer(&mcp.Implementation{Name: "agentmcp-gateway", Title: "agentmcp gateway of agent " + uid, Version: "1.0"}, &mcp.ServerOptions{
 		Capabilities:       &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 		PageSize:           g.opt.PageSize,
@@ -68,6 +68,9 @@ func (g *Gateway) newAgent(app, uid string) *agentState {
 				defer a.itemsMu.RUnlock()
 			case "tools/call", "prompts/get", "resources/read", "completion/complete", "resources/subscribe":
 				a.readyToCall(ctx)
+				if err := a.refuseHeld(req); err != nil {
+					return nil, err
+				}
 			case "logging/setLevel":
 				res, err := next(ctx, method, req)
 				if err == nil {
@@ -147,8 +150,9 @@ func (a *agentState) refresh(ctx context.Context) error {
 	}
 	mode := aggregate.Prefixed
 	ag, err := a.g.st.GetAgent(ctx, a.app, a.uid)
+	var policy *store.Agent // its tool policy
 	if err == nil {
-		mode = a.g.modeOf(ag)
+		mode, policy = a.g.modeOf(ag), &ag
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fail(err)
 	}
@@ -179,7 +183,7 @@ func (a *agentState) refresh(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	cat := aggregate.Build(mode, results)
+	cat := a.build(ctx, policy, mode, results)
 
 	a.mu.Lock()
 	old := a.cat

@@ -20,7 +20,7 @@ import (
 
 	"github.com/agentmcp/agentmcp/internal/redact"
 	"github.com/agentmcp/agentmcp/internal/toolnames"
-	"github.com/agentmcp/agentmcp/keyring"
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway/aggregate"
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 	"github.com/agentmcp/agentmcp/store"
@@ -32,6 +32,7 @@ type Store interface {
 	GetAgent(ctx context.Context, appID, uid string) (store.Agent, error)
 	AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error)
 	SaveProbe(ctx context.Context, appID, slug string, r store.ProbeRecord) error
+	PinStore
 }
 
 // Connector opens MCP client sessions to upstream servers (*probe.Prober).
@@ -40,8 +41,8 @@ type Connector = upstream.Connector
 // Options configure New. Zero values take the defaults.
 type Options struct {
 	Store       Store
-	Credentials *keyring.Service
-	Connector   Connector // how upstreams are reached (*probe.Prober)
+	Credentials upstream.Credentials // what upstreams are sent (*keyring.Service, *oauthclient.Service)
+	Connector   Connector            // how upstreams are reached (*probe.Prober)
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer
 
@@ -78,6 +79,7 @@ type Gateway struct {
 	st      Store
 	log     *slog.Logger
 	m       *metrics
+	changes *prometheus.CounterVec // definitions found changed since pinned
 	origins origins
 
 	mu     sync.Mutex
@@ -125,7 +127,7 @@ func New(o Options) *Gateway {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	g := &Gateway{opt: o, st: o.Store, log: o.Logger, m: newMetrics(o.Registry), origins: newOrigins(o.PublicURL, o.AllowedOrigins),
+	g := &Gateway{opt: o, st: o.Store, log: o.Logger, m: newMetrics(o.Registry), changes: newChangesMetric(o.Registry), origins: newOrigins(o.PublicURL, o.AllowedOrigins),
 		agents: map[[2]string]*agentState{}, sessions: &sessions{m: map[string]*session{}, max: o.MaxSessions, admit: o.AdmitSession}, stop: make(chan struct{})}
 	var creds upstream.Credentials = noCredentials{}
 	if o.Credentials != nil {
@@ -147,7 +149,7 @@ func New(o Options) *Gateway {
 
 type noCredentials struct{}
 
-func (noCredentials) Header(context.Context, string, string) (http.Header, error) { return nil, nil }
+func (noCredentials) Auth(context.Context, string, string) (probe.Auth, error) { return nil, nil }
 
 // Close stops the background work and closes every session, upstream ones too; it
 // returns when the upstream sessions are closed.

@@ -18,6 +18,7 @@ const (
 	CodeKeyNotFound           = "ERR_KEY_NOT_FOUND"
 	CodeGrantNotFound         = "ERR_GRANT_NOT_FOUND"
 	CodeToolNameConflict      = "ERR_TOOL_NAME_CONFLICT"
+	CodeToolChangeStale       = "ERR_TOOL_CHANGE_STALE"
 	CodeNotProbed             = "ERR_NOT_PROBED"
 	CodePreconditionFailed    = "ERR_PRECONDITION_FAILED"
 	CodeIdempotencyKeyReused  = "ERR_IDEMPOTENCY_KEY_REUSED"
@@ -30,6 +31,8 @@ const (
 	CodeNoAccess              = "AUTH_ERR_NO_ACCESS"
 	CodeUnavailable           = "ERR_UNAVAILABLE"
 	CodeInternal              = "ERR_INTERNAL"
+	CodeNotOAuth              = "ERR_NOT_OAUTH"
+	CodeOAuthUpstream         = "ERR_OAUTH_UPSTREAM"
 )
 
 // Codes maps every code to the status it is sent with.
@@ -47,6 +50,7 @@ var Codes = map[string]int{
 	CodeKeyNotFound:           http.StatusNotFound,
 	CodeGrantNotFound:         http.StatusNotFound,
 	CodeToolNameConflict:      http.StatusConflict,
+	CodeToolChangeStale:       http.StatusConflict,
 	CodeNotProbed:             http.StatusNotFound,
 	CodePreconditionFailed:    http.StatusPreconditionFailed,
 	CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,
@@ -58,5 +62,7 @@ var Codes = map[string]int{
 	CodeAPIKeyNotFound:        http.StatusUnauthorized,
 	CodeNoAccess:              http.StatusForbidden,
 	CodeUnavailable:           http.StatusServiceUnavailable,
+	CodeNotOAuth:              http.StatusConflict,
+	CodeOAuthUpstream:         http.StatusBadGateway,
 	CodeInternal:              http.StatusInternalServerError,
 }

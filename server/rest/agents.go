@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/agentmcp/agentmcp/gen"
-	"github.com/agentmcp/agentmcp/internal/toolnames"
 	"github.com/agentmcp/agentmcp/server/httpx"
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -37,7 +36,7 @@ func wireAgent(a store.Agent) gen.Agent {
 		MetaData:             a.MetaData,
 		Model:                a.Model,
 		ModelMetaData:        a.ModelMetaData,
-		Gateway:              gen.AgentGateway{ToolNames: gen.ToolNames(a.Gateway.ToolNames)},
+		Gateway:              wireGateway(a.Gateway),
 		CreatedAt:            a.CreatedAt,
 		UpdatedAt:            a.UpdatedAt,
 	}
@@ -50,6 +49,10 @@ func agentError(err error, uid, field string, slugs ...string) error {
 	var conflict *store.ToolNameConflictError
 	if errors.As(err, &conflict) {
 		return toolNameConflict(conflict, field, slugs)
+	}
+	var policy *store.GatewayPolicyError
+	if errors.As(err, &policy) {
+		return gatewayPolicyError(policy)
 	}
 	var unknown *store.UnknownMCPServersError
 	if errors.As(err, &unknown) {
@@ -127,8 +130,15 @@ func (h *Handler) AgentBuilderControllerCreateAgent(ctx context.Context, req gen
 	if b.RagVersion != nil {
 		a.RagVersion = string(*b.RagVersion)
 	}
-	if b.Gateway != nil && b.Gateway.ToolNames != nil {
-		a.Gateway.ToolNames = string(*b.Gateway.ToolNames)
+	toolNames, pinning, servers := gatewayIn(b.Gateway)
+	if toolNames != nil {
+		a.Gateway.ToolNames = *toolNames
+	}
+	if pinning != nil {
+		a.Gateway.Pinning = *pinning
+	}
+	if servers != nil {
+		a.Gateway.Servers = *servers
 	}
 	out, err := h.svc.CreateAgent(ctx, a)
 	if err != nil {
@@ -170,9 +180,7 @@ func (h *Handler) AgentBuilderControllerUpdateAgent(ctx context.Context, req gen
 	if b.RagVersion != nil {
 		p.RagVersion = (*string)(b.RagVersion)
 	}
-	if b.Gateway != nil && b.Gateway.ToolNames != nil {
-		p.ToolNames = (*string)(b.Gateway.ToolNames)
-	}
+	p.ToolNames, p.Pinning, p.GatewayServers = gatewayIn(b.Gateway)
 	a, err := h.svc.UpdateAgent(ctx, app, req.Uid, p, ifMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, agentError(err, req.Uid, "mcpServers", list(b.McpServers)...)
@@ -250,11 +258,9 @@ func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req
 	if p := req.Params.McpServers; p != nil && !*p {
 		return out, nil
 	}
-	var withheld map[string][]gen.WithheldTool
-	if agent.Gateway.ToolNames == toolnames.Original {
-		if withheld, err = h.withheldTools(ctx, app, servers); err != nil {
-			return nil, err
-		}
+	tools, withheld, err := h.enabledTools(ctx, agent, servers)
+	if err != nil {
+		return nil, err
 	}
 	key := strings.ToLower(deref(req.Params.Key))
 	for _, m := range servers {
@@ -262,33 +268,7 @@ func (h *Handler) AgentBuilderControllerGetEnabledItems(ctx context.Context, req
 			continue
 		}
 		out.Data.McpServers = append(out.Data.McpServers, gen.EnabledMcpServer{Slug: m.Slug, Name: m.Name, Description: m.Description,
-			Icon: m.Icon, Url: m.URL, Health: wireHealth(m.Health), WithheldTools: withheld[m.Slug]})
-	}
-	return out, nil
-}
-
-// withheldTools is, by server, the tools an agent with original tool names does not serve
-// (toolnames.Conflicts over the tools of the servers' last successful probes, as the
-// gateway decides).
-func (h *Handler) withheldTools(ctx context.Context, app string, servers []store.MCPServer) (map[string][]gen.WithheldTool, error) {
-	offered := make([]toolnames.Server, 0, len(servers))
-	for _, m := range servers {
-		r, err := h.st.GetProbe(ctx, app, m.Slug)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && r.Tools == nil) {
-			continue // never probed (or never successfully): it offers nothing yet
-		}
-		if err != nil {
-			return nil, StoreError(err, httpx.CodeInternal, "")
-		}
-		names, err := toolnames.ToolNames(r.Tools)
-		if err != nil {
-			return nil, fmt.Errorf("tools of %q: %w", m.Slug, err)
-		}
-		offered = append(offered, toolnames.Server{Slug: m.Slug, Names: names})
-	}
-	out := make(map[string][]gen.WithheldTool)
-	for _, c := range toolnames.Conflicts(offered) {
-		out[c.Server] = append(out[c.Server], gen.WithheldTool{Name: c.Name, ConflictsWith: c.ConflictsWith})
+			Icon: m.Icon, Url: m.URL, Health: wireHealth(m.Health), Tools: tools[m.Slug], WithheldTools: withheld[m.Slug]})
 	}
 	return out, nil
 }

@@ -27,7 +27,7 @@ func (h *Handler) McpServersControllerProbeMcpServer(ctx context.Context, req ge
 	if err != nil {
 		return nil, err
 	}
-	header, err := h.creds.Header(ctx, app, req.Slug)
+	header, err := h.auth(ctx, app, req.Slug)
 	if err != nil {
 		return nil, fmt.Errorf("credentials of %s: %w", req.Slug, err)
 	}

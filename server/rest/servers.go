@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/agentmcp/agentmcp/gen"
 	"github.com/agentmcp/agentmcp/internal/service"
@@ -23,7 +22,8 @@ type Handler struct {
 	prober Prober
 	creds  *keyring.Service
 	slots  *probe.Slots
-	grants GrantStore // nil: no OAuth grants
+	grants GrantStore    // nil: no OAuth grants
+	oauth  UpstreamOAuth // nil: no OAuth connections to MCP servers
 }
 
 var _ gen.StrictServerInterface = (*Handler)(nil)
@@ -40,11 +40,12 @@ type Store interface {
 	AgentMCPServers(ctx context.Context, appID, uid string) ([]store.MCPServer, error)
 	RegistryEnabled(ctx context.Context, appID string) (bool, error)
 	ListAuditEvents(ctx context.Context, appID string, q store.AuditQuery) ([]store.AuditEvent, error)
+	ListToolPins(ctx context.Context, appID, uid string) ([]store.ToolPin, error)
 }
 
 // Prober checks a URL; *probe.Prober is the real one.
 type Prober interface {
-	Probe(ctx context.Context, url string, header http.Header) probe.Result
+	Probe(ctx context.Context, url string, auth probe.Auth) probe.Result
 }
 
 // Options configure New.
@@ -53,6 +54,7 @@ type Options struct {
 	Credentials *keyring.Service // opens MCP servers' credentials for POST …/probe
 	Slots       *probe.Slots     // bounds POST …/probe with the background probes (default: probe.NewSlots(4, 2))
 	Grants      GrantStore       // the agents' OAuth grants (nil: none)
+	OAuth       UpstreamOAuth    // OAuth connections to MCP servers (nil: none)
 }
 
 // New returns the REST handlers reading st and writing through svc.
@@ -60,7 +62,7 @@ func New(st Store, svc *service.Service, o Options) *Handler {
 	if o.Slots == nil {
 		o.Slots = probe.NewSlots(4, 2)
 	}
-	return &Handler{st: st, svc: svc, prober: o.Prober, creds: o.Credentials, slots: o.Slots, grants: o.Grants}
+	return &Handler{st: st, svc: svc, prober: o.Prober, creds: o.Credentials, slots: o.Slots, grants: o.Grants, oauth: o.OAuth}
 }
 
 const defaultLimit = 10
@@ -101,7 +103,17 @@ func credentials(in *gen.McpServerAuthInput) *keyring.Credentials {
 	if in == nil {
 		return nil
 	}
-	return &keyring.Credentials{Type: string(in.Type), Token: deref(in.Token), Headers: in.Headers}
+	c := &keyring.Credentials{Type: string(in.Type), Token: deref(in.Token), Headers: in.Headers}
+	if in.Type == gen.McpServerAuthInputTypeOauth {
+		c.OAuth = &keyring.OAuth{ClientID: deref(in.ClientId), ClientSecret: deref(in.ClientSecret), PrivateKeyPEM: deref(in.PrivateKeyPem), Scopes: in.Scopes}
+		if in.Grant != nil {
+			c.OAuth.Grant = string(*in.Grant)
+		}
+		if in.SigningAlgorithm != nil {
+			c.OAuth.SigningAlgorithm = string(*in.SigningAlgorithm)
+		}
+	}
+	return c
 }
 
 // credentialsError answers the credentials of a write that could not be sealed (ok false:
@@ -181,6 +193,9 @@ func (h *Handler) McpServersControllerCreateMcpServer(ctx context.Context, req g
 		return nil, StoreError(err, httpx.CodeInternal, "")
 	}
 	out := gen.McpServersControllerCreateMcpServer201JSONResponse{Body: wireServer(m)}
+	if err := h.wireOAuth(ctx, m, &out.Body); err != nil {
+		return nil, err
+	}
 	out.Headers.ETag = ptr(serverTag(m))
 	return out, nil
 }
@@ -191,6 +206,12 @@ func (h *Handler) McpServersControllerGetMcpServerBySlug(ctx context.Context, re
 		return nil, err
 	}
 	tag := serverTag(m)
+	if m.Auth.Type == keyring.AuthOAuth {
+		// Its connection changes without the server's version: never 304.
+		out := gen.McpServersControllerGetMcpServerBySlug200JSONResponse{Body: wireServer(m)}
+		out.Headers.ETag = ptr(tag)
+		return out, h.wireOAuth(ctx, m, &out.Body)
+	}
 	if noneMatch(req.Params.IfNoneMatch, tag[1:len(tag)-1]) {
 		out := gen.McpServersControllerGetMcpServerBySlug304Response{}
 		out.Headers.ETag = ptr(tag)
@@ -215,6 +236,9 @@ func (h *Handler) McpServersControllerUpdateMcpServer(ctx context.Context, req g
 		return nil, serverNotFound(err, req.Slug)
 	}
 	out := gen.McpServersControllerUpdateMcpServer200JSONResponse{Body: wireServer(m)}
+	if err := h.wireOAuth(ctx, m, &out.Body); err != nil {
+		return nil, err
+	}
 	out.Headers.ETag = ptr(serverTag(m))
 	return out, nil
 }

@@ -48,6 +48,9 @@ func CheckStrings(body any) []httpx.Detail {
 				if len(path) == 0 {
 					t = textFields[k] || freeObjects[k]
 				}
+				if len(path) == 1 && path[0] == "auth" && k == "privateKeyPem" {
+					t = true // PEM is lines
+				}
 				walk(x[k], append(path, k), t)
 			}
 		}

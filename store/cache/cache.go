@@ -440,3 +440,15 @@ func (c *Store) CountIdempotent(ctx context.Context, app string, limit int) (int
 func (c *Store) PurgeAuditEvents(ctx context.Context, before int64) (int64, error) {
 	return c.inner.PurgeAuditEvents(ctx, before)
 }
+
+// Pins are not cached: the gateway reads them once per refresh of an agent.
+
+func (c *Store) ListToolPins(ctx context.Context, app, uid string) ([]store.ToolPin, error) {
+	return c.inner.ListToolPins(ctx, app, uid)
+}
+func (c *Store) ObserveToolPins(ctx context.Context, app, uid string, seen []store.PinObservation) ([]store.ToolPin, error) {
+	return c.inner.ObserveToolPins(ctx, app, uid, seen)
+}
+func (c *Store) DecideToolChange(ctx context.Context, app, uid, hash string, approve bool) (store.ToolPin, error) {
+	return c.inner.DecideToolChange(ctx, app, uid, hash, approve)
+}

@@ -58,8 +58,12 @@ func Run(t *testing.T, open Opener) {
 		{"PurgeAuditEvents", testPurgeAuditEvents},
 		{"CountIdempotent", testCountIdempotent},
 		{"OAuth", testOAuth},
+		{"UpstreamOAuth", testUpstreamOAuth},
+		{"UpstreamOAuthRefreshRace", testUpstreamOAuthRefreshRace},
 		{"ToolNames", testToolNames},
 		{"ConcurrentToolNames", testConcurrentToolNames},
+		{"GatewayPolicy", testGatewayPolicy},
+		{"ToolPins", testToolPins},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -72,7 +72,7 @@ func testToolNames(t *testing.T, st store.Store) {
 		t.Fatalf("a refused create left an agent: %v", err)
 	}
 	orig, err := st.CreateAgent(ctx, store.Agent{AppID: "a", UID: "orig", Name: "o", Gateway: original, MCPServers: []string{"web", "calc", "fresh"}})
-	if err != nil || orig.Gateway != original {
+	if err != nil || orig.Gateway.ToolNames != toolnames.Original {
 		t.Fatalf("create with original names: %+v, %v", orig, err)
 	}
 	unchanged(t, st, orig)
@@ -89,13 +89,13 @@ func testToolNames(t *testing.T, st store.Store) {
 	wantConflict(t, err, "search", "docs", "web")
 	unchanged(t, st, def)
 	sw, err := st.UpdateAgent(ctx, "a", "def", store.AgentPatch{ToolNames: ptr(toolnames.Original), MCPServers: &[]string{"docs", "calc"}}, store.Precondition{})
-	if err != nil || sw.Gateway != original || !slices.Equal(sw.MCPServers, []string{"docs", "calc"}) || sw.UpdatedAt <= def.UpdatedAt {
+	if err != nil || sw.Gateway.ToolNames != toolnames.Original || !slices.Equal(sw.MCPServers, []string{"docs", "calc"}) || sw.UpdatedAt <= def.UpdatedAt {
 		t.Fatalf("switch with a list without the clash: %+v, %v", sw, err)
 	}
 	unchanged(t, st, sw)
 	ev, err := st.ListAuditEvents(ctx, "a", store.AuditQuery{Limit: 1, Target: store.AgentTarget("def")})
-	if err != nil || len(ev) != 1 || !bytes.Contains(ev[0].Before, []byte(`"gateway":{"toolNames":"prefixed"}`)) ||
-		!bytes.Contains(ev[0].After, []byte(`"gateway":{"toolNames":"original"}`)) {
+	if err != nil || len(ev) != 1 || !bytes.Contains(ev[0].Before, []byte(`"gateway":{"pinning":"enforce","toolNames":"prefixed"}`)) ||
+		!bytes.Contains(ev[0].After, []byte(`"gateway":{"pinning":"enforce","toolNames":"original"}`)) {
 		t.Fatalf("the audit event of the switch: %v, %+v", err, ev)
 	}
 	back, err := st.UpdateAgent(ctx, "a", "def", store.AgentPatch{ToolNames: ptr(toolnames.Prefixed), MCPServers: &[]string{"docs", "calc", "web"}}, store.Precondition{})

@@ -22,6 +22,11 @@ export type AgentGateway = Schemas["AgentGateway"];
 export type AgentGatewayInput = Schemas["AgentGatewayInput"];
 export type ToolNames = Schemas["ToolNames"];
 export type WithheldTool = Schemas["WithheldTool"];
+export type Pinning = Schemas["Pinning"];
+export type GatewayServerPolicy = Schemas["GatewayServerPolicy"];
+export type EnabledTool = Schemas["EnabledTool"];
+export type DescriptionFlag = Schemas["DescriptionFlag"];
+export type ToolChange = Schemas["ToolChange"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type AuditEventList = Schemas["AuditEventList"];
 export type AuditAction = Schemas["AuditAction"];
@@ -32,6 +37,7 @@ export type AgentKeyCreated = Schemas["AgentKeyCreated"];
 export type CreateAgentKey = Schemas["CreateAgentKeyDto"];
 export type McpServerAuth = Schemas["McpServerAuth"];
 export type McpServerAuthInput = Schemas["McpServerAuthInput"];
+export type OAuthAuthorization = Schemas["OAuthAuthorization"];
 export type PageMeta = Schemas["PageMeta"];
 export type RegistrySettings = Schemas["RegistrySettings"];
 export type PageCursor = Schemas["PageCursor"];
@@ -90,6 +96,8 @@ export interface ServersApi {
     tools(slug: string, options?: RequestOptions): Promise<McpServerTools>;
     /** The last probe's result (background probes' too), with its error in words; 404 ERR_NOT_PROBED if never probed. */
     lastProbe(slug: string, options?: RequestOptions): Promise<ProbeResult>;
+    /** Connect a server whose auth is OAuth: the URL a person opens to approve agentmcp; `auth.connected` says when it is done. 409 ERR_NOT_OAUTH otherwise. */
+    authorize(slug: string, options?: RequestOptions): Promise<OAuthAuthorization>;
 }
 export interface AgentsApi {
     create(body: CreateAgent, options?: CreateOptions): Promise<Agent>;
@@ -112,6 +120,13 @@ export interface AgentsApi {
     listGrants(uid: string, options?: RequestOptions): Promise<OAuthGrant[]>;
     /** Disconnects an OAuth client: every token of the grant stops working at once. */
     revokeGrant(uid: string, grantId: string, options?: RequestOptions): Promise<void>;
+    /** The agent's tool definitions that changed since pinned (or are new), awaiting a decision. */
+    listToolChanges(uid: string, options?: RequestOptions): Promise<ToolChange[]>;
+    /**
+     * Approves (or rejects) the change pending under `hash`; a hash no longer pending (the
+     * server changed the definition again) is refused with 409 `ERR_TOOL_CHANGE_STALE`.
+     */
+    decideToolChange(uid: string, hash: string, decision: "approve" | "reject", options?: RequestOptions): Promise<ToolChange>;
 }
 export interface AuditApi {
     /** One page, newest first. */

@@ -111,6 +111,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ai-agents/agent-builder/mcp-servers/{slug}/oauth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Slug of the MCP server. */
+                slug: components["parameters"]["Slug"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Connect an OAuth MCP Server
+         * @description agentmcp addition. For a server whose `auth.type` is `oauth` with grant
+         *     `authorization_code`: finds its authorization server (the server's
+         *     `WWW-Authenticate` challenge, RFC 9728 protected resource metadata, RFC 8414 or
+         *     OpenID metadata, the 2025-03-26 fallbacks), registers agentmcp there unless
+         *     `auth.clientId` is set (a Client ID Metadata Document where the authorization
+         *     server takes one, otherwise RFC 7591), and returns the URL a person opens to
+         *     approve (PKCE S256, `state`, `resource`, the scopes the server asked for, with those
+         *     a `403 insufficient_scope` asked for since). The authorization server sends the
+         *     person back to `<public URL>/oauth/callback`, which keeps the tokens (sealed) and
+         *     says whether the server is connected; `auth.connected` says so from then on. A state
+         *     is used once and expires after 10 minutes. 409 `ERR_NOT_OAUTH` for a server without
+         *     OAuth credentials, or with grant `client_credentials` (agentmcp gets its tokens by
+         *     itself); 502 `ERR_OAUTH_UPSTREAM` when discovery or registration fails (the message
+         *     says where), also for an authorization server on an address the probes may not reach.
+         */
+        post: operations["McpServersController_authorizeOAuth"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ai-agents/agent-builder/mcp-servers/{slug}/tools": {
         parameters: {
             query?: never;
@@ -277,8 +313,9 @@ export interface paths {
          * @description Lists what an agent can use. `mcpServers` holds the attached MCP servers in attachment
          *     order; the other lists are empty in agentmcp. A list whose query flag is `false` is
          *     empty. `key` keeps only the items whose name or description contains it, ignoring case.
-         *     With `gateway.toolNames: original`, a server's `withheldTools` lists the tools the
-         *     gateway does not serve because a server attached before it offers the same name.
+         *     Each server's `tools` are the tools the agent gets through the gateway (by the
+         *     server's last successful probe, under the agent's allow-lists, renames and pins) and
+         *     `withheldTools` the ones it does not get, each with why.
          */
         get: operations["AgentBuilderController_getEnabledItems"];
         put?: never;
@@ -421,6 +458,64 @@ export interface paths {
         post: operations["AgentGateway_post"];
         /** Agent MCP gateway (end a session) */
         delete: operations["AgentGateway_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai-agents/agent-builder/agents/{uid}/tool-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the agent's tool changes awaiting a decision
+         * @description agentmcp addition — the definitions of the agent's servers' tools (prompts, resources,
+         *     templates) that differ from the ones pinned for it (changed, or new), as its gateway
+         *     last saw them: pending ones, and rejected ones while the server still offers them.
+         *     Each has the approved definition (`before`), the one offered (`after`), its hash, and
+         *     the description scanner's flags. See `gateway.pinning`.
+         */
+        get: operations["AgentToolPolicy_listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai-agents/agent-builder/agents/{uid}/tool-changes/{hash}/{decision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+                /** @description The hash of the definition decided on, as `tool-changes` lists it. */
+                hash: string;
+                decision: "approve" | "reject";
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or reject a tool change by its hash
+         * @description agentmcp addition — approves (the definition becomes the pinned one, and the gateway
+         *     serves it) or rejects (it stays withheld under `enforce`) the change awaiting under
+         *     `hash`. A hash that no longer awaits — the server changed the definition again, or it
+         *     was decided — is refused with 409 `ERR_TOOL_CHANGE_STALE` and nothing changes: a
+         *     person approves what they saw, never whatever is there now. Audited as
+         *     `tool.approved` / `tool.rejected` with the before and after definitions.
+         */
+        post: operations["AgentToolPolicy_decide"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -612,11 +707,49 @@ export interface components {
          */
         ToolNames: "prefixed" | "original";
         /**
+         * @description What the agent's gateway does when a server offers a tool (prompt, resource, resource
+         *     template) whose definition is not the one pinned for the agent — changed since it was
+         *     approved, or new. The definitions a server offers when the gateway first sees it for
+         *     the agent are pinned as they are. `off` serves definitions as they come; `warn` serves
+         *     them and records the change (audit `tool.changed`, `tool-changes`); `enforce` (the
+         *     default for new agents) withholds the item — not listed, calls refused saying why —
+         *     until a person approves its hash (`tool-changes/{hash}/approve`). Agents made before
+         *     pinning existed have `warn`.
+         * @enum {string}
+         */
+        Pinning: "off" | "warn" | "enforce";
+        /** @description The tool policy of one attached server. */
+        GatewayServerPolicy: {
+            /**
+             * @description The only tools of the server the agent gets (its own names); the others are
+             *     neither listed nor callable. Absent: every tool.
+             */
+            allow?: string[];
+            /**
+             * @description Tools served under another name: `{tool: newName}`, the tool by its server's own
+             *     name. New names match `^[a-zA-Z0-9_-]{1,64}$` and are unique within the agent
+             *     (409 `ERR_TOOL_NAME_CONFLICT` naming the field otherwise).
+             */
+            rename?: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * @description The tool policy per attached server, by slug. A write names attached servers only
+         *     (400 `ERR_VALIDATION` with the field `gateway.servers.{slug}` otherwise) and replaces
+         *     the whole map; a server's policy goes when it is detached.
+         */
+        GatewayServers: {
+            [key: string]: components["schemas"]["GatewayServerPolicy"];
+        };
+        /**
          * @description agentmcp addition — how the agent's MCP gateway serves its servers. More settings
-         *     may join `toolNames` here; clients ignore the ones they do not know.
+         *     may join here; clients ignore the ones they do not know.
          */
         AgentGateway: {
             toolNames: components["schemas"]["ToolNames"];
+            pinning: components["schemas"]["Pinning"];
+            servers?: components["schemas"]["GatewayServers"];
         };
         /**
          * @description agentmcp addition — the agent's gateway settings to set. An omitted setting keeps its
@@ -624,12 +757,69 @@ export interface components {
          */
         AgentGatewayInput: {
             toolNames?: components["schemas"]["ToolNames"];
+            pinning?: components["schemas"]["Pinning"];
+            servers?: components["schemas"]["GatewayServers"];
         };
         WithheldTool: {
             /** @description The tool's name, as its server offers it. */
             name: string;
+            /**
+             * @description Why the gateway does not serve it: another server's tool has its name
+             *     (`conflictsWith`), the server's allow-list leaves it out, or its definition awaits
+             *     approval or was rejected (`hash`, see `tool-changes`).
+             * @enum {string}
+             */
+            reason: "name_conflict" | "not_allowed" | "pending_approval" | "rejected";
             /** @description The slug of the server, attached before this one, whose tool keeps the name. */
-            conflictsWith: string;
+            conflictsWith?: string;
+            /** @description The hash of the definition awaiting a decision. */
+            hash?: string;
+        };
+        EnabledTool: {
+            /** @description The name the gateway serves the tool under. */
+            name: string;
+            /** @description The tool's name at its server. */
+            tool: string;
+            description: string;
+            /** @description The hash of its definition (what is pinned). */
+            hash: string;
+            /** @description What the description scanner found in its description (flags, not blocks). */
+            flags: components["schemas"]["DescriptionFlag"][];
+        };
+        /**
+         * @description A pattern of prompt injection found in a description: `instructions` (text that
+         *     addresses the model: ignore previous instructions, do not tell the user, …),
+         *     `hidden_unicode` (tag characters, bidi overrides, zero-width characters),
+         *     `hidden_markup` (HTML comments, hidden elements, Markdown that hides text),
+         *     `long` (over 2,000 characters).
+         */
+        DescriptionFlag: string;
+        ToolChange: {
+            /** @description The slug of the server that offers it. */
+            server: string;
+            /** @enum {string} */
+            kind: "tool" | "prompt" | "resource" | "template";
+            /** @description Its name (URI, URI template) at its server. */
+            name: string;
+            /** @description The hash of the definition awaiting a decision (after). */
+            hash: string;
+            /** @enum {string} */
+            status: "pending" | "rejected" | "approved";
+            /** @description The approved definition (`null` for an item that is new). */
+            before: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The definition the server offers now. */
+            after: {
+                [key: string]: unknown;
+            };
+            /** @description What the description scanner found in the new definition. */
+            flags: components["schemas"]["DescriptionFlag"][];
+            /** Format: int64 */
+            updatedAt: number;
+        };
+        ToolChangeList: {
+            data: components["schemas"]["ToolChange"][];
         };
         Agent: {
             /** @example agent-uuid-1234 */
@@ -692,11 +882,16 @@ export interface components {
             url: string;
             health?: components["schemas"]["McpServerHealth"];
             /**
-             * @description agentmcp addition, with `gateway.toolNames: original`: the tools of this server the
-             *     gateway withholds, because a server attached before it offers the same name.
-             *     Present only when there is one.
+             * @description agentmcp addition: the tools of this server the gateway withholds from the agent,
+             *     each with why. Present only when there is one.
              */
             withheldTools?: components["schemas"]["WithheldTool"][];
+            /**
+             * @description agentmcp addition: the tools of this server the agent gets, under the names the
+             *     gateway serves them (from the server's last successful probe, under the agent's
+             *     allow-lists, renames and pins).
+             */
+            tools?: components["schemas"]["EnabledTool"][];
         };
         EnabledItemsResponse: {
             data: {
@@ -798,7 +993,7 @@ export interface components {
             tools: components["schemas"]["McpTool"][];
         };
         /** @enum {string} */
-        AuditAction: "mcp_server.create" | "mcp_server.update" | "mcp_server.delete" | "agent.create" | "agent.update" | "agent.delete" | "agent.mcp_add" | "agent.mcp_remove" | "api_key.create" | "api_key.revoke";
+        AuditAction: "mcp_server.create" | "mcp_server.update" | "mcp_server.delete" | "agent.create" | "agent.update" | "agent.delete" | "agent.mcp_add" | "agent.mcp_remove" | "api_key.create" | "api_key.revoke" | "tool.changed" | "tool.approved" | "tool.rejected";
         AuditEvent: {
             /** Format: int64 */
             id: number;
@@ -818,7 +1013,7 @@ export interface components {
             after: components["schemas"]["AuditRecord"];
         };
         /** @description The record as it was before the write (`before`; `null` for a create) or after it (`after`; `null` for a delete), in the shape it has on the wire: an MCP server, an agent or an API key (never its secret or hash). */
-        AuditRecord: (components["schemas"]["AuditMcpServer"] | components["schemas"]["AuditAgent"] | components["schemas"]["AuditApiKey"]) | null;
+        AuditRecord: (components["schemas"]["AuditMcpServer"] | components["schemas"]["AuditAgent"] | components["schemas"]["AuditApiKey"] | components["schemas"]["AuditToolDefinition"]) | null;
         AuditMcpServer: {
             _id: string;
             appId: string;
@@ -880,6 +1075,17 @@ export interface components {
              * @description 0 while the key is active.
              */
             revokedAt: number;
+        };
+        /** @description A definition of a server's item as pinned or offered (tool.* events). */
+        AuditToolDefinition: {
+            server: string;
+            kind: string;
+            name: string;
+            hash: string;
+            definition: {
+                [key: string]: unknown;
+            };
+            flags?: components["schemas"]["DescriptionFlag"][];
         };
         AuditEventList: {
             data: components["schemas"]["AuditEvent"][];
@@ -947,24 +1153,64 @@ export interface components {
          *     8 KiB in all; names are RFC 9110 tokens, not hop-by-hop, `Host`, `Content-Length`,
          *     `Content-Type`, `Accept` or MCP's own headers; values printable, without CR or LF);
          *     `{"type":"none"}` removes stored credentials. Omitted on PATCH: the stored ones stay.
+         *     `{"type":"oauth","grant":"authorization_code"}` makes agentmcp an OAuth 2.1 client of
+         *     the server (connect it with `POST …/oauth/authorize`); `"grant":"client_credentials"`
+         *     needs `clientId` and `clientSecret` or `privateKeyPem` (private_key_jwt, RFC 7523),
+         *     and no person. Without `clientId` agentmcp registers itself. `scopes` are asked for
+         *     besides those the server's challenge names. Changing `auth` forgets the tokens.
          *     Secrets are sealed (AES-256-GCM) at rest and never returned.
          */
         McpServerAuthInput: {
             /** @enum {string} */
-            type: "none" | "bearer" | "headers";
+            type: "none" | "bearer" | "headers" | "oauth";
+            /** @enum {string} */
+            grant?: "authorization_code" | "client_credentials";
+            clientId?: string;
+            clientSecret?: string;
+            /** @description A PEM private key (PKCS 8, SEC 1 or PKCS 1) that signs the client assertion. */
+            privateKeyPem?: string;
+            /**
+             * @description The key's JWS algorithm (default ES256 for a P-256 key, RS256 for RSA).
+             * @enum {string}
+             */
+            signingAlgorithm?: "ES256" | "ES384" | "ES512" | "RS256" | "RS384" | "RS512";
+            scopes?: string[];
             token?: string;
             headers?: {
                 [key: string]: string;
             };
         };
-        /** @description What is stored of the server's credentials — their type and header names, never a value. */
+        /**
+         * @description What is stored of the server's credentials — their type and header names, never a
+         *     value. For `oauth`, also the grant, the client, the scopes granted, whether agentmcp
+         *     holds working tokens (`connected`), when the access token expires, the scopes a
+         *     `403 insufficient_scope` asked for since (`stepUpScopes`: authorize again) and why it
+         *     is not connected any more (`problem`: connect it again).
+         */
         McpServerAuth: {
             /** @enum {string} */
-            type: "bearer" | "headers";
+            type: "bearer" | "headers" | "oauth";
+            /** @enum {string} */
+            grant?: "authorization_code" | "client_credentials";
+            /** @description The configured client (absent when agentmcp registers itself). */
+            clientId?: string;
+            scopes?: string[];
+            connected?: boolean;
+            /**
+             * Format: int64
+             * @description When the access token expires (epoch ms; absent when unknown).
+             */
+            expiresAt?: number;
+            stepUpScopes?: string[];
+            problem?: string;
             /** @description Always true (the field is absent when the server has no credentials). */
             configured: boolean;
             /** @description The headers the credentials set (`Authorization` for bearer). */
             headerNames: string[];
+        };
+        OAuthAuthorization: {
+            /** @description Open it in a browser; the authorization server sends the person back to agentmcp's `/oauth/callback`. */
+            authorizationUrl: string;
         };
         McpServer: {
             /**
@@ -1065,7 +1311,7 @@ export interface components {
              *     `ERR_NOT_FOUND` 404 (no such route), `ERR_AGENT_NOT_FOUND` 404, `ERR_KEY_NOT_FOUND` 404, `ERR_GRANT_NOT_FOUND` 404,
              *     `ERR_NOT_PROBED` 404, `ERR_METHOD_NOT_ALLOWED` 405, `ERR_SLUG_ALREADY_EXISTS` 409,
              *     `ERR_AGENT_ALREADY_EXISTS` 409, `ERR_IDEMPOTENCY_IN_PROGRESS` 409,
-             *     `ERR_TOOL_NAME_CONFLICT` 409,
+             *     `ERR_TOOL_NAME_CONFLICT` 409, `ERR_TOOL_CHANGE_STALE` 409,
              *     `ERR_PRECONDITION_FAILED` 412, `ERR_PAYLOAD_TOO_LARGE` 413,
              *     `ERR_UNSUPPORTED_MEDIA_TYPE` 415, `ERR_IDEMPOTENCY_KEY_REUSED` 422,
              *     `ERR_RATE_LIMITED` 429, `ERR_HEADERS_TOO_LARGE` 431, `ERR_INTERNAL` 500,
@@ -1189,6 +1435,24 @@ export interface components {
                  *       "message": "An MCP server with slug \"weather-server\" already exists."
                  *     }
                  */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description Conflict — the server's credentials are not OAuth with a person's authorization (`ERR_NOT_OAUTH`). */
+        NotOAuth: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description Bad Gateway — the server's authorization server could not be found or used (`ERR_OAUTH_UPSTREAM`). */
+        OAuthUpstream: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -1822,6 +2086,39 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    McpServersController_authorizeOAuth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Slug of the MCP server. */
+                slug: components["parameters"]["Slug"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The URL to send a person to */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAuthorization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["NotOAuth"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["OAuthUpstream"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2512,6 +2809,80 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    AgentToolPolicy_listChanges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolChangeList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    AgentToolPolicy_decide: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier of the agent */
+                uid: components["parameters"]["Uid"];
+                /** @description The hash of the definition decided on, as `tool-changes` lists it. */
+                hash: string;
+                decision: "approve" | "reject";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The change as decided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["AgentNotFound"];
+            /** @description Conflict — no change awaits under this hash (`ERR_TOOL_CHANGE_STALE`); nothing changed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     AuditController_getAuditEvents: {

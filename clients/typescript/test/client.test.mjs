@@ -113,6 +113,7 @@ describe("MCP servers", () => {
         ["other"],
       );
       await rejectsApi(() => c.servers.probe("nope"), { status: 404, code: "ERR_MCP_SERVER_NOT_FOUND" });
+      await rejectsApi(() => c.servers.authorize("weather"), { status: 409, code: "ERR_NOT_OAUTH" });
     } finally {
       await mcp.close();
     }
@@ -258,6 +259,20 @@ describe("agents", () => {
     assert.equal(after.find((k) => k.id === unnamed.key.id).revokedAt, 0);
     await rejectsApi(() => c.agents.revokeKey("bot", "key_000000000000"), { status: 404, code: "ERR_KEY_NOT_FOUND" });
     await rejectsApi(() => c.agents.createKey("ghost"), { status: 404, code: "ERR_AGENT_NOT_FOUND" });
+  });
+
+  test("tool policy: allow-lists and renames on the gateway, changes listed, a stale hash refused", async () => {
+    const { c } = fresh();
+    await c.servers.create({ name: "Web", slug: "web", url: "https://mcp.example.com/mcp" });
+    const a = await c.agents.create({ uid: "pol", name: "Policy", mcpServers: ["web"] });
+    assert.equal(a.gateway.pinning, "enforce", "new agents pin with enforce");
+    const u = await c.agents.update("pol", { gateway: { pinning: "warn", servers: { web: { allow: ["search"], rename: { search: "find" } } } } });
+    assert.equal(u.gateway.pinning, "warn");
+    assert.deepEqual(u.gateway.servers, { web: { allow: ["search"], rename: { search: "find" } } });
+    await rejectsApi(() => c.agents.update("pol", { gateway: { servers: { ghost: { allow: [] } } } }), { status: 400, code: "ERR_VALIDATION" });
+    assert.deepEqual(await c.agents.listToolChanges("pol"), []);
+    await rejectsApi(() => c.agents.decideToolChange("pol", "0".repeat(64), "approve"), { status: 409, code: "ERR_TOOL_CHANGE_STALE" });
+    await rejectsApi(() => c.agents.listToolChanges("ghost"), { status: 404, code: "ERR_AGENT_NOT_FOUND" });
   });
 
   test("MCP server credentials: write-only auth on create and update, shown as type and header names", async () => {

@@ -25,7 +25,7 @@ func TestNamesNeverChangeTarget(t *testing.T) {
 	two := aggregate.Listing{Slug: "a__b", Caps: caps(), Tools: []*mcp.Tool{tool("c")}}
 	want := map[string]aggregate.Route{}
 	for _, servers := range [][]aggregate.Listing{{one, two}, {two}, {one}, {two, one}, {one}} {
-		cat := aggregate.Build(aggregate.Prefixed, servers)
+		cat := aggregate.Build(aggregate.Policy{Mode: aggregate.Prefixed}, servers)
 		if len(cat.Conflicts) != 0 {
 			t.Fatalf("conflicts in prefixed mode: %v", cat.Conflicts)
 		}
@@ -71,7 +71,7 @@ func TestOriginalNames(t *testing.T) {
 		Tools: []*mcp.Tool{tool("search"), tool("only_first")}, Prompts: []*mcp.Prompt{{Name: "greet"}}}
 	second := aggregate.Listing{Slug: "second", Caps: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}, Prompts: &mcp.PromptCapabilities{}},
 		Tools: []*mcp.Tool{tool("search")}, Prompts: []*mcp.Prompt{{Name: "greet"}, {Name: "bye"}}}
-	cat := aggregate.Build(aggregate.Original, []aggregate.Listing{first, second})
+	cat := aggregate.Build(aggregate.Policy{Mode: aggregate.Original}, []aggregate.Listing{first, second})
 	if cat.Tools["search"].Route.Slug != "first" || cat.Prompts["greet"].Route.Slug != "first" || cat.Prompts["bye"].Route.Slug != "second" {
 		t.Fatalf("routes: %v %v %v", cat.Tools["search"].Route, cat.Prompts["greet"].Route, cat.Prompts["bye"].Route)
 	}
@@ -92,7 +92,7 @@ func TestResourceCollisions(t *testing.T) {
 		Templates: []*mcp.ResourceTemplate{{URITemplate: "db://{table}"}}}
 	b := aggregate.Listing{Slug: "b/x", Caps: rc, Resources: []*mcp.Resource{{URI: "file:///shared"}},
 		Templates: []*mcp.ResourceTemplate{{URITemplate: "db://{table}"}, {URITemplate: "logs://{day}"}}}
-	cat := aggregate.Build(aggregate.Prefixed, []aggregate.Listing{a, b})
+	cat := aggregate.Build(aggregate.Policy{Mode: aggregate.Prefixed}, []aggregate.Listing{a, b})
 	if _, ok := cat.Resources["file:///shared"]; ok {
 		t.Fatal("a clashing URI is served as it is")
 	}

@@ -3,7 +3,6 @@ package upstream
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"time"
 
@@ -15,12 +14,14 @@ import (
 // Connector opens MCP client sessions to servers; *probe.Prober is the real one (the
 // same address policy, redirect rule, body bound and transport choice as probes).
 type Connector interface {
-	Connect(ctx context.Context, url string, header http.Header, c *mcp.Client) (*mcp.ClientSession, error)
+	Connect(ctx context.Context, url string, auth probe.Auth, c *mcp.Client) (*mcp.ClientSession, error)
 }
 
-// Credentials gives the headers a server's stored credentials make (*keyring.Service).
+// Credentials gives what a server's stored credentials send on each request: fixed
+// headers (*keyring.Service), or an OAuth connection's token, renewed as it expires or is
+// refused (*oauthclient.Service).
 type Credentials interface {
-	Header(ctx context.Context, app, slug string) (http.Header, error)
+	Auth(ctx context.Context, app, slug string) (probe.Auth, error)
 }
 
 // Key names a server: its app and slug.
@@ -233,7 +234,7 @@ func (l *Lane) Session(ctx context.Context, k Key, url string) (*mcp.ClientSessi
 var errLaneClosed = errors.New("session closed")
 
 func (l *Lane) connect(ctx context.Context, k Key, url string, level mcp.LoggingLevel) (*mcp.ClientSession, error) {
-	header, err := l.p.opt.Credentials.Header(ctx, k.App, k.Slug)
+	header, err := l.p.opt.Credentials.Auth(ctx, k.App, k.Slug)
 	if err != nil {
 		return nil, &Error{Server: k.Slug, Kind: ErrCredentials, Err: err}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
 )
 
@@ -25,7 +26,7 @@ type connector struct {
 	connects atomic.Int32
 }
 
-func (c *connector) Connect(ctx context.Context, url string, _ http.Header, cl *mcp.Client) (*mcp.ClientSession, error) {
+func (c *connector) Connect(ctx context.Context, url string, _ probe.Auth, cl *mcp.Client) (*mcp.ClientSession, error) {
 	c.connects.Add(1)
 	c.mu.Lock()
 	ch := c.block[url]
@@ -42,7 +43,7 @@ func (c *connector) Connect(ctx context.Context, url string, _ http.Header, cl *
 
 type noCreds struct{}
 
-func (noCreds) Header(context.Context, string, string) (http.Header, error) { return nil, nil }
+func (noCreds) Auth(context.Context, string, string) (probe.Auth, error) { return nil, nil }
 
 // server is a real go-sdk MCP server with a tool "strict" that requires an argument, and a
 // handler in front that can answer 500 instead.

@@ -203,6 +203,9 @@ func (s *Store) detachServers(ctx context.Context, q Querier, appID, uid string,
 }
 
 func (s *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
+	if err := store.CheckGateway(a.Gateway, a.MCPServers); err != nil {
+		return store.Agent{}, err
+	}
 	a.Normalize()
 	var out store.Agent
 	err := s.tx(ctx, func(q Querier) error {
@@ -279,6 +282,11 @@ func (s *Store) UpdateAgent(ctx context.Context, appID, uid string, p store.Agen
 		next, changed := p.Apply(cur)
 		if p.MCPServers != nil {
 			next.MCPServers = store.Dedup(*p.MCPServers)
+		}
+		if p.GatewayServers != nil || p.Pinning != nil {
+			if err := store.CheckGateway(next.Gateway, next.MCPServers); err != nil {
+				return err
+			}
 		}
 		if err := s.checkToolNames(ctx, q, appID, next.MCPServers, addedServers(cur, next)); err != nil {
 			return err

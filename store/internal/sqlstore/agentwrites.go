@@ -231,6 +231,7 @@ func (s *Store) applyAgentChanges(ctx context.Context, q Querier, cur store.Agen
 		}
 		next := cur
 		next.MCPServers = list
+		next.Normalize() // a detached server's gateway policy goes with it
 		// cur was read under the agent's lock in this transaction: its next updatedAt is known.
 		next.UpdatedAt = max(store.NowMillis(), cur.UpdatedAt+1)
 		actx := store.WithActor(ctx, store.ActorFrom(c.ctx))

@@ -80,7 +80,8 @@ func (s *Store) DeleteDataKeyWraps(ctx context.Context, keyID, keep string) erro
 // DeleteDataKey removes a data key nothing is sealed under (ErrConflict otherwise).
 func (s *Store) DeleteDataKey(ctx context.Context, keyID string) error {
 	return s.tx(ctx, func(q Querier) error {
-		used, err := exists(ctx, q, "SELECT EXISTS (SELECT 1 FROM mcp_servers WHERE auth_key_id = ?)", keyID)
+		used, err := exists(ctx, q, "SELECT EXISTS (SELECT 1 FROM mcp_servers WHERE auth_key_id = ?) OR EXISTS (SELECT 1 FROM upstream_oauth WHERE key_id = ?) "+
+			"OR EXISTS (SELECT 1 FROM upstream_oauth_states WHERE key_id = ?)", keyID, keyID, keyID)
 		if err != nil {
 			return err
 		}
