@@ -143,6 +143,58 @@ func TestGatewayStreamBounds(t *testing.T) {
 	}
 }
 
+// TestGatewaySessionBounds (issue 34 item 1): one key holds at most SessionsPerKey gateway
+// sessions on a replica and an app SessionsPerApp, sessions rebuilt under an id this replica
+// never made counting too; past a bound initialize gets 429 with Retry-After, other apps are
+// not affected, and a session that ends gives its place back.
+func TestGatewaySessionBounds(t *testing.T) {
+	st := apitest.OpenSQLite(t)
+	env, c := gatewayEnv(t, st, func(cfg *app.Config) {
+		cfg.Admission = admission.Options{SessionsPerKey: 2, SessionsPerApp: 3}
+	})
+	ctx := context.Background()
+	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "A", Uid: ptr("agent-1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Client(t, env.KeyB).CreateAgent(ctx, client.CreateAgent{Name: "B", Uid: ptr("agent-b")}); err != nil {
+		t.Fatal(err)
+	}
+	endpoint := func(uid string) string { return env.URL + "/ai-agents/agent-builder/agents/" + uid + "/mcp" }
+	refused := func(what string, st int, h http.Header) {
+		t.Helper()
+		if st != http.StatusTooManyRequests || h.Get("Retry-After") == "" {
+			t.Fatalf("%s: %d (Retry-After %q), want 429 with Retry-After", what, st, h.Get("Retry-After"))
+		}
+	}
+	first := session(t, env, "agent-1", env.KeyA)
+	session(t, env, "agent-1", env.KeyA)
+	st1, h := postMCP(t, endpoint("agent-1"), env.KeyA, "", initializeBody)
+	refused("a third session of one key", st1, h)
+	st1, h = postMCP(t, endpoint("agent-1"), env.KeyA, "amg1_"+strings.Repeat("A", 26), `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+	refused("a session rebuilt under an id this replica never made", st1, h)
+
+	_, key2 := apitest.NewKey(t, st, env.AppA, store.ScopeFullAccess)
+	session(t, env, "agent-1", key2)
+	st1, h = postMCP(t, endpoint("agent-1"), key2, "", initializeBody)
+	refused("a fourth session of the app", st1, h)
+	if st1, _ := postMCP(t, endpoint("agent-b"), env.KeyB, "", initializeBody); st1 != http.StatusOK {
+		t.Fatalf("another app's session: %d", st1)
+	}
+
+	req, _ := http.NewRequest(http.MethodDelete, endpoint("agent-1"), nil)
+	req.Header.Set("Authorization", "Bearer "+env.KeyA)
+	req.Header.Set("Mcp-Session-Id", first)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitUntil(t, "the ended session's place to come back", func() bool {
+		st1, _ := postMCP(t, endpoint("agent-1"), env.KeyA, "", initializeBody)
+		return st1 == http.StatusOK
+	})
+}
+
 // TestGatewayStreamEndsOnRevocation: a go-sdk client's standing GET stream ends once its
 // key is revoked, and another's once its agent is deleted, within the recheck period (the
 // key cache's TTL, or less) — not whenever the client hangs up.
@@ -182,14 +234,33 @@ func TestGatewayStreamEndsOnRevocation(t *testing.T) {
 	}
 }
 
+// TestGatewayStreamEndsAtOnceOnRevocation: a revocation travels the change feed
+// (store.ChangeKey), so a stream of the revoked key ends at once, not at its next recheck
+// (an hour here).
+func TestGatewayStreamEndsAtOnceOnRevocation(t *testing.T) {
+	st := apitest.OpenSQLite(t)
+	env, c := gatewayEnv(t, st, func(cfg *app.Config) {
+		cfg.Admission = admission.Options{Recheck: time.Hour}
+		cfg.KeyCacheTTL = time.Hour
+	})
+	ctx := context.Background()
+	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "A", Uid: ptr("agent-1")}); err != nil {
+		t.Fatal(err)
+	}
+	k, secret := apitest.NewKey(t, st, env.AppA, store.ScopeFullAccess)
+	w := &streamWatch{key: secret}
+	streamingClient(t, env, "agent-1", w)
+	waitUntil(t, "the stream to open", func() bool { return w.opened.Load() == 1 })
+	if err := env.Store.RevokeAPIKey(ctx, k.ID); err != nil { // through the feed, as the API's
+		t.Fatal(err)
+	}
+	waitUntil(t, "the revoked key's stream to end", func() bool { return w.ended.Load() > 0 })
+}
+
 // waitUntil polls cond for what a loaded machine needs (the promise is a recheck period).
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 30 s for %s", what)
-		}
-	}
+	pollUntil(t, 30*time.Second, what, cond)
 }
 
 // TestGatewayCallBounds: concurrent requests per agent past CallsPerAgent get 429 with

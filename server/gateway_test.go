@@ -201,6 +201,10 @@ func TestGateway(t *testing.T) {
 	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "A", Uid: ptr("agent-1"), McpServers: &[]string{"weather", "secure", "odd"}}); err != nil {
 		t.Fatal(err)
 	}
+	// This test follows the servers' own changes; TestRugPull holds what pinning withholds.
+	if _, err := c.UpdateAgent(ctx, "agent-1", client.UpdateAgent{Gateway: &client.AgentGatewayInput{Pinning: ptr(gen.Off)}}); err != nil {
+		t.Fatal(err)
+	}
 
 	changed := make(chan struct{}, 1)
 	cs := gatewayClient(t, env, "agent-1", env.KeyA, changed)

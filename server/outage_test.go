@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,12 +13,14 @@ import (
 	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/internal/pgtest"
 	"github.com/agentmcp/agentmcp/server/httpx"
+	"github.com/agentmcp/agentmcp/store"
 	"github.com/agentmcp/agentmcp/store/postgres"
 )
 
-// TestDatabaseOutage stops PostgreSQL under a running server: readyz fails, requests get
-// 503 ERR_UNAVAILABLE, nothing is half-written, and the server recovers by itself when the
-// database is back.
+// TestDatabaseOutage stops PostgreSQL under a running server: readyz says degraded (the
+// gateway serves what it last knew, TestDatabaseOutageTwoReplicas), the REST API's
+// requests get 503 ERR_UNAVAILABLE, nothing is half-written, and the server recovers by
+// itself when the database is back.
 func TestDatabaseOutage(t *testing.T) {
 	cl := pgtest.StartCluster(t)
 	ctx := context.Background()
@@ -43,7 +46,7 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 
 	cl.Stop(t)
-	if st, body := readyz(); st != http.StatusServiceUnavailable || apitest.DecodeError(t, []byte(body)).Code != httpx.CodeUnavailable {
+	if st, body := readyz(); st != http.StatusOK || !strings.Contains(body, `"status":"degraded"`) {
 		t.Fatalf("readyz during the outage: %d %s", st, body)
 	}
 	if _, err := c.GetServer(ctx, "before"); !isCode(err, http.StatusServiceUnavailable, httpx.CodeUnavailable) {
@@ -72,5 +75,25 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "x", Slug: "during", Url: "https://x.example.com"}); err != nil {
 		t.Fatalf("POST after the outage: %v", err)
+	}
+}
+
+// TestStaleOutageConfirmed: an outage past its bound is confirmed with the store before the
+// gateway refuses for it, since one unavailable answer (a slow query out of time) followed
+// by silence looks like one; the ping's answer ends it.
+func TestStaleOutageConfirmed(t *testing.T) {
+	st := apitest.OpenSQLite(t)
+	env, c := gatewayEnv(t, st, func(cfg *app.Config) { cfg.LastKnownFor = time.Millisecond })
+	if _, err := c.CreateAgent(context.Background(), client.CreateAgent{Name: "A", Uid: ptr("agent-1")}); err != nil {
+		t.Fatal(err)
+	}
+	o := env.App.Outage()
+	o.Observe(store.ErrUnavailable)
+	pollUntil(t, 15*time.Second, "the outage past its bound", o.Expired)
+	if st, _ := postMCP(t, env.URL+"/ai-agents/agent-builder/agents/agent-1/mcp", env.KeyA, "", initializeBody); st != http.StatusOK {
+		t.Fatalf("initialize with the store reachable: %d", st)
+	}
+	if o.Down() {
+		t.Fatal("the store answered, yet the outage goes on")
 	}
 }

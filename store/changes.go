@@ -10,7 +10,7 @@ import (
 // Change says that something changed: a server (ChangeServer: its URL, credentials, tools
 // or existence, what an agent's tools depend on; ChangeRecord: only what its record shows,
 // such as its name or health, or that it was created) or an agent (its attachments or
-// existence). ChangeReset says that anything may have changed (the feed lost changes: its
+// existence), ChangeKey that an API key was revoked (Key is its id; AppID is empty). ChangeReset says that anything may have changed (the feed lost changes: its
 // connection dropped, or a subscriber fell behind).
 type Change struct {
 	Kind  string
@@ -23,6 +23,7 @@ const (
 	ChangeServer = "mcp_server"
 	ChangeRecord = "mcp_server_record"
 	ChangeAgent  = "agent"
+	ChangeKey    = "api_key"
 	ChangeReset  = "reset"
 )
 
@@ -264,8 +265,15 @@ func (p publishing) LookupAPIKey(ctx context.Context, h [32]byte) (APIKey, error
 func (p publishing) ListAPIKeys(ctx context.Context, app string) ([]APIKey, error) {
 	return p.st.ListAPIKeys(ctx, app)
 }
+
+// RevokeAPIKey tells every replica's key cache, which remembers revocations through an
+// outage of the store (server/auth).
 func (p publishing) RevokeAPIKey(ctx context.Context, id string) error {
-	return p.st.RevokeAPIKey(ctx, id)
+	err := p.st.RevokeAPIKey(ctx, id)
+	if err == nil {
+		p.f.Publish(Change{Kind: ChangeKey, Key: id})
+	}
+	return err
 }
 func (p publishing) GetMCPServer(ctx context.Context, app, slug string) (MCPServer, error) {
 	return p.st.GetMCPServer(ctx, app, slug)

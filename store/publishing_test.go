@@ -15,7 +15,7 @@ import (
 // what the read cache holds: store.Publishing publishes a change after each, which is how
 // the cache, the gateways and the other replicas hear of it.
 var publishes = []string{"CreateMCPServer", "UpdateMCPServer", "DeleteMCPServer", "UpdateAgent", "DeleteAgent",
-	"AttachMCPServers", "DetachMCPServers", "SaveProbe", "DecideToolChange", "ObserveToolPins"}
+	"AttachMCPServers", "DetachMCPServers", "SaveProbe", "DecideToolChange", "ObserveToolPins", "RevokeAPIKey"}
 
 // quiet are the other methods, each with why it publishes nothing.
 var quiet = map[string]string{
@@ -27,7 +27,6 @@ var quiet = map[string]string{
 	"CreateApp":       "no server or agent yet",
 	"CreateAgent":     "a new agent has no gateway state, and agents are not cached",
 	"CreateAPIKey":    "keys are cached by server/auth for its TTL, not by the store's cache",
-	"RevokeAPIKey":    "as CreateAPIKey: a revoked key stops within the key cache's TTL",
 	"ClaimProbes":     "leases only; the probe's result is SaveProbe",
 	"BeginIdempotent": "idempotency records", "FinishIdempotent": "idempotency records", "AbandonIdempotent": "idempotency records",
 	"PurgeIdempotency": "idempotency records", "PurgeAuditEvents": "audit events",
@@ -76,11 +75,16 @@ func TestPublishingPublishesEveryWrite(t *testing.T) {
 	if _, err := st.CreateAgent(ctx, store.Agent{AppID: "app", UID: "a", Name: "A", RagVersion: "v2"}); err != nil {
 		t.Fatal(err)
 	}
+	k, _ := store.NewAPIKey("app", store.ScopeFullAccess)
+	if err := st.CreateAPIKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
 	name := "n"
 	writes := []struct {
 		method, key string
 		do          func() error
 	}{
+		{"RevokeAPIKey", k.ID, func() error { return st.RevokeAPIKey(ctx, k.ID) }},
 		{"CreateMCPServer", "s", func() error {
 			_, err := st.CreateMCPServer(ctx, "app", store.NewMCPServer{Slug: "s", Name: "s", URL: "https://s.example.com/mcp"})
 			return err
@@ -115,7 +119,11 @@ func TestPublishingPublishesEveryWrite(t *testing.T) {
 		if err := w.do(); err != nil {
 			t.Fatalf("%s: %v", w.method, err)
 		}
-		if len(rec) != 1 || rec[0].AppID != "app" || rec[0].Key != w.key {
+		app := "app"
+		if w.method == "RevokeAPIKey" {
+			app = "" // a key's id names it
+		}
+		if len(rec) != 1 || rec[0].AppID != app || rec[0].Key != w.key {
 			t.Errorf("%s published %+v, want one change of app/%s", w.method, rec, w.key)
 		}
 		done = append(done, w.method)

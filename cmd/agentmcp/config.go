@@ -10,6 +10,7 @@ import (
 	"github.com/agentmcp/agentmcp/internal/app"
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway/admission"
+	"github.com/agentmcp/agentmcp/store/cache"
 )
 
 // setting is one row of the configuration table: a flag, the environment variable it falls
@@ -111,6 +112,8 @@ func serveSettings(o *serveOptions) []setting {
 		{flag: "cache-size", env: "AGENTMCP_CACHE_SIZE", ptr: &o.cacheSize, def: app.DefaultCacheSize,
 			help: "MCP servers kept in the in-process read cache (on PostgreSQL kept coherent with the other replicas by the change feed); 0 turns it off"},
 		{flag: "key-cache-ttl", env: "AGENTMCP_KEY_CACHE_TTL", ptr: &o.keyCacheTTL, def: app.DefaultKeyCacheTTL, help: "how long an API key lookup is cached; a revoked key works for at most this long"},
+		{flag: "last-known-for", env: "AGENTMCP_LAST_KNOWN_FOR", ptr: &o.lastKnownFor, def: cache.DefaultLastKnownFor,
+			help: "while the database is unreachable, the gateways serve what they last knew (agents, servers, credentials, known keys) for at most this long; /readyz says degraded meanwhile; negative = never"},
 		{flag: "memory-limit", env: "AGENTMCP_MEMORY_LIMIT", ptr: &o.memoryLimit, def: int64(56 << 20), shown: "56 MiB",
 			help: "soft limit in bytes on the Go runtime's memory, so the GC returns memory before RSS grows; 0 = none; GOMEMLIMIT, when set, wins"},
 		{flag: "gomaxprocs", env: "AGENTMCP_GOMAXPROCS", ptr: &o.gomaxprocs, def: 0, shown: "twice the CPUs",
@@ -146,6 +149,12 @@ func serveSettings(o *serveOptions) []setting {
 			help: "time limit of one tools/call an agent's gateway forwards to an MCP server"},
 		{flag: "gateway-max-sessions", env: "AGENTMCP_GATEWAY_MAX_SESSIONS", ptr: &o.gatewaySessions, def: 10000, help: "gateway sessions this replica holds at once"},
 		{flag: "gateway-session-idle", env: "AGENTMCP_GATEWAY_SESSION_IDLE", ptr: &o.gatewayIdle, def: 30 * time.Minute, help: "a gateway session idle this long is closed"},
+		{flag: "gateway-sessions-per-key", env: "AGENTMCP_GATEWAY_SESSIONS_PER_KEY", ptr: &a.SessionsPerKey, def: admission.DefaultSessionsPerKey,
+			help: "gateway sessions one API key may hold on this replica (new or rebuilt); past it initialize gets 429"},
+		{flag: "gateway-sessions-per-agent", env: "AGENTMCP_GATEWAY_SESSIONS_PER_AGENT", ptr: &a.SessionsPerAgent, def: admission.DefaultSessionsPerAgent,
+			help: "gateway sessions of one agent on this replica"},
+		{flag: "gateway-sessions-per-app", env: "AGENTMCP_GATEWAY_SESSIONS_PER_APP", ptr: &a.SessionsPerApp, def: admission.DefaultSessionsPerApp,
+			help: "gateway sessions of one app's agents on this replica"},
 		{flag: "gateway-streams-per-key", env: "AGENTMCP_GATEWAY_STREAMS_PER_KEY", ptr: &a.StreamsPerKey, def: admission.DefaultStreamsPerKey,
 			help: "standing GET event streams one API key may hold on the gateways; past it 429"},
 		{flag: "gateway-streams-per-agent", env: "AGENTMCP_GATEWAY_STREAMS_PER_AGENT", ptr: &a.StreamsPerAgent, def: admission.DefaultStreamsPerAgent,

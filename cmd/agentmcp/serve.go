@@ -37,6 +37,7 @@ type serveOptions struct {
 	noMigrate       bool
 	shutdownTimeout time.Duration
 	keyCacheTTL     time.Duration
+	lastKnownFor    time.Duration
 	pprofAddr       string
 	cacheSize       int
 	memoryLimit     int64
@@ -153,7 +154,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	base := baseURL(ln.Addr())
 	cfg := app.Config{DB: o.db, DBMaxConns: o.maxConns, DBStatementTimeout: o.statementTimeout, NoMigrate: o.noMigrate, SecretsKeeper: keeper,
-		Logger: log, CacheSize: o.cacheSize, KeyCacheTTL: o.keyCacheTTL, RequestTimeout: o.requestTimeout,
+		Logger: log, CacheSize: o.cacheSize, KeyCacheTTL: o.keyCacheTTL, LastKnownFor: o.lastKnownFor, RequestTimeout: o.requestTimeout,
 		RateLimit: o.rateLimit, RateBurst: o.rateBurst, IPRateLimit: o.ipRateLimit,
 		GatewayRateLimit: o.gatewayRate, GatewayAppRateLimit: o.gatewayAppRate, MaxServersPerApp: o.maxServers,
 		IdempotencyKeysPerApp: o.idemKeysPerApp, PublicURL: cmp.Or(o.publicURL, base), TrustedProxies: proxies, AuditRetention: o.auditRetention,

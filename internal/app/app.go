@@ -56,6 +56,11 @@ type Config struct {
 	// KeyCacheTTL is how long a key lookup is remembered (default 10s; negative: never).
 	// A revoked key keeps working for at most this long.
 	KeyCacheTTL time.Duration
+	// LastKnownFor bounds how long, while the store is unreachable, the gateway serves the
+	// state it last read (agents, their servers and credentials, known keys); /readyz says
+	// degraded meanwhile. Default cache.DefaultLastKnownFor; negative: never (needs the
+	// read cache).
+	LastKnownFor time.Duration
 	// RequestTimeout is every request's deadline, passed down to the store (default 15s).
 	RequestTimeout time.Duration
 	// RateLimit is each app's requests per second (0: off), with RateBurst at once; per
@@ -141,6 +146,7 @@ type App struct {
 	backend store.Store // the database
 	api     store.Store // what the handlers use: publishing, cached and timed
 	feed    *store.Feed
+	outage  *cache.Outage
 
 	closers []func() error // in the order Close runs them
 	once    sync.Once
@@ -177,7 +183,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 
 	var stopFeed func()
-	a.api, a.feed, stopFeed = wireStore(ctx, a.backend, cfg.CacheSize, log)
+	bound := cfg.LastKnownFor
+	if bound == 0 {
+		bound = cache.DefaultLastKnownFor
+	}
+	a.outage = cache.NewOutage(max(bound, 0), nil)
+	a.api, a.feed, stopFeed = wireStore(ctx, a.backend, cfg.CacheSize, a.outage, log)
 	// Pushed first, run last but the store: the feed's listener outlives every writer.
 	a.defer_(func() error { stopFeed(); return nil })
 
@@ -244,10 +255,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		restProber = cfg.Prober
 	}
 	adm := admission.New(cfg.Admission)
-	gw.Budget = adm.Bytes
+	gw.Budget, gw.AdmitSession = adm.Bytes, adm.Session
 	oauthStore, _ := a.backend.(store.OAuthStore) // the backend's: the decorators have none of it
 	h, g, err := newHandler(cfg, handlerParts{st: a.api, reg: reg, creds: creds, prober: restProber, probes: probes, slots: slots,
-		gateway: gw, admission: adm, oauth: oauthStore, upstreamOAuth: upOAuth})
+		gateway: gw, admission: adm, oauth: oauthStore, upstreamOAuth: upOAuth, feed: a.feed, outage: a.outage})
 	if err != nil {
 		return nil, err
 	}
@@ -328,6 +339,9 @@ func (a *App) Backend() store.Store { return a.backend }
 // Feed is the change feed: this process's writes, and on PostgreSQL every replica's.
 func (a *App) Feed() *store.Feed { return a.feed }
 
+// Outage tracks the store's outages (the bound of last-known state, /readyz's degraded).
+func (a *App) Outage() *cache.Outage { return a.outage }
+
 // Close stops the background work (purgers, gateway, probes, the feed) and closes what New
 // opened, newest first. ctx bounds nothing yet: each step ends its own work.
 func (a *App) Close(ctx context.Context) error {
@@ -382,9 +396,9 @@ func CheckMigrated(ctx context.Context, st Backend) error {
 // carries the other replicas' writes (postgres Listen) and this one's reach them
 // (postgres Notifier); the cache serves only while the feed is healthy, and no entry for
 // longer than CacheMaxAge. stop ends the feed after sending what it still holds.
-func wireStore(ctx context.Context, st store.Store, cacheSize int, log *slog.Logger) (api store.Store, feed *store.Feed, stop func()) {
+func wireStore(ctx context.Context, st store.Store, cacheSize int, outage *cache.Outage, log *slog.Logger) (api store.Store, feed *store.Feed, stop func()) {
 	feed = store.NewFeed()
-	var opt cache.Options
+	opt := cache.Options{Outage: outage}
 	stop = func() {}
 	if pg, ok := st.(*postgres.Store); ok {
 		feed.SetHealthy(false) // until the listener listens

@@ -32,6 +32,7 @@ import (
 	"github.com/agentmcp/agentmcp/server/registry"
 	"github.com/agentmcp/agentmcp/server/rest"
 	"github.com/agentmcp/agentmcp/store"
+	"github.com/agentmcp/agentmcp/store/cache"
 )
 
 // BasePath is where the API is mounted.
@@ -53,6 +54,9 @@ type handlerParts struct {
 	// upstreamOAuth is agentmcp's OAuth client of the MCP servers that take OAuth (nil:
 	// the backend keeps no connections).
 	upstreamOAuth *oauthclient.Service
+	// feed tells the key cache of revocations; outage bounds last-known state.
+	feed   *store.Feed
+	outage *cache.Outage
 }
 
 // newHandler routes the API port: health, metrics, docs, console, the REST API, the MCP
@@ -103,11 +107,18 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
-		if err := st.Ping(ctx); err != nil {
-			return &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, Message: "The store is not ready.", Err: err}
+		err := st.Ping(ctx)
+		switch {
+		case err == nil:
+			return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+		case errors.Is(err, store.ErrUnavailable) && p.outage.Serving():
+			// Still ready: the data plane serves what it last knew; the control plane is 503.
+			return c.JSON(http.StatusOK, map[string]string{"status": "degraded", "store": "unreachable", "dataPlane": "serving",
+				"since": p.outage.Since().UTC().Format(time.RFC3339)})
 		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+		return &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, Message: "The store is not ready.", Err: err}
 	})
+	registerOutageMetrics(reg, p.outage)
 	if path := cmp.Or(cfg.MetricsPath, "/metrics"); path != "-" {
 		e.GET(path, echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	}
@@ -124,7 +135,10 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	e.GET("/console", console)
 	e.GET("/console/*", console)
 
-	keys := auth.NewAPIKeys(st, ttl)
+	keys := auth.NewAPIKeys(st, ttl, auth.KeyOptions{Outage: p.outage})
+	if p.feed != nil {
+		p.feed.Observe(keys.Changed)
+	}
 	authn := auth.New(keys)
 	ipRate, ipBurst := cfg.IPRateLimit, 10*cfg.RateBurst
 	if ipRate == 0 {
@@ -132,7 +146,7 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	}
 	byIP, byApp := httpx.NewLimiters(ipRate, ipBurst), httpx.NewLimiters(cfg.RateLimit, cfg.RateBurst)
 	creates := map[string]bool{BasePath + "/ai-agents/agent-builder/mcp-servers": true, BasePath + "/ai-agents/agent-builder/agents": true}
-	api := httpx.NewGroup(e, BasePath, byIP.Limit(httpx.IPKey), rest.Authenticate(authn), byApp.Limit(httpx.AppKey), rest.RequireJSON, httpx.ReadBody,
+	api := httpx.NewGroup(e, BasePath, strictReads, byIP.Limit(httpx.IPKey), rest.Authenticate(authn), byApp.Limit(httpx.AppKey), rest.RequireJSON, httpx.ReadBody,
 		rest.Validate(routes, opts), rest.Idempotent(st, creates, limitOr(cfg.IdempotencyKeysPerApp, 10000)))
 	var grants rest.GrantStore
 	if p.oauth != nil {
@@ -175,7 +189,7 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	}
 	keyRate, appRate := gatewayRates(cfg.GatewayRateLimit, cfg.GatewayAppRateLimit)
 	limits := gatewayLimits{byKey: httpx.NewLimiters(keyRate, max(1, int(keyRate/5))), byApp: httpx.NewLimiters(appRate, max(1, int(appRate/5)))}
-	serveGateway := gatewayHandler(g, authn, st, as, p.admission, limits)
+	serveGateway := gatewayHandler(g, authn, st, as, p.admission, limits, p.outage)
 	e.Any(gatewayPath, func(c echo.Context) error { // every other method, HEAD included: 405 with Allow
 		c.Response().Header().Set(echo.HeaderAllow, "DELETE, GET, POST")
 		return httpx.NewError(httpx.CodeMethodNotAllowed, "Method not allowed for this path.")
@@ -245,9 +259,13 @@ func isGatewayPath(r *http.Request) bool {
 // With an authorization server (as), OAuth access tokens (oauth.AccessPrefix) are accepted
 // too, for the agent they were granted for (their audience, which an auth.Verifier does
 // not know), and a 401 names the gateway's resource metadata (RFC 9728 §5.1).
-func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator, st store.Store, as *oauth.Server, adm *admission.Controller, limits gatewayLimits) echo.HandlerFunc {
+func gatewayHandler(g *gateway.Gateway, authn *auth.Authenticator, st store.Store, as *oauth.Server, adm *admission.Controller, limits gatewayLimits, outage *cache.Outage) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		if outage.Expired() && !reachable(r.Context(), st) { // past the bound of last-known state: nothing it answered answers
+			return &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeUnavailable, RetryAfter: 5,
+				Message: "The store has been unreachable for longer than the gateway serves what it last knew."}
+		}
 		uid := c.Param("uid")
 		challenge := `Bearer realm="agentmcp"`
 		if as != nil && len(uid) <= 200 && !strings.ContainsAny(uid, `"\`) {
@@ -360,6 +378,43 @@ var (
 	errStreamKeyRevoked = errors.New("the API key of this event stream was revoked")
 	errStreamAgentGone  = errors.New("the agent of this event stream was deleted")
 )
+
+// reachable pings the store (which tells the outage tracker): an outage past its bound is
+// confirmed before a request is refused for it, since a failure (a slow query out of time)
+// followed by silence looks like one.
+func reachable(ctx context.Context, st store.Store) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return st.Ping(ctx) == nil
+}
+
+// strictReads marks the REST API's requests: their reads are the store's answer or a 503,
+// never last-known state (that is the gateway's, through an outage).
+func strictReads(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.SetRequest(c.Request().WithContext(cache.Strict(c.Request().Context())))
+		return next(c)
+	}
+}
+
+// registerOutageMetrics exports whether the store is unreachable and last-known state
+// serves (the data plane degraded), and how many reads it answered.
+func registerOutageMetrics(reg prometheus.Registerer, o *cache.Outage) {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentmcp_store_unreachable", Help: "1 while the store's last answer was that it is unavailable."},
+			func() float64 { return b(o.Down()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentmcp_degraded", Help: "1 while the store is unreachable and the gateway serves last-known state (within --last-known-for)."},
+			func() float64 { return b(o.Serving()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "agentmcp_last_known_reads_total", Help: "Store reads (agents, their servers, credentials, API keys) answered from last-known state during outages."},
+			func() float64 { return float64(o.ServedTotal()) }),
+	)
+}
 
 // limitOr is a Config limit: 0 takes def, a negative one means none (0 below).
 func limitOr(v, def int) int {

@@ -115,7 +115,7 @@ func TestEachWriteHasItsSideEffectsOnce(t *testing.T) {
 			}
 			return err
 		}},
-		{"RevokeAgentKey", 1, 0, false, func() error { return f.svc.RevokeAgentKey(ctx, "app", "a", keyID) }},
+		{"RevokeAgentKey", 1, 1, false, func() error { return f.svc.RevokeAgentKey(ctx, "app", "a", keyID) }}, // the key caches hear of it (store.ChangeKey)
 		{"SetRegistry", 0, 0, false, func() error { return f.svc.SetRegistry(ctx, "app", true) }},
 		{"DeleteServer", 1, 1, false, func() error { return f.svc.DeleteServer(ctx, "app", "s", store.Precondition{}) }},
 		{"DeleteAgent", 1, 1, false, func() error { return f.svc.DeleteAgent(ctx, "app", "a", store.Precondition{}) }},

@@ -11,14 +11,23 @@ import (
 )
 
 // APIKeys verifies agentmcp's API keys (agent keys included). It remembers found keys for
-// ttl so a request costs no database round trip; a revoked key stops working within ttl.
+// ttl so a request costs no database round trip; a revoked key stops working within ttl,
+// at once where the change feed says so (Changed).
+//
+// Through an outage of the store (Outage) the keys it remembers keep answering, however
+// old, for as long as the outage's bound allows; a key it never saw cannot be told valid
+// or not (the store's unavailable error: a 503, not a 401). Revocations are remembered
+// apart from the cache (by key id, never dropped with cached keys), so that a key revoked
+// before an outage stays refused through it.
 type APIKeys struct {
-	st  KeyLookup
-	ttl time.Duration
-	now func() time.Time
+	st     KeyLookup
+	ttl    time.Duration
+	now    func() time.Time
+	outage Outage
 
 	mu      sync.RWMutex
 	entries map[[32]byte]cachedKey
+	revoked map[string]struct{} // ids of keys known revoked
 }
 
 type cachedKey struct {
@@ -26,23 +35,45 @@ type cachedKey struct {
 	expires time.Time
 }
 
-const keyCacheMax = 10000
+const (
+	keyCacheMax = 10000
+	revokedMax  = 100000
+)
 
 // KeyLookup finds a key by the hash of its secret (store.Store does).
 type KeyLookup interface {
 	LookupAPIKey(ctx context.Context, hash [32]byte) (store.APIKey, error)
 }
 
+// Outage says whether the store is unreachable, and whether for less than the bound in
+// which remembered keys answer (*cache.Outage).
+type Outage interface {
+	Serving() bool
+	Expired() bool
+	Served() // counts an answer from memory
+}
+
+// KeyOptions are NewAPIKeys' options.
+type KeyOptions struct {
+	// Outage, when set, lets remembered keys answer while it is Serving, and none once it
+	// has Expired.
+	Outage Outage
+}
+
 // NewAPIKeys remembers st's lookups for ttl (none when ttl <= 0).
-func NewAPIKeys(st KeyLookup, ttl time.Duration) *APIKeys {
-	return &APIKeys{st: st, ttl: ttl, now: time.Now, entries: map[[32]byte]cachedKey{}}
+func NewAPIKeys(st KeyLookup, ttl time.Duration, opt ...KeyOptions) *APIKeys {
+	c := &APIKeys{st: st, ttl: ttl, now: time.Now, entries: map[[32]byte]cachedKey{}, revoked: map[string]struct{}{}}
+	if len(opt) > 0 {
+		c.outage = opt[0].Outage
+	}
+	return c
 }
 
 // Verify returns the principal of a valid key; ErrInvalid for an unknown or revoked one.
 func (c *APIKeys) Verify(ctx context.Context, secret string) (Principal, error) {
 	k, err := c.lookup(ctx, secret)
 	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != 0):
+	case errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != 0) || (err == nil && c.isRevoked(k.ID)):
 		return Principal{}, ErrInvalid
 	case err != nil:
 		return Principal{}, fmt.Errorf("look up API key: %w", err)
@@ -53,13 +84,25 @@ func (c *APIKeys) Verify(ctx context.Context, secret string) (Principal, error) 
 // Lookup returns the key of a secret, revoked or not (store.ErrNotFound for none), through
 // the cache: the authorization server's consent check uses it.
 func (c *APIKeys) Lookup(ctx context.Context, secret string) (store.APIKey, error) {
-	return c.lookup(ctx, secret)
+	k, err := c.lookup(ctx, secret)
+	if err == nil && k.RevokedAt == 0 && c.isRevoked(k.ID) {
+		k.RevokedAt = 1 // revoked, when is not known here
+	}
+	return k, err
+}
+
+func (c *APIKeys) isRevoked(id string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.revoked[id]
+	return ok
 }
 
 func (c *APIKeys) lookup(ctx context.Context, secret string) (store.APIKey, error) {
 	h := store.HashKey(secret)
 	now := c.now()
-	if c.ttl > 0 {
+	expired := c.outage != nil && c.outage.Expired() // nothing remembered answers: ask the store
+	if c.ttl > 0 && !expired {
 		c.mu.RLock()
 		e, ok := c.entries[h]
 		c.mu.RUnlock()
@@ -68,6 +111,15 @@ func (c *APIKeys) lookup(ctx context.Context, secret string) (store.APIKey, erro
 		}
 	}
 	k, err := c.st.LookupAPIKey(ctx, h)
+	if errors.Is(err, store.ErrUnavailable) && c.outage != nil && c.outage.Serving() {
+		c.mu.RLock()
+		e, ok := c.entries[h]
+		c.mu.RUnlock()
+		if ok { // last known, however old
+			c.outage.Served()
+			return e.key, nil
+		}
+	}
 	if err != nil || c.ttl <= 0 {
 		return k, err
 	}
@@ -83,6 +135,47 @@ func (c *APIKeys) lookup(ctx context.Context, secret string) (store.APIKey, erro
 		}
 	}
 	c.entries[h] = cachedKey{key: k, expires: now.Add(c.ttl)}
+	if k.RevokedAt != 0 {
+		c.remember(k.ID)
+	}
 	c.mu.Unlock()
 	return k, nil
+}
+
+// remember records a revocation; c.mu is held. Past revokedMax an arbitrary one is
+// forgotten (the store still knows it; only an outage could let that key through).
+func (c *APIKeys) remember(id string) {
+	if len(c.revoked) >= revokedMax {
+		for old := range c.revoked {
+			delete(c.revoked, old)
+			break
+		}
+	}
+	c.revoked[id] = struct{}{}
+}
+
+// Changed applies a change of the feed (observe it: store.Feed.Observe): a revoked key is
+// refused at once and remembered; a reset (changes may have been missed, revocations
+// among them) forgets every key not known revoked, so each is looked up again.
+func (c *APIKeys) Changed(ch store.Change) {
+	switch ch.Kind {
+	case store.ChangeKey:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.remember(ch.Key)
+		for h, e := range c.entries { // kept, revoked: through an outage it is a 401, not a 503
+			if e.key.ID == ch.Key && e.key.RevokedAt == 0 {
+				e.key.RevokedAt = c.now().UnixMilli()
+				c.entries[h] = e
+			}
+		}
+	case store.ChangeReset:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for h, e := range c.entries {
+			if e.key.RevokedAt == 0 {
+				delete(c.entries, h)
+			}
+		}
+	}
 }

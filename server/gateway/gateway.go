@@ -49,6 +49,11 @@ type Options struct {
 	// Budget, when set, charges the bytes of upstream responses read for a relayed request
 	// to the agent's app (admission.Controller.Bytes) until the returned func is called.
 	Budget func(ctx context.Context, app string) (context.Context, func())
+	// AdmitSession, when set, is asked before this replica makes a session (an initialize,
+	// or one rebuilt under another replica's id) of key keyID on agent app/uid: an error
+	// refuses it (a *admission.Refused answers 429 with Retry-After); done is called when
+	// the session ends (admission.Controller.Session).
+	AdmitSession func(app, uid, keyID string) (done func(), err error)
 	// ToolNames, when set, overrides each agent's naming mode (its gateway.toolNames).
 	ToolNames func(store.Agent) string
 	// PublicURL is the server's public base URL: its origin is always allowed.
@@ -123,7 +128,7 @@ func New(o Options) *Gateway {
 		o.Registry = prometheus.NewRegistry()
 	}
 	g := &Gateway{opt: o, st: o.Store, log: o.Logger, m: newMetrics(o.Registry), changes: newChangesMetric(o.Registry), origins: newOrigins(o.PublicURL, o.AllowedOrigins),
-		agents: map[[2]string]*agentState{}, sessions: &sessions{m: map[string]*session{}, max: o.MaxSessions}, stop: make(chan struct{})}
+		agents: map[[2]string]*agentState{}, sessions: &sessions{m: map[string]*session{}, max: o.MaxSessions, admit: o.AdmitSession}, stop: make(chan struct{})}
 	var creds upstream.Credentials = noCredentials{}
 	if o.Credentials != nil {
 		creds = o.Credentials

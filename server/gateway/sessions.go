@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/agentmcp/agentmcp/server/gateway/admission"
 )
 
 // Sessions are kept per replica, but none is bound to one: a request naming a session this
@@ -25,7 +29,8 @@ type session struct {
 	transport *mcp.StreamableServerTransport
 	ss        *mcp.ServerSession
 	lastUsed  time.Time
-	streams   int // open GET streams and POSTs in flight
+	streams   int    // open GET streams and POSTs in flight
+	release   func() // gives the session's place back to admission, when it ends
 }
 
 type sessions struct {
@@ -33,6 +38,7 @@ type sessions struct {
 	m      map[string]*session
 	max    int
 	closed func(*mcp.ServerSession) // told when a session ends: its upstream sessions close
+	admit  func(app, uid, keyID string) (func(), error)
 }
 
 const sessionPrefix = "amg1_"
@@ -96,6 +102,12 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, a *agentState
 	}
 	fresh := r.Header.Get(sessionIDHeader) == ""
 	s, err := g.sessions.get(id, a, keyID, r, fresh)
+	var refused *admission.Refused
+	if errors.As(err, &refused) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(refused.RetryAfter.Round(time.Second)/time.Second))))
+		http.Error(w, "Too Many Requests: "+refused.Error(), http.StatusTooManyRequests)
+		return
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
@@ -174,6 +186,14 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	}
 	ss.mu.Unlock()
 
+	release := func() {}
+	if ss.admit != nil { // bounded per key, agent and app, rebuilt sessions too
+		done, err := ss.admit(a.app, a.uid, keyID)
+		if err != nil {
+			return nil, err
+		}
+		release = done
+	}
 	t := &mcp.StreamableServerTransport{SessionID: id}
 	var opts *mcp.ServerSessionOptions
 	if !fresh { // a session begun elsewhere: it was initialized there
@@ -184,13 +204,15 @@ func (ss *sessions) get(id string, a *agentState, keyID string, r *http.Request,
 	// headers) would stay reachable for the session's life, ~1 KB per idle session.
 	server, err := a.srv.Connect(context.Background(), t, opts)
 	if err != nil {
+		release()
 		return nil, err
 	}
-	s = &session{id: id, a: a, keyID: keyID, transport: t, ss: server, lastUsed: time.Now(), streams: 1}
+	s = &session{id: id, a: a, keyID: keyID, transport: t, ss: server, lastUsed: time.Now(), streams: 1, release: release}
 	ss.mu.Lock()
 	if old := ss.m[id]; old != nil { // another request rebuilt it meanwhile
 		ss.mu.Unlock()
 		server.Close()
+		release()
 		return ss.get(id, a, keyID, r, false)
 	}
 	ss.m[id] = s
@@ -223,6 +245,7 @@ func (ss *sessions) end(s *session) {
 		return // ended already
 	}
 	s.ss.Close()
+	s.release()
 	ss.closed(s.ss)
 }
 
@@ -263,6 +286,7 @@ func (ss *sessions) evictLocked() {
 		delete(ss.m, oldest.id)
 		go func() {
 			oldest.ss.Close()
+			oldest.release()
 			ss.closed(oldest.ss)
 		}()
 		oldest.a.mu.Lock()

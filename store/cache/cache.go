@@ -34,6 +34,8 @@ type Store struct {
 	feed     *store.Feed
 	maxAge   int64 // ns; 0: none
 	clock    func() time.Time
+	outage   *Outage
+	known    *lastKnown // nil without outage
 }
 
 // Options of New.
@@ -47,6 +49,10 @@ type Options struct {
 	MaxAge time.Duration
 	// Now, when set, is the clock MaxAge is measured on (tests); default time.Now.
 	Now func() time.Time
+	// Outage, when set, is told what the store answers, and while it says the store is
+	// unavailable (within its bound) the reads an agent's gateway needs are answered from
+	// their last answer (lastknown.go).
+	Outage *Outage
 }
 
 // pageCache holds list pages, bounded by the servers they hold in all. A write in an app
@@ -88,7 +94,10 @@ func New(inner store.Store, maxServers int, opt ...Options) *Store {
 	}
 	s.pages = pageCache{gens: map[string]uint64{}, m: map[pageKey]cachedPage{}, budget: max(100, maxServers/10)}
 	if len(opt) > 0 {
-		s.feed, s.maxAge, s.clock = opt[0].Feed, int64(opt[0].MaxAge), opt[0].Now
+		s.feed, s.maxAge, s.clock, s.outage = opt[0].Feed, int64(opt[0].MaxAge), opt[0].Now, opt[0].Outage
+	}
+	if s.outage != nil {
+		s.known = newLastKnown(max(1000, maxServers))
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -101,10 +110,14 @@ func New(inner store.Store, maxServers int, opt ...Options) *Store {
 
 // changed applies a change of the feed.
 func (s *Store) changed(c store.Change) {
+	if s.known != nil {
+		s.known.changed(c)
+	}
 	switch c.Kind {
 	case store.ChangeServer, store.ChangeRecord:
 		s.invalidate(c.AppID, c.Key)
-	case store.ChangeReset:
+	case store.ChangeReset: // also said when the feed's connection is back: the store is
+		s.outage.Observe(nil)
 		for i := range s.servers {
 			s.servers[i].flush()
 		}
@@ -320,8 +333,14 @@ func (s *Store) Unwrap() store.Store { return s.inner }
 
 var _ store.Store = (*Store)(nil)
 
-func (c *Store) Ping(ctx context.Context) error { return c.inner.Ping(ctx) }
-func (c *Store) Close() error                   { return c.inner.Close() }
+// Ping and LookupAPIKey tell the outage tracker what the store answered (the key cache in
+// server/auth keeps its own last-known keys).
+func (c *Store) Ping(ctx context.Context) error {
+	err := c.inner.Ping(ctx)
+	c.outage.Observe(err)
+	return err
+}
+func (c *Store) Close() error { return c.inner.Close() }
 func (c *Store) CreateApp(ctx context.Context, id string) (store.App, error) {
 	return c.inner.CreateApp(ctx, id)
 }
@@ -330,7 +349,9 @@ func (c *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 	return c.inner.CreateAPIKey(ctx, k)
 }
 func (c *Store) LookupAPIKey(ctx context.Context, h [32]byte) (store.APIKey, error) {
-	return c.inner.LookupAPIKey(ctx, h)
+	k, err := c.inner.LookupAPIKey(ctx, h)
+	c.outage.Observe(err)
+	return k, err
 }
 func (c *Store) ListAPIKeys(ctx context.Context, app string) ([]store.APIKey, error) {
 	return c.inner.ListAPIKeys(ctx, app)
@@ -340,9 +361,6 @@ func (c *Store) RevokeAPIKey(ctx context.Context, id string) error {
 }
 func (c *Store) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, error) {
 	return c.inner.CreateAgent(ctx, a)
-}
-func (c *Store) GetAgent(ctx context.Context, app, uid string) (store.Agent, error) {
-	return c.inner.GetAgent(ctx, app, uid)
 }
 func (c *Store) UpdateAgent(ctx context.Context, app, uid string, p store.AgentPatch, pre store.Precondition) (store.Agent, error) {
 	return c.inner.UpdateAgent(ctx, app, uid, p, pre)
@@ -358,9 +376,6 @@ func (c *Store) AttachMCPServers(ctx context.Context, app, uid string, slugs []s
 }
 func (c *Store) DetachMCPServers(ctx context.Context, app, uid string, slugs []string) (store.Agent, error) {
 	return c.inner.DetachMCPServers(ctx, app, uid, slugs)
-}
-func (c *Store) AgentMCPServers(ctx context.Context, app, uid string) ([]store.MCPServer, error) {
-	return c.inner.AgentMCPServers(ctx, app, uid)
 }
 func (c *Store) GetProbe(ctx context.Context, app, slug string) (store.ProbeRecord, error) {
 	return c.inner.GetProbe(ctx, app, slug)
@@ -409,9 +424,6 @@ func (c *Store) ListSealed(ctx context.Context, keyID string, limit int) ([]stor
 }
 func (c *Store) Reseal(ctx context.Context, app, slug, oldKeyID string, s store.Sealed) (bool, error) {
 	return c.inner.Reseal(ctx, app, slug, oldKeyID, s)
-}
-func (c *Store) GetCredentials(ctx context.Context, app, slug string) (store.AuthInfo, store.Sealed, error) {
-	return c.inner.GetCredentials(ctx, app, slug)
 }
 func (c *Store) SetRegistry(ctx context.Context, app string, on bool) error {
 	return c.inner.SetRegistry(ctx, app, on)

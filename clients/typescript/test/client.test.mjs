@@ -207,7 +207,7 @@ describe("agents", () => {
     const u = await c.agents.update("support", { description: "Answers questions", isActive: false }, { ifMatch: etagOf(detached) });
     assert.equal(u.description, "Answers questions");
     assert.equal(u.isActive, false);
-    assert.deepEqual(u.gateway, { toolNames: "prefixed" }, "tool names are prefixed by default");
+    assert.deepEqual(u.gateway, { toolNames: "prefixed", pinning: "enforce" }, "tool names are prefixed and definitions pinned by default");
     const orig = await c.agents.update("support", { gateway: { toolNames: "original" } });
     assert.equal(orig.gateway.toolNames, "original");
     assert.equal((await c.agents.update("support", { gateway: {} })).gateway.toolNames, "original", "an omitted setting keeps its value");

@@ -1,12 +1,14 @@
 // Package admission bounds what one API key, agent or app may hold of the gateway, so that
-// one key cannot hurt anyone else: standing GET event streams (per key, agent and app, with
-// a reserve of file descriptors kept for everyone else), concurrent requests per agent and
+// one key cannot hurt anyone else: sessions (per key, agent and app: a replica's sessions
+// are bounded in all, and past that bound the least recently used idle ones are evicted,
+// anyone's), standing GET event streams (per key, agent and app, with a reserve of file
+// descriptors kept for everyone else), concurrent requests per agent and
 // app, and the bytes of upstream results in flight per app and in total. Past a bound the
 // caller gets a *Refused (429 with Retry-After), never a hang.
 //
 // A stream also ends when its key is revoked or its agent deleted (or replaced by a new
-// one with the same uid), found by a check every Recheck and at once on the agent's change
-// on the feed, and after StreamLifetime in any case: its client reconnects if it still may.
+// one with the same uid), found by a check every Recheck and at once on the key's or the
+// agent's change on the feed, and after StreamLifetime in any case: its client reconnects if it still may.
 package admission
 
 import (
@@ -23,11 +25,14 @@ import (
 
 // Options are the bounds; zero values take the defaults.
 type Options struct {
-	StreamsPerKey   int // default 8
-	StreamsPerAgent int // default 32
-	StreamsPerApp   int // default 256
-	CallsPerAgent   int // concurrent POST/DELETE requests per agent; default 32
-	CallsPerApp     int // default 128
+	SessionsPerKey   int // gateway sessions one key holds on a replica; default 256
+	SessionsPerAgent int // default 512
+	SessionsPerApp   int // default 1,024
+	StreamsPerKey    int // default 8
+	StreamsPerAgent  int // default 32
+	StreamsPerApp    int // default 256
+	CallsPerAgent    int // concurrent POST/DELETE requests per agent; default 32
+	CallsPerApp      int // default 128
 	// BytesPerApp and BytesTotal bound the bytes of upstream responses read for requests
 	// still running (default 64 MiB and 256 MiB).
 	BytesPerApp, BytesTotal int64
@@ -48,16 +53,19 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultStreamsPerKey   = 8
-	DefaultStreamsPerAgent = 32
-	DefaultStreamsPerApp   = 256
-	DefaultCallsPerAgent   = 32
-	DefaultCallsPerApp     = 128
-	DefaultBytesPerApp     = 64 << 20
-	DefaultBytesTotal      = 256 << 20
-	DefaultFDReserve       = 256
-	DefaultStreamLifetime  = time.Hour
-	DefaultRecheck         = 5 * time.Second
+	DefaultSessionsPerKey   = 256
+	DefaultSessionsPerAgent = 512
+	DefaultSessionsPerApp   = 1024
+	DefaultStreamsPerKey    = 8
+	DefaultStreamsPerAgent  = 32
+	DefaultStreamsPerApp    = 256
+	DefaultCallsPerAgent    = 32
+	DefaultCallsPerApp      = 128
+	DefaultBytesPerApp      = 64 << 20
+	DefaultBytesTotal       = 256 << 20
+	DefaultFDReserve        = 256
+	DefaultStreamLifetime   = time.Hour
+	DefaultRecheck          = 5 * time.Second
 )
 
 // Refused is a request past a bound.
@@ -79,13 +87,15 @@ type Check func(ctx context.Context) error
 type Controller struct {
 	opt Options
 
-	mu      sync.Mutex
-	streams map[string]int64 // "k"+key id, "a"+app/uid, "p"+app → open streams
-	calls   map[string]int64 // "a"+app/uid, "p"+app → requests running
-	bytes   map[string]int64 // app → bytes in flight
-	total   int64            // bytes in flight, all apps
-	held    int              // streams open, for OpenFDs' fallback
-	byAgent map[[2]string]map[*stream]struct{}
+	mu       sync.Mutex
+	streams  map[string]int64 // "k"+key id, "a"+app/uid, "p"+app → open streams
+	sessions map[string]int64 // the same keys → sessions held
+	calls    map[string]int64 // "a"+app/uid, "p"+app → requests running
+	bytes    map[string]int64 // app → bytes in flight
+	total    int64            // bytes in flight, all apps
+	held     int              // streams open, for OpenFDs' fallback
+	byAgent  index[[2]string] // app, uid → its streams
+	byKey    index[string]    // key id → its streams
 }
 
 type stream struct {
@@ -101,6 +111,9 @@ func New(opt Options) *Controller {
 			*v = d
 		}
 	}
+	def(&opt.SessionsPerKey, DefaultSessionsPerKey)
+	def(&opt.SessionsPerAgent, DefaultSessionsPerAgent)
+	def(&opt.SessionsPerApp, DefaultSessionsPerApp)
 	def(&opt.StreamsPerKey, DefaultStreamsPerKey)
 	def(&opt.StreamsPerAgent, DefaultStreamsPerAgent)
 	def(&opt.StreamsPerApp, DefaultStreamsPerApp)
@@ -130,8 +143,8 @@ func New(opt Options) *Controller {
 			opt.FDLimit = 1 << 20
 		}
 	}
-	c := &Controller{opt: opt, streams: map[string]int64{}, calls: map[string]int64{}, bytes: map[string]int64{},
-		byAgent: map[[2]string]map[*stream]struct{}{}}
+	c := &Controller{opt: opt, streams: map[string]int64{}, sessions: map[string]int64{}, calls: map[string]int64{}, bytes: map[string]int64{},
+		byAgent: index[[2]string]{}, byKey: index[string]{}}
 	if c.opt.OpenFDs == nil {
 		c.opt.OpenFDs = c.procFDs
 	}
@@ -160,6 +173,58 @@ func (c *Controller) refused(what string, limit int64) *Refused {
 	return &Refused{What: what, Limit: limit, RetryAfter: c.opt.RetryAfter}
 }
 
+// bound is one count and its limit.
+type bound struct {
+	k     string
+	limit int
+	what  string
+}
+
+// take counts one more in m under every bound, or none when one is reached; c.mu is held.
+func (c *Controller) take(m map[string]int64, bs []bound) *Refused {
+	for _, b := range bs {
+		if m[b.k] >= int64(b.limit) {
+			return c.refused(b.what, int64(b.limit))
+		}
+	}
+	for _, b := range bs {
+		m[b.k]++
+	}
+	return nil
+}
+
+// give counts one less in m under every bound; c.mu is held.
+func give(m map[string]int64, bs []bound) {
+	for _, b := range bs {
+		if m[b.k]--; m[b.k] <= 0 {
+			delete(m, b.k)
+		}
+	}
+}
+
+// Session admits a gateway session (a new one, or one rebuilt on this replica) of key keyID
+// on agent app/uid; done, called once when the session ends, gives its place back.
+func (c *Controller) Session(app, uid, keyID string) (done func(), err error) {
+	bs := []bound{
+		{"k" + keyID, c.opt.SessionsPerKey, "gateway sessions of this API key"},
+		{"a" + app + "/" + uid, c.opt.SessionsPerAgent, "gateway sessions of this agent"},
+		{"p" + app, c.opt.SessionsPerApp, "gateway sessions of this app"},
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.take(c.sessions, bs); r != nil {
+		return nil, r
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			give(c.sessions, bs)
+		})
+	}, nil
+}
+
 // Stream admits a standing GET event stream of key on agent uid. Serve it with ctx, which
 // ends (its cause an error saying why) when check fails, the agent changes and check then
 // fails, or the stream's lifetime is over; call done when it has ended.
@@ -168,33 +233,22 @@ func (c *Controller) Stream(ctx context.Context, key store.APIKey, uid string, c
 	if open := c.opt.OpenFDs(); open+1 > c.opt.FDLimit-c.opt.FDReserve {
 		return nil, nil, c.refused("open connections on this server (file descriptors kept in reserve)", int64(c.opt.FDLimit-c.opt.FDReserve))
 	}
-	keys := []struct {
-		k     string
-		limit int
-		what  string
-	}{
+	keys := []bound{
 		{"k" + key.ID, c.opt.StreamsPerKey, "event streams of this API key"},
 		{"a" + key.AppID + "/" + uid, c.opt.StreamsPerAgent, "event streams of this agent"},
 		{"p" + key.AppID, c.opt.StreamsPerApp, "event streams of this app"},
 	}
 	c.mu.Lock()
-	for _, k := range keys {
-		if c.streams[k.k] >= int64(k.limit) {
-			c.mu.Unlock()
-			return nil, nil, c.refused(k.what, int64(k.limit))
-		}
-	}
-	for _, k := range keys {
-		c.streams[k.k]++
+	if r := c.take(c.streams, keys); r != nil {
+		c.mu.Unlock()
+		return nil, nil, r
 	}
 	c.held++
 	ctx, cancel := context.WithCancelCause(ctx)
 	s := &stream{check: check, cancel: cancel, wake: make(chan struct{}, 1)}
 	ak := [2]string{key.AppID, uid}
-	if c.byAgent[ak] == nil {
-		c.byAgent[ak] = map[*stream]struct{}{}
-	}
-	c.byAgent[ak][s] = struct{}{}
+	c.byAgent.add(ak, s)
+	c.byKey.add(key.ID, s)
 	c.mu.Unlock()
 
 	go c.watch(ctx, s)
@@ -203,15 +257,10 @@ func (c *Controller) Stream(ctx context.Context, key store.APIKey, uid string, c
 		once.Do(func() {
 			cancel(context.Canceled)
 			c.mu.Lock()
-			for _, k := range keys {
-				if c.streams[k.k]--; c.streams[k.k] <= 0 {
-					delete(c.streams, k.k)
-				}
-			}
+			give(c.streams, keys)
 			c.held--
-			if delete(c.byAgent[ak], s); len(c.byAgent[ak]) == 0 {
-				delete(c.byAgent, ak)
-			}
+			c.byAgent.remove(ak, s)
+			c.byKey.remove(key.ID, s)
 			c.mu.Unlock()
 		})
 	}
@@ -247,22 +296,41 @@ func (c *Controller) watch(ctx context.Context, s *stream) {
 	}
 }
 
-// Changed wakes the checks of the streams of an agent that changed (it may be gone), or of
-// every stream on a reset of the feed.
+// index is a set of streams by what they belong to.
+type index[K comparable] map[K]map[*stream]struct{}
+
+func (ix index[K]) add(k K, s *stream) {
+	if ix[k] == nil {
+		ix[k] = map[*stream]struct{}{}
+	}
+	ix[k][s] = struct{}{}
+}
+
+func (ix index[K]) remove(k K, s *stream) {
+	if delete(ix[k], s); len(ix[k]) == 0 {
+		delete(ix, k)
+	}
+}
+
+func wake(m map[*stream]struct{}) {
+	for s := range m {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Changed wakes the checks of the streams of an agent that changed (it may be gone), of a
+// key that was revoked, or of every stream on a reset of the feed.
 func (c *Controller) Changed(ch store.Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	wake := func(m map[*stream]struct{}) {
-		for s := range m {
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
-		}
-	}
 	switch ch.Kind {
 	case store.ChangeAgent:
 		wake(c.byAgent[[2]string{ch.AppID, ch.Key}])
+	case store.ChangeKey:
+		wake(c.byKey[ch.Key])
 	case store.ChangeReset:
 		for _, m := range c.byAgent {
 			wake(m)
@@ -274,29 +342,22 @@ func (c *Controller) Changed(ch store.Change) {
 // bytes of upstream responses read under it count against the app's and the total budget
 // (probe.WithBudget) until done is called.
 func (c *Controller) Call(ctx context.Context, key store.APIKey, uid string) (context.Context, func(), error) {
-	ak, pk := "a"+key.AppID+"/"+uid, "p"+key.AppID
+	bs := []bound{
+		{"a" + key.AppID + "/" + uid, c.opt.CallsPerAgent, "concurrent requests to this agent's gateway"},
+		{"p" + key.AppID, c.opt.CallsPerApp, "concurrent requests to this app's gateways"},
+	}
 	c.mu.Lock()
-	if c.calls[ak] >= int64(c.opt.CallsPerAgent) {
+	if r := c.take(c.calls, bs); r != nil {
 		c.mu.Unlock()
-		return nil, nil, c.refused("concurrent requests to this agent's gateway", int64(c.opt.CallsPerAgent))
+		return nil, nil, r
 	}
-	if c.calls[pk] >= int64(c.opt.CallsPerApp) {
-		c.mu.Unlock()
-		return nil, nil, c.refused("concurrent requests to this app's gateways", int64(c.opt.CallsPerApp))
-	}
-	c.calls[ak]++
-	c.calls[pk]++
 	c.mu.Unlock()
 	ctx, release := c.Bytes(ctx, key.AppID)
 	var once sync.Once
 	done := func() {
 		once.Do(func() {
 			c.mu.Lock()
-			for _, k := range []string{ak, pk} {
-				if c.calls[k]--; c.calls[k] <= 0 {
-					delete(c.calls, k)
-				}
-			}
+			give(c.calls, bs)
 			c.mu.Unlock()
 			release()
 		})
