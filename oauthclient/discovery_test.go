@@ -37,6 +37,30 @@ func TestDiscoveryRefusesPrivateAddresses(t *testing.T) {
 	}
 }
 
+// TestDiscoveryFollowsNoRedirectToAnotherOrigin: a metadata answer that redirects to another
+// port of the same host is refused before anything reaches that port.
+func TestDiscoveryFollowsNoRedirectToAnotherOrigin(t *testing.T) {
+	var hits atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"resource":"x","authorization_servers":["x"]}`))
+	}))
+	defer other.Close()
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer first.Close()
+	s := New(Options{Prober: probe.New(probe.Options{AllowPrivate: true})})
+	_, err := s.discover(context.Background(), first.URL+"/mcp", challenge{ResourceMetadata: first.URL + "/.well-known/oauth-protected-resource"})
+	if !errors.Is(err, ErrDiscovery) {
+		t.Errorf("discover through a cross-origin redirect: %v, want ErrDiscovery", err)
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("%d requests followed the redirect to another origin", hits.Load())
+	}
+}
+
 // TestScopeSelection: the challenge's scopes with the configured ones, else the configured
 // ones, else the resource's scopes_supported, else none.
 func TestScopeSelection(t *testing.T) {

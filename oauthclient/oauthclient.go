@@ -107,7 +107,25 @@ func New(o Options) *Service {
 		o.Timeout = 30 * time.Second
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
-	return &Service{opt: o, hc: o.Prober.SessionHTTPClient(nil)}
+	hc := o.Prober.SessionHTTPClient(nil)
+	hc.CheckRedirect = sameOrigin(hc.CheckRedirect)
+	return &Service{opt: o, hc: hc}
+}
+
+// errRedirectOrigin refuses a redirect of OAuth traffic (metadata, registration, tokens)
+// to another origin: the probe's own rule lets a redirect change the port.
+var errRedirectOrigin = errors.New("redirect to another origin refused")
+
+func sameOrigin(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if probe.Origin(req.URL) != probe.Origin(via[0].URL) {
+			return errRedirectOrigin
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
 }
 
 // CallbackURL is where authorization servers send people back to.

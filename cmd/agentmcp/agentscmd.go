@@ -47,6 +47,7 @@ type agentFields struct {
 	toolNames, pinning                          string
 	active                                      bool
 	mcp                                         []string
+	allow, rename                               []string
 }
 
 func (f *agentFields) add(cmd *cobra.Command, verb string) {
@@ -60,6 +61,55 @@ func (f *agentFields) add(cmd *cobra.Command, verb string) {
 	fl.StringSliceVar(&f.mcp, "mcp", nil, "slugs of the MCP servers attached, comma-separated (replaces the list; \"\" for none)")
 	fl.StringVar(&f.pinning, "pinning", "", "what the gateway does with a tool whose definition changed since it was pinned (or is new): enforce (withhold until approved, the default), warn (serve and record) or off")
 	fl.StringVar(&f.toolNames, "tool-names", "", "how the agent's MCP gateway names tools: prefixed ({slug}__{tool}, the default) or original (the servers' own names; attaches whose tools share a name are refused)")
+	fl.StringArrayVar(&f.allow, "allow", nil, "SLUG=TOOL,TOOL: the only tools of that server the agent gets (repeatable; with --rename, replaces the agent's whole tool policy)")
+	fl.StringArrayVar(&f.rename, "rename", nil, "SLUG:TOOL=NEW: serve that tool under another name (repeatable; with --allow, replaces the agent's whole tool policy)")
+}
+
+// policy sets p's tool policy from --allow and --rename, when given.
+func (f *agentFields) policy(cmd *cobra.Command, p *client.UpdateAgent) error {
+	if !cmd.Flags().Changed("allow") && !cmd.Flags().Changed("rename") {
+		return nil
+	}
+	servers, err := f.servers(cmd)
+	if err != nil {
+		return err
+	}
+	p.Gateway.Servers = &servers
+	return nil
+}
+
+// servers is the tool policy --allow and --rename give, or a usage error.
+func (f *agentFields) servers(cmd *cobra.Command) (gen.GatewayServers, error) {
+	out := gen.GatewayServers{}
+	for _, a := range f.allow {
+		slug, tools, ok := strings.Cut(a, "=")
+		if !ok || slug == "" {
+			return nil, usage(cmd, "--allow takes SLUG=TOOL,TOOL, not %q", a)
+		}
+		pol := out[slug]
+		names := []string{}
+		for t := range strings.SplitSeq(tools, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				names = append(names, t)
+			}
+		}
+		pol.Allow = &names
+		out[slug] = pol
+	}
+	for _, r := range f.rename {
+		from, to, ok := strings.Cut(r, "=")
+		slug, tool, ok2 := strings.Cut(from, ":")
+		if !ok || !ok2 || slug == "" || tool == "" || to == "" {
+			return nil, usage(cmd, "--rename takes SLUG:TOOL=NEW, not %q", r)
+		}
+		pol := out[slug]
+		if pol.Rename == nil {
+			pol.Rename = map[string]string{}
+		}
+		pol.Rename[tool] = to
+		out[slug] = pol
+	}
+	return out, nil
 }
 
 // patch has a field for each flag given, pointing at its value.
@@ -87,7 +137,7 @@ func (f *agentFields) patch(cmd *cobra.Command) client.UpdateAgent {
 	if given("mcp") {
 		p.McpServers = &f.mcp
 	}
-	if given("tool-names") || given("pinning") {
+	if given("tool-names") || given("pinning") || given("allow") || given("rename") {
 		p.Gateway = &client.AgentGatewayInput{}
 	}
 	if given("tool-names") {
@@ -232,7 +282,7 @@ func agentsCmd() *cobra.Command {
 	var in agentFields
 	var uid string
 	create := &cobra.Command{
-		Use:   "create --name NAME [--uid UID] [--instruction TEXT] [--mcp SLUG,...] [--tool-names original|prefixed]",
+		Use:   "create --name NAME [--uid UID] [--instruction TEXT] [--mcp SLUG,...] [--tool-names original|prefixed] [--pinning P] [--allow SLUG=TOOL,...] [--rename SLUG:TOOL=NEW]",
 		Short: "Create an agent (without --uid the server makes one up)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -248,6 +298,9 @@ func agentsCmd() *cobra.Command {
 				req.Uid = &uid
 			}
 			p := in.patch(cmd)
+			if err := in.policy(cmd, &p); err != nil {
+				return err
+			}
 			req.Instruction, req.Description, req.Icon, req.Model, req.IsActive, req.McpServers = p.Instruction, p.Description, p.Icon, p.Model, p.IsActive, p.McpServers
 			req.Gateway = p.Gateway
 			a, err := c.CreateAgent(cmd.Context(), req)
@@ -263,13 +316,16 @@ func agentsCmd() *cobra.Command {
 
 	var up agentFields
 	update := &cobra.Command{
-		Use:   "update UID [--name NAME] [--instruction TEXT] [--description TEXT] [--icon URL] [--model M] [--active=false] [--mcp SLUG,...] [--tool-names original|prefixed]",
+		Use:   "update UID [--name NAME] [--instruction TEXT] [--description TEXT] [--icon URL] [--model M] [--active=false] [--mcp SLUG,...] [--tool-names original|prefixed] [--pinning P] [--allow SLUG=TOOL,...] [--rename SLUG:TOOL=NEW]",
 		Short: "Change an agent; only the flags given change",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := up.patch(cmd)
 			if p == (client.UpdateAgent{}) {
-				return usage(cmd, "nothing to change: give at least one of --name, --instruction, --description, --icon, --model, --active, --mcp, --tool-names, --pinning")
+				return usage(cmd, "nothing to change: give at least one of --name, --instruction, --description, --icon, --model, --active, --mcp, --tool-names, --pinning, --allow, --rename")
+			}
+			if err := up.policy(cmd, &p); err != nil {
+				return err
 			}
 			if err := up.checkToolNames(cmd); err != nil {
 				return err

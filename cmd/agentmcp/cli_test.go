@@ -142,6 +142,17 @@ func TestCLI(t *testing.T) {
 	if _, errOut, code := cli(t, p, key, "agents", "update", "named", "--pinning", "strict"); code != exitUsage || !strings.Contains(errOut, "--pinning must be") {
 		t.Fatalf("update --pinning strict: %d %s", code, errOut)
 	}
+	// Allow-lists and renames: the flags give the whole policy; a bad rename is refused by the API.
+	out, _, code = cli(t, p, key, "agents", "update", "named", "--allow", "weather=forecast", "--rename", "weather:forecast=weather_now", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"servers":{"weather":{"allow":["forecast"],"rename":{"forecast":"weather_now"}}}`) {
+		t.Fatalf("update --allow --rename: %d %s", code, out)
+	}
+	if _, errOut, code := cli(t, p, key, "agents", "update", "named", "--rename", "weather:forecast=bad name"); code != exitValidation || !strings.Contains(errOut, "gateway.servers") {
+		t.Fatalf("update --rename to a bad name: %d %s", code, errOut)
+	}
+	if _, errOut, code := cli(t, p, key, "agents", "update", "named", "--rename", "weather=x"); code != exitUsage || !strings.Contains(errOut, "--rename takes SLUG:TOOL=NEW") {
+		t.Fatalf("update --rename malformed: %d %s", code, errOut)
+	}
 	if out, _, code = cli(t, p, key, "agents", "tool-changes", "named"); code != 0 || !strings.Contains(out, "no tool changes") {
 		t.Fatalf("tool-changes: %d %s", code, out)
 	}
