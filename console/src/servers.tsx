@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { etagOf, type McpServer, type McpServerAuthInput, type PageCursor, type ProbeResult } from "@agentmcp/client";
 import { api, fieldErrors, isNotFound, type FieldErrors } from "./api";
-import { href, navigate } from "./router";
+import { href, navigate, parse } from "./router";
 import { Button, Confirm, ErrorBox, Field, Flash, HealthBadge, Json, Loading, PageTitle, Time, flash, healthText, toolsCell, useAction, useLoad } from "./ui";
 
 const pageSize = 20;
@@ -50,7 +50,10 @@ export function ServersPage({ query }: { query: URLSearchParams }) {
   };
 
   useEffect(() => {
-    history.replaceState(null, "", href(["servers"], { health, q: search || undefined }));
+    // Only while the list is still the page: a person may have moved on before this ran.
+    const here = parse(location.hash).parts;
+    if (here.length === 0 || (here.length === 1 && here[0] === "servers"))
+      history.replaceState(null, "", href(["servers"], { health, q: search || undefined }));
     const t = setTimeout(() => load(undefined, [], pageSize), q ? 250 : 0);
     return () => clearTimeout(t);
     // eslint-disable-next-line react-hooks/exhaustive-deps
