@@ -96,6 +96,13 @@ func runGateway(ctx context.Context, c config, ps *procs, bin, tmp string, want 
 		return nil, err
 	}
 	args := []string{"serve", "--addr", addr, "--db", db, "--probe-allow-private"}
+	if want("gateway-sessions") && c.gwSessions > 0 {
+		// The per-key, per-agent and per-app session caps exist to refuse one key's 10,000
+		// sessions; this scenario measures what such sessions cost, so it lifts them (and only
+		// them: the call scenarios run on the default flags either way).
+		n := strconv.Itoa(c.gwSessions + 100)
+		args = append(args, "--gateway-max-sessions", n, "--gateway-sessions-per-key", n, "--gateway-sessions-per-agent", n, "--gateway-sessions-per-app", n)
+	}
 	var pprofAddr string
 	if c.pprofDir != "" && slices.Contains(gatewayScenarios, c.pprofOf) {
 		if pprofAddr, err = freePort(); err != nil {
