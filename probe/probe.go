@@ -606,9 +606,9 @@ func eventStream(resp *http.Response) bool {
 const maxListen = 64 << 10
 
 // standing reports whether req opens a standing stream: the GET of Streamable HTTP or of
-// the legacy SSE transport, or the subscriptions/listen of protocol 2026-07-28 for
-// */list_changed (one for resource updates only is a subscription, which ends when
-// the client unsubscribes).
+// the legacy SSE transport, or a subscriptions/listen of protocol 2026-07-28 (for
+// */list_changed or for a resource's updates: the SDK never reopens either, so its end
+// by the server ends the session, whose owner reopens it and subscribes again).
 func standing(req *http.Request) bool {
 	if req.Method == http.MethodGet {
 		return true
@@ -627,21 +627,14 @@ func standing(req *http.Request) bool {
 	}
 	var m struct {
 		Method string `json:"method"`
-		Params struct {
-			Notifications struct{ ToolsListChanged, PromptsListChanged, ResourcesListChanged bool } `json:"notifications"`
-		} `json:"params"`
 	}
-	if json.Unmarshal(b, &m) != nil || m.Method != "subscriptions/listen" {
-		return false
-	}
-	n := m.Params.Notifications
-	return n.ToolsListChanged || n.PromptsListChanged || n.ResourcesListChanged
+	return json.Unmarshal(b, &m) == nil && m.Method == "subscriptions/listen"
 }
 
 // stream wraps the body of a session's event stream: closed after the recorder's
 // lifetime; its end told to standing when it is the standing stream.
 func (r *recorder) stream(body io.ReadCloser, req *http.Request) io.ReadCloser {
-	s := &stream{ReadCloser: body}
+	s := &stream{ReadCloser: body, req: req.Context()}
 	if r.standing != nil && standing(req) {
 		s.ended = r.standing
 	}
@@ -653,6 +646,7 @@ func (r *recorder) stream(body io.ReadCloser, req *http.Request) io.ReadCloser {
 
 type stream struct {
 	io.ReadCloser
+	req   context.Context // the request's: done when the client ended the stream (unsubscribed, closed)
 	timer *time.Timer
 	ended func()
 	once  sync.Once
@@ -676,7 +670,7 @@ func (s *stream) end() {
 		if s.timer != nil {
 			s.timer.Stop()
 		}
-		if s.ended != nil {
+		if s.ended != nil && s.req.Err() == nil { // not the client's own doing
 			go s.ended() // may close the session, which waits on this stream's reader
 		}
 	})

@@ -140,7 +140,7 @@ func New(o Options) *Gateway {
 	g.shared.OnEnded(func(k upstream.Key) { g.serverChanged(k, false) })
 	g.listings = &listings{g: g, m: map[upstream.Key]*listing{}}
 	g.relays = &relays{m: map[*mcp.ServerSession]*relay{}}
-	g.subs = &subscriptions{g: g, m: map[subKey]map[*mcp.ServerSession]subscriber{}}
+	g.subs = &subscriptions{g: g, m: map[subKey]map[*mcp.ServerSession]subscriber{}, keepers: map[upstream.Key]bool{}, ends: map[*mcp.ClientSession]chan struct{}{}}
 	g.sessions.closed = func(ss *mcp.ServerSession) {
 		g.subs.dropSession(ss)
 		g.relays.close(ss)
