@@ -306,17 +306,14 @@ func TestGatewayCallBounds(t *testing.T) {
 	cs := gatewayClient(t, env, "agent-1", env.KeyA, nil)
 	allTools(t, cs)
 
-	// call makes a call that reaches the upstream: a request's slot comes back just after its
-	// answer was written, so a call sent at once after another may still be refused (429);
-	// it is sent again, until the upstream sees it (or a loaded machine's deadline passes).
+	// call makes one call; it reaches the upstream (a call within the bound is never refused).
 	call := func(tag string, args map[string]any) (*mcp.CallToolResult, error) {
 		args["Tag"] = tag
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: args})
-			if _, ok := reached.Load(tag); ok || time.Now().After(deadline) {
-				return res, err
-			}
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: args})
+		if _, ok := reached.Load(tag); !ok && err == nil {
+			t.Errorf("call %s answered without reaching the upstream", tag)
 		}
+		return res, err
 	}
 	var wg sync.WaitGroup
 	for i := range 2 {
@@ -364,4 +361,41 @@ func describe(res *mcp.CallToolResult) string {
 		return "no result"
 	}
 	return text(res)
+}
+
+// TestGatewayCallsWithinTheBoundAreNeverRefused: N sessions of one agent, each making
+// calls one after another as fast as it can, never overlap more than CallsPerAgent = N:
+// none is refused, although a call's slot is given back only after its answer was sent
+// (a request past the bound waits up to admission.Options.CallWait for one to end).
+func TestGatewayCallsWithinTheBoundAreNeverRefused(t *testing.T) {
+	const n, calls = 3, 150
+	st := apitest.OpenSQLite(t)
+	env, c := gatewayEnv(t, st, func(cfg *app.Config) { cfg.Admission = admission.Options{CallsPerAgent: n} })
+	ctx := context.Background()
+	up := newUpstream(t, "up", 1, "", nil)
+	if _, err := c.CreateServer(ctx, client.CreateMCPServer{Name: "up", Slug: "up", Url: up.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAgent(ctx, client.CreateAgent{Name: "A", Uid: ptr("agent-1"), McpServers: &[]string{"up"}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	for i := range n {
+		cs := gatewayClient(t, env, "agent-1", env.KeyA, nil)
+		wg.Go(func() {
+			for j := range calls {
+				res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "up__up_0", Arguments: map[string]any{"i": i, "j": j}})
+				if err != nil || res.IsError {
+					refused.Add(1)
+					t.Errorf("session %d call %d: %v %s", i, j, err, describe(res))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if r := refused.Load(); r != 0 {
+		t.Fatalf("%d sessions within the bound of %d: %d calls refused", n, n, r)
+	}
 }

@@ -49,6 +49,11 @@ type Options struct {
 	StreamLifetime, Recheck time.Duration
 	// RetryAfter is what a refusal asks the caller to wait (default 1s).
 	RetryAfter time.Duration
+	// CallWait is how long a request past a calls bound waits for a running one to end
+	// before it is refused (default 1s; negative: none). A request's slot is given back
+	// only after its answer was sent, so a client whose calls never overlap more than
+	// the bound may send its next one a moment before the last one's slot is free.
+	CallWait time.Duration
 }
 
 // Defaults of Options.
@@ -66,6 +71,7 @@ const (
 	DefaultFDReserve        = 256
 	DefaultStreamLifetime   = time.Hour
 	DefaultRecheck          = 5 * time.Second
+	DefaultCallWait         = time.Second
 )
 
 // Refused is a request past a bound.
@@ -91,6 +97,7 @@ type Controller struct {
 	streams  map[string]int64 // "k"+key id, "a"+app/uid, "p"+app → open streams
 	sessions map[string]int64 // the same keys → sessions held
 	calls    map[string]int64 // "a"+app/uid, "p"+app → requests running
+	freed    chan struct{}    // closed when a request ends, made by a request waiting for one
 	bytes    map[string]int64 // app → bytes in flight
 	total    int64            // bytes in flight, all apps
 	held     int              // streams open, for OpenFDs' fallback
@@ -134,6 +141,9 @@ func New(opt Options) *Controller {
 	}
 	if opt.RetryAfter <= 0 {
 		opt.RetryAfter = time.Second
+	}
+	if opt.CallWait == 0 {
+		opt.CallWait = DefaultCallWait
 	}
 	if opt.FDLimit <= 0 {
 		var rl syscall.Rlimit
@@ -346,23 +356,57 @@ func (c *Controller) Call(ctx context.Context, key store.APIKey, uid string) (co
 		{"a" + key.AppID + "/" + uid, c.opt.CallsPerAgent, "concurrent requests to this agent's gateway"},
 		{"p" + key.AppID, c.opt.CallsPerApp, "concurrent requests to this app's gateways"},
 	}
-	c.mu.Lock()
-	if r := c.take(c.calls, bs); r != nil {
-		c.mu.Unlock()
+	if r := c.takeCall(ctx, bs); r != nil {
 		return nil, nil, r
 	}
-	c.mu.Unlock()
 	ctx, release := c.Bytes(ctx, key.AppID)
 	var once sync.Once
 	done := func() {
 		once.Do(func() {
 			c.mu.Lock()
 			give(c.calls, bs)
+			if c.freed != nil {
+				close(c.freed)
+				c.freed = nil
+			}
 			c.mu.Unlock()
 			release()
 		})
 	}
 	return ctx, done, nil
+}
+
+// takeCall counts a request under bs, waiting up to CallWait for one to end when a bound
+// is reached (woken by each end, not polling); the refusal when none ended in time or
+// the caller left.
+func (c *Controller) takeCall(ctx context.Context, bs []bound) *Refused {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.take(c.calls, bs)
+	if r == nil || c.opt.CallWait < 0 {
+		return r
+	}
+	t := time.NewTimer(c.opt.CallWait)
+	defer t.Stop()
+	for r != nil {
+		if c.freed == nil {
+			c.freed = make(chan struct{})
+		}
+		freed := c.freed
+		c.mu.Unlock()
+		select {
+		case <-freed:
+		case <-t.C:
+			c.mu.Lock()
+			return c.take(c.calls, bs)
+		case <-ctx.Done():
+			c.mu.Lock()
+			return r
+		}
+		c.mu.Lock()
+		r = c.take(c.calls, bs)
+	}
+	return nil
 }
 
 // Bytes charges the bytes of upstream responses read under the returned context to app's

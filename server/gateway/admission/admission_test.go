@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agentmcp/agentmcp/probe"
 	"github.com/agentmcp/agentmcp/server/gateway/admission"
@@ -95,5 +96,36 @@ func TestSlotsComeBack(t *testing.T) {
 		t.Fatal(err)
 	} else {
 		end()
+	}
+}
+
+// TestCallWaitsForASlot: a request past the calls bound waits for a running one to end
+// (it is woken by that end) and is refused only when none ends within CallWait.
+func TestCallWaitsForASlot(t *testing.T) {
+	k := store.APIKey{ID: "k", AppID: "a"}
+	c := admission.New(admission.Options{CallsPerAgent: 1, CallWait: time.Hour})
+	_, done, err := c.Call(context.Background(), k, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, done2, err := c.Call(context.Background(), k, "u")
+		if err == nil {
+			done2()
+		}
+		got <- err
+	}()
+	done()
+	if err := <-got; err != nil {
+		t.Fatalf("a call waiting for a slot that came back: %v", err)
+	}
+	c = admission.New(admission.Options{CallsPerAgent: 1, CallWait: time.Millisecond})
+	if _, _, err := c.Call(context.Background(), k, "u"); err != nil {
+		t.Fatal(err)
+	}
+	var refused *admission.Refused
+	if _, _, err := c.Call(context.Background(), k, "u"); !errors.As(err, &refused) {
+		t.Fatalf("a call past the bound when none ended: %v, want *Refused", err)
 	}
 }
