@@ -21,6 +21,12 @@ import (
 // it is not installed. The context lives until the test ends.
 func startChromium(t *testing.T) context.Context {
 	t.Helper()
+	return startChromiumWith(t)
+}
+
+// startChromiumWith is startChromium with more options (e.g. host-resolver-rules).
+func startChromiumWith(t *testing.T, more ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -33,6 +39,7 @@ func startChromium(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900))
+	opts = append(opts, more...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)

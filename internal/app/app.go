@@ -188,7 +188,8 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		bound = cache.DefaultLastKnownFor
 	}
 	a.outage = cache.NewOutage(max(bound, 0), nil)
-	a.api, a.feed, stopFeed = wireStore(ctx, a.backend, cfg.CacheSize, a.outage, log)
+	var pub store.Publisher
+	a.api, a.feed, pub, stopFeed = wireStore(ctx, a.backend, cfg.CacheSize, a.outage, log)
 	// Pushed first, run last but the store: the feed's listener outlives every writer.
 	a.defer_(func() error { stopFeed(); return nil })
 
@@ -256,7 +257,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	adm := admission.New(cfg.Admission)
 	gw.Budget, gw.AdmitSession = adm.Bytes, adm.Session
-	oauthStore, _ := a.backend.(store.OAuthStore) // the backend's: the decorators have none of it
+	var oauthStore store.OAuthStore
+	if st, ok := a.backend.(store.OAuthStore); ok { // the backend's: the decorators have none of it
+		oauthStore = oauthRevocations{st, pub}
+	}
 	h, g, err := newHandler(cfg, handlerParts{st: a.api, reg: reg, creds: creds, prober: restProber, probes: probes, slots: slots,
 		gateway: gw, admission: adm, oauth: oauthStore, upstreamOAuth: upOAuth, feed: a.feed, outage: a.outage})
 	if err != nil {
@@ -396,7 +400,7 @@ func CheckMigrated(ctx context.Context, st Backend) error {
 // carries the other replicas' writes (postgres Listen) and this one's reach them
 // (postgres Notifier); the cache serves only while the feed is healthy, and no entry for
 // longer than CacheMaxAge. stop ends the feed after sending what it still holds.
-func wireStore(ctx context.Context, st store.Store, cacheSize int, outage *cache.Outage, log *slog.Logger) (api store.Store, feed *store.Feed, stop func()) {
+func wireStore(ctx context.Context, st store.Store, cacheSize int, outage *cache.Outage, log *slog.Logger) (api store.Store, feed *store.Feed, pub store.Publisher, stop func()) {
 	feed = store.NewFeed()
 	opt := cache.Options{Outage: outage}
 	stop = func() {}
@@ -408,11 +412,12 @@ func wireStore(ctx context.Context, st store.Store, cacheSize int, outage *cache
 		go func() { pg.Listen(lctx, feed, log); done <- struct{}{} }()
 		go func() { n.Run(lctx); done <- struct{}{} }()
 		stop = func() { stopListen(); <-done; <-done }
-		api = store.Publishing(st, store.Tee(feed, n))
+		pub = store.Tee(feed, n)
 		opt.MaxAge = CacheMaxAge
 	} else {
-		api = store.Publishing(st, feed)
+		pub = feed
 	}
+	api = store.Publishing(st, pub)
 	if cacheSize == 0 {
 		cacheSize = DefaultCacheSize
 	}
@@ -422,7 +427,7 @@ func wireStore(ctx context.Context, st store.Store, cacheSize int, outage *cache
 		opt.Feed = feed
 		api = cache.New(api, cacheSize, opt)
 	}
-	return api, feed, stop
+	return api, feed, pub, stop
 }
 
 // purge deletes what has expired (idempotency keys after a day, audit events after the

@@ -178,7 +178,13 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	if p.oauth != nil {
 		o := cfg.OAuth
 		o.Store, o.Agents, o.Keys, o.PublicURL, o.Logger = p.oauth, st, keys, cfg.PublicURL, log
+		if p.outage != nil {
+			o.Outage = p.outage
+		}
 		as = oauth.New(o)
+		if p.feed != nil {
+			p.feed.Observe(as.Changed)
+		}
 		h := echo.WrapHandler(as)
 		regLimit := httpx.NewLimiters(cmp.Or(cfg.OAuthRegisterRate, 0.2), 10)
 		e.GET(oauth.ResourceMetadataPrefix+"/*", h)
@@ -197,7 +203,7 @@ func newHandler(cfg Config, p handlerParts) (http.Handler, *gateway.Gateway, err
 	for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
 		e.Add(method, gatewayPath, httpx.Compose(serveGateway, byIP.LimitFailures(httpx.IPKey, unauthenticated)))
 	}
-	return httpx.HeadAsGet(isGatewayPath, e), g, nil
+	return cors(g, as != nil, httpx.HeadAsGet(isGatewayPath, e)), g, nil
 }
 
 // DefaultGatewayRateLimit is an API key's gateway requests per second per replica by

@@ -82,3 +82,8 @@ func loopbackName(hostport string) bool {
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
 }
+
+// OriginAllowed reports whether r passes the DNS-rebinding checks (its Origin, when it
+// has one, is allowed, and so is its Host): the only origins CORS may let read the
+// gateway's answers.
+func (g *Gateway) OriginAllowed(r *http.Request) bool { return g.origins.allowed(r) }

@@ -81,6 +81,9 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Outage, when set, lets access tokens verified before answer while the store is
+	// unreachable, within its bound (Verify).
+	Outage Outage
 }
 
 // Server serves the authorization server's endpoints; it is an http.Handler.
@@ -91,6 +94,7 @@ type Server struct {
 	mu     sync.Mutex
 	docs   map[string]cachedDoc // client ID metadata documents by URL
 	purged time.Time
+	known  *known
 }
 
 // New returns the authorization server.
@@ -106,7 +110,7 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), docs: map[string]cachedDoc{}}
+	s := &Server{o: o, mux: http.NewServeMux(), docs: map[string]cachedDoc{}, known: newKnown()}
 	s.mux.HandleFunc("GET "+ResourceMetadataPrefix+"/", s.resourceMetadata)
 	s.mux.HandleFunc("GET "+ASMetadataPath, s.serverMetadata)
 	s.mux.HandleFunc("GET "+OIDCMetadataPath, s.serverMetadata)

@@ -164,15 +164,36 @@ const touchEvery = time.Minute
 // Verify returns the agent key an access token stands for at the gateway of agent uid:
 // scope agent, that agent, the grant's app. ErrInvalidToken for a token that is unknown,
 // expired, revoked (the agent deleted with it) or for another agent's gateway.
+//
+// Through an outage of the store (Options.Outage) a token verified here before answers as
+// it did, until its own expiry and within the outage's bound; one whose grant is known
+// revoked is refused; one never verified here gets the store's unavailable error (503).
 func (s *Server) Verify(ctx context.Context, token, uid string) (store.APIKey, error) {
-	t, g, err := s.o.Store.LookupOAuthToken(ctx, store.HashKey(token))
+	h := store.HashKey(token)
+	t, g, err := s.o.Store.LookupOAuthToken(ctx, h)
+	if o := s.o.Outage; o != nil {
+		o.Observe(err)
+	}
+	now := s.o.Now()
+	if errors.Is(err, store.ErrUnavailable) && s.o.Outage != nil && s.o.Outage.Serving() {
+		if k, revoked, ok := s.known.answer(h, ms(now)); ok {
+			switch {
+			case revoked:
+				return store.APIKey{}, ErrInvalidToken
+			case k.AgentUID != uid:
+				return store.APIKey{}, fmt.Errorf("%w: issued for another agent's gateway", ErrInvalidToken)
+			}
+			s.o.Outage.Served()
+			return k, nil
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
+		s.known.gone(h)
 		return store.APIKey{}, ErrInvalidToken
 	}
 	if err != nil {
 		return store.APIKey{}, err
 	}
-	now := s.o.Now()
 	switch {
 	case t.Kind != store.OAuthAccess || t.ExpiresAt <= ms(now):
 		return store.APIKey{}, ErrInvalidToken
@@ -184,5 +205,7 @@ func (s *Server) Verify(ctx context.Context, token, uid string) (store.APIKey, e
 			s.o.Logger.Warn("oauth grant last use", "err", err)
 		}
 	}
-	return store.APIKey{ID: "oauth_" + g.ID[:12], AppID: g.AppID, Scope: store.ScopeAgent, AgentUID: g.AgentUID, Name: g.ClientName, CreatedAt: g.CreatedAt}, nil
+	k := store.APIKey{ID: KeyID(g.ID), AppID: g.AppID, Scope: store.ScopeAgent, AgentUID: g.AgentUID, Name: g.ClientName, CreatedAt: g.CreatedAt}
+	s.known.put(h, k, t.ExpiresAt)
+	return k, nil
 }

@@ -1,0 +1,74 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/agentmcp/agentmcp/internal/app"
+	"github.com/agentmcp/agentmcp/internal/pgtest"
+	"github.com/agentmcp/agentmcp/server/oauth"
+	"github.com/agentmcp/agentmcp/store/postgres"
+)
+
+// TestOAuthTokensThroughADatabaseOutage: PostgreSQL stopped, the gateway keeps accepting
+// the OAuth access tokens it verified before (as it does API keys), within
+// --last-known-for; a token whose grant was revoked before the outage (in the console, or
+// by the client at the token endpoint, neither used since) stays refused (401); a token
+// never seen gets 503 (it may be valid); past the bound, the verified one gets 503 too.
+func TestOAuthTokensThroughADatabaseOutage(t *testing.T) {
+	cl := pgtest.StartCluster(t)
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, cl.URL, postgres.Options{StatementTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const bound = 20 * time.Second
+	e := newOAuthEnv(t, st, func(cfg *app.Config) { cfg.LastKnownFor = bound })
+	id := e.register("http://127.0.0.1:8123/callback")
+	grant := func() tokens { return e.grant(id, "http://127.0.0.1:8123/callback", "agent-1") }
+	seen, revokedInConsole, revokedByClient, unseen := grant(), grant(), grant(), grant()
+	for _, tk := range []tokens{seen, revokedInConsole, revokedByClient} {
+		if status, _ := e.gatewayStatus("agent-1", tk.AccessToken); status != http.StatusOK {
+			t.Fatalf("a granted token before the outage: %d", status)
+		}
+	}
+	if status, _ := e.gatewayStatus("agent-2", seen.AccessToken); status != http.StatusUnauthorized {
+		t.Fatalf("agent-1's token at agent-2 before the outage: %d", status)
+	}
+	g := e.Gen(t, e.KeyA)
+	gl, err := g.AgentOAuthControllerListGrantsWithResponse(ctx, "agent-1")
+	if err != nil || gl.JSON200 == nil || len(gl.JSON200.Data) != 4 {
+		t.Fatalf("list grants: %v", err)
+	}
+	// Grants are listed newest first: revokedInConsole's is the third.
+	if gr, err := g.AgentOAuthControllerRevokeGrantWithResponse(ctx, "agent-1", gl.JSON200.Data[2].Id); err != nil || gr.StatusCode() != http.StatusOK {
+		t.Fatalf("revoke grant: %v", err)
+	}
+	if resp := e.form(oauth.RevokePath, url.Values{"token": {revokedByClient.RefreshToken}, "client_id": {id}}, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+
+	cl.Stop(t)
+	if status, _ := e.gatewayStatus("agent-1", seen.AccessToken); status != http.StatusOK {
+		t.Fatalf("a token verified before the outage, during it: %d, want 200", status)
+	}
+	if status, _ := e.gatewayStatus("agent-2", seen.AccessToken); status != http.StatusUnauthorized {
+		t.Fatalf("agent-1's token at agent-2 during the outage: %d, want 401", status)
+	}
+	for name, tk := range map[string]tokens{"in the console": revokedInConsole, "by the client": revokedByClient} {
+		if status, _ := e.gatewayStatus("agent-1", tk.AccessToken); status != http.StatusUnauthorized {
+			t.Fatalf("a token revoked %s before the outage, during it: %d, want 401", name, status)
+		}
+	}
+	if status, _ := e.gatewayStatus("agent-1", unseen.AccessToken); status != http.StatusServiceUnavailable {
+		t.Fatalf("a token never verified, during the outage: %d, want 503", status)
+	}
+	pollUntil(t, bound+30*time.Second, "the verified token refused past the bound", func() bool {
+		status, _ := e.gatewayStatus("agent-1", seen.AccessToken)
+		return status == http.StatusServiceUnavailable
+	})
+}
