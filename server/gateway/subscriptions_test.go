@@ -145,7 +145,7 @@ func TestSubscriptionsSurviveALostUpstreamSession(t *testing.T) {
 
 // TestUnsubscribeUpstreamOnce: two client sessions subscribe to one resource; the gateway
 // subscribes upstream once, keeps it while either is subscribed, and unsubscribes
-// upstream once when both have unsubscribed.
+// upstream once when both have unsubscribed, or when the last subscribed session ends.
 func TestUnsubscribeUpstreamOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -186,6 +186,19 @@ func TestUnsubscribeUpstreamOnce(t *testing.T) {
 			}
 			if n, s := up.unsubscribes.Load(), up.subscribes.Load(); n != 1 || s != 1 {
 				t.Fatalf("upstream: %d subscribes, %d unsubscribes; want 1 and 1", s, n)
+			}
+			// A session that ends unsubscribes everywhere too.
+			if err := a.Subscribe(ctx, &mcp.SubscribeParams{URI: watchedURI}); err != nil {
+				t.Fatal(err)
+			}
+			hears(t, up, heardA, "a, subscribed again")
+			a.Close()
+			eventually(t, "the upstream subscription ended with the last subscribed session", func() bool { return up.unsubscribes.Load() >= 2 })
+			if _, err := b.ReadResource(ctx, &mcp.ReadResourceParams{URI: watchedURI}); err != nil {
+				t.Fatal(err)
+			}
+			if n, s := up.unsubscribes.Load(), up.subscribes.Load(); n != 2 || s != 2 {
+				t.Fatalf("upstream: %d subscribes, %d unsubscribes; want 2 and 2", s, n)
 			}
 		})
 	}
