@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agentmcp/agentmcp/server/gateway/upstream"
@@ -205,8 +207,9 @@ func (s *subscriptions) keeper(k upstream.Key, on *mcp.ClientSession) {
 		on = nil
 		_ = s.g.shared.Do(context.Background(), k, url, s.g.opt.CallTimeout, func(ctx context.Context, cs *mcp.ClientSession) error {
 			for _, uri := range uris {
-				if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}); err != nil {
-					return err
+				var refused *jsonrpc.Error
+				if err := cs.Subscribe(ctx, &mcp.SubscribeParams{URI: uri}); err != nil && !errors.As(err, &refused) {
+					return err // not the server's answer: again on a new session
 				}
 			}
 			on = cs
