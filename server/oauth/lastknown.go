@@ -53,12 +53,12 @@ func (k *known) put(h [32]byte, key store.APIKey, expires int64) {
 	k.tokens[h] = knownToken{key, expires}
 }
 
-// gone records that the store no longer has token h: its grant was revoked.
+// gone records that the store no longer has token h: its grant was revoked. The token is
+// kept, so that through an outage it is refused (401), not unknown (503).
 func (k *known) gone(h [32]byte) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if t, ok := k.tokens[h]; ok {
-		delete(k.tokens, h)
 		k.revoke(t.key.ID)
 	}
 }
@@ -91,8 +91,9 @@ func (k *known) answer(h [32]byte, now int64) (key store.APIKey, revoked, ok boo
 }
 
 // Changed applies a change of the feed (observe it: store.Feed.Observe): a revoked grant
-// (ChangeKey under its KeyID) or a deleted agent's grants are remembered revoked; a reset
-// (changes may have been missed) forgets the tokens, so each is verified again.
+// (ChangeKey under its KeyID) is remembered revoked; a changed (maybe deleted) agent's
+// tokens are forgotten, and so, on a reset (changes may have been missed), are all the
+// tokens not known revoked: each is verified again.
 func (s *Server) Changed(ch store.Change) {
 	k := s.known
 	k.mu.Lock()
@@ -101,13 +102,16 @@ func (s *Server) Changed(ch store.Change) {
 	case store.ChangeKey:
 		k.revoke(ch.Key)
 	case store.ChangeAgent:
-		for h, t := range k.tokens { // its grants died with it (or the uid is a new agent's)
+		for h, t := range k.tokens { // deleted, its grants died with it: verified again
 			if t.key.AppID == ch.AppID && t.key.AgentUID == ch.Key {
 				delete(k.tokens, h)
-				k.revoke(t.key.ID)
 			}
 		}
 	case store.ChangeReset:
-		clear(k.tokens)
+		for h, t := range k.tokens {
+			if _, r := k.revoked[t.key.ID]; !r {
+				delete(k.tokens, h)
+			}
+		}
 	}
 }
