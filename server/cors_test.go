@@ -96,6 +96,10 @@ func TestCORSAuthorizationServer(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("a refused token request from a page (its error must be readable): %d %v", resp.StatusCode, resp.Header)
 	}
+	resp, _ = corsRequest(t, http.MethodGet, base+oauth.ASMetadataPath+"/v3", origin, nil, "")
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("a metadata path discovery tries in vain (its 404 must be readable): %d %v", resp.StatusCode, resp.Header)
+	}
 	resp = preflight(t, base+oauth.ConsentPath+"x", origin, "POST", "content-type, apikey")
 	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("preflight of the consent endpoint: %v", resp.Header)

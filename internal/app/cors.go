@@ -69,11 +69,12 @@ func cors(g *gateway.Gateway, withOAuth bool, next http.Handler) http.Handler {
 }
 
 // publicOAuthPath: the authorization server's endpoints a browser client calls across
-// origins.
+// origins, and every well-known metadata path a client's discovery may try (a 404 it
+// can read moves it on to the next; one it cannot read is a network error).
 func publicOAuthPath(p string) bool {
 	switch p {
-	case oauth.ASMetadataPath, oauth.OIDCMetadataPath, oauth.RegisterPath, oauth.TokenPath, oauth.RevokePath:
+	case oauth.RegisterPath, oauth.TokenPath, oauth.RevokePath:
 		return true
 	}
-	return p == oauth.ResourceMetadataPrefix || strings.HasPrefix(p, oauth.ResourceMetadataPrefix+"/")
+	return strings.HasPrefix(p, "/.well-known/oauth-") || strings.HasPrefix(p, oauth.OIDCMetadataPath)
 }
