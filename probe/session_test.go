@@ -17,20 +17,29 @@ import (
 func watch(t *testing.T, p *probe.Prober, stateless bool) (*mcp.Server, *mcp.ClientSession, chan struct{}) {
 	t.Helper()
 	s := mcpServer(1)
-	srv := serve(t, mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: stateless}))
 	heard := make(chan struct{}, 1)
-	c := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, &mcp.ClientOptions{ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
-		select {
-		case heard <- struct{}{}:
-		default:
-		}
-	}})
-	cs, err := p.Connect(context.Background(), srv.URL+"/mcp", nil, c)
+	cs := connectTo(t, p, s, stateless, &mcp.ClientOptions{ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { signal(heard) }})
+	return s, cs, heard
+}
+
+// connectTo serves s and connects through p to it with a client of opts.
+func connectTo(t *testing.T, p *probe.Prober, s *mcp.Server, stateless bool, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
+	srv := serve(t, mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: stateless}))
+	cs, err := p.Connect(context.Background(), srv.URL+"/mcp", nil, mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, opts))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.Close() })
-	return s, cs, heard
+	return cs
+}
+
+// signal tells ch without waiting (once is enough).
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 func addTool(s *mcp.Server, name string) {

@@ -2,7 +2,6 @@ package probe_test
 
 import (
 	"context"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,19 +26,8 @@ func subscribed(t *testing.T, p *probe.Prober) (*mcp.Server, *mcp.ClientSession,
 	s.AddResource(&mcp.Resource{URI: watchedURI, Name: "watched"}, func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "x"}}}, nil
 	})
-	srv := serve(t, mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: true}))
 	heard := make(chan struct{}, 1)
-	c := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, &mcp.ClientOptions{ResourceUpdatedHandler: func(context.Context, *mcp.ResourceUpdatedNotificationRequest) {
-		select {
-		case heard <- struct{}{}:
-		default:
-		}
-	}})
-	cs, err := p.Connect(context.Background(), srv.URL+"/mcp", nil, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cs.Close() })
+	cs := connectTo(t, p, s, true, &mcp.ClientOptions{ResourceUpdatedHandler: func(context.Context, *mcp.ResourceUpdatedNotificationRequest) { signal(heard) }})
 	if err := cs.Subscribe(context.Background(), &mcp.SubscribeParams{URI: watchedURI}); err != nil {
 		t.Fatal(err)
 	}
