@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/agentmcp/agentmcp/internal/app"
-	"github.com/agentmcp/agentmcp/internal/pgtest"
 	"github.com/agentmcp/agentmcp/server/oauth"
-	"github.com/agentmcp/agentmcp/store/postgres"
 )
 
 // TestOAuthTokensThroughADatabaseOutage: PostgreSQL stopped, the gateway keeps accepting
@@ -19,13 +17,8 @@ import (
 // by the client at the token endpoint, neither used since) stays refused (401); a token
 // never seen gets 503 (it may be valid); past the bound, the verified one gets 503 too.
 func TestOAuthTokensThroughADatabaseOutage(t *testing.T) {
-	cl := pgtest.StartCluster(t)
+	cl, st := stoppablePostgres(t)
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, cl.URL, postgres.Options{StatementTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	const bound = 20 * time.Second
 	e := newOAuthEnv(t, st, func(cfg *app.Config) { cfg.LastKnownFor = bound })
 	id := e.register("http://127.0.0.1:8123/callback")

@@ -22,13 +22,8 @@ import (
 // requests get 503 ERR_UNAVAILABLE, nothing is half-written, and the server recovers by
 // itself when the database is back.
 func TestDatabaseOutage(t *testing.T) {
-	cl := pgtest.StartCluster(t)
+	cl, st := stoppablePostgres(t)
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, cl.URL, postgres.Options{StatementTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	env := apitest.Start(t, st, app.Config{})
 	c := env.Client(t, env.KeyA)
 	seed(t, c, "before")
@@ -96,4 +91,16 @@ func TestStaleOutageConfirmed(t *testing.T) {
 	if o.Down() {
 		t.Fatal("the store answered, yet the outage goes on")
 	}
+}
+
+// stoppablePostgres is a store on a PostgreSQL cluster of the test's own, which it may stop.
+func stoppablePostgres(t *testing.T) (*pgtest.Cluster, *postgres.Store) {
+	t.Helper()
+	cl := pgtest.StartCluster(t)
+	st, err := postgres.Open(context.Background(), cl.URL, postgres.Options{StatementTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return cl, st
 }
