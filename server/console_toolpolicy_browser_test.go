@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"slices"
 	"testing"
 
@@ -20,13 +19,7 @@ import (
 // typed, and leaves the stored policy as it was. The agent's pinning is edited on its form.
 func TestConsoleToolPolicy(t *testing.T) {
 	root := startChromium(t)
-	axeJS, err := os.ReadFile("../console/node_modules/axe-core/axe.min.js")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("axe-core is missing: make test installs console/node_modules first: %v", err)
-		}
-		t.Skip("SKIPPED: console/node_modules/axe-core is not installed (make console installs it)")
-	}
+	axe := axeSource(t)
 	env, api := gatewayEnv(t, apitest.OpenSQLite(t))
 	ctx := context.Background()
 	calc, math := newUpstream(t, "calc", 2, "", nil), newUpstream(t, "math", 1, "", nil)
@@ -40,11 +33,7 @@ func TestConsoleToolPolicy(t *testing.T) {
 
 	b := newTab(t, root)
 	b.viewport(1280, 900)
-	b.open(env.Server.URL + "/console/")
-	b.waitText("Sign in to agentmcp")
-	b.fill("#main input[name=apikey]", env.KeyA)
-	b.keys("\r")
-	b.waitText("2 servers shown.") // the list has loaded: nothing after sign-in moves the page any more
+	b.signIn(env.Server.URL+"/console/", env.KeyA, "2 servers shown.")
 
 	b.open(env.Server.URL + "/console/#/agents/bot/edit")
 	b.waitJS("the agent's form", `document.querySelector("#pinning")?.value === "enforce"`)
@@ -72,7 +61,7 @@ func TestConsoleToolPolicy(t *testing.T) {
 	if !eval[bool](b, `document.querySelector(`+jsString(allow("calc", "calc_1"))+`).disabled`) {
 		t.Fatal("every tool is allowed, yet its checkbox can be unchecked")
 	}
-	b.axe("tool policy editor", string(axeJS))
+	b.axe("tool policy editor", axe)
 	b.keys("\u0301") // ArrowDown: "Only the checked tools"
 	b.waitJS("the checkboxes enabled", `document.querySelector(`+jsString(allow("calc", "calc_1"))+`).disabled === false`)
 	b.tabTo("input:New name for calc_0")
@@ -129,6 +118,6 @@ func TestConsoleToolPolicy(t *testing.T) {
 	if a, _ := json.Marshal(after); string(a) != string(must(json.Marshal(want))(t)) {
 		t.Fatalf("stored after the refusal: %s", a)
 	}
-	b.axe("tool policy editor with an error", string(axeJS))
+	b.axe("tool policy editor with an error", axe)
 	b.clean()
 }
