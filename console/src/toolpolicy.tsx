@@ -12,15 +12,17 @@ const noErrors: PolicyErrors = { at: {}, other: [] };
 export function ToolPolicyEditor({ agent, servers, onDone }: { agent: Agent; servers: EnabledMcpServer[]; onDone: (saved?: Agent) => void }) {
   const [drafts, setDrafts] = useState<ServerDraft[]>(() => draftOf(agent.gateway.servers, servers));
   const [errs, setErrs] = useState<PolicyErrors>(noErrors);
+  // A server detached meanwhile (its Detach button stays usable) is neither shown nor sent.
+  const shown = drafts.filter((d) => servers.some((m) => m.slug === d.slug));
   const formRef = useRef<HTMLFormElement>(null);
   // The button that opened the editor is gone: focus its first choice.
   useEffect(() => formRef.current?.querySelector<HTMLElement>("input:checked")?.focus(), []);
   const save = useAction(async () => {
     setErrs(noErrors);
     try {
-      onDone(await api.agents.update(agent.uid, { gateway: { servers: policyOf(drafts) } }, { ifMatch: etagOf(agent) }));
+      onDone(await api.agents.update(agent.uid, { gateway: { servers: policyOf(shown) } }, { ifMatch: etagOf(agent) }));
     } catch (e) {
-      if (e instanceof AgentMcpError) setErrs(placeErrors(e.details, drafts));
+      if (e instanceof AgentMcpError) setErrs(placeErrors(e.details, shown));
       requestAnimationFrame(() => formRef.current?.querySelector<HTMLElement>("[aria-invalid=true]")?.focus());
       throw e;
     }
@@ -32,7 +34,7 @@ export function ToolPolicyEditor({ agent, servers, onDone }: { agent: Agent; ser
         For each server: the tools the agent gets, and a new name for any of them (letters, digits, _ and -, up to 64; unique within the agent). A new
         name replaces the usual one, prefix and all.
       </p>
-      {drafts.map((d) => (
+      {shown.map((d) => (
         <ServerPolicy
           key={d.slug}
           d={d}
