@@ -124,7 +124,7 @@ fuzz:
 # Re-renders the README's screenshots in headless Chromium: docs/api-reference.png (/docs)
 # and docs/console-*.png (the web console).
 screenshot: $(CONSOLE)/node_modules/.installed
-	AGENTMCP_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run 'TestDocsPageInBrowser|TestConsoleInBrowser' ./server
+	AGENTMCP_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run 'TestDocsPageInBrowser|TestConsoleInBrowser|TestConsoleToolPolicy' ./server
 
 clean:
 	rm -rf bin

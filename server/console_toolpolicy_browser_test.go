@@ -119,5 +119,7 @@ func TestConsoleToolPolicy(t *testing.T) {
 		t.Fatalf("stored after the refusal: %s", a)
 	}
 	b.axe("tool policy editor with an error", axe)
+	eval[bool](b, `(() => { document.getElementById("servers-h").scrollIntoView(); return true })()`)
+	b.shotViewport("console-tool-policy")
 	b.clean()
 }
