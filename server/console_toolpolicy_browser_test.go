@@ -121,5 +121,9 @@ func TestConsoleToolPolicy(t *testing.T) {
 	b.axe("tool policy editor with an error", axe)
 	eval[bool](b, `(() => { document.getElementById("servers-h").scrollIntoView(); return true })()`)
 	b.shotViewport("console-tool-policy")
+	b.viewport(390, 844) // a phone: no sideways scroll, readable in the dark theme
+	b.noOverflow("the tool policy editor with an error")
+	b.colorScheme("dark")
+	b.axe("tool policy editor, dark, 390 px", axe)
 	b.clean()
 }
