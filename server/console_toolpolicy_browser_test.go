@@ -15,8 +15,8 @@ import (
 // TestConsoleToolPolicy: on an agent's page a person restricts a server to one tool and
 // renames it; the API stores exactly that, and a go-sdk client through the agent's gateway
 // lists that tool under its new name (and the other server's), calls it, and cannot call
-// the one left out. A rename that clashes shows the API's 409 at its field, keeps what was
-// typed, and leaves the stored policy as it was. The agent's pinning is edited on its form.
+// the one left out. An invalid new name (400) and one that clashes (409) show the API's
+// message at their field, keep what was typed, and leave the stored policy as it was. The agent's pinning is edited on its form.
 func TestConsoleToolPolicy(t *testing.T) {
 	root := startChromium(t)
 	axe := axeSource(t)
@@ -101,12 +101,17 @@ func TestConsoleToolPolicy(t *testing.T) {
 		}
 	}
 
-	// math_0 renamed to plus too: the API's 409 at math_0's field, nothing stored.
+	// math_0 renamed to "bad name", then to plus too: the API's 400, then its 409, at math_0's
+	// field; nothing stored.
 	editPolicy()
 	b.waitJS("the editor with the stored policy", `document.querySelector(`+jsString(rename("calc", "calc_0"))+`)?.value === "plus"`)
-	b.fill(rename("math", "math_0"), "plus")
-	b.click(button("Save tool policy"))
 	field := `document.querySelector(` + jsString(rename("math", "math_0")) + `)`
+	b.fill(rename("math", "math_0"), "bad name")
+	b.click(button("Save tool policy"))
+	b.waitJS("the 400 at math_0's new name", field+`.getAttribute("aria-invalid") === "true" &&
+		document.getElementById(`+field+`.getAttribute("aria-describedby")).innerText.includes("doesn't match the regular expression")`)
+	b.replace(rename("math", "math_0"), "plus")
+	b.click(button("Save tool policy"))
 	b.waitJS("the 409 at math_0's new name", field+`.getAttribute("aria-invalid") === "true" &&
 		document.getElementById(`+field+`.getAttribute("aria-describedby")).innerText.includes('"plus" is already the new name of gateway.servers.calc.rename.calc_0')`)
 	b.waitJS("focus on the field", `document.activeElement === `+field)

@@ -369,11 +369,11 @@ export function AgentPage({ uid }: { uid: string }) {
                       <div>
                         Renamed:{" "}
                         {renamed(m, a.gateway.toolNames).map((t, i) => (
-                            <span key={t.name}>
-                              {i > 0 && ", "}
-                              <code>{t.tool}</code> → <code>{t.name}</code>
-                            </span>
-                          ))}
+                          <span key={t.name}>
+                            {i > 0 && ", "}
+                            <code>{t.tool}</code> → <code>{t.name}</code>
+                          </span>
+                        ))}
                       </div>
                     )}
                     {m.tools && m.tools.some((t) => t.flags.length > 0) && (
