@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,16 +41,24 @@ type testAS struct {
 	mu        sync.Mutex
 	n         int
 	codes     map[string]string // code → PKCE challenge
+	scopeOf   map[string]string // code, access or refresh token → the scope granted
 	access    map[string]bool   // valid access tokens
 	refresh   map[string]bool   // valid refresh tokens
 	refreshes int
 	tokenHits int
 	issued    []string // every token, for the leak check
 	expiresIn int
+	// beforeRefresh, when set, runs (without the lock) before a refresh is answered.
+	beforeRefresh func()
+	// needs, when set, is a scope the MCP server wants besides "tools": a token without
+	// it gets 403 insufficient_scope (step-up); forbidden counts those answers.
+	needs     string
+	forbidden int
+	rejected  int // access tokens the MCP server refused (401)
 }
 
 func newTestAS(t *testing.T) *testAS {
-	a := &testAS{codes: map[string]string{}, access: map[string]bool{}, refresh: map[string]bool{}, expiresIn: 3600}
+	a := &testAS{codes: map[string]string{}, scopeOf: map[string]string{}, access: map[string]bool{}, refresh: map[string]bool{}, expiresIn: 3600}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -81,11 +90,18 @@ func newTestAS(t *testing.T) *testAS {
 		a.n++
 		code := fmt.Sprintf("code-%d", a.n)
 		a.codes[code] = q.Get("code_challenge")
+		a.scopeOf[code] = q.Get("scope")
 		a.mu.Unlock()
 		http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}, "iss": {a.URL}}.Encode(), http.StatusFound)
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
+		a.mu.Lock()
+		before := a.beforeRefresh
+		a.mu.Unlock()
+		if before != nil && r.Form.Get("grant_type") == "refresh_token" {
+			before()
+		}
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		a.tokenHits++
@@ -95,8 +111,10 @@ func newTestAS(t *testing.T) *testAS {
 			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
 			return
 		}
+		var scope string
 		switch r.Form.Get("grant_type") {
 		case "authorization_code":
+			scope = a.scopeOf[r.Form.Get("code")]
 			ch, ok := a.codes[r.Form.Get("code")]
 			delete(a.codes, r.Form.Get("code"))
 			sum := sha256.Sum256([]byte(r.Form.Get("code_verifier")))
@@ -112,6 +130,7 @@ func newTestAS(t *testing.T) *testAS {
 				return
 			}
 			delete(a.refresh, r.Form.Get("refresh_token")) // rotation: spent
+			scope = a.scopeOf[r.Form.Get("refresh_token")]
 			a.refreshes++
 		default:
 			w.WriteHeader(http.StatusBadRequest)
@@ -121,8 +140,9 @@ func newTestAS(t *testing.T) *testAS {
 		a.n++
 		at, rt := fmt.Sprintf("AT-SECRET-%d-QQ", a.n), fmt.Sprintf("RT-SECRET-%d-QQ", a.n)
 		a.access[at], a.refresh[rt] = true, true
+		a.scopeOf[at], a.scopeOf[rt] = scope, scope
 		a.issued = append(a.issued, at, rt)
-		json.NewEncoder(w).Encode(map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": a.expiresIn, "refresh_token": rt, "scope": "tools"})
+		json.NewEncoder(w).Encode(map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": a.expiresIn, "refresh_token": rt, "scope": scope})
 	})
 	return a
 }
@@ -167,6 +187,9 @@ func protectedMCP(t *testing.T, as *testAS) string {
 	verify := func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
 		as.mu.Lock()
 		ok := as.access[token]
+		if !ok {
+			as.rejected++
+		}
 		as.mu.Unlock()
 		if !ok {
 			return nil, auth.ErrInvalidToken
@@ -175,7 +198,22 @@ func protectedMCP(t *testing.T, as *testAS) string {
 	}
 	prm := srv.URL + "/.well-known/oauth-protected-resource/mcp"
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
-	mux.Handle("/mcp", auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: prm})(h))
+	stepUp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		as.mu.Lock()
+		needs, granted := as.needs, strings.Fields(as.scopeOf[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")])
+		lacks := needs != "" && !slices.Contains(granted, needs)
+		if lacks {
+			as.forbidden++
+		}
+		as.mu.Unlock()
+		if lacks {
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope="tools %s", resource_metadata=%q`, needs, prm))
+			http.Error(w, "insufficient scope", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	mux.Handle("/mcp", auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: prm})(stepUp))
 	mux.Handle("/.well-known/oauth-protected-resource/mcp", auth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
 		Resource: srv.URL + "/mcp", AuthorizationServers: []string{as.URL}, ScopesSupported: []string{"tools"},
 	}))
@@ -365,6 +403,52 @@ func TestUpstreamOAuth(t *testing.T) {
 		}
 		if status, _ := callback(t, env, cb); status != http.StatusBadRequest {
 			t.Fatalf("the same callback again: %d", status)
+		}
+	})
+
+	t.Run("StepUpAskedOnceThenGranted", func(t *testing.T) {
+		// The server wants a scope the token lacks: the call fails without a retry or a
+		// refresh, health and the record name the scope, and the next authorize asks for it.
+		as.mu.Lock()
+		as.needs = "admin"
+		as.mu.Unlock()
+		defer func() { as.mu.Lock(); as.needs = ""; as.mu.Unlock() }()
+		forbidden := func() int { as.mu.Lock(); defer as.mu.Unlock(); return as.forbidden }
+		_, hits := as.counts()
+		before := forbidden()
+		if _, err := callTool(t, gw, env.KeyA); err == nil {
+			t.Fatal("a call without the scope the server wants succeeded")
+		}
+		if n := forbidden() - before; n < 1 || n > 2 {
+			t.Fatalf("%d requests answered insufficient_scope for one call: a loop, or none", n)
+		}
+		if _, after := as.counts(); after != hits {
+			t.Fatalf("a step-up answer reached the token endpoint %d times", after-hits)
+		}
+		m, err := c.GetServer(ctx, "protected")
+		if err != nil || !slices.Contains(m.Auth.StepUpScopes, "admin") {
+			t.Fatalf("the record after a step-up answer: %+v, %v", m.Auth, err)
+		}
+		r, err := c.ProbeServer(ctx, "protected")
+		if err != nil || r.Status != "auth_required" || !strings.Contains(r.Error, "admin") {
+			t.Fatalf("health after a step-up answer: %+v, %v", r, err)
+		}
+		u, err := c.AuthorizeServer(ctx, "protected")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Fields(mustQuery(t, u).Get("scope")); !slices.Contains(got, "admin") || !slices.Contains(got, "tools") {
+			t.Fatalf("the next authorization asks for %q, want the granted and the missing scopes", got)
+		}
+		if status, _ := follow(t, env, u); status != http.StatusOK {
+			t.Fatalf("callback: %d", status)
+		}
+		if out, err := callTool(t, gw, env.KeyA); err != nil || out != "protected-ok" {
+			t.Fatalf("a call once the scope is granted: %q, %v", out, err)
+		}
+		m, err = c.GetServer(ctx, "protected")
+		if err != nil || len(m.Auth.StepUpScopes) > 0 || !slices.Contains(m.Auth.Scopes, "admin") {
+			t.Fatalf("the record once the scope is granted: %+v, %v", m.Auth, err)
 		}
 	})
 
