@@ -47,8 +47,8 @@ func servePublic(t *testing.T, st store.Store, cfg app.Config) (string, string) 
 // a probe has failed to refresh, the button says Reconnect, and reconnecting works again.
 func TestConsoleConnectsOAuthServer(t *testing.T) {
 	root := startChromium(t)
-	as := newTestAS(t)
-	mcpURL := protectedMCP(t, as)
+	as := apitest.NewOAuthServer(t)
+	mcpURL := as.ProtectedMCP(t)
 	st := apitest.OpenSQLite(t)
 	loopback := probe.New(probe.Options{AllowPrivate: true, Timeout: 10 * time.Second})
 	base, key := servePublic(t, st, app.Config{Credentials: apitest.Credentials(t, st), Prober: loopback, Probe: probe.Options{AllowPrivate: true},
@@ -82,7 +82,7 @@ func TestConsoleConnectsOAuthServer(t *testing.T) {
 		t.Fatalf("after Connect in the console: %+v, %v", m.Auth, err)
 	}
 
-	as.revokeAll()
+	as.RevokeAll()
 	b.click(button("Probe now"))
 	b.waitText("invalid_grant")
 	b.waitJS("the page saying not connected", state+` === "not connected"`)

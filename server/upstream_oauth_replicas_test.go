@@ -28,8 +28,8 @@ import (
 // still renews on either replica.
 func TestUpstreamOAuthTwoReplicasPostgres(t *testing.T) {
 	db := pgtest.NewDatabase(t)
-	as := newTestAS(t)
-	mcpURL := protectedMCP(t, as)
+	as := apitest.NewOAuthServer(t)
+	mcpURL := as.ProtectedMCP(t)
 	cfg := func() app.Config {
 		loopback := probe.New(probe.Options{AllowPrivate: true, Timeout: 10 * time.Second})
 		return app.Config{SecretsKeeper: "base64key://" + strings.Repeat("B", 43) + "=", Prober: loopback, Probe: probe.Options{AllowPrivate: true},
@@ -76,19 +76,17 @@ func TestUpstreamOAuthTwoReplicasPostgres(t *testing.T) {
 		t.Fatalf("connected through A, a call through B: %q, %v", out, err)
 	}
 
-	rejected := func() int { as.mu.Lock(); defer as.mu.Unlock(); return as.rejected }
+	rejected := as.Rejected
 	for round := range 2 {
 		// Hold the refresh until every call has had its 401, so both replicas ask for a
 		// renewal while it is in flight (the wait is bounded; past it the check still holds).
 		base := rejected()
-		as.mu.Lock()
-		as.beforeRefresh = func() {
+		as.SetBeforeRefresh(func() {
 			for end := time.Now().Add(20 * time.Second); rejected()-base < 4 && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			}
-		}
-		as.mu.Unlock()
-		before, _ := as.counts()
-		as.revokeAccess()
+		})
+		before, _ := as.Counts()
+		as.RevokeAccess()
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
 		for _, gw := range []string{gwA, gwB, gwA, gwB} {
@@ -103,7 +101,7 @@ func TestUpstreamOAuthTwoReplicasPostgres(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		if after, _ := as.counts(); after != before+1 {
+		if after, _ := as.Counts(); after != before+1 {
 			t.Fatalf("round %d: %d refreshes for one refused token across two replicas, want 1", round, after-before)
 		}
 		if n := rejected() - base; n < 4 {
