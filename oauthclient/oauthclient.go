@@ -90,6 +90,7 @@ type Service struct {
 	opt     Options
 	hc      *http.Client
 	flights singleflight.Group
+	tokens  tokenCache
 }
 
 // New returns the service.
@@ -217,6 +218,7 @@ func (s *Service) Status(ctx context.Context, app, slug string) (Status, error) 
 
 // Forget drops a server's tokens (its credentials changed: they were for another client).
 func (s *Service) Forget(ctx context.Context, app, slug string) error {
+	defer s.Invalidate(app, slug)
 	return s.opt.Store.DeleteOAuthConnection(ctx, app, slug)
 }
 

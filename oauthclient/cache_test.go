@@ -1,0 +1,104 @@
+package oauthclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentmcp/agentmcp/store"
+)
+
+// countingStore counts the connection reads of a Service.
+type countingStore struct {
+	store.UpstreamOAuthStore
+	reads atomic.Int64
+}
+
+func (c *countingStore) GetOAuthConnection(ctx context.Context, app, slug string) (store.OAuthConnection, error) {
+	c.reads.Add(1)
+	return c.UpstreamOAuthStore.GetOAuthConnection(ctx, app, slug)
+}
+
+func header(t *testing.T, s *Service) string {
+	t.Helper()
+	a, err := s.Auth(context.Background(), "app", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := a.Header(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Get("Authorization")
+}
+
+// TestTokenCache: a server's access token is read from the store and unsealed once, then
+// served from memory; a token written by another replica is taken when the feed says the
+// server changed, or at once when the server refused the kept one; forgetting the tokens
+// forgets the kept one; the cache is bounded.
+func TestTokenCache(t *testing.T) {
+	s, st, creds := connected(t)
+	counting := &countingStore{UpstreamOAuthStore: st}
+	s.opt.Store = counting
+	for range 100 {
+		if got := header(t, s); got != "Bearer AT-1" {
+			t.Fatalf("header %q", got)
+		}
+	}
+	if n := counting.reads.Load(); n != 1 {
+		t.Fatalf("100 requests read the connection %d times, want 1", n)
+	}
+
+	// Another replica (its own Service on the same store) connects the server again.
+	other := New(Options{Store: st, Keyring: creds, Prober: s.opt.Prober})
+	h := held{Access: "AT-2", Refresh: "RT-2", Expiry: time.Now().Add(time.Hour).UnixMilli(), Client: client{ID: "c", TokenURL: "https://as.example.com/token"}}
+	if err := other.replace(context.Background(), "app", "s", h, []string{"tools"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := header(t, s); got != "Bearer AT-1" {
+		t.Fatalf("before any news, header %q (the kept token)", got)
+	}
+	s.Invalidate("app", "s") // the feed's ChangeRecord of the probe after the connection
+	if got := header(t, s); got != "Bearer AT-2" {
+		t.Fatalf("after Invalidate, header %q", got)
+	}
+
+	// The server refuses the kept token: the newer one in the store is taken, no refresh.
+	h.Access = "AT-3"
+	if err := other.replace(context.Background(), "app", "s", h, []string{"tools"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.Auth(context.Background(), "app", "s")
+	next, err := a.Refused(context.Background(), &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{}}, http.Header{"Authorization": {"Bearer AT-2"}})
+	if err != nil || next.Get("Authorization") != "Bearer AT-3" {
+		t.Fatalf("after a 401 to the kept token: %v, %v", next, err)
+	}
+	if got := header(t, s); got != "Bearer AT-3" {
+		t.Fatalf("after a 401, header %q", got)
+	}
+
+	if err := s.Forget(context.Background(), "app", "s"); err != nil {
+		t.Fatal(err)
+	}
+	if got := header(t, s); got != "" {
+		t.Fatalf("after Forget, header %q", got)
+	}
+
+	var c tokenCache
+	for i := range maxCachedTokens + 10 {
+		_, _, gen := c.get(serverKey{})
+		c.put(serverKey{"app", fmt.Sprint(i)}, cachedToken{access: "t"}, gen)
+	}
+	if len(c.m) > maxCachedTokens {
+		t.Fatalf("%d tokens kept, bound %d", len(c.m), maxCachedTokens)
+	}
+	_, _, gen := c.get(serverKey{})
+	c.drop(serverKey{"app", "0"})
+	c.put(serverKey{"app", "late"}, cachedToken{access: "t"}, gen)
+	if _, ok, _ := c.get(serverKey{"app", "late"}); ok {
+		t.Fatal("a read begun before a drop put its answer back")
+	}
+}
