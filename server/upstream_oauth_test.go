@@ -34,15 +34,9 @@ const publicBase = "http://agentmcp.test"
 // returns the callback's status and page.
 func follow(t *testing.T, env *apitest.Env, authURL string) (int, string) {
 	t.Helper()
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, publicBase+"/oauth/callback?") {
-		t.Fatalf("the authorization server answered %d to %s, Location %q", resp.StatusCode, authURL, loc)
+	loc := apitest.Approve(t, authURL).String()
+	if !strings.HasPrefix(loc, publicBase+"/oauth/callback?") {
+		t.Fatalf("the authorization server sent the browser to %q", loc)
 	}
 	return callback(t, env, env.Server.URL+strings.TrimPrefix(loc, publicBase))
 }
@@ -188,7 +182,7 @@ func TestUpstreamOAuth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cb := env.Server.URL + strings.TrimPrefix(mustRedirect(t, u), publicBase)
+		cb := env.Server.URL + strings.TrimPrefix(apitest.Approve(t, u).String(), publicBase)
 		_, hits := as.Counts()
 		bad := strings.Replace(cb, "iss="+url.QueryEscape(as.URL), "iss="+url.QueryEscape("https://evil.example"), 1)
 		if status, body := callback(t, env, bad); status != http.StatusBadRequest || !strings.Contains(body, "issuer") {
@@ -204,7 +198,7 @@ func TestUpstreamOAuth(t *testing.T) {
 			t.Fatalf("refused callbacks reached the token endpoint (%d requests)", after-hits)
 		}
 		u, _ = c.AuthorizeServer(ctx, "protected")
-		cb = env.Server.URL + strings.TrimPrefix(mustRedirect(t, u), publicBase)
+		cb = env.Server.URL + strings.TrimPrefix(apitest.Approve(t, u).String(), publicBase)
 		if status, _ := callback(t, env, cb); status != http.StatusOK {
 			t.Fatalf("a good callback: %d", status)
 		}
@@ -345,18 +339,6 @@ func mustQuery(t *testing.T, u string) url.Values {
 		t.Fatal(err)
 	}
 	return p.Query()
-}
-
-// mustRedirect opens an authorization URL and returns where it sends the browser.
-func mustRedirect(t *testing.T, authURL string) string {
-	t.Helper()
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.Header.Get("Location")
 }
 
 // contractUpstreamOAuth covers POST …/oauth/authorize's answers of its own (200, 400, 404,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,27 +85,9 @@ func TestSecretsRotateOAuth(t *testing.T) {
 	if after, _ := as.Counts(); after != before+1 {
 		t.Fatalf("%d refreshes, want 1", after-before)
 	}
-	if status, page := approveAt(t, pending, p.base); status != http.StatusOK || !strings.Contains(page, `data-connected="true"`) {
+	if status, page := get(t, p.base+apitest.Approve(t, pending).RequestURI()); status != http.StatusOK || !strings.Contains(page, `data-connected="true"`) {
 		t.Fatalf("the authorization begun before the rotation: %d %s", status, page)
 	}
-}
-
-// approveAt follows an authorization URL to the authorization server, which approves at
-// once, and sends its redirect to the callback on base (the agentmcp that runs now, on
-// another port than the one that started the authorization).
-func approveAt(t *testing.T, authURL, base string) (int, string) {
-	t.Helper()
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Path != "/oauth/callback" {
-		t.Fatalf("the authorization server sent the browser to %q (%v)", resp.Header.Get("Location"), err)
-	}
-	return get(t, base+loc.RequestURI())
 }
 
 // get follows url (redirects included) and returns the last status and page.

@@ -222,3 +222,21 @@ func (a *OAuthServer) Forbidden() int { a.mu.Lock(); defer a.mu.Unlock(); return
 
 // Rejected counts the access tokens the MCP server refused (401).
 func (a *OAuthServer) Rejected() int { a.mu.Lock(); defer a.mu.Unlock(); return a.rejected }
+
+// Approve opens an authorization URL as a browser would, at the authorization server (the
+// OAuthServer approves at once), and returns where it sends the browser back: agentmcp's
+// callback with the code, state and issuer.
+func Approve(t testing.TB, authURL string) *url.URL {
+	t.Helper()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound || loc.Path != "/oauth/callback" {
+		t.Fatalf("the authorization server answered %d to %s, Location %q", resp.StatusCode, authURL, resp.Header.Get("Location"))
+	}
+	return loc
+}
