@@ -102,3 +102,55 @@ func TestTokenCache(t *testing.T) {
 		t.Fatal("a read begun before a drop put its answer back")
 	}
 }
+
+// TestRefusedWaitsForTheOtherReplicasToken: after a 401, while another replica holds the
+// lease to renew, the refused token is not an answer: the request waits for the new one.
+func TestRefusedWaitsForTheOtherReplicasToken(t *testing.T) {
+	s, st, creds := connected(t)
+	ctx := context.Background()
+	c, err := st.GetOAuthConnection(ctx, "app", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	if ok, err := st.LeaseOAuthConnection(ctx, "app", "s", c.Version, now, now+leaseFor.Milliseconds()); !ok || err != nil {
+		t.Fatalf("the other replica's lease: %v, %v", ok, err)
+	}
+	a, _ := s.Auth(ctx, "app", "s")
+	got := make(chan http.Header, 1)
+	go func() {
+		h, err := a.Refused(ctx, &http.Response{StatusCode: http.StatusUnauthorized, Header: http.Header{}}, http.Header{"Authorization": {"Bearer AT-1"}})
+		if err != nil {
+			t.Error(err)
+		}
+		got <- h
+	}()
+	// The other replica's renewal lands a while later, its lease still held meanwhile (if the
+	// request has not polled yet by then, it reads the new token at once: the test is weaker,
+	// never wrong).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c2, _ := st.GetOAuthConnection(ctx, "app", "s"); c2.LeaseUntil != 0 && time.Now().After(time.UnixMilli(now).Add(200*time.Millisecond)) {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal("the lease went away")
+		}
+	}
+	other := New(Options{Store: st, Keyring: creds, Prober: s.opt.Prober})
+	h := held{Access: "AT-2", Refresh: "RT-2", Expiry: time.Now().Add(time.Hour).UnixMilli(), Client: client{ID: "c", TokenURL: "https://as.example.com/token"}}
+	sealed, err := other.seal(ctx, "app", tokensSlug("s"), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Sealed, c.ExpiresAt = sealed, h.Expiry
+	if _, err := st.SaveOAuthConnection(ctx, c, c.Version); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case next := <-got:
+		if next.Get("Authorization") != "Bearer AT-2" {
+			t.Fatalf("after a 401, while another replica renewed: %v, want the new token", next)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no answer within 60 s of the other replica's renewal")
+	}
+}

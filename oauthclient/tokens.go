@@ -120,13 +120,13 @@ func (s *Service) access(ctx context.Context, app, slug string, cfg *keyring.OAu
 		if !errors.Is(err, errBusy) || attempt > 200 {
 			return "", err
 		}
-		// Another replica renews: wait for its token.
+		// Another replica renews: wait for its token. Until it lands the row still holds
+		// the refused one, which is not an answer (rejected stays).
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
 		case <-time.After(min(time.Duration(attempt+1)*20*time.Millisecond, 500*time.Millisecond)):
 		}
-		rejected = "" // the winner's token is new
 	}
 }
 

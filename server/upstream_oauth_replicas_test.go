@@ -76,26 +76,45 @@ func TestUpstreamOAuthTwoReplicasPostgres(t *testing.T) {
 		t.Fatalf("connected through A, a call through B: %q, %v", out, err)
 	}
 
-	rejected := as.Rejected
-	for round := range 2 {
-		// Hold the refresh until every call has had its 401, so both replicas ask for a
-		// renewal while it is in flight (the wait is bounded; past it the check still holds).
-		base := rejected()
+	for round, order := range [][2]string{{gwA, gwB}, {gwB, gwA}} {
+		// The first replica's refresh is held at the authorization server until the second
+		// replica's calls have been refused too, so the second asks while the first holds
+		// the lease (it must wait for the new token, not take the refused one again).
+		entered, release := make(chan struct{}, 1), make(chan struct{})
 		as.SetBeforeRefresh(func() {
-			for end := time.Now().Add(20 * time.Second); rejected()-base < 4 && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			select {
+			case entered <- struct{}{}:
+			default:
 			}
+			<-release
 		})
 		before, _ := as.Counts()
 		as.RevokeAccess()
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
-		for _, gw := range []string{gwA, gwB, gwA, gwB} {
-			wg.Go(func() {
-				if out, err := callTool(t, gw, envA.KeyA); err != nil || out != "protected-ok" {
-					errs <- fmt.Errorf("round %d, %s: %q, %v", round, gw, out, err)
-				}
-			})
+		calls := func(gw string) {
+			for range 2 {
+				wg.Go(func() {
+					if out, err := callTool(t, gw, envA.KeyA); err != nil || out != "protected-ok" {
+						errs <- fmt.Errorf("round %d, %s: %q, %v", round, gw, out, err)
+					}
+				})
+			}
 		}
+		calls(order[0])
+		select {
+		case <-entered:
+		case <-time.After(60 * time.Second):
+			close(release)
+			t.Fatalf("round %d: no refresh began within 60 s of the refused calls", round)
+		}
+		refused := as.Rejected()
+		calls(order[1])
+		// Bounded by the token request's own timeout, not by the promise: past it the
+		// second replica may not have asked yet, and the counts below still hold.
+		for end := time.Now().Add(5 * time.Second); as.Rejected() == refused && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		}
+		close(release)
 		wg.Wait()
 		close(errs)
 		for err := range errs {
@@ -104,10 +123,8 @@ func TestUpstreamOAuthTwoReplicasPostgres(t *testing.T) {
 		if after, _ := as.Counts(); after != before+1 {
 			t.Fatalf("round %d: %d refreshes for one refused token across two replicas, want 1", round, after-before)
 		}
-		if n := rejected() - base; n < 4 {
-			t.Fatalf("round %d: only %d calls were refused before the refresh", round, n)
-		}
 	}
+	as.SetBeforeRefresh(nil)
 	for _, c := range []*client.Client{cA, mustClient(t, srvB.URL+"/v3", envA.KeyA)} {
 		if m, err := c.GetServer(ctx, "protected"); err != nil || !*m.Auth.Connected || m.Auth.Problem != nil {
 			t.Fatalf("after two renewals across replicas: %+v, %v", m.Auth, err)
