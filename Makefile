@@ -65,10 +65,12 @@ test: check-generated lint test-ts unit
 
 # The console's browser test injects axe-core from console/node_modules. scripts/testsummary
 # prints what go test prints, then every skipped test with its reason; go test's exit code.
+# -timeout 30m: the server package alone takes 10+ minutes on a loaded 2-core machine, and
+# go test's default of 10 minutes killed it there (it is a hang detector, not a speed target).
 unit: $(CONSOLE)/node_modules/.installed $(CONFORMANCE)/node_modules/.installed $(OAUTH_CLIENTS)/node_modules/.installed
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GO) build -o "$$tmp/testsummary" ./scripts/testsummary && \
-	scripts/test-postgres.sh "$$tmp/testsummary" $(GO) test -race -count=1 ./...
+	scripts/test-postgres.sh "$$tmp/testsummary" $(GO) test -race -count=1 -timeout 30m ./...
 
 # The TypeScript client's tests (node --test) against an agentmcp built here.
 test-ts: $(TS)/node_modules/.installed

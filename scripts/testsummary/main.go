@@ -92,6 +92,23 @@ func summarize(r io.Reader, w *bufio.Writer) []skip {
 			if !strings.HasPrefix(e.Output, "=== ") {
 				held[key] = append(held[key], e.Output)
 			}
+		case e.Action == "fail" && e.Test == "":
+			// A package that failed with tests still running (a timeout, a crash): their
+			// output says where they were, as plain go test shows it.
+			var open [][2]string
+			for k := range held {
+				if k[0] == e.Package {
+					open = append(open, k)
+				}
+			}
+			slices.SortFunc(open, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
+			for _, k := range open {
+				fmt.Fprintf(w, "--- unfinished: %s\n", k[1])
+				for _, o := range held[k] {
+					w.WriteString(o)
+				}
+				delete(held, k)
+			}
 		case e.Action == "fail" && e.Test != "":
 			for _, o := range held[key] {
 				w.WriteString(o)

@@ -61,6 +61,34 @@ func TestSummary(t *testing.T) {
 	}
 }
 
+// TestSummaryUnfinished: a package killed by go test's -timeout shows the tests that were
+// still running and what they logged (a make test that failed under load said nothing else).
+func TestSummaryUnfinished(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"go.mod":      "module jt\n\ngo 1.26\n",
+		"c/c_test.go": "package c\nimport \"testing\"\nfunc TestHang(t *testing.T) { t.Log(\"waiting for the peer\"); select {} }\n",
+	} {
+		if err := writeFile(filepath.Join(dir, name), text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The test blocks forever, so the timeout always fires, however slow the machine.
+	cmd := exec.Command("go", "test", "-json", "-count=1", "-timeout", "1s", "./c")
+	cmd.Dir = dir
+	raw, _ := cmd.Output()
+	var b strings.Builder
+	w := bufio.NewWriter(&b)
+	summarize(strings.NewReader(string(raw)), w)
+	w.Flush()
+	out := b.String()
+	for _, want := range []string{"--- unfinished: TestHang", "waiting for the peer", "FAIL\tjt/c\t"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func writeFile(path, text string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
