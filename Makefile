@@ -72,11 +72,13 @@ unit: $(CONSOLE)/node_modules/.installed $(CONFORMANCE)/node_modules/.installed 
 	$(GO) build -o "$$tmp/testsummary" ./scripts/testsummary && \
 	scripts/test-postgres.sh "$$tmp/testsummary" $(GO) test -race -count=1 -timeout 30m ./...
 
-# The TypeScript client's tests (node --test) against an agentmcp built here.
-test-ts: $(TS)/node_modules/.installed
+# The TypeScript client's tests (node --test) against an agentmcp built here, then the
+# console's unit tests (its editors' state logic, node --test).
+test-ts: $(TS)/node_modules/.installed $(CONSOLE)/node_modules/.installed
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(GO) build -o "$$tmp/agentmcp" ./cmd/agentmcp && \
 	cd $(TS) && AGENTMCP_BIN="$$tmp/agentmcp" npm test --silent
+	cd $(CONSOLE) && npm test --silent
 
 lint: vet fmt-check tidy-check
 
@@ -124,7 +126,7 @@ fuzz:
 # Re-renders the README's screenshots in headless Chromium: docs/api-reference.png (/docs)
 # and docs/console-*.png (the web console).
 screenshot: $(CONSOLE)/node_modules/.installed
-	AGENTMCP_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run 'TestDocsPageInBrowser|TestConsoleInBrowser' ./server
+	AGENTMCP_UPDATE_SCREENSHOT=1 $(GO) test -count=1 -run 'TestDocsPageInBrowser|TestConsoleInBrowser|TestConsoleToolPolicy' ./server
 
 clean:
 	rm -rf bin

@@ -44,6 +44,20 @@ func startChromium(t *testing.T) context.Context {
 	return ctx
 }
 
+// axeSource is axe-core's script from console/node_modules, or skips the test (fails it in CI)
+// when it is not installed.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	js, err := os.ReadFile("../console/node_modules/axe-core/axe.min.js")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("axe-core is missing: make test installs console/node_modules first: %v", err)
+		}
+		t.Skip("SKIPPED: console/node_modules/axe-core is not installed (make console installs it)")
+	}
+	return string(js)
+}
+
 // tab drives one browser tab; every step has a time limit and fails the test with what the
 // page showed.
 type tab struct {
@@ -114,6 +128,17 @@ func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 func (b *tab) open(url string) {
 	b.t.Helper()
 	b.do(chromedp.Navigate(url))
+}
+
+// signIn signs in to the console at base (…/console/) with key, then waits until the servers
+// list says shown (e.g. "2 servers shown."): after that nothing of the sign-in moves the page.
+func (b *tab) signIn(base, key, shown string) {
+	b.t.Helper()
+	b.open(base)
+	b.waitText("Sign in to agentmcp")
+	b.fill("#main input[name=apikey]", key)
+	b.keys("\r")
+	b.waitText(shown)
 }
 
 // eval evaluates js (awaiting a promise) and decodes its value into T.

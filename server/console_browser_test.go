@@ -120,14 +120,7 @@ func TestConsoleServesFiles(t *testing.T) {
 // page in light and dark at 1440 and 390 px, and the screenshots of docs/ (make screenshot).
 func TestConsoleInBrowser(t *testing.T) {
 	root := startChromium(t)
-	axeJS, err := os.ReadFile("../console/node_modules/axe-core/axe.min.js")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("axe-core is missing: make test installs console/node_modules first: %v", err)
-		}
-		t.Skip("SKIPPED: console/node_modules/axe-core is not installed (make console installs it)")
-	}
-	axe := string(axeJS)
+	axe := axeSource(t)
 
 	st := apitest.OpenSQLite(t)
 	loopback := probe.New(probe.Options{AllowPrivate: true, Timeout: 5 * time.Second})

@@ -261,10 +261,13 @@ func runGateway(ctx context.Context, c config, ps *procs, bin, tmp string, want 
 		time.Sleep(time.Second) // let the collector settle before reading RSS
 		after := currentRSS(srv.Process.Pid)
 		if pprofAddr != "" && c.pprofOf == "gateway-sessions" {
-			if err := fetch("http://"+pprofAddr+"/debug/pprof/heap", filepath.Join(c.pprofDir, "heap.pprof")); err != nil {
+			if err := fetch("http://"+pprofAddr+"/debug/pprof/heap?gc=1", filepath.Join(c.pprofDir, "heap.pprof")); err != nil {
 				return nil, err
 			}
 			if err := fetch("http://"+pprofAddr+"/debug/pprof/heap?debug=1", filepath.Join(c.pprofDir, "heap.txt")); err != nil {
+				return nil, err
+			}
+			if err := fetch("http://"+pprofAddr+"/debug/pprof/goroutine?debug=1", filepath.Join(c.pprofDir, "goroutine.txt")); err != nil {
 				return nil, err
 			}
 		}

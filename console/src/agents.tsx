@@ -1,9 +1,11 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type McpServer, type OAuthGrant, type PageCursor, type Pinning, type ToolNames, type WithheldTool } from "@agentmcp/client";
+import { etagOf, type Agent, type AgentKey, type AgentKeyCreated, type EnabledMcpServer, type McpServer, type OAuthGrant, type PageCursor, type Pinning, type ToolNames, type WithheldTool } from "@agentmcp/client";
 import { api, fieldErrors, gatewayBase, type FieldErrors } from "./api";
 import { href, navigate } from "./router";
 import { LoadFailed } from "./servers";
 import { ToolChanges, flagText } from "./toolchanges";
+import { usualName } from "./policy";
+import { ToolPolicyEditor } from "./toolpolicy";
 import { Button, CodeBlock, Confirm, CopyButton, ErrorBox, Field, Flash, HealthBadge, Loading, PageTitle, Tabs, Time, flash, toolsCell, useAction, useLoad } from "./ui";
 
 const pageSize = 20;
@@ -76,7 +78,7 @@ export function AgentsPage() {
 }
 
 // "gateway" takes gateway.toolNames, and the tool-name conflicts of the servers the agent has.
-const agentFields = ["uid", "name", "description", "instruction", "isActive", "gateway"];
+const agentFields = ["uid", "name", "description", "instruction", "isActive", "gateway.pinning", "gateway"];
 
 export function AgentForm({ uid }: { uid?: string }) {
   const existing = useLoad((signal) => (uid !== undefined ? api.agents.get(uid, { signal }) : Promise.resolve(undefined)), [uid]);
@@ -92,6 +94,7 @@ function AgentFormBody({ a }: { a?: Agent }) {
   const [v, setV] = useState({ uid, name: a?.name ?? "", description: a?.description ?? "", instruction: a?.instruction ?? "" });
   const [active, setActive] = useState(a?.isActive ?? true);
   const [toolNames, setToolNames] = useState<ToolNames>(a?.gateway.toolNames ?? "prefixed");
+  const [pinning, setPinning] = useState<Pinning>(a?.gateway.pinning ?? "enforce");
   const [errs, setErrs] = useState<FieldErrors>({ fields: {}, other: [] });
   const formRef = useRef<HTMLFormElement>(null);
   const save = useAction(async () => {
@@ -100,7 +103,7 @@ function AgentFormBody({ a }: { a?: Agent }) {
       const saved = editing
         ? await api.agents.update(
             uid,
-            { name: v.name, description: v.description, instruction: v.instruction, isActive: active, gateway: { toolNames } },
+            { name: v.name, description: v.description, instruction: v.instruction, isActive: active, gateway: { toolNames, pinning } },
             { ifMatch: a ? etagOf(a) : undefined },
           )
         : await api.agents.create({
@@ -109,7 +112,7 @@ function AgentFormBody({ a }: { a?: Agent }) {
             ...(v.description ? { description: v.description } : {}),
             ...(v.instruction ? { instruction: v.instruction } : {}),
             isActive: active,
-            gateway: { toolNames },
+            gateway: { toolNames, pinning },
           });
       flash(editing ? `Saved ${saved.name}.` : `Made ${saved.name}. Attach MCP servers to give it tools.`);
       navigate(href(["agents", saved.uid]));
@@ -166,6 +169,28 @@ function AgentFormBody({ a }: { a?: Agent }) {
             </div>
           )}
         </div>
+        <div class={`field${errs.fields["gateway.pinning"] ? " invalid" : ""}`}>
+          <label for="pinning">Pinning</label>
+          <select
+            id="pinning"
+            value={pinning}
+            aria-invalid={errs.fields["gateway.pinning"] ? "true" : undefined}
+            aria-describedby={`pinning-hint${errs.fields["gateway.pinning"] ? " pinning-err" : ""}`}
+            onChange={(e) => setPinning(e.currentTarget.value as Pinning)}
+          >
+            <option value="enforce">Enforce: withhold changed or new tool definitions until approved</option>
+            <option value="warn">Warn: serve them, and record the change</option>
+            <option value="off">Off: serve definitions as they come</option>
+          </select>
+          <div class="hint" id="pinning-hint">
+            What its gateway does when a server offers a tool whose definition differs from the one pinned for this agent, or a new tool.
+          </div>
+          {errs.fields["gateway.pinning"] && (
+            <div class="field-error" id="pinning-err">
+              {errs.fields["gateway.pinning"]}
+            </div>
+          )}
+        </div>
         {errs.other.length > 0 && (
           <ul class="error-box" aria-label="Other problems">
             {errs.other.map((o) => (
@@ -191,6 +216,8 @@ export function AgentPage({ uid }: { uid: string }) {
   const agent = useLoad((signal) => api.agents.get(uid, { signal }), [uid]);
   const items = useLoad((signal) => api.agents.enabledItems(uid, {}, { signal }), [uid]);
   const [picking, setPicking] = useState(false);
+  const [policing, setPolicing] = useState(false);
+  const [policySaved, setPolicySaved] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [detaching, setDetaching] = useState("");
   const detach = useAction(async (slug: string) => {
@@ -260,12 +287,39 @@ export function AgentPage({ uid }: { uid: string }) {
       <section aria-labelledby="servers-h">
         <div class="title-row">
           <h2 id="servers-h">MCP servers it can use</h2>
-          {!picking && (
-            <Button variant="primary" onClick={() => setPicking(true)}>
-              Attach MCP servers
-            </Button>
+          {!picking && !policing && (
+            <div class="actions">
+              {servers.length > 0 && (
+                <Button id="edit-policy" onClick={() => (setPolicySaved(false), setPolicing(true))} disabled={agent.loading}>
+                  Edit tool policy
+                </Button>
+              )}
+              <Button variant="primary" onClick={() => (setPolicySaved(false), setPicking(true))}>
+                Attach MCP servers
+              </Button>
+            </div>
           )}
         </div>
+        {policing && items.data && (
+          <ToolPolicyEditor
+            agent={a}
+            servers={servers}
+            onDone={(saved) => {
+              setPolicing(false);
+              requestAnimationFrame(() => document.getElementById("edit-policy")?.focus()); // back to the button that opened it
+              if (saved) {
+                setPolicySaved(true);
+                agent.set(saved); // the PATCH's answer, with its ETag for the next write
+                items.reload();
+              }
+            }}
+          />
+        )}
+        {policySaved && (
+          <p class="flash" role="status">
+            Saved the tool policy; the table below shows what the agent gets.
+          </p>
+        )}
         {picking && (
           <AttachPicker
             uid={uid}
@@ -311,17 +365,15 @@ export function AgentPage({ uid }: { uid: string }) {
                   </td>
                   <td data-label="Tools">
                     {toolsCell(m.health)}
-                    {m.tools && m.tools.some((t) => t.name !== t.tool) && (
+                    {renamed(m, a.gateway.toolNames).length > 0 && (
                       <div>
                         Renamed:{" "}
-                        {m.tools
-                          .filter((t) => t.name !== t.tool && !t.name.endsWith(`__${t.tool}`))
-                          .map((t, i) => (
-                            <span key={t.name}>
-                              {i > 0 && ", "}
-                              <code>{t.tool}</code> → <code>{t.name}</code>
-                            </span>
-                          ))}
+                        {renamed(m, a.gateway.toolNames).map((t, i) => (
+                          <span key={t.name}>
+                            {i > 0 && ", "}
+                            <code>{t.tool}</code> → <code>{t.name}</code>
+                          </span>
+                        ))}
                       </div>
                     )}
                     {m.tools && m.tools.some((t) => t.flags.length > 0) && (
@@ -394,6 +446,9 @@ const pinningText: Record<Pinning, string> = {
   warn: "Changed or new tool definitions are served and recorded",
   off: "Tool definitions are served as they come",
 };
+
+/** The tools of a server the agent gets under a new name (not its usual one). */
+const renamed = (m: EnabledMcpServer, toolNames: ToolNames) => (m.tools ?? []).filter((t) => t.name !== usualName(toolNames, m.slug, t.tool));
 
 function withheldText(w: WithheldTool): string {
   switch (w.reason) {

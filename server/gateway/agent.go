@@ -36,6 +36,7 @@ type agentState struct {
 	// itemsMu: a refresh changes the SDK server's items under the write lock, list
 	// requests read them under the read lock, so no listing sees half a refresh.
 	itemsMu sync.RWMutex
+	pages   pages // list pages as JSON, cleared when the items change
 }
 
 func (g *Gateway) newAgent(app, uid string) *agentState {
@@ -66,6 +67,7 @@ func (g *Gateway) newAgent(app, uid string) *agentState {
 				a.refreshMu.Unlock()
 				a.itemsMu.RLock()
 				defer a.itemsMu.RUnlock()
+				return a.pages.serve(ctx, next, method, req)
 			case "tools/call", "prompts/get", "resources/read", "completion/complete", "resources/subscribe":
 				a.readyToCall(ctx)
 				if err := a.refuseHeld(req); err != nil {
@@ -190,6 +192,7 @@ func (a *agentState) refresh(ctx context.Context) error {
 	a.mu.Unlock()
 	a.itemsMu.Lock()
 	a.apply(old, cat)
+	a.pages.clear()
 	slugs := make(map[string]string, len(servers))
 	for _, s := range servers {
 		slugs[s.Slug] = s.URL

@@ -113,6 +113,9 @@ func (g *Gateway) serveMCP(w http.ResponseWriter, r *http.Request, a *agentState
 		return
 	}
 	defer g.sessions.done(s)
+	if a.servePage(w, r, s.ss) {
+		return
+	}
 	s.transport.ServeHTTP(w, r)
 }
 
