@@ -31,11 +31,11 @@ type Store interface {
 	AddDataKeyWrap(ctx context.Context, keyID, keeper string, wrapped []byte) error
 	DeleteDataKeyWraps(ctx context.Context, keyID string, keep string) error
 	DeleteDataKey(ctx context.Context, keyID string) error
-	// CountSealed says how many credentials each data key seals.
+	// CountSealed says how many values (credentials, OAuth tokens and states) each data key seals.
 	CountSealed(ctx context.Context) (map[string]int, error)
 	ListSealed(ctx context.Context, keyID string, limit int) ([]store.SealedRef, error)
-	// Reseal replaces a credential's sealed value if it is still sealed under oldKeyID.
-	Reseal(ctx context.Context, appID, slug, oldKeyID string, s store.Sealed) (bool, error)
+	// Reseal replaces a value's sealed form if it is still the one listed.
+	Reseal(ctx context.Context, ref store.SealedRef, s store.Sealed) (bool, error)
 }
 
 // ErrNoKeeper: secrets cannot be sealed because no keeper is configured.

@@ -15,10 +15,12 @@ type RotateResult struct {
 	Dropped  []string // data keys removed, nothing being sealed under them any more
 }
 
-// Rotate re-seals every credential under a new data key wrapped by to's keeper (and by
-// from's, so replicas still started with the old keeper open the new key too) and drops
-// the data keys nothing is sealed under any more. Writes that land during the rotation
-// under an old key are picked up by the next round.
+// Rotate re-seals every credential, OAuth token set and OAuth authorization in flight
+// under a new data key wrapped by to's keeper (and by from's, so replicas still started
+// with the old keeper open the new key too) and drops the data keys nothing is sealed
+// under any more. Writes that land during the rotation under an old key (a renewal on a
+// replica that has not reloaded the keys yet) are picked up by the next round; a renewal
+// that wrote new tokens first wins over the re-seal of the old ones (Reseal's version).
 func Rotate(ctx context.Context, from, to *Ring) (RotateResult, error) {
 	var res RotateResult
 	id, err := to.NewDataKey(ctx, from)
@@ -45,15 +47,16 @@ func Rotate(ctx context.Context, from, to *Ring) (RotateResult, error) {
 				return res, err
 			}
 			for _, ref := range refs {
-				plain, err := from.Open(ctx, ref.AppID, ref.Slug, ref.Sealed)
+				name := store.SealName(ref.Kind, ref.Slug)
+				plain, err := from.Open(ctx, ref.AppID, name, ref.Sealed)
 				if err != nil {
 					return res, err
 				}
-				s, err := to.Seal(ctx, ref.AppID, ref.Slug, plain)
+				s, err := to.Seal(ctx, ref.AppID, name, plain)
 				if err != nil {
 					return res, err
 				}
-				ok, err := from.st.Reseal(ctx, ref.AppID, ref.Slug, keyID, s)
+				ok, err := from.st.Reseal(ctx, ref, s)
 				if err != nil {
 					return res, err
 				}
@@ -66,7 +69,7 @@ func Rotate(ctx context.Context, from, to *Ring) (RotateResult, error) {
 			break
 		}
 		if round > 1000 {
-			return res, fmt.Errorf("rotation: %d credentials are still sealed under old keys", left)
+			return res, fmt.Errorf("rotation: %d values are still sealed under old keys", left)
 		}
 	}
 	dks, err := from.st.ListDataKeys(ctx)
@@ -80,7 +83,7 @@ func Rotate(ctx context.Context, from, to *Ring) (RotateResult, error) {
 	for _, dk := range dks {
 		if dk.ID != id && counts[dk.ID] == 0 {
 			if err := from.st.DeleteDataKey(ctx, dk.ID); errors.Is(err, store.ErrConflict) {
-				continue // OAuth tokens are still sealed under it: they move at their next renewal
+				continue // a value was sealed under it since it was counted: the next rotation moves it
 			} else if err != nil {
 				return res, err
 			}

@@ -90,6 +90,7 @@ type Service struct {
 	opt     Options
 	hc      *http.Client
 	flights singleflight.Group
+	tokens  tokenCache
 }
 
 // New returns the service.
@@ -149,9 +150,9 @@ func (s *Service) Metadata() []byte {
 }
 
 // sealing: tokens and states are sealed for their server, under a name no credential
-// uses (a slug has no NUL), so neither opens as the other.
-func tokensSlug(slug string) string { return slug + "\x00oauth-tokens" }
-func stateSlug(slug string) string  { return slug + "\x00oauth-state" }
+// uses, so neither opens as the other (and a rotation re-seals each under its name).
+func tokensSlug(slug string) string { return store.SealName(store.SealedOAuthTokens, slug) }
+func stateSlug(slug string) string  { return store.SealName(store.SealedOAuthState, slug) }
 
 func (s *Service) seal(ctx context.Context, app, slug string, v any) (store.Sealed, error) {
 	if s.opt.Keyring == nil || s.opt.Keyring.Ring == nil {
@@ -217,6 +218,7 @@ func (s *Service) Status(ctx context.Context, app, slug string) (Status, error) 
 
 // Forget drops a server's tokens (its credentials changed: they were for another client).
 func (s *Service) Forget(ctx context.Context, app, slug string) error {
+	defer s.Invalidate(app, slug)
 	return s.opt.Store.DeleteOAuthConnection(ctx, app, slug)
 }
 

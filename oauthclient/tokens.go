@@ -43,6 +43,7 @@ func (s *Service) held(c client, tr tokenResponse, oldRefresh string) held {
 
 // replace stores new tokens over whatever the server had (a person connected it).
 func (s *Service) replace(ctx context.Context, app, slug string, h held, scopes []string) error {
+	defer s.Invalidate(app, slug)
 	sealed, err := s.seal(ctx, app, tokensSlug(slug), h)
 	if err != nil {
 		return err
@@ -73,7 +74,12 @@ var errBusy = errors.New("another replica is renewing the token")
 // at a time: one flight per server in this process, and across replicas the store's lease
 // and versioned writes; the others wait for the new token.
 func (s *Service) access(ctx context.Context, app, slug string, cfg *keyring.OAuth, rejected string) (string, error) {
+	key := serverKey{app, slug}
 	for attempt := 0; ; attempt++ {
+		t, ok, gen := s.tokens.get(key)
+		if ok && t.access != rejected && s.fresh(t.expiry) {
+			return t.access, nil
+		}
 		c, err := s.opt.Store.GetOAuthConnection(ctx, app, slug)
 		none := errors.Is(err, store.ErrNotFound)
 		if err != nil && !none {
@@ -85,7 +91,10 @@ func (s *Service) access(ctx context.Context, app, slug string, cfg *keyring.OAu
 				return "", err
 			}
 		}
-		if h.Access != "" && h.Access != rejected && (h.Expiry == 0 || h.Expiry > s.opt.Now().Add(early).UnixMilli()) {
+		if h.Access != "" && h.Access != rejected && s.fresh(h.Expiry) {
+			if c.Problem == "" {
+				s.tokens.put(key, cachedToken{access: h.Access, expiry: h.Expiry, version: c.Version}, gen)
+			}
 			return h.Access, nil
 		}
 		machine := cfg.Grant == keyring.GrantClientCredentials
@@ -111,14 +120,19 @@ func (s *Service) access(ctx context.Context, app, slug string, cfg *keyring.OAu
 		if !errors.Is(err, errBusy) || attempt > 200 {
 			return "", err
 		}
-		// Another replica renews: wait for its token.
+		// Another replica renews: wait for its token. Until it lands the row still holds
+		// the refused one, which is not an answer (rejected stays).
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
 		case <-time.After(min(time.Duration(attempt+1)*20*time.Millisecond, 500*time.Millisecond)):
 		}
-		rejected = "" // the winner's token is new
 	}
+}
+
+// fresh: a token expiring at expiry (epoch ms; 0: unknown) needs no renewal yet.
+func (s *Service) fresh(expiry int64) bool {
+	return expiry == 0 || expiry > s.opt.Now().Add(early).UnixMilli()
 }
 
 // renew gets new tokens with the refresh token, or the client_credentials grant, holding
@@ -180,7 +194,8 @@ func (s *Service) renew(ctx context.Context, app, slug string, cfg *keyring.OAut
 	if none {
 		prev = 0
 	}
-	_, err = s.opt.Store.SaveOAuthConnection(ctx, store.OAuthConnection{AppID: app, Slug: slug, Sealed: sealed, ExpiresAt: nh.Expiry,
+	_, _, gen := s.tokens.get(serverKey{app, slug})
+	saved, err := s.opt.Store.SaveOAuthConnection(ctx, store.OAuthConnection{AppID: app, Slug: slug, Sealed: sealed, ExpiresAt: nh.Expiry,
 		Scopes: strings.Join(scopes, " "), StepUp: c.StepUp, UpdatedAt: s.now()}, prev)
 	if errors.Is(err, store.ErrConflict) {
 		return "", errBusy // the lease ran out and another renewed: take theirs
@@ -188,6 +203,7 @@ func (s *Service) renew(ctx context.Context, app, slug string, cfg *keyring.OAut
 	if err != nil {
 		return "", err
 	}
+	s.tokens.put(serverKey{app, slug}, cachedToken{access: nh.Access, expiry: nh.Expiry, version: saved.Version}, gen)
 	return nh.Access, nil
 }
 
@@ -200,6 +216,7 @@ func (s *Service) release(ctx context.Context, c store.OAuthConnection, none boo
 
 // fail keeps why the connection stopped working, without its tokens.
 func (s *Service) fail(ctx context.Context, app, slug string, c store.OAuthConnection, h held, problem string) error {
+	defer s.Invalidate(app, slug)
 	sealed, err := s.seal(ctx, app, tokensSlug(slug), h)
 	if err != nil {
 		return err

@@ -2,9 +2,6 @@ package server_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,14 +10,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/agentmcp/agentmcp/client"
 	"github.com/agentmcp/agentmcp/gen"
@@ -31,157 +27,6 @@ import (
 	"github.com/agentmcp/agentmcp/server/httpx"
 )
 
-// testAS is a small OAuth 2.1 authorization server: metadata (RFC 8414, with RFC 9207's
-// iss), registration, an authorize endpoint that approves at once, and a token endpoint
-// with PKCE and rotating refresh tokens (a spent one is invalid_grant).
-type testAS struct {
-	URL string
-
-	mu        sync.Mutex
-	n         int
-	codes     map[string]string // code → PKCE challenge
-	access    map[string]bool   // valid access tokens
-	refresh   map[string]bool   // valid refresh tokens
-	refreshes int
-	tokenHits int
-	issued    []string // every token, for the leak check
-	expiresIn int
-}
-
-func newTestAS(t *testing.T) *testAS {
-	a := &testAS{codes: map[string]string{}, access: map[string]bool{}, refresh: map[string]bool{}, expiresIn: 3600}
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	a.URL = srv.URL
-	mux.HandleFunc("GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{
-			"issuer": a.URL, "authorization_endpoint": a.URL + "/authorize", "token_endpoint": a.URL + "/token",
-			"registration_endpoint": a.URL + "/register", "response_types_supported": []string{"code"},
-			"code_challenge_methods_supported": []string{"S256"}, "token_endpoint_auth_methods_supported": []string{"client_secret_basic"},
-			"authorization_response_iss_parameter_supported": true,
-		})
-	})
-	mux.HandleFunc("POST /register", func(w http.ResponseWriter, r *http.Request) {
-		var m oauthex.ClientRegistrationMetadata
-		json.NewDecoder(r.Body).Decode(&m)
-		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]any{"client_id": "client-1", "client_secret": "client-secret-XYZZY", "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": m.RedirectURIs})
-	})
-	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		if q.Get("code_challenge_method") != "S256" || q.Get("resource") == "" || q.Get("state") == "" || q.Get("client_id") != "client-1" {
-			http.Error(w, "bad request: "+r.URL.RawQuery, http.StatusBadRequest)
-			return
-		}
-		a.mu.Lock()
-		a.n++
-		code := fmt.Sprintf("code-%d", a.n)
-		a.codes[code] = q.Get("code_challenge")
-		a.mu.Unlock()
-		http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}, "iss": {a.URL}}.Encode(), http.StatusFound)
-	})
-	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		a.tokenHits++
-		id, secret, _ := r.BasicAuth()
-		if id != "client-1" || secret != "client-secret-XYZZY" {
-			w.WriteHeader(http.StatusUnauthorized)
-			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
-			return
-		}
-		switch r.Form.Get("grant_type") {
-		case "authorization_code":
-			ch, ok := a.codes[r.Form.Get("code")]
-			delete(a.codes, r.Form.Get("code"))
-			sum := sha256.Sum256([]byte(r.Form.Get("code_verifier")))
-			if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != ch {
-				w.WriteHeader(http.StatusBadRequest)
-				json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant"})
-				return
-			}
-		case "refresh_token":
-			if !a.refresh[r.Form.Get("refresh_token")] {
-				w.WriteHeader(http.StatusBadRequest)
-				json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant"})
-				return
-			}
-			delete(a.refresh, r.Form.Get("refresh_token")) // rotation: spent
-			a.refreshes++
-		default:
-			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(map[string]string{"error": "unsupported_grant_type"})
-			return
-		}
-		a.n++
-		at, rt := fmt.Sprintf("AT-SECRET-%d-QQ", a.n), fmt.Sprintf("RT-SECRET-%d-QQ", a.n)
-		a.access[at], a.refresh[rt] = true, true
-		a.issued = append(a.issued, at, rt)
-		json.NewEncoder(w).Encode(map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": a.expiresIn, "refresh_token": rt, "scope": "tools"})
-	})
-	return a
-}
-
-// revokeAccess makes every access token invalid (as if they expired at the server).
-func (a *testAS) revokeAccess() {
-	a.mu.Lock()
-	clear(a.access)
-	a.mu.Unlock()
-}
-
-// revokeAll makes every token invalid.
-func (a *testAS) revokeAll() {
-	a.mu.Lock()
-	clear(a.access)
-	clear(a.refresh)
-	a.mu.Unlock()
-}
-
-func (a *testAS) counts() (refreshes, tokenHits int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.refreshes, a.tokenHits
-}
-
-func (a *testAS) secrets() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string{"client-secret-XYZZY"}, a.issued...)
-}
-
-// protectedMCP is a go-sdk MCP server behind the go-sdk's bearer middleware, whose
-// tokens are as's, with its protected resource metadata.
-func protectedMCP(t *testing.T, as *testAS) string {
-	s := mcp.NewServer(&mcp.Implementation{Name: "protected", Version: "1"}, nil)
-	mcp.AddTool(s, &mcp.Tool{Name: "whoami"}, func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
-		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "protected-ok"}}}, nil, nil
-	})
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	verify := func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
-		as.mu.Lock()
-		ok := as.access[token]
-		as.mu.Unlock()
-		if !ok {
-			return nil, auth.ErrInvalidToken
-		}
-		return &auth.TokenInfo{Scopes: []string{"tools"}, Expiration: time.Now().Add(time.Hour)}, nil
-	}
-	prm := srv.URL + "/.well-known/oauth-protected-resource/mcp"
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
-	mux.Handle("/mcp", auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: prm})(h))
-	mux.Handle("/.well-known/oauth-protected-resource/mcp", auth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
-		Resource: srv.URL + "/mcp", AuthorizationServers: []string{as.URL}, ScopesSupported: []string{"tools"},
-	}))
-	return srv.URL + "/mcp"
-}
-
 // publicBase is the public URL the tests give agentmcp; follow maps it to the test server.
 const publicBase = "http://agentmcp.test"
 
@@ -189,15 +34,9 @@ const publicBase = "http://agentmcp.test"
 // returns the callback's status and page.
 func follow(t *testing.T, env *apitest.Env, authURL string) (int, string) {
 	t.Helper()
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, publicBase+"/oauth/callback?") {
-		t.Fatalf("the authorization server answered %d to %s, Location %q", resp.StatusCode, authURL, loc)
+	loc := apitest.Approve(t, authURL).String()
+	if !strings.HasPrefix(loc, publicBase+"/oauth/callback?") {
+		t.Fatalf("the authorization server sent the browser to %q", loc)
 	}
 	return callback(t, env, env.Server.URL+strings.TrimPrefix(loc, publicBase))
 }
@@ -253,8 +92,8 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // used once, with its own state and issuer; and no token or client secret appears in any
 // response, log line, metric or the database file.
 func TestUpstreamOAuth(t *testing.T) {
-	as := newTestAS(t)
-	mcpURL := protectedMCP(t, as)
+	as := apitest.NewOAuthServer(t)
+	mcpURL := as.ProtectedMCP(t)
 	st := apitest.OpenSQLite(t)
 	creds := apitest.Credentials(t, st)
 	logs := &apitest.SyncBuffer{}
@@ -317,8 +156,8 @@ func TestUpstreamOAuth(t *testing.T) {
 		bsrv := httptest.NewServer(b.Handler())
 		t.Cleanup(bsrv.Close)
 		gwB := bsrv.URL + strings.TrimPrefix(gw, env.Server.URL)
-		before, _ := as.counts()
-		as.revokeAccess()
+		before, _ := as.Counts()
+		as.RevokeAccess()
 		var wg sync.WaitGroup
 		errs := make(chan error, 4)
 		for _, u := range []string{gw, gwB, gw, gwB} {
@@ -333,7 +172,7 @@ func TestUpstreamOAuth(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		if after, _ := as.counts(); after != before+1 {
+		if after, _ := as.Counts(); after != before+1 {
 			t.Fatalf("%d refreshes for one refused token across two replicas, want 1", after-before)
 		}
 	})
@@ -343,8 +182,8 @@ func TestUpstreamOAuth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cb := env.Server.URL + strings.TrimPrefix(mustRedirect(t, u), publicBase)
-		_, hits := as.counts()
+		cb := env.Server.URL + strings.TrimPrefix(apitest.Approve(t, u).String(), publicBase)
+		_, hits := as.Counts()
 		bad := strings.Replace(cb, "iss="+url.QueryEscape(as.URL), "iss="+url.QueryEscape("https://evil.example"), 1)
 		if status, body := callback(t, env, bad); status != http.StatusBadRequest || !strings.Contains(body, "issuer") {
 			t.Fatalf("a callback with another issuer: %d %s", status, body)
@@ -355,11 +194,11 @@ func TestUpstreamOAuth(t *testing.T) {
 		if status, body := callback(t, env, env.Server.URL+"/oauth/callback?state=nope&code=x"); status != http.StatusBadRequest || !strings.Contains(body, "unknown") {
 			t.Fatalf("a callback with an unknown state: %d %s", status, body)
 		}
-		if _, after := as.counts(); after != hits {
+		if _, after := as.Counts(); after != hits {
 			t.Fatalf("refused callbacks reached the token endpoint (%d requests)", after-hits)
 		}
 		u, _ = c.AuthorizeServer(ctx, "protected")
-		cb = env.Server.URL + strings.TrimPrefix(mustRedirect(t, u), publicBase)
+		cb = env.Server.URL + strings.TrimPrefix(apitest.Approve(t, u).String(), publicBase)
 		if status, _ := callback(t, env, cb); status != http.StatusOK {
 			t.Fatalf("a good callback: %d", status)
 		}
@@ -368,12 +207,54 @@ func TestUpstreamOAuth(t *testing.T) {
 		}
 	})
 
+	t.Run("StepUpAskedOnceThenGranted", func(t *testing.T) {
+		// The server wants a scope the token lacks: the call fails without a retry or a
+		// refresh, health and the record name the scope, and the next authorize asks for it.
+		as.SetNeeds("admin")
+		defer as.SetNeeds("")
+		forbidden := as.Forbidden
+		_, hits := as.Counts()
+		before := forbidden()
+		if _, err := callTool(t, gw, env.KeyA); err == nil {
+			t.Fatal("a call without the scope the server wants succeeded")
+		}
+		if n := forbidden() - before; n < 1 || n > 2 {
+			t.Fatalf("%d requests answered insufficient_scope for one call: a loop, or none", n)
+		}
+		if _, after := as.Counts(); after != hits {
+			t.Fatalf("a step-up answer reached the token endpoint %d times", after-hits)
+		}
+		m, err := c.GetServer(ctx, "protected")
+		if err != nil || !slices.Contains(m.Auth.StepUpScopes, "admin") {
+			t.Fatalf("the record after a step-up answer: %+v, %v", m.Auth, err)
+		}
+		r, err := c.ProbeServer(ctx, "protected")
+		if err != nil || r.Status != "auth_required" || !strings.Contains(r.Error, "admin") {
+			t.Fatalf("health after a step-up answer: %+v, %v", r, err)
+		}
+		u, err := c.AuthorizeServer(ctx, "protected")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Fields(mustQuery(t, u).Get("scope")); !slices.Contains(got, "admin") || !slices.Contains(got, "tools") {
+			t.Fatalf("the next authorization asks for %q, want the granted and the missing scopes", got)
+		}
+		if status, _ := follow(t, env, u); status != http.StatusOK {
+			t.Fatalf("callback: %d", status)
+		}
+		if out, err := callTool(t, gw, env.KeyA); err != nil || out != "protected-ok" {
+			t.Fatalf("a call once the scope is granted: %q, %v", out, err)
+		}
+		m, err = c.GetServer(ctx, "protected")
+		if err != nil || len(m.Auth.StepUpScopes) > 0 || !slices.Contains(m.Auth.Scopes, "admin") {
+			t.Fatalf("the record once the scope is granted: %+v, %v", m.Auth, err)
+		}
+	})
+
 	t.Run("RefreshBeforeExpiry", func(t *testing.T) {
 		// Tokens that expire within the renewal margin are renewed before use, with no 401.
-		as.mu.Lock()
-		as.expiresIn = 1
-		as.mu.Unlock()
-		defer func() { as.mu.Lock(); as.expiresIn = 3600; as.mu.Unlock() }()
+		as.SetExpiresIn(1)
+		defer as.SetExpiresIn(3600)
 		u, err := c.AuthorizeServer(ctx, "protected")
 		if err != nil {
 			t.Fatal(err)
@@ -381,17 +262,17 @@ func TestUpstreamOAuth(t *testing.T) {
 		if status, _ := follow(t, env, u); status != http.StatusOK {
 			t.Fatalf("callback: %d", status)
 		}
-		before, _ := as.counts()
+		before, _ := as.Counts()
 		if out, err := callTool(t, gw, env.KeyA); err != nil || out != "protected-ok" {
 			t.Fatalf("a call with a token about to expire: %q, %v", out, err)
 		}
-		if after, _ := as.counts(); after == before {
+		if after, _ := as.Counts(); after == before {
 			t.Fatal("a token about to expire was used without renewal")
 		}
 	})
 
 	t.Run("RevokedRefreshToken", func(t *testing.T) {
-		as.revokeAll()
+		as.RevokeAll()
 		if _, err := callTool(t, gw, env.KeyA); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("a call once every token is revoked: %v", err)
 		}
@@ -443,7 +324,7 @@ func TestUpstreamOAuth(t *testing.T) {
 			b, _ := os.ReadFile(filepath.Join(filepath.Dir(st.Path()), f))
 			seen.Write(b)
 		}
-		for _, s := range as.secrets() {
+		for _, s := range as.Secrets() {
 			if strings.Contains(seen.String(), s) {
 				t.Errorf("%s shows in a response, log line, metric or the database file", s)
 			}
@@ -460,18 +341,6 @@ func mustQuery(t *testing.T, u string) url.Values {
 	return p.Query()
 }
 
-// mustRedirect opens an authorization URL and returns where it sends the browser.
-func mustRedirect(t *testing.T, authURL string) string {
-	t.Helper()
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.Header.Get("Location")
-}
-
 // contractUpstreamOAuth covers POST …/oauth/authorize's answers of its own (200, 400, 404,
 // 409, 502) on an agentmcp with a keyring, recording into env's recorder.
 func contractUpstreamOAuth(t *testing.T, env *apitest.Env) {
@@ -483,7 +352,7 @@ func contractUpstreamOAuth(t *testing.T, env *apitest.Env) {
 	c := e.Gen(t, e.KeyA)
 	grant := gen.McpServerAuthInputGrantAuthorizationCode
 	oauthAuth := &gen.McpServerAuthInput{Type: gen.McpServerAuthInputTypeOauth, Grant: &grant}
-	for slug, u := range map[string]string{"protected": protectedMCP(t, newTestAS(t)), "no-as": apitest.MCPServer(t, 1)} {
+	for slug, u := range map[string]string{"protected": apitest.NewOAuthServer(t).ProtectedMCP(t), "no-as": apitest.MCPServer(t, 1)} {
 		if r, _ := c.McpServersControllerCreateMcpServerWithResponse(ctx, nil, gen.CreateMcpServerDto{Name: slug, Slug: slug, Url: u, Auth: oauthAuth}); r.StatusCode() != http.StatusCreated {
 			t.Fatalf("create %s: %d %s", slug, r.StatusCode(), r.Body)
 		}

@@ -336,8 +336,8 @@ func (p publishing) CountSealed(ctx context.Context) (map[string]int, error) {
 func (p publishing) ListSealed(ctx context.Context, keyID string, limit int) ([]SealedRef, error) {
 	return p.st.ListSealed(ctx, keyID, limit)
 }
-func (p publishing) Reseal(ctx context.Context, app, slug, oldKeyID string, s Sealed) (bool, error) {
-	return p.st.Reseal(ctx, app, slug, oldKeyID, s)
+func (p publishing) Reseal(ctx context.Context, ref SealedRef, s Sealed) (bool, error) {
+	return p.st.Reseal(ctx, ref, s)
 }
 func (p publishing) GetCredentials(ctx context.Context, app, slug string) (AuthInfo, Sealed, error) {
 	return p.st.GetCredentials(ctx, app, slug)

@@ -18,10 +18,30 @@ type DataKey struct {
 	Wraps     map[string][]byte
 }
 
-// SealedRef is one server's sealed credentials, for a rotation.
+// SealedRef is one sealed value of a server, for a rotation: its credentials, its OAuth
+// tokens (at Version of their row) or an OAuth authorization in flight (Hash of its state).
 type SealedRef struct {
 	AppID, Slug string
+	Kind        string // SealedCredentials, SealedOAuthTokens or SealedOAuthState
+	Version     int64
+	Hash        [32]byte
 	Sealed      Sealed
+}
+
+// Kinds of sealed values.
+const (
+	SealedCredentials = ""
+	SealedOAuthTokens = "oauth-tokens"
+	SealedOAuthState  = "oauth-state"
+)
+
+// SealName is the name a value of kind is sealed under for server slug (the keyring binds
+// the name to the ciphertext): a slug has no NUL, so no kind opens as another.
+func SealName(kind, slug string) string {
+	if kind == SealedCredentials {
+		return slug
+	}
+	return slug + "\x00" + kind
 }
 
 // AuthInfo is what may be shown of a server's credentials: their type and the names of
@@ -59,7 +79,9 @@ type SecretStore interface {
 	DeleteDataKey(ctx context.Context, keyID string) error
 	CountSealed(ctx context.Context) (map[string]int, error)
 	ListSealed(ctx context.Context, keyID string, limit int) ([]SealedRef, error)
-	Reseal(ctx context.Context, appID, slug, oldKeyID string, s Sealed) (bool, error)
+	// Reseal replaces ref's sealed value with s if it is still ref's (sealed under
+	// ref.Sealed.KeyID, and for tokens still at ref.Version: a renewal wins).
+	Reseal(ctx context.Context, ref SealedRef, s Sealed) (bool, error)
 	// GetCredentials returns a server's sealed credentials (ErrNotFound: the server does
 	// not exist; a zero Sealed: it has none).
 	GetCredentials(ctx context.Context, appID, slug string) (AuthInfo, Sealed, error)

@@ -66,8 +66,9 @@ func secretsCmd() *cobra.Command {
 	rotate := &cobra.Command{
 		Use:   "rotate --to-file NEW_KEEPER_FILE [--finish]",
 		Short: "Re-seal every stored credential under a new data key wrapped by another keeper",
-		Long: "Re-seals every credential under a new data key that the new keeper wraps. The new key is\n" +
-			"wrapped by the old keeper too, so replicas still started with it keep working; once every\n" +
+		Long: "Re-seals every credential, OAuth token and OAuth authorization in flight under a new data\n" +
+			"key that the new keeper wraps. The new key is wrapped by the old keeper too, so replicas\n" +
+			"still started with it keep working; once every\n" +
 			"replica runs with --secrets-keeper set to the new keeper, run it again with --finish to drop\n" +
 			"the old keeper's wraps. Give the new keeper with --to-file (keeps it out of shell history).",
 		Args: cobra.NoArgs,
@@ -118,7 +119,7 @@ func secretsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "re-sealed %d credentials under data key %s (wrapped by %s and, until --finish, by %s); dropped %d old data keys\n",
+			fmt.Fprintf(cmd.OutOrStdout(), "re-sealed %d secrets (credentials, OAuth tokens and authorizations) under data key %s (wrapped by %s and, until --finish, by %s); dropped %d old data keys\n",
 				res.Resealed, res.DataKey, keyring.Hint(to), keyring.Hint(cur), len(res.Dropped))
 			return nil
 		},

@@ -481,7 +481,10 @@ export function ServerPage({ slug }: { slug: string }) {
   // Connect: the authorization server's page opens in a new tab; this page reloads the
   // server until the callback has stored the tokens (an authorization lasts 10 minutes).
   const [waiting, setWaiting] = useState(false);
+  // flash() is for the next page: this one says "Connected." in its own live region.
+  const [connected, setConnected] = useState(false);
   const connecting = useAction(async () => {
+    setConnected(false);
     const tab = window.open("", "_blank");
     const { authorizationUrl } = await api.servers.authorize(slug);
     if (tab) tab.location.href = authorizationUrl;
@@ -500,7 +503,7 @@ export function ServerPage({ slug }: { slug: string }) {
   useEffect(() => {
     if (waiting && server.data?.auth?.connected && !server.data.auth.stepUpScopes?.length) {
       setWaiting(false);
-      flash("Connected.");
+      setConnected(true);
     }
   }, [waiting, server.data]);
 
@@ -533,6 +536,11 @@ export function ServerPage({ slug }: { slug: string }) {
         </div>
       </div>
       <Flash />
+      {connected && (
+        <p class="flash" role="status">
+          Connected.
+        </p>
+      )}
       <ErrorBox error={probing.error} title="The probe did not run." />
       <ErrorBox error={connecting.error} title="The server could not be connected." />
       {probe && <ProbeOutcome p={probe} />}

@@ -228,6 +228,16 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		upOAuth = oauthclient.New(oauthclient.Options{Store: st, Servers: a.api, Keyring: creds, Prober: prober, PublicURL: publicURL(cfg), Logger: log,
 			Connected: func(app, slug string) { enqueueProbe(a.api, runner, cfg.ProbeOnWrite, app, slug) }})
 		auths = upOAuth
+		// Its in-memory tokens follow the feed: a server changed (here or on another
+		// replica: its credentials, its existence, a probe after a person connected it).
+		a.feed.Observe(func(c store.Change) {
+			switch c.Kind {
+			case store.ChangeServer, store.ChangeRecord:
+				upOAuth.Invalidate(c.AppID, c.Key)
+			case store.ChangeReset:
+				upOAuth.InvalidateAll()
+			}
+		})
 	}
 	runner = probe.NewRunner(a.api, prober, probe.RunnerOptions{Workers: workers, Interval: cfg.ProbeInterval, Logger: log, Credentials: auths.Auth, Slots: slots})
 	probes := cfg.Probes

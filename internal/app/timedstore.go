@@ -217,9 +217,9 @@ func (t timedStore) ListSealed(ctx context.Context, keyID string, limit int) ([]
 	return t.s.ListSealed(ctx, keyID, limit)
 }
 
-func (t timedStore) Reseal(ctx context.Context, app, slug, oldKeyID string, s store.Sealed) (bool, error) {
+func (t timedStore) Reseal(ctx context.Context, ref store.SealedRef, s store.Sealed) (bool, error) {
 	defer t.done("reseal", time.Now())
-	return t.s.Reseal(ctx, app, slug, oldKeyID, s)
+	return t.s.Reseal(ctx, ref, s)
 }
 
 func (t timedStore) GetCredentials(ctx context.Context, app, slug string) (store.AuthInfo, store.Sealed, error) {

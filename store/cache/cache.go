@@ -422,8 +422,8 @@ func (c *Store) CountSealed(ctx context.Context) (map[string]int, error) {
 func (c *Store) ListSealed(ctx context.Context, keyID string, limit int) ([]store.SealedRef, error) {
 	return c.inner.ListSealed(ctx, keyID, limit)
 }
-func (c *Store) Reseal(ctx context.Context, app, slug, oldKeyID string, s store.Sealed) (bool, error) {
-	return c.inner.Reseal(ctx, app, slug, oldKeyID, s)
+func (c *Store) Reseal(ctx context.Context, ref store.SealedRef, s store.Sealed) (bool, error) {
+	return c.inner.Reseal(ctx, ref, s)
 }
 func (c *Store) SetRegistry(ctx context.Context, app string, on bool) error {
 	return c.inner.SetRegistry(ctx, app, on)

@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"OAuth", testOAuth},
 		{"UpstreamOAuth", testUpstreamOAuth},
 		{"UpstreamOAuthRefreshRace", testUpstreamOAuthRefreshRace},
+		{"UpstreamOAuthReseal", testUpstreamOAuthReseal},
 		{"ToolNames", testToolNames},
 		{"ConcurrentToolNames", testConcurrentToolNames},
 		{"GatewayPolicy", testGatewayPolicy},

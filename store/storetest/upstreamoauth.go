@@ -139,3 +139,63 @@ func testUpstreamOAuthRefreshRace(t *testing.T, st store.Store) {
 		t.Fatalf("%d leases and %d saves over one version, want 1 and 1", leases.Load(), saves.Load())
 	}
 }
+
+// testUpstreamOAuthReseal: a rotation counts, lists and re-seals OAuth tokens and states
+// with the credentials; a connection renewed since it was listed keeps its new tokens.
+func testUpstreamOAuthReseal(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	o := upstreamOAuthStore(t, st)
+	mustApp(t, st, "app1")
+	mustCreate(t, st, "app1", "s1")
+	now := store.NowMillis()
+	c, err := o.SaveOAuthConnection(ctx, store.OAuthConnection{AppID: "app1", Slug: "s1", Sealed: store.Sealed{KeyID: "k1", Value: []byte("t1")}, Scopes: "a"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := store.HashKey("state-r")
+	if err := o.PutOAuthState(ctx, store.OAuthState{Hash: h, AppID: "app1", Slug: "s1", Sealed: store.Sealed{KeyID: "k1", Value: []byte("p")}, ExpiresAt: now + 600_000}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.CountSealed(ctx); err != nil || n["k1"] != 2 {
+		t.Fatalf("CountSealed = %v, %v; want k1: 2 (tokens and a state)", n, err)
+	}
+	refs, err := st.ListSealed(ctx, "k1", 100)
+	if err != nil || len(refs) != 2 || refs[0].Kind != store.SealedOAuthTokens || refs[0].Version != c.Version || string(refs[0].Sealed.Value) != "t1" ||
+		refs[1].Kind != store.SealedOAuthState || refs[1].Hash != h || string(refs[1].Sealed.Value) != "p" {
+		t.Fatalf("ListSealed = %+v, %v", refs, err)
+	}
+	if page, _ := st.ListSealed(ctx, "k1", 1); len(page) != 1 {
+		t.Fatalf("ListSealed with limit 1: %d refs", len(page))
+	}
+
+	// A renewal lands between the listing and the re-seal: the re-seal misses.
+	tokens := refs[0]
+	renewed, err := o.SaveOAuthConnection(ctx, store.OAuthConnection{AppID: "app1", Slug: "s1", Sealed: store.Sealed{KeyID: "k1", Value: []byte("t2")}, Scopes: "a"}, c.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.Reseal(ctx, tokens, store.Sealed{KeyID: "k2", Value: []byte("t1")}); ok || err != nil {
+		t.Fatalf("re-seal of tokens renewed since: %v, %v", ok, err)
+	}
+	tokens.Version = renewed.Version
+	if ok, err := st.Reseal(ctx, tokens, store.Sealed{KeyID: "k2", Value: []byte("t2'")}); !ok || err != nil {
+		t.Fatalf("re-seal of the current tokens: %v, %v", ok, err)
+	}
+	if ok, err := st.Reseal(ctx, refs[1], store.Sealed{KeyID: "k2", Value: []byte("p'")}); !ok || err != nil {
+		t.Fatalf("re-seal of a state: %v, %v", ok, err)
+	}
+	got, err := o.GetOAuthConnection(ctx, "app1", "s1")
+	if err != nil || got.Version != renewed.Version || got.Sealed.KeyID != "k2" || string(got.Sealed.Value) != "t2'" || got.Scopes != "a" {
+		t.Fatalf("after the re-seal: %+v, %v (the version stays: a renewal in flight still lands)", got, err)
+	}
+	if n, _ := st.CountSealed(ctx); n["k1"] != 0 || n["k2"] != 2 {
+		t.Fatalf("CountSealed after the re-seal = %v", n)
+	}
+	if err := st.DeleteDataKey(ctx, "k1"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting a data key nothing is sealed under: %v", err)
+	}
+	s, err := o.TakeOAuthState(ctx, h, now)
+	if err != nil || s.Sealed.KeyID != "k2" || string(s.Sealed.Value) != "p'" {
+		t.Fatalf("the state after the re-seal: %+v, %v", s, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/agentmcp/agentmcp/store"
 )
@@ -93,9 +94,13 @@ func (s *Store) DeleteDataKey(ctx context.Context, keyID string) error {
 	})
 }
 
+// CountSealed counts what each data key seals: servers' credentials, their OAuth tokens
+// and the OAuth authorizations in flight.
 func (s *Store) CountSealed(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{}
-	err := s.read.Query(ctx, "SELECT auth_key_id, COUNT(*) FROM mcp_servers WHERE auth_key_id <> '' GROUP BY auth_key_id", nil, func(sc Scanner) error {
+	err := s.read.Query(ctx, "SELECT key_id, COUNT(*) FROM ("+
+		"SELECT auth_key_id AS key_id FROM mcp_servers WHERE auth_key_id <> '' "+
+		"UNION ALL SELECT key_id FROM upstream_oauth UNION ALL SELECT key_id FROM upstream_oauth_states) AS sealed GROUP BY key_id", nil, func(sc Scanner) error {
 		var id string
 		var n int
 		if err := sc.Scan(&id, &n); err != nil {
@@ -107,18 +112,56 @@ func (s *Store) CountSealed(ctx context.Context) (map[string]int, error) {
 	return out, err
 }
 
+// ListSealed lists up to limit values sealed under keyID: credentials first, then OAuth
+// tokens, then OAuth states.
 func (s *Store) ListSealed(ctx context.Context, keyID string, limit int) ([]store.SealedRef, error) {
-	return Collect(ctx, s.read, "SELECT app_id, slug, auth_key_id, auth_sealed FROM mcp_servers WHERE auth_key_id = ? ORDER BY app_id, slug LIMIT ?",
+	out, err := Collect(ctx, s.read, "SELECT app_id, slug, auth_key_id, auth_sealed FROM mcp_servers WHERE auth_key_id = ? ORDER BY app_id, slug LIMIT ?",
 		[]any{keyID, limit}, func(sc Scanner) (store.SealedRef, error) {
-			var r store.SealedRef
+			r := store.SealedRef{Kind: store.SealedCredentials}
 			return r, sc.Scan(&r.AppID, &r.Slug, &r.Sealed.KeyID, &r.Sealed.Value)
 		})
+	if err != nil || len(out) >= limit {
+		return out, err
+	}
+	tokens, err := Collect(ctx, s.read, "SELECT app_id, slug, version, key_id, sealed FROM upstream_oauth WHERE key_id = ? ORDER BY app_id, slug LIMIT ?",
+		[]any{keyID, limit - len(out)}, func(sc Scanner) (store.SealedRef, error) {
+			r := store.SealedRef{Kind: store.SealedOAuthTokens}
+			return r, sc.Scan(&r.AppID, &r.Slug, &r.Version, &r.Sealed.KeyID, &r.Sealed.Value)
+		})
+	out = append(out, tokens...)
+	if err != nil || len(out) >= limit {
+		return out, err
+	}
+	states, err := Collect(ctx, s.read, "SELECT hash, app_id, slug, key_id, sealed FROM upstream_oauth_states WHERE key_id = ? ORDER BY hash LIMIT ?",
+		[]any{keyID, limit - len(out)}, func(sc Scanner) (store.SealedRef, error) {
+			r := store.SealedRef{Kind: store.SealedOAuthState}
+			var h []byte
+			err := sc.Scan(&h, &r.AppID, &r.Slug, &r.Sealed.KeyID, &r.Sealed.Value)
+			copy(r.Hash[:], h)
+			return r, err
+		})
+	return append(out, states...), err
 }
 
-// Reseal swaps the sealed value of a server still sealed under oldKeyID; the server's
-// updatedAt and version stay (the credentials are the same, only their envelope changed).
-func (s *Store) Reseal(ctx context.Context, appID, slug, oldKeyID string, sl store.Sealed) (bool, error) {
-	n, err := s.write.Exec(ctx, "UPDATE mcp_servers SET auth_key_id = ?, auth_sealed = ? WHERE app_id = ? AND slug = ? AND auth_key_id = ?",
-		sl.KeyID, sl.Value, appID, slug, oldKeyID)
+// Reseal swaps a sealed value for the same plaintext under another key if it is still the
+// one listed. A server's updatedAt and version stay (its credentials are the same, only
+// their envelope changed); an OAuth connection's version stays too, and a connection
+// renewed since it was listed keeps its new tokens (the re-seal misses).
+func (s *Store) Reseal(ctx context.Context, ref store.SealedRef, sl store.Sealed) (bool, error) {
+	var n int64
+	var err error
+	switch ref.Kind {
+	case store.SealedCredentials:
+		n, err = s.write.Exec(ctx, "UPDATE mcp_servers SET auth_key_id = ?, auth_sealed = ? WHERE app_id = ? AND slug = ? AND auth_key_id = ?",
+			sl.KeyID, sl.Value, ref.AppID, ref.Slug, ref.Sealed.KeyID)
+	case store.SealedOAuthTokens:
+		n, err = s.write.Exec(ctx, "UPDATE upstream_oauth SET key_id = ?, sealed = ? WHERE app_id = ? AND slug = ? AND key_id = ? AND version = ?",
+			sl.KeyID, sl.Value, ref.AppID, ref.Slug, ref.Sealed.KeyID, ref.Version)
+	case store.SealedOAuthState:
+		n, err = s.write.Exec(ctx, "UPDATE upstream_oauth_states SET key_id = ?, sealed = ? WHERE hash = ? AND key_id = ?",
+			sl.KeyID, sl.Value, ref.Hash[:], ref.Sealed.KeyID)
+	default:
+		return false, fmt.Errorf("reseal: unknown kind %q", ref.Kind)
+	}
 	return n == 1, err
 }
