@@ -97,6 +97,7 @@ type Controller struct {
 	streams  map[string]int64 // "k"+key id, "a"+app/uid, "p"+app → open streams
 	sessions map[string]int64 // the same keys → sessions held
 	calls    map[string]int64 // "a"+app/uid, "p"+app → requests running
+	waits    map[string]int64 // the same keys → requests waiting for one of them to end
 	freed    chan struct{}    // closed when a request ends, made by a request waiting for one
 	bytes    map[string]int64 // app → bytes in flight
 	total    int64            // bytes in flight, all apps
@@ -153,7 +154,7 @@ func New(opt Options) *Controller {
 			opt.FDLimit = 1 << 20
 		}
 	}
-	c := &Controller{opt: opt, streams: map[string]int64{}, sessions: map[string]int64{}, calls: map[string]int64{}, bytes: map[string]int64{},
+	c := &Controller{opt: opt, streams: map[string]int64{}, sessions: map[string]int64{}, calls: map[string]int64{}, waits: map[string]int64{}, bytes: map[string]int64{},
 		byAgent: index[[2]string]{}, byKey: index[string]{}}
 	if c.opt.OpenFDs == nil {
 		c.opt.OpenFDs = c.procFDs
@@ -377,8 +378,8 @@ func (c *Controller) Call(ctx context.Context, key store.APIKey, uid string) (co
 }
 
 // takeCall counts a request under bs, waiting up to CallWait for one to end when a bound
-// is reached (woken by each end, not polling); the refusal when none ended in time or
-// the caller left.
+// is reached (woken by each end, not polling); the refusal when none ended in time, the
+// caller left, or as many requests as the bound admits wait already.
 func (c *Controller) takeCall(ctx context.Context, bs []bound) *Refused {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -386,6 +387,11 @@ func (c *Controller) takeCall(ctx context.Context, bs []bound) *Refused {
 	if r == nil || c.opt.CallWait < 0 {
 		return r
 	}
+	// No more wait under a bound than it admits: past that, the refusal at once.
+	if c.take(c.waits, bs) != nil {
+		return r
+	}
+	defer give(c.waits, bs)
 	t := time.NewTimer(c.opt.CallWait)
 	defer t.Stop()
 	for r != nil {

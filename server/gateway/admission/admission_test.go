@@ -129,3 +129,51 @@ func TestCallWaitsForASlot(t *testing.T) {
 		t.Fatalf("a call past the bound when none ended: %v, want *Refused", err)
 	}
 }
+
+// TestCallWaitersBounded: no more requests wait under a calls bound than it admits; the
+// next one is refused at once, and a slot that comes back goes to the waiter.
+func TestCallWaitersBounded(t *testing.T) {
+	k := store.APIKey{ID: "k", AppID: "a"}
+	c := admission.New(admission.Options{CallsPerAgent: 1, CallWait: time.Hour})
+	_, done, err := c.Call(context.Background(), k, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() { // the waiter; refused at once only while the test's probe holds the place
+		var refused *admission.Refused
+		for {
+			_, done2, err := c.Call(context.Background(), k, "u")
+			if errors.As(err, &refused) {
+				continue
+			}
+			if err == nil {
+				done2()
+			}
+			got <- err
+			return
+		}
+	}()
+	// A probe that is refused before its own short context ends met a full waiting place:
+	// the waiter is in it. A probe that waited out its context was the waiter itself.
+	for deadline := time.Now().Add(time.Minute); ; {
+		if time.Now().After(deadline) {
+			t.Fatal("no call past the bound was refused at once while one waited: waiters are unbounded")
+		}
+		ctx, stop := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		_, _, err := c.Call(ctx, k, "u")
+		expired := ctx.Err() != nil
+		stop()
+		var refused *admission.Refused
+		if !errors.As(err, &refused) {
+			t.Fatalf("a call past the bound while it was held: %v, want *Refused", err)
+		}
+		if !expired {
+			break
+		}
+	}
+	done()
+	if err := <-got; err != nil {
+		t.Fatalf("the waiter, once the slot came back: %v", err)
+	}
+}
