@@ -27,7 +27,7 @@ type APIKeys struct {
 
 	mu      sync.RWMutex
 	entries map[[32]byte]cachedKey
-	revoked map[string]struct{} // ids of keys known revoked
+	revoked Revocations
 }
 
 type cachedKey struct {
@@ -35,10 +35,7 @@ type cachedKey struct {
 	expires time.Time
 }
 
-const (
-	keyCacheMax = 10000
-	revokedMax  = 100000
-)
+const keyCacheMax = 10000
 
 // KeyLookup finds a key by the hash of its secret (store.Store does).
 type KeyLookup interface {
@@ -62,7 +59,7 @@ type KeyOptions struct {
 
 // NewAPIKeys remembers st's lookups for ttl (none when ttl <= 0).
 func NewAPIKeys(st KeyLookup, ttl time.Duration, opt ...KeyOptions) *APIKeys {
-	c := &APIKeys{st: st, ttl: ttl, now: time.Now, entries: map[[32]byte]cachedKey{}, revoked: map[string]struct{}{}}
+	c := &APIKeys{st: st, ttl: ttl, now: time.Now, entries: map[[32]byte]cachedKey{}}
 	if len(opt) > 0 {
 		c.outage = opt[0].Outage
 	}
@@ -91,12 +88,7 @@ func (c *APIKeys) Lookup(ctx context.Context, secret string) (store.APIKey, erro
 	return k, err
 }
 
-func (c *APIKeys) isRevoked(id string) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	_, ok := c.revoked[id]
-	return ok
-}
+func (c *APIKeys) isRevoked(id string) bool { return c.revoked.Has(id) }
 
 func (c *APIKeys) lookup(ctx context.Context, secret string) (store.APIKey, error) {
 	h := store.HashKey(secret)
@@ -136,22 +128,10 @@ func (c *APIKeys) lookup(ctx context.Context, secret string) (store.APIKey, erro
 	}
 	c.entries[h] = cachedKey{key: k, expires: now.Add(c.ttl)}
 	if k.RevokedAt != 0 {
-		c.remember(k.ID)
+		c.revoked.Add(k.ID)
 	}
 	c.mu.Unlock()
 	return k, nil
-}
-
-// remember records a revocation; c.mu is held. Past revokedMax an arbitrary one is
-// forgotten (the store still knows it; only an outage could let that key through).
-func (c *APIKeys) remember(id string) {
-	if len(c.revoked) >= revokedMax {
-		for old := range c.revoked {
-			delete(c.revoked, old)
-			break
-		}
-	}
-	c.revoked[id] = struct{}{}
 }
 
 // Changed applies a change of the feed (observe it: store.Feed.Observe): a revoked key is
@@ -162,7 +142,7 @@ func (c *APIKeys) Changed(ch store.Change) {
 	case store.ChangeKey:
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		c.remember(ch.Key)
+		c.revoked.Add(ch.Key)
 		for h, e := range c.entries { // kept, revoked: through an outage it is a 401, not a 503
 			if e.key.ID == ch.Key && e.key.RevokedAt == 0 {
 				e.key.RevokedAt = c.now().UnixMilli()

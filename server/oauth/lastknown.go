@@ -3,6 +3,7 @@ package oauth
 import (
 	"sync"
 
+	"github.com/agentmcp/agentmcp/server/auth"
 	"github.com/agentmcp/agentmcp/store"
 )
 
@@ -27,7 +28,7 @@ func KeyID(grantID string) string { return "oauth_" + grantID[:min(12, len(grant
 type known struct {
 	mu      sync.Mutex
 	tokens  map[[32]byte]knownToken
-	revoked map[string]struct{} // KeyIDs of grants known revoked
+	revoked auth.Revocations // KeyIDs of grants known revoked
 }
 
 type knownToken struct {
@@ -35,13 +36,10 @@ type knownToken struct {
 	expires int64 // the token's own expiry, unix ms: an outage does not extend it
 }
 
-const (
-	knownMax   = 10000
-	revokedMax = 100000
-)
+const knownMax = 10000
 
 func newKnown() *known {
-	return &known{tokens: map[[32]byte]knownToken{}, revoked: map[string]struct{}{}}
+	return &known{tokens: map[[32]byte]knownToken{}}
 }
 
 func (k *known) put(h [32]byte, key store.APIKey, expires int64) {
@@ -59,20 +57,8 @@ func (k *known) gone(h [32]byte) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if t, ok := k.tokens[h]; ok {
-		k.revoke(t.key.ID)
+		k.revoked.Add(t.key.ID)
 	}
-}
-
-// revoke remembers a revoked grant's key id; k.mu is held. Past revokedMax an arbitrary
-// one is forgotten (the store still knows it; only an outage could let its tokens through).
-func (k *known) revoke(id string) {
-	if len(k.revoked) >= revokedMax {
-		for old := range k.revoked {
-			delete(k.revoked, old)
-			break
-		}
-	}
-	k.revoked[id] = struct{}{}
 }
 
 // answer is what was last known of token h at now: its key, revoked (known revoked or
@@ -84,7 +70,7 @@ func (k *known) answer(h [32]byte, now int64) (key store.APIKey, revoked, ok boo
 	if !ok {
 		return store.APIKey{}, false, false
 	}
-	if _, r := k.revoked[t.key.ID]; r || t.expires <= now {
+	if k.revoked.Has(t.key.ID) || t.expires <= now {
 		return store.APIKey{}, true, true
 	}
 	return t.key, false, true
@@ -100,7 +86,7 @@ func (s *Server) Changed(ch store.Change) {
 	defer k.mu.Unlock()
 	switch ch.Kind {
 	case store.ChangeKey:
-		k.revoke(ch.Key)
+		k.revoked.Add(ch.Key)
 	case store.ChangeAgent:
 		for h, t := range k.tokens { // deleted, its grants died with it: verified again
 			if t.key.AppID == ch.AppID && t.key.AgentUID == ch.Key {
@@ -109,7 +95,7 @@ func (s *Server) Changed(ch store.Change) {
 		}
 	case store.ChangeReset:
 		for h, t := range k.tokens {
-			if _, r := k.revoked[t.key.ID]; !r {
+			if !k.revoked.Has(t.key.ID) {
 				delete(k.tokens, h)
 			}
 		}
