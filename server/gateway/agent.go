@@ -62,9 +62,7 @@ func (g *Gateway) newAgent(app, uid string) *agentState {
 				}
 				return res, err
 			case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
-				a.ensure(ctx, false)
-				a.refreshMu.Lock() // a refresh under way finishes first
-				a.refreshMu.Unlock()
+				a.readyToList(ctx)
 				a.itemsMu.RLock()
 				defer a.itemsMu.RUnlock()
 				return a.pages.serve(ctx, next, method, req)
@@ -88,6 +86,14 @@ func (g *Gateway) newAgent(app, uid string) *agentState {
 		}
 	})
 	return a
+}
+
+// readyToList brings the catalogue up to date for a list: fresh, and a refresh under way
+// finished first.
+func (a *agentState) readyToList(ctx context.Context) {
+	a.ensure(ctx, false)
+	a.refreshMu.Lock()
+	a.refreshMu.Unlock()
 }
 
 // readyToCall waits until a request sees the agent's current catalogue: a detach may not

@@ -179,11 +179,9 @@ func (a *agentState) servePage(w http.ResponseWriter, r *http.Request, ss *mcp.S
 			}
 		}
 	}
-	// What the agent's receiving middleware does for a list: a fresh catalogue, a refresh
-	// under way finished first, the page read under the items lock.
-	a.ensure(r.Context(), false)
-	a.refreshMu.Lock()
-	a.refreshMu.Unlock()
+	// What the agent's receiving middleware does for a list: the page read under the
+	// items lock of a catalogue ready to list.
+	a.readyToList(r.Context())
 	a.itemsMu.RLock()
 	p := a.pages.kept(m.Method, cursor)
 	a.itemsMu.RUnlock()
